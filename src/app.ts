@@ -1,0 +1,80 @@
+import fastifyCookie from '@fastify/cookie';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { auditRoutes } from './audit/routes.js';
+import { authRoutes } from './auth/routes.js';
+import { type Clock, systemClock } from './clock.js';
+import type { PalisadeConfig } from './config.js';
+import type { Database } from './db/connect.js';
+import { installErrorHandlers } from './http/errors.js';
+import { identifyCaller } from './http/identify.js';
+import { ErrorSchema } from './http/schemas.js';
+import { type Metrics, createMetrics, systemRoutes } from './http/system-routes.js';
+import { newId } from './ids.js';
+import { orgRoutes } from './orgs/routes.js';
+import { pageRoutes } from './web/pages.js';
+
+export interface AppOptions {
+  database: Database;
+  config: PalisadeConfig;
+  clock?: Clock;
+  metrics?: Metrics;
+}
+
+export const VERSION = '0.1.0';
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const { database, config } = opts;
+  const clock = opts.clock ?? systemClock;
+  const metrics = opts.metrics ?? createMetrics();
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      // Credentials never reach a log line.
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]', 'res.headers["set-cookie"]'], censor: '[redacted]' },
+    },
+    genReqId: () => newId('req'),
+    requestIdHeader: false,
+    trustProxy: config.trustProxy,
+    bodyLimit: 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+  });
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    reply.header('x-content-type-options', 'nosniff');
+    if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpDuration.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+
+  installErrorHandlers(app);
+  app.addSchema(ErrorSchema);
+  await app.register(fastifyCookie);
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Palisade API', version: VERSION, description: 'Security control plane for an AI-assistant workspace. Errors share one shape: `{ "error": { "code", "message", "requestId" } }`.' },
+      components: {
+        securitySchemes: {
+          session: { type: 'apiKey', in: 'cookie', name: 'palisade_session', description: 'Browser session; state changes also need the X-CSRF-Token header.' },
+          bearer: { type: 'http', scheme: 'bearer', description: 'Personal API token (pls_pat_…).' },
+        },
+      },
+      security: [{ session: [] }, { bearer: [] }],
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.addHook('onRequest', identifyCaller({ db: database.db, clock, config }));
+
+  await app.register(systemRoutes, { database, metrics, metricsEnabled: config.metricsEnabled });
+  await app.register(pageRoutes);
+  await app.register(authRoutes);
+  await app.register(orgRoutes);
+  await app.register(auditRoutes);
+  return app;
+}

@@ -1,0 +1,86 @@
+import canonicalize from 'canonicalize';
+import { createHash } from 'node:crypto';
+import type { AuditEventRow } from '../db/schema.js';
+
+export type AuditOutcome = 'success' | 'failure' | 'denied';
+export type ActorType = 'user' | 'api_token' | 'system' | 'anonymous';
+
+export interface AuditActor {
+  type: ActorType;
+  id: string | null;
+  email: string | null;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface AuditTarget {
+  type: string;
+  id: string;
+  name?: string;
+}
+
+/** The public shape of an audit event, as the API, exports and SIEM streams carry it. */
+export interface AuditEvent {
+  id: string;
+  orgId: string;
+  seq: number;
+  occurredAt: string;
+  actor: AuditActor;
+  action: string;
+  targets: AuditTarget[];
+  outcome: AuditOutcome;
+  metadata: Record<string, unknown>;
+  requestId: string | null;
+  prevHash: string;
+  hash: string;
+}
+
+/** Installation-level events (e.g. a failed login for an unknown email) go to this chain. */
+export const SYSTEM_CHAIN = 'system';
+export const GENESIS_HASH = '0'.repeat(64);
+
+export function canonicalJson(value: unknown): string {
+  const out = canonicalize(value);
+  if (out === undefined) throw new Error('value cannot be canonicalized');
+  return out;
+}
+
+/**
+ * The bytes an event's hash covers: every field but the hashes themselves, in RFC 8785 canonical
+ * JSON, so an export re-serialized by any JSON library verifies the same way.
+ */
+export function hashedContent(e: Omit<AuditEvent, 'hash' | 'prevHash'>): string {
+  return canonicalJson({
+    id: e.id,
+    orgId: e.orgId,
+    seq: e.seq,
+    occurredAt: e.occurredAt,
+    actor: e.actor,
+    action: e.action,
+    targets: e.targets,
+    outcome: e.outcome,
+    metadata: e.metadata,
+    requestId: e.requestId,
+  });
+}
+
+export function chainHash(prevHash: string, content: string): string {
+  return createHash('sha256').update(prevHash).update('\n').update(content).digest('hex');
+}
+
+export function eventFromRow(row: AuditEventRow): AuditEvent {
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    seq: Number(row.seq),
+    occurredAt: row.occurred_at,
+    actor: { type: row.actor_type as ActorType, id: row.actor_id, email: row.actor_email, ip: row.actor_ip, userAgent: row.actor_user_agent },
+    action: row.action,
+    targets: JSON.parse(row.targets) as AuditTarget[],
+    outcome: row.outcome,
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    requestId: row.request_id,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}

@@ -1,0 +1,72 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { SESSION_COOKIE } from '../http/identify.js';
+import { PageQuerySchema, pageRequest, pageSchema } from '../http/pagination.js';
+import { errorResponses } from '../http/schemas.js';
+import { ApiTokenView, CreateApiTokenInput, createApiToken, listApiTokens, revokeApiToken } from './api-tokens.js';
+import { LoginInput, SetPasswordInput, login, logout, setPasswordWithLink } from './login.js';
+import { getMe } from './me.js';
+import { requireUser } from './require-user.js';
+import { csrfTokenFor } from './secrets.js';
+import type { NewSession } from './sessions.js';
+
+const tags = ['Authentication'];
+
+function setSessionCookie(request: FastifyRequest, reply: FastifyReply, session: NewSession): void {
+  reply.setCookie(SESSION_COOKIE, session.secret, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: request.protocol === 'https' || request.ctx.config.publicUrl.startsWith('https://'),
+    expires: new Date(session.expiresAt),
+  });
+}
+
+export async function authRoutes(root: FastifyInstance): Promise<void> {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.post('/api/v1/auth/login', { schema: { tags, summary: 'Sign in with email and password (break-glass local credential)', body: LoginInput, response: errorResponses } }, async (request, reply) => {
+    const { session, user } = await login(request.ctx, request.body);
+    setSessionCookie(request, reply, session);
+    return { user, csrfToken: session.csrfToken, expiresAt: session.expiresAt };
+  });
+
+  app.post('/api/v1/auth/setup-password', { schema: { tags, summary: 'Redeem a one-time setup or invitation link: set a password and sign in', body: SetPasswordInput, response: errorResponses } }, async (request, reply) => {
+    const { session, user } = await setPasswordWithLink(request.ctx, request.body);
+    setSessionCookie(request, reply, session);
+    return { user, csrfToken: session.csrfToken, expiresAt: session.expiresAt };
+  });
+
+  app.post('/api/v1/auth/logout', { schema: { tags, summary: 'End the current browser session' } }, async (request, reply) => {
+    await logout(request.ctx);
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return reply.status(204).send();
+  });
+
+  app.get('/api/v1/auth/session', { schema: { tags, summary: 'The signed-in person, their organizations and the CSRF token for state changes' } }, async (request) => {
+    const me = await getMe(request.ctx);
+    return { ...me, csrfToken: request.sessionSecret ? csrfTokenFor(request.sessionSecret) : null };
+  });
+
+  app.get('/api/v1/me', { schema: { tags, summary: 'The caller and their memberships' } }, async (request) => getMe(request.ctx));
+
+  app.post(
+    '/api/v1/me/tokens',
+    { schema: { tags, summary: 'Create a personal API token (shown once)', body: CreateApiTokenInput, response: { 201: Type.Object({ token: Type.String(), apiToken: ApiTokenView }), ...errorResponses } } },
+    async (request, reply) => reply.status(201).send(await createApiToken(request.ctx, request.body)),
+  );
+
+  app.get('/api/v1/me/tokens', { schema: { tags, summary: 'List your personal API tokens', querystring: Type.Object(PageQuerySchema), response: { 200: pageSchema(ApiTokenView), ...errorResponses } } }, async (request) =>
+    listApiTokens(request.ctx, pageRequest(request.query)),
+  );
+
+  app.delete(
+    '/api/v1/me/tokens/:tokenId',
+    { schema: { tags, summary: 'Revoke one of your API tokens', params: Type.Object({ tokenId: Type.String({ maxLength: 64 }) }), response: { 200: ApiTokenView, ...errorResponses } } },
+    async (request) => {
+      requireUser(request.ctx);
+      return revokeApiToken(request.ctx, request.params.tokenId);
+    },
+  );
+}

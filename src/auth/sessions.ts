@@ -1,0 +1,61 @@
+import { addMs } from '../clock.js';
+import type { Ctx } from '../context.js';
+import type { Queryable, User } from '../db/schema.js';
+import { newId } from '../ids.js';
+import { csrfTokenFor, generateSecret, hashSecret, secretKind } from './secrets.js';
+
+export interface NewSession {
+  sessionId: string;
+  secret: string;
+  csrfToken: string;
+  expiresAt: string;
+}
+
+export async function createSession(db: Queryable, ctx: Pick<Ctx, 'clock' | 'config' | 'meta'>, userId: string): Promise<NewSession> {
+  const now = ctx.clock.now();
+  const secret = generateSecret('ses');
+  const id = newId('ses', now);
+  const expiresAt = addMs(now, ctx.config.sessionTtlHours * 3_600_000).toISOString();
+  await db
+    .insertInto('sessions')
+    .values({
+      id,
+      token_hash: hashSecret(secret),
+      user_id: userId,
+      created_at: now.toISOString(),
+      expires_at: expiresAt,
+      last_seen_at: now.toISOString(),
+      ip: ctx.meta.ip,
+      user_agent: ctx.meta.userAgent?.slice(0, 512) ?? null,
+      revoked_at: null,
+    })
+    .execute();
+  return { sessionId: id, secret, csrfToken: csrfTokenFor(secret), expiresAt };
+}
+
+/** A live session and its active user, or undefined: expired, revoked, unknown and suspended all look the same. */
+export async function resolveSession(db: Queryable, now: Date, secret: string): Promise<{ sessionId: string; user: User } | undefined> {
+  if (secretKind(secret) !== 'ses') return undefined;
+  const row = await db
+    .selectFrom('sessions')
+    .innerJoin('users', 'users.id', 'sessions.user_id')
+    .selectAll('users')
+    .select(['sessions.id as session_id', 'sessions.expires_at', 'sessions.revoked_at'])
+    .where('sessions.token_hash', '=', hashSecret(secret))
+    .executeTakeFirst();
+  if (!row || row.revoked_at !== null || row.expires_at <= now.toISOString() || row.status !== 'active') return undefined;
+  const { session_id, expires_at: _e, revoked_at: _r, ...user } = row;
+  return { sessionId: session_id, user };
+}
+
+export async function revokeSession(db: Queryable, now: Date, sessionId: string): Promise<void> {
+  await db.updateTable('sessions').set({ revoked_at: now.toISOString() }).where('id', '=', sessionId).where('revoked_at', 'is', null).execute();
+}
+
+/** Ends every session and API token of a user: used when they are suspended or removed. */
+export async function revokeAllCredentials(db: Queryable, now: Date, userId: string): Promise<{ sessions: number; tokens: number }> {
+  const at = now.toISOString();
+  const s = await db.updateTable('sessions').set({ revoked_at: at }).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
+  const t = await db.updateTable('api_tokens').set({ revoked_at: at }).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
+  return { sessions: Number(s.numUpdatedRows), tokens: Number(t.numUpdatedRows) };
+}

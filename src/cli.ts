@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+import { buildApp } from './app.js';
+import { verifyChain } from './audit/verify.js';
+import { ConfigError, loadConfig } from './config.js';
+import { systemCtx } from './context.js';
+import { openDatabase } from './db/connect.js';
+import { migrateToLatest } from './db/migrate.js';
+import { PalisadeError } from './errors.js';
+import { createChildOrganization, createOrganization } from './orgs/organizations.js';
+import { startRuntime } from './runtime.js';
+
+const program = new Command();
+program.name('palisade').description('Palisade: the security control plane for your AI-assistant workspace.').showHelpAfterError();
+
+const port = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('use a port number from 0 to 65535.');
+  return n;
+};
+
+program
+  .command('serve')
+  .description('Run the Palisade server (migrates the database first).')
+  .option('--port <port>', 'TCP port (overrides PALISADE_PORT)', port)
+  .option('--host <host>', 'address to listen on (overrides PALISADE_HOST)')
+  .action(async (opts: { port?: number; host?: string }) => {
+    const rt = await startRuntime({ ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.host ? { host: opts.host } : {}) });
+    const app = await buildApp({ database: rt.database, config: rt.config, clock: rt.clock });
+    const stop = async (signal: string) => {
+      app.log.info({ signal }, 'shutting down');
+      await app.close();
+      await rt.close();
+      process.exit(0);
+    };
+    process.once('SIGINT', () => void stop('SIGINT'));
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    const address = await app.listen({ port: rt.config.port, host: rt.config.host });
+    const orgs = await rt.database.db.selectFrom('organizations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    app.log.info({ address, database: rt.database.dialect }, `Palisade is listening on ${address} (API docs at ${address}/docs)`);
+    if (Number(orgs.n) === 0) app.log.warn('No organization exists yet: run `palisade init --org "Your Company" --email you@example.com` to create the first one and get a setup link.');
+  });
+
+program
+  .command('migrate')
+  .description('Apply database migrations and exit.')
+  .action(async () => {
+    const config = loadConfig();
+    const database = await openDatabase(config.databaseUrl);
+    try {
+      const { applied } = await migrateToLatest(database);
+      console.log(applied.length ? `Applied ${applied.length} migration(s): ${applied.join(', ')}` : 'The database is already up to date.');
+    } finally {
+      await database.close();
+    }
+  });
+
+program
+  .command('init')
+  .description('Create the first organization and its primary owner, and print a one-time setup link.')
+  .requiredOption('--org <name>', 'organization name')
+  .requiredOption('--email <email>', "the primary owner's email")
+  .option('--if-empty', 'do nothing (and succeed) when an organization already exists')
+  .action(async (opts: { org: string; email: string; ifEmpty?: boolean }) => {
+    const rt = await startRuntime();
+    try {
+      const existing = await rt.database.db.selectFrom('organizations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      if (Number(existing.n) > 0) {
+        if (opts.ifEmpty) {
+          console.log('Palisade is already initialized; nothing to do.');
+          return;
+        }
+        throw new PalisadeError(409, 'already_initialized', 'Palisade already has organizations. Use `palisade org create` to add another, or sign in at /login.');
+      }
+      const ctx = systemCtx({ db: rt.database.db, clock: rt.clock, config: rt.config }, 'cli');
+      const { organization, setupLink } = await createOrganization(ctx, { name: opts.org, ownerEmail: opts.email });
+      console.log(`Created organization "${organization.name}" (${organization.id}) with primary owner ${opts.email.trim().toLowerCase()}.`);
+      if (setupLink) console.log(`\nOpen this one-time link to set the owner's password (valid until ${setupLink.expiresAt}):\n\n  ${setupLink.url}\n`);
+      else console.log('That person already has a password: they can sign in at /login.');
+    } finally {
+      await rt.close();
+    }
+  });
+
+const org = program.command('org').description('Manage organizations.');
+org
+  .command('create')
+  .description('Create an organization (top-level, or a child with --parent).')
+  .requiredOption('--name <name>', 'organization name')
+  .option('--owner-email <email>', "the primary owner's email (top-level organizations)")
+  .option('--parent <orgId>', 'create a child organization under this one')
+  .action(async (opts: { name: string; ownerEmail?: string; parent?: string }) => {
+    const rt = await startRuntime();
+    try {
+      const ctx = systemCtx({ db: rt.database.db, clock: rt.clock, config: rt.config }, 'cli');
+      if (opts.parent) {
+        const child = await createChildOrganization(ctx, opts.parent, { name: opts.name });
+        console.log(`Created child organization "${child.name}" (${child.id}) under ${opts.parent}.`);
+        return;
+      }
+      const { organization, setupLink } = await createOrganization(ctx, { name: opts.name, ...(opts.ownerEmail ? { ownerEmail: opts.ownerEmail } : {}) });
+      console.log(`Created organization "${organization.name}" (${organization.id}).`);
+      if (setupLink) console.log(`One-time setup link for the owner (valid until ${setupLink.expiresAt}):\n  ${setupLink.url}`);
+    } finally {
+      await rt.close();
+    }
+  });
+
+const audit = program.command('audit').description('Work with the audit log.');
+audit
+  .command('verify')
+  .description("Walk an organization's audit hash chain and report the first event that does not verify.")
+  .requiredOption('--org <orgId>', 'organization id (or "system" for installation-level events)')
+  .option('--json', 'print the result as JSON')
+  .action(async (opts: { org: string; json?: boolean }) => {
+    const rt = await startRuntime();
+    try {
+      const result = await verifyChain(rt.database.db, opts.org);
+      if (opts.json) console.log(JSON.stringify(result, null, 2));
+      else if (result.ok) console.log(`OK: all ${result.eventsChecked} audit events of ${opts.org} verify.`);
+      else {
+        const f = result.firstFailure;
+        console.log(`TAMPERED: ${result.eventsChecked} events verify, then event #${f?.seq} (${f?.eventId ?? 'chain head'}) fails: ${f?.problem}.\n${f?.explanation}`);
+      }
+      process.exitCode = result.ok ? 0 : 1;
+    } finally {
+      await rt.close();
+    }
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof PalisadeError) console.error(`error [${err.code}]: ${err.message}`);
+  else if (err instanceof ConfigError) console.error(err.message);
+  else console.error(err instanceof Error ? `error: ${err.message}` : err);
+  process.exit(2);
+});

@@ -1,0 +1,125 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * Configuration comes from environment variables, optionally seeded from a JSON file named by
+ * PALISADE_CONFIG_FILE (environment wins). A bad value stops start-up with a message that names
+ * the variable and what it accepts.
+ */
+export interface PalisadeConfig {
+  host: string;
+  port: number;
+  publicUrl: string;
+  databaseUrl: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  trustProxy: boolean;
+  sessionTtlHours: number;
+  linkTtlHours: number;
+  loginMaxFailuresPerAccount: number;
+  loginMaxFailuresPerIp: number;
+  loginThrottleWindowMinutes: number;
+  orgCreation: 'cli_only' | 'any_user';
+  passwordScryptLogN: number;
+  metricsEnabled: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`Configuration error in ${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+interface Spec<T> {
+  variable: string;
+  default: T;
+  parse: (raw: string, variable: string) => T;
+  describe: string;
+}
+
+const integer = (min: number, max: number) => (raw: string, variable: string): number => {
+  if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(variable, `"${raw}" is not a whole number; use an integer from ${min} to ${max}.`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(variable, `${n} is out of range; use an integer from ${min} to ${max}.`);
+  return n;
+};
+
+const oneOf = <T extends string>(...allowed: T[]) => (raw: string, variable: string): T => {
+  const v = raw.trim().toLowerCase();
+  if (!(allowed as string[]).includes(v)) throw new ConfigError(variable, `"${raw}" is not allowed; use one of: ${allowed.join(', ')}.`);
+  return v as T;
+};
+
+const bool = (raw: string, variable: string): boolean => {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new ConfigError(variable, `"${raw}" is not a boolean; use true or false.`);
+};
+
+const url = (raw: string, variable: string): string => {
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(variable, `"${raw}" is not a URL; use for example https://palisade.example.com`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError(variable, `use an http:// or https:// URL, not ${parsed.protocol}`);
+  return raw.replace(/\/+$/, '');
+};
+
+const databaseUrl = (raw: string, variable: string): string => {
+  const v = raw.trim();
+  if (/^postgres(ql)?:\/\//.test(v) || v.startsWith('sqlite:') || v === ':memory:') return v;
+  throw new ConfigError(variable, `"${v}" is not supported; use sqlite:./data/palisade.db (embedded, the default) or postgres://user@host:5432/db.`);
+};
+
+export const CONFIG_SPEC = {
+  host: { variable: 'PALISADE_HOST', default: '127.0.0.1', parse: (r: string) => r.trim(), describe: 'Address to listen on.' },
+  port: { variable: 'PALISADE_PORT', default: 8080, parse: integer(0, 65535), describe: 'TCP port to listen on (0 picks a free one).' },
+  publicUrl: { variable: 'PALISADE_PUBLIC_URL', default: '', parse: url, describe: 'URL people use to reach Palisade; used in links. Defaults to http://HOST:PORT.' },
+  databaseUrl: { variable: 'DATABASE_URL', default: 'sqlite:./data/palisade.db', parse: databaseUrl, describe: 'sqlite:PATH (embedded default) or postgres://… for scale.' },
+  logLevel: { variable: 'PALISADE_LOG_LEVEL', default: 'info', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), describe: 'pino log level.' },
+  trustProxy: { variable: 'PALISADE_TRUST_PROXY', default: false, parse: bool, describe: 'Trust X-Forwarded-* headers (only behind your own reverse proxy).' },
+  sessionTtlHours: { variable: 'PALISADE_SESSION_TTL_HOURS', default: 12, parse: integer(1, 24 * 30), describe: 'Lifetime of a browser session.' },
+  linkTtlHours: { variable: 'PALISADE_LINK_TTL_HOURS', default: 72, parse: integer(1, 24 * 30), describe: 'Lifetime of one-time setup and invitation links.' },
+  loginMaxFailuresPerAccount: { variable: 'PALISADE_LOGIN_MAX_FAILURES_PER_ACCOUNT', default: 5, parse: integer(1, 1000), describe: 'Failed logins allowed per account per window.' },
+  loginMaxFailuresPerIp: { variable: 'PALISADE_LOGIN_MAX_FAILURES_PER_IP', default: 20, parse: integer(1, 100000), describe: 'Failed logins allowed per client IP per window.' },
+  loginThrottleWindowMinutes: { variable: 'PALISADE_LOGIN_THROTTLE_WINDOW_MINUTES', default: 15, parse: integer(1, 24 * 60), describe: 'Length of the login throttle window.' },
+  orgCreation: { variable: 'PALISADE_ORG_CREATION', default: 'cli_only', parse: oneOf('cli_only', 'any_user'), describe: 'Who may create top-level organizations through the API.' },
+  passwordScryptLogN: { variable: 'PALISADE_PASSWORD_SCRYPT_LOG_N', default: 17, parse: integer(10, 20), describe: 'scrypt cost as log2(N) for new password hashes (17 = 128 MiB, the OWASP recommendation; lower only for tests).' },
+  metricsEnabled: { variable: 'PALISADE_METRICS', default: true, parse: bool, describe: 'Serve Prometheus metrics at /metrics.' },
+} satisfies { [K in keyof PalisadeConfig]: Spec<PalisadeConfig[K]> };
+
+function readConfigFile(path: string): Env {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError('PALISADE_CONFIG_FILE', `cannot read ${path} as JSON (${(err as Error).message}).`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError('PALISADE_CONFIG_FILE', `${path} must hold a JSON object of VARIABLE: value pairs.`);
+  }
+  const known = new Set(Object.values(CONFIG_SPEC).map((s) => s.variable));
+  const out: Env = {};
+  for (const [k, v] of Object.entries(parsed)) {
+    if (!known.has(k)) throw new ConfigError('PALISADE_CONFIG_FILE', `${path} names unknown setting ${k}; known settings: ${[...known].join(', ')}.`);
+    out[k] = String(v);
+  }
+  return out;
+}
+
+export function loadConfig(env: Env = process.env, overrides: Partial<PalisadeConfig> = {}): PalisadeConfig {
+  const fileEnv = env.PALISADE_CONFIG_FILE ? readConfigFile(env.PALISADE_CONFIG_FILE) : {};
+  const merged: Env = { ...fileEnv, ...env };
+  const out: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(CONFIG_SPEC) as [keyof PalisadeConfig, Spec<unknown>][]) {
+    const raw = merged[spec.variable];
+    out[key] = raw === undefined || raw === '' ? spec.default : spec.parse(raw, spec.variable);
+  }
+  const config = { ...(out as unknown as PalisadeConfig), ...overrides };
+  if (!config.publicUrl) config.publicUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+  return config;
+}

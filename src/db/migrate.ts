@@ -1,0 +1,29 @@
+import { type Migration, type MigrationProvider, Migrator } from 'kysely';
+import type { Database } from './connect.js';
+import * as m0001 from './migrations/0001_foundation.js';
+
+/** Migrations live in code (not scanned from disk) so the compiled build and tsx run the same list. Append new ones in order. */
+const MIGRATIONS: Record<string, Migration> = {
+  '0001_foundation': m0001,
+};
+
+const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
+
+export interface MigrationReport {
+  applied: string[];
+}
+
+export async function migrateToLatest(database: Database): Promise<MigrationReport> {
+  const migrator = new Migrator({
+    db: database.db,
+    provider,
+    ...(database.schema ? { migrationTableSchema: database.schema } : {}),
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    const name = failed?.migrationName ?? 'unknown';
+    throw new Error(`Database migration ${name} failed: ${error instanceof Error ? error.message : String(error)}. The database was left at the last good migration; fix the cause and run \`palisade migrate\` again.`, { cause: error });
+  }
+  return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+}

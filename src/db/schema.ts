@@ -1,0 +1,131 @@
+import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
+
+/**
+ * Table types shared by both dialects. Times are ISO-8601 UTC strings with milliseconds
+ * (lexical order is time order on SQLite and PostgreSQL alike); JSON is stored as text;
+ * booleans as 0/1 integers. One representation keeps one test suite honest on both engines.
+ */
+export type Role = 'primary_owner' | 'admin' | 'member';
+export const ROLES: readonly Role[] = ['primary_owner', 'admin', 'member'];
+
+export interface OrganizationsTable {
+  id: string;
+  parent_id: string | null;
+  name: string;
+  billing_email: string | null;
+  status: 'active' | 'deleted';
+  created_at: string;
+  updated_at: string;
+  deleted_at: string | null;
+}
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  display_name: string | null;
+  password_hash: string | null;
+  status: 'active' | 'suspended';
+  created_at: string;
+  updated_at: string;
+}
+
+export interface MembershipsTable {
+  id: string;
+  org_id: string;
+  user_id: string;
+  role: Role;
+  status: 'active' | 'invited';
+  invited_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SessionsTable {
+  id: string;
+  token_hash: string;
+  user_id: string;
+  created_at: string;
+  expires_at: string;
+  last_seen_at: string;
+  ip: string | null;
+  user_agent: string | null;
+  revoked_at: string | null;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  user_id: string;
+  name: string;
+  token_hash: string;
+  display_prefix: string;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface LinkTokensTable {
+  id: string;
+  purpose: 'setup' | 'invite';
+  token_hash: string;
+  user_id: string;
+  org_id: string;
+  membership_id: string | null;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
+export interface LoginThrottleTable {
+  key: string;
+  window_start: string;
+  failures: number;
+}
+
+export interface AuditEventsTable {
+  id: string;
+  org_id: string;
+  seq: number;
+  occurred_at: string;
+  actor_type: string;
+  actor_id: string | null;
+  actor_email: string | null;
+  actor_ip: string | null;
+  actor_user_agent: string | null;
+  action: string;
+  targets: string;
+  outcome: 'success' | 'failure' | 'denied';
+  metadata: string;
+  request_id: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditChainHeadsTable {
+  org_id: string;
+  seq: number;
+  hash: string;
+}
+
+export interface DB {
+  organizations: OrganizationsTable;
+  users: UsersTable;
+  memberships: MembershipsTable;
+  sessions: SessionsTable;
+  api_tokens: ApiTokensTable;
+  link_tokens: LinkTokensTable;
+  login_throttle: LoginThrottleTable;
+  audit_events: AuditEventsTable;
+  audit_chain_heads: AuditChainHeadsTable;
+}
+
+export type Db = Kysely<DB>;
+export type Tx = Transaction<DB>;
+/** Anything queries can run on: the database or an open transaction. */
+export type Queryable = Kysely<DB> | Transaction<DB>;
+
+export type Organization = Selectable<OrganizationsTable>;
+export type User = Selectable<UsersTable>;
+export type Membership = Selectable<MembershipsTable>;
+export type AuditEventRow = Selectable<AuditEventsTable>;
+export type NewAuditEventRow = Insertable<AuditEventsTable>;

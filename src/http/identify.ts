@@ -1,0 +1,58 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { resolveApiToken } from '../auth/api-tokens.js';
+import { constantTimeEqual, csrfTokenFor } from '../auth/secrets.js';
+import { resolveSession } from '../auth/sessions.js';
+import type { Clock } from '../clock.js';
+import type { PalisadeConfig } from '../config.js';
+import type { Caller, Ctx } from '../context.js';
+import type { Db } from '../db/schema.js';
+import { PalisadeError, unauthenticated } from '../errors.js';
+
+export const SESSION_COOKIE = 'palisade_session';
+export const CSRF_HEADER = 'x-csrf-token';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    ctx: Ctx;
+    /** Raw session secret from the cookie, when the caller came in with one. */
+    sessionSecret?: string;
+  }
+}
+
+/**
+ * Identifies the caller of every request: a bearer token wins over a cookie; a bearer token that
+ * is present but not valid is refused outright rather than treated as anonymous.
+ */
+export function identifyCaller(deps: { db: Db; clock: Clock; config: PalisadeConfig }) {
+  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    const meta = { requestId: request.id, ip: request.ip ?? null, userAgent: (request.headers['user-agent'] ?? '').slice(0, 512) || null };
+    let caller: Caller = { kind: 'anonymous' };
+    const auth = request.headers.authorization;
+    const now = deps.clock.now();
+    if (auth !== undefined) {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+      if (!m) throw unauthenticated('invalid_authorization_header', 'Send the token as "Authorization: Bearer pls_pat_…".');
+      const found = await resolveApiToken(deps.db, now, m[1] as string);
+      if (!found) throw unauthenticated('invalid_token', 'This API token is not valid: it may be mistyped, expired or revoked. Create a new one under your account.');
+      caller = { kind: 'user', userId: found.user.id, email: found.user.email, via: 'api_token', credentialId: found.tokenId };
+    } else {
+      const secret = request.cookies[SESSION_COOKIE];
+      if (secret) {
+        const found = await resolveSession(deps.db, now, secret);
+        if (found) {
+          caller = { kind: 'user', userId: found.user.id, email: found.user.email, via: 'session', credentialId: found.sessionId };
+          request.sessionSecret = secret;
+          if (!SAFE_METHODS.has(request.method)) {
+            const sent = request.headers[CSRF_HEADER];
+            if (typeof sent !== 'string' || !constantTimeEqual(sent, csrfTokenFor(secret))) {
+              throw new PalisadeError(403, 'csrf_token_invalid', `Browser requests that change something must send the ${CSRF_HEADER} header with the csrfToken from sign-in or GET /api/v1/auth/session.`);
+            }
+          }
+        }
+      }
+    }
+    request.ctx = { db: deps.db, clock: deps.clock, config: deps.config, caller, meta };
+  };
+}

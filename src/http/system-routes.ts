@@ -1,0 +1,45 @@
+import type { FastifyInstance } from 'fastify';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { type Database, ping } from '../db/connect.js';
+import { errorBody } from './errors.js';
+import { PalisadeError } from '../errors.js';
+
+export interface Metrics {
+  registry: Registry;
+  httpDuration: Histogram<'method' | 'route' | 'status'>;
+  httpErrors: Counter<'code'>;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'palisade_' });
+  return {
+    registry,
+    httpDuration: new Histogram({
+      name: 'palisade_http_request_duration_seconds',
+      help: 'HTTP request duration by route template and status.',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    httpErrors: new Counter({ name: 'palisade_http_errors_total', help: 'Error responses by error code.', labelNames: ['code'], registers: [registry] }),
+  };
+}
+
+export async function systemRoutes(app: FastifyInstance, opts: { database: Database; metrics: Metrics; metricsEnabled: boolean }): Promise<void> {
+  app.get('/healthz', { schema: { tags: ['Operations'], summary: 'Liveness: the process is up' } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { tags: ['Operations'], summary: 'Readiness: the database answers' } }, async (request, reply) => {
+    try {
+      await ping(opts.database);
+      return { status: 'ready', database: opts.database.dialect };
+    } catch (err) {
+      request.log.warn({ err }, 'readiness check failed');
+      return reply
+        .status(503)
+        .send(errorBody(new PalisadeError(503, 'database_unreachable', 'The database does not answer. Check DATABASE_URL and that the database server is running.'), request.id));
+    }
+  });
+  if (opts.metricsEnabled) {
+    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => reply.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics()));
+  }
+}

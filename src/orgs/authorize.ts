@@ -1,0 +1,44 @@
+import type { Ctx } from '../context.js';
+import type { Organization, Role } from '../db/schema.js';
+import { PalisadeError, notFound, unauthenticated } from '../errors.js';
+import { INHERITED_ROLES, PERMISSION_PURPOSE, type Permission, highestRole, roleAllows } from './permissions.js';
+import { activeMembershipsIn, orgLineage } from './store.js';
+
+export interface Authorized {
+  org: Organization;
+  /** The caller's effective role: direct, or inherited as admin/owner from a parent organization. */
+  role: Role;
+}
+
+/** A caller's effective role in an organization, or undefined when they have none. */
+export async function effectiveRole(ctx: Pick<Ctx, 'db'>, userId: string, lineage: Organization[]): Promise<Role | undefined> {
+  const memberships = await activeMembershipsIn(ctx.db, userId, lineage.map((o) => o.id));
+  const orgId = lineage[0]?.id;
+  const roles = memberships.filter((m) => m.org_id === orgId || INHERITED_ROLES.includes(m.role)).map((m) => m.role);
+  return highestRole(roles);
+}
+
+/**
+ * The one authorization check: caller × permission × organization. An organization the caller has
+ * no role in answers exactly like one that does not exist.
+ */
+export async function authorize(ctx: Ctx, orgId: string, permission: Permission): Promise<Authorized> {
+  const lineage = await orgLineage(ctx.db, orgId);
+  const org = lineage[0];
+  if (ctx.caller.kind === 'system') {
+    if (!org) throw notFound('organization');
+    return { org, role: 'primary_owner' };
+  }
+  if (ctx.caller.kind !== 'user') throw unauthenticated('authentication_required', 'Sign in, or send a personal API token as "Authorization: Bearer pls_pat_…".');
+  if (!org) throw notFound('organization');
+  const role = await effectiveRole(ctx, ctx.caller.userId, lineage);
+  if (!role) throw notFound('organization');
+  if (!roleAllows(role, permission)) throw missingPermission(permission, role);
+  return { org, role };
+}
+
+export function missingPermission(permission: Permission, role: Role): PalisadeError {
+  return new PalisadeError(403, `missing_permission_${permission.replace(/\./g, '_')}`, `This action requires ${PERMISSION_PURPOSE[permission]}; your role here is ${role}. Ask a primary owner if you need it.`, {
+    details: { permission, yourRole: role },
+  });
+}

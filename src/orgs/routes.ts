@@ -1,0 +1,89 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { PageQuerySchema, pageRequest, pageSchema } from '../http/pagination.js';
+import { OrgMemberParams, OrgParams, errorResponses, noContent } from '../http/schemas.js';
+import { ChangeRoleInput, InviteMemberInput, changeMemberRole, inviteMember, listMembers, removeMember } from './members.js';
+import {
+  CreateOrganizationInput,
+  UpdateOrganizationInput,
+  createChildOrganization,
+  createOrganization,
+  deleteOrganization,
+  getOrganization,
+  listChildOrganizations,
+  listMyOrganizations,
+  updateOrganization,
+} from './organizations.js';
+import { MemberView, OrganizationView, Warning } from './views.js';
+
+const orgTags = ['Organizations'];
+const memberTags = ['Members'];
+const Link = Type.Union([Type.Object({ url: Type.String(), expiresAt: Type.String() }), Type.Null()]);
+const PageQuery = Type.Object(PageQuerySchema);
+
+export async function orgRoutes(root: FastifyInstance): Promise<void> {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.post(
+    '/api/v1/orgs',
+    { schema: { tags: orgTags, summary: 'Create a top-level organization (when PALISADE_ORG_CREATION=any_user)', body: CreateOrganizationInput, response: { 201: Type.Object({ organization: OrganizationView }), ...errorResponses } } },
+    async (request, reply) => {
+      const { organization } = await createOrganization(request.ctx, request.body);
+      return reply.status(201).send({ organization });
+    },
+  );
+  app.get('/api/v1/orgs', { schema: { tags: orgTags, summary: 'Organizations you belong to or administer', querystring: PageQuery, response: { 200: pageSchema(OrganizationView), ...errorResponses } } }, async (request) =>
+    listMyOrganizations(request.ctx, pageRequest(request.query)),
+  );
+  app.get('/api/v1/orgs/:orgId', { schema: { tags: orgTags, summary: 'Read an organization', params: OrgParams, response: { 200: OrganizationView, ...errorResponses } } }, async (request) =>
+    getOrganization(request.ctx, request.params.orgId),
+  );
+  app.patch(
+    '/api/v1/orgs/:orgId',
+    { schema: { tags: orgTags, summary: 'Rename an organization or change its billing contact (owners only)', params: OrgParams, body: UpdateOrganizationInput, response: { 200: OrganizationView, ...errorResponses } } },
+    async (request) => updateOrganization(request.ctx, request.params.orgId, request.body),
+  );
+  app.delete('/api/v1/orgs/:orgId', { schema: { tags: orgTags, summary: 'Delete an organization (primary owners; children first)', params: OrgParams, response: { ...noContent, ...errorResponses } } }, async (request, reply) => {
+    await deleteOrganization(request.ctx, request.params.orgId);
+    return reply.status(204).send();
+  });
+  app.post(
+    '/api/v1/orgs/:orgId/children',
+    { schema: { tags: orgTags, summary: 'Create a child organization (business unit)', params: OrgParams, body: CreateOrganizationInput, response: { 201: OrganizationView, ...errorResponses } } },
+    async (request, reply) => reply.status(201).send(await createChildOrganization(request.ctx, request.params.orgId, request.body)),
+  );
+  app.get(
+    '/api/v1/orgs/:orgId/children',
+    { schema: { tags: orgTags, summary: 'List child organizations', params: OrgParams, querystring: PageQuery, response: { 200: pageSchema(OrganizationView), ...errorResponses } } },
+    async (request) => listChildOrganizations(request.ctx, request.params.orgId, pageRequest(request.query)),
+  );
+
+  app.get(
+    '/api/v1/orgs/:orgId/members',
+    { schema: { tags: memberTags, summary: 'List members and pending invitations', params: OrgParams, querystring: PageQuery, response: { 200: pageSchema(MemberView), ...errorResponses } } },
+    async (request) => listMembers(request.ctx, request.params.orgId, pageRequest(request.query)),
+  );
+  app.post(
+    '/api/v1/orgs/:orgId/members',
+    {
+      schema: {
+        tags: memberTags,
+        summary: 'Invite a person by email; returns a one-time link for people without a password yet',
+        params: OrgParams,
+        body: InviteMemberInput,
+        response: { 201: Type.Object({ member: MemberView, inviteLink: Link, warnings: Type.Array(Warning) }), ...errorResponses },
+      },
+    },
+    async (request, reply) => reply.status(201).send(await inviteMember(request.ctx, request.params.orgId, request.body)),
+  );
+  app.patch(
+    '/api/v1/orgs/:orgId/members/:memberId',
+    { schema: { tags: memberTags, summary: "Change a member's role", params: OrgMemberParams, body: ChangeRoleInput, response: { 200: Type.Object({ member: MemberView, warnings: Type.Array(Warning) }), ...errorResponses } } },
+    async (request) => changeMemberRole(request.ctx, request.params.orgId, request.params.memberId, request.body),
+  );
+  app.delete('/api/v1/orgs/:orgId/members/:memberId', { schema: { tags: memberTags, summary: 'Remove a member or cancel an invitation', params: OrgMemberParams, response: { ...noContent, ...errorResponses } } }, async (request, reply) => {
+    await removeMember(request.ctx, request.params.orgId, request.params.memberId);
+    return reply.status(204).send();
+  });
+}

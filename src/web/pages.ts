@@ -1,0 +1,57 @@
+import type { FastifyInstance } from 'fastify';
+
+/**
+ * Minimal pages for the first minutes with Palisade: redeeming the setup or invitation link and
+ * signing in. The full admin console is its own Vite build; these work without it.
+ */
+const shell = (title: string, body: string, script: string) => `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${title} · Palisade</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem;color:#1a1a1a}
+label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.5rem;font:inherit;box-sizing:border-box}
+button{margin-top:1rem;padding:.55rem 1.2rem;font:inherit;cursor:pointer}
+#msg{margin-top:1rem}.err{color:#b00020}.ok{color:#0a6b2b}code{background:#f3f3f3;padding:0 .2rem}</style></head>
+<body><h1>${title}</h1>${body}<p id="msg" role="status"></p>
+<script>
+const msg=(t,c)=>{const m=document.getElementById('msg');m.textContent=t;m.className=c};
+async function call(path,body){const r=await fetch(path,{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify(body),credentials:'same-origin'});
+const j=r.status===204?{}:await r.json();if(!r.ok)throw new Error(j.error?j.error.message+' (reference '+j.error.requestId+')':'HTTP '+r.status);return j}
+${script}
+</script></body></html>`;
+
+const setupPage = shell(
+  'Set your password',
+  `<p>Choose a password for your Palisade account. It must have at least 12 characters.</p>
+<form id="f"><label for="p1">New password</label><input id="p1" type="password" autocomplete="new-password" minlength="12" required>
+<label for="p2">Repeat it</label><input id="p2" type="password" autocomplete="new-password" minlength="12" required>
+<button type="submit">Set password and sign in</button></form>`,
+  `const token=new URLSearchParams(location.hash.slice(1)).get('token');
+if(!token)msg('This page needs the link from your invitation or from palisade init; the link looks like /setup#token=pls_lnk_…','err');
+document.getElementById('f').addEventListener('submit',async e=>{e.preventDefault();
+const p1=document.getElementById('p1').value,p2=document.getElementById('p2').value;
+if(p1!==p2)return msg('The two passwords differ; type the same password twice.','err');
+try{const r=await call('/api/v1/auth/setup-password',{token,password:p1});history.replaceState(null,'','/setup');
+msg('Password set. You are signed in as '+r.user.email+'. The API is documented at /docs.','ok')}catch(err){msg(err.message,'err')}});`,
+);
+
+const loginPage = shell(
+  'Sign in',
+  `<form id="f"><label for="e">Email</label><input id="e" type="email" autocomplete="username" required>
+<label for="p">Password</label><input id="p" type="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button></form>`,
+  `document.getElementById('f').addEventListener('submit',async e=>{e.preventDefault();
+try{const r=await call('/api/v1/auth/login',{email:document.getElementById('e').value,password:document.getElementById('p').value});
+msg('Signed in as '+r.user.email+'. The API is documented at /docs.','ok')}catch(err){msg(err.message,'err')}});`,
+);
+
+export async function pageRoutes(app: FastifyInstance): Promise<void> {
+  const send = (html: string) => async (_req: unknown, reply: import('fastify').FastifyReply) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+      .header('referrer-policy', 'no-referrer')
+      .send(html);
+  app.get('/setup', { schema: { hide: true } }, send(setupPage));
+  app.get('/login', { schema: { hide: true } }, send(loginPage));
+  app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/login'));
+}
