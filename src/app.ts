@@ -20,6 +20,8 @@ export interface AppOptions {
   config: PalisadeConfig;
   clock?: Clock;
   metrics?: Metrics;
+  /** Where log lines go (standard output by default); tests capture them to prove no secret is logged. */
+  logStream?: NodeJS.WritableStream;
 }
 
 export const VERSION = '0.1.0';
@@ -33,6 +35,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       level: config.logLevel,
       // Credentials never reach a log line.
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]', 'res.headers["set-cookie"]'], censor: '[redacted]' },
+      ...(opts.logStream ? { stream: opts.logStream } : {}),
     },
     genReqId: () => newId('req'),
     requestIdHeader: false,
