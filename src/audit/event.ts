@@ -45,11 +45,34 @@ export function canonicalJson(value: unknown): string {
   return out;
 }
 
+type HashedFields = Omit<AuditEvent, 'hash' | 'prevHash'>;
+
 /**
- * The bytes an event's hash covers: every field but the hashes themselves, in RFC 8785 canonical
+ * The bytes an event's hash covers: every field but the hashes themselves, as RFC 8785 canonical
  * JSON, so an export re-serialized by any JSON library verifies the same way.
  */
-export function hashedContent(e: Omit<AuditEvent, 'hash' | 'prevHash'>): string {
+export function hashedContent(e: HashedFields): string {
+  return hashedContentFromParts(e, canonicalJson(e.targets), canonicalJson(e.metadata));
+}
+
+const str = (v: string | null): string => (v === null ? 'null' : JSON.stringify(v));
+
+/**
+ * Same bytes as `canonicalJson(event)`, assembled from already-canonical targets and metadata: the
+ * write path serializes those once for storage and reuses them here. Keys are in RFC 8785 order
+ * (UTF-16 code units); a test holds this equal to the generic canonicalizer.
+ */
+export function hashedContentFromParts(e: Omit<HashedFields, 'targets' | 'metadata'>, targetsJson: string, metadataJson: string): string {
+  const a = e.actor;
+  return (
+    `{"action":${str(e.action)},"actor":{"email":${str(a.email)},"id":${str(a.id)},"ip":${str(a.ip)},"type":${str(a.type)},"userAgent":${str(a.userAgent)}}` +
+    `,"id":${str(e.id)},"metadata":${metadataJson},"occurredAt":${str(e.occurredAt)},"orgId":${str(e.orgId)},"outcome":${str(e.outcome)}` +
+    `,"requestId":${str(e.requestId)},"seq":${String(e.seq)},"targets":${targetsJson}}`
+  );
+}
+
+/** The generic form hashedContentFromParts must equal. */
+export function hashedContentGeneric(e: HashedFields): string {
   return canonicalJson({
     id: e.id,
     orgId: e.orgId,

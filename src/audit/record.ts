@@ -1,7 +1,7 @@
 import type { Ctx } from '../context.js';
 import type { NewAuditEventRow, Tx } from '../db/schema.js';
 import { newId } from '../ids.js';
-import { type AuditActor, type AuditOutcome, type AuditTarget, GENESIS_HASH, canonicalJson, chainHash, hashedContent } from './event.js';
+import { type AuditActor, type AuditOutcome, type AuditTarget, GENESIS_HASH, canonicalJson, chainHash, hashedContentFromParts } from './event.js';
 
 export interface AuditEventInput {
   orgId: string;
@@ -60,8 +60,8 @@ export async function recordAuditBatch(tx: Tx, ctx: Pick<Ctx, 'clock' | 'caller'
     for (const i of indexes) {
       const input = inputs[i] as AuditEventInput;
       const actor = input.actor ?? defaultActor;
-      const targets = input.targets ?? [];
-      const metadata = input.metadata ?? {};
+      const targetsJson = canonicalJson(input.targets ?? []);
+      const metadataJson = canonicalJson(input.metadata ?? {});
       const event = {
         id: newId('evt', at),
         orgId,
@@ -69,12 +69,10 @@ export async function recordAuditBatch(tx: Tx, ctx: Pick<Ctx, 'clock' | 'caller'
         occurredAt,
         actor,
         action: input.action,
-        targets,
         outcome: input.outcome ?? 'success',
-        metadata,
         requestId: ctx.meta.requestId,
       };
-      const nextHash = chainHash(hash, hashedContent(event));
+      const nextHash = chainHash(hash, hashedContentFromParts(event, targetsJson, metadataJson));
       rows.push({
         id: event.id,
         org_id: orgId,
@@ -86,9 +84,9 @@ export async function recordAuditBatch(tx: Tx, ctx: Pick<Ctx, 'clock' | 'caller'
         actor_ip: actor.ip,
         actor_user_agent: actor.userAgent,
         action: event.action,
-        targets: canonicalJson(targets),
+        targets: targetsJson,
         outcome: event.outcome,
-        metadata: canonicalJson(metadata),
+        metadata: metadataJson,
         request_id: event.requestId,
         prev_hash: hash,
         hash: nextHash,

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Palisade's one test command: installs what the tests need when it is missing, builds, type-checks,
+# then runs the whole suite on SQLite and again on PostgreSQL.
+#   bash scripts/test.sh            both dialects
+#   TEST_DIALECTS=sqlite bash scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n=== %s\n' "$*"; }
+export DEBIAN_FRONTEND=noninteractive
+PG_URL="${PALISADE_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
+export PALISADE_TEST_PG_URL="$PG_URL"
+
+# --- Debian peers the tests talk to (installed only when missing; needs root, as on CI) -------------
+APT_PACKAGES=()
+need_pkg() { dpkg -s "$1" >/dev/null 2>&1 || APT_PACKAGES+=("$1"); }
+need_pkg postgresql
+if [ "${#APT_PACKAGES[@]}" -gt 0 ]; then
+  log "installing Debian packages: ${APT_PACKAGES[*]}"
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
+fi
+
+# --- PostgreSQL on 127.0.0.1:5432 with a database "test" -------------------------------------------
+pg_ready() { pg_isready -q -h 127.0.0.1 -p 5432; }
+if [[ "${TEST_DIALECTS:-sqlite postgres}" == *postgres* ]] && ! pg_ready; then
+  log "starting PostgreSQL"
+  cluster=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
+  pg_ctlcluster --skip-systemctl-redirect "$cluster" main start || true
+  for _ in $(seq 1 30); do pg_ready && break; sleep 1; done
+  pg_ready || { echo "PostgreSQL did not start on 127.0.0.1:5432; see /var/log/postgresql" >&2; exit 1; }
+  # A fresh cluster: trust local TCP connections and create the test database.
+  su postgres -c "psql -tAc \"select 1 from pg_database where datname='test'\"" | grep -q 1 || su postgres -c "createdb test"
+fi
+
+# --- npm dependencies from the lockfile ---------------------------------------------------------------
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund
+fi
+
+log "build and type-check"
+npx tsc -p tsconfig.json
+
+mapfile -t FILES < <(find test -name '*.test.ts' | sort)
+total_pass=0; total_fail=0
+for dialect in ${TEST_DIALECTS:-sqlite postgres}; do
+  log "test suite on $dialect (${#FILES[@]} files)"
+  out=$(mktemp)
+  set +e
+  PALISADE_TEST_DB=$dialect node --import tsx --test --test-concurrency=2 --test-reporter=spec "${FILES[@]}" 2>&1 | tee "$out"
+  status=${PIPESTATUS[0]}
+  set -e
+  pass=$(grep -E '^ℹ pass [0-9]+' "$out" | tail -n1 | awk '{print $3}'); pass=${pass:-0}
+  fail=$(grep -E '^ℹ fail [0-9]+' "$out" | tail -n1 | awk '{print $3}'); fail=${fail:-0}
+  rm -f "$out"
+  echo "$dialect: $pass passed, $fail failed"
+  total_pass=$((total_pass + pass)); total_fail=$((total_fail + fail))
+  if [ "$status" -ne 0 ] && [ "$fail" -eq 0 ]; then total_fail=$((total_fail + 1)); echo "$dialect: the test runner exited with $status" >&2; fi
+done
+
+echo
+echo "total: $total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ] && [ "$total_pass" -gt 0 ]
