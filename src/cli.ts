@@ -7,6 +7,8 @@ import { systemCtx } from './context.js';
 import { openDatabase } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { PalisadeError } from './errors.js';
+import { createScheduler } from './jobs/registry.js';
+import { jobStatuses } from './jobs/scheduler.js';
 import { createChildOrganization, createOrganization } from './orgs/organizations.js';
 import { startRuntime } from './runtime.js';
 
@@ -27,8 +29,10 @@ program
   .action(async (opts: { port?: number; host?: string }) => {
     const rt = await startRuntime({ ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.host ? { host: opts.host } : {}) });
     const app = await buildApp({ database: rt.database, config: rt.config, clock: rt.clock });
+    const scheduler = createScheduler({ db: rt.database.db, clock: rt.clock, config: rt.config, log: app.log });
     const stop = async (signal: string) => {
       app.log.info({ signal }, 'shutting down');
+      await scheduler.stop();
       await app.close();
       await rt.close();
       process.exit(0);
@@ -36,6 +40,7 @@ program
     process.once('SIGINT', () => void stop('SIGINT'));
     process.once('SIGTERM', () => void stop('SIGTERM'));
     const address = await app.listen({ port: rt.config.port, host: rt.config.host });
+    scheduler.start();
     const orgs = await rt.database.db.selectFrom('organizations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     app.log.info({ address, database: rt.database.dialect }, `Palisade is listening on ${address} (API docs at ${address}/docs)`);
     if (Number(orgs.n) === 0) app.log.warn('No organization exists yet: run `palisade init --org "Your Company" --email you@example.com` to create the first one and get a setup link.');
@@ -123,6 +128,35 @@ audit
         console.log(`TAMPERED: ${result.eventsChecked} events verify, then event #${f?.seq} (${f?.eventId ?? 'chain head'}) fails: ${f?.problem}.\n${f?.explanation}`);
       }
       process.exitCode = result.ok ? 0 : 1;
+    } finally {
+      await rt.close();
+    }
+  });
+
+const jobs = program.command('jobs').description('Periodic jobs (re-verification, purges, delivery).');
+jobs
+  .command('status')
+  .description('When each job last ran, how it ended, and when it is next due.')
+  .action(async () => {
+    const rt = await startRuntime();
+    try {
+      const statuses = await jobStatuses(rt.database.db, rt.clock.now());
+      if (!statuses.length) console.log('No job has run yet.');
+      for (const j of statuses) console.log(`${j.name}: ${j.running ? 'running' : `next ${j.nextRunAt}`}; last ${j.lastStatus ?? 'never'}${j.lastError ? ` (${j.lastError})` : ''}; ${j.runs} runs`);
+    } finally {
+      await rt.close();
+    }
+  });
+jobs
+  .command('run <name>')
+  .description('Run one job now (unless another process is running it).')
+  .action(async (name: string) => {
+    const rt = await startRuntime();
+    try {
+      const scheduler = createScheduler({ db: rt.database.db, clock: rt.clock, config: rt.config });
+      const r = await scheduler.runNow(name);
+      console.log(r.ran ? `${name}: ${r.status}${r.error ? `: ${r.error}` : ''} ${JSON.stringify(r.summary ?? {})}` : `${name} is running in another process; try again later.`);
+      process.exitCode = r.status === 'failed' ? 1 : 0;
     } finally {
       await rt.close();
     }

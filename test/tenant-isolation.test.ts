@@ -28,6 +28,8 @@ const SAMPLE_BODIES: Record<string, unknown> = {
   'POST /api/v1/orgs/:orgId/children': { name: 'Rogue unit' },
   'POST /api/v1/orgs/:orgId/members': { email: 'intruder@b.example', role: 'admin' },
   'PATCH /api/v1/orgs/:orgId/members/:memberId': { role: 'primary_owner' },
+  'PUT /api/v1/orgs/:orgId/role-mapping': { requiredPrefix: null, defaultRole: 'admin', rules: [] },
+  'POST /api/v1/orgs/:orgId/role-mapping/preview': { groups: ['alpha-admins'] },
 };
 
 describe('tenant isolation on every route', () => {

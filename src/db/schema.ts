@@ -107,7 +107,38 @@ export interface AuditChainHeadsTable {
   hash: string;
 }
 
-export interface DB {
+export interface JobLeasesTable {
+  name: string;
+  owner: string | null;
+  lease_until: string | null;
+  next_run_at: string;
+  last_started_at: string | null;
+  last_finished_at: string | null;
+  last_status: 'succeeded' | 'failed' | null;
+  last_error: string | null;
+  last_summary: string | null;
+  runs: number;
+}
+
+export interface RoleMappingSettingsTable {
+  org_id: string;
+  required_prefix: string | null;
+  default_role: Role | null;
+  updated_at: string;
+}
+
+export interface RoleMappingRulesTable {
+  id: string;
+  org_id: string;
+  /** Lower-cased group name: IdPs disagree on case, matching does not. */
+  group_key: string;
+  group_name: string;
+  role: Role;
+  created_at: string;
+}
+
+/** Tables of the foundation. Each domain declares its own `…Tables` interface and DB extends it below. */
+export interface CoreTables {
   organizations: OrganizationsTable;
   users: UsersTable;
   memberships: MembershipsTable;
@@ -117,7 +148,13 @@ export interface DB {
   login_throttle: LoginThrottleTable;
   audit_events: AuditEventsTable;
   audit_chain_heads: AuditChainHeadsTable;
+  job_leases: JobLeasesTable;
+  role_mapping_settings: RoleMappingSettingsTable;
+  role_mapping_rules: RoleMappingRulesTable;
 }
+
+/** Every table Palisade has. A new domain adds `, XTables` (from src/<domain>/tables.ts) here. */
+export interface DB extends CoreTables {}
 
 export type Db = Kysely<DB>;
 export type Tx = Transaction<DB>;
