@@ -7,6 +7,7 @@ import { authRoutes } from './auth/routes.js';
 import { type Clock, systemClock } from './clock.js';
 import type { PalisadeConfig } from './config.js';
 import type { Database } from './db/connect.js';
+import { domainRoutes } from './domains/routes.js';
 import { installErrorHandlers } from './http/errors.js';
 import { identifyCaller } from './http/identify.js';
 import { ErrorSchema } from './http/schemas.js';
@@ -96,6 +97,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(systemRoutes, { database, metrics, metricsEnabled: config.metricsEnabled });
   await app.register(pageRoutes);
   // Each domain's routes, one line each.
-  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes]) await app.register(routes);
+  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes, domainRoutes]) await app.register(routes);
   return app;
 }

@@ -20,6 +20,12 @@ export interface PalisadeConfig {
   orgCreation: 'cli_only' | 'any_user';
   passwordScryptLogN: number;
   metricsEnabled: boolean;
+  /** Resolvers used for domain verification, `host` or `host:port`; empty = the system's resolvers. */
+  dnsServers: string[];
+  dnsTimeoutMs: number;
+  domainRecordPrefix: string;
+  domainRecheckHours: number;
+  domainGraceDays: number;
 }
 
 export class ConfigError extends Error {
@@ -75,6 +81,25 @@ const databaseUrl = (raw: string, variable: string): string => {
   throw new ConfigError(variable, `"${v}" is not supported; use sqlite:./data/palisade.db (embedded, the default) or postgres://user@host:5432/db.`);
 };
 
+const dnsServers = (raw: string, variable: string): string[] => {
+  const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const s of list) {
+    // 1.2.3.4, 1.2.3.4:5353, ::1, [::1]:5353 — what node:dns Resolver#setServers accepts.
+    if (!/^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-fA-F:.]+\](:\d{1,5})?|[0-9a-fA-F:]*:[0-9a-fA-F:.]+)$/.test(s)) {
+      throw new ConfigError(variable, `"${s}" is not a resolver address; use IP or IP:port, comma-separated (for example 127.0.0.1:5353,[::1]:53).`);
+    }
+  }
+  return list;
+};
+
+const dnsLabel = (raw: string, variable: string): string => {
+  const v = raw.trim().toLowerCase().replace(/\.+$/, '');
+  if (!/^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$/.test(v)) {
+    throw new ConfigError(variable, `"${raw}" is not a DNS name prefix; use letters, digits, hyphens and underscores, for example _palisade-challenge.`);
+  }
+  return v;
+};
+
 export const CONFIG_SPEC = {
   host: { variable: 'PALISADE_HOST', default: '127.0.0.1', parse: (r: string) => r.trim(), describe: 'Address to listen on.' },
   port: { variable: 'PALISADE_PORT', default: 8080, parse: integer(0, 65535), describe: 'TCP port to listen on (0 picks a free one).' },
@@ -90,6 +115,11 @@ export const CONFIG_SPEC = {
   orgCreation: { variable: 'PALISADE_ORG_CREATION', default: 'cli_only', parse: oneOf('cli_only', 'any_user'), describe: 'Who may create top-level organizations through the API.' },
   passwordScryptLogN: { variable: 'PALISADE_PASSWORD_SCRYPT_LOG_N', default: 17, parse: integer(10, 20), describe: 'scrypt cost as log2(N) for new password hashes (17 = 128 MiB, the OWASP recommendation; lower only for tests).' },
   metricsEnabled: { variable: 'PALISADE_METRICS', default: true, parse: bool, describe: 'Serve Prometheus metrics at /metrics.' },
+  dnsServers: { variable: 'PALISADE_DNS_SERVERS', default: [] as string[], parse: dnsServers, describe: 'Comma-separated DNS resolvers (host or host:port, IPv6 as [addr]:port) used to verify domains; empty uses the system resolvers.' },
+  dnsTimeoutMs: { variable: 'PALISADE_DNS_TIMEOUT_MS', default: 5000, parse: integer(100, 60000), describe: 'How long one DNS query may take before a domain check reports a DNS-side timeout.' },
+  domainRecordPrefix: { variable: 'PALISADE_DOMAIN_RECORD_PREFIX', default: '_palisade-challenge', parse: dnsLabel, describe: 'Label in front of the domain for the verification TXT record (_palisade-challenge.example.com).' },
+  domainRecheckHours: { variable: 'PALISADE_DOMAIN_RECHECK_HOURS', default: 24, parse: integer(1, 24 * 30), describe: 'How often verified domains are checked again.' },
+  domainGraceDays: { variable: 'PALISADE_DOMAIN_GRACE_DAYS', default: 14, parse: integer(1, 365), describe: 'How long a domain whose record disappeared stays usable (state failing) before it expires.' },
 } satisfies { [K in keyof PalisadeConfig]: Spec<PalisadeConfig[K]> };
 
 function readConfigFile(path: string): Env {

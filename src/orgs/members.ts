@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { recordAudit } from '../audit/record.js';
 import { createLinkToken } from '../auth/link-tokens.js';
 import type { Ctx } from '../context.js';
+import { refuseCapturedEmail } from '../domains/capture.js';
 import type { Membership, Role, Tx } from '../db/schema.js';
 import { conflict, notFound } from '../errors.js';
 import { type Page, type PageRequest, pageOf } from '../http/pagination.js';
@@ -55,6 +56,8 @@ export async function inviteMember(
   const role: Role = input.role ?? 'member';
   if (role === 'primary_owner' && !roleAllows(myRole, 'owners.manage')) throw missingPermission('owners.manage', myRole);
   const email = normalizeEmail(input.email);
+  // An address at a domain another organization verified joins only that organization's tree.
+  await refuseCapturedEmail(ctx.db, email, orgId, 'invitee');
   return ctx.db.transaction().execute(async (tx) => {
     const now = ctx.clock.now();
     const { user } = await findOrCreateUser(tx, email, now);

@@ -3,6 +3,7 @@ import { recordAudit } from '../audit/record.js';
 import { createLinkToken } from '../auth/link-tokens.js';
 import { requireUser } from '../auth/require-user.js';
 import type { Ctx } from '../context.js';
+import { refuseCapturedEmail } from '../domains/capture.js';
 import type { Organization, Tx } from '../db/schema.js';
 import { PalisadeError, badRequest, conflict } from '../errors.js';
 import { type Page, type PageRequest, pageOf } from '../http/pagination.js';
@@ -83,6 +84,8 @@ export async function createOrganization(
   const ownerEmail = ctx.caller.kind === 'user' ? ctx.caller.email : input.ownerEmail ? normalizeEmail(input.ownerEmail) : undefined;
   if (!ownerEmail) throw badRequest('owner_required', 'Name the first primary owner by email (for example --owner-email you@example.com).');
   requireUserOrSystem(ctx);
+  // A person whose email domain an organization verified cannot start a separate one (the operator's CLI can).
+  if (ctx.caller.kind === 'user') await refuseCapturedEmail(ctx.db, ownerEmail, null, 'self');
   return ctx.db.transaction().execute(async (tx) => {
     const org = await insertOrg(tx, ctx, input, null);
     const { user } = await findOrCreateUser(tx, ownerEmail, ctx.clock.now());

@@ -15,6 +15,8 @@ export const PERMISSIONS = {
   'owners.manage': ['primary_owner'],
   'audit.read': ['primary_owner', 'admin'],
   'workspace.use': ['primary_owner', 'admin', 'member'],
+  'domains.read': ['primary_owner', 'admin'],
+  'domains.manage': ['primary_owner', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;
@@ -31,6 +33,8 @@ export const PERMISSION_PURPOSE: Record<Permission, string> = {
   'owners.manage': 'a primary owner to add, demote or remove primary owners',
   'audit.read': 'an admin or primary owner to read the audit log',
   'workspace.use': 'membership of the organization',
+  'domains.read': 'an admin or primary owner to see domains and their verification state',
+  'domains.manage': 'an admin or primary owner to add, verify or remove domains',
 };
 
 export const ROLE_RANK: Record<Role, number> = { member: 1, admin: 2, primary_owner: 3 };

@@ -1,0 +1,98 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { Ctx } from '../context.js';
+import type { Queryable } from '../db/schema.js';
+import { PalisadeError } from '../errors.js';
+import { orgLineage } from '../orgs/store.js';
+import { normalizeEmail } from '../users/email.js';
+import { emailDomain } from './normalize.js';
+import { CLAIMING, suffixesOf } from './store.js';
+
+/**
+ * How a person may sign in to an organization. Today every organization offers its local password;
+ * SSO adds `{ type: 'sso', ... }` entries here (see loginMethodsForOrg) without changing callers.
+ */
+export const LoginMethod = Type.Object({ type: Type.String({ description: 'password (more types, such as sso, are added by SSO connections)' }) }, { additionalProperties: true });
+export type LoginMethod = Static<typeof LoginMethod>;
+
+/** The sign-in methods an organization offers, best first. The one place SSO adds its connections. */
+export async function loginMethodsForOrg(_db: Queryable, _orgId: string): Promise<LoginMethod[]> {
+  return [{ type: 'password' }];
+}
+
+export const DEFAULT_LOGIN_METHODS: LoginMethod[] = [{ type: 'password' }];
+
+export interface Capture {
+  orgId: string;
+  orgName: string;
+  domainId: string;
+  domain: string;
+}
+
+/**
+ * The organization that captures an email domain: a verified or failing (grace period) domain with
+ * the same name, or a parent domain that opted in to its subdomains. The most specific name wins.
+ * Expired and pending domains capture nothing.
+ */
+export async function captureForDomain(db: Queryable, name: string): Promise<Capture | undefined> {
+  const names = suffixesOf(name);
+  const rows = await db
+    .selectFrom('domains')
+    .innerJoin('organizations', 'organizations.id', 'domains.org_id')
+    .select(['domains.id', 'domains.name', 'domains.include_subdomains', 'domains.org_id', 'organizations.name as org_name'])
+    .where('domains.name', 'in', names)
+    .where('domains.status', 'in', CLAIMING)
+    .where('organizations.status', '=', 'active')
+    .execute();
+  const best = rows.filter((r) => r.name === name || Number(r.include_subdomains) === 1).sort((a, b) => b.name.length - a.name.length)[0];
+  return best && { orgId: best.org_id, orgName: best.org_name, domainId: best.id, domain: best.name };
+}
+
+export async function captureForEmail(db: Queryable, email: string): Promise<Capture | undefined> {
+  const d = emailDomain(email);
+  return d ? captureForDomain(db, d) : undefined;
+}
+
+export const DiscoverView = Type.Object({
+  email: Type.String(),
+  organization: Type.Union([Type.Object({ id: Type.String(), name: Type.String() }), Type.Null()]),
+  methods: Type.Array(LoginMethod),
+});
+export type DiscoverView = Static<typeof DiscoverView>;
+
+/** `GET /api/v1/login/discover`: where the login page sends this person. */
+export async function discoverLogin(ctx: Ctx, rawEmail: string): Promise<DiscoverView> {
+  const email = normalizeEmail(rawEmail);
+  const capture = await captureForEmail(ctx.db, email);
+  if (!capture) return { email, organization: null, methods: DEFAULT_LOGIN_METHODS };
+  return { email, organization: { id: capture.orgId, name: capture.orgName }, methods: await loginMethodsForOrg(ctx.db, capture.orgId) };
+}
+
+/**
+ * Refuses a "personal" account at a captured domain: an email at a domain an organization verified
+ * may only join that organization (or organizations under it). `intoOrgId` null means a new
+ * top-level organization. Messages point to "your organization's administrators" and never name the
+ * capturing organization.
+ */
+export async function refuseCapturedEmail(db: Queryable, email: string, intoOrgId: string | null, who: 'self' | 'invitee'): Promise<void> {
+  const capture = await captureForEmail(db, email);
+  if (!capture) return;
+  if (intoOrgId !== null) {
+    const lineage = await orgLineage(db, intoOrgId);
+    if (lineage.some((o) => o.id === capture.orgId)) return;
+  }
+  const domain = email.slice(email.lastIndexOf('@') + 1);
+  if (who === 'self') {
+    throw new PalisadeError(
+      403,
+      'email_domain_captured',
+      `Your email address is at ${domain}, a domain managed by your organization in Palisade, so it cannot be used for a separate organization. Contact your organization's administrators to get access.`,
+      { details: { domain } },
+    );
+  }
+  throw new PalisadeError(
+    403,
+    'email_domain_captured',
+    `${email} is at ${domain}, a domain managed by another organization in Palisade; people with addresses there join through their organization's administrators. Ask them to contact their organization's administrators, or invite a different address.`,
+    { details: { domain } },
+  );
+}

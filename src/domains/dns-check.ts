@@ -1,0 +1,50 @@
+import { Resolver } from 'node:dns/promises';
+import type { PalisadeConfig } from '../config.js';
+
+/** What the DNS said, before it is compared with the expected value. */
+export type TxtLookup =
+  | { kind: 'records'; records: string[][]; cname: string | null }
+  | { kind: 'nxdomain' }
+  | { kind: 'nodata'; cname: string | null }
+  | { kind: 'timeout'; detail: string }
+  | { kind: 'server_failure'; detail: string };
+
+/** A resolver per check, so a changed server list or timeout applies to the next check without restart. */
+export function makeResolver(config: Pick<PalisadeConfig, 'dnsServers' | 'dnsTimeoutMs'>): Resolver {
+  // tries: 2 — one lost UDP packet should not fail a check; the reported timeout stays bounded.
+  const resolver = new Resolver({ timeout: config.dnsTimeoutMs, tries: 2 });
+  if (config.dnsServers.length > 0) resolver.setServers(config.dnsServers);
+  return resolver;
+}
+
+function errorCode(err: unknown): string {
+  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : 'UNKNOWN';
+}
+
+const TIMEOUT_CODES = new Set(['ETIMEOUT', 'ECONNREFUSED', 'ECANCELLED']);
+
+/** Looks up the TXT records at `name` and, when it matters for the diagnosis, a CNAME at the same name. */
+export async function lookupTxt(resolver: Resolver, name: string): Promise<TxtLookup> {
+  let records: string[][];
+  try {
+    records = await resolver.resolveTxt(name);
+  } catch (err) {
+    const code = errorCode(err);
+    if (code === 'ENOTFOUND') return { kind: 'nxdomain' };
+    if (code === 'ENODATA') return { kind: 'nodata', cname: await lookupCname(resolver, name) };
+    if (TIMEOUT_CODES.has(code)) return { kind: 'timeout', detail: code };
+    return { kind: 'server_failure', detail: code };
+  }
+  // A CNAME at the challenge name means the answer came from somewhere else; only worth a query when
+  // the answer is empty or might not match.
+  return { kind: 'records', records, cname: await lookupCname(resolver, name) };
+}
+
+async function lookupCname(resolver: Resolver, name: string): Promise<string | null> {
+  try {
+    const [target] = await resolver.resolveCname(name);
+    return target ?? null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,70 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { PageQuerySchema, pageRequest, pageSchema } from '../http/pagination.js';
+import { OrgParams, errorResponses, noContent } from '../http/schemas.js';
+import { DiscoverView, discoverLogin } from './capture.js';
+import { AddDomainInput, UpdateDomainInput, addDomain, getDomain, listDomains, removeDomain, updateDomain } from './domains.js';
+import { DomainNotificationView, listDomainNotifications } from './notifications.js';
+import { verifyDomain } from './verify.js';
+import { DiagnosisView, DomainView } from './views.js';
+
+const tags = ['Domains'];
+const DomainParams = Type.Object({ orgId: Type.String({ maxLength: 64 }), domainId: Type.String({ maxLength: 64 }) });
+const PageQuery = Type.Object(PageQuerySchema);
+
+export async function domainRoutes(root: FastifyInstance): Promise<void> {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.post(
+    '/api/v1/orgs/:orgId/domains',
+    { schema: { tags, summary: 'Add a domain; returns the exact TXT record to publish', params: OrgParams, body: AddDomainInput, response: { 201: DomainView, ...errorResponses } } },
+    async (request, reply) => reply.status(201).send(await addDomain(request.ctx, request.params.orgId, request.body)),
+  );
+  app.get('/api/v1/orgs/:orgId/domains', { schema: { tags, summary: 'List domains with their verification state', params: OrgParams, querystring: PageQuery, response: { 200: pageSchema(DomainView), ...errorResponses } } }, async (request) =>
+    listDomains(request.ctx, request.params.orgId, pageRequest(request.query)),
+  );
+  app.get('/api/v1/orgs/:orgId/domains/:domainId', { schema: { tags, summary: 'A domain: instructions, state, grace period and last diagnosis', params: DomainParams, response: { 200: DomainView, ...errorResponses } } }, async (request) =>
+    getDomain(request.ctx, request.params.orgId, request.params.domainId),
+  );
+  app.patch(
+    '/api/v1/orgs/:orgId/domains/:domainId',
+    { schema: { tags, summary: 'Opt in or out of capturing subdomains', params: DomainParams, body: UpdateDomainInput, response: { 200: DomainView, ...errorResponses } } },
+    async (request) => updateDomain(request.ctx, request.params.orgId, request.params.domainId, request.body),
+  );
+  app.delete('/api/v1/orgs/:orgId/domains/:domainId', { schema: { tags, summary: 'Remove a domain (capture stops at once)', params: DomainParams, response: { ...noContent, ...errorResponses } } }, async (request, reply) => {
+    await removeDomain(request.ctx, request.params.orgId, request.params.domainId);
+    return reply.status(204).send();
+  });
+  app.post(
+    '/api/v1/orgs/:orgId/domains/:domainId/verify',
+    {
+      schema: {
+        tags,
+        summary: 'Check the TXT record now; answers with a diagnosis (200 whether or not the record is right)',
+        params: DomainParams,
+        body: Type.Optional(Type.Object({}, { additionalProperties: false })),
+        response: { 200: Type.Object({ verified: Type.Boolean(), domain: DomainView, diagnosis: DiagnosisView }), ...errorResponses },
+      },
+    },
+    async (request) => verifyDomain(request.ctx, request.params.orgId, request.params.domainId),
+  );
+  app.get(
+    '/api/v1/orgs/:orgId/domain-notifications',
+    { schema: { tags, summary: 'Domain state transitions (verified, failing, expired, recovered) as webhook-ready records', params: OrgParams, querystring: PageQuery, response: { 200: pageSchema(DomainNotificationView), ...errorResponses } } },
+    async (request) => listDomainNotifications(request.ctx, request.params.orgId, pageRequest(request.query)),
+  );
+  app.get(
+    '/api/v1/login/discover',
+    {
+      schema: {
+        tags: ['Sign-in'],
+        summary: 'Where the login page sends a person: the organization that manages their email domain, and its sign-in methods',
+        security: [],
+        querystring: Type.Object({ email: Type.String({ maxLength: 254 }) }),
+        response: { 200: DiscoverView, ...errorResponses },
+      },
+    },
+    async (request) => discoverLogin(request.ctx, request.query.email),
+  );
+}

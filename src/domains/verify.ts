@@ -1,0 +1,160 @@
+import { recordAudit } from '../audit/record.js';
+import type { Ctx } from '../context.js';
+import type { Tx } from '../db/schema.js';
+import { notFound } from '../errors.js';
+import { newId } from '../ids.js';
+import { authorize } from '../orgs/authorize.js';
+import { type Diagnosis, diagnose } from './diagnosis.js';
+import { lookupTxt, makeResolver } from './dns-check.js';
+import { claimConflict } from './domains.js';
+import { findDomain, lockDomain, overlappingClaims, tokenOwner } from './store.js';
+import type { Domain, DomainNotificationsTable } from './tables.js';
+import { type DomainView, domainView, recordNameFor } from './views.js';
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/** Asks the DNS now and explains the answer. No database writes. */
+export async function checkDns(ctx: Pick<Ctx, 'db' | 'clock' | 'config'>, d: Pick<Domain, 'id' | 'org_id' | 'name' | 'token'>): Promise<Diagnosis> {
+  const recordName = recordNameFor(ctx.config, d.name);
+  const lookup = await lookupTxt(makeResolver(ctx.config), recordName);
+  return diagnose({
+    domain: d.name,
+    recordName,
+    expected: d.token,
+    lookup,
+    owners: (value) => tokenOwner(ctx.db, d.org_id, d.id, value),
+    checkedAt: ctx.clock.now().toISOString(),
+  });
+}
+
+export type Transition = 'verified' | 'failing' | 'expired' | 'recovered' | 'unchanged' | 'conflict';
+
+async function notify(tx: Tx, ctx: Ctx, d: Domain, event: DomainNotificationsTable['event'], diagnosis: Diagnosis, extra: Record<string, unknown>): Promise<void> {
+  const now = ctx.clock.now();
+  const id = newId('dnt', now);
+  // Shaped as the body a webhook would POST, so a delivery worker can send it unchanged.
+  const payload = { id, type: event, occurredAt: now.toISOString(), organization: { id: d.org_id }, domain: { id: d.id, name: d.name, ...extra }, diagnosis };
+  await tx.insertInto('domain_notifications').values({ id, org_id: d.org_id, domain_id: d.id, domain_name: d.name, event, payload: JSON.stringify(payload), created_at: now.toISOString(), delivered_at: null }).execute();
+}
+
+/** Short public summary of what DNS held, for audit metadata (the published values are public DNS data). */
+const foundSummary = (g: Diagnosis) => g.found.slice(0, 5).map((f) => ({ value: f.value.slice(0, 120), nearMiss: f.nearMiss }));
+
+/**
+ * Applies one check result to a domain: the state machine
+ *   pending|expired --ok--> verified
+ *   verified --fail--> failing (grace period starts) --ok--> verified (recovered)
+ *   failing --fail, grace over--> expired (capture stops)
+ * Each transition writes an audit event and a notification in the same transaction. Idempotent: the
+ * row is locked and re-read, so a repeated or concurrent check sees the state the other one left.
+ */
+export async function applyCheck(ctx: Ctx, orgId: string, domainId: string, g: Diagnosis, source: 'manual' | 'job'): Promise<{ domain: Domain; transition: Transition }> {
+  const out = await ctx.db.transaction().execute(async (tx) => {
+    if (!(await findDomain(tx, orgId, domainId))) throw notFound('domain');
+    const d = (await lockDomain(tx, domainId)) as Domain;
+    const now = ctx.clock.now();
+    const at = now.toISOString();
+    const diag = JSON.stringify(g);
+    const target = [{ type: 'domain', id: d.id, name: d.name }];
+    const recordName = g.recordName;
+    let next: Domain = { ...d, last_checked_at: at, last_diagnosis: diag, updated_at: at };
+    let transition: Transition = 'unchanged';
+
+    if (d.status === 'pending' || d.status === 'expired') {
+      if (g.ok) {
+        if ((await overlappingClaims(tx, orgId, d.name, Number(d.include_subdomains) === 1)).length > 0) {
+          await tx.updateTable('domains').set({ last_checked_at: at, last_diagnosis: diag, updated_at: at }).where('id', '=', d.id).execute();
+          await recordAudit(tx, ctx, { orgId, action: 'domain.verification_conflict', outcome: 'denied', targets: target, metadata: { recordName, reason: 'The DNS record is correct, but another organization already holds this domain (or one covering it).' } });
+          return { domain: next, transition: 'conflict' as Transition };
+        }
+        next = { ...next, status: 'verified', claim_key: d.name, verified_at: at, last_good_check_at: at, failing_since: null, grace_until: null, expired_at: null };
+        transition = 'verified';
+        await recordAudit(tx, ctx, { orgId, action: 'domain.verified', targets: target, metadata: { recordName, source, previousStatus: d.status, includeSubdomains: Number(d.include_subdomains) === 1 } });
+        await notify(tx, ctx, next, 'domain.verified', g, { status: 'verified' });
+      } else if (source === 'manual') {
+        await recordAudit(tx, ctx, { orgId, action: 'domain.verification_failed', outcome: 'failure', targets: target, metadata: { recordName, diagnosisCode: g.code, found: foundSummary(g) } });
+      }
+    } else if (g.ok) {
+      next = { ...next, last_good_check_at: at };
+      if (d.status === 'failing') {
+        next = { ...next, status: 'verified', failing_since: null, grace_until: null };
+        transition = 'recovered';
+        await recordAudit(tx, ctx, { orgId, action: 'domain.recovered', targets: target, metadata: { recordName, source, failingSince: d.failing_since, lastGoodCheckAt: d.last_good_check_at } });
+        await notify(tx, ctx, next, 'domain.recovered', g, { status: 'verified', failingSince: d.failing_since });
+      }
+    } else if (d.status === 'verified') {
+      const graceUntil = new Date(now.getTime() + ctx.config.domainGraceDays * DAY_MS).toISOString();
+      next = { ...next, status: 'failing', failing_since: at, grace_until: graceUntil };
+      transition = 'failing';
+      await recordAudit(tx, ctx, {
+        orgId,
+        action: 'domain.verification_failing',
+        outcome: 'failure',
+        targets: target,
+        metadata: { recordName, source, diagnosisCode: g.code, found: foundSummary(g), lastGoodCheckAt: d.last_good_check_at, graceUntil, capture: `People at ${d.name} are still routed to this organization until ${graceUntil}; fix the record before then.` },
+      });
+      await notify(tx, ctx, next, 'domain.failing', g, { status: 'failing', lastGoodCheckAt: d.last_good_check_at, failingSince: at, graceUntil });
+    } else if (d.status === 'failing' && d.grace_until !== null && at >= d.grace_until) {
+      next = { ...next, status: 'expired', claim_key: null, expired_at: at };
+      transition = 'expired';
+      const reason = `Domain capture for ${d.name} stopped: the TXT record ${recordName} has not held the expected verification value since ${d.failing_since} (last good check ${d.last_good_check_at ?? 'never'}), and the ${ctx.config.domainGraceDays}-day grace period ended at ${d.grace_until}. Last check: ${g.code}.`;
+      await recordAudit(tx, ctx, {
+        orgId,
+        action: 'domain.expired',
+        outcome: 'failure',
+        targets: target,
+        metadata: { reason, recordName, diagnosisCode: g.code, found: foundSummary(g), failingSince: d.failing_since, lastGoodCheckAt: d.last_good_check_at, graceUntil: d.grace_until, captureStopped: true },
+      });
+      await notify(tx, ctx, next, 'domain.expired', g, { status: 'expired', lastGoodCheckAt: d.last_good_check_at, failingSince: d.failing_since, graceUntil: d.grace_until, reason });
+    }
+
+    await tx
+      .updateTable('domains')
+      .set({
+        status: next.status,
+        claim_key: next.claim_key,
+        last_checked_at: next.last_checked_at,
+        last_good_check_at: next.last_good_check_at,
+        last_diagnosis: next.last_diagnosis,
+        verified_at: next.verified_at,
+        failing_since: next.failing_since,
+        grace_until: next.grace_until,
+        expired_at: next.expired_at,
+        updated_at: next.updated_at,
+      })
+      .where('id', '=', d.id)
+      .execute();
+    return { domain: next, transition };
+  });
+  return out;
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || (typeof e?.message === 'string' && /UNIQUE constraint failed: domains\.claim_key/.test(e.message));
+}
+
+export interface VerifyResult {
+  verified: boolean;
+  domain: DomainView;
+  diagnosis: Diagnosis;
+}
+
+/** `POST …/domains/:domainId/verify`: checks the DNS now and applies the result. */
+export async function verifyDomain(ctx: Ctx, orgId: string, domainId: string): Promise<VerifyResult> {
+  await authorize(ctx, orgId, 'domains.manage');
+  const d = await findDomain(ctx.db, orgId, domainId);
+  if (!d) throw notFound('domain');
+  // DNS first, claim check second: only someone who controls the record learns that another organization holds it.
+  const diagnosis = await checkDns(ctx, d);
+  let result: { domain: Domain; transition: Transition };
+  try {
+    result = await applyCheck(ctx, orgId, domainId, diagnosis, 'manual');
+  } catch (err) {
+    if (isUniqueViolation(err)) throw claimConflict(d.name);
+    throw err;
+  }
+  if (result.transition === 'conflict') throw claimConflict(d.name);
+  return { verified: result.domain.status === 'verified', domain: domainView(ctx.config, result.domain), diagnosis };
+}
+
