@@ -11,7 +11,7 @@ import { type Agent, type TestApp, createTestApp } from './helpers/harness.js';
  */
 
 interface World {
-  a: { orgId: string; childId: string; memberId: string; tokenId: string; owner: Agent; secrets: string[] };
+  a: { orgId: string; childId: string; memberId: string; tokenId: string; domainId: string; owner: Agent; secrets: string[] };
   b: { orgId: string; owner: Agent };
 }
 
@@ -20,6 +20,7 @@ const PARAM_FIXTURES: Record<string, (w: World) => string> = {
   orgId: (w) => w.a.orgId,
   memberId: (w) => w.a.memberId,
   tokenId: (w) => w.a.tokenId,
+  domainId: (w) => w.a.domainId,
 };
 
 /** A valid body for each route that takes one, so the request reaches authorization. */
@@ -30,6 +31,9 @@ const SAMPLE_BODIES: Record<string, unknown> = {
   'PATCH /api/v1/orgs/:orgId/members/:memberId': { role: 'primary_owner' },
   'PUT /api/v1/orgs/:orgId/role-mapping': { requiredPrefix: null, defaultRole: 'admin', rules: [] },
   'POST /api/v1/orgs/:orgId/role-mapping/preview': { groups: ['alpha-admins'] },
+  'POST /api/v1/orgs/:orgId/domains': { domain: 'beta-takeover.example' },
+  'PATCH /api/v1/orgs/:orgId/domains/:domainId': { includeSubdomains: true },
+  'POST /api/v1/orgs/:orgId/domains/:domainId/verify': {},
 };
 
 describe('tenant isolation on every route', () => {
@@ -41,9 +45,10 @@ describe('tenant isolation on every route', () => {
     const child = await a.owner.post(`/api/v1/orgs/${a.orgId}/children`, { name: 'Alpha Hidden Unit' });
     const { memberId } = await t.addMember(a.owner, a.orgId, 'member@alpha.example', 'admin');
     const token = await a.owner.post('/api/v1/me/tokens', { name: 'alpha automation' });
+    const domain = await a.owner.post(`/api/v1/orgs/${a.orgId}/domains`, { domain: 'alpha-private.example' });
     const b = await t.seedOrg('Beta', 'owner@beta.example');
     w = {
-      a: { orgId: a.orgId, childId: child.body.id, memberId, tokenId: token.body.apiToken.id, owner: a.owner, secrets: ['Alpha Secret Corp', 'Alpha Hidden Unit', 'alpha.example', 'alpha automation'] },
+      a: { orgId: a.orgId, childId: child.body.id, memberId, tokenId: token.body.apiToken.id, domainId: domain.body.id, owner: a.owner, secrets: ['Alpha Secret Corp', 'Alpha Hidden Unit', 'alpha.example', 'alpha automation', 'alpha-private.example', domain.body.instructions.value] },
       b: { orgId: b.orgId, owner: b.owner },
     };
   });
@@ -78,6 +83,8 @@ describe('tenant isolation on every route', () => {
     assert.equal(members.body.data.length, 2);
     assert.ok(members.body.data.every((m: { email: string }) => m.email.endsWith('@alpha.example')));
     assert.equal((await w.a.owner.get(`/api/v1/orgs/${w.a.childId}`)).status, 200);
+    const domains = await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/domains`);
+    assert.deepEqual(domains.body.data.map((d: { domain: string; includeSubdomains: boolean; lastCheckedAt: string | null }) => [d.domain, d.includeSubdomains, d.lastCheckedAt]), [['alpha-private.example', false, null]]);
     const tokens = await w.a.owner.get('/api/v1/me/tokens');
     assert.equal(tokens.body.data[0].revokedAt, null);
   });
