@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { recordAudit } from '../audit/record.js';
 import type { Ctx } from '../context.js';
+import type { Tx } from '../db/schema.js';
 import { conflict, notFound } from '../errors.js';
 import { type Page, type PageRequest, pageOf } from '../http/pagination.js';
 import { newId } from '../ids.js';
@@ -123,4 +124,19 @@ export async function removeDomain(ctx: Ctx, orgId: string, domainId: string): P
       metadata: { status: d.status, capturedLogins: CLAIMING.includes(d.status) },
     });
   });
+}
+
+/**
+ * When an organization is deleted its domains stop capturing and are released, so another
+ * organization can verify them. Called inside the deletion's transaction.
+ */
+export async function releaseOrgDomains(tx: Tx, ctx: Ctx, orgId: string): Promise<number> {
+  const held = await tx.selectFrom('domains').select(['id', 'name', 'status']).where('org_id', '=', orgId).where('status', 'in', CLAIMING).execute();
+  if (held.length === 0) return 0;
+  const at = ctx.clock.now().toISOString();
+  await tx.updateTable('domains').set({ status: 'expired', claim_key: null, expired_at: at, updated_at: at }).where('org_id', '=', orgId).where('status', 'in', CLAIMING).execute();
+  for (const d of held) {
+    await recordAudit(tx, ctx, { orgId, action: 'domain.released', targets: [{ type: 'domain', id: d.id, name: d.name }], metadata: { reason: 'The organization was deleted; the domain no longer captures sign-ins and another organization may verify it.', previousStatus: d.status } });
+  }
+  return held.length;
 }

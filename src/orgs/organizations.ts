@@ -4,6 +4,7 @@ import { createLinkToken } from '../auth/link-tokens.js';
 import { requireUser } from '../auth/require-user.js';
 import type { Ctx } from '../context.js';
 import { refuseCapturedEmail } from '../domains/capture.js';
+import { releaseOrgDomains } from '../domains/domains.js';
 import type { Organization, Tx } from '../db/schema.js';
 import { PalisadeError, badRequest, conflict } from '../errors.js';
 import { type Page, type PageRequest, pageOf } from '../http/pagination.js';
@@ -212,6 +213,7 @@ export async function deleteOrganization(ctx: Ctx, orgId: string): Promise<void>
     const at = ctx.clock.now().toISOString();
     // Soft delete: the organization stops answering, its audit trail stays provable.
     await tx.updateTable('organizations').set({ status: 'deleted', deleted_at: at, updated_at: at }).where('id', '=', orgId).execute();
+    await releaseOrgDomains(tx, ctx, orgId);
     await tx.updateTable('link_tokens').set({ used_at: at }).where('org_id', '=', orgId).where('used_at', 'is', null).execute();
     await recordAudit(tx, ctx, { orgId, action: 'org.deleted', targets: [{ type: 'organization', id: orgId, name: org.name }] });
     if (org.parent_id) {
