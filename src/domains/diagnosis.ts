@@ -97,7 +97,7 @@ export async function diagnose(input: { domain: string; recordName: string; expe
       }
       return { ...base, code: 'no_txt_records', ok: false, found: [], cnameTarget: null, dnsSide: false, message: `${domain} is not verified: the name ${recordName} exists but has no TXT records (only other record types). ${add}` };
     case 'timeout':
-      return { ...base, code: 'dns_timeout', ok: false, found: [], cnameTarget: null, dnsSide: true, message: `${domain} could not be checked: the DNS resolver did not answer in time for TXT ${recordName} (expected value ${quote(expected)}). This is a DNS-side problem, not a verdict on your record; retry in a few minutes, and if it persists check that the domain's name servers answer.` };
+      return { ...base, code: 'dns_timeout', ok: false, found: [], cnameTarget: null, dnsSide: true, message: `${domain} could not be checked: the DNS resolver ${lookup.detail === 'ECONNREFUSED' ? 'could not be reached (connection refused)' : 'did not answer in time'} for TXT ${recordName} (expected value ${quote(expected)}). This is a DNS-side problem, not a verdict on your record; retry in a few minutes, and if it persists check that the domain's name servers answer.` };
     case 'server_failure':
       return { ...base, code: 'dns_server_failure', ok: false, found: [], cnameTarget: null, dnsSide: true, message: `${domain} could not be checked: the DNS resolver failed (${lookup.detail}) while looking up TXT ${recordName} (expected value ${quote(expected)}). This is a DNS-side problem (SERVFAIL or refused), not a verdict on your record; retry in a few minutes, and if it persists ask whoever runs the domain's name servers.` };
     case 'records': {

@@ -136,6 +136,8 @@ function isUniqueViolation(err: unknown): boolean {
 
 export interface VerifyResult {
   verified: boolean;
+  /** What the check means for the domain's state and for sign-ins, in one sentence. */
+  summary: string;
   domain: DomainView;
   diagnosis: Diagnosis;
 }
@@ -155,6 +157,21 @@ export async function verifyDomain(ctx: Ctx, orgId: string, domainId: string): P
     throw err;
   }
   if (result.transition === 'conflict') throw claimConflict(d.name);
-  return { verified: result.domain.status === 'verified', domain: domainView(ctx.config, result.domain), diagnosis };
+  return { verified: result.domain.status === 'verified', summary: stateSummary(result.domain, result.transition), domain: domainView(ctx.config, result.domain), diagnosis };
+}
+
+function stateSummary(d: Domain, transition: Transition): string {
+  switch (d.status) {
+    case 'verified':
+      return transition === 'recovered'
+        ? `${d.name} is verified again; the grace period is over and sign-ins keep being routed to this organization.`
+        : `${d.name} is verified; people with an email at ${d.name} are routed to this organization. Keep the record in place: it is checked again regularly.`;
+    case 'failing':
+      return `${d.name} is failing since ${d.failing_since}: sign-ins are still routed to this organization until ${d.grace_until}. Fix the record before then, or the domain expires and capture stops.`;
+    case 'expired':
+      return `${d.name} expired at ${d.expired_at} and no longer captures sign-ins; fix the record and verify again.`;
+    case 'pending':
+      return `${d.name} is not verified yet; fix what the diagnosis says and verify again.`;
+  }
 }
 

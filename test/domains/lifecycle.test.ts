@@ -103,6 +103,10 @@ describe('staying verified: the re-check job and the grace period', () => {
 
   test('a second failing day keeps the first failing check; fixing the record recovers', async () => {
     const first = (await state()).failingSince;
+    const manual = await a.owner.post(`/api/v1/orgs/${a.orgId}/domains/${domainId}/verify`);
+    assert.equal(manual.body.verified, false);
+    assert.equal(manual.body.domain.status, 'failing');
+    assert.match(manual.body.summary, /sign-ins are still routed to this organization until/);
     await day();
     assert.equal((await state()).failingSince, first);
     await publish();

@@ -107,12 +107,14 @@ describe('domain verification against a real DNS server', () => {
   });
 
   test('a correct record verifies the domain and is audited', async () => {
-    const res = await verify(a, ids['good.test']!);
+    // A bare POST with no body, as `curl -X POST` sends it.
+    const res = await a.owner.request('POST', `/api/v1/orgs/${a.orgId}/domains/${ids['good.test']}/verify`);
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.body.verified, true);
     assert.equal(res.body.diagnosis.code, 'verified');
     assert.equal(res.body.domain.status, 'verified');
     assert.equal(res.body.domain.capturesLogins, true);
+    assert.match(res.body.summary, /good\.test is verified; people with an email at good\.test are routed/);
     assert.ok(res.body.domain.verifiedAt);
     assert.equal(res.body.domain.lastGoodCheckAt, res.body.domain.verifiedAt);
     const audit = await a.owner.get(`/api/v1/orgs/${a.orgId}/audit-events?action=domain.verified`);
