@@ -24,7 +24,7 @@ function errorCode(err: unknown): string {
 const TIMEOUT_CODES = new Set(['ETIMEOUT', 'ECONNREFUSED', 'ECANCELLED']);
 
 /** Looks up the TXT records at `name` and, when it matters for the diagnosis, a CNAME at the same name. */
-export async function lookupTxt(resolver: Resolver, name: string): Promise<TxtLookup> {
+export async function lookupTxt(resolver: Resolver, name: string, expected?: string): Promise<TxtLookup> {
   let records: string[][];
   try {
     records = await resolver.resolveTxt(name);
@@ -35,9 +35,10 @@ export async function lookupTxt(resolver: Resolver, name: string): Promise<TxtLo
     if (TIMEOUT_CODES.has(code)) return { kind: 'timeout', detail: code };
     return { kind: 'server_failure', detail: code };
   }
-  // A CNAME at the challenge name means the answer came from somewhere else; only worth a query when
-  // the answer is empty or might not match.
-  return { kind: 'records', records, cname: await lookupCname(resolver, name) };
+  // A CNAME at the challenge name means the answer came from somewhere else. It only changes the
+  // diagnosis of a miss, so an exact match (the daily common case) skips the second query.
+  const exact = expected !== undefined && records.some((r) => r.length === 1 && r[0] === expected);
+  return { kind: 'records', records, cname: exact ? null : await lookupCname(resolver, name) };
 }
 
 async function lookupCname(resolver: Resolver, name: string): Promise<string | null> {

@@ -1,3 +1,4 @@
+import type { Resolver } from 'node:dns/promises';
 import { recordAudit } from '../audit/record.js';
 import type { Ctx } from '../context.js';
 import type { Tx } from '../db/schema.js';
@@ -14,9 +15,9 @@ import { type DomainView, domainView, recordNameFor } from './views.js';
 const DAY_MS = 24 * 3600 * 1000;
 
 /** Asks the DNS now and explains the answer. No database writes. */
-export async function checkDns(ctx: Pick<Ctx, 'db' | 'clock' | 'config'>, d: Pick<Domain, 'id' | 'org_id' | 'name' | 'token'>): Promise<Diagnosis> {
+export async function checkDns(ctx: Pick<Ctx, 'db' | 'clock' | 'config'>, d: Pick<Domain, 'id' | 'org_id' | 'name' | 'token'>, resolver: Resolver = makeResolver(ctx.config)): Promise<Diagnosis> {
   const recordName = recordNameFor(ctx.config, d.name);
-  const lookup = await lookupTxt(makeResolver(ctx.config), recordName);
+  const lookup = await lookupTxt(resolver, recordName, d.token);
   return diagnose({
     domain: d.name,
     recordName,
@@ -49,6 +50,14 @@ const foundSummary = (g: Diagnosis) => g.found.slice(0, 5).map((f) => ({ value: 
  * row is locked and re-read, so a repeated or concurrent check sees the state the other one left.
  */
 export async function applyCheck(ctx: Ctx, orgId: string, domainId: string, g: Diagnosis, source: 'manual' | 'job'): Promise<{ domain: Domain; transition: Transition }> {
+  if (g.ok) {
+    // The daily common case, a verified domain still verified, is one conditional UPDATE with no
+    // transition; if the state changed meanwhile, zero rows match and the full path below decides.
+    const at = ctx.clock.now().toISOString();
+    const set = { last_checked_at: at, last_good_check_at: at, last_diagnosis: JSON.stringify(g), updated_at: at };
+    const domain = await ctx.db.updateTable('domains').set(set).where('id', '=', domainId).where('org_id', '=', orgId).where('status', '=', 'verified').returningAll().executeTakeFirst();
+    if (domain) return { domain, transition: 'unchanged' };
+  }
   const out = await ctx.db.transaction().execute(async (tx) => {
     if (!(await findDomain(tx, orgId, domainId))) throw notFound('domain');
     const d = (await lockDomain(tx, domainId)) as Domain;
