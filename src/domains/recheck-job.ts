@@ -28,7 +28,7 @@ export async function recheckDomains(ctx: Ctx): Promise<Record<Transition | 'che
       await Promise.all(
         batch.slice(i, i + PARALLEL).map(async (d) => {
           try {
-            const g = await checkDns(ctx, d, resolver);
+            const g = await checkDns(ctx, d, { resolver, fast: true });
             const { transition } = await applyCheck(ctx, d.org_id, d.id, g, 'job');
             counts.checked++;
             counts[transition]++;

@@ -14,10 +14,17 @@ import { type DomainView, domainView, recordNameFor } from './views.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 
-/** Asks the DNS now and explains the answer. No database writes. */
-export async function checkDns(ctx: Pick<Ctx, 'db' | 'clock' | 'config'>, d: Pick<Domain, 'id' | 'org_id' | 'name' | 'token'>, resolver: Resolver = makeResolver(ctx.config)): Promise<Diagnosis> {
+/**
+ * Asks the DNS now and explains the answer. No database writes. `fast` (the scheduled job) skips the
+ * CNAME query when the value matches exactly; a manual check always reports an alias.
+ */
+export async function checkDns(
+  ctx: Pick<Ctx, 'db' | 'clock' | 'config'>,
+  d: Pick<Domain, 'id' | 'org_id' | 'name' | 'token'>,
+  opts: { resolver?: Resolver; fast?: boolean } = {},
+): Promise<Diagnosis> {
   const recordName = recordNameFor(ctx.config, d.name);
-  const lookup = await lookupTxt(resolver, recordName, d.token);
+  const lookup = await lookupTxt(opts.resolver ?? makeResolver(ctx.config), recordName, opts.fast ? d.token : undefined);
   return diagnose({
     domain: d.name,
     recordName,
