@@ -98,6 +98,9 @@ export async function applyCheck(ctx: Ctx, orgId: string, domainId: string, g: D
         await recordAudit(tx, ctx, { orgId, action: 'domain.recovered', targets: target, metadata: { recordName, source, failingSince: d.failing_since, lastGoodCheckAt: d.last_good_check_at } });
         await notify(tx, ctx, next, 'domain.recovered', g, { status: 'verified', failingSince: d.failing_since });
       }
+    } else if (d.status === 'verified' && g.dnsSide && !dnsTroubleIsLasting(ctx, d, now)) {
+      // A one-off timeout or SERVFAIL says nothing about the record: note it, do not alarm anyone.
+      transition = 'unchanged';
     } else if (d.status === 'verified') {
       const graceUntil = new Date(now.getTime() + ctx.config.domainGraceDays * DAY_MS).toISOString();
       next = { ...next, status: 'failing', failing_since: at, grace_until: graceUntil };
@@ -143,6 +146,16 @@ export async function applyCheck(ctx: Ctx, orgId: string, domainId: string, g: D
     return { domain: next, transition };
   });
   return out;
+}
+
+/**
+ * DNS-side failures (timeout, SERVFAIL) start the grace period only once no check has succeeded for
+ * two re-check intervals: a blip is ignored, a name server that stays broken is not.
+ */
+function dnsTroubleIsLasting(ctx: Pick<Ctx, 'config'>, d: Domain, now: Date): boolean {
+  const lastGood = d.last_good_check_at ?? d.verified_at;
+  if (!lastGood) return true;
+  return now.getTime() - new Date(lastGood).getTime() >= 2 * ctx.config.domainRecheckHours * 3600 * 1000;
 }
 
 function isUniqueViolation(err: unknown): boolean {

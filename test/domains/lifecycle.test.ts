@@ -4,7 +4,7 @@ import { RECHECK_JOB } from '../../src/domains/recheck-job.js';
 import { allJobs, createScheduler } from '../../src/jobs/registry.js';
 import type { Scheduler } from '../../src/jobs/scheduler.js';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
-import { Dnsmasq } from './dns-peers.js';
+import { Dnsmasq, silentResolver } from './dns-peers.js';
 
 const DAY = 24 * 3600 * 1000;
 
@@ -158,6 +158,42 @@ describe('staying verified: the re-check job and the grace period', () => {
     assert.equal((await discover()).organization?.id, a.orgId);
     const [ev] = await events('domain.verified');
     assert.equal(ev.metadata.previousStatus, 'expired');
+  });
+
+  test('a one-off DNS-side failure is noted but alarms nobody; one that lasts two intervals starts the grace period', async () => {
+    const silent = await silentResolver();
+    const saved = t.config.dnsTimeoutMs;
+    try {
+      const before = (await notifications()).length;
+      t.config.dnsServers = [silent.server];
+      t.config.dnsTimeoutMs = 100;
+      await day();
+      let s = await state();
+      assert.equal(s.status, 'verified', 'a blip does not start the grace period');
+      assert.equal(s.lastDiagnosis.code, 'dns_timeout');
+      assert.equal((await notifications()).length, before);
+      // Back to normal the next day.
+      t.config.dnsServers = [dns.server];
+      await day();
+      assert.equal((await state()).lastDiagnosis.code, 'verified');
+      // Now the resolver stays dead: two intervals without a good check start the grace period.
+      t.config.dnsServers = [silent.server];
+      await day();
+      assert.equal((await state()).status, 'verified');
+      await day();
+      s = await state();
+      assert.equal(s.status, 'failing');
+      assert.equal(s.lastDiagnosis.code, 'dns_timeout');
+      assert.equal(s.lastDiagnosis.dnsSide, true);
+      assert.equal((await notifications()).at(-1)!.event, 'domain.failing');
+      t.config.dnsServers = [dns.server];
+      await day();
+      assert.equal((await state()).status, 'verified');
+    } finally {
+      t.config.dnsServers = [dns.server];
+      t.config.dnsTimeoutMs = saved;
+      await silent.close();
+    }
   });
 
   test('the audit chain still verifies after all transitions', async () => {
