@@ -60,7 +60,7 @@ export async function benchDomainRecheck(dialects: ('sqlite' | 'postgres')[]): P
         const { organization } = await createOrganization(ctx, { name: 'Bench', ownerEmail: 'owner@bench.test' });
         const at = new Date().toISOString();
         const rows = names.map((n, i) => ({
-          id: `dom_${String(i).padStart(26, '0')}`, org_id: organization.id, name: n, unicode_name: n, status: 'verified' as const, include_subdomains: 0, token: token(i),
+          id: `dom_${String(i).padStart(26, '0')}`, org_id: organization.id, name: n, unicode_name: n, status: 'verified' as const, include_subdomains: 0, auto_join: 0, token: token(i),
           claim_key: n, created_by: null, created_at: at, updated_at: at, verified_at: at, last_checked_at: at, last_good_check_at: at, failing_since: null, grace_until: null, expired_at: null, last_diagnosis: null,
         }));
         for (let i = 0; i < rows.length; i += 500) await database.db.insertInto('domains').values(rows.slice(i, i + 500)).execute();

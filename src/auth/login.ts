@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { SYSTEM_CHAIN } from '../audit/event.js';
 import { recordAudit } from '../audit/record.js';
 import type { Ctx } from '../context.js';
+import { autoJoinCapturingOrg } from '../domains/capture.js';
 import { PalisadeError } from '../errors.js';
 import { normalizeEmail } from '../users/email.js';
 import { type PublicUser, findUserByEmail, publicUser } from '../users/store.js';
@@ -60,6 +61,8 @@ export async function login(ctx: Ctx, input: LoginInput): Promise<{ session: New
   }
   return ctx.db.transaction().execute(async (tx) => {
     await clearAccountFailures(tx, email);
+    // People at a domain their organization verified with auto-join on become members as they sign in.
+    await autoJoinCapturingOrg(tx, ctx, user);
     const session = await createSession(tx, ctx, user.id);
     for (const orgId of await auditOrgsOfUser(tx, user.id)) {
       await recordAudit(tx, ctx, {

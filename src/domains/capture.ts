@@ -1,6 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { recordAudit } from '../audit/record.js';
 import type { Ctx } from '../context.js';
-import type { Queryable } from '../db/schema.js';
+import type { Queryable, Tx } from '../db/schema.js';
+import { newId } from '../ids.js';
 import { PalisadeError } from '../errors.js';
 import { orgLineage } from '../orgs/store.js';
 import { normalizeEmail } from '../users/email.js';
@@ -26,6 +28,7 @@ export interface Capture {
   orgName: string;
   domainId: string;
   domain: string;
+  autoJoin: boolean;
 }
 
 /**
@@ -38,13 +41,13 @@ export async function captureForDomain(db: Queryable, name: string): Promise<Cap
   const rows = await db
     .selectFrom('domains')
     .innerJoin('organizations', 'organizations.id', 'domains.org_id')
-    .select(['domains.id', 'domains.name', 'domains.include_subdomains', 'domains.org_id', 'organizations.name as org_name'])
+    .select(['domains.id', 'domains.name', 'domains.include_subdomains', 'domains.auto_join', 'domains.org_id', 'organizations.name as org_name'])
     .where('domains.name', 'in', names)
     .where('domains.status', 'in', CLAIMING)
     .where('organizations.status', '=', 'active')
     .execute();
   const best = rows.filter((r) => r.name === name || Number(r.include_subdomains) === 1).sort((a, b) => b.name.length - a.name.length)[0];
-  return best && { orgId: best.org_id, orgName: best.org_name, domainId: best.id, domain: best.name };
+  return best && { orgId: best.org_id, orgName: best.org_name, domainId: best.id, domain: best.name, autoJoin: Number(best.auto_join) === 1 };
 }
 
 export async function captureForEmail(db: Queryable, email: string): Promise<Capture | undefined> {
@@ -95,4 +98,28 @@ export async function refuseCapturedEmail(db: Queryable, email: string, intoOrgI
     `${email} is at ${domain}, a domain managed by another organization in Palisade; people with addresses there join through their organization's administrators. Ask them to contact their organization's administrators, or invite a different address.`,
     { details: { domain } },
   );
+}
+
+/**
+ * Auto-join: a person at a captured domain whose organization turned on `autoJoin` becomes a member
+ * when they sign in, unless they already belong to it (or are invited). Called inside the sign-in
+ * transaction; SSO's just-in-time provisioning calls it too. Returns the organization joined.
+ */
+export async function autoJoinCapturingOrg(tx: Tx, ctx: Pick<Ctx, 'clock' | 'caller' | 'meta'>, user: { id: string; email: string }): Promise<string | undefined> {
+  const capture = await captureForEmail(tx, user.email);
+  if (!capture?.autoJoin) return undefined;
+  const existing = await tx.selectFrom('memberships').select('id').where('org_id', '=', capture.orgId).where('user_id', '=', user.id).executeTakeFirst();
+  if (existing) return undefined;
+  const now = ctx.clock.now();
+  const at = now.toISOString();
+  const id = newId('mem', now);
+  await tx.insertInto('memberships').values({ id, org_id: capture.orgId, user_id: user.id, role: 'member', status: 'active', invited_by: null, created_at: at, updated_at: at }).execute();
+  await recordAudit(tx, ctx, {
+    orgId: capture.orgId,
+    action: 'member.auto_joined',
+    actor: { type: 'user', id: user.id, email: user.email, ip: ctx.meta.ip, userAgent: ctx.meta.userAgent },
+    targets: [{ type: 'user', id: user.id, name: user.email }, { type: 'membership', id }, { type: 'domain', id: capture.domainId, name: capture.domain }],
+    metadata: { role: 'member', reason: `The email domain is verified by this organization with auto-join on.` },
+  });
+  return capture.orgId;
 }

@@ -16,12 +16,16 @@ export const AddDomainInput = Type.Object(
   {
     domain: Type.String({ maxLength: 300, description: 'example.com, Example.COM., bücher.example — normalized to lower-case punycode.' }),
     includeSubdomains: Type.Optional(Type.Boolean({ description: 'Also capture emails at names under this domain (eu.example.com). Off by default.' })),
+    autoJoin: Type.Optional(Type.Boolean({ description: 'People at this domain who sign in join as members. Off by default.' })),
   },
   { additionalProperties: false },
 );
 export type AddDomainInput = Static<typeof AddDomainInput>;
 
-export const UpdateDomainInput = Type.Object({ includeSubdomains: Type.Boolean() }, { additionalProperties: false });
+export const UpdateDomainInput = Type.Object(
+  { includeSubdomains: Type.Optional(Type.Boolean()), autoJoin: Type.Optional(Type.Boolean()) },
+  { additionalProperties: false, minProperties: 1 },
+);
 export type UpdateDomainInput = Static<typeof UpdateDomainInput>;
 
 /** Published in DNS, so not a secret; 160 random bits so nobody can guess another organization's value. */
@@ -52,6 +56,7 @@ export async function addDomain(ctx: Ctx, orgId: string, input: AddDomainInput):
       unicode_name: unicode,
       status: 'pending',
       include_subdomains: input.includeSubdomains ? 1 : 0,
+      auto_join: input.autoJoin ? 1 : 0,
       token: newChallenge(),
       claim_key: null,
       created_by: ctx.caller.kind === 'user' ? ctx.caller.userId : null,
@@ -71,7 +76,7 @@ export async function addDomain(ctx: Ctx, orgId: string, input: AddDomainInput):
       orgId,
       action: 'domain.added',
       targets: [{ type: 'domain', id: d.id, name: ascii }],
-      metadata: { recordName: recordNameFor(ctx.config, ascii), includeSubdomains: input.includeSubdomains === true, ...(unicode !== ascii ? { unicode } : {}) },
+      metadata: { recordName: recordNameFor(ctx.config, ascii), includeSubdomains: input.includeSubdomains === true, autoJoin: input.autoJoin === true, ...(unicode !== ascii ? { unicode } : {}) },
     });
     return domainView(ctx.config, d);
   });
@@ -98,13 +103,17 @@ export async function updateDomain(ctx: Ctx, orgId: string, domainId: string, in
   return ctx.db.transaction().execute(async (tx) => {
     if (!(await findDomain(tx, orgId, domainId))) throw notFound('domain');
     const d = (await lockDomain(tx, domainId)) as Domain;
-    const next = input.includeSubdomains ? 1 : 0;
-    if (Number(d.include_subdomains) === next) return domainView(ctx.config, d);
-    if (next === 1 && CLAIMING.includes(d.status) && (await overlappingClaims(tx, orgId, d.name, true)).length > 0) throw claimConflict(`names under ${d.name}`);
+    const sub = input.includeSubdomains === undefined ? Number(d.include_subdomains) : input.includeSubdomains ? 1 : 0;
+    const join = input.autoJoin === undefined ? Number(d.auto_join) : input.autoJoin ? 1 : 0;
+    if (Number(d.include_subdomains) === sub && Number(d.auto_join) === join) return domainView(ctx.config, d);
+    if (sub === 1 && Number(d.include_subdomains) === 0 && CLAIMING.includes(d.status) && (await overlappingClaims(tx, orgId, d.name, true)).length > 0) throw claimConflict(`names under ${d.name}`);
     const at = ctx.clock.now().toISOString();
-    await tx.updateTable('domains').set({ include_subdomains: next, updated_at: at }).where('id', '=', d.id).execute();
-    await recordAudit(tx, ctx, { orgId, action: 'domain.updated', targets: [{ type: 'domain', id: d.id, name: d.name }], metadata: { includeSubdomains: { from: Number(d.include_subdomains) === 1, to: next === 1 } } });
-    return domainView(ctx.config, { ...d, include_subdomains: next, updated_at: at });
+    await tx.updateTable('domains').set({ include_subdomains: sub, auto_join: join, updated_at: at }).where('id', '=', d.id).execute();
+    const changes: Record<string, unknown> = {};
+    if (Number(d.include_subdomains) !== sub) changes.includeSubdomains = { from: Number(d.include_subdomains) === 1, to: sub === 1 };
+    if (Number(d.auto_join) !== join) changes.autoJoin = { from: Number(d.auto_join) === 1, to: join === 1 };
+    await recordAudit(tx, ctx, { orgId, action: 'domain.updated', targets: [{ type: 'domain', id: d.id, name: d.name }], metadata: changes });
+    return domainView(ctx.config, { ...d, include_subdomains: sub, auto_join: join, updated_at: at });
   });
 }
 

@@ -29,7 +29,7 @@ export async function domainRoutes(root: FastifyInstance): Promise<void> {
   );
   app.patch(
     '/api/v1/orgs/:orgId/domains/:domainId',
-    { schema: { tags, summary: 'Opt in or out of capturing subdomains', params: DomainParams, body: UpdateDomainInput, response: { 200: DomainView, ...errorResponses } } },
+    { schema: { tags, summary: 'Opt in or out of capturing subdomains, and of auto-join at sign-in', params: DomainParams, body: UpdateDomainInput, response: { 200: DomainView, ...errorResponses } } },
     async (request) => updateDomain(request.ctx, request.params.orgId, request.params.domainId, request.body),
   );
   app.delete('/api/v1/orgs/:orgId/domains/:domainId', { schema: { tags, summary: 'Remove a domain (capture stops at once)', params: DomainParams, response: { ...noContent, ...errorResponses } } }, async (request, reply) => {

@@ -10,6 +10,8 @@ export interface DomainsTable {
   unicode_name: string;
   status: DomainStatus;
   include_subdomains: number;
+  /** 1: people at this domain who sign in join the organization as members. */
+  auto_join: number;
   /** The challenge value. Not a secret: it is published in public DNS. */
   token: string;
   claim_key: string | null;

@@ -88,6 +88,28 @@ describe('domain capture', () => {
     assert.equal((await a.owner.post(`/api/v1/orgs/${child.body.id}/members`, { email: 'eu@acme.test', role: 'member' })).status, 201);
   });
 
+  test('auto-join: with it on, a person at the domain becomes a member as they sign in, once', async () => {
+    const membersOfA = async () => (await a.owner.get(`/api/v1/orgs/${a.orgId}/members?limit=200`)).body.data.map((m: { email: string }) => m.email) as string[];
+    await t.login('early@acme.test');
+    assert.ok(!(await membersOfA()).includes('early@acme.test'), 'off by default');
+    const on = await a.owner.patch(`/api/v1/orgs/${a.orgId}/domains/${domainId}`, { autoJoin: true });
+    assert.equal(on.status, 200);
+    assert.equal(on.body.autoJoin, true);
+    assert.equal(on.body.includeSubdomains, false, 'the other setting is untouched');
+    const agent = await t.login('early@acme.test');
+    await t.login('early@acme.test');
+    assert.equal((await membersOfA()).filter((e) => e === 'early@acme.test').length, 1);
+    const me = await agent.get(`/api/v1/orgs/${a.orgId}`);
+    assert.equal(me.status, 200);
+    assert.equal(me.body.yourRole, 'member');
+    const ev = (await a.owner.get(`/api/v1/orgs/${a.orgId}/audit-events?action=member.auto_joined`)).body.data;
+    assert.equal(ev.length, 1);
+    assert.equal(ev[0].actor.email, 'early@acme.test');
+    // Their other membership is untouched.
+    assert.equal((await agent.get(`/api/v1/orgs/${b.orgId}`)).status, 200);
+    assert.equal((await a.owner.patch(`/api/v1/orgs/${a.orgId}/domains/${domainId}`, {})).status, 400, 'an empty change is refused');
+  });
+
   test('removing the domain stops capture at once', async () => {
     assert.equal((await a.owner.delete(`/api/v1/orgs/${a.orgId}/domains/${domainId}`)).status, 204);
     assert.equal((await discover('bob@acme.test')).body.organization, null);

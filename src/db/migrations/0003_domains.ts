@@ -12,6 +12,7 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('unicode_name', 'text', (c) => c.notNull())
     .addColumn('status', 'text', (c) => c.notNull())
     .addColumn('include_subdomains', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('auto_join', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('token', 'text', (c) => c.notNull())
     // Set to the name while the domain is verified or failing, null otherwise: the unique index makes
     // "one organization per domain" hold even when two organizations verify at the same instant.
