@@ -72,7 +72,7 @@ export async function discoverLogin(ctx: Ctx, rawEmail: string): Promise<Discove
 
 /**
  * Refuses a "personal" account at a captured domain: an email at a domain an organization verified
- * may only join that organization (or organizations under it). `intoOrgId` null means a new
+ * may only join organizations of that organization's tree (same top-level organization). `intoOrgId` null means a new
  * top-level organization. Messages point to "your organization's administrators" and never name the
  * capturing organization.
  */
@@ -80,8 +80,10 @@ export async function refuseCapturedEmail(db: Queryable, email: string, intoOrgI
   const capture = await captureForEmail(db, email);
   if (!capture) return;
   if (intoOrgId !== null) {
-    const lineage = await orgLineage(db, intoOrgId);
-    if (lineage.some((o) => o.id === capture.orgId)) return;
+    // One company is one tree: any organization sharing the capturing organization's root may take them.
+    const [into, holder] = await Promise.all([orgLineage(db, intoOrgId), orgLineage(db, capture.orgId)]);
+    const root = (l: { id: string }[]) => l[l.length - 1]?.id;
+    if (root(into) !== undefined && root(into) === root(holder)) return;
   }
   const domain = email.slice(email.lastIndexOf('@') + 1);
   if (who === 'self') {

@@ -82,10 +82,18 @@ describe('domain capture', () => {
     assert.ok(!members.body.data.some((m: { email: string }) => m.email === 'new@acme.test'));
   });
 
-  test('the capturing organization and its business units can invite them', async () => {
+  test('the capturing organization and the rest of its tree can invite them', async () => {
     assert.equal((await a.owner.post(`/api/v1/orgs/${a.orgId}/members`, { email: 'new@acme.test', role: 'member' })).status, 201);
     const child = await a.owner.post(`/api/v1/orgs/${a.orgId}/children`, { name: 'Acme EU' });
     assert.equal((await a.owner.post(`/api/v1/orgs/${child.body.id}/members`, { email: 'eu@acme.test', role: 'member' })).status, 201);
+    // A business unit that holds its own domain: its parent (same company) may invite, outsiders may not.
+    const unit = await a.owner.post(`/api/v1/orgs/${child.body.id}/domains`, { domain: 'unit.test' });
+    const acmeValue = (await a.owner.get(`/api/v1/orgs/${a.orgId}/domains/${domainId}`)).body.instructions.value;
+    await dns.serve([`txt-record=_palisade-challenge.acme.test,"${acmeValue}"`, `txt-record=_palisade-challenge.unit.test,"${unit.body.instructions.value}"`]);
+    assert.equal((await a.owner.post(`/api/v1/orgs/${child.body.id}/domains/${unit.body.id}/verify`)).body.verified, true);
+    assert.equal((await discover('x@unit.test')).body.organization.id, child.body.id);
+    assert.equal((await a.owner.post(`/api/v1/orgs/${a.orgId}/members`, { email: 'hq@unit.test', role: 'member' })).status, 201);
+    assert.equal((await b.owner.post(`/api/v1/orgs/${b.orgId}/members`, { email: 'out@unit.test', role: 'member' })).status, 403);
   });
 
   test('auto-join: with it on, a person at the domain becomes a member as they sign in, once', async () => {
