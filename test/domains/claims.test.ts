@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { openDatabase } from '../../src/db/connect.js';
+import { RECHECK_JOB } from '../../src/domains/recheck-job.js';
 import { applyCheck, checkDns } from '../../src/domains/verify.js';
+import { createScheduler } from '../../src/jobs/registry.js';
+import { TEST_DIALECT } from '../helpers/db.js';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
 import { Dnsmasq } from './dns-peers.js';
 
@@ -71,6 +75,28 @@ describe('domain claims under concurrency and deletion', () => {
     assert.equal((await t.anonymous().get('/api/v1/login/discover?email=x@released.test')).body.organization.id, b.orgId);
     const audit = await t.db.database.db.selectFrom('audit_events').select(['action']).where('org_id', '=', gone.orgId).where('action', '=', 'domain.released').execute();
     assert.equal(audit.length, 1);
+  });
+
+  test('two Palisade processes on one database run the re-check once per interval', async () => {
+    const d = await add(a, 'twoproc.test');
+    await dns.serve([`txt-record=_palisade-challenge.twoproc.test,"${d.instructions.value}"`]);
+    assert.equal((await verify(a, d.id)).body.verified, true);
+    await dns.serve([]);
+    // A second, independent connection pool: another process (on SQLite, the same file's connection).
+    const other = TEST_DIALECT === 'postgres' ? await openDatabase(t.db.url) : t.db.database;
+    try {
+      const p1 = createScheduler({ db: t.db.database.db, clock: t.clock, config: t.config });
+      const p2 = createScheduler({ db: other.db, clock: t.clock, config: t.config });
+      const [r1, r2] = await Promise.all([p1.runNow(RECHECK_JOB), p2.runNow(RECHECK_JOB)]);
+      assert.equal([r1, r2].filter((r) => r.ran).length, 1, JSON.stringify([r1, r2]));
+      const ev = await a.owner.get(`/api/v1/orgs/${a.orgId}/audit-events?action=domain.verification_failing`);
+      assert.equal(ev.body.data.filter((e: { targets: { name: string }[] }) => e.targets[0]?.name === 'twoproc.test').length, 1);
+      // A restarted process does not find it due again within the interval.
+      const p3 = createScheduler({ db: other.db, clock: t.clock, config: t.config });
+      assert.equal((await p3.tick()).find((r) => r.name === RECHECK_JOB)?.ran, false);
+    } finally {
+      if (other !== t.db.database) await other.close();
+    }
   });
 
   test('DNS settings are validated at start-up with the variable named', () => {
