@@ -28,6 +28,9 @@ export const UpdateDomainInput = Type.Object(
 );
 export type UpdateDomainInput = Static<typeof UpdateDomainInput>;
 
+/** Bounds the re-check job's work per organization and keeps one admin from filling the table. */
+export const MAX_DOMAINS_PER_ORG = 500;
+
 /** Published in DNS, so not a secret; 160 random bits so nobody can guess another organization's value. */
 export const CHALLENGE_PREFIX = 'palisade-verification=';
 const newChallenge = () => `${CHALLENGE_PREFIX}${randomBytes(20).toString('hex')}`;
@@ -44,9 +47,26 @@ export function claimConflict(name: string): ReturnType<typeof conflict> {
 export async function addDomain(ctx: Ctx, orgId: string, input: AddDomainInput): Promise<DomainView> {
   await authorize(ctx, orgId, 'domains.manage');
   const { ascii, unicode } = normalizeDomain(input.domain);
+  return insertDomain(ctx, orgId, input, ascii, unicode).catch((err: unknown) => {
+    // Two admins adding the same name at once: the (org, name) unique index decides, the loser gets the same 409.
+    if (isUniqueViolation(err)) throw conflict('domain_already_added', `${ascii} is already added to this organization. List the domains to see its instructions and state.`);
+    throw err;
+  });
+}
+
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: unknown };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+async function insertDomain(ctx: Ctx, orgId: string, input: AddDomainInput, ascii: string, unicode: string): Promise<DomainView> {
   return ctx.db.transaction().execute(async (tx) => {
     const existing = await tx.selectFrom('domains').select(['id']).where('org_id', '=', orgId).where('name', '=', ascii).executeTakeFirst();
     if (existing) throw conflict('domain_already_added', `${ascii} is already added to this organization. Open it (GET …/domains/${existing.id}) to see its instructions and state.`, { domainId: existing.id });
+    const count = await tx.selectFrom('domains').select((eb) => eb.fn.countAll<number>().as('n')).where('org_id', '=', orgId).executeTakeFirstOrThrow();
+    if (Number(count.n) >= MAX_DOMAINS_PER_ORG) {
+      throw conflict('too_many_domains', `This organization already has ${MAX_DOMAINS_PER_ORG} domains, the most one organization can hold. Remove domains you no longer use, then add this one.`);
+    }
     const now = ctx.clock.now();
     const at = now.toISOString();
     const d: Domain = {

@@ -7,7 +7,7 @@ import { newId } from '../ids.js';
 import { authorize } from '../orgs/authorize.js';
 import { type Diagnosis, diagnose } from './diagnosis.js';
 import { lookupTxt, makeResolver } from './dns-check.js';
-import { claimConflict } from './domains.js';
+import { claimConflict, isUniqueViolation } from './domains.js';
 import { findDomain, lockDomain, overlappingClaims, tokenOwner } from './store.js';
 import type { Domain, DomainNotificationsTable } from './tables.js';
 import { type DomainView, domainView, recordNameFor } from './views.js';
@@ -158,10 +158,6 @@ function dnsTroubleIsLasting(ctx: Pick<Ctx, 'config'>, d: Domain, now: Date): bo
   return now.getTime() - new Date(lastGood).getTime() >= 2 * ctx.config.domainRecheckHours * 3600 * 1000;
 }
 
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown };
-  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || (typeof e?.message === 'string' && /UNIQUE constraint failed: domains\.claim_key/.test(e.message));
-}
 
 export interface VerifyResult {
   verified: boolean;

@@ -99,6 +99,26 @@ describe('domain claims under concurrency and deletion', () => {
     }
   });
 
+  test('the same name added twice at once: one 201, one 409, never a 500', async () => {
+    const res = await Promise.all([0, 1, 2, 3].map(() => a.owner.post(`/api/v1/orgs/${a.orgId}/domains`, { domain: 'Twice-Added.test' })));
+    assert.deepEqual(res.map((r) => r.status).sort(), [201, 409, 409, 409], JSON.stringify(res.map((r) => r.body)));
+    assert.ok(res.filter((r) => r.status === 409).every((r) => r.body.error.code === 'domain_already_added'));
+  });
+
+  test('an organization holds at most 500 domains', async () => {
+    const org = await t.seedOrg('Many Domains', 'owner@many.test');
+    const at = t.clock.now().toISOString();
+    const rows = Array.from({ length: 500 }, (_, i) => ({
+      id: `dom_many${String(i).padStart(22, '0')}`, org_id: org.orgId, name: `d${i}.many.test`, unicode_name: `d${i}.many.test`, status: 'pending' as const, include_subdomains: 0, auto_join: 0,
+      token: `palisade-verification=many${i}`, claim_key: null, created_by: null, created_at: at, updated_at: at, verified_at: null, last_checked_at: null, last_good_check_at: null, failing_since: null, grace_until: null, expired_at: null, last_diagnosis: null,
+    }));
+    for (let i = 0; i < rows.length; i += 100) await t.db.database.db.insertInto('domains').values(rows.slice(i, i + 100)).execute();
+    const res = await org.owner.post(`/api/v1/orgs/${org.orgId}/domains`, { domain: 'one-more.test' });
+    assert.equal(res.status, 409);
+    assert.equal(res.body.error.code, 'too_many_domains');
+    assert.equal((await org.owner.post(`/api/v1/orgs/${org.orgId}/domains`, { domain: 'd7.many.test' })).body.error.code, 'domain_already_added');
+  });
+
   test('DNS settings are validated at start-up with the variable named', () => {
     assert.deepEqual(loadConfig({ PALISADE_DNS_SERVERS: '127.0.0.1:5353, [::1]:53,192.0.2.53' }).dnsServers, ['127.0.0.1:5353', '[::1]:53', '192.0.2.53']);
     assert.deepEqual(loadConfig({}).dnsServers, []);
