@@ -101,6 +101,7 @@ export async function diagnose(input: { domain: string; recordName: string; expe
     case 'server_failure':
       return { ...base, code: 'dns_server_failure', ok: false, found: [], cnameTarget: null, dnsSide: true, message: `${domain} could not be checked: the DNS resolver failed (${lookup.detail}) while looking up TXT ${recordName} (expected value ${quote(expected)}). This is a DNS-side problem (SERVFAIL or refused), not a verdict on your record; retry in a few minutes, and if it persists ask whoever runs the domain's name servers.` };
     case 'records': {
+      if (lookup.records.length === 0 && !lookup.cname) return diagnose({ ...input, lookup: { kind: 'nodata', cname: null } });
       const found: FoundValue[] = [];
       let matched = false;
       for (const strings of lookup.records.slice(0, MAX_FOUND)) {
