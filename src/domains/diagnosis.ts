@@ -90,7 +90,15 @@ export async function diagnose(input: { domain: string; recordName: string; expe
   const add = `Add a TXT record named ${recordName} with the value ${quote(expected)}, wait for it to reach the DNS, then check again.`;
   switch (lookup.kind) {
     case 'nxdomain':
-      return { ...base, code: 'record_name_not_found', ok: false, found: [], cnameTarget: null, dnsSide: false, message: `${domain} is not verified: the name ${recordName} does not exist in DNS (NXDOMAIN), so no TXT record was found. ${add}` };
+      return {
+        ...base,
+        code: 'record_name_not_found',
+        ok: false,
+        found: [],
+        cnameTarget: null,
+        dnsSide: false,
+        message: `${domain} is not verified: the name ${recordName} does not exist in DNS (NXDOMAIN), so no TXT record was found. ${lookup.domainExists ? '' : `The domain ${domain} itself does not exist in DNS either: check its spelling, and that it is registered and its name servers are set. `}${add}`,
+      };
     case 'nodata':
       if (lookup.cname) {
         return { ...base, code: 'cname_elsewhere', ok: false, found: [], cnameTarget: lookup.cname, dnsSide: false, message: `${domain} is not verified: ${recordName} is an alias (CNAME) for ${lookup.cname}, which has no TXT record, so the expected value ${quote(expected)} was not found. Remove the CNAME and add the TXT record at ${recordName} itself, or publish the value at ${lookup.cname}.` };

@@ -4,7 +4,8 @@ import type { PalisadeConfig } from '../config.js';
 /** What the DNS said, before it is compared with the expected value. */
 export type TxtLookup =
   | { kind: 'records'; records: string[][]; cname: string | null }
-  | { kind: 'nxdomain' }
+  /** `domainExists` false: the domain itself is not in DNS either (a typo, or not registered/delegated). */
+  | { kind: 'nxdomain'; domainExists: boolean }
   | { kind: 'nodata'; cname: string | null }
   | { kind: 'timeout'; detail: string }
   | { kind: 'server_failure'; detail: string };
@@ -24,13 +25,13 @@ function errorCode(err: unknown): string {
 const TIMEOUT_CODES = new Set(['ETIMEOUT', 'ECONNREFUSED', 'ECANCELLED']);
 
 /** Looks up the TXT records at `name` and, when it matters for the diagnosis, a CNAME at the same name. */
-export async function lookupTxt(resolver: Resolver, name: string, expected?: string): Promise<TxtLookup> {
+export async function lookupTxt(resolver: Resolver, name: string, expected?: string, domain?: string): Promise<TxtLookup> {
   let records: string[][];
   try {
     records = await resolver.resolveTxt(name);
   } catch (err) {
     const code = errorCode(err);
-    if (code === 'ENOTFOUND') return { kind: 'nxdomain' };
+    if (code === 'ENOTFOUND') return { kind: 'nxdomain', domainExists: domain === undefined ? true : await nameExists(resolver, domain) };
     if (code === 'ENODATA') return { kind: 'nodata', cname: await lookupCname(resolver, name) };
     if (TIMEOUT_CODES.has(code)) return { kind: 'timeout', detail: code };
     return { kind: 'server_failure', detail: code };
@@ -39,6 +40,16 @@ export async function lookupTxt(resolver: Resolver, name: string, expected?: str
   // diagnosis of a miss, so an exact match (the daily common case) skips the second query.
   const exact = expected !== undefined && records.some((r) => r.length === 1 && r[0] === expected);
   return { kind: 'records', records, cname: exact ? null : await lookupCname(resolver, name) };
+}
+
+/** Whether a name exists at all: NXDOMAIN says no; data, no data or any error (unknown) say yes. */
+async function nameExists(resolver: Resolver, name: string): Promise<boolean> {
+  try {
+    await resolver.resolveSoa(name);
+    return true;
+  } catch (err) {
+    return errorCode(err) !== 'ENOTFOUND';
+  }
 }
 
 async function lookupCname(resolver: Resolver, name: string): Promise<string | null> {

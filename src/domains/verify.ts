@@ -24,7 +24,7 @@ export async function checkDns(
   opts: { resolver?: Resolver; fast?: boolean } = {},
 ): Promise<Diagnosis> {
   const recordName = recordNameFor(ctx.config, d.name);
-  const lookup = await lookupTxt(opts.resolver ?? makeResolver(ctx.config), recordName, opts.fast ? d.token : undefined);
+  const lookup = await lookupTxt(opts.resolver ?? makeResolver(ctx.config), recordName, opts.fast ? d.token : undefined, d.name);
   return diagnose({
     domain: d.name,
     recordName,

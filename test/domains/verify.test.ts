@@ -30,7 +30,7 @@ describe('domain verification against a real DNS server', () => {
     t = await createTestApp({ dnsTimeoutMs: 2000 });
     a = await t.seedOrg('Acme Secret Holdings', 'owner@acme.test');
     b = await t.seedOrg('Beta', 'owner@beta.test');
-    for (const d of ['good.test', 'nx.test', 'nodata.test', 'quoted.test', 'ws.test', 'split.test', 'wrong.test', 'case.test', 'cname.test', 'cname-wrong.test', 'alias-ok.test', 'foreign.test', 'otherdom.test', 'refused.example']) {
+    for (const d of ['good.test', 'nx.test', 'apex.test', 'nodata.test', 'quoted.test', 'ws.test', 'split.test', 'wrong.test', 'case.test', 'cname.test', 'cname-wrong.test', 'alias-ok.test', 'foreign.test', 'otherdom.test', 'refused.example']) {
       const r = await add(a, d);
       ids[d] = r.id;
       tokens[d] = r.instructions.value;
@@ -52,6 +52,7 @@ describe('domain verification against a real DNS server', () => {
       `txt-record=${rec('good.test')},"${tok('good.test')}"`,
       `txt-record=${rec('good.test')},"${bGoodToken}"`,
       `host-record=${rec('nodata.test')},127.0.0.9`,
+      'host-record=apex.test,127.0.0.10',
       `txt-record=${rec('quoted.test')},"\\"${tok('quoted.test')}\\""`,
       `txt-record=${rec('ws.test')}," ${tok('ws.test')} "`,
       `txt-record=${rec('split.test')},"${tok('split.test').slice(0, half)}","${tok('split.test').slice(half)}"`,
@@ -128,11 +129,18 @@ describe('domain verification against a real DNS server', () => {
     assert.equal(res.body.verified, false);
     assert.equal(g.code, 'record_name_not_found');
     assert.equal(g.dnsSide, false);
-    for (const s of ['nx.test', '_palisade-challenge.nx.test', tokens['nx.test'], 'NXDOMAIN']) assert.ok(g.message.includes(s), `${s} in ${g.message}`);
+    for (const s of ['nx.test', '_palisade-challenge.nx.test', tokens['nx.test'], 'NXDOMAIN', 'The domain nx.test itself does not exist']) assert.ok(g.message.includes(s), `${s} in ${g.message}`);
     assert.equal(res.body.domain.status, 'pending');
     assert.equal(res.body.domain.lastDiagnosis.code, 'record_name_not_found');
     const audit = await a.owner.get(`/api/v1/orgs/${a.orgId}/audit-events?action=domain.verification_failed`);
     assert.ok(audit.body.data.some((e: { outcome: string; metadata: { diagnosisCode: string } }) => e.outcome === 'failure' && e.metadata.diagnosisCode === 'record_name_not_found'));
+  });
+
+  test('NXDOMAIN for the record of a domain that does exist: no spelling hint', async () => {
+    const g = (await verify(a, ids['apex.test']!)).body.diagnosis;
+    assert.equal(g.code, 'record_name_not_found');
+    assert.ok(!g.message.includes('itself does not exist'), g.message);
+    assert.ok(g.message.includes('_palisade-challenge.apex.test'));
   });
 
   test('NODATA: the name exists but has no TXT record', async () => {
