@@ -14,6 +14,8 @@ import { type Metrics, createMetrics, systemRoutes } from './http/system-routes.
 import { newId } from './ids.js';
 import { roleMappingRoutes } from './orgs/role-mapping-routes.js';
 import { orgRoutes } from './orgs/routes.js';
+import { scimProtocolRoutes } from './scim/protocol-routes.js';
+import { scimRoutes } from './scim/routes.js';
 import { pageRoutes } from './web/pages.js';
 
 export interface AppOptions {
@@ -96,6 +98,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(systemRoutes, { database, metrics, metricsEnabled: config.metricsEnabled });
   await app.register(pageRoutes);
   // Each domain's routes, one line each.
-  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes]) await app.register(routes);
+  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes, scimRoutes, scimProtocolRoutes]) await app.register(routes);
   return app;
 }
