@@ -63,7 +63,8 @@ export async function scimProtocolRoutes(app: FastifyInstance): Promise<void> {
       });
 
       scim.addHook('onRequest', async (request) => {
-        const { directoryId } = request.params as Params;
+        // Unknown endpoints have no route params: take the directory from the URL.
+        const directoryId = (request.params as Partial<Params> | undefined)?.directoryId ?? /^\/scim\/v2\/([^/?]+)/.exec(request.url)?.[1] ?? '';
         const dir = await authenticateDirectory(request.ctx.db, request.ctx.clock.now(), directoryId, request.headers.authorization);
         const ctx: Ctx = { ...request.ctx, caller: { kind: 'system', name: `scim:${dir.id}` } };
         request.scim = { ctx, dir, base: scimBaseUrl(ctx, dir.id), notes: [], log: { operation: 'request', resourceType: null, resourceId: null, userName: null, groupName: null } };
