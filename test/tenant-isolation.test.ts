@@ -11,7 +11,7 @@ import { type Agent, type TestApp, createTestApp } from './helpers/harness.js';
  */
 
 interface World {
-  a: { orgId: string; childId: string; memberId: string; tokenId: string; owner: Agent; secrets: string[] };
+  a: { orgId: string; childId: string; memberId: string; tokenId: string; directoryId: string; owner: Agent; secrets: string[] };
   b: { orgId: string; owner: Agent };
 }
 
@@ -20,6 +20,7 @@ const PARAM_FIXTURES: Record<string, (w: World) => string> = {
   orgId: (w) => w.a.orgId,
   memberId: (w) => w.a.memberId,
   tokenId: (w) => w.a.tokenId,
+  directoryId: (w) => w.a.directoryId,
 };
 
 /** A valid body for each route that takes one, so the request reaches authorization. */
@@ -30,6 +31,10 @@ const SAMPLE_BODIES: Record<string, unknown> = {
   'PATCH /api/v1/orgs/:orgId/members/:memberId': { role: 'primary_owner' },
   'PUT /api/v1/orgs/:orgId/role-mapping': { requiredPrefix: null, defaultRole: 'admin', rules: [] },
   'POST /api/v1/orgs/:orgId/role-mapping/preview': { groups: ['alpha-admins'] },
+  'POST /api/v1/orgs/:orgId/scim/directories': { name: 'Rogue IdP' },
+  'PATCH /api/v1/orgs/:orgId/scim/directories/:directoryId': { name: 'Taken over', roleSync: false },
+  'POST /api/v1/orgs/:orgId/scim/directories/:directoryId/rotate-token': { overlapHours: 0 },
+  'POST /api/v1/orgs/:orgId/scim/directories/:directoryId/role-preview': {},
 };
 
 describe('tenant isolation on every route', () => {
@@ -41,15 +46,17 @@ describe('tenant isolation on every route', () => {
     const child = await a.owner.post(`/api/v1/orgs/${a.orgId}/children`, { name: 'Alpha Hidden Unit' });
     const { memberId } = await t.addMember(a.owner, a.orgId, 'member@alpha.example', 'admin');
     const token = await a.owner.post('/api/v1/me/tokens', { name: 'alpha automation' });
+    const directory = await a.owner.post(`/api/v1/orgs/${a.orgId}/scim/directories`, { name: 'Alpha Okta Tenant' });
     const b = await t.seedOrg('Beta', 'owner@beta.example');
     w = {
-      a: { orgId: a.orgId, childId: child.body.id, memberId, tokenId: token.body.apiToken.id, owner: a.owner, secrets: ['Alpha Secret Corp', 'Alpha Hidden Unit', 'alpha.example', 'alpha automation'] },
+      a: { orgId: a.orgId, childId: child.body.id, memberId, tokenId: token.body.apiToken.id, directoryId: directory.body.directory.id, owner: a.owner, secrets: ['Alpha Secret Corp', 'Alpha Hidden Unit', 'alpha.example', 'alpha automation', 'Alpha Okta Tenant'] },
       b: { orgId: b.orgId, owner: b.owner },
     };
   });
   after(() => t.close());
 
-  const scoped = () => t.app.routeTable.filter((r) => r.url.includes('/:'));
+  // SCIM protocol routes authenticate with a directory token, not a person: test/scim/directories.test.ts covers them.
+  const scoped = () => t.app.routeTable.filter((r) => r.url.includes('/:') && !r.url.startsWith('/scim/v2/'));
 
   test('every parameterised route has a fixture', () => {
     const missing: string[] = [];
@@ -80,6 +87,11 @@ describe('tenant isolation on every route', () => {
     assert.equal((await w.a.owner.get(`/api/v1/orgs/${w.a.childId}`)).status, 200);
     const tokens = await w.a.owner.get('/api/v1/me/tokens');
     assert.equal(tokens.body.data[0].revokedAt, null);
+    const dir = await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/scim/directories/${w.a.directoryId}`);
+    assert.equal(dir.body.name, 'Alpha Okta Tenant');
+    assert.equal(dir.body.roleSync, true);
+    assert.equal(dir.body.tokens.length, 1);
+    assert.equal(dir.body.tokens[0].expiresAt, null);
   });
 
   test('a non-existent id answers exactly like another organization\'s id', async () => {
