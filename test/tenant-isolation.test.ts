@@ -35,6 +35,7 @@ const SAMPLE_BODIES: Record<string, unknown> = {
   'PATCH /api/v1/orgs/:orgId/scim/directories/:directoryId': { name: 'Taken over', roleSync: false },
   'POST /api/v1/orgs/:orgId/scim/directories/:directoryId/rotate-token': { overlapHours: 0 },
   'POST /api/v1/orgs/:orgId/scim/directories/:directoryId/role-preview': {},
+  'POST /api/v1/orgs/:orgId/scim/directories/:directoryId/apply-roles': {},
 };
 
 describe('tenant isolation on every route', () => {

@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { recordAudit } from '../audit/record.js';
 import { addMs } from '../clock.js';
 import type { Ctx } from '../context.js';
-import type { Queryable } from '../db/schema.js';
+import type { Queryable, Tx } from '../db/schema.js';
 import { notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import { authorize } from '../orgs/authorize.js';
@@ -107,13 +107,21 @@ export async function getDirectory(ctx: Ctx, orgId: string, directoryId: string)
   return view(ctx.db, ctx, await loadDirectory(ctx.db, orgId, directoryId));
 }
 
-export async function updateDirectory(ctx: Ctx, orgId: string, directoryId: string, input: UpdateDirectoryInput): Promise<DirectoryView> {
+/** Turning group-driven roles on applies them at once (see applyRolesInTx). */
+export async function updateDirectory(
+  ctx: Ctx,
+  orgId: string,
+  directoryId: string,
+  input: UpdateDirectoryInput,
+  applyRoles?: (tx: Tx, ctx: Ctx, d: Directory) => Promise<unknown>,
+): Promise<DirectoryView> {
   await authorize(ctx, orgId, 'scim.manage');
   return ctx.db.transaction().execute(async (tx) => {
     const d = await loadDirectory(tx, orgId, directoryId);
     const next: Directory = { ...d, name: input.name?.trim() ?? d.name, role_sync: input.roleSync === undefined ? d.role_sync : input.roleSync ? 1 : 0, updated_at: ctx.clock.now().toISOString() };
     await tx.updateTable('scim_directories').set({ name: next.name, role_sync: next.role_sync, updated_at: next.updated_at }).where('id', '=', d.id).execute();
     await recordAudit(tx, ctx, { orgId, action: 'scim.directory_updated', targets: [{ type: 'scim_directory', id: d.id, name: next.name }], metadata: { roleSync: next.role_sync === 1 } });
+    if (d.role_sync === 0 && next.role_sync === 1 && applyRoles) await applyRoles(tx, ctx, next);
     return view(tx, ctx, next);
   });
 }

@@ -4,7 +4,7 @@ import type { Ctx } from '../context.js';
 import type { Membership, Role, Tx } from '../db/schema.js';
 import { newId } from '../ids.js';
 import { type MappingResult, type RoleMapping, evaluateGroups } from '../orgs/role-mapping.js';
-import { countActiveOwners, lockOrg } from '../orgs/store.js';
+import { countActiveOwners, lockOrg, orgLineage } from '../orgs/store.js';
 import { findOrCreateUser } from '../users/store.js';
 import type { Directory } from './directories.js';
 import type { SyncNote } from './sync-log.js';
@@ -102,10 +102,25 @@ export async function syncMembership(tx: Tx, ctx: Ctx, dir: Directory, su: ScimL
   return notes;
 }
 
+async function rootOf(tx: Tx, orgId: string): Promise<string> {
+  const lineage = await orgLineage(tx, orgId);
+  return lineage[lineage.length - 1]?.id ?? orgId;
+}
+
+/** Active memberships of a person in organizations outside this organization's tree (other companies). */
+async function outsideMemberships(tx: Tx, orgId: string, userId: string): Promise<string[]> {
+  const rows = await tx.selectFrom('memberships').select('org_id').where('user_id', '=', userId).where('status', '=', 'active').execute();
+  if (!rows.length) return [];
+  const root = await rootOf(tx, orgId);
+  const outside: string[] = [];
+  for (const r of rows) if ((await rootOf(tx, r.org_id)) !== root) outside.push(r.org_id);
+  return outside;
+}
+
 /**
  * Takes a deprovisioned person's access away in the caller's transaction: the membership ends, and
- * their sessions and API tokens are revoked unless they still belong to another organization
- * (one directory must not sign people out of organizations it does not manage).
+ * their sessions and API tokens are revoked unless they still belong to an organization outside
+ * this organization's tree (one company's directory must not sign people out of another company).
  */
 export async function deprovision(tx: Tx, ctx: Ctx, dir: Directory, su: ScimLinkUser, why: 'deactivated' | 'deleted'): Promise<SyncNote[]> {
   const m = await membershipOf(tx, dir.org_id, su.user_id);
@@ -118,7 +133,7 @@ export async function deprovision(tx: Tx, ctx: Ctx, dir: Directory, su: ScimLink
     }
   }
   if (m) await tx.deleteFrom('memberships').where('id', '=', m.id).execute();
-  const others = await tx.selectFrom('memberships').select('id').where('user_id', '=', su.user_id).where('status', '=', 'active').limit(1).execute();
+  const others = await outsideMemberships(tx, dir.org_id, su.user_id);
   const revoked = others.length === 0 ? await revokeAllCredentials(tx, ctx.clock.now(), su.user_id) : { sessions: 0, tokens: 0 };
   await recordAudit(tx, ctx, {
     orgId: dir.org_id,

@@ -1,9 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { Ctx } from '../context.js';
+import type { Tx } from '../db/schema.js';
+import { conflict } from '../errors.js';
 import { authorize } from '../orgs/authorize.js';
 import { type RoleMapping, RoleMappingInput, evaluateGroups, loadRoleMapping, validateRoleMapping } from '../orgs/role-mapping.js';
-import { loadDirectory } from './directories.js';
-import { targetRole } from './lifecycle.js';
+import { type Directory, loadDirectory } from './directories.js';
+import { syncMembership, targetRole } from './lifecycle.js';
+import type { SyncNote } from './sync-log.js';
 
 export const RolePreviewInput = Type.Object({ mapping: Type.Optional(RoleMappingInput) }, { additionalProperties: false });
 export type RolePreviewInput = Static<typeof RolePreviewInput>;
@@ -46,4 +49,30 @@ export async function previewDirectoryRoles(ctx: Ctx, orgId: string, directoryId
       return { scimUserId: u.id, userName: u.user_name, email: u.email, active: u.active === 1, currentRole: u.role ?? null, wouldGet: would, changes: would !== (u.role ?? null), source: result.source, groups: result.groups };
     }),
   };
+}
+
+/** Applies the saved mapping to every active person of the directory now (after a mapping change). */
+export async function applyRolesInTx(tx: Tx, ctx: Ctx, dir: Directory) {
+  const mapping = await loadRoleMapping(tx, dir.org_id);
+  const users = await tx.selectFrom('scim_users').select(['id', 'user_id', 'user_name', 'active']).where('directory_id', '=', dir.id).where('active', '=', 1).orderBy('user_name_key').execute();
+  const roleNow = async (userId: string) => (await tx.selectFrom('memberships').select('role').where('org_id', '=', dir.org_id).where('user_id', '=', userId).executeTakeFirst())?.role ?? null;
+  const changed: { userName: string; from: string | null; to: string | null }[] = [];
+  const refused: SyncNote[] = [];
+  for (const su of users) {
+    const from = await roleNow(su.user_id);
+    const notes = await syncMembership(tx, ctx, dir, su, mapping);
+    refused.push(...notes.filter((n) => n.cause !== 'group_missing_prefix'));
+    const to = await roleNow(su.user_id);
+    if (from !== to) changed.push({ userName: su.user_name, from, to });
+  }
+  return { users: users.length, changed, refused };
+}
+
+export async function applyDirectoryRoles(ctx: Ctx, orgId: string, directoryId: string) {
+  await authorize(ctx, orgId, 'scim.manage');
+  return ctx.db.transaction().execute(async (tx) => {
+    const dir = await loadDirectory(tx, orgId, directoryId);
+    if (dir.role_sync !== 1) throw conflict('role_sync_off', 'Group-driven roles are off for this directory. Preview with POST …/role-preview, then turn them on with PATCH {"roleSync": true}, which applies them.');
+    return applyRolesInTx(tx, ctx, dir);
+  });
 }

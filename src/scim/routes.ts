@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { OrgParams, errorResponses, noContent } from '../http/schemas.js';
 import { CreateDirectoryInput, DirectoryView, RotateTokenInput, UpdateDirectoryInput, createDirectory, deleteDirectory, getDirectory, listDirectories, rotateDirectoryToken, updateDirectory } from './directories.js';
-import { RolePreviewInput, previewDirectoryRoles } from './preview.js';
+import { RolePreviewInput, applyDirectoryRoles, applyRolesInTx, previewDirectoryRoles } from './preview.js';
 import { SyncLogEntryView, SyncLogQuery, searchSyncLog, syncProblems } from './sync-log.js';
 
 const tags = ['SCIM provisioning'];
@@ -24,7 +24,7 @@ export async function scimRoutes(root: FastifyInstance): Promise<void> {
     getDirectory(request.ctx, request.params.orgId, request.params.directoryId),
   );
   app.patch(`${base}/:directoryId`, { schema: { tags, summary: 'Rename a directory or turn group-driven roles on/off', params: DirParams, body: UpdateDirectoryInput, response: { 200: DirectoryView, ...errorResponses } } }, async (request) =>
-    updateDirectory(request.ctx, request.params.orgId, request.params.directoryId, request.body),
+    updateDirectory(request.ctx, request.params.orgId, request.params.directoryId, request.body, applyRolesInTx),
   );
   app.post(
     `${base}/:directoryId/rotate-token`,
@@ -49,5 +49,10 @@ export async function scimRoutes(root: FastifyInstance): Promise<void> {
     `${base}/:directoryId/role-preview`,
     { schema: { tags, summary: 'Dry run: which role each provisioned person would get from their groups (saved or proposed mapping)', params: DirParams, body: RolePreviewInput, response: errorResponses } },
     async (request) => previewDirectoryRoles(request.ctx, request.params.orgId, request.params.directoryId, request.body),
+  );
+  app.post(
+    `${base}/:directoryId/apply-roles`,
+    { schema: { tags, summary: 'Apply the saved group-to-role mapping to every provisioned person now (after changing the mapping)', params: DirParams, body: Type.Optional(Type.Object({}, { additionalProperties: false })), response: errorResponses } },
+    async (request) => applyDirectoryRoles(request.ctx, request.params.orgId, request.params.directoryId),
   );
 }

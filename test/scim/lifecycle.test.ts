@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
-import { PATCH_OP, type ScimClient, newDirectory, user } from './helpers.js';
+import { PATCH_OP, ScimClient, newDirectory, user } from './helpers.js';
 
 /**
  * The issue's "done when", end to end through HTTP: create a directory, provision people and
@@ -161,6 +161,35 @@ describe('SCIM lifecycle: links, roles from groups, deprovisioning, sync log', (
     assert.equal(ann.changes, true);
     assert.ok(res.body.groups.some((g: { group: string; outcome: string; expected?: string }) => g.group === 'sales' && g.outcome === 'missing_prefix' && g.expected === 'acme-sales'));
     assert.equal(await roleOf('ann@acme.example'), before);
+  });
+
+  test('roles previewed first: a directory with roleSync off changes no role until it is turned on', async () => {
+    const off = await owner.post(`/api/v1/orgs/${orgId}/scim/directories`, { name: 'Staged', roleSync: false });
+    assert.equal(off.status, 201);
+    const staged = new ScimClient(t.app, new URL(off.body.directory.baseUrl).pathname, off.body.token);
+    const u = await staged.post('/Users', user('erin@acme.example'));
+    await staged.post('/Groups', { displayName: 'acme-admins', members: [{ value: u.body.id }] });
+    assert.equal(await roleOf('erin@acme.example'), 'member', 'not applied yet');
+    const dirPath = `/api/v1/orgs/${orgId}/scim/directories/${off.body.directory.id}`;
+    const preview = await owner.post(`${dirPath}/role-preview`, {});
+    assert.equal(preview.body.users[0].wouldGet, 'admin');
+    assert.equal((await owner.post(`${dirPath}/apply-roles`, {})).status, 409, 'apply refuses while role sync is off');
+    const on = await owner.patch(dirPath, { roleSync: true });
+    assert.equal(on.status, 200);
+    assert.equal(await roleOf('erin@acme.example'), 'admin', 'turning role sync on applies the mapping');
+  });
+
+  test('apply-roles applies a changed mapping to everyone provisioned', async () => {
+    assert.equal(await roleOf('ann@acme.example'), 'member');
+    await owner.request('PUT', `/api/v1/orgs/${orgId}/role-mapping`, { requiredPrefix: 'acme-', defaultRole: null, rules: [{ group: 'acme-admins', role: 'admin' }, { group: 'acme-engineering', role: 'admin' }] });
+    const own = (await scim.get(`/Users?filter=${encodeURIComponent('userName eq "owner@acme.example"')}`)).body.Resources[0];
+    await scim.patch(`/Users/${own.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: true }] });
+    const res = await owner.post(`${dirUrl()}/apply-roles`, {});
+    assert.equal(res.status, 200);
+    assert.ok(res.body.changed.some((c: { userName: string; from: string; to: string }) => c.userName === 'ann@acme.example' && c.from === 'member' && c.to === 'admin'));
+    assert.ok(res.body.refused.some((n: { cause: string }) => n.cause === 'last_primary_owner'), 'the last owner is still not demoted');
+    assert.equal(await roleOf('ann@acme.example'), 'admin');
+    assert.equal(await roleOf('owner@acme.example'), 'primary_owner');
   });
 
   test('sync log is searchable by user, outcome and time, newest first', async () => {
