@@ -20,6 +20,7 @@ export interface PalisadeConfig {
   orgCreation: 'cli_only' | 'any_user';
   passwordScryptLogN: number;
   metricsEnabled: boolean;
+  scimSyncLogRetentionDays: number;
 }
 
 export class ConfigError extends Error {
@@ -90,6 +91,7 @@ export const CONFIG_SPEC = {
   orgCreation: { variable: 'PALISADE_ORG_CREATION', default: 'cli_only', parse: oneOf('cli_only', 'any_user'), describe: 'Who may create top-level organizations through the API.' },
   passwordScryptLogN: { variable: 'PALISADE_PASSWORD_SCRYPT_LOG_N', default: 17, parse: integer(10, 20), describe: 'scrypt cost as log2(N) for new password hashes (17 = 128 MiB, the OWASP recommendation; lower only for tests).' },
   metricsEnabled: { variable: 'PALISADE_METRICS', default: true, parse: bool, describe: 'Serve Prometheus metrics at /metrics.' },
+  scimSyncLogRetentionDays: { variable: 'PALISADE_SCIM_SYNC_LOG_RETENTION_DAYS', default: 90, parse: integer(1, 3650), describe: 'Days SCIM sync-log entries are kept (the audit log keeps the security events longer).' },
 } satisfies { [K in keyof PalisadeConfig]: Spec<PalisadeConfig[K]> };
 
 function readConfigFile(path: string): Env {

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { allJobs } from '../../src/jobs/registry.js';
+import { scimSyncLogRetentionJob } from '../../src/scim/retention.js';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
 import { PATCH_OP, ScimClient, newDirectory, user } from './helpers.js';
 
@@ -205,5 +207,26 @@ describe('SCIM lifecycle: links, roles from groups, deprovisioning, sync log', (
     assert.ok(page.body.data[0].id > page.body.data[1].id);
     const next = await owner.get(`${dirUrl()}/sync-log?limit=2&cursor=${page.body.nextCursor}`);
     assert.ok(next.body.data[0].id < page.body.data[1].id);
+  });
+});
+
+describe('SCIM sync-log retention job', () => {
+  test('purges entries older than the retention window, keeps the rest, and is idempotent', async () => {
+    const t = await createTestApp({ scimSyncLogRetentionDays: 30 });
+    try {
+      assert.ok(allJobs(t.config).some((j) => j.name === 'scim.sync_log_retention'));
+      const a = await t.seedOrg('Old', 'owner@old.example');
+      const { scim } = await newDirectory(t, a.owner, a.orgId);
+      await scim.get('/Users');
+      t.clock.advance(31 * 86_400_000);
+      await scim.get('/Groups');
+      const job = scimSyncLogRetentionJob(t.config);
+      assert.deepEqual((await job.run(t.system))?.deleted, 1);
+      assert.deepEqual((await job.run(t.system))?.deleted, 0);
+      const left = await t.system.db.selectFrom('scim_sync_log').select('operation').execute();
+      assert.deepEqual(left.map((r) => r.operation), ['list_groups']);
+    } finally {
+      await t.close();
+    }
   });
 });
