@@ -6,7 +6,6 @@ import type { Queryable, Tx } from '../db/schema.js';
 import { notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import { authorize } from '../orgs/authorize.js';
-import { findActiveOrg } from '../orgs/store.js';
 import { displayPrefix, generateSecret, hashSecret, secretKind } from '../auth/secrets.js';
 import { scimUnauthorized } from './errors.js';
 import type { ScimDirectoriesTable } from './tables.js';
@@ -165,16 +164,17 @@ export async function authenticateDirectory(db: Queryable, now: Date, directoryI
   const row = await db
     .selectFrom('scim_tokens')
     .innerJoin('scim_directories', 'scim_directories.id', 'scim_tokens.directory_id')
+    .innerJoin('organizations', 'organizations.id', 'scim_directories.org_id')
     .selectAll('scim_directories')
+    .select('organizations.status as org_status')
     .select(['scim_tokens.id as token_id', 'scim_tokens.expires_at as token_expires_at', 'scim_tokens.revoked_at as token_revoked_at', 'scim_tokens.last_used_at as token_last_used_at'])
     .where('scim_tokens.token_hash', '=', hashSecret(secret))
     .executeTakeFirst();
   const at = now.toISOString();
-  if (!row || row.id !== directoryId || row.status !== 'active' || row.token_revoked_at !== null || (row.token_expires_at !== null && row.token_expires_at <= at)) throw scimUnauthorized();
-  if (!(await findActiveOrg(db, row.org_id))) throw scimUnauthorized();
+  if (!row || row.id !== directoryId || row.status !== 'active' || row.org_status !== 'active' || row.token_revoked_at !== null || (row.token_expires_at !== null && row.token_expires_at <= at)) throw scimUnauthorized();
   if (!row.token_last_used_at || new Date(row.token_last_used_at).getTime() < now.getTime() - 60_000) {
     await db.updateTable('scim_tokens').set({ last_used_at: at }).where('id', '=', row.token_id).execute();
   }
-  const { token_id: _i, token_expires_at: _e, token_revoked_at: _r, token_last_used_at: _l, ...directory } = row;
+  const { token_id: _i, token_expires_at: _e, token_revoked_at: _r, token_last_used_at: _l, org_status: _o, ...directory } = row;
   return directory;
 }

@@ -329,8 +329,9 @@ export function applyPatch(kind: ResourceKind, resource: JsonObject, ops: PatchO
     for (const [key, v] of Object.entries(o.value)) {
       const low = key.toLowerCase();
       if (low === 'schemas' || low === 'id' || low === 'meta') continue;
-      const ext = findExtension(set, key);
-      if (ext && isObj(v)) {
+      // A schema URN with an object value is an extension block (known or not): apply each attribute.
+      if (/^urn:/i.test(key) && isObj(v)) {
+        const ext = findExtension(set, key) ?? Object.keys(res).find((k) => k.toLowerCase() === low) ?? key;
         for (const [sub, sv] of Object.entries(v)) applyOne(kind, res, o.op, `${ext}:${sub}`, sv);
         continue;
       }

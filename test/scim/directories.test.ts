@@ -89,7 +89,11 @@ describe('SCIM directories and tokens', () => {
       ['GET', '/ServiceProviderConfig'],
       ['GET', '/ResourceTypes'],
       ['GET', '/Schemas'],
+      ['GET', '/Schemas/urn:ietf:params:scim:schemas:core:2.0:User'],
+      ['GET', '/ResourceTypes/User'],
       ['GET', '/Me'],
+      ['POST', '/Bulk', {}],
+      ['GET', '/NoSuchEndpoint'],
     ];
     const secrets = ['secret.person', 'alpha-secret-group', ua.body.id, ga.body.id];
     // 1. B's token on A's URL, A2's token on A's URL, a personal API token, no token: 401 everywhere.
@@ -126,6 +130,25 @@ describe('SCIM directories and tokens', () => {
     // B's provisioning of a member of A did not touch A's membership.
     const membersB = await b.owner.get(`/api/v1/orgs/${b.orgId}/members`);
     assert.ok(membersB.body.data.every((m: { email: string }) => !m.email.includes('secret.person')));
+  });
+
+  test('no SCIM token reaches a log line, even at trace level', async () => {
+    const lines: string[] = [];
+    const { Writable } = await import('node:stream');
+    const { buildApp } = await import('../../src/app.js');
+    const app = await buildApp({ database: t.db.database, config: { ...t.config, logLevel: 'trace' }, clock: t.clock, logStream: new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }) });
+    try {
+      const res = await a.owner.post(`/api/v1/orgs/${a.orgId}/scim/directories`, { name: 'Logged' });
+      const client = new ScimClient(app, new URL(res.body.directory.baseUrl).pathname, res.body.token);
+      await client.post('/Users', user('logged@alpha.example'));
+      await client.get('/Users?filter=userName%20eq%20%22x%22');
+      await new ScimClient(app, client.base, `${res.body.token.slice(0, -2)}xx`).get('/Users');
+      const all = lines.join('\n');
+      assert.ok(lines.length > 5, 'trace logging captured');
+      assert.ok(!all.includes(res.body.token.slice(9)), 'the token never appears');
+    } finally {
+      await app.close();
+    }
   });
 
   test('a directory of B provisioning an email that belongs to A cannot take A\'s access away', async () => {

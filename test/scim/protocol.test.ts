@@ -187,6 +187,11 @@ describe('SCIM protocol (RFC 7644)', () => {
     r = await scim.patch(`/Users/${u.id}`, ops([{ op: 'replace', path: 'DISPLAYNAME', value: 'Zoe Z' }, { op: 'remove', path: 'Title' }]));
     assert.equal(r.body.displayName, 'Zoe Z');
     assert.equal(r.body.title, undefined);
+    // Unknown attributes are kept through PATCH too, as with POST/PUT.
+    r = await scim.patch(`/Users/${u.id}`, ops([{ op: 'add', path: 'costume', value: 'pirate' }, { op: 'add', value: { 'urn:example:custom:1.0:User': { badge: '7' } } }]));
+    assert.equal(r.status, 200);
+    assert.equal(r.body.costume, 'pirate');
+    assert.deepEqual(r.body['urn:example:custom:1.0:User'], { badge: '7' });
     // Refusals in SCIM shape, never a 500.
     const cases: [unknown, number, string][] = [
       [ops([{ op: 'jump', path: 'title', value: 'x' }]), 400, 'invalidSyntax'],
