@@ -14,7 +14,15 @@ export interface ScimCall {
   dir: Directory;
   base: string;
   notes: SyncNote[];
-  log: { operation: string; resourceType: string | null; resourceId: string | null; userName: string | null; groupName: string | null };
+  log: {
+    operation: string;
+    resourceType: string | null;
+    resourceId: string | null;
+    userName: string | null;
+    groupName: string | null;
+    /** userNames a group change added or removed, so the log is searchable by the people affected. */
+    members?: { added: string[]; removed: string[] };
+  };
 }
 
 export const etagOf = (version: number) => `W/"${version}"`;

@@ -191,6 +191,12 @@ async function modifyGroup(call: ScimCall, id: string, ifMatch: string | undefin
             .execute();
         }
       }
+      if (added.length || removed.length) {
+        const names = new Map<string, string>();
+        const sample = [...added.slice(0, 100), ...removed.slice(0, 100)];
+        for (const r of await tx.selectFrom('scim_users').select(['id', 'user_name']).where('id', 'in', sample).execute()) names.set(r.id, r.user_name);
+        call.log.members = { added: added.slice(0, 100).map((u) => names.get(u) ?? u), removed: removed.slice(0, 100).map((u) => names.get(u) ?? u) };
+      }
       const renamed = displayName !== row.display_name;
       await tx.updateTable('scim_groups').set({ display_name: displayName, display_key: displayName.toLowerCase(), external_id: externalId, resource: JSON.stringify(resource), updated_at: at }).where('id', '=', id).execute();
       const mapping = await mappingFor(tx, call);

@@ -100,6 +100,7 @@ export async function scimProtocolRoutes(app: FastifyInstance): Promise<void> {
             errorCode: err?.code ?? (reply.statusCode >= 400 ? `http_${reply.statusCode}` : null),
             errorDetail: err?.message ?? null,
             notes: call?.notes ?? [],
+            members: call?.log.members,
             requestId: request.id,
           });
         } catch (e) {

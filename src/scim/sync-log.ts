@@ -34,6 +34,7 @@ export interface SyncEntry {
   errorCode: string | null;
   errorDetail: string | null;
   notes: SyncNote[];
+  members?: { added: string[]; removed: string[] } | undefined;
   requestId: string;
 }
 
@@ -61,7 +62,7 @@ export async function recordSync(db: Queryable, now: Date, e: SyncEntry): Promis
       scim_type: e.scimType,
       cause,
       explanation: explanation?.slice(0, 4000) ?? null,
-      details: JSON.stringify({ notes: e.notes.slice(0, 50) }),
+      details: JSON.stringify({ notes: e.notes.slice(0, 50), ...(e.members ? { members: e.members } : {}) }),
       request_id: e.requestId,
     })
     .execute();
@@ -95,6 +96,7 @@ export const SyncLogEntryView = Type.Object({
   cause: Type.Union([Type.String(), Type.Null()]),
   explanation: Type.Union([Type.String(), Type.Null()]),
   notes: Type.Array(Type.Record(Type.String(), Type.Unknown())),
+  members: Type.Optional(Type.Object({ added: Type.Array(Type.String()), removed: Type.Array(Type.String()) })),
   requestId: Type.String(),
 });
 
@@ -103,6 +105,11 @@ const iso = (v: string, name: string) => {
   if (Number.isNaN(d.getTime())) throw badRequest('invalid_time', `"${name}" must be an ISO 8601 time such as 2026-01-01T00:00:00Z.`);
   return d.toISOString();
 };
+
+function details(raw: string): { notes: Record<string, unknown>[]; members?: { added: string[]; removed: string[] } } {
+  const d = JSON.parse(raw) as { notes?: Record<string, unknown>[]; members?: { added: string[]; removed: string[] } };
+  return { notes: d.notes ?? [], ...(d.members ? { members: d.members } : {}) };
+}
 
 export async function searchSyncLog(ctx: Ctx, orgId: string, directoryId: string, q: SyncLogQuery) {
   await authorize(ctx, orgId, 'scim.manage');
@@ -116,7 +123,8 @@ export async function searchSyncLog(ctx: Ctx, orgId: string, directoryId: string
   const like = (s: string) => `%${s.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
   if (q.user) {
     const u = q.user;
-    query = query.where((eb) => eb.or([eb('resource_id', '=', u), eb(eb.fn('lower', ['user_name']), 'like', like(u))]));
+    // Group changes list the people they added or removed in details; those match too.
+    query = query.where((eb) => eb.or([eb('resource_id', '=', u), eb(eb.fn('lower', ['user_name']), 'like', like(u)), eb(eb.fn('lower', ['details']), 'like', like(u))]));
   }
   if (q.group) {
     const g = q.group;
@@ -143,7 +151,7 @@ export async function searchSyncLog(ctx: Ctx, orgId: string, directoryId: string
       scimType: r.scim_type,
       cause: r.cause,
       explanation: r.explanation,
-      notes: (JSON.parse(r.details) as { notes?: Record<string, unknown>[] }).notes ?? [],
+      ...details(r.details),
       requestId: r.request_id,
     })),
     nextCursor: rows.length > limit && last ? encodeCursor([last.id]) : null,

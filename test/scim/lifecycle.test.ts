@@ -197,7 +197,14 @@ describe('SCIM lifecycle: links, roles from groups, deprovisioning, sync log', (
   test('sync log is searchable by user, outcome and time, newest first', async () => {
     const byUser = await owner.get(`${dirUrl()}/sync-log?user=ann@acme`);
     assert.ok(byUser.body.data.length >= 1);
-    assert.ok(byUser.body.data.every((e: { userName: string | null; resourceId: string | null }) => (e.userName ?? '').includes('ann@acme')));
+    type E = { userName: string | null; operation: string; members?: { added: string[]; removed: string[] } };
+    assert.ok(byUser.body.data.every((e: E) => (e.userName ?? '').includes('ann@acme') || [...(e.members?.added ?? []), ...(e.members?.removed ?? [])].includes('ann@acme.example')));
+    const groupChanges = byUser.body.data.filter((e: E) => e.operation === 'patch_group');
+    assert.ok(groupChanges.some((e: E) => e.members?.added.includes('ann@acme.example')), 'group PATCHes that added Ann are found by her name');
+    assert.ok(groupChanges.some((e: E) => e.members?.removed.includes('ann@acme.example')));
+    const byGroup = await owner.get(`${dirUrl()}/sync-log?group=acme-admins`);
+    assert.ok(byGroup.body.data.length >= 3);
+    assert.ok(byGroup.body.data.every((e: { groupName: string }) => e.groupName.toLowerCase().includes('acme-admins')));
     const failures = await owner.get(`${dirUrl()}/sync-log?outcome=failure`);
     assert.ok(failures.body.data.every((e: { outcome: string }) => e.outcome === 'failure'));
     const future = await owner.get(`${dirUrl()}/sync-log?from=2999-01-01T00:00:00Z`);
