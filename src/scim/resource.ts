@@ -66,8 +66,22 @@ function canonicalObject(defs: AttrDef[], obj: JsonObject, where: string): JsonO
   return out;
 }
 
+const MAX_DEPTH = 16;
+
+/** Refuses absurdly nested values (checked iteratively: the check itself cannot overflow the stack). */
+function assertDepth(value: unknown): void {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== 'object') continue;
+    if (d >= MAX_DEPTH) throw scimBad('invalidValue', 'too_deep', `The resource nests values more than ${MAX_DEPTH} levels deep; SCIM attributes are at most two levels deep.`);
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, d + 1]);
+  }
+}
+
 /** Canonical form of a resource sent by a client (POST/PUT body, or the result of a PATCH). */
 export function canonicalResource(kind: ResourceKind, body: JsonObject): JsonObject {
+  assertDepth(body);
   const set = SCHEMA_SETS[kind];
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(body)) {
@@ -192,6 +206,7 @@ export function readPatchOps(body: unknown): PatchOp[] {
     const path = get('path');
     if (path !== undefined && path !== null && typeof path !== 'string') throw scimBad('invalidPath', 'invalid_path', `Operation ${i + 1} has a path that is not a string.`);
     const value = get('value') as Json | undefined;
+    assertDepth(value);
     if (kind === 'remove' && (path === undefined || path === null || path === '')) throw scimBad('noTarget', 'missing_path', `Operation ${i + 1} is a "remove" without a path; say which attribute to remove.`);
     if (kind !== 'remove' && value === undefined) throw scimBad('invalidValue', 'missing_value', `Operation ${i + 1} ("${kind}") has no value.`);
     return { op: kind, path: typeof path === 'string' && path !== '' ? path : undefined, value };

@@ -241,3 +241,43 @@ describe('SCIM protocol (RFC 7644)', () => {
     assert.equal((await scim.get(`/Users/${ids[2]}`)).body.groups, undefined);
   });
 });
+
+describe('hostile bodies never produce a 500', () => {
+  let t: TestApp;
+  let scim: ScimClient;
+  before(async () => {
+    t = await createTestApp();
+    const a = await t.seedOrg('Acme', 'owner@acme.example');
+    ({ scim } = await newDirectory(t, a.owner, a.orgId));
+  });
+  after(() => t.close());
+
+  test('deep nesting, wrong types and random shapes on every write endpoint answer 2xx or a SCIM 4xx', async () => {
+    const u = await scim.post('/Users', user('victim@acme.example'));
+    const g = await scim.post('/Groups', { displayName: 'victims', members: [{ value: u.body.id }] });
+    const deep = (n: number) => JSON.parse('['.repeat(n) + ']'.repeat(n)) as unknown;
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const atoms: unknown[] = [null, true, 'False', 0, -1, 1e308, '', 'x'.repeat(5000), [], {}, deep(3000), [{ value: u.body.id }], { value: 'nope' }, [null], { op: 'add' }, 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager'];
+    const pick = () => atoms[Math.floor(rnd() * atoms.length)];
+    const keys = ['userName', 'emails', 'name', 'active', 'members', 'displayName', 'externalId', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User', 'groups', 'meta', 'id', 'schemas', 'Operations', 'op', 'path', 'value', 'name.givenName', 'emails[type eq "work"].value'];
+    const obj = (): Record<string, unknown> => Object.fromEntries(Array.from({ length: 1 + Math.floor(rnd() * 4) }, () => [keys[Math.floor(rnd() * keys.length)] as string, rnd() < 0.3 ? obj2() : pick()]));
+    const obj2 = (): Record<string, unknown> => Object.fromEntries([[keys[Math.floor(rnd() * keys.length)] as string, pick()]]);
+    const ops = () => ({ schemas: [PATCH_OP], Operations: Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => ({ op: ['add', 'Replace', 'remove', 'x'][Math.floor(rnd() * 4)], ...(rnd() < 0.8 ? { path: keys[Math.floor(rnd() * keys.length)] } : {}), value: rnd() < 0.5 ? pick() : obj() })) });
+    for (let i = 0; i < 150; i++) {
+      const targets: [string, string, unknown][] = [
+        ['POST', '/Users', obj()],
+        ['PUT', `/Users/${u.body.id}`, { userName: 'victim@acme.example', ...obj() }],
+        ['PATCH', `/Users/${u.body.id}`, ops()],
+        ['POST', '/Groups', obj()],
+        ['PATCH', `/Groups/${g.body.id}`, ops()],
+        ['POST', '/Users/.search', obj()],
+      ];
+      for (const [method, path, body] of targets) {
+        const res = await scim.request(method, path, body);
+        assert.ok(res.status < 500, `${method} ${path} ${JSON.stringify(body).slice(0, 300)} → ${res.status} ${JSON.stringify(res.body)}`);
+        if (res.status >= 400) assert.equal(res.body.schemas[0], 'urn:ietf:params:scim:api:messages:2.0:Error');
+      }
+    }
+  });
+});
