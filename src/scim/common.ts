@@ -76,6 +76,12 @@ export function isUniqueViolation(err: unknown): boolean {
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed|duplicate key value/i.test(e?.message ?? '');
 }
 
+/** A row referenced by this request was deleted by a concurrent request (foreign key violation). */
+export function isForeignKeyViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === '23503' || e?.code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || /FOREIGN KEY constraint failed|violates foreign key constraint/i.test(e?.message ?? '');
+}
+
 export const mappingFor = (tx: Tx, call: ScimCall): Promise<RoleMapping> => loadRoleMapping(tx, call.dir.org_id);
 
 export function sortValue(resource: Record<string, unknown>, sortBy: string): string {

@@ -1,7 +1,7 @@
 import type { Queryable, Tx } from '../db/schema.js';
 import { newId } from '../ids.js';
 import { type GroupEvaluation, type RoleMapping, evaluateGroups } from '../orgs/role-mapping.js';
-import { type ListQuery, type ScimCall, checkIfMatch, etagOf, isUniqueViolation, listResponse, listWindow, mappingFor, sortValue } from './common.js';
+import { type ListQuery, type ScimCall, checkIfMatch, etagOf, isForeignKeyViolation, isUniqueViolation, listResponse, listWindow, mappingFor, sortValue } from './common.js';
 import { ScimError, scimBad, scimNotFound } from './errors.js';
 import { matches, requiredEqualities } from './filter.js';
 import { syncMembership } from './lifecycle.js';
@@ -118,6 +118,7 @@ async function resyncUsers(tx: Tx, call: ScimCall, scimUserIds: string[], mappin
 const failUnique = (err: unknown): never => {
   if (err instanceof ScimError) throw err;
   if (isUniqueViolation(err)) throw new ScimError(409, 'duplicate_group', 'A group with this displayName or externalId was created at the same moment; look it up and update it instead.', 'uniqueness');
+  if (isForeignKeyViolation(err)) throw new ScimError(409, 'concurrent_change', 'A member named in this request was deleted at the same moment. Retry the request.');
   throw err;
 };
 

@@ -66,8 +66,8 @@ export async function up(db: AnyDb): Promise<void> {
 
   await db.schema
     .createTable('scim_group_members')
-    .addColumn('group_id', 'text', (c) => c.notNull().references('scim_groups.id'))
-    .addColumn('scim_user_id', 'text', (c) => c.notNull().references('scim_users.id'))
+    .addColumn('group_id', 'text', (c) => c.notNull().references('scim_groups.id').onDelete('cascade'))
+    .addColumn('scim_user_id', 'text', (c) => c.notNull().references('scim_users.id').onDelete('cascade'))
     .addColumn('directory_id', 'text', (c) => c.notNull())
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('scim_group_members_pk', ['group_id', 'scim_user_id'])
