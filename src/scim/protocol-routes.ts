@@ -111,6 +111,7 @@ export async function scimProtocolRoutes(app: FastifyInstance): Promise<void> {
       scim.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
         const se = toScimError(err);
         request.scimError = se;
+        if (se.status === 401) reply.header('www-authenticate', 'Bearer realm="scim", error="invalid_token"');
         if (se.status >= 500) request.log.error({ err }, 'unhandled SCIM error');
         else request.log.info({ code: se.code, status: se.status }, 'SCIM request refused');
         return send(reply, se.status, scimErrorBody(se));

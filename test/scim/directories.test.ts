@@ -46,6 +46,7 @@ describe('SCIM directories and tokens', () => {
     const late = await scim.get('/Users');
     assert.equal(late.status, 401);
     assert.equal(late.body.schemas[0], 'urn:ietf:params:scim:api:messages:2.0:Error');
+    assert.match(String(late.headers['www-authenticate']), /^Bearer /);
     assert.equal((await fresh.get('/Users')).status, 200);
     const log = await a.owner.get(`/api/v1/orgs/${a.orgId}/scim/directories/${directoryId}/sync-log?outcome=failure`);
     assert.equal(log.body.data[0].cause, 'invalid_token');

@@ -48,6 +48,9 @@ describe('SCIM protocol (RFC 7644)', () => {
   test('content types: application/scim+json and application/json accepted; others 415; bad JSON is invalidSyntax', async () => {
     const json = await scim.request('POST', '/Users', JSON.stringify(user('json@acme.example')), { 'content-type': 'application/json' });
     assert.equal(json.status, 201);
+    const charset = await scim.request('POST', '/Users', JSON.stringify(user('charset@acme.example')), { 'content-type': 'application/scim+json; charset=utf-8' });
+    assert.equal(charset.status, 201);
+    assert.equal((await scim.delete(`/Users/${charset.body.id}`)).status, 204);
     const xml = await scim.request('POST', '/Users', '<user/>', { 'content-type': 'application/xml' });
     assert.equal(xml.status, 415);
     assert.equal(xml.body.schemas[0], 'urn:ietf:params:scim:api:messages:2.0:Error');
