@@ -152,6 +152,19 @@ describe('SCIM directories and tokens', () => {
     }
   });
 
+  test('deprovisioning in a business unit signs the person out when their other memberships are in the same company', async () => {
+    const child = await a.owner.post(`/api/v1/orgs/${a.orgId}/children`, { name: 'Alpha EU' });
+    const { agent } = await t.addMember(a.owner, a.orgId, 'eu.person@alpha.example', 'member');
+    assert.equal((await a.owner.post(`/api/v1/orgs/${child.body.id}/members`, { email: 'eu.person@alpha.example', role: 'member' })).status, 201);
+    const dir = await newDirectory(t, a.owner, child.body.id, 'EU IdP');
+    const u = await dir.scim.post('/Users', user('eu.person@alpha.example'));
+    const off = await dir.scim.patch(`/Users/${u.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] });
+    assert.equal(off.status, 200);
+    assert.equal((await agent.get('/api/v1/auth/session')).status, 401, 'signed out: the parent organization is the same company');
+    const members = await a.owner.get(`/api/v1/orgs/${child.body.id}/members`);
+    assert.ok(!members.body.data.some((m: { email: string }) => m.email === 'eu.person@alpha.example'), 'the business-unit membership is gone');
+  });
+
   test('a directory of B provisioning an email that belongs to A cannot take A\'s access away', async () => {
     const { agent } = await t.addMember(a.owner, a.orgId, 'shared@alpha.example', 'member');
     const dirB = await newDirectory(t, b.owner, b.orgId, 'B-hostile');
