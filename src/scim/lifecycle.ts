@@ -38,6 +38,14 @@ export async function groupNamesOf(tx: Tx, scimUserId: string): Promise<string[]
   return rows.map((r) => r.display_name);
 }
 
+/** Why a mapping result gives its role, in words for the sync log. */
+function because(result: MappingResult): string {
+  const matched = result.groups.filter((g) => g.outcome === 'matched' && g.role === result.role).map((g) => `"${g.group}"`);
+  if (result.source === 'rule') return `group${matched.length > 1 ? 's' : ''} ${matched.join(', ')} map${matched.length > 1 ? '' : 's'} to ${result.role}`;
+  if (result.source === 'default') return `no group matches a rule, so the organization's default role ${result.role} applies`;
+  return 'no group matches a rule and there is no default role, so SCIM grants member';
+}
+
 export function targetRole(result: MappingResult): Role {
   return result.role ?? 'member';
 }
@@ -79,7 +87,7 @@ export async function syncMembership(tx: Tx, ctx: Ctx, dir: Directory, su: ScimL
     const id = newId('mem', now);
     await tx.insertInto('memberships').values({ id, org_id: dir.org_id, user_id: su.user_id, role, status: 'active', invited_by: null, created_at: at, updated_at: at }).execute();
     await recordAudit(tx, ctx, { orgId: dir.org_id, action: 'scim.member_provisioned', targets: targets(id), metadata: { role, source: result.source, groups: result.groups.filter((g) => g.outcome === 'matched').map((g) => g.group) } });
-    return notes;
+    return [...notes, { level: 'info', cause: 'member_provisioned', user: su.user_name, explanation: `${su.user_name} joined the organization as ${role} (${dir.role_sync === 1 ? because(result) : 'group-driven roles are off for this directory'}).` }];
   }
   if (m.status !== 'active') {
     await tx.updateTable('memberships').set({ status: 'active', updated_at: at }).where('id', '=', m.id).execute();
@@ -99,7 +107,7 @@ export async function syncMembership(tx: Tx, ctx: Ctx, dir: Directory, su: ScimL
   }
   await tx.updateTable('memberships').set({ role: wanted, updated_at: at }).where('id', '=', m.id).execute();
   await recordAudit(tx, ctx, { orgId: dir.org_id, action: 'member.role_changed', targets: targets(m.id), metadata: { from: m.role, to: wanted, source: 'scim', groups: result.groups.filter((g) => g.outcome === 'matched').map((g) => g.group) } });
-  return notes;
+  return [...notes, { level: 'info', cause: 'role_changed', user: su.user_name, explanation: `${su.user_name}: ${m.role} → ${wanted} (${because(result)}).` }];
 }
 
 async function rootOf(tx: Tx, orgId: string): Promise<string> {

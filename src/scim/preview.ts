@@ -61,7 +61,7 @@ export async function applyRolesInTx(tx: Tx, ctx: Ctx, dir: Directory) {
   for (const su of users) {
     const from = await roleNow(su.user_id);
     const notes = await syncMembership(tx, ctx, dir, su, mapping);
-    refused.push(...notes.filter((n) => n.cause !== 'group_missing_prefix'));
+    refused.push(...notes.filter((n) => n.cause !== 'group_missing_prefix' && n.level !== 'info'));
     const to = await roleNow(su.user_id);
     if (from !== to) changed.push({ userName: su.user_name, from, to });
   }

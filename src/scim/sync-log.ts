@@ -12,6 +12,8 @@ import { loadDirectory } from './directories.js';
  * went wrong or was refused — a plain explanation with the fix. Failures are grouped by cause.
  */
 export interface SyncNote {
+  /** info: what a successful request did (a role change); anything else is a warning. */
+  level?: 'info';
   cause: string;
   explanation: string;
   group?: string;
@@ -40,9 +42,11 @@ export interface SyncEntry {
 
 export async function recordSync(db: Queryable, now: Date, e: SyncEntry): Promise<void> {
   const failed = e.status >= 400;
-  const outcome = failed ? 'failure' : e.notes.length ? 'warning' : 'success';
-  const cause = failed ? e.errorCode : (e.notes[0]?.cause ?? null);
-  const explanation = failed ? e.errorDetail : e.notes.length ? e.notes.map((n) => n.explanation).join(' ') : null;
+  const warnings = e.notes.filter((n) => n.level !== 'info');
+  const shown = warnings.length ? warnings : e.notes;
+  const outcome = failed ? 'failure' : warnings.length ? 'warning' : 'success';
+  const cause = failed ? e.errorCode : (warnings[0]?.cause ?? null);
+  const explanation = failed ? e.errorDetail : shown.length ? shown.map((n) => n.explanation).join(' ') : null;
   await db
     .insertInto('scim_sync_log')
     .values({

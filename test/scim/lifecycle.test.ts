@@ -69,6 +69,9 @@ describe('SCIM lifecycle: links, roles from groups, deprovisioning, sync log', (
     const add = await scim.patch(`/Groups/${admins.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: ann.id }] }] });
     assert.equal(add.status, 200);
     assert.equal(await roleOf('ann@acme.example'), 'admin', 'member of acme-engineering and acme-admins gets the higher role');
+    const why = await owner.get(`${dirUrl()}/sync-log?group=acme-admins&outcome=success&limit=1`);
+    assert.equal(why.body.data[0].operation, 'patch_group');
+    assert.equal(why.body.data[0].explanation, 'ann@acme.example: member → admin (group "acme-admins" maps to admin).');
     const remove = await scim.patch(`/Groups/${admins.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'remove', path: `members[value eq "${ann.id}"]` }] });
     assert.equal(remove.status, 200);
     assert.equal(await roleOf('ann@acme.example'), 'member');
