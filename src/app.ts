@@ -15,6 +15,8 @@ import { type Metrics, createMetrics, systemRoutes } from './http/system-routes.
 import { newId } from './ids.js';
 import { roleMappingRoutes } from './orgs/role-mapping-routes.js';
 import { orgRoutes } from './orgs/routes.js';
+import { scimProtocolRoutes } from './scim/protocol-routes.js';
+import { scimRoutes } from './scim/routes.js';
 import { pageRoutes } from './web/pages.js';
 
 export interface AppOptions {
@@ -97,6 +99,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(systemRoutes, { database, metrics, metricsEnabled: config.metricsEnabled });
   await app.register(pageRoutes);
   // Each domain's routes, one line each.
-  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes, domainRoutes]) await app.register(routes);
+  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes, domainRoutes, scimRoutes, scimProtocolRoutes]) await app.register(routes);
   return app;
 }

@@ -26,6 +26,7 @@ export interface PalisadeConfig {
   domainRecordPrefix: string;
   domainRecheckHours: number;
   domainGraceDays: number;
+  scimSyncLogRetentionDays: number;
 }
 
 export class ConfigError extends Error {
@@ -120,6 +121,7 @@ export const CONFIG_SPEC = {
   domainRecordPrefix: { variable: 'PALISADE_DOMAIN_RECORD_PREFIX', default: '_palisade-challenge', parse: dnsLabel, describe: 'Label in front of the domain for the verification TXT record (_palisade-challenge.example.com).' },
   domainRecheckHours: { variable: 'PALISADE_DOMAIN_RECHECK_HOURS', default: 24, parse: integer(1, 24 * 30), describe: 'How often verified domains are checked again.' },
   domainGraceDays: { variable: 'PALISADE_DOMAIN_GRACE_DAYS', default: 14, parse: integer(1, 365), describe: 'How long a domain whose record disappeared stays usable (state failing) before it expires.' },
+  scimSyncLogRetentionDays: { variable: 'PALISADE_SCIM_SYNC_LOG_RETENTION_DAYS', default: 90, parse: integer(1, 3650), describe: 'Days SCIM sync-log entries are kept (the audit log keeps the security events longer).' },
 } satisfies { [K in keyof PalisadeConfig]: Spec<PalisadeConfig[K]> };
 
 function readConfigFile(path: string): Env {

@@ -11,7 +11,7 @@ import { type Agent, type TestApp, createTestApp } from './helpers/harness.js';
  */
 
 interface World {
-  a: { orgId: string; childId: string; memberId: string; tokenId: string; domainId: string; owner: Agent; secrets: string[] };
+  a: { orgId: string; childId: string; memberId: string; tokenId: string; domainId: string; directoryId: string; owner: Agent; secrets: string[] };
   b: { orgId: string; owner: Agent };
 }
 
@@ -21,6 +21,7 @@ const PARAM_FIXTURES: Record<string, (w: World) => string> = {
   memberId: (w) => w.a.memberId,
   tokenId: (w) => w.a.tokenId,
   domainId: (w) => w.a.domainId,
+  directoryId: (w) => w.a.directoryId,
 };
 
 /** A valid body for each route that takes one, so the request reaches authorization. */
@@ -34,6 +35,11 @@ const SAMPLE_BODIES: Record<string, unknown> = {
   'POST /api/v1/orgs/:orgId/domains': { domain: 'beta-takeover.example' },
   'PATCH /api/v1/orgs/:orgId/domains/:domainId': { includeSubdomains: true },
   'POST /api/v1/orgs/:orgId/domains/:domainId/verify': {},
+  'POST /api/v1/orgs/:orgId/scim/directories': { name: 'Rogue IdP' },
+  'PATCH /api/v1/orgs/:orgId/scim/directories/:directoryId': { name: 'Taken over', roleSync: false },
+  'POST /api/v1/orgs/:orgId/scim/directories/:directoryId/rotate-token': { overlapHours: 0 },
+  'POST /api/v1/orgs/:orgId/scim/directories/:directoryId/role-preview': {},
+  'POST /api/v1/orgs/:orgId/scim/directories/:directoryId/apply-roles': {},
 };
 
 describe('tenant isolation on every route', () => {
@@ -46,15 +52,17 @@ describe('tenant isolation on every route', () => {
     const { memberId } = await t.addMember(a.owner, a.orgId, 'member@alpha.example', 'admin');
     const token = await a.owner.post('/api/v1/me/tokens', { name: 'alpha automation' });
     const domain = await a.owner.post(`/api/v1/orgs/${a.orgId}/domains`, { domain: 'alpha-private.example' });
+    const directory = await a.owner.post(`/api/v1/orgs/${a.orgId}/scim/directories`, { name: 'Alpha Okta Tenant' });
     const b = await t.seedOrg('Beta', 'owner@beta.example');
     w = {
-      a: { orgId: a.orgId, childId: child.body.id, memberId, tokenId: token.body.apiToken.id, domainId: domain.body.id, owner: a.owner, secrets: ['Alpha Secret Corp', 'Alpha Hidden Unit', 'alpha.example', 'alpha automation', 'alpha-private.example', domain.body.instructions.value] },
+      a: { orgId: a.orgId, childId: child.body.id, memberId, tokenId: token.body.apiToken.id, domainId: domain.body.id, directoryId: directory.body.directory.id, owner: a.owner, secrets: ['Alpha Secret Corp', 'Alpha Hidden Unit', 'alpha.example', 'alpha automation', 'alpha-private.example', domain.body.instructions.value, 'Alpha Okta Tenant'] },
       b: { orgId: b.orgId, owner: b.owner },
     };
   });
   after(() => t.close());
 
-  const scoped = () => t.app.routeTable.filter((r) => r.url.includes('/:'));
+  // SCIM protocol routes authenticate with a directory token, not a person: test/scim/directories.test.ts covers them.
+  const scoped = () => t.app.routeTable.filter((r) => r.url.includes('/:') && !r.url.startsWith('/scim/v2/'));
 
   test('every parameterised route has a fixture', () => {
     const missing: string[] = [];
@@ -87,6 +95,11 @@ describe('tenant isolation on every route', () => {
     assert.deepEqual(domains.body.data.map((d: { domain: string; includeSubdomains: boolean; lastCheckedAt: string | null }) => [d.domain, d.includeSubdomains, d.lastCheckedAt]), [['alpha-private.example', false, null]]);
     const tokens = await w.a.owner.get('/api/v1/me/tokens');
     assert.equal(tokens.body.data[0].revokedAt, null);
+    const dir = await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/scim/directories/${w.a.directoryId}`);
+    assert.equal(dir.body.name, 'Alpha Okta Tenant');
+    assert.equal(dir.body.roleSync, true);
+    assert.equal(dir.body.tokens.length, 1);
+    assert.equal(dir.body.tokens[0].expiresAt, null);
   });
 
   test('a non-existent id answers exactly like another organization\'s id', async () => {

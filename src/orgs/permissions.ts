@@ -17,6 +17,7 @@ export const PERMISSIONS = {
   'workspace.use': ['primary_owner', 'admin', 'member'],
   'domains.read': ['primary_owner', 'admin'],
   'domains.manage': ['primary_owner', 'admin'],
+  'scim.manage': ['primary_owner', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;
@@ -35,6 +36,7 @@ export const PERMISSION_PURPOSE: Record<Permission, string> = {
   'workspace.use': 'membership of the organization',
   'domains.read': 'an admin or primary owner to see domains and their verification state',
   'domains.manage': 'an admin or primary owner to add, verify or remove domains',
+  'scim.manage': 'an admin or primary owner to manage SCIM provisioning directories and read their sync log',
 };
 
 export const ROLE_RANK: Record<Role, number> = { member: 1, admin: 2, primary_owner: 3 };

@@ -1,0 +1,217 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Ctx } from '../context.js';
+import { PalisadeError } from '../errors.js';
+import type { ScimCall } from './common.js';
+import { authenticateDirectory, scimBaseUrl } from './directories.js';
+import { ScimError, scimErrorBody } from './errors.js';
+import { createGroup, deleteGroup, getGroup, listGroups, patchGroup, replaceGroup } from './groups.js';
+import { resourceTypeDocs, schemaDocs, serviceProviderConfig } from './schemas.js';
+import { recordSync } from './sync-log.js';
+import { createUser, deleteUser, getUser, listUsers, patchUser, replaceUser } from './users.js';
+
+/**
+ * The SCIM 2.0 protocol endpoints: /scim/v2/<directoryId>/… . They authenticate ONLY with that
+ * directory's bearer token; the directory, and so the organization, comes from the token and URL.
+ * Every request is written to the directory's sync log.
+ */
+const SCIM_TYPE = 'application/scim+json; charset=utf-8';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    scim?: ScimCall;
+    scimError?: ScimError;
+  }
+}
+
+type Params = { directoryId: string; id?: string; rid?: string };
+type Query = Record<string, string | undefined>;
+
+function toScimError(err: unknown): ScimError {
+  if (err instanceof ScimError) return err;
+  if (err instanceof PalisadeError) return new ScimError(err.status, err.code, err.message, err.status === 400 ? 'invalidValue' : undefined);
+  const fe = err as { code?: string; statusCode?: number };
+  switch (fe.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ScimError(415, 'unsupported_media_type', 'Send the body as JSON with Content-Type: application/scim+json (or application/json).');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ScimError(400, 'body_required', 'The request declares a JSON body but sent none.', 'invalidSyntax');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ScimError(413, 'body_too_large', 'The request body is too large; send fewer members per request.');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new ScimError(400, 'invalid_json', 'The body is not valid JSON.', 'invalidSyntax');
+  }
+  if (err instanceof SyntaxError) return new ScimError(400, 'invalid_json', 'The body is not valid JSON.', 'invalidSyntax');
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return new ScimError(fe.statusCode, 'bad_request', 'The request could not be read; check the method, headers and body.');
+  return new ScimError(500, 'internal_error', 'Something went wrong in Palisade. Retry; if it persists, give your Palisade administrator the request id from the X-Request-Id header.');
+}
+
+function send(reply: FastifyReply, status: number, body: unknown, etag?: string) {
+  reply.status(status).type(SCIM_TYPE);
+  if (etag) reply.header('etag', etag);
+  return reply.send(body);
+}
+
+export async function scimProtocolRoutes(app: FastifyInstance): Promise<void> {
+  await app.register(
+    async (scim) => {
+      scim.addContentTypeParser(['application/scim+json'], { parseAs: 'string' }, (_req, body, done) => {
+        try {
+          done(null, JSON.parse(body as string));
+        } catch {
+          done(new ScimError(400, 'invalid_json', 'The body is not valid JSON.', 'invalidSyntax'), undefined);
+        }
+      });
+
+      scim.addHook('onRequest', async (request) => {
+        // Unknown endpoints have no route params: take the directory from the URL.
+        const directoryId = (request.params as Partial<Params> | undefined)?.directoryId ?? /^\/scim\/v2\/([^/?]+)/.exec(request.url)?.[1] ?? '';
+        const dir = await authenticateDirectory(request.ctx.db, request.ctx.clock.now(), directoryId, request.headers.authorization);
+        const ctx: Ctx = { ...request.ctx, caller: { kind: 'system', name: `scim:${dir.id}` } };
+        request.scim = { ctx, dir, base: scimBaseUrl(ctx, dir.id), notes: [], log: { operation: 'request', resourceType: null, resourceId: null, userName: null, groupName: null } };
+      });
+
+      scim.addHook('onSend', async (request, reply) => {
+        const call = request.scim;
+        let directoryId = call?.dir.id;
+        let orgId = call?.dir.org_id;
+        if (!call) {
+          // A refused token is logged under the directory the URL names, so the admin sees "token rotated past its window".
+          const id = (request.params as Partial<Params> | undefined)?.directoryId;
+          if (!id || id.length > 64) return;
+          const d = await request.ctx.db.selectFrom('scim_directories').select(['id', 'org_id']).where('id', '=', id).where('status', '=', 'active').executeTakeFirst();
+          if (!d) return;
+          directoryId = d.id;
+          orgId = d.org_id;
+        }
+        const err = request.scimError;
+        try {
+          await recordSync(request.ctx.db, request.ctx.clock.now(), {
+            directoryId: directoryId as string,
+            orgId: orgId as string,
+            method: request.method,
+            path: request.url.split('?')[0] ?? request.url,
+            operation: call?.log.operation ?? 'authenticate',
+            resourceType: call?.log.resourceType ?? null,
+            resourceId: call?.log.resourceId ?? null,
+            userName: call?.log.userName ?? null,
+            groupName: call?.log.groupName ?? null,
+            status: reply.statusCode,
+            scimType: err?.scimType ?? null,
+            errorCode: err?.code ?? (reply.statusCode >= 400 ? `http_${reply.statusCode}` : null),
+            errorDetail: err?.message ?? null,
+            notes: call?.notes ?? [],
+            members: call?.log.members,
+            requestId: request.id,
+          });
+        } catch (e) {
+          request.log.error({ err: e }, 'could not write the SCIM sync log');
+        }
+      });
+
+      scim.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+        const se = toScimError(err);
+        request.scimError = se;
+        if (se.status === 401) reply.header('www-authenticate', 'Bearer realm="scim", error="invalid_token"');
+        if (se.status >= 500) request.log.error({ err }, 'unhandled SCIM error');
+        else request.log.info({ code: se.code, status: se.status }, 'SCIM request refused');
+        return send(reply, se.status, scimErrorBody(se));
+      });
+      scim.setNotFoundHandler((request, reply) => {
+        const se = new ScimError(404, 'endpoint_not_found', `There is no SCIM endpoint ${request.method} ${request.url.split('?')[0]}. Endpoints: /Users, /Groups, /ServiceProviderConfig, /ResourceTypes, /Schemas.`);
+        return send(reply, 404, scimErrorBody(se));
+      });
+
+      const call = (request: FastifyRequest, operation: string, resourceType: string | null): ScimCall => {
+        const c = request.scim as ScimCall;
+        c.log.operation = operation;
+        c.log.resourceType = resourceType;
+        return c;
+      };
+      const ifMatch = (request: FastifyRequest) => (typeof request.headers['if-match'] === 'string' ? request.headers['if-match'] : undefined);
+      const hide = { schema: { hide: true } };
+
+      // Discovery (RFC 7644 §4).
+      scim.get('/:directoryId/ServiceProviderConfig', hide, async (request, reply) => send(reply, 200, serviceProviderConfig(call(request, 'discovery', null).base)));
+      scim.get('/:directoryId/ResourceTypes', hide, async (request, reply) => {
+        const docs = resourceTypeDocs(call(request, 'discovery', null).base);
+        return send(reply, 200, { schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: docs.length, startIndex: 1, itemsPerPage: docs.length, Resources: docs });
+      });
+      scim.get('/:directoryId/ResourceTypes/:rid', hide, async (request, reply) => {
+        const doc = resourceTypeDocs(call(request, 'discovery', null).base).find((d) => d.id === (request.params as Params).rid);
+        if (!doc) throw new ScimError(404, 'resource_not_found', 'Resource types are User and Group.');
+        return send(reply, 200, doc);
+      });
+      scim.get('/:directoryId/Schemas', hide, async (request, reply) => {
+        const docs = schemaDocs(call(request, 'discovery', null).base);
+        return send(reply, 200, { schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: docs.length, startIndex: 1, itemsPerPage: docs.length, Resources: docs });
+      });
+      scim.get('/:directoryId/Schemas/:rid', hide, async (request, reply) => {
+        const doc = schemaDocs(call(request, 'discovery', null).base).find((d) => String(d.id).toLowerCase() === String((request.params as Params).rid).toLowerCase());
+        if (!doc) throw new ScimError(404, 'resource_not_found', 'Schemas served: core User, core Group and the enterprise User extension.');
+        return send(reply, 200, doc);
+      });
+      // RFC 7644 §3.11: a provider without /Me answers 501.
+      scim.all('/:directoryId/Me', hide, async (request) => {
+        call(request, 'me', null);
+        throw new ScimError(501, 'me_not_supported', 'The /Me endpoint is not supported: a directory token acts for the identity provider, not for a person.');
+      });
+      scim.post('/:directoryId/Bulk', hide, async (request) => {
+        call(request, 'bulk', null);
+        throw new ScimError(501, 'bulk_not_supported', 'Bulk operations are not supported (see /ServiceProviderConfig); send one request per resource.');
+      });
+
+      // Users.
+      scim.get('/:directoryId/Users', hide, async (request, reply) => send(reply, 200, await listUsers(call(request, 'list_users', 'User'), request.query as Query)));
+      scim.post('/:directoryId/Users/.search', hide, async (request, reply) => send(reply, 200, await listUsers(call(request, 'search_users', 'User'), (request.body ?? {}) as Query)));
+      scim.get('/:directoryId/Users/:id', hide, async (request, reply) => {
+        const r = await getUser(call(request, 'get_user', 'User'), (request.params as Params).id as string, request.query as Query);
+        if (request.headers['if-none-match'] === r.etag) return reply.status(304).header('etag', r.etag).send();
+        return send(reply, 200, r.body, r.etag);
+      });
+      scim.post('/:directoryId/Users', hide, async (request, reply) => {
+        const r = await createUser(call(request, 'create_user', 'User'), request.body);
+        reply.header('location', (r.body.meta as { location: string }).location);
+        return send(reply, 201, r.body, r.etag);
+      });
+      scim.put('/:directoryId/Users/:id', hide, async (request, reply) => {
+        const r = await replaceUser(call(request, 'replace_user', 'User'), (request.params as Params).id as string, request.body, ifMatch(request));
+        return send(reply, 200, r.body, r.etag);
+      });
+      scim.patch('/:directoryId/Users/:id', hide, async (request, reply) => {
+        const r = await patchUser(call(request, 'patch_user', 'User'), (request.params as Params).id as string, request.body, ifMatch(request));
+        return send(reply, 200, r.body, r.etag);
+      });
+      scim.delete('/:directoryId/Users/:id', hide, async (request, reply) => {
+        await deleteUser(call(request, 'delete_user', 'User'), (request.params as Params).id as string, ifMatch(request));
+        return reply.status(204).send();
+      });
+
+      // Groups.
+      scim.get('/:directoryId/Groups', hide, async (request, reply) => send(reply, 200, await listGroups(call(request, 'list_groups', 'Group'), request.query as Query)));
+      scim.post('/:directoryId/Groups/.search', hide, async (request, reply) => send(reply, 200, await listGroups(call(request, 'search_groups', 'Group'), (request.body ?? {}) as Query)));
+      scim.get('/:directoryId/Groups/:id', hide, async (request, reply) => {
+        const r = await getGroup(call(request, 'get_group', 'Group'), (request.params as Params).id as string, request.query as Query);
+        if (request.headers['if-none-match'] === r.etag) return reply.status(304).header('etag', r.etag).send();
+        return send(reply, 200, r.body, r.etag);
+      });
+      scim.post('/:directoryId/Groups', hide, async (request, reply) => {
+        const r = await createGroup(call(request, 'create_group', 'Group'), request.body);
+        reply.header('location', (r.body.meta as { location: string }).location);
+        return send(reply, 201, r.body, r.etag);
+      });
+      scim.put('/:directoryId/Groups/:id', hide, async (request, reply) => {
+        const r = await replaceGroup(call(request, 'replace_group', 'Group'), (request.params as Params).id as string, request.body, ifMatch(request));
+        return send(reply, 200, r.body, r.etag);
+      });
+      scim.patch('/:directoryId/Groups/:id', hide, async (request, reply) => {
+        const r = await patchGroup(call(request, 'patch_group', 'Group'), (request.params as Params).id as string, request.body, ifMatch(request));
+        return send(reply, 200, r.body, r.etag);
+      });
+      scim.delete('/:directoryId/Groups/:id', hide, async (request, reply) => {
+        await deleteGroup(call(request, 'delete_group', 'Group'), (request.params as Params).id as string, ifMatch(request));
+        return reply.status(204).send();
+      });
+    },
+    { prefix: '/scim/v2' },
+  );
+}

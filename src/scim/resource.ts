@@ -1,0 +1,357 @@
+import { scimBad } from './errors.js';
+import { type Filter, type PatchPath, locate, matches, parsePatchPath } from './filter.js';
+import { type AttrDef, MAPPING_SCHEMA, MAX_PATCH_OPERATIONS, type ResourceKind, SCHEMA_SETS, type SchemaSet, findAttr, findExtension } from './schemas.js';
+
+/**
+ * JSON resources in canonical form: attribute names in the schema's casing (clients may use any
+ * case), booleans as booleans (Entra sends "False"), read-only and write-only attributes dropped.
+ * Unknown attributes are KEPT as sent and returned as sent: Palisade never loses data a client
+ * pushed, and never crashes on it.
+ */
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+export type JsonObject = { [k: string]: Json };
+
+const isObj = (v: unknown): v is JsonObject => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Never stored: id and meta are Palisade's, groups are derived, password is not kept (SSO signs people in). */
+const DROPPED: Record<ResourceKind, Set<string>> = { User: new Set(['id', 'meta', 'groups', 'password']), Group: new Set(['id', 'meta']) };
+
+function coerce(def: AttrDef, value: Json, where: string): Json {
+  if (value === null) return null;
+  if (def.multiValued) {
+    const list = Array.isArray(value) ? value : [value];
+    return list.map((v) => coerceSingle(def, v, where));
+  }
+  if (Array.isArray(value)) {
+    if (value.length === 1) return coerceSingle(def, value[0] as Json, where);
+    throw scimBad('invalidValue', 'invalid_value', `"${where}" takes a single value, not a list.`);
+  }
+  return coerceSingle(def, value, where);
+}
+
+function coerceSingle(def: AttrDef, value: Json, where: string): Json {
+  if (value === null) return null;
+  switch (def.type) {
+    case 'boolean':
+      if (typeof value === 'boolean') return value;
+      if (typeof value === 'string' && /^(true|false)$/i.test(value.trim())) return value.trim().toLowerCase() === 'true';
+      throw scimBad('invalidValue', 'invalid_value', `"${where}" must be true or false, not ${JSON.stringify(value).slice(0, 60)}.`);
+    case 'complex': {
+      // Entra sends the manager as a bare id string; treat a scalar as the "value" sub-attribute.
+      const obj: JsonObject = isObj(value) ? value : { value };
+      return canonicalObject(def.subAttributes ?? [], obj, where);
+    }
+    case 'integer':
+    case 'decimal':
+      if (typeof value === 'number') return value;
+      if (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value))) return Number(value);
+      throw scimBad('invalidValue', 'invalid_value', `"${where}" must be a number.`);
+    default:
+      if (typeof value === 'string') return value;
+      if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+      throw scimBad('invalidValue', 'invalid_value', `"${where}" must be a string.`);
+  }
+}
+
+function canonicalObject(defs: AttrDef[], obj: JsonObject, where: string): JsonObject {
+  const out: JsonObject = {};
+  for (const [key, value] of Object.entries(obj)) {
+    const def = findAttr(defs, key);
+    if (!def) {
+      out[key] = value;
+      continue;
+    }
+    out[def.name] = coerce(def, value, where ? `${where}.${def.name}` : def.name);
+  }
+  return out;
+}
+
+const MAX_DEPTH = 16;
+
+/** Refuses absurdly nested values (checked iteratively: the check itself cannot overflow the stack). */
+function assertDepth(value: unknown): void {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== 'object') continue;
+    if (d >= MAX_DEPTH) throw scimBad('invalidValue', 'too_deep', `The resource nests values more than ${MAX_DEPTH} levels deep; SCIM attributes are at most two levels deep.`);
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, d + 1]);
+  }
+}
+
+/** Canonical form of a resource sent by a client (POST/PUT body, or the result of a PATCH). */
+export function canonicalResource(kind: ResourceKind, body: JsonObject): JsonObject {
+  assertDepth(body);
+  const set = SCHEMA_SETS[kind];
+  const out: JsonObject = {};
+  for (const [key, value] of Object.entries(body)) {
+    // schemas is ours to compute; the mapping extension is read-only output that clients may echo back.
+    if (key.toLowerCase() === 'schemas' || key.toLowerCase() === MAPPING_SCHEMA.toLowerCase()) continue;
+    const ext = findExtension(set, key);
+    if (ext) {
+      if (!isObj(value)) throw scimBad('invalidValue', 'invalid_value', `"${ext}" must be an object of extension attributes.`);
+      out[ext] = canonicalObject(set.extensions[ext] ?? [], value, ext);
+      continue;
+    }
+    const def = findAttr(set.attributes, key);
+    if (def && DROPPED[kind].has(def.name)) continue;
+    if (!def) {
+      out[key] = value;
+      continue;
+    }
+    out[def.name] = coerce(def, value, def.name);
+  }
+  return out;
+}
+
+export function schemasOf(kind: ResourceKind, resource: JsonObject, extra: string[] = []): string[] {
+  const set = SCHEMA_SETS[kind];
+  return [set.core, ...Object.keys(set.extensions).filter((u) => isObj(resource[u])), ...extra];
+}
+
+// ---- attributes / excludedAttributes (RFC 7644 §3.9) ---------------------------------------------
+
+function splitList(raw: string | undefined): string[] {
+  return (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function pathKey(set: SchemaSet, raw: string): { container: string; attr: string; sub: string | undefined } {
+  let p: PatchPath;
+  try {
+    p = parsePatchPath(raw);
+  } catch {
+    throw scimBad('invalidValue', 'invalid_attributes', `"${raw.slice(0, 100)}" in attributes/excludedAttributes is not an attribute path.`);
+  }
+  const { container, def } = locate(set, p.path);
+  return { container, attr: def?.name ?? p.path.attr, sub: p.path.sub };
+}
+
+function pick(obj: Json, key: string): [string, Json] | undefined {
+  if (!isObj(obj)) return undefined;
+  const k = key.toLowerCase();
+  const found = Object.keys(obj).find((n) => n.toLowerCase() === k);
+  return found === undefined ? undefined : [found, obj[found] as Json];
+}
+
+const ALWAYS = new Set(['id', 'schemas']);
+
+export function project(kind: ResourceKind, full: JsonObject, attributes?: string, excluded?: string): JsonObject {
+  const set = SCHEMA_SETS[kind];
+  const include = splitList(attributes);
+  if (include.length) {
+    const out: JsonObject = {};
+    for (const k of ALWAYS) if (k in full) out[k] = full[k] as Json;
+    for (const raw of include) {
+      const { container, attr, sub } = pathKey(set, raw);
+      const root = container === 'core' ? full : (full[container] as Json);
+      const hit = pick(root, attr);
+      if (!hit) continue;
+      const target = container === 'core' ? out : ((out[container] as JsonObject | undefined) ?? (out[container] = {}));
+      if (!sub) {
+        (target as JsonObject)[hit[0]] = hit[1];
+        continue;
+      }
+      const val = hit[1];
+      if (Array.isArray(val)) {
+        const prev = ((target as JsonObject)[hit[0]] as JsonObject[] | undefined) ?? val.map(() => ({}));
+        val.forEach((item, i) => {
+          const s = pick(item, sub);
+          if (s && prev[i]) (prev[i] as JsonObject)[s[0]] = s[1];
+        });
+        (target as JsonObject)[hit[0]] = prev;
+      } else {
+        const s = pick(val, sub);
+        if (s) (((target as JsonObject)[hit[0]] as JsonObject | undefined) ?? ((target as JsonObject)[hit[0]] = {}))[s[0]] = s[1];
+      }
+    }
+    return out;
+  }
+  const out: JsonObject = structuredClone(full);
+  for (const raw of splitList(excluded)) {
+    const { container, attr, sub } = pathKey(set, raw);
+    if (container === 'core' && ALWAYS.has(attr)) continue;
+    const root = container === 'core' ? out : (out[container] as Json);
+    const hit = pick(root, attr);
+    if (!hit || !isObj(root)) continue;
+    if (!sub) delete root[hit[0]];
+    else for (const item of Array.isArray(hit[1]) ? hit[1] : [hit[1]]) if (isObj(item)) { const s = pick(item, sub); if (s) delete item[s[0]]; }
+  }
+  return out;
+}
+
+// ---- PATCH (RFC 7644 §3.5.2, plus what Entra and Okta send) --------------------------------------
+
+export interface PatchOp {
+  op: 'add' | 'remove' | 'replace';
+  path: string | undefined;
+  value: Json | undefined;
+}
+
+/** Reads the PatchOp message; tolerates Entra's capitalised op names ("Replace"). */
+export function readPatchOps(body: unknown): PatchOp[] {
+  if (!isObj(body)) throw scimBad('invalidSyntax', 'invalid_patch', 'A PATCH body must be a JSON object with "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"] and "Operations": [...].');
+  const opsKey = Object.keys(body).find((k) => k.toLowerCase() === 'operations');
+  const ops = opsKey ? body[opsKey] : undefined;
+  if (!Array.isArray(ops) || ops.length === 0) throw scimBad('invalidSyntax', 'invalid_patch', 'The PATCH body needs a non-empty "Operations" array.');
+  if (ops.length > MAX_PATCH_OPERATIONS) throw scimBad('tooMany', 'too_many_operations', `A PATCH may carry at most ${MAX_PATCH_OPERATIONS} operations; split it.`);
+  return ops.map((raw, i) => {
+    if (!isObj(raw)) throw scimBad('invalidSyntax', 'invalid_patch', `Operation ${i + 1} is not an object.`);
+    const get = (k: string) => {
+      const key = Object.keys(raw).find((n) => n.toLowerCase() === k);
+      return key === undefined ? undefined : raw[key];
+    };
+    const op = get('op');
+    const kind = typeof op === 'string' ? op.trim().toLowerCase() : '';
+    if (kind !== 'add' && kind !== 'remove' && kind !== 'replace') throw scimBad('invalidSyntax', 'invalid_patch_op', `Operation ${i + 1} has op ${JSON.stringify(op ?? null).slice(0, 40)}; use "add", "remove" or "replace".`);
+    const path = get('path');
+    if (path !== undefined && path !== null && typeof path !== 'string') throw scimBad('invalidPath', 'invalid_path', `Operation ${i + 1} has a path that is not a string.`);
+    const value = get('value') as Json | undefined;
+    assertDepth(value);
+    if (kind === 'remove' && (path === undefined || path === null || path === '')) throw scimBad('noTarget', 'missing_path', `Operation ${i + 1} is a "remove" without a path; say which attribute to remove.`);
+    if (kind !== 'remove' && value === undefined) throw scimBad('invalidValue', 'missing_value', `Operation ${i + 1} ("${kind}") has no value.`);
+    return { op: kind, path: typeof path === 'string' && path !== '' ? path : undefined, value };
+  });
+}
+
+const READ_ONLY: Record<ResourceKind, Set<string>> = { User: new Set(['id', 'meta', 'groups']), Group: new Set(['id', 'meta']) };
+
+function sameItem(a: Json, b: Json): boolean {
+  if (isObj(a) && isObj(b) && a.value !== undefined && b.value !== undefined) return String(a.value) === String(b.value);
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Builds the element an equality filter describes: `emails[type eq "work"]` → {type: "work"}. */
+function itemFromFilter(filter: Filter): JsonObject | undefined {
+  if (filter.op === 'eq' && !filter.path.sub) return { [filter.path.attr]: filter.value };
+  if (filter.op === 'and') {
+    const l = itemFromFilter(filter.left);
+    const r = itemFromFilter(filter.right);
+    return l && r ? { ...l, ...r } : undefined;
+  }
+  return undefined;
+}
+
+function applyOne(kind: ResourceKind, res: JsonObject, op: PatchOp['op'], rawPath: string, value: Json | undefined): void {
+  const set = SCHEMA_SETS[kind];
+  const p = parsePatchPath(rawPath);
+  const { container, def } = locate(set, p.path);
+  if (container === 'core' && def && READ_ONLY[kind].has(def.name)) throw scimBad('mutability', 'read_only_attribute', `"${def.name}" is read-only and cannot be changed with PATCH.`);
+  let root: JsonObject;
+  if (container === 'core') root = res;
+  else {
+    const existing = res[container];
+    if (!isObj(existing)) {
+      if (op === 'remove') return;
+      res[container] = {};
+    }
+    root = res[container] as JsonObject;
+  }
+  const attrKey = Object.keys(root).find((k) => k.toLowerCase() === p.path.attr.toLowerCase()) ?? def?.name ?? p.path.attr;
+  const current = root[attrKey];
+  const multi = def?.multiValued ?? Array.isArray(current);
+
+  if (p.filter) {
+    const items: Json[] = Array.isArray(current) ? [...current] : current === undefined || current === null ? [] : [current];
+    const hits = items.map((item) => matches(p.filter as Filter, item, undefined));
+    if (!hits.some(Boolean)) {
+      if (op === 'remove') return; // removing what is not there is already done
+      const seed = itemFromFilter(p.filter);
+      if (!seed) throw scimBad('noTarget', 'no_target', `No value of "${p.path.attr}" matches the filter in "${rawPath}".`);
+      const item: Json = p.sub ? { ...seed, [p.sub]: value as Json } : isObj(value) ? { ...seed, ...value } : seed;
+      root[attrKey] = [...items, item];
+      return;
+    }
+    const next: Json[] = [];
+    items.forEach((item, i) => {
+      if (!hits[i]) return void next.push(item);
+      if (op === 'remove') {
+        if (p.sub && isObj(item)) {
+          const copy = { ...item };
+          const sk = Object.keys(copy).find((k) => k.toLowerCase() === (p.sub as string).toLowerCase());
+          if (sk) delete copy[sk];
+          next.push(copy);
+        }
+        return;
+      }
+      if (p.sub) {
+        const copy: JsonObject = isObj(item) ? { ...item } : { value: item };
+        const sk = Object.keys(copy).find((k) => k.toLowerCase() === (p.sub as string).toLowerCase()) ?? p.sub;
+        copy[sk] = value as Json;
+        next.push(copy);
+      } else next.push(isObj(item) && isObj(value) ? { ...item, ...value } : (value as Json));
+    });
+    root[attrKey] = next;
+    return;
+  }
+
+  if (p.path.sub) {
+    if (multi) {
+      const items = Array.isArray(current) ? current : [];
+      root[attrKey] = items.map((item) => {
+        const copy: JsonObject = isObj(item) ? { ...item } : {};
+        if (op === 'remove') delete copy[p.path.sub as string];
+        else copy[p.path.sub as string] = value as Json;
+        return copy;
+      });
+      return;
+    }
+    const obj: JsonObject = isObj(current) ? { ...current } : {};
+    const sk = Object.keys(obj).find((k) => k.toLowerCase() === (p.path.sub as string).toLowerCase()) ?? findAttr(def?.subAttributes, p.path.sub)?.name ?? p.path.sub;
+    if (op === 'remove') delete obj[sk];
+    else obj[sk] = value as Json;
+    root[attrKey] = obj;
+    return;
+  }
+
+  if (op === 'remove') {
+    // Entra removes members by sending them as the value of a path-less-filter remove.
+    if (multi && value !== undefined && value !== null) {
+      const drop = Array.isArray(value) ? value : [value];
+      root[attrKey] = (Array.isArray(current) ? current : []).filter((item) => !drop.some((d) => sameItem(item, d)));
+    } else delete root[attrKey];
+    return;
+  }
+  if (multi) {
+    const incoming = value === null ? [] : Array.isArray(value) ? value : [value as Json];
+    if (op === 'replace') root[attrKey] = incoming;
+    else {
+      const list = Array.isArray(current) ? [...current] : [];
+      for (const v of incoming) {
+        const at = list.findIndex((x) => sameItem(x, v));
+        if (at >= 0) list[at] = isObj(list[at]) && isObj(v) ? { ...(list[at] as JsonObject), ...v } : v;
+        else list.push(v);
+      }
+      root[attrKey] = list;
+    }
+    return;
+  }
+  // Complex single-valued attributes merge (RFC 7644 §3.5.2.1/.3); simple ones are set.
+  if ((def?.type === 'complex' || isObj(current)) && isObj(value) && isObj(current)) root[attrKey] = { ...current, ...value };
+  else root[attrKey] = value as Json;
+}
+
+/** Applies PatchOp operations to a canonical resource; returns a new canonical resource. */
+export function applyPatch(kind: ResourceKind, resource: JsonObject, ops: PatchOp[]): JsonObject {
+  const set = SCHEMA_SETS[kind];
+  const res: JsonObject = structuredClone(resource);
+  for (const o of ops) {
+    if (o.path !== undefined) {
+      applyOne(kind, res, o.op, o.path, o.value);
+      continue;
+    }
+    // Path-less add/replace: the value is an object of attributes (keys may be paths: "name.givenName").
+    if (!isObj(o.value)) throw scimBad('invalidValue', 'invalid_value', `An "${o.op}" without a path needs an object value of attributes, e.g. {"active": false}.`);
+    for (const [key, v] of Object.entries(o.value)) {
+      const low = key.toLowerCase();
+      if (low === 'schemas' || low === 'id' || low === 'meta') continue;
+      // A schema URN with an object value is an extension block (known or not): apply each attribute.
+      if (/^urn:/i.test(key) && isObj(v)) {
+        const ext = findExtension(set, key) ?? Object.keys(res).find((k) => k.toLowerCase() === low) ?? key;
+        for (const [sub, sv] of Object.entries(v)) applyOne(kind, res, o.op, `${ext}:${sub}`, sv);
+        continue;
+      }
+      applyOne(kind, res, o.op, key, v);
+    }
+  }
+  return canonicalResource(kind, res);
+}
