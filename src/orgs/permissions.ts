@@ -15,6 +15,7 @@ export const PERMISSIONS = {
   'owners.manage': ['primary_owner'],
   'audit.read': ['primary_owner', 'admin'],
   'workspace.use': ['primary_owner', 'admin', 'member'],
+  'sso.manage': ['primary_owner', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;
@@ -31,6 +32,7 @@ export const PERMISSION_PURPOSE: Record<Permission, string> = {
   'owners.manage': 'a primary owner to add, demote or remove primary owners',
   'audit.read': 'an admin or primary owner to read the audit log',
   'workspace.use': 'membership of the organization',
+  'sso.manage': 'an admin or primary owner to manage single sign-on',
 };
 
 export const ROLE_RANK: Record<Role, number> = { member: 1, admin: 2, primary_owner: 3 };

@@ -1,0 +1,97 @@
+import { parse as parseQuery } from 'node:querystring';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { NewSession } from '../auth/sessions.js';
+import { notFound } from '../errors.js';
+import { SESSION_COOKIE } from '../http/identify.js';
+import { OrgParams, errorResponses, noContent } from '../http/schemas.js';
+import { ConnectionView, CreateConnectionInput, UpdateConnectionInput, createConnection, deleteConnection, getConnection, listConnections } from './connections.js';
+import type { FailureReport } from './diagnosis.js';
+import { type FlowResult, oidcCallback, samlAcs } from './flow.js';
+import { connectionById, startLogin } from './login.js';
+import { PRESETS } from './presets.js';
+import { spMetadataXml } from './saml.js';
+
+const tags = ['Single sign-on'];
+const ConnParams = Type.Object({ orgId: Type.String({ maxLength: 64 }), connectionId: Type.String({ maxLength: 64 }) });
+const PublicConnParams = Type.Object({ connectionId: Type.String({ maxLength: 64 }) });
+
+function setSessionCookie(request: FastifyRequest, reply: FastifyReply, session: NewSession): void {
+  reply.setCookie(SESSION_COOKIE, session.secret, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: request.protocol === 'https' || request.ctx.config.publicUrl.startsWith('https://'),
+    expires: new Date(session.expiresAt),
+  });
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** What the person sees when SSO fails: plain words and the reference the admin searches the audit log for. */
+function failurePage(reply: FastifyReply, status: number, f: FailureReport) {
+  reply.header('x-sso-error', f.code).header('x-sso-reference', f.reference).header('cache-control', 'no-store');
+  return reply
+    .status(status)
+    .type('text/html; charset=utf-8')
+    .send(
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign-in failed</title></head><body><main><h1>Sign-in failed</h1><p id="message">${escapeHtml(f.message)}</p><p>Reference: <code id="reference">${escapeHtml(f.reference)}</code> (error ${escapeHtml(f.code)})</p><p><a href="/">Back to sign-in</a></p></main></body></html>`,
+    );
+}
+
+function finish(request: FastifyRequest, reply: FastifyReply, result: FlowResult) {
+  if (!result.ok) return failurePage(reply, result.status, result.failure);
+  setSessionCookie(request, reply, result.session);
+  return reply.redirect(result.purpose === 'test' ? `/?sso_test=ok&org=${encodeURIComponent(result.orgId)}` : '/', 303);
+}
+
+export async function ssoRoutes(root: FastifyInstance): Promise<void> {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
+  // SAML responses arrive as an HTML form post; only this plugin's routes accept that encoding.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 512 * 1024 }, (_req, body, done) => {
+    done(null, parseQuery(body as string));
+  });
+
+  app.get('/api/v1/sso/presets', { schema: { tags, summary: 'Identity-provider presets: claim/attribute names and what to configure there' } }, async () => ({ data: Object.values(PRESETS) }));
+
+  app.get('/api/v1/orgs/:orgId/sso/connections', { schema: { tags, summary: 'List SSO connections', params: OrgParams, response: { 200: Type.Object({ data: Type.Array(ConnectionView) }), ...errorResponses } } }, async (request) =>
+    listConnections(request.ctx, request.params.orgId),
+  );
+  app.post(
+    '/api/v1/orgs/:orgId/sso/connections',
+    { schema: { tags, summary: 'Create a SAML or OIDC connection (secrets are never returned)', params: OrgParams, body: CreateConnectionInput, response: { 201: ConnectionView, ...errorResponses } } },
+    async (request, reply) => reply.status(201).send(await createConnection(request.ctx, request.params.orgId, request.body)),
+  );
+  app.get('/api/v1/orgs/:orgId/sso/connections/:connectionId', { schema: { tags, summary: 'Read an SSO connection', params: ConnParams, response: { 200: ConnectionView, ...errorResponses } } }, async (request) =>
+    getConnection(request.ctx, request.params.orgId, request.params.connectionId),
+  );
+  app.delete('/api/v1/orgs/:orgId/sso/connections/:connectionId', { schema: { tags, summary: 'Delete an SSO connection', params: ConnParams, response: { ...noContent, ...errorResponses } } }, async (request, reply) => {
+    await deleteConnection(request.ctx, request.params.orgId, request.params.connectionId);
+    return reply.status(204).send();
+  });
+
+  // Person-facing protocol routes: errors are pages with a reference, never JSON.
+  app.get(
+    '/sso/:connectionId/start',
+    { schema: { tags, summary: 'Start signing in through a connection (add ?test=1 as an admin for a test login)', params: PublicConnParams, querystring: Type.Object({ test: Type.Optional(Type.String({ maxLength: 5 })) }) } },
+    async (request, reply) => {
+      const { redirect } = await startLogin(request.ctx, request.params.connectionId, request.query.test === '1' || request.query.test === 'true');
+      return reply.redirect(redirect, 302);
+    },
+  );
+  app.get('/sso/oidc/callback', { schema: { tags, summary: 'OIDC redirect URI' } }, async (request, reply) => {
+    const current = new URL(request.url, request.ctx.config.publicUrl);
+    return finish(request, reply, await oidcCallback(request.ctx, current));
+  });
+  app.post('/sso/saml/:connectionId/acs', { schema: { tags, summary: 'SAML assertion consumer service (HTTP-POST binding)', params: PublicConnParams } }, async (request, reply) => {
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const saml = typeof body.SAMLResponse === 'string' ? body.SAMLResponse : undefined;
+    return finish(request, reply, await samlAcs(request.ctx, request.params.connectionId, saml));
+  });
+  app.get('/sso/saml/:connectionId/metadata', { schema: { tags, summary: 'SAML service-provider metadata of a connection', params: PublicConnParams } }, async (request, reply) => {
+    const conn = await connectionById(request.ctx, request.params.connectionId);
+    if (!conn || conn.protocol !== 'saml') throw notFound('SAML connection');
+    return reply.type('application/samlmetadata+xml').send(spMetadataXml(request.ctx, conn));
+  });
+}
