@@ -84,14 +84,20 @@ export async function finishOidc(ctx: Ctx, conn: ConnectionRow, currentUrl: URL)
   return { identity: identityFrom(raw, claimNames(conn), `${claims.iss}|${claims.sub}`), raw, purpose: row.purpose, initiatedBy: row.initiated_by };
 }
 
-const errText = (err: unknown) => (err instanceof Error ? `${(err as { code?: string }).code ?? err.name}: ${err.message}` : String(err)).slice(0, 300);
+const errText = (err: unknown) => {
+  const inner = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+  return (inner instanceof Error ? `${(inner as { code?: string }).code ?? inner.name}: ${inner.message}` : String(inner)).slice(0, 300);
+};
 
 /** Turns openid-client's error into a specific diagnosis: which check failed, expected vs received. */
 export function diagnoseOidc(err: unknown, expectedNonce: string | null): SsoFailure {
   if (err instanceof SsoFailure) return err;
-  const e = err as { message?: string; code?: string; cause?: Record<string, unknown> };
+  // openid-client wraps oauth4webapi's error: the inner one names the check, its cause holds expected/received.
+  type Wrapped = { message?: string; code?: string; cause?: unknown };
+  let e = err as Wrapped;
+  if (e.cause instanceof Error) e = e.cause as Wrapped;
   const message = e.message ?? '';
-  const cause = e.cause && typeof e.cause === 'object' ? e.cause : {};
+  const cause = (e.cause && typeof e.cause === 'object' ? e.cause : {}) as Record<string, unknown>;
   const plain = 'Your identity provider\'s answer failed Palisade\'s security checks, so you were not signed in.';
   if (/"nonce"/.test(message)) {
     const claims = cause.claims as Record<string, unknown> | undefined;
