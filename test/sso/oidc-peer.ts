@@ -64,7 +64,7 @@ export async function startOidcPeer(redirectUri: string, accounts: Record<string
       if (!account) return undefined;
       return { accountId: id, claims: async () => ({ sub: id, email_verified: true, ...account }) };
     },
-  } as ConstructorParameters<typeof Provider>[1]);
+  });
   const upstream = createServer(provider.callback());
   upstreamPort = await listen(upstream);
   return {
