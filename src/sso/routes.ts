@@ -8,6 +8,7 @@ import { SESSION_COOKIE } from '../http/identify.js';
 import { OrgParams, errorResponses, noContent } from '../http/schemas.js';
 import { ConnectionView, CreateConnectionInput, UpdateConnectionInput, createConnection, deleteConnection, getConnection, listConnections } from './connections.js';
 import type { FailureReport } from './diagnosis.js';
+import { EnforceInput, enforceSso, getEnforcement, stopEnforcingSso, updateConnection } from './enforcement.js';
 import { type FlowResult, oidcCallback, samlAcs } from './flow.js';
 import { connectionById, startLogin } from './login.js';
 import { PRESETS } from './presets.js';
@@ -65,6 +66,22 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
   );
   app.get('/api/v1/orgs/:orgId/sso/connections/:connectionId', { schema: { tags, summary: 'Read an SSO connection', params: ConnParams, response: { 200: ConnectionView, ...errorResponses } } }, async (request) =>
     getConnection(request.ctx, request.params.orgId, request.params.connectionId),
+  );
+  app.patch(
+    '/api/v1/orgs/:orgId/sso/connections/:connectionId',
+    { schema: { tags, summary: 'Change a connection (an enforced one is simulated against recent logins first)', params: ConnParams, body: UpdateConnectionInput, response: errorResponses } },
+    async (request) => updateConnection(request.ctx, request.params.orgId, request.params.connectionId, request.body),
+  );
+  app.get('/api/v1/orgs/:orgId/sso/enforcement', { schema: { tags, summary: 'Whether members must sign in with SSO', params: OrgParams, response: errorResponses } }, async (request) =>
+    getEnforcement(request.ctx, request.params.orgId),
+  );
+  app.put(
+    '/api/v1/orgs/:orgId/sso/enforcement',
+    { schema: { tags, summary: 'Require SSO for members (needs a recent admin test login and a break-glass owner)', params: OrgParams, body: EnforceInput, response: errorResponses } },
+    async (request) => enforceSso(request.ctx, request.params.orgId, request.body),
+  );
+  app.delete('/api/v1/orgs/:orgId/sso/enforcement', { schema: { tags, summary: 'Stop requiring SSO', params: OrgParams, response: errorResponses } }, async (request) =>
+    stopEnforcingSso(request.ctx, request.params.orgId),
   );
   app.delete('/api/v1/orgs/:orgId/sso/connections/:connectionId', { schema: { tags, summary: 'Delete an SSO connection', params: ConnParams, response: { ...noContent, ...errorResponses } } }, async (request, reply) => {
     await deleteConnection(request.ctx, request.params.orgId, request.params.connectionId);

@@ -112,6 +112,11 @@ export async function finishSaml(ctx: Ctx, conn: ConnectionRow, samlResponse: st
   const acs = acsUrl(ctx, conn.id);
   if (shape.destination && shape.destination !== acs) throw fail('saml_wrong_destination', plain, 'Response Destination is this connection\'s ACS URL', { expected: acs, received: shape.destination });
 
+  // A replay is named as such before the request id it carries is found spent.
+  if (shape.assertionId) {
+    const seen = await ctx.db.selectFrom('sso_assertion_ids').select('expires_at').where('connection_id', '=', conn.id).where('assertion_id', '=', shape.assertionId).executeTakeFirst();
+    if (seen) throw fail('saml_assertion_replayed', plain, 'assertion used only once', { expected: 'new assertion id', received: shape.assertionId });
+  }
   let purpose: 'login' | 'test' = 'login';
   let initiatedBy: string | null = null;
   if (!shape.inResponseTo) {
@@ -129,10 +134,6 @@ export async function finishSaml(ctx: Ctx, conn: ConnectionRow, samlResponse: st
     if (row.connection_id !== conn.id) throw fail('saml_in_response_to_invalid', plain, 'InResponseTo belongs to this connection', { expected: conn.id, received: row.connection_id });
     purpose = row.purpose;
     initiatedBy = row.initiated_by;
-  }
-  if (shape.assertionId) {
-    const seen = await ctx.db.selectFrom('sso_assertion_ids').select('expires_at').where('connection_id', '=', conn.id).where('assertion_id', '=', shape.assertionId).executeTakeFirst();
-    if (seen) throw fail('saml_assertion_replayed', plain, 'assertion used only once', { expected: 'new assertion id', received: shape.assertionId });
   }
 
   let profile: Profile | null;
@@ -174,6 +175,7 @@ export async function finishSaml(ctx: Ctx, conn: ConnectionRow, samlResponse: st
 function diagnoseSaml(err: unknown, ctx: Ctx, conn: ConnectionRow): SsoFailure {
   if (err instanceof SsoFailure) return err;
   const message = err instanceof Error ? err.message : String(err);
+  if (/No valid subject confirmation/i.test(message)) return fail('saml_assertion_expired', plain, 'SubjectConfirmationData NotBefore/NotOnOrAfter (with clock skew)', { detail: message.slice(0, 200) });
   if (/Invalid signature|invalid document signature|signature/i.test(message)) {
     return fail('saml_bad_signature', plain, 'signature verifies with the connection\'s IdP certificate(s)', { expected: `${(JSON.parse(conn.saml_idp_certs ?? '[]') as string[]).length} configured certificate(s)`, detail: message.slice(0, 200) });
   }

@@ -1,0 +1,216 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
+import { IDP_SSO_URL, type KeyPair, type ResponseFields, TestIdp, decode, encode, idpMetadata, makeKeyPair, parse, serialize } from './saml-peer.js';
+
+const PUBLIC = 'http://palisade.test';
+const ASSERTION_NS = 'urn:oasis:names:tc:SAML:2.0:assertion';
+
+describe('SAML single sign-on with a samlify identity provider', () => {
+  let t: TestApp;
+  let orgId: string;
+  let owner: Agent;
+  let conn: { id: string; saml: { acsUrl: string; spEntityId: string } };
+  let spMetadata: string;
+  let oldKey: KeyPair;
+  let newKey: KeyPair;
+  let attackerKey: KeyPair;
+  let idp: TestIdp;
+
+  const base = (): Omit<ResponseFields, 'inResponseTo'> => ({
+    nameId: 'dana@acme.example',
+    attributes: { email: ['dana@acme.example'], firstName: ['Dana'], lastName: ['Scully'], groups: ['acme-admins'] },
+    destination: conn.saml.acsUrl,
+    recipient: conn.saml.acsUrl,
+    audience: conn.saml.spEntityId,
+  });
+
+  async function start(agent: Agent, connectionId = conn.id, testLogin = false): Promise<string> {
+    const res = await agent.get(`/sso/${connectionId}/start${testLogin ? '?test=1' : ''}`);
+    assert.equal(res.status, 302, res.raw.body);
+    const location = String(res.headers.location);
+    assert.ok(location.startsWith(`${IDP_SSO_URL}?SAMLRequest=`), location);
+    return idp.requestIdFrom(location, spMetadata);
+  }
+  const post = (agent: Agent, samlResponse: string, connectionId = conn.id) =>
+    agent.request('POST', `/sso/saml/${connectionId}/acs`, `SAMLResponse=${encodeURIComponent(samlResponse)}`, { 'content-type': 'application/x-www-form-urlencoded' });
+
+  async function expectRefused(res: Awaited<ReturnType<typeof post>>, code: string) {
+    assert.equal(res.headers['x-sso-error'], code, res.raw.body);
+    assert.ok(res.status >= 400);
+    const reference = String(res.headers['x-sso-reference']);
+    assert.ok(res.raw.body.includes(reference), 'the page gives the reference');
+    const events = await owner.get(`/api/v1/orgs/${orgId}/audit-events?target=${reference}`);
+    assert.equal(events.body.data.length, 1);
+    assert.equal(events.body.data[0].metadata.code, code);
+    return events.body.data[0].metadata as { check: string; expected?: unknown; received?: unknown };
+  }
+
+  before(async () => {
+    t = await createTestApp({ publicUrl: PUBLIC });
+    ({ orgId, owner } = await t.seedOrg('Acme', 'owner@acme.example'));
+    [oldKey, newKey, attackerKey] = [makeKeyPair('idp-2025'), makeKeyPair('idp-2026'), makeKeyPair('attacker')];
+    idp = new TestIdp(oldKey);
+    await owner.request('PUT', `/api/v1/orgs/${orgId}/role-mapping`, { requiredPrefix: 'acme-', defaultRole: 'member', rules: [{ group: 'acme-admins', role: 'admin' }] });
+  });
+  after(() => t.close());
+
+  test('a connection is configured by uploading IdP metadata; SP metadata names entity id and ACS URL', async () => {
+    const res = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'saml', name: 'Entra', preset: 'okta', saml: { metadataXml: idpMetadata([oldKey.cert]) } });
+    assert.equal(res.status, 201, res.raw.body);
+    conn = res.body;
+    assert.equal(res.body.saml.idpEntityId, 'urn:test:idp');
+    assert.equal(res.body.saml.idpSsoUrl, IDP_SSO_URL);
+    assert.equal(res.body.saml.idpCertificates.length, 1);
+    assert.equal(res.body.idpInitiated, false);
+    const md = await t.anonymous().get(`/sso/saml/${conn.id}/metadata`);
+    assert.equal(md.status, 200);
+    spMetadata = md.raw.body;
+    assert.ok(spMetadata.includes(`entityID="${conn.saml.spEntityId}"`));
+    assert.ok(spMetadata.includes(`Location="${conn.saml.acsUrl}"`));
+    const bad = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'saml', name: 'x', saml: { metadataXml: '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="e"/>' } });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.code, 'invalid_idp_metadata');
+  });
+
+  test('SP-initiated login end to end: JIT user, prefixed group → admin, session', async () => {
+    const agent = t.anonymous();
+    const requestId = await start(agent);
+    const { samlResponse } = await idp.response(spMetadata, { ...base(), inResponseTo: requestId });
+    const res = await post(agent, samlResponse);
+    assert.equal(res.status, 303, res.raw.body);
+    const me = await agent.get('/api/v1/auth/session');
+    assert.equal(me.body.user.email, 'dana@acme.example');
+    const members = await owner.get(`/api/v1/orgs/${orgId}/members`);
+    assert.equal(members.body.data.find((m: { email: string }) => m.email === 'dana@acme.example').role, 'admin');
+  });
+
+  test('attack: replaying a used response is refused as a replay', async () => {
+    const agent = t.anonymous();
+    const { samlResponse } = await idp.response(spMetadata, { ...base(), inResponseTo: await start(agent) });
+    assert.equal((await post(agent, samlResponse)).status, 303);
+    const meta = await expectRefused(await post(t.anonymous(), samlResponse), 'saml_assertion_replayed');
+    assert.equal(meta.check, 'assertion used only once');
+  });
+
+  test('attack: an unsigned assertion is refused', async () => {
+    const { samlResponse } = await idp.response(spMetadata, { ...base(), inResponseTo: await start(t.anonymous()) });
+    const doc = parse(decode(samlResponse));
+    const sig = doc.getElementsByTagNameNS('http://www.w3.org/2000/09/xmldsig#', 'Signature')[0]!;
+    sig.parentNode!.removeChild(sig);
+    await expectRefused(await post(t.anonymous(), encode(serialize(doc))), 'saml_unsigned');
+  });
+
+  test('attack: a response signed by another key is refused', async () => {
+    const requestId = await start(t.anonymous());
+    const { samlResponse } = await new TestIdp(attackerKey).response(spMetadata, { ...base(), inResponseTo: requestId });
+    await expectRefused(await post(t.anonymous(), samlResponse), 'saml_bad_signature');
+  });
+
+  async function wrapped(form: 'sibling' | 'nested') {
+    const requestId = await start(t.anonymous());
+    const { samlResponse } = await idp.response(spMetadata, { ...base(), nameId: 'eve@acme.example', attributes: { email: ['eve@acme.example'], groups: ['acme-staff'] }, inResponseTo: requestId });
+    const doc = parse(decode(samlResponse));
+    const signed = doc.getElementsByTagNameNS(ASSERTION_NS, 'Assertion')[0]!;
+    const evil = signed.cloneNode(true) as Element;
+    evil.setAttribute('ID', '_evil');
+    const evilSig = evil.getElementsByTagNameNS('http://www.w3.org/2000/09/xmldsig#', 'Signature')[0]!;
+    evil.removeChild(evilSig);
+    for (const v of Array.from(evil.getElementsByTagNameNS(ASSERTION_NS, 'NameID'))) v.textContent = 'owner@acme.example';
+    for (const v of Array.from(evil.getElementsByTagNameNS(ASSERTION_NS, 'AttributeValue'))) if (v.textContent === 'eve@acme.example') v.textContent = 'owner@acme.example';
+    if (form === 'sibling') signed.parentNode!.insertBefore(evil, signed);
+    else {
+      // The evil assertion takes the signed one's place and carries it inside, where a naive verifier still finds it.
+      signed.parentNode!.replaceChild(evil, signed);
+      evil.appendChild(signed);
+    }
+    return encode(serialize(doc));
+  }
+
+  test('attack: signature wrapping, evil assertion beside the signed one', async () => {
+    const meta = await expectRefused(await post(t.anonymous(), await wrapped('sibling')), 'saml_signature_wrapping');
+    assert.equal(meta.expected, 1);
+    assert.equal(meta.received, 2);
+  });
+
+  test('attack: signature wrapping, signed assertion hidden inside the evil one', async () => {
+    await expectRefused(await post(t.anonymous(), await wrapped('nested')), 'saml_signature_wrapping');
+    const members = await owner.get(`/api/v1/orgs/${orgId}/members`);
+    assert.ok(!members.body.data.some((m: { email: string }) => m.email === 'eve@acme.example'));
+  });
+
+  test('attack: an XML comment inside NameID is refused', async () => {
+    const { samlResponse } = await idp.response(spMetadata, { ...base(), nameId: 'owner@acme.example<!---->.evil.example', attributes: { groups: ['acme-admins'] }, inResponseTo: await start(t.anonymous()) });
+    const meta = await expectRefused(await post(t.anonymous(), samlResponse), 'saml_comment_in_identity');
+    assert.equal(meta.received, 'owner@acme.example.evil.example');
+  });
+
+  test('attack: wrong audience', async () => {
+    const { samlResponse } = await idp.response(spMetadata, { ...base(), audience: 'urn:some-other-sp', inResponseTo: await start(t.anonymous()) });
+    const meta = await expectRefused(await post(t.anonymous(), samlResponse), 'saml_wrong_audience');
+    assert.equal(meta.expected, conn.saml.spEntityId);
+  });
+
+  test('attack: wrong recipient', async () => {
+    const { samlResponse } = await idp.response(spMetadata, { ...base(), recipient: 'https://evil.example/acs', inResponseTo: await start(t.anonymous()) });
+    const meta = await expectRefused(await post(t.anonymous(), samlResponse), 'saml_wrong_recipient');
+    assert.deepEqual(meta.received, ['https://evil.example/acs']);
+  });
+
+  test('attack: wrong destination', async () => {
+    const { samlResponse } = await idp.response(spMetadata, { ...base(), destination: 'https://evil.example/acs', inResponseTo: await start(t.anonymous()) });
+    await expectRefused(await post(t.anonymous(), samlResponse), 'saml_wrong_destination');
+  });
+
+  test('attack: an expired assertion (beyond the clock skew) is refused', async () => {
+    const past = Date.now() - 60 * 60_000;
+    const { samlResponse } = await idp.response(spMetadata, { ...base(), notBefore: new Date(past - 60_000), notOnOrAfter: new Date(past), inResponseTo: await start(t.anonymous()) });
+    await expectRefused(await post(t.anonymous(), samlResponse), 'saml_assertion_expired');
+  });
+
+  test('attack: IdP-initiated login is refused while it is off (the default)', async () => {
+    const { samlResponse } = await idp.response(spMetadata, { ...base(), inResponseTo: null });
+    const meta = await expectRefused(await post(t.anonymous(), samlResponse), 'saml_idp_initiated_disabled');
+    assert.equal(meta.received, 'unsolicited response');
+  });
+
+  test('attack: a response to a request Palisade never sent is refused', async () => {
+    const { samlResponse } = await idp.response(spMetadata, { ...base(), inResponseTo: '_never-sent' });
+    await expectRefused(await post(t.anonymous(), samlResponse), 'saml_in_response_to_invalid');
+  });
+
+  test('attack: a response for another organization\'s connection cannot be posted to this one', async () => {
+    const other = await t.seedOrg('Other', 'owner@other.example');
+    const created = await other.owner.post(`/api/v1/orgs/${other.orgId}/sso/connections`, { protocol: 'saml', name: 'Other IdP', saml: { metadataXml: idpMetadata([oldKey.cert]) } });
+    assert.equal(created.status, 201);
+    // A request started at the other organization's connection, answered to ours.
+    const otherMd = (await t.anonymous().get(`/sso/saml/${created.body.id}/metadata`)).raw.body;
+    const res = await t.anonymous().get(`/sso/${created.body.id}/start`);
+    const requestId = await idp.requestIdFrom(String(res.headers.location), otherMd);
+    const { samlResponse } = await idp.response(spMetadata, { ...base(), inResponseTo: requestId });
+    await expectRefused(await post(t.anonymous(), samlResponse), 'saml_in_response_to_invalid');
+    // And an admin of the other organization cannot start a test login on ours.
+    const cross = await other.owner.get(`/sso/${conn.id}/start?test=1`);
+    assert.equal(cross.status, 404);
+  });
+
+  test('certificate rollover: with two certificates both keys are accepted', async () => {
+    const upd = await owner.patch(`/api/v1/orgs/${orgId}/sso/connections/${conn.id}`, { saml: { metadataXml: idpMetadata([oldKey.cert, newKey.cert]) } });
+    assert.equal(upd.status, 200, upd.raw.body);
+    assert.equal(upd.body.saml.idpCertificates.length, 2);
+    for (const key of [oldKey, newKey]) {
+      const agent = t.anonymous();
+      const { samlResponse } = await new TestIdp(key).response(spMetadata, { ...base(), inResponseTo: await start(agent) });
+      assert.equal((await post(agent, samlResponse)).status, 303);
+    }
+  });
+
+  test('IdP-initiated login works once the admin turns it on', async () => {
+    const upd = await owner.patch(`/api/v1/orgs/${orgId}/sso/connections/${conn.id}`, { idpInitiated: true });
+    assert.equal(upd.status, 200, upd.raw.body);
+    const agent = t.anonymous();
+    const { samlResponse } = await idp.response(spMetadata, { ...base(), inResponseTo: null });
+    assert.equal((await post(agent, samlResponse)).status, 303);
+    await expectRefused(await post(t.anonymous(), samlResponse), 'saml_assertion_replayed');
+  });
+});
