@@ -3,6 +3,7 @@ import { SYSTEM_CHAIN } from '../audit/event.js';
 import { recordAudit } from '../audit/record.js';
 import type { Ctx } from '../context.js';
 import { PalisadeError } from '../errors.js';
+import { assertPasswordLoginAllowed } from '../sso/enforcement.js';
 import { normalizeEmail } from '../users/email.js';
 import { type PublicUser, findUserByEmail, publicUser } from '../users/store.js';
 import { auditOrgsOfUser } from './audit-orgs.js';
@@ -58,6 +59,8 @@ export async function login(ctx: Ctx, input: LoginInput): Promise<{ session: New
     if (user?.status === 'suspended' && ok) throw new PalisadeError(403, 'account_suspended', 'This account is suspended. Contact an administrator of your organization.');
     throw badCredentials();
   }
+  // Organizations that enforce SSO send their people to the IdP (primary owners to break-glass).
+  await assertPasswordLoginAllowed(ctx, user);
   return ctx.db.transaction().execute(async (tx) => {
     await clearAccountFailures(tx, email);
     const session = await createSession(tx, ctx, user.id);

@@ -162,3 +162,32 @@ export async function updateConnection(ctx: Ctx, orgId: string, id: string, inpu
   });
   return { ...connectionView(ctx, next), warnings };
 }
+
+/**
+ * Called by password sign-in once the password is right: a person in an organization that
+ * enforces SSO is sent to the IdP instead; primary owners are pointed at break-glass.
+ */
+export async function assertPasswordLoginAllowed(ctx: Ctx, user: { id: string; email: string }): Promise<void> {
+  const required = await ssoRequirementsFor(ctx.db, user.id);
+  if (!required.length) return;
+  const first = required[0] as (typeof required)[number];
+  const loginUrl = `${ctx.config.publicUrl}/sso/${first.connectionId}/start`;
+  const owner = required.every((r) => r.role === 'primary_owner');
+  await ctx.db.transaction().execute(async (tx) => {
+    for (const r of required) {
+      await recordAudit(tx, ctx, {
+        orgId: r.orgId,
+        action: 'auth.login_failed',
+        outcome: 'denied',
+        actor: { type: 'user', id: user.id, email: user.email, ip: ctx.meta.ip, userAgent: ctx.meta.userAgent },
+        metadata: { method: 'password', reason: 'sso_required', connectionId: r.connectionId },
+      });
+    }
+  });
+  throw new PalisadeError(
+    403,
+    'sso_required',
+    `Your organization requires single sign-on. Sign in at ${loginUrl}.${owner ? ' As a primary owner you can also use break-glass sign-in (POST /api/v1/auth/break-glass with your password and authenticator code) if SSO is broken.' : ''}`,
+    { details: { loginUrl, orgIds: required.map((r) => r.orgId), breakGlassAvailable: owner } },
+  );
+}

@@ -13,6 +13,8 @@ import { type FlowResult, oidcCallback, samlAcs } from './flow.js';
 import { connectionById, startLogin } from './login.js';
 import { PRESETS } from './presets.js';
 import { spMetadataXml } from './saml.js';
+import { SimulateInput, simulateLogin } from './simulate.js';
+import { BreakGlassInput, TotpCodeInput, breakGlassLogin, confirmTotp, removeTotp, startTotpEnrollment, totpStatus } from './totp.js';
 
 const tags = ['Single sign-on'];
 const ConnParams = Type.Object({ orgId: Type.String({ maxLength: 64 }), connectionId: Type.String({ maxLength: 64 }) });
@@ -72,6 +74,11 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     { schema: { tags, summary: 'Change a connection (an enforced one is simulated against recent logins first)', params: ConnParams, body: UpdateConnectionInput, response: errorResponses } },
     async (request) => updateConnection(request.ctx, request.params.orgId, request.params.connectionId, request.body),
   );
+  app.post(
+    '/api/v1/orgs/:orgId/sso/connections/:connectionId/simulate',
+    { schema: { tags, summary: 'Dry run: the user, role and organization a login with these claims (or this SAML response) would produce, and why', params: ConnParams, body: SimulateInput, response: errorResponses } },
+    async (request) => simulateLogin(request.ctx, request.params.orgId, request.params.connectionId, request.body),
+  );
   app.get('/api/v1/orgs/:orgId/sso/enforcement', { schema: { tags, summary: 'Whether members must sign in with SSO', params: OrgParams, response: errorResponses } }, async (request) =>
     getEnforcement(request.ctx, request.params.orgId),
   );
@@ -86,6 +93,22 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
   app.delete('/api/v1/orgs/:orgId/sso/connections/:connectionId', { schema: { tags, summary: 'Delete an SSO connection', params: ConnParams, response: { ...noContent, ...errorResponses } } }, async (request, reply) => {
     await deleteConnection(request.ctx, request.params.orgId, request.params.connectionId);
     return reply.status(204).send();
+  });
+
+  const authTags = ['Authentication'];
+  app.get('/api/v1/me/totp', { schema: { tags: authTags, summary: 'Whether you have an authenticator app enrolled (break-glass second factor)', response: errorResponses } }, async (request) => totpStatus(request.ctx));
+  app.post('/api/v1/me/totp', { schema: { tags: authTags, summary: 'Start enrolling an authenticator app: the secret is shown this once', response: { 201: Type.Object({ secret: Type.String(), otpauthUri: Type.String() }), ...errorResponses } } }, async (request, reply) =>
+    reply.status(201).send(await startTotpEnrollment(request.ctx)),
+  );
+  app.post('/api/v1/me/totp/confirm', { schema: { tags: authTags, summary: 'Confirm enrollment with a current code', body: TotpCodeInput, response: errorResponses } }, async (request) => confirmTotp(request.ctx, request.body));
+  app.delete('/api/v1/me/totp', { schema: { tags: authTags, summary: 'Remove your authenticator app', response: { ...noContent, ...errorResponses } } }, async (request, reply) => {
+    await removeTotp(request.ctx);
+    return reply.status(204).send();
+  });
+  app.post('/api/v1/auth/break-glass', { schema: { tags: authTags, summary: 'Primary owners: sign in with password + authenticator code while SSO is enforced or broken (audited and flagged)', body: BreakGlassInput, response: errorResponses } }, async (request, reply) => {
+    const { session, user } = await breakGlassLogin(request.ctx, request.body);
+    setSessionCookie(request, reply, session);
+    return { user, csrfToken: session.csrfToken, expiresAt: session.expiresAt };
   });
 
   // Person-facing protocol routes: errors are pages with a reference, never JSON.

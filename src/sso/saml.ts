@@ -101,7 +101,7 @@ function inspect(xml: string): Shape {
   return { inResponseTo: response.getAttribute('InResponseTo') || null, destination: response.getAttribute('Destination') || null, assertionId };
 }
 
-export async function finishSaml(ctx: Ctx, conn: ConnectionRow, samlResponse: string): Promise<{ identity: Identity; raw: Record<string, unknown>; purpose: 'login' | 'test'; initiatedBy: string | null }> {
+export async function finishSaml(ctx: Ctx, conn: ConnectionRow, samlResponse: string, opts: { dryRun?: boolean } = {}): Promise<{ identity: Identity; raw: Record<string, unknown>; purpose: 'login' | 'test'; initiatedBy: string | null }> {
   let xml: string;
   try {
     xml = Buffer.from(samlResponse, 'base64').toString('utf8');
@@ -113,13 +113,15 @@ export async function finishSaml(ctx: Ctx, conn: ConnectionRow, samlResponse: st
   if (shape.destination && shape.destination !== acs) throw fail('saml_wrong_destination', plain, 'Response Destination is this connection\'s ACS URL', { expected: acs, received: shape.destination });
 
   // A replay is named as such before the request id it carries is found spent.
-  if (shape.assertionId) {
+  if (shape.assertionId && !opts.dryRun) {
     const seen = await ctx.db.selectFrom('sso_assertion_ids').select('expires_at').where('connection_id', '=', conn.id).where('assertion_id', '=', shape.assertionId).executeTakeFirst();
     if (seen) throw fail('saml_assertion_replayed', plain, 'assertion used only once', { expected: 'new assertion id', received: shape.assertionId });
   }
   let purpose: 'login' | 'test' = 'login';
   let initiatedBy: string | null = null;
-  if (!shape.inResponseTo) {
+  if (opts.dryRun) {
+    // The simulator reads a pasted response without spending its request id.
+  } else if (!shape.inResponseTo) {
     if (conn.idp_initiated !== 1) {
       throw fail('saml_idp_initiated_disabled', 'Sign-in must start from Palisade for this organization. Go to Palisade and choose single sign-on.', 'IdP-initiated login allowed', { expected: 'InResponseTo of a Palisade AuthnRequest', received: 'unsolicited response' });
     }
@@ -138,7 +140,9 @@ export async function finishSaml(ctx: Ctx, conn: ConnectionRow, samlResponse: st
 
   let profile: Profile | null;
   try {
-    ({ profile } = await samlFor(ctx, conn, purpose, initiatedBy).validatePostResponseAsync({ SAMLResponse: samlResponse }));
+    const saml = samlFor(ctx, conn, purpose, initiatedBy);
+    if (opts.dryRun) saml.options.validateInResponseTo = ValidateInResponseTo.never;
+    ({ profile } = await saml.validatePostResponseAsync({ SAMLResponse: samlResponse }));
   } catch (err) {
     throw diagnoseSaml(err, ctx, conn);
   }
@@ -159,6 +163,10 @@ export async function finishSaml(ctx: Ctx, conn: ConnectionRow, samlResponse: st
   if (now - SAML_CLOCK_SKEW_MS >= Date.parse(notOnOrAfter)) throw fail('saml_assertion_expired', plain, 'NotOnOrAfter (with clock skew)', { expected: `before ${notOnOrAfter}`, received: new Date(now).toISOString() });
 
   const assertionId = assertion.getAttribute('ID') ?? '';
+  const attributes = (profile.attributes ?? {}) as Record<string, unknown>;
+  const nameId = profile.nameID ?? '';
+  const raw = { ...attributes, nameID: nameId };
+  if (opts.dryRun) return { identity: identityFrom(attributes, claimNames(conn), `${profile.issuer ?? ''}|${nameId}`, nameId), raw, purpose, initiatedBy };
   const inserted = await ctx.db
     .insertInto('sso_assertion_ids')
     .values({ connection_id: conn.id, assertion_id: assertionId, expires_at: new Date(Date.parse(notOnOrAfter) + SAML_CLOCK_SKEW_MS).toISOString() })
@@ -167,9 +175,7 @@ export async function finishSaml(ctx: Ctx, conn: ConnectionRow, samlResponse: st
     .executeTakeFirst();
   if (!inserted) throw fail('saml_assertion_replayed', plain, 'assertion used only once', { expected: 'new assertion id', received: assertionId });
 
-  const attributes = (profile.attributes ?? {}) as Record<string, unknown>;
-  const nameId = profile.nameID ?? '';
-  return { identity: identityFrom(attributes, claimNames(conn), `${profile.issuer ?? ''}|${nameId}`, nameId), raw: { ...attributes, nameID: nameId }, purpose, initiatedBy };
+  return { identity: identityFrom(attributes, claimNames(conn), `${profile.issuer ?? ''}|${nameId}`, nameId), raw, purpose, initiatedBy };
 }
 
 function diagnoseSaml(err: unknown, ctx: Ctx, conn: ConnectionRow): SsoFailure {
