@@ -60,7 +60,7 @@ const mappingConfigured = (m: RoleMapping) => m.rules.length > 0 || m.defaultRol
 /**
  * Decides what a login would do: pure reads, no writes, so the simulator and the real login share it.
  * Mapping never grants or removes primary owner; an unconfigured mapping keeps roles as they are
- * and makes new people members.
+ * and makes new people members; a configured mapping that grants nothing refuses the login.
  */
 export async function planLogin(db: Queryable, conn: ConnectionRow, identity: Identity): Promise<LoginPlan> {
   const mapping = await loadRoleMapping(db, conn.org_id);
@@ -103,10 +103,8 @@ export async function planLogin(db: Queryable, conn: ConnectionRow, identity: Id
   } else if (!configured) {
     role = membership?.role ?? 'member';
     explanation.push(membership ? `No group-to-role mapping is configured; the current role ${role} is kept.` : 'No group-to-role mapping is configured; new people join as member.');
-  } else if (membership) {
-    role = membership.role;
-    explanation.push(`No group grants a role and there is no default role; the current role ${role} is kept.`);
   } else {
+    // The IdP is the source of truth once a mapping exists: losing every mapped group ends access.
     return refuse('sso_no_role', `None of the groups sent for ${identity.email} grants a role in this organization, and there is no default role.`);
   }
   plan.role = role;
