@@ -11,7 +11,7 @@ import { type Agent, type TestApp, createTestApp } from './helpers/harness.js';
  */
 
 interface World {
-  a: { orgId: string; childId: string; memberId: string; tokenId: string; owner: Agent; secrets: string[] };
+  a: { orgId: string; childId: string; memberId: string; tokenId: string; connectionId: string; owner: Agent; secrets: string[] };
   b: { orgId: string; owner: Agent };
 }
 
@@ -20,7 +20,15 @@ const PARAM_FIXTURES: Record<string, (w: World) => string> = {
   orgId: (w) => w.a.orgId,
   memberId: (w) => w.a.memberId,
   tokenId: (w) => w.a.tokenId,
+  connectionId: (w) => w.a.connectionId,
 };
+
+/**
+ * Protocol routes a browser or an IdP reaches without a Palisade credential (SSO start, SAML ACS
+ * and SP metadata). They are public by design and answer in their protocol's shape; their
+ * cross-organization cases are tested in test/sso/ (foreign InResponseTo, foreign test login).
+ */
+const PROTOCOL_ROUTES = new Set(['GET /sso/:connectionId/start', 'POST /sso/saml/:connectionId/acs', 'GET /sso/saml/:connectionId/metadata']);
 
 /** A valid body for each route that takes one, so the request reaches authorization. */
 const SAMPLE_BODIES: Record<string, unknown> = {
@@ -30,6 +38,10 @@ const SAMPLE_BODIES: Record<string, unknown> = {
   'PATCH /api/v1/orgs/:orgId/members/:memberId': { role: 'primary_owner' },
   'PUT /api/v1/orgs/:orgId/role-mapping': { requiredPrefix: null, defaultRole: 'admin', rules: [] },
   'POST /api/v1/orgs/:orgId/role-mapping/preview': { groups: ['alpha-admins'] },
+  'POST /api/v1/orgs/:orgId/sso/connections': { protocol: 'oidc', name: 'Rogue IdP', oidc: { issuer: 'https://idp.beta.example', clientId: 'rogue', clientSecret: 'rogue-secret' } },
+  'PATCH /api/v1/orgs/:orgId/sso/connections/:connectionId': { name: 'Taken over', idpInitiated: false },
+  'POST /api/v1/orgs/:orgId/sso/connections/:connectionId/simulate': { claims: { email: 'intruder@b.example', groups: ['alpha-admins'] } },
+  'PUT /api/v1/orgs/:orgId/sso/enforcement': { connectionId: 'sso_00000000000000000000000000' },
 };
 
 describe('tenant isolation on every route', () => {
@@ -41,15 +53,16 @@ describe('tenant isolation on every route', () => {
     const child = await a.owner.post(`/api/v1/orgs/${a.orgId}/children`, { name: 'Alpha Hidden Unit' });
     const { memberId } = await t.addMember(a.owner, a.orgId, 'member@alpha.example', 'admin');
     const token = await a.owner.post('/api/v1/me/tokens', { name: 'alpha automation' });
+    const conn = await a.owner.post(`/api/v1/orgs/${a.orgId}/sso/connections`, { protocol: 'oidc', name: 'Alpha Okta', oidc: { issuer: 'https://idp.alpha.example', clientId: 'alpha-client', clientSecret: 'alpha-client-secret' } });
     const b = await t.seedOrg('Beta', 'owner@beta.example');
     w = {
-      a: { orgId: a.orgId, childId: child.body.id, memberId, tokenId: token.body.apiToken.id, owner: a.owner, secrets: ['Alpha Secret Corp', 'Alpha Hidden Unit', 'alpha.example', 'alpha automation'] },
+      a: { orgId: a.orgId, childId: child.body.id, memberId, tokenId: token.body.apiToken.id, connectionId: conn.body.id, owner: a.owner, secrets: ['Alpha Secret Corp', 'Alpha Hidden Unit', 'alpha.example', 'alpha automation', 'Alpha Okta', 'alpha-client'] },
       b: { orgId: b.orgId, owner: b.owner },
     };
   });
   after(() => t.close());
 
-  const scoped = () => t.app.routeTable.filter((r) => r.url.includes('/:'));
+  const scoped = () => t.app.routeTable.filter((r) => r.url.includes('/:') && !PROTOCOL_ROUTES.has(`${r.method} ${r.url}`));
 
   test('every parameterised route has a fixture', () => {
     const missing: string[] = [];
@@ -78,6 +91,9 @@ describe('tenant isolation on every route', () => {
     assert.equal(members.body.data.length, 2);
     assert.ok(members.body.data.every((m: { email: string }) => m.email.endsWith('@alpha.example')));
     assert.equal((await w.a.owner.get(`/api/v1/orgs/${w.a.childId}`)).status, 200);
+    const conn = await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/sso/connections/${w.a.connectionId}`);
+    assert.equal(conn.body.name, 'Alpha Okta');
+    assert.equal((await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/sso/enforcement`)).body.enforced, false);
     const tokens = await w.a.owner.get('/api/v1/me/tokens');
     assert.equal(tokens.body.data[0].revokedAt, null);
   });
