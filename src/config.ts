@@ -20,6 +20,7 @@ export interface PalisadeConfig {
   orgCreation: 'cli_only' | 'any_user';
   passwordScryptLogN: number;
   metricsEnabled: boolean;
+  ssoTestLoginMaxAgeDays: number;
 }
 
 export class ConfigError extends Error {
@@ -90,6 +91,7 @@ export const CONFIG_SPEC = {
   orgCreation: { variable: 'PALISADE_ORG_CREATION', default: 'cli_only', parse: oneOf('cli_only', 'any_user'), describe: 'Who may create top-level organizations through the API.' },
   passwordScryptLogN: { variable: 'PALISADE_PASSWORD_SCRYPT_LOG_N', default: 17, parse: integer(10, 20), describe: 'scrypt cost as log2(N) for new password hashes (17 = 128 MiB, the OWASP recommendation; lower only for tests).' },
   metricsEnabled: { variable: 'PALISADE_METRICS', default: true, parse: bool, describe: 'Serve Prometheus metrics at /metrics.' },
+  ssoTestLoginMaxAgeDays: { variable: 'PALISADE_SSO_TEST_LOGIN_MAX_AGE_DAYS', default: 14, parse: integer(1, 365), describe: 'SSO can be enforced only after an admin test login through the connection within this many days.' },
 } satisfies { [K in keyof PalisadeConfig]: Spec<PalisadeConfig[K]> };
 
 function readConfigFile(path: string): Env {

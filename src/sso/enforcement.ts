@@ -8,9 +8,6 @@ import { ROLE_RANK } from '../orgs/permissions.js';
 import { type ConnectionRow, type ConnectionView, type UpdateConnectionInput, applyUpdate, changedFields, claimNames, connectionView, loadConnection } from './connections.js';
 import { type Identity, identityFrom, planLogin } from './provision.js';
 
-/** How recent an admin's successful test login must be before enforcement may be turned on. */
-export const TEST_LOGIN_MAX_AGE_DAYS = 14;
-
 export const EnforceInput = Type.Object({ connectionId: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
 export type EnforceInput = Static<typeof EnforceInput>;
 
@@ -38,9 +35,10 @@ export async function enforceSso(ctx: Ctx, orgId: string, input: EnforceInput): 
   const now = ctx.clock.now();
   const missing: string[] = [];
   if (conn.status !== 'active') missing.push('the connection is disabled; enable it first');
-  const cutoff = new Date(now.getTime() - TEST_LOGIN_MAX_AGE_DAYS * 86_400_000).toISOString();
+  const maxAge = ctx.config.ssoTestLoginMaxAgeDays;
+  const cutoff = new Date(now.getTime() - maxAge * 86_400_000).toISOString();
   if (!conn.last_test_login_at) missing.push(`no admin has completed a test login through "${conn.name}"; open ${ctx.config.publicUrl}/sso/${conn.id}/start?test=1 while signed in as an admin and finish signing in at the identity provider`);
-  else if (conn.last_test_login_at < cutoff) missing.push(`the last successful test login (${conn.last_test_login_at}) is older than ${TEST_LOGIN_MAX_AGE_DAYS} days; run a new test login at ${ctx.config.publicUrl}/sso/${conn.id}/start?test=1`);
+  else if (conn.last_test_login_at < cutoff) missing.push(`the last successful test login (${conn.last_test_login_at}) is older than ${maxAge} days; run a new test login at ${ctx.config.publicUrl}/sso/${conn.id}/start?test=1`);
   const breakGlass = await ctx.db
     .selectFrom('memberships')
     .innerJoin('user_totp', 'user_totp.user_id', 'memberships.user_id')

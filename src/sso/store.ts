@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { CacheItem, CacheProvider } from '@node-saml/node-saml';
 import type { Ctx } from '../context.js';
 import type { Queryable } from '../db/schema.js';
+import type { JobDefinition } from '../jobs/scheduler.js';
 import { fail } from './diagnosis.js';
 import type { SsoLoginStatesTable } from './tables.js';
 
@@ -58,4 +59,13 @@ export async function purgeExpiredSsoState(db: Queryable, now: Date): Promise<{ 
   const s = await db.deleteFrom('sso_login_states').where('expires_at', '<', at).executeTakeFirst();
   const a = await db.deleteFrom('sso_assertion_ids').where('expires_at', '<', at).executeTakeFirst();
   return { states: Number(s.numDeletedRows), assertions: Number(a.numDeletedRows) };
+}
+
+/** Deletes spent and expired login states and remembered assertion ids past their expiry. Idempotent. */
+export function ssoCleanupJob(): JobDefinition {
+  return {
+    name: 'sso.cleanup',
+    intervalMs: 15 * 60_000,
+    run: async (ctx) => purgeExpiredSsoState(ctx.db, ctx.clock.now()),
+  };
 }

@@ -179,4 +179,12 @@ describe('SSO enforcement that cannot lock anyone out', () => {
     const res = await t.anonymous().post('/api/v1/auth/login', { email: 'member@acme.example', password: TEST_PASSWORD });
     assert.equal(res.status, 200);
   });
+
+  test('a test login older than the allowed age no longer allows enforcement', async () => {
+    t.clock.advance(15 * 86_400_000);
+    owner = await t.login('owner@acme.example');
+    const res = await owner.request('PUT', `/api/v1/orgs/${orgId}/sso/enforcement`, { connectionId });
+    assert.equal(res.status, 409);
+    assert.match(res.body.error.message, /older than 14 days/);
+  });
 });

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
+import { applyUpdate } from '../../src/sso/connections.js';
+import { simulateRecentLogins } from '../../src/sso/enforcement.js';
 import { IDP_SSO_URL, type KeyPair, type ResponseFields, TestIdp, decode, encode, idpMetadata, makeKeyPair, parse, serialize } from './saml-peer.js';
 
 const PUBLIC = 'http://palisade.test';
@@ -192,6 +194,33 @@ describe('SAML single sign-on with a samlify identity provider', () => {
     // And an admin of the other organization cannot start a test login on ours.
     const cross = await other.owner.get(`/sso/${conn.id}/start?test=1`);
     assert.equal(cross.status, 404);
+  });
+
+  test('the simulator reads a pasted SAML response without spending it', async () => {
+    const agent = t.anonymous();
+    const { samlResponse } = await idp.response(spMetadata, { ...base(), inResponseTo: await start(agent) });
+    const sim = await owner.post(`/api/v1/orgs/${orgId}/sso/connections/${conn.id}/simulate`, { samlResponse });
+    assert.equal(sim.status, 200, sim.raw.body);
+    assert.equal(sim.body.wouldSucceed, true);
+    assert.equal(sim.body.identity.email, 'dana@acme.example');
+    assert.equal(sim.body.role, 'admin');
+    assert.equal(sim.body.organization.id, orgId);
+    assert.equal(sim.body.mapping.groups[0].outcome, 'matched');
+    assert.equal((await post(agent, samlResponse)).status, 303, 'the real login still works after the dry run');
+    const wrappedSim = await owner.post(`/api/v1/orgs/${orgId}/sso/connections/${conn.id}/simulate`, { samlResponse: await wrapped('sibling') });
+    assert.equal(wrappedSim.body.wouldSucceed, false);
+    assert.equal(wrappedSim.body.failure.code, 'saml_signature_wrapping');
+  });
+
+  test('a connection change is simulated against recent logins: who would lose their role', async () => {
+    const current = await t.db.database.db.selectFrom('sso_connections').selectAll().where('id', '=', conn.id).executeTakeFirstOrThrow();
+    const proposed = applyUpdate(current, { claims: { groups: 'memberOf' } }, t.clock.now().toISOString());
+    const warnings = await simulateRecentLogins(t.db.database.db, current, proposed);
+    const dana = warnings.find((w) => w.email === 'dana@acme.example');
+    assert.deepEqual([dana?.problem, dana?.before, dana?.after], ['would_lose_role', 'admin', 'member']);
+    const rotated = applyUpdate(current, { saml: { certificates: [attackerKey.cert] } }, t.clock.now().toISOString());
+    const certWarnings = await simulateRecentLogins(t.db.database.db, current, rotated);
+    assert.ok(certWarnings.length >= 1 && certWarnings.every((w) => w.problem === 'would_fail'));
   });
 
   test('certificate rollover: with two certificates both keys are accepted', async () => {
