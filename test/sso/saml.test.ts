@@ -87,6 +87,18 @@ describe('SAML single sign-on with a samlify identity provider', () => {
     assert.equal(members.body.data.find((m: { email: string }) => m.email === 'dana@acme.example').role, 'admin');
   });
 
+  test('a person who already has a session signs in again through the ACS form post (no CSRF header from an IdP)', async () => {
+    const agent = await t.login('owner@acme.example');
+    const { samlResponse } = await idp.response(spMetadata, { ...base(), inResponseTo: await start(agent) });
+    agent.csrf = undefined; // a browser's form post carries the cookie but no CSRF header
+    const res = await post(agent, samlResponse);
+    assert.equal(res.status, 303, res.raw.body);
+    assert.equal((await agent.get('/api/v1/auth/session')).body.user.email, 'dana@acme.example');
+    agent.csrf = undefined;
+    const other = await agent.post('/api/v1/me/tokens', { name: 'x' });
+    assert.equal(other.body.error.code, 'csrf_token_invalid', 'other routes still need the header');
+  });
+
   test('attack: replaying a used response is refused as a replay', async () => {
     const agent = t.anonymous();
     const { samlResponse } = await idp.response(spMetadata, { ...base(), inResponseTo: await start(agent) });
