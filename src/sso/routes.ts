@@ -7,7 +7,7 @@ import { notFound } from '../errors.js';
 import { SESSION_COOKIE } from '../http/identify.js';
 import { OrgParams, errorResponses, noContent } from '../http/schemas.js';
 import { ConnectionView, CreateConnectionInput, UpdateConnectionInput, createConnection, deleteConnection, getConnection, listConnections } from './connections.js';
-import type { FailureReport } from './diagnosis.js';
+import { type FailureReport, SsoFailure, reportFailure } from './diagnosis.js';
 import { EnforceInput, enforceSso, getEnforcement, stopEnforcingSso, updateConnection } from './enforcement.js';
 import { type FlowResult, oidcCallback, samlAcs } from './flow.js';
 import { connectionById, startLogin } from './login.js';
@@ -116,8 +116,14 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     '/sso/:connectionId/start',
     { schema: { tags, summary: 'Start signing in through a connection (add ?test=1 as an admin for a test login)', params: PublicConnParams, querystring: Type.Object({ test: Type.Optional(Type.String({ maxLength: 5 })) }) } },
     async (request, reply) => {
-      const { redirect } = await startLogin(request.ctx, request.params.connectionId, request.query.test === '1' || request.query.test === 'true');
-      return reply.redirect(redirect, 302);
+      try {
+        const { redirect } = await startLogin(request.ctx, request.params.connectionId, request.query.test === '1' || request.query.test === 'true');
+        return reply.redirect(redirect, 302);
+      } catch (err) {
+        if (!(err instanceof SsoFailure)) throw err;
+        const conn = await connectionById(request.ctx, request.params.connectionId);
+        return failurePage(reply, err.status, await reportFailure(request.ctx, { orgId: conn?.org_id ?? null, connectionId: conn?.id ?? null, protocol: conn?.protocol ?? 'unknown' }, err));
+      }
     },
   );
   app.get('/sso/oidc/callback', { schema: { tags, summary: 'OIDC redirect URI' } }, async (request, reply) => {

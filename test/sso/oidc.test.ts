@@ -33,6 +33,7 @@ describe('OIDC single sign-on against a real oidc-provider', () => {
     bob: { email: 'bob@acme.example', groups: ['acme-staff'] },
     owner: { email: 'owner@acme.example', groups: [] },
     nogroups: { email: 'carol@acme.example', groups: ['marketing'] },
+    newbie: { email: 'newbie@acme.example', groups: ['acme-staff'] },
   };
 
   before(async () => {
@@ -119,6 +120,15 @@ describe('OIDC single sign-on against a real oidc-provider', () => {
     assert.match(JSON.stringify(event.metadata), /does not start with the required prefix \\"acme-\\"/);
   });
 
+  test('with JIT off, only existing members get in', async () => {
+    assert.equal((await owner.patch(`/api/v1/orgs/${orgId}/sso/connections/${connectionId}`, { jitEnabled: false })).status, 200);
+    const { res } = await oidcLogin(t, t.anonymous(), connectionId, 'newbie');
+    assert.equal(res.headers['x-sso-error'], 'sso_not_a_member');
+    assert.equal((await oidcLogin(t, t.anonymous(), connectionId, 'alice')).res.status, 303);
+    assert.equal((await owner.patch(`/api/v1/orgs/${orgId}/sso/connections/${connectionId}`, { jitEnabled: true })).status, 200);
+    assert.equal((await oidcLogin(t, t.anonymous(), connectionId, 'newbie')).res.status, 303);
+  });
+
   test('a callback used twice is refused: sso_state_reused', async () => {
     const agent = t.anonymous();
     const { res, callback } = await oidcLogin(t, agent, connectionId, 'bob');
@@ -167,6 +177,22 @@ describe('OIDC single sign-on against a real oidc-provider', () => {
     assert.equal(res.headers['x-sso-error'], 'oidc_nonce_mismatch');
     const event = await auditByReference(owner, orgId, String(res.headers['x-sso-reference']));
     assert.equal(event.metadata.expected, 'a-nonc…');
+  });
+
+  test('an unreachable IdP or a disabled connection gives a page with a reference, not a server error', async () => {
+    const broken = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'oidc', name: 'Down', oidc: { issuer: 'http://127.0.0.1:9/', clientId: 'x', clientSecret: 'y' } });
+    const down = await t.anonymous().get(`/sso/${broken.body.id}/start`);
+    assert.equal(down.status, 502);
+    assert.equal(down.headers['x-sso-error'], 'oidc_discovery_failed');
+    assert.match(down.raw.body, /could not reach your identity provider/);
+    const off = await owner.patch(`/api/v1/orgs/${orgId}/sso/connections/${broken.body.id}`, { status: 'disabled' });
+    assert.equal(off.status, 200);
+    const disabled = await t.anonymous().get(`/sso/${broken.body.id}/start`);
+    assert.equal(disabled.status, 403);
+    assert.equal(disabled.headers['x-sso-error'], 'sso_connection_disabled');
+    await auditByReference(owner, orgId, String(disabled.headers['x-sso-reference']));
+    const unknown = await t.anonymous().get('/sso/sso_00000000000000000000000000/start');
+    assert.equal(unknown.status, 404);
   });
 
   test('a callback with a state Palisade never issued is refused', async () => {
