@@ -1,10 +1,11 @@
 import type { PalisadeConfig } from '../config.js';
+import { samlMetadataRefreshJob } from '../sso/metadata-refresh.js';
 import { ssoCleanupJob } from '../sso/store.js';
 import { type JobDefinition, Scheduler, type SchedulerDeps } from './scheduler.js';
 
 /** Every periodic job Palisade runs. A domain adds its job factory here, one line each. */
 export function allJobs(_config: PalisadeConfig): JobDefinition[] {
-  return [ssoCleanupJob()];
+  return [ssoCleanupJob(), samlMetadataRefreshJob()];
 }
 
 export function createScheduler(deps: SchedulerDeps, jobs: JobDefinition[] = allJobs(deps.config)): Scheduler {

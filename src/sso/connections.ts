@@ -5,7 +5,8 @@ import type { Queryable } from '../db/schema.js';
 import { badRequest, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import { authorize } from '../orgs/authorize.js';
-import { certificateInfo, normalizeCertificate, parseIdpMetadata } from './idp-metadata.js';
+import { type IdpMetadata, certificateInfo, normalizeCertificate, parseIdpMetadata } from './idp-metadata.js';
+import { fetchIdpMetadata } from './metadata-refresh.js';
 import { type ClaimNames, PRESETS, type PresetId } from './presets.js';
 import type { SsoConnectionsTable } from './tables.js';
 
@@ -22,6 +23,7 @@ const OidcInput = Type.Object(
 const SamlInput = Type.Object(
   {
     metadataXml: Type.Optional(Type.String({ maxLength: 200_000, description: 'The IdP metadata document; fills entityId, ssoUrl and certificates.' })),
+    metadataUrl: Type.Optional(Type.Union([Type.String({ maxLength: 1000, description: 'Where the IdP publishes its metadata; Palisade downloads it now and refreshes it every 6 hours (certificate rollover).' }), Type.Null()])),
     entityId: Type.Optional(Type.String({ maxLength: 500 })),
     ssoUrl: Type.Optional(Type.String({ maxLength: 1000 })),
     certificates: Type.Optional(Type.Array(Type.String({ maxLength: 10_000 }), { minItems: 1, maxItems: 2, description: 'One signing certificate, or two during a rollover.' })),
@@ -79,6 +81,9 @@ export const ConnectionView = Type.Object({
       spEntityId: Type.String(),
       acsUrl: Type.String(),
       spMetadataUrl: Type.String(),
+      idpMetadataUrl: Type.Union([Type.String(), Type.Null()]),
+      idpMetadataRefreshedAt: Type.Union([Type.String(), Type.Null()]),
+      idpMetadataError: Type.Union([Type.String(), Type.Null()]),
     }),
     Type.Null(),
   ]),
@@ -119,6 +124,9 @@ export function connectionView(ctx: Pick<Ctx, 'config'>, row: ConnectionRow): Co
             spEntityId: spEntityId(ctx, row.id),
             acsUrl: acsUrl(ctx, row.id),
             spMetadataUrl: `${ctx.config.publicUrl}/sso/saml/${row.id}/metadata`,
+            idpMetadataUrl: row.saml_metadata_url,
+            idpMetadataRefreshedAt: row.saml_metadata_refreshed_at,
+            idpMetadataError: row.saml_metadata_error,
           }
         : null,
     lastTestLoginAt: row.last_test_login_at,
@@ -138,8 +146,11 @@ function checkUrl(value: string, field: string): string {
   return value.replace(/\/+$/, '') === value ? value : value;
 }
 
-function samlFields(input: NonNullable<CreateConnectionInput['saml']>): Pick<ConnectionRow, 'saml_idp_entity_id' | 'saml_idp_sso_url' | 'saml_idp_certs'> {
-  const md = input.metadataXml ? parseIdpMetadata(input.metadataXml) : undefined;
+type SamlFields = Pick<ConnectionRow, 'saml_idp_entity_id' | 'saml_idp_sso_url' | 'saml_idp_certs'>;
+
+/** Reads the SAML settings: from uploaded metadata, from metadata already fetched from a URL, or given field by field. */
+function samlFields(input: NonNullable<CreateConnectionInput['saml']>, fetched?: IdpMetadata): SamlFields {
+  const md = fetched ?? (input.metadataXml ? parseIdpMetadata(input.metadataXml) : undefined);
   const entityId = input.entityId ?? md?.entityId;
   const ssoUrl = input.ssoUrl ?? md?.ssoUrl;
   const certs = input.certificates ? input.certificates.map(normalizeCertificate) : md?.certificates;
@@ -178,6 +189,9 @@ export async function createConnection(ctx: Ctx, orgId: string, input: CreateCon
     saml_idp_entity_id: null,
     saml_idp_sso_url: null,
     saml_idp_certs: null,
+    saml_metadata_url: null,
+    saml_metadata_refreshed_at: null,
+    saml_metadata_error: null,
     last_test_login_at: null,
     last_test_login_by: null,
     created_at: at,
@@ -193,7 +207,12 @@ export async function createConnection(ctx: Ctx, orgId: string, input: CreateCon
   } else {
     if (!input.saml) throw badRequest('saml_config_required', 'A SAML connection needs the IdP metadata: send saml.metadataXml (or entityId, ssoUrl and certificates).');
     if (input.oidc) throw badRequest('wrong_protocol_settings', 'This is a SAML connection; remove the oidc settings.');
-    Object.assign(row, samlFields(input.saml));
+    const fetched = input.saml.metadataUrl && !input.saml.metadataXml ? await fetchIdpMetadata(input.saml.metadataUrl) : undefined;
+    Object.assign(row, samlFields(input.saml, fetched));
+    if (fetched) {
+      row.saml_metadata_url = input.saml.metadataUrl ?? null;
+      row.saml_metadata_refreshed_at = at;
+    }
   }
   await ctx.db.transaction().execute(async (tx) => {
     await tx.insertInto('sso_connections').values(row).execute();
@@ -219,7 +238,7 @@ export async function getConnection(ctx: Ctx, orgId: string, id: string): Promis
 }
 
 /** The row an update would produce; pure apart from parsing, so the enforcement check can simulate it first. */
-export function applyUpdate(row: ConnectionRow, input: UpdateConnectionInput, at: string): ConnectionRow {
+export function applyUpdate(row: ConnectionRow, input: UpdateConnectionInput, at: string, fetched?: IdpMetadata): ConnectionRow {
   const next: ConnectionRow = { ...row, updated_at: at };
   if (input.name !== undefined) next.name = input.name.trim();
   if (input.status !== undefined) next.status = input.status;
@@ -237,11 +256,16 @@ export function applyUpdate(row: ConnectionRow, input: UpdateConnectionInput, at
   }
   if (input.saml) {
     if (row.protocol !== 'saml') throw badRequest('wrong_protocol_settings', 'This is an OIDC connection; send oidc settings.');
+    if (input.saml.metadataUrl !== undefined) {
+      next.saml_metadata_url = input.saml.metadataUrl;
+      if (fetched) next.saml_metadata_refreshed_at = at;
+      next.saml_metadata_error = null;
+    }
     const merged = {
-      ...(input.saml.metadataXml ? {} : { entityId: row.saml_idp_entity_id ?? undefined, ssoUrl: row.saml_idp_sso_url ?? undefined, certificates: row.saml_idp_certs ? (JSON.parse(row.saml_idp_certs) as string[]) : undefined }),
+      ...(input.saml.metadataXml || fetched ? {} : { entityId: row.saml_idp_entity_id ?? undefined, ssoUrl: row.saml_idp_sso_url ?? undefined, certificates: row.saml_idp_certs ? (JSON.parse(row.saml_idp_certs) as string[]) : undefined }),
       ...input.saml,
     };
-    Object.assign(next, samlFields(merged));
+    Object.assign(next, samlFields(merged, fetched));
   }
   return next;
 }

@@ -6,6 +6,7 @@ import { PalisadeError, conflict } from '../errors.js';
 import { authorize } from '../orgs/authorize.js';
 import { ROLE_RANK } from '../orgs/permissions.js';
 import { type ConnectionRow, type ConnectionView, type UpdateConnectionInput, applyUpdate, changedFields, claimNames, connectionView, loadConnection } from './connections.js';
+import { fetchIdpMetadata } from './metadata-refresh.js';
 import { type Identity, identityFrom, planLogin } from './provision.js';
 
 export const EnforceInput = Type.Object({ connectionId: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
@@ -138,7 +139,8 @@ export async function updateConnection(ctx: Ctx, orgId: string, id: string, inpu
   await authorize(ctx, orgId, 'sso.manage');
   const current = await loadConnection(ctx.db, orgId, id);
   const at = ctx.clock.now().toISOString();
-  const next = applyUpdate(current, input, at);
+  const fetched = input.saml?.metadataUrl && !input.saml.metadataXml && current.protocol === 'saml' ? await fetchIdpMetadata(input.saml.metadataUrl) : undefined;
+  const next = applyUpdate(current, input, at, fetched);
   const enforced = await ctx.db.selectFrom('sso_enforcement').select('connection_id').where('org_id', '=', orgId).executeTakeFirst();
   let warnings: ChangeWarning[] = [];
   if (enforced?.connection_id === id) {

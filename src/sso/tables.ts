@@ -21,6 +21,10 @@ export interface SsoConnectionsTable {
   saml_idp_sso_url: string | null;
   /** JSON array of PEM bodies (one or two during certificate rollover). */
   saml_idp_certs: string | null;
+  /** When set, the IdP metadata is fetched from here and refreshed by the sso.metadata_refresh job. */
+  saml_metadata_url: string | null;
+  saml_metadata_refreshed_at: string | null;
+  saml_metadata_error: string | null;
   last_test_login_at: string | null;
   last_test_login_by: string | null;
   created_at: string;

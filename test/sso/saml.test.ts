@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
 import { applyUpdate } from '../../src/sso/connections.js';
 import { simulateRecentLogins } from '../../src/sso/enforcement.js';
+import { samlMetadataRefreshJob } from '../../src/sso/metadata-refresh.js';
 import { IDP_SSO_URL, type KeyPair, type ResponseFields, TestIdp, decode, encode, idpMetadata, makeKeyPair, parse, serialize } from './saml-peer.js';
 
 const PUBLIC = 'http://palisade.test';
@@ -243,6 +246,41 @@ describe('SAML single sign-on with a samlify identity provider', () => {
       const agent = t.anonymous();
       const { samlResponse } = await new TestIdp(key).response(spMetadata, { ...base(), inResponseTo: await start(agent) });
       assert.equal((await post(agent, samlResponse)).status, 303);
+    }
+  });
+
+  test('metadata by URL: downloaded at creation, refreshed by the job, a published next certificate is picked up', async () => {
+    let served = idpMetadata([oldKey.cert]);
+    const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/samlmetadata+xml' }).end(served));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metadata`;
+    try {
+      const created = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'saml', name: 'By URL', saml: { metadataUrl: url } });
+      assert.equal(created.status, 201, created.raw.body);
+      assert.equal(created.body.saml.idpMetadataUrl, url);
+      assert.equal(created.body.saml.idpCertificates.length, 1);
+      const job = samlMetadataRefreshJob();
+      assert.deepEqual(await job.run(t.system), { checked: 1, changed: 0, failed: 0 });
+      served = idpMetadata([oldKey.cert, newKey.cert]);
+      assert.deepEqual(await job.run(t.system), { checked: 1, changed: 1, failed: 0 });
+      const after = await owner.get(`/api/v1/orgs/${orgId}/sso/connections/${created.body.id}`);
+      assert.equal(after.body.saml.idpCertificates.length, 2);
+      const events = await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=sso.metadata_refreshed`);
+      assert.equal(events.body.data[0].metadata.certificatesAdded.length, 1);
+      served = 'not xml at all';
+      assert.deepEqual(await job.run(t.system), { checked: 1, changed: 0, failed: 1 });
+      await job.run(t.system);
+      const failures = await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=sso.metadata_refresh_failed`);
+      assert.equal(failures.body.data.length, 1, 'a failing refresh is audited once, not on every retry');
+      const kept = await owner.get(`/api/v1/orgs/${orgId}/sso/connections/${created.body.id}`);
+      assert.equal(kept.body.saml.idpCertificates.length, 2, 'bad metadata never replaces good settings');
+      assert.match(kept.body.saml.idpMetadataError, /metadata/);
+      const unreachable = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'saml', name: 'Nowhere', saml: { metadataUrl: 'http://127.0.0.1:9/metadata' } });
+      assert.equal(unreachable.status, 502);
+      assert.equal(unreachable.body.error.code, 'idp_metadata_unreachable');
+      assert.equal((await owner.delete(`/api/v1/orgs/${orgId}/sso/connections/${created.body.id}`)).status, 204);
+    } finally {
+      await new Promise((r) => server.close(r));
     }
   });
 
