@@ -7,6 +7,7 @@ import { newId } from '../ids.js';
 import { authorize } from '../orgs/authorize.js';
 import { type IdpMetadata, certificateInfo, normalizeCertificate, parseIdpMetadata } from './idp-metadata.js';
 import { fetchIdpMetadata } from './metadata-refresh.js';
+import { generateSpKeyPair } from './sp-keys.js';
 import { type ClaimNames, PRESETS, type PresetId } from './presets.js';
 import type { SsoConnectionsTable } from './tables.js';
 
@@ -84,6 +85,7 @@ export const ConnectionView = Type.Object({
       idpMetadataUrl: Type.Union([Type.String(), Type.Null()]),
       idpMetadataRefreshedAt: Type.Union([Type.String(), Type.Null()]),
       idpMetadataError: Type.Union([Type.String(), Type.Null()]),
+      spCertificate: Type.Union([Type.String(), Type.Null()]),
     }),
     Type.Null(),
   ]),
@@ -127,6 +129,7 @@ export function connectionView(ctx: Pick<Ctx, 'config'>, row: ConnectionRow): Co
             idpMetadataUrl: row.saml_metadata_url,
             idpMetadataRefreshedAt: row.saml_metadata_refreshed_at,
             idpMetadataError: row.saml_metadata_error,
+            spCertificate: row.sp_certificate,
           }
         : null,
     lastTestLoginAt: row.last_test_login_at,
@@ -192,6 +195,8 @@ export async function createConnection(ctx: Ctx, orgId: string, input: CreateCon
     saml_metadata_url: null,
     saml_metadata_refreshed_at: null,
     saml_metadata_error: null,
+    sp_private_key: null,
+    sp_certificate: null,
     last_test_login_at: null,
     last_test_login_by: null,
     created_at: at,
@@ -213,6 +218,9 @@ export async function createConnection(ctx: Ctx, orgId: string, input: CreateCon
       row.saml_metadata_url = input.saml.metadataUrl ?? null;
       row.saml_metadata_refreshed_at = at;
     }
+    const sp = await generateSpKeyPair(`Palisade SP ${row.id}`, now);
+    row.sp_private_key = sp.privateKeyPem;
+    row.sp_certificate = sp.certificatePem;
   }
   await ctx.db.transaction().execute(async (tx) => {
     await tx.insertInto('sso_connections').values(row).execute();

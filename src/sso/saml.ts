@@ -37,11 +37,13 @@ function samlFor(ctx: Ctx, conn: ConnectionRow, purpose: 'login' | 'test', initi
     cacheProvider: samlRequestCache(ctx.db, ctx, conn.id, conn.org_id, purpose, initiatedBy),
     identifierFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
     disableRequestedAuthnContext: true,
+    ...(conn.sp_private_key ? { decryptionPvk: conn.sp_private_key } : {}),
   });
 }
 
 export function spMetadataXml(ctx: Ctx, conn: ConnectionRow): string {
-  return samlFor(ctx, conn, 'login', null).generateServiceProviderMetadata(null, null);
+  // The SP certificate is offered for encryption and signing; AuthnRequests themselves are not signed.
+  return samlFor(ctx, conn, 'login', null).generateServiceProviderMetadata(conn.sp_certificate, conn.sp_certificate);
 }
 
 export async function startSaml(ctx: Ctx, conn: ConnectionRow, purpose: 'login' | 'test', initiatedBy: string | null): Promise<string> {
@@ -68,10 +70,15 @@ function inspect(xml: string): Shape {
   if (!response || response.localName !== 'Response' || response.namespaceURI !== SAMLP_NS) {
     throw fail('saml_malformed', 'Palisade could not read the answer from your identity provider.', 'document is a samlp:Response', { received: response?.localName ?? null });
   }
-  if (doc.getElementsByTagNameNS(SAML_NS, 'EncryptedAssertion').length) {
-    throw fail('saml_encrypted_not_supported', 'Your identity provider encrypted its answer, which this connection does not support yet.', 'assertion not encrypted', { detail: 'Turn off assertion encryption for Palisade in the IdP.' });
-  }
+  const encrypted = Array.from(doc.getElementsByTagNameNS(SAML_NS, 'EncryptedAssertion'));
   const assertions = Array.from(doc.getElementsByTagNameNS(SAML_NS, 'Assertion'));
+  if (encrypted.length) {
+    // The library decrypts and verifies the signature inside; the envelope must hold that one assertion only.
+    if (encrypted.length > 1 || assertions.length > 0 || encrypted[0]?.parentNode !== response) {
+      throw fail('saml_signature_wrapping', plain, 'exactly one EncryptedAssertion directly under Response and no other assertion', { expected: 1, received: encrypted.length + assertions.length });
+    }
+    return { inResponseTo: response.getAttribute('InResponseTo') || null, destination: response.getAttribute('Destination') || null, assertionId: null };
+  }
   if (assertions.length === 0) throw fail('saml_no_assertion', plain, 'exactly one Assertion', { expected: 1, received: 0 });
   // Both classic wrapping forms carry a second Assertion: beside/around the signed one, or inside it.
   if (assertions.length > 1) {
@@ -151,6 +158,9 @@ export async function finishSaml(ctx: Ctx, conn: ConnectionRow, samlResponse: st
   // Checks on the signed assertion the library returned (not the envelope).
   const signed = new DOMParser().parseFromString(profile.getAssertionXml?.() ?? '', 'text/xml') as unknown as Document;
   const assertion = signed.documentElement as Element;
+  for (const el of [...Array.from(assertion.getElementsByTagNameNS(SAML_NS, 'NameID')), ...Array.from(assertion.getElementsByTagNameNS(SAML_NS, 'AttributeValue'))]) {
+    if (Array.from(el.childNodes).some((n) => n.nodeType === 8)) throw fail('saml_comment_in_identity', plain, 'no XML comment inside NameID or attribute values', { received: (el.textContent ?? '').slice(0, 200), detail: `in ${el.localName}` });
+  }
   const confirmations = Array.from(assertion.getElementsByTagNameNS(SAML_NS, 'SubjectConfirmationData'));
   const recipients = confirmations.map((c) => c.getAttribute('Recipient')).filter((r): r is string => !!r);
   if (!recipients.includes(acs)) throw fail('saml_wrong_recipient', plain, 'SubjectConfirmationData Recipient is this connection\'s ACS URL', { expected: acs, received: recipients });

@@ -25,6 +25,10 @@ export interface SsoConnectionsTable {
   saml_metadata_url: string | null;
   saml_metadata_refreshed_at: string | null;
   saml_metadata_error: string | null;
+  /** Palisade's SAML key for this connection (decrypts assertions); never returned by the API. */
+  sp_private_key: string | null;
+  /** Its self-signed certificate, published in the SP metadata. */
+  sp_certificate: string | null;
   last_test_login_at: string | null;
   last_test_login_by: string | null;
   created_at: string;

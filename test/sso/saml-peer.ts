@@ -53,7 +53,10 @@ export interface ResponseFields {
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
 
 export class TestIdp {
-  constructor(private readonly keys: KeyPair) {}
+  constructor(
+    private readonly keys: KeyPair,
+    private readonly encrypt = false,
+  ) {}
 
   /** Palisade's AuthnRequest id, read by samlify from the redirect URL Palisade produced. */
   async requestIdFrom(redirectUrl: string, spMetadata: string): Promise<string> {
@@ -72,7 +75,7 @@ export class TestIdp {
       singleSignOnService: [{ Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', Location: IDP_SSO_URL }],
       singleLogoutService: [{ Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', Location: `${IDP_SSO_URL}/logout` }],
       wantAuthnRequestsSigned: false,
-      isAssertionEncrypted: false,
+      isAssertionEncrypted: this.encrypt,
     });
   }
 

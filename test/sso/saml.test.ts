@@ -102,6 +102,20 @@ describe('SAML single sign-on with a samlify identity provider', () => {
     assert.equal(other.body.error.code, 'csrf_token_invalid', 'other routes still need the header');
   });
 
+  test('encrypted assertions: the IdP encrypts to the SP certificate from Palisade\'s metadata, Palisade decrypts', async () => {
+    assert.match(spMetadata, /use="encryption"/);
+    assert.ok(!JSON.stringify((await owner.get(`/api/v1/orgs/${orgId}/sso/connections/${conn.id}`)).body).includes('PRIVATE KEY'), 'the SP private key is never returned');
+    const agent = t.anonymous();
+    const { samlResponse } = await new TestIdp(oldKey, true).response(spMetadata, { ...base(), inResponseTo: await start(agent) });
+    const xml = decode(samlResponse);
+    assert.ok(xml.includes('EncryptedAssertion') && !xml.includes('dana@acme.example'), 'the assertion travels encrypted');
+    const res = await post(agent, samlResponse);
+    assert.equal(res.status, 303, res.raw.body);
+    assert.equal((await agent.get('/api/v1/auth/session')).body.user.email, 'dana@acme.example');
+    const foreign = await new TestIdp(attackerKey, true).response(spMetadata, { ...base(), inResponseTo: await start(t.anonymous()) });
+    await expectRefused(await post(t.anonymous(), foreign.samlResponse), 'saml_bad_signature');
+  });
+
   test('attack: replaying a used response is refused as a replay', async () => {
     const agent = t.anonymous();
     const { samlResponse } = await idp.response(spMetadata, { ...base(), inResponseTo: await start(agent) });

@@ -25,6 +25,8 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('saml_metadata_url', 'text')
     .addColumn('saml_metadata_refreshed_at', 'text')
     .addColumn('saml_metadata_error', 'text')
+    .addColumn('sp_private_key', 'text')
+    .addColumn('sp_certificate', 'text')
     .addColumn('last_test_login_at', 'text')
     .addColumn('last_test_login_by', 'text')
     .addColumn('created_at', 'text', (c) => c.notNull())
