@@ -81,6 +81,9 @@ export async function finishOidc(ctx: Ctx, conn: ConnectionRow, currentUrl: URL)
       throw diagnoseOidc(err, row.nonce);
     }
   }
+  if (raw.email_verified === false || raw.email_verified === 'false') {
+    throw fail('oidc_email_unverified', 'Your identity provider has not verified your email address.', 'email_verified is not false', { expected: true, received: false });
+  }
   return { identity: identityFrom(raw, claimNames(conn), `${claims.iss}|${claims.sub}`), raw, purpose: row.purpose, initiatedBy: row.initiated_by };
 }
 

@@ -90,6 +90,13 @@ export async function planLogin(db: Queryable, conn: ConnectionRow, identity: Id
     return plan;
   };
   if (conn.status !== 'active') return refuse('sso_connection_disabled', 'This SSO connection is disabled; an administrator must enable it.');
+  // An organization's IdP speaks only for that organization: it must not sign in an account that also
+  // belongs elsewhere (that would let one tenant's IdP open another tenant's account). Verified email
+  // domains would let this relax; until then such people use their own organization's sign-in.
+  if (user) {
+    const elsewhere = await db.selectFrom('memberships').select('org_id').where('user_id', '=', user.id).where('org_id', '!=', conn.org_id).limit(1).executeTakeFirst();
+    if (elsewhere) return refuse('sso_account_in_other_organization', `${identity.email} also belongs to another organization, so this organization's identity provider cannot sign that account in.`);
+  }
   if (user?.status === 'suspended') return refuse('sso_user_suspended', `${identity.email} is suspended in Palisade.`);
   if (!membership && conn.jit_enabled !== 1) return refuse('sso_not_a_member', `${identity.email} is not a member of this organization and the connection does not create accounts on first login (JIT is off).`);
 
@@ -194,6 +201,8 @@ export function plainRefusal(code: string): string {
       return 'Your Palisade account is suspended.';
     case 'sso_connection_disabled':
       return 'This sign-in method is turned off.';
+    case 'sso_account_in_other_organization':
+      return 'Your Palisade account also belongs to another organization, so it cannot be signed in through this organization\'s identity provider. Sign in with your usual method.';
     default:
       return 'Sign-in was refused.';
   }

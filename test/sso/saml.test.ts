@@ -220,6 +220,14 @@ describe('SAML single sign-on with a samlify identity provider', () => {
     const requestId = await idp.requestIdFrom(String(res.headers.location), otherMd);
     const { samlResponse } = await idp.response(spMetadata, { ...base(), inResponseTo: requestId });
     await expectRefused(await post(t.anonymous(), samlResponse), 'saml_in_response_to_invalid');
+    // The other organization controls its IdP: it cannot use it to sign in an account of ours.
+    const otherConn = created.body as { id: string; saml: { acsUrl: string; spEntityId: string } };
+    const hijack = await t.anonymous().get(`/sso/${otherConn.id}/start`);
+    const hijackRequest = await idp.requestIdFrom(String(hijack.headers.location), otherMd);
+    const forged = await idp.response(otherMd, { nameId: 'owner@acme.example', attributes: { email: ['owner@acme.example'] }, destination: otherConn.saml.acsUrl, recipient: otherConn.saml.acsUrl, audience: otherConn.saml.spEntityId, inResponseTo: hijackRequest });
+    const takeover = await post(t.anonymous(), forged.samlResponse, otherConn.id);
+    assert.equal(takeover.headers['x-sso-error'], 'sso_account_in_other_organization');
+    assert.equal(takeover.status, 403);
     // And an admin of the other organization cannot start a test login on ours.
     const cross = await other.owner.get(`/sso/${conn.id}/start?test=1`);
     assert.equal(cross.status, 404);
