@@ -41,6 +41,7 @@ const SAMPLE_BODIES: Record<string, unknown> = {
   'POST /api/v1/orgs/:orgId/sso/connections': { protocol: 'oidc', name: 'Rogue IdP', oidc: { issuer: 'https://idp.beta.example', clientId: 'rogue', clientSecret: 'rogue-secret' } },
   'PATCH /api/v1/orgs/:orgId/sso/connections/:connectionId': { name: 'Taken over', idpInitiated: false },
   'POST /api/v1/orgs/:orgId/sso/connections/:connectionId/simulate': { claims: { email: 'intruder@b.example', groups: ['alpha-admins'] } },
+  'POST /api/v1/orgs/:orgId/sso/connections/:connectionId/impact': { mapping: { requiredPrefix: null, defaultRole: null, rules: [] } },
   'PUT /api/v1/orgs/:orgId/sso/enforcement': { connectionId: 'sso_00000000000000000000000000' },
 };
 

@@ -5,7 +5,8 @@ import type { Queryable, Role } from '../db/schema.js';
 import { PalisadeError, conflict } from '../errors.js';
 import { authorize } from '../orgs/authorize.js';
 import { ROLE_RANK } from '../orgs/permissions.js';
-import { type ConnectionRow, type ConnectionView, type UpdateConnectionInput, applyUpdate, changedFields, claimNames, connectionView, loadConnection } from './connections.js';
+import { type RoleMapping, RoleMappingInput, validateRoleMapping } from '../orgs/role-mapping.js';
+import { type ConnectionRow, type ConnectionView, UpdateConnectionInput, applyUpdate, changedFields, claimNames, connectionView, loadConnection } from './connections.js';
 import { fetchIdpMetadata } from './metadata-refresh.js';
 import { type Identity, identityFrom, planLogin } from './provision.js';
 
@@ -100,7 +101,7 @@ export interface ChangeWarning {
  * Replays the last successful login of each person through a connection against a proposed
  * version of it: who would no longer get in, or would get a lower role.
  */
-export async function simulateRecentLogins(db: Queryable, current: ConnectionRow, proposed: ConnectionRow, limit = 200): Promise<ChangeWarning[]> {
+export async function simulateRecentLogins(db: Queryable, current: ConnectionRow, proposed: ConnectionRow, limit = 200, proposedMapping?: RoleMapping): Promise<ChangeWarning[]> {
   const rows = await db.selectFrom('sso_logins').selectAll().where('connection_id', '=', current.id).orderBy('occurred_at', 'desc').limit(limit * 5).execute();
   const latest = new Map<string, (typeof rows)[number]>();
   for (const r of rows) if (!latest.has(r.user_id)) latest.set(r.user_id, r);
@@ -127,7 +128,7 @@ export async function simulateRecentLogins(db: Queryable, current: ConnectionRow
       warnings.push({ ...base, problem: 'would_fail', after: null, explanation: (err as { diagnosis?: { check?: string } }).diagnosis?.check ? `The new claim names find no usable email (${(err as Error).message}).` : String(err) });
       continue;
     }
-    const plan = await planLogin(db, proposed, identity);
+    const plan = await planLogin(db, proposed, identity, proposedMapping);
     if (!plan.allowed) warnings.push({ ...base, problem: 'would_fail', after: null, explanation: plan.refusal?.message ?? 'refused' });
     else if (r.role && plan.role && ROLE_RANK[plan.role] < ROLE_RANK[r.role]) warnings.push({ ...base, problem: 'would_lose_role', after: plan.role, explanation: plan.explanation.join(' ') });
   }
@@ -190,4 +191,33 @@ export async function assertPasswordLoginAllowed(ctx: Ctx, user: { id: string; e
     `Your organization requires single sign-on. Sign in at ${loginUrl}.${owner ? ' As a primary owner you can also use break-glass sign-in (POST /api/v1/auth/break-glass with your password and authenticator code) if SSO is broken.' : ''}`,
     { details: { loginUrl, orgIds: required.map((r) => r.orgId), breakGlassAvailable: owner } },
   );
+}
+
+export const ImpactInput = Type.Object(
+  {
+    changes: Type.Optional(Type.Omit(UpdateConnectionInput, ['acknowledgeWarnings'])),
+    mapping: Type.Optional(RoleMappingInput),
+  },
+  { additionalProperties: false },
+);
+export type ImpactInput = Static<typeof ImpactInput>;
+
+/**
+ * Before changing a connection or the organization's group-to-role mapping: replays each person's
+ * last successful login through this connection against the proposal and lists who would no longer
+ * get in or would get a lower role. Nothing is changed.
+ */
+export async function connectionChangeImpact(ctx: Ctx, orgId: string, id: string, input: ImpactInput): Promise<{ checkedLogins: number; warnings: ChangeWarning[] }> {
+  await authorize(ctx, orgId, 'sso.manage');
+  const current = await loadConnection(ctx.db, orgId, id);
+  const changes = input.changes ?? {};
+  const fetched = changes.saml?.metadataUrl && !changes.saml.metadataXml && current.protocol === 'saml' ? await fetchIdpMetadata(changes.saml.metadataUrl) : undefined;
+  const proposed = applyUpdate(current, changes, ctx.clock.now().toISOString(), fetched);
+  let mapping: RoleMapping | undefined;
+  if (input.mapping) {
+    validateRoleMapping(input.mapping);
+    mapping = { requiredPrefix: input.mapping.requiredPrefix?.trim() ?? null, defaultRole: input.mapping.defaultRole, rules: input.mapping.rules.map((r, i) => ({ id: `proposed_${i}`, group: r.group.trim(), role: r.role })) };
+  }
+  const people = await ctx.db.selectFrom('sso_logins').select((eb) => eb.fn.count<number>('user_id').distinct().as('n')).where('connection_id', '=', id).executeTakeFirst();
+  return { checkedLogins: Number(people?.n ?? 0), warnings: await simulateRecentLogins(ctx.db, current, proposed, 200, mapping) };
 }

@@ -62,8 +62,8 @@ const mappingConfigured = (m: RoleMapping) => m.rules.length > 0 || m.defaultRol
  * Mapping never grants or removes primary owner; an unconfigured mapping keeps roles as they are
  * and makes new people members; a configured mapping that grants nothing refuses the login.
  */
-export async function planLogin(db: Queryable, conn: ConnectionRow, identity: Identity): Promise<LoginPlan> {
-  const mapping = await loadRoleMapping(db, conn.org_id);
+export async function planLogin(db: Queryable, conn: ConnectionRow, identity: Identity, proposedMapping?: RoleMapping): Promise<LoginPlan> {
+  const mapping = proposedMapping ?? (await loadRoleMapping(db, conn.org_id));
   const result = evaluateGroups(mapping, identity.groups);
   const configured = mappingConfigured(mapping);
   const user = await findUserByEmail(db, identity.email);

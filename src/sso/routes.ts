@@ -8,7 +8,7 @@ import { SESSION_COOKIE } from '../http/identify.js';
 import { OrgParams, errorResponses, noContent } from '../http/schemas.js';
 import { ConnectionView, CreateConnectionInput, UpdateConnectionInput, createConnection, deleteConnection, getConnection, listConnections } from './connections.js';
 import { type FailureReport, SsoFailure, reportFailure } from './diagnosis.js';
-import { EnforceInput, enforceSso, getEnforcement, stopEnforcingSso, updateConnection } from './enforcement.js';
+import { EnforceInput, ImpactInput, connectionChangeImpact, enforceSso, getEnforcement, stopEnforcingSso, updateConnection } from './enforcement.js';
 import { type FlowResult, oidcCallback, samlAcs } from './flow.js';
 import { connectionById, startLogin } from './login.js';
 import { PRESETS } from './presets.js';
@@ -78,6 +78,11 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     '/api/v1/orgs/:orgId/sso/connections/:connectionId/simulate',
     { schema: { tags, summary: 'Dry run: the user, role and organization a login with these claims (or this SAML response) would produce, and why', params: ConnParams, body: SimulateInput, response: errorResponses } },
     async (request) => simulateLogin(request.ctx, request.params.orgId, request.params.connectionId, request.body),
+  );
+  app.post(
+    '/api/v1/orgs/:orgId/sso/connections/:connectionId/impact',
+    { schema: { tags, summary: 'Before a change to this connection or to the group-to-role mapping: who of the recent sign-ins would fail or lose their role', params: ConnParams, body: ImpactInput, response: errorResponses } },
+    async (request) => connectionChangeImpact(request.ctx, request.params.orgId, request.params.connectionId, request.body),
   );
   app.get('/api/v1/orgs/:orgId/sso/enforcement', { schema: { tags, summary: 'Whether members must sign in with SSO', params: OrgParams, response: errorResponses } }, async (request) =>
     getEnforcement(request.ctx, request.params.orgId),

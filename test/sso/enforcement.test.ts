@@ -172,6 +172,17 @@ describe('SSO enforcement that cannot lock anyone out', () => {
     assert.equal(del.body.error.code, 'connection_enforced');
   });
 
+  test('the impact of a proposed group-to-role mapping on recent sign-ins is shown before it is saved', async () => {
+    const res = await owner.post(`/api/v1/orgs/${orgId}/sso/connections/${connectionId}/impact`, { changes: { claims: { groups: 'groups' } }, mapping: { requiredPrefix: 'acme-', defaultRole: 'member', rules: [{ group: 'acme-staff', role: 'member' }] } });
+    assert.equal(res.status, 200, res.raw.body);
+    assert.ok(res.body.checkedLogins >= 3);
+    const alice = res.body.warnings.find((w: { email: string }) => w.email === 'alice@acme.example');
+    assert.deepEqual([alice.problem, alice.before, alice.after], ['would_lose_role', 'admin', 'member']);
+    assert.ok(!res.body.warnings.some((w: { email: string }) => w.email === 'member@acme.example'));
+    const saved = await owner.get(`/api/v1/orgs/${orgId}/role-mapping`);
+    assert.equal(saved.body.rules.length, 2, 'nothing was changed');
+  });
+
   test('turning enforcement off restores password sign-in', async () => {
     const off = await owner.delete(`/api/v1/orgs/${orgId}/sso/enforcement`);
     assert.equal(off.status, 200);

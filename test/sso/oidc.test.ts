@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { ssoCleanupJob } from '../../src/sso/store.js';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
 import { type OidcPeer, type PeerAccount, driveOidcLogin, startOidcPeer } from './oidc-peer.js';
 
@@ -193,6 +194,21 @@ describe('OIDC single sign-on against a real oidc-provider', () => {
     await auditByReference(owner, orgId, String(disabled.headers['x-sso-reference']));
     const unknown = await t.anonymous().get('/sso/sso_00000000000000000000000000/start');
     assert.equal(unknown.status, 404);
+  });
+
+  test('the sso.cleanup job purges spent and expired login states, idempotently', async () => {
+    const db = t.db.database.db;
+    const count = async () => Number((await db.selectFrom('sso_login_states').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    await t.anonymous().get(`/sso/${connectionId}/start`);
+    assert.ok((await count()) > 0);
+    const job = ssoCleanupJob();
+    await job.run(t.system);
+    assert.ok((await count()) > 0, 'live states are kept');
+    t.clock.advance(11 * 60_000);
+    const first = await job.run(t.system);
+    assert.ok((first as { states: number }).states > 0);
+    assert.equal(await count(), 0);
+    assert.deepEqual(await job.run(t.system), { states: 0, assertions: 0 });
   });
 
   test('a callback with a state Palisade never issued is refused', async () => {
