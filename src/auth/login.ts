@@ -3,7 +3,7 @@ import { SYSTEM_CHAIN } from '../audit/event.js';
 import { recordAudit } from '../audit/record.js';
 import type { Ctx } from '../context.js';
 import { PalisadeError } from '../errors.js';
-import { assertPasswordLoginAllowed } from '../sso/enforcement.js';
+import { assertLinkAllowed, assertPasswordLoginAllowed } from '../sso/enforcement.js';
 import { normalizeEmail } from '../users/email.js';
 import { type PublicUser, findUserByEmail, publicUser } from '../users/store.js';
 import { auditOrgsOfUser } from './audit-orgs.js';
@@ -94,6 +94,7 @@ export async function logout(ctx: Ctx): Promise<void> {
  */
 export async function setPasswordWithLink(ctx: Ctx, input: SetPasswordInput): Promise<{ session: NewSession; user: PublicUser }> {
   checkPasswordPolicy(input.password);
+  await assertLinkAllowed(ctx, input.token);
   const hash = await hashPassword(input.password, ctx.config.passwordScryptLogN);
   return ctx.db.transaction().execute(async (tx) => {
     const now = ctx.clock.now();

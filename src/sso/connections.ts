@@ -146,7 +146,7 @@ function checkUrl(value: string, field: string): string {
     throw badRequest('invalid_url', `${field} "${value.slice(0, 100)}" is not a URL; use the full https:// address from your identity provider.`);
   }
   if (u.protocol !== 'https:' && u.protocol !== 'http:') throw badRequest('invalid_url', `${field} must be an https:// URL.`);
-  return value.replace(/\/+$/, '') === value ? value : value;
+  return value;
 }
 
 type SamlFields = Pick<ConnectionRow, 'saml_idp_entity_id' | 'saml_idp_sso_url' | 'saml_idp_certs'>;
@@ -292,6 +292,7 @@ export async function deleteConnection(ctx: Ctx, orgId: string, id: string): Pro
       throw badRequest('connection_enforced', 'This connection is the one members must sign in with. Turn SSO enforcement off (DELETE …/sso/enforcement) before deleting it.');
     }
     await tx.deleteFrom('sso_login_states').where('connection_id', '=', id).execute();
+    await tx.deleteFrom('sso_assertion_ids').where('connection_id', '=', id).execute();
     await tx.deleteFrom('sso_connections').where('id', '=', id).execute();
     await recordAudit(tx, ctx, { orgId, action: 'sso.connection_deleted', targets: [{ type: 'sso_connection', id, name: row.name }], metadata: { protocol: row.protocol } });
   });

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { recordAudit } from '../audit/record.js';
+import { hashSecret } from '../auth/secrets.js';
 import type { Ctx } from '../context.js';
 import type { Queryable, Role } from '../db/schema.js';
 import { PalisadeError, conflict } from '../errors.js';
@@ -220,4 +221,23 @@ export async function connectionChangeImpact(ctx: Ctx, orgId: string, id: string
   }
   const people = await ctx.db.selectFrom('sso_logins').select((eb) => eb.fn.count<number>('user_id').distinct().as('n')).where('connection_id', '=', id).executeTakeFirst();
   return { checkedLogins: Number(people?.n ?? 0), warnings: await simulateRecentLogins(ctx.db, current, proposed, 200, mapping) };
+}
+
+/**
+ * An invitation link into an organization that enforces SSO must not become a password sign-in:
+ * the person accepts it by signing in through SSO instead. Primary owners keep their password
+ * (it is half of break-glass).
+ */
+export async function assertLinkAllowed(ctx: Ctx, token: string): Promise<void> {
+  const row = await ctx.db
+    .selectFrom('link_tokens')
+    .innerJoin('sso_enforcement', 'sso_enforcement.org_id', 'link_tokens.org_id')
+    .leftJoin('memberships', 'memberships.id', 'link_tokens.membership_id')
+    .select(['link_tokens.org_id', 'sso_enforcement.connection_id', 'memberships.role'])
+    .where('link_tokens.token_hash', '=', hashSecret(token))
+    .where('link_tokens.used_at', 'is', null)
+    .executeTakeFirst();
+  if (!row || row.role === 'primary_owner') return;
+  const loginUrl = `${ctx.config.publicUrl}/sso/${row.connection_id}/start`;
+  throw new PalisadeError(403, 'sso_required', `This organization requires single sign-on, so invitations are accepted by signing in at ${loginUrl}, not by setting a password.`, { details: { loginUrl, orgIds: [row.org_id], breakGlassAvailable: false } });
 }

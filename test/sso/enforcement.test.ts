@@ -22,6 +22,7 @@ describe('SSO enforcement that cannot lock anyone out', () => {
     owner: { email: 'owner@acme.example', groups: ['acme-admins'] },
     alice: { email: 'alice@acme.example', groups: ['acme-admins'] },
     member: { email: 'member@acme.example', groups: ['acme-staff'] },
+    invitee: { email: 'invitee@acme.example', groups: ['acme-staff'] },
   };
   const code = (at = t.clock.now()) => new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(totpSecret), digits: 6, period: 30 }).generate({ timestamp: at.getTime() });
 
@@ -127,6 +128,20 @@ describe('SSO enforcement that cannot lock anyone out', () => {
     const agent = t.anonymous();
     assert.equal((await ssoLogin(agent, 'member')).status, 303);
     assert.equal((await agent.get('/api/v1/auth/session')).body.user.email, 'member@acme.example');
+  });
+
+  test('while enforced, an invitation is accepted through SSO, not by setting a password', async () => {
+    const invite = await owner.post(`/api/v1/orgs/${orgId}/members`, { email: 'invitee@acme.example', role: 'member' });
+    assert.equal(invite.status, 201, invite.raw.body);
+    const token = new URL(invite.body.inviteLink.url).hash.replace('#token=', '');
+    const redeem = await t.anonymous().post('/api/v1/auth/setup-password', { token, password: TEST_PASSWORD });
+    assert.equal(redeem.status, 403);
+    assert.equal(redeem.body.error.code, 'sso_required');
+    const agent = t.anonymous();
+    assert.equal((await ssoLogin(agent, 'invitee')).status, 303);
+    const members = await owner.get(`/api/v1/orgs/${orgId}/members?limit=100`);
+    const m = members.body.data.find((x: { email: string }) => x.email === 'invitee@acme.example');
+    assert.deepEqual([m.status, m.role], ['active', 'member']);
   });
 
   test('the primary owner signs in through break-glass; the use is audited and flagged', async () => {
