@@ -54,11 +54,16 @@ export function samlRequestCache(db: Queryable, ctx: Pick<Ctx, 'clock'>, connect
   };
 }
 
-export async function purgeExpiredSsoState(db: Queryable, now: Date): Promise<{ states: number; assertions: number }> {
+/** Login records older than this are no longer replayed when a connection changes. */
+export const LOGIN_RECORD_RETENTION_DAYS = 180;
+
+export async function purgeExpiredSsoState(db: Queryable, now: Date): Promise<{ states: number; assertions: number; loginRecords: number }> {
   const at = now.toISOString();
   const s = await db.deleteFrom('sso_login_states').where('expires_at', '<', at).executeTakeFirst();
   const a = await db.deleteFrom('sso_assertion_ids').where('expires_at', '<', at).executeTakeFirst();
-  return { states: Number(s.numDeletedRows), assertions: Number(a.numDeletedRows) };
+  const cutoff = new Date(now.getTime() - LOGIN_RECORD_RETENTION_DAYS * 86_400_000).toISOString();
+  const l = await db.deleteFrom('sso_logins').where('occurred_at', '<', cutoff).executeTakeFirst();
+  return { states: Number(s.numDeletedRows), assertions: Number(a.numDeletedRows), loginRecords: Number(l.numDeletedRows) };
 }
 
 /** Deletes spent and expired login states and remembered assertion ids past their expiry. Idempotent. */

@@ -208,7 +208,9 @@ describe('OIDC single sign-on against a real oidc-provider', () => {
     const first = await job.run(t.system);
     assert.ok((first as { states: number }).states > 0);
     assert.equal(await count(), 0);
-    assert.deepEqual(await job.run(t.system), { states: 0, assertions: 0 });
+    assert.deepEqual(await job.run(t.system), { states: 0, assertions: 0, loginRecords: 0 });
+    t.clock.advance(181 * 86_400_000);
+    assert.ok(((await job.run(t.system)) as { loginRecords: number }).loginRecords > 0, 'old login records are pruned');
   });
 
   test('a callback with a state Palisade never issued is refused', async () => {
