@@ -20,25 +20,26 @@ async function runDialect(dialect: 'sqlite' | 'postgres'): Promise<void> {
     const conn = created.body as { id: string; saml: { acsUrl: string; spEntityId: string } };
     const spMetadata = (await t.anonymous().get(`/sso/saml/${conn.id}/metadata`)).raw.body;
     const idp = new TestIdp(keys);
-    const responses: string[] = [];
+    const responses: { samlResponse: string; cookie: string }[] = [];
     for (let i = 0; i < N; i++) {
-      const start = await t.anonymous().get(`/sso/${conn.id}/start`);
+      const browser = t.anonymous();
+      const start = await browser.get(`/sso/${conn.id}/start`);
       const location = String(start.headers.location);
       if (!location.startsWith(IDP_SSO_URL)) throw new Error('start did not redirect to the IdP');
       const requestId = await idp.requestIdFrom(location, spMetadata);
       const email = `user${i % 20}@bench.example`;
       const { samlResponse } = await idp.response(spMetadata, { nameId: email, attributes: { email: [email], groups: ['staff'] }, destination: conn.saml.acsUrl, recipient: conn.saml.acsUrl, audience: conn.saml.spEntityId, inResponseTo: requestId });
-      responses.push(samlResponse);
+      responses.push({ samlResponse, cookie: browser.ssoCookie ?? '' });
     }
     const t0 = process.hrtime.bigint();
     for (const r of responses) {
-      const res = await t.app.inject({ method: 'POST', url: `/sso/saml/${conn.id}/acs`, payload: `SAMLResponse=${encodeURIComponent(r)}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      const res = await t.app.inject({ method: 'POST', url: `/sso/saml/${conn.id}/acs`, payload: `SAMLResponse=${encodeURIComponent(r.samlResponse)}`, headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: r.cookie } });
       if (res.statusCode !== 303) throw new Error(`ACS answered ${res.statusCode}: ${res.body.slice(0, 200)}`);
     }
     const palisade = N / (Number(process.hrtime.bigint() - t0) / 1e9);
     const raw = new SAML({ idpCert: keys.cert, issuer: conn.saml.spEntityId, callbackUrl: conn.saml.acsUrl, audience: conn.saml.spEntityId, wantAssertionsSigned: true, wantAuthnResponseSigned: false, validateInResponseTo: ValidateInResponseTo.never });
     const t1 = process.hrtime.bigint();
-    for (const r of responses) await raw.validatePostResponseAsync({ SAMLResponse: r });
+    for (const r of responses) await raw.validatePostResponseAsync({ SAMLResponse: r.samlResponse });
     const limit = N / (Number(process.hrtime.bigint() - t1) / 1e9);
     console.log(`  ${dialect.padEnd(8)} SAML logins/s: Palisade ACS ${palisade.toFixed(0)} · raw node-saml verify ${limit.toFixed(0)} (${((palisade / limit) * 100).toFixed(0)}% of raw, N=${N})`);
   } finally {

@@ -22,20 +22,20 @@ async function run(ctx: Ctx, conn: ConnectionRow | undefined, protocol: string, 
 }
 
 /** The OIDC callback: the state names the connection. */
-export async function oidcCallback(ctx: Ctx, currentUrl: URL): Promise<FlowResult> {
+export async function oidcCallback(ctx: Ctx, currentUrl: URL, binding?: string): Promise<FlowResult> {
   const peek = await peekOidcState(ctx, currentUrl.searchParams.get('state') ?? undefined);
   const conn = peek ? await connectionById(ctx, peek.connection_id) : undefined;
   if (!conn) {
     const failure = await reportFailure(ctx, { orgId: null, connectionId: null, protocol: 'oidc' }, fail('sso_state_unknown', 'This sign-in response does not match any sign-in Palisade started. Start signing in again from Palisade.', 'state matches a pending sign-in'));
     return { ok: false, failure, status: 400 };
   }
-  return run(ctx, conn, 'oidc', (c) => finishOidc(ctx, c, currentUrl));
+  return run(ctx, conn, 'oidc', (c) => finishOidc(ctx, c, currentUrl, binding));
 }
 
-export async function samlAcs(ctx: Ctx, connectionId: string, samlResponse: string | undefined): Promise<FlowResult> {
+export async function samlAcs(ctx: Ctx, connectionId: string, samlResponse: string | undefined, binding?: string): Promise<FlowResult> {
   const conn = await connectionById(ctx, connectionId);
   return run(ctx, conn?.protocol === 'saml' ? conn : undefined, 'saml', (c) => {
     if (!samlResponse) throw fail('saml_malformed', 'Palisade received no answer from your identity provider.', 'SAMLResponse form field present', {}, 400);
-    return finishSaml(ctx, c, samlResponse);
+    return finishSaml(ctx, c, samlResponse, { ...(binding ? { binding } : {}) });
   });
 }

@@ -15,7 +15,7 @@ export async function connectionById(ctx: Pick<Ctx, 'db'>, id: string): Promise<
  * admin's test login (signed in already, with SSO-management rights in the connection's organization):
  * a successful one is what allows enforcement.
  */
-export async function startLogin(ctx: Ctx, connectionId: string, test: boolean): Promise<{ redirect: string; conn: ConnectionRow }> {
+export async function startLogin(ctx: Ctx, connectionId: string, test: boolean, binding: string): Promise<{ redirect: string; conn: ConnectionRow }> {
   const conn = await connectionById(ctx, connectionId);
   if (!conn) throw notFound('SSO connection');
   let initiatedBy: string | null = null;
@@ -25,6 +25,6 @@ export async function startLogin(ctx: Ctx, connectionId: string, test: boolean):
   }
   if (conn.status !== 'active') throw fail('sso_connection_disabled', 'This sign-in method is turned off.', 'connection active', { expected: 'active', received: conn.status });
   const purpose = test ? 'test' : 'login';
-  const redirect = conn.protocol === 'oidc' ? await startOidc(ctx, conn, purpose, initiatedBy) : await startSaml(ctx, conn, purpose, initiatedBy);
+  const redirect = conn.protocol === 'oidc' ? await startOidc(ctx, conn, purpose, initiatedBy, binding) : await startSaml(ctx, conn, purpose, initiatedBy, binding);
   return { redirect, conn };
 }

@@ -3,7 +3,7 @@ import type { Ctx } from '../context.js';
 import { oidcRedirectUri, claimNames, type ConnectionRow } from './connections.js';
 import { SsoFailure, fail } from './diagnosis.js';
 import { type Identity, identityFrom } from './provision.js';
-import { consumeLoginState, saveLoginState, stateKey } from './store.js';
+import { assertSameBrowser, consumeLoginState, saveLoginState, stateKey } from './store.js';
 
 /**
  * OIDC relying party on openid-client: discovery, authorization code with PKCE, state and nonce
@@ -28,7 +28,7 @@ function configFor(conn: ConnectionRow): Promise<client.Configuration> {
   return config;
 }
 
-export async function startOidc(ctx: Ctx, conn: ConnectionRow, purpose: 'login' | 'test', initiatedBy: string | null): Promise<string> {
+export async function startOidc(ctx: Ctx, conn: ConnectionRow, purpose: 'login' | 'test', initiatedBy: string | null, binding: string): Promise<string> {
   let config: client.Configuration;
   try {
     config = await configFor(conn);
@@ -38,7 +38,7 @@ export async function startOidc(ctx: Ctx, conn: ConnectionRow, purpose: 'login' 
   const state = client.randomState();
   const nonce = client.randomNonce();
   const verifier = client.randomPKCECodeVerifier();
-  await saveLoginState(ctx.db, ctx, { id: stateKey(state), connection_id: conn.id, org_id: conn.org_id, purpose, nonce, code_verifier: verifier, initiated_by: initiatedBy });
+  await saveLoginState(ctx.db, ctx, { id: stateKey(state), connection_id: conn.id, org_id: conn.org_id, purpose, nonce, code_verifier: verifier, initiated_by: initiatedBy, browser_binding: stateKey(binding) });
   const url = client.buildAuthorizationUrl(config, {
     redirect_uri: oidcRedirectUri(ctx),
     scope: 'openid email profile',
@@ -56,7 +56,7 @@ export async function peekOidcState(ctx: Ctx, state: string | undefined) {
   return ctx.db.selectFrom('sso_login_states').select(['connection_id', 'org_id']).where('id', '=', stateKey(state)).executeTakeFirst();
 }
 
-export async function finishOidc(ctx: Ctx, conn: ConnectionRow, currentUrl: URL): Promise<{ identity: Identity; raw: Record<string, unknown>; purpose: 'login' | 'test'; initiatedBy: string | null }> {
+export async function finishOidc(ctx: Ctx, conn: ConnectionRow, currentUrl: URL, binding?: string): Promise<{ identity: Identity; raw: Record<string, unknown>; purpose: 'login' | 'test'; initiatedBy: string | null }> {
   const error = currentUrl.searchParams.get('error');
   if (error) throw fail('oidc_idp_error', 'Your identity provider did not sign you in.', 'authorization response', { received: { error, description: currentUrl.searchParams.get('error_description') } });
   const state = currentUrl.searchParams.get('state') ?? '';
@@ -69,6 +69,8 @@ export async function finishOidc(ctx: Ctx, conn: ConnectionRow, currentUrl: URL)
   } catch (err) {
     throw diagnoseOidc(err, row.nonce);
   }
+  // Checked after the IdP's answer is validated, so an attack on the answer is diagnosed as such.
+  assertSameBrowser(row, binding);
   const claims = tokens.claims();
   if (!claims) throw fail('oidc_id_token_missing', 'Your identity provider did not return an ID token.', 'id_token present');
   let raw: Record<string, unknown> = { ...claims };

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { parse as parseQuery } from 'node:querystring';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
@@ -17,6 +18,8 @@ import { SimulateInput, simulateLogin } from './simulate.js';
 import { BreakGlassInput, TotpCodeInput, breakGlassLogin, confirmTotp, removeTotp, startTotpEnrollment, totpStatus } from './totp.js';
 
 const tags = ['Single sign-on'];
+/** Ties a sign-in to the browser that started it. */
+const BINDING_COOKIE = 'palisade_sso';
 const ConnParams = Type.Object({ orgId: Type.String({ maxLength: 64 }), connectionId: Type.String({ maxLength: 64 }) });
 const PublicConnParams = Type.Object({ connectionId: Type.String({ maxLength: 64 }) });
 
@@ -122,7 +125,11 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     { schema: { tags, summary: 'Start signing in through a connection (add ?test=1 as an admin for a test login)', params: PublicConnParams, querystring: Type.Object({ test: Type.Optional(Type.String({ maxLength: 5 })) }) } },
     async (request, reply) => {
       try {
-        const { redirect } = await startLogin(request.ctx, request.params.connectionId, request.query.test === '1' || request.query.test === 'true');
+        const binding = request.cookies[BINDING_COOKIE] ?? randomBytes(32).toString('base64url');
+        const { redirect } = await startLogin(request.ctx, request.params.connectionId, request.query.test === '1' || request.query.test === 'true', binding);
+        const https = request.protocol === 'https' || request.ctx.config.publicUrl.startsWith('https://');
+        // SAML answers arrive as a cross-site POST, which only carries a SameSite=None (hence Secure) cookie.
+        reply.setCookie(BINDING_COOKIE, binding, { path: '/sso', httpOnly: true, secure: https, sameSite: https ? 'none' : 'lax', maxAge: 600 });
         return reply.redirect(redirect, 302);
       } catch (err) {
         if (!(err instanceof SsoFailure)) throw err;
@@ -133,12 +140,12 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
   );
   app.get('/sso/oidc/callback', { schema: { tags, summary: 'OIDC redirect URI' } }, async (request, reply) => {
     const current = new URL(request.url, request.ctx.config.publicUrl);
-    return finish(request, reply, await oidcCallback(request.ctx, current));
+    return finish(request, reply, await oidcCallback(request.ctx, current, request.cookies[BINDING_COOKIE]));
   });
   app.post('/sso/saml/:connectionId/acs', { schema: { tags, summary: 'SAML assertion consumer service (HTTP-POST binding)', params: PublicConnParams } }, async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
     const saml = typeof body.SAMLResponse === 'string' ? body.SAMLResponse : undefined;
-    return finish(request, reply, await samlAcs(request.ctx, request.params.connectionId, saml));
+    return finish(request, reply, await samlAcs(request.ctx, request.params.connectionId, saml, request.cookies[BINDING_COOKIE]));
   });
   app.get('/sso/saml/:connectionId/metadata', { schema: { tags, summary: 'SAML service-provider metadata of a connection', params: PublicConnParams } }, async (request, reply) => {
     const conn = await connectionById(request.ctx, request.params.connectionId);

@@ -5,7 +5,8 @@ import { acsUrl, claimNames, type ConnectionRow, spEntityId } from './connection
 import { SsoFailure, fail } from './diagnosis.js';
 import { toPem } from './idp-metadata.js';
 import { type Identity, identityFrom } from './provision.js';
-import { consumeLoginState, samlRequestCache, stateKey } from './store.js';
+import { assertSameBrowser, consumeLoginState, samlRequestCache, stateKey } from './store.js';
+import type { SsoLoginStatesTable } from './tables.js';
 
 /**
  * SAML 2.0 service provider on @node-saml/node-saml (signature verification, audience, issuer,
@@ -20,7 +21,7 @@ const DS_NS = 'http://www.w3.org/2000/09/xmldsig#';
 /** Clock skew tolerated between Palisade and the IdP. */
 export const SAML_CLOCK_SKEW_MS = 3 * 60_000;
 
-function samlFor(ctx: Ctx, conn: ConnectionRow, purpose: 'login' | 'test', initiatedBy: string | null): SAML {
+function samlFor(ctx: Ctx, conn: ConnectionRow, purpose: 'login' | 'test', initiatedBy: string | null, binding: string | null = null): SAML {
   const certs = (JSON.parse(conn.saml_idp_certs ?? '[]') as string[]).map(toPem);
   return new SAML({
     idpCert: certs,
@@ -34,7 +35,7 @@ function samlFor(ctx: Ctx, conn: ConnectionRow, purpose: 'login' | 'test', initi
     acceptedClockSkewMs: SAML_CLOCK_SKEW_MS,
     validateInResponseTo: ValidateInResponseTo.ifPresent,
     requestIdExpirationPeriodMs: 10 * 60_000,
-    cacheProvider: samlRequestCache(ctx.db, ctx, conn.id, conn.org_id, purpose, initiatedBy),
+    cacheProvider: samlRequestCache(ctx.db, ctx, conn.id, conn.org_id, purpose, initiatedBy, binding),
     identifierFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
     disableRequestedAuthnContext: true,
     ...(conn.sp_private_key ? { decryptionPvk: conn.sp_private_key } : {}),
@@ -46,8 +47,8 @@ export function spMetadataXml(ctx: Ctx, conn: ConnectionRow): string {
   return samlFor(ctx, conn, 'login', null).generateServiceProviderMetadata(conn.sp_certificate, conn.sp_certificate);
 }
 
-export async function startSaml(ctx: Ctx, conn: ConnectionRow, purpose: 'login' | 'test', initiatedBy: string | null): Promise<string> {
-  return samlFor(ctx, conn, purpose, initiatedBy).getAuthorizeUrlAsync('', undefined, {});
+export async function startSaml(ctx: Ctx, conn: ConnectionRow, purpose: 'login' | 'test', initiatedBy: string | null, binding: string): Promise<string> {
+  return samlFor(ctx, conn, purpose, initiatedBy, binding).getAuthorizeUrlAsync('', undefined, {});
 }
 
 const plain = 'Your identity provider\'s answer failed Palisade\'s security checks, so you were not signed in.';
@@ -108,7 +109,7 @@ function inspect(xml: string): Shape {
   return { inResponseTo: response.getAttribute('InResponseTo') || null, destination: response.getAttribute('Destination') || null, assertionId };
 }
 
-export async function finishSaml(ctx: Ctx, conn: ConnectionRow, samlResponse: string, opts: { dryRun?: boolean } = {}): Promise<{ identity: Identity; raw: Record<string, unknown>; purpose: 'login' | 'test'; initiatedBy: string | null }> {
+export async function finishSaml(ctx: Ctx, conn: ConnectionRow, samlResponse: string, opts: { dryRun?: boolean; binding?: string } = {}): Promise<{ identity: Identity; raw: Record<string, unknown>; purpose: 'login' | 'test'; initiatedBy: string | null }> {
   let xml: string;
   try {
     xml = Buffer.from(samlResponse, 'base64').toString('utf8');
@@ -126,6 +127,7 @@ export async function finishSaml(ctx: Ctx, conn: ConnectionRow, samlResponse: st
   }
   let purpose: 'login' | 'test' = 'login';
   let initiatedBy: string | null = null;
+  let stateRow: SsoLoginStatesTable | undefined;
   if (opts.dryRun) {
     // The simulator reads a pasted response without spending its request id.
   } else if (!shape.inResponseTo) {
@@ -143,6 +145,7 @@ export async function finishSaml(ctx: Ctx, conn: ConnectionRow, samlResponse: st
     if (row.connection_id !== conn.id) throw fail('saml_in_response_to_invalid', plain, 'InResponseTo belongs to this connection', { expected: conn.id, received: row.connection_id });
     purpose = row.purpose;
     initiatedBy = row.initiated_by;
+    stateRow = row;
   }
 
   let profile: Profile | null;
@@ -172,6 +175,8 @@ export async function finishSaml(ctx: Ctx, conn: ConnectionRow, samlResponse: st
   if (!notOnOrAfter) throw fail('saml_no_expiry', plain, 'assertion has NotOnOrAfter', { received: null });
   if (now - SAML_CLOCK_SKEW_MS >= Date.parse(notOnOrAfter)) throw fail('saml_assertion_expired', plain, 'NotOnOrAfter (with clock skew)', { expected: `before ${notOnOrAfter}`, received: new Date(now).toISOString() });
 
+  // Checked once the IdP's answer is proven valid, so attacks on it get their own diagnosis first.
+  if (stateRow) assertSameBrowser(stateRow, opts.binding);
   const assertionId = assertion.getAttribute('ID') ?? '';
   const attributes = (profile.attributes ?? {}) as Record<string, unknown>;
   const nameId = profile.nameID ?? '';

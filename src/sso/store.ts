@@ -36,10 +36,10 @@ export async function consumeLoginState(db: Queryable, ctx: Pick<Ctx, 'clock'>, 
  * node-saml's request-id cache, kept in the login-state table: the AuthnRequest id is saved when
  * Palisade redirects to the IdP and taken (once) when the response comes back.
  */
-export function samlRequestCache(db: Queryable, ctx: Pick<Ctx, 'clock'>, connectionId: string, orgId: string, purpose: 'login' | 'test', initiatedBy: string | null): CacheProvider {
+export function samlRequestCache(db: Queryable, ctx: Pick<Ctx, 'clock'>, connectionId: string, orgId: string, purpose: 'login' | 'test', initiatedBy: string | null, binding: string | null): CacheProvider {
   return {
     async saveAsync(key: string, value: string): Promise<CacheItem | null> {
-      await saveLoginState(db, ctx, { id: stateKey(key), connection_id: connectionId, org_id: orgId, purpose, nonce: null, code_verifier: null, initiated_by: initiatedBy });
+      await saveLoginState(db, ctx, { id: stateKey(key), connection_id: connectionId, org_id: orgId, purpose, nonce: null, code_verifier: null, initiated_by: initiatedBy, browser_binding: binding ? stateKey(binding) : null });
       return { value, createdAt: ctx.clock.now().getTime() };
     },
     async getAsync(key: string): Promise<string | null> {
@@ -73,4 +73,15 @@ export function ssoCleanupJob(): JobDefinition {
     intervalMs: 15 * 60_000,
     run: async (ctx) => purgeExpiredSsoState(ctx.db, ctx.clock.now()),
   };
+}
+
+/**
+ * The browser that finishes a sign-in must be the one that started it: otherwise an attacker could
+ * hand a victim a callback (or a SAML response) for the attacker's own account (login CSRF).
+ */
+export function assertSameBrowser(row: SsoLoginStatesTable, binding: string | undefined): void {
+  if (!row.browser_binding) return;
+  if (!binding || stateKey(binding) !== row.browser_binding) {
+    throw fail('sso_browser_mismatch', 'This sign-in was started in a different browser (or its cookie was blocked). Start signing in again here.', 'sign-in finished in the browser that started it', { expected: 'the palisade_sso cookie set at start', received: binding ? 'a different cookie' : 'no cookie' });
+  }
 }

@@ -43,6 +43,8 @@ export interface SsoLoginStatesTable {
   nonce: string | null;
   code_verifier: string | null;
   initiated_by: string | null;
+  /** SHA-256 of the browser-binding cookie set when the sign-in started (login-CSRF protection). */
+  browser_binding: string | null;
   created_at: string;
   expires_at: string;
   used_at: string | null;

@@ -139,6 +139,18 @@ describe('OIDC single sign-on against a real oidc-provider', () => {
     assert.equal(again.headers['x-sso-error'], 'sso_state_reused');
   });
 
+  test('attack: a callback for the attacker\'s own sign-in, opened in the victim\'s browser, is refused (login CSRF)', async () => {
+    const attacker = t.anonymous();
+    const start = await attacker.get(`/sso/${connectionId}/start`);
+    const callback = await driveOidcLogin(String(start.headers.location), 'bob', PUBLIC);
+    const victim = t.anonymous();
+    await victim.get(`/sso/${connectionId}/start`); // the victim's browser has its own binding cookie
+    const res = await victim.get(callback.slice(PUBLIC.length));
+    assert.equal(res.status, 403);
+    assert.equal(res.headers['x-sso-error'], 'sso_browser_mismatch');
+    assert.equal(victim.cookie, undefined, 'no session for the victim');
+  });
+
   test('attack: a tampered id_token (claims changed, signature kept) is refused', async () => {
     const { res } = await oidcLogin(t, t.anonymous(), connectionId, 'bob', {
       beforeCallback: async () =>

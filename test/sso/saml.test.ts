@@ -116,6 +116,13 @@ describe('SAML single sign-on with a samlify identity provider', () => {
     await expectRefused(await post(t.anonymous(), foreign.samlResponse), 'saml_bad_signature');
   });
 
+  test('attack: a response for a sign-in started in another browser is refused (login CSRF)', async () => {
+    const attacker = t.anonymous();
+    const { samlResponse } = await idp.response(spMetadata, { ...base(), inResponseTo: await start(attacker) });
+    const meta = await expectRefused(await post(t.anonymous(), samlResponse), 'sso_browser_mismatch');
+    assert.equal(meta.received, 'no cookie');
+  });
+
   test('attack: replaying a used response is refused as a replay', async () => {
     const agent = t.anonymous();
     const { samlResponse } = await idp.response(spMetadata, { ...base(), inResponseTo: await start(agent) });
@@ -222,10 +229,11 @@ describe('SAML single sign-on with a samlify identity provider', () => {
     await expectRefused(await post(t.anonymous(), samlResponse), 'saml_in_response_to_invalid');
     // The other organization controls its IdP: it cannot use it to sign in an account of ours.
     const otherConn = created.body as { id: string; saml: { acsUrl: string; spEntityId: string } };
-    const hijack = await t.anonymous().get(`/sso/${otherConn.id}/start`);
+    const attacker = t.anonymous();
+    const hijack = await attacker.get(`/sso/${otherConn.id}/start`);
     const hijackRequest = await idp.requestIdFrom(String(hijack.headers.location), otherMd);
     const forged = await idp.response(otherMd, { nameId: 'owner@acme.example', attributes: { email: ['owner@acme.example'] }, destination: otherConn.saml.acsUrl, recipient: otherConn.saml.acsUrl, audience: otherConn.saml.spEntityId, inResponseTo: hijackRequest });
-    const takeover = await post(t.anonymous(), forged.samlResponse, otherConn.id);
+    const takeover = await post(attacker, forged.samlResponse, otherConn.id);
     assert.equal(takeover.headers['x-sso-error'], 'sso_account_in_other_organization');
     assert.equal(takeover.status, 403);
     // And an admin of the other organization cannot start a test login on ours.

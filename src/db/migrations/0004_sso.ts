@@ -44,6 +44,7 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('nonce', 'text')
     .addColumn('code_verifier', 'text')
     .addColumn('initiated_by', 'text')
+    .addColumn('browser_binding', 'text')
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addColumn('expires_at', 'text', (c) => c.notNull())
     .addColumn('used_at', 'text')
