@@ -2,6 +2,7 @@
 import { benchAuditIngest } from './audit-ingest.js';
 import { benchDomainRecheck } from './domain-recheck.js';
 import { benchScimSync } from './scim-sync.js';
+import { benchSsoSaml } from './sso-saml.js';
 
 const dialects = (process.env.BENCH_DIALECTS ?? 'sqlite postgres').split(/\s+/).filter(Boolean) as ('sqlite' | 'postgres')[];
 const only = process.argv[2];
@@ -10,3 +11,4 @@ console.log(`Palisade benchmarks · node ${process.version} · ${dialects.join('
 if (!only || only === 'audit') await benchAuditIngest(dialects);
 if (!only || only === 'domains') await benchDomainRecheck(dialects);
 if (!only || only === 'scim') await benchScimSync(dialects);
+if (!only || only === 'sso') await benchSsoSaml(dialects);

@@ -18,6 +18,7 @@ import { orgRoutes } from './orgs/routes.js';
 import { scimProtocolRoutes } from './scim/protocol-routes.js';
 import { scimRoutes } from './scim/routes.js';
 import { pageRoutes } from './web/pages.js';
+import { ssoRoutes } from './sso/routes.js';
 
 export interface AppOptions {
   database: Database;
@@ -99,6 +100,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(systemRoutes, { database, metrics, metricsEnabled: config.metricsEnabled });
   await app.register(pageRoutes);
   // Each domain's routes, one line each.
-  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes, domainRoutes, scimRoutes, scimProtocolRoutes]) await app.register(routes);
+  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes, domainRoutes, scimRoutes, scimProtocolRoutes, ssoRoutes]) await app.register(routes);
   return app;
 }

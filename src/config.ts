@@ -27,6 +27,7 @@ export interface PalisadeConfig {
   domainRecheckHours: number;
   domainGraceDays: number;
   scimSyncLogRetentionDays: number;
+  ssoTestLoginMaxAgeDays: number;
 }
 
 export class ConfigError extends Error {
@@ -122,6 +123,7 @@ export const CONFIG_SPEC = {
   domainRecheckHours: { variable: 'PALISADE_DOMAIN_RECHECK_HOURS', default: 24, parse: integer(1, 24 * 30), describe: 'How often verified domains are checked again.' },
   domainGraceDays: { variable: 'PALISADE_DOMAIN_GRACE_DAYS', default: 14, parse: integer(1, 365), describe: 'How long a domain whose record disappeared stays usable (state failing) before it expires.' },
   scimSyncLogRetentionDays: { variable: 'PALISADE_SCIM_SYNC_LOG_RETENTION_DAYS', default: 90, parse: integer(1, 3650), describe: 'Days SCIM sync-log entries are kept (the audit log keeps the security events longer).' },
+  ssoTestLoginMaxAgeDays: { variable: 'PALISADE_SSO_TEST_LOGIN_MAX_AGE_DAYS', default: 14, parse: integer(1, 365), describe: 'SSO can be enforced only after an admin test login through the connection within this many days.' },
 } satisfies { [K in keyof PalisadeConfig]: Spec<PalisadeConfig[K]> };
 
 function readConfigFile(path: string): Env {

@@ -11,7 +11,7 @@ import { type Agent, type TestApp, createTestApp } from './helpers/harness.js';
  */
 
 interface World {
-  a: { orgId: string; childId: string; memberId: string; tokenId: string; domainId: string; directoryId: string; owner: Agent; secrets: string[] };
+  a: { orgId: string; childId: string; memberId: string; tokenId: string; domainId: string; directoryId: string; connectionId: string; owner: Agent; secrets: string[] };
   b: { orgId: string; owner: Agent };
 }
 
@@ -22,7 +22,15 @@ const PARAM_FIXTURES: Record<string, (w: World) => string> = {
   tokenId: (w) => w.a.tokenId,
   domainId: (w) => w.a.domainId,
   directoryId: (w) => w.a.directoryId,
+  connectionId: (w) => w.a.connectionId,
 };
+
+/**
+ * Protocol routes a browser or an IdP reaches without a Palisade credential (SSO start, SAML ACS
+ * and SP metadata). They are public by design and answer in their protocol's shape; their
+ * cross-organization cases are tested in test/sso/ (foreign InResponseTo, foreign test login).
+ */
+const PROTOCOL_ROUTES = new Set(['GET /sso/:connectionId/start', 'POST /sso/saml/:connectionId/acs', 'GET /sso/saml/:connectionId/metadata']);
 
 /** A valid body for each route that takes one, so the request reaches authorization. */
 const SAMPLE_BODIES: Record<string, unknown> = {
@@ -40,6 +48,11 @@ const SAMPLE_BODIES: Record<string, unknown> = {
   'POST /api/v1/orgs/:orgId/scim/directories/:directoryId/rotate-token': { overlapHours: 0 },
   'POST /api/v1/orgs/:orgId/scim/directories/:directoryId/role-preview': {},
   'POST /api/v1/orgs/:orgId/scim/directories/:directoryId/apply-roles': {},
+  'POST /api/v1/orgs/:orgId/sso/connections': { protocol: 'oidc', name: 'Rogue IdP', oidc: { issuer: 'https://idp.beta.example', clientId: 'rogue', clientSecret: 'rogue-secret' } },
+  'PATCH /api/v1/orgs/:orgId/sso/connections/:connectionId': { name: 'Taken over', idpInitiated: false },
+  'POST /api/v1/orgs/:orgId/sso/connections/:connectionId/simulate': { claims: { email: 'intruder@b.example', groups: ['alpha-admins'] } },
+  'POST /api/v1/orgs/:orgId/sso/connections/:connectionId/impact': { mapping: { requiredPrefix: null, defaultRole: null, rules: [] } },
+  'PUT /api/v1/orgs/:orgId/sso/enforcement': { connectionId: 'sso_00000000000000000000000000' },
 };
 
 describe('tenant isolation on every route', () => {
@@ -53,16 +66,17 @@ describe('tenant isolation on every route', () => {
     const token = await a.owner.post('/api/v1/me/tokens', { name: 'alpha automation' });
     const domain = await a.owner.post(`/api/v1/orgs/${a.orgId}/domains`, { domain: 'alpha-private.example' });
     const directory = await a.owner.post(`/api/v1/orgs/${a.orgId}/scim/directories`, { name: 'Alpha Okta Tenant' });
+    const conn = await a.owner.post(`/api/v1/orgs/${a.orgId}/sso/connections`, { protocol: 'oidc', name: 'Alpha Okta', oidc: { issuer: 'https://idp.alpha.example', clientId: 'alpha-client', clientSecret: 'alpha-client-secret' } });
     const b = await t.seedOrg('Beta', 'owner@beta.example');
     w = {
-      a: { orgId: a.orgId, childId: child.body.id, memberId, tokenId: token.body.apiToken.id, domainId: domain.body.id, directoryId: directory.body.directory.id, owner: a.owner, secrets: ['Alpha Secret Corp', 'Alpha Hidden Unit', 'alpha.example', 'alpha automation', 'alpha-private.example', domain.body.instructions.value, 'Alpha Okta Tenant'] },
+      a: { orgId: a.orgId, childId: child.body.id, memberId, tokenId: token.body.apiToken.id, domainId: domain.body.id, directoryId: directory.body.directory.id, connectionId: conn.body.id, owner: a.owner, secrets: ['Alpha Secret Corp', 'Alpha Hidden Unit', 'alpha.example', 'alpha automation', 'alpha-private.example', domain.body.instructions.value, 'Alpha Okta Tenant', 'Alpha Okta', 'alpha-client'] },
       b: { orgId: b.orgId, owner: b.owner },
     };
   });
   after(() => t.close());
 
   // SCIM protocol routes authenticate with a directory token, not a person: test/scim/directories.test.ts covers them.
-  const scoped = () => t.app.routeTable.filter((r) => r.url.includes('/:') && !r.url.startsWith('/scim/v2/'));
+  const scoped = () => t.app.routeTable.filter((r) => r.url.includes('/:') && !r.url.startsWith('/scim/v2/') && !PROTOCOL_ROUTES.has(`${r.method} ${r.url}`));
 
   test('every parameterised route has a fixture', () => {
     const missing: string[] = [];
@@ -93,6 +107,9 @@ describe('tenant isolation on every route', () => {
     assert.equal((await w.a.owner.get(`/api/v1/orgs/${w.a.childId}`)).status, 200);
     const domains = await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/domains`);
     assert.deepEqual(domains.body.data.map((d: { domain: string; includeSubdomains: boolean; lastCheckedAt: string | null }) => [d.domain, d.includeSubdomains, d.lastCheckedAt]), [['alpha-private.example', false, null]]);
+    const conn = await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/sso/connections/${w.a.connectionId}`);
+    assert.equal(conn.body.name, 'Alpha Okta');
+    assert.equal((await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/sso/enforcement`)).body.enforced, false);
     const tokens = await w.a.owner.get('/api/v1/me/tokens');
     assert.equal(tokens.body.data[0].revokedAt, null);
     const dir = await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/scim/directories/${w.a.directoryId}`);

@@ -4,6 +4,7 @@ import { recordAudit } from '../audit/record.js';
 import type { Ctx } from '../context.js';
 import { autoJoinCapturingOrg } from '../domains/capture.js';
 import { PalisadeError } from '../errors.js';
+import { assertLinkAllowed, assertPasswordLoginAllowed } from '../sso/enforcement.js';
 import { normalizeEmail } from '../users/email.js';
 import { type PublicUser, findUserByEmail, publicUser } from '../users/store.js';
 import { auditOrgsOfUser } from './audit-orgs.js';
@@ -59,6 +60,8 @@ export async function login(ctx: Ctx, input: LoginInput): Promise<{ session: New
     if (user?.status === 'suspended' && ok) throw new PalisadeError(403, 'account_suspended', 'This account is suspended. Contact an administrator of your organization.');
     throw badCredentials();
   }
+  // Organizations that enforce SSO send their people to the IdP (primary owners to break-glass).
+  await assertPasswordLoginAllowed(ctx, user);
   return ctx.db.transaction().execute(async (tx) => {
     await clearAccountFailures(tx, email);
     // People at a domain their organization verified with auto-join on become members as they sign in.
@@ -94,6 +97,7 @@ export async function logout(ctx: Ctx): Promise<void> {
  */
 export async function setPasswordWithLink(ctx: Ctx, input: SetPasswordInput): Promise<{ session: NewSession; user: PublicUser }> {
   checkPasswordPolicy(input.password);
+  await assertLinkAllowed(ctx, input.token);
   const hash = await hashPassword(input.password, ctx.config.passwordScryptLogN);
   return ctx.db.transaction().execute(async (tx) => {
     const now = ctx.clock.now();

@@ -3,6 +3,7 @@ import type { Database } from './connect.js';
 import * as m0001 from './migrations/0001_foundation.js';
 import * as m0002 from './migrations/0002_jobs_and_role_mapping.js';
 import * as m0003 from './migrations/0003_domains.js';
+import * as m0004 from './migrations/0004_sso.js';
 import * as m0005 from './migrations/0005_scim.js';
 
 /** Migrations live in code (not scanned from disk) so the compiled build and tsx run the same list. Append new ones in order. */
@@ -10,6 +11,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0001_foundation': m0001,
   '0002_jobs_and_role_mapping': m0002,
   '0003_domains': m0003,
+  '0004_sso': m0004,
   '0005_scim': m0005,
 };
 

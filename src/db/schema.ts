@@ -1,6 +1,7 @@
 import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
 import type { DomainTables } from '../domains/tables.js';
 import type { ScimTables } from '../scim/tables.js';
+import type { SsoTables } from '../sso/tables.js';
 
 /**
  * Table types shared by both dialects. Times are ISO-8601 UTC strings with milliseconds
@@ -156,7 +157,7 @@ export interface CoreTables {
 }
 
 /** Every table Palisade has. A new domain adds `, XTables` (from src/<domain>/tables.ts) here. */
-export interface DB extends CoreTables, DomainTables, ScimTables {}
+export interface DB extends CoreTables, DomainTables, ScimTables, SsoTables {}
 
 export type Db = Kysely<DB>;
 export type Tx = Transaction<DB>;

@@ -12,6 +12,8 @@ export const SESSION_COOKIE = 'palisade_session';
 export const CSRF_HEADER = 'x-csrf-token';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** The SAML POST binding is a cross-site form post from the IdP, authenticated by the signed response itself. */
+const CSRF_EXEMPT = /^\/sso\/saml\/[^/?]+\/acs(\?|$)/;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -49,7 +51,7 @@ export function identifyCaller(deps: { db: Db; clock: Clock; config: PalisadeCon
         if (found) {
           caller = { kind: 'user', userId: found.user.id, email: found.user.email, via: 'session', credentialId: found.sessionId };
           request.sessionSecret = secret;
-          if (!SAFE_METHODS.has(request.method)) {
+          if (!SAFE_METHODS.has(request.method) && !CSRF_EXEMPT.test(request.url)) {
             const sent = request.headers[CSRF_HEADER];
             if (typeof sent !== 'string' || !constantTimeEqual(sent, csrfTokenFor(secret))) {
               throw new PalisadeError(403, 'csrf_token_invalid', `Browser requests that change something must send the ${CSRF_HEADER} header with the csrfToken from sign-in or GET /api/v1/auth/session.`);

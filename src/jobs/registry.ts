@@ -1,11 +1,13 @@
 import type { PalisadeConfig } from '../config.js';
 import { domainRecheckJob } from '../domains/recheck-job.js';
 import { scimSyncLogRetentionJob } from '../scim/retention.js';
+import { samlMetadataRefreshJob } from '../sso/metadata-refresh.js';
+import { ssoCleanupJob } from '../sso/store.js';
 import { type JobDefinition, Scheduler, type SchedulerDeps } from './scheduler.js';
 
 /** Every periodic job Palisade runs. A domain adds its job factory here, one line each. */
 export function allJobs(config: PalisadeConfig): JobDefinition[] {
-  return [domainRecheckJob(config), scimSyncLogRetentionJob(config)];
+  return [domainRecheckJob(config), scimSyncLogRetentionJob(config), ssoCleanupJob(), samlMetadataRefreshJob()];
 }
 
 export function createScheduler(deps: SchedulerDeps, jobs: JobDefinition[] = allJobs(deps.config)): Scheduler {

@@ -18,6 +18,7 @@ export const PERMISSIONS = {
   'domains.read': ['primary_owner', 'admin'],
   'domains.manage': ['primary_owner', 'admin'],
   'scim.manage': ['primary_owner', 'admin'],
+  'sso.manage': ['primary_owner', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;
@@ -37,6 +38,7 @@ export const PERMISSION_PURPOSE: Record<Permission, string> = {
   'domains.read': 'an admin or primary owner to see domains and their verification state',
   'domains.manage': 'an admin or primary owner to add, verify or remove domains',
   'scim.manage': 'an admin or primary owner to manage SCIM provisioning directories and read their sync log',
+  'sso.manage': 'an admin or primary owner to manage single sign-on',
 };
 
 export const ROLE_RANK: Record<Role, number> = { member: 1, admin: 2, primary_owner: 3 };

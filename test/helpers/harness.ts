@@ -20,6 +20,8 @@ export class Agent {
   cookie: string | undefined;
   csrf: string | undefined;
   bearer: string | undefined;
+  /** The SSO browser-binding cookie, sent back on /sso/ paths like a browser would. */
+  ssoCookie: string | undefined;
   constructor(
     private readonly app: FastifyInstance,
     readonly email: string,
@@ -33,6 +35,7 @@ export class Agent {
       h.cookie = this.cookie;
       if (this.csrf && !['GET', 'HEAD'].includes(method)) h['x-csrf-token'] = this.csrf;
     }
+    if (this.ssoCookie && url.startsWith('/sso/')) h.cookie = [h.cookie, this.ssoCookie].filter(Boolean).join('; ');
     const res = await this.app.inject({ method: method as 'GET', url, headers: h, remoteAddress: this.ip, ...(body !== undefined ? { payload: body as object } : {}) });
     this.absorb(res);
     let parsed: unknown = undefined;
@@ -41,6 +44,8 @@ export class Agent {
   }
 
   private absorb(res: LightMyRequestResponse): void {
+    const sso = res.cookies.find((c) => c.name === 'palisade_sso');
+    if (sso) this.ssoCookie = `palisade_sso=${sso.value}`;
     const setCookie = res.cookies.find((c) => c.name === 'palisade_session');
     if (setCookie) this.cookie = setCookie.value ? `palisade_session=${setCookie.value}` : undefined;
     if (res.statusCode < 300 && res.body && (res.headers['content-type'] ?? '').toString().includes('json')) {

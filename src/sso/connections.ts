@@ -1,0 +1,299 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { recordAudit } from '../audit/record.js';
+import type { Ctx } from '../context.js';
+import type { Queryable } from '../db/schema.js';
+import { badRequest, notFound } from '../errors.js';
+import { newId } from '../ids.js';
+import { authorize } from '../orgs/authorize.js';
+import { type IdpMetadata, certificateInfo, normalizeCertificate, parseIdpMetadata } from './idp-metadata.js';
+import { fetchIdpMetadata } from './metadata-refresh.js';
+import { generateSpKeyPair } from './sp-keys.js';
+import { type ClaimNames, PRESETS, type PresetId } from './presets.js';
+import type { SsoConnectionsTable } from './tables.js';
+
+export type ConnectionRow = SsoConnectionsTable;
+
+const Preset = Type.Union([Type.Literal('okta'), Type.Literal('entra'), Type.Literal('google'), Type.Literal('custom')]);
+const Claims = Type.Partial(
+  Type.Object({ email: Type.String({ minLength: 1, maxLength: 300 }), firstName: Type.String({ minLength: 1, maxLength: 300 }), lastName: Type.String({ minLength: 1, maxLength: 300 }), groups: Type.String({ minLength: 1, maxLength: 300 }) }, { additionalProperties: false }),
+);
+const OidcInput = Type.Object(
+  { issuer: Type.String({ maxLength: 500 }), clientId: Type.String({ minLength: 1, maxLength: 300 }), clientSecret: Type.String({ minLength: 1, maxLength: 1000 }) },
+  { additionalProperties: false },
+);
+const SamlInput = Type.Object(
+  {
+    metadataXml: Type.Optional(Type.String({ maxLength: 200_000, description: 'The IdP metadata document; fills entityId, ssoUrl and certificates.' })),
+    metadataUrl: Type.Optional(Type.Union([Type.String({ maxLength: 1000, description: 'Where the IdP publishes its metadata; Palisade downloads it now and refreshes it every 6 hours (certificate rollover).' }), Type.Null()])),
+    entityId: Type.Optional(Type.String({ maxLength: 500 })),
+    ssoUrl: Type.Optional(Type.String({ maxLength: 1000 })),
+    certificates: Type.Optional(Type.Array(Type.String({ maxLength: 10_000 }), { minItems: 1, maxItems: 2, description: 'One signing certificate, or two during a rollover.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const CreateConnectionInput = Type.Object(
+  {
+    protocol: Type.Union([Type.Literal('oidc'), Type.Literal('saml')]),
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    preset: Type.Optional(Preset),
+    jitEnabled: Type.Optional(Type.Boolean({ description: 'Create the user and membership on first login (default true).' })),
+    idpInitiated: Type.Optional(Type.Boolean({ description: 'SAML only: accept unsolicited responses (default false).' })),
+    claims: Type.Optional(Claims),
+    oidc: Type.Optional(OidcInput),
+    saml: Type.Optional(SamlInput),
+  },
+  { additionalProperties: false },
+);
+export type CreateConnectionInput = Static<typeof CreateConnectionInput>;
+
+export const UpdateConnectionInput = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('disabled')])),
+    jitEnabled: Type.Optional(Type.Boolean()),
+    idpInitiated: Type.Optional(Type.Boolean()),
+    claims: Type.Optional(Claims),
+    oidc: Type.Optional(Type.Partial(OidcInput)),
+    saml: Type.Optional(SamlInput),
+    acknowledgeWarnings: Type.Optional(Type.Boolean({ description: 'Apply a change to an enforced connection even though the simulation warned.' })),
+  },
+  { additionalProperties: false },
+);
+export type UpdateConnectionInput = Static<typeof UpdateConnectionInput>;
+
+export const ConnectionView = Type.Object({
+  id: Type.String(),
+  orgId: Type.String(),
+  protocol: Type.String(),
+  name: Type.String(),
+  preset: Type.String(),
+  status: Type.String(),
+  jitEnabled: Type.Boolean(),
+  idpInitiated: Type.Boolean(),
+  claims: Type.Object({ email: Type.String(), firstName: Type.String(), lastName: Type.String(), groups: Type.String() }),
+  loginUrl: Type.String(),
+  oidc: Type.Union([Type.Object({ issuer: Type.String(), clientId: Type.String(), clientSecretSet: Type.Boolean(), redirectUri: Type.String() }), Type.Null()]),
+  saml: Type.Union([
+    Type.Object({
+      idpEntityId: Type.Union([Type.String(), Type.Null()]),
+      idpSsoUrl: Type.Union([Type.String(), Type.Null()]),
+      idpCertificates: Type.Array(Type.Object({ fingerprintSha256: Type.String(), subject: Type.String(), notAfter: Type.String() })),
+      spEntityId: Type.String(),
+      acsUrl: Type.String(),
+      spMetadataUrl: Type.String(),
+      idpMetadataUrl: Type.Union([Type.String(), Type.Null()]),
+      idpMetadataRefreshedAt: Type.Union([Type.String(), Type.Null()]),
+      idpMetadataError: Type.Union([Type.String(), Type.Null()]),
+      spCertificate: Type.Union([Type.String(), Type.Null()]),
+    }),
+    Type.Null(),
+  ]),
+  lastTestLoginAt: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
+export type ConnectionView = Static<typeof ConnectionView>;
+
+export const spEntityId = (ctx: Pick<Ctx, 'config'>, id: string) => `${ctx.config.publicUrl}/sso/saml/${id}`;
+export const acsUrl = (ctx: Pick<Ctx, 'config'>, id: string) => `${ctx.config.publicUrl}/sso/saml/${id}/acs`;
+export const oidcRedirectUri = (ctx: Pick<Ctx, 'config'>) => `${ctx.config.publicUrl}/sso/oidc/callback`;
+
+export function claimNames(row: ConnectionRow): ClaimNames {
+  return JSON.parse(row.claims) as ClaimNames;
+}
+
+export function connectionView(ctx: Pick<Ctx, 'config'>, row: ConnectionRow): ConnectionView {
+  const certs = row.saml_idp_certs ? (JSON.parse(row.saml_idp_certs) as string[]) : [];
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    protocol: row.protocol,
+    name: row.name,
+    preset: row.preset,
+    status: row.status,
+    jitEnabled: row.jit_enabled === 1,
+    idpInitiated: row.idp_initiated === 1,
+    claims: claimNames(row),
+    loginUrl: `${ctx.config.publicUrl}/sso/${row.id}/start`,
+    oidc: row.protocol === 'oidc' ? { issuer: row.oidc_issuer ?? '', clientId: row.oidc_client_id ?? '', clientSecretSet: !!row.oidc_client_secret, redirectUri: oidcRedirectUri(ctx) } : null,
+    saml:
+      row.protocol === 'saml'
+        ? {
+            idpEntityId: row.saml_idp_entity_id,
+            idpSsoUrl: row.saml_idp_sso_url,
+            idpCertificates: certs.map(certificateInfo),
+            spEntityId: spEntityId(ctx, row.id),
+            acsUrl: acsUrl(ctx, row.id),
+            spMetadataUrl: `${ctx.config.publicUrl}/sso/saml/${row.id}/metadata`,
+            idpMetadataUrl: row.saml_metadata_url,
+            idpMetadataRefreshedAt: row.saml_metadata_refreshed_at,
+            idpMetadataError: row.saml_metadata_error,
+            spCertificate: row.sp_certificate,
+          }
+        : null,
+    lastTestLoginAt: row.last_test_login_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function checkUrl(value: string, field: string): string {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw badRequest('invalid_url', `${field} "${value.slice(0, 100)}" is not a URL; use the full https:// address from your identity provider.`);
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw badRequest('invalid_url', `${field} must be an https:// URL.`);
+  return value;
+}
+
+type SamlFields = Pick<ConnectionRow, 'saml_idp_entity_id' | 'saml_idp_sso_url' | 'saml_idp_certs'>;
+
+/** Reads the SAML settings: from uploaded metadata, from metadata already fetched from a URL, or given field by field. */
+function samlFields(input: NonNullable<CreateConnectionInput['saml']>, fetched?: IdpMetadata): SamlFields {
+  const md = fetched ?? (input.metadataXml ? parseIdpMetadata(input.metadataXml) : undefined);
+  const entityId = input.entityId ?? md?.entityId;
+  const ssoUrl = input.ssoUrl ?? md?.ssoUrl;
+  const certs = input.certificates ? input.certificates.map(normalizeCertificate) : md?.certificates;
+  if (!entityId || !ssoUrl || !certs?.length) {
+    const missing = [!entityId && 'entityId', !ssoUrl && 'ssoUrl', !certs?.length && 'certificates'].filter(Boolean).join(', ');
+    throw badRequest('saml_config_incomplete', `The SAML connection is missing ${missing}. Upload the IdP metadata XML as saml.metadataXml, or give entityId, ssoUrl and certificates.`);
+  }
+  return { saml_idp_entity_id: entityId, saml_idp_sso_url: checkUrl(ssoUrl, 'saml.ssoUrl'), saml_idp_certs: JSON.stringify(certs) };
+}
+
+export async function loadConnection(db: Queryable, orgId: string, id: string): Promise<ConnectionRow> {
+  const row = await db.selectFrom('sso_connections').selectAll().where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
+  if (!row) throw notFound('SSO connection');
+  return row;
+}
+
+export async function createConnection(ctx: Ctx, orgId: string, input: CreateConnectionInput): Promise<ConnectionView> {
+  await authorize(ctx, orgId, 'sso.manage');
+  const preset = PRESETS[(input.preset ?? 'custom') as PresetId];
+  const claims: ClaimNames = { ...(input.protocol === 'oidc' ? preset.oidc : preset.saml), ...(input.claims ?? {}) };
+  const now = ctx.clock.now();
+  const at = now.toISOString();
+  const row: ConnectionRow = {
+    id: newId('sso', now),
+    org_id: orgId,
+    protocol: input.protocol,
+    name: input.name.trim(),
+    preset: preset.id,
+    status: 'active',
+    jit_enabled: input.jitEnabled === false ? 0 : 1,
+    idp_initiated: input.idpInitiated ? 1 : 0,
+    claims: JSON.stringify(claims),
+    oidc_issuer: null,
+    oidc_client_id: null,
+    oidc_client_secret: null,
+    saml_idp_entity_id: null,
+    saml_idp_sso_url: null,
+    saml_idp_certs: null,
+    saml_metadata_url: null,
+    saml_metadata_refreshed_at: null,
+    saml_metadata_error: null,
+    sp_private_key: null,
+    sp_certificate: null,
+    last_test_login_at: null,
+    last_test_login_by: null,
+    created_at: at,
+    updated_at: at,
+  };
+  if (input.protocol === 'oidc') {
+    if (!input.oidc) throw badRequest('oidc_config_required', 'An OIDC connection needs oidc.issuer, oidc.clientId and oidc.clientSecret from the application you registered in your identity provider.');
+    if (input.saml) throw badRequest('wrong_protocol_settings', 'This is an OIDC connection; remove the saml settings.');
+    row.oidc_issuer = checkUrl(input.oidc.issuer, 'oidc.issuer');
+    row.oidc_client_id = input.oidc.clientId;
+    row.oidc_client_secret = input.oidc.clientSecret;
+    if (input.idpInitiated) throw badRequest('idp_initiated_not_supported', 'IdP-initiated login applies to SAML connections only.');
+  } else {
+    if (!input.saml) throw badRequest('saml_config_required', 'A SAML connection needs the IdP metadata: send saml.metadataXml (or entityId, ssoUrl and certificates).');
+    if (input.oidc) throw badRequest('wrong_protocol_settings', 'This is a SAML connection; remove the oidc settings.');
+    const fetched = input.saml.metadataUrl && !input.saml.metadataXml ? await fetchIdpMetadata(input.saml.metadataUrl) : undefined;
+    Object.assign(row, samlFields(input.saml, fetched));
+    if (fetched) {
+      row.saml_metadata_url = input.saml.metadataUrl ?? null;
+      row.saml_metadata_refreshed_at = at;
+    }
+    const sp = await generateSpKeyPair(`Palisade SP ${row.id}`, now);
+    row.sp_private_key = sp.privateKeyPem;
+    row.sp_certificate = sp.certificatePem;
+  }
+  await ctx.db.transaction().execute(async (tx) => {
+    await tx.insertInto('sso_connections').values(row).execute();
+    await recordAudit(tx, ctx, {
+      orgId,
+      action: 'sso.connection_created',
+      targets: [{ type: 'sso_connection', id: row.id, name: row.name }],
+      metadata: { protocol: row.protocol, preset: row.preset, jitEnabled: row.jit_enabled === 1, idpInitiated: row.idp_initiated === 1, issuer: row.oidc_issuer, idpEntityId: row.saml_idp_entity_id },
+    });
+  });
+  return connectionView(ctx, row);
+}
+
+export async function listConnections(ctx: Ctx, orgId: string): Promise<{ data: ConnectionView[] }> {
+  await authorize(ctx, orgId, 'sso.manage');
+  const rows = await ctx.db.selectFrom('sso_connections').selectAll().where('org_id', '=', orgId).orderBy('id').execute();
+  return { data: rows.map((r) => connectionView(ctx, r)) };
+}
+
+export async function getConnection(ctx: Ctx, orgId: string, id: string): Promise<ConnectionView> {
+  await authorize(ctx, orgId, 'sso.manage');
+  return connectionView(ctx, await loadConnection(ctx.db, orgId, id));
+}
+
+/** The row an update would produce; pure apart from parsing, so the enforcement check can simulate it first. */
+export function applyUpdate(row: ConnectionRow, input: UpdateConnectionInput, at: string, fetched?: IdpMetadata): ConnectionRow {
+  const next: ConnectionRow = { ...row, updated_at: at };
+  if (input.name !== undefined) next.name = input.name.trim();
+  if (input.status !== undefined) next.status = input.status;
+  if (input.jitEnabled !== undefined) next.jit_enabled = input.jitEnabled ? 1 : 0;
+  if (input.idpInitiated !== undefined) {
+    if (row.protocol !== 'saml' && input.idpInitiated) throw badRequest('idp_initiated_not_supported', 'IdP-initiated login applies to SAML connections only.');
+    next.idp_initiated = input.idpInitiated ? 1 : 0;
+  }
+  if (input.claims) next.claims = JSON.stringify({ ...claimNames(row), ...input.claims });
+  if (input.oidc) {
+    if (row.protocol !== 'oidc') throw badRequest('wrong_protocol_settings', 'This is a SAML connection; send saml settings.');
+    if (input.oidc.issuer !== undefined) next.oidc_issuer = checkUrl(input.oidc.issuer, 'oidc.issuer');
+    if (input.oidc.clientId !== undefined) next.oidc_client_id = input.oidc.clientId;
+    if (input.oidc.clientSecret !== undefined) next.oidc_client_secret = input.oidc.clientSecret;
+  }
+  if (input.saml) {
+    if (row.protocol !== 'saml') throw badRequest('wrong_protocol_settings', 'This is an OIDC connection; send oidc settings.');
+    if (input.saml.metadataUrl !== undefined) {
+      next.saml_metadata_url = input.saml.metadataUrl;
+      if (fetched) next.saml_metadata_refreshed_at = at;
+      next.saml_metadata_error = null;
+    }
+    const merged = {
+      ...(input.saml.metadataXml || fetched ? {} : { entityId: row.saml_idp_entity_id ?? undefined, ssoUrl: row.saml_idp_sso_url ?? undefined, certificates: row.saml_idp_certs ? (JSON.parse(row.saml_idp_certs) as string[]) : undefined }),
+      ...input.saml,
+    };
+    Object.assign(next, samlFields(merged, fetched));
+  }
+  return next;
+}
+
+/** Which fields changed, for the audit log (never the client secret itself). */
+export function changedFields(before: ConnectionRow, after: ConnectionRow): string[] {
+  return (Object.keys(after) as (keyof ConnectionRow)[]).filter((k) => k !== 'updated_at' && before[k] !== after[k]);
+}
+
+export async function deleteConnection(ctx: Ctx, orgId: string, id: string): Promise<void> {
+  await authorize(ctx, orgId, 'sso.manage');
+  await ctx.db.transaction().execute(async (tx) => {
+    const row = await loadConnection(tx, orgId, id);
+    const enforced = await tx.selectFrom('sso_enforcement').select('connection_id').where('org_id', '=', orgId).executeTakeFirst();
+    if (enforced?.connection_id === id) {
+      throw badRequest('connection_enforced', 'This connection is the one members must sign in with. Turn SSO enforcement off (DELETE …/sso/enforcement) before deleting it.');
+    }
+    await tx.deleteFrom('sso_login_states').where('connection_id', '=', id).execute();
+    await tx.deleteFrom('sso_assertion_ids').where('connection_id', '=', id).execute();
+    await tx.deleteFrom('sso_connections').where('id', '=', id).execute();
+    await recordAudit(tx, ctx, { orgId, action: 'sso.connection_deleted', targets: [{ type: 'sso_connection', id, name: row.name }], metadata: { protocol: row.protocol } });
+  });
+}

@@ -1,0 +1,41 @@
+import type { NewSession } from '../auth/sessions.js';
+import type { Ctx } from '../context.js';
+import type { ConnectionRow } from './connections.js';
+import { type FailureReport, SsoFailure, fail, reportFailure } from './diagnosis.js';
+import { connectionById } from './login.js';
+import { finishOidc, peekOidcState } from './oidc.js';
+import { completeLogin } from './provision.js';
+import { finishSaml } from './saml.js';
+
+export type FlowResult = { ok: true; session: NewSession; orgId: string; purpose: 'login' | 'test' } | { ok: false; failure: FailureReport; status: number };
+
+async function run(ctx: Ctx, conn: ConnectionRow | undefined, protocol: string, body: (conn: ConnectionRow) => ReturnType<typeof finishOidc>): Promise<FlowResult> {
+  try {
+    if (!conn) throw fail('sso_connection_unknown', 'This sign-in link does not match any single sign-on connection.', 'connection exists', {}, 404);
+    const got = await body(conn);
+    const done = await completeLogin(ctx, conn, got.identity, got.raw, got.purpose, got.initiatedBy);
+    return { ok: true, session: done.session, orgId: conn.org_id, purpose: got.purpose };
+  } catch (err) {
+    const failure = await reportFailure(ctx, { orgId: conn?.org_id ?? null, connectionId: conn?.id ?? null, protocol }, err);
+    return { ok: false, failure, status: err instanceof SsoFailure ? err.status : 500 };
+  }
+}
+
+/** The OIDC callback: the state names the connection. */
+export async function oidcCallback(ctx: Ctx, currentUrl: URL, binding?: string): Promise<FlowResult> {
+  const peek = await peekOidcState(ctx, currentUrl.searchParams.get('state') ?? undefined);
+  const conn = peek ? await connectionById(ctx, peek.connection_id) : undefined;
+  if (!conn) {
+    const failure = await reportFailure(ctx, { orgId: null, connectionId: null, protocol: 'oidc' }, fail('sso_state_unknown', 'This sign-in response does not match any sign-in Palisade started. Start signing in again from Palisade.', 'state matches a pending sign-in'));
+    return { ok: false, failure, status: 400 };
+  }
+  return run(ctx, conn, 'oidc', (c) => finishOidc(ctx, c, currentUrl, binding));
+}
+
+export async function samlAcs(ctx: Ctx, connectionId: string, samlResponse: string | undefined, binding?: string): Promise<FlowResult> {
+  const conn = await connectionById(ctx, connectionId);
+  return run(ctx, conn?.protocol === 'saml' ? conn : undefined, 'saml', (c) => {
+    if (!samlResponse) throw fail('saml_malformed', 'Palisade received no answer from your identity provider.', 'SAMLResponse form field present', {}, 400);
+    return finishSaml(ctx, c, samlResponse, { ...(binding ? { binding } : {}) });
+  });
+}

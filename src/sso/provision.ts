@@ -1,0 +1,219 @@
+import { recordAudit } from '../audit/record.js';
+import { type NewSession, createSession } from '../auth/sessions.js';
+import type { Ctx } from '../context.js';
+import type { Membership, Queryable, Role, Tx, User } from '../db/schema.js';
+import { newId } from '../ids.js';
+import { type MappingResult, type RoleMapping, evaluateGroups, loadRoleMapping } from '../orgs/role-mapping.js';
+import { normalizeEmail } from '../users/email.js';
+import { findUserByEmail } from '../users/store.js';
+import type { ConnectionRow } from './connections.js';
+import { fail } from './diagnosis.js';
+import type { ClaimNames } from './presets.js';
+
+/** What an IdP asserted about a person, after reading the connection's claim names. */
+export interface Identity {
+  subject: string;
+  email: string;
+  firstName: string | null;
+  lastName: string | null;
+  groups: string[];
+}
+
+/** Reads an identity from OIDC claims or SAML attributes using the connection's claim names. */
+export function identityFrom(raw: Record<string, unknown>, names: ClaimNames, subject: string, nameIdEmail?: string): Identity {
+  const first = (v: unknown): string | null => {
+    const x = Array.isArray(v) ? v[0] : v;
+    return typeof x === 'string' && x.trim() ? x.trim() : null;
+  };
+  const emailRaw = first(raw[names.email]) ?? (nameIdEmail && nameIdEmail.includes('@') ? nameIdEmail : null);
+  if (!emailRaw) {
+    throw fail('sso_email_missing', 'Your identity provider did not send an email address for you.', 'email claim present', { expected: names.email, received: Object.keys(raw).slice(0, 30) });
+  }
+  let email: string;
+  try {
+    email = normalizeEmail(emailRaw);
+  } catch {
+    throw fail('sso_email_invalid', 'Your identity provider sent an email address Palisade cannot use.', 'email claim is an address', { expected: 'name@example.com', received: emailRaw });
+  }
+  const g = raw[names.groups];
+  const groups = (Array.isArray(g) ? g : typeof g === 'string' ? [g] : []).filter((x): x is string => typeof x === 'string');
+  return { subject, email, firstName: first(raw[names.firstName]), lastName: first(raw[names.lastName]), groups };
+}
+
+export interface LoginPlan {
+  orgId: string;
+  connectionId: string;
+  email: string;
+  user: { id: string | null; exists: boolean; status: User['status'] | null };
+  membership: { id: string | null; exists: boolean; currentRole: Role | null };
+  /** The role the person ends with, or null when the login is refused. */
+  role: Role | null;
+  roleChange: { from: Role | null; to: Role } | null;
+  mapping: MappingResult & { configured: boolean; requiredPrefix: string | null };
+  allowed: boolean;
+  refusal: { code: string; message: string } | null;
+  explanation: string[];
+}
+
+const mappingConfigured = (m: RoleMapping) => m.rules.length > 0 || m.defaultRole !== null;
+
+/**
+ * Decides what a login would do: pure reads, no writes, so the simulator and the real login share it.
+ * Mapping never grants or removes primary owner; an unconfigured mapping keeps roles as they are
+ * and makes new people members; a configured mapping that grants nothing refuses the login.
+ */
+export async function planLogin(db: Queryable, conn: ConnectionRow, identity: Identity, proposedMapping?: RoleMapping): Promise<LoginPlan> {
+  const mapping = proposedMapping ?? (await loadRoleMapping(db, conn.org_id));
+  const result = evaluateGroups(mapping, identity.groups);
+  const configured = mappingConfigured(mapping);
+  const user = await findUserByEmail(db, identity.email);
+  const membership = user
+    ? await db.selectFrom('memberships').selectAll().where('org_id', '=', conn.org_id).where('user_id', '=', user.id).executeTakeFirst()
+    : undefined;
+  const explanation: string[] = result.groups.map((g) => g.explanation);
+  const plan: LoginPlan = {
+    orgId: conn.org_id,
+    connectionId: conn.id,
+    email: identity.email,
+    user: { id: user?.id ?? null, exists: !!user, status: user?.status ?? null },
+    membership: { id: membership?.id ?? null, exists: !!membership, currentRole: membership?.role ?? null },
+    role: null,
+    roleChange: null,
+    mapping: { ...result, configured, requiredPrefix: mapping.requiredPrefix },
+    allowed: false,
+    refusal: null,
+    explanation,
+  };
+  const refuse = (code: string, message: string) => {
+    plan.refusal = { code, message };
+    explanation.push(message);
+    return plan;
+  };
+  if (conn.status !== 'active') return refuse('sso_connection_disabled', 'This SSO connection is disabled; an administrator must enable it.');
+  // An organization's IdP speaks only for that organization: it must not sign in an account that also
+  // belongs elsewhere (that would let one tenant's IdP open another tenant's account). Verified email
+  // domains would let this relax; until then such people use their own organization's sign-in.
+  if (user) {
+    const elsewhere = await db.selectFrom('memberships').select('org_id').where('user_id', '=', user.id).where('org_id', '!=', conn.org_id).limit(1).executeTakeFirst();
+    if (elsewhere) return refuse('sso_account_in_other_organization', `${identity.email} also belongs to another organization, so this organization's identity provider cannot sign that account in.`);
+  }
+  if (user?.status === 'suspended') return refuse('sso_user_suspended', `${identity.email} is suspended in Palisade.`);
+  if (!membership && conn.jit_enabled !== 1) return refuse('sso_not_a_member', `${identity.email} is not a member of this organization and the connection does not create accounts on first login (JIT is off).`);
+
+  let role: Role | null;
+  if (membership?.role === 'primary_owner') {
+    role = 'primary_owner';
+    explanation.push('Primary owners keep their role; group mapping never changes it.');
+  } else if (result.role) {
+    role = result.role;
+    explanation.push(result.source === 'rule' ? `Groups grant ${role} (highest matched rule).` : `No group matched a rule; the default role ${role} applies.`);
+  } else if (!configured) {
+    role = membership?.role ?? 'member';
+    explanation.push(membership ? `No group-to-role mapping is configured; the current role ${role} is kept.` : 'No group-to-role mapping is configured; new people join as member.');
+  } else {
+    // The IdP is the source of truth once a mapping exists: losing every mapped group ends access.
+    return refuse('sso_no_role', `None of the groups sent for ${identity.email} grants a role in this organization, and there is no default role.`);
+  }
+  plan.role = role;
+  plan.allowed = true;
+  if (!membership || membership.role !== role) plan.roleChange = { from: membership?.role ?? null, to: role };
+  return plan;
+}
+
+export interface CompletedLogin {
+  session: NewSession;
+  user: User;
+  plan: LoginPlan;
+}
+
+/** Applies a login plan: JIT user and membership, role change, the login record, a session. All audited in one transaction. */
+export async function completeLogin(ctx: Ctx, conn: ConnectionRow, identity: Identity, raw: Record<string, unknown>, purpose: 'login' | 'test', initiatedBy: string | null): Promise<CompletedLogin> {
+  return ctx.db.transaction().execute(async (tx) => {
+    const plan = await planLogin(tx, conn, identity);
+    if (!plan.allowed || !plan.role) {
+      const r = plan.refusal ?? { code: 'sso_refused', message: 'Sign-in refused.' };
+      throw fail(r.code, plainRefusal(r.code), 'access decision', { detail: r.message, received: { groups: identity.groups, mapping: plan.mapping.groups } });
+    }
+    const now = ctx.clock.now();
+    const at = now.toISOString();
+    const user = await ensureUser(tx, ctx, conn, identity, now);
+    const actor = { type: 'user' as const, id: user.id, email: user.email, ip: ctx.meta.ip, userAgent: ctx.meta.userAgent };
+    let membership = await tx.selectFrom('memberships').selectAll().where('org_id', '=', conn.org_id).where('user_id', '=', user.id).executeTakeFirst();
+    if (!membership) {
+      const m: Membership = { id: newId('mem', now), org_id: conn.org_id, user_id: user.id, role: plan.role, status: 'active', invited_by: null, created_at: at, updated_at: at };
+      await tx.insertInto('memberships').values(m).execute();
+      membership = m;
+      await recordAudit(tx, ctx, { orgId: conn.org_id, action: 'member.joined', actor, targets: [{ type: 'membership', id: m.id }, { type: 'sso_connection', id: conn.id }], metadata: { via: 'sso_jit', role: plan.role, groups: identity.groups.slice(0, 50) } });
+    } else {
+      if (membership.status === 'invited') {
+        await tx.updateTable('memberships').set({ status: 'active', updated_at: at }).where('id', '=', membership.id).execute();
+        await recordAudit(tx, ctx, { orgId: conn.org_id, action: 'member.joined', actor, targets: [{ type: 'membership', id: membership.id }], metadata: { via: 'sso' } });
+      }
+      if (membership.role !== plan.role) {
+        await tx.updateTable('memberships').set({ role: plan.role, updated_at: at }).where('id', '=', membership.id).execute();
+        await recordAudit(tx, ctx, {
+          orgId: conn.org_id,
+          action: 'member.role_changed',
+          actor,
+          targets: [{ type: 'user', id: user.id, name: user.email }, { type: 'membership', id: membership.id }, { type: 'sso_connection', id: conn.id }],
+          metadata: { from: membership.role, to: plan.role, via: 'sso_group_mapping', groups: identity.groups.slice(0, 50) },
+        });
+      }
+    }
+    await tx
+      .insertInto('sso_logins')
+      .values({ id: newId('ssl', now), connection_id: conn.id, org_id: conn.org_id, user_id: user.id, email: identity.email, attributes: JSON.stringify({ identity, raw: rawForRecord(raw) }), role: plan.role, purpose, occurred_at: at })
+      .execute();
+    // A test login by an admin is what lets the organization turn enforcement on.
+    if (purpose === 'test' && initiatedBy === user.id && (plan.role === 'admin' || plan.role === 'primary_owner')) {
+      await tx.updateTable('sso_connections').set({ last_test_login_at: at, last_test_login_by: user.id }).where('id', '=', conn.id).execute();
+    }
+    const session = await createSession(tx, ctx, user.id);
+    await recordAudit(tx, ctx, {
+      orgId: conn.org_id,
+      action: purpose === 'test' ? 'sso.test_login_succeeded' : 'auth.login_succeeded',
+      actor,
+      targets: [{ type: 'session', id: session.sessionId }, { type: 'sso_connection', id: conn.id }],
+      metadata: { method: `sso_${conn.protocol}`, role: plan.role, roleChanged: plan.roleChange !== null },
+    });
+    return { session, user, plan };
+  });
+}
+
+async function ensureUser(tx: Tx, ctx: Ctx, conn: ConnectionRow, identity: Identity, now: Date): Promise<User> {
+  const existing = await findUserByEmail(tx, identity.email);
+  if (existing) return existing;
+  const at = now.toISOString();
+  const display = [identity.firstName, identity.lastName].filter(Boolean).join(' ') || null;
+  const user: User = { id: newId('usr', now), email: identity.email, display_name: display, password_hash: null, status: 'active', created_at: at, updated_at: at };
+  await tx.insertInto('users').values(user).execute();
+  await recordAudit(tx, ctx, { orgId: conn.org_id, action: 'user.created', targets: [{ type: 'user', id: user.id, name: user.email }, { type: 'sso_connection', id: conn.id }], metadata: { via: 'sso_jit' } });
+  return user;
+}
+
+export function plainRefusal(code: string): string {
+  switch (code) {
+    case 'sso_no_role':
+      return 'Your identity provider signed you in, but none of your groups gives you access to this organization.';
+    case 'sso_not_a_member':
+      return 'Your identity provider signed you in, but you are not a member of this organization yet.';
+    case 'sso_user_suspended':
+      return 'Your Palisade account is suspended.';
+    case 'sso_connection_disabled':
+      return 'This sign-in method is turned off.';
+    case 'sso_account_in_other_organization':
+      return 'Your Palisade account also belongs to another organization, so it cannot be signed in through this organization\'s identity provider. Sign in with your usual method.';
+    default:
+      return 'Sign-in was refused.';
+  }
+}
+
+/** The claims kept with a login record so a later connection change can be simulated against them. */
+function rawForRecord(raw: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw).slice(0, 50)) {
+    if (typeof v === 'string') out[k] = v.slice(0, 500);
+    else if (Array.isArray(v)) out[k] = v.filter((x) => typeof x === 'string').slice(0, 200);
+  }
+  return out;
+}

@@ -1,0 +1,210 @@
+import { type Profile, SAML, ValidateInResponseTo } from '@node-saml/node-saml';
+import { DOMParser } from '@xmldom/xmldom';
+import type { Ctx } from '../context.js';
+import { acsUrl, claimNames, type ConnectionRow, spEntityId } from './connections.js';
+import { SsoFailure, fail } from './diagnosis.js';
+import { toPem } from './idp-metadata.js';
+import { type Identity, identityFrom } from './provision.js';
+import { assertSameBrowser, consumeLoginState, samlRequestCache, stateKey } from './store.js';
+import type { SsoLoginStatesTable } from './tables.js';
+
+/**
+ * SAML 2.0 service provider on @node-saml/node-saml (signature verification, audience, issuer,
+ * time conditions). Palisade adds, around it, the checks the library leaves to the caller or
+ * reports too vaguely to diagnose: structure (one assertion, the signature covers it), comments
+ * inside identity values, IdP-initiated policy, InResponseTo single use, recipient and destination,
+ * time against Palisade's clock, and assertion replay.
+ */
+const SAML_NS = 'urn:oasis:names:tc:SAML:2.0:assertion';
+const SAMLP_NS = 'urn:oasis:names:tc:SAML:2.0:protocol';
+const DS_NS = 'http://www.w3.org/2000/09/xmldsig#';
+/** Clock skew tolerated between Palisade and the IdP. */
+export const SAML_CLOCK_SKEW_MS = 3 * 60_000;
+
+function samlFor(ctx: Ctx, conn: ConnectionRow, purpose: 'login' | 'test', initiatedBy: string | null, binding: string | null = null): SAML {
+  const certs = (JSON.parse(conn.saml_idp_certs ?? '[]') as string[]).map(toPem);
+  return new SAML({
+    idpCert: certs,
+    issuer: spEntityId(ctx, conn.id),
+    callbackUrl: acsUrl(ctx, conn.id),
+    entryPoint: conn.saml_idp_sso_url ?? '',
+    audience: spEntityId(ctx, conn.id),
+    idpIssuer: conn.saml_idp_entity_id ?? '',
+    wantAssertionsSigned: true,
+    wantAuthnResponseSigned: false,
+    acceptedClockSkewMs: SAML_CLOCK_SKEW_MS,
+    validateInResponseTo: ValidateInResponseTo.ifPresent,
+    requestIdExpirationPeriodMs: 10 * 60_000,
+    cacheProvider: samlRequestCache(ctx.db, ctx, conn.id, conn.org_id, purpose, initiatedBy, binding),
+    identifierFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
+    disableRequestedAuthnContext: true,
+    ...(conn.sp_private_key ? { decryptionPvk: conn.sp_private_key } : {}),
+  });
+}
+
+export function spMetadataXml(ctx: Ctx, conn: ConnectionRow): string {
+  // The SP certificate is offered for encryption and signing; AuthnRequests themselves are not signed.
+  return samlFor(ctx, conn, 'login', null).generateServiceProviderMetadata(conn.sp_certificate, conn.sp_certificate);
+}
+
+export async function startSaml(ctx: Ctx, conn: ConnectionRow, purpose: 'login' | 'test', initiatedBy: string | null, binding: string): Promise<string> {
+  return samlFor(ctx, conn, purpose, initiatedBy, binding).getAuthorizeUrlAsync('', undefined, {});
+}
+
+const plain = 'Your identity provider\'s answer failed Palisade\'s security checks, so you were not signed in.';
+
+interface Shape {
+  inResponseTo: string | null;
+  destination: string | null;
+  assertionId: string | null;
+}
+
+/** Reads the unsigned envelope to decide policy before the library runs; nothing here is trusted for identity. */
+function inspect(xml: string): Shape {
+  let doc: Document;
+  try {
+    doc = new DOMParser({ onError: () => undefined }).parseFromString(xml, 'text/xml') as unknown as Document;
+  } catch {
+    throw fail('saml_malformed', 'Palisade could not read the answer from your identity provider.', 'SAMLResponse is XML');
+  }
+  const response = doc.documentElement;
+  if (!response || response.localName !== 'Response' || response.namespaceURI !== SAMLP_NS) {
+    throw fail('saml_malformed', 'Palisade could not read the answer from your identity provider.', 'document is a samlp:Response', { received: response?.localName ?? null });
+  }
+  const encrypted = Array.from(doc.getElementsByTagNameNS(SAML_NS, 'EncryptedAssertion'));
+  const assertions = Array.from(doc.getElementsByTagNameNS(SAML_NS, 'Assertion'));
+  if (encrypted.length) {
+    // The library decrypts and verifies the signature inside; the envelope must hold that one assertion only.
+    if (encrypted.length > 1 || assertions.length > 0 || encrypted[0]?.parentNode !== response) {
+      throw fail('saml_signature_wrapping', plain, 'exactly one EncryptedAssertion directly under Response and no other assertion', { expected: 1, received: encrypted.length + assertions.length });
+    }
+    return { inResponseTo: response.getAttribute('InResponseTo') || null, destination: response.getAttribute('Destination') || null, assertionId: null };
+  }
+  if (assertions.length === 0) throw fail('saml_no_assertion', plain, 'exactly one Assertion', { expected: 1, received: 0 });
+  // Both classic wrapping forms carry a second Assertion: beside/around the signed one, or inside it.
+  if (assertions.length > 1) {
+    throw fail('saml_signature_wrapping', plain, 'exactly one Assertion (signature wrapping)', { expected: 1, received: assertions.length, detail: `assertion ids: ${assertions.map((a) => a.getAttribute('ID')).join(', ')}` });
+  }
+  const assertion = assertions[0] as Element;
+  if (assertion.parentNode !== response) {
+    throw fail('saml_signature_wrapping', plain, 'Assertion is a direct child of Response (signature wrapping)', { expected: 'Response/Assertion', received: `${(assertion.parentNode as Element | null)?.localName ?? '?'}/Assertion` });
+  }
+  const assertionId = assertion.getAttribute('ID');
+  const signatures = Array.from(doc.getElementsByTagNameNS(DS_NS, 'Signature'));
+  const refs = signatures.flatMap((s) => Array.from(s.getElementsByTagNameNS(DS_NS, 'Reference')).map((r) => r.getAttribute('URI') ?? ''));
+  const signedIds = new Set(refs.map((u) => u.replace(/^#/, '')));
+  const assertionSigned = signatures.some((s) => s.parentNode === assertion);
+  const responseSigned = signatures.some((s) => s.parentNode === response);
+  if (!assertionSigned && !responseSigned) throw fail('saml_unsigned', plain, 'assertion or response is signed', { expected: 'ds:Signature in Assertion', received: 'no signature' });
+  if (assertionSigned && (!assertionId || !signedIds.has(assertionId))) {
+    throw fail('saml_signature_wrapping', plain, 'signature reference points at the assertion (signature wrapping)', { expected: `#${assertionId}`, received: refs });
+  }
+  if (!assertionSigned) throw fail('saml_assertion_unsigned', plain, 'assertion is signed', { expected: 'ds:Signature inside the Assertion', received: 'only the Response is signed' });
+  // A comment inside a signed value changes what a naive reader sees without breaking the signature.
+  for (const el of [...Array.from(assertion.getElementsByTagNameNS(SAML_NS, 'NameID')), ...Array.from(assertion.getElementsByTagNameNS(SAML_NS, 'AttributeValue'))]) {
+    if (Array.from(el.childNodes).some((n) => n.nodeType === 8)) {
+      throw fail('saml_comment_in_identity', plain, 'no XML comment inside NameID or attribute values', { received: (el.textContent ?? '').slice(0, 200), detail: `in ${el.localName}` });
+    }
+  }
+  return { inResponseTo: response.getAttribute('InResponseTo') || null, destination: response.getAttribute('Destination') || null, assertionId };
+}
+
+export async function finishSaml(ctx: Ctx, conn: ConnectionRow, samlResponse: string, opts: { dryRun?: boolean; binding?: string } = {}): Promise<{ identity: Identity; raw: Record<string, unknown>; purpose: 'login' | 'test'; initiatedBy: string | null }> {
+  let xml: string;
+  try {
+    xml = Buffer.from(samlResponse, 'base64').toString('utf8');
+  } catch {
+    throw fail('saml_malformed', 'Palisade could not read the answer from your identity provider.', 'SAMLResponse is base64');
+  }
+  const shape = inspect(xml);
+  const acs = acsUrl(ctx, conn.id);
+  if (shape.destination && shape.destination !== acs) throw fail('saml_wrong_destination', plain, 'Response Destination is this connection\'s ACS URL', { expected: acs, received: shape.destination });
+
+  // A replay is named as such before the request id it carries is found spent.
+  if (shape.assertionId && !opts.dryRun) {
+    const seen = await ctx.db.selectFrom('sso_assertion_ids').select('expires_at').where('connection_id', '=', conn.id).where('assertion_id', '=', shape.assertionId).executeTakeFirst();
+    if (seen) throw fail('saml_assertion_replayed', plain, 'assertion used only once', { expected: 'new assertion id', received: shape.assertionId });
+  }
+  let purpose: 'login' | 'test' = 'login';
+  let initiatedBy: string | null = null;
+  let stateRow: SsoLoginStatesTable | undefined;
+  if (opts.dryRun) {
+    // The simulator reads a pasted response without spending its request id.
+  } else if (!shape.inResponseTo) {
+    if (conn.idp_initiated !== 1) {
+      throw fail('saml_idp_initiated_disabled', 'Sign-in must start from Palisade for this organization. Go to Palisade and choose single sign-on.', 'IdP-initiated login allowed', { expected: 'InResponseTo of a Palisade AuthnRequest', received: 'unsolicited response' });
+    }
+  } else {
+    let row;
+    try {
+      row = await consumeLoginState(ctx.db, ctx, stateKey(shape.inResponseTo), 'InResponseTo');
+    } catch (err) {
+      if (err instanceof SsoFailure && err.code === 'sso_state_unknown') throw fail('saml_in_response_to_invalid', err.publicMessage, 'InResponseTo matches an AuthnRequest Palisade sent', { received: shape.inResponseTo.slice(0, 100) });
+      throw err;
+    }
+    if (row.connection_id !== conn.id) throw fail('saml_in_response_to_invalid', plain, 'InResponseTo belongs to this connection', { expected: conn.id, received: row.connection_id });
+    purpose = row.purpose;
+    initiatedBy = row.initiated_by;
+    stateRow = row;
+  }
+
+  let profile: Profile | null;
+  try {
+    const saml = samlFor(ctx, conn, purpose, initiatedBy);
+    if (opts.dryRun) saml.options.validateInResponseTo = ValidateInResponseTo.never;
+    ({ profile } = await saml.validatePostResponseAsync({ SAMLResponse: samlResponse }));
+  } catch (err) {
+    throw diagnoseSaml(err, ctx, conn);
+  }
+  if (!profile) throw fail('saml_no_profile', plain, 'response carries a login');
+
+  // Checks on the signed assertion the library returned (not the envelope).
+  const signed = new DOMParser().parseFromString(profile.getAssertionXml?.() ?? '', 'text/xml') as unknown as Document;
+  const assertion = signed.documentElement as Element;
+  for (const el of [...Array.from(assertion.getElementsByTagNameNS(SAML_NS, 'NameID')), ...Array.from(assertion.getElementsByTagNameNS(SAML_NS, 'AttributeValue'))]) {
+    if (Array.from(el.childNodes).some((n) => n.nodeType === 8)) throw fail('saml_comment_in_identity', plain, 'no XML comment inside NameID or attribute values', { received: (el.textContent ?? '').slice(0, 200), detail: `in ${el.localName}` });
+  }
+  const confirmations = Array.from(assertion.getElementsByTagNameNS(SAML_NS, 'SubjectConfirmationData'));
+  const recipients = confirmations.map((c) => c.getAttribute('Recipient')).filter((r): r is string => !!r);
+  if (!recipients.includes(acs)) throw fail('saml_wrong_recipient', plain, 'SubjectConfirmationData Recipient is this connection\'s ACS URL', { expected: acs, received: recipients });
+  const now = ctx.clock.now().getTime();
+  const conditions = assertion.getElementsByTagNameNS(SAML_NS, 'Conditions')[0];
+  const notBefore = conditions?.getAttribute('NotBefore');
+  const notOnOrAfter = conditions?.getAttribute('NotOnOrAfter') || confirmations[0]?.getAttribute('NotOnOrAfter') || null;
+  if (notBefore && now + SAML_CLOCK_SKEW_MS < Date.parse(notBefore)) throw fail('saml_not_yet_valid', plain, 'NotBefore (with clock skew)', { expected: `after ${notBefore}`, received: new Date(now).toISOString() });
+  if (!notOnOrAfter) throw fail('saml_no_expiry', plain, 'assertion has NotOnOrAfter', { received: null });
+  if (now - SAML_CLOCK_SKEW_MS >= Date.parse(notOnOrAfter)) throw fail('saml_assertion_expired', plain, 'NotOnOrAfter (with clock skew)', { expected: `before ${notOnOrAfter}`, received: new Date(now).toISOString() });
+
+  // Checked once the IdP's answer is proven valid, so attacks on it get their own diagnosis first.
+  if (stateRow) assertSameBrowser(stateRow, opts.binding);
+  const assertionId = assertion.getAttribute('ID') ?? '';
+  const attributes = (profile.attributes ?? {}) as Record<string, unknown>;
+  const nameId = profile.nameID ?? '';
+  const raw = { ...attributes, nameID: nameId };
+  if (opts.dryRun) return { identity: identityFrom(attributes, claimNames(conn), `${profile.issuer ?? ''}|${nameId}`, nameId), raw, purpose, initiatedBy };
+  const inserted = await ctx.db
+    .insertInto('sso_assertion_ids')
+    .values({ connection_id: conn.id, assertion_id: assertionId, expires_at: new Date(Date.parse(notOnOrAfter) + SAML_CLOCK_SKEW_MS).toISOString() })
+    .onConflict((oc) => oc.columns(['connection_id', 'assertion_id']).doNothing())
+    .returning('assertion_id')
+    .executeTakeFirst();
+  if (!inserted) throw fail('saml_assertion_replayed', plain, 'assertion used only once', { expected: 'new assertion id', received: assertionId });
+
+  return { identity: identityFrom(attributes, claimNames(conn), `${profile.issuer ?? ''}|${nameId}`, nameId), raw, purpose, initiatedBy };
+}
+
+function diagnoseSaml(err: unknown, ctx: Ctx, conn: ConnectionRow): SsoFailure {
+  if (err instanceof SsoFailure) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (/No valid subject confirmation/i.test(message)) return fail('saml_assertion_expired', plain, 'SubjectConfirmationData NotBefore/NotOnOrAfter (with clock skew)', { detail: message.slice(0, 200) });
+  if (/Invalid signature|invalid document signature|signature/i.test(message)) {
+    return fail('saml_bad_signature', plain, 'signature verifies with the connection\'s IdP certificate(s)', { expected: `${(JSON.parse(conn.saml_idp_certs ?? '[]') as string[]).length} configured certificate(s)`, detail: message.slice(0, 200) });
+  }
+  if (/audience/i.test(message)) return fail('saml_wrong_audience', plain, 'AudienceRestriction names Palisade\'s entity id', { expected: spEntityId(ctx, conn.id), detail: message.slice(0, 300) });
+  if (/expired/i.test(message)) return fail('saml_assertion_expired', plain, 'NotOnOrAfter (with clock skew)', { detail: message.slice(0, 200) });
+  if (/not yet valid/i.test(message)) return fail('saml_not_yet_valid', plain, 'NotBefore (with clock skew)', { detail: message.slice(0, 200) });
+  if (/issuer/i.test(message)) return fail('saml_wrong_issuer', plain, 'Issuer is the IdP entity id', { expected: conn.saml_idp_entity_id, detail: message.slice(0, 300) });
+  if (/InResponseTo/i.test(message)) return fail('saml_in_response_to_invalid', plain, 'InResponseTo matches an AuthnRequest Palisade sent', { detail: message.slice(0, 200) });
+  if (/status/i.test(message)) return fail('saml_idp_error', 'Your identity provider did not sign you in.', 'Response status is Success', { detail: message.slice(0, 200) });
+  return fail('saml_validation_failed', plain, 'SAML response validation', { detail: message.slice(0, 200) });
+}

@@ -1,0 +1,63 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { Ctx } from '../context.js';
+import { badRequest } from '../errors.js';
+import { authorize } from '../orgs/authorize.js';
+import { claimNames, loadConnection } from './connections.js';
+import { SsoFailure } from './diagnosis.js';
+import { type Identity, type LoginPlan, identityFrom, planLogin } from './provision.js';
+import { finishSaml } from './saml.js';
+
+export const SimulateInput = Type.Object(
+  {
+    claims: Type.Optional(Type.Record(Type.String({ maxLength: 300 }), Type.Unknown(), { description: 'OIDC claims or SAML attributes as the IdP would send them, e.g. {"email":"a@x.com","groups":["acme-admins"]}.' })),
+    samlResponse: Type.Optional(Type.String({ maxLength: 500_000, description: 'A base64 SAMLResponse copied from a browser (SAML connections).' })),
+  },
+  { additionalProperties: false },
+);
+export type SimulateInput = Static<typeof SimulateInput>;
+
+export interface SimulationResult {
+  wouldSucceed: boolean;
+  organization: { id: string; name: string };
+  connection: { id: string; name: string; protocol: string };
+  identity: Identity | null;
+  user: LoginPlan['user'] | null;
+  role: LoginPlan['role'];
+  roleChange: LoginPlan['roleChange'];
+  willCreate: { user: boolean; membership: boolean };
+  mapping: LoginPlan['mapping'] | null;
+  failure: { code: string; check: string; expected?: unknown; received?: unknown; detail?: string } | null;
+  explanation: string[];
+}
+
+/** A dry run of a login through a connection: the same decisions as a real login, and nothing is written. */
+export async function simulateLogin(ctx: Ctx, orgId: string, connectionId: string, input: SimulateInput): Promise<SimulationResult> {
+  const { org } = await authorize(ctx, orgId, 'sso.manage');
+  const conn = await loadConnection(ctx.db, orgId, connectionId);
+  if ((input.claims ? 1 : 0) + (input.samlResponse ? 1 : 0) !== 1) throw badRequest('simulate_input_required', 'Send either "claims" (what the IdP would send) or "samlResponse" (a pasted base64 SAML response), not both.');
+  if (input.samlResponse && conn.protocol !== 'saml') throw badRequest('wrong_protocol_settings', 'A pasted SAML response can only be simulated on a SAML connection; send "claims" instead.');
+  const base = {
+    organization: { id: org.id, name: org.name },
+    connection: { id: conn.id, name: conn.name, protocol: conn.protocol },
+  };
+  let identity: Identity;
+  try {
+    identity = input.samlResponse ? (await finishSaml(ctx, conn, input.samlResponse, { dryRun: true })).identity : identityFrom(input.claims ?? {}, claimNames(conn), 'simulated');
+  } catch (err) {
+    if (!(err instanceof SsoFailure)) throw err;
+    return { ...base, wouldSucceed: false, identity: null, user: null, role: null, roleChange: null, willCreate: { user: false, membership: false }, mapping: null, failure: { code: err.code, ...err.diagnosis }, explanation: [err.publicMessage] };
+  }
+  const plan = await planLogin(ctx.db, conn, identity);
+  return {
+    ...base,
+    wouldSucceed: plan.allowed,
+    identity,
+    user: plan.user,
+    role: plan.role,
+    roleChange: plan.roleChange,
+    willCreate: { user: plan.allowed && !plan.user.exists, membership: plan.allowed && !plan.membership.exists },
+    mapping: plan.mapping,
+    failure: plan.refusal ? { code: plan.refusal.code, check: 'access decision', detail: plan.refusal.message } : null,
+    explanation: plan.explanation,
+  };
+}

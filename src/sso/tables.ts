@@ -1,0 +1,94 @@
+import type { Role } from '../db/schema.js';
+
+export type SsoProtocol = 'oidc' | 'saml';
+
+export interface SsoConnectionsTable {
+  id: string;
+  org_id: string;
+  protocol: SsoProtocol;
+  name: string;
+  preset: string;
+  status: 'active' | 'disabled';
+  jit_enabled: number;
+  idp_initiated: number;
+  /** JSON: ClaimNames (which claim/attribute carries email, names, groups). */
+  claims: string;
+  oidc_issuer: string | null;
+  oidc_client_id: string | null;
+  /** Needed in clear to talk to the IdP; never returned by the API after creation. */
+  oidc_client_secret: string | null;
+  saml_idp_entity_id: string | null;
+  saml_idp_sso_url: string | null;
+  /** JSON array of PEM bodies (one or two during certificate rollover). */
+  saml_idp_certs: string | null;
+  /** When set, the IdP metadata is fetched from here and refreshed by the sso.metadata_refresh job. */
+  saml_metadata_url: string | null;
+  saml_metadata_refreshed_at: string | null;
+  saml_metadata_error: string | null;
+  /** Palisade's SAML key for this connection (decrypts assertions); never returned by the API. */
+  sp_private_key: string | null;
+  /** Its self-signed certificate, published in the SP metadata. */
+  sp_certificate: string | null;
+  last_test_login_at: string | null;
+  last_test_login_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SsoLoginStatesTable {
+  id: string;
+  connection_id: string;
+  org_id: string;
+  purpose: 'login' | 'test';
+  nonce: string | null;
+  code_verifier: string | null;
+  initiated_by: string | null;
+  /** SHA-256 of the browser-binding cookie set when the sign-in started (login-CSRF protection). */
+  browser_binding: string | null;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
+export interface SsoAssertionIdsTable {
+  connection_id: string;
+  assertion_id: string;
+  expires_at: string;
+}
+
+export interface SsoLoginsTable {
+  id: string;
+  connection_id: string;
+  org_id: string;
+  user_id: string;
+  email: string;
+  /** JSON: the normalized identity (email, names, groups) the IdP sent. */
+  attributes: string;
+  role: Role | null;
+  purpose: 'login' | 'test';
+  occurred_at: string;
+}
+
+export interface SsoEnforcementTable {
+  org_id: string;
+  connection_id: string;
+  enforced_at: string;
+  enforced_by: string | null;
+}
+
+export interface UserTotpTable {
+  user_id: string;
+  secret: string;
+  confirmed_at: string | null;
+  last_step: number | null;
+  created_at: string;
+}
+
+export interface SsoTables {
+  sso_connections: SsoConnectionsTable;
+  sso_login_states: SsoLoginStatesTable;
+  sso_assertion_ids: SsoAssertionIdsTable;
+  sso_logins: SsoLoginsTable;
+  sso_enforcement: SsoEnforcementTable;
+  user_totp: UserTotpTable;
+}
