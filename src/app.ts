@@ -6,6 +6,7 @@ import { auditRoutes } from './audit/routes.js';
 import { authRoutes } from './auth/routes.js';
 import { type Clock, systemClock } from './clock.js';
 import type { PalisadeConfig } from './config.js';
+import { closeKeyProvider, initKeyProvider } from './crypto/provider.js';
 import type { Database } from './db/connect.js';
 import { installErrorHandlers } from './http/errors.js';
 import { identifyCaller } from './http/identify.js';
@@ -72,6 +73,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     metrics.httpDuration.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
 
+  // The key-encryption key is loaded now, so a missing or malformed master key stops start-up.
+  initKeyProvider(config, (msg) => app.log.warn(msg));
+  app.addHook('onClose', async () => closeKeyProvider(config));
   installErrorHandlers(app);
   app.addSchema(ErrorSchema);
   await app.register(fastifyCookie);

@@ -1,9 +1,10 @@
 import type { PalisadeConfig } from '../config.js';
+import { rewrapJob } from '../crypto/jobs.js';
 import { type JobDefinition, Scheduler, type SchedulerDeps } from './scheduler.js';
 
 /** Every periodic job Palisade runs. A domain adds its job factory here, one line each. */
 export function allJobs(_config: PalisadeConfig): JobDefinition[] {
-  return [];
+  return [rewrapJob()];
 }
 
 export function createScheduler(deps: SchedulerDeps, jobs: JobDefinition[] = allJobs(deps.config)): Scheduler {
