@@ -16,6 +16,8 @@ import { newId } from './ids.js';
 import { roleMappingRoutes } from './orgs/role-mapping-routes.js';
 import { orgRoutes } from './orgs/routes.js';
 import { pageRoutes } from './web/pages.js';
+import { workspaceRoutes } from './workspace/routes.js';
+import { gatewayRoutes } from './gateway/routes.js';
 
 export interface AppOptions {
   database: Database;
@@ -100,6 +102,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(systemRoutes, { database, metrics, metricsEnabled: config.metricsEnabled });
   await app.register(pageRoutes);
   // Each domain's routes, one line each.
-  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes]) await app.register(routes);
+  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes, workspaceRoutes, gatewayRoutes]) await app.register(routes);
   return app;
 }

@@ -1,10 +1,11 @@
 import type { PalisadeConfig } from '../config.js';
 import { rewrapJob } from '../crypto/jobs.js';
+import { retentionPurgeJob } from '../workspace/retention.js';
 import { type JobDefinition, Scheduler, type SchedulerDeps } from './scheduler.js';
 
 /** Every periodic job Palisade runs. A domain adds its job factory here, one line each. */
 export function allJobs(_config: PalisadeConfig): JobDefinition[] {
-  return [rewrapJob()];
+  return [rewrapJob(), retentionPurgeJob()];
 }
 
 export function createScheduler(deps: SchedulerDeps, jobs: JobDefinition[] = allJobs(deps.config)): Scheduler {
