@@ -11,7 +11,7 @@ import { type Agent, type TestApp, createTestApp } from './helpers/harness.js';
  */
 
 interface World {
-  a: { orgId: string; childId: string; memberId: string; tokenId: string; owner: Agent; secrets: string[] };
+  a: { orgId: string; childId: string; memberId: string; tokenId: string; owner: Agent; secrets: string[]; conversationId: string; fileId: string; holdId: string; keyId: string };
   b: { orgId: string; owner: Agent };
 }
 
@@ -20,6 +20,10 @@ const PARAM_FIXTURES: Record<string, (w: World) => string> = {
   orgId: (w) => w.a.orgId,
   memberId: (w) => w.a.memberId,
   tokenId: (w) => w.a.tokenId,
+  conversationId: (w) => w.a.conversationId,
+  fileId: (w) => w.a.fileId,
+  holdId: (w) => w.a.holdId,
+  keyId: (w) => w.a.keyId,
 };
 
 /** A valid body for each route that takes one, so the request reaches authorization. */
@@ -30,6 +34,17 @@ const SAMPLE_BODIES: Record<string, unknown> = {
   'PATCH /api/v1/orgs/:orgId/members/:memberId': { role: 'primary_owner' },
   'PUT /api/v1/orgs/:orgId/role-mapping': { requiredPrefix: null, defaultRole: 'admin', rules: [] },
   'POST /api/v1/orgs/:orgId/role-mapping/preview': { groups: ['alpha-admins'] },
+  'POST /api/v1/orgs/:orgId/conversations': { title: 'Rogue' },
+  'PATCH /api/v1/orgs/:orgId/conversations/:conversationId': { title: 'Taken over' },
+  'POST /api/v1/orgs/:orgId/conversations/:conversationId/messages': { content: 'hello' },
+  'POST /api/v1/orgs/:orgId/files': { not: 'multipart' },
+  'PATCH /api/v1/orgs/:orgId/workspace/settings': { retentionDays: 0, confirm: true },
+  'POST /api/v1/orgs/:orgId/workspace/retention-preview': { retentionDays: 0 },
+  'POST /api/v1/orgs/:orgId/legal-holds': { reason: 'rogue hold' },
+  'POST /api/v1/orgs/:orgId/encryption/rotate': {},
+  'POST /api/v1/orgs/:orgId/encryption/shred': { confirm: 'x' },
+  'POST /api/v1/orgs/:orgId/gateway/keys': { name: 'rogue' },
+  'PUT /api/v1/orgs/:orgId/gateway/upstream': { name: 'rogue', kind: 'anthropic', baseUrl: 'http://127.0.0.1:9' },
 };
 
 describe('tenant isolation on every route', () => {
@@ -41,9 +56,27 @@ describe('tenant isolation on every route', () => {
     const child = await a.owner.post(`/api/v1/orgs/${a.orgId}/children`, { name: 'Alpha Hidden Unit' });
     const { memberId } = await t.addMember(a.owner, a.orgId, 'member@alpha.example', 'admin');
     const token = await a.owner.post('/api/v1/me/tokens', { name: 'alpha automation' });
+    const conv = await a.owner.post(`/api/v1/orgs/${a.orgId}/conversations`, { title: 'Alpha plans' });
+    const fd = new FormData();
+    fd.append('file', new Blob(['alpha file']), 'alpha.txt');
+    const req = new Request('http://x/', { method: 'POST', body: fd });
+    const file = await a.owner.request('POST', `/api/v1/orgs/${a.orgId}/files`, Buffer.from(await req.arrayBuffer()), { 'content-type': req.headers.get('content-type') as string });
+    const hold = await a.owner.post(`/api/v1/orgs/${a.orgId}/legal-holds`, { reason: 'alpha case' });
+    const key = await a.owner.post(`/api/v1/orgs/${a.orgId}/gateway/keys`, { name: 'alpha key' });
     const b = await t.seedOrg('Beta', 'owner@beta.example');
     w = {
-      a: { orgId: a.orgId, childId: child.body.id, memberId, tokenId: token.body.apiToken.id, owner: a.owner, secrets: ['Alpha Secret Corp', 'Alpha Hidden Unit', 'alpha.example', 'alpha automation'] },
+      a: {
+        orgId: a.orgId,
+        childId: child.body.id,
+        memberId,
+        tokenId: token.body.apiToken.id,
+        owner: a.owner,
+        secrets: ['Alpha Secret Corp', 'Alpha Hidden Unit', 'alpha.example', 'alpha automation', 'Alpha plans', 'alpha.txt', 'alpha case', 'alpha key'],
+        conversationId: conv.body.id,
+        fileId: file.body.id,
+        holdId: hold.body.id,
+        keyId: key.body.gatewayKey.id,
+      },
       b: { orgId: b.orgId, owner: b.owner },
     };
   });
@@ -80,6 +113,18 @@ describe('tenant isolation on every route', () => {
     assert.equal((await w.a.owner.get(`/api/v1/orgs/${w.a.childId}`)).status, 200);
     const tokens = await w.a.owner.get('/api/v1/me/tokens');
     assert.equal(tokens.body.data[0].revokedAt, null);
+    const conv = await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/conversations/${w.a.conversationId}`);
+    assert.equal(conv.body.conversation.title, 'Alpha plans');
+    assert.equal((await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/files/${w.a.fileId}/content`)).raw.body, 'alpha file');
+    const settings = await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/workspace/settings`);
+    assert.equal(settings.body.retentionDays, 90);
+    assert.equal(settings.body.legalHold, true);
+    const enc = await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/encryption`);
+    assert.equal(enc.body.shreddedAt, null);
+    assert.equal(enc.body.keys.length, 1);
+    const keys = await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/gateway/keys`);
+    assert.equal(keys.body.data[0].revokedAt, null);
+    assert.equal((await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/gateway/upstream`)).body.upstream, null);
   });
 
   test('a non-existent id answers exactly like another organization\'s id', async () => {

@@ -44,6 +44,12 @@ export async function sniffContentType(data: Buffer): Promise<string> {
   }
 }
 
+/** Checked before the upload is read, so an unauthorized caller's bytes are never consumed. */
+export async function authorizeUpload(ctx: Ctx, orgId: string): Promise<void> {
+  await authorize(ctx, orgId, 'workspace.use');
+  requireUser(ctx);
+}
+
 export async function storeFile(ctx: Ctx, orgId: string, input: { filename: string; declaredType: string | undefined; data: Buffer }): Promise<FileView> {
   await authorize(ctx, orgId, 'workspace.use');
   const me = requireUser(ctx);

@@ -19,7 +19,7 @@ import {
   renameConversation,
   sendMessage,
 } from './conversations.js';
-import { FileView, deleteFile, downloadFile, getFile, listFiles, storeFile } from './files.js';
+import { FileView, authorizeUpload, deleteFile, downloadFile, getFile, listFiles, storeFile } from './files.js';
 import { HoldInput, HoldView, PurgePreview, SettingsInput, SettingsView, getWorkspaceSettings, liftHold, listHolds, placeHold, previewRetention, updateWorkspaceSettings } from './retention.js';
 
 const tags = ['Workspace'];
@@ -63,6 +63,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
   );
 
   app.post('/api/v1/orgs/:orgId/files', { schema: { tags, summary: 'Upload a file (multipart/form-data, field "file")', params: OrgParams, consumes: ['multipart/form-data'], response: { 201: FileView, ...errorResponses } } }, async (req, reply) => {
+    await authorizeUpload(req.ctx, req.params.orgId);
     if (!req.isMultipart()) throw new PalisadeError(415, 'multipart_required', 'Upload files as multipart/form-data with the file in a field named "file".');
     const limit = req.ctx.config.uploadMaxBytes;
     const part = await req.file({ limits: { fileSize: limit } });
