@@ -6,3 +6,4 @@ const only = process.argv[2];
 
 console.log(`Palisade benchmarks · node ${process.version} · ${dialects.join(', ')}`);
 if (!only || only === 'audit') await benchAuditIngest(dialects);
+if (!only || only === 'gateway') await (await import('./gateway-overhead.js')).benchGatewayOverhead(dialects);

@@ -11,7 +11,7 @@ const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000
 
 async function multipart(file: Buffer, name: string, type: string): Promise<{ payload: Buffer; headers: Record<string, string> }> {
   const fd = new FormData();
-  fd.append('file', new Blob([file], { type }), name);
+  fd.append('file', new Blob([new Uint8Array(file)], { type }), name);
   const req = new Request('http://x/', { method: 'POST', body: fd });
   return { payload: Buffer.from(await req.arrayBuffer()), headers: { 'content-type': req.headers.get('content-type') as string } };
 }
