@@ -6,7 +6,7 @@ import type { Ctx } from '../context.js';
 import type { Queryable, User } from '../db/schema.js';
 import { badRequest, notFound } from '../errors.js';
 import { newId } from '../ids.js';
-import { authorize } from '../orgs/authorize.js';
+import { authorizeWorkspace } from '../workspace/network.js';
 import { roleAllows } from '../orgs/permissions.js';
 
 /**
@@ -30,7 +30,7 @@ type Row = { id: string; name: string; display_prefix: string; user_id: string; 
 const view = (r: Row): GatewayKeyView => ({ id: r.id, name: r.name, prefix: r.display_prefix, userId: r.user_id, createdAt: r.created_at, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at });
 
 export async function createGatewayKey(ctx: Ctx, orgId: string, input: Static<typeof CreateGatewayKeyInput>): Promise<{ key: string; gatewayKey: GatewayKeyView }> {
-  await authorize(ctx, orgId, 'workspace.use');
+  await authorizeWorkspace(ctx, orgId);
   const me = requireUser(ctx);
   if (me.via !== 'session' && me.via !== 'api_token') throw badRequest('key_cannot_mint_key', 'Create gateway keys while signed in, not with a gateway key.');
   const now = ctx.clock.now();
@@ -45,7 +45,7 @@ export async function createGatewayKey(ctx: Ctx, orgId: string, input: Static<ty
 
 /** Admins see every key of the organization; members see their own. */
 export async function listGatewayKeys(ctx: Ctx, orgId: string): Promise<{ data: GatewayKeyView[] }> {
-  const { role } = await authorize(ctx, orgId, 'workspace.use');
+  const { role } = await authorizeWorkspace(ctx, orgId);
   const me = requireUser(ctx);
   let q = ctx.db.selectFrom('gateway_keys').selectAll().where('org_id', '=', orgId);
   if (!roleAllows(role, 'members.manage')) q = q.where('user_id', '=', me.userId);
@@ -53,7 +53,7 @@ export async function listGatewayKeys(ctx: Ctx, orgId: string): Promise<{ data: 
 }
 
 export async function revokeGatewayKey(ctx: Ctx, orgId: string, keyId: string): Promise<GatewayKeyView> {
-  const { role } = await authorize(ctx, orgId, 'workspace.use');
+  const { role } = await authorizeWorkspace(ctx, orgId);
   const me = requireUser(ctx);
   return ctx.db.transaction().execute(async (tx) => {
     let q = tx.selectFrom('gateway_keys').selectAll().where('id', '=', keyId).where('org_id', '=', orgId);

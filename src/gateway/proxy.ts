@@ -3,7 +3,7 @@ import type { Ctx } from '../context.js';
 import { sealFor } from '../crypto/data-keys.js';
 import { PalisadeError, notFound, unauthenticated } from '../errors.js';
 import { newId } from '../ids.js';
-import { authorize } from '../orgs/authorize.js';
+import { authorizeWorkspace } from '../workspace/network.js';
 import { effectivePolicy } from '../workspace/policy.js';
 import { gatewayError } from './errors.js';
 import { resolveGatewayKey } from './keys.js';
@@ -37,7 +37,7 @@ export async function identifyGatewayCaller(ctx: Ctx, headers: { apiKey?: string
     if (!found) throw unauthenticated('invalid_gateway_key', 'This gateway key is not valid: it may be mistyped or revoked. Create a new one in your workspace settings.');
     if (headers.org && headers.org !== found.orgId) throw notFound('organization');
     const keyCtx: Ctx = { ...ctx, caller: { kind: 'user', userId: found.user.id, email: found.user.email, via: 'api_token', credentialId: found.keyId } };
-    await authorize(keyCtx, found.orgId, 'workspace.use');
+    await authorizeWorkspace(keyCtx, found.orgId);
     return { ctx: keyCtx, orgId: found.orgId, keyId: found.keyId };
   }
   if (ctx.caller.kind !== 'user') throw unauthenticated('authentication_required', 'Send a gateway key as x-api-key (or Authorization: Bearer pls_gwk_…), or sign in.');
@@ -47,7 +47,7 @@ export async function identifyGatewayCaller(ctx: Ctx, headers: { apiKey?: string
     if (ms.length !== 1) throw new PalisadeError(400, 'organization_required', 'You belong to several organizations: name one in the x-palisade-org header.');
     orgId = (ms[0] as { org_id: string }).org_id;
   }
-  await authorize(ctx, orgId, 'workspace.use');
+  await authorizeWorkspace(ctx, orgId);
   return { ctx, orgId, keyId: null };
 }
 

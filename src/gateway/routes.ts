@@ -55,7 +55,7 @@ export async function gatewayRoutes(root: FastifyInstance): Promise<void> {
     upstream: await getUpstreamView(req.ctx, req.params.orgId),
   }));
   app.put('/api/v1/orgs/:orgId/gateway/upstream', { schema: { tags, summary: 'Set the model provider (credential stored encrypted)', params: OrgParams, body: UpstreamInput, response: { 200: UpstreamView, ...errorResponses } } }, async (req) =>
-    setUpstream(req.ctx, req.params.orgId, req.body),
+    setUpstream(req.ctx, req.params.orgId, req.body as UpstreamInput),
   );
   app.get(
     '/api/v1/orgs/:orgId/gateway/usage',

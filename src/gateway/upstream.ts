@@ -14,7 +14,7 @@ export const UpstreamInput = Type.Object(
     name: Type.String({ minLength: 1, maxLength: 100 }),
     kind: Type.Union([Type.Literal('anthropic'), Type.Literal('openai')], { description: 'anthropic: speaks the Messages API; openai: speaks /v1/chat/completions (vLLM, Ollama…).' }),
     baseUrl: Type.String({ maxLength: 500, description: 'e.g. https://api.anthropic.com or http://127.0.0.1:11434' }),
-    apiKey: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 1000 }), Type.Null()], { description: 'Stored encrypted with the organization data key; never shown again.' })),
+    apiKey: Type.Optional(Type.Unsafe<string | null>({ type: ['string', 'null'], minLength: 1, maxLength: 1000, description: 'Stored encrypted with the organization data key; never shown again.' })),
   },
   { additionalProperties: false },
 );

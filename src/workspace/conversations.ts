@@ -9,7 +9,7 @@ import { recordUsage } from '../gateway/usage.js';
 import { loadUpstream } from '../gateway/upstream.js';
 import { type Page, type PageRequest, pageOf, pageQuery } from '../http/pagination.js';
 import { newId } from '../ids.js';
-import { authorize } from '../orgs/authorize.js';
+import { authorizeWorkspace } from './network.js';
 import { requireUser } from '../auth/require-user.js';
 import { effectivePolicy } from './policy.js';
 
@@ -70,7 +70,7 @@ async function ownConversation(db: Queryable, orgId: string, userId: string, id:
 }
 
 export async function createConversation(ctx: Ctx, orgId: string, input: Static<typeof CreateConversationInput>): Promise<ConversationView> {
-  await authorize(ctx, orgId, 'workspace.use');
+  await authorizeWorkspace(ctx, orgId);
   const me = requireUser(ctx);
   const policy = await effectivePolicy(ctx.db, ctx.config, orgId);
   const now = ctx.clock.now();
@@ -87,7 +87,7 @@ export async function createConversation(ctx: Ctx, orgId: string, input: Static<
 }
 
 export async function listConversations(ctx: Ctx, orgId: string, page: PageRequest): Promise<Page<ConversationView>> {
-  await authorize(ctx, orgId, 'workspace.use');
+  await authorizeWorkspace(ctx, orgId);
   const me = requireUser(ctx);
   const rows = await pageQuery(ctx.db.selectFrom('workspace_conversations').selectAll().where('org_id', '=', orgId).where('user_id', '=', me.userId), 'workspace_conversations.id', page).execute();
   const views = [];
@@ -96,7 +96,7 @@ export async function listConversations(ctx: Ctx, orgId: string, page: PageReque
 }
 
 export async function getConversation(ctx: Ctx, orgId: string, id: string): Promise<{ conversation: ConversationView; messages: MessageView[] }> {
-  await authorize(ctx, orgId, 'workspace.use');
+  await authorizeWorkspace(ctx, orgId);
   const me = requireUser(ctx);
   const r = await ownConversation(ctx.db, orgId, me.userId, id);
   const msgs = await ctx.db.selectFrom('workspace_messages').selectAll().where('conversation_id', '=', id).where('org_id', '=', orgId).orderBy('id').execute();
@@ -119,7 +119,7 @@ export async function getConversation(ctx: Ctx, orgId: string, id: string): Prom
 }
 
 export async function renameConversation(ctx: Ctx, orgId: string, id: string, input: Static<typeof RenameConversationInput>): Promise<ConversationView> {
-  await authorize(ctx, orgId, 'workspace.use');
+  await authorizeWorkspace(ctx, orgId);
   const me = requireUser(ctx);
   const policy = await effectivePolicy(ctx.db, ctx.config, orgId);
   return ctx.db.transaction().execute(async (tx) => {
@@ -134,7 +134,7 @@ export async function renameConversation(ctx: Ctx, orgId: string, id: string, in
 }
 
 export async function deleteConversation(ctx: Ctx, orgId: string, id: string): Promise<void> {
-  await authorize(ctx, orgId, 'workspace.use');
+  await authorizeWorkspace(ctx, orgId);
   const me = requireUser(ctx);
   await ctx.db.transaction().execute(async (tx) => {
     await ownConversation(tx, orgId, me.userId, id);
@@ -149,7 +149,7 @@ export async function deleteConversation(ctx: Ctx, orgId: string, id: string): P
  * the turns live only while the response is produced: the caller gets them, nothing is kept.
  */
 export async function sendMessage(ctx: Ctx, orgId: string, id: string, input: SendMessageInput, signal?: AbortSignal): Promise<{ messages: MessageView[]; retained: boolean }> {
-  await authorize(ctx, orgId, 'workspace.use');
+  await authorizeWorkspace(ctx, orgId);
   const me = requireUser(ctx);
   const policy = await effectivePolicy(ctx.db, ctx.config, orgId);
   const conv = await ownConversation(ctx.db, orgId, me.userId, id);

@@ -8,7 +8,7 @@ import { openFor, openText, sealFor } from '../crypto/data-keys.js';
 import { PalisadeError, notFound } from '../errors.js';
 import { type Page, type PageRequest, pageOf, pageQuery } from '../http/pagination.js';
 import { newId } from '../ids.js';
-import { authorize } from '../orgs/authorize.js';
+import { authorizeWorkspace } from './network.js';
 import { effectivePolicy } from './policy.js';
 
 export const FileView = Type.Object({
@@ -46,12 +46,12 @@ export async function sniffContentType(data: Buffer): Promise<string> {
 
 /** Checked before the upload is read, so an unauthorized caller's bytes are never consumed. */
 export async function authorizeUpload(ctx: Ctx, orgId: string): Promise<void> {
-  await authorize(ctx, orgId, 'workspace.use');
+  await authorizeWorkspace(ctx, orgId);
   requireUser(ctx);
 }
 
 export async function storeFile(ctx: Ctx, orgId: string, input: { filename: string; declaredType: string | undefined; data: Buffer }): Promise<FileView> {
-  await authorize(ctx, orgId, 'workspace.use');
+  await authorizeWorkspace(ctx, orgId);
   const me = requireUser(ctx);
   const policy = await effectivePolicy(ctx.db, ctx.config, orgId);
   if (policy.retentionDays === 0) {
@@ -84,7 +84,7 @@ async function ownFile(ctx: Ctx, orgId: string, id: string) {
 }
 
 export async function listFiles(ctx: Ctx, orgId: string, page: PageRequest): Promise<Page<FileView>> {
-  await authorize(ctx, orgId, 'workspace.use');
+  await authorizeWorkspace(ctx, orgId);
   const me = requireUser(ctx);
   const rows = await pageQuery(ctx.db.selectFrom('workspace_files').select(['id', 'org_id', 'name_ct', 'key_version', 'content_type', 'size_bytes', 'sha256', 'created_at']).where('org_id', '=', orgId).where('user_id', '=', me.userId), 'workspace_files.id', page).execute();
   const out = [];
@@ -93,12 +93,12 @@ export async function listFiles(ctx: Ctx, orgId: string, page: PageRequest): Pro
 }
 
 export async function getFile(ctx: Ctx, orgId: string, id: string): Promise<FileView> {
-  await authorize(ctx, orgId, 'workspace.use');
+  await authorizeWorkspace(ctx, orgId);
   return view(ctx, await ownFile(ctx, orgId, id));
 }
 
 export async function downloadFile(ctx: Ctx, orgId: string, id: string): Promise<{ contentType: string; data: Buffer }> {
-  await authorize(ctx, orgId, 'workspace.use');
+  await authorizeWorkspace(ctx, orgId);
   const r = await ownFile(ctx, orgId, id);
   const o = await openFor(ctx.db, ctx.config, dataRef(orgId, id), r.content_ct, Number(r.key_version));
   if (!o.ok) throw new PalisadeError(410, 'content_shredded', "This file was encrypted with the organization's destroyed keys (crypto-shredded) and can no longer be read by anyone.");
@@ -106,7 +106,7 @@ export async function downloadFile(ctx: Ctx, orgId: string, id: string): Promise
 }
 
 export async function deleteFile(ctx: Ctx, orgId: string, id: string): Promise<void> {
-  await authorize(ctx, orgId, 'workspace.use');
+  await authorizeWorkspace(ctx, orgId);
   const r = await ownFile(ctx, orgId, id);
   await ctx.db.transaction().execute(async (tx) => {
     await tx.deleteFrom('workspace_files').where('id', '=', r.id).execute();

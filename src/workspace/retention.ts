@@ -6,13 +6,17 @@ import { PalisadeError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import type { JobDefinition } from '../jobs/scheduler.js';
 import { authorize } from '../orgs/authorize.js';
+import { allowlistMatcher, orgAllowlist, parseCidr } from './network.js';
 import { activeHolds, effectivePolicy } from './policy.js';
 
+// Nullable fields use a JSON-schema type list, not a union: with coerceTypes an anyOf would coerce null → 0 (zero retention!) or 0 → null.
 export const SettingsInput = Type.Object(
   {
-    retentionDays: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 36500 }), Type.Null()], { description: '0 keeps nothing; N days counted from the last message; null inherits the parent organization.' })),
+    retentionDays: Type.Optional(Type.Unsafe<number | null>({ type: ['integer', 'null'], minimum: 0, maximum: 36500, description: '0 keeps nothing; N days counted from the last message; null inherits the parent organization.' })),
     noTraining: Type.Optional(Type.Boolean()),
     confirm: Type.Optional(Type.Boolean({ description: 'Required when a shorter period would delete existing content.' })),
+    ipAllowlist: Type.Optional(Type.Unsafe<string[] | null>({ type: ['array', 'null'], items: { type: 'string', maxLength: 64 }, maxItems: 200, description: 'IPv4/IPv6 CIDRs allowed to use the workspace and gateway; null or [] allows any address.' })),
+    confirmExcludesMe: Type.Optional(Type.Boolean({ description: 'Required to save an allowlist that excludes your current address.' })),
   },
   { additionalProperties: false },
 );
@@ -24,6 +28,7 @@ export const SettingsView = Type.Object({
   ownRetentionDays: Type.Union([Type.Integer(), Type.Null()]),
   noTraining: Type.Boolean(),
   legalHold: Type.Boolean(),
+  ipAllowlist: Type.Union([Type.Array(Type.String()), Type.Null()]),
 });
 export type SettingsView = Static<typeof SettingsView>;
 
@@ -36,7 +41,14 @@ async function settingsView(ctx: Ctx, orgId: string): Promise<SettingsView> {
   const p = await effectivePolicy(ctx.db, ctx.config, orgId);
   const own = await ctx.db.selectFrom('workspace_settings').select('retention_days').where('org_id', '=', orgId).executeTakeFirst();
   const holds = await activeHolds(ctx.db, orgId);
-  return { retentionDays: p.retentionDays, retentionSource: p.retentionSource, ownRetentionDays: own?.retention_days == null ? null : Number(own.retention_days), noTraining: p.noTraining, legalHold: holds.orgHeld };
+  return {
+    retentionDays: p.retentionDays,
+    retentionSource: p.retentionSource,
+    ownRetentionDays: own?.retention_days == null ? null : Number(own.retention_days),
+    noTraining: p.noTraining,
+    legalHold: holds.orgHeld,
+    ipAllowlist: await orgAllowlist(ctx.db, orgId),
+  };
 }
 
 export async function getWorkspaceSettings(ctx: Ctx, orgId: string): Promise<SettingsView> {
@@ -73,6 +85,17 @@ export async function previewRetention(ctx: Ctx, orgId: string, days: number): P
 export async function updateWorkspaceSettings(ctx: Ctx, orgId: string, input: SettingsInput): Promise<SettingsView> {
   await authorize(ctx, orgId, 'org.update');
   const before = await effectivePolicy(ctx.db, ctx.config, orgId);
+  let allowlist: string[] | null | undefined;
+  if (input.ipAllowlist !== undefined) {
+    allowlist = input.ipAllowlist === null || input.ipAllowlist.length === 0 ? null : input.ipAllowlist.map((c) => parseCidr(c).cidr);
+    const ip = ctx.meta.ip;
+    // An admin does not lock themselves out by accident: saving a list without their address needs confirmation.
+    if (allowlist && ctx.caller.kind === 'user' && ip && !allowlistMatcher(allowlist)(ip) && !input.confirmExcludesMe) {
+      throw new PalisadeError(409, 'allowlist_excludes_you', `This allowlist does not include your current address ${ip}: after saving, you could no longer use the workspace or gateway from here. Add it, or send "confirmExcludesMe": true. Settings stay reachable to admins from any address.`, {
+        details: { yourIp: ip },
+      });
+    }
+  }
   if (input.retentionDays !== undefined) {
     // Shortening says, before saving, how much content the next purge will delete.
     let nextDays = input.retentionDays;
@@ -96,6 +119,7 @@ export async function updateWorkspaceSettings(ctx: Ctx, orgId: string, input: Se
       org_id: orgId,
       retention_days: input.retentionDays !== undefined ? input.retentionDays : (existing?.retention_days ?? null),
       no_training: input.noTraining !== undefined ? (input.noTraining ? 1 : 0) : (existing?.no_training ?? 1),
+      ip_allowlist: allowlist !== undefined ? (allowlist ? JSON.stringify(allowlist) : null) : (existing?.ip_allowlist ?? null),
       updated_at: at,
     };
     if (existing) await tx.updateTable('workspace_settings').set(row).where('org_id', '=', orgId).execute();
@@ -103,7 +127,12 @@ export async function updateWorkspaceSettings(ctx: Ctx, orgId: string, input: Se
     await recordAudit(tx, ctx, {
       orgId,
       action: 'workspace.settings_updated',
-      metadata: { retentionDays: { from: existing?.retention_days ?? null, to: row.retention_days }, noTraining: { from: before.noTraining, to: Number(row.no_training) === 1 }, confirmed: input.confirm === true },
+      metadata: {
+        retentionDays: { from: existing?.retention_days ?? null, to: row.retention_days },
+        noTraining: { from: before.noTraining, to: Number(row.no_training) === 1 },
+        ...(allowlist !== undefined ? { ipAllowlist: { from: existing?.ip_allowlist ? (JSON.parse(existing.ip_allowlist) as string[]) : null, to: allowlist } } : {}),
+        confirmed: input.confirm === true,
+      },
     });
   });
   return settingsView(ctx, orgId);
@@ -111,7 +140,7 @@ export async function updateWorkspaceSettings(ctx: Ctx, orgId: string, input: Se
 
 // ---- legal holds ----
 
-export const HoldInput = Type.Object({ userId: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])), reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false });
+export const HoldInput = Type.Object({ userId: Type.Optional(Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength: 64 })), reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false });
 export const HoldView = Type.Object({ id: Type.String(), userId: Type.Union([Type.String(), Type.Null()]), reason: Type.String(), placedAt: Type.String(), liftedAt: Type.Union([Type.String(), Type.Null()]) });
 export type HoldView = Static<typeof HoldView>;
 type HoldRow = { id: string; user_id: string | null; reason: string; placed_at: string; lifted_at: string | null };

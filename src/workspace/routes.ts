@@ -1,6 +1,6 @@
 import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { EncryptionView, ShredInput, encryptionStatus, rotateOrgKey, shredOrgKeys } from '../crypto/admin.js';
 import { PalisadeError, badRequest } from '../errors.js';
@@ -99,7 +99,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     getWorkspaceSettings(req.ctx, req.params.orgId),
   );
   app.patch('/api/v1/orgs/:orgId/workspace/settings', { schema: { tags, summary: 'Change retention or the no-training policy (shortening asks for confirmation)', params: OrgParams, body: SettingsInput, response: { 200: SettingsView, ...errorResponses } } }, async (req) =>
-    updateWorkspaceSettings(req.ctx, req.params.orgId, req.body),
+    updateWorkspaceSettings(req.ctx, req.params.orgId, req.body as SettingsInput),
   );
   app.post(
     '/api/v1/orgs/:orgId/workspace/retention-preview',
@@ -108,7 +108,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
   );
   app.get('/api/v1/orgs/:orgId/legal-holds', { schema: { tags, summary: 'Legal holds', params: OrgParams, response: { 200: Type.Object({ data: Type.Array(HoldView) }), ...errorResponses } } }, async (req) => listHolds(req.ctx, req.params.orgId));
   app.post('/api/v1/orgs/:orgId/legal-holds', { schema: { tags, summary: 'Place a legal hold on the organization or one user', params: OrgParams, body: HoldInput, response: { 201: HoldView, ...errorResponses } } }, async (req, reply) =>
-    reply.status(201).send(await placeHold(req.ctx, req.params.orgId, req.body)),
+    reply.status(201).send(await placeHold(req.ctx, req.params.orgId, req.body as Static<typeof HoldInput>)),
   );
   app.delete('/api/v1/orgs/:orgId/legal-holds/:holdId', { schema: { tags, summary: 'Lift a legal hold', params: HoldParams, response: { 200: HoldView, ...errorResponses } } }, async (req) => liftHold(req.ctx, req.params.orgId, req.params.holdId));
 

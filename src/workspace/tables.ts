@@ -23,6 +23,8 @@ export interface WorkspaceSettingsTable {
   /** null inherits the parent organization's period (or the installation default). */
   retention_days: number | null;
   no_training: number;
+  /** JSON array of CIDRs; null or empty: any address. */
+  ip_allowlist: string | null;
   updated_at: string;
 }
 

@@ -175,6 +175,12 @@ describe('protected workspace', () => {
     const o = await owner.patch(`/api/v1/orgs/${child}/workspace/settings`, { retentionDays: 365 });
     assert.equal(o.body.retentionDays, 365);
     assert.equal(o.body.retentionSource.kind, 'organization');
+    // null means "inherit again" — never coerced to 0 (zero retention).
+    const back = await owner.patch(`/api/v1/orgs/${child}/workspace/settings`, { retentionDays: null });
+    assert.equal(back.status, 200);
+    assert.equal(back.body.retentionDays, 7);
+    assert.equal(back.body.ownRetentionDays, null);
+    assert.equal(back.body.retentionSource.kind, 'inherited');
   });
 
   test('zero retention: the response is produced, then nothing is stored; uploads are refused', async () => {

@@ -30,6 +30,7 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('org_id', 'text', (c) => c.primaryKey().references('organizations.id'))
     .addColumn('retention_days', 'integer')
     .addColumn('no_training', 'integer', (c) => c.notNull().defaultTo(1))
+    .addColumn('ip_allowlist', 'text')
     .addColumn('updated_at', 'text', (c) => c.notNull())
     .execute();
 
