@@ -7,6 +7,7 @@ import { authorizeWorkspace } from '../workspace/network.js';
 import { effectivePolicy } from '../workspace/policy.js';
 import { gatewayError } from './errors.js';
 import { resolveGatewayKey } from './keys.js';
+import { AnthropicToOpenAiStream, anthropicErrorToOpenai, anthropicToOpenaiResponse, openaiToAnthropicRequest } from './translate.js';
 import { recordUsage } from './usage.js';
 import { type UpstreamTarget, loadUpstream, upstreamHeaders, upstreamUrl } from './upstream.js';
 
@@ -63,6 +64,7 @@ interface Outcome {
 
 /** Accumulates text and usage from Anthropic Messages SSE events as they pass through. */
 class AnthropicSseTap {
+  constructor(private readonly onEvent?: (d: Record<string, unknown>) => void) {}
   private buf = '';
   text = '';
   inputTokens = 0;
@@ -86,6 +88,7 @@ class AnthropicSseTap {
     }
   }
   private onData(d: Record<string, unknown>): void {
+    this.onEvent?.(d);
     if (d.type === 'message_start') {
       const m = d.message as { model?: string; usage?: { input_tokens?: number; output_tokens?: number } };
       this.model = m.model ?? this.model;
@@ -159,11 +162,14 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
   const { model, stream } = validate(req.protocol, req.body);
   const policy = await effectivePolicy(ctx.db, ctx.config, orgId);
   const target = await loadUpstream(ctx.db, ctx.config, orgId);
-  const path = req.protocol === 'anthropic' ? '/v1/messages' : '/v1/chat/completions';
-  if (target.kind !== req.protocol) {
+  // An OpenAI-shaped client in front of an Anthropic provider is translated; the reverse is refused.
+  const translate = req.protocol === 'openai' && target.kind === 'anthropic';
+  const path = target.kind === 'anthropic' ? '/v1/messages' : '/v1/chat/completions';
+  if (target.kind !== req.protocol && !translate) {
     throw gatewayError(400, 'upstream_protocol_mismatch', `This organization's model provider speaks the ${target.kind === 'anthropic' ? 'Anthropic Messages API: use POST /v1/messages' : 'OpenAI API: use POST /v1/chat/completions'}.`);
   }
-  const body = req.protocol === 'openai' && policy.noTraining ? { ...req.body, store: false } : req.body;
+  const body = translate ? openaiToAnthropicRequest(req.body) : req.protocol === 'openai' && policy.noTraining ? { ...req.body, store: false } : req.body;
+  const created = Math.floor(ctx.clock.now().getTime() / 1000);
   const requestJson = JSON.stringify(body);
 
   const abort = new AbortController();
@@ -184,7 +190,13 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
   const outcome: Outcome = { status: res.status, model, text: '', inputTokens: 0, outputTokens: 0, cancelled: false, responseBytes: 0 };
   const isSse = (res.headers.get('content-type') ?? '').includes('text/event-stream');
   if (res.ok && stream && isSse && res.body) {
-    const tap = req.protocol === 'anthropic' ? new AnthropicSseTap() : new OpenAiSseTap();
+    const converter = translate ? new AnthropicToOpenAiStream(created) : null;
+    const encoder = new TextEncoder();
+    const translateEvent = (d: Record<string, unknown>) => {
+      const out = converter?.onEvent(d);
+      if (out) sink.write(encoder.encode(out));
+    };
+    const tap = target.kind === 'anthropic' ? new AnthropicSseTap(converter ? translateEvent : undefined) : new OpenAiSseTap();
     sink.start(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
     const reader = res.body.getReader();
     try {
@@ -192,7 +204,7 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
         const { done, value } = await reader.read();
         if (done) break;
         outcome.responseBytes += value.length;
-        sink.write(value);
+        if (!converter) sink.write(value);
         tap.push(value);
       }
     } catch {
@@ -209,16 +221,25 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
       raw = new Uint8Array();
     }
     outcome.responseBytes = raw.length;
+    let parsed: Record<string, unknown> | null = null;
+    if (res.ok) {
+      try {
+        parsed = JSON.parse(Buffer.from(raw).toString('utf8')) as Record<string, unknown>;
+      } catch {
+        parsed = null;
+      }
+    }
     if (!outcome.cancelled) {
-      // Upstream errors pass through in their own (compatible) shape and status.
-      sink.start(res.status, { 'content-type': res.headers.get('content-type') ?? 'application/json' });
-      sink.write(raw);
+      // Upstream errors pass through in their own (compatible) shape and status; translated ones in OpenAI's.
+      sink.start(res.status, { 'content-type': translate ? 'application/json' : (res.headers.get('content-type') ?? 'application/json') });
+      if (!translate) sink.write(raw);
+      else sink.write(Buffer.from(JSON.stringify(res.ok && parsed ? anthropicToOpenaiResponse(parsed, created) : anthropicErrorToOpenai(res.status, raw))));
     }
     if (res.ok) {
       try {
         const j = JSON.parse(Buffer.from(raw).toString('utf8')) as Record<string, unknown>;
         outcome.model = String(j.model ?? model);
-        if (req.protocol === 'anthropic') {
+        if (target.kind === 'anthropic') {
           outcome.text = ((j.content as { type: string; text?: string }[] | undefined) ?? []).filter((c) => c.type === 'text').map((c) => c.text ?? '').join('');
           const u = (j.usage as { input_tokens?: number; output_tokens?: number } | undefined) ?? {};
           outcome.inputTokens = u.input_tokens ?? 0;
@@ -283,7 +304,8 @@ async function settle(call: GatewayCall, req: ProxyRequest, target: UpstreamTarg
         inputTokens: o.inputTokens,
         outputTokens: o.outputTokens,
         noTraining: policy.noTraining,
-        noTrainingSentAs: policy.noTraining ? (req.protocol === 'openai' ? ['header', 'store=false'] : ['header']) : [],
+        noTrainingSentAs: policy.noTraining ? (target.kind === 'openai' ? ['header', 'store=false'] : ['header']) : [],
+        translated: req.protocol !== target.kind,
         retentionDays: policy.retentionDays,
         retained,
         cancelled: o.cancelled,

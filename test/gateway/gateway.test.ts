@@ -41,6 +41,8 @@ describe('model gateway: the official Anthropic SDK through Palisade to a real l
     keyB = (await b.owner.post(`/api/v1/orgs/${orgB}/gateway/keys`, { name: 'b' })).body.key;
   });
   after(async () => {
+    // Keep-alive connections from the SDK would otherwise hold the server open until they time out.
+    t.app.server.closeAllConnections();
     await t.close();
     await up.close();
   });
@@ -129,11 +131,32 @@ describe('model gateway: the official Anthropic SDK through Palisade to a real l
     await up.cancelled; // the upstream saw its connection closed
   });
 
-  test('OpenAI shape: a mismatched provider is refused in OpenAI error shape; an OpenAI-compatible provider gets store=false', async () => {
-    const r = await fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${keyA}` }, body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }) });
-    assert.equal(r.status, 400);
-    const body = (await r.json()) as { error: { code: string; type: string } };
-    assert.equal(body.error.code, 'upstream_protocol_mismatch');
+  test('OpenAI shape in front of the Anthropic provider: request, JSON, SSE and errors are translated', async () => {
+    const post = (body: unknown) => fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${keyA}` }, body: JSON.stringify(body) });
+    const r = await post({ model: 'claude-test', max_tokens: 50, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hi there' }] });
+    assert.equal(r.status, 200);
+    const j = (await r.json()) as { object: string; choices: { message: { content: string }; finish_reason: string }[]; usage: { prompt_tokens: number; total_tokens: number } };
+    assert.equal(j.object, 'chat.completion');
+    assert.equal(j.choices[0]?.message.content, 'echo: hi there');
+    assert.equal(j.choices[0]?.finish_reason, 'stop');
+    assert.equal(j.usage.total_tokens, 18);
+    const seen = up.seen.at(-1)!;
+    assert.equal(seen.path, '/v1/messages');
+    assert.equal(seen.body.system, 'Be brief.');
+    assert.equal(seen.body.max_tokens, 50);
+    assert.deepEqual(seen.body.messages, [{ role: 'user', content: 'hi there' }]);
+    const s = await post({ model: 'claude-test', stream: true, messages: [{ role: 'user', content: 'streamed' }] });
+    const text = await s.text();
+    const chunks = text.split('\n\n').filter((l) => l.startsWith('data: {')).map((l) => JSON.parse(l.slice(6)) as { object: string; choices: { delta: { content?: string } }[] });
+    assert.ok(chunks.every((c) => c.object === 'chat.completion.chunk'));
+    assert.equal(chunks.map((c) => c.choices[0]?.delta.content ?? '').join(''), 'echo: streamed');
+    assert.ok(text.trimEnd().endsWith('data: [DONE]'));
+    const e = await post({ model: 'overloaded-model', messages: [{ role: 'user', content: 'x' }] });
+    assert.equal(e.status, 529);
+    assert.equal(((await e.json()) as { error: { type: string } }).error.type, 'overloaded_error');
+  });
+
+  test('OpenAI-compatible provider: passthrough with store=false; Anthropic clients in front of it are refused in their shape', async () => {
     // Org B points at an OpenAI-compatible server (vLLM/Ollama style).
     const ownerB = await t.login('owner@beta.example');
     assert.equal((await ownerB.request('PUT', `/api/v1/orgs/${orgB}/gateway/upstream`, { name: 'Local vLLM', kind: 'openai', baseUrl: up.url })).status, 200);
@@ -144,6 +167,7 @@ describe('model gateway: the official Anthropic SDK through Palisade to a real l
     assert.equal(seen.path, '/v1/chat/completions');
     assert.equal(seen.body.store, false);
     assert.equal(seen.headers.authorization, undefined, 'no credential configured, none sent');
+    await assert.rejects(sdk(keyB).messages.create({ model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }), (e: unknown) => e instanceof Anthropic.BadRequestError && /upstream_protocol_mismatch/.test(e.message));
   });
 
   test('cross-organization: a key works only for its own organization; gateway keys are not API tokens', async () => {
