@@ -1,4 +1,5 @@
 import { BlockList, isIP } from 'node:net';
+import { recordAudit } from '../audit/record.js';
 import type { Ctx } from '../context.js';
 import type { Queryable } from '../db/schema.js';
 import { PalisadeError, badRequest } from '../errors.js';
@@ -43,6 +44,8 @@ export async function enforceIpAllowlist(ctx: Ctx, orgId: string): Promise<void>
   if (!list || list.length === 0) return;
   const ip = ctx.meta.ip ?? 'unknown';
   if (!allowlistMatcher(list)(ip)) {
+    // Only authenticated members of the organization get this far, so the refusal is attributable and audited.
+    await ctx.db.transaction().execute((tx) => recordAudit(tx, ctx, { orgId, action: 'network.request_blocked', outcome: 'denied', metadata: { ip, allowlistEntries: list.length } }));
     throw new PalisadeError(403, 'ip_not_allowed', `This organization accepts workspace and gateway requests only from its IP allowlist, and this request came from ${ip}. Connect from an allowed network, or ask an admin to add this address.`, {
       details: { ip },
     });

@@ -202,4 +202,13 @@ describe('model gateway: the official Anthropic SDK through Palisade to a real l
     const revoked = await t.db.database.db.selectFrom('audit_events').select('action').where('org_id', '=', orgA).where('action', '=', 'gateway_key.revoked').execute();
     assert.equal(revoked.length, 1);
   });
+
+  test('removing a member revokes their gateway keys for that organization: re-inviting them does not revive a key', async () => {
+    const { agent, memberId } = await t.addMember(ownerA, orgA, 'leaver@alpha.example', 'member');
+    const k = (await agent.post(`/api/v1/orgs/${orgA}/gateway/keys`, { name: 'leaver' })).body.key as string;
+    assert.ok(await sdk(k).messages.create({ model: 'claude-test', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }));
+    assert.equal((await ownerA.delete(`/api/v1/orgs/${orgA}/members/${memberId}`)).status, 204);
+    await t.addMember(ownerA, orgA, 'leaver@alpha.example', 'member');
+    await assert.rejects(sdk(k).messages.create({ model: 'claude-test', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }), (e: unknown) => e instanceof Anthropic.AuthenticationError);
+  });
 });

@@ -68,5 +68,8 @@ describe('per-organization IP allowlist for the workspace and gateway', () => {
     assert.equal((await outside.get(`/api/v1/orgs/${orgId}/conversations`)).status, 200);
     const ev = await t.db.database.db.selectFrom('audit_events').select('metadata').where('org_id', '=', orgId).where('action', '=', 'workspace.settings_updated').execute();
     assert.ok(ev.some((e) => JSON.parse(e.metadata).ipAllowlist?.to?.[0] === '198.51.100.0/24'));
+    const blockedEvents = await t.db.database.db.selectFrom('audit_events').selectAll().where('org_id', '=', orgId).where('action', '=', 'network.request_blocked').execute();
+    assert.equal(blockedEvents.length, 2, 'the workspace and the gateway refusal');
+    assert.ok(blockedEvents.every((e) => e.outcome === 'denied' && JSON.parse(e.metadata).ip === '203.0.113.10'));
   });
 });
