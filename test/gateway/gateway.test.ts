@@ -123,6 +123,22 @@ describe('model gateway: the official Anthropic SDK through Palisade to a real l
     assert.equal((await memberA.get(`/api/v1/orgs/${orgA}/gateway/usage`)).status, 403);
   });
 
+  test('a signed-in member can call the gateway with their session (CSRF-protected); the audit event names the credential', async () => {
+    const r = await ownerA.post('/v1/messages', { model: 'claude-test', max_tokens: 5, messages: [{ role: 'user', content: 'from the browser' }] });
+    assert.equal(r.status, 200, r.raw.body);
+    assert.equal(r.body.content[0].text, 'echo: from the browser');
+    const ev = await t.db.database.db.selectFrom('audit_events').selectAll().where('org_id', '=', orgA).where('action', '=', 'gateway.request').orderBy('seq', 'desc').executeTakeFirstOrThrow();
+    assert.equal(JSON.parse(ev.metadata).credential, 'session');
+    // Without the CSRF header a cookie alone is refused.
+    const bare = await t.app.inject({ method: 'POST', url: '/v1/messages', headers: { cookie: ownerA.cookie as string, 'content-type': 'application/json' }, payload: { model: 'm', max_tokens: 5, messages: [] } });
+    assert.equal(bare.statusCode, 403);
+    assert.equal(bare.json().type, 'error');
+    // Naming an organization the caller does not belong to is a not_found_error.
+    const foreign = await ownerA.request('POST', '/v1/messages', { model: 'm', max_tokens: 5, messages: [] }, { 'x-palisade-org': orgB });
+    assert.equal(foreign.status, 404);
+    assert.equal(foreign.body.error.type, 'not_found_error');
+  });
+
   test('a client that disconnects mid-stream cancels the upstream request', async () => {
     const ac = new AbortController();
     const stream = sdk(keyA).messages.stream({ model: 'hold-stream', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }, { signal: ac.signal });
