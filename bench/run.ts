@@ -12,3 +12,4 @@ if (!only || only === 'audit') await benchAuditIngest(dialects);
 if (!only || only === 'domains') await benchDomainRecheck(dialects);
 if (!only || only === 'scim') await benchScimSync(dialects);
 if (!only || only === 'sso') await benchSsoSaml(dialects);
+if (!only || only === 'gateway') await (await import('./gateway-overhead.js')).benchGatewayOverhead(dialects);

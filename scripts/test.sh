@@ -17,6 +17,7 @@ need_pkg() { dpkg -s "$1" >/dev/null 2>&1 || APT_PACKAGES+=("$1"); }
 need_pkg postgresql
 need_pkg dnsmasq-base   # a real DNS server for the domain-verification tests
 need_pkg openssl   # test/sso: self-signed IdP test certificates
+need_pkg softhsm2
 if [ "${#APT_PACKAGES[@]}" -gt 0 ]; then
   log "installing Debian packages: ${APT_PACKAGES[*]}"
   apt-get update -qq && apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null

@@ -6,6 +6,7 @@ import { auditRoutes } from './audit/routes.js';
 import { authRoutes } from './auth/routes.js';
 import { type Clock, systemClock } from './clock.js';
 import type { PalisadeConfig } from './config.js';
+import { closeKeyProvider, initKeyProvider } from './crypto/provider.js';
 import type { Database } from './db/connect.js';
 import { domainRoutes } from './domains/routes.js';
 import { installErrorHandlers } from './http/errors.js';
@@ -19,6 +20,8 @@ import { scimProtocolRoutes } from './scim/protocol-routes.js';
 import { scimRoutes } from './scim/routes.js';
 import { pageRoutes } from './web/pages.js';
 import { ssoRoutes } from './sso/routes.js';
+import { workspaceRoutes } from './workspace/routes.js';
+import { gatewayRoutes } from './gateway/routes.js';
 
 export interface AppOptions {
   database: Database;
@@ -76,6 +79,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     metrics.httpDuration.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
 
+  // The key-encryption key is loaded now, so a missing or malformed master key stops start-up.
+  initKeyProvider(config, (msg) => app.log.warn(msg));
+  app.addHook('onClose', async () => closeKeyProvider(config));
   installErrorHandlers(app);
   app.addSchema(ErrorSchema);
   await app.register(fastifyCookie);
@@ -100,6 +106,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(systemRoutes, { database, metrics, metricsEnabled: config.metricsEnabled });
   await app.register(pageRoutes);
   // Each domain's routes, one line each.
-  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes, domainRoutes, scimRoutes, scimProtocolRoutes, ssoRoutes]) await app.register(routes);
+  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes, domainRoutes, scimRoutes, scimProtocolRoutes, ssoRoutes, workspaceRoutes, gatewayRoutes]) await app.register(routes);
   return app;
 }

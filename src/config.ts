@@ -28,6 +28,15 @@ export interface PalisadeConfig {
   domainGraceDays: number;
   scimSyncLogRetentionDays: number;
   ssoTestLoginMaxAgeDays: number;
+  masterKey: string;
+  masterKeyFile: string;
+  kekProvider: 'local' | 'pkcs11';
+  pkcs11Module: string;
+  pkcs11TokenLabel: string;
+  pkcs11Pin: string;
+  pkcs11KeyLabel: string;
+  uploadMaxBytes: number;
+  defaultRetentionDays: number;
 }
 
 export class ConfigError extends Error {
@@ -124,6 +133,15 @@ export const CONFIG_SPEC = {
   domainGraceDays: { variable: 'PALISADE_DOMAIN_GRACE_DAYS', default: 14, parse: integer(1, 365), describe: 'How long a domain whose record disappeared stays usable (state failing) before it expires.' },
   scimSyncLogRetentionDays: { variable: 'PALISADE_SCIM_SYNC_LOG_RETENTION_DAYS', default: 90, parse: integer(1, 3650), describe: 'Days SCIM sync-log entries are kept (the audit log keeps the security events longer).' },
   ssoTestLoginMaxAgeDays: { variable: 'PALISADE_SSO_TEST_LOGIN_MAX_AGE_DAYS', default: 14, parse: integer(1, 365), describe: 'SSO can be enforced only after an admin test login through the connection within this many days.' },
+  masterKey: { variable: 'PALISADE_MASTER_KEY', default: '', parse: (r: string) => r.trim(), describe: 'Local key-encryption key: base64 of 32 bytes, or "id:base64,id:base64" (first is current) for rotation.' },
+  masterKeyFile: { variable: 'PALISADE_MASTER_KEY_FILE', default: '', parse: (r: string) => r.trim(), describe: 'File holding the local master key (same format as PALISADE_MASTER_KEY). Embedded SQLite generates DATA_DIR/master.key when neither is set.' },
+  kekProvider: { variable: 'PALISADE_KEK_PROVIDER', default: 'local', parse: oneOf('local', 'pkcs11'), describe: 'Who wraps data keys: the local keyring or a PKCS#11 HSM.' },
+  pkcs11Module: { variable: 'PALISADE_PKCS11_MODULE', default: '/usr/lib/softhsm/libsofthsm2.so', parse: (r: string) => r.trim(), describe: 'Path of the PKCS#11 library.' },
+  pkcs11TokenLabel: { variable: 'PALISADE_PKCS11_TOKEN_LABEL', default: '', parse: (r: string) => r.trim(), describe: 'Label of the PKCS#11 token holding the key-encryption key.' },
+  pkcs11Pin: { variable: 'PALISADE_PKCS11_PIN', default: '', parse: (r: string) => r, describe: 'User PIN of that token.' },
+  pkcs11KeyLabel: { variable: 'PALISADE_PKCS11_KEY_LABEL', default: 'palisade-kek', parse: (r: string) => r.trim(), describe: 'Label of the AES-256 key-encryption key; "a,b" names several, the first is current.' },
+  uploadMaxBytes: { variable: 'PALISADE_UPLOAD_MAX_BYTES', default: 10 * 1024 * 1024, parse: integer(1, 1024 * 1024 * 1024), describe: 'Largest file upload accepted.' },
+  defaultRetentionDays: { variable: 'PALISADE_DEFAULT_RETENTION_DAYS', default: 90, parse: integer(0, 36500), describe: 'Retention of workspace content for organizations that set none (0 keeps nothing).' },
 } satisfies { [K in keyof PalisadeConfig]: Spec<PalisadeConfig[K]> };
 
 function readConfigFile(path: string): Env {

@@ -11,7 +11,7 @@ import { type Agent, type TestApp, createTestApp } from './helpers/harness.js';
  */
 
 interface World {
-  a: { orgId: string; childId: string; memberId: string; tokenId: string; domainId: string; directoryId: string; connectionId: string; owner: Agent; secrets: string[] };
+  a: { orgId: string; childId: string; memberId: string; tokenId: string; domainId: string; directoryId: string; connectionId: string; owner: Agent; secrets: string[]; conversationId: string; fileId: string; holdId: string; keyId: string };
   b: { orgId: string; owner: Agent };
 }
 
@@ -23,6 +23,10 @@ const PARAM_FIXTURES: Record<string, (w: World) => string> = {
   domainId: (w) => w.a.domainId,
   directoryId: (w) => w.a.directoryId,
   connectionId: (w) => w.a.connectionId,
+  conversationId: (w) => w.a.conversationId,
+  fileId: (w) => w.a.fileId,
+  holdId: (w) => w.a.holdId,
+  keyId: (w) => w.a.keyId,
 };
 
 /**
@@ -53,6 +57,17 @@ const SAMPLE_BODIES: Record<string, unknown> = {
   'POST /api/v1/orgs/:orgId/sso/connections/:connectionId/simulate': { claims: { email: 'intruder@b.example', groups: ['alpha-admins'] } },
   'POST /api/v1/orgs/:orgId/sso/connections/:connectionId/impact': { mapping: { requiredPrefix: null, defaultRole: null, rules: [] } },
   'PUT /api/v1/orgs/:orgId/sso/enforcement': { connectionId: 'sso_00000000000000000000000000' },
+  'POST /api/v1/orgs/:orgId/conversations': { title: 'Rogue' },
+  'PATCH /api/v1/orgs/:orgId/conversations/:conversationId': { title: 'Taken over' },
+  'POST /api/v1/orgs/:orgId/conversations/:conversationId/messages': { content: 'hello' },
+  'POST /api/v1/orgs/:orgId/files': { not: 'multipart' },
+  'PATCH /api/v1/orgs/:orgId/workspace/settings': { retentionDays: 0, confirm: true },
+  'POST /api/v1/orgs/:orgId/workspace/retention-preview': { retentionDays: 0 },
+  'POST /api/v1/orgs/:orgId/legal-holds': { reason: 'rogue hold' },
+  'POST /api/v1/orgs/:orgId/encryption/rotate': {},
+  'POST /api/v1/orgs/:orgId/encryption/shred': { confirm: 'x' },
+  'POST /api/v1/orgs/:orgId/gateway/keys': { name: 'rogue' },
+  'PUT /api/v1/orgs/:orgId/gateway/upstream': { name: 'rogue', kind: 'anthropic', baseUrl: 'http://127.0.0.1:9' },
 };
 
 describe('tenant isolation on every route', () => {
@@ -67,9 +82,16 @@ describe('tenant isolation on every route', () => {
     const domain = await a.owner.post(`/api/v1/orgs/${a.orgId}/domains`, { domain: 'alpha-private.example' });
     const directory = await a.owner.post(`/api/v1/orgs/${a.orgId}/scim/directories`, { name: 'Alpha Okta Tenant' });
     const conn = await a.owner.post(`/api/v1/orgs/${a.orgId}/sso/connections`, { protocol: 'oidc', name: 'Alpha Okta', oidc: { issuer: 'https://idp.alpha.example', clientId: 'alpha-client', clientSecret: 'alpha-client-secret' } });
+    const conv = await a.owner.post(`/api/v1/orgs/${a.orgId}/conversations`, { title: 'Alpha plans' });
+    const fd = new FormData();
+    fd.append('file', new Blob(['alpha file']), 'alpha.txt');
+    const req = new Request('http://x/', { method: 'POST', body: fd });
+    const file = await a.owner.request('POST', `/api/v1/orgs/${a.orgId}/files`, Buffer.from(await req.arrayBuffer()), { 'content-type': req.headers.get('content-type') as string });
+    const hold = await a.owner.post(`/api/v1/orgs/${a.orgId}/legal-holds`, { reason: 'alpha case' });
+    const key = await a.owner.post(`/api/v1/orgs/${a.orgId}/gateway/keys`, { name: 'alpha key' });
     const b = await t.seedOrg('Beta', 'owner@beta.example');
     w = {
-      a: { orgId: a.orgId, childId: child.body.id, memberId, tokenId: token.body.apiToken.id, domainId: domain.body.id, directoryId: directory.body.directory.id, connectionId: conn.body.id, owner: a.owner, secrets: ['Alpha Secret Corp', 'Alpha Hidden Unit', 'alpha.example', 'alpha automation', 'alpha-private.example', domain.body.instructions.value, 'Alpha Okta Tenant', 'Alpha Okta', 'alpha-client'] },
+      a: { orgId: a.orgId, childId: child.body.id, memberId, tokenId: token.body.apiToken.id, domainId: domain.body.id, directoryId: directory.body.directory.id, connectionId: conn.body.id, conversationId: conv.body.id, fileId: file.body.id, holdId: hold.body.id, keyId: key.body.gatewayKey.id, owner: a.owner, secrets: ['Alpha Secret Corp', 'Alpha Hidden Unit', 'alpha.example', 'alpha automation', 'alpha-private.example', domain.body.instructions.value, 'Alpha Okta Tenant', 'Alpha Okta', 'alpha-client', 'Alpha plans', 'alpha.txt', 'alpha case', 'alpha key'] },
       b: { orgId: b.orgId, owner: b.owner },
     };
   });
@@ -117,6 +139,18 @@ describe('tenant isolation on every route', () => {
     assert.equal(dir.body.roleSync, true);
     assert.equal(dir.body.tokens.length, 1);
     assert.equal(dir.body.tokens[0].expiresAt, null);
+    const conv = await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/conversations/${w.a.conversationId}`);
+    assert.equal(conv.body.conversation.title, 'Alpha plans');
+    assert.equal((await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/files/${w.a.fileId}/content`)).raw.body, 'alpha file');
+    const settings = await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/workspace/settings`);
+    assert.equal(settings.body.retentionDays, 90);
+    assert.equal(settings.body.legalHold, true);
+    const enc = await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/encryption`);
+    assert.equal(enc.body.shreddedAt, null);
+    assert.equal(enc.body.keys.length, 1);
+    const keys = await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/gateway/keys`);
+    assert.equal(keys.body.data[0].revokedAt, null);
+    assert.equal((await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/gateway/upstream`)).body.upstream, null);
   });
 
   test('a non-existent id answers exactly like another organization\'s id', async () => {

@@ -52,10 +52,11 @@ export async function revokeSession(db: Queryable, now: Date, sessionId: string)
   await db.updateTable('sessions').set({ revoked_at: now.toISOString() }).where('id', '=', sessionId).where('revoked_at', 'is', null).execute();
 }
 
-/** Ends every session and API token of a user: used when they are suspended or removed. */
-export async function revokeAllCredentials(db: Queryable, now: Date, userId: string): Promise<{ sessions: number; tokens: number }> {
+/** Ends every session, API token and gateway key of a user: used when they are suspended or removed. */
+export async function revokeAllCredentials(db: Queryable, now: Date, userId: string): Promise<{ sessions: number; tokens: number; gatewayKeys: number }> {
   const at = now.toISOString();
   const s = await db.updateTable('sessions').set({ revoked_at: at }).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
   const t = await db.updateTable('api_tokens').set({ revoked_at: at }).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
-  return { sessions: Number(s.numUpdatedRows), tokens: Number(t.numUpdatedRows) };
+  const g = await db.updateTable('gateway_keys').set({ revoked_at: at }).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
+  return { sessions: Number(s.numUpdatedRows), tokens: Number(t.numUpdatedRows), gatewayKeys: Number(g.numUpdatedRows) };
 }

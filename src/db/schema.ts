@@ -1,3 +1,4 @@
+import type { WorkspaceTables } from '../workspace/tables.js';
 import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
 import type { DomainTables } from '../domains/tables.js';
 import type { ScimTables } from '../scim/tables.js';
@@ -157,7 +158,7 @@ export interface CoreTables {
 }
 
 /** Every table Palisade has. A new domain adds `, XTables` (from src/<domain>/tables.ts) here. */
-export interface DB extends CoreTables, DomainTables, ScimTables, SsoTables {}
+export interface DB extends CoreTables, DomainTables, ScimTables, SsoTables, WorkspaceTables {}
 
 export type Db = Kysely<DB>;
 export type Tx = Transaction<DB>;

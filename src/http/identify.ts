@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { resolveApiToken } from '../auth/api-tokens.js';
-import { constantTimeEqual, csrfTokenFor } from '../auth/secrets.js';
+import { constantTimeEqual, csrfTokenFor, secretKind } from '../auth/secrets.js';
 import { resolveSession } from '../auth/sessions.js';
 import type { Clock } from '../clock.js';
 import type { PalisadeConfig } from '../config.js';
@@ -41,6 +41,11 @@ export function identifyCaller(deps: { db: Db; clock: Clock; config: PalisadeCon
     if (auth !== undefined) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
       if (!m) throw unauthenticated('invalid_authorization_header', 'Send the token as "Authorization: Bearer pls_pat_…".');
+      if (secretKind(m[1] as string) === 'gwk') {
+        // Gateway keys work only on the model gateway, which resolves them itself; elsewhere the caller stays anonymous.
+        request.ctx = { db: deps.db, clock: deps.clock, config: deps.config, caller, meta };
+        return;
+      }
       const found = await resolveApiToken(deps.db, now, m[1] as string);
       if (!found) throw unauthenticated('invalid_token', 'This API token is not valid: it may be mistyped, expired or revoked. Create a new one under your account.');
       caller = { kind: 'user', userId: found.user.id, email: found.user.email, via: 'api_token', credentialId: found.tokenId };

@@ -128,6 +128,8 @@ export async function removeMember(ctx: Ctx, orgId: string, memberId: string): P
     if (m.role === 'primary_owner' && m.status === 'active' && (await countActiveOwners(tx, orgId)) <= 1) throw lastOwner();
     await tx.deleteFrom('memberships').where('id', '=', m.id).execute();
     await tx.updateTable('link_tokens').set({ used_at: ctx.clock.now().toISOString() }).where('membership_id', '=', m.id).where('used_at', 'is', null).execute();
+    // Gateway keys are bound to this organization: removal revokes them, so a later re-invitation does not revive them.
+    await tx.updateTable('gateway_keys').set({ revoked_at: ctx.clock.now().toISOString() }).where('org_id', '=', orgId).where('user_id', '=', m.user_id).where('revoked_at', 'is', null).execute();
     await recordAudit(tx, ctx, {
       orgId,
       action: 'member.removed',

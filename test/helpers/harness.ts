@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { ManualClock } from '../../src/clock.js';
@@ -80,7 +81,7 @@ export interface TestApp {
 export async function createTestApp(overrides: Partial<PalisadeConfig> = {}): Promise<TestApp> {
   const db = await openTestDatabase();
   const clock = new ManualClock(new Date());
-  const config = loadConfig({}, { databaseUrl: db.url, logLevel: 'silent', passwordScryptLogN: 10, publicUrl: 'http://palisade.test', ...overrides });
+  const config = loadConfig({}, { databaseUrl: db.url, logLevel: 'silent', passwordScryptLogN: 10, publicUrl: 'http://palisade.test', masterKey: randomBytes(32).toString('base64'), ...overrides });
   const app = await buildApp({ database: db.database, config, clock });
   const system = systemCtx({ db: db.database.db, clock, config }, 'test');
 

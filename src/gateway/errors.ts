@@ -1,0 +1,26 @@
+import { PalisadeError } from '../errors.js';
+
+/** Palisade errors rendered in the shapes SDKs expect: Anthropic's and OpenAI's. */
+const ANTHROPIC_TYPES: Record<number, string> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  409: 'invalid_request_error',
+  410: 'invalid_request_error',
+  413: 'request_too_large',
+  415: 'invalid_request_error',
+  429: 'rate_limit_error',
+  529: 'overloaded_error',
+};
+
+export function anthropicError(err: PalisadeError, requestId: string) {
+  return { type: 'error', error: { type: ANTHROPIC_TYPES[err.status] ?? 'api_error', message: `${err.message} (${err.code})` }, request_id: requestId };
+}
+
+export function openaiError(err: PalisadeError) {
+  const type = err.status === 401 ? 'invalid_request_error' : err.status === 429 ? 'rate_limit_exceeded' : err.status >= 500 ? 'server_error' : 'invalid_request_error';
+  return { error: { message: err.message, type, param: null, code: err.code } };
+}
+
+export const gatewayError = (status: number, code: string, message: string) => new PalisadeError(status, code, message);

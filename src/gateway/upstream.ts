@@ -1,0 +1,111 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { recordAudit } from '../audit/record.js';
+import type { PalisadeConfig } from '../config.js';
+import type { Ctx } from '../context.js';
+import { openText, sealFor } from '../crypto/data-keys.js';
+import type { Queryable } from '../db/schema.js';
+import { PalisadeError, badRequest } from '../errors.js';
+import { newId } from '../ids.js';
+import { authorize } from '../orgs/authorize.js';
+
+/** The model provider an organization's requests go to: the Anthropic API, or any compatible server. */
+export const UpstreamInput = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    kind: Type.Union([Type.Literal('anthropic'), Type.Literal('openai')], { description: 'anthropic: speaks the Messages API; openai: speaks /v1/chat/completions (vLLM, Ollama…).' }),
+    baseUrl: Type.String({ maxLength: 500, description: 'e.g. https://api.anthropic.com or http://127.0.0.1:11434' }),
+    apiKey: Type.Optional(Type.Unsafe<string | null>({ type: ['string', 'null'], minLength: 1, maxLength: 1000, description: 'Stored encrypted with the organization data key; never shown again.' })),
+  },
+  { additionalProperties: false },
+);
+export type UpstreamInput = Static<typeof UpstreamInput>;
+
+export const UpstreamView = Type.Object({ id: Type.String(), name: Type.String(), kind: Type.String(), baseUrl: Type.String(), hasCredential: Type.Boolean(), updatedAt: Type.String() });
+export type UpstreamView = Static<typeof UpstreamView>;
+
+export interface UpstreamTarget {
+  id: string;
+  kind: 'anthropic' | 'openai';
+  baseUrl: string;
+  apiKey: string | null;
+}
+
+const ref = (orgId: string, id: string) => ({ orgId, table: 'gateway_upstreams', recordId: id });
+
+export async function setUpstream(ctx: Ctx, orgId: string, input: UpstreamInput): Promise<UpstreamView> {
+  await authorize(ctx, orgId, 'org.update');
+  let url: URL;
+  try {
+    url = new URL(input.baseUrl);
+  } catch {
+    throw badRequest('invalid_upstream_url', 'baseUrl must be an absolute http:// or https:// URL, for example https://api.anthropic.com.');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw badRequest('invalid_upstream_url', 'baseUrl must use http:// or https://.');
+  const baseUrl = input.baseUrl.replace(/\/+$/, '');
+  const now = ctx.clock.now();
+  const at = now.toISOString();
+  return ctx.db.transaction().execute(async (tx) => {
+    const existing = await tx.selectFrom('gateway_upstreams').selectAll().where('org_id', '=', orgId).where('is_default', '=', 1).executeTakeFirst();
+    const id = existing?.id ?? newId('gup', now);
+    let credential_ct = existing?.credential_ct ?? null;
+    let key_version = existing?.key_version ?? null;
+    if (input.apiKey === null) {
+      credential_ct = null;
+      key_version = null;
+    } else if (input.apiKey !== undefined) {
+      const s = await sealFor(tx, ctx.config, now, ref(orgId, id), input.apiKey);
+      credential_ct = s.ct;
+      key_version = s.keyVersion;
+    }
+    const row = { id, org_id: orgId, name: input.name, kind: input.kind, base_url: baseUrl, credential_ct, key_version, is_default: 1, created_at: existing?.created_at ?? at, updated_at: at };
+    if (existing) await tx.updateTable('gateway_upstreams').set(row).where('id', '=', id).execute();
+    else await tx.insertInto('gateway_upstreams').values(row).execute();
+    await recordAudit(tx, ctx, {
+      orgId,
+      action: 'gateway.upstream_configured',
+      targets: [{ type: 'gateway_upstream', id, name: input.name }],
+      metadata: { kind: input.kind, baseUrl, credentialChanged: input.apiKey !== undefined, hasCredential: credential_ct !== null },
+    });
+    return { id, name: row.name, kind: row.kind, baseUrl, hasCredential: credential_ct !== null, updatedAt: at };
+  });
+}
+
+export async function getUpstreamView(ctx: Ctx, orgId: string): Promise<UpstreamView | null> {
+  await authorize(ctx, orgId, 'org.update');
+  const r = await ctx.db.selectFrom('gateway_upstreams').selectAll().where('org_id', '=', orgId).where('is_default', '=', 1).executeTakeFirst();
+  return r ? { id: r.id, name: r.name, kind: r.kind, baseUrl: r.base_url, hasCredential: r.credential_ct !== null, updatedAt: r.updated_at } : null;
+}
+
+/** The organization's upstream with its credential decrypted, for one request. */
+export async function loadUpstream(db: Queryable, config: PalisadeConfig, orgId: string): Promise<UpstreamTarget> {
+  const r = await db.selectFrom('gateway_upstreams').selectAll().where('org_id', '=', orgId).where('is_default', '=', 1).executeTakeFirst();
+  if (!r) throw new PalisadeError(409, 'no_upstream_configured', 'This organization has no model provider configured. An admin sets one with PUT /api/v1/orgs/{orgId}/gateway/upstream.');
+  let apiKey: string | null = null;
+  if (r.credential_ct !== null && r.key_version !== null) {
+    apiKey = await openText(db, config, ref(orgId, r.id), r.credential_ct, Number(r.key_version));
+    if (apiKey === null) throw new PalisadeError(409, 'content_shredded', "The model provider credential was encrypted with this organization's destroyed keys; an admin must enter it again.");
+  }
+  return { id: r.id, kind: r.kind, baseUrl: r.base_url, apiKey };
+}
+
+export const NO_TRAINING_HEADER = 'palisade-no-training';
+
+/**
+ * Headers for an upstream request. The no-training policy travels as a header every compatible
+ * server can read, and (OpenAI shape) as `store: false` in the body; the audit event records it.
+ */
+export function upstreamHeaders(target: UpstreamTarget, noTraining: boolean, passthrough: Record<string, string | undefined> = {}): Record<string, string> {
+  const h: Record<string, string> = { 'content-type': 'application/json', [NO_TRAINING_HEADER]: noTraining ? 'true' : 'false' };
+  if (target.kind === 'anthropic') {
+    h['anthropic-version'] = passthrough['anthropic-version'] ?? '2023-06-01';
+    if (passthrough['anthropic-beta']) h['anthropic-beta'] = passthrough['anthropic-beta'];
+    if (target.apiKey) h['x-api-key'] = target.apiKey;
+  } else if (target.apiKey) {
+    h.authorization = `Bearer ${target.apiKey}`;
+  }
+  return h;
+}
+
+export function upstreamUrl(target: UpstreamTarget, path: '/v1/messages' | '/v1/chat/completions'): string {
+  return `${target.baseUrl}${path}`;
+}

@@ -1,0 +1,199 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { recordAudit } from '../audit/record.js';
+import type { Ctx } from '../context.js';
+import { openText, sealFor } from '../crypto/data-keys.js';
+import type { Queryable } from '../db/schema.js';
+import { notFound } from '../errors.js';
+import { completeText } from '../gateway/complete.js';
+import { recordUsage } from '../gateway/usage.js';
+import { loadUpstream } from '../gateway/upstream.js';
+import { type Page, type PageRequest, pageOf, pageQuery } from '../http/pagination.js';
+import { newId } from '../ids.js';
+import { authorizeWorkspace } from './network.js';
+import { requireUser } from '../auth/require-user.js';
+import { effectivePolicy } from './policy.js';
+
+export const ConversationView = Type.Object({
+  id: Type.String(),
+  title: Type.Union([Type.String(), Type.Null()]),
+  source: Type.String(),
+  /** "shredded" when the organization's keys were destroyed: the record exists, its content cannot be read. */
+  contentStatus: Type.Union([Type.Literal('available'), Type.Literal('shredded'), Type.Literal('not_retained')]),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+  lastMessageAt: Type.String(),
+});
+export type ConversationView = Static<typeof ConversationView>;
+
+export const MessageView = Type.Object({
+  id: Type.String(),
+  role: Type.String(),
+  content: Type.Union([Type.String(), Type.Null()]),
+  contentStatus: Type.Union([Type.Literal('available'), Type.Literal('shredded')]),
+  sizeBytes: Type.Integer(),
+  model: Type.Union([Type.String(), Type.Null()]),
+  inputTokens: Type.Union([Type.Integer(), Type.Null()]),
+  outputTokens: Type.Union([Type.Integer(), Type.Null()]),
+  createdAt: Type.String(),
+});
+export type MessageView = Static<typeof MessageView>;
+
+export const CreateConversationInput = Type.Object({ title: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })) }, { additionalProperties: false });
+export const RenameConversationInput = Type.Object({ title: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false });
+export const SendMessageInput = Type.Object(
+  { content: Type.String({ minLength: 1, maxLength: 200_000 }), model: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), maxTokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 64_000 })) },
+  { additionalProperties: false },
+);
+export type SendMessageInput = Static<typeof SendMessageInput>;
+
+export const DEFAULT_MODEL = 'claude-sonnet-4-5';
+
+type ConvRow = { id: string; org_id: string; user_id: string; source: string; title_ct: string | null; key_version: number | null; created_at: string; updated_at: string; last_message_at: string };
+const convRef = (orgId: string, id: string) => ({ orgId, table: 'workspace_conversations', recordId: id });
+const msgRef = (orgId: string, id: string) => ({ orgId, table: 'workspace_messages', recordId: id });
+
+async function view(db: Queryable, ctx: Ctx, r: ConvRow): Promise<ConversationView> {
+  let title: string | null = null;
+  let status: ConversationView['contentStatus'] = 'not_retained';
+  if (r.title_ct !== null && r.key_version !== null) {
+    title = await openText(db, ctx.config, convRef(r.org_id, r.id), r.title_ct, Number(r.key_version));
+    status = title === null ? 'shredded' : 'available';
+  }
+  return { id: r.id, title, source: r.source, contentStatus: status, createdAt: r.created_at, updatedAt: r.updated_at, lastMessageAt: r.last_message_at };
+}
+
+/** A member's own conversation; anyone else's answers exactly like a missing one. */
+async function ownConversation(db: Queryable, orgId: string, userId: string, id: string): Promise<ConvRow> {
+  const r = await db.selectFrom('workspace_conversations').selectAll().where('id', '=', id).where('org_id', '=', orgId).where('user_id', '=', userId).executeTakeFirst();
+  if (!r) throw notFound('conversation');
+  return r;
+}
+
+export async function createConversation(ctx: Ctx, orgId: string, input: Static<typeof CreateConversationInput>): Promise<ConversationView> {
+  await authorizeWorkspace(ctx, orgId);
+  const me = requireUser(ctx);
+  const policy = await effectivePolicy(ctx.db, ctx.config, orgId);
+  const now = ctx.clock.now();
+  const at = now.toISOString();
+  const id = newId('cnv', now);
+  return ctx.db.transaction().execute(async (tx) => {
+    // Under zero retention even the title is content, so it is not kept.
+    const sealed = input.title && policy.retentionDays > 0 ? await sealFor(tx, ctx.config, now, convRef(orgId, id), input.title) : null;
+    const row = { id, org_id: orgId, user_id: me.userId, source: 'workspace' as const, title_ct: sealed?.ct ?? null, key_version: sealed?.keyVersion ?? null, retention_days: null, created_at: at, updated_at: at, last_message_at: at };
+    await tx.insertInto('workspace_conversations').values(row).execute();
+    await recordAudit(tx, ctx, { orgId, action: 'conversation.created', targets: [{ type: 'conversation', id }], metadata: { titleBytes: input.title ? Buffer.byteLength(input.title) : 0 } });
+    return view(tx, ctx, row);
+  });
+}
+
+export async function listConversations(ctx: Ctx, orgId: string, page: PageRequest): Promise<Page<ConversationView>> {
+  await authorizeWorkspace(ctx, orgId);
+  const me = requireUser(ctx);
+  const rows = await pageQuery(ctx.db.selectFrom('workspace_conversations').selectAll().where('org_id', '=', orgId).where('user_id', '=', me.userId), 'workspace_conversations.id', page).execute();
+  const views = [];
+  for (const r of rows) views.push(await view(ctx.db, ctx, r));
+  return pageOf(views, page);
+}
+
+export async function getConversation(ctx: Ctx, orgId: string, id: string): Promise<{ conversation: ConversationView; messages: MessageView[] }> {
+  await authorizeWorkspace(ctx, orgId);
+  const me = requireUser(ctx);
+  const r = await ownConversation(ctx.db, orgId, me.userId, id);
+  const msgs = await ctx.db.selectFrom('workspace_messages').selectAll().where('conversation_id', '=', id).where('org_id', '=', orgId).orderBy('id').execute();
+  const messages: MessageView[] = [];
+  for (const m of msgs) {
+    const content = await openText(ctx.db, ctx.config, msgRef(orgId, m.id), m.content_ct, Number(m.key_version));
+    messages.push({
+      id: m.id,
+      role: m.role,
+      content,
+      contentStatus: content === null ? 'shredded' : 'available',
+      sizeBytes: Number(m.size_bytes),
+      model: m.model,
+      inputTokens: m.input_tokens === null ? null : Number(m.input_tokens),
+      outputTokens: m.output_tokens === null ? null : Number(m.output_tokens),
+      createdAt: m.created_at,
+    });
+  }
+  return { conversation: await view(ctx.db, ctx, r), messages };
+}
+
+export async function renameConversation(ctx: Ctx, orgId: string, id: string, input: Static<typeof RenameConversationInput>): Promise<ConversationView> {
+  await authorizeWorkspace(ctx, orgId);
+  const me = requireUser(ctx);
+  const policy = await effectivePolicy(ctx.db, ctx.config, orgId);
+  return ctx.db.transaction().execute(async (tx) => {
+    const r = await ownConversation(tx, orgId, me.userId, id);
+    const now = ctx.clock.now();
+    const sealed = policy.retentionDays > 0 ? await sealFor(tx, ctx.config, now, convRef(orgId, id), input.title) : null;
+    const next = { ...r, title_ct: sealed?.ct ?? null, key_version: sealed?.keyVersion ?? null, updated_at: now.toISOString() };
+    await tx.updateTable('workspace_conversations').set({ title_ct: next.title_ct, key_version: next.key_version, updated_at: next.updated_at }).where('id', '=', id).execute();
+    await recordAudit(tx, ctx, { orgId, action: 'conversation.renamed', targets: [{ type: 'conversation', id }], metadata: { titleBytes: Buffer.byteLength(input.title) } });
+    return view(tx, ctx, next);
+  });
+}
+
+export async function deleteConversation(ctx: Ctx, orgId: string, id: string): Promise<void> {
+  await authorizeWorkspace(ctx, orgId);
+  const me = requireUser(ctx);
+  await ctx.db.transaction().execute(async (tx) => {
+    await ownConversation(tx, orgId, me.userId, id);
+    const m = await tx.deleteFrom('workspace_messages').where('conversation_id', '=', id).executeTakeFirst();
+    await tx.deleteFrom('workspace_conversations').where('id', '=', id).execute();
+    await recordAudit(tx, ctx, { orgId, action: 'conversation.deleted', targets: [{ type: 'conversation', id }], metadata: { messages: Number(m.numDeletedRows) } });
+  });
+}
+
+/**
+ * Sends a prompt to the organization's model and stores both turns encrypted. Under zero retention
+ * the turns live only while the response is produced: the caller gets them, nothing is kept.
+ */
+export async function sendMessage(ctx: Ctx, orgId: string, id: string, input: SendMessageInput, signal?: AbortSignal): Promise<{ messages: MessageView[]; retained: boolean }> {
+  await authorizeWorkspace(ctx, orgId);
+  const me = requireUser(ctx);
+  const policy = await effectivePolicy(ctx.db, ctx.config, orgId);
+  const conv = await ownConversation(ctx.db, orgId, me.userId, id);
+  const history = policy.retentionDays > 0 ? (await getConversation(ctx, orgId, id)).messages.filter((m) => m.content !== null).map((m) => ({ role: m.role as 'user' | 'assistant', content: m.content as string })) : [];
+  const target = await loadUpstream(ctx.db, ctx.config, orgId);
+  const model = input.model ?? DEFAULT_MODEL;
+  const completion = await completeText(target, { model, messages: [...history, { role: 'user', content: input.content }], maxTokens: input.maxTokens ?? 1024 }, policy.noTraining, signal);
+  const now = ctx.clock.now();
+  const at = now.toISOString();
+  const turns = [
+    { id: newId('msg', now), role: 'user' as const, text: input.content, model: null, inputTokens: null, outputTokens: null },
+    { id: newId('msg', now), role: 'assistant' as const, text: completion.text, model: completion.model, inputTokens: completion.inputTokens, outputTokens: completion.outputTokens },
+  ];
+  const retained = policy.retentionDays > 0;
+  await ctx.db.transaction().execute(async (tx) => {
+    if (retained) {
+      for (const t of turns) {
+        const s = await sealFor(tx, ctx.config, now, msgRef(orgId, t.id), t.text);
+        await tx
+          .insertInto('workspace_messages')
+          .values({ id: t.id, org_id: orgId, conversation_id: conv.id, role: t.role, content_ct: s.ct, key_version: s.keyVersion, size_bytes: Buffer.byteLength(t.text), model: t.model, input_tokens: t.inputTokens, output_tokens: t.outputTokens, created_at: at })
+          .execute();
+      }
+    }
+    await tx.updateTable('workspace_conversations').set({ last_message_at: at, updated_at: at }).where('id', '=', conv.id).execute();
+    await recordUsage(tx, { orgId, userId: me.userId, model: completion.model, inputTokens: completion.inputTokens, outputTokens: completion.outputTokens, at: now });
+    await recordAudit(tx, ctx, {
+      orgId,
+      action: 'conversation.message_sent',
+      targets: [{ type: 'conversation', id: conv.id }, ...turns.map((t) => ({ type: 'message', id: t.id }))],
+      metadata: {
+        model: completion.model,
+        promptBytes: Buffer.byteLength(input.content),
+        responseBytes: Buffer.byteLength(completion.text),
+        inputTokens: completion.inputTokens,
+        outputTokens: completion.outputTokens,
+        noTraining: policy.noTraining,
+        retentionDays: policy.retentionDays,
+        retained,
+      },
+    });
+  });
+  return {
+    retained,
+    messages: turns.map((t) => ({ id: t.id, role: t.role, content: t.text, contentStatus: 'available' as const, sizeBytes: Buffer.byteLength(t.text), model: t.model, inputTokens: t.inputTokens, outputTokens: t.outputTokens, createdAt: at })),
+  };
+}
