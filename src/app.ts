@@ -10,6 +10,7 @@ import { closeKeyProvider, initKeyProvider } from './crypto/provider.js';
 import type { Database } from './db/connect.js';
 import { domainRoutes } from './domains/routes.js';
 import { installErrorHandlers } from './http/errors.js';
+import { validatorCompiler } from './http/validation.js';
 import { identifyCaller } from './http/identify.js';
 import { ErrorSchema } from './http/schemas.js';
 import { type Metrics, createMetrics, systemRoutes } from './http/system-routes.js';
@@ -61,7 +62,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     requestIdHeader: false,
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
   });
 
   const routeTable: RouteEntry[] = [];
@@ -82,6 +82,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // The key-encryption key is loaded now, so a missing or malformed master key stops start-up.
   initKeyProvider(config, (msg) => app.log.warn(msg));
   app.addHook('onClose', async () => closeKeyProvider(config));
+  app.setValidatorCompiler(validatorCompiler);
   installErrorHandlers(app);
   app.addSchema(ErrorSchema);
   await app.register(fastifyCookie);

@@ -107,3 +107,28 @@ describe('errors and hostile input', () => {
     assert.match(ui.headers['x-request-id'] as string, /^req_/);
   });
 });
+
+describe('JSON bodies are validated as sent, never coerced', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp();
+  });
+  after(() => t.close());
+
+  test('null clears a nullable field instead of becoming "" or 0; wrong types are refused', async () => {
+    const { orgId, owner } = await t.seedOrg('Nulls', 'owner@nulls.example');
+    assert.equal((await owner.patch(`/api/v1/orgs/${orgId}`, { billingEmail: 'pay@nulls.example' })).body.billingEmail, 'pay@nulls.example');
+    const cleared = await owner.patch(`/api/v1/orgs/${orgId}`, { billingEmail: null });
+    assert.equal(cleared.status, 200, JSON.stringify(cleared.body));
+    assert.equal(cleared.body.billingEmail, null);
+    const mapping = await owner.request('PUT', `/api/v1/orgs/${orgId}/role-mapping`, { requiredPrefix: null, defaultRole: null, rules: [] });
+    assert.equal(mapping.status, 200);
+    assert.equal(mapping.body.requiredPrefix, null);
+    assert.equal(mapping.body.defaultRole, null);
+    const numberAsName = await owner.patch(`/api/v1/orgs/${orgId}`, { name: 12345 });
+    assert.equal(numberAsName.status, 400);
+    assert.equal(numberAsName.body.error.code, 'invalid_request');
+    // Query strings are still text coerced to their types.
+    assert.equal((await owner.get(`/api/v1/orgs/${orgId}/members?limit=1`)).body.data.length, 1);
+  });
+});
