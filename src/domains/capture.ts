@@ -16,9 +16,24 @@ import { CLAIMING, suffixesOf } from './store.js';
 export const LoginMethod = Type.Object({ type: Type.String({ description: 'password (more types, such as sso, are added by SSO connections)' }) }, { additionalProperties: true });
 export type LoginMethod = Static<typeof LoginMethod>;
 
-/** The sign-in methods an organization offers, best first. The one place SSO adds its connections. */
-export async function loginMethodsForOrg(_db: Queryable, _orgId: string): Promise<LoginMethod[]> {
-  return [{ type: 'password' }];
+/**
+ * The sign-in methods an organization offers, best first: its active SSO connections (with the URL
+ * that starts each), then the password, unless SSO is enforced (then only owners' break-glass is left,
+ * which the login page does not advertise).
+ */
+export async function loginMethodsForOrg(db: Queryable, orgId: string): Promise<LoginMethod[]> {
+  const connections = await db
+    .selectFrom('sso_connections')
+    .select(['id', 'name', 'protocol'])
+    .where('org_id', '=', orgId)
+    .where('status', '=', 'active')
+    .orderBy('id')
+    .execute();
+  const enforced = await db.selectFrom('sso_enforcement').select('connection_id').where('org_id', '=', orgId).executeTakeFirst();
+  const sso: LoginMethod[] = connections
+    .sort((a, b) => Number(b.id === enforced?.connection_id) - Number(a.id === enforced?.connection_id))
+    .map((c) => ({ type: 'sso', connectionId: c.id, name: c.name, protocol: c.protocol, startUrl: `/sso/${c.id}/start` }));
+  return enforced ? sso : [...sso, { type: 'password' }];
 }
 
 export const DEFAULT_LOGIN_METHODS: LoginMethod[] = [{ type: 'password' }];
