@@ -13,7 +13,16 @@ import { CLAIMING, suffixesOf } from './store.js';
  * How a person may sign in to an organization. Today every organization offers its local password;
  * SSO adds `{ type: 'sso', ... }` entries here (see loginMethodsForOrg) without changing callers.
  */
-export const LoginMethod = Type.Object({ type: Type.String({ description: 'password (more types, such as sso, are added by SSO connections)' }) }, { additionalProperties: true });
+export const LoginMethod = Type.Object(
+  {
+    type: Type.String({ description: '`sso` (one per active connection, best first) or `password`' }),
+    connectionId: Type.Optional(Type.String()),
+    name: Type.Optional(Type.String()),
+    protocol: Type.Optional(Type.String()),
+    startUrl: Type.Optional(Type.String({ description: 'Where the browser goes to start single sign-on.' })),
+  },
+  { additionalProperties: false },
+);
 export type LoginMethod = Static<typeof LoginMethod>;
 
 /**

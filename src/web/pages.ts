@@ -37,10 +37,20 @@ msg('Password set. You are signed in as '+r.user.email+'. The API is documented 
 const loginPage = shell(
   'Sign in',
   `<form id="f"><label for="e">Email</label><input id="e" type="email" autocomplete="username" required>
-<label for="p">Password</label><input id="p" type="password" autocomplete="current-password" required>
-<button type="submit">Sign in</button></form>`,
-  `document.getElementById('f').addEventListener('submit',async e=>{e.preventDefault();
-try{const r=await call('/api/v1/auth/login',{email:document.getElementById('e').value,password:document.getElementById('p').value});
+<div id="sso"></div>
+<div id="pw"><label for="p">Password</label><input id="p" type="password" autocomplete="current-password">
+<button type="submit">Sign in</button></div></form>`,
+  `const email=document.getElementById('e'),sso=document.getElementById('sso'),pw=document.getElementById('pw');
+// Discovery: a verified company domain sends people to their organization's SSO.
+email.addEventListener('change',async()=>{sso.textContent='';pw.hidden=false;
+if(!email.value.includes('@'))return;
+const r=await fetch('/api/v1/login/discover?email='+encodeURIComponent(email.value));if(!r.ok)return;
+const d=await r.json();if(!d.organization)return;
+for(const m of d.methods.filter(m=>m.type==='sso')){const a=document.createElement('a');a.href=m.startUrl;a.textContent='Continue with '+m.name+' ('+d.organization.name+')';
+const p=document.createElement('p');p.appendChild(a);sso.appendChild(p)}
+pw.hidden=!d.methods.some(m=>m.type==='password');if(pw.hidden)msg(d.organization.name+' signs in through single sign-on.','ok')});
+document.getElementById('f').addEventListener('submit',async e=>{e.preventDefault();
+try{const r=await call('/api/v1/auth/login',{email:email.value,password:document.getElementById('p').value});
 msg('Signed in as '+r.user.email+'. The API is documented at /docs.','ok')}catch(err){msg(err.message,'err')}});`,
 );
 
