@@ -20,6 +20,9 @@ export interface PalisadeConfig {
   orgCreation: 'cli_only' | 'any_user';
   passwordScryptLogN: number;
   metricsEnabled: boolean;
+  auditRetentionDays: number;
+  auditCheckpointMinutes: number;
+  auditStreamIntervalSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -90,6 +93,9 @@ export const CONFIG_SPEC = {
   orgCreation: { variable: 'PALISADE_ORG_CREATION', default: 'cli_only', parse: oneOf('cli_only', 'any_user'), describe: 'Who may create top-level organizations through the API.' },
   passwordScryptLogN: { variable: 'PALISADE_PASSWORD_SCRYPT_LOG_N', default: 17, parse: integer(10, 20), describe: 'scrypt cost as log2(N) for new password hashes (17 = 128 MiB, the OWASP recommendation; lower only for tests).' },
   metricsEnabled: { variable: 'PALISADE_METRICS', default: true, parse: bool, describe: 'Serve Prometheus metrics at /metrics.' },
+  auditRetentionDays: { variable: 'PALISADE_AUDIT_RETENTION_DAYS', default: 30, parse: integer(1, 36_500), describe: 'Default days to keep audit events for organizations that did not choose (they can choose "forever").' },
+  auditCheckpointMinutes: { variable: 'PALISADE_AUDIT_CHECKPOINT_MINUTES', default: 60, parse: integer(1, 24 * 60), describe: 'How often each organization\'s audit chain gets a signed checkpoint.' },
+  auditStreamIntervalSeconds: { variable: 'PALISADE_AUDIT_STREAM_INTERVAL_SECONDS', default: 5, parse: integer(1, 3600), describe: 'How often SIEM stream delivery runs.' },
 } satisfies { [K in keyof PalisadeConfig]: Spec<PalisadeConfig[K]> };
 
 function readConfigFile(path: string): Env {

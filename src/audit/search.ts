@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { sql } from 'kysely';
+import { type SelectQueryBuilder, sql } from 'kysely';
+import type { AuditEventRow, DB } from '../db/schema.js';
 import type { Ctx } from '../context.js';
 import { badRequest } from '../errors.js';
 import { type Page, PageQuerySchema, pageOf, pageRequest } from '../http/pagination.js';
@@ -14,6 +15,7 @@ export const AuditSearchQuery = Type.Object(
     action: Type.Optional(Type.String({ maxLength: 200, description: 'Exact action, or a prefix ending in * such as `member.*`.' })),
     outcome: Type.Optional(Type.Union([Type.Literal('success'), Type.Literal('failure'), Type.Literal('denied')])),
     target: Type.Optional(Type.String({ maxLength: 200, description: 'Id of a target the event names.' })),
+    ip: Type.Optional(Type.String({ maxLength: 64, description: "The actor's IP address, exactly." })),
     order: Type.Optional(Type.Union([Type.Literal('desc'), Type.Literal('asc')], { description: 'Newest first (desc, default) or oldest first.' })),
     ...PageQuerySchema,
   },
@@ -21,22 +23,18 @@ export const AuditSearchQuery = Type.Object(
 );
 export type AuditSearchQuery = Static<typeof AuditSearchQuery>;
 
-function parseTime(value: string | undefined, name: string): string | undefined {
+export function parseTime(value: string | undefined, name: string): string | undefined {
   if (value === undefined) return undefined;
   const d = new Date(value);
   if (Number.isNaN(d.getTime())) throw badRequest('invalid_time', `${name}="${value.slice(0, 40)}" is not a time; use ISO 8601 such as 2026-01-31T00:00:00Z.`);
   return d.toISOString();
 }
 
-export async function searchAuditEvents(ctx: Ctx, orgId: string, query: AuditSearchQuery): Promise<Page<AuditEvent>> {
-  await authorize(ctx, orgId, 'audit.read');
-  const page = pageRequest(query, 2);
-  const from = parseTime(query.from, 'from');
-  const to = parseTime(query.to, 'to');
-  if (from && to && from >= to) throw badRequest('invalid_time_range', '`from` must be earlier than `to`.');
-  const desc = (query.order ?? 'desc') === 'desc';
+/** The search filters, shared by search and export so both select exactly the same events. */
+export type AuditFilters = Pick<AuditSearchQuery, 'actor' | 'action' | 'outcome' | 'target' | 'ip'>;
 
-  let q = ctx.db.selectFrom('audit_events').selectAll().where('org_id', '=', orgId);
+export function applyAuditFilters<Q extends SelectQueryBuilder<DB, 'audit_events', AuditEventRow>>(q0: Q, query: AuditFilters, from: string | undefined, to: string | undefined): Q {
+  let q = q0 as SelectQueryBuilder<DB, 'audit_events', AuditEventRow>;
   if (from) q = q.where('occurred_at', '>=', from);
   if (to) q = q.where('occurred_at', '<', to);
   if (query.actor) q = query.actor.includes('@') ? q.where('actor_email', '=', query.actor.trim().toLowerCase()) : q.where('actor_id', '=', query.actor);
@@ -52,11 +50,24 @@ export async function searchAuditEvents(ctx: Ctx, orgId: string, query: AuditSea
     }
   }
   if (query.outcome) q = q.where('outcome', '=', query.outcome);
+  if (query.ip) q = q.where('actor_ip', '=', query.ip.trim());
   // Targets are stored as canonical JSON ("id":"…" appears verbatim), ids never contain quotes.
   if (query.target) {
     const pattern = `%"id":${JSON.stringify(query.target).replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
     q = q.where(sql<boolean>`targets like ${pattern} escape '\\'`);
   }
+  return q as Q;
+}
+
+export async function searchAuditEvents(ctx: Ctx, orgId: string, query: AuditSearchQuery): Promise<Page<AuditEvent>> {
+  await authorize(ctx, orgId, 'audit.read');
+  const page = pageRequest(query, 2);
+  const from = parseTime(query.from, 'from');
+  const to = parseTime(query.to, 'to');
+  if (from && to && from >= to) throw badRequest('invalid_time_range', '`from` must be earlier than `to`.');
+  const desc = (query.order ?? 'desc') === 'desc';
+
+  let q = applyAuditFilters(ctx.db.selectFrom('audit_events').selectAll().where('org_id', '=', orgId), query, from, to);
   if (page.after) {
     const [at, id] = page.after as [string, string];
     q = q.where((eb) =>

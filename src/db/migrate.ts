@@ -2,11 +2,13 @@ import { type Migration, type MigrationProvider, Migrator } from 'kysely';
 import type { Database } from './connect.js';
 import * as m0001 from './migrations/0001_foundation.js';
 import * as m0002 from './migrations/0002_jobs_and_role_mapping.js';
+import * as m0006 from './migrations/0006_audit_product.js';
 
 /** Migrations live in code (not scanned from disk) so the compiled build and tsx run the same list. Append new ones in order. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001_foundation': m0001,
   '0002_jobs_and_role_mapping': m0002,
+  '0006_audit_product': m0006,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -1,3 +1,4 @@
+import type { AuditTables } from '../audit/tables.js';
 import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
 
 /**
@@ -154,7 +155,7 @@ export interface CoreTables {
 }
 
 /** Every table Palisade has. A new domain adds `, XTables` (from src/<domain>/tables.ts) here. */
-export interface DB extends CoreTables {}
+export interface DB extends CoreTables, AuditTables {}
 
 export type Db = Kysely<DB>;
 export type Tx = Transaction<DB>;

@@ -14,6 +14,7 @@ export const PERMISSIONS = {
   'members.manage': ['primary_owner', 'admin'],
   'owners.manage': ['primary_owner'],
   'audit.read': ['primary_owner', 'admin'],
+  'audit.manage': ['primary_owner', 'admin'],
   'workspace.use': ['primary_owner', 'admin', 'member'],
 } as const satisfies Record<string, readonly Role[]>;
 
@@ -30,6 +31,7 @@ export const PERMISSION_PURPOSE: Record<Permission, string> = {
   'members.manage': 'an admin or primary owner to invite, change or remove members',
   'owners.manage': 'a primary owner to add, demote or remove primary owners',
   'audit.read': 'an admin or primary owner to read the audit log',
+  'audit.manage': 'an admin or primary owner to change audit retention and SIEM streams',
   'workspace.use': 'membership of the organization',
 };
 
