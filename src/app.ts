@@ -14,6 +14,7 @@ import { type Metrics, createMetrics, systemRoutes } from './http/system-routes.
 import { newId } from './ids.js';
 import { roleMappingRoutes } from './orgs/role-mapping-routes.js';
 import { orgRoutes } from './orgs/routes.js';
+import { streamRoutes } from './streams/routes.js';
 import { pageRoutes } from './web/pages.js';
 
 export interface AppOptions {
@@ -96,6 +97,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(systemRoutes, { database, metrics, metricsEnabled: config.metricsEnabled });
   await app.register(pageRoutes);
   // Each domain's routes, one line each.
-  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes]) await app.register(routes);
+  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes, streamRoutes]) await app.register(routes);
   return app;
 }

@@ -23,6 +23,7 @@ export interface PalisadeConfig {
   auditRetentionDays: number;
   auditCheckpointMinutes: number;
   auditStreamIntervalSeconds: number;
+  auditStreamsAllowHttp: boolean;
 }
 
 export class ConfigError extends Error {
@@ -95,6 +96,7 @@ export const CONFIG_SPEC = {
   metricsEnabled: { variable: 'PALISADE_METRICS', default: true, parse: bool, describe: 'Serve Prometheus metrics at /metrics.' },
   auditRetentionDays: { variable: 'PALISADE_AUDIT_RETENTION_DAYS', default: 30, parse: integer(1, 36_500), describe: 'Default days to keep audit events for organizations that did not choose (they can choose "forever").' },
   auditCheckpointMinutes: { variable: 'PALISADE_AUDIT_CHECKPOINT_MINUTES', default: 60, parse: integer(1, 24 * 60), describe: 'How often each organization\'s audit chain gets a signed checkpoint.' },
+  auditStreamsAllowHttp: { variable: 'PALISADE_AUDIT_STREAMS_ALLOW_HTTP', default: false, parse: bool, describe: 'Allow plain http:// SIEM destinations (tests and labs only; events leave over HTTPS otherwise).' },
   auditStreamIntervalSeconds: { variable: 'PALISADE_AUDIT_STREAM_INTERVAL_SECONDS', default: 5, parse: integer(1, 3600), describe: 'How often SIEM stream delivery runs.' },
 } satisfies { [K in keyof PalisadeConfig]: Spec<PalisadeConfig[K]> };
 

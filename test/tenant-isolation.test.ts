@@ -11,7 +11,7 @@ import { type Agent, type TestApp, createTestApp } from './helpers/harness.js';
  */
 
 interface World {
-  a: { orgId: string; childId: string; memberId: string; tokenId: string; owner: Agent; secrets: string[] };
+  a: { orgId: string; childId: string; memberId: string; tokenId: string; streamId: string; owner: Agent; secrets: string[] };
   b: { orgId: string; owner: Agent };
 }
 
@@ -20,6 +20,7 @@ const PARAM_FIXTURES: Record<string, (w: World) => string> = {
   orgId: (w) => w.a.orgId,
   memberId: (w) => w.a.memberId,
   tokenId: (w) => w.a.tokenId,
+  streamId: (w) => w.a.streamId,
 };
 
 /** A valid body for each route that takes one, so the request reaches authorization. */
@@ -30,6 +31,12 @@ const SAMPLE_BODIES: Record<string, unknown> = {
   'PATCH /api/v1/orgs/:orgId/members/:memberId': { role: 'primary_owner' },
   'PUT /api/v1/orgs/:orgId/role-mapping': { requiredPrefix: null, defaultRole: 'admin', rules: [] },
   'POST /api/v1/orgs/:orgId/role-mapping/preview': { groups: ['alpha-admins'] },
+  'PUT /api/v1/orgs/:orgId/audit-settings': { retentionDays: 1 },
+  'POST /api/v1/orgs/:orgId/audit-checkpoints': {},
+  'POST /api/v1/orgs/:orgId/audit-streams': { name: 'Rogue SIEM', kind: 'webhook', url: 'https://attacker.example/hook' },
+  'PATCH /api/v1/orgs/:orgId/audit-streams/:streamId': { paused: true },
+  'POST /api/v1/orgs/:orgId/audit-streams/:streamId/test': {},
+  'POST /api/v1/orgs/:orgId/audit-streams/:streamId/retry': {},
 };
 
 describe('tenant isolation on every route', () => {
@@ -41,9 +48,11 @@ describe('tenant isolation on every route', () => {
     const child = await a.owner.post(`/api/v1/orgs/${a.orgId}/children`, { name: 'Alpha Hidden Unit' });
     const { memberId } = await t.addMember(a.owner, a.orgId, 'member@alpha.example', 'admin');
     const token = await a.owner.post('/api/v1/me/tokens', { name: 'alpha automation' });
+    const stream = await a.owner.post(`/api/v1/orgs/${a.orgId}/audit-streams`, { name: 'Alpha SIEM', kind: 'webhook', url: 'https://siem.alpha.example/hook' });
+    if (stream.status !== 201) throw new Error(JSON.stringify(stream.body));
     const b = await t.seedOrg('Beta', 'owner@beta.example');
     w = {
-      a: { orgId: a.orgId, childId: child.body.id, memberId, tokenId: token.body.apiToken.id, owner: a.owner, secrets: ['Alpha Secret Corp', 'Alpha Hidden Unit', 'alpha.example', 'alpha automation'] },
+      a: { orgId: a.orgId, childId: child.body.id, memberId, tokenId: token.body.apiToken.id, streamId: stream.body.stream.id, owner: a.owner, secrets: ['Alpha Secret Corp', 'Alpha Hidden Unit', 'alpha.example', 'alpha automation', 'Alpha SIEM'] },
       b: { orgId: b.orgId, owner: b.owner },
     };
   });
