@@ -22,7 +22,7 @@ export async function streamRoutes(root: FastifyInstance): Promise<void> {
   );
   app.delete(`${base}/:streamId`, { schema: { tags, summary: 'Remove a destination', params: StreamParams, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
     await deleteStream(request.ctx, request.params.orgId, request.params.streamId);
-    return reply.status(204).send();
+    return reply.status(204).send(null);
   });
   app.post(`${base}/:streamId/test`, { schema: { tags, summary: "Send a test event and show the receiver's exact answer", params: StreamParams, response: errorResponses } }, async (request) =>
     sendTestEvent(request.ctx, request.params.orgId, request.params.streamId),
