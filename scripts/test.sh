@@ -15,6 +15,9 @@ export PALISADE_TEST_PG_URL="$PG_URL"
 APT_PACKAGES=()
 need_pkg() { dpkg -s "$1" >/dev/null 2>&1 || APT_PACKAGES+=("$1"); }
 need_pkg postgresql
+need_pkg rsyslog
+need_pkg rsyslog-gnutls
+need_pkg openssl
 if [ "${#APT_PACKAGES[@]}" -gt 0 ]; then
   log "installing Debian packages: ${APT_PACKAGES[*]}"
   apt-get update -qq && apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
