@@ -22,6 +22,8 @@ export interface FakeSiem {
   rejected: { path: string; status: number; reason: string }[];
   /** Makes every request fail with this status until cleared. */
   failWith: number | null;
+  /** After this many accepted webhook batches, record the next one but never answer (a receiver that hangs). */
+  hangWebhookAfter: number | null;
   stop(): Promise<void>;
   start(): Promise<void>;
 }
@@ -67,6 +69,7 @@ export async function startFakeSiem(opts: { hecToken: string; ddApiKey: string; 
     webhook: [],
     rejected: [],
     failWith: null,
+    hangWebhookAfter: null,
     async start() {
       server = createServer(async (req, res) => {
         const body = await read(req);
@@ -116,6 +119,7 @@ export async function startFakeSiem(opts: { hecToken: string; ddApiKey: string; 
           if (!timingSafeEqual(expected, Buffer.from(m[2]!, 'hex'))) return answer(401, { error: 'bad signature' });
           if (Math.abs((opts.now?.() ?? new Date()).getTime() / 1000 - t) > 300) return answer(401, { error: 'stale timestamp' });
           siem.webhook.push(JSON.parse(body) as { events: Record<string, unknown>[] });
+          if (siem.hangWebhookAfter !== null && siem.webhook.length > siem.hangWebhookAfter) return;
           res.writeHead(204).end();
           return;
         }
