@@ -56,11 +56,15 @@ export async function purgeOrg(ctx: Pick<Ctx, 'db' | 'clock' | 'caller' | 'meta'
   const cutoff = new Date(ctx.clock.now().getTime() - retentionDays * DAY).toISOString();
   // The first event inside the window bounds the purge: nothing at or after it is removed.
   const keep = await ctx.db.selectFrom('audit_events').select('seq').where('org_id', '=', orgId).where('occurred_at', '>=', cutoff).orderBy('seq').limit(1).executeTakeFirst();
+  // Events an active SIEM destination has not received yet are held (paused and dead-lettered ones do not hold retention).
+  const held = await ctx.db.selectFrom('audit_streams').select((eb) => eb.fn.min('cursor_seq').as('cursor')).where('org_id', '=', orgId).where('status', '=', 'active').executeTakeFirst();
+  const holdFrom = held?.cursor === null || held?.cursor === undefined ? undefined : Number(held.cursor) + 1;
   let deleted = 0;
   for (;;) {
     const n = await ctx.db.transaction().execute(async (tx) => {
       let q = tx.selectFrom('audit_events').select(['seq', 'hash']).where('org_id', '=', orgId).where('occurred_at', '<', cutoff);
       if (keep) q = q.where('seq', '<', Number(keep.seq));
+      if (holdFrom !== undefined) q = q.where('seq', '<', holdFrom);
       const batch = await q.orderBy('seq').limit(batchSize).execute();
       const last = batch[batch.length - 1];
       if (!last) return 0;

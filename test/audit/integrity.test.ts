@@ -99,6 +99,25 @@ describe('retention, signed checkpoints and offline verification', () => {
     assert.equal((await verifyChain(t.db.database.db, orgId)).ok, true);
   });
 
+  test('events an active SIEM destination has not received yet are held back from the purge', async () => {
+    const { orgId } = await t.seedOrg('Held', 'owner@held.example');
+    await addEvents(orgId, 20);
+    const head = await t.db.database.db.selectFrom('audit_chain_heads').select('seq').where('org_id', '=', orgId).executeTakeFirstOrThrow();
+    const at = t.clock.now().toISOString();
+    await t.db.database.db
+      .insertInto('audit_streams')
+      .values({ id: 'ast_held', org_id: orgId, name: 'down SIEM', kind: 'webhook', format: 'palisade', settings: '{}', secret: null, secret_hint: null, status: 'active', cursor_seq: Number(head.seq) - 10, failures: 3, next_attempt_at: null, last_success_at: null, last_error: null, last_error_at: null, lease_owner: null, lease_until: null, created_at: at, updated_at: at })
+      .execute();
+    t.clock.advance(40 * DAY);
+    const { purgeOrg } = await import('../../src/audit/retention.js');
+    assert.equal(await purgeOrg(t.system, orgId), Number(head.seq) - 10);
+    const first = await t.db.database.db.selectFrom('audit_events').select('seq').where('org_id', '=', orgId).orderBy('seq').executeTakeFirstOrThrow();
+    assert.equal(Number(first.seq), Number(head.seq) - 9);
+    await t.db.database.db.updateTable('audit_streams').set({ status: 'dead_letter' }).where('id', '=', 'ast_held').execute();
+    assert.ok((await purgeOrg(t.system, orgId)) >= 10, 'a dead-lettered destination does not hold retention');
+    assert.equal((await verifyChain(t.db.database.db, orgId)).ok, true);
+  });
+
   let orgId: string;
   let owner: Agent;
   let exported: AuditEvent[];
