@@ -13,6 +13,8 @@ import { join } from 'node:path';
 export interface SyslogRecord {
   msgid: string;
   structuredData: string;
+  /** The structured data as rsyslog's mmpstrucdata parsed it (names lower-cased). */
+  sd: Record<string, Record<string, string>>;
   msg: string;
   pri: string;
   version: string;
@@ -75,10 +77,10 @@ export async function startRsyslog(opts: { tls?: boolean } = {}): Promise<Rsyslo
   const tlsModule = opts.tls ? ' StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="anon"' : '';
   writeFileSync(
     join(dir, 'rsyslog.conf'),
-    `global(workDirectory="${dir}")\n${tlsGlobal}module(load="imtcp"${tlsModule})\n` +
+    `global(workDirectory="${dir}")\n${tlsGlobal}module(load="imtcp"${tlsModule})\nmodule(load="mmpstrucdata")\n` +
       `input(type="imtcp" port="${port}" address="127.0.0.1" ruleset="palisade")\n` +
-      `template(name="rec" type="string" string="%pri%\\t%protocol-version%\\t%msgid%\\t%structured-data%\\t%msg%\\n")\n` +
-      `ruleset(name="palisade") { action(type="omfile" file="${out}" template="rec") }\n`,
+      `template(name="rec" type="string" string="%pri%\\t%protocol-version%\\t%msgid%\\t%structured-data%\\t%$!rfc5424-sd%\\t%msg%\\n")\n` +
+      `ruleset(name="palisade") { action(type="mmpstrucdata") action(type="omfile" file="${out}" template="rec") }\n`,
   );
   let proc: ChildProcess | undefined;
   const peer: RsyslogPeer = {
@@ -103,8 +105,8 @@ export async function startRsyslog(opts: { tls?: boolean } = {}): Promise<Rsyslo
         .split('\n')
         .filter(Boolean)
         .map((line) => {
-          const [pri = '', version = '', msgid = '', structuredData = '', ...rest] = line.split('\t');
-          return { pri, version, msgid, structuredData, msg: rest.join('\t').replace(/^\uFEFF/, '') };
+          const [pri = '', version = '', msgid = '', structuredData = '', sd = '{}', ...rest] = line.split('\t');
+          return { pri, version, msgid, structuredData, sd: JSON.parse(sd) as SyslogRecord['sd'], msg: rest.join('\t').replace(/^\uFEFF/, '') };
         });
     },
     async waitFor(n, timeoutMs = 10_000) {

@@ -96,6 +96,9 @@ describe('SIEM streaming: real rsyslog (TCP and TLS) and a strict fake HTTP inta
     const tlsRecs = await tls.waitFor(want('tls').length);
     // Exactly once and in order, per destination.
     assert.deepEqual(tcpRecs.map((r) => (JSON.parse(r.msg) as { metadata: { uid: string } }).metadata.uid), want('tcp'), 'syslog tcp (OCSF)');
+    // rsyslog's own RFC 5424 structured-data parser (mmpstrucdata) reads the event id and seq back.
+    assert.deepEqual(tlsRecs.map((r) => r.sd['palisade@32473']?.eventid), want('tls'), 'syslog tls structured data');
+    assert.deepEqual(tcpRecs.map((r) => Number(r.sd['palisade@32473']?.seq)), all.filter((e) => Number(e.seq) > startSeq.tcp).map((e) => Number(e.seq)));
     assert.deepEqual(tlsRecs.map((r) => /externalId=(evt_\w+)/.exec(r.msg)?.[1]), want('tls'), 'syslog tls (CEF)');
     assert.deepEqual(siem.hec.filter((h) => (h as { event: { id?: string } }).event.id !== undefined).map((h) => (h as { event: { id: string } }).event.id), want('hec'), 'HEC');
     assert.deepEqual(siem.datadog.map((d) => (JSON.parse(d.message as string) as { metadata: { uid: string } }).metadata.uid), want('dd'), 'Datadog');
