@@ -66,7 +66,12 @@ export function verifyExport(events: AuditEvent[], checkpoints: SignedCheckpoint
   const byHash = new Map<string, AuditEvent>();
   for (const e of events) if (!byHash.has(e.hash)) byHash.set(e.hash, e);
   const anchors = new Map<number, string>([[1, GENESIS_HASH]]);
-  for (const cp of valid) anchors.set(cp.payload.firstSeq, cp.payload.anchorHash);
+  // Where a kept chain may legitimately start: genesis, a purge anchor, or right after any signed
+  // position (a purge signs the last deleted event, which the first kept event links to).
+  for (const cp of valid) {
+    anchors.set(cp.payload.firstSeq, cp.payload.anchorHash);
+    anchors.set(cp.payload.seq + 1, cp.payload.hash);
+  }
 
   // Walk back from the newest event along stored hashes.
   const sorted = [...events].sort((a, b) => b.seq - a.seq);
@@ -76,13 +81,13 @@ export function verifyExport(events: AuditEvent[], checkpoints: SignedCheckpoint
   while (cur) {
     onPath.add(cur);
     path.push(cur);
-    const anchored = anchors.get(cur.seq);
-    if (anchored !== undefined && cur.prevHash === anchored) break;
     const prev = byHash.get(cur.prevHash);
     if (prev && prev.seq === cur.seq - 1 && !onPath.has(prev)) {
       cur = prev;
       continue;
     }
+    // No predecessor in the file: fine only where the chain may start.
+    if (anchors.get(cur.seq) === cur.prevHash && !events.some((e) => e.seq < (cur as AuditEvent).seq && e.orgId === orgId)) break;
     const below: AuditEvent | undefined = sorted.find((e) => e.seq < (cur as AuditEvent).seq && !onPath.has(e) && byHash.get(e.hash) === e);
     const c: AuditEvent = cur;
     if (below && below.seq === c.seq - 1) {

@@ -97,6 +97,13 @@ describe('retention, signed checkpoints and offline verification', () => {
     const cps = await t.db.database.db.selectFrom('audit_checkpoints').select('seq').where('org_id', '=', orgId).where('kind', '=', 'purge').orderBy('seq').execute();
     assert.deepEqual(cps.map((c) => Number(c.seq)), [10, 20, 30, 40, 50, 58]);
     assert.equal((await verifyChain(t.db.database.db, orgId)).ok, true);
+    // An export of what is kept verifies offline from the signed purge anchor; dropping its first event does not.
+    const owner = await t.login('owner@batches.example');
+    const file = parseExport((await owner.get(`/api/v1/orgs/${orgId}/audit-events/export`)).raw.body);
+    const cp = (await owner.get(`/api/v1/orgs/${orgId}/audit-checkpoints`)).body;
+    assert.equal(file[0]!.seq, 59);
+    assert.deepEqual(verifyExport(file, cp.checkpoints, cp.keys).problems, []);
+    assert.deepEqual(verifyExport(file.slice(1), cp.checkpoints, cp.keys).problems.map((p) => p.kind), ['dropped']);
   });
 
   test('events an active SIEM destination has not received yet are held back from the purge', async () => {
