@@ -104,7 +104,8 @@ async function recordFailure(ctx: Sys, row: AuditStreamsTable, result: DeliveryR
       .updateTable('audit_streams')
       .set({
         failures,
-        status: deadLetter ? 'dead_letter' : 'active',
+        // Only ever moves to dead_letter here: an admin's pause during the attempt stays.
+        ...(deadLetter ? { status: 'dead_letter' as const } : {}),
         next_attempt_at: new Date(now.getTime() + backoffMs(failures)).toISOString(),
         last_error: error,
         last_error_at: now.toISOString(),
