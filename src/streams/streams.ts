@@ -106,6 +106,12 @@ function validate(ctx: Ctx, body: CreateStreamBody): StreamSettings {
   return { url: url.toString(), ...(body.index ? { index: body.index } : {}), ...(body.sourcetype ? { sourcetype: body.sourcetype } : {}), ...(body.service ? { service: body.service } : {}), ...(body.tags ? { tags: body.tags } : {}) };
 }
 
+/** Scheme, host and path only: a query string may carry a token, and audit metadata never holds secrets. */
+function redactUrl(u: string): string {
+  const url = new URL(u);
+  return `${url.protocol}//${url.host}${url.pathname}`;
+}
+
 async function loadStream(ctx: Ctx, orgId: string, streamId: string): Promise<AuditStreamsTable> {
   const row = await ctx.db.selectFrom('audit_streams').selectAll().where('id', '=', streamId).where('org_id', '=', orgId).executeTakeFirst();
   if (!row) throw notFound('audit stream');
@@ -131,7 +137,7 @@ export async function createStream(ctx: Ctx, orgId: string, body: CreateStreamBo
     };
     await tx.insertInto('audit_streams').values(values).execute();
     // The creation event itself is after the cursor, so it is the first thing the SIEM receives.
-    await recordAudit(tx, ctx, { orgId, action: 'stream.created', targets: [{ type: 'audit_stream', id, name: values.name }], metadata: { kind: body.kind, format: values.format, startFrom: body.startFrom ?? 'now', destination: settings.url ?? `${settings.host}:${settings.port}` } });
+    await recordAudit(tx, ctx, { orgId, action: 'stream.created', targets: [{ type: 'audit_stream', id, name: values.name }], metadata: { kind: body.kind, format: values.format, startFrom: body.startFrom ?? 'now', destination: settings.url ? redactUrl(settings.url) : `${settings.host}:${settings.port}` } });
     return values;
   });
   return { stream: await streamView(ctx.db, row), ...(webhookSecret ? { webhookSecret } : {}) };
