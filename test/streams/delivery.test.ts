@@ -218,6 +218,18 @@ describe('SIEM streaming: real rsyslog (TCP and TLS) and a strict fake HTTP inta
     assert.equal((await owner.get(`/api/v1/orgs/${orgId}/audit-streams/${wrong.body.stream.id}`)).status, 404);
   });
 
+  test('TLS syslog refuses a receiver whose certificate the configured CA did not sign, or for another name', async () => {
+    const noCa = await owner.post(`/api/v1/orgs/${orgId}/audit-streams`, { name: 'tls without CA', kind: 'syslog_tls', host: '127.0.0.1', port: tls.port });
+    const r1 = await owner.post(`/api/v1/orgs/${orgId}/audit-streams/${noCa.body.stream.id}/test`);
+    assert.equal(r1.body.ok, false);
+    assert.match(r1.body.error, /certificate/i);
+    const wrongName = await owner.post(`/api/v1/orgs/${orgId}/audit-streams`, { name: 'tls wrong name', kind: 'syslog_tls', host: '127.0.0.1', port: tls.port, caPem: tls.caPem, serverName: 'siem.evil.example' });
+    const r2 = await owner.post(`/api/v1/orgs/${orgId}/audit-streams/${wrongName.body.stream.id}/test`);
+    assert.equal(r2.body.ok, false);
+    assert.match(r2.body.error, /altnames|does not match|Hostname/i);
+    for (const id of [noCa.body.stream.id, wrongName.body.stream.id]) await owner.delete(`/api/v1/orgs/${orgId}/audit-streams/${id}`);
+  });
+
   test('the fake HEC accepts what Splunk\'s own client (splunk-logging) sends: the fake is not stricter than HEC', async () => {
     const before = siem.hec.length;
     const logger = new splunk.Logger({ token: HEC_TOKEN, url: siem.url, maxBatchCount: 1 });
