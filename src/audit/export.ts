@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { stringify } from 'csv-stringify/sync';
 import type { Ctx } from '../context.js';
 import type { Queryable } from '../db/schema.js';
+import { sqliteHandleOf } from '../db/connect.js';
 import { badRequest } from '../errors.js';
 import { authorize } from '../orgs/authorize.js';
 import { type AuditActor, type AuditEvent, type AuditOutcome, type AuditTarget, eventFromRow } from './event.js';
@@ -95,7 +96,7 @@ export async function* exportEvents(db: Queryable, sel: ExportSelection): AsyncG
   const to = parseTime(sel.query.to, 'to');
   let after = 0;
   for (;;) {
-    const q = applyAuditFilters(db.selectFrom('audit_events').selectAll().where('org_id', '=', sel.orgId).where('seq', '>', after).where('seq', '<=', sel.upToSeq), sel.query, from, to);
+    const q = applyAuditFilters(db.selectFrom('audit_events').selectAll().where('org_id', '=', sel.orgId).where('seq', '>', after).where('seq', '<=', sel.upToSeq), sel.query, from, to, sqliteHandleOf(db) !== undefined);
     const rows = await q.orderBy('seq').limit(PAGE).execute();
     for (const row of rows) yield eventFromRow(row);
     if (rows.length < PAGE) return;

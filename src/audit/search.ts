@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { type SelectQueryBuilder, sql } from 'kysely';
 import type { AuditEventRow, DB } from '../db/schema.js';
+import { sqliteHandleOf } from '../db/connect.js';
 import type { Ctx } from '../context.js';
 import { badRequest } from '../errors.js';
 import { type Page, PageQuerySchema, pageOf, pageRequest } from '../http/pagination.js';
@@ -33,7 +34,7 @@ export function parseTime(value: string | undefined, name: string): string | und
 /** The search filters, shared by search and export so both select exactly the same events. */
 export type AuditFilters = Pick<AuditSearchQuery, 'actor' | 'action' | 'outcome' | 'target' | 'ip'>;
 
-export function applyAuditFilters<Q extends SelectQueryBuilder<DB, 'audit_events', AuditEventRow>>(q0: Q, query: AuditFilters, from: string | undefined, to: string | undefined): Q {
+export function applyAuditFilters<Q extends SelectQueryBuilder<DB, 'audit_events', AuditEventRow>>(q0: Q, query: AuditFilters, from: string | undefined, to: string | undefined, sqlite = false): Q {
   let q = q0 as SelectQueryBuilder<DB, 'audit_events', AuditEventRow>;
   if (from) q = q.where('occurred_at', '>=', from);
   if (to) q = q.where('occurred_at', '<', to);
@@ -44,9 +45,11 @@ export function applyAuditFilters<Q extends SelectQueryBuilder<DB, 'audit_events
       const prefix = action.slice(0, -1);
       if (!/^[a-z0-9_.]*$/.test(prefix)) throw badRequest('invalid_action_filter', 'An action filter is a dotted name such as member.role_changed, or a prefix such as member.*');
       // A prefix matches many actions, so an action-index range would have to sort every match by
-      // time. `action || ''` keeps the planner on the (org_id, occurred_at, id) index instead: it
-      // reads newest first and stops after one page of matches.
-      if (prefix) q = q.where(sql<string>`action || ''`, '>=', prefix).where(sql<string>`action || ''`, '<', `${prefix}\uffff`);
+      // time. On SQLite, `action || ''` keeps the planner on the (org_id, occurred_at, id) index: it
+      // reads newest first and stops after one page of matches. PostgreSQL chooses that plan by
+      // itself from its statistics, and the expression would only hide them.
+      const col = sqlite ? sql<string>`action || ''` : sql<string>`action`;
+      if (prefix) q = q.where(col, '>=', prefix).where(col, '<', `${prefix}\uffff`);
     } else {
       q = q.where('action', '=', action);
     }
@@ -69,7 +72,7 @@ export async function searchAuditEvents(ctx: Ctx, orgId: string, query: AuditSea
   if (from && to && from >= to) throw badRequest('invalid_time_range', '`from` must be earlier than `to`.');
   const desc = (query.order ?? 'desc') === 'desc';
 
-  let q = applyAuditFilters(ctx.db.selectFrom('audit_events').selectAll().where('org_id', '=', orgId), query, from, to);
+  let q = applyAuditFilters(ctx.db.selectFrom('audit_events').selectAll().where('org_id', '=', orgId), query, from, to, sqliteHandleOf(ctx.db) !== undefined);
   if (page.after) {
     const [at, id] = page.after as [string, string];
     q = q.where((eb) =>
