@@ -24,6 +24,7 @@ export interface PalisadeConfig {
   auditCheckpointMinutes: number;
   auditStreamIntervalSeconds: number;
   auditStreamsAllowHttp: boolean;
+  auditSigningKeyFile: string;
 }
 
 export class ConfigError extends Error {
@@ -96,6 +97,7 @@ export const CONFIG_SPEC = {
   metricsEnabled: { variable: 'PALISADE_METRICS', default: true, parse: bool, describe: 'Serve Prometheus metrics at /metrics.' },
   auditRetentionDays: { variable: 'PALISADE_AUDIT_RETENTION_DAYS', default: 30, parse: integer(1, 36_500), describe: 'Default days to keep audit events for organizations that did not choose (they can choose "forever").' },
   auditCheckpointMinutes: { variable: 'PALISADE_AUDIT_CHECKPOINT_MINUTES', default: 60, parse: integer(1, 24 * 60), describe: 'How often each organization\'s audit chain gets a signed checkpoint.' },
+  auditSigningKeyFile: { variable: 'PALISADE_AUDIT_SIGNING_KEY_FILE', default: '', parse: (r: string) => r.trim(), describe: 'Ed25519 private key (PKCS#8 PEM) that signs audit checkpoints, kept outside the database; unset: a key is generated and stored in the database.' },
   auditStreamsAllowHttp: { variable: 'PALISADE_AUDIT_STREAMS_ALLOW_HTTP', default: false, parse: bool, describe: 'Allow plain http:// SIEM destinations (tests and labs only; events leave over HTTPS otherwise).' },
   auditStreamIntervalSeconds: { variable: 'PALISADE_AUDIT_STREAM_INTERVAL_SECONDS', default: 5, parse: integer(1, 3600), describe: 'How often SIEM stream delivery runs.' },
 } satisfies { [K in keyof PalisadeConfig]: Spec<PalisadeConfig[K]> };

@@ -1,4 +1,5 @@
-import { type KeyObject, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { type KeyObject, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
 import type { Ctx } from '../context.js';
 import type { Queryable } from '../db/schema.js';
 import { newId } from '../ids.js';
@@ -58,10 +59,40 @@ async function insertKey(db: Queryable, at: string): Promise<{ kid: string; key:
   return { kid, key: privateKey };
 }
 
-/** The active signing key, created on first use. */
-export async function activeSigningKey(db: Queryable, now: Date): Promise<{ kid: string; key: KeyObject }> {
+const fileKeys = new Map<string, { kid: string; key: KeyObject; publicJwk: string }>();
+
+/** An Ed25519 private key (PKCS#8 PEM) kept outside the database, so a database writer cannot sign. */
+function loadKeyFile(path: string): { kid: string; key: KeyObject; publicJwk: string } {
+  const cached = fileKeys.get(path);
+  if (cached) return cached;
+  const key = createPrivateKey(readFileSync(path, 'utf8'));
+  if (key.asymmetricKeyType !== 'ed25519') throw new Error(`${path} must hold an Ed25519 private key (openssl genpkey -algorithm ed25519)`);
+  const publicJwk = JSON.stringify(createPublicKey(key).export({ format: 'jwk' }));
+  const loaded = { kid: `ack_file_${createHash('sha256').update(publicJwk).digest('hex').slice(0, 16)}`, key, publicJwk };
+  fileKeys.set(path, loaded);
+  return loaded;
+}
+
+/**
+ * The active signing key. With PALISADE_AUDIT_SIGNING_KEY_FILE the key lives in that file and only
+ * its public half is stored (and published); rotating means pointing the variable at a new file.
+ * Otherwise a key is generated and kept in the database on first use.
+ */
+export async function activeSigningKey(db: Queryable, now: Date, keyFile = ''): Promise<{ kid: string; key: KeyObject }> {
+  if (keyFile) {
+    const { kid, key, publicJwk } = loadKeyFile(keyFile);
+    const at = now.toISOString();
+    const known = await db.selectFrom('audit_signing_keys').select('status').where('kid', '=', kid).executeTakeFirst();
+    if (known?.status !== 'active') {
+      await db.updateTable('audit_signing_keys').set({ status: 'retired', retired_at: at }).where('status', '=', 'active').execute();
+      if (known) await db.updateTable('audit_signing_keys').set({ status: 'active', retired_at: null }).where('kid', '=', kid).execute();
+      else await db.insertInto('audit_signing_keys').values({ kid, public_jwk: publicJwk, private_pkcs8: '', status: 'active', created_at: at, retired_at: null }).execute();
+    }
+    return { kid, key };
+  }
   const row = await db.selectFrom('audit_signing_keys').selectAll().where('status', '=', 'active').orderBy('created_at', 'desc').executeTakeFirst();
-  if (row) return { kid: row.kid, key: createPrivateKey(row.private_pkcs8) };
+  if (row?.private_pkcs8) return { kid: row.kid, key: createPrivateKey(row.private_pkcs8) };
+  if (row) await db.updateTable('audit_signing_keys').set({ status: 'retired', retired_at: now.toISOString() }).where('kid', '=', row.kid).execute();
   return insertKey(db, now.toISOString());
 }
 
@@ -100,11 +131,11 @@ export function checkpointSignatureProblem(cp: SignedCheckpoint, keys: Published
 }
 
 /** Signs the organization's current chain position. Run inside the transaction that changed it, or alone. */
-export async function createCheckpoint(db: Queryable, now: Date, orgId: string, kind: CheckpointPayload['kind'], at?: { seq: number; hash: string }): Promise<SignedCheckpoint> {
+export async function createCheckpoint(db: Queryable, now: Date, orgId: string, kind: CheckpointPayload['kind'], at?: { seq: number; hash: string }, keyFile = ''): Promise<SignedCheckpoint> {
   const head = at ?? (await db.selectFrom('audit_chain_heads').select(['seq', 'hash']).where('org_id', '=', orgId).executeTakeFirst()) ?? { seq: 0, hash: '0'.repeat(64) };
   const anchor = await db.selectFrom('audit_anchors').select(['first_seq', 'prev_hash']).where('org_id', '=', orgId).executeTakeFirst();
   const firstSeq = anchor ? Number(anchor.first_seq) : 1;
-  const { kid, key } = await activeSigningKey(db, now);
+  const { kid, key } = await activeSigningKey(db, now, keyFile);
   const payload: CheckpointPayload = {
     v: 1,
     type: 'palisade.audit.checkpoint',
@@ -130,13 +161,13 @@ export async function listCheckpoints(db: Queryable, orgId: string): Promise<Sig
 }
 
 /** The periodic job: one checkpoint per organization whose chain grew since its last checkpoint. */
-export async function checkpointAll(ctx: Pick<Ctx, 'db' | 'clock'>): Promise<{ checkpoints: number }> {
+export async function checkpointAll(ctx: Pick<Ctx, 'db' | 'clock' | 'config'>): Promise<{ checkpoints: number }> {
   const heads = await ctx.db.selectFrom('audit_chain_heads').select(['org_id', 'seq', 'hash']).execute();
   let n = 0;
   for (const h of heads) {
     const last = await ctx.db.selectFrom('audit_checkpoints').select('seq').where('org_id', '=', h.org_id).orderBy('seq', 'desc').executeTakeFirst();
     if (last && Number(last.seq) >= Number(h.seq)) continue;
-    await ctx.db.transaction().execute((tx) => createCheckpoint(tx, ctx.clock.now(), h.org_id, 'periodic', { seq: Number(h.seq), hash: h.hash }));
+    await ctx.db.transaction().execute((tx) => createCheckpoint(tx, ctx.clock.now(), h.org_id, 'periodic', { seq: Number(h.seq), hash: h.hash }, ctx.config.auditSigningKeyFile));
     n++;
   }
   return { checkpoints: n };

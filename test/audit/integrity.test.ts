@@ -248,4 +248,36 @@ describe('retention, signed checkpoints and offline verification', () => {
     assert.equal(bad.code, 1);
     assert.match(bad.stdout, new RegExp(`EDITED ${victim.id}`));
   });
+
+  test('with PALISADE_AUDIT_SIGNING_KEY_FILE the private key never enters the database, and changing the file rotates', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const keyFile = (name: string) => {
+      const path = join(dir, name);
+      writeFileSync(path, generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
+      return path;
+    };
+    const first = keyFile('k1.pem');
+    const t2 = await createTestApp({ auditSigningKeyFile: first });
+    try {
+      const { orgId: o, owner: own } = await t2.seedOrg('FileKey', 'owner@filekey.example');
+      const run1 = await createScheduler({ db: t2.db.database.db, clock: t2.clock, config: t2.config }).runNow('audit.checkpoint');
+      assert.equal(run1.status, 'succeeded', run1.error);
+      const rows = await t2.db.database.db.selectFrom('audit_signing_keys').selectAll().execute();
+      assert.equal(rows.length, 1);
+      assert.equal(rows[0]!.private_pkcs8, '', 'only the public key is stored');
+      assert.match(rows[0]!.kid, /^ack_file_[0-9a-f]{16}$/);
+      await own.post(`/api/v1/orgs/${o}/members`, { email: 'x@filekey.example' });
+      const t3Config = { ...t2.config, auditSigningKeyFile: keyFile('k2.pem') };
+      const run2 = await createScheduler({ db: t2.db.database.db, clock: t2.clock, config: t3Config }).runNow('audit.checkpoint');
+      assert.equal(run2.status, 'succeeded', run2.error);
+      const keys = (await t2.anonymous().get('/.well-known/palisade-audit-keys.json')).body.keys;
+      assert.deepEqual(keys.map((k: { status: string }) => k.status).sort(), ['active', 'retired']);
+      const cps = (await own.get(`/api/v1/orgs/${o}/audit-checkpoints`)).body;
+      assert.equal(cps.checkpoints.length, 2);
+      const file = parseExport((await own.get(`/api/v1/orgs/${o}/audit-events/export`)).raw.body);
+      assert.deepEqual(verifyExport(file, cps.checkpoints, keys).problems, []);
+    } finally {
+      await t2.close();
+    }
+  });
 });
