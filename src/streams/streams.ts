@@ -35,7 +35,12 @@ export const CreateStreamBody = Type.Object(
 export type CreateStreamBody = Static<typeof CreateStreamBody>;
 
 export const UpdateStreamBody = Type.Object(
-  { name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })), paused: Type.Optional(Type.Boolean()) },
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    paused: Type.Optional(Type.Boolean()),
+    token: Type.Optional(Type.String({ minLength: 8, maxLength: 500, description: 'New Splunk HEC token or Datadog API key (write-only).' })),
+    rotateWebhookSecret: Type.Optional(Type.Boolean({ description: 'Webhook: generate a new signing secret, returned once in this response.' })),
+  },
   { additionalProperties: false },
 );
 export type UpdateStreamBody = Static<typeof UpdateStreamBody>;
@@ -154,19 +159,31 @@ export async function getStream(ctx: Ctx, orgId: string, streamId: string): Prom
   return streamView(ctx.db, await loadStream(ctx, orgId, streamId));
 }
 
-export async function updateStream(ctx: Ctx, orgId: string, streamId: string, body: UpdateStreamBody): Promise<StreamView> {
+export async function updateStream(ctx: Ctx, orgId: string, streamId: string, body: UpdateStreamBody): Promise<StreamView & { webhookSecret?: string }> {
   await authorize(ctx, orgId, 'audit.manage');
+  let webhookSecret: string | undefined;
   const row = await ctx.db.transaction().execute(async (tx) => {
     const current = await loadStream({ ...ctx, db: tx as unknown as Ctx['db'] }, orgId, streamId);
     const next: Partial<AuditStreamsTable> = { updated_at: ctx.clock.now().toISOString() };
     if (body.name !== undefined) next.name = body.name.trim();
     if (body.paused === true && current.status !== 'paused') next.status = 'paused';
     if (body.paused === false && current.status === 'paused') next.status = 'active';
+    if (body.token !== undefined) {
+      if (current.kind !== 'splunk_hec' && current.kind !== 'datadog') throw badRequest('token_not_used', `A ${current.kind} destination has no token.`);
+      next.secret = body.token;
+    }
+    if (body.rotateWebhookSecret) {
+      if (current.kind !== 'webhook') throw badRequest('not_a_webhook', 'Only webhook destinations have a signing secret.');
+      webhookSecret = `whsec_${randomBytes(32).toString('base64url')}`;
+      next.secret = webhookSecret;
+    }
+    if (next.secret) next.secret_hint = `…${next.secret.slice(-4)}`;
     await tx.updateTable('audit_streams').set(next).where('id', '=', streamId).execute();
-    await recordAudit(tx, ctx, { orgId, action: body.paused === true ? 'stream.paused' : body.paused === false ? 'stream.resumed' : 'stream.updated', targets: [{ type: 'audit_stream', id: streamId, name: next.name ?? current.name }], metadata: { ...(body.name !== undefined ? { name: body.name } : {}) } });
+    const action = next.secret ? 'stream.credentials_rotated' : body.paused === true ? 'stream.paused' : body.paused === false ? 'stream.resumed' : 'stream.updated';
+    await recordAudit(tx, ctx, { orgId, action, targets: [{ type: 'audit_stream', id: streamId, name: next.name ?? current.name }], metadata: { ...(body.name !== undefined ? { name: body.name } : {}), ...(body.paused !== undefined ? { paused: body.paused } : {}) } });
     return { ...current, ...next };
   });
-  return streamView(ctx.db, row);
+  return { ...(await streamView(ctx.db, row)), ...(webhookSecret ? { webhookSecret } : {}) };
 }
 
 export async function deleteStream(ctx: Ctx, orgId: string, streamId: string): Promise<void> {

@@ -100,9 +100,11 @@ describe('SIEM streaming: real rsyslog (TCP and TLS) and a strict fake HTTP inta
     assert.deepEqual(tlsRecs.map((r) => r.sd['palisade@32473']?.eventid), want('tls'), 'syslog tls structured data');
     assert.deepEqual(tcpRecs.map((r) => Number(r.sd['palisade@32473']?.seq)), all.filter((e) => Number(e.seq) > startSeq.tcp).map((e) => Number(e.seq)));
     assert.deepEqual(tlsRecs.map((r) => /externalId=(evt_\w+)/.exec(r.msg)?.[1]), want('tls'), 'syslog tls (CEF)');
-    assert.deepEqual(siem.hec.filter((h) => (h as { event: { id?: string } }).event.id !== undefined).map((h) => (h as { event: { id: string } }).event.id), want('hec'), 'HEC');
+    // Synthetic "send test event" deliveries (seq 0, never in the chain) are not part of the stream.
+    const real = (e: { action?: string; id?: string }) => e.id !== undefined && e.action !== 'stream.test_event';
+    assert.deepEqual(siem.hec.map((h) => (h as { event: { id?: string; action?: string } }).event).filter(real).map((e) => e.id), want('hec'), 'HEC');
     assert.deepEqual(siem.datadog.map((d) => (JSON.parse(d.message as string) as { metadata: { uid: string } }).metadata.uid), want('dd'), 'Datadog');
-    assert.deepEqual(siem.webhook.flatMap((b) => b.events.map((e) => (e.metadata as { uid: string }).uid)), want('hook'), 'webhook');
+    assert.deepEqual(siem.webhook.flatMap((b) => b.events.filter((e) => (e.metadata as { sequence: number }).sequence !== 0).map((e) => (e.metadata as { uid: string }).uid)), want('hook'), 'webhook');
     return want('tcp');
   };
 
@@ -216,6 +218,29 @@ describe('SIEM streaming: real rsyslog (TCP and TLS) and a strict fake HTTP inta
     assert.equal(retry.body.health.cursorSeq, dl.body.health.cursorSeq);
     await owner.delete(`/api/v1/orgs/${orgId}/audit-streams/${wrong.body.stream.id}`);
     assert.equal((await owner.get(`/api/v1/orgs/${orgId}/audit-streams/${wrong.body.stream.id}`)).status, 404);
+  });
+
+  test('credentials can be replaced but are never shown again; a rotated webhook secret signs from then on', async () => {
+    const rotated = await owner.patch(`/api/v1/orgs/${orgId}/audit-streams/${ids.hook}`, { rotateWebhookSecret: true });
+    assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+    assert.match(rotated.body.webhookSecret, /^whsec_/);
+    assert.notEqual(rotated.body.webhookSecret, webhookSecret);
+    const old = webhookSecret;
+    webhookSecret = rotated.body.webhookSecret;
+    const again = await owner.get(`/api/v1/orgs/${orgId}/audit-streams/${ids.hook}`);
+    assert.ok(!again.raw.body.includes(webhookSecret!) && !again.raw.body.includes(old!));
+    assert.equal((await owner.post(`/api/v1/orgs/${orgId}/audit-streams/${ids.hook}/test`)).body.ok, true);
+    const tok = await owner.patch(`/api/v1/orgs/${orgId}/audit-streams/${ids.hec}`, { token: 'another-token-123' });
+    assert.equal(tok.body.secretHint, '…-123');
+    assert.ok(!tok.raw.body.includes('another-token-123'));
+    assert.equal((await owner.post(`/api/v1/orgs/${orgId}/audit-streams/${ids.hec}/test`)).body.status, 403);
+    await owner.patch(`/api/v1/orgs/${orgId}/audit-streams/${ids.hec}`, { token: HEC_TOKEN });
+    assert.equal((await owner.patch(`/api/v1/orgs/${orgId}/audit-streams/${ids.tcp}`, { token: 'whatever-123' })).body.error.code, 'token_not_used');
+    const log = await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=stream.credentials_rotated`);
+    assert.equal(log.body.data.length, 3);
+    assert.ok(!log.raw.body.includes('another-token-123') && !log.raw.body.includes(webhookSecret!));
+    await deliverAll();
+    await assertAllDelivered();
   });
 
   test('TLS syslog refuses a receiver whose certificate the configured CA did not sign, or for another name', async () => {
