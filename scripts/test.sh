@@ -18,6 +18,8 @@ need_pkg postgresql
 need_pkg dnsmasq-base   # a real DNS server for the domain-verification tests
 need_pkg openssl   # test/sso: self-signed IdP test certificates
 need_pkg softhsm2
+need_pkg rsyslog          # test/streams: a real syslog receiver (TCP and TLS)
+need_pkg rsyslog-gnutls
 if [ "${#APT_PACKAGES[@]}" -gt 0 ]; then
   log "installing Debian packages: ${APT_PACKAGES[*]}"
   apt-get update -qq && apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null

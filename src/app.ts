@@ -19,6 +19,7 @@ import { roleMappingRoutes } from './orgs/role-mapping-routes.js';
 import { orgRoutes } from './orgs/routes.js';
 import { scimProtocolRoutes } from './scim/protocol-routes.js';
 import { scimRoutes } from './scim/routes.js';
+import { streamRoutes } from './streams/routes.js';
 import { pageRoutes } from './web/pages.js';
 import { ssoRoutes } from './sso/routes.js';
 import { workspaceRoutes } from './workspace/routes.js';
@@ -107,6 +108,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(systemRoutes, { database, metrics, metricsEnabled: config.metricsEnabled });
   await app.register(pageRoutes);
   // Each domain's routes, one line each.
-  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes, domainRoutes, scimRoutes, scimProtocolRoutes, ssoRoutes, workspaceRoutes, gatewayRoutes]) await app.register(routes);
+  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes, domainRoutes, scimRoutes, scimProtocolRoutes, ssoRoutes, workspaceRoutes, gatewayRoutes, streamRoutes]) await app.register(routes);
   return app;
 }

@@ -1,6 +1,12 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 import { buildApp } from './app.js';
+import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { rotateSigningKey } from './audit/checkpoints.js';
+import { EXPORT_FORMATS, type ExportFormat, startExport } from './audit/export.js';
+import { parseExport, verifyExport } from './audit/verify-file.js';
 import { verifyChain } from './audit/verify.js';
 import { ConfigError, loadConfig } from './config.js';
 import { systemCtx } from './context.js';
@@ -114,10 +120,27 @@ org
 const audit = program.command('audit').description('Work with the audit log.');
 audit
   .command('verify')
-  .description("Walk an organization's audit hash chain and report the first event that does not verify.")
-  .requiredOption('--org <orgId>', 'organization id (or "system" for installation-level events)')
+  .description("Verify an organization's audit hash chain in the database (--org), or an export file offline (--file).")
+  .option('--org <orgId>', 'organization id (or "system" for installation-level events)')
+  .option('--file <path>', 'an export (NDJSON, JSON or CSV) to verify offline')
+  .option('--checkpoints <path>', 'with --file: the JSON of GET /api/v1/orgs/ID/audit-checkpoints (signed checkpoints and keys)')
+  .option('--keys <path>', `with --file: the public keys (${'/.well-known/palisade-audit-keys.json'}) to trust instead of those in --checkpoints`)
   .option('--json', 'print the result as JSON')
-  .action(async (opts: { org: string; json?: boolean }) => {
+  .action(async (opts: { org?: string; file?: string; checkpoints?: string; keys?: string; json?: boolean }) => {
+    if (opts.file) {
+      const cps = opts.checkpoints ? (JSON.parse(readFileSync(opts.checkpoints, 'utf8')) as { checkpoints?: unknown[]; keys?: unknown[] }) : {};
+      const keys = opts.keys ? (JSON.parse(readFileSync(opts.keys, 'utf8')) as { keys: unknown[] }).keys : (cps.keys ?? []);
+      const result = verifyExport(parseExport(readFileSync(opts.file, 'utf8')), (cps.checkpoints ?? []) as never, keys as never);
+      if (opts.json) console.log(JSON.stringify(result, null, 2));
+      else if (result.ok) console.log(`OK: all ${result.events} events of ${opts.file} verify${result.checkpointsUsed ? `; ${result.coveredBySignedCheckpoint} are covered by a signed checkpoint` : ' (no signed checkpoints given: pass --checkpoints to detect a rewritten or cut tail)'}.`);
+      else {
+        console.log(`TAMPERED: ${result.problems.length} problem(s) in ${opts.file}:`);
+        for (const p of result.problems) console.log(`  ${p.kind.toUpperCase()}${p.eventId ? ` ${p.eventId}` : ''}${p.position ? ` (record ${p.position})` : ''}: ${p.explanation}`);
+      }
+      process.exitCode = result.ok ? 0 : 1;
+      return;
+    }
+    if (!opts.org) throw new InvalidArgumentError('pass --org ID to verify the database chain, or --file PATH to verify an export.');
     const rt = await startRuntime();
     try {
       const result = await verifyChain(rt.database.db, opts.org);
@@ -128,6 +151,44 @@ audit
         console.log(`TAMPERED: ${result.eventsChecked} events verify, then event #${f?.seq} (${f?.eventId ?? 'chain head'}) fails: ${f?.problem}.\n${f?.explanation}`);
       }
       process.exitCode = result.ok ? 0 : 1;
+    } finally {
+      await rt.close();
+    }
+  });
+audit
+  .command('export')
+  .description('Stream an organization\'s audit events to standard output (recorded as an audit event).')
+  .requiredOption('--org <orgId>', 'organization id')
+  .option('--format <format>', `one of ${EXPORT_FORMATS.join(', ')}`, 'ndjson')
+  .option('--from <time>', 'earliest time, ISO 8601')
+  .option('--to <time>', 'latest time (exclusive), ISO 8601')
+  .option('--action <action>', 'exact action or prefix such as member.*')
+  .option('--actor <actor>', 'actor id or email')
+  .option('--outcome <outcome>', 'success, failure or denied')
+  .option('--target <id>', 'target id')
+  .option('--ip <ip>', 'actor IP address')
+  .action(async (opts: { org: string; format: string; from?: string; to?: string; action?: string; actor?: string; outcome?: 'success' | 'failure' | 'denied'; target?: string; ip?: string }) => {
+    if (!(EXPORT_FORMATS as readonly string[]).includes(opts.format)) throw new InvalidArgumentError(`--format must be one of ${EXPORT_FORMATS.join(', ')}.`);
+    const rt = await startRuntime();
+    try {
+      const ctx = systemCtx({ db: rt.database.db, clock: rt.clock, config: rt.config }, 'cli');
+      const { org, format, ...filters } = opts;
+      const clean = Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined));
+      const out = await startExport(ctx, org, { ...clean, format: format as ExportFormat });
+      await pipeline(Readable.from(out.body), process.stdout);
+    } finally {
+      await rt.close();
+    }
+  });
+audit
+  .command('rotate-key')
+  .description('Retire the active checkpoint signing key and create a new one (old keys stay published).')
+  .action(async () => {
+    const rt = await startRuntime();
+    try {
+      if (rt.config.auditSigningKeyFile) throw new PalisadeError(409, 'signing_key_from_file', 'Checkpoints are signed with PALISADE_AUDIT_SIGNING_KEY_FILE: rotate by pointing it at a new Ed25519 key file (the old public key stays published).');
+      const r = await rotateSigningKey({ db: rt.database.db, clock: rt.clock });
+      console.log(`New signing key ${r.kid}${r.retired.length ? `; retired ${r.retired.join(', ')}` : ''}.`);
     } finally {
       await rt.close();
     }

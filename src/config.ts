@@ -37,6 +37,11 @@ export interface PalisadeConfig {
   pkcs11KeyLabel: string;
   uploadMaxBytes: number;
   defaultRetentionDays: number;
+  auditRetentionDays: number;
+  auditCheckpointMinutes: number;
+  auditStreamIntervalSeconds: number;
+  auditStreamsAllowHttp: boolean;
+  auditSigningKeyFile: string;
 }
 
 export class ConfigError extends Error {
@@ -142,6 +147,11 @@ export const CONFIG_SPEC = {
   pkcs11KeyLabel: { variable: 'PALISADE_PKCS11_KEY_LABEL', default: 'palisade-kek', parse: (r: string) => r.trim(), describe: 'Label of the AES-256 key-encryption key; "a,b" names several, the first is current.' },
   uploadMaxBytes: { variable: 'PALISADE_UPLOAD_MAX_BYTES', default: 10 * 1024 * 1024, parse: integer(1, 1024 * 1024 * 1024), describe: 'Largest file upload accepted.' },
   defaultRetentionDays: { variable: 'PALISADE_DEFAULT_RETENTION_DAYS', default: 90, parse: integer(0, 36500), describe: 'Retention of workspace content for organizations that set none (0 keeps nothing).' },
+  auditRetentionDays: { variable: 'PALISADE_AUDIT_RETENTION_DAYS', default: 30, parse: integer(1, 36_500), describe: 'Default days to keep audit events for organizations that did not choose (they can choose "forever").' },
+  auditCheckpointMinutes: { variable: 'PALISADE_AUDIT_CHECKPOINT_MINUTES', default: 60, parse: integer(1, 24 * 60), describe: 'How often each organization\'s audit chain gets a signed checkpoint.' },
+  auditSigningKeyFile: { variable: 'PALISADE_AUDIT_SIGNING_KEY_FILE', default: '', parse: (r: string) => r.trim(), describe: 'Ed25519 private key (PKCS#8 PEM) that signs audit checkpoints, kept outside the database; unset: a key is generated and stored in the database.' },
+  auditStreamsAllowHttp: { variable: 'PALISADE_AUDIT_STREAMS_ALLOW_HTTP', default: false, parse: bool, describe: 'Allow plain http:// SIEM destinations (tests and labs only; events leave over HTTPS otherwise).' },
+  auditStreamIntervalSeconds: { variable: 'PALISADE_AUDIT_STREAM_INTERVAL_SECONDS', default: 5, parse: integer(1, 3600), describe: 'How often SIEM stream delivery runs.' },
 } satisfies { [K in keyof PalisadeConfig]: Spec<PalisadeConfig[K]> };
 
 function readConfigFile(path: string): Env {

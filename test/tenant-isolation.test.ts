@@ -11,7 +11,7 @@ import { type Agent, type TestApp, createTestApp } from './helpers/harness.js';
  */
 
 interface World {
-  a: { orgId: string; childId: string; memberId: string; tokenId: string; domainId: string; directoryId: string; connectionId: string; owner: Agent; secrets: string[]; conversationId: string; fileId: string; holdId: string; keyId: string };
+  a: { orgId: string; childId: string; memberId: string; tokenId: string; domainId: string; directoryId: string; connectionId: string; owner: Agent; secrets: string[]; conversationId: string; fileId: string; holdId: string; keyId: string; streamId: string };
   b: { orgId: string; owner: Agent };
 }
 
@@ -27,6 +27,7 @@ const PARAM_FIXTURES: Record<string, (w: World) => string> = {
   fileId: (w) => w.a.fileId,
   holdId: (w) => w.a.holdId,
   keyId: (w) => w.a.keyId,
+  streamId: (w) => w.a.streamId,
 };
 
 /**
@@ -68,6 +69,12 @@ const SAMPLE_BODIES: Record<string, unknown> = {
   'POST /api/v1/orgs/:orgId/encryption/shred': { confirm: 'x' },
   'POST /api/v1/orgs/:orgId/gateway/keys': { name: 'rogue' },
   'PUT /api/v1/orgs/:orgId/gateway/upstream': { name: 'rogue', kind: 'anthropic', baseUrl: 'http://127.0.0.1:9' },
+  'PUT /api/v1/orgs/:orgId/audit-settings': { retentionDays: 1 },
+  'POST /api/v1/orgs/:orgId/audit-checkpoints': {},
+  'POST /api/v1/orgs/:orgId/audit-streams': { name: 'Rogue SIEM', kind: 'webhook', url: 'https://attacker.example/hook' },
+  'PATCH /api/v1/orgs/:orgId/audit-streams/:streamId': { paused: true },
+  'POST /api/v1/orgs/:orgId/audit-streams/:streamId/test': {},
+  'POST /api/v1/orgs/:orgId/audit-streams/:streamId/retry': {},
 };
 
 describe('tenant isolation on every route', () => {
@@ -89,9 +96,11 @@ describe('tenant isolation on every route', () => {
     const file = await a.owner.request('POST', `/api/v1/orgs/${a.orgId}/files`, Buffer.from(await req.arrayBuffer()), { 'content-type': req.headers.get('content-type') as string });
     const hold = await a.owner.post(`/api/v1/orgs/${a.orgId}/legal-holds`, { reason: 'alpha case' });
     const key = await a.owner.post(`/api/v1/orgs/${a.orgId}/gateway/keys`, { name: 'alpha key' });
+    const stream = await a.owner.post(`/api/v1/orgs/${a.orgId}/audit-streams`, { name: 'Alpha SIEM', kind: 'webhook', url: 'https://siem.alpha.example/hook' });
+    if (stream.status !== 201) throw new Error(JSON.stringify(stream.body));
     const b = await t.seedOrg('Beta', 'owner@beta.example');
     w = {
-      a: { orgId: a.orgId, childId: child.body.id, memberId, tokenId: token.body.apiToken.id, domainId: domain.body.id, directoryId: directory.body.directory.id, connectionId: conn.body.id, conversationId: conv.body.id, fileId: file.body.id, holdId: hold.body.id, keyId: key.body.gatewayKey.id, owner: a.owner, secrets: ['Alpha Secret Corp', 'Alpha Hidden Unit', 'alpha.example', 'alpha automation', 'alpha-private.example', domain.body.instructions.value, 'Alpha Okta Tenant', 'Alpha Okta', 'alpha-client', 'Alpha plans', 'alpha.txt', 'alpha case', 'alpha key'] },
+      a: { orgId: a.orgId, childId: child.body.id, memberId, tokenId: token.body.apiToken.id, domainId: domain.body.id, directoryId: directory.body.directory.id, connectionId: conn.body.id, conversationId: conv.body.id, fileId: file.body.id, holdId: hold.body.id, keyId: key.body.gatewayKey.id, streamId: stream.body.stream.id, owner: a.owner, secrets: ['Alpha Secret Corp', 'Alpha Hidden Unit', 'alpha.example', 'alpha automation', 'alpha-private.example', domain.body.instructions.value, 'Alpha Okta Tenant', 'Alpha Okta', 'alpha-client', 'Alpha plans', 'alpha.txt', 'alpha case', 'alpha key', 'Alpha SIEM'] },
       b: { orgId: b.orgId, owner: b.owner },
     };
   });

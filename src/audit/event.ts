@@ -45,6 +45,65 @@ export function canonicalJson(value: unknown): string {
   return out;
 }
 
+const FALLBACK = Symbol('fallback');
+// String.prototype.isWellFormed (Node 20) is not in the ES2022 lib typings.
+const wellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+function fastCanonical(v: unknown, depth: number): string {
+  if (v === null) return 'null';
+  switch (typeof v) {
+    case 'string':
+      if (!wellFormed(v)) throw FALLBACK;
+      return JSON.stringify(v);
+    case 'number':
+      if (!Number.isFinite(v)) throw FALLBACK;
+      return JSON.stringify(v);
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'object': {
+      if (depth > 64) throw FALLBACK;
+      if (Array.isArray(v)) {
+        let out = '[';
+        for (let i = 0; i < v.length; i++) {
+          const x: unknown = v[i];
+          out += (i ? ',' : '') + (x === undefined || typeof x === 'symbol' || typeof x === 'function' ? 'null' : fastCanonical(x, depth + 1));
+        }
+        return `${out}]`;
+      }
+      const proto = Object.getPrototypeOf(v) as unknown;
+      if ((proto !== Object.prototype && proto !== null) || typeof (v as { toJSON?: unknown }).toJSON === 'function') throw FALLBACK;
+      const keys = Object.keys(v).sort();
+      let out = '{';
+      let first = true;
+      for (const k of keys) {
+        const x = (v as Record<string, unknown>)[k];
+        if (x === undefined || typeof x === 'symbol' || typeof x === 'function') continue;
+        if (!wellFormed(k)) throw FALLBACK;
+        out += `${first ? '' : ','}${JSON.stringify(k)}:${fastCanonical(x, depth + 1)}`;
+        first = false;
+      }
+      return `${out}}`;
+    }
+    default:
+      throw FALLBACK;
+  }
+}
+
+/**
+ * Same output as canonicalJson (RFC 8785) for plain JSON data, several times faster: the audit
+ * write path serializes targets and metadata with it. Anything unusual (toJSON, class instances,
+ * non-finite numbers, lone surrogates, deep nesting) goes through the reference implementation.
+ * A test holds the two equal.
+ */
+export function canonicalJsonFast(value: unknown): string {
+  try {
+    return fastCanonical(value, 0);
+  } catch (err) {
+    if (err === FALLBACK) return canonicalJson(value);
+    throw err;
+  }
+}
+
 type HashedFields = Omit<AuditEvent, 'hash' | 'prevHash'>;
 
 /**
@@ -88,7 +147,8 @@ export function hashedContentGeneric(e: HashedFields): string {
 }
 
 export function chainHash(prevHash: string, content: string): string {
-  return createHash('sha256').update(prevHash).update('\n').update(content).digest('hex');
+  // One update over the joined string: the same bytes as prevHash, "\n", content.
+  return createHash('sha256').update(`${prevHash}\n${content}`).digest('hex');
 }
 
 export function eventFromRow(row: AuditEventRow): AuditEvent {

@@ -5,6 +5,10 @@ import { authorize } from '../orgs/authorize.js';
 import { pageSchema } from '../http/pagination.js';
 import { OrgParams, errorResponses } from '../http/schemas.js';
 import { AuditSearchQuery, searchAuditEvents } from './search.js';
+import { Readable } from 'node:stream';
+import { WELL_KNOWN_KEYS_PATH, createCheckpoint, listCheckpoints, publishedKeys } from './checkpoints.js';
+import { AuditExportQuery, startExport } from './export.js';
+import { AuditSettingsBody, getAuditSettings, updateAuditSettings } from './retention.js';
 import { verifyChain } from './verify.js';
 
 const tags = ['Audit log'];
@@ -35,5 +39,37 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
   app.get('/api/v1/orgs/:orgId/audit-events/verify', { schema: { tags, summary: "Verify the organization's audit hash chain", params: OrgParams, response: errorResponses } }, async (request) => {
     await authorize(request.ctx, request.params.orgId, 'audit.read');
     return verifyChain(request.ctx.db, request.params.orgId);
+  });
+  app.get(
+    '/api/v1/orgs/:orgId/audit-events/export',
+    { schema: { tags, summary: 'Export the audit log as NDJSON, a JSON array or CSV, streamed (same filters as search)', params: OrgParams, querystring: AuditExportQuery, response: errorResponses } },
+    async (request, reply) => {
+      const out = await startExport(request.ctx, request.params.orgId, request.query);
+      reply.header('content-type', out.contentType).header('content-disposition', `attachment; filename="${out.filename}"`);
+      return reply.send(Readable.from(out.body));
+    },
+  );
+  const SettingsSchema = Type.Object({ retentionDays: Type.Union([Type.Integer(), Type.Literal('forever')]), isDefault: Type.Boolean() });
+  app.get('/api/v1/orgs/:orgId/audit-settings', { schema: { tags, summary: 'Audit retention of the organization', params: OrgParams, response: { 200: SettingsSchema, ...errorResponses } } }, async (request) =>
+    getAuditSettings(request.ctx, request.params.orgId),
+  );
+  app.put(
+    '/api/v1/orgs/:orgId/audit-settings',
+    { schema: { tags, summary: 'Set audit retention in days, or "forever"', params: OrgParams, body: AuditSettingsBody, response: { 200: SettingsSchema, ...errorResponses } } },
+    async (request) => updateAuditSettings(request.ctx, request.params.orgId, request.body),
+  );
+  app.get('/api/v1/orgs/:orgId/audit-checkpoints', { schema: { tags, summary: 'Signed checkpoints of the chain, with the public keys, for offline verification', params: OrgParams, response: errorResponses } }, async (request) => {
+    await authorize(request.ctx, request.params.orgId, 'audit.read');
+    return { checkpoints: await listCheckpoints(request.ctx.db, request.params.orgId), keys: (await publishedKeys(request.ctx.db)).keys };
+  });
+  app.post('/api/v1/orgs/:orgId/audit-checkpoints', { schema: { tags, summary: 'Sign a checkpoint of the chain now', params: OrgParams, response: { 201: Type.Object({ id: Type.String(), payload: Type.Record(Type.String(), Type.Unknown()), signature: Type.String() }), ...errorResponses } } }, async (request, reply) => {
+    const { ctx } = request;
+    await authorize(ctx, request.params.orgId, 'audit.manage');
+    const cp = await ctx.db.transaction().execute((tx) => createCheckpoint(tx, ctx.clock.now(), request.params.orgId, 'manual', undefined, ctx.config.auditSigningKeyFile));
+    return reply.status(201).send({ ...cp, payload: { ...cp.payload } });
+  });
+  app.get(WELL_KNOWN_KEYS_PATH, { schema: { tags, summary: 'Public Ed25519 keys that sign audit checkpoints (JWK set)' } }, async (_request, reply) => {
+    reply.header('cache-control', 'public, max-age=300');
+    return publishedKeys(_request.ctx.db);
   });
 }

@@ -1,16 +1,20 @@
 import type { Queryable } from '../db/schema.js';
+import { type SignedCheckpoint, checkpointSignatureProblem, publishedKeys } from './checkpoints.js';
 import { type AuditEvent, GENESIS_HASH, chainHash, eventFromRow, hashedContent } from './event.js';
 
 export type ChainProblem =
   | 'content_modified' // the event's own fields no longer hash to its stored hash
   | 'chain_broken' // its predecessor hash is not the previous event's hash: dropped, inserted or reordered
   | 'sequence_gap' // sequence numbers skip or repeat
-  | 'head_mismatch'; // the newest events were removed or the head was rewritten
+  | 'head_mismatch' // the newest events were removed or the head was rewritten
+  | 'anchor_invalid'; // the purge anchor does not match a validly signed checkpoint
 
 export interface ChainVerification {
   orgId: string;
   ok: boolean;
   eventsChecked: number;
+  /** Seq the chain starts from: 1, or the first event kept after a retention purge. */
+  firstSeq?: number;
   firstFailure?: { eventId: string | null; seq: number; problem: ChainProblem; explanation: string };
 }
 
@@ -23,6 +27,15 @@ export async function verifyChain(db: Queryable, orgId: string, batchSize = 2000
   let expectedSeq = 1;
   let checked = 0;
   let lastSeq = 0;
+  // After a purge the chain starts at the anchor, which must match a checkpoint signed at purge time.
+  const anchor = await db.selectFrom('audit_anchors').selectAll().where('org_id', '=', orgId).executeTakeFirst();
+  if (anchor) {
+    const problem = await anchorProblem(db, orgId, Number(anchor.first_seq), anchor.prev_hash, anchor.checkpoint_id);
+    if (problem) return { orgId, ok: false, eventsChecked: 0, firstFailure: { eventId: null, seq: Number(anchor.first_seq), problem: 'anchor_invalid', explanation: problem } };
+    expectedPrev = anchor.prev_hash;
+    expectedSeq = Number(anchor.first_seq);
+    lastSeq = expectedSeq - 1;
+  }
   for (;;) {
     const rows = await db
       .selectFrom('audit_events')
@@ -58,7 +71,17 @@ export async function verifyChain(db: Queryable, orgId: string, batchSize = 2000
       },
     };
   }
-  return { orgId, ok: true, eventsChecked: checked };
+  return { orgId, ok: true, eventsChecked: checked, firstSeq: anchor ? Number(anchor.first_seq) : 1 };
+}
+
+async function anchorProblem(db: Queryable, orgId: string, firstSeq: number, prevHash: string, checkpointId: string): Promise<string | undefined> {
+  const row = await db.selectFrom('audit_checkpoints').select(['id', 'payload', 'signature']).where('id', '=', checkpointId).where('org_id', '=', orgId).executeTakeFirst();
+  if (!row) return `The purge anchor names checkpoint ${checkpointId}, which does not exist: the anchor was rewritten.`;
+  const cp: SignedCheckpoint = { id: row.id, payload: JSON.parse(row.payload) as SignedCheckpoint['payload'], signature: row.signature };
+  const sig = checkpointSignatureProblem(cp, (await publishedKeys(db)).keys);
+  if (sig) return `The purge anchor's ${sig}.`;
+  if (cp.payload.seq !== firstSeq - 1 || cp.payload.hash !== prevHash) return `The purge anchor (events before ${firstSeq}, hash ${prevHash.slice(0, 12)}…) does not match its signed checkpoint (seq ${cp.payload.seq}, hash ${cp.payload.hash.slice(0, 12)}…): the anchor was rewritten.`;
+  return undefined;
 }
 
 function checkEvent(e: AuditEvent, expectedSeq: number, expectedPrev: string): ChainVerification['firstFailure'] {

@@ -28,6 +28,17 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
   return openSqlite(url);
 }
 
+const SQLITE_HANDLES = new WeakMap<object, SQLite.Database>();
+
+/**
+ * The better-sqlite3 handle behind a SQLite Kysely instance, for hot paths that reuse prepared
+ * statements (the audit write path). SQLite has one connection: inside a Kysely transaction on this
+ * instance, statements run on the handle are part of that transaction.
+ */
+export function sqliteHandleOf(db: object): SQLite.Database | undefined {
+  return SQLITE_HANDLES.get(db);
+}
+
 function openSqlite(url: string): Database {
   const path = url === ':memory:' || url === 'sqlite::memory:' ? ':memory:' : resolve(url.replace(/^sqlite:(\/\/)?/, ''));
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -37,6 +48,7 @@ function openSqlite(url: string): Database {
   handle.pragma('foreign_keys = ON');
   handle.pragma('busy_timeout = 5000');
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: handle }) });
+  SQLITE_HANDLES.set(db, handle);
   return { db, dialect: 'sqlite', schema: undefined, close: () => db.destroy() };
 }
 

@@ -5,6 +5,7 @@ import * as m0002 from './migrations/0002_jobs_and_role_mapping.js';
 import * as m0003 from './migrations/0003_domains.js';
 import * as m0004 from './migrations/0004_sso.js';
 import * as m0005 from './migrations/0005_scim.js';
+import * as m0006 from './migrations/0006_audit_product.js';
 import * as m0007 from './migrations/0007_workspace.js';
 
 /** Migrations live in code (not scanned from disk) so the compiled build and tsx run the same list. Append new ones in order. */
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0003_domains': m0003,
   '0004_sso': m0004,
   '0005_scim': m0005,
+  '0006_audit_product': m0006,
   '0007_workspace': m0007,
 };
 

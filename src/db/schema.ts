@@ -1,3 +1,4 @@
+import type { AuditTables } from '../audit/tables.js';
 import type { WorkspaceTables } from '../workspace/tables.js';
 import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
 import type { DomainTables } from '../domains/tables.js';
@@ -158,7 +159,7 @@ export interface CoreTables {
 }
 
 /** Every table Palisade has. A new domain adds `, XTables` (from src/<domain>/tables.ts) here. */
-export interface DB extends CoreTables, DomainTables, ScimTables, SsoTables, WorkspaceTables {}
+export interface DB extends CoreTables, DomainTables, ScimTables, SsoTables, WorkspaceTables, AuditTables {}
 
 export type Db = Kysely<DB>;
 export type Tx = Transaction<DB>;

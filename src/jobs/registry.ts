@@ -1,3 +1,5 @@
+import { streamJobs } from '../streams/jobs.js';
+import { auditJobs } from '../audit/jobs.js';
 import type { PalisadeConfig } from '../config.js';
 import { rewrapJob } from '../crypto/jobs.js';
 import { domainRecheckJob } from '../domains/recheck-job.js';
@@ -9,7 +11,7 @@ import { type JobDefinition, Scheduler, type SchedulerDeps } from './scheduler.j
 
 /** Every periodic job Palisade runs. A domain adds its job factory here, one line each. */
 export function allJobs(config: PalisadeConfig): JobDefinition[] {
-  return [domainRecheckJob(config), scimSyncLogRetentionJob(config), ssoCleanupJob(), samlMetadataRefreshJob(), rewrapJob(), retentionPurgeJob()];
+  return [domainRecheckJob(config), scimSyncLogRetentionJob(config), ssoCleanupJob(), samlMetadataRefreshJob(), rewrapJob(), retentionPurgeJob(), ...auditJobs(config), ...streamJobs(config)];
 }
 
 export function createScheduler(deps: SchedulerDeps, jobs: JobDefinition[] = allJobs(deps.config)): Scheduler {

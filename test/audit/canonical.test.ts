@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { canonicalJson, hashedContentFromParts, hashedContentGeneric } from '../../src/audit/event.js';
+import { canonicalJson, canonicalJsonFast, chainHash, hashedContentFromParts, hashedContentGeneric } from '../../src/audit/event.js';
 
 const strings = ['', 'plain', 'ünïcødé', '😀 emoji', 'quote " and \\ backslash', 'line\nbreak\ttab', '\u0000\u001f control', '\u2028\u2029', '<script>', randomBytes(12).toString('latin1')];
 const pick = <T>(xs: T[]): T => xs[Math.floor(Math.random() * xs.length)] as T;
@@ -24,5 +24,22 @@ describe('canonical event bytes', () => {
       };
       assert.equal(hashedContentFromParts(e, canonicalJson(e.targets), canonicalJson(e.metadata)), hashedContentGeneric(e));
     }
+  });
+
+  test('the fast canonicalizer equals the RFC 8785 reference on any JSON value, and falls back on the odd ones', () => {
+    const value = (d: number): unknown => {
+      const r = Math.random();
+      if (d > 3 || r < 0.3) return pick<unknown>([null, true, false, 0, -0, 1e21, 1e-7, 123.456, -5, 2 ** 53, pick(strings), '\ud800x'.slice(1)]);
+      if (r < 0.6) return Array.from({ length: Math.floor(Math.random() * 4) }, () => value(d + 1));
+      return Object.fromEntries(Array.from({ length: Math.floor(Math.random() * 5) }, () => [pick([...strings, 'a', 'B', 'é', '😀', '\u00ff']), value(d + 1)]));
+    };
+    for (let i = 0; i < 3000; i++) {
+      const v = value(0);
+      assert.equal(canonicalJsonFast(v), canonicalJson(v));
+    }
+    assert.equal(canonicalJsonFast({ b: undefined, a: new Date(0) }), canonicalJson({ b: undefined, a: new Date(0) }));
+    assert.throws(() => canonicalJsonFast({ n: Number.NaN }));
+    assert.throws(() => canonicalJsonFast({ s: '\ud800' }));
+    assert.equal(chainHash('0'.repeat(64), '{"a":1}'), createHash('sha256').update('0'.repeat(64)).update('\n').update('{"a":1}').digest('hex'));
   });
 });

@@ -40,7 +40,7 @@ export class Agent {
     const res = await this.app.inject({ method: method as 'GET', url, headers: h, remoteAddress: this.ip, ...(body !== undefined ? { payload: body as object } : {}) });
     this.absorb(res);
     let parsed: unknown = undefined;
-    if (res.body && (res.headers['content-type'] ?? '').toString().includes('json')) parsed = JSON.parse(res.body);
+    if (res.body && (res.headers['content-type'] ?? '').toString().includes('application/json')) parsed = JSON.parse(res.body);
     return { status: res.statusCode, body: parsed as T, headers: res.headers, raw: res };
   }
 
@@ -49,7 +49,7 @@ export class Agent {
     if (sso) this.ssoCookie = `palisade_sso=${sso.value}`;
     const setCookie = res.cookies.find((c) => c.name === 'palisade_session');
     if (setCookie) this.cookie = setCookie.value ? `palisade_session=${setCookie.value}` : undefined;
-    if (res.statusCode < 300 && res.body && (res.headers['content-type'] ?? '').toString().includes('json')) {
+    if (res.statusCode < 300 && res.body && (res.headers['content-type'] ?? '').toString().includes('application/json')) {
       const body = JSON.parse(res.body) as { csrfToken?: string };
       if (typeof body?.csrfToken === 'string') this.csrf = body.csrfToken;
     }

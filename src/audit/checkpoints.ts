@@ -1,0 +1,174 @@
+import { readFileSync } from 'node:fs';
+import { type KeyObject, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
+import type { Ctx } from '../context.js';
+import type { Queryable } from '../db/schema.js';
+import { newId } from '../ids.js';
+import { canonicalJson } from './event.js';
+import type { AuditCheckpointsTable } from './tables.js';
+
+/**
+ * Signed checkpoints: an Ed25519 signature over an organization's chain position (latest seq, its
+ * hash, how many events the table keeps and from which seq). Anyone holding the published public
+ * keys can prove an export was not edited, truncated or rewritten after the checkpoint was made.
+ */
+export interface CheckpointPayload {
+  v: 1;
+  type: 'palisade.audit.checkpoint';
+  orgId: string;
+  /** Seq of the newest event covered, and its hash. */
+  seq: number;
+  hash: string;
+  /** First seq the table still keeps (1 unless purged) and how many events that makes. */
+  firstSeq: number;
+  count: number;
+  /** Hash the event firstSeq links to: the genesis hash, or the anchor left by a purge. */
+  anchorHash: string;
+  kind: AuditCheckpointsTable['kind'];
+  at: string;
+  kid: string;
+}
+
+export interface SignedCheckpoint {
+  id: string;
+  payload: CheckpointPayload;
+  /** Base64url Ed25519 signature over the RFC 8785 canonical JSON of payload. */
+  signature: string;
+}
+
+export interface PublishedKey {
+  kty: 'OKP';
+  crv: 'Ed25519';
+  x: string;
+  kid: string;
+  alg: 'EdDSA';
+  use: 'sig';
+  status: 'active' | 'retired';
+  createdAt: string;
+  retiredAt: string | null;
+}
+
+export const WELL_KNOWN_KEYS_PATH = '/.well-known/palisade-audit-keys.json';
+
+async function insertKey(db: Queryable, at: string): Promise<{ kid: string; key: KeyObject }> {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const kid = newId('ack', new Date(at));
+  await db
+    .insertInto('audit_signing_keys')
+    .values({ kid, public_jwk: JSON.stringify(publicKey.export({ format: 'jwk' })), private_pkcs8: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), status: 'active', created_at: at, retired_at: null })
+    .execute();
+  return { kid, key: privateKey };
+}
+
+const fileKeys = new Map<string, { kid: string; key: KeyObject; publicJwk: string }>();
+
+/** An Ed25519 private key (PKCS#8 PEM) kept outside the database, so a database writer cannot sign. */
+function loadKeyFile(path: string): { kid: string; key: KeyObject; publicJwk: string } {
+  const cached = fileKeys.get(path);
+  if (cached) return cached;
+  const key = createPrivateKey(readFileSync(path, 'utf8'));
+  if (key.asymmetricKeyType !== 'ed25519') throw new Error(`${path} must hold an Ed25519 private key (openssl genpkey -algorithm ed25519)`);
+  const publicJwk = JSON.stringify(createPublicKey(key).export({ format: 'jwk' }));
+  const loaded = { kid: `ack_file_${createHash('sha256').update(publicJwk).digest('hex').slice(0, 16)}`, key, publicJwk };
+  fileKeys.set(path, loaded);
+  return loaded;
+}
+
+/**
+ * The active signing key. With PALISADE_AUDIT_SIGNING_KEY_FILE the key lives in that file and only
+ * its public half is stored (and published); rotating means pointing the variable at a new file.
+ * Otherwise a key is generated and kept in the database on first use.
+ */
+export async function activeSigningKey(db: Queryable, now: Date, keyFile = ''): Promise<{ kid: string; key: KeyObject }> {
+  if (keyFile) {
+    const { kid, key, publicJwk } = loadKeyFile(keyFile);
+    const at = now.toISOString();
+    const known = await db.selectFrom('audit_signing_keys').select('status').where('kid', '=', kid).executeTakeFirst();
+    if (known?.status !== 'active') {
+      await db.updateTable('audit_signing_keys').set({ status: 'retired', retired_at: at }).where('status', '=', 'active').execute();
+      if (known) await db.updateTable('audit_signing_keys').set({ status: 'active', retired_at: null }).where('kid', '=', kid).execute();
+      else await db.insertInto('audit_signing_keys').values({ kid, public_jwk: publicJwk, private_pkcs8: '', status: 'active', created_at: at, retired_at: null }).execute();
+    }
+    return { kid, key };
+  }
+  const row = await db.selectFrom('audit_signing_keys').selectAll().where('status', '=', 'active').orderBy('created_at', 'desc').executeTakeFirst();
+  if (row?.private_pkcs8) return { kid: row.kid, key: createPrivateKey(row.private_pkcs8) };
+  if (row) await db.updateTable('audit_signing_keys').set({ status: 'retired', retired_at: now.toISOString() }).where('kid', '=', row.kid).execute();
+  return insertKey(db, now.toISOString());
+}
+
+/** Retires the active key (it stays published so old checkpoints still verify) and makes a new one. */
+export async function rotateSigningKey(ctx: Pick<Ctx, 'db' | 'clock'>): Promise<{ kid: string; retired: string[] }> {
+  const at = ctx.clock.now().toISOString();
+  return ctx.db.transaction().execute(async (tx) => {
+    const active = await tx.selectFrom('audit_signing_keys').select('kid').where('status', '=', 'active').execute();
+    await tx.updateTable('audit_signing_keys').set({ status: 'retired', retired_at: at }).where('status', '=', 'active').execute();
+    const { kid } = await insertKey(tx, at);
+    return { kid, retired: active.map((k) => k.kid) };
+  });
+}
+
+export async function publishedKeys(db: Queryable): Promise<{ keys: PublishedKey[] }> {
+  const rows = await db.selectFrom('audit_signing_keys').selectAll().orderBy('created_at').execute();
+  return {
+    keys: rows.map((r) => {
+      const jwk = JSON.parse(r.public_jwk) as { x: string };
+      return { kty: 'OKP', crv: 'Ed25519', x: jwk.x, kid: r.kid, alg: 'EdDSA', use: 'sig', status: r.status, createdAt: r.created_at, retiredAt: r.retired_at };
+    }),
+  };
+}
+
+export function signPayload(payload: CheckpointPayload, key: KeyObject): string {
+  return sign(null, Buffer.from(canonicalJson(payload)), key).toString('base64url');
+}
+
+/** Checks a checkpoint's signature against published keys; returns why not, or undefined when valid. */
+export function checkpointSignatureProblem(cp: SignedCheckpoint, keys: PublishedKey[]): string | undefined {
+  const jwk = keys.find((k) => k.kid === cp.payload.kid);
+  if (!jwk) return `checkpoint ${cp.id} is signed by key ${cp.payload.kid}, which is not among the published keys`;
+  const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, format: 'jwk' });
+  const ok = verify(null, Buffer.from(canonicalJson(cp.payload)), key, Buffer.from(cp.signature, 'base64url'));
+  return ok ? undefined : `checkpoint ${cp.id} has an invalid signature: it was altered or not made by Palisade`;
+}
+
+/** Signs the organization's current chain position. Run inside the transaction that changed it, or alone. */
+export async function createCheckpoint(db: Queryable, now: Date, orgId: string, kind: CheckpointPayload['kind'], at?: { seq: number; hash: string }, keyFile = ''): Promise<SignedCheckpoint> {
+  const head = at ?? (await db.selectFrom('audit_chain_heads').select(['seq', 'hash']).where('org_id', '=', orgId).executeTakeFirst()) ?? { seq: 0, hash: '0'.repeat(64) };
+  const anchor = await db.selectFrom('audit_anchors').select(['first_seq', 'prev_hash']).where('org_id', '=', orgId).executeTakeFirst();
+  const firstSeq = anchor ? Number(anchor.first_seq) : 1;
+  const { kid, key } = await activeSigningKey(db, now, keyFile);
+  const payload: CheckpointPayload = {
+    v: 1,
+    type: 'palisade.audit.checkpoint',
+    orgId,
+    seq: Number(head.seq),
+    hash: head.hash,
+    firstSeq,
+    count: Math.max(0, Number(head.seq) - firstSeq + 1),
+    anchorHash: anchor?.prev_hash ?? '0'.repeat(64),
+    kind,
+    at: now.toISOString(),
+    kid,
+  };
+  const signature = signPayload(payload, key);
+  const id = newId('ckp', now);
+  await db.insertInto('audit_checkpoints').values({ id, org_id: orgId, seq: payload.seq, hash: payload.hash, kind, kid, payload: canonicalJson(payload), signature, created_at: payload.at }).execute();
+  return { id, payload, signature };
+}
+
+export async function listCheckpoints(db: Queryable, orgId: string): Promise<SignedCheckpoint[]> {
+  const rows = await db.selectFrom('audit_checkpoints').select(['id', 'payload', 'signature']).where('org_id', '=', orgId).orderBy('seq').orderBy('created_at').execute();
+  return rows.map((r) => ({ id: r.id, payload: JSON.parse(r.payload) as CheckpointPayload, signature: r.signature }));
+}
+
+/** The periodic job: one checkpoint per organization whose chain grew since its last checkpoint. */
+export async function checkpointAll(ctx: Pick<Ctx, 'db' | 'clock' | 'config'>): Promise<{ checkpoints: number }> {
+  const heads = await ctx.db.selectFrom('audit_chain_heads').select(['org_id', 'seq', 'hash']).execute();
+  let n = 0;
+  for (const h of heads) {
+    const last = await ctx.db.selectFrom('audit_checkpoints').select('seq').where('org_id', '=', h.org_id).orderBy('seq', 'desc').executeTakeFirst();
+    if (last && Number(last.seq) >= Number(h.seq)) continue;
+    await ctx.db.transaction().execute((tx) => createCheckpoint(tx, ctx.clock.now(), h.org_id, 'periodic', { seq: Number(h.seq), hash: h.hash }, ctx.config.auditSigningKeyFile));
+    n++;
+  }
+  return { checkpoints: n };
+}

@@ -1,0 +1,68 @@
+export interface AuditSettingsTable {
+  org_id: string;
+  /** Days to keep events; null keeps them forever. */
+  retention_days: number | null;
+  updated_at: string;
+}
+
+export interface AuditAnchorsTable {
+  org_id: string;
+  /** First seq still in the table after a purge. */
+  first_seq: number;
+  /** Hash of the purged event first_seq - 1: what the first kept event links to. */
+  prev_hash: string;
+  checkpoint_id: string;
+  updated_at: string;
+}
+
+export interface AuditSigningKeysTable {
+  kid: string;
+  public_jwk: string;
+  private_pkcs8: string;
+  status: 'active' | 'retired';
+  created_at: string;
+  retired_at: string | null;
+}
+
+export interface AuditCheckpointsTable {
+  id: string;
+  org_id: string;
+  seq: number;
+  hash: string;
+  kind: 'periodic' | 'purge' | 'manual';
+  kid: string;
+  /** The canonical JSON that was signed. */
+  payload: string;
+  signature: string;
+  created_at: string;
+}
+
+export interface AuditStreamsTable {
+  id: string;
+  org_id: string;
+  name: string;
+  kind: 'syslog_tcp' | 'syslog_tls' | 'splunk_hec' | 'datadog' | 'webhook';
+  format: 'palisade' | 'ocsf' | 'cef';
+  settings: string;
+  secret: string | null;
+  secret_hint: string | null;
+  status: 'active' | 'paused' | 'dead_letter';
+  cursor_seq: number;
+  failures: number;
+  next_attempt_at: string | null;
+  last_success_at: string | null;
+  last_error: string | null;
+  last_error_at: string | null;
+  lease_owner: string | null;
+  lease_until: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AuditTables {
+  audit_settings: AuditSettingsTable;
+  audit_anchors: AuditAnchorsTable;
+  audit_signing_keys: AuditSigningKeysTable;
+  audit_checkpoints: AuditCheckpointsTable;
+  audit_streams: AuditStreamsTable;
+}

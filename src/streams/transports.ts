@@ -1,0 +1,143 @@
+import { createHmac } from 'node:crypto';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
+import { hostname as osHostname } from 'node:os';
+import { connect as tlsConnect } from 'node:tls';
+import type { AuditEvent } from '../audit/event.js';
+import { type StreamFormat, formatBody, frameOctetCounted, toSyslog } from './formats.js';
+
+export type StreamKind = 'syslog_tcp' | 'syslog_tls' | 'splunk_hec' | 'datadog' | 'webhook';
+
+export interface StreamSettings {
+  /** HTTP kinds: the endpoint URL (HEC base URL, Datadog intake URL, webhook URL). */
+  url?: string;
+  /** Syslog kinds. */
+  host?: string;
+  port?: number;
+  /** syslog_tls: PEM of the CA that signs the receiver's certificate (system CAs when absent). */
+  caPem?: string;
+  /** syslog_tls: name to check the certificate against (defaults to host). */
+  serverName?: string;
+  /** Splunk: index, source type. Datadog: service, tags. */
+  index?: string;
+  sourcetype?: string;
+  service?: string;
+  tags?: string;
+}
+
+export interface Destination {
+  id: string;
+  kind: StreamKind;
+  format: StreamFormat;
+  settings: StreamSettings;
+  secret: string | null;
+}
+
+/** What the receiver answered: kept verbatim (truncated) for "send test event" and health. */
+export interface DeliveryResult {
+  ok: boolean;
+  /** A permanent refusal (4xx other than 408/429): retrying the same batch cannot succeed. */
+  permanent?: boolean;
+  status?: number;
+  response?: string;
+  error?: string;
+}
+
+const TIMEOUT_MS = 10_000;
+const MAX_RESPONSE = 2000;
+const LOCAL_HOST = osHostname();
+
+export async function deliver(dest: Destination, events: AuditEvent[], now: Date): Promise<DeliveryResult> {
+  try {
+    switch (dest.kind) {
+      case 'syslog_tcp':
+      case 'syslog_tls':
+        return await sendSyslog(dest, events);
+      case 'splunk_hec':
+        return await sendHttp(dest, new URL('/services/collector/event', dest.settings.url).toString(), hecBody(dest, events), {
+          authorization: `Splunk ${dest.secret ?? ''}`,
+          'content-type': 'application/json',
+        });
+      case 'datadog':
+        return await sendHttp(dest, dest.settings.url ?? '', JSON.stringify(datadogBody(dest, events)), { 'dd-api-key': dest.secret ?? '', 'content-type': 'application/json' });
+      case 'webhook': {
+        const body = JSON.stringify({ events: events.map((e) => JSON.parse(formatBody(e, dest.format === 'cef' ? 'palisade' : dest.format)) as unknown) });
+        return await sendHttp(dest, dest.settings.url ?? '', body, { 'content-type': 'application/json', ...webhookSignatureHeaders(dest.secret ?? '', body, now) });
+      }
+    }
+  } catch (err) {
+    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+// --- Splunk HTTP Event Collector: concatenated JSON event objects in one request ---------------
+export function hecBody(dest: Destination, events: AuditEvent[]): string {
+  return events
+    .map((e) =>
+      JSON.stringify({
+        time: Date.parse(e.occurredAt) / 1000,
+        host: LOCAL_HOST,
+        source: 'palisade',
+        sourcetype: dest.settings.sourcetype ?? (dest.format === 'ocsf' ? 'palisade:ocsf' : 'palisade:audit'),
+        ...(dest.settings.index ? { index: dest.settings.index } : {}),
+        event: JSON.parse(formatBody(e, dest.format === 'cef' ? 'palisade' : dest.format)) as unknown,
+      }),
+    )
+    .join('\n');
+}
+
+// --- Datadog Logs API v2: a JSON array of log entries --------------------------------------------
+export function datadogBody(dest: Destination, events: AuditEvent[]): Record<string, unknown>[] {
+  return events.map((e) => ({
+    ddsource: 'palisade',
+    ddtags: [`org:${e.orgId}`, `outcome:${e.outcome}`, ...(dest.settings.tags ? [dest.settings.tags] : [])].join(','),
+    hostname: LOCAL_HOST,
+    service: dest.settings.service ?? 'palisade-audit',
+    message: formatBody(e, dest.format),
+  }));
+}
+
+// --- Webhook signature (documented in docs/audit-streams.md) -----------------------------------
+/**
+ * `Palisade-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`. The receiver
+ * recomputes it, compares in constant time, refuses timestamps older than 5 minutes (replay), and
+ * deduplicates by event id (at-least-once delivery).
+ */
+export function webhookSignatureHeaders(secret: string, body: string, now: Date): Record<string, string> {
+  const t = Math.floor(now.getTime() / 1000);
+  const v1 = createHmac('sha256', secret).update(`${t}.${body}`).digest('hex');
+  return { 'palisade-signature': `t=${t},v1=${v1}` };
+}
+
+async function sendHttp(dest: Destination, url: string, body: string, headers: Record<string, string>): Promise<DeliveryResult> {
+  const res = await fetch(url, { method: 'POST', body, headers: { 'user-agent': 'Palisade-Audit-Stream/1', ...headers }, signal: AbortSignal.timeout(TIMEOUT_MS), redirect: 'manual' });
+  const text = (await res.text()).slice(0, MAX_RESPONSE);
+  if (res.ok) return { ok: true, status: res.status, response: text };
+  const permanent = res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429;
+  return { ok: false, permanent, status: res.status, response: text, error: `${dest.kind} answered HTTP ${res.status}: ${text.slice(0, 300)}` };
+}
+
+async function sendSyslog(dest: Destination, events: AuditEvent[]): Promise<DeliveryResult> {
+  const { host = '127.0.0.1', port = dest.kind === 'syslog_tls' ? 6514 : 514 } = dest.settings;
+  const payload = Buffer.concat(events.map((e) => frameOctetCounted(toSyslog(e, dest.format, LOCAL_HOST))));
+  await new Promise<void>((resolve, reject) => {
+    let socket: Socket;
+    const fail = (err: Error) => {
+      socket.destroy();
+      reject(err);
+    };
+    const onReady = () => {
+      // end() flushes and half-closes; 'close' after the peer's FIN means the bytes were taken.
+      socket.end(payload);
+    };
+    if (dest.kind === 'syslog_tls') {
+      socket = tlsConnect({ host, port, ...(dest.settings.serverName || !isIP(host) ? { servername: dest.settings.serverName ?? host } : {}), ...(dest.settings.caPem ? { ca: dest.settings.caPem } : {}) }, onReady);
+    } else {
+      socket = netConnect({ host, port }, onReady);
+    }
+    socket.setTimeout(TIMEOUT_MS, () => fail(new Error(`syslog receiver ${host}:${port} did not answer within ${TIMEOUT_MS / 1000}s`)));
+    socket.on('error', fail);
+    socket.on('data', () => undefined);
+    socket.on('close', (hadError) => (hadError ? undefined : resolve()));
+  });
+  return { ok: true, response: `${events.length} message(s) written to ${host}:${port}` };
+}
