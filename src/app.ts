@@ -57,6 +57,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       level: config.logLevel,
       // Credentials never reach a log line.
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]', 'res.headers["set-cookie"]'], censor: '[redacted]' },
+      // Query strings can carry one-time secrets (an OIDC authorization code) or emails: log the path only.
+      serializers: {
+        req: (req: { method: string; url: string; hostname?: string; ip?: string }) => ({ method: req.method, url: req.url.split('?')[0], host: req.hostname, remoteAddress: req.ip }),
+      },
       ...(opts.logStream ? { stream: opts.logStream } : {}),
     },
     genReqId: () => newId('req'),

@@ -202,7 +202,12 @@ describe('local sign-in, sessions, CSRF and API tokens', () => {
       const script = new Agent(app, 'script');
       script.bearer = pat.body.token;
       await script.get('/api/v1/me');
+      await agent.get('/sso/oidc/callback?code=ONE-TIME-AUTHZ-CODE&state=xyz');
+      await agent.get('/api/v1/login/discover?email=private.person%40logs.example');
       const all = lines.join('\n');
+      assert.ok(!all.includes('ONE-TIME-AUTHZ-CODE'), 'query strings (OIDC codes) are not logged');
+      assert.ok(!all.includes('private.person'), 'emails in query strings are not logged');
+      assert.ok(all.includes('/sso/oidc/callback'), 'the path itself is logged');
       assert.ok(lines.length > 5, 'requests were logged');
       for (const secret of [token, 'a very secret passphrase', 'wrong secret passphrase', pat.body.token, agent.cookie!.split('=')[1]!]) {
         assert.ok(!all.includes(secret), `log contains a secret: ${secret.slice(0, 12)}…`);
