@@ -1,6 +1,7 @@
+import { setSessionCookie } from '../http/session-cookie.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { SESSION_COOKIE } from '../http/identify.js';
 import { PageQuerySchema, pageRequest, pageSchema } from '../http/pagination.js';
 import { errorResponses } from '../http/schemas.js';
@@ -9,19 +10,9 @@ import { LoginInput, SetPasswordInput, login, logout, setPasswordWithLink } from
 import { getMe } from './me.js';
 import { requireUser } from './require-user.js';
 import { csrfTokenFor } from './secrets.js';
-import type { NewSession } from './sessions.js';
 
 const tags = ['Authentication'];
 
-function setSessionCookie(request: FastifyRequest, reply: FastifyReply, session: NewSession): void {
-  reply.setCookie(SESSION_COOKIE, session.secret, {
-    path: '/',
-    httpOnly: true,
-    sameSite: 'lax',
-    secure: request.protocol === 'https' || request.ctx.config.publicUrl.startsWith('https://'),
-    expires: new Date(session.expiresAt),
-  });
-}
 
 export async function authRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();

@@ -62,15 +62,14 @@ interface Outcome {
   responseBytes: number;
 }
 
-/** Accumulates text and usage from Anthropic Messages SSE events as they pass through. */
-class AnthropicSseTap {
-  constructor(private readonly onEvent?: (d: Record<string, unknown>) => void) {}
+/** Splits a server-sent-event stream into JSON `data:` payloads as it passes through, untouched. */
+abstract class SseTap {
   private buf = '';
+  private readonly decoder = new TextDecoder();
   text = '';
   inputTokens = 0;
   outputTokens = 0;
   model = '';
-  private readonly decoder = new TextDecoder();
   push(chunk: Uint8Array): void {
     this.buf += this.decoder.decode(chunk, { stream: true });
     let i: number;
@@ -78,16 +77,26 @@ class AnthropicSseTap {
       const event = this.buf.slice(0, i);
       this.buf = this.buf.slice(i + 2);
       for (const line of event.split('\n')) {
-        if (!line.startsWith('data:')) continue;
+        if (!line.startsWith('data:') || line.includes('[DONE]')) continue;
+        let data: Record<string, unknown>;
         try {
-          this.onData(JSON.parse(line.slice(5).trim()) as Record<string, unknown>);
+          data = JSON.parse(line.slice(5).trim()) as Record<string, unknown>;
         } catch {
-          // Not JSON: passed through untouched, nothing to count.
+          continue; // Not JSON: passed through untouched, nothing to count.
         }
+        this.onData(data);
       }
     }
   }
-  private onData(d: Record<string, unknown>): void {
+  protected abstract onData(d: Record<string, unknown>): void;
+}
+
+/** Accumulates text and usage from Anthropic Messages SSE events. */
+class AnthropicSseTap extends SseTap {
+  constructor(private readonly onEvent?: (d: Record<string, unknown>) => void) {
+    super();
+  }
+  protected onData(d: Record<string, unknown>): void {
     this.onEvent?.(d);
     if (d.type === 'message_start') {
       const m = d.message as { model?: string; usage?: { input_tokens?: number; output_tokens?: number } };
@@ -106,33 +115,14 @@ class AnthropicSseTap {
 }
 
 /** Same for OpenAI chat-completion chunks. */
-class OpenAiSseTap {
-  private buf = '';
-  text = '';
-  inputTokens = 0;
-  outputTokens = 0;
-  model = '';
-  private readonly decoder = new TextDecoder();
-  push(chunk: Uint8Array): void {
-    this.buf += this.decoder.decode(chunk, { stream: true });
-    let i: number;
-    while ((i = this.buf.indexOf('\n\n')) >= 0) {
-      const event = this.buf.slice(0, i);
-      this.buf = this.buf.slice(i + 2);
-      for (const line of event.split('\n')) {
-        if (!line.startsWith('data:') || line.includes('[DONE]')) continue;
-        try {
-          const d = JSON.parse(line.slice(5).trim()) as { model?: string; choices?: { delta?: { content?: string } }[]; usage?: { prompt_tokens?: number; completion_tokens?: number } };
-          this.model = d.model ?? this.model;
-          this.text += d.choices?.[0]?.delta?.content ?? '';
-          if (d.usage) {
-            this.inputTokens = d.usage.prompt_tokens ?? this.inputTokens;
-            this.outputTokens = d.usage.completion_tokens ?? this.outputTokens;
-          }
-        } catch {
-          // ignore
-        }
-      }
+class OpenAiSseTap extends SseTap {
+  protected onData(raw: Record<string, unknown>): void {
+    const d = raw as { model?: string; choices?: { delta?: { content?: string } }[]; usage?: { prompt_tokens?: number; completion_tokens?: number } };
+    this.model = d.model ?? this.model;
+    this.text += d.choices?.[0]?.delta?.content ?? '';
+    if (d.usage) {
+      this.inputTokens = d.usage.prompt_tokens ?? this.inputTokens;
+      this.outputTokens = d.usage.completion_tokens ?? this.outputTokens;
     }
   }
 }

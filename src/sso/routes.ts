@@ -1,11 +1,10 @@
+import { setSessionCookie } from '../http/session-cookie.js';
 import { randomBytes } from 'node:crypto';
 import { parse as parseQuery } from 'node:querystring';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { NewSession } from '../auth/sessions.js';
 import { notFound } from '../errors.js';
-import { SESSION_COOKIE } from '../http/identify.js';
 import { OrgParams, errorResponses, noContent } from '../http/schemas.js';
 import { ConnectionView, CreateConnectionInput, UpdateConnectionInput, createConnection, deleteConnection, getConnection, listConnections } from './connections.js';
 import { type FailureReport, SsoFailure, reportFailure } from './diagnosis.js';
@@ -23,15 +22,6 @@ const BINDING_COOKIE = 'palisade_sso';
 const ConnParams = Type.Object({ orgId: Type.String({ maxLength: 64 }), connectionId: Type.String({ maxLength: 64 }) });
 const PublicConnParams = Type.Object({ connectionId: Type.String({ maxLength: 64 }) });
 
-function setSessionCookie(request: FastifyRequest, reply: FastifyReply, session: NewSession): void {
-  reply.setCookie(SESSION_COOKIE, session.secret, {
-    path: '/',
-    httpOnly: true,
-    sameSite: 'lax',
-    secure: request.protocol === 'https' || request.ctx.config.publicUrl.startsWith('https://'),
-    expires: new Date(session.expiresAt),
-  });
-}
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
