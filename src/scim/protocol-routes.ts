@@ -160,57 +160,38 @@ export async function scimProtocolRoutes(app: FastifyInstance): Promise<void> {
         throw new ScimError(501, 'bulk_not_supported', 'Bulk operations are not supported (see /ServiceProviderConfig); send one request per resource.');
       });
 
-      // Users.
-      scim.get('/:directoryId/Users', hide, async (request, reply) => send(reply, 200, await listUsers(call(request, 'list_users', 'User'), request.query as Query)));
-      scim.post('/:directoryId/Users/.search', hide, async (request, reply) => send(reply, 200, await listUsers(call(request, 'search_users', 'User'), (request.body ?? {}) as Query)));
-      scim.get('/:directoryId/Users/:id', hide, async (request, reply) => {
-        const r = await getUser(call(request, 'get_user', 'User'), (request.params as Params).id as string, request.query as Query);
-        if (request.headers['if-none-match'] === r.etag) return reply.status(304).header('etag', r.etag).send();
-        return send(reply, 200, r.body, r.etag);
-      });
-      scim.post('/:directoryId/Users', hide, async (request, reply) => {
-        const r = await createUser(call(request, 'create_user', 'User'), request.body);
-        reply.header('location', (r.body.meta as { location: string }).location);
-        return send(reply, 201, r.body, r.etag);
-      });
-      scim.put('/:directoryId/Users/:id', hide, async (request, reply) => {
-        const r = await replaceUser(call(request, 'replace_user', 'User'), (request.params as Params).id as string, request.body, ifMatch(request));
-        return send(reply, 200, r.body, r.etag);
-      });
-      scim.patch('/:directoryId/Users/:id', hide, async (request, reply) => {
-        const r = await patchUser(call(request, 'patch_user', 'User'), (request.params as Params).id as string, request.body, ifMatch(request));
-        return send(reply, 200, r.body, r.etag);
-      });
-      scim.delete('/:directoryId/Users/:id', hide, async (request, reply) => {
-        await deleteUser(call(request, 'delete_user', 'User'), (request.params as Params).id as string, ifMatch(request));
-        return reply.status(204).send();
-      });
-
-      // Groups.
-      scim.get('/:directoryId/Groups', hide, async (request, reply) => send(reply, 200, await listGroups(call(request, 'list_groups', 'Group'), request.query as Query)));
-      scim.post('/:directoryId/Groups/.search', hide, async (request, reply) => send(reply, 200, await listGroups(call(request, 'search_groups', 'Group'), (request.body ?? {}) as Query)));
-      scim.get('/:directoryId/Groups/:id', hide, async (request, reply) => {
-        const r = await getGroup(call(request, 'get_group', 'Group'), (request.params as Params).id as string, request.query as Query);
-        if (request.headers['if-none-match'] === r.etag) return reply.status(304).header('etag', r.etag).send();
-        return send(reply, 200, r.body, r.etag);
-      });
-      scim.post('/:directoryId/Groups', hide, async (request, reply) => {
-        const r = await createGroup(call(request, 'create_group', 'Group'), request.body);
-        reply.header('location', (r.body.meta as { location: string }).location);
-        return send(reply, 201, r.body, r.etag);
-      });
-      scim.put('/:directoryId/Groups/:id', hide, async (request, reply) => {
-        const r = await replaceGroup(call(request, 'replace_group', 'Group'), (request.params as Params).id as string, request.body, ifMatch(request));
-        return send(reply, 200, r.body, r.etag);
-      });
-      scim.patch('/:directoryId/Groups/:id', hide, async (request, reply) => {
-        const r = await patchGroup(call(request, 'patch_group', 'Group'), (request.params as Params).id as string, request.body, ifMatch(request));
-        return send(reply, 200, r.body, r.etag);
-      });
-      scim.delete('/:directoryId/Groups/:id', hide, async (request, reply) => {
-        await deleteGroup(call(request, 'delete_group', 'Group'), (request.params as Params).id as string, ifMatch(request));
-        return reply.status(204).send();
-      });
+      // Users and Groups: the same seven routes over each resource type's operations.
+      const resources = [
+        { path: 'Users', type: 'User', noun: 'user', list: listUsers, get: getUser, create: createUser, replace: replaceUser, patch: patchUser, remove: deleteUser },
+        { path: 'Groups', type: 'Group', noun: 'group', list: listGroups, get: getGroup, create: createGroup, replace: replaceGroup, patch: patchGroup, remove: deleteGroup },
+      ] as const;
+      for (const r of resources) {
+        const id = (request: FastifyRequest) => (request.params as Params).id as string;
+        scim.get(`/:directoryId/${r.path}`, hide, async (request, reply) => send(reply, 200, await r.list(call(request, `list_${r.noun}s`, r.type), request.query as Query)));
+        scim.post(`/:directoryId/${r.path}/.search`, hide, async (request, reply) => send(reply, 200, await r.list(call(request, `search_${r.noun}s`, r.type), (request.body ?? {}) as Query)));
+        scim.get(`/:directoryId/${r.path}/:id`, hide, async (request, reply) => {
+          const found = await r.get(call(request, `get_${r.noun}`, r.type), id(request), request.query as Query);
+          if (request.headers['if-none-match'] === found.etag) return reply.status(304).header('etag', found.etag).send();
+          return send(reply, 200, found.body, found.etag);
+        });
+        scim.post(`/:directoryId/${r.path}`, hide, async (request, reply) => {
+          const created = await r.create(call(request, `create_${r.noun}`, r.type), request.body);
+          reply.header('location', (created.body.meta as { location: string }).location);
+          return send(reply, 201, created.body, created.etag);
+        });
+        scim.put(`/:directoryId/${r.path}/:id`, hide, async (request, reply) => {
+          const replaced = await r.replace(call(request, `replace_${r.noun}`, r.type), id(request), request.body, ifMatch(request));
+          return send(reply, 200, replaced.body, replaced.etag);
+        });
+        scim.patch(`/:directoryId/${r.path}/:id`, hide, async (request, reply) => {
+          const patched = await r.patch(call(request, `patch_${r.noun}`, r.type), id(request), request.body, ifMatch(request));
+          return send(reply, 200, patched.body, patched.etag);
+        });
+        scim.delete(`/:directoryId/${r.path}/:id`, hide, async (request, reply) => {
+          await r.remove(call(request, `delete_${r.noun}`, r.type), id(request), ifMatch(request));
+          return reply.status(204).send();
+        });
+      }
     },
     { prefix: '/scim/v2' },
   );
