@@ -149,16 +149,21 @@ function insertRowsSqlite(handle: SQLite.Database, rows: NewAuditEventRow[]): vo
     st = { one: handle.prepare(head + tuple), many: handle.prepare(head + Array(ROWS_PER_STATEMENT).fill(tuple).join(',')) };
     statements.set(handle, st);
   }
-  // Same order as COLUMNS; an explicit literal avoids a closure and an array per column lookup.
-  const values = (r: NewAuditEventRow): (string | number | null)[] => [
-    r.id, r.org_id, r.seq, r.occurred_at, r.actor_type, r.actor_id ?? null, r.actor_email ?? null, r.actor_ip ?? null, r.actor_user_agent ?? null,
-    r.action, r.targets, r.outcome, r.metadata, r.request_id ?? null, r.prev_hash, r.hash,
-  ];
+  // Values pushed in COLUMNS order straight into one flat array: no per-row arrays to collect.
+  const push = (out: (string | number | null)[], r: NewAuditEventRow): void => {
+    out.push(r.id, r.org_id, r.seq, r.occurred_at, r.actor_type, r.actor_id ?? null, r.actor_email ?? null, r.actor_ip ?? null, r.actor_user_agent ?? null,
+      r.action, r.targets, r.outcome, r.metadata, r.request_id ?? null, r.prev_hash, r.hash);
+  };
+  const params: (string | number | null)[] = [];
   let i = 0;
   for (; i + ROWS_PER_STATEMENT <= rows.length; i += ROWS_PER_STATEMENT) {
-    const params: (string | number | null)[] = [];
-    for (let k = i; k < i + ROWS_PER_STATEMENT; k++) for (const v of values(rows[k] as NewAuditEventRow)) params.push(v);
+    params.length = 0;
+    for (let k = i; k < i + ROWS_PER_STATEMENT; k++) push(params, rows[k] as NewAuditEventRow);
     st.many.run(params);
   }
-  for (; i < rows.length; i++) st.one.run(values(rows[i] as NewAuditEventRow));
+  for (; i < rows.length; i++) {
+    params.length = 0;
+    push(params, rows[i] as NewAuditEventRow);
+    st.one.run(params);
+  }
 }
