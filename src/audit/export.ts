@@ -96,7 +96,7 @@ export async function* exportEvents(db: Queryable, sel: ExportSelection): AsyncG
   const to = parseTime(sel.query.to, 'to');
   let after = 0;
   for (;;) {
-    const q = applyAuditFilters(db.selectFrom('audit_events').selectAll().where('org_id', '=', sel.orgId).where('seq', '>', after).where('seq', '<=', sel.upToSeq), sel.query, from, to, sqliteHandleOf(db) !== undefined);
+    const q = applyAuditFilters(db.selectFrom('audit_events').selectAll().where('org_id', '=', sel.orgId).where('seq', '>', after).where('seq', '<=', sel.upToSeq), sel.orgId, sel.query, from, to, sqliteHandleOf(db) !== undefined);
     const rows = await q.orderBy('seq').limit(PAGE).execute();
     for (const row of rows) yield eventFromRow(row);
     if (rows.length < PAGE) return;

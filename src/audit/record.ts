@@ -57,6 +57,7 @@ export async function recordAuditBatch(tx: Tx, ctx: Pick<Ctx, 'clock' | 'caller'
 
   const ids: string[] = new Array(inputs.length);
   const rows: NewAuditEventRow[] = [];
+  const targetRows: TargetRow[] = [];
   for (const [orgId, indexes] of byOrg) {
     let { seq, hash } = await lockChainHead(tx, orgId);
     for (const i of indexes) {
@@ -93,6 +94,7 @@ export async function recordAuditBatch(tx: Tx, ctx: Pick<Ctx, 'clock' | 'caller'
         prev_hash: hash,
         hash: nextHash,
       });
+      pushTargetRows(targetRows, orgId, event.seq, input.targets);
       ids[i] = event.id;
       seq = event.seq;
       hash = nextHash;
@@ -102,13 +104,30 @@ export async function recordAuditBatch(tx: Tx, ctx: Pick<Ctx, 'clock' | 'caller'
   const raw = ctx.db ? sqliteHandleOf(ctx.db) : undefined;
   if (raw?.inTransaction) {
     // SQLite fast path: the same rows through one cached prepared statement (same table, same values).
-    insertRowsSqlite(raw, rows);
+    insertRowsSqlite(raw, rows, targetRows);
     return ids;
   }
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
     await tx.insertInto('audit_events').values(rows.slice(i, i + INSERT_CHUNK)).execute();
   }
+  for (let i = 0; i < targetRows.length; i += INSERT_CHUNK) {
+    await tx.insertInto('audit_event_targets').values(targetRows.slice(i, i + INSERT_CHUNK)).execute();
+  }
   return ids;
+}
+
+type TargetRow = { org_id: string; target_id: string; seq: number };
+
+/** One index row per distinct target id the event names (an event naming one id twice is indexed once). */
+function pushTargetRows(out: TargetRow[], orgId: string, seq: number, targets: AuditTarget[] | undefined): void {
+  if (!targets?.length) return;
+  for (let k = 0; k < targets.length; k++) {
+    const id = (targets[k] as AuditTarget).id;
+    if (!id) continue;
+    let seen = false;
+    for (let j = 0; j < k; j++) if ((targets[j] as AuditTarget).id === id) seen = true;
+    if (!seen) out.push({ org_id: orgId, target_id: id, seq });
+  }
 }
 
 /**
@@ -139,14 +158,18 @@ async function lockChainHead(tx: Tx, orgId: string): Promise<{ seq: number; hash
 
 const COLUMNS = ['id', 'org_id', 'seq', 'occurred_at', 'actor_type', 'actor_id', 'actor_email', 'actor_ip', 'actor_user_agent', 'action', 'targets', 'outcome', 'metadata', 'request_id', 'prev_hash', 'hash'] as const;
 const ROWS_PER_STATEMENT = 50;
-const statements = new WeakMap<SQLite.Database, { one: SQLite.Statement; many: SQLite.Statement }>();
+const statements = new WeakMap<SQLite.Database, { one: SQLite.Statement; many: SQLite.Statement; target: SQLite.Statement }>();
 
-function insertRowsSqlite(handle: SQLite.Database, rows: NewAuditEventRow[]): void {
+function insertRowsSqlite(handle: SQLite.Database, rows: NewAuditEventRow[], targetRows: TargetRow[]): void {
   let st = statements.get(handle);
   if (!st) {
     const tuple = `(${COLUMNS.map(() => '?').join(',')})`;
     const head = `insert into audit_events (${COLUMNS.join(',')}) values `;
-    st = { one: handle.prepare(head + tuple), many: handle.prepare(head + Array(ROWS_PER_STATEMENT).fill(tuple).join(',')) };
+    st = {
+      one: handle.prepare(head + tuple),
+      many: handle.prepare(head + Array(ROWS_PER_STATEMENT).fill(tuple).join(',')),
+      target: handle.prepare('insert into audit_event_targets (org_id, target_id, seq) values (?, ?, ?)'),
+    };
     statements.set(handle, st);
   }
   // Values pushed in COLUMNS order straight into one flat array: no per-row arrays to collect.
@@ -166,4 +189,5 @@ function insertRowsSqlite(handle: SQLite.Database, rows: NewAuditEventRow[]): vo
     push(params, rows[i] as NewAuditEventRow);
     st.one.run(params);
   }
+  for (const t of targetRows) st.target.run(t.org_id, t.target_id, t.seq);
 }

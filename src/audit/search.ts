@@ -34,7 +34,8 @@ export function parseTime(value: string | undefined, name: string): string | und
 /** The search filters, shared by search and export so both select exactly the same events. */
 export type AuditFilters = Pick<AuditSearchQuery, 'actor' | 'action' | 'outcome' | 'target' | 'ip'>;
 
-export function applyAuditFilters<Q extends SelectQueryBuilder<DB, 'audit_events', AuditEventRow>>(q0: Q, query: AuditFilters, from: string | undefined, to: string | undefined, sqlite = false): Q {
+/** `q0` must already be limited to `orgId`'s events; the filters narrow it further. */
+export function applyAuditFilters<Q extends SelectQueryBuilder<DB, 'audit_events', AuditEventRow>>(q0: Q, orgId: string, query: AuditFilters, from: string | undefined, to: string | undefined, sqlite = false): Q {
   let q = q0 as SelectQueryBuilder<DB, 'audit_events', AuditEventRow>;
   if (from) q = q.where('occurred_at', '>=', from);
   if (to) q = q.where('occurred_at', '<', to);
@@ -56,10 +57,12 @@ export function applyAuditFilters<Q extends SelectQueryBuilder<DB, 'audit_events
   }
   if (query.outcome) q = q.where('outcome', '=', query.outcome);
   if (query.ip) q = q.where('actor_ip', '=', query.ip.trim());
-  // Targets are stored as canonical JSON ("id":"…" appears verbatim), ids never contain quotes.
+  // The targets index holds one row per (event, target id): a lookup is one index range.
   if (query.target) {
-    const pattern = `%"id":${JSON.stringify(query.target).replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
-    q = q.where(sql<boolean>`targets like ${pattern} escape '\\'`);
+    const target = query.target.trim();
+    q = q.where('seq', 'in', (eb) =>
+      eb.selectFrom('audit_event_targets').select('audit_event_targets.seq').where('audit_event_targets.org_id', '=', orgId).where('audit_event_targets.target_id', '=', target),
+    );
   }
   return q as Q;
 }
@@ -72,7 +75,7 @@ export async function searchAuditEvents(ctx: Ctx, orgId: string, query: AuditSea
   if (from && to && from >= to) throw badRequest('invalid_time_range', '`from` must be earlier than `to`.');
   const desc = (query.order ?? 'desc') === 'desc';
 
-  let q = applyAuditFilters(ctx.db.selectFrom('audit_events').selectAll().where('org_id', '=', orgId), query, from, to, sqliteHandleOf(ctx.db) !== undefined);
+  let q = applyAuditFilters(ctx.db.selectFrom('audit_events').selectAll().where('org_id', '=', orgId), orgId, query, from, to, sqliteHandleOf(ctx.db) !== undefined);
   if (page.after) {
     const [at, id] = page.after as [string, string];
     q = q.where((eb) =>

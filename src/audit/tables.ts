@@ -59,7 +59,15 @@ export interface AuditStreamsTable {
   updated_at: string;
 }
 
+/** One row per (event, target id): the index behind the target filter of search and export. */
+export interface AuditEventTargetsTable {
+  org_id: string;
+  target_id: string;
+  seq: number;
+}
+
 export interface AuditTables {
+  audit_event_targets: AuditEventTargetsTable;
   audit_settings: AuditSettingsTable;
   audit_anchors: AuditAnchorsTable;
   audit_signing_keys: AuditSigningKeysTable;

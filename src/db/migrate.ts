@@ -7,6 +7,7 @@ import * as m0004 from './migrations/0004_sso.js';
 import * as m0005 from './migrations/0005_scim.js';
 import * as m0006 from './migrations/0006_audit_product.js';
 import * as m0007 from './migrations/0007_workspace.js';
+import * as m0008 from './migrations/0008_audit_event_targets.js';
 
 /** Migrations live in code (not scanned from disk) so the compiled build and tsx run the same list. Append new ones in order. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005_scim': m0005,
   '0006_audit_product': m0006,
   '0007_workspace': m0007,
+  '0008_audit_event_targets': m0008,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
@@ -38,4 +40,12 @@ export async function migrateToLatest(database: Database): Promise<MigrationRepo
     throw new Error(`Database migration ${name} failed: ${error instanceof Error ? error.message : String(error)}. The database was left at the last good migration; fix the cause and run \`palisade migrate\` again.`, { cause: error });
   }
   return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+}
+
+/** Migrates up (or down) to exactly `name`: lets tests seed data at an older schema and watch a data migration run. */
+export async function migrateTo(database: Database, name: string): Promise<void> {
+  if (!(name in MIGRATIONS)) throw new Error(`unknown migration ${name}; known: ${Object.keys(MIGRATIONS).join(', ')}`);
+  const migrator = new Migrator({ db: database.db, provider, ...(database.schema ? { migrationTableSchema: database.schema } : {}) });
+  const { error } = await migrator.migrateTo(name);
+  if (error) throw new Error(`migration to ${name} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
 }
