@@ -2,8 +2,12 @@
  * Audit search and export at scale, on SQLite (and PostgreSQL when BENCH_DIALECTS includes it).
  * Events are written through the real path (recordAuditBatch: hash chain and all), spread over 90
  * days, 200 actors, 24 actions in 6 domains, 3 outcomes and 20 IPs.
- *   BENCH_SEARCH_EVENTS (default 1,000,000): table size. The issue asks for 10M; on a shared 2-core
- *   machine generating 10M takes too long for one run, so the size is a variable.
+ *   BENCH_SEARCH_EVENTS (default 1,000,000): table size; the closing figures use 10,000,000.
+ *   BENCH_SEARCH_REAL (optional, < N): write only this many through the real path, then fill the
+ *   table to N with SQL copies of them (new ids and seqs, same times, actors and targets: the hash
+ *   chain of the copies is not valid, which search does not read). Generating 10M through the real
+ *   path on PostgreSQL takes most of an hour on 2 cores; the copies keep each filter's selectivity.
+ *   BENCH_SEARCH_DB (SQLite only): a file to keep the generated events in and reuse on the next run.
  * Prints p50/p95 per common filter (searchAuditEvents, first page of 50), then exports up to
  * 1,000,000 events as NDJSON through the streamed exporter: events/s and peak RSS above the baseline.
  */
@@ -19,6 +23,7 @@ import { type Ctx, systemCtx } from '../src/context.js';
 import { type Database, dropPostgresSchema, openDatabase } from '../src/db/connect.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { runDbOptimize } from '../src/audit/jobs.js';
+import { sql } from 'kysely';
 
 const PG_URL = process.env.PALISADE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const N = Number(process.env.BENCH_SEARCH_EVENTS ?? 1_000_000);
@@ -33,13 +38,13 @@ let rnd = 42;
 const rand = () => ((rnd = (rnd * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
 const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)] as T;
 
-async function generate(database: Database): Promise<void> {
+async function generate(database: Database, n: number): Promise<void> {
   const start = Date.parse('2026-01-01T00:00:00Z');
   const clock = new ManualClock(new Date(start));
-  const step = (DAYS * 86_400_000) / N;
+  const step = (DAYS * 86_400_000) / n;
   const BATCH = 2000;
   const t0 = Date.now();
-  for (let i = 0; i < N; i += BATCH) {
+  for (let i = 0; i < n; i += BATCH) {
     clock.set(new Date(start + i * step));
     const a = Math.floor(rand() * 200);
     const ctx: Ctx = {
@@ -47,7 +52,7 @@ async function generate(database: Database): Promise<void> {
       caller: { kind: 'user', userId: user(a), email: `u${a}@bench.example`, via: 'session', credentialId: 'ses_b' },
       meta: { requestId: `req_${i}`, ip: `198.51.100.${a % 20}`, userAgent: 'bench' },
     };
-    const inputs: AuditEventInput[] = Array.from({ length: Math.min(BATCH, N - i) }, (_, k) => ({
+    const inputs: AuditEventInput[] = Array.from({ length: Math.min(BATCH, n - i) }, (_, k) => ({
       orgId: ORG,
       action: pick(ACTIONS),
       outcome: rand() < 0.9 ? 'success' : rand() < 0.5 ? 'failure' : 'denied',
@@ -57,7 +62,23 @@ async function generate(database: Database): Promise<void> {
     await database.db.transaction().execute((tx) => recordAuditBatch(tx, ctx, inputs));
     if (i && i % 200_000 === 0) process.stdout.write(`  … ${i.toLocaleString()} events written (${Math.round(i / ((Date.now() - t0) / 1000)).toLocaleString()}/s)\n`);
   }
-  console.log(`  generated ${N.toLocaleString()} events through the real write path in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  console.log(`  generated ${n.toLocaleString()} events through the real write path in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+}
+
+/** Fills the table to N events with SQL copies of the first `real` (see BENCH_SEARCH_REAL). */
+async function fillWithCopies(database: Database, real: number): Promise<void> {
+  const t0 = Date.now();
+  for (let k = 1; k * real < N; k++) {
+    const off = k * real;
+    const upTo = Math.min(real, N - off);
+    await sql`insert into audit_events (id, org_id, seq, occurred_at, actor_type, actor_id, actor_email, actor_ip, actor_user_agent, action, targets, outcome, metadata, request_id, prev_hash, hash)
+      select id || ${`_c${k}`}, org_id, seq + ${off}, occurred_at, actor_type, actor_id, actor_email, actor_ip, actor_user_agent, action, targets, outcome, metadata, request_id, prev_hash, hash
+      from audit_events where org_id = ${ORG} and seq <= ${upTo}`.execute(database.db);
+    await sql`insert into audit_event_targets (org_id, target_id, seq) select org_id, target_id, seq + ${off} from audit_event_targets where org_id = ${ORG} and seq <= ${upTo}`.execute(database.db);
+    process.stdout.write(`  … ${(off + upTo).toLocaleString()} events (SQL copies)\n`);
+  }
+  await database.db.updateTable('audit_chain_heads').set({ seq: N }).where('org_id', '=', ORG).execute();
+  console.log(`  filled to ${N.toLocaleString()} events with SQL copies in ${((Date.now() - t0) / 1000).toFixed(0)} s (the copies' hash chain is not valid; search does not read it)`);
 }
 
 const pct = (xs: number[], p: number) => {
@@ -119,7 +140,11 @@ async function exportRun(database: Database): Promise<void> {
 async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
   let database: Database;
   let cleanup: () => Promise<void>;
-  if (name === 'sqlite') {
+  const keep = name === 'sqlite' ? process.env.BENCH_SEARCH_DB : undefined;
+  if (keep) {
+    database = await openDatabase(`sqlite:${keep}`);
+    cleanup = async () => {};
+  } else if (name === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'palisade-bench-search-'));
     database = await openDatabase(`sqlite:${join(dir, 'bench.db')}`);
     cleanup = async () => rmSync(dir, { recursive: true, force: true });
@@ -130,10 +155,17 @@ async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
   }
   await migrateToLatest(database);
   const at = new Date().toISOString();
-  await database.db.insertInto('organizations').values({ id: ORG, parent_id: null, name: 'Bench', billing_email: null, status: 'active', created_at: at, updated_at: at, deleted_at: null }).execute();
+  await database.db.insertInto('organizations').values({ id: ORG, parent_id: null, name: 'Bench', billing_email: null, status: 'active', created_at: at, updated_at: at, deleted_at: null }).onConflict((oc) => oc.column('id').doNothing()).execute();
   console.log(`\naudit search and export on ${name} (${N.toLocaleString()} events)`);
   try {
-    await generate(database);
+    const have = await database.db.selectFrom('audit_chain_heads').select('seq').where('org_id', '=', ORG).executeTakeFirst();
+    if (have && Number(have.seq) === N) console.log(`  reusing ${N.toLocaleString()} events already in ${keep}`);
+    else if (have) throw new Error(`${keep} holds ${have.seq} events, not ${N}; remove it or set BENCH_SEARCH_EVENTS=${have.seq}`);
+    else {
+      const real = Math.min(N, Number(process.env.BENCH_SEARCH_REAL ?? N));
+      await generate(database, real);
+      if (real < N) await fillWithCopies(database, real);
+    }
     await searches(database);
     // What the daily audit.db_optimize job does: give the planner statistics, then search again.
     await runDbOptimize(database.db);
