@@ -8,6 +8,7 @@ import * as m0004 from './migrations/0004_sso.js';
 import * as m0005 from './migrations/0005_scim.js';
 import * as m0006 from './migrations/0006_audit_product.js';
 import * as m0007 from './migrations/0007_workspace.js';
+import * as m0010 from './migrations/0010_sso_secrets_sealed.js';
 
 /** What a migration that encrypts existing data needs besides the database. */
 export interface MigrationDeps {
@@ -30,6 +31,7 @@ const MIGRATIONS: Record<string, Migration | ((deps: MigrationDeps) => Migration
   '0005_scim': m0005,
   '0006_audit_product': m0006,
   '0007_workspace': m0007,
+  '0010_sso_secrets_sealed': m0010.migration,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);
@@ -52,7 +54,7 @@ function migratorFor(database: Database, deps: MigrationDeps): Migrator {
 
 /**
  * Applies every pending migration. `deps.config` is needed only when a migration has existing data
- * to encrypt; a fresh database migrates without it.
+ * to encrypt (0010 seals SSO secrets); a fresh database migrates without it.
  */
 export async function migrateToLatest(database: Database, deps: MigrationDeps = {}): Promise<MigrationReport> {
   return report(await migratorFor(database, deps).migrateToLatest());
