@@ -10,6 +10,7 @@ import { parseExport, verifyExport } from './audit/verify-file.js';
 import { verifyChain } from './audit/verify.js';
 import { ConfigError, loadConfig } from './config.js';
 import { systemCtx } from './context.js';
+import { closeKeyProvider } from './crypto/provider.js';
 import { openDatabase } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { PalisadeError } from './errors.js';
@@ -59,10 +60,11 @@ program
     const config = loadConfig();
     const database = await openDatabase(config.databaseUrl);
     try {
-      const { applied } = await migrateToLatest(database);
+      const { applied } = await migrateToLatest(database, { config, log: (msg) => console.warn(msg) });
       console.log(applied.length ? `Applied ${applied.length} migration(s): ${applied.join(', ')}` : 'The database is already up to date.');
     } finally {
       await database.close();
+      await closeKeyProvider(config);
     }
   });
 

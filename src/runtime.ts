@@ -1,5 +1,6 @@
 import { type Clock, systemClock } from './clock.js';
 import { type PalisadeConfig, loadConfig } from './config.js';
+import { closeKeyProvider } from './crypto/provider.js';
 import { type Database, openDatabase } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
 
@@ -15,10 +16,16 @@ export async function startRuntime(overrides: Partial<PalisadeConfig> = {}): Pro
   const config = loadConfig(process.env, overrides);
   const database = await openDatabase(config.databaseUrl);
   try {
-    await migrateToLatest(database);
+    // The config names the key provider: migrations that seal existing secrets need it.
+    await migrateToLatest(database, { config, log: (msg) => console.warn(msg) });
   } catch (err) {
     await database.close();
+    await closeKeyProvider(config);
     throw err;
   }
-  return { config, database, clock: systemClock, close: () => database.close() };
+  const close = async () => {
+    await database.close();
+    await closeKeyProvider(config);
+  };
+  return { config, database, clock: systemClock, close };
 }

@@ -1,4 +1,5 @@
-import { type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { type Migration, type MigrationProvider, type MigrationResultSet, Migrator } from 'kysely';
+import type { PalisadeConfig } from '../config.js';
 import type { Database } from './connect.js';
 import * as m0001 from './migrations/0001_foundation.js';
 import * as m0002 from './migrations/0002_jobs_and_role_mapping.js';
@@ -8,9 +9,22 @@ import * as m0005 from './migrations/0005_scim.js';
 import * as m0006 from './migrations/0006_audit_product.js';
 import * as m0007 from './migrations/0007_workspace.js';
 import * as m0008 from './migrations/0008_audit_event_targets.js';
+import * as m0010 from './migrations/0010_sso_secrets_sealed.js';
 
-/** Migrations live in code (not scanned from disk) so the compiled build and tsx run the same list. Append new ones in order. */
-const MIGRATIONS: Record<string, Migration> = {
+/** What a migration that encrypts existing data needs besides the database. */
+export interface MigrationDeps {
+  /** Names the key provider (master key or HSM); a migration with rows to seal refuses to run without it. */
+  config?: PalisadeConfig;
+  now?: () => Date;
+  /** Where a key provider started by a migration reports (the embedded quick start generating its master key). */
+  log?: (msg: string) => void;
+}
+
+/**
+ * Migrations live in code (not scanned from disk) so the compiled build and tsx run the same list. Append new ones in order.
+ * A migration that encrypts existing data is a function of `MigrationDeps` (it needs the key provider).
+ */
+const MIGRATIONS: Record<string, Migration | ((deps: MigrationDeps) => Migration)> = {
   '0001_foundation': m0001,
   '0002_jobs_and_role_mapping': m0002,
   '0003_domains': m0003,
@@ -19,21 +33,42 @@ const MIGRATIONS: Record<string, Migration> = {
   '0006_audit_product': m0006,
   '0007_workspace': m0007,
   '0008_audit_event_targets': m0008,
+  '0010_sso_secrets_sealed': m0010.migration,
 };
 
-const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
+export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);
+
+const providerFor = (deps: MigrationDeps): MigrationProvider => ({
+  getMigrations: async () => Object.fromEntries(Object.entries(MIGRATIONS).map(([name, m]) => [name, typeof m === 'function' ? m(deps) : m])),
+});
 
 export interface MigrationReport {
   applied: string[];
 }
 
-export async function migrateToLatest(database: Database): Promise<MigrationReport> {
-  const migrator = new Migrator({
+function migratorFor(database: Database, deps: MigrationDeps): Migrator {
+  return new Migrator({
     db: database.db,
-    provider,
+    provider: providerFor(deps),
     ...(database.schema ? { migrationTableSchema: database.schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
+}
+
+/**
+ * Applies every pending migration. `deps.config` is needed only when a migration has existing data
+ * to encrypt (0010 seals SSO secrets); a fresh database migrates without it.
+ */
+export async function migrateToLatest(database: Database, deps: MigrationDeps = {}): Promise<MigrationReport> {
+  return report(await migratorFor(database, deps).migrateToLatest());
+}
+
+/** Migrates up or down to exactly `name` (tests of data migrations start from an older schema). */
+export async function migrateTo(database: Database, name: string, deps: MigrationDeps = {}): Promise<MigrationReport> {
+  if (!MIGRATION_NAMES.includes(name)) throw new Error(`unknown migration ${name}`);
+  return report(await migratorFor(database, deps).migrateTo(name));
+}
+
+function report({ error, results }: MigrationResultSet): MigrationReport {
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
     const name = failed?.migrationName ?? 'unknown';
@@ -42,10 +77,3 @@ export async function migrateToLatest(database: Database): Promise<MigrationRepo
   return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
 }
 
-/** Migrates up (or down) to exactly `name`: lets tests seed data at an older schema and watch a data migration run. */
-export async function migrateTo(database: Database, name: string): Promise<void> {
-  if (!(name in MIGRATIONS)) throw new Error(`unknown migration ${name}; known: ${Object.keys(MIGRATIONS).join(', ')}`);
-  const migrator = new Migrator({ db: database.db, provider, ...(database.schema ? { migrationTableSchema: database.schema } : {}) });
-  const { error } = await migrator.migrateTo(name);
-  if (error) throw new Error(`migration to ${name} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-}

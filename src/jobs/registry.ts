@@ -6,12 +6,13 @@ import { domainRecheckJob } from '../domains/recheck-job.js';
 import { scimSyncLogRetentionJob } from '../scim/retention.js';
 import { samlMetadataRefreshJob } from '../sso/metadata-refresh.js';
 import { ssoCleanupJob } from '../sso/store.js';
+import { totpRewrapJob } from '../sso/totp-secret.js';
 import { retentionPurgeJob } from '../workspace/retention.js';
 import { type JobDefinition, Scheduler, type SchedulerDeps } from './scheduler.js';
 
 /** Every periodic job Palisade runs. A domain adds its job factory here, one line each. */
 export function allJobs(config: PalisadeConfig): JobDefinition[] {
-  return [domainRecheckJob(config), scimSyncLogRetentionJob(config), ssoCleanupJob(), samlMetadataRefreshJob(), rewrapJob(), retentionPurgeJob(), ...auditJobs(config), ...streamJobs(config)];
+  return [domainRecheckJob(config), scimSyncLogRetentionJob(config), ssoCleanupJob(), samlMetadataRefreshJob(), rewrapJob(), totpRewrapJob(), retentionPurgeJob(), ...auditJobs(config), ...streamJobs(config)];
 }
 
 export function createScheduler(deps: SchedulerDeps, jobs: JobDefinition[] = allJobs(deps.config)): Scheduler {

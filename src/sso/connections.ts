@@ -7,6 +7,7 @@ import { newId } from '../ids.js';
 import { authorize } from '../orgs/authorize.js';
 import { type IdpMetadata, certificateInfo, normalizeCertificate, parseIdpMetadata } from './idp-metadata.js';
 import { fetchIdpMetadata } from './metadata-refresh.js';
+import { sealConnectionSecret } from './secrets.js';
 import { generateSpKeyPair } from './sp-keys.js';
 import { type ClaimNames, PRESETS, type PresetId } from './presets.js';
 import type { SsoConnectionsTable } from './tables.js';
@@ -18,7 +19,11 @@ const Claims = Type.Partial(
   Type.Object({ email: Type.String({ minLength: 1, maxLength: 300 }), firstName: Type.String({ minLength: 1, maxLength: 300 }), lastName: Type.String({ minLength: 1, maxLength: 300 }), groups: Type.String({ minLength: 1, maxLength: 300 }) }, { additionalProperties: false }),
 );
 const OidcInput = Type.Object(
-  { issuer: Type.String({ maxLength: 500 }), clientId: Type.String({ minLength: 1, maxLength: 300 }), clientSecret: Type.String({ minLength: 1, maxLength: 1000 }) },
+  {
+    issuer: Type.String({ maxLength: 500 }),
+    clientId: Type.String({ minLength: 1, maxLength: 300 }),
+    clientSecret: Type.String({ minLength: 1, maxLength: 1000, description: "Stored encrypted with the organization's data key; never returned." }),
+  },
   { additionalProperties: false },
 );
 const SamlInput = Type.Object(
@@ -116,7 +121,7 @@ export function connectionView(ctx: Pick<Ctx, 'config'>, row: ConnectionRow): Co
     idpInitiated: row.idp_initiated === 1,
     claims: claimNames(row),
     loginUrl: `${ctx.config.publicUrl}/sso/${row.id}/start`,
-    oidc: row.protocol === 'oidc' ? { issuer: row.oidc_issuer ?? '', clientId: row.oidc_client_id ?? '', clientSecretSet: !!row.oidc_client_secret, redirectUri: oidcRedirectUri(ctx) } : null,
+    oidc: row.protocol === 'oidc' ? { issuer: row.oidc_issuer ?? '', clientId: row.oidc_client_id ?? '', clientSecretSet: row.oidc_client_secret_ct !== null, redirectUri: oidcRedirectUri(ctx) } : null,
     saml:
       row.protocol === 'saml'
         ? {
@@ -188,14 +193,16 @@ export async function createConnection(ctx: Ctx, orgId: string, input: CreateCon
     claims: JSON.stringify(claims),
     oidc_issuer: null,
     oidc_client_id: null,
-    oidc_client_secret: null,
+    oidc_client_secret_ct: null,
+    oidc_client_secret_key_version: null,
     saml_idp_entity_id: null,
     saml_idp_sso_url: null,
     saml_idp_certs: null,
     saml_metadata_url: null,
     saml_metadata_refreshed_at: null,
     saml_metadata_error: null,
-    sp_private_key: null,
+    sp_private_key_ct: null,
+    sp_private_key_key_version: null,
     sp_certificate: null,
     last_test_login_at: null,
     last_test_login_by: null,
@@ -207,9 +214,10 @@ export async function createConnection(ctx: Ctx, orgId: string, input: CreateCon
     if (input.saml) throw badRequest('wrong_protocol_settings', 'This is an OIDC connection; remove the saml settings.');
     row.oidc_issuer = checkUrl(input.oidc.issuer, 'oidc.issuer');
     row.oidc_client_id = input.oidc.clientId;
-    row.oidc_client_secret = input.oidc.clientSecret;
     if (input.idpInitiated) throw badRequest('idp_initiated_not_supported', 'IdP-initiated login applies to SAML connections only.');
-  } else {
+  }
+  let spPrivateKeyPem: string | null = null;
+  if (input.protocol === 'saml') {
     if (!input.saml) throw badRequest('saml_config_required', 'A SAML connection needs the IdP metadata: send saml.metadataXml (or entityId, ssoUrl and certificates).');
     if (input.oidc) throw badRequest('wrong_protocol_settings', 'This is a SAML connection; remove the oidc settings.');
     const fetched = input.saml.metadataUrl && !input.saml.metadataXml ? await fetchIdpMetadata(input.saml.metadataUrl) : undefined;
@@ -219,10 +227,21 @@ export async function createConnection(ctx: Ctx, orgId: string, input: CreateCon
       row.saml_metadata_refreshed_at = at;
     }
     const sp = await generateSpKeyPair(`Palisade SP ${row.id}`, now);
-    row.sp_private_key = sp.privateKeyPem;
+    spPrivateKeyPem = sp.privateKeyPem;
     row.sp_certificate = sp.certificatePem;
   }
   await ctx.db.transaction().execute(async (tx) => {
+    // Secrets are sealed with the organization's data key in the transaction that stores them.
+    if (input.protocol === 'oidc' && input.oidc) {
+      const s = await sealConnectionSecret(tx, ctx.config, now, row, 'oidc_client_secret', input.oidc.clientSecret);
+      row.oidc_client_secret_ct = s.ct;
+      row.oidc_client_secret_key_version = s.keyVersion;
+    }
+    if (spPrivateKeyPem !== null) {
+      const s = await sealConnectionSecret(tx, ctx.config, now, row, 'sp_private_key', spPrivateKeyPem);
+      row.sp_private_key_ct = s.ct;
+      row.sp_private_key_key_version = s.keyVersion;
+    }
     await tx.insertInto('sso_connections').values(row).execute();
     await recordAudit(tx, ctx, {
       orgId,
@@ -245,7 +264,11 @@ export async function getConnection(ctx: Ctx, orgId: string, id: string): Promis
   return connectionView(ctx, await loadConnection(ctx.db, orgId, id));
 }
 
-/** The row an update would produce; pure apart from parsing, so the enforcement check can simulate it first. */
+/**
+ * The row an update would produce; pure apart from parsing, so the enforcement check can simulate it
+ * first. A new client secret is not part of it: sealing needs the data key, so `updateConnection`
+ * seals `input.oidc.clientSecret` in its transaction.
+ */
 export function applyUpdate(row: ConnectionRow, input: UpdateConnectionInput, at: string, fetched?: IdpMetadata): ConnectionRow {
   const next: ConnectionRow = { ...row, updated_at: at };
   if (input.name !== undefined) next.name = input.name.trim();
@@ -260,7 +283,6 @@ export function applyUpdate(row: ConnectionRow, input: UpdateConnectionInput, at
     if (row.protocol !== 'oidc') throw badRequest('wrong_protocol_settings', 'This is a SAML connection; send saml settings.');
     if (input.oidc.issuer !== undefined) next.oidc_issuer = checkUrl(input.oidc.issuer, 'oidc.issuer');
     if (input.oidc.clientId !== undefined) next.oidc_client_id = input.oidc.clientId;
-    if (input.oidc.clientSecret !== undefined) next.oidc_client_secret = input.oidc.clientSecret;
   }
   if (input.saml) {
     if (row.protocol !== 'saml') throw badRequest('wrong_protocol_settings', 'This is an OIDC connection; send oidc settings.');
@@ -278,7 +300,7 @@ export function applyUpdate(row: ConnectionRow, input: UpdateConnectionInput, at
   return next;
 }
 
-/** Which fields changed, for the audit log (never the client secret itself). */
+/** Which fields changed, for the audit log: names only, never a value (and never a secret). */
 export function changedFields(before: ConnectionRow, after: ConnectionRow): string[] {
   return (Object.keys(after) as (keyof ConnectionRow)[]).filter((k) => k !== 'updated_at' && before[k] !== after[k]);
 }

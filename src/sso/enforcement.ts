@@ -10,6 +10,8 @@ import { type RoleMapping, RoleMappingInput, validateRoleMapping } from '../orgs
 import { type ConnectionRow, type ConnectionView, UpdateConnectionInput, applyUpdate, changedFields, claimNames, connectionView, loadConnection } from './connections.js';
 import { fetchIdpMetadata } from './metadata-refresh.js';
 import { type Identity, identityFrom, planLogin } from './provision.js';
+import { sealConnectionSecret } from './secrets.js';
+import { openTotpSecret } from './totp-secret.js';
 
 export const EnforceInput = Type.Object({ connectionId: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
 export type EnforceInput = Static<typeof EnforceInput>;
@@ -42,17 +44,25 @@ export async function enforceSso(ctx: Ctx, orgId: string, input: EnforceInput): 
   const cutoff = new Date(now.getTime() - maxAge * 86_400_000).toISOString();
   if (!conn.last_test_login_at) missing.push(`no admin has completed a test login through "${conn.name}"; open ${ctx.config.publicUrl}/sso/${conn.id}/start?test=1 while signed in as an admin and finish signing in at the identity provider`);
   else if (conn.last_test_login_at < cutoff) missing.push(`the last successful test login (${conn.last_test_login_at}) is older than ${maxAge} days; run a new test login at ${ctx.config.publicUrl}/sso/${conn.id}/start?test=1`);
-  const breakGlass = await ctx.db
+  const candidates = await ctx.db
     .selectFrom('memberships')
     .innerJoin('user_totp', 'user_totp.user_id', 'memberships.user_id')
     .innerJoin('users', 'users.id', 'memberships.user_id')
-    .select('memberships.user_id')
+    .select(['user_totp.user_id', 'user_totp.secret_ct', 'user_totp.kek_id'])
     .where('memberships.org_id', '=', orgId)
     .where('memberships.role', '=', 'primary_owner')
     .where('memberships.status', '=', 'active')
     .where('users.password_hash', 'is not', null)
     .where('user_totp.confirmed_at', 'is not', null)
-    .executeTakeFirst();
+    .execute();
+  // "Working" means the sealed secret still opens (not modified, its master key still configured).
+  let breakGlass = false;
+  for (const c of candidates) {
+    if ((await openTotpSecret(ctx.config, c)) !== null) {
+      breakGlass = true;
+      break;
+    }
+  }
   if (!breakGlass) missing.push('no primary owner has break-glass access (a password and a confirmed authenticator app); a primary owner should enroll at POST /api/v1/me/totp');
   if (missing.length) {
     throw conflict('sso_enforcement_not_ready', `SSO cannot be enforced yet: ${missing.join('; ')}.`, { missing, connectionId: conn.id, lastTestLoginAt: conn.last_test_login_at });
@@ -152,14 +162,21 @@ export async function updateConnection(ctx: Ctx, orgId: string, id: string, inpu
     }
   }
   const fields = changedFields(current, next);
+  const newSecret = input.oidc?.clientSecret;
+  if (newSecret !== undefined) fields.push('oidc_client_secret (rotated)');
   await ctx.db.transaction().execute(async (tx) => {
+    if (newSecret !== undefined) {
+      const s = await sealConnectionSecret(tx, ctx.config, ctx.clock.now(), next, 'oidc_client_secret', newSecret);
+      next.oidc_client_secret_ct = s.ct;
+      next.oidc_client_secret_key_version = s.keyVersion;
+    }
     const { id: _id, org_id: _org, created_at: _c, ...set } = next;
     await tx.updateTable('sso_connections').set(set).where('id', '=', id).where('org_id', '=', orgId).execute();
     await recordAudit(tx, ctx, {
       orgId,
       action: 'sso.connection_updated',
       targets: [{ type: 'sso_connection', id, name: next.name }],
-      metadata: { fields: fields.map((f) => (f === 'oidc_client_secret' ? 'oidc_client_secret (rotated)' : f)), enforced: enforced?.connection_id === id, warnings: warnings.length, acknowledged: !!input.acknowledgeWarnings && warnings.length > 0 },
+      metadata: { fields, enforced: enforced?.connection_id === id, warnings: warnings.length, acknowledged: !!input.acknowledgeWarnings && warnings.length > 0 },
     });
   });
   return { ...connectionView(ctx, next), warnings };

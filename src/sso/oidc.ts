@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
 import type { Ctx } from '../context.js';
 import { oidcRedirectUri, claimNames, type ConnectionRow } from './connections.js';
 import { SsoFailure, fail } from './diagnosis.js';
 import { type Identity, identityFrom } from './provision.js';
+import { oidcClientSecret } from './secrets.js';
 import { assertSameBrowser, consumeLoginState, saveLoginState, stateKey } from './store.js';
 
 /**
@@ -12,13 +14,19 @@ import { assertSameBrowser, consumeLoginState, saveLoginState, stateKey } from '
  */
 const configs = new Map<string, { version: string; config: Promise<client.Configuration> }>();
 
-function configFor(conn: ConnectionRow): Promise<client.Configuration> {
-  const version = `${conn.updated_at}|${conn.oidc_issuer}|${conn.oidc_client_id}`;
+/**
+ * The connection's client secret, opened from its sealed column on every sign-in (so a shredded or
+ * tampered secret stops sign-in at once, whatever is cached): an SsoFailure when it cannot be used.
+ */
+const clientSecretOf = (ctx: Ctx, conn: ConnectionRow) => oidcClientSecret(ctx.db, ctx.config, conn);
+
+function configFor(conn: ConnectionRow, clientSecret: string): Promise<client.Configuration> {
+  const version = `${conn.updated_at}|${conn.oidc_issuer}|${conn.oidc_client_id}|${createHash('sha256').update(clientSecret).digest('base64url')}`;
   const cached = configs.get(conn.id);
   if (cached && cached.version === version) return cached.config;
   const issuer = new URL(conn.oidc_issuer ?? '');
   const config = client
-    .discovery(issuer, conn.oidc_client_id ?? '', conn.oidc_client_secret ?? '', undefined, issuer.protocol === 'http:' ? { execute: [client.allowInsecureRequests] } : undefined)
+    .discovery(issuer, conn.oidc_client_id ?? '', clientSecret, undefined, issuer.protocol === 'http:' ? { execute: [client.allowInsecureRequests] } : undefined)
     .then((c) => {
       client.enableNonRepudiationChecks(c);
       return c;
@@ -29,9 +37,10 @@ function configFor(conn: ConnectionRow): Promise<client.Configuration> {
 }
 
 export async function startOidc(ctx: Ctx, conn: ConnectionRow, purpose: 'login' | 'test', initiatedBy: string | null, binding: string): Promise<string> {
+  const clientSecret = await clientSecretOf(ctx, conn);
   let config: client.Configuration;
   try {
-    config = await configFor(conn);
+    config = await configFor(conn, clientSecret);
   } catch (err) {
     throw fail('oidc_discovery_failed', 'Palisade could not reach your identity provider.', 'OIDC discovery', { expected: `${conn.oidc_issuer}/.well-known/openid-configuration`, detail: errText(err) }, 502);
   }
@@ -62,7 +71,7 @@ export async function finishOidc(ctx: Ctx, conn: ConnectionRow, currentUrl: URL,
   const state = currentUrl.searchParams.get('state') ?? '';
   const row = await consumeLoginState(ctx.db, ctx, stateKey(state), 'state');
   if (row.connection_id !== conn.id) throw fail('sso_state_unknown', 'This sign-in response does not match the sign-in Palisade started.', 'state belongs to connection', { expected: conn.id, received: row.connection_id });
-  const config = await configFor(conn);
+  const config = await configFor(conn, await clientSecretOf(ctx, conn));
   let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
   try {
     tokens = await client.authorizationCodeGrant(config, currentUrl, { pkceCodeVerifier: row.code_verifier ?? '', expectedState: state, expectedNonce: row.nonce ?? '', idTokenExpected: true });

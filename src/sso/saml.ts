@@ -5,6 +5,7 @@ import { acsUrl, claimNames, type ConnectionRow, spEntityId } from './connection
 import { SsoFailure, fail } from './diagnosis.js';
 import { toPem } from './idp-metadata.js';
 import { type Identity, identityFrom } from './provision.js';
+import { spPrivateKey } from './secrets.js';
 import { assertSameBrowser, consumeLoginState, samlRequestCache, stateKey } from './store.js';
 import type { SsoLoginStatesTable } from './tables.js';
 
@@ -21,7 +22,11 @@ const DS_NS = 'http://www.w3.org/2000/09/xmldsig#';
 /** Clock skew tolerated between Palisade and the IdP. */
 export const SAML_CLOCK_SKEW_MS = 3 * 60_000;
 
-function samlFor(ctx: Ctx, conn: ConnectionRow, purpose: 'login' | 'test', initiatedBy: string | null, binding: string | null = null): SAML {
+/**
+ * @param decryptionPvk the connection's SP private key, opened by `spPrivateKey` (./secrets.ts) for
+ * this one sign-in, or null when the connection has none.
+ */
+function samlFor(ctx: Ctx, conn: ConnectionRow, purpose: 'login' | 'test', initiatedBy: string | null, binding: string | null, decryptionPvk: string | null): SAML {
   const certs = (JSON.parse(conn.saml_idp_certs ?? '[]') as string[]).map(toPem);
   return new SAML({
     idpCert: certs,
@@ -38,17 +43,26 @@ function samlFor(ctx: Ctx, conn: ConnectionRow, purpose: 'login' | 'test', initi
     cacheProvider: samlRequestCache(ctx.db, ctx, conn.id, conn.org_id, purpose, initiatedBy, binding),
     identifierFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
     disableRequestedAuthnContext: true,
-    ...(conn.sp_private_key ? { decryptionPvk: conn.sp_private_key } : {}),
+    ...(decryptionPvk !== null ? { decryptionPvk } : {}),
   });
 }
 
+/**
+ * Stands in for the private key when only metadata is generated: node-saml publishes the encryption
+ * certificate when a decryption key is configured, and reading the public certificate must not open
+ * the sealed key (the metadata route is public). This SAML instance never decrypts anything.
+ */
+const SEALED_KEY_NOT_OPENED = 'sealed SP private key (not opened to publish metadata)';
+
 export function spMetadataXml(ctx: Ctx, conn: ConnectionRow): string {
   // The SP certificate is offered for encryption and signing; AuthnRequests themselves are not signed.
-  return samlFor(ctx, conn, 'login', null).generateServiceProviderMetadata(conn.sp_certificate, conn.sp_certificate);
+  return samlFor(ctx, conn, 'login', null, null, conn.sp_private_key_ct !== null ? SEALED_KEY_NOT_OPENED : null).generateServiceProviderMetadata(conn.sp_certificate, conn.sp_certificate);
 }
 
 export async function startSaml(ctx: Ctx, conn: ConnectionRow, purpose: 'login' | 'test', initiatedBy: string | null, binding: string): Promise<string> {
-  return samlFor(ctx, conn, purpose, initiatedBy, binding).getAuthorizeUrlAsync('', undefined, {});
+  // Opened here too, so a connection whose key was shredded or tampered with fails before the person goes to the IdP.
+  const pvk = await spPrivateKey(ctx.db, ctx.config, conn);
+  return samlFor(ctx, conn, purpose, initiatedBy, binding, pvk).getAuthorizeUrlAsync('', undefined, {});
 }
 
 const plain = 'Your identity provider\'s answer failed Palisade\'s security checks, so you were not signed in.';
@@ -148,9 +162,10 @@ export async function finishSaml(ctx: Ctx, conn: ConnectionRow, samlResponse: st
     stateRow = row;
   }
 
+  const pvk = await spPrivateKey(ctx.db, ctx.config, conn);
   let profile: Profile | null;
   try {
-    const saml = samlFor(ctx, conn, purpose, initiatedBy);
+    const saml = samlFor(ctx, conn, purpose, initiatedBy, null, pvk);
     if (opts.dryRun) saml.options.validateInResponseTo = ValidateInResponseTo.never;
     ({ profile } = await saml.validatePostResponseAsync({ SAMLResponse: samlResponse }));
   } catch (err) {

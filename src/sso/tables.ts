@@ -15,8 +15,13 @@ export interface SsoConnectionsTable {
   claims: string;
   oidc_issuer: string | null;
   oidc_client_id: string | null;
-  /** Needed in clear to talk to the IdP; never returned by the API after creation. */
-  oidc_client_secret: string | null;
+  /**
+   * Sealed with the organization's data key (src/sso/secrets.ts): base64 AES-256-GCM, opened only
+   * to talk to the IdP; never returned by the API.
+   */
+  oidc_client_secret_ct: string | null;
+  /** Data-key version that sealed oidc_client_secret_ct. */
+  oidc_client_secret_key_version: number | null;
   saml_idp_entity_id: string | null;
   saml_idp_sso_url: string | null;
   /** JSON array of PEM bodies (one or two during certificate rollover). */
@@ -25,8 +30,10 @@ export interface SsoConnectionsTable {
   saml_metadata_url: string | null;
   saml_metadata_refreshed_at: string | null;
   saml_metadata_error: string | null;
-  /** Palisade's SAML key for this connection (decrypts assertions); never returned by the API. */
-  sp_private_key: string | null;
+  /** Palisade's SAML key for this connection (decrypts assertions), sealed like the client secret; never returned by the API. */
+  sp_private_key_ct: string | null;
+  /** Data-key version that sealed sp_private_key_ct. */
+  sp_private_key_key_version: number | null;
   /** Its self-signed certificate, published in the SP metadata. */
   sp_certificate: string | null;
   last_test_login_at: string | null;
@@ -78,7 +85,13 @@ export interface SsoEnforcementTable {
 
 export interface UserTotpTable {
   user_id: string;
-  secret: string;
+  /**
+   * The base32 TOTP secret sealed with the installation's key-encryption key (src/sso/totp-secret.ts):
+   * a person's second factor belongs to no single organization.
+   */
+  secret_ct: string;
+  /** The KEK that sealed it (`local:<id>` or `pkcs11:<label>`); the sso.rewrap_totp_secrets job moves it to the current one. Null only on a row migration 0010 has not sealed: read as unusable. */
+  kek_id: string | null;
   confirmed_at: string | null;
   last_step: number | null;
   created_at: string;

@@ -12,10 +12,13 @@ import type { Queryable } from '../db/schema.js';
 import { PalisadeError, badRequest, conflict } from '../errors.js';
 import { normalizeEmail } from '../users/email.js';
 import { type PublicUser, findUserByEmail, publicUser } from '../users/store.js';
+import { openTotpSecret, sealTotpSecret } from './totp-secret.js';
 
 /**
  * TOTP (RFC 6238) second factor for break-glass sign-in. The secret is shown once at enrollment
- * and never returned again; a code is accepted once (the last used time step is remembered).
+ * and never returned again; it is stored sealed with the installation's key-encryption key
+ * (./totp-secret.ts, the only place that opens it). A code is accepted once (the last used time
+ * step is remembered).
  */
 const PERIOD = 30;
 
@@ -45,8 +48,9 @@ export async function startTotpEnrollment(ctx: Ctx): Promise<{ secret: string; o
     const existing = await tx.selectFrom('user_totp').select('confirmed_at').where('user_id', '=', me.userId).executeTakeFirst();
     if (existing?.confirmed_at) throw conflict('totp_already_enrolled', 'An authenticator app is already enrolled. Remove it first (DELETE /api/v1/me/totp) to enroll a new one.');
     const secret = new OTPAuth.Secret({ size: 20 }).base32;
+    const sealed = await sealTotpSecret(ctx.config, me.userId, secret);
     await tx.deleteFrom('user_totp').where('user_id', '=', me.userId).execute();
-    await tx.insertInto('user_totp').values({ user_id: me.userId, secret, confirmed_at: null, last_step: null, created_at: ctx.clock.now().toISOString() }).execute();
+    await tx.insertInto('user_totp').values({ user_id: me.userId, ...sealed, confirmed_at: null, last_step: null, created_at: ctx.clock.now().toISOString() }).execute();
     return { secret, otpauthUri: totpFor(secret, me.email).toString() };
   });
 }
@@ -57,8 +61,10 @@ export async function confirmTotp(ctx: Ctx, input: TotpCodeInput): Promise<{ enr
     const row = await tx.selectFrom('user_totp').selectAll().where('user_id', '=', me.userId).executeTakeFirst();
     if (!row) throw badRequest('totp_not_started', 'Start enrollment first with POST /api/v1/me/totp.');
     if (row.confirmed_at) throw conflict('totp_already_enrolled', 'This authenticator is already confirmed.');
+    const secret = await openTotpSecret(ctx.config, row);
+    if (secret === null) throw conflict('totp_secret_unreadable', 'This enrollment can no longer be read (its stored secret failed an integrity check or its master key is gone). Start again with POST /api/v1/me/totp.');
     const now = ctx.clock.now();
-    const step = matchStep(row.secret, input.code.trim(), now);
+    const step = matchStep(secret, input.code.trim(), now);
     if (step === null) throw badRequest('totp_code_invalid', 'That code does not match. Check the time on your phone and enter the current 6-digit code.');
     const at = now.toISOString();
     await tx.updateTable('user_totp').set({ confirmed_at: at, last_step: step }).where('user_id', '=', me.userId).execute();
@@ -109,7 +115,9 @@ export async function breakGlassLogin(ctx: Ctx, input: BreakGlassInput): Promise
   const passwordOk = user?.password_hash ? await verifyPassword(input.password, user.password_hash) : (await burnPasswordCheck(input.password, ctx.config.passwordScryptLogN), false);
   const now = ctx.clock.now();
   const totp = user ? await ctx.db.selectFrom('user_totp').selectAll().where('user_id', '=', user.id).executeTakeFirst() : undefined;
-  const step = totp?.confirmed_at ? matchStep(totp.secret, input.code.trim(), now) : null;
+  // A secret that cannot be opened (modified, or its master key removed before the re-wrap) fails closed.
+  const secret = totp?.confirmed_at ? await openTotpSecret(ctx.config, totp) : null;
+  const step = secret !== null ? matchStep(secret, input.code.trim(), now) : null;
   const owned = user ? await ownedOrgs(ctx.db, user.id) : [];
   const reason = !user
     ? 'unknown_email'
@@ -121,11 +129,13 @@ export async function breakGlassLogin(ctx: Ctx, input: BreakGlassInput): Promise
           ? 'not_a_primary_owner'
           : !totp?.confirmed_at
             ? 'no_totp_enrolled'
-            : step === null
-              ? 'wrong_totp_code'
-              : totp.last_step !== null && step <= Number(totp.last_step)
-                ? 'totp_code_reused'
-                : null;
+            : secret === null
+              ? 'totp_secret_unreadable'
+              : step === null
+                ? 'wrong_totp_code'
+                : totp.last_step !== null && step <= Number(totp.last_step)
+                  ? 'totp_code_reused'
+                  : null;
   const actor = { type: 'user' as const, id: user?.id ?? null, email, ip: ctx.meta.ip, userAgent: ctx.meta.userAgent };
   if (reason || !user || step === null) {
     await ctx.db.transaction().execute(async (tx) => {

@@ -13,12 +13,16 @@ export interface TestDatabase {
   cleanup(): Promise<void>;
 }
 
-/** A fresh, migrated database: a temporary SQLite file, or a PostgreSQL schema of its own. */
-export async function openTestDatabase(): Promise<TestDatabase> {
+/**
+ * A fresh, migrated database: a temporary SQLite file, or a PostgreSQL schema of its own.
+ * `migrate: false` leaves it empty, for tests that migrate it themselves (data migrations).
+ */
+export async function openTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
+  const migrate = options.migrate ?? true;
   const tag = `t_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
   if (TEST_DIALECT === 'postgres') {
     const database = await openDatabase(PG_URL, { pgSchema: tag, pgPoolSize: 5 });
-    await migrateToLatest(database);
+    if (migrate) await migrateToLatest(database);
     const url = `${PG_URL}?options=${encodeURIComponent(`-c search_path=${tag}`)}`;
     return {
       database,
@@ -35,7 +39,7 @@ export async function openTestDatabase(): Promise<TestDatabase> {
   const dir = mkdtempSync(join(tmpdir(), 'palisade-test-'));
   const url = `sqlite:${join(dir, 'test.db')}`;
   const database = await openDatabase(url);
-  await migrateToLatest(database);
+  if (migrate) await migrateToLatest(database);
   return {
     database,
     url,
