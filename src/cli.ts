@@ -189,7 +189,7 @@ audit
     const rt = await startRuntime();
     try {
       if (rt.config.auditSigningKeyFile) throw new PalisadeError(409, 'signing_key_from_file', 'Checkpoints are signed with PALISADE_AUDIT_SIGNING_KEY_FILE: rotate by pointing it at a new Ed25519 key file (the old public key stays published).');
-      const r = await rotateSigningKey({ db: rt.database.db, clock: rt.clock });
+      const r = await rotateSigningKey({ db: rt.database.db, clock: rt.clock, config: rt.config });
       console.log(`New signing key ${r.kid}${r.retired.length ? `; retired ${r.retired.join(', ')}` : ''}.`);
     } finally {
       await rt.close();

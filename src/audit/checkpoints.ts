@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { type KeyObject, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
+import type { PalisadeConfig } from '../config.js';
 import type { Ctx } from '../context.js';
+import { keyProviderFor } from '../crypto/provider.js';
+import { PalisadeError } from '../errors.js';
 import type { Queryable } from '../db/schema.js';
 import { newId } from '../ids.js';
 import { canonicalJson } from './event.js';
@@ -49,12 +52,47 @@ export interface PublishedKey {
 
 export const WELL_KNOWN_KEYS_PATH = '/.well-known/palisade-audit-keys.json';
 
-async function insertKey(db: Queryable, at: string): Promise<{ kid: string; key: KeyObject }> {
+/**
+ * A signing key kept in the database is sealed with the installation's key-encryption key (master
+ * key or HSM), never stored in clear: someone who can write the database could otherwise re-sign a
+ * rewritten chain. Stored as `kek:v1:<kek id>:<base64>`; the associated data binds the key id.
+ */
+const SEALED_PREFIX = 'kek:v1:';
+const signingAad = (kid: string) => Buffer.from(`palisade-audit-signing-key|v1|${kid}`);
+
+async function sealSigningKey(config: PalisadeConfig, kid: string, key: KeyObject): Promise<string> {
+  const der = key.export({ format: 'der', type: 'pkcs8' });
+  const { kekId, wrapped } = await keyProviderFor(config).wrap(der, signingAad(kid));
+  return `kek:v1:${kekId}:${wrapped.toString('base64')}`;
+}
+
+const signingKeyUnreadable = (kid: string) =>
+  new PalisadeError(500, 'audit_signing_key_unreadable', `The audit checkpoint signing key ${kid} cannot be opened with the configured master key (it was modified, or its key-encryption key is gone). Run \`palisade audit rotate-key\` to retire it and sign with a new key; old checkpoints stay verifiable with the published public key.`);
+
+async function openSigningKey(db: Queryable, config: PalisadeConfig, row: { kid: string; private_pkcs8: string }): Promise<KeyObject> {
+  if (!row.private_pkcs8.startsWith(SEALED_PREFIX)) {
+    // A key from before keys were sealed: use it, and seal it in place.
+    const key = createPrivateKey(row.private_pkcs8);
+    await db.updateTable('audit_signing_keys').set({ private_pkcs8: await sealSigningKey(config, row.kid, key) }).where('kid', '=', row.kid).where('private_pkcs8', '=', row.private_pkcs8).execute();
+    return key;
+  }
+  // The KEK id may itself hold colons (`local:…`): the base64 ciphertext is after the last one.
+  const rest = row.private_pkcs8.slice(SEALED_PREFIX.length);
+  const cut = rest.lastIndexOf(':');
+  try {
+    const der = await keyProviderFor(config).unwrap(rest.slice(0, cut), Buffer.from(rest.slice(cut + 1), 'base64'), signingAad(row.kid));
+    return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  } catch {
+    throw signingKeyUnreadable(row.kid);
+  }
+}
+
+async function insertKey(db: Queryable, config: PalisadeConfig, at: string): Promise<{ kid: string; key: KeyObject }> {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const kid = newId('ack', new Date(at));
   await db
     .insertInto('audit_signing_keys')
-    .values({ kid, public_jwk: JSON.stringify(publicKey.export({ format: 'jwk' })), private_pkcs8: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), status: 'active', created_at: at, retired_at: null })
+    .values({ kid, public_jwk: JSON.stringify(publicKey.export({ format: 'jwk' })), private_pkcs8: await sealSigningKey(config, kid, privateKey), status: 'active', created_at: at, retired_at: null })
     .execute();
   return { kid, key: privateKey };
 }
@@ -76,9 +114,10 @@ function loadKeyFile(path: string): { kid: string; key: KeyObject; publicJwk: st
 /**
  * The active signing key. With PALISADE_AUDIT_SIGNING_KEY_FILE the key lives in that file and only
  * its public half is stored (and published); rotating means pointing the variable at a new file.
- * Otherwise a key is generated and kept in the database on first use.
+ * Otherwise a key is generated on first use and kept in the database, sealed with the master key.
  */
-export async function activeSigningKey(db: Queryable, now: Date, keyFile = ''): Promise<{ kid: string; key: KeyObject }> {
+export async function activeSigningKey(db: Queryable, now: Date, config: PalisadeConfig): Promise<{ kid: string; key: KeyObject }> {
+  const keyFile = config.auditSigningKeyFile;
   if (keyFile) {
     const { kid, key, publicJwk } = loadKeyFile(keyFile);
     const at = now.toISOString();
@@ -91,18 +130,18 @@ export async function activeSigningKey(db: Queryable, now: Date, keyFile = ''): 
     return { kid, key };
   }
   const row = await db.selectFrom('audit_signing_keys').selectAll().where('status', '=', 'active').orderBy('created_at', 'desc').executeTakeFirst();
-  if (row?.private_pkcs8) return { kid: row.kid, key: createPrivateKey(row.private_pkcs8) };
+  if (row?.private_pkcs8) return { kid: row.kid, key: await openSigningKey(db, config, row) };
   if (row) await db.updateTable('audit_signing_keys').set({ status: 'retired', retired_at: now.toISOString() }).where('kid', '=', row.kid).execute();
-  return insertKey(db, now.toISOString());
+  return insertKey(db, config, now.toISOString());
 }
 
 /** Retires the active key (it stays published so old checkpoints still verify) and makes a new one. */
-export async function rotateSigningKey(ctx: Pick<Ctx, 'db' | 'clock'>): Promise<{ kid: string; retired: string[] }> {
+export async function rotateSigningKey(ctx: Pick<Ctx, 'db' | 'clock' | 'config'>): Promise<{ kid: string; retired: string[] }> {
   const at = ctx.clock.now().toISOString();
   return ctx.db.transaction().execute(async (tx) => {
     const active = await tx.selectFrom('audit_signing_keys').select('kid').where('status', '=', 'active').execute();
     await tx.updateTable('audit_signing_keys').set({ status: 'retired', retired_at: at }).where('status', '=', 'active').execute();
-    const { kid } = await insertKey(tx, at);
+    const { kid } = await insertKey(tx, ctx.config, at);
     return { kid, retired: active.map((k) => k.kid) };
   });
 }
@@ -131,11 +170,11 @@ export function checkpointSignatureProblem(cp: SignedCheckpoint, keys: Published
 }
 
 /** Signs the organization's current chain position. Run inside the transaction that changed it, or alone. */
-export async function createCheckpoint(db: Queryable, now: Date, orgId: string, kind: CheckpointPayload['kind'], at?: { seq: number; hash: string }, keyFile = ''): Promise<SignedCheckpoint> {
+export async function createCheckpoint(db: Queryable, now: Date, orgId: string, kind: CheckpointPayload['kind'], at: { seq: number; hash: string } | undefined, config: PalisadeConfig): Promise<SignedCheckpoint> {
   const head = at ?? (await db.selectFrom('audit_chain_heads').select(['seq', 'hash']).where('org_id', '=', orgId).executeTakeFirst()) ?? { seq: 0, hash: '0'.repeat(64) };
   const anchor = await db.selectFrom('audit_anchors').select(['first_seq', 'prev_hash']).where('org_id', '=', orgId).executeTakeFirst();
   const firstSeq = anchor ? Number(anchor.first_seq) : 1;
-  const { kid, key } = await activeSigningKey(db, now, keyFile);
+  const { kid, key } = await activeSigningKey(db, now, config);
   const payload: CheckpointPayload = {
     v: 1,
     type: 'palisade.audit.checkpoint',
@@ -167,7 +206,7 @@ export async function checkpointAll(ctx: Pick<Ctx, 'db' | 'clock' | 'config'>): 
   for (const h of heads) {
     const last = await ctx.db.selectFrom('audit_checkpoints').select('seq').where('org_id', '=', h.org_id).orderBy('seq', 'desc').executeTakeFirst();
     if (last && Number(last.seq) >= Number(h.seq)) continue;
-    await ctx.db.transaction().execute((tx) => createCheckpoint(tx, ctx.clock.now(), h.org_id, 'periodic', { seq: Number(h.seq), hash: h.hash }, ctx.config.auditSigningKeyFile));
+    await ctx.db.transaction().execute((tx) => createCheckpoint(tx, ctx.clock.now(), h.org_id, 'periodic', { seq: Number(h.seq), hash: h.hash }, ctx.config));
     n++;
   }
   return { checkpoints: n };

@@ -71,7 +71,7 @@ export async function purgeOrg(ctx: Pick<Ctx, 'db' | 'clock' | 'caller' | 'meta'
       const lastSeq = Number(last.seq);
       await tx.deleteFrom('audit_events').where('org_id', '=', orgId).where('seq', '<=', lastSeq).execute();
       await tx.deleteFrom('audit_event_targets').where('org_id', '=', orgId).where('seq', '<=', lastSeq).execute();
-      const cp = await createCheckpoint(tx, ctx.clock.now(), orgId, 'purge', { seq: lastSeq, hash: last.hash }, ctx.config.auditSigningKeyFile);
+      const cp = await createCheckpoint(tx, ctx.clock.now(), orgId, 'purge', { seq: lastSeq, hash: last.hash }, ctx.config);
       const at = ctx.clock.now().toISOString();
       const anchor = { first_seq: lastSeq + 1, prev_hash: last.hash, checkpoint_id: cp.id, updated_at: at };
       await tx.insertInto('audit_anchors').values({ org_id: orgId, ...anchor }).onConflict((oc) => oc.column('org_id').doUpdateSet(anchor)).execute();

@@ -65,7 +65,7 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
   app.post('/api/v1/orgs/:orgId/audit-checkpoints', { schema: { tags, summary: 'Sign a checkpoint of the chain now', params: OrgParams, response: { 201: Type.Object({ id: Type.String(), payload: Type.Record(Type.String(), Type.Unknown()), signature: Type.String() }), ...errorResponses } } }, async (request, reply) => {
     const { ctx } = request;
     await authorize(ctx, request.params.orgId, 'audit.manage');
-    const cp = await ctx.db.transaction().execute((tx) => createCheckpoint(tx, ctx.clock.now(), request.params.orgId, 'manual', undefined, ctx.config.auditSigningKeyFile));
+    const cp = await ctx.db.transaction().execute((tx) => createCheckpoint(tx, ctx.clock.now(), request.params.orgId, 'manual', undefined, ctx.config));
     return reply.status(201).send({ ...cp, payload: { ...cp.payload } });
   });
   app.get(WELL_KNOWN_KEYS_PATH, { schema: { tags, summary: 'Public Ed25519 keys that sign audit checkpoints (JWK set)' } }, async (_request, reply) => {

@@ -137,7 +137,7 @@ describe('retention, signed checkpoints and offline verification', () => {
     assert.ok(Number(first.summary?.checkpoints) >= 1);
     const again = await scheduler().runNow('audit.checkpoint');
     assert.equal(again.summary?.checkpoints, 0, 'no new checkpoint when nothing changed');
-    await rotateSigningKey({ db: t.db.database.db, clock: t.clock });
+    await rotateSigningKey({ db: t.db.database.db, clock: t.clock, config: t.config });
     await addEvents(orgId, 5);
     await scheduler().runNow('audit.checkpoint');
 
