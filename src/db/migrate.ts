@@ -7,6 +7,7 @@ import * as m0004 from './migrations/0004_sso.js';
 import * as m0005 from './migrations/0005_scim.js';
 import * as m0006 from './migrations/0006_audit_product.js';
 import * as m0007 from './migrations/0007_workspace.js';
+import * as m0009 from './migrations/0009_stream_secrets_sealed.js';
 
 /** Migrations live in code (not scanned from disk) so the compiled build and tsx run the same list. Append new ones in order. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005_scim': m0005,
   '0006_audit_product': m0006,
   '0007_workspace': m0007,
+  '0009_stream_secrets_sealed': m0009,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
