@@ -76,7 +76,8 @@ async function runDialect(dialect: 'sqlite' | 'postgres'): Promise<void> {
   }
   await migrateToLatest(database);
   const upstream = await startModelUpstream();
-  const config = loadConfig({}, { databaseUrl: 'sqlite::memory:', logLevel: 'silent', masterKey: randomBytes(32).toString('base64') });
+  // The model server is on loopback, which the outbound policy denies unless the operator allows it.
+  const config = loadConfig({}, { databaseUrl: 'sqlite::memory:', logLevel: 'silent', masterKey: randomBytes(32).toString('base64'), outboundAllowCidrs: ['127.0.0.1/32'] });
   const app = await buildApp({ database, config });
   await app.listen({ port: 0, host: '127.0.0.1' });
   try {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 
 /**
  * Configuration comes from environment variables, optionally seeded from a JSON file named by
@@ -42,6 +43,10 @@ export interface PalisadeConfig {
   auditStreamIntervalSeconds: number;
   auditStreamsAllowHttp: boolean;
   auditSigningKeyFile: string;
+  /** CIDRs outbound connections may reach even when the default policy denies them (see src/net/outbound.ts). */
+  outboundAllowCidrs: string[];
+  /** Also deny private ranges (RFC 1918, 100.64/10, IPv6 ULA) for outbound connections. */
+  outboundDenyPrivate: boolean;
 }
 
 export class ConfigError extends Error {
@@ -116,6 +121,19 @@ const dnsLabel = (raw: string, variable: string): string => {
   return v;
 };
 
+const cidrList = (raw: string, variable: string): string[] => {
+  const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  return list.map((entry) => {
+    const [ip = '', prefix, extra] = entry.split('/');
+    const family = isIP(ip);
+    const max = family === 4 ? 32 : 128;
+    if (!family || extra !== undefined || (prefix !== undefined && (!/^\d{1,3}$/.test(prefix) || Number(prefix) > max))) {
+      throw new ConfigError(variable, `"${entry}" is not an IP address or CIDR; use a comma-separated list such as 127.0.0.1/32,10.20.0.0/16,::1/128.`);
+    }
+    return `${ip.toLowerCase()}/${prefix ?? max}`;
+  });
+};
+
 export const CONFIG_SPEC = {
   host: { variable: 'PALISADE_HOST', default: '127.0.0.1', parse: (r: string) => r.trim(), describe: 'Address to listen on.' },
   port: { variable: 'PALISADE_PORT', default: 8080, parse: integer(0, 65535), describe: 'TCP port to listen on (0 picks a free one).' },
@@ -152,6 +170,8 @@ export const CONFIG_SPEC = {
   auditSigningKeyFile: { variable: 'PALISADE_AUDIT_SIGNING_KEY_FILE', default: '', parse: (r: string) => r.trim(), describe: 'Ed25519 private key (PKCS#8 PEM) that signs audit checkpoints, kept outside the database; unset: a key is generated and stored in the database.' },
   auditStreamsAllowHttp: { variable: 'PALISADE_AUDIT_STREAMS_ALLOW_HTTP', default: false, parse: bool, describe: 'Allow plain http:// SIEM destinations (tests and labs only; events leave over HTTPS otherwise).' },
   auditStreamIntervalSeconds: { variable: 'PALISADE_AUDIT_STREAM_INTERVAL_SECONDS', default: 5, parse: integer(1, 3600), describe: 'How often SIEM stream delivery runs.' },
+  outboundAllowCidrs: { variable: 'PALISADE_OUTBOUND_ALLOW_CIDRS', default: [] as string[], parse: cidrList, describe: 'Comma-separated CIDRs (or single IPs) that SIEM streams, SSO metadata/discovery and the model gateway may connect to even though the default policy denies them (loopback, link-local, …), e.g. 127.0.0.1/32 for a local syslog.' },
+  outboundDenyPrivate: { variable: 'PALISADE_OUTBOUND_DENY_PRIVATE', default: false, parse: bool, describe: 'Also refuse outbound connections to private ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7); allowed by default because self-hosted SIEMs and IdPs usually live there.' },
 } satisfies { [K in keyof PalisadeConfig]: Spec<PalisadeConfig[K]> };
 
 function readConfigFile(path: string): Env {

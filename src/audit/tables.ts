@@ -44,7 +44,14 @@ export interface AuditStreamsTable {
   kind: 'syslog_tcp' | 'syslog_tls' | 'splunk_hec' | 'datadog' | 'webhook';
   format: 'palisade' | 'ocsf' | 'cef';
   settings: string;
+  /**
+   * Legacy only: a credential stored in clear before migration 0009. Never written any more;
+   * `sealLegacyStreamSecrets` seals it into `secret_ct` and sets this to null.
+   */
   secret: string | null;
+  /** HEC token, Datadog API key or webhook signing secret, sealed with the organization data key (ref: audit_streams / stream id). */
+  secret_ct: string | null;
+  secret_key_version: number | null;
   secret_hint: string | null;
   status: 'active' | 'paused' | 'dead_letter';
   cursor_seq: number;

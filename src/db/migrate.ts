@@ -9,6 +9,7 @@ import * as m0005 from './migrations/0005_scim.js';
 import * as m0006 from './migrations/0006_audit_product.js';
 import * as m0007 from './migrations/0007_workspace.js';
 import * as m0008 from './migrations/0008_audit_event_targets.js';
+import * as m0009 from './migrations/0009_stream_secrets_sealed.js';
 import * as m0010 from './migrations/0010_sso_secrets_sealed.js';
 
 /** What a migration that encrypts existing data needs besides the database. */
@@ -33,6 +34,7 @@ const MIGRATIONS: Record<string, Migration | ((deps: MigrationDeps) => Migration
   '0006_audit_product': m0006,
   '0007_workspace': m0007,
   '0008_audit_event_targets': m0008,
+  '0009_stream_secrets_sealed': m0009,
   '0010_sso_secrets_sealed': m0010.migration,
 };
 

@@ -1,5 +1,7 @@
+import type { PalisadeConfig } from '../config.js';
 import { PalisadeError } from '../errors.js';
-import { type UpstreamTarget, upstreamHeaders, upstreamUrl } from './upstream.js';
+import { DENIED_CODE, outboundFetch } from '../net/outbound.js';
+import { type UpstreamTarget, upstreamDenied, upstreamHeaders, upstreamUrl } from './upstream.js';
 
 export interface ChatTurn {
   role: 'user' | 'assistant';
@@ -14,15 +16,16 @@ export interface Completion {
 }
 
 /** One non-streaming completion for the workspace chat, against either upstream protocol. */
-export async function completeText(target: UpstreamTarget, req: { model: string; messages: ChatTurn[]; maxTokens: number }, noTraining: boolean, signal?: AbortSignal): Promise<Completion> {
+export async function completeText(config: PalisadeConfig, target: UpstreamTarget, req: { model: string; messages: ChatTurn[]; maxTokens: number }, noTraining: boolean, signal?: AbortSignal): Promise<Completion> {
   const anthropic = target.kind === 'anthropic';
   const body = anthropic
     ? { model: req.model, max_tokens: req.maxTokens, messages: req.messages }
     : { model: req.model, max_tokens: req.maxTokens, messages: req.messages, ...(noTraining ? { store: false } : {}) };
   let res: Response;
   try {
-    res = await fetch(upstreamUrl(target, anthropic ? '/v1/messages' : '/v1/chat/completions'), { method: 'POST', headers: upstreamHeaders(target, noTraining), body: JSON.stringify(body), ...(signal ? { signal } : {}) });
+    res = await outboundFetch(config)(upstreamUrl(target, anthropic ? '/v1/messages' : '/v1/chat/completions'), { method: 'POST', headers: upstreamHeaders(target, noTraining), body: JSON.stringify(body), ...(signal ? { signal } : {}) });
   } catch (err) {
+    if (err instanceof PalisadeError && err.code === DENIED_CODE) throw upstreamDenied(err);
     throw new PalisadeError(502, 'upstream_unreachable', 'The model provider could not be reached. Try again; if it persists, an admin should check the provider URL.', { cause: err });
   }
   const json = (await res.json().catch(() => null)) as Record<string, unknown> | null;

@@ -2,6 +2,7 @@ import { recordAudit } from '../audit/record.js';
 import type { Ctx } from '../context.js';
 import { sealFor } from '../crypto/data-keys.js';
 import { PalisadeError, notFound, unauthenticated } from '../errors.js';
+import { DENIED_CODE, outboundFetch } from '../net/outbound.js';
 import { newId } from '../ids.js';
 import { authorizeWorkspace } from '../workspace/network.js';
 import { effectivePolicy } from '../workspace/policy.js';
@@ -9,7 +10,7 @@ import { gatewayError } from './errors.js';
 import { resolveGatewayKey } from './keys.js';
 import { AnthropicToOpenAiStream, anthropicErrorToOpenai, anthropicToOpenaiResponse, openaiToAnthropicRequest } from './translate.js';
 import { recordUsage } from './usage.js';
-import { type UpstreamTarget, loadUpstream, upstreamHeaders, upstreamUrl } from './upstream.js';
+import { type UpstreamTarget, loadUpstream, upstreamDenied, upstreamHeaders, upstreamUrl } from './upstream.js';
 
 /** Where a streamed response goes: the raw HTTP response, without Fastify types here. */
 export interface Sink {
@@ -171,9 +172,10 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
 
   let res: Response;
   try {
-    res = await fetch(upstreamUrl(target, path), { method: 'POST', headers: upstreamHeaders(target, policy.noTraining, req.passthroughHeaders), body: requestJson, signal: abort.signal });
+    res = await outboundFetch(ctx.config)(upstreamUrl(target, path), { method: 'POST', headers: upstreamHeaders(target, policy.noTraining, req.passthroughHeaders), body: requestJson, signal: abort.signal });
   } catch (err) {
     if (clientGone) return;
+    if (err instanceof PalisadeError && err.code === DENIED_CODE) throw upstreamDenied(err);
     throw new PalisadeError(502, 'upstream_unreachable', 'The model provider could not be reached. Try again; if it persists, an admin should check the provider URL.', { cause: err });
   }
 

@@ -6,6 +6,7 @@ import { openText, sealFor } from '../crypto/data-keys.js';
 import type { Queryable } from '../db/schema.js';
 import { PalisadeError, badRequest } from '../errors.js';
 import { newId } from '../ids.js';
+import { assertDestinationAllowed } from '../net/outbound.js';
 import { authorize } from '../orgs/authorize.js';
 
 /** The model provider an organization's requests go to: the Anthropic API, or any compatible server. */
@@ -41,6 +42,8 @@ export async function setUpstream(ctx: Ctx, orgId: string, input: UpstreamInput)
     throw badRequest('invalid_upstream_url', 'baseUrl must be an absolute http:// or https:// URL, for example https://api.anthropic.com.');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw badRequest('invalid_upstream_url', 'baseUrl must use http:// or https://.');
+  // Checked again at every request (src/net/outbound.ts); here it is a clear 400 for the admin.
+  await assertDestinationAllowed(ctx.config, url.hostname);
   const baseUrl = input.baseUrl.replace(/\/+$/, '');
   const now = ctx.clock.now();
   const at = now.toISOString();
@@ -86,6 +89,11 @@ export async function loadUpstream(db: Queryable, config: PalisadeConfig, orgId:
     if (apiKey === null) throw new PalisadeError(409, 'content_shredded', "The model provider credential was encrypted with this organization's destroyed keys; an admin must enter it again.");
   }
   return { id: r.id, kind: r.kind, baseUrl: r.base_url, apiKey };
+}
+
+/** The outbound policy refused the provider's address at request time (DNS changed, or the policy did): not the caller's fault, so a 502. */
+export function upstreamDenied(err: PalisadeError): PalisadeError {
+  return new PalisadeError(502, err.code, `The model provider could not be reached: ${err.message}`, { ...(err.details ? { details: err.details } : {}) });
 }
 
 export const NO_TRAINING_HEADER = 'palisade-no-training';

@@ -4,6 +4,7 @@ import type { Ctx } from '../context.js';
 import type { Queryable } from '../db/schema.js';
 import { badRequest, notFound } from '../errors.js';
 import { newId } from '../ids.js';
+import { assertDestinationAllowed } from '../net/outbound.js';
 import { authorize } from '../orgs/authorize.js';
 import { type IdpMetadata, certificateInfo, normalizeCertificate, parseIdpMetadata } from './idp-metadata.js';
 import { fetchIdpMetadata } from './metadata-refresh.js';
@@ -213,6 +214,7 @@ export async function createConnection(ctx: Ctx, orgId: string, input: CreateCon
     if (!input.oidc) throw badRequest('oidc_config_required', 'An OIDC connection needs oidc.issuer, oidc.clientId and oidc.clientSecret from the application you registered in your identity provider.');
     if (input.saml) throw badRequest('wrong_protocol_settings', 'This is an OIDC connection; remove the saml settings.');
     row.oidc_issuer = checkUrl(input.oidc.issuer, 'oidc.issuer');
+    await assertDestinationAllowed(ctx.config, new URL(row.oidc_issuer).hostname);
     row.oidc_client_id = input.oidc.clientId;
     if (input.idpInitiated) throw badRequest('idp_initiated_not_supported', 'IdP-initiated login applies to SAML connections only.');
   }
@@ -220,7 +222,7 @@ export async function createConnection(ctx: Ctx, orgId: string, input: CreateCon
   if (input.protocol === 'saml') {
     if (!input.saml) throw badRequest('saml_config_required', 'A SAML connection needs the IdP metadata: send saml.metadataXml (or entityId, ssoUrl and certificates).');
     if (input.oidc) throw badRequest('wrong_protocol_settings', 'This is a SAML connection; remove the oidc settings.');
-    const fetched = input.saml.metadataUrl && !input.saml.metadataXml ? await fetchIdpMetadata(input.saml.metadataUrl) : undefined;
+    const fetched = input.saml.metadataUrl && !input.saml.metadataXml ? await fetchIdpMetadata(ctx.config, input.saml.metadataUrl) : undefined;
     Object.assign(row, samlFields(input.saml, fetched));
     if (fetched) {
       row.saml_metadata_url = input.saml.metadataUrl ?? null;

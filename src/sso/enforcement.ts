@@ -4,6 +4,7 @@ import { hashSecret } from '../auth/secrets.js';
 import type { Ctx } from '../context.js';
 import type { Queryable, Role } from '../db/schema.js';
 import { PalisadeError, conflict } from '../errors.js';
+import { assertDestinationAllowed } from '../net/outbound.js';
 import { authorize } from '../orgs/authorize.js';
 import { ROLE_RANK } from '../orgs/permissions.js';
 import { type RoleMapping, RoleMappingInput, validateRoleMapping } from '../orgs/role-mapping.js';
@@ -151,8 +152,10 @@ export async function updateConnection(ctx: Ctx, orgId: string, id: string, inpu
   await authorize(ctx, orgId, 'sso.manage');
   const current = await loadConnection(ctx.db, orgId, id);
   const at = ctx.clock.now().toISOString();
-  const fetched = input.saml?.metadataUrl && !input.saml.metadataXml && current.protocol === 'saml' ? await fetchIdpMetadata(input.saml.metadataUrl) : undefined;
+  const fetched = input.saml?.metadataUrl && !input.saml.metadataXml && current.protocol === 'saml' ? await fetchIdpMetadata(ctx.config, input.saml.metadataUrl) : undefined;
   const next = applyUpdate(current, input, at, fetched);
+  // Discovery fetches from the issuer: refused now (400) rather than at the next sign-in.
+  if (next.oidc_issuer && next.oidc_issuer !== current.oidc_issuer) await assertDestinationAllowed(ctx.config, new URL(next.oidc_issuer).hostname);
   const enforced = await ctx.db.selectFrom('sso_enforcement').select('connection_id').where('org_id', '=', orgId).executeTakeFirst();
   let warnings: ChangeWarning[] = [];
   if (enforced?.connection_id === id) {
@@ -229,7 +232,7 @@ export async function connectionChangeImpact(ctx: Ctx, orgId: string, id: string
   await authorize(ctx, orgId, 'sso.manage');
   const current = await loadConnection(ctx.db, orgId, id);
   const changes = input.changes ?? {};
-  const fetched = changes.saml?.metadataUrl && !changes.saml.metadataXml && current.protocol === 'saml' ? await fetchIdpMetadata(changes.saml.metadataUrl) : undefined;
+  const fetched = changes.saml?.metadataUrl && !changes.saml.metadataXml && current.protocol === 'saml' ? await fetchIdpMetadata(ctx.config, changes.saml.metadataUrl) : undefined;
   const proposed = applyUpdate(current, changes, ctx.clock.now().toISOString(), fetched);
   let mapping: RoleMapping | undefined;
   if (input.mapping) {

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
+import type { PalisadeConfig } from '../config.js';
 import type { Ctx } from '../context.js';
+import { PalisadeError } from '../errors.js';
+import { DENIED_CODE, outboundFetch } from '../net/outbound.js';
 import { oidcRedirectUri, claimNames, type ConnectionRow } from './connections.js';
 import { SsoFailure, fail } from './diagnosis.js';
 import { type Identity, identityFrom } from './provision.js';
@@ -11,6 +14,8 @@ import { assertSameBrowser, consumeLoginState, saveLoginState, stateKey } from '
  * OIDC relying party on openid-client: discovery, authorization code with PKCE, state and nonce
  * kept server-side (single use, expiring), ID token validated by the library, including its
  * signature against the IdP's JWKS (refetched by the library when the IdP rotates keys).
+ * Every request the library makes (discovery, JWKS, token, userinfo: URLs an admin's issuer or
+ * its discovery document chose) goes through the outbound policy (src/net/outbound.ts).
  */
 const configs = new Map<string, { version: string; config: Promise<client.Configuration> }>();
 
@@ -20,13 +25,16 @@ const configs = new Map<string, { version: string; config: Promise<client.Config
  */
 const clientSecretOf = (ctx: Ctx, conn: ConnectionRow) => oidcClientSecret(ctx.db, ctx.config, conn);
 
-function configFor(conn: ConnectionRow, clientSecret: string): Promise<client.Configuration> {
+function configFor(conn: ConnectionRow, clientSecret: string, palisade: PalisadeConfig): Promise<client.Configuration> {
   const version = `${conn.updated_at}|${conn.oidc_issuer}|${conn.oidc_client_id}|${createHash('sha256').update(clientSecret).digest('base64url')}`;
   const cached = configs.get(conn.id);
   if (cached && cached.version === version) return cached.config;
   const issuer = new URL(conn.oidc_issuer ?? '');
   const config = client
-    .discovery(issuer, conn.oidc_client_id ?? '', clientSecret, undefined, issuer.protocol === 'http:' ? { execute: [client.allowInsecureRequests] } : undefined)
+    .discovery(issuer, conn.oidc_client_id ?? '', clientSecret, undefined, {
+      [client.customFetch]: outboundFetch(palisade),
+      ...(issuer.protocol === 'http:' ? { execute: [client.allowInsecureRequests] } : {}),
+    })
     .then((c) => {
       client.enableNonRepudiationChecks(c);
       return c;
@@ -40,8 +48,10 @@ export async function startOidc(ctx: Ctx, conn: ConnectionRow, purpose: 'login' 
   const clientSecret = await clientSecretOf(ctx, conn);
   let config: client.Configuration;
   try {
-    config = await configFor(conn, clientSecret);
+    config = await configFor(conn, clientSecret, ctx.config);
   } catch (err) {
+    const denied = outboundDenial(err);
+    if (denied) throw denied;
     throw fail('oidc_discovery_failed', 'Palisade could not reach your identity provider.', 'OIDC discovery', { expected: `${conn.oidc_issuer}/.well-known/openid-configuration`, detail: errText(err) }, 502);
   }
   const state = client.randomState();
@@ -71,7 +81,7 @@ export async function finishOidc(ctx: Ctx, conn: ConnectionRow, currentUrl: URL,
   const state = currentUrl.searchParams.get('state') ?? '';
   const row = await consumeLoginState(ctx.db, ctx, stateKey(state), 'state');
   if (row.connection_id !== conn.id) throw fail('sso_state_unknown', 'This sign-in response does not match the sign-in Palisade started.', 'state belongs to connection', { expected: conn.id, received: row.connection_id });
-  const config = await configFor(conn, await clientSecretOf(ctx, conn));
+  const config = await configFor(conn, await clientSecretOf(ctx, conn), ctx.config);
   let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
   try {
     tokens = await client.authorizationCodeGrant(config, currentUrl, { pkceCodeVerifier: row.code_verifier ?? '', expectedState: state, expectedNonce: row.nonce ?? '', idTokenExpected: true });
@@ -98,6 +108,16 @@ export async function finishOidc(ctx: Ctx, conn: ConnectionRow, currentUrl: URL,
   return { identity: identityFrom(raw, claimNames(conn), `${claims.iss}|${claims.sub}`), raw, purpose: row.purpose, initiatedBy: row.initiated_by };
 }
 
+/** A request the outbound policy refused (the issuer, or an endpoint its discovery document names, is in a denied range). */
+function outboundDenial(err: unknown): SsoFailure | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    if (e instanceof PalisadeError && e.code === DENIED_CODE) {
+      return fail(DENIED_CODE, 'Palisade could not reach your identity provider.', 'outbound connection policy', { detail: e.message.slice(0, 500), received: e.details?.address }, 502);
+    }
+  }
+  return undefined;
+}
+
 const errText = (err: unknown) => {
   const inner = err instanceof Error && err.cause instanceof Error ? err.cause : err;
   return (inner instanceof Error ? `${(inner as { code?: string }).code ?? inner.name}: ${inner.message}` : String(inner)).slice(0, 300);
@@ -106,6 +126,8 @@ const errText = (err: unknown) => {
 /** Turns openid-client's error into a specific diagnosis: which check failed, expected vs received. */
 export function diagnoseOidc(err: unknown, expectedNonce: string | null): SsoFailure {
   if (err instanceof SsoFailure) return err;
+  const denied = outboundDenial(err);
+  if (denied) return denied;
   // openid-client wraps oauth4webapi's error: the inner one names the check, its cause holds expected/received.
   type Wrapped = { message?: string; code?: string; cause?: unknown };
   let e = err as Wrapped;

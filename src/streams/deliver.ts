@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Ctx } from '../context.js';
-import { eventFromRow } from '../audit/event.js';
+import { type AuditEvent, eventFromRow } from '../audit/event.js';
 import { recordAudit } from '../audit/record.js';
 import type { AuditStreamsTable } from '../audit/tables.js';
+import { openStreamSecret, sealLegacyStreamSecrets } from './secrets.js';
 import { type DeliveryResult, type Destination, type StreamSettings, deliver } from './transports.js';
 
 /**
@@ -28,11 +29,25 @@ export function backoffMs(failures: number, random: () => number = Math.random):
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
 
-export function destinationOf(row: Pick<AuditStreamsTable, 'id' | 'kind' | 'format' | 'settings' | 'secret'>): Destination {
-  return { id: row.id, kind: row.kind, format: row.format, settings: JSON.parse(row.settings) as StreamSettings, secret: row.secret };
+type Sys = Pick<Ctx, 'db' | 'clock' | 'caller' | 'meta' | 'config'>;
+
+/** The destination with its credential opened for this delivery, or the failure to record instead (shredded keys, tampered ciphertext). */
+export async function openDestination(ctx: Pick<Ctx, 'db' | 'config'>, row: AuditStreamsTable): Promise<{ ok: true; dest: Destination } | { ok: false; result: DeliveryResult }> {
+  const opened = await openStreamSecret(ctx.db, ctx.config, row);
+  if (!opened.ok) return { ok: false, result: { ok: false, permanent: opened.permanent, error: opened.error } };
+  return { ok: true, dest: { id: row.id, kind: row.kind, format: row.format, settings: JSON.parse(row.settings) as StreamSettings, secret: opened.secret } };
 }
 
-type Sys = Pick<Ctx, 'db' | 'clock' | 'caller' | 'meta' | 'config'>;
+/** Opens the credential and sends; any failure (including one to open the credential) is a failed result, never an exception. */
+export async function deliverRow(ctx: Pick<Ctx, 'db' | 'config'>, row: AuditStreamsTable, events: AuditEvent[], now: Date): Promise<DeliveryResult> {
+  try {
+    const opened = await openDestination(ctx, row);
+    if (!opened.ok) return opened.result;
+    return await deliver(ctx.config, opened.dest, events, now);
+  } catch (err) {
+    return { ok: false, error: err instanceof Error ? err.message.slice(0, 500) : String(err) };
+  }
+}
 
 export interface StreamRunSummary {
   streamId: string;
@@ -61,7 +76,7 @@ export async function deliverStream(ctx: Sys, streamId: string, maxBatches = 50)
       const rows = await ctx.db.selectFrom('audit_events').selectAll().where('org_id', '=', row.org_id).where('seq', '>', cursor).orderBy('seq').limit(BATCH_SIZE).execute();
       if (!rows.length) return { streamId, delivered, ok: true };
       const events = rows.map(eventFromRow);
-      const result = await deliver(destinationOf(row), events, now());
+      const result = await deliverRow(ctx, row, events, now());
       if (!result.ok) {
         await recordFailure(ctx, row, result, events[0]!.seq);
         return { streamId, delivered, ok: false, error: result.error ?? 'delivery failed' };
@@ -125,6 +140,8 @@ async function recordFailure(ctx: Sys, row: AuditStreamsTable, result: DeliveryR
 
 /** The delivery job: every active destination whose backoff has elapsed. */
 export async function deliverDue(ctx: Sys): Promise<{ streams: number; delivered: number; failed: number }> {
+  // Credentials stored in clear before they were sealed at rest (migration 0009) are sealed first.
+  await sealLegacyStreamSecrets(ctx);
   const at = ctx.clock.now().toISOString();
   const due = await ctx.db
     .selectFrom('audit_streams')

@@ -7,8 +7,10 @@ import type { AuditStreamsTable } from '../audit/tables.js';
 import { badRequest, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import { authorize } from '../orgs/authorize.js';
-import { destinationOf } from './deliver.js';
-import { type DeliveryResult, type StreamKind, type StreamSettings, deliver } from './transports.js';
+import { assertDestinationAllowed, normalizeHost } from '../net/outbound.js';
+import { deliverRow } from './deliver.js';
+import { sealStreamSecret } from './secrets.js';
+import type { DeliveryResult, StreamKind, StreamSettings } from './transports.js';
 
 export const STREAM_KINDS = ['syslog_tcp', 'syslog_tls', 'splunk_hec', 'datadog', 'webhook'] as const;
 export const STREAM_FORMATS = ['palisade', 'ocsf', 'cef'] as const;
@@ -18,8 +20,8 @@ export const CreateStreamBody = Type.Object(
     name: Type.String({ minLength: 1, maxLength: 100 }),
     kind: Type.Union(STREAM_KINDS.map((k) => Type.Literal(k))),
     format: Type.Optional(Type.Union(STREAM_FORMATS.map((f) => Type.Literal(f)), { description: 'palisade (default), ocsf, or cef (syslog only).' })),
-    url: Type.Optional(Type.String({ maxLength: 2000, description: 'HEC base URL, Datadog intake URL (…/api/v2/logs) or webhook URL.' })),
-    host: Type.Optional(Type.String({ maxLength: 255 })),
+    url: Type.Optional(Type.String({ maxLength: 2000, description: 'HEC base URL, Datadog intake URL (…/api/v2/logs) or webhook URL. Must be allowed by the installation\'s outbound policy (no loopback, link-local or cloud metadata by default).' })),
+    host: Type.Optional(Type.String({ maxLength: 255, description: 'Syslog receiver name or address, checked against the installation\'s outbound policy.' })),
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
     caPem: Type.Optional(Type.String({ maxLength: 20_000, description: 'syslog_tls: the CA that signs the receiver certificate.' })),
     serverName: Type.Optional(Type.String({ maxLength: 255 })),
@@ -89,12 +91,20 @@ export async function streamView(db: Ctx['db'], row: AuditStreamsTable): Promise
   };
 }
 
-function validate(ctx: Ctx, body: CreateStreamBody): StreamSettings {
+/**
+ * Checks a destination before it is stored. The outbound policy is applied here (a clear 400
+ * destination_address_denied) and again at every connection, where it is what actually protects:
+ * DNS can change between the two.
+ */
+async function validate(ctx: Ctx, body: CreateStreamBody): Promise<StreamSettings> {
   const syslog = body.kind === 'syslog_tcp' || body.kind === 'syslog_tls';
   if (body.format === 'cef' && !syslog) throw badRequest('format_not_supported', 'CEF is a syslog format; use palisade or ocsf for HTTP destinations.');
   if (syslog) {
     if (!body.host || !body.port) throw badRequest('syslog_address_required', 'A syslog destination needs host and port (e.g. siem.example.com and 6514).');
-    return { host: body.host, port: body.port, ...(body.caPem ? { caPem: body.caPem } : {}), ...(body.serverName ? { serverName: body.serverName } : {}) };
+    // Stored as a connection would read it: 2130706433 or 0177.0.0.1 become 127.0.0.1, [::1] becomes ::1.
+    const host = normalizeHost(body.host);
+    await assertDestinationAllowed(ctx.config, host);
+    return { host, port: body.port, ...(body.caPem ? { caPem: body.caPem } : {}), ...(body.serverName ? { serverName: body.serverName } : {}) };
   }
   if (!body.url) throw badRequest('url_required', `A ${body.kind} destination needs url.`);
   let url: URL;
@@ -108,6 +118,7 @@ function validate(ctx: Ctx, body: CreateStreamBody): StreamSettings {
   }
   if (url.username || url.password) throw badRequest('credentials_in_url', 'Put the token in the token field, not in the URL.');
   if ((body.kind === 'splunk_hec' || body.kind === 'datadog') && !body.token) throw badRequest('token_required', `A ${body.kind} destination needs its token (HEC token or Datadog API key).`);
+  await assertDestinationAllowed(ctx.config, url.hostname);
   return { url: url.toString(), ...(body.index ? { index: body.index } : {}), ...(body.sourcetype ? { sourcetype: body.sourcetype } : {}), ...(body.service ? { service: body.service } : {}), ...(body.tags ? { tags: body.tags } : {}) };
 }
 
@@ -123,10 +134,10 @@ async function loadStream(ctx: Ctx, orgId: string, streamId: string): Promise<Au
   return row;
 }
 
-/** Creates a destination. The webhook signing secret is generated here and returned once; tokens are write-only. */
+/** Creates a destination. The webhook signing secret is generated here and returned once; tokens are write-only and stored sealed. */
 export async function createStream(ctx: Ctx, orgId: string, body: CreateStreamBody): Promise<{ stream: StreamView; webhookSecret?: string }> {
   await authorize(ctx, orgId, 'audit.manage');
-  const settings = validate(ctx, body);
+  const settings = await validate(ctx, body);
   const webhookSecret = body.kind === 'webhook' ? `whsec_${randomBytes(32).toString('base64url')}` : undefined;
   const secret = webhookSecret ?? body.token ?? null;
   const at = ctx.clock.now().toISOString();
@@ -135,9 +146,10 @@ export async function createStream(ctx: Ctx, orgId: string, body: CreateStreamBo
     const head = await tx.selectFrom('audit_chain_heads').select('seq').where('org_id', '=', orgId).executeTakeFirst();
     const anchor = await tx.selectFrom('audit_anchors').select('first_seq').where('org_id', '=', orgId).executeTakeFirst();
     const cursor = body.startFrom === 'beginning' ? Number(anchor?.first_seq ?? 1) - 1 : Number(head?.seq ?? 0);
+    const sealed = secret ? await sealStreamSecret(tx, ctx.config, ctx.clock.now(), orgId, id, secret) : { secret: null, secret_ct: null, secret_key_version: null, secret_hint: null };
     const values: AuditStreamsTable = {
       id, org_id: orgId, name: body.name.trim(), kind: body.kind, format: body.format ?? 'palisade', settings: JSON.stringify(settings),
-      secret, secret_hint: secret ? `…${secret.slice(-4)}` : null, status: 'active', cursor_seq: cursor, failures: 0, next_attempt_at: null,
+      ...sealed, status: 'active', cursor_seq: cursor, failures: 0, next_attempt_at: null,
       last_success_at: null, last_error: null, last_error_at: null, lease_owner: null, lease_until: null, created_at: at, updated_at: at,
     };
     await tx.insertInto('audit_streams').values(values).execute();
@@ -165,21 +177,22 @@ export async function updateStream(ctx: Ctx, orgId: string, streamId: string, bo
   const row = await ctx.db.transaction().execute(async (tx) => {
     const current = await loadStream({ ...ctx, db: tx as unknown as Ctx['db'] }, orgId, streamId);
     const next: Partial<AuditStreamsTable> = { updated_at: ctx.clock.now().toISOString() };
+    let newSecret: string | undefined;
     if (body.name !== undefined) next.name = body.name.trim();
     if (body.paused === true && current.status !== 'paused') next.status = 'paused';
     if (body.paused === false && current.status === 'paused') next.status = 'active';
     if (body.token !== undefined) {
       if (current.kind !== 'splunk_hec' && current.kind !== 'datadog') throw badRequest('token_not_used', `A ${current.kind} destination has no token.`);
-      next.secret = body.token;
+      newSecret = body.token;
     }
     if (body.rotateWebhookSecret) {
       if (current.kind !== 'webhook') throw badRequest('not_a_webhook', 'Only webhook destinations have a signing secret.');
       webhookSecret = `whsec_${randomBytes(32).toString('base64url')}`;
-      next.secret = webhookSecret;
+      newSecret = webhookSecret;
     }
-    if (next.secret) next.secret_hint = `…${next.secret.slice(-4)}`;
+    if (newSecret !== undefined) Object.assign(next, await sealStreamSecret(tx, ctx.config, ctx.clock.now(), orgId, streamId, newSecret));
     await tx.updateTable('audit_streams').set(next).where('id', '=', streamId).execute();
-    const action = next.secret ? 'stream.credentials_rotated' : body.paused === true ? 'stream.paused' : body.paused === false ? 'stream.resumed' : 'stream.updated';
+    const action = newSecret !== undefined ? 'stream.credentials_rotated' : body.paused === true ? 'stream.paused' : body.paused === false ? 'stream.resumed' : 'stream.updated';
     await recordAudit(tx, ctx, { orgId, action, targets: [{ type: 'audit_stream', id: streamId, name: next.name ?? current.name }], metadata: { ...(body.name !== undefined ? { name: body.name } : {}), ...(body.paused !== undefined ? { paused: body.paused } : {}) } });
     return { ...current, ...next };
   });
@@ -219,7 +232,7 @@ export async function sendTestEvent(ctx: Ctx, orgId: string, streamId: string): 
     action: 'stream.test_event', targets: [{ type: 'audit_stream', id: row.id, name: row.name }], outcome: 'success',
     metadata: { test: true }, requestId: ctx.meta.requestId, prevHash: '0'.repeat(64), hash: '0'.repeat(64),
   };
-  const result = await deliver(destinationOf(row), [event], now);
+  const result = await deliverRow(ctx, row, [event], now);
   await ctx.db.transaction().execute((tx) =>
     recordAudit(tx, ctx, { orgId, action: 'stream.tested', outcome: result.ok ? 'success' : 'failure', targets: [{ type: 'audit_stream', id: row.id, name: row.name }], metadata: { status: result.status ?? null } }),
   );

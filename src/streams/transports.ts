@@ -3,6 +3,9 @@ import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import { connect as tlsConnect } from 'node:tls';
 import type { AuditEvent } from '../audit/event.js';
+import type { PalisadeConfig } from '../config.js';
+import { PalisadeError } from '../errors.js';
+import { guardedConnectOptions, outboundRequest } from '../net/outbound.js';
 import { type StreamFormat, formatBody, frameOctetCounted, toSyslog } from './formats.js';
 
 export type StreamKind = 'syslog_tcp' | 'syslog_tls' | 'splunk_hec' | 'datadog' | 'webhook';
@@ -46,26 +49,31 @@ const TIMEOUT_MS = 10_000;
 const MAX_RESPONSE = 2000;
 const LOCAL_HOST = osHostname();
 
-export async function deliver(dest: Destination, events: AuditEvent[], now: Date): Promise<DeliveryResult> {
+/**
+ * Sends one batch. Every connection goes through the outbound policy (src/net/outbound.ts): the
+ * host is resolved once, checked, and connected to at the checked address; redirects are not
+ * followed. Never throws: a refusal or network error is a failed DeliveryResult.
+ */
+export async function deliver(config: PalisadeConfig, dest: Destination, events: AuditEvent[], now: Date): Promise<DeliveryResult> {
   try {
     switch (dest.kind) {
       case 'syslog_tcp':
       case 'syslog_tls':
-        return await sendSyslog(dest, events);
+        return await sendSyslog(config, dest, events);
       case 'splunk_hec':
-        return await sendHttp(dest, new URL('/services/collector/event', dest.settings.url).toString(), hecBody(dest, events), {
+        return await sendHttp(config, dest, new URL('/services/collector/event', dest.settings.url).toString(), hecBody(dest, events), {
           authorization: `Splunk ${dest.secret ?? ''}`,
           'content-type': 'application/json',
         });
       case 'datadog':
-        return await sendHttp(dest, dest.settings.url ?? '', JSON.stringify(datadogBody(dest, events)), { 'dd-api-key': dest.secret ?? '', 'content-type': 'application/json' });
+        return await sendHttp(config, dest, dest.settings.url ?? '', JSON.stringify(datadogBody(dest, events)), { 'dd-api-key': dest.secret ?? '', 'content-type': 'application/json' });
       case 'webhook': {
         const body = JSON.stringify({ events: events.map((e) => JSON.parse(formatBody(e, dest.format === 'cef' ? 'palisade' : dest.format)) as unknown) });
-        return await sendHttp(dest, dest.settings.url ?? '', body, { 'content-type': 'application/json', ...webhookSignatureHeaders(dest.secret ?? '', body, now) });
+        return await sendHttp(config, dest, dest.settings.url ?? '', body, { 'content-type': 'application/json', ...webhookSignatureHeaders(dest.secret ?? '', body, now) });
       }
     }
   } catch (err) {
-    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+    return { ok: false, error: err instanceof PalisadeError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err) };
   }
 }
 
@@ -108,16 +116,22 @@ export function webhookSignatureHeaders(secret: string, body: string, now: Date)
   return { 'palisade-signature': `t=${t},v1=${v1}` };
 }
 
-async function sendHttp(dest: Destination, url: string, body: string, headers: Record<string, string>): Promise<DeliveryResult> {
-  const res = await fetch(url, { method: 'POST', body, headers: { 'user-agent': 'Palisade-Audit-Stream/1', ...headers }, signal: AbortSignal.timeout(TIMEOUT_MS), redirect: 'manual' });
-  const text = (await res.text()).slice(0, MAX_RESPONSE);
-  if (res.ok) return { ok: true, status: res.status, response: text };
-  const permanent = res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429;
-  return { ok: false, permanent, status: res.status, response: text, error: `${dest.kind} answered HTTP ${res.status}: ${text.slice(0, 300)}` };
+async function sendHttp(config: PalisadeConfig, dest: Destination, url: string, body: string, headers: Record<string, string>): Promise<DeliveryResult> {
+  const res = await outboundRequest(config, url, { method: 'POST', body, headers: { 'user-agent': 'Palisade-Audit-Stream/1', ...headers }, timeoutMs: TIMEOUT_MS, maxBytes: MAX_RESPONSE });
+  const status = res.status;
+  const text = res.body.toString('utf8');
+  if (status >= 200 && status < 300) return { ok: true, status, response: text };
+  const permanent = status >= 400 && status < 500 && status !== 408 && status !== 429;
+  // Redirects are never followed: the next hop could be an address the outbound policy refuses.
+  const redirect = status >= 300 && status < 400 ? ` (redirects are not followed; set the destination URL to the final address${res.headers.location ? `, not the one redirecting to ${String(res.headers.location).slice(0, 200)}` : ''})` : '';
+  return { ok: false, permanent, status, response: text, error: `${dest.kind} answered HTTP ${status}${redirect}: ${text.slice(0, 300)}` };
 }
 
-async function sendSyslog(dest: Destination, events: AuditEvent[]): Promise<DeliveryResult> {
-  const { host = '127.0.0.1', port = dest.kind === 'syslog_tls' ? 6514 : 514 } = dest.settings;
+async function sendSyslog(config: PalisadeConfig, dest: Destination, events: AuditEvent[]): Promise<DeliveryResult> {
+  const { port = dest.kind === 'syslog_tls' ? 6514 : 514 } = dest.settings;
+  // Refuses a denied IP literal here; a name is resolved and checked by the lookup hook at connect time.
+  const target = guardedConnectOptions(config, dest.settings.host ?? '');
+  const host = target.host;
   const payload = Buffer.concat(events.map((e) => frameOctetCounted(toSyslog(e, dest.format, LOCAL_HOST))));
   await new Promise<void>((resolve, reject) => {
     let socket: Socket;
@@ -130,9 +144,9 @@ async function sendSyslog(dest: Destination, events: AuditEvent[]): Promise<Deli
       socket.end(payload);
     };
     if (dest.kind === 'syslog_tls') {
-      socket = tlsConnect({ host, port, ...(dest.settings.serverName || !isIP(host) ? { servername: dest.settings.serverName ?? host } : {}), ...(dest.settings.caPem ? { ca: dest.settings.caPem } : {}) }, onReady);
+      socket = tlsConnect({ ...target, port, ...(dest.settings.serverName || !isIP(host) ? { servername: dest.settings.serverName ?? host } : {}), ...(dest.settings.caPem ? { ca: dest.settings.caPem } : {}) }, onReady);
     } else {
-      socket = netConnect({ host, port }, onReady);
+      socket = netConnect({ ...target, port }, onReady);
     }
     socket.setTimeout(TIMEOUT_MS, () => fail(new Error(`syslog receiver ${host}:${port} did not answer within ${TIMEOUT_MS / 1000}s`)));
     socket.on('error', fail);

@@ -156,7 +156,7 @@ export async function sendMessage(ctx: Ctx, orgId: string, id: string, input: Se
   const history = policy.retentionDays > 0 ? (await getConversation(ctx, orgId, id)).messages.filter((m) => m.content !== null).map((m) => ({ role: m.role as 'user' | 'assistant', content: m.content as string })) : [];
   const target = await loadUpstream(ctx.db, ctx.config, orgId);
   const model = input.model ?? DEFAULT_MODEL;
-  const completion = await completeText(target, { model, messages: [...history, { role: 'user', content: input.content }], maxTokens: input.maxTokens ?? 1024 }, policy.noTraining, signal);
+  const completion = await completeText(ctx.config, target, { model, messages: [...history, { role: 'user', content: input.content }], maxTokens: input.maxTokens ?? 1024 }, policy.noTraining, signal);
   const now = ctx.clock.now();
   const at = now.toISOString();
   const turns = [

@@ -78,10 +78,17 @@ export interface TestApp {
   addMember(by: Agent, orgId: string, email: string, role: 'primary_owner' | 'admin' | 'member'): Promise<{ agent: Agent; memberId: string }>;
 }
 
+/**
+ * Test peers (SIEM receivers, IdPs, model servers) listen on loopback, which the outbound policy
+ * denies by default; tests allow it the way an operator would (PALISADE_OUTBOUND_ALLOW_CIDRS).
+ * Attack tests pass `outboundAllowCidrs: []` (or a narrower list) to get the default policy back.
+ */
+export const TEST_OUTBOUND_ALLOW_CIDRS = ['127.0.0.0/8', '::1/128'];
+
 export async function createTestApp(overrides: Partial<PalisadeConfig> = {}): Promise<TestApp> {
   const db = await openTestDatabase();
   const clock = new ManualClock(new Date());
-  const config = loadConfig({}, { databaseUrl: db.url, logLevel: 'silent', passwordScryptLogN: 10, publicUrl: 'http://palisade.test', masterKey: randomBytes(32).toString('base64'), ...overrides });
+  const config = loadConfig({}, { databaseUrl: db.url, logLevel: 'silent', passwordScryptLogN: 10, publicUrl: 'http://palisade.test', masterKey: randomBytes(32).toString('base64'), outboundAllowCidrs: TEST_OUTBOUND_ALLOW_CIDRS, ...overrides });
   const app = await buildApp({ database: db.database, config, clock });
   const system = systemCtx({ db: db.database.db, clock, config }, 'test');
 

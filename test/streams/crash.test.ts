@@ -29,7 +29,11 @@ describe('a Palisade process killed mid-delivery', () => {
 
     // A separate Palisade process runs the delivery job; the receiver accepts 2 batches of 200, then hangs.
     siem.hangWebhookAfter = 2;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'jobs', 'run', 'streams.deliver'], { env: { ...process.env, DATABASE_URL: t.db.url, PALISADE_LOG_LEVEL: 'silent' }, stdio: 'ignore' });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'jobs', 'run', 'streams.deliver'], {
+      // The same installation: its master key (credentials are sealed) and its outbound allowlist (the receiver is on loopback).
+      env: { ...process.env, DATABASE_URL: t.db.url, PALISADE_LOG_LEVEL: 'silent', PALISADE_MASTER_KEY: t.config.masterKey, PALISADE_OUTBOUND_ALLOW_CIDRS: t.config.outboundAllowCidrs.join(',') },
+      stdio: 'ignore',
+    });
     const until = Date.now() + 30_000;
     while (siem.webhook.length < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     assert.equal(siem.webhook.length, 3, 'the child delivered two batches and is stuck on the third');
