@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import * as OTPAuth from 'otpauth';
 import { buildApp } from '../../src/app.js';
+import { TEST_OUTBOUND_ALLOW_CIDRS } from '../helpers/harness.js';
 import { ManualClock } from '../../src/clock.js';
 import { type PalisadeConfig, loadConfig } from '../../src/config.js';
 import { systemCtx } from '../../src/context.js';
@@ -54,7 +55,7 @@ describe('migration 0010 seals SSO secrets stored in clear', () => {
     tdb = await openTestDatabase({ migrate: false });
     await migrateTo(tdb.database, PREVIOUS);
     assert.ok(!(await applied()).includes(SEALING));
-    config = loadConfig({}, { databaseUrl: tdb.url, logLevel: 'silent', passwordScryptLogN: 10, publicUrl: PUBLIC, masterKey: randomBytes(32).toString('base64') });
+    config = loadConfig({}, { databaseUrl: tdb.url, logLevel: 'silent', passwordScryptLogN: 10, publicUrl: PUBLIC, masterKey: randomBytes(32).toString('base64'), outboundAllowCidrs: TEST_OUTBOUND_ALLOW_CIDRS });
     peer = await startOidcPeer(`${PUBLIC}/sso/oidc/callback`, { legacy: { email: 'legacy@acme.example' } });
     idpKey = makeKeyPair('legacy-idp');
 
