@@ -135,7 +135,8 @@ audit
       else if (result.ok) console.log(`OK: all ${result.events} events of ${opts.file} verify${result.checkpointsUsed ? `; ${result.coveredBySignedCheckpoint} are covered by a signed checkpoint` : ' (no signed checkpoints given: pass --checkpoints to detect a rewritten or cut tail)'}.`);
       else {
         console.log(`TAMPERED: ${result.problems.length} problem(s) in ${opts.file}:`);
-        for (const p of result.problems) console.log(`  ${p.kind.toUpperCase()}${p.eventId ? ` ${p.eventId}` : ''}${p.position ? ` (record ${p.position})` : ''}: ${p.explanation}`);
+        // A dropped event is not in the file: the line names the event right after the gap.
+        for (const p of result.problems) console.log(`  ${p.kind.toUpperCase()}${p.eventId ? ` ${p.kind === 'dropped' ? 'before ' : ''}${p.eventId}` : ''}${p.position ? ` (record ${p.position})` : ''}: ${p.explanation}`);
       }
       process.exitCode = result.ok ? 0 : 1;
       return;
