@@ -137,13 +137,14 @@ audit
       else if (result.ok) console.log(`OK: all ${result.events} events of ${opts.file} verify${result.checkpointsUsed ? `; ${result.coveredBySignedCheckpoint} are covered by a signed checkpoint` : ' (no signed checkpoints given: pass --checkpoints to detect a rewritten or cut tail)'}.`);
       else {
         console.log(`TAMPERED: ${result.problems.length} problem(s) in ${opts.file}:`);
-        for (const p of result.problems) console.log(`  ${p.kind.toUpperCase()}${p.eventId ? ` ${p.eventId}` : ''}${p.position ? ` (record ${p.position})` : ''}: ${p.explanation}`);
+        // A dropped event is not in the file: the line names the event right after the gap.
+        for (const p of result.problems) console.log(`  ${p.kind.toUpperCase()}${p.eventId ? ` ${p.kind === 'dropped' ? 'before ' : ''}${p.eventId}` : ''}${p.position ? ` (record ${p.position})` : ''}: ${p.explanation}`);
       }
       process.exitCode = result.ok ? 0 : 1;
       return;
     }
     if (!opts.org) throw new InvalidArgumentError('pass --org ID to verify the database chain, or --file PATH to verify an export.');
-    const rt = await startRuntime();
+    const rt = await startRuntime({}, { existingDatabase: true });
     try {
       const result = await verifyChain(rt.database.db, opts.org);
       if (opts.json) console.log(JSON.stringify(result, null, 2));
@@ -171,7 +172,7 @@ audit
   .option('--ip <ip>', 'actor IP address')
   .action(async (opts: { org: string; format: string; from?: string; to?: string; action?: string; actor?: string; outcome?: 'success' | 'failure' | 'denied'; target?: string; ip?: string }) => {
     if (!(EXPORT_FORMATS as readonly string[]).includes(opts.format)) throw new InvalidArgumentError(`--format must be one of ${EXPORT_FORMATS.join(', ')}.`);
-    const rt = await startRuntime();
+    const rt = await startRuntime({}, { existingDatabase: true });
     try {
       const ctx = systemCtx({ db: rt.database.db, clock: rt.clock, config: rt.config }, 'cli');
       const { org, format, ...filters } = opts;
@@ -186,7 +187,7 @@ audit
   .command('rotate-key')
   .description('Retire the active checkpoint signing key and create a new one (old keys stay published).')
   .action(async () => {
-    const rt = await startRuntime();
+    const rt = await startRuntime({}, { existingDatabase: true });
     try {
       if (rt.config.auditSigningKeyFile) throw new PalisadeError(409, 'signing_key_from_file', 'Checkpoints are signed with PALISADE_AUDIT_SIGNING_KEY_FILE: rotate by pointing it at a new Ed25519 key file (the old public key stays published).');
       const r = await rotateSigningKey({ db: rt.database.db, clock: rt.clock, config: rt.config });
@@ -201,7 +202,7 @@ jobs
   .command('status')
   .description('When each job last ran, how it ended, and when it is next due.')
   .action(async () => {
-    const rt = await startRuntime();
+    const rt = await startRuntime({}, { existingDatabase: true });
     try {
       const statuses = await jobStatuses(rt.database.db, rt.clock.now());
       if (!statuses.length) console.log('No job has run yet.');
@@ -214,7 +215,7 @@ jobs
   .command('run <name>')
   .description('Run one job now (unless another process is running it).')
   .action(async (name: string) => {
-    const rt = await startRuntime();
+    const rt = await startRuntime({}, { existingDatabase: true });
     try {
       const scheduler = createScheduler({ db: rt.database.db, clock: rt.clock, config: rt.config });
       const r = await scheduler.runNow(name);

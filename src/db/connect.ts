@@ -39,8 +39,14 @@ export function sqliteHandleOf(db: object): SQLite.Database | undefined {
   return SQLITE_HANDLES.get(db);
 }
 
+/** The file a sqlite: DATABASE_URL names (absolute), or ':memory:'; undefined for PostgreSQL. */
+export function sqlitePathOf(url: string): string | undefined {
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return undefined;
+  return url === ':memory:' || url === 'sqlite::memory:' ? ':memory:' : resolve(url.replace(/^sqlite:(\/\/)?/, ''));
+}
+
 function openSqlite(url: string): Database {
-  const path = url === ':memory:' || url === 'sqlite::memory:' ? ':memory:' : resolve(url.replace(/^sqlite:(\/\/)?/, ''));
+  const path = sqlitePathOf(url) ?? ':memory:';
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const handle = new SQLite(path);
   // 8 KiB pages (applies to a new file only): shallower B-trees for the audit table's indexes.

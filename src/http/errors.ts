@@ -9,17 +9,52 @@ export function errorBody(err: PalisadeError, requestId: string): ErrorBody {
   return { error: { code: err.code, message: err.message, requestId, ...(err.details ? { details: err.details } : {}) } };
 }
 
+interface ValidationIssue {
+  instancePath?: string;
+  schemaPath?: string;
+  keyword?: string;
+  message?: string;
+  params?: Record<string, unknown>;
+}
+
+/**
+ * The first failure, said so a person can fix it. A union of literals (`kind`, `format`) fails
+ * every branch with AJV's "must be equal to constant"; say instead which values are accepted.
+ */
+function validationMessage(issues: ValidationIssue[]): string {
+  const first = issues[0];
+  if (!first) return 'does not match the schema';
+  const alternatives: string[] = [];
+  let onlyValues = true;
+  const same = issues.filter((x) => x.instancePath === first.instancePath);
+  // A literal branch ({type: "string", const: "forever"}) is named by its value, not its type.
+  const branch = (i: ValidationIssue) => (i.schemaPath ?? '').replace(/\/[^/]*$/, '');
+  const literalBranches = new Set(same.filter((i) => i.keyword === 'const').map(branch));
+  for (const i of same) {
+    if (i.keyword === 'type' && literalBranches.has(branch(i))) continue;
+    if (i.keyword === 'const') alternatives.push(JSON.stringify(i.params?.allowedValue));
+    else if (i.keyword === 'enum' && Array.isArray(i.params?.allowedValues)) alternatives.push(...(i.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)));
+    else if (i.keyword === 'type') {
+      alternatives.push(String(i.params?.type));
+      onlyValues = false;
+    }
+  }
+  if (!['const', 'enum', 'type'].includes(first.keyword ?? '') || alternatives.length === 0) return first.message ?? 'does not match the schema';
+  if (alternatives.length === 1) return onlyValues ? `must be ${alternatives[0]}` : (first.message ?? `must be ${alternatives[0]}`);
+  return onlyValues ? `must be one of ${alternatives.join(', ')}` : `must be ${alternatives.join(' or ')}`;
+}
+
 /** Maps anything thrown to a PalisadeError the client may see; unknown errors never leak their text. */
 export function toPalisadeError(err: unknown): PalisadeError {
   if (err instanceof PalisadeError) return err;
-  const fe = err as Partial<FastifyError> & { validation?: { instancePath?: string; message?: string; params?: Record<string, unknown> }[]; validationContext?: string };
+  const fe = err as Partial<FastifyError> & { validation?: ValidationIssue[]; validationContext?: string };
   if (fe.validation) {
     const first = fe.validation[0];
     const where = fe.validationContext ?? 'body';
     const path = first?.instancePath ? first.instancePath.replace(/^\//, '').replace(/\//g, '.') : '';
     const extra = first?.params && 'additionalProperty' in first.params ? ` "${String(first.params.additionalProperty)}"` : '';
     const field = path ? `${where}.${path}` : where;
-    return new PalisadeError(400, 'invalid_request', `Invalid ${field}: ${first?.message ?? 'does not match the schema'}${extra}. See /docs for the expected shape.`, {
+    return new PalisadeError(400, 'invalid_request', `Invalid ${field}: ${validationMessage(fe.validation)}${extra}. See /docs for the expected shape.`, {
       details: { location: where, field: path || null },
     });
   }

@@ -56,8 +56,17 @@ export class Scheduler {
     return [...this.jobs.keys()];
   }
 
-  /** Starts polling for due jobs every `pollMs`. */
-  start(pollMs = 5_000): void {
+  /**
+   * How often `start()` looks for due jobs: every 5 s, or as often as the most frequent job is due
+   * (PALISADE_AUDIT_STREAM_INTERVAL_SECONDS=1 means every second), but not more than 4 times a second.
+   */
+  pollInterval(): number {
+    const shortest = Math.min(...[...this.jobs.values()].map((j) => j.intervalMs));
+    return Math.max(250, Math.min(5_000, shortest));
+  }
+
+  /** Starts polling for due jobs every `pollMs` (default: `pollInterval()`). */
+  start(pollMs = this.pollInterval()): void {
     if (this.timer) return;
     this.timer = setInterval(() => void this.tick(), pollMs);
     this.timer.unref();
@@ -75,8 +84,11 @@ export class Scheduler {
     if (this.ticking) return [];
     this.ticking = true;
     try {
+      // Jobs are scheduled from the tick that started them, so a job due every poll interval
+      // runs at every tick, not every other one (its run and the jobs before it take time).
+      const tickAt = this.deps.clock.now();
       const results: JobRunResult[] = [];
-      for (const job of this.jobs.values()) results.push(await this.runIfDue(job, false));
+      for (const job of this.jobs.values()) results.push(await this.runIfDue(job, false, tickAt));
       return results;
     } finally {
       this.ticking = false;
@@ -90,9 +102,10 @@ export class Scheduler {
     return this.runIfDue(job, true);
   }
 
-  private async runIfDue(job: JobDefinition, force: boolean): Promise<JobRunResult> {
+  private async runIfDue(job: JobDefinition, force: boolean, tickAt?: Date): Promise<JobRunResult> {
     const { db, clock } = this.deps;
     const now = clock.now();
+    const scheduledFrom = tickAt ?? now;
     const at = now.toISOString();
     await db
       .insertInto('job_leases')
@@ -118,12 +131,15 @@ export class Scheduler {
       result = { name: job.name, ran: true, status: 'failed', error: err instanceof Error ? err.message : String(err) };
     }
     const done = clock.now();
+    // Fixed rate: due again one interval after this run's tick (less a little slack, as timers may
+    // fire a millisecond early); a run that overran its interval is due at the next tick.
+    const nextRun = Math.max(done.getTime(), scheduledFrom.getTime() + job.intervalMs - Math.min(100, job.intervalMs / 10));
     await db
       .updateTable('job_leases')
       .set((eb) => ({
         owner: null,
         lease_until: null,
-        next_run_at: new Date(done.getTime() + job.intervalMs).toISOString(),
+        next_run_at: new Date(nextRun).toISOString(),
         last_finished_at: done.toISOString(),
         last_status: result.status ?? null,
         last_error: result.error?.slice(0, 2000) ?? null,

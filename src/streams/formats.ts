@@ -26,43 +26,59 @@ interface OcsfClass {
 
 const verbOf = (action: string) => action.slice(action.lastIndexOf('.') + 1);
 
-/** Chooses the OCSF class and activity for a Palisade action. */
+const AUTHENTICATION = { classUid: 3002, className: 'Authentication', categoryUid: 3, categoryName: 'Identity & Access Management' } as const;
+const ACCOUNT_CHANGE = { classUid: 3001, className: 'Account Change', categoryUid: 3, categoryName: 'Identity & Access Management' } as const;
+const API_ACTIVITY = { classUid: 6003, className: 'API Activity', categoryUid: 6, categoryName: 'Application Activity' } as const;
+
+// Account Change (3001): Create 1, Enable 2, Password Change 3, Password Reset 4, Disable 5, Delete 6,
+// Attach Policy 7, Detach Policy 8, Lock 9, MFA Factor Enable 10, MFA Factor Disable 11, Other 99.
+const ACCOUNT_ACTIVITIES: [RegExp, number, string][] = [
+  [/^(invited|created|joined|auto_joined|provisioned|member_provisioned)$/, 1, 'Create'],
+  [/^(enabled|activated|reactivated|restored|member_activated)$/, 2, 'Enable'],
+  [/^(password_set|password_changed)$/, 3, 'Password Change'],
+  [/^password_reset$/, 4, 'Password Reset'],
+  [/^(disabled|suspended|deactivated|member_deactivated)$/, 5, 'Disable'],
+  [/^(removed|deleted|deprovisioned|member_deprovisioned)$/, 6, 'Delete'],
+  [/^(role_changed|role_granted|promoted)$/, 7, 'Attach Policy'],
+  [/^(role_revoked|demoted)$/, 8, 'Detach Policy'],
+  [/^locked$/, 9, 'Lock'],
+  [/^(totp_enrolled|mfa_enabled)$/, 10, 'MFA Factor Enable'],
+  [/^(totp_removed|mfa_disabled)$/, 11, 'MFA Factor Disable'],
+];
+
+/**
+ * Chooses the OCSF class and activity for a Palisade action: sign-ins are Authentication, changes to
+ * a person's account (membership, role, password, second factor) are Account Change, and every other
+ * administrative change (including SSO and SCIM configuration) is API Activity.
+ */
 export function ocsfClassOf(action: string): OcsfClass {
   const verb = verbOf(action);
   const domain = action.slice(0, action.indexOf('.'));
-  if (domain === 'auth' || domain === 'sso' || domain === 'mfa') {
-    // Authentication (3002): Logon 1, Logoff 2, Authentication Ticket 3, Service Ticket 4, Other 99.
-    const activity: [number, string] = /^(login|logon|sign_in|signed_in)/.test(verb) ? [1, 'Logon'] : /^(logout|logoff|signed_out|session_revoked)/.test(verb) ? [2, 'Logoff'] : [99, 'Other'];
-    return { classUid: 3002, className: 'Authentication', categoryUid: 3, categoryName: 'Identity & Access Management', activityId: activity[0], activityName: activity[1] };
+  if ((domain === 'auth' || domain === 'sso' || domain === 'mfa') && /^(login|logon|sign_in|signed_in|break_glass|logout|logoff|signed_out|session_revoked)/.test(verb)) {
+    // Authentication (3002): Logon 1, Logoff 2 (Authentication Ticket 3, Service Ticket 4, Other 99 unused).
+    const logoff = /^(logout|logoff|signed_out|session_revoked)/.test(verb);
+    return { ...AUTHENTICATION, activityId: logoff ? 2 : 1, activityName: logoff ? 'Logoff' : 'Logon' };
   }
-  if (domain === 'member' || domain === 'user' || domain === 'scim' || domain === 'owner') {
-    // Account Change (3001): Create 1, Enable 2, Password Change 3, Password Reset 4, Disable 5, Delete 6,
-    // Attach Policy 7, Detach Policy 8, Lock 9, MFA Enable 10, MFA Disable 11, Other 99.
-    const table: [RegExp, number, string][] = [
-      [/^(invited|created|joined|provisioned)$/, 1, 'Create'],
-      [/^(enabled|reactivated|restored)$/, 2, 'Enable'],
-      [/^(password_set|password_changed)$/, 3, 'Password Change'],
-      [/^password_reset$/, 4, 'Password Reset'],
-      [/^(disabled|suspended|deactivated)$/, 5, 'Disable'],
-      [/^(removed|deleted|deprovisioned)$/, 6, 'Delete'],
-      [/^(role_changed|role_granted|promoted)$/, 7, 'Attach Policy'],
-      [/^(role_revoked|demoted)$/, 8, 'Detach Policy'],
-      [/^locked$/, 9, 'Lock'],
-    ];
-    const hit = table.find(([re]) => re.test(verb));
-    return { classUid: 3001, className: 'Account Change', categoryUid: 3, categoryName: 'Identity & Access Management', activityId: hit?.[1] ?? 99, activityName: hit?.[2] ?? 'Other' };
+  const account = ACCOUNT_ACTIVITIES.find(([re]) => re.test(verb));
+  const accountDomain = domain === 'member' || domain === 'user' || domain === 'owner';
+  // SCIM: what happens to a person is an account change; directories and their tokens are configuration.
+  const scimPerson = domain === 'scim' && /^(member_|deprovision_|role_change_)/.test(verb);
+  // A password or second factor set on one's own account (auth.password_set, auth.totp_enrolled).
+  const credential = (domain === 'auth' || domain === 'mfa') && account !== undefined;
+  if (accountDomain || scimPerson || credential) {
+    return { ...ACCOUNT_CHANGE, activityId: account?.[1] ?? 99, activityName: account?.[2] ?? 'Other' };
   }
   // API Activity (6003) is the nearest class for every other administrative change: Create 1, Read 2, Update 3, Delete 4, Other 99.
-  const activity: [number, string] = /(created|added|invited|issued|enrolled)$/.test(verb)
+  const activity: [number, string] = /(created|added|invited|issued|enrolled|configured|placed|uploaded)$/.test(verb)
     ? [1, 'Create']
     : /(read|exported|viewed|listed|downloaded)$/.test(verb)
       ? [2, 'Read']
-      : /(updated|changed|rotated|set|enabled|disabled|verified|recovered|failed|dead_lettered|paused|resumed)$/.test(verb)
+      : /(updated|changed|rotated|set|enabled|disabled|verified|recovered|failed|failing|dead_lettered|paused|resumed|refreshed|renamed|lifted|expired)$/.test(verb)
         ? [3, 'Update']
-        : /(deleted|removed|revoked|purged)$/.test(verb)
+        : /(deleted|removed|revoked|purged|released|shredded)$/.test(verb)
           ? [4, 'Delete']
           : [99, 'Other'];
-  return { classUid: 6003, className: 'API Activity', categoryUid: 6, categoryName: 'Application Activity', activityId: activity[0], activityName: activity[1] };
+  return { ...API_ACTIVITY, activityId: activity[0], activityName: activity[1] };
 }
 
 const OCSF_STATUS = { success: [1, 'Success'], failure: [2, 'Failure'], denied: [2, 'Failure'] } as const;
@@ -102,8 +118,8 @@ export function toOcsf(e: AuditEvent): Record<string, unknown> {
     http_request: { user_agent: e.actor.userAgent },
     unmapped: { action: e.action, targets: e.targets, metadata: e.metadata, hash: e.hash, prev_hash: e.prevHash },
   };
-  if (c.classUid === 3002) out.user = userOf(targetUser) ?? { uid: e.actor.id, email_addr: e.actor.email };
-  if (c.classUid === 3001) out.user = userOf(targetUser);
+  // Authentication and Account Change are about a user: the targeted one, else the actor.
+  if (c.classUid === 3002 || c.classUid === 3001) out.user = userOf(targetUser) ?? { uid: e.actor.id, email_addr: e.actor.email, type: e.actor.type };
   if (c.classUid === 6003) {
     out.api = { operation: e.action, request: { uid: e.requestId }, service: { name: 'palisade' } };
     out.resources = e.targets.map((t) => ({ uid: t.id, type: t.type, name: t.name ?? null }));

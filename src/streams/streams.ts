@@ -114,7 +114,7 @@ async function validate(ctx: Ctx, body: CreateStreamBody): Promise<StreamSetting
     throw badRequest('invalid_url', 'url is not a URL; use https://…');
   }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && ctx.config.auditStreamsAllowHttp)) {
-    throw badRequest('https_required', 'Audit events leave Palisade only over HTTPS; use an https:// URL.');
+    throw badRequest('https_required', 'Audit events leave Palisade only over HTTPS; use an https:// URL (for a lab receiver on plain http://, start Palisade with PALISADE_AUDIT_STREAMS_ALLOW_HTTP=true).');
   }
   if (url.username || url.password) throw badRequest('credentials_in_url', 'Put the token in the token field, not in the URL.');
   if ((body.kind === 'splunk_hec' || body.kind === 'datadog') && !body.token) throw badRequest('token_required', `A ${body.kind} destination needs its token (HEC token or Datadog API key).`);

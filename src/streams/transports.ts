@@ -73,8 +73,45 @@ export async function deliver(config: PalisadeConfig, dest: Destination, events:
       }
     }
   } catch (err) {
-    return { ok: false, error: err instanceof PalisadeError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err) };
+    // Palisade's own refusals (outbound policy, sealed credentials) already say what to do.
+    return { ok: false, error: err instanceof PalisadeError ? `${err.code}: ${err.message}` : explainError(dest, err) };
   }
+}
+
+const CERT_NOT_TRUSTED = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_UNTRUSTED']);
+
+/**
+ * What an admin reads in health.lastError and in "send test event": the receiver, the low-level
+ * reason (fetch's own message is only "fetch failed", the reason is in its cause) and, for the
+ * usual setup mistakes, what to change. Only the URL's scheme and host: a path or query string may carry a token.
+ */
+export function explainError(dest: Pick<Destination, 'kind' | 'settings'>, err: unknown): string {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const cause = e.cause instanceof Error ? (e.cause as Error & { code?: string }) : undefined;
+  const inner = (cause ?? e) as Error & { code?: string };
+  const syslog = dest.kind === 'syslog_tcp' || dest.kind === 'syslog_tls';
+  let where = syslog ? `${dest.settings.host ?? ''}:${dest.settings.port ?? ''}` : '';
+  if (!syslog && dest.settings.url) {
+    try {
+      const u = new URL(dest.settings.url);
+      where = `${u.protocol}//${u.host}`;
+    } catch {
+      where = '(invalid URL)';
+    }
+  }
+  if (e.name === 'TimeoutError' || inner.name === 'TimeoutError') return `${dest.kind} receiver ${where} did not answer within ${TIMEOUT_MS / 1000}s`;
+  let text = inner.message;
+  if (!syslog && cause && !text.includes(where)) text = `${dest.kind} receiver ${where} could not be reached: ${text}`;
+  if (inner.code && CERT_NOT_TRUSTED.has(inner.code)) {
+    text += dest.kind === 'syslog_tls' ? ". Set caPem to the CA that signed the receiver's certificate." : '. The receiver\'s certificate is not signed by a CA this server trusts (NODE_EXTRA_CA_CERTS adds one).';
+  } else if (inner.code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    text += dest.kind === 'syslog_tls' ? ". Set serverName (or host) to a name in the receiver's certificate." : '';
+  } else if (inner.code === 'ECONNRESET' && dest.kind === 'syslog_tcp') {
+    text += '. If that port expects TLS (RFC 5425, usually 6514), use kind syslog_tls.';
+  } else if (inner.code === 'ECONNREFUSED') {
+    text += '. Nothing is listening there: is the receiver running?';
+  }
+  return text;
 }
 
 // --- Splunk HTTP Event Collector: concatenated JSON event objects in one request ---------------
@@ -148,7 +185,9 @@ async function sendSyslog(config: PalisadeConfig, dest: Destination, events: Aud
     } else {
       socket = netConnect({ ...target, port }, onReady);
     }
-    socket.setTimeout(TIMEOUT_MS, () => fail(new Error(`syslog receiver ${host}:${port} did not answer within ${TIMEOUT_MS / 1000}s`)));
+    socket.setTimeout(TIMEOUT_MS, () =>
+      fail(new Error(`syslog receiver ${host}:${port} did not answer within ${TIMEOUT_MS / 1000}s${dest.kind === 'syslog_tls' ? ' (a plain-TCP syslog port never completes a TLS handshake: check that this port is the TLS listener, or use kind syslog_tcp)' : ''}`)),
+    );
     socket.on('error', fail);
     socket.on('data', () => undefined);
     socket.on('close', (hadError) => (hadError ? undefined : resolve()));

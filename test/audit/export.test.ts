@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -135,5 +135,19 @@ describe('audit export', () => {
     const exported = await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=audit.exported&limit=1`);
     assert.equal(exported.body.data[0].actor.type, 'system');
     assert.equal(exported.body.data[0].actor.id, 'cli');
+  });
+
+  test('run from the wrong directory, the CLI says there is no database there instead of creating an empty one', async () => {
+    const missing = join(dir, 'elsewhere', 'data', 'palisade.db');
+    for (const args of [['audit', 'export', '--org', orgId, '--format', 'csv'], ['audit', 'verify', '--org', orgId], ['jobs', 'run', 'streams.deliver'], ['jobs', 'status']]) {
+      const res = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env: { ...process.env, DATABASE_URL: `sqlite:${missing}`, PALISADE_LOG_LEVEL: 'silent' } }).then(
+        () => ({ code: 0, stderr: '' }),
+        (err: { code: number; stderr: string }) => err,
+      );
+      assert.equal(res.code, 2, args.join(' '));
+      assert.match(res.stderr, /Configuration error in DATABASE_URL: there is no Palisade database at .*elsewhere.*palisade\.db/);
+      assert.match(res.stderr, /palisade init/);
+      assert.equal(existsSync(missing), false, `${args.join(' ')} created ${missing}`);
+    }
   });
 });

@@ -247,6 +247,22 @@ describe('retention, signed checkpoints and offline verification', () => {
     const bad = await cli('--file', tampered, '--checkpoints', cpFile);
     assert.equal(bad.code, 1);
     assert.match(bad.stdout, new RegExp(`EDITED ${victim.id}`));
+    // A deleted row and two swapped rows, as someone would do in a spreadsheet.
+    const [header, ...rows] = csv.raw.body.trimEnd().split('\n');
+    const i = rows.findIndex((r: string) => r.includes(victim.id));
+    const dropped = join(dir, 'dropped.csv');
+    writeFileSync(dropped, [header, ...rows.slice(0, i), ...rows.slice(i + 1)].join('\n') + '\n');
+    const gone = await cli('--file', dropped, '--checkpoints', cpFile);
+    assert.equal(gone.code, 1);
+    const after = exported.find((e) => e.seq === victim.seq + 1)!;
+    assert.match(gone.stdout, new RegExp(`DROPPED before ${after.id} \\(record ${i + 1}\\): Event\\(s\\) with seq ${victim.seq} are missing`));
+    const swapped = [...rows];
+    [swapped[i], swapped[i + 1]] = [swapped[i + 1]!, swapped[i]!];
+    const reordered = join(dir, 'reordered.csv');
+    writeFileSync(reordered, [header, ...swapped].join('\n') + '\n');
+    const moved = await cli('--file', reordered, '--checkpoints', cpFile);
+    assert.equal(moved.code, 1);
+    assert.match(moved.stdout, new RegExp(`REORDERED ${after.id} \\(record ${i + 1}\\)`));
   });
 
   test('with PALISADE_AUDIT_SIGNING_KEY_FILE the private key never enters the database, and changing the file rotates', async () => {

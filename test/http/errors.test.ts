@@ -40,6 +40,24 @@ describe('errors and hostile input', () => {
     assert.match(cases[3]!.res.body.error.message, /admin/, 'names the unexpected field');
   });
 
+  test('a value outside a list of choices names the accepted values, not "must be equal to constant"', async () => {
+    const owner = await t.login('owner@errors.example');
+    const role = await owner.post(`/api/v1/orgs/${orgId}/members`, { email: 'choice@errors.example', role: 'superuser' });
+    assert.equal(role.status, 400);
+    assert.equal(role.body.error.code, 'invalid_request');
+    assert.equal(role.body.error.message, 'Invalid body.role: must be one of "primary_owner", "admin", "member". See /docs for the expected shape.');
+    assert.deepEqual(role.body.error.details, { location: 'body', field: 'role' });
+    const kind = await owner.post(`/api/v1/orgs/${orgId}/audit-streams`, { name: 'x', kind: 'syslog', host: '127.0.0.1', port: 514 });
+    assert.match(kind.body.error.message, /^Invalid body\.kind: must be one of "syslog_tcp", "syslog_tls", "splunk_hec", "datadog", "webhook"\./);
+    // A number or a word: both alternatives are named.
+    const days = await owner.request('PUT', `/api/v1/orgs/${orgId}/audit-settings`, { retentionDays: true });
+    assert.equal(days.status, 400);
+    assert.match(days.body.error.message, /^Invalid body\.retentionDays: must be integer or "forever"\./);
+    // A plain type error keeps AJV's own words.
+    const port = await owner.post(`/api/v1/orgs/${orgId}/audit-streams`, { name: 'x', kind: 'syslog_tcp', host: '127.0.0.1', port: '514' });
+    assert.match(port.body.error.message, /^Invalid body\.port: must be integer\./);
+  });
+
   test('fuzzed bodies and query strings never produce a 500 on any route', async () => {
     const owner = await t.login('owner@errors.example');
     const members = await owner.get(`/api/v1/orgs/${orgId}/members`);

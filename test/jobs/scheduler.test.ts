@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock, systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { type Database, openDatabase } from '../../src/db/connect.js';
 import { Scheduler, jobStatuses } from '../../src/jobs/scheduler.js';
@@ -38,6 +38,43 @@ describe('job scheduler', () => {
     assert.equal(status?.runs, 2);
     assert.equal(status?.lastStatus, 'succeeded');
     assert.deepEqual(status?.lastSummary, { n: 2 });
+  });
+
+  test('a job is due one interval after the tick that started it, not after it finished (no doubled interval)', async () => {
+    let runs = 0;
+    // A delivery-like job: every 5 s, and each run (with the jobs before it) takes 1.2 s.
+    const s = new Scheduler({ db: tdb.database.db, clock, config });
+    s.register({ name: 'fixed-rate', intervalMs: 5_000, run: async () => { runs++; clock.advance(1_200); } });
+    assert.equal((await s.tick())[0]?.ran, true);
+    clock.advance(5_000 - 1_200 - 150);
+    assert.equal((await s.tick())[0]?.ran, false, 'not before its interval');
+    clock.advance(150);
+    assert.equal((await s.tick())[0]?.ran, true, 'the next tick, one interval later, runs it');
+    // A run that overran its interval is due at the following tick, not one more interval later.
+    const slow = new Scheduler({ db: tdb.database.db, clock, config });
+    slow.register({ name: 'overrun', intervalMs: 1_000, run: async () => { clock.advance(3_000); } });
+    assert.equal((await slow.tick())[0]?.ran, true);
+    assert.equal((await slow.tick())[0]?.ran, true);
+    assert.equal(runs, 2);
+  });
+
+  test('start() polls as often as the most frequent job is due (5 s at most, 250 ms at least), so short intervals are kept', async () => {
+    const mk = (...intervals: number[]) => {
+      const s = new Scheduler({ db: tdb.database.db, clock, config });
+      intervals.forEach((intervalMs, i) => s.register({ name: `p${i}`, intervalMs, run: async () => undefined }));
+      return s;
+    };
+    assert.equal(mk(3_600_000, 60_000).pollInterval(), 5_000);
+    assert.equal(mk(3_600_000, 1_000).pollInterval(), 1_000);
+    assert.equal(mk(100).pollInterval(), 250);
+    // With real time: a job due every 300 ms runs several times in 1.4 s (with a fixed 5 s poll it ran once).
+    let runs = 0;
+    const real = new Scheduler({ db: tdb.database.db, clock: systemClock, config });
+    real.register({ name: 'often', intervalMs: 300, run: async () => { runs++; } });
+    real.start();
+    await new Promise((r) => setTimeout(r, 1_400));
+    await real.stop();
+    assert.ok(runs >= 3 && runs <= 6, `ran ${runs} times`);
   });
 
   test('two processes never run the same job at the same time', async () => {

@@ -141,7 +141,7 @@ describe('SIEM streaming: real rsyslog (TCP and TLS) and a strict fake HTTP inta
     const down = await owner.get(`/api/v1/orgs/${orgId}/audit-streams/${ids.hec}`);
     assert.equal(down.body.health.state, 'retrying');
     assert.ok(down.body.health.lag >= 30);
-    assert.match(down.body.health.lastError, /fetch failed|ECONNREFUSED/);
+    assert.match(down.body.health.lastError, /^splunk_hec receiver http:\/\/127\.0\.0\.1:\d+ could not be reached: connect ECONNREFUSED/);
     // Retries are spaced by the backoff: nothing is due until the clock moves.
     s = await deliverAll();
     assert.equal(s.streams, 0, JSON.stringify((await owner.get(`/api/v1/orgs/${orgId}/audit-streams`)).body.data.map((x: { name: string; health: unknown }) => [x.name, x.health])));
@@ -248,11 +248,18 @@ describe('SIEM streaming: real rsyslog (TCP and TLS) and a strict fake HTTP inta
     const r1 = await owner.post(`/api/v1/orgs/${orgId}/audit-streams/${noCa.body.stream.id}/test`);
     assert.equal(r1.body.ok, false);
     assert.match(r1.body.error, /certificate/i);
+    assert.match(r1.body.error, /Set caPem to the CA that signed the receiver's certificate/, 'says what to change');
     const wrongName = await owner.post(`/api/v1/orgs/${orgId}/audit-streams`, { name: 'tls wrong name', kind: 'syslog_tls', host: '127.0.0.1', port: tls.port, caPem: tls.caPem, serverName: 'siem.evil.example' });
     const r2 = await owner.post(`/api/v1/orgs/${orgId}/audit-streams/${wrongName.body.stream.id}/test`);
     assert.equal(r2.body.ok, false);
     assert.match(r2.body.error, /altnames|does not match|Hostname/i);
-    for (const id of [noCa.body.stream.id, wrongName.body.stream.id]) await owner.delete(`/api/v1/orgs/${orgId}/audit-streams/${id}`);
+    assert.match(r2.body.error, /Set serverName/);
+    // Plain TCP pointed at rsyslog's TLS listener: rsyslog resets it, and the answer names the likely mix-up.
+    const plainToTls = await owner.post(`/api/v1/orgs/${orgId}/audit-streams`, { name: 'tcp to tls port', kind: 'syslog_tcp', host: '127.0.0.1', port: tls.port });
+    const r3 = await owner.post(`/api/v1/orgs/${orgId}/audit-streams/${plainToTls.body.stream.id}/test`);
+    assert.equal(r3.body.ok, false);
+    assert.match(r3.body.error, /ECONNRESET.*use kind syslog_tls/);
+    for (const id of [noCa.body.stream.id, wrongName.body.stream.id, plainToTls.body.stream.id]) await owner.delete(`/api/v1/orgs/${orgId}/audit-streams/${id}`);
   });
 
   test('the fake HEC accepts what Splunk\'s own client (splunk-logging) sends: the fake is not stricter than HEC', async () => {

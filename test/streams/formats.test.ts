@@ -31,6 +31,19 @@ describe('stream formats', () => {
     assert.deepEqual([ocsfClassOf('member.removed').classUid, ocsfClassOf('member.removed').activityId], [3001, 6]);
     assert.deepEqual([ocsfClassOf('org.updated').classUid, ocsfClassOf('org.updated').activityId], [6003, 3]);
     assert.deepEqual([ocsfClassOf('audit.exported').classUid, ocsfClassOf('audit.exported').activityId], [6003, 2]);
+    // Every kind of action Palisade writes lands in the class the docs name (docs/audit-streams.md).
+    const expected: [string, number, number][] = [
+      ['auth.login_succeeded', 3002, 1], ['auth.login_failed', 3002, 1], ['sso.login_failed', 3002, 1], ['auth.break_glass_used', 3002, 1], ['auth.logout', 3002, 2],
+      // A password or second factor is a change to the account, not a sign-in.
+      ['auth.password_set', 3001, 3], ['auth.totp_enrolled', 3001, 10], ['auth.totp_removed', 3001, 11],
+      ['member.joined', 3001, 1], ['member.auto_joined', 3001, 1], ['user.created', 3001, 1], ['scim.member_provisioned', 3001, 1], ['scim.member_activated', 3001, 2], ['scim.deprovision_refused', 3001, 99],
+      // SSO and SCIM configuration is administration, not authentication or an account change.
+      ['sso.connection_created', 6003, 1], ['sso.enforcement_enabled', 6003, 3], ['sso.metadata_refreshed', 6003, 3], ['scim.directory_deleted', 6003, 4], ['scim.token_rotated', 6003, 3],
+      ['stream.delivery_failed', 6003, 3], ['stream.recovered', 6003, 3], ['legal_hold.placed', 6003, 1], ['legal_hold.lifted', 6003, 3], ['domain.released', 6003, 4], ['gateway.request', 6003, 99],
+    ];
+    assert.deepEqual(expected.map(([a]) => [a, ocsfClassOf(a).classUid, ocsfClassOf(a).activityId]), expected);
+    assert.equal(ocsfClassOf('auth.totp_enrolled').activityName, 'MFA Factor Enable');
+    assert.deepEqual(toOcsf(event({ action: 'auth.password_set', targets: [] })).user, { uid: 'usr_1', email_addr: 'a@x.example', type: 'user' }, 'no target: the actor');
     const o = toOcsf(event());
     assert.equal(o.type_uid, 300107);
     assert.equal(o.time, Date.parse('2026-03-01T12:00:00.000Z'));
