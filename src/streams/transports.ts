@@ -101,7 +101,7 @@ export function explainError(dest: Pick<Destination, 'kind' | 'settings'>, err: 
   }
   if (e.name === 'TimeoutError' || inner.name === 'TimeoutError') return `${dest.kind} receiver ${where} did not answer within ${TIMEOUT_MS / 1000}s`;
   let text = inner.message;
-  if (!syslog && cause && !text.includes(where)) text = `${dest.kind} receiver ${where} could not be reached: ${text}`;
+  if (!syslog && (cause || inner.code) && !text.includes(where)) text = `${dest.kind} receiver ${where} could not be reached: ${text}`;
   if (inner.code && CERT_NOT_TRUSTED.has(inner.code)) {
     text += dest.kind === 'syslog_tls' ? ". Set caPem to the CA that signed the receiver's certificate." : '. The receiver\'s certificate is not signed by a CA this server trusts (NODE_EXTRA_CA_CERTS adds one).';
   } else if (inner.code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
