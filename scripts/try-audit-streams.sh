@@ -60,6 +60,7 @@ PALISADE=(node "$ROOT/dist/src/cli.js")
 PORT=$(free_port); TCP_PORT=$(free_port); TLS_PORT=$(free_port); HOOK_PORT=$(free_port)
 export DATABASE_URL="sqlite:$WORK/data/palisade.db" PALISADE_PORT="$PORT" PALISADE_HOST=127.0.0.1
 export PALISADE_AUDIT_STREAMS_ALLOW_HTTP=true   # the webhook receiver below is plain http on loopback
+export PALISADE_OUTBOUND_ALLOW_CIDRS=127.0.0.1/32 # the receivers are on this machine; loopback is refused by default
 export PALISADE_AUDIT_STREAM_INTERVAL_SECONDS=1 PALISADE_LOG_LEVEL=warn
 B="http://127.0.0.1:$PORT"
 
