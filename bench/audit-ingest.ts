@@ -85,9 +85,9 @@ async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
   // 3. The raw limit: the same rows, bare batched inserts with the driver, no hashing or locking.
   const rows = (await sampleRows(database, 'org_bench_batch')).map((r) => ({ ...r, org_id: 'org_raw', id: `raw${r.id}` }));
   // …and the target-index rows the real path wrote with them, inserted in the same transactions.
-  const targetsBySeq = new Map<number, string[]>();
-  for (const t of await database.db.selectFrom('audit_event_targets').select(['seq', 'target_id']).where('org_id', '=', 'org_bench_batch').execute()) {
-    targetsBySeq.set(Number(t.seq), [...(targetsBySeq.get(Number(t.seq)) ?? []), t.target_id]);
+  const targetsById = new Map<string, string[]>();
+  for (const t of await database.db.selectFrom('audit_event_targets').select(['event_id', 'target_id']).where('org_id', '=', 'org_bench_batch').execute()) {
+    targetsById.set(`raw${t.event_id}`, [...(targetsById.get(`raw${t.event_id}`) ?? []), t.target_id]);
   }
   const cols = Object.keys(rows[0]!) as (keyof NewAuditEventRow)[];
   let raw: number;
@@ -97,10 +97,10 @@ async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
     handle.pragma('journal_mode = WAL');
     handle.pragma('synchronous = NORMAL');
     const stmt = handle.prepare(`insert into audit_events (${cols.join(',')}) values (${cols.map(() => '?').join(',')})`);
-    const targetStmt = handle.prepare('insert into audit_event_targets (org_id, target_id, seq) values (?, ?, ?)');
+    const targetStmt = handle.prepare('insert into audit_event_targets (org_id, target_id, occurred_at, event_id) values (?, ?, ?, ?)');
     const insertMany = handle.transaction((batch: NewAuditEventRow[]) => {
       for (const r of batch) stmt.run(...cols.map((c) => r[c] as string | number | null));
-      for (const r of batch) for (const id of targetsBySeq.get(Number(r.seq)) ?? []) targetStmt.run(r.org_id, id, r.seq);
+      for (const r of batch) for (const id of targetsById.get(r.id) ?? []) targetStmt.run(r.org_id, id, r.occurred_at, r.id);
     });
     raw = await timed(async () => {
       for (let i = 0; i < rows.length; i += BATCH) insertMany(rows.slice(i, i + BATCH));
@@ -121,8 +121,8 @@ async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
           const tuples = chunk.map((r) => `(${cols.map((c) => (params.push(r[c]), `$${params.length}`)).join(',')})`);
           await client.query(`insert into audit_events (${cols.join(',')}) values ${tuples.join(',')}`, params);
           const tp: unknown[] = [];
-          const tt = chunk.flatMap((r) => (targetsBySeq.get(Number(r.seq)) ?? []).map((id) => (tp.push(r.org_id, id, r.seq), `($${tp.length - 2},$${tp.length - 1},$${tp.length})`)));
-          if (tt.length) await client.query(`insert into audit_event_targets (org_id, target_id, seq) values ${tt.join(',')}`, tp);
+          const tt = chunk.flatMap((r) => (targetsById.get(r.id) ?? []).map((id) => (tp.push(r.org_id, id, r.occurred_at, r.id), `($${tp.length - 3},$${tp.length - 2},$${tp.length - 1},$${tp.length})`)));
+          if (tt.length) await client.query(`insert into audit_event_targets (org_id, target_id, occurred_at, event_id) values ${tt.join(',')}`, tp);
         }
         await client.query('commit');
       }

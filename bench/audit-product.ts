@@ -74,7 +74,9 @@ async function fillWithCopies(database: Database, real: number): Promise<void> {
     await sql`insert into audit_events (id, org_id, seq, occurred_at, actor_type, actor_id, actor_email, actor_ip, actor_user_agent, action, targets, outcome, metadata, request_id, prev_hash, hash)
       select id || ${`_c${k}`}, org_id, seq + ${off}, occurred_at, actor_type, actor_id, actor_email, actor_ip, actor_user_agent, action, targets, outcome, metadata, request_id, prev_hash, hash
       from audit_events where org_id = ${ORG} and seq <= ${upTo}`.execute(database.db);
-    await sql`insert into audit_event_targets (org_id, target_id, seq) select org_id, target_id, seq + ${off} from audit_event_targets where org_id = ${ORG} and seq <= ${upTo}`.execute(database.db);
+    await sql`insert into audit_event_targets (org_id, target_id, occurred_at, event_id)
+      select t.org_id, t.target_id, t.occurred_at, t.event_id || ${`_c${k}`} from audit_event_targets t join audit_events e on e.id = t.event_id
+      where t.org_id = ${ORG} and e.org_id = ${ORG} and e.seq <= ${upTo}`.execute(database.db);
     process.stdout.write(`  … ${(off + upTo).toLocaleString()} events (SQL copies)\n`);
   }
   await database.db.updateTable('audit_chain_heads').set({ seq: N }).where('org_id', '=', ORG).execute();

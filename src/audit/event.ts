@@ -169,3 +169,15 @@ export function eventFromRow(row: AuditEventRow): AuditEvent {
     hash: row.hash,
   };
 }
+
+/** The distinct target ids in stored targets JSON; malformed JSON names none (it is never fatal). */
+export function targetIdsOf(json: string): string[] {
+  try {
+    const parsed: unknown = JSON.parse(json);
+    if (!Array.isArray(parsed)) return [];
+    const ids = parsed.map((t) => (t && typeof t === 'object' ? (t as { id?: unknown }).id : undefined)).filter((id): id is string => typeof id === 'string' && id.length > 0);
+    return [...new Set(ids)];
+  } catch {
+    return [];
+  }
+}

@@ -94,7 +94,7 @@ export async function recordAuditBatch(tx: Tx, ctx: Pick<Ctx, 'clock' | 'caller'
         prev_hash: hash,
         hash: nextHash,
       });
-      pushTargetRows(targetRows, orgId, event.seq, input.targets);
+      pushTargetRows(targetRows, orgId, occurredAt, event.id, input.targets);
       ids[i] = event.id;
       seq = event.seq;
       hash = nextHash;
@@ -116,17 +116,17 @@ export async function recordAuditBatch(tx: Tx, ctx: Pick<Ctx, 'clock' | 'caller'
   return ids;
 }
 
-type TargetRow = { org_id: string; target_id: string; seq: number };
+type TargetRow = { org_id: string; target_id: string; occurred_at: string; event_id: string };
 
 /** One index row per distinct target id the event names (an event naming one id twice is indexed once). */
-function pushTargetRows(out: TargetRow[], orgId: string, seq: number, targets: AuditTarget[] | undefined): void {
+function pushTargetRows(out: TargetRow[], orgId: string, occurredAt: string, eventId: string, targets: AuditTarget[] | undefined): void {
   if (!targets?.length) return;
   for (let k = 0; k < targets.length; k++) {
     const id = (targets[k] as AuditTarget).id;
     if (!id) continue;
     let seen = false;
     for (let j = 0; j < k; j++) if ((targets[j] as AuditTarget).id === id) seen = true;
-    if (!seen) out.push({ org_id: orgId, target_id: id, seq });
+    if (!seen) out.push({ org_id: orgId, target_id: id, occurred_at: occurredAt, event_id: eventId });
   }
 }
 
@@ -168,7 +168,7 @@ function insertRowsSqlite(handle: SQLite.Database, rows: NewAuditEventRow[], tar
     st = {
       one: handle.prepare(head + tuple),
       many: handle.prepare(head + Array(ROWS_PER_STATEMENT).fill(tuple).join(',')),
-      target: handle.prepare('insert into audit_event_targets (org_id, target_id, seq) values (?, ?, ?)'),
+      target: handle.prepare('insert into audit_event_targets (org_id, target_id, occurred_at, event_id) values (?, ?, ?, ?)'),
     };
     statements.set(handle, st);
   }
@@ -189,5 +189,5 @@ function insertRowsSqlite(handle: SQLite.Database, rows: NewAuditEventRow[], tar
     push(params, rows[i] as NewAuditEventRow);
     st.one.run(params);
   }
-  for (const t of targetRows) st.target.run(t.org_id, t.target_id, t.seq);
+  for (const t of targetRows) st.target.run(t.org_id, t.target_id, t.occurred_at, t.event_id);
 }

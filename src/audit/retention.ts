@@ -2,7 +2,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { Ctx } from '../context.js';
 import { badRequest } from '../errors.js';
 import { authorize } from '../orgs/authorize.js';
-import { SYSTEM_CHAIN } from './event.js';
+import type { Tx } from '../db/schema.js';
+import { SYSTEM_CHAIN, targetIdsOf } from './event.js';
 import { createCheckpoint } from './checkpoints.js';
 import { recordAudit } from './record.js';
 
@@ -62,7 +63,7 @@ export async function purgeOrg(ctx: Pick<Ctx, 'db' | 'clock' | 'caller' | 'meta'
   let deleted = 0;
   for (;;) {
     const n = await ctx.db.transaction().execute(async (tx) => {
-      let q = tx.selectFrom('audit_events').select(['seq', 'hash']).where('org_id', '=', orgId).where('occurred_at', '<', cutoff);
+      let q = tx.selectFrom('audit_events').select(['seq', 'hash', 'id', 'occurred_at', 'targets']).where('org_id', '=', orgId).where('occurred_at', '<', cutoff);
       if (keep) q = q.where('seq', '<', Number(keep.seq));
       if (holdFrom !== undefined) q = q.where('seq', '<', holdFrom);
       const batch = await q.orderBy('seq').limit(batchSize).execute();
@@ -70,7 +71,7 @@ export async function purgeOrg(ctx: Pick<Ctx, 'db' | 'clock' | 'caller' | 'meta'
       if (!last) return 0;
       const lastSeq = Number(last.seq);
       await tx.deleteFrom('audit_events').where('org_id', '=', orgId).where('seq', '<=', lastSeq).execute();
-      await tx.deleteFrom('audit_event_targets').where('org_id', '=', orgId).where('seq', '<=', lastSeq).execute();
+      await deleteTargetRows(tx, orgId, batch);
       const cp = await createCheckpoint(tx, ctx.clock.now(), orgId, 'purge', { seq: lastSeq, hash: last.hash }, ctx.config);
       const at = ctx.clock.now().toISOString();
       const anchor = { first_seq: lastSeq + 1, prev_hash: last.hash, checkpoint_id: cp.id, updated_at: at };
@@ -84,6 +85,19 @@ export async function purgeOrg(ctx: Pick<Ctx, 'db' | 'clock' | 'caller' | 'meta'
     await ctx.db.transaction().execute((tx) => recordAudit(tx, ctx, { orgId, action: 'audit.purged', metadata: { deleted, retentionDays, before: cutoff } }));
   }
   return deleted;
+}
+
+/** Removes the target-index rows of purged events by their full keys (the index is not keyed by seq). */
+async function deleteTargetRows(tx: Tx, orgId: string, events: { id: string; occurred_at: string; targets: string }[]): Promise<void> {
+  const keys = events.flatMap((e) => targetIdsOf(e.targets).map((targetId) => ({ targetId, at: e.occurred_at, id: e.id })));
+  for (let i = 0; i < keys.length; i += 200) {
+    const chunk = keys.slice(i, i + 200);
+    await tx
+      .deleteFrom('audit_event_targets')
+      .where('org_id', '=', orgId)
+      .where((eb) => eb.or(chunk.map((k) => eb.and([eb('target_id', '=', k.targetId), eb('occurred_at', '=', k.at), eb('event_id', '=', k.id)]))))
+      .execute();
+  }
 }
 
 /** The retention job: every chain (organizations and the installation chain), idempotent. */

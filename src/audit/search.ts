@@ -57,12 +57,15 @@ export function applyAuditFilters<Q extends SelectQueryBuilder<DB, 'audit_events
   }
   if (query.outcome) q = q.where('outcome', '=', query.outcome);
   if (query.ip) q = q.where('actor_ip', '=', query.ip.trim());
-  // The targets index holds one row per (event, target id): a lookup is one index range.
+  // The targets index holds one row per (event, target id), keyed (org, target, time, event id).
   if (query.target) {
     const target = query.target.trim();
-    q = q.where('seq', 'in', (eb) =>
-      eb.selectFrom('audit_event_targets').select('audit_event_targets.seq').where('audit_event_targets.org_id', '=', orgId).where('audit_event_targets.target_id', '=', target),
-    );
+    q = q.where('id', 'in', (eb) => {
+      let sub = eb.selectFrom('audit_event_targets').select('audit_event_targets.event_id').where('audit_event_targets.org_id', '=', orgId).where('audit_event_targets.target_id', '=', target);
+      if (from) sub = sub.where('audit_event_targets.occurred_at', '>=', from);
+      if (to) sub = sub.where('audit_event_targets.occurred_at', '<', to);
+      return sub;
+    });
   }
   return q as Q;
 }
@@ -75,9 +78,31 @@ export async function searchAuditEvents(ctx: Ctx, orgId: string, query: AuditSea
   if (from && to && from >= to) throw badRequest('invalid_time_range', '`from` must be earlier than `to`.');
   const desc = (query.order ?? 'desc') === 'desc';
 
-  let q = applyAuditFilters(ctx.db.selectFrom('audit_events').selectAll().where('org_id', '=', orgId), orgId, query, from, to, sqliteHandleOf(ctx.db) !== undefined);
-  if (page.after) {
-    const [at, id] = page.after as [string, string];
+  const onlyTarget = query.target !== undefined && !query.actor && !query.action && !query.outcome && !query.ip;
+  let q = applyAuditFilters(ctx.db.selectFrom('audit_events').selectAll().where('org_id', '=', orgId), orgId, onlyTarget ? { ...query, target: undefined } : query, from, to, sqliteHandleOf(ctx.db) !== undefined);
+  const after = page.after as [string, string] | undefined;
+  if (onlyTarget) {
+    // Target alone (with time and cursor): the page is read off the targets index in search order,
+    // newest first, and only its events are fetched; other filters would drop rows from such a page.
+    const target = (query.target as string).trim();
+    q = q.where('id', 'in', (eb) => {
+      let sub = eb.selectFrom('audit_event_targets').select('event_id').where('org_id', '=', orgId).where('target_id', '=', target);
+      if (from) sub = sub.where('occurred_at', '>=', from);
+      if (to) sub = sub.where('occurred_at', '<', to);
+      if (after) {
+        const [at, id] = after;
+        sub = sub.where((w) =>
+          desc
+            ? w.or([w('occurred_at', '<', at), w.and([w('occurred_at', '=', at), w('event_id', '<', id)])])
+            : w.or([w('occurred_at', '>', at), w.and([w('occurred_at', '=', at), w('event_id', '>', id)])]),
+        );
+      }
+      const d = desc ? 'desc' : 'asc';
+      return sub.orderBy('occurred_at', d).orderBy('event_id', d).limit(page.limit + 1);
+    });
+  }
+  if (after) {
+    const [at, id] = after;
     q = q.where((eb) =>
       desc
         ? eb.or([eb('occurred_at', '<', at), eb.and([eb('occurred_at', '=', at), eb('id', '<', id)])])

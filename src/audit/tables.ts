@@ -70,7 +70,8 @@ export interface AuditStreamsTable {
 export interface AuditEventTargetsTable {
   org_id: string;
   target_id: string;
-  seq: number;
+  occurred_at: string;
+  event_id: string;
 }
 
 export interface AuditTables {

@@ -71,13 +71,48 @@ describe('audit target index', () => {
     assert.equal(cross.status, 404);
   });
 
+  test('pages of one target are read in order with stable cursors, alone or with other filters and a time range', async () => {
+    const { orgId, owner } = await t.seedOrg('Target Pages', 'owner@target-pages.example');
+    const start = t.clock.now().toISOString();
+    for (let i = 0; i < 7; i++) {
+      t.clock.advance(1000);
+      await write(orgId, [[{ type: 'user', id: 'usr_paged' }], [{ type: 'user', id: 'usr_other' }]], i % 2 ? 'test.odd' : 'test.even');
+    }
+    const all = async (qs: string) => {
+      const seen: { id: string; seq: number; action: string }[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const res: { status: number; body: { data: { id: string; seq: number; action: string }[]; nextCursor: string | null } } = await owner.get(`/api/v1/orgs/${orgId}/audit-events?target=usr_paged&limit=3${qs}${cursor ? `&cursor=${cursor}` : ''}`);
+        assert.equal(res.status, 200);
+        assert.ok(res.body.data.length <= 3);
+        seen.push(...res.body.data);
+        cursor = res.body.nextCursor;
+        pages++;
+      } while (cursor && pages < 10);
+      return seen;
+    };
+    const desc = await all('');
+    assert.deepEqual(desc.map((e) => e.seq), [...desc.map((e) => e.seq)].sort((a, b) => b - a));
+    assert.equal(new Set(desc.map((e) => e.id)).size, 7);
+    const asc = await all('&order=asc');
+    assert.deepEqual(asc.map((e) => e.id), [...desc.map((e) => e.id)].reverse());
+    const odd = await all('&action=test.odd');
+    assert.equal(odd.length, 3);
+    assert.ok(odd.every((e) => e.action === 'test.odd'));
+    const from = new Date(Date.parse(start) + 3500).toISOString();
+    const late = await all(`&from=${encodeURIComponent(from)}`);
+    assert.equal(late.length, 4);
+    assert.deepEqual(late.map((e) => e.id), desc.slice(0, 4).map((e) => e.id));
+  });
+
   test('the retention purge removes the index rows of purged events', async () => {
     const { orgId } = await t.seedOrg('Target Purge', 'owner@target-purge.example');
     await write(orgId, [[{ type: 'user', id: 'usr_old' }], [{ type: 'user', id: 'usr_old' }]]);
     t.clock.advance(31 * DAY);
     await write(orgId, [[{ type: 'user', id: 'usr_old' }]]);
     assert.ok((await purgeOrg(t.system, orgId)) >= 2);
-    const left = await t.db.database.db.selectFrom('audit_event_targets').select('seq').where('org_id', '=', orgId).where('target_id', '=', 'usr_old').execute();
+    const left = await t.db.database.db.selectFrom('audit_event_targets').select('event_id').where('org_id', '=', orgId).where('target_id', '=', 'usr_old').execute();
     assert.equal(left.length, 1);
     const owner = await t.login('owner@target-purge.example'); // a month on, the first session has expired
     const res = await owner.get(`/api/v1/orgs/${orgId}/audit-events?target=usr_old`);

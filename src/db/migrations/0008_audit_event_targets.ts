@@ -1,4 +1,5 @@
 import { type Kysely, SqliteAdapter, sql } from 'kysely';
+import { targetIdsOf } from '../../audit/event.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyDb = Kysely<any>;
@@ -7,8 +8,9 @@ const BACKFILL_BATCH = 5000;
 
 /**
  * The ids each audit event names as a target, one row per (event, target id): the target filter of
- * search and export reads this index instead of scanning the events' JSON. Keyed so a lookup for
- * one target in one organization is a single index range.
+ * search and export reads this index instead of scanning the events' JSON. Keyed like the search
+ * order (time, then event id), so one page of a target's events is one index range read newest
+ * first, and a purged event's rows are found by their full key.
  */
 export async function up(db: AnyDb): Promise<void> {
   const sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
@@ -16,21 +18,22 @@ export async function up(db: AnyDb): Promise<void> {
   await sql`create table audit_event_targets (
     org_id text not null,
     target_id text not null,
-    seq bigint not null,
-    primary key (org_id, target_id, seq)
+    occurred_at text not null,
+    event_id text not null,
+    primary key (org_id, target_id, occurred_at, event_id)
   )${sqlite ? sql` without rowid` : sql``}`.execute(db);
 
   // Backfill from events already stored, in seq batches so a large log migrates in bounded memory.
   let after: { org_id: string; seq: number } | undefined;
   for (;;) {
-    let q = db.selectFrom('audit_events').select(['org_id', 'seq', 'targets']).orderBy('org_id').orderBy('seq').limit(BACKFILL_BATCH);
+    let q = db.selectFrom('audit_events').select(['org_id', 'seq', 'id', 'occurred_at', 'targets']).orderBy('org_id').orderBy('seq').limit(BACKFILL_BATCH);
     if (after) {
       const a = after;
       q = q.where((eb) => eb.or([eb('org_id', '>', a.org_id), eb.and([eb('org_id', '=', a.org_id), eb('seq', '>', a.seq)])]));
     }
-    const rows = (await q.execute()) as { org_id: string; seq: number | string; targets: string }[];
+    const rows = (await q.execute()) as { org_id: string; seq: number | string; id: string; occurred_at: string; targets: string }[];
     if (rows.length === 0) break;
-    const values = rows.flatMap((r) => targetIdsOf(r.targets).map((id) => ({ org_id: r.org_id, target_id: id, seq: Number(r.seq) })));
+    const values = rows.flatMap((r) => targetIdsOf(r.targets).map((id) => ({ org_id: r.org_id, target_id: id, occurred_at: r.occurred_at, event_id: r.id })));
     for (let i = 0; i < values.length; i += 500) await db.insertInto('audit_event_targets').values(values.slice(i, i + 500)).execute();
     const last = rows[rows.length - 1] as { org_id: string; seq: number | string };
     after = { org_id: last.org_id, seq: Number(last.seq) };
@@ -39,15 +42,4 @@ export async function up(db: AnyDb): Promise<void> {
 
 export async function down(db: AnyDb): Promise<void> {
   await db.schema.dropTable('audit_event_targets').ifExists().execute();
-}
-
-function targetIdsOf(json: string): string[] {
-  try {
-    const parsed: unknown = JSON.parse(json);
-    if (!Array.isArray(parsed)) return [];
-    const ids = parsed.map((t) => (t && typeof t === 'object' ? (t as { id?: unknown }).id : undefined)).filter((id): id is string => typeof id === 'string' && id.length > 0);
-    return [...new Set(ids)];
-  } catch {
-    return [];
-  }
 }
