@@ -23,20 +23,25 @@ export async function up(db: AnyDb): Promise<void> {
     primary key (org_id, target_id, occurred_at, event_id)
   )${sqlite ? sql` without rowid` : sql``}`.execute(db);
 
-  // Backfill from events already stored, in seq batches so a large log migrates in bounded memory.
-  let after: { org_id: string; seq: number } | undefined;
-  for (;;) {
-    let q = db.selectFrom('audit_events').select(['org_id', 'seq', 'id', 'occurred_at', 'targets']).orderBy('org_id').orderBy('seq').limit(BACKFILL_BATCH);
-    if (after) {
-      const a = after;
-      q = q.where((eb) => eb.or([eb('org_id', '>', a.org_id), eb.and([eb('org_id', '=', a.org_id), eb('seq', '>', a.seq)])]));
+  // Backfill from events already stored, one chain at a time in seq batches: each batch is one
+  // range of the (org_id, seq) index, so a large log migrates in bounded memory and linear time.
+  const chains = (await db.selectFrom('audit_events').select('org_id').distinct().execute()) as { org_id: string }[];
+  for (const { org_id: orgId } of chains) {
+    let after = 0;
+    for (;;) {
+      const rows = (await db
+        .selectFrom('audit_events')
+        .select(['seq', 'id', 'occurred_at', 'targets'])
+        .where('org_id', '=', orgId)
+        .where('seq', '>', after)
+        .orderBy('seq')
+        .limit(BACKFILL_BATCH)
+        .execute()) as { seq: number | string; id: string; occurred_at: string; targets: string }[];
+      if (rows.length === 0) break;
+      const values = rows.flatMap((r) => targetIdsOf(r.targets).map((id) => ({ org_id: orgId, target_id: id, occurred_at: r.occurred_at, event_id: r.id })));
+      for (let i = 0; i < values.length; i += 500) await db.insertInto('audit_event_targets').values(values.slice(i, i + 500)).execute();
+      after = Number((rows[rows.length - 1] as { seq: number | string }).seq);
     }
-    const rows = (await q.execute()) as { org_id: string; seq: number | string; id: string; occurred_at: string; targets: string }[];
-    if (rows.length === 0) break;
-    const values = rows.flatMap((r) => targetIdsOf(r.targets).map((id) => ({ org_id: r.org_id, target_id: id, occurred_at: r.occurred_at, event_id: r.id })));
-    for (let i = 0; i < values.length; i += 500) await db.insertInto('audit_event_targets').values(values.slice(i, i + 500)).execute();
-    const last = rows[rows.length - 1] as { org_id: string; seq: number | string };
-    after = { org_id: last.org_id, seq: Number(last.seq) };
   }
 }
 
