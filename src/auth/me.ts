@@ -7,7 +7,7 @@ import { requireUser } from './require-user.js';
 export interface MeView {
   user: PublicUser;
   via: 'session' | 'api_token';
-  memberships: { orgId: string; orgName: string; role: Role; status: 'active' | 'invited' }[];
+  memberships: { orgId: string; orgName: string; role: Role; status: 'active' | 'invited' | 'suspended' }[];
 }
 
 export async function getMe(ctx: Ctx): Promise<MeView> {

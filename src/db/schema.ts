@@ -39,10 +39,14 @@ export interface MembershipsTable {
   org_id: string;
   user_id: string;
   role: Role;
-  status: 'active' | 'invited';
+  /** suspended: deactivated by SCIM; the role is kept for reactivation, and the membership grants nothing. */
+  status: 'active' | 'invited' | 'suspended';
   invited_by: string | null;
   created_at: string;
   updated_at: string;
+  suspended_at: string | null;
+  /** The SCIM directory that suspended the membership; only it lifts the suspension while it exists. */
+  suspended_by_directory_id: string | null;
 }
 
 export interface SessionsTable {

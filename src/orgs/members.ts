@@ -3,16 +3,16 @@ import { recordAudit } from '../audit/record.js';
 import { createLinkToken } from '../auth/link-tokens.js';
 import type { Ctx } from '../context.js';
 import { refuseCapturedEmail } from '../domains/capture.js';
-import type { Membership, Role, Tx } from '../db/schema.js';
+import type { Membership, Queryable, Role, Tx } from '../db/schema.js';
 import { conflict, notFound } from '../errors.js';
-import { type Page, type PageRequest, pageOf } from '../http/pagination.js';
+import { type Page, type PageRequest, PageQuerySchema, pageOf } from '../http/pagination.js';
 import { newId } from '../ids.js';
 import { normalizeEmail } from '../users/email.js';
 import { findOrCreateUser } from '../users/store.js';
 import { authorize, missingPermission } from './authorize.js';
 import { roleAllows } from './permissions.js';
 import { countActiveOwners, countOwnersIncludingInvited, lockOrg } from './store.js';
-import { type MemberView, RoleSchema, type Warning, memberView } from './views.js';
+import { MemberStatusSchema, type MemberView, RoleSchema, type SuspendingDirectory, type Warning, memberView } from './views.js';
 
 export const InviteMemberInput = Type.Object(
   { email: Type.String({ maxLength: 254 }), role: Type.Optional(RoleSchema) },
@@ -20,8 +20,21 @@ export const InviteMemberInput = Type.Object(
 );
 export type InviteMemberInput = Static<typeof InviteMemberInput>;
 
-export const ChangeRoleInput = Type.Object({ role: RoleSchema }, { additionalProperties: false });
-export type ChangeRoleInput = Static<typeof ChangeRoleInput>;
+export const UpdateMemberInput = Type.Object(
+  {
+    role: Type.Optional(RoleSchema),
+    status: Type.Optional(
+      Type.Literal('active', {
+        description: 'Lift a suspension. Only for a member whose suspending SCIM directory was deleted; otherwise reactivate the person in the identity provider.',
+      }),
+    ),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type UpdateMemberInput = Static<typeof UpdateMemberInput>;
+
+export const ListMembersQuery = Type.Object({ ...PageQuerySchema, status: Type.Optional(MemberStatusSchema) });
+export type ListMembersQuery = Static<typeof ListMembersQuery>;
 
 /** Past two primary owners the organization still works; the owner is told why fewer is safer. */
 export const OWNER_WARNING_THRESHOLD = 2;
@@ -33,18 +46,30 @@ async function ownerWarnings(tx: Tx, orgId: string): Promise<Warning[]> {
     : [];
 }
 
-export async function listMembers(ctx: Ctx, orgId: string, page: PageRequest): Promise<Page<MemberView>> {
-  await authorize(ctx, orgId, 'members.read');
-  let q = ctx.db
+/** Members with their user and, for suspended ones, the SCIM directory that suspended them (when it still exists). */
+function memberRows(db: Queryable, orgId: string) {
+  return db
     .selectFrom('memberships')
     .innerJoin('users', 'users.id', 'memberships.user_id')
+    .leftJoin('scim_directories', (j) =>
+      j.onRef('scim_directories.id', '=', 'memberships.suspended_by_directory_id').onRef('scim_directories.org_id', '=', 'memberships.org_id').on('scim_directories.status', '=', 'active'),
+    )
     .selectAll('memberships')
-    .select(['users.email', 'users.display_name'])
+    .select(['users.email', 'users.display_name', 'scim_directories.id as suspending_directory_id', 'scim_directories.name as suspending_directory_name'])
     .where('memberships.org_id', '=', orgId);
+}
+
+const suspendingDirectory = (r: { suspending_directory_id: string | null; suspending_directory_name: string | null }): SuspendingDirectory =>
+  r.suspending_directory_id ? { id: r.suspending_directory_id, name: r.suspending_directory_name ?? '' } : null;
+
+export async function listMembers(ctx: Ctx, orgId: string, page: PageRequest, filter: { status?: Membership['status'] | undefined } = {}): Promise<Page<MemberView>> {
+  await authorize(ctx, orgId, 'members.read');
+  let q = memberRows(ctx.db, orgId);
+  if (filter.status) q = q.where('memberships.status', '=', filter.status);
   const after = page.after?.[0];
   if (after !== undefined) q = q.where('memberships.id', '>', after);
   const rows = await q.orderBy('memberships.id').limit(page.limit + 1).execute();
-  return pageOf(rows.map((r) => memberView(r, r)), page);
+  return pageOf(rows.map((r) => memberView(r, r, suspendingDirectory(r))), page);
 }
 
 export async function inviteMember(
@@ -62,13 +87,16 @@ export async function inviteMember(
     const now = ctx.clock.now();
     const { user } = await findOrCreateUser(tx, email, now);
     const existing = await tx.selectFrom('memberships').select(['id', 'role', 'status']).where('org_id', '=', orgId).where('user_id', '=', user.id).executeTakeFirst();
+    if (existing?.status === 'suspended') {
+      throw conflict('member_suspended', `${email} is a member of this organization whose access is suspended by SCIM provisioning (deactivated in the identity provider). Reactivate them in the identity provider instead of inviting them again.`, { memberId: existing.id });
+    }
     if (existing) {
       throw conflict('already_member', `${email} is already ${existing.status === 'invited' ? 'invited to' : 'a member of'} this organization as ${existing.role}. Change their role instead of inviting again.`, { memberId: existing.id });
     }
     // Someone who already has a password here joins at once; someone new gets a one-time link to set one.
     const status: Membership['status'] = user.password_hash ? 'active' : 'invited';
     const at = now.toISOString();
-    const m: Membership = { id: newId('mem', now), org_id: orgId, user_id: user.id, role, status, invited_by: ctx.caller.kind === 'user' ? ctx.caller.userId : null, created_at: at, updated_at: at };
+    const m: Membership = { id: newId('mem', now), org_id: orgId, user_id: user.id, role, status, invited_by: ctx.caller.kind === 'user' ? ctx.caller.userId : null, created_at: at, updated_at: at, suspended_at: null, suspended_by_directory_id: null };
     await tx.insertInto('memberships').values(m).execute();
     await recordAudit(tx, ctx, {
       orgId,
@@ -83,14 +111,7 @@ export async function inviteMember(
 }
 
 async function loadMember(tx: Tx, orgId: string, memberId: string) {
-  const row = await tx
-    .selectFrom('memberships')
-    .innerJoin('users', 'users.id', 'memberships.user_id')
-    .selectAll('memberships')
-    .select(['users.email', 'users.display_name'])
-    .where('memberships.id', '=', memberId)
-    .where('memberships.org_id', '=', orgId)
-    .executeTakeFirst();
+  const row = await memberRows(tx, orgId).where('memberships.id', '=', memberId).executeTakeFirst();
   if (!row) throw notFound('member');
   return row;
 }
@@ -98,24 +119,45 @@ async function loadMember(tx: Tx, orgId: string, memberId: string) {
 const lastOwner = () =>
   conflict('last_primary_owner', 'This is the last active primary owner of the organization. Promote another member to primary owner first, then try again.');
 
-export async function changeMemberRole(ctx: Ctx, orgId: string, memberId: string, input: ChangeRoleInput): Promise<{ member: MemberView; warnings: Warning[] }> {
+/**
+ * Changes a member's role and/or lifts a suspension. A suspension made by a SCIM directory that
+ * still exists is the identity provider's to lift (409 suspended_by_scim); once that directory is
+ * deleted, admins may lift it here. Roles of suspended members may change (they apply on return).
+ */
+export async function updateMember(ctx: Ctx, orgId: string, memberId: string, input: UpdateMemberInput): Promise<{ member: MemberView; warnings: Warning[] }> {
   const { role: myRole } = await authorize(ctx, orgId, 'members.manage');
   return ctx.db.transaction().execute(async (tx) => {
     await lockOrg(tx, orgId);
     const m = await loadMember(tx, orgId, memberId);
-    if (m.role === input.role) return { member: memberView(m, m), warnings: [] };
-    if ((m.role === 'primary_owner' || input.role === 'primary_owner') && !roleAllows(myRole, 'owners.manage')) throw missingPermission('owners.manage', myRole);
-    if (m.role === 'primary_owner' && m.status === 'active' && (await countActiveOwners(tx, orgId)) <= 1) throw lastOwner();
+    const dir = suspendingDirectory(m);
+    const role = input.role ?? m.role;
+    const reactivate = input.status === 'active' && m.status === 'suspended';
+    if (input.status === 'active' && m.status === 'invited') {
+      throw conflict('invitation_pending', `${m.email} has not accepted the invitation yet; the membership becomes active when they do. Send a new invitation if the link expired.`, { memberId: m.id });
+    }
+    if (reactivate && m.role === 'primary_owner' && !roleAllows(myRole, 'owners.manage')) throw missingPermission('owners.manage', myRole);
+    if (reactivate && dir) {
+      throw conflict(
+        'suspended_by_scim',
+        `${m.email} was deactivated in the identity provider and is suspended by the SCIM directory "${dir.name}" (${dir.id}). Reactivate them there (assign them to the application again, or set them active): Palisade restores their access when the identity provider says so. To take their access away for good, remove the member instead.`,
+        { memberId: m.id, directoryId: dir.id, directoryName: dir.name },
+      );
+    }
+    if (role === m.role && !reactivate) return { member: memberView(m, m, dir), warnings: [] };
+    if (role !== m.role) {
+      if ((m.role === 'primary_owner' || role === 'primary_owner') && !roleAllows(myRole, 'owners.manage')) throw missingPermission('owners.manage', myRole);
+      if (m.role === 'primary_owner' && m.status === 'active' && (await countActiveOwners(tx, orgId)) <= 1) throw lastOwner();
+    }
     const at = ctx.clock.now().toISOString();
-    await tx.updateTable('memberships').set({ role: input.role, updated_at: at }).where('id', '=', m.id).execute();
-    await recordAudit(tx, ctx, {
-      orgId,
-      action: 'member.role_changed',
-      targets: [{ type: 'user', id: m.user_id, name: m.email }, { type: 'membership', id: m.id }],
-      metadata: { from: m.role, to: input.role },
-    });
-    const warnings = input.role === 'primary_owner' ? await ownerWarnings(tx, orgId) : [];
-    return { member: memberView({ ...m, role: input.role, updated_at: at }, m), warnings };
+    const next: Membership = reactivate ? { ...m, role, status: 'active', suspended_at: null, suspended_by_directory_id: null, updated_at: at } : { ...m, role, updated_at: at };
+    await tx.updateTable('memberships').set({ role: next.role, status: next.status, suspended_at: next.suspended_at, suspended_by_directory_id: next.suspended_by_directory_id, updated_at: at }).where('id', '=', m.id).execute();
+    const targets = [{ type: 'user', id: m.user_id, name: m.email }, { type: 'membership', id: m.id }];
+    if (reactivate) {
+      await recordAudit(tx, ctx, { orgId, action: 'member.reactivated', targets, metadata: { membershipId: m.id, role: next.role, suspendedAt: m.suspended_at, suspendedByDirectoryId: m.suspended_by_directory_id, reason: 'suspending_directory_deleted' } });
+    }
+    if (role !== m.role) await recordAudit(tx, ctx, { orgId, action: 'member.role_changed', targets, metadata: { from: m.role, to: role } });
+    const warnings = role === 'primary_owner' && role !== m.role ? await ownerWarnings(tx, orgId) : [];
+    return { member: memberView(next, m, null), warnings };
   });
 }
 

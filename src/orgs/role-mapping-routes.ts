@@ -1,6 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { OrgParams, errorResponses } from '../http/schemas.js';
+import { pendingScimRoleChanges } from '../scim/preview.js';
 import { PreviewInput, RoleMappingInput, getRoleMapping, previewRoleMapping, putRoleMapping } from './role-mapping.js';
 
 const tags = ['Role mapping'];
@@ -12,8 +13,20 @@ export async function roleMappingRoutes(root: FastifyInstance): Promise<void> {
   );
   app.put(
     '/api/v1/orgs/:orgId/role-mapping',
-    { schema: { tags, summary: 'Replace the group-to-role rules (used by SSO and SCIM)', params: OrgParams, body: RoleMappingInput, response: errorResponses } },
-    async (request) => putRoleMapping(request.ctx, request.params.orgId, request.body),
+    {
+      schema: {
+        tags,
+        summary: 'Replace the group-to-role rules (used by SSO and SCIM); pendingRoleChanges says, per SCIM directory, how many members would change and the apply-roles call that applies it',
+        params: OrgParams,
+        body: RoleMappingInput,
+        response: errorResponses,
+      },
+    },
+    async (request) => {
+      const mapping = await putRoleMapping(request.ctx, request.params.orgId, request.body);
+      // SSO applies the mapping at each login; SCIM directories apply it only through apply-roles (or a person's next SCIM update).
+      return { ...mapping, pendingRoleChanges: await pendingScimRoleChanges(request.ctx.db, request.params.orgId) };
+    },
   );
   app.post(
     '/api/v1/orgs/:orgId/role-mapping/preview',

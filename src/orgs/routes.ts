@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { PageQuerySchema, pageRequest, pageSchema } from '../http/pagination.js';
 import { OrgMemberParams, OrgParams, errorResponses, noContent } from '../http/schemas.js';
-import { ChangeRoleInput, InviteMemberInput, changeMemberRole, inviteMember, listMembers, removeMember } from './members.js';
+import { InviteMemberInput, ListMembersQuery, UpdateMemberInput, inviteMember, listMembers, removeMember, updateMember } from './members.js';
 import {
   CreateOrganizationInput,
   UpdateOrganizationInput,
@@ -61,8 +61,16 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
 
   app.get(
     '/api/v1/orgs/:orgId/members',
-    { schema: { tags: memberTags, summary: 'List members and pending invitations', params: OrgParams, querystring: PageQuery, response: { 200: pageSchema(MemberView), ...errorResponses } } },
-    async (request) => listMembers(request.ctx, request.params.orgId, pageRequest(request.query)),
+    {
+      schema: {
+        tags: memberTags,
+        summary: 'List members, pending invitations and suspended (SCIM-deactivated) members; ?status= filters',
+        params: OrgParams,
+        querystring: ListMembersQuery,
+        response: { 200: pageSchema(MemberView), ...errorResponses },
+      },
+    },
+    async (request) => listMembers(request.ctx, request.params.orgId, pageRequest(request.query), { status: request.query.status }),
   );
   app.post(
     '/api/v1/orgs/:orgId/members',
@@ -79,8 +87,16 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
   );
   app.patch(
     '/api/v1/orgs/:orgId/members/:memberId',
-    { schema: { tags: memberTags, summary: "Change a member's role", params: OrgMemberParams, body: ChangeRoleInput, response: { 200: Type.Object({ member: MemberView, warnings: Type.Array(Warning) }), ...errorResponses } } },
-    async (request) => changeMemberRole(request.ctx, request.params.orgId, request.params.memberId, request.body),
+    {
+      schema: {
+        tags: memberTags,
+        summary: "Change a member's role, or lift a suspension whose SCIM directory was deleted",
+        params: OrgMemberParams,
+        body: UpdateMemberInput,
+        response: { 200: Type.Object({ member: MemberView, warnings: Type.Array(Warning) }), ...errorResponses },
+      },
+    },
+    async (request) => updateMember(request.ctx, request.params.orgId, request.params.memberId, request.body),
   );
   app.delete('/api/v1/orgs/:orgId/members/:memberId', { schema: { tags: memberTags, summary: 'Remove a member or cancel an invitation', params: OrgMemberParams, response: { ...noContent, ...errorResponses } } }, async (request, reply) => {
     await removeMember(request.ctx, request.params.orgId, request.params.memberId);

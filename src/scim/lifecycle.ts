@@ -1,3 +1,4 @@
+import type { AuditTarget } from '../audit/event.js';
 import { recordAudit } from '../audit/record.js';
 import { revokeAllCredentials } from '../auth/sessions.js';
 import type { Ctx } from '../context.js';
@@ -12,7 +13,8 @@ import type { SyncNote } from './sync-log.js';
 /**
  * What SCIM does to Palisade people: a SCIM user is linked to a Palisade user (by email) and a
  * membership in the directory's organization; its groups set the role through the shared mapping
- * rules; `active: false` or DELETE takes the access away at once.
+ * rules; `active: false` suspends the membership (kept with its role, granting nothing) and DELETE
+ * removes it, both taking the access away at once; `active: true` lifts the suspension.
  *
  * Roles: the highest role the user's mapped groups grant, else the mapping's default role, else
  * `member` (being assigned to the application in the identity provider is what grants access).
@@ -68,9 +70,36 @@ export async function linkPalisadeUser(tx: Tx, email: string, displayName: strin
   return user.id;
 }
 
+/** A live (not deleted) SCIM directory of the organization, or undefined. */
+async function liveDirectory(tx: Tx, orgId: string, directoryId: string): Promise<{ id: string; name: string } | undefined> {
+  return tx.selectFrom('scim_directories').select(['id', 'name']).where('id', '=', directoryId).where('org_id', '=', orgId).where('status', '=', 'active').executeTakeFirst();
+}
+
 /**
- * Brings an active SCIM user's membership in line: creates it (or activates an invitation) and sets
- * the role its groups map to. Returns notes for the sync log.
+ * The role a membership should have under the mapping: the mapped role when role sync is on and a
+ * rule or default applies, else the role it has (so a reactivated person gets their previous role
+ * back when no mapping applies). The last active primary owner is never demoted.
+ */
+async function decideRole(tx: Tx, ctx: Ctx, dir: Directory, su: ScimLinkUser, m: Membership, result: MappingResult, targets: AuditTarget[]): Promise<{ role: Role; notes: SyncNote[] }> {
+  const wanted = targetRole(result);
+  // With no matching group and no default role, an existing member keeps the role they have.
+  if (dir.role_sync !== 1 || m.role === wanted || result.source === 'none') return { role: m.role, notes: [] };
+  if (m.role === 'primary_owner') {
+    await lockOrg(tx, dir.org_id);
+    // A suspended owner is not counted among the active ones, so only the others matter either way.
+    const others = (await countActiveOwners(tx, dir.org_id)) - (m.status === 'active' ? 1 : 0);
+    if (others < 1) {
+      const explanation = `${su.user_name} is the last active primary owner of the organization; SCIM does not demote them to ${wanted}. Make another person primary owner in Palisade first, or leave their groups as they are.`;
+      await recordAudit(tx, ctx, { orgId: dir.org_id, action: 'scim.role_change_refused', outcome: 'denied', targets, metadata: { from: m.role, to: wanted, reason: 'last_primary_owner' } });
+      return { role: m.role, notes: [{ cause: 'last_primary_owner', explanation, user: su.user_name }] };
+    }
+  }
+  return { role: wanted, notes: [] };
+}
+
+/**
+ * Brings an active SCIM user's membership in line: creates it (or activates an invitation, or lifts
+ * this directory's suspension) and sets the role its groups map to. Returns notes for the sync log.
  */
 export async function syncMembership(tx: Tx, ctx: Ctx, dir: Directory, su: ScimLinkUser, mapping: RoleMapping): Promise<SyncNote[]> {
   if (su.active !== 1) return [];
@@ -81,33 +110,46 @@ export async function syncMembership(tx: Tx, ctx: Ctx, dir: Directory, su: ScimL
   const at = now.toISOString();
   const m = await membershipOf(tx, dir.org_id, su.user_id);
   const wanted = targetRole(result);
-  const targets = (mid: string) => [{ type: 'user', id: su.user_id, name: su.user_name }, { type: 'membership', id: mid }, { type: 'scim_directory', id: dir.id }];
+  const targets = (mid: string): AuditTarget[] => [{ type: 'user', id: su.user_id, name: su.user_name }, { type: 'membership', id: mid }, { type: 'scim_directory', id: dir.id }];
+  const matchedGroups = result.groups.filter((g) => g.outcome === 'matched').map((g) => g.group);
   if (!m) {
     const role: Role = dir.role_sync === 1 ? wanted : 'member';
     const id = newId('mem', now);
-    await tx.insertInto('memberships').values({ id, org_id: dir.org_id, user_id: su.user_id, role, status: 'active', invited_by: null, created_at: at, updated_at: at }).execute();
-    await recordAudit(tx, ctx, { orgId: dir.org_id, action: 'scim.member_provisioned', targets: targets(id), metadata: { role, source: result.source, groups: result.groups.filter((g) => g.outcome === 'matched').map((g) => g.group) } });
+    await tx.insertInto('memberships').values({ id, org_id: dir.org_id, user_id: su.user_id, role, status: 'active', invited_by: null, created_at: at, updated_at: at, suspended_at: null, suspended_by_directory_id: null }).execute();
+    await recordAudit(tx, ctx, { orgId: dir.org_id, action: 'scim.member_provisioned', targets: targets(id), metadata: { role, source: result.source, groups: matchedGroups } });
     return [...notes, { level: 'info', cause: 'member_provisioned', user: su.user_name, explanation: `${su.user_name} joined the organization as ${role} (${dir.role_sync === 1 ? because(result) : 'group-driven roles are off for this directory'}).` }];
   }
-  if (m.status !== 'active') {
-    await tx.updateTable('memberships').set({ status: 'active', updated_at: at }).where('id', '=', m.id).execute();
-    await recordAudit(tx, ctx, { orgId: dir.org_id, action: 'scim.member_activated', targets: targets(m.id), metadata: { role: m.role } });
-  }
-  if (dir.role_sync !== 1 || m.role === wanted) return notes;
-  // With no matching group and no default role, an existing member keeps the role they have.
-  if (result.source === 'none' && m.role !== 'primary_owner') return notes;
-  if (m.role === 'primary_owner') {
-    if (result.source === 'none') return notes;
-    await lockOrg(tx, dir.org_id);
-    if ((await countActiveOwners(tx, dir.org_id)) <= 1) {
-      const explanation = `${su.user_name} is the last active primary owner of the organization; SCIM does not demote them to ${wanted}. Make another person primary owner in Palisade first, or leave their groups as they are.`;
-      await recordAudit(tx, ctx, { orgId: dir.org_id, action: 'scim.role_change_refused', outcome: 'denied', targets: targets(m.id), metadata: { from: m.role, to: wanted, reason: 'last_primary_owner' } });
-      return [...notes, { cause: 'last_primary_owner', explanation, user: su.user_name }];
+  const reactivating = m.status === 'suspended';
+  if (reactivating && m.suspended_by_directory_id !== null && m.suspended_by_directory_id !== dir.id) {
+    // Two directories of one organization can link the same person: the one that suspended them decides.
+    const other = await liveDirectory(tx, dir.org_id, m.suspended_by_directory_id);
+    if (other) {
+      return [...notes, { cause: 'suspended_by_other_directory', user: su.user_name, explanation: `${su.user_name} is suspended in this organization by the SCIM directory "${other.name}" (${other.id}); this directory does not lift that suspension. Reactivate the person in the identity provider connected to "${other.name}".` }];
     }
   }
-  await tx.updateTable('memberships').set({ role: wanted, updated_at: at }).where('id', '=', m.id).execute();
-  await recordAudit(tx, ctx, { orgId: dir.org_id, action: 'member.role_changed', targets: targets(m.id), metadata: { from: m.role, to: wanted, source: 'scim', groups: result.groups.filter((g) => g.outcome === 'matched').map((g) => g.group) } });
-  return [...notes, { level: 'info', cause: 'role_changed', user: su.user_name, explanation: `${su.user_name}: ${m.role} → ${wanted} (${because(result)}).` }];
+  const decided = await decideRole(tx, ctx, dir, su, m, result, targets(m.id));
+  notes.push(...decided.notes);
+  if (m.status !== 'active') {
+    await tx.updateTable('memberships').set({ status: 'active', role: decided.role, suspended_at: null, suspended_by_directory_id: null, updated_at: at }).where('id', '=', m.id).execute();
+    if (reactivating) {
+      await recordAudit(tx, ctx, {
+        orgId: dir.org_id,
+        action: 'scim.user_reactivated',
+        targets: targets(m.id),
+        metadata: { membershipId: m.id, role: decided.role, previousRole: m.role, suspendedAt: m.suspended_at, suspendedByDirectoryId: m.suspended_by_directory_id },
+      });
+      notes.push({ level: 'info', cause: 'member_reactivated', user: su.user_name, explanation: `${su.user_name} was reactivated: their suspended membership is active again as ${decided.role}${decided.role === m.role ? ' (their previous role)' : ''}.` });
+    } else {
+      await recordAudit(tx, ctx, { orgId: dir.org_id, action: 'scim.member_activated', targets: targets(m.id), metadata: { role: decided.role } });
+    }
+  } else if (decided.role !== m.role) {
+    await tx.updateTable('memberships').set({ role: decided.role, updated_at: at }).where('id', '=', m.id).execute();
+  }
+  if (decided.role !== m.role) {
+    await recordAudit(tx, ctx, { orgId: dir.org_id, action: 'member.role_changed', targets: targets(m.id), metadata: { from: m.role, to: decided.role, source: 'scim', groups: matchedGroups } });
+    notes.push({ level: 'info', cause: 'role_changed', user: su.user_name, explanation: `${su.user_name}: ${m.role} → ${decided.role} (${because(result)}).` });
+  }
+  return notes;
 }
 
 async function rootOf(tx: Tx, orgId: string): Promise<string> {
@@ -126,28 +168,58 @@ async function outsideMemberships(tx: Tx, orgId: string, userId: string): Promis
 }
 
 /**
- * Takes a deprovisioned person's access away in the caller's transaction: the membership ends, and
- * their sessions and API tokens are revoked unless they still belong to an organization outside
- * this organization's tree (one company's directory must not sign people out of another company).
+ * Takes a deprovisioned person's access away in the caller's transaction. Deactivation (`active:
+ * false`) suspends the membership: it keeps its role for reactivation and grants nothing meanwhile.
+ * DELETE removes it. Either way the person's sessions, API tokens and gateway keys are revoked
+ * unless they still belong to an organization outside this organization's tree (one company's
+ * directory must not sign people out of another company); the gateway keys bound to this
+ * organization are revoked in every case.
  */
 export async function deprovision(tx: Tx, ctx: Ctx, dir: Directory, su: ScimLinkUser, why: 'deactivated' | 'deleted'): Promise<SyncNote[]> {
   const m = await membershipOf(tx, dir.org_id, su.user_id);
-  const targets = [{ type: 'user', id: su.user_id, name: su.user_name }, { type: 'scim_directory', id: dir.id }];
+  const targets: AuditTarget[] = [{ type: 'user', id: su.user_id, name: su.user_name }, ...(m ? [{ type: 'membership', id: m.id }] : []), { type: 'scim_directory', id: dir.id }];
   if (m?.role === 'primary_owner' && m.status === 'active') {
     await lockOrg(tx, dir.org_id);
     if ((await countActiveOwners(tx, dir.org_id)) <= 1) {
-      await recordAudit(tx, ctx, { orgId: dir.org_id, action: 'scim.deprovision_refused', outcome: 'denied', targets, metadata: { reason: 'last_primary_owner', why } });
+      await recordAudit(tx, ctx, { orgId: dir.org_id, action: 'scim.deprovision_refused', outcome: 'denied', targets, metadata: { reason: 'last_primary_owner', why, membershipId: m.id } });
       return [{ cause: 'last_primary_owner', user: su.user_name, explanation: `${su.user_name} is the last active primary owner of the organization, so SCIM did not remove their access. Make another person primary owner in Palisade, then deactivate this user again.` }];
     }
   }
-  if (m) await tx.deleteFrom('memberships').where('id', '=', m.id).execute();
+  const now = ctx.clock.now();
+  const at = now.toISOString();
+  let suspended = false;
+  if (m && why === 'deleted') {
+    await tx.deleteFrom('memberships').where('id', '=', m.id).execute();
+    await tx.updateTable('link_tokens').set({ used_at: at }).where('membership_id', '=', m.id).where('used_at', 'is', null).execute();
+  } else if (m && m.status !== 'suspended') {
+    await tx.updateTable('memberships').set({ status: 'suspended', suspended_at: at, suspended_by_directory_id: dir.id, updated_at: at }).where('id', '=', m.id).execute();
+    // An unaccepted invitation must not turn the suspended membership back into an active one.
+    await tx.updateTable('link_tokens').set({ used_at: at }).where('membership_id', '=', m.id).where('used_at', 'is', null).execute();
+    suspended = true;
+  }
   const others = await outsideMemberships(tx, dir.org_id, su.user_id);
-  const revoked = others.length === 0 ? await revokeAllCredentials(tx, ctx.clock.now(), su.user_id) : { sessions: 0, tokens: 0 };
+  const revoked = others.length === 0 ? await revokeAllCredentials(tx, now, su.user_id) : { sessions: 0, tokens: 0, gatewayKeys: 0 };
+  const orgKeys = await tx.updateTable('gateway_keys').set({ revoked_at: at }).where('org_id', '=', dir.org_id).where('user_id', '=', su.user_id).where('revoked_at', 'is', null).executeTakeFirst();
   await recordAudit(tx, ctx, {
     orgId: dir.org_id,
     action: why === 'deleted' ? 'scim.user_deleted' : 'scim.user_deactivated',
     targets,
-    metadata: { membershipRemoved: m !== undefined, role: m?.role ?? null, sessionsRevoked: revoked.sessions, tokensRevoked: revoked.tokens, keptCredentialsForOtherOrganizations: others.length > 0 },
+    metadata: {
+      membershipId: m?.id ?? null,
+      membershipRemoved: why === 'deleted' && m !== undefined,
+      membershipSuspended: suspended || (why === 'deactivated' && m?.status === 'suspended'),
+      role: m?.role ?? null,
+      previousStatus: m?.status ?? null,
+      sessionsRevoked: revoked.sessions,
+      tokensRevoked: revoked.tokens,
+      gatewayKeysRevoked: revoked.gatewayKeys + Number(orgKeys.numUpdatedRows),
+      keptCredentialsForOtherOrganizations: others.length > 0,
+    },
   });
-  return [];
+  if (!m) return [];
+  return [
+    why === 'deleted'
+      ? { level: 'info', cause: 'member_removed', user: su.user_name, explanation: `${su.user_name} was deleted in the identity provider: their membership (${m.role}) is removed.` }
+      : { level: 'info', cause: 'member_suspended', user: su.user_name, explanation: `${su.user_name} was deactivated in the identity provider: their membership is suspended (role ${m.role} kept for reactivation) and their sign-ins and keys are revoked.` },
+  ];
 }

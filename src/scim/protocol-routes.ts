@@ -6,13 +6,13 @@ import { authenticateDirectory, scimBaseUrl } from './directories.js';
 import { ScimError, scimErrorBody } from './errors.js';
 import { createGroup, deleteGroup, getGroup, listGroups, patchGroup, replaceGroup } from './groups.js';
 import { resourceTypeDocs, schemaDocs, serviceProviderConfig } from './schemas.js';
-import { recordSync } from './sync-log.js';
+import { recordAuthFailure, recordSync } from './sync-log.js';
 import { createUser, deleteUser, getUser, listUsers, patchUser, replaceUser } from './users.js';
 
 /**
  * The SCIM 2.0 protocol endpoints: /scim/v2/<directoryId>/… . They authenticate ONLY with that
  * directory's bearer token; the directory, and so the organization, comes from the token and URL.
- * Every request is written to the directory's sync log.
+ * Every request is written to the directory's sync log (refused tokens: one counted entry per minute).
  */
 const SCIM_TYPE = 'application/scim+json; charset=utf-8';
 
@@ -84,25 +84,28 @@ export async function scimProtocolRoutes(app: FastifyInstance): Promise<void> {
           orgId = d.org_id;
         }
         const err = request.scimError;
+        const entry = {
+          directoryId: directoryId as string,
+          orgId: orgId as string,
+          method: request.method,
+          path: request.url.split('?')[0] ?? request.url,
+          operation: call?.log.operation ?? 'authenticate',
+          resourceType: call?.log.resourceType ?? null,
+          resourceId: call?.log.resourceId ?? null,
+          userName: call?.log.userName ?? null,
+          groupName: call?.log.groupName ?? null,
+          status: reply.statusCode,
+          scimType: err?.scimType ?? null,
+          errorCode: err?.code ?? (reply.statusCode >= 400 ? `http_${reply.statusCode}` : null),
+          errorDetail: err?.message ?? null,
+          notes: call?.notes ?? [],
+          members: call?.log.members,
+          requestId: request.id,
+        };
         try {
-          await recordSync(request.ctx.db, request.ctx.clock.now(), {
-            directoryId: directoryId as string,
-            orgId: orgId as string,
-            method: request.method,
-            path: request.url.split('?')[0] ?? request.url,
-            operation: call?.log.operation ?? 'authenticate',
-            resourceType: call?.log.resourceType ?? null,
-            resourceId: call?.log.resourceId ?? null,
-            userName: call?.log.userName ?? null,
-            groupName: call?.log.groupName ?? null,
-            status: reply.statusCode,
-            scimType: err?.scimType ?? null,
-            errorCode: err?.code ?? (reply.statusCode >= 400 ? `http_${reply.statusCode}` : null),
-            errorDetail: err?.message ?? null,
-            notes: call?.notes ?? [],
-            members: call?.log.members,
-            requestId: request.id,
-          });
+          // A refused token is counted on one entry per directory per minute; everything else gets its own row.
+          if (!call && reply.statusCode === 401) await recordAuthFailure(request.ctx.db, request.ctx.clock.now(), entry, request.ip ?? null);
+          else await recordSync(request.ctx.db, request.ctx.clock.now(), entry);
         } catch (e) {
           request.log.error({ err: e }, 'could not write the SCIM sync log');
         }

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { Ctx } from '../context.js';
-import type { Queryable } from '../db/schema.js';
+import type { Db, Queryable } from '../db/schema.js';
 import { badRequest } from '../errors.js';
 import { decodeCursor, encodeCursor } from '../http/pagination.js';
 import { newId } from '../ids.js';
@@ -10,6 +10,8 @@ import { loadDirectory } from './directories.js';
 /**
  * The sync log: one row per SCIM request, with what it did, how it ended, and — when something
  * went wrong or was refused — a plain explanation with the fix. Failures are grouped by cause.
+ * Requests refused for their token are the exception: one row per directory per minute, counted
+ * (see recordAuthFailure), so bad tokens cannot flood the table.
  */
 export interface SyncNote {
   /** info: what a successful request did (a role change); anything else is a warning. */
@@ -40,36 +42,100 @@ export interface SyncEntry {
   requestId: string;
 }
 
-export async function recordSync(db: Queryable, now: Date, e: SyncEntry): Promise<void> {
+function rowOf(now: Date, e: SyncEntry) {
   const failed = e.status >= 400;
   const warnings = e.notes.filter((n) => n.level !== 'info');
   const shown = warnings.length ? warnings : e.notes;
   const outcome = failed ? 'failure' : warnings.length ? 'warning' : 'success';
   const cause = failed ? e.errorCode : (warnings[0]?.cause ?? null);
   const explanation = failed ? e.errorDetail : shown.length ? shown.map((n) => n.explanation).join(' ') : null;
-  await db
-    .insertInto('scim_sync_log')
-    .values({
-      id: newId('ssl', now),
-      directory_id: e.directoryId,
-      org_id: e.orgId,
-      occurred_at: now.toISOString(),
-      method: e.method,
-      path: e.path.slice(0, 500),
-      operation: e.operation,
-      resource_type: e.resourceType,
-      resource_id: e.resourceId,
-      user_name: e.userName?.slice(0, 300) ?? null,
-      group_name: e.groupName?.slice(0, 300) ?? null,
-      outcome,
-      status: e.status,
-      scim_type: e.scimType,
-      cause,
-      explanation: explanation?.slice(0, 4000) ?? null,
-      details: JSON.stringify({ notes: e.notes.slice(0, 50), ...(e.members ? { members: e.members } : {}) }),
-      request_id: e.requestId,
-    })
-    .execute();
+  return {
+    id: newId('ssl', now),
+    directory_id: e.directoryId,
+    org_id: e.orgId,
+    occurred_at: now.toISOString(),
+    method: e.method,
+    path: e.path.slice(0, 500),
+    operation: e.operation,
+    resource_type: e.resourceType,
+    resource_id: e.resourceId,
+    user_name: e.userName?.slice(0, 300) ?? null,
+    group_name: e.groupName?.slice(0, 300) ?? null,
+    outcome,
+    status: e.status,
+    scim_type: e.scimType,
+    cause,
+    explanation: explanation?.slice(0, 4000) ?? null,
+    details: JSON.stringify({ notes: e.notes.slice(0, 50), ...(e.members ? { members: e.members } : {}) }),
+    request_id: e.requestId,
+    occurrences: 1,
+    aggregate_key: null,
+  };
+}
+
+export async function recordSync(db: Queryable, now: Date, e: SyncEntry): Promise<void> {
+  await db.insertInto('scim_sync_log').values(rowOf(now, e)).execute();
+}
+
+/** Authentication failures of one directory are counted on one sync-log row per window. */
+export const AUTH_FAILURE_WINDOW_MS = 60_000;
+/** Source addresses counted one by one on an aggregated row; the rest are summed as otherSources. */
+export const AUTH_FAILURE_MAX_SOURCES = 20;
+
+export interface AuthFailureAggregate {
+  windowStart: string;
+  firstAt: string;
+  lastAt: string;
+  sources: { ip: string; count: number }[];
+  otherSources: number;
+}
+
+function aggregateExplanation(detail: string | null, occurrences: number, a: AuthFailureAggregate): string {
+  const addresses = a.sources.length + a.otherSources;
+  const top = a.sources.slice(0, 3).map((s) => `${s.ip} (${s.count})`).join(', ');
+  return `${detail ?? 'Authentication failed.'} ${occurrences} request${occurrences === 1 ? '' : 's'} with an invalid token between ${a.firstAt} and ${a.lastAt} from ${addresses} address${addresses === 1 ? '' : 'es'}${top ? `: ${top}` : ''}${addresses > 3 ? ', …' : ''}. Repeated failures are counted on this one entry per minute.`.slice(0, 4000);
+}
+
+/**
+ * A request refused for its token: at most one sync-log row per directory per minute, whatever
+ * the number of requests or source addresses, with the count and the busiest addresses. A wrong
+ * token pasted into an identity provider, or someone guessing, cannot fill the table. The unique
+ * aggregate key makes concurrent failures (several processes on one PostgreSQL) land on one row.
+ */
+export async function recordAuthFailure(db: Db, now: Date, e: SyncEntry, ip: string | null): Promise<void> {
+  const at = now.toISOString();
+  const windowStart = new Date(Math.floor(now.getTime() / AUTH_FAILURE_WINDOW_MS) * AUTH_FAILURE_WINDOW_MS).toISOString();
+  const key = `auth:${e.directoryId}:${windowStart}`;
+  const source = (ip ?? 'unknown').slice(0, 64);
+  await db.transaction().execute(async (tx) => {
+    const first: AuthFailureAggregate = { windowStart, firstAt: at, lastAt: at, sources: [{ ip: source, count: 1 }], otherSources: 0 };
+    const row = rowOf(now, e);
+    const inserted = await tx
+      .insertInto('scim_sync_log')
+      .values({ ...row, aggregate_key: key, explanation: aggregateExplanation(e.errorDetail, 1, first), details: JSON.stringify({ notes: [], aggregate: first }) })
+      .onConflict((oc) => oc.column('aggregate_key').doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (inserted) return;
+    // The counted update takes the row lock first, so the read-merge-write below is serialized too.
+    await tx.updateTable('scim_sync_log').set((eb) => ({ occurrences: eb('occurrences', '+', 1) })).where('aggregate_key', '=', key).execute();
+    const current = await tx.selectFrom('scim_sync_log').select(['occurrences', 'details']).where('aggregate_key', '=', key).executeTakeFirst();
+    if (!current) return;
+    const parsed = JSON.parse(current.details) as { aggregate?: AuthFailureAggregate };
+    const a: AuthFailureAggregate = parsed.aggregate ?? { ...first, sources: [], otherSources: 0 };
+    a.lastAt = at > a.lastAt ? at : a.lastAt;
+    const known = a.sources.find((s) => s.ip === source);
+    if (known) known.count += 1;
+    else if (a.sources.length < AUTH_FAILURE_MAX_SOURCES) a.sources.push({ ip: source, count: 1 });
+    else a.otherSources += 1;
+    a.sources.sort((x, y) => y.count - x.count);
+    const occurrences = Number(current.occurrences);
+    await tx
+      .updateTable('scim_sync_log')
+      .set({ details: JSON.stringify({ notes: [], aggregate: a }), explanation: aggregateExplanation(e.errorDetail, occurrences, a) })
+      .where('aggregate_key', '=', key)
+      .execute();
+  });
 }
 
 export const SyncLogQuery = Type.Object({
@@ -102,6 +168,16 @@ export const SyncLogEntryView = Type.Object({
   notes: Type.Array(Type.Record(Type.String(), Type.Unknown())),
   members: Type.Optional(Type.Object({ added: Type.Array(Type.String()), removed: Type.Array(Type.String()) })),
   requestId: Type.String(),
+  occurrences: Type.Integer({ description: 'Requests this entry stands for: 1, or the authentication failures of one directory in one minute.' }),
+  aggregate: Type.Optional(
+    Type.Object({
+      windowStart: Type.String(),
+      firstAt: Type.String(),
+      lastAt: Type.String(),
+      sources: Type.Array(Type.Object({ ip: Type.String(), count: Type.Integer() })),
+      otherSources: Type.Integer({ description: 'Failures from addresses beyond the first 20 seen in the window.' }),
+    }),
+  ),
 });
 
 const iso = (v: string, name: string) => {
@@ -110,9 +186,9 @@ const iso = (v: string, name: string) => {
   return d.toISOString();
 };
 
-function details(raw: string): { notes: Record<string, unknown>[]; members?: { added: string[]; removed: string[] } } {
-  const d = JSON.parse(raw) as { notes?: Record<string, unknown>[]; members?: { added: string[]; removed: string[] } };
-  return { notes: d.notes ?? [], ...(d.members ? { members: d.members } : {}) };
+function details(raw: string): { notes: Record<string, unknown>[]; members?: { added: string[]; removed: string[] }; aggregate?: AuthFailureAggregate } {
+  const d = JSON.parse(raw) as { notes?: Record<string, unknown>[]; members?: { added: string[]; removed: string[] }; aggregate?: AuthFailureAggregate };
+  return { notes: d.notes ?? [], ...(d.members ? { members: d.members } : {}), ...(d.aggregate ? { aggregate: d.aggregate } : {}) };
 }
 
 export async function searchSyncLog(ctx: Ctx, orgId: string, directoryId: string, q: SyncLogQuery) {
@@ -157,6 +233,7 @@ export async function searchSyncLog(ctx: Ctx, orgId: string, directoryId: string
       explanation: r.explanation,
       ...details(r.details),
       requestId: r.request_id,
+      occurrences: Number(r.occurrences),
     })),
     nextCursor: rows.length > limit && last ? encodeCursor([last.id]) : null,
   };
@@ -169,7 +246,8 @@ export async function syncProblems(ctx: Ctx, orgId: string, directoryId: string,
   let base = ctx.db.selectFrom('scim_sync_log').where('org_id', '=', orgId).where('directory_id', '=', directoryId).where('outcome', 'in', ['failure', 'warning']);
   if (q.from) base = base.where('occurred_at', '>=', iso(q.from, 'from'));
   const groups = await base
-    .select((eb) => ['cause', 'outcome', eb.fn.countAll<number>().as('n'), eb.fn.min('occurred_at').as('first_seen'), eb.fn.max('occurred_at').as('last_seen')])
+    // An aggregated row (repeated authentication failures) counts for every request it stands for.
+    .select((eb) => ['cause', 'outcome', eb.fn.sum<number>('occurrences').as('n'), eb.fn.countAll<number>().as('entries'), eb.fn.min('occurred_at').as('first_seen'), eb.fn.max('occurred_at').as('last_seen')])
     .groupBy(['cause', 'outcome'])
     .execute();
   const problems = [];
@@ -183,6 +261,7 @@ export async function syncProblems(ctx: Ctx, orgId: string, directoryId: string,
       cause,
       outcome: g.outcome,
       count: Number(g.n),
+      entries: Number(g.entries),
       firstSeen: String(g.first_seen),
       lastSeen: String(g.last_seen),
       status: rows[0] ? Number(rows[0].status) : null,

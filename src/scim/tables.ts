@@ -81,6 +81,10 @@ export interface ScimSyncLogTable {
   explanation: string | null;
   details: string;
   request_id: string;
+  /** How many requests this row stands for: 1, or the aggregated authentication failures of one minute. */
+  occurrences: number;
+  /** Set on aggregated rows (unique): `auth:<directoryId>:<minute>`. */
+  aggregate_key: string | null;
 }
 
 export interface ScimTables {

@@ -98,6 +98,8 @@ export async function planLogin(db: Queryable, conn: ConnectionRow, identity: Id
     if (elsewhere) return refuse('sso_account_in_other_organization', `${identity.email} also belongs to another organization, so this organization's identity provider cannot sign that account in.`);
   }
   if (user?.status === 'suspended') return refuse('sso_user_suspended', `${identity.email} is suspended in Palisade.`);
+  // Deactivated by SCIM: only the identity provider's provisioning (active: true) gives the access back, never a login (nor JIT).
+  if (membership?.status === 'suspended') return refuse('sso_membership_suspended', `${identity.email} is suspended in this organization by SCIM provisioning (deactivated in the identity provider); reactivate them there.`);
   if (!membership && conn.jit_enabled !== 1) return refuse('sso_not_a_member', `${identity.email} is not a member of this organization and the connection does not create accounts on first login (JIT is off).`);
 
   let role: Role | null;
@@ -140,7 +142,7 @@ export async function completeLogin(ctx: Ctx, conn: ConnectionRow, identity: Ide
     const actor = { type: 'user' as const, id: user.id, email: user.email, ip: ctx.meta.ip, userAgent: ctx.meta.userAgent };
     let membership = await tx.selectFrom('memberships').selectAll().where('org_id', '=', conn.org_id).where('user_id', '=', user.id).executeTakeFirst();
     if (!membership) {
-      const m: Membership = { id: newId('mem', now), org_id: conn.org_id, user_id: user.id, role: plan.role, status: 'active', invited_by: null, created_at: at, updated_at: at };
+      const m: Membership = { id: newId('mem', now), org_id: conn.org_id, user_id: user.id, role: plan.role, status: 'active', invited_by: null, created_at: at, updated_at: at, suspended_at: null, suspended_by_directory_id: null };
       await tx.insertInto('memberships').values(m).execute();
       membership = m;
       await recordAudit(tx, ctx, { orgId: conn.org_id, action: 'member.joined', actor, targets: [{ type: 'membership', id: m.id }, { type: 'sso_connection', id: conn.id }], metadata: { via: 'sso_jit', role: plan.role, groups: identity.groups.slice(0, 50) } });
@@ -199,6 +201,8 @@ export function plainRefusal(code: string): string {
       return 'Your identity provider signed you in, but you are not a member of this organization yet.';
     case 'sso_user_suspended':
       return 'Your Palisade account is suspended.';
+    case 'sso_membership_suspended':
+      return 'Your access to this organization is suspended: your identity provider deactivated you. Ask your administrator to reactivate you there.';
     case 'sso_connection_disabled':
       return 'This sign-in method is turned off.';
     case 'sso_account_in_other_organization':

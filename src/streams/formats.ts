@@ -34,11 +34,11 @@ const API_ACTIVITY = { classUid: 6003, className: 'API Activity', categoryUid: 6
 // Attach Policy 7, Detach Policy 8, Lock 9, MFA Factor Enable 10, MFA Factor Disable 11, Other 99.
 const ACCOUNT_ACTIVITIES: [RegExp, number, string][] = [
   [/^(invited|created|joined|auto_joined|provisioned|member_provisioned)$/, 1, 'Create'],
-  [/^(enabled|activated|reactivated|restored|member_activated)$/, 2, 'Enable'],
+  [/^(enabled|activated|reactivated|restored|member_activated|user_reactivated)$/, 2, 'Enable'],
   [/^(password_set|password_changed)$/, 3, 'Password Change'],
   [/^password_reset$/, 4, 'Password Reset'],
-  [/^(disabled|suspended|deactivated|member_deactivated)$/, 5, 'Disable'],
-  [/^(removed|deleted|deprovisioned|member_deprovisioned)$/, 6, 'Delete'],
+  [/^(disabled|suspended|deactivated|member_deactivated|user_deactivated)$/, 5, 'Disable'],
+  [/^(removed|deleted|deprovisioned|member_deprovisioned|user_deleted)$/, 6, 'Delete'],
   [/^(role_changed|role_granted|promoted)$/, 7, 'Attach Policy'],
   [/^(role_revoked|demoted)$/, 8, 'Detach Policy'],
   [/^locked$/, 9, 'Lock'],
@@ -62,7 +62,7 @@ export function ocsfClassOf(action: string): OcsfClass {
   const account = ACCOUNT_ACTIVITIES.find(([re]) => re.test(verb));
   const accountDomain = domain === 'member' || domain === 'user' || domain === 'owner';
   // SCIM: what happens to a person is an account change; directories and their tokens are configuration.
-  const scimPerson = domain === 'scim' && /^(member_|deprovision_|role_change_)/.test(verb);
+  const scimPerson = domain === 'scim' && /^(member_|user_|deprovision_|role_change_)/.test(verb);
   // A password or second factor set on one's own account (auth.password_set, auth.totp_enrolled).
   const credential = (domain === 'auth' || domain === 'mfa') && account !== undefined;
   if (accountDomain || scimPerson || credential) {

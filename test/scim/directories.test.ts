@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
-import { PATCH_OP, ScimClient, newDirectory, user } from './helpers.js';
+import { PATCH_OP, ScimClient, memberOf, newDirectory, user } from './helpers.js';
 
 /** Directory administration, token rotation, and isolation between directories and organizations. */
 describe('SCIM directories and tokens', () => {
@@ -161,8 +161,8 @@ describe('SCIM directories and tokens', () => {
     const off = await dir.scim.patch(`/Users/${u.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] });
     assert.equal(off.status, 200);
     assert.equal((await agent.get('/api/v1/auth/session')).status, 401, 'signed out: the parent organization is the same company');
-    const members = await a.owner.get(`/api/v1/orgs/${child.body.id}/members`);
-    assert.ok(!members.body.data.some((m: { email: string }) => m.email === 'eu.person@alpha.example'), 'the business-unit membership is gone');
+    assert.equal((await memberOf(a.owner, child.body.id, 'eu.person@alpha.example'))?.status, 'suspended', 'the business-unit membership is suspended');
+    assert.equal((await memberOf(a.owner, a.orgId, 'eu.person@alpha.example'))?.status, 'active', 'the parent membership is not the directory\'s to touch');
   });
 
   test('a directory of B provisioning an email that belongs to A cannot take A\'s access away', async () => {

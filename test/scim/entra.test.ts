@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
-import { ENTERPRISE, PATCH_OP, type ScimClient, USER, newDirectory } from './helpers.js';
+import { ENTERPRISE, PATCH_OP, type ScimClient, USER, memberOf, newDirectory } from './helpers.js';
 
 /**
  * Replay of the requests Microsoft Entra ID's provisioning service and its SCIM validator send, as
@@ -139,8 +139,11 @@ describe('Microsoft Entra ID provisioning replay', () => {
     const off = await entra.patch(`/Users/${userId}`, patch([{ op: 'Replace', path: 'active', value: 'False' }]));
     assert.equal(off.status, 200);
     assert.equal(off.body.active, false);
-    assert.equal(await roleOf('test_user_fd0ea19b-0777-472c-9f96-4f70d2226f2e@testuser.com'), null);
+    const suspended = await memberOf(owner, orgId, 'test_user_fd0ea19b-0777-472c-9f96-4f70d2226f2e@testuser.com');
+    assert.equal(suspended?.status, 'suspended', 'disabling suspends the membership');
+    assert.equal(suspended?.role, 'admin', 'and keeps its role for reactivation');
     assert.equal((await entra.delete(`/Users/${userId}`)).status, 204);
+    assert.equal(await memberOf(owner, orgId, 'test_user_fd0ea19b-0777-472c-9f96-4f70d2226f2e@testuser.com'), null, 'DELETE removes the suspended membership');
     assert.equal((await entra.get(`/Users/${userId}`)).status, 404);
     assert.equal((await entra.delete(`/Groups/${groupId}`)).status, 204);
     assert.equal((await entra.delete(`/Groups/${groupId}`)).status, 404);

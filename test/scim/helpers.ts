@@ -57,3 +57,10 @@ export const user = (userName: string, extra: Record<string, unknown> = {}) => (
   active: true,
   ...extra,
 });
+
+/** A person's membership as the members API shows it (role, status, suspension), or null. */
+export async function memberOf(owner: Agent, orgId: string, email: string): Promise<{ id: string; role: string; status: string; suspension?: { at: string; directoryId: string | null; directoryName: string | null; liftedBy: string } } | null> {
+  const res = await owner.get(`/api/v1/orgs/${orgId}/members?limit=200`);
+  if (res.status !== 200) throw new Error(`members list failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.data.find((m: { email: string }) => m.email === email) ?? null;
+}

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { allJobs } from '../../src/jobs/registry.js';
 import { scimSyncLogRetentionJob } from '../../src/scim/retention.js';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
-import { PATCH_OP, ScimClient, newDirectory, user } from './helpers.js';
+import { PATCH_OP, ScimClient, memberOf, newDirectory, user } from './helpers.js';
 
 /**
  * The issue's "done when", end to end through HTTP: create a directory, provision people and
@@ -114,15 +114,18 @@ describe('SCIM lifecycle: links, roles from groups, deprovisioning, sync log', (
     assert.equal((await agent.get('/api/v1/auth/session')).status, 401, 'the browser session is dead');
     const viaToken = await t.anonymous().request('GET', '/api/v1/auth/session', undefined, { authorization: `Bearer ${tok.body.token}` });
     assert.equal(viaToken.status, 401, 'the API token is dead');
-    assert.equal(await roleOf('carol@acme.example'), null, 'no membership left');
+    const suspended = await memberOf(owner, orgId, 'carol@acme.example');
+    assert.deepEqual([suspended?.status, suspended?.role], ['suspended', 'member'], 'the membership is kept, suspended');
     const audit = await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=scim.user_deactivated`);
     assert.equal(audit.body.data.length, 1);
+    assert.equal(audit.body.data[0].metadata.membershipId, suspended?.id);
     assert.equal(audit.body.data[0].metadata.sessionsRevoked, 1);
     assert.equal(audit.body.data[0].metadata.tokensRevoked, 1);
-    // Reactivation gives the membership back.
+    // Reactivation gives the same membership back.
     const back = await scim.patch(`/Users/${created.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: true }] });
     assert.equal(back.status, 200);
-    assert.equal(await roleOf('carol@acme.example'), 'member');
+    const active = await memberOf(owner, orgId, 'carol@acme.example');
+    assert.deepEqual([active?.id, active?.status, active?.role], [suspended?.id, 'active', 'member']);
   });
 
   test('DELETE deprovisions too, and the SCIM user is gone', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
-import { GROUP, PATCH_OP, type ScimClient, USER, newDirectory } from './helpers.js';
+import { GROUP, PATCH_OP, type ScimClient, USER, memberOf, newDirectory } from './helpers.js';
 
 /**
  * Replay of the request sequence Okta sends: its SCIM 2.0 conformance test spec (the "Runscope"
@@ -88,12 +88,17 @@ describe('Okta provisioning replay', () => {
     const off = await okta.patch(`/Users/${userId}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { active: false } }] });
     assert.equal(off.status, 200);
     assert.equal(off.body.active, false);
-    assert.equal(await roleOf('test.user@acme.example'), null);
+    const suspended = await memberOf(owner, orgId, 'test.user@acme.example');
+    assert.equal(suspended?.status, 'suspended', 'Okta deactivation suspends the membership');
+    assert.equal(suspended?.role, 'member');
     const list = await okta.get(`/Users?${filter('userName eq "test.user@acme.example"')}`);
     assert.equal(list.body.Resources[0].active, false);
     const on = await okta.patch(`/Users/${userId}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { active: true } }] });
     assert.equal(on.body.active, true);
-    assert.equal(await roleOf('test.user@acme.example'), 'member');
+    const back = await memberOf(owner, orgId, 'test.user@acme.example');
+    assert.equal(back?.status, 'active');
+    assert.equal(back?.id, suspended?.id, 'the same membership comes back');
+    assert.equal(back?.role, 'member');
   });
 
   test('paging through an import', async () => {

@@ -37,6 +37,8 @@ describe('stream formats', () => {
       // A password or second factor is a change to the account, not a sign-in.
       ['auth.password_set', 3001, 3], ['auth.totp_enrolled', 3001, 10], ['auth.totp_removed', 3001, 11],
       ['member.joined', 3001, 1], ['member.auto_joined', 3001, 1], ['user.created', 3001, 1], ['scim.member_provisioned', 3001, 1], ['scim.member_activated', 3001, 2], ['scim.deprovision_refused', 3001, 99],
+      // SCIM deactivation suspends, reactivation restores, DELETE removes: changes to a person's account.
+      ['scim.user_deactivated', 3001, 5], ['scim.user_reactivated', 3001, 2], ['scim.user_deleted', 3001, 6], ['member.reactivated', 3001, 2],
       // SSO and SCIM configuration is administration, not authentication or an account change.
       ['sso.connection_created', 6003, 1], ['sso.enforcement_enabled', 6003, 3], ['sso.metadata_refreshed', 6003, 3], ['scim.directory_deleted', 6003, 4], ['scim.token_rotated', 6003, 3],
       ['stream.delivery_failed', 6003, 3], ['stream.recovered', 6003, 3], ['legal_hold.placed', 6003, 1], ['legal_hold.lifted', 6003, 3], ['domain.released', 6003, 4], ['gateway.request', 6003, 99],
