@@ -4,6 +4,7 @@ import type { Ctx } from '../context.js';
 import type { Queryable, Tx } from '../db/schema.js';
 import { newId } from '../ids.js';
 import { PalisadeError } from '../errors.js';
+import { clientNetworkKey, consumeRateLimit } from '../http/rate-limit.js';
 import { orgLineage } from '../orgs/store.js';
 import { normalizeEmail } from '../users/email.js';
 import { emailDomain } from './normalize.js';
@@ -86,8 +87,18 @@ export const DiscoverView = Type.Object({
 });
 export type DiscoverView = Static<typeof DiscoverView>;
 
-/** `GET /api/v1/login/discover`: where the login page sends this person. */
+/**
+ * `GET /api/v1/login/discover`: where the login page sends this person. Unauthenticated and it
+ * tells whether a domain is managed and uses SSO, so it is rate-limited per client network
+ * (counted before the input is read: malformed probes count too).
+ */
 export async function discoverLogin(ctx: Ctx, rawEmail: string): Promise<DiscoverView> {
+  await consumeRateLimit(
+    ctx.db,
+    ctx.clock,
+    { bucket: 'login_discover', key: clientNetworkKey(ctx.meta.ip), limit: ctx.config.discoverMaxRequestsPerIp, windowSeconds: ctx.config.discoverWindowSeconds },
+    { code: 'too_many_discovery_requests', message: 'Too many sign-in lookups from your network address.' },
+  );
   const email = normalizeEmail(rawEmail);
   const capture = await captureForEmail(ctx.db, email);
   if (!capture) return { email, organization: null, methods: DEFAULT_LOGIN_METHODS };
