@@ -18,6 +18,12 @@ export interface PalisadeConfig {
   loginMaxFailuresPerAccount: number;
   loginMaxFailuresPerIp: number;
   loginThrottleWindowMinutes: number;
+  /** GET /api/v1/login/discover requests allowed per client network (IPv4 address, IPv6 /64) per window. */
+  discoverMaxRequestsPerIp: number;
+  discoverWindowSeconds: number;
+  /** Manual verification checks (POST …/domains/:domainId/verify) allowed per domain per window. */
+  domainVerifyMaxAttemptsPerDomain: number;
+  domainVerifyWindowSeconds: number;
   orgCreation: 'cli_only' | 'any_user';
   passwordScryptLogN: number;
   metricsEnabled: boolean;
@@ -146,6 +152,10 @@ export const CONFIG_SPEC = {
   loginMaxFailuresPerAccount: { variable: 'PALISADE_LOGIN_MAX_FAILURES_PER_ACCOUNT', default: 5, parse: integer(1, 1000), describe: 'Failed logins allowed per account per window.' },
   loginMaxFailuresPerIp: { variable: 'PALISADE_LOGIN_MAX_FAILURES_PER_IP', default: 20, parse: integer(1, 100000), describe: 'Failed logins allowed per client IP per window.' },
   loginThrottleWindowMinutes: { variable: 'PALISADE_LOGIN_THROTTLE_WINDOW_MINUTES', default: 15, parse: integer(1, 24 * 60), describe: 'Length of the login throttle window.' },
+  discoverMaxRequestsPerIp: { variable: 'PALISADE_DISCOVER_MAX_REQUESTS_PER_IP', default: 30, parse: integer(1, 1_000_000), describe: 'Login discovery lookups (GET /api/v1/login/discover, unauthenticated) allowed per client address (IPv6: per /64) per window; more answer 429.' },
+  discoverWindowSeconds: { variable: 'PALISADE_DISCOVER_WINDOW_SECONDS', default: 60, parse: integer(1, 3600), describe: 'Length of the login discovery rate-limit window.' },
+  domainVerifyMaxAttemptsPerDomain: { variable: 'PALISADE_DOMAIN_VERIFY_MAX_ATTEMPTS_PER_DOMAIN', default: 10, parse: integer(1, 100_000), describe: 'Manual domain verification checks (POST …/domains/{domainId}/verify) allowed per domain per window; more answer 429. The scheduled re-check is not counted.' },
+  domainVerifyWindowSeconds: { variable: 'PALISADE_DOMAIN_VERIFY_WINDOW_SECONDS', default: 60, parse: integer(1, 3600), describe: 'Length of the domain verification rate-limit window.' },
   orgCreation: { variable: 'PALISADE_ORG_CREATION', default: 'cli_only', parse: oneOf('cli_only', 'any_user'), describe: 'Who may create top-level organizations through the API.' },
   passwordScryptLogN: { variable: 'PALISADE_PASSWORD_SCRYPT_LOG_N', default: 17, parse: integer(10, 20), describe: 'scrypt cost as log2(N) for new password hashes (17 = 128 MiB, the OWASP recommendation; lower only for tests).' },
   metricsEnabled: { variable: 'PALISADE_METRICS', default: true, parse: bool, describe: 'Serve Prometheus metrics at /metrics.' },

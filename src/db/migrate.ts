@@ -11,6 +11,7 @@ import * as m0007 from './migrations/0007_workspace.js';
 import * as m0008 from './migrations/0008_audit_event_targets.js';
 import * as m0009 from './migrations/0009_stream_secrets_sealed.js';
 import * as m0010 from './migrations/0010_sso_secrets_sealed.js';
+import * as m0011 from './migrations/0011_signed_authn_requests_and_rate_limits.js';
 import * as m0012 from './migrations/0012_scim_suspension.js';
 
 /** What a migration that encrypts existing data needs besides the database. */
@@ -37,6 +38,7 @@ const MIGRATIONS: Record<string, Migration | ((deps: MigrationDeps) => Migration
   '0008_audit_event_targets': m0008,
   '0009_stream_secrets_sealed': m0009,
   '0010_sso_secrets_sealed': m0010.migration,
+  '0011_signed_authn_requests_and_rate_limits': m0011,
   '0012_scim_suspension': m0012,
 };
 

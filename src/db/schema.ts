@@ -91,6 +91,16 @@ export interface LoginThrottleTable {
   failures: number;
 }
 
+/** Fixed-window request counters (src/http/rate-limit.ts), shared by every process on the database. */
+export interface RateLimitCountersTable {
+  /** What is limited: `login_discover`, `domain_verify`. */
+  bucket: string;
+  /** Who or what within the bucket: a client network, a domain id. */
+  key: string;
+  window_start: string;
+  hits: number;
+}
+
 export interface AuditEventsTable {
   id: string;
   org_id: string;
@@ -155,6 +165,7 @@ export interface CoreTables {
   api_tokens: ApiTokensTable;
   link_tokens: LinkTokensTable;
   login_throttle: LoginThrottleTable;
+  rate_limit_counters: RateLimitCountersTable;
   audit_events: AuditEventsTable;
   audit_chain_heads: AuditChainHeadsTable;
   job_leases: JobLeasesTable;

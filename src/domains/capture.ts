@@ -4,6 +4,7 @@ import type { Ctx } from '../context.js';
 import type { Queryable, Tx } from '../db/schema.js';
 import { newId } from '../ids.js';
 import { PalisadeError } from '../errors.js';
+import { clientNetworkKey, consumeRateLimit } from '../http/rate-limit.js';
 import { orgLineage } from '../orgs/store.js';
 import { normalizeEmail } from '../users/email.js';
 import { emailDomain } from './normalize.js';
@@ -86,8 +87,18 @@ export const DiscoverView = Type.Object({
 });
 export type DiscoverView = Static<typeof DiscoverView>;
 
-/** `GET /api/v1/login/discover`: where the login page sends this person. */
+/**
+ * `GET /api/v1/login/discover`: where the login page sends this person. Unauthenticated and it
+ * tells whether a domain is managed and uses SSO, so it is rate-limited per client network
+ * (counted before the input is read: malformed probes count too).
+ */
 export async function discoverLogin(ctx: Ctx, rawEmail: string): Promise<DiscoverView> {
+  await consumeRateLimit(
+    ctx.db,
+    ctx.clock,
+    { bucket: 'login_discover', key: clientNetworkKey(ctx.meta.ip), limit: ctx.config.discoverMaxRequestsPerIp, windowSeconds: ctx.config.discoverWindowSeconds },
+    { code: 'too_many_discovery_requests', message: 'Too many sign-in lookups from your network address.' },
+  );
   const email = normalizeEmail(rawEmail);
   const capture = await captureForEmail(ctx.db, email);
   if (!capture) return { email, organization: null, methods: DEFAULT_LOGIN_METHODS };
@@ -100,15 +111,19 @@ export async function discoverLogin(ctx: Ctx, rawEmail: string): Promise<Discove
  * top-level organization. Messages point to "your organization's administrators" and never name the
  * capturing organization.
  */
+/** One company is one tree: two organizations with the same top-level organization. */
+async function sameCompany(db: Queryable, a: string, b: string): Promise<boolean> {
+  if (a === b) return true;
+  const [la, lb] = await Promise.all([orgLineage(db, a), orgLineage(db, b)]);
+  const root = (l: { id: string }[]) => l[l.length - 1]?.id;
+  return root(la) !== undefined && root(la) === root(lb);
+}
+
 export async function refuseCapturedEmail(db: Queryable, email: string, intoOrgId: string | null, who: 'self' | 'invitee'): Promise<void> {
   const capture = await captureForEmail(db, email);
   if (!capture) return;
-  if (intoOrgId !== null) {
-    // One company is one tree: any organization sharing the capturing organization's root may take them.
-    const [into, holder] = await Promise.all([orgLineage(db, intoOrgId), orgLineage(db, capture.orgId)]);
-    const root = (l: { id: string }[]) => l[l.length - 1]?.id;
-    if (root(into) !== undefined && root(into) === root(holder)) return;
-  }
+  // Any organization sharing the capturing organization's root may take them.
+  if (intoOrgId !== null && (await sameCompany(db, intoOrgId, capture.orgId))) return;
   const domain = email.slice(email.lastIndexOf('@') + 1);
   if (who === 'self') {
     throw new PalisadeError(
@@ -124,6 +139,30 @@ export async function refuseCapturedEmail(db: Queryable, email: string, intoOrgI
     `${email} is at ${domain}, a domain managed by another organization in Palisade; people with addresses there join through their organization's administrators. Ask them to contact their organization's administrators, or invite a different address.`,
     { details: { domain } },
   );
+}
+
+/**
+ * How domain capture bears on a single sign-on through a connection of `connOrgId`, for an email
+ * the IdP asserted. An IdP speaks for its own organization only, so:
+ * - `this_organization`: the connection's organization verified the domain. Its IdP provisions as
+ *   usual; with the domain's auto-join on, people join even when the connection's JIT is off
+ *   (exactly what auto-join does at password sign-in).
+ * - `same_company`: another organization of the same tree verified it. Like an invitation from
+ *   inside the company: provisioning into the connection's organization is allowed; auto-join into
+ *   the capturing organization is not done through this IdP (it does not speak for that organization).
+ * - `another_organization`: an organization outside the tree verified it. The IdP may not add
+ *   anyone at that domain to its organization (that would let any tenant's IdP mint members at a
+ *   domain someone else proved they own); people who were already members keep signing in.
+ */
+export type SsoDomainCapture = { domain: string; capturedBy: 'this_organization' | 'same_company' | 'another_organization'; autoJoin: boolean; domainId: string | null };
+
+export async function ssoDomainCapture(db: Queryable, connOrgId: string, email: string): Promise<SsoDomainCapture | null> {
+  const capture = await captureForEmail(db, email);
+  if (!capture) return null;
+  if (capture.orgId === connOrgId) return { domain: capture.domain, capturedBy: 'this_organization', autoJoin: capture.autoJoin, domainId: capture.domainId };
+  // Another organization's domain id and settings are not this organization's business.
+  if (await sameCompany(db, connOrgId, capture.orgId)) return { domain: capture.domain, capturedBy: 'same_company', autoJoin: false, domainId: null };
+  return { domain: capture.domain, capturedBy: 'another_organization', autoJoin: false, domainId: null };
 }
 
 /**

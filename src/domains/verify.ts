@@ -3,6 +3,7 @@ import { recordAudit } from '../audit/record.js';
 import type { Ctx } from '../context.js';
 import type { Tx } from '../db/schema.js';
 import { notFound } from '../errors.js';
+import { consumeRateLimit } from '../http/rate-limit.js';
 import { newId } from '../ids.js';
 import { authorize } from '../orgs/authorize.js';
 import { type Diagnosis, diagnose } from './diagnosis.js';
@@ -172,6 +173,13 @@ export async function verifyDomain(ctx: Ctx, orgId: string, domainId: string): P
   await authorize(ctx, orgId, 'domains.manage');
   const d = await findDomain(ctx.db, orgId, domainId);
   if (!d) throw notFound('domain');
+  // Counted only once the caller may manage this domain: someone else's 404s cannot use up its checks.
+  await consumeRateLimit(
+    ctx.db,
+    ctx.clock,
+    { bucket: 'domain_verify', key: d.id, limit: ctx.config.domainVerifyMaxAttemptsPerDomain, windowSeconds: ctx.config.domainVerifyWindowSeconds },
+    { code: 'too_many_verification_attempts', message: `Too many verification checks for ${d.name}. DNS changes can take minutes to be visible; Palisade also re-checks verified domains on its own.` },
+  );
   // DNS first, claim check second: only someone who controls the record learns that another organization holds it.
   const diagnosis = await checkDns(ctx, d);
   let result: { domain: Domain; transition: Transition };

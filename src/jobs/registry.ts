@@ -3,6 +3,7 @@ import { auditJobs } from '../audit/jobs.js';
 import type { PalisadeConfig } from '../config.js';
 import { rewrapJob } from '../crypto/jobs.js';
 import { domainRecheckJob } from '../domains/recheck-job.js';
+import { rateLimitCleanupJob } from '../http/rate-limit.js';
 import { scimSyncLogRetentionJob } from '../scim/retention.js';
 import { samlMetadataRefreshJob } from '../sso/metadata-refresh.js';
 import { ssoCleanupJob } from '../sso/store.js';
@@ -12,7 +13,7 @@ import { type JobDefinition, Scheduler, type SchedulerDeps } from './scheduler.j
 
 /** Every periodic job Palisade runs. A domain adds its job factory here, one line each. */
 export function allJobs(config: PalisadeConfig): JobDefinition[] {
-  return [domainRecheckJob(config), scimSyncLogRetentionJob(config), ssoCleanupJob(), samlMetadataRefreshJob(), rewrapJob(), totpRewrapJob(), retentionPurgeJob(), ...auditJobs(config), ...streamJobs(config)];
+  return [domainRecheckJob(config), scimSyncLogRetentionJob(config), ssoCleanupJob(), samlMetadataRefreshJob(), rewrapJob(), totpRewrapJob(), retentionPurgeJob(), ...auditJobs(config), ...streamJobs(config), rateLimitCleanupJob()];
 }
 
 export function createScheduler(deps: SchedulerDeps, jobs: JobDefinition[] = allJobs(deps.config)): Scheduler {

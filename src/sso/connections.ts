@@ -45,6 +45,7 @@ export const CreateConnectionInput = Type.Object(
     preset: Type.Optional(Preset),
     jitEnabled: Type.Optional(Type.Boolean({ description: 'Create the user and membership on first login (default true).' })),
     idpInitiated: Type.Optional(Type.Boolean({ description: 'SAML only: accept unsolicited responses (default false).' })),
+    signAuthnRequests: Type.Optional(Type.Boolean({ description: 'SAML only: sign AuthnRequests (HTTP-Redirect binding signature, RSA-SHA256) with the connection\'s SP key. Default: on when the IdP metadata says WantAuthnRequestsSigned="true", off otherwise.' })),
     claims: Type.Optional(Claims),
     oidc: Type.Optional(OidcInput),
     saml: Type.Optional(SamlInput),
@@ -59,6 +60,7 @@ export const UpdateConnectionInput = Type.Object(
     status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('disabled')])),
     jitEnabled: Type.Optional(Type.Boolean()),
     idpInitiated: Type.Optional(Type.Boolean()),
+    signAuthnRequests: Type.Optional(Type.Boolean({ description: 'SAML only: sign AuthnRequests; cannot be turned off while the IdP metadata requires signed requests.' })),
     claims: Type.Optional(Claims),
     oidc: Type.Optional(Type.Partial(OidcInput)),
     saml: Type.Optional(SamlInput),
@@ -77,6 +79,7 @@ export const ConnectionView = Type.Object({
   status: Type.String(),
   jitEnabled: Type.Boolean(),
   idpInitiated: Type.Boolean(),
+  signAuthnRequests: Type.Boolean({ description: 'SAML: AuthnRequests are signed (the SP metadata says AuthnRequestsSigned="true" and publishes the signing certificate).' }),
   claims: Type.Object({ email: Type.String(), firstName: Type.String(), lastName: Type.String(), groups: Type.String() }),
   loginUrl: Type.String(),
   oidc: Type.Union([Type.Object({ issuer: Type.String(), clientId: Type.String(), clientSecretSet: Type.Boolean(), redirectUri: Type.String() }), Type.Null()]),
@@ -92,6 +95,7 @@ export const ConnectionView = Type.Object({
       idpMetadataRefreshedAt: Type.Union([Type.String(), Type.Null()]),
       idpMetadataError: Type.Union([Type.String(), Type.Null()]),
       spCertificate: Type.Union([Type.String(), Type.Null()]),
+      idpWantsAuthnRequestsSigned: Type.Union([Type.Boolean(), Type.Null()], { description: 'WantAuthnRequestsSigned from the IdP metadata; null when the IdP was configured field by field.' }),
     }),
     Type.Null(),
   ]),
@@ -120,6 +124,7 @@ export function connectionView(ctx: Pick<Ctx, 'config'>, row: ConnectionRow): Co
     status: row.status,
     jitEnabled: row.jit_enabled === 1,
     idpInitiated: row.idp_initiated === 1,
+    signAuthnRequests: row.saml_sign_authn_requests === 1,
     claims: claimNames(row),
     loginUrl: `${ctx.config.publicUrl}/sso/${row.id}/start`,
     oidc: row.protocol === 'oidc' ? { issuer: row.oidc_issuer ?? '', clientId: row.oidc_client_id ?? '', clientSecretSet: row.oidc_client_secret_ct !== null, redirectUri: oidcRedirectUri(ctx) } : null,
@@ -136,6 +141,7 @@ export function connectionView(ctx: Pick<Ctx, 'config'>, row: ConnectionRow): Co
             idpMetadataRefreshedAt: row.saml_metadata_refreshed_at,
             idpMetadataError: row.saml_metadata_error,
             spCertificate: row.sp_certificate,
+            idpWantsAuthnRequestsSigned: row.saml_idp_wants_signed_requests === null ? null : row.saml_idp_wants_signed_requests === 1,
           }
         : null,
     lastTestLoginAt: row.last_test_login_at,
@@ -155,7 +161,7 @@ function checkUrl(value: string, field: string): string {
   return value;
 }
 
-type SamlFields = Pick<ConnectionRow, 'saml_idp_entity_id' | 'saml_idp_sso_url' | 'saml_idp_certs'>;
+type SamlFields = Pick<ConnectionRow, 'saml_idp_entity_id' | 'saml_idp_sso_url' | 'saml_idp_certs'> & Partial<Pick<ConnectionRow, 'saml_idp_wants_signed_requests'>>;
 
 /** Reads the SAML settings: from uploaded metadata, from metadata already fetched from a URL, or given field by field. */
 function samlFields(input: NonNullable<CreateConnectionInput['saml']>, fetched?: IdpMetadata): SamlFields {
@@ -167,7 +173,37 @@ function samlFields(input: NonNullable<CreateConnectionInput['saml']>, fetched?:
     const missing = [!entityId && 'entityId', !ssoUrl && 'ssoUrl', !certs?.length && 'certificates'].filter(Boolean).join(', ');
     throw badRequest('saml_config_incomplete', `The SAML connection is missing ${missing}. Upload the IdP metadata XML as saml.metadataXml, or give entityId, ssoUrl and certificates.`);
   }
-  return { saml_idp_entity_id: entityId, saml_idp_sso_url: checkUrl(ssoUrl, 'saml.ssoUrl'), saml_idp_certs: JSON.stringify(certs) };
+  return {
+    saml_idp_entity_id: entityId,
+    saml_idp_sso_url: checkUrl(ssoUrl, 'saml.ssoUrl'),
+    saml_idp_certs: JSON.stringify(certs),
+    // Only metadata says whether the IdP wants signed requests; fields entered by hand leave it as it was.
+    ...(md ? { saml_idp_wants_signed_requests: md.wantAuthnRequestsSigned ? 1 : 0 } : {}),
+  };
+}
+
+/**
+ * Decides whether a SAML connection signs its AuthnRequests: the admin's explicit choice, else
+ * what it was, turned on when the IdP metadata requires signed requests. Turning it off while the
+ * IdP requires it is refused (the IdP would reject every sign-in), and signing needs the SP key.
+ */
+function applySigning(next: ConnectionRow, requested: boolean | undefined): void {
+  if (next.protocol !== 'saml') {
+    if (requested) throw badRequest('sign_authn_requests_not_supported', 'Signed AuthnRequests apply to SAML connections only; OIDC requests are protected by PKCE and the client secret.');
+    return;
+  }
+  const idpRequires = next.saml_idp_wants_signed_requests === 1;
+  if (requested === false && idpRequires) {
+    throw badRequest(
+      'idp_requires_signed_authn_requests',
+      'The identity provider\'s metadata says WantAuthnRequestsSigned="true", so it refuses unsigned sign-in requests. Keep signAuthnRequests on, or change the setting at the identity provider and upload its new metadata first.',
+    );
+  }
+  if (requested !== undefined) next.saml_sign_authn_requests = requested ? 1 : 0;
+  else if (idpRequires && next.sp_certificate !== null) next.saml_sign_authn_requests = 1;
+  if (requested === true && next.sp_certificate === null) {
+    throw badRequest('sp_key_missing', 'This SAML connection has no service-provider key to sign requests with. Create the connection again (it gets a new SP key) and give the identity provider the new SP metadata.');
+  }
 }
 
 export async function loadConnection(db: Queryable, orgId: string, id: string): Promise<ConnectionRow> {
@@ -202,6 +238,8 @@ export async function createConnection(ctx: Ctx, orgId: string, input: CreateCon
     saml_metadata_url: null,
     saml_metadata_refreshed_at: null,
     saml_metadata_error: null,
+    saml_sign_authn_requests: 0,
+    saml_idp_wants_signed_requests: null,
     sp_private_key_ct: null,
     sp_private_key_key_version: null,
     sp_certificate: null,
@@ -232,6 +270,7 @@ export async function createConnection(ctx: Ctx, orgId: string, input: CreateCon
     spPrivateKeyPem = sp.privateKeyPem;
     row.sp_certificate = sp.certificatePem;
   }
+  applySigning(row, input.signAuthnRequests);
   await ctx.db.transaction().execute(async (tx) => {
     // Secrets are sealed with the organization's data key in the transaction that stores them.
     if (input.protocol === 'oidc' && input.oidc) {
@@ -249,7 +288,15 @@ export async function createConnection(ctx: Ctx, orgId: string, input: CreateCon
       orgId,
       action: 'sso.connection_created',
       targets: [{ type: 'sso_connection', id: row.id, name: row.name }],
-      metadata: { protocol: row.protocol, preset: row.preset, jitEnabled: row.jit_enabled === 1, idpInitiated: row.idp_initiated === 1, issuer: row.oidc_issuer, idpEntityId: row.saml_idp_entity_id },
+      metadata: {
+        protocol: row.protocol,
+        preset: row.preset,
+        jitEnabled: row.jit_enabled === 1,
+        idpInitiated: row.idp_initiated === 1,
+        issuer: row.oidc_issuer,
+        idpEntityId: row.saml_idp_entity_id,
+        ...(row.protocol === 'saml' ? { signAuthnRequests: row.saml_sign_authn_requests === 1, idpWantsAuthnRequestsSigned: row.saml_idp_wants_signed_requests === 1 } : {}),
+      },
     });
   });
   return connectionView(ctx, row);
@@ -298,7 +345,10 @@ export function applyUpdate(row: ConnectionRow, input: UpdateConnectionInput, at
       ...input.saml,
     };
     Object.assign(next, samlFields(merged, fetched));
+    // Another IdP entered by hand: what the old IdP's metadata said about signed requests no longer applies.
+    if (!input.saml.metadataXml && !fetched && next.saml_idp_entity_id !== row.saml_idp_entity_id) next.saml_idp_wants_signed_requests = null;
   }
+  applySigning(next, input.signAuthnRequests);
   return next;
 }
 

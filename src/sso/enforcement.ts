@@ -179,7 +179,13 @@ export async function updateConnection(ctx: Ctx, orgId: string, id: string, inpu
       orgId,
       action: 'sso.connection_updated',
       targets: [{ type: 'sso_connection', id, name: next.name }],
-      metadata: { fields, enforced: enforced?.connection_id === id, warnings: warnings.length, acknowledged: !!input.acknowledgeWarnings && warnings.length > 0 },
+      metadata: {
+        fields,
+        enforced: enforced?.connection_id === id,
+        warnings: warnings.length,
+        acknowledged: !!input.acknowledgeWarnings && warnings.length > 0,
+        ...(current.saml_sign_authn_requests !== next.saml_sign_authn_requests ? { signAuthnRequests: next.saml_sign_authn_requests === 1 } : {}),
+      },
     });
   });
   return { ...connectionView(ctx, next), warnings };

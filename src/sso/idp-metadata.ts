@@ -12,6 +12,8 @@ export interface IdpMetadata {
   ssoUrl: string;
   /** PEM bodies (base64, no armour) of the signing certificates; two during a rollover. */
   certificates: string[];
+  /** The IDPSSODescriptor's WantAuthnRequestsSigned: the IdP refuses AuthnRequests without a signature. */
+  wantAuthnRequestsSigned: boolean;
 }
 
 /** Reads what Palisade needs from an IdP's SAML metadata document; says what is missing otherwise. */
@@ -38,7 +40,9 @@ export function parseIdpMetadata(xml: string): IdpMetadata {
     for (const c of Array.from(kd.getElementsByTagNameNS(DS, 'X509Certificate'))) certificates.push(normalizeCertificate(c.textContent ?? ''));
   }
   if (!certificates.length) throw badRequest('invalid_idp_metadata', 'The IdP metadata carries no signing certificate (KeyDescriptor use="signing"). Palisade requires signed assertions.');
-  return { entityId, ssoUrl, certificates: [...new Set(certificates)].slice(0, 2) };
+  // xs:boolean: "true" or "1" (absent means false).
+  const want = (idp.getAttribute('WantAuthnRequestsSigned') ?? '').trim();
+  return { entityId, ssoUrl, certificates: [...new Set(certificates)].slice(0, 2), wantAuthnRequestsSigned: want === 'true' || want === '1' };
 }
 
 /** Accepts PEM or bare base64 and returns the bare base64 body, after checking it parses as X.509. */

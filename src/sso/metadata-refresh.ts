@@ -46,7 +46,9 @@ export async function fetchIdpMetadata(config: PalisadeConfig, url: string): Pro
 /**
  * Refreshes IdP metadata of every SAML connection configured by URL. A changed certificate set
  * (the IdP publishing its next certificate beside the current one) is applied and audited, so a
- * rollover needs no admin action. Idempotent: unchanged metadata changes nothing.
+ * rollover needs no admin action; so is an IdP that starts requiring signed AuthnRequests
+ * (WantAuthnRequestsSigned="true"): signing is turned on, since unsigned requests would be refused.
+ * Idempotent: unchanged metadata changes nothing.
  */
 export function samlMetadataRefreshJob(): JobDefinition {
   return {
@@ -85,11 +87,19 @@ async function refreshOne(ctx: Ctx, row: ConnectionRow): Promise<'changed' | 'un
     return 'failed';
   }
   const certs = JSON.stringify(md.certificates);
-  const same = certs === row.saml_idp_certs && md.entityId === row.saml_idp_entity_id && md.ssoUrl === row.saml_idp_sso_url;
+  const wants = md.wantAuthnRequestsSigned ? 1 : 0;
+  // A connection without an SP key cannot sign; its sign-ins keep failing at the IdP until it is recreated.
+  const startSigning = wants === 1 && row.saml_sign_authn_requests !== 1 && row.sp_certificate !== null;
+  const same = certs === row.saml_idp_certs && md.entityId === row.saml_idp_entity_id && md.ssoUrl === row.saml_idp_sso_url && wants === row.saml_idp_wants_signed_requests && !startSigning;
   await ctx.db.transaction().execute(async (tx) => {
     await tx
       .updateTable('sso_connections')
-      .set({ saml_metadata_refreshed_at: at, saml_metadata_error: null, ...(same ? {} : { saml_idp_certs: certs, saml_idp_entity_id: md.entityId, saml_idp_sso_url: md.ssoUrl, updated_at: at }) })
+      .set({
+        saml_metadata_refreshed_at: at,
+        saml_metadata_error: null,
+        ...(same ? {} : { saml_idp_certs: certs, saml_idp_entity_id: md.entityId, saml_idp_sso_url: md.ssoUrl, saml_idp_wants_signed_requests: wants, updated_at: at }),
+        ...(startSigning ? { saml_sign_authn_requests: 1 } : {}),
+      })
       .where('id', '=', row.id)
       .execute();
     if (!same) {
@@ -99,7 +109,14 @@ async function refreshOne(ctx: Ctx, row: ConnectionRow): Promise<'changed' | 'un
         orgId: row.org_id,
         action: 'sso.metadata_refreshed',
         targets: [{ type: 'sso_connection', id: row.id, name: row.name }],
-        metadata: { certificatesAdded: after.filter((f) => !before.includes(f)), certificatesRemoved: before.filter((f) => !after.includes(f)), entityIdChanged: md.entityId !== row.saml_idp_entity_id, ssoUrlChanged: md.ssoUrl !== row.saml_idp_sso_url },
+        metadata: {
+          certificatesAdded: after.filter((f) => !before.includes(f)),
+          certificatesRemoved: before.filter((f) => !after.includes(f)),
+          entityIdChanged: md.entityId !== row.saml_idp_entity_id,
+          ssoUrlChanged: md.ssoUrl !== row.saml_idp_sso_url,
+          idpWantsAuthnRequestsSigned: md.wantAuthnRequestsSigned,
+          ...(startSigning ? { signAuthnRequests: true, reason: 'The IdP metadata now says WantAuthnRequestsSigned="true"; AuthnRequests are signed from now on. Give the IdP the SP metadata (it names the signing certificate) if it does not have it.' } : {}),
+        },
       });
     }
   });

@@ -4,6 +4,7 @@ import type { Ctx } from '../context.js';
 import type { Membership, Queryable, Role, Tx, User } from '../db/schema.js';
 import { newId } from '../ids.js';
 import { type MappingResult, type RoleMapping, evaluateGroups, loadRoleMapping } from '../orgs/role-mapping.js';
+import { type SsoDomainCapture, autoJoinCapturingOrg, ssoDomainCapture } from '../domains/capture.js';
 import { normalizeEmail } from '../users/email.js';
 import { findUserByEmail } from '../users/store.js';
 import type { ConnectionRow } from './connections.js';
@@ -50,6 +51,10 @@ export interface LoginPlan {
   role: Role | null;
   roleChange: { from: Role | null; to: Role } | null;
   mapping: MappingResult & { configured: boolean; requiredPrefix: string | null };
+  /** Whether a verified domain captures the email, and by whom (src/domains/capture.ts `ssoDomainCapture`). */
+  domainCapture: SsoDomainCapture | null;
+  /** How a new membership is created: JIT, or the domain's auto-join (JIT off); null when the person is already a member. */
+  joinVia: 'sso_jit' | 'domain_auto_join' | null;
   allowed: boolean;
   refusal: { code: string; message: string } | null;
   explanation: string[];
@@ -80,6 +85,8 @@ export async function planLogin(db: Queryable, conn: ConnectionRow, identity: Id
     role: null,
     roleChange: null,
     mapping: { ...result, configured, requiredPrefix: mapping.requiredPrefix },
+    domainCapture: null,
+    joinVia: null,
     allowed: false,
     refusal: null,
     explanation,
@@ -100,7 +107,32 @@ export async function planLogin(db: Queryable, conn: ConnectionRow, identity: Id
   if (user?.status === 'suspended') return refuse('sso_user_suspended', `${identity.email} is suspended in Palisade.`);
   // Deactivated by SCIM: only the identity provider's provisioning (active: true) gives the access back, never a login (nor JIT).
   if (membership?.status === 'suspended') return refuse('sso_membership_suspended', `${identity.email} is suspended in this organization by SCIM provisioning (deactivated in the identity provider); reactivate them there.`);
-  if (!membership && conn.jit_enabled !== 1) return refuse('sso_not_a_member', `${identity.email} is not a member of this organization and the connection does not create accounts on first login (JIT is off).`);
+  // Domain capture, as at password sign-in: a verified domain decides who may add people at it.
+  const capture = await ssoDomainCapture(db, conn.org_id, identity.email);
+  plan.domainCapture = capture;
+  const emailDomain = identity.email.slice(identity.email.lastIndexOf('@') + 1);
+  if (!membership) {
+    if (capture?.capturedBy === 'another_organization') {
+      return refuse(
+        'sso_email_domain_captured',
+        `${identity.email} is at ${emailDomain}, a domain another organization verified in Palisade, so this organization's identity provider cannot add people at that domain. They join through their own organization's administrators.`,
+      );
+    }
+    const autoJoin = capture?.capturedBy === 'this_organization' && capture.autoJoin;
+    if (conn.jit_enabled !== 1 && !autoJoin) return refuse('sso_not_a_member', `${identity.email} is not a member of this organization and the connection does not create accounts on first login (JIT is off).`);
+    plan.joinVia = conn.jit_enabled === 1 ? 'sso_jit' : 'domain_auto_join';
+    if (capture?.capturedBy === 'this_organization') {
+      explanation.push(
+        plan.joinVia === 'sso_jit'
+          ? `${capture.domain} is verified by this organization; ${identity.email} joins it on first sign-in (JIT).`
+          : `JIT is off, but ${capture.domain} is verified by this organization with auto-join on, so ${identity.email} joins it as they sign in.`,
+      );
+    } else if (capture?.capturedBy === 'same_company') {
+      explanation.push(`${capture.domain} is verified by another organization of the same company; like an invitation, ${identity.email} may join this organization.`);
+    }
+  } else if (capture?.capturedBy === 'another_organization') {
+    explanation.push(`${emailDomain} is verified by another organization; ${identity.email} was already a member here, so the sign-in continues (no new members are added at that domain).`);
+  }
 
   let role: Role | null;
   if (membership?.role === 'primary_owner') {
@@ -138,14 +170,27 @@ export async function completeLogin(ctx: Ctx, conn: ConnectionRow, identity: Ide
     }
     const now = ctx.clock.now();
     const at = now.toISOString();
-    const user = await ensureUser(tx, ctx, conn, identity, now);
+    const user = await ensureUser(tx, ctx, conn, identity, now, plan.joinVia ?? 'sso_jit');
     const actor = { type: 'user' as const, id: user.id, email: user.email, ip: ctx.meta.ip, userAgent: ctx.meta.userAgent };
     let membership = await tx.selectFrom('memberships').selectAll().where('org_id', '=', conn.org_id).where('user_id', '=', user.id).executeTakeFirst();
+    if (!membership && plan.joinVia === 'domain_auto_join') {
+      // The same hook password sign-in uses (member.auto_joined, with the domain as target); the
+      // plan allows it only for this organization's own domain, so it must join this organization.
+      const joined = await autoJoinCapturingOrg(tx, ctx, user);
+      membership = await tx.selectFrom('memberships').selectAll().where('org_id', '=', conn.org_id).where('user_id', '=', user.id).executeTakeFirst();
+      if (joined !== conn.org_id || !membership) throw fail('sso_not_a_member', plainRefusal('sso_not_a_member'), 'access decision', { detail: 'The domain capture changed during sign-in; try again.' });
+    }
     if (!membership) {
       const m: Membership = { id: newId('mem', now), org_id: conn.org_id, user_id: user.id, role: plan.role, status: 'active', invited_by: null, created_at: at, updated_at: at, suspended_at: null, suspended_by_directory_id: null };
       await tx.insertInto('memberships').values(m).execute();
       membership = m;
-      await recordAudit(tx, ctx, { orgId: conn.org_id, action: 'member.joined', actor, targets: [{ type: 'membership', id: m.id }, { type: 'sso_connection', id: conn.id }], metadata: { via: 'sso_jit', role: plan.role, groups: identity.groups.slice(0, 50) } });
+      await recordAudit(tx, ctx, {
+        orgId: conn.org_id,
+        action: 'member.joined',
+        actor,
+        targets: [{ type: 'membership', id: m.id }, { type: 'sso_connection', id: conn.id }, ...(plan.domainCapture?.domainId ? [{ type: 'domain', id: plan.domainCapture.domainId, name: plan.domainCapture.domain }] : [])],
+        metadata: { via: 'sso_jit', role: plan.role, groups: identity.groups.slice(0, 50), ...(plan.domainCapture ? { emailDomainCapturedBy: plan.domainCapture.capturedBy } : {}) },
+      });
     } else {
       if (membership.status === 'invited') {
         await tx.updateTable('memberships').set({ status: 'active', updated_at: at }).where('id', '=', membership.id).execute();
@@ -182,14 +227,14 @@ export async function completeLogin(ctx: Ctx, conn: ConnectionRow, identity: Ide
   });
 }
 
-async function ensureUser(tx: Tx, ctx: Ctx, conn: ConnectionRow, identity: Identity, now: Date): Promise<User> {
+async function ensureUser(tx: Tx, ctx: Ctx, conn: ConnectionRow, identity: Identity, now: Date, via: 'sso_jit' | 'domain_auto_join'): Promise<User> {
   const existing = await findUserByEmail(tx, identity.email);
   if (existing) return existing;
   const at = now.toISOString();
   const display = [identity.firstName, identity.lastName].filter(Boolean).join(' ') || null;
   const user: User = { id: newId('usr', now), email: identity.email, display_name: display, password_hash: null, status: 'active', created_at: at, updated_at: at };
   await tx.insertInto('users').values(user).execute();
-  await recordAudit(tx, ctx, { orgId: conn.org_id, action: 'user.created', targets: [{ type: 'user', id: user.id, name: user.email }, { type: 'sso_connection', id: conn.id }], metadata: { via: 'sso_jit' } });
+  await recordAudit(tx, ctx, { orgId: conn.org_id, action: 'user.created', targets: [{ type: 'user', id: user.id, name: user.email }, { type: 'sso_connection', id: conn.id }], metadata: { via: via === 'sso_jit' ? 'sso_jit' : 'sso_domain_auto_join' } });
   return user;
 }
 
@@ -205,6 +250,8 @@ export function plainRefusal(code: string): string {
       return 'Your access to this organization is suspended: your identity provider deactivated you. Ask your administrator to reactivate you there.';
     case 'sso_connection_disabled':
       return 'This sign-in method is turned off.';
+    case 'sso_email_domain_captured':
+      return 'Your email address is at a domain managed by another organization in Palisade, so this identity provider cannot give you access. Contact your organization\'s administrators.';
     case 'sso_account_in_other_organization':
       return 'Your Palisade account also belongs to another organization, so it cannot be signed in through this organization\'s identity provider. Sign in with your usual method.';
     default:

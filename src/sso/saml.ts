@@ -25,8 +25,12 @@ export const SAML_CLOCK_SKEW_MS = 3 * 60_000;
 /**
  * @param decryptionPvk the connection's SP private key, opened by `spPrivateKey` (./secrets.ts) for
  * this one sign-in, or null when the connection has none.
+ * @param signingKey the same key when this SAML instance signs the AuthnRequest it builds (the
+ * connection's `saml_sign_authn_requests` is on), else null. node-saml then adds SigAlg and Signature
+ * to the redirect URL: an RSA-SHA256 signature over `SAMLRequest=…&SigAlg=…` exactly as the URL
+ * carries them (SAML bindings §3.4.4.1), and its metadata says AuthnRequestsSigned="true".
  */
-function samlFor(ctx: Ctx, conn: ConnectionRow, purpose: 'login' | 'test', initiatedBy: string | null, binding: string | null, decryptionPvk: string | null): SAML {
+function samlFor(ctx: Ctx, conn: ConnectionRow, purpose: 'login' | 'test', initiatedBy: string | null, binding: string | null, decryptionPvk: string | null, signingKey: string | null = null): SAML {
   const certs = (JSON.parse(conn.saml_idp_certs ?? '[]') as string[]).map(toPem);
   return new SAML({
     idpCert: certs,
@@ -44,6 +48,7 @@ function samlFor(ctx: Ctx, conn: ConnectionRow, purpose: 'login' | 'test', initi
     identifierFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
     disableRequestedAuthnContext: true,
     ...(decryptionPvk !== null ? { decryptionPvk } : {}),
+    ...(signingKey !== null ? { privateKey: signingKey, signatureAlgorithm: 'sha256' as const } : {}),
   });
 }
 
@@ -55,14 +60,21 @@ function samlFor(ctx: Ctx, conn: ConnectionRow, purpose: 'login' | 'test', initi
 const SEALED_KEY_NOT_OPENED = 'sealed SP private key (not opened to publish metadata)';
 
 export function spMetadataXml(ctx: Ctx, conn: ConnectionRow): string {
-  // The SP certificate is offered for encryption and signing; AuthnRequests themselves are not signed.
-  return samlFor(ctx, conn, 'login', null, null, conn.sp_private_key_ct !== null ? SEALED_KEY_NOT_OPENED : null).generateServiceProviderMetadata(conn.sp_certificate, conn.sp_certificate);
+  // The SP certificate is offered for encryption, and for signing when AuthnRequests are signed
+  // (then the metadata says AuthnRequestsSigned="true"). Generating metadata never signs anything.
+  const hasKey = conn.sp_private_key_ct !== null;
+  const signs = hasKey && conn.saml_sign_authn_requests === 1;
+  return samlFor(ctx, conn, 'login', null, null, hasKey ? SEALED_KEY_NOT_OPENED : null, signs ? SEALED_KEY_NOT_OPENED : null).generateServiceProviderMetadata(conn.sp_certificate, conn.sp_certificate);
 }
 
 export async function startSaml(ctx: Ctx, conn: ConnectionRow, purpose: 'login' | 'test', initiatedBy: string | null, binding: string): Promise<string> {
   // Opened here too, so a connection whose key was shredded or tampered with fails before the person goes to the IdP.
   const pvk = await spPrivateKey(ctx.db, ctx.config, conn);
-  return samlFor(ctx, conn, purpose, initiatedBy, binding, pvk).getAuthorizeUrlAsync('', undefined, {});
+  const sign = conn.saml_sign_authn_requests === 1;
+  if (sign && pvk === null) {
+    throw fail('saml_signing_key_missing', 'This sign-in method is not set up completely. Your administrator has been given the details.', 'SP private key present to sign the AuthnRequest', { expected: 'an SP key', received: null, detail: 'The connection signs AuthnRequests but has no SP private key: create the connection again (it gets a new SP key) and give the identity provider the new SP metadata.' }, 500);
+  }
+  return samlFor(ctx, conn, purpose, initiatedBy, binding, pvk, sign ? pvk : null).getAuthorizeUrlAsync('', undefined, {});
 }
 
 const plain = 'Your identity provider\'s answer failed Palisade\'s security checks, so you were not signed in.';

@@ -26,6 +26,7 @@ export interface SimulationResult {
   roleChange: LoginPlan['roleChange'];
   willCreate: { user: boolean; membership: boolean };
   mapping: LoginPlan['mapping'] | null;
+  domainCapture: LoginPlan['domainCapture'];
   failure: { code: string; check: string; expected?: unknown; received?: unknown; detail?: string } | null;
   explanation: string[];
 }
@@ -45,7 +46,7 @@ export async function simulateLogin(ctx: Ctx, orgId: string, connectionId: strin
     identity = input.samlResponse ? (await finishSaml(ctx, conn, input.samlResponse, { dryRun: true })).identity : identityFrom(input.claims ?? {}, claimNames(conn), 'simulated');
   } catch (err) {
     if (!(err instanceof SsoFailure)) throw err;
-    return { ...base, wouldSucceed: false, identity: null, user: null, role: null, roleChange: null, willCreate: { user: false, membership: false }, mapping: null, failure: { code: err.code, ...err.diagnosis }, explanation: [err.publicMessage] };
+    return { ...base, wouldSucceed: false, identity: null, user: null, role: null, roleChange: null, willCreate: { user: false, membership: false }, mapping: null, domainCapture: null, failure: { code: err.code, ...err.diagnosis }, explanation: [err.publicMessage] };
   }
   const plan = await planLogin(ctx.db, conn, identity);
   return {
@@ -57,6 +58,7 @@ export async function simulateLogin(ctx: Ctx, orgId: string, connectionId: strin
     roleChange: plan.roleChange,
     willCreate: { user: plan.allowed && !plan.user.exists, membership: plan.allowed && !plan.membership.exists },
     mapping: plan.mapping,
+    domainCapture: plan.domainCapture,
     failure: plan.refusal ? { code: plan.refusal.code, check: 'access decision', detail: plan.refusal.message } : null,
     explanation: plan.explanation,
   };

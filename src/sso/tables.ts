@@ -30,7 +30,14 @@ export interface SsoConnectionsTable {
   saml_metadata_url: string | null;
   saml_metadata_refreshed_at: string | null;
   saml_metadata_error: string | null;
-  /** Palisade's SAML key for this connection (decrypts assertions), sealed like the client secret; never returned by the API. */
+  /**
+   * 1: AuthnRequests carry an HTTP-Redirect binding signature (RSA-SHA256) made with the SP key below.
+   * On by default when the IdP metadata says WantAuthnRequestsSigned="true".
+   */
+  saml_sign_authn_requests: number;
+  /** What the IdP metadata said about WantAuthnRequestsSigned (1/0); null when unknown (fields entered by hand). */
+  saml_idp_wants_signed_requests: number | null;
+  /** Palisade's SAML key for this connection (decrypts assertions, signs AuthnRequests), sealed like the client secret; never returned by the API. */
   sp_private_key_ct: string | null;
   /** Data-key version that sealed sp_private_key_ct. */
   sp_private_key_key_version: number | null;

@@ -44,7 +44,8 @@ const loginPage = shell(
 // Discovery: a verified company domain sends people to their organization's SSO.
 email.addEventListener('change',async()=>{sso.textContent='';pw.hidden=false;
 if(!email.value.includes('@'))return;
-const r=await fetch('/api/v1/login/discover?email='+encodeURIComponent(email.value));if(!r.ok)return;
+const r=await fetch('/api/v1/login/discover?email='+encodeURIComponent(email.value));
+if(r.status===429){msg((await r.json()).error.message,'err');return}if(!r.ok)return;
 const d=await r.json();if(!d.organization)return;
 for(const m of d.methods.filter(m=>m.type==='sso')){const a=document.createElement('a');a.href=m.startUrl;a.textContent='Continue with '+m.name+' ('+d.organization.name+')';
 const p=document.createElement('p');p.appendChild(a);sso.appendChild(p)}

@@ -32,10 +32,11 @@ export function makeKeyPair(cn: string): KeyPair {
 export const IDP_ENTITY = 'urn:test:idp';
 export const IDP_SSO_URL = 'http://idp.test/sso';
 
-export function idpMetadata(certs: string[]): string {
+/** `wantAuthnRequestsSigned` sets the IDPSSODescriptor attribute of that name (the IdP refuses unsigned requests). */
+export function idpMetadata(certs: string[], opts: { wantAuthnRequestsSigned?: boolean } = {}): string {
   const body = (pem: string) => pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
   const kds = certs.map((c) => `<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>${body(c)}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`).join('');
-  return `<?xml version="1.0"?><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="${IDP_ENTITY}"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">${kds}<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${IDP_SSO_URL}"/></md:IDPSSODescriptor></md:EntityDescriptor>`;
+  return `<?xml version="1.0"?><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="${IDP_ENTITY}"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"${opts.wantAuthnRequestsSigned !== undefined ? ` WantAuthnRequestsSigned="${opts.wantAuthnRequestsSigned}"` : ''}>${kds}<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${IDP_SSO_URL}"/></md:IDPSSODescriptor></md:EntityDescriptor>`;
 }
 
 export interface ResponseFields {
@@ -52,18 +53,39 @@ export interface ResponseFields {
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
 
+/**
+ * The octets an HTTP-Redirect binding signature covers (SAML bindings §3.4.4.1):
+ * `SAMLRequest=…&RelayState=…&SigAlg=…`, each value exactly as URL-encoded in the query string the
+ * browser carried (not re-encoded), RelayState only when present.
+ */
+export function redirectSignedOctets(redirectUrl: string): string {
+  const raw = new Map<string, string>();
+  for (const pair of new URL(redirectUrl).search.slice(1).split('&')) {
+    const eq = pair.indexOf('=');
+    const name = eq < 0 ? pair : pair.slice(0, eq);
+    if (!raw.has(name)) raw.set(name, eq < 0 ? '' : pair.slice(eq + 1));
+  }
+  return ['SAMLRequest', 'RelayState', 'SigAlg'].filter((n) => raw.has(n)).map((n) => `${n}=${raw.get(n)}`).join('&');
+}
+
 export class TestIdp {
   constructor(
     private readonly keys: KeyPair,
     private readonly encrypt = false,
+    /** As a strict IdP: samlify refuses AuthnRequests whose redirect signature is missing or does not verify with the SP's signing certificate. */
+    private readonly wantAuthnRequestsSigned = false,
   ) {}
 
-  /** Palisade's AuthnRequest id, read by samlify from the redirect URL Palisade produced. */
+  /**
+   * Palisade's AuthnRequest id, read by samlify from the redirect URL Palisade produced. A strict
+   * IdP first verifies the redirect signature over the raw query octets with the signing
+   * certificate in `spMetadata` (samlify's `verifyMessageSignature`), and rejects otherwise.
+   */
   async requestIdFrom(redirectUrl: string, spMetadata: string): Promise<string> {
     const url = new URL(redirectUrl);
     const idp = this.idp();
     const sp = samlify.ServiceProvider({ metadata: spMetadata });
-    const parsed = await idp.parseLoginRequest(sp, 'redirect', { query: Object.fromEntries(url.searchParams), octetString: '' } as never);
+    const parsed = await idp.parseLoginRequest(sp, 'redirect', { query: Object.fromEntries(url.searchParams), octetString: redirectSignedOctets(redirectUrl) } as never);
     return (parsed.extract as { request: { id: string } }).request.id;
   }
 
@@ -74,7 +96,7 @@ export class TestIdp {
       signingCert: this.keys.cert,
       singleSignOnService: [{ Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', Location: IDP_SSO_URL }],
       singleLogoutService: [{ Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', Location: `${IDP_SSO_URL}/logout` }],
-      wantAuthnRequestsSigned: false,
+      wantAuthnRequestsSigned: this.wantAuthnRequestsSigned,
       isAssertionEncrypted: this.encrypt,
     });
   }
