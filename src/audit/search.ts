@@ -70,6 +70,12 @@ export function applyAuditFilters<Q extends SelectQueryBuilder<DB, 'audit_events
   return q as Q;
 }
 
+/** Rows after the cursor (time, then id) in the page's direction. */
+function pastCursor(atColumn: string, idColumn: string, [at, id]: [string, string], desc: boolean) {
+  const op = sql.raw(desc ? '<' : '>');
+  return sql<boolean>`(${sql.ref(atColumn)} ${op} ${at} or (${sql.ref(atColumn)} = ${at} and ${sql.ref(idColumn)} ${op} ${id}))`;
+}
+
 export async function searchAuditEvents(ctx: Ctx, orgId: string, query: AuditSearchQuery): Promise<Page<AuditEvent>> {
   await authorize(ctx, orgId, 'audit.read');
   const page = pageRequest(query, 2);
@@ -89,26 +95,12 @@ export async function searchAuditEvents(ctx: Ctx, orgId: string, query: AuditSea
       let sub = eb.selectFrom('audit_event_targets').select('event_id').where('org_id', '=', orgId).where('target_id', '=', target);
       if (from) sub = sub.where('occurred_at', '>=', from);
       if (to) sub = sub.where('occurred_at', '<', to);
-      if (after) {
-        const [at, id] = after;
-        sub = sub.where((w) =>
-          desc
-            ? w.or([w('occurred_at', '<', at), w.and([w('occurred_at', '=', at), w('event_id', '<', id)])])
-            : w.or([w('occurred_at', '>', at), w.and([w('occurred_at', '=', at), w('event_id', '>', id)])]),
-        );
-      }
+      if (after) sub = sub.where(pastCursor('occurred_at', 'event_id', after, desc));
       const d = desc ? 'desc' : 'asc';
       return sub.orderBy('occurred_at', d).orderBy('event_id', d).limit(page.limit + 1);
     });
   }
-  if (after) {
-    const [at, id] = after;
-    q = q.where((eb) =>
-      desc
-        ? eb.or([eb('occurred_at', '<', at), eb.and([eb('occurred_at', '=', at), eb('id', '<', id)])])
-        : eb.or([eb('occurred_at', '>', at), eb.and([eb('occurred_at', '=', at), eb('id', '>', id)])]),
-    );
-  }
+  if (after) q = q.where(pastCursor('occurred_at', 'id', after, desc));
   const dir = desc ? 'desc' : 'asc';
   const rows = await q.orderBy('occurred_at', dir).orderBy('id', dir).limit(page.limit + 1).execute();
   return pageOf(rows.map(eventFromRow), page, (e) => [e.occurredAt, e.id]);
