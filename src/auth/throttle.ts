@@ -58,3 +58,13 @@ export async function recordLoginFailure(db: Queryable, clock: Clock, limits: Li
 export async function clearAccountFailures(db: Queryable, email: string): Promise<void> {
   await db.deleteFrom('login_throttle').where('key', '=', accountKey(email)).execute();
 }
+
+/**
+ * One row per account or address that ever failed to sign in; once its window is over it blocks
+ * nothing, so rows a day past their window are deleted (by the rate_limits.cleanup job).
+ */
+export async function purgeLoginThrottle(db: Queryable, now: Date, windowMinutes: number): Promise<{ deleted: number }> {
+  const cutoff = new Date(now.getTime() - windowMinutes * 60_000 - 86_400_000).toISOString();
+  const res = await db.deleteFrom('login_throttle').where('window_start', '<', cutoff).executeTakeFirst();
+  return { deleted: Number(res.numDeletedRows) };
+}

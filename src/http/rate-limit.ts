@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import type { Clock } from '../clock.js';
 import type { Queryable } from '../db/schema.js';
 import { PalisadeError } from '../errors.js';
+import { purgeLoginThrottle } from '../auth/throttle.js';
 import type { JobDefinition } from '../jobs/scheduler.js';
 
 /**
@@ -107,6 +108,10 @@ export function rateLimitCleanupJob(): JobDefinition {
   return {
     name: 'rate_limits.cleanup',
     intervalMs: 3_600_000,
-    run: async (ctx) => purgeRateLimitCounters(ctx.db, ctx.clock.now()),
+    run: async (ctx) => {
+      const counters = await purgeRateLimitCounters(ctx.db, ctx.clock.now());
+      const throttle = await purgeLoginThrottle(ctx.db, ctx.clock.now(), ctx.config.loginThrottleWindowMinutes);
+      return { deleted: counters.deleted, loginThrottleDeleted: throttle.deleted };
+    },
   };
 }

@@ -4,6 +4,7 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/connect.js';
 import { createScheduler } from '../../src/jobs/registry.js';
+import { recordLoginFailure } from '../../src/auth/throttle.js';
 import { clientNetworkKey, purgeRateLimitCounters, rateLimitCleanupJob } from '../../src/http/rate-limit.js';
 import { Agent, type TestApp, createTestApp } from '../helpers/harness.js';
 import { Dnsmasq } from './dns-peers.js';
@@ -154,6 +155,17 @@ describe('rate limits: login discovery and domain verification', () => {
     assert.deepEqual(await purgeRateLimitCounters(db, t.clock.now()), { deleted: 0 }, 'current windows are kept');
     t.clock.advance(2 * 86_400_000);
     assert.equal(rateLimitCleanupJob().name, 'rate_limits.cleanup');
-    assert.deepEqual(await rateLimitCleanupJob().run(t.system), { deleted: before });
+    assert.deepEqual(await rateLimitCleanupJob().run(t.system), { deleted: before, loginThrottleDeleted: 0 });
+  });
+
+  test('the same job deletes failed-login counters a day past their window, and keeps current ones', async () => {
+    const db = t.db.database.db;
+    const limits = t.config;
+    await recordLoginFailure(db, t.clock, limits, 'old@one.test', '203.0.113.7');
+    t.clock.advance(limits.loginThrottleWindowMinutes * 60_000 + 86_400_000 + 1000);
+    await recordLoginFailure(db, t.clock, limits, 'new@one.test', null);
+    assert.deepEqual(await rateLimitCleanupJob().run(t.system), { deleted: 0, loginThrottleDeleted: 2 });
+    const left = await db.selectFrom('login_throttle').select('key').execute();
+    assert.deepEqual(left.map((r) => r.key), ['acct:new@one.test']);
   });
 });
