@@ -94,11 +94,15 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Database
   return { db, dialect: 'postgres', schema, close: () => db.destroy() };
 }
 
+/** invalid_schema_name and undefined_table: a schema or table dropped between two catalog lookups. */
+const VANISHED_DURING_READ = new Set(['3F000', '42P01']);
+
 /**
  * Kysely's PostgreSQL introspector (which its migrator uses to find the migrations table) reads the
- * tables of every schema in the database; a schema dropped by someone else during that read makes
- * it fail with 3F000 "schema … does not exist", about a schema that is not ours. That happens on a
- * shared server (and when test runs drop their schemas in parallel): read the catalog again.
+ * tables of every schema in the database; a schema or table dropped by someone else during that
+ * read makes it fail with "schema … does not exist" or "relation … does not exist", about one that
+ * is not ours. That happens on a shared server (and when test runs drop their schemas in parallel):
+ * read the catalog again.
  */
 class CatalogRaceSafeIntrospector extends PostgresIntrospector {
   override async getTables(options?: DatabaseMetadataOptions): Promise<TableMetadata[]> {
@@ -106,7 +110,7 @@ class CatalogRaceSafeIntrospector extends PostgresIntrospector {
       try {
         return await super.getTables(options);
       } catch (err) {
-        if (attempt >= 10 || (err as { code?: string }).code !== '3F000') throw err;
+        if (attempt >= 10 || !VANISHED_DURING_READ.has((err as { code?: string }).code ?? '')) throw err;
         await new Promise((r) => setTimeout(r, 5 * attempt));
       }
     }

@@ -23,7 +23,7 @@ describe('PostgreSQL catalog reads while other schemas are dropped', { skip: TES
     })();
     const database = await openDatabase(PG_URL);
     try {
-      for (let i = 0; i < 60; i++) await database.db.introspection.getTables({ withInternalKyselyTables: true });
+      for (let i = 0; i < 300; i++) await database.db.introspection.getTables({ withInternalKyselyTables: true });
     } finally {
       stop = true;
       await churn;
