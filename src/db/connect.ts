@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { type DatabaseIntrospector, type DatabaseMetadataOptions, Kysely, PostgresDialect, PostgresIntrospector, SqliteDialect, type TableMetadata, sql } from 'kysely';
+import { Kysely, SqliteDialect, sql } from 'kysely';
+import { SearchPathPostgresDialect } from './introspector.js';
 import pg from 'pg';
 import type { DB } from './schema.js';
 
@@ -90,37 +91,8 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Database
         oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
   });
-  const db = new Kysely<DB>({ dialect: new CatalogRaceSafePostgresDialect({ pool }) });
+  const db = new Kysely<DB>({ dialect: new SearchPathPostgresDialect({ pool }) });
   return { db, dialect: 'postgres', schema, close: () => db.destroy() };
-}
-
-/** invalid_schema_name and undefined_table: a schema or table dropped between two catalog lookups. */
-const VANISHED_DURING_READ = new Set(['3F000', '42P01']);
-
-/**
- * Kysely's PostgreSQL introspector (which its migrator uses to find the migrations table) reads the
- * tables of every schema in the database; a schema or table dropped by someone else during that
- * read makes it fail with "schema … does not exist" or "relation … does not exist", about one that
- * is not ours. That happens on a shared server (and when test runs drop their schemas in parallel):
- * read the catalog again.
- */
-class CatalogRaceSafeIntrospector extends PostgresIntrospector {
-  override async getTables(options?: DatabaseMetadataOptions): Promise<TableMetadata[]> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await super.getTables(options);
-      } catch (err) {
-        if (attempt >= 10 || !VANISHED_DURING_READ.has((err as { code?: string }).code ?? '')) throw err;
-        await new Promise((r) => setTimeout(r, 5 * attempt));
-      }
-    }
-  }
-}
-
-class CatalogRaceSafePostgresDialect extends PostgresDialect {
-  override createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
-    return new CatalogRaceSafeIntrospector(db);
-  }
 }
 
 /** Drops a PostgreSQL schema created for a test run. */

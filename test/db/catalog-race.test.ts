@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { Kysely, PostgresDialect, PostgresIntrospector } from 'kysely';
 import pg from 'pg';
 import { openDatabase } from '../../src/db/connect.js';
-import { PG_URL, TEST_DIALECT } from '../helpers/db.js';
+import { openTestDatabase, PG_URL, TEST_DIALECT } from '../helpers/db.js';
 
-// PostgreSQL only: Kysely's introspector (used by the migrator) reads every schema's tables, and
-// fails with 3F000 when another schema is dropped meanwhile (parallel test runs, shared servers).
+// PostgreSQL only. Kysely's own introspector (used by the migrator) reads every schema's tables and
+// fails when another schema or table is dropped meanwhile (parallel test runs, shared servers);
+// Palisade's reads only the schemas on its search path.
 describe('PostgreSQL catalog reads while other schemas are dropped', { skip: TEST_DIALECT !== 'postgres' }, () => {
   test('introspection (the migrator finding its table) succeeds while other schemas are created and dropped', async () => {
     const admin = new pg.Client({ connectionString: PG_URL });
@@ -31,5 +33,24 @@ describe('PostgreSQL catalog reads while other schemas are dropped', { skip: TES
       await database.close();
     }
     assert.ok(churned > 10, `schemas were dropped during the reads (${churned})`);
+  });
+
+  test("the tables of Palisade's own schema are described as Kysely describes them, and no other schema's", async () => {
+    const test = await openTestDatabase();
+    const kysely = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: PG_URL, max: 1 }) }) });
+    try {
+      const ours = await test.database.db.introspection.getTables({ withInternalKyselyTables: true });
+      const theirs = (await new PostgresIntrospector(kysely).getTables({ withInternalKyselyTables: true })).filter((t) => t.schema === test.database.schema);
+      assert.ok(ours.length > 20, `found ${ours.length} tables`);
+      assert.ok(ours.every((t) => t.schema === test.database.schema), 'only the search-path schema');
+      // Through JSON: Kysely writes `comment: undefined` where Palisade's leaves the key out.
+      const plain = (x: unknown) => JSON.parse(JSON.stringify(x)) as unknown;
+      assert.deepEqual(plain(ours), plain(theirs));
+      const withoutInternal = await test.database.db.introspection.getTables();
+      assert.equal(withoutInternal.length, ours.length - 2, 'kysely_migration and its lock table are left out by default');
+    } finally {
+      await kysely.destroy();
+      await test.cleanup();
+    }
   });
 });
