@@ -66,7 +66,7 @@ export async function login(ctx: Ctx, input: LoginInput): Promise<{ session: New
     await clearAccountFailures(tx, email);
     // People at a domain their organization verified with auto-join on become members as they sign in.
     await autoJoinCapturingOrg(tx, ctx, user);
-    const session = await createSession(tx, ctx, user.id);
+    const session = await createSession(tx, ctx, user.id, 'password');
     for (const orgId of await auditOrgsOfUser(tx, user.id)) {
       await recordAudit(tx, ctx, {
         orgId,
@@ -114,7 +114,7 @@ export async function setPasswordWithLink(ctx: Ctx, input: SetPasswordInput): Pr
       }
     }
     await recordAudit(tx, ctx, { orgId: link.org_id, action: 'auth.password_set', actor, targets: [{ type: 'user', id: user.id, name: user.email }], metadata: { via: link.purpose } });
-    const session = await createSession(tx, ctx, user.id);
+    const session = await createSession(tx, ctx, user.id, 'link');
     await recordAudit(tx, ctx, { orgId: link.org_id, action: 'auth.login_succeeded', actor, targets: [{ type: 'session', id: session.sessionId }], metadata: { method: `${link.purpose}_link` } });
     return { session, user: publicUser({ ...user, password_hash: hash }) };
   });

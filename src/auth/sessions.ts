@@ -1,6 +1,6 @@
 import { addMs } from '../clock.js';
 import type { Ctx } from '../context.js';
-import type { Queryable, User } from '../db/schema.js';
+import type { Queryable, SessionAuthMethod, User } from '../db/schema.js';
 import { newId } from '../ids.js';
 import { csrfTokenFor, generateSecret, hashSecret, secretKind } from './secrets.js';
 
@@ -11,7 +11,7 @@ export interface NewSession {
   expiresAt: string;
 }
 
-export async function createSession(db: Queryable, ctx: Pick<Ctx, 'clock' | 'config' | 'meta'>, userId: string): Promise<NewSession> {
+export async function createSession(db: Queryable, ctx: Pick<Ctx, 'clock' | 'config' | 'meta'>, userId: string, authMethod: SessionAuthMethod): Promise<NewSession> {
   const now = ctx.clock.now();
   const secret = generateSecret('ses');
   const id = newId('ses', now);
@@ -28,24 +28,25 @@ export async function createSession(db: Queryable, ctx: Pick<Ctx, 'clock' | 'con
       ip: ctx.meta.ip,
       user_agent: ctx.meta.userAgent?.slice(0, 512) ?? null,
       revoked_at: null,
+      auth_method: authMethod,
     })
     .execute();
   return { sessionId: id, secret, csrfToken: csrfTokenFor(secret), expiresAt };
 }
 
 /** A live session and its active user, or undefined: expired, revoked, unknown and suspended all look the same. */
-export async function resolveSession(db: Queryable, now: Date, secret: string): Promise<{ sessionId: string; user: User } | undefined> {
+export async function resolveSession(db: Queryable, now: Date, secret: string): Promise<{ sessionId: string; authMethod: SessionAuthMethod; user: User } | undefined> {
   if (secretKind(secret) !== 'ses') return undefined;
   const row = await db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
     .selectAll('users')
-    .select(['sessions.id as session_id', 'sessions.expires_at', 'sessions.revoked_at'])
+    .select(['sessions.id as session_id', 'sessions.expires_at', 'sessions.revoked_at', 'sessions.auth_method'])
     .where('sessions.token_hash', '=', hashSecret(secret))
     .executeTakeFirst();
   if (!row || row.revoked_at !== null || row.expires_at <= now.toISOString() || row.status !== 'active') return undefined;
-  const { session_id, expires_at: _e, revoked_at: _r, ...user } = row;
-  return { sessionId: session_id, user };
+  const { session_id, expires_at: _e, revoked_at: _r, auth_method, ...user } = row;
+  return { sessionId: session_id, authMethod: auth_method, user };
 }
 
 export async function revokeSession(db: Queryable, now: Date, sessionId: string): Promise<void> {

@@ -13,6 +13,7 @@ import * as m0009 from './migrations/0009_stream_secrets_sealed.js';
 import * as m0010 from './migrations/0010_sso_secrets_sealed.js';
 import * as m0011 from './migrations/0011_signed_authn_requests_and_rate_limits.js';
 import * as m0012 from './migrations/0012_scim_suspension.js';
+import * as m0013 from './migrations/0013_session_auth_method.js';
 
 /** What a migration that encrypts existing data needs besides the database. */
 export interface MigrationDeps {
@@ -40,6 +41,7 @@ const MIGRATIONS: Record<string, Migration | ((deps: MigrationDeps) => Migration
   '0010_sso_secrets_sealed': m0010.migration,
   '0011_signed_authn_requests_and_rate_limits': m0011,
   '0012_scim_suspension': m0012,
+  '0013_session_auth_method': m0013,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);

@@ -59,7 +59,11 @@ export interface SessionsTable {
   ip: string | null;
   user_agent: string | null;
   revoked_at: string | null;
+  auth_method: SessionAuthMethod;
 }
+
+/** How a session was opened: a password, a one-time setup or invitation link, SSO, or break-glass. */
+export type SessionAuthMethod = 'password' | 'link' | 'sso' | 'break_glass';
 
 export interface ApiTokensTable {
   id: string;

@@ -6,6 +6,7 @@ import type { Clock } from '../clock.js';
 import type { PalisadeConfig } from '../config.js';
 import type { Caller, Ctx } from '../context.js';
 import type { Db } from '../db/schema.js';
+import { endSessionIfSsoRequired } from '../sso/enforcement.js';
 import { PalisadeError, unauthenticated } from '../errors.js';
 
 export const SESSION_COOKIE = 'palisade_session';
@@ -53,7 +54,7 @@ export function identifyCaller(deps: { db: Db; clock: Clock; config: PalisadeCon
       const secret = request.cookies[SESSION_COOKIE];
       if (secret) {
         const found = await resolveSession(deps.db, now, secret);
-        if (found) {
+        if (found && !(await endSessionIfSsoRequired({ db: deps.db, clock: deps.clock, meta }, found))) {
           caller = { kind: 'user', userId: found.user.id, email: found.user.email, via: 'session', credentialId: found.sessionId };
           request.sessionSecret = secret;
           if (!SAFE_METHODS.has(request.method) && !CSRF_EXEMPT.test(request.url)) {

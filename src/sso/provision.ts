@@ -215,7 +215,7 @@ export async function completeLogin(ctx: Ctx, conn: ConnectionRow, identity: Ide
     if (purpose === 'test' && initiatedBy === user.id && (plan.role === 'admin' || plan.role === 'primary_owner')) {
       await tx.updateTable('sso_connections').set({ last_test_login_at: at, last_test_login_by: user.id }).where('id', '=', conn.id).execute();
     }
-    const session = await createSession(tx, ctx, user.id);
+    const session = await createSession(tx, ctx, user.id, 'sso');
     await recordAudit(tx, ctx, {
       orgId: conn.org_id,
       action: purpose === 'test' ? 'sso.test_login_succeeded' : 'auth.login_succeeded',

@@ -156,7 +156,7 @@ export async function breakGlassLogin(ctx: Ctx, input: BreakGlassInput): Promise
       .executeTakeFirst();
     if (Number(taken.numUpdatedRows) !== 1) throw refused();
     await clearAccountFailures(tx, email);
-    const session = await createSession(tx, ctx, user.id);
+    const session = await createSession(tx, ctx, user.id, 'break_glass');
     for (const orgId of owned) {
       const enforced = await tx.selectFrom('sso_enforcement').select('connection_id').where('org_id', '=', orgId).executeTakeFirst();
       await recordAudit(tx, ctx, {

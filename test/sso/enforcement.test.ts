@@ -18,6 +18,9 @@ describe('SSO enforcement that cannot lock anyone out', () => {
   let owner: Agent;
   let connectionId: string;
   let totpSecret: string;
+  /** Sessions of the member opened before enforcement: by the invitation link, and by password. */
+  let memberByLink: Agent;
+  let memberByPassword: Agent;
   const accounts: Record<string, PeerAccount> = {
     owner: { email: 'owner@acme.example', groups: ['acme-admins'] },
     alice: { email: 'alice@acme.example', groups: ['acme-admins'] },
@@ -39,7 +42,8 @@ describe('SSO enforcement that cannot lock anyone out', () => {
     t = await createTestApp({ publicUrl: PUBLIC });
     peer = await startOidcPeer(`${PUBLIC}/sso/oidc/callback`, accounts);
     ({ orgId, owner } = await t.seedOrg('Acme', 'owner@acme.example'));
-    await t.addMember(owner, orgId, 'member@acme.example', 'member');
+    memberByLink = (await t.addMember(owner, orgId, 'member@acme.example', 'member')).agent;
+    memberByPassword = await t.login('member@acme.example');
     const mapping = await owner.request('PUT', `/api/v1/orgs/${orgId}/role-mapping`, { requiredPrefix: 'acme-', defaultRole: null, rules: [{ group: 'acme-admins', role: 'admin' }, { group: 'acme-staff', role: 'member' }] });
     assert.equal(mapping.status, 200);
     const created = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'oidc', name: 'Okta', preset: 'okta', oidc: { issuer: peer.issuer, clientId: peer.clientId, clientSecret: peer.clientSecret } });
@@ -115,6 +119,22 @@ describe('SSO enforcement that cannot lock anyone out', () => {
     assert.equal(enforce.body.enforced, true);
     const events = await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=sso.enforcement_enabled`);
     assert.equal(events.body.data.length, 1);
+  });
+
+  test('sessions opened by password or invitation link before enforcement end at their next use; the owner keeps the SSO session', async () => {
+    for (const [agent, method] of [[memberByPassword, 'password'], [memberByLink, 'link']] as const) {
+      const session = await agent.get('/api/v1/auth/session');
+      assert.equal(session.status, 401, `the ${method} session no longer signs the member in`);
+      const again = await agent.get(`/api/v1/orgs/${orgId}/members`);
+      assert.equal(again.status, 401, 'and stays ended');
+    }
+    const revoked = await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=auth.session_revoked`);
+    assert.equal(revoked.status, 200, revoked.raw.body);
+    assert.deepEqual(
+      revoked.body.data.map((e: { actor: { email: string }; metadata: { reason: string; method: string; connectionId: string } }) => [e.actor.email, e.metadata.reason, e.metadata.method, e.metadata.connectionId]).sort(),
+      [['member@acme.example', 'sso_required', 'link', connectionId], ['member@acme.example', 'sso_required', 'password', connectionId]],
+    );
+    assert.equal((await owner.get('/api/v1/auth/session')).status, 200, "the owner's SSO test-login session is not a password session");
   });
 
   test('while enforced, members are sent to SSO with sso_required, and SSO still works', async () => {
