@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { rotateSigningKey } from './audit/checkpoints.js';
 import { EXPORT_FORMATS, type ExportFormat, startExport } from './audit/export.js';
-import { parseExport, verifyExport } from './audit/verify-file.js';
+import { verifyExportFile } from './audit/verify-file.js';
 import { verifyChain } from './audit/verify.js';
 import { ConfigError, loadConfig } from './config.js';
 import { systemCtx } from './context.js';
@@ -119,6 +119,18 @@ org
     }
   });
 
+/** A JSON object from a file named on the command line, or an error that names the option. */
+function readJsonFile(path: string, option: string, what: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new InvalidArgumentError(`${option} ${path} cannot be read as JSON (${err instanceof Error ? err.message : String(err)}); it should be ${what}.`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidArgumentError(`${option} ${path} is not a JSON object; it should be ${what}.`);
+  return value as Record<string, unknown>;
+}
+
 const audit = program.command('audit').description('Work with the audit log.');
 audit
   .command('verify')
@@ -130,9 +142,10 @@ audit
   .option('--json', 'print the result as JSON')
   .action(async (opts: { org?: string; file?: string; checkpoints?: string; keys?: string; json?: boolean }) => {
     if (opts.file) {
-      const cps = opts.checkpoints ? (JSON.parse(readFileSync(opts.checkpoints, 'utf8')) as { checkpoints?: unknown[]; keys?: unknown[] }) : {};
-      const keys = opts.keys ? (JSON.parse(readFileSync(opts.keys, 'utf8')) as { keys: unknown[] }).keys : (cps.keys ?? []);
-      const result = verifyExport(parseExport(readFileSync(opts.file, 'utf8')), (cps.checkpoints ?? []) as never, keys as never);
+      const cps = opts.checkpoints ? readJsonFile(opts.checkpoints, '--checkpoints', 'the JSON of GET /api/v1/orgs/ID/audit-checkpoints') : {};
+      const keysFile = opts.keys ? readJsonFile(opts.keys, '--keys', `the JSON of ${'/.well-known/palisade-audit-keys.json'}`) : undefined;
+      const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+      const result = verifyExportFile(readFileSync(opts.file, 'utf8'), list(cps.checkpoints), keysFile ? list(keysFile.keys) : list(cps.keys));
       if (opts.json) console.log(JSON.stringify(result, null, 2));
       else if (result.ok) console.log(`OK: all ${result.events} events of ${opts.file} verify${result.checkpointsUsed ? `; ${result.coveredBySignedCheckpoint} are covered by a signed checkpoint` : ' (no signed checkpoints given: pass --checkpoints to detect a rewritten or cut tail)'}.`);
       else {

@@ -1,7 +1,9 @@
+import { Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { type AuditEvent, GENESIS_HASH, chainHash, hashedContent } from './event.js';
 import { type PublishedKey, type SignedCheckpoint, checkpointSignatureProblem } from './checkpoints.js';
-import { CSV_PARSE_OPTIONS, eventFromCsvRecord } from './export.js';
+import { CSV_COLUMNS, CSV_PARSE_OPTIONS, eventFromCsvRecord } from './export.js';
 
 export type FileProblemKind = 'edited' | 'dropped' | 'inserted' | 'reordered' | 'truncated' | 'checkpoint_mismatch' | 'invalid_checkpoint' | 'unreadable';
 
@@ -25,13 +27,116 @@ export interface FileVerification {
   problems: FileProblem[];
 }
 
-/** Reads an export in any of its formats (NDJSON, JSON array, CSV). */
-export function parseExport(text: string): AuditEvent[] {
+const NullableString = Type.Union([Type.String(), Type.Null()]);
+/** What a record must look like to be checked at all; anything else is reported as unreadable. */
+const EventShape = Type.Object({
+  id: Type.String(),
+  orgId: Type.String(),
+  seq: Type.Integer({ minimum: 1 }),
+  occurredAt: Type.String(),
+  actor: Type.Object({ type: Type.String(), id: NullableString, email: NullableString, ip: NullableString, userAgent: NullableString }),
+  action: Type.String(),
+  targets: Type.Array(Type.Object({ type: Type.String(), id: Type.String(), name: Type.Optional(Type.String()) })),
+  outcome: Type.String(),
+  metadata: Type.Record(Type.String(), Type.Unknown()),
+  requestId: NullableString,
+  prevHash: Type.String(),
+  hash: Type.String(),
+});
+const CheckpointShape = Type.Object({
+  id: Type.String(),
+  payload: Type.Object({ orgId: Type.String(), seq: Type.Integer(), hash: Type.String(), firstSeq: Type.Integer(), anchorHash: Type.String(), at: Type.String(), kid: Type.String() }),
+  signature: Type.String(),
+});
+
+export interface ReadExport {
+  events: AuditEvent[];
+  /** 1-based line (NDJSON) or record (JSON, CSV) number of each event in the file. */
+  positions: number[];
+  /** Records that could not be read as events: each is named, and the chain check sees it as missing. */
+  problems: FileProblem[];
+}
+
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, 200);
+
+/** Reads an export in any of its formats (NDJSON, JSON array, CSV), record by record, never throwing. */
+export function readExport(text: string): ReadExport {
+  const out: ReadExport = { events: [], positions: [], problems: [] };
+  const unreadable = (position: number | null, explanation: string) => out.problems.push({ kind: 'unreadable', eventId: null, seq: null, position, explanation });
+  const take = (value: unknown, position: number, what: string) => {
+    if (Value.Check(EventShape, value)) {
+      out.events.push(value as AuditEvent);
+      out.positions.push(position);
+      return;
+    }
+    const first = Value.Errors(EventShape, value).First();
+    unreadable(position, `${what} is not an audit event (${first ? `${first.path || 'the record'}: ${first.message}` : 'wrong shape'}); it was edited or is not from a Palisade export.`);
+  };
   const trimmed = text.trimStart();
-  if (trimmed.startsWith('[')) return JSON.parse(trimmed) as AuditEvent[];
-  if (trimmed.startsWith('{')) return trimmed.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as AuditEvent);
-  const records = parseCsv(text, CSV_PARSE_OPTIONS) as Record<string, string | null>[];
-  return records.map((r) => eventFromCsvRecord(r));
+  if (trimmed.startsWith('[')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(trimmed);
+    } catch (err) {
+      unreadable(null, `The file starts as a JSON array but is not valid JSON (${messageOf(err)}): it was cut short or edited.`);
+      return out;
+    }
+    if (Array.isArray(parsed)) parsed.forEach((v, i) => take(v, i + 1, `Record ${i + 1}`));
+    else unreadable(null, 'The file is JSON but not an array of events.');
+    return out;
+  }
+  if (trimmed.startsWith('{')) {
+    text.split('\n').forEach((line, i) => {
+      if (!line.trim()) return;
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch (err) {
+        unreadable(i + 1, `Line ${i + 1} is not valid JSON (${messageOf(err)}): it was cut short or edited.`);
+        return;
+      }
+      take(value, i + 1, `Line ${i + 1}`);
+    });
+    return out;
+  }
+  let records: Record<string, string | null>[];
+  try {
+    records = parseCsv(text, CSV_PARSE_OPTIONS) as Record<string, string | null>[];
+  } catch (err) {
+    unreadable(null, `The file is not NDJSON, a JSON array or a readable CSV (${messageOf(err)}).`);
+    return out;
+  }
+  const missing = records[0] ? CSV_COLUMNS.filter((c) => !(c in (records[0] as object))) : [];
+  if (missing.length) {
+    unreadable(null, `The CSV header lacks the column(s) ${missing.join(', ')} of a Palisade export.`);
+    return out;
+  }
+  records.forEach((r, i) => {
+    let value: unknown;
+    try {
+      value = eventFromCsvRecord(r);
+    } catch (err) {
+      unreadable(i + 1, `Record ${i + 1} cannot be read (${messageOf(err)}): a cell was edited.`);
+      return;
+    }
+    take(value, i + 1, `Record ${i + 1}`);
+  });
+  return out;
+}
+
+/** Reads an export that must be whole (tests, tools): the first unreadable record throws, naming it. */
+export function parseExport(text: string): AuditEvent[] {
+  const read = readExport(text);
+  if (read.problems.length) throw new Error((read.problems[0] as FileProblem).explanation);
+  return read.events;
+}
+
+/** `palisade audit verify --file`: reads and verifies; unreadable records are problems like any other. */
+export function verifyExportFile(text: string, checkpoints: unknown[] = [], keys: unknown[] = []): FileVerification {
+  const read = readExport(text);
+  const result = verifyExport(read.events, checkpoints, keys, read.positions);
+  const problems = [...read.problems, ...result.problems].sort((a, b) => (a.position ?? 0) - (b.position ?? 0));
+  return { ...result, ok: problems.length === 0, problems };
 }
 
 /**
@@ -43,18 +148,29 @@ export function parseExport(text: string): AuditEvent[] {
  * - reordered: chain events out of seq order in the file;
  * - truncated / checkpoint_mismatch: the file disagrees with a signed checkpoint (tail removed or history rewritten).
  */
-export function verifyExport(events: AuditEvent[], checkpoints: SignedCheckpoint[] = [], keys: PublishedKey[] = []): FileVerification {
+export function verifyExport(events: AuditEvent[], checkpoints: readonly unknown[] = [], keys: readonly unknown[] = [], positions?: number[]): FileVerification {
   const problems: FileProblem[] = [];
   const pos = new Map<AuditEvent, number>();
-  events.forEach((e, i) => pos.set(e, i + 1));
+  events.forEach((e, i) => pos.set(e, positions?.[i] ?? i + 1));
   const name = (kind: FileProblemKind, e: AuditEvent | null, explanation: string, seq?: number) =>
     problems.push({ kind, eventId: e?.id ?? null, seq: e?.seq ?? seq ?? null, position: e ? (pos.get(e) ?? null) : null, explanation });
 
   const orgId = events[0]?.orgId ?? null;
   const valid: SignedCheckpoint[] = [];
-  for (const cp of checkpoints) {
+  const publishedKeys = keys.filter((k): k is PublishedKey => typeof k === 'object' && k !== null && typeof (k as PublishedKey).kid === 'string' && typeof (k as PublishedKey).x === 'string');
+  for (const [i, raw] of checkpoints.entries()) {
+    if (!Value.Check(CheckpointShape, raw)) {
+      name('invalid_checkpoint', null, `Checkpoint ${i + 1} of the checkpoints file is not a signed Palisade checkpoint (it lacks an id, a payload with seq, hash and kid, or a signature).`);
+      continue;
+    }
+    const cp = raw as SignedCheckpoint;
     if (orgId && cp.payload.orgId !== orgId) continue;
-    const why = checkpointSignatureProblem(cp, keys);
+    let why: string | undefined;
+    try {
+      why = checkpointSignatureProblem(cp, publishedKeys);
+    } catch {
+      why = `checkpoint ${cp.id} could not be checked: its signing key (${cp.payload.kid}) or its signature is malformed`;
+    }
     if (why) name('invalid_checkpoint', null, why, cp.payload.seq);
     else valid.push(cp);
   }
@@ -106,7 +222,13 @@ export function verifyExport(events: AuditEvent[], checkpoints: SignedCheckpoint
   }
   const chain = path.reverse();
   for (const e of chain) {
-    if (chainHash(e.prevHash, hashedContent(e)) !== e.hash) name('edited', e, `Event ${e.id} (seq ${e.seq}, ${e.action}) was modified: its fields no longer match its hash.`);
+    let hash: string | undefined;
+    try {
+      hash = chainHash(e.prevHash, hashedContent(e));
+    } catch {
+      // A value canonical JSON cannot represent (a number out of range, say) was not written by Palisade.
+    }
+    if (hash !== e.hash) name('edited', e, `Event ${e.id} (seq ${e.seq}, ${e.action}) was modified: its fields no longer match its hash.`);
   }
   for (let i = 1; i < chain.length; i++) {
     const a = chain[i - 1] as AuditEvent;
