@@ -7,6 +7,7 @@ import { type MappingResult, type RoleMapping, evaluateGroups, loadRoleMapping }
 import { type SsoDomainCapture, autoJoinCapturingOrg, ssoDomainCapture } from '../domains/capture.js';
 import { normalizeEmail } from '../users/email.js';
 import { findUserByEmail } from '../users/store.js';
+import { revokeAllCredentials } from '../auth/sessions.js';
 import type { ConnectionRow } from './connections.js';
 import { fail } from './diagnosis.js';
 import type { ClaimNames } from './presets.js';
@@ -170,9 +171,10 @@ export async function completeLogin(ctx: Ctx, conn: ConnectionRow, identity: Ide
     }
     const now = ctx.clock.now();
     const at = now.toISOString();
-    const user = await ensureUser(tx, ctx, conn, identity, now, plan.joinVia ?? 'sso_jit');
+    const { user, created } = await ensureUser(tx, ctx, conn, identity, now, plan.joinVia ?? 'sso_jit');
     const actor = { type: 'user' as const, id: user.id, email: user.email, ip: ctx.meta.ip, userAgent: ctx.meta.userAgent };
     let membership = await tx.selectFrom('memberships').selectAll().where('org_id', '=', conn.org_id).where('user_id', '=', user.id).executeTakeFirst();
+    if (!membership && !created) await endPriorCredentials(tx, ctx, conn, user, now);
     if (!membership && plan.joinVia === 'domain_auto_join') {
       // The same hook password sign-in uses (member.auto_joined, with the domain as target); the
       // plan allows it only for this organization's own domain, so it must join this organization.
@@ -227,15 +229,35 @@ export async function completeLogin(ctx: Ctx, conn: ConnectionRow, identity: Ide
   });
 }
 
-async function ensureUser(tx: Tx, ctx: Ctx, conn: ConnectionRow, identity: Identity, now: Date, via: 'sso_jit' | 'domain_auto_join'): Promise<User> {
+/**
+ * An account that existed before this identity provider vouched for its address may carry a
+ * password, sessions or API tokens that someone else set up: another organization's invitation
+ * link is held by the admin who sent it, who can redeem it, then remove the membership and wait
+ * (account pre-hijacking). As the account joins an organization through its IdP, those end.
+ */
+async function endPriorCredentials(tx: Tx, ctx: Ctx, conn: ConnectionRow, user: User, now: Date): Promise<void> {
+  const passwordCleared = user.password_hash !== null;
+  if (passwordCleared) await tx.updateTable('users').set({ password_hash: null, updated_at: now.toISOString() }).where('id', '=', user.id).execute();
+  const revoked = await revokeAllCredentials(tx, now, user.id);
+  if (!passwordCleared && !revoked.sessions && !revoked.tokens && !revoked.gatewayKeys) return;
+  user.password_hash = null;
+  await recordAudit(tx, ctx, {
+    orgId: conn.org_id,
+    action: 'user.credentials_reset',
+    targets: [{ type: 'user', id: user.id, name: user.email }, { type: 'sso_connection', id: conn.id }],
+    metadata: { reason: 'joined_through_identity_provider', passwordCleared, sessionsRevoked: revoked.sessions, apiTokensRevoked: revoked.tokens, gatewayKeysRevoked: revoked.gatewayKeys },
+  });
+}
+
+async function ensureUser(tx: Tx, ctx: Ctx, conn: ConnectionRow, identity: Identity, now: Date, via: 'sso_jit' | 'domain_auto_join'): Promise<{ user: User; created: boolean }> {
   const existing = await findUserByEmail(tx, identity.email);
-  if (existing) return existing;
+  if (existing) return { user: existing, created: false };
   const at = now.toISOString();
   const display = [identity.firstName, identity.lastName].filter(Boolean).join(' ') || null;
   const user: User = { id: newId('usr', now), email: identity.email, display_name: display, password_hash: null, status: 'active', created_at: at, updated_at: at };
   await tx.insertInto('users').values(user).execute();
   await recordAudit(tx, ctx, { orgId: conn.org_id, action: 'user.created', targets: [{ type: 'user', id: user.id, name: user.email }, { type: 'sso_connection', id: conn.id }], metadata: { via: via === 'sso_jit' ? 'sso_jit' : 'sso_domain_auto_join' } });
-  return user;
+  return { user, created: true };
 }
 
 export function plainRefusal(code: string): string {

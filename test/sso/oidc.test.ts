@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ssoCleanupJob } from '../../src/sso/store.js';
-import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
+import { type Agent, TEST_PASSWORD, type TestApp, createTestApp } from '../helpers/harness.js';
 import { type OidcPeer, type PeerAccount, driveOidcLogin, startOidcPeer } from './oidc-peer.js';
 
 const PUBLIC = 'http://palisade.test';
@@ -35,6 +35,7 @@ describe('OIDC single sign-on against a real oidc-provider', () => {
     owner: { email: 'owner@acme.example', groups: [] },
     nogroups: { email: 'carol@acme.example', groups: ['marketing'] },
     newbie: { email: 'newbie@acme.example', groups: ['acme-staff'] },
+    squatted: { email: 'squatted@acme.example', groups: ['acme-staff'] },
   };
 
   before(async () => {
@@ -96,6 +97,38 @@ describe('OIDC single sign-on against a real oidc-provider', () => {
     assert.equal(alice.role, 'admin');
     const joined = await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=member.joined`);
     assert.ok(joined.body.data.some((e: { metadata: { via?: string } }) => e.metadata.via === 'sso_jit'));
+  });
+
+  test('attack: account pre-hijacking. Credentials another organization set up on the account end when it joins through its IdP', async () => {
+    // An admin of another organization invites the victim's address, redeems the link themselves
+    // (the inviter holds it), removes the membership, signs in with the password and makes a token.
+    const other = await t.seedOrg('Elsewhere', 'owner@elsewhere.example');
+    const { memberId } = await t.addMember(other.owner, other.orgId, 'squatted@acme.example', 'member');
+    assert.equal((await other.owner.request('DELETE', `/api/v1/orgs/${other.orgId}/members/${memberId}`)).status, 204);
+    const attacker = await t.login('squatted@acme.example');
+    const pat = await attacker.post('/api/v1/me/tokens', { name: 'kept for later' });
+    assert.equal(pat.status, 201, pat.raw.body);
+    const script = t.anonymous();
+    script.bearer = pat.body.token;
+    assert.equal((await script.get('/api/v1/auth/session')).status, 200);
+
+    // The real person signs in through Acme's IdP (JIT) and joins Acme.
+    const victim = t.anonymous();
+    assert.equal((await oidcLogin(t, victim, connectionId, 'squatted')).res.status, 303);
+    assert.equal((await victim.get('/api/v1/auth/session')).status, 200, 'the IdP session is the one that lives');
+
+    assert.equal((await attacker.get('/api/v1/auth/session')).status, 401, 'the password session ended');
+    assert.equal((await script.get('/api/v1/auth/session')).status, 401, 'the API token ended');
+    const again = await t.anonymous().post('/api/v1/auth/login', { email: 'squatted@acme.example', password: TEST_PASSWORD });
+    assert.equal(again.status, 401, 'the password set through the other organization no longer works');
+    const reset = await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=user.credentials_reset`);
+    assert.equal(reset.body.data.length, 1);
+    // Two sessions: the one the redeemed invitation opened, and the password sign-in.
+    assert.deepEqual(reset.body.data[0].metadata, { reason: 'joined_through_identity_provider', passwordCleared: true, sessionsRevoked: 2, apiTokensRevoked: 1, gatewayKeysRevoked: 0 });
+    // Signing in again through the IdP does not reset anything (already a member).
+    assert.equal((await oidcLogin(t, t.anonymous(), connectionId, 'squatted')).res.status, 303);
+    assert.equal((await victim.get('/api/v1/auth/session')).status, 200);
+    assert.equal((await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=user.credentials_reset`)).body.data.length, 1);
   });
 
   test('a role change at login is applied and audited', async () => {
