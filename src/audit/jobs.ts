@@ -17,9 +17,9 @@ export function auditJobs(config: PalisadeConfig): JobDefinition[] {
 
 /**
  * Planner statistics for the audit tables. SQLite has no autovacuum-style ANALYZE: without
- * statistics its planner can pick the time index for "this actor in this week" and scan. Hourly
- * `PRAGMA optimize` re-analyzes only the tables that grew tenfold since their last analysis, with
- * SQLite's own bound on the work, so it is cheap however large the log. PostgreSQL's autovacuum
+ * statistics its planner can pick the time index for "this actor in this week" and scan.
+ * `PRAGMA optimize` (at start-up when due, then hourly) analyzes only the tables never analyzed or
+ * grown tenfold since, so it is a no-op almost always. PostgreSQL's autovacuum
  * analyzes after enough churn; an explicit ANALYZE of the two audit tables keeps search plans
  * right between those runs.
  */

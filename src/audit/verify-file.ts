@@ -48,6 +48,7 @@ const CheckpointShape = Type.Object({
   payload: Type.Object({ orgId: Type.String(), seq: Type.Integer(), hash: Type.String(), firstSeq: Type.Integer(), anchorHash: Type.String(), at: Type.String(), kid: Type.String() }),
   signature: Type.String(),
 });
+const KeyShape = Type.Object({ kid: Type.String(), x: Type.String() });
 
 export interface ReadExport {
   events: AuditEvent[];
@@ -157,7 +158,7 @@ export function verifyExport(events: AuditEvent[], checkpoints: readonly unknown
 
   const orgId = events[0]?.orgId ?? null;
   const valid: SignedCheckpoint[] = [];
-  const publishedKeys = keys.filter((k): k is PublishedKey => typeof k === 'object' && k !== null && typeof (k as PublishedKey).kid === 'string' && typeof (k as PublishedKey).x === 'string');
+  const publishedKeys = keys.filter((k) => Value.Check(KeyShape, k)) as PublishedKey[];
   for (const [i, raw] of checkpoints.entries()) {
     if (!Value.Check(CheckpointShape, raw)) {
       name('invalid_checkpoint', null, `Checkpoint ${i + 1} of the checkpoints file is not a signed Palisade checkpoint (it lacks an id, a payload with seq, hash and kid, or a signature).`);

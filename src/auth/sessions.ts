@@ -34,23 +34,46 @@ export async function createSession(db: Queryable, ctx: Pick<Ctx, 'clock' | 'con
   return { sessionId: id, secret, csrfToken: csrfTokenFor(secret), expiresAt };
 }
 
+export interface ResolvedSession {
+  sessionId: string;
+  authMethod: SessionAuthMethod;
+  /** Whether an organization the user is an active member of enforces SSO (read in the same query). */
+  ssoEnforced: boolean;
+  user: User;
+}
+
 /** A live session and its active user, or undefined: expired, revoked, unknown and suspended all look the same. */
-export async function resolveSession(db: Queryable, now: Date, secret: string): Promise<{ sessionId: string; authMethod: SessionAuthMethod; user: User } | undefined> {
+export async function resolveSession(db: Queryable, now: Date, secret: string): Promise<ResolvedSession | undefined> {
   if (secretKind(secret) !== 'ses') return undefined;
   const row = await db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
     .selectAll('users')
     .select(['sessions.id as session_id', 'sessions.expires_at', 'sessions.revoked_at', 'sessions.auth_method'])
+    .select((eb) =>
+      eb
+        .exists(
+          eb
+            .selectFrom('memberships')
+            .innerJoin('sso_enforcement', 'sso_enforcement.org_id', 'memberships.org_id')
+            .select('memberships.id')
+            .whereRef('memberships.user_id', '=', 'sessions.user_id')
+            .where('memberships.status', '=', 'active'),
+        )
+        .as('sso_enforced'),
+    )
     .where('sessions.token_hash', '=', hashSecret(secret))
     .executeTakeFirst();
   if (!row || row.revoked_at !== null || row.expires_at <= now.toISOString() || row.status !== 'active') return undefined;
-  const { session_id, expires_at: _e, revoked_at: _r, auth_method, ...user } = row;
-  return { sessionId: session_id, authMethod: auth_method, user };
+  const { session_id, expires_at: _e, revoked_at: _r, auth_method, sso_enforced, ...user } = row;
+  // SQLite answers EXISTS with 0/1, PostgreSQL with a boolean.
+  return { sessionId: session_id, authMethod: auth_method, ssoEnforced: Boolean(sso_enforced), user };
 }
 
-export async function revokeSession(db: Queryable, now: Date, sessionId: string): Promise<void> {
-  await db.updateTable('sessions').set({ revoked_at: now.toISOString() }).where('id', '=', sessionId).where('revoked_at', 'is', null).execute();
+/** Ends a session; false when it had ended already (a concurrent request, say). */
+export async function revokeSession(db: Queryable, now: Date, sessionId: string): Promise<boolean> {
+  const res = await db.updateTable('sessions').set({ revoked_at: now.toISOString() }).where('id', '=', sessionId).where('revoked_at', 'is', null).executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
 }
 
 /** Ends every session, API token and gateway key of a user: used when they are suspended or removed. */

@@ -59,11 +59,6 @@ function openSqlite(url: string): Database {
   handle.pragma('synchronous = NORMAL');
   handle.pragma('foreign_keys = ON');
   handle.pragma('busy_timeout = 5000');
-  // SQLite keeps no statistics by itself, and without them its planner may scan the time index for
-  // "this actor this week". What SQLite advises for long-lived connections: analyze, at open, the
-  // tables never analyzed or grown tenfold since (bounded work even on a very large file); the
-  // hourly audit.db_optimize job repeats it as the tables grow.
-  handle.pragma('optimize = 0x10002');
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: handle }) });
   SQLITE_HANDLES.set(db, handle);
   return { db, dialect: 'sqlite', schema: undefined, close: () => db.destroy() };

@@ -109,8 +109,9 @@ export function rateLimitCleanupJob(): JobDefinition {
     name: 'rate_limits.cleanup',
     intervalMs: 3_600_000,
     run: async (ctx) => {
-      const counters = await purgeRateLimitCounters(ctx.db, ctx.clock.now());
-      const throttle = await purgeLoginThrottle(ctx.db, ctx.clock.now(), ctx.config.loginThrottleWindowMinutes);
+      const now = ctx.clock.now();
+      const counters = await purgeRateLimitCounters(ctx.db, now);
+      const throttle = await purgeLoginThrottle(ctx.db, now, ctx.config.loginThrottleWindowMinutes);
       return { deleted: counters.deleted, loginThrottleDeleted: throttle.deleted };
     },
   };

@@ -2,7 +2,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { recordAudit } from '../audit/record.js';
 import { hashSecret } from '../auth/secrets.js';
 import type { Ctx } from '../context.js';
-import type { Queryable, Role, SessionAuthMethod } from '../db/schema.js';
+import type { Queryable, Role } from '../db/schema.js';
+import { type ResolvedSession, revokeSession } from '../auth/sessions.js';
 import { PalisadeError, conflict } from '../errors.js';
 import { assertDestinationAllowed } from '../net/outbound.js';
 import { authorize } from '../orgs/authorize.js';
@@ -106,17 +107,13 @@ export async function ssoRequirementsFor(db: Queryable, userId: string): Promise
  * per organization that requires SSO, and the request goes on as anonymous. SSO and break-glass
  * sessions are not affected. Returns whether the session was ended.
  */
-export async function endSessionIfSsoRequired(
-  ctx: Pick<Ctx, 'db' | 'clock' | 'meta'>,
-  session: { sessionId: string; authMethod: SessionAuthMethod; user: { id: string; email: string } },
-): Promise<boolean> {
-  if (session.authMethod !== 'password' && session.authMethod !== 'link') return false;
+export async function endSessionIfSsoRequired(ctx: Pick<Ctx, 'db' | 'clock' | 'meta'>, session: ResolvedSession): Promise<boolean> {
+  if (!session.ssoEnforced || (session.authMethod !== 'password' && session.authMethod !== 'link')) return false;
   const required = await ssoRequirementsFor(ctx.db, session.user.id);
   if (!required.length) return false;
   const { user } = session;
   await ctx.db.transaction().execute(async (tx) => {
-    const ended = await tx.updateTable('sessions').set({ revoked_at: ctx.clock.now().toISOString() }).where('id', '=', session.sessionId).where('revoked_at', 'is', null).executeTakeFirst();
-    if (Number(ended.numUpdatedRows) !== 1) return; // a concurrent request ended it already
+    if (!(await revokeSession(tx, ctx.clock.now(), session.sessionId))) return; // a concurrent request ended it already
     const actor = { type: 'user' as const, id: user.id, email: user.email, ip: ctx.meta.ip, userAgent: ctx.meta.userAgent };
     for (const r of required) {
       await recordAudit(tx, { ...ctx, caller: { kind: 'system', name: 'sso_enforcement' } }, {
