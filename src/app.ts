@@ -10,6 +10,7 @@ import { closeKeyProvider, initKeyProvider } from './crypto/provider.js';
 import type { Database } from './db/connect.js';
 import { domainRoutes } from './domains/routes.js';
 import { installErrorHandlers } from './http/errors.js';
+import { LOG_REDACT_PATHS, scrubSecrets } from './http/log-redaction.js';
 import { validatorCompiler } from './http/validation.js';
 import { identifyCaller } from './http/identify.js';
 import { ErrorSchema } from './http/schemas.js';
@@ -24,6 +25,7 @@ import { pageRoutes } from './web/pages.js';
 import { ssoRoutes } from './sso/routes.js';
 import { workspaceRoutes } from './workspace/routes.js';
 import { gatewayRoutes } from './gateway/routes.js';
+import { emailRoutes } from './email/routes.js';
 
 export interface AppOptions {
   database: Database;
@@ -55,8 +57,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: {
       level: config.logLevel,
-      // Credentials never reach a log line.
-      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]', 'res.headers["set-cookie"]'], censor: '[redacted]' },
+      // Credentials never reach a log line (src/http/log-redaction.ts).
+      redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' },
+      hooks: { streamWrite: scrubSecrets },
       // Query strings can carry one-time secrets (an OIDC authorization code) or emails: log the path only.
       serializers: {
         req: (req: { method: string; url: string; hostname?: string; ip?: string }) => ({ method: req.method, url: req.url.split('?')[0], host: req.hostname, remoteAddress: req.ip }),
@@ -112,6 +115,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(systemRoutes, { database, metrics, metricsEnabled: config.metricsEnabled });
   await app.register(pageRoutes);
   // Each domain's routes, one line each.
-  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes, domainRoutes, scimRoutes, scimProtocolRoutes, ssoRoutes, workspaceRoutes, gatewayRoutes, streamRoutes]) await app.register(routes);
+  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes, domainRoutes, scimRoutes, scimProtocolRoutes, ssoRoutes, workspaceRoutes, gatewayRoutes, streamRoutes, emailRoutes]) await app.register(routes);
   return app;
 }

@@ -18,6 +18,10 @@ import { createScheduler } from './jobs/registry.js';
 import { jobStatuses } from './jobs/scheduler.js';
 import { createChildOrganization, createOrganization } from './orgs/organizations.js';
 import { startRuntime } from './runtime.js';
+import { retryDelivery } from './email/deliveries.js';
+import { testEmail } from './email/templates.js';
+import { closeTransport, emailConfigured, explainSmtpError, sendMail, smtpTarget } from './email/transport.js';
+import { normalizeEmail } from './users/email.js';
 
 const program = new Command();
 program.name('palisade').description('Palisade: the security control plane for your AI-assistant workspace.').showHelpAfterError();
@@ -89,7 +93,6 @@ program
       const { organization, setupLink } = await createOrganization(ctx, { name: opts.org, ownerEmail: opts.email });
       console.log(`Created organization "${organization.name}" (${organization.id}) with primary owner ${opts.email.trim().toLowerCase()}.`);
       if (setupLink) console.log(`\nOpen this one-time link to set the owner's password (valid until ${setupLink.expiresAt}):\n\n  ${setupLink.url}\n`);
-      else console.log('That person already has a password: they can sign in at /login.');
     } finally {
       await rt.close();
     }
@@ -111,9 +114,10 @@ org
         console.log(`Created child organization "${child.name}" (${child.id}) under ${opts.parent}.`);
         return;
       }
-      const { organization, setupLink } = await createOrganization(ctx, { name: opts.name, ...(opts.ownerEmail ? { ownerEmail: opts.ownerEmail } : {}) });
+      const { organization, setupLink, ownerHasAccount } = await createOrganization(ctx, { name: opts.name, ...(opts.ownerEmail ? { ownerEmail: opts.ownerEmail } : {}) });
       console.log(`Created organization "${organization.name}" (${organization.id}).`);
-      if (setupLink) console.log(`One-time setup link for the owner (valid until ${setupLink.expiresAt}):\n  ${setupLink.url}`);
+      if (setupLink) console.log(`One-time setup link for the owner (valid until ${setupLink.expiresAt}); give it to them only, it sets their password:\n  ${setupLink.url}`);
+      else if (ownerHasAccount) console.log(`${opts.ownerEmail?.trim().toLowerCase()} already has a Palisade account: they become primary owner when they accept the invitation while signed in (Invitations, or POST /api/v1/me/invitations/{id}/accept).`);
     } finally {
       await rt.close();
     }
@@ -234,6 +238,53 @@ jobs
       const r = await scheduler.runNow(name);
       console.log(r.ran ? `${name}: ${r.status}${r.error ? `: ${r.error}` : ''} ${JSON.stringify(r.summary ?? {})}` : `${name} is running in another process; try again later.`);
       process.exitCode = r.status === 'failed' ? 1 : 0;
+    } finally {
+      await rt.close();
+    }
+  });
+
+const email = program.command('email').description('Outgoing mail (invitations, password resets).');
+email
+  .command('test')
+  .description('Send a test message now, through PALISADE_SMTP_URL, and say what went wrong if it fails.')
+  .requiredOption('--to <address>', 'where to send it')
+  .action(async (opts: { to: string }) => {
+    const config = loadConfig();
+    if (!emailConfigured(config)) throw new PalisadeError(409, 'email_not_configured', 'No mail server is configured: set PALISADE_SMTP_URL (smtp://host:587 or smtps://host:465) and PALISADE_SMTP_FROM, then run this again.');
+    const to = normalizeEmail(opts.to);
+    try {
+      const r = await sendMail(config, { to, messageId: `<test.${Date.now().toString(36)}@palisade>`, content: testEmail({ publicUrl: config.publicUrl }) });
+      console.log(r.accepted ? `Sent to ${to} through ${smtpTarget(config)}: the server answered "${r.response}".` : `${smtpTarget(config)} did not accept ${to}: ${r.response}`);
+      process.exitCode = r.accepted ? 0 : 1;
+    } catch (err) {
+      console.error(`error [email_delivery_failed]: ${explainSmtpError(config, err)}`);
+      process.exitCode = 1;
+    } finally {
+      closeTransport(config);
+    }
+  });
+email
+  .command('dead-letters')
+  .description('Messages that failed every delivery attempt, with the reason.')
+  .action(async () => {
+    const rt = await startRuntime({}, { existingDatabase: true });
+    try {
+      const rows = await rt.database.db.selectFrom('email_outbox').selectAll().where('status', '=', 'dead').orderBy('id').limit(500).execute();
+      if (!rows.length) console.log('No dead letters.');
+      for (const r of rows) console.log(`${r.id}  ${r.dead_at}  ${r.template} to ${r.to_address} after ${r.attempts} attempt(s)${r.body_ct ? '' : ' (content erased)'}: ${r.last_error ?? ''}`);
+    } finally {
+      await rt.close();
+    }
+  });
+email
+  .command('retry <id>')
+  .description('Send a dead message again (its content must still be kept).')
+  .action(async (id: string) => {
+    const rt = await startRuntime({}, { existingDatabase: true });
+    try {
+      const ctx = systemCtx({ db: rt.database.db, clock: rt.clock, config: rt.config }, 'cli');
+      const v = await retryDelivery(ctx, null, id);
+      console.log(`${v.id} is queued again; the running server sends it within seconds.`);
     } finally {
       await rt.close();
     }

@@ -53,6 +53,21 @@ export interface PalisadeConfig {
   outboundAllowCidrs: string[];
   /** Also deny private ranges (RFC 1918, 100.64/10, IPv6 ULA) for outbound connections. */
   outboundDenyPrivate: boolean;
+  /** smtp://[user:pass@]host:port or smtps://…; empty: no email (invitations of new addresses are refused, see docs). */
+  smtpUrl: string;
+  /** The From address of Palisade's mail, e.g. "Palisade <palisade@example.com>". */
+  smtpFrom: string;
+  /** Refuse to send over a connection that did not upgrade to TLS (STARTTLS). */
+  smtpRequireTls: boolean;
+  /** Attempts before a message is dead-lettered (backoff from 30 s, doubling, capped at 2 hours). */
+  emailMaxAttempts: number;
+  /** Bad tokens (API tokens, SCIM tokens, gateway keys, one-time links) allowed per client network per window before 429. */
+  badTokenMaxPerIp: number;
+  badTokenWindowSeconds: number;
+  /** Password reset requests allowed per client network per hour (429 beyond). */
+  passwordResetMaxPerIp: number;
+  /** Reset emails sent per address per hour; requests beyond are answered the same way and send nothing. */
+  passwordResetMaxPerAddress: number;
 }
 
 export class ConfigError extends Error {
@@ -127,6 +142,25 @@ const dnsLabel = (raw: string, variable: string): string => {
   return v;
 };
 
+const smtpUrl = (raw: string, variable: string): string => {
+  let parsed: URL;
+  try {
+    parsed = new URL(raw.trim());
+  } catch {
+    throw new ConfigError(variable, `"${raw.replace(/\/\/[^@/]*@/, '//…@')}" is not a URL; use smtp://mail.example.com:587 (STARTTLS), smtps://mail.example.com:465 (TLS) or smtp://user:password@host:port.`);
+  }
+  if (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:') throw new ConfigError(variable, `use an smtp:// or smtps:// URL, not ${parsed.protocol}`);
+  if (!parsed.hostname) throw new ConfigError(variable, 'the URL names no host; use smtp://mail.example.com:587.');
+  return raw.trim();
+};
+
+const fromAddress = (raw: string, variable: string): string => {
+  const v = raw.trim();
+  const addr = /<([^<>]+)>\s*$/.exec(v)?.[1] ?? v;
+  if (!/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/.test(addr)) throw new ConfigError(variable, `"${v}" is not a sender address; use palisade@example.com or "Palisade <palisade@example.com>".`);
+  return v;
+};
+
 const cidrList = (raw: string, variable: string): string[] => {
   const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
   return list.map((entry) => {
@@ -181,6 +215,14 @@ export const CONFIG_SPEC = {
   auditStreamsAllowHttp: { variable: 'PALISADE_AUDIT_STREAMS_ALLOW_HTTP', default: false, parse: bool, describe: 'Allow plain http:// SIEM destinations (tests and labs only; events leave over HTTPS otherwise).' },
   auditStreamIntervalSeconds: { variable: 'PALISADE_AUDIT_STREAM_INTERVAL_SECONDS', default: 5, parse: integer(1, 3600), describe: 'How often SIEM stream delivery runs.' },
   outboundAllowCidrs: { variable: 'PALISADE_OUTBOUND_ALLOW_CIDRS', default: [] as string[], parse: cidrList, describe: 'Comma-separated CIDRs (or single IPs) that SIEM streams, SSO metadata/discovery and the model gateway may connect to even though the default policy denies them (loopback, link-local, …), e.g. 127.0.0.1/32 for a local syslog.' },
+  smtpUrl: { variable: 'PALISADE_SMTP_URL', default: '', parse: smtpUrl, describe: 'Where Palisade sends mail: smtp://host:587 (STARTTLS when offered), smtps://host:465, credentials as smtp://user:password@host:587. Empty: no email; invitations of people without an account are refused until it is set.' },
+  smtpFrom: { variable: 'PALISADE_SMTP_FROM', default: '', parse: fromAddress, describe: 'Sender of Palisade\'s mail, e.g. "Palisade <palisade@example.com>". Required with PALISADE_SMTP_URL.' },
+  smtpRequireTls: { variable: 'PALISADE_SMTP_REQUIRE_TLS', default: false, parse: bool, describe: 'Refuse to send unless the SMTP connection is encrypted (STARTTLS or smtps://). Links in mail are credentials: turn this on unless the MTA is on this host.' },
+  emailMaxAttempts: { variable: 'PALISADE_EMAIL_MAX_ATTEMPTS', default: 10, parse: integer(1, 100), describe: 'Delivery attempts per message before it is dead-lettered (retries back off from 30 seconds, doubling, up to 2 hours).' },
+  badTokenMaxPerIp: { variable: 'PALISADE_BAD_TOKEN_MAX_PER_IP', default: 20, parse: integer(1, 1_000_000), describe: 'Invalid API tokens, SCIM tokens, gateway keys and one-time links accepted per client address (IPv6: per /64) per window before 429.' },
+  badTokenWindowSeconds: { variable: 'PALISADE_BAD_TOKEN_WINDOW_SECONDS', default: 300, parse: integer(1, 86_400), describe: 'Length of the bad-token throttle window.' },
+  passwordResetMaxPerIp: { variable: 'PALISADE_PASSWORD_RESET_MAX_PER_IP', default: 20, parse: integer(1, 1_000_000), describe: 'Password reset requests accepted per client address per hour before 429.' },
+  passwordResetMaxPerAddress: { variable: 'PALISADE_PASSWORD_RESET_MAX_PER_ADDRESS', default: 3, parse: integer(1, 1000), describe: 'Reset emails sent per email address per hour; further requests get the same answer and send nothing.' },
   outboundDenyPrivate: { variable: 'PALISADE_OUTBOUND_DENY_PRIVATE', default: false, parse: bool, describe: 'Also refuse outbound connections to private ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7); allowed by default because self-hosted SIEMs and IdPs usually live there.' },
 } satisfies { [K in keyof PalisadeConfig]: Spec<PalisadeConfig[K]> };
 
@@ -212,6 +254,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<PalisadeCo
     out[key] = raw === undefined || raw === '' ? spec.default : spec.parse(raw, spec.variable);
   }
   const config = { ...(out as unknown as PalisadeConfig), ...overrides };
+  if (config.smtpUrl && !config.smtpFrom) throw new ConfigError('PALISADE_SMTP_FROM', 'is required when PALISADE_SMTP_URL is set; use for example "Palisade <palisade@example.com>".');
   if (!config.publicUrl) config.publicUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
   return config;
 }

@@ -4,14 +4,13 @@ import { recordAudit } from '../audit/record.js';
 import type { Ctx } from '../context.js';
 import { autoJoinCapturingOrg } from '../domains/capture.js';
 import { PalisadeError } from '../errors.js';
-import { assertLinkAllowed, assertPasswordLoginAllowed } from '../sso/enforcement.js';
+import { assertPasswordLoginAllowed } from '../sso/enforcement.js';
 import { normalizeEmail } from '../users/email.js';
 import { type PublicUser, findUserByEmail, publicUser } from '../users/store.js';
 import { auditOrgsOfUser } from './audit-orgs.js';
-import { consumeLinkToken } from './link-tokens.js';
-import { burnPasswordCheck, checkPasswordPolicy, hashPassword, verifyPassword } from './passwords.js';
+import { burnPasswordCheck, verifyPassword } from './passwords.js';
 import { type NewSession, createSession, revokeSession } from './sessions.js';
-import { assertLoginAllowed, clearAccountFailures, recordLoginFailure } from './throttle.js';
+import { reserveLoginAttempt } from './throttle.js';
 
 export const LoginInput = Type.Object(
   { email: Type.String({ maxLength: 254 }), password: Type.String({ maxLength: 1024 }) },
@@ -19,17 +18,13 @@ export const LoginInput = Type.Object(
 );
 export type LoginInput = Static<typeof LoginInput>;
 
-export const SetPasswordInput = Type.Object(
-  { token: Type.String({ maxLength: 200 }), password: Type.String({ maxLength: 1024 }) },
-  { additionalProperties: false },
-);
-export type SetPasswordInput = Static<typeof SetPasswordInput>;
-
-const badCredentials = () => new PalisadeError(401, 'invalid_credentials', 'The email or password is not correct. Check both, or use the link from your invitation if you have not set a password yet.');
+const badCredentials = () =>
+  new PalisadeError(401, 'invalid_credentials', 'The email or password is not correct. Check both; if you have not set a password yet, use the link from your invitation, or "Forgot password" to get a new one by email.');
 
 /**
- * Local (break-glass) sign-in. Every outcome is audited; failures are throttled per account and per
- * network address, and an unknown email costs the same time as a wrong password.
+ * Local (break-glass) sign-in. Every outcome is audited. A slot of the per-account and per-network
+ * throttle is reserved before the password is checked (src/auth/throttle.ts), so simultaneous
+ * guesses cannot outrun it; an unknown email costs the same time as a wrong password.
  */
 export async function login(ctx: Ctx, input: LoginInput): Promise<{ session: NewSession; user: PublicUser }> {
   let email: string;
@@ -38,14 +33,13 @@ export async function login(ctx: Ctx, input: LoginInput): Promise<{ session: New
   } catch {
     throw badCredentials();
   }
-  await assertLoginAllowed(ctx.db, ctx.clock, ctx.config, email, ctx.meta.ip);
+  const attempt = await reserveLoginAttempt(ctx.db, ctx.clock, ctx.config, email, ctx.meta.ip);
   const user = await findUserByEmail(ctx.db, email);
   const ok = user?.password_hash ? await verifyPassword(input.password, user.password_hash) : (await burnPasswordCheck(input.password, ctx.config.passwordScryptLogN), false);
   const usable = ok && user?.status === 'active';
   if (!usable || !user) {
     const reason = !user ? 'unknown_email' : !user.password_hash ? 'no_password_set' : !ok ? 'wrong_password' : 'user_suspended';
     await ctx.db.transaction().execute(async (tx) => {
-      await recordLoginFailure(tx, ctx.clock, ctx.config, email, ctx.meta.ip);
       const orgs = user ? await auditOrgsOfUser(tx, user.id) : [SYSTEM_CHAIN];
       for (const orgId of orgs) {
         await recordAudit(tx, ctx, {
@@ -63,9 +57,10 @@ export async function login(ctx: Ctx, input: LoginInput): Promise<{ session: New
   // Organizations that enforce SSO send their people to the IdP (primary owners to break-glass).
   await assertPasswordLoginAllowed(ctx, user);
   return ctx.db.transaction().execute(async (tx) => {
-    await clearAccountFailures(tx, email);
-    // People at a domain their organization verified with auto-join on become members as they sign in.
-    await autoJoinCapturingOrg(tx, ctx, user);
+    await attempt.succeeded(tx);
+    // Auto-join at a domain an organization verified grants a role: only for a proven address
+    // (otherwise whoever set this password before the domain was verified would join).
+    if (user.email_verified_at) await autoJoinCapturingOrg(tx, ctx, user);
     const session = await createSession(tx, ctx, user.id, 'password');
     for (const orgId of await auditOrgsOfUser(tx, user.id)) {
       await recordAudit(tx, ctx, {
@@ -90,33 +85,3 @@ export async function logout(ctx: Ctx): Promise<void> {
     }
   });
 }
-
-/**
- * Redeems a one-time setup or invitation link: sets the password, activates the membership and
- * signs the person in.
- */
-export async function setPasswordWithLink(ctx: Ctx, input: SetPasswordInput): Promise<{ session: NewSession; user: PublicUser }> {
-  checkPasswordPolicy(input.password);
-  await assertLinkAllowed(ctx, input.token);
-  const hash = await hashPassword(input.password, ctx.config.passwordScryptLogN);
-  return ctx.db.transaction().execute(async (tx) => {
-    const now = ctx.clock.now();
-    const link = await consumeLinkToken(tx, now, input.token);
-    const user = await tx.selectFrom('users').selectAll().where('id', '=', link.user_id).executeTakeFirstOrThrow();
-    if (user.status !== 'active') throw new PalisadeError(403, 'account_suspended', 'This account is suspended. Contact an administrator of your organization.');
-    const at = now.toISOString();
-    const actor = { type: 'user' as const, id: user.id, email: user.email, ip: ctx.meta.ip, userAgent: ctx.meta.userAgent };
-    await tx.updateTable('users').set({ password_hash: hash, updated_at: at }).where('id', '=', user.id).execute();
-    if (link.membership_id) {
-      const activated = await tx.updateTable('memberships').set({ status: 'active', updated_at: at }).where('id', '=', link.membership_id).where('status', '=', 'invited').executeTakeFirst();
-      if (Number(activated.numUpdatedRows) === 1) {
-        await recordAudit(tx, ctx, { orgId: link.org_id, action: 'member.joined', actor, targets: [{ type: 'membership', id: link.membership_id }], metadata: { via: link.purpose } });
-      }
-    }
-    await recordAudit(tx, ctx, { orgId: link.org_id, action: 'auth.password_set', actor, targets: [{ type: 'user', id: user.id, name: user.email }], metadata: { via: link.purpose } });
-    const session = await createSession(tx, ctx, user.id, 'link');
-    await recordAudit(tx, ctx, { orgId: link.org_id, action: 'auth.login_succeeded', actor, targets: [{ type: 'session', id: session.sessionId }], metadata: { method: `${link.purpose}_link` } });
-    return { session, user: publicUser({ ...user, password_hash: hash }) };
-  });
-}
-

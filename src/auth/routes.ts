@@ -4,9 +4,14 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { SESSION_COOKIE } from '../http/identify.js';
 import { PageQuerySchema, pageRequest, pageSchema } from '../http/pagination.js';
-import { errorResponses } from '../http/schemas.js';
+import { errorResponses, noContent } from '../http/schemas.js';
 import { ApiTokenView, CreateApiTokenInput, createApiToken, listApiTokens, revokeApiToken } from './api-tokens.js';
-import { LoginInput, SetPasswordInput, login, logout, setPasswordWithLink } from './login.js';
+import { ChangePasswordInput, changePassword } from './password-change.js';
+import { requestEmailVerification } from './email-verification.js';
+import { LoginInput, login, logout } from './login.js';
+import { SetPasswordInput, VerifyEmailInput, setPasswordWithLink, verifyEmailWithLink } from './password-links.js';
+import { PasswordResetAccepted, PasswordResetRequestInput, requestPasswordReset } from './password-reset.js';
+import { PublicUserSchema } from '../users/store.js';
 import { getMe } from './me.js';
 import { requireUser } from './require-user.js';
 import { csrfTokenFor } from './secrets.js';
@@ -23,11 +28,38 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
     return { user, csrfToken: session.csrfToken, expiresAt: session.expiresAt };
   });
 
-  app.post('/api/v1/auth/setup-password', { schema: { tags, summary: 'Redeem a one-time setup or invitation link: set a password and sign in', body: SetPasswordInput, response: errorResponses } }, async (request, reply) => {
+  app.post('/api/v1/auth/setup-password', { schema: { tags, operationId: 'redeemPasswordLink', summary: 'Redeem a one-time setup, invitation or password-reset link: set a password and sign in (ends every other session, API token and gateway key)', body: SetPasswordInput, response: errorResponses } }, async (request, reply) => {
     const { session, user } = await setPasswordWithLink(request.ctx, request.body);
     setSessionCookie(request, reply, session);
     return { user, csrfToken: session.csrfToken, expiresAt: session.expiresAt };
   });
+
+  app.post(
+    '/api/v1/auth/password-reset',
+    { schema: { tags, operationId: 'requestPasswordReset', summary: 'Forgot password: mail a one-time reset link to the address (same answer whether or not an account exists)', body: PasswordResetRequestInput, response: { 202: PasswordResetAccepted, ...errorResponses } } },
+    async (request, reply) => reply.status(202).send(await requestPasswordReset(request.ctx, request.body)),
+  );
+
+  app.post(
+    '/api/v1/auth/verify-email',
+    { schema: { tags, operationId: 'verifyEmail', summary: 'Redeem an email verification link: the address is proven', body: VerifyEmailInput, response: { 200: Type.Object({ user: PublicUserSchema, joinedOrgId: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses } } },
+    async (request) => verifyEmailWithLink(request.ctx, request.body),
+  );
+
+  app.post(
+    '/api/v1/me/password',
+    { schema: { tags, operationId: 'changePassword', summary: 'Change your password (current one required); your other sessions end', body: ChangePasswordInput, response: { ...noContent, ...errorResponses } } },
+    async (request, reply) => {
+      await changePassword(request.ctx, request.body);
+      return reply.status(204).send();
+    },
+  );
+
+  app.post(
+    '/api/v1/me/email-verification',
+    { schema: { tags, operationId: 'requestEmailVerification', summary: 'Mail yourself a link that proves your address', response: { 200: Type.Object({ alreadyVerified: Type.Boolean(), sentTo: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses } } },
+    async (request) => requestEmailVerification(request.ctx),
+  );
 
   app.post('/api/v1/auth/logout', { schema: { tags, summary: 'End the current browser session' } }, async (request, reply) => {
     await logout(request.ctx);

@@ -76,10 +76,17 @@ export async function revokeSession(db: Queryable, now: Date, sessionId: string)
   return Number(res.numUpdatedRows) === 1;
 }
 
-/** Ends every session, API token and gateway key of a user: used when they are suspended or removed. */
-export async function revokeAllCredentials(db: Queryable, now: Date, userId: string): Promise<{ sessions: number; tokens: number; gatewayKeys: number }> {
+/**
+ * Ends every session, API token and gateway key of a user: used when they are suspended or removed,
+ * and when their password is set through a link. `keepSessionId` spares the caller's own session;
+ * `sessionsOnly` leaves tokens and keys (a password change by someone who knew the old one).
+ */
+export async function revokeAllCredentials(db: Queryable, now: Date, userId: string, opts: { keepSessionId?: string | undefined; sessionsOnly?: boolean } = {}): Promise<{ sessions: number; tokens: number; gatewayKeys: number }> {
   const at = now.toISOString();
-  const s = await db.updateTable('sessions').set({ revoked_at: at }).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
+  let sessions = db.updateTable('sessions').set({ revoked_at: at }).where('user_id', '=', userId).where('revoked_at', 'is', null);
+  if (opts.keepSessionId) sessions = sessions.where('id', '!=', opts.keepSessionId);
+  const s = await sessions.executeTakeFirst();
+  if (opts.sessionsOnly) return { sessions: Number(s.numUpdatedRows), tokens: 0, gatewayKeys: 0 };
   const t = await db.updateTable('api_tokens').set({ revoked_at: at }).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
   const g = await db.updateTable('gateway_keys').set({ revoked_at: at }).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
   return { sessions: Number(s.numUpdatedRows), tokens: Number(t.numUpdatedRows), gatewayKeys: Number(g.numUpdatedRows) };

@@ -2,69 +2,54 @@ import type { Clock } from '../clock.js';
 import type { PalisadeConfig } from '../config.js';
 import type { Queryable } from '../db/schema.js';
 import { PalisadeError } from '../errors.js';
+import { type RateLimit, clearCounter, clientNetworkKey, refundSlot, takeSlot } from '../http/rate-limit.js';
 
 /**
- * Failed-login counters per account and per client IP, in fixed windows stored in the database so
- * that several Palisade processes share them.
+ * The sign-in throttle, per account and per client network, in sliding windows shared by every
+ * process (src/http/rate-limit.ts). A slot is reserved BEFORE the password is checked, so a burst of
+ * simultaneous guesses for one account gets at most the limit of password checks; the rest are
+ * refused with 429 without being evaluated. A correct password gives its slots back (the account's
+ * counter is cleared; the address's slot is refunded, so an office behind one NAT is not throttled by
+ * its own successful sign-ins); a wrong one keeps them, as failures.
  */
 type Limits = Pick<PalisadeConfig, 'loginMaxFailuresPerAccount' | 'loginMaxFailuresPerIp' | 'loginThrottleWindowMinutes'>;
 
-const accountKey = (email: string) => `acct:${email}`;
-const ipKey = (ip: string) => `ip:${ip}`;
+const accountLimit = (limits: Limits, email: string): RateLimit => ({ bucket: 'login_account', key: email, limit: limits.loginMaxFailuresPerAccount, windowSeconds: limits.loginThrottleWindowMinutes * 60 });
+const addressLimit = (limits: Limits, ip: string | null): RateLimit => ({ bucket: 'login_ip', key: clientNetworkKey(ip), limit: limits.loginMaxFailuresPerIp, windowSeconds: limits.loginThrottleWindowMinutes * 60 });
 
-function windowStart(clock: Clock, minutes: number): string {
-  const ms = minutes * 60_000;
-  return new Date(Math.floor(clock.now().getTime() / ms) * ms).toISOString();
-}
+const tooMany = (isAccount: boolean, retryAfter: number) =>
+  new PalisadeError(
+    429,
+    'too_many_login_attempts',
+    isAccount
+      ? `Too many failed sign-in attempts for this account. Wait ${retryAfter} seconds and try again, or reset your password with "Forgot password" (POST /api/v1/auth/password-reset).`
+      : `Too many failed sign-in attempts from your network address. Wait ${retryAfter} seconds and try again.`,
+    { headers: { 'retry-after': String(retryAfter) }, details: { retryAfterSeconds: retryAfter } },
+  );
 
-export async function assertLoginAllowed(db: Queryable, clock: Clock, limits: Limits, email: string, ip: string | null): Promise<void> {
-  const start = windowStart(clock, limits.loginThrottleWindowMinutes);
-  const keys = [accountKey(email), ...(ip ? [ipKey(ip)] : [])];
-  const rows = await db.selectFrom('login_throttle').selectAll().where('key', 'in', keys).where('window_start', '=', start).execute();
-  const retryAfter = Math.ceil((new Date(start).getTime() + limits.loginThrottleWindowMinutes * 60_000 - clock.now().getTime()) / 1000);
-  for (const row of rows) {
-    const isAccount = row.key.startsWith('acct:');
-    const limit = isAccount ? limits.loginMaxFailuresPerAccount : limits.loginMaxFailuresPerIp;
-    if (row.failures >= limit) {
-      throw new PalisadeError(
-        429,
-        'too_many_login_attempts',
-        isAccount
-          ? `Too many failed sign-in attempts for this account. Wait ${retryAfter} seconds and try again, or ask an administrator to reset your password.`
-          : `Too many failed sign-in attempts from your network address. Wait ${retryAfter} seconds and try again.`,
-        { headers: { 'retry-after': String(retryAfter) }, details: { retryAfterSeconds: retryAfter } },
-      );
-    }
-  }
-}
-
-export async function recordLoginFailure(db: Queryable, clock: Clock, limits: Limits, email: string, ip: string | null): Promise<void> {
-  const start = windowStart(clock, limits.loginThrottleWindowMinutes);
-  for (const key of [accountKey(email), ...(ip ? [ipKey(ip)] : [])]) {
-    await db
-      .insertInto('login_throttle')
-      .values({ key, window_start: start, failures: 1 })
-      .onConflict((oc) =>
-        oc.column('key').doUpdateSet((eb) => ({
-          // A new window resets the count; the same window adds one.
-          failures: eb.case().when('login_throttle.window_start', '=', start).then(eb('login_throttle.failures', '+', 1)).else(1).end(),
-          window_start: start,
-        })),
-      )
-      .execute();
-  }
-}
-
-export async function clearAccountFailures(db: Queryable, email: string): Promise<void> {
-  await db.deleteFrom('login_throttle').where('key', '=', accountKey(email)).execute();
+export interface LoginAttempt {
+  /** The password was right: give the slots back. */
+  succeeded(db: Queryable): Promise<void>;
 }
 
 /**
- * One row per account or address that ever failed to sign in; once its window is over it blocks
- * nothing, so rows a day past their window are deleted (by the rate_limits.cleanup job).
+ * Reserves one attempt for the account and one for the client network, or refuses with 429
+ * (nothing reserved). Call before checking a password; call `succeeded` when it was right.
  */
-export async function purgeLoginThrottle(db: Queryable, now: Date, windowMinutes: number): Promise<{ deleted: number }> {
-  const cutoff = new Date(now.getTime() - windowMinutes * 60_000 - 86_400_000).toISOString();
-  const res = await db.deleteFrom('login_throttle').where('window_start', '<', cutoff).executeTakeFirst();
-  return { deleted: Number(res.numDeletedRows) };
+export async function reserveLoginAttempt(db: Queryable, clock: Clock, limits: Limits, email: string, ip: string | null): Promise<LoginAttempt> {
+  const account = accountLimit(limits, email);
+  const address = addressLimit(limits, ip);
+  const byAddress = await takeSlot(db, clock, address);
+  if (!byAddress.ok) throw tooMany(false, byAddress.retryAfter);
+  const byAccount = await takeSlot(db, clock, account);
+  if (!byAccount.ok) {
+    await refundSlot(db, address);
+    throw tooMany(true, byAccount.retryAfter);
+  }
+  return {
+    succeeded: async (tx) => {
+      await clearCounter(tx, account);
+      await refundSlot(tx, address);
+    },
+  };
 }

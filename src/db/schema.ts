@@ -4,6 +4,7 @@ import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
 import type { DomainTables } from '../domains/tables.js';
 import type { ScimTables } from '../scim/tables.js';
 import type { SsoTables } from '../sso/tables.js';
+import type { EmailTables } from '../email/tables.js';
 
 /**
  * Table types shared by both dialects. Times are ISO-8601 UTC strings with milliseconds
@@ -32,6 +33,13 @@ export interface UsersTable {
   status: 'active' | 'suspended';
   created_at: string;
   updated_at: string;
+  /**
+   * When the person proved they control the address (redeemed a link delivered to it), or an
+   * organization that verified the address's domain vouched for it. Null: unverified.
+   */
+  email_verified_at: string | null;
+  /** When the password was last set; links issued before it are refused. */
+  password_changed_at: string | null;
 }
 
 export interface MembershipsTable {
@@ -77,9 +85,18 @@ export interface ApiTokensTable {
   revoked_at: string | null;
 }
 
+/**
+ * One-time links. `setup`: the first owner's link (`palisade init`, `palisade org create`);
+ * `invite`: an invitation of an account that has no credential yet; `reset`: a password reset;
+ * `verify_email`: proves the address. Only `email` delivery reaches someone who is not the
+ * installation's operator, except `shown` links of an organization that manages the address's domain.
+ */
+export type LinkPurpose = 'setup' | 'invite' | 'reset' | 'verify_email';
+export type LinkDelivery = 'email' | 'shown';
+
 export interface LinkTokensTable {
   id: string;
-  purpose: 'setup' | 'invite';
+  purpose: LinkPurpose;
   token_hash: string;
   user_id: string;
   org_id: string;
@@ -87,22 +104,21 @@ export interface LinkTokensTable {
   created_at: string;
   expires_at: string;
   used_at: string | null;
+  delivery: LinkDelivery;
+  /** The admin who asked for the link (invitation, reset), when a person did. */
+  issued_by: string | null;
 }
 
-export interface LoginThrottleTable {
-  key: string;
-  window_start: string;
-  failures: number;
-}
-
-/** Fixed-window request counters (src/http/rate-limit.ts), shared by every process on the database. */
-export interface RateLimitCountersTable {
-  /** What is limited: `login_discover`, `domain_verify`. */
+/** Sliding-window counters for every limiter (src/http/throttle-counters.ts), shared by every process on the database. */
+export interface ThrottleCountersTable {
+  /** What is limited: `login_account`, `login_ip`, `login_discover`, `domain_verify`, `bad_token`, … */
   bucket: string;
-  /** Who or what within the bucket: a client network, a domain id. */
+  /** Who or what within the bucket: an account, a client network, a domain id. */
   key: string;
-  window_start: string;
+  /** Start of the current window, epoch milliseconds. */
+  window_ms: number;
   hits: number;
+  prev_hits: number;
 }
 
 export interface AuditEventsTable {
@@ -168,8 +184,7 @@ export interface CoreTables {
   sessions: SessionsTable;
   api_tokens: ApiTokensTable;
   link_tokens: LinkTokensTable;
-  login_throttle: LoginThrottleTable;
-  rate_limit_counters: RateLimitCountersTable;
+  throttle_counters: ThrottleCountersTable;
   audit_events: AuditEventsTable;
   audit_chain_heads: AuditChainHeadsTable;
   job_leases: JobLeasesTable;
@@ -178,7 +193,7 @@ export interface CoreTables {
 }
 
 /** Every table Palisade has. A new domain adds `, XTables` (from src/<domain>/tables.ts) here. */
-export interface DB extends CoreTables, DomainTables, ScimTables, SsoTables, WorkspaceTables, AuditTables {}
+export interface DB extends CoreTables, DomainTables, ScimTables, SsoTables, WorkspaceTables, AuditTables, EmailTables {}
 
 export type Db = Kysely<DB>;
 export type Tx = Transaction<DB>;

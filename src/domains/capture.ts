@@ -105,20 +105,20 @@ export async function discoverLogin(ctx: Ctx, rawEmail: string): Promise<Discove
   return { email, organization: { id: capture.orgId, name: capture.orgName }, methods: await loginMethodsForOrg(ctx.db, capture.orgId) };
 }
 
-/**
- * Refuses a "personal" account at a captured domain: an email at a domain an organization verified
- * may only join organizations of that organization's tree (same top-level organization). `intoOrgId` null means a new
- * top-level organization. Messages point to "your organization's administrators" and never name the
- * capturing organization.
- */
 /** One company is one tree: two organizations with the same top-level organization. */
-async function sameCompany(db: Queryable, a: string, b: string): Promise<boolean> {
+export async function sameCompany(db: Queryable, a: string, b: string): Promise<boolean> {
   if (a === b) return true;
   const [la, lb] = await Promise.all([orgLineage(db, a), orgLineage(db, b)]);
   const root = (l: { id: string }[]) => l[l.length - 1]?.id;
   return root(la) !== undefined && root(la) === root(lb);
 }
 
+/**
+ * Refuses a "personal" account at a captured domain: an email at a domain an organization verified
+ * may only join organizations of that organization's tree (same top-level organization). `intoOrgId` null means a new
+ * top-level organization. Messages point to "your organization's administrators" and never name the
+ * capturing organization.
+ */
 export async function refuseCapturedEmail(db: Queryable, email: string, intoOrgId: string | null, who: 'self' | 'invitee'): Promise<void> {
   const capture = await captureForEmail(db, email);
   if (!capture) return;

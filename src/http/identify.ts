@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { resolveApiToken } from '../auth/api-tokens.js';
 import { constantTimeEqual, csrfTokenFor, secretKind } from '../auth/secrets.js';
 import { resolveSession } from '../auth/sessions.js';
+import { assertTokenAttemptAllowed, recordBadToken } from '../auth/bad-credentials.js';
 import type { Clock } from '../clock.js';
 import type { PalisadeConfig } from '../config.js';
 import type { Caller, Ctx } from '../context.js';
@@ -21,6 +22,28 @@ declare module 'fastify' {
     ctx: Ctx;
     /** Raw session secret from the cookie, when the caller came in with one. */
     sessionSecret?: string;
+  }
+}
+
+/**
+ * A cookie-authenticated change must come from Palisade's own pages: when the browser says where
+ * the request comes from (`Origin`), it must be Palisade's public URL or the origin the request
+ * was addressed to. CSRF tokens already stop forged requests; this stops them earlier and also
+ * covers a leaked CSRF token. Requests without `Origin` (older browsers, same-origin GETs) rely on
+ * the CSRF token alone.
+ */
+function assertSameOrigin(request: FastifyRequest, config: PalisadeConfig): void {
+  const origin = request.headers.origin;
+  if (origin === undefined) return;
+  const allowed = new Set<string>();
+  try {
+    allowed.add(new URL(config.publicUrl).origin);
+  } catch {
+    /* publicUrl is validated at start-up */
+  }
+  allowed.add(`${request.protocol}://${request.host}`);
+  if (!allowed.has(origin)) {
+    throw new PalisadeError(403, 'origin_not_allowed', `This change came from ${origin.slice(0, 100)}, not from Palisade's own pages (${config.publicUrl}). Make the change from Palisade, or with an API token. If Palisade is served at another address, set PALISADE_PUBLIC_URL to it.`);
   }
 }
 
@@ -47,8 +70,12 @@ export function identifyCaller(deps: { db: Db; clock: Clock; config: PalisadeCon
         request.ctx = { db: deps.db, clock: deps.clock, config: deps.config, caller, meta };
         return;
       }
+      await assertTokenAttemptAllowed(deps.db, deps.clock, deps.config, meta.ip);
       const found = await resolveApiToken(deps.db, now, m[1] as string);
-      if (!found) throw unauthenticated('invalid_token', 'This API token is not valid: it may be mistyped, expired or revoked. Create a new one under your account.');
+      if (!found) {
+        await recordBadToken(deps.db, deps.clock, deps.config, meta.ip);
+        throw unauthenticated('invalid_token', 'This API token is not valid: it may be mistyped, expired or revoked. Create a new one under your account.');
+      }
       caller = { kind: 'user', userId: found.user.id, email: found.user.email, via: 'api_token', credentialId: found.tokenId };
     } else {
       const secret = request.cookies[SESSION_COOKIE];
@@ -58,6 +85,7 @@ export function identifyCaller(deps: { db: Db; clock: Clock; config: PalisadeCon
           caller = { kind: 'user', userId: found.user.id, email: found.user.email, via: 'session', credentialId: found.sessionId };
           request.sessionSecret = secret;
           if (!SAFE_METHODS.has(request.method) && !CSRF_EXEMPT.test(request.url)) {
+            assertSameOrigin(request, deps.config);
             const sent = request.headers[CSRF_HEADER];
             if (typeof sent !== 'string' || !constantTimeEqual(sent, csrfTokenFor(secret))) {
               throw new PalisadeError(403, 'csrf_token_invalid', `Browser requests that change something must send the ${CSRF_HEADER} header with the csrfToken from sign-in or GET /api/v1/auth/session.`);

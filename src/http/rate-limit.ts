@@ -1,23 +1,42 @@
 import { isIP } from 'node:net';
+import { sql } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Queryable } from '../db/schema.js';
 import { PalisadeError } from '../errors.js';
-import { purgeLoginThrottle } from '../auth/throttle.js';
 import type { JobDefinition } from '../jobs/scheduler.js';
 
 /**
- * Fixed-window request counters in the database (`rate_limit_counters`), so several Palisade
- * processes on one database share them, like the login throttle (src/auth/throttle.ts). Counting
- * and checking is one atomic upsert per request: two processes cannot both take the last slot.
- * Used for the unauthenticated login discovery (per client network) and for manual domain
- * verification (per domain).
+ * Every limiter in Palisade (sign-in failures, login discovery, domain verification, bad tokens,
+ * password resets) counts in `throttle_counters`, shared by every process on the database.
+ *
+ * Sliding window: each counter keeps the hits of the current fixed window and of the one before;
+ * the estimate is `prev × (share of the previous window still inside the sliding window) + hits`.
+ * A limit reached just before a window boundary therefore still holds just after it (a fixed window
+ * would unlock the account seconds after it was locked), and lifts gradually as old hits age out.
+ *
+ * Atomic: taking a slot is one upsert whose update only applies while the estimate is under the
+ * limit (`ON CONFLICT … DO UPDATE … WHERE`, which PostgreSQL re-evaluates on the locked, latest row
+ * version and SQLite runs under its single writer), so N simultaneous requests get at most `limit`
+ * slots, on one process as on several. A refused attempt takes no slot: continued hammering does not
+ * extend the wait forever, and counts stay bounded.
  */
+export type ThrottleBucket =
+  | 'login_account'
+  | 'login_ip'
+  | 'login_discover'
+  | 'domain_verify'
+  | 'bad_token'
+  | 'password_reset_ip'
+  | 'password_reset_address'
+  | 'email_verification_address'
+  | 'password_change';
+
 export interface RateLimit {
   /** What is limited; part of the counter's key. */
-  bucket: 'login_discover' | 'domain_verify';
-  /** Who or what within the bucket (a client network, a domain id). */
+  bucket: ThrottleBucket;
+  /** Who or what within the bucket (an account, a client network, a domain id). */
   key: string;
-  /** Requests allowed per window; the next one is refused. */
+  /** Requests allowed per sliding window; the next one is refused. */
   limit: number;
   windowSeconds: number;
 }
@@ -28,38 +47,118 @@ export interface RateLimitRefusal {
   message: string;
 }
 
-function windowStart(clock: Clock, windowSeconds: number): Date {
-  const ms = windowSeconds * 1000;
-  return new Date(Math.floor(clock.now().getTime() / ms) * ms);
+interface Window {
+  nowMs: number;
+  windowMs: number;
+  /** Start of the current fixed window. */
+  current: number;
+  /** Weight of the previous window's hits at this moment (1 at the start of the window, 0 at its end). */
+  prevWeight: number;
 }
 
-/**
- * Counts one request and refuses it with `429 code` once more than `limit` arrived in the current
- * window: `Retry-After` (seconds to the end of the window), and the same figure in the message and
- * in `details.retryAfterSeconds`.
- */
-export async function consumeRateLimit(db: Queryable, clock: Clock, rl: RateLimit, refusal: RateLimitRefusal): Promise<{ hits: number; remaining: number }> {
-  const startDate = windowStart(clock, rl.windowSeconds);
-  const start = startDate.toISOString();
-  const row = await db
-    .insertInto('rate_limit_counters')
-    .values({ bucket: rl.bucket, key: rl.key, window_start: start, hits: 1 })
-    .onConflict((oc) =>
-      oc.columns(['bucket', 'key']).doUpdateSet((eb) => ({
-        // The same window adds one; a new window starts again at one.
-        hits: eb.case().when('rate_limit_counters.window_start', '=', start).then(eb('rate_limit_counters.hits', '+', 1)).else(1).end(),
-        window_start: start,
-      })),
-    )
-    .returning('hits')
-    .executeTakeFirstOrThrow();
-  const hits = Number(row.hits);
-  if (hits <= rl.limit) return { hits, remaining: rl.limit - hits };
-  const retryAfter = Math.max(1, Math.ceil((startDate.getTime() + rl.windowSeconds * 1000 - clock.now().getTime()) / 1000));
-  throw new PalisadeError(429, refusal.code, `${refusal.message} The limit is ${rl.limit} per ${rl.windowSeconds} seconds; wait ${retryAfter} seconds and try again.`, {
+function windowAt(clock: Clock, windowSeconds: number): Window {
+  const nowMs = clock.now().getTime();
+  const windowMs = windowSeconds * 1000;
+  const current = Math.floor(nowMs / windowMs) * windowMs;
+  return { nowMs, windowMs, current, prevWeight: 1 - (nowMs - current) / windowMs };
+}
+
+/** The estimate of a stored counter at `w` (before any new hit). */
+function estimate(row: { window_ms: number; hits: number; prev_hits: number }, w: Window): number {
+  const at = Number(row.window_ms);
+  if (at === w.current) return row.prev_hits * w.prevWeight + row.hits;
+  if (at === w.current - w.windowMs) return row.hits * w.prevWeight;
+  return 0;
+}
+
+/** Seconds until the estimate leaves room for one more hit. */
+function secondsUntilRoom(row: { window_ms: number; hits: number; prev_hits: number }, w: Window, limit: number): number {
+  const room = limit - 1;
+  const at = Number(row.window_ms);
+  // Roll the stored counter to the current window first.
+  let prev = at === w.current ? row.prev_hits : at === w.current - w.windowMs ? row.hits : 0;
+  let hits = at === w.current ? row.hits : 0;
+  let start = w.current;
+  for (let step = 0; step < 3; step++) {
+    if (hits <= room) {
+      // prev × (1 − (t − start)/W) + hits ≤ room  ⇔  t ≥ start + W × (1 − (room − hits)/prev)
+      const t = prev > 0 ? start + w.windowMs * Math.max(0, 1 - (room - hits) / prev) : start;
+      return Math.max(1, Math.ceil((Math.max(t, w.nowMs) - w.nowMs) / 1000));
+    }
+    prev = hits;
+    hits = 0;
+    start += w.windowMs;
+  }
+  return Math.ceil((start - w.nowMs) / 1000);
+}
+
+/** The 429 for a limit that has no room, with Retry-After and the same figure in the message and details. */
+export function rateLimited(rl: RateLimit, refusal: RateLimitRefusal, retryAfter: number): PalisadeError {
+  return new PalisadeError(429, refusal.code, `${refusal.message} The limit is ${rl.limit} per ${rl.windowSeconds} seconds; wait ${retryAfter} seconds and try again.`, {
     headers: { 'retry-after': String(retryAfter) },
     details: { retryAfterSeconds: retryAfter, limit: rl.limit, windowSeconds: rl.windowSeconds },
   });
+}
+
+/**
+ * Takes one slot atomically, or returns how long to wait. Use `consumeRateLimit` unless the caller
+ * must decide what the refusal looks like (the login throttle, which names account or address).
+ */
+export async function takeSlot(db: Queryable, clock: Clock, rl: RateLimit): Promise<{ ok: true } | { ok: false; retryAfter: number }> {
+  const w = windowAt(clock, rl.windowSeconds);
+  const previous = w.current - w.windowMs;
+  const t = sql.ref('throttle_counters');
+  const weight = sql`cast(${w.prevWeight} as real)`;
+  const row = await db
+    .insertInto('throttle_counters')
+    .values({ bucket: rl.bucket, key: rl.key, window_ms: w.current, hits: 1, prev_hits: 0 })
+    .onConflict((oc) =>
+      oc
+        .columns(['bucket', 'key'])
+        .doUpdateSet({
+          hits: sql<number>`case when ${t}.window_ms = ${w.current} then ${t}.hits + 1 else 1 end`,
+          prev_hits: sql<number>`case when ${t}.window_ms = ${w.current} then ${t}.prev_hits when ${t}.window_ms = ${previous} then ${t}.hits else 0 end`,
+          window_ms: w.current,
+        })
+        .where(
+          sql<boolean>`(case when ${t}.window_ms = ${w.current} then ${t}.prev_hits * ${weight} + ${t}.hits when ${t}.window_ms = ${previous} then ${t}.hits * ${weight} else 0 end) <= ${rl.limit - 1}`,
+        ),
+    )
+    .returning('hits')
+    .executeTakeFirst();
+  if (row) return { ok: true };
+  const current = await db.selectFrom('throttle_counters').select(['window_ms', 'hits', 'prev_hits']).where('bucket', '=', rl.bucket).where('key', '=', rl.key).executeTakeFirst();
+  return { ok: false, retryAfter: current ? secondsUntilRoom(current, w, rl.limit) : 1 };
+}
+
+/** Counts one request and refuses it with `429 code` when the sliding window has no room left. */
+export async function consumeRateLimit(db: Queryable, clock: Clock, rl: RateLimit, refusal: RateLimitRefusal): Promise<void> {
+  const r = await takeSlot(db, clock, rl);
+  if (!r.ok) throw rateLimited(rl, refusal, r.retryAfter);
+}
+
+/** Whether the limit has room, without taking a slot; when it has none, how long to wait. */
+export async function peekRateLimit(db: Queryable, clock: Clock, rl: RateLimit): Promise<{ ok: true } | { ok: false; retryAfter: number }> {
+  const w = windowAt(clock, rl.windowSeconds);
+  const row = await db.selectFrom('throttle_counters').select(['window_ms', 'hits', 'prev_hits']).where('bucket', '=', rl.bucket).where('key', '=', rl.key).executeTakeFirst();
+  if (!row || estimate(row, w) <= rl.limit - 1) return { ok: true };
+  return { ok: false, retryAfter: secondsUntilRoom(row, w, rl.limit) };
+}
+
+/** Gives back a slot taken for an attempt that turned out fine (a correct password from a shared address). */
+export async function refundSlot(db: Queryable, rl: Pick<RateLimit, 'bucket' | 'key'>): Promise<void> {
+  await db
+    .updateTable('throttle_counters')
+    .set((eb) => ({ hits: eb('hits', '-', 1) }))
+    .where('bucket', '=', rl.bucket)
+    .where('key', '=', rl.key)
+    .where('hits', '>', 0)
+    .execute();
+}
+
+/** Forgets a counter (an account's failures after a successful sign-in). */
+export async function clearCounter(db: Queryable, rl: Pick<RateLimit, 'bucket' | 'key'>): Promise<void> {
+  await db.deleteFrom('throttle_counters').where('bucket', '=', rl.bucket).where('key', '=', rl.key).execute();
 }
 
 /**
@@ -97,10 +196,13 @@ function expandIpv6(address: string): string[] {
   return [...h, ...zeros, ...t].map((g) => g.padStart(4, '0'));
 }
 
-/** Counters whose window ended a day ago are of no use; deleting them keeps the table small. */
-export async function purgeRateLimitCounters(db: Queryable, now: Date): Promise<{ deleted: number }> {
-  const cutoff = new Date(now.getTime() - 86_400_000).toISOString();
-  const res = await db.deleteFrom('rate_limit_counters').where('window_start', '<', cutoff).executeTakeFirst();
+/**
+ * A counter whose window ended over a day ago limits nothing (every window is at most a day), so
+ * deleting it keeps the table small.
+ */
+export async function purgeThrottleCounters(db: Queryable, now: Date): Promise<{ deleted: number }> {
+  const cutoff = now.getTime() - 2 * 86_400_000;
+  const res = await db.deleteFrom('throttle_counters').where('window_ms', '<', cutoff).executeTakeFirst();
   return { deleted: Number(res.numDeletedRows) };
 }
 
@@ -108,11 +210,6 @@ export function rateLimitCleanupJob(): JobDefinition {
   return {
     name: 'rate_limits.cleanup',
     intervalMs: 3_600_000,
-    run: async (ctx) => {
-      const now = ctx.clock.now();
-      const counters = await purgeRateLimitCounters(ctx.db, now);
-      const throttle = await purgeLoginThrottle(ctx.db, now, ctx.config.loginThrottleWindowMinutes);
-      return { deleted: counters.deleted, loginThrottleDeleted: throttle.deleted };
-    },
+    run: async (ctx) => purgeThrottleCounters(ctx.db, ctx.clock.now()),
   };
 }

@@ -2,22 +2,43 @@ import { Type, type Static } from '@sinclair/typebox';
 import { recordAudit } from '../audit/record.js';
 import { createLinkToken } from '../auth/link-tokens.js';
 import type { Ctx } from '../context.js';
-import { refuseCapturedEmail } from '../domains/capture.js';
+import { addressAuthority, domainManagedElsewhere } from '../domains/authority.js';
+import { emailNotConfigured, enqueueEmail } from '../email/outbox.js';
+import { invitationEmail } from '../email/templates.js';
+import { emailConfigured } from '../email/transport.js';
 import type { Membership, Queryable, Role, Tx } from '../db/schema.js';
-import { conflict, notFound } from '../errors.js';
+import { PalisadeError, conflict, notFound } from '../errors.js';
 import { type Page, type PageRequest, PageQuerySchema, pageOf } from '../http/pagination.js';
 import { newId } from '../ids.js';
 import { normalizeEmail } from '../users/email.js';
-import { findOrCreateUser } from '../users/store.js';
+import { findOrCreateUser, findUserByEmail } from '../users/store.js';
 import { authorize, missingPermission } from './authorize.js';
 import { roleAllows } from './permissions.js';
 import { countActiveOwners, countOwnersIncludingInvited, lockOrg } from './store.js';
 import { MemberStatusSchema, type MemberView, RoleSchema, type SuspendingDirectory, type Warning, memberView } from './views.js';
 
 export const InviteMemberInput = Type.Object(
-  { email: Type.String({ maxLength: 254 }), role: Type.Optional(RoleSchema) },
+  {
+    email: Type.String({ maxLength: 254 }),
+    role: Type.Optional(RoleSchema),
+    delivery: Type.Optional(
+      Type.Union([Type.Literal('email'), Type.Literal('link')], {
+        description:
+          '`email` (default): the invitation goes to the address. `link`: the one-time link that sets a password is returned to you instead; allowed only for addresses at a domain this organization (or its company) verified.',
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
+
+export const InvitationDelivery = Type.Object({
+  method: Type.Union([Type.Literal('email'), Type.Literal('link'), Type.Literal('none')], { description: 'How the invitation reached the person: by email, as a link returned to you, or not at all (they see it when they sign in).' }),
+  requires: Type.Union([Type.Literal('nothing'), Type.Literal('set_password'), Type.Literal('acceptance'), Type.Literal('sso_sign_in')], {
+    description: '`nothing`: joined at once (managed address, proven). `set_password`: opens the link. `acceptance`: an existing account accepts while signed in. `sso_sign_in`: joins at first SSO sign-in.',
+  }),
+  message: Type.String(),
+});
+export type InvitationDelivery = Static<typeof InvitationDelivery>;
 export type InviteMemberInput = Static<typeof InviteMemberInput>;
 
 export const UpdateMemberInput = Type.Object(
@@ -72,17 +93,56 @@ export async function listMembers(ctx: Ctx, orgId: string, page: PageRequest, fi
   return pageOf(rows.map((r) => memberView(r, r, suspendingDirectory(r))), page);
 }
 
+/**
+ * What an invitation does for the account behind the address (src/domains/authority.ts):
+ * - `activate`: this company manages the address and its owner proved it: they join at once.
+ * - `credential`: nobody controls the account yet (new, or never proven): a one-time link that sets
+ *   a password goes to the address (or to the inviting admin, only where this company manages it).
+ * - `consent`: someone already controls the account: they accept while signed in; no credential.
+ * - `sso`: the organization enforces SSO: the person joins by signing in through it; no password.
+ */
+type InvitationPlan = 'activate' | 'credential' | 'consent' | 'sso';
+
 export async function inviteMember(
   ctx: Ctx,
   orgId: string,
   input: InviteMemberInput,
-): Promise<{ member: MemberView; inviteLink: { url: string; expiresAt: string } | null; warnings: Warning[] }> {
-  const { role: myRole } = await authorize(ctx, orgId, 'members.manage');
+): Promise<{ member: MemberView; inviteLink: { url: string; expiresAt: string } | null; delivery: InvitationDelivery; warnings: Warning[] }> {
+  const { org, role: myRole } = await authorize(ctx, orgId, 'members.manage');
   const role: Role = input.role ?? 'member';
   if (role === 'primary_owner' && !roleAllows(myRole, 'owners.manage')) throw missingPermission('owners.manage', myRole);
   const email = normalizeEmail(input.email);
-  // An address at a domain another organization verified joins only that organization's tree.
-  await refuseCapturedEmail(ctx.db, email, orgId, 'invitee');
+  const domain = email.slice(email.lastIndexOf('@') + 1);
+  const authority = await addressAuthority(ctx.db, orgId, email);
+  const found = await findUserByEmail(ctx.db, email);
+  if (authority.kind === 'other_company' && !found) throw domainManagedElsewhere(email, authority.domain, 'inviting an address that has no account yet');
+  const showLink = input.delivery === 'link';
+  if (showLink && authority.kind !== 'this_company') {
+    throw new PalisadeError(
+      403,
+      'invite_link_not_allowed',
+      `A link that sets a password is delivered to ${email} itself, never shown to an admin, unless ${domain} is a domain this organization verified (then it manages those accounts). Send the invitation by email (leave out "delivery"), or verify ${domain} under Domains first.`,
+      { details: { domain } },
+    );
+  }
+  const enforced = await ctx.db.selectFrom('sso_enforcement').select('connection_id').where('org_id', '=', orgId).executeTakeFirst();
+  const plan: InvitationPlan = !found
+    ? 'credential'
+    : authority.kind === 'this_company'
+      ? found.email_verified_at
+        ? 'activate'
+        : 'credential'
+      : authority.kind === 'other_company' || found.password_hash !== null || found.email_verified_at !== null
+        ? 'consent'
+        : 'credential';
+  const effective: InvitationPlan = plan === 'credential' && enforced && role !== 'primary_owner' ? 'sso' : plan;
+  const mail = emailConfigured(ctx.config);
+  if ((effective === 'credential' && !showLink) || effective === 'sso') {
+    if (!mail) {
+      const alternative = authority.kind === 'this_company' ? ` Or, since ${domain} is verified by this organization, send "delivery": "link" to get the link yourself and pass it on.` : '';
+      throw emailNotConfigured(`Inviting ${email}, who has no Palisade password yet,`, alternative);
+    }
+  }
   return ctx.db.transaction().execute(async (tx) => {
     const now = ctx.clock.now();
     const { user } = await findOrCreateUser(tx, email, now);
@@ -93,21 +153,60 @@ export async function inviteMember(
     if (existing) {
       throw conflict('already_member', `${email} is already ${existing.status === 'invited' ? 'invited to' : 'a member of'} this organization as ${existing.role}. Change their role instead of inviting again.`, { memberId: existing.id });
     }
-    // Someone who already has a password here joins at once; someone new gets a one-time link to set one.
-    const status: Membership['status'] = user.password_hash ? 'active' : 'invited';
+    const status: Membership['status'] = effective === 'activate' ? 'active' : 'invited';
     const at = now.toISOString();
-    const m: Membership = { id: newId('mem', now), org_id: orgId, user_id: user.id, role, status, invited_by: ctx.caller.kind === 'user' ? ctx.caller.userId : null, created_at: at, updated_at: at, suspended_at: null, suspended_by_directory_id: null };
+    const invitedBy = ctx.caller.kind === 'user' ? ctx.caller.userId : null;
+    const m: Membership = { id: newId('mem', now), org_id: orgId, user_id: user.id, role, status, invited_by: invitedBy, created_at: at, updated_at: at, suspended_at: null, suspended_by_directory_id: null };
     await tx.insertInto('memberships').values(m).execute();
+    const link = effective === 'credential' ? await createLinkToken(tx, ctx, { purpose: 'invite', userId: user.id, orgId, membershipId: m.id, delivery: showLink ? 'shown' : 'email', issuedBy: invitedBy }) : null;
+    const sendMail = mail && !(effective === 'credential' && showLink);
+    if (sendMail) {
+      const ssoUrl = enforced ? `${ctx.config.publicUrl}/sso/${enforced.connection_id}/start` : null;
+      await enqueueEmail(tx, ctx.config, now, {
+        orgId,
+        template: 'invitation',
+        to: email,
+        content: invitationEmail({
+          orgName: org.name,
+          role,
+          invitedBy: ctx.caller.kind === 'user' ? ctx.caller.email : null,
+          setupUrl: link?.url ?? null,
+          acceptUrl: effective === 'sso' && ssoUrl ? ssoUrl : `${ctx.config.publicUrl}/invitations`,
+          joined: effective === 'activate',
+          viaSso: effective === 'sso',
+          expiresAt: link?.expiresAt ?? null,
+        }),
+      });
+    }
+    const delivery: InvitationDelivery = {
+      method: effective === 'credential' && showLink ? 'link' : sendMail ? 'email' : 'none',
+      requires: effective === 'activate' ? 'nothing' : effective === 'credential' ? 'set_password' : effective === 'sso' ? 'sso_sign_in' : 'acceptance',
+      message: deliveryMessage(email, effective, showLink, sendMail),
+    };
     await recordAudit(tx, ctx, {
       orgId,
       action: 'member.invited',
       targets: [{ type: 'user', id: user.id, name: email }, { type: 'membership', id: m.id }],
-      metadata: { role, status },
+      metadata: { role, status, delivery: delivery.method, requires: delivery.requires, addressManagedBy: authority.kind },
     });
-    const link = status === 'invited' ? await createLinkToken(tx, ctx, { purpose: 'invite', userId: user.id, orgId, membershipId: m.id }) : null;
     const warnings = role === 'primary_owner' ? await ownerWarnings(tx, orgId) : [];
-    return { member: memberView(m, user), inviteLink: link && { url: link.url, expiresAt: link.expiresAt }, warnings };
+    return { member: memberView(m, user), inviteLink: link && showLink ? { url: link.url, expiresAt: link.expiresAt } : null, delivery, warnings };
   });
+}
+
+function deliveryMessage(email: string, plan: InvitationPlan, showLink: boolean, mailed: boolean): string {
+  switch (plan) {
+    case 'activate':
+      return `${email} joined at once: this organization manages their address and they have proven it.${mailed ? ' They were told by email.' : ''}`;
+    case 'credential':
+      return showLink
+        ? `Pass the one-time link to ${email} yourself; it sets their password and accepts the invitation. It is shown once.`
+        : `An email with a one-time link to set a password and accept went to ${email}.`;
+    case 'sso':
+      return `${email} joins when they first sign in through this organization's single sign-on; an email with the sign-in address went to them.`;
+    case 'consent':
+      return `${email} already has a Palisade account: they join when they accept the invitation while signed in${mailed ? ' (an email told them)' : ' (they see it under Invitations; no email server is configured to tell them)'}.`;
+  }
 }
 
 async function loadMember(tx: Tx, orgId: string, memberId: string) {

@@ -3,10 +3,11 @@ import { recordAudit } from '../audit/record.js';
 import { createLinkToken } from '../auth/link-tokens.js';
 import { requireUser } from '../auth/require-user.js';
 import type { Ctx } from '../context.js';
+import { addressAuthority, domainManagedElsewhere } from '../domains/authority.js';
 import { refuseCapturedEmail } from '../domains/capture.js';
 import { releaseOrgDomains } from '../domains/domains.js';
 import type { Organization, Tx } from '../db/schema.js';
-import { PalisadeError, badRequest, conflict } from '../errors.js';
+import { PalisadeError, badRequest, conflict, unauthenticated } from '../errors.js';
 import { type Page, type PageRequest, pageOf } from '../http/pagination.js';
 import { newId } from '../ids.js';
 import { normalizeEmail } from '../users/email.js';
@@ -72,35 +73,44 @@ async function addOwnerMembership(tx: Tx, ctx: Ctx, orgId: string, userId: strin
 
 /**
  * Creates a top-level organization. From the CLI (system caller) it names its first primary owner
- * by email and returns a one-time setup link; through the API the signed-in caller becomes its
- * owner, when the installation allows self-service creation.
+ * by email: a new account gets a one-time setup link, printed for the operator (who runs the
+ * installation and is trusted with it); an existing account is someone else's, so it is only
+ * invited and joins when its owner accepts while signed in. An address at a domain another
+ * organization verified is refused (that organization manages those accounts). Through the API
+ * the signed-in caller becomes its owner, when the installation allows self-service creation.
  */
 export async function createOrganization(
   ctx: Ctx,
   input: CreateOrganizationInput & { ownerEmail?: string },
-): Promise<{ organization: OrganizationView; setupLink: { url: string; expiresAt: string } | null }> {
+): Promise<{ organization: OrganizationView; setupLink: { url: string; expiresAt: string } | null; ownerStatus: 'active' | 'invited'; ownerHasAccount: boolean }> {
+  if (ctx.caller.kind === 'anonymous') throw unauthenticated('authentication_required', 'Sign in, or send a personal API token as "Authorization: Bearer pls_pat_…", to create an organization.');
   if (ctx.caller.kind === 'user' && ctx.config.orgCreation !== 'any_user') {
     throw new PalisadeError(403, 'org_creation_disabled', 'Top-level organizations are created by the installation operator with `palisade org create`. To let signed-in people create them, set PALISADE_ORG_CREATION=any_user.');
   }
   const ownerEmail = ctx.caller.kind === 'user' ? ctx.caller.email : input.ownerEmail ? normalizeEmail(input.ownerEmail) : undefined;
   if (!ownerEmail) throw badRequest('owner_required', 'Name the first primary owner by email (for example --owner-email you@example.com).');
   requireUserOrSystem(ctx);
-  // A person whose email domain an organization verified cannot start a separate one (the operator's CLI can).
+  // A person whose email domain an organization verified cannot start a separate one; nor can the
+  // operator make them the owner of one (the organization that verified the domain manages them).
   if (ctx.caller.kind === 'user') await refuseCapturedEmail(ctx.db, ownerEmail, null, 'self');
+  else {
+    const authority = await addressAuthority(ctx.db, null, ownerEmail);
+    if (authority.kind === 'other_company') throw domainManagedElsewhere(ownerEmail, authority.domain, 'making it the owner of a new organization');
+  }
   return ctx.db.transaction().execute(async (tx) => {
     const org = await insertOrg(tx, ctx, input, null);
-    const { user } = await findOrCreateUser(tx, ownerEmail, ctx.clock.now());
-    const needsSetup = user.password_hash === null;
-    const membershipId = await addOwnerMembership(tx, ctx, org.id, user.id, needsSetup && ctx.caller.kind !== 'user' ? 'invited' : 'active');
+    const { user, created } = await findOrCreateUser(tx, ownerEmail, ctx.clock.now());
+    const ownerStatus = ctx.caller.kind === 'user' ? 'active' : 'invited';
+    const membershipId = await addOwnerMembership(tx, ctx, org.id, user.id, ownerStatus);
     await recordAudit(tx, ctx, { orgId: org.id, action: 'org.created', targets: [{ type: 'organization', id: org.id, name: org.name }] });
     await recordAudit(tx, ctx, {
       orgId: org.id,
       action: 'member.invited',
       targets: [{ type: 'user', id: user.id, name: user.email }, { type: 'membership', id: membershipId }],
-      metadata: { role: 'primary_owner' },
+      metadata: { role: 'primary_owner', status: ownerStatus, requires: ownerStatus === 'active' ? 'nothing' : created ? 'set_password' : 'acceptance' },
     });
-    const link = needsSetup ? await createLinkToken(tx, ctx, { purpose: 'setup', userId: user.id, orgId: org.id, membershipId }) : null;
-    return { organization: organizationView(org, 'primary_owner'), setupLink: link && { url: link.url, expiresAt: link.expiresAt } };
+    const link = created && ctx.caller.kind === 'system' ? await createLinkToken(tx, ctx, { purpose: 'setup', userId: user.id, orgId: org.id, membershipId, delivery: 'shown' }) : null;
+    return { organization: organizationView(org, 'primary_owner'), setupLink: link && { url: link.url, expiresAt: link.expiresAt }, ownerStatus, ownerHasAccount: !created };
   });
 }
 

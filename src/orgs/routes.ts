@@ -3,7 +3,9 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { PageQuerySchema, pageRequest, pageSchema } from '../http/pagination.js';
 import { OrgMemberParams, OrgParams, errorResponses, noContent } from '../http/schemas.js';
-import { InviteMemberInput, ListMembersQuery, UpdateMemberInput, inviteMember, listMembers, removeMember, updateMember } from './members.js';
+import { InvitationDelivery, InviteMemberInput, ListMembersQuery, UpdateMemberInput, inviteMember, listMembers, removeMember, updateMember } from './members.js';
+import { InvitationParams, InvitationView, acceptInvitation, declineInvitation, listMyInvitations } from './invitations.js';
+import { MemberPasswordResetInput, MemberPasswordResetView, resetMemberPassword } from './member-password-reset.js';
 import {
   CreateOrganizationInput,
   UpdateOrganizationInput,
@@ -77,10 +79,11 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: memberTags,
-        summary: 'Invite a person by email; returns a one-time link for people without a password yet',
+        operationId: 'inviteMember',
+        summary: 'Invite a person by email (the invitation goes to the address; an existing account accepts while signed in)',
         params: OrgParams,
         body: InviteMemberInput,
-        response: { 201: Type.Object({ member: MemberView, inviteLink: Link, warnings: Type.Array(Warning) }), ...errorResponses },
+        response: { 201: Type.Object({ member: MemberView, inviteLink: Link, delivery: InvitationDelivery, warnings: Type.Array(Warning) }), ...errorResponses },
       },
     },
     async (request, reply) => reply.status(201).send(await inviteMember(request.ctx, request.params.orgId, request.body)),
@@ -97,6 +100,39 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
       },
     },
     async (request) => updateMember(request.ctx, request.params.orgId, request.params.memberId, request.body),
+  );
+  app.post(
+    '/api/v1/orgs/:orgId/members/:memberId/password-reset',
+    {
+      schema: {
+        tags: memberTags,
+        operationId: 'resetMemberPassword',
+        summary: "Reset a member's password (only for addresses at a domain this organization verified): ends their credentials and sends a one-time link",
+        params: OrgMemberParams,
+        body: MemberPasswordResetInput,
+        response: { 200: MemberPasswordResetView, ...errorResponses },
+      },
+    },
+    async (request) => resetMemberPassword(request.ctx, request.params.orgId, request.params.memberId, request.body ?? {}),
+  );
+
+  app.get(
+    '/api/v1/me/invitations',
+    { schema: { tags: memberTags, operationId: 'listMyInvitations', summary: 'Your pending invitations to organizations', response: { 200: Type.Object({ data: Type.Array(InvitationView) }), ...errorResponses } } },
+    async (request) => listMyInvitations(request.ctx),
+  );
+  app.post(
+    '/api/v1/me/invitations/:membershipId/accept',
+    { schema: { tags: memberTags, operationId: 'acceptInvitation', summary: 'Accept an invitation (signed-in session, proven address)', params: InvitationParams, response: { 200: InvitationView, ...errorResponses } } },
+    async (request) => acceptInvitation(request.ctx, request.params.membershipId),
+  );
+  app.post(
+    '/api/v1/me/invitations/:membershipId/decline',
+    { schema: { tags: memberTags, operationId: 'declineInvitation', summary: 'Decline an invitation', params: InvitationParams, response: { ...noContent, ...errorResponses } } },
+    async (request, reply) => {
+      await declineInvitation(request.ctx, request.params.membershipId);
+      return reply.status(204).send();
+    },
   );
   app.delete('/api/v1/orgs/:orgId/members/:memberId', { schema: { tags: memberTags, summary: 'Remove a member or cancel an invitation', params: OrgMemberParams, response: { ...noContent, ...errorResponses } } }, async (request, reply) => {
     await removeMember(request.ctx, request.params.orgId, request.params.memberId);

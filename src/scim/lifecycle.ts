@@ -7,6 +7,11 @@ import { newId } from '../ids.js';
 import { type MappingResult, type RoleMapping, evaluateGroups } from '../orgs/role-mapping.js';
 import { countActiveOwners, lockOrg, orgLineage } from '../orgs/store.js';
 import { findOrCreateUser } from '../users/store.js';
+import { addressAuthority } from '../domains/authority.js';
+import { enqueueEmail } from '../email/outbox.js';
+import { invitationEmail } from '../email/templates.js';
+import { emailConfigured } from '../email/transport.js';
+import { ScimError } from './errors.js';
 import type { Directory } from './directories.js';
 import type { SyncNote } from './sync-log.js';
 
@@ -63,12 +68,66 @@ async function membershipOf(tx: Tx, orgId: string, userId: string): Promise<Memb
   return tx.selectFrom('memberships').selectAll().where('org_id', '=', orgId).where('user_id', '=', userId).executeTakeFirst();
 }
 
-/** Finds or creates the Palisade user for a provisioned email. */
-export async function linkPalisadeUser(tx: Tx, email: string, displayName: string | null, now: Date): Promise<string> {
+/**
+ * Finds or creates the Palisade user for a provisioned email, under the rules of
+ * src/domains/authority.ts. A directory of the company that verified the address's domain vouches
+ * for the person: their address counts as proven, and credentials that an unproven account carried
+ * (set before anyone proved the address) end. A directory of another company may not create or
+ * claim an account at that domain at all. Any other directory links an existing account only as an
+ * invitation its owner accepts (see syncMembership).
+ */
+export async function linkPalisadeUser(tx: Tx, ctx: Ctx, dir: Directory, email: string, displayName: string | null, now: Date): Promise<string> {
+  const authority = await addressAuthority(tx, dir.org_id, email);
+  if (authority.kind === 'other_company') {
+    throw new ScimError(
+      403,
+      'email_domain_managed_elsewhere',
+      `${email} is at ${authority.domain}, a domain another organization verified in Palisade: only that organization creates or links accounts there, so this directory cannot provision it. Provision people at your own domains, or ask the person to accept an invitation from this organization while signed in to their own.`,
+    );
+  }
   const { user, created } = await findOrCreateUser(tx, email, now);
+  const at = now.toISOString();
   if (created && displayName) await tx.updateTable('users').set({ display_name: displayName.slice(0, 200) }).where('id', '=', user.id).execute();
+  if (authority.kind === 'this_company' && !user.email_verified_at) {
+    if (!created) {
+      const passwordCleared = user.password_hash !== null;
+      if (passwordCleared) await tx.updateTable('users').set({ password_hash: null, password_changed_at: at }).where('id', '=', user.id).execute();
+      const revoked = await revokeAllCredentials(tx, now, user.id);
+      if (passwordCleared || revoked.sessions || revoked.tokens || revoked.gatewayKeys) {
+        await recordAudit(tx, ctx, {
+          orgId: dir.org_id,
+          action: 'user.credentials_reset',
+          targets: [{ type: 'user', id: user.id, name: user.email }, { type: 'scim_directory', id: dir.id }],
+          metadata: { reason: 'claimed_by_managing_organization', passwordCleared, sessionsRevoked: revoked.sessions, apiTokensRevoked: revoked.tokens, gatewayKeysRevoked: revoked.gatewayKeys },
+        });
+      }
+    }
+    await tx.updateTable('users').set({ email_verified_at: at, updated_at: at }).where('id', '=', user.id).execute();
+  }
   return user.id;
 }
+
+/**
+ * Whether adding this person needs their consent: the account existed before this directory
+ * linked it (someone controls it) and this organization does not manage its address.
+ */
+async function needsConsent(tx: Tx, dir: Directory, su: ScimLinkUser): Promise<{ email: string } | null> {
+  const row = await tx
+    .selectFrom('users')
+    .innerJoin('scim_users', 'scim_users.user_id', 'users.id')
+    .select(['users.email', 'users.created_at as user_created', 'scim_users.created_at as linked_at'])
+    .where('scim_users.id', '=', su.id)
+    .executeTakeFirst();
+  if (!row || row.user_created >= row.linked_at) return null;
+  const authority = await addressAuthority(tx, dir.org_id, row.email);
+  return authority.kind === 'this_company' ? null : { email: row.email };
+}
+
+const pendingConsentNote = (su: ScimLinkUser, email: string): SyncNote => ({
+  cause: 'pending_consent',
+  user: su.user_name,
+  explanation: `${email} already has a Palisade account, and this organization has not verified its domain, so the directory cannot add it on its own: it was invited and joins when the person accepts while signed in. To provision such accounts directly, verify the domain under Domains.`,
+});
 
 /** A live (not deleted) SCIM directory of the organization, or undefined. */
 async function liveDirectory(tx: Tx, orgId: string, directoryId: string): Promise<{ id: string; name: string } | undefined> {
@@ -115,6 +174,13 @@ export async function syncMembership(tx: Tx, ctx: Ctx, dir: Directory, su: ScimL
   if (!m) {
     const role: Role = dir.role_sync === 1 ? wanted : 'member';
     const id = newId('mem', now);
+    const consent = await needsConsent(tx, dir, su);
+    if (consent) {
+      await tx.insertInto('memberships').values({ id, org_id: dir.org_id, user_id: su.user_id, role, status: 'invited', invited_by: null, created_at: at, updated_at: at, suspended_at: null, suspended_by_directory_id: null }).execute();
+      await recordAudit(tx, ctx, { orgId: dir.org_id, action: 'member.invited', targets: targets(id), metadata: { role, status: 'invited', requires: 'acceptance', via: 'scim', addressManagedBy: 'nobody' } });
+      await inviteByEmail(tx, ctx, dir.org_id, consent.email, role);
+      return [...notes, pendingConsentNote(su, consent.email)];
+    }
     await tx.insertInto('memberships').values({ id, org_id: dir.org_id, user_id: su.user_id, role, status: 'active', invited_by: null, created_at: at, updated_at: at, suspended_at: null, suspended_by_directory_id: null }).execute();
     await recordAudit(tx, ctx, { orgId: dir.org_id, action: 'scim.member_provisioned', targets: targets(id), metadata: { role, source: result.source, groups: matchedGroups } });
     return [...notes, { level: 'info', cause: 'member_provisioned', user: su.user_name, explanation: `${su.user_name} joined the organization as ${role} (${dir.role_sync === 1 ? because(result) : 'group-driven roles are off for this directory'}).` }];
@@ -125,6 +191,13 @@ export async function syncMembership(tx: Tx, ctx: Ctx, dir: Directory, su: ScimL
     const other = await liveDirectory(tx, dir.org_id, m.suspended_by_directory_id);
     if (other) {
       return [...notes, { cause: 'suspended_by_other_directory', user: su.user_name, explanation: `${su.user_name} is suspended in this organization by the SCIM directory "${other.name}" (${other.id}); this directory does not lift that suspension. Reactivate the person in the identity provider connected to "${other.name}".` }];
+    }
+  }
+  if (m.status === 'invited') {
+    const consent = await needsConsent(tx, dir, su);
+    if (consent) {
+      if (dir.role_sync === 1 && result.source !== 'none' && m.role !== wanted && m.role !== 'primary_owner') await tx.updateTable('memberships').set({ role: wanted, updated_at: at }).where('id', '=', m.id).execute();
+      return [...notes, pendingConsentNote(su, consent.email)];
     }
   }
   const decided = await decideRole(tx, ctx, dir, su, m, result, targets(m.id));
@@ -150,6 +223,18 @@ export async function syncMembership(tx: Tx, ctx: Ctx, dir: Directory, su: ScimL
     notes.push({ level: 'info', cause: 'role_changed', user: su.user_name, explanation: `${su.user_name}: ${m.role} → ${decided.role} (${because(result)}).` });
   }
   return notes;
+}
+
+/** Tells an existing account's owner that the organization invited them (when mail is configured). */
+async function inviteByEmail(tx: Tx, ctx: Ctx, orgId: string, email: string, role: Role): Promise<void> {
+  if (!emailConfigured(ctx.config)) return;
+  const org = await tx.selectFrom('organizations').select('name').where('id', '=', orgId).executeTakeFirstOrThrow();
+  await enqueueEmail(tx, ctx.config, ctx.clock.now(), {
+    orgId,
+    template: 'invitation',
+    to: email,
+    content: invitationEmail({ orgName: org.name, role, invitedBy: null, setupUrl: null, acceptUrl: `${ctx.config.publicUrl}/invitations`, joined: false, viaSso: false, expiresAt: null }),
+  });
 }
 
 async function rootOf(tx: Tx, orgId: string): Promise<string> {

@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { assertTokenAttemptAllowed, recordBadToken } from '../auth/bad-credentials.js';
 import type { Ctx } from '../context.js';
+import { recordAudit } from '../audit/record.js';
 import { PalisadeError } from '../errors.js';
 import type { ScimCall } from './common.js';
 import { authenticateDirectory, scimBaseUrl } from './directories.js';
@@ -51,6 +53,19 @@ function send(reply: FastifyReply, status: number, body: unknown, etag?: string)
   return reply.send(body);
 }
 
+/** The bad-token throttle's 429, in SCIM's error shape with its Retry-After. */
+async function throttledAsScim(reply: FastifyReply, check: () => Promise<void>): Promise<void> {
+  try {
+    await check();
+  } catch (err) {
+    if (err instanceof PalisadeError && err.status === 429) {
+      reply.header('retry-after', err.headers?.['retry-after'] ?? '60');
+      throw new ScimError(429, err.code, err.message);
+    }
+    throw err;
+  }
+}
+
 export async function scimProtocolRoutes(app: FastifyInstance): Promise<void> {
   await app.register(
     async (scim) => {
@@ -62,10 +77,18 @@ export async function scimProtocolRoutes(app: FastifyInstance): Promise<void> {
         }
       });
 
-      scim.addHook('onRequest', async (request) => {
+      scim.addHook('onRequest', async (request, reply) => {
         // Unknown endpoints have no route params: take the directory from the URL.
         const directoryId = (request.params as Partial<Params> | undefined)?.directoryId ?? /^\/scim\/v2\/([^/?]+)/.exec(request.url)?.[1] ?? '';
-        const dir = await authenticateDirectory(request.ctx.db, request.ctx.clock.now(), directoryId, request.headers.authorization);
+        const { db, clock, config } = request.ctx;
+        await throttledAsScim(reply, () => assertTokenAttemptAllowed(db, clock, config, request.ip ?? null));
+        let dir: Awaited<ReturnType<typeof authenticateDirectory>>;
+        try {
+          dir = await authenticateDirectory(db, clock.now(), directoryId, request.headers.authorization);
+        } catch (err) {
+          if (err instanceof ScimError && err.status === 401) await throttledAsScim(reply, () => recordBadToken(db, clock, config, request.ip ?? null));
+          throw err;
+        }
         const ctx: Ctx = { ...request.ctx, caller: { kind: 'system', name: `scim:${dir.id}` } };
         request.scim = { ctx, dir, base: scimBaseUrl(ctx, dir.id), notes: [], log: { operation: 'request', resourceType: null, resourceId: null, userName: null, groupName: null } };
       });
@@ -102,6 +125,16 @@ export async function scimProtocolRoutes(app: FastifyInstance): Promise<void> {
           members: call?.log.members,
           requestId: request.id,
         };
+        // Refusals that protect another organization's people are security events, not only sync-log lines.
+        if (call && err?.code === 'email_domain_managed_elsewhere') {
+          try {
+            await request.ctx.db.transaction().execute((tx) =>
+              recordAudit(tx, call.ctx, { orgId: call.dir.org_id, action: 'scim.user_refused', outcome: 'denied', targets: [{ type: 'scim_directory', id: call.dir.id }], metadata: { reason: err.code, userName: call.log.userName } }),
+            );
+          } catch (e) {
+            request.log.error({ err: e }, 'could not audit a refused SCIM request');
+          }
+        }
         try {
           // A refused token is counted on one entry per directory per minute; everything else gets its own row.
           if (!call && reply.statusCode === 401) await recordAuthFailure(request.ctx.db, request.ctx.clock.now(), entry, request.ip ?? null);

@@ -122,7 +122,7 @@ export async function createUser(call: ScimCall, body: unknown): Promise<{ body:
       await assertUnique(tx, call, userName, externalId, null);
       const now = ctx.clock.now();
       const at = now.toISOString();
-      const userId = await linkPalisadeUser(tx, email, displayNameOf(resource), now);
+      const userId = await linkPalisadeUser(tx, ctx, call.dir, email, displayNameOf(resource), now);
       const row: UserRow = { id: newId('scu', now), directory_id: call.dir.id, org_id: call.dir.org_id, user_id: userId, user_name: userName, user_name_key: userName.toLowerCase(), external_id: externalId, active: active ? 1 : 0, resource: JSON.stringify(resource), version: 1, created_at: at, updated_at: at };
       await tx.insertInto('scim_users').values(row).execute();
       call.log.resourceId = row.id;

@@ -172,6 +172,11 @@ export async function completeLogin(ctx: Ctx, conn: ConnectionRow, identity: Ide
     const now = ctx.clock.now();
     const at = now.toISOString();
     const { user, created } = await ensureUser(tx, ctx, conn, identity, now, plan.joinVia ?? 'sso_jit');
+    // The IdP of the company that verified the address's domain vouches for the address.
+    if (!user.email_verified_at && (plan.domainCapture?.capturedBy === 'this_organization' || plan.domainCapture?.capturedBy === 'same_company')) {
+      await tx.updateTable('users').set({ email_verified_at: at }).where('id', '=', user.id).execute();
+      user.email_verified_at = at;
+    }
     const actor = { type: 'user' as const, id: user.id, email: user.email, ip: ctx.meta.ip, userAgent: ctx.meta.userAgent };
     let membership = await tx.selectFrom('memberships').selectAll().where('org_id', '=', conn.org_id).where('user_id', '=', user.id).executeTakeFirst();
     if (!membership && !created) await endPriorCredentials(tx, ctx, conn, user, now);
@@ -254,7 +259,7 @@ async function ensureUser(tx: Tx, ctx: Ctx, conn: ConnectionRow, identity: Ident
   if (existing) return { user: existing, created: false };
   const at = now.toISOString();
   const display = [identity.firstName, identity.lastName].filter(Boolean).join(' ') || null;
-  const user: User = { id: newId('usr', now), email: identity.email, display_name: display, password_hash: null, status: 'active', created_at: at, updated_at: at };
+  const user: User = { id: newId('usr', now), email: identity.email, display_name: display, password_hash: null, status: 'active', created_at: at, updated_at: at, email_verified_at: null, password_changed_at: null };
   await tx.insertInto('users').values(user).execute();
   await recordAudit(tx, ctx, { orgId: conn.org_id, action: 'user.created', targets: [{ type: 'user', id: user.id, name: user.email }, { type: 'sso_connection', id: conn.id }], metadata: { via: via === 'sso_jit' ? 'sso_jit' : 'sso_domain_auto_join' } });
   return { user, created: true };

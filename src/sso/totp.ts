@@ -5,7 +5,7 @@ import { auditOrgsOfUser } from '../auth/audit-orgs.js';
 import { burnPasswordCheck, verifyPassword } from '../auth/passwords.js';
 import { requireUser } from '../auth/require-user.js';
 import { type NewSession, createSession } from '../auth/sessions.js';
-import { assertLoginAllowed, clearAccountFailures, recordLoginFailure } from '../auth/throttle.js';
+import { reserveLoginAttempt } from '../auth/throttle.js';
 import { SYSTEM_CHAIN } from '../audit/event.js';
 import type { Ctx } from '../context.js';
 import type { Queryable } from '../db/schema.js';
@@ -110,7 +110,7 @@ export async function breakGlassLogin(ctx: Ctx, input: BreakGlassInput): Promise
   } catch {
     throw refused();
   }
-  await assertLoginAllowed(ctx.db, ctx.clock, ctx.config, email, ctx.meta.ip);
+  const attempt = await reserveLoginAttempt(ctx.db, ctx.clock, ctx.config, email, ctx.meta.ip);
   const user = await findUserByEmail(ctx.db, email);
   const passwordOk = user?.password_hash ? await verifyPassword(input.password, user.password_hash) : (await burnPasswordCheck(input.password, ctx.config.passwordScryptLogN), false);
   const now = ctx.clock.now();
@@ -139,7 +139,6 @@ export async function breakGlassLogin(ctx: Ctx, input: BreakGlassInput): Promise
   const actor = { type: 'user' as const, id: user?.id ?? null, email, ip: ctx.meta.ip, userAgent: ctx.meta.userAgent };
   if (reason || !user || step === null) {
     await ctx.db.transaction().execute(async (tx) => {
-      await recordLoginFailure(tx, ctx.clock, ctx.config, email, ctx.meta.ip);
       const orgs = owned.length ? owned : user ? await auditOrgsOfUser(tx, user.id) : [SYSTEM_CHAIN];
       for (const orgId of orgs) {
         await recordAudit(tx, ctx, { orgId, action: 'auth.break_glass_failed', outcome: 'failure', actor: { ...actor, type: 'anonymous' }, metadata: { method: 'password+totp', reason, flagged: true } });
@@ -155,7 +154,7 @@ export async function breakGlassLogin(ctx: Ctx, input: BreakGlassInput): Promise
       .where((eb) => eb.or([eb('last_step', 'is', null), eb('last_step', '<', step)]))
       .executeTakeFirst();
     if (Number(taken.numUpdatedRows) !== 1) throw refused();
-    await clearAccountFailures(tx, email);
+    await attempt.succeeded(tx);
     const session = await createSession(tx, ctx, user.id, 'break_glass');
     for (const orgId of owned) {
       const enforced = await tx.selectFrom('sso_enforcement').select('connection_id').where('org_id', '=', orgId).executeTakeFirst();
