@@ -11,7 +11,7 @@ import { type Agent, type TestApp, createTestApp } from './helpers/harness.js';
  */
 
 interface World {
-  a: { orgId: string; childId: string; memberId: string; tokenId: string; domainId: string; directoryId: string; connectionId: string; owner: Agent; secrets: string[]; conversationId: string; fileId: string; holdId: string; keyId: string; streamId: string };
+  a: { orgId: string; childId: string; memberId: string; tokenId: string; domainId: string; directoryId: string; connectionId: string; owner: Agent; secrets: string[]; conversationId: string; fileId: string; holdId: string; keyId: string; streamId: string; deliveryId: string };
   b: { orgId: string; owner: Agent };
 }
 
@@ -28,6 +28,9 @@ const PARAM_FIXTURES: Record<string, (w: World) => string> = {
   holdId: (w) => w.a.holdId,
   keyId: (w) => w.a.keyId,
   streamId: (w) => w.a.streamId,
+  // An invitation is the invited person's own: another organization's owner (or anyone else) gets 404.
+  membershipId: (w) => w.a.memberId,
+  deliveryId: (w) => w.a.deliveryId,
 };
 
 /**
@@ -75,6 +78,10 @@ const SAMPLE_BODIES: Record<string, unknown> = {
   'PATCH /api/v1/orgs/:orgId/audit-streams/:streamId': { paused: true },
   'POST /api/v1/orgs/:orgId/audit-streams/:streamId/test': {},
   'POST /api/v1/orgs/:orgId/audit-streams/:streamId/retry': {},
+  'POST /api/v1/orgs/:orgId/members/:memberId/password-reset': { delivery: 'link' },
+  'POST /api/v1/me/invitations/:membershipId/accept': {},
+  'POST /api/v1/me/invitations/:membershipId/decline': {},
+  'POST /api/v1/orgs/:orgId/email-deliveries/:deliveryId/retry': {},
 };
 
 describe('tenant isolation on every route', () => {
@@ -99,8 +106,10 @@ describe('tenant isolation on every route', () => {
     const stream = await a.owner.post(`/api/v1/orgs/${a.orgId}/audit-streams`, { name: 'Alpha SIEM', kind: 'webhook', url: 'https://siem.alpha.example/hook' });
     if (stream.status !== 201) throw new Error(JSON.stringify(stream.body));
     const b = await t.seedOrg('Beta', 'owner@beta.example');
+    const delivery = await t.lastEmail('member@alpha.example');
+    if (!delivery) throw new Error('no invitation mail was queued');
     w = {
-      a: { orgId: a.orgId, childId: child.body.id, memberId, tokenId: token.body.apiToken.id, domainId: domain.body.id, directoryId: directory.body.directory.id, connectionId: conn.body.id, conversationId: conv.body.id, fileId: file.body.id, holdId: hold.body.id, keyId: key.body.gatewayKey.id, streamId: stream.body.stream.id, owner: a.owner, secrets: ['Alpha Secret Corp', 'Alpha Hidden Unit', 'alpha.example', 'alpha automation', 'alpha-private.example', domain.body.instructions.value, 'Alpha Okta Tenant', 'Alpha Okta', 'alpha-client', 'Alpha plans', 'alpha.txt', 'alpha case', 'alpha key', 'Alpha SIEM'] },
+      a: { orgId: a.orgId, childId: child.body.id, memberId, tokenId: token.body.apiToken.id, domainId: domain.body.id, directoryId: directory.body.directory.id, connectionId: conn.body.id, conversationId: conv.body.id, fileId: file.body.id, holdId: hold.body.id, keyId: key.body.gatewayKey.id, streamId: stream.body.stream.id, deliveryId: delivery.id, owner: a.owner, secrets: ['Alpha Secret Corp', 'Alpha Hidden Unit', 'alpha.example', 'alpha automation', 'alpha-private.example', domain.body.instructions.value, 'Alpha Okta Tenant', 'Alpha Okta', 'alpha-client', 'Alpha plans', 'alpha.txt', 'alpha case', 'alpha key', 'Alpha SIEM'] },
       b: { orgId: b.orgId, owner: b.owner },
     };
   });

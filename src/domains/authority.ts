@@ -33,7 +33,7 @@ export async function addressAuthority(db: Queryable, orgId: string | null, emai
 export function domainManagedElsewhere(email: string, domain: string, action: string): PalisadeError {
   return new PalisadeError(
     403,
-    'email_domain_managed_elsewhere',
+    'email_domain_captured',
     `${email} is at ${domain}, a domain another organization verified in Palisade: only that organization creates, activates or resets accounts there, so ${action} is refused. An existing account there can be invited and accepts by signing in through its own organization; otherwise ask the person to contact their organization's administrators.`,
     { details: { domain, rule: 'domain_capture' } },
   );

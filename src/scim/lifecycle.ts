@@ -81,7 +81,7 @@ export async function linkPalisadeUser(tx: Tx, ctx: Ctx, dir: Directory, email: 
   if (authority.kind === 'other_company') {
     throw new ScimError(
       403,
-      'email_domain_managed_elsewhere',
+      'email_domain_captured',
       `${email} is at ${authority.domain}, a domain another organization verified in Palisade: only that organization creates or links accounts there, so this directory cannot provision it. Provision people at your own domains, or ask the person to accept an invitation from this organization while signed in to their own.`,
     );
   }

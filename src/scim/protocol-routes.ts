@@ -126,7 +126,7 @@ export async function scimProtocolRoutes(app: FastifyInstance): Promise<void> {
           requestId: request.id,
         };
         // Refusals that protect another organization's people are security events, not only sync-log lines.
-        if (call && err?.code === 'email_domain_managed_elsewhere') {
+        if (call && err?.code === 'email_domain_captured') {
           try {
             await request.ctx.db.transaction().execute((tx) =>
               recordAudit(tx, call.ctx, { orgId: call.dir.org_id, action: 'scim.user_refused', outcome: 'denied', targets: [{ type: 'scim_directory', id: call.dir.id }], metadata: { reason: err.code, userName: call.log.userName } }),

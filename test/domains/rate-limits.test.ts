@@ -4,8 +4,8 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/connect.js';
 import { createScheduler } from '../../src/jobs/registry.js';
-import { recordLoginFailure } from '../../src/auth/throttle.js';
-import { clientNetworkKey, purgeRateLimitCounters, rateLimitCleanupJob } from '../../src/http/rate-limit.js';
+import { reserveLoginAttempt } from '../../src/auth/throttle.js';
+import { clientNetworkKey, purgeThrottleCounters, rateLimitCleanupJob } from '../../src/http/rate-limit.js';
 import { Agent, type TestApp, createTestApp } from '../helpers/harness.js';
 import { Dnsmasq } from './dns-peers.js';
 
@@ -22,8 +22,11 @@ describe('rate limits: login discovery and domain verification', () => {
   const dns = new Dnsmasq();
   const discover = (ip: string, email = 'someone@example.test') => t.anonymous(ip).get(`/api/v1/login/discover?email=${encodeURIComponent(email)}`);
   const verify = (who: { orgId: string; owner: Agent }, orgId: string, id: string) => who.owner.post(`/api/v1/orgs/${orgId}/domains/${id}/verify`);
-  /** Moves the manual clock to the start of the next window, so each test starts with fresh counters. */
-  const nextWindow = () => t.clock.set(new Date((Math.floor(t.clock.now().getTime() / 60_000) + 1) * 60_000));
+  /**
+   * Moves the manual clock to the start of the window after next, so each test starts with fresh
+   * counters (a sliding window still weighs the previous window's hits).
+   */
+  const nextWindow = () => t.clock.set(new Date((Math.floor(t.clock.now().getTime() / 60_000) + 2) * 60_000));
 
   before(async () => {
     t = await createTestApp();
@@ -58,16 +61,21 @@ describe('rate limits: login discovery and domain verification', () => {
     const refused = await discover('198.51.100.7');
     assert.equal(refused.status, 429);
     assert.equal(refused.body.error.code, 'too_many_discovery_requests');
-    assert.equal(refused.headers['retry-after'], '45');
-    assert.equal(refused.body.error.details.retryAfterSeconds, 45);
-    assert.match(refused.body.error.message, /wait 45 seconds and try again/);
+    // Sliding window: the 30 lookups still weigh after the minute turns, until 1/30 of a window
+    // (2 s) into the next one has aged one of them out: 45 + 2 seconds.
+    assert.equal(refused.headers['retry-after'], '47');
+    assert.equal(refused.body.error.details.retryAfterSeconds, 47);
+    assert.match(refused.body.error.message, /wait 47 seconds and try again/);
     assert.match(refused.body.error.message, /30 per 60 seconds/);
     assert.equal((await discover('198.51.100.8')).status, 200, 'another address has its own budget');
     // Malformed input counts too: probing with garbage does not get around the limit.
     const garbage = await t.anonymous('198.51.100.7').get('/api/v1/login/discover?email=not-an-email');
     assert.equal(garbage.status, 429);
     t.clock.advance(45_000);
-    assert.equal((await discover('198.51.100.7')).status, 200, 'a new window starts again');
+    assert.equal((await discover('198.51.100.7')).status, 429, 'a fixed window would unlock here; the sliding window does not');
+    t.clock.advance(2_000);
+    assert.equal((await discover('198.51.100.7')).status, 200, 'once a lookup has aged out of the window, one more is allowed');
+    assert.equal((await discover('198.51.100.7')).status, 429, 'and only one');
   });
 
   test('discover: IPv6 clients are counted per /64, IPv4-mapped addresses as their IPv4 address', async () => {
@@ -119,9 +127,9 @@ describe('rate limits: login discovery and domain verification', () => {
     const refused = await verify(a, a.orgId, ids['two.test']!);
     assert.equal(refused.status, 429);
     assert.equal(refused.body.error.code, 'too_many_verification_attempts');
-    assert.equal(refused.headers['retry-after'], '10');
+    assert.equal(refused.headers['retry-after'], '16');
     assert.match(refused.body.error.message, /two\.test/);
-    assert.match(refused.body.error.message, /wait 10 seconds and try again/);
+    assert.match(refused.body.error.message, /wait 16 seconds and try again/);
     assert.equal((await verify(a, a.orgId, ids['one.test']!)).body.verified, true, 'another domain is checked');
     // A refused check writes nothing: no audit event, no state change.
     const checked = (await a.owner.get(`/api/v1/orgs/${a.orgId}/domains/${ids['two.test']}`)).body.lastCheckedAt;
@@ -129,7 +137,9 @@ describe('rate limits: login discovery and domain verification', () => {
     assert.equal((await verify(a, a.orgId, ids['two.test']!)).status, 429);
     assert.equal((await a.owner.get(`/api/v1/orgs/${a.orgId}/domains/${ids['two.test']}`)).body.lastCheckedAt, checked);
     t.clock.advance(5_000);
-    assert.equal((await verify(a, a.orgId, ids['two.test']!)).status, 200, 'the next window');
+    assert.equal((await verify(a, a.orgId, ids['two.test']!)).status, 429, 'just past the minute the earlier checks still count');
+    t.clock.advance(6_000);
+    assert.equal((await verify(a, a.orgId, ids['two.test']!)).status, 200, 'one check has aged out of the sliding window');
   });
 
   test('attack: another organization hammering a domain id gets 404s and uses up none of its checks', async () => {
@@ -148,24 +158,18 @@ describe('rate limits: login discovery and domain verification', () => {
     for (let i = 0; i < 10; i++) assert.equal((await verify(a, a.orgId, ids['one.test']!)).status, 200, `manual check ${i + 1}`);
   });
 
-  test('old counters are purged by the rate_limits.cleanup job', async () => {
+  test('old counters are purged by the rate_limits.cleanup job, sign-in counters included', async () => {
     const db = t.db.database.db;
-    const before = Number((await db.selectFrom('rate_limit_counters').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-    assert.ok(before > 0);
-    assert.deepEqual(await purgeRateLimitCounters(db, t.clock.now()), { deleted: 0 }, 'current windows are kept');
-    t.clock.advance(2 * 86_400_000);
+    await reserveLoginAttempt(db, t.clock, t.config, 'old@one.test', '203.0.113.7');
+    const count = async () => Number((await db.selectFrom('throttle_counters').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    const before = await count();
+    assert.ok(before >= 2, 'discovery, verification and sign-in counters exist');
+    assert.deepEqual(await purgeThrottleCounters(db, t.clock.now()), { deleted: 0 }, 'current windows are kept');
+    t.clock.advance(3 * 86_400_000);
+    await reserveLoginAttempt(db, t.clock, t.config, 'new@one.test', null);
     assert.equal(rateLimitCleanupJob().name, 'rate_limits.cleanup');
-    assert.deepEqual(await rateLimitCleanupJob().run(t.system), { deleted: before, loginThrottleDeleted: 0 });
-  });
-
-  test('the same job deletes failed-login counters a day past their window, and keeps current ones', async () => {
-    const db = t.db.database.db;
-    const limits = t.config;
-    await recordLoginFailure(db, t.clock, limits, 'old@one.test', '203.0.113.7');
-    t.clock.advance(limits.loginThrottleWindowMinutes * 60_000 + 86_400_000 + 1000);
-    await recordLoginFailure(db, t.clock, limits, 'new@one.test', null);
-    assert.deepEqual(await rateLimitCleanupJob().run(t.system), { deleted: 0, loginThrottleDeleted: 2 });
-    const left = await db.selectFrom('login_throttle').select('key').execute();
-    assert.deepEqual(left.map((r) => r.key), ['acct:new@one.test']);
+    assert.deepEqual(await rateLimitCleanupJob().run(t.system), { deleted: before });
+    const left = await db.selectFrom('throttle_counters').select(['bucket', 'key']).orderBy('bucket').execute();
+    assert.deepEqual(left.map((r) => `${r.bucket}:${r.key}`), ['login_account:new@one.test', 'login_ip:unknown']);
   });
 });

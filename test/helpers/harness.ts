@@ -5,6 +5,7 @@ import { ManualClock } from '../../src/clock.js';
 import { type PalisadeConfig, loadConfig } from '../../src/config.js';
 import { type Ctx, systemCtx } from '../../src/context.js';
 import { createOrganization } from '../../src/orgs/organizations.js';
+import { openEmailBody } from '../../src/email/outbox.js';
 import { type TestDatabase, openTestDatabase } from './db.js';
 
 export const TEST_PASSWORD = 'correct horse battery staple';
@@ -74,9 +75,30 @@ export interface TestApp {
   anonymous(ip?: string): Agent;
   /** A top-level organization with a signed-in primary owner. */
   seedOrg(name: string, ownerEmail: string): Promise<{ orgId: string; owner: Agent }>;
-  /** Invites someone with a role and returns them signed in. */
+  /** Invites someone with a role and returns them signed in (through the emailed link, or by accepting while signed in). */
   addMember(by: Agent, orgId: string, email: string, role: 'primary_owner' | 'admin' | 'member'): Promise<{ agent: Agent; memberId: string }>;
+  /** The newest message queued for an address, opened as the recipient would read it, with the links it carries. */
+  lastEmail(to: string): Promise<QueuedEmail | undefined>;
+  /** Signs in and accepts every pending invitation of an account. */
+  acceptInvitations(agent: Agent): Promise<void>;
 }
+
+export interface QueuedEmail {
+  id: string;
+  template: string;
+  subject: string;
+  text: string;
+  html: string;
+  /** Every http(s) URL in the text part, in order. */
+  links: string[];
+}
+
+/**
+ * Mail in tests: the harness configures an SMTP server that nobody runs and never starts the
+ * delivery job, so messages stay in the real outbox; \`lastEmail\` opens them with the installation's
+ * key exactly as delivery would. The delivery itself is tested against a real MTA in test/email/.
+ */
+export const TEST_SMTP = { smtpUrl: 'smtp://127.0.0.1:9', smtpFrom: 'Palisade <palisade@palisade.test>' };
 
 /**
  * Test peers (SIEM receivers, IdPs, model servers) listen on loopback, which the outbound policy
@@ -88,7 +110,7 @@ export const TEST_OUTBOUND_ALLOW_CIDRS = ['127.0.0.0/8', '::1/128'];
 export async function createTestApp(overrides: Partial<PalisadeConfig> = {}): Promise<TestApp> {
   const db = await openTestDatabase();
   const clock = new ManualClock(new Date());
-  const config = loadConfig({}, { databaseUrl: db.url, logLevel: 'silent', passwordScryptLogN: 10, publicUrl: 'http://palisade.test', masterKey: randomBytes(32).toString('base64'), outboundAllowCidrs: TEST_OUTBOUND_ALLOW_CIDRS, ...overrides });
+  const config = loadConfig({}, { databaseUrl: db.url, logLevel: 'silent', passwordScryptLogN: 10, publicUrl: 'http://palisade.test', masterKey: randomBytes(32).toString('base64'), outboundAllowCidrs: TEST_OUTBOUND_ALLOW_CIDRS, ...TEST_SMTP, badTokenMaxPerIp: 10_000, ...overrides });
   const app = await buildApp({ database: db.database, config, clock });
   const system = systemCtx({ db: db.database.db, clock, config }, 'test');
 
@@ -105,6 +127,20 @@ export async function createTestApp(overrides: Partial<PalisadeConfig> = {}): Pr
     if (res.status !== 200) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
     return agent;
   };
+  const lastEmail = async (to: string): Promise<QueuedEmail | undefined> => {
+    const row = await db.database.db.selectFrom('email_outbox').selectAll().where('to_address', '=', to.toLowerCase()).orderBy('id', 'desc').executeTakeFirst();
+    if (!row) return undefined;
+    const content = await openEmailBody(config, row);
+    if (!content) throw new Error(`the queued message ${row.id} cannot be opened`);
+    return { id: row.id, template: row.template, ...content, links: [...content.text.matchAll(/https?:\/\/\S+/g)].map((m) => m[0]) };
+  };
+  const acceptInvitations = async (agent: Agent) => {
+    const pending = await agent.get('/api/v1/me/invitations');
+    for (const i of pending.body.data ?? []) {
+      const r = await agent.post(`/api/v1/me/invitations/${i.membershipId}/accept`);
+      if (r.status !== 200) throw new Error(`accept failed: ${r.status} ${JSON.stringify(r.body)}`);
+    }
+  };
   return {
     app,
     db,
@@ -113,16 +149,29 @@ export async function createTestApp(overrides: Partial<PalisadeConfig> = {}): Pr
     system,
     redeem,
     login,
+    lastEmail,
+    acceptInvitations,
     anonymous: (ip?: string) => new Agent(app, 'anonymous', ip),
     async seedOrg(name, ownerEmail) {
       const { organization, setupLink } = await createOrganization(system, { name, ownerEmail });
       const owner = setupLink ? await redeem(setupLink.url, ownerEmail) : await login(ownerEmail);
+      if (!setupLink) await acceptInvitations(owner);
       return { orgId: organization.id, owner };
     },
     async addMember(by, orgId, email, role) {
       const res = await by.post(`/api/v1/orgs/${orgId}/members`, { email, role });
       if (res.status !== 201) throw new Error(`invite failed: ${res.status} ${JSON.stringify(res.body)}`);
-      const agent = res.body.inviteLink ? await redeem(res.body.inviteLink.url, email) : await login(email);
+      let agent: Agent;
+      if (res.body.inviteLink) agent = await redeem(res.body.inviteLink.url, email);
+      else if (res.body.delivery.requires === 'set_password') {
+        const mail = await lastEmail(email);
+        const link = mail?.links.find((l) => l.includes('#token='));
+        if (!link) throw new Error(`no invitation link was mailed to ${email}`);
+        agent = await redeem(link, email);
+      } else {
+        agent = await login(email);
+        if (res.body.delivery.requires === 'acceptance') await acceptInvitations(agent);
+      }
       return { agent, memberId: res.body.member.id };
     },
     async close() {

@@ -153,10 +153,14 @@ describe('SSO enforcement that cannot lock anyone out', () => {
   test('while enforced, an invitation is accepted through SSO, not by setting a password', async () => {
     const invite = await owner.post(`/api/v1/orgs/${orgId}/members`, { email: 'invitee@acme.example', role: 'member' });
     assert.equal(invite.status, 201, invite.raw.body);
-    const token = new URL(invite.body.inviteLink.url).hash.replace('#token=', '');
-    const redeem = await t.anonymous().post('/api/v1/auth/setup-password', { token, password: TEST_PASSWORD });
-    assert.equal(redeem.status, 403);
-    assert.equal(redeem.body.error.code, 'sso_required');
+    // No link that sets a password exists: the invitation says where to sign in.
+    assert.equal(invite.body.inviteLink, null);
+    assert.equal(invite.body.delivery.requires, 'sso_sign_in');
+    const mail = await t.lastEmail('invitee@acme.example');
+    assert.ok(mail!.links.includes(`${PUBLIC}/sso/${connectionId}/start`), mail!.text);
+    assert.ok(!mail!.text.includes('#token='));
+    const links = await t.db.database.db.selectFrom('link_tokens').innerJoin('users', 'users.id', 'link_tokens.user_id').select('link_tokens.id').where('users.email', '=', 'invitee@acme.example').execute();
+    assert.equal(links.length, 0);
     const agent = t.anonymous();
     assert.equal((await ssoLogin(agent, 'invitee')).status, 303);
     const members = await owner.get(`/api/v1/orgs/${orgId}/members?limit=100`);

@@ -8,10 +8,10 @@ import { buildApp } from '../../src/app.js';
 import { TEST_OUTBOUND_ALLOW_CIDRS } from '../helpers/harness.js';
 import { ManualClock } from '../../src/clock.js';
 import { type PalisadeConfig, loadConfig } from '../../src/config.js';
-import { systemCtx } from '../../src/context.js';
 import { MIGRATION_NAMES, migrateTo, migrateToLatest } from '../../src/db/migrate.js';
 import { sealExistingSsoSecrets } from '../../src/db/migrations/0010_sso_secrets_sealed.js';
-import { createOrganization } from '../../src/orgs/organizations.js';
+import { generateSecret, hashSecret } from '../../src/auth/secrets.js';
+import { newId } from '../../src/ids.js';
 import { oidcClientSecret, spPrivateKey } from '../../src/sso/secrets.js';
 import { generateSpKeyPair } from '../../src/sso/sp-keys.js';
 import { openTotpSecret } from '../../src/sso/totp-secret.js';
@@ -59,11 +59,23 @@ describe('migration 0010 seals SSO secrets stored in clear', () => {
     peer = await startOidcPeer(`${PUBLIC}/sso/oidc/callback`, { legacy: { email: 'legacy@acme.example' } });
     idpKey = makeKeyPair('legacy-idp');
 
-    // Only SSO tables change in 0010, so the organization and its owner can be made by today's code.
-    const created = await createOrganization(systemCtx({ db: tdb.database.db, clock, config }, 'test'), { name: 'Acme', ownerEmail: 'owner@acme.example' });
-    orgId = created.organization.id;
-    setupUrl = created.setupLink!.url;
-    userId = (await raw().selectFrom('users').select('id').where('email', '=', 'owner@acme.example').executeTakeFirstOrThrow()).id as string;
+    // The organization, its owner and their setup link as the schema of 0009 stores them (today's
+    // code writes columns later migrations added).
+    {
+      const at = clock.now().toISOString();
+      orgId = newId('org', clock.now());
+      userId = newId('usr', clock.now());
+      const membershipId = newId('mem', clock.now());
+      const secret = generateSecret('lnk');
+      await raw().insertInto('organizations').values({ id: orgId, parent_id: null, name: 'Acme', billing_email: null, status: 'active', created_at: at, updated_at: at, deleted_at: null }).execute();
+      await raw().insertInto('users').values({ id: userId, email: 'owner@acme.example', display_name: null, password_hash: null, status: 'active', created_at: at, updated_at: at }).execute();
+      await raw().insertInto('memberships').values({ id: membershipId, org_id: orgId, user_id: userId, role: 'primary_owner', status: 'invited', invited_by: null, created_at: at, updated_at: at }).execute();
+      await raw()
+        .insertInto('link_tokens')
+        .values({ id: newId('lnk', clock.now()), purpose: 'setup', token_hash: hashSecret(secret), user_id: userId, org_id: orgId, membership_id: membershipId, created_at: at, expires_at: new Date(clock.now().getTime() + 86_400_000).toISOString(), used_at: null })
+        .execute();
+      setupUrl = `${PUBLIC}/setup#token=${secret}`;
+    }
 
     const sp = await generateSpKeyPair('legacy', clock.now());
     spKeyPem = sp.privateKeyPem;
