@@ -92,10 +92,11 @@ export async function checkLink(ctx: Ctx, secret: string, purposes: readonly Lin
   };
   if (!row) return refuse('unknown');
   if (!purposes.includes(row.purpose)) return refuse('wrong_purpose');
+  const user = await ctx.db.selectFrom('users').selectAll().where('id', '=', row.user_id).executeTakeFirstOrThrow();
+  // Said first: a link from before the password was set was also voided then, and this is the reason.
+  if (user.password_changed_at !== null && row.created_at < user.password_changed_at && row.purpose !== 'verify_email') return refuse('password_changed_since', supersededLink());
   if (row.used_at !== null) return refuse('already_used');
   if (row.expires_at <= now.toISOString()) return refuse('expired');
-  const user = await ctx.db.selectFrom('users').selectAll().where('id', '=', row.user_id).executeTakeFirstOrThrow();
-  if (user.password_changed_at !== null && row.created_at < user.password_changed_at) return refuse('password_changed_since', supersededLink());
   return { link: row, user, refuse };
 }
 

@@ -115,15 +115,22 @@ export async function inviteMember(
   const domain = email.slice(email.lastIndexOf('@') + 1);
   const authority = await addressAuthority(ctx.db, orgId, email);
   const found = await findUserByEmail(ctx.db, email);
-  if (authority.kind === 'other_company' && !found) throw domainManagedElsewhere(email, authority.domain, 'inviting an address that has no account yet');
+  // Refusals that protect someone else's account are security events: audited with the reason.
+  const deny = async (reason: string, err: PalisadeError): Promise<never> => {
+    await ctx.db.transaction().execute((tx) =>
+      recordAudit(tx, ctx, { orgId, action: 'member.invited', outcome: 'denied', targets: found ? [{ type: 'user', id: found.id, name: email }] : [], metadata: { role, reason, email, delivery: input.delivery ?? 'email' } }),
+    );
+    throw err;
+  };
+  if (authority.kind === 'other_company' && !found) await deny('email_domain_captured', domainManagedElsewhere(email, authority.domain, 'inviting an address that has no account yet'));
   const showLink = input.delivery === 'link';
   if (showLink && authority.kind !== 'this_company') {
-    throw new PalisadeError(
+    await deny('invite_link_not_allowed', new PalisadeError(
       403,
       'invite_link_not_allowed',
       `A link that sets a password is delivered to ${email} itself, never shown to an admin, unless ${domain} is a domain this organization verified (then it manages those accounts). Send the invitation by email (leave out "delivery"), or verify ${domain} under Domains first.`,
       { details: { domain } },
-    );
+    ));
   }
   const enforced = await ctx.db.selectFrom('sso_enforcement').select('connection_id').where('org_id', '=', orgId).executeTakeFirst();
   const plan: InvitationPlan = !found

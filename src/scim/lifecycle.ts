@@ -108,19 +108,17 @@ export async function linkPalisadeUser(tx: Tx, ctx: Ctx, dir: Directory, email: 
 }
 
 /**
- * Whether adding this person needs their consent: the account existed before this directory
- * linked it (someone controls it) and this organization does not manage its address.
+ * Whether adding this person needs their consent: the account is someone's already (it has a
+ * password, a proven address, or a place in another organization) and this organization does not
+ * manage its address. An account this directory just created has none of these.
  */
 async function needsConsent(tx: Tx, dir: Directory, su: ScimLinkUser): Promise<{ email: string } | null> {
-  const row = await tx
-    .selectFrom('users')
-    .innerJoin('scim_users', 'scim_users.user_id', 'users.id')
-    .select(['users.email', 'users.created_at as user_created', 'scim_users.created_at as linked_at'])
-    .where('scim_users.id', '=', su.id)
-    .executeTakeFirst();
-  if (!row || row.user_created >= row.linked_at) return null;
-  const authority = await addressAuthority(tx, dir.org_id, row.email);
-  return authority.kind === 'this_company' ? null : { email: row.email };
+  const user = await tx.selectFrom('users').select(['email', 'password_hash', 'email_verified_at']).where('id', '=', su.user_id).executeTakeFirst();
+  if (!user) return null;
+  const elsewhere = await tx.selectFrom('memberships').select('id').where('user_id', '=', su.user_id).where('org_id', '!=', dir.org_id).limit(1).executeTakeFirst();
+  if (user.password_hash === null && user.email_verified_at === null && !elsewhere) return null;
+  const authority = await addressAuthority(tx, dir.org_id, user.email);
+  return authority.kind === 'this_company' ? null : { email: user.email };
 }
 
 const pendingConsentNote = (su: ScimLinkUser, email: string): SyncNote => ({

@@ -78,7 +78,7 @@ export interface TestApp {
   /** Invites someone with a role and returns them signed in (through the emailed link, or by accepting while signed in). */
   addMember(by: Agent, orgId: string, email: string, role: 'primary_owner' | 'admin' | 'member'): Promise<{ agent: Agent; memberId: string }>;
   /** The newest message queued for an address, opened as the recipient would read it, with the links it carries. */
-  lastEmail(to: string): Promise<QueuedEmail | undefined>;
+  lastEmail(to: string, template?: string): Promise<QueuedEmail | undefined>;
   /** Signs in and accepts every pending invitation of an account. */
   acceptInvitations(agent: Agent): Promise<void>;
 }
@@ -127,8 +127,10 @@ export async function createTestApp(overrides: Partial<PalisadeConfig> = {}): Pr
     if (res.status !== 200) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
     return agent;
   };
-  const lastEmail = async (to: string): Promise<QueuedEmail | undefined> => {
-    const row = await db.database.db.selectFrom('email_outbox').selectAll().where('to_address', '=', to.toLowerCase()).orderBy('id', 'desc').executeTakeFirst();
+  const lastEmail = async (to: string, template?: string): Promise<QueuedEmail | undefined> => {
+    let q = db.database.db.selectFrom('email_outbox').selectAll().where('to_address', '=', to.toLowerCase());
+    if (template) q = q.where('template', '=', template);
+    const row = await q.orderBy('id', 'desc').executeTakeFirst();
     if (!row) return undefined;
     const content = await openEmailBody(config, row);
     if (!content) throw new Error(`the queued message ${row.id} cannot be opened`);
