@@ -20,6 +20,7 @@ need_pkg openssl   # test/sso: self-signed IdP test certificates
 need_pkg softhsm2
 need_pkg rsyslog          # test/streams: a real syslog receiver (TCP and TLS)
 need_pkg rsyslog-gnutls
+need_pkg opensmtpd        # test/email: a real MTA delivering into a Maildir
 if [ "${#APT_PACKAGES[@]}" -gt 0 ]; then
   log "installing Debian packages: ${APT_PACKAGES[*]}"
   apt-get update -qq && apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
@@ -51,10 +52,24 @@ total_pass=0; total_fail=0
 for dialect in ${TEST_DIALECTS:-sqlite postgres}; do
   log "test suite on $dialect (${#FILES[@]} files)"
   out=$(mktemp)
+  # On SQLite every test app also logs at trace into one file, grepped below for credentials.
+  logs=""
+  if [ "$dialect" = sqlite ]; then logs=$(mktemp); fi
   set +e
-  PALISADE_TEST_DB=$dialect node --import tsx --test --test-concurrency=2 --test-reporter=spec "${FILES[@]}" 2>&1 | tee "$out"
+  PALISADE_TEST_LOG_FILE="$logs" PALISADE_TEST_DB=$dialect node --import tsx --test --test-concurrency=2 --test-reporter=spec "${FILES[@]}" 2>&1 | tee "$out"
   status=${PIPESTATUS[0]}
   set -e
+  if [ -n "$logs" ]; then
+    lines=$(wc -l < "$logs")
+    leaks=$(grep -cE 'pls_(ses|pat|lnk|scim|gwk|cmp)_[A-Za-z0-9_-]{20}|correct horse battery staple' "$logs" || true)
+    echo "secret scan of $lines trace log lines: $leaks line(s) with a credential"
+    if [ "$lines" -lt 1000 ] || [ "$leaks" -ne 0 ]; then
+      grep -nE 'pls_(ses|pat|lnk|scim|gwk|cmp)_[A-Za-z0-9_-]{20}|correct horse battery staple' "$logs" | head -n 5 | cut -c1-400 >&2
+      echo "$dialect: the trace logs of the run contain credentials (or too few lines were logged to tell)" >&2
+      total_fail=$((total_fail + 1))
+    fi
+    rm -f "$logs"
+  fi
   pass=$(grep -E '^ℹ pass [0-9]+' "$out" | tail -n1 | awk '{print $3}'); pass=${pass:-0}
   fail=$(grep -E '^ℹ fail [0-9]+' "$out" | tail -n1 | awk '{print $3}'); fail=${fail:-0}
   rm -f "$out"

@@ -64,7 +64,11 @@ export async function sendMail(config: PalisadeConfig, e: Envelope): Promise<{ a
 export function explainSmtpError(config: Pick<PalisadeConfig, 'smtpUrl'>, err: unknown): string {
   const target = smtpTarget(config);
   const e = err as { code?: string; responseCode?: number; response?: string; message?: string };
-  switch (e.code) {
+  // nodemailer reports socket failures as ESOCKET/ECONNECTION with the system error in the message.
+  const system = /\b(ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ECONNRESET)\b/.exec(e.message ?? '')?.[1];
+  const code = system === 'EAI_AGAIN' ? 'ENOTFOUND' : system === 'EHOSTUNREACH' ? 'ETIMEDOUT' : (system ?? e.code);
+  if (code === 'ECONNRESET') return `The SMTP server at ${target} closed the connection: check that the port speaks SMTP (465 is smtps://, 587 is smtp:// with STARTTLS).`;
+  switch (code) {
     case 'ECONNREFUSED':
       return `No SMTP server accepted a connection at ${target}: check that the mail server runs and PALISADE_SMTP_URL names its host and port.`;
     case 'ETIMEDOUT':

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { ManualClock } from '../../src/clock.js';
@@ -111,7 +112,12 @@ export async function createTestApp(overrides: Partial<PalisadeConfig> = {}): Pr
   const db = await openTestDatabase();
   const clock = new ManualClock(new Date());
   const config = loadConfig({}, { databaseUrl: db.url, logLevel: 'silent', passwordScryptLogN: 10, publicUrl: 'http://palisade.test', masterKey: randomBytes(32).toString('base64'), outboundAllowCidrs: TEST_OUTBOUND_ALLOW_CIDRS, ...TEST_SMTP, badTokenMaxPerIp: 10_000, ...overrides });
-  const app = await buildApp({ database: db.database, config, clock });
+  // PALISADE_TEST_LOG_FILE: every test app logs at trace into one file, which scripts/test.sh
+  // greps for secrets after the whole run (no credential may reach a log line at any level).
+  const logFile = process.env.PALISADE_TEST_LOG_FILE;
+  const app = logFile
+    ? await buildApp({ database: db.database, config: { ...config, logLevel: 'trace' }, clock, logStream: createWriteStream(logFile, { flags: 'a' }) })
+    : await buildApp({ database: db.database, config, clock });
   const system = systemCtx({ db: db.database.db, clock, config }, 'test');
 
   const redeem = async (url: string, email: string, password = TEST_PASSWORD) => {
