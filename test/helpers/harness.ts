@@ -115,9 +115,9 @@ export async function createTestApp(overrides: Partial<PalisadeConfig> = {}): Pr
   // PALISADE_TEST_LOG_FILE: every test app logs at trace into one file, which scripts/test.sh
   // greps for secrets after the whole run (no credential may reach a log line at any level).
   const logFile = process.env.PALISADE_TEST_LOG_FILE;
-  const app = logFile
-    ? await buildApp({ database: db.database, config: { ...config, logLevel: 'trace' }, clock, logStream: createWriteStream(logFile, { flags: 'a' }) })
-    : await buildApp({ database: db.database, config, clock });
+  // (The same config object: tests change settings on t.config after the app is built.)
+  if (logFile) config.logLevel = 'trace';
+  const app = await buildApp({ database: db.database, config, clock, ...(logFile ? { logStream: createWriteStream(logFile, { flags: 'a' }) } : {}) });
   const system = systemCtx({ db: db.database.db, clock, config }, 'test');
 
   const redeem = async (url: string, email: string, password = TEST_PASSWORD) => {
