@@ -5,7 +5,7 @@ import type { Ctx } from '../context.js';
 import type { LinkDelivery, LinkPurpose, Queryable, Tx } from '../db/schema.js';
 import { PalisadeError } from '../errors.js';
 import { newId } from '../ids.js';
-import { assertTokenAttemptAllowed, recordBadToken } from './bad-credentials.js';
+import { recordBadToken } from './bad-credentials.js';
 import { generateSecret, hashSecret, secretKind } from './secrets.js';
 
 /**
@@ -83,7 +83,6 @@ export async function auditRefusedLink(ctx: Ctx, link: NonNullable<LinkRow> | un
  */
 export async function checkLink(ctx: Ctx, secret: string, purposes: readonly LinkPurpose[]) {
   const now = ctx.clock.now();
-  await assertTokenAttemptAllowed(ctx.db, ctx.clock, ctx.config, ctx.meta.ip);
   const row = secretKind(secret) === 'lnk' ? await findLink(ctx.db, secret) : undefined;
   const refuse = async (reason: LinkRefusalReason, error: PalisadeError = invalidLink()): Promise<never> => {
     await auditRefusedLink(ctx, row, reason);

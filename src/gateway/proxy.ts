@@ -8,7 +8,7 @@ import { authorizeWorkspace } from '../workspace/network.js';
 import { effectivePolicy } from '../workspace/policy.js';
 import { gatewayError } from './errors.js';
 import { resolveGatewayKey } from './keys.js';
-import { assertTokenAttemptAllowed, recordBadToken } from '../auth/bad-credentials.js';
+import { recordBadToken } from '../auth/bad-credentials.js';
 import { AnthropicToOpenAiStream, anthropicErrorToOpenai, anthropicToOpenaiResponse, openaiToAnthropicRequest } from './translate.js';
 import { recordUsage } from './usage.js';
 import { type UpstreamTarget, loadUpstream, upstreamDenied, upstreamHeaders, upstreamUrl } from './upstream.js';
@@ -36,7 +36,6 @@ export interface GatewayCall {
 export async function identifyGatewayCaller(ctx: Ctx, headers: { apiKey?: string | undefined; bearer?: string | undefined; org?: string | undefined }): Promise<GatewayCall> {
   const secret = headers.apiKey ?? headers.bearer;
   if (secret && secret.startsWith('pls_gwk_')) {
-    await assertTokenAttemptAllowed(ctx.db, ctx.clock, ctx.config, ctx.meta.ip);
     const found = await resolveGatewayKey(ctx.db, ctx.clock.now(), secret);
     if (!found) await recordBadToken(ctx.db, ctx.clock, ctx.config, ctx.meta.ip);
     if (!found) throw unauthenticated('invalid_gateway_key', 'This gateway key is not valid: it may be mistyped or revoked. Create a new one in your workspace settings.');

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { resolveApiToken } from '../auth/api-tokens.js';
 import { constantTimeEqual, csrfTokenFor, secretKind } from '../auth/secrets.js';
 import { resolveSession } from '../auth/sessions.js';
-import { assertTokenAttemptAllowed, recordBadToken } from '../auth/bad-credentials.js';
+import { recordBadToken } from '../auth/bad-credentials.js';
 import type { Clock } from '../clock.js';
 import type { PalisadeConfig } from '../config.js';
 import type { Caller, Ctx } from '../context.js';
@@ -70,7 +70,6 @@ export function identifyCaller(deps: { db: Db; clock: Clock; config: PalisadeCon
         request.ctx = { db: deps.db, clock: deps.clock, config: deps.config, caller, meta };
         return;
       }
-      await assertTokenAttemptAllowed(deps.db, deps.clock, deps.config, meta.ip);
       const found = await resolveApiToken(deps.db, now, m[1] as string);
       if (!found) {
         await recordBadToken(deps.db, deps.clock, deps.config, meta.ip);

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { assertTokenAttemptAllowed, recordBadToken } from '../auth/bad-credentials.js';
+import { recordBadToken } from '../auth/bad-credentials.js';
 import type { Ctx } from '../context.js';
 import { recordAudit } from '../audit/record.js';
 import { PalisadeError } from '../errors.js';
@@ -81,7 +81,6 @@ export async function scimProtocolRoutes(app: FastifyInstance): Promise<void> {
         // Unknown endpoints have no route params: take the directory from the URL.
         const directoryId = (request.params as Partial<Params> | undefined)?.directoryId ?? /^\/scim\/v2\/([^/?]+)/.exec(request.url)?.[1] ?? '';
         const { db, clock, config } = request.ctx;
-        await throttledAsScim(reply, () => assertTokenAttemptAllowed(db, clock, config, request.ip ?? null));
         let dir: Awaited<ReturnType<typeof authenticateDirectory>>;
         try {
           dir = await authenticateDirectory(db, clock.now(), directoryId, request.headers.authorization);
