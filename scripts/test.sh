@@ -47,6 +47,9 @@ fi
 log "build and type-check"
 npx tsc -p tsconfig.json
 
+log "docs site (VitePress; a broken internal link fails the build)"
+npx vitepress build docs >/dev/null
+
 mapfile -t FILES < <(find test -name '*.test.ts' | sort)
 total_pass=0; total_fail=0
 for dialect in ${TEST_DIALECTS:-sqlite postgres}; do

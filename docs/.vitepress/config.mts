@@ -1,0 +1,47 @@
+import { defineConfig } from 'vitepress';
+
+/**
+ * The docs site: the Markdown in docs/, built with `npm run docs:build` (VitePress fails the build on
+ * a broken internal link). Links into the source tree (../src/…) point at files, not pages, and are
+ * not checked here.
+ */
+export default defineConfig({
+  title: 'Palisade',
+  description: 'Self-hostable security control plane for an AI-assistant workspace',
+  cleanUrls: true,
+  lastUpdated: false,
+  ignoreDeadLinks: [/^\.\.\/(src|test|bench|scripts|\.ci)\//, /^\.\.\/README/],
+  themeConfig: {
+    search: { provider: 'local' },
+    nav: [
+      { text: 'Guides', link: '/accounts' },
+      { text: 'Operations', link: '/configuration' },
+      { text: 'Reference', link: '/reference/configuration' },
+    ],
+    sidebar: [
+      { text: 'Start', items: [{ text: 'Overview', link: '/' }, { text: 'Concepts', link: '/concepts' }] },
+      {
+        text: 'Guides',
+        items: [
+          { text: 'Accounts, invitations, passwords', link: '/accounts' },
+          { text: 'Domains', link: '/domains' },
+          { text: 'Single sign-on', link: '/sso' },
+          { text: 'SCIM provisioning', link: '/scim' },
+          { text: 'Workspace and gateway', link: '/workspace' },
+          { text: 'Audit log', link: '/audit-log' },
+          { text: 'Audit streams (SIEM)', link: '/audit-streams' },
+        ],
+      },
+      {
+        text: 'Operations',
+        items: [
+          { text: 'Configuration and CLI', link: '/configuration' },
+          { text: 'Email', link: '/email' },
+          { text: 'Security model', link: '/security-model' },
+        ],
+      },
+      { text: 'Reference', items: [{ text: 'Settings (generated)', link: '/reference/configuration' }] },
+      { text: 'Contributing', items: [{ text: 'Code layout', link: '/contributing' }] },
+    ],
+  },
+});

@@ -1,0 +1,12 @@
+/**
+ * Writes the generated reference pages of the docs site from the code that defines them, so they
+ * cannot drift: `npm run docs:gen`. test/docs/reference.test.ts fails when a page is stale.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { configurationReference } from '../test/docs/generate.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+writeFileSync(join(root, 'docs/reference/configuration.md'), configurationReference());
+console.log('wrote docs/reference/configuration.md');
