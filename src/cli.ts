@@ -12,6 +12,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { systemCtx } from './context.js';
 import { closeKeyProvider } from './crypto/provider.js';
 import { openDatabase } from './db/connect.js';
+import { copyDatabase } from './db/copy.js';
 import { migrateToLatest } from './db/migrate.js';
 import { PalisadeError } from './errors.js';
 import { createScheduler } from './jobs/registry.js';
@@ -240,6 +241,41 @@ jobs
       process.exitCode = r.status === 'failed' ? 1 : 0;
     } finally {
       await rt.close();
+    }
+  });
+
+const dbCommand = program.command('db').description('Move or back up the database.');
+dbCommand
+  .command('copy')
+  .description('Copy this installation (DATABASE_URL, SQLite) into an empty PostgreSQL database; resumable, with progress.')
+  .requiredOption('--to <url>', 'the PostgreSQL database, postgres://user@host:5432/db')
+  .option('--batch <rows>', 'rows per insert statement', (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > 50_000) throw new InvalidArgumentError('use a whole number from 1 to 50000.');
+    return n;
+  })
+  .action(async (opts: { to: string; batch?: number }) => {
+    const config = loadConfig();
+    const source = await openDatabase(config.databaseUrl);
+    const target = await openDatabase(opts.to);
+    let lastLine = 0;
+    try {
+      const r = await copyDatabase(source, target, {
+        ...(opts.batch ? { batchRows: opts.batch } : {}),
+        onProgress: (p) => {
+          if (Date.now() - lastLine < 1000 && p.copied < p.total) return;
+          lastLine = Date.now();
+          console.log(`${p.table}: ${p.copied}/${p.total}`);
+        },
+      });
+      const bad = r.chains.filter((c) => !c.ok);
+      console.log(`${r.resumed ? 'Resumed and copied' : 'Copied'} ${r.rows} rows of ${r.tables.length} tables in ${(r.ms / 1000).toFixed(1)} s; ${r.chains.length - bad.length} of ${r.chains.length} audit chains verify on PostgreSQL.`);
+      for (const c of bad) console.log(`  chain ${c.orgId} does NOT verify after the copy: run palisade audit verify --org ${c.orgId} on both databases.`);
+      console.log('Run Palisade on the copy with DATABASE_URL set to it and the SAME master key (PALISADE_MASTER_KEY or PALISADE_MASTER_KEY_FILE; the embedded default is data/master.key), or encrypted content cannot be read.');
+      process.exitCode = bad.length ? 1 : 0;
+    } finally {
+      await source.close();
+      await target.close();
     }
   });
 
