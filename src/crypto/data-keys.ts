@@ -46,6 +46,16 @@ async function unwrapRow(config: PalisadeConfig, row: { org_id: string; version:
   return key;
 }
 
+/** Whether a stored data key opens with the configured key-encryption key (no cache: a real unwrap). */
+export async function dataKeyOpens(config: PalisadeConfig, row: { org_id: string; version: number; kek_id: string; wrapped_key: string }): Promise<boolean> {
+  try {
+    await keyProviderFor(config).unwrap(row.kek_id, Buffer.from(row.wrapped_key, 'base64'), wrapAad(row.org_id, Number(row.version)));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Creates version `version` of an organization's data key; a concurrent creator wins harmlessly. */
 async function createDataKey(db: Queryable, config: PalisadeConfig, orgId: string, version: number, now: Date): Promise<void> {
   const key = randomBytes(32);
