@@ -11,6 +11,7 @@ import type { Database } from './db/connect.js';
 import { domainRoutes } from './domains/routes.js';
 import { installErrorHandlers } from './http/errors.js';
 import { LOG_REDACT_PATHS, scrubSecrets } from './http/log-redaction.js';
+import { tlsOptions } from './http/tls.js';
 import { validatorCompiler } from './http/validation.js';
 import { identifyCaller } from './http/identify.js';
 import { ErrorSchema } from './http/schemas.js';
@@ -54,7 +55,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { database, config } = opts;
   const clock = opts.clock ?? systemClock;
   const metrics = opts.metrics ?? createMetrics();
+  const tls = tlsOptions(config);
   const app = Fastify({
+    ...(tls ? { https: tls } : {}),
     logger: {
       level: config.logLevel,
       // Credentials never reach a log line (src/http/log-redaction.ts).
@@ -78,10 +81,19 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     for (const method of [route.method].flat()) if (method !== 'HEAD') routeTable.push({ method, url: route.url });
   });
 
+  const hsts = tls !== undefined || config.publicUrl.startsWith('https://');
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // Security headers on every response; pages set their own content security policy.
     reply.header('x-content-type-options', 'nosniff');
-    if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('cross-origin-opener-policy', 'same-origin');
+    if (hsts) reply.header('strict-transport-security', 'max-age=63072000');
+    if (request.url.startsWith('/api/')) {
+      reply.header('cache-control', 'no-store');
+      if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+    }
   });
   app.addHook('onResponse', async (request, reply) => {
     metrics.httpDuration.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);

@@ -20,6 +20,7 @@ import { createScheduler } from './jobs/registry.js';
 import { jobStatuses } from './jobs/scheduler.js';
 import { createChildOrganization, createOrganization } from './orgs/organizations.js';
 import { startRuntime } from './runtime.js';
+import { serve } from './serve.js';
 import { retryDelivery } from './email/deliveries.js';
 import { testEmail } from './email/templates.js';
 import { closeTransport, emailConfigured, explainSmtpError, sendMail, smtpTarget } from './email/transport.js';
@@ -34,29 +35,20 @@ const port = (v: string) => {
   return n;
 };
 
+const workerCount = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('use a whole number of workers from 1 to 64.');
+  return n;
+};
+
 program
   .command('serve')
   .description('Run the Palisade server (migrates the database first).')
   .option('--port <port>', 'TCP port (overrides PALISADE_PORT)', port)
   .option('--host <host>', 'address to listen on (overrides PALISADE_HOST)')
-  .action(async (opts: { port?: number; host?: string }) => {
-    const rt = await startRuntime({ ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.host ? { host: opts.host } : {}) });
-    const app = await buildApp({ database: rt.database, config: rt.config, clock: rt.clock });
-    const scheduler = createScheduler({ db: rt.database.db, clock: rt.clock, config: rt.config, log: app.log });
-    const stop = async (signal: string) => {
-      app.log.info({ signal }, 'shutting down');
-      await scheduler.stop();
-      await app.close();
-      await rt.close();
-      process.exit(0);
-    };
-    process.once('SIGINT', () => void stop('SIGINT'));
-    process.once('SIGTERM', () => void stop('SIGTERM'));
-    const address = await app.listen({ port: rt.config.port, host: rt.config.host });
-    scheduler.start();
-    const orgs = await rt.database.db.selectFrom('organizations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    app.log.info({ address, database: rt.database.dialect }, `Palisade is listening on ${address} (API docs at ${address}/docs)`);
-    if (Number(orgs.n) === 0) app.log.warn('No organization exists yet: run `palisade init --org "Your Company" --email you@example.com` to create the first one and get a setup link.');
+  .option('--workers <n>', 'processes sharing the port, one per core (PostgreSQL only)', workerCount)
+  .action(async (opts: { port?: number; host?: string; workers?: number }) => {
+    await serve({ ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.host ? { host: opts.host } : {}) }, opts.workers ?? 1);
   });
 
 program

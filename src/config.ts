@@ -64,6 +64,9 @@ export interface PalisadeConfig {
   /** Bad tokens (API tokens, SCIM tokens, gateway keys, one-time links) allowed per client network per window before 429. */
   badTokenMaxPerIp: number;
   badTokenWindowSeconds: number;
+  /** PEM certificate chain and private key: Palisade serves HTTPS itself (TLS 1.2+); reloaded on SIGHUP. */
+  tlsCertFile: string;
+  tlsKeyFile: string;
   /** Password reset requests allowed per client network per hour (429 beyond). */
   passwordResetMaxPerIp: number;
   /** Reset emails sent per address per hour; requests beyond are answered the same way and send nothing. */
@@ -221,6 +224,8 @@ export const CONFIG_SPEC = {
   emailMaxAttempts: { variable: 'PALISADE_EMAIL_MAX_ATTEMPTS', default: 10, parse: integer(1, 100), describe: 'Delivery attempts per message before it is dead-lettered (retries back off from 30 seconds, doubling, up to 2 hours).' },
   badTokenMaxPerIp: { variable: 'PALISADE_BAD_TOKEN_MAX_PER_IP', default: 20, parse: integer(1, 1_000_000), describe: 'Invalid API tokens, SCIM tokens, gateway keys and one-time links accepted per client address (IPv6: per /64) per window before 429.' },
   badTokenWindowSeconds: { variable: 'PALISADE_BAD_TOKEN_WINDOW_SECONDS', default: 300, parse: integer(1, 86_400), describe: 'Length of the bad-token throttle window.' },
+  tlsCertFile: { variable: 'PALISADE_TLS_CERT_FILE', default: '', parse: (r: string) => r.trim(), describe: 'PEM certificate (with its chain) to serve HTTPS without a reverse proxy; set with PALISADE_TLS_KEY_FILE. TLS 1.2 and later; `kill -HUP` reloads both files without dropping connections.' },
+  tlsKeyFile: { variable: 'PALISADE_TLS_KEY_FILE', default: '', parse: (r: string) => r.trim(), describe: 'PEM private key of PALISADE_TLS_CERT_FILE.' },
   passwordResetMaxPerIp: { variable: 'PALISADE_PASSWORD_RESET_MAX_PER_IP', default: 20, parse: integer(1, 1_000_000), describe: 'Password reset requests accepted per client address per hour before 429.' },
   passwordResetMaxPerAddress: { variable: 'PALISADE_PASSWORD_RESET_MAX_PER_ADDRESS', default: 3, parse: integer(1, 1000), describe: 'Reset emails sent per email address per hour; further requests get the same answer and send nothing.' },
   outboundDenyPrivate: { variable: 'PALISADE_OUTBOUND_DENY_PRIVATE', default: false, parse: bool, describe: 'Also refuse outbound connections to private ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7); allowed by default because self-hosted SIEMs and IdPs usually live there.' },
@@ -254,6 +259,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<PalisadeCo
     out[key] = raw === undefined || raw === '' ? spec.default : spec.parse(raw, spec.variable);
   }
   const config = { ...(out as unknown as PalisadeConfig), ...overrides };
+  if (Boolean(config.tlsCertFile) !== Boolean(config.tlsKeyFile)) throw new ConfigError(config.tlsCertFile ? 'PALISADE_TLS_KEY_FILE' : 'PALISADE_TLS_CERT_FILE', 'set both PALISADE_TLS_CERT_FILE and PALISADE_TLS_KEY_FILE to serve HTTPS, or neither.');
+  if (!config.publicUrl && config.tlsCertFile) config.publicUrl = `https://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
   if (config.smtpUrl && !config.smtpFrom) throw new ConfigError('PALISADE_SMTP_FROM', 'is required when PALISADE_SMTP_URL is set; use for example "Palisade <palisade@example.com>".');
   if (!config.publicUrl) config.publicUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
   return config;

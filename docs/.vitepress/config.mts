@@ -36,6 +36,7 @@ export default defineConfig({
         text: 'Operations',
         items: [
           { text: 'Configuration and CLI', link: '/configuration' },
+          { text: 'Production deployment', link: '/deployment' },
           { text: 'Email', link: '/email' },
           { text: 'Security model', link: '/security-model' },
         ],
