@@ -242,7 +242,7 @@ dbCommand
   .command('copy')
   .description('Copy this installation (DATABASE_URL, SQLite) into an empty PostgreSQL database; resumable, with progress.')
   .requiredOption('--to <url>', 'the PostgreSQL database, postgres://user@host:5432/db')
-  .option('--batch <rows>', 'rows per insert statement', (v) => {
+  .option('--batch <rows>', 'rows per batch (one COPY and one progress mark each)', (v) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1 || n > 50_000) throw new InvalidArgumentError('use a whole number from 1 to 50000.');
     return n;

@@ -30,6 +30,12 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
 }
 
 const SQLITE_HANDLES = new WeakMap<object, SQLite.Database>();
+const PG_POOLS = new WeakMap<object, pg.Pool>();
+
+/** The pg pool behind a PostgreSQL Kysely instance, for bulk paths that need COPY (palisade db copy). */
+export function pgPoolOf(db: object): pg.Pool | undefined {
+  return PG_POOLS.get(db);
+}
 
 /**
  * The better-sqlite3 handle behind a SQLite Kysely instance, for hot paths that reuse prepared
@@ -87,6 +93,7 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Database
     },
   });
   const db = new Kysely<DB>({ dialect: new SearchPathPostgresDialect({ pool }) });
+  PG_POOLS.set(db, pool);
   return { db, dialect: 'postgres', schema, close: () => db.destroy() };
 }
 

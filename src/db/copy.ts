@@ -2,7 +2,11 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { verifyChain } from '../audit/verify.js';
 import { PalisadeError } from '../errors.js';
-import { sqliteHandleOf } from './connect.js';
+import { pgPoolOf, sqliteHandleOf } from './connect.js';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { from as copyFrom } from 'pg-copy-streams';
+import type pg from 'pg';
 import type { Database } from './connect.js';
 import { MIGRATION_NAMES, migrateToLatest } from './migrate.js';
 import type { DB } from './schema.js';
@@ -32,8 +36,6 @@ export interface CopyReport {
 }
 
 const PROGRESS_TABLE = 'palisade_db_copy';
-/** PostgreSQL takes at most 65,535 parameters per statement. */
-const MAX_PARAMS = 60_000;
 
 // The copy reads and writes tables by name, outside the typed schema.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -70,6 +72,34 @@ function keyOf(handle: NonNullable<ReturnType<typeof sqliteHandleOf>>, table: st
   }
 }
 
+/** One CSV field: NULL is an unquoted empty field, everything else quoted (so '' stays ''). */
+function csvField(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+  if (Buffer.isBuffer(v)) return `"\\x${v.toString('hex')}"`;
+  return `"${String(v).replace(/"/g, '""')}"`;
+}
+
+/**
+ * Writes one batch with PostgreSQL's COPY (an order of magnitude faster than INSERT for bulk rows)
+ * and the position it reached, in one transaction: after a crash, either both are there or neither.
+ */
+async function copyBatch(pool: pg.Pool, table: string, columns: string[], rows: Record<string, unknown>[], position: { last_key: string; copied: number }): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    const csv = rows.map((r) => columns.map((c) => csvField(r[c])).join(',')).join('\n') + '\n';
+    await pipeline(Readable.from([csv]), client.query(copyFrom(`copy "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) from stdin with (format csv)`)));
+    await client.query(`insert into ${PROGRESS_TABLE} (table_name, last_key, copied) values ($1, $2, $3) on conflict (table_name) do update set last_key = excluded.last_key, copied = excluded.copied`, [table, position.last_key, position.copied]);
+    await client.query('commit');
+  } catch (err) {
+    await client.query('rollback').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
 async function appliedMigrations(db: AnyDb, schema: string | undefined): Promise<string[]> {
   const table = schema ? sql.table(`${schema}.kysely_migration`) : sql.table('kysely_migration');
   try {
@@ -99,12 +129,14 @@ export async function copyDatabase(source: Database, target: Database, opts: { b
       if (Number(row?.n ?? 0) > 0) throw new PalisadeError(409, 'copy_target_not_empty', `The PostgreSQL database already holds data (${table} has rows) and no copy was started there. Copy into an empty database (or schema), so nothing of another installation is mixed in.`);
     }
   }
+  const pool = pgPoolOf(target.db);
+  if (!pool) throw new Error('the target has no PostgreSQL pool');
   const report: TableProgress[] = [];
   let rows = 0;
   for (const table of tables) {
     const columns = (handle.prepare(`pragma table_info("${table}")`).all() as { name: string }[]).map((c) => c.name);
     const total = Number((handle.prepare(`select count(*) as n from "${table}"`).get() as { n: number }).n);
-    const perStatement = Math.max(1, Math.min(opts.batchRows ?? 2000, Math.floor(MAX_PARAMS / columns.length)));
+    const perStatement = Math.max(1, opts.batchRows ?? 5000);
     const state = progress.get(table);
     const keyColumns = keyOf(handle, table);
     let last: unknown[] | null = state?.lastKey ?? null;
@@ -114,20 +146,12 @@ export async function copyDatabase(source: Database, target: Database, opts: { b
     const first = handle.prepare(select + order);
     const next = handle.prepare(`${select} where (${keyColumns.map((k) => `"${k}"`).join(', ')}) > (${keyColumns.map(() => '?').join(', ')})${order}`);
     for (;;) {
-      const batch = (last === null ? first.all(perStatement * 5) : next.all(...last, perStatement * 5)) as Record<string, unknown>[];
+      const batch = (last === null ? first.all(perStatement) : next.all(...last, perStatement)) as Record<string, unknown>[];
       if (!batch.length) break;
       const tail = batch[batch.length - 1] as Record<string, unknown>;
       const lastKey = keyColumns.map((_, i) => tail[`__k${i}`]);
       const values = batch.map((r) => Object.fromEntries(columns.map((c) => [c, r[c]])));
-      await t.transaction().execute(async (tx) => {
-        for (let i = 0; i < values.length; i += perStatement) await tx.insertInto(table).values(values.slice(i, i + perStatement)).execute();
-        const position = { last_key: JSON.stringify(lastKey), copied: copied + values.length };
-        await tx
-          .insertInto(PROGRESS_TABLE)
-          .values({ table_name: table, ...position })
-          .onConflict((oc) => oc.column('table_name').doUpdateSet(position))
-          .execute();
-      });
+      await copyBatch(pool, table, columns, values, { last_key: JSON.stringify(lastKey), copied: copied + values.length });
       last = lastKey;
       copied += values.length;
       rows += values.length;
