@@ -36,6 +36,7 @@ export interface CopyReport {
 }
 
 const PROGRESS_TABLE = 'palisade_db_copy';
+const INDEX_TABLE = 'palisade_db_copy_indexes';
 
 // The copy reads and writes tables by name, outside the typed schema.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -129,6 +130,20 @@ export async function copyDatabase(source: Database, target: Database, opts: { b
       if (Number(row?.n ?? 0) > 0) throw new PalisadeError(409, 'copy_target_not_empty', `The PostgreSQL database already holds data (${table} has rows) and no copy was started there. Copy into an empty database (or schema), so nothing of another installation is mixed in.`);
     }
   }
+  // Like pg_restore: secondary indexes are dropped while the rows load and built once at the end
+  // (maintaining six indexes row by row is most of the cost). Their definitions are kept in the
+  // target, so a copy interrupted before the end still rebuilds them when it resumes.
+  await sql`create table if not exists ${sql.table(INDEX_TABLE)} (name text primary key, definition text not null)`.execute(t);
+  if (progress.size === 0) {
+    const indexes = await sql<{ indexname: string; indexdef: string }>`
+      select i.indexname, i.indexdef from pg_indexes i
+      where i.schemaname = current_schema() and i.tablename not in (${sql.lit(PROGRESS_TABLE)}, ${sql.lit(INDEX_TABLE)}, 'kysely_migration', 'kysely_migration_lock')
+        and not exists (select 1 from pg_constraint c where c.conname = i.indexname)`.execute(t);
+    for (const ix of indexes.rows) {
+      await t.insertInto(INDEX_TABLE).values({ name: ix.indexname, definition: ix.indexdef }).onConflict((oc) => oc.column('name').doNothing()).execute();
+      await sql`drop index if exists ${sql.id(ix.indexname)}`.execute(t);
+    }
+  }
   const pool = pgPoolOf(target.db);
   if (!pool) throw new Error('the target has no PostgreSQL pool');
   const report: TableProgress[] = [];
@@ -158,6 +173,10 @@ export async function copyDatabase(source: Database, target: Database, opts: { b
       opts.onProgress?.({ table, copied, total });
     }
     report.push({ table, copied, total });
+  }
+  for (const ix of await t.selectFrom(INDEX_TABLE).selectAll().execute()) {
+    await sql.raw(String(ix.definition).replace(/^CREATE (UNIQUE )?INDEX /, 'CREATE $1INDEX IF NOT EXISTS ')).execute(t);
+    await t.deleteFrom(INDEX_TABLE).where('name', '=', ix.name).execute();
   }
   // The chains were copied byte for byte: prove it on the target.
   const heads = await (target.db as Kysely<DB>).selectFrom('audit_chain_heads').select('org_id').execute();

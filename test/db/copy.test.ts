@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { sql } from 'kysely';
 import { buildApp } from '../../src/app.js';
 import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
@@ -34,6 +35,8 @@ describe('palisade db copy: SQLite to PostgreSQL', () => {
   let orgId: string;
   let fileId: string;
 
+  const indexNames = async (d: Database) =>
+    (await sql<{ indexname: string }>`select indexname from pg_indexes where schemaname = current_schema() and tablename not like 'palisade_db_copy%' order by indexname`.execute(d.db)).rows.map((r) => r.indexname);
   const newSchema = async () => {
     const tag = `copy_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
     schemas.push(tag);
@@ -97,6 +100,7 @@ describe('palisade db copy: SQLite to PostgreSQL', () => {
 
   test('an interrupted copy resumes where it stopped and writes no row twice; a non-empty target is refused', async () => {
     const { db: target } = await newSchema();
+    let targetIndexes: string[] = [];
     try {
       let batches = 0;
       await assert.rejects(
@@ -115,12 +119,15 @@ describe('palisade db copy: SQLite to PostgreSQL', () => {
       const sourceEvents = await source.db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
       assert.equal(Number(events.n), Number(sourceEvents.n));
       assert.ok(r.chains.every((c) => c.ok));
+      targetIndexes = await indexNames(target);
     } finally {
       await target.close();
     }
     const { db: occupied } = await newSchema();
     try {
       await migrateToLatest(occupied);
+      // The indexes dropped for the load were all rebuilt, although the first run died midway.
+      assert.deepEqual(targetIndexes, await indexNames(occupied));
       await occupied.db.insertInto('organizations').values({ id: 'org_other', parent_id: null, name: 'Someone else', billing_email: null, status: 'active', created_at: 'x', updated_at: 'x', deleted_at: null }).execute();
       await assert.rejects(copyDatabase(source, occupied), (err: { code?: string }) => err.code === 'copy_target_not_empty');
     } finally {
