@@ -6,9 +6,10 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { notFound } from '../errors.js';
 import { OrgParams, errorResponses, noContent } from '../http/schemas.js';
-import { ConnectionView, CreateConnectionInput, UpdateConnectionInput, createConnection, deleteConnection, getConnection, listConnections } from './connections.js';
+import { ConnectionView, CreateConnectionInput, UpdateConnectionInput, createConnection, getConnection, listConnections } from './connections.js';
+import { DeleteConnectionQuery, ImpactInput, ImpactResponse, UpdatedConnectionView, connectionChangeImpact, deleteConnection, updateConnection } from './connection-changes.js';
 import { type FailureReport, SsoFailure, reportFailure } from './diagnosis.js';
-import { EnforceInput, ImpactInput, connectionChangeImpact, enforceSso, getEnforcement, stopEnforcingSso, updateConnection } from './enforcement.js';
+import { EnforceInput, enforceSso, getEnforcement, stopEnforcingSso } from './enforcement.js';
 import { type FlowResult, oidcCallback, samlAcs } from './flow.js';
 import { connectionById, startLogin } from './login.js';
 import { PRESETS } from './presets.js';
@@ -39,7 +40,9 @@ function failurePage(reply: FastifyReply, status: number, f: FailureReport) {
 function finish(request: FastifyRequest, reply: FastifyReply, result: FlowResult) {
   if (!result.ok) return failurePage(reply, result.status, result.failure);
   setSessionCookie(request, reply, result.session);
-  return reply.redirect(result.purpose === 'test' ? `/?sso_test=ok&org=${encodeURIComponent(result.orgId)}` : '/', 303);
+  const notice = result.notice ? `sso_notice=${result.notice}` : '';
+  if (result.purpose === 'test') return reply.redirect(`/?sso_test=ok&org=${encodeURIComponent(result.orgId)}${notice ? `&${notice}` : ''}`, 303);
+  return reply.redirect(notice ? `/?${notice}` : '/', 303);
 }
 
 export async function ssoRoutes(root: FastifyInstance): Promise<void> {
@@ -64,7 +67,15 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
   );
   app.patch(
     '/api/v1/orgs/:orgId/sso/connections/:connectionId',
-    { schema: { tags, summary: 'Change a connection (an enforced one is simulated against recent logins first)', params: ConnParams, body: UpdateConnectionInput, response: errorResponses } },
+    {
+      schema: {
+        tags,
+        summary: 'Change a connection. Recent sign-ins are replayed against the change first: one that takes sign-in access or a role away is refused (409 sso_change_would_lock_out, listing who and why) unless acknowledged',
+        params: ConnParams,
+        body: UpdateConnectionInput,
+        response: { 200: UpdatedConnectionView, ...errorResponses },
+      },
+    },
     async (request) => updateConnection(request.ctx, request.params.orgId, request.params.connectionId, request.body),
   );
   app.post(
@@ -74,7 +85,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
   );
   app.post(
     '/api/v1/orgs/:orgId/sso/connections/:connectionId/impact',
-    { schema: { tags, summary: 'Before a change to this connection or to the group-to-role mapping: who of the recent sign-ins would fail or lose their role', params: ConnParams, body: ImpactInput, response: errorResponses } },
+    { schema: { tags, summary: 'Before a change to this connection or to the group-to-role mapping: the lockout guard\'s answer (who would lose access or a role, who is degraded, what fails already); nothing is changed', params: ConnParams, body: ImpactInput, response: { 200: ImpactResponse, ...errorResponses } } },
     async (request) => connectionChangeImpact(request.ctx, request.params.orgId, request.params.connectionId, request.body),
   );
   app.get('/api/v1/orgs/:orgId/sso/enforcement', { schema: { tags, summary: 'Whether members must sign in with SSO', params: OrgParams, response: errorResponses } }, async (request) =>
@@ -88,8 +99,8 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
   app.delete('/api/v1/orgs/:orgId/sso/enforcement', { schema: { tags, summary: 'Stop requiring SSO', params: OrgParams, response: errorResponses } }, async (request) =>
     stopEnforcingSso(request.ctx, request.params.orgId),
   );
-  app.delete('/api/v1/orgs/:orgId/sso/connections/:connectionId', { schema: { tags, summary: 'Delete an SSO connection', params: ConnParams, response: { ...noContent, ...errorResponses } } }, async (request, reply) => {
-    await deleteConnection(request.ctx, request.params.orgId, request.params.connectionId);
+  app.delete('/api/v1/orgs/:orgId/sso/connections/:connectionId', { schema: { tags, summary: 'Delete an SSO connection (refused while enforced, and by the lockout guard when people sign in only through it, unless ?acknowledgeWarnings=true)', params: ConnParams, querystring: DeleteConnectionQuery, response: { ...noContent, ...errorResponses } } }, async (request, reply) => {
+    await deleteConnection(request.ctx, request.params.orgId, request.params.connectionId, request.query);
     return reply.status(204).send();
   });
 

@@ -1,0 +1,164 @@
+import type { Queryable, Role } from '../db/schema.js';
+import { type SsoDomainCapture, ssoDomainCapture } from '../domains/capture.js';
+import { evaluateGroups } from '../orgs/role-mapping.js';
+import { targetRole } from '../scim/lifecycle.js';
+import { type MatchedUser, matchAccount } from '../sso/account-match.js';
+import { type ConnectionRow, claimNames } from '../sso/connections.js';
+import { SsoFailure } from '../sso/diagnosis.js';
+import { type Identity, decideLogin, identityFrom } from '../sso/provision.js';
+import { fingerprintOf } from '../sso/signing-certificate.js';
+import type { SsoLoginsTable } from '../sso/tables.js';
+import type { AccessWorld } from './world.js';
+
+/**
+ * Each member's ways in under one state of the world: every recent SSO sign-in replayed through
+ * the same decision a real sign-in takes (`decideLogin`), plus password and break-glass sign-in,
+ * plus the role each SCIM directory with group-driven roles would give them. Pure apart from two
+ * kinds of lookups done in bulk: accounts a replayed email points at, and domain capture.
+ */
+export type PathOutcome = { ok: true; role: Role } | { ok: false; code: string; reason: string };
+
+export interface SsoPath {
+  connectionId: string;
+  connectionName: string;
+  lastLoginAt: string;
+  outcome: PathOutcome;
+}
+
+export interface PersonAccess {
+  userId: string;
+  email: string;
+  role: Role;
+  sso: Map<string, SsoPath>;
+  password: boolean;
+  breakGlass: boolean;
+  /** Directory id → the role its groups would give. */
+  scim: Map<string, { directoryName: string; role: Role; groups: string[] }>;
+}
+
+/** Certificates each connection trusts in the state before the change: a sign-in recorded without its certificate is assumed to use one of them. */
+export type CertificateBaseline = Map<string, string[]>;
+
+export const certificatesOf = (conn: Pick<ConnectionRow, 'saml_idp_certs'>): string[] => (JSON.parse(conn.saml_idp_certs ?? '[]') as string[]).map(fingerprintOf);
+
+export function certificateBaseline(world: AccessWorld): CertificateBaseline {
+  return new Map([...world.connections.values()].map((c) => [c.id, certificatesOf(c)]));
+}
+
+const issuerOf = (subject: string) => subject.slice(0, Math.max(0, subject.indexOf('|'))).replace(/\/+$/, '');
+const configuredIssuer = (conn: ConnectionRow) => ((conn.protocol === 'saml' ? conn.saml_idp_entity_id : conn.oidc_issuer) ?? '').replace(/\/+$/, '');
+
+interface Replayed {
+  record: SsoLoginsTable;
+  conn: ConnectionRow;
+  identity: Identity;
+}
+
+/** The checks a stored sign-in meets before its claims are read: the connection, its issuer, its certificate. */
+function precheck(world: AccessWorld, r: SsoLoginsTable, baseline: CertificateBaseline): PathOutcome | ConnectionRow {
+  const conn = world.connections.get(r.connection_id);
+  if (!conn) return { ok: false, code: 'sso_connection_deleted', reason: 'the connection they signed in through would no longer exist' };
+  if (conn.status !== 'active') return { ok: false, code: 'sso_connection_disabled', reason: `"${conn.name}" would be disabled` };
+  const stored = JSON.parse(r.attributes) as { identity: Identity };
+  const recorded = issuerOf(stored.identity.subject);
+  if (recorded && recorded !== configuredIssuer(conn)) {
+    return { ok: false, code: 'sso_issuer_changed', reason: `their identity provider (issuer ${recorded}) is not the one "${conn.name}" would expect (${configuredIssuer(conn) || 'none'}), so its responses would be refused` };
+  }
+  if (conn.protocol === 'saml') {
+    const trusted = certificatesOf(conn);
+    if (r.signing_cert_sha256) {
+      if (!trusted.includes(r.signing_cert_sha256)) return { ok: false, code: 'saml_certificate_removed', reason: `their last sign-in was signed with certificate ${r.signing_cert_sha256}, which "${conn.name}" would no longer trust` };
+    } else if (!trusted.some((fp) => (baseline.get(conn.id) ?? trusted).includes(fp))) {
+      return { ok: false, code: 'saml_certificate_removed', reason: `none of the certificates "${conn.name}" would trust is one it trusted when they last signed in; keep the current certificate beside the new one until the identity provider has switched` };
+    }
+  }
+  return conn;
+}
+
+export async function evaluateAccess(db: Queryable, world: AccessWorld, baseline: CertificateBaseline): Promise<Map<string, PersonAccess>> {
+  const people = new Map<string, PersonAccess>();
+  for (const m of world.members.values()) {
+    people.set(m.userId, {
+      userId: m.userId,
+      email: m.email,
+      role: m.role,
+      sso: new Map(),
+      password: m.hasPassword && !world.ssoRequired.has(m.userId),
+      breakGlass: world.breakGlass.has(m.userId),
+      scim: new Map(),
+    });
+  }
+  const byEmail = new Map<string, MatchedUser>([...world.members.values()].map((m) => [m.email, { id: m.userId, email: m.email, status: m.userStatus }]));
+  const setPath = (r: SsoLoginsTable, conn: ConnectionRow | undefined, outcome: PathOutcome) =>
+    people.get(r.user_id)?.sso.set(r.connection_id, { connectionId: r.connection_id, connectionName: conn?.name ?? r.connection_id, lastLoginAt: r.occurred_at, outcome });
+
+  // First pass: what each stored sign-in would assert under this state's settings.
+  const replayed: Replayed[] = [];
+  const unknownEmails = new Set<string>();
+  for (const r of world.logins) {
+    const checked = precheck(world, r, baseline);
+    if ('ok' in checked) {
+      setPath(r, world.connections.get(r.connection_id), checked);
+      continue;
+    }
+    const conn = checked;
+    const stored = JSON.parse(r.attributes) as { identity: Identity; raw: Record<string, unknown> };
+    try {
+      const nameId = typeof stored.raw.nameID === 'string' ? stored.raw.nameID : undefined;
+      const identity = { ...identityFrom(stored.raw, claimNames(conn), stored.identity.subject, nameId), stableSubject: stored.identity.stableSubject === true };
+      if (!byEmail.has(identity.email)) unknownEmails.add(identity.email);
+      replayed.push({ record: r, conn, identity });
+    } catch (err) {
+      const message = err instanceof SsoFailure ? `${err.publicMessage} (${err.diagnosis.check}: expected ${JSON.stringify(err.diagnosis.expected ?? null)})` : String(err);
+      setPath(r, conn, { ok: false, code: err instanceof SsoFailure ? err.code : 'sso_replay_failed', reason: `with the connection's claim names, ${message}` });
+    }
+  }
+  // Accounts a changed email claim would point at, in chunks.
+  const emails = [...unknownEmails];
+  for (let i = 0; i < emails.length; i += 500) {
+    for (const u of await db.selectFrom('users').select(['id', 'email', 'status']).where('email', 'in', emails.slice(i, i + 500)).execute()) byEmail.set(u.email, u);
+  }
+  const captures = new Map<string, Promise<SsoDomainCapture | null>>();
+  const captureOf = (email: string) => {
+    const domain = email.slice(email.lastIndexOf('@') + 1);
+    let c = captures.get(domain);
+    if (!c) captures.set(domain, (c = ssoDomainCapture(db, world.orgId, `someone@${domain}`)));
+    return c;
+  };
+
+  // Second pass: the same decision a real sign-in takes.
+  for (const { record: r, conn, identity } of replayed) {
+    const linkedId = identity.stableSubject ? world.linkedUser.get(`${conn.id}|${identity.subject}`) : undefined;
+    const member = linkedId ? world.members.get(linkedId) : undefined;
+    const linked = member ? { id: member.userId, email: member.email, status: member.userStatus } : undefined;
+    const found = byEmail.get(identity.email);
+    const account = matchAccount(identity, { linked, byEmail: found, subjectOfByEmail: found ? world.linkedSubject.get(`${conn.id}|${found.id}`) : undefined });
+    const own = world.members.get(r.user_id);
+    if (account.user?.id !== r.user_id) {
+      const reason = account.user
+        ? `their identity provider's answer would now name ${account.user.email}, so they would be signed in to that account instead of their own (${own?.email ?? r.email})`
+        : `their identity provider's answer would now name ${identity.email}, which is no account: a new one would be created and their own (${own?.email ?? r.email}) no longer reached`;
+      setPath(r, conn, { ok: false, code: 'sso_account_changes', reason });
+      continue;
+    }
+    const membership = own ? { id: own.membershipId, role: own.role, status: 'active' as const } : undefined;
+    const capture = account.emailChange || !membership ? await captureOf(identity.email) : null;
+    const plan = decideLogin(conn, identity, { mapping: world.mapping, account, membership, memberElsewhere: world.memberElsewhere.has(r.user_id), capture });
+    setPath(r, conn, plan.allowed && plan.role ? { ok: true, role: plan.role } : { ok: false, code: plan.refusal?.code ?? 'sso_refused', reason: plan.refusal?.message ?? 'the sign-in would be refused' });
+  }
+
+  // SCIM: the role a directory with group-driven roles would set at its next sync (as syncMembership decides).
+  for (const s of world.scim) {
+    const person = people.get(s.userId);
+    if (!person) continue;
+    const result = evaluateGroups(world.mapping, s.groups);
+    const wanted = targetRole(result);
+    let role: Role = person.role;
+    if (result.source !== 'none' && person.role !== wanted) role = person.role === 'primary_owner' && world.activeOwners <= 1 ? 'primary_owner' : wanted;
+    person.scim.set(s.directoryId, { directoryName: s.directoryName, role, groups: s.groups });
+  }
+  return people;
+}
+
+/** Whether someone has at least one working way in. */
+export const canSignIn = (p: PersonAccess) => p.password || p.breakGlass || [...p.sso.values()].some((s) => s.outcome.ok);
