@@ -147,14 +147,26 @@ export async function evaluateAccess(db: Queryable, world: AccessWorld, baseline
     setPath(r, conn, plan.allowed && plan.role ? { ok: true, role: plan.role } : { ok: false, code: plan.refusal?.code ?? 'sso_refused', reason: plan.refusal?.message ?? 'the sign-in would be refused' });
   }
 
-  // SCIM: the role a directory with group-driven roles would set at its next sync (as syncMembership decides).
+  // SCIM: the role a directory with group-driven roles would set at its next sync or apply-roles, decided
+  // as syncMembership decides (no matching group and no default keeps the role; the last active primary
+  // owner is never demoted, counted in apply-roles' order).
+  const ownersLeft = new Map<string, number>();
   for (const s of world.scim) {
     const person = people.get(s.userId);
     if (!person) continue;
     const result = evaluateGroups(world.mapping, s.groups);
     const wanted = targetRole(result);
     let role: Role = person.role;
-    if (result.source !== 'none' && person.role !== wanted) role = person.role === 'primary_owner' && world.activeOwners <= 1 ? 'primary_owner' : wanted;
+    if (result.source !== 'none' && person.role !== wanted) {
+      if (person.role !== 'primary_owner') role = wanted;
+      else {
+        const left = ownersLeft.get(s.directoryId) ?? world.activeOwners;
+        if (left - 1 >= 1) {
+          role = wanted;
+          ownersLeft.set(s.directoryId, left - 1);
+        }
+      }
+    }
     person.scim.set(s.directoryId, { directoryName: s.directoryName, role, groups: s.groups });
   }
   return people;

@@ -117,7 +117,8 @@ export async function loadAccessWorld(db: Queryable, orgId: string, now: Date): 
   if (directories.length) {
     const dirIds = directories.map((d) => d.id);
     const names = new Map(directories.map((d) => [d.id, d.name]));
-    const scimUsers = await db.selectFrom('scim_users').select(['id', 'user_id', 'directory_id']).where('directory_id', 'in', dirIds).where('active', '=', 1).execute();
+    // In apply-roles' order, which decides which owner is the last one kept.
+    const scimUsers = await db.selectFrom('scim_users').select(['id', 'user_id', 'directory_id']).where('directory_id', 'in', dirIds).where('active', '=', 1).orderBy('directory_id').orderBy('user_name_key').execute();
     const groups = new Map<string, string[]>();
     const links = await db
       .selectFrom('scim_group_members')
