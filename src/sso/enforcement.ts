@@ -164,6 +164,33 @@ export async function assertPasswordLoginAllowed(ctx: Ctx, user: { id: string; e
 }
 
 /**
+ * For password sign-in (src/auth/login.ts) when the account has no password at all: an account that
+ * signs in through its organization's single sign-on gets `403 sso_required` with where to sign in,
+ * instead of a generic `invalid_credentials` (a lapsed domain, or a bookmarked password page, must not
+ * leave SSO people guessing). Undefined when the account has a password or no active SSO connection.
+ * Call it after the failed attempt is counted and audited, as the other refusals are.
+ */
+export async function passwordlessAccountError(ctx: Pick<Ctx, 'db' | 'config'>, user: { id: string; password_hash: string | null; status: string }): Promise<PalisadeError | undefined> {
+  if (user.password_hash !== null || user.status !== 'active') return undefined;
+  const rows = await ctx.db
+    .selectFrom('memberships')
+    .innerJoin('sso_connections', 'sso_connections.org_id', 'memberships.org_id')
+    .leftJoin('sso_enforcement', 'sso_enforcement.org_id', 'memberships.org_id')
+    .select(['memberships.org_id', 'sso_connections.id', 'sso_enforcement.connection_id as enforced'])
+    .where('memberships.user_id', '=', user.id)
+    .where('memberships.status', '=', 'active')
+    .where('sso_connections.status', '=', 'active')
+    .orderBy('sso_connections.id')
+    .execute();
+  if (!rows.length) return undefined;
+  const best = rows.find((r) => r.id === r.enforced) ?? (rows[0] as (typeof rows)[number]);
+  const loginUrl = `${ctx.config.publicUrl}/sso/${best.id}/start`;
+  return new PalisadeError(403, 'sso_required', `This account signs in through single sign-on and has no password. Sign in at ${loginUrl}.`, {
+    details: { loginUrl, orgIds: [...new Set(rows.map((r) => r.org_id))], breakGlassAvailable: false },
+  });
+}
+
+/**
  * An invitation link into an organization that enforces SSO must not become a password sign-in:
  * the person accepts it by signing in through SSO instead. Primary owners keep their password
  * (it is half of break-glass).

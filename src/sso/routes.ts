@@ -6,6 +6,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { notFound } from '../errors.js';
 import { OrgParams, errorResponses, noContent } from '../http/schemas.js';
+import { PageQuerySchema, pageRequest, pageSchema } from '../http/pagination.js';
 import { ConnectionView, CreateConnectionInput, UpdateConnectionInput, createConnection, getConnection, listConnections } from './connections.js';
 import { DeleteConnectionQuery, ImpactInput, ImpactResponse, UpdatedConnectionView, connectionChangeImpact, deleteConnection, updateConnection } from './connection-changes.js';
 import { type FailureReport, SsoFailure, reportFailure } from './diagnosis.js';
@@ -15,6 +16,8 @@ import { connectionById, startLogin } from './login.js';
 import { PRESETS } from './presets.js';
 import { spMetadataXml } from './saml.js';
 import { SimulateInput, simulateLogin } from './simulate.js';
+import { IdentityLinkView, listIdentityLinks, releaseIdentityLink } from './identities.js';
+import { IssueRecoveryLinkInput, RecoveryLinkView, RedeemRecoveryInput, issueRecoveryLink, redeemRecoveryLink, revokeRecoveryLink } from './recovery.js';
 import { BreakGlassInput, TotpCodeInput, breakGlassLogin, confirmTotp, removeTotp, startTotpEnrollment, totpStatus } from './totp.js';
 
 const tags = ['Single sign-on'];
@@ -104,7 +107,52 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     return reply.status(204).send();
   });
 
+  const IdentityParams = Type.Object({ orgId: Type.String({ maxLength: 64 }), connectionId: Type.String({ maxLength: 64 }), userId: Type.String({ maxLength: 64 }) });
+  app.get(
+    '/api/v1/orgs/:orgId/sso/connections/:connectionId/identities',
+    { schema: { tags, summary: 'Stable IdP subjects (OIDC sub, SAML persistent NameID) linked to accounts through this connection', params: ConnParams, querystring: Type.Object(PageQuerySchema), response: { 200: pageSchema(IdentityLinkView), ...errorResponses } } },
+    async (request) => listIdentityLinks(request.ctx, request.params.orgId, request.params.connectionId, pageRequest(request.query)),
+  );
+  app.delete(
+    '/api/v1/orgs/:orgId/sso/connections/:connectionId/identities/:userId',
+    { schema: { tags, summary: 'Release the link between an account and its IdP subject (after the address was given to someone new at the IdP); the next sign-in links again', params: IdentityParams, response: { ...noContent, ...errorResponses } } },
+    async (request, reply) => {
+      await releaseIdentityLink(request.ctx, request.params.orgId, request.params.connectionId, request.params.userId);
+      return reply.status(204).send();
+    },
+  );
+  app.post(
+    '/api/v1/orgs/:orgId/sso/recovery-links',
+    { schema: { tags, summary: 'Primary owners: a time-limited, single-use link that lets one member of this organization in without SSO (one short session, no password set; audited)', params: OrgParams, body: IssueRecoveryLinkInput, response: { 201: RecoveryLinkView, ...errorResponses } } },
+    async (request, reply) => reply.status(201).send(await issueRecoveryLink(request.ctx, request.params.orgId, request.body)),
+  );
+  app.delete(
+    '/api/v1/orgs/:orgId/sso/recovery-links/:linkId',
+    { schema: { tags, summary: 'Revoke a recovery link that was not used yet', params: Type.Object({ orgId: Type.String({ maxLength: 64 }), linkId: Type.String({ maxLength: 64 }) }), response: { ...noContent, ...errorResponses } } },
+    async (request, reply) => {
+      await revokeRecoveryLink(request.ctx, request.params.orgId, request.params.linkId);
+      return reply.status(204).send();
+    },
+  );
+
   const authTags = ['Authentication'];
+  app.post(
+    '/api/v1/sso/recovery',
+    {
+      schema: {
+        tags: authTags,
+        summary: 'Sign in with a recovery link a primary owner issued: one short session, flagged in the audit log',
+        security: [],
+        body: RedeemRecoveryInput,
+        response: { 200: Type.Object({ user: Type.Object({ id: Type.String(), email: Type.String() }), orgId: Type.String(), csrfToken: Type.String(), expiresAt: Type.String() }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { session, user, orgId } = await redeemRecoveryLink(request.ctx, request.body);
+      setSessionCookie(request, reply, session);
+      return { user: { id: user.id, email: user.email }, orgId, csrfToken: session.csrfToken, expiresAt: session.expiresAt };
+    },
+  );
   app.get('/api/v1/me/totp', { schema: { tags: authTags, summary: 'Whether you have an authenticator app enrolled (break-glass second factor)', response: errorResponses } }, async (request) => totpStatus(request.ctx));
   app.post('/api/v1/me/totp', { schema: { tags: authTags, summary: 'Start enrolling an authenticator app: the secret is shown this once', response: { 201: Type.Object({ secret: Type.String(), otpauthUri: Type.String() }), ...errorResponses } } }, async (request, reply) =>
     reply.status(201).send(await startTotpEnrollment(request.ctx)),
