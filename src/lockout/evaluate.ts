@@ -36,17 +36,29 @@ export interface PersonAccess {
   scim: Map<string, { directoryName: string; role: Role; groups: string[] }>;
 }
 
-/** Certificates each connection trusts in the state before the change: a sign-in recorded without its certificate is assumed to use one of them. */
-export type CertificateBaseline = Map<string, string[]>;
+/**
+ * What the reading before a change hands to the reading after it: the certificates each connection
+ * trusted (a sign-in recorded without its certificate is assumed to use one of them), and the stored
+ * sign-ins already parsed (login records are never modified, so parsing each once is enough).
+ */
+export interface ReplayBaseline {
+  certificates: Map<string, string[]>;
+  parsed: Map<string, StoredSignIn>;
+}
 
 export const certificatesOf = (conn: Pick<ConnectionRow, 'saml_idp_certs'>): string[] => (JSON.parse(conn.saml_idp_certs ?? '[]') as string[]).map(fingerprintOf);
 
-export function certificateBaseline(world: AccessWorld): CertificateBaseline {
-  return new Map([...world.connections.values()].map((c) => [c.id, certificatesOf(c)]));
+export function replayBaseline(world: AccessWorld): ReplayBaseline {
+  return { certificates: new Map([...world.connections.values()].map((c) => [c.id, certificatesOf(c)])), parsed: new Map() };
 }
 
 const issuerOf = (subject: string) => subject.slice(0, Math.max(0, subject.indexOf('|'))).replace(/\/+$/, '');
 const configuredIssuer = (conn: ConnectionRow) => ((conn.protocol === 'saml' ? conn.saml_idp_entity_id : conn.oidc_issuer) ?? '').replace(/\/+$/, '');
+
+export interface StoredSignIn {
+  identity: Identity;
+  raw: Record<string, unknown>;
+}
 
 interface Replayed {
   record: SsoLoginsTable;
@@ -54,28 +66,28 @@ interface Replayed {
   identity: Identity;
 }
 
+
 /** The checks a stored sign-in meets before its claims are read: the connection, its issuer, its certificate. */
-function precheck(world: AccessWorld, r: SsoLoginsTable, baseline: CertificateBaseline): PathOutcome | ConnectionRow {
+function precheck(world: AccessWorld, r: SsoLoginsTable, stored: StoredSignIn, baseline: ReplayBaseline, trustedOf: (conn: ConnectionRow) => string[]): PathOutcome | ConnectionRow {
   const conn = world.connections.get(r.connection_id);
   if (!conn) return { ok: false, code: 'sso_connection_deleted', reason: 'the connection they signed in through would no longer exist' };
   if (conn.status !== 'active') return { ok: false, code: 'sso_connection_disabled', reason: `"${conn.name}" would be disabled` };
-  const stored = JSON.parse(r.attributes) as { identity: Identity };
   const recorded = issuerOf(stored.identity.subject);
   if (recorded && recorded !== configuredIssuer(conn)) {
     return { ok: false, code: 'sso_issuer_changed', reason: `their identity provider (issuer ${recorded}) is not the one "${conn.name}" would expect (${configuredIssuer(conn) || 'none'}), so its responses would be refused` };
   }
   if (conn.protocol === 'saml') {
-    const trusted = certificatesOf(conn);
+    const trusted = trustedOf(conn);
     if (r.signing_cert_sha256) {
       if (!trusted.includes(r.signing_cert_sha256)) return { ok: false, code: 'saml_certificate_removed', reason: `their last sign-in was signed with certificate ${r.signing_cert_sha256}, which "${conn.name}" would no longer trust` };
-    } else if (!trusted.some((fp) => (baseline.get(conn.id) ?? trusted).includes(fp))) {
+    } else if (!trusted.some((fp) => (baseline.certificates.get(conn.id) ?? trusted).includes(fp))) {
       return { ok: false, code: 'saml_certificate_removed', reason: `none of the certificates "${conn.name}" would trust is one it trusted when they last signed in; keep the current certificate beside the new one until the identity provider has switched` };
     }
   }
   return conn;
 }
 
-export async function evaluateAccess(db: Queryable, world: AccessWorld, baseline: CertificateBaseline): Promise<Map<string, PersonAccess>> {
+export async function evaluateAccess(db: Queryable, world: AccessWorld, baseline: ReplayBaseline): Promise<Map<string, PersonAccess>> {
   const people = new Map<string, PersonAccess>();
   for (const m of world.members.values()) {
     people.set(m.userId, {
@@ -95,17 +107,30 @@ export async function evaluateAccess(db: Queryable, world: AccessWorld, baseline
   // First pass: what each stored sign-in would assert under this state's settings.
   const replayed: Replayed[] = [];
   const unknownEmails = new Set<string>();
+  const trusted = new Map<string, string[]>();
+  const trustedOf = (conn: ConnectionRow) => {
+    let list = trusted.get(conn.id);
+    if (!list) trusted.set(conn.id, (list = certificatesOf(conn)));
+    return list;
+  };
+  const names = new Map<string, ReturnType<typeof claimNames>>();
+  const namesOf = (conn: ConnectionRow) => {
+    let n = names.get(conn.id);
+    if (!n) names.set(conn.id, (n = claimNames(conn)));
+    return n;
+  };
   for (const r of world.logins) {
-    const checked = precheck(world, r, baseline);
+    let stored = baseline.parsed.get(r.id);
+    if (!stored) baseline.parsed.set(r.id, (stored = JSON.parse(r.attributes) as StoredSignIn));
+    const checked = precheck(world, r, stored, baseline, trustedOf);
     if ('ok' in checked) {
       setPath(r, world.connections.get(r.connection_id), checked);
       continue;
     }
     const conn = checked;
-    const stored = JSON.parse(r.attributes) as { identity: Identity; raw: Record<string, unknown> };
     try {
       const nameId = typeof stored.raw.nameID === 'string' ? stored.raw.nameID : undefined;
-      const identity = { ...identityFrom(stored.raw, claimNames(conn), stored.identity.subject, nameId), stableSubject: stored.identity.stableSubject === true };
+      const identity = { ...identityFrom(stored.raw, namesOf(conn), stored.identity.subject, nameId), stableSubject: stored.identity.stableSubject === true };
       if (!byEmail.has(identity.email)) unknownEmails.add(identity.email);
       replayed.push({ record: r, conn, identity });
     } catch (err) {

@@ -4,7 +4,7 @@ import type { Ctx } from '../context.js';
 import type { Queryable, Role, Tx } from '../db/schema.js';
 import { PalisadeError } from '../errors.js';
 import { ROLE_RANK } from '../orgs/permissions.js';
-import { type CertificateBaseline, type PersonAccess, canSignIn, certificateBaseline, evaluateAccess } from './evaluate.js';
+import { type PersonAccess, type ReplayBaseline, canSignIn, evaluateAccess, replayBaseline } from './evaluate.js';
 import { loadAccessWorld } from './world.js';
 
 /**
@@ -120,9 +120,9 @@ export function compareAccess(before: Map<string, PersonAccess>, after: Map<stri
   return impact;
 }
 
-async function accessNow(db: Queryable, orgId: string, now: Date, baseline?: CertificateBaseline) {
+async function accessNow(db: Queryable, orgId: string, now: Date, baseline?: ReplayBaseline) {
   const world = await loadAccessWorld(db, orgId, now);
-  const base = baseline ?? certificateBaseline(world);
+  const base = baseline ?? replayBaseline(world);
   return { world, baseline: base, people: await evaluateAccess(db, world, base) };
 }
 
