@@ -111,7 +111,9 @@ async function refreshOne(ctx: Ctx, row: ConnectionRow): Promise<'changed' | 'un
   const published = md.certificates;
   const current = JSON.parse(row.saml_idp_certs ?? '[]') as string[];
   const dropped = current.filter((c) => !published.includes(c));
-  const recent = await ctx.db.selectFrom('sso_logins').select('signing_cert_sha256').distinct().where('connection_id', '=', row.id).where('occurred_at', '>=', recentCutoff(ctx.clock.now())).where('signing_cert_sha256', 'is not', null).execute();
+  // The certificate each person's latest recent sign-in was signed with.
+  const latest = ctx.db.selectFrom('sso_logins').select((eb) => eb.fn.max('id').as('id')).where('connection_id', '=', row.id).where('occurred_at', '>=', recentCutoff(ctx.clock.now())).groupBy('user_id');
+  const recent = await ctx.db.selectFrom('sso_logins').select('signing_cert_sha256').distinct().where('id', 'in', latest).where('signing_cert_sha256', 'is not', null).execute();
   const inUse = new Set(recent.map((r) => r.signing_cert_sha256));
   // Sign-ins recorded before Palisade noted the certificate: every dropped one may be in use.
   const hold = inUse.size ? dropped.filter((c) => inUse.has(certificateInfo(c).fingerprintSha256)) : dropped;
