@@ -2,9 +2,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import { recordAudit } from '../audit/record.js';
 import type { Ctx } from '../context.js';
 import { guardChange } from '../lockout/guard.js';
-import { type ImpactView, impactView } from '../lockout/views.js';
+import { ImpactFields, type ImpactView, impactView } from '../lockout/views.js';
 import { authorize } from './authorize.js';
-import { type RoleMapping, RoleMappingInput, loadRoleMapping, mappingForAudit, validateRoleMapping, writeRoleMapping } from './role-mapping.js';
+import { MappableRole, type RoleMapping, RoleMappingInput, loadRoleMapping, mappingForAudit, validateRoleMapping, writeRoleMapping } from './role-mapping.js';
 
 export const PutRoleMappingInput = Type.Composite(
   [
@@ -16,6 +16,17 @@ export const PutRoleMappingInput = Type.Composite(
   { additionalProperties: false },
 );
 export type PutRoleMappingInput = Static<typeof PutRoleMappingInput>;
+
+export const PutRoleMappingView = Type.Object({
+  requiredPrefix: Type.Union([Type.String(), Type.Null()]),
+  defaultRole: Type.Union([MappableRole, Type.Null()]),
+  rules: Type.Array(Type.Object({ id: Type.String(), group: Type.String(), role: MappableRole })),
+  ...ImpactFields,
+  pendingRoleChanges: Type.Array(
+    Type.Object({ directoryId: Type.String(), name: Type.String(), roleSync: Type.Boolean(), wouldChange: Type.Integer(), applyWith: Type.String(), message: Type.String() }),
+    { description: 'Per SCIM directory: how many members the saved mapping would change, and the call that applies it.' },
+  ),
+});
 
 /**
  * Replaces the group-to-role mapping (used by SSO at each sign-in and by SCIM directories with

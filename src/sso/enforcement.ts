@@ -6,7 +6,7 @@ import type { Queryable, Role } from '../db/schema.js';
 import { type ResolvedSession, revokeSession } from '../auth/sessions.js';
 import { PalisadeError, conflict } from '../errors.js';
 import { guardChange } from '../lockout/guard.js';
-import { type ImpactView, impactView } from '../lockout/views.js';
+import { ImpactFields, type ImpactView, impactView } from '../lockout/views.js';
 import { authorize } from '../orgs/authorize.js';
 import { loadConnection } from './connections.js';
 import { openTotpSecret } from './totp-secret.js';
@@ -26,6 +26,14 @@ export interface EnforcementView {
   enforcedAt: string | null;
   loginUrl: string | null;
 }
+
+export const EnforcedView = Type.Object({
+  enforced: Type.Boolean(),
+  connectionId: Type.Union([Type.String(), Type.Null()]),
+  enforcedAt: Type.Union([Type.String(), Type.Null()]),
+  loginUrl: Type.Union([Type.String(), Type.Null()]),
+  ...ImpactFields,
+});
 
 export async function getEnforcement(ctx: Ctx, orgId: string): Promise<EnforcementView> {
   await authorize(ctx, orgId, 'sso.manage');
