@@ -64,7 +64,7 @@ export const UpdateConnectionInput = Type.Object(
     claims: Type.Optional(Claims),
     oidc: Type.Optional(Type.Partial(OidcInput)),
     saml: Type.Optional(SamlInput),
-    acknowledgeWarnings: Type.Optional(Type.Boolean({ description: 'Apply a change to an enforced connection even though the simulation warned.' })),
+    acknowledgeWarnings: Type.Optional(Type.Boolean({ description: 'Apply the change even though the lockout guard lists people who would lose sign-in access or a role (recent sign-ins are replayed against every change, enforced or not).' })),
   },
   { additionalProperties: false },
 );
