@@ -5,7 +5,7 @@ import type { Queryable, Role, Tx } from '../db/schema.js';
 import { PalisadeError } from '../errors.js';
 import { ROLE_RANK } from '../orgs/permissions.js';
 import { type PersonAccess, type ReplayBaseline, canSignIn, evaluateAccess, replayBaseline } from './evaluate.js';
-import { loadAccessWorld } from './world.js';
+import { type AccessWorld, loadAccessWorld } from './world.js';
 
 /**
  * The lockout guard: one check for every change that can alter who signs in to an organization or
@@ -120,8 +120,8 @@ export function compareAccess(before: Map<string, PersonAccess>, after: Map<stri
   return impact;
 }
 
-async function accessNow(db: Queryable, orgId: string, now: Date, baseline?: ReplayBaseline) {
-  const world = await loadAccessWorld(db, orgId, now);
+async function accessNow(db: Queryable, orgId: string, now: Date, baseline?: ReplayBaseline & { logins: AccessWorld['logins'] }) {
+  const world = await loadAccessWorld(db, orgId, now, baseline);
   const base = baseline ?? replayBaseline(world);
   return { world, baseline: base, people: await evaluateAccess(db, world, base) };
 }
@@ -131,7 +131,7 @@ export async function replayChange<T>(tx: Tx, ctx: Pick<Ctx, 'clock'>, orgId: st
   const now = ctx.clock.now();
   const before = await accessNow(tx, orgId, now);
   const result = await apply();
-  const after = await accessNow(tx, orgId, now, before.baseline);
+  const after = await accessNow(tx, orgId, now, { ...before.baseline, logins: before.world.logins });
   return { result, impact: compareAccess(before.people, after.people, before.world.logins.length, before.world.scim.length) };
 }
 

@@ -52,7 +52,12 @@ export interface AccessWorld {
 /** Sign-ins older than the login-record retention are not replayed (the records are purged). */
 export const recentCutoff = (now: Date) => new Date(now.getTime() - LOGIN_RECORD_RETENTION_DAYS * 86_400_000).toISOString();
 
-export async function loadAccessWorld(db: Queryable, orgId: string, now: Date): Promise<AccessWorld> {
+/**
+ * `reuse.logins`: the login records read before the change. They are append-only and no guarded change
+ * writes them, so the reading after the change takes them as they are instead of reading them again
+ * (the largest read by far: one row per person and connection, with the claims the IdP sent).
+ */
+export async function loadAccessWorld(db: Queryable, orgId: string, now: Date, reuse?: { logins: SsoLoginsTable[] }): Promise<AccessWorld> {
   const connections = await db.selectFrom('sso_connections').selectAll().where('org_id', '=', orgId).execute();
   const enforcement = await db.selectFrom('sso_enforcement').select('connection_id').where('org_id', '=', orgId).executeTakeFirst();
   const mapping = await loadRoleMapping(db, orgId);
@@ -73,7 +78,7 @@ export async function loadAccessWorld(db: Queryable, orgId: string, now: Date): 
     .where('org_id', '=', orgId)
     .where('occurred_at', '>=', recentCutoff(now))
     .groupBy(['connection_id', 'user_id']);
-  const logins = (await db.selectFrom('sso_logins').selectAll().where('id', 'in', latest).execute()).filter((l) => members.has(l.user_id));
+  const logins = (reuse?.logins ?? (await db.selectFrom('sso_logins').selectAll().where('id', 'in', latest).execute())).filter((l) => members.has(l.user_id));
 
   const linkedUser = new Map<string, string>();
   const linkedSubject = new Map<string, string>();
