@@ -39,7 +39,8 @@ async function open(name: 'sqlite' | 'postgres'): Promise<{ database: Database; 
       database,
       cleanup: async () => {
         await database.close();
-        rmSync(dir, { recursive: true, force: true });
+        if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true });
+        else console.log(`kept ${dir}`);
       },
     };
   }

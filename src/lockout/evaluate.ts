@@ -18,6 +18,12 @@ import type { AccessWorld } from './world.js';
  */
 export type PathOutcome = { ok: true; role: Role } | { ok: false; code: string; reason: string };
 
+export interface ScimRole {
+  directoryName: string;
+  role: Role;
+  groups: string[];
+}
+
 export interface SsoPath {
   connectionId: string;
   connectionName: string;
@@ -25,15 +31,18 @@ export interface SsoPath {
   outcome: PathOutcome;
 }
 
+/** Shared by everyone without a path of a kind (most people have no SCIM role, some no sign-in): never written to. */
+const NONE: ReadonlyMap<string, never> = new Map<string, never>();
+
 export interface PersonAccess {
   userId: string;
   email: string;
   role: Role;
-  sso: Map<string, SsoPath>;
+  sso: ReadonlyMap<string, SsoPath>;
   password: boolean;
   breakGlass: boolean;
   /** Directory id → the role its groups would give. */
-  scim: Map<string, { directoryName: string; role: Role; groups: string[] }>;
+  scim: ReadonlyMap<string, ScimRole>;
 }
 
 /**
@@ -94,15 +103,20 @@ export async function evaluateAccess(db: Queryable, world: AccessWorld, baseline
       userId: m.userId,
       email: m.email,
       role: m.role,
-      sso: new Map(),
+      sso: NONE,
       password: m.hasPassword && !world.ssoRequired.has(m.userId),
       breakGlass: world.breakGlass.has(m.userId),
-      scim: new Map(),
+      scim: NONE,
     });
   }
   const byEmail = new Map<string, MatchedUser>([...world.members.values()].map((m) => [m.email, { id: m.userId, email: m.email, status: m.userStatus }]));
-  const setPath = (r: SsoLoginsTable, conn: ConnectionRow | undefined, outcome: PathOutcome) =>
-    people.get(r.user_id)?.sso.set(r.connection_id, { connectionId: r.connection_id, connectionName: conn?.name ?? r.connection_id, lastLoginAt: r.occurred_at, outcome });
+  const setPath = (r: SsoLoginsTable, conn: ConnectionRow | undefined, outcome: PathOutcome) => {
+    const person = people.get(r.user_id);
+    if (!person) return;
+    const paths = person.sso === NONE ? new Map<string, SsoPath>() : (person.sso as Map<string, SsoPath>);
+    paths.set(r.connection_id, { connectionId: r.connection_id, connectionName: conn?.name ?? r.connection_id, lastLoginAt: r.occurred_at, outcome });
+    person.sso = paths;
+  };
 
   // First pass: what each stored sign-in would assert under this state's settings.
   const replayed: Replayed[] = [];
@@ -130,7 +144,8 @@ export async function evaluateAccess(db: Queryable, world: AccessWorld, baseline
     const conn = checked;
     try {
       const nameId = typeof stored.raw.nameID === 'string' ? stored.raw.nameID : undefined;
-      const identity = { ...identityFrom(stored.raw, namesOf(conn), stored.identity.subject, nameId), stableSubject: stored.identity.stableSubject === true };
+      const identity = identityFrom(stored.raw, namesOf(conn), stored.identity.subject, nameId);
+      identity.stableSubject = stored.identity.stableSubject === true;
       if (!byEmail.has(identity.email)) unknownEmails.add(identity.email);
       replayed.push({ record: r, conn, identity });
     } catch (err) {
@@ -192,7 +207,9 @@ export async function evaluateAccess(db: Queryable, world: AccessWorld, baseline
         }
       }
     }
-    person.scim.set(s.directoryId, { directoryName: s.directoryName, role, groups: s.groups });
+    const roles = person.scim === NONE ? new Map<string, ScimRole>() : (person.scim as Map<string, ScimRole>);
+    roles.set(s.directoryId, { directoryName: s.directoryName, role, groups: s.groups });
+    person.scim = roles;
   }
   return people;
 }
