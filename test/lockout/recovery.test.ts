@@ -79,6 +79,10 @@ describe('recovery links for members locked out of SSO', () => {
     assert.equal(issued.metadata.flagged, true);
     assert.equal(issued.metadata.reason, 'Admins rule misspelt; Alice fixes the mapping');
     assert.ok(!JSON.stringify(issued).includes(tokenOf(link.url)), 'the secret is not in the audit log');
+    const page = await t.anonymous().get(new URL(link.url).pathname);
+    assert.equal(page.status, 200);
+    assert.match(page.raw.body, /Sign in with a recovery link/);
+    assert.ok(!page.raw.body.includes(tokenOf(link.url)), 'the token stays in the fragment, never sent to the server');
     const agent = t.anonymous();
     const redeemed = await agent.post('/api/v1/sso/recovery', { token: tokenOf(link.url) });
     assert.equal(redeemed.status, 200, redeemed.raw.body);
