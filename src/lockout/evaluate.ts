@@ -1,6 +1,6 @@
 import type { Queryable, Role } from '../db/schema.js';
 import { type SsoDomainCapture, ssoDomainCapture } from '../domains/capture.js';
-import { evaluateGroups } from '../orgs/role-mapping.js';
+import { type MappingResult, evaluateGroups } from '../orgs/role-mapping.js';
 import { targetRole } from '../scim/lifecycle.js';
 import { type MatchedUser, matchAccount } from '../sso/account-match.js';
 import { type ConnectionRow, claimNames } from '../sso/connections.js';
@@ -166,6 +166,15 @@ export async function evaluateAccess(db: Queryable, world: AccessWorld, baseline
     return c;
   };
 
+  // Many people share the same groups: each distinct set is evaluated against the mapping once (read-only after).
+  const mapped = new Map<string, MappingResult>();
+  const mappingOf = (groups: string[]) => {
+    const key = groups.join('\u0000');
+    let result = mapped.get(key);
+    if (!result) mapped.set(key, (result = evaluateGroups(world.mapping, groups)));
+    return result;
+  };
+
   // Second pass: the same decision a real sign-in takes.
   for (const { record: r, conn, identity } of replayed) {
     const linkedId = identity.stableSubject ? world.linkedUser.get(`${conn.id}|${identity.subject}`) : undefined;
@@ -183,7 +192,7 @@ export async function evaluateAccess(db: Queryable, world: AccessWorld, baseline
     }
     const membership = own ? { id: own.membershipId, role: own.role, status: 'active' as const } : undefined;
     const capture = account.emailChange || !membership ? await captureOf(identity.email) : null;
-    const plan = decideLogin(conn, identity, { mapping: world.mapping, account, membership, memberElsewhere: world.memberElsewhere.has(r.user_id), capture });
+    const plan = decideLogin(conn, identity, { mapping: world.mapping, account, membership, memberElsewhere: world.memberElsewhere.has(r.user_id), capture, mappingResult: mappingOf(identity.groups) });
     setPath(r, conn, plan.allowed && plan.role ? { ok: true, role: plan.role } : { ok: false, code: plan.refusal?.code ?? 'sso_refused', reason: plan.refusal?.message ?? 'the sign-in would be refused' });
   }
 
@@ -194,7 +203,7 @@ export async function evaluateAccess(db: Queryable, world: AccessWorld, baseline
   for (const s of world.scim) {
     const person = people.get(s.userId);
     if (!person) continue;
-    const result = evaluateGroups(world.mapping, s.groups);
+    const result = mappingOf(s.groups);
     const wanted = targetRole(result);
     let role: Role = person.role;
     if (result.source !== 'none' && person.role !== wanted) {

@@ -83,6 +83,8 @@ export interface LoginFacts {
   memberElsewhere: boolean;
   /** Domain capture of the identity's email, as `ssoDomainCapture` answers it for the connection's organization. */
   capture: SsoDomainCapture | null;
+  /** `evaluateGroups(mapping, identity.groups)` when the caller has it already (the replay shares it between people with the same groups). */
+  mappingResult?: MappingResult;
 }
 
 export async function loadLoginFacts(db: Queryable, conn: ConnectionRow, identity: Identity, proposedMapping?: RoleMapping): Promise<LoginFacts> {
@@ -107,7 +109,7 @@ export async function planLogin(db: Queryable, conn: ConnectionRow, identity: Id
 export function decideLogin(conn: ConnectionRow, identity: Identity, facts: LoginFacts): LoginPlan {
   const { mapping, account, membership } = facts;
   const user = account.user;
-  const result = evaluateGroups(mapping, identity.groups);
+  const result = facts.mappingResult ?? evaluateGroups(mapping, identity.groups);
   const configured = mappingConfigured(mapping);
   const explanation: string[] = result.groups.map((g) => g.explanation);
   const plan: LoginPlan = {
