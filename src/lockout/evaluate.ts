@@ -75,7 +75,6 @@ interface Replayed {
   identity: Identity;
 }
 
-
 /** The checks a stored sign-in meets before its claims are read: the connection, its issuer, its certificate. */
 function precheck(world: AccessWorld, r: SsoLoginsTable, stored: StoredSignIn, baseline: ReplayBaseline, trustedOf: (conn: ConnectionRow) => string[]): PathOutcome | ConnectionRow {
   const conn = world.connections.get(r.connection_id);
