@@ -4,6 +4,7 @@ import { benchDomainRecheck } from './domain-recheck.js';
 import { benchScimSync } from './scim-sync.js';
 import { benchSsoSaml } from './sso-saml.js';
 import { benchAuditProduct } from './audit-product.js';
+import { benchLockoutGuard } from './lockout-guard.js';
 
 const dialects = (process.env.BENCH_DIALECTS ?? 'sqlite postgres').split(/\s+/).filter(Boolean) as ('sqlite' | 'postgres')[];
 const only = process.argv[2];
@@ -16,3 +17,4 @@ if (!only || only === 'sso') await benchSsoSaml(dialects);
 if (!only || only === 'gateway') await (await import('./gateway-overhead.js')).benchGatewayOverhead(dialects);
 if (!only || only === 'audit-product') await benchAuditProduct(dialects);
 if ((!only && dialects.includes('postgres')) || only === 'db-copy') await (await import('./db-copy.js')).benchDbCopy();
+if (!only || only === 'lockout') await benchLockoutGuard(dialects);

@@ -19,6 +19,14 @@ import { PalisadeError } from './errors.js';
 import { createScheduler } from './jobs/registry.js';
 import { jobStatuses } from './jobs/scheduler.js';
 import { createChildOrganization, createOrganization } from './orgs/organizations.js';
+import { RoleMappingInput } from './orgs/role-mapping.js';
+import { putRoleMapping } from './orgs/role-mapping-change.js';
+import { updateConnection } from './sso/connection-changes.js';
+import { UpdateConnectionInput } from './sso/connections.js';
+import { enforceSso } from './sso/enforcement.js';
+import { issueRecoveryLink } from './sso/recovery.js';
+import type { Static, TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import { startRuntime } from './runtime.js';
 import { serve } from './serve.js';
 import { retryDelivery } from './email/deliveries.js';
@@ -128,6 +136,87 @@ function readJsonFile(path: string, option: string, what: string): Record<string
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidArgumentError(`${option} ${path} is not a JSON object; it should be ${what}.`);
   return value as Record<string, unknown>;
 }
+
+/** A JSON file checked against the API's own schema for the same change, so the CLI accepts exactly what the API does. */
+function readInput<T extends TSchema>(path: string, option: string, schema: T, what: string): Static<T> {
+  const value = readJsonFile(path, option, what);
+  if (!Value.Check(schema, value)) {
+    const first = Value.Errors(schema, value).First();
+    throw new InvalidArgumentError(`${option} ${path}: ${first ? `${first.path || '(top level)'} ${first.message}` : 'does not match'}; it should be ${what}.`);
+  }
+  return value as Static<T>;
+}
+
+/** What the lockout guard found, one person a line. */
+function printImpact(impact: { warnings: { email: string; problem: string; explanation: string }[]; preExisting: { email: string; explanation: string }[]; degraded: { email: string; explanation: string }[] }, write: (line: string) => void = console.log): void {
+  for (const w of impact.warnings) write(`  ${w.problem === 'would_fail' ? 'LOSES ACCESS' : 'LOSES ROLE'}  ${w.email}: ${w.explanation}`);
+  for (const d of impact.degraded) write(`  degraded      ${d.email}: ${d.explanation}`);
+  for (const p of impact.preExisting) write(`  pre-existing  ${p.email}: ${p.explanation}`);
+}
+
+const withSystem = async <T>(run: (ctx: ReturnType<typeof systemCtx>) => Promise<T>): Promise<T> => {
+  const rt = await startRuntime({}, { existingDatabase: true });
+  try {
+    return await run(systemCtx({ db: rt.database.db, clock: rt.clock, config: rt.config }, 'cli'));
+  } finally {
+    await rt.close();
+  }
+};
+
+const roleMapping = program.command('role-mapping').description('The group-to-role mapping used by SSO and SCIM (changes pass the lockout guard).');
+roleMapping
+  .command('set')
+  .description('Replace the mapping from a JSON file ({"requiredPrefix","defaultRole","rules":[{"group","role"}]}). Refused, listing who would lose access or a role, unless --acknowledge-warnings.')
+  .requiredOption('--org <orgId>', 'organization id')
+  .requiredOption('--file <path>', 'the mapping as JSON')
+  .option('--acknowledge-warnings', 'apply it even though people would lose access or a role')
+  .action(async (opts: { org: string; file: string; acknowledgeWarnings?: boolean }) => {
+    const input = readInput(opts.file, '--file', RoleMappingInput, 'a role mapping ({"requiredPrefix":null,"defaultRole":null,"rules":[]})');
+    const out = await withSystem((ctx) => putRoleMapping(ctx, opts.org, { ...input, ...(opts.acknowledgeWarnings ? { acknowledgeWarnings: true } : {}) }));
+    console.log(`Role mapping of ${opts.org} saved: ${out.rules.length} rule(s), default role ${out.defaultRole ?? 'none'}, prefix ${out.requiredPrefix ?? 'none'}.`);
+    printImpact(out);
+  });
+
+const sso = program.command('sso').description('Single sign-on (changes pass the lockout guard).');
+sso
+  .command('update')
+  .description('Change a connection with the JSON body PATCH …/sso/connections/{id} takes. Refused, listing who would lose access or a role, unless --acknowledge-warnings.')
+  .requiredOption('--org <orgId>', 'organization id')
+  .requiredOption('--connection <connectionId>', 'connection id')
+  .requiredOption('--file <path>', 'the changes as JSON')
+  .option('--acknowledge-warnings', 'apply them even though people would lose access or a role')
+  .action(async (opts: { org: string; connection: string; file: string; acknowledgeWarnings?: boolean }) => {
+    const input = readInput(opts.file, '--file', UpdateConnectionInput, 'connection changes such as {"claims":{"groups":"groups"}}');
+    const out = await withSystem((ctx) => updateConnection(ctx, opts.org, opts.connection, { ...input, ...(opts.acknowledgeWarnings ? { acknowledgeWarnings: true } : {}) }));
+    console.log(`Connection "${out.name}" (${out.id}) updated.`);
+    printImpact(out);
+  });
+sso
+  .command('enforce')
+  .description('Require SSO through a connection. Refused while not ready, and by the lockout guard unless --acknowledge-warnings.')
+  .requiredOption('--org <orgId>', 'organization id')
+  .requiredOption('--connection <connectionId>', 'connection id')
+  .option('--acknowledge-warnings', 'enforce even though people would lose access')
+  .action(async (opts: { org: string; connection: string; acknowledgeWarnings?: boolean }) => {
+    const out = await withSystem((ctx) => enforceSso(ctx, opts.org, { connectionId: opts.connection, ...(opts.acknowledgeWarnings ? { acknowledgeWarnings: true } : {}) }));
+    console.log(`SSO is enforced for ${opts.org}; members sign in at ${out.loginUrl}.`);
+    printImpact(out);
+  });
+sso
+  .command('recovery-link')
+  .description('Issue a recovery link for a member locked out of SSO (an operator acting for the organization; audited as the CLI).')
+  .requiredOption('--org <orgId>', 'organization id')
+  .requiredOption('--member <memberId>', 'membership id of the person')
+  .requiredOption('--reason <text>', 'why (kept in the audit log)')
+  .option('--minutes <n>', 'how long the link works (5-1440, default 60)', (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 5 || n > 1440) throw new InvalidArgumentError('use a whole number of minutes from 5 to 1440.');
+    return n;
+  })
+  .action(async (opts: { org: string; member: string; reason: string; minutes?: number }) => {
+    const link = await withSystem((ctx) => issueRecoveryLink(ctx, opts.org, { memberId: opts.member, reason: opts.reason, ...(opts.minutes ? { ttlMinutes: opts.minutes } : {}) }));
+    console.log(`Recovery link for ${link.member.email} (one session of ${link.sessionMinutes} minutes, valid until ${link.expiresAt}):\n  ${link.url}`);
+  });
 
 const audit = program.command('audit').description('Work with the audit log.');
 audit
@@ -372,7 +461,12 @@ email
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof PalisadeError) console.error(`error [${err.code}]: ${err.message}`);
+  if (err instanceof PalisadeError) {
+    console.error(`error [${err.code}]: ${err.message}`);
+    // The lockout guard's refusal lists everyone it would affect.
+    const d = err.details as Parameters<typeof printImpact>[0] | undefined;
+    if (err.code === 'sso_change_would_lock_out' && d?.warnings) printImpact(d, console.error);
+  }
   else if (err instanceof ConfigError) console.error(err.message);
   else console.error(err instanceof Error ? `error: ${err.message}` : err);
   process.exit(2);

@@ -11,7 +11,7 @@ import { type Agent, type TestApp, createTestApp } from './helpers/harness.js';
  */
 
 interface World {
-  a: { orgId: string; childId: string; memberId: string; tokenId: string; domainId: string; directoryId: string; connectionId: string; owner: Agent; secrets: string[]; conversationId: string; fileId: string; holdId: string; keyId: string; streamId: string; deliveryId: string };
+  a: { orgId: string; childId: string; memberId: string; tokenId: string; domainId: string; directoryId: string; connectionId: string; owner: Agent; secrets: string[]; conversationId: string; fileId: string; holdId: string; keyId: string; streamId: string; deliveryId: string; userId: string; linkId: string };
   b: { orgId: string; owner: Agent };
 }
 
@@ -31,6 +31,8 @@ const PARAM_FIXTURES: Record<string, (w: World) => string> = {
   // An invitation is the invited person's own: another organization's owner (or anyone else) gets 404.
   membershipId: (w) => w.a.memberId,
   deliveryId: (w) => w.a.deliveryId,
+  userId: (w) => w.a.userId,
+  linkId: (w) => w.a.linkId,
 };
 
 /**
@@ -61,6 +63,7 @@ const SAMPLE_BODIES: Record<string, unknown> = {
   'POST /api/v1/orgs/:orgId/sso/connections/:connectionId/simulate': { claims: { email: 'intruder@b.example', groups: ['alpha-admins'] } },
   'POST /api/v1/orgs/:orgId/sso/connections/:connectionId/impact': { mapping: { requiredPrefix: null, defaultRole: null, rules: [] } },
   'PUT /api/v1/orgs/:orgId/sso/enforcement': { connectionId: 'sso_00000000000000000000000000' },
+  'POST /api/v1/orgs/:orgId/sso/recovery-links': { memberId: 'mem_00000000000000000000000000', reason: 'take over' },
   'POST /api/v1/orgs/:orgId/conversations': { title: 'Rogue' },
   'PATCH /api/v1/orgs/:orgId/conversations/:conversationId': { title: 'Taken over' },
   'POST /api/v1/orgs/:orgId/conversations/:conversationId/messages': { content: 'hello' },
@@ -105,11 +108,15 @@ describe('tenant isolation on every route', () => {
     const key = await a.owner.post(`/api/v1/orgs/${a.orgId}/gateway/keys`, { name: 'alpha key' });
     const stream = await a.owner.post(`/api/v1/orgs/${a.orgId}/audit-streams`, { name: 'Alpha SIEM', kind: 'webhook', url: 'https://siem.alpha.example/hook' });
     if (stream.status !== 201) throw new Error(JSON.stringify(stream.body));
+    const recovery = await a.owner.post(`/api/v1/orgs/${a.orgId}/sso/recovery-links`, { memberId, reason: 'alpha recovery' });
+    if (recovery.status !== 201) throw new Error(JSON.stringify(recovery.body));
+    const members = await a.owner.get(`/api/v1/orgs/${a.orgId}/members`);
+    const userId = (members.body.data as { userId: string; email: string }[]).find((m) => m.email === 'member@alpha.example')!.userId;
     const b = await t.seedOrg('Beta', 'owner@beta.example');
     const delivery = await t.lastEmail('member@alpha.example');
     if (!delivery) throw new Error('no invitation mail was queued');
     w = {
-      a: { orgId: a.orgId, childId: child.body.id, memberId, tokenId: token.body.apiToken.id, domainId: domain.body.id, directoryId: directory.body.directory.id, connectionId: conn.body.id, conversationId: conv.body.id, fileId: file.body.id, holdId: hold.body.id, keyId: key.body.gatewayKey.id, streamId: stream.body.stream.id, deliveryId: delivery.id, owner: a.owner, secrets: ['Alpha Secret Corp', 'Alpha Hidden Unit', 'alpha.example', 'alpha automation', 'alpha-private.example', domain.body.instructions.value, 'Alpha Okta Tenant', 'Alpha Okta', 'alpha-client', 'Alpha plans', 'alpha.txt', 'alpha case', 'alpha key', 'Alpha SIEM'] },
+      a: { orgId: a.orgId, childId: child.body.id, memberId, tokenId: token.body.apiToken.id, domainId: domain.body.id, directoryId: directory.body.directory.id, connectionId: conn.body.id, conversationId: conv.body.id, fileId: file.body.id, holdId: hold.body.id, keyId: key.body.gatewayKey.id, streamId: stream.body.stream.id, deliveryId: delivery.id, userId, linkId: recovery.body.id, owner: a.owner, secrets: ['Alpha Secret Corp', 'Alpha Hidden Unit', 'alpha.example', 'alpha automation', 'alpha-private.example', domain.body.instructions.value, 'Alpha Okta Tenant', 'Alpha Okta', 'alpha-client', 'Alpha plans', 'alpha.txt', 'alpha case', 'alpha key', 'Alpha SIEM'] },
       b: { orgId: b.orgId, owner: b.owner },
     };
   });
@@ -169,6 +176,8 @@ describe('tenant isolation on every route', () => {
     const keys = await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/gateway/keys`);
     assert.equal(keys.body.data[0].revokedAt, null);
     assert.equal((await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/gateway/upstream`)).body.upstream, null);
+    const link = await t.db.database.db.selectFrom('sso_recovery_links').select(['revoked_at', 'used_at']).where('id', '=', w.a.linkId).executeTakeFirstOrThrow();
+    assert.deepEqual(link, { revoked_at: null, used_at: null });
   });
 
   test('a non-existent id answers exactly like another organization\'s id', async () => {

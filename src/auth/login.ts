@@ -4,7 +4,7 @@ import { recordAudit } from '../audit/record.js';
 import type { Ctx } from '../context.js';
 import { autoJoinCapturingOrg } from '../domains/capture.js';
 import { PalisadeError } from '../errors.js';
-import { assertPasswordLoginAllowed } from '../sso/enforcement.js';
+import { assertPasswordLoginAllowed, passwordlessAccountError } from '../sso/enforcement.js';
 import { normalizeEmail } from '../users/email.js';
 import { type PublicUser, findUserByEmail, publicUser } from '../users/store.js';
 import { auditOrgsOfUser } from './audit-orgs.js';
@@ -52,6 +52,12 @@ export async function login(ctx: Ctx, input: LoginInput): Promise<{ session: New
       }
     });
     if (user?.status === 'suspended' && ok) throw new PalisadeError(403, 'account_suspended', 'This account is suspended. Contact an administrator of your organization.');
+    // An SSO-only account (no password) is told where it signs in, not that its password is wrong:
+    // a lapsed domain must not leave SSO people at a password form they can never pass.
+    if (reason === 'no_password_set' && user) {
+      const sso = await passwordlessAccountError(ctx, user);
+      if (sso) throw sso;
+    }
     throw badCredentials();
   }
   // Organizations that enforce SSO send their people to the IdP (primary owners to break-glass).

@@ -70,8 +70,11 @@ export interface SessionsTable {
   auth_method: SessionAuthMethod;
 }
 
-/** How a session was opened: a password, a one-time setup or invitation link, SSO, or break-glass. */
-export type SessionAuthMethod = 'password' | 'link' | 'sso' | 'break_glass';
+/**
+ * How a session was opened: a password, a one-time setup or invitation link, SSO, break-glass, or a
+ * recovery link a primary owner issued for a member locked out of SSO (short-lived, src/sso/recovery.ts).
+ */
+export type SessionAuthMethod = 'password' | 'link' | 'sso' | 'break_glass' | 'recovery';
 
 export interface ApiTokensTable {
   id: string;

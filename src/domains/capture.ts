@@ -7,6 +7,7 @@ import { PalisadeError } from '../errors.js';
 import { clientNetworkKey, consumeRateLimit } from '../http/rate-limit.js';
 import { orgLineage } from '../orgs/store.js';
 import { normalizeEmail } from '../users/email.js';
+import { accountRouting } from './account-routing.js';
 import { emailDomain } from './normalize.js';
 import { CLAIMING, suffixesOf } from './store.js';
 
@@ -101,6 +102,23 @@ export async function discoverLogin(ctx: Ctx, rawEmail: string): Promise<Discove
   );
   const email = normalizeEmail(rawEmail);
   const capture = await captureForEmail(ctx.db, email);
+  // An existing account goes where its organizations sign it in, whatever its domain's state: a lapsed
+  // domain must not send people who sign in through SSO to a password they do not have.
+  const account = await accountRouting(ctx.db, email);
+  if (account) {
+    const perOrg = await Promise.all(account.orgIds.map((id) => loginMethodsForOrg(ctx.db, id)));
+    const organization = capture && account.orgIds.includes(capture.orgId) ? { id: capture.orgId, name: capture.orgName } : null;
+    const seen = new Set<string>();
+    // Unless the domain names the organization anyway, the connection's name is left out: it would tell
+    // anyone which organization holds an address at an uncaptured domain.
+    const sso = perOrg
+      .flat()
+      .filter((m) => m.type === 'sso' && m.connectionId && !seen.has(m.connectionId) && seen.add(m.connectionId))
+      .map(({ name, ...m }) => (organization && name ? { ...m, name } : m));
+    // Password sign-in only where every organization of theirs still offers it (none enforces SSO), and only with a password.
+    const password = account.hasPassword && perOrg.every((methods) => methods.some((m) => m.type === 'password'));
+    if (sso.length || password) return { email, organization, methods: [...sso, ...(password ? [{ type: 'password' }] : [])] };
+  }
   if (!capture) return { email, organization: null, methods: DEFAULT_LOGIN_METHODS };
   return { email, organization: { id: capture.orgId, name: capture.orgName }, methods: await loginMethodsForOrg(ctx.db, capture.orgId) };
 }

@@ -6,6 +6,7 @@ import type { Tx } from '../db/schema.js';
 import { conflict, notFound } from '../errors.js';
 import { type Page, type PageRequest, pageOf } from '../http/pagination.js';
 import { newId } from '../ids.js';
+import { guardChange } from '../lockout/guard.js';
 import { authorize } from '../orgs/authorize.js';
 import { normalizeDomain } from './normalize.js';
 import { CLAIMING, findDomain, lockDomain, overlappingClaims } from './store.js';
@@ -23,10 +24,20 @@ export const AddDomainInput = Type.Object(
 export type AddDomainInput = Static<typeof AddDomainInput>;
 
 export const UpdateDomainInput = Type.Object(
-  { includeSubdomains: Type.Optional(Type.Boolean()), autoJoin: Type.Optional(Type.Boolean()) },
+  {
+    includeSubdomains: Type.Optional(Type.Boolean()),
+    autoJoin: Type.Optional(Type.Boolean()),
+    acknowledgeWarnings: Type.Optional(Type.Boolean({ description: 'Apply the change even though the lockout guard lists people who would lose sign-in access or a role.' })),
+  },
   { additionalProperties: false, minProperties: 1 },
 );
 export type UpdateDomainInput = Static<typeof UpdateDomainInput>;
+
+export const RemoveDomainQuery = Type.Object(
+  { acknowledgeWarnings: Type.Optional(Type.Boolean({ description: 'Remove the domain even though the lockout guard lists people who would lose sign-in access.' })) },
+  { additionalProperties: false },
+);
+export type RemoveDomainQuery = Static<typeof RemoveDomainQuery>;
 
 /** Bounds the re-check job's work per organization and keeps one admin from filling the table. */
 export const MAX_DOMAINS_PER_ORG = 500;
@@ -128,29 +139,31 @@ export async function updateDomain(ctx: Ctx, orgId: string, domainId: string, in
     if (Number(d.include_subdomains) === sub && Number(d.auto_join) === join) return domainView(ctx.config, d);
     if (sub === 1 && Number(d.include_subdomains) === 0 && CLAIMING.includes(d.status) && (await overlappingClaims(tx, orgId, d.name, true)).length > 0) throw claimConflict(`names under ${d.name}`);
     const at = ctx.clock.now().toISOString();
-    await tx.updateTable('domains').set({ include_subdomains: sub, auto_join: join, updated_at: at }).where('id', '=', d.id).execute();
-    const changes: Record<string, unknown> = {};
-    if (Number(d.include_subdomains) !== sub) changes.includeSubdomains = { from: Number(d.include_subdomains) === 1, to: sub === 1 };
-    if (Number(d.auto_join) !== join) changes.autoJoin = { from: Number(d.auto_join) === 1, to: join === 1 };
-    await recordAudit(tx, ctx, { orgId, action: 'domain.updated', targets: [{ type: 'domain', id: d.id, name: d.name }], metadata: changes });
+    const target = { type: 'domain', id: d.id, name: d.name };
+    // Capture and auto-join decide who SSO may add: the lockout guard replays the organization's sign-ins around the change.
+    await guardChange(tx, ctx, { orgId, change: 'domain', target, acknowledge: input.acknowledgeWarnings === true }, async () => {
+      await tx.updateTable('domains').set({ include_subdomains: sub, auto_join: join, updated_at: at }).where('id', '=', d.id).execute();
+      const changes: Record<string, unknown> = {};
+      if (Number(d.include_subdomains) !== sub) changes.includeSubdomains = { from: Number(d.include_subdomains) === 1, to: sub === 1 };
+      if (Number(d.auto_join) !== join) changes.autoJoin = { from: Number(d.auto_join) === 1, to: join === 1 };
+      await recordAudit(tx, ctx, { orgId, action: 'domain.updated', targets: [target], metadata: changes });
+    });
     return domainView(ctx.config, { ...d, include_subdomains: sub, auto_join: join, updated_at: at });
   });
 }
 
-export async function removeDomain(ctx: Ctx, orgId: string, domainId: string): Promise<void> {
+export async function removeDomain(ctx: Ctx, orgId: string, domainId: string, query: RemoveDomainQuery = {}): Promise<void> {
   await authorize(ctx, orgId, 'domains.manage');
   await ctx.db.transaction().execute(async (tx) => {
     if (!(await findDomain(tx, orgId, domainId))) throw notFound('domain');
     const d = (await lockDomain(tx, domainId)) as Domain;
     const at = ctx.clock.now().toISOString();
-    await tx.deleteFrom('domains').where('id', '=', d.id).execute();
-    // The value stays known (retired) so a forgotten record is later diagnosed as "an older value".
-    await tx.updateTable('domain_challenges').set({ retired_at: at }).where('domain_id', '=', d.id).where('retired_at', 'is', null).execute();
-    await recordAudit(tx, ctx, {
-      orgId,
-      action: 'domain.removed',
-      targets: [{ type: 'domain', id: d.id, name: d.name }],
-      metadata: { status: d.status, capturedLogins: CLAIMING.includes(d.status) },
+    const target = { type: 'domain', id: d.id, name: d.name };
+    await guardChange(tx, ctx, { orgId, change: 'domain', target, acknowledge: query.acknowledgeWarnings === true }, async () => {
+      await tx.deleteFrom('domains').where('id', '=', d.id).execute();
+      // The value stays known (retired) so a forgotten record is later diagnosed as "an older value".
+      await tx.updateTable('domain_challenges').set({ retired_at: at }).where('domain_id', '=', d.id).where('retired_at', 'is', null).execute();
+      await recordAudit(tx, ctx, { orgId, action: 'domain.removed', targets: [target], metadata: { status: d.status, capturedLogins: CLAIMING.includes(d.status) } });
     });
   });
 }

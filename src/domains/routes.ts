@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { PageQuerySchema, pageRequest, pageSchema } from '../http/pagination.js';
 import { OrgParams, errorResponses, noContent } from '../http/schemas.js';
 import { DiscoverView, discoverLogin } from './capture.js';
-import { AddDomainInput, UpdateDomainInput, addDomain, getDomain, listDomains, removeDomain, updateDomain } from './domains.js';
+import { AddDomainInput, RemoveDomainQuery, UpdateDomainInput, addDomain, getDomain, listDomains, removeDomain, updateDomain } from './domains.js';
 import { DomainNotificationView, listDomainNotifications } from './notifications.js';
 import { verifyDomain } from './verify.js';
 import { DiagnosisView, DomainView } from './views.js';
@@ -29,11 +29,11 @@ export async function domainRoutes(root: FastifyInstance): Promise<void> {
   );
   app.patch(
     '/api/v1/orgs/:orgId/domains/:domainId',
-    { schema: { tags, summary: 'Opt in or out of capturing subdomains, and of auto-join at sign-in', params: DomainParams, body: UpdateDomainInput, response: { 200: DomainView, ...errorResponses } } },
+    { schema: { operationId: 'updateDomain', tags, summary: 'Opt in or out of capturing subdomains, and of auto-join at sign-in (the lockout guard replays sign-ins first)', params: DomainParams, body: UpdateDomainInput, response: { 200: DomainView, ...errorResponses } } },
     async (request) => updateDomain(request.ctx, request.params.orgId, request.params.domainId, request.body),
   );
-  app.delete('/api/v1/orgs/:orgId/domains/:domainId', { schema: { tags, summary: 'Remove a domain (capture stops at once)', params: DomainParams, response: { ...noContent, ...errorResponses } } }, async (request, reply) => {
-    await removeDomain(request.ctx, request.params.orgId, request.params.domainId);
+  app.delete('/api/v1/orgs/:orgId/domains/:domainId', { schema: { operationId: 'removeDomain', tags, summary: 'Remove a domain (capture stops at once); the lockout guard replays sign-ins first', params: DomainParams, querystring: RemoveDomainQuery, response: { ...noContent, ...errorResponses } } }, async (request, reply) => {
+    await removeDomain(request.ctx, request.params.orgId, request.params.domainId, request.query);
     return reply.status(204).send();
   });
   app.post(
@@ -58,7 +58,8 @@ export async function domainRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: ['Sign-in'],
-        summary: 'Where the login page sends a person: the organization that manages their email domain, and its sign-in methods',
+        operationId: 'discoverLogin',
+        summary: 'Where the login page sends a person: an existing account\'s own organizations\' sign-in methods, else the organization that manages their email domain',
         security: [],
         querystring: Type.Object({ email: Type.String({ maxLength: 254 }) }),
         response: { 200: DiscoverView, ...errorResponses },

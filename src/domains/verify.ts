@@ -5,6 +5,8 @@ import type { Tx } from '../db/schema.js';
 import { notFound } from '../errors.js';
 import { consumeRateLimit } from '../http/rate-limit.js';
 import { newId } from '../ids.js';
+import type { AuditTarget } from '../audit/event.js';
+import { recordLockoutWarnings, replayChange } from '../lockout/guard.js';
 import { authorize } from '../orgs/authorize.js';
 import { type Diagnosis, diagnose } from './diagnosis.js';
 import { lookupTxt, makeResolver } from './dns-check.js';
@@ -128,22 +130,28 @@ export async function applyCheck(ctx: Ctx, orgId: string, domainId: string, g: D
       await notify(tx, ctx, next, 'domain.expired', g, { status: 'expired', lastGoodCheckAt: d.last_good_check_at, failingSince: d.failing_since, graceUntil: d.grace_until, reason });
     }
 
-    await tx
-      .updateTable('domains')
-      .set({
-        status: next.status,
-        claim_key: next.claim_key,
-        last_checked_at: next.last_checked_at,
-        last_good_check_at: next.last_good_check_at,
-        last_diagnosis: next.last_diagnosis,
-        verified_at: next.verified_at,
-        failing_since: next.failing_since,
-        grace_until: next.grace_until,
-        expired_at: next.expired_at,
-        updated_at: next.updated_at,
-      })
-      .where('id', '=', d.id)
-      .execute();
+    const write = () =>
+      tx
+        .updateTable('domains')
+        .set({
+          status: next.status,
+          claim_key: next.claim_key,
+          last_checked_at: next.last_checked_at,
+          last_good_check_at: next.last_good_check_at,
+          last_diagnosis: next.last_diagnosis,
+          verified_at: next.verified_at,
+          failing_since: next.failing_since,
+          grace_until: next.grace_until,
+          expired_at: next.expired_at,
+          updated_at: next.updated_at,
+        })
+        .where('id', '=', d.id)
+        .execute();
+    if (transition === 'verified' || transition === 'expired') {
+      // Capture starts or stops. DNS decides, so the guard cannot refuse it: it records who is affected, if anyone.
+      const { impact } = await replayChange(tx, ctx, orgId, write);
+      if (impact.warnings.length) await recordLockoutWarnings(tx, ctx, { orgId, change: 'domain', target: target[0] as AuditTarget }, impact, 'lockout_warning.recorded');
+    } else await write();
     return { domain: next, transition };
   });
   return out;

@@ -20,6 +20,7 @@ export const PERMISSIONS = {
   'domains.manage': ['primary_owner', 'admin'],
   'scim.manage': ['primary_owner', 'admin'],
   'sso.manage': ['primary_owner', 'admin'],
+  'sso.recovery': ['primary_owner'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;
@@ -41,6 +42,7 @@ export const PERMISSION_PURPOSE: Record<Permission, string> = {
   'domains.manage': 'an admin or primary owner to add, verify or remove domains',
   'scim.manage': 'an admin or primary owner to manage SCIM provisioning directories and read their sync log',
   'sso.manage': 'an admin or primary owner to manage single sign-on',
+  'sso.recovery': 'a primary owner to let a member in without single sign-on (a recovery link)',
 };
 
 export const ROLE_RANK: Record<Role, number> = { member: 1, admin: 2, primary_owner: 3 };

@@ -2,7 +2,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { OrgParams, errorResponses } from '../http/schemas.js';
 import { pendingScimRoleChanges } from '../scim/preview.js';
-import { PreviewInput, RoleMappingInput, getRoleMapping, previewRoleMapping, putRoleMapping } from './role-mapping.js';
+import { PreviewInput, getRoleMapping, previewRoleMapping } from './role-mapping.js';
+import { PutRoleMappingInput, PutRoleMappingView, putRoleMapping } from './role-mapping-change.js';
 
 const tags = ['Role mapping'];
 
@@ -15,11 +16,12 @@ export async function roleMappingRoutes(root: FastifyInstance): Promise<void> {
     '/api/v1/orgs/:orgId/role-mapping',
     {
       schema: {
+        operationId: 'putRoleMapping',
         tags,
-        summary: 'Replace the group-to-role rules (used by SSO and SCIM); pendingRoleChanges says, per SCIM directory, how many members would change and the apply-roles call that applies it',
+        summary: 'Replace the group-to-role rules (used by SSO and SCIM). Recent sign-ins and SCIM roles are replayed first: a mapping that takes access or a role away is refused (409 sso_change_would_lock_out) unless acknowledged; pendingRoleChanges says, per SCIM directory, how many members would change and the apply-roles call that applies it',
         params: OrgParams,
-        body: RoleMappingInput,
-        response: errorResponses,
+        body: PutRoleMappingInput,
+        response: { 200: PutRoleMappingView, ...errorResponses },
       },
     },
     async (request) => {

@@ -1,7 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { recordAudit } from '../audit/record.js';
 import type { Ctx } from '../context.js';
-import type { Queryable, Role } from '../db/schema.js';
+import type { Queryable, Role, Tx } from '../db/schema.js';
 import { badRequest } from '../errors.js';
 import { newId } from '../ids.js';
 import { authorize } from './authorize.js';
@@ -131,29 +130,26 @@ export async function getRoleMapping(ctx: Ctx, orgId: string): Promise<RoleMappi
   return loadRoleMapping(ctx.db, orgId);
 }
 
-export async function putRoleMapping(ctx: Ctx, orgId: string, input: RoleMappingInput): Promise<RoleMapping> {
-  await authorize(ctx, orgId, 'members.manage');
-  validateRoleMapping(input);
-  return ctx.db.transaction().execute(async (tx) => {
-    const before = await loadRoleMapping(tx, orgId);
-    const now = ctx.clock.now();
-    const at = now.toISOString();
-    const prefix = input.requiredPrefix?.trim() ?? null;
-    await tx.deleteFrom('role_mapping_rules').where('org_id', '=', orgId).execute();
-    await tx.deleteFrom('role_mapping_settings').where('org_id', '=', orgId).execute();
-    await tx.insertInto('role_mapping_settings').values({ org_id: orgId, required_prefix: prefix, default_role: input.defaultRole as Role | null, updated_at: at }).execute();
-    if (input.rules.length) {
-      await tx
-        .insertInto('role_mapping_rules')
-        .values(input.rules.map((r) => ({ id: newId('rmr', now), org_id: orgId, group_key: key(r.group), group_name: r.group.trim(), role: r.role, created_at: at })))
-        .execute();
-    }
-    const after = await loadRoleMapping(tx, orgId);
-    const strip = (m: RoleMapping) => ({ requiredPrefix: m.requiredPrefix, defaultRole: m.defaultRole, rules: m.rules.map((r) => ({ group: r.group, role: r.role })) });
-    await recordAudit(tx, ctx, { orgId, action: 'role_mapping.updated', targets: [{ type: 'organization', id: orgId }], metadata: { before: strip(before), after: strip(after) } });
-    return after;
-  });
+/**
+ * Replaces the organization's mapping rows (no authorization, no audit): the write itself, used
+ * inside the guarded change (src/orgs/role-mapping-change.ts) and by the lockout preview.
+ */
+export async function writeRoleMapping(tx: Tx, orgId: string, input: RoleMappingInput, now: Date): Promise<void> {
+  const at = now.toISOString();
+  const prefix = input.requiredPrefix?.trim() ?? null;
+  await tx.deleteFrom('role_mapping_rules').where('org_id', '=', orgId).execute();
+  await tx.deleteFrom('role_mapping_settings').where('org_id', '=', orgId).execute();
+  await tx.insertInto('role_mapping_settings').values({ org_id: orgId, required_prefix: prefix, default_role: input.defaultRole as Role | null, updated_at: at }).execute();
+  if (input.rules.length) {
+    await tx
+      .insertInto('role_mapping_rules')
+      .values(input.rules.map((r) => ({ id: newId('rmr', now), org_id: orgId, group_key: key(r.group), group_name: r.group.trim(), role: r.role, created_at: at })))
+      .execute();
+  }
 }
+
+/** A mapping as an audit event shows it. */
+export const mappingForAudit = (m: RoleMapping) => ({ requiredPrefix: m.requiredPrefix, defaultRole: m.defaultRole, rules: m.rules.map((r) => ({ group: r.group, role: r.role })) });
 
 export const PreviewInput = Type.Object(
   {

@@ -7,7 +7,7 @@ import { newId } from '../ids.js';
 import { assertDestinationAllowed } from '../net/outbound.js';
 import { authorize } from '../orgs/authorize.js';
 import { type IdpMetadata, certificateInfo, normalizeCertificate, parseIdpMetadata } from './idp-metadata.js';
-import { fetchIdpMetadata } from './metadata-refresh.js';
+import { fetchIdpMetadata } from './metadata-fetch.js';
 import { sealConnectionSecret } from './secrets.js';
 import { generateSpKeyPair } from './sp-keys.js';
 import { type ClaimNames, PRESETS, type PresetId } from './presets.js';
@@ -64,7 +64,7 @@ export const UpdateConnectionInput = Type.Object(
     claims: Type.Optional(Claims),
     oidc: Type.Optional(Type.Partial(OidcInput)),
     saml: Type.Optional(SamlInput),
-    acknowledgeWarnings: Type.Optional(Type.Boolean({ description: 'Apply a change to an enforced connection even though the simulation warned.' })),
+    acknowledgeWarnings: Type.Optional(Type.Boolean({ description: 'Apply the change even though the lockout guard lists people who would lose sign-in access or a role (recent sign-ins are replayed against every change, enforced or not).' })),
   },
   { additionalProperties: false },
 );
@@ -88,6 +88,9 @@ export const ConnectionView = Type.Object({
       idpEntityId: Type.Union([Type.String(), Type.Null()]),
       idpSsoUrl: Type.Union([Type.String(), Type.Null()]),
       idpCertificates: Type.Array(Type.Object({ fingerprintSha256: Type.String(), subject: Type.String(), notAfter: Type.String() })),
+      idpHeldCertificates: Type.Array(Type.Object({ fingerprintSha256: Type.String(), subject: Type.String(), notAfter: Type.String() }), {
+        description: 'Certificates the metadata refresh kept (also listed in idpCertificates) because recent sign-ins were signed with them and the IdP metadata no longer publishes them; released at the first sign-in signed with a new certificate.',
+      }),
       spEntityId: Type.String(),
       acsUrl: Type.String(),
       spMetadataUrl: Type.String(),
@@ -134,6 +137,7 @@ export function connectionView(ctx: Pick<Ctx, 'config'>, row: ConnectionRow): Co
             idpEntityId: row.saml_idp_entity_id,
             idpSsoUrl: row.saml_idp_sso_url,
             idpCertificates: certs.map(certificateInfo),
+            idpHeldCertificates: (row.saml_held_certs ? (JSON.parse(row.saml_held_certs) as string[]) : []).map(certificateInfo),
             spEntityId: spEntityId(ctx, row.id),
             acsUrl: acsUrl(ctx, row.id),
             spMetadataUrl: `${ctx.config.publicUrl}/sso/saml/${row.id}/metadata`,
@@ -240,6 +244,7 @@ export async function createConnection(ctx: Ctx, orgId: string, input: CreateCon
     saml_metadata_error: null,
     saml_sign_authn_requests: 0,
     saml_idp_wants_signed_requests: null,
+    saml_held_certs: null,
     sp_private_key_ct: null,
     sp_private_key_key_version: null,
     sp_certificate: null,
@@ -345,6 +350,8 @@ export function applyUpdate(row: ConnectionRow, input: UpdateConnectionInput, at
       ...input.saml,
     };
     Object.assign(next, samlFields(merged, fetched));
+    // Certificates the admin sets (by hand or by metadata) replace a hold the refresh job placed.
+    if (input.saml.certificates || input.saml.metadataXml || fetched) next.saml_held_certs = null;
     // Another IdP entered by hand: what the old IdP's metadata said about signed requests no longer applies.
     if (!input.saml.metadataXml && !fetched && next.saml_idp_entity_id !== row.saml_idp_entity_id) next.saml_idp_wants_signed_requests = null;
   }
@@ -355,19 +362,4 @@ export function applyUpdate(row: ConnectionRow, input: UpdateConnectionInput, at
 /** Which fields changed, for the audit log: names only, never a value (and never a secret). */
 export function changedFields(before: ConnectionRow, after: ConnectionRow): string[] {
   return (Object.keys(after) as (keyof ConnectionRow)[]).filter((k) => k !== 'updated_at' && before[k] !== after[k]);
-}
-
-export async function deleteConnection(ctx: Ctx, orgId: string, id: string): Promise<void> {
-  await authorize(ctx, orgId, 'sso.manage');
-  await ctx.db.transaction().execute(async (tx) => {
-    const row = await loadConnection(tx, orgId, id);
-    const enforced = await tx.selectFrom('sso_enforcement').select('connection_id').where('org_id', '=', orgId).executeTakeFirst();
-    if (enforced?.connection_id === id) {
-      throw badRequest('connection_enforced', 'This connection is the one members must sign in with. Turn SSO enforcement off (DELETE …/sso/enforcement) before deleting it.');
-    }
-    await tx.deleteFrom('sso_login_states').where('connection_id', '=', id).execute();
-    await tx.deleteFrom('sso_assertion_ids').where('connection_id', '=', id).execute();
-    await tx.deleteFrom('sso_connections').where('id', '=', id).execute();
-    await recordAudit(tx, ctx, { orgId, action: 'sso.connection_deleted', targets: [{ type: 'sso_connection', id, name: row.name }], metadata: { protocol: row.protocol } });
-  });
 }

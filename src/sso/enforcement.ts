@@ -5,17 +5,19 @@ import type { Ctx } from '../context.js';
 import type { Queryable, Role } from '../db/schema.js';
 import { type ResolvedSession, revokeSession } from '../auth/sessions.js';
 import { PalisadeError, conflict } from '../errors.js';
-import { assertDestinationAllowed } from '../net/outbound.js';
+import { guardChange } from '../lockout/guard.js';
+import { ImpactFields, type ImpactView, impactView } from '../lockout/views.js';
 import { authorize } from '../orgs/authorize.js';
-import { ROLE_RANK } from '../orgs/permissions.js';
-import { type RoleMapping, RoleMappingInput, validateRoleMapping } from '../orgs/role-mapping.js';
-import { type ConnectionRow, type ConnectionView, UpdateConnectionInput, applyUpdate, changedFields, claimNames, connectionView, loadConnection } from './connections.js';
-import { fetchIdpMetadata } from './metadata-refresh.js';
-import { type Identity, identityFrom, planLogin } from './provision.js';
-import { sealConnectionSecret } from './secrets.js';
+import { loadConnection } from './connections.js';
 import { openTotpSecret } from './totp-secret.js';
 
-export const EnforceInput = Type.Object({ connectionId: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
+export const EnforceInput = Type.Object(
+  {
+    connectionId: Type.String({ maxLength: 64 }),
+    acknowledgeWarnings: Type.Optional(Type.Boolean({ description: 'Enforce even though the lockout guard lists people who would lose access (members who sign in only with a password, or whose SSO sign-in fails).' })),
+  },
+  { additionalProperties: false },
+);
 export type EnforceInput = Static<typeof EnforceInput>;
 
 export interface EnforcementView {
@@ -24,6 +26,14 @@ export interface EnforcementView {
   enforcedAt: string | null;
   loginUrl: string | null;
 }
+
+export const EnforcedView = Type.Object({
+  enforced: Type.Boolean(),
+  connectionId: Type.Union([Type.String(), Type.Null()]),
+  enforcedAt: Type.Union([Type.String(), Type.Null()]),
+  loginUrl: Type.Union([Type.String(), Type.Null()]),
+  ...ImpactFields,
+});
 
 export async function getEnforcement(ctx: Ctx, orgId: string): Promise<EnforcementView> {
   await authorize(ctx, orgId, 'sso.manage');
@@ -36,7 +46,7 @@ export async function getEnforcement(ctx: Ctx, orgId: string): Promise<Enforceme
  * active, an admin completed a test login through it recently, and a primary owner has a working
  * break-glass second factor. Together these mean enforcement cannot lock the organization out.
  */
-export async function enforceSso(ctx: Ctx, orgId: string, input: EnforceInput): Promise<EnforcementView> {
+export async function enforceSso(ctx: Ctx, orgId: string, input: EnforceInput): Promise<EnforcementView & ImpactView> {
   await authorize(ctx, orgId, 'sso.manage');
   const conn = await loadConnection(ctx.db, orgId, input.connectionId);
   const now = ctx.clock.now();
@@ -70,12 +80,16 @@ export async function enforceSso(ctx: Ctx, orgId: string, input: EnforceInput): 
     throw conflict('sso_enforcement_not_ready', `SSO cannot be enforced yet: ${missing.join('; ')}.`, { missing, connectionId: conn.id, lastTestLoginAt: conn.last_test_login_at });
   }
   const at = now.toISOString();
-  await ctx.db.transaction().execute(async (tx) => {
-    await tx.deleteFrom('sso_enforcement').where('org_id', '=', orgId).execute();
-    await tx.insertInto('sso_enforcement').values({ org_id: orgId, connection_id: conn.id, enforced_at: at, enforced_by: ctx.caller.kind === 'user' ? ctx.caller.userId : null }).execute();
-    await recordAudit(tx, ctx, { orgId, action: 'sso.enforcement_enabled', targets: [{ type: 'sso_connection', id: conn.id, name: conn.name }], metadata: { lastTestLoginAt: conn.last_test_login_at } });
-  });
-  return getEnforcement(ctx, orgId);
+  // Password sign-in ends for members: the guard lists who would be left without a working way in.
+  const target = { type: 'sso_connection', id: conn.id, name: conn.name };
+  const { impact } = await ctx.db.transaction().execute(async (tx) =>
+    guardChange(tx, ctx, { orgId, change: 'sso_enforcement', target, acknowledge: input.acknowledgeWarnings === true }, async () => {
+      await tx.deleteFrom('sso_enforcement').where('org_id', '=', orgId).execute();
+      await tx.insertInto('sso_enforcement').values({ org_id: orgId, connection_id: conn.id, enforced_at: at, enforced_by: ctx.caller.kind === 'user' ? ctx.caller.userId : null }).execute();
+      await recordAudit(tx, ctx, { orgId, action: 'sso.enforcement_enabled', targets: [target], metadata: { lastTestLoginAt: conn.last_test_login_at } });
+    }),
+  );
+  return { ...(await getEnforcement(ctx, orgId)), ...impactView(impact) };
 }
 
 export async function stopEnforcingSso(ctx: Ctx, orgId: string): Promise<EnforcementView> {
@@ -128,97 +142,6 @@ export async function endSessionIfSsoRequired(ctx: Pick<Ctx, 'db' | 'clock' | 'm
   return true;
 }
 
-export interface ChangeWarning {
-  email: string;
-  lastLoginAt: string;
-  problem: 'would_fail' | 'would_lose_role';
-  before: Role | null;
-  after: Role | null;
-  explanation: string;
-}
-
-/**
- * Replays the last successful login of each person through a connection against a proposed
- * version of it: who would no longer get in, or would get a lower role.
- */
-export async function simulateRecentLogins(db: Queryable, current: ConnectionRow, proposed: ConnectionRow, limit = 200, proposedMapping?: RoleMapping): Promise<ChangeWarning[]> {
-  const rows = await db.selectFrom('sso_logins').selectAll().where('connection_id', '=', current.id).orderBy('occurred_at', 'desc').limit(limit * 5).execute();
-  const latest = new Map<string, (typeof rows)[number]>();
-  for (const r of rows) if (!latest.has(r.user_id)) latest.set(r.user_id, r);
-  const warnings: ChangeWarning[] = [];
-  const oldCerts = new Set(JSON.parse(current.saml_idp_certs ?? '[]') as string[]);
-  const newCerts = JSON.parse(proposed.saml_idp_certs ?? '[]') as string[];
-  const certsReplaced = current.protocol === 'saml' && !newCerts.some((c) => oldCerts.has(c));
-  const issuerChanged = current.oidc_issuer !== proposed.oidc_issuer || current.saml_idp_entity_id !== proposed.saml_idp_entity_id;
-  for (const r of [...latest.values()].slice(0, limit)) {
-    const stored = JSON.parse(r.attributes) as { identity: Identity; raw: Record<string, unknown> };
-    const base = { email: r.email, lastLoginAt: r.occurred_at, before: r.role };
-    if (proposed.status !== 'active') {
-      warnings.push({ ...base, problem: 'would_fail', after: null, explanation: 'The connection would be disabled.' });
-      continue;
-    }
-    if (certsReplaced || issuerChanged) {
-      warnings.push({ ...base, problem: 'would_fail', after: null, explanation: certsReplaced ? 'None of the new signing certificates is one this person\'s last login was verified with; keep the current certificate alongside the new one until the IdP has switched.' : 'The IdP issuer changes, so responses from the current IdP would be refused.' });
-      continue;
-    }
-    let identity: Identity;
-    try {
-      identity = identityFrom(stored.raw, claimNames(proposed), stored.identity.subject, typeof stored.raw.nameID === 'string' ? stored.raw.nameID : undefined);
-    } catch (err) {
-      warnings.push({ ...base, problem: 'would_fail', after: null, explanation: (err as { diagnosis?: { check?: string } }).diagnosis?.check ? `The new claim names find no usable email (${(err as Error).message}).` : String(err) });
-      continue;
-    }
-    const plan = await planLogin(db, proposed, identity, proposedMapping);
-    if (!plan.allowed) warnings.push({ ...base, problem: 'would_fail', after: null, explanation: plan.refusal?.message ?? 'refused' });
-    else if (r.role && plan.role && ROLE_RANK[plan.role] < ROLE_RANK[r.role]) warnings.push({ ...base, problem: 'would_lose_role', after: plan.role, explanation: plan.explanation.join(' ') });
-  }
-  return warnings;
-}
-
-/** Changing a connection; an enforced one is first simulated against recent logins, and a harmful change needs acknowledgement. */
-export async function updateConnection(ctx: Ctx, orgId: string, id: string, input: UpdateConnectionInput): Promise<ConnectionView & { warnings: ChangeWarning[] }> {
-  await authorize(ctx, orgId, 'sso.manage');
-  const current = await loadConnection(ctx.db, orgId, id);
-  const at = ctx.clock.now().toISOString();
-  const fetched = input.saml?.metadataUrl && !input.saml.metadataXml && current.protocol === 'saml' ? await fetchIdpMetadata(ctx.config, input.saml.metadataUrl) : undefined;
-  const next = applyUpdate(current, input, at, fetched);
-  // Discovery fetches from the issuer: refused now (400) rather than at the next sign-in.
-  if (next.oidc_issuer && next.oidc_issuer !== current.oidc_issuer) await assertDestinationAllowed(ctx.config, new URL(next.oidc_issuer).hostname);
-  const enforced = await ctx.db.selectFrom('sso_enforcement').select('connection_id').where('org_id', '=', orgId).executeTakeFirst();
-  let warnings: ChangeWarning[] = [];
-  if (enforced?.connection_id === id) {
-    warnings = await simulateRecentLogins(ctx.db, current, next);
-    if (warnings.length && !input.acknowledgeWarnings) {
-      throw new PalisadeError(409, 'sso_change_would_lock_out', `SSO is enforced through this connection and the change would affect ${warnings.length} recent sign-in(s): ${warnings.slice(0, 3).map((w) => `${w.email} ${w.problem === 'would_fail' ? 'could no longer sign in' : `would drop from ${w.before} to ${w.after}`}`).join('; ')}. Fix the change, or send "acknowledgeWarnings": true to apply it anyway.`, { details: { warnings } });
-    }
-  }
-  const fields = changedFields(current, next);
-  const newSecret = input.oidc?.clientSecret;
-  if (newSecret !== undefined) fields.push('oidc_client_secret (rotated)');
-  await ctx.db.transaction().execute(async (tx) => {
-    if (newSecret !== undefined) {
-      const s = await sealConnectionSecret(tx, ctx.config, ctx.clock.now(), next, 'oidc_client_secret', newSecret);
-      next.oidc_client_secret_ct = s.ct;
-      next.oidc_client_secret_key_version = s.keyVersion;
-    }
-    const { id: _id, org_id: _org, created_at: _c, ...set } = next;
-    await tx.updateTable('sso_connections').set(set).where('id', '=', id).where('org_id', '=', orgId).execute();
-    await recordAudit(tx, ctx, {
-      orgId,
-      action: 'sso.connection_updated',
-      targets: [{ type: 'sso_connection', id, name: next.name }],
-      metadata: {
-        fields,
-        enforced: enforced?.connection_id === id,
-        warnings: warnings.length,
-        acknowledged: !!input.acknowledgeWarnings && warnings.length > 0,
-        ...(current.saml_sign_authn_requests !== next.saml_sign_authn_requests ? { signAuthnRequests: next.saml_sign_authn_requests === 1 } : {}),
-      },
-    });
-  });
-  return { ...connectionView(ctx, next), warnings };
-}
-
 /**
  * Called by password sign-in once the password is right: a person in an organization that
  * enforces SSO is sent to the IdP instead; primary owners are pointed at break-glass.
@@ -248,33 +171,31 @@ export async function assertPasswordLoginAllowed(ctx: Ctx, user: { id: string; e
   );
 }
 
-export const ImpactInput = Type.Object(
-  {
-    changes: Type.Optional(Type.Omit(UpdateConnectionInput, ['acknowledgeWarnings'])),
-    mapping: Type.Optional(RoleMappingInput),
-  },
-  { additionalProperties: false },
-);
-export type ImpactInput = Static<typeof ImpactInput>;
-
 /**
- * Before changing a connection or the organization's group-to-role mapping: replays each person's
- * last successful login through this connection against the proposal and lists who would no longer
- * get in or would get a lower role. Nothing is changed.
+ * For password sign-in (src/auth/login.ts) when the account has no password at all: an account that
+ * signs in through its organization's single sign-on gets `403 sso_required` with where to sign in,
+ * instead of a generic `invalid_credentials` (a lapsed domain, or a bookmarked password page, must not
+ * leave SSO people guessing). Undefined when the account has a password or no active SSO connection.
+ * Call it after the failed attempt is counted and audited, as the other refusals are.
  */
-export async function connectionChangeImpact(ctx: Ctx, orgId: string, id: string, input: ImpactInput): Promise<{ checkedLogins: number; warnings: ChangeWarning[] }> {
-  await authorize(ctx, orgId, 'sso.manage');
-  const current = await loadConnection(ctx.db, orgId, id);
-  const changes = input.changes ?? {};
-  const fetched = changes.saml?.metadataUrl && !changes.saml.metadataXml && current.protocol === 'saml' ? await fetchIdpMetadata(ctx.config, changes.saml.metadataUrl) : undefined;
-  const proposed = applyUpdate(current, changes, ctx.clock.now().toISOString(), fetched);
-  let mapping: RoleMapping | undefined;
-  if (input.mapping) {
-    validateRoleMapping(input.mapping);
-    mapping = { requiredPrefix: input.mapping.requiredPrefix?.trim() ?? null, defaultRole: input.mapping.defaultRole, rules: input.mapping.rules.map((r, i) => ({ id: `proposed_${i}`, group: r.group.trim(), role: r.role })) };
-  }
-  const people = await ctx.db.selectFrom('sso_logins').select((eb) => eb.fn.count<number>('user_id').distinct().as('n')).where('connection_id', '=', id).executeTakeFirst();
-  return { checkedLogins: Number(people?.n ?? 0), warnings: await simulateRecentLogins(ctx.db, current, proposed, 200, mapping) };
+export async function passwordlessAccountError(ctx: Pick<Ctx, 'db' | 'config'>, user: { id: string; password_hash: string | null; status: string }): Promise<PalisadeError | undefined> {
+  if (user.password_hash !== null || user.status !== 'active') return undefined;
+  const rows = await ctx.db
+    .selectFrom('memberships')
+    .innerJoin('sso_connections', 'sso_connections.org_id', 'memberships.org_id')
+    .leftJoin('sso_enforcement', 'sso_enforcement.org_id', 'memberships.org_id')
+    .select(['memberships.org_id', 'sso_connections.id', 'sso_enforcement.connection_id as enforced'])
+    .where('memberships.user_id', '=', user.id)
+    .where('memberships.status', '=', 'active')
+    .where('sso_connections.status', '=', 'active')
+    .orderBy('sso_connections.id')
+    .execute();
+  if (!rows.length) return undefined;
+  const best = rows.find((r) => r.id === r.enforced) ?? (rows[0] as (typeof rows)[number]);
+  const loginUrl = `${ctx.config.publicUrl}/sso/${best.id}/start`;
+  return new PalisadeError(403, 'sso_required', `This account signs in through single sign-on and has no password. Sign in at ${loginUrl}.`, {
+    details: { loginUrl, orgIds: [...new Set(rows.map((r) => r.org_id))], breakGlassAvailable: false },
+  });
 }
 
 /**

@@ -7,14 +7,22 @@ import { finishOidc, peekOidcState } from './oidc.js';
 import { completeLogin } from './provision.js';
 import { finishSaml } from './saml.js';
 
-export type FlowResult = { ok: true; session: NewSession; orgId: string; purpose: 'login' | 'test' } | { ok: false; failure: FailureReport; status: number };
+/** `notice`: something the person should be told on arrival (their address changed at the IdP, and the account followed). */
+export type FlowResult = { ok: true; session: NewSession; orgId: string; purpose: 'login' | 'test'; notice: 'email_changed' | null } | { ok: false; failure: FailureReport; status: number };
 
-async function run(ctx: Ctx, conn: ConnectionRow | undefined, protocol: string, body: (conn: ConnectionRow) => ReturnType<typeof finishOidc>): Promise<FlowResult> {
+/** What a finished protocol exchange hands over: the identity, and for SAML how it was proven. */
+type Finished = Awaited<ReturnType<typeof finishOidc>> & { nameIdFormat?: string | null; signingCertSha256?: string | null };
+
+const PERSISTENT_NAMEID = 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent';
+
+async function run(ctx: Ctx, conn: ConnectionRow | undefined, protocol: string, body: (conn: ConnectionRow) => Promise<Finished>): Promise<FlowResult> {
   try {
     if (!conn) throw fail('sso_connection_unknown', 'This sign-in link does not match any single sign-on connection.', 'connection exists', {}, 404);
     const got = await body(conn);
-    const done = await completeLogin(ctx, conn, got.identity, got.raw, got.purpose, got.initiatedBy);
-    return { ok: true, session: done.session, orgId: conn.org_id, purpose: got.purpose };
+    // OIDC's `sub` is stable by definition; a SAML NameID only in the persistent format (an email NameID is the address itself).
+    const identity = { ...got.identity, stableSubject: conn.protocol === 'oidc' || got.nameIdFormat === PERSISTENT_NAMEID };
+    const done = await completeLogin(ctx, conn, identity, got.raw, got.purpose, got.initiatedBy, got.signingCertSha256 ?? null);
+    return { ok: true, session: done.session, orgId: conn.org_id, purpose: got.purpose, notice: done.plan.emailChange ? 'email_changed' : null };
   } catch (err) {
     const failure = await reportFailure(ctx, { orgId: conn?.org_id ?? null, connectionId: conn?.id ?? null, protocol }, err);
     return { ok: false, failure, status: err instanceof SsoFailure ? err.status : 500 };

@@ -1,54 +1,27 @@
 import { recordAudit } from '../audit/record.js';
-import type { PalisadeConfig } from '../config.js';
 import type { Ctx } from '../context.js';
-import { PalisadeError, badRequest } from '../errors.js';
+import type { Tx } from '../db/schema.js';
+import { PalisadeError } from '../errors.js';
 import type { JobDefinition } from '../jobs/scheduler.js';
-import { type OutboundResponse, outboundRequest } from '../net/outbound.js';
+import { guardChange, previewChange } from '../lockout/guard.js';
+import { recentCutoff } from '../lockout/world.js';
 import type { ConnectionRow } from './connections.js';
-import { type IdpMetadata, certificateInfo, parseIdpMetadata } from './idp-metadata.js';
-
-const MAX_METADATA_BYTES = 1024 * 1024;
-const MAX_REDIRECTS = 5;
-
-/**
- * Downloads and parses IdP metadata; every failure says what to check. The URL is an admin's
- * choice, so every hop (redirects included, each one checked again) goes through the outbound
- * policy: a metadata URL cannot reach this machine, cloud metadata or other denied ranges.
- */
-export async function fetchIdpMetadata(config: PalisadeConfig, url: string): Promise<IdpMetadata> {
-  let current: URL;
-  try {
-    current = new URL(url);
-  } catch {
-    throw badRequest('invalid_url', `"${url.slice(0, 100)}" is not a URL; give the full https:// address of your IdP's metadata.`);
-  }
-  for (let hop = 0; ; hop++) {
-    if (current.protocol !== 'https:' && current.protocol !== 'http:') throw badRequest('invalid_url', `The metadata URL${hop ? ' redirects to one that' : ''} must be an https:// URL.`);
-    let res: OutboundResponse;
-    try {
-      res = await outboundRequest(config, current, { timeoutMs: 10_000, maxBytes: MAX_METADATA_BYTES, headers: { accept: 'application/samlmetadata+xml, application/xml, text/xml' } });
-    } catch (err) {
-      if (err instanceof PalisadeError) throw err; // destination_address_denied names the host, the address and the setting
-      throw new PalisadeError(502, 'idp_metadata_unreachable', `Palisade could not download the IdP metadata from ${current.host} (${(err as Error).message.slice(0, 100)}). Check the URL and that Palisade can reach it.`);
-    }
-    const location = res.headers.location;
-    if (res.status >= 300 && res.status < 400 && location) {
-      if (hop >= MAX_REDIRECTS) throw new PalisadeError(502, 'idp_metadata_unreachable', `The IdP metadata URL redirected more than ${MAX_REDIRECTS} times. Give the final metadata URL.`);
-      current = new URL(location, current);
-      continue;
-    }
-    if (res.status < 200 || res.status >= 300) throw new PalisadeError(502, 'idp_metadata_unreachable', `The IdP metadata URL answered HTTP ${res.status}. Check the URL in your identity provider's admin console.`);
-    if (res.truncated) throw badRequest('invalid_idp_metadata', 'The IdP metadata is larger than 1 MiB; use the metadata of the single application, not a federation aggregate.');
-    return parseIdpMetadata(res.body.toString('utf8'));
-  }
-}
+import { type IdpMetadata, certificateInfo } from './idp-metadata.js';
+import { fetchIdpMetadata } from './metadata-fetch.js';
 
 /**
  * Refreshes IdP metadata of every SAML connection configured by URL. A changed certificate set
  * (the IdP publishing its next certificate beside the current one) is applied and audited, so a
  * rollover needs no admin action; so is an IdP that starts requiring signed AuthnRequests
  * (WantAuthnRequestsSigned="true"): signing is turned on, since unsigned requests would be refused.
- * Idempotent: unchanged metadata changes nothing.
+ *
+ * Every change passes the lockout guard first (src/lockout/guard.ts). When the new metadata drops a
+ * certificate recent sign-ins were signed with, and that would lock people out (the IdP may publish
+ * only its next certificate before it switches), the dropped certificate is held: kept beside the new
+ * ones until a sign-in signed with a new one succeeds (src/sso/held-certificates.ts), audited as
+ * `sso.certificate_held` with the people it protects. When even that would lock people out (the
+ * entity id changed, say), nothing is applied (`sso.metadata_refreshed`, outcome denied).
+ * Idempotent: unchanged metadata, or a hold already in place, changes nothing.
  */
 export function samlMetadataRefreshJob(): JobDefinition {
   return {
@@ -58,19 +31,25 @@ export function samlMetadataRefreshJob(): JobDefinition {
   };
 }
 
-export async function refreshAllMetadata(ctx: Ctx): Promise<{ checked: number; changed: number; failed: number }> {
+export async function refreshAllMetadata(ctx: Ctx): Promise<{ checked: number; changed: number; failed: number; held?: number }> {
   const rows = await ctx.db.selectFrom('sso_connections').selectAll().where('protocol', '=', 'saml').where('saml_metadata_url', 'is not', null).execute();
   let changed = 0;
   let failed = 0;
+  let held = 0;
   for (const row of rows) {
     const outcome = await refreshOne(ctx, row);
     if (outcome === 'changed') changed++;
     if (outcome === 'failed') failed++;
+    if (outcome === 'held') held++;
   }
-  return { checked: rows.length, changed, failed };
+  return { checked: rows.length, changed, failed, ...(held ? { held } : {}) };
 }
 
-async function refreshOne(ctx: Ctx, row: ConnectionRow): Promise<'changed' | 'unchanged' | 'failed'> {
+type MetadataFields = Pick<ConnectionRow, 'saml_idp_certs' | 'saml_held_certs' | 'saml_idp_entity_id' | 'saml_idp_sso_url' | 'saml_idp_wants_signed_requests' | 'saml_sign_authn_requests'>;
+
+const sameFields = (row: ConnectionRow, f: MetadataFields) => (Object.keys(f) as (keyof MetadataFields)[]).every((k) => row[k] === f[k]);
+
+async function refreshOne(ctx: Ctx, row: ConnectionRow): Promise<'changed' | 'unchanged' | 'failed' | 'held'> {
   const at = ctx.clock.now().toISOString();
   let md: IdpMetadata;
   try {
@@ -86,39 +65,93 @@ async function refreshOne(ctx: Ctx, row: ConnectionRow): Promise<'changed' | 'un
     });
     return 'failed';
   }
-  const certs = JSON.stringify(md.certificates);
   const wants = md.wantAuthnRequestsSigned ? 1 : 0;
   // A connection without an SP key cannot sign; its sign-ins keep failing at the IdP until it is recreated.
   const startSigning = wants === 1 && row.saml_sign_authn_requests !== 1 && row.sp_certificate !== null;
-  const same = certs === row.saml_idp_certs && md.entityId === row.saml_idp_entity_id && md.ssoUrl === row.saml_idp_sso_url && wants === row.saml_idp_wants_signed_requests && !startSigning;
-  await ctx.db.transaction().execute(async (tx) => {
-    await tx
-      .updateTable('sso_connections')
-      .set({
-        saml_metadata_refreshed_at: at,
-        saml_metadata_error: null,
-        ...(same ? {} : { saml_idp_certs: certs, saml_idp_entity_id: md.entityId, saml_idp_sso_url: md.ssoUrl, saml_idp_wants_signed_requests: wants, updated_at: at }),
-        ...(startSigning ? { saml_sign_authn_requests: 1 } : {}),
-      })
-      .where('id', '=', row.id)
-      .execute();
-    if (!same) {
-      const before = (JSON.parse(row.saml_idp_certs ?? '[]') as string[]).map((c) => certificateInfo(c).fingerprintSha256);
-      const after = md.certificates.map((c) => certificateInfo(c).fingerprintSha256);
-      await recordAudit(tx, ctx, {
-        orgId: row.org_id,
-        action: 'sso.metadata_refreshed',
-        targets: [{ type: 'sso_connection', id: row.id, name: row.name }],
-        metadata: {
-          certificatesAdded: after.filter((f) => !before.includes(f)),
-          certificatesRemoved: before.filter((f) => !after.includes(f)),
-          entityIdChanged: md.entityId !== row.saml_idp_entity_id,
-          ssoUrlChanged: md.ssoUrl !== row.saml_idp_sso_url,
-          idpWantsAuthnRequestsSigned: md.wantAuthnRequestsSigned,
-          ...(startSigning ? { signAuthnRequests: true, reason: 'The IdP metadata now says WantAuthnRequestsSigned="true"; AuthnRequests are signed from now on. Give the IdP the SP metadata (it names the signing certificate) if it does not have it.' } : {}),
-        },
+  const full: MetadataFields = {
+    saml_idp_certs: JSON.stringify(md.certificates),
+    saml_held_certs: null,
+    saml_idp_entity_id: md.entityId,
+    saml_idp_sso_url: md.ssoUrl,
+    saml_idp_wants_signed_requests: wants,
+    saml_sign_authn_requests: startSigning ? 1 : row.saml_sign_authn_requests,
+  };
+  const target = { type: 'sso_connection', id: row.id, name: row.name };
+  const write = (tx: Tx, f: MetadataFields) => tx.updateTable('sso_connections').set({ ...f, saml_metadata_refreshed_at: at, saml_metadata_error: null, updated_at: at }).where('id', '=', row.id).execute();
+  const touch = () => ctx.db.updateTable('sso_connections').set({ saml_metadata_refreshed_at: at, saml_metadata_error: null }).where('id', '=', row.id).execute();
+  if (sameFields(row, full)) {
+    await touch();
+    return 'unchanged';
+  }
+  const fingerprintsOf = (json: string | null) => (JSON.parse(json ?? '[]') as string[]).map((c) => certificateInfo(c).fingerprintSha256);
+  const changes = (f: MetadataFields) => {
+    const before = fingerprintsOf(row.saml_idp_certs);
+    const after = fingerprintsOf(f.saml_idp_certs);
+    return {
+      certificatesAdded: after.filter((x) => !before.includes(x)),
+      certificatesRemoved: before.filter((x) => !after.includes(x)),
+      entityIdChanged: md.entityId !== row.saml_idp_entity_id,
+      ssoUrlChanged: md.ssoUrl !== row.saml_idp_sso_url,
+      idpWantsAuthnRequestsSigned: md.wantAuthnRequestsSigned,
+      ...(startSigning ? { signAuthnRequests: true, reason: 'The IdP metadata now says WantAuthnRequestsSigned="true"; AuthnRequests are signed from now on. Give the IdP the SP metadata (it names the signing certificate) if it does not have it.' } : {}),
+    };
+  };
+
+  // The metadata as published, if it locks nobody out.
+  const impact = await previewChange(ctx, row.org_id, (tx) => write(tx, full));
+  if (!impact.warnings.length) {
+    await ctx.db.transaction().execute(async (tx) => {
+      await guardChange(tx, ctx, { orgId: row.org_id, change: 'sso_certificates', target }, () => write(tx, full));
+      await recordAudit(tx, ctx, { orgId: row.org_id, action: 'sso.metadata_refreshed', targets: [target], metadata: changes(full) });
+    });
+    return 'changed';
+  }
+
+  // Otherwise keep the certificates recent sign-ins were signed with beside the new ones.
+  const published = md.certificates;
+  const current = JSON.parse(row.saml_idp_certs ?? '[]') as string[];
+  const dropped = current.filter((c) => !published.includes(c));
+  // The certificate each person's latest recent sign-in was signed with.
+  const latest = ctx.db.selectFrom('sso_logins').select((eb) => eb.fn.max('id').as('id')).where('connection_id', '=', row.id).where('occurred_at', '>=', recentCutoff(ctx.clock.now())).groupBy('user_id');
+  const recent = await ctx.db.selectFrom('sso_logins').select('signing_cert_sha256').distinct().where('id', 'in', latest).where('signing_cert_sha256', 'is not', null).execute();
+  const inUse = new Set(recent.map((r) => r.signing_cert_sha256));
+  // Sign-ins recorded before Palisade noted the certificate: every dropped one may be in use.
+  const hold = inUse.size ? dropped.filter((c) => inUse.has(certificateInfo(c).fingerprintSha256)) : dropped;
+  const heldFields: MetadataFields = { ...full, saml_idp_certs: JSON.stringify([...published, ...hold]), saml_held_certs: hold.length ? JSON.stringify(hold) : null };
+  const people = impact.warnings.slice(0, 50).map((w) => ({ email: w.email, problem: w.problem, explanation: w.explanation }));
+  if (hold.length && sameFields(row, heldFields)) {
+    await touch();
+    return 'unchanged';
+  }
+  if (hold.length) {
+    try {
+      await ctx.db.transaction().execute(async (tx) => {
+        await guardChange(tx, ctx, { orgId: row.org_id, change: 'sso_certificates', target }, () => write(tx, heldFields));
+        await recordAudit(tx, ctx, {
+          orgId: row.org_id,
+          action: 'sso.certificate_held',
+          outcome: 'denied',
+          targets: [target],
+          metadata: {
+            ...changes(heldFields),
+            held: hold.map((c) => certificateInfo(c).fingerprintSha256),
+            people,
+            reason: `The identity provider's metadata no longer publishes the certificate recent sign-ins were signed with; removing it would lock ${impact.warnings.length} people out. It is kept beside the new certificate(s) until a sign-in signed with a new one succeeds, then released (sso.certificate_released).`,
+          },
+        });
       });
+      return 'held';
+    } catch (err) {
+      if (!(err instanceof PalisadeError && err.code === 'sso_change_would_lock_out')) throw err;
+    }
+  }
+  // Even with the old certificate kept, the new metadata would lock people out: nothing is applied.
+  const message = `Held back: applying the identity provider's new metadata would lock ${impact.warnings.length} people out (${impact.warnings.slice(0, 3).map((w) => w.email).join(', ')}). Check the metadata at the IdP, or apply it by hand with PATCH …/sso/connections/${row.id} and "acknowledgeWarnings": true.`;
+  await ctx.db.transaction().execute(async (tx) => {
+    await tx.updateTable('sso_connections').set({ saml_metadata_refreshed_at: at, saml_metadata_error: message }).where('id', '=', row.id).execute();
+    if (row.saml_metadata_error !== message) {
+      await recordAudit(tx, ctx, { orgId: row.org_id, action: 'sso.metadata_refreshed', outcome: 'denied', targets: [target], metadata: { ...changes(full), reason: 'would_lock_out', people } });
     }
   });
-  return same ? 'unchanged' : 'changed';
+  return 'held';
 }

@@ -6,11 +6,13 @@ import { newId } from '../ids.js';
 import { type MappingResult, type RoleMapping, evaluateGroups, loadRoleMapping } from '../orgs/role-mapping.js';
 import { type SsoDomainCapture, autoJoinCapturingOrg, ssoDomainCapture } from '../domains/capture.js';
 import { normalizeEmail } from '../users/email.js';
-import { findUserByEmail } from '../users/store.js';
+import { findUserById } from '../users/store.js';
 import { revokeAllCredentials } from '../auth/sessions.js';
+import { type AccountMatch, applyEmailChange, linkIdentity, lookupAccount, matchAccount } from './account-match.js';
 import type { ConnectionRow } from './connections.js';
 import { fail } from './diagnosis.js';
 import type { ClaimNames } from './presets.js';
+import { releaseHeldCertificates } from './held-certificates.js';
 
 /** What an IdP asserted about a person, after reading the connection's claim names. */
 export interface Identity {
@@ -19,6 +21,11 @@ export interface Identity {
   firstName: string | null;
   lastName: string | null;
   groups: string[];
+  /**
+   * The subject is the IdP's stable identifier for the person (OIDC `sub`; SAML NameID in the
+   * persistent format), so the sign-in is matched on it before the email (./account-match.ts).
+   */
+  stableSubject?: boolean;
 }
 
 /** Reads an identity from OIDC claims or SAML attributes using the connection's claim names. */
@@ -47,6 +54,10 @@ export interface LoginPlan {
   connectionId: string;
   email: string;
   user: { id: string | null; exists: boolean; status: User['status'] | null };
+  /** How the account was found: by the IdP's stable subject, by email, or not at all (JIT creates it). */
+  matchedBy: AccountMatch['matchedBy'];
+  /** The IdP sends a new address for an account found by its stable subject: the account's email follows. */
+  emailChange: AccountMatch['emailChange'];
   membership: { id: string | null; exists: boolean; currentRole: Role | null };
   /** The role the person ends with, or null when the login is refused. */
   role: Role | null;
@@ -63,25 +74,51 @@ export interface LoginPlan {
 
 const mappingConfigured = (m: RoleMapping) => m.rules.length > 0 || m.defaultRole !== null;
 
+/** Everything a login decision reads: looked up one by one for a real sign-in, in bulk by the lockout guard's replay. */
+export interface LoginFacts {
+  mapping: RoleMapping;
+  account: AccountMatch;
+  membership: Pick<Membership, 'id' | 'role' | 'status'> | undefined;
+  /** The account also belongs to another organization. */
+  memberElsewhere: boolean;
+  /** Domain capture of the identity's email, as `ssoDomainCapture` answers it for the connection's organization. */
+  capture: SsoDomainCapture | null;
+  /** `evaluateGroups(mapping, identity.groups)` when the caller has it already (the replay shares it between people with the same groups). */
+  mappingResult?: MappingResult;
+}
+
+export async function loadLoginFacts(db: Queryable, conn: ConnectionRow, identity: Identity, proposedMapping?: RoleMapping): Promise<LoginFacts> {
+  const mapping = proposedMapping ?? (await loadRoleMapping(db, conn.org_id));
+  const account = matchAccount(identity, await lookupAccount(db, conn, identity));
+  const user = account.user;
+  const membership = user ? await db.selectFrom('memberships').select(['id', 'role', 'status']).where('org_id', '=', conn.org_id).where('user_id', '=', user.id).executeTakeFirst() : undefined;
+  const elsewhere = user ? await db.selectFrom('memberships').select('org_id').where('user_id', '=', user.id).where('org_id', '!=', conn.org_id).limit(1).executeTakeFirst() : undefined;
+  return { mapping, account, membership, memberElsewhere: !!elsewhere, capture: await ssoDomainCapture(db, conn.org_id, identity.email) };
+}
+
 /**
  * Decides what a login would do: pure reads, no writes, so the simulator and the real login share it.
  * Mapping never grants or removes primary owner; an unconfigured mapping keeps roles as they are
  * and makes new people members; a configured mapping that grants nothing refuses the login.
  */
 export async function planLogin(db: Queryable, conn: ConnectionRow, identity: Identity, proposedMapping?: RoleMapping): Promise<LoginPlan> {
-  const mapping = proposedMapping ?? (await loadRoleMapping(db, conn.org_id));
-  const result = evaluateGroups(mapping, identity.groups);
+  return decideLogin(conn, identity, await loadLoginFacts(db, conn, identity, proposedMapping));
+}
+
+/** The decision itself, pure over the facts: the real sign-in, the simulator and the lockout guard's replay all come here. */
+export function decideLogin(conn: ConnectionRow, identity: Identity, facts: LoginFacts): LoginPlan {
+  const { mapping, account, membership } = facts;
+  const user = account.user;
+  const result = facts.mappingResult ?? evaluateGroups(mapping, identity.groups);
   const configured = mappingConfigured(mapping);
-  const user = await findUserByEmail(db, identity.email);
-  const membership = user
-    ? await db.selectFrom('memberships').selectAll().where('org_id', '=', conn.org_id).where('user_id', '=', user.id).executeTakeFirst()
-    : undefined;
   const explanation: string[] = result.groups.map((g) => g.explanation);
   const plan: LoginPlan = {
     orgId: conn.org_id,
     connectionId: conn.id,
     email: identity.email,
     user: { id: user?.id ?? null, exists: !!user, status: user?.status ?? null },
+    matchedBy: account.matchedBy,
+    emailChange: account.emailChange,
     membership: { id: membership?.id ?? null, exists: !!membership, currentRole: membership?.role ?? null },
     role: null,
     roleChange: null,
@@ -98,20 +135,25 @@ export async function planLogin(db: Queryable, conn: ConnectionRow, identity: Id
     return plan;
   };
   if (conn.status !== 'active') return refuse('sso_connection_disabled', 'This SSO connection is disabled; an administrator must enable it.');
+  if (account.conflict) return refuse(account.conflict.code, account.conflict.message);
   // An organization's IdP speaks only for that organization: it must not sign in an account that also
   // belongs elsewhere (that would let one tenant's IdP open another tenant's account). Verified email
   // domains would let this relax; until then such people use their own organization's sign-in.
-  if (user) {
-    const elsewhere = await db.selectFrom('memberships').select('org_id').where('user_id', '=', user.id).where('org_id', '!=', conn.org_id).limit(1).executeTakeFirst();
-    if (elsewhere) return refuse('sso_account_in_other_organization', `${identity.email} also belongs to another organization, so this organization's identity provider cannot sign that account in.`);
-  }
-  if (user?.status === 'suspended') return refuse('sso_user_suspended', `${identity.email} is suspended in Palisade.`);
+  if (user && facts.memberElsewhere) return refuse('sso_account_in_other_organization', `${user.email} also belongs to another organization, so this organization's identity provider cannot sign that account in.`);
+  if (user?.status === 'suspended') return refuse('sso_user_suspended', `${user.email} is suspended in Palisade.`);
   // Deactivated by SCIM: only the identity provider's provisioning (active: true) gives the access back, never a login (nor JIT).
   if (membership?.status === 'suspended') return refuse('sso_membership_suspended', `${identity.email} is suspended in this organization by SCIM provisioning (deactivated in the identity provider); reactivate them there.`);
   // Domain capture, as at password sign-in: a verified domain decides who may add people at it.
-  const capture = await ssoDomainCapture(db, conn.org_id, identity.email);
+  const capture = facts.capture;
   plan.domainCapture = capture;
   const emailDomain = identity.email.slice(identity.email.lastIndexOf('@') + 1);
+  if (account.emailChange) {
+    // Moving an account to an address at a domain another organization verified would hand that organization's address to this IdP's account.
+    if (capture?.capturedBy === 'another_organization') {
+      return refuse('sso_email_domain_captured', `The identity provider now sends ${identity.email} for ${account.emailChange.from}, but ${emailDomain} is a domain another organization verified in Palisade, so the account cannot take that address. Correct the address at the identity provider.`);
+    }
+    explanation.push(`The identity provider sends a new address for the same person (stable subject): the account ${account.emailChange.from} becomes ${account.emailChange.to}; no second account is created.`);
+  }
   if (!membership) {
     if (capture?.capturedBy === 'another_organization') {
       return refuse(
@@ -161,8 +203,13 @@ export interface CompletedLogin {
   plan: LoginPlan;
 }
 
-/** Applies a login plan: JIT user and membership, role change, the login record, a session. All audited in one transaction. */
-export async function completeLogin(ctx: Ctx, conn: ConnectionRow, identity: Identity, raw: Record<string, unknown>, purpose: 'login' | 'test', initiatedBy: string | null): Promise<CompletedLogin> {
+/**
+ * Applies a login plan: JIT user and membership, an email changed at the IdP, role change, the link
+ * to the IdP's stable subject, the login record, a session. All audited in one transaction.
+ * `signingCertSha256`: the configured certificate that verified a SAML sign-in (kept with the login
+ * record for the lockout guard; a first sign-in with a new certificate releases held ones).
+ */
+export async function completeLogin(ctx: Ctx, conn: ConnectionRow, identity: Identity, raw: Record<string, unknown>, purpose: 'login' | 'test', initiatedBy: string | null, signingCertSha256: string | null = null): Promise<CompletedLogin> {
   return ctx.db.transaction().execute(async (tx) => {
     const plan = await planLogin(tx, conn, identity);
     if (!plan.allowed || !plan.role) {
@@ -171,7 +218,16 @@ export async function completeLogin(ctx: Ctx, conn: ConnectionRow, identity: Ide
     }
     const now = ctx.clock.now();
     const at = now.toISOString();
-    const { user, created } = await ensureUser(tx, ctx, conn, identity, now, plan.joinVia ?? 'sso_jit');
+    let { user, created } = await ensureUser(tx, ctx, conn, identity, plan, now, plan.joinVia ?? 'sso_jit');
+    if (plan.emailChange) {
+      user = await applyEmailChange(tx, ctx, conn, user, plan.emailChange, now);
+      // A new address is proven only if this IdP's company vouches for it (below).
+      if (user.email_verified_at) {
+        await tx.updateTable('users').set({ email_verified_at: null }).where('id', '=', user.id).execute();
+        user.email_verified_at = null;
+      }
+    }
+    await linkIdentity(tx, conn, identity, user.id, now);
     // The IdP of the company that verified the address's domain vouches for the address.
     if (!user.email_verified_at && (plan.domainCapture?.capturedBy === 'this_organization' || plan.domainCapture?.capturedBy === 'same_company')) {
       await tx.updateTable('users').set({ email_verified_at: at }).where('id', '=', user.id).execute();
@@ -216,8 +272,9 @@ export async function completeLogin(ctx: Ctx, conn: ConnectionRow, identity: Ide
     }
     await tx
       .insertInto('sso_logins')
-      .values({ id: newId('ssl', now), connection_id: conn.id, org_id: conn.org_id, user_id: user.id, email: identity.email, attributes: JSON.stringify({ identity, raw: rawForRecord(raw) }), role: plan.role, purpose, occurred_at: at })
+      .values({ id: newId('ssl', now), connection_id: conn.id, org_id: conn.org_id, user_id: user.id, email: identity.email, attributes: JSON.stringify({ identity, raw: rawForRecord(raw) }), role: plan.role, purpose, occurred_at: at, signing_cert_sha256: signingCertSha256 })
       .execute();
+    if (signingCertSha256) await releaseHeldCertificates(tx, ctx, conn.id, signingCertSha256);
     // A test login by an admin is what lets the organization turn enforcement on.
     if (purpose === 'test' && initiatedBy === user.id && (plan.role === 'admin' || plan.role === 'primary_owner')) {
       await tx.updateTable('sso_connections').set({ last_test_login_at: at, last_test_login_by: user.id }).where('id', '=', conn.id).execute();
@@ -228,7 +285,7 @@ export async function completeLogin(ctx: Ctx, conn: ConnectionRow, identity: Ide
       action: purpose === 'test' ? 'sso.test_login_succeeded' : 'auth.login_succeeded',
       actor,
       targets: [{ type: 'session', id: session.sessionId }, { type: 'sso_connection', id: conn.id }],
-      metadata: { method: `sso_${conn.protocol}`, role: plan.role, roleChanged: plan.roleChange !== null },
+      metadata: { method: `sso_${conn.protocol}`, role: plan.role, roleChanged: plan.roleChange !== null, ...(plan.emailChange ? { emailChanged: plan.emailChange } : {}) },
     });
     return { session, user, plan };
   });
@@ -254,8 +311,8 @@ async function endPriorCredentials(tx: Tx, ctx: Ctx, conn: ConnectionRow, user: 
   });
 }
 
-async function ensureUser(tx: Tx, ctx: Ctx, conn: ConnectionRow, identity: Identity, now: Date, via: 'sso_jit' | 'domain_auto_join'): Promise<{ user: User; created: boolean }> {
-  const existing = await findUserByEmail(tx, identity.email);
+async function ensureUser(tx: Tx, ctx: Ctx, conn: ConnectionRow, identity: Identity, plan: LoginPlan, now: Date, via: 'sso_jit' | 'domain_auto_join'): Promise<{ user: User; created: boolean }> {
+  const existing = plan.user.id ? await findUserById(tx, plan.user.id) : undefined;
   if (existing) return { user: existing, created: false };
   const at = now.toISOString();
   const display = [identity.firstName, identity.lastName].filter(Boolean).join(' ') || null;
@@ -279,6 +336,10 @@ export function plainRefusal(code: string): string {
       return 'This sign-in method is turned off.';
     case 'sso_email_domain_captured':
       return 'Your email address is at a domain managed by another organization in Palisade, so this identity provider cannot give you access. Contact your organization\'s administrators.';
+    case 'sso_email_in_use':
+      return 'Your identity provider now sends an email address that another Palisade account already uses, so you were not signed in. Ask your administrator to resolve it.';
+    case 'sso_subject_mismatch':
+      return 'This email address belongs to a Palisade account linked to a different person at your identity provider, so you were not signed in. Ask your administrator.';
     case 'sso_account_in_other_organization':
       return 'Your Palisade account also belongs to another organization, so it cannot be signed in through this organization\'s identity provider. Sign in with your usual method.';
     default:

@@ -6,14 +6,18 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { notFound } from '../errors.js';
 import { OrgParams, errorResponses, noContent } from '../http/schemas.js';
-import { ConnectionView, CreateConnectionInput, UpdateConnectionInput, createConnection, deleteConnection, getConnection, listConnections } from './connections.js';
+import { PageQuerySchema, pageRequest, pageSchema } from '../http/pagination.js';
+import { ConnectionView, CreateConnectionInput, UpdateConnectionInput, createConnection, getConnection, listConnections } from './connections.js';
+import { DeleteConnectionQuery, ImpactInput, ImpactResponse, UpdatedConnectionView, connectionChangeImpact, deleteConnection, updateConnection } from './connection-changes.js';
 import { type FailureReport, SsoFailure, reportFailure } from './diagnosis.js';
-import { EnforceInput, ImpactInput, connectionChangeImpact, enforceSso, getEnforcement, stopEnforcingSso, updateConnection } from './enforcement.js';
+import { EnforceInput, EnforcedView, enforceSso, getEnforcement, stopEnforcingSso } from './enforcement.js';
 import { type FlowResult, oidcCallback, samlAcs } from './flow.js';
 import { connectionById, startLogin } from './login.js';
 import { PRESETS } from './presets.js';
 import { spMetadataXml } from './saml.js';
 import { SimulateInput, simulateLogin } from './simulate.js';
+import { IdentityLinkView, listIdentityLinks, releaseIdentityLink } from './identities.js';
+import { IssueRecoveryLinkInput, RecoveryLinkView, RedeemRecoveryInput, issueRecoveryLink, redeemRecoveryLink, revokeRecoveryLink } from './recovery.js';
 import { BreakGlassInput, TotpCodeInput, breakGlassLogin, confirmTotp, removeTotp, startTotpEnrollment, totpStatus } from './totp.js';
 
 const tags = ['Single sign-on'];
@@ -39,7 +43,9 @@ function failurePage(reply: FastifyReply, status: number, f: FailureReport) {
 function finish(request: FastifyRequest, reply: FastifyReply, result: FlowResult) {
   if (!result.ok) return failurePage(reply, result.status, result.failure);
   setSessionCookie(request, reply, result.session);
-  return reply.redirect(result.purpose === 'test' ? `/?sso_test=ok&org=${encodeURIComponent(result.orgId)}` : '/', 303);
+  const notice = result.notice ? `sso_notice=${result.notice}` : '';
+  if (result.purpose === 'test') return reply.redirect(`/?sso_test=ok&org=${encodeURIComponent(result.orgId)}${notice ? `&${notice}` : ''}`, 303);
+  return reply.redirect(notice ? `/?${notice}` : '/', 303);
 }
 
 export async function ssoRoutes(root: FastifyInstance): Promise<void> {
@@ -64,7 +70,16 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
   );
   app.patch(
     '/api/v1/orgs/:orgId/sso/connections/:connectionId',
-    { schema: { tags, summary: 'Change a connection (an enforced one is simulated against recent logins first)', params: ConnParams, body: UpdateConnectionInput, response: errorResponses } },
+    {
+      schema: {
+        operationId: 'updateSsoConnection',
+        tags,
+        summary: 'Change a connection. Recent sign-ins are replayed against the change first: one that takes sign-in access or a role away is refused (409 sso_change_would_lock_out, listing who and why) unless acknowledged',
+        params: ConnParams,
+        body: UpdateConnectionInput,
+        response: { 200: UpdatedConnectionView, ...errorResponses },
+      },
+    },
     async (request) => updateConnection(request.ctx, request.params.orgId, request.params.connectionId, request.body),
   );
   app.post(
@@ -74,7 +89,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
   );
   app.post(
     '/api/v1/orgs/:orgId/sso/connections/:connectionId/impact',
-    { schema: { tags, summary: 'Before a change to this connection or to the group-to-role mapping: who of the recent sign-ins would fail or lose their role', params: ConnParams, body: ImpactInput, response: errorResponses } },
+    { schema: { operationId: 'previewSsoChangeImpact', tags, summary: 'Before a change to this connection or to the group-to-role mapping: the lockout guard\'s answer (who would lose access or a role, who is degraded, what fails already); nothing is changed', params: ConnParams, body: ImpactInput, response: { 200: ImpactResponse, ...errorResponses } } },
     async (request) => connectionChangeImpact(request.ctx, request.params.orgId, request.params.connectionId, request.body),
   );
   app.get('/api/v1/orgs/:orgId/sso/enforcement', { schema: { tags, summary: 'Whether members must sign in with SSO', params: OrgParams, response: errorResponses } }, async (request) =>
@@ -82,18 +97,64 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
   );
   app.put(
     '/api/v1/orgs/:orgId/sso/enforcement',
-    { schema: { tags, summary: 'Require SSO for members (needs a recent admin test login and a break-glass owner)', params: OrgParams, body: EnforceInput, response: errorResponses } },
+    { schema: { operationId: 'enforceSso', tags, summary: 'Require SSO for members (needs a recent admin test login and a break-glass owner; the lockout guard lists members who would be left without a way in, refused unless acknowledged)', params: OrgParams, body: EnforceInput, response: { 200: EnforcedView, ...errorResponses } } },
     async (request) => enforceSso(request.ctx, request.params.orgId, request.body),
   );
   app.delete('/api/v1/orgs/:orgId/sso/enforcement', { schema: { tags, summary: 'Stop requiring SSO', params: OrgParams, response: errorResponses } }, async (request) =>
     stopEnforcingSso(request.ctx, request.params.orgId),
   );
-  app.delete('/api/v1/orgs/:orgId/sso/connections/:connectionId', { schema: { tags, summary: 'Delete an SSO connection', params: ConnParams, response: { ...noContent, ...errorResponses } } }, async (request, reply) => {
-    await deleteConnection(request.ctx, request.params.orgId, request.params.connectionId);
+  app.delete('/api/v1/orgs/:orgId/sso/connections/:connectionId', { schema: { operationId: 'deleteSsoConnection', tags, summary: 'Delete an SSO connection (refused while enforced, and by the lockout guard when people sign in only through it, unless ?acknowledgeWarnings=true)', params: ConnParams, querystring: DeleteConnectionQuery, response: { ...noContent, ...errorResponses } } }, async (request, reply) => {
+    await deleteConnection(request.ctx, request.params.orgId, request.params.connectionId, request.query);
     return reply.status(204).send();
   });
 
+  const IdentityParams = Type.Object({ orgId: Type.String({ maxLength: 64 }), connectionId: Type.String({ maxLength: 64 }), userId: Type.String({ maxLength: 64 }) });
+  app.get(
+    '/api/v1/orgs/:orgId/sso/connections/:connectionId/identities',
+    { schema: { operationId: 'listSsoIdentityLinks', tags, summary: 'Stable IdP subjects (OIDC sub, SAML persistent NameID) linked to accounts through this connection', params: ConnParams, querystring: Type.Object(PageQuerySchema), response: { 200: pageSchema(IdentityLinkView), ...errorResponses } } },
+    async (request) => listIdentityLinks(request.ctx, request.params.orgId, request.params.connectionId, pageRequest(request.query)),
+  );
+  app.delete(
+    '/api/v1/orgs/:orgId/sso/connections/:connectionId/identities/:userId',
+    { schema: { operationId: 'releaseSsoIdentityLink', tags, summary: 'Release the link between an account and its IdP subject (after the address was given to someone new at the IdP); the next sign-in links again', params: IdentityParams, response: { ...noContent, ...errorResponses } } },
+    async (request, reply) => {
+      await releaseIdentityLink(request.ctx, request.params.orgId, request.params.connectionId, request.params.userId);
+      return reply.status(204).send();
+    },
+  );
+  app.post(
+    '/api/v1/orgs/:orgId/sso/recovery-links',
+    { schema: { operationId: 'issueSsoRecoveryLink', tags, summary: 'Primary owners: a time-limited, single-use link that lets one member of this organization in without SSO (one short session, no password set; audited)', params: OrgParams, body: IssueRecoveryLinkInput, response: { 201: RecoveryLinkView, ...errorResponses } } },
+    async (request, reply) => reply.status(201).send(await issueRecoveryLink(request.ctx, request.params.orgId, request.body)),
+  );
+  app.delete(
+    '/api/v1/orgs/:orgId/sso/recovery-links/:linkId',
+    { schema: { operationId: 'revokeSsoRecoveryLink', tags, summary: 'Revoke a recovery link that was not used yet', params: Type.Object({ orgId: Type.String({ maxLength: 64 }), linkId: Type.String({ maxLength: 64 }) }), response: { ...noContent, ...errorResponses } } },
+    async (request, reply) => {
+      await revokeRecoveryLink(request.ctx, request.params.orgId, request.params.linkId);
+      return reply.status(204).send();
+    },
+  );
+
   const authTags = ['Authentication'];
+  app.post(
+    '/api/v1/sso/recovery',
+    {
+      schema: {
+        operationId: 'redeemSsoRecoveryLink',
+        tags: authTags,
+        summary: 'Sign in with a recovery link a primary owner issued: one short session, flagged in the audit log',
+        security: [],
+        body: RedeemRecoveryInput,
+        response: { 200: Type.Object({ user: Type.Object({ id: Type.String(), email: Type.String() }), orgId: Type.String(), csrfToken: Type.String(), expiresAt: Type.String() }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { session, user, orgId } = await redeemRecoveryLink(request.ctx, request.body);
+      setSessionCookie(request, reply, session);
+      return { user: { id: user.id, email: user.email }, orgId, csrfToken: session.csrfToken, expiresAt: session.expiresAt };
+    },
+  );
   app.get('/api/v1/me/totp', { schema: { tags: authTags, summary: 'Whether you have an authenticator app enrolled (break-glass second factor)', response: errorResponses } }, async (request) => totpStatus(request.ctx));
   app.post('/api/v1/me/totp', { schema: { tags: authTags, summary: 'Start enrolling an authenticator app: the secret is shown this once', response: { 201: Type.Object({ secret: Type.String(), otpauthUri: Type.String() }), ...errorResponses } } }, async (request, reply) =>
     reply.status(201).send(await startTotpEnrollment(request.ctx)),

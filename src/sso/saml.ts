@@ -6,6 +6,7 @@ import { SsoFailure, fail } from './diagnosis.js';
 import { toPem } from './idp-metadata.js';
 import { type Identity, identityFrom } from './provision.js';
 import { spPrivateKey } from './secrets.js';
+import { describeSigningCertificate, signingCertificateOf, verifyingCertificate } from './signing-certificate.js';
 import { assertSameBrowser, consumeLoginState, samlRequestCache, stateKey } from './store.js';
 import type { SsoLoginStatesTable } from './tables.js';
 
@@ -135,7 +136,18 @@ function inspect(xml: string): Shape {
   return { inResponseTo: response.getAttribute('InResponseTo') || null, destination: response.getAttribute('Destination') || null, assertionId };
 }
 
-export async function finishSaml(ctx: Ctx, conn: ConnectionRow, samlResponse: string, opts: { dryRun?: boolean; binding?: string } = {}): Promise<{ identity: Identity; raw: Record<string, unknown>; purpose: 'login' | 'test'; initiatedBy: string | null }> {
+export interface FinishedSaml {
+  identity: Identity;
+  raw: Record<string, unknown>;
+  purpose: 'login' | 'test';
+  initiatedBy: string | null;
+  /** The NameID Format the IdP sent (persistent NameIDs are matched as the stable subject). */
+  nameIdFormat: string | null;
+  /** Fingerprint of the configured certificate that verified the assertion (./signing-certificate.ts). */
+  signingCertSha256: string | null;
+}
+
+export async function finishSaml(ctx: Ctx, conn: ConnectionRow, samlResponse: string, opts: { dryRun?: boolean; binding?: string } = {}): Promise<FinishedSaml> {
   let xml: string;
   try {
     xml = Buffer.from(samlResponse, 'base64').toString('utf8');
@@ -181,7 +193,7 @@ export async function finishSaml(ctx: Ctx, conn: ConnectionRow, samlResponse: st
     if (opts.dryRun) saml.options.validateInResponseTo = ValidateInResponseTo.never;
     ({ profile } = await saml.validatePostResponseAsync({ SAMLResponse: samlResponse }));
   } catch (err) {
-    throw diagnoseSaml(err, ctx, conn);
+    throw diagnoseSaml(err, ctx, conn, xml);
   }
   if (!profile) throw fail('saml_no_profile', plain, 'response carries a login');
 
@@ -208,7 +220,8 @@ export async function finishSaml(ctx: Ctx, conn: ConnectionRow, samlResponse: st
   const attributes = (profile.attributes ?? {}) as Record<string, unknown>;
   const nameId = profile.nameID ?? '';
   const raw = { ...attributes, nameID: nameId };
-  if (opts.dryRun) return { identity: identityFrom(attributes, claimNames(conn), `${profile.issuer ?? ''}|${nameId}`, nameId), raw, purpose, initiatedBy };
+  const proof = { nameIdFormat: profile.nameIDFormat || null, signingCertSha256: verifyingCertificate(xml, JSON.parse(conn.saml_idp_certs ?? '[]') as string[]) };
+  if (opts.dryRun) return { identity: identityFrom(attributes, claimNames(conn), `${profile.issuer ?? ''}|${nameId}`, nameId), raw, purpose, initiatedBy, ...proof };
   const inserted = await ctx.db
     .insertInto('sso_assertion_ids')
     .values({ connection_id: conn.id, assertion_id: assertionId, expires_at: new Date(Date.parse(notOnOrAfter) + SAML_CLOCK_SKEW_MS).toISOString() })
@@ -217,15 +230,21 @@ export async function finishSaml(ctx: Ctx, conn: ConnectionRow, samlResponse: st
     .executeTakeFirst();
   if (!inserted) throw fail('saml_assertion_replayed', plain, 'assertion used only once', { expected: 'new assertion id', received: assertionId });
 
-  return { identity: identityFrom(attributes, claimNames(conn), `${profile.issuer ?? ''}|${nameId}`, nameId), raw, purpose, initiatedBy };
+  return { identity: identityFrom(attributes, claimNames(conn), `${profile.issuer ?? ''}|${nameId}`, nameId), raw, purpose, initiatedBy, ...proof };
 }
 
-function diagnoseSaml(err: unknown, ctx: Ctx, conn: ConnectionRow): SsoFailure {
+function diagnoseSaml(err: unknown, ctx: Ctx, conn: ConnectionRow, xml: string): SsoFailure {
   if (err instanceof SsoFailure) return err;
   const message = err instanceof Error ? err.message : String(err);
   if (/No valid subject confirmation/i.test(message)) return fail('saml_assertion_expired', plain, 'SubjectConfirmationData NotBefore/NotOnOrAfter (with clock skew)', { detail: message.slice(0, 200) });
   if (/Invalid signature|invalid document signature|signature/i.test(message)) {
-    return fail('saml_bad_signature', plain, 'signature verifies with the connection\'s IdP certificate(s)', { expected: `${(JSON.parse(conn.saml_idp_certs ?? '[]') as string[]).length} configured certificate(s)`, detail: message.slice(0, 200) });
+    // Which certificate signed, and whether Palisade has it: the first question after an IdP's certificate rollover.
+    const signer = signingCertificateOf(xml, JSON.parse(conn.saml_idp_certs ?? '[]') as string[], { verify: false });
+    return fail('saml_bad_signature', plain, 'signature verifies with the connection\'s IdP certificate(s)', {
+      expected: signer.configuredSha256,
+      received: { signingCertificateSha256: signer.embeddedSha256, matchesConfigured: signer.embeddedIsConfigured },
+      detail: `${describeSigningCertificate(signer)} (${message.slice(0, 120)})`,
+    });
   }
   if (/audience/i.test(message)) return fail('saml_wrong_audience', plain, 'AudienceRestriction names Palisade\'s entity id', { expected: spEntityId(ctx, conn.id), detail: message.slice(0, 300) });
   if (/expired/i.test(message)) return fail('saml_assertion_expired', plain, 'NotOnOrAfter (with clock skew)', { detail: message.slice(0, 200) });

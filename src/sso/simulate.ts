@@ -22,6 +22,9 @@ export interface SimulationResult {
   connection: { id: string; name: string; protocol: string };
   identity: Identity | null;
   user: LoginPlan['user'] | null;
+  /** How the account was found (by the IdP's stable subject, or by email), and an address change it would apply. */
+  matchedBy: LoginPlan['matchedBy'];
+  emailChange: LoginPlan['emailChange'];
   role: LoginPlan['role'];
   roleChange: LoginPlan['roleChange'];
   willCreate: { user: boolean; membership: boolean };
@@ -43,10 +46,13 @@ export async function simulateLogin(ctx: Ctx, orgId: string, connectionId: strin
   };
   let identity: Identity;
   try {
-    identity = input.samlResponse ? (await finishSaml(ctx, conn, input.samlResponse, { dryRun: true })).identity : identityFrom(input.claims ?? {}, claimNames(conn), 'simulated');
+    if (input.samlResponse) {
+      const got = await finishSaml(ctx, conn, input.samlResponse, { dryRun: true });
+      identity = { ...got.identity, stableSubject: got.nameIdFormat === 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent' };
+    } else identity = identityFrom(input.claims ?? {}, claimNames(conn), 'simulated');
   } catch (err) {
     if (!(err instanceof SsoFailure)) throw err;
-    return { ...base, wouldSucceed: false, identity: null, user: null, role: null, roleChange: null, willCreate: { user: false, membership: false }, mapping: null, domainCapture: null, failure: { code: err.code, ...err.diagnosis }, explanation: [err.publicMessage] };
+    return { ...base, wouldSucceed: false, identity: null, user: null, matchedBy: null, emailChange: null, role: null, roleChange: null, willCreate: { user: false, membership: false }, mapping: null, domainCapture: null, failure: { code: err.code, ...err.diagnosis }, explanation: [err.publicMessage] };
   }
   const plan = await planLogin(ctx.db, conn, identity);
   return {
@@ -54,6 +60,8 @@ export async function simulateLogin(ctx: Ctx, orgId: string, connectionId: strin
     wouldSucceed: plan.allowed,
     identity,
     user: plan.user,
+    matchedBy: plan.matchedBy,
+    emailChange: plan.emailChange,
     role: plan.role,
     roleChange: plan.roleChange,
     willCreate: { user: plan.allowed && !plan.user.exists, membership: plan.allowed && !plan.membership.exists },

@@ -37,6 +37,12 @@ export interface SsoConnectionsTable {
   saml_sign_authn_requests: number;
   /** What the IdP metadata said about WantAuthnRequestsSigned (1/0); null when unknown (fields entered by hand). */
   saml_idp_wants_signed_requests: number | null;
+  /**
+   * JSON array of PEM bodies the metadata refresh kept beside the IdP's new certificates because recent
+   * sign-ins were signed with them (src/sso/metadata-refresh.ts); they are also in saml_idp_certs.
+   * Released (removed from both) at the first sign-in signed with another certificate. Null: none held.
+   */
+  saml_held_certs: string | null;
   /** Palisade's SAML key for this connection (decrypts assertions, signs AuthnRequests), sealed like the client secret; never returned by the API. */
   sp_private_key_ct: string | null;
   /** Data-key version that sealed sp_private_key_ct. */
@@ -81,6 +87,38 @@ export interface SsoLoginsTable {
   role: Role | null;
   purpose: 'login' | 'test';
   occurred_at: string;
+  /** SHA-256 fingerprint (AB:CD:…) of the configured IdP certificate that verified a SAML sign-in; null for OIDC or when unknown. */
+  signing_cert_sha256: string | null;
+}
+
+/** An IdP's stable subject (SAML persistent NameID, OIDC `iss|sub`) linked to the account it signs in, per connection. */
+export interface SsoIdentitiesTable {
+  id: string;
+  org_id: string;
+  connection_id: string;
+  /** `issuer|subject`, as in the login record's identity. */
+  subject: string;
+  user_id: string;
+  created_at: string;
+  last_login_at: string;
+}
+
+/** A recovery link a primary owner issued for a member locked out of SSO (src/sso/recovery.ts). */
+export interface SsoRecoveryLinksTable {
+  id: string;
+  org_id: string;
+  membership_id: string;
+  user_id: string;
+  /** SHA-256 of the `pls_rcv_…` secret; the secret itself is shown once, to the owner who issued it. */
+  token_hash: string;
+  reason: string;
+  issued_by: string | null;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+  revoked_at: string | null;
+  /** The session the link opened. */
+  session_id: string | null;
 }
 
 export interface SsoEnforcementTable {
@@ -111,4 +149,6 @@ export interface SsoTables {
   sso_logins: SsoLoginsTable;
   sso_enforcement: SsoEnforcementTable;
   user_totp: UserTotpTable;
+  sso_identities: SsoIdentitiesTable;
+  sso_recovery_links: SsoRecoveryLinksTable;
 }

@@ -86,13 +86,24 @@ email.addEventListener('change',async()=>{sso.textContent='';pw.hidden=false;
 if(!email.value.includes('@'))return;
 const r=await fetch('/api/v1/login/discover?email='+encodeURIComponent(email.value));
 if(r.status===429){msg((await r.json()).error.message,'err');return}if(!r.ok)return;
-const d=await r.json();if(!d.organization)return;
-for(const m of d.methods.filter(m=>m.type==='sso')){const a=document.createElement('a');a.href=m.startUrl;a.textContent='Continue with '+m.name+' ('+d.organization.name+')';
+const d=await r.json();const ssoMethods=d.methods.filter(m=>m.type==='sso');if(!d.organization&&!ssoMethods.length)return;
+for(const m of ssoMethods){const a=document.createElement('a');a.href=m.startUrl;a.textContent='Continue with '+(m.name?m.name+(d.organization?' ('+d.organization.name+')':''):'single sign-on');
 const p=document.createElement('p');p.appendChild(a);sso.appendChild(p)}
-pw.hidden=!d.methods.some(m=>m.type==='password');if(pw.hidden)msg(d.organization.name+' signs in through single sign-on.','ok')});
+pw.hidden=!d.methods.some(m=>m.type==='password');if(pw.hidden)msg((d.organization?d.organization.name:'This account')+' signs in through single sign-on.','ok')});
+if(new URLSearchParams(location.search).get('sso_notice')==='email_changed')msg('Your identity provider now uses a new email address for you; your Palisade account was updated to it (same account, same access).','ok');
 document.getElementById('f').addEventListener('submit',async e=>{e.preventDefault();
 try{const r=await call('/api/v1/auth/login',{email:email.value,password:document.getElementById('p').value});
 msg('Signed in as '+r.user.email+'. The API is documented at /docs.','ok')}catch(err){msg(err.message,'err')}});`,
+);
+
+const recoverPage = shell(
+  'Sign in with a recovery link',
+  `<p>A primary owner of your organization gave you this link because single sign-on does not let you in. It opens one short session, sets no password, and is recorded in the audit log.</p>
+<button id="go" type="button">Sign in</button>`,
+  `const token=new URLSearchParams(location.hash.slice(1)).get('token');
+if(!token)msg('This page needs the recovery link a primary owner gave you; it looks like /sso/recover#token=pls_rcv_…','err');
+document.getElementById('go').addEventListener('click',async()=>{try{const r=await call('/api/v1/sso/recovery',{token});history.replaceState(null,'','/sso/recover');
+msg('Signed in as '+r.user.email+' until '+r.expiresAt+'. Fix what locked you out (the API is documented at /docs).','ok')}catch(err){msg(err.message,'err')}});`,
 );
 
 export async function pageRoutes(app: FastifyInstance): Promise<void> {
@@ -108,5 +119,7 @@ export async function pageRoutes(app: FastifyInstance): Promise<void> {
   app.get('/forgot-password', { schema: { hide: true } }, send(forgotPage));
   app.get('/invitations', { schema: { hide: true } }, send(invitationsPage));
   app.get('/login', { schema: { hide: true } }, send(loginPage));
-  app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/login'));
+  app.get('/sso/recover', { schema: { hide: true } }, send(recoverPage));
+  // A notice from SSO (`?sso_notice=…`) travels on to the sign-in page, which shows it.
+  app.get('/', { schema: { hide: true } }, async (req, reply) => reply.redirect(`/login${req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : ''}`));
 }

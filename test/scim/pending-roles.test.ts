@@ -33,7 +33,12 @@ describe('SCIM role mapping changes: "N members would change; call apply-roles"'
   after(() => t.close());
 
   test('saving a mapping answers how many members of each directory would change, and changes none of them', async () => {
-    const put = await owner.request('PUT', `/api/v1/orgs/${orgId}/role-mapping`, mapping('admin'));
+    // The mapping would demote one of the two primary owners through SCIM: the lockout guard says so first.
+    const guarded = await owner.request('PUT', `/api/v1/orgs/${orgId}/role-mapping`, mapping('admin'));
+    assert.equal(guarded.status, 409);
+    assert.equal(guarded.body.error.code, 'sso_change_would_lock_out');
+    assert.deepEqual(guarded.body.error.details.warnings.map((w: { source: string; before: string; after: string }) => [w.source, w.before, w.after]), [['scim', 'primary_owner', 'admin']]);
+    const put = await owner.request('PUT', `/api/v1/orgs/${orgId}/role-mapping`, { ...mapping('admin'), acknowledgeWarnings: true });
     assert.equal(put.status, 200);
     assert.equal(put.body.rules[0].role, 'admin', 'the mapping itself is returned as before');
     const [pending] = put.body.pendingRoleChanges;
@@ -84,7 +89,8 @@ describe('SCIM role mapping changes: "N members would change; call apply-roles"'
 
   test('with role sync off, the message names the switch that applies the roles', async () => {
     const staged = await owner.post(`/api/v1/orgs/${orgId}/scim/directories`, { name: 'Staged', roleSync: false });
-    const put = await owner.request('PUT', `/api/v1/orgs/${orgId}/role-mapping`, mapping('member'));
+    const put = await owner.request('PUT', `/api/v1/orgs/${orgId}/role-mapping`, { ...mapping('member'), acknowledgeWarnings: true });
+    assert.equal(put.body.warnings.length, 3, 'ann, bob and the demoted owner would drop from admin to member');
     const byDir = Object.fromEntries(put.body.pendingRoleChanges.map((p: { directoryId: string }) => [p.directoryId, p]));
     assert.equal(byDir[staged.body.directory.id].wouldChange, 0, 'no one provisioned there yet');
     assert.equal(byDir[staged.body.directory.id].applyWith, `PATCH /api/v1/orgs/${orgId}/scim/directories/${staged.body.directory.id} {"roleSync":true}`);

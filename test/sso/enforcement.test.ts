@@ -105,7 +105,7 @@ describe('SSO enforcement that cannot lock anyone out', () => {
     assert.equal(conn.body.lastTestLoginAt, null);
   });
 
-  test('after an admin test login, enforcement is accepted', async () => {
+  test('after an admin test login, enforcement lists who signs in only with a password, and applies once acknowledged', async () => {
     owner = await t.login('owner@acme.example');
     const res = await ssoLogin(owner, 'owner', true);
     assert.equal(res.status, 303, res.raw.body);
@@ -114,9 +114,18 @@ describe('SSO enforcement that cannot lock anyone out', () => {
     assert.ok(conn.body.lastTestLoginAt);
     const members = await owner.get(`/api/v1/orgs/${orgId}/members`);
     assert.equal(members.body.data.find((m: { email: string }) => m.email === 'owner@acme.example').role, 'primary_owner', 'mapping never demotes an owner');
-    const enforce = await owner.request('PUT', `/api/v1/orgs/${orgId}/sso/enforcement`, { connectionId });
+    // The member has only ever signed in with a password: enforcing would leave them no way in Palisade knows works.
+    const guarded = await owner.request('PUT', `/api/v1/orgs/${orgId}/sso/enforcement`, { connectionId });
+    assert.equal(guarded.status, 409, guarded.raw.body);
+    assert.equal(guarded.body.error.code, 'sso_change_would_lock_out');
+    assert.deepEqual(guarded.body.error.details.warnings.map((w: { email: string; source: string; problem: string }) => [w.email, w.source, w.problem]), [['member@acme.example', 'password', 'would_fail']]);
+    assert.equal((await owner.get(`/api/v1/orgs/${orgId}/sso/enforcement`)).body.enforced, false, 'nothing was enforced');
+    const enforce = await owner.request('PUT', `/api/v1/orgs/${orgId}/sso/enforcement`, { connectionId, acknowledgeWarnings: true });
     assert.equal(enforce.status, 200, enforce.raw.body);
     assert.equal(enforce.body.enforced, true);
+    assert.equal(enforce.body.warnings.length, 1);
+    const ack = await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=lockout_warning.acknowledged`);
+    assert.deepEqual(ack.body.data.map((e: { metadata: { change: string; people: { email: string }[] } }) => [e.metadata.change, e.metadata.people.map((p) => p.email)]), [['sso_enforcement', ['member@acme.example']]]);
     const events = await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=sso.enforcement_enabled`);
     assert.equal(events.body.data.length, 1);
   });

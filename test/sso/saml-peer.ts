@@ -41,6 +41,8 @@ export function idpMetadata(certs: string[], opts: { wantAuthnRequestsSigned?: b
 
 export interface ResponseFields {
   nameId: string;
+  /** NameID Format (default emailAddress); `urn:oasis:names:tc:SAML:2.0:nameid-format:persistent` for a stable opaque id. */
+  nameIdFormat?: string;
   attributes: Record<string, string[]>;
   inResponseTo?: string | null;
   destination?: string;
@@ -116,7 +118,7 @@ export class TestIdp {
       `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${id}" Version="2.0" IssueInstant="${now.toISOString()}"${f.destination ? ` Destination="${esc(f.destination)}"` : ''}${irt}>` +
       `<saml:Issuer>${esc(f.issuer ?? IDP_ENTITY)}</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>` +
       `<saml:Assertion ID="${assertionId}" Version="2.0" IssueInstant="${now.toISOString()}"><saml:Issuer>${esc(f.issuer ?? IDP_ENTITY)}</saml:Issuer>` +
-      `<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">${f.nameId}</saml:NameID>` +
+      `<saml:Subject><saml:NameID Format="${esc(f.nameIdFormat ?? 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress')}">${f.nameId}</saml:NameID>` +
       `<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData NotOnOrAfter="${noa}" Recipient="${esc(f.recipient ?? '')}"${irt}/></saml:SubjectConfirmation></saml:Subject>` +
       `<saml:Conditions NotBefore="${nb}" NotOnOrAfter="${noa}"><saml:AudienceRestriction><saml:Audience>${esc(f.audience ?? '')}</saml:Audience></saml:AudienceRestriction></saml:Conditions>` +
       `<saml:AuthnStatement AuthnInstant="${now.toISOString()}" SessionIndex="${assertionId}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>` +

@@ -3,8 +3,6 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
-import { applyUpdate } from '../../src/sso/connections.js';
-import { simulateRecentLogins } from '../../src/sso/enforcement.js';
 import { samlMetadataRefreshJob } from '../../src/sso/metadata-refresh.js';
 import { IDP_SSO_URL, type KeyPair, type ResponseFields, TestIdp, decode, encode, idpMetadata, makeKeyPair, parse, serialize } from './saml-peer.js';
 
@@ -257,15 +255,18 @@ describe('SAML single sign-on with a samlify identity provider', () => {
     assert.equal(wrappedSim.body.failure.code, 'saml_signature_wrapping');
   });
 
-  test('a connection change is simulated against recent logins: who would lose their role', async () => {
-    const current = await t.db.database.db.selectFrom('sso_connections').selectAll().where('id', '=', conn.id).executeTakeFirstOrThrow();
-    const proposed = applyUpdate(current, { claims: { groups: 'memberOf' } }, t.clock.now().toISOString());
-    const warnings = await simulateRecentLogins(t.db.database.db, current, proposed);
-    const dana = warnings.find((w) => w.email === 'dana@acme.example');
+  test('a connection change is replayed against recent logins: who would lose their role, and nothing changes', async () => {
+    const impact = (changes: Record<string, unknown>) => owner.post(`/api/v1/orgs/${orgId}/sso/connections/${conn.id}/impact`, { changes });
+    const res = await impact({ claims: { groups: 'memberOf' } });
+    assert.equal(res.status, 200, res.raw.body);
+    const dana = res.body.warnings.find((w: { email: string }) => w.email === 'dana@acme.example');
     assert.deepEqual([dana?.problem, dana?.before, dana?.after], ['would_lose_role', 'admin', 'member']);
-    const rotated = applyUpdate(current, { saml: { certificates: [attackerKey.cert] } }, t.clock.now().toISOString());
-    const certWarnings = await simulateRecentLogins(t.db.database.db, current, rotated);
-    assert.ok(certWarnings.length >= 1 && certWarnings.every((w) => w.problem === 'would_fail'));
+    const rotated = await impact({ saml: { certificates: [attackerKey.cert] } });
+    assert.ok(rotated.body.warnings.length >= 1 && rotated.body.warnings.every((w: { problem: string }) => w.problem === 'would_fail'), rotated.raw.body);
+    assert.match(rotated.body.warnings[0].explanation, /no longer trust/);
+    const after = await owner.get(`/api/v1/orgs/${orgId}/sso/connections/${conn.id}`);
+    assert.equal(after.body.claims.groups, 'groups', 'the preview changed nothing');
+    assert.equal(after.body.saml.idpCertificates.length, 1);
   });
 
   test('certificate rollover: with two certificates both keys are accepted', async () => {
