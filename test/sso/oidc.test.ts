@@ -120,7 +120,8 @@ describe('OIDC single sign-on against a real oidc-provider', () => {
     assert.equal((await attacker.get('/api/v1/auth/session')).status, 401, 'the password session ended');
     assert.equal((await script.get('/api/v1/auth/session')).status, 401, 'the API token ended');
     const again = await t.anonymous().post('/api/v1/auth/login', { email: 'squatted@acme.example', password: TEST_PASSWORD });
-    assert.equal(again.status, 401, 'the password set through the other organization no longer works');
+    assert.equal(again.status, 403, 'the password set through the other organization no longer works');
+    assert.equal(again.body.error.code, 'sso_required', 'the account now has no password: it is sent to its SSO');
     const reset = await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=user.credentials_reset`);
     assert.equal(reset.body.data.length, 1);
     // Two sessions: the one the redeemed invitation opened, and the password sign-in.
