@@ -1,6 +1,6 @@
 import { recordAudit } from '../audit/record.js';
 import type { Ctx } from '../context.js';
-import { sealFor } from '../crypto/data-keys.js';
+import { createContentKey, sealWithContentKey } from '../crypto/content-keys.js';
 import { PalisadeError, notFound, unauthenticated } from '../errors.js';
 import { DENIED_CODE, outboundFetch } from '../net/outbound.js';
 import { newId } from '../ids.js';
@@ -264,19 +264,21 @@ async function settle(call: GatewayCall, req: ProxyRequest, target: UpstreamTarg
   const conversationId = retained ? newId('cnv', now) : null;
   await ctx.db.transaction().execute(async (tx) => {
     if (conversationId) {
+      // The exchange's own key: its purge or deletion erases it, whatever else the organization keeps.
+      const key = await createContentKey(tx, ctx.config, now, orgId);
       await tx
         .insertInto('workspace_conversations')
-        .values({ id: conversationId, org_id: orgId, user_id: userId, source: 'gateway', title_ct: null, key_version: null, retention_days: null, created_at: at, updated_at: at, last_message_at: at })
+        .values({ id: conversationId, org_id: orgId, user_id: userId, source: 'gateway', title_ct: null, key_version: null, content_key_id: key.id, retention_days: null, created_at: at, updated_at: at, last_message_at: at })
         .execute();
       const turns = [
         { id: newId('msg', now), role: 'user' as const, text: requestJson, model: null, input: null, output: null },
         { id: newId('msg', now), role: 'assistant' as const, text: o.text, model: o.model, input: o.inputTokens, output: o.outputTokens },
       ];
       for (const t of turns) {
-        const s = await sealFor(tx, ctx.config, now, { orgId, table: 'workspace_messages', recordId: t.id }, t.text);
+        const ct = sealWithContentKey(key, { orgId, table: 'workspace_messages', recordId: t.id }, t.text);
         await tx
           .insertInto('workspace_messages')
-          .values({ id: t.id, org_id: orgId, conversation_id: conversationId, role: t.role, content_ct: s.ct, key_version: s.keyVersion, size_bytes: Buffer.byteLength(t.text), model: t.model, input_tokens: t.input, output_tokens: t.output, created_at: at })
+          .values({ id: t.id, org_id: orgId, conversation_id: conversationId, role: t.role, content_ct: ct, key_version: key.dkVersion, content_key_id: key.id, size_bytes: Buffer.byteLength(t.text), model: t.model, input_tokens: t.input, output_tokens: t.output, created_at: at })
           .execute();
       }
     }
