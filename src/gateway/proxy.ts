@@ -10,7 +10,7 @@ import { gatewayError } from './errors.js';
 import { resolveGatewayKey } from './keys.js';
 import { AnthropicToOpenAiStream, anthropicErrorToOpenai, anthropicToOpenaiResponse, openaiToAnthropicRequest } from './translate.js';
 import { recordUsage } from './usage.js';
-import { type UpstreamTarget, loadUpstream, upstreamDenied, upstreamHeaders, upstreamUrl } from './upstream.js';
+import { type UpstreamTarget, assertModelAllowed, loadUpstream, upstreamDenied, upstreamHeaders, upstreamSignals, upstreamUrl } from './upstream.js';
 
 /** Where a streamed response goes: the raw HTTP response, without Fastify types here. */
 export interface Sink {
@@ -34,9 +34,14 @@ export interface GatewayCall {
  */
 export async function identifyGatewayCaller(ctx: Ctx, headers: { apiKey?: string | undefined; bearer?: string | undefined; org?: string | undefined }): Promise<GatewayCall> {
   const secret = headers.apiKey ?? headers.bearer;
-  if (secret && secret.startsWith('pls_gwk_')) {
-    const found = await resolveGatewayKey(ctx.db, ctx.clock.now(), secret);
-    if (!found) throw unauthenticated('invalid_gateway_key', 'This gateway key is not valid: it may be mistyped or revoked. Create a new one in your workspace settings.');
+  // A key that looks like a gateway key, or anything sent as x-api-key, is judged as a gateway key:
+  // a typo gets a message about gateway keys, not the generic API-token one.
+  if (secret && (secret.startsWith('pls_gwk_') || headers.apiKey !== undefined)) {
+    const found = secret.startsWith('pls_gwk_') ? await resolveGatewayKey(ctx.db, ctx.clock.now(), secret) : undefined;
+    if (!found) {
+      if (!secret.startsWith('pls_')) throw unauthenticated('invalid_gateway_key', "This is not a Palisade gateway key (they start with pls_gwk_): send your gateway key, not the model provider's key. Create one in your workspace settings.");
+      throw unauthenticated('invalid_gateway_key', 'This gateway key is not valid: it may be mistyped (a key is pls_gwk_ followed by 43 characters), incomplete or revoked. Copy it again, or create a new one in your workspace settings.');
+    }
     if (headers.org && headers.org !== found.orgId) throw notFound('organization');
     const keyCtx: Ctx = { ...ctx, caller: { kind: 'user', userId: found.user.id, email: found.user.email, via: 'api_token', credentialId: found.keyId } };
     await authorizeWorkspace(keyCtx, found.orgId);
@@ -61,6 +66,8 @@ interface Outcome {
   outputTokens: number;
   cancelled: boolean;
   responseBytes: number;
+  /** A 200 stream that carried an upstream error event, or ended before it said it finished. */
+  streamError: string | null;
 }
 
 /** Splits a server-sent-event stream into JSON `data:` payloads as it passes through, untouched. */
@@ -71,6 +78,10 @@ abstract class SseTap {
   inputTokens = 0;
   outputTokens = 0;
   model = '';
+  /** The stream said it finished (message_stop, or [DONE] after a finish_reason). */
+  completed = false;
+  /** The upstream's error type, when the stream carried an error event. */
+  error: string | null = null;
   push(chunk: Uint8Array): void {
     this.buf += this.decoder.decode(chunk, { stream: true });
     let i: number;
@@ -78,7 +89,11 @@ abstract class SseTap {
       const event = this.buf.slice(0, i);
       this.buf = this.buf.slice(i + 2);
       for (const line of event.split('\n')) {
-        if (!line.startsWith('data:') || line.includes('[DONE]')) continue;
+        if (!line.startsWith('data:')) continue;
+        if (line.slice(5).trim() === '[DONE]') {
+          this.onDone();
+          continue;
+        }
         let data: Record<string, unknown>;
         try {
           data = JSON.parse(line.slice(5).trim()) as Record<string, unknown>;
@@ -90,6 +105,7 @@ abstract class SseTap {
     }
   }
   protected abstract onData(d: Record<string, unknown>): void;
+  protected onDone(): void {}
 }
 
 /** Accumulates text and usage from Anthropic Messages SSE events. */
@@ -99,7 +115,9 @@ class AnthropicSseTap extends SseTap {
   }
   protected onData(d: Record<string, unknown>): void {
     this.onEvent?.(d);
-    if (d.type === 'message_start') {
+    if (d.type === 'message_stop') this.completed = true;
+    else if (d.type === 'error') this.error = String((d.error as { type?: string } | undefined)?.type ?? 'error');
+    else if (d.type === 'message_start') {
       const m = d.message as { model?: string; usage?: { input_tokens?: number; output_tokens?: number } };
       this.model = m.model ?? this.model;
       this.inputTokens = m.usage?.input_tokens ?? 0;
@@ -117,8 +135,14 @@ class AnthropicSseTap extends SseTap {
 
 /** Same for OpenAI chat-completion chunks. */
 class OpenAiSseTap extends SseTap {
+  private finished = false;
+  protected override onDone(): void {
+    this.completed = this.finished && this.error === null;
+  }
   protected onData(raw: Record<string, unknown>): void {
-    const d = raw as { model?: string; choices?: { delta?: { content?: string } }[]; usage?: { prompt_tokens?: number; completion_tokens?: number } };
+    const d = raw as { model?: string; error?: { type?: string; code?: string }; choices?: { delta?: { content?: string }; finish_reason?: string | null }[]; usage?: { prompt_tokens?: number; completion_tokens?: number } };
+    if (d.error) this.error = String(d.error.code ?? d.error.type ?? 'error');
+    if (d.choices?.[0]?.finish_reason) this.finished = true;
     this.model = d.model ?? this.model;
     this.text += d.choices?.[0]?.delta?.content ?? '';
     if (d.usage) {
@@ -153,6 +177,7 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
   const { model, stream } = validate(req.protocol, req.body);
   const policy = await effectivePolicy(ctx.db, ctx.config, orgId);
   const target = await loadUpstream(ctx.db, ctx.config, orgId);
+  await assertModelAllowed(ctx, orgId, target, model, req.protocol === 'anthropic' ? '/v1/messages' : '/v1/chat/completions');
   // An OpenAI-shaped client in front of an Anthropic provider is translated; the reverse is refused.
   const translate = req.protocol === 'openai' && target.kind === 'anthropic';
   const path = target.kind === 'anthropic' ? '/v1/messages' : '/v1/chat/completions';
@@ -179,17 +204,20 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
     throw new PalisadeError(502, 'upstream_unreachable', 'The model provider could not be reached. Try again; if it persists, an admin should check the provider URL.', { cause: err });
   }
 
-  const outcome: Outcome = { status: res.status, model, text: '', inputTokens: 0, outputTokens: 0, cancelled: false, responseBytes: 0 };
+  const outcome: Outcome = { status: res.status, model, text: '', inputTokens: 0, outputTokens: 0, cancelled: false, responseBytes: 0, streamError: null };
+  // Retry-after, rate-limit headers and the provider's request id reach the client, so SDK retries follow the provider.
+  const signals = upstreamSignals(res.headers);
   const isSse = (res.headers.get('content-type') ?? '').includes('text/event-stream');
   if (res.ok && stream && isSse && res.body) {
-    const converter = translate ? new AnthropicToOpenAiStream(created) : null;
+    const includeUsage = (req.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+    const converter = translate ? new AnthropicToOpenAiStream(created, includeUsage) : null;
     const encoder = new TextEncoder();
     const translateEvent = (d: Record<string, unknown>) => {
       const out = converter?.onEvent(d);
       if (out) sink.write(encoder.encode(out));
     };
     const tap = target.kind === 'anthropic' ? new AnthropicSseTap(converter ? translateEvent : undefined) : new OpenAiSseTap();
-    sink.start(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+    sink.start(200, { ...signals, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
     const reader = res.body.getReader();
     try {
       for (;;) {
@@ -203,6 +231,7 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
       outcome.cancelled = true;
     }
     if (clientGone) outcome.cancelled = true;
+    if (!outcome.cancelled && (tap.error !== null || !tap.completed)) outcome.streamError = tap.error ?? 'incomplete_stream';
     Object.assign(outcome, { text: tap.text, inputTokens: tap.inputTokens, outputTokens: tap.outputTokens, model: tap.model || model });
   } else {
     let raw: Uint8Array;
@@ -223,7 +252,7 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
     }
     if (!outcome.cancelled) {
       // Upstream errors pass through in their own (compatible) shape and status; translated ones in OpenAI's.
-      sink.start(res.status, { 'content-type': translate ? 'application/json' : (res.headers.get('content-type') ?? 'application/json') });
+      sink.start(res.status, { ...signals, 'content-type': translate ? 'application/json' : (res.headers.get('content-type') ?? 'application/json') });
       if (!translate) sink.write(raw);
       else sink.write(Buffer.from(JSON.stringify(res.ok && parsed ? anthropicToOpenaiResponse(parsed, created) : anthropicErrorToOpenai(res.status, raw))));
     }
@@ -260,7 +289,8 @@ async function settle(call: GatewayCall, req: ProxyRequest, target: UpstreamTarg
   const now = ctx.clock.now();
   const at = now.toISOString();
   const userId = ctx.caller.kind === 'user' ? ctx.caller.userId : '';
-  const retained = policy.retentionDays > 0 && o.status < 400 && !o.cancelled;
+  const succeeded = o.status < 400 && !o.cancelled && o.streamError === null;
+  const retained = policy.retentionDays > 0 && succeeded;
   const conversationId = retained ? newId('cnv', now) : null;
   await ctx.db.transaction().execute(async (tx) => {
     if (conversationId) {
@@ -286,13 +316,14 @@ async function settle(call: GatewayCall, req: ProxyRequest, target: UpstreamTarg
     await recordAudit(tx, ctx, {
       orgId,
       action: 'gateway.request',
-      outcome: o.status < 400 && !o.cancelled ? 'success' : 'failure',
+      outcome: succeeded ? 'success' : 'failure',
       targets: [...(conversationId ? [{ type: 'conversation', id: conversationId }] : []), ...(call.keyId ? [{ type: 'gateway_key', id: call.keyId }] : []), { type: 'gateway_upstream', id: target.id }],
       metadata: {
         endpoint: req.protocol === 'anthropic' ? '/v1/messages' : '/v1/chat/completions',
         model: o.model,
         stream: req.body.stream === true,
         upstreamStatus: o.status,
+        streamError: o.streamError,
         requestBytes: Buffer.byteLength(requestJson),
         responseBytes: o.responseBytes,
         inputTokens: o.inputTokens,

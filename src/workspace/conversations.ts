@@ -7,7 +7,7 @@ import { dataKeyOf } from '../crypto/data-keys.js';
 import { PalisadeError, notFound } from '../errors.js';
 import { completeText } from '../gateway/complete.js';
 import { recordUsage } from '../gateway/usage.js';
-import { loadUpstream } from '../gateway/upstream.js';
+import { assertModelAllowed, loadUpstream } from '../gateway/upstream.js';
 import { type Page, type PageRequest, pageOf, pageQuery } from '../http/pagination.js';
 import { newId } from '../ids.js';
 import { authorizeWorkspace } from './network.js';
@@ -200,6 +200,7 @@ export async function sendMessage(ctx: Ctx, orgId: string, id: string, input: Se
   const history = policy.retentionDays > 0 ? (await getConversation(ctx, orgId, id)).messages.filter((m) => m.content !== null).map((m) => ({ role: m.role as 'user' | 'assistant', content: m.content as string })) : [];
   const target = await loadUpstream(ctx.db, ctx.config, orgId);
   const model = input.model ?? DEFAULT_MODEL;
+  await assertModelAllowed(ctx, orgId, target, model, 'workspace');
   const completion = await completeText(ctx.config, target, { model, messages: [...history, { role: 'user', content: input.content }], maxTokens: input.maxTokens ?? 1024 }, policy.noTraining, signal);
   const now = ctx.clock.now();
   const at = now.toISOString();

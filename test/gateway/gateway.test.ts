@@ -160,7 +160,7 @@ describe('model gateway: the official Anthropic SDK through Palisade to a real l
     assert.equal(seen.path, '/v1/messages');
     assert.equal(seen.body.system, 'Be brief.');
     assert.equal(seen.body.max_tokens, 50);
-    assert.deepEqual(seen.body.messages, [{ role: 'user', content: 'hi there' }]);
+    assert.deepEqual(seen.body.messages, [{ role: 'user', content: [{ type: 'text', text: 'hi there' }] }]);
     const s = await post({ model: 'claude-test', stream: true, messages: [{ role: 'user', content: 'streamed' }] });
     const text = await s.text();
     const chunks = text.split('\n\n').filter((l) => l.startsWith('data: {')).map((l) => JSON.parse(l.slice(6)) as { object: string; choices: { delta: { content?: string } }[] });
