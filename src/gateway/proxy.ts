@@ -27,6 +27,12 @@ export interface GatewayCall {
   keyId: string | null;
 }
 
+/** Why a presented key was refused, in words that lead to the fix: a provider's key, or a mistyped or revoked gateway key. */
+export function invalidGatewayKeyMessage(presented: string): string {
+  if (!presented.startsWith('pls_')) return "This is not a Palisade gateway key (they start with pls_gwk_): send your gateway key, not the model provider's key. Create one in your workspace settings.";
+  return 'This gateway key is not valid: it may be mistyped (a key is pls_gwk_ followed by 43 characters), incomplete or revoked. Copy it again, or create a new one in your workspace settings.';
+}
+
 /**
  * Who is calling the gateway: a gateway key (x-api-key, or Authorization: Bearer pls_gwk_…) bound
  * to its organization, or a signed-in member naming the organization in x-palisade-org (optional
@@ -38,10 +44,7 @@ export async function identifyGatewayCaller(ctx: Ctx, headers: { apiKey?: string
   // a typo gets a message about gateway keys, not the generic API-token one.
   if (secret && (secret.startsWith('pls_gwk_') || headers.apiKey !== undefined)) {
     const found = secret.startsWith('pls_gwk_') ? await resolveGatewayKey(ctx.db, ctx.clock.now(), secret) : undefined;
-    if (!found) {
-      if (!secret.startsWith('pls_')) throw unauthenticated('invalid_gateway_key', "This is not a Palisade gateway key (they start with pls_gwk_): send your gateway key, not the model provider's key. Create one in your workspace settings.");
-      throw unauthenticated('invalid_gateway_key', 'This gateway key is not valid: it may be mistyped (a key is pls_gwk_ followed by 43 characters), incomplete or revoked. Copy it again, or create a new one in your workspace settings.');
-    }
+    if (!found) throw unauthenticated('invalid_gateway_key', invalidGatewayKeyMessage(secret));
     if (headers.org && headers.org !== found.orgId) throw notFound('organization');
     const keyCtx: Ctx = { ...ctx, caller: { kind: 'user', userId: found.user.id, email: found.user.email, via: 'api_token', credentialId: found.keyId } };
     await authorizeWorkspace(keyCtx, found.orgId);

@@ -8,7 +8,7 @@ import { OrgParams, errorResponses } from '../http/schemas.js';
 import { anthropicError, openaiError } from './errors.js';
 import { CreateGatewayKeyInput, GatewayKeyView, createGatewayKey, listGatewayKeys, revokeGatewayKey } from './keys.js';
 import { countTokens, getModel, listModels, renderModel, renderModelList } from './models.js';
-import { type Protocol, type Sink, identifyGatewayCaller, proxyModelRequest } from './proxy.js';
+import { type Protocol, type Sink, identifyGatewayCaller, invalidGatewayKeyMessage, proxyModelRequest } from './proxy.js';
 import { UpstreamInput, UpstreamView, getUpstreamView, setUpstream } from './upstream.js';
 import { UsageRow, usageReport } from './usage.js';
 
@@ -96,8 +96,8 @@ async function protocolRoutes(app: FastifyInstance): Promise<void> {
   const render = (request: FastifyRequest, pe: PalisadeError) => (protocolOf(request) === 'openai' ? openaiError(pe) : anthropicError(pe, request.id));
   app.setErrorHandler((err: unknown, request, reply) => {
     let pe = toPalisadeError(err);
-    // The generic API-token refusal, on the gateway, is about a gateway key that was mistyped.
-    if (pe.code === 'invalid_token') pe = invalidGatewayKey();
+    // The generic API-token refusal (a bearer that is no valid token), on the gateway, is about the gateway key.
+    if (pe.code === 'invalid_token') pe = invalidGatewayKey(/^Bearer\s+(\S+)/i.exec(request.headers.authorization ?? '')?.[1] ?? '');
     if (pe.status === 413) {
       pe = tooLarge();
       // Fastify asks to close the connection after a body error; draining instead lets the client read this answer.
@@ -164,6 +164,6 @@ async function protocolRoutes(app: FastifyInstance): Promise<void> {
   );
 }
 
-function invalidGatewayKey(): PalisadeError {
-  return new PalisadeError(401, 'invalid_gateway_key', 'This gateway key is not valid: it may be mistyped (a key is pls_gwk_ followed by 43 characters), incomplete or revoked. Copy it again, or create a new one in your workspace settings.');
+function invalidGatewayKey(presented: string): PalisadeError {
+  return new PalisadeError(401, 'invalid_gateway_key', invalidGatewayKeyMessage(presented));
 }

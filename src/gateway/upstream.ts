@@ -155,7 +155,7 @@ export function upstreamUrl(target: UpstreamTarget, path: '/v1/messages' | '/v1/
 }
 
 /** Headers of the provider's answer that the client's SDK acts on: retry timing and rate limits, and its request id under a name of its own. */
-const SIGNAL_HEADER = /^(retry-after|retry-after-ms|x-ratelimit-[a-z0-9-]+|anthropic-ratelimit-[a-z0-9-]+)$/;
+const SIGNAL_HEADER = /^(retry-after|retry-after-ms|x-should-retry|x-ratelimit-[a-z0-9-]+|anthropic-ratelimit-[a-z0-9-]+)$/;
 
 export function upstreamSignals(headers: Headers): Record<string, string> {
   const out: Record<string, string> = {};
