@@ -168,6 +168,8 @@ describe('the official Anthropic SDK through the gateway', () => {
   test('a stream that ends in an upstream error surfaces in the SDK and is audited as a failure, not retained', async () => {
     const stream = client().messages.stream({ model: 'error-mid-stream', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] });
     await assert.rejects(stream.finalMessage(), (e: unknown) => e instanceof Anthropic.APIError && /Overloaded/.test(e.message));
+    // The SDK stops at the error event; Palisade records the request as the stream closes.
+    for (let i = 0; i < 100 && (await lastGatewayEvent().catch(() => null))?.meta.model !== 'error-mid-stream'; i++) await new Promise((r) => setTimeout(r, 20));
     const ev = await lastGatewayEvent();
     assert.equal(ev.outcome, 'failure');
     assert.equal(ev.meta.streamError, 'overloaded_error');

@@ -178,6 +178,7 @@ describe('the official OpenAI SDK through the gateway', () => {
 
     test('a stream that ends in an upstream error raises in the SDK and is audited as a failure', async () => {
       await assert.rejects(collect(await client(keyA).chat.completions.create({ model: 'error-mid-stream', stream: true, messages: [{ role: 'user', content: 'x' }] })), (e: unknown) => e instanceof OpenAI.APIError && /Overloaded/.test(e.message));
+      for (let i = 0; i < 100 && (await lastGatewayEvent(orgA)).meta.model !== 'error-mid-stream'; i++) await new Promise((r) => setTimeout(r, 20));
       const ev = await lastGatewayEvent(orgA);
       assert.equal(ev.outcome, 'failure');
       assert.equal(ev.meta.streamError, 'overloaded_error');
