@@ -176,6 +176,22 @@ describe('the official Anthropic SDK through the gateway', () => {
     assert.equal(ev.meta.retained, false);
   });
 
+  test('gateway exchanges are listed as conversations whose retained content is "available", not "not_retained"', async () => {
+    await client().messages.create({ model: 'claude-test', max_tokens: 5, messages: [{ role: 'user', content: 'keep me' }] });
+    const list = await owner.get(`/api/v1/orgs/${orgId}/conversations?limit=100`);
+    assert.equal(list.status, 200);
+    const gateway = list.body.data.filter((c: { source: string }) => c.source === 'gateway');
+    assert.ok(gateway.length >= 1);
+    for (const c of gateway) {
+      assert.equal(c.contentStatus, 'available');
+      assert.equal(c.title, null);
+    }
+    const last = gateway.at(-1);
+    const read = await owner.get(`/api/v1/orgs/${orgId}/conversations/${last.id}`);
+    assert.deepEqual(read.body.messages.map((m: { role: string }) => m.role), ['user', 'assistant']);
+    assert.equal(read.body.messages[1].content, 'echo: keep me');
+  });
+
   test('count_tokens answers through the gateway, audited with sizes only', async () => {
     const r = await client().messages.countTokens({ model: 'claude-test', messages: [{ role: 'user', content: 'count these tokens please' }] });
     assert.ok(r.input_tokens > 0);
