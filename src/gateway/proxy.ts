@@ -73,6 +73,16 @@ interface Outcome {
   streamError: string | null;
 }
 
+interface ToolCall {
+  name: string;
+  args: string;
+}
+
+/** The assistant turn as retained: its text, then one line per tool call, so a review sees what the model asked to run. */
+export function retainedAssistantText(text: string, calls: ToolCall[]): string {
+  return [text, ...calls.map((c) => `[tool call ${c.name}] ${c.args}`)].filter((l) => l !== '').join('\n');
+}
+
 /** Splits a server-sent-event stream into JSON `data:` payloads as it passes through, untouched. */
 abstract class SseTap {
   private buf = '';
@@ -85,6 +95,8 @@ abstract class SseTap {
   completed = false;
   /** The upstream's error type, when the stream carried an error event. */
   error: string | null = null;
+  /** Tool calls the model made (name and JSON arguments), kept with the response text. */
+  toolCalls: ToolCall[] = [];
   push(chunk: Uint8Array): void {
     this.buf += this.decoder.decode(chunk, { stream: true });
     let i: number;
@@ -113,6 +125,7 @@ abstract class SseTap {
 
 /** Accumulates text and usage from Anthropic Messages SSE events. */
 class AnthropicSseTap extends SseTap {
+  private readonly toolByIndex = new Map<number, number>();
   constructor(private readonly onEvent?: (d: Record<string, unknown>) => void) {
     super();
   }
@@ -125,9 +138,14 @@ class AnthropicSseTap extends SseTap {
       this.model = m.model ?? this.model;
       this.inputTokens = m.usage?.input_tokens ?? 0;
       this.outputTokens = m.usage?.output_tokens ?? 0;
+    } else if (d.type === 'content_block_start') {
+      const b = d.content_block as { type?: string; name?: string };
+      if (b.type === 'tool_use') this.toolByIndex.set(Number(d.index), this.toolCalls.push({ name: String(b.name), args: '' }) - 1);
     } else if (d.type === 'content_block_delta') {
-      const delta = d.delta as { type?: string; text?: string };
+      const delta = d.delta as { type?: string; text?: string; partial_json?: string };
       if (delta.type === 'text_delta') this.text += delta.text ?? '';
+      const tool = this.toolCalls[this.toolByIndex.get(Number(d.index)) ?? -1];
+      if (delta.type === 'input_json_delta' && tool) tool.args += delta.partial_json ?? '';
     } else if (d.type === 'message_delta') {
       const u = d.usage as { output_tokens?: number; input_tokens?: number } | undefined;
       if (u?.output_tokens !== undefined) this.outputTokens = u.output_tokens;
@@ -143,7 +161,17 @@ class OpenAiSseTap extends SseTap {
     this.completed = this.finished && this.error === null;
   }
   protected onData(raw: Record<string, unknown>): void {
-    const d = raw as { model?: string; error?: { type?: string; code?: string }; choices?: { delta?: { content?: string }; finish_reason?: string | null }[]; usage?: { prompt_tokens?: number; completion_tokens?: number } };
+    const d = raw as {
+      model?: string;
+      error?: { type?: string; code?: string };
+      choices?: { delta?: { content?: string; tool_calls?: { index: number; function?: { name?: string; arguments?: string } }[] }; finish_reason?: string | null }[];
+      usage?: { prompt_tokens?: number; completion_tokens?: number };
+    };
+    for (const tc of d.choices?.[0]?.delta?.tool_calls ?? []) {
+      const call = (this.toolCalls[tc.index] ??= { name: '', args: '' });
+      call.name += tc.function?.name ?? '';
+      call.args += tc.function?.arguments ?? '';
+    }
     if (d.error) this.error = String(d.error.code ?? d.error.type ?? 'error');
     if (d.choices?.[0]?.finish_reason) this.finished = true;
     this.model = d.model ?? this.model;
@@ -235,7 +263,7 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
     }
     if (clientGone) outcome.cancelled = true;
     if (!outcome.cancelled && (tap.error !== null || !tap.completed)) outcome.streamError = tap.error ?? 'incomplete_stream';
-    Object.assign(outcome, { text: tap.text, inputTokens: tap.inputTokens, outputTokens: tap.outputTokens, model: tap.model || model });
+    Object.assign(outcome, { text: retainedAssistantText(tap.text, tap.toolCalls), inputTokens: tap.inputTokens, outputTokens: tap.outputTokens, model: tap.model || model });
   } else {
     let raw: Uint8Array;
     try {
@@ -264,12 +292,17 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
         const j = JSON.parse(Buffer.from(raw).toString('utf8')) as Record<string, unknown>;
         outcome.model = String(j.model ?? model);
         if (target.kind === 'anthropic') {
-          outcome.text = ((j.content as { type: string; text?: string }[] | undefined) ?? []).filter((c) => c.type === 'text').map((c) => c.text ?? '').join('');
+          const blocks = (j.content as { type: string; text?: string; name?: string; input?: unknown }[] | undefined) ?? [];
+          outcome.text = retainedAssistantText(
+            blocks.filter((c) => c.type === 'text').map((c) => c.text ?? '').join(''),
+            blocks.filter((c) => c.type === 'tool_use').map((c) => ({ name: String(c.name), args: JSON.stringify(c.input ?? {}) })),
+          );
           const u = (j.usage as { input_tokens?: number; output_tokens?: number } | undefined) ?? {};
           outcome.inputTokens = u.input_tokens ?? 0;
           outcome.outputTokens = u.output_tokens ?? 0;
         } else {
-          outcome.text = (j.choices as { message?: { content?: string } }[] | undefined)?.[0]?.message?.content ?? '';
+          const message = (j.choices as { message?: { content?: string | null; tool_calls?: { function?: { name?: string; arguments?: string } }[] } }[] | undefined)?.[0]?.message;
+          outcome.text = retainedAssistantText(message?.content ?? '', (message?.tool_calls ?? []).map((c) => ({ name: String(c.function?.name ?? ''), args: c.function?.arguments ?? '' })));
           const u = (j.usage as { prompt_tokens?: number; completion_tokens?: number } | undefined) ?? {};
           outcome.inputTokens = u.prompt_tokens ?? 0;
           outcome.outputTokens = u.completion_tokens ?? 0;

@@ -82,6 +82,10 @@ describe('the official Anthropic SDK through the gateway', () => {
     const su = streamed.content.find((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use');
     assert.equal(su?.name, 'get_weather');
     assert.deepEqual(su?.input, { query: 'weather in Oslo' }, 'input_json_delta fragments arrive whole');
+    // The retained exchange keeps the tool call, not only the text around it.
+    const convs = (await owner.get(`/api/v1/orgs/${orgId}/conversations?limit=100`)).body.data;
+    const kept = await owner.get(`/api/v1/orgs/${orgId}/conversations/${convs.at(-1).id}`);
+    assert.equal(kept.body.messages[1].content, 'Let me look.\n[tool call get_weather] {"query":"weather in Oslo"}');
   });
 
   test('images pass through as content blocks', async () => {
