@@ -83,7 +83,7 @@ async function contentKeyFor(tx: Queryable, ctx: Ctx, conv: { id: string; org_id
   if (conv.content_key_id !== null) {
     const k = await loadContentKey(tx, ctx.config, conv.org_id, conv.content_key_id);
     if (k.ok) return k.key;
-    if (k.reason === 'shredded') throw new PalisadeError(409, 'content_shredded', "This conversation was encrypted with the organization's destroyed keys (crypto-shredded); start a new conversation.");
+    if (k.reason === 'shredded') throw new PalisadeError(410, 'content_shredded', "This conversation was encrypted with the organization's destroyed keys (crypto-shredded); start a new conversation.");
   }
   const key = await createContentKey(tx, ctx.config, now, conv.org_id);
   await tx.updateTable('workspace_conversations').set({ content_key_id: key.id }).where('id', '=', conv.id).where('org_id', '=', conv.org_id).execute();
