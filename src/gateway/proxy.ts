@@ -97,12 +97,15 @@ abstract class SseTap {
   error: string | null = null;
   /** Tool calls the model made (name and JSON arguments), kept with the response text. */
   toolCalls: ToolCall[] = [];
+  /** When set, each whole event is handed over (to be forwarded or held back) instead of the raw bytes. */
+  forward: ((eventText: string) => void) | null = null;
   push(chunk: Uint8Array): void {
     this.buf += this.decoder.decode(chunk, { stream: true });
     let i: number;
     while ((i = this.buf.indexOf('\n\n')) >= 0) {
       const event = this.buf.slice(0, i);
       this.buf = this.buf.slice(i + 2);
+      if (this.forward && !this.holdBack(event)) this.forward(`${event}\n\n`);
       for (const line of event.split('\n')) {
         if (!line.startsWith('data:')) continue;
         if (line.slice(5).trim() === '[DONE]') {
@@ -121,6 +124,10 @@ abstract class SseTap {
   }
   protected abstract onData(d: Record<string, unknown>): void;
   protected onDone(): void {}
+  /** An event the client did not ask for (see OpenAiSseTap). */
+  protected holdBack(_event: string): boolean {
+    return false;
+  }
 }
 
 /** Accumulates text and usage from Anthropic Messages SSE events. */
@@ -157,6 +164,24 @@ class AnthropicSseTap extends SseTap {
 /** Same for OpenAI chat-completion chunks. */
 class OpenAiSseTap extends SseTap {
   private finished = false;
+  /**
+   * Palisade always asks an OpenAI-compatible provider for the usage chunk (to count tokens); when
+   * the client did not ask for it, that chunk is held back so the client sees what it asked for.
+   */
+  constructor(private readonly clientWantsUsage = true) {
+    super();
+  }
+  protected override holdBack(event: string): boolean {
+    if (this.clientWantsUsage) return false;
+    const line = event.split('\n').find((l) => l.startsWith('data:'));
+    if (!line) return false;
+    try {
+      const d = JSON.parse(line.slice(5).trim()) as { choices?: unknown[]; usage?: unknown };
+      return Array.isArray(d.choices) && d.choices.length === 0 && d.usage !== undefined && d.usage !== null;
+    } catch {
+      return false;
+    }
+  }
   protected override onDone(): void {
     this.completed = this.finished && this.error === null;
   }
@@ -215,7 +240,14 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
   if (target.kind !== req.protocol && !translate) {
     throw gatewayError(400, 'upstream_protocol_mismatch', `This organization's model provider speaks the ${target.kind === 'anthropic' ? 'Anthropic Messages API: use POST /v1/messages' : 'OpenAI API: use POST /v1/chat/completions'}.`);
   }
-  const body = translate ? openaiToAnthropicRequest(req.body) : req.protocol === 'openai' && policy.noTraining ? { ...req.body, store: false } : req.body;
+  const clientWantsUsage = (req.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+  // Streams from an OpenAI-compatible provider report tokens only when asked: always ask, so usage is counted.
+  const askUsage = !translate && req.protocol === 'openai' && stream && !clientWantsUsage;
+  const body = translate
+    ? openaiToAnthropicRequest(req.body)
+    : req.protocol === 'openai'
+      ? { ...req.body, ...(policy.noTraining ? { store: false } : {}), ...(askUsage ? { stream_options: { ...(req.body.stream_options as object | undefined), include_usage: true } } : {}) }
+      : req.body;
   const created = Math.floor(ctx.clock.now().getTime() / 1000);
   const requestJson = JSON.stringify(body);
 
@@ -240,14 +272,14 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
   const signals = upstreamSignals(res.headers);
   const isSse = (res.headers.get('content-type') ?? '').includes('text/event-stream');
   if (res.ok && stream && isSse && res.body) {
-    const includeUsage = (req.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
-    const converter = translate ? new AnthropicToOpenAiStream(created, includeUsage) : null;
+    const converter = translate ? new AnthropicToOpenAiStream(created, clientWantsUsage) : null;
     const encoder = new TextEncoder();
     const translateEvent = (d: Record<string, unknown>) => {
       const out = converter?.onEvent(d);
       if (out) sink.write(encoder.encode(out));
     };
-    const tap = target.kind === 'anthropic' ? new AnthropicSseTap(converter ? translateEvent : undefined) : new OpenAiSseTap();
+    const tap = target.kind === 'anthropic' ? new AnthropicSseTap(converter ? translateEvent : undefined) : new OpenAiSseTap(!askUsage);
+    if (askUsage) tap.forward = (event) => sink.write(encoder.encode(event));
     sink.start(200, { ...signals, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
     const reader = res.body.getReader();
     try {
@@ -255,7 +287,7 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
         const { done, value } = await reader.read();
         if (done) break;
         outcome.responseBytes += value.length;
-        if (!converter) sink.write(value);
+        if (!converter && !tap.forward) sink.write(value);
         tap.push(value);
       }
     } catch {

@@ -207,6 +207,10 @@ describe('the official OpenAI SDK through the gateway', () => {
       }
       assert.deepEqual(ids, up.models);
       assert.equal((await client(keyA).models.retrieve('gpt-test')).id, 'gpt-test');
+      // The organization comes from the key: naming another one is a 404, for the list and for one model.
+      const foreign = new OpenAI({ apiKey: keyA, baseURL: `${base}/v1`, maxRetries: 0, defaultHeaders: { 'x-palisade-org': orgB } });
+      await assert.rejects(foreign.models.retrieve('gpt-test'), (e: unknown) => e instanceof OpenAI.NotFoundError);
+      await assert.rejects(foreign.models.list(), (e: unknown) => e instanceof OpenAI.NotFoundError);
     });
   });
 
@@ -222,6 +226,14 @@ describe('the official OpenAI SDK through the gateway', () => {
       const ev = await lastGatewayEvent(orgB);
       assert.equal(ev.meta.inputTokens, 5);
       assert.equal(ev.outcome, 'success');
+      // Without include_usage the client gets no usage chunk, yet Palisade asked for one and counted the tokens.
+      const quiet = await collect(await client(keyB).chat.completions.create({ model: 'gpt-test', stream: true, messages: [{ role: 'user', content: 'quiet' }] }));
+      assert.equal(quiet.text, 'echo: quiet');
+      assert.equal(quiet.usage, null);
+      assert.deepEqual(up.seen.at(-1)?.body.stream_options, { include_usage: true });
+      const counted = await lastGatewayEvent(orgB);
+      assert.equal(counted.meta.outputTokens, 3);
+      assert.equal(counted.outcome, 'success');
       const messages: ChatCompletionMessageParam[] = [{ role: 'user', content: 'weather in Rome' }];
       const first = await client(keyB).chat.completions.create({ model: 'gpt-test', tools: [WEATHER], messages });
       const call = first.choices[0]?.message.tool_calls?.[0];

@@ -53,6 +53,18 @@ describe('workspace chat over real HTTP to a real upstream stand-in', () => {
     assert.deepEqual(stored.messages.map((m) => m.content), ['Summarise the launch plan', 'echo: Summarise the launch plan']);
   });
 
+  test('a provider rate limit answers 429 with when to retry, and nothing is stored', async () => {
+    const conv = await call(`/api/v1/orgs/${orgId}/conversations`, { title: 'Busy' });
+    const { id } = (await conv.json()) as { id: string };
+    const res = await call(`/api/v1/orgs/${orgId}/conversations/${id}/messages`, { content: 'are you busy', model: 'rate-limited' });
+    const body = (await res.json()) as { error: { code: string; message: string; details: { retryAfterSeconds: number } } };
+    assert.equal(res.status, 429);
+    assert.equal(body.error.code, 'upstream_rate_limited');
+    assert.match(body.error.message, /try again in 1 second/);
+    assert.equal(body.error.details.retryAfterSeconds, 1);
+    assert.equal((await t.db.database.db.selectFrom('workspace_messages').select('id').where('conversation_id', '=', id).execute()).length, 0);
+  });
+
   test('a client that goes away while the model is answering cancels the upstream call and nothing is stored', async () => {
     const conv = await call(`/api/v1/orgs/${orgId}/conversations`, { title: 'Slow' });
     const { id } = (await conv.json()) as { id: string };
