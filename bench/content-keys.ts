@@ -119,7 +119,7 @@ async function runDialect(dialect: 'sqlite' | 'postgres'): Promise<void> {
       }
       const deleteMs = ms(t0);
       const t1 = process.hrtime.bigint();
-      flushErasedPages(db);
+      await flushErasedPages(db);
       return { deleteMs, flushMs: ms(t1) };
     };
     const handle = sqliteHandleOf(db);

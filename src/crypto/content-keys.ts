@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
 import type { PalisadeConfig } from '../config.js';
 import { sqliteHandleOf } from '../db/connect.js';
 import type { Queryable } from '../db/schema.js';
@@ -113,12 +114,13 @@ export async function destroyContentKeys(db: Queryable, orgId: string, ids: read
  * After a transaction that destroyed content keys commits: on SQLite, copies the WAL into the
  * database file and truncates it to zero bytes, so no earlier frame holding a destroyed key's
  * page survives in the -wal file (`secure_delete` already zeroed it in the page itself). Must run
- * outside a transaction. PostgreSQL keeps dead tuples until VACUUM and WAL until it is recycled;
+ * outside a transaction (on the root database, never a transaction object). PostgreSQL keeps dead tuples until VACUUM and WAL until it is recycled;
  * there the content key's destruction is what makes those copies unreadable (docs/workspace.md).
  */
-export function flushErasedPages(db: object): { checkpointed: boolean; busy: boolean } {
-  const handle = sqliteHandleOf(db);
-  if (!handle || handle.inTransaction) return { checkpointed: false, busy: false };
-  const r = handle.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number; checkpointed: number }[];
-  return { checkpointed: true, busy: (r[0]?.busy ?? 0) !== 0 };
+export async function flushErasedPages(db: Queryable): Promise<{ checkpointed: boolean; busy: boolean }> {
+  if (!sqliteHandleOf(db)) return { checkpointed: false, busy: false };
+  // Through Kysely, not the raw handle: it waits for the connection, so a transaction another
+  // request holds open finishes first instead of this checkpoint being skipped.
+  const r = await sql<{ busy: number }>`PRAGMA wal_checkpoint(TRUNCATE)`.execute(db);
+  return { checkpointed: true, busy: (r.rows[0]?.busy ?? 0) !== 0 };
 }

@@ -185,7 +185,7 @@ export async function deleteConversation(ctx: Ctx, orgId: string, id: string): P
     const keysDestroyed = await destroyContentKeys(tx, orgId, [conv.content_key_id]);
     await recordAudit(tx, ctx, { orgId, action: 'conversation.deleted', targets: [{ type: 'conversation', id }], metadata: { messages: Number(m.numDeletedRows), keysDestroyed } });
   });
-  flushErasedPages(ctx.db);
+  await flushErasedPages(ctx.db);
 }
 
 /**

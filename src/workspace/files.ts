@@ -118,5 +118,5 @@ export async function deleteFile(ctx: Ctx, orgId: string, id: string): Promise<v
     const keysDestroyed = await destroyContentKeys(tx, orgId, [r.content_key_id]);
     await recordAudit(tx, ctx, { orgId, action: 'file.deleted', targets: [{ type: 'file', id: r.id }], metadata: { sizeBytes: Number(r.size_bytes), keysDestroyed } });
   });
-  flushErasedPages(ctx.db);
+  await flushErasedPages(ctx.db);
 }

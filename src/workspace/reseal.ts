@@ -77,7 +77,7 @@ export async function resealLegacyContent(ctx: Ctx, batch = 200): Promise<{ conv
     }
   }
   // The data-key ciphertexts just replaced are zeroed in their pages (secure_delete); drop old WAL frames too.
-  if (out.conversations + out.files > 0) flushErasedPages(ctx.db);
+  if (out.conversations + out.files > 0) await flushErasedPages(ctx.db);
   return out;
 }
 

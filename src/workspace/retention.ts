@@ -249,7 +249,7 @@ export async function purgeExpiredContent(ctx: Ctx, batchSize = 500): Promise<{ 
     }
   }
   // Old WAL frames still hold the pages as they were before the purge: fold them in and truncate.
-  if (totals.conversations + totals.files > 0) flushErasedPages(ctx.db);
+  if (totals.conversations + totals.files > 0) await flushErasedPages(ctx.db);
   return totals;
 }
 
