@@ -6,9 +6,9 @@ import { DENIED_CODE, outboundFetch } from '../net/outbound.js';
 import { newId } from '../ids.js';
 import { authorizeWorkspace } from '../workspace/network.js';
 import { effectivePolicy } from '../workspace/policy.js';
-import { gatewayError } from './errors.js';
 import { resolveGatewayKey } from './keys.js';
 import { AnthropicToOpenAiStream, anthropicErrorToOpenai, anthropicToOpenaiResponse, openaiToAnthropicRequest } from './translate.js';
+import { OpenAiToAnthropicStream, anthropicToOpenaiRequest, openaiErrorToAnthropic, openaiToAnthropicResponse } from './translate-to-openai.js';
 import { AnthropicSseTap, OpenAiSseTap, retainedAssistantText } from './sse-taps.js';
 import { recordUsage } from './usage.js';
 import { type UpstreamTarget, assertModelAllowed, loadUpstream, upstreamDenied, upstreamHeaders, upstreamSignals, upstreamUrl } from './upstream.js';
@@ -100,20 +100,21 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
   const policy = await effectivePolicy(ctx.db, ctx.config, orgId);
   const target = await loadUpstream(ctx.db, ctx.config, orgId);
   await assertModelAllowed(ctx, orgId, target, model, req.protocol === 'anthropic' ? '/v1/messages' : '/v1/chat/completions');
-  // An OpenAI-shaped client in front of an Anthropic provider is translated; the reverse is refused.
-  const translate = req.protocol === 'openai' && target.kind === 'anthropic';
+  // A client of either shape in front of a provider of the other is translated, both ways.
+  const translate = req.protocol !== target.kind;
+  const toOpenai = req.protocol === 'anthropic' && target.kind === 'openai';
   const path = target.kind === 'anthropic' ? '/v1/messages' : '/v1/chat/completions';
-  if (target.kind !== req.protocol && !translate) {
-    throw gatewayError(400, 'upstream_protocol_mismatch', `This organization's model provider speaks the ${target.kind === 'anthropic' ? 'Anthropic Messages API: use POST /v1/messages' : 'OpenAI API: use POST /v1/chat/completions'}.`);
-  }
   const clientWantsUsage = (req.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
   // Streams from an OpenAI-compatible provider report tokens only when asked: always ask, so usage is counted.
   const askUsage = !translate && req.protocol === 'openai' && stream && !clientWantsUsage;
-  const body = translate
-    ? openaiToAnthropicRequest(req.body)
-    : req.protocol === 'openai'
-      ? { ...req.body, ...(policy.noTraining ? { store: false } : {}), ...(askUsage ? { stream_options: { ...(req.body.stream_options as object | undefined), include_usage: true } } : {}) }
-      : req.body;
+  const noTrainingBody = policy.noTraining ? { store: false } : {};
+  const body = toOpenai
+    ? { ...anthropicToOpenaiRequest(req.body), ...noTrainingBody }
+    : translate
+      ? openaiToAnthropicRequest(req.body)
+      : req.protocol === 'openai'
+        ? { ...req.body, ...noTrainingBody, ...(askUsage ? { stream_options: { ...(req.body.stream_options as object | undefined), include_usage: true } } : {}) }
+        : req.body;
   const created = Math.floor(ctx.clock.now().getTime() / 1000);
   const requestJson = JSON.stringify(body);
 
@@ -138,13 +139,17 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
   const signals = upstreamSignals(res.headers);
   const isSse = (res.headers.get('content-type') ?? '').includes('text/event-stream');
   if (res.ok && stream && isSse && res.body) {
-    const converter = translate ? new AnthropicToOpenAiStream(created, clientWantsUsage) : null;
     const encoder = new TextEncoder();
-    const translateEvent = (d: Record<string, unknown>) => {
-      const out = converter?.onEvent(d);
+    const emit = (out: string) => {
       if (out) sink.write(encoder.encode(out));
     };
-    const tap = target.kind === 'anthropic' ? new AnthropicSseTap(converter ? translateEvent : undefined) : new OpenAiSseTap(!askUsage);
+    const toOpenaiChunks = translate && !toOpenai ? new AnthropicToOpenAiStream(created, clientWantsUsage) : null;
+    const toAnthropicEvents = toOpenai ? new OpenAiToAnthropicStream(model) : null;
+    const converter = toOpenaiChunks ?? toAnthropicEvents;
+    const tap =
+      target.kind === 'anthropic'
+        ? new AnthropicSseTap(toOpenaiChunks ? (d) => emit(toOpenaiChunks.onEvent(d)) : undefined)
+        : new OpenAiSseTap(!askUsage, toAnthropicEvents ? { onData: (d) => emit(toAnthropicEvents.onData(d)), onDone: () => emit(toAnthropicEvents.onDone()) } : undefined);
     if (askUsage) tap.forward = (event) => sink.write(encoder.encode(event));
     sink.start(200, { ...signals, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
     const reader = res.body.getReader();
@@ -182,9 +187,10 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
       }
     }
     if (!outcome.cancelled) {
-      // Upstream errors pass through in their own (compatible) shape and status; translated ones in OpenAI's.
+      // Upstream errors pass through in their own (compatible) shape and status; translated ones in the client's.
       sink.start(res.status, { ...signals, 'content-type': translate ? 'application/json' : (res.headers.get('content-type') ?? 'application/json') });
       if (!translate) sink.write(raw);
+      else if (toOpenai) sink.write(Buffer.from(JSON.stringify(res.ok && parsed ? openaiToAnthropicResponse(parsed) : openaiErrorToAnthropic(res.status, raw))));
       else sink.write(Buffer.from(JSON.stringify(res.ok && parsed ? anthropicToOpenaiResponse(parsed, created) : anthropicErrorToOpenai(res.status, raw))));
     }
     if (res.ok) {

@@ -103,7 +103,10 @@ export class OpenAiSseTap extends SseTap {
    * Palisade always asks an OpenAI-compatible provider for the usage chunk (to count tokens); when
    * the client did not ask for it, that chunk is held back so the client sees what it asked for.
    */
-  constructor(private readonly clientWantsUsage = true) {
+  constructor(
+    private readonly clientWantsUsage = true,
+    private readonly listener?: { onData(d: Record<string, unknown>): void; onDone(): void },
+  ) {
     super();
   }
   protected override holdBack(event: string): boolean {
@@ -119,6 +122,7 @@ export class OpenAiSseTap extends SseTap {
   }
   protected override onDone(): void {
     this.completed = this.finished && this.error === null;
+    this.listener?.onDone();
   }
   protected onData(raw: Record<string, unknown>): void {
     const d = raw as {
@@ -127,6 +131,7 @@ export class OpenAiSseTap extends SseTap {
       choices?: { delta?: { content?: string; tool_calls?: { index: number; function?: { name?: string; arguments?: string } }[] }; finish_reason?: string | null }[];
       usage?: { prompt_tokens?: number; completion_tokens?: number };
     };
+    this.listener?.onData(raw);
     for (const tc of d.choices?.[0]?.delta?.tool_calls ?? []) {
       const call = (this.toolCalls[tc.index] ??= { name: '', args: '' });
       call.name += tc.function?.name ?? '';

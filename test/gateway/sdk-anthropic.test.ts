@@ -248,4 +248,91 @@ describe('the official Anthropic SDK through the gateway', () => {
     assert.equal(body.error.type, 'authentication_error');
     assert.match(body.error.message, /gateway key is not valid/);
   });
+
+  describe('in front of an OpenAI-compatible provider (translated)', () => {
+    let keyV: string;
+    let orgV: string;
+    const v = (opts: { maxRetries?: number; fetch?: typeof fetch } = {}) => client({ ...opts, apiKey: keyV });
+    before(async () => {
+      const seeded = await t.seedOrg('Vllm Shop', 'owner@vllm.example');
+      orgV = seeded.orgId;
+      assert.equal((await seeded.owner.request('PUT', `/api/v1/orgs/${orgV}/gateway/upstream`, { name: 'vllm', kind: 'openai', baseUrl: up.url, apiKey: 'sk-vllm' })).status, 200);
+      keyV = (await seeded.owner.post(`/api/v1/orgs/${orgV}/gateway/keys`, { name: 'sdk' })).body.key;
+    });
+
+    test('plain and streaming answers come back as Anthropic messages and events, with usage and store=false upstream', async () => {
+      const r = await v().messages.create({ model: 'gpt-test', max_tokens: 30, system: 'Be brief.', messages: [{ role: 'user', content: 'hello' }] });
+      assert.deepEqual(r.content, [{ type: 'text', text: 'echo: hello' }]);
+      assert.equal(r.stop_reason, 'end_turn');
+      assert.deepEqual(r.usage, { input_tokens: 5, output_tokens: 3 });
+      const seen = up.seen.at(-1) as { path: string; body: Record<string, unknown>; headers: Record<string, unknown> };
+      assert.equal(seen.path, '/v1/chat/completions');
+      assert.deepEqual(seen.body.messages, [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hello' }]);
+      assert.equal(seen.body.store, false);
+      assert.equal(seen.headers.authorization, 'Bearer sk-vllm');
+      const stream = v().messages.stream({ model: 'gpt-test', max_tokens: 30, messages: [{ role: 'user', content: 'stream me' }] });
+      const parts: string[] = [];
+      stream.on('text', (d) => parts.push(d));
+      const final = await stream.finalMessage();
+      assert.equal(parts.join(''), 'echo: stream me');
+      assert.equal(final.stop_reason, 'end_turn');
+      assert.equal(final.usage.output_tokens, 3);
+      const ev = await db().selectFrom('audit_events').selectAll().where('org_id', '=', orgV).where('action', '=', 'gateway.request').orderBy('seq', 'desc').executeTakeFirstOrThrow();
+      const meta = JSON.parse(ev.metadata) as Record<string, unknown>;
+      assert.equal(ev.outcome, 'success');
+      assert.equal(meta.translated, true);
+      assert.equal(meta.inputTokens, 5);
+    });
+
+    test('tool use round trip, JSON and streaming: tools, tool_choice, tool_use and tool_result translated', async () => {
+      const messages: Anthropic.MessageParam[] = [{ role: 'user', content: 'weather in Lima' }];
+      const first = await v().messages.create({ model: 'gpt-test', max_tokens: 100, tools: [WEATHER_TOOL], tool_choice: { type: 'any', disable_parallel_tool_use: true }, messages });
+      const sent = up.seen.at(-1)?.body as Record<string, unknown>;
+      assert.deepEqual(sent.tools, [{ type: 'function', function: { name: 'get_weather', description: 'Current weather for a place', parameters: WEATHER_TOOL.input_schema } }]);
+      assert.equal(sent.tool_choice, 'required');
+      assert.equal(sent.parallel_tool_calls, false);
+      assert.equal(first.stop_reason, 'tool_use');
+      const use = first.content.find((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use');
+      assert.equal(use?.name, 'get_weather');
+      assert.deepEqual(use?.input, { query: 'weather in Lima' });
+      messages.push({ role: 'assistant', content: first.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: use?.id as string, content: '21°C' }] });
+      const second = await v().messages.create({ model: 'gpt-test', max_tokens: 100, tools: [WEATHER_TOOL], messages });
+      assert.deepEqual(second.content, [{ type: 'text', text: 'tool said: 21°C' }]);
+      const up2 = up.seen.at(-1)?.body.messages as { role: string; tool_call_id?: string; tool_calls?: unknown[] }[];
+      assert.deepEqual(up2.map((m) => m.role), ['user', 'assistant', 'tool']);
+      assert.equal(up2[2]?.tool_call_id, use?.id);
+      assert.equal(up2[1]?.tool_calls?.length, 1);
+
+      const streamed = await v().messages.stream({ model: 'gpt-test', max_tokens: 100, tools: [WEATHER_TOOL], messages: [{ role: 'user', content: 'weather in Quito' }] }).finalMessage();
+      assert.equal(streamed.stop_reason, 'tool_use');
+      const su = streamed.content.find((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use');
+      assert.equal(su?.id, 'call_up_1');
+      assert.deepEqual(su?.input, { query: 'weather in Quito' });
+    });
+
+    test('images go up as image_url parts; blocks without an equivalent are refused by name', async () => {
+      const r = await v().messages.create({
+        model: 'gpt-test',
+        max_tokens: 30,
+        messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG.toString('base64') } }, { type: 'text', text: 'what?' }] }],
+      });
+      assert.match((r.content[0] as Anthropic.TextBlock).text, /^echo: \[image_url data:image\/png;base64,iVBOR/);
+      const parts = (up.seen.at(-1)?.body.messages as { content: unknown }[])[0]?.content;
+      assert.deepEqual(parts, [{ type: 'image_url', image_url: { url: `data:image/png;base64,${PNG.toString('base64')}` } }, { type: 'text', text: 'what?' }]);
+      const bad = await v().messages.create({ model: 'gpt-test', max_tokens: 5, top_k: 5, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+      assert.ok(bad instanceof Anthropic.BadRequestError);
+      assert.match((bad.error as { error: { message: string } }).error.message, /^top_k: .*\(unsupported_parameter\)$/);
+    });
+
+    test("429: the provider's retry-after and x-ratelimit headers reach the SDK in Anthropic's error shape; the retry waits", async () => {
+      const refused = await v().messages.create({ model: 'rate-limited', max_tokens: 5, messages: [{ role: 'user', content: 'v-once' }] }).catch((e: unknown) => e);
+      assert.ok(refused instanceof Anthropic.RateLimitError);
+      assert.equal((refused.error as { error: { type: string } }).error.type, 'rate_limit_error');
+      assert.equal(refused.headers?.get('x-ratelimit-remaining-requests'), '0');
+      const c = counting();
+      const ok = await v({ maxRetries: 2, fetch: c.fetch }).messages.create({ model: 'rate-limited', max_tokens: 5, messages: [{ role: 'user', content: 'v-twice' }] });
+      assert.deepEqual(ok.content, [{ type: 'text', text: 'echo: v-twice' }]);
+      assert.ok((c.calls[1] as number) - (c.calls[0] as number) >= 950);
+    });
+  });
 });
