@@ -98,6 +98,16 @@ export async function assertNotHeld(db: Queryable, orgId: string, userId: string
   }
 }
 
+/** The same check before a deletion, with the attempt audited as denied (a deletion tried under hold matters to a review). */
+export async function refuseDeletionUnderHold(ctx: Ctx, orgId: string, userId: string, what: 'conversation' | 'file', id: string): Promise<void> {
+  try {
+    await assertNotHeld(ctx.db, orgId, userId, what);
+  } catch (err) {
+    await ctx.db.transaction().execute((tx) => recordAudit(tx, ctx, { orgId, action: `${what}.deleted`, outcome: 'denied', targets: [{ type: what, id }], metadata: { reason: 'legal_hold_active' } }));
+    throw err;
+  }
+}
+
 /** A member's own conversation; anyone else's answers exactly like a missing one. */
 async function ownConversation(db: Queryable, orgId: string, userId: string, id: string): Promise<ConvRow> {
   const r = await db.selectFrom('workspace_conversations').selectAll().where('id', '=', id).where('org_id', '=', orgId).where('user_id', '=', userId).executeTakeFirst();
@@ -176,13 +186,17 @@ export async function renameConversation(ctx: Ctx, orgId: string, id: string, in
 export async function deleteConversation(ctx: Ctx, orgId: string, id: string): Promise<void> {
   await authorizeWorkspace(ctx, orgId);
   const me = requireUser(ctx);
+  await ownConversation(ctx.db, orgId, me.userId, id);
+  await refuseDeletionUnderHold(ctx, orgId, me.userId, 'conversation', id);
   await ctx.db.transaction().execute(async (tx) => {
     const conv = await ownConversation(tx, orgId, me.userId, id);
+    // Again inside the transaction: a hold placed a moment ago still wins.
     await assertNotHeld(tx, orgId, me.userId, 'conversation');
+    const msgKeys = await tx.selectFrom('workspace_messages').select('content_key_id').distinct().where('conversation_id', '=', id).where('content_key_id', 'is not', null).execute();
     const m = await tx.deleteFrom('workspace_messages').where('conversation_id', '=', id).executeTakeFirst();
     await tx.deleteFrom('workspace_conversations').where('id', '=', id).execute();
-    // The key goes with the conversation: any copy of its content left behind is now unreadable.
-    const keysDestroyed = await destroyContentKeys(tx, orgId, [conv.content_key_id]);
+    // The keys go with the conversation: any copy of its content left behind is now unreadable.
+    const keysDestroyed = await destroyContentKeys(tx, orgId, [...new Set([conv.content_key_id, ...msgKeys.map((k) => k.content_key_id)])]);
     await recordAudit(tx, ctx, { orgId, action: 'conversation.deleted', targets: [{ type: 'conversation', id }], metadata: { messages: Number(m.numDeletedRows), keysDestroyed } });
   });
   await flushErasedPages(ctx.db);

@@ -5,7 +5,7 @@ import { recordAudit } from '../audit/record.js';
 import { requireUser } from '../auth/require-user.js';
 import type { Ctx } from '../context.js';
 import { type LoadedContentKey, createContentKey, destroyContentKeys, flushErasedPages, openRecord, openRecordText, sealWithContentKey } from '../crypto/content-keys.js';
-import { assertNotHeld } from './conversations.js';
+import { assertNotHeld, refuseDeletionUnderHold } from './conversations.js';
 import { PalisadeError, notFound } from '../errors.js';
 import { type Page, type PageRequest, pageOf, pageQuery } from '../http/pagination.js';
 import { newId } from '../ids.js';
@@ -112,6 +112,7 @@ export async function downloadFile(ctx: Ctx, orgId: string, id: string): Promise
 export async function deleteFile(ctx: Ctx, orgId: string, id: string): Promise<void> {
   await authorizeWorkspace(ctx, orgId);
   const r = await ownFile(ctx, orgId, id);
+  await refuseDeletionUnderHold(ctx, orgId, r.user_id, 'file', r.id);
   await ctx.db.transaction().execute(async (tx) => {
     await assertNotHeld(tx, orgId, r.user_id, 'file');
     await tx.deleteFrom('workspace_files').where('id', '=', r.id).execute();

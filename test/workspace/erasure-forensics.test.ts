@@ -222,6 +222,9 @@ describe(`retention and deletion erase content (forensic scan, ${TEST_DIALECT})`
     assert.equal(refused.status, 409);
     assert.equal(refused.body.error.code, 'legal_hold_active');
     assert.match(refused.body.error.message, /legal hold/);
+    const denied = await db().selectFrom('audit_events').selectAll().where('org_id', '=', orgId).where('action', '=', 'conversation.deleted').orderBy('seq', 'desc').executeTakeFirstOrThrow();
+    assert.equal(denied.outcome, 'denied');
+    assert.equal(JSON.parse(denied.metadata).reason, 'legal_hold_active');
     const held = await db().selectFrom('workspace_conversations').select('content_key_id').where('id', '=', conv.body.id).executeTakeFirstOrThrow();
     t.clock.advance(31 * DAY);
     await purgeExpiredContent(t.system);
