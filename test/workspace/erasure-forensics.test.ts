@@ -170,13 +170,19 @@ describe(`retention and deletion erase content (forensic scan, ${TEST_DIALECT})`
     // A conversation its owner deletes right away: erased without waiting for retention.
     const gone = await bob.post(`/api/v1/orgs/${orgId}/conversations`, { title: 'MARKER-DELETED-7f3a' });
     await bob.post(`/api/v1/orgs/${orgId}/conversations/${gone.body.id}/messages`, { content: 'MARKER-DELETED-7f3a prompt', model: 'claude-test' });
+    const fd2 = new FormData();
+    fd2.append('file', new Blob(['MARKER-DELFILE-7f3a deleted right away'], { type: 'text/plain' }), 'MARKER-DELFILE-7f3a.txt');
+    const req2 = new Request('http://x/', { method: 'POST', body: fd2 });
+    const goneFile = await bob.request('POST', `/api/v1/orgs/${orgId}/files`, Buffer.from(await req2.arrayBuffer()), { 'content-type': req2.headers.get('content-type') as string });
+    assert.equal(goneFile.status, 201);
 
     const doomed = await captureAll();
     const doomedKeys = (await db().selectFrom('content_keys').select('id').where('org_id', '=', orgId).execute()).map((r) => r.id);
-    assert.equal(doomedKeys.length, 5, 'one key per conversation, file and gateway exchange');
-    assert.ok(doomed.length >= 14);
+    assert.equal(doomedKeys.length, 6, 'one key per conversation, file and gateway exchange');
+    assert.ok(doomed.length >= 16);
 
     assert.equal((await bob.delete(`/api/v1/orgs/${orgId}/conversations/${gone.body.id}`)).status, 204);
+    assert.equal((await bob.delete(`/api/v1/orgs/${orgId}/files/${goneFile.body.id}`)).status, 204);
 
     // 31 days later the control conversation is fresh, everything above is past retention.
     t.clock.advance(31 * DAY);
@@ -189,7 +195,7 @@ describe(`retention and deletion erase content (forensic scan, ${TEST_DIALECT})`
     const purged = await purgeExpiredContent(t.system);
     assert.equal(purged.conversations, 3);
     assert.equal(purged.files, 1);
-    assert.equal(purged.keysDestroyed, 4, 'the deleted conversation took its key with it already');
+    assert.equal(purged.keysDestroyed, 4, 'the deleted conversation and file took their keys with them already');
 
     const raw = rawCopies();
     for (const marker of ['MARKER-', 'Nightjar']) assert.ok(!raw.includes(marker), `no plaintext "${marker}" in the copies`);
