@@ -122,7 +122,7 @@ export async function loadUpstream(db: Queryable, config: PalisadeConfig, orgId:
   let apiKey: string | null = null;
   if (r.credential_ct !== null && r.key_version !== null) {
     apiKey = await openText(db, config, ref(orgId, r.id), r.credential_ct, Number(r.key_version));
-    if (apiKey === null) throw new PalisadeError(409, 'content_shredded', "The model provider credential was encrypted with this organization's destroyed keys; an admin must enter it again.");
+    if (apiKey === null) throw new PalisadeError(409, 'upstream_credential_shredded', "The model provider credential was encrypted with this organization's destroyed keys; an admin must enter it again (PUT /api/v1/orgs/{orgId}/gateway/upstream with apiKey).");
   }
   return { id: r.id, kind: r.kind, baseUrl: r.base_url, apiKey, allowedModels: parseAllowed(r.allowed_models) };
 }
