@@ -18,3 +18,4 @@ if (!only || only === 'gateway') await (await import('./gateway-overhead.js')).b
 if (!only || only === 'audit-product') await benchAuditProduct(dialects);
 if ((!only && dialects.includes('postgres')) || only === 'db-copy') await (await import('./db-copy.js')).benchDbCopy();
 if (!only || only === 'lockout') await benchLockoutGuard(dialects);
+if (!only || only === 'content-keys') await (await import('./content-keys.js')).benchContentKeys(dialects);

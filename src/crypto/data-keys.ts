@@ -85,18 +85,24 @@ export async function sealFor(db: Queryable, config: PalisadeConfig, now: Date, 
   return { ct: seal(key, data, recordAad(ref, version)).toString('base64'), keyVersion: version };
 }
 
+/** An organization's data key of one version, unwrapped; `ok: false` when it was crypto-shredded. */
+export async function dataKeyOf(db: Queryable, config: PalisadeConfig, orgId: string, keyVersion: number): Promise<{ ok: true; key: Buffer } | { ok: false } | undefined> {
+  const row = await db.selectFrom('org_data_keys').selectAll().where('org_id', '=', orgId).where('version', '=', keyVersion).executeTakeFirst();
+  if (row?.status === 'destroyed') return { ok: false };
+  if (!row) {
+    const shred = await db.selectFrom('org_key_shreds').select('org_id').where('org_id', '=', orgId).executeTakeFirst();
+    return shred ? { ok: false } : undefined;
+  }
+  return { ok: true, key: await unwrapRow(config, row) };
+}
+
 /** Opens a record; a destroyed key says "shredded" instead of failing; any tampering fails closed. */
 export async function openFor(db: Queryable, config: PalisadeConfig, ref: RecordRef, ct: string, keyVersion: number): Promise<Opened> {
-  const row = await db.selectFrom('org_data_keys').selectAll().where('org_id', '=', ref.orgId).where('version', '=', keyVersion).executeTakeFirst();
-  if (row?.status === 'destroyed') return { ok: false, reason: 'shredded' };
-  if (!row) {
-    const shred = await db.selectFrom('org_key_shreds').select('org_id').where('org_id', '=', ref.orgId).executeTakeFirst();
-    if (shred) return { ok: false, reason: 'shredded' };
-    throw integrityFailed(ref);
-  }
-  const key = await unwrapRow(config, row);
+  const dk = await dataKeyOf(db, config, ref.orgId, keyVersion);
+  if (!dk) throw integrityFailed(ref);
+  if (!dk.ok) return { ok: false, reason: 'shredded' };
   try {
-    return { ok: true, data: open(key, Buffer.from(ct, 'base64'), recordAad(ref, keyVersion)) };
+    return { ok: true, data: open(dk.key, Buffer.from(ct, 'base64'), recordAad(ref, keyVersion)) };
   } catch {
     throw integrityFailed(ref);
   }

@@ -64,6 +64,9 @@ function openSqlite(url: string): Database {
   handle.pragma('cache_size = -65536');
   handle.pragma('synchronous = NORMAL');
   handle.pragma('foreign_keys = ON');
+  // Deleted and overwritten rows are zeroed in their page instead of lingering in free space:
+  // crypto-erasure destroys a content key by deleting its row, which must not survive in the file.
+  handle.pragma('secure_delete = ON');
   handle.pragma('busy_timeout = 5000');
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: handle }) });
   SQLITE_HANDLES.set(db, handle);

@@ -29,6 +29,14 @@ export async function completeText(config: PalisadeConfig, target: UpstreamTarge
     throw new PalisadeError(502, 'upstream_unreachable', 'The model provider could not be reached. Try again; if it persists, an admin should check the provider URL.', { cause: err });
   }
   const json = (await res.json().catch(() => null)) as Record<string, unknown> | null;
+  if (res.status === 429) {
+    // The provider's own limit: say when to try again instead of a generic 502.
+    const retryAfter = Number(res.headers.get('retry-after'));
+    const seconds = Number.isFinite(retryAfter) && retryAfter > 0 ? Math.ceil(retryAfter) : null;
+    throw new PalisadeError(429, 'upstream_rate_limited', `The model provider is limiting this organization's requests; try again${seconds ? ` in ${seconds} second(s)` : ' shortly'}.`, {
+      details: { upstreamStatus: 429, retryAfterSeconds: seconds },
+    });
+  }
   if (!res.ok || !json) {
     const upstreamMessage = (json?.error as { message?: string } | undefined)?.message;
     throw new PalisadeError(502, 'upstream_error', `The model provider answered ${res.status}${upstreamMessage ? `: ${upstreamMessage.slice(0, 300)}` : ''}.`, { details: { upstreamStatus: res.status } });

@@ -20,7 +20,8 @@ export function anthropicError(err: PalisadeError, requestId: string) {
 
 export function openaiError(err: PalisadeError) {
   const type = err.status === 401 ? 'invalid_request_error' : err.status === 429 ? 'rate_limit_exceeded' : err.status >= 500 ? 'server_error' : 'invalid_request_error';
-  return { error: { message: err.message, type, param: null, code: err.code } };
+  const field = (err.details as { field?: unknown } | undefined)?.field;
+  return { error: { message: err.message, type, param: typeof field === 'string' ? field : null, code: err.code } };
 }
 
 export const gatewayError = (status: number, code: string, message: string) => new PalisadeError(status, code, message);

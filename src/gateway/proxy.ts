@@ -1,17 +1,18 @@
 import { recordAudit } from '../audit/record.js';
 import type { Ctx } from '../context.js';
-import { sealFor } from '../crypto/data-keys.js';
+import { createContentKey, sealWithContentKey } from '../crypto/content-keys.js';
 import { PalisadeError, notFound, unauthenticated } from '../errors.js';
 import { DENIED_CODE, outboundFetch } from '../net/outbound.js';
 import { newId } from '../ids.js';
 import { authorizeWorkspace } from '../workspace/network.js';
 import { effectivePolicy } from '../workspace/policy.js';
-import { gatewayError } from './errors.js';
 import { resolveGatewayKey } from './keys.js';
 import { recordBadToken } from '../auth/bad-credentials.js';
 import { AnthropicToOpenAiStream, anthropicErrorToOpenai, anthropicToOpenaiResponse, openaiToAnthropicRequest } from './translate.js';
+import { OpenAiToAnthropicStream, anthropicToOpenaiRequest, openaiErrorToAnthropic, openaiToAnthropicResponse } from './translate-to-openai.js';
+import { AnthropicSseTap, OpenAiSseTap, retainedAssistantText } from './sse-taps.js';
 import { recordUsage } from './usage.js';
-import { type UpstreamTarget, loadUpstream, upstreamDenied, upstreamHeaders, upstreamUrl } from './upstream.js';
+import { type UpstreamTarget, assertModelAllowed, loadUpstream, upstreamDenied, upstreamHeaders, upstreamSignals, upstreamUrl } from './upstream.js';
 
 /** Where a streamed response goes: the raw HTTP response, without Fastify types here. */
 export interface Sink {
@@ -28,6 +29,12 @@ export interface GatewayCall {
   keyId: string | null;
 }
 
+/** Why a presented key was refused, in words that lead to the fix: a provider's key, or a mistyped or revoked gateway key. */
+export function invalidGatewayKeyMessage(presented: string): string {
+  if (!presented.startsWith('pls_')) return "This is not a Palisade gateway key (they start with pls_gwk_): send your gateway key, not the model provider's key. Create one in your workspace settings.";
+  return 'This gateway key is not valid: it may be mistyped (a key is pls_gwk_ followed by 43 characters), incomplete or revoked. Copy it again, or create a new one in your workspace settings.';
+}
+
 /**
  * Who is calling the gateway: a gateway key (x-api-key, or Authorization: Bearer pls_gwk_…) bound
  * to its organization, or a signed-in member naming the organization in x-palisade-org (optional
@@ -35,10 +42,12 @@ export interface GatewayCall {
  */
 export async function identifyGatewayCaller(ctx: Ctx, headers: { apiKey?: string | undefined; bearer?: string | undefined; org?: string | undefined }): Promise<GatewayCall> {
   const secret = headers.apiKey ?? headers.bearer;
-  if (secret && secret.startsWith('pls_gwk_')) {
-    const found = await resolveGatewayKey(ctx.db, ctx.clock.now(), secret);
+  // A key that looks like a gateway key, or anything sent as x-api-key, is judged as a gateway key:
+  // a typo gets a message about gateway keys, not the generic API-token one.
+  if (secret && (secret.startsWith('pls_gwk_') || headers.apiKey !== undefined)) {
+    const found = secret.startsWith('pls_gwk_') ? await resolveGatewayKey(ctx.db, ctx.clock.now(), secret) : undefined;
     if (!found) await recordBadToken(ctx.db, ctx.clock, ctx.config, ctx.meta.ip);
-    if (!found) throw unauthenticated('invalid_gateway_key', 'This gateway key is not valid: it may be mistyped or revoked. Create a new one in your workspace settings.');
+    if (!found) throw unauthenticated('invalid_gateway_key', invalidGatewayKeyMessage(secret));
     if (headers.org && headers.org !== found.orgId) throw notFound('organization');
     const keyCtx: Ctx = { ...ctx, caller: { kind: 'user', userId: found.user.id, email: found.user.email, via: 'api_token', credentialId: found.keyId } };
     await authorizeWorkspace(keyCtx, found.orgId);
@@ -63,71 +72,8 @@ interface Outcome {
   outputTokens: number;
   cancelled: boolean;
   responseBytes: number;
-}
-
-/** Splits a server-sent-event stream into JSON `data:` payloads as it passes through, untouched. */
-abstract class SseTap {
-  private buf = '';
-  private readonly decoder = new TextDecoder();
-  text = '';
-  inputTokens = 0;
-  outputTokens = 0;
-  model = '';
-  push(chunk: Uint8Array): void {
-    this.buf += this.decoder.decode(chunk, { stream: true });
-    let i: number;
-    while ((i = this.buf.indexOf('\n\n')) >= 0) {
-      const event = this.buf.slice(0, i);
-      this.buf = this.buf.slice(i + 2);
-      for (const line of event.split('\n')) {
-        if (!line.startsWith('data:') || line.includes('[DONE]')) continue;
-        let data: Record<string, unknown>;
-        try {
-          data = JSON.parse(line.slice(5).trim()) as Record<string, unknown>;
-        } catch {
-          continue; // Not JSON: passed through untouched, nothing to count.
-        }
-        this.onData(data);
-      }
-    }
-  }
-  protected abstract onData(d: Record<string, unknown>): void;
-}
-
-/** Accumulates text and usage from Anthropic Messages SSE events. */
-class AnthropicSseTap extends SseTap {
-  constructor(private readonly onEvent?: (d: Record<string, unknown>) => void) {
-    super();
-  }
-  protected onData(d: Record<string, unknown>): void {
-    this.onEvent?.(d);
-    if (d.type === 'message_start') {
-      const m = d.message as { model?: string; usage?: { input_tokens?: number; output_tokens?: number } };
-      this.model = m.model ?? this.model;
-      this.inputTokens = m.usage?.input_tokens ?? 0;
-      this.outputTokens = m.usage?.output_tokens ?? 0;
-    } else if (d.type === 'content_block_delta') {
-      const delta = d.delta as { type?: string; text?: string };
-      if (delta.type === 'text_delta') this.text += delta.text ?? '';
-    } else if (d.type === 'message_delta') {
-      const u = d.usage as { output_tokens?: number; input_tokens?: number } | undefined;
-      if (u?.output_tokens !== undefined) this.outputTokens = u.output_tokens;
-      if (u?.input_tokens) this.inputTokens = u.input_tokens;
-    }
-  }
-}
-
-/** Same for OpenAI chat-completion chunks. */
-class OpenAiSseTap extends SseTap {
-  protected onData(raw: Record<string, unknown>): void {
-    const d = raw as { model?: string; choices?: { delta?: { content?: string } }[]; usage?: { prompt_tokens?: number; completion_tokens?: number } };
-    this.model = d.model ?? this.model;
-    this.text += d.choices?.[0]?.delta?.content ?? '';
-    if (d.usage) {
-      this.inputTokens = d.usage.prompt_tokens ?? this.inputTokens;
-      this.outputTokens = d.usage.completion_tokens ?? this.outputTokens;
-    }
-  }
+  /** A 200 stream that carried an upstream error event, or ended before it said it finished. */
+  streamError: string | null;
 }
 
 export type Protocol = 'anthropic' | 'openai';
@@ -155,13 +101,22 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
   const { model, stream } = validate(req.protocol, req.body);
   const policy = await effectivePolicy(ctx.db, ctx.config, orgId);
   const target = await loadUpstream(ctx.db, ctx.config, orgId);
-  // An OpenAI-shaped client in front of an Anthropic provider is translated; the reverse is refused.
-  const translate = req.protocol === 'openai' && target.kind === 'anthropic';
+  await assertModelAllowed(ctx, orgId, target, model, req.protocol === 'anthropic' ? '/v1/messages' : '/v1/chat/completions');
+  // A client of either shape in front of a provider of the other is translated, both ways.
+  const translate = req.protocol !== target.kind;
+  const toOpenai = req.protocol === 'anthropic' && target.kind === 'openai';
   const path = target.kind === 'anthropic' ? '/v1/messages' : '/v1/chat/completions';
-  if (target.kind !== req.protocol && !translate) {
-    throw gatewayError(400, 'upstream_protocol_mismatch', `This organization's model provider speaks the ${target.kind === 'anthropic' ? 'Anthropic Messages API: use POST /v1/messages' : 'OpenAI API: use POST /v1/chat/completions'}.`);
-  }
-  const body = translate ? openaiToAnthropicRequest(req.body) : req.protocol === 'openai' && policy.noTraining ? { ...req.body, store: false } : req.body;
+  const clientWantsUsage = (req.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+  // Streams from an OpenAI-compatible provider report tokens only when asked: always ask, so usage is counted.
+  const askUsage = !translate && req.protocol === 'openai' && stream && !clientWantsUsage;
+  const noTrainingBody = policy.noTraining ? { store: false } : {};
+  const body = toOpenai
+    ? { ...anthropicToOpenaiRequest(req.body), ...noTrainingBody }
+    : translate
+      ? openaiToAnthropicRequest(req.body)
+      : req.protocol === 'openai'
+        ? { ...req.body, ...noTrainingBody, ...(askUsage ? { stream_options: { ...(req.body.stream_options as object | undefined), include_usage: true } } : {}) }
+        : req.body;
   const created = Math.floor(ctx.clock.now().getTime() / 1000);
   const requestJson = JSON.stringify(body);
 
@@ -181,31 +136,41 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
     throw new PalisadeError(502, 'upstream_unreachable', 'The model provider could not be reached. Try again; if it persists, an admin should check the provider URL.', { cause: err });
   }
 
-  const outcome: Outcome = { status: res.status, model, text: '', inputTokens: 0, outputTokens: 0, cancelled: false, responseBytes: 0 };
+  const outcome: Outcome = { status: res.status, model, text: '', inputTokens: 0, outputTokens: 0, cancelled: false, responseBytes: 0, streamError: null };
+  // Retry-after, rate-limit headers and the provider's request id reach the client, so SDK retries follow the provider.
+  const signals = upstreamSignals(res.headers);
   const isSse = (res.headers.get('content-type') ?? '').includes('text/event-stream');
   if (res.ok && stream && isSse && res.body) {
-    const converter = translate ? new AnthropicToOpenAiStream(created) : null;
     const encoder = new TextEncoder();
-    const translateEvent = (d: Record<string, unknown>) => {
-      const out = converter?.onEvent(d);
+    const emit = (out: string) => {
       if (out) sink.write(encoder.encode(out));
     };
-    const tap = target.kind === 'anthropic' ? new AnthropicSseTap(converter ? translateEvent : undefined) : new OpenAiSseTap();
-    sink.start(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+    const toOpenaiChunks = translate && !toOpenai ? new AnthropicToOpenAiStream(created, clientWantsUsage) : null;
+    const toAnthropicEvents = toOpenai ? new OpenAiToAnthropicStream(model) : null;
+    const converter = toOpenaiChunks ?? toAnthropicEvents;
+    const tap =
+      target.kind === 'anthropic'
+        ? new AnthropicSseTap(toOpenaiChunks ? (d) => emit(toOpenaiChunks.onEvent(d)) : undefined)
+        : new OpenAiSseTap(!askUsage, toAnthropicEvents ? { onData: (d) => emit(toAnthropicEvents.onData(d)), onDone: () => emit(toAnthropicEvents.onDone()) } : undefined);
+    if (askUsage) tap.forward = (event) => sink.write(encoder.encode(event));
+    sink.start(200, { ...signals, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
     const reader = res.body.getReader();
     try {
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
         outcome.responseBytes += value.length;
-        if (!converter) sink.write(value);
+        if (!converter && !tap.forward) sink.write(value);
         tap.push(value);
       }
+      tap.flush();
     } catch {
-      outcome.cancelled = true;
+      // Reading failed: the client left (we aborted), or the provider's connection broke mid-stream.
+      if (!clientGone) outcome.streamError = 'upstream_connection_lost';
     }
     if (clientGone) outcome.cancelled = true;
-    Object.assign(outcome, { text: tap.text, inputTokens: tap.inputTokens, outputTokens: tap.outputTokens, model: tap.model || model });
+    if (!outcome.cancelled && outcome.streamError === null && (tap.error !== null || !tap.completed)) outcome.streamError = tap.error ?? 'incomplete_stream';
+    Object.assign(outcome, { text: retainedAssistantText(tap.text, tap.toolCalls), inputTokens: tap.inputTokens, outputTokens: tap.outputTokens, model: tap.model || model });
   } else {
     let raw: Uint8Array;
     try {
@@ -224,9 +189,10 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
       }
     }
     if (!outcome.cancelled) {
-      // Upstream errors pass through in their own (compatible) shape and status; translated ones in OpenAI's.
-      sink.start(res.status, { 'content-type': translate ? 'application/json' : (res.headers.get('content-type') ?? 'application/json') });
+      // Upstream errors pass through in their own (compatible) shape and status; translated ones in the client's.
+      sink.start(res.status, { ...signals, 'content-type': translate ? 'application/json' : (res.headers.get('content-type') ?? 'application/json') });
       if (!translate) sink.write(raw);
+      else if (toOpenai) sink.write(Buffer.from(JSON.stringify(res.ok && parsed ? openaiToAnthropicResponse(parsed) : openaiErrorToAnthropic(res.status, raw))));
       else sink.write(Buffer.from(JSON.stringify(res.ok && parsed ? anthropicToOpenaiResponse(parsed, created) : anthropicErrorToOpenai(res.status, raw))));
     }
     if (res.ok) {
@@ -234,12 +200,17 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
         const j = JSON.parse(Buffer.from(raw).toString('utf8')) as Record<string, unknown>;
         outcome.model = String(j.model ?? model);
         if (target.kind === 'anthropic') {
-          outcome.text = ((j.content as { type: string; text?: string }[] | undefined) ?? []).filter((c) => c.type === 'text').map((c) => c.text ?? '').join('');
+          const blocks = (j.content as { type: string; text?: string; name?: string; input?: unknown }[] | undefined) ?? [];
+          outcome.text = retainedAssistantText(
+            blocks.filter((c) => c.type === 'text').map((c) => c.text ?? '').join(''),
+            blocks.filter((c) => c.type === 'tool_use').map((c) => ({ name: String(c.name), args: JSON.stringify(c.input ?? {}) })),
+          );
           const u = (j.usage as { input_tokens?: number; output_tokens?: number } | undefined) ?? {};
           outcome.inputTokens = u.input_tokens ?? 0;
           outcome.outputTokens = u.output_tokens ?? 0;
         } else {
-          outcome.text = (j.choices as { message?: { content?: string } }[] | undefined)?.[0]?.message?.content ?? '';
+          const message = (j.choices as { message?: { content?: string | null; tool_calls?: { function?: { name?: string; arguments?: string } }[] } }[] | undefined)?.[0]?.message;
+          outcome.text = retainedAssistantText(message?.content ?? '', (message?.tool_calls ?? []).map((c) => ({ name: String(c.function?.name ?? ''), args: c.function?.arguments ?? '' })));
           const u = (j.usage as { prompt_tokens?: number; completion_tokens?: number } | undefined) ?? {};
           outcome.inputTokens = u.prompt_tokens ?? 0;
           outcome.outputTokens = u.completion_tokens ?? 0;
@@ -262,23 +233,26 @@ async function settle(call: GatewayCall, req: ProxyRequest, target: UpstreamTarg
   const now = ctx.clock.now();
   const at = now.toISOString();
   const userId = ctx.caller.kind === 'user' ? ctx.caller.userId : '';
-  const retained = policy.retentionDays > 0 && o.status < 400 && !o.cancelled;
+  const succeeded = o.status < 400 && !o.cancelled && o.streamError === null;
+  const retained = policy.retentionDays > 0 && succeeded;
   const conversationId = retained ? newId('cnv', now) : null;
   await ctx.db.transaction().execute(async (tx) => {
     if (conversationId) {
+      // The exchange's own key: its purge or deletion erases it, whatever else the organization keeps.
+      const key = await createContentKey(tx, ctx.config, now, orgId);
       await tx
         .insertInto('workspace_conversations')
-        .values({ id: conversationId, org_id: orgId, user_id: userId, source: 'gateway', title_ct: null, key_version: null, retention_days: null, created_at: at, updated_at: at, last_message_at: at })
+        .values({ id: conversationId, org_id: orgId, user_id: userId, source: 'gateway', title_ct: null, key_version: null, content_key_id: key.id, retention_days: null, created_at: at, updated_at: at, last_message_at: at })
         .execute();
       const turns = [
         { id: newId('msg', now), role: 'user' as const, text: requestJson, model: null, input: null, output: null },
         { id: newId('msg', now), role: 'assistant' as const, text: o.text, model: o.model, input: o.inputTokens, output: o.outputTokens },
       ];
       for (const t of turns) {
-        const s = await sealFor(tx, ctx.config, now, { orgId, table: 'workspace_messages', recordId: t.id }, t.text);
+        const ct = sealWithContentKey(key, { orgId, table: 'workspace_messages', recordId: t.id }, t.text);
         await tx
           .insertInto('workspace_messages')
-          .values({ id: t.id, org_id: orgId, conversation_id: conversationId, role: t.role, content_ct: s.ct, key_version: s.keyVersion, size_bytes: Buffer.byteLength(t.text), model: t.model, input_tokens: t.input, output_tokens: t.output, created_at: at })
+          .values({ id: t.id, org_id: orgId, conversation_id: conversationId, role: t.role, content_ct: ct, key_version: key.dkVersion, content_key_id: key.id, size_bytes: Buffer.byteLength(t.text), model: t.model, input_tokens: t.input, output_tokens: t.output, created_at: at })
           .execute();
       }
     }
@@ -286,13 +260,14 @@ async function settle(call: GatewayCall, req: ProxyRequest, target: UpstreamTarg
     await recordAudit(tx, ctx, {
       orgId,
       action: 'gateway.request',
-      outcome: o.status < 400 && !o.cancelled ? 'success' : 'failure',
+      outcome: succeeded ? 'success' : 'failure',
       targets: [...(conversationId ? [{ type: 'conversation', id: conversationId }] : []), ...(call.keyId ? [{ type: 'gateway_key', id: call.keyId }] : []), { type: 'gateway_upstream', id: target.id }],
       metadata: {
         endpoint: req.protocol === 'anthropic' ? '/v1/messages' : '/v1/chat/completions',
         model: o.model,
         stream: req.body.stream === true,
         upstreamStatus: o.status,
+        streamError: o.streamError,
         requestBytes: Buffer.byteLength(requestJson),
         responseBytes: o.responseBytes,
         inputTokens: o.inputTokens,

@@ -1,15 +1,39 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import { PalisadeError } from '../errors.js';
 import { toPalisadeError } from '../http/errors.js';
 import { OrgParams, errorResponses } from '../http/schemas.js';
 import { anthropicError, openaiError } from './errors.js';
 import { CreateGatewayKeyInput, GatewayKeyView, createGatewayKey, listGatewayKeys, revokeGatewayKey } from './keys.js';
-import { type Protocol, type Sink, identifyGatewayCaller, proxyModelRequest } from './proxy.js';
+import { countTokens, getModel, listModels, renderModel, renderModelList } from './models.js';
+import { type Protocol, type Sink, identifyGatewayCaller, invalidGatewayKeyMessage, proxyModelRequest } from './proxy.js';
 import { UpstreamInput, UpstreamView, getUpstreamView, setUpstream } from './upstream.js';
 import { UsageRow, usageReport } from './usage.js';
 
 const GATEWAY_BODY_LIMIT = 32 * 1024 * 1024;
+/** How much of a refused upload is read and discarded so the client sees the 413 instead of a reset. */
+const DRAIN_LIMIT = 2 * GATEWAY_BODY_LIMIT;
+
+/**
+ * Reads and discards the rest of a refused request body, so the client (still uploading) reads
+ * the 413 rather than a connection reset — an SDK retries a reset, not a 413. Past DRAIN_LIMIT
+ * the connection is closed: a client that sends without end is not read forever.
+ */
+function drainRefusedBody(raw: IncomingMessage): void {
+  if (raw.complete) return;
+  let seen = 0;
+  raw.on('data', (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > DRAIN_LIMIT) raw.socket?.destroy();
+  });
+  raw.on('error', () => undefined);
+  raw.resume();
+}
+
+const tooLarge = () =>
+  new PalisadeError(413, 'request_too_large', `Requests to the model gateway are limited to ${GATEWAY_BODY_LIMIT} bytes; this one is larger. Send smaller images or documents, or fewer of them.`, { details: { limitBytes: GATEWAY_BODY_LIMIT } });
 
 function sinkFor(request: FastifyRequest, reply: FastifyReply): Sink {
   let started = false;
@@ -64,38 +88,82 @@ export async function gatewayRoutes(root: FastifyInstance): Promise<void> {
   );
 }
 
-/** /v1/messages and /v1/chat/completions: errors in each protocol's own shape (encapsulated handler). */
+/** The model API surface (/v1/…): errors in each protocol's own shape (encapsulated handler). */
 async function protocolRoutes(app: FastifyInstance): Promise<void> {
-  const protocolOf = (request: FastifyRequest): Protocol => (request.url.startsWith('/v1/chat/') ? 'openai' : 'anthropic');
+  // /v1/chat/… is OpenAI's; /v1/models answers in the shape of the SDK asking (Anthropic's sends anthropic-version).
+  const protocolOf = (request: FastifyRequest): Protocol =>
+    request.url.startsWith('/v1/chat/') || (request.url.startsWith('/v1/models') && request.headers['anthropic-version'] === undefined) ? 'openai' : 'anthropic';
+  const render = (request: FastifyRequest, pe: PalisadeError) => (protocolOf(request) === 'openai' ? openaiError(pe) : anthropicError(pe, request.id));
   app.setErrorHandler((err: unknown, request, reply) => {
-    const pe = toPalisadeError(err);
+    let pe = toPalisadeError(err);
+    // The generic API-token refusal (a bearer that is no valid token), on the gateway, is about the gateway key.
+    if (pe.code === 'invalid_token') pe = invalidGatewayKey(/^Bearer\s+(\S+)/i.exec(request.headers.authorization ?? '')?.[1] ?? '');
+    if (pe.status === 413) {
+      pe = tooLarge();
+      // Fastify asks to close the connection after a body error; draining instead lets the client read this answer.
+      reply.removeHeader('connection');
+      drainRefusedBody(request.raw);
+    }
     if (pe.status >= 500) request.log.error({ err }, 'gateway error');
     if (reply.raw.headersSent) {
       reply.raw.end();
       return;
     }
     reply.header('request-id', request.id);
-    return reply.status(pe.status).send(protocolOf(request) === 'openai' ? openaiError(pe) : anthropicError(pe, request.id));
+    return reply.status(pe.status).send(render(request, pe));
+  });
+  // Refused before a byte of the body is read: a 34 MiB upload is answered at once, in the provider's shape.
+  app.addHook('onRequest', async (request, reply) => {
+    const length = Number(request.headers['content-length']);
+    if (!(length > GATEWAY_BODY_LIMIT)) return;
+    drainRefusedBody(request.raw);
+    reply.header('request-id', request.id);
+    return reply.status(413).send(render(request, tooLarge()));
   });
 
-  const handle = (protocol: Protocol) => async (request: FastifyRequest, reply: FastifyReply) => {
+  const callerOf = (request: FastifyRequest) => {
     const h = request.headers;
     const bearer = /^Bearer\s+(\S+)$/i.exec(h.authorization ?? '')?.[1];
-    const call = await identifyGatewayCaller(request.ctx, {
+    return identifyGatewayCaller(request.ctx, {
       apiKey: typeof h['x-api-key'] === 'string' ? h['x-api-key'] : undefined,
       bearer,
       org: typeof h['x-palisade-org'] === 'string' ? h['x-palisade-org'] : undefined,
     });
+  };
+  const passthroughOf = (request: FastifyRequest) => ({ 'anthropic-version': request.headers['anthropic-version'] as string | undefined, 'anthropic-beta': request.headers['anthropic-beta'] as string | undefined });
+  const objectBody = (request: FastifyRequest): Record<string, unknown> => {
     const body = request.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw toPalisadeError({ statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' });
-    await proxyModelRequest(
-      call,
-      { protocol, body: body as Record<string, unknown>, passthroughHeaders: { 'anthropic-version': h['anthropic-version'] as string | undefined, 'anthropic-beta': h['anthropic-beta'] as string | undefined } },
-      sinkFor(request, reply),
-    );
+    return body as Record<string, unknown>;
+  };
+
+  const handle = (protocol: Protocol) => async (request: FastifyRequest, reply: FastifyReply) => {
+    const call = await callerOf(request);
+    await proxyModelRequest(call, { protocol, body: objectBody(request), passthroughHeaders: passthroughOf(request) }, sinkFor(request, reply));
     return reply;
   };
   const schema = { tags: ['Gateway'], body: Type.Object({}, { additionalProperties: true }) };
-  app.post('/v1/messages', { bodyLimit: GATEWAY_BODY_LIMIT, schema: { ...schema, summary: 'Anthropic Messages API (JSON and SSE streaming) through the organization policies' } }, handle('anthropic'));
-  app.post('/v1/chat/completions', { bodyLimit: GATEWAY_BODY_LIMIT, schema: { ...schema, summary: 'OpenAI chat completions through the organization policies' } }, handle('openai'));
+  app.post('/v1/messages', { bodyLimit: GATEWAY_BODY_LIMIT, schema: { ...schema, operationId: 'gatewayMessages', summary: 'Anthropic Messages API (JSON and SSE streaming) through the organization policies' } }, handle('anthropic'));
+  app.post('/v1/chat/completions', { bodyLimit: GATEWAY_BODY_LIMIT, schema: { ...schema, operationId: 'gatewayChatCompletions', summary: 'OpenAI chat completions through the organization policies' } }, handle('openai'));
+  app.post(
+    '/v1/messages/count_tokens',
+    { bodyLimit: GATEWAY_BODY_LIMIT, schema: { ...schema, operationId: 'gatewayCountTokens', summary: 'Anthropic token counting for a prompt, through the organization policies' } },
+    async (request, reply) => {
+      const call = await callerOf(request);
+      await countTokens(call, objectBody(request), passthroughOf(request), sinkFor(request, reply));
+      return reply;
+    },
+  );
+  app.get('/v1/models', { schema: { tags: ['Gateway'], operationId: 'gatewayListModels', summary: "Models the organization allows, from its provider's list (Anthropic or OpenAI shape)" } }, async (request) =>
+    renderModelList(await listModels(await callerOf(request)), protocolOf(request)),
+  );
+  app.get(
+    '/v1/models/:modelId',
+    { schema: { tags: ['Gateway'], operationId: 'gatewayGetModel', summary: 'One allowed model (Anthropic or OpenAI shape)', params: Type.Object({ modelId: Type.String({ maxLength: 200 }) }) } },
+    async (request) => renderModel(await getModel(await callerOf(request), (request.params as { modelId: string }).modelId), protocolOf(request)),
+  );
+}
+
+function invalidGatewayKey(presented: string): PalisadeError {
+  return new PalisadeError(401, 'invalid_gateway_key', invalidGatewayKeyMessage(presented));
 }

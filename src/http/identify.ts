@@ -65,7 +65,7 @@ export function identifyCaller(deps: { db: Db; clock: Clock; config: PalisadeCon
     if (auth !== undefined) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
       if (!m) throw unauthenticated('invalid_authorization_header', 'Send the token as "Authorization: Bearer pls_pat_…".');
-      if (secretKind(m[1] as string) === 'gwk') {
+      if ((m[1] as string).startsWith('pls_gwk_')) {
         // Gateway keys work only on the model gateway, which resolves them itself; elsewhere the caller stays anonymous.
         request.ctx = { db: deps.db, clock: deps.clock, config: deps.config, caller, meta };
         return;

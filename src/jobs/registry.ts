@@ -9,12 +9,13 @@ import { scimSyncLogRetentionJob } from '../scim/retention.js';
 import { samlMetadataRefreshJob } from '../sso/metadata-refresh.js';
 import { ssoCleanupJob } from '../sso/store.js';
 import { totpRewrapJob } from '../sso/totp-secret.js';
+import { resealLegacyContentJob } from '../workspace/reseal.js';
 import { retentionPurgeJob } from '../workspace/retention.js';
 import { type JobDefinition, Scheduler, type SchedulerDeps } from './scheduler.js';
 
 /** Every periodic job Palisade runs. A domain adds its job factory here, one line each. */
 export function allJobs(config: PalisadeConfig): JobDefinition[] {
-  return [domainRecheckJob(config), scimSyncLogRetentionJob(config), ssoCleanupJob(), samlMetadataRefreshJob(), rewrapJob(), totpRewrapJob(), retentionPurgeJob(), ...auditJobs(config), ...streamJobs(config), rateLimitCleanupJob(), emailDeliveryJob(), emailCleanupJob()];
+  return [domainRecheckJob(config), scimSyncLogRetentionJob(config), ssoCleanupJob(), samlMetadataRefreshJob(), rewrapJob(), totpRewrapJob(), retentionPurgeJob(), resealLegacyContentJob(), ...auditJobs(config), ...streamJobs(config), rateLimitCleanupJob(), emailDeliveryJob(), emailCleanupJob()];
 }
 
 export function createScheduler(deps: SchedulerDeps, jobs: JobDefinition[] = allJobs(deps.config)): Scheduler {

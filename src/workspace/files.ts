@@ -4,7 +4,8 @@ import { fileTypeFromBuffer } from 'file-type';
 import { recordAudit } from '../audit/record.js';
 import { requireUser } from '../auth/require-user.js';
 import type { Ctx } from '../context.js';
-import { openFor, openText, sealFor } from '../crypto/data-keys.js';
+import { type LoadedContentKey, createContentKey, destroyContentKeys, flushErasedPages, openRecord, openRecordText, sealWithContentKey } from '../crypto/content-keys.js';
+import { assertNotHeld, refuseDeletionUnderHold } from './conversations.js';
 import { PalisadeError, notFound } from '../errors.js';
 import { type Page, type PageRequest, pageOf, pageQuery } from '../http/pagination.js';
 import { newId } from '../ids.js';
@@ -23,12 +24,12 @@ export const FileView = Type.Object({
 });
 export type FileView = Static<typeof FileView>;
 
-type FileRow = { id: string; org_id: string; name_ct: string; key_version: number; content_type: string; size_bytes: number; sha256: string; created_at: string };
+type FileRow = { id: string; org_id: string; name_ct: string; key_version: number; content_key_id: string | null; content_type: string; size_bytes: number; sha256: string; created_at: string };
 const nameRef = (orgId: string, id: string) => ({ orgId, table: 'workspace_files.name', recordId: id });
 const dataRef = (orgId: string, id: string) => ({ orgId, table: 'workspace_files', recordId: id });
 
-async function view(ctx: Ctx, r: FileRow): Promise<FileView> {
-  const name = await openText(ctx.db, ctx.config, nameRef(r.org_id, r.id), r.name_ct, Number(r.key_version));
+async function view(ctx: Ctx, r: FileRow, keys?: Map<string, LoadedContentKey>): Promise<FileView> {
+  const name = await openRecordText(ctx.db, ctx.config, nameRef(r.org_id, r.id), { ct: r.name_ct, keyVersion: Number(r.key_version), contentKeyId: r.content_key_id }, keys);
   return { id: r.id, name, contentType: r.content_type, sizeBytes: Number(r.size_bytes), sha256: r.sha256, contentStatus: name === null ? 'shredded' : 'available', createdAt: r.created_at };
 }
 
@@ -62,9 +63,11 @@ export async function storeFile(ctx: Ctx, orgId: string, input: { filename: stri
   const id = newId('fil', now);
   const sha256 = createHash('sha256').update(input.data).digest('hex');
   return ctx.db.transaction().execute(async (tx) => {
-    const n = await sealFor(tx, ctx.config, now, nameRef(orgId, id), input.filename.slice(0, 255));
-    const d = await sealFor(tx, ctx.config, now, dataRef(orgId, id), input.data);
-    const row = { id, org_id: orgId, user_id: me.userId, name_ct: n.ct, content_ct: d.ct, key_version: d.keyVersion, content_type: contentType, size_bytes: input.data.length, sha256, retention_days: null, created_at: now.toISOString() };
+    // One key per file: deleting the file (or its purge) destroys it, and with it every copy of the bytes.
+    const key = await createContentKey(tx, ctx.config, now, orgId);
+    const name_ct = sealWithContentKey(key, nameRef(orgId, id), input.filename.slice(0, 255));
+    const content_ct = sealWithContentKey(key, dataRef(orgId, id), input.data);
+    const row = { id, org_id: orgId, user_id: me.userId, name_ct, content_ct, key_version: key.dkVersion, content_key_id: key.id, content_type: contentType, size_bytes: input.data.length, sha256, retention_days: null, created_at: now.toISOString() };
     await tx.insertInto('workspace_files').values(row).execute();
     await recordAudit(tx, ctx, {
       orgId,
@@ -86,9 +89,10 @@ async function ownFile(ctx: Ctx, orgId: string, id: string) {
 export async function listFiles(ctx: Ctx, orgId: string, page: PageRequest): Promise<Page<FileView>> {
   await authorizeWorkspace(ctx, orgId);
   const me = requireUser(ctx);
-  const rows = await pageQuery(ctx.db.selectFrom('workspace_files').select(['id', 'org_id', 'name_ct', 'key_version', 'content_type', 'size_bytes', 'sha256', 'created_at']).where('org_id', '=', orgId).where('user_id', '=', me.userId), 'workspace_files.id', page).execute();
+  const rows = await pageQuery(ctx.db.selectFrom('workspace_files').select(['id', 'org_id', 'name_ct', 'key_version', 'content_key_id', 'content_type', 'size_bytes', 'sha256', 'created_at']).where('org_id', '=', orgId).where('user_id', '=', me.userId), 'workspace_files.id', page).execute();
   const out = [];
-  for (const r of rows) out.push(await view(ctx, r));
+  const keys = new Map<string, LoadedContentKey>();
+  for (const r of rows) out.push(await view(ctx, r, keys));
   return pageOf(out, page);
 }
 
@@ -100,7 +104,7 @@ export async function getFile(ctx: Ctx, orgId: string, id: string): Promise<File
 export async function downloadFile(ctx: Ctx, orgId: string, id: string): Promise<{ contentType: string; data: Buffer }> {
   await authorizeWorkspace(ctx, orgId);
   const r = await ownFile(ctx, orgId, id);
-  const o = await openFor(ctx.db, ctx.config, dataRef(orgId, id), r.content_ct, Number(r.key_version));
+  const o = await openRecord(ctx.db, ctx.config, dataRef(orgId, id), { ct: r.content_ct, keyVersion: Number(r.key_version), contentKeyId: r.content_key_id });
   if (!o.ok) throw new PalisadeError(410, 'content_shredded', "This file was encrypted with the organization's destroyed keys (crypto-shredded) and can no longer be read by anyone.");
   return { contentType: r.content_type, data: o.data };
 }
@@ -108,8 +112,12 @@ export async function downloadFile(ctx: Ctx, orgId: string, id: string): Promise
 export async function deleteFile(ctx: Ctx, orgId: string, id: string): Promise<void> {
   await authorizeWorkspace(ctx, orgId);
   const r = await ownFile(ctx, orgId, id);
+  await refuseDeletionUnderHold(ctx, orgId, r.user_id, 'file', r.id);
   await ctx.db.transaction().execute(async (tx) => {
+    await assertNotHeld(tx, orgId, r.user_id, 'file');
     await tx.deleteFrom('workspace_files').where('id', '=', r.id).execute();
-    await recordAudit(tx, ctx, { orgId, action: 'file.deleted', targets: [{ type: 'file', id: r.id }], metadata: { sizeBytes: Number(r.size_bytes) } });
+    const keysDestroyed = await destroyContentKeys(tx, orgId, [r.content_key_id]);
+    await recordAudit(tx, ctx, { orgId, action: 'file.deleted', targets: [{ type: 'file', id: r.id }], metadata: { sizeBytes: Number(r.size_bytes), keysDestroyed } });
   });
+  await flushErasedPages(ctx.db);
 }

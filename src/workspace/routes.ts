@@ -56,8 +56,12 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     '/api/v1/orgs/:orgId/conversations/:conversationId/messages',
     { schema: { tags, summary: "Send a prompt to the organization's model; both turns are stored encrypted per retention", params: ConvParams, body: SendMessageInput, response: { 201: Type.Object({ messages: Type.Array(MessageView), retained: Type.Boolean() }), ...errorResponses } } },
     async (req, reply) => {
+      // The client going away shows on the response: Node 20 emits the request's 'close' as soon
+      // as its body has been read, so listening there cancelled every call before it left.
       const abort = new AbortController();
-      req.raw.once('close', () => abort.abort());
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) abort.abort();
+      });
       return reply.status(201).send(await sendMessage(req.ctx, req.params.orgId, req.params.conversationId, req.body, abort.signal));
     },
   );

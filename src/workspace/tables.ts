@@ -12,6 +12,15 @@ export interface OrgDataKeysTable {
   rewrapped_at: string | null;
 }
 
+/** A conversation's or file's own key (src/crypto/content-keys.ts): deleting the row erases the content. */
+export interface ContentKeysTable {
+  id: string;
+  org_id: string;
+  dk_version: number;
+  wrapped_key: string;
+  created_at: string;
+}
+
 export interface OrgKeyShredsTable {
   org_id: string;
   shredded_at: string;
@@ -35,6 +44,8 @@ export interface WorkspaceConversationsTable {
   source: 'workspace' | 'gateway';
   title_ct: string | null;
   key_version: number | null;
+  /** The key its title and messages are sealed with; null: nothing retained yet (or sealed before content keys). */
+  content_key_id: string | null;
   /** Overrides the organization's period for this conversation and its messages. */
   retention_days: number | null;
   created_at: string;
@@ -49,6 +60,7 @@ export interface WorkspaceMessagesTable {
   role: 'user' | 'assistant';
   content_ct: string;
   key_version: number;
+  content_key_id: string | null;
   size_bytes: number;
   model: string | null;
   input_tokens: number | null;
@@ -63,6 +75,7 @@ export interface WorkspaceFilesTable {
   name_ct: string;
   content_ct: string;
   key_version: number;
+  content_key_id: string | null;
   content_type: string;
   size_bytes: number;
   sha256: string;
@@ -103,6 +116,8 @@ export interface GatewayUpstreamsTable {
   credential_ct: string | null;
   key_version: number | null;
   is_default: number;
+  /** JSON array of model names or `prefix*` patterns; null: every model the provider offers. */
+  allowed_models: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -119,6 +134,7 @@ export interface GatewayUsageTable {
 
 export interface WorkspaceTables {
   org_data_keys: OrgDataKeysTable;
+  content_keys: ContentKeysTable;
   org_key_shreds: OrgKeyShredsTable;
   workspace_settings: WorkspaceSettingsTable;
   workspace_conversations: WorkspaceConversationsTable;

@@ -160,7 +160,7 @@ describe('model gateway: the official Anthropic SDK through Palisade to a real l
     assert.equal(seen.path, '/v1/messages');
     assert.equal(seen.body.system, 'Be brief.');
     assert.equal(seen.body.max_tokens, 50);
-    assert.deepEqual(seen.body.messages, [{ role: 'user', content: 'hi there' }]);
+    assert.deepEqual(seen.body.messages, [{ role: 'user', content: [{ type: 'text', text: 'hi there' }] }]);
     const s = await post({ model: 'claude-test', stream: true, messages: [{ role: 'user', content: 'streamed' }] });
     const text = await s.text();
     const chunks = text.split('\n\n').filter((l) => l.startsWith('data: {')).map((l) => JSON.parse(l.slice(6)) as { object: string; choices: { delta: { content?: string } }[] });
@@ -172,7 +172,7 @@ describe('model gateway: the official Anthropic SDK through Palisade to a real l
     assert.equal(((await e.json()) as { error: { type: string } }).error.type, 'overloaded_error');
   });
 
-  test('OpenAI-compatible provider: passthrough with store=false; Anthropic clients in front of it are refused in their shape', async () => {
+  test('OpenAI-compatible provider: passthrough with store=false; Anthropic clients in front of it are translated', async () => {
     // Org B points at an OpenAI-compatible server (vLLM/Ollama style).
     const ownerB = await t.login('owner@beta.example');
     assert.equal((await ownerB.request('PUT', `/api/v1/orgs/${orgB}/gateway/upstream`, { name: 'Local vLLM', kind: 'openai', baseUrl: up.url })).status, 200);
@@ -183,7 +183,9 @@ describe('model gateway: the official Anthropic SDK through Palisade to a real l
     assert.equal(seen.path, '/v1/chat/completions');
     assert.equal(seen.body.store, false);
     assert.equal(seen.headers.authorization, undefined, 'no credential configured, none sent');
-    await assert.rejects(sdk(keyB).messages.create({ model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }), (e: unknown) => e instanceof Anthropic.BadRequestError && /upstream_protocol_mismatch/.test(e.message));
+    const translated = await sdk(keyB).messages.create({ model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] });
+    assert.deepEqual(translated.content, [{ type: 'text', text: 'echo: x' }]);
+    assert.equal(up.seen.at(-1)?.path, '/v1/chat/completions');
   });
 
   test('cross-organization: a key works only for its own organization; gateway keys are not API tokens', async () => {

@@ -232,5 +232,11 @@ describe('protected workspace', () => {
     assert.equal(dl.status, 410);
     assert.equal(dl.body.error.code, 'content_shredded');
     assert.ok(await lastAudit('encryption.keys_shredded'));
+    // A shredded conversation takes no new messages: its key cannot be opened, and none is made in its place.
+    const more = await alice.post(`/api/v1/orgs/${orgId}/conversations/${c}/messages`, { content: 'new words' });
+    assert.equal(more.status, 410);
+    assert.equal(more.body.error.code, 'content_shredded');
+    assert.match(more.body.error.message, /start a new conversation/);
+    assert.equal((await db().selectFrom('workspace_messages').select('id').where('conversation_id', '=', c).execute()).length, 2);
   });
 });
