@@ -1,6 +1,6 @@
 import { scimBad } from './errors.js';
 import { type Filter, type PatchPath, locate, matches, parsePatchPath } from './filter.js';
-import { type AttrDef, MAPPING_SCHEMA, MAX_PATCH_OPERATIONS, type ResourceKind, SCHEMA_SETS, type SchemaSet, findAttr, findExtension } from './schemas.js';
+import { type AttrDef, MAX_PATCH_OPERATIONS, type ResourceKind, SCHEMA_SETS, type SchemaSet, findAttr, findExtension, schemaUrnOf } from './schemas.js';
 
 /**
  * JSON resources in canonical form: attribute names in the schema's casing (clients may use any
@@ -85,9 +85,10 @@ export function canonicalResource(kind: ResourceKind, body: JsonObject): JsonObj
   const set = SCHEMA_SETS[kind];
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(body)) {
-    // schemas is ours to compute; the mapping extension is read-only output that clients may echo back.
-    if (key.toLowerCase() === 'schemas' || key.toLowerCase() === MAPPING_SCHEMA.toLowerCase()) continue;
+    // schemas is ours to compute; Palisade's read-only extensions are output that clients may echo back.
+    if (key.toLowerCase() === 'schemas') continue;
     const ext = findExtension(set, key);
+    if (ext && set.readOnlyExtensions.has(ext)) continue;
     if (ext) {
       if (!isObj(value)) throw scimBad('invalidValue', 'invalid_value', `"${ext}" must be an object of extension attributes.`);
       out[ext] = canonicalObject(set.extensions[ext] ?? [], value, ext);
@@ -115,7 +116,10 @@ function splitList(raw: string | undefined): string[] {
   return (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 }
 
-function pathKey(set: SchemaSet, raw: string): { container: string; attr: string; sub: string | undefined } {
+function pathKey(set: SchemaSet, raw: string): { container: string; attr: string; sub: string | undefined } | { whole: string } {
+  // "urn:…:enterprise:2.0:User" names the whole extension (and the core URN the core attributes).
+  const urn = schemaUrnOf(set, raw);
+  if (urn) return { whole: urn };
   let p: PatchPath;
   try {
     p = parsePatchPath(raw);
@@ -142,7 +146,14 @@ export function project(kind: ResourceKind, full: JsonObject, attributes?: strin
     const out: JsonObject = {};
     for (const k of ALWAYS) if (k in full) out[k] = full[k] as Json;
     for (const raw of include) {
-      const { container, attr, sub } = pathKey(set, raw);
+      const key = pathKey(set, raw);
+      if ('whole' in key) {
+        if (key.whole === set.core) {
+          for (const [k, v] of Object.entries(full)) if (!/^urn:/i.test(k)) out[k] = v;
+        } else if (key.whole in full) out[key.whole] = full[key.whole] as Json;
+        continue;
+      }
+      const { container, attr, sub } = key;
       const root = container === 'core' ? full : (full[container] as Json);
       const hit = pick(root, attr);
       if (!hit) continue;
@@ -168,7 +179,12 @@ export function project(kind: ResourceKind, full: JsonObject, attributes?: strin
   }
   const out: JsonObject = structuredClone(full);
   for (const raw of splitList(excluded)) {
-    const { container, attr, sub } = pathKey(set, raw);
+    const key = pathKey(set, raw);
+    if ('whole' in key) {
+      if (key.whole !== set.core) delete out[key.whole];
+      continue;
+    }
+    const { container, attr, sub } = key;
     if (container === 'core' && ALWAYS.has(attr)) continue;
     const root = container === 'core' ? out : (out[container] as Json);
     const hit = pick(root, attr);
@@ -236,6 +252,7 @@ function applyOne(kind: ResourceKind, res: JsonObject, op: PatchOp['op'], rawPat
   const p = parsePatchPath(rawPath);
   const { container, def } = locate(set, p.path);
   if (container === 'core' && def && READ_ONLY[kind].has(def.name)) throw scimBad('mutability', 'read_only_attribute', `"${def.name}" is read-only and cannot be changed with PATCH.`);
+  if (set.readOnlyExtensions.has(container)) throw scimBad('mutability', 'read_only_attribute', `"${container}" is computed by Palisade and read-only; it cannot be changed with PATCH.`);
   let root: JsonObject;
   if (container === 'core') root = res;
   else {
@@ -330,28 +347,106 @@ function applyOne(kind: ResourceKind, res: JsonObject, op: PatchOp['op'], rawPat
   else root[attrKey] = value as Json;
 }
 
+/** An add or replace without a path (or with a whole schema as its path): the value is an object of attributes. */
+function applyAttributes(kind: ResourceKind, res: JsonObject, op: 'add' | 'replace', value: Json | undefined, what: string): void {
+  const set = SCHEMA_SETS[kind];
+  if (!isObj(value)) throw scimBad('invalidValue', 'invalid_value', `An "${op}" ${what} needs an object value of attributes, e.g. {"active": false}.`);
+  for (const [key, v] of Object.entries(value)) {
+    const low = key.toLowerCase();
+    if (low === 'schemas' || low === 'id' || low === 'meta') continue;
+    // A schema URN with an object value is an extension block (known or not): apply each attribute.
+    if (/^urn:/i.test(key) && isObj(v)) {
+      const ext = findExtension(set, key) ?? Object.keys(res).find((k) => k.toLowerCase() === low) ?? key;
+      if (set.readOnlyExtensions.has(ext)) continue;
+      for (const [sub, sv] of Object.entries(v)) applyOne(kind, res, op, `${ext}:${sub}`, sv);
+      continue;
+    }
+    applyOne(kind, res, op, key, v);
+  }
+}
+
+/**
+ * A path that names a whole schema (RFC 7644 §3.10: "urn:ietf:params:scim:schemas:extension:
+ * enterprise:2.0:User"): add merges the attributes given, replace sets the extension to exactly
+ * them, remove drops the extension. The core schema's URN as a path means the core attributes.
+ */
+function applyToSchema(kind: ResourceKind, res: JsonObject, op: PatchOp['op'], urn: string, value: Json | undefined): void {
+  const set = SCHEMA_SETS[kind];
+  if (set.readOnlyExtensions.has(urn)) throw scimBad('mutability', 'read_only_attribute', `"${urn}" is computed by Palisade and read-only; it cannot be changed with PATCH.`);
+  if (urn === set.core) {
+    if (op === 'remove') throw scimBad('mutability', 'invalid_path', `"${urn}" names the core schema; removing every core attribute is not allowed. Remove the attributes one by one.`);
+    applyAttributes(kind, res, op, value, `with the path "${urn}"`);
+    return;
+  }
+  const present = Object.keys(res).find((k) => k.toLowerCase() === urn.toLowerCase());
+  if (op === 'remove') {
+    if (present) delete res[present];
+    return;
+  }
+  if (!isObj(value)) throw scimBad('invalidValue', 'invalid_value', `"${urn}" is an extension: the value must be an object of its attributes, e.g. {"department": "Sales"}.`);
+  if (op === 'replace' && present) delete res[present];
+  if (op === 'replace') res[urn] = {};
+  for (const [sub, sv] of Object.entries(value)) applyOne(kind, res, 'add', `${urn}:${sub}`, sv);
+}
+
+/** Items of multi-valued complex attributes that carry primary: true, by attribute (core and extensions). */
+function primaries(kind: ResourceKind, res: JsonObject): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const set = SCHEMA_SETS[kind];
+  const scan = (root: JsonObject, defs: AttrDef[], prefix: string) => {
+    for (const def of defs) {
+      if (!def.multiValued || !def.subAttributes?.some((d) => d.name === 'primary')) continue;
+      const key = Object.keys(root).find((k) => k.toLowerCase() === def.name.toLowerCase());
+      const list = key === undefined ? undefined : root[key];
+      if (Array.isArray(list)) out.set(`${prefix}${def.name}`, list.filter((i) => isObj(i) && i.primary === true).map((i) => JSON.stringify(i)));
+    }
+  };
+  scan(res, set.attributes, '');
+  for (const [urn, defs] of Object.entries(set.extensions)) if (isObj(res[urn])) scan(res[urn] as JsonObject, defs, `${urn}:`);
+  return out;
+}
+
+/**
+ * RFC 7643 §2.4: "primary" is true on at most one value, and setting it on one value sets it to
+ * false on the others. After a PATCH the value that became primary wins (the last one, if the
+ * patch made several primary); in a POST or PUT the first value marked primary does.
+ */
+export function onePrimary(kind: ResourceKind, res: JsonObject, before?: Map<string, string[]>): void {
+  const set = SCHEMA_SETS[kind];
+  const fix = (root: JsonObject, defs: AttrDef[], prefix: string) => {
+    for (const def of defs) {
+      if (!def.multiValued || !def.subAttributes?.some((d) => d.name === 'primary')) continue;
+      const key = Object.keys(root).find((k) => k.toLowerCase() === def.name.toLowerCase());
+      const list = key === undefined ? undefined : root[key];
+      if (!Array.isArray(list)) continue;
+      const marked = list.map((item, i) => (isObj(item) && item.primary === true ? i : -1)).filter((i) => i >= 0);
+      if (marked.length < 2) continue;
+      const earlier = new Set(before?.get(`${prefix}${def.name}`) ?? []);
+      const fresh = before ? marked.filter((i) => !earlier.has(JSON.stringify(list[i]))) : [];
+      const keep = fresh.length ? (fresh[fresh.length - 1] as number) : (marked[0] as number);
+      root[key as string] = list.map((item, i) => (isObj(item) && item.primary === true && i !== keep ? { ...item, primary: false } : item));
+    }
+  };
+  fix(res, set.attributes, '');
+  for (const [urn, defs] of Object.entries(set.extensions)) if (isObj(res[urn])) fix(res[urn] as JsonObject, defs, `${urn}:`);
+}
+
 /** Applies PatchOp operations to a canonical resource; returns a new canonical resource. */
 export function applyPatch(kind: ResourceKind, resource: JsonObject, ops: PatchOp[]): JsonObject {
   const set = SCHEMA_SETS[kind];
   const res: JsonObject = structuredClone(resource);
+  const before = primaries(kind, res);
   for (const o of ops) {
-    if (o.path !== undefined) {
-      applyOne(kind, res, o.op, o.path, o.value);
+    if (o.path === undefined) {
+      // Path-less add/replace: the value is an object of attributes (keys may be paths: "name.givenName").
+      applyAttributes(kind, res, o.op === 'remove' ? 'replace' : o.op, o.value, 'without a path');
       continue;
     }
-    // Path-less add/replace: the value is an object of attributes (keys may be paths: "name.givenName").
-    if (!isObj(o.value)) throw scimBad('invalidValue', 'invalid_value', `An "${o.op}" without a path needs an object value of attributes, e.g. {"active": false}.`);
-    for (const [key, v] of Object.entries(o.value)) {
-      const low = key.toLowerCase();
-      if (low === 'schemas' || low === 'id' || low === 'meta') continue;
-      // A schema URN with an object value is an extension block (known or not): apply each attribute.
-      if (/^urn:/i.test(key) && isObj(v)) {
-        const ext = findExtension(set, key) ?? Object.keys(res).find((k) => k.toLowerCase() === low) ?? key;
-        for (const [sub, sv] of Object.entries(v)) applyOne(kind, res, o.op, `${ext}:${sub}`, sv);
-        continue;
-      }
-      applyOne(kind, res, o.op, key, v);
-    }
+    const urn = schemaUrnOf(set, o.path);
+    if (urn) applyToSchema(kind, res, o.op, urn, o.value);
+    else applyOne(kind, res, o.op, o.path, o.value);
   }
-  return canonicalResource(kind, res);
+  const out = canonicalResource(kind, res);
+  onePrimary(kind, out, before);
+  return out;
 }

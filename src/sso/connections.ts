@@ -240,6 +240,8 @@ export async function createConnection(ctx: Ctx, orgId: string, input: CreateCon
     saml_metadata_error: null,
     saml_sign_authn_requests: 0,
     saml_idp_wants_signed_requests: null,
+    saml_allow_sha1: 0,
+    oidc_token_auth_method: null,
     sp_private_key_ct: null,
     sp_private_key_key_version: null,
     sp_certificate: null,
