@@ -306,6 +306,18 @@ describe('SCIM conformance (RFC 7643/7644)', () => {
       }
     });
 
+    test('dateTime attributes filter as instants, whatever their time zone notation', async () => {
+      const u = (await scim.post('/Users', user('clock@acme.example'))).body;
+      const created = new Date(u.meta.created);
+      // The same instant written one hour east of UTC.
+      const east = new Date(created.getTime() + 3600_000).toISOString().replace('Z', '+01:00');
+      const eq = await scim.get(`/Users?filter=${q(`meta.created eq "${east}" and userName eq "clock@acme.example"`)}`);
+      assert.equal(eq.body.totalResults, 1);
+      const later = new Date(created.getTime() + 1).toISOString();
+      assert.equal((await scim.get(`/Users?filter=${q(`meta.created gt "${later}" and userName eq "clock@acme.example"`)}`)).body.totalResults, 0);
+      assert.equal((await scim.get(`/Users?filter=${q(`meta.lastModified ge "2000-01-01T00:00:00-05:00" and userName eq "clock@acme.example"`)}`)).body.totalResults, 1);
+    });
+
     test('wrong types and repeated parameters are 400 invalidValue, never a crash', async () => {
       const cases: [string, string, unknown?][] = [
         ['GET', '/Users?startIndex=abc'],
