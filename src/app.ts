@@ -70,7 +70,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     requestIdHeader: false,
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
-    maxParamLength: MAX_PARAM_LENGTH,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Errors raised before routing and by Node's HTTP parser answer in the documented shape too.
     frameworkErrors: frameworkErrorHandler((request, reply, err) =>
       isScimPath(request.url) ? renderScimFrameworkError(request, reply, err) : reply.status(err.status).send(errorBody(err, request.id)),
