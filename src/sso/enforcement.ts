@@ -213,6 +213,9 @@ export async function updateConnection(ctx: Ctx, orgId: string, id: string, inpu
         warnings: warnings.length,
         acknowledged: !!input.acknowledgeWarnings && warnings.length > 0,
         ...(current.saml_sign_authn_requests !== next.saml_sign_authn_requests ? { signAuthnRequests: next.saml_sign_authn_requests === 1 } : {}),
+        // Weakening what a connection accepts is named outright, not only among the changed fields.
+        ...(current.saml_allow_sha1 !== next.saml_allow_sha1 ? { allowSha1Signatures: next.saml_allow_sha1 === 1 } : {}),
+        ...(current.oidc_token_auth_method !== next.oidc_token_auth_method ? { tokenAuthMethod: next.oidc_token_auth_method ?? 'auto' } : {}),
       },
     });
   });
