@@ -84,6 +84,9 @@ export async function scimProtocolRoutes(app: FastifyInstance): Promise<void> {
         let directoryId = call?.dir.id;
         let orgId = call?.dir.org_id;
         if (!call) {
+          // Only a refused token is logged for an unauthenticated request (counted, one row a minute):
+          // anything else refused before authentication (bad text in the URL) must not let anyone write rows.
+          if (reply.statusCode !== 401) return;
           // A refused token is logged under the directory the URL names, so the admin sees "token rotated past its window".
           const id = (request.params as Partial<Params> | undefined)?.directoryId;
           if (!id || id.length > 64) return;

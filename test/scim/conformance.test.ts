@@ -388,6 +388,17 @@ describe('SCIM conformance (RFC 7643/7644)', () => {
     }
   });
 
+  test('bad text from someone without a token writes nothing to the sync log (no way to flood it)', async () => {
+    const rows = async () => Number((await t.system.db.selectFrom('scim_sync_log').select((eb) => eb.fn.countAll<number>().as('n')).where('directory_id', '=', directoryId).executeTakeFirstOrThrow()).n);
+    const before = await rows();
+    for (let i = 0; i < 5; i++) {
+      const res = await t.app.inject({ method: 'GET', url: `/scim/v2/${directoryId}/Users?filter=a%00${i}` });
+      assert.equal(res.statusCode, 400);
+      assert.equal(res.json().scimType, 'invalidValue');
+    }
+    assert.equal(await rows(), before);
+  });
+
   test('DELETE with a SCIM content type and an empty body deletes (an empty body is no body)', async () => {
     const u = (await scim.post('/Users', user('empty-body@acme.example'))).body;
     const res = await scim.request('DELETE', `/Users/${u.id}`, '', { 'content-type': 'application/scim+json' });
