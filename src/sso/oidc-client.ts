@@ -31,6 +31,8 @@ interface Cached {
 const configs = new Map<string, Cached>();
 /** When a connection's provider was last re-discovered outside the schedule (rate limit). */
 const lastRediscovery = new Map<string, number>();
+/** For `auto`: the secret method a provider turned out to accept when it refused the first choice. */
+const learnedMethod = new Map<string, OidcTokenAuthMethod>();
 
 /**
  * One sign-in's view of the token endpoint: the answer is kept (`capture`) so that, after a
@@ -73,9 +75,10 @@ export async function publicJwk(certificatePem: string): Promise<{ kty: string; 
 }
 
 /** The method a connection uses: its own choice, else the first of basic, post, private_key_jwt the provider supports. */
-export function chooseTokenAuthMethod(conn: Pick<ConnectionRow, 'oidc_token_auth_method' | 'sp_private_key_ct'>, supported: string[] | undefined): OidcTokenAuthMethod {
+export function chooseTokenAuthMethod(conn: Pick<ConnectionRow, 'oidc_token_auth_method' | 'sp_private_key_ct'>, supported: string[] | undefined, learned?: OidcTokenAuthMethod): OidcTokenAuthMethod {
   if (conn.oidc_token_auth_method) return conn.oidc_token_auth_method;
   const offered = supported ?? ['client_secret_basic'];
+  if (learned && offered.includes(learned)) return learned;
   const method = TOKEN_AUTH_METHODS.find((m) => offered.includes(m) && (m !== 'private_key_jwt' || conn.sp_private_key_ct !== null));
   if (!method) {
     throw fail('oidc_client_auth_unsupported', 'This sign-in method is not set up completely. Your administrator has been given the details.', 'a token endpoint authentication method both sides support', {
@@ -93,12 +96,12 @@ export interface ClientCredentials {
   signingKey: () => Promise<{ privateKeyPem: string; certificatePem: string } | null>;
 }
 
-async function build(conn: ConnectionRow, creds: ClientCredentials, palisade: PalisadeConfig): Promise<{ config: client.Configuration; method: OidcTokenAuthMethod }> {
+async function build(conn: ConnectionRow, creds: ClientCredentials, palisade: PalisadeConfig, learned?: OidcTokenAuthMethod): Promise<{ config: client.Configuration; method: OidcTokenAuthMethod }> {
   const issuer = new URL(conn.oidc_issuer ?? '');
   const options = { [client.customFetch]: fetcherFor(palisade), ...(issuer.protocol === 'http:' ? { execute: [client.allowInsecureRequests] } : {}) };
   const discovered = await client.discovery(issuer, conn.oidc_client_id ?? '', undefined, client.None(), options);
   const server = discovered.serverMetadata();
-  const method = chooseTokenAuthMethod(conn, server.token_endpoint_auth_methods_supported);
+  const method = chooseTokenAuthMethod(conn, server.token_endpoint_auth_methods_supported, learned);
   let auth: client.ClientAuth;
   if (method === 'client_secret_basic') auth = client.ClientSecretBasic(creds.secret);
   else if (method === 'client_secret_post') auth = client.ClientSecretPost(creds.secret);
@@ -124,7 +127,7 @@ export function configFor(conn: ConnectionRow, creds: ClientCredentials, palisad
   const version = versionOf(conn, creds.secret);
   const cached = configs.get(conn.id);
   if (!fresh && cached && cached.version === version && now - cached.fetchedAt < DISCOVERY_MAX_AGE_MS) return cached;
-  const built = build(conn, creds, palisade);
+  const built = build(conn, creds, palisade, learnedMethod.get(version));
   const entry: Cached = { version, fetchedAt: now, config: built.then((b) => b.config), method: built.then((b) => b.method) };
   // A failure reaches whoever awaits; the derived promise nobody awaits must not become an unhandled rejection.
   entry.config.catch(() => undefined);
@@ -181,6 +184,26 @@ export async function exchangeCode(
   try {
     return { tokens: await exchange.run(store, () => grant(config)), config, method, rediscovered: false };
   } catch (err) {
+    // auto: a provider that lists both secret methods may accept only the one its application is
+    // registered with. Client authentication fails before the code is looked at, so the same code
+    // is offered once more with the other method, and the one that works is remembered.
+    const other: OidcTokenAuthMethod | undefined = method === 'client_secret_basic' ? 'client_secret_post' : method === 'client_secret_post' ? 'client_secret_basic' : undefined;
+    const supported = config.serverMetadata().token_endpoint_auth_methods_supported ?? ['client_secret_basic'];
+    if (!conn.oidc_token_auth_method && other && supported.includes(other) && providerError(err)?.error === 'invalid_client') {
+      const version = versionOf(conn, creds.secret);
+      learnedMethod.set(version, other);
+      const retry = configFor(conn, creds, palisade, now, true);
+      const retryConfig = await retry.config;
+      try {
+        return { tokens: await exchange.run({ ...(endpointOf(retryConfig) ? { tokenEndpoint: endpointOf(retryConfig) as string } : {}) }, () => grant(retryConfig)), config: retryConfig, method: other, rediscovered: false };
+      } catch (retryErr) {
+        // Neither method works: forget the guess, and report the provider's answer to the first choice.
+        learnedMethod.delete(version);
+        configs.delete(conn.id);
+        if (providerError(retryErr)?.error === 'invalid_client') throw err;
+        throw retryErr;
+      }
+    }
     const stale = isStaleKeyError(err);
     if (!stale || !store.captured) throw err;
     const last = lastRediscovery.get(conn.id) ?? 0;
@@ -211,4 +234,18 @@ export async function exchangeCode(
 export function forgetProviders(): void {
   configs.clear();
   lastRediscovery.clear();
+  learnedMethod.clear();
+}
+
+/** The OAuth error a provider answered with (openid-client's ResponseBodyError, or a WWW-Authenticate challenge). */
+export function providerError(err: unknown): { error: string; description: string | null; status: number | null } | undefined {
+  for (let e = err as { error?: unknown; error_description?: unknown; status?: unknown; cause?: unknown; code?: string } | undefined, depth = 0; e && depth < 4; depth++) {
+    if (typeof e.error === 'string' && e.error) return { error: e.error, description: typeof e.error_description === 'string' ? e.error_description : null, status: typeof e.status === 'number' ? e.status : null };
+    const challenges = (e as { cause?: { parameters?: { error?: string; error_description?: string } }[] }).cause;
+    if (e.code === 'OAUTH_WWW_AUTHENTICATE_CHALLENGE' && Array.isArray(challenges) && challenges[0]?.parameters?.error) {
+      return { error: challenges[0].parameters.error, description: challenges[0].parameters.error_description ?? null, status: null };
+    }
+    e = e.cause as typeof e;
+  }
+  return undefined;
 }

@@ -4,7 +4,7 @@ import { PalisadeError } from '../errors.js';
 import { DENIED_CODE } from '../net/outbound.js';
 import { oidcRedirectUri, claimNames, type ConnectionRow } from './connections.js';
 import { SsoFailure, fail } from './diagnosis.js';
-import { type ClientCredentials, configFor, exchangeCode } from './oidc-client.js';
+import { type ClientCredentials, configFor, exchangeCode, providerError } from './oidc-client.js';
 import { type Identity, identityFrom } from './provision.js';
 import { oidcClientSecret, spPrivateKey } from './secrets.js';
 import { assertSameBrowser, consumeLoginState, saveLoginState, stateKey } from './store.js';
@@ -137,18 +137,6 @@ const PROVIDER_ERROR_HINTS: Record<string, string> = {
   server_error: 'The provider had an internal error; try again later, and check its status.',
 };
 
-/** The OAuth error a provider answered with (openid-client's ResponseBodyError, or a WWW-Authenticate challenge). */
-function providerError(err: unknown): { error: string; description: string | null; status: number | null } | undefined {
-  for (let e = err as { error?: unknown; error_description?: unknown; status?: unknown; cause?: unknown; code?: string } | undefined, depth = 0; e && depth < 4; depth++) {
-    if (typeof e.error === 'string' && e.error) return { error: e.error, description: typeof e.error_description === 'string' ? e.error_description : null, status: typeof e.status === 'number' ? e.status : null };
-    const challenges = (e as { cause?: { parameters?: { error?: string; error_description?: string } }[] }).cause;
-    if (e.code === 'OAUTH_WWW_AUTHENTICATE_CHALLENGE' && Array.isArray(challenges) && challenges[0]?.parameters?.error) {
-      return { error: challenges[0].parameters.error, description: challenges[0].parameters.error_description ?? null, status: null };
-    }
-    e = e.cause as typeof e;
-  }
-  return undefined;
-}
 
 /** A request the outbound policy refused (the issuer, or an endpoint its discovery document names, is in a denied range). */
 function outboundDenial(err: unknown): SsoFailure | undefined {

@@ -87,6 +87,20 @@ describe('OIDC against provider configurations Palisade has not seen', () => {
       assert.match(token?.body ?? '', /client_secret=/);
     });
 
+    test('a provider listing both secret methods that accepts only the one its application is registered with (Auth0 apps default to post): auto finds it and remembers', async () => {
+      const p = await peer({ clientAuthMethods: ['client_secret_basic', 'client_secret_post'], client: { token_endpoint_auth_method: 'client_secret_post' }, strictSecretMethod: 'client_secret_post' });
+      const conn = await connect(p);
+      const first = await login(conn.id, 'ann');
+      assert.equal(first.res.status, 303, first.res.raw.body);
+      const tried = tokenRequests(p);
+      assert.equal(tried.length, 2, 'basic first, refused; then post with the same code');
+      assert.match(tried[0]?.authorization ?? '', /^Basic /);
+      assert.match(tried[1]?.body ?? '', /client_secret=/);
+      assert.equal((await login(conn.id, 'ann')).res.status, 303);
+      assert.equal(tokenRequests(p).length, 3, 'the next sign-in goes straight to post');
+      assert.match(tokenRequests(p)[2]?.body ?? '', /client_secret=/);
+    });
+
     test('private_key_jwt: the provider verifies Palisade\'s assertion with the key Palisade publishes; no secret exists', async () => {
       const res = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'oidc', name: 'Key only', oidc: { issuer: 'http://127.0.0.1:1/', clientId: 'palisade-test', tokenAuthMethod: 'private_key_jwt' } });
       assert.equal(res.status, 201, res.raw.body);

@@ -31,6 +31,12 @@ export interface PeerOptions {
   idTokenSigningAlgValues?: string[];
   /** token_endpoint_auth_methods_supported. */
   clientAuthMethods?: string[];
+  /**
+   * HAND-WRITTEN STRICTNESS (labelled): oidc-provider treats client_secret_basic and _post as
+   * interchangeable; providers such as Auth0 refuse the one the application is not registered for.
+   * The proxy answers such a token request with invalid_client itself, as those providers do.
+   */
+  strictSecretMethod?: 'client_secret_basic' | 'client_secret_post';
 }
 
 export interface PeerAccount {
@@ -43,6 +49,7 @@ export interface PeerAccount {
 const listen = (server: Server) => new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 
 export async function startOidcPeer(redirectUri: string, accounts: Record<string, PeerAccount>, initial: PeerOptions = {}): Promise<OidcPeer> {
+  let strict = initial.strictSecretMethod;
   let tamper: ((idToken: string) => string) | null = null;
   let tamperUserinfo: ((claims: Record<string, unknown>) => Record<string, unknown>) | null = null;
   let upstreamPort = 0;
@@ -53,6 +60,13 @@ export async function startOidcPeer(redirectUri: string, accounts: Record<string
     req.on('end', () => {
       const reqBody = Buffer.concat(reqChunks);
       seen.push({ method: req.method ?? '', path: (req.url ?? '').split('?')[0] ?? '', authorization: req.headers.authorization, body: reqBody.toString('utf8') });
+      const isTokenRequest = req.method === 'POST' && (req.url ?? '').startsWith('/token');
+      const usedBasic = /^Basic /i.test(req.headers.authorization ?? '');
+      const usedPost = /(^|&)client_secret=/.test(reqBody.toString('utf8'));
+      if (isTokenRequest && ((strict === 'client_secret_post' && usedBasic) || (strict === 'client_secret_basic' && usedPost))) {
+        res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid_client', error_description: `client authentication must use ${strict}` }));
+        return;
+      }
       const up = httpRequest({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers }, (ur) => {
         const isToken = req.method === 'POST' && (req.url ?? '').startsWith('/token') && tamper;
         const isUserinfo = (req.url ?? '').startsWith('/me') && tamperUserinfo;
@@ -117,6 +131,7 @@ export async function startOidcPeer(redirectUri: string, accounts: Record<string
       tamperUserinfo = fn;
     },
     async reconfigure(options) {
+      strict = options.strictSecretMethod;
       const previous = upstream.server;
       upstream = await startProvider(options);
       upstreamPort = upstream.port;
