@@ -5,7 +5,8 @@ import { type ListQuery, type ScimCall, checkIfMatch, etagOf, isForeignKeyViolat
 import { ScimError, scimBad, scimNotFound } from './errors.js';
 import { matches, requiredEqualities } from './filter.js';
 import { syncMembership } from './lifecycle.js';
-import { type Json, type JsonObject, applyPatch, canonicalResource, project, readPatchOps } from './resource.js';
+import { applyPatch, readPatchOps } from './patch.js';
+import { type Json, type JsonObject, canonicalResource, project } from './resource.js';
 import { GROUP_SCHEMA, MAPPING_SCHEMA, SCHEMA_SETS } from './schemas.js';
 import type { ScimGroupsTable } from './tables.js';
 

@@ -7,7 +7,7 @@ import { type ScimCall, readListQuery } from './common.js';
 import { authenticateDirectory, scimBaseUrl } from './directories.js';
 import { ScimError, type ScimType, scimErrorBody } from './errors.js';
 import { createGroup, deleteGroup, getGroup, listGroups, patchGroup, replaceGroup } from './groups.js';
-import { resourceTypeDocs, schemaDocs, serviceProviderConfig } from './schemas.js';
+import { resourceTypeDocs, schemaDocs, serviceProviderConfig } from './discovery.js';
 import { recordAuthFailure, recordSync } from './sync-log.js';
 import { createUser, deleteUser, getUser, listUsers, patchUser, replaceUser } from './users.js';
 

@@ -5,7 +5,8 @@ import { type ListQuery, type ScimCall, checkIfMatch, etagOf, isUniqueViolation,
 import { ScimError, scimBad, scimNotFound } from './errors.js';
 import { matches, requiredEqualities } from './filter.js';
 import { deprovision, linkPalisadeUser, syncMembership } from './lifecycle.js';
-import { type JsonObject, applyPatch, canonicalResource, onePrimary, project, readPatchOps, schemasOf } from './resource.js';
+import { applyPatch, onePrimary, readPatchOps } from './patch.js';
+import { type JsonObject, canonicalResource, project, schemasOf } from './resource.js';
 import { ACCOUNT_SCHEMA, SCHEMA_SETS, USER_SCHEMA } from './schemas.js';
 import type { SyncNote } from './sync-log.js';
 import type { ScimUsersTable } from './tables.js';
