@@ -49,7 +49,10 @@ export function identityFrom(raw: Record<string, unknown>, names: ClaimNames, su
   } catch {
     throw fail('sso_email_invalid', 'Your identity provider sent an email address Palisade cannot use.', 'email claim is an address', { expected: 'name@example.com', received: emailRaw });
   }
-  const groups = groupsFrom(raw[names.groups]);
+  // A SAML identity is read with its NameID: each AttributeValue is one group, never a list to split
+  // (also for login records stored before SAML values were kept as arrays, replayed by the impact check).
+  const groupsRaw = raw[names.groups];
+  const groups = nameIdEmail !== undefined && typeof groupsRaw === 'string' ? groupsFrom([groupsRaw]) : groupsFrom(groupsRaw);
   return { subject, email, firstName: first(raw[names.firstName]), lastName: first(raw[names.lastName]), groups };
 }
 
