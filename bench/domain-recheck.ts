@@ -16,7 +16,8 @@ import { migrateToLatest } from '../src/db/migrate.js';
 import { captureForEmail } from '../src/domains/capture.js';
 import { recheckDomains } from '../src/domains/recheck-job.js';
 import { createOrganization } from '../src/orgs/organizations.js';
-import { Dnsmasq } from '../test/domains/dns-peers.js';
+import { Dnsmasq, countingSilentResolver } from '../test/domains/dns-peers.js';
+import { forgetResolverHealth } from '../src/domains/dns-check.js';
 
 const PG_URL = process.env.PALISADE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const N = Number(process.env.BENCH_DOMAINS ?? 2000);
@@ -69,6 +70,18 @@ export async function benchDomainRecheck(dialects: ('sqlite' | 'postgres')[]): P
           summary = await recheckDomains(ctx);
         });
         if (summary.checked !== N || summary.unchanged !== N) throw new Error(`recheck summary unexpected: ${JSON.stringify(summary)}`);
+        // The same job with a dead resolver listed first (a silent UDP socket, default 5 s timeout):
+        // it should cost about one hedge delay for the whole run, not a timeout per query.
+        const dead = await countingSilentResolver();
+        forgetResolverHealth();
+        let deadSummary: Record<string, number> = {};
+        const withDead = await timed(async () => {
+          deadSummary = await recheckDomains({ ...ctx, config: { ...config, dnsServers: [dead.server, dns.server] } });
+        });
+        const deadQueries = dead.queries();
+        await dead.close();
+        forgetResolverHealth();
+        if (deadSummary.checked !== N || deadSummary.unchanged !== N) throw new Error(`recheck with a dead resolver unexpected: ${JSON.stringify(deadSummary)}`);
         const disc = await timed(async () => {
           for (let i = 0; i < LOOKUPS; i++) await captureForEmail(database.db, `user${i}@${names[i % N]}`);
         });
@@ -77,6 +90,7 @@ export async function benchDomainRecheck(dialects: ('sqlite' | 'postgres')[]): P
         });
         const f = (n: number) => Math.round(n).toLocaleString('en-US');
         console.log(`domain re-check [${name}]: Palisade ${f(N / job)} domains/s (job: TXT lookup, diagnosis, state update each; CNAME and a locked transaction only on a miss) · raw resolveTxt ${f(N / raw)} lookups/s · ${N} domains, ${PARALLEL} in flight, dnsmasq on loopback`);
+        console.log(`domain re-check, dead first resolver [${name}]: Palisade ${f(N / withDead)} domains/s (${deadQueries} of ${N} lookups went to the dead resolver before it was asked last; 5 s timeout)`);
         console.log(`login discovery [${name}]: Palisade ${f(LOOKUPS / disc)} lookups/s (captureForEmail: normalize, suffix match, org join) · bare indexed SELECT ${f(LOOKUPS / bare)}/s`);
       } finally {
         await database.close();

@@ -77,7 +77,7 @@ async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
         id: connId, org_id: orgId, protocol: 'saml', name: 'Bench IdP', preset: 'custom', status: 'active', jit_enabled: 1, idp_initiated: 0,
         claims: JSON.stringify({ email: 'email', firstName: 'firstName', lastName: 'lastName', groups: 'groups' }),
         oidc_issuer: null, oidc_client_id: null, oidc_client_secret_ct: null, oidc_client_secret_key_version: null,
-        saml_idp_entity_id: 'urn:bench:idp', saml_idp_sso_url: 'https://idp.bench.example/sso', saml_idp_certs: JSON.stringify([cert]),
+        saml_idp_entity_id: 'urn:bench:idp', saml_idp_sso_url: 'https://idp.bench.example/sso', saml_idp_certs: JSON.stringify([cert]), saml_allow_sha1: 0, oidc_token_auth_method: null,
         saml_metadata_url: null, saml_metadata_refreshed_at: null, saml_metadata_error: null, saml_sign_authn_requests: 0, saml_idp_wants_signed_requests: null, saml_held_certs: null,
         sp_private_key_ct: null, sp_private_key_key_version: null, sp_certificate: null, last_test_login_at: null, last_test_login_by: null, created_at: at, updated_at: at,
       })

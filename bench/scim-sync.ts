@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 /**
  * SCIM initial sync, as an identity provider's first push: N users (POST /Users, each after the
  * userName lookup Okta and Entra do first), then G groups (POST /Groups), then N memberships
@@ -50,7 +51,8 @@ async function open(name: 'sqlite' | 'postgres'): Promise<{ database: Database; 
 async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
   const { database, cleanup } = await open(name);
   await migrateToLatest(database);
-  const config = loadConfig({}, { databaseUrl: 'bench', logLevel: 'silent', publicUrl: 'http://palisade.bench' });
+  // A throwaway master key: the app loads its key provider at start (SSO connections seal their secrets).
+  const config = loadConfig({}, { databaseUrl: 'bench', logLevel: 'silent', publicUrl: 'http://palisade.bench', masterKey: randomBytes(32).toString('base64') });
   const app = await buildApp({ database, config, clock: systemClock });
   const sys = systemCtx({ db: database.db, clock: systemClock, config }, 'bench');
   const { organization } = await createOrganization(sys, { name: 'Bench', ownerEmail: 'owner@bench.example' });

@@ -16,7 +16,9 @@ APT_PACKAGES=()
 need_pkg() { dpkg -s "$1" >/dev/null 2>&1 || APT_PACKAGES+=("$1"); }
 need_pkg postgresql
 need_pkg dnsmasq-base   # a real DNS server for the domain-verification tests
+need_pkg knot   # an authoritative DNS server with zone files (CNAME into another zone, many TXT records)
 need_pkg openssl   # test/sso: self-signed IdP test certificates
+need_pkg xmlsec1   # test/sso: an independent XML signer and verifier for SAML responses
 need_pkg softhsm2
 need_pkg rsyslog          # test/streams: a real syslog receiver (TCP and TLS)
 need_pkg rsyslog-gnutls

@@ -9,9 +9,12 @@ import type { PalisadeConfig } from './config.js';
 import { closeKeyProvider, initKeyProvider } from './crypto/provider.js';
 import type { Database } from './db/connect.js';
 import { domainRoutes } from './domains/routes.js';
-import { installErrorHandlers } from './http/errors.js';
 import { LOG_REDACT_PATHS, scrubSecrets } from './http/log-redaction.js';
 import { tlsOptions } from './http/tls.js';
+import { MAX_PARAM_LENGTH, clientErrorHandler, errorBody, frameworkErrorHandler, installErrorHandlers } from './http/errors.js';
+import { installInputPolicy } from './http/input-policy.js';
+import { installJsonParser } from './http/json-body.js';
+import { isScimPath, renderScimFrameworkError } from './scim/protocol-routes.js';
 import { validatorCompiler } from './http/validation.js';
 import { identifyCaller } from './http/identify.js';
 import { ErrorSchema } from './http/schemas.js';
@@ -73,6 +76,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     requestIdHeader: false,
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Errors raised before routing and by Node's HTTP parser answer in the documented shape too.
+    frameworkErrors: frameworkErrorHandler((request, reply, err) =>
+      isScimPath(request.url) ? renderScimFrameworkError(request, reply, err) : reply.status(err.status).send(errorBody(err, request.id)),
+    ),
+    clientErrorHandler,
   });
 
   const routeTable: RouteEntry[] = [];
@@ -104,6 +113,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('onClose', async () => closeKeyProvider(config));
   app.setValidatorCompiler(validatorCompiler);
   installErrorHandlers(app);
+  installJsonParser(app);
   app.addSchema(ErrorSchema);
   await app.register(fastifyCookie);
   await app.register(fastifySwagger, {
@@ -123,6 +133,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   app.addHook('onRequest', identifyCaller({ db: database.db, clock, config }));
+  // Right after the caller is known (which reads only headers) and before any route or plugin hook
+  // looks anything up: text no engine can store, and shapes no handler expects, never get further.
+  installInputPolicy(app);
 
   await app.register(systemRoutes, { database, metrics, metricsEnabled: config.metricsEnabled });
   await app.register(pageRoutes);

@@ -35,6 +35,10 @@ export interface PalisadeConfig {
   domainGraceDays: number;
   scimSyncLogRetentionDays: number;
   ssoTestLoginMaxAgeDays: number;
+  /** Longest SAML assertion lifetime accepted (IssueInstant to NotOnOrAfter); longer-lived assertions are refused. */
+  samlMaxAssertionLifetimeMinutes: number;
+  /** Least time between two unscheduled re-discoveries of an OIDC provider (unknown signing key, new algorithm). */
+  oidcRediscoverMinSeconds: number;
   masterKey: string;
   masterKeyFile: string;
   kekProvider: 'local' | 'pkcs11';
@@ -203,6 +207,8 @@ export const CONFIG_SPEC = {
   domainGraceDays: { variable: 'PALISADE_DOMAIN_GRACE_DAYS', default: 14, parse: integer(1, 365), describe: 'How long a domain whose record disappeared stays usable (state failing) before it expires.' },
   scimSyncLogRetentionDays: { variable: 'PALISADE_SCIM_SYNC_LOG_RETENTION_DAYS', default: 90, parse: integer(1, 3650), describe: 'Days SCIM sync-log entries are kept (the audit log keeps the security events longer).' },
   ssoTestLoginMaxAgeDays: { variable: 'PALISADE_SSO_TEST_LOGIN_MAX_AGE_DAYS', default: 14, parse: integer(1, 365), describe: 'SSO can be enforced only after an admin test login through the connection within this many days.' },
+  samlMaxAssertionLifetimeMinutes: { variable: 'PALISADE_SAML_MAX_ASSERTION_LIFETIME_MINUTES', default: 120, parse: integer(1, 24 * 60), describe: 'Longest lifetime (IssueInstant to NotOnOrAfter) of a SAML assertion Palisade accepts; identity providers issue them for minutes to an hour. Longer-lived ones are refused (saml_assertion_lifetime_too_long).' },
+  oidcRediscoverMinSeconds: { variable: 'PALISADE_OIDC_REDISCOVER_MIN_SECONDS', default: 60, parse: integer(1, 3600), describe: 'When an ID token names a signing key or algorithm Palisade has not seen, the provider\'s discovery document and JWKS are fetched again, at most once per connection per this many seconds.' },
   masterKey: { variable: 'PALISADE_MASTER_KEY', default: '', parse: (r: string) => r.trim(), describe: 'Local key-encryption key: base64 of 32 bytes, or "id:base64,id:base64" (first is current) for rotation.' },
   masterKeyFile: { variable: 'PALISADE_MASTER_KEY_FILE', default: '', parse: (r: string) => r.trim(), describe: 'File holding the local master key (same format as PALISADE_MASTER_KEY). Embedded SQLite generates DATA_DIR/master.key when neither is set.' },
   kekProvider: { variable: 'PALISADE_KEK_PROVIDER', default: 'local', parse: oneOf('local', 'pkcs11'), describe: 'Who wraps data keys: the local keyring or a PKCS#11 HSM.' },

@@ -40,7 +40,7 @@ const PARAM_FIXTURES: Record<string, (w: World) => string> = {
  * and SP metadata). They are public by design and answer in their protocol's shape; their
  * cross-organization cases are tested in test/sso/ (foreign InResponseTo, foreign test login).
  */
-const PROTOCOL_ROUTES = new Set(['GET /sso/:connectionId/start', 'POST /sso/saml/:connectionId/acs', 'GET /sso/saml/:connectionId/metadata']);
+const PROTOCOL_ROUTES = new Set(['GET /sso/:connectionId/start', 'POST /sso/saml/:connectionId/acs', 'GET /sso/saml/:connectionId/metadata', 'GET /sso/oidc/:connectionId/jwks.json']);
 
 /**
  * Model-gateway routes whose organization comes from the credential (a gateway key, or a member

@@ -16,6 +16,7 @@ import * as m0012 from './migrations/0012_scim_suspension.js';
 import * as m0013 from './migrations/0013_session_auth_method.js';
 import * as m0014 from './migrations/0014_account_security.js';
 import * as m0015 from './migrations/0015_lockout_safety.js';
+import * as m0016 from './migrations/0016_standards_conformance.js';
 import * as m0017 from './migrations/0017_content_keys.js';
 
 /** What a migration that encrypts existing data needs besides the database. */
@@ -47,6 +48,7 @@ const MIGRATIONS: Record<string, Migration | ((deps: MigrationDeps) => Migration
   '0013_session_auth_method': m0013,
   '0014_account_security': m0014,
   '0015_lockout_safety': m0015,
+  '0016_standards_conformance': m0016,
   '0017_content_keys': m0017,
 };
 

@@ -2,7 +2,6 @@ import type { PalisadeConfig } from '../config.js';
 import type { Ctx } from '../context.js';
 import { PalisadeError } from '../errors.js';
 import type { JobDefinition } from '../jobs/scheduler.js';
-import { makeResolver } from './dns-check.js';
 import { CLAIMING } from './store.js';
 import type { Domain } from './tables.js';
 import { type Transition, applyCheck, checkDns } from './verify.js';
@@ -17,8 +16,6 @@ export const RECHECK_JOB = 'domains.recheck';
 export async function recheckDomains(ctx: Ctx): Promise<Record<Transition | 'checked', number>> {
   const counts: Record<Transition | 'checked', number> = { checked: 0, verified: 0, failing: 0, expired: 0, recovered: 0, unchanged: 0, conflict: 0 };
   const failures: string[] = [];
-  // One resolver (one c-ares channel) for the whole run.
-  const resolver = makeResolver(ctx.config);
   let after = '';
   for (;;) {
     const batch: Domain[] = await ctx.db.selectFrom('domains').selectAll().where('status', 'in', CLAIMING).where('id', '>', after).orderBy('id').limit(BATCH).execute();
@@ -28,7 +25,7 @@ export async function recheckDomains(ctx: Ctx): Promise<Record<Transition | 'che
       await Promise.all(
         batch.slice(i, i + PARALLEL).map(async (d) => {
           try {
-            const g = await checkDns(ctx, d, { resolver, fast: true });
+            const g = await checkDns(ctx, d, { fast: true });
             const { transition } = await applyCheck(ctx, d.org_id, d.id, g, 'job');
             counts.checked++;
             counts[transition]++;

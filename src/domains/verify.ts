@@ -1,4 +1,4 @@
-import type { Resolver } from 'node:dns/promises';
+import { parse as parseDomain } from 'tldts';
 import { recordAudit } from '../audit/record.js';
 import type { Ctx } from '../context.js';
 import type { Tx } from '../db/schema.js';
@@ -8,8 +8,8 @@ import { newId } from '../ids.js';
 import type { AuditTarget } from '../audit/event.js';
 import { recordLockoutWarnings, replayChange } from '../lockout/guard.js';
 import { authorize } from '../orgs/authorize.js';
-import { type Diagnosis, diagnose } from './diagnosis.js';
-import { lookupTxt, makeResolver } from './dns-check.js';
+import { type Diagnosis, type Misplacement, type MisplacedValue, diagnose, judge } from './diagnosis.js';
+import { type DnsClient, dnsClient, lookupTxt, txtValuesAt } from './dns-check.js';
 import { claimConflict, isUniqueViolation } from './domains.js';
 import { findDomain, lockDomain, overlappingClaims, tokenOwner } from './store.js';
 import type { Domain, DomainNotificationsTable } from './tables.js';
@@ -17,17 +17,41 @@ import { type DomainView, domainView, recordNameFor } from './views.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 
+/** The names where a verification value is commonly published by mistake, for the near-miss hints. */
+export function misplacedNames(prefix: string, domain: string): { name: string; kind: Misplacement }[] {
+  const out: { name: string; kind: Misplacement }[] = [{ name: domain, kind: 'apex' }];
+  if (prefix.startsWith('_')) out.push({ name: `${prefix.slice(1)}.${domain}`, kind: 'missing_underscore' });
+  const swapped = prefix.replace(/[-_]/g, (c, i: number) => (i === 0 ? c : c === '-' ? '_' : '-'));
+  if (swapped !== prefix) out.push({ name: `${swapped}.${domain}`, kind: 'prefix_variant' });
+  out.push({ name: `${prefix}.${domain}.${domain}`, kind: 'doubled_zone' });
+  const registrable = parseDomain(domain, { allowPrivateDomains: true }).domain;
+  if (registrable && registrable !== domain) out.push({ name: `${prefix}.${domain.slice(domain.indexOf('.') + 1)}`, kind: 'parent_domain' });
+  return out;
+}
+
+/** Which of the usual wrong places hold the expected value (exactly, or with a formatting slip). */
+async function findElsewhere(client: DnsClient, prefix: string, domain: string, expected: string): Promise<MisplacedValue[]> {
+  const places = misplacedNames(prefix, domain);
+  const found = await Promise.all(
+    places.map(async (p) => {
+      for (const strings of await txtValuesAt(client, p.name)) {
+        const j = await judge(strings, expected, domain, async () => undefined);
+        if (j.match || j.found.nearMiss.length) return { name: p.name, kind: p.kind, nearMiss: j.found.nearMiss };
+      }
+      return undefined;
+    }),
+  );
+  return found.filter((f): f is MisplacedValue => f !== undefined);
+}
+
 /**
  * Asks the DNS now and explains the answer. No database writes. `fast` (the scheduled job) skips the
  * CNAME query when the value matches exactly; a manual check always reports an alias.
  */
-export async function checkDns(
-  ctx: Pick<Ctx, 'db' | 'clock' | 'config'>,
-  d: Pick<Domain, 'id' | 'org_id' | 'name' | 'token'>,
-  opts: { resolver?: Resolver; fast?: boolean } = {},
-): Promise<Diagnosis> {
+export async function checkDns(ctx: Pick<Ctx, 'db' | 'clock' | 'config'>, d: Pick<Domain, 'id' | 'org_id' | 'name' | 'token'>, opts: { fast?: boolean } = {}): Promise<Diagnosis> {
   const recordName = recordNameFor(ctx.config, d.name);
-  const lookup = await lookupTxt(opts.resolver ?? makeResolver(ctx.config), recordName, opts.fast ? d.token : undefined, d.name);
+  const client = dnsClient(ctx.config);
+  const lookup = await lookupTxt(client, recordName, opts.fast ? d.token : undefined, d.name);
   return diagnose({
     domain: d.name,
     recordName,
@@ -35,7 +59,19 @@ export async function checkDns(
     lookup,
     owners: (value) => tokenOwner(ctx.db, d.org_id, d.id, value),
     checkedAt: ctx.clock.now().toISOString(),
+    elsewhere: () => findElsewhere(client, ctx.config.domainRecordPrefix, d.name, d.token),
   });
+}
+
+/**
+ * What is stored as the last diagnosis. A DNS-side failure says nothing about the record, so the
+ * last real verdict is kept beside it (carried over a run of failures) instead of being replaced.
+ */
+export function storedDiagnosis(previousJson: string | null, g: Diagnosis): Diagnosis {
+  if (!g.dnsSide) return g;
+  const previous = previousJson ? (JSON.parse(previousJson) as Diagnosis) : null;
+  const lastVerdict = previous ? (previous.dnsSide ? (previous.lastVerdict ?? null) : { ...previous, lastVerdict: undefined }) : null;
+  return { ...g, lastVerdict };
 }
 
 export type Transition = 'verified' | 'failing' | 'expired' | 'recovered' | 'unchanged' | 'conflict';
@@ -73,7 +109,8 @@ export async function applyCheck(ctx: Ctx, orgId: string, domainId: string, g: D
     const d = (await lockDomain(tx, domainId)) as Domain;
     const now = ctx.clock.now();
     const at = now.toISOString();
-    const diag = JSON.stringify(g);
+    const stored = storedDiagnosis(d.last_diagnosis, g);
+    const diag = JSON.stringify(stored);
     const target = [{ type: 'domain', id: d.id, name: d.name }];
     const recordName = g.recordName;
     let next: Domain = { ...d, last_checked_at: at, last_diagnosis: diag, updated_at: at };
@@ -101,8 +138,12 @@ export async function applyCheck(ctx: Ctx, orgId: string, domainId: string, g: D
         await recordAudit(tx, ctx, { orgId, action: 'domain.recovered', targets: target, metadata: { recordName, source, failingSince: d.failing_since, lastGoodCheckAt: d.last_good_check_at } });
         await notify(tx, ctx, next, 'domain.recovered', g, { status: 'verified', failingSince: d.failing_since });
       }
+    } else if (g.dnsSide && g.responsibility === 'palisade_resolver') {
+      // Palisade's own resolver failed: that says nothing about the domain, however long it lasts.
+      // The last verdict stands (kept beside the failure in last_diagnosis); the operator must fix DNS.
+      transition = 'unchanged';
     } else if (d.status === 'verified' && g.dnsSide && !dnsTroubleIsLasting(ctx, d, now)) {
-      // A one-off timeout or SERVFAIL says nothing about the record: note it, do not alarm anyone.
+      // A one-off timeout or SERVFAIL of the domain's name servers says nothing about the record: note it, do not alarm anyone.
       transition = 'unchanged';
     } else if (d.status === 'verified') {
       const graceUntil = new Date(now.getTime() + ctx.config.domainGraceDays * DAY_MS).toISOString();
@@ -158,8 +199,9 @@ export async function applyCheck(ctx: Ctx, orgId: string, domainId: string, g: D
 }
 
 /**
- * DNS-side failures (timeout, SERVFAIL) start the grace period only once no check has succeeded for
- * two re-check intervals: a blip is ignored, a name server that stays broken is not.
+ * Failures of the domain's own name servers (timeout, SERVFAIL) start the grace period only once no
+ * check has succeeded for two re-check intervals: a blip is ignored, a name server that stays broken
+ * is not. (Failures of Palisade's resolver never do; see applyCheck.)
  */
 function dnsTroubleIsLasting(ctx: Pick<Ctx, 'config'>, d: Domain, now: Date): boolean {
   const lastGood = d.last_good_check_at ?? d.verified_at;
@@ -189,15 +231,17 @@ export async function verifyDomain(ctx: Ctx, orgId: string, domainId: string): P
     { code: 'too_many_verification_attempts', message: `Too many verification checks for ${d.name}. DNS changes can take minutes to be visible; Palisade also re-checks verified domains on its own.` },
   );
   // DNS first, claim check second: only someone who controls the record learns that another organization holds it.
-  const diagnosis = await checkDns(ctx, d);
+  const checked = await checkDns(ctx, d);
   let result: { domain: Domain; transition: Transition };
   try {
-    result = await applyCheck(ctx, orgId, domainId, diagnosis, 'manual');
+    result = await applyCheck(ctx, orgId, domainId, checked, 'manual');
   } catch (err) {
     if (isUniqueViolation(err)) throw claimConflict(d.name);
     throw err;
   }
   if (result.transition === 'conflict') throw claimConflict(d.name);
+  // The diagnosis as stored: during a DNS outage it carries the last real verdict.
+  const diagnosis = result.domain.last_diagnosis ? (JSON.parse(result.domain.last_diagnosis) as Diagnosis) : checked;
   return { verified: result.domain.status === 'verified', summary: stateSummary(result.domain, result.transition), domain: domainView(ctx.config, result.domain), diagnosis };
 }
 

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { PalisadeConfig } from '../config.js';
-import type { Diagnosis } from './diagnosis.js';
+import { type Diagnosis, MAX_SHOWN } from './diagnosis.js';
 import type { Domain } from './tables.js';
 
 export const RECORD_TTL = 3600;
@@ -17,18 +17,32 @@ export type InstructionsView = Static<typeof InstructionsView>;
 
 export const FoundValueView = Type.Object({ value: Type.String(), strings: Type.Array(Type.String()), nearMiss: Type.Array(Type.String()) });
 
-export const DiagnosisView = Type.Object({
-  code: Type.String({ description: 'verified | record_name_not_found | no_txt_records | value_mismatch | cname_elsewhere | dns_timeout | dns_server_failure' }),
+const DiagnosisFields = {
+  code: Type.String({ description: 'verified | record_name_not_found | no_txt_records | value_mismatch | cname_elsewhere | cname_loop | dns_timeout | dns_server_failure | dns_resolver_failure' }),
   ok: Type.Boolean(),
   domain: Type.String(),
   recordType: Type.Literal('TXT'),
   recordName: Type.String(),
   expectedValue: Type.String(),
-  found: Type.Array(FoundValueView),
+  found: Type.Array(FoundValueView, { description: `The TXT records found (at most ${MAX_SHOWN} shown, near misses first); every record was compared.` }),
+  foundTotal: Type.Optional(Type.Integer({ description: 'How many TXT records the name has in all.' })),
   cnameTarget: Type.Union([Type.String(), Type.Null()]),
+  cnameChain: Type.Optional(Type.Array(Type.String(), { description: 'Aliases followed from the record name, in order.' })),
+  elsewhere: Type.Optional(
+    Type.Array(Type.Object({ name: Type.String(), kind: Type.String({ description: 'apex | missing_underscore | prefix_variant | doubled_zone | parent_domain' }), nearMiss: Type.Array(Type.String()) }), {
+      description: 'The expected value found where it does not count (the zone apex, a mistyped record name, the domain doubled by a DNS console).',
+    }),
+  ),
   dnsSide: Type.Boolean(),
+  responsibility: Type.Optional(Type.Union([Type.Literal('palisade_resolver'), Type.Literal('domain_name_servers'), Type.Null()], { description: "DNS-side failures: Palisade's resolver, or the domain's name servers." })),
+  resolvers: Type.Optional(Type.Array(Type.Object({ server: Type.String(), outcome: Type.String(), detail: Type.Optional(Type.String()) }), { description: 'DNS-side failures: each resolver asked and how it failed.' })),
   message: Type.String(),
   checkedAt: Type.String(),
+};
+
+export const DiagnosisView = Type.Object({
+  ...DiagnosisFields,
+  lastVerdict: Type.Optional(Type.Union([Type.Object(DiagnosisFields), Type.Null()], { description: 'With a DNS-side failure: the last real verdict before it, which still stands.' })),
 });
 
 const NullableString = Type.Union([Type.String(), Type.Null()]);

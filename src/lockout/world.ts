@@ -136,7 +136,7 @@ export async function loadAccessWorld(db: Queryable, orgId: string, now: Date, r
       if (list) list.push(l.display_name);
       else groups.set(l.scim_user_id, [l.display_name]);
     }
-    for (const su of scimUsers) if (members.has(su.user_id)) scim.push({ userId: su.user_id, directoryId: su.directory_id, directoryName: names.get(su.directory_id) ?? su.directory_id, groups: groups.get(su.id) ?? [] });
+    for (const su of scimUsers) if (su.user_id !== null && members.has(su.user_id)) scim.push({ userId: su.user_id, directoryId: su.directory_id, directoryName: names.get(su.directory_id) ?? su.directory_id, groups: groups.get(su.id) ?? [] });
   }
 
   return {

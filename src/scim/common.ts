@@ -36,6 +36,7 @@ export function checkIfMatch(ifMatch: string | undefined, version: number): void
   }
 }
 
+/** The query parameters of a GET or the attributes of a SearchRequest (RFC 7644 §3.4.2, §3.4.3), checked. */
 export interface ListQuery {
   filter?: string | undefined;
   startIndex?: string | number | undefined;
@@ -52,14 +53,62 @@ export interface ListWindow {
   count: number;
 }
 
-function int(raw: string | number | undefined, name: string, fallback: number): number {
-  if (raw === undefined || raw === '') return fallback;
-  const n = typeof raw === 'number' ? raw : Number(raw);
-  if (!Number.isFinite(n)) throw scimBad('invalidValue', 'invalid_value', `"${name}" must be a whole number.`);
-  return Math.trunc(n);
+const TEXT_PARAMS = ['filter', 'sortBy', 'sortOrder', 'attributes', 'excludedAttributes'] as const;
+const NUMBER_PARAMS = ['startIndex', 'count'] as const;
+export const SEARCH_REQUEST_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:SearchRequest';
+
+/**
+ * Reads list parameters from a query string (`where: 'query'`) or a POST /.search body. Each must
+ * appear once and have its type: a repeated `?sortBy=` or an object as `filter` is a 400, never a
+ * crash further down. In a SearchRequest `attributes`/`excludedAttributes` are arrays of paths
+ * (RFC 7644 §3.4.3); a comma-separated string is accepted too. Unknown keys are ignored.
+ */
+export function readListQuery(raw: unknown, where: 'query' | 'body'): ListQuery {
+  if (raw === undefined || raw === null) return {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw scimBad('invalidSyntax', 'invalid_search_request', `A search body must be a JSON object (schemas: ["${SEARCH_REQUEST_SCHEMA}"]) with filter, startIndex, count, sortBy, sortOrder, attributes or excludedAttributes.`);
+  }
+  const src = raw as Record<string, unknown>;
+  const get = (name: string): unknown => {
+    const key = Object.keys(src).find((k) => k.toLowerCase() === name.toLowerCase());
+    return key === undefined ? undefined : src[key];
+  };
+  const out: ListQuery = {};
+  const twice = (name: string) => scimBad('invalidValue', 'invalid_value', `"${name}" was given more than once; give it once.`);
+  for (const name of TEXT_PARAMS) {
+    let v = get(name);
+    if (v === undefined || v === null) continue;
+    if (where === 'body' && (name === 'attributes' || name === 'excludedAttributes') && Array.isArray(v)) {
+      if (!v.every((x) => typeof x === 'string')) throw scimBad('invalidValue', 'invalid_value', `"${name}" must be a list of attribute paths (strings).`);
+      v = v.join(',');
+    }
+    if (Array.isArray(v) && where === 'query') throw twice(name);
+    if (typeof v !== 'string') throw scimBad('invalidValue', 'invalid_value', `"${name}" must be a string, not ${JSON.stringify(v).slice(0, 40)}.`);
+    out[name] = v;
+  }
+  for (const name of NUMBER_PARAMS) {
+    const v = get(name);
+    if (v === undefined || v === null) continue;
+    if (Array.isArray(v) && where === 'query') throw twice(name);
+    if (typeof v !== 'string' && typeof v !== 'number') throw scimBad('invalidValue', 'invalid_value', `"${name}" must be a whole number, not ${JSON.stringify(v).slice(0, 40)}.`);
+    out[name] = v;
+  }
+  return out;
 }
 
-/** RFC 7644 §3.4.2.4: startIndex below 1 counts as 1; a negative count as 0. */
+/** Beyond any real position (and within every engine's OFFSET range): larger values count as this. */
+export const MAX_LIST_INDEX = 2_147_483_647;
+const NUMERIC = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
+
+function int(raw: string | number | undefined, name: string, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = typeof raw === 'number' ? raw : NUMERIC.test(raw) ? Number(raw) : Number.NaN;
+  if (Number.isNaN(n)) throw scimBad('invalidValue', 'invalid_value', `"${name}" must be a whole number, not ${JSON.stringify(raw).slice(0, 40)}.`);
+  // 99999999999999999999, 1e30 and Infinity are simply past the end; -1e30 is before the start.
+  return Math.max(-MAX_LIST_INDEX, Math.min(MAX_LIST_INDEX, Math.trunc(n)));
+}
+
+/** RFC 7644 §3.4.2.4: startIndex below 1 counts as 1; a negative count as 0; both are capped. */
 export function listWindow(q: ListQuery): ListWindow {
   const startIndex = Math.max(1, int(q.startIndex, 'startIndex', 1));
   const count = Math.min(MAX_RESULTS, Math.max(0, int(q.count, 'count', 100)));
@@ -96,4 +145,26 @@ export function sortValue(resource: Record<string, unknown>, sortBy: string): st
   if (Array.isArray(v)) v = v[0];
   if (v !== null && typeof v === 'object') v = (v as { value?: unknown }).value;
   return v === undefined || v === null ? '' : String(v).toLowerCase();
+}
+
+/**
+ * externalId is not unique (RFC 7643 §3.1, uniqueness "none"): a shared one is stored, and the sync
+ * log says plainly that it usually means a duplicated person in the identity provider.
+ */
+export async function sharedExternalIdNotes(tx: Tx, call: ScimCall, table: 'scim_users' | 'scim_groups', externalId: string | null, selfId: string, name: string): Promise<SyncNote[]> {
+  if (externalId === null) return [];
+  const others =
+    table === 'scim_users'
+      ? (await tx.selectFrom('scim_users').select(['id', 'user_name as name']).where('directory_id', '=', call.dir.id).where('external_id', '=', externalId).where('id', '!=', selfId).orderBy('id').limit(5).execute())
+      : (await tx.selectFrom('scim_groups').select(['id', 'display_name as name']).where('directory_id', '=', call.dir.id).where('external_id', '=', externalId).where('id', '!=', selfId).orderBy('id').limit(5).execute());
+  if (!others.length) return [];
+  const what = table === 'scim_users' ? 'user' : 'group';
+  const list = others.map((o) => `"${o.name}" (${o.id})`).join(', ');
+  return [
+    {
+      cause: 'shared_external_id',
+      ...(table === 'scim_users' ? { user: name } : { group: name }),
+      explanation: `${name} has externalId "${externalId.slice(0, 100)}", which this directory's ${what}${others.length > 1 ? 's' : ''} ${list} also ${others.length > 1 ? 'have' : 'has'}. SCIM allows it and Palisade keeps both, but an identity provider normally gives each ${what} its own externalId: check whether the ${what} is duplicated there (a filter on externalId returns every one of them).`,
+    },
+  ];
 }

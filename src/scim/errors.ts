@@ -22,6 +22,8 @@ export class ScimError extends Error {
   readonly scimType: ScimType | undefined;
   /** Stable snake_case key: sync-log failures are grouped by it. */
   readonly code: string;
+  /** Response headers the error needs (Allow on a 405). */
+  headers: Record<string, string> | undefined;
   constructor(status: number, code: string, detail: string, scimType?: ScimType) {
     super(detail);
     this.name = 'ScimError';

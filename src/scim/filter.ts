@@ -283,7 +283,23 @@ function valuesAt(resource: Json, set: SchemaSet | undefined, path: AttrPath): {
   return { values: items.filter((x) => x !== undefined), def: d };
 }
 
-function compare(op: CompareOp, actual: Json, expected: Literal, caseExact: boolean): boolean {
+function compare(op: CompareOp, actual: Json, expected: Literal, caseExact: boolean, type?: AttrDef['type']): boolean {
+  // dateTime values compare as instants ("2026-01-01T01:00:00+01:00" eq "2026-01-01T00:00:00Z"), not as text.
+  if (type === 'dateTime' && typeof expected === 'string' && typeof actual === 'string') {
+    const a = Date.parse(actual);
+    const e = Date.parse(expected);
+    if (!Number.isNaN(a) && !Number.isNaN(e)) {
+      switch (op) {
+        case 'eq': return a === e;
+        case 'ne': return a !== e;
+        case 'gt': return a > e;
+        case 'ge': return a >= e;
+        case 'lt': return a < e;
+        case 'le': return a <= e;
+        default: break;
+      }
+    }
+  }
   if (expected === null) return op === 'eq' ? actual === null || actual === undefined : op === 'ne' ? !(actual === null || actual === undefined) : false;
   if (typeof expected === 'boolean') {
     const a = typeof actual === 'string' ? actual.toLowerCase() === 'true' ? true : actual.toLowerCase() === 'false' ? false : actual : actual;
@@ -346,8 +362,8 @@ export function matches(filter: Filter, resource: Json, set: SchemaSet | undefin
       const { values, def } = valuesAt(resource, set, filter.path);
       const caseExact = def?.caseExact ?? false;
       if (values.length === 0) return filter.op === 'ne' ? filter.value !== null : filter.value === null && filter.op === 'eq';
-      if (filter.op === 'ne') return values.every((v) => compare('ne', v, filter.value, caseExact));
-      return values.some((v) => compare(filter.op as CompareOp, v, filter.value, caseExact));
+      if (filter.op === 'ne') return values.every((v) => compare('ne', v, filter.value, caseExact, def?.type));
+      return values.some((v) => compare(filter.op as CompareOp, v, filter.value, caseExact, def?.type));
     }
   }
 }

@@ -1,11 +1,12 @@
 import type { Queryable, Tx } from '../db/schema.js';
 import { newId } from '../ids.js';
 import { type GroupEvaluation, type RoleMapping, evaluateGroups } from '../orgs/role-mapping.js';
-import { type ListQuery, type ScimCall, checkIfMatch, etagOf, isForeignKeyViolation, isUniqueViolation, listResponse, listWindow, mappingFor, sortValue } from './common.js';
+import { type ListQuery, type ScimCall, checkIfMatch, etagOf, isForeignKeyViolation, isUniqueViolation, listResponse, listWindow, mappingFor, sharedExternalIdNotes, sortValue } from './common.js';
 import { ScimError, scimBad, scimNotFound } from './errors.js';
 import { matches, requiredEqualities } from './filter.js';
 import { syncMembership } from './lifecycle.js';
-import { type Json, type JsonObject, applyPatch, canonicalResource, project, readPatchOps } from './resource.js';
+import { applyPatch, readPatchOps } from './patch.js';
+import { type Json, type JsonObject, canonicalResource, project } from './resource.js';
 import { GROUP_SCHEMA, MAPPING_SCHEMA, SCHEMA_SETS } from './schemas.js';
 import type { ScimGroupsTable } from './tables.js';
 
@@ -64,15 +65,20 @@ function validate(resource: JsonObject): { displayName: string; externalId: stri
   return { displayName: dn.trim(), externalId: typeof ext === 'string' && ext !== '' ? ext : null };
 }
 
-/** Member ids a resource names; every one must be a user of this directory. */
+/**
+ * Member ids a resource names; every one must be a user of this directory. What a member *is* comes
+ * from the id, not from the `type` the client labelled it with: a user's id labelled "Group" is a
+ * user (noted in the sync log), and a group's id is refused as a nested group whatever its label.
+ */
 async function memberIds(tx: Tx, call: ScimCall, members: Json | undefined): Promise<string[]> {
   if (members === undefined || members === null) return [];
   const list = Array.isArray(members) ? members : [members];
   const ids: string[] = [];
+  const labelledGroup = new Set<string>();
   for (const m of list) {
     const v = isObj(m) ? m.value : m;
     if (typeof v !== 'string' || !v) throw scimBad('invalidValue', 'invalid_member', 'Each member needs a "value" with the id of a user of this directory.');
-    if (isObj(m) && typeof m.type === 'string' && m.type.toLowerCase() === 'group') throw scimBad('invalidValue', 'nested_groups_unsupported', `Member ${v} is a group; Palisade does not support nested groups. Assign the people directly.`);
+    if (isObj(m) && typeof m.type === 'string' && m.type.toLowerCase() === 'group') labelledGroup.add(v);
     ids.push(v);
   }
   const unique = [...new Set(ids)];
@@ -83,18 +89,26 @@ async function memberIds(tx: Tx, call: ScimCall, members: Json | undefined): Pro
   }
   const missing = unique.filter((id) => !found.has(id));
   if (missing.length) {
+    const groups = new Set<string>();
+    for (let i = 0; i < missing.length; i += 500) {
+      for (const r of await tx.selectFrom('scim_groups').select('id').where('directory_id', '=', call.dir.id).where('id', 'in', missing.slice(i, i + 500)).execute()) groups.add(r.id);
+    }
+    if (groups.size) {
+      throw scimBad('invalidValue', 'nested_groups_unsupported', `Member ${[...groups].slice(0, 5).join(', ')} ${groups.size > 1 ? 'are groups' : 'is a group'} of this directory; Palisade does not support nested groups. Add the group's people to this group directly.`);
+    }
     throw scimBad('invalidValue', 'unknown_member', `${missing.length} member id(s) are not users of this directory (${missing.slice(0, 5).join(', ')}). Push those users first, then the group.`);
+  }
+  const mislabelled = unique.filter((id) => labelledGroup.has(id));
+  if (mislabelled.length) {
+    call.notes.push({ cause: 'member_type_corrected', explanation: `Member${mislabelled.length > 1 ? 's' : ''} ${mislabelled.slice(0, 5).join(', ')} ${mislabelled.length > 1 ? 'were' : 'was'} sent with type "Group" but ${mislabelled.length > 1 ? 'are users' : 'is a user'} of this directory; added as ${mislabelled.length > 1 ? 'users' : 'a user'}. The identity provider should send type "User" (or no type).` });
   }
   return unique;
 }
 
-async function assertUnique(tx: Tx, call: ScimCall, displayName: string, externalId: string | null, selfId: string | null): Promise<void> {
+/** displayName is unique per directory (roles are mapped by name); externalId is not (RFC 7643 §3.1). */
+async function assertUnique(tx: Tx, call: ScimCall, displayName: string, selfId: string | null): Promise<void> {
   const clash = await tx.selectFrom('scim_groups').select('id').where('directory_id', '=', call.dir.id).where('display_key', '=', displayName.toLowerCase()).executeTakeFirst();
   if (clash && clash.id !== selfId) throw new ScimError(409, 'duplicate_group', `A group named "${displayName}" already exists in this directory (id ${clash.id}). Link to it instead of creating it again.`, 'uniqueness');
-  if (externalId !== null) {
-    const ex = await tx.selectFrom('scim_groups').select('id').where('directory_id', '=', call.dir.id).where('external_id', '=', externalId).executeTakeFirst();
-    if (ex && ex.id !== selfId) throw new ScimError(409, 'duplicate_external_id', `Another group in this directory already has externalId "${externalId}".`, 'uniqueness');
-  }
 }
 
 /** Notes for the sync log (and the mapping extension in the response) about how this group maps. */
@@ -107,7 +121,10 @@ function noteMapping(call: ScimCall, mapping: RoleMapping, displayName: string):
 async function resyncUsers(tx: Tx, call: ScimCall, scimUserIds: string[], mapping: RoleMapping): Promise<void> {
   for (let i = 0; i < scimUserIds.length; i += 500) {
     const rows = await tx.selectFrom('scim_users').select(['id', 'user_id', 'user_name', 'active']).where('id', 'in', scimUserIds.slice(i, i + 500)).execute();
-    for (const su of rows) {
+    for (const row of rows) {
+      // A user without an account yet has no membership to change; it gets its role once linked.
+      if (row.user_id === null) continue;
+      const su = { ...row, user_id: row.user_id };
       // The group's own prefix problem is already noted once; keep only refusals per person.
       const notes = await syncMembership(tx, call.ctx, call.dir, su, mapping);
       call.notes.push(...notes.filter((n) => n.cause !== 'group_missing_prefix'));
@@ -117,7 +134,7 @@ async function resyncUsers(tx: Tx, call: ScimCall, scimUserIds: string[], mappin
 
 const failUnique = (err: unknown): never => {
   if (err instanceof ScimError) throw err;
-  if (isUniqueViolation(err)) throw new ScimError(409, 'duplicate_group', 'A group with this displayName or externalId was created at the same moment; look it up and update it instead.', 'uniqueness');
+  if (isUniqueViolation(err)) throw new ScimError(409, 'duplicate_group', 'A group with this displayName was created at the same moment; look it up and update it instead.', 'uniqueness');
   if (isForeignKeyViolation(err)) throw new ScimError(409, 'concurrent_change', 'A member named in this request was deleted at the same moment. Retry the request.');
   throw err;
 };
@@ -140,13 +157,14 @@ export async function createGroup(call: ScimCall, body: unknown): Promise<{ body
   delete resource.members;
   try {
     return await call.ctx.db.transaction().execute(async (tx) => {
-      await assertUnique(tx, call, displayName, externalId, null);
+      await assertUnique(tx, call, displayName, null);
       const ids = await memberIds(tx, call, members);
       const now = call.ctx.clock.now();
       const at = now.toISOString();
       const row: GroupRow = { id: newId('scg', now), directory_id: call.dir.id, org_id: call.dir.org_id, display_name: displayName, display_key: displayName.toLowerCase(), external_id: externalId, resource: JSON.stringify(resource), version: 1, created_at: at, updated_at: at };
       await tx.insertInto('scim_groups').values(row).execute();
       call.log.resourceId = row.id;
+      call.notes.push(...(await sharedExternalIdNotes(tx, call, 'scim_groups', externalId, row.id, displayName)));
       if (ids.length) await tx.insertInto('scim_group_members').values(ids.map((u) => ({ group_id: row.id, scim_user_id: u, directory_id: call.dir.id, created_at: at }))).execute();
       const mapping = await mappingFor(tx, call);
       noteMapping(call, mapping, displayName);
@@ -174,7 +192,8 @@ async function modifyGroup(call: ScimCall, id: string, ifMatch: string | undefin
       const resource = next(current, before);
       const { displayName, externalId } = validate(resource);
       call.log.groupName = displayName;
-      await assertUnique(tx, call, displayName, externalId, id);
+      await assertUnique(tx, call, displayName, id);
+      if (externalId !== row.external_id) call.notes.push(...(await sharedExternalIdNotes(tx, call, 'scim_groups', externalId, id, displayName)));
       const after = await memberIds(tx, call, resource.members);
       delete resource.members;
       const at = call.ctx.clock.now().toISOString();

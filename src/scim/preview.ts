@@ -22,9 +22,9 @@ async function planDirectoryRoles(db: Queryable, dir: Directory, mapping: RoleMa
   const orgId = dir.org_id;
   const users = await db
     .selectFrom('scim_users')
-    .innerJoin('users', 'users.id', 'scim_users.user_id')
+    .leftJoin('users', 'users.id', 'scim_users.user_id')
     .leftJoin('memberships', (j) => j.onRef('memberships.user_id', '=', 'scim_users.user_id').on('memberships.org_id', '=', orgId))
-    .select(['scim_users.id', 'scim_users.user_name', 'scim_users.active', 'users.email', 'memberships.role', 'memberships.status', 'memberships.suspended_by_directory_id'])
+    .select(['scim_users.id', 'scim_users.user_name', 'scim_users.active', 'scim_users.user_id', 'users.email', 'memberships.role', 'memberships.status', 'memberships.suspended_by_directory_id'])
     .where('scim_users.directory_id', '=', dir.id)
     .orderBy('scim_users.user_name_key')
     .execute();
@@ -44,6 +44,7 @@ async function planDirectoryRoles(db: Queryable, dir: Directory, mapping: RoleMa
     const base = { scimUserId: u.id, userName: u.user_name, email: u.email, active: u.active === 1, currentRole: current, membershipStatus: u.status ?? null, source: result.source, groups: result.groups };
     const keep = (why: string | null = null) => ({ ...base, wouldGet: u.active === 1 ? current : null, changes: false, ...(why ? { note: why } : {}) });
     if (u.active !== 1) return keep('Deactivated in the identity provider: applying roles leaves this person as they are.');
+    if (u.user_id === null) return { ...base, wouldGet: null, changes: false, note: 'No Palisade account yet: the identity provider sent no usable email address. The role applies once an address arrives.' };
     if (u.status === 'suspended' && u.suspended_by_directory_id && u.suspended_by_directory_id !== dir.id && liveDirectories.has(u.suspended_by_directory_id)) {
       return keep('Suspended by another SCIM directory: this directory does not change them.');
     }
@@ -117,7 +118,9 @@ export async function pendingScimRoleChanges(db: Queryable, orgId: string) {
 /** Applies the saved mapping to every active person of the directory now (after a mapping change). */
 export async function applyRolesInTx(tx: Tx, ctx: Ctx, dir: Directory) {
   const mapping = await loadRoleMapping(tx, dir.org_id);
-  const users = await tx.selectFrom('scim_users').select(['id', 'user_id', 'user_name', 'active']).where('directory_id', '=', dir.id).where('active', '=', 1).orderBy('user_name_key').execute();
+  // People without an account yet (no email address) have no membership to set.
+  const rows = await tx.selectFrom('scim_users').select(['id', 'user_id', 'user_name', 'active']).where('directory_id', '=', dir.id).where('active', '=', 1).where('user_id', 'is not', null).orderBy('user_name_key').execute();
+  const users = rows.flatMap((r) => (r.user_id === null ? [] : [{ ...r, user_id: r.user_id }]));
   const roleNow = async (userId: string) => (await tx.selectFrom('memberships').select('role').where('org_id', '=', dir.org_id).where('user_id', '=', userId).executeTakeFirst())?.role ?? null;
   const changed: { userName: string; from: string | null; to: string | null }[] = [];
   const refused: SyncNote[] = [];

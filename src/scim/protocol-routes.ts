@@ -3,11 +3,13 @@ import { recordBadToken } from '../auth/bad-credentials.js';
 import type { Ctx } from '../context.js';
 import { recordAudit } from '../audit/record.js';
 import { PalisadeError } from '../errors.js';
-import type { ScimCall } from './common.js';
+import { allowedMethods, toPalisadeError } from '../http/errors.js';
+import { parseJsonText } from '../http/json-body.js';
+import { type ScimCall, readListQuery } from './common.js';
 import { authenticateDirectory, scimBaseUrl } from './directories.js';
-import { ScimError, scimErrorBody } from './errors.js';
+import { ScimError, type ScimType, scimErrorBody } from './errors.js';
 import { createGroup, deleteGroup, getGroup, listGroups, patchGroup, replaceGroup } from './groups.js';
-import { resourceTypeDocs, schemaDocs, serviceProviderConfig } from './schemas.js';
+import { resourceTypeDocs, schemaDocs, serviceProviderConfig } from './discovery.js';
 import { recordAuthFailure, recordSync } from './sync-log.js';
 import { createUser, deleteUser, getUser, listUsers, patchUser, replaceUser } from './users.js';
 
@@ -26,25 +28,31 @@ declare module 'fastify' {
 }
 
 type Params = { directoryId: string; id?: string; rid?: string };
-type Query = Record<string, string | undefined>;
+type Query = Record<string, unknown>;
 
+/** scimType for Palisade's own 400 codes (RFC 7644 §3.12): syntax problems vs values. */
+const SCIM_TYPE_OF: Record<string, ScimType> = { invalid_json: 'invalidSyntax', body_required: 'invalidSyntax', invalid_url: 'invalidSyntax' };
+
+/**
+ * Any error as a SCIM error: Palisade's own refusals (text policy, framework errors) keep their code
+ * and message; a 400 gets the scimType that fits (invalidSyntax for unreadable requests, else
+ * invalidValue); anything unknown is a 500 that leaks nothing.
+ */
 function toScimError(err: unknown): ScimError {
   if (err instanceof ScimError) return err;
-  if (err instanceof PalisadeError) return new ScimError(err.status, err.code, err.message, err.status === 400 ? 'invalidValue' : undefined);
-  const fe = err as { code?: string; statusCode?: number };
-  switch (fe.code) {
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new ScimError(415, 'unsupported_media_type', 'Send the body as JSON with Content-Type: application/scim+json (or application/json).');
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new ScimError(400, 'body_required', 'The request declares a JSON body but sent none.', 'invalidSyntax');
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new ScimError(413, 'body_too_large', 'The request body is too large; send fewer members per request.');
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return new ScimError(400, 'invalid_json', 'The body is not valid JSON.', 'invalidSyntax');
-  }
-  if (err instanceof SyntaxError) return new ScimError(400, 'invalid_json', 'The body is not valid JSON.', 'invalidSyntax');
-  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return new ScimError(fe.statusCode, 'bad_request', 'The request could not be read; check the method, headers and body.');
-  return new ScimError(500, 'internal_error', 'Something went wrong in Palisade. Retry; if it persists, give your Palisade administrator the request id from the X-Request-Id header.');
+  const pe = err instanceof PalisadeError ? err : toPalisadeError(err);
+  const se = new ScimError(pe.status, pe.code, pe.message, pe.status === 400 ? (SCIM_TYPE_OF[pe.code] ?? 'invalidValue') : undefined);
+  if (pe.headers) se.headers = pe.headers;
+  return se;
+}
+
+const SCIM_PREFIX = '/scim/v2/';
+export const isScimPath = (url: string): boolean => url.startsWith(SCIM_PREFIX);
+
+/** Errors raised before routing (a URL that is not UTF-8, an over-long id) on a SCIM path, in SCIM's shape. */
+export function renderScimFrameworkError(_request: FastifyRequest, reply: FastifyReply, err: PalisadeError) {
+  const se = toScimError(err);
+  return send(reply, se.status, scimErrorBody(se));
 }
 
 function send(reply: FastifyReply, status: number, body: unknown, etag?: string) {
@@ -69,11 +77,12 @@ async function throttledAsScim(reply: FastifyReply, check: () => Promise<void>):
 export async function scimProtocolRoutes(app: FastifyInstance): Promise<void> {
   await app.register(
     async (scim) => {
+      // An empty body is no body (a DELETE with Content-Type: application/scim+json and nothing after it).
       scim.addContentTypeParser(['application/scim+json'], { parseAs: 'string' }, (_req, body, done) => {
         try {
-          done(null, JSON.parse(body as string));
-        } catch {
-          done(new ScimError(400, 'invalid_json', 'The body is not valid JSON.', 'invalidSyntax'), undefined);
+          done(null, parseJsonText(body as string));
+        } catch (err) {
+          done(toScimError(err), undefined);
         }
       });
 
@@ -97,6 +106,9 @@ export async function scimProtocolRoutes(app: FastifyInstance): Promise<void> {
         let directoryId = call?.dir.id;
         let orgId = call?.dir.org_id;
         if (!call) {
+          // Only a refused token is logged for an unauthenticated request (counted, one row a minute):
+          // anything else refused before authentication (bad text in the URL) must not let anyone write rows.
+          if (reply.statusCode !== 401) return;
           // A refused token is logged under the directory the URL names, so the admin sees "token rotated past its window".
           const id = (request.params as Partial<Params> | undefined)?.directoryId;
           if (!id || id.length > 64) return;
@@ -147,13 +159,21 @@ export async function scimProtocolRoutes(app: FastifyInstance): Promise<void> {
         const se = toScimError(err);
         request.scimError = se;
         if (se.status === 401) reply.header('www-authenticate', 'Bearer realm="scim", error="invalid_token"');
+        if (se.headers) reply.headers(se.headers);
         if (se.status >= 500) request.log.error({ err }, 'unhandled SCIM error');
         else request.log.info({ code: se.code, status: se.status }, 'SCIM request refused');
         return send(reply, se.status, scimErrorBody(se));
       });
       scim.setNotFoundHandler((request, reply) => {
-        const se = new ScimError(404, 'endpoint_not_found', `There is no SCIM endpoint ${request.method} ${request.url.split('?')[0]}. Endpoints: /Users, /Groups, /ServiceProviderConfig, /ResourceTypes, /Schemas.`);
-        return send(reply, 404, scimErrorBody(se));
+        const path = request.url.split('?')[0] ?? request.url;
+        // A path that exists with other methods is a 405 naming them (RFC 7231 §6.5.5), as scim2-tester expects of discovery endpoints.
+        const allowed = allowedMethods(request.server.routeTable, path);
+        const se = allowed.length
+          ? new ScimError(405, 'method_not_allowed', `${request.method} is not supported on ${path.slice(0, 200)}; it accepts ${allowed.join(', ')}.`)
+          : new ScimError(404, 'endpoint_not_found', `There is no SCIM endpoint ${request.method} ${path.slice(0, 200)}. Endpoints: /Users, /Groups, /ServiceProviderConfig, /ResourceTypes, /Schemas.`);
+        request.scimError = se;
+        if (allowed.length) reply.header('allow', allowed.join(', '));
+        return send(reply, se.status, scimErrorBody(se));
       });
 
       const call = (request: FastifyRequest, operation: string, resourceType: string | null): ScimCall => {
@@ -165,24 +185,33 @@ export async function scimProtocolRoutes(app: FastifyInstance): Promise<void> {
       const ifMatch = (request: FastifyRequest) => (typeof request.headers['if-match'] === 'string' ? request.headers['if-match'] : undefined);
       const hide = { schema: { hide: true } };
 
-      // Discovery (RFC 7644 §4).
-      scim.get('/:directoryId/ServiceProviderConfig', hide, async (request, reply) => send(reply, 200, serviceProviderConfig(call(request, 'discovery', null).base)));
+      // Discovery (RFC 7644 §4): query parameters are ignored, except that a filter is refused with
+      // 403 "to ensure that clients cannot incorrectly assume that any matching conditions specified
+      // in a filter are true".
+      const discovery = (request: FastifyRequest): ScimCall => {
+        const c = call(request, 'discovery', null);
+        const filter = (request.query as Query).filter;
+        if (filter !== undefined && filter !== '') throw new ScimError(403, 'discovery_filter_unsupported', 'Discovery endpoints (/ServiceProviderConfig, /ResourceTypes, /Schemas) do not filter (RFC 7644 §4); request them without "filter" and select what you need.');
+        return c;
+      };
+      scim.get('/:directoryId/ServiceProviderConfig', hide, async (request, reply) => send(reply, 200, serviceProviderConfig(discovery(request).base)));
       scim.get('/:directoryId/ResourceTypes', hide, async (request, reply) => {
-        const docs = resourceTypeDocs(call(request, 'discovery', null).base);
+        const docs = resourceTypeDocs(discovery(request).base);
         return send(reply, 200, { schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: docs.length, startIndex: 1, itemsPerPage: docs.length, Resources: docs });
       });
       scim.get('/:directoryId/ResourceTypes/:rid', hide, async (request, reply) => {
-        const doc = resourceTypeDocs(call(request, 'discovery', null).base).find((d) => d.id === (request.params as Params).rid);
+        const doc = resourceTypeDocs(discovery(request).base).find((d) => d.id === (request.params as Params).rid);
         if (!doc) throw new ScimError(404, 'resource_not_found', 'Resource types are User and Group.');
         return send(reply, 200, doc);
       });
       scim.get('/:directoryId/Schemas', hide, async (request, reply) => {
-        const docs = schemaDocs(call(request, 'discovery', null).base);
+        const docs = schemaDocs(discovery(request).base);
         return send(reply, 200, { schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: docs.length, startIndex: 1, itemsPerPage: docs.length, Resources: docs });
       });
       scim.get('/:directoryId/Schemas/:rid', hide, async (request, reply) => {
-        const doc = schemaDocs(call(request, 'discovery', null).base).find((d) => String(d.id).toLowerCase() === String((request.params as Params).rid).toLowerCase());
-        if (!doc) throw new ScimError(404, 'resource_not_found', 'Schemas served: core User, core Group and the enterprise User extension.');
+        const docs = schemaDocs(discovery(request).base);
+        const doc = docs.find((d) => String(d.id).toLowerCase() === String((request.params as Params).rid).toLowerCase());
+        if (!doc) throw new ScimError(404, 'resource_not_found', `No schema with that id. Schemas served: ${docs.map((d) => d.id).join(', ')}.`);
         return send(reply, 200, doc);
       });
       // RFC 7644 §3.11: a provider without /Me answers 501.
@@ -194,6 +223,11 @@ export async function scimProtocolRoutes(app: FastifyInstance): Promise<void> {
         call(request, 'bulk', null);
         throw new ScimError(501, 'bulk_not_supported', 'Bulk operations are not supported (see /ServiceProviderConfig); send one request per resource.');
       });
+      // RFC 7644 §3.4.3: a search at the server root spans every resource type; Palisade searches one type at a time.
+      scim.post('/:directoryId/.search', hide, async (request) => {
+        call(request, 'search', null);
+        throw new ScimError(501, 'root_search_not_supported', 'Searching across resource types at the server root is not supported; POST the SearchRequest to /Users/.search or /Groups/.search instead.');
+      });
 
       // Users and Groups: the same seven routes over each resource type's operations.
       const resources = [
@@ -202,10 +236,10 @@ export async function scimProtocolRoutes(app: FastifyInstance): Promise<void> {
       ] as const;
       for (const r of resources) {
         const id = (request: FastifyRequest) => (request.params as Params).id as string;
-        scim.get(`/:directoryId/${r.path}`, hide, async (request, reply) => send(reply, 200, await r.list(call(request, `list_${r.noun}s`, r.type), request.query as Query)));
-        scim.post(`/:directoryId/${r.path}/.search`, hide, async (request, reply) => send(reply, 200, await r.list(call(request, `search_${r.noun}s`, r.type), (request.body ?? {}) as Query)));
+        scim.get(`/:directoryId/${r.path}`, hide, async (request, reply) => send(reply, 200, await r.list(call(request, `list_${r.noun}s`, r.type), readListQuery(request.query, 'query'))));
+        scim.post(`/:directoryId/${r.path}/.search`, hide, async (request, reply) => send(reply, 200, await r.list(call(request, `search_${r.noun}s`, r.type), readListQuery(request.body, 'body'))));
         scim.get(`/:directoryId/${r.path}/:id`, hide, async (request, reply) => {
-          const found = await r.get(call(request, `get_${r.noun}`, r.type), id(request), request.query as Query);
+          const found = await r.get(call(request, `get_${r.noun}`, r.type), id(request), readListQuery(request.query, 'query'));
           if (request.headers['if-none-match'] === found.etag) return reply.status(304).header('etag', found.etag).send();
           return send(reply, 200, found.body, found.etag);
         });

@@ -1,6 +1,6 @@
 import { scimBad } from './errors.js';
-import { type Filter, type PatchPath, locate, matches, parsePatchPath } from './filter.js';
-import { type AttrDef, MAPPING_SCHEMA, MAX_PATCH_OPERATIONS, type ResourceKind, SCHEMA_SETS, type SchemaSet, findAttr, findExtension } from './schemas.js';
+import { type PatchPath, locate, parsePatchPath } from './filter.js';
+import { type AttrDef, type ResourceKind, SCHEMA_SETS, type SchemaSet, findAttr, findExtension, schemaUrnOf } from './schemas.js';
 
 /**
  * JSON resources in canonical form: attribute names in the schema's casing (clients may use any
@@ -11,7 +11,7 @@ import { type AttrDef, MAPPING_SCHEMA, MAX_PATCH_OPERATIONS, type ResourceKind, 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type JsonObject = { [k: string]: Json };
 
-const isObj = (v: unknown): v is JsonObject => v !== null && typeof v === 'object' && !Array.isArray(v);
+export const isObj = (v: unknown): v is JsonObject => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** Never stored: id and meta are Palisade's, groups are derived, password is not kept (SSO signs people in). */
 const DROPPED: Record<ResourceKind, Set<string>> = { User: new Set(['id', 'meta', 'groups', 'password']), Group: new Set(['id', 'meta']) };
@@ -69,7 +69,7 @@ function canonicalObject(defs: AttrDef[], obj: JsonObject, where: string): JsonO
 const MAX_DEPTH = 16;
 
 /** Refuses absurdly nested values (checked iteratively: the check itself cannot overflow the stack). */
-function assertDepth(value: unknown): void {
+export function assertDepth(value: unknown): void {
   const stack: [unknown, number][] = [[value, 0]];
   while (stack.length) {
     const [v, d] = stack.pop() as [unknown, number];
@@ -85,9 +85,10 @@ export function canonicalResource(kind: ResourceKind, body: JsonObject): JsonObj
   const set = SCHEMA_SETS[kind];
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(body)) {
-    // schemas is ours to compute; the mapping extension is read-only output that clients may echo back.
-    if (key.toLowerCase() === 'schemas' || key.toLowerCase() === MAPPING_SCHEMA.toLowerCase()) continue;
+    // schemas is ours to compute; Palisade's read-only extensions are output that clients may echo back.
+    if (key.toLowerCase() === 'schemas') continue;
     const ext = findExtension(set, key);
+    if (ext && set.readOnlyExtensions.has(ext)) continue;
     if (ext) {
       if (!isObj(value)) throw scimBad('invalidValue', 'invalid_value', `"${ext}" must be an object of extension attributes.`);
       out[ext] = canonicalObject(set.extensions[ext] ?? [], value, ext);
@@ -115,7 +116,10 @@ function splitList(raw: string | undefined): string[] {
   return (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 }
 
-function pathKey(set: SchemaSet, raw: string): { container: string; attr: string; sub: string | undefined } {
+function pathKey(set: SchemaSet, raw: string): { container: string; attr: string; sub: string | undefined } | { whole: string } {
+  // "urn:…:enterprise:2.0:User" names the whole extension (and the core URN the core attributes).
+  const urn = schemaUrnOf(set, raw);
+  if (urn) return { whole: urn };
   let p: PatchPath;
   try {
     p = parsePatchPath(raw);
@@ -142,7 +146,14 @@ export function project(kind: ResourceKind, full: JsonObject, attributes?: strin
     const out: JsonObject = {};
     for (const k of ALWAYS) if (k in full) out[k] = full[k] as Json;
     for (const raw of include) {
-      const { container, attr, sub } = pathKey(set, raw);
+      const key = pathKey(set, raw);
+      if ('whole' in key) {
+        if (key.whole === set.core) {
+          for (const [k, v] of Object.entries(full)) if (!/^urn:/i.test(k)) out[k] = v;
+        } else if (key.whole in full) out[key.whole] = full[key.whole] as Json;
+        continue;
+      }
+      const { container, attr, sub } = key;
       const root = container === 'core' ? full : (full[container] as Json);
       const hit = pick(root, attr);
       if (!hit) continue;
@@ -168,7 +179,12 @@ export function project(kind: ResourceKind, full: JsonObject, attributes?: strin
   }
   const out: JsonObject = structuredClone(full);
   for (const raw of splitList(excluded)) {
-    const { container, attr, sub } = pathKey(set, raw);
+    const key = pathKey(set, raw);
+    if ('whole' in key) {
+      if (key.whole !== set.core) delete out[key.whole];
+      continue;
+    }
+    const { container, attr, sub } = key;
     if (container === 'core' && ALWAYS.has(attr)) continue;
     const root = container === 'core' ? out : (out[container] as Json);
     const hit = pick(root, attr);
@@ -177,181 +193,4 @@ export function project(kind: ResourceKind, full: JsonObject, attributes?: strin
     else for (const item of Array.isArray(hit[1]) ? hit[1] : [hit[1]]) if (isObj(item)) { const s = pick(item, sub); if (s) delete item[s[0]]; }
   }
   return out;
-}
-
-// ---- PATCH (RFC 7644 §3.5.2, plus what Entra and Okta send) --------------------------------------
-
-export interface PatchOp {
-  op: 'add' | 'remove' | 'replace';
-  path: string | undefined;
-  value: Json | undefined;
-}
-
-/** Reads the PatchOp message; tolerates Entra's capitalised op names ("Replace"). */
-export function readPatchOps(body: unknown): PatchOp[] {
-  if (!isObj(body)) throw scimBad('invalidSyntax', 'invalid_patch', 'A PATCH body must be a JSON object with "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"] and "Operations": [...].');
-  const opsKey = Object.keys(body).find((k) => k.toLowerCase() === 'operations');
-  const ops = opsKey ? body[opsKey] : undefined;
-  if (!Array.isArray(ops) || ops.length === 0) throw scimBad('invalidSyntax', 'invalid_patch', 'The PATCH body needs a non-empty "Operations" array.');
-  if (ops.length > MAX_PATCH_OPERATIONS) throw scimBad('tooMany', 'too_many_operations', `A PATCH may carry at most ${MAX_PATCH_OPERATIONS} operations; split it.`);
-  return ops.map((raw, i) => {
-    if (!isObj(raw)) throw scimBad('invalidSyntax', 'invalid_patch', `Operation ${i + 1} is not an object.`);
-    const get = (k: string) => {
-      const key = Object.keys(raw).find((n) => n.toLowerCase() === k);
-      return key === undefined ? undefined : raw[key];
-    };
-    const op = get('op');
-    const kind = typeof op === 'string' ? op.trim().toLowerCase() : '';
-    if (kind !== 'add' && kind !== 'remove' && kind !== 'replace') throw scimBad('invalidSyntax', 'invalid_patch_op', `Operation ${i + 1} has op ${JSON.stringify(op ?? null).slice(0, 40)}; use "add", "remove" or "replace".`);
-    const path = get('path');
-    if (path !== undefined && path !== null && typeof path !== 'string') throw scimBad('invalidPath', 'invalid_path', `Operation ${i + 1} has a path that is not a string.`);
-    const value = get('value') as Json | undefined;
-    assertDepth(value);
-    if (kind === 'remove' && (path === undefined || path === null || path === '')) throw scimBad('noTarget', 'missing_path', `Operation ${i + 1} is a "remove" without a path; say which attribute to remove.`);
-    if (kind !== 'remove' && value === undefined) throw scimBad('invalidValue', 'missing_value', `Operation ${i + 1} ("${kind}") has no value.`);
-    return { op: kind, path: typeof path === 'string' && path !== '' ? path : undefined, value };
-  });
-}
-
-const READ_ONLY: Record<ResourceKind, Set<string>> = { User: new Set(['id', 'meta', 'groups']), Group: new Set(['id', 'meta']) };
-
-function sameItem(a: Json, b: Json): boolean {
-  if (isObj(a) && isObj(b) && a.value !== undefined && b.value !== undefined) return String(a.value) === String(b.value);
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
-/** Builds the element an equality filter describes: `emails[type eq "work"]` → {type: "work"}. */
-function itemFromFilter(filter: Filter): JsonObject | undefined {
-  if (filter.op === 'eq' && !filter.path.sub) return { [filter.path.attr]: filter.value };
-  if (filter.op === 'and') {
-    const l = itemFromFilter(filter.left);
-    const r = itemFromFilter(filter.right);
-    return l && r ? { ...l, ...r } : undefined;
-  }
-  return undefined;
-}
-
-function applyOne(kind: ResourceKind, res: JsonObject, op: PatchOp['op'], rawPath: string, value: Json | undefined): void {
-  const set = SCHEMA_SETS[kind];
-  const p = parsePatchPath(rawPath);
-  const { container, def } = locate(set, p.path);
-  if (container === 'core' && def && READ_ONLY[kind].has(def.name)) throw scimBad('mutability', 'read_only_attribute', `"${def.name}" is read-only and cannot be changed with PATCH.`);
-  let root: JsonObject;
-  if (container === 'core') root = res;
-  else {
-    const existing = res[container];
-    if (!isObj(existing)) {
-      if (op === 'remove') return;
-      res[container] = {};
-    }
-    root = res[container] as JsonObject;
-  }
-  const attrKey = Object.keys(root).find((k) => k.toLowerCase() === p.path.attr.toLowerCase()) ?? def?.name ?? p.path.attr;
-  const current = root[attrKey];
-  const multi = def?.multiValued ?? Array.isArray(current);
-
-  if (p.filter) {
-    const items: Json[] = Array.isArray(current) ? [...current] : current === undefined || current === null ? [] : [current];
-    const hits = items.map((item) => matches(p.filter as Filter, item, undefined));
-    if (!hits.some(Boolean)) {
-      if (op === 'remove') return; // removing what is not there is already done
-      const seed = itemFromFilter(p.filter);
-      if (!seed) throw scimBad('noTarget', 'no_target', `No value of "${p.path.attr}" matches the filter in "${rawPath}".`);
-      const item: Json = p.sub ? { ...seed, [p.sub]: value as Json } : isObj(value) ? { ...seed, ...value } : seed;
-      root[attrKey] = [...items, item];
-      return;
-    }
-    const next: Json[] = [];
-    items.forEach((item, i) => {
-      if (!hits[i]) return void next.push(item);
-      if (op === 'remove') {
-        if (p.sub && isObj(item)) {
-          const copy = { ...item };
-          const sk = Object.keys(copy).find((k) => k.toLowerCase() === (p.sub as string).toLowerCase());
-          if (sk) delete copy[sk];
-          next.push(copy);
-        }
-        return;
-      }
-      if (p.sub) {
-        const copy: JsonObject = isObj(item) ? { ...item } : { value: item };
-        const sk = Object.keys(copy).find((k) => k.toLowerCase() === (p.sub as string).toLowerCase()) ?? p.sub;
-        copy[sk] = value as Json;
-        next.push(copy);
-      } else next.push(isObj(item) && isObj(value) ? { ...item, ...value } : (value as Json));
-    });
-    root[attrKey] = next;
-    return;
-  }
-
-  if (p.path.sub) {
-    if (multi) {
-      const items = Array.isArray(current) ? current : [];
-      root[attrKey] = items.map((item) => {
-        const copy: JsonObject = isObj(item) ? { ...item } : {};
-        if (op === 'remove') delete copy[p.path.sub as string];
-        else copy[p.path.sub as string] = value as Json;
-        return copy;
-      });
-      return;
-    }
-    const obj: JsonObject = isObj(current) ? { ...current } : {};
-    const sk = Object.keys(obj).find((k) => k.toLowerCase() === (p.path.sub as string).toLowerCase()) ?? findAttr(def?.subAttributes, p.path.sub)?.name ?? p.path.sub;
-    if (op === 'remove') delete obj[sk];
-    else obj[sk] = value as Json;
-    root[attrKey] = obj;
-    return;
-  }
-
-  if (op === 'remove') {
-    // Entra removes members by sending them as the value of a path-less-filter remove.
-    if (multi && value !== undefined && value !== null) {
-      const drop = Array.isArray(value) ? value : [value];
-      root[attrKey] = (Array.isArray(current) ? current : []).filter((item) => !drop.some((d) => sameItem(item, d)));
-    } else delete root[attrKey];
-    return;
-  }
-  if (multi) {
-    const incoming = value === null ? [] : Array.isArray(value) ? value : [value as Json];
-    if (op === 'replace') root[attrKey] = incoming;
-    else {
-      const list = Array.isArray(current) ? [...current] : [];
-      for (const v of incoming) {
-        const at = list.findIndex((x) => sameItem(x, v));
-        if (at >= 0) list[at] = isObj(list[at]) && isObj(v) ? { ...(list[at] as JsonObject), ...v } : v;
-        else list.push(v);
-      }
-      root[attrKey] = list;
-    }
-    return;
-  }
-  // Complex single-valued attributes merge (RFC 7644 §3.5.2.1/.3); simple ones are set.
-  if ((def?.type === 'complex' || isObj(current)) && isObj(value) && isObj(current)) root[attrKey] = { ...current, ...value };
-  else root[attrKey] = value as Json;
-}
-
-/** Applies PatchOp operations to a canonical resource; returns a new canonical resource. */
-export function applyPatch(kind: ResourceKind, resource: JsonObject, ops: PatchOp[]): JsonObject {
-  const set = SCHEMA_SETS[kind];
-  const res: JsonObject = structuredClone(resource);
-  for (const o of ops) {
-    if (o.path !== undefined) {
-      applyOne(kind, res, o.op, o.path, o.value);
-      continue;
-    }
-    // Path-less add/replace: the value is an object of attributes (keys may be paths: "name.givenName").
-    if (!isObj(o.value)) throw scimBad('invalidValue', 'invalid_value', `An "${o.op}" without a path needs an object value of attributes, e.g. {"active": false}.`);
-    for (const [key, v] of Object.entries(o.value)) {
-      const low = key.toLowerCase();
-      if (low === 'schemas' || low === 'id' || low === 'meta') continue;
-      // A schema URN with an object value is an extension block (known or not): apply each attribute.
-      if (/^urn:/i.test(key) && isObj(v)) {
-        const ext = findExtension(set, key) ?? Object.keys(res).find((k) => k.toLowerCase() === low) ?? key;
-        for (const [sub, sv] of Object.entries(v)) applyOne(kind, res, o.op, `${ext}:${sub}`, sv);
-        continue;
-      }
-      applyOne(kind, res, o.op, key, v);
-    }
-  }
-  return canonicalResource(kind, res);
 }

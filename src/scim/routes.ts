@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { OrgParams, errorResponses, noContent } from '../http/schemas.js';
 import { CreateDirectoryInput, DirectoryView, RotateTokenInput, UpdateDirectoryInput, createDirectory, deleteDirectory, getDirectory, listDirectories, rotateDirectoryToken, updateDirectory } from './directories.js';
+import { DirectoryUserView, DirectoryUsersQuery, listDirectoryUsers } from './people.js';
 import { RolePreviewInput, applyDirectoryRoles, applyRolesInTx, previewDirectoryRoles } from './preview.js';
 import { SyncLogEntryView, SyncLogQuery, searchSyncLog, syncProblems } from './sync-log.js';
 
@@ -39,6 +40,19 @@ export async function scimRoutes(root: FastifyInstance): Promise<void> {
     `${base}/:directoryId/sync-log`,
     { schema: { tags, summary: 'Every SCIM request: what it did, how it ended, and the fix when it failed (newest first)', params: DirParams, querystring: SyncLogQuery, response: { 200: Type.Object({ data: Type.Array(SyncLogEntryView), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses } } },
     async (request) => searchSyncLog(request.ctx, request.params.orgId, request.params.directoryId, request.query),
+  );
+  app.get(
+    `${base}/:directoryId/users`,
+    {
+      schema: {
+        tags,
+        summary: 'People this directory provisioned: their Palisade account (or why there is none yet, such as no email address), membership and whether they can sign in',
+        params: DirParams,
+        querystring: DirectoryUsersQuery,
+        response: { 200: Type.Object({ data: Type.Array(DirectoryUserView), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses },
+      },
+    },
+    async (request) => listDirectoryUsers(request.ctx, request.params.orgId, request.params.directoryId, request.query),
   );
   app.get(
     `${base}/:directoryId/sync-log/problems`,

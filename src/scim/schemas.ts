@@ -8,6 +8,8 @@ export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 export const ENTERPRISE_SCHEMA = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 /** Palisade's own read-only extension: how a group maps to a role, and why. */
 export const MAPPING_SCHEMA = 'urn:palisade:scim:schemas:extension:mapping:1.0:Group';
+/** Palisade's own read-only extension on a user that has no Palisade account yet: why, and what brings it. */
+export const ACCOUNT_SCHEMA = 'urn:palisade:scim:schemas:extension:account:1.0:User';
 export const LIST_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 export const PATCH_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
@@ -25,15 +27,17 @@ export interface AttrDef {
   subAttributes?: AttrDef[];
   canonicalValues?: string[];
   referenceTypes?: string[];
+  description?: string;
 }
 
-const s = (name: string, extra: Partial<AttrDef> = {}): AttrDef => ({ name, type: 'string', ...extra });
+export const s = (name: string, extra: Partial<AttrDef> = {}): AttrDef => ({ name, type: 'string', ...extra });
 const b = (name: string): AttrDef => ({ name, type: 'boolean' });
-const multi = (name: string, types: string[], extra: AttrDef[] = []): AttrDef => ({
+export const ref = (name: string, referenceTypes: string[], extra: Partial<AttrDef> = {}): AttrDef => ({ name, type: 'reference', referenceTypes, ...extra });
+const multi = (name: string, types: string[], value: AttrDef = s('value')): AttrDef => ({
   name,
   type: 'complex',
   multiValued: true,
-  subAttributes: [s('value'), s('display'), s('type', { canonicalValues: types }), b('primary'), ...extra],
+  subAttributes: [value, s('display'), s('type', { canonicalValues: types }), b('primary')],
 });
 
 export const USER_ATTRIBUTES: AttrDef[] = [
@@ -45,7 +49,7 @@ export const USER_ATTRIBUTES: AttrDef[] = [
   },
   s('displayName'),
   s('nickName'),
-  { name: 'profileUrl', type: 'reference', referenceTypes: ['external'] },
+  ref('profileUrl', ['external']),
   s('title'),
   s('userType'),
   s('preferredLanguage'),
@@ -56,7 +60,7 @@ export const USER_ATTRIBUTES: AttrDef[] = [
   multi('emails', ['work', 'home', 'other']),
   multi('phoneNumbers', ['work', 'home', 'mobile', 'fax', 'pager', 'other']),
   multi('ims', ['aim', 'gtalk', 'icq', 'xmpp', 'msn', 'skype', 'qq', 'yahoo']),
-  multi('photos', ['photo', 'thumbnail']),
+  multi('photos', ['photo', 'thumbnail'], ref('value', ['external'])),
   {
     name: 'addresses',
     type: 'complex',
@@ -68,11 +72,16 @@ export const USER_ATTRIBUTES: AttrDef[] = [
     type: 'complex',
     multiValued: true,
     mutability: 'readOnly',
-    subAttributes: [s('value', { mutability: 'readOnly' }), { name: '$ref', type: 'reference', mutability: 'readOnly' }, s('display', { mutability: 'readOnly' }), s('type', { mutability: 'readOnly' })],
+    subAttributes: [
+      s('value', { mutability: 'readOnly' }),
+      ref('$ref', ['User', 'Group'], { mutability: 'readOnly' }),
+      s('display', { mutability: 'readOnly' }),
+      s('type', { mutability: 'readOnly', canonicalValues: ['direct', 'indirect'] }),
+    ],
   },
   multi('entitlements', []),
   multi('roles', []),
-  multi('x509Certificates', []),
+  multi('x509Certificates', [], { name: 'value', type: 'binary' }),
 ];
 
 export const ENTERPRISE_ATTRIBUTES: AttrDef[] = [
@@ -81,7 +90,23 @@ export const ENTERPRISE_ATTRIBUTES: AttrDef[] = [
   s('organization'),
   s('division'),
   s('department'),
-  { name: 'manager', type: 'complex', subAttributes: [s('value'), { name: '$ref', type: 'reference' }, s('displayName', { mutability: 'readOnly' })] },
+  { name: 'manager', type: 'complex', subAttributes: [s('value'), ref('$ref', ['User']), s('displayName', { mutability: 'readOnly' })] },
+];
+
+const readOnly = (name: string, description: string, extra: Partial<AttrDef> = {}): AttrDef => s(name, { mutability: 'readOnly', description, ...extra });
+
+/** MAPPING_SCHEMA: computed by Palisade on every read, never written by a client. */
+export const MAPPING_ATTRIBUTES: AttrDef[] = [
+  readOnly('outcome', 'How the group name meets the organization\'s group-to-role mapping.', { canonicalValues: ['matched', 'no_rule', 'missing_prefix'] }),
+  readOnly('role', 'The Palisade role the group grants (null when it grants none).', { canonicalValues: ['primary_owner', 'admin', 'member'] }),
+  readOnly('expectedName', 'The name the group should have to match a rule, when it misses only the required prefix.'),
+  readOnly('explanation', 'The outcome in words, with the fix.'),
+];
+
+/** ACCOUNT_SCHEMA: present while the user has no Palisade account (no usable email address yet). */
+export const ACCOUNT_ATTRIBUTES: AttrDef[] = [
+  readOnly('status', 'Whether the person can sign in to Palisade.', { canonicalValues: ['awaiting_email'] }),
+  readOnly('explanation', 'Why the person cannot sign in yet, and what fixes it.'),
 ];
 
 export const GROUP_ATTRIBUTES: AttrDef[] = [
@@ -90,7 +115,7 @@ export const GROUP_ATTRIBUTES: AttrDef[] = [
     name: 'members',
     type: 'complex',
     multiValued: true,
-    subAttributes: [s('value', { mutability: 'immutable' }), { name: '$ref', type: 'reference', mutability: 'immutable' }, s('display'), s('type', { canonicalValues: ['User', 'Group'] })],
+    subAttributes: [s('value', { mutability: 'immutable' }), ref('$ref', ['User', 'Group'], { mutability: 'immutable' }), s('display'), s('type', { canonicalValues: ['User', 'Group'] })],
   },
 ];
 
@@ -102,7 +127,13 @@ export const COMMON_ATTRIBUTES: AttrDef[] = [
     name: 'meta',
     type: 'complex',
     mutability: 'readOnly',
-    subAttributes: [s('resourceType'), { name: 'created', type: 'dateTime' }, { name: 'lastModified', type: 'dateTime' }, { name: 'location', type: 'reference' }, s('version')],
+    subAttributes: [
+      s('resourceType', { mutability: 'readOnly', caseExact: true }),
+      { name: 'created', type: 'dateTime', mutability: 'readOnly' },
+      { name: 'lastModified', type: 'dateTime', mutability: 'readOnly' },
+      ref('location', ['uri'], { mutability: 'readOnly' }),
+      s('version', { mutability: 'readOnly', caseExact: true }),
+    ],
   },
 ];
 
@@ -112,12 +143,26 @@ export interface SchemaSet {
   core: string;
   attributes: AttrDef[];
   extensions: Record<string, AttrDef[]>;
+  /** Extensions Palisade computes: clients may echo them back (ignored), never change them. */
+  readOnlyExtensions: ReadonlySet<string>;
 }
 
 export const SCHEMA_SETS: Record<ResourceKind, SchemaSet> = {
-  User: { core: USER_SCHEMA, attributes: [...COMMON_ATTRIBUTES, ...USER_ATTRIBUTES], extensions: { [ENTERPRISE_SCHEMA]: ENTERPRISE_ATTRIBUTES } },
-  Group: { core: GROUP_SCHEMA, attributes: [...COMMON_ATTRIBUTES, ...GROUP_ATTRIBUTES], extensions: {} },
+  User: {
+    core: USER_SCHEMA,
+    attributes: [...COMMON_ATTRIBUTES, ...USER_ATTRIBUTES],
+    extensions: { [ENTERPRISE_SCHEMA]: ENTERPRISE_ATTRIBUTES, [ACCOUNT_SCHEMA]: ACCOUNT_ATTRIBUTES },
+    readOnlyExtensions: new Set([ACCOUNT_SCHEMA]),
+  },
+  Group: { core: GROUP_SCHEMA, attributes: [...COMMON_ATTRIBUTES, ...GROUP_ATTRIBUTES], extensions: { [MAPPING_SCHEMA]: MAPPING_ATTRIBUTES }, readOnlyExtensions: new Set([MAPPING_SCHEMA]) },
 };
+
+/** The schema URN a path or key names as a whole (core or an extension), in its canonical casing. */
+export function schemaUrnOf(set: SchemaSet, raw: string): string | undefined {
+  const k = raw.trim().toLowerCase();
+  if (k === set.core.toLowerCase()) return set.core;
+  return findExtension(set, raw.trim());
+}
 
 export function findAttr(defs: AttrDef[] | undefined, name: string): AttrDef | undefined {
   if (!defs) return undefined;
@@ -131,82 +176,5 @@ export function findExtension(set: SchemaSet, urn: string): string | undefined {
   return Object.keys(set.extensions).find((u) => u.toLowerCase() === k);
 }
 
-// ---- discovery documents ----------------------------------------------------------------------
-
-function attributeDoc(d: AttrDef): Record<string, unknown> {
-  return {
-    name: d.name,
-    type: d.type,
-    multiValued: d.multiValued ?? false,
-    description: d.name,
-    required: d.required ?? false,
-    caseExact: d.caseExact ?? false,
-    mutability: d.mutability ?? 'readWrite',
-    returned: d.returned ?? 'default',
-    uniqueness: d.uniqueness ?? 'none',
-    ...(d.canonicalValues && d.canonicalValues.length ? { canonicalValues: d.canonicalValues } : {}),
-    ...(d.referenceTypes ? { referenceTypes: d.referenceTypes } : {}),
-    ...(d.subAttributes ? { subAttributes: d.subAttributes.map(attributeDoc) } : {}),
-  };
-}
-
-export function schemaDocs(base: string): Record<string, unknown>[] {
-  const doc = (id: string, name: string, description: string, attrs: AttrDef[]) => ({
-    schemas: ['urn:ietf:params:scim:schemas:core:2.0:Schema'],
-    id,
-    name,
-    description,
-    attributes: attrs.map(attributeDoc),
-    meta: { resourceType: 'Schema', location: `${base}/Schemas/${id}` },
-  });
-  return [
-    doc(USER_SCHEMA, 'User', 'User Account', USER_ATTRIBUTES),
-    doc(GROUP_SCHEMA, 'Group', 'Group', GROUP_ATTRIBUTES),
-    doc(ENTERPRISE_SCHEMA, 'EnterpriseUser', 'Enterprise User', ENTERPRISE_ATTRIBUTES),
-  ];
-}
-
-export function resourceTypeDocs(base: string): Record<string, unknown>[] {
-  return [
-    {
-      schemas: ['urn:ietf:params:scim:schemas:core:2.0:ResourceType'],
-      id: 'User',
-      name: 'User',
-      endpoint: '/Users',
-      description: 'User Account',
-      schema: USER_SCHEMA,
-      schemaExtensions: [{ schema: ENTERPRISE_SCHEMA, required: false }],
-      meta: { resourceType: 'ResourceType', location: `${base}/ResourceTypes/User` },
-    },
-    {
-      schemas: ['urn:ietf:params:scim:schemas:core:2.0:ResourceType'],
-      id: 'Group',
-      name: 'Group',
-      endpoint: '/Groups',
-      description: 'Group',
-      schema: GROUP_SCHEMA,
-      schemaExtensions: [],
-      meta: { resourceType: 'ResourceType', location: `${base}/ResourceTypes/Group` },
-    },
-  ];
-}
-
 export const MAX_RESULTS = 1000;
 export const MAX_PATCH_OPERATIONS = 1000;
-
-export function serviceProviderConfig(base: string): Record<string, unknown> {
-  return {
-    schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
-    documentationUri: 'https://github.com/palisade/palisade#scim-provisioning',
-    patch: { supported: true },
-    bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
-    filter: { supported: true, maxResults: MAX_RESULTS },
-    changePassword: { supported: false },
-    sort: { supported: true },
-    etag: { supported: true },
-    authenticationSchemes: [
-      { type: 'oauthbearertoken', name: 'OAuth Bearer Token', description: 'The directory token shown once when the SCIM directory was created or rotated in Palisade.', primary: true },
-    ],
-    meta: { resourceType: 'ServiceProviderConfig', location: `${base}/ServiceProviderConfig` },
-  };
-}

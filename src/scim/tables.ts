@@ -26,12 +26,17 @@ export interface ScimUsersTable {
   id: string;
   directory_id: string;
   org_id: string;
-  /** The Palisade user this SCIM user is linked to. */
-  user_id: string;
+  /**
+   * The Palisade user this SCIM user is linked to; null while the identity provider has sent no
+   * usable email address (the SCIM user exists, the person cannot sign in until an address arrives).
+   */
+  user_id: string | null;
   user_name: string;
   /** Lower-cased userName: uniqueness is case-insensitive (RFC 7643 userName caseExact=false). */
   user_name_key: string;
+  /** Not unique (RFC 7643: uniqueness "none"); the sync log warns when two users share one. */
   external_id: string | null;
+  /** Access as Palisade applies it (1 active, 0 suspended); the resource may leave `active` unassigned. */
   active: number;
   /** The stored SCIM resource (core + extensions), without id, meta and groups. */
   resource: string;

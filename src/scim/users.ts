@@ -1,12 +1,14 @@
 import type { Queryable, Tx } from '../db/schema.js';
 import { newId } from '../ids.js';
 import { normalizeEmail } from '../users/email.js';
-import { type ListQuery, type ScimCall, checkIfMatch, etagOf, isUniqueViolation, listResponse, listWindow, mappingFor, sortValue } from './common.js';
+import { type ListQuery, type ScimCall, checkIfMatch, etagOf, isUniqueViolation, listResponse, listWindow, mappingFor, sharedExternalIdNotes, sortValue } from './common.js';
 import { ScimError, scimBad, scimNotFound } from './errors.js';
 import { matches, requiredEqualities } from './filter.js';
 import { deprovision, linkPalisadeUser, syncMembership } from './lifecycle.js';
-import { type JsonObject, applyPatch, canonicalResource, project, readPatchOps, schemasOf } from './resource.js';
-import { SCHEMA_SETS, USER_SCHEMA } from './schemas.js';
+import { applyPatch, onePrimary, readPatchOps } from './patch.js';
+import { type JsonObject, canonicalResource, project, schemasOf } from './resource.js';
+import { ACCOUNT_SCHEMA, SCHEMA_SETS, USER_SCHEMA } from './schemas.js';
+import type { SyncNote } from './sync-log.js';
 import type { ScimUsersTable } from './tables.js';
 
 type UserRow = ScimUsersTable;
@@ -33,9 +35,20 @@ async function groupsOf(db: Queryable, ids: string[]): Promise<Map<string, { val
   return out;
 }
 
+/** The SCIM user with an account linked, so lifecycle operations (membership, deprovisioning) apply. */
+type LinkedRow = UserRow & { user_id: string };
+const linked = (row: UserRow): row is LinkedRow => row.user_id !== null;
+
+const AWAITING_EMAIL = (userName: string) =>
+  `${userName} has no Palisade account yet: the identity provider sent no usable email address (no address in "emails", and a userName that is not an address). The person is provisioned here but cannot sign in to Palisade until an address arrives: add their email in the identity provider (Okta: the user's "Primary email"; Entra: map "mail" or "userPrincipalName" to emails[type eq "work"].value), and the account is created and linked on the next update.`;
+
 function toResource(call: ScimCall, row: UserRow, groups: { value: string; display: string }[]): JsonObject {
   const stored = JSON.parse(row.resource) as JsonObject;
-  const out: JsonObject = { schemas: schemasOf('User', stored), id: row.id, ...stored, active: row.active === 1 };
+  const extra = linked(row) ? [] : [ACCOUNT_SCHEMA];
+  const out: JsonObject = { schemas: schemasOf('User', stored, extra), id: row.id, ...stored };
+  // active is reported as Palisade applies it; a client that removed it reads it as unassigned.
+  if ('active' in stored) out.active = row.active === 1;
+  if (!linked(row)) out[ACCOUNT_SCHEMA] = { status: 'awaiting_email', explanation: AWAITING_EMAIL(row.user_name) };
   if (groups.length) out.groups = groups.map((g) => ({ value: g.value, display: g.display, $ref: `${call.base}/Groups/${g.value}`, type: 'direct' }));
   out.meta = { resourceType: 'User', created: row.created_at, lastModified: row.updated_at, location: `${call.base}/Users/${row.id}`, version: etagOf(row.version) };
   return out;
@@ -55,23 +68,23 @@ export async function getUser(call: ScimCall, id: string, q: ListQuery): Promise
   return { body: project('User', full, q.attributes, q.excludedAttributes), etag: etagOf(row.version) };
 }
 
-/** The Palisade identity of a SCIM user: its primary (else work, else first) email, else an email-shaped userName. */
-function emailOf(resource: JsonObject): string {
+/**
+ * The address that identifies a SCIM user's Palisade account: its primary (else work, else first)
+ * email, else an email-shaped userName. None is not an error (RFC 7643 requires no email): the
+ * SCIM user exists without an account until one arrives, and `why` says what was missing.
+ */
+function emailOf(resource: JsonObject): { email: string } | { email: null; why: string } {
   const emails = Array.isArray(resource.emails) ? resource.emails.filter(isObj) : [];
   const pick = emails.find((e) => e.primary === true) ?? emails.find((e) => typeof e.type === 'string' && e.type.toLowerCase() === 'work') ?? emails[0];
   const candidates = [pick?.value, resource.userName].filter((v): v is string => typeof v === 'string');
   for (const c of candidates) {
     try {
-      return normalizeEmail(c);
+      return { email: normalizeEmail(c) };
     } catch {
       // try the next candidate
     }
   }
-  throw scimBad(
-    'invalidValue',
-    'no_email',
-    `User "${String(resource.userName ?? '').slice(0, 100)}" has no email address. Palisade identifies people by email: send a primary email in "emails", or use the email address as userName (in Okta: "Email" as the username format; in Entra: map userPrincipalName or mail to userName).`,
-  );
+  return { email: null, why: typeof pick?.value === 'string' ? `the email "${pick.value.slice(0, 100)}" is not an address` : 'no email was sent' };
 }
 
 function displayNameOf(r: JsonObject): string | null {
@@ -82,51 +95,72 @@ function displayNameOf(r: JsonObject): string | null {
   return parts.length ? parts.join(' ') : null;
 }
 
-function validate(resource: JsonObject): { userName: string; externalId: string | null; active: boolean } {
+/** `active` undefined: unassigned (a PUT without it, a PATCH that removed it). */
+function validate(resource: JsonObject): { userName: string; externalId: string | null; active: boolean | undefined } {
   const userName = resource.userName;
   if (typeof userName !== 'string' || !userName.trim()) throw scimBad('invalidValue', 'missing_username', 'userName is required and must be a non-empty string (usually the person\'s email address).');
   if (userName.length > 300) throw scimBad('invalidValue', 'invalid_value', 'userName is longer than 300 characters.');
   const ext = resource.externalId;
   if (ext !== undefined && ext !== null && typeof ext !== 'string') throw scimBad('invalidValue', 'invalid_value', 'externalId must be a string.');
   if (typeof ext === 'string' && ext.length > 300) throw scimBad('invalidValue', 'invalid_value', 'externalId is longer than 300 characters.');
-  const active = resource.active === undefined || resource.active === null ? true : resource.active === true;
+  const active = resource.active === undefined || resource.active === null ? undefined : resource.active === true;
   return { userName: userName.trim(), externalId: typeof ext === 'string' && ext !== '' ? ext : null, active };
 }
 
-async function assertUnique(tx: Tx, call: ScimCall, userName: string, externalId: string | null, selfId: string | null): Promise<void> {
+async function assertUnique(tx: Tx, call: ScimCall, userName: string, selfId: string | null): Promise<void> {
   const clash = await tx.selectFrom('scim_users').select(['id', 'user_name']).where('directory_id', '=', call.dir.id).where('user_name_key', '=', userName.toLowerCase()).executeTakeFirst();
   if (clash && clash.id !== selfId) {
     throw new ScimError(409, 'duplicate_username', `A user with userName "${userName}" already exists in this directory (id ${clash.id}). The identity provider should match the existing user (GET /Users?filter=userName eq "${userName}") instead of creating it again.`, 'uniqueness');
   }
-  if (externalId !== null) {
-    const ex = await tx.selectFrom('scim_users').select('id').where('directory_id', '=', call.dir.id).where('external_id', '=', externalId).executeTakeFirst();
-    if (ex && ex.id !== selfId) throw new ScimError(409, 'duplicate_external_id', `Another user in this directory already has externalId "${externalId}" (id ${ex.id}). Each person must have their own externalId.`, 'uniqueness');
-  }
 }
 
 function uniquenessRace(err: unknown): never {
-  if (isUniqueViolation(err)) throw new ScimError(409, 'duplicate_username', 'A user with this userName or externalId was created at the same moment. Look it up with a filter and update it instead.', 'uniqueness');
+  if (isUniqueViolation(err)) throw new ScimError(409, 'duplicate_username', 'A user with this userName was created at the same moment. Look it up with a filter and update it instead.', 'uniqueness');
   throw err;
+}
+
+/**
+ * A SCIM user that had no address gets one (PUT or PATCH of emails or userName): its Palisade
+ * account is found or created then, as at creation. Kept apart from the rest of saving on purpose:
+ * who may claim an existing account is decided in `linkPalisadeUser` (lifecycle.ts), as for every
+ * SCIM user; this only decides *when* (the first time an address is known).
+ */
+async function linkWhenAddressArrives(tx: Tx, call: ScimCall, row: UserRow, resource: JsonObject): Promise<UserRow> {
+  if (linked(row)) return row;
+  const found = emailOf(resource);
+  if (found.email === null) {
+    call.notes.push({ cause: 'no_email', user: row.user_name, explanation: `${AWAITING_EMAIL(row.user_name)} (Received: ${found.why}.)` });
+    return row;
+  }
+  const userId = await linkPalisadeUser(tx, call.ctx, call.dir, found.email, displayNameOf(resource), call.ctx.clock.now());
+  await tx.updateTable('scim_users').set({ user_id: userId }).where('id', '=', row.id).execute();
+  call.notes.push({ level: 'info', cause: 'account_linked', user: row.user_name, explanation: `${row.user_name} now has an email address (${found.email}): their Palisade account is linked and they can sign in.` });
+  return { ...row, user_id: userId };
 }
 
 export async function createUser(call: ScimCall, body: unknown): Promise<{ body: JsonObject; etag: string }> {
   if (!isObj(body)) throw scimBad('invalidSyntax', 'invalid_body', 'The body must be a JSON User resource.');
   const resource = canonicalResource('User', body);
-  const { userName, externalId, active } = validate(resource);
+  onePrimary('User', resource);
+  const { userName, externalId, active: sent } = validate(resource);
+  // A new user is active unless the identity provider says otherwise.
+  const active = sent ?? true;
   call.log.userName = userName;
-  const email = emailOf(resource);
+  const found = emailOf(resource);
   resource.active = active;
   const { ctx } = call;
   try {
     return await ctx.db.transaction().execute(async (tx) => {
-      await assertUnique(tx, call, userName, externalId, null);
+      await assertUnique(tx, call, userName, null);
       const now = ctx.clock.now();
       const at = now.toISOString();
-      const userId = await linkPalisadeUser(tx, ctx, call.dir, email, displayNameOf(resource), now);
+      const userId = found.email === null ? null : await linkPalisadeUser(tx, ctx, call.dir, found.email, displayNameOf(resource), now);
       const row: UserRow = { id: newId('scu', now), directory_id: call.dir.id, org_id: call.dir.org_id, user_id: userId, user_name: userName, user_name_key: userName.toLowerCase(), external_id: externalId, active: active ? 1 : 0, resource: JSON.stringify(resource), version: 1, created_at: at, updated_at: at };
       await tx.insertInto('scim_users').values(row).execute();
       call.log.resourceId = row.id;
-      if (active) call.notes.push(...(await syncMembership(tx, ctx, call.dir, row, await mappingFor(tx, call))));
+      call.notes.push(...(await sharedExternalIdNotes(tx, call, 'scim_users', externalId, row.id, userName)));
+      if (found.email === null) call.notes.push({ cause: 'no_email', user: userName, explanation: `${AWAITING_EMAIL(userName)} (Received: ${found.why}.)` });
+      else if (active && linked(row)) call.notes.push(...(await syncMembership(tx, ctx, call.dir, row, await mappingFor(tx, call))));
       return { body: toResource(call, row, []), etag: etagOf(row.version) };
     });
   } catch (err) {
@@ -135,11 +169,20 @@ export async function createUser(call: ScimCall, body: unknown): Promise<{ body:
   }
 }
 
-/** Stores a new version of a user (PUT or PATCH), and applies what changed to Palisade access. */
-async function saveUser(call: ScimCall, tx: Tx, row: UserRow, resource: JsonObject): Promise<{ body: JsonObject; etag: string }> {
-  const { userName, externalId, active } = validate(resource);
-  resource.active = active;
-  await assertUnique(tx, call, userName, externalId, row.id);
+/**
+ * Stores a new version of a user (PUT or PATCH), and applies what changed to Palisade access.
+ * An unassigned `active` (left out of a PUT, removed by a PATCH) changes nothing: it never grants
+ * access back to a suspended person, and never takes it from an active one.
+ */
+async function saveUser(call: ScimCall, tx: Tx, current: UserRow, resource: JsonObject): Promise<{ body: JsonObject; etag: string }> {
+  const { userName, externalId, active: sent } = validate(resource);
+  const active = sent ?? current.active === 1;
+  if (sent === undefined) {
+    delete resource.active;
+    call.notes.push({ level: 'info', cause: 'active_unassigned', user: userName, explanation: `The request left "active" unassigned for ${userName}; Palisade keeps their access as it was (${current.active === 1 ? 'active' : 'suspended'}). Send "active": true or false to change it.` });
+  } else resource.active = active;
+  await assertUnique(tx, call, userName, current.id);
+  const row = await linkWhenAddressArrives(tx, call, current, resource);
   const at = call.ctx.clock.now().toISOString();
   const next: UserRow = { ...row, user_name: userName, user_name_key: userName.toLowerCase(), external_id: externalId, active: active ? 1 : 0, resource: JSON.stringify(resource), version: row.version + 1, updated_at: at };
   await tx
@@ -148,8 +191,11 @@ async function saveUser(call: ScimCall, tx: Tx, row: UserRow, resource: JsonObje
     .where('id', '=', row.id)
     .execute();
   call.log.userName = userName;
-  if (row.active === 1 && !active) call.notes.push(...(await deprovision(tx, call.ctx, call.dir, next, 'deactivated')));
-  else if (active) call.notes.push(...(await syncMembership(tx, call.ctx, call.dir, next, await mappingFor(tx, call))));
+  if (externalId !== current.external_id) call.notes.push(...(await sharedExternalIdNotes(tx, call, 'scim_users', externalId, row.id, userName)));
+  if (linked(next)) {
+    if (row.active === 1 && !active) call.notes.push(...(await deprovision(tx, call.ctx, call.dir, next, 'deactivated')));
+    else if (active) call.notes.push(...(await syncMembership(tx, call.ctx, call.dir, next, await mappingFor(tx, call))));
+  }
   const groups = (await groupsOf(tx, [row.id])).get(row.id) ?? [];
   return { body: toResource(call, next, groups), etag: etagOf(next.version) };
 }
@@ -164,6 +210,7 @@ export async function replaceUser(call: ScimCall, id: string, body: unknown, ifM
   call.log.resourceId = id;
   if (!isObj(body)) throw scimBad('invalidSyntax', 'invalid_body', 'The body must be a JSON User resource.');
   const resource = canonicalResource('User', body);
+  onePrimary('User', resource);
   try {
     return await call.ctx.db.transaction().execute(async (tx) => {
       const row = await lockRow(tx, call, id);
@@ -183,7 +230,8 @@ export async function patchUser(call: ScimCall, id: string, body: unknown, ifMat
     return await call.ctx.db.transaction().execute(async (tx) => {
       const row = await lockRow(tx, call, id);
       checkIfMatch(ifMatch, row.version);
-      const current = { ...(JSON.parse(row.resource) as JsonObject), active: row.active === 1 };
+      const stored = JSON.parse(row.resource) as JsonObject;
+      const current = 'active' in stored ? { ...stored, active: row.active === 1 } : stored;
       return saveUser(call, tx, row, applyPatch('User', current, ops));
     });
   } catch (err) {
@@ -202,7 +250,8 @@ export async function deleteUser(call: ScimCall, id: string, ifMatch: string | u
     await tx.deleteFrom('scim_group_members').where('scim_user_id', '=', row.id).execute();
     if (groupIds.length) await tx.updateTable('scim_groups').set((eb) => ({ version: eb('version', '+', 1) })).where('id', 'in', groupIds).execute();
     await tx.deleteFrom('scim_users').where('id', '=', row.id).execute();
-    call.notes.push(...(await deprovision(tx, call.ctx, call.dir, row, 'deleted')));
+    // Without an account there is no membership, session or key to take away.
+    if (linked(row)) call.notes.push(...(await deprovision(tx, call.ctx, call.dir, row, 'deleted')));
   });
 }
 

@@ -54,6 +54,8 @@ export async function updateConnection(ctx: Ctx, orgId: string, id: string, inpu
           fields,
           enforced: enforced?.connection_id === id,
           ...(current.saml_sign_authn_requests !== next.saml_sign_authn_requests ? { signAuthnRequests: next.saml_sign_authn_requests === 1 } : {}),
+          ...(current.saml_allow_sha1 !== next.saml_allow_sha1 ? { allowSha1Signatures: next.saml_allow_sha1 === 1 } : {}),
+          ...(current.oidc_token_auth_method !== next.oidc_token_auth_method ? { tokenAuthMethod: next.oidc_token_auth_method ?? 'auto' } : {}),
         },
       });
     });

@@ -19,11 +19,16 @@ const Preset = Type.Union([Type.Literal('okta'), Type.Literal('entra'), Type.Lit
 const Claims = Type.Partial(
   Type.Object({ email: Type.String({ minLength: 1, maxLength: 300 }), firstName: Type.String({ minLength: 1, maxLength: 300 }), lastName: Type.String({ minLength: 1, maxLength: 300 }), groups: Type.String({ minLength: 1, maxLength: 300 }) }, { additionalProperties: false }),
 );
+const TokenAuthMethod = Type.Union([Type.Literal('auto'), Type.Literal('client_secret_basic'), Type.Literal('client_secret_post'), Type.Literal('private_key_jwt')], {
+  description:
+    'How Palisade authenticates at the token endpoint. `auto` (default): the first of client_secret_basic, client_secret_post, private_key_jwt that discovery\'s token_endpoint_auth_methods_supported lists. private_key_jwt signs with the connection\'s own key, published at oidc.jwksUri.',
+});
 const OidcInput = Type.Object(
   {
     issuer: Type.String({ maxLength: 500 }),
     clientId: Type.String({ minLength: 1, maxLength: 300 }),
-    clientSecret: Type.String({ minLength: 1, maxLength: 1000, description: "Stored encrypted with the organization's data key; never returned." }),
+    clientSecret: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: "Stored encrypted with the organization's data key; never returned. Not needed with private_key_jwt." })),
+    tokenAuthMethod: Type.Optional(TokenAuthMethod),
   },
   { additionalProperties: false },
 );
@@ -34,6 +39,9 @@ const SamlInput = Type.Object(
     entityId: Type.Optional(Type.String({ maxLength: 500 })),
     ssoUrl: Type.Optional(Type.String({ maxLength: 1000 })),
     certificates: Type.Optional(Type.Array(Type.String({ maxLength: 10_000 }), { minItems: 1, maxItems: 2, description: 'One signing certificate, or two during a rollover.' })),
+    allowSha1Signatures: Type.Optional(
+      Type.Boolean({ description: 'Accept SHA-1 signatures and digests from this IdP (refused by default as too weak; changing it is audited). Use only for an IdP that cannot sign with SHA-256.' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -82,7 +90,17 @@ export const ConnectionView = Type.Object({
   signAuthnRequests: Type.Boolean({ description: 'SAML: AuthnRequests are signed (the SP metadata says AuthnRequestsSigned="true" and publishes the signing certificate).' }),
   claims: Type.Object({ email: Type.String(), firstName: Type.String(), lastName: Type.String(), groups: Type.String() }),
   loginUrl: Type.String(),
-  oidc: Type.Union([Type.Object({ issuer: Type.String(), clientId: Type.String(), clientSecretSet: Type.Boolean(), redirectUri: Type.String() }), Type.Null()]),
+  oidc: Type.Union([
+    Type.Object({
+      issuer: Type.String(),
+      clientId: Type.String(),
+      clientSecretSet: Type.Boolean(),
+      redirectUri: Type.String(),
+      tokenAuthMethod: TokenAuthMethod,
+      jwksUri: Type.Union([Type.String({ description: 'Palisade\'s public key for private_key_jwt: register this URL (or the key it serves) at the provider.' }), Type.Null()]),
+    }),
+    Type.Null(),
+  ]),
   saml: Type.Union([
     Type.Object({
       idpEntityId: Type.Union([Type.String(), Type.Null()]),
@@ -99,6 +117,7 @@ export const ConnectionView = Type.Object({
       idpMetadataError: Type.Union([Type.String(), Type.Null()]),
       spCertificate: Type.Union([Type.String(), Type.Null()]),
       idpWantsAuthnRequestsSigned: Type.Union([Type.Boolean(), Type.Null()], { description: 'WantAuthnRequestsSigned from the IdP metadata; null when the IdP was configured field by field.' }),
+      allowSha1Signatures: Type.Boolean({ description: 'SHA-1 signatures and digests are accepted from this IdP (off by default).' }),
     }),
     Type.Null(),
   ]),
@@ -111,6 +130,19 @@ export type ConnectionView = Static<typeof ConnectionView>;
 export const spEntityId = (ctx: Pick<Ctx, 'config'>, id: string) => `${ctx.config.publicUrl}/sso/saml/${id}`;
 export const acsUrl = (ctx: Pick<Ctx, 'config'>, id: string) => `${ctx.config.publicUrl}/sso/saml/${id}/acs`;
 export const oidcRedirectUri = (ctx: Pick<Ctx, 'config'>) => `${ctx.config.publicUrl}/sso/oidc/callback`;
+export const oidcJwksUri = (ctx: Pick<Ctx, 'config'>, id: string) => `${ctx.config.publicUrl}/sso/oidc/${id}/jwks.json`;
+
+/**
+ * The OIDC token endpoint authentication a connection asks for: `auto` is stored as null (chosen
+ * from discovery at each sign-in). private_key_jwt needs the connection's key; a client secret is
+ * needed by the two client_secret methods, and by `auto` unless the provider then picks private_key_jwt.
+ */
+function applyTokenAuth(next: ConnectionRow, requested: NonNullable<CreateConnectionInput['oidc']>['tokenAuthMethod'] | undefined): void {
+  if (requested !== undefined) next.oidc_token_auth_method = requested === 'auto' ? null : requested;
+  if (next.oidc_token_auth_method === 'private_key_jwt' && next.sp_certificate === null) {
+    throw badRequest('oidc_client_key_missing', 'This connection has no client key for private_key_jwt (it was created before Palisade generated one for OIDC connections). Create the connection again: it gets a key, published at oidc.jwksUri, to register at the provider.');
+  }
+}
 
 export function claimNames(row: ConnectionRow): ClaimNames {
   return JSON.parse(row.claims) as ClaimNames;
@@ -130,7 +162,17 @@ export function connectionView(ctx: Pick<Ctx, 'config'>, row: ConnectionRow): Co
     signAuthnRequests: row.saml_sign_authn_requests === 1,
     claims: claimNames(row),
     loginUrl: `${ctx.config.publicUrl}/sso/${row.id}/start`,
-    oidc: row.protocol === 'oidc' ? { issuer: row.oidc_issuer ?? '', clientId: row.oidc_client_id ?? '', clientSecretSet: row.oidc_client_secret_ct !== null, redirectUri: oidcRedirectUri(ctx) } : null,
+    oidc:
+      row.protocol === 'oidc'
+        ? {
+            issuer: row.oidc_issuer ?? '',
+            clientId: row.oidc_client_id ?? '',
+            clientSecretSet: row.oidc_client_secret_ct !== null,
+            redirectUri: oidcRedirectUri(ctx),
+            tokenAuthMethod: row.oidc_token_auth_method ?? 'auto',
+            jwksUri: row.sp_certificate !== null ? oidcJwksUri(ctx, row.id) : null,
+          }
+        : null,
     saml:
       row.protocol === 'saml'
         ? {
@@ -146,6 +188,7 @@ export function connectionView(ctx: Pick<Ctx, 'config'>, row: ConnectionRow): Co
             idpMetadataError: row.saml_metadata_error,
             spCertificate: row.sp_certificate,
             idpWantsAuthnRequestsSigned: row.saml_idp_wants_signed_requests === null ? null : row.saml_idp_wants_signed_requests === 1,
+            allowSha1Signatures: row.saml_allow_sha1 === 1,
           }
         : null,
     lastTestLoginAt: row.last_test_login_at,
@@ -165,7 +208,7 @@ function checkUrl(value: string, field: string): string {
   return value;
 }
 
-type SamlFields = Pick<ConnectionRow, 'saml_idp_entity_id' | 'saml_idp_sso_url' | 'saml_idp_certs'> & Partial<Pick<ConnectionRow, 'saml_idp_wants_signed_requests'>>;
+type SamlFields = Pick<ConnectionRow, 'saml_idp_entity_id' | 'saml_idp_sso_url' | 'saml_idp_certs'> & Partial<Pick<ConnectionRow, 'saml_idp_wants_signed_requests' | 'saml_allow_sha1'>>;
 
 /** Reads the SAML settings: from uploaded metadata, from metadata already fetched from a URL, or given field by field. */
 function samlFields(input: NonNullable<CreateConnectionInput['saml']>, fetched?: IdpMetadata): SamlFields {
@@ -181,6 +224,7 @@ function samlFields(input: NonNullable<CreateConnectionInput['saml']>, fetched?:
     saml_idp_entity_id: entityId,
     saml_idp_sso_url: checkUrl(ssoUrl, 'saml.ssoUrl'),
     saml_idp_certs: JSON.stringify(certs),
+    ...(input.allowSha1Signatures !== undefined ? { saml_allow_sha1: input.allowSha1Signatures ? 1 : 0 } : {}),
     // Only metadata says whether the IdP wants signed requests; fields entered by hand leave it as it was.
     ...(md ? { saml_idp_wants_signed_requests: md.wantAuthnRequestsSigned ? 1 : 0 } : {}),
   };
@@ -245,6 +289,8 @@ export async function createConnection(ctx: Ctx, orgId: string, input: CreateCon
     saml_sign_authn_requests: 0,
     saml_idp_wants_signed_requests: null,
     saml_held_certs: null,
+    saml_allow_sha1: 0,
+    oidc_token_auth_method: null,
     sp_private_key_ct: null,
     sp_private_key_key_version: null,
     sp_certificate: null,
@@ -260,8 +306,17 @@ export async function createConnection(ctx: Ctx, orgId: string, input: CreateCon
     await assertDestinationAllowed(ctx.config, new URL(row.oidc_issuer).hostname);
     row.oidc_client_id = input.oidc.clientId;
     if (input.idpInitiated) throw badRequest('idp_initiated_not_supported', 'IdP-initiated login applies to SAML connections only.');
+    if (input.oidc.clientSecret === undefined && input.oidc.tokenAuthMethod !== 'private_key_jwt') {
+      throw badRequest('oidc_config_required', 'An OIDC connection needs oidc.clientSecret from the application you registered at the provider (or oidc.tokenAuthMethod "private_key_jwt", with the key Palisade publishes at oidc.jwksUri).');
+    }
   }
   let spPrivateKeyPem: string | null = null;
+  if (input.protocol === 'oidc') {
+    // Every OIDC connection gets a key pair too, so private_key_jwt can be turned on without re-creating it.
+    const sp = await generateSpKeyPair(`Palisade RP ${row.id}`, now);
+    spPrivateKeyPem = sp.privateKeyPem;
+    row.sp_certificate = sp.certificatePem;
+  }
   if (input.protocol === 'saml') {
     if (!input.saml) throw badRequest('saml_config_required', 'A SAML connection needs the IdP metadata: send saml.metadataXml (or entityId, ssoUrl and certificates).');
     if (input.oidc) throw badRequest('wrong_protocol_settings', 'This is a SAML connection; remove the oidc settings.');
@@ -276,9 +331,10 @@ export async function createConnection(ctx: Ctx, orgId: string, input: CreateCon
     row.sp_certificate = sp.certificatePem;
   }
   applySigning(row, input.signAuthnRequests);
+  if (input.protocol === 'oidc') applyTokenAuth(row, input.oidc?.tokenAuthMethod);
   await ctx.db.transaction().execute(async (tx) => {
     // Secrets are sealed with the organization's data key in the transaction that stores them.
-    if (input.protocol === 'oidc' && input.oidc) {
+    if (input.protocol === 'oidc' && input.oidc?.clientSecret !== undefined) {
       const s = await sealConnectionSecret(tx, ctx.config, now, row, 'oidc_client_secret', input.oidc.clientSecret);
       row.oidc_client_secret_ct = s.ct;
       row.oidc_client_secret_key_version = s.keyVersion;
@@ -300,7 +356,8 @@ export async function createConnection(ctx: Ctx, orgId: string, input: CreateCon
         idpInitiated: row.idp_initiated === 1,
         issuer: row.oidc_issuer,
         idpEntityId: row.saml_idp_entity_id,
-        ...(row.protocol === 'saml' ? { signAuthnRequests: row.saml_sign_authn_requests === 1, idpWantsAuthnRequestsSigned: row.saml_idp_wants_signed_requests === 1 } : {}),
+        ...(row.protocol === 'saml' ? { signAuthnRequests: row.saml_sign_authn_requests === 1, idpWantsAuthnRequestsSigned: row.saml_idp_wants_signed_requests === 1, allowSha1Signatures: row.saml_allow_sha1 === 1 } : {}),
+        ...(row.protocol === 'oidc' ? { tokenAuthMethod: row.oidc_token_auth_method ?? 'auto' } : {}),
       },
     });
   });
@@ -337,6 +394,7 @@ export function applyUpdate(row: ConnectionRow, input: UpdateConnectionInput, at
     if (row.protocol !== 'oidc') throw badRequest('wrong_protocol_settings', 'This is a SAML connection; send saml settings.');
     if (input.oidc.issuer !== undefined) next.oidc_issuer = checkUrl(input.oidc.issuer, 'oidc.issuer');
     if (input.oidc.clientId !== undefined) next.oidc_client_id = input.oidc.clientId;
+    applyTokenAuth(next, input.oidc.tokenAuthMethod);
   }
   if (input.saml) {
     if (row.protocol !== 'saml') throw badRequest('wrong_protocol_settings', 'This is an OIDC connection; send oidc settings.');

@@ -28,6 +28,18 @@ export interface Identity {
   stableSubject?: boolean;
 }
 
+/**
+ * A groups claim as a list. An array holds one group per value, kept whole ("Domain Admins"); a
+ * single string is the list some OIDC providers send instead, split on commas when it has any, else
+ * on whitespace ("a,b" or "a b" → a, b). SAML attributes arrive as arrays (saml.ts), so a group name
+ * with a space in one AttributeValue stays one group.
+ */
+export function groupsFrom(value: unknown): string[] {
+  if (typeof value === 'string') return (value.includes(',') ? value.split(',') : value.split(/\s+/)).map((g) => g.trim()).filter(Boolean);
+  if (!Array.isArray(value)) return [];
+  return value.filter((g): g is string => typeof g === 'string' && g.trim() !== '').map((g) => g.trim());
+}
+
 /** Reads an identity from OIDC claims or SAML attributes using the connection's claim names. */
 export function identityFrom(raw: Record<string, unknown>, names: ClaimNames, subject: string, nameIdEmail?: string): Identity {
   const first = (v: unknown): string | null => {
@@ -44,8 +56,10 @@ export function identityFrom(raw: Record<string, unknown>, names: ClaimNames, su
   } catch {
     throw fail('sso_email_invalid', 'Your identity provider sent an email address Palisade cannot use.', 'email claim is an address', { expected: 'name@example.com', received: emailRaw });
   }
-  const g = raw[names.groups];
-  const groups = (Array.isArray(g) ? g : typeof g === 'string' ? [g] : []).filter((x): x is string => typeof x === 'string');
+  // A SAML identity is read with its NameID: each AttributeValue is one group, never a list to split
+  // (also for login records stored before SAML values were kept as arrays, replayed by the impact check).
+  const groupsRaw = raw[names.groups];
+  const groups = nameIdEmail !== undefined && typeof groupsRaw === 'string' ? groupsFrom([groupsRaw]) : groupsFrom(groupsRaw);
   return { subject, email, firstName: first(raw[names.firstName]), lastName: first(raw[names.lastName]), groups };
 }
 

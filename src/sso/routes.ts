@@ -14,6 +14,7 @@ import { EnforceInput, EnforcedView, enforceSso, getEnforcement, stopEnforcingSs
 import { type FlowResult, oidcCallback, samlAcs } from './flow.js';
 import { connectionById, startLogin } from './login.js';
 import { PRESETS } from './presets.js';
+import { publicJwk } from './oidc-client.js';
 import { spMetadataXml } from './saml.js';
 import { SimulateInput, simulateLogin } from './simulate.js';
 import { IdentityLinkView, listIdentityLinks, releaseIdentityLink } from './identities.js';
@@ -197,6 +198,11 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     const body = (request.body ?? {}) as Record<string, unknown>;
     const saml = typeof body.SAMLResponse === 'string' ? body.SAMLResponse : undefined;
     return finish(request, reply, await samlAcs(request.ctx, request.params.connectionId, saml, request.cookies[BINDING_COOKIE]));
+  });
+  app.get('/sso/oidc/:connectionId/jwks.json', { schema: { tags, summary: 'Public key of an OIDC connection, for providers that authenticate Palisade with private_key_jwt', params: PublicConnParams } }, async (request, reply) => {
+    const conn = await connectionById(request.ctx, request.params.connectionId);
+    if (!conn || conn.protocol !== 'oidc' || conn.sp_certificate === null) throw notFound('OIDC connection');
+    return reply.type('application/jwk-set+json').header('cache-control', 'public, max-age=300').send({ keys: [await publicJwk(conn.sp_certificate)] });
   });
   app.get('/sso/saml/:connectionId/metadata', { schema: { tags, summary: 'SAML service-provider metadata of a connection', params: PublicConnParams } }, async (request, reply) => {
     const conn = await connectionById(request.ctx, request.params.connectionId);

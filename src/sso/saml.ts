@@ -5,17 +5,20 @@ import { acsUrl, claimNames, type ConnectionRow, spEntityId } from './connection
 import { SsoFailure, fail } from './diagnosis.js';
 import { toPem } from './idp-metadata.js';
 import { type Identity, identityFrom } from './provision.js';
+import { checkAlgorithms, checkBearerConfirmation, checkEncryptedAssertionAlgorithms, checkIssuer, checkLifetime, checkStatus, issuerOf, responseStatus } from './saml-policy.js';
 import { spPrivateKey } from './secrets.js';
 import { describeSigningCertificate, signingCertificateOf, verifyingCertificate } from './signing-certificate.js';
 import { assertSameBrowser, consumeLoginState, samlRequestCache, stateKey } from './store.js';
 import type { SsoLoginStatesTable } from './tables.js';
 
 /**
- * SAML 2.0 service provider on @node-saml/node-saml (signature verification, audience, issuer,
- * time conditions). Palisade adds, around it, the checks the library leaves to the caller or
- * reports too vaguely to diagnose: structure (one assertion, the signature covers it), comments
- * inside identity values, IdP-initiated policy, InResponseTo single use, recipient and destination,
- * time against Palisade's clock, and assertion replay.
+ * SAML 2.0 service provider on @node-saml/node-saml (signature verification, audience, time
+ * conditions). Palisade adds, around it, the checks the library leaves to the caller or reports too
+ * vaguely to diagnose: no DTDs, structure (one assertion, the signature covers it), the IdP's status,
+ * the algorithms (./saml-policy.ts), the Issuer of response and assertion (the library checks it
+ * only on logout), comments inside identity values, IdP-initiated policy, InResponseTo single use
+ * and its match in the signed assertion, recipient and destination, time against Palisade's clock,
+ * a cap on the assertion's lifetime, and assertion replay.
  */
 const SAML_NS = 'urn:oasis:names:tc:SAML:2.0:assertion';
 const SAMLP_NS = 'urn:oasis:names:tc:SAML:2.0:protocol';
@@ -81,13 +84,17 @@ export async function startSaml(ctx: Ctx, conn: ConnectionRow, purpose: 'login' 
 const plain = 'Your identity provider\'s answer failed Palisade\'s security checks, so you were not signed in.';
 
 interface Shape {
+  doc: Document;
   inResponseTo: string | null;
   destination: string | null;
   assertionId: string | null;
+  encrypted: boolean;
 }
 
 /** Reads the unsigned envelope to decide policy before the library runs; nothing here is trusted for identity. */
-function inspect(xml: string): Shape {
+function inspect(xml: string, conn: ConnectionRow): Shape {
+  // A DTD can declare entities (billion laughs, external entities); no SAML message needs one.
+  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw fail('saml_malformed', 'Palisade could not read the answer from your identity provider.', 'no document type declaration', { received: 'a <!DOCTYPE> or <!ENTITY> declaration', detail: 'SAML messages never need a DTD; Palisade refuses documents that declare one.' });
   let doc: Document;
   try {
     doc = new DOMParser({ onError: () => undefined }).parseFromString(xml, 'text/xml') as unknown as Document;
@@ -98,6 +105,11 @@ function inspect(xml: string): Shape {
   if (!response || response.localName !== 'Response' || response.namespaceURI !== SAMLP_NS) {
     throw fail('saml_malformed', 'Palisade could not read the answer from your identity provider.', 'document is a samlp:Response', { received: response?.localName ?? null });
   }
+  if (response.getAttribute('Version') !== '2.0') throw fail('saml_malformed', 'Palisade could not read the answer from your identity provider.', 'Response Version is 2.0', { expected: '2.0', received: response.getAttribute('Version') });
+  // The IdP's own verdict first: an error status is a refusal whatever else the response carries.
+  checkStatus(responseStatus(response));
+  checkAlgorithms(doc, conn.saml_allow_sha1 === 1, 'this response');
+  const responseSigned = Array.from(response.childNodes).some((n) => n.nodeType === 1 && (n as Element).localName === 'Signature' && (n as Element).namespaceURI === DS_NS);
   const encrypted = Array.from(doc.getElementsByTagNameNS(SAML_NS, 'EncryptedAssertion'));
   const assertions = Array.from(doc.getElementsByTagNameNS(SAML_NS, 'Assertion'));
   if (encrypted.length) {
@@ -105,7 +117,9 @@ function inspect(xml: string): Shape {
     if (encrypted.length > 1 || assertions.length > 0 || encrypted[0]?.parentNode !== response) {
       throw fail('saml_signature_wrapping', plain, 'exactly one EncryptedAssertion directly under Response and no other assertion', { expected: 1, received: encrypted.length + assertions.length });
     }
-    return { inResponseTo: response.getAttribute('InResponseTo') || null, destination: response.getAttribute('Destination') || null, assertionId: null };
+    const wrongIssuer = checkIssuer(issuerOf(response), conn.saml_idp_entity_id, 'Response', true);
+    if (wrongIssuer) throw wrongIssuer;
+    return { doc, inResponseTo: response.getAttribute('InResponseTo') || null, destination: response.getAttribute('Destination') || null, assertionId: null, encrypted: true };
   }
   if (assertions.length === 0) throw fail('saml_no_assertion', plain, 'exactly one Assertion', { expected: 1, received: 0 });
   // Both classic wrapping forms carry a second Assertion: beside/around the signed one, or inside it.
@@ -121,7 +135,6 @@ function inspect(xml: string): Shape {
   const refs = signatures.flatMap((s) => Array.from(s.getElementsByTagNameNS(DS_NS, 'Reference')).map((r) => r.getAttribute('URI') ?? ''));
   const signedIds = new Set(refs.map((u) => u.replace(/^#/, '')));
   const assertionSigned = signatures.some((s) => s.parentNode === assertion);
-  const responseSigned = signatures.some((s) => s.parentNode === response);
   if (!assertionSigned && !responseSigned) throw fail('saml_unsigned', plain, 'assertion or response is signed', { expected: 'ds:Signature in Assertion', received: 'no signature' });
   if (assertionSigned && (!assertionId || !signedIds.has(assertionId))) {
     throw fail('saml_signature_wrapping', plain, 'signature reference points at the assertion (signature wrapping)', { expected: `#${assertionId}`, received: refs });
@@ -133,7 +146,10 @@ function inspect(xml: string): Shape {
       throw fail('saml_comment_in_identity', plain, 'no XML comment inside NameID or attribute values', { received: (el.textContent ?? '').slice(0, 200), detail: `in ${el.localName}` });
     }
   }
-  return { inResponseTo: response.getAttribute('InResponseTo') || null, destination: response.getAttribute('Destination') || null, assertionId };
+  // Checked on the envelope here (optional unless signed), and on the signed assertion after validation.
+  const wrongIssuer = checkIssuer(issuerOf(response), conn.saml_idp_entity_id, 'Response', responseSigned);
+  if (wrongIssuer) throw wrongIssuer;
+  return { doc, inResponseTo: response.getAttribute('InResponseTo') || null, destination: response.getAttribute('Destination') || null, assertionId, encrypted: false };
 }
 
 export interface FinishedSaml {
@@ -154,7 +170,7 @@ export async function finishSaml(ctx: Ctx, conn: ConnectionRow, samlResponse: st
   } catch {
     throw fail('saml_malformed', 'Palisade could not read the answer from your identity provider.', 'SAMLResponse is base64');
   }
-  const shape = inspect(xml);
+  const shape = inspect(xml, conn);
   const acs = acsUrl(ctx, conn.id);
   if (shape.destination && shape.destination !== acs) throw fail('saml_wrong_destination', plain, 'Response Destination is this connection\'s ACS URL', { expected: acs, received: shape.destination });
 
@@ -196,28 +212,41 @@ export async function finishSaml(ctx: Ctx, conn: ConnectionRow, samlResponse: st
     throw diagnoseSaml(err, ctx, conn, xml);
   }
   if (!profile) throw fail('saml_no_profile', plain, 'response carries a login');
+  if (shape.encrypted && pvk !== null) {
+    try {
+      await checkEncryptedAssertionAlgorithms(shape.doc, pvk, conn.saml_allow_sha1 === 1);
+    } catch (err) {
+      throw err instanceof SsoFailure ? err : fail('saml_insecure_encryption', plain, 'assertion encryption uses RSA-OAEP and AES', { detail: String((err as Error).message ?? err).slice(0, 200) });
+    }
+  }
 
   // Checks on the signed assertion the library returned (not the envelope).
   const signed = new DOMParser().parseFromString(profile.getAssertionXml?.() ?? '', 'text/xml') as unknown as Document;
   const assertion = signed.documentElement as Element;
+  const wrongIssuer = checkIssuer(issuerOf(assertion), conn.saml_idp_entity_id, 'Assertion', true);
+  if (wrongIssuer) throw wrongIssuer;
   for (const el of [...Array.from(assertion.getElementsByTagNameNS(SAML_NS, 'NameID')), ...Array.from(assertion.getElementsByTagNameNS(SAML_NS, 'AttributeValue'))]) {
     if (Array.from(el.childNodes).some((n) => n.nodeType === 8)) throw fail('saml_comment_in_identity', plain, 'no XML comment inside NameID or attribute values', { received: (el.textContent ?? '').slice(0, 200), detail: `in ${el.localName}` });
   }
-  const confirmations = Array.from(assertion.getElementsByTagNameNS(SAML_NS, 'SubjectConfirmationData'));
+  const confirmations = checkBearerConfirmation(assertion, opts.dryRun ? (assertion.getElementsByTagNameNS(SAML_NS, 'SubjectConfirmationData')[0]?.getAttribute('InResponseTo') || null) : shape.inResponseTo);
   const recipients = confirmations.map((c) => c.getAttribute('Recipient')).filter((r): r is string => !!r);
   if (!recipients.includes(acs)) throw fail('saml_wrong_recipient', plain, 'SubjectConfirmationData Recipient is this connection\'s ACS URL', { expected: acs, received: recipients });
   const now = ctx.clock.now().getTime();
   const conditions = assertion.getElementsByTagNameNS(SAML_NS, 'Conditions')[0];
   const notBefore = conditions?.getAttribute('NotBefore');
-  const notOnOrAfter = conditions?.getAttribute('NotOnOrAfter') || confirmations[0]?.getAttribute('NotOnOrAfter') || null;
+  // The earliest end of validity the assertion states (Conditions or the bearer confirmation) is the one that counts.
+  const ends = [conditions?.getAttribute('NotOnOrAfter'), ...confirmations.map((c) => c.getAttribute('NotOnOrAfter'))].filter((v): v is string => !!v && !Number.isNaN(Date.parse(v)));
+  const notOnOrAfter = ends.sort((a, b) => Date.parse(a) - Date.parse(b))[0] ?? null;
   if (notBefore && now + SAML_CLOCK_SKEW_MS < Date.parse(notBefore)) throw fail('saml_not_yet_valid', plain, 'NotBefore (with clock skew)', { expected: `after ${notBefore}`, received: new Date(now).toISOString() });
   if (!notOnOrAfter) throw fail('saml_no_expiry', plain, 'assertion has NotOnOrAfter', { received: null });
   if (now - SAML_CLOCK_SKEW_MS >= Date.parse(notOnOrAfter)) throw fail('saml_assertion_expired', plain, 'NotOnOrAfter (with clock skew)', { expected: `before ${notOnOrAfter}`, received: new Date(now).toISOString() });
+  checkLifetime(assertion, notOnOrAfter, now, SAML_CLOCK_SKEW_MS, ctx.config.samlMaxAssertionLifetimeMinutes);
 
   // Checked once the IdP's answer is proven valid, so attacks on it get their own diagnosis first.
   if (stateRow) assertSameBrowser(stateRow, opts.binding);
   const assertionId = assertion.getAttribute('ID') ?? '';
-  const attributes = (profile.attributes ?? {}) as Record<string, unknown>;
+  // Every attribute as its list of AttributeValues (node-saml gives a lone value as a string): a value is never split.
+  const attributes = Object.fromEntries(Object.entries((profile.attributes ?? {}) as Record<string, unknown>).map(([k, v]) => [k, Array.isArray(v) || typeof v !== 'string' ? v : [v]]));
   const nameId = profile.nameID ?? '';
   const raw = { ...attributes, nameID: nameId };
   const proof = { nameIdFormat: profile.nameIDFormat || null, signingCertSha256: verifyingCertificate(xml, JSON.parse(conn.saml_idp_certs ?? '[]') as string[]) };
@@ -251,6 +280,6 @@ function diagnoseSaml(err: unknown, ctx: Ctx, conn: ConnectionRow, xml: string):
   if (/not yet valid/i.test(message)) return fail('saml_not_yet_valid', plain, 'NotBefore (with clock skew)', { detail: message.slice(0, 200) });
   if (/issuer/i.test(message)) return fail('saml_wrong_issuer', plain, 'Issuer is the IdP entity id', { expected: conn.saml_idp_entity_id, detail: message.slice(0, 300) });
   if (/InResponseTo/i.test(message)) return fail('saml_in_response_to_invalid', plain, 'InResponseTo matches an AuthnRequest Palisade sent', { detail: message.slice(0, 200) });
-  if (/status/i.test(message)) return fail('saml_idp_error', 'Your identity provider did not sign you in.', 'Response status is Success', { detail: message.slice(0, 200) });
+  if (/^SAML provider returned|status/i.test(message)) return fail('saml_idp_error', 'Your identity provider did not sign you in.', 'Response status is Success', { detail: message.slice(0, 200) });
   return fail('saml_validation_failed', plain, 'SAML response validation', { detail: message.slice(0, 200) });
 }

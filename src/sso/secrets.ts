@@ -30,7 +30,7 @@ const WHAT: Record<ConnectionSecret, { label: string; remedy: (conn: Owner) => s
     remedy: (c) => `enter the client secret again (PATCH /api/v1/orgs/${c.org_id}/sso/connections/${c.id} with {"oidc":{"clientSecret":"…"}})`,
   },
   sp_private_key: {
-    label: 'SAML service-provider private key',
+    label: 'service-provider private key (SAML decryption and request signing, OIDC private_key_jwt)',
     remedy: () => 'create the connection again (it gets a new SP key) and give the identity provider the new SP metadata',
   },
 };
@@ -81,7 +81,7 @@ export async function oidcClientSecret(db: Queryable, config: PalisadeConfig, co
   return (await openConnectionSecret(db, config, conn, 'oidc_client_secret')) ?? '';
 }
 
-/** The SAML SP private key (PEM) that decrypts encrypted assertions, or null when the connection has none. */
+/** The connection's own private key (PEM): decrypts SAML assertions, signs AuthnRequests and private_key_jwt assertions; null when it has none. */
 export async function spPrivateKey(db: Queryable, config: PalisadeConfig, conn: Owner & SealedColumns): Promise<string | null> {
   return openConnectionSecret(db, config, conn, 'sp_private_key');
 }

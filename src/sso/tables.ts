@@ -1,6 +1,7 @@
 import type { Role } from '../db/schema.js';
 
 export type SsoProtocol = 'oidc' | 'saml';
+export type OidcTokenAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
 
 export interface SsoConnectionsTable {
   id: string;
@@ -43,6 +44,13 @@ export interface SsoConnectionsTable {
    * Released (removed from both) at the first sign-in signed with another certificate. Null: none held.
    */
   saml_held_certs: string | null;
+  /** 1: this SAML connection accepts SHA-1 signatures and digests (refused by default; changing it is audited). */
+  saml_allow_sha1: number;
+  /**
+   * How Palisade authenticates at the OIDC token endpoint: client_secret_basic, client_secret_post or
+   * private_key_jwt; null chooses from discovery's token_endpoint_auth_methods_supported.
+   */
+  oidc_token_auth_method: OidcTokenAuthMethod | null;
   /** Palisade's SAML key for this connection (decrypts assertions, signs AuthnRequests), sealed like the client secret; never returned by the API. */
   sp_private_key_ct: string | null;
   /** Data-key version that sealed sp_private_key_ct. */

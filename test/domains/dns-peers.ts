@@ -122,3 +122,87 @@ export async function servfailResolver(): Promise<{ server: string; close(): Pro
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
   return { server: `127.0.0.1:${sock.address().port}`, close: () => new Promise<void>((r) => sock.close(() => r())) };
 }
+
+export const KNOTD = '/usr/sbin/knotd';
+
+/**
+ * A real authoritative server (Knot DNS) serving zone files written by the test, on a free loopback
+ * port. Authoritative-only: it answers for its zones, does not chase a CNAME into another zone (the
+ * answer holds only the CNAME), and refuses names outside its zones.
+ */
+export class Knot {
+  private proc: ChildProcess | undefined;
+  private readonly dir = mkdtempSync(join(tmpdir(), 'palisade-knot-'));
+  port = 0;
+  private log = '';
+
+  get server(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  /** (Re)starts knotd with exactly these zones: origin → zone file body (records relative to the origin). */
+  async serve(zones: Record<string, string>): Promise<void> {
+    await this.stop();
+    const zoneConf: string[] = [];
+    for (const [origin, body] of Object.entries(zones)) {
+      const file = join(this.dir, `${origin}.zone`);
+      writeFileSync(file, `$ORIGIN ${origin}.\n$TTL 300\n@ SOA ns.${origin}. admin.${origin}. 1 3600 600 86400 300\n@ NS ns.${origin}.\nns A 127.0.0.1\n${body}\n`);
+      zoneConf.push(`  - domain: ${origin}\n    file: "${file}"`);
+    }
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (!this.port || attempt > 0) this.port = await freePort();
+      const conf = join(this.dir, 'knot.conf');
+      writeFileSync(
+        conf,
+        [`server:`, `    rundir: "${this.dir}"`, `    listen: 127.0.0.1@${this.port}`, `log:`, `  - target: stderr`, `    any: warning`, `database:`, `    storage: "${this.dir}"`, `template:`, `  - id: default`, `    storage: "${this.dir}"`, `    semantic-checks: off`, `zone:`, ...zoneConf, ''].join('\n'),
+      );
+      this.log = '';
+      const proc = spawn(KNOTD, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+      proc.stdout?.on('data', (b: Buffer) => (this.log += b.toString()));
+      proc.stderr?.on('data', (b: Buffer) => (this.log += b.toString()));
+      this.proc = proc;
+      if (await this.ready(proc, Object.keys(zones)[0] as string)) return;
+      await this.stop();
+    }
+    throw new Error(`knotd did not start: ${this.log}`);
+  }
+
+  private async ready(proc: ChildProcess, zone: string): Promise<boolean> {
+    const r = new Resolver({ timeout: 200, tries: 1 });
+    r.setServers([this.server]);
+    for (let i = 0; i < 50; i++) {
+      if (proc.exitCode !== null) return false;
+      try {
+        await r.resolveSoa(zone);
+        return true;
+      } catch {
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    }
+    return false;
+  }
+
+  async stop(): Promise<void> {
+    const p = this.proc;
+    this.proc = undefined;
+    if (!p || p.exitCode !== null) return;
+    await new Promise<void>((r) => {
+      p.once('exit', () => r());
+      p.kill('SIGTERM');
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A UDP socket that never answers and counts the queries it got: a dead resolver that shows whether it is still asked. */
+export async function countingSilentResolver(): Promise<{ server: string; queries: () => number; close(): Promise<void> }> {
+  const sock = dgram.createSocket('udp4');
+  let n = 0;
+  sock.on('message', () => void n++);
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+  return { server: `127.0.0.1:${sock.address().port}`, queries: () => n, close: () => new Promise<void>((r) => sock.close(() => r())) };
+}

@@ -160,24 +160,55 @@ describe('staying verified: the re-check job and the grace period', () => {
     assert.equal(ev.metadata.previousStatus, 'expired');
   });
 
-  test('a one-off DNS-side failure is noted but alarms nobody; one that lasts two intervals starts the grace period', async () => {
+  test("Palisade's own resolver failing never starts the grace period, however long it lasts; the last verdict is kept beside it", async () => {
     const silent = await silentResolver();
     const saved = t.config.dnsTimeoutMs;
     try {
       const before = (await notifications()).length;
       t.config.dnsServers = [silent.server];
       t.config.dnsTimeoutMs = 100;
+      for (let i = 0; i < 4; i++) {
+        await day();
+        const s = await state();
+        assert.equal(s.status, 'verified', `day ${i + 1}: an outage of Palisade's resolver is not a verdict on the domain`);
+        assert.equal(s.lastDiagnosis.code, 'dns_resolver_failure');
+        assert.equal(s.lastDiagnosis.responsibility, 'palisade_resolver');
+        assert.equal(s.lastDiagnosis.lastVerdict?.code, 'verified', 'the last real verdict stays beside the outage');
+        assert.equal(s.lastDiagnosis.lastVerdict?.lastVerdict, undefined);
+      }
+      assert.equal((await notifications()).length, before);
+      t.config.dnsServers = [dns.server];
+      await day();
+      const back = await state();
+      assert.equal(back.lastDiagnosis.code, 'verified');
+      assert.equal(back.lastDiagnosis.lastVerdict, undefined);
+    } finally {
+      t.config.dnsServers = [dns.server];
+      t.config.dnsTimeoutMs = saved;
+      await silent.close();
+    }
+  });
+
+  test("a one-off failure of the domain's name servers alarms nobody; one that lasts two intervals starts the grace period", async () => {
+    const saved = t.config.dnsTimeoutMs;
+    try {
+      const before = (await notifications()).length;
+      t.config.dnsTimeoutMs = 300;
+      // The real dnsmasq forwards the domain to a name server that does not answer: Palisade's resolver works, the domain's DNS does not.
+      await dns.serve(['server=/lifecycle.test/127.0.0.1#9']);
       await day();
       let s = await state();
       assert.equal(s.status, 'verified', 'a blip does not start the grace period');
       assert.equal(s.lastDiagnosis.code, 'dns_timeout');
+      assert.equal(s.lastDiagnosis.responsibility, 'domain_name_servers');
+      assert.match(s.lastDiagnosis.message, /domain's name servers did not give it an answer/);
+      assert.equal(s.lastDiagnosis.lastVerdict.code, 'verified');
       assert.equal((await notifications()).length, before);
-      // Back to normal the next day.
-      t.config.dnsServers = [dns.server];
+      await publish();
       await day();
       assert.equal((await state()).lastDiagnosis.code, 'verified');
-      // Now the resolver stays dead: two intervals without a good check start the grace period.
-      t.config.dnsServers = [silent.server];
+      // Now the name servers stay dead: two intervals without a good check start the grace period.
+      await dns.serve(['server=/lifecycle.test/127.0.0.1#9']);
       await day();
       assert.equal((await state()).status, 'verified');
       await day();
@@ -186,13 +217,12 @@ describe('staying verified: the re-check job and the grace period', () => {
       assert.equal(s.lastDiagnosis.code, 'dns_timeout');
       assert.equal(s.lastDiagnosis.dnsSide, true);
       assert.equal((await notifications()).at(-1)!.event, 'domain.failing');
-      t.config.dnsServers = [dns.server];
+      await publish();
       await day();
       assert.equal((await state()).status, 'verified');
     } finally {
-      t.config.dnsServers = [dns.server];
+      await publish();
       t.config.dnsTimeoutMs = saved;
-      await silent.close();
     }
   });
 

@@ -215,12 +215,15 @@ describe('domain verification against a real DNS server', () => {
     assert.equal(res.body.diagnosis.cnameTarget, 'acme.dns-host.test');
   });
 
-  test('resolver refuses (real dnsmasq, name outside its zones): DNS-side failure, retry advised', async () => {
+  test("resolver refuses (real dnsmasq, name outside its zones): Palisade's resolver is named and blamed", async () => {
     const g = (await verify(a, ids['refused.example']!)).body.diagnosis;
-    assert.equal(g.code, 'dns_server_failure');
+    assert.equal(g.code, 'dns_resolver_failure');
     assert.equal(g.dnsSide, true);
+    assert.equal(g.responsibility, 'palisade_resolver');
+    assert.deepEqual(g.resolvers, [{ server: dns.server, outcome: 'refused', detail: 'EREFUSED' }]);
     assert.match(g.message, /DNS-side problem/);
-    assert.match(g.message, /retry/);
+    assert.ok(g.message.includes(`${dns.server} refused the query (REFUSED)`), g.message);
+    assert.match(g.message, /PALISADE_DNS_SERVERS/);
     assert.ok(g.message.includes('_palisade-challenge.refused.example'));
   });
 
@@ -229,8 +232,10 @@ describe('domain verification against a real DNS server', () => {
     try {
       useDns(fake.server);
       const g = (await verify(a, ids['nx.test']!)).body.diagnosis;
-      assert.equal(g.code, 'dns_server_failure');
-      assert.match(g.message, /ESERVFAIL/);
+      // It fails the root zone too: the resolver itself is broken, not the domain.
+      assert.equal(g.code, 'dns_resolver_failure');
+      assert.equal(g.responsibility, 'palisade_resolver');
+      assert.ok(g.message.includes(`${fake.server} answered SERVFAIL`), g.message);
     } finally {
       useDns(dns.server);
       await fake.close();
@@ -246,10 +251,10 @@ describe('domain verification against a real DNS server', () => {
       const res = await verify(a, ids['nx.test']!);
       assert.equal(res.status, 200);
       const g = res.body.diagnosis;
-      assert.equal(g.code, 'dns_timeout');
+      assert.equal(g.code, 'dns_resolver_failure');
       assert.equal(g.dnsSide, true);
-      assert.match(g.message, /did not answer in time/);
-      assert.match(g.message, /retry/);
+      assert.ok(g.message.includes(`${silent.server} did not answer in time`), g.message);
+      assert.match(g.message, /problem with Palisade's DNS resolver, not with your domain/);
       assert.ok(g.message.includes('nx.test') && g.message.includes(tokens['nx.test']!));
     } finally {
       t.config.dnsTimeoutMs = saved;

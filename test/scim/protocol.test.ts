@@ -30,7 +30,8 @@ describe('SCIM protocol (RFC 7644)', () => {
     assert.deepEqual(rt.body.Resources.map((r: { id: string }) => r.id), ['User', 'Group']);
     assert.equal(rt.body.Resources[0].schemaExtensions[0].schema, ENTERPRISE);
     const schemas = await scim.get('/Schemas');
-    assert.equal(schemas.body.totalResults, 3);
+    assert.deepEqual(schemas.body.Resources.map((r: { name: string }) => r.name), ['User', 'Group', 'EnterpriseUser', 'PalisadeAccount', 'PalisadeRoleMapping', 'ServiceProviderConfig', 'ResourceType', 'Schema']);
+    assert.equal(schemas.body.totalResults, 8);
     const ent = await scim.get(`/Schemas/${ENTERPRISE}`);
     assert.ok(ent.body.attributes.some((a: { name: string }) => a.name === 'manager'));
     for (const method of ['GET', 'PATCH', 'POST']) {
@@ -59,14 +60,15 @@ describe('SCIM protocol (RFC 7644)', () => {
     assert.equal(bad.body.scimType, 'invalidSyntax');
   });
 
-  test('uniqueness: userName (case-insensitive) and externalId are unique per directory: 409 uniqueness', async () => {
+  test('uniqueness: userName (case-insensitive) is unique per directory (409 uniqueness); externalId is not', async () => {
     const dup = await scim.post('/Users', user('ZOE@acme.example'));
     assert.equal(dup.status, 409);
     assert.equal(dup.body.scimType, 'uniqueness');
     assert.match(dup.body.detail, /already exists/);
+    // RFC 7643 §3.1: externalId has uniqueness "none" (the warning it earns is tested in conformance.test.ts).
     const ext = await scim.post('/Users', user('other@acme.example', { externalId: 'ext-zoe' }));
-    assert.equal(ext.status, 409);
-    assert.equal(ext.body.scimType, 'uniqueness');
+    assert.equal(ext.status, 201);
+    assert.equal((await scim.delete(`/Users/${ext.body.id}`)).status, 204);
     const id = (await scim.get(`/Users?filter=${q('userName eq "adam@acme.example"')}`)).body.Resources[0].id;
     const rename = await scim.patch(`/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'userName', value: 'mia@acme.example' }] });
     assert.equal(rename.status, 409);
@@ -160,7 +162,9 @@ describe('SCIM protocol (RFC 7644)', () => {
     assert.equal(put.body.favouriteColour, 'teal');
     assert.equal(put.body.title, undefined, 'PUT replaced the old attributes');
     assert.equal(put.body.groups, undefined);
-    assert.equal(put.body.active, true);
+    // A PUT without "active" leaves it unassigned, and the person's access as it was.
+    assert.equal(put.body.active, undefined);
+    assert.equal((await scim.get(`/Users/${u.id}`)).body.active, undefined);
     const missing = await scim.put(`/Users/${u.id}`, { schemas: [USER], displayName: 'No userName' });
     assert.equal(missing.status, 400);
     assert.equal(missing.body.scimType, 'invalidValue');
