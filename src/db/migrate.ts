@@ -14,6 +14,7 @@ import * as m0010 from './migrations/0010_sso_secrets_sealed.js';
 import * as m0011 from './migrations/0011_signed_authn_requests_and_rate_limits.js';
 import * as m0012 from './migrations/0012_scim_suspension.js';
 import * as m0013 from './migrations/0013_session_auth_method.js';
+import * as m0018 from './migrations/0018_leases_and_delivery_health.js';
 
 /** What a migration that encrypts existing data needs besides the database. */
 export interface MigrationDeps {
@@ -42,6 +43,7 @@ const MIGRATIONS: Record<string, Migration | ((deps: MigrationDeps) => Migration
   '0011_signed_authn_requests_and_rate_limits': m0011,
   '0012_scim_suspension': m0012,
   '0013_session_auth_method': m0013,
+  '0018_leases_and_delivery_health': m0018,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);
