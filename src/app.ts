@@ -10,6 +10,8 @@ import { closeKeyProvider, initKeyProvider } from './crypto/provider.js';
 import type { Database } from './db/connect.js';
 import { domainRoutes } from './domains/routes.js';
 import { installErrorHandlers } from './http/errors.js';
+import { installStorageFaultHooks } from './http/storage-faults.js';
+import { healthRoutes } from './health/routes.js';
 import { validatorCompiler } from './http/validation.js';
 import { identifyCaller } from './http/identify.js';
 import { ErrorSchema } from './http/schemas.js';
@@ -110,6 +112,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', identifyCaller({ db: database.db, clock, config }));
 
   await app.register(systemRoutes, { database, metrics, metricsEnabled: config.metricsEnabled });
+  await app.register(healthRoutes, { database, clock, config, registry: config.metricsEnabled ? metrics.registry : undefined });
+  installStorageFaultHooks(app, database.db);
   await app.register(pageRoutes);
   // Each domain's routes, one line each.
   for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes, domainRoutes, scimRoutes, scimProtocolRoutes, ssoRoutes, workspaceRoutes, gatewayRoutes, streamRoutes]) await app.register(routes);

@@ -15,7 +15,7 @@ import { openDatabase } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { PalisadeError } from './errors.js';
 import { createScheduler } from './jobs/registry.js';
-import { jobStatuses } from './jobs/scheduler.js';
+import { jobHealth } from './jobs/health.js';
 import { createChildOrganization, createOrganization } from './orgs/organizations.js';
 import { startRuntime } from './runtime.js';
 
@@ -217,9 +217,12 @@ jobs
   .action(async () => {
     const rt = await startRuntime({}, { existingDatabase: true });
     try {
-      const statuses = await jobStatuses(rt.database.db, rt.clock.now());
+      const statuses = await jobHealth(rt.database.db, rt.clock.now());
       if (!statuses.length) console.log('No job has run yet.');
-      for (const j of statuses) console.log(`${j.name}: ${j.running ? 'running' : `next ${j.nextRunAt}`}; last ${j.lastStatus ?? 'never'}${j.lastError ? ` (${j.lastError})` : ''}; ${j.runs} runs`);
+      for (const j of statuses) {
+        const state = j.running ? `running in ${j.holder ?? '?'} (heartbeat ${j.heartbeatAt ?? 'never'})` : `next ${j.nextRunAt}`;
+        console.log(`${j.name}: ${state}; last ${j.lastStatus ?? 'never'}${j.lastError ? ` (${j.lastError})` : ''}; ${j.runs} runs${j.stalled ? `\n  STALLED (${j.stalled.code}) since ${j.stalled.since}: ${j.stalled.reason}` : ''}`);
+      }
     } finally {
       await rt.close();
     }

@@ -5,6 +5,7 @@ import { Kysely, SqliteDialect, sql } from 'kysely';
 import { SearchPathPostgresDialect } from './introspector.js';
 import pg from 'pg';
 import type { DB } from './schema.js';
+import { noteIfFault } from './faults.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -79,6 +80,13 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Database
   const pool = new pg.Pool({
     connectionString: url,
     max: options.pgPoolSize ?? 10,
+    // While the server restarts or fails over, a request waits at most this long for a connection
+    // and then fails cleanly (503 database_unavailable) instead of hanging.
+    connectionTimeoutMillis: 5_000,
+    // TCP keepalive: a server that vanished without closing (failover, network cut) is noticed.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    idleTimeoutMillis: 30_000,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
     // bigint columns (sequence numbers, counts) come back as numbers; they stay far below 2^53.
     types: {
@@ -87,6 +95,10 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Database
     },
   });
   const db = new Kysely<DB>({ dialect: new SearchPathPostgresDialect({ pool }) });
+  // An idle connection the server closes (a restart, a failover, a network cut) is reported here; the
+  // pool has already dropped it and the next query opens a new one. Without a listener the pool's
+  // 'error' event would end the process.
+  pool.on('error', (err) => noteIfFault(db, err));
   return { db, dialect: 'postgres', schema, close: () => db.destroy() };
 }
 

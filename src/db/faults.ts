@@ -144,3 +144,13 @@ export async function probeStorage(db: Db, now: Date = new Date(), minIntervalMs
   }
   return storageHealthOf(db);
 }
+
+/**
+ * For bookkeeping writes a read does on the side (a token's last-used time): a full disk or a
+ * read-only database must not turn the read into an error. Anything else is rethrown.
+ */
+export function unlessStorageFault(err: unknown): void {
+  const fault = databaseFaultOf(err);
+  if (fault && (fault.code === 'storage_unavailable' || fault.cause === 'database_busy')) return;
+  throw err;
+}

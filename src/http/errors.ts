@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { databaseFaultOf, faultError } from '../db/faults.js';
 import { PalisadeError } from '../errors.js';
 
 export interface ErrorBody {
@@ -69,6 +70,9 @@ export function toPalisadeError(err: unknown): PalisadeError {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new PalisadeError(413, 'body_too_large', 'The request body is larger than this endpoint accepts; send less data per request.');
   }
+  // A full disk, a read-only database, a database restarting: 503 naming the cause (src/db/faults.ts).
+  const fault = databaseFaultOf(err);
+  if (fault) return faultError(fault);
   if (err instanceof SyntaxError && typeof fe.statusCode === 'number' && fe.statusCode === 400) {
     return new PalisadeError(400, 'invalid_json', 'The body is not valid JSON. Check quotes and commas, and send Content-Type: application/json.');
   }

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Ctx } from '../context.js';
+import { databaseFaultOf, faultError } from '../db/faults.js';
 import { PalisadeError } from '../errors.js';
 import type { ScimCall } from './common.js';
 import { authenticateDirectory, scimBaseUrl } from './directories.js';
@@ -41,6 +42,9 @@ function toScimError(err: unknown): ScimError {
       return new ScimError(400, 'invalid_json', 'The body is not valid JSON.', 'invalidSyntax');
   }
   if (err instanceof SyntaxError) return new ScimError(400, 'invalid_json', 'The body is not valid JSON.', 'invalidSyntax');
+  // A full disk or a database restarting: 503 naming the cause, which identity providers retry.
+  const fault = databaseFaultOf(err);
+  if (fault) return new ScimError(503, fault.code, faultError(fault).message);
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return new ScimError(fe.statusCode, 'bad_request', 'The request could not be read; check the method, headers and body.');
   return new ScimError(500, 'internal_error', 'Something went wrong in Palisade. Retry; if it persists, give your Palisade administrator the request id from the X-Request-Id header.');
 }
