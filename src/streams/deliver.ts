@@ -1,13 +1,13 @@
 import type { ExpressionBuilder } from 'kysely';
 import type { Ctx } from '../context.js';
-import type { AuditEventRow, DB } from '../db/schema.js';
+import type { DB } from '../db/schema.js';
 import { holderIsGone, keepLeaseAlive, newHolderName } from '../jobs/lease.js';
 import type { JobRun } from '../jobs/scheduler.js';
 import { type AuditEvent, eventFromRow } from '../audit/event.js';
 import { recordAudit } from '../audit/record.js';
 import type { AuditStreamsTable } from '../audit/tables.js';
 import { openStreamSecret, sealLegacyStreamSecrets } from './secrets.js';
-import { type DeliverOptions, type DeliveryResult, type Destination, type StreamSettings, deliver } from './transports.js';
+import { type DeliverOptions, type DeliveryResult, type Destination, type PreparedBatch, type StreamSettings, deliver, prepareBatch } from './transports.js';
 
 /**
  * Delivery reads the audit table forward from each destination's cursor (the table is the outbox):
@@ -146,29 +146,42 @@ export async function deliverStream(ctx: Sys, streamId: string, options: Deliver
       await recordFailure(ctx, row, failures, opened.result, Number(pending.seq));
       return { streamId, delivered, ok: false, error: opened.result.error ?? 'the credential could not be opened' };
     }
+    const dest = opened.dest;
+    // A batch read and formatted ahead: formatting the next one overlaps sending this one.
+    interface Loaded {
+      events: AuditEvent[];
+      redelivery: boolean;
+      prepared: PreparedBatch | undefined;
+    }
+    const load = async (after: number): Promise<Loaded> => {
+      const events = (await fetch(after)).map(eventFromRow);
+      const redelivery = events.length > 0 && events[0]!.seq <= maybeReceivedThrough;
+      return { events, redelivery, prepared: events.length ? prepareBatch(ctx.config, dest, events, now(), { redelivery }) : undefined };
+    };
     const started = Date.now();
-    let next: Promise<AuditEventRow[]> | undefined = fetch(cursor);
+    let next: Promise<Loaded> | undefined = load(cursor);
     let prefetched = false;
     while (next) {
-      let rows = await next;
+      let batch = await next;
       next = undefined;
       // Read ahead before the last cursor commit: events written since (stream.recovered among them) are read again.
-      if (!rows.length && prefetched) rows = await fetch(cursor);
+      if (!batch.prepared && prefetched) batch = await load(cursor);
       prefetched = true;
-      if (!rows.length) return { streamId, delivered, ok: true, ...(redelivered ? { redelivered } : {}) };
+      const { events, redelivery, prepared } = batch;
+      if (!prepared) return { streamId, delivered, ok: true, ...(redelivered ? { redelivered } : {}) };
       if (keeper.signal.aborted || Date.now() - started > budgetMs) return { streamId, delivered, ok: true, unfinished: true, ...(redelivered ? { redelivered } : {}) };
-      const events = rows.map(eventFromRow);
       const firstSeq = events[0]!.seq;
       const lastSeq = events[events.length - 1]!.seq;
-      const redelivery = firstSeq <= maybeReceivedThrough;
-      // Read the next batch while this one is on the wire (at most two batches in memory).
-      next = fetch(lastSeq);
-      next.catch(() => undefined);
       if (!redelivery) {
         const marked = await ctx.db.updateTable('audit_streams').set({ inflight_to_seq: lastSeq }).where(mine).executeTakeFirst();
         if (Number(marked.numUpdatedRows) !== 1) return { streamId, delivered, ok: true, unfinished: true };
       }
-      const result = await deliver(ctx.config, opened.dest, events, now(), { redelivery });
+      const sending = prepared.send();
+      // The next batch is read and formatted once this one's connection is under way (at most two in memory).
+      const ahead: Promise<Loaded> = new Promise<void>((r) => setImmediate(r)).then(() => load(lastSeq));
+      ahead.catch(() => undefined);
+      next = ahead;
+      const result = await sending;
       if (!result.ok) {
         await recordFailure(ctx, row, failures, result, firstSeq);
         return { streamId, delivered, ok: false, error: result.error ?? 'delivery failed' };

@@ -71,59 +71,99 @@ export const REQUEST_LIMITS = {
   webhook: { events: 1_000, bytes: 4_000_000 },
 } as const;
 
+/** A batch formatted for its destination, ready to send: formatting the next batch overlaps sending this one. */
+export interface PreparedBatch {
+  events: number;
+  /** Sends it; never throws (a refusal or network error is a failed result). */
+  send(): Promise<DeliveryResult>;
+}
+
+/**
+ * Formats one batch for its destination (syslog frames, HEC objects, Datadog entries, webhook
+ * events), split into requests within REQUEST_LIMITS. Throws only on a programming error.
+ */
+export function prepareBatch(config: PalisadeConfig, dest: Destination, events: AuditEvent[], now: Date, options: DeliverOptions = {}): PreparedBatch {
+  const redelivery = options.redelivery === true;
+  const guarded = (send: () => Promise<DeliveryResult>) => async (): Promise<DeliveryResult> => {
+    try {
+      return await send();
+    } catch (err) {
+      // Palisade's own refusals (outbound policy, sealed credentials) already say what to do.
+      return { ok: false, error: err instanceof PalisadeError ? `${err.code}: ${err.message}` : explainError(dest, err) };
+    }
+  };
+  switch (dest.kind) {
+    case 'syslog_tcp':
+    case 'syslog_tls': {
+      const payload = Buffer.concat(events.map((e) => frameOctetCounted(toSyslog(e, dest.format, LOCAL_HOST, redelivery))));
+      return { events: events.length, send: guarded(() => sendSyslog(config, dest, payload, events.length)) };
+    }
+    case 'splunk_hec': {
+      const url = new URL('/services/collector/event', dest.settings.url).toString();
+      const headers = { authorization: `Splunk ${dest.secret ?? ''}`, 'content-type': 'application/json' };
+      const chunks = chunk(events.map((e) => hecEntry(dest, e, redelivery)), REQUEST_LIMITS.splunk_hec);
+      return { events: events.length, send: guarded(() => sendAll(chunks, (entries) => sendHttp(config, dest, url, entries.join('\n'), headers))) };
+    }
+    case 'datadog': {
+      const headers = { 'dd-api-key': dest.secret ?? '', 'content-type': 'application/json' };
+      const chunks = chunk(datadogBody(dest, events, redelivery).map((e) => JSON.stringify(e)), REQUEST_LIMITS.datadog);
+      return { events: events.length, send: guarded(() => sendAll(chunks, (entries) => sendHttp(config, dest, dest.settings.url ?? '', `[${entries.join(',')}]`, headers))) };
+    }
+    case 'webhook': {
+      const format = dest.format === 'cef' ? 'palisade' : dest.format;
+      const chunks = chunk(events.map((e) => formatBody(e, format)), REQUEST_LIMITS.webhook);
+      return {
+        events: events.length,
+        send: guarded(() =>
+          sendAll(chunks, (bodies) => {
+            // {"events":[…]} (plus "redelivery":true): each element is the event exactly as formatBody wrote it.
+            const body = `{${redelivery ? '"redelivery":true,' : ''}"events":[${bodies.join(',')}]}`;
+            return sendHttp(config, dest, dest.settings.url ?? '', body, { 'content-type': 'application/json', ...(redelivery ? { 'palisade-redelivery': 'true' } : {}), ...webhookSignatureHeaders(dest.secret ?? '', body, now) });
+          }),
+        ),
+      };
+    }
+  }
+}
+
 /**
  * Sends one batch. Every connection goes through the outbound policy (src/net/outbound.ts): the
  * host is resolved once, checked, and connected to at the checked address; redirects are not
  * followed. Never throws: a refusal or network error is a failed DeliveryResult.
  */
 export async function deliver(config: PalisadeConfig, dest: Destination, events: AuditEvent[], now: Date, options: DeliverOptions = {}): Promise<DeliveryResult> {
-  const redelivery = options.redelivery === true;
   try {
-    switch (dest.kind) {
-      case 'syslog_tcp':
-      case 'syslog_tls':
-        return await sendSyslog(config, dest, events, redelivery);
-      case 'splunk_hec': {
-        const url = new URL('/services/collector/event', dest.settings.url).toString();
-        const headers = { authorization: `Splunk ${dest.secret ?? ''}`, 'content-type': 'application/json' };
-        return await sendChunks(events.map((e) => hecEntry(dest, e, redelivery)), REQUEST_LIMITS.splunk_hec, (entries) => sendHttp(config, dest, url, entries.join('\n'), headers));
-      }
-      case 'datadog': {
-        const headers = { 'dd-api-key': dest.secret ?? '', 'content-type': 'application/json' };
-        return await sendChunks(datadogBody(dest, events, redelivery).map((e) => JSON.stringify(e)), REQUEST_LIMITS.datadog, (entries) => sendHttp(config, dest, dest.settings.url ?? '', `[${entries.join(',')}]`, headers));
-      }
-      case 'webhook': {
-        const format = dest.format === 'cef' ? 'palisade' : dest.format;
-        return await sendChunks(events.map((e) => formatBody(e, format)), REQUEST_LIMITS.webhook, (bodies) => {
-          // {"events":[…]} (plus "redelivery":true): each element is the event exactly as formatBody wrote it.
-          const body = `{${redelivery ? '"redelivery":true,' : ''}"events":[${bodies.join(',')}]}`;
-          return sendHttp(config, dest, dest.settings.url ?? '', body, { 'content-type': 'application/json', ...(redelivery ? { 'palisade-redelivery': 'true' } : {}), ...webhookSignatureHeaders(dest.secret ?? '', body, now) });
-        });
-      }
-    }
+    return await prepareBatch(config, dest, events, now, options).send();
   } catch (err) {
-    // Palisade's own refusals (outbound policy, sealed credentials) already say what to do.
     return { ok: false, error: err instanceof PalisadeError ? `${err.code}: ${err.message}` : explainError(dest, err) };
   }
 }
 
-/** Sends serialized entries in requests of at most `limits` (count and bytes), one after another; stops at the first failure. */
-async function sendChunks(entries: string[], limits: { events: number; bytes: number }, send: (chunk: string[]) => Promise<DeliveryResult>): Promise<DeliveryResult> {
-  let last: DeliveryResult = { ok: true };
+/** Splits serialized entries into requests of at most `limits` (count and bytes); at least one entry per request, however large. */
+function chunk(entries: string[], limits: { events: number; bytes: number }): string[][] {
+  const out: string[][] = [];
   let start = 0;
   while (start < entries.length) {
     let end = start;
     let bytes = 0;
-    // At least one entry per request, however large (the receiver then says whether it takes it).
     while (end < entries.length && end - start < limits.events) {
       const size = Buffer.byteLength(entries[end] as string) + 1;
       if (end > start && bytes + size > limits.bytes) break;
       bytes += size;
       end++;
     }
-    last = await send(entries.slice(start, end));
-    if (!last.ok) return last;
+    out.push(entries.slice(start, end));
     start = end;
+  }
+  return out;
+}
+
+/** Sends the requests of a batch one after another; stops at the first failure. */
+async function sendAll(chunks: string[][], send: (chunk: string[]) => Promise<DeliveryResult>): Promise<DeliveryResult> {
+  let last: DeliveryResult = { ok: true };
+  for (const c of chunks) {
+    last = await send(c);
+    if (!last.ok) return last;
   }
   return last;
 }
@@ -211,12 +251,11 @@ async function sendHttp(config: PalisadeConfig, dest: Destination, url: string, 
   return { ok: false, permanent, status, response: text, error: `${dest.kind} answered HTTP ${status}${redirect}: ${text.slice(0, 300)}` };
 }
 
-async function sendSyslog(config: PalisadeConfig, dest: Destination, events: AuditEvent[], redelivery: boolean): Promise<DeliveryResult> {
+async function sendSyslog(config: PalisadeConfig, dest: Destination, payload: Buffer, count: number): Promise<DeliveryResult> {
   const { port = dest.kind === 'syslog_tls' ? 6514 : 514 } = dest.settings;
   // Refuses a denied IP literal here; a name is resolved and checked by the lookup hook at connect time.
   const target = guardedConnectOptions(config, dest.settings.host ?? '');
   const host = target.host;
-  const payload = Buffer.concat(events.map((e) => frameOctetCounted(toSyslog(e, dest.format, LOCAL_HOST, redelivery))));
   await new Promise<void>((resolve, reject) => {
     let socket: Socket;
     const fail = (err: Error) => {
@@ -239,5 +278,5 @@ async function sendSyslog(config: PalisadeConfig, dest: Destination, events: Aud
     socket.on('data', () => undefined);
     socket.on('close', (hadError) => (hadError ? undefined : resolve()));
   });
-  return { ok: true, response: `${events.length} message(s) written to ${host}:${port}` };
+  return { ok: true, response: `${count} message(s) written to ${host}:${port}` };
 }
