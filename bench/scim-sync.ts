@@ -9,6 +9,7 @@
  *
  *   BENCH_SCIM_USERS (default 2,000; the issue's figure is 10,000), BENCH_SCIM_GROUPS (default users/50)
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,7 +51,9 @@ async function open(name: 'sqlite' | 'postgres'): Promise<{ database: Database; 
 async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
   const { database, cleanup } = await open(name);
   await migrateToLatest(database);
-  const config = loadConfig({}, { databaseUrl: 'bench', logLevel: 'silent', publicUrl: 'http://palisade.bench' });
+  // A complete configuration of its own (not the environment's): the database it opened, and a
+  // master key, which buildApp needs to start (directory tokens and secrets are sealed with it).
+  const config = loadConfig({}, { databaseUrl: name === 'sqlite' ? 'sqlite::memory:' : PG_URL, logLevel: 'silent', publicUrl: 'http://palisade.bench', masterKey: randomBytes(32).toString('base64') });
   const app = await buildApp({ database, config, clock: systemClock });
   const sys = systemCtx({ db: database.db, clock: systemClock, config }, 'bench');
   const { organization } = await createOrganization(sys, { name: 'Bench', ownerEmail: 'owner@bench.example' });

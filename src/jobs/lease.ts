@@ -131,7 +131,8 @@ export function keepLeaseAlive(opts: { leaseMs: number; renew: () => Promise<boo
         renewing = false;
       });
   }, everyMs);
-  timer.unref();
+  // Not unref'd: a run in progress keeps the process up until it ends (or its lease is lost).
+
   const onParentAbort = () => controller.abort(opts.parent?.reason ?? new Error('stopping'));
   if (opts.parent?.aborted) onParentAbort();
   else opts.parent?.addEventListener('abort', onParentAbort, { once: true });

@@ -177,6 +177,11 @@ export class Scheduler {
     }
     if (!won) return { name: job.name, ran: false };
     noteWriteSucceeded(db);
+    if (this.stopping.signal.aborted) {
+      // Stopped while claiming: hand the lease straight back.
+      await db.updateTable('job_leases').set({ owner: null, lease_until: null }).where('name', '=', job.name).where('owner', '=', this.owner).execute().catch(() => undefined);
+      return { name: job.name, ran: false };
+    }
 
     const scheduledFrom = tickAt ?? clock.now();
     const keeper = keepLeaseAlive({
