@@ -46,8 +46,9 @@ program
     };
     process.once('SIGINT', () => void stop('SIGINT'));
     process.once('SIGTERM', () => void stop('SIGTERM'));
-    const address = await app.listen({ port: rt.config.port, host: rt.config.host });
+    // Jobs start before the listener: after a crash, delivery resumes as soon as the process is up.
     scheduler.start();
+    const address = await app.listen({ port: rt.config.port, host: rt.config.host });
     const orgs = await rt.database.db.selectFrom('organizations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     app.log.info({ address, database: rt.database.dialect }, `Palisade is listening on ${address} (API docs at ${address}/docs)`);
     if (Number(orgs.n) === 0) app.log.warn('No organization exists yet: run `palisade init --org "Your Company" --email you@example.com` to create the first one and get a setup link.');
