@@ -129,7 +129,9 @@ const lastProbe = new WeakMap<object, number>();
  */
 export async function probeStorage(db: Db, now: Date = new Date(), minIntervalMs = 5_000): Promise<StorageHealth> {
   const last = lastProbe.get(db) ?? 0;
-  if (now.getTime() - last < minIntervalMs) return storageHealthOf(db);
+  // While unwritable, probe more often: writes resume by themselves and health should say so soon.
+  const interval = storageHealthOf(db).writable ? minIntervalMs : Math.min(minIntervalMs, 1_000);
+  if (now.getTime() - last < interval) return storageHealthOf(db);
   lastProbe.set(db, now.getTime());
   try {
     await db

@@ -74,17 +74,19 @@ export async function readHealth(deps: HealthDeps): Promise<HealthReport> {
   return { at: now.toISOString(), databaseUp: true, databaseFault: null, storage, jobs, streams };
 }
 
-/** Reads at most once per `maxAgeMs`: scrapes and probes arriving together share one reading. */
-export function cachedHealth(deps: HealthDeps, maxAgeMs = 1_000): () => Promise<HealthReport> {
-  let last: { at: number; report: Promise<HealthReport> } | undefined;
+/**
+ * One reading shared by everyone who asks while it is under way: the gauges of one scrape (which
+ * prom-client collects all at once) and readiness probes arriving together. The storage probe's
+ * write is rate-limited on its own (probeStorage).
+ */
+export function sharedHealth(deps: HealthDeps): () => Promise<HealthReport> {
+  let pending: Promise<HealthReport> | undefined;
   return () => {
-    const now = Date.now();
-    if (!last || now - last.at > maxAgeMs) {
-      const report = readHealth(deps);
-      last = { at: now, report };
-      // A failed reading is not kept.
-      report.catch(() => (last = undefined));
+    if (!pending) {
+      pending = readHealth(deps);
+      const done = () => (pending = undefined);
+      pending.then(done, done);
     }
-    return last.report;
+    return pending;
   };
 }

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Gauge, type Registry } from 'prom-client';
 import { errorBody } from '../http/errors.js';
 import { PalisadeError } from '../errors.js';
-import { type HealthDeps, type HealthReport, cachedHealth } from './report.js';
+import { type HealthDeps, type HealthReport, sharedHealth } from './report.js';
 
 const ReadinessView = Type.Object(
   {
@@ -54,7 +54,7 @@ export function readinessView(report: HealthReport, dialect: string) {
  * still work there, and taking every instance out of a load balancer would stop them too.
  */
 export async function healthRoutes(app: FastifyInstance, opts: HealthDeps & { registry: Registry | undefined }): Promise<void> {
-  const health = cachedHealth(opts);
+  const health = sharedHealth(opts);
   app.get('/readyz', { schema: { tags: ['Operations'], operationId: 'getReadiness', summary: 'Readiness: the database answers; degraded when writes fail or a job or SIEM stream is stalled', response: { 200: ReadinessView, 503: Type.Ref('Error') } } }, async (request, reply) => {
     const report = await health();
     if (!report.databaseUp) {
@@ -92,14 +92,15 @@ export function registerHealthMetrics(registry: Registry, health: () => Promise<
   gauge('palisade_storage_fault', '1 for the cause while the database cannot be written (disk_full, read_only, io_error, database_unreachable, database_busy).', ['cause'], (g, r) => {
     if (!r.storage.writable && r.storage.cause) g.set({ cause: r.storage.cause }, 1);
   });
-  gauge('palisade_job_stalled', '1 when a periodic job is stalled: overdue, its holder gone, or failing 3 runs in a row (label code).', ['job', 'code'], (g, r) => {
-    for (const j of r.jobs) g.set({ job: j.name, code: j.stalled?.code ?? 'none' }, j.stalled ? 1 : 0);
+  // job_name, not job: Prometheus gives every scraped series the scrape job's own `job` label.
+  gauge('palisade_job_stalled', '1 when a periodic job is stalled: overdue, its holder gone, or failing 3 runs in a row (label code).', ['job_name', 'code'], (g, r) => {
+    for (const j of r.jobs) g.set({ job_name: j.name, code: j.stalled?.code ?? 'none' }, j.stalled ? 1 : 0);
   });
-  gauge('palisade_job_consecutive_failures', 'Failed runs of a job in a row (0 after a success).', ['job'], (g, r) => {
-    for (const j of r.jobs) g.set({ job: j.name }, j.consecutiveFailures);
+  gauge('palisade_job_consecutive_failures', 'Failed runs of a job in a row (0 after a success).', ['job_name'], (g, r) => {
+    for (const j of r.jobs) g.set({ job_name: j.name }, j.consecutiveFailures);
   });
-  gauge('palisade_job_last_finished_timestamp_seconds', 'When a job last finished a run (Unix time).', ['job'], (g, r) => {
-    for (const j of r.jobs) if (j.lastFinishedAt) g.set({ job: j.name }, Date.parse(j.lastFinishedAt) / 1000);
+  gauge('palisade_job_last_finished_timestamp_seconds', 'When a job last finished a run (Unix time).', ['job_name'], (g, r) => {
+    for (const j of r.jobs) if (j.lastFinishedAt) g.set({ job_name: j.name }, Date.parse(j.lastFinishedAt) / 1000);
   });
   const streamLabels = ['stream_id', 'org_id', 'kind'] as const;
   const labelsOf = (s: HealthReport['streams'][number]) => ({ stream_id: s.streamId, org_id: s.orgId, kind: s.kind });
