@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql } from 'kysely';
+import { type DatabaseConnection, type Driver, Kysely, SqliteDialect, SqliteDriver, sql } from 'kysely';
 import { SearchPathPostgresDialect } from './introspector.js';
 import pg from 'pg';
 import type { DB } from './schema.js';
@@ -60,9 +60,36 @@ function openSqlite(url: string): Database {
   handle.pragma('synchronous = NORMAL');
   handle.pragma('foreign_keys = ON');
   handle.pragma('busy_timeout = 5000');
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: handle }) });
+  const db = new Kysely<DB>({ dialect: new FaultTolerantSqliteDialect(handle) });
   SQLITE_HANDLES.set(db, handle);
   return { db, dialect: 'sqlite', schema: undefined, close: () => db.destroy() };
+}
+
+/**
+ * SQLite rolls a transaction back by itself when a statement or the COMMIT fails with SQLITE_FULL,
+ * SQLITE_IOERR or SQLITE_NOMEM; Kysely's ROLLBACK then fails with "cannot rollback - no
+ * transaction is active", and that error replaced the one that says why (a full disk answered 500
+ * instead of 503 storage_unavailable). The ROLLBACK is skipped when nothing is left to roll back.
+ */
+class FaultTolerantSqliteDriver extends SqliteDriver {
+  constructor(private readonly handle: SQLite.Database) {
+    super({ database: handle });
+  }
+
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (!this.handle.inTransaction) return;
+    await super.rollbackTransaction(connection);
+  }
+}
+
+class FaultTolerantSqliteDialect extends SqliteDialect {
+  constructor(private readonly handle: SQLite.Database) {
+    super({ database: handle });
+  }
+
+  override createDriver(): Driver {
+    return new FaultTolerantSqliteDriver(this.handle);
+  }
 }
 
 async function openPostgres(url: string, options: OpenOptions): Promise<Database> {

@@ -85,8 +85,9 @@ export interface TestApp {
  */
 export const TEST_OUTBOUND_ALLOW_CIDRS = ['127.0.0.0/8', '::1/128'];
 
-export async function createTestApp(overrides: Partial<PalisadeConfig> = {}): Promise<TestApp> {
-  const db = await openTestDatabase();
+/** `options.database`: a database the test prepared itself (one on a small tmpfs, a private PostgreSQL), closed with the app. */
+export async function createTestApp(overrides: Partial<PalisadeConfig> = {}, options: { database?: TestDatabase } = {}): Promise<TestApp> {
+  const db = options.database ?? (await openTestDatabase());
   const clock = new ManualClock(new Date());
   const config = loadConfig({}, { databaseUrl: db.url, logLevel: 'silent', passwordScryptLogN: 10, publicUrl: 'http://palisade.test', masterKey: randomBytes(32).toString('base64'), outboundAllowCidrs: TEST_OUTBOUND_ALLOW_CIDRS, ...overrides });
   const app = await buildApp({ database: db.database, config, clock });
