@@ -126,6 +126,9 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Database
   // pool has already dropped it and the next query opens a new one. Without a listener the pool's
   // 'error' event would end the process.
   pool.on('error', (err) => noteIfFault(db, err));
+  // The same for a connection in use (checked out between two statements of a transaction): the
+  // statement that uses it next fails (503 database_unavailable) and the pool drops it on release.
+  pool.on('connect', (client) => client.on('error', (err) => noteIfFault(db, err)));
   return { db, dialect: 'postgres', schema, close: () => db.destroy() };
 }
 
