@@ -1,6 +1,6 @@
 import type { ExpressionBuilder } from 'kysely';
 import type { Ctx } from '../context.js';
-import type { DB } from '../db/schema.js';
+import type { DB, Queryable } from '../db/schema.js';
 import { holderIsGone, keepLeaseAlive, newHolderName } from '../jobs/lease.js';
 import type { JobRun } from '../jobs/scheduler.js';
 import { type AuditEvent, eventFromRow } from '../audit/event.js';
@@ -159,6 +159,7 @@ export async function deliverStream(ctx: Sys, streamId: string, options: Deliver
       return { events, redelivery, prepared: events.length ? prepareBatch(ctx.config, dest, events, now(), { redelivery }) : undefined };
     };
     const started = Date.now();
+    let markedThrough = maybeReceivedThrough;
     let next: Promise<Loaded> | undefined = load(cursor);
     let prefetched = false;
     while (next) {
@@ -172,9 +173,12 @@ export async function deliverStream(ctx: Sys, streamId: string, options: Deliver
       if (keeper.signal.aborted || Date.now() - started > budgetMs) return { streamId, delivered, ok: true, unfinished: true, ...(redelivered ? { redelivered } : {}) };
       const firstSeq = events[0]!.seq;
       const lastSeq = events[events.length - 1]!.seq;
-      if (!redelivery) {
+      // The in-flight mark covers this batch before it leaves (written with the previous batch's
+      // cursor move when that one could see this one coming; otherwise here).
+      if (!redelivery && markedThrough < lastSeq) {
         const marked = await ctx.db.updateTable('audit_streams').set({ inflight_to_seq: lastSeq }).where(mine).executeTakeFirst();
         if (Number(marked.numUpdatedRows) !== 1) return { streamId, delivered, ok: true, unfinished: true };
+        markedThrough = lastSeq;
       }
       const sending = prepared.send();
       // The next batch is read and formatted once this one's connection is under way (at most two in memory).
@@ -186,26 +190,35 @@ export async function deliverStream(ctx: Sys, streamId: string, options: Deliver
         await recordFailure(ctx, row, failures, result, firstSeq);
         return { streamId, delivered, ok: false, error: result.error ?? 'delivery failed' };
       }
-      const committed = await ctx.db.transaction().execute(async (tx) => {
-        // The cursor only moves forward, and only for the holder of the lease.
-        const moved = await tx
+      // One UPDATE moves the cursor and marks the next batch in flight (read meanwhile), so a batch
+      // costs one round trip to the database. Only a recovery (an audit event) needs a transaction.
+      const upcoming = await ahead.catch(() => undefined);
+      const goesOn = upcoming?.prepared !== undefined && !upcoming.redelivery && !keeper.signal.aborted && Date.now() - started <= budgetMs;
+      const nextMark = goesOn ? upcoming.events[upcoming.events.length - 1]!.seq : null;
+      const move = (q: Queryable) =>
+        q
           .updateTable('audit_streams')
-          .set({ cursor_seq: lastSeq, inflight_to_seq: null, failures: 0, next_attempt_at: null, last_success_at: now().toISOString(), updated_at: now().toISOString() })
+          .set({ cursor_seq: lastSeq, inflight_to_seq: nextMark, failures: 0, next_attempt_at: null, last_success_at: now().toISOString(), updated_at: now().toISOString() })
+          // The cursor only moves forward, and only for the holder of the lease.
           .where(mine)
           .where('cursor_seq', '=', cursor)
           .returning(['status'])
           .executeTakeFirst();
-        if (!moved) return undefined;
-        if (failures > 0) {
-          await recordAudit(tx, ctx, {
-            orgId: row.org_id,
-            action: 'stream.recovered',
-            targets: [{ type: 'audit_stream', id: row.id, name: row.name }],
-            metadata: { kind: row.kind, failuresBefore: failures, since: row.last_error_at },
-          });
-        }
-        return moved.status;
-      });
+      const committed =
+        failures === 0
+          ? (await move(ctx.db))?.status
+          : await ctx.db.transaction().execute(async (tx) => {
+              const moved = await move(tx);
+              if (!moved) return undefined;
+              await recordAudit(tx, ctx, {
+                orgId: row.org_id,
+                action: 'stream.recovered',
+                targets: [{ type: 'audit_stream', id: row.id, name: row.name }],
+                metadata: { kind: row.kind, failuresBefore: failures, since: row.last_error_at },
+              });
+              return moved.status;
+            });
+      markedThrough = nextMark ?? lastSeq;
       // Lost the lease (a takeover after a stall) or the cursor moved under us: stop, the holder goes on.
       if (committed === undefined) return { streamId, delivered, ok: true, unfinished: true };
       delivered += events.length;
