@@ -10,7 +10,8 @@ import { verifyExportFile } from './audit/verify-file.js';
 import { verifyChain } from './audit/verify.js';
 import { ConfigError, loadConfig } from './config.js';
 import { systemCtx } from './context.js';
-import { closeKeyProvider } from './crypto/provider.js';
+import { pino } from 'pino';
+import { closeKeyProvider, initKeyProvider } from './crypto/provider.js';
 import { openDatabase } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { PalisadeError } from './errors.js';
@@ -35,8 +36,14 @@ program
   .option('--host <host>', 'address to listen on (overrides PALISADE_HOST)')
   .action(async (opts: { port?: number; host?: string }) => {
     const rt = await startRuntime({ ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.host ? { host: opts.host } : {}) });
+    // Jobs start first, before the HTTP app is built: after a crash, SIEM delivery resumes as soon
+    // as the process is up. The key provider is checked first (a bad master key stops start-up).
+    const log = pino({ level: rt.config.logLevel });
+    initKeyProvider(rt.config, (msg) => log.warn(msg));
+    const scheduler = createScheduler({ db: rt.database.db, clock: rt.clock, config: rt.config, log });
+    scheduler.start();
+    log.info({ jobs: scheduler.registered().length, holder: scheduler.owner }, 'job scheduler started');
     const app = await buildApp({ database: rt.database, config: rt.config, clock: rt.clock });
-    const scheduler = createScheduler({ db: rt.database.db, clock: rt.clock, config: rt.config, log: app.log });
     const stop = async (signal: string) => {
       app.log.info({ signal }, 'shutting down');
       await scheduler.stop();
@@ -46,8 +53,6 @@ program
     };
     process.once('SIGINT', () => void stop('SIGINT'));
     process.once('SIGTERM', () => void stop('SIGTERM'));
-    // Jobs start before the listener: after a crash, delivery resumes as soon as the process is up.
-    scheduler.start();
     const address = await app.listen({ port: rt.config.port, host: rt.config.host });
     const orgs = await rt.database.db.selectFrom('organizations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     app.log.info({ address, database: rt.database.dialect }, `Palisade is listening on ${address} (API docs at ${address}/docs)`);

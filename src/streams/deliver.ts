@@ -6,6 +6,7 @@ import type { JobRun } from '../jobs/scheduler.js';
 import { type AuditEvent, eventFromRow } from '../audit/event.js';
 import { recordAudit } from '../audit/record.js';
 import type { AuditStreamsTable } from '../audit/tables.js';
+import { firstEventAfter } from './backlog.js';
 import { openStreamSecret, sealLegacyStreamSecrets } from './secrets.js';
 import { type DeliverOptions, type DeliveryResult, type Destination, type PreparedBatch, type StreamSettings, deliver, prepareBatch } from './transports.js';
 
@@ -132,18 +133,30 @@ export async function deliverStream(ctx: Sys, streamId: string, options: Deliver
     let failures = Number(row.failures);
     // Events up to here were in flight when an earlier attempt stopped: the receiver may have them.
     const maybeReceivedThrough = row.inflight_to_seq === null ? 0 : Number(row.inflight_to_seq);
-    const fetch = (after: number) => {
-      let q = ctx.db.selectFrom('audit_events').selectAll().where('org_id', '=', row.org_id).where('seq', '>', after);
+    /**
+     * The next batch after `after`. A chain's seqs have no gaps, so the batch is the range
+     * (after, after + batchSize]: an index range scan, whatever the backlog (asked for "seq > after
+     * ORDER BY seq LIMIT n", PostgreSQL without fresh statistics scanned and sorted the whole
+     * backlog for every batch). A retention purge can leave the cursor before the first kept
+     * event: then the first seq after it is looked up and the range starts there.
+     */
+    const range = (after: number) => {
       // The possibly received range goes out as a batch of its own, so exactly those events are marked.
-      if (after < maybeReceivedThrough) q = q.where('seq', '<=', maybeReceivedThrough);
-      return q.orderBy('seq').limit(batchSize).execute();
+      const upTo = after < maybeReceivedThrough ? Math.min(after + batchSize, maybeReceivedThrough) : after + batchSize;
+      return ctx.db.selectFrom('audit_events').selectAll().where('org_id', '=', row.org_id).where('seq', '>', after).where('seq', '<=', upTo).orderBy('seq').execute();
     };
-    const pending = await ctx.db.selectFrom('audit_events').select('seq').where('org_id', '=', row.org_id).where('seq', '>', cursor).orderBy('seq').limit(1).executeTakeFirst();
+    const fetch = async (after: number) => {
+      const rows = await range(after);
+      if (rows.length) return rows;
+      const next = await firstEventAfter(ctx.db, row.org_id, after);
+      return next ? range(next.seq - 1) : rows;
+    };
+    const pending = await firstEventAfter(ctx.db, row.org_id, cursor);
     if (!pending) return { streamId, delivered, ok: true };
     // The credential is opened once per run (at most RUN_BUDGET_MS) and never stored.
     const opened = await openDestination(ctx, row).catch((err: unknown) => ({ ok: false as const, result: { ok: false, error: err instanceof Error ? err.message.slice(0, 500) : String(err) } }));
     if (!opened.ok) {
-      await recordFailure(ctx, row, failures, opened.result, Number(pending.seq));
+      await recordFailure(ctx, row, failures, opened.result, pending.seq);
       return { streamId, delivered, ok: false, error: opened.result.error ?? 'the credential could not be opened' };
     }
     const dest = opened.dest;

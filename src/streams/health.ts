@@ -2,6 +2,7 @@ import type { AuditStreamsTable } from '../audit/tables.js';
 import type { Db } from '../db/schema.js';
 import { jobStallOf } from '../jobs/health.js';
 import type { JobStatus } from '../jobs/scheduler.js';
+import { firstEventAfter } from './backlog.js';
 import { CIRCUIT_THRESHOLD } from './deliver.js';
 
 /**
@@ -58,6 +59,5 @@ export function streamStallOf(f: StreamFacts, now: Date, stallAfterMs: number): 
 
 /** When the oldest undelivered event of a destination was recorded (null when none waits). */
 export async function oldestPendingAt(db: Db, row: Pick<AuditStreamsTable, 'org_id' | 'cursor_seq'>): Promise<string | null> {
-  const e = await db.selectFrom('audit_events').select('occurred_at').where('org_id', '=', row.org_id).where('seq', '>', Number(row.cursor_seq)).orderBy('seq').limit(1).executeTakeFirst();
-  return e?.occurred_at ?? null;
+  return (await firstEventAfter(db, row.org_id, Number(row.cursor_seq)))?.occurredAt ?? null;
 }

@@ -6,7 +6,7 @@ import type { AuditEvent } from '../audit/event.js';
 import type { PalisadeConfig } from '../config.js';
 import { PalisadeError } from '../errors.js';
 import { guardedConnectOptions, outboundRequest } from '../net/outbound.js';
-import { type StreamFormat, formatBody, frameOctetCounted, toSyslog } from './formats.js';
+import { type StreamFormat, formatBody, toSyslog } from './formats.js';
 
 export type StreamKind = 'syslog_tcp' | 'syslog_tls' | 'splunk_hec' | 'datadog' | 'webhook';
 
@@ -95,7 +95,16 @@ export function prepareBatch(config: PalisadeConfig, dest: Destination, events: 
   switch (dest.kind) {
     case 'syslog_tcp':
     case 'syslog_tls': {
-      const payload = Buffer.concat(events.map((e) => frameOctetCounted(toSyslog(e, dest.format, LOCAL_HOST, redelivery))));
+      // One string, one buffer for the batch (not three buffers per message): the same bytes as frameOctetCounted.
+      const payload = Buffer.from(
+        events
+          .map((e) => {
+            const message = toSyslog(e, dest.format, LOCAL_HOST, redelivery);
+            return `${Buffer.byteLength(message)} ${message}`;
+          })
+          .join(''),
+        'utf8',
+      );
       return { events: events.length, send: guarded(() => sendSyslog(config, dest, payload, events.length)) };
     }
     case 'splunk_hec': {
