@@ -11,9 +11,13 @@ import { totpRewrapJob } from '../sso/totp-secret.js';
 import { retentionPurgeJob } from '../workspace/retention.js';
 import { type JobDefinition, Scheduler, type SchedulerDeps } from './scheduler.js';
 
-/** Every periodic job Palisade runs. A domain adds its job factory here, one line each. */
+/**
+ * Every periodic job Palisade runs. A domain adds its job factory here, one line each. SIEM delivery
+ * comes first: at start-up every job is due at once, and its claim then gets the first database
+ * connection, so delivery resumes first after a restart.
+ */
 export function allJobs(config: PalisadeConfig): JobDefinition[] {
-  return [domainRecheckJob(config), scimSyncLogRetentionJob(config), ssoCleanupJob(), samlMetadataRefreshJob(), rewrapJob(), totpRewrapJob(), retentionPurgeJob(), ...auditJobs(config), ...streamJobs(config), rateLimitCleanupJob()];
+  return [...streamJobs(config), domainRecheckJob(config), scimSyncLogRetentionJob(config), ssoCleanupJob(), samlMetadataRefreshJob(), rewrapJob(), totpRewrapJob(), retentionPurgeJob(), ...auditJobs(config), rateLimitCleanupJob()];
 }
 
 export function createScheduler(deps: SchedulerDeps, jobs: JobDefinition[] = allJobs(deps.config)): Scheduler {
