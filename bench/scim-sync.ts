@@ -51,8 +51,9 @@ async function open(name: 'sqlite' | 'postgres'): Promise<{ database: Database; 
 async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
   const { database, cleanup } = await open(name);
   await migrateToLatest(database);
-  // A throwaway master key: the app loads its key provider at start (SSO connections seal their secrets).
-  const config = loadConfig({}, { databaseUrl: 'bench', logLevel: 'silent', publicUrl: 'http://palisade.bench', masterKey: randomBytes(32).toString('base64') });
+  // A complete configuration of its own (not the environment's): the database it opened, and a
+  // master key, which buildApp needs to start (directory tokens and secrets are sealed with it).
+  const config = loadConfig({}, { databaseUrl: name === 'sqlite' ? 'sqlite::memory:' : PG_URL, logLevel: 'silent', publicUrl: 'http://palisade.bench', masterKey: randomBytes(32).toString('base64') });
   const app = await buildApp({ database, config, clock: systemClock });
   const sys = systemCtx({ db: database.db, clock: systemClock, config }, 'bench');
   const { organization } = await createOrganization(sys, { name: 'Bench', ownerEmail: 'owner@bench.example' });

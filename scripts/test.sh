@@ -27,6 +27,15 @@ if [ "${#APT_PACKAGES[@]}" -gt 0 ]; then
   log "installing Debian packages: ${APT_PACKAGES[*]}"
   apt-get update -qq && apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
 fi
+# promtool (Debian package prometheus) checks and unit-tests deploy/prometheus/palisade-alerts.yml
+# (test/health/alerts.test.ts). Only the tool is wanted: the package's daemon is kept from starting.
+if ! command -v promtool >/dev/null 2>&1; then
+  log "installing prometheus (for promtool)"
+  own_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && own_policy=1; fi
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  if [ "$own_policy" -eq 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
+fi
 
 # --- PostgreSQL on 127.0.0.1:5432 with a database "test" -------------------------------------------
 pg_ready() { pg_isready -q -h 127.0.0.1 -p 5432; }
@@ -82,6 +91,13 @@ for dialect in ${TEST_DIALECTS:-sqlite postgres}; do
   total_pass=$((total_pass + pass)); total_fail=$((total_fail + fail))
   if [ "$status" -ne 0 ] && [ "$fail" -eq 0 ]; then total_fail=$((total_fail + 1)); echo "$dialect: the test runner exited with $status" >&2; fi
 done
+
+# Every benchmark, with tiny sizes, on the dialects tested: `npm run bench` must keep running to the end.
+log "benchmark smoke run (BENCH_SMOKE=1 npm run bench)"
+if ! BENCH_SMOKE=1 BENCH_DIALECTS="${TEST_DIALECTS:-sqlite postgres}" npm run --silent bench; then
+  echo "bench: a benchmark failed (BENCH_SMOKE=1 npm run bench)" >&2
+  total_fail=$((total_fail + 1))
+fi
 
 echo
 echo "total: $total_pass passed, $total_fail failed"

@@ -15,6 +15,8 @@ import { MAX_PARAM_LENGTH, clientErrorHandler, errorBody, frameworkErrorHandler,
 import { installInputPolicy } from './http/input-policy.js';
 import { installJsonParser } from './http/json-body.js';
 import { isScimPath, renderScimFrameworkError } from './scim/protocol-routes.js';
+import { installStorageFaultHooks } from './http/storage-faults.js';
+import { healthRoutes } from './health/routes.js';
 import { validatorCompiler } from './http/validation.js';
 import { identifyCaller } from './http/identify.js';
 import { ErrorSchema } from './http/schemas.js';
@@ -138,6 +140,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   installInputPolicy(app);
 
   await app.register(systemRoutes, { database, metrics, metricsEnabled: config.metricsEnabled });
+  await app.register(healthRoutes, { database, clock, config, registry: config.metricsEnabled ? metrics.registry : undefined });
+  installStorageFaultHooks(app, database.db);
   await app.register(pageRoutes);
   // Each domain's routes, one line each.
   for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes, domainRoutes, scimRoutes, scimProtocolRoutes, ssoRoutes, workspaceRoutes, gatewayRoutes, streamRoutes, emailRoutes]) await app.register(routes);

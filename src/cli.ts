@@ -10,14 +10,14 @@ import { verifyExportFile } from './audit/verify-file.js';
 import { verifyChain } from './audit/verify.js';
 import { ConfigError, loadConfig } from './config.js';
 import { systemCtx } from './context.js';
-import { closeKeyProvider } from './crypto/provider.js';
+import { closeKeyProvider, initKeyProvider } from './crypto/provider.js';
 import { openDatabase } from './db/connect.js';
 import { copyDatabase } from './db/copy.js';
 import { backupSqlite, checkInstallation, restoreSqlite } from './db/backup.js';
 import { migrateToLatest } from './db/migrate.js';
 import { PalisadeError } from './errors.js';
 import { createScheduler } from './jobs/registry.js';
-import { jobStatuses } from './jobs/scheduler.js';
+import { jobHealth } from './jobs/health.js';
 import { createChildOrganization, createOrganization } from './orgs/organizations.js';
 import { RoleMappingInput } from './orgs/role-mapping.js';
 import { putRoleMapping } from './orgs/role-mapping-change.js';
@@ -304,9 +304,12 @@ jobs
   .action(async () => {
     const rt = await startRuntime({}, { existingDatabase: true });
     try {
-      const statuses = await jobStatuses(rt.database.db, rt.clock.now());
+      const statuses = await jobHealth(rt.database.db, rt.clock.now());
       if (!statuses.length) console.log('No job has run yet.');
-      for (const j of statuses) console.log(`${j.name}: ${j.running ? 'running' : `next ${j.nextRunAt}`}; last ${j.lastStatus ?? 'never'}${j.lastError ? ` (${j.lastError})` : ''}; ${j.runs} runs`);
+      for (const j of statuses) {
+        const state = j.running ? `running in ${j.holder ?? '?'} (heartbeat ${j.heartbeatAt ?? 'never'})` : `next ${j.nextRunAt}`;
+        console.log(`${j.name}: ${state}; last ${j.lastStatus ?? 'never'}${j.lastError ? ` (${j.lastError})` : ''}; ${j.runs} runs${j.stalled ? `\n  STALLED (${j.stalled.code}) since ${j.stalled.since}: ${j.stalled.reason}` : ''}`);
+      }
     } finally {
       await rt.close();
     }

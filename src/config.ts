@@ -51,6 +51,8 @@ export interface PalisadeConfig {
   auditRetentionDays: number;
   auditCheckpointMinutes: number;
   auditStreamIntervalSeconds: number;
+  /** A destination with events waiting and no delivery for this long is `stalled`. */
+  auditStreamStallSeconds: number;
   auditStreamsAllowHttp: boolean;
   auditSigningKeyFile: string;
   /** CIDRs outbound connections may reach even when the default policy denies them (see src/net/outbound.ts). */
@@ -223,6 +225,7 @@ export const CONFIG_SPEC = {
   auditSigningKeyFile: { variable: 'PALISADE_AUDIT_SIGNING_KEY_FILE', default: '', parse: (r: string) => r.trim(), describe: 'Ed25519 private key (PKCS#8 PEM) that signs audit checkpoints, kept outside the database; unset: a key is generated and stored in the database.' },
   auditStreamsAllowHttp: { variable: 'PALISADE_AUDIT_STREAMS_ALLOW_HTTP', default: false, parse: bool, describe: 'Allow plain http:// SIEM destinations (tests and labs only; events leave over HTTPS otherwise).' },
   auditStreamIntervalSeconds: { variable: 'PALISADE_AUDIT_STREAM_INTERVAL_SECONDS', default: 5, parse: integer(1, 3600), describe: 'How often SIEM stream delivery runs.' },
+  auditStreamStallSeconds: { variable: 'PALISADE_AUDIT_STREAM_STALL_SECONDS', default: 60, parse: integer(10, 86_400), describe: 'A SIEM destination with events waiting and nothing delivered for this long is reported stalled (health, /readyz, metrics), with since when and why.' },
   outboundAllowCidrs: { variable: 'PALISADE_OUTBOUND_ALLOW_CIDRS', default: [] as string[], parse: cidrList, describe: 'Comma-separated CIDRs (or single IPs) that SIEM streams, SSO metadata/discovery and the model gateway may connect to even though the default policy denies them (loopback, link-local, …), e.g. 127.0.0.1/32 for a local syslog.' },
   smtpUrl: { variable: 'PALISADE_SMTP_URL', default: '', parse: smtpUrl, describe: 'Where Palisade sends mail: smtp://host:587 (STARTTLS when offered), smtps://host:465, credentials as smtp://user:password@host:587. Empty: no email; invitations of people without an account are refused until it is set.' },
   smtpFrom: { variable: 'PALISADE_SMTP_FROM', default: '', parse: fromAddress, describe: 'Sender of Palisade\'s mail, e.g. "Palisade <palisade@example.com>". Required with PALISADE_SMTP_URL.' },

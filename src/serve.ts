@@ -1,6 +1,9 @@
 import cluster from 'node:cluster';
 import type { Server as HttpsServer } from 'node:https';
+import { pino } from 'pino';
+import { LOG_REDACT_PATHS, scrubSecrets } from './http/log-redaction.js';
 import { buildApp } from './app.js';
+import { initKeyProvider } from './crypto/provider.js';
 import { type PalisadeConfig, loadConfig } from './config.js';
 import { sqlitePathOf } from './db/connect.js';
 import { PalisadeError } from './errors.js';
@@ -51,8 +54,14 @@ export async function serve(overrides: Partial<PalisadeConfig>, workers: number)
     return;
   }
   const rt = await startRuntime(overrides);
+  // Jobs start first, before the HTTP app is built: after a crash, SIEM delivery resumes as soon as
+  // the process is up. The key provider is checked first (a bad master key stops start-up).
+  const log = pino({ level: rt.config.logLevel, redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' }, hooks: { streamWrite: scrubSecrets } });
+  initKeyProvider(rt.config, (msg) => log.warn(msg));
+  const scheduler = createScheduler({ db: rt.database.db, clock: rt.clock, config: rt.config, log });
+  scheduler.start();
+  log.info({ jobs: scheduler.registered().length, holder: scheduler.owner }, 'job scheduler started');
   const app = await buildApp({ database: rt.database, config: rt.config, clock: rt.clock });
-  const scheduler = createScheduler({ db: rt.database.db, clock: rt.clock, config: rt.config, log: app.log });
   const stop = async (signal: string) => {
     app.log.info({ signal }, 'shutting down');
     await scheduler.stop();
@@ -73,7 +82,6 @@ export async function serve(overrides: Partial<PalisadeConfig>, workers: number)
     });
   }
   const address = await app.listen({ port: rt.config.port, host: rt.config.host });
-  scheduler.start();
   const orgs = await rt.database.db.selectFrom('organizations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   app.log.info({ address, database: rt.database.dialect, worker: cluster.isWorker ? cluster.worker?.id : undefined }, `Palisade is listening on ${address} (API docs at ${address}/docs)`);
   if (Number(orgs.n) === 0) app.log.warn('No organization exists yet: run `palisade init --org "Your Company" --email you@example.com` to create the first one and get a setup link.');

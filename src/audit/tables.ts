@@ -62,6 +62,8 @@ export interface AuditStreamsTable {
   last_error_at: string | null;
   lease_owner: string | null;
   lease_until: string | null;
+  /** Last seq of a batch sent and not yet acknowledged: after a crash, that range is re-sent marked as a redelivery. */
+  inflight_to_seq: number | null;
   created_at: string;
   updated_at: string;
 }

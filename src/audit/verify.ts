@@ -36,12 +36,18 @@ export async function verifyChain(db: Queryable, orgId: string, batchSize = 2000
     expectedSeq = Number(anchor.first_seq);
     lastSeq = expectedSeq - 1;
   }
+  // The head is read first and events are checked up to it: a writer that commits meanwhile (a live
+  // server) adds events and moves the head together, after it. Reading the head last reported
+  // such a live chain as cut ("head_mismatch").
+  const head = await db.selectFrom('audit_chain_heads').select(['seq', 'hash']).where('org_id', '=', orgId).executeTakeFirst();
+  const headSeq = head ? Number(head.seq) : 0;
   for (;;) {
     const rows = await db
       .selectFrom('audit_events')
       .selectAll()
       .where('org_id', '=', orgId)
       .where('seq', '>', lastSeq)
+      .where('seq', '<=', headSeq)
       .orderBy('seq')
       .limit(batchSize)
       .execute();
@@ -56,8 +62,11 @@ export async function verifyChain(db: Queryable, orgId: string, batchSize = 2000
     }
     if (rows.length < batchSize) break;
   }
-  const head = await db.selectFrom('audit_chain_heads').select(['seq', 'hash']).where('org_id', '=', orgId).executeTakeFirst();
-  const headSeq = head ? Number(head.seq) : 0;
+  // Events past the head the chain was read at: a concurrent writer's (the head has moved past them
+  // since) or rows added without the head (it has not).
+  const beyond = await db.selectFrom('audit_events').select('seq').where('org_id', '=', orgId).where('seq', '>', headSeq).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  const headNow = beyond ? Number((await db.selectFrom('audit_chain_heads').select('seq').where('org_id', '=', orgId).executeTakeFirst())?.seq ?? 0) : headSeq;
+  if (beyond && headNow < Number(beyond.seq)) lastSeq = Number(beyond.seq);
   if (headSeq !== lastSeq || (head && head.hash !== expectedPrev)) {
     return {
       orgId,

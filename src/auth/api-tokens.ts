@@ -9,6 +9,7 @@ import { type Page, type PageRequest, pageOf, pageQuery } from '../http/paginati
 import { auditOrgsOfUser } from './audit-orgs.js';
 import { requireUser } from './require-user.js';
 import { displayPrefix, generateSecret, hashSecret, secretKind } from './secrets.js';
+import { unlessStorageFault } from '../db/faults.js';
 
 /** Personal API tokens: a person's own credential for scripts. They act as that person, nothing more. */
 export const ApiTokenView = Type.Object({
@@ -93,7 +94,8 @@ export async function resolveApiToken(db: Queryable, now: Date, secret: string):
   if (!row || row.token_revoked_at !== null || (row.token_expires_at !== null && row.token_expires_at <= at) || row.status !== 'active') return undefined;
   // Record use at most once a minute: a busy script should not turn every read into a write.
   if (!row.token_last_used_at || new Date(row.token_last_used_at).getTime() < now.getTime() - 60_000) {
-    await db.updateTable('api_tokens').set({ last_used_at: at }).where('id', '=', row.token_id).execute();
+    // Best effort: on a full disk the token still works for reads (src/db/faults.ts).
+    await db.updateTable('api_tokens').set({ last_used_at: at }).where('id', '=', row.token_id).execute().catch(unlessStorageFault);
   }
   const { token_id, token_expires_at: _e, token_revoked_at: _r, token_last_used_at: _l, ...user } = row;
   return { tokenId: token_id, user };

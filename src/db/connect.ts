@@ -1,10 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql } from 'kysely';
+import { type DatabaseConnection, type Driver, Kysely, SqliteDialect, SqliteDriver, sql } from 'kysely';
 import { SearchPathPostgresDialect } from './introspector.js';
 import pg from 'pg';
 import type { DB } from './schema.js';
+import { noteIfFault } from './faults.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -68,9 +69,36 @@ function openSqlite(url: string): Database {
   // crypto-erasure destroys a content key by deleting its row, which must not survive in the file.
   handle.pragma('secure_delete = ON');
   handle.pragma('busy_timeout = 5000');
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: handle }) });
+  const db = new Kysely<DB>({ dialect: new FaultTolerantSqliteDialect(handle) });
   SQLITE_HANDLES.set(db, handle);
   return { db, dialect: 'sqlite', schema: undefined, close: () => db.destroy() };
+}
+
+/**
+ * SQLite rolls a transaction back by itself when a statement or the COMMIT fails with SQLITE_FULL,
+ * SQLITE_IOERR or SQLITE_NOMEM; Kysely's ROLLBACK then fails with "cannot rollback - no
+ * transaction is active", and that error replaced the one that says why (a full disk answered 500
+ * instead of 503 storage_unavailable). The ROLLBACK is skipped when nothing is left to roll back.
+ */
+class FaultTolerantSqliteDriver extends SqliteDriver {
+  constructor(private readonly handle: SQLite.Database) {
+    super({ database: handle });
+  }
+
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (!this.handle.inTransaction) return;
+    await super.rollbackTransaction(connection);
+  }
+}
+
+class FaultTolerantSqliteDialect extends SqliteDialect {
+  constructor(private readonly handle: SQLite.Database) {
+    super({ database: handle });
+  }
+
+  override createDriver(): Driver {
+    return new FaultTolerantSqliteDriver(this.handle);
+  }
 }
 
 async function openPostgres(url: string, options: OpenOptions): Promise<Database> {
@@ -88,6 +116,13 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Database
   const pool = new pg.Pool({
     connectionString: url,
     max: options.pgPoolSize ?? 10,
+    // While the server restarts or fails over, a request waits at most this long for a connection
+    // and then fails cleanly (503 database_unavailable) instead of hanging.
+    connectionTimeoutMillis: 5_000,
+    // TCP keepalive: a server that vanished without closing (failover, network cut) is noticed.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    idleTimeoutMillis: 30_000,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
     // bigint columns (sequence numbers, counts) come back as numbers; they stay far below 2^53.
     types: {
@@ -97,6 +132,13 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Database
   });
   const db = new Kysely<DB>({ dialect: new SearchPathPostgresDialect({ pool }) });
   PG_POOLS.set(db, pool);
+  // An idle connection the server closes (a restart, a failover, a network cut) is reported here; the
+  // pool has already dropped it and the next query opens a new one. Without a listener the pool's
+  // 'error' event would end the process.
+  pool.on('error', (err) => noteIfFault(db, err));
+  // The same for a connection in use (checked out between two statements of a transaction): the
+  // statement that uses it next fails (503 database_unavailable) and the pool drops it on release.
+  pool.on('connect', (client) => client.on('error', (err) => noteIfFault(db, err)));
   return { db, dialect: 'postgres', schema, close: () => db.destroy() };
 }
 

@@ -18,6 +18,7 @@ import * as m0014 from './migrations/0014_account_security.js';
 import * as m0015 from './migrations/0015_lockout_safety.js';
 import * as m0016 from './migrations/0016_standards_conformance.js';
 import * as m0017 from './migrations/0017_content_keys.js';
+import * as m0018 from './migrations/0018_leases_and_delivery_health.js';
 
 /** What a migration that encrypts existing data needs besides the database. */
 export interface MigrationDeps {
@@ -50,6 +51,7 @@ const MIGRATIONS: Record<string, Migration | ((deps: MigrationDeps) => Migration
   '0015_lockout_safety': m0015,
   '0016_standards_conformance': m0016,
   '0017_content_keys': m0017,
+  '0018_leases_and_delivery_health': m0018,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);

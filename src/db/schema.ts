@@ -160,6 +160,18 @@ export interface JobLeasesTable {
   last_error: string | null;
   last_summary: string | null;
   runs: number;
+  /** When the holder last renewed its lease (it does every third of the lease while the job runs). */
+  heartbeat_at: string | null;
+  /** How often the job is due; lets any process tell an overdue job from one not yet due. */
+  interval_ms: number | null;
+  /** Failed runs in a row; 0 after a success. */
+  consecutive_failures: number;
+}
+
+/** One row per Palisade process: rewritten by the storage probe to learn whether the database accepts writes. */
+export interface StorageProbesTable {
+  node: string;
+  written_at: string;
 }
 
 export interface RoleMappingSettingsTable {
@@ -191,6 +203,7 @@ export interface CoreTables {
   audit_events: AuditEventsTable;
   audit_chain_heads: AuditChainHeadsTable;
   job_leases: JobLeasesTable;
+  storage_probes: StorageProbesTable;
   role_mapping_settings: RoleMappingSettingsTable;
   role_mapping_rules: RoleMappingRulesTable;
 }

@@ -43,5 +43,5 @@ export async function recheckDomains(ctx: Ctx): Promise<Record<Transition | 'che
 }
 
 export function domainRecheckJob(config: PalisadeConfig): JobDefinition {
-  return { name: RECHECK_JOB, intervalMs: config.domainRecheckHours * 3600 * 1000, leaseMs: 30 * 60 * 1000, run: recheckDomains };
+  return { name: RECHECK_JOB, intervalMs: config.domainRecheckHours * 3600 * 1000, run: recheckDomains };
 }

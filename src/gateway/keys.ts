@@ -8,6 +8,7 @@ import { badRequest, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import { authorizeWorkspace } from '../workspace/network.js';
 import { roleAllows } from '../orgs/permissions.js';
+import { unlessStorageFault } from '../db/faults.js';
 
 /**
  * Gateway keys (`pls_gwk_…`): a member's credential for model calls through the gateway, bound
@@ -81,7 +82,7 @@ export async function resolveGatewayKey(db: Queryable, now: Date, secret: string
   if (!row || row.revoked_at !== null || row.status !== 'active') return undefined;
   // last_used_at at minute granularity: no write per request.
   const at = now.toISOString();
-  if (!row.last_used_at || row.last_used_at.slice(0, 16) !== at.slice(0, 16)) await db.updateTable('gateway_keys').set({ last_used_at: at }).where('id', '=', row.key_id).execute();
+  if (!row.last_used_at || row.last_used_at.slice(0, 16) !== at.slice(0, 16)) await db.updateTable('gateway_keys').set({ last_used_at: at }).where('id', '=', row.key_id).execute().catch(unlessStorageFault);
   const { key_id, org_id, revoked_at: _r, last_used_at: _l, ...user } = row;
   return { keyId: key_id, orgId: org_id, user };
 }

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { databaseFaultOf, faultError } from '../db/faults.js';
 import { PalisadeError } from '../errors.js';
 import { newId } from '../ids.js';
 
@@ -80,6 +81,9 @@ export function toPalisadeError(err: unknown): PalisadeError {
     case 'FST_ERR_MAX_PARAM_LENGTH':
       return new PalisadeError(414, 'uri_too_long', `A part of the URL path is longer than ${MAX_PARAM_LENGTH} characters, longer than any id Palisade issues. Check the URL.`);
   }
+  // A full disk, a read-only database, a database restarting: 503 naming the cause (src/db/faults.ts).
+  const fault = databaseFaultOf(err);
+  if (fault) return faultError(fault);
   if (err instanceof SyntaxError && typeof fe.statusCode === 'number' && fe.statusCode === 400) {
     return new PalisadeError(400, 'invalid_json', 'The body is not valid JSON. Check quotes and commas, and send Content-Type: application/json.');
   }

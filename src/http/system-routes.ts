@@ -1,8 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { type Database, ping } from '../db/connect.js';
-import { errorBody } from './errors.js';
-import { PalisadeError } from '../errors.js';
+import type { Database } from '../db/connect.js';
 
 export interface Metrics {
   registry: Registry;
@@ -26,19 +24,9 @@ export function createMetrics(): Metrics {
   };
 }
 
+/** Liveness and the metrics endpoint; readiness (which reads jobs and streams) is src/health/routes.ts. */
 export async function systemRoutes(app: FastifyInstance, opts: { database: Database; metrics: Metrics; metricsEnabled: boolean }): Promise<void> {
   app.get('/healthz', { schema: { tags: ['Operations'], summary: 'Liveness: the process is up' } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { tags: ['Operations'], summary: 'Readiness: the database answers' } }, async (request, reply) => {
-    try {
-      await ping(opts.database);
-      return { status: 'ready', database: opts.database.dialect };
-    } catch (err) {
-      request.log.warn({ err }, 'readiness check failed');
-      return reply
-        .status(503)
-        .send(errorBody(new PalisadeError(503, 'database_unreachable', 'The database does not answer. Check DATABASE_URL and that the database server is running.'), request.id));
-    }
-  });
   if (opts.metricsEnabled) {
     app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => reply.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics()));
   }

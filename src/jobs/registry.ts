@@ -13,9 +13,13 @@ import { resealLegacyContentJob } from '../workspace/reseal.js';
 import { retentionPurgeJob } from '../workspace/retention.js';
 import { type JobDefinition, Scheduler, type SchedulerDeps } from './scheduler.js';
 
-/** Every periodic job Palisade runs. A domain adds its job factory here, one line each. */
+/**
+ * Every periodic job Palisade runs. A domain adds its job factory here, one line each. SIEM delivery
+ * comes first: at start-up every job is due at once, and its claim then gets the first database
+ * connection, so delivery resumes first after a restart.
+ */
 export function allJobs(config: PalisadeConfig): JobDefinition[] {
-  return [domainRecheckJob(config), scimSyncLogRetentionJob(config), ssoCleanupJob(), samlMetadataRefreshJob(), rewrapJob(), totpRewrapJob(), retentionPurgeJob(), resealLegacyContentJob(), ...auditJobs(config), ...streamJobs(config), rateLimitCleanupJob(), emailDeliveryJob(), emailCleanupJob()];
+  return [...streamJobs(config), domainRecheckJob(config), scimSyncLogRetentionJob(config), ssoCleanupJob(), samlMetadataRefreshJob(), rewrapJob(), totpRewrapJob(), retentionPurgeJob(), resealLegacyContentJob(), ...auditJobs(config), rateLimitCleanupJob(), emailDeliveryJob(), emailCleanupJob()];
 }
 
 export function createScheduler(deps: SchedulerDeps, jobs: JobDefinition[] = allJobs(deps.config)): Scheduler {

@@ -1,26 +1,44 @@
-import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { PalisadeConfig } from '../config.js';
 import { type Ctx, systemCtx } from '../context.js';
+import { noteIfFault, noteWriteSucceeded } from '../db/faults.js';
 import type { Db } from '../db/schema.js';
+import { holderIsGone, keepLeaseAlive, newHolderName } from './lease.js';
 
 /**
  * One scheduler for every periodic job (domain re-verification, retention purges, SIEM delivery,
  * metadata refresh, key re-wrap). A job runs in at most one process at a time: it must win a lease
  * row in the database first, so several Palisade processes on one PostgreSQL never run it twice.
- * Its next due time lives in the same row, so it survives restarts. Jobs must be idempotent: a
- * process that dies mid-run loses its lease when it expires and the job runs again.
+ * Its next due time lives in the same row, so it survives restarts. Jobs must be idempotent.
+ *
+ * Leases follow their holder: a lease is short (DEFAULT_LEASE_MS) and renewed by a heartbeat while
+ * the job runs, so a holder that dies loses it within seconds; a holder this process can see is
+ * gone (same host: the pid no longer exists, or a restarted process's previous incarnation) loses it
+ * at once; a graceful stop releases it. Jobs run side by side, so a slow one (a purge, a re-check of
+ * thousands of domains) never holds up SIEM delivery.
  */
 export interface JobDefinition {
   name: string;
   /** How often the job is due. */
   intervalMs: number;
-  /** Longest a run may hold the lease; a crashed run is retried after this. Defaults to 10 minutes. */
+  /**
+   * How long the lease outlives its last heartbeat (default 15 s): the longest a crashed holder on
+   * another host keeps others from running the job. Not a limit on how long a run may take.
+   */
   leaseMs?: number;
-  /** Returns a short summary for the job status (counts); throws on failure. */
-  run(ctx: Ctx): Promise<Record<string, unknown> | void>;
+  /**
+   * Returns a short summary for the job status (counts); throws on failure. `run.signal` aborts when
+   * the lease is lost or the process stops: long jobs check it between units of work and return.
+   */
+  run(ctx: Ctx, run?: JobRun): Promise<Record<string, unknown> | void>;
+}
+
+export interface JobRun {
+  /** Aborted when the lease is lost (taken over, not renewable) or the scheduler stops. */
+  signal: AbortSignal;
+  /** The lease holder's name, as written in lease rows. */
+  holder: string;
 }
 
 export interface JobRunResult {
@@ -38,12 +56,18 @@ export interface SchedulerDeps {
   log?: Pick<Logger, 'info' | 'warn' | 'error'>;
 }
 
+export const DEFAULT_LEASE_MS = 15_000;
+/** How long a graceful stop waits for running jobs to notice and return before releasing their leases anyway. */
+export const DEFAULT_STOP_GRACE_MS = 15_000;
+
 export class Scheduler {
   private readonly jobs = new Map<string, JobDefinition>();
   private timer: NodeJS.Timeout | undefined;
-  private ticking = false;
-  /** Identifies this process in the lease row, for operators reading job status. */
-  readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  private polling = false;
+  private readonly running = new Map<string, Promise<JobRunResult>>();
+  private readonly stopping = new AbortController();
+  /** Identifies this process in lease rows (host, pid and what tells whether it still runs; see lease.ts). */
+  readonly owner = newHolderName();
 
   constructor(private readonly deps: SchedulerDeps) {}
 
@@ -56,6 +80,11 @@ export class Scheduler {
     return [...this.jobs.keys()];
   }
 
+  /** Names of the jobs running in this process now. */
+  runningJobs(): string[] {
+    return [...this.running.keys()];
+  }
+
   /**
    * How often `start()` looks for due jobs: every 5 s, or as often as the most frequent job is due
    * (PALISADE_AUDIT_STREAM_INTERVAL_SECONDS=1 means every second), but not more than 4 times a second.
@@ -65,91 +94,182 @@ export class Scheduler {
     return Math.max(250, Math.min(5_000, shortest));
   }
 
-  /** Starts polling for due jobs every `pollMs` (default: `pollInterval()`). */
+  /** Starts polling for due jobs every `pollMs` (default: `pollInterval()`). Due jobs start without waiting for each other. */
   start(pollMs = this.pollInterval()): void {
     if (this.timer) return;
-    this.timer = setInterval(() => void this.tick(), pollMs);
+    this.timer = setInterval(() => void this.poll(), pollMs);
     this.timer.unref();
-    void this.tick();
+    void this.poll();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Graceful stop: no new runs; running jobs are told to stop (their signal aborts) and given
+   * `graceMs` to return; then every lease this scheduler still holds is released, so another
+   * process (or this one restarted) takes the work over at once.
+   */
+  async stop(graceMs = DEFAULT_STOP_GRACE_MS): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    while (this.ticking) await new Promise((r) => setTimeout(r, 20));
-  }
-
-  /** Runs every job that is due and whose lease this process wins. */
-  async tick(): Promise<JobRunResult[]> {
-    if (this.ticking) return [];
-    this.ticking = true;
+    this.stopping.abort(new Error('Palisade is stopping'));
+    const settled = Promise.allSettled([...this.running.values()]);
+    let timeout: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([settled.then(() => false), new Promise<boolean>((r) => (timeout = setTimeout(() => r(true), graceMs)))]);
+    clearTimeout(timeout);
+    while (this.polling) await new Promise((r) => setTimeout(r, 20));
+    if (timedOut) this.deps.log?.warn({ jobs: this.runningJobs() }, 'jobs did not stop in time; releasing their leases anyway');
     try {
-      // Jobs are scheduled from the tick that started them, so a job due every poll interval
-      // runs at every tick, not every other one (its run and the jobs before it take time).
-      const tickAt = this.deps.clock.now();
-      const results: JobRunResult[] = [];
-      for (const job of this.jobs.values()) results.push(await this.runIfDue(job, false, tickAt));
-      return results;
-    } finally {
-      this.ticking = false;
+      await this.deps.db.updateTable('job_leases').set({ owner: null, lease_until: null }).where('owner', '=', this.owner).execute();
+    } catch (err) {
+      // The leases then expire by themselves (DEFAULT_LEASE_MS), or a restart here sees this process is gone.
+      this.deps.log?.warn({ err }, 'could not release job leases at shutdown');
     }
   }
 
-  /** Runs one job now, whether due or not, unless another process holds its lease. */
+  /** Runs every job that is due and whose lease this process wins, and waits for them (tests, CLI). */
+  async tick(): Promise<JobRunResult[]> {
+    const tickAt = this.deps.clock.now();
+    const started: Promise<JobRunResult>[] = [];
+    for (const job of this.jobs.values()) started.push(this.start1(job, false, tickAt));
+    return Promise.all(started);
+  }
+
+  /** Runs one job now, whether due or not, unless another process (or this one) is running it. */
   async runNow(name: string): Promise<JobRunResult> {
     const job = this.jobs.get(name);
     if (!job) throw new Error(`no job named ${name}; registered: ${this.registered().join(', ')}`);
-    return this.runIfDue(job, true);
+    return this.start1(job, true);
   }
 
-  private async runIfDue(job: JobDefinition, force: boolean, tickAt?: Date): Promise<JobRunResult> {
-    const { db, clock } = this.deps;
-    const now = clock.now();
-    const scheduledFrom = tickAt ?? now;
-    const at = now.toISOString();
-    await db
-      .insertInto('job_leases')
-      .values({ name: job.name, owner: null, lease_until: null, next_run_at: at, last_started_at: null, last_finished_at: null, last_status: null, last_error: null, last_summary: null, runs: 0 })
-      .onConflict((oc) => oc.column('name').doNothing())
-      .execute();
-    let claim = db
-      .updateTable('job_leases')
-      .set({ owner: this.owner, lease_until: new Date(now.getTime() + (job.leaseMs ?? 600_000)).toISOString(), last_started_at: at })
-      .where('name', '=', job.name)
-      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', at)]));
-    if (!force) claim = claim.where('next_run_at', '<=', at);
-    const won = await claim.executeTakeFirst();
-    if (Number(won.numUpdatedRows) !== 1) return { name: job.name, ran: false };
+  /** One polling round: starts due jobs and returns without waiting for them. Never throws. */
+  private async poll(): Promise<void> {
+    if (this.polling || this.stopping.signal.aborted) return;
+    this.polling = true;
+    try {
+      const tickAt = this.deps.clock.now();
+      for (const job of this.jobs.values()) {
+        if (this.stopping.signal.aborted) break;
+        // Claiming is a quick query; the run itself goes on in the background.
+        void this.start1(job, false, tickAt).catch((err: unknown) => this.deps.log?.error({ err, job: job.name }, 'job scheduling failed'));
+      }
+    } finally {
+      this.polling = false;
+    }
+  }
 
+  private start1(job: JobDefinition, force: boolean, tickAt?: Date): Promise<JobRunResult> {
+    if (this.running.has(job.name) || this.stopping.signal.aborted) return Promise.resolve({ name: job.name, ran: false });
+    const run = this.claimAndRun(job, force, tickAt).finally(() => this.running.delete(job.name));
+    this.running.set(job.name, run);
+    return run;
+  }
+
+  private async claimAndRun(job: JobDefinition, force: boolean, tickAt?: Date): Promise<JobRunResult> {
+    const { db, clock, log } = this.deps;
+    const leaseMs = job.leaseMs ?? DEFAULT_LEASE_MS;
+    let won: boolean;
+    try {
+      won = await this.claim(job, leaseMs, force);
+    } catch (err) {
+      // The database is down or full: nothing ran; the next poll tries again.
+      noteIfFault(db, err);
+      log?.warn({ err, job: job.name }, 'could not claim the job lease');
+      return { name: job.name, ran: false, error: err instanceof Error ? err.message : String(err) };
+    }
+    if (!won) return { name: job.name, ran: false };
+    noteWriteSucceeded(db);
+    if (this.stopping.signal.aborted) {
+      // Stopped while claiming: hand the lease straight back.
+      await db.updateTable('job_leases').set({ owner: null, lease_until: null }).where('name', '=', job.name).where('owner', '=', this.owner).execute().catch(() => undefined);
+      return { name: job.name, ran: false };
+    }
+
+    const scheduledFrom = tickAt ?? clock.now();
+    const keeper = keepLeaseAlive({
+      leaseMs,
+      parent: this.stopping.signal,
+      renew: async () => {
+        const now = clock.now();
+        const r = await db
+          .updateTable('job_leases')
+          .set({ lease_until: new Date(now.getTime() + leaseMs).toISOString(), heartbeat_at: now.toISOString() })
+          .where('name', '=', job.name)
+          .where('owner', '=', this.owner)
+          .executeTakeFirst();
+        return Number(r.numUpdatedRows) === 1;
+      },
+      onLost: (reason) => log?.warn({ job: job.name, reason }, 'job lease lost; the run stops'),
+    });
     const ctx = systemCtx({ db, clock, config: this.deps.config }, `job:${job.name}`);
     let result: JobRunResult;
     try {
-      const summary = (await job.run(ctx)) ?? {};
+      const summary = (await job.run(ctx, { signal: keeper.signal, holder: this.owner })) ?? {};
       result = { name: job.name, ran: true, status: 'succeeded', summary };
     } catch (err) {
-      this.deps.log?.error({ err, job: job.name }, 'job failed');
+      noteIfFault(db, err);
+      log?.error({ err, job: job.name }, 'job failed');
       result = { name: job.name, ran: true, status: 'failed', error: err instanceof Error ? err.message : String(err) };
+    } finally {
+      keeper.stop();
     }
     const done = clock.now();
     // Fixed rate: due again one interval after this run's tick (less a little slack, as timers may
     // fire a millisecond early); a run that overran its interval is due at the next tick.
     const nextRun = Math.max(done.getTime(), scheduledFrom.getTime() + job.intervalMs - Math.min(100, job.intervalMs / 10));
-    await db
-      .updateTable('job_leases')
-      .set((eb) => ({
-        owner: null,
-        lease_until: null,
-        next_run_at: new Date(nextRun).toISOString(),
-        last_finished_at: done.toISOString(),
-        last_status: result.status ?? null,
-        last_error: result.error?.slice(0, 2000) ?? null,
-        last_summary: result.summary ? JSON.stringify(result.summary) : null,
-        runs: eb('runs', '+', 1),
-      }))
-      .where('name', '=', job.name)
-      .where('owner', '=', this.owner)
-      .execute();
+    try {
+      await db
+        .updateTable('job_leases')
+        .set((eb) => ({
+          owner: null,
+          lease_until: null,
+          next_run_at: new Date(nextRun).toISOString(),
+          last_finished_at: done.toISOString(),
+          last_status: result.status ?? null,
+          last_error: result.error?.slice(0, 2000) ?? null,
+          last_summary: result.summary ? JSON.stringify(result.summary) : null,
+          runs: eb('runs', '+', 1),
+          consecutive_failures: result.status === 'failed' ? eb('consecutive_failures', '+', 1) : 0,
+        }))
+        .where('name', '=', job.name)
+        .where('owner', '=', this.owner)
+        .execute();
+    } catch (err) {
+      // The lease stays ours until it expires; this process claims it back at its next poll.
+      noteIfFault(db, err);
+      log?.warn({ err, job: job.name }, 'could not record the end of a job run');
+    }
     return result;
+  }
+
+  /**
+   * Takes the lease when it is free, expired, held by a process that is gone (see holderIsGone),
+   * or held by this scheduler itself from a run whose release could not be written. Only one
+   * claimant's conditional UPDATE matches.
+   */
+  private async claim(job: JobDefinition, leaseMs: number, force: boolean): Promise<boolean> {
+    const { db, clock, log } = this.deps;
+    const now = clock.now();
+    const at = now.toISOString();
+    await db
+      .insertInto('job_leases')
+      .values({ name: job.name, owner: null, lease_until: null, next_run_at: at, last_started_at: null, last_finished_at: null, last_status: null, last_error: null, last_summary: null, runs: 0, heartbeat_at: null, interval_ms: job.intervalMs, consecutive_failures: 0 })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute();
+    const row = await db.selectFrom('job_leases').select(['owner', 'lease_until', 'next_run_at']).where('name', '=', job.name).executeTakeFirst();
+    if (!row) return false;
+    if (!force && row.next_run_at > at) return false;
+    const held = row.owner !== null && row.lease_until !== null && row.lease_until >= at;
+    const takeOver = held && row.owner !== null && (row.owner === this.owner || holderIsGone(row.owner));
+    if (held && !takeOver) return false;
+    let claim = db
+      .updateTable('job_leases')
+      .set({ owner: this.owner, lease_until: new Date(now.getTime() + leaseMs).toISOString(), heartbeat_at: at, last_started_at: at, interval_ms: job.intervalMs })
+      .where('name', '=', job.name);
+    // Compare-and-set on what was read: a concurrent claimant that got there first makes this match nothing.
+    claim = takeOver && row.owner !== null ? claim.where('owner', '=', row.owner).where('lease_until', '=', row.lease_until) : claim.where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', at)]));
+    if (!force) claim = claim.where('next_run_at', '<=', at);
+    const won = Number((await claim.executeTakeFirst()).numUpdatedRows) === 1;
+    if (won && takeOver && row.owner !== this.owner) log?.info({ job: job.name, previousHolder: row.owner }, 'took over the lease of a process that is gone');
+    return won;
   }
 }
 
@@ -157,12 +277,18 @@ export interface JobStatus {
   name: string;
   nextRunAt: string;
   running: boolean;
+  /** The lease holder (host:pid:tag;…) while running. */
+  holder: string | null;
+  leaseUntil: string | null;
+  heartbeatAt: string | null;
+  intervalMs: number | null;
   lastStartedAt: string | null;
   lastFinishedAt: string | null;
   lastStatus: 'succeeded' | 'failed' | null;
   lastError: string | null;
   lastSummary: Record<string, unknown> | null;
   runs: number;
+  consecutiveFailures: number;
 }
 
 export async function jobStatuses(db: Db, now: Date): Promise<JobStatus[]> {
@@ -171,11 +297,16 @@ export async function jobStatuses(db: Db, now: Date): Promise<JobStatus[]> {
     name: r.name,
     nextRunAt: r.next_run_at,
     running: r.lease_until !== null && r.lease_until > now.toISOString(),
+    holder: r.owner,
+    leaseUntil: r.lease_until,
+    heartbeatAt: r.heartbeat_at,
+    intervalMs: r.interval_ms === null ? null : Number(r.interval_ms),
     lastStartedAt: r.last_started_at,
     lastFinishedAt: r.last_finished_at,
     lastStatus: r.last_status,
     lastError: r.last_error,
     lastSummary: r.last_summary ? (JSON.parse(r.last_summary) as Record<string, unknown>) : null,
     runs: Number(r.runs),
+    consecutiveFailures: Number(r.consecutive_failures),
   }));
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { recordBadToken } from '../auth/bad-credentials.js';
 import type { Ctx } from '../context.js';
 import { recordAudit } from '../audit/record.js';
+import { databaseFaultOf, faultError } from '../db/faults.js';
 import { PalisadeError } from '../errors.js';
 import { allowedMethods, toPalisadeError } from '../http/errors.js';
 import { parseJsonText } from '../http/json-body.js';

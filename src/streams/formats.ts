@@ -174,10 +174,15 @@ export const SD_ID = 'palisade@32473';
 const sdParam = (v: string) => v.replace(/[\\"\]]/g, (c) => `\\${c}`);
 const printable = (v: string, max: number) => (v.replace(/[^\x21-\x7e]/g, '_').slice(0, max) || '-');
 
-export function toSyslog(e: AuditEvent, format: StreamFormat, hostname: string): string {
+/**
+ * `redelivery`: the event belongs to a batch that was in flight when the process sending it stopped
+ * (crash, lost lease), so the receiver may already have it: the SD parameter `redelivery="true"`
+ * says so, and `eventId` is the key to deduplicate on.
+ */
+export function toSyslog(e: AuditEvent, format: StreamFormat, hostname: string, redelivery = false): string {
   // Facility 10 (security/authorization), severity 6 (informational) or 4 (warning) for failures.
   const pri = 10 * 8 + (e.outcome === 'success' ? 6 : 4);
-  const sd = `[${SD_ID} eventId="${sdParam(e.id)}" orgId="${sdParam(e.orgId)}" seq="${e.seq}" outcome="${e.outcome}"]`;
+  const sd = `[${SD_ID} eventId="${sdParam(e.id)}" orgId="${sdParam(e.orgId)}" seq="${e.seq}" outcome="${e.outcome}"${redelivery ? ' redelivery="true"' : ''}]`;
   return `<${pri}>1 ${e.occurredAt} ${printable(hostname, 255)} palisade - ${printable(e.action, 32)} ${sd} \uFEFF${formatBody(e, format)}`;
 }
 

@@ -8,7 +8,9 @@ import { badRequest, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import { authorize } from '../orgs/authorize.js';
 import { assertDestinationAllowed, normalizeHost } from '../net/outbound.js';
-import { deliverRow } from './deliver.js';
+import { type JobStatus, jobStatuses } from '../jobs/scheduler.js';
+import { CIRCUIT_THRESHOLD, deliverRow } from './deliver.js';
+import { DELIVERY_JOB, type StreamStall, oldestPendingAt, streamStallOf } from './health.js';
 import { sealStreamSecret } from './secrets.js';
 import type { DeliveryResult, StreamKind, StreamSettings } from './transports.js';
 
@@ -56,7 +58,7 @@ export interface StreamView {
   secretHint: string | null;
   status: 'active' | 'paused' | 'dead_letter';
   health: {
-    state: 'healthy' | 'retrying' | 'circuit_open' | 'dead_letter' | 'paused' | 'idle';
+    state: 'healthy' | 'retrying' | 'circuit_open' | 'stalled' | 'dead_letter' | 'paused' | 'idle';
     cursorSeq: number;
     headSeq: number;
     /** head − cursor: events not yet delivered. */
@@ -66,18 +68,33 @@ export interface StreamView {
     lastSuccessAt: string | null;
     lastError: string | null;
     lastErrorAt: string | null;
+    /** Set when events wait and nothing has been delivered for PALISADE_AUDIT_STREAM_STALL_SECONDS: since when, and why. */
+    stalled: StreamStall | null;
   };
   createdAt: string;
 }
 
-export async function streamView(db: Ctx['db'], row: AuditStreamsTable): Promise<StreamView> {
+type ViewCtx = Pick<Ctx, 'db' | 'clock' | 'config'>;
+
+/** The delivery job's lease row (read once for a list of destinations). */
+async function deliveryJob(db: Ctx['db'], now: Date): Promise<JobStatus | undefined> {
+  return (await jobStatuses(db, now)).find((j) => j.name === DELIVERY_JOB);
+}
+
+export async function streamView(ctx: ViewCtx, row: AuditStreamsTable, job?: JobStatus | null): Promise<StreamView> {
+  const { db } = ctx;
+  const now = ctx.clock.now();
   const head = await db.selectFrom('audit_chain_heads').select('seq').where('org_id', '=', row.org_id).executeTakeFirst();
   const headSeq = Number(head?.seq ?? 0);
   const cursorSeq = Number(row.cursor_seq);
   const { caPem, ...settings } = JSON.parse(row.settings) as StreamSettings;
   const failures = Number(row.failures);
+  const lag = Math.max(0, headSeq - cursorSeq);
+  const stalled = row.status === 'active' && lag > 0
+    ? streamStallOf({ row, headSeq, oldestPendingAt: await oldestPendingAt(db, row), job: job === undefined ? await deliveryJob(db, now) : (job ?? undefined) }, now, ctx.config.auditStreamStallSeconds * 1000)
+    : null;
   const state: StreamView['health']['state'] =
-    row.status === 'dead_letter' ? 'dead_letter' : row.status === 'paused' ? 'paused' : failures >= 5 ? 'circuit_open' : failures > 0 ? 'retrying' : row.last_success_at ? 'healthy' : 'idle';
+    row.status === 'dead_letter' ? 'dead_letter' : row.status === 'paused' ? 'paused' : failures >= CIRCUIT_THRESHOLD ? 'circuit_open' : failures > 0 ? 'retrying' : stalled ? 'stalled' : row.last_success_at ? 'healthy' : 'idle';
   return {
     id: row.id,
     name: row.name,
@@ -86,7 +103,7 @@ export async function streamView(db: Ctx['db'], row: AuditStreamsTable): Promise
     settings: { ...settings, ...(caPem ? { caConfigured: true } : {}) },
     secretHint: row.secret_hint,
     status: row.status,
-    health: { state, cursorSeq, headSeq, lag: Math.max(0, headSeq - cursorSeq), consecutiveFailures: failures, nextAttemptAt: row.next_attempt_at, lastSuccessAt: row.last_success_at, lastError: row.last_error, lastErrorAt: row.last_error_at },
+    health: { state, cursorSeq, headSeq, lag, consecutiveFailures: failures, nextAttemptAt: row.next_attempt_at, lastSuccessAt: row.last_success_at, lastError: row.last_error, lastErrorAt: row.last_error_at, stalled },
     createdAt: row.created_at,
   };
 }
@@ -150,25 +167,26 @@ export async function createStream(ctx: Ctx, orgId: string, body: CreateStreamBo
     const values: AuditStreamsTable = {
       id, org_id: orgId, name: body.name.trim(), kind: body.kind, format: body.format ?? 'palisade', settings: JSON.stringify(settings),
       ...sealed, status: 'active', cursor_seq: cursor, failures: 0, next_attempt_at: null,
-      last_success_at: null, last_error: null, last_error_at: null, lease_owner: null, lease_until: null, created_at: at, updated_at: at,
+      last_success_at: null, last_error: null, last_error_at: null, lease_owner: null, lease_until: null, inflight_to_seq: null, created_at: at, updated_at: at,
     };
     await tx.insertInto('audit_streams').values(values).execute();
     // The creation event itself is after the cursor, so it is the first thing the SIEM receives.
     await recordAudit(tx, ctx, { orgId, action: 'stream.created', targets: [{ type: 'audit_stream', id, name: values.name }], metadata: { kind: body.kind, format: values.format, startFrom: body.startFrom ?? 'now', destination: settings.url ? redactUrl(settings.url) : `${settings.host}:${settings.port}` } });
     return values;
   });
-  return { stream: await streamView(ctx.db, row), ...(webhookSecret ? { webhookSecret } : {}) };
+  return { stream: await streamView(ctx, row), ...(webhookSecret ? { webhookSecret } : {}) };
 }
 
 export async function listStreams(ctx: Ctx, orgId: string): Promise<{ data: StreamView[] }> {
   await authorize(ctx, orgId, 'audit.read');
   const rows = await ctx.db.selectFrom('audit_streams').selectAll().where('org_id', '=', orgId).orderBy('id').execute();
-  return { data: await Promise.all(rows.map((r) => streamView(ctx.db, r))) };
+  const job = (await deliveryJob(ctx.db, ctx.clock.now())) ?? null;
+  return { data: await Promise.all(rows.map((r) => streamView(ctx, r, job))) };
 }
 
 export async function getStream(ctx: Ctx, orgId: string, streamId: string): Promise<StreamView> {
   await authorize(ctx, orgId, 'audit.read');
-  return streamView(ctx.db, await loadStream(ctx, orgId, streamId));
+  return streamView(ctx, await loadStream(ctx, orgId, streamId));
 }
 
 export async function updateStream(ctx: Ctx, orgId: string, streamId: string, body: UpdateStreamBody): Promise<StreamView & { webhookSecret?: string }> {
@@ -196,7 +214,7 @@ export async function updateStream(ctx: Ctx, orgId: string, streamId: string, bo
     await recordAudit(tx, ctx, { orgId, action, targets: [{ type: 'audit_stream', id: streamId, name: next.name ?? current.name }], metadata: { ...(body.name !== undefined ? { name: body.name } : {}), ...(body.paused !== undefined ? { paused: body.paused } : {}) } });
     return { ...current, ...next };
   });
-  return { ...(await streamView(ctx.db, row)), ...(webhookSecret ? { webhookSecret } : {}) };
+  return { ...(await streamView(ctx, row)), ...(webhookSecret ? { webhookSecret } : {}) };
 }
 
 export async function deleteStream(ctx: Ctx, orgId: string, streamId: string): Promise<void> {
@@ -218,7 +236,7 @@ export async function retryStream(ctx: Ctx, orgId: string, streamId: string): Pr
     await recordAudit(tx, ctx, { orgId, action: 'stream.retried', targets: [{ type: 'audit_stream', id: streamId, name: current.name }], metadata: { fromStatus: current.status, failures: current.failures } });
     return { ...current, ...next };
   });
-  return streamView(ctx.db, row);
+  return streamView(ctx, row);
 }
 
 /** Sends one synthetic event (not in the chain, not moving the cursor) and shows the receiver's exact answer. */

@@ -6,7 +6,7 @@ import type { AuditEvent } from '../audit/event.js';
 import type { PalisadeConfig } from '../config.js';
 import { PalisadeError } from '../errors.js';
 import { guardedConnectOptions, outboundRequest } from '../net/outbound.js';
-import { type StreamFormat, formatBody, frameOctetCounted, toSyslog } from './formats.js';
+import { type StreamFormat, formatBody, toSyslog } from './formats.js';
 
 export type StreamKind = 'syslog_tcp' | 'syslog_tls' | 'splunk_hec' | 'datadog' | 'webhook';
 
@@ -49,33 +49,132 @@ const TIMEOUT_MS = 10_000;
 const MAX_RESPONSE = 2000;
 const LOCAL_HOST = osHostname();
 
+/** How a batch is sent. */
+export interface DeliverOptions {
+  /**
+   * The batch was in flight when the process sending it stopped (crash, lost lease): the receiver
+   * may have some of it already. Marked on every transport so a SIEM can tell a redelivery from a
+   * new event without keeping state (see docs/audit-streams.md, "Redelivery").
+   */
+  redelivery?: boolean;
+}
+
+/**
+ * What one HTTP request may carry. A batch larger than this goes out as several requests, in order;
+ * the batch counts as delivered when all are accepted. Datadog's intake takes at most 1,000 entries
+ * and 5 MB per request; Splunk Cloud's HEC refuses bodies over 1 MB by default; webhook receivers
+ * are told the limit in docs/audit-streams.md.
+ */
+export const REQUEST_LIMITS = {
+  splunk_hec: { events: 1_000, bytes: 1_000_000 },
+  datadog: { events: 1_000, bytes: 4_500_000 },
+  webhook: { events: 1_000, bytes: 4_000_000 },
+} as const;
+
+/** A batch formatted for its destination, ready to send: formatting the next batch overlaps sending this one. */
+export interface PreparedBatch {
+  events: number;
+  /** Sends it; never throws (a refusal or network error is a failed result). */
+  send(): Promise<DeliveryResult>;
+}
+
+/**
+ * Formats one batch for its destination (syslog frames, HEC objects, Datadog entries, webhook
+ * events), split into requests within REQUEST_LIMITS. Throws only on a programming error.
+ */
+export function prepareBatch(config: PalisadeConfig, dest: Destination, events: AuditEvent[], now: Date, options: DeliverOptions = {}): PreparedBatch {
+  const redelivery = options.redelivery === true;
+  const guarded = (send: () => Promise<DeliveryResult>) => async (): Promise<DeliveryResult> => {
+    try {
+      return await send();
+    } catch (err) {
+      // Palisade's own refusals (outbound policy, sealed credentials) already say what to do.
+      return { ok: false, error: err instanceof PalisadeError ? `${err.code}: ${err.message}` : explainError(dest, err) };
+    }
+  };
+  switch (dest.kind) {
+    case 'syslog_tcp':
+    case 'syslog_tls': {
+      // One string, one buffer for the batch (not three buffers per message): the same bytes as frameOctetCounted.
+      const payload = Buffer.from(
+        events
+          .map((e) => {
+            const message = toSyslog(e, dest.format, LOCAL_HOST, redelivery);
+            return `${Buffer.byteLength(message)} ${message}`;
+          })
+          .join(''),
+        'utf8',
+      );
+      return { events: events.length, send: guarded(() => sendSyslog(config, dest, payload, events.length)) };
+    }
+    case 'splunk_hec': {
+      const url = new URL('/services/collector/event', dest.settings.url).toString();
+      const headers = { authorization: `Splunk ${dest.secret ?? ''}`, 'content-type': 'application/json' };
+      const chunks = chunk(events.map((e) => hecEntry(dest, e, redelivery)), REQUEST_LIMITS.splunk_hec);
+      return { events: events.length, send: guarded(() => sendAll(chunks, (entries) => sendHttp(config, dest, url, entries.join('\n'), headers))) };
+    }
+    case 'datadog': {
+      const headers = { 'dd-api-key': dest.secret ?? '', 'content-type': 'application/json' };
+      const chunks = chunk(datadogBody(dest, events, redelivery).map((e) => JSON.stringify(e)), REQUEST_LIMITS.datadog);
+      return { events: events.length, send: guarded(() => sendAll(chunks, (entries) => sendHttp(config, dest, dest.settings.url ?? '', `[${entries.join(',')}]`, headers))) };
+    }
+    case 'webhook': {
+      const format = dest.format === 'cef' ? 'palisade' : dest.format;
+      const chunks = chunk(events.map((e) => formatBody(e, format)), REQUEST_LIMITS.webhook);
+      return {
+        events: events.length,
+        send: guarded(() =>
+          sendAll(chunks, (bodies) => {
+            // {"events":[…]} (plus "redelivery":true): each element is the event exactly as formatBody wrote it.
+            const body = `{${redelivery ? '"redelivery":true,' : ''}"events":[${bodies.join(',')}]}`;
+            return sendHttp(config, dest, dest.settings.url ?? '', body, { 'content-type': 'application/json', ...(redelivery ? { 'palisade-redelivery': 'true' } : {}), ...webhookSignatureHeaders(dest.secret ?? '', body, now) });
+          }),
+        ),
+      };
+    }
+  }
+}
+
 /**
  * Sends one batch. Every connection goes through the outbound policy (src/net/outbound.ts): the
  * host is resolved once, checked, and connected to at the checked address; redirects are not
  * followed. Never throws: a refusal or network error is a failed DeliveryResult.
  */
-export async function deliver(config: PalisadeConfig, dest: Destination, events: AuditEvent[], now: Date): Promise<DeliveryResult> {
+export async function deliver(config: PalisadeConfig, dest: Destination, events: AuditEvent[], now: Date, options: DeliverOptions = {}): Promise<DeliveryResult> {
   try {
-    switch (dest.kind) {
-      case 'syslog_tcp':
-      case 'syslog_tls':
-        return await sendSyslog(config, dest, events);
-      case 'splunk_hec':
-        return await sendHttp(config, dest, new URL('/services/collector/event', dest.settings.url).toString(), hecBody(dest, events), {
-          authorization: `Splunk ${dest.secret ?? ''}`,
-          'content-type': 'application/json',
-        });
-      case 'datadog':
-        return await sendHttp(config, dest, dest.settings.url ?? '', JSON.stringify(datadogBody(dest, events)), { 'dd-api-key': dest.secret ?? '', 'content-type': 'application/json' });
-      case 'webhook': {
-        const body = JSON.stringify({ events: events.map((e) => JSON.parse(formatBody(e, dest.format === 'cef' ? 'palisade' : dest.format)) as unknown) });
-        return await sendHttp(config, dest, dest.settings.url ?? '', body, { 'content-type': 'application/json', ...webhookSignatureHeaders(dest.secret ?? '', body, now) });
-      }
-    }
+    return await prepareBatch(config, dest, events, now, options).send();
   } catch (err) {
-    // Palisade's own refusals (outbound policy, sealed credentials) already say what to do.
     return { ok: false, error: err instanceof PalisadeError ? `${err.code}: ${err.message}` : explainError(dest, err) };
   }
+}
+
+/** Splits serialized entries into requests of at most `limits` (count and bytes); at least one entry per request, however large. */
+function chunk(entries: string[], limits: { events: number; bytes: number }): string[][] {
+  const out: string[][] = [];
+  let start = 0;
+  while (start < entries.length) {
+    let end = start;
+    let bytes = 0;
+    while (end < entries.length && end - start < limits.events) {
+      const size = Buffer.byteLength(entries[end] as string) + 1;
+      if (end > start && bytes + size > limits.bytes) break;
+      bytes += size;
+      end++;
+    }
+    out.push(entries.slice(start, end));
+    start = end;
+  }
+  return out;
+}
+
+/** Sends the requests of a batch one after another; stops at the first failure. */
+async function sendAll(chunks: string[][], send: (chunk: string[]) => Promise<DeliveryResult>): Promise<DeliveryResult> {
+  let last: DeliveryResult = { ok: true };
+  for (const c of chunks) {
+    last = await send(c);
+    if (!last.ok) return last;
+  }
+  return last;
 }
 
 const CERT_NOT_TRUSTED = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_UNTRUSTED']);
@@ -115,26 +214,23 @@ export function explainError(dest: Pick<Destination, 'kind' | 'settings'>, err: 
 }
 
 // --- Splunk HTTP Event Collector: concatenated JSON event objects in one request ---------------
-export function hecBody(dest: Destination, events: AuditEvent[]): string {
-  return events
-    .map((e) =>
-      JSON.stringify({
-        time: Date.parse(e.occurredAt) / 1000,
-        host: LOCAL_HOST,
-        source: 'palisade',
-        sourcetype: dest.settings.sourcetype ?? (dest.format === 'ocsf' ? 'palisade:ocsf' : 'palisade:audit'),
-        ...(dest.settings.index ? { index: dest.settings.index } : {}),
-        event: JSON.parse(formatBody(e, dest.format === 'cef' ? 'palisade' : dest.format)) as unknown,
-      }),
-    )
-    .join('\n');
+/** One HEC event object; a redelivery carries the indexed field `palisade_redelivery`. */
+export function hecEntry(dest: Destination, e: AuditEvent, redelivery = false): string {
+  const sourcetype = dest.settings.sourcetype ?? (dest.format === 'ocsf' ? 'palisade:ocsf' : 'palisade:audit');
+  // Built as text around the already serialized event (the same JSON as stringifying the object).
+  const head = `{"time":${Date.parse(e.occurredAt) / 1000},"host":${JSON.stringify(LOCAL_HOST)},"source":"palisade","sourcetype":${JSON.stringify(sourcetype)}${dest.settings.index ? `,"index":${JSON.stringify(dest.settings.index)}` : ''}`;
+  return `${head},"event":${formatBody(e, dest.format === 'cef' ? 'palisade' : dest.format)}${redelivery ? ',"fields":{"palisade_redelivery":"true"}' : ''}}`;
+}
+
+export function hecBody(dest: Destination, events: AuditEvent[], redelivery = false): string {
+  return events.map((e) => hecEntry(dest, e, redelivery)).join('\n');
 }
 
 // --- Datadog Logs API v2: a JSON array of log entries --------------------------------------------
-export function datadogBody(dest: Destination, events: AuditEvent[]): Record<string, unknown>[] {
+export function datadogBody(dest: Destination, events: AuditEvent[], redelivery = false): Record<string, unknown>[] {
   return events.map((e) => ({
     ddsource: 'palisade',
-    ddtags: [`org:${e.orgId}`, `outcome:${e.outcome}`, ...(dest.settings.tags ? [dest.settings.tags] : [])].join(','),
+    ddtags: [`org:${e.orgId}`, `outcome:${e.outcome}`, ...(redelivery ? ['palisade_redelivery:true'] : []), ...(dest.settings.tags ? [dest.settings.tags] : [])].join(','),
     hostname: LOCAL_HOST,
     service: dest.settings.service ?? 'palisade-audit',
     message: formatBody(e, dest.format),
@@ -164,12 +260,11 @@ async function sendHttp(config: PalisadeConfig, dest: Destination, url: string, 
   return { ok: false, permanent, status, response: text, error: `${dest.kind} answered HTTP ${status}${redirect}: ${text.slice(0, 300)}` };
 }
 
-async function sendSyslog(config: PalisadeConfig, dest: Destination, events: AuditEvent[]): Promise<DeliveryResult> {
+async function sendSyslog(config: PalisadeConfig, dest: Destination, payload: Buffer, count: number): Promise<DeliveryResult> {
   const { port = dest.kind === 'syslog_tls' ? 6514 : 514 } = dest.settings;
   // Refuses a denied IP literal here; a name is resolved and checked by the lookup hook at connect time.
   const target = guardedConnectOptions(config, dest.settings.host ?? '');
   const host = target.host;
-  const payload = Buffer.concat(events.map((e) => frameOctetCounted(toSyslog(e, dest.format, LOCAL_HOST))));
   await new Promise<void>((resolve, reject) => {
     let socket: Socket;
     const fail = (err: Error) => {
@@ -192,5 +287,5 @@ async function sendSyslog(config: PalisadeConfig, dest: Destination, events: Aud
     socket.on('data', () => undefined);
     socket.on('close', (hadError) => (hadError ? undefined : resolve()));
   });
-  return { ok: true, response: `${events.length} message(s) written to ${host}:${port}` };
+  return { ok: true, response: `${count} message(s) written to ${host}:${port}` };
 }

@@ -108,8 +108,9 @@ export const TEST_SMTP = { smtpUrl: 'smtp://127.0.0.1:9', smtpFrom: 'Palisade <p
  */
 export const TEST_OUTBOUND_ALLOW_CIDRS = ['127.0.0.0/8', '::1/128'];
 
-export async function createTestApp(overrides: Partial<PalisadeConfig> = {}): Promise<TestApp> {
-  const db = await openTestDatabase();
+/** `options.database`: a database the test prepared itself (one on a small tmpfs, a private PostgreSQL), closed with the app. */
+export async function createTestApp(overrides: Partial<PalisadeConfig> = {}, options: { database?: TestDatabase } = {}): Promise<TestApp> {
+  const db = options.database ?? (await openTestDatabase());
   const clock = new ManualClock(new Date());
   const config = loadConfig({}, { databaseUrl: db.url, logLevel: 'silent', passwordScryptLogN: 10, publicUrl: 'http://palisade.test', masterKey: randomBytes(32).toString('base64'), outboundAllowCidrs: TEST_OUTBOUND_ALLOW_CIDRS, ...TEST_SMTP, badTokenMaxPerIp: 10_000, ...overrides });
   // PALISADE_TEST_LOG_FILE: every test app logs at trace into one file, which scripts/test.sh

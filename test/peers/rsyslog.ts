@@ -22,6 +22,8 @@ export interface SyslogRecord {
 
 export interface RsyslogPeer {
   port: number;
+  /** The file rsyslog writes each received message to (through the template). */
+  outFile: string;
   /** PEM of the test CA that signed the receiver's certificate (TLS mode). */
   caPem: string | null;
   records(): SyslogRecord[];
@@ -66,7 +68,11 @@ async function waitListening(port: number, timeoutMs = 10_000): Promise<void> {
   }
 }
 
-export async function startRsyslog(opts: { tls?: boolean } = {}): Promise<RsyslogPeer> {
+/**
+ * `template`: an rsyslog template string for each received message instead of the default record
+ * (the drain benchmark writes only the event's seq and the redelivery mark, to keep the file small).
+ */
+export async function startRsyslog(opts: { tls?: boolean; template?: string } = {}): Promise<RsyslogPeer> {
   const dir = mkdtempSync(join(tmpdir(), 'palisade-rsyslog-'));
   const port = await freePort();
   const out = join(dir, 'out.log');
@@ -79,11 +85,12 @@ export async function startRsyslog(opts: { tls?: boolean } = {}): Promise<Rsyslo
     join(dir, 'rsyslog.conf'),
     `global(workDirectory="${dir}")\n${tlsGlobal}module(load="imtcp"${tlsModule})\nmodule(load="mmpstrucdata")\n` +
       `input(type="imtcp" port="${port}" address="127.0.0.1" ruleset="palisade")\n` +
-      `template(name="rec" type="string" string="%pri%\\t%protocol-version%\\t%msgid%\\t%structured-data%\\t%$!rfc5424-sd%\\t%msg%\\n")\n` +
+      `template(name="rec" type="string" string="${opts.template ?? '%pri%\\t%protocol-version%\\t%msgid%\\t%structured-data%\\t%$!rfc5424-sd%\\t%msg%\\n'}")\n` +
       `ruleset(name="palisade") { action(type="mmpstrucdata") action(type="omfile" file="${out}" template="rec") }\n`,
   );
   let proc: ChildProcess | undefined;
   const peer: RsyslogPeer = {
+    outFile: out,
     port,
     caPem: opts.tls ? readFileSync(join(dir, 'ca.pem'), 'utf8') : null,
     async start() {
