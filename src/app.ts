@@ -31,6 +31,7 @@ import { pageRoutes } from './web/pages.js';
 import { ssoRoutes } from './sso/routes.js';
 import { workspaceRoutes } from './workspace/routes.js';
 import { gatewayRoutes } from './gateway/routes.js';
+import { gatewayErrorBody, isGatewayPath } from './gateway/errors.js';
 import { emailRoutes } from './email/routes.js';
 
 export interface AppOptions {
@@ -81,7 +82,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Errors raised before routing and by Node's HTTP parser answer in the documented shape too.
     frameworkErrors: frameworkErrorHandler((request, reply, err) =>
-      isScimPath(request.url) ? renderScimFrameworkError(request, reply, err) : reply.status(err.status).send(errorBody(err, request.id)),
+      isScimPath(request.url)
+        ? renderScimFrameworkError(request, reply, err)
+        : reply.status(err.status).send(isGatewayPath(request.url) ? gatewayErrorBody(request.url, err, request.id) : errorBody(err, request.id)),
     ),
     clientErrorHandler,
   });
@@ -114,7 +117,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   initKeyProvider(config, (msg) => app.log.warn(msg));
   app.addHook('onClose', async () => closeKeyProvider(config));
   app.setValidatorCompiler(validatorCompiler);
-  installErrorHandlers(app);
+  installErrorHandlers(app, [{ matches: isGatewayPath, body: gatewayErrorBody }]);
   installJsonParser(app);
   app.addSchema(ErrorSchema);
   await app.register(fastifyCookie);

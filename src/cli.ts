@@ -10,7 +10,7 @@ import { verifyExportFile } from './audit/verify-file.js';
 import { verifyChain } from './audit/verify.js';
 import { ConfigError, loadConfig } from './config.js';
 import { systemCtx } from './context.js';
-import { closeKeyProvider, initKeyProvider } from './crypto/provider.js';
+import { closeKeyProvider } from './crypto/provider.js';
 import { openDatabase } from './db/connect.js';
 import { copyDatabase } from './db/copy.js';
 import { backupSqlite, checkInstallation, restoreSqlite } from './db/backup.js';

@@ -174,7 +174,16 @@ export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoExcep
   }
 }
 
-export function installErrorHandlers(app: FastifyInstance): void {
+/**
+ * A surface that answers in its own protocol's shape (the model gateway): where its paths are, and
+ * how its errors look. Routes inside it handle their own errors; this covers unknown paths there.
+ */
+export interface ProtocolErrorShape {
+  matches(url: string): boolean;
+  body(url: string, err: PalisadeError, requestId: string): unknown;
+}
+
+export function installErrorHandlers(app: FastifyInstance, shapes: ProtocolErrorShape[] = []): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const pe = toPalisadeError(err);
     if (pe.status >= 500) request.log.error({ err }, 'unhandled error');
@@ -185,7 +194,9 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? request.url;
     const refused = methodNotAllowed(request.server.routeTable, request.method, path);
-    if (refused) return reply.status(405).headers(refused.headers ?? {}).send(errorBody(refused, request.id));
-    return reply.status(404).send(errorBody(new PalisadeError(404, 'route_not_found', `There is no ${request.method} ${path.slice(0, 200)} endpoint. The API is documented at /docs.`), request.id));
+    const err = refused ?? new PalisadeError(404, 'route_not_found', `There is no ${request.method} ${path.slice(0, 200)} endpoint. The API is documented at /docs.`);
+    const shape = shapes.find((s) => s.matches(path));
+    if (refused) reply.headers(refused.headers ?? {});
+    return reply.status(err.status).send(shape ? shape.body(path, err, request.id) : errorBody(err, request.id));
   });
 }

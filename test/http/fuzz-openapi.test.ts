@@ -152,7 +152,8 @@ describe('fuzzing every OpenAPI operation', () => {
     } catch {
       return 'a body that is not JSON';
     }
-    if (op.path === '/v1/messages') return body.type === 'error' && typeof body.error?.type === 'string' && typeof body.error?.message === 'string' ? undefined : 'not the Anthropic error shape';
+    // The gateway answers in the provider's shape: Anthropic's (the fuzz sends anthropic-version), OpenAI's for chat completions.
+    if (op.path.startsWith('/v1/') && op.path !== '/v1/chat/completions') return body.type === 'error' && typeof body.error?.type === 'string' && typeof body.error?.message === 'string' ? undefined : 'not the Anthropic error shape';
     if (op.path === '/v1/chat/completions') return typeof body.error?.message === 'string' && typeof body.error?.code === 'string' ? undefined : 'not the OpenAI error shape';
     const e = body.error;
     if (!e || typeof e.code !== 'string' || !/^[a-z][a-z0-9_]*$/.test(e.code) || typeof e.message !== 'string' || e.message.length < 15 || !/^req_/.test(String(e.requestId))) return 'not the error shape';

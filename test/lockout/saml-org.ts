@@ -69,6 +69,8 @@ export class SamlOrg {
         // Valid both for node-saml (the real clock) and for Palisade's checks (the test's clock, which tests move on).
         notBefore: new Date(Math.min(Date.now(), this.t.clock.now().getTime()) - 60_000),
         notOnOrAfter: new Date(Math.max(Date.now(), this.t.clock.now().getTime()) + 5 * 60_000),
+        // Issued by the test's clock, so the lifetime Palisade measures stays minutes, not the weeks a test moved on.
+        issueInstant: this.t.clock.now(),
       },
       opts.mutate,
     );

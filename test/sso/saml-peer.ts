@@ -51,6 +51,8 @@ export interface ResponseFields {
   issuer?: string;
   notBefore?: Date;
   notOnOrAfter?: Date;
+  /** IssueInstant of the response and assertion (default: now, by the real clock). */
+  issueInstant?: Date;
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
@@ -105,7 +107,7 @@ export class TestIdp {
 
   /** A signed SAMLResponse (base64), assertion signed by samlify with this IdP's key. `mutate` edits the XML before signing. */
   async response(spMetadata: string, f: ResponseFields, mutate?: (xml: string) => string): Promise<{ samlResponse: string; assertionId: string }> {
-    const now = new Date();
+    const now = f.issueInstant ?? new Date();
     const nb = (f.notBefore ?? new Date(now.getTime() - 60_000)).toISOString();
     const noa = (f.notOnOrAfter ?? new Date(now.getTime() + 5 * 60_000)).toISOString();
     const id = `_r${randomUUID()}`;
