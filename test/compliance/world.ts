@@ -33,7 +33,7 @@ export interface World {
 
 export async function upload(agent: Agent, orgId: string, name: string, content: string | Buffer): Promise<string> {
   const fd = new FormData();
-  fd.append('file', new Blob([content]), name);
+  fd.append('file', new Blob([typeof content === 'string' ? content : new Uint8Array(content)]), name);
   const req = new Request('http://x/', { method: 'POST', body: fd });
   const res = await agent.request('POST', `/api/v1/orgs/${orgId}/files`, Buffer.from(await req.arrayBuffer()), { 'content-type': req.headers.get('content-type') as string });
   if (res.status !== 201) throw new Error(`upload failed: ${res.status} ${res.raw.body}`);
