@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type Agent, type TestApp, createTestApp } from './helpers/harness.js';
+import { Agent, type TestApp, createTestApp } from './helpers/harness.js';
 
 /**
  * Tenant isolation, for every route the app serves. A primary owner of organization B calls each
@@ -11,8 +11,8 @@ import { type Agent, type TestApp, createTestApp } from './helpers/harness.js';
  */
 
 interface World {
-  a: { orgId: string; childId: string; memberId: string; tokenId: string; domainId: string; directoryId: string; connectionId: string; owner: Agent; secrets: string[]; conversationId: string; fileId: string; holdId: string; keyId: string; streamId: string; deliveryId: string };
-  b: { orgId: string; owner: Agent };
+  a: { orgId: string; childId: string; memberId: string; userId: string; tokenId: string; domainId: string; directoryId: string; connectionId: string; owner: Agent; secrets: string[]; conversationId: string; fileId: string; holdId: string; keyId: string; streamId: string; deliveryId: string; complianceKeyId: string };
+  b: { orgId: string; owner: Agent; compliance: Agent };
 }
 
 /** Where each path parameter takes its value from organization A. */
@@ -31,6 +31,13 @@ const PARAM_FIXTURES: Record<string, (w: World) => string> = {
   // An invitation is the invited person's own: another organization's owner (or anyone else) gets 404.
   membershipId: (w) => w.a.memberId,
   deliveryId: (w) => w.a.deliveryId,
+  complianceKeyId: (w) => w.a.complianceKeyId,
+  // The Compliance API's own (snake_case) parameters, called with B's compliance key.
+  organization_id: (w) => w.a.orgId,
+  group_id: () => 'grp_00000000000000000000000000',
+  chat_id: (w) => w.a.conversationId,
+  file_id: (w) => w.a.fileId,
+  user_id: (w) => w.a.userId,
 };
 
 /**
@@ -82,6 +89,10 @@ const SAMPLE_BODIES: Record<string, unknown> = {
   'POST /api/v1/me/invitations/:membershipId/accept': {},
   'POST /api/v1/me/invitations/:membershipId/decline': {},
   'POST /api/v1/orgs/:orgId/email-deliveries/:deliveryId/retry': {},
+  'POST /api/v1/orgs/:orgId/compliance/keys': { name: 'rogue', scopes: ['read:compliance_user_data'] },
+  'PUT /api/v1/orgs/:orgId/audit-settings/content': { promptExcerptChars: 1000 },
+  'POST /v1/compliance/apps/chats/query': { organization_ids: [] },
+  'POST /v1/compliance/apps/files/query': { organization_ids: [] },
 };
 
 describe('tenant isolation on every route', () => {
@@ -105,12 +116,17 @@ describe('tenant isolation on every route', () => {
     const key = await a.owner.post(`/api/v1/orgs/${a.orgId}/gateway/keys`, { name: 'alpha key' });
     const stream = await a.owner.post(`/api/v1/orgs/${a.orgId}/audit-streams`, { name: 'Alpha SIEM', kind: 'webhook', url: 'https://siem.alpha.example/hook' });
     if (stream.status !== 201) throw new Error(JSON.stringify(stream.body));
+    const complianceKey = await a.owner.post(`/api/v1/orgs/${a.orgId}/compliance/keys`, { name: 'Alpha eDiscovery', scopes: ['read:compliance_user_data'] });
     const b = await t.seedOrg('Beta', 'owner@beta.example');
+    const bKey = await b.owner.post(`/api/v1/orgs/${b.orgId}/compliance/keys`, { name: 'Beta SIEM', scopes: ['read:compliance_activities', 'read:compliance_directory', 'read:compliance_user_data', 'delete:compliance_user_data', 'read:compliance_usage'] });
+    const bCompliance = new Agent(t.app, 'beta-siem');
+    bCompliance.bearer = bKey.body.key;
+    const memberUser = await t.db.database.db.selectFrom('users').select('id').where('email', '=', 'member@alpha.example').executeTakeFirstOrThrow();
     const delivery = await t.lastEmail('member@alpha.example');
     if (!delivery) throw new Error('no invitation mail was queued');
     w = {
-      a: { orgId: a.orgId, childId: child.body.id, memberId, tokenId: token.body.apiToken.id, domainId: domain.body.id, directoryId: directory.body.directory.id, connectionId: conn.body.id, conversationId: conv.body.id, fileId: file.body.id, holdId: hold.body.id, keyId: key.body.gatewayKey.id, streamId: stream.body.stream.id, deliveryId: delivery.id, owner: a.owner, secrets: ['Alpha Secret Corp', 'Alpha Hidden Unit', 'alpha.example', 'alpha automation', 'alpha-private.example', domain.body.instructions.value, 'Alpha Okta Tenant', 'Alpha Okta', 'alpha-client', 'Alpha plans', 'alpha.txt', 'alpha case', 'alpha key', 'Alpha SIEM'] },
-      b: { orgId: b.orgId, owner: b.owner },
+      a: { orgId: a.orgId, childId: child.body.id, memberId, tokenId: token.body.apiToken.id, domainId: domain.body.id, directoryId: directory.body.directory.id, connectionId: conn.body.id, conversationId: conv.body.id, fileId: file.body.id, holdId: hold.body.id, keyId: key.body.gatewayKey.id, streamId: stream.body.stream.id, deliveryId: delivery.id, complianceKeyId: complianceKey.body.complianceKey.id, userId: memberUser.id, owner: a.owner, secrets: ['Alpha eDiscovery', 'Alpha Secret Corp', 'Alpha Hidden Unit', 'alpha.example', 'alpha automation', 'alpha-private.example', domain.body.instructions.value, 'Alpha Okta Tenant', 'Alpha Okta', 'alpha-client', 'Alpha plans', 'alpha.txt', 'alpha case', 'alpha key', 'Alpha SIEM'] },
+      b: { orgId: b.orgId, owner: b.owner, compliance: bCompliance },
     };
   });
   after(() => t.close());
@@ -121,7 +137,7 @@ describe('tenant isolation on every route', () => {
   test('every parameterised route has a fixture', () => {
     const missing: string[] = [];
     for (const r of scoped()) {
-      for (const p of r.url.match(/:([A-Za-z]+)/g) ?? []) if (!PARAM_FIXTURES[p.slice(1)]) missing.push(`${r.method} ${r.url} (${p})`);
+      for (const p of r.url.match(/:([A-Za-z_]+)/g) ?? []) if (!PARAM_FIXTURES[p.slice(1)]) missing.push(`${r.method} ${r.url} (${p})`);
       if (['POST', 'PUT', 'PATCH'].includes(r.method) && !(`${r.method} ${r.url}` in SAMPLE_BODIES)) missing.push(`${r.method} ${r.url} (sample body)`);
     }
     assert.deepEqual(missing, [], 'add these to PARAM_FIXTURES / SAMPLE_BODIES in test/tenant-isolation.test.ts');
@@ -131,8 +147,10 @@ describe('tenant isolation on every route', () => {
   test("organization B's owner gets 404 and learns nothing, on every route, for A and A's child", async () => {
     for (const target of ['org', 'child'] as const) {
       for (const r of scoped()) {
-        const url = r.url.replace(/:([A-Za-z]+)/g, (_, name: string) => (name === 'orgId' && target === 'child' ? w.a.childId : PARAM_FIXTURES[name]!(w)));
-        const res = await w.b.owner.request(r.method, url, SAMPLE_BODIES[`${r.method} ${r.url}`]);
+        const url = r.url.replace(/:([A-Za-z_]+)/g, (_, name: string) => ((name === 'orgId' || name === 'organization_id') && target === 'child' ? w.a.childId : PARAM_FIXTURES[name]!(w)));
+        // The Compliance API answers B's compliance key, not B's session.
+        const caller = r.url.startsWith('/v1/compliance/') ? w.b.compliance : w.b.owner;
+        const res = await caller.request(r.method, url, SAMPLE_BODIES[`${r.method} ${r.url}`]);
         assert.equal(res.status, 404, `${r.method} ${url} answered ${res.status}: ${res.raw.body}`);
         assert.equal(res.body.error.code, 'not_found', `${r.method} ${url}`);
         for (const s of w.a.secrets) assert.ok(!res.raw.body.includes(s), `${r.method} ${url} leaked "${s}"`);
@@ -169,6 +187,9 @@ describe('tenant isolation on every route', () => {
     const keys = await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/gateway/keys`);
     assert.equal(keys.body.data[0].revokedAt, null);
     assert.equal((await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/gateway/upstream`)).body.upstream, null);
+    const complianceKeys = await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/compliance/keys`);
+    assert.deepEqual(complianceKeys.body.data.map((k: { id: string; revokedAt: string | null }) => [k.id, k.revokedAt]), [[w.a.complianceKeyId, null]]);
+    assert.equal((await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/audit-settings/content`)).body.tier, 'metadata');
   });
 
   test('a non-existent id answers exactly like another organization\'s id', async () => {
@@ -181,7 +202,7 @@ describe('tenant isolation on every route', () => {
 
   test('anonymous callers are asked to sign in on every organization route', async () => {
     for (const r of scoped()) {
-      const url = r.url.replace(/:([A-Za-z]+)/g, (_, name: string) => PARAM_FIXTURES[name]!(w));
+      const url = r.url.replace(/:([A-Za-z_]+)/g, (_, name: string) => PARAM_FIXTURES[name]!(w));
       const res = await t.anonymous().request(r.method, url, SAMPLE_BODIES[`${r.method} ${r.url}`]);
       assert.equal(res.status, 401, `${r.method} ${url}`);
       assert.equal(res.body.error.code, 'authentication_required');
