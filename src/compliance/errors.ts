@@ -15,7 +15,6 @@ export const COMPLIANCE_ERRORS = {
   compliance_key_needs_session: 403,
   invalid_request: 400,
   invalid_organization_ids: 400,
-  invalid_expiry: 400,
   conflicting_cursors: 400,
   invalid_cursor: 400,
   invalid_time: 400,
