@@ -4,6 +4,7 @@ import { benchDomainRecheck } from './domain-recheck.js';
 import { benchScimSync } from './scim-sync.js';
 import { benchSsoSaml } from './sso-saml.js';
 import { benchAuditProduct } from './audit-product.js';
+import { benchCompliance } from './compliance.js';
 
 const dialects = (process.env.BENCH_DIALECTS ?? 'sqlite postgres').split(/\s+/).filter(Boolean) as ('sqlite' | 'postgres')[];
 const only = process.argv[2];
@@ -15,3 +16,4 @@ if (!only || only === 'scim') await benchScimSync(dialects);
 if (!only || only === 'sso') await benchSsoSaml(dialects);
 if (!only || only === 'gateway') await (await import('./gateway-overhead.js')).benchGatewayOverhead(dialects);
 if (!only || only === 'audit-product') await benchAuditProduct(dialects);
+if (!only || only === 'compliance') await benchCompliance(dialects);

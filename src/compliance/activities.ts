@@ -92,9 +92,12 @@ function narrowed(q0: Q, f: Filters, sqlite: boolean): Q {
     q = q.where((eb) => eb.or([...(f.actorIds.length ? [eb('actor_id', 'in', f.actorIds)] : []), ...(f.actorEmails.length ? [eb('actor_email', 'in', f.actorEmails)] : [])]));
   }
   if (f.cursor) {
-    const op = sql.raw(f.cursor.direction === 'after' ? '<' : '>');
+    const after = f.cursor.direction === 'after';
+    const op = sql.raw(after ? '<' : '>');
     const { at, id } = f.cursor;
-    q = q.where(sql<boolean>`(occurred_at ${op} ${at} or (occurred_at = ${at} and id ${op} ${id}))`);
+    // The plain bound lets the index range start at the cursor; the OR alone would be a filter
+    // over every row between the head of the feed and the cursor, on every page.
+    q = q.where('occurred_at', after ? '<=' : '>=', at).where(sql<boolean>`(occurred_at ${op} ${at} or (occurred_at = ${at} and id ${op} ${id}))`);
   }
   return q;
 }
@@ -147,33 +150,61 @@ export async function listActivities(call: ComplianceCall, query: ActivitiesQuer
   // before_id reads upwards (oldest first) to find the events right after the cursor; the page is still shown newest first.
   if (cursor?.direction === 'before') page.reverse();
   const ocsf = query.format === 'ocsf';
-  const items = page.map((r) => (ocsf ? JSON.stringify(toOcsf(eventFromRow(r as AuditEventRow))) : activityJson(r)));
-  const first = page[0]?.id ?? null;
-  const last = page[page.length - 1]?.id ?? null;
+  const items = page.map((r) => (ocsf ? JSON.stringify(toOcsf(eventFromRow(rowOf(r) as AuditEventRow))) : activityJson(r)));
+  const first = (page[0]?.[0] as string | undefined) ?? null;
+  const last = (page[page.length - 1]?.[0] as string | undefined) ?? null;
   return { json: `{"data":[${items.join(',')}],"has_more":${hasMore},"first_id":${JSON.stringify(first)},"last_id":${JSON.stringify(last)}}`, count: page.length };
 }
 
-async function fetchRows(db: ComplianceCall['ctx']['db'], orgIds: string[], f: Filters, n: number) {
-  const sqlite = sqliteHandleOf(db) !== undefined;
+type Cells = (string | number | null)[];
+
+async function fetchRows(db: ComplianceCall['ctx']['db'], orgIds: string[], f: Filters, n: number): Promise<Cells[]> {
+  const handle = sqliteHandleOf(db);
   const dir = f.cursor?.direction === 'before' ? 'asc' : 'desc';
   const base = () => db.selectFrom('audit_events').select([...COLUMNS]);
+  let query;
   if (orgIds.length === 1 || orgIds.length > MERGE_MAX_ORGS) {
     const q = orgIds.length === 1 ? base().where('org_id', '=', orgIds[0] as string) : base().where('org_id', 'in', orgIds);
-    return narrowed(q, f, sqlite).orderBy('occurred_at', dir).orderBy('id', dir).limit(n).execute();
+    query = narrowed(q, f, handle !== undefined).orderBy('occurred_at', dir).orderBy('id', dir).limit(n);
+  } else {
+    // One index range per organization, merged by the database (SQLite: a merge of co-routines;
+    // PostgreSQL: Merge Append): each range is read only as far as the page needs.
+    let compound = narrowed(base().where('org_id', '=', orgIds[0] as string), f, handle !== undefined);
+    for (const orgId of orgIds.slice(1)) compound = compound.unionAll(narrowed(base().where('org_id', '=', orgId), f, handle !== undefined));
+    query = compound.orderBy('occurred_at', dir).orderBy('id', dir).limit(n);
   }
-  // One index range per organization, merged by the database (SQLite: a merge of co-routines;
-  // PostgreSQL: Merge Append): each range is read only as far as the page needs.
-  let compound = narrowed(base().where('org_id', '=', orgIds[0] as string), f, sqlite);
-  for (const orgId of orgIds.slice(1)) compound = compound.unionAll(narrowed(base().where('org_id', '=', orgId), f, sqlite));
-  return compound.orderBy('occurred_at', dir).orderBy('id', dir).limit(n).execute();
+  if (handle) {
+    // SQLite: rows as arrays in COLUMNS order from a cached prepared statement; a page is a
+    // thousand rows of sixteen columns, and objects per row would cost more than the read.
+    const { sql: text, parameters } = query.compile();
+    let cache = statementsOf.get(handle);
+    if (!cache) statementsOf.set(handle, (cache = new Map()));
+    let st = cache.get(text);
+    if (!st) {
+      st = handle.prepare(text).raw(true);
+      if (cache.size >= 200) cache.delete(cache.keys().next().value as string);
+      cache.set(text, st);
+    }
+    return st.all(parameters as unknown[]) as Cells[];
+  }
+  const rows = await query.execute();
+  return rows.map((r) => COLUMNS.map((c) => r[c] as string | number | null));
 }
+
+type SqliteHandle = NonNullable<ReturnType<typeof sqliteHandleOf>>;
+/** Prepared statements per database handle (a test run opens many databases). */
+const statementsOf = new WeakMap<SqliteHandle, Map<string, ReturnType<SqliteHandle['prepare']>>>();
+
+const rowOf = (c: Cells): Pick<AuditEventRow, (typeof COLUMNS)[number]> => Object.fromEntries(COLUMNS.map((k, i) => [k, c[i]])) as Pick<AuditEventRow, (typeof COLUMNS)[number]>;
 
 const s = (v: string | null) => (v === null ? 'null' : JSON.stringify(v));
 
-function activityJson(r: Pick<AuditEventRow, (typeof COLUMNS)[number]>): string {
+/** Cells in COLUMNS order: id org_id seq occurred_at actor_type actor_id actor_email actor_ip actor_user_agent action targets outcome metadata request_id prev_hash hash. */
+function activityJson(c: Cells): string {
+  const t = (i: number) => s(c[i] as string | null);
   return (
-    `{"id":${s(r.id)},"created_at":${s(r.occurred_at)},"type":${s(r.action)},"organization_id":${s(r.org_id)},` +
-    `"actor":{"type":${s(r.actor_type)},"id":${s(r.actor_id)},"email_address":${s(r.actor_email)},"ip_address":${s(r.actor_ip)},"user_agent":${s(r.actor_user_agent)}},` +
-    `"outcome":${s(r.outcome)},"targets":${r.targets},"metadata":${r.metadata},"request_id":${s(r.request_id)},"sequence":${Number(r.seq)},"hash":${s(r.hash)},"prev_hash":${s(r.prev_hash)}}`
+    `{"id":${t(0)},"created_at":${t(3)},"type":${t(9)},"organization_id":${t(1)},` +
+    `"actor":{"type":${t(4)},"id":${t(5)},"email_address":${t(6)},"ip_address":${t(7)},"user_agent":${t(8)}},` +
+    `"outcome":${t(11)},"targets":${c[10] as string},"metadata":${c[12] as string},"request_id":${t(13)},"sequence":${Number(c[2])},"hash":${t(15)},"prev_hash":${t(14)}}`
   );
 }

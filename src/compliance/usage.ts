@@ -86,22 +86,33 @@ interface Row {
 type Key = [string, string, string, string];
 
 async function fetchRows(db: Queryable, p: Plan, after: Key | undefined, n: number): Promise<Row[]> {
-  if (p.orgIds.length === 0) return [];
-  // (organization, bucket, user, model) is the key order of both rollups' indexes: no sort.
-  const keyed = sql<boolean>`(org_id, ${sql.ref(p.hourly ? 'hour' : 'day')}, user_id, model) > (${after?.[0] ?? ''}, ${after?.[1] ?? ''}, ${after?.[2] ?? ''}, ${after?.[3] ?? ''})`;
+  // One organization at a time, in id order, each read along its rollup index (organization,
+  // bucket, user, model): a page starts where the last ended instead of skipping what came before.
+  const orgs = [...p.orgIds].sort().filter((o) => !after || o >= after[0]);
+  const out: Row[] = [];
+  for (const orgId of orgs) {
+    const from = after && after[0] === orgId ? after : undefined;
+    out.push(...(await fetchOrgRows(db, p, orgId, from, n - out.length)));
+    if (out.length >= n) break;
+  }
+  return out;
+}
+
+async function fetchOrgRows(db: Queryable, p: Plan, orgId: string, after: Key | undefined, n: number): Promise<Row[]> {
+  const past = after ? sql<boolean>`(${sql.ref(p.hourly ? 'hour' : 'day')}, user_id, model) > (${after[1]}, ${after[2]}, ${after[3]})` : undefined;
   let rows: { bucket: string; org_id: string; user_id: string; model: string; requests: number; input_tokens: number; output_tokens: number }[];
   if (p.hourly) {
-    let q = db.selectFrom('gateway_usage_hourly').select(['hour as bucket', 'org_id', 'user_id', 'model', 'requests', 'input_tokens', 'output_tokens']).where('hour', '>=', p.from).where('hour', '<=', p.to).where('org_id', 'in', p.orgIds);
+    let q = db.selectFrom('gateway_usage_hourly').select(['hour as bucket', 'org_id', 'user_id', 'model', 'requests', 'input_tokens', 'output_tokens']).where('org_id', '=', orgId).where('hour', '>=', after ? after[1] : p.from).where('hour', '<=', p.to);
     if (p.userIds) q = q.where('user_id', 'in', p.userIds);
     if (p.models) q = q.where('model', 'in', p.models);
-    if (after) q = q.where(keyed);
-    rows = await q.orderBy('org_id').orderBy('hour').orderBy('user_id').orderBy('model').limit(n).execute();
+    if (past) q = q.where(past);
+    rows = await q.orderBy('hour').orderBy('user_id').orderBy('model').limit(n).execute();
   } else {
-    let q = db.selectFrom('gateway_usage').select(['day as bucket', 'org_id', 'user_id', 'model', 'requests', 'input_tokens', 'output_tokens']).where('day', '>=', p.from).where('day', '<=', p.to).where('org_id', 'in', p.orgIds);
+    let q = db.selectFrom('gateway_usage').select(['day as bucket', 'org_id', 'user_id', 'model', 'requests', 'input_tokens', 'output_tokens']).where('org_id', '=', orgId).where('day', '>=', after ? after[1] : p.from).where('day', '<=', p.to);
     if (p.userIds) q = q.where('user_id', 'in', p.userIds);
     if (p.models) q = q.where('model', 'in', p.models);
-    if (after) q = q.where(keyed);
-    rows = await q.orderBy('org_id').orderBy('day').orderBy('user_id').orderBy('model').limit(n).execute();
+    if (past) q = q.where(past);
+    rows = await q.orderBy('day').orderBy('user_id').orderBy('model').limit(n).execute();
   }
   return rows.map((r) => ({ bucket: String(r.bucket), org_id: r.org_id, user_id: r.user_id, model: r.model, requests: Number(r.requests), input_tokens: Number(r.input_tokens), output_tokens: Number(r.output_tokens) }));
 }
@@ -112,8 +123,12 @@ function bucketBounds(bucket: string, hourly: boolean): [string, string] {
 }
 
 function viewsOf(rows: Row[], hourly: boolean, emails: Map<string, string>): UsageRowView[] {
+  // Rows come bucket by bucket: the bounds are computed once per bucket.
+  const bounds = new Map<string, [string, string]>();
   return rows.map((r) => {
-    const [starting_at, ending_at] = bucketBounds(r.bucket, hourly);
+    let b = bounds.get(r.bucket);
+    if (!b) bounds.set(r.bucket, (b = bucketBounds(r.bucket, hourly)));
+    const [starting_at, ending_at] = b;
     return { starting_at, ending_at, organization_id: r.org_id, user_id: r.user_id, email_address: emails.get(r.user_id) ?? null, model: r.model, requests: r.requests, input_tokens: r.input_tokens, output_tokens: r.output_tokens };
   });
 }
