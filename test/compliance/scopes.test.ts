@@ -16,6 +16,23 @@ describe('Compliance API scopes', () => {
     assert.equal(declared.size, Object.keys(ROUTES).length);
   });
 
+  test('every Compliance API and key administration route is in the OpenAPI document with an operationId, a summary, a success schema and the compliance key as its security', async () => {
+    const doc = (await w.t.anonymous().get('/openapi.json')).body as { paths: Record<string, Record<string, { operationId?: string; summary?: string; security?: unknown[]; responses?: Record<string, unknown> }>> };
+    const routes = w.t.app.routeTable.filter((r) => r.url.startsWith('/v1/compliance/') || r.url.includes('/compliance/keys') || r.url.endsWith('/audit-settings/content'));
+    assert.ok(routes.length >= Object.keys(ROUTES).length + 4);
+    const ids = new Set<string>();
+    for (const r of routes) {
+      const path = r.url.replace(/:([A-Za-z_]+)/g, '{$1}').replace(/\/$/, '');
+      const op = doc.paths[path]?.[r.method.toLowerCase()] ?? doc.paths[`${path}/`]?.[r.method.toLowerCase()];
+      assert.ok(op, `${r.method} ${path} is documented`);
+      assert.ok(op.operationId && !ids.has(op.operationId), `${r.method} ${path} has a unique operationId`);
+      ids.add(op.operationId);
+      assert.ok(op.summary, `${r.method} ${path} has a summary`);
+      assert.ok(Object.keys(op.responses ?? {}).some((c) => /^2/.test(c)), `${r.method} ${path} has a success response schema`);
+      if (r.url.startsWith('/v1/compliance/')) assert.deepEqual(op.security, [{ complianceKey: [] }]);
+    }
+  });
+
   test('a key without the scope gets 403 naming the scope, on every endpoint, is audited as denied, and changes nothing', async () => {
     for (const [route, c] of Object.entries(ROUTES)) {
       const others = ALL_SCOPES.filter((s) => s !== c.scope);
