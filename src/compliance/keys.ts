@@ -166,10 +166,13 @@ export async function resolveComplianceKey(db: Queryable, now: Date, secret: str
   if (!row || row.revoked_at !== null || (row.expires_at !== null && row.expires_at <= now.toISOString())) return undefined;
   const root = await db.selectFrom('organizations').select('id').where('id', '=', row.org_id).where('status', '=', 'active').executeTakeFirst();
   if (!root) return undefined;
-  const listed = row.org_ids === null ? [row.org_id] : (JSON.parse(row.org_ids) as string[]);
-  // A listed organization moved out of the tree (or deleted) is simply no longer seen.
-  const tree = new Set((await subtreesOf(db, [row.org_id])).map((o) => o.id));
-  const orgIds = (await subtreesOf(db, listed.filter((id) => tree.has(id)))).map((o) => o.id);
+  const tree = (await subtreesOf(db, [row.org_id])).map((o) => o.id);
+  let orgIds = tree;
+  if (row.org_ids !== null) {
+    // A listed organization moved out of the tree (or deleted) is simply no longer seen.
+    const inTree = new Set(tree);
+    orgIds = (await subtreesOf(db, (JSON.parse(row.org_ids) as string[]).filter((id) => inTree.has(id)))).map((o) => o.id);
+  }
   return {
     id: row.id,
     name: row.name,
