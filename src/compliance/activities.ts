@@ -71,13 +71,22 @@ interface Filters {
 
 type Q = SelectQueryBuilder<DB, 'audit_events', Pick<AuditEventRow, (typeof COLUMNS)[number]>>;
 
+type Bound = { at: string; strict: boolean };
+const lower = (a: Bound | undefined, b: Bound | undefined) => (!a ? b : !b ? a : a.at > b.at || (a.at === b.at && a.strict) ? a : b);
+const upper = (a: Bound | undefined, b: Bound | undefined) => (!a ? b : !b ? a : a.at < b.at || (a.at === b.at && a.strict) ? a : b);
+
 function narrowed(q0: Q, f: Filters, sqlite: boolean): Q {
   let q = q0;
-  if (f.range.gte) q = q.where('occurred_at', '>=', f.range.gte);
-  if (f.range.gt) q = q.where('occurred_at', '>', f.range.gt);
-  if (f.range.lt) q = q.where('occurred_at', '<', f.range.lt);
-  const upper = f.range.lte && f.range.lte < f.horizon ? f.range.lte : f.horizon;
-  q = q.where('occurred_at', '<=', upper);
+  // One lower and one upper bound on the time, the tightest of the range, the horizon and the
+  // cursor: given several, SQLite may start the index range at a looser one and filter every row
+  // from the head of the feed down to the cursor, on every page.
+  const cursor = f.cursor ? { at: f.cursor.at, strict: false } : undefined;
+  let hi = upper({ at: f.horizon, strict: false }, f.range.lte ? { at: f.range.lte, strict: false } : f.range.lt ? { at: f.range.lt, strict: true } : undefined);
+  let lo: Bound | undefined = f.range.gte ? { at: f.range.gte, strict: false } : f.range.gt ? { at: f.range.gt, strict: true } : undefined;
+  if (f.cursor?.direction === 'after') hi = upper(hi, cursor);
+  if (f.cursor?.direction === 'before') lo = lower(lo, cursor);
+  if (hi) q = q.where('occurred_at', hi.strict ? '<' : '<=', hi.at);
+  if (lo) q = q.where('occurred_at', lo.strict ? '>' : '>=', lo.at);
   if (f.exactTypes.length || f.typePrefixes.length) {
     // See src/audit/search.ts: on SQLite, `action || ''` keeps the planner on the time index.
     const col = sqlite ? sql<string>`action || ''` : sql<string>`action`;
@@ -92,12 +101,10 @@ function narrowed(q0: Q, f: Filters, sqlite: boolean): Q {
     q = q.where((eb) => eb.or([...(f.actorIds.length ? [eb('actor_id', 'in', f.actorIds)] : []), ...(f.actorEmails.length ? [eb('actor_email', 'in', f.actorEmails)] : [])]));
   }
   if (f.cursor) {
-    const after = f.cursor.direction === 'after';
-    const op = sql.raw(after ? '<' : '>');
+    // Within the cursor's millisecond, the id decides (the plain bound above keeps the index range tight).
+    const op = sql.raw(f.cursor.direction === 'after' ? '<' : '>');
     const { at, id } = f.cursor;
-    // The plain bound lets the index range start at the cursor; the OR alone would be a filter
-    // over every row between the head of the feed and the cursor, on every page.
-    q = q.where('occurred_at', after ? '<=' : '>=', at).where(sql<boolean>`(occurred_at ${op} ${at} or (occurred_at = ${at} and id ${op} ${id}))`);
+    q = q.where(sql<boolean>`(occurred_at ${op} ${at} or (occurred_at = ${at} and id ${op} ${id}))`);
   }
   return q;
 }
