@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark, each printing Palisade beside the raw limit measured in the same run.
- *   npm run bench [audit|domains|scim|sso|gateway|audit-product|drain|db-copy|lockout|content-keys]   one benchmark
+ *   npm run bench [audit|domains|scim|sso|gateway|audit-product|drain|db-copy|lockout|content-keys|compliance]   one benchmark
  *   BENCH_SMOKE=1 npm run bench                                          every benchmark with tiny sizes (CI: it keeps them runnable)
  * Each exits non-zero on failure, so a broken benchmark stops CI instead of silently ending the run.
  */
@@ -22,6 +22,8 @@ const SMOKE_SIZES: Record<string, string> = {
   BENCH_LOCKOUT_LOGINS: '200',
   BENCH_LOCKOUT_RUNS: '1',
   BENCH_CONTENT_KEY_CONVERSATIONS: '50',
+  BENCH_FEED_EVENTS: '3000',
+  BENCH_USAGE_REQUESTS: '3000',
 };
 if (process.env.BENCH_SMOKE === '1') for (const [k, v] of Object.entries(SMOKE_SIZES)) process.env[k] ??= v;
 
@@ -33,6 +35,7 @@ const { benchSsoSaml } = await import('./sso-saml.js');
 const { benchAuditProduct } = await import('./audit-product.js');
 const { benchStreamDrain } = await import('./stream-drain.js');
 const { benchLockoutGuard } = await import('./lockout-guard.js');
+const { benchCompliance } = await import('./compliance.js');
 
 const dialects = (process.env.BENCH_DIALECTS ?? 'sqlite postgres').split(/\s+/).filter(Boolean) as ('sqlite' | 'postgres')[];
 const only = process.argv[2];
@@ -49,3 +52,4 @@ if (!only || only === 'lockout') await benchLockoutGuard(dialects);
 if (!only || only === 'content-keys') await (await import('./content-keys.js')).benchContentKeys(dialects);
 if (!only || only === 'drain') await benchStreamDrain(dialects);
 console.log('\nEvery benchmark ran to the end.');
+if (!only || only === 'compliance') await benchCompliance(dialects);

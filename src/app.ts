@@ -33,6 +33,8 @@ import { workspaceRoutes } from './workspace/routes.js';
 import { gatewayRoutes } from './gateway/routes.js';
 import { gatewayErrorBody, isGatewayPath } from './gateway/errors.js';
 import { emailRoutes } from './email/routes.js';
+import { complianceAdminRoutes } from './compliance/admin-routes.js';
+import { complianceRoutes } from './compliance/routes.js';
 
 export interface AppOptions {
   database: Database;
@@ -129,6 +131,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         securitySchemes: {
           session: { type: 'apiKey', in: 'cookie', name: 'palisade_session', description: 'Browser session; state changes also need the X-CSRF-Token header.' },
           bearer: { type: 'http', scheme: 'bearer', description: 'Personal API token (pls_pat_…).' },
+          complianceKey: { type: 'http', scheme: 'bearer', description: 'Compliance key (pls_cmp_…), for /v1/compliance/ only; also accepted as x-api-key.' },
         },
       },
       security: [{ session: [] }, { bearer: [] }],
@@ -147,6 +150,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   installStorageFaultHooks(app, database.db);
   await app.register(pageRoutes);
   // Each domain's routes, one line each.
-  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes, domainRoutes, scimRoutes, scimProtocolRoutes, ssoRoutes, workspaceRoutes, gatewayRoutes, streamRoutes, emailRoutes]) await app.register(routes);
+  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes, domainRoutes, scimRoutes, scimProtocolRoutes, ssoRoutes, workspaceRoutes, gatewayRoutes, streamRoutes, emailRoutes, complianceAdminRoutes, complianceRoutes]) await app.register(routes);
   return app;
 }

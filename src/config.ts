@@ -77,6 +77,14 @@ export interface PalisadeConfig {
   passwordResetMaxPerIp: number;
   /** Reset emails sent per address per hour; requests beyond are answered the same way and send nothing. */
   passwordResetMaxPerAddress: number;
+  /** Compliance API requests allowed per key per minute (a key may set a lower or higher limit of its own). */
+  complianceRateLimitPerMinute: number;
+  /**
+   * How old an audit event must be before the Compliance API activity feed serves it. A transaction
+   * that took its timestamp earlier may still be committing; serving only settled events keeps a
+   * cursor from ever skipping one (no gaps).
+   */
+  complianceFeedDelaySeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -237,6 +245,8 @@ export const CONFIG_SPEC = {
   tlsKeyFile: { variable: 'PALISADE_TLS_KEY_FILE', default: '', parse: (r: string) => r.trim(), describe: 'PEM private key of PALISADE_TLS_CERT_FILE.' },
   passwordResetMaxPerIp: { variable: 'PALISADE_PASSWORD_RESET_MAX_PER_IP', default: 20, parse: integer(1, 1_000_000), describe: 'Password reset requests accepted per client address per hour before 429.' },
   passwordResetMaxPerAddress: { variable: 'PALISADE_PASSWORD_RESET_MAX_PER_ADDRESS', default: 3, parse: integer(1, 1000), describe: 'Reset emails sent per email address per hour; further requests get the same answer and send nothing.' },
+  complianceRateLimitPerMinute: { variable: 'PALISADE_COMPLIANCE_RATE_LIMIT_PER_MINUTE', default: 600, parse: integer(1, 1_000_000), describe: 'Compliance API requests allowed per compliance key per minute (sliding window) unless the key sets its own limit; more answer 429 with Retry-After.' },
+  complianceFeedDelaySeconds: { variable: 'PALISADE_COMPLIANCE_FEED_DELAY_SECONDS', default: 10, parse: integer(0, 3600), describe: 'Age an audit event must reach before the Compliance API activity feed serves it, so that an event whose transaction was still committing is never skipped by a cursor. 0 serves events at once (safe on SQLite, whose writers run one at a time).' },
   outboundDenyPrivate: { variable: 'PALISADE_OUTBOUND_DENY_PRIVATE', default: false, parse: bool, describe: 'Also refuse outbound connections to private ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7); allowed by default because self-hosted SIEMs and IdPs usually live there.' },
 } satisfies { [K in keyof PalisadeConfig]: Spec<PalisadeConfig[K]> };
 

@@ -13,7 +13,12 @@ export type Caller =
       via: 'session' | 'api_token';
       /** Session or API token id: lets a session be revoked and an action be traced to its credential. */
       credentialId: string;
-    };
+    }
+  /**
+   * A Compliance API key (src/compliance/): an organization's credential, not a person's. It is
+   * not a user, so `authorize()` refuses it; the Compliance API checks its scopes and tree itself.
+   */
+  | { kind: 'compliance_key'; keyId: string; orgId: string };
 
 export interface RequestMeta {
   requestId: string;

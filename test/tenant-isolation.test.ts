@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type Agent, type TestApp, createTestApp } from './helpers/harness.js';
+import { Agent, type TestApp, createTestApp } from './helpers/harness.js';
 
 /**
  * Tenant isolation, for every route the app serves. A primary owner of organization B calls each
@@ -11,8 +11,8 @@ import { type Agent, type TestApp, createTestApp } from './helpers/harness.js';
  */
 
 interface World {
-  a: { orgId: string; childId: string; memberId: string; tokenId: string; domainId: string; directoryId: string; connectionId: string; owner: Agent; secrets: string[]; conversationId: string; fileId: string; holdId: string; keyId: string; streamId: string; deliveryId: string; userId: string; linkId: string };
-  b: { orgId: string; owner: Agent };
+  a: { orgId: string; childId: string; memberId: string; tokenId: string; domainId: string; directoryId: string; connectionId: string; owner: Agent; secrets: string[]; conversationId: string; fileId: string; holdId: string; keyId: string; streamId: string; deliveryId: string; userId: string; linkId: string; complianceKeyId: string };
+  b: { orgId: string; owner: Agent; compliance: Agent };
 }
 
 /** Where each path parameter takes its value from organization A. */
@@ -33,6 +33,13 @@ const PARAM_FIXTURES: Record<string, (w: World) => string> = {
   deliveryId: (w) => w.a.deliveryId,
   userId: (w) => w.a.userId,
   linkId: (w) => w.a.linkId,
+  complianceKeyId: (w) => w.a.complianceKeyId,
+  // The Compliance API's own (snake_case) parameters, called with B's compliance key.
+  organization_id: (w) => w.a.orgId,
+  group_id: () => 'grp_00000000000000000000000000',
+  chat_id: (w) => w.a.conversationId,
+  file_id: (w) => w.a.fileId,
+  user_id: (w) => w.a.userId,
 };
 
 /**
@@ -92,6 +99,10 @@ const SAMPLE_BODIES: Record<string, unknown> = {
   'POST /api/v1/me/invitations/:membershipId/accept': {},
   'POST /api/v1/me/invitations/:membershipId/decline': {},
   'POST /api/v1/orgs/:orgId/email-deliveries/:deliveryId/retry': {},
+  'POST /api/v1/orgs/:orgId/compliance/keys': { name: 'rogue', scopes: ['read:compliance_user_data'] },
+  'PUT /api/v1/orgs/:orgId/audit-settings/content': { promptExcerptChars: 1000 },
+  'POST /v1/compliance/apps/chats/query': { organization_ids: [] },
+  'POST /v1/compliance/apps/files/query': { organization_ids: [] },
 };
 
 describe('tenant isolation on every route', () => {
@@ -119,12 +130,16 @@ describe('tenant isolation on every route', () => {
     if (recovery.status !== 201) throw new Error(JSON.stringify(recovery.body));
     const members = await a.owner.get(`/api/v1/orgs/${a.orgId}/members`);
     const userId = (members.body.data as { userId: string; email: string }[]).find((m) => m.email === 'member@alpha.example')!.userId;
+    const complianceKey = await a.owner.post(`/api/v1/orgs/${a.orgId}/compliance/keys`, { name: 'Alpha eDiscovery', scopes: ['read:compliance_user_data'] });
     const b = await t.seedOrg('Beta', 'owner@beta.example');
+    const bKey = await b.owner.post(`/api/v1/orgs/${b.orgId}/compliance/keys`, { name: 'Beta SIEM', scopes: ['read:compliance_activities', 'read:compliance_directory', 'read:compliance_user_data', 'delete:compliance_user_data', 'read:compliance_usage'] });
+    const bCompliance = new Agent(t.app, 'beta-siem');
+    bCompliance.bearer = bKey.body.key;
     const delivery = await t.lastEmail('member@alpha.example');
     if (!delivery) throw new Error('no invitation mail was queued');
     w = {
-      a: { orgId: a.orgId, childId: child.body.id, memberId, tokenId: token.body.apiToken.id, domainId: domain.body.id, directoryId: directory.body.directory.id, connectionId: conn.body.id, conversationId: conv.body.id, fileId: file.body.id, holdId: hold.body.id, keyId: key.body.gatewayKey.id, streamId: stream.body.stream.id, deliveryId: delivery.id, userId, linkId: recovery.body.id, owner: a.owner, secrets: ['Alpha Secret Corp', 'Alpha Hidden Unit', 'alpha.example', 'alpha automation', 'alpha-private.example', domain.body.instructions.value, 'Alpha Okta Tenant', 'Alpha Okta', 'alpha-client', 'Alpha plans', 'alpha.txt', 'alpha case', 'alpha key', 'Alpha SIEM'] },
-      b: { orgId: b.orgId, owner: b.owner },
+      a: { orgId: a.orgId, childId: child.body.id, memberId, tokenId: token.body.apiToken.id, domainId: domain.body.id, directoryId: directory.body.directory.id, connectionId: conn.body.id, conversationId: conv.body.id, fileId: file.body.id, holdId: hold.body.id, keyId: key.body.gatewayKey.id, streamId: stream.body.stream.id, deliveryId: delivery.id, userId, linkId: recovery.body.id, complianceKeyId: complianceKey.body.complianceKey.id, owner: a.owner, secrets: ['Alpha eDiscovery', 'Alpha Secret Corp', 'Alpha Hidden Unit', 'alpha.example', 'alpha automation', 'alpha-private.example', domain.body.instructions.value, 'Alpha Okta Tenant', 'Alpha Okta', 'alpha-client', 'Alpha plans', 'alpha.txt', 'alpha case', 'alpha key', 'Alpha SIEM'] },
+      b: { orgId: b.orgId, owner: b.owner, compliance: bCompliance },
     };
   });
   after(() => t.close());
@@ -135,7 +150,7 @@ describe('tenant isolation on every route', () => {
   test('every parameterised route has a fixture', () => {
     const missing: string[] = [];
     for (const r of scoped()) {
-      for (const p of r.url.match(/:([A-Za-z]+)/g) ?? []) if (!PARAM_FIXTURES[p.slice(1)]) missing.push(`${r.method} ${r.url} (${p})`);
+      for (const p of r.url.match(/:([A-Za-z_]+)/g) ?? []) if (!PARAM_FIXTURES[p.slice(1)]) missing.push(`${r.method} ${r.url} (${p})`);
       if (['POST', 'PUT', 'PATCH'].includes(r.method) && !(`${r.method} ${r.url}` in SAMPLE_BODIES)) missing.push(`${r.method} ${r.url} (sample body)`);
     }
     assert.deepEqual(missing, [], 'add these to PARAM_FIXTURES / SAMPLE_BODIES in test/tenant-isolation.test.ts');
@@ -145,8 +160,10 @@ describe('tenant isolation on every route', () => {
   test("organization B's owner gets 404 and learns nothing, on every route, for A and A's child", async () => {
     for (const target of ['org', 'child'] as const) {
       for (const r of scoped()) {
-        const url = r.url.replace(/:([A-Za-z]+)/g, (_, name: string) => (name === 'orgId' && target === 'child' ? w.a.childId : PARAM_FIXTURES[name]!(w)));
-        const res = await w.b.owner.request(r.method, url, SAMPLE_BODIES[`${r.method} ${r.url}`]);
+        const url = r.url.replace(/:([A-Za-z_]+)/g, (_, name: string) => ((name === 'orgId' || name === 'organization_id') && target === 'child' ? w.a.childId : PARAM_FIXTURES[name]!(w)));
+        // The Compliance API answers B's compliance key, not B's session.
+        const caller = r.url.startsWith('/v1/compliance/') ? w.b.compliance : w.b.owner;
+        const res = await caller.request(r.method, url, SAMPLE_BODIES[`${r.method} ${r.url}`]);
         assert.equal(res.status, 404, `${r.method} ${url} answered ${res.status}: ${res.raw.body}`);
         assert.equal(res.body.error.code, 'not_found', `${r.method} ${url}`);
         for (const s of w.a.secrets) assert.ok(!res.raw.body.includes(s), `${r.method} ${url} leaked "${s}"`);
@@ -185,6 +202,9 @@ describe('tenant isolation on every route', () => {
     assert.equal((await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/gateway/upstream`)).body.upstream, null);
     const link = await t.db.database.db.selectFrom('sso_recovery_links').select(['revoked_at', 'used_at']).where('id', '=', w.a.linkId).executeTakeFirstOrThrow();
     assert.deepEqual(link, { revoked_at: null, used_at: null });
+    const complianceKeys = await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/compliance/keys`);
+    assert.deepEqual(complianceKeys.body.data.map((k: { id: string; revokedAt: string | null }) => [k.id, k.revokedAt]), [[w.a.complianceKeyId, null]]);
+    assert.equal((await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/audit-settings/content`)).body.tier, 'metadata');
   });
 
   test('a non-existent id answers exactly like another organization\'s id', async () => {
@@ -197,7 +217,7 @@ describe('tenant isolation on every route', () => {
 
   test('anonymous callers are asked to sign in on every organization route', async () => {
     for (const r of scoped()) {
-      const url = r.url.replace(/:([A-Za-z]+)/g, (_, name: string) => PARAM_FIXTURES[name]!(w));
+      const url = r.url.replace(/:([A-Za-z_]+)/g, (_, name: string) => PARAM_FIXTURES[name]!(w));
       const res = await t.anonymous().request(r.method, url, SAMPLE_BODIES[`${r.method} ${r.url}`]);
       assert.equal(res.status, 401, `${r.method} ${url}`);
       assert.equal(res.body.error.code, 'authentication_required');

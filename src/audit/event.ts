@@ -3,7 +3,7 @@ import { createHash, hash as oneShotHash } from 'node:crypto';
 import type { AuditEventRow } from '../db/schema.js';
 
 export type AuditOutcome = 'success' | 'failure' | 'denied';
-export type ActorType = 'user' | 'api_token' | 'system' | 'anonymous';
+export type ActorType = 'user' | 'api_token' | 'system' | 'anonymous' | 'compliance_key';
 
 export interface AuditActor {
   type: ActorType;

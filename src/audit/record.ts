@@ -30,6 +30,8 @@ export function actorOf(ctx: Pick<Ctx, 'caller' | 'meta'>): AuditActor {
       return { type: 'system', id: caller.name, email: null, ...net };
     case 'anonymous':
       return { type: 'anonymous', id: null, email: null, ...net };
+    case 'compliance_key':
+      return { type: 'compliance_key', id: caller.keyId, email: null, ...net };
   }
 }
 

@@ -10,6 +10,7 @@ import { WELL_KNOWN_KEYS_PATH, createCheckpoint, listCheckpoints, publishedKeys 
 import { AuditExportQuery, startExport } from './export.js';
 import { AuditSettingsBody, getAuditSettings, updateAuditSettings } from './retention.js';
 import { verifyChain } from './verify.js';
+import { AuditContentSettingsInput, AuditContentSettingsView, getAuditContentSettings, updateAuditContentSettings } from './content-privacy.js';
 
 const tags = ['Audit log'];
 const Nullable = (t: ReturnType<typeof Type.String>) => Type.Union([t, Type.Null()]);
@@ -57,6 +58,16 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
     '/api/v1/orgs/:orgId/audit-settings',
     { schema: { tags, summary: 'Set audit retention in days, or "forever"', params: OrgParams, body: AuditSettingsBody, response: { 200: SettingsSchema, ...errorResponses } } },
     async (request) => updateAuditSettings(request.ctx, request.params.orgId, request.body),
+  );
+  app.get(
+    '/api/v1/orgs/:orgId/audit-settings/content',
+    { schema: { tags, operationId: 'getAuditContentSettings', summary: 'Privacy tier for prompts in audit events: metadata only (default) or prompt excerpts', params: OrgParams, response: { 200: AuditContentSettingsView, ...errorResponses } } },
+    async (request) => getAuditContentSettings(request.ctx, request.params.orgId),
+  );
+  app.put(
+    '/api/v1/orgs/:orgId/audit-settings/content',
+    { schema: { tags, operationId: 'updateAuditContentSettings', summary: 'Opt in to prompt excerpts in audit events, or back to metadata only (primary owners)', params: OrgParams, body: AuditContentSettingsInput, response: { 200: AuditContentSettingsView, ...errorResponses } } },
+    async (request) => updateAuditContentSettings(request.ctx, request.params.orgId, request.body as AuditContentSettingsInput),
   );
   app.get('/api/v1/orgs/:orgId/audit-checkpoints', { schema: { tags, summary: 'Signed checkpoints of the chain, with the public keys, for offline verification', params: OrgParams, response: errorResponses } }, async (request) => {
     await authorize(request.ctx, request.params.orgId, 'audit.read');

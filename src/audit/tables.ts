@@ -76,7 +76,20 @@ export interface AuditEventTargetsTable {
   event_id: string;
 }
 
+/**
+ * Privacy tier for prompts in an organization's audit log: by default (no row, or null) events of
+ * prompts carry metadata only (ids, sizes, model, token counts); a number opts in to excerpts of
+ * that many characters. Inherited by child organizations that set nothing themselves.
+ */
+export interface AuditContentSettingsTable {
+  org_id: string;
+  prompt_excerpt_chars: number | null;
+  updated_at: string;
+  updated_by: string | null;
+}
+
 export interface AuditTables {
+  audit_content_settings: AuditContentSettingsTable;
   audit_event_targets: AuditEventTargetsTable;
   audit_settings: AuditSettingsTable;
   audit_anchors: AuditAnchorsTable;

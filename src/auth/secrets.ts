@@ -4,14 +4,14 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
  * High-entropy bearer secrets: `pls_<kind>_<43 base64url chars>` (256 bits). The kind prefix lets
  * secret scanners and people recognise a Palisade credential; only the SHA-256 is stored.
  */
-export type SecretKind = 'ses' | 'pat' | 'lnk' | 'scim' | 'gwk';
+export type SecretKind = 'ses' | 'pat' | 'lnk' | 'scim' | 'gwk' | 'cmp';
 
 export function generateSecret(kind: SecretKind): string {
   return `pls_${kind}_${randomBytes(32).toString('base64url')}`;
 }
 
 export function secretKind(secret: string): SecretKind | null {
-  const m = /^pls_(ses|pat|lnk|scim|gwk)_[A-Za-z0-9_-]{43}$/.exec(secret);
+  const m = /^pls_(ses|pat|lnk|scim|gwk|cmp)_[A-Za-z0-9_-]{43}$/.exec(secret);
   return m ? (m[1] as SecretKind) : null;
 }
 

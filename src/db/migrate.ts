@@ -19,6 +19,7 @@ import * as m0015 from './migrations/0015_lockout_safety.js';
 import * as m0016 from './migrations/0016_standards_conformance.js';
 import * as m0017 from './migrations/0017_content_keys.js';
 import * as m0018 from './migrations/0018_leases_and_delivery_health.js';
+import * as m0019 from './migrations/0019_compliance.js';
 
 /** What a migration that encrypts existing data needs besides the database. */
 export interface MigrationDeps {
@@ -52,6 +53,7 @@ const MIGRATIONS: Record<string, Migration | ((deps: MigrationDeps) => Migration
   '0016_standards_conformance': m0016,
   '0017_content_keys': m0017,
   '0018_leases_and_delivery_health': m0018,
+  '0019_compliance': m0019,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);

@@ -1,4 +1,5 @@
 import { recordAudit } from '../audit/record.js';
+import { lastUserText, promptAuditFields } from '../audit/content-privacy.js';
 import type { Ctx } from '../context.js';
 import { createContentKey, sealWithContentKey } from '../crypto/content-keys.js';
 import { PalisadeError, notFound, unauthenticated } from '../errors.js';
@@ -279,6 +280,8 @@ async function settle(call: GatewayCall, req: ProxyRequest, target: UpstreamTarg
         retained,
         cancelled: o.cancelled,
         credential: call.keyId ? 'gateway_key' : ctx.caller.kind === 'user' ? ctx.caller.via : 'none',
+        // Metadata only, unless the organization opted in to prompt excerpts (src/audit/content-privacy.ts).
+        ...(await promptAuditFields(tx, orgId, () => lastUserText(req.body.messages))),
       },
     });
   });

@@ -17,6 +17,18 @@ export async function recordUsage(db: Queryable, u: { orgId: string; userId: str
       })),
     )
     .execute();
+  // The same request in its UTC hour, for usage reports cut by hour (the Compliance API).
+  await db
+    .insertInto('gateway_usage_hourly')
+    .values({ org_id: u.orgId, user_id: u.userId, hour: u.at.toISOString().slice(0, 13), model: u.model.slice(0, 200), requests: 1, input_tokens: u.inputTokens, output_tokens: u.outputTokens })
+    .onConflict((oc) =>
+      oc.columns(['org_id', 'hour', 'user_id', 'model']).doUpdateSet((eb) => ({
+        requests: eb('gateway_usage_hourly.requests', '+', 1),
+        input_tokens: eb('gateway_usage_hourly.input_tokens', '+', u.inputTokens),
+        output_tokens: eb('gateway_usage_hourly.output_tokens', '+', u.outputTokens),
+      })),
+    )
+    .execute();
 }
 
 export const UsageRow = Type.Object({ userId: Type.String(), email: Type.Union([Type.String(), Type.Null()]), model: Type.String(), requests: Type.Integer(), inputTokens: Type.Integer(), outputTokens: Type.Integer() });

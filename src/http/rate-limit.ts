@@ -29,7 +29,8 @@ export type ThrottleBucket =
   | 'password_reset_ip'
   | 'password_reset_address'
   | 'email_verification_address'
-  | 'password_change';
+  | 'password_change'
+  | 'compliance_key';
 
 export interface RateLimit {
   /** What is limited; part of the counter's key. */

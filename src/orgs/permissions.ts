@@ -21,6 +21,8 @@ export const PERMISSIONS = {
   'scim.manage': ['primary_owner', 'admin'],
   'sso.manage': ['primary_owner', 'admin'],
   'sso.recovery': ['primary_owner'],
+  'compliance.keys.manage': ['primary_owner'],
+  'audit.content.manage': ['primary_owner'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;
@@ -43,6 +45,8 @@ export const PERMISSION_PURPOSE: Record<Permission, string> = {
   'scim.manage': 'an admin or primary owner to manage SCIM provisioning directories and read their sync log',
   'sso.manage': 'an admin or primary owner to manage single sign-on',
   'sso.recovery': 'a primary owner to let a member in without single sign-on (a recovery link)',
+  'compliance.keys.manage': 'a primary owner of the top-level organization to create, list or revoke Compliance API keys',
+  'audit.content.manage': 'a primary owner to choose whether audit events of prompts carry prompt excerpts',
 };
 
 export const ROLE_RANK: Record<Role, number> = { member: 1, admin: 2, primary_owner: 3 };

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { recordAudit } from '../audit/record.js';
+import { promptAuditFields } from '../audit/content-privacy.js';
 import type { Ctx } from '../context.js';
 import { type ContentKey, type LoadedContentKey, createContentKey, destroyContentKeys, flushErasedPages, loadContentKey, openRecordText, sealWithContentKey } from '../crypto/content-keys.js';
 import type { Queryable } from '../db/schema.js';
@@ -250,6 +251,8 @@ export async function sendMessage(ctx: Ctx, orgId: string, id: string, input: Se
         noTraining: policy.noTraining,
         retentionDays: policy.retentionDays,
         retained,
+        // Metadata only, unless the organization opted in to prompt excerpts (src/audit/content-privacy.ts).
+        ...(await promptAuditFields(tx, orgId, input.content)),
       },
     });
   });
