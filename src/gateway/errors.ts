@@ -26,8 +26,8 @@ export function openaiError(err: PalisadeError) {
 
 export const gatewayError = (status: number, code: string, message: string) => new PalisadeError(status, code, message);
 
-/** The model gateway's paths: every error there, even one raised before routing, is in a provider's shape. */
-export const isGatewayPath = (url: string): boolean => url.startsWith('/v1/') || url === '/v1';
+/** The model gateway's paths (not the Compliance API's, which share the /v1 prefix): every error there, even one raised before routing, is in a provider's shape. */
+export const isGatewayPath = (url: string): boolean => (url.startsWith('/v1/') && !url.startsWith('/v1/compliance')) || url === '/v1';
 
 /** A Palisade error on a gateway path, in OpenAI's shape for chat completions and Anthropic's elsewhere. */
 export function gatewayErrorBody(url: string, err: PalisadeError, requestId: string): unknown {

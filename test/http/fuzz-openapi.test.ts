@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { isGatewayPath } from '../../src/gateway/errors.js';
 import { after, before, describe, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
@@ -153,7 +154,7 @@ describe('fuzzing every OpenAPI operation', () => {
       return 'a body that is not JSON';
     }
     // The gateway answers in the provider's shape: Anthropic's (the fuzz sends anthropic-version), OpenAI's for chat completions.
-    if (op.path.startsWith('/v1/') && op.path !== '/v1/chat/completions') return body.type === 'error' && typeof body.error?.type === 'string' && typeof body.error?.message === 'string' ? undefined : 'not the Anthropic error shape';
+    if (isGatewayPath(op.path) && op.path !== '/v1/chat/completions') return body.type === 'error' && typeof body.error?.type === 'string' && typeof body.error?.message === 'string' ? undefined : 'not the Anthropic error shape';
     if (op.path === '/v1/chat/completions') return typeof body.error?.message === 'string' && typeof body.error?.code === 'string' ? undefined : 'not the OpenAI error shape';
     const e = body.error;
     if (!e || typeof e.code !== 'string' || !/^[a-z][a-z0-9_]*$/.test(e.code) || typeof e.message !== 'string' || e.message.length < 15 || !/^req_/.test(String(e.requestId))) return 'not the error shape';
@@ -165,7 +166,7 @@ describe('fuzzing every OpenAPI operation', () => {
   const send = async (op: Operation, pathValues: Record<string, string>, query: string, body: string | undefined, what: string) => {
     const url = op.path.replace(/\{(\w+)\}/g, (_, name: string) => pathValues[name] ?? ids[name] ?? 'missing') + query;
     const headers: Record<string, string> = { cookie: owner.cookie as string, 'x-csrf-token': owner.csrf as string };
-    if (op.path.startsWith('/v1/')) {
+    if (isGatewayPath(op.path)) {
       headers['x-api-key'] = gatewayKey;
       headers['anthropic-version'] = '2023-06-01';
     }
