@@ -68,6 +68,12 @@ export interface PalisadeConfig {
   passwordResetMaxPerIp: number;
   /** Reset emails sent per address per hour; requests beyond are answered the same way and send nothing. */
   passwordResetMaxPerAddress: number;
+  /** Where Palisade keeps its bare clones of allowlisted GitHub repositories (read with git, never served as files). */
+  githubCacheDir: string;
+  /** Allow http:// GitHub API base URLs (tests and labs only; the App's tokens travel over HTTPS otherwise). */
+  githubAllowHttp: boolean;
+  /** Largest file the repository tools return and the scanners read, in bytes. */
+  githubMaxFileBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -224,6 +230,9 @@ export const CONFIG_SPEC = {
   passwordResetMaxPerIp: { variable: 'PALISADE_PASSWORD_RESET_MAX_PER_IP', default: 20, parse: integer(1, 1_000_000), describe: 'Password reset requests accepted per client address per hour before 429.' },
   passwordResetMaxPerAddress: { variable: 'PALISADE_PASSWORD_RESET_MAX_PER_ADDRESS', default: 3, parse: integer(1, 1000), describe: 'Reset emails sent per email address per hour; further requests get the same answer and send nothing.' },
   outboundDenyPrivate: { variable: 'PALISADE_OUTBOUND_DENY_PRIVATE', default: false, parse: bool, describe: 'Also refuse outbound connections to private ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7); allowed by default because self-hosted SIEMs and IdPs usually live there.' },
+  githubCacheDir: { variable: 'PALISADE_GITHUB_CACHE_DIR', default: './data/github', parse: (r: string) => r.trim(), describe: 'Folder for the bare git clones of allowlisted GitHub repositories (only Palisade reads them; the assistant reaches them through the repository tools).' },
+  githubAllowHttp: { variable: 'PALISADE_GITHUB_ALLOW_HTTP', default: false, parse: bool, describe: 'Allow an http:// GitHub API base URL (tests and labs only; App tokens travel over HTTPS otherwise).' },
+  githubMaxFileBytes: { variable: 'PALISADE_GITHUB_MAX_FILE_BYTES', default: 1024 * 1024, parse: integer(1024, 100 * 1024 * 1024), describe: 'Largest repository file the tools return and the scanners read; larger files are listed but not read.' },
 } satisfies { [K in keyof PalisadeConfig]: Spec<PalisadeConfig[K]> };
 
 function readConfigFile(path: string): Env {

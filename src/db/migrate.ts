@@ -15,6 +15,7 @@ import * as m0011 from './migrations/0011_signed_authn_requests_and_rate_limits.
 import * as m0012 from './migrations/0012_scim_suspension.js';
 import * as m0013 from './migrations/0013_session_auth_method.js';
 import * as m0014 from './migrations/0014_account_security.js';
+import * as m0020 from './migrations/0020_github.js';
 
 /** What a migration that encrypts existing data needs besides the database. */
 export interface MigrationDeps {
@@ -44,6 +45,7 @@ const MIGRATIONS: Record<string, Migration | ((deps: MigrationDeps) => Migration
   '0012_scim_suspension': m0012,
   '0013_session_auth_method': m0013,
   '0014_account_security': m0014,
+  '0020_github': m0020,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);

@@ -5,6 +5,7 @@ import type { DomainTables } from '../domains/tables.js';
 import type { ScimTables } from '../scim/tables.js';
 import type { SsoTables } from '../sso/tables.js';
 import type { EmailTables } from '../email/tables.js';
+import type { GithubTables } from '../github/tables.js';
 
 /**
  * Table types shared by both dialects. Times are ISO-8601 UTC strings with milliseconds
@@ -193,7 +194,7 @@ export interface CoreTables {
 }
 
 /** Every table Palisade has. A new domain adds `, XTables` (from src/<domain>/tables.ts) here. */
-export interface DB extends CoreTables, DomainTables, ScimTables, SsoTables, WorkspaceTables, AuditTables, EmailTables {}
+export interface DB extends CoreTables, DomainTables, ScimTables, SsoTables, WorkspaceTables, AuditTables, EmailTables, GithubTables {}
 
 export type Db = Kysely<DB>;
 export type Tx = Transaction<DB>;

@@ -20,6 +20,8 @@ export const PERMISSIONS = {
   'domains.manage': ['primary_owner', 'admin'],
   'scim.manage': ['primary_owner', 'admin'],
   'sso.manage': ['primary_owner', 'admin'],
+  'github.manage': ['primary_owner', 'admin'],
+  'github.use': ['primary_owner', 'admin', 'member'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;
@@ -41,6 +43,8 @@ export const PERMISSION_PURPOSE: Record<Permission, string> = {
   'domains.manage': 'an admin or primary owner to add, verify or remove domains',
   'scim.manage': 'an admin or primary owner to manage SCIM provisioning directories and read their sync log',
   'sso.manage': 'an admin or primary owner to manage single sign-on',
+  'github.manage': 'an admin or primary owner to connect GitHub, allowlist repositories, set deny rules and handle findings',
+  'github.use': 'membership of the organization',
 };
 
 export const ROLE_RANK: Record<Role, number> = { member: 1, admin: 2, primary_owner: 3 };
