@@ -99,7 +99,7 @@ function toCall(lang: Language, node: SgNode): Call | null {
     argsNode = node.field('arguments');
   }
   if (!callee || callee.length > 300) return null;
-  callee = squash(callee);
+  callee = isNew ? `new ${squash(callee.slice(4))}` : squash(callee);
   const args: SgNode[] = [];
   const kwargs = new Map<string, SgNode>();
   for (const c of argsNode?.children() ?? []) {
