@@ -26,6 +26,8 @@ import { ssoRoutes } from './sso/routes.js';
 import { workspaceRoutes } from './workspace/routes.js';
 import { gatewayRoutes } from './gateway/routes.js';
 import { emailRoutes } from './email/routes.js';
+import { githubRoutes } from './github/routes.js';
+import { githubWebhookRoutes } from './github/webhooks.js';
 
 export interface AppOptions {
   database: Database;
@@ -115,6 +117,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(systemRoutes, { database, metrics, metricsEnabled: config.metricsEnabled });
   await app.register(pageRoutes);
   // Each domain's routes, one line each.
-  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes, domainRoutes, scimRoutes, scimProtocolRoutes, ssoRoutes, workspaceRoutes, gatewayRoutes, streamRoutes, emailRoutes]) await app.register(routes);
+  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes, domainRoutes, scimRoutes, scimProtocolRoutes, ssoRoutes, workspaceRoutes, gatewayRoutes, streamRoutes, emailRoutes, githubRoutes, githubWebhookRoutes]) await app.register(routes);
   return app;
 }

@@ -11,8 +11,8 @@ import { githubError } from './errors.js';
  * with it, and admins add patterns (or `!` exceptions) per repository.
  */
 export const DEFAULT_DENY_RULES: readonly string[] = [
-  '.env*',
   '*.env',
+  '.env*',
   '*.pem',
   '*.key',
   '*.p12',

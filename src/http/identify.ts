@@ -55,8 +55,9 @@ export function identifyCaller(deps: { db: Db; clock: Clock; config: PalisadeCon
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const meta = { requestId: request.id, ip: request.ip ?? null, userAgent: (request.headers['user-agent'] ?? '').slice(0, 512) || null };
     let caller: Caller = { kind: 'anonymous' };
-    // SCIM endpoints authenticate with their directory's own token and answer in SCIM's error shape.
-    if (request.url.startsWith('/scim/')) {
+    // SCIM endpoints authenticate with their directory's own token and answer in SCIM's error shape;
+    // GitHub webhooks authenticate with the delivery's signature.
+    if (request.url.startsWith('/scim/') || request.url.startsWith('/github/webhooks/')) {
       request.ctx = { db: deps.db, clock: deps.clock, config: deps.config, caller, meta };
       return;
     }

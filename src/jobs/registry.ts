@@ -5,6 +5,8 @@ import { rewrapJob } from '../crypto/jobs.js';
 import { domainRecheckJob } from '../domains/recheck-job.js';
 import { rateLimitCleanupJob } from '../http/rate-limit.js';
 import { emailCleanupJob, emailDeliveryJob } from '../email/deliver.js';
+import { githubJobs } from '../github/jobs.js';
+import '../github/webhooks.js';
 import { scimSyncLogRetentionJob } from '../scim/retention.js';
 import { samlMetadataRefreshJob } from '../sso/metadata-refresh.js';
 import { ssoCleanupJob } from '../sso/store.js';
@@ -14,7 +16,7 @@ import { type JobDefinition, Scheduler, type SchedulerDeps } from './scheduler.j
 
 /** Every periodic job Palisade runs. A domain adds its job factory here, one line each. */
 export function allJobs(config: PalisadeConfig): JobDefinition[] {
-  return [domainRecheckJob(config), scimSyncLogRetentionJob(config), ssoCleanupJob(), samlMetadataRefreshJob(), rewrapJob(), totpRewrapJob(), retentionPurgeJob(), ...auditJobs(config), ...streamJobs(config), rateLimitCleanupJob(), emailDeliveryJob(), emailCleanupJob()];
+  return [domainRecheckJob(config), scimSyncLogRetentionJob(config), ssoCleanupJob(), samlMetadataRefreshJob(), rewrapJob(), totpRewrapJob(), retentionPurgeJob(), ...auditJobs(config), ...streamJobs(config), rateLimitCleanupJob(), emailDeliveryJob(), emailCleanupJob(), ...githubJobs()];
 }
 
 export function createScheduler(deps: SchedulerDeps, jobs: JobDefinition[] = allJobs(deps.config)): Scheduler {
