@@ -16,6 +16,7 @@ export const GITHUB_ERRORS = {
   github_api_error: 502,
   github_git_failed: 502,
   invalid_repository_path: 400,
+  invalid_search_query: 400,
   invalid_deny_rule: 400,
   invalid_suppression: 400,
   invalid_secret_pattern: 400,

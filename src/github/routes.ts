@@ -25,7 +25,7 @@ const RepoP = Type.Object({ orgId: id('Organization id'), repositoryId: id('Allo
 const FindingP = Type.Object({ orgId: id('Organization id'), repositoryId: id('Allowlisted repository id'), findingId: id('Finding id') });
 const SuppP = Type.Object({ orgId: id('Organization id'), repositoryId: id('Allowlisted repository id'), suppressionId: id('Suppression id') });
 const PullP = Type.Object({ orgId: id('Organization id'), repositoryId: id('Allowlisted repository id'), pullNumber: Type.Integer({ minimum: 1, maximum: 100_000_000 }) });
-const PathQuery = Type.Object({ path: Type.String({ maxLength: 1000, description: 'Repository-relative path.' }) });
+const PathQuery = Type.Object({ path: Type.Optional(Type.String({ maxLength: 1000, description: 'Repository-relative path (required).' })) });
 const DirQuery = Type.Object({ path: Type.Optional(Type.String({ maxLength: 1000, description: 'Directory, relative to the root (default: the root).' })) });
 const list = <T extends Parameters<typeof Type.Array>[0]>(item: T) => Type.Object({ data: Type.Array(item) });
 const Queued = Type.Object({ queued: Type.Boolean() });
@@ -77,7 +77,7 @@ export async function githubRoutes(root: FastifyInstance): Promise<void> {
       // The repository tools (members; narrowed per repository).
       app.get('/accessible-repositories', { schema: { tags: toolTags, operationId: 'listGithubAccessibleRepositories', summary: 'Repositories you may read through the tools, with the tool definitions for a model', params: OrgP, response: res(200, AccessibleRepositoriesView) } }, async (q) => accessibleRepositories(q.ctx, q.params.orgId));
       app.get('/repositories/:repositoryId/tree', { schema: { tags: toolTags, operationId: 'listGithubTree', summary: 'List a directory (deny-ruled entries withheld)', params: RepoP, querystring: DirQuery, response: res(200, TreeView) } }, async (q) => listTree(q.ctx, q.params.orgId, q.params.repositoryId, q.query.path ?? ''));
-      app.get('/repositories/:repositoryId/file', { schema: { tags: toolTags, operationId: 'readGithubFile', summary: 'Read a file (403 path_denied names the deny rule)', params: RepoP, querystring: PathQuery, response: { ...res(200, FileView), 413: Type.Ref('Error'), 422: Type.Ref('Error') } } }, async (q) => readFile(q.ctx, q.params.orgId, q.params.repositoryId, q.query.path));
+      app.get('/repositories/:repositoryId/file', { schema: { tags: toolTags, operationId: 'readGithubFile', summary: 'Read a file (403 path_denied names the deny rule)', params: RepoP, querystring: PathQuery, response: { ...res(200, FileView), 413: Type.Ref('Error'), 422: Type.Ref('Error') } } }, async (q) => readFile(q.ctx, q.params.orgId, q.params.repositoryId, q.query.path ?? ''));
       app.get('/repositories/:repositoryId/search', { schema: { tags: toolTags, operationId: 'searchGithubCode', summary: 'Search the code (matches in deny-ruled files withheld)', params: RepoP, querystring: SearchQuery, response: res(200, SearchView) } }, async (q) => searchCode(q.ctx, q.params.orgId, q.params.repositoryId, q.query));
       app.get('/repositories/:repositoryId/pulls/:pullNumber/diff', { schema: { tags: toolTags, operationId: 'readGithubPullRequestDiff', summary: "A pull request's diff (deny-ruled files withheld, credentials redacted)", params: PullP, response: { ...res(200, PullDiffView), 413: Type.Ref('Error'), 502: Type.Ref('Error') } } }, async (q) => readPullRequestDiff(q.ctx, q.params.orgId, q.params.repositoryId, q.params.pullNumber));
     },

@@ -183,7 +183,7 @@ export async function readFile(ctx: Ctx, orgId: string, repositoryId: string, ra
 }
 
 export const SearchQuery = Type.Object({
-  q: Type.String({ minLength: 2, maxLength: 200, description: 'Text to find (fixed string, case-insensitive).' }),
+  q: Type.Optional(Type.String({ maxLength: 200, description: 'Text to find (fixed string, case-insensitive; 2 to 200 characters; required).' })),
   path: Type.Optional(Type.String({ maxLength: MAX_PATH, description: 'Limit to this directory.' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'Most matches returned (default 50).' })),
 });
@@ -197,7 +197,7 @@ export const SearchView = Type.Object({
 export type SearchView = Static<typeof SearchView>;
 
 export async function searchCode(ctx: Ctx, orgId: string, repositoryId: string, query: Static<typeof SearchQuery>): Promise<SearchView> {
-  const a: Audit = { action: 'github_code.searched', path: (query.path ?? '').slice(0, MAX_PATH), metadata: { queryLength: query.q.length } };
+  const a: Audit = { action: 'github_code.searched', path: (query.path ?? '').slice(0, MAX_PATH), metadata: { queryLength: query.q?.length ?? 0 } };
   const t = await open(ctx, orgId, repositoryId, a);
   let path: string;
   try {
@@ -209,8 +209,10 @@ export async function searchCode(ctx: Ctx, orgId: string, repositoryId: string, 
     const denied = denyOf(t.rules, path, true);
     if (denied) await refuse(ctx, t.repo, a, pathDenied(t.repo, path, denied));
   }
+  const q = query.q ?? '';
+  if (q.length < 2) await refuse(ctx, t.repo, a, githubError('invalid_search_query', 'Give q, the text to find, of 2 to 200 characters.'), 'failure');
   const limit = query.limit ?? 50;
-  const args = ['-C', t.dir, 'grep', '-n', '-I', '-z', '-F', '-i', '--no-color', '--max-count=20', '-e', query.q, t.commit, '--'];
+  const args = ['-C', t.dir, 'grep', '-n', '-I', '-z', '-F', '-i', '--no-color', '--max-count=20', '-e', q, t.commit, '--'];
   if (path) args.push(`:(literal)${path}`);
   const run = await git(args, { maxBytes: 8 * 1024 * 1024 }).catch((err: { code?: string }) => {
     if (err.code === 'GIT_OUTPUT_LIMIT') return { stdout: Buffer.alloc(0), stderr: '', code: 0, truncated: true };
