@@ -178,8 +178,8 @@ export class GitHubStandIn {
     const repository = this.webhookRepository(fullName, p.repository as Record<string, unknown>);
     const pull = p.pull_request as Record<string, unknown> & { head: Record<string, unknown>; base: Record<string, unknown> };
     Object.assign(pull, { number, state: 'open', url: `${this.apiBase}/repos/${fullName}/pulls/${number}` });
-    Object.assign(pull.head, { sha: pr.headSha, ref: pr.headRef, label: `${fullName.split('/')[0]}:${pr.headRef}`, repo: repository });
-    Object.assign(pull.base, { sha: pr.baseSha, ref: pr.baseRef, label: `${fullName.split('/')[0]}:${pr.baseRef}`, repo: repository });
+    Object.assign(pull.head, { sha: pr.headSha, ref: pr.headRef, label: `${fullName.split('/')[0]}:${pr.headRef}`, repo: this.webhookRepository(fullName, pull.head.repo as Record<string, unknown>) });
+    Object.assign(pull.base, { sha: pr.baseSha, ref: pr.baseRef, label: `${fullName.split('/')[0]}:${pr.baseRef}`, repo: this.webhookRepository(fullName, pull.base.repo as Record<string, unknown>) });
     return { ...p, number, pull_request: pull, repository, installation: { id: this.repo(fullName).installationId, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ==' } };
   }
 
