@@ -65,7 +65,7 @@ export function toSarif(findings: readonly PrFinding[], opts: { commit: string; 
       {
         tool: { driver: { name: 'Palisade', semanticVersion: VERSION, informationUri: 'https://github.com/palisade-security/palisade', rules } },
         originalUriBaseIds: { '%SRCROOT%': { description: { text: 'The repository root.' } } },
-        versionControlProvenance: [{ repositoryUri: opts.repositoryUri, revisionId: opts.commit, ...(opts.ref ? { branch: opts.ref } : {}) }],
+        versionControlProvenance: [{ repositoryUri: opts.repositoryUri, revisionId: opts.commit, mappedTo: { uriBaseId: '%SRCROOT%' }, ...(opts.ref ? { branch: opts.ref } : {}) }],
         results,
         columnKind: 'utf16CodeUnits',
       },
