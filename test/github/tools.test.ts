@@ -58,7 +58,7 @@ describe('repository tools: every read checked against allowlist and deny rules,
     const [ev] = await audit('github_file.read');
     assert.equal(ev?.outcome, 'denied');
     assert.deepEqual(JSON.parse(ev?.metadata ?? '{}'), { repository: 'acme/widgets', path: '.env', allowed: false, reason: 'path_denied', rule: '.env*' });
-    for (const [path, rule] of [['secrets/prod.json', 'secrets/'], ['config/prod.yml', 'config/prod.yml'], ['SECRETS/prod.json', 'secrets/']]) {
+    for (const [path, rule] of [['secrets/prod.json', 'secrets/'], ['config/prod.yml', 'config/prod.yml'], ['SECRETS/prod.json', 'secrets/']] as const) {
       const r = await member.get(`${base}/file?path=${encodeURIComponent(path)}`);
       assert.equal(r.status, 403, path);
       assert.equal(r.body.error.details.rule, rule, path);

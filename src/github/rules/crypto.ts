@@ -52,7 +52,7 @@ export const weakPasswordHash: RuleDefinition = {
       const alg = hashAlgorithm(ctx, c);
       if (!alg || alg === 'legit' || (!WEAK_HASH.has(alg) && !FAST_HASH.has(alg))) continue;
       const intent = intentOf(ctx, c.node);
-      if (!VOCAB.password.test(intent.all)) continue;
+      if (!VOCAB.password.test(intent.all) || VOCAB.breachCheck.test(intent.all)) continue;
       // A reset or session token next to the word "password" is a high-entropy value: a fast digest is right for it.
       if (/ (tokens?|nonces?|api ?keys?|reset ?tokens?) /.test(intent.names) && !VOCAB.password.test(intent.names)) continue;
       if (FAST_HASH.has(alg) && / (tokens?|nonces?) /.test(intent.all)) continue;
@@ -227,7 +227,10 @@ function ivArgument(ctx: FileContext, c: Call): SgNode | null {
   if (JS.has(ctx.lang)) {
     if (/(^|\.)(createCipheriv)$/.test(c.callee)) return c.args[2] ?? null;
     if (/(^|\.)subtle\.encrypt$/.test(c.callee) && c.args[0]?.kind() === 'object') {
-      for (const p of c.args[0].children()) if (p.kind() === 'pair' && /^["']?(iv|nonce|counter)["']?$/.test(p.field('key')?.text() ?? '')) return p.field('value');
+      for (const p of c.args[0].children()) {
+        if (p.kind() === 'pair' && /^["']?(iv|nonce|counter)["']?$/.test(p.field('key')?.text() ?? '')) return p.field('value');
+        if (p.kind() === 'shorthand_property_identifier' && /^(iv|nonce|counter)$/.test(p.text())) return p;
+      }
     }
     return null;
   }
@@ -274,9 +277,10 @@ export const staticIv: RuleDefinition = {
 // --- Insecure randomness -------------------------------------------------------------------------
 
 function mathRandAlias(ctx: FileContext): string | null {
-  const m = /(?:^|\n|\()\s*(\w+\s+)?"math\/rand(?:\/v2)?"/.exec(ctx.text);
+  const m = /(?:^|\n|\(|import)[ \t]*(\w+[ \t]+)?"math\/rand(?:\/v2)?"/.exec(ctx.text);
   if (!m) return null;
-  return m[1]?.trim() ?? 'rand';
+  const alias = m[1]?.trim();
+  return alias && alias !== 'import' ? alias : 'rand';
 }
 
 /** Calls that draw from a non-cryptographic generator. */
@@ -347,7 +351,7 @@ export const rsaNoPadding: RuleDefinition = {
         out.push({ node: c.node, confidence: 'high', message: `${first} is textbook RSA.`, fix: { node: c.args[0] as SgNode, replacement: '"RSA/ECB/OAEPWithSHA-256AndMGF1Padding"' } });
       }
       if (ctx.lang === 'python') {
-        if (c.callee === 'pow' && c.args.length === 3 && /\.(e|d|n)\b|\b(modulus|exponent)\b/i.test(c.args.slice(1).map((a) => a.text()).join(' '))) out.push({ node: c.node, confidence: 'high', message: 'pow(m, e, n) with an RSA key is textbook RSA.' });
+        if (c.callee === 'pow' && c.args.length === 3 && /\.(e|d)$/.test(c.args[1]?.text().trim() ?? '') && /\.n$/.test(c.args[2]?.text().trim() ?? '')) out.push({ node: c.node, confidence: 'high', message: 'pow(m, e, n) with an RSA key is textbook RSA.' });
         if (/(^|\.)(_encrypt|_decrypt|encrypt_int|decrypt_int)$/.test(c.callee)) out.push({ node: c.node, confidence: 'high', message: `${c.callee} is textbook RSA.` });
         if (/\.encrypt$/.test(c.callee) && c.args.length === 2 && /^\d+$/.test(c.args[1]?.text() ?? '') && /Crypto\.PublicKey|RSA\.(construct|importKey|generate)/.test(ctx.text)) out.push({ node: c.node, confidence: 'high', message: 'key.encrypt(m, K) of PyCrypto is textbook RSA.' });
       }

@@ -146,6 +146,7 @@ export function words(text: string): string {
   return ` ${text.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2').replace(/[^A-Za-z0-9]+/g, ' ').toLowerCase()} `;
 }
 
+const JS_LIKE = new Set<Language>(['javascript', 'typescript', 'tsx']);
 const STATEMENT = /(^|_)(statement|declaration|declarator|assignment|field_definition|pair|keyword_argument|return_statement|decorated_definition)$/;
 const FUNCTION = new Set(['function_declaration', 'function_definition', 'method_definition', 'method_declaration', 'constructor_declaration', 'arrow_function', 'function_expression', 'function', 'func_literal', 'lambda_expression', 'generator_function_declaration']);
 
@@ -199,18 +200,30 @@ export function intentOf(ctx: FileContext, node: SgNode): Intent {
   const fname = functionName(fn);
   const assigned = assignedName(stmt);
   let uses = '';
-  if (assigned && assigned.length > 1) {
+  let useSites = '';
+  if (assigned) {
     const scope = (fn ?? ctx.root).text();
+    const esc = assigned.replace(/\$/g, '\\$');
+    // One- and two-letter names (h, md) count only where they are used as a value: h.update(…), f(h), h[:].
+    const re = assigned.length > 2 ? new RegExp(`\\b${esc}\\b`) : new RegExp(`\\b${esc}\\s*[.(\\[,)]`);
     if (scope.length < 50_000) {
-      const re = new RegExp(`\\b${assigned.replace(/\$/g, '\\$')}\\b`);
       uses = scope
         .split('\n')
         .filter((l) => re.test(l))
         .slice(0, 12)
         .join('\n');
     }
+    // A generator or digest kept in a field or module variable is judged by the functions that use it.
+    if (!fn && assigned.length > 2) {
+      useSites = ctx.root
+        .findAll({ rule: { kind: 'identifier', regex: `^${esc}$` } })
+        .concat(ctx.lang === 'java' || JS_LIKE.has(ctx.lang) ? ctx.root.findAll({ rule: { kind: ctx.lang === 'java' ? 'identifier' : 'property_identifier', regex: `^${esc}$` } }) : [])
+        .slice(0, 30)
+        .map((n) => functionName(functionOf(n)))
+        .join(' ');
+    }
   }
-  return { statement: words(stmt), all: words(`${stmt}\n${fname}\n${uses}`), names: words(`${assigned ?? ''} ${fname}`) };
+  return { statement: words(stmt), all: words(`${stmt}\n${fname}\n${uses}\n${useSites}`), names: words(`${assigned ?? ''} ${fname} ${useSites}`) };
 }
 
 /** A string literal's value (quotes removed), or null when the node is not a plain literal. */

@@ -5,6 +5,16 @@ import type { RuleDefinition } from './rule.js';
 const JS = new Set(['javascript', 'typescript', 'tsx']);
 const ALL = ['javascript', 'typescript', 'tsx', 'python', 'go', 'java'] as const;
 
+/** Assignment-like nodes per grammar (ast-grep refuses a kind a grammar does not have). */
+const ASSIGNMENT_KINDS: Record<FileContext['lang'], string[]> = {
+  javascript: ['variable_declarator', 'assignment_expression'],
+  typescript: ['variable_declarator', 'assignment_expression'],
+  tsx: ['variable_declarator', 'assignment_expression'],
+  python: ['assignment'],
+  go: ['short_var_declaration', 'assignment_statement', 'var_spec'],
+  java: ['variable_declarator', 'assignment_expression'],
+};
+
 /** A string built from values at run time: interpolation, formatting or concatenation with something that is not a literal. */
 function dynamicString(ctx: FileContext, node: SgNode | undefined, depth = 0): boolean {
   if (!node) return false;
@@ -35,16 +45,12 @@ function dynamicString(ctx: FileContext, node: SgNode | undefined, depth = 0): b
     const fn = functionOf(node);
     if (!fn) return false;
     const name = t;
-    for (const d of fn.findAll({ rule: { any: [{ kind: 'variable_declarator' }, { kind: 'assignment' }, { kind: 'short_var_declaration' }, { kind: 'assignment_statement' }, { kind: 'assignment_expression' }] } })) {
+    for (const d of fn.findAll({ rule: { any: ASSIGNMENT_KINDS[ctx.lang].map((kind) => ({ kind })) } })) {
       const left = (d.field('name') ?? d.field('left'))?.text().trim();
       if (left !== name) continue;
       const right = d.field('value') ?? d.field('right');
       const rhs = right?.kind() === 'expression_list' ? right.children().find((c) => c.isNamed()) : right;
       if (rhs && d.range().start.line <= node.range().start.line && dynamicString(ctx, rhs, 1)) return true;
-    }
-    // Java declarations: `String q = "…" + x;`
-    for (const d of fn.findAll({ rule: { kind: 'variable_declarator' } })) {
-      if (d.field('name')?.text() === name && dynamicString(ctx, d.field('value') ?? undefined, 1)) return true;
     }
   }
   return false;
