@@ -15,3 +15,4 @@ if (!only || only === 'scim') await benchScimSync(dialects);
 if (!only || only === 'sso') await benchSsoSaml(dialects);
 if (!only || only === 'gateway') await (await import('./gateway-overhead.js')).benchGatewayOverhead(dialects);
 if (!only || only === 'audit-product') await benchAuditProduct(dialects);
+if (!only || only === 'github') await (await import('./github-scan.js')).benchGithub(dialects);

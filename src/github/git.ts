@@ -1,4 +1,4 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { isIP } from 'node:net';
@@ -183,36 +183,30 @@ export async function readBlob(dir: string, sha: string, maxBytes: number): Prom
   return run.stdout;
 }
 
-/** Reads many blobs through one `git cat-file --batch` process (the scanners read whole trees this way). */
-export async function* readBlobs(dir: string, shas: string[]): AsyncGenerator<{ sha: string; data: Buffer }> {
-  if (!shas.length) return;
-  const child: ChildProcessWithoutNullStreams = spawn('git', ['-C', dir, 'cat-file', '--batch'], { env: gitEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
-  child.stdin.on('error', () => undefined);
-  child.stdin.end(`${shas.join('\n')}\n`);
-  let buf: Buffer = Buffer.alloc(0);
-  let want: { sha: string; size: number } | null = null;
-  try {
-    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-      for (;;) {
-        if (!want) {
-          const nl = buf.indexOf(10);
-          if (nl < 0) break;
-          const head = buf.subarray(0, nl).toString('utf8').split(' ');
-          buf = buf.subarray(nl + 1);
-          if (head[1] === 'missing') continue;
-          want = { sha: head[0] ?? '', size: Number(head[2]) };
-        }
-        if (buf.length < want.size + 1) break;
-        const data = Buffer.from(buf.subarray(0, want.size));
-        buf = buf.subarray(want.size + 1);
-        const got: { sha: string; data: Buffer } = { sha: want.sha, data };
-        want = null;
-        yield got;
-      }
+/** Reads blobs through `git cat-file --batch`, one process per batch of about 32 MiB (sizes from ls-tree), whole batch at a time. */
+export async function* readBlobs(dir: string, shas: string[], sizes: ReadonlyMap<string, number> = new Map()): AsyncGenerator<{ sha: string; data: Buffer }> {
+  const BATCH_BYTES = 32 * 1024 * 1024;
+  for (let i = 0; i < shas.length; ) {
+    const batch: string[] = [];
+    let bytes = 0;
+    while (i < shas.length && (batch.length === 0 || bytes + (sizes.get(shas[i] as string) ?? 0) <= BATCH_BYTES)) {
+      const sha = shas[i++] as string;
+      batch.push(sha);
+      bytes += sizes.get(sha) ?? 0;
     }
-  } finally {
-    child.kill();
+    const run = await git(['-C', dir, 'cat-file', '--batch'], { input: `${batch.join('\n')}\n`, maxBytes: bytes + batch.length * 128 + 64 * 1024 * 1024 });
+    const out = run.stdout;
+    let at = 0;
+    while (at < out.length) {
+      const nl = out.indexOf(10, at);
+      if (nl < 0) break;
+      const head = out.subarray(at, nl).toString('utf8').split(' ');
+      at = nl + 1;
+      if (head[1] === 'missing') continue;
+      const size = Number(head[2]);
+      yield { sha: head[0] ?? '', data: out.subarray(at, at + size) };
+      at += size + 1;
+    }
   }
 }
 

@@ -70,7 +70,7 @@ export async function analyzePullRequest(dir: string, base: string, head: string
   problems.push(...fromFile.problems);
   const rules = [...fromFile.rules, ...(opts.adminRules ?? [])];
 
-  const wanted: { file: DiffFile; sha: string }[] = [];
+  const wanted: { file: DiffFile; sha: string; size: number }[] = [];
   for (const f of files) {
     if (f.status === 'deleted' || !f.newPath) {
       counts.deleted++;
@@ -91,12 +91,12 @@ export async function analyzePullRequest(dir: string, base: string, head: string
       counts.tooLarge++;
       continue;
     }
-    wanted.push({ file: f, sha: entry.sha });
+    wanted.push({ file: f, sha: entry.sha, size: entry.size ?? 0 });
   }
   const bySha = new Map<string, DiffFile[]>();
   for (const w of wanted) bySha.set(w.sha, [...(bySha.get(w.sha) ?? []), w.file]);
   const findings: PrFinding[] = [];
-  for await (const blob of readBlobs(dir, [...bySha.keys()])) {
+  for await (const blob of readBlobs(dir, [...bySha.keys()], new Map(wanted.map((w) => [w.sha, w.size])))) {
     for (const file of bySha.get(blob.sha) ?? []) {
       const path = file.newPath as string;
       if (isBinary(blob.data)) {

@@ -155,7 +155,8 @@ export async function scanTree(dir: string, commit: string, opts: { maxFileBytes
   for (const f of files) pathsBySha.set(f.sha, [...(pathsBySha.get(f.sha) ?? []), f.path]);
   const hits: SecretHit[] = [];
   let filesScanned = 0;
-  for await (const blob of readBlobs(dir, [...pathsBySha.keys()])) {
+  const sizes = new Map(files.map((f) => [f.sha, f.size ?? 0]));
+  for await (const blob of readBlobs(dir, [...pathsBySha.keys()], sizes)) {
     const paths = pathsBySha.get(blob.sha) ?? [];
     if (isBinary(blob.data)) {
       skipped.binary += paths.length;
