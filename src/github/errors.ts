@@ -34,6 +34,7 @@ export const GITHUB_ERRORS = {
   webhook_signature_invalid: 401,
   webhook_delivery_replayed: 409,
   webhook_payload_invalid: 400,
+  webhook_payload_too_large: 413,
   webhook_connection_unknown: 404,
 } as const satisfies Record<string, number>;
 

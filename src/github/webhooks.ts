@@ -96,7 +96,7 @@ export async function githubWebhookRoutes(app: FastifyInstance): Promise<void> {
           err instanceof PalisadeError
             ? err
             : (err as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-              ? new PalisadeError(413, 'webhook_payload_too_large', 'The delivery is larger than 25 MB; GitHub caps payloads at 25 MB.')
+              ? githubError('webhook_payload_too_large', 'The delivery is larger than 25 MB; GitHub caps payloads at 25 MB.')
               : new PalisadeError(500, 'internal_error', 'Something went wrong in Palisade; GitHub will show this delivery as failed and you can redeliver it.');
         if (e.status >= 500) request.log.error({ err }, 'GitHub webhook failed');
         const replay = (err as { replay?: { orgId: string; connectionId: string; name: string } }).replay;
