@@ -90,6 +90,7 @@ const SAMPLE_BODIES: Record<string, unknown> = {
   'POST /api/v1/orgs/:orgId/email-deliveries/:deliveryId/retry': {},
   'POST /api/v1/orgs/:orgId/github/connections': { name: 'Rogue App', appId: '1', privateKey: 'x'.repeat(120), webhookSecret: 'rogue-webhook-secret' },
   'POST /api/v1/orgs/:orgId/github/connections/:githubConnectionId/installations': { installationId: '4242' },
+  'PATCH /api/v1/orgs/:orgId/github/connections/:githubConnectionId': { name: 'Taken over', webhookSecret: 'rogue-webhook-secret-value' },
   'POST /api/v1/orgs/:orgId/github/repositories': { connectionId: 'ghc_00000000000000000000000000', installationId: '4242', fullName: 'alpha/secret-repo' },
   'PATCH /api/v1/orgs/:orgId/github/repositories/:repositoryId': { prScan: false, denyRules: [] },
   'POST /api/v1/orgs/:orgId/github/repositories/:repositoryId/rescan': {},
@@ -200,7 +201,8 @@ describe('tenant isolation on every route', () => {
     assert.equal(repo.body.prScan, true);
     assert.equal(repo.body.openFindings, 1);
     assert.equal((await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/github/repositories/${w.a.repositoryId}/suppressions`)).body.data.length, 1);
-    assert.equal((await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/github/connections`)).body.data.length, 1);
+    const ghConnections = await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/github/connections`);
+    assert.deepEqual(ghConnections.body.data.map((c: { name: string }) => c.name), ['Alpha GitHub App']);
   });
 
   test('a non-existent id answers exactly like another organization\'s id', async () => {

@@ -1,4 +1,4 @@
-import { createPrivateKey } from 'node:crypto';
+import { createHash, createPrivateKey } from 'node:crypto';
 import { App } from '@octokit/app';
 import { Octokit } from '@octokit/rest';
 import { Type, type Static } from '@sinclair/typebox';
@@ -75,7 +75,8 @@ const apps = new Map<string, App<{ Octokit: typeof Octokit }>>();
 
 /** The App client of a connection (its installation tokens are cached inside it until they expire). */
 export async function appFor(db: Queryable, config: PalisadeConfig, conn: GithubConnectionsTable): Promise<App<{ Octokit: typeof Octokit }>> {
-  const key = `${conn.id}:${conn.updated_at}`;
+  // Keyed by the sealed credentials themselves: a rotation (in this process or another) yields a new client at once.
+  const key = `${conn.id}:${createHash('sha256').update(`${conn.private_key_ct}|${conn.private_key_key_version}|${conn.webhook_secret_ct}|${conn.webhook_secret_key_version}|${conn.api_base_url}`).digest('hex').slice(0, 32)}`;
   const cached = apps.get(key);
   if (cached) return cached;
   const privateKey = await openSecret(db, config, conn, 'private_key');
@@ -150,6 +151,56 @@ export async function createConnection(ctx: Ctx, orgId: string, input: CreateCon
     await tx.insertInto('github_connections').values(row).execute();
     await recordGithubAudit(tx, ctx, { orgId, action: 'github_connection.created', targets: [{ type: 'github_connection', id, name: input.name }], metadata: { appId: input.appId, appSlug, apiBaseUrl } });
     return connectionView(ctx.config, row, []);
+  });
+}
+
+export const UpdateConnectionInput = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    privateKey: Type.Optional(Type.String({ minLength: 100, maxLength: 16_384, description: 'A new private key of the same App (rotation). Checked with GitHub before it replaces the old one.' })),
+    webhookSecret: Type.Optional(Type.String({ minLength: 16, maxLength: 256, description: 'The new webhook secret; set the same in the App at the same time.' })),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+/** Renames a connection or rotates its private key or webhook secret; a new key must be accepted by GitHub first. */
+export async function updateConnection(ctx: Ctx, orgId: string, connectionId: string, input: Static<typeof UpdateConnectionInput>): Promise<ConnectionView> {
+  await authorize(ctx, orgId, 'github.manage');
+  const conn = await connectionById(ctx.db, orgId, connectionId);
+  if (input.privateKey !== undefined) {
+    assertPrivateKey(input.privateKey);
+    const probe = new App({ appId: conn.app_id, privateKey: input.privateKey, Octokit: octokitClass(ctx.config, conn.api_base_url) });
+    try {
+      await probe.octokit.request('GET /app');
+    } catch (err) {
+      const status = (err as { status?: number }).status;
+      if (status === 401 || status === 404) throw githubError('github_private_key_invalid', `GitHub refused a token signed with the new key for App ${conn.app_id} (HTTP ${status}). Use a current private key of that App; the old key stays in place.`);
+      throw githubCallFailed(err, 'checking the new private key');
+    }
+  }
+  const now = ctx.clock.now();
+  return ctx.db.transaction().execute(async (tx) => {
+    const set: Partial<GithubConnectionsTable> = { updated_at: now.toISOString() };
+    if (input.name !== undefined) set.name = input.name;
+    if (input.privateKey !== undefined) {
+      const key = await sealFor(tx, ctx.config, now, secretRef(conn, 'private_key'), input.privateKey);
+      set.private_key_ct = key.ct;
+      set.private_key_key_version = key.keyVersion;
+    }
+    if (input.webhookSecret !== undefined) {
+      const hook = await sealFor(tx, ctx.config, now, secretRef(conn, 'webhook_secret'), input.webhookSecret);
+      set.webhook_secret_ct = hook.ct;
+      set.webhook_secret_key_version = hook.keyVersion;
+    }
+    await tx.updateTable('github_connections').set(set).where('id', '=', conn.id).execute();
+    await recordGithubAudit(tx, ctx, {
+      orgId,
+      action: 'github_connection.updated',
+      targets: [{ type: 'github_connection', id: conn.id, name: input.name ?? conn.name }],
+      metadata: { renamed: input.name !== undefined && input.name !== conn.name, privateKeyRotated: input.privateKey !== undefined, webhookSecretRotated: input.webhookSecret !== undefined },
+    });
+    const installs = await tx.selectFrom('github_installations').selectAll().where('connection_id', '=', conn.id).execute();
+    return connectionView(ctx.config, { ...conn, ...set } as GithubConnectionsTable, installs);
   });
 }
 

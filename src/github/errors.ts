@@ -11,7 +11,6 @@ export const GITHUB_ERRORS = {
   github_installation_not_found: 404,
   github_repository_not_in_installation: 404,
   github_repository_already_allowlisted: 409,
-  github_connection_in_use: 409,
   github_unreachable: 502,
   github_api_error: 502,
   github_git_failed: 502,

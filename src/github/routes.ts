@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { PageQuerySchema, pageRequest, pageSchema } from '../http/pagination.js';
 import { errorResponses, noContent } from '../http/schemas.js';
 import { AllowlistRepositoryInput, InstallationRepositoryView, UpdateRepositoryInput, allowlistRepository, getRepository, listInstallationRepositories, listRepositories, removeRepository, rescanRepository, updateRepository } from './allowlist.js';
-import { AddInstallationInput, AvailableInstallationView, CreateConnectionInput, addInstallation, createConnection, deleteConnection, getConnection, listAvailableInstallations, listConnections, removeInstallation } from './connection.js';
+import { AddInstallationInput, AvailableInstallationView, CreateConnectionInput, UpdateConnectionInput, addInstallation, createConnection, deleteConnection, getConnection, listAvailableInstallations, listConnections, removeInstallation, updateConnection } from './connection.js';
 import { AcknowledgeFindingInput, CreateSuppressionInput, ListFindingsQuery, acknowledgeFinding, createSuppression, deleteSuppression, listFindings, listPrScans, listSuppressions } from './findings.js';
 import { AccessibleRepositoriesView, RulesView, accessibleRepositories, listRules } from './catalog.js';
 import { FileView, PullDiffView, SearchQuery, SearchView, TreeView, listTree, readFile, readPullRequestDiff, searchCode } from './tools.js';
@@ -35,26 +35,29 @@ export async function githubRoutes(root: FastifyInstance): Promise<void> {
   await root.register(
     async (r) => {
       const app = r.withTypeProvider<TypeBoxTypeProvider>();
+      // Routes that call GitHub also answer 502 when it cannot be reached or refuses.
+      const upstream = { 502: Type.Ref('Error') };
       const res = <S extends 200 | 201 | 202, T>(status: S, schema: T) => ({ ...errorResponses, [status]: schema }) as typeof errorResponses & { [K in S]: T };
 
       // Connection and installations.
-      app.post('/connections', { schema: { tags, operationId: 'createGithubConnection', summary: 'Connect a GitHub App (credentials are checked with GitHub, then stored encrypted)', params: OrgP, body: CreateConnectionInput, response: res(201, ConnectionView) } }, async (q, reply) => reply.status(201).send(await createConnection(q.ctx, q.params.orgId, q.body)));
+      app.post('/connections', { schema: { tags, operationId: 'createGithubConnection', summary: 'Connect a GitHub App (credentials are checked with GitHub, then stored encrypted)', params: OrgP, body: CreateConnectionInput, response: { ...upstream, ...res(201, ConnectionView) } } }, async (q, reply) => reply.status(201).send(await createConnection(q.ctx, q.params.orgId, q.body)));
       app.get('/connections', { schema: { tags, operationId: 'listGithubConnections', summary: 'GitHub App connections with their picked installations', params: OrgP, response: res(200, list(ConnectionView)) } }, async (q) => listConnections(q.ctx, q.params.orgId));
       app.get('/connections/:githubConnectionId', { schema: { tags, operationId: 'getGithubConnection', summary: 'A GitHub App connection and its webhook URL', params: ConnP, response: res(200, ConnectionView) } }, async (q) => getConnection(q.ctx, q.params.orgId, q.params.githubConnectionId));
+      app.patch('/connections/:githubConnectionId', { schema: { tags, operationId: 'updateGithubConnection', summary: 'Rename a connection, or rotate its private key or webhook secret', params: ConnP, body: UpdateConnectionInput, response: { ...res(200, ConnectionView), ...upstream } } }, async (q) => updateConnection(q.ctx, q.params.orgId, q.params.githubConnectionId, q.body));
       app.delete('/connections/:githubConnectionId', { schema: { tags, operationId: 'deleteGithubConnection', summary: 'Remove a connection with its installations and allowlisted repositories', params: ConnP, response: { ...noContent, ...errorResponses } } }, async (q, reply) => {
         await deleteConnection(q.ctx, q.params.orgId, q.params.githubConnectionId);
         return reply.status(204).send();
       });
-      app.get('/connections/:githubConnectionId/available-installations', { schema: { tags, operationId: 'listGithubAvailableInstallations', summary: "The App's installations on GitHub, marked picked or not", params: ConnP, response: res(200, list(AvailableInstallationView)) } }, async (q) => listAvailableInstallations(q.ctx, q.params.orgId, q.params.githubConnectionId));
-      app.post('/connections/:githubConnectionId/installations', { schema: { tags, operationId: 'addGithubInstallation', summary: 'Pick an installation for this organization', params: ConnP, body: AddInstallationInput, response: res(201, AvailableInstallationView) } }, async (q, reply) => reply.status(201).send(await addInstallation(q.ctx, q.params.orgId, q.params.githubConnectionId, q.body)));
+      app.get('/connections/:githubConnectionId/available-installations', { schema: { tags, operationId: 'listGithubAvailableInstallations', summary: "The App's installations on GitHub, marked picked or not", params: ConnP, response: { ...upstream, ...res(200, list(AvailableInstallationView)) } } }, async (q) => listAvailableInstallations(q.ctx, q.params.orgId, q.params.githubConnectionId));
+      app.post('/connections/:githubConnectionId/installations', { schema: { tags, operationId: 'addGithubInstallation', summary: 'Pick an installation for this organization', params: ConnP, body: AddInstallationInput, response: { ...upstream, ...res(201, AvailableInstallationView) } } }, async (q, reply) => reply.status(201).send(await addInstallation(q.ctx, q.params.orgId, q.params.githubConnectionId, q.body)));
       app.delete('/connections/:githubConnectionId/installations/:installationId', { schema: { tags, operationId: 'removeGithubInstallation', summary: 'Drop an installation (its repositories leave the allowlist)', params: InstP, response: { ...noContent, ...errorResponses } } }, async (q, reply) => {
         await removeInstallation(q.ctx, q.params.orgId, q.params.githubConnectionId, q.params.installationId);
         return reply.status(204).send();
       });
-      app.get('/connections/:githubConnectionId/installations/:installationId/repositories', { schema: { tags, operationId: 'listGithubInstallationRepositories', summary: 'Repositories an installation can read, marked with their allowlist entry', params: InstP, response: res(200, list(InstallationRepositoryView)) } }, async (q) => listInstallationRepositories(q.ctx, q.params.orgId, q.params.githubConnectionId, q.params.installationId));
+      app.get('/connections/:githubConnectionId/installations/:installationId/repositories', { schema: { tags, operationId: 'listGithubInstallationRepositories', summary: 'Repositories an installation can read, marked with their allowlist entry', params: InstP, response: { ...upstream, ...res(200, list(InstallationRepositoryView)) } } }, async (q) => listInstallationRepositories(q.ctx, q.params.orgId, q.params.githubConnectionId, q.params.installationId));
 
       // Allowlist, findings, suppressions, scans.
-      app.post('/repositories', { schema: { tags, operationId: 'allowlistGithubRepository', summary: 'Allowlist a repository (readable once its secret scan is clear)', params: OrgP, body: AllowlistRepositoryInput, response: res(201, RepositoryView) } }, async (q, reply) => reply.status(201).send(await allowlistRepository(q.ctx, q.params.orgId, q.body)));
+      app.post('/repositories', { schema: { tags, operationId: 'allowlistGithubRepository', summary: 'Allowlist a repository (readable once its secret scan is clear)', params: OrgP, body: AllowlistRepositoryInput, response: { ...upstream, ...res(201, RepositoryView) } } }, async (q, reply) => reply.status(201).send(await allowlistRepository(q.ctx, q.params.orgId, q.body)));
       app.get('/repositories', { schema: { tags, operationId: 'listGithubRepositories', summary: 'The repository allowlist', params: OrgP, response: res(200, list(RepositoryView)) } }, async (q) => listRepositories(q.ctx, q.params.orgId));
       app.get('/repositories/:repositoryId', { schema: { tags, operationId: 'getGithubRepository', summary: 'An allowlisted repository: access, deny rules, scan state', params: RepoP, response: res(200, RepositoryView) } }, async (q) => getRepository(q.ctx, q.params.orgId, q.params.repositoryId));
       app.patch('/repositories/:repositoryId', { schema: { tags, operationId: 'updateGithubRepository', summary: 'Change access (roles, groups), deny rules, secret patterns or scanning settings', params: RepoP, body: UpdateRepositoryInput, response: res(200, RepositoryView) } }, async (q) => updateRepository(q.ctx, q.params.orgId, q.params.repositoryId, q.body));

@@ -121,7 +121,7 @@ export async function githubWebhookRoutes(app: FastifyInstance): Promise<void> {
             summary: 'GitHub App webhook deliveries (authenticated by X-Hub-Signature-256, each delivery id accepted once)',
             security: [],
             params: Type.Object({ githubConnectionId: Type.String({ maxLength: 200 }) }),
-            response: { 202: WebhookAccepted, 200: WebhookAccepted },
+            response: { 202: WebhookAccepted, 200: WebhookAccepted, 400: Type.Ref('Error'), 401: Type.Ref('Error'), 404: Type.Ref('Error'), 409: Type.Ref('Error'), 413: Type.Ref('Error'), 429: Type.Ref('Error') },
           },
         },
         async (request, reply) => {

@@ -64,6 +64,25 @@ describe('connecting a GitHub App', () => {
     assert.match(res.body.error.message, /Generate a new one/);
   });
 
+  test('rotating the webhook secret takes effect at once; a new private key GitHub does not accept is refused and the old one stays', async () => {
+    const url = `/api/v1/orgs/${w.orgId}/github/connections/${w.connectionId}`;
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    const badKey = await w.owner.patch(url, { privateKey });
+    assert.equal(badKey.status, 400);
+    assert.equal(badKey.body.error.code, 'github_private_key_invalid');
+    assert.match(badKey.body.error.message, /old key stays in place/);
+    assert.equal((await w.owner.get(`${url}/available-installations`)).status, 200, 'the old key still works');
+    const newSecret = 'rotated-webhook-secret-0123456789';
+    const rotated = await w.owner.patch(url, { webhookSecret: newSecret, name: 'Acme GitHub (rotated)' });
+    assert.equal(rotated.status, 200);
+    assert.equal(rotated.body.name, 'Acme GitHub (rotated)');
+    assert.ok(!rotated.raw.body.includes(newSecret));
+    assert.equal((await w.deliver('ping', { zen: 'old' })).status, 401, 'the old secret no longer signs');
+    assert.equal((await w.deliver('ping', { zen: 'new' }, { secret: newSecret })).status, 200);
+    const [ev] = await auditOf(w, 'github_connection.updated');
+    assert.deepEqual(JSON.parse(ev?.metadata ?? '{}'), { renamed: true, privateKeyRotated: false, webhookSecretRotated: true });
+  });
+
   test('members cannot manage the integration', async () => {
     const { agent } = await w.t.addMember(w.owner, w.orgId, 'dev@acme.example', 'member');
     const res = await agent.get(`/api/v1/orgs/${w.orgId}/github/connections`);
