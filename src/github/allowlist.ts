@@ -179,16 +179,21 @@ export async function updateRepository(ctx: Ctx, orgId: string, repositoryId: st
   });
 }
 
-export async function removeRepository(ctx: Ctx, orgId: string, repositoryId: string): Promise<void> {
-  await authorize(ctx, orgId, 'github.manage');
-  const repo = await repositoryById(ctx.db, orgId, repositoryId);
-  await ctx.db.transaction().execute(async (tx) => {
+/** Takes repositories off the allowlist with their findings, suppressions and pending scans, audited with the reason. The caller deletes the clones after the commit. */
+export async function dropRepositories(tx: Tx, ctx: Ctx, repos: GithubRepositoriesTable[], reason: string): Promise<void> {
+  for (const repo of repos) {
     await tx.deleteFrom('github_findings').where('repository_id', '=', repo.id).execute();
     await tx.deleteFrom('github_suppressions').where('repository_id', '=', repo.id).execute();
     await tx.deleteFrom('github_jobs').where('repository_id', '=', repo.id).where('status', 'in', ['queued', 'running']).execute();
     await tx.deleteFrom('github_repositories').where('id', '=', repo.id).execute();
-    await recordGithubAudit(tx, ctx, { orgId, action: 'github_repository.removed', targets: [{ type: 'github_repository', id: repo.id, name: repo.full_name }] });
-  });
+    await recordGithubAudit(tx, ctx, { orgId: repo.org_id, action: 'github_repository.removed', targets: [{ type: 'github_repository', id: repo.id, name: repo.full_name }], metadata: { reason } });
+  }
+}
+
+export async function removeRepository(ctx: Ctx, orgId: string, repositoryId: string): Promise<void> {
+  await authorize(ctx, orgId, 'github.manage');
+  const repo = await repositoryById(ctx.db, orgId, repositoryId);
+  await ctx.db.transaction().execute((tx) => dropRepositories(tx, ctx, [repo], 'removed_by_admin'));
   await rm(mirrorDir(ctx.config, orgId, repo.id), { recursive: true, force: true });
 }
 

@@ -1,4 +1,5 @@
 import { createHash, createPrivateKey } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { App } from '@octokit/app';
 import { Octokit } from '@octokit/rest';
 import { Type, type Static } from '@sinclair/typebox';
@@ -12,6 +13,7 @@ import { DENIED_CODE, assertDestinationAllowed, outboundFetch } from '../net/out
 import { authorize } from '../orgs/authorize.js';
 import { recordGithubAudit } from './audit-actions.js';
 import { githubError } from './errors.js';
+import { mirrorDir } from './git.js';
 import { connectionById } from './store.js';
 import type { GithubConnectionsTable } from './tables.js';
 import { type ConnectionView, connectionView } from './views.js';
@@ -222,7 +224,7 @@ export async function getConnection(ctx: Ctx, orgId: string, connectionId: strin
 export async function deleteConnection(ctx: Ctx, orgId: string, connectionId: string): Promise<void> {
   await authorize(ctx, orgId, 'github.manage');
   const conn = await connectionById(ctx.db, orgId, connectionId);
-  await ctx.db.transaction().execute(async (tx) => {
+  const removed = await ctx.db.transaction().execute(async (tx) => {
     const repos = await tx.selectFrom('github_repositories').select('id').where('connection_id', '=', conn.id).execute();
     const ids = repos.map((r) => r.id);
     if (ids.length) {
@@ -234,7 +236,10 @@ export async function deleteConnection(ctx: Ctx, orgId: string, connectionId: st
     await tx.deleteFrom('github_installations').where('connection_id', '=', conn.id).execute();
     await tx.updateTable('github_connections').set({ status: 'deleted', updated_at: ctx.clock.now().toISOString() }).where('id', '=', conn.id).execute();
     await recordGithubAudit(tx, ctx, { orgId, action: 'github_connection.deleted', targets: [{ type: 'github_connection', id: conn.id, name: conn.name }], metadata: { repositoriesRemoved: ids.length } });
+    return ids;
   });
+  // Palisade's copies go too: nothing of these repositories stays on disk.
+  for (const id of removed) await rm(mirrorDir(ctx.config, orgId, id), { recursive: true, force: true });
 }
 
 export const AvailableInstallationView = Type.Object({ installationId: Type.String(), accountLogin: Type.String(), accountType: Type.String(), picked: Type.Boolean() });
@@ -285,7 +290,7 @@ export async function removeInstallation(ctx: Ctx, orgId: string, connectionId: 
   const conn = await connectionById(ctx.db, orgId, connectionId);
   const inst = await ctx.db.selectFrom('github_installations').selectAll().where('connection_id', '=', conn.id).where('installation_id', '=', installationId).executeTakeFirst();
   if (!inst) throw notFound('installation');
-  await ctx.db.transaction().execute(async (tx) => {
+  const removed = await ctx.db.transaction().execute(async (tx) => {
     const repos = (await tx.selectFrom('github_repositories').select('id').where('connection_id', '=', conn.id).where('installation_id', '=', installationId).execute()).map((r) => r.id);
     if (repos.length) {
       await tx.deleteFrom('github_findings').where('repository_id', 'in', repos).execute();
@@ -294,7 +299,9 @@ export async function removeInstallation(ctx: Ctx, orgId: string, connectionId: 
     }
     await tx.deleteFrom('github_installations').where('id', '=', inst.id).execute();
     await recordGithubAudit(tx, ctx, { orgId, action: 'github_installation.removed', targets: [{ type: 'github_connection', id: conn.id, name: conn.name }, { type: 'github_installation', id: installationId, name: inst.account_login }], metadata: { repositoriesRemoved: repos.length } });
+    return repos;
   });
+  for (const id of removed) await rm(mirrorDir(ctx.config, orgId, id), { recursive: true, force: true });
 }
 
 export interface GithubRepositoryInfo {

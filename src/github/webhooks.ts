@@ -5,7 +5,10 @@ import type { Ctx } from '../context.js';
 import { systemCtx } from '../context.js';
 import { PalisadeError } from '../errors.js';
 import { recordGithubAudit } from './audit-actions.js';
+import { rm } from 'node:fs/promises';
+import { dropRepositories } from './allowlist.js';
 import { appFor } from './connection.js';
+import { mirrorDir } from './git.js';
 import { githubError } from './errors.js';
 import { enqueueGithubJob, kickGithubJobs } from './jobs.js';
 import { activeConnection, repositoryByGithubId } from './store.js';
@@ -48,7 +51,8 @@ export async function receiveWebhook(ctx: Ctx, connectionId: string, d: Delivery
   }
   if (typeof payload !== 'object' || payload === null) throw githubError('webhook_payload_invalid', 'The body is not a JSON object.');
   const now = ctx.clock.now();
-  return ctx.db.transaction().execute(async (tx) => {
+  const removedMirrors: string[] = [];
+  const result = await ctx.db.transaction().execute(async (tx) => {
     const inserted = await tx
       .insertInto('github_webhook_deliveries')
       .values({ connection_id: conn.id, delivery_id: d.deliveryId, event: d.event.slice(0, 64), received_at: now.toISOString() })
@@ -56,6 +60,25 @@ export async function receiveWebhook(ctx: Ctx, connectionId: string, d: Delivery
       .executeTakeFirst();
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) {
       throw Object.assign(githubError('webhook_delivery_replayed', `Delivery ${d.deliveryId} was already received; a delivery is processed once. Trigger a new event (or re-run the scan from Palisade) instead.`), { replay: { orgId: conn.org_id, connectionId: conn.id, name: conn.name } });
+    }
+    // The App lost access on GitHub: what it can no longer read leaves the allowlist (and Palisade's copy is deleted).
+    if ((d.event === 'installation' && payload.action === 'deleted') || (d.event === 'installation_repositories' && payload.action === 'removed')) {
+      const installationId = String((payload.installation as { id?: unknown } | undefined)?.id ?? '');
+      const removedIds = d.event === 'installation' ? null : ((payload.repositories_removed as { id?: unknown }[] | undefined) ?? []).map((r) => String(r.id));
+      let q = tx.selectFrom('github_repositories').selectAll().where('connection_id', '=', conn.id).where('installation_id', '=', installationId);
+      if (removedIds) q = q.where('github_id', 'in', removedIds.length ? removedIds : ['']);
+      const gone = await q.execute();
+      const sysCtx: Ctx = { ...ctx, caller: { kind: 'system', name: `github:${conn.id}` } };
+      await dropRepositories(tx, sysCtx, gone, d.event === 'installation' ? 'app_uninstalled_on_github' : 'access_removed_on_github');
+      if (d.event === 'installation') {
+        const inst = await tx.selectFrom('github_installations').selectAll().where('connection_id', '=', conn.id).where('installation_id', '=', installationId).executeTakeFirst();
+        if (inst) {
+          await tx.deleteFrom('github_installations').where('id', '=', inst.id).execute();
+          await recordGithubAudit(tx, sysCtx, { orgId: conn.org_id, action: 'github_installation.removed', targets: [{ type: 'github_connection', id: conn.id, name: conn.name }, { type: 'github_installation', id: installationId, name: inst.account_login }], metadata: { reason: 'app_uninstalled_on_github', repositoriesRemoved: gone.length } });
+        }
+      }
+      removedMirrors.push(...gone.map((r) => mirrorDir(ctx.config, r.org_id, r.id)));
+      return { accepted: true, queued: null, note: `${gone.length} repositor${gone.length === 1 ? 'y' : 'ies'} left the allowlist.` };
     }
     const repoInfo = payload.repository as { id?: unknown; default_branch?: unknown } | undefined;
     const repo = repoInfo && (typeof repoInfo.id === 'number' || typeof repoInfo.id === 'string') ? await repositoryByGithubId(tx, conn.id, String(repoInfo.id)) : undefined;
@@ -81,6 +104,8 @@ export async function receiveWebhook(ctx: Ctx, connectionId: string, d: Delivery
     }
     return { accepted: true, queued: null, note: `Event ${d.event} needs no action.` };
   });
+  for (const dir of removedMirrors) await rm(dir, { recursive: true, force: true });
+  return result;
 }
 
 export const WebhookAccepted = Type.Object({ accepted: Type.Boolean(), queued: Type.Union([Type.String(), Type.Null()]), note: Type.String() });

@@ -117,3 +117,38 @@ describe('GitHub webhooks: signature, replay, push scans', () => {
     assert.equal(big.statusCode, 413);
   });
 });
+
+describe('GitHub access removed on GitHub', () => {
+  let w: GithubWorld;
+  before(async () => {
+    w = await githubWorld();
+  });
+  after(() => w.close());
+
+  test('a repository removed from the installation leaves the allowlist, its clone is deleted, and the removal is audited', async () => {
+    const { existsSync } = await import('node:fs');
+    const { mirrorDir } = await import('../../src/github/git.js');
+    const kept = await w.allowlist('acme/kept', { 'a.ts': 'a' });
+    const gone = await w.allowlist('acme/gone', { 'b.ts': 'b' });
+    const dir = mirrorDir(w.t.config, w.orgId, gone.repositoryId);
+    assert.ok(existsSync(dir));
+    const { exampleOf } = await import('./stand-in.js');
+    const payload = { ...exampleOf('installation_repositories', 'removed'), installation: { id: w.installationId }, repositories_removed: [{ id: w.gh.repo('acme/gone').id, full_name: 'acme/gone' }] };
+    const res = await w.deliver('installation_repositories', payload);
+    assert.equal(res.status, 200);
+    assert.match(res.body.note, /1 repository left the allowlist/);
+    const list = await w.owner.get(`/api/v1/orgs/${w.orgId}/github/repositories`);
+    assert.deepEqual(list.body.data.map((r: { fullName: string }) => r.fullName), ['acme/kept']);
+    assert.ok(!existsSync(dir), 'the clone is deleted');
+    const [ev] = await w.t.db.database.db.selectFrom('audit_events').selectAll().where('action', '=', 'github_repository.removed').execute();
+    assert.deepEqual([ev?.actor_type, JSON.parse(ev?.metadata ?? '{}').reason], ['system', 'access_removed_on_github']);
+    assert.equal((await w.owner.get(`/api/v1/orgs/${w.orgId}/github/repositories/${gone.repositoryId}/file?path=b.ts`)).status, 404);
+
+    const uninstall = { ...exampleOf('installation', 'deleted'), installation: { id: w.installationId, account: { login: 'acme' } } };
+    const res2 = await w.deliver('installation', uninstall);
+    assert.equal(res2.status, 200);
+    assert.deepEqual((await w.owner.get(`/api/v1/orgs/${w.orgId}/github/repositories`)).body.data, []);
+    assert.deepEqual((await w.owner.get(`/api/v1/orgs/${w.orgId}/github/connections/${w.connectionId}`)).body.installations, []);
+    assert.equal((await w.owner.get(`/api/v1/orgs/${w.orgId}/github/repositories/${kept.repositoryId}`)).status, 404);
+  });
+});
