@@ -51,5 +51,6 @@ if ((!only && dialects.includes('postgres')) || only === 'db-copy') await (await
 if (!only || only === 'lockout') await benchLockoutGuard(dialects);
 if (!only || only === 'content-keys') await (await import('./content-keys.js')).benchContentKeys(dialects);
 if (!only || only === 'drain') await benchStreamDrain(dialects);
-console.log('\nEvery benchmark ran to the end.');
 if (!only || only === 'compliance') await benchCompliance(dialects);
+if (!only || only === 'github') await (await import('./github-scan.js')).benchGithub(dialects);
+console.log('\nEvery benchmark ran to the end.');

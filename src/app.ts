@@ -35,6 +35,8 @@ import { gatewayErrorBody, isGatewayPath } from './gateway/errors.js';
 import { emailRoutes } from './email/routes.js';
 import { complianceAdminRoutes } from './compliance/admin-routes.js';
 import { complianceRoutes } from './compliance/routes.js';
+import { githubRoutes } from './github/routes.js';
+import { githubWebhookRoutes } from './github/webhooks.js';
 
 export interface AppOptions {
   database: Database;
@@ -150,6 +152,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   installStorageFaultHooks(app, database.db);
   await app.register(pageRoutes);
   // Each domain's routes, one line each.
-  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes, domainRoutes, scimRoutes, scimProtocolRoutes, ssoRoutes, workspaceRoutes, gatewayRoutes, streamRoutes, emailRoutes, complianceAdminRoutes, complianceRoutes]) await app.register(routes);
+  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes, domainRoutes, scimRoutes, scimProtocolRoutes, ssoRoutes, workspaceRoutes, gatewayRoutes, streamRoutes, emailRoutes, complianceAdminRoutes, complianceRoutes, githubRoutes, githubWebhookRoutes]) await app.register(routes);
   return app;
 }

@@ -85,6 +85,12 @@ export interface PalisadeConfig {
    * cursor from ever skipping one (no gaps).
    */
   complianceFeedDelaySeconds: number;
+  /** Where Palisade keeps its bare clones of allowlisted GitHub repositories (read with git, never served as files). */
+  githubCacheDir: string;
+  /** Allow http:// GitHub API base URLs (tests and labs only; the App's tokens travel over HTTPS otherwise). */
+  githubAllowHttp: boolean;
+  /** Largest file the repository tools return and the scanners read, in bytes. */
+  githubMaxFileBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -248,6 +254,9 @@ export const CONFIG_SPEC = {
   complianceRateLimitPerMinute: { variable: 'PALISADE_COMPLIANCE_RATE_LIMIT_PER_MINUTE', default: 600, parse: integer(1, 1_000_000), describe: 'Compliance API requests allowed per compliance key per minute (sliding window) unless the key sets its own limit; more answer 429 with Retry-After.' },
   complianceFeedDelaySeconds: { variable: 'PALISADE_COMPLIANCE_FEED_DELAY_SECONDS', default: 10, parse: integer(0, 3600), describe: 'Age an audit event must reach before the Compliance API activity feed serves it, so that an event whose transaction was still committing is never skipped by a cursor. 0 serves events at once (safe on SQLite, whose writers run one at a time).' },
   outboundDenyPrivate: { variable: 'PALISADE_OUTBOUND_DENY_PRIVATE', default: false, parse: bool, describe: 'Also refuse outbound connections to private ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7); allowed by default because self-hosted SIEMs and IdPs usually live there.' },
+  githubCacheDir: { variable: 'PALISADE_GITHUB_CACHE_DIR', default: './data/github', parse: (r: string) => r.trim(), describe: 'Folder for the bare git clones of allowlisted GitHub repositories (only Palisade reads them; the assistant reaches them through the repository tools).' },
+  githubAllowHttp: { variable: 'PALISADE_GITHUB_ALLOW_HTTP', default: false, parse: bool, describe: 'Allow an http:// GitHub API base URL (tests and labs only; App tokens travel over HTTPS otherwise).' },
+  githubMaxFileBytes: { variable: 'PALISADE_GITHUB_MAX_FILE_BYTES', default: 1024 * 1024, parse: integer(1024, 100 * 1024 * 1024), describe: 'Largest repository file the tools return and the scanners read; larger files are listed but not read.' },
 } satisfies { [K in keyof PalisadeConfig]: Spec<PalisadeConfig[K]> };
 
 function readConfigFile(path: string): Env {

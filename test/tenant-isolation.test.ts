@@ -11,7 +11,7 @@ import { Agent, type TestApp, createTestApp } from './helpers/harness.js';
  */
 
 interface World {
-  a: { orgId: string; childId: string; memberId: string; tokenId: string; domainId: string; directoryId: string; connectionId: string; owner: Agent; secrets: string[]; conversationId: string; fileId: string; holdId: string; keyId: string; streamId: string; deliveryId: string; userId: string; linkId: string; complianceKeyId: string };
+  a: { orgId: string; childId: string; memberId: string; tokenId: string; domainId: string; directoryId: string; connectionId: string; owner: Agent; secrets: string[]; conversationId: string; githubConnectionId: string; repositoryId: string; findingId: string; suppressionId: string; fileId: string; holdId: string; keyId: string; streamId: string; deliveryId: string; userId: string; linkId: string; complianceKeyId: string };
   b: { orgId: string; owner: Agent; compliance: Agent };
 }
 
@@ -40,6 +40,12 @@ const PARAM_FIXTURES: Record<string, (w: World) => string> = {
   chat_id: (w) => w.a.conversationId,
   file_id: (w) => w.a.fileId,
   user_id: (w) => w.a.userId,
+  githubConnectionId: (w) => w.a.githubConnectionId,
+  installationId: () => '4242',
+  repositoryId: (w) => w.a.repositoryId,
+  findingId: (w) => w.a.findingId,
+  suppressionId: (w) => w.a.suppressionId,
+  pullNumber: () => '7',
 };
 
 /**
@@ -47,7 +53,7 @@ const PARAM_FIXTURES: Record<string, (w: World) => string> = {
  * and SP metadata). They are public by design and answer in their protocol's shape; their
  * cross-organization cases are tested in test/sso/ (foreign InResponseTo, foreign test login).
  */
-const PROTOCOL_ROUTES = new Set(['GET /sso/:connectionId/start', 'POST /sso/saml/:connectionId/acs', 'GET /sso/saml/:connectionId/metadata', 'GET /sso/oidc/:connectionId/jwks.json']);
+const PROTOCOL_ROUTES = new Set(['GET /sso/:connectionId/start', 'POST /sso/saml/:connectionId/acs', 'GET /sso/saml/:connectionId/metadata', 'GET /sso/oidc/:connectionId/jwks.json', 'POST /github/webhooks/:githubConnectionId']);
 
 /**
  * Model-gateway routes whose organization comes from the credential (a gateway key, or a member
@@ -103,7 +109,28 @@ const SAMPLE_BODIES: Record<string, unknown> = {
   'PUT /api/v1/orgs/:orgId/audit-settings/content': { promptExcerptChars: 1000 },
   'POST /v1/compliance/apps/chats/query': { organization_ids: [] },
   'POST /v1/compliance/apps/files/query': { organization_ids: [] },
+  'POST /api/v1/orgs/:orgId/github/connections': { name: 'Rogue App', appId: '1', privateKey: 'x'.repeat(120), webhookSecret: 'rogue-webhook-secret' },
+  'POST /api/v1/orgs/:orgId/github/connections/:githubConnectionId/installations': { installationId: '4242' },
+  'PATCH /api/v1/orgs/:orgId/github/connections/:githubConnectionId': { name: 'Taken over', webhookSecret: 'rogue-webhook-secret-value' },
+  'POST /api/v1/orgs/:orgId/github/repositories': { connectionId: 'ghc_00000000000000000000000000', installationId: '4242', fullName: 'alpha/secret-repo' },
+  'PATCH /api/v1/orgs/:orgId/github/repositories/:repositoryId': { prScan: false, denyRules: [] },
+  'POST /api/v1/orgs/:orgId/github/repositories/:repositoryId/rescan': {},
+  'POST /api/v1/orgs/:orgId/github/repositories/:repositoryId/findings/:findingId/acknowledge': { reason: 'taking over this finding' },
+  'POST /api/v1/orgs/:orgId/github/repositories/:repositoryId/suppressions': { ruleId: 'crypto/ecb-mode', pathPattern: '*', reason: 'rogue suppression of findings' },
 };
+
+/** A's GitHub connection, allowlisted repository, finding and suppression, written as rows (no GitHub call is needed to reach authorization). */
+async function seedGithub(t: TestApp, orgId: string): Promise<{ githubConnectionId: string; repositoryId: string; findingId: string; suppressionId: string }> {
+  const db = t.db.database.db;
+  const at = new Date().toISOString();
+  const ids = { githubConnectionId: 'ghc_01alphaconnection000000000', repositoryId: 'ghr_01alpharepository000000000', findingId: 'ghf_01alphafinding0000000000', suppressionId: 'ghs_01alphasuppression000000' };
+  await db.insertInto('github_connections').values({ id: ids.githubConnectionId, org_id: orgId, name: 'Alpha GitHub App', app_id: '31337', api_base_url: 'https://github.alpha.example/api/v3', private_key_ct: 'x', private_key_key_version: 1, webhook_secret_ct: 'x', webhook_secret_key_version: 1, status: 'active', created_by: null, created_at: at, updated_at: at }).execute();
+  await db.insertInto('github_installations').values({ id: 'ghi_01alphainstallation0000000', org_id: orgId, connection_id: ids.githubConnectionId, installation_id: '4242', account_login: 'alpha-corp', created_at: at }).execute();
+  await db.insertInto('github_repositories').values({ id: ids.repositoryId, org_id: orgId, connection_id: ids.githubConnectionId, installation_id: '4242', github_id: '99', full_name: 'alpha-corp/secret-repo', default_branch: 'main', status: 'enabled', allowed_roles: null, allowed_groups: null, deny_rules: '[]', secret_patterns: '[]', pr_scan: 1, model_review: 0, scanned_sha: 'a'.repeat(40), scanned_at: at, scan_error: null, created_by: null, created_at: at, updated_at: at }).execute();
+  await db.insertInto('github_findings').values({ id: ids.findingId, org_id: orgId, repository_id: ids.repositoryId, fingerprint: 'f', rule_id: 'secretlint/aws', path: 'config/alpha-deploy.yml', line: 3, redacted_match: 'AKIA****', status: 'open', first_seen_sha: 'a'.repeat(40), first_seen_at: at, last_seen_at: at, acknowledged_by: null, acknowledged_at: null, acknowledged_reason: null }).execute();
+  await db.insertInto('github_suppressions').values({ id: ids.suppressionId, org_id: orgId, repository_id: ids.repositoryId, rule_id: 'crypto/ecb-mode', path_pattern: 'legacy/**', reason: 'alpha legacy exemption', created_by: null, created_at: at }).execute();
+  return ids;
+}
 
 describe('tenant isolation on every route', () => {
   let t: TestApp;
@@ -131,6 +158,7 @@ describe('tenant isolation on every route', () => {
     const members = await a.owner.get(`/api/v1/orgs/${a.orgId}/members`);
     const userId = (members.body.data as { userId: string; email: string }[]).find((m) => m.email === 'member@alpha.example')!.userId;
     const complianceKey = await a.owner.post(`/api/v1/orgs/${a.orgId}/compliance/keys`, { name: 'Alpha eDiscovery', scopes: ['read:compliance_user_data'] });
+    const github = await seedGithub(t, a.orgId);
     const b = await t.seedOrg('Beta', 'owner@beta.example');
     const bKey = await b.owner.post(`/api/v1/orgs/${b.orgId}/compliance/keys`, { name: 'Beta SIEM', scopes: ['read:compliance_activities', 'read:compliance_directory', 'read:compliance_user_data', 'delete:compliance_user_data', 'read:compliance_usage'] });
     const bCompliance = new Agent(t.app, 'beta-siem');
@@ -138,7 +166,7 @@ describe('tenant isolation on every route', () => {
     const delivery = await t.lastEmail('member@alpha.example');
     if (!delivery) throw new Error('no invitation mail was queued');
     w = {
-      a: { orgId: a.orgId, childId: child.body.id, memberId, tokenId: token.body.apiToken.id, domainId: domain.body.id, directoryId: directory.body.directory.id, connectionId: conn.body.id, conversationId: conv.body.id, fileId: file.body.id, holdId: hold.body.id, keyId: key.body.gatewayKey.id, streamId: stream.body.stream.id, deliveryId: delivery.id, userId, linkId: recovery.body.id, complianceKeyId: complianceKey.body.complianceKey.id, owner: a.owner, secrets: ['Alpha eDiscovery', 'Alpha Secret Corp', 'Alpha Hidden Unit', 'alpha.example', 'alpha automation', 'alpha-private.example', domain.body.instructions.value, 'Alpha Okta Tenant', 'Alpha Okta', 'alpha-client', 'Alpha plans', 'alpha.txt', 'alpha case', 'alpha key', 'Alpha SIEM'] },
+      a: { orgId: a.orgId, childId: child.body.id, memberId, tokenId: token.body.apiToken.id, domainId: domain.body.id, directoryId: directory.body.directory.id, connectionId: conn.body.id, conversationId: conv.body.id, fileId: file.body.id, holdId: hold.body.id, keyId: key.body.gatewayKey.id, streamId: stream.body.stream.id, deliveryId: delivery.id, ...github, userId, linkId: recovery.body.id, complianceKeyId: complianceKey.body.complianceKey.id, owner: a.owner, secrets: ['Alpha GitHub App', 'alpha-corp', 'secret-repo', 'alpha-deploy.yml', 'alpha legacy exemption', 'Alpha eDiscovery', 'Alpha Secret Corp', 'Alpha Hidden Unit', 'alpha.example', 'alpha automation', 'alpha-private.example', domain.body.instructions.value, 'Alpha Okta Tenant', 'Alpha Okta', 'alpha-client', 'Alpha plans', 'alpha.txt', 'alpha case', 'alpha key', 'Alpha SIEM'] },
       b: { orgId: b.orgId, owner: b.owner, compliance: bCompliance },
     };
   });
@@ -205,6 +233,12 @@ describe('tenant isolation on every route', () => {
     const complianceKeys = await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/compliance/keys`);
     assert.deepEqual(complianceKeys.body.data.map((k: { id: string; revokedAt: string | null }) => [k.id, k.revokedAt]), [[w.a.complianceKeyId, null]]);
     assert.equal((await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/audit-settings/content`)).body.tier, 'metadata');
+    const repo = await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/github/repositories/${w.a.repositoryId}`);
+    assert.equal(repo.body.prScan, true);
+    assert.equal(repo.body.openFindings, 1);
+    assert.equal((await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/github/repositories/${w.a.repositoryId}/suppressions`)).body.data.length, 1);
+    const ghConnections = await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/github/connections`);
+    assert.deepEqual(ghConnections.body.data.map((c: { name: string }) => c.name), ['Alpha GitHub App']);
   });
 
   test('a non-existent id answers exactly like another organization\'s id', async () => {

@@ -7,6 +7,7 @@ import type { SsoTables } from '../sso/tables.js';
 import type { EmailTables } from '../email/tables.js';
 import type { ComplianceTables } from '../compliance/tables.js';
 import type { GatewayTables } from '../gateway/tables.js';
+import type { GithubTables } from '../github/tables.js';
 
 /**
  * Table types shared by both dialects. Times are ISO-8601 UTC strings with milliseconds
@@ -211,7 +212,7 @@ export interface CoreTables {
 }
 
 /** Every table Palisade has. A new domain adds `, XTables` (from src/<domain>/tables.ts) here. */
-export interface DB extends CoreTables, DomainTables, ScimTables, SsoTables, WorkspaceTables, AuditTables, EmailTables, ComplianceTables, GatewayTables {}
+export interface DB extends CoreTables, DomainTables, ScimTables, SsoTables, WorkspaceTables, AuditTables, EmailTables, ComplianceTables, GatewayTables, GithubTables {}
 
 export type Db = Kysely<DB>;
 export type Tx = Transaction<DB>;

@@ -56,8 +56,9 @@ export function identifyCaller(deps: { db: Db; clock: Clock; config: PalisadeCon
     const meta = { requestId: request.id, ip: request.ip ?? null, userAgent: (request.headers['user-agent'] ?? '').slice(0, 512) || null };
     let caller: Caller = { kind: 'anonymous' };
     // SCIM endpoints authenticate with their directory's own token and answer in SCIM's error shape;
-    // the Compliance API with its compliance keys (src/compliance/routes.ts).
-    if (request.url.startsWith('/scim/') || request.url.startsWith('/v1/compliance/')) {
+    // the Compliance API with its compliance keys (src/compliance/routes.ts); GitHub webhooks with
+    // the delivery's signature.
+    if (request.url.startsWith('/scim/') || request.url.startsWith('/v1/compliance/') || request.url.startsWith('/github/webhooks/')) {
       request.ctx = { db: deps.db, clock: deps.clock, config: deps.config, caller, meta };
       return;
     }

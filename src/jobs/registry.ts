@@ -5,6 +5,8 @@ import { rewrapJob } from '../crypto/jobs.js';
 import { domainRecheckJob } from '../domains/recheck-job.js';
 import { rateLimitCleanupJob } from '../http/rate-limit.js';
 import { emailCleanupJob, emailDeliveryJob } from '../email/deliver.js';
+import { githubJobs } from '../github/jobs.js';
+import '../github/webhooks.js';
 import { scimSyncLogRetentionJob } from '../scim/retention.js';
 import { samlMetadataRefreshJob } from '../sso/metadata-refresh.js';
 import { ssoCleanupJob } from '../sso/store.js';
@@ -19,7 +21,7 @@ import { type JobDefinition, Scheduler, type SchedulerDeps } from './scheduler.j
  * connection, so delivery resumes first after a restart.
  */
 export function allJobs(config: PalisadeConfig): JobDefinition[] {
-  return [...streamJobs(config), domainRecheckJob(config), scimSyncLogRetentionJob(config), ssoCleanupJob(), samlMetadataRefreshJob(), rewrapJob(), totpRewrapJob(), retentionPurgeJob(), resealLegacyContentJob(), ...auditJobs(config), rateLimitCleanupJob(), emailDeliveryJob(), emailCleanupJob()];
+  return [...streamJobs(config), domainRecheckJob(config), scimSyncLogRetentionJob(config), ssoCleanupJob(), samlMetadataRefreshJob(), rewrapJob(), totpRewrapJob(), retentionPurgeJob(), resealLegacyContentJob(), ...auditJobs(config), rateLimitCleanupJob(), emailDeliveryJob(), emailCleanupJob(), ...githubJobs()];
 }
 
 export function createScheduler(deps: SchedulerDeps, jobs: JobDefinition[] = allJobs(deps.config)): Scheduler {

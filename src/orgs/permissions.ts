@@ -23,6 +23,8 @@ export const PERMISSIONS = {
   'sso.recovery': ['primary_owner'],
   'compliance.keys.manage': ['primary_owner'],
   'audit.content.manage': ['primary_owner'],
+  'github.manage': ['primary_owner', 'admin'],
+  'github.use': ['primary_owner', 'admin', 'member'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;
@@ -47,6 +49,8 @@ export const PERMISSION_PURPOSE: Record<Permission, string> = {
   'sso.recovery': 'a primary owner to let a member in without single sign-on (a recovery link)',
   'compliance.keys.manage': 'a primary owner of the top-level organization to create, list or revoke Compliance API keys',
   'audit.content.manage': 'a primary owner to choose whether audit events of prompts carry prompt excerpts',
+  'github.manage': 'an admin or primary owner to connect GitHub, allowlist repositories, set deny rules and handle findings',
+  'github.use': 'membership of the organization',
 };
 
 export const ROLE_RANK: Record<Role, number> = { member: 1, admin: 2, primary_owner: 3 };

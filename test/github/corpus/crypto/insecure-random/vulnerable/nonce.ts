@@ -1,0 +1,3 @@
+export function cspNonce(): string {
+  return Buffer.from(String(Math.random())).toString('base64');
+}

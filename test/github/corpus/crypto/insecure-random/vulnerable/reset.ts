@@ -1,0 +1,3 @@
+export function createResetCode(): string {
+  return Math.random().toString(36).slice(2, 10);
+}

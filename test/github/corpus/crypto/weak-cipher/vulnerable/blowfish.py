@@ -1,0 +1,3 @@
+from Crypto.Cipher import Blowfish
+
+cipher = Blowfish.new(KEY, Blowfish.MODE_CBC, IV)

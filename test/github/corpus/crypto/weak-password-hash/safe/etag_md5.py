@@ -1,0 +1,4 @@
+import hashlib
+
+def etag(body: bytes) -> str:
+    return '"' + hashlib.md5(body).hexdigest() + '"'

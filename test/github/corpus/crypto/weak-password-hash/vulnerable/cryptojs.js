@@ -1,0 +1,5 @@
+import CryptoJS from 'crypto-js';
+
+export function encodePassword(password) {
+  return CryptoJS.MD5(password).toString();
+}

@@ -1,0 +1,4 @@
+import os
+
+def backup(path):
+    os.system("tar czf /backups/out.tgz " + path)

@@ -1,0 +1,7 @@
+package tools
+
+import "os/exec"
+
+func Ping(host string) ([]byte, error) {
+	return exec.Command("sh", "-c", "ping -c 1 "+host).Output()
+}

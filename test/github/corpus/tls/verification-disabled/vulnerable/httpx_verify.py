@@ -1,0 +1,3 @@
+import httpx
+
+client = httpx.Client(base_url="https://billing.internal", verify=False)
