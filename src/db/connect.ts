@@ -82,13 +82,47 @@ function openSqlite(url: string): Database {
  */
 class FaultTolerantSqliteDriver extends SqliteDriver {
   constructor(private readonly handle: SQLite.Database) {
-    super({ database: handle });
+    super({ database: withStatementCache(handle) });
   }
 
   override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     if (!this.handle.inTransaction) return;
     await super.rollbackTransaction(connection);
   }
+}
+
+/**
+ * Kysely asks SQLite to prepare every query afresh; on the hot paths (a session lookup, a key
+ * check, an audit row) preparing costs as much as running. Statements are cached by their SQL text
+ * (Kysely compiles parameters out of the text, so one query shape is one entry), least recently used
+ * first out. A statement still being iterated (a streamed export) is busy: the same SQL then gets a
+ * fresh statement rather than disturbing it. SQLite re-prepares a cached statement by itself after
+ * a schema change.
+ */
+const STATEMENT_CACHE_MAX = 1000;
+
+function withStatementCache(handle: SQLite.Database): { prepare(sql: string): SQLite.Statement; close(): void } {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => {
+      cache.clear();
+      handle.close();
+    },
+    prepare(sql: string): SQLite.Statement {
+      const hit = cache.get(sql);
+      if (hit && !hit.busy) {
+        cache.delete(sql);
+        cache.set(sql, hit);
+        return hit;
+      }
+      const st = handle.prepare(sql);
+      if (!hit) {
+        cache.set(sql, st);
+        if (cache.size > STATEMENT_CACHE_MAX) cache.delete(cache.keys().next().value as string);
+      }
+      return st;
+    },
+  };
 }
 
 class FaultTolerantSqliteDialect extends SqliteDialect {
