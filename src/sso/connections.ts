@@ -318,13 +318,18 @@ export async function createConnection(ctx: Ctx, orgId: string, input: CreateCon
     row.sp_certificate = sp.certificatePem;
   }
   if (input.protocol === 'saml') {
-    if (!input.saml) throw badRequest('saml_config_required', 'A SAML connection needs the IdP metadata: send saml.metadataXml (or entityId, ssoUrl and certificates).');
     if (input.oidc) throw badRequest('wrong_protocol_settings', 'This is a SAML connection; remove the oidc settings.');
-    const fetched = input.saml.metadataUrl && !input.saml.metadataXml ? await fetchIdpMetadata(ctx.config, input.saml.metadataUrl) : undefined;
-    Object.assign(row, samlFields(input.saml, fetched));
-    if (fetched) {
-      row.saml_metadata_url = input.saml.metadataUrl ?? null;
-      row.saml_metadata_refreshed_at = at;
+    if (!input.saml) {
+      // IdPs ask for Palisade's ACS URL and entity id before they show their own metadata: a draft
+      // has them (and its SP metadata) at once; it signs nobody in until the IdP's side is added.
+      row.status = 'draft';
+    } else {
+      const fetched = input.saml.metadataUrl && !input.saml.metadataXml ? await fetchIdpMetadata(ctx.config, input.saml.metadataUrl) : undefined;
+      Object.assign(row, samlFields(input.saml, fetched));
+      if (fetched) {
+        row.saml_metadata_url = input.saml.metadataUrl ?? null;
+        row.saml_metadata_refreshed_at = at;
+      }
     }
     const sp = await generateSpKeyPair(`Palisade SP ${row.id}`, now);
     spPrivateKeyPem = sp.privateKeyPem;
@@ -412,6 +417,13 @@ export function applyUpdate(row: ConnectionRow, input: UpdateConnectionInput, at
     if (input.saml.certificates || input.saml.metadataXml || fetched) next.saml_held_certs = null;
     // Another IdP entered by hand: what the old IdP's metadata said about signed requests no longer applies.
     if (!input.saml.metadataXml && !fetched && next.saml_idp_entity_id !== row.saml_idp_entity_id) next.saml_idp_wants_signed_requests = null;
+  }
+  if (row.status === 'draft') {
+    // A draft becomes a working connection once the IdP's side is known (unless it is also disabled).
+    const complete = next.saml_idp_entity_id !== null && next.saml_idp_sso_url !== null && next.saml_idp_certs !== null;
+    if (complete) next.status = input.status ?? 'active';
+    else if (input.status === 'active') throw badRequest('saml_config_required', 'This draft connection has no IdP metadata yet: send saml.metadataXml or saml.metadataUrl (or entityId, ssoUrl and certificates) from your identity provider first.');
+    else next.status = 'draft';
   }
   applySigning(next, input.signAuthnRequests);
   return next;

@@ -51,7 +51,7 @@ export async function enforceSso(ctx: Ctx, orgId: string, input: EnforceInput): 
   const conn = await loadConnection(ctx.db, orgId, input.connectionId);
   const now = ctx.clock.now();
   const missing: string[] = [];
-  if (conn.status !== 'active') missing.push('the connection is disabled; enable it first');
+  if (conn.status !== 'active') missing.push(conn.status === 'draft' ? 'the connection is a draft without IdP metadata; add it first' : 'the connection is disabled; enable it first');
   const maxAge = ctx.config.ssoTestLoginMaxAgeDays;
   const cutoff = new Date(now.getTime() - maxAge * 86_400_000).toISOString();
   if (!conn.last_test_login_at) missing.push(`no admin has completed a test login through "${conn.name}"; open ${ctx.config.publicUrl}/sso/${conn.id}/start?test=1 while signed in as an admin and finish signing in at the identity provider`);

@@ -23,7 +23,7 @@ export async function startLogin(ctx: Ctx, connectionId: string, test: boolean, 
     await authorize(ctx, conn.org_id, 'sso.manage');
     initiatedBy = ctx.caller.kind === 'user' ? ctx.caller.userId : null;
   }
-  if (conn.status !== 'active') throw fail('sso_connection_disabled', 'This sign-in method is turned off.', 'connection active', { expected: 'active', received: conn.status });
+  if (conn.status !== 'active') throw fail('sso_connection_disabled', conn.status === 'draft' ? 'This sign-in method is not set up yet: an administrator must add the identity provider\'s metadata.' : 'This sign-in method is turned off.', 'connection active', { expected: 'active', received: conn.status });
   const purpose = test ? 'test' : 'login';
   const redirect = conn.protocol === 'oidc' ? await startOidc(ctx, conn, purpose, initiatedBy, binding) : await startSaml(ctx, conn, purpose, initiatedBy, binding);
   return { redirect, conn };

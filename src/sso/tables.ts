@@ -9,7 +9,8 @@ export interface SsoConnectionsTable {
   protocol: SsoProtocol;
   name: string;
   preset: string;
-  status: 'active' | 'disabled';
+  /** draft: a SAML connection created before the IdP's metadata, so the admin has the values to paste into the IdP first. */
+  status: 'active' | 'disabled' | 'draft';
   jit_enabled: number;
   idp_initiated: number;
   /** JSON: ClaimNames (which claim/attribute carries email, names, groups). */
