@@ -19,7 +19,23 @@ export default defineConfig({
       { text: 'Reference', link: '/reference/configuration' },
     ],
     sidebar: [
-      { text: 'Start', items: [{ text: 'Overview', link: '/' }, { text: 'Concepts', link: '/concepts' }] },
+      { text: 'Start', items: [{ text: 'Overview', link: '/' }, { text: 'Getting started', link: '/getting-started' }, { text: 'Concepts', link: '/concepts' }] },
+      {
+        text: 'Task guides',
+        items: [
+          { text: 'SSO with Okta', link: '/guides/sso-okta' },
+          { text: 'SSO with Entra ID', link: '/guides/sso-entra' },
+          { text: 'SSO with Google Workspace', link: '/guides/sso-google' },
+          { text: 'SSO with another provider', link: '/guides/sso-generic' },
+          { text: 'Map roles, enforce SSO safely', link: '/guides/enforce-sso' },
+          { text: 'SCIM with Okta', link: '/guides/scim-okta' },
+          { text: 'SCIM with Entra ID', link: '/guides/scim-entra' },
+          { text: 'Stream to your SIEM', link: '/guides/siem' },
+          { text: 'Retention and legal holds', link: '/guides/retention' },
+          { text: 'Bring your own key (HSM)', link: '/guides/byok-hsm' },
+          { text: 'Gateway with the SDKs', link: '/guides/gateway-sdks' },
+        ],
+      },
       {
         text: 'Guides',
         items: [
@@ -39,6 +55,7 @@ export default defineConfig({
           { text: 'Production deployment', link: '/deployment' },
           { text: 'Email', link: '/email' },
           { text: 'Security model', link: '/security-model' },
+          { text: 'Troubleshooting', link: '/troubleshooting' },
         ],
       },
       { text: 'Reference', items: [{ text: 'Settings (generated)', link: '/reference/configuration' }] },
