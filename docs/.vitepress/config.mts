@@ -56,6 +56,7 @@ export default defineConfig({
           { text: 'Email', link: '/email' },
           { text: 'Security model', link: '/security-model' },
           { text: 'Troubleshooting', link: '/troubleshooting' },
+          { text: 'Performance', link: '/performance' },
         ],
       },
       { text: 'Reference', items: [{ text: 'Settings (generated)', link: '/reference/configuration' }] },
