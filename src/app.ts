@@ -58,6 +58,12 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Every route the app serves; the tenant-isolation test walks it so no new route escapes it. */
     routeTable: RouteEntry[];
+    /**
+     * Set when a graceful shutdown begins (src/serve.ts): /readyz answers 503 so load balancers stop
+     * sending new requests, and every response closes its connection so keep-alive clients move to
+     * another instance, while requests already here are served to the end.
+     */
+    lifecycle: { draining: boolean };
   }
 }
 
@@ -91,10 +97,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         : reply.status(err.status).send(isGatewayPath(request.url) ? gatewayErrorBody(request.url, err, request.id) : errorBody(err, request.id)),
     ),
     clientErrorHandler,
+    // While draining, a request on a connection that is already open is served (not refused with
+    // 503): it was sent before the client could know, and refusing it would fail a rolling restart.
+    return503OnClosing: false,
   });
 
   const routeTable: RouteEntry[] = [];
   app.decorate('routeTable', routeTable);
+  app.decorate('lifecycle', { draining: false });
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) if (method !== 'HEAD') routeTable.push({ method, url: route.url });
   });
@@ -102,6 +112,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const hsts = tls !== undefined || config.publicUrl.startsWith('https://');
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (app.lifecycle.draining) reply.header('connection', 'close');
     // Security headers on every response; pages set their own content security policy.
     reply.header('x-content-type-options', 'nosniff');
     reply.header('x-frame-options', 'DENY');

@@ -73,6 +73,8 @@ export interface PalisadeConfig {
   /** PEM certificate chain and private key: Palisade serves HTTPS itself (TLS 1.2+); reloaded on SIGHUP. */
   tlsCertFile: string;
   tlsKeyFile: string;
+  shutdownDrainDelaySeconds: number;
+  shutdownGraceSeconds: number;
   /** Password reset requests allowed per client network per hour (429 beyond). */
   passwordResetMaxPerIp: number;
   /** Reset emails sent per address per hour; requests beyond are answered the same way and send nothing. */
@@ -249,6 +251,8 @@ export const CONFIG_SPEC = {
   badTokenWindowSeconds: { variable: 'PALISADE_BAD_TOKEN_WINDOW_SECONDS', default: 300, parse: integer(1, 86_400), describe: 'Length of the bad-token throttle window.' },
   tlsCertFile: { variable: 'PALISADE_TLS_CERT_FILE', default: '', parse: (r: string) => r.trim(), describe: 'PEM certificate (with its chain) to serve HTTPS without a reverse proxy; set with PALISADE_TLS_KEY_FILE. TLS 1.2 and later; `kill -HUP` reloads both files without dropping connections.' },
   tlsKeyFile: { variable: 'PALISADE_TLS_KEY_FILE', default: '', parse: (r: string) => r.trim(), describe: 'PEM private key of PALISADE_TLS_CERT_FILE.' },
+  shutdownDrainDelaySeconds: { variable: 'PALISADE_SHUTDOWN_DRAIN_DELAY_SECONDS', default: 0, parse: integer(0, 300), describe: 'On SIGTERM, how long an instance keeps accepting new connections while /readyz already answers 503, so a load balancer that polls readiness stops sending before the listener closes (set it to the balancer\'s check interval × its unhealthy threshold).' },
+  shutdownGraceSeconds: { variable: 'PALISADE_SHUTDOWN_GRACE_SECONDS', default: 30, parse: integer(1, 3600), describe: 'On SIGTERM, how long requests and model streams in flight may take to finish after the listener closes; connections still open then are cut and the process exits.' },
   passwordResetMaxPerIp: { variable: 'PALISADE_PASSWORD_RESET_MAX_PER_IP', default: 20, parse: integer(1, 1_000_000), describe: 'Password reset requests accepted per client address per hour before 429.' },
   passwordResetMaxPerAddress: { variable: 'PALISADE_PASSWORD_RESET_MAX_PER_ADDRESS', default: 3, parse: integer(1, 1000), describe: 'Reset emails sent per email address per hour; further requests get the same answer and send nothing.' },
   complianceRateLimitPerMinute: { variable: 'PALISADE_COMPLIANCE_RATE_LIMIT_PER_MINUTE', default: 600, parse: integer(1, 1_000_000), describe: 'Compliance API requests allowed per compliance key per minute (sliding window) unless the key sets its own limit; more answer 429 with Retry-After.' },

@@ -1,4 +1,5 @@
-import cluster from 'node:cluster';
+import cluster, { type Worker } from 'node:cluster';
+import type { FastifyInstance } from 'fastify';
 import type { Server as HttpsServer } from 'node:https';
 import { pino } from 'pino';
 import { LOG_REDACT_PATHS, scrubSecrets } from './http/log-redaction.js';
@@ -31,10 +32,12 @@ export async function serve(overrides: Partial<PalisadeConfig>, workers: number)
     const rt = await startRuntime(overrides);
     await rt.close();
     let stopping = false;
+    // Workers being replaced on purpose (rolling restart): their exit is expected, not a crash.
+    const retiring = new Set<number>();
     const fork = () => cluster.fork();
     for (let i = 0; i < workers; i++) fork();
     cluster.on('exit', (worker, code, signal) => {
-      if (stopping) return;
+      if (stopping || retiring.delete(worker.id)) return;
       console.error(`worker ${worker.process.pid} exited (${signal ?? code}); starting another`);
       fork();
     });
@@ -51,6 +54,17 @@ export async function serve(overrides: Partial<PalisadeConfig>, workers: number)
     process.on('SIGHUP', () => {
       for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP');
     });
+    // SIGUSR2: a rolling restart (after an upgrade of the files on disk, or to pick up new settings
+    // from the environment file of a process manager that re-reads it): one worker at a time, a new
+    // one is started and listening before the old one drains, so the port never stops answering.
+    let rolling = false;
+    process.on('SIGUSR2', () => {
+      if (rolling || stopping) return;
+      rolling = true;
+      void rollWorkers(retiring)
+        .catch((err: unknown) => console.error(`rolling restart stopped: ${err instanceof Error ? err.message : String(err)}`))
+        .finally(() => (rolling = false));
+    });
     return;
   }
   const rt = await startRuntime(overrides);
@@ -62,15 +76,18 @@ export async function serve(overrides: Partial<PalisadeConfig>, workers: number)
   scheduler.start();
   log.info({ jobs: scheduler.registered().length, holder: scheduler.owner }, 'job scheduler started');
   const app = await buildApp({ database: rt.database, config: rt.config, clock: rt.clock });
+  let stopping = false;
   const stop = async (signal: string) => {
-    app.log.info({ signal }, 'shutting down');
-    await scheduler.stop();
-    await app.close();
-    await rt.close();
+    if (stopping) return;
+    stopping = true;
+    await drainAndClose(app, rt.config, signal, async () => {
+      await scheduler.stop();
+      await rt.close();
+    });
     process.exit(0);
   };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
   if (rt.config.tlsCertFile) {
     process.on('SIGHUP', () => {
       try {
@@ -85,4 +102,44 @@ export async function serve(overrides: Partial<PalisadeConfig>, workers: number)
   const orgs = await rt.database.db.selectFrom('organizations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   app.log.info({ address, database: rt.database.dialect, worker: cluster.isWorker ? cluster.worker?.id : undefined }, `Palisade is listening on ${address} (API docs at ${address}/docs)`);
   if (Number(orgs.n) === 0) app.log.warn('No organization exists yet: run `palisade init --org "Your Company" --email you@example.com` to create the first one and get a setup link.');
+}
+
+/**
+ * A graceful stop: /readyz turns 503 at once (load balancers stop sending), the listener stays open
+ * for PALISADE_SHUTDOWN_DRAIN_DELAY_SECONDS, then closes; requests and model streams in flight run to
+ * the end for up to PALISADE_SHUTDOWN_GRACE_SECONDS (responses close their keep-alive connections so
+ * clients reconnect elsewhere); then the scheduler releases its job leases and the database closes.
+ * Past the deadline, remaining connections are cut so the process never hangs a deployment.
+ */
+async function drainAndClose(app: FastifyInstance, config: PalisadeConfig, signal: string, release: () => Promise<void>): Promise<void> {
+  app.lifecycle.draining = true;
+  app.log.info({ signal, drainDelaySeconds: config.shutdownDrainDelaySeconds, graceSeconds: config.shutdownGraceSeconds }, 'shutting down: finishing requests in flight, taking no new ones');
+  if (config.shutdownDrainDelaySeconds > 0) await new Promise((r) => setTimeout(r, config.shutdownDrainDelaySeconds * 1000));
+  const deadline = setTimeout(() => {
+    app.log.warn({ graceSeconds: config.shutdownGraceSeconds }, 'shutdown grace period over: closing the connections still open');
+    app.server.closeAllConnections();
+  }, config.shutdownGraceSeconds * 1000);
+  deadline.unref();
+  await app.close();
+  clearTimeout(deadline);
+  await release();
+  app.log.info('stopped');
+}
+
+/** Replaces every cluster worker in turn; each replacement listens before its predecessor drains. */
+async function rollWorkers(retiring: Set<number>): Promise<void> {
+  const old = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+  console.error(`rolling restart of ${old.length} workers`);
+  for (const worker of old) {
+    const next = cluster.fork();
+    await new Promise<void>((resolve, reject) => {
+      next.once('listening', () => resolve());
+      next.once('exit', (code) => reject(new Error(`a new worker exited (${code}) before listening; ${worker.process.pid} keeps serving`)));
+    });
+    retiring.add(worker.id);
+    const exited = new Promise((r) => worker.once('exit', r));
+    worker.process.kill('SIGTERM');
+    await exited;
+  }
+  console.error('rolling restart done');
 }

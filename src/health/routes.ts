@@ -49,13 +49,18 @@ export function readinessView(report: HealthReport, dialect: string) {
 }
 
 /**
- * /readyz: 503 only when the database does not answer (this process cannot serve). A full disk,
+ * /readyz: 503 only when the database does not answer (this process cannot serve) or the instance is
+ * shutting down (graceful stop: it finishes what it has and takes nothing new). A full disk,
  * a read-only database, a stalled job or SIEM destination answer 200 with status "degraded": reads
  * still work there, and taking every instance out of a load balancer would stop them too.
  */
 export async function healthRoutes(app: FastifyInstance, opts: HealthDeps & { registry: Registry | undefined }): Promise<void> {
   const health = sharedHealth(opts);
   app.get('/readyz', { schema: { tags: ['Operations'], operationId: 'getReadiness', summary: 'Readiness: the database answers; degraded when writes fail or a job or SIEM stream is stalled', response: { 200: ReadinessView, 503: Type.Ref('Error') } } }, async (request, reply) => {
+    if (app.lifecycle.draining) {
+      const err = new PalisadeError(503, 'shutting_down', 'This instance is shutting down: it finishes the requests it has and takes no new ones. Send requests to another instance; a restarted instance answers ready again.');
+      return reply.status(503).header('retry-after', '5').header('connection', 'close').send(errorBody(err, request.id));
+    }
     const report = await health();
     if (!report.databaseUp) {
       const fault = report.databaseFault;

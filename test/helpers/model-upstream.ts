@@ -55,6 +55,7 @@ function describeContent(content: unknown): string {
  *   error-mid-stream  → streams a first delta, then an `error` event (overloaded) and ends
  *   hold-stream       → streams one event, then holds the connection open until the client leaves
  *   hold-json         → never answers; resolves `cancelled` when the client leaves
+ *   slow-<ms>         → the echo, answered after <ms> milliseconds (JSON)
  */
 export async function startModelUpstream(): Promise<ModelUpstream> {
   const seen: SeenRequest[] = [];
@@ -102,6 +103,11 @@ export async function startModelUpstream(): Promise<ModelUpstream> {
       const model = String(body.model);
       const tools = (body.tools as Block[] | undefined) ?? [];
 
+      const slow = /^slow-(\d+)$/.exec(model);
+      if (slow) {
+        setTimeout(() => json(200, { id: `msg_${counter}`, type: 'message', role: 'assistant', model, content: [{ type: 'text', text: lastText }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 1, output_tokens: 1 } }), Number(slow[1]));
+        return;
+      }
       if (model === 'hold-json') {
         onHolding();
         res.on('close', () => onCancel());

@@ -1,0 +1,327 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
+import { dropPostgresSchema } from '../../src/db/connect.js';
+import { palisadeCommand } from '../helpers/cli.js';
+import { PG_URL, TEST_DIALECT } from '../helpers/db.js';
+import { type ModelUpstream, startModelUpstream } from '../helpers/model-upstream.js';
+import { freePort } from '../peers/rsyslog.js';
+
+/**
+ * Scale-out as operators run it: three real `palisade serve` processes (and a `--workers` cluster) on
+ * the machine's PostgreSQL, driven over real sockets. Jobs run once across instances, revocation
+ * reaches every instance at once, kill -9 of one instance loses nothing acknowledged, a graceful stop
+ * finishes what is in flight, and a rolling restart of a cluster fails no request.
+ */
+const skip = TEST_DIALECT !== 'postgres' && 'several Palisade processes share one PostgreSQL (SQLite is one process)';
+
+interface Instance {
+  child: ChildProcess;
+  port: number;
+  url: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+const children: ChildProcess[] = [];
+
+function startServe(env: Record<string, string>, port: number, args: string[] = []): Instance {
+  const [cmd, cmdArgs] = palisadeCommand('serve', ...args);
+  const child = spawn(cmd, cmdArgs, { env: { ...process.env, ...env, PALISADE_PORT: String(port), PALISADE_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let output = '';
+  child.stdout?.on('data', (b: Buffer) => (output += b.toString()));
+  child.stderr?.on('data', (b: Buffer) => (output += b.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return { child, port, url: `http://127.0.0.1:${port}`, output: () => output, exited };
+}
+
+async function waitFor(what: string | (() => string), check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
+}
+
+const ready = (i: Instance) => waitFor(`${i.url} to listen`, () => /Palisade is listening/.test(i.output()), 120_000);
+
+/** One request on a connection of its own (no keep-alive), so a dead instance shows as a failed request. */
+function call(base: string, method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<{ status: number; body: Record<string, unknown>; headers: Record<string, string | string[] | undefined> }> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(path, base);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname + url.search, method, agent: false, headers: { ...headers, ...(payload ? { 'content-type': 'application/json' } : {}) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let parsed: Record<string, unknown> = {};
+        try {
+          parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+        } catch {
+          parsed = { text };
+        }
+        resolve({ status: res.statusCode ?? 0, body: parsed, headers: res.headers });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** A fresh schema with a first organization, its owner's personal token and a gateway key. */
+async function provision(env: Record<string, string>, base: string, upstream: ModelUpstream) {
+  const [cmd, args] = palisadeCommand('init', '--org', 'Scale Co', '--email', 'owner@scale.example');
+  const init = execFileSync(cmd, args, { env: { ...process.env, ...env }, encoding: 'utf8' });
+  const link = /pls_lnk_[A-Za-z0-9_-]+/.exec(init)?.[0];
+  assert.ok(link, init);
+  const setup = await fetch(`${base}/api/v1/auth/setup-password`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: link, password: 'a long first passphrase' }) });
+  assert.equal(setup.status, 200, await setup.clone().text());
+  const cookie = setup.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const session = (await (await fetch(`${base}/api/v1/auth/session`, { headers: { cookie } })).json()) as { csrfToken: string };
+  const made = await fetch(`${base}/api/v1/me/tokens`, { method: 'POST', headers: { cookie, 'x-csrf-token': session.csrfToken, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'scale test' }) });
+  const pat = ((await made.json()) as { token: string }).token;
+  const auth = { authorization: `Bearer ${pat}` };
+  const orgs = await call(base, 'GET', '/api/v1/orgs', auth);
+  const orgId = String((orgs.body.data as { id: string }[])[0]?.id);
+  assert.equal((await call(base, 'PUT', `/api/v1/orgs/${orgId}/gateway/upstream`, auth, { name: 'loopback', kind: 'anthropic', baseUrl: upstream.url, apiKey: 'sk-up' })).status, 200);
+  const key = await call(base, 'POST', `/api/v1/orgs/${orgId}/gateway/keys`, auth, { name: 'load' });
+  assert.equal(key.status, 201, JSON.stringify(key.body));
+  return { orgId, auth, gatewayKey: String(key.body.key), gatewayKeyId: String((key.body.gatewayKey as { id: string }).id) };
+}
+
+const message = (model = 'claude-test', text = 'hello') => ({ model, max_tokens: 5, messages: [{ role: 'user', content: text }] });
+
+async function newSchema(): Promise<{ schema: string; url: string }> {
+  const schema = `scale_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  await admin.query(`create schema "${schema}"`);
+  await admin.end();
+  return { schema, url: `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}` };
+}
+
+describe('three Palisade instances on one PostgreSQL', { skip }, () => {
+  const schemas: string[] = [];
+  let upstream: ModelUpstream;
+  let env: Record<string, string>;
+  let dbUrl: string;
+  let instances: Instance[] = [];
+  let org: Awaited<ReturnType<typeof provision>>;
+  let startedAt: Date;
+
+  const sql = async <T>(text: string, params: unknown[] = []): Promise<T[]> => {
+    const client = new pg.Client({ connectionString: dbUrl });
+    await client.connect();
+    try {
+      return (await client.query(text, params)).rows as T[];
+    } finally {
+      await client.end();
+    }
+  };
+
+  before(async () => {
+    upstream = await startModelUpstream();
+    const s = await newSchema();
+    schemas.push(s.schema);
+    dbUrl = s.url;
+    env = { DATABASE_URL: s.url, PALISADE_MASTER_KEY: randomBytes(32).toString('base64'), PALISADE_OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8', PALISADE_PUBLIC_URL: 'http://127.0.0.1' };
+    // Migrate and create the first organization before the instances start, as an operator would.
+    const [cmd, args] = palisadeCommand('migrate');
+    execFileSync(cmd, args, { env: { ...process.env, ...env }, stdio: 'pipe' });
+    startedAt = new Date();
+    instances = await Promise.all([0, 1, 2].map(async () => startServe(env, await freePort())));
+    await Promise.all(instances.map(ready));
+    org = await provision(env, instances[0]!.url, upstream);
+  });
+
+  after(async () => {
+    for (const c of children) c.kill('SIGKILL');
+    await upstream?.close();
+    for (const s of schemas) await dropPostgresSchema(PG_URL, s);
+  });
+
+  test('a job due once ran once across the three instances (job leases)', async () => {
+    // Every hourly (or rarer) job is due at start-up; three instances raced for each.
+    await waitFor('the start-up jobs to finish', async () => (await sql<{ n: string }>(`select count(*) as n from job_leases where interval_ms >= 3600000 and last_finished_at is null`))[0]?.n === '0', 30_000);
+    const jobs = await sql<{ name: string; runs: number; last_started_at: string }>(`select name, runs, last_started_at from job_leases where interval_ms >= 3600000 order by name`);
+    assert.ok(jobs.length >= 5, `hourly jobs registered: ${jobs.map((j) => j.name).join(', ')}`);
+    for (const j of jobs) {
+      assert.equal(Number(j.runs), 1, `${j.name} ran ${j.runs} times`);
+      assert.ok(new Date(j.last_started_at) >= new Date(startedAt.getTime() - 1000), `${j.name} ran after the instances started`);
+    }
+  });
+
+  test('a gateway key revoked on one instance is refused by all three within 1 s', async () => {
+    const key = await call(instances[0]!.url, 'POST', `/api/v1/orgs/${org.orgId}/gateway/keys`, org.auth, { name: 'to revoke' });
+    const secret = String(key.body.key);
+    for (const i of instances) assert.equal((await call(i.url, 'POST', '/v1/messages', { 'x-api-key': secret }, message())).status, 200, `${i.url} serves the key`);
+    const revoked = await call(instances[1]!.url, 'DELETE', `/api/v1/orgs/${org.orgId}/gateway/keys/${String((key.body.gatewayKey as { id: string }).id)}`, org.auth);
+    assert.equal(revoked.status, 200);
+    const at = Date.now();
+    const refusedAfter = await Promise.all(
+      instances.map(async (i) => {
+        for (;;) {
+          const r = await call(i.url, 'POST', '/v1/messages', { 'x-api-key': secret }, message());
+          if (r.status === 401) return Date.now() - at;
+          if (Date.now() - at > 5000) return Infinity;
+        }
+      }),
+    );
+    for (const [n, ms] of refusedAfter.entries()) assert.ok(ms <= 1000, `instance ${n + 1} refused the revoked key after ${ms} ms`);
+  });
+
+  test('kill -9 of one instance during a mixed load: every acknowledged change and its audit event is there, the chain verifies, a restarted instance joins in', async () => {
+    const acknowledged: string[] = [];
+    const reasons: string[] = [];
+    let failed = 0;
+    let gatewayOk = 0;
+    let stop = false;
+    const worker = async (n: number) => {
+      for (let k = 0; !stop; k++) {
+        const target = instances[(n + k) % instances.length]!;
+        try {
+          if (k % 3 === 0) {
+            const r = await call(target.url, 'POST', '/v1/messages', { 'x-api-key': org.gatewayKey }, message('claude-test', `load ${n}.${k}`));
+            if (r.status === 200) gatewayOk += 1;
+            else {
+              failed += 1;
+              reasons.push(`${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+            }
+          } else if (k % 3 === 1) {
+            const r = await call(target.url, 'POST', `/api/v1/orgs/${org.orgId}/gateway/keys`, org.auth, { name: `load ${n}.${k}` });
+            if (r.status === 201) acknowledged.push(String((r.body.gatewayKey as { id: string } | undefined)?.id));
+            else {
+              failed += 1;
+              reasons.push(`${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+            }
+          } else {
+            const r = await call(target.url, 'GET', `/api/v1/orgs/${org.orgId}/audit-events?limit=20`, org.auth);
+            if (r.status !== 200) failed += 1;
+          }
+        } catch {
+          failed += 1; // the killed instance's connections; nothing was acknowledged on them
+        }
+      }
+    };
+    const load = Promise.all([0, 1, 2, 3, 4, 5].map(worker));
+    await waitFor(() => `some load (${reasons.slice(0, 3).join('; ')})`, () => acknowledged.length >= 20);
+    const victim = instances[1]!;
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    const atKill = acknowledged.length;
+    await waitFor('load after the kill', () => acknowledged.length >= atKill + 20);
+    // The instance comes back on its port and takes its share again.
+    instances[1] = startServe(env, victim.port);
+    await ready(instances[1]);
+    const atRestart = acknowledged.length;
+    await waitFor('load on the restarted instance', () => acknowledged.length >= atRestart + 20);
+    stop = true;
+    await load;
+    assert.ok(gatewayOk > 0, 'gateway calls were served during the load');
+
+    const ids = acknowledged.filter((id) => id !== 'undefined');
+    assert.equal(ids.length, acknowledged.length, 'every 201 named its key');
+    const rows = await sql<{ id: string }>(`select id from gateway_keys where id = any($1)`, [ids]);
+    assert.equal(rows.length, ids.length, `${ids.length - rows.length} acknowledged keys are missing`);
+    const audited = new Set<string>();
+    for (const e of await sql<{ targets: string }>(`select targets from audit_events where org_id = $1 and action = 'gateway_key.created'`, [org.orgId])) {
+      for (const t of JSON.parse(e.targets) as { id: string }[]) audited.add(t.id);
+    }
+    const unaudited = ids.filter((id) => !audited.has(id));
+    assert.deepEqual(unaudited, [], 'every acknowledged key has its audit event');
+
+    const [cmd, args] = palisadeCommand('audit', 'verify', '--org', org.orgId, '--json');
+    let verified: { ok: boolean } | undefined;
+    // An event committed an instant ago may still be sealing: verification is retried for a second.
+    await waitFor('the chain to verify', () => {
+      verified = JSON.parse(execFileSync(cmd, args, { env: { ...process.env, ...env }, encoding: 'utf8' })) as { ok: boolean };
+      return verified.ok;
+    }, 10_000).catch(() => undefined);
+    assert.equal(verified?.ok, true, JSON.stringify(verified));
+  });
+
+  test('SIGTERM: /readyz answers 503 at once, a model call in flight completes, then no new connection is taken and the process exits 0 (lease release: test/jobs/leases.test.ts)', async () => {
+    const port = await freePort();
+    const leaving = startServe({ ...env, PALISADE_SHUTDOWN_DRAIN_DELAY_SECONDS: '1' }, port);
+    await ready(leaving);
+    const inFlight = call(leaving.url, 'POST', '/v1/messages', { 'x-api-key': org.gatewayKey }, message('slow-2500', 'in flight'));
+    await waitFor('the model call to reach the upstream', () => upstream.seen.some((s) => (s.body.model as string) === 'slow-2500'));
+    leaving.child.kill('SIGTERM');
+    await waitFor('draining', () => /shutting down/.test(leaving.output()), 10_000);
+    const readiness = await call(leaving.url, 'GET', '/readyz', {});
+    assert.equal(readiness.status, 503);
+    assert.equal((readiness.body.error as { code: string }).code, 'shutting_down');
+    const answer = await inFlight;
+    assert.equal(answer.status, 200, 'the call in flight was answered');
+    assert.equal(answer.headers.connection, 'close', 'and its connection closed so the client moves on');
+    await waitFor('the listener to close', async () => {
+      try {
+        await call(leaving.url, 'GET', '/healthz', {});
+        return false;
+      } catch (err) {
+        return /ECONNREFUSED/.test(String(err));
+      }
+    }, 10_000);
+    assert.equal(await leaving.exited, 0);
+  });
+});
+
+describe('palisade serve --workers 3: SIGUSR2 restarts the workers one by one under load', { skip }, () => {
+  let schema = '';
+  let upstream: ModelUpstream;
+  after(async () => {
+    for (const c of children) c.kill('SIGKILL');
+    await upstream?.close();
+    if (schema) await dropPostgresSchema(PG_URL, schema);
+  });
+
+  test('every request of the load is answered while each worker is replaced; new pids serve afterwards', async () => {
+    upstream = await startModelUpstream();
+    const s = await newSchema();
+    schema = s.schema;
+    const env = { DATABASE_URL: s.url, PALISADE_MASTER_KEY: randomBytes(32).toString('base64'), PALISADE_OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8', PALISADE_PUBLIC_URL: 'http://127.0.0.1' };
+    const [cmd, args] = palisadeCommand('migrate');
+    execFileSync(cmd, args, { env: { ...process.env, ...env }, stdio: 'pipe' });
+    const cluster = startServe(env, await freePort(), ['--workers', '3']);
+    await waitFor('three workers', () => (cluster.output().match(/Palisade is listening/g) ?? []).length >= 3, 120_000);
+    const org = await provision(env, cluster.url, upstream);
+    const before = execFileSync('pgrep', ['-P', String(cluster.child.pid)]).toString().trim().split('\n').sort();
+    assert.equal(before.length, 3);
+
+    const failures: string[] = [];
+    let answered = 0;
+    let stop = false;
+    const worker = async (n: number) => {
+      for (let k = 0; !stop; k++) {
+        try {
+          const r = k % 2 === 0 ? await call(cluster.url, 'POST', '/v1/messages', { 'x-api-key': org.gatewayKey }, message('slow-50', `roll ${n}.${k}`)) : await call(cluster.url, 'GET', `/api/v1/orgs/${org.orgId}`, org.auth);
+          if (r.status === 200) answered += 1;
+          else failures.push(`${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+        } catch (err) {
+          failures.push(String(err));
+        }
+      }
+    };
+    const load = Promise.all([0, 1, 2, 3].map(worker));
+    await waitFor(() => `load (${failures.slice(0, 3).join('; ')})`, () => answered >= 20);
+    cluster.child.kill('SIGUSR2');
+    await waitFor(() => `the rolling restart: ${cluster.output().slice(-3000)}`, () => /rolling restart done/.test(cluster.output()), 120_000);
+    const atEnd = answered;
+    await waitFor(() => `load after the roll (${failures.slice(0, 3).join('; ')})`, () => answered >= atEnd + 20);
+    stop = true;
+    await load;
+    assert.deepEqual(failures, [], `${failures.length} of ${answered + failures.length} requests failed during the rolling restart`);
+    const afterPids = execFileSync('pgrep', ['-P', String(cluster.child.pid)]).toString().trim().split('\n').sort();
+    assert.equal(afterPids.length, 3);
+    assert.deepEqual(afterPids.filter((p) => before.includes(p)), [], 'every worker was replaced');
+    cluster.child.kill('SIGTERM');
+    assert.equal(await cluster.exited, 0);
+  });
+});
