@@ -3,12 +3,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
-import { configurationReference } from './generate.js';
+import { GENERATED_PAGES } from './generate.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 describe('generated reference pages', () => {
-  test('docs/reference/configuration.md matches the configuration spec (run npm run docs:gen when it does not)', () => {
-    assert.equal(readFileSync(join(root, 'docs/reference/configuration.md'), 'utf8'), configurationReference());
-  });
+  for (const page of GENERATED_PAGES) {
+    test(`${page.path} matches the code it is generated from (run npm run docs:gen when it does not)`, async () => {
+      assert.equal(readFileSync(join(root, page.path), 'utf8'), await page.render());
+    });
+  }
 });
