@@ -68,6 +68,7 @@ export default defineConfig({
         items: [
           { text: 'Settings (generated)', link: '/reference/configuration' },
           { text: 'Permissions (generated)', link: '/reference/permissions' },
+          { text: 'CLI (generated)', link: '/reference/cli' },
         ],
       },
       { text: 'Contributing', items: [{ text: 'Code layout', link: '/contributing' }] },
