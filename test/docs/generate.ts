@@ -13,6 +13,9 @@ function show(v: unknown): string {
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
+/** Prose from the code: VitePress compiles Markdown as a Vue template, so `<name>` would open an element. */
+const prose = (s: string) => s.replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
 /** docs/reference/configuration.md, from CONFIG_SPEC (src/config.ts). */
 export function configurationReference(): string {
   const rows = Object.values(CONFIG_SPEC).map((s) => `| \`${s.variable}\` | ${cell(show(s.default))} | ${cell(s.describe)} |`);
@@ -106,17 +109,17 @@ export function cliReference(): string {
   const leaves = program.commands.flatMap((c) => leafCommands(c));
   const title = (path: string[], cmd: Command) => `palisade ${[...path.slice(0, -1), cmd.name()].join(' ')}`;
   const anchor = (path: string[]) => `palisade-${path.join('-')}`;
-  for (const { path, cmd } of leaves) out.push(`| [\`${title(path, cmd)}\`](#${anchor(path)}) | ${cell(cmd.description())} |`);
+  for (const { path, cmd } of leaves) out.push(`| [\`${title(path, cmd)}\`](#${anchor(path)}) | ${cell(prose(cmd.description()))} |`);
   out.push('');
   for (const { path, cmd } of leaves) {
-    out.push(`## ${title(path, cmd)} {#${anchor(path)}}`, '', cmd.description(), '', '```', `${help.commandUsage(cmd)}`, '```', '');
+    out.push(`## ${title(path, cmd)} {#${anchor(path)}}`, '', prose(cmd.description()), '', '```', `${help.commandUsage(cmd)}`, '```', '');
     // Every declared argument, described or not (Commander's help hides undescribed ones).
     const args = cmd.registeredArguments;
     const opts = help.visibleOptions(cmd).filter((o) => o.long !== '--help');
     if (args.length || opts.length) {
       out.push('| Argument or option | Required | Meaning |', '|---|:-:|---|');
-      for (const a of args) out.push(`| \`${a.required ? `<${a.name()}>` : `[${a.name()}]`}\` | ${a.required ? 'yes' : ''} | ${cell(help.argumentDescription(a) || '—')} |`);
-      for (const o of opts) out.push(`| \`${help.optionTerm(o)}\` | ${o.mandatory ? 'yes' : ''} | ${cell(help.optionDescription(o))} |`);
+      for (const a of args) out.push(`| \`${a.required ? `<${a.name()}>` : `[${a.name()}]`}\` | ${a.required ? 'yes' : ''} | ${cell(prose(help.argumentDescription(a) || '—'))} |`);
+      for (const o of opts) out.push(`| \`${help.optionTerm(o)}\` | ${o.mandatory ? 'yes' : ''} | ${cell(prose(help.optionDescription(o)))} |`);
       out.push('');
     }
     if (path.join(' ') === 'jobs run') {
