@@ -16,7 +16,7 @@ export default defineConfig({
     nav: [
       { text: 'Guides', link: '/accounts' },
       { text: 'Operations', link: '/configuration' },
-      { text: 'Reference', link: '/reference/configuration' },
+      { text: 'Reference', link: '/reference/api' },
     ],
     sidebar: [
       { text: 'Start', items: [{ text: 'Overview', link: '/' }, { text: 'Getting started', link: '/getting-started' }, { text: 'Concepts', link: '/concepts' }] },
@@ -69,6 +69,7 @@ export default defineConfig({
           { text: 'Settings (generated)', link: '/reference/configuration' },
           { text: 'Permissions (generated)', link: '/reference/permissions' },
           { text: 'CLI (generated)', link: '/reference/cli' },
+          { text: 'HTTP API (generated)', link: '/reference/api' },
         ],
       },
       { text: 'Contributing', items: [{ text: 'Code layout', link: '/contributing' }] },

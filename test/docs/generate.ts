@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { program } from '../../src/cli.js';
 import { CONFIG_SPEC, loadConfig } from '../../src/config.js';
 import { allJobs } from '../../src/jobs/registry.js';
+import { createTestApp } from '../helpers/harness.js';
 import { INHERITED_ROLES, PERMISSIONS, PERMISSION_PURPOSE, type Permission } from '../../src/orgs/permissions.js';
 
 /** Renders a default for the table: strings quoted when not empty, lists comma-joined. */
@@ -65,6 +66,7 @@ export const GENERATED_PAGES: readonly { path: string; render: () => string | Pr
   { path: 'docs/reference/configuration.md', render: configurationReference },
   { path: 'docs/reference/permissions.md', render: permissionsReference },
   { path: 'docs/reference/cli.md', render: cliReference },
+  { path: 'docs/reference/api.md', render: apiReference },
 ];
 
 /** An interval in the largest unit that divides it: 6 h, 15 min, 5 s. */
@@ -130,3 +132,91 @@ export function cliReference(): string {
   }
   return out.join('\n');
 }
+
+interface OpenApiOperation {
+  operationId?: string;
+  summary?: string;
+  tags?: string[];
+  security?: Record<string, string[]>[];
+  deprecated?: boolean;
+}
+interface OpenApiDocument {
+  info: { title: string; version: string };
+  paths: Record<string, Record<string, OpenApiOperation>>;
+  security?: Record<string, string[]>[];
+  components?: { securitySchemes?: Record<string, { type: string; scheme?: string; in?: string; name?: string; description?: string }> };
+}
+
+const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
+const SCHEME_LABEL: Record<string, string> = { session: 'session', bearer: 'PAT', complianceKey: 'Compliance key' };
+
+/** The OpenAPI document exactly as the server serves it at /openapi.json: the app built as the tests build it. */
+async function servedOpenApi(): Promise<OpenApiDocument> {
+  const t = await createTestApp();
+  try {
+    await t.app.ready();
+    return t.app.swagger() as unknown as OpenApiDocument;
+  } finally {
+    await t.close();
+  }
+}
+
+/** docs/reference/api.md, from the app's OpenAPI document (every route's schema, tags, summary and operationId). */
+export async function apiReference(): Promise<string> {
+  const doc = await servedOpenApi();
+  const auth = (security: Record<string, string[]>[] | undefined, inherited: boolean): string => {
+    if (!security?.length) return 'none';
+    const label = security.map((s) => Object.keys(s).map((k) => SCHEME_LABEL[k] ?? k).join(' + ')).join(' or ');
+    return inherited ? `${label} (default)` : label;
+  };
+  const byTag = new Map<string, { method: string; path: string; op: OpenApiOperation }[]>();
+  for (const [path, ops] of Object.entries(doc.paths)) {
+    for (const method of METHODS) {
+      const op = ops[method];
+      if (!op) continue;
+      const tag = op.tags?.[0] ?? 'Other';
+      byTag.set(tag, [...(byTag.get(tag) ?? []), { method, path, op }]);
+    }
+  }
+  const count = [...byTag.values()].reduce((n, ops) => n + ops.length, 0);
+  const schemes = Object.entries(doc.components?.securitySchemes ?? {});
+  const out: string[] = [
+    '# HTTP API',
+    '',
+    '<!-- Generated from the OpenAPI document the server builds (app.swagger(), served at /openapi.json) by `npm run docs:gen`; do not edit by hand. -->',
+    '',
+    `${doc.info.title} ${doc.info.version}: ${count} operations. Every running Palisade serves this document`,
+    'at `/openapi.json` and renders it interactively at **`/docs`** (Swagger UI: request and response',
+    'schemas, and "Try it out" against that server). This page lists the operations by area; the schemas',
+    'are in the document. Errors share one shape, `{ "error": { "code", "message", "requestId" } }`',
+    '([concepts](../concepts.md#errors)).',
+    '',
+    'Authentication (the **Auth** column; "default" marks operations that do not declare their own and',
+    'inherit the document\'s default):',
+    '',
+    '| Scheme | How |',
+    '|---|---|',
+    ...schemes.map(([name, s]) => `| ${SCHEME_LABEL[name] ?? name} | ${s.type === 'http' ? `\`Authorization: ${s.scheme === 'bearer' ? 'Bearer …' : s.scheme}\`` : `${s.in} \`${s.name}\``}: ${cell(prose(s.description ?? ''))} |`),
+    '',
+    'Surfaces with a credential of their own: the model gateway (`/v1/messages`, `/v1/chat/completions`,',
+    '`/v1/models`) takes a gateway key (`pls_gwk_…`, see [workspace and gateway](../workspace.md)); the SCIM',
+    'protocol (`/scim/v2/`, not in this document: it follows RFC 7644) takes a directory token',
+    '([SCIM](../scim.md)). Health checks, sign-in and the SSO protocol endpoints (`/sso/…`) serve people',
+    'and identity providers that are not signed in yet.',
+    '',
+    '| Area | Operations |',
+    '|---|---|',
+    ...[...byTag].map(([tag, ops]) => `| [${tag}](#${slug(tag)}) | ${ops.length} |`),
+    '',
+  ];
+  for (const [tag, ops] of byTag) {
+    out.push(`## ${tag} {#${slug(tag)}}`, '', '| Method | Path | Summary | operationId | Auth |', '|---|---|---|---|---|');
+    for (const { method, path, op } of ops) {
+      out.push(`| ${method.toUpperCase()} | \`${path}\` | ${cell(prose(op.summary ?? ''))}${op.deprecated ? ' (deprecated)' : ''} | ${op.operationId ? `\`${op.operationId}\`` : '—'} | ${auth(op.security ?? doc.security, op.security === undefined)} |`);
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
