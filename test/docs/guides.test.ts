@@ -8,7 +8,7 @@ import { CLI, root, runBlocks, runnableBlocks } from './runnable.js';
 const PRELUDE = 'docs/getting-started.md';
 
 /** Pages with commands that can run here (no external IdP, SIEM or model provider): each must keep its runnable blocks. */
-const MUST_RUN = ['docs/getting-started.md', 'docs/guides/verify-domain.md', 'docs/guides/sso-okta.md', 'docs/guides/enforce-sso.md', 'docs/guides/scim-okta.md', 'docs/guides/retention.md'];
+const MUST_RUN = ['docs/getting-started.md', 'docs/guides/verify-domain.md', 'docs/guides/sso-okta.md', 'docs/guides/enforce-sso.md', 'docs/guides/scim-okta.md', 'docs/guides/retention.md', 'docs/security-model.md'];
 
 function markdownPages(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -21,7 +21,7 @@ function markdownPages(dir: string): string[] {
 const blocksOf = (page: string) => runnableBlocks(readFileSync(join(root, page), 'utf8'));
 
 /**
- * The getting-started page and the task guides cannot rot: their shell blocks marked `runnable` run as
+ * The getting-started page, the task guides and every other page with runnable blocks cannot rot: their shell blocks marked `runnable` run as
  * written, each page in a fresh directory against a fresh server started by the getting-started
  * blocks (see runBlocks for what is substituted). Needs the build (`npm run build`), dnsmasq and jq.
  */
