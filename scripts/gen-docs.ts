@@ -5,8 +5,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { configurationReference } from '../test/docs/generate.js';
+import { GENERATED_PAGES } from '../test/docs/generate.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-writeFileSync(join(root, 'docs/reference/configuration.md'), configurationReference());
-console.log('wrote docs/reference/configuration.md');
+for (const page of GENERATED_PAGES) {
+  writeFileSync(join(root, page.path), await page.render());
+  console.log(`wrote ${page.path}`);
+}

@@ -24,6 +24,7 @@ need_pkg rsyslog          # test/streams: a real syslog receiver (TCP and TLS)
 need_pkg rsyslog-gnutls
 need_pkg opensmtpd        # test/email: a real MTA delivering into a Maildir
 need_pkg git              # test/github: repositories served by git http-backend and fetched with git
+need_pkg jq               # test/docs: the runnable blocks of the guides read JSON answers with jq
 if [ "${#APT_PACKAGES[@]}" -gt 0 ]; then
   log "installing Debian packages: ${APT_PACKAGES[*]}"
   apt-get update -qq && apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 import { buildApp } from './app.js';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { rotateSigningKey } from './audit/checkpoints.js';
@@ -34,7 +35,8 @@ import { testEmail } from './email/templates.js';
 import { closeTransport, emailConfigured, explainSmtpError, sendMail, smtpTarget } from './email/transport.js';
 import { normalizeEmail } from './users/email.js';
 
-const program = new Command();
+/** The whole command tree: its definitions are also the spec the CLI reference (docs/reference/cli.md) is generated from. */
+export const program = new Command();
 program.name('palisade').description('Palisade: the security control plane for your AI-assistant workspace.').showHelpAfterError();
 
 const port = (v: string) => {
@@ -315,8 +317,9 @@ jobs
     }
   });
 jobs
-  .command('run <name>')
+  .command('run')
   .description('Run one job now (unless another process is running it).')
+  .argument('<name>', 'the job, as `palisade jobs status` names it (for example domains.recheck)')
   .action(async (name: string) => {
     const rt = await startRuntime({}, { existingDatabase: true });
     try {
@@ -450,8 +453,9 @@ email
     }
   });
 email
-  .command('retry <id>')
+  .command('retry')
   .description('Send a dead message again (its content must still be kept).')
+  .argument('<id>', 'the message id, as `palisade email dead-letters` lists it')
   .action(async (id: string) => {
     const rt = await startRuntime({}, { existingDatabase: true });
     try {
@@ -463,7 +467,18 @@ email
     }
   });
 
-program.parseAsync(process.argv).catch((err: unknown) => {
+/** True when this file is the program being run (directly, through the npm bin link, or with tsx), not imported by the docs generator. */
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return pathToFileURL(realpathSync(script)).href === import.meta.url;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof PalisadeError) {
     console.error(`error [${err.code}]: ${err.message}`);
     // The lockout guard's refusal lists everyone it would affect.

@@ -16,17 +16,18 @@ export default defineConfig({
     nav: [
       { text: 'Guides', link: '/accounts' },
       { text: 'Operations', link: '/configuration' },
-      { text: 'Reference', link: '/reference/configuration' },
+      { text: 'Reference', link: '/reference/api' },
     ],
     sidebar: [
       { text: 'Start', items: [{ text: 'Overview', link: '/' }, { text: 'Getting started', link: '/getting-started' }, { text: 'Concepts', link: '/concepts' }] },
       {
         text: 'Task guides',
         items: [
+          { text: 'Verify a domain', link: '/guides/verify-domain' },
           { text: 'SSO with Okta', link: '/guides/sso-okta' },
           { text: 'SSO with Entra ID', link: '/guides/sso-entra' },
           { text: 'SSO with Google Workspace', link: '/guides/sso-google' },
-          { text: 'SSO with another provider', link: '/guides/sso-generic' },
+          { text: 'SSO: other SAML or OIDC', link: '/guides/sso-generic' },
           { text: 'Map roles, enforce SSO safely', link: '/guides/enforce-sso' },
           { text: 'SCIM with Okta', link: '/guides/scim-okta' },
           { text: 'SCIM with Entra ID', link: '/guides/scim-entra' },
@@ -46,6 +47,8 @@ export default defineConfig({
           { text: 'Workspace and gateway', link: '/workspace' },
           { text: 'Audit log', link: '/audit-log' },
           { text: 'Audit streams (SIEM)', link: '/audit-streams' },
+          { text: 'Compliance API', link: '/compliance-api' },
+          { text: 'GitHub', link: '/github' },
         ],
       },
       {
@@ -53,13 +56,22 @@ export default defineConfig({
         items: [
           { text: 'Configuration and CLI', link: '/configuration' },
           { text: 'Production deployment', link: '/deployment' },
+          { text: 'Health, metrics, alerts', link: '/operations' },
           { text: 'Email', link: '/email' },
           { text: 'Security model', link: '/security-model' },
           { text: 'Troubleshooting', link: '/troubleshooting' },
           { text: 'Performance', link: '/performance' },
         ],
       },
-      { text: 'Reference', items: [{ text: 'Settings (generated)', link: '/reference/configuration' }] },
+      {
+        text: 'Reference',
+        items: [
+          { text: 'Settings (generated)', link: '/reference/configuration' },
+          { text: 'Permissions (generated)', link: '/reference/permissions' },
+          { text: 'CLI (generated)', link: '/reference/cli' },
+          { text: 'HTTP API (generated)', link: '/reference/api' },
+        ],
+      },
       { text: 'Contributing', items: [{ text: 'Code layout', link: '/contributing' }] },
     ],
   },
