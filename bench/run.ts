@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark, each printing Palisade beside the raw limit measured in the same run.
- *   npm run bench [audit|domains|scim|sso|gateway|audit-product|drain|db-copy|lockout|content-keys|compliance|github|mixed]   one benchmark
+ *   npm run bench [audit|domains|scim|sso|gateway|audit-product|drain|db-copy|lockout|content-keys|compliance|github|mixed|audit-designs|audit-concurrency]   one benchmark
  *   BENCH_SMOKE=1 npm run bench                                          every benchmark with tiny sizes (CI: it keeps them runnable)
  * Each exits non-zero on failure, so a broken benchmark stops CI instead of silently ending the run.
  */
@@ -25,6 +25,8 @@ const SMOKE_SIZES: Record<string, string> = {
   BENCH_FEED_EVENTS: '3000',
   BENCH_USAGE_REQUESTS: '3000',
   BENCH_MIXED_SECONDS: '2',
+  BENCH_DESIGN_SECONDS: '1',
+  BENCH_CONCURRENCY_SECONDS: '1',
 };
 if (process.env.BENCH_SMOKE === '1') for (const [k, v] of Object.entries(SMOKE_SIZES)) process.env[k] ??= v;
 
@@ -55,4 +57,6 @@ if (!only || only === 'drain') await benchStreamDrain(dialects);
 if (!only || only === 'compliance') await benchCompliance(dialects);
 if (!only || only === 'github') await (await import('./github-scan.js')).benchGithub(dialects);
 if ((!only && dialects.includes('postgres')) || only === 'mixed') await (await import('./mixed-load.js')).benchMixedLoad();
+if (!only || only === 'audit-designs') await (await import('./audit-designs.js')).benchAuditDesigns(dialects);
+if (!only || only === 'audit-concurrency') await (await import('./audit-concurrency.js')).benchAuditConcurrency(dialects);
 console.log('\nEvery benchmark ran to the end.');

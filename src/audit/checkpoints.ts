@@ -7,7 +7,7 @@ import { PalisadeError } from '../errors.js';
 import type { Queryable } from '../db/schema.js';
 import { newId } from '../ids.js';
 import { canonicalJson } from './event.js';
-import type { AuditCheckpointsTable } from './tables.js';
+import type { AuditCheckpointsTable, AuditSigningKeysTable } from './tables.js';
 
 /**
  * Signed checkpoints: an Ed25519 signature over an organization's chain position (latest seq, its
@@ -87,16 +87,34 @@ async function openSigningKey(db: Queryable, config: PalisadeConfig, row: { kid:
   }
 }
 
-async function insertKey(db: Queryable, config: PalisadeConfig, at: string): Promise<{ kid: string; key: KeyObject }> {
+async function newKeyRow(config: PalisadeConfig, at: string): Promise<{ kid: string; key: KeyObject; row: AuditSigningKeysTable }> {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const kid = newId('ack', new Date(at));
-  await db
-    .insertInto('audit_signing_keys')
-    .values({ kid, public_jwk: JSON.stringify(publicKey.export({ format: 'jwk' })), private_pkcs8: await sealSigningKey(config, kid, privateKey), status: 'active', created_at: at, retired_at: null })
-    .execute();
-  return { kid, key: privateKey };
+  const row: AuditSigningKeysTable = { kid, public_jwk: JSON.stringify(publicKey.export({ format: 'jwk' })), private_pkcs8: await sealSigningKey(config, kid, privateKey), status: 'active', created_at: at, retired_at: null };
+  return { kid, key: privateKey, row };
 }
 
+async function insertKey(db: Queryable, config: PalisadeConfig, at: string): Promise<{ kid: string; key: KeyObject }> {
+  const { kid, key, row } = await newKeyRow(config, at);
+  await db.insertInto('audit_signing_keys').values(row).execute();
+  return { kid, key };
+}
+
+const activeKeyRow = (db: Queryable) => db.selectFrom('audit_signing_keys').selectAll().where('status', '=', 'active').executeTakeFirst();
+
+/**
+ * Creates the first active key, or uses the one a concurrent caller created first. The unique partial
+ * index `audit_signing_keys_one_active` (migration 0021) admits one active key; the loser's insert is
+ * a no-op (on PostgreSQL it waits for the winner's transaction, then sees its row), and it re-reads.
+ */
+async function createActiveKey(db: Queryable, config: PalisadeConfig, at: string): Promise<{ kid: string; key: KeyObject }> {
+  const fresh = await newKeyRow(config, at);
+  const inserted = await db.insertInto('audit_signing_keys').values(fresh.row).onConflict((oc) => oc.doNothing()).returning('kid').executeTakeFirst();
+  if (inserted) return { kid: fresh.kid, key: fresh.key };
+  const winner = await activeKeyRow(db);
+  if (!winner?.private_pkcs8) throw new Error('audit signing key: another process holds the active key slot but no usable key was found');
+  return { kid: winner.kid, key: await openSigningKey(db, config, winner) };
+}
 const fileKeys = new Map<string, { kid: string; key: KeyObject; publicJwk: string }>();
 
 /** An Ed25519 private key (PKCS#8 PEM) kept outside the database, so a database writer cannot sign. */
@@ -123,16 +141,19 @@ export async function activeSigningKey(db: Queryable, now: Date, config: Palisad
     const at = now.toISOString();
     const known = await db.selectFrom('audit_signing_keys').select('status').where('kid', '=', kid).executeTakeFirst();
     if (known?.status !== 'active') {
-      await db.updateTable('audit_signing_keys').set({ status: 'retired', retired_at: at }).where('status', '=', 'active').execute();
+      // Retire whatever else is active first: the unique index admits one active key.
+      await db.updateTable('audit_signing_keys').set({ status: 'retired', retired_at: at }).where('status', '=', 'active').where('kid', '<>', kid).execute();
       if (known) await db.updateTable('audit_signing_keys').set({ status: 'active', retired_at: null }).where('kid', '=', kid).execute();
-      else await db.insertInto('audit_signing_keys').values({ kid, public_jwk: publicJwk, private_pkcs8: '', status: 'active', created_at: at, retired_at: null }).execute();
+      // A concurrent first use of the same file inserts the same row: a no-op for the loser.
+      else await db.insertInto('audit_signing_keys').values({ kid, public_jwk: publicJwk, private_pkcs8: '', status: 'active', created_at: at, retired_at: null }).onConflict((oc) => oc.doNothing()).execute();
     }
     return { kid, key };
   }
-  const row = await db.selectFrom('audit_signing_keys').selectAll().where('status', '=', 'active').orderBy('created_at', 'desc').executeTakeFirst();
+  const row = await activeKeyRow(db);
   if (row?.private_pkcs8) return { kid: row.kid, key: await openSigningKey(db, config, row) };
+  // The active key was a file's (its private half is not here) and the file is no longer configured.
   if (row) await db.updateTable('audit_signing_keys').set({ status: 'retired', retired_at: now.toISOString() }).where('kid', '=', row.kid).execute();
-  return insertKey(db, config, now.toISOString());
+  return createActiveKey(db, config, now.toISOString());
 }
 
 /** Retires the active key (it stays published so old checkpoints still verify) and makes a new one. */

@@ -1,0 +1,138 @@
+/**
+ * Audit-producing requests per second for ONE organization, 24 concurrent writers, on PostgreSQL,
+ * with 1 and 3 Palisade instances: `palisade serve --workers N` (a Node cluster: N real processes
+ * sharing the port, one database). Each request starts a conversation over HTTP with a personal API
+ * token (a change plus its `conversation.created` audit event, in one transaction). After each run
+ * the organization's chain is verified and must hold every acknowledged request's event.
+ *   BENCH_CONCURRENCY_SECONDS (default 10): length of each run.
+ * Goal (issue 23): ≥ 2,000 requests/s, and 3 instances no worse than 1.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Agent, request } from 'node:http';
+import { createApiToken } from '../src/auth/api-tokens.js';
+import { verifyChain } from '../src/audit/verify.js';
+import { systemClock } from '../src/clock.js';
+import { loadConfig } from '../src/config.js';
+import { systemCtx, withCaller } from '../src/context.js';
+import { dropPostgresSchema, openDatabase } from '../src/db/connect.js';
+import { migrateToLatest } from '../src/db/migrate.js';
+import { createOrganization } from '../src/orgs/organizations.js';
+
+const PG_URL = process.env.PALISADE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const SECONDS = Number(process.env.BENCH_CONCURRENCY_SECONDS ?? 10);
+const WRITERS = 24;
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+
+async function waitUp(url: string, proc: ChildProcess): Promise<void> {
+  const until = Date.now() + 120_000;
+  while (Date.now() < until) {
+    if (proc.exitCode !== null) throw new Error(`palisade serve exited with ${proc.exitCode}`);
+    try {
+      const res = await fetch(`${url}/readyz`);
+      if (res.status < 500) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error('palisade serve did not start within 120 s');
+}
+
+async function run(instances: number): Promise<{ rps: number; ok: number; failed: number; events: number }> {
+  const schema = `bench_conc_${Date.now().toString(36)}`;
+  const database = await openDatabase(PG_URL, { pgSchema: schema });
+  const masterKey = randomBytes(32).toString('base64');
+  let proc: ChildProcess | undefined;
+  try {
+    await migrateToLatest(database);
+    const config = loadConfig({}, { databaseUrl: PG_URL, logLevel: 'silent', masterKey });
+    const sys = systemCtx({ db: database.db, clock: systemClock, config }, 'bench');
+    const { organization } = await createOrganization(sys, { name: 'Bench', ownerEmail: 'owner@bench.example' });
+    // The owner of an organization the operator creates is invited; accepted here, as the bench signs in as them.
+    await database.db.updateTable('memberships').set({ status: 'active' }).where('org_id', '=', organization.id).execute();
+    const owner = await database.db.selectFrom('users').select('id').where('email', '=', 'owner@bench.example').executeTakeFirstOrThrow();
+    const { token } = await createApiToken(withCaller(sys, { kind: 'user', userId: owner.id, email: 'owner@bench.example', via: 'session', credentialId: 'ses_bench' }), { name: 'bench' });
+    const orgId = organization.id;
+    const before = Number((await database.db.selectFrom('audit_chain_heads').select('seq').where('org_id', '=', orgId).executeTakeFirst())?.seq ?? 0);
+
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    proc = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../src/cli.ts'), 'serve', '--workers', String(instances), '--port', String(port), '--host', '127.0.0.1'], {
+      env: { ...process.env, DATABASE_URL: `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`, PALISADE_MASTER_KEY: masterKey, PALISADE_LOG_LEVEL: 'warn', PALISADE_PUBLIC_URL: url },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    await waitUp(url, proc);
+
+    let firstFailure = '';
+    const agent = new Agent({ keepAlive: true, maxSockets: WRITERS });
+    const create = () =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(`${url}/api/v1/orgs/${orgId}/conversations`, { method: 'POST', agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => {
+            if (res.statusCode !== 201 && !firstFailure) firstFailure = `${res.statusCode} ${body.slice(0, 300)}`;
+            resolve(res.statusCode ?? 0);
+          });
+        });
+        req.on('error', reject);
+        req.end('{}');
+      });
+    // Warm-up: connections, JIT, pools in every worker.
+    await Promise.all(Array.from({ length: WRITERS * 4 }, create));
+    const warm = Number((await database.db.selectFrom('audit_chain_heads').select('seq').where('org_id', '=', orgId).executeTakeFirst())?.seq ?? 0);
+    let ok = 0;
+    let failed = 0;
+    const until = Date.now() + SECONDS * 1000;
+    const t0 = process.hrtime.bigint();
+    await Promise.all(
+      Array.from({ length: WRITERS }, async () => {
+        while (Date.now() < until) {
+          if ((await create()) === 201) ok++;
+          else failed++;
+        }
+      }),
+    );
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    agent.destroy();
+    if (ok === 0) throw new Error(`no request succeeded: ${firstFailure}`);
+
+    // Every acknowledged request's event is in the verified chain.
+    const v = await verifyChain(database.db, orgId);
+    if (!v.ok) throw new Error(`chain does not verify after the run: ${JSON.stringify(v.firstFailure)}`);
+    if (v.eventsChecked < warm + ok) throw new Error(`${ok} acknowledged requests but only ${v.eventsChecked - warm} events in the chain`);
+    if (before > warm) throw new Error('head moved backwards');
+    return { rps: ok / secs, ok, failed, events: v.eventsChecked - warm };
+  } finally {
+    if (proc && proc.exitCode === null) {
+      proc.kill('SIGTERM');
+      await new Promise((r) => proc!.once('exit', r));
+    }
+    await database.close();
+    await dropPostgresSchema(PG_URL, schema);
+  }
+}
+
+export async function benchAuditConcurrency(dialects: string[]): Promise<void> {
+  if (!dialects.includes('postgres')) return;
+  console.log(`\nAudit-producing requests for ONE organization on PostgreSQL: ${WRITERS} concurrent writers over HTTP, ${SECONDS} s per run, chain verified after each`);
+  const results: number[] = [];
+  for (const instances of [1, 3]) {
+    const r = await run(instances);
+    results.push(r.rps);
+    console.log(`  ${instances} instance(s) (palisade serve --workers ${instances}): ${Math.round(r.rps).toLocaleString().padStart(6)} requests/s · ${r.ok.toLocaleString()} acknowledged, ${r.failed} failed · chain verifies with every acknowledged event`);
+  }
+  console.log(`  goal ≥ 2,000/s: ${Math.max(...results) >= 2000 ? 'met' : 'NOT met on this machine'} · 3 instances vs 1: ${((results[1] as number) / (results[0] as number)).toFixed(2)}×`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await benchAuditConcurrency(['postgres']);
