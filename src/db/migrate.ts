@@ -21,6 +21,7 @@ import * as m0017 from './migrations/0017_content_keys.js';
 import * as m0018 from './migrations/0018_leases_and_delivery_health.js';
 import * as m0019 from './migrations/0019_compliance.js';
 import * as m0020 from './migrations/0020_github.js';
+import * as m0022 from './migrations/0022_notifications.js';
 
 /** What a migration that encrypts existing data needs besides the database. */
 export interface MigrationDeps {
@@ -56,6 +57,7 @@ const MIGRATIONS: Record<string, Migration | ((deps: MigrationDeps) => Migration
   '0018_leases_and_delivery_health': m0018,
   '0019_compliance': m0019,
   '0020_github': m0020,
+  '0022_notifications': m0022,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);

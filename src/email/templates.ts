@@ -113,3 +113,13 @@ export function testEmail(f: { publicUrl: string }): RenderedEmail {
     outro: [],
   });
 }
+
+/** A notification (src/notifications/): the facts one per line, the fix, and every link shown in full. */
+export function notificationEmail(f: { subject: string; lead: string; facts: [string, string][]; fix: string; links: { label: string; url: string }[]; footer: string }): RenderedEmail {
+  const [first, ...rest] = f.links;
+  return render(f.subject, {
+    intro: [f.lead, ...f.facts.map(([k, v]) => `${k}: ${v}`), `What to do: ${f.fix}`],
+    ...(first ? { action: first } : {}),
+    outro: [...rest.map((l) => `${l.label}: ${l.url}`), f.footer],
+  });
+}
