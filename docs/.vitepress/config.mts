@@ -46,6 +46,7 @@ export default defineConfig({
           { text: 'Workspace and gateway', link: '/workspace' },
           { text: 'Audit log', link: '/audit-log' },
           { text: 'Audit streams (SIEM)', link: '/audit-streams' },
+          { text: 'Notifications', link: '/notifications' },
         ],
       },
       {
