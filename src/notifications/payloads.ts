@@ -27,6 +27,11 @@ export interface Message {
 }
 
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+/**
+ * Slack's mrkdwn reads `<…>` as links and mentions (`<!channel>` pings everyone): text that comes
+ * from names people chose is escaped as Slack documents (&, <, >), so it is shown, never obeyed.
+ */
+const slackEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const PHASE_LABEL: Record<Phase, string> = { alert: 'Problem', reminder: 'Reminder', warning: 'Warning', resolved: 'Resolved' };
 
 /** A fact's value as one line of text. */
@@ -48,16 +53,16 @@ export function shownFacts(m: Message): [string, string][] {
 export function slackPayload(m: Message): Record<string, unknown> {
   const fields = shownFacts(m)
     .slice(0, 10)
-    .map(([k, v]) => ({ type: 'mrkdwn', text: clip(`*${k}*\n${v}`, 2000) }));
+    .map(([k, v]) => ({ type: 'mrkdwn', text: clip(`*${k}*\n${slackEscape(v)}`, 2000) }));
   const blocks: Record<string, unknown>[] = [
     { type: 'header', text: { type: 'plain_text', text: clip(`${PHASE_LABEL[m.phase]}: ${m.title}`, 150), emoji: false } },
-    { type: 'section', text: { type: 'mrkdwn', text: clip(`*What to do:* ${m.fix}`, 3000) } },
+    { type: 'section', text: { type: 'mrkdwn', text: clip(`*What to do:* ${slackEscape(m.fix)}`, 3000) } },
   ];
   if (fields.length) blocks.push({ type: 'section', fields });
   if (m.links.length) blocks.push({ type: 'actions', elements: m.links.slice(0, 5).map((l) => ({ type: 'button', text: { type: 'plain_text', text: clip(l.label, 75) }, url: clip(l.url, 3000) })) });
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: clip(`${m.severity} · ${m.type} · ${m.createdAt} · ${m.id}`, 3000) }] });
   // `text` is the notification fallback (and what screen readers and the mobile push show).
-  return { text: clip(`${PHASE_LABEL[m.phase]}: ${m.title}`, 3000), blocks };
+  return { text: clip(`${PHASE_LABEL[m.phase]}: ${slackEscape(m.title)}`, 3000), blocks };
 }
 
 export function teamsPayload(m: Message): Record<string, unknown> {

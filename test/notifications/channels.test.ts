@@ -187,6 +187,15 @@ describe('notification channels: Slack, Teams and signed webhooks', () => {
     assert.deepEqual((await org.owner.get(`/api/v1/orgs/${org.orgId}/notifications/deliveries?status=dead`)).body.data, []);
   });
 
+  test('names people chose cannot ping a whole Slack channel: <, > and & are escaped in mrkdwn', async () => {
+    await newKey(org.orgId, '<!channel> & friends');
+    await notificationPass(t.system);
+    const body = slack.received.at(-1)!.json;
+    assert.ok(body.text.includes('&lt;!channel&gt; &amp; friends'), body.text);
+    assert.ok(!slack.received.at(-1)!.raw.includes('<!channel>'.replace('<', '\\u003c')) && !body.text.includes('<!channel>'));
+    assert.ok(body.blocks[2].fields.some((f: { text: string }) => f.text === '*name*\n&lt;!channel&gt; &amp; friends'));
+  });
+
   test('a member cannot read or change notifications', async () => {
     const { agent } = await t.addMember(org.owner, org.orgId, 'member@hooks.test', 'member');
     const r = await agent.get(`/api/v1/orgs/${org.orgId}/notifications/channels`);
