@@ -13,7 +13,8 @@ type Sys = Pick<Ctx, 'db' | 'clock' | 'config'>;
  * reminder becomes an "expires in N days" warning on the days its grace period has 7 and 1 days
  * left, so nobody gets two messages on one day.
  */
-export async function sendReminders(ctx: Sys, signal?: AbortSignal): Promise<{ reminders: number; closed: number }> {
+export async function sendReminders(ctx: Sys, signal?: AbortSignal): Promise<{ reminders: number; closed: number; resolved: number }> {
+  const resolved = await resolveByState(ctx);
   const at = ctx.clock.now().toISOString();
   const due = await ctx.db.selectFrom('notification_incidents').selectAll().where('status', '=', 'open').where('next_reminder_at', '<=', at).orderBy('next_reminder_at').limit(1000).execute();
   let reminders = 0;
@@ -29,7 +30,36 @@ export async function sendReminders(ctx: Sys, signal?: AbortSignal): Promise<{ r
     }
     if (await ctx.db.transaction().execute((tx) => applyDraft(tx, ctx, draft))) reminders++;
   }
-  return { reminders, closed };
+  return { reminders, closed, resolved };
+}
+
+/**
+ * Some recoveries write no audit event: a metadata refresh that succeeds with unchanged metadata
+ * only clears the connection's error. Open incidents of that kind are checked against the state
+ * at every pass, and resolved (once) when the error is gone.
+ */
+async function resolveByState(ctx: Sys): Promise<number> {
+  const open = await ctx.db.selectFrom('notification_incidents').selectAll().where('status', '=', 'open').where('cause_key', 'like', 'sso_metadata:%').execute();
+  let resolved = 0;
+  for (const inc of open) {
+    const id = inc.cause_key.slice('sso_metadata:'.length);
+    const c = await ctx.db.selectFrom('sso_connections').select(['id', 'name', 'saml_metadata_error', 'saml_metadata_refreshed_at']).where('id', '=', id).executeTakeFirst();
+    if (!c || c.saml_metadata_error !== null || !c.saml_metadata_refreshed_at || c.saml_metadata_refreshed_at < inc.opened_at) continue;
+    const draft: Draft = {
+      orgId: inc.org_id,
+      type: 'sso.metadata_refresh_failing',
+      phase: 'resolved',
+      severity: 'info',
+      causeKey: inc.cause_key,
+      title: `Identity provider metadata for ${c.name} refreshes again`,
+      facts: { connection: c.name, connectionId: c.id, failingSince: inc.opened_at, resolvedAt: c.saml_metadata_refreshed_at },
+      fix: 'Nothing to do: the problem is over.',
+      links: [],
+      dedupKey: `${inc.id}:resolved`,
+    };
+    if (await ctx.db.transaction().execute((tx) => applyDraft(tx, ctx, draft))) resolved++;
+  }
+  return resolved;
 }
 
 async function reminderDraft(ctx: Sys, inc: NotificationIncidentsTable): Promise<Draft | null> {
