@@ -53,4 +53,5 @@ if (!only || only === 'content-keys') await (await import('./content-keys.js')).
 if (!only || only === 'drain') await benchStreamDrain(dialects);
 if (!only || only === 'compliance') await benchCompliance(dialects);
 if (!only || only === 'github') await (await import('./github-scan.js')).benchGithub(dialects);
+if (!only || only === 'notifications') await (await import('./notifications.js')).benchNotifications(dialects);
 console.log('\nEvery benchmark ran to the end.');
