@@ -196,6 +196,18 @@ describe('notification channels: Slack, Teams and signed webhooks', () => {
     assert.ok(body.blocks[2].fields.some((f: { text: string }) => f.text === '*name*\n&lt;!channel&gt; &amp; friends'));
   });
 
+  test('every notifications route is in the OpenAPI document with an operationId, a summary and a success schema', async () => {
+    const doc = (await t.anonymous().get('/openapi.json')).body as { paths: Record<string, Record<string, { operationId?: string; summary?: string; responses?: Record<string, { content?: unknown }> }>> };
+    const routes = t.app.routeTable.filter((r) => r.url.startsWith('/api/v1/orgs/:orgId/notifications'));
+    assert.ok(routes.length >= 12);
+    for (const r of routes) {
+      const op = doc.paths[r.url.replace(/:([A-Za-z]+)/g, '{$1}')]?.[r.method.toLowerCase()];
+      assert.ok(op?.operationId && op.summary, `${r.method} ${r.url}`);
+      const ok = Object.entries(op.responses ?? {}).find(([s]) => s.startsWith('2'));
+      assert.ok(ok && (ok[0] === '204' || ok[1].content), `${r.method} ${r.url} has a success schema`);
+    }
+  });
+
   test('a member cannot read or change notifications', async () => {
     const { agent } = await t.addMember(org.owner, org.orgId, 'member@hooks.test', 'member');
     const r = await agent.get(`/api/v1/orgs/${org.orgId}/notifications/channels`);
