@@ -20,6 +20,7 @@ export const ChannelView = Type.Object({
   recipients: Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'Email: the addresses; null = the primary owners and admins.' }),
   target: Type.Union([Type.String(), Type.Null()], { description: "Webhook kinds: the receiver's scheme and host (the full URL is a credential and is never shown again)." }),
   signed: Type.Boolean({ description: 'Generic webhooks: requests carry Palisade-Signature.' }),
+  digest: Type.Boolean({ description: 'Email: info notifications are collected into one daily digest; warnings and critical ones go at once.' }),
   createdAt: Type.String(),
   updatedAt: Type.String(),
 });
@@ -31,6 +32,7 @@ export const CreateChannelInput = Type.Object(
     kind: Type.Union([Type.Literal('email'), Type.Literal('slack'), Type.Literal('teams'), Type.Literal('webhook')]),
     url: Type.Optional(Type.String({ maxLength: 2000, description: 'Slack, Teams and webhook: the incoming webhook URL (https://).' })),
     recipients: Type.Optional(Type.Array(Email, { minItems: 1, maxItems: 50, description: 'Email only: who receives it (default: primary owners and admins).' })),
+    digest: Type.Optional(Type.Boolean({ description: 'Email only: collect info notifications into one daily digest.' })),
   },
   { additionalProperties: false },
 );
@@ -42,6 +44,7 @@ export const UpdateChannelInput = Type.Object(
     url: Type.Optional(Type.String({ maxLength: 2000 })),
     recipients: Type.Optional(Type.Union([Type.Array(Email, { minItems: 1, maxItems: 50 }), Type.Null()])),
     rotateSigningSecret: Type.Optional(Type.Boolean({ description: 'Webhook only: a new signing secret, shown once in the answer.' })),
+    digest: Type.Optional(Type.Boolean({ description: 'Email only: collect info notifications into one daily digest.' })),
   },
   { additionalProperties: false },
 );
@@ -51,7 +54,7 @@ export const ChannelCreated = Type.Object({ channel: ChannelView, signingSecret:
 export type ChannelCreated = Static<typeof ChannelCreated>;
 
 export function channelView(r: NotificationChannelsTable): ChannelView {
-  return { id: r.id, name: r.name, kind: r.kind, recipients: r.recipients ? (JSON.parse(r.recipients) as string[]) : null, target: r.target_hint, signed: r.kind === 'webhook', createdAt: r.created_at, updatedAt: r.updated_at };
+  return { id: r.id, name: r.name, kind: r.kind, recipients: r.recipients ? (JSON.parse(r.recipients) as string[]) : null, target: r.target_hint, signed: r.kind === 'webhook', digest: Number(r.digest) === 1, createdAt: r.created_at, updatedAt: r.updated_at };
 }
 
 const newSigningSecret = () => `pls_nwh_${randomBytes(32).toString('base64url')}`;
@@ -76,6 +79,7 @@ export async function createChannel(ctx: Ctx, orgId: string, input: CreateChanne
   await authorize(ctx, orgId, 'notifications.manage');
   if (input.kind === 'email' && input.url !== undefined) throw notificationError('notification_channel_field_not_allowed', 'An email channel takes recipients, not a url.', { field: 'url' });
   if (input.kind !== 'email' && input.recipients !== undefined) throw notificationError('notification_channel_field_not_allowed', `A ${input.kind} channel takes a url, not recipients.`, { field: 'recipients' });
+  if (input.kind !== 'email' && input.digest) throw notificationError('notification_channel_field_not_allowed', 'Only email channels have a daily digest.', { field: 'digest' });
   const url = input.kind === 'email' ? null : await checkUrl(ctx, input.kind, input.url);
   const now = ctx.clock.now();
   const id = newId('nch', now);
@@ -83,9 +87,9 @@ export async function createChannel(ctx: Ctx, orgId: string, input: CreateChanne
   const recipients = input.recipients ? [...new Set(input.recipients.map((r) => r.toLowerCase()))] : null;
   return ctx.db.transaction().execute(async (tx) => {
     const sealed = url ? await sealChannelSecret(tx, ctx.config, now, orgId, id, { url, ...(signingSecret ? { signingSecret } : {}) }) : { secret_ct: null, secret_key_version: null };
-    const row: NotificationChannelsTable = { id, org_id: orgId, name: input.name.trim(), kind: input.kind, recipients: recipients ? JSON.stringify(recipients) : null, target_hint: url ? hostOf(url) : null, ...sealed, created_by: ctx.caller.kind === 'user' ? ctx.caller.userId : null, created_at: now.toISOString(), updated_at: now.toISOString() };
+    const row: NotificationChannelsTable = { id, org_id: orgId, name: input.name.trim(), kind: input.kind, recipients: recipients ? JSON.stringify(recipients) : null, target_hint: url ? hostOf(url) : null, digest: input.digest ? 1 : 0, ...sealed, created_by: ctx.caller.kind === 'user' ? ctx.caller.userId : null, created_at: now.toISOString(), updated_at: now.toISOString() };
     await tx.insertInto('notification_channels').values(row).execute();
-    await recordNotificationAudit(tx, ctx, { orgId, action: 'notification_channel.created', targets: [{ type: 'notification_channel', id, name: row.name }], metadata: { kind: row.kind, target: row.target_hint, recipients } });
+    await recordNotificationAudit(tx, ctx, { orgId, action: 'notification_channel.created', targets: [{ type: 'notification_channel', id, name: row.name }], metadata: { kind: row.kind, target: row.target_hint, recipients, digest: row.digest === 1 } });
     return { channel: channelView(row), ...(signingSecret ? { signingSecret } : {}) };
   });
 }
@@ -111,6 +115,7 @@ export async function updateChannel(ctx: Ctx, orgId: string, channelId: string, 
   await authorize(ctx, orgId, 'notifications.manage');
   const row = await findChannel(ctx, orgId, channelId);
   if (row.kind === 'email' && (input.url !== undefined || input.rotateSigningSecret)) throw notificationError('notification_channel_field_not_allowed', 'An email channel takes recipients, not a url or signing secret.', { field: input.url !== undefined ? 'url' : 'rotateSigningSecret' });
+  if (row.kind !== 'email' && input.digest !== undefined) throw notificationError('notification_channel_field_not_allowed', 'Only email channels have a daily digest.', { field: 'digest' });
   if (row.kind !== 'email' && input.recipients !== undefined) throw notificationError('notification_channel_field_not_allowed', `A ${row.kind} channel takes a url, not recipients.`, { field: 'recipients' });
   if (row.kind !== 'webhook' && input.rotateSigningSecret) throw notificationError('notification_channel_field_not_allowed', `Only webhook channels are signed; a ${row.kind} channel has no signing secret.`, { field: 'rotateSigningSecret' });
   const url = input.url !== undefined ? await checkUrl(ctx, row.kind, input.url) : undefined;
@@ -119,14 +124,15 @@ export async function updateChannel(ctx: Ctx, orgId: string, channelId: string, 
     let next: NotificationChannelsTable = { ...row, updated_at: now.toISOString() };
     let signingSecret: string | undefined;
     if (input.name !== undefined) next.name = input.name.trim();
+    if (input.digest !== undefined) next.digest = input.digest ? 1 : 0;
     if (input.recipients !== undefined) next.recipients = input.recipients ? JSON.stringify([...new Set(input.recipients.map((r) => r.toLowerCase()))]) : null;
     if (url !== undefined || input.rotateSigningSecret) {
       const current = await openChannelSecret(tx, ctx.config, row);
       const secret: ChannelSecret = { url: url ?? (current.ok ? current.secret.url : ''), ...(row.kind === 'webhook' ? { signingSecret: input.rotateSigningSecret || !current.ok ? (signingSecret = newSigningSecret()) : current.secret.signingSecret } : {}) };
       next = { ...next, ...(await sealChannelSecret(tx, ctx.config, now, orgId, row.id, secret)), target_hint: hostOf(secret.url) };
     }
-    await tx.updateTable('notification_channels').set({ name: next.name, recipients: next.recipients, target_hint: next.target_hint, secret_ct: next.secret_ct, secret_key_version: next.secret_key_version, updated_at: next.updated_at }).where('id', '=', row.id).execute();
-    const changed = [input.name !== undefined && 'name', input.recipients !== undefined && 'recipients', url !== undefined && 'url', signingSecret !== undefined && 'signingSecret'].filter(Boolean);
+    await tx.updateTable('notification_channels').set({ name: next.name, recipients: next.recipients, target_hint: next.target_hint, digest: next.digest, secret_ct: next.secret_ct, secret_key_version: next.secret_key_version, updated_at: next.updated_at }).where('id', '=', row.id).execute();
+    const changed = [input.name !== undefined && 'name', input.digest !== undefined && 'digest', input.recipients !== undefined && 'recipients', url !== undefined && 'url', signingSecret !== undefined && 'signingSecret'].filter(Boolean);
     await recordNotificationAudit(tx, ctx, { orgId, action: 'notification_channel.updated', targets: [{ type: 'notification_channel', id: row.id, name: next.name }], metadata: { changed, target: next.target_hint, recipients: next.recipients ? (JSON.parse(next.recipients) as string[]) : null } });
     return { channel: channelView(next), ...(signingSecret ? { signingSecret } : {}) };
   });

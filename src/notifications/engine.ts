@@ -38,7 +38,7 @@ export async function createNotification(tx: Queryable, ctx: Sys, d: Draft, inci
   for (const t of await targetsFor(tx, d.orgId, d.type, d.severity)) {
     await tx
       .insertInto('notification_deliveries')
-      .values({ id: newId('ndl', now), notification_id: id, org_id: d.orgId, channel_id: t.channelId, channel_kind: t.kind, recipients: JSON.stringify(t.recipients), status: 'queued', attempts: 0, next_attempt_at: at, lease_owner: null, lease_until: null, last_error: null, response_status: null, email_ids: null, created_at: at, sent_at: null, dead_at: null })
+      .values({ id: newId('ndl', now), notification_id: id, org_id: d.orgId, channel_id: t.channelId, channel_kind: t.kind, recipients: JSON.stringify(t.recipients), status: t.digest && d.severity === 'info' ? 'digest' : 'queued', attempts: 0, next_attempt_at: at, lease_owner: null, lease_until: null, last_error: null, response_status: null, email_ids: null, created_at: at, sent_at: null, dead_at: null })
       .execute();
   }
   return id;

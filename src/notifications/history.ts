@@ -7,7 +7,7 @@ import { recordNotificationAudit } from './audit-actions.js';
 import { notificationError } from './errors.js';
 import type { NotificationDeliveriesTable, NotificationsTable } from './tables.js';
 
-const Status = Type.Union([Type.Literal('queued'), Type.Literal('sending'), Type.Literal('sent'), Type.Literal('dead')]);
+const Status = Type.Union([Type.Literal('queued'), Type.Literal('sending'), Type.Literal('sent'), Type.Literal('dead'), Type.Literal('digest')], { description: 'digest: waiting for the daily digest of its email channel.' });
 
 export const DeliveryView = Type.Object({
   id: Type.String(),

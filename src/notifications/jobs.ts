@@ -1,6 +1,7 @@
 import type { Ctx } from '../context.js';
 import type { JobDefinition } from '../jobs/scheduler.js';
 import { deliverDueNotifications } from './deliver.js';
+import { notificationDigestJob } from './digest.js';
 import { dispatchAuditEvents } from './engine.js';
 import { sendReminders } from './remind.js';
 import { scanAll } from './scan.js';
@@ -24,5 +25,6 @@ export function notificationJobs(): JobDefinition[] {
     { name: 'notifications.dispatch', intervalMs: 10_000, run: async (ctx, run) => notificationPass(ctx, run?.signal) },
     // Time-driven detectors (certificate expiry, SCIM error rate, unused SCIM tokens): hourly is enough for day-sized thresholds.
     { name: 'notifications.scan', intervalMs: 3_600_000, run: async (ctx) => scanAll(ctx) },
+    notificationDigestJob(),
   ];
 }

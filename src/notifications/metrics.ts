@@ -32,7 +32,7 @@ export function registerNotificationMetrics(registry: Registry, db: Db): void {
   };
   gauge('palisade_notifications_sent', 'Notification deliveries sent (accepted by the receiver, or queued in the email outbox), by channel kind.', byStatus(['sent']));
   gauge('palisade_notifications_failed', 'Notification deliveries that failed every attempt (dead-lettered; an admin may retry them), by channel kind.', byStatus(['dead']));
-  gauge('palisade_notifications_pending', 'Notification deliveries waiting to be sent (queued or being sent), by channel kind.', byStatus(['queued', 'sending']));
+  gauge('palisade_notifications_pending', 'Notification deliveries waiting to be sent (queued, being sent, or held for a daily digest), by channel kind.', byStatus(['queued', 'sending', 'digest']));
   gauge('palisade_notifications_retrying', 'Pending notification deliveries that already failed at least once, by channel kind.', (g, r) => {
     for (const kind of ['email', 'slack', 'teams', 'webhook']) g.set({ channel: kind }, Number(r.retrying.find((x) => x.channel_kind === kind)?.n ?? 0));
   });

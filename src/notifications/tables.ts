@@ -3,7 +3,8 @@ export type ChannelKind = 'email' | 'slack' | 'teams' | 'webhook';
 export type Severity = 'info' | 'warning' | 'critical';
 /** alert: the first message of an incident or a one-off event; reminder/warning while it stays open; resolved: once, when it ends. */
 export type Phase = 'alert' | 'reminder' | 'warning' | 'resolved';
-export type DeliveryStatus = 'queued' | 'sending' | 'sent' | 'dead';
+/** digest: held for the channel's daily digest (info notifications on a digest email channel). */
+export type DeliveryStatus = 'queued' | 'sending' | 'sent' | 'dead' | 'digest';
 
 export interface NotificationChannelsTable {
   id: string;
@@ -14,6 +15,8 @@ export interface NotificationChannelsTable {
   recipients: string | null;
   /** What may be shown of the target: the webhook's host, never its path (Slack and Teams URLs are credentials). */
   target_hint: string | null;
+  /** Email only: 1 = info notifications are collected into one daily digest; warnings and critical ones go at once. */
+  digest: number;
   /** Sealed JSON `{ url, signingSecret? }` (ref notification_channels / channel id). */
   secret_ct: string | null;
   secret_key_version: number | null;

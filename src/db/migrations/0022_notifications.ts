@@ -28,6 +28,7 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('kind', 'text', (c) => c.notNull())
     .addColumn('recipients', 'text')
     .addColumn('target_hint', 'text')
+    .addColumn('digest', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('secret_ct', 'text')
     .addColumn('secret_key_version', 'integer')
     .addColumn('created_by', 'text')
