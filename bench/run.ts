@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark, each printing Palisade beside the raw limit measured in the same run.
- *   npm run bench [audit|domains|scim|sso|gateway|audit-product|drain|db-copy|lockout|content-keys|compliance|github|mixed|audit-designs|audit-concurrency]   one benchmark
+ *   npm run bench [audit|domains|scim|sso|gateway|audit-product|drain|db-copy|lockout|content-keys|compliance|github|mixed|audit-designs|audit-concurrency|notifications]   one benchmark
  *   BENCH_SMOKE=1 npm run bench                                          every benchmark with tiny sizes (CI: it keeps them runnable)
  * Each exits non-zero on failure, so a broken benchmark stops CI instead of silently ending the run.
  */
@@ -59,4 +59,5 @@ if (!only || only === 'github') await (await import('./github-scan.js')).benchGi
 if ((!only && dialects.includes('postgres')) || only === 'mixed') await (await import('./mixed-load.js')).benchMixedLoad();
 if (!only || only === 'audit-designs') await (await import('./audit-designs.js')).benchAuditDesigns(dialects);
 if (!only || only === 'audit-concurrency') await (await import('./audit-concurrency.js')).benchAuditConcurrency(dialects);
+if (!only || only === 'notifications') await (await import('./notifications.js')).benchNotifications(dialects);
 console.log('\nEvery benchmark ran to the end.');

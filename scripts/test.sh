@@ -77,10 +77,10 @@ for dialect in ${TEST_DIALECTS:-sqlite postgres}; do
   set -e
   if [ -n "$logs" ]; then
     lines=$(wc -l < "$logs")
-    leaks=$(grep -cE 'pls_(ses|pat|lnk|scim|gwk|cmp)_[A-Za-z0-9_-]{20}|correct horse battery staple' "$logs" || true)
+    leaks=$(grep -cE 'pls_(ses|pat|lnk|scim|gwk|cmp|nwh)_[A-Za-z0-9_-]{20}|correct horse battery staple' "$logs" || true)
     echo "secret scan of $lines trace log lines: $leaks line(s) with a credential"
     if [ "$lines" -lt 1000 ] || [ "$leaks" -ne 0 ]; then
-      grep -nE 'pls_(ses|pat|lnk|scim|gwk|cmp)_[A-Za-z0-9_-]{20}|correct horse battery staple' "$logs" | head -n 5 | cut -c1-400 >&2
+      grep -nE 'pls_(ses|pat|lnk|scim|gwk|cmp|nwh)_[A-Za-z0-9_-]{20}|correct horse battery staple' "$logs" | head -n 5 | cut -c1-400 >&2
       echo "$dialect: the trace logs of the run contain credentials (or too few lines were logged to tell)" >&2
       total_fail=$((total_fail + 1))
     fi

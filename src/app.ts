@@ -37,6 +37,8 @@ import { complianceAdminRoutes } from './compliance/admin-routes.js';
 import { complianceRoutes } from './compliance/routes.js';
 import { githubRoutes } from './github/routes.js';
 import { githubWebhookRoutes } from './github/webhooks.js';
+import { registerNotificationMetrics } from './notifications/metrics.js';
+import { notificationRoutes } from './notifications/routes.js';
 
 export interface AppOptions {
   database: Database;
@@ -160,9 +162,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   await app.register(systemRoutes, { database, metrics, metricsEnabled: config.metricsEnabled });
   await app.register(healthRoutes, { database, clock, config, registry: config.metricsEnabled ? metrics.registry : undefined });
+  if (config.metricsEnabled) registerNotificationMetrics(metrics.registry, database.db);
   installStorageFaultHooks(app, database.db);
   await app.register(pageRoutes);
   // Each domain's routes, one line each.
-  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes, domainRoutes, scimRoutes, scimProtocolRoutes, ssoRoutes, workspaceRoutes, gatewayRoutes, streamRoutes, emailRoutes, complianceAdminRoutes, complianceRoutes, githubRoutes, githubWebhookRoutes]) await app.register(routes);
+  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes, domainRoutes, scimRoutes, scimProtocolRoutes, ssoRoutes, workspaceRoutes, gatewayRoutes, streamRoutes, emailRoutes, complianceAdminRoutes, complianceRoutes, githubRoutes, githubWebhookRoutes, notificationRoutes]) await app.register(routes);
   return app;
 }

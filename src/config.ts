@@ -67,6 +67,12 @@ export interface PalisadeConfig {
   smtpRequireTls: boolean;
   /** Attempts before a message is dead-lettered (backoff from 30 s, doubling, capped at 2 hours). */
   emailMaxAttempts: number;
+  /** Attempts per notification delivery (Slack, Teams, webhook) before it is dead-lettered. */
+  notificationMaxAttempts: number;
+  /** Allow plain http:// notification webhooks (tests and labs only). */
+  notificationWebhooksAllowHttp: boolean;
+  /** SCIM requests that failed within one hour, per directory, from which admins are notified. */
+  notificationScimErrorsPerHour: number;
   /** Bad tokens (API tokens, SCIM tokens, gateway keys, one-time links) allowed per client network per window before 429. */
   badTokenMaxPerIp: number;
   badTokenWindowSeconds: number;
@@ -246,6 +252,9 @@ export const CONFIG_SPEC = {
   smtpUrl: { variable: 'PALISADE_SMTP_URL', default: '', parse: smtpUrl, describe: 'Where Palisade sends mail: smtp://host:587 (STARTTLS when offered), smtps://host:465, credentials as smtp://user:password@host:587. Empty: no email; invitations of people without an account are refused until it is set.' },
   smtpFrom: { variable: 'PALISADE_SMTP_FROM', default: '', parse: fromAddress, describe: 'Sender of Palisade\'s mail, e.g. "Palisade <palisade@example.com>". Required with PALISADE_SMTP_URL.' },
   smtpRequireTls: { variable: 'PALISADE_SMTP_REQUIRE_TLS', default: false, parse: bool, describe: 'Refuse to send unless the SMTP connection is encrypted (STARTTLS or smtps://). Links in mail are credentials: turn this on unless the MTA is on this host.' },
+  notificationMaxAttempts: { variable: 'PALISADE_NOTIFICATION_MAX_ATTEMPTS', default: 10, parse: integer(1, 100), describe: 'Delivery attempts per notification to a Slack, Teams or webhook channel before it is dead-lettered (retries back off from 30 seconds, doubling, up to 1 hour).' },
+  notificationWebhooksAllowHttp: { variable: 'PALISADE_NOTIFICATION_WEBHOOKS_ALLOW_HTTP', default: false, parse: bool, describe: 'Allow plain http:// notification webhooks (tests and labs only; notifications leave over HTTPS otherwise).' },
+  notificationScimErrorsPerHour: { variable: 'PALISADE_NOTIFICATION_SCIM_ERRORS_PER_HOUR', default: 10, parse: integer(1, 1_000_000), describe: 'Failed SCIM requests within one hour, per directory, from which admins are notified (once per directory per hour).' },
   emailMaxAttempts: { variable: 'PALISADE_EMAIL_MAX_ATTEMPTS', default: 10, parse: integer(1, 100), describe: 'Delivery attempts per message before it is dead-lettered (retries back off from 30 seconds, doubling, up to 2 hours).' },
   badTokenMaxPerIp: { variable: 'PALISADE_BAD_TOKEN_MAX_PER_IP', default: 20, parse: integer(1, 1_000_000), describe: 'Invalid API tokens, SCIM tokens, gateway keys and one-time links accepted per client address (IPv6: per /64) per window before 429.' },
   badTokenWindowSeconds: { variable: 'PALISADE_BAD_TOKEN_WINDOW_SECONDS', default: 300, parse: integer(1, 86_400), describe: 'Length of the bad-token throttle window.' },

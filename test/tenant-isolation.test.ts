@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { dispatchAuditEvents } from '../src/notifications/engine.js';
 import { Agent, type TestApp, createTestApp } from './helpers/harness.js';
 
 /**
@@ -11,7 +12,7 @@ import { Agent, type TestApp, createTestApp } from './helpers/harness.js';
  */
 
 interface World {
-  a: { orgId: string; childId: string; memberId: string; tokenId: string; domainId: string; directoryId: string; connectionId: string; owner: Agent; secrets: string[]; conversationId: string; githubConnectionId: string; repositoryId: string; findingId: string; suppressionId: string; fileId: string; holdId: string; keyId: string; streamId: string; deliveryId: string; userId: string; linkId: string; complianceKeyId: string };
+  a: { orgId: string; childId: string; memberId: string; tokenId: string; domainId: string; directoryId: string; connectionId: string; owner: Agent; secrets: string[]; conversationId: string; githubConnectionId: string; repositoryId: string; findingId: string; suppressionId: string; fileId: string; holdId: string; keyId: string; streamId: string; deliveryId: string; userId: string; linkId: string; complianceKeyId: string; channelId: string; notificationDeliveryId: string };
   b: { orgId: string; owner: Agent; compliance: Agent };
 }
 
@@ -46,6 +47,8 @@ const PARAM_FIXTURES: Record<string, (w: World) => string> = {
   findingId: (w) => w.a.findingId,
   suppressionId: (w) => w.a.suppressionId,
   pullNumber: () => '7',
+  channelId: (w) => w.a.channelId,
+  notificationDeliveryId: (w) => w.a.notificationDeliveryId,
 };
 
 /**
@@ -117,6 +120,10 @@ const SAMPLE_BODIES: Record<string, unknown> = {
   'POST /api/v1/orgs/:orgId/github/repositories/:repositoryId/rescan': {},
   'POST /api/v1/orgs/:orgId/github/repositories/:repositoryId/findings/:findingId/acknowledge': { reason: 'taking over this finding' },
   'POST /api/v1/orgs/:orgId/github/repositories/:repositoryId/suppressions': { ruleId: 'crypto/ecb-mode', pathPattern: '*', reason: 'rogue suppression of findings' },
+  'POST /api/v1/orgs/:orgId/notifications/channels': { name: 'Rogue hook', kind: 'webhook', url: 'https://attacker.example/hook' },
+  'PATCH /api/v1/orgs/:orgId/notifications/channels/:channelId': { name: 'Taken over', rotateSigningSecret: true },
+  'PUT /api/v1/orgs/:orgId/notifications/routing': { routes: [] },
+  'POST /api/v1/orgs/:orgId/notifications/deliveries/:notificationDeliveryId/retry': {},
 };
 
 /** A's GitHub connection, allowlisted repository, finding and suppression, written as rows (no GitHub call is needed to reach authorization). */
@@ -159,6 +166,10 @@ describe('tenant isolation on every route', () => {
     const userId = (members.body.data as { userId: string; email: string }[]).find((m) => m.email === 'member@alpha.example')!.userId;
     const complianceKey = await a.owner.post(`/api/v1/orgs/${a.orgId}/compliance/keys`, { name: 'Alpha eDiscovery', scopes: ['read:compliance_user_data'] });
     const github = await seedGithub(t, a.orgId);
+    const channel = await a.owner.post(`/api/v1/orgs/${a.orgId}/notifications/channels`, { name: 'Alpha Hook', kind: 'webhook', url: 'https://hooks.alpha.example/T000/B000' });
+    if (channel.status !== 201) throw new Error(JSON.stringify(channel.body));
+    await dispatchAuditEvents(t.system);
+    const notificationDelivery = await t.db.database.db.selectFrom('notification_deliveries').select('id').where('org_id', '=', a.orgId).executeTakeFirstOrThrow();
     const b = await t.seedOrg('Beta', 'owner@beta.example');
     const bKey = await b.owner.post(`/api/v1/orgs/${b.orgId}/compliance/keys`, { name: 'Beta SIEM', scopes: ['read:compliance_activities', 'read:compliance_directory', 'read:compliance_user_data', 'delete:compliance_user_data', 'read:compliance_usage'] });
     const bCompliance = new Agent(t.app, 'beta-siem');
@@ -166,7 +177,7 @@ describe('tenant isolation on every route', () => {
     const delivery = await t.lastEmail('member@alpha.example');
     if (!delivery) throw new Error('no invitation mail was queued');
     w = {
-      a: { orgId: a.orgId, childId: child.body.id, memberId, tokenId: token.body.apiToken.id, domainId: domain.body.id, directoryId: directory.body.directory.id, connectionId: conn.body.id, conversationId: conv.body.id, fileId: file.body.id, holdId: hold.body.id, keyId: key.body.gatewayKey.id, streamId: stream.body.stream.id, deliveryId: delivery.id, ...github, userId, linkId: recovery.body.id, complianceKeyId: complianceKey.body.complianceKey.id, owner: a.owner, secrets: ['Alpha GitHub App', 'alpha-corp', 'secret-repo', 'alpha-deploy.yml', 'alpha legacy exemption', 'Alpha eDiscovery', 'Alpha Secret Corp', 'Alpha Hidden Unit', 'alpha.example', 'alpha automation', 'alpha-private.example', domain.body.instructions.value, 'Alpha Okta Tenant', 'Alpha Okta', 'alpha-client', 'Alpha plans', 'alpha.txt', 'alpha case', 'alpha key', 'Alpha SIEM'] },
+      a: { orgId: a.orgId, childId: child.body.id, memberId, tokenId: token.body.apiToken.id, domainId: domain.body.id, directoryId: directory.body.directory.id, connectionId: conn.body.id, conversationId: conv.body.id, fileId: file.body.id, holdId: hold.body.id, keyId: key.body.gatewayKey.id, streamId: stream.body.stream.id, deliveryId: delivery.id, ...github, userId, linkId: recovery.body.id, complianceKeyId: complianceKey.body.complianceKey.id, channelId: channel.body.channel.id, notificationDeliveryId: notificationDelivery.id, owner: a.owner, secrets: ['Alpha Hook', 'hooks.alpha.example', 'Alpha GitHub App', 'alpha-corp', 'secret-repo', 'alpha-deploy.yml', 'alpha legacy exemption', 'Alpha eDiscovery', 'Alpha Secret Corp', 'Alpha Hidden Unit', 'alpha.example', 'alpha automation', 'alpha-private.example', domain.body.instructions.value, 'Alpha Okta Tenant', 'Alpha Okta', 'alpha-client', 'Alpha plans', 'alpha.txt', 'alpha case', 'alpha key', 'Alpha SIEM'] },
       b: { orgId: b.orgId, owner: b.owner, compliance: bCompliance },
     };
   });
@@ -239,6 +250,10 @@ describe('tenant isolation on every route', () => {
     assert.equal((await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/github/repositories/${w.a.repositoryId}/suppressions`)).body.data.length, 1);
     const ghConnections = await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/github/connections`);
     assert.deepEqual(ghConnections.body.data.map((c: { name: string }) => c.name), ['Alpha GitHub App']);
+    const channels = await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/notifications/channels`);
+    assert.deepEqual(channels.body.data.map((c: { id: string; name: string }) => [c.id, c.name]), [[w.a.channelId, 'Alpha Hook']]);
+    const delivery = await t.db.database.db.selectFrom('notification_deliveries').select('status').where('id', '=', w.a.notificationDeliveryId).executeTakeFirstOrThrow();
+    assert.equal(delivery.status, 'queued');
   });
 
   test('a non-existent id answers exactly like another organization\'s id', async () => {

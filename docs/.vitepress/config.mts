@@ -49,6 +49,7 @@ export default defineConfig({
           { text: 'Audit streams (SIEM)', link: '/audit-streams' },
           { text: 'Compliance API', link: '/compliance-api' },
           { text: 'GitHub', link: '/github' },
+          { text: 'Notifications', link: '/notifications' },
         ],
       },
       {

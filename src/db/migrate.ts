@@ -22,6 +22,7 @@ import * as m0018 from './migrations/0018_leases_and_delivery_health.js';
 import * as m0019 from './migrations/0019_compliance.js';
 import * as m0020 from './migrations/0020_github.js';
 import * as m0021 from './migrations/0021_concurrency.js';
+import * as m0022 from './migrations/0022_notifications.js';
 
 /** What a migration that encrypts existing data needs besides the database. */
 export interface MigrationDeps {
@@ -58,6 +59,7 @@ const MIGRATIONS: Record<string, Migration | ((deps: MigrationDeps) => Migration
   '0019_compliance': m0019,
   '0020_github': m0020,
   '0021_concurrency': m0021,
+  '0022_notifications': m0022,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);

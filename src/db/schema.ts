@@ -8,6 +8,7 @@ import type { EmailTables } from '../email/tables.js';
 import type { ComplianceTables } from '../compliance/tables.js';
 import type { GatewayTables } from '../gateway/tables.js';
 import type { GithubTables } from '../github/tables.js';
+import type { NotificationTables } from '../notifications/tables.js';
 
 /**
  * Table types shared by both dialects. Times are ISO-8601 UTC strings with milliseconds
@@ -212,7 +213,7 @@ export interface CoreTables {
 }
 
 /** Every table Palisade has. A new domain adds `, XTables` (from src/<domain>/tables.ts) here. */
-export interface DB extends CoreTables, DomainTables, ScimTables, SsoTables, WorkspaceTables, AuditTables, EmailTables, ComplianceTables, GatewayTables, GithubTables {}
+export interface DB extends CoreTables, DomainTables, ScimTables, SsoTables, WorkspaceTables, AuditTables, EmailTables, ComplianceTables, GatewayTables, GithubTables, NotificationTables {}
 
 export type Db = Kysely<DB>;
 export type Tx = Transaction<DB>;

@@ -113,3 +113,22 @@ export function testEmail(f: { publicUrl: string }): RenderedEmail {
     outro: [],
   });
 }
+
+/** A notification (src/notifications/): the facts one per line, the fix, and every link shown in full. */
+export function notificationEmail(f: { subject: string; lead: string; facts: [string, string][]; fix: string; links: { label: string; url: string }[]; footer: string }): RenderedEmail {
+  const [first, ...rest] = f.links;
+  return render(f.subject, {
+    intro: [f.lead, ...f.facts.map(([k, v]) => `${k}: ${v}`), `What to do: ${f.fix}`],
+    ...(first ? { action: first } : {}),
+    outro: [...rest.map((l) => `${l.label}: ${l.url}`), f.footer],
+  });
+}
+
+/** A daily digest of notifications: one line each, and where to read them in full. */
+export function notificationDigestEmail(f: { orgLabel: string; lines: string[]; historyUrl: string }): RenderedEmail {
+  return render(`[Palisade] Daily digest: ${f.lines.length} notification${f.lines.length === 1 ? '' : 's'}`, {
+    intro: [`What happened in ${f.orgLabel} since the last digest:`, ...f.lines],
+    action: { label: 'All notifications, with their facts and fixes', url: f.historyUrl },
+    outro: ['Warnings and critical notifications are not held for the digest: they were sent when they happened.'],
+  });
+}

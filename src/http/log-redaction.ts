@@ -15,7 +15,7 @@ export const LOG_REDACT_PATHS: string[] = [
 ];
 
 const SECRET_PATTERNS: [RegExp, string][] = [
-  [/pls_(ses|pat|lnk|scim|gwk|cmp)_[A-Za-z0-9_-]{6,}/g, 'pls_$1_[redacted]'],
+  [/pls_(ses|pat|lnk|scim|gwk|cmp|nwh)_[A-Za-z0-9_-]{6,}/g, 'pls_$1_[redacted]'],
   [/(bearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi, '$1[redacted]'],
   [/(palisade_session=)[^;"\s\\]+/g, '$1[redacted]'],
 ];

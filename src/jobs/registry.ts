@@ -6,6 +6,7 @@ import { domainRecheckJob } from '../domains/recheck-job.js';
 import { rateLimitCleanupJob } from '../http/rate-limit.js';
 import { emailCleanupJob, emailDeliveryJob } from '../email/deliver.js';
 import { githubJobs } from '../github/jobs.js';
+import { notificationJobs } from '../notifications/jobs.js';
 import '../github/webhooks.js';
 import { scimSyncLogRetentionJob } from '../scim/retention.js';
 import { samlMetadataRefreshJob } from '../sso/metadata-refresh.js';
@@ -21,7 +22,7 @@ import { type JobDefinition, Scheduler, type SchedulerDeps } from './scheduler.j
  * connection, so delivery resumes first after a restart.
  */
 export function allJobs(config: PalisadeConfig): JobDefinition[] {
-  return [...streamJobs(config), domainRecheckJob(config), scimSyncLogRetentionJob(config), ssoCleanupJob(), samlMetadataRefreshJob(), rewrapJob(), totpRewrapJob(), retentionPurgeJob(), resealLegacyContentJob(), ...auditJobs(config), rateLimitCleanupJob(), emailDeliveryJob(), emailCleanupJob(), ...githubJobs()];
+  return [...streamJobs(config), domainRecheckJob(config), scimSyncLogRetentionJob(config), ssoCleanupJob(), samlMetadataRefreshJob(), rewrapJob(), totpRewrapJob(), retentionPurgeJob(), resealLegacyContentJob(), ...auditJobs(config), rateLimitCleanupJob(), emailDeliveryJob(), emailCleanupJob(), ...githubJobs(), ...notificationJobs()];
 }
 
 export function createScheduler(deps: SchedulerDeps, jobs: JobDefinition[] = allJobs(deps.config)): Scheduler {

@@ -25,6 +25,7 @@ export const PERMISSIONS = {
   'audit.content.manage': ['primary_owner'],
   'github.manage': ['primary_owner', 'admin'],
   'github.use': ['primary_owner', 'admin', 'member'],
+  'notifications.manage': ['primary_owner', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;
@@ -51,6 +52,7 @@ export const PERMISSION_PURPOSE: Record<Permission, string> = {
   'audit.content.manage': 'a primary owner to choose whether audit events of prompts carry prompt excerpts',
   'github.manage': 'an admin or primary owner to connect GitHub, allowlist repositories, set deny rules and handle findings',
   'github.use': 'membership of the organization',
+  'notifications.manage': 'an admin or primary owner to manage notification channels and routing and to read notification history',
 };
 
 export const ROLE_RANK: Record<Role, number> = { member: 1, admin: 2, primary_owner: 3 };
