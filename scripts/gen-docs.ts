@@ -5,8 +5,14 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { configurationReference } from '../test/docs/generate.js';
+import { auditActionsReference, configurationReference } from '../test/docs/generate.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-writeFileSync(join(root, 'docs/reference/configuration.md'), configurationReference());
-console.log('wrote docs/reference/configuration.md');
+const pages: [string, () => string][] = [
+  ['docs/reference/configuration.md', configurationReference],
+  ['docs/reference/audit-actions.md', auditActionsReference],
+];
+for (const [path, render] of pages) {
+  writeFileSync(join(root, path), render());
+  console.log(`wrote ${path}`);
+}

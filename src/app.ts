@@ -2,6 +2,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { auditCatalogRoutes } from './audit/catalog-routes.js';
 import { auditRoutes } from './audit/routes.js';
 import { authRoutes } from './auth/routes.js';
 import { type Clock, systemClock } from './clock.js';
@@ -152,6 +153,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   installStorageFaultHooks(app, database.db);
   await app.register(pageRoutes);
   // Each domain's routes, one line each.
-  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes, domainRoutes, scimRoutes, scimProtocolRoutes, ssoRoutes, workspaceRoutes, gatewayRoutes, streamRoutes, emailRoutes, complianceAdminRoutes, complianceRoutes, githubRoutes, githubWebhookRoutes]) await app.register(routes);
+  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes, auditCatalogRoutes, domainRoutes, scimRoutes, scimProtocolRoutes, ssoRoutes, workspaceRoutes, gatewayRoutes, streamRoutes, emailRoutes, complianceAdminRoutes, complianceRoutes, githubRoutes, githubWebhookRoutes]) await app.register(routes);
   return app;
 }

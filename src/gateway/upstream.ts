@@ -61,7 +61,7 @@ export function modelAllowed(allowed: string[] | null, model: string): boolean {
 export async function assertModelAllowed(ctx: Ctx, orgId: string, target: UpstreamTarget, model: string, endpoint: string): Promise<void> {
   if (modelAllowed(target.allowedModels, model)) return;
   await ctx.db.transaction().execute((tx) =>
-    recordAudit(tx, ctx, { orgId, action: 'gateway.request', outcome: 'denied', targets: [{ type: 'gateway_upstream', id: target.id }], metadata: { endpoint, model, reason: 'model_not_allowed' } }),
+    recordAudit(tx, ctx, { orgId, action: 'gateway.request_handled', outcome: 'denied', targets: [{ type: 'gateway_upstream', id: target.id }], metadata: { endpoint, model, reason: 'model_not_allowed' } }),
   );
   throw new PalisadeError(403, 'model_not_allowed', `This organization does not allow the model "${model.slice(0, 100)}". Use one listed by GET /v1/models, or ask an admin to allow it.`, { details: { model: model.slice(0, 100) } });
 }

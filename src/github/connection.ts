@@ -11,7 +11,7 @@ import { PalisadeError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import { DENIED_CODE, assertDestinationAllowed, outboundFetch } from '../net/outbound.js';
 import { authorize } from '../orgs/authorize.js';
-import { recordGithubAudit } from './audit-actions.js';
+import { recordGithubAudit } from './record-audit.js';
 import { githubError } from './errors.js';
 import { mirrorDir } from './git.js';
 import { connectionById } from './store.js';

@@ -1,4 +1,5 @@
 import { CONFIG_SPEC } from '../../src/config.js';
+import { AUDIT_ACTIONS } from '../../src/audit/actions.js';
 
 /** Renders a default for the table: strings quoted when not empty, lists comma-joined. */
 function show(v: unknown): string {
@@ -26,5 +27,46 @@ export function configurationReference(): string {
     '|---|---|---|',
     ...rows,
     '',
+  ].join('\n');
+}
+
+/** docs/reference/audit-actions.md, from the domains' audit-actions.ts (gathered in src/audit/actions.ts). */
+export function auditActionsReference(): string {
+  const byDomain = new Map<string, typeof AUDIT_ACTIONS[number][]>();
+  for (const e of AUDIT_ACTIONS) byDomain.set(e.domain, [...(byDomain.get(e.domain) ?? []), e]);
+  const renamed = AUDIT_ACTIONS.filter((e) => e.formerly?.length);
+  const sections = [...byDomain.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).flatMap(([domain, entries]) => [
+    `## ${domain}`,
+    '',
+    `Declared in \`src/${domain}/audit-actions.ts\`.`,
+    '',
+    '| Action | OCSF class: activity | Security-relevant | What it records |',
+    '|---|---|---|---|',
+    ...entries.map((e) => `| \`${e.action}\` | ${e.ocsf} | ${e.security ? 'yes' : 'no'} | ${cell(e.description)}${e.formerly?.length ? ` Formerly ${e.formerly.map((f) => `\`${f}\``).join(', ')}.` : ''}${e.synthetic ? ' Never stored in the audit log.' : ''} |`),
+    '',
+  ]);
+  return [
+    '# Audit actions',
+    '',
+    '<!-- Generated from the audit-actions.ts files under src/ by `npm run docs:gen`; do not edit by hand. -->',
+    '',
+    `Every action Palisade writes to the audit log (${AUDIT_ACTIONS.length} in all), with the OCSF class a SIEM`,
+    'receives it as (see [Audit streams](../audit-streams.md)), whether it is security-relevant (a change',
+    'to who signs in with which rights, to security settings, keys or the audit trail, or a refusal of',
+    'one) and what the event records. A refusal reuses its action with outcome `denied` and a',
+    '`metadata.reason`. The same list is served, authenticated, at `GET /api/v1/audit-actions`.',
+    '',
+    '## Renamed actions',
+    '',
+    'Audit events are hash-chained and never rewritten, so events written before a rename keep the',
+    'old name. Search and export (`action=`), the Compliance API (`activity_types`) and the OCSF',
+    'mapping treat a former name as the action it became, both ways: a filter for either name finds',
+    'events stored under both. A SIEM rule keyed on a former name should add the new one.',
+    '',
+    '| Action | Former names |',
+    '|---|---|',
+    ...renamed.map((e) => `| \`${e.action}\` | ${(e.formerly ?? []).map((f) => `\`${f}\``).join(', ')} |`),
+    '',
+    ...sections,
   ].join('\n');
 }
