@@ -5,12 +5,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { auditActionsReference, configurationReference } from '../test/docs/generate.js';
+import { auditActionsReference, configurationReference, errorsReference } from '../test/docs/generate.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const pages: [string, () => string][] = [
   ['docs/reference/configuration.md', configurationReference],
   ['docs/reference/audit-actions.md', auditActionsReference],
+  ['docs/reference/errors.md', errorsReference],
 ];
 for (const [path, render] of pages) {
   writeFileSync(join(root, path), render());

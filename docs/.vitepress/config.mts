@@ -59,7 +59,7 @@ export default defineConfig({
           { text: 'Performance', link: '/performance' },
         ],
       },
-      { text: 'Reference', items: [{ text: 'Settings (generated)', link: '/reference/configuration' }, { text: 'Audit actions (generated)', link: '/reference/audit-actions' }] },
+      { text: 'Reference', items: [{ text: 'Settings (generated)', link: '/reference/configuration' }, { text: 'Audit actions (generated)', link: '/reference/audit-actions' }, { text: 'Error codes (generated)', link: '/reference/errors' }] },
       { text: 'Contributing', items: [{ text: 'Code layout', link: '/contributing' }] },
     ],
   },

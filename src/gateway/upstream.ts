@@ -129,7 +129,7 @@ export async function loadUpstream(db: Queryable, config: PalisadeConfig, orgId:
 
 /** The outbound policy refused the provider's address at request time (DNS changed, or the policy did): not the caller's fault, so a 502. */
 export function upstreamDenied(err: PalisadeError): PalisadeError {
-  return new PalisadeError(502, err.code, `The model provider could not be reached: ${err.message}`, { ...(err.details ? { details: err.details } : {}) });
+  return new PalisadeError(502, 'upstream_unreachable', `The model provider could not be reached: ${err.message}`, { details: { ...err.details, reason: err.code } });
 }
 
 export const NO_TRAINING_HEADER = 'palisade-no-training';

@@ -1,5 +1,6 @@
 import { CONFIG_SPEC } from '../../src/config.js';
 import { AUDIT_ACTIONS } from '../../src/audit/actions.js';
+import { ERROR_CODES } from '../../src/error-catalog.js';
 
 /** Renders a default for the table: strings quoted when not empty, lists comma-joined. */
 function show(v: unknown): string {
@@ -68,5 +69,28 @@ export function auditActionsReference(): string {
     ...renamed.map((e) => `| \`${e.action}\` | ${(e.formerly ?? []).map((f) => `\`${f}\``).join(', ')} |`),
     '',
     ...sections,
+  ].join('\n');
+}
+
+/** docs/reference/errors.md, from the domains' error-codes.ts (gathered in src/error-catalog.ts). */
+export function errorsReference(): string {
+  const rows = ERROR_CODES.map((e) => `| \`${e.code}\` | ${e.status} | ${cell(e.message)} | ${e.domains.map((d) => `\`${d}\``).join(', ')} |`);
+  return [
+    '# Error codes',
+    '',
+    '<!-- Generated from the error-codes.ts files under src/ by `npm run docs:gen`; do not edit by hand. -->',
+    '',
+    'Every error Palisade answers with has one shape, `{ "error": { "code", "message", "requestId", "details"? } }`,',
+    'a stable `code` to switch on and one HTTP status per code. The message a response carries names the',
+    'exact value or setting involved; the text below is what the code means and what to do, as a typical',
+    'response says it (`…` stands for the specifics). Each code is declared once, with its status, in',
+    "its domain's `src/<domain>/error-codes.ts`; a code the table does not list is a bug worth reporting.",
+    'SCIM endpoints render the same errors in SCIM\'s own shape, and the model gateway in the',
+    "provider's (Anthropic or OpenAI); see [Troubleshooting](../troubleshooting.md) for symptoms.",
+    '',
+    `| Code | Status | What it means and what to do | Declared in |`,
+    '|---|---|---|---|',
+    ...rows,
+    '',
   ].join('\n');
 }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
-import { auditActionsReference, configurationReference } from './generate.js';
+import { auditActionsReference, configurationReference, errorsReference } from './generate.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -14,5 +14,9 @@ describe('generated reference pages', () => {
 
   test('docs/reference/audit-actions.md matches the audit action catalog (run npm run docs:gen when it does not)', () => {
     assert.equal(readFileSync(join(root, 'docs/reference/audit-actions.md'), 'utf8'), auditActionsReference());
+  });
+
+  test('docs/reference/errors.md matches the error code catalogs (run npm run docs:gen when it does not)', () => {
+    assert.equal(readFileSync(join(root, 'docs/reference/errors.md'), 'utf8'), errorsReference());
   });
 });
