@@ -10,6 +10,8 @@ function show(v: unknown): string {
 }
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+/** A table cell of free text: also no raw angle brackets (VitePress would read them as Vue tags). */
+const text = (s: string) => cell(s).replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** docs/reference/configuration.md, from CONFIG_SPEC (src/config.ts). */
 export function configurationReference(): string {
@@ -43,7 +45,7 @@ export function auditActionsReference(): string {
     '',
     '| Action | OCSF class: activity | Security-relevant | What it records |',
     '|---|---|---|---|',
-    ...entries.map((e) => `| \`${e.action}\` | ${e.ocsf} | ${e.security ? 'yes' : 'no'} | ${cell(e.description)}${e.formerly?.length ? ` Formerly ${e.formerly.map((f) => `\`${f}\``).join(', ')}.` : ''}${e.synthetic ? ' Never stored in the audit log.' : ''} |`),
+    ...entries.map((e) => `| \`${e.action}\` | ${e.ocsf} | ${e.security ? 'yes' : 'no'} | ${text(e.description)}${e.formerly?.length ? ` Formerly ${e.formerly.map((f) => `\`${f}\``).join(', ')}.` : ''}${e.synthetic ? ' Never stored in the audit log.' : ''} |`),
     '',
   ]);
   return [
@@ -74,7 +76,7 @@ export function auditActionsReference(): string {
 
 /** docs/reference/errors.md, from the domains' error-codes.ts (gathered in src/error-catalog.ts). */
 export function errorsReference(): string {
-  const rows = ERROR_CODES.map((e) => `| \`${e.code}\` | ${e.status} | ${cell(e.message)} | ${e.domains.map((d) => `\`${d}\``).join(', ')} |`);
+  const rows = ERROR_CODES.map((e) => `| \`${e.code}\` | ${e.status} | ${text(e.message)} | ${e.domains.map((d) => `\`${d}\``).join(', ')} |`);
   return [
     '# Error codes',
     '',
