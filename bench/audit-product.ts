@@ -25,6 +25,7 @@ import { type Database, dropPostgresSchema, openDatabase } from '../src/db/conne
 import { migrateToLatest } from '../src/db/migrate.js';
 import { runDbOptimize } from '../src/audit/jobs.js';
 import { sql } from 'kysely';
+import { testAction } from '../test/helpers/audit-actions.js';
 
 const PG_URL = process.env.PALISADE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const N = Number(process.env.BENCH_SEARCH_EVENTS ?? 1_000_000);
@@ -55,7 +56,7 @@ async function generate(database: Database, n: number): Promise<void> {
     };
     const inputs: AuditEventInput[] = Array.from({ length: Math.min(BATCH, n - i) }, (_, k) => ({
       orgId: ORG,
-      action: pick(ACTIONS),
+      action: testAction(pick(ACTIONS)),
       outcome: rand() < 0.9 ? 'success' : rand() < 0.5 ? 'failure' : 'denied',
       targets: [{ type: 'user', id: user(Math.floor(rand() * 5000)), name: `t${k}@bench.example` }],
       metadata: { i: i + k },

@@ -26,6 +26,7 @@ import { migrateToLatest } from '../src/db/migrate.js';
 import { recordUsage } from '../src/gateway/usage.js';
 import { ALL_SCOPES } from '../src/compliance/scopes.js';
 import { randomBytes } from 'node:crypto';
+import { testAction } from '../test/helpers/audit-actions.js';
 
 const PG_URL = process.env.PALISADE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const EVENTS = Number(process.env.BENCH_FEED_EVENTS ?? 1_000_000);
@@ -76,7 +77,7 @@ async function writeEvents(database: Database, n: number): Promise<void> {
     };
     const inputs: AuditEventInput[] = Array.from({ length: Math.min(BATCH, n - i) }, (_, k) => ({
       orgId: ORGS[Math.floor(rand() * ORGS.length)] as string,
-      action: ACTIONS[Math.floor(rand() * ACTIONS.length)] as string,
+      action: testAction(ACTIONS[Math.floor(rand() * ACTIONS.length)] as string),
       targets: [{ type: 'user', id: `usr_${String(Math.floor(rand() * 5000)).padStart(26, '0')}`, name: `t${k}@bench.example` }],
       metadata: { i: i + k, model: 'claude-sonnet-4-5', inputTokens: 120, outputTokens: 480 },
     }));

@@ -18,6 +18,7 @@ import type { Ctx } from '../src/context.js';
 import { dropPostgresSchema, openDatabase, sqliteHandleOf } from '../src/db/connect.js';
 import { copyDatabase } from '../src/db/copy.js';
 import { migrateToLatest } from '../src/db/migrate.js';
+import { testAction } from '../test/helpers/audit-actions.js';
 
 const PG_URL = process.env.PALISADE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const EVENTS = Number(process.env.BENCH_COPY_EVENTS ?? 1_000_000);
@@ -38,7 +39,7 @@ export async function benchDbCopy(): Promise<void> {
     const t0 = Date.now();
     for (let i = 0; i < EVENTS; i += 1000) {
       const n = Math.min(1000, EVENTS - i);
-      await source.db.transaction().execute((tx) => recordAuditBatch(tx, ctx, Array.from({ length: n }, (_, k) => ({ orgId: 'org_bench', action: 'gateway.request_completed', targets: [{ type: 'user', id: `usr_${(i + k) % 5000}` }], metadata: { model: 'claude', inputTokens: 1200, outputTokens: 300 } }))));
+      await source.db.transaction().execute((tx) => recordAuditBatch(tx, ctx, Array.from({ length: n }, (_, k) => ({ orgId: 'org_bench', action: 'gateway.request_handled', targets: [{ type: 'user', id: `usr_${(i + k) % 5000}` }], metadata: { model: 'claude', inputTokens: 1200, outputTokens: 300 } }))));
     }
     const conv = h.prepare("insert into workspace_conversations (id, org_id, user_id, source, title_ct, key_version, retention_days, created_at, updated_at, last_message_at) values (?, 'org_bench', 'usr_bench', 'workspace', ?, 1, null, ?, ?, ?)");
     const msg = h.prepare("insert into workspace_messages (id, org_id, conversation_id, role, content_ct, key_version, size_bytes, model, input_tokens, output_tokens, created_at) values (?, 'org_bench', ?, 'user', ?, 1, 600, 'claude', 10, 10, ?)");

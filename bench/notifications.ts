@@ -32,7 +32,7 @@ export async function benchNotifications(dialects: ('sqlite' | 'postgres')[]): P
       await owner.request('PUT', `/api/v1/orgs/${orgId}/notifications/routing`, { routes: [{ type: 'key.created', channelId: ch.body.channel.id }] });
       await dispatchAuditEvents(t.system);
       await deliverDueNotifications(t.system);
-      const events = Array.from({ length: N }, (_, i) => ({ orgId, action: 'gateway_key.created', targets: [{ type: 'gateway_key', id: `gwk_${i}`, name: `key ${i}` }] }));
+      const events = Array.from({ length: N }, (_, i) => ({ orgId, action: 'gateway_key.created' as const, targets: [{ type: 'gateway_key', id: `gwk_${i}`, name: `key ${i}` }] }));
       await t.db.database.db.transaction().execute((tx) => recordAuditBatch(tx, t.system, events));
       const read = await timed(() => t.db.database.db.selectFrom('audit_events').selectAll().where('org_id', '=', orgId).orderBy('seq').execute());
       let made = 0;

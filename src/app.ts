@@ -2,6 +2,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { auditCatalogRoutes } from './audit/catalog-routes.js';
 import { auditRoutes } from './audit/routes.js';
 import { authRoutes } from './auth/routes.js';
 import { type Clock, systemClock } from './clock.js';
@@ -138,7 +139,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   installJsonParser(app);
   app.addSchema(ErrorSchema);
   await app.register(fastifyCookie);
+  // Every documented route has an operationId, the name generated clients and the console's
+  // queries key on: the route's own, else one derived from method and path (getOrgsAuditEvents).
+  app.addHook('onRoute', (route) => {
+    const schema = route.schema as { operationId?: string; hide?: boolean } | undefined;
+    if (schema?.hide || schema?.operationId || route.method === 'HEAD') return;
+    route.schema = { ...schema, operationId: operationIdOf(String(route.method), route.url ?? route.path) };
+  });
   await app.register(fastifySwagger, {
+    // Shared schemas become named components (#/components/schemas/Error), not def-0, def-1, …
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     openapi: {
       openapi: '3.1.0',
       info: { title: 'Palisade API', version: VERSION, description: 'Security control plane for an AI-assistant workspace. Errors share one shape: `{ "error": { "code", "message", "requestId" } }`.' },
@@ -147,6 +157,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
           session: { type: 'apiKey', in: 'cookie', name: 'palisade_session', description: 'Browser session; state changes also need the X-CSRF-Token header.' },
           bearer: { type: 'http', scheme: 'bearer', description: 'Personal API token (pls_pat_…).' },
           complianceKey: { type: 'http', scheme: 'bearer', description: 'Compliance key (pls_cmp_…), for /v1/compliance/ only; also accepted as x-api-key.' },
+          scimToken: { type: 'http', scheme: 'bearer', description: 'SCIM directory token (pls_scim_…), for /scim/v2/{directoryId}/ only.' },
         },
       },
       security: [{ session: [] }, { bearer: [] }],
@@ -166,6 +177,19 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   installStorageFaultHooks(app, database.db);
   await app.register(pageRoutes);
   // Each domain's routes, one line each.
-  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes, domainRoutes, scimRoutes, scimProtocolRoutes, ssoRoutes, workspaceRoutes, gatewayRoutes, streamRoutes, emailRoutes, complianceAdminRoutes, complianceRoutes, githubRoutes, githubWebhookRoutes, notificationRoutes]) await app.register(routes);
+  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes, auditCatalogRoutes, domainRoutes, scimRoutes, scimProtocolRoutes, ssoRoutes, workspaceRoutes, gatewayRoutes, streamRoutes, emailRoutes, complianceAdminRoutes, complianceRoutes, githubRoutes, githubWebhookRoutes, notificationRoutes]) await app.register(routes);
   return app;
+}
+
+/** `GET /api/v1/orgs/:orgId/audit-streams/:streamId` → `getOrgsAuditStreamsByStreamId`. */
+export function operationIdOf(method: string, url: string): string {
+  const words = url
+    .replace(/^\/api\/v1\//, '/')
+    .split('/')
+    .filter(Boolean)
+    // A parameter names the route only at the end (…ByStreamId); inside the path the nouns say enough.
+    .map((part, i, all) => (!part.startsWith(':') ? part : i === all.length - 1 ? `by-${part.slice(1)}` : ''))
+    .flatMap((part) => part.split(/[^A-Za-z0-9]+/))
+    .filter(Boolean);
+  return method.toLowerCase() + words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
 }

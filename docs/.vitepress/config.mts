@@ -71,6 +71,8 @@ export default defineConfig({
           { text: 'Permissions (generated)', link: '/reference/permissions' },
           { text: 'CLI (generated)', link: '/reference/cli' },
           { text: 'HTTP API (generated)', link: '/reference/api' },
+          { text: 'Audit actions (generated)', link: '/reference/audit-actions' },
+          { text: 'Error codes (generated)', link: '/reference/errors' },
         ],
       },
       { text: 'Contributing', items: [{ text: 'Code layout', link: '/contributing' }] },

@@ -8,7 +8,7 @@ import { recordAudit } from './record.js';
 
 /**
  * Privacy tiers for prompt content in the audit log itself. By default an event about a prompt
- * (`conversation.message_sent`, `gateway.request`) carries metadata only: ids, sizes, model and
+ * (`conversation.message_sent`, `gateway.request_handled`) carries metadata only: ids, sizes, model and
  * token counts. An organization may opt in to excerpts: the first N characters of each prompt, in
  * `metadata.promptExcerpt`. Uploads always carry metadata only. The setting is inherited by child
  * organizations that set nothing themselves, like workspace retention.

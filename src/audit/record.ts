@@ -3,12 +3,13 @@ import type { NewAuditEventRow, Tx } from '../db/schema.js';
 import { newId } from '../ids.js';
 import { sqliteHandleOf } from '../db/connect.js';
 import type SQLite from 'better-sqlite3';
+import type { AuditAction } from './actions.js';
 import { type AuditActor, type AuditOutcome, type AuditTarget, GENESIS_HASH, canonicalJsonFast, chainHash, hashedContentFromParts } from './event.js';
 
 export interface AuditEventInput {
   orgId: string;
-  /** Dotted name, `domain.verb_past`: `member.role_changed`, `auth.login_failed`. */
-  action: string;
+  /** A declared action (`<noun>.<verb_past>`, see the domains' audit-actions.ts): a typo is a compile error. */
+  action: AuditAction;
   outcome?: AuditOutcome;
   targets?: AuditTarget[];
   /** Ids, sizes, reasons. Never secrets or prompt text. */

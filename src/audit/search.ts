@@ -6,6 +6,7 @@ import type { Ctx } from '../context.js';
 import { badRequest } from '../errors.js';
 import { type Page, PageQuerySchema, pageOf, pageRequest } from '../http/pagination.js';
 import { authorize } from '../orgs/authorize.js';
+import { aliasesMatchingPrefix, storedNamesOf } from './actions.js';
 import { type AuditEvent, eventFromRow } from './event.js';
 
 export const AuditSearchQuery = Type.Object(
@@ -13,7 +14,7 @@ export const AuditSearchQuery = Type.Object(
     from: Type.Optional(Type.String({ description: 'Earliest time, ISO 8601 (inclusive).' })),
     to: Type.Optional(Type.String({ description: 'Latest time, ISO 8601 (exclusive).' })),
     actor: Type.Optional(Type.String({ maxLength: 254, description: 'Actor id (usr_…) or email.' })),
-    action: Type.Optional(Type.String({ maxLength: 200, description: 'Exact action, or a prefix ending in * such as `member.*`.' })),
+    action: Type.Optional(Type.String({ maxLength: 200, description: 'Exact action, or a prefix ending in * such as `member.*`. A renamed action also matches the events stored under its former name (see GET /api/v1/audit-actions).' })),
     outcome: Type.Optional(Type.Union([Type.Literal('success'), Type.Literal('failure'), Type.Literal('denied')])),
     target: Type.Optional(Type.String({ maxLength: 200, description: 'Id of a target the event names.' })),
     ip: Type.Optional(Type.String({ maxLength: 64, description: "The actor's IP address, exactly." })),
@@ -50,9 +51,12 @@ export function applyAuditFilters<Q extends SelectQueryBuilder<DB, 'audit_events
       // reads newest first and stops after one page of matches. PostgreSQL chooses that plan by
       // itself from its statistics, and the expression would only hide them.
       const col = sqlite ? sql<string>`action || ''` : sql<string>`action`;
-      if (prefix) q = q.where(col, '>=', prefix).where(col, '<', `${prefix}\uffff`);
+      // Renamed actions: events stored under a former name match a prefix of the current one, and back.
+      const aliases = aliasesMatchingPrefix(prefix);
+      if (prefix) q = q.where((eb) => eb.or([eb.and([eb(col, '>=', prefix), eb(col, '<', `${prefix}\uffff`)]), ...(aliases.length ? [eb('action', 'in', aliases)] : [])]));
     } else {
-      q = q.where('action', '=', action);
+      const names = storedNamesOf(action);
+      q = names.length === 1 ? q.where('action', '=', action) : q.where('action', 'in', names);
     }
   }
   if (query.outcome) q = q.where('outcome', '=', query.outcome);

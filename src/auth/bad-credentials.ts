@@ -15,7 +15,7 @@ import { clientNetworkKey, rateLimited, takeSlot } from '../http/rate-limit.js';
  */
 type Limits = Pick<PalisadeConfig, 'badTokenMaxPerIp' | 'badTokenWindowSeconds'>;
 
-const refusal = { code: 'too_many_invalid_tokens', message: 'Too many invalid tokens or links were sent from your network address.' };
+const refusal = { code: 'too_many_invalid_tokens' as const, message: 'Too many invalid tokens or links were sent from your network address.' };
 
 /** After a token turned out bad: counts it; past the limit the answer is 429 instead of 401. */
 export async function recordBadToken(db: Queryable, clock: Clock, config: Limits, ip: string | null): Promise<void> {

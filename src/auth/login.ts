@@ -87,7 +87,7 @@ export async function logout(ctx: Ctx): Promise<void> {
   await ctx.db.transaction().execute(async (tx) => {
     await revokeSession(tx, ctx.clock.now(), credentialId);
     for (const orgId of await auditOrgsOfUser(tx, userId)) {
-      await recordAudit(tx, ctx, { orgId, action: 'auth.logout', targets: [{ type: 'session', id: credentialId }] });
+      await recordAudit(tx, ctx, { orgId, action: 'auth.logged_out', targets: [{ type: 'session', id: credentialId }] });
     }
   });
 }

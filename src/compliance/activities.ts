@@ -7,6 +7,7 @@ import { toOcsf } from '../streams/formats.js';
 import { type ComplianceCall, organizationsOf } from './call.js';
 import { complianceError } from './errors.js';
 import { type TimeRange, arrayParam, cursorOf, cursorParams, limitParam, listOf, timeParams, timeRangeOf } from './query.js';
+import { aliasesMatchingPrefix, storedNamesOf } from '../audit/actions.js';
 
 /**
  * The activity feed: the audit events of the key's organizations, newest first, with the whole
@@ -116,12 +117,15 @@ function typeFilters(values: string[] | undefined): { exact: string[]; prefixes:
     if (!/^[a-z0-9_.]*\*?$/.test(v) || (!v.endsWith('*') && !v)) {
       throw complianceError('invalid_activity_type', `activity_types value "${v.slice(0, 80)}" is not an activity type; use a dotted name such as member.role_changed, or a prefix such as member.* (see docs/audit-log.md for the types).`, { value: v.slice(0, 80) });
     }
-    if (v.endsWith('*')) prefixes.push(v.slice(0, -1));
-    else exact.push(v);
+    // A renamed action matches the events stored under its former names too (and a prefix, them).
+    if (v.endsWith('*')) {
+      prefixes.push(v.slice(0, -1));
+      exact.push(...aliasesMatchingPrefix(v.slice(0, -1)));
+    } else exact.push(...storedNamesOf(v));
   }
   // A bare `*` matches everything: no type filter at all.
   if (prefixes.includes('')) return { exact: [], prefixes: [] };
-  return { exact, prefixes };
+  return { exact: [...new Set(exact)], prefixes };
 }
 
 export interface ActivityPage {

@@ -13,13 +13,14 @@ export async function complianceAdminRoutes(root: FastifyInstance): Promise<void
       const KeyParams = Type.Object({ orgId: Type.String({ maxLength: 64 }), complianceKeyId: Type.String({ maxLength: 64 }) });
       const CreatedKey = Type.Object({ key: Type.String({ description: 'The secret, shown this once: store it in your SIEM or vault now.' }), complianceKey: ComplianceKeyView });
 
+      // '' (not '/'): the collection is /compliance/keys, as documented, without a trailing-slash twin.
       app.post(
-        '/',
+        '',
         { schema: { tags, operationId: 'createComplianceKey', summary: 'Create a compliance key (primary owners of a top-level organization; shown once)', params: OrgParams, body: CreateComplianceKeyInput, response: { 201: CreatedKey, ...errorResponses } } },
         async (req, reply) => reply.status(201).send(await createComplianceKey(req.ctx, req.params.orgId, req.body)),
       );
       app.get(
-        '/',
+        '',
         { schema: { tags, operationId: 'listComplianceKeys', summary: 'Compliance keys of the organization, live and revoked', params: OrgParams, response: { 200: Type.Object({ data: Type.Array(ComplianceKeyView) }), ...errorResponses } } },
         async (req) => listComplianceKeys(req.ctx, req.params.orgId),
       );

@@ -1,10 +1,10 @@
-import { PalisadeError } from '../errors.js';
+import { type ErrorCode, PalisadeError } from '../errors.js';
+import type { StatusOf } from '../error-catalog.js';
 
 /**
  * Every error code the Compliance API and its key administration answer with, each with its one
- * HTTP status. docs/compliance-api.md lists them with what to do; a test holds the two together.
- * Codes shared with the rest of Palisade (`not_found`, `invalid_request`, `too_many_invalid_tokens`,
- * `content_shredded`) keep their status here too.
+ * HTTP status (the one its `error-codes.ts` declares: a different one is a compile error).
+ * docs/compliance-api.md lists them with what to do; a test holds the two together.
  */
 export const COMPLIANCE_ERRORS = {
   authentication_required: 401,
@@ -28,7 +28,7 @@ export const COMPLIANCE_ERRORS = {
   compliance_rate_limited: 429,
   too_many_invalid_tokens: 429,
   internal_error: 500,
-} as const;
+} as const satisfies { [C in ErrorCode]?: StatusOf<C> };
 
 export type ComplianceErrorCode = keyof typeof COMPLIANCE_ERRORS;
 

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { errorBody, toPalisadeError } from '../http/errors.js';
+import { errorBody, errorHandler, toPalisadeError } from '../http/errors.js';
 import { ActivitiesQuery, ActivityView, listActivities } from './activities.js';
 import { type ComplianceCall, authenticateKey, authorizeScope, keySecretOf } from './call.js';
 import { ChatView, MessageView, MessagesQuery, deleteChat, listChats, listMessages } from './chats.js';
@@ -55,14 +55,12 @@ export async function complianceRoutes(root: FastifyInstance): Promise<void> {
         if (!scope) return;
         request.compliance = await authorizeScope(base, key, scope, { method: request.method, url: request.routeOptions.url ?? request.url.split('?')[0] ?? '' });
       });
-      app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
-        const pe = toPalisadeError(err);
-        if (pe.status >= 500) request.log.error({ err }, 'unhandled Compliance API error');
-        else request.log.info({ code: pe.code, status: pe.status }, 'Compliance API request refused');
-        if (pe.status === 401) reply.header('www-authenticate', 'Bearer realm="compliance"');
-        if (pe.headers) reply.headers(pe.headers);
-        return reply.status(pe.status).send(errorBody(pe, request.id));
-      });
+      app.setErrorHandler(
+        errorHandler('Compliance API ', toPalisadeError, (request, reply, pe) => {
+          if (pe.status === 401) reply.header('www-authenticate', 'Bearer realm="compliance"');
+          return reply.status(pe.status).send(errorBody(pe, request.id));
+        }),
+      );
       app.setNotFoundHandler((request, reply) =>
         reply
           .status(404)

@@ -1,3 +1,4 @@
+import type { CodeWithStatus } from '../error-catalog.js';
 import { isIP } from 'node:net';
 import { domainToASCII, domainToUnicode } from 'node:url';
 import { parse } from 'tldts';
@@ -13,7 +14,7 @@ export interface NormalizedDomain {
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 const MAX_INPUT = 300;
 
-const invalid = (code: string, raw: string, why: string) =>
+const invalid = (code: CodeWithStatus<400>, raw: string, why: string) =>
   badRequest(code, `"${show(raw)}" cannot be added as a domain: ${why}`, { input: show(raw) });
 
 /** Echoes input back safely: bounded, control characters removed. */

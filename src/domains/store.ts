@@ -1,6 +1,7 @@
 import type { Queryable, Tx } from '../db/schema.js';
 import type { TokenOwner } from './diagnosis.js';
 import type { Domain } from './tables.js';
+import { lockRow } from '../db/row-lock.js';
 
 export const CLAIMING: readonly Domain['status'][] = ['verified', 'failing'];
 
@@ -10,7 +11,7 @@ export function findDomain(db: Queryable, orgId: string, domainId: string): Prom
 
 /** Takes the domain row under a lock (no-op UPDATE) and returns it fresh, so transitions never interleave. */
 export async function lockDomain(tx: Tx, domainId: string): Promise<Domain | undefined> {
-  await tx.updateTable('domains').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', domainId).execute();
+  await lockRow(tx, 'domains', { id: domainId });
   return tx.selectFrom('domains').selectAll().where('id', '=', domainId).executeTakeFirst();
 }
 

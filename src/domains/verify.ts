@@ -151,7 +151,7 @@ export async function applyCheck(ctx: Ctx, orgId: string, domainId: string, g: D
       transition = 'failing';
       await recordAudit(tx, ctx, {
         orgId,
-        action: 'domain.verification_failing',
+        action: 'domain.failing',
         outcome: 'failure',
         targets: target,
         metadata: { recordName, source, diagnosisCode: g.code, found: foundSummary(g), lastGoodCheckAt: d.last_good_check_at, graceUntil, capture: `People at ${d.name} are still routed to this organization until ${graceUntil}; fix the record before then.` },

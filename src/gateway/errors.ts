@@ -1,4 +1,5 @@
-import { PalisadeError } from '../errors.js';
+import { type ErrorCode, PalisadeError } from '../errors.js';
+import type { StatusOf } from '../error-catalog.js';
 
 /** Palisade errors rendered in the shapes SDKs expect: Anthropic's and OpenAI's. */
 const ANTHROPIC_TYPES: Record<number, string> = {
@@ -24,7 +25,7 @@ export function openaiError(err: PalisadeError) {
   return { error: { message: err.message, type, param: typeof field === 'string' ? field : null, code: err.code } };
 }
 
-export const gatewayError = (status: number, code: string, message: string) => new PalisadeError(status, code, message);
+export const gatewayError = <C extends ErrorCode>(status: StatusOf<C>, code: C, message: string) => new PalisadeError<C>(status, code, message);
 
 /** The model gateway's paths (not the Compliance API's, which share the /v1 prefix): every error there, even one raised before routing, is in a provider's shape. */
 export const isGatewayPath = (url: string): boolean => (url.startsWith('/v1/') && !url.startsWith('/v1/compliance')) || url === '/v1';

@@ -101,7 +101,7 @@ export async function countTokens(call: GatewayCall, body: Record<string, unknow
   await ctx.db.transaction().execute((tx) =>
     recordAudit(tx, ctx, {
       orgId,
-      action: 'gateway.request',
+      action: 'gateway.request_handled',
       outcome: res.ok ? 'success' : 'failure',
       targets: [...(call.keyId ? [{ type: 'gateway_key', id: call.keyId }] : []), { type: 'gateway_upstream', id: target.id }],
       metadata: { endpoint: '/v1/messages/count_tokens', model: body.model, upstreamStatus: res.status, requestBytes: Buffer.byteLength(requestJson), inputTokens, noTraining: policy.noTraining, retained: false },

@@ -260,7 +260,7 @@ async function settle(call: GatewayCall, req: ProxyRequest, target: UpstreamTarg
     if (o.status < 400) await recordUsage(tx, { orgId, userId, model: o.model, inputTokens: o.inputTokens, outputTokens: o.outputTokens, at: now });
     await recordAudit(tx, ctx, {
       orgId,
-      action: 'gateway.request',
+      action: 'gateway.request_handled',
       outcome: succeeded ? 'success' : 'failure',
       targets: [...(conversationId ? [{ type: 'conversation', id: conversationId }] : []), ...(call.keyId ? [{ type: 'gateway_key', id: call.keyId }] : []), { type: 'gateway_upstream', id: target.id }],
       metadata: {

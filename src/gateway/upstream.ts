@@ -61,7 +61,7 @@ export function modelAllowed(allowed: string[] | null, model: string): boolean {
 export async function assertModelAllowed(ctx: Ctx, orgId: string, target: UpstreamTarget, model: string, endpoint: string): Promise<void> {
   if (modelAllowed(target.allowedModels, model)) return;
   await ctx.db.transaction().execute((tx) =>
-    recordAudit(tx, ctx, { orgId, action: 'gateway.request', outcome: 'denied', targets: [{ type: 'gateway_upstream', id: target.id }], metadata: { endpoint, model, reason: 'model_not_allowed' } }),
+    recordAudit(tx, ctx, { orgId, action: 'gateway.request_handled', outcome: 'denied', targets: [{ type: 'gateway_upstream', id: target.id }], metadata: { endpoint, model, reason: 'model_not_allowed' } }),
   );
   throw new PalisadeError(403, 'model_not_allowed', `This organization does not allow the model "${model.slice(0, 100)}". Use one listed by GET /v1/models, or ask an admin to allow it.`, { details: { model: model.slice(0, 100) } });
 }
@@ -129,7 +129,7 @@ export async function loadUpstream(db: Queryable, config: PalisadeConfig, orgId:
 
 /** The outbound policy refused the provider's address at request time (DNS changed, or the policy did): not the caller's fault, so a 502. */
 export function upstreamDenied(err: PalisadeError): PalisadeError {
-  return new PalisadeError(502, err.code, `The model provider could not be reached: ${err.message}`, { ...(err.details ? { details: err.details } : {}) });
+  return new PalisadeError(502, 'upstream_unreachable', `The model provider could not be reached: ${err.message}`, { details: { ...err.details, reason: err.code } });
 }
 
 export const NO_TRAINING_HEADER = 'palisade-no-training';

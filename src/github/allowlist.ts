@@ -6,7 +6,7 @@ import { ROLES } from '../db/schema.js';
 import { PalisadeError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import { authorize } from '../orgs/authorize.js';
-import { recordGithubAudit } from './audit-actions.js';
+import { recordGithubAudit } from './record-audit.js';
 import { type GithubRepositoryInfo, githubCallFailed, installationOctokit } from './connection.js';
 import { denyRulesFor, validateDenyRules } from './deny-rules.js';
 import { githubError } from './errors.js';

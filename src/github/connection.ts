@@ -11,7 +11,7 @@ import { PalisadeError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import { DENIED_CODE, assertDestinationAllowed, outboundFetch } from '../net/outbound.js';
 import { authorize } from '../orgs/authorize.js';
-import { recordGithubAudit } from './audit-actions.js';
+import { recordGithubAudit } from './record-audit.js';
 import { githubError } from './errors.js';
 import { mirrorDir } from './git.js';
 import { connectionById } from './store.js';
@@ -94,14 +94,14 @@ async function openSecret(db: Queryable, config: PalisadeConfig, conn: GithubCon
   const ct = secret === 'private_key' ? conn.private_key_ct : conn.webhook_secret_ct;
   const version = secret === 'private_key' ? conn.private_key_key_version : conn.webhook_secret_key_version;
   const text = await openText(db, config, secretRef(conn, secret), ct, Number(version));
-  if (text === null) throw new PalisadeError(409, 'content_shredded', "This GitHub connection's credentials were destroyed with the organization's encryption keys; connect the App again.");
+  if (text === null) throw new PalisadeError(410, 'content_shredded', "This GitHub connection's credentials were destroyed with the organization's encryption keys; connect the App again.");
   return text;
 }
 
 /** Maps a failure of a GitHub API call to one of our errors: unreachable (or refused by policy), or what GitHub answered. */
 export function githubCallFailed(err: unknown, what: string): PalisadeError {
   if (err instanceof PalisadeError) {
-    if (err.code === DENIED_CODE) return new PalisadeError(502, err.code, `GitHub could not be reached for ${what}: ${err.message}`, { ...(err.details ? { details: err.details } : {}) });
+    if (err.code === DENIED_CODE) return new PalisadeError(502, 'github_unreachable', `GitHub could not be reached for ${what}: ${err.message}`, { details: { ...err.details, reason: DENIED_CODE } });
     return err;
   }
   const status = (err as { status?: number }).status;

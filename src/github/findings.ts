@@ -4,7 +4,7 @@ import { notFound } from '../errors.js';
 import { type Page, type PageRequest, pageOf } from '../http/pagination.js';
 import { newId } from '../ids.js';
 import { authorize } from '../orgs/authorize.js';
-import { recordGithubAudit } from './audit-actions.js';
+import { recordGithubAudit } from './record-audit.js';
 import { settleStatus } from './allowlist.js';
 import { validateDenyRules } from './deny-rules.js';
 import { githubError } from './errors.js';

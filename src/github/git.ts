@@ -155,7 +155,7 @@ export async function lsTree(dir: string, commit: string, path: string, recursiv
   const args = ['-C', dir, 'ls-tree', '-z', '-l', ...(recursive ? ['-r'] : []), commit];
   if (path) args.push('--', recursive ? path : `${path}/`);
   const run = await git(args);
-  if (run.code !== 0) throw new PalisadeError(500, 'github_git_failed', 'Reading the repository tree failed; retry, and if it persists report the request id.');
+  if (run.code !== 0) throw new PalisadeError(502, 'github_git_failed', 'Reading the repository tree failed; retry, and if it persists report the request id.');
   const out: TreeEntry[] = [];
   for (const rec of run.stdout.toString('utf8').split('\0')) {
     if (!rec) continue;
@@ -179,7 +179,7 @@ export async function entryAt(dir: string, commit: string, path: string): Promis
 
 export async function readBlob(dir: string, sha: string, maxBytes: number): Promise<Buffer> {
   const run = await git(['-C', dir, 'cat-file', 'blob', sha], { maxBytes });
-  if (run.code !== 0) throw new PalisadeError(500, 'github_git_failed', 'Reading a file from the repository failed; retry, and if it persists report the request id.');
+  if (run.code !== 0) throw new PalisadeError(502, 'github_git_failed', 'Reading a file from the repository failed; retry, and if it persists report the request id.');
   return run.stdout;
 }
 

@@ -2,7 +2,7 @@ import { gzipSync } from 'node:zlib';
 import type { Octokit } from '@octokit/rest';
 import type { Ctx } from '../context.js';
 import { newId } from '../ids.js';
-import { recordGithubAudit } from './audit-actions.js';
+import { recordGithubAudit } from './record-audit.js';
 import { githubCallFailed, installationOctokit } from './connection.js';
 import { denyRulesFor } from './deny-rules.js';
 import { registerGithubJobHandler } from './jobs.js';

@@ -3,7 +3,7 @@ import type { Tx } from '../db/schema.js';
 import { enqueueEmail } from '../email/outbox.js';
 import { emailConfigured } from '../email/transport.js';
 import { newId } from '../ids.js';
-import { recordGithubAudit } from './audit-actions.js';
+import { recordGithubAudit } from './record-audit.js';
 import { settleStatus } from './allowlist.js';
 import { gitBaseUrl, installationToken } from './connection.js';
 import { githubError } from './errors.js';

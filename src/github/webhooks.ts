@@ -4,7 +4,7 @@ import { recordBadToken } from '../auth/bad-credentials.js';
 import type { Ctx } from '../context.js';
 import { systemCtx } from '../context.js';
 import { PalisadeError } from '../errors.js';
-import { recordGithubAudit } from './audit-actions.js';
+import { recordGithubAudit } from './record-audit.js';
 import { rm } from 'node:fs/promises';
 import { dropRepositories } from './allowlist.js';
 import { appFor } from './connection.js';

@@ -87,8 +87,10 @@ export function toPalisadeError(err: unknown): PalisadeError {
   if (err instanceof SyntaxError && typeof fe.statusCode === 'number' && fe.statusCode === 400) {
     return new PalisadeError(400, 'invalid_json', 'The body is not valid JSON. Check quotes and commas, and send Content-Type: application/json.');
   }
+  // A plugin's own 4xx (a multipart limit, a malformed part): too large stays 413, anything else is 400.
+  if (typeof fe.statusCode === 'number' && fe.statusCode === 413) return new PalisadeError(413, 'body_too_large', 'The request body is larger than this endpoint accepts; send less data per request.');
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return new PalisadeError(fe.statusCode, 'bad_request', 'The request could not be read. Check the method, headers and body against /docs.');
+    return new PalisadeError(400, 'bad_request', 'The request could not be read. Check the method, headers and body against /docs.');
   }
   return new PalisadeError(500, 'internal_error', 'Something went wrong on our side. Try again; if it persists, give your administrator this requestId.');
 }
@@ -183,14 +185,30 @@ export interface ProtocolErrorShape {
   body(url: string, err: PalisadeError, requestId: string): unknown;
 }
 
+/** What every surface's error has, whatever its wire shape (a PalisadeError, a SCIM error). */
+export interface RenderableError {
+  status: number;
+  code: string;
+  headers?: Record<string, string> | undefined;
+}
+
+/**
+ * The one error handler every surface installs (the API here, SCIM in its plugin): anything thrown
+ * is mapped (Fastify's and the database's errors through toPalisadeError), logged once (an error
+ * when it is ours, a refusal otherwise), its headers set, then rendered in the surface's shape.
+ */
+export function errorHandler<E extends RenderableError>(label: string, map: (err: unknown) => E, render: (request: FastifyRequest, reply: FastifyReply, e: E) => unknown) {
+  return (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const e = map(err);
+    if (e.status >= 500) request.log.error({ err }, `unhandled ${label}error`);
+    else request.log.info({ code: e.code, status: e.status }, `${label}request refused`);
+    if (e.headers) reply.headers(e.headers);
+    return render(request, reply, e);
+  };
+}
+
 export function installErrorHandlers(app: FastifyInstance, shapes: ProtocolErrorShape[] = []): void {
-  app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    const pe = toPalisadeError(err);
-    if (pe.status >= 500) request.log.error({ err }, 'unhandled error');
-    else request.log.info({ code: pe.code, status: pe.status }, 'request refused');
-    if (pe.headers) reply.headers(pe.headers);
-    return reply.status(pe.status).send(errorBody(pe, request.id));
-  });
+  app.setErrorHandler(errorHandler('', toPalisadeError, (request, reply, pe) => reply.status(pe.status).send(errorBody(pe, request.id))));
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? request.url;
     const refused = methodNotAllowed(request.server.routeTable, request.method, path);

@@ -1,3 +1,4 @@
+import type { CodeWithStatus } from '../error-catalog.js';
 import type { FastifyInstance } from 'fastify';
 import { PalisadeError } from '../errors.js';
 
@@ -73,7 +74,7 @@ const WHAT: Record<TextProblem, string> = {
   prototype_key: 'is a key Palisade refuses ("__proto__", or "constructor" with "prototype"), and no Palisade document has such a field; remove it',
 };
 
-const CODE: Record<TextProblem, string> = { lone_surrogate: 'invalid_text', nul: 'invalid_text', too_deep: 'too_deep', prototype_key: 'forbidden_key' };
+const CODE: Record<TextProblem, CodeWithStatus<400>> = { lone_surrogate: 'invalid_text', nul: 'invalid_text', too_deep: 'too_deep', prototype_key: 'forbidden_key' };
 
 export function badInputError(location: 'body' | 'query' | 'params', bad: BadInput): PalisadeError {
   const where = bad.field ? `${location}.${bad.field}` : location;

@@ -1,3 +1,4 @@
+import type { CodeWithStatus } from '../error-catalog.js';
 import { isIP } from 'node:net';
 import { sql } from 'kysely';
 import type { Clock } from '../clock.js';
@@ -43,7 +44,7 @@ export interface RateLimit {
 }
 
 export interface RateLimitRefusal {
-  code: string;
+  code: CodeWithStatus<429>;
   /** Says what was limited; the wait and the limit are appended. */
   message: string;
 }

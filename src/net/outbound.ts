@@ -25,7 +25,7 @@ import { PalisadeError, badRequest } from '../errors.js';
  */
 export const ALLOW_VARIABLE = 'PALISADE_OUTBOUND_ALLOW_CIDRS';
 export const DENY_PRIVATE_VARIABLE = 'PALISADE_OUTBOUND_DENY_PRIVATE';
-export const DENIED_CODE = 'destination_address_denied';
+export const DENIED_CODE = 'destination_address_denied' as const;
 
 export interface ResolvedAddress {
   address: string;

@@ -5,7 +5,7 @@ import { notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import { assertDestinationAllowed } from '../net/outbound.js';
 import { authorize } from '../orgs/authorize.js';
-import { recordNotificationAudit } from './audit-actions.js';
+import { recordAudit } from '../audit/record.js';
 import { hostOf } from './deliver.js';
 import { notificationError } from './errors.js';
 import { type ChannelSecret, openChannelSecret, sealChannelSecret } from './secrets.js';
@@ -89,7 +89,7 @@ export async function createChannel(ctx: Ctx, orgId: string, input: CreateChanne
     const sealed = url ? await sealChannelSecret(tx, ctx.config, now, orgId, id, { url, ...(signingSecret ? { signingSecret } : {}) }) : { secret_ct: null, secret_key_version: null };
     const row: NotificationChannelsTable = { id, org_id: orgId, name: input.name.trim(), kind: input.kind, recipients: recipients ? JSON.stringify(recipients) : null, target_hint: url ? hostOf(url) : null, digest: input.digest ? 1 : 0, ...sealed, created_by: ctx.caller.kind === 'user' ? ctx.caller.userId : null, created_at: now.toISOString(), updated_at: now.toISOString() };
     await tx.insertInto('notification_channels').values(row).execute();
-    await recordNotificationAudit(tx, ctx, { orgId, action: 'notification_channel.created', targets: [{ type: 'notification_channel', id, name: row.name }], metadata: { kind: row.kind, target: row.target_hint, recipients, digest: row.digest === 1 } });
+    await recordAudit(tx, ctx, { orgId, action: 'notification_channel.created', targets: [{ type: 'notification_channel', id, name: row.name }], metadata: { kind: row.kind, target: row.target_hint, recipients, digest: row.digest === 1 } });
     return { channel: channelView(row), ...(signingSecret ? { signingSecret } : {}) };
   });
 }
@@ -133,7 +133,7 @@ export async function updateChannel(ctx: Ctx, orgId: string, channelId: string, 
     }
     await tx.updateTable('notification_channels').set({ name: next.name, recipients: next.recipients, target_hint: next.target_hint, digest: next.digest, secret_ct: next.secret_ct, secret_key_version: next.secret_key_version, updated_at: next.updated_at }).where('id', '=', row.id).execute();
     const changed = [input.name !== undefined && 'name', input.digest !== undefined && 'digest', input.recipients !== undefined && 'recipients', url !== undefined && 'url', signingSecret !== undefined && 'signingSecret'].filter(Boolean);
-    await recordNotificationAudit(tx, ctx, { orgId, action: 'notification_channel.updated', targets: [{ type: 'notification_channel', id: row.id, name: next.name }], metadata: { changed, target: next.target_hint, recipients: next.recipients ? (JSON.parse(next.recipients) as string[]) : null } });
+    await recordAudit(tx, ctx, { orgId, action: 'notification_channel.updated', targets: [{ type: 'notification_channel', id: row.id, name: next.name }], metadata: { changed, target: next.target_hint, recipients: next.recipients ? (JSON.parse(next.recipients) as string[]) : null } });
     return { channel: channelView(next), ...(signingSecret ? { signingSecret } : {}) };
   });
 }
@@ -144,6 +144,6 @@ export async function deleteChannel(ctx: Ctx, orgId: string, channelId: string):
   await ctx.db.transaction().execute(async (tx) => {
     const routes = await tx.deleteFrom('notification_routes').where('channel_id', '=', row.id).executeTakeFirst();
     await tx.deleteFrom('notification_channels').where('id', '=', row.id).execute();
-    await recordNotificationAudit(tx, ctx, { orgId, action: 'notification_channel.deleted', targets: [{ type: 'notification_channel', id: row.id, name: row.name }], metadata: { kind: row.kind, routesRemoved: Number(routes.numDeletedRows) } });
+    await recordAudit(tx, ctx, { orgId, action: 'notification_channel.deleted', targets: [{ type: 'notification_channel', id: row.id, name: row.name }], metadata: { kind: row.kind, routesRemoved: Number(routes.numDeletedRows) } });
   });
 }

@@ -7,7 +7,7 @@ import { emailConfigured } from '../email/transport.js';
 import { PalisadeError } from '../errors.js';
 import { outboundRequest } from '../net/outbound.js';
 import { type Message, shownFacts, slackPayload, teamsPayload, webhookPayload, webhookSignature } from './payloads.js';
-import { recordNotificationAudit } from './audit-actions.js';
+import { recordAudit } from '../audit/record.js';
 import { openChannelSecret } from './secrets.js';
 import type { NotificationDeliveriesTable, NotificationsTable } from './tables.js';
 
@@ -106,7 +106,7 @@ async function fail(ctx: Sys, row: NotificationDeliveriesTable, r: Extract<Attem
       .where('lease_owner', '=', owner)
       .executeTakeFirst();
     if (dead && Number(u.numUpdatedRows) === 1) {
-      await recordNotificationAudit(tx, systemCtx(ctx, 'notifications'), { orgId: row.org_id, action: 'notification.dead_lettered', outcome: 'failure', targets: [{ type: 'notification_delivery', id: row.id }, ...(row.channel_id ? [{ type: 'notification_channel', id: row.channel_id }] : [])], metadata: { notificationId: row.notification_id, channelKind: row.channel_kind, attempts, error: error.slice(0, 300) } });
+      await recordAudit(tx, systemCtx(ctx, 'notifications'), { orgId: row.org_id, action: 'notification.dead_lettered', outcome: 'failure', targets: [{ type: 'notification_delivery', id: row.id }, ...(row.channel_id ? [{ type: 'notification_channel', id: row.channel_id }] : [])], metadata: { notificationId: row.notification_id, channelKind: row.channel_kind, attempts, error: error.slice(0, 300) } });
     }
   });
   return dead ? 'dead' : 'retried';

@@ -1,3 +1,4 @@
+import { auditActionSpec } from '../audit/actions.js';
 import type { AuditEvent } from '../audit/event.js';
 import type { Ctx } from '../context.js';
 import { DAY_MS, NOTIFICATION_TYPES } from './catalog.js';
@@ -23,14 +24,16 @@ function oneOff(e: AuditEvent, type: Draft['type'], title: string, facts: Record
 
 export async function draftsForEvent(ctx: Sys, e: AuditEvent): Promise<Draft[]> {
   const { config } = ctx;
-  switch (e.action) {
-    case 'domain.verification_failing':
+  // Stored events keep the name an action had when they were written: match on its current name.
+  const action = auditActionSpec(e.action)?.action ?? e.action;
+  switch (action) {
+    case 'domain.failing':
     case 'domain.expired':
     case 'domain.recovered':
     case 'domain.verified': {
       const d = target(e, 'domain');
       if (!d) return [];
-      const phase = e.action === 'domain.verification_failing' ? 'failing' : e.action === 'domain.expired' ? 'expired' : 'resolved';
+      const phase = action === 'domain.failing' ? 'failing' : action === 'domain.expired' ? 'expired' : 'resolved';
       const draft = await domainDraft(ctx, e.orgId, d.id, phase, new Date(e.occurredAt), e.metadata);
       return draft ? [{ ...draft, dedupKey: `event:${e.id}`, sourceEventId: e.id }] : [];
     }
@@ -75,7 +78,7 @@ export async function draftsForEvent(ctx: Sys, e: AuditEvent): Promise<Draft[]> 
     }
     case 'sso.enforcement_enabled':
     case 'sso.enforcement_disabled': {
-      const on = e.action === 'sso.enforcement_enabled';
+      const on = action === 'sso.enforcement_enabled';
       const c = target(e, 'sso_connection');
       return [oneOff(e, 'sso.enforcement_changed', `Single sign-on enforcement was turned ${on ? 'on' : 'off'} by ${who(e)}`, { enforced: on, connectionId: c?.id ?? null, by: who(e) }, on ? 'Members now sign in only through single sign-on; primary owners keep break-glass. If this was not expected, turn it off (DELETE …/sso/enforcement) and ask who changed it.' : 'Members may sign in with passwords again. If this was not expected, turn enforcement back on (PUT …/sso/enforcement) and ask who changed it.', [{ label: 'Enforcement', url: api(config, `/orgs/${e.orgId}/sso/enforcement`) }])];
     }
@@ -88,17 +91,17 @@ export async function draftsForEvent(ctx: Sys, e: AuditEvent): Promise<Draft[]> 
     case 'stream.dead_lettered': {
       const s = target(e, 'audit_stream');
       if (!s) return [];
-      const dead = e.action === 'stream.dead_lettered';
-      const state = dead ? 'is dead-lettered: delivery stopped until an admin retries it' : e.action === 'stream.circuit_opened' ? `failed ${str(e.metadata.failures)} times in a row (circuit open; attempts continue, spaced out)` : 'failed to deliver';
+      const dead = action === 'stream.dead_lettered';
+      const state = dead ? 'is dead-lettered: delivery stopped until an admin retries it' : action === 'stream.circuit_opened' ? `failed ${str(e.metadata.failures)} times in a row (circuit open; attempts continue, spaced out)` : 'failed to deliver';
       const error = str(e.metadata.error);
       return [
         {
           orgId: e.orgId,
           type: 'stream.failing',
           phase: 'alert',
-          severity: dead || e.action === 'stream.circuit_opened' ? 'critical' : 'warning',
+          severity: dead || action === 'stream.circuit_opened' ? 'critical' : 'warning',
           causeKey: `stream:${s.id}`,
-          stage: dead ? 3 : e.action === 'stream.circuit_opened' ? 2 : 1,
+          stage: dead ? 3 : action === 'stream.circuit_opened' ? 2 : 1,
           remindEveryMs: DAY_MS,
           title: `SIEM stream ${s.name ?? s.id} ${state}`,
           facts: { stream: s.name ?? s.id, streamId: s.id, kind: e.metadata.kind ?? null, failures: e.metadata.failures ?? null, pendingFromSeq: e.metadata.pendingFromSeq ?? null, receiverStatus: e.metadata.status ?? null, error },
@@ -120,7 +123,7 @@ export async function draftsForEvent(ctx: Sys, e: AuditEvent): Promise<Draft[]> 
     }
     case 'member.role_changed':
     case 'member.joined': {
-      const role = e.action === 'member.role_changed' ? e.metadata.to : e.metadata.role;
+      const role = action === 'member.role_changed' ? e.metadata.to : e.metadata.role;
       if (role !== 'primary_owner') return [];
       const u = target(e, 'user');
       const m = target(e, 'membership');
@@ -129,7 +132,7 @@ export async function draftsForEvent(ctx: Sys, e: AuditEvent): Promise<Draft[]> 
     case 'compliance_key.created':
     case 'gateway_key.created':
     case 'api_token.created': {
-      const kind = e.action === 'compliance_key.created' ? 'compliance key' : e.action === 'gateway_key.created' ? 'gateway key' : 'personal API token';
+      const kind = action === 'compliance_key.created' ? 'compliance key' : action === 'gateway_key.created' ? 'gateway key' : 'personal API token';
       const k = e.targets[0];
       return [oneOff(e, 'key.created', `New ${kind} "${k?.name ?? ''}" created by ${who(e)}`, { keyKind: kind, keyId: k?.id ?? null, name: k?.name ?? null, by: who(e), scopes: e.metadata.scopes ?? null, expiresAt: e.metadata.expiresAt ?? null }, `If you do not recognise this ${kind}, revoke it now and ask ${who(e)} about it.`)];
     }

@@ -3,7 +3,7 @@ import type { Ctx } from '../context.js';
 import { notFound } from '../errors.js';
 import { type Page, type PageRequest, PageQuerySchema, pageOf } from '../http/pagination.js';
 import { authorize } from '../orgs/authorize.js';
-import { recordNotificationAudit } from './audit-actions.js';
+import { recordAudit } from '../audit/record.js';
 import { notificationError } from './errors.js';
 import type { NotificationDeliveriesTable, NotificationsTable } from './tables.js';
 
@@ -125,7 +125,7 @@ export async function retryDelivery(ctx: Ctx, orgId: string, deliveryId: string)
     if (row.status !== 'dead') throw notificationError('notification_delivery_not_dead', `This delivery is ${row.status}; only a delivery that failed every attempt (dead) can be retried.`);
     const at = ctx.clock.now().toISOString();
     await tx.updateTable('notification_deliveries').set({ status: 'queued', attempts: 0, next_attempt_at: at, dead_at: null }).where('id', '=', row.id).execute();
-    await recordNotificationAudit(tx, ctx, { orgId, action: 'notification.retried', targets: [{ type: 'notification_delivery', id: row.id }, ...(row.channel_id ? [{ type: 'notification_channel', id: row.channel_id }] : [])], metadata: { notificationId: row.notification_id, previousAttempts: Number(row.attempts), lastError: row.last_error } });
+    await recordAudit(tx, ctx, { orgId, action: 'notification.retried', targets: [{ type: 'notification_delivery', id: row.id }, ...(row.channel_id ? [{ type: 'notification_channel', id: row.channel_id }] : [])], metadata: { notificationId: row.notification_id, previousAttempts: Number(row.attempts), lastError: row.last_error } });
     return { ...row, status: 'queued' as const, attempts: 0, next_attempt_at: at, dead_at: null };
   });
   return (await deliveryViews(ctx, [row]))[0]!;

@@ -3,7 +3,7 @@ import type { Ctx } from '../context.js';
 import { newId } from '../ids.js';
 import { authorize } from '../orgs/authorize.js';
 import { orgLineage } from '../orgs/store.js';
-import { recordNotificationAudit } from './audit-actions.js';
+import { recordAudit } from '../audit/record.js';
 import { NOTIFICATION_TYPES, TYPE_NAMES } from './catalog.js';
 import { notificationError } from './errors.js';
 import type { Severity } from './tables.js';
@@ -72,7 +72,7 @@ export async function putRouting(ctx: Ctx, orgId: string, input: RoutingInput): 
       after.push({ type: r.type, channelId: r.channelId, minSeverity });
       await tx.insertInto('notification_routes').values({ id: newId('nrt', now), org_id: orgId, type: r.type, channel_id: r.channelId, min_severity: minSeverity, created_at: now.toISOString() }).execute();
     }
-    await recordNotificationAudit(tx, ctx, { orgId, action: 'notification_routing.updated', targets: ids.map((id) => ({ type: 'notification_channel', id })), metadata: { before: before.map((b) => ({ type: b.type, channelId: b.channel_id, minSeverity: b.min_severity })), after } });
+    await recordAudit(tx, ctx, { orgId, action: 'notification_routing.updated', targets: ids.map((id) => ({ type: 'notification_channel', id })), metadata: { before: before.map((b) => ({ type: b.type, channelId: b.channel_id, minSeverity: b.min_severity })), after } });
   });
   return getRouting(ctx, orgId);
 }

@@ -1,3 +1,4 @@
+import type { CodeWithStatus } from '../error-catalog.js';
 import type { Ctx } from '../context.js';
 import type { Organization, Role } from '../db/schema.js';
 import { PalisadeError, notFound, unauthenticated } from '../errors.js';
@@ -37,8 +38,11 @@ export async function authorize(ctx: Ctx, orgId: string, permission: Permission)
   return { org, role };
 }
 
+/** `missing_permission_<permission with _ for .>`: each is declared in src/orgs/error-codes.ts (a test checks every permission). */
+export const missingPermissionCode = (permission: Permission) => `missing_permission_${permission.replace(/\./g, '_')}` as CodeWithStatus<403>;
+
 export function missingPermission(permission: Permission, role: Role): PalisadeError {
-  return new PalisadeError(403, `missing_permission_${permission.replace(/\./g, '_')}`, `This action requires ${PERMISSION_PURPOSE[permission]}; your role here is ${role}. Ask a primary owner if you need it.`, {
+  return new PalisadeError(403, missingPermissionCode(permission), `This action requires ${PERMISSION_PURPOSE[permission]}; your role here is ${role}. Ask a primary owner if you need it.`, {
     details: { permission, yourRole: role },
   });
 }

@@ -1,4 +1,5 @@
 import type { Membership, Organization, Queryable, Role, Tx } from '../db/schema.js';
+import { lockRow } from '../db/row-lock.js';
 
 export function findActiveOrg(db: Queryable, orgId: string): Promise<Organization | undefined> {
   return db.selectFrom('organizations').selectAll().where('id', '=', orgId).where('status', '=', 'active').executeTakeFirst();
@@ -48,7 +49,7 @@ export async function countOwnersIncludingInvited(db: Queryable, orgId: string):
  * UPDATE takes a row lock on PostgreSQL; SQLite already runs one write transaction at a time.
  */
 export async function lockOrg(tx: Tx, orgId: string): Promise<void> {
-  await tx.updateTable('organizations').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', orgId).execute();
+  await lockRow(tx, 'organizations', { id: orgId });
 }
 
 export async function activeChildCount(db: Queryable, orgId: string): Promise<number> {

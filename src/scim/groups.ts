@@ -9,6 +9,7 @@ import { applyPatch, readPatchOps } from './patch.js';
 import { type Json, type JsonObject, canonicalResource, project } from './resource.js';
 import { GROUP_SCHEMA, MAPPING_SCHEMA, SCHEMA_SETS } from './schemas.js';
 import type { ScimGroupsTable } from './tables.js';
+import { lockRow } from '../db/row-lock.js';
 
 type GroupRow = ScimGroupsTable;
 const isObj = (v: unknown): v is JsonObject => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -244,7 +245,7 @@ export function patchGroup(call: ScimCall, id: string, body: unknown, ifMatch: s
 export async function deleteGroup(call: ScimCall, id: string, ifMatch: string | undefined): Promise<void> {
   call.log.resourceId = id;
   await call.ctx.db.transaction().execute(async (tx) => {
-    await tx.updateTable('scim_groups').set((eb) => ({ version: eb.ref('version') })).where('id', '=', id).where('directory_id', '=', call.dir.id).execute();
+    await lockRow(tx, 'scim_groups', { id, directory_id: call.dir.id });
     const row = await loadRow(tx, call, id);
     checkIfMatch(ifMatch, row.version);
     call.log.groupName = row.display_name;

@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type TSchema, Type } from '@sinclair/typebox';
 import { recordBadToken } from '../auth/bad-credentials.js';
 import type { Ctx } from '../context.js';
 import { recordAudit } from '../audit/record.js';
 import { databaseFaultOf, faultError } from '../db/faults.js';
 import { PalisadeError } from '../errors.js';
-import { allowedMethods, toPalisadeError } from '../http/errors.js';
+import { allowedMethods, errorHandler, toPalisadeError } from '../http/errors.js';
 import { parseJsonText } from '../http/json-body.js';
 import { type ScimCall, readListQuery } from './common.js';
 import { authenticateDirectory, scimBaseUrl } from './directories.js';
@@ -156,15 +157,14 @@ export async function scimProtocolRoutes(app: FastifyInstance): Promise<void> {
         }
       });
 
-      scim.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
-        const se = toScimError(err);
-        request.scimError = se;
-        if (se.status === 401) reply.header('www-authenticate', 'Bearer realm="scim", error="invalid_token"');
-        if (se.headers) reply.headers(se.headers);
-        if (se.status >= 500) request.log.error({ err }, 'unhandled SCIM error');
-        else request.log.info({ code: se.code, status: se.status }, 'SCIM request refused');
-        return send(reply, se.status, scimErrorBody(se));
-      });
+      // The shared handler (src/http/errors.ts), rendering in SCIM's error shape.
+      scim.setErrorHandler(
+        errorHandler('SCIM ', toScimError, (request, reply, se) => {
+          request.scimError = se;
+          if (se.status === 401) reply.header('www-authenticate', 'Bearer realm="scim", error="invalid_token"');
+          return send(reply, se.status, scimErrorBody(se));
+        }),
+      );
       scim.setNotFoundHandler((request, reply) => {
         const path = request.url.split('?')[0] ?? request.url;
         // A path that exists with other methods is a 405 naming them (RFC 7231 §6.5.5), as scim2-tester expects of discovery endpoints.
@@ -185,6 +185,20 @@ export async function scimProtocolRoutes(app: FastifyInstance): Promise<void> {
       };
       const ifMatch = (request: FastifyRequest) => (typeof request.headers['if-match'] === 'string' ? request.headers['if-match'] : undefined);
       const hide = { schema: { hide: true } };
+      // Documented in /openapi.json (tag "SCIM 2.0") for the reader; bodies are SCIM's own (RFC 7643),
+      // validated by the operations, and responses are serialized as they are (the schemas below
+      // describe, they do not filter: this plugin's serializer ignores them).
+      scim.setSerializerCompiler(() => (data: unknown) => JSON.stringify(data));
+      const ScimResource = Type.Object(
+        { schemas: Type.Array(Type.String(), { description: 'SCIM schema URNs of the resource, or of a ListResponse.' }) },
+        { additionalProperties: true, description: 'A SCIM resource, or a ListResponse of them (RFC 7643, RFC 7644 §3.4.2).' },
+      );
+      const DirParams = Type.Object({ directoryId: Type.String({ description: 'The SCIM directory (its base URL is /scim/v2/{directoryId}).' }) });
+      const withId = (name: 'id' | 'rid') => Type.Object({ directoryId: Type.String(), [name]: Type.String() });
+      const doc = (operationId: string, summary: string, params: TSchema, response: Record<number, TSchema>) => ({
+        schema: { tags: ['SCIM 2.0'], operationId, summary, security: [{ scimToken: [] }], params, response },
+      });
+      const ok = { 200: ScimResource };
 
       // Discovery (RFC 7644 §4): query parameters are ignored, except that a filter is refused with
       // 403 "to ensure that clients cannot incorrectly assume that any matching conditions specified
@@ -195,21 +209,21 @@ export async function scimProtocolRoutes(app: FastifyInstance): Promise<void> {
         if (filter !== undefined && filter !== '') throw new ScimError(403, 'discovery_filter_unsupported', 'Discovery endpoints (/ServiceProviderConfig, /ResourceTypes, /Schemas) do not filter (RFC 7644 §4); request them without "filter" and select what you need.');
         return c;
       };
-      scim.get('/:directoryId/ServiceProviderConfig', hide, async (request, reply) => send(reply, 200, serviceProviderConfig(discovery(request).base)));
-      scim.get('/:directoryId/ResourceTypes', hide, async (request, reply) => {
+      scim.get('/:directoryId/ServiceProviderConfig', doc('scimGetServiceProviderConfig', 'What this SCIM service supports (RFC 7644 §5)', DirParams, ok), async (request, reply) => send(reply, 200, serviceProviderConfig(discovery(request).base)));
+      scim.get('/:directoryId/ResourceTypes', doc('scimListResourceTypes', 'The resource types served: User and Group', DirParams, ok), async (request, reply) => {
         const docs = resourceTypeDocs(discovery(request).base);
         return send(reply, 200, { schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: docs.length, startIndex: 1, itemsPerPage: docs.length, Resources: docs });
       });
-      scim.get('/:directoryId/ResourceTypes/:rid', hide, async (request, reply) => {
+      scim.get('/:directoryId/ResourceTypes/:rid', doc('scimGetResourceType', 'One resource type', withId('rid'), ok), async (request, reply) => {
         const doc = resourceTypeDocs(discovery(request).base).find((d) => d.id === (request.params as Params).rid);
         if (!doc) throw new ScimError(404, 'resource_not_found', 'Resource types are User and Group.');
         return send(reply, 200, doc);
       });
-      scim.get('/:directoryId/Schemas', hide, async (request, reply) => {
+      scim.get('/:directoryId/Schemas', doc('scimListSchemas', 'The schemas served, with their attributes', DirParams, ok), async (request, reply) => {
         const docs = schemaDocs(discovery(request).base);
         return send(reply, 200, { schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: docs.length, startIndex: 1, itemsPerPage: docs.length, Resources: docs });
       });
-      scim.get('/:directoryId/Schemas/:rid', hide, async (request, reply) => {
+      scim.get('/:directoryId/Schemas/:rid', doc('scimGetSchema', 'One schema', withId('rid'), ok), async (request, reply) => {
         const docs = schemaDocs(discovery(request).base);
         const doc = docs.find((d) => String(d.id).toLowerCase() === String((request.params as Params).rid).toLowerCase());
         if (!doc) throw new ScimError(404, 'resource_not_found', `No schema with that id. Schemas served: ${docs.map((d) => d.id).join(', ')}.`);
@@ -237,27 +251,27 @@ export async function scimProtocolRoutes(app: FastifyInstance): Promise<void> {
       ] as const;
       for (const r of resources) {
         const id = (request: FastifyRequest) => (request.params as Params).id as string;
-        scim.get(`/:directoryId/${r.path}`, hide, async (request, reply) => send(reply, 200, await r.list(call(request, `list_${r.noun}s`, r.type), readListQuery(request.query, 'query'))));
-        scim.post(`/:directoryId/${r.path}/.search`, hide, async (request, reply) => send(reply, 200, await r.list(call(request, `search_${r.noun}s`, r.type), readListQuery(request.body, 'body'))));
-        scim.get(`/:directoryId/${r.path}/:id`, hide, async (request, reply) => {
+        scim.get(`/:directoryId/${r.path}`, doc(`scimList${r.path}`, `List or filter ${r.path} (filter, startIndex, count, attributes)`, DirParams, ok), async (request, reply) => send(reply, 200, await r.list(call(request, `list_${r.noun}s`, r.type), readListQuery(request.query, 'query'))));
+        scim.post(`/:directoryId/${r.path}/.search`, doc(`scimSearch${r.path}`, `Search ${r.path} with a SearchRequest body`, DirParams, ok), async (request, reply) => send(reply, 200, await r.list(call(request, `search_${r.noun}s`, r.type), readListQuery(request.body, 'body'))));
+        scim.get(`/:directoryId/${r.path}/:id`, doc(`scimGet${r.type}`, `One ${r.type} (ETag; If-None-Match answers 304)`, withId('id'), ok), async (request, reply) => {
           const found = await r.get(call(request, `get_${r.noun}`, r.type), id(request), readListQuery(request.query, 'query'));
           if (request.headers['if-none-match'] === found.etag) return reply.status(304).header('etag', found.etag).send();
           return send(reply, 200, found.body, found.etag);
         });
-        scim.post(`/:directoryId/${r.path}`, hide, async (request, reply) => {
+        scim.post(`/:directoryId/${r.path}`, doc(`scimCreate${r.type}`, `Create a ${r.type}`, DirParams, { 201: ScimResource }), async (request, reply) => {
           const created = await r.create(call(request, `create_${r.noun}`, r.type), request.body);
           reply.header('location', (created.body.meta as { location: string }).location);
           return send(reply, 201, created.body, created.etag);
         });
-        scim.put(`/:directoryId/${r.path}/:id`, hide, async (request, reply) => {
+        scim.put(`/:directoryId/${r.path}/:id`, doc(`scimReplace${r.type}`, `Replace a ${r.type} (If-Match honoured)`, withId('id'), ok), async (request, reply) => {
           const replaced = await r.replace(call(request, `replace_${r.noun}`, r.type), id(request), request.body, ifMatch(request));
           return send(reply, 200, replaced.body, replaced.etag);
         });
-        scim.patch(`/:directoryId/${r.path}/:id`, hide, async (request, reply) => {
+        scim.patch(`/:directoryId/${r.path}/:id`, doc(`scimPatch${r.type}`, `Change a ${r.type} with PatchOp operations (If-Match honoured)`, withId('id'), ok), async (request, reply) => {
           const patched = await r.patch(call(request, `patch_${r.noun}`, r.type), id(request), request.body, ifMatch(request));
           return send(reply, 200, patched.body, patched.etag);
         });
-        scim.delete(`/:directoryId/${r.path}/:id`, hide, async (request, reply) => {
+        scim.delete(`/:directoryId/${r.path}/:id`, doc(`scimDelete${r.type}`, `Delete a ${r.type}`, withId('id'), { 204: Type.Null({ description: 'Deleted.' }) }), async (request, reply) => {
           await r.remove(call(request, `delete_${r.noun}`, r.type), id(request), ifMatch(request));
           return reply.status(204).send();
         });

@@ -10,6 +10,7 @@ import { type JsonObject, canonicalResource, project, schemasOf } from './resour
 import { ACCOUNT_SCHEMA, SCHEMA_SETS, USER_SCHEMA } from './schemas.js';
 import type { SyncNote } from './sync-log.js';
 import type { ScimUsersTable } from './tables.js';
+import { lockRow } from '../db/row-lock.js';
 
 type UserRow = ScimUsersTable;
 const isObj = (v: unknown): v is JsonObject => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -201,8 +202,8 @@ async function saveUser(call: ScimCall, tx: Tx, current: UserRow, resource: Json
 }
 
 /** Locks the row (no-op UPDATE) so concurrent writers of one user apply in turn. */
-async function lockRow(tx: Tx, call: ScimCall, id: string): Promise<UserRow> {
-  await tx.updateTable('scim_users').set((eb) => ({ version: eb.ref('version') })).where('id', '=', id).where('directory_id', '=', call.dir.id).execute();
+async function lockUser(tx: Tx, call: ScimCall, id: string): Promise<UserRow> {
+  await lockRow(tx, 'scim_users', { id, directory_id: call.dir.id });
   return loadRow(tx, call, id);
 }
 
@@ -213,7 +214,7 @@ export async function replaceUser(call: ScimCall, id: string, body: unknown, ifM
   onePrimary('User', resource);
   try {
     return await call.ctx.db.transaction().execute(async (tx) => {
-      const row = await lockRow(tx, call, id);
+      const row = await lockUser(tx, call, id);
       checkIfMatch(ifMatch, row.version);
       return saveUser(call, tx, row, resource);
     });
@@ -228,7 +229,7 @@ export async function patchUser(call: ScimCall, id: string, body: unknown, ifMat
   const ops = readPatchOps(body);
   try {
     return await call.ctx.db.transaction().execute(async (tx) => {
-      const row = await lockRow(tx, call, id);
+      const row = await lockUser(tx, call, id);
       checkIfMatch(ifMatch, row.version);
       const stored = JSON.parse(row.resource) as JsonObject;
       const current = 'active' in stored ? { ...stored, active: row.active === 1 } : stored;
@@ -243,7 +244,7 @@ export async function patchUser(call: ScimCall, id: string, body: unknown, ifMat
 export async function deleteUser(call: ScimCall, id: string, ifMatch: string | undefined): Promise<void> {
   call.log.resourceId = id;
   await call.ctx.db.transaction().execute(async (tx) => {
-    const row = await lockRow(tx, call, id);
+    const row = await lockUser(tx, call, id);
     checkIfMatch(ifMatch, row.version);
     call.log.userName = row.user_name;
     const groupIds = (await tx.selectFrom('scim_group_members').select('group_id').where('scim_user_id', '=', row.id).execute()).map((r) => r.group_id);

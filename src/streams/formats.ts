@@ -1,4 +1,6 @@
 import { VERSION } from '../app.js';
+import { OCSF_ACTIVITIES } from '../audit/action-spec.js';
+import { auditActionSpec } from '../audit/actions.js';
 import type { AuditEvent } from '../audit/event.js';
 
 /**
@@ -24,61 +26,23 @@ interface OcsfClass {
   activityName: string;
 }
 
-const verbOf = (action: string) => action.slice(action.lastIndexOf('.') + 1);
-
-const AUTHENTICATION = { classUid: 3002, className: 'Authentication', categoryUid: 3, categoryName: 'Identity & Access Management' } as const;
-const ACCOUNT_CHANGE = { classUid: 3001, className: 'Account Change', categoryUid: 3, categoryName: 'Identity & Access Management' } as const;
-const API_ACTIVITY = { classUid: 6003, className: 'API Activity', categoryUid: 6, categoryName: 'Application Activity' } as const;
-
-// Account Change (3001): Create 1, Enable 2, Password Change 3, Password Reset 4, Disable 5, Delete 6,
-// Attach Policy 7, Detach Policy 8, Lock 9, MFA Factor Enable 10, MFA Factor Disable 11, Other 99.
-const ACCOUNT_ACTIVITIES: [RegExp, number, string][] = [
-  [/^(invited|created|joined|auto_joined|provisioned|member_provisioned)$/, 1, 'Create'],
-  [/^(enabled|activated|reactivated|restored|member_activated|user_reactivated)$/, 2, 'Enable'],
-  [/^(password_set|password_changed)$/, 3, 'Password Change'],
-  [/^password_reset$/, 4, 'Password Reset'],
-  [/^(disabled|suspended|deactivated|member_deactivated|user_deactivated)$/, 5, 'Disable'],
-  [/^(removed|deleted|deprovisioned|member_deprovisioned|user_deleted)$/, 6, 'Delete'],
-  [/^(role_changed|role_granted|promoted)$/, 7, 'Attach Policy'],
-  [/^(role_revoked|demoted)$/, 8, 'Detach Policy'],
-  [/^locked$/, 9, 'Lock'],
-  [/^(totp_enrolled|mfa_enabled)$/, 10, 'MFA Factor Enable'],
-  [/^(totp_removed|mfa_disabled)$/, 11, 'MFA Factor Disable'],
-];
+const CLASSES: Record<number, Pick<OcsfClass, 'className' | 'categoryUid' | 'categoryName'>> = {
+  3001: { className: 'Account Change', categoryUid: 3, categoryName: 'Identity & Access Management' },
+  3002: { className: 'Authentication', categoryUid: 3, categoryName: 'Identity & Access Management' },
+  6003: { className: 'API Activity', categoryUid: 6, categoryName: 'Application Activity' },
+};
 
 /**
- * Chooses the OCSF class and activity for a Palisade action: sign-ins are Authentication, changes to
- * a person's account (membership, role, password, second factor) are Account Change, and every other
- * administrative change (including SSO and SCIM configuration) is API Activity.
+ * The OCSF class and activity of an action, as its domain's `audit-actions.ts` declares it (events
+ * stored under a former name map like the current one). Sign-ins are Authentication, changes to a
+ * person's account are Account Change, every other administrative change is API Activity; an
+ * undeclared name (none is written today) is API Activity: Other.
  */
 export function ocsfClassOf(action: string): OcsfClass {
-  const verb = verbOf(action);
-  const domain = action.slice(0, action.indexOf('.'));
-  if ((domain === 'auth' || domain === 'sso' || domain === 'mfa') && /^(login|logon|sign_in|signed_in|break_glass|logout|logoff|signed_out|session_revoked)/.test(verb)) {
-    // Authentication (3002): Logon 1, Logoff 2 (Authentication Ticket 3, Service Ticket 4, Other 99 unused).
-    const logoff = /^(logout|logoff|signed_out|session_revoked)/.test(verb);
-    return { ...AUTHENTICATION, activityId: logoff ? 2 : 1, activityName: logoff ? 'Logoff' : 'Logon' };
-  }
-  const account = ACCOUNT_ACTIVITIES.find(([re]) => re.test(verb));
-  const accountDomain = domain === 'member' || domain === 'user' || domain === 'owner';
-  // SCIM: what happens to a person is an account change; directories and their tokens are configuration.
-  const scimPerson = domain === 'scim' && /^(member_|user_|deprovision_|role_change_)/.test(verb);
-  // A password or second factor set on one's own account (auth.password_set, auth.totp_enrolled).
-  const credential = (domain === 'auth' || domain === 'mfa') && account !== undefined;
-  if (accountDomain || scimPerson || credential) {
-    return { ...ACCOUNT_CHANGE, activityId: account?.[1] ?? 99, activityName: account?.[2] ?? 'Other' };
-  }
-  // API Activity (6003) is the nearest class for every other administrative change: Create 1, Read 2, Update 3, Delete 4, Other 99.
-  const activity: [number, string] = /(created|added|invited|issued|enrolled|configured|placed|uploaded)$/.test(verb)
-    ? [1, 'Create']
-    : /(read|exported|viewed|listed|downloaded)$/.test(verb)
-      ? [2, 'Read']
-      : /(updated|changed|rotated|set|enabled|disabled|verified|recovered|failed|failing|dead_lettered|paused|resumed|refreshed|renamed|lifted|expired)$/.test(verb)
-        ? [3, 'Update']
-        : /(deleted|removed|revoked|purged|released|shredded)$/.test(verb)
-          ? [4, 'Delete']
-          : [99, 'Other'];
-  return { ...API_ACTIVITY, activityId: activity[0], activityName: activity[1] };
+  const declared = auditActionSpec(action)?.ocsf ?? 'API Activity: Other';
+  const { classUid, activityId } = OCSF_ACTIVITIES[declared];
+  const activityName = declared.slice(declared.indexOf(': ') + 2);
+  return { classUid, ...(CLASSES[classUid] as (typeof CLASSES)[number]), activityId, activityName };
 }
 
 const OCSF_STATUS = { success: [1, 'Success'], failure: [2, 'Failure'], denied: [2, 'Failure'] } as const;

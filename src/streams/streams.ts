@@ -247,7 +247,7 @@ export async function sendTestEvent(ctx: Ctx, orgId: string, streamId: string): 
   const event: AuditEvent = {
     id: newId('evt', now), orgId, seq: 0, occurredAt: now.toISOString(),
     actor: { type: 'system', id: 'palisade', email: null, ip: null, userAgent: null },
-    action: 'stream.test_event', targets: [{ type: 'audit_stream', id: row.id, name: row.name }], outcome: 'success',
+    action: 'stream.test_sent', targets: [{ type: 'audit_stream', id: row.id, name: row.name }], outcome: 'success',
     metadata: { test: true }, requestId: ctx.meta.requestId, prevHash: '0'.repeat(64), hash: '0'.repeat(64),
   };
   const result = await deliverRow(ctx, row, [event], now);

@@ -5,6 +5,7 @@ import { recordAuditBatch } from '../../src/audit/record.js';
 import { sqliteHandleOf } from '../../src/db/connect.js';
 import { createScheduler } from '../../src/jobs/registry.js';
 import { type TestApp, createTestApp } from '../helpers/harness.js';
+import { testAction } from '../helpers/audit-actions.js';
 
 describe('audit.db_optimize job', () => {
   let t: TestApp;
@@ -17,7 +18,7 @@ describe('audit.db_optimize job', () => {
     const { orgId } = await t.seedOrg('Optimize', 'owner@optimize.example');
     const db = t.db.database.db;
     await db.transaction().execute((tx) =>
-      recordAuditBatch(tx, t.system, Array.from({ length: 300 }, (_, i) => ({ orgId, action: 'test.optimized', targets: [{ type: 'user', id: `usr_${i % 30}` }] }))),
+      recordAuditBatch(tx, t.system, Array.from({ length: 300 }, (_, i) => ({ orgId, action: testAction('test.optimized'), targets: [{ type: 'user', id: `usr_${i % 30}` }] }))),
     );
     const scheduler = createScheduler({ db, clock: t.clock, config: t.config });
     const handle = sqliteHandleOf(db);
@@ -38,7 +39,7 @@ describe('audit.db_optimize job', () => {
     assert.ok((stats.audit_event_targets ?? 0) >= 300, `audit_event_targets analyzed: ${JSON.stringify(stats)}`);
     if (handle) {
       // PRAGMA optimize re-analyzes only a table that grew about tenfold: one more event is not that.
-      await db.transaction().execute((tx) => recordAuditBatch(tx, t.system, [{ orgId, action: 'test.optimized' }]));
+      await db.transaction().execute((tx) => recordAuditBatch(tx, t.system, [{ orgId, action: testAction('test.optimized') }]));
       t.clock.advance(2 * 3_600_000);
       await scheduler.runNow('audit.db_optimize');
       assert.deepEqual(await analyzed(), stats);

@@ -10,6 +10,7 @@ import { recordAuditBatch } from '../../src/audit/record.js';
 import { CSV_PARSE_OPTIONS, csvEscapeCell, eventFromCsvRecord } from '../../src/audit/export.js';
 import type { AuditEvent } from '../../src/audit/event.js';
 import { type TestApp, createTestApp } from '../helpers/harness.js';
+import { testAction } from '../helpers/audit-actions.js';
 
 const run = promisify(execFile);
 
@@ -28,7 +29,7 @@ describe('audit export', () => {
       recordAuditBatch(
         tx,
         { ...t.system, meta: { requestId: 'req_export', ip: '198.51.100.7', userAgent: '=cmd|calc' } },
-        nasty.map((v, i) => ({ orgId, action: 'test.nasty_value', targets: [{ type: 'thing', id: `thg_${i}`, name: v }], metadata: { v, n: i, nested: { v } }, outcome: i % 2 ? 'failure' : 'success' })),
+        nasty.map((v, i) => ({ orgId, action: testAction('test.nasty_value'), targets: [{ type: 'thing', id: `thg_${i}`, name: v }], metadata: { v, n: i, nested: { v } }, outcome: i % 2 ? 'failure' : 'success' })),
       ),
     );
     for (let i = 0; i < 1205; i++) if (i % 400 === 0) await owner.post(`/api/v1/orgs/${orgId}/members`, { email: `m${i}@exporter.example` });
@@ -115,7 +116,7 @@ describe('audit export', () => {
     const denied = await agent.get(`/api/v1/orgs/${orgId}/audit-events/export`);
     assert.equal(denied.status, 403);
     // Over two keyset pages of 1000.
-    await t.db.database.db.transaction().execute((tx) => recordAuditBatch(tx, t.system, Array.from({ length: 2100 }, (_, i) => ({ orgId, action: 'test.bulk', metadata: { i } }))));
+    await t.db.database.db.transaction().execute((tx) => recordAuditBatch(tx, t.system, Array.from({ length: 2100 }, (_, i) => ({ orgId, action: testAction('test.bulk'), metadata: { i } }))));
     const res = await owner.get(`/api/v1/orgs/${orgId}/audit-events/export?format=ndjson&action=test.bulk`);
     const lines = res.raw.body.trim().split('\n').map((l) => JSON.parse(l) as AuditEvent);
     assert.equal(lines.length, 2100);

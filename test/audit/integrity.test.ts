@@ -12,6 +12,7 @@ import { parseExport, verifyExport } from '../../src/audit/verify-file.js';
 import { verifyChain } from '../../src/audit/verify.js';
 import { createScheduler } from '../../src/jobs/registry.js';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
+import { testAction } from '../helpers/audit-actions.js';
 
 const run = promisify(execFile);
 const DAY = 86_400_000;
@@ -32,7 +33,7 @@ describe('retention, signed checkpoints and offline verification', () => {
   const count = async (orgId: string) =>
     Number((await t.db.database.db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n')).where('org_id', '=', orgId).executeTakeFirstOrThrow()).n);
   const addEvents = (orgId: string, n: number, action = 'test.happened') =>
-    t.db.database.db.transaction().execute((tx) => recordAuditBatch(tx, t.system, Array.from({ length: n }, (_, i) => ({ orgId, action, metadata: { i } }))));
+    t.db.database.db.transaction().execute((tx) => recordAuditBatch(tx, t.system, Array.from({ length: n }, (_, i) => ({ orgId, action: testAction(action), metadata: { i } }))));
 
   test('retention defaults to 30 days and accepts a number of days or "forever"; members cannot change it', async () => {
     const { orgId, owner } = await t.seedOrg('Keeper', 'owner@keeper.example');

@@ -10,6 +10,7 @@ import { type Database, dropPostgresSchema, openDatabase } from '../../src/db/co
 import { migrateTo, migrateToLatest } from '../../src/db/migrate.js';
 import { type TestApp, createTestApp } from '../helpers/harness.js';
 import { PG_URL, TEST_DIALECT } from '../helpers/db.js';
+import { testAction } from '../helpers/audit-actions.js';
 
 const DAY = 86_400_000;
 
@@ -21,7 +22,7 @@ describe('audit target index', () => {
   after(() => t.close());
 
   const write = (orgId: string, targets: { type: string; id: string; name?: string }[][], action = 'test.targeted') =>
-    t.db.database.db.transaction().execute((tx) => recordAuditBatch(tx, t.system, targets.map((ts) => ({ orgId, action, targets: ts }))));
+    t.db.database.db.transaction().execute((tx) => recordAuditBatch(tx, t.system, targets.map((ts) => ({ orgId, action: testAction(action), targets: ts }))));
 
   test('finds every event naming a target, whichever position it has, and nothing else', async () => {
     const { orgId, owner } = await t.seedOrg('Targets', 'owner@targets.example');
@@ -146,7 +147,7 @@ describe('migration 0008 backfills the target index from stored events', () => {
     await migrateTo(database, '0007_workspace');
     const row = (org: string, seq: number, targets: string) => ({
       id: `evt_${org}_${seq}`, org_id: org, seq, occurred_at: new Date(1_700_000_000_000 + seq).toISOString(), actor_type: 'system' as const, actor_id: 'test', actor_email: null, actor_ip: null,
-      actor_user_agent: null, action: 'test.old', targets, outcome: 'success' as const, metadata: '{}', request_id: null, prev_hash: '0'.repeat(64), hash: 'f'.repeat(64),
+      actor_user_agent: null, action: testAction('test.old'), targets, outcome: 'success' as const, metadata: '{}', request_id: null, prev_hash: '0'.repeat(64), hash: 'f'.repeat(64),
     });
     const rows = [];
     // More rows than one backfill batch, across two organizations, with odd targets JSON.

@@ -10,6 +10,7 @@ import { recordAuditBatch } from '../../src/audit/record.js';
 import { type FileVerification, readExport, verifyExportFile } from '../../src/audit/verify-file.js';
 import { createScheduler } from '../../src/jobs/registry.js';
 import { type TestApp, createTestApp } from '../helpers/harness.js';
+import { testAction } from '../helpers/audit-actions.js';
 
 const run = promisify(execFile);
 const KINDS = new Set(['edited', 'dropped', 'inserted', 'reordered', 'truncated', 'checkpoint_mismatch', 'invalid_checkpoint', 'unreadable']);
@@ -27,7 +28,7 @@ describe('offline verification of damaged or foreign files', () => {
     dir = mkdtempSync(join(tmpdir(), 'palisade-verify-file-'));
     const { orgId, owner } = await t.seedOrg('Damaged', 'owner@damaged.example');
     await t.db.database.db.transaction().execute((tx) =>
-      recordAuditBatch(tx, t.system, Array.from({ length: 12 }, (_, i) => ({ orgId, action: 'test.happened', targets: [{ type: 'user', id: `usr_${i}`, name: `=cmd|' /C calc'!A${i}` }], metadata: { i, note: 'comma, "quote"\nnewline' } }))),
+      recordAuditBatch(tx, t.system, Array.from({ length: 12 }, (_, i) => ({ orgId, action: testAction('test.happened'), targets: [{ type: 'user', id: `usr_${i}`, name: `=cmd|' /C calc'!A${i}` }], metadata: { i, note: 'comma, "quote"\nnewline' } }))),
     );
     await createScheduler({ db: t.db.database.db, clock: t.clock, config: t.config }).runNow('audit.checkpoint');
     files = { ndjson: '', json: '', csv: '' };

@@ -6,6 +6,7 @@ import type { Ctx } from '../../src/context.js';
 import { toOcsf } from '../../src/streams/formats.js';
 import type { Agent } from '../helpers/harness.js';
 import { type World, buildWorld, createKey, keyClient } from './world.js';
+import { testAction } from '../helpers/audit-actions.js';
 
 type Activity = { id: string; created_at: string; type: string; organization_id: string; actor: { id: string | null; type: string; email_address: string | null } };
 type Page = { data: Activity[]; has_more: boolean; first_id: string | null; last_id: string | null };
@@ -13,7 +14,7 @@ type Page = { data: Activity[]; has_more: boolean; first_id: string | null; last
 /** Writes one audit event through the real write path, as a person of the tree would cause it. */
 async function write(w: World, orgId: string, action: string, actor = w.ann): Promise<void> {
   const ctx: Ctx = { ...w.t.system, caller: { kind: 'user', userId: actor.userId, email: actor.email, via: 'session', credentialId: 'ses_test' } };
-  await w.t.db.database.db.transaction().execute((tx) => recordAudit(tx, ctx, { orgId, action, targets: [{ type: 'organization', id: orgId }] }));
+  await w.t.db.database.db.transaction().execute((tx) => recordAudit(tx, ctx, { orgId, action: testAction(action), targets: [{ type: 'organization', id: orgId }] }));
 }
 
 const treeEventIds = async (w: World) =>

@@ -51,7 +51,7 @@ describe('prompt content in audit events', () => {
     const gk = (await w.bea.agent.post(`/api/v1/orgs/${w.beta.orgId}/gateway/keys`, { name: 'k' })).body.key as string;
     const r = await w.t.app.inject({ method: 'POST', url: '/v1/messages', headers: { 'x-api-key': gk, 'content-type': 'application/json' }, payload: { model: 'm', max_tokens: 10, messages: [{ role: 'user', content: [{ type: 'text', text: 'short' }] }] } });
     assert.equal(r.statusCode, 200);
-    const g = (await eventsOf(w.t, w.beta.orgId, 'gateway.request')).pop();
+    const g = (await eventsOf(w.t, w.beta.orgId, 'gateway.request_handled')).pop();
     assert.deepEqual([g?.metadata.promptExcerpt, g?.metadata.promptExcerptTruncated], ['short', false]);
 
     // Excerpts count characters, not bytes: an emoji is never cut in half.

@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { recordAudit } from '../../src/audit/record.js';
 import { type World, buildWorld, createKey } from './world.js';
+import { testAction } from '../helpers/audit-actions.js';
 
 const run = promisify(execFile);
 
@@ -57,7 +58,7 @@ describe('the SIEM example in the docs', () => {
     for (let i = 0; i < 2500; i += 500) {
       w.t.clock.advance(1);
       await w.t.db.database.db.transaction().execute(async (tx) => {
-        for (let k = 0; k < 500; k++) await recordAudit(tx, ctx, { orgId: [w.alpha.orgId, w.beta.orgId][k % 2] as string, action: 'siem.example_event', metadata: { n: i + k } });
+        for (let k = 0; k < 500; k++) await recordAudit(tx, ctx, { orgId: [w.alpha.orgId, w.beta.orgId][k % 2] as string, action: testAction('siem.example_event'), metadata: { n: i + k } });
       });
     }
     await pull();

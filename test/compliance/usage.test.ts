@@ -10,11 +10,11 @@ type Row = { starting_at: string; ending_at: string; organization_id: string; us
 
 /** The same figures, summed independently from the audit events of the requests (each carries its model and token counts). */
 async function fromAudit(w: World, width: 10 | 13): Promise<Map<string, [number, number, number]>> {
-  const rows = await w.t.db.database.db.selectFrom('audit_events').select(['org_id', 'actor_id', 'occurred_at', 'action', 'metadata']).where('action', 'in', ['conversation.message_sent', 'gateway.request']).execute();
+  const rows = await w.t.db.database.db.selectFrom('audit_events').select(['org_id', 'actor_id', 'occurred_at', 'action', 'metadata']).where('action', 'in', ['conversation.message_sent', 'gateway.request', 'gateway.request_handled']).execute();
   const out = new Map<string, [number, number, number]>();
   for (const r of rows) {
     const m = JSON.parse(r.metadata) as { model: string; inputTokens: number; outputTokens: number; upstreamStatus?: number };
-    if (r.action === 'gateway.request' && (m.upstreamStatus ?? 500) >= 400) continue;
+    if (r.action !== 'conversation.message_sent' && (m.upstreamStatus ?? 500) >= 400) continue;
     const k = `${r.occurred_at.slice(0, width)}|${r.org_id}|${r.actor_id}|${m.model}`;
     const v = out.get(k) ?? [0, 0, 0];
     out.set(k, [v[0] + 1, v[1] + m.inputTokens, v[2] + m.outputTokens]);

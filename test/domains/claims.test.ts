@@ -58,6 +58,7 @@ describe('domain claims under concurrency and deletion', () => {
     assert.deepEqual(out.map((o) => o.transition).sort(), ['failing', 'unchanged', 'unchanged']);
     const notes = await t.db.database.db.selectFrom('domain_notifications').select('event').where('domain_id', '=', d.id).execute();
     assert.deepEqual(notes.map((n) => n.event).sort(), ['domain.failing', 'domain.verified']);
+    // The former name (events stored before the rename keep it) finds the new events too.
     const ev = await a.owner.get(`/api/v1/orgs/${a.orgId}/audit-events?action=domain.verification_failing`);
     assert.equal(ev.body.data.length, 1);
   });
@@ -89,7 +90,7 @@ describe('domain claims under concurrency and deletion', () => {
       const p2 = createScheduler({ db: other.db, clock: t.clock, config: t.config });
       const [r1, r2] = await Promise.all([p1.runNow(RECHECK_JOB), p2.runNow(RECHECK_JOB)]);
       assert.equal([r1, r2].filter((r) => r.ran).length, 1, JSON.stringify([r1, r2]));
-      const ev = await a.owner.get(`/api/v1/orgs/${a.orgId}/audit-events?action=domain.verification_failing`);
+      const ev = await a.owner.get(`/api/v1/orgs/${a.orgId}/audit-events?action=domain.failing`);
       assert.equal(ev.body.data.filter((e: { targets: { name: string }[] }) => e.targets[0]?.name === 'twoproc.test').length, 1);
       // A restarted process does not find it due again within the interval.
       const p3 = createScheduler({ db: other.db, clock: t.clock, config: t.config });

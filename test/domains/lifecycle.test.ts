@@ -90,7 +90,7 @@ describe('staying verified: the re-check job and the grace period', () => {
     assert.ok(s.lastDiagnosis.message.includes(RECORD) && s.lastDiagnosis.message.includes(token));
     // While failing, people at the domain are still routed to the organization.
     assert.equal((await discover()).organization?.id, a.orgId);
-    const [ev] = await events('domain.verification_failing');
+    const [ev] = await events('domain.failing');
     assert.equal(ev.metadata.diagnosisCode, 'value_mismatch');
     assert.equal(ev.metadata.lastGoodCheckAt, lastGood);
     assert.equal(ev.actor.type, 'system');

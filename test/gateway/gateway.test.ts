@@ -69,7 +69,7 @@ describe('model gateway: the official Anthropic SDK through Palisade to a real l
     assert.equal(deltas.join(''), 'echo: stream please');
     assert.ok(deltas.length >= 2, 'arrived as several deltas');
     assert.equal(final.usage.output_tokens, 7);
-    const ev = await t.db.database.db.selectFrom('audit_events').selectAll().where('org_id', '=', orgA).where('action', '=', 'gateway.request').orderBy('seq', 'desc').executeTakeFirstOrThrow();
+    const ev = await t.db.database.db.selectFrom('audit_events').selectAll().where('org_id', '=', orgA).where('action', '=', 'gateway.request_handled').orderBy('seq', 'desc').executeTakeFirstOrThrow();
     const meta = JSON.parse(ev.metadata);
     assert.equal(meta.stream, true);
     assert.equal(meta.inputTokens, 11);
@@ -127,7 +127,7 @@ describe('model gateway: the official Anthropic SDK through Palisade to a real l
     const r = await ownerA.post('/v1/messages', { model: 'claude-test', max_tokens: 5, messages: [{ role: 'user', content: 'from the browser' }] });
     assert.equal(r.status, 200, r.raw.body);
     assert.equal(r.body.content[0].text, 'echo: from the browser');
-    const ev = await t.db.database.db.selectFrom('audit_events').selectAll().where('org_id', '=', orgA).where('action', '=', 'gateway.request').orderBy('seq', 'desc').executeTakeFirstOrThrow();
+    const ev = await t.db.database.db.selectFrom('audit_events').selectAll().where('org_id', '=', orgA).where('action', '=', 'gateway.request_handled').orderBy('seq', 'desc').executeTakeFirstOrThrow();
     assert.equal(JSON.parse(ev.metadata).credential, 'session');
     // Without the CSRF header a cookie alone is refused.
     const bare = await t.app.inject({ method: 'POST', url: '/v1/messages', headers: { cookie: ownerA.cookie as string, 'content-type': 'application/json' }, payload: { model: 'm', max_tokens: 5, messages: [] } });

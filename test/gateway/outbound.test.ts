@@ -68,7 +68,7 @@ describe('model gateway upstream and the outbound policy (SSRF)', () => {
     const refused = await ask();
     assert.equal(refused.statusCode, 502, refused.body);
     const body = JSON.parse(refused.body) as { error: { message: string } };
-    assert.match(body.error.message, /later\.palisade\.test, which resolves to 127\.0\.0\.2.*\(destination_address_denied\)/);
+    assert.match(body.error.message, /later\.palisade\.test, which resolves to 127\.0\.0\.2.*\(upstream_unreachable\)/);
     assert.equal(witness.connections, 0, 'the rebound address was never contacted');
   });
 });

@@ -19,7 +19,7 @@ describe('the official Anthropic SDK through the gateway', () => {
   let key: string;
   const db = () => t.db.database.db;
   const lastGatewayEvent = async () => {
-    const e = await db().selectFrom('audit_events').selectAll().where('org_id', '=', orgId).where('action', '=', 'gateway.request').orderBy('seq', 'desc').executeTakeFirstOrThrow();
+    const e = await db().selectFrom('audit_events').selectAll().where('org_id', '=', orgId).where('action', '=', 'gateway.request_handled').orderBy('seq', 'desc').executeTakeFirstOrThrow();
     return { ...e, meta: JSON.parse(e.metadata) as Record<string, unknown> };
   };
   /** Counts the HTTP attempts the SDK makes (its retries included). */
@@ -277,7 +277,7 @@ describe('the official Anthropic SDK through the gateway', () => {
       assert.equal(parts.join(''), 'echo: stream me');
       assert.equal(final.stop_reason, 'end_turn');
       assert.equal(final.usage.output_tokens, 3);
-      const ev = await db().selectFrom('audit_events').selectAll().where('org_id', '=', orgV).where('action', '=', 'gateway.request').orderBy('seq', 'desc').executeTakeFirstOrThrow();
+      const ev = await db().selectFrom('audit_events').selectAll().where('org_id', '=', orgV).where('action', '=', 'gateway.request_handled').orderBy('seq', 'desc').executeTakeFirstOrThrow();
       const meta = JSON.parse(ev.metadata) as Record<string, unknown>;
       assert.equal(ev.outcome, 'success');
       assert.equal(meta.translated, true);

@@ -44,7 +44,7 @@ describe('the official OpenAI SDK through the gateway', () => {
   let keyB: string;
   const db = () => t.db.database.db;
   const lastGatewayEvent = async (orgId: string) => {
-    const e = await db().selectFrom('audit_events').selectAll().where('org_id', '=', orgId).where('action', '=', 'gateway.request').orderBy('seq', 'desc').executeTakeFirstOrThrow();
+    const e = await db().selectFrom('audit_events').selectAll().where('org_id', '=', orgId).where('action', '=', 'gateway.request_handled').orderBy('seq', 'desc').executeTakeFirstOrThrow();
     return { ...e, meta: JSON.parse(e.metadata) as Record<string, unknown> };
   };
   const counting = () => {

@@ -11,6 +11,7 @@ import { createScheduler } from '../../src/jobs/registry.js';
 import { TEST_DIALECT } from '../helpers/db.js';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
 import { type FakeSiem, startFakeSiem } from '../peers/fake-siem.js';
+import { testAction } from '../helpers/audit-actions.js';
 
 /**
  * The alert rules in deploy/prometheus/palisade-alerts.yml, checked with Prometheus's own promtool
@@ -109,7 +110,7 @@ describe('Prometheus alert rules fire on what Palisade really exposes', () => {
     // A permanent refusal (403) dead-letters the Splunk destination; then the delivery job's holder dies.
     assert.equal((await createScheduler({ db: t.db.database.db, clock: t.clock, config: t.config }).runNow('streams.deliver')).status, 'succeeded');
     await t.db.database.db.updateTable('job_leases').set({ owner: 'other-host:7:abcdef', lease_until: new Date(t.clock.now().getTime() + 15_000).toISOString() }).where('name', '=', 'streams.deliver').execute();
-    await t.db.database.db.transaction().execute((tx) => recordAuditBatch(tx, t.system, Array.from({ length: 12_000 }, (_, i) => ({ orgId, action: 'test.activity', metadata: { i } }))));
+    await t.db.database.db.transaction().execute((tx) => recordAuditBatch(tx, t.system, Array.from({ length: 12_000 }, (_, i) => ({ orgId, action: testAction('test.activity'), metadata: { i } }))));
     t.clock.advance(5 * 60_000);
     const sqlite = TEST_DIALECT === 'sqlite' ? sqliteHandleOf(t.db.database.db) : undefined;
     // A real engine refusal: SQLite's query_only makes every write fail with SQLITE_READONLY.

@@ -12,7 +12,7 @@ import { type OidcPeer, startOidcPeer } from '../sso/oidc-peer.js';
  * types, huge strings and numbers, NUL, lone surrogates, bidi controls, deep nesting, prototype keys,
  * repeated query parameters, malformed ids. It fails on any 5xx and on any error outside the shape
  * its surface documents: `{ "error": { code, message, requestId } }` for the API, the Anthropic or
- * OpenAI shape on the model gateway, the person-facing page (or the API shape) under /sso/.
+ * OpenAI shape on the model gateway, SCIM's under /scim/v2/, the person-facing page (or the API shape) under /sso/.
  * A new route joins the test by being in the OpenAPI document.
  */
 type Schema = {
@@ -141,7 +141,7 @@ describe('fuzzing every OpenAPI operation', () => {
     await idp.close();
   });
 
-  const shapeProblem = (op: Operation, res: LightMyRequestResponse): string | undefined => {
+  const shapeProblem = (op: Operation, res: LightMyRequestResponse, url = op.path): string | undefined => {
     if (res.statusCode >= 500) return `${res.statusCode}`;
     if (res.statusCode < 400) return undefined;
     const type = String(res.headers['content-type'] ?? '');
@@ -155,6 +155,8 @@ describe('fuzzing every OpenAPI operation', () => {
     }
     // The gateway answers in the provider's shape: Anthropic's (the fuzz sends anthropic-version), OpenAI's for chat completions.
     if (isGatewayPath(op.path) && op.path !== '/v1/chat/completions') return body.type === 'error' && typeof body.error?.type === 'string' && typeof body.error?.message === 'string' ? undefined : 'not the Anthropic error shape';
+    // SCIM answers in SCIM's error shape (RFC 7644 §3.12); a path that `..` took out of /scim/v2/ is the API's.
+    if (new URL(url, 'http://x').pathname.startsWith('/scim/v2/')) return Array.isArray(body.schemas) && body.schemas.includes('urn:ietf:params:scim:api:messages:2.0:Error') && body.status === String(res.statusCode) && typeof body.detail === 'string' && body.detail.length >= 15 ? undefined : 'not the SCIM error shape';
     if (op.path === '/v1/chat/completions') return typeof body.error?.message === 'string' && typeof body.error?.code === 'string' ? undefined : 'not the OpenAI error shape';
     const e = body.error;
     if (!e || typeof e.code !== 'string' || !/^[a-z][a-z0-9_]*$/.test(e.code) || typeof e.message !== 'string' || e.message.length < 15 || !/^req_/.test(String(e.requestId))) return 'not the error shape';
@@ -179,7 +181,7 @@ describe('fuzzing every OpenAPI operation', () => {
       return;
     }
     requests++;
-    const problem = shapeProblem(op, res);
+    const problem = shapeProblem(op, res, url);
     if (problem) failures.push(`${op.method} ${url.slice(0, 150)} [${what}] → ${res.statusCode} ${problem}: ${res.body.slice(0, 200)}`);
   };
 

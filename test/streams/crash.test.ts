@@ -12,6 +12,7 @@ import { createStream } from '../../src/streams/streams.js';
 import { palisadeCommand } from '../helpers/cli.js';
 import { type TestDatabase, openTestDatabase } from '../helpers/db.js';
 import { type RsyslogPeer, startRsyslog } from '../peers/rsyslog.js';
+import { testAction } from '../helpers/audit-actions.js';
 
 const BACKLOG = 60_000;
 /** What rsyslog writes per message: seq, event id and the redelivery mark, from the parsed structured data. */
@@ -74,7 +75,7 @@ describe('a Palisade server killed with SIGKILL during stream delivery (real rsy
     const { stream } = await createStream(sys, orgId, { name: 'rsyslog', kind: 'syslog_tcp', format: 'palisade', host: '127.0.0.1', port: rsyslog.port });
     const from = stream.health.cursorSeq;
     for (let i = 0; i < BACKLOG; i += 5_000) {
-      await tdb.database.db.transaction().execute((tx) => recordAuditBatch(tx, sys, Array.from({ length: 5_000 }, (_, k) => ({ orgId, action: 'test.activity', metadata: { i: i + k } }))));
+      await tdb.database.db.transaction().execute((tx) => recordAuditBatch(tx, sys, Array.from({ length: 5_000 }, (_, k) => ({ orgId, action: testAction('test.activity'), metadata: { i: i + k } }))));
     }
     const head = Number((await tdb.database.db.selectFrom('audit_chain_heads').select('seq').where('org_id', '=', orgId).executeTakeFirstOrThrow()).seq);
 

@@ -7,6 +7,7 @@ import { createScheduler } from '../../src/jobs/registry.js';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
 import { type FakeSiem, startFakeSiem } from '../peers/fake-siem.js';
 import { type RsyslogPeer, startRsyslog } from '../peers/rsyslog.js';
+import { testAction } from '../helpers/audit-actions.js';
 
 const HEC_TOKEN = 'hec-0f3c6c1e-5d0b-4e9b-9d51-7f1f0b2a9c11';
 const DD_KEY = 'dd-api-key-abcdef0123456789';
@@ -49,7 +50,7 @@ describe('SIEM streaming: real rsyslog (TCP and TLS) and a strict fake HTTP inta
   };
   const orgEvents = async () => t.db.database.db.selectFrom('audit_events').select(['id', 'seq', 'action']).where('org_id', '=', orgId).orderBy('seq').execute();
   const activity = (n: number, tag: string) =>
-    t.db.database.db.transaction().execute((tx) => recordAuditBatch(tx, t.system, Array.from({ length: n }, (_, i) => ({ orgId, action: 'test.activity', metadata: { tag, i } }))));
+    t.db.database.db.transaction().execute((tx) => recordAuditBatch(tx, t.system, Array.from({ length: n }, (_, i) => ({ orgId, action: testAction('test.activity'), metadata: { tag, i } }))));
 
   test('admins add each kind of destination; tokens are write-only and the webhook secret is shown once', async () => {
     const mk = async (body: Record<string, unknown>) => {
@@ -101,7 +102,7 @@ describe('SIEM streaming: real rsyslog (TCP and TLS) and a strict fake HTTP inta
     assert.deepEqual(tcpRecs.map((r) => Number(r.sd['palisade@32473']?.seq)), all.filter((e) => Number(e.seq) > startSeq.tcp).map((e) => Number(e.seq)));
     assert.deepEqual(tlsRecs.map((r) => /externalId=(evt_\w+)/.exec(r.msg)?.[1]), want('tls'), 'syslog tls (CEF)');
     // Synthetic "send test event" deliveries (seq 0, never in the chain) are not part of the stream.
-    const real = (e: { action?: string; id?: string }) => e.id !== undefined && e.action !== 'stream.test_event';
+    const real = (e: { action?: string; id?: string }) => e.id !== undefined && e.action !== 'stream.test_sent';
     assert.deepEqual(siem.hec.map((h) => (h as { event: { id?: string; action?: string } }).event).filter(real).map((e) => e.id), want('hec'), 'HEC');
     assert.deepEqual(siem.datadog.map((d) => (JSON.parse(d.message as string) as { metadata: { uid: string } }).metadata.uid), want('dd'), 'Datadog');
     assert.deepEqual(siem.webhook.flatMap((b) => b.events.filter((e) => (e.metadata as { sequence: number }).sequence !== 0).map((e) => (e.metadata as { uid: string }).uid)), want('hook'), 'webhook');

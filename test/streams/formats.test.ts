@@ -42,6 +42,8 @@ describe('stream formats', () => {
       // SSO and SCIM configuration is administration, not authentication or an account change.
       ['sso.connection_created', 6003, 1], ['sso.enforcement_enabled', 6003, 3], ['sso.metadata_refreshed', 6003, 3], ['scim.directory_deleted', 6003, 4], ['scim.token_rotated', 6003, 3],
       ['stream.delivery_failed', 6003, 3], ['stream.recovered', 6003, 3], ['legal_hold.placed', 6003, 1], ['legal_hold.lifted', 6003, 3], ['domain.released', 6003, 4], ['gateway.request', 6003, 99],
+      // Renamed actions map like the names their older events keep.
+      ['gateway.request_handled', 6003, 99], ['auth.logged_out', 3002, 2], ['domain.failing', 6003, 3], ['github_repository.allowlisted', 6003, 1],
     ];
     assert.deepEqual(expected.map(([a]) => [a, ocsfClassOf(a).classUid, ocsfClassOf(a).activityId]), expected);
     assert.equal(ocsfClassOf('auth.totp_enrolled').activityName, 'MFA Factor Enable');

@@ -11,6 +11,7 @@ import { Dnsmasq } from '../domains/dns-peers.js';
 import { Agent, TEST_PASSWORD, type TestApp, createTestApp } from '../helpers/harness.js';
 import { type WitnessServer, dnsmasqResolver, startWitness } from '../helpers/outbound.js';
 import { type FakeSiem, startFakeSiem } from '../peers/fake-siem.js';
+import { testAction } from '../helpers/audit-actions.js';
 
 const HEC_TOKEN = 'hec-6b1d2f0e-8a4c-4f3e-9b7a-1c2d3e4f5a6b';
 const DD_KEY = 'dd-api-key-0123456789abcdef';
@@ -22,7 +23,7 @@ async function deliverAll(t: TestApp) {
 }
 
 const activity = (t: TestApp, orgId: string, n: number, tag: string) =>
-  t.db.database.db.transaction().execute((tx) => recordAuditBatch(tx, t.system, Array.from({ length: n }, (_, i) => ({ orgId, action: 'test.activity', metadata: { tag, i } }))));
+  t.db.database.db.transaction().execute((tx) => recordAuditBatch(tx, t.system, Array.from({ length: n }, (_, i) => ({ orgId, action: testAction('test.activity'), metadata: { tag, i } }))));
 
 const streamRow = (t: TestApp, id: string) => t.db.database.db.selectFrom('audit_streams').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 

@@ -4,6 +4,7 @@ import { recordAuditBatch } from '../../src/audit/record.js';
 import { createScheduler } from '../../src/jobs/registry.js';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
 import { type FakeSiem, startFakeSiem } from '../peers/fake-siem.js';
+import { testAction } from '../helpers/audit-actions.js';
 
 /** The lines of /metrics for one metric name, as {labels, value}. */
 function series(metrics: string, name: string): { labels: Record<string, string>; value: number }[] {
@@ -37,7 +38,7 @@ describe('health that tells the truth: a stream whose lag grows while nothing is
     await t?.close();
   });
 
-  const activity = (n: number) => t.db.database.db.transaction().execute((tx) => recordAuditBatch(tx, t.system, Array.from({ length: n }, (_, i) => ({ orgId, action: 'test.activity', metadata: { i } }))));
+  const activity = (n: number) => t.db.database.db.transaction().execute((tx) => recordAuditBatch(tx, t.system, Array.from({ length: n }, (_, i) => ({ orgId, action: testAction('test.activity'), metadata: { i } }))));
   const health = async () => (await owner.get(`/api/v1/orgs/${orgId}/audit-streams/${streamId}`)).body.health;
   const deliver = () => createScheduler({ db: t.db.database.db, clock: t.clock, config: t.config }).runNow('streams.deliver');
 
