@@ -59,38 +59,86 @@ async function run(instances: number): Promise<{ rps: number; ok: number; failed
     const sys = systemCtx({ db: database.db, clock: systemClock, config }, 'bench');
     const { organization } = await createOrganization(sys, { name: 'Bench', ownerEmail: 'owner@bench.example' });
     // The owner of an organization the operator creates is invited; accepted here, as the bench signs in as them.
-    await database.db.updateTable('memberships').set({ status: 'active' }).where('org_id', '=', organization.id).execute();
-    const owner = await database.db.selectFrom('users').select('id').where('email', '=', 'owner@bench.example').executeTakeFirstOrThrow();
-    const { token } = await createApiToken(withCaller(sys, { kind: 'user', userId: owner.id, email: 'owner@bench.example', via: 'session', credentialId: 'ses_bench' }), { name: 'bench' });
+    await database.db
+      .updateTable('memberships')
+      .set({ status: 'active' })
+      .where('org_id', '=', organization.id)
+      .execute();
+    const owner = await database.db
+      .selectFrom('users')
+      .select('id')
+      .where('email', '=', 'owner@bench.example')
+      .executeTakeFirstOrThrow();
+    const { token } = await createApiToken(
+      withCaller(sys, {
+        kind: 'user',
+        userId: owner.id,
+        email: 'owner@bench.example',
+        via: 'session',
+        credentialId: 'ses_bench',
+      }),
+      { name: 'bench' },
+    );
     const orgId = organization.id;
-    const before = Number((await database.db.selectFrom('audit_chain_heads').select('seq').where('org_id', '=', orgId).executeTakeFirst())?.seq ?? 0);
+    const before = Number(
+      (await database.db.selectFrom('audit_chain_heads').select('seq').where('org_id', '=', orgId).executeTakeFirst())
+        ?.seq ?? 0,
+    );
 
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    proc = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../src/cli.ts'), 'serve', '--workers', String(instances), '--port', String(port), '--host', '127.0.0.1'], {
-      env: { ...process.env, DATABASE_URL: `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`, PALISADE_MASTER_KEY: masterKey, PALISADE_LOG_LEVEL: 'warn', PALISADE_PUBLIC_URL: url },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    proc = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(import.meta.dirname, '../src/cli.ts'),
+        'serve',
+        '--workers',
+        String(instances),
+        '--port',
+        String(port),
+        '--host',
+        '127.0.0.1',
+      ],
+      {
+        env: {
+          ...process.env,
+          DATABASE_URL: `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+          PALISADE_MASTER_KEY: masterKey,
+          PALISADE_LOG_LEVEL: 'warn',
+          PALISADE_PUBLIC_URL: url,
+        },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
     await waitUp(url, proc);
 
     let firstFailure = '';
     const agent = new Agent({ keepAlive: true, maxSockets: WRITERS });
     const create = () =>
       new Promise<number>((resolve, reject) => {
-        const req = request(`${url}/api/v1/orgs/${orgId}/conversations`, { method: 'POST', agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } }, (res) => {
-          let body = '';
-          res.on('data', (d: Buffer) => (body += d.toString()));
-          res.on('end', () => {
-            if (res.statusCode !== 201 && !firstFailure) firstFailure = `${res.statusCode} ${body.slice(0, 300)}`;
-            resolve(res.statusCode ?? 0);
-          });
-        });
+        const req = request(
+          `${url}/api/v1/orgs/${orgId}/conversations`,
+          { method: 'POST', agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } },
+          (res) => {
+            let body = '';
+            res.on('data', (d: Buffer) => (body += d.toString()));
+            res.on('end', () => {
+              if (res.statusCode !== 201 && !firstFailure) firstFailure = `${res.statusCode} ${body.slice(0, 300)}`;
+              resolve(res.statusCode ?? 0);
+            });
+          },
+        );
         req.on('error', reject);
         req.end('{}');
       });
     // Warm-up: connections, JIT, pools in every worker.
     await Promise.all(Array.from({ length: WRITERS * 4 }, create));
-    const warm = Number((await database.db.selectFrom('audit_chain_heads').select('seq').where('org_id', '=', orgId).executeTakeFirst())?.seq ?? 0);
+    const warm = Number(
+      (await database.db.selectFrom('audit_chain_heads').select('seq').where('org_id', '=', orgId).executeTakeFirst())
+        ?.seq ?? 0,
+    );
     let ok = 0;
     let failed = 0;
     const until = Date.now() + SECONDS * 1000;
@@ -110,7 +158,8 @@ async function run(instances: number): Promise<{ rps: number; ok: number; failed
     // Every acknowledged request's event is in the verified chain.
     const v = await verifyChain(database.db, orgId);
     if (!v.ok) throw new Error(`chain does not verify after the run: ${JSON.stringify(v.firstFailure)}`);
-    if (v.eventsChecked < warm + ok) throw new Error(`${ok} acknowledged requests but only ${v.eventsChecked - warm} events in the chain`);
+    if (v.eventsChecked < warm + ok)
+      throw new Error(`${ok} acknowledged requests but only ${v.eventsChecked - warm} events in the chain`);
     if (before > warm) throw new Error('head moved backwards');
     return { rps: ok / secs, ok, failed, events: v.eventsChecked - warm };
   } finally {
@@ -125,14 +174,20 @@ async function run(instances: number): Promise<{ rps: number; ok: number; failed
 
 export async function benchAuditConcurrency(dialects: string[]): Promise<void> {
   if (!dialects.includes('postgres')) return;
-  console.log(`\nAudit-producing requests for ONE organization on PostgreSQL: ${WRITERS} concurrent writers over HTTP, ${SECONDS} s per run, chain verified after each`);
+  console.log(
+    `\nAudit-producing requests for ONE organization on PostgreSQL: ${WRITERS} concurrent writers over HTTP, ${SECONDS} s per run, chain verified after each`,
+  );
   const results: number[] = [];
   for (const instances of [1, 3]) {
     const r = await run(instances);
     results.push(r.rps);
-    console.log(`  ${instances} instance(s) (palisade serve --workers ${instances}): ${Math.round(r.rps).toLocaleString().padStart(6)} requests/s · ${r.ok.toLocaleString()} acknowledged, ${r.failed} failed · chain verifies with every acknowledged event`);
+    console.log(
+      `  ${instances} instance(s) (palisade serve --workers ${instances}): ${Math.round(r.rps).toLocaleString().padStart(6)} requests/s · ${r.ok.toLocaleString()} acknowledged, ${r.failed} failed · chain verifies with every acknowledged event`,
+    );
   }
-  console.log(`  goal ≥ 2,000/s: ${Math.max(...results) >= 2000 ? 'met' : 'NOT met on this machine'} · 3 instances vs 1: ${((results[1] as number) / (results[0] as number)).toFixed(2)}×`);
+  console.log(
+    `  goal ≥ 2,000/s: ${Math.max(...results) >= 2000 ? 'met' : 'NOT met on this machine'} · 3 instances vs 1: ${((results[1] as number) / (results[0] as number)).toFixed(2)}×`,
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await benchAuditConcurrency(['postgres']);

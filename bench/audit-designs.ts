@@ -24,26 +24,63 @@ const WRITERS = 24;
 const ORG = 'org_bench_designs';
 type Design = 'per-request chaining' | 'shorter lock window' | 'append + sealer';
 
-const actor = { type: 'user' as const, id: 'usr_bench', email: 'admin@bench.example', ip: '127.0.0.1', userAgent: 'bench' };
+const actor = {
+  type: 'user' as const,
+  id: 'usr_bench',
+  email: 'admin@bench.example',
+  ip: '127.0.0.1',
+  userAgent: 'bench',
+};
 
 function eventParts(seq: number, id: string, at: string) {
   const targetsJson = canonicalJsonFast([{ type: 'user', id: `usr_${id}` }]);
   const metadataJson = canonicalJsonFast({ from: 'member', to: 'admin' });
-  const e = { id, orgId: ORG, seq, occurredAt: at, actor, action: 'member.role_changed', outcome: 'success' as const, requestId: 'req_bench' };
+  const e = {
+    id,
+    orgId: ORG,
+    seq,
+    occurredAt: at,
+    actor,
+    action: 'member.role_changed',
+    outcome: 'success' as const,
+    requestId: 'req_bench',
+  };
   return { e, targetsJson, metadataJson };
 }
 
 const row = (e: ReturnType<typeof eventParts>, prev: string, hash: string) => ({
-  id: e.e.id, org_id: ORG, seq: e.e.seq, occurred_at: e.e.occurredAt, actor_type: actor.type, actor_id: actor.id, actor_email: actor.email, actor_ip: actor.ip, actor_user_agent: actor.userAgent,
-  action: e.e.action, targets: e.targetsJson, outcome: e.e.outcome, metadata: e.metadataJson, request_id: e.e.requestId, prev_hash: prev, hash,
+  id: e.e.id,
+  org_id: ORG,
+  seq: e.e.seq,
+  occurred_at: e.e.occurredAt,
+  actor_type: actor.type,
+  actor_id: actor.id,
+  actor_email: actor.email,
+  actor_ip: actor.ip,
+  actor_user_agent: actor.userAgent,
+  action: e.e.action,
+  targets: e.targetsJson,
+  outcome: e.e.outcome,
+  metadata: e.metadataJson,
+  request_id: e.e.requestId,
+  prev_hash: prev,
+  hash,
 });
 
 async function chainedEvent(tx: Database['db']): Promise<void> {
-  const head = await tx.updateTable('audit_chain_heads').set((eb) => ({ seq: eb.ref('seq') })).where('org_id', '=', ORG).returning(['seq', 'hash']).executeTakeFirstOrThrow();
+  const head = await tx
+    .updateTable('audit_chain_heads')
+    .set((eb) => ({ seq: eb.ref('seq') }))
+    .where('org_id', '=', ORG)
+    .returning(['seq', 'hash'])
+    .executeTakeFirstOrThrow();
   const at = new Date().toISOString();
   const parts = eventParts(Number(head.seq) + 1, newId('evt'), at);
   const hash = chainHash(head.hash, hashedContentFromParts(parts.e, parts.targetsJson, parts.metadataJson));
-  await tx.insertInto('audit_events').values(row(parts, head.hash, hash)).execute();
+  await tx
+    .insertInto('audit_events')
+    .values(row(parts, head.hash, hash))
+    .execute();
   await tx.updateTable('audit_chain_heads').set({ seq: parts.e.seq, hash }).where('org_id', '=', ORG).execute();
 }
 
@@ -52,7 +89,9 @@ async function request(db: Database['db'], design: Design, i: number): Promise<v
     await sql`insert into bench_changes (id, v) values (${newId('chg')}, ${i})`.execute(tx);
     if (design === 'per-request chaining') await chainedEvent(tx);
     if (design === 'append + sealer') {
-      await sql`insert into bench_pending (id, occurred_at, targets, metadata) values (${newId('evt')}, ${new Date().toISOString()}, ${'[{"id":"usr_x","type":"user"}]'}, ${'{"from":"member","to":"admin"}'})`.execute(tx);
+      await sql`insert into bench_pending (id, occurred_at, targets, metadata) values (${newId('evt')}, ${new Date().toISOString()}, ${'[{"id":"usr_x","type":"user"}]'}, ${'{"from":"member","to":"admin"}'})`.execute(
+        tx,
+      );
     }
     await sql`select count(*) from bench_changes where id = ${'none'}`.execute(tx);
     if (design === 'shorter lock window') await chainedEvent(tx);
@@ -63,9 +102,19 @@ async function request(db: Database['db'], design: Design, i: number): Promise<v
 async function sealOnce(db: Database['db']): Promise<number> {
   return db.transaction().execute(async (tx) => {
     await sql`select pg_advisory_xact_lock(424242)`.execute(tx);
-    const pending = (await sql<{ pos: number; id: string; occurred_at: string }>`select pos, id, occurred_at from bench_pending order by pos limit 5000`.execute(tx)).rows;
+    const pending = (
+      await sql<{
+        pos: number;
+        id: string;
+        occurred_at: string;
+      }>`select pos, id, occurred_at from bench_pending order by pos limit 5000`.execute(tx)
+    ).rows;
     if (!pending.length) return 0;
-    const head = await tx.selectFrom('audit_chain_heads').select(['seq', 'hash']).where('org_id', '=', ORG).executeTakeFirstOrThrow();
+    const head = await tx
+      .selectFrom('audit_chain_heads')
+      .select(['seq', 'hash'])
+      .where('org_id', '=', ORG)
+      .executeTakeFirstOrThrow();
     let seq = Number(head.seq);
     let prev = head.hash;
     const rows = pending.map((p) => {
@@ -75,7 +124,11 @@ async function sealOnce(db: Database['db']): Promise<number> {
       prev = hash;
       return r;
     });
-    for (let i = 0; i < rows.length; i += 500) await tx.insertInto('audit_events').values(rows.slice(i, i + 500)).execute();
+    for (let i = 0; i < rows.length; i += 500)
+      await tx
+        .insertInto('audit_events')
+        .values(rows.slice(i, i + 500))
+        .execute();
     // Exactly the rows sealed: a range (pos <= last) would also delete a row with a smaller pos whose
     // transaction committed after the select (positions are taken at insert, not at commit).
     await sql`delete from bench_pending where pos = any(${pending.map((p) => p.pos)}::bigint[])`.execute(tx);
@@ -85,7 +138,12 @@ async function sealOnce(db: Database['db']): Promise<number> {
 }
 
 async function verifyBenchChain(db: Database['db']): Promise<number> {
-  const rows = await db.selectFrom('audit_events').select(['seq', 'prev_hash', 'hash']).where('org_id', '=', ORG).orderBy('seq').execute();
+  const rows = await db
+    .selectFrom('audit_events')
+    .select(['seq', 'prev_hash', 'hash'])
+    .where('org_id', '=', ORG)
+    .orderBy('seq')
+    .execute();
   let prev = GENESIS_HASH;
   rows.forEach((r, i) => {
     if (Number(r.seq) !== i + 1 || r.prev_hash !== prev) throw new Error(`bench chain broken at ${r.seq}`);
@@ -94,30 +152,36 @@ async function verifyBenchChain(db: Database['db']): Promise<number> {
   return rows.length;
 }
 
-async function run(design: Design, instances: number): Promise<{ rps: number; events: number; p99Seal: number | null }> {
+async function run(
+  design: Design,
+  instances: number,
+): Promise<{ rps: number; events: number; p99Seal: number | null }> {
   const schema = `bench_designs_${Date.now().toString(36)}`;
   const first = await openDatabase(PG_URL, { pgSchema: schema });
   const pools: Database[] = [first];
   try {
     await migrateToLatest(first);
     await sql`create table bench_changes (id text primary key, v integer)`.execute(first.db);
-    await sql`create table bench_pending (pos bigserial primary key, id text not null, occurred_at text not null, targets text not null, metadata text not null)`.execute(first.db);
+    await sql`create table bench_pending (pos bigserial primary key, id text not null, occurred_at text not null, targets text not null, metadata text not null)`.execute(
+      first.db,
+    );
     await first.db.insertInto('audit_chain_heads').values({ org_id: ORG, seq: 0, hash: GENESIS_HASH }).execute();
     for (let i = 1; i < instances; i++) pools.push(await openDatabase(PG_URL, { pgSchema: schema }));
     let done = 0;
     let stop = false;
     const sealLags: number[] = [];
-    const sealers = design === 'append + sealer'
-      ? pools.map(async (p) => {
-          // Every instance runs a sealer; the advisory lock lets one seal at a time (the lease).
-          while (!stop) {
-            const t0 = Date.now();
-            const n = await sealOnce(p.db);
-            if (n) sealLags.push(Date.now() - t0);
-            else await new Promise((r) => setTimeout(r, 5));
-          }
-        })
-      : [];
+    const sealers =
+      design === 'append + sealer'
+        ? pools.map(async (p) => {
+            // Every instance runs a sealer; the advisory lock lets one seal at a time (the lease).
+            while (!stop) {
+              const t0 = Date.now();
+              const n = await sealOnce(p.db);
+              if (n) sealLags.push(Date.now() - t0);
+              else await new Promise((r) => setTimeout(r, 5));
+            }
+          })
+        : [];
     const until = Date.now() + SECONDS * 1000;
     const t0 = process.hrtime.bigint();
     await Promise.all(
@@ -136,7 +200,11 @@ async function run(design: Design, instances: number): Promise<{ rps: number; ev
     const events = await verifyBenchChain(first.db);
     if (events !== done) throw new Error(`${design}: ${done} requests but ${events} chained events`);
     sealLags.sort((a, b) => a - b);
-    return { rps: done / secs, events, p99Seal: sealLags.length ? (sealLags[Math.floor(sealLags.length * 0.99)] as number) : null };
+    return {
+      rps: done / secs,
+      events,
+      p99Seal: sealLags.length ? (sealLags[Math.floor(sealLags.length * 0.99)] as number) : null,
+    };
   } finally {
     for (const p of pools) await p.close();
     await dropPostgresSchema(PG_URL, schema);
@@ -145,11 +213,15 @@ async function run(design: Design, instances: number): Promise<{ rps: number; ev
 
 export async function benchAuditDesigns(dialects: string[]): Promise<void> {
   if (!dialects.includes('postgres')) return;
-  console.log(`\nAudit write designs on PostgreSQL: ${WRITERS} concurrent request transactions for one organization, ${SECONDS} s each (chain verified after each run)`);
+  console.log(
+    `\nAudit write designs on PostgreSQL: ${WRITERS} concurrent request transactions for one organization, ${SECONDS} s each (chain verified after each run)`,
+  );
   for (const design of ['per-request chaining', 'shorter lock window', 'append + sealer'] as Design[]) {
     for (const instances of [1, 3]) {
       const r = await run(design, instances);
-      console.log(`  ${design.padEnd(22)} ${instances} instance(s): ${Math.round(r.rps).toLocaleString().padStart(6)} requests/s · ${r.events.toLocaleString()} events chained${r.p99Seal === null ? '' : ` · seal transaction p99 ${r.p99Seal} ms`}`);
+      console.log(
+        `  ${design.padEnd(22)} ${instances} instance(s): ${Math.round(r.rps).toLocaleString().padStart(6)} requests/s · ${r.events.toLocaleString()} events chained${r.p99Seal === null ? '' : ` · seal transaction p99 ${r.p99Seal} ms`}`,
+      );
     }
   }
 }

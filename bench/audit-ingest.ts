@@ -34,7 +34,13 @@ function ctxFor(database: Database): Ctx {
     db: database.db,
     clock: systemClock,
     config: loadConfig({}),
-    caller: { kind: 'user', userId: 'usr_bench', email: 'admin@bench.example', via: 'session', credentialId: 'ses_bench' },
+    caller: {
+      kind: 'user',
+      userId: 'usr_bench',
+      email: 'admin@bench.example',
+      via: 'session',
+      credentialId: 'ses_bench',
+    },
     meta: { requestId: 'req_bench', ip: '127.0.0.1', userAgent: 'bench' },
   };
 }
@@ -75,18 +81,30 @@ async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
   const batchCtx = { ...ctx };
   const batched = await timed(async () => {
     for (let i = 0; i < N; i += BATCH) {
-      const inputs = Array.from({ length: Math.min(BATCH, N - i) }, (_, k) => ({ ...input(i + k), orgId: 'org_bench_batch' }));
+      const inputs = Array.from({ length: Math.min(BATCH, N - i) }, (_, k) => ({
+        ...input(i + k),
+        orgId: 'org_bench_batch',
+      }));
       await database.db.transaction().execute((tx) => recordAuditBatch(tx, batchCtx, inputs));
     }
   });
   const verified = await verifyChain(database.db, 'org_bench_batch');
-  if (!verified.ok || verified.eventsChecked !== N) throw new Error(`bench chain does not verify: ${JSON.stringify(verified)}`);
+  if (!verified.ok || verified.eventsChecked !== N)
+    throw new Error(`bench chain does not verify: ${JSON.stringify(verified)}`);
 
   // 3. The raw limit: the same rows, bare batched inserts with the driver, no hashing or locking.
-  const rows = (await sampleRows(database, 'org_bench_batch')).map((r) => ({ ...r, org_id: 'org_raw', id: `raw${r.id}` }));
+  const rows = (await sampleRows(database, 'org_bench_batch')).map((r) => ({
+    ...r,
+    org_id: 'org_raw',
+    id: `raw${r.id}`,
+  }));
   // …and the target-index rows the real path wrote with them, inserted in the same transactions.
   const targetsById = new Map<string, string[]>();
-  for (const t of await database.db.selectFrom('audit_event_targets').select(['event_id', 'target_id']).where('org_id', '=', 'org_bench_batch').execute()) {
+  for (const t of await database.db
+    .selectFrom('audit_event_targets')
+    .select(['event_id', 'target_id'])
+    .where('org_id', '=', 'org_bench_batch')
+    .execute()) {
     targetsById.set(`raw${t.event_id}`, [...(targetsById.get(`raw${t.event_id}`) ?? []), t.target_id]);
   }
   const cols = Object.keys(rows[0]!) as (keyof NewAuditEventRow)[];
@@ -96,11 +114,16 @@ async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
     const handle = new SQLite(sqlitePath);
     handle.pragma('journal_mode = WAL');
     handle.pragma('synchronous = NORMAL');
-    const stmt = handle.prepare(`insert into audit_events (${cols.join(',')}) values (${cols.map(() => '?').join(',')})`);
-    const targetStmt = handle.prepare('insert into audit_event_targets (org_id, target_id, occurred_at, event_id) values (?, ?, ?, ?)');
+    const stmt = handle.prepare(
+      `insert into audit_events (${cols.join(',')}) values (${cols.map(() => '?').join(',')})`,
+    );
+    const targetStmt = handle.prepare(
+      'insert into audit_event_targets (org_id, target_id, occurred_at, event_id) values (?, ?, ?, ?)',
+    );
     const insertMany = handle.transaction((batch: NewAuditEventRow[]) => {
       for (const r of batch) stmt.run(...cols.map((c) => r[c] as string | number | null));
-      for (const r of batch) for (const id of targetsById.get(r.id) ?? []) targetStmt.run(r.org_id, id, r.occurred_at, r.id);
+      for (const r of batch)
+        for (const id of targetsById.get(r.id) ?? []) targetStmt.run(r.org_id, id, r.occurred_at, r.id);
     });
     raw = await timed(async () => {
       for (let i = 0; i < rows.length; i += BATCH) insertMany(rows.slice(i, i + BATCH));
@@ -121,8 +144,19 @@ async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
           const tuples = chunk.map((r) => `(${cols.map((c) => (params.push(r[c]), `$${params.length}`)).join(',')})`);
           await client.query(`insert into audit_events (${cols.join(',')}) values ${tuples.join(',')}`, params);
           const tp: unknown[] = [];
-          const tt = chunk.flatMap((r) => (targetsById.get(r.id) ?? []).map((id) => (tp.push(r.org_id, id, r.occurred_at, r.id), `($${tp.length - 3},$${tp.length - 2},$${tp.length - 1},$${tp.length})`)));
-          if (tt.length) await client.query(`insert into audit_event_targets (org_id, target_id, occurred_at, event_id) values ${tt.join(',')}`, tp);
+          const tt = chunk.flatMap((r) =>
+            (targetsById.get(r.id) ?? []).map(
+              (id) => (
+                tp.push(r.org_id, id, r.occurred_at, r.id),
+                `($${tp.length - 3},$${tp.length - 2},$${tp.length - 1},$${tp.length})`
+              ),
+            ),
+          );
+          if (tt.length)
+            await client.query(
+              `insert into audit_event_targets (org_id, target_id, occurred_at, event_id) values ${tt.join(',')}`,
+              tp,
+            );
         }
         await client.query('commit');
       }
@@ -134,9 +168,15 @@ async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
   const rate = (n: number, s: number) => Math.round(n / s);
   const rawRate = rate(rows.length, raw);
   console.log(`\naudit ingest on ${name} (${N.toLocaleString()} events batched, ${SINGLE_N.toLocaleString()} single)`);
-  console.log(`  real path, one event per transaction : ${rate(SINGLE_N, single).toLocaleString().padStart(9)} events/s`);
-  console.log(`  real path, ${BATCH} per transaction      : ${rate(N, batched).toLocaleString().padStart(9)} events/s  (${((rate(N, batched) / rawRate) * 100).toFixed(0)}% of raw)`);
-  console.log(`  bare batched inserts (raw limit)     : ${rawRate.toLocaleString().padStart(9)} events/s  (the same event rows and target-index rows)`);
+  console.log(
+    `  real path, one event per transaction : ${rate(SINGLE_N, single).toLocaleString().padStart(9)} events/s`,
+  );
+  console.log(
+    `  real path, ${BATCH} per transaction      : ${rate(N, batched).toLocaleString().padStart(9)} events/s  (${((rate(N, batched) / rawRate) * 100).toFixed(0)}% of raw)`,
+  );
+  console.log(
+    `  bare batched inserts (raw limit)     : ${rawRate.toLocaleString().padStart(9)} events/s  (the same event rows and target-index rows)`,
+  );
 }
 
 export async function benchAuditIngest(dialects: ('sqlite' | 'postgres')[]): Promise<void> {

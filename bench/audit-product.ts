@@ -33,11 +33,36 @@ const EXPORT_N = Math.min(N, Number(process.env.BENCH_EXPORT_EVENTS ?? 1_000_000
 const RUNS = Number(process.env.BENCH_SEARCH_RUNS ?? 40);
 const ORG = 'org_bench_search';
 const DAYS = 90;
-const ACTIONS = ['auth.login_succeeded', 'auth.login_failed', 'auth.logout', 'auth.password_set', 'member.invited', 'member.joined', 'member.role_changed', 'member.removed', 'org.updated', 'org.created', 'sso.connection_updated', 'sso.login', 'sso.assertion_rejected', 'scim.user_provisioned', 'scim.user_deprovisioned', 'scim.group_updated', 'gateway.request', 'gateway.blocked', 'gateway.key_created', 'gateway.key_revoked', 'audit.exported', 'audit.retention_changed', 'stream.created', 'stream.recovered'];
+const ACTIONS = [
+  'auth.login_succeeded',
+  'auth.login_failed',
+  'auth.logout',
+  'auth.password_set',
+  'member.invited',
+  'member.joined',
+  'member.role_changed',
+  'member.removed',
+  'org.updated',
+  'org.created',
+  'sso.connection_updated',
+  'sso.login',
+  'sso.assertion_rejected',
+  'scim.user_provisioned',
+  'scim.user_deprovisioned',
+  'scim.group_updated',
+  'gateway.request',
+  'gateway.blocked',
+  'gateway.key_created',
+  'gateway.key_revoked',
+  'audit.exported',
+  'audit.retention_changed',
+  'stream.created',
+  'stream.recovered',
+];
 const user = (i: number) => `usr_${String(i).padStart(26, '0')}`;
 
 let rnd = 42;
-const rand = () => ((rnd = (rnd * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const rand = () => (rnd = (rnd * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)] as T;
 
 async function generate(database: Database, n: number): Promise<void> {
@@ -62,9 +87,14 @@ async function generate(database: Database, n: number): Promise<void> {
       metadata: { i: i + k },
     }));
     await database.db.transaction().execute((tx) => recordAuditBatch(tx, ctx, inputs));
-    if (i && i % 200_000 === 0) process.stdout.write(`  … ${i.toLocaleString()} events written (${Math.round(i / ((Date.now() - t0) / 1000)).toLocaleString()}/s)\n`);
+    if (i && i % 200_000 === 0)
+      process.stdout.write(
+        `  … ${i.toLocaleString()} events written (${Math.round(i / ((Date.now() - t0) / 1000)).toLocaleString()}/s)\n`,
+      );
   }
-  console.log(`  generated ${n.toLocaleString()} events through the real write path in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  console.log(
+    `  generated ${n.toLocaleString()} events through the real write path in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+  );
 }
 
 /** Fills the table to N events with SQL copies of the first `real` (see BENCH_SEARCH_REAL). */
@@ -82,7 +112,9 @@ async function fillWithCopies(database: Database, real: number): Promise<void> {
     process.stdout.write(`  … ${(off + upTo).toLocaleString()} events (SQL copies)\n`);
   }
   await database.db.updateTable('audit_chain_heads').set({ seq: N }).where('org_id', '=', ORG).execute();
-  console.log(`  filled to ${N.toLocaleString()} events with SQL copies in ${((Date.now() - t0) / 1000).toFixed(0)} s (the copies' hash chain is not valid; search does not read it)`);
+  console.log(
+    `  filled to ${N.toLocaleString()} events with SQL copies in ${((Date.now() - t0) / 1000).toFixed(0)} s (the copies' hash chain is not valid; search does not read it)`,
+  );
 }
 
 const pct = (xs: number[], p: number) => {
@@ -95,7 +127,13 @@ async function searches(database: Database): Promise<void> {
   const day = (d: number) => new Date(Date.parse('2026-01-01T00:00:00Z') + d * 86_400_000).toISOString();
   const cases: [string, () => Record<string, string>][] = [
     ['newest page, no filter', () => ({})],
-    ['time range (1 day)', () => { const d = Math.floor(rand() * (DAYS - 1)); return { from: day(d), to: day(d + 1) }; }],
+    [
+      'time range (1 day)',
+      () => {
+        const d = Math.floor(rand() * (DAYS - 1));
+        return { from: day(d), to: day(d + 1) };
+      },
+    ],
     ['action exact', () => ({ action: pick(ACTIONS) })],
     ['action prefix (sso.*)', () => ({ action: pick(['sso.*', 'member.*', 'auth.*']) })],
     ['actor id', () => ({ actor: user(Math.floor(rand() * 200)) })],
@@ -103,7 +141,13 @@ async function searches(database: Database): Promise<void> {
     ['outcome=denied', () => ({ outcome: 'denied' })],
     ['actor IP', () => ({ ip: `198.51.100.${Math.floor(rand() * 20)}` })],
     ['target id', () => ({ target: user(Math.floor(rand() * 5000)) })],
-    ['actor + action + 7 days', () => { const d = Math.floor(rand() * (DAYS - 7)); return { actor: user(Math.floor(rand() * 200)), action: 'member.*', from: day(d), to: day(d + 7) }; }],
+    [
+      'actor + action + 7 days',
+      () => {
+        const d = Math.floor(rand() * (DAYS - 7));
+        return { actor: user(Math.floor(rand() * 200)), action: 'member.*', from: day(d), to: day(d + 7) };
+      },
+    ],
   ];
   console.log(`  search (first page of 50, ${RUNS} runs each)          p50 ms    p95 ms`);
   for (const [name, q] of cases) {
@@ -114,7 +158,9 @@ async function searches(database: Database): Promise<void> {
       await searchAuditEvents(ctx, ORG, query as never);
       times.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
-    console.log(`    ${name.padEnd(46)} ${pct(times, 50).toFixed(1).padStart(8)}  ${pct(times, 95).toFixed(1).padStart(8)}`);
+    console.log(
+      `    ${name.padEnd(46)} ${pct(times, 50).toFixed(1).padStart(8)}  ${pct(times, 95).toFixed(1).padStart(8)}`,
+    );
   }
 }
 
@@ -123,7 +169,11 @@ async function exportRun(database: Database): Promise<void> {
   const base = process.memoryUsage().rss;
   let peak = base;
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
-  const head = await database.db.selectFrom('audit_chain_heads').select('seq').where('org_id', '=', ORG).executeTakeFirstOrThrow();
+  const head = await database.db
+    .selectFrom('audit_chain_heads')
+    .select('seq')
+    .where('org_id', '=', ORG)
+    .executeTakeFirstOrThrow();
   const t0 = process.hrtime.bigint();
   let bytes = 0;
   let n = 0;
@@ -153,8 +203,13 @@ async function exportRun(database: Database): Promise<void> {
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   clearInterval(timer);
   peak = Math.max(peak, process.memoryUsage().rss);
-  console.log(`  export NDJSON: ${n.toLocaleString()} events, ${(bytes / 1e6).toFixed(0)} MB in ${s.toFixed(1)} s = ${Math.round(n / s).toLocaleString()} events/s; RSS ${(base / 1e6).toFixed(0)} MB before, peak ${(peak / 1e6).toFixed(0)} MB (+${((peak - base) / 1e6).toFixed(0)} MB; +${((peakAtTenth - base) / 1e6).toFixed(0)} MB after the first tenth)`);
-  if (live.length === 2) console.log(`  export live heap after GC: ${(live[0]! / 1e6).toFixed(0)} MB after the first tenth, ${(live[1]! / 1e6).toFixed(0)} MB at the end`);
+  console.log(
+    `  export NDJSON: ${n.toLocaleString()} events, ${(bytes / 1e6).toFixed(0)} MB in ${s.toFixed(1)} s = ${Math.round(n / s).toLocaleString()} events/s; RSS ${(base / 1e6).toFixed(0)} MB before, peak ${(peak / 1e6).toFixed(0)} MB (+${((peak - base) / 1e6).toFixed(0)} MB; +${((peakAtTenth - base) / 1e6).toFixed(0)} MB after the first tenth)`,
+  );
+  if (live.length === 2)
+    console.log(
+      `  export live heap after GC: ${(live[0]! / 1e6).toFixed(0)} MB after the first tenth, ${(live[1]! / 1e6).toFixed(0)} MB at the end`,
+    );
 }
 
 async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
@@ -178,12 +233,30 @@ async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
   }
   await migrateToLatest(database);
   const at = new Date().toISOString();
-  await database.db.insertInto('organizations').values({ id: ORG, parent_id: null, name: 'Bench', billing_email: null, status: 'active', created_at: at, updated_at: at, deleted_at: null }).onConflict((oc) => oc.column('id').doNothing()).execute();
+  await database.db
+    .insertInto('organizations')
+    .values({
+      id: ORG,
+      parent_id: null,
+      name: 'Bench',
+      billing_email: null,
+      status: 'active',
+      created_at: at,
+      updated_at: at,
+      deleted_at: null,
+    })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
   console.log(`\naudit search and export on ${name} (${N.toLocaleString()} events)`);
   try {
-    const have = await database.db.selectFrom('audit_chain_heads').select('seq').where('org_id', '=', ORG).executeTakeFirst();
+    const have = await database.db
+      .selectFrom('audit_chain_heads')
+      .select('seq')
+      .where('org_id', '=', ORG)
+      .executeTakeFirst();
     if (have && Number(have.seq) === N) console.log(`  reusing ${N.toLocaleString()} events already in ${keep}`);
-    else if (have) throw new Error(`${keep} holds ${have.seq} events, not ${N}; remove it or set BENCH_SEARCH_EVENTS=${have.seq}`);
+    else if (have)
+      throw new Error(`${keep} holds ${have.seq} events, not ${N}; remove it or set BENCH_SEARCH_EVENTS=${have.seq}`);
     else {
       const real = Math.min(N, Number(process.env.BENCH_SEARCH_REAL ?? N));
       await generate(database, real);
@@ -191,11 +264,17 @@ async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
     }
     // A new table has no planner statistics until the audit.db_optimize job analyzes it; a reused
     // file or schema keeps those of the run that generated it.
-    console.log(have ? '  with the statistics the reused data holds:' : '  before the first audit.db_optimize run (no planner statistics yet):');
+    console.log(
+      have
+        ? '  with the statistics the reused data holds:'
+        : '  before the first audit.db_optimize run (no planner statistics yet):',
+    );
     await searches(database);
     const t0 = Date.now();
     await runDbOptimize(database.db);
-    console.log(`  after the audit.db_optimize job (${database.dialect === 'sqlite' ? 'PRAGMA optimize' : 'ANALYZE'}: ${((Date.now() - t0) / 1000).toFixed(1)} s):`);
+    console.log(
+      `  after the audit.db_optimize job (${database.dialect === 'sqlite' ? 'PRAGMA optimize' : 'ANALYZE'}: ${((Date.now() - t0) / 1000).toFixed(1)} s):`,
+    );
     await searches(database);
     await exportRun(database);
   } finally {

@@ -35,10 +35,19 @@ const ROOT = 'org_bench_root';
 const UNITS = ['org_bench_unit_a', 'org_bench_unit_b', 'org_bench_unit_c'];
 const ORGS = [ROOT, ...UNITS];
 const START = Date.parse('2026-01-01T00:00:00Z');
-const ACTIONS = ['auth.login_succeeded', 'member.invited', 'member.role_changed', 'conversation.message_sent', 'gateway.request', 'file.uploaded', 'sso.connection_updated', 'scim.user_provisioned'];
+const ACTIONS = [
+  'auth.login_succeeded',
+  'member.invited',
+  'member.role_changed',
+  'conversation.message_sent',
+  'gateway.request',
+  'file.uploaded',
+  'sso.connection_updated',
+  'scim.user_provisioned',
+];
 
 let rnd = 7;
-const rand = () => ((rnd = (rnd * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const rand = () => (rnd = (rnd * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 
 async function open(dialect: 'sqlite' | 'postgres'): Promise<{ database: Database; cleanup: () => Promise<void> }> {
   if (dialect === 'sqlite') {
@@ -53,11 +62,39 @@ async function open(dialect: 'sqlite' | 'postgres'): Promise<{ database: Databas
 
 async function seedTree(database: Database): Promise<string> {
   const at = new Date(START).toISOString();
-  for (const id of ORGS) await database.db.insertInto('organizations').values({ id, parent_id: id === ROOT ? null : ROOT, name: id, billing_email: null, status: 'active', created_at: at, updated_at: at, deleted_at: null }).execute();
+  for (const id of ORGS)
+    await database.db
+      .insertInto('organizations')
+      .values({
+        id,
+        parent_id: id === ROOT ? null : ROOT,
+        name: id,
+        billing_email: null,
+        status: 'active',
+        created_at: at,
+        updated_at: at,
+        deleted_at: null,
+      })
+      .execute();
   const secret = generateSecret('cmp');
   await database.db
     .insertInto('compliance_keys')
-    .values({ id: 'cmp_bench', org_id: ROOT, name: 'bench', token_hash: hashSecret(secret), display_prefix: displayPrefix(secret), scopes: JSON.stringify(ALL_SCOPES), org_ids: null, rate_limit_per_minute: 1_000_000, created_by: null, created_at: at, expires_at: null, last_used_at: null, revoked_at: null, revoked_by: null })
+    .values({
+      id: 'cmp_bench',
+      org_id: ROOT,
+      name: 'bench',
+      token_hash: hashSecret(secret),
+      display_prefix: displayPrefix(secret),
+      scopes: JSON.stringify(ALL_SCOPES),
+      org_ids: null,
+      rate_limit_per_minute: 1_000_000,
+      created_by: null,
+      created_at: at,
+      expires_at: null,
+      last_used_at: null,
+      revoked_at: null,
+      revoked_by: null,
+    })
     .execute();
   return secret;
 }
@@ -72,23 +109,37 @@ async function writeEvents(database: Database, n: number): Promise<void> {
     const a = Math.floor(rand() * 500);
     const ctx: Ctx = {
       ...systemCtx({ db: database.db, clock, config: loadConfig({}) }, 'bench'),
-      caller: { kind: 'user', userId: `usr_${String(a).padStart(26, '0')}`, email: `u${a}@bench.example`, via: 'session', credentialId: 'ses_b' },
+      caller: {
+        kind: 'user',
+        userId: `usr_${String(a).padStart(26, '0')}`,
+        email: `u${a}@bench.example`,
+        via: 'session',
+        credentialId: 'ses_b',
+      },
       meta: { requestId: `req_${i}`, ip: `198.51.100.${a % 50}`, userAgent: 'bench' },
     };
     const inputs: AuditEventInput[] = Array.from({ length: Math.min(BATCH, n - i) }, (_, k) => ({
       orgId: ORGS[Math.floor(rand() * ORGS.length)] as string,
       action: testAction(ACTIONS[Math.floor(rand() * ACTIONS.length)] as string),
-      targets: [{ type: 'user', id: `usr_${String(Math.floor(rand() * 5000)).padStart(26, '0')}`, name: `t${k}@bench.example` }],
+      targets: [
+        { type: 'user', id: `usr_${String(Math.floor(rand() * 5000)).padStart(26, '0')}`, name: `t${k}@bench.example` },
+      ],
       metadata: { i: i + k, model: 'claude-sonnet-4-5', inputTokens: 120, outputTokens: 480 },
     }));
     await database.db.transaction().execute((tx) => recordAuditBatch(tx, ctx, inputs));
   }
-  console.log(`  wrote ${n.toLocaleString()} audit events in 4 organizations through the real path in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  console.log(
+    `  wrote ${n.toLocaleString()} audit events in 4 organizations through the real path in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+  );
 }
 
 async function pageFeed(app: FastifyInstance, secret: string): Promise<{ n: number; pages: number; secs: number }> {
   // Warm-up (first request of a process: module loading, statement preparation), not measured.
-  await app.inject({ method: 'GET', url: '/v1/compliance/activities?limit=1', headers: { authorization: `Bearer ${secret}` } });
+  await app.inject({
+    method: 'GET',
+    url: '/v1/compliance/activities?limit=1',
+    headers: { authorization: `Bearer ${secret}` },
+  });
   let after: string | null = null;
   let n = 0;
   let pages = 0;
@@ -97,10 +148,15 @@ async function pageFeed(app: FastifyInstance, secret: string): Promise<{ n: numb
     // Palisade's time per page: the request through the app, until the whole answer is there
     // (the client's own JSON parsing below is outside the measurement).
     const t0 = process.hrtime.bigint();
-    const res = await app.inject({ method: 'GET', url: `/v1/compliance/activities?limit=1000${after ? `&after_id=${after}` : ''}`, headers: { authorization: `Bearer ${secret}` } });
+    const res = await app.inject({
+      method: 'GET',
+      url: `/v1/compliance/activities?limit=1000${after ? `&after_id=${after}` : ''}`,
+      headers: { authorization: `Bearer ${secret}` },
+    });
     const took = process.hrtime.bigint() - t0;
     ns += took;
-    if (process.env.BENCH_FEED_TRACE && pages % 10 === 0) console.log(`    page ${pages}: ${(Number(took) / 1e6).toFixed(1)} ms`);
+    if (process.env.BENCH_FEED_TRACE && pages % 10 === 0)
+      console.log(`    page ${pages}: ${(Number(took) / 1e6).toFixed(1)} ms`);
     if (res.statusCode !== 200) throw new Error(`feed page failed: ${res.statusCode} ${res.body.slice(0, 300)}`);
     const body = JSON.parse(res.body) as { data: unknown[]; has_more: boolean; last_id: string | null };
     n += body.data.length;
@@ -117,12 +173,19 @@ async function rawFeed(database: Database): Promise<{ n: number; secs: number }>
   let n = 0;
   const t0 = process.hrtime.bigint();
   for (;;) {
-    let q = database.db.selectFrom('audit_events').selectAll().where('org_id', '=', ORGS[0] as string);
+    let q = database.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('org_id', '=', ORGS[0] as string);
     const arm = (orgId: string) => {
       let a = database.db.selectFrom('audit_events').selectAll().where('org_id', '=', orgId);
       if (cursor) {
         const c = cursor;
-        a = a.where('occurred_at', '<=', c.at).where((eb) => eb.or([eb('occurred_at', '<', c.at), eb.and([eb('occurred_at', '=', c.at), eb('id', '<', c.id)])]));
+        a = a
+          .where('occurred_at', '<=', c.at)
+          .where((eb) =>
+            eb.or([eb('occurred_at', '<', c.at), eb.and([eb('occurred_at', '=', c.at), eb('id', '<', c.id)])]),
+          );
       }
       return a;
     };
@@ -146,23 +209,48 @@ async function writeUsage(database: Database, n: number): Promise<void> {
       for (let k = i; k < Math.min(n, i + BATCH); k++) {
         const at = new Date(START + Math.floor((k / n) * 30 * 86_400_000));
         const u = Math.floor(rand() * 200);
-        await recordUsage(tx, { orgId: UNITS[u % 3] as string, userId: `usr_${String(u).padStart(26, '0')}`, model: models[Math.floor(rand() * 4)] as string, inputTokens: 100 + (k % 50), outputTokens: 300 + (k % 70), at });
+        await recordUsage(tx, {
+          orgId: UNITS[u % 3] as string,
+          userId: `usr_${String(u).padStart(26, '0')}`,
+          model: models[Math.floor(rand() * 4)] as string,
+          inputTokens: 100 + (k % 50),
+          outputTokens: 300 + (k % 70),
+          at,
+        });
       }
     });
   }
-  const days = await database.db.selectFrom('gateway_usage').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-  const hours = await database.db.selectFrom('gateway_usage_hourly').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-  console.log(`  recorded ${n.toLocaleString()} gateway requests through recordUsage in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${Number(days.n).toLocaleString()} daily and ${Number(hours.n).toLocaleString()} hourly rollup rows`);
+  const days = await database.db
+    .selectFrom('gateway_usage')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  const hours = await database.db
+    .selectFrom('gateway_usage_hourly')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  console.log(
+    `  recorded ${n.toLocaleString()} gateway requests through recordUsage in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${Number(days.n).toLocaleString()} daily and ${Number(hours.n).toLocaleString()} hourly rollup rows`,
+  );
 }
 
-async function timeUsage(app: FastifyInstance, secret: string, label: string, query: string, csv: boolean): Promise<void> {
+async function timeUsage(
+  app: FastifyInstance,
+  secret: string,
+  label: string,
+  query: string,
+  csv: boolean,
+): Promise<void> {
   const range = `starting_at=2026-01-01T00:00:00Z&ending_at=2026-02-01T00:00:00Z`;
   const t0 = process.hrtime.bigint();
   let rows = 0;
   let bytes = 0;
   let requests = 0;
   if (csv) {
-    const res = await app.inject({ method: 'GET', url: `/v1/compliance/usage?${range}&${query}&format=csv`, headers: { authorization: `Bearer ${secret}` } });
+    const res = await app.inject({
+      method: 'GET',
+      url: `/v1/compliance/usage?${range}&${query}&format=csv`,
+      headers: { authorization: `Bearer ${secret}` },
+    });
     if (res.statusCode !== 200) throw new Error(res.body.slice(0, 300));
     bytes = res.rawPayload.length;
     const lines = res.body.split('\r\n').filter(Boolean);
@@ -171,7 +259,11 @@ async function timeUsage(app: FastifyInstance, secret: string, label: string, qu
   } else {
     let page: string | null = null;
     do {
-      const res = await app.inject({ method: 'GET', url: `/v1/compliance/usage?${range}&${query}&limit=10000${page ? `&page=${page}` : ''}`, headers: { authorization: `Bearer ${secret}` } });
+      const res = await app.inject({
+        method: 'GET',
+        url: `/v1/compliance/usage?${range}&${query}&limit=10000${page ? `&page=${page}` : ''}`,
+        headers: { authorization: `Bearer ${secret}` },
+      });
       if (res.statusCode !== 200) throw new Error(res.body.slice(0, 300));
       bytes += res.rawPayload.length;
       const body = JSON.parse(res.body) as { data: { requests: number }[]; next_page: string | null };
@@ -181,7 +273,9 @@ async function timeUsage(app: FastifyInstance, secret: string, label: string, qu
     } while (page);
   }
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  console.log(`  usage ${label.padEnd(26)} ${rows.toLocaleString().padStart(9)} rows, ${(bytes / 1e6).toFixed(1).padStart(5)} MB, ${requests.toLocaleString()} requests counted: ${ms.toFixed(0)} ms`);
+  console.log(
+    `  usage ${label.padEnd(26)} ${rows.toLocaleString().padStart(9)} rows, ${(bytes / 1e6).toFixed(1).padStart(5)} MB, ${requests.toLocaleString()} requests counted: ${ms.toFixed(0)} ms`,
+  );
 }
 
 async function runDialect(dialect: 'sqlite' | 'postgres'): Promise<void> {
@@ -189,29 +283,46 @@ async function runDialect(dialect: 'sqlite' | 'postgres'): Promise<void> {
   try {
     await migrateToLatest(database);
     const secret = await seedTree(database);
-    const config = loadConfig({}, { logLevel: 'silent', masterKey: randomBytes(32).toString('base64'), complianceFeedDelaySeconds: 0 });
+    const config = loadConfig(
+      {},
+      { logLevel: 'silent', masterKey: randomBytes(32).toString('base64'), complianceFeedDelaySeconds: 0 },
+    );
     const app = await buildApp({ database, config });
     console.log(`\nCompliance API on ${dialect}`);
     await writeEvents(database, EVENTS);
     const raw = await rawFeed(database);
     const feed = await pageFeed(app, secret);
-    console.log(`  activity feed, limit 1000: ${feed.n.toLocaleString()} activities in ${feed.pages} pages, ${feed.secs.toFixed(1)} s = ${Math.round(feed.n / feed.secs).toLocaleString()} activities/s (raw limit, the same ranges read without HTTP or JSON: ${Math.round(raw.n / raw.secs).toLocaleString()} rows/s)`);
+    console.log(
+      `  activity feed, limit 1000: ${feed.n.toLocaleString()} activities in ${feed.pages} pages, ${feed.secs.toFixed(1)} s = ${Math.round(feed.n / feed.secs).toLocaleString()} activities/s (raw limit, the same ranges read without HTTP or JSON: ${Math.round(raw.n / raw.secs).toLocaleString()} rows/s)`,
+    );
     const ocsf0 = process.hrtime.bigint();
     let ocsfN = 0;
     let after: string | null = null;
     for (let p = 0; p < 100; p++) {
-      const res = await app.inject({ method: 'GET', url: `/v1/compliance/activities?limit=1000&format=ocsf${after ? `&after_id=${after}` : ''}`, headers: { authorization: `Bearer ${secret}` } });
+      const res = await app.inject({
+        method: 'GET',
+        url: `/v1/compliance/activities?limit=1000&format=ocsf${after ? `&after_id=${after}` : ''}`,
+        headers: { authorization: `Bearer ${secret}` },
+      });
       const body = JSON.parse(res.body) as { data: unknown[]; last_id: string };
       ocsfN += body.data.length;
       after = body.last_id;
     }
     const ocsfSecs = Number(process.hrtime.bigint() - ocsf0) / 1e9;
-    console.log(`  activity feed, format=ocsf, first 100 pages: ${Math.round(ocsfN / ocsfSecs).toLocaleString()} activities/s`);
+    console.log(
+      `  activity feed, format=ocsf, first 100 pages: ${Math.round(ocsfN / ocsfSecs).toLocaleString()} activities/s`,
+    );
     await writeUsage(database, REQUESTS);
     await timeUsage(app, secret, 'per day, JSON (all pages)', 'bucket_width=1d', false);
     await timeUsage(app, secret, 'per day, CSV', 'bucket_width=1d', true);
     await timeUsage(app, secret, 'per hour, CSV', 'bucket_width=1h', true);
-    await timeUsage(app, secret, 'per hour, one person', 'bucket_width=1h&user_ids[]=usr_00000000000000000000000042', false);
+    await timeUsage(
+      app,
+      secret,
+      'per hour, one person',
+      'bucket_width=1h&user_ids[]=usr_00000000000000000000000042',
+      false,
+    );
     await app.close();
   } finally {
     await database.close();

@@ -11,7 +11,13 @@ import { join } from 'node:path';
 import { systemClock } from '../src/clock.js';
 import { loadConfig } from '../src/config.js';
 import { systemCtx } from '../src/context.js';
-import { createContentKey, destroyContentKeys, flushErasedPages, openRecordText, sealWithContentKey } from '../src/crypto/content-keys.js';
+import {
+  createContentKey,
+  destroyContentKeys,
+  flushErasedPages,
+  openRecordText,
+  sealWithContentKey,
+} from '../src/crypto/content-keys.js';
 import { openText, sealFor } from '../src/crypto/data-keys.js';
 import { type Database, dropPostgresSchema, openDatabase, sqliteHandleOf } from '../src/db/connect.js';
 import { migrateToLatest } from '../src/db/migrate.js';
@@ -51,12 +57,19 @@ async function runDialect(dialect: 'sqlite' | 'postgres'): Promise<void> {
   const { database, cleanup } = await openDb(dialect);
   await migrateToLatest(database);
   const db = database.db;
-  const config = loadConfig({}, { databaseUrl: 'sqlite::memory:', logLevel: 'silent', masterKey: randomBytes(32).toString('base64') });
+  const config = loadConfig(
+    {},
+    { databaseUrl: 'sqlite::memory:', logLevel: 'silent', masterKey: randomBytes(32).toString('base64') },
+  );
   try {
     const sys = systemCtx({ db, clock: systemClock, config }, 'bench');
     const { organization } = await createOrganization(sys, { name: 'Bench', ownerEmail: 'owner@bench.example' });
     const orgId = organization.id;
-    const user = await db.selectFrom('users').select('id').where('email', '=', 'owner@bench.example').executeTakeFirstOrThrow();
+    const user = await db
+      .selectFrom('users')
+      .select('id')
+      .where('email', '=', 'owner@bench.example')
+      .executeTakeFirstOrThrow();
 
     /** One conversation with a title and two messages, in one transaction, sealed either way. */
     const write = async (perConversationKey: boolean) => {
@@ -65,13 +78,61 @@ async function runDialect(dialect: 'sqlite' | 'postgres'): Promise<void> {
       const id = newId('cnv', now);
       await db.transaction().execute(async (tx) => {
         const key = perConversationKey ? await createContentKey(tx, config, now, orgId) : null;
-        const title = key ? { ct: sealWithContentKey(key, { orgId, table: 'workspace_conversations', recordId: id }, 'Quarterly figures'), keyVersion: key.dkVersion } : await sealFor(tx, config, now, { orgId, table: 'workspace_conversations', recordId: id }, 'Quarterly figures');
-        await tx.insertInto('workspace_conversations').values({ id, org_id: orgId, user_id: user.id, source: 'workspace', title_ct: title.ct, key_version: title.keyVersion, content_key_id: key?.id ?? null, retention_days: null, created_at: at, updated_at: at, last_message_at: at }).execute();
+        const title = key
+          ? {
+              ct: sealWithContentKey(
+                key,
+                { orgId, table: 'workspace_conversations', recordId: id },
+                'Quarterly figures',
+              ),
+              keyVersion: key.dkVersion,
+            }
+          : await sealFor(
+              tx,
+              config,
+              now,
+              { orgId, table: 'workspace_conversations', recordId: id },
+              'Quarterly figures',
+            );
+        await tx
+          .insertInto('workspace_conversations')
+          .values({
+            id,
+            org_id: orgId,
+            user_id: user.id,
+            source: 'workspace',
+            title_ct: title.ct,
+            key_version: title.keyVersion,
+            content_key_id: key?.id ?? null,
+            retention_days: null,
+            created_at: at,
+            updated_at: at,
+            last_message_at: at,
+          })
+          .execute();
         for (const role of ['user', 'assistant'] as const) {
           const mid = newId('msg', now);
           const ref = { orgId, table: 'workspace_messages', recordId: mid };
-          const s = key ? { ct: sealWithContentKey(key, ref, PROMPT), keyVersion: key.dkVersion } : await sealFor(tx, config, now, ref, PROMPT);
-          await tx.insertInto('workspace_messages').values({ id: mid, org_id: orgId, conversation_id: id, role, content_ct: s.ct, key_version: s.keyVersion, content_key_id: key?.id ?? null, size_bytes: PROMPT.length, model: null, input_tokens: null, output_tokens: null, created_at: at }).execute();
+          const s = key
+            ? { ct: sealWithContentKey(key, ref, PROMPT), keyVersion: key.dkVersion }
+            : await sealFor(tx, config, now, ref, PROMPT);
+          await tx
+            .insertInto('workspace_messages')
+            .values({
+              id: mid,
+              org_id: orgId,
+              conversation_id: id,
+              role,
+              content_ct: s.ct,
+              key_version: s.keyVersion,
+              content_key_id: key?.id ?? null,
+              size_bytes: PROMPT.length,
+              model: null,
+              input_tokens: null,
+              output_tokens: null,
+              created_at: at,
+            })
+            .execute();
         }
       });
       return id;
@@ -91,7 +152,14 @@ async function runDialect(dialect: 'sqlite' | 'postgres'): Promise<void> {
         const keys = new Map();
         for (const m of msgs) {
           const ref = { orgId, table: 'workspace_messages', recordId: m.id };
-          if (m.content_key_id) await openRecordText(db, config, ref, { ct: m.content_ct, keyVersion: Number(m.key_version), contentKeyId: m.content_key_id }, keys);
+          if (m.content_key_id)
+            await openRecordText(
+              db,
+              config,
+              ref,
+              { ct: m.content_ct, keyVersion: Number(m.key_version), contentKeyId: m.content_key_id },
+              keys,
+            );
           else await openText(db, config, ref, m.content_ct, Number(m.key_version));
         }
       }
@@ -111,7 +179,9 @@ async function runDialect(dialect: 'sqlite' | 'postgres'): Promise<void> {
       for (let i = 0; i < list.length; i += 500) {
         const batch = list.slice(i, i + 500);
         await db.transaction().execute(async (tx) => {
-          const keyIds = (await tx.selectFrom('workspace_conversations').select('content_key_id').where('id', 'in', batch).execute()).map((r) => r.content_key_id);
+          const keyIds = (
+            await tx.selectFrom('workspace_conversations').select('content_key_id').where('id', 'in', batch).execute()
+          ).map((r) => r.content_key_id);
           await tx.deleteFrom('workspace_messages').where('conversation_id', 'in', batch).execute();
           await tx.deleteFrom('workspace_conversations').where('id', 'in', batch).execute();
           await destroyContentKeys(tx, orgId, keyIds);
@@ -135,16 +205,21 @@ async function runDialect(dialect: 'sqlite' | 'postgres'): Promise<void> {
     } else {
       const off = await purge(ids.dataKey as string[]);
       const on = await purge(ids.contentKey as string[]);
-      console.log(`content keys ${dialect.padEnd(8)} purge ${N} conversations: rows only ${off.deleteMs.toFixed(0)} ms | rows + key rows ${on.deleteMs.toFixed(0)} ms`);
+      console.log(
+        `content keys ${dialect.padEnd(8)} purge ${N} conversations: rows only ${off.deleteMs.toFixed(0)} ms | rows + key rows ${on.deleteMs.toFixed(0)} ms`,
+      );
     }
     const keyRow = await db.selectFrom('content_keys').selectAll().limit(1).executeTakeFirst();
-    if (keyRow) console.log(`content keys ${dialect.padEnd(8)} one key row: ${JSON.stringify(keyRow).length} bytes of data`);
+    if (keyRow)
+      console.log(`content keys ${dialect.padEnd(8)} one key row: ${JSON.stringify(keyRow).length} bytes of data`);
   } finally {
     await cleanup();
   }
 }
 
 export async function benchContentKeys(dialects: ('sqlite' | 'postgres')[]): Promise<void> {
-  console.log(`\nCrypto-erasure: ${N} conversations (title + 2 messages of ${PROMPT.length} bytes) sealed under the organization data key vs a key per conversation; read back; purged.`);
+  console.log(
+    `\nCrypto-erasure: ${N} conversations (title + 2 messages of ${PROMPT.length} bytes) sealed under the organization data key vs a key per conversation; read back; purged.`,
+  );
   for (const d of dialects) await runDialect(d);
 }

@@ -33,16 +33,41 @@ export async function benchDbCopy(): Promise<void> {
     await migrateToLatest(source);
     const at = new Date().toISOString();
     const h = sqliteHandleOf(source.db)!;
-    h.prepare('insert into organizations (id, parent_id, name, billing_email, status, created_at, updated_at, deleted_at) values (?, null, ?, null, ?, ?, ?, null)').run('org_bench', 'Bench', 'active', at, at);
-    h.prepare('insert into users (id, email, display_name, password_hash, status, created_at, updated_at) values (?, ?, null, null, ?, ?, ?)').run('usr_bench', 'bench@bench.example', 'active', at, at);
-    const ctx: Ctx = { db: source.db, clock: systemClock, config: loadConfig({}), caller: { kind: 'system', name: 'bench' }, meta: { requestId: 'req_bench', ip: '127.0.0.1', userAgent: 'bench' } };
+    h.prepare(
+      'insert into organizations (id, parent_id, name, billing_email, status, created_at, updated_at, deleted_at) values (?, null, ?, null, ?, ?, ?, null)',
+    ).run('org_bench', 'Bench', 'active', at, at);
+    h.prepare(
+      'insert into users (id, email, display_name, password_hash, status, created_at, updated_at) values (?, ?, null, null, ?, ?, ?)',
+    ).run('usr_bench', 'bench@bench.example', 'active', at, at);
+    const ctx: Ctx = {
+      db: source.db,
+      clock: systemClock,
+      config: loadConfig({}),
+      caller: { kind: 'system', name: 'bench' },
+      meta: { requestId: 'req_bench', ip: '127.0.0.1', userAgent: 'bench' },
+    };
     const t0 = Date.now();
     for (let i = 0; i < EVENTS; i += 1000) {
       const n = Math.min(1000, EVENTS - i);
-      await source.db.transaction().execute((tx) => recordAuditBatch(tx, ctx, Array.from({ length: n }, (_, k) => ({ orgId: 'org_bench', action: 'gateway.request_handled', targets: [{ type: 'user', id: `usr_${(i + k) % 5000}` }], metadata: { model: 'claude', inputTokens: 1200, outputTokens: 300 } }))));
+      await source.db.transaction().execute((tx) =>
+        recordAuditBatch(
+          tx,
+          ctx,
+          Array.from({ length: n }, (_, k) => ({
+            orgId: 'org_bench',
+            action: 'gateway.request_handled',
+            targets: [{ type: 'user', id: `usr_${(i + k) % 5000}` }],
+            metadata: { model: 'claude', inputTokens: 1200, outputTokens: 300 },
+          })),
+        ),
+      );
     }
-    const conv = h.prepare("insert into workspace_conversations (id, org_id, user_id, source, title_ct, key_version, retention_days, created_at, updated_at, last_message_at) values (?, 'org_bench', 'usr_bench', 'workspace', ?, 1, null, ?, ?, ?)");
-    const msg = h.prepare("insert into workspace_messages (id, org_id, conversation_id, role, content_ct, key_version, size_bytes, model, input_tokens, output_tokens, created_at) values (?, 'org_bench', ?, 'user', ?, 1, 600, 'claude', 10, 10, ?)");
+    const conv = h.prepare(
+      "insert into workspace_conversations (id, org_id, user_id, source, title_ct, key_version, retention_days, created_at, updated_at, last_message_at) values (?, 'org_bench', 'usr_bench', 'workspace', ?, 1, null, ?, ?, ?)",
+    );
+    const msg = h.prepare(
+      "insert into workspace_messages (id, org_id, conversation_id, role, content_ct, key_version, size_bytes, model, input_tokens, output_tokens, created_at) values (?, 'org_bench', ?, 'user', ?, 1, 600, 'claude', 10, 10, ?)",
+    );
     const body = randomBytes(450).toString('base64');
     h.transaction(() => {
       for (let c = 0; c < CONVERSATIONS; c++) {
@@ -51,11 +76,17 @@ export async function benchDbCopy(): Promise<void> {
         for (let m = 0; m < 5; m++) msg.run(`msg_${String(c * 5 + m).padStart(12, '0')}`, id, body, at);
       }
     })();
-    console.log(`\n== db copy (SQLite → PostgreSQL): ${EVENTS.toLocaleString()} audit events, ${CONVERSATIONS.toLocaleString()} conversations (${(CONVERSATIONS * 5).toLocaleString()} messages); data made in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(
+      `\n== db copy (SQLite → PostgreSQL): ${EVENTS.toLocaleString()} audit events, ${CONVERSATIONS.toLocaleString()} conversations (${(CONVERSATIONS * 5).toLocaleString()} messages); data made in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    );
     const r = await copyDatabase(source, target, { batchRows: 2000 });
     const copyS = r.ms / 1000;
-    console.log(`palisade db copy: ${r.rows.toLocaleString()} rows in ${copyS.toFixed(1)} s (${Math.round(r.rows / copyS).toLocaleString()} rows/s, chains verified inside that time: ${r.chains.every((c) => c.ok) ? 'all ok' : 'FAILED'}) · goal < 120 s`);
-    console.log(`  phases: schema ${(r.phases.migrate / 1000).toFixed(1)} s, rows ${(r.phases.load / 1000).toFixed(1)} s, indexes ${(r.phases.indexes / 1000).toFixed(1)} s, chain verification ${(r.phases.verify / 1000).toFixed(1)} s`);
+    console.log(
+      `palisade db copy: ${r.rows.toLocaleString()} rows in ${copyS.toFixed(1)} s (${Math.round(r.rows / copyS).toLocaleString()} rows/s, chains verified inside that time: ${r.chains.every((c) => c.ok) ? 'all ok' : 'FAILED'}) · goal < 120 s`,
+    );
+    console.log(
+      `  phases: schema ${(r.phases.migrate / 1000).toFixed(1)} s, rows ${(r.phases.load / 1000).toFixed(1)} s, indexes ${(r.phases.indexes / 1000).toFixed(1)} s, chain verification ${(r.phases.verify / 1000).toFixed(1)} s`,
+    );
     // Raw limit: PostgreSQL's COPY of the same audit rows from text into a table with the same
     // indexes, built after the load as the copy does, in the same run.
     const rows = h.prepare('select * from audit_events').raw().all() as unknown[][];
@@ -63,7 +94,9 @@ export async function benchDbCopy(): Promise<void> {
     await client.connect();
     await client.query(`set search_path = ${schema}`);
     await client.query('create temp table raw_copy (like audit_events including defaults including constraints)');
-    const csv = rows.map((row) => row.map((v) => (v === null ? '' : `"${String(v).replace(/"/g, '""')}"`)).join(',')).join('\n');
+    const csv = rows
+      .map((row) => row.map((v) => (v === null ? '' : `"${String(v).replace(/"/g, '""')}"`)).join(','))
+      .join('\n');
     const t1 = Date.now();
     {
       const stream = client.query(from('copy raw_copy from stdin with (format csv)'));
@@ -72,9 +105,19 @@ export async function benchDbCopy(): Promise<void> {
         stream.on('error', reject);
         stream.end(csv);
       });
-      for (const [i, cols] of ['org_id, seq', 'org_id, occurred_at, id', 'org_id, actor_id, occurred_at', 'org_id, action, occurred_at', 'org_id, actor_ip, occurred_at', 'org_id, outcome, occurred_at'].entries()) await client.query(`create index raw_copy_${i} on raw_copy (${cols})`);
+      for (const [i, cols] of [
+        'org_id, seq',
+        'org_id, occurred_at, id',
+        'org_id, actor_id, occurred_at',
+        'org_id, action, occurred_at',
+        'org_id, actor_ip, occurred_at',
+        'org_id, outcome, occurred_at',
+      ].entries())
+        await client.query(`create index raw_copy_${i} on raw_copy (${cols})`);
       const rawS = (Date.now() - t1) / 1000;
-      console.log(`raw PostgreSQL COPY of the audit rows, then 6 indexes: ${rows.length.toLocaleString()} in ${rawS.toFixed(1)} s (${Math.round(rows.length / rawS).toLocaleString()} rows/s)`);
+      console.log(
+        `raw PostgreSQL COPY of the audit rows, then 6 indexes: ${rows.length.toLocaleString()} in ${rawS.toFixed(1)} s (${Math.round(rows.length / rawS).toLocaleString()} rows/s)`,
+      );
     }
     await client.end();
   } finally {

@@ -40,7 +40,8 @@ export async function benchDomainRecheck(dialects: ('sqlite' | 'postgres')[]): P
     const resolver = new Resolver({ timeout: 5000, tries: 2 });
     resolver.setServers([dns.server]);
     const raw = await timed(async () => {
-      for (let i = 0; i < N; i += PARALLEL) await Promise.all(names.slice(i, i + PARALLEL).map((n) => resolver.resolveTxt(`_palisade-challenge.${n}`)));
+      for (let i = 0; i < N; i += PARALLEL)
+        await Promise.all(names.slice(i, i + PARALLEL).map((n) => resolver.resolveTxt(`_palisade-challenge.${n}`)));
     });
     for (const name of dialects) {
       let database: Database;
@@ -61,15 +62,37 @@ export async function benchDomainRecheck(dialects: ('sqlite' | 'postgres')[]): P
         const { organization } = await createOrganization(ctx, { name: 'Bench', ownerEmail: 'owner@bench.test' });
         const at = new Date().toISOString();
         const rows = names.map((n, i) => ({
-          id: `dom_${String(i).padStart(26, '0')}`, org_id: organization.id, name: n, unicode_name: n, status: 'verified' as const, include_subdomains: 0, auto_join: 0, token: token(i),
-          claim_key: n, created_by: null, created_at: at, updated_at: at, verified_at: at, last_checked_at: at, last_good_check_at: at, failing_since: null, grace_until: null, expired_at: null, last_diagnosis: null,
+          id: `dom_${String(i).padStart(26, '0')}`,
+          org_id: organization.id,
+          name: n,
+          unicode_name: n,
+          status: 'verified' as const,
+          include_subdomains: 0,
+          auto_join: 0,
+          token: token(i),
+          claim_key: n,
+          created_by: null,
+          created_at: at,
+          updated_at: at,
+          verified_at: at,
+          last_checked_at: at,
+          last_good_check_at: at,
+          failing_since: null,
+          grace_until: null,
+          expired_at: null,
+          last_diagnosis: null,
         }));
-        for (let i = 0; i < rows.length; i += 500) await database.db.insertInto('domains').values(rows.slice(i, i + 500)).execute();
+        for (let i = 0; i < rows.length; i += 500)
+          await database.db
+            .insertInto('domains')
+            .values(rows.slice(i, i + 500))
+            .execute();
         let summary: Record<string, number> = {};
         const job = await timed(async () => {
           summary = await recheckDomains(ctx);
         });
-        if (summary.checked !== N || summary.unchanged !== N) throw new Error(`recheck summary unexpected: ${JSON.stringify(summary)}`);
+        if (summary.checked !== N || summary.unchanged !== N)
+          throw new Error(`recheck summary unexpected: ${JSON.stringify(summary)}`);
         // The same job with a dead resolver listed first (a silent UDP socket, default 5 s timeout):
         // it should cost about one hedge delay for the whole run, not a timeout per query.
         const dead = await countingSilentResolver();
@@ -81,17 +104,30 @@ export async function benchDomainRecheck(dialects: ('sqlite' | 'postgres')[]): P
         const deadQueries = dead.queries();
         await dead.close();
         forgetResolverHealth();
-        if (deadSummary.checked !== N || deadSummary.unchanged !== N) throw new Error(`recheck with a dead resolver unexpected: ${JSON.stringify(deadSummary)}`);
+        if (deadSummary.checked !== N || deadSummary.unchanged !== N)
+          throw new Error(`recheck with a dead resolver unexpected: ${JSON.stringify(deadSummary)}`);
         const disc = await timed(async () => {
           for (let i = 0; i < LOOKUPS; i++) await captureForEmail(database.db, `user${i}@${names[i % N]}`);
         });
         const bare = await timed(async () => {
-          for (let i = 0; i < LOOKUPS; i++) await database.db.selectFrom('domains').select(['org_id']).where('name', '=', names[i % N] as string).where('status', 'in', ['verified', 'failing']).execute();
+          for (let i = 0; i < LOOKUPS; i++)
+            await database.db
+              .selectFrom('domains')
+              .select(['org_id'])
+              .where('name', '=', names[i % N] as string)
+              .where('status', 'in', ['verified', 'failing'])
+              .execute();
         });
         const f = (n: number) => Math.round(n).toLocaleString('en-US');
-        console.log(`domain re-check [${name}]: Palisade ${f(N / job)} domains/s (job: TXT lookup, diagnosis, state update each; CNAME and a locked transaction only on a miss) · raw resolveTxt ${f(N / raw)} lookups/s · ${N} domains, ${PARALLEL} in flight, dnsmasq on loopback`);
-        console.log(`domain re-check, dead first resolver [${name}]: Palisade ${f(N / withDead)} domains/s (${deadQueries} of ${N} lookups went to the dead resolver before it was asked last; 5 s timeout)`);
-        console.log(`login discovery [${name}]: Palisade ${f(LOOKUPS / disc)} lookups/s (captureForEmail: normalize, suffix match, org join) · bare indexed SELECT ${f(LOOKUPS / bare)}/s`);
+        console.log(
+          `domain re-check [${name}]: Palisade ${f(N / job)} domains/s (job: TXT lookup, diagnosis, state update each; CNAME and a locked transaction only on a miss) · raw resolveTxt ${f(N / raw)} lookups/s · ${N} domains, ${PARALLEL} in flight, dnsmasq on loopback`,
+        );
+        console.log(
+          `domain re-check, dead first resolver [${name}]: Palisade ${f(N / withDead)} domains/s (${deadQueries} of ${N} lookups went to the dead resolver before it was asked last; 5 s timeout)`,
+        );
+        console.log(
+          `login discovery [${name}]: Palisade ${f(LOOKUPS / disc)} lookups/s (captureForEmail: normalize, suffix match, org join) · bare indexed SELECT ${f(LOOKUPS / bare)}/s`,
+        );
       } finally {
         await database.close();
         await cleanup();

@@ -34,10 +34,16 @@ async function one(url: string, headers: Record<string, string>, stream: boolean
   const res = await fetch(`${url}/v1/messages`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', ...headers },
-    body: JSON.stringify({ model: 'bench-model', max_tokens: 64, stream, messages: [{ role: 'user', content: 'How long is a piece of string? '.repeat(8) }] }),
+    body: JSON.stringify({
+      model: 'bench-model',
+      max_tokens: 64,
+      stream,
+      messages: [{ role: 'user', content: 'How long is a piece of string? '.repeat(8) }],
+    }),
   });
   const text = await res.text();
-  if (res.status !== 200 || (stream && !text.includes('message_stop'))) throw new Error(`bench request failed: ${res.status} ${text.slice(0, 200)}`);
+  if (res.status !== 200 || (stream && !text.includes('message_stop')))
+    throw new Error(`bench request failed: ${res.status} ${text.slice(0, 200)}`);
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
@@ -77,16 +83,46 @@ async function runDialect(dialect: 'sqlite' | 'postgres'): Promise<void> {
   await migrateToLatest(database);
   const upstream = await startModelUpstream();
   // The model server is on loopback, which the outbound policy denies unless the operator allows it.
-  const config = loadConfig({}, { databaseUrl: 'sqlite::memory:', logLevel: 'silent', masterKey: randomBytes(32).toString('base64'), outboundAllowCidrs: ['127.0.0.1/32'] });
+  const config = loadConfig(
+    {},
+    {
+      databaseUrl: 'sqlite::memory:',
+      logLevel: 'silent',
+      masterKey: randomBytes(32).toString('base64'),
+      outboundAllowCidrs: ['127.0.0.1/32'],
+    },
+  );
   const app = await buildApp({ database, config });
   await app.listen({ port: 0, host: '127.0.0.1' });
   try {
     const sys = systemCtx({ db: database.db, clock: systemClock, config }, 'bench');
     const { organization } = await createOrganization(sys, { name: 'Bench', ownerEmail: 'owner@bench.example' });
-    await database.db.updateTable('memberships').set({ status: 'active' }).where('org_id', '=', organization.id).execute();
-    const user = await database.db.selectFrom('users').select(['id', 'email']).where('email', '=', 'owner@bench.example').executeTakeFirstOrThrow();
-    const userCtx = { ...sys, caller: { kind: 'user' as const, userId: user.id, email: user.email, via: 'session' as const, credentialId: 'ses_bench' } };
-    await setUpstream(userCtx, organization.id, { name: 'loopback', kind: 'anthropic', baseUrl: upstream.url, apiKey: 'sk-bench' });
+    await database.db
+      .updateTable('memberships')
+      .set({ status: 'active' })
+      .where('org_id', '=', organization.id)
+      .execute();
+    const user = await database.db
+      .selectFrom('users')
+      .select(['id', 'email'])
+      .where('email', '=', 'owner@bench.example')
+      .executeTakeFirstOrThrow();
+    const userCtx = {
+      ...sys,
+      caller: {
+        kind: 'user' as const,
+        userId: user.id,
+        email: user.email,
+        via: 'session' as const,
+        credentialId: 'ses_bench',
+      },
+    };
+    await setUpstream(userCtx, organization.id, {
+      name: 'loopback',
+      kind: 'anthropic',
+      baseUrl: upstream.url,
+      apiKey: 'sk-bench',
+    });
     const { key } = await createGatewayKey(userCtx, organization.id, { name: 'bench' });
     const palisade = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     for (const stream of [false, true]) {
@@ -106,6 +142,8 @@ async function runDialect(dialect: 'sqlite' | 'postgres'): Promise<void> {
 }
 
 export async function benchGatewayOverhead(dialects: ('sqlite' | 'postgres')[]): Promise<void> {
-  console.log(`\nGateway overhead: ${N} sequential requests for latency, then ${N} at concurrency ${CONCURRENCY} for throughput; default 90-day retention (prompt and response stored encrypted, audit event, usage counter).`);
+  console.log(
+    `\nGateway overhead: ${N} sequential requests for latency, then ${N} at concurrency ${CONCURRENCY} for throughput; default 90-day retention (prompt and response stored encrypted, audit event, usage counter).`,
+  );
   for (const d of dialects) await runDialect(d);
 }

@@ -62,31 +62,93 @@ async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
   try {
     await migrateToLatest(database);
     const db = database.db;
-    const config = loadConfig({}, { databaseUrl: 'sqlite::memory:', logLevel: 'silent', publicUrl: 'http://palisade.test' });
+    const config = loadConfig(
+      {},
+      { databaseUrl: 'sqlite::memory:', logLevel: 'silent', publicUrl: 'http://palisade.test' },
+    );
     const ctx = systemCtx({ db, clock: systemClock, config }, 'bench');
     const { organization } = await createOrganization(ctx, { name: 'Bench', ownerEmail: 'owner@bench.example' });
     const orgId = organization.id;
-    await putRoleMapping(ctx, orgId, { requiredPrefix: 'bench-', defaultRole: null, rules: [{ group: 'bench-admins', role: 'admin' }, { group: 'bench-staff', role: 'member' }] });
-    const cert = makeKeyPair('bench-idp').cert.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
+    await putRoleMapping(ctx, orgId, {
+      requiredPrefix: 'bench-',
+      defaultRole: null,
+      rules: [
+        { group: 'bench-admins', role: 'admin' },
+        { group: 'bench-staff', role: 'member' },
+      ],
+    });
+    const cert = makeKeyPair('bench-idp')
+      .cert.replace(/-----[^-]+-----/g, '')
+      .replace(/\s+/g, '');
     const now = new Date();
     const at = now.toISOString();
     const connId = newId('sso', now);
     await db
       .insertInto('sso_connections')
       .values({
-        id: connId, org_id: orgId, protocol: 'saml', name: 'Bench IdP', preset: 'custom', status: 'active', jit_enabled: 1, idp_initiated: 0,
+        id: connId,
+        org_id: orgId,
+        protocol: 'saml',
+        name: 'Bench IdP',
+        preset: 'custom',
+        status: 'active',
+        jit_enabled: 1,
+        idp_initiated: 0,
         claims: JSON.stringify({ email: 'email', firstName: 'firstName', lastName: 'lastName', groups: 'groups' }),
-        oidc_issuer: null, oidc_client_id: null, oidc_client_secret_ct: null, oidc_client_secret_key_version: null,
-        saml_idp_entity_id: 'urn:bench:idp', saml_idp_sso_url: 'https://idp.bench.example/sso', saml_idp_certs: JSON.stringify([cert]), saml_allow_sha1: 0, oidc_token_auth_method: null,
-        saml_metadata_url: null, saml_metadata_refreshed_at: null, saml_metadata_error: null, saml_sign_authn_requests: 0, saml_idp_wants_signed_requests: null, saml_held_certs: null,
-        sp_private_key_ct: null, sp_private_key_key_version: null, sp_certificate: null, last_test_login_at: null, last_test_login_by: null, created_at: at, updated_at: at,
+        oidc_issuer: null,
+        oidc_client_id: null,
+        oidc_client_secret_ct: null,
+        oidc_client_secret_key_version: null,
+        saml_idp_entity_id: 'urn:bench:idp',
+        saml_idp_sso_url: 'https://idp.bench.example/sso',
+        saml_idp_certs: JSON.stringify([cert]),
+        saml_allow_sha1: 0,
+        oidc_token_auth_method: null,
+        saml_metadata_url: null,
+        saml_metadata_refreshed_at: null,
+        saml_metadata_error: null,
+        saml_sign_authn_requests: 0,
+        saml_idp_wants_signed_requests: null,
+        saml_held_certs: null,
+        sp_private_key_ct: null,
+        sp_private_key_key_version: null,
+        sp_certificate: null,
+        last_test_login_at: null,
+        last_test_login_by: null,
+        created_at: at,
+        updated_at: at,
       })
       .execute();
     const fp = fingerprintOf(cert);
     const dirId = newId('scd', now);
-    await db.insertInto('scim_directories').values({ id: dirId, org_id: orgId, name: 'Bench SCIM', role_sync: 1, status: 'active', created_at: at, updated_at: at }).execute();
+    await db
+      .insertInto('scim_directories')
+      .values({
+        id: dirId,
+        org_id: orgId,
+        name: 'Bench SCIM',
+        role_sync: 1,
+        status: 'active',
+        created_at: at,
+        updated_at: at,
+      })
+      .execute();
     const groupId = newId('scg', now);
-    await db.insertInto('scim_groups').values({ id: groupId, directory_id: dirId, org_id: orgId, display_name: 'bench-admins', display_key: 'bench-admins', external_id: null, resource: '{}', version: 1, created_at: at, updated_at: at }).execute();
+    await db
+      .insertInto('scim_groups')
+      .values({
+        id: groupId,
+        directory_id: dirId,
+        org_id: orgId,
+        display_name: 'bench-admins',
+        display_key: 'bench-admins',
+        external_id: null,
+        resource: '{}',
+        version: 1,
+        created_at: at,
+        updated_at: at,
+      })
+      .execute();
 
     for (let i = 0; i < N; i += CHUNK) {
       const users = [];
@@ -101,15 +163,66 @@ async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
         const admin = j % 10 === 0;
         const groups = [admin ? 'bench-admins' : 'bench-staff', 'everyone', `team-${j % 40}`];
         const subject = `urn:bench:idp|${userId.slice(-12)}`;
-        users.push({ id: userId, email, display_name: null, password_hash: null, status: 'active' as const, created_at: at, updated_at: at });
-        members.push({ id: newId('mem', now), org_id: orgId, user_id: userId, role: admin ? ('admin' as const) : ('member' as const), status: 'active' as const, invited_by: null, created_at: at, updated_at: at, suspended_at: null, suspended_by_directory_id: null });
+        users.push({
+          id: userId,
+          email,
+          display_name: null,
+          password_hash: null,
+          status: 'active' as const,
+          created_at: at,
+          updated_at: at,
+        });
+        members.push({
+          id: newId('mem', now),
+          org_id: orgId,
+          user_id: userId,
+          role: admin ? ('admin' as const) : ('member' as const),
+          status: 'active' as const,
+          invited_by: null,
+          created_at: at,
+          updated_at: at,
+          suspended_at: null,
+          suspended_by_directory_id: null,
+        });
         const identity = { subject, email, firstName: 'Person', lastName: String(j), groups, stableSubject: true };
         const raw = { email, firstName: 'Person', lastName: String(j), groups, nameID: subject.split('|')[1] };
-        logins.push({ id: newId('ssl', now), connection_id: connId, org_id: orgId, user_id: userId, email, attributes: JSON.stringify({ identity, raw }), role: admin ? ('admin' as const) : ('member' as const), purpose: 'login' as const, occurred_at: at, signing_cert_sha256: fp });
-        links.push({ id: newId('sid', now), org_id: orgId, connection_id: connId, subject, user_id: userId, created_at: at, last_login_at: at });
+        logins.push({
+          id: newId('ssl', now),
+          connection_id: connId,
+          org_id: orgId,
+          user_id: userId,
+          email,
+          attributes: JSON.stringify({ identity, raw }),
+          role: admin ? ('admin' as const) : ('member' as const),
+          purpose: 'login' as const,
+          occurred_at: at,
+          signing_cert_sha256: fp,
+        });
+        links.push({
+          id: newId('sid', now),
+          org_id: orgId,
+          connection_id: connId,
+          subject,
+          user_id: userId,
+          created_at: at,
+          last_login_at: at,
+        });
         if (j % 10 === 0) {
           const su = newId('scu', now);
-          scimUsers.push({ id: su, directory_id: dirId, org_id: orgId, user_id: userId, user_name: email, user_name_key: email, external_id: null, active: 1, resource: '{}', version: 1, created_at: at, updated_at: at });
+          scimUsers.push({
+            id: su,
+            directory_id: dirId,
+            org_id: orgId,
+            user_id: userId,
+            user_name: email,
+            user_name_key: email,
+            external_id: null,
+            active: 1,
+            resource: '{}',
+            version: 1,
+            created_at: at,
+            updated_at: at,
+          });
           groupMembers.push({ group_id: groupId, scim_user_id: su, directory_id: dirId, created_at: at });
         }
       }
@@ -123,7 +236,14 @@ async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
       }
     }
     // The change: the admins' rule misspelt, so every admin would lose their role (or access).
-    const proposal = { requiredPrefix: 'bench-', defaultRole: 'member' as const, rules: [{ group: 'bench-admnis', role: 'admin' as const }, { group: 'bench-staff', role: 'member' as const }] };
+    const proposal = {
+      requiredPrefix: 'bench-',
+      defaultRole: 'member' as const,
+      rules: [
+        { group: 'bench-admnis', role: 'admin' as const },
+        { group: 'bench-staff', role: 'member' as const },
+      ],
+    };
     const times: number[] = [];
     const cpu: number[] = [];
     let warnings = 0;
@@ -135,14 +255,20 @@ async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
       const c = process.cpuUsage(c0);
       cpu.push((c.user + c.system) / 1000);
       warnings = impact.warnings.length;
-      if (impact.checked.ssoSignIns !== N) throw new Error(`replayed ${impact.checked.ssoSignIns} sign-ins, expected ${N}`);
+      if (impact.checked.ssoSignIns !== N)
+        throw new Error(`replayed ${impact.checked.ssoSignIns} sign-ins, expected ${N}`);
     }
     const rawTimes: number[] = [];
     for (let r = 0; r < RUNS; r++) {
       const t0 = process.hrtime.bigint();
-      const rows = await db.selectFrom('sso_logins').select(['id', 'user_id', 'attributes']).where('org_id', '=', orgId).execute();
+      const rows = await db
+        .selectFrom('sso_logins')
+        .select(['id', 'user_id', 'attributes'])
+        .where('org_id', '=', orgId)
+        .execute();
       let groups = 0;
-      for (const row of rows) groups += (JSON.parse(row.attributes) as { identity: { groups: string[] } }).identity.groups.length;
+      for (const row of rows)
+        groups += (JSON.parse(row.attributes) as { identity: { groups: string[] } }).identity.groups.length;
       if (!groups) throw new Error('no rows');
       rawTimes.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }

@@ -37,7 +37,12 @@ interface Measured {
   p99: number;
 }
 
-const run = (url: string, connections: number, requests: autocannon.Request[], duration = SECONDS): Promise<autocannon.Result> =>
+const run = (
+  url: string,
+  connections: number,
+  requests: autocannon.Request[],
+  duration = SECONDS,
+): Promise<autocannon.Result> =>
   new Promise((resolve, reject) => {
     autocannon({ url, connections, duration, requests }, (err, result) => (err ? reject(err) : resolve(result)));
   });
@@ -45,23 +50,43 @@ const run = (url: string, connections: number, requests: autocannon.Request[], d
 export async function benchMixedLoad(): Promise<void> {
   const upstream = await startModelUpstream();
   const s = await newSchema();
-  const env = { DATABASE_URL: s.url, PALISADE_MASTER_KEY: randomBytes(32).toString('base64'), PALISADE_OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8', PALISADE_PUBLIC_URL: 'http://127.0.0.1', PALISADE_LOG_LEVEL: 'warn', PALISADE_BAD_TOKEN_MAX_PER_IP: '1000000' };
+  const env = {
+    DATABASE_URL: s.url,
+    PALISADE_MASTER_KEY: randomBytes(32).toString('base64'),
+    PALISADE_OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8',
+    PALISADE_PUBLIC_URL: 'http://127.0.0.1',
+    PALISADE_LOG_LEVEL: 'warn',
+    PALISADE_BAD_TOKEN_MAX_PER_IP: '1000000',
+  };
   const [cmd, args] = palisadeCommand('migrate');
   execFileSync(cmd, args, { env: { ...process.env, ...env }, stdio: 'pipe' });
-  console.log(`\nMixed load on PostgreSQL (autocannon, ${SECONDS} s per run; ${cpus().length} cores): sign-ins, SCIM user writes, gateway calls (local upstream), audit searches at once`);
+  console.log(
+    `\nMixed load on PostgreSQL (autocannon, ${SECONDS} s per run; ${cpus().length} cores): sign-ins, SCIM user writes, gateway calls (local upstream), audit searches at once`,
+  );
   let instances: Instance[] = [];
   try {
     instances = [startServe(env, await freePort())];
     await ready(instances[0]!);
     const org = await provision(env, instances[0]!.url, upstream);
-    const dir = await call(instances[0]!.url, 'POST', `/api/v1/orgs/${org.orgId}/scim/directories`, org.auth, { name: 'bench' });
+    const dir = await call(instances[0]!.url, 'POST', `/api/v1/orgs/${org.orgId}/scim/directories`, org.auth, {
+      name: 'bench',
+    });
     const scimToken = String(dir.body.token);
     const scimBase = `/scim/v2/${String((dir.body.directory as { id: string }).id)}`;
     // Sign-ins use the owner's password: a failed one would be throttled, a correct one never is.
     const login = JSON.stringify({ email: 'owner@scale.example', password: 'a long first passphrase' });
     let scimSeq = 0;
     const operations: Operation[] = [
-      { name: 'sign-in (password)', connections: 2, request: () => ({ method: 'POST', path: '/api/v1/auth/login', headers: { 'content-type': 'application/json' }, body: login }) },
+      {
+        name: 'sign-in (password)',
+        connections: 2,
+        request: () => ({
+          method: 'POST',
+          path: '/api/v1/auth/login',
+          headers: { 'content-type': 'application/json' },
+          body: login,
+        }),
+      },
       {
         name: 'SCIM user create',
         connections: 4,
@@ -72,12 +97,41 @@ export async function benchMixedLoad(): Promise<void> {
           setupRequest: (req) => {
             scimSeq += 1;
             const userName = `u${n}-${scimSeq}-${randomBytes(3).toString('hex')}@people.example`;
-            return { ...req, body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName, active: true, emails: [{ value: userName, primary: true }] }) };
+            return {
+              ...req,
+              body: JSON.stringify({
+                schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+                userName,
+                active: true,
+                emails: [{ value: userName, primary: true }],
+              }),
+            };
           },
         }),
       },
-      { name: 'gateway call', connections: 8, request: () => ({ method: 'POST', path: '/v1/messages', headers: { 'x-api-key': org.gatewayKey, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' }, body: JSON.stringify({ model: 'claude-test', max_tokens: 5, messages: [{ role: 'user', content: 'hello' }] }) }) },
-      { name: 'audit search', connections: 4, request: () => ({ method: 'GET', path: `/api/v1/orgs/${org.orgId}/audit-events?limit=50&action=gateway.*`, headers: org.auth }) },
+      {
+        name: 'gateway call',
+        connections: 8,
+        request: () => ({
+          method: 'POST',
+          path: '/v1/messages',
+          headers: {
+            'x-api-key': org.gatewayKey,
+            'content-type': 'application/json',
+            'anthropic-version': '2023-06-01',
+          },
+          body: JSON.stringify({ model: 'claude-test', max_tokens: 5, messages: [{ role: 'user', content: 'hello' }] }),
+        }),
+      },
+      {
+        name: 'audit search',
+        connections: 4,
+        request: () => ({
+          method: 'GET',
+          path: `/api/v1/orgs/${org.orgId}/audit-events?limit=50&action=gateway.*`,
+          headers: org.auth,
+        }),
+      },
     ];
 
     for (const count of INSTANCE_COUNTS) {
@@ -113,10 +167,15 @@ export async function benchMixedLoad(): Promise<void> {
       }
       const total = measured.reduce((n, m) => n + m.requests, 0) / SECONDS;
       const worstP99 = Math.max(...measured.map((m) => m.p99));
-      console.log(`  ${count} instance${count > 1 ? 's' : ' '} · ${total.toFixed(0)} mixed requests/s, worst p99 ${worstP99} ms · ${(total / Math.min(count, cpus().length)).toFixed(0)} req/s per busy core · ceiling GET /healthz alone ${ceilingRps.toFixed(0)} req/s · goal ≥ 1,500 req/s at p99 < 50 ms ${total >= 1500 && worstP99 < 50 ? '✓' : '✗'}`);
+      console.log(
+        `  ${count} instance${count > 1 ? 's' : ' '} · ${total.toFixed(0)} mixed requests/s, worst p99 ${worstP99} ms · ${(total / Math.min(count, cpus().length)).toFixed(0)} req/s per busy core · ceiling GET /healthz alone ${ceilingRps.toFixed(0)} req/s · goal ≥ 1,500 req/s at p99 < 50 ms ${total >= 1500 && worstP99 < 50 ? '✓' : '✗'}`,
+      );
       for (const m of measured) {
-        console.log(`    ${m.name.padEnd(20)} ${(m.requests / SECONDS).toFixed(0).padStart(6)} req/s  p50 ${String(m.p50).padStart(4)} ms  p99 ${String(m.p99).padStart(5)} ms${m.errors ? `  ${m.errors} errors` : ''}${m.non2xx ? `  ${m.non2xx} non-2xx` : ''}`);
-        if (m.errors > 0 || m.non2xx > 0) throw new Error(`mixed load: ${m.name} had ${m.errors} errors and ${m.non2xx} non-2xx answers`);
+        console.log(
+          `    ${m.name.padEnd(20)} ${(m.requests / SECONDS).toFixed(0).padStart(6)} req/s  p50 ${String(m.p50).padStart(4)} ms  p99 ${String(m.p99).padStart(5)} ms${m.errors ? `  ${m.errors} errors` : ''}${m.non2xx ? `  ${m.non2xx} non-2xx` : ''}`,
+        );
+        if (m.errors > 0 || m.non2xx > 0)
+          throw new Error(`mixed load: ${m.name} had ${m.errors} errors and ${m.non2xx} non-2xx answers`);
       }
     }
   } finally {

@@ -40,10 +40,14 @@ const { benchStreamDrain } = await import('./stream-drain.js');
 const { benchLockoutGuard } = await import('./lockout-guard.js');
 const { benchCompliance } = await import('./compliance.js');
 
-const dialects = (process.env.BENCH_DIALECTS ?? 'sqlite postgres').split(/\s+/).filter(Boolean) as ('sqlite' | 'postgres')[];
+const dialects = (process.env.BENCH_DIALECTS ?? 'sqlite postgres').split(/\s+/).filter(Boolean) as (
+  'sqlite' | 'postgres'
+)[];
 const only = process.argv[2];
 
-console.log(`Palisade benchmarks · node ${process.version} · ${dialects.join(', ')}${process.env.BENCH_SMOKE === '1' ? ' · smoke sizes' : ''}`);
+console.log(
+  `Palisade benchmarks · node ${process.version} · ${dialects.join(', ')}${process.env.BENCH_SMOKE === '1' ? ' · smoke sizes' : ''}`,
+);
 if (!only || only === 'audit') await benchAuditIngest(dialects);
 if (!only || only === 'domains') await benchDomainRecheck(dialects);
 if (!only || only === 'scim') await benchScimSync(dialects);
@@ -56,8 +60,10 @@ if (!only || only === 'content-keys') await (await import('./content-keys.js')).
 if (!only || only === 'drain') await benchStreamDrain(dialects);
 if (!only || only === 'compliance') await benchCompliance(dialects);
 if (!only || only === 'github') await (await import('./github-scan.js')).benchGithub(dialects);
-if ((!only && dialects.includes('postgres')) || only === 'mixed') await (await import('./mixed-load.js')).benchMixedLoad();
+if ((!only && dialects.includes('postgres')) || only === 'mixed')
+  await (await import('./mixed-load.js')).benchMixedLoad();
 if (!only || only === 'audit-designs') await (await import('./audit-designs.js')).benchAuditDesigns(dialects);
-if (!only || only === 'audit-concurrency') await (await import('./audit-concurrency.js')).benchAuditConcurrency(dialects);
+if (!only || only === 'audit-concurrency')
+  await (await import('./audit-concurrency.js')).benchAuditConcurrency(dialects);
 if (!only || only === 'notifications') await (await import('./notifications.js')).benchNotifications(dialects);
 console.log('\nEvery benchmark ran to the end.');

@@ -41,11 +41,23 @@ async function open(name: 'sqlite' | 'postgres'): Promise<{ database: Database; 
   if (name === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'palisade-bench-scim-'));
     const database = await openDatabase(`sqlite:${join(dir, 'bench.db')}`);
-    return { database, cleanup: async () => { await database.close(); rmSync(dir, { recursive: true, force: true }); } };
+    return {
+      database,
+      cleanup: async () => {
+        await database.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
   }
   const schema = `bench_scim_${Date.now().toString(36)}`;
   const database = await openDatabase(PG_URL, { pgSchema: schema });
-  return { database, cleanup: async () => { await database.close(); await dropPostgresSchema(PG_URL, schema); } };
+  return {
+    database,
+    cleanup: async () => {
+      await database.close();
+      await dropPostgresSchema(PG_URL, schema);
+    },
+  };
 }
 
 async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
@@ -53,16 +65,36 @@ async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
   await migrateToLatest(database);
   // A complete configuration of its own (not the environment's): the database it opened, and a
   // master key, which buildApp needs to start (directory tokens and secrets are sealed with it).
-  const config = loadConfig({}, { databaseUrl: name === 'sqlite' ? 'sqlite::memory:' : PG_URL, logLevel: 'silent', publicUrl: 'http://palisade.bench', masterKey: randomBytes(32).toString('base64') });
+  const config = loadConfig(
+    {},
+    {
+      databaseUrl: name === 'sqlite' ? 'sqlite::memory:' : PG_URL,
+      logLevel: 'silent',
+      publicUrl: 'http://palisade.bench',
+      masterKey: randomBytes(32).toString('base64'),
+    },
+  );
   const app = await buildApp({ database, config, clock: systemClock });
   const sys = systemCtx({ db: database.db, clock: systemClock, config }, 'bench');
   const { organization } = await createOrganization(sys, { name: 'Bench', ownerEmail: 'owner@bench.example' });
-  await putRoleMapping(sys, organization.id, { requiredPrefix: 'bench-', defaultRole: 'member', rules: Array.from({ length: Math.min(GROUPS, 20) }, (_, i) => ({ group: `bench-g${i}`, role: i % 4 === 0 ? 'admin' : 'member' })) });
+  await putRoleMapping(sys, organization.id, {
+    requiredPrefix: 'bench-',
+    defaultRole: 'member',
+    rules: Array.from({ length: Math.min(GROUPS, 20) }, (_, i) => ({
+      group: `bench-g${i}`,
+      role: i % 4 === 0 ? 'admin' : 'member',
+    })),
+  });
   const { directory, token } = await createDirectory(sys, organization.id, { name: 'bench' });
   const base = new URL(directory.baseUrl).pathname;
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' };
   const call = async (method: 'GET' | 'POST' | 'PATCH', url: string, body?: unknown) => {
-    const res = await app.inject({ method, url: `${base}${url}`, headers, ...(body ? { payload: JSON.stringify(body) } : {}) });
+    const res = await app.inject({
+      method,
+      url: `${base}${url}`,
+      headers,
+      ...(body ? { payload: JSON.stringify(body) } : {}),
+    });
     if (res.statusCode >= 300) throw new Error(`${method} ${url} → ${res.statusCode} ${res.body.slice(0, 300)}`);
     return JSON.parse(res.body) as { id: string; totalResults: number };
   };
@@ -73,13 +105,21 @@ async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
       const userName = `user${i}@bench.example`;
       const found = await call('GET', `/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`);
       if (found.totalResults !== 0) throw new Error('unexpected existing user');
-      const u = await call('POST', '/Users', { schemas: [USER_SCHEMA], userName, externalId: `ext-${i}`, name: { givenName: 'User', familyName: String(i) }, emails: [{ primary: true, type: 'work', value: userName }], active: true });
+      const u = await call('POST', '/Users', {
+        schemas: [USER_SCHEMA],
+        userName,
+        externalId: `ext-${i}`,
+        name: { givenName: 'User', familyName: String(i) },
+        emails: [{ primary: true, type: 'work', value: userName }],
+        active: true,
+      });
       ids.push(u.id);
     }
   });
   const groupIds: string[] = [];
   const groupsTime = await timed(async () => {
-    for (let g = 0; g < GROUPS; g++) groupIds.push((await call('POST', '/Groups', { displayName: `bench-g${g}`, members: [] })).id);
+    for (let g = 0; g < GROUPS; g++)
+      groupIds.push((await call('POST', '/Groups', { displayName: `bench-g${g}`, members: [] })).id);
   });
   let patches = 0;
   const membersTime = await timed(async () => {
@@ -87,13 +127,32 @@ async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
     for (let g = 0; g < GROUPS; g++) {
       const mine = ids.filter((_, i) => i % GROUPS === g);
       for (let k = 0; k < mine.length; k += PER_PATCH) {
-        await call('PATCH', `/Groups/${groupIds[g]}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: mine.slice(k, k + PER_PATCH).map((value) => ({ value })) }] });
+        await call('PATCH', `/Groups/${groupIds[g]}`, {
+          schemas: [PATCH_OP],
+          Operations: [{ op: 'add', path: 'members', value: mine.slice(k, k + PER_PATCH).map((value) => ({ value })) }],
+        });
         patches++;
       }
     }
   });
-  const memberships = Number((await database.db.selectFrom('scim_group_members').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-  const admins = Number((await database.db.selectFrom('memberships').select((eb) => eb.fn.countAll<number>().as('n')).where('org_id', '=', organization.id).where('role', '=', 'admin').executeTakeFirstOrThrow()).n);
+  const memberships = Number(
+    (
+      await database.db
+        .selectFrom('scim_group_members')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
+  const admins = Number(
+    (
+      await database.db
+        .selectFrom('memberships')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('org_id', '=', organization.id)
+        .where('role', '=', 'admin')
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
 
   // Ceilings measured in the same run.
   const httpN = Math.min(USERS * 2, 10_000);
@@ -106,12 +165,49 @@ async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
       await database.db.transaction().execute(async (tx) => {
         const n = Math.min(500, USERS - i);
         const at = now.toISOString();
-        const users = Array.from({ length: n }, (_, k) => ({ id: newId('usr', now), email: `raw${i + k}@bench.example`, display_name: null, password_hash: null, status: 'active' as const, created_at: at, updated_at: at }));
+        const users = Array.from({ length: n }, (_, k) => ({
+          id: newId('usr', now),
+          email: `raw${i + k}@bench.example`,
+          display_name: null,
+          password_hash: null,
+          status: 'active' as const,
+          created_at: at,
+          updated_at: at,
+        }));
         await tx.insertInto('users').values(users).execute();
-        await tx.insertInto('memberships').values(users.map((u) => ({ id: newId('mem', now), org_id: organization.id, user_id: u.id, role: 'member' as const, status: 'active' as const, invited_by: null, created_at: at, updated_at: at }))).execute();
+        await tx
+          .insertInto('memberships')
+          .values(
+            users.map((u) => ({
+              id: newId('mem', now),
+              org_id: organization.id,
+              user_id: u.id,
+              role: 'member' as const,
+              status: 'active' as const,
+              invited_by: null,
+              created_at: at,
+              updated_at: at,
+            })),
+          )
+          .execute();
         await tx
           .insertInto('scim_users')
-          .values(users.map((u, k) => ({ id: newId('scu', now), directory_id: directory.id, org_id: organization.id, user_id: u.id, user_name: u.email, user_name_key: u.email, external_id: `raw-${i + k}`, active: 1, resource: '{}', version: 1, created_at: at, updated_at: at })))
+          .values(
+            users.map((u, k) => ({
+              id: newId('scu', now),
+              directory_id: directory.id,
+              org_id: organization.id,
+              user_id: u.id,
+              user_name: u.email,
+              user_name_key: u.email,
+              external_id: `raw-${i + k}`,
+              active: 1,
+              resource: '{}',
+              version: 1,
+              created_at: at,
+              updated_at: at,
+            })),
+          )
           .execute();
       });
     }
@@ -120,13 +216,25 @@ async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
   await cleanup();
 
   const r = (n: number, s: number) => Math.round(n / s).toLocaleString();
-  console.log(`\nSCIM initial sync on ${name} (${USERS.toLocaleString()} users, ${GROUPS} groups, ${memberships.toLocaleString()} memberships in ${patches} PATCHes; ${admins} admins by mapping)`);
-  console.log(`  users (lookup + POST /Users)         : ${r(USERS, usersTime).padStart(9)} users/s   (${usersTime.toFixed(1)} s)`);
-  console.log(`  groups (POST /Groups)                : ${r(GROUPS, groupsTime).padStart(9)} groups/s  (${groupsTime.toFixed(1)} s)`);
-  console.log(`  memberships (PATCH, ${PER_PATCH} per request)  : ${r(memberships, membersTime).padStart(9)} members/s (${membersTime.toFixed(1)} s)`);
-  console.log(`  whole sync                           : ${r(USERS, usersTime + groupsTime + membersTime).padStart(9)} users/s end to end`);
+  console.log(
+    `\nSCIM initial sync on ${name} (${USERS.toLocaleString()} users, ${GROUPS} groups, ${memberships.toLocaleString()} memberships in ${patches} PATCHes; ${admins} admins by mapping)`,
+  );
+  console.log(
+    `  users (lookup + POST /Users)         : ${r(USERS, usersTime).padStart(9)} users/s   (${usersTime.toFixed(1)} s)`,
+  );
+  console.log(
+    `  groups (POST /Groups)                : ${r(GROUPS, groupsTime).padStart(9)} groups/s  (${groupsTime.toFixed(1)} s)`,
+  );
+  console.log(
+    `  memberships (PATCH, ${PER_PATCH} per request)  : ${r(memberships, membersTime).padStart(9)} members/s (${membersTime.toFixed(1)} s)`,
+  );
+  console.log(
+    `  whole sync                           : ${r(USERS, usersTime + groupsTime + membersTime).padStart(9)} users/s end to end`,
+  );
   console.log(`  ceiling: app.inject GET /healthz     : ${r(httpN, httpTime).padStart(9)} requests/s`);
-  console.log(`  ceiling: bare batched user inserts   : ${r(USERS, rawTime).padStart(9)} users/s (users + memberships + scim_users rows)`);
+  console.log(
+    `  ceiling: bare batched user inserts   : ${r(USERS, rawTime).padStart(9)} users/s (users + memberships + scim_users rows)`,
+  );
 }
 
 export async function benchScimSync(dialects: ('sqlite' | 'postgres')[]): Promise<void> {

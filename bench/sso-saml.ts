@@ -16,7 +16,11 @@ async function runDialect(dialect: 'sqlite' | 'postgres'): Promise<void> {
   try {
     const { orgId, owner } = await t.seedOrg('Bench', 'owner@bench.example');
     const keys = makeKeyPair('bench-idp');
-    const created = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'saml', name: 'Bench IdP', saml: { metadataXml: idpMetadata([keys.cert]) } });
+    const created = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, {
+      protocol: 'saml',
+      name: 'Bench IdP',
+      saml: { metadataXml: idpMetadata([keys.cert]) },
+    });
     const conn = created.body as { id: string; saml: { acsUrl: string; spEntityId: string } };
     const spMetadata = (await t.anonymous().get(`/sso/saml/${conn.id}/metadata`)).raw.body;
     const idp = new TestIdp(keys);
@@ -28,20 +32,42 @@ async function runDialect(dialect: 'sqlite' | 'postgres'): Promise<void> {
       if (!location.startsWith(IDP_SSO_URL)) throw new Error('start did not redirect to the IdP');
       const requestId = await idp.requestIdFrom(location, spMetadata);
       const email = `user${i % 20}@bench.example`;
-      const { samlResponse } = await idp.response(spMetadata, { nameId: email, attributes: { email: [email], groups: ['staff'] }, destination: conn.saml.acsUrl, recipient: conn.saml.acsUrl, audience: conn.saml.spEntityId, inResponseTo: requestId });
+      const { samlResponse } = await idp.response(spMetadata, {
+        nameId: email,
+        attributes: { email: [email], groups: ['staff'] },
+        destination: conn.saml.acsUrl,
+        recipient: conn.saml.acsUrl,
+        audience: conn.saml.spEntityId,
+        inResponseTo: requestId,
+      });
       responses.push({ samlResponse, cookie: browser.ssoCookie ?? '' });
     }
     const t0 = process.hrtime.bigint();
     for (const r of responses) {
-      const res = await t.app.inject({ method: 'POST', url: `/sso/saml/${conn.id}/acs`, payload: `SAMLResponse=${encodeURIComponent(r.samlResponse)}`, headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: r.cookie } });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/sso/saml/${conn.id}/acs`,
+        payload: `SAMLResponse=${encodeURIComponent(r.samlResponse)}`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: r.cookie },
+      });
       if (res.statusCode !== 303) throw new Error(`ACS answered ${res.statusCode}: ${res.body.slice(0, 200)}`);
     }
     const palisade = N / (Number(process.hrtime.bigint() - t0) / 1e9);
-    const raw = new SAML({ idpCert: keys.cert, issuer: conn.saml.spEntityId, callbackUrl: conn.saml.acsUrl, audience: conn.saml.spEntityId, wantAssertionsSigned: true, wantAuthnResponseSigned: false, validateInResponseTo: ValidateInResponseTo.never });
+    const raw = new SAML({
+      idpCert: keys.cert,
+      issuer: conn.saml.spEntityId,
+      callbackUrl: conn.saml.acsUrl,
+      audience: conn.saml.spEntityId,
+      wantAssertionsSigned: true,
+      wantAuthnResponseSigned: false,
+      validateInResponseTo: ValidateInResponseTo.never,
+    });
     const t1 = process.hrtime.bigint();
     for (const r of responses) await raw.validatePostResponseAsync({ SAMLResponse: r.samlResponse });
     const limit = N / (Number(process.hrtime.bigint() - t1) / 1e9);
-    console.log(`  ${dialect.padEnd(8)} SAML logins/s: Palisade ACS ${palisade.toFixed(0)} · raw node-saml verify ${limit.toFixed(0)} (${((palisade / limit) * 100).toFixed(0)}% of raw, N=${N})`);
+    console.log(
+      `  ${dialect.padEnd(8)} SAML logins/s: Palisade ACS ${palisade.toFixed(0)} · raw node-saml verify ${limit.toFixed(0)} (${((palisade / limit) * 100).toFixed(0)}% of raw, N=${N})`,
+    );
   } finally {
     await t.close();
   }

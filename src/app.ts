@@ -12,7 +12,13 @@ import type { Database } from './db/connect.js';
 import { domainRoutes } from './domains/routes.js';
 import { LOG_REDACT_PATHS, scrubSecrets } from './http/log-redaction.js';
 import { tlsOptions } from './http/tls.js';
-import { MAX_PARAM_LENGTH, clientErrorHandler, errorBody, frameworkErrorHandler, installErrorHandlers } from './http/errors.js';
+import {
+  MAX_PARAM_LENGTH,
+  clientErrorHandler,
+  errorBody,
+  frameworkErrorHandler,
+  installErrorHandlers,
+} from './http/errors.js';
 import { installInputPolicy } from './http/input-policy.js';
 import { installJsonParser } from './http/json-body.js';
 import { isScimPath, renderScimFrameworkError } from './scim/protocol-routes.js';
@@ -84,7 +90,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       hooks: { streamWrite: scrubSecrets },
       // Query strings can carry one-time secrets (an OIDC authorization code) or emails: log the path only.
       serializers: {
-        req: (req: { method: string; url: string; hostname?: string; ip?: string }) => ({ method: req.method, url: req.url.split('?')[0], host: req.hostname, remoteAddress: req.ip }),
+        req: (req: { method: string; url: string; hostname?: string; ip?: string }) => ({
+          method: req.method,
+          url: req.url.split('?')[0],
+          host: req.hostname,
+          remoteAddress: req.ip,
+        }),
       },
       ...(opts.logStream ? { stream: opts.logStream } : {}),
     },
@@ -97,7 +108,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     frameworkErrors: frameworkErrorHandler((request, reply, err) =>
       isScimPath(request.url)
         ? renderScimFrameworkError(request, reply, err)
-        : reply.status(err.status).send(isGatewayPath(request.url) ? gatewayErrorBody(request.url, err, request.id) : errorBody(err, request.id)),
+        : reply
+            .status(err.status)
+            .send(
+              isGatewayPath(request.url) ? gatewayErrorBody(request.url, err, request.id) : errorBody(err, request.id),
+            ),
     ),
     clientErrorHandler,
     // While draining, a request on a connection that is already open is served (not refused with
@@ -124,11 +139,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     if (hsts) reply.header('strict-transport-security', 'max-age=63072000');
     if (request.url.startsWith('/api/')) {
       reply.header('cache-control', 'no-store');
-      if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+      if (!reply.hasHeader('content-security-policy'))
+        reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
     }
   });
   app.addHook('onResponse', async (request, reply) => {
-    metrics.httpDuration.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    metrics.httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
   });
 
   // The key-encryption key is loaded now, so a missing or malformed master key stops start-up.
@@ -148,16 +167,36 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(fastifySwagger, {
     // Shared schemas become named components (#/components/schemas/Error), not def-0, def-1, …
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+    },
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Palisade API', version: VERSION, description: 'Security control plane for an AI-assistant workspace. Errors share one shape: `{ "error": { "code", "message", "requestId" } }`.' },
+      info: {
+        title: 'Palisade API',
+        version: VERSION,
+        description:
+          'Security control plane for an AI-assistant workspace. Errors share one shape: `{ "error": { "code", "message", "requestId" } }`.',
+      },
       components: {
         securitySchemes: {
-          session: { type: 'apiKey', in: 'cookie', name: 'palisade_session', description: 'Browser session; state changes also need the X-CSRF-Token header.' },
+          session: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'palisade_session',
+            description: 'Browser session; state changes also need the X-CSRF-Token header.',
+          },
           bearer: { type: 'http', scheme: 'bearer', description: 'Personal API token (pls_pat_…).' },
-          complianceKey: { type: 'http', scheme: 'bearer', description: 'Compliance key (pls_cmp_…), for /v1/compliance/ only; also accepted as x-api-key.' },
-          scimToken: { type: 'http', scheme: 'bearer', description: 'SCIM directory token (pls_scim_…), for /scim/v2/{directoryId}/ only.' },
+          complianceKey: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'Compliance key (pls_cmp_…), for /v1/compliance/ only; also accepted as x-api-key.',
+          },
+          scimToken: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'SCIM directory token (pls_scim_…), for /scim/v2/{directoryId}/ only.',
+          },
         },
       },
       security: [{ session: [] }, { bearer: [] }],
@@ -172,12 +211,37 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   installInputPolicy(app);
 
   await app.register(systemRoutes, { database, metrics, metricsEnabled: config.metricsEnabled });
-  await app.register(healthRoutes, { database, clock, config, registry: config.metricsEnabled ? metrics.registry : undefined });
+  await app.register(healthRoutes, {
+    database,
+    clock,
+    config,
+    registry: config.metricsEnabled ? metrics.registry : undefined,
+  });
   if (config.metricsEnabled) registerNotificationMetrics(metrics.registry, database.db);
   installStorageFaultHooks(app, database.db);
   await app.register(pageRoutes);
   // Each domain's routes, one line each.
-  for (const routes of [authRoutes, orgRoutes, roleMappingRoutes, auditRoutes, auditCatalogRoutes, domainRoutes, scimRoutes, scimProtocolRoutes, ssoRoutes, workspaceRoutes, gatewayRoutes, streamRoutes, emailRoutes, complianceAdminRoutes, complianceRoutes, githubRoutes, githubWebhookRoutes, notificationRoutes]) await app.register(routes);
+  for (const routes of [
+    authRoutes,
+    orgRoutes,
+    roleMappingRoutes,
+    auditRoutes,
+    auditCatalogRoutes,
+    domainRoutes,
+    scimRoutes,
+    scimProtocolRoutes,
+    ssoRoutes,
+    workspaceRoutes,
+    gatewayRoutes,
+    streamRoutes,
+    emailRoutes,
+    complianceAdminRoutes,
+    complianceRoutes,
+    githubRoutes,
+    githubWebhookRoutes,
+    notificationRoutes,
+  ])
+    await app.register(routes);
   return app;
 }
 

@@ -37,7 +37,10 @@ import { normalizeEmail } from './users/email.js';
 
 /** The whole command tree: its definitions are also the spec the CLI reference (docs/reference/cli.md) is generated from. */
 export const program = new Command();
-program.name('palisade').description('Palisade: the security control plane for your AI-assistant workspace.').showHelpAfterError();
+program
+  .name('palisade')
+  .description('Palisade: the security control plane for your AI-assistant workspace.')
+  .showHelpAfterError();
 
 const port = (v: string) => {
   const n = Number(v);
@@ -47,7 +50,8 @@ const port = (v: string) => {
 
 const workerCount = (v: string) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('use a whole number of workers from 1 to 64.');
+  if (!Number.isInteger(n) || n < 1 || n > 64)
+    throw new InvalidArgumentError('use a whole number of workers from 1 to 64.');
   return n;
 };
 
@@ -58,7 +62,10 @@ program
   .option('--host <host>', 'address to listen on (overrides PALISADE_HOST)')
   .option('--workers <n>', 'processes sharing the port, one per core (PostgreSQL only)', workerCount)
   .action(async (opts: { port?: number; host?: string; workers?: number }) => {
-    await serve({ ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.host ? { host: opts.host } : {}) }, opts.workers ?? 1);
+    await serve(
+      { ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.host ? { host: opts.host } : {}) },
+      opts.workers ?? 1,
+    );
   });
 
 program
@@ -69,7 +76,11 @@ program
     const database = await openDatabase(config.databaseUrl);
     try {
       const { applied } = await migrateToLatest(database, { config, log: (msg) => console.warn(msg) });
-      console.log(applied.length ? `Applied ${applied.length} migration(s): ${applied.join(', ')}` : 'The database is already up to date.');
+      console.log(
+        applied.length
+          ? `Applied ${applied.length} migration(s): ${applied.join(', ')}`
+          : 'The database is already up to date.',
+      );
     } finally {
       await database.close();
       await closeKeyProvider(config);
@@ -85,18 +96,30 @@ program
   .action(async (opts: { org: string; email: string; ifEmpty?: boolean }) => {
     const rt = await startRuntime();
     try {
-      const existing = await rt.database.db.selectFrom('organizations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const existing = await rt.database.db
+        .selectFrom('organizations')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
       if (Number(existing.n) > 0) {
         if (opts.ifEmpty) {
           console.log('Palisade is already initialized; nothing to do.');
           return;
         }
-        throw new PalisadeError(409, 'already_initialized', 'Palisade already has organizations. Use `palisade org create` to add another, or sign in at /login.');
+        throw new PalisadeError(
+          409,
+          'already_initialized',
+          'Palisade already has organizations. Use `palisade org create` to add another, or sign in at /login.',
+        );
       }
       const ctx = systemCtx({ db: rt.database.db, clock: rt.clock, config: rt.config }, 'cli');
       const { organization, setupLink } = await createOrganization(ctx, { name: opts.org, ownerEmail: opts.email });
-      console.log(`Created organization "${organization.name}" (${organization.id}) with primary owner ${opts.email.trim().toLowerCase()}.`);
-      if (setupLink) console.log(`\nOpen this one-time link to set the owner's password (valid until ${setupLink.expiresAt}):\n\n  ${setupLink.url}\n`);
+      console.log(
+        `Created organization "${organization.name}" (${organization.id}) with primary owner ${opts.email.trim().toLowerCase()}.`,
+      );
+      if (setupLink)
+        console.log(
+          `\nOpen this one-time link to set the owner's password (valid until ${setupLink.expiresAt}):\n\n  ${setupLink.url}\n`,
+        );
     } finally {
       await rt.close();
     }
@@ -118,10 +141,19 @@ org
         console.log(`Created child organization "${child.name}" (${child.id}) under ${opts.parent}.`);
         return;
       }
-      const { organization, setupLink, ownerHasAccount } = await createOrganization(ctx, { name: opts.name, ...(opts.ownerEmail ? { ownerEmail: opts.ownerEmail } : {}) });
+      const { organization, setupLink, ownerHasAccount } = await createOrganization(ctx, {
+        name: opts.name,
+        ...(opts.ownerEmail ? { ownerEmail: opts.ownerEmail } : {}),
+      });
       console.log(`Created organization "${organization.name}" (${organization.id}).`);
-      if (setupLink) console.log(`One-time setup link for the owner (valid until ${setupLink.expiresAt}); give it to them only, it sets their password:\n  ${setupLink.url}`);
-      else if (ownerHasAccount) console.log(`${opts.ownerEmail?.trim().toLowerCase()} already has a Palisade account: they become primary owner when they accept the invitation while signed in (Invitations, or POST /api/v1/me/invitations/{id}/accept).`);
+      if (setupLink)
+        console.log(
+          `One-time setup link for the owner (valid until ${setupLink.expiresAt}); give it to them only, it sets their password:\n  ${setupLink.url}`,
+        );
+      else if (ownerHasAccount)
+        console.log(
+          `${opts.ownerEmail?.trim().toLowerCase()} already has a Palisade account: they become primary owner when they accept the invitation while signed in (Invitations, or POST /api/v1/me/invitations/{id}/accept).`,
+        );
     } finally {
       await rt.close();
     }
@@ -133,9 +165,12 @@ function readJsonFile(path: string, option: string, what: string): Record<string
   try {
     value = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new InvalidArgumentError(`${option} ${path} cannot be read as JSON (${err instanceof Error ? err.message : String(err)}); it should be ${what}.`);
+    throw new InvalidArgumentError(
+      `${option} ${path} cannot be read as JSON (${err instanceof Error ? err.message : String(err)}); it should be ${what}.`,
+    );
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidArgumentError(`${option} ${path} is not a JSON object; it should be ${what}.`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new InvalidArgumentError(`${option} ${path} is not a JSON object; it should be ${what}.`);
   return value as Record<string, unknown>;
 }
 
@@ -144,14 +179,24 @@ function readInput<T extends TSchema>(path: string, option: string, schema: T, w
   const value = readJsonFile(path, option, what);
   if (!Value.Check(schema, value)) {
     const first = Value.Errors(schema, value).First();
-    throw new InvalidArgumentError(`${option} ${path}: ${first ? `${first.path || '(top level)'} ${first.message}` : 'does not match'}; it should be ${what}.`);
+    throw new InvalidArgumentError(
+      `${option} ${path}: ${first ? `${first.path || '(top level)'} ${first.message}` : 'does not match'}; it should be ${what}.`,
+    );
   }
   return value as Static<T>;
 }
 
 /** What the lockout guard found, one person a line. */
-function printImpact(impact: { warnings: { email: string; problem: string; explanation: string }[]; preExisting: { email: string; explanation: string }[]; degraded: { email: string; explanation: string }[] }, write: (line: string) => void = console.log): void {
-  for (const w of impact.warnings) write(`  ${w.problem === 'would_fail' ? 'LOSES ACCESS' : 'LOSES ROLE'}  ${w.email}: ${w.explanation}`);
+function printImpact(
+  impact: {
+    warnings: { email: string; problem: string; explanation: string }[];
+    preExisting: { email: string; explanation: string }[];
+    degraded: { email: string; explanation: string }[];
+  },
+  write: (line: string) => void = console.log,
+): void {
+  for (const w of impact.warnings)
+    write(`  ${w.problem === 'would_fail' ? 'LOSES ACCESS' : 'LOSES ROLE'}  ${w.email}: ${w.explanation}`);
   for (const d of impact.degraded) write(`  degraded      ${d.email}: ${d.explanation}`);
   for (const p of impact.preExisting) write(`  pre-existing  ${p.email}: ${p.explanation}`);
 }
@@ -165,59 +210,102 @@ const withSystem = async <T>(run: (ctx: ReturnType<typeof systemCtx>) => Promise
   }
 };
 
-const roleMapping = program.command('role-mapping').description('The group-to-role mapping used by SSO and SCIM (changes pass the lockout guard).');
+const roleMapping = program
+  .command('role-mapping')
+  .description('The group-to-role mapping used by SSO and SCIM (changes pass the lockout guard).');
 roleMapping
   .command('set')
-  .description('Replace the mapping from a JSON file ({"requiredPrefix","defaultRole","rules":[{"group","role"}]}). Refused, listing who would lose access or a role, unless --acknowledge-warnings.')
+  .description(
+    'Replace the mapping from a JSON file ({"requiredPrefix","defaultRole","rules":[{"group","role"}]}). Refused, listing who would lose access or a role, unless --acknowledge-warnings.',
+  )
   .requiredOption('--org <orgId>', 'organization id')
   .requiredOption('--file <path>', 'the mapping as JSON')
   .option('--acknowledge-warnings', 'apply it even though people would lose access or a role')
   .action(async (opts: { org: string; file: string; acknowledgeWarnings?: boolean }) => {
-    const input = readInput(opts.file, '--file', RoleMappingInput, 'a role mapping ({"requiredPrefix":null,"defaultRole":null,"rules":[]})');
-    const out = await withSystem((ctx) => putRoleMapping(ctx, opts.org, { ...input, ...(opts.acknowledgeWarnings ? { acknowledgeWarnings: true } : {}) }));
-    console.log(`Role mapping of ${opts.org} saved: ${out.rules.length} rule(s), default role ${out.defaultRole ?? 'none'}, prefix ${out.requiredPrefix ?? 'none'}.`);
+    const input = readInput(
+      opts.file,
+      '--file',
+      RoleMappingInput,
+      'a role mapping ({"requiredPrefix":null,"defaultRole":null,"rules":[]})',
+    );
+    const out = await withSystem((ctx) =>
+      putRoleMapping(ctx, opts.org, { ...input, ...(opts.acknowledgeWarnings ? { acknowledgeWarnings: true } : {}) }),
+    );
+    console.log(
+      `Role mapping of ${opts.org} saved: ${out.rules.length} rule(s), default role ${out.defaultRole ?? 'none'}, prefix ${out.requiredPrefix ?? 'none'}.`,
+    );
     printImpact(out);
   });
 
 const sso = program.command('sso').description('Single sign-on (changes pass the lockout guard).');
 sso
   .command('update')
-  .description('Change a connection with the JSON body PATCH …/sso/connections/{id} takes. Refused, listing who would lose access or a role, unless --acknowledge-warnings.')
+  .description(
+    'Change a connection with the JSON body PATCH …/sso/connections/{id} takes. Refused, listing who would lose access or a role, unless --acknowledge-warnings.',
+  )
   .requiredOption('--org <orgId>', 'organization id')
   .requiredOption('--connection <connectionId>', 'connection id')
   .requiredOption('--file <path>', 'the changes as JSON')
   .option('--acknowledge-warnings', 'apply them even though people would lose access or a role')
   .action(async (opts: { org: string; connection: string; file: string; acknowledgeWarnings?: boolean }) => {
-    const input = readInput(opts.file, '--file', UpdateConnectionInput, 'connection changes such as {"claims":{"groups":"groups"}}');
-    const out = await withSystem((ctx) => updateConnection(ctx, opts.org, opts.connection, { ...input, ...(opts.acknowledgeWarnings ? { acknowledgeWarnings: true } : {}) }));
+    const input = readInput(
+      opts.file,
+      '--file',
+      UpdateConnectionInput,
+      'connection changes such as {"claims":{"groups":"groups"}}',
+    );
+    const out = await withSystem((ctx) =>
+      updateConnection(ctx, opts.org, opts.connection, {
+        ...input,
+        ...(opts.acknowledgeWarnings ? { acknowledgeWarnings: true } : {}),
+      }),
+    );
     console.log(`Connection "${out.name}" (${out.id}) updated.`);
     printImpact(out);
   });
 sso
   .command('enforce')
-  .description('Require SSO through a connection. Refused while not ready, and by the lockout guard unless --acknowledge-warnings.')
+  .description(
+    'Require SSO through a connection. Refused while not ready, and by the lockout guard unless --acknowledge-warnings.',
+  )
   .requiredOption('--org <orgId>', 'organization id')
   .requiredOption('--connection <connectionId>', 'connection id')
   .option('--acknowledge-warnings', 'enforce even though people would lose access')
   .action(async (opts: { org: string; connection: string; acknowledgeWarnings?: boolean }) => {
-    const out = await withSystem((ctx) => enforceSso(ctx, opts.org, { connectionId: opts.connection, ...(opts.acknowledgeWarnings ? { acknowledgeWarnings: true } : {}) }));
+    const out = await withSystem((ctx) =>
+      enforceSso(ctx, opts.org, {
+        connectionId: opts.connection,
+        ...(opts.acknowledgeWarnings ? { acknowledgeWarnings: true } : {}),
+      }),
+    );
     console.log(`SSO is enforced for ${opts.org}; members sign in at ${out.loginUrl}.`);
     printImpact(out);
   });
 sso
   .command('recovery-link')
-  .description('Issue a recovery link for a member locked out of SSO (an operator acting for the organization; audited as the CLI).')
+  .description(
+    'Issue a recovery link for a member locked out of SSO (an operator acting for the organization; audited as the CLI).',
+  )
   .requiredOption('--org <orgId>', 'organization id')
   .requiredOption('--member <memberId>', 'membership id of the person')
   .requiredOption('--reason <text>', 'why (kept in the audit log)')
   .option('--minutes <n>', 'how long the link works (5-1440, default 60)', (v) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 5 || n > 1440) throw new InvalidArgumentError('use a whole number of minutes from 5 to 1440.');
+    if (!Number.isInteger(n) || n < 5 || n > 1440)
+      throw new InvalidArgumentError('use a whole number of minutes from 5 to 1440.');
     return n;
   })
   .action(async (opts: { org: string; member: string; reason: string; minutes?: number }) => {
-    const link = await withSystem((ctx) => issueRecoveryLink(ctx, opts.org, { memberId: opts.member, reason: opts.reason, ...(opts.minutes ? { ttlMinutes: opts.minutes } : {}) }));
-    console.log(`Recovery link for ${link.member.email} (one session of ${link.sessionMinutes} minutes, valid until ${link.expiresAt}):\n  ${link.url}`);
+    const link = await withSystem((ctx) =>
+      issueRecoveryLink(ctx, opts.org, {
+        memberId: opts.member,
+        reason: opts.reason,
+        ...(opts.minutes ? { ttlMinutes: opts.minutes } : {}),
+      }),
+    );
+    console.log(
+      `Recovery link for ${link.member.email} (one session of ${link.sessionMinutes} minutes, valid until ${link.expiresAt}):\n  ${link.url}`,
+    );
   });
 
 const audit = program.command('audit').description('Work with the audit log.');
@@ -226,26 +314,47 @@ audit
   .description("Verify an organization's audit hash chain in the database (--org), or an export file offline (--file).")
   .option('--org <orgId>', 'organization id (or "system" for installation-level events)')
   .option('--file <path>', 'an export (NDJSON, JSON or CSV) to verify offline')
-  .option('--checkpoints <path>', 'with --file: the JSON of GET /api/v1/orgs/ID/audit-checkpoints (signed checkpoints and keys)')
-  .option('--keys <path>', `with --file: the public keys (${'/.well-known/palisade-audit-keys.json'}) to trust instead of those in --checkpoints`)
+  .option(
+    '--checkpoints <path>',
+    'with --file: the JSON of GET /api/v1/orgs/ID/audit-checkpoints (signed checkpoints and keys)',
+  )
+  .option(
+    '--keys <path>',
+    `with --file: the public keys (${'/.well-known/palisade-audit-keys.json'}) to trust instead of those in --checkpoints`,
+  )
   .option('--json', 'print the result as JSON')
   .action(async (opts: { org?: string; file?: string; checkpoints?: string; keys?: string; json?: boolean }) => {
     if (opts.file) {
-      const cps = opts.checkpoints ? readJsonFile(opts.checkpoints, '--checkpoints', 'the JSON of GET /api/v1/orgs/ID/audit-checkpoints') : {};
-      const keysFile = opts.keys ? readJsonFile(opts.keys, '--keys', `the JSON of ${'/.well-known/palisade-audit-keys.json'}`) : undefined;
+      const cps = opts.checkpoints
+        ? readJsonFile(opts.checkpoints, '--checkpoints', 'the JSON of GET /api/v1/orgs/ID/audit-checkpoints')
+        : {};
+      const keysFile = opts.keys
+        ? readJsonFile(opts.keys, '--keys', `the JSON of ${'/.well-known/palisade-audit-keys.json'}`)
+        : undefined;
       const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-      const result = verifyExportFile(readFileSync(opts.file, 'utf8'), list(cps.checkpoints), keysFile ? list(keysFile.keys) : list(cps.keys));
+      const result = verifyExportFile(
+        readFileSync(opts.file, 'utf8'),
+        list(cps.checkpoints),
+        keysFile ? list(keysFile.keys) : list(cps.keys),
+      );
       if (opts.json) console.log(JSON.stringify(result, null, 2));
-      else if (result.ok) console.log(`OK: all ${result.events} events of ${opts.file} verify${result.checkpointsUsed ? `; ${result.coveredBySignedCheckpoint} are covered by a signed checkpoint` : ' (no signed checkpoints given: pass --checkpoints to detect a rewritten or cut tail)'}.`);
+      else if (result.ok)
+        console.log(
+          `OK: all ${result.events} events of ${opts.file} verify${result.checkpointsUsed ? `; ${result.coveredBySignedCheckpoint} are covered by a signed checkpoint` : ' (no signed checkpoints given: pass --checkpoints to detect a rewritten or cut tail)'}.`,
+        );
       else {
         console.log(`TAMPERED: ${result.problems.length} problem(s) in ${opts.file}:`);
         // A dropped event is not in the file: the line names the event right after the gap.
-        for (const p of result.problems) console.log(`  ${p.kind.toUpperCase()}${p.eventId ? ` ${p.kind === 'dropped' ? 'before ' : ''}${p.eventId}` : ''}${p.position ? ` (record ${p.position})` : ''}: ${p.explanation}`);
+        for (const p of result.problems)
+          console.log(
+            `  ${p.kind.toUpperCase()}${p.eventId ? ` ${p.kind === 'dropped' ? 'before ' : ''}${p.eventId}` : ''}${p.position ? ` (record ${p.position})` : ''}: ${p.explanation}`,
+          );
       }
       process.exitCode = result.ok ? 0 : 1;
       return;
     }
-    if (!opts.org) throw new InvalidArgumentError('pass --org ID to verify the database chain, or --file PATH to verify an export.');
+    if (!opts.org)
+      throw new InvalidArgumentError('pass --org ID to verify the database chain, or --file PATH to verify an export.');
     const rt = await startRuntime({}, { existingDatabase: true });
     try {
       const result = await verifyChain(rt.database.db, opts.org);
@@ -253,7 +362,9 @@ audit
       else if (result.ok) console.log(`OK: all ${result.eventsChecked} audit events of ${opts.org} verify.`);
       else {
         const f = result.firstFailure;
-        console.log(`TAMPERED: ${result.eventsChecked} events verify, then event #${f?.seq} (${f?.eventId ?? 'chain head'}) fails: ${f?.problem}.\n${f?.explanation}`);
+        console.log(
+          `TAMPERED: ${result.eventsChecked} events verify, then event #${f?.seq} (${f?.eventId ?? 'chain head'}) fails: ${f?.problem}.\n${f?.explanation}`,
+        );
       }
       process.exitCode = result.ok ? 0 : 1;
     } finally {
@@ -262,7 +373,7 @@ audit
   });
 audit
   .command('export')
-  .description('Stream an organization\'s audit events to standard output (recorded as an audit event).')
+  .description("Stream an organization's audit events to standard output (recorded as an audit event).")
   .requiredOption('--org <orgId>', 'organization id')
   .option('--format <format>', `one of ${EXPORT_FORMATS.join(', ')}`, 'ndjson')
   .option('--from <time>', 'earliest time, ISO 8601')
@@ -272,26 +383,44 @@ audit
   .option('--outcome <outcome>', 'success, failure or denied')
   .option('--target <id>', 'target id')
   .option('--ip <ip>', 'actor IP address')
-  .action(async (opts: { org: string; format: string; from?: string; to?: string; action?: string; actor?: string; outcome?: 'success' | 'failure' | 'denied'; target?: string; ip?: string }) => {
-    if (!(EXPORT_FORMATS as readonly string[]).includes(opts.format)) throw new InvalidArgumentError(`--format must be one of ${EXPORT_FORMATS.join(', ')}.`);
-    const rt = await startRuntime({}, { existingDatabase: true });
-    try {
-      const ctx = systemCtx({ db: rt.database.db, clock: rt.clock, config: rt.config }, 'cli');
-      const { org, format, ...filters } = opts;
-      const clean = Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined));
-      const out = await startExport(ctx, org, { ...clean, format: format as ExportFormat });
-      await pipeline(Readable.from(out.body), process.stdout);
-    } finally {
-      await rt.close();
-    }
-  });
+  .action(
+    async (opts: {
+      org: string;
+      format: string;
+      from?: string;
+      to?: string;
+      action?: string;
+      actor?: string;
+      outcome?: 'success' | 'failure' | 'denied';
+      target?: string;
+      ip?: string;
+    }) => {
+      if (!(EXPORT_FORMATS as readonly string[]).includes(opts.format))
+        throw new InvalidArgumentError(`--format must be one of ${EXPORT_FORMATS.join(', ')}.`);
+      const rt = await startRuntime({}, { existingDatabase: true });
+      try {
+        const ctx = systemCtx({ db: rt.database.db, clock: rt.clock, config: rt.config }, 'cli');
+        const { org, format, ...filters } = opts;
+        const clean = Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined));
+        const out = await startExport(ctx, org, { ...clean, format: format as ExportFormat });
+        await pipeline(Readable.from(out.body), process.stdout);
+      } finally {
+        await rt.close();
+      }
+    },
+  );
 audit
   .command('rotate-key')
   .description('Retire the active checkpoint signing key and create a new one (old keys stay published).')
   .action(async () => {
     const rt = await startRuntime({}, { existingDatabase: true });
     try {
-      if (rt.config.auditSigningKeyFile) throw new PalisadeError(409, 'signing_key_from_file', 'Checkpoints are signed with PALISADE_AUDIT_SIGNING_KEY_FILE: rotate by pointing it at a new Ed25519 key file (the old public key stays published).');
+      if (rt.config.auditSigningKeyFile)
+        throw new PalisadeError(
+          409,
+          'signing_key_from_file',
+          'Checkpoints are signed with PALISADE_AUDIT_SIGNING_KEY_FILE: rotate by pointing it at a new Ed25519 key file (the old public key stays published).',
+        );
       const r = await rotateSigningKey({ db: rt.database.db, clock: rt.clock, config: rt.config });
       console.log(`New signing key ${r.kid}${r.retired.length ? `; retired ${r.retired.join(', ')}` : ''}.`);
     } finally {
@@ -309,8 +438,12 @@ jobs
       const statuses = await jobHealth(rt.database.db, rt.clock.now());
       if (!statuses.length) console.log('No job has run yet.');
       for (const j of statuses) {
-        const state = j.running ? `running in ${j.holder ?? '?'} (heartbeat ${j.heartbeatAt ?? 'never'})` : `next ${j.nextRunAt}`;
-        console.log(`${j.name}: ${state}; last ${j.lastStatus ?? 'never'}${j.lastError ? ` (${j.lastError})` : ''}; ${j.runs} runs${j.stalled ? `\n  STALLED (${j.stalled.code}) since ${j.stalled.since}: ${j.stalled.reason}` : ''}`);
+        const state = j.running
+          ? `running in ${j.holder ?? '?'} (heartbeat ${j.heartbeatAt ?? 'never'})`
+          : `next ${j.nextRunAt}`;
+        console.log(
+          `${j.name}: ${state}; last ${j.lastStatus ?? 'never'}${j.lastError ? ` (${j.lastError})` : ''}; ${j.runs} runs${j.stalled ? `\n  STALLED (${j.stalled.code}) since ${j.stalled.since}: ${j.stalled.reason}` : ''}`,
+        );
       }
     } finally {
       await rt.close();
@@ -325,7 +458,11 @@ jobs
     try {
       const scheduler = createScheduler({ db: rt.database.db, clock: rt.clock, config: rt.config });
       const r = await scheduler.runNow(name);
-      console.log(r.ran ? `${name}: ${r.status}${r.error ? `: ${r.error}` : ''} ${JSON.stringify(r.summary ?? {})}` : `${name} is running in another process; try again later.`);
+      console.log(
+        r.ran
+          ? `${name}: ${r.status}${r.error ? `: ${r.error}` : ''} ${JSON.stringify(r.summary ?? {})}`
+          : `${name} is running in another process; try again later.`,
+      );
       process.exitCode = r.status === 'failed' ? 1 : 0;
     } finally {
       await rt.close();
@@ -335,11 +472,14 @@ jobs
 const dbCommand = program.command('db').description('Move or back up the database.');
 dbCommand
   .command('copy')
-  .description('Copy this installation (DATABASE_URL, SQLite) into an empty PostgreSQL database; resumable, with progress.')
+  .description(
+    'Copy this installation (DATABASE_URL, SQLite) into an empty PostgreSQL database; resumable, with progress.',
+  )
   .requiredOption('--to <url>', 'the PostgreSQL database, postgres://user@host:5432/db')
   .option('--batch <rows>', 'rows per batch (one COPY and one progress mark each)', (v) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 1 || n > 50_000) throw new InvalidArgumentError('use a whole number from 1 to 50000.');
+    if (!Number.isInteger(n) || n < 1 || n > 50_000)
+      throw new InvalidArgumentError('use a whole number from 1 to 50000.');
     return n;
   })
   .action(async (opts: { to: string; batch?: number }) => {
@@ -357,9 +497,16 @@ dbCommand
         },
       });
       const bad = r.chains.filter((c) => !c.ok);
-      console.log(`${r.resumed ? 'Resumed and copied' : 'Copied'} ${r.rows} rows of ${r.tables.length} tables in ${(r.ms / 1000).toFixed(1)} s; ${r.chains.length - bad.length} of ${r.chains.length} audit chains verify on PostgreSQL.`);
-      for (const c of bad) console.log(`  chain ${c.orgId} does NOT verify after the copy: run palisade audit verify --org ${c.orgId} on both databases.`);
-      console.log('Run Palisade on the copy with DATABASE_URL set to it and the SAME master key (PALISADE_MASTER_KEY or PALISADE_MASTER_KEY_FILE; the embedded default is data/master.key), or encrypted content cannot be read.');
+      console.log(
+        `${r.resumed ? 'Resumed and copied' : 'Copied'} ${r.rows} rows of ${r.tables.length} tables in ${(r.ms / 1000).toFixed(1)} s; ${r.chains.length - bad.length} of ${r.chains.length} audit chains verify on PostgreSQL.`,
+      );
+      for (const c of bad)
+        console.log(
+          `  chain ${c.orgId} does NOT verify after the copy: run palisade audit verify --org ${c.orgId} on both databases.`,
+        );
+      console.log(
+        'Run Palisade on the copy with DATABASE_URL set to it and the SAME master key (PALISADE_MASTER_KEY or PALISADE_MASTER_KEY_FILE; the embedded default is data/master.key), or encrypted content cannot be read.',
+      );
       process.exitCode = bad.length ? 1 : 0;
     } finally {
       await source.close();
@@ -369,7 +516,9 @@ dbCommand
 
 dbCommand
   .command('check')
-  .description('Check an installation is whole: every audit chain verifies and every data key opens with the configured master key (after a restore or a move).')
+  .description(
+    'Check an installation is whole: every audit chain verifies and every data key opens with the configured master key (after a restore or a move).',
+  )
   .option('--json', 'print the result as JSON')
   .action(async (opts: { json?: boolean }) => {
     const rt = await startRuntime({}, { existingDatabase: true });
@@ -377,9 +526,14 @@ dbCommand
       const r = await checkInstallation(rt.database, rt.config);
       if (opts.json) console.log(JSON.stringify(r, null, 2));
       else {
-        console.log(`${r.chains.filter((c) => c.ok).length} of ${r.chains.length} audit chains verify (${r.chains.reduce((n, c) => n + c.events, 0)} events); ${r.dataKeys.opened} of ${r.dataKeys.total} data keys open with the configured master key.`);
+        console.log(
+          `${r.chains.filter((c) => c.ok).length} of ${r.chains.length} audit chains verify (${r.chains.reduce((n, c) => n + c.events, 0)} events); ${r.dataKeys.opened} of ${r.dataKeys.total} data keys open with the configured master key.`,
+        );
         for (const c of r.chains.filter((x) => !x.ok)) console.log(`  chain ${c.orgId}: ${c.problem}`);
-        for (const k of r.dataKeys.failed) console.log(`  data key ${k.version} of ${k.orgId} does not open: is PALISADE_MASTER_KEY (or _FILE) the key this installation was encrypted with?`);
+        for (const k of r.dataKeys.failed)
+          console.log(
+            `  data key ${k.version} of ${k.orgId} does not open: is PALISADE_MASTER_KEY (or _FILE) the key this installation was encrypted with?`,
+          );
       }
       process.exitCode = r.ok ? 0 : 1;
     } finally {
@@ -395,7 +549,9 @@ program
     const rt = await startRuntime({}, { existingDatabase: true });
     try {
       const r = await backupSqlite(rt.database, opts.to);
-      console.log(`Backed up ${r.pages} pages (${(r.bytes / 1048576).toFixed(1)} MiB) to ${opts.to}. Keep the master key with it (PALISADE_MASTER_KEY or its file): without it the encrypted content cannot be read.`);
+      console.log(
+        `Backed up ${r.pages} pages (${(r.bytes / 1048576).toFixed(1)} MiB) to ${opts.to}. Keep the master key with it (PALISADE_MASTER_KEY or its file): without it the encrypted content cannot be read.`,
+      );
     } finally {
       await rt.close();
     }
@@ -408,11 +564,15 @@ program
   .option('--force', 'replace an existing database (it is kept as <name>.before-restore)')
   .action(async (opts: { from: string; force?: boolean }) => {
     const restored = restoreSqlite(loadConfig(), opts.from, opts.force === true);
-    console.log(`Restored ${opts.from} as ${restored.path}${restored.keptPrevious ? ` (the previous database is kept as ${restored.keptPrevious})` : ''}.`);
+    console.log(
+      `Restored ${opts.from} as ${restored.path}${restored.keptPrevious ? ` (the previous database is kept as ${restored.keptPrevious})` : ''}.`,
+    );
     const rt = await startRuntime({}, { existingDatabase: true });
     try {
       const r = await checkInstallation(rt.database, rt.config);
-      console.log(`${r.chains.filter((c) => c.ok).length} of ${r.chains.length} audit chains verify; ${r.dataKeys.opened} of ${r.dataKeys.total} data keys open with the configured master key.`);
+      console.log(
+        `${r.chains.filter((c) => c.ok).length} of ${r.chains.length} audit chains verify; ${r.dataKeys.opened} of ${r.dataKeys.total} data keys open with the configured master key.`,
+      );
       process.exitCode = r.ok ? 0 : 1;
     } finally {
       await rt.close();
@@ -426,11 +586,24 @@ email
   .requiredOption('--to <address>', 'where to send it')
   .action(async (opts: { to: string }) => {
     const config = loadConfig();
-    if (!emailConfigured(config)) throw new PalisadeError(409, 'email_not_configured', 'No mail server is configured: set PALISADE_SMTP_URL (smtp://host:587 or smtps://host:465) and PALISADE_SMTP_FROM, then run this again.');
+    if (!emailConfigured(config))
+      throw new PalisadeError(
+        409,
+        'email_not_configured',
+        'No mail server is configured: set PALISADE_SMTP_URL (smtp://host:587 or smtps://host:465) and PALISADE_SMTP_FROM, then run this again.',
+      );
     const to = normalizeEmail(opts.to);
     try {
-      const r = await sendMail(config, { to, messageId: `<test.${Date.now().toString(36)}@palisade>`, content: testEmail({ publicUrl: config.publicUrl }) });
-      console.log(r.accepted ? `Sent to ${to} through ${smtpTarget(config)}: the server answered "${r.response}".` : `${smtpTarget(config)} did not accept ${to}: ${r.response}`);
+      const r = await sendMail(config, {
+        to,
+        messageId: `<test.${Date.now().toString(36)}@palisade>`,
+        content: testEmail({ publicUrl: config.publicUrl }),
+      });
+      console.log(
+        r.accepted
+          ? `Sent to ${to} through ${smtpTarget(config)}: the server answered "${r.response}".`
+          : `${smtpTarget(config)} did not accept ${to}: ${r.response}`,
+      );
       process.exitCode = r.accepted ? 0 : 1;
     } catch (err) {
       console.error(`error [email_delivery_failed]: ${explainSmtpError(config, err)}`);
@@ -445,9 +618,18 @@ email
   .action(async () => {
     const rt = await startRuntime({}, { existingDatabase: true });
     try {
-      const rows = await rt.database.db.selectFrom('email_outbox').selectAll().where('status', '=', 'dead').orderBy('id').limit(500).execute();
+      const rows = await rt.database.db
+        .selectFrom('email_outbox')
+        .selectAll()
+        .where('status', '=', 'dead')
+        .orderBy('id')
+        .limit(500)
+        .execute();
       if (!rows.length) console.log('No dead letters.');
-      for (const r of rows) console.log(`${r.id}  ${r.dead_at}  ${r.template} to ${r.to_address} after ${r.attempts} attempt(s)${r.body_ct ? '' : ' (content erased)'}: ${r.last_error ?? ''}`);
+      for (const r of rows)
+        console.log(
+          `${r.id}  ${r.dead_at}  ${r.template} to ${r.to_address} after ${r.attempts} attempt(s)${r.body_ct ? '' : ' (content erased)'}: ${r.last_error ?? ''}`,
+        );
     } finally {
       await rt.close();
     }
@@ -478,14 +660,14 @@ function isEntryPoint(): boolean {
   }
 }
 
-if (isEntryPoint()) program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof PalisadeError) {
-    console.error(`error [${err.code}]: ${err.message}`);
-    // The lockout guard's refusal lists everyone it would affect.
-    const d = err.details as Parameters<typeof printImpact>[0] | undefined;
-    if (err.code === 'sso_change_would_lock_out' && d?.warnings) printImpact(d, console.error);
-  }
-  else if (err instanceof ConfigError) console.error(err.message);
-  else console.error(err instanceof Error ? `error: ${err.message}` : err);
-  process.exit(2);
-});
+if (isEntryPoint())
+  program.parseAsync(process.argv).catch((err: unknown) => {
+    if (err instanceof PalisadeError) {
+      console.error(`error [${err.code}]: ${err.message}`);
+      // The lockout guard's refusal lists everyone it would affect.
+      const d = err.details as Parameters<typeof printImpact>[0] | undefined;
+      if (err.code === 'sso_change_would_lock_out' && d?.warnings) printImpact(d, console.error);
+    } else if (err instanceof ConfigError) console.error(err.message);
+    else console.error(err instanceof Error ? `error: ${err.message}` : err);
+    process.exit(2);
+  });

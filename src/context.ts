@@ -36,7 +36,11 @@ export interface Ctx {
 }
 
 export function systemCtx(base: Pick<Ctx, 'db' | 'clock' | 'config'>, name = 'cli'): Ctx {
-  return { ...base, caller: { kind: 'system', name }, meta: { requestId: `${name}-${Date.now().toString(36)}`, ip: null, userAgent: null } };
+  return {
+    ...base,
+    caller: { kind: 'system', name },
+    meta: { requestId: `${name}-${Date.now().toString(36)}`, ip: null, userAgent: null },
+  };
 }
 
 export function withCaller(ctx: Ctx, caller: Caller): Ctx {

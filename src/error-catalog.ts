@@ -55,7 +55,13 @@ type KeysOf<T> = T extends unknown ? keyof T : never;
 /** Every declared error code: `new PalisadeError` and the helpers accept only these. */
 export type ErrorCode = KeysOf<All>;
 /** The one HTTP status of a code. */
-export type StatusOf<C extends ErrorCode> = C extends unknown ? (All extends infer T ? (T extends { readonly [K in C]: { readonly status: infer S } } ? S : never) : never) : never;
+export type StatusOf<C extends ErrorCode> = C extends unknown
+  ? All extends infer T
+    ? T extends { readonly [K in C]: { readonly status: infer S } }
+      ? S
+      : never
+    : never
+  : never;
 /** The codes answered with a given status (`badRequest` takes only the 400 ones). */
 export type CodeWithStatus<S extends number> = { [C in ErrorCode]: StatusOf<C> extends S ? C : never }[ErrorCode];
 
@@ -69,7 +75,10 @@ const BY_CODE = new Map<string, ErrorCodeEntry>();
 for (const [domain, codes] of Object.entries(ERROR_CODE_DOMAINS) as [keyof Domains, Record<string, ErrorCodeSpec>][]) {
   for (const [code, spec] of Object.entries(codes)) {
     const seen = BY_CODE.get(code);
-    if (seen && seen.status !== spec.status) throw new Error(`error code ${code} is ${seen.status} in ${seen.domains[0]} and ${spec.status} in ${domain}: one code has one status`);
+    if (seen && seen.status !== spec.status)
+      throw new Error(
+        `error code ${code} is ${seen.status} in ${seen.domains[0]} and ${spec.status} in ${domain}: one code has one status`,
+      );
     if (seen) seen.domains.push(domain);
     else BY_CODE.set(code, { code, domains: [domain], ...spec });
   }

@@ -52,5 +52,7 @@ export const conflict = (code: CodeWithStatus<409>, message: string, details?: R
 
 /** code → status of one domain's catalog (for tables keyed by code). */
 export function statusesOf<T extends ErrorCodeCatalog>(catalog: T): { [K in keyof T]: T[K]['status'] } {
-  return Object.fromEntries(Object.entries(catalog).map(([code, spec]) => [code, spec.status])) as { [K in keyof T]: T[K]['status'] };
+  return Object.fromEntries(Object.entries(catalog).map(([code, spec]) => [code, spec.status])) as {
+    [K in keyof T]: T[K]['status'];
+  };
 }

@@ -22,7 +22,10 @@ export interface RuntimeOptions {
   existingDatabase?: boolean;
 }
 
-export async function startRuntime(overrides: Partial<PalisadeConfig> = {}, options: RuntimeOptions = {}): Promise<Runtime> {
+export async function startRuntime(
+  overrides: Partial<PalisadeConfig> = {},
+  options: RuntimeOptions = {},
+): Promise<Runtime> {
   const config = loadConfig(process.env, overrides);
   const file = sqlitePathOf(config.databaseUrl);
   if (options.existingDatabase && file && file !== ':memory:' && !existsSync(file)) {

@@ -62,7 +62,9 @@ export async function serve(overrides: Partial<PalisadeConfig>, workers: number)
       if (rolling || stopping) return;
       rolling = true;
       void rollWorkers(retiring)
-        .catch((err: unknown) => console.error(`rolling restart stopped: ${err instanceof Error ? err.message : String(err)}`))
+        .catch((err: unknown) =>
+          console.error(`rolling restart stopped: ${err instanceof Error ? err.message : String(err)}`),
+        )
         .finally(() => (rolling = false));
     });
     return;
@@ -70,7 +72,11 @@ export async function serve(overrides: Partial<PalisadeConfig>, workers: number)
   const rt = await startRuntime(overrides);
   // Jobs start first, before the HTTP app is built: after a crash, SIEM delivery resumes as soon as
   // the process is up. The key provider is checked first (a bad master key stops start-up).
-  const log = pino({ level: rt.config.logLevel, redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' }, hooks: { streamWrite: scrubSecrets } });
+  const log = pino({
+    level: rt.config.logLevel,
+    redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' },
+    hooks: { streamWrite: scrubSecrets },
+  });
   initKeyProvider(rt.config, (msg) => log.warn(msg));
   const scheduler = createScheduler({ db: rt.database.db, clock: rt.clock, config: rt.config, log });
   scheduler.start();
@@ -99,9 +105,18 @@ export async function serve(overrides: Partial<PalisadeConfig>, workers: number)
     });
   }
   const address = await app.listen({ port: rt.config.port, host: rt.config.host });
-  const orgs = await rt.database.db.selectFrom('organizations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-  app.log.info({ address, database: rt.database.dialect, worker: cluster.isWorker ? cluster.worker?.id : undefined }, `Palisade is listening on ${address} (API docs at ${address}/docs)`);
-  if (Number(orgs.n) === 0) app.log.warn('No organization exists yet: run `palisade init --org "Your Company" --email you@example.com` to create the first one and get a setup link.');
+  const orgs = await rt.database.db
+    .selectFrom('organizations')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  app.log.info(
+    { address, database: rt.database.dialect, worker: cluster.isWorker ? cluster.worker?.id : undefined },
+    `Palisade is listening on ${address} (API docs at ${address}/docs)`,
+  );
+  if (Number(orgs.n) === 0)
+    app.log.warn(
+      'No organization exists yet: run `palisade init --org "Your Company" --email you@example.com` to create the first one and get a setup link.',
+    );
 }
 
 /**
@@ -111,12 +126,24 @@ export async function serve(overrides: Partial<PalisadeConfig>, workers: number)
  * clients reconnect elsewhere); then the scheduler releases its job leases and the database closes.
  * Past the deadline, remaining connections are cut so the process never hangs a deployment.
  */
-async function drainAndClose(app: FastifyInstance, config: PalisadeConfig, signal: string, release: () => Promise<void>): Promise<void> {
+async function drainAndClose(
+  app: FastifyInstance,
+  config: PalisadeConfig,
+  signal: string,
+  release: () => Promise<void>,
+): Promise<void> {
   app.lifecycle.draining = true;
-  app.log.info({ signal, drainDelaySeconds: config.shutdownDrainDelaySeconds, graceSeconds: config.shutdownGraceSeconds }, 'shutting down: finishing requests in flight, taking no new ones');
-  if (config.shutdownDrainDelaySeconds > 0) await new Promise((r) => setTimeout(r, config.shutdownDrainDelaySeconds * 1000));
+  app.log.info(
+    { signal, drainDelaySeconds: config.shutdownDrainDelaySeconds, graceSeconds: config.shutdownGraceSeconds },
+    'shutting down: finishing requests in flight, taking no new ones',
+  );
+  if (config.shutdownDrainDelaySeconds > 0)
+    await new Promise((r) => setTimeout(r, config.shutdownDrainDelaySeconds * 1000));
   const deadline = setTimeout(() => {
-    app.log.warn({ graceSeconds: config.shutdownGraceSeconds }, 'shutdown grace period over: closing the connections still open');
+    app.log.warn(
+      { graceSeconds: config.shutdownGraceSeconds },
+      'shutdown grace period over: closing the connections still open',
+    );
     app.server.closeAllConnections();
   }, config.shutdownGraceSeconds * 1000);
   deadline.unref();
@@ -134,7 +161,9 @@ async function rollWorkers(retiring: Set<number>): Promise<void> {
     const next = cluster.fork();
     await new Promise<void>((resolve, reject) => {
       next.once('listening', () => resolve());
-      next.once('exit', (code) => reject(new Error(`a new worker exited (${code}) before listening; ${worker.process.pid} keeps serving`)));
+      next.once('exit', (code) =>
+        reject(new Error(`a new worker exited (${code}) before listening; ${worker.process.pid} keeps serving`)),
+      );
     });
     retiring.add(worker.id);
     const exited = new Promise((r) => worker.once('exit', r));

@@ -26,7 +26,14 @@ describe('configuration', () => {
       [{ PALISADE_ORG_CREATION: 'everyone' }, 'PALISADE_ORG_CREATION', /cli_only, any_user/],
     ];
     for (const [env, variable, message] of cases) {
-      assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && err.variable === variable && message.test(err.message) && err.message.includes(variable));
+      assert.throws(
+        () => loadConfig(env),
+        (err: unknown) =>
+          err instanceof ConfigError &&
+          err.variable === variable &&
+          message.test(err.message) &&
+          err.message.includes(variable),
+      );
     }
   });
 

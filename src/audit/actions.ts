@@ -44,10 +44,16 @@ type Union<T> = T extends unknown ? keyof T : never;
 
 /** Every declared action name, synthetic ones included. */
 export type DeclaredAuditAction = Union<AllActions>;
-type SpecOf<A extends DeclaredAuditAction> = AllActions extends infer T ? (T extends Record<A, infer S> ? S : never) : never;
+type SpecOf<A extends DeclaredAuditAction> = AllActions extends infer T
+  ? T extends Record<A, infer S>
+    ? S
+    : never
+  : never;
 
 /** The actions `recordAudit` accepts: every declared one that is stored in the chain. */
-export type AuditAction = { [A in DeclaredAuditAction]: SpecOf<A> extends { synthetic: true } ? never : A }[DeclaredAuditAction];
+export type AuditAction = {
+  [A in DeclaredAuditAction]: SpecOf<A> extends { synthetic: true } ? never : A;
+}[DeclaredAuditAction];
 
 export interface AuditActionEntry extends AuditActionSpec {
   action: DeclaredAuditAction;
@@ -55,8 +61,12 @@ export interface AuditActionEntry extends AuditActionSpec {
 }
 
 /** The catalog, sorted by action name. */
-export const AUDIT_ACTIONS: readonly AuditActionEntry[] = (Object.entries(AUDIT_ACTION_DOMAINS) as [keyof Domains, Record<string, AuditActionSpec>][])
-  .flatMap(([domain, actions]) => Object.entries(actions).map(([action, spec]) => ({ action: action as DeclaredAuditAction, domain, ...spec })))
+export const AUDIT_ACTIONS: readonly AuditActionEntry[] = (
+  Object.entries(AUDIT_ACTION_DOMAINS) as [keyof Domains, Record<string, AuditActionSpec>][]
+)
+  .flatMap(([domain, actions]) =>
+    Object.entries(actions).map(([action, spec]) => ({ action: action as DeclaredAuditAction, domain, ...spec })),
+  )
   .sort((a, b) => (a.action < b.action ? -1 : 1));
 
 const BY_NAME = new Map<string, AuditActionEntry>();

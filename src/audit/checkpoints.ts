@@ -1,5 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { type KeyObject, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
+import {
+  type KeyObject,
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+} from 'node:crypto';
 import type { PalisadeConfig } from '../config.js';
 import type { Ctx } from '../context.js';
 import { keyProviderFor } from '../crypto/provider.js';
@@ -67,30 +75,57 @@ async function sealSigningKey(config: PalisadeConfig, kid: string, key: KeyObjec
 }
 
 const signingKeyUnreadable = (kid: string) =>
-  new PalisadeError(500, 'audit_signing_key_unreadable', `The audit checkpoint signing key ${kid} cannot be opened with the configured master key (it was modified, or its key-encryption key is gone). Run \`palisade audit rotate-key\` to retire it and sign with a new key; old checkpoints stay verifiable with the published public key.`);
+  new PalisadeError(
+    500,
+    'audit_signing_key_unreadable',
+    `The audit checkpoint signing key ${kid} cannot be opened with the configured master key (it was modified, or its key-encryption key is gone). Run \`palisade audit rotate-key\` to retire it and sign with a new key; old checkpoints stay verifiable with the published public key.`,
+  );
 
-async function openSigningKey(db: Queryable, config: PalisadeConfig, row: { kid: string; private_pkcs8: string }): Promise<KeyObject> {
+async function openSigningKey(
+  db: Queryable,
+  config: PalisadeConfig,
+  row: { kid: string; private_pkcs8: string },
+): Promise<KeyObject> {
   if (!row.private_pkcs8.startsWith(SEALED_PREFIX)) {
     // A key from before keys were sealed: use it, and seal it in place.
     const key = createPrivateKey(row.private_pkcs8);
-    await db.updateTable('audit_signing_keys').set({ private_pkcs8: await sealSigningKey(config, row.kid, key) }).where('kid', '=', row.kid).where('private_pkcs8', '=', row.private_pkcs8).execute();
+    await db
+      .updateTable('audit_signing_keys')
+      .set({ private_pkcs8: await sealSigningKey(config, row.kid, key) })
+      .where('kid', '=', row.kid)
+      .where('private_pkcs8', '=', row.private_pkcs8)
+      .execute();
     return key;
   }
   // The KEK id may itself hold colons (`local:…`): the base64 ciphertext is after the last one.
   const rest = row.private_pkcs8.slice(SEALED_PREFIX.length);
   const cut = rest.lastIndexOf(':');
   try {
-    const der = await keyProviderFor(config).unwrap(rest.slice(0, cut), Buffer.from(rest.slice(cut + 1), 'base64'), signingAad(row.kid));
+    const der = await keyProviderFor(config).unwrap(
+      rest.slice(0, cut),
+      Buffer.from(rest.slice(cut + 1), 'base64'),
+      signingAad(row.kid),
+    );
     return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
   } catch {
     throw signingKeyUnreadable(row.kid);
   }
 }
 
-async function newKeyRow(config: PalisadeConfig, at: string): Promise<{ kid: string; key: KeyObject; row: AuditSigningKeysTable }> {
+async function newKeyRow(
+  config: PalisadeConfig,
+  at: string,
+): Promise<{ kid: string; key: KeyObject; row: AuditSigningKeysTable }> {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const kid = newId('ack', new Date(at));
-  const row: AuditSigningKeysTable = { kid, public_jwk: JSON.stringify(publicKey.export({ format: 'jwk' })), private_pkcs8: await sealSigningKey(config, kid, privateKey), status: 'active', created_at: at, retired_at: null };
+  const row: AuditSigningKeysTable = {
+    kid,
+    public_jwk: JSON.stringify(publicKey.export({ format: 'jwk' })),
+    private_pkcs8: await sealSigningKey(config, kid, privateKey),
+    status: 'active',
+    created_at: at,
+    retired_at: null,
+  };
   return { kid, key: privateKey, row };
 }
 
@@ -100,19 +135,30 @@ async function insertKey(db: Queryable, config: PalisadeConfig, at: string): Pro
   return { kid, key };
 }
 
-const activeKeyRow = (db: Queryable) => db.selectFrom('audit_signing_keys').selectAll().where('status', '=', 'active').executeTakeFirst();
+const activeKeyRow = (db: Queryable) =>
+  db.selectFrom('audit_signing_keys').selectAll().where('status', '=', 'active').executeTakeFirst();
 
 /**
  * Creates the first active key, or uses the one a concurrent caller created first. The unique partial
  * index `audit_signing_keys_one_active` (migration 0021) admits one active key; the loser's insert is
  * a no-op (on PostgreSQL it waits for the winner's transaction, then sees its row), and it re-reads.
  */
-async function createActiveKey(db: Queryable, config: PalisadeConfig, at: string): Promise<{ kid: string; key: KeyObject }> {
+async function createActiveKey(
+  db: Queryable,
+  config: PalisadeConfig,
+  at: string,
+): Promise<{ kid: string; key: KeyObject }> {
   const fresh = await newKeyRow(config, at);
-  const inserted = await db.insertInto('audit_signing_keys').values(fresh.row).onConflict((oc) => oc.doNothing()).returning('kid').executeTakeFirst();
+  const inserted = await db
+    .insertInto('audit_signing_keys')
+    .values(fresh.row)
+    .onConflict((oc) => oc.doNothing())
+    .returning('kid')
+    .executeTakeFirst();
   if (inserted) return { kid: fresh.kid, key: fresh.key };
   const winner = await activeKeyRow(db);
-  if (!winner?.private_pkcs8) throw new Error('audit signing key: another process holds the active key slot but no usable key was found');
+  if (!winner?.private_pkcs8)
+    throw new Error('audit signing key: another process holds the active key slot but no usable key was found');
   return { kid: winner.kid, key: await openSigningKey(db, config, winner) };
 }
 const fileKeys = new Map<string, { kid: string; key: KeyObject; publicJwk: string }>();
@@ -122,9 +168,14 @@ function loadKeyFile(path: string): { kid: string; key: KeyObject; publicJwk: st
   const cached = fileKeys.get(path);
   if (cached) return cached;
   const key = createPrivateKey(readFileSync(path, 'utf8'));
-  if (key.asymmetricKeyType !== 'ed25519') throw new Error(`${path} must hold an Ed25519 private key (openssl genpkey -algorithm ed25519)`);
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new Error(`${path} must hold an Ed25519 private key (openssl genpkey -algorithm ed25519)`);
   const publicJwk = JSON.stringify(createPublicKey(key).export({ format: 'jwk' }));
-  const loaded = { kid: `ack_file_${createHash('sha256').update(publicJwk).digest('hex').slice(0, 16)}`, key, publicJwk };
+  const loaded = {
+    kid: `ack_file_${createHash('sha256').update(publicJwk).digest('hex').slice(0, 16)}`,
+    key,
+    publicJwk,
+  };
   fileKeys.set(path, loaded);
   return loaded;
 }
@@ -134,7 +185,11 @@ function loadKeyFile(path: string): { kid: string; key: KeyObject; publicJwk: st
  * its public half is stored (and published); rotating means pointing the variable at a new file.
  * Otherwise a key is generated on first use and kept in the database, sealed with the master key.
  */
-export async function activeSigningKey(db: Queryable, now: Date, config: PalisadeConfig): Promise<{ kid: string; key: KeyObject }> {
+export async function activeSigningKey(
+  db: Queryable,
+  now: Date,
+  config: PalisadeConfig,
+): Promise<{ kid: string; key: KeyObject }> {
   const keyFile = config.auditSigningKeyFile;
   if (keyFile) {
     const { kid, key, publicJwk } = loadKeyFile(keyFile);
@@ -142,26 +197,52 @@ export async function activeSigningKey(db: Queryable, now: Date, config: Palisad
     const known = await db.selectFrom('audit_signing_keys').select('status').where('kid', '=', kid).executeTakeFirst();
     if (known?.status !== 'active') {
       // Retire whatever else is active first: the unique index admits one active key.
-      await db.updateTable('audit_signing_keys').set({ status: 'retired', retired_at: at }).where('status', '=', 'active').where('kid', '<>', kid).execute();
-      if (known) await db.updateTable('audit_signing_keys').set({ status: 'active', retired_at: null }).where('kid', '=', kid).execute();
+      await db
+        .updateTable('audit_signing_keys')
+        .set({ status: 'retired', retired_at: at })
+        .where('status', '=', 'active')
+        .where('kid', '<>', kid)
+        .execute();
+      if (known)
+        await db
+          .updateTable('audit_signing_keys')
+          .set({ status: 'active', retired_at: null })
+          .where('kid', '=', kid)
+          .execute();
       // A concurrent first use of the same file inserts the same row: a no-op for the loser.
-      else await db.insertInto('audit_signing_keys').values({ kid, public_jwk: publicJwk, private_pkcs8: '', status: 'active', created_at: at, retired_at: null }).onConflict((oc) => oc.doNothing()).execute();
+      else
+        await db
+          .insertInto('audit_signing_keys')
+          .values({ kid, public_jwk: publicJwk, private_pkcs8: '', status: 'active', created_at: at, retired_at: null })
+          .onConflict((oc) => oc.doNothing())
+          .execute();
     }
     return { kid, key };
   }
   const row = await activeKeyRow(db);
   if (row?.private_pkcs8) return { kid: row.kid, key: await openSigningKey(db, config, row) };
   // The active key was a file's (its private half is not here) and the file is no longer configured.
-  if (row) await db.updateTable('audit_signing_keys').set({ status: 'retired', retired_at: now.toISOString() }).where('kid', '=', row.kid).execute();
+  if (row)
+    await db
+      .updateTable('audit_signing_keys')
+      .set({ status: 'retired', retired_at: now.toISOString() })
+      .where('kid', '=', row.kid)
+      .execute();
   return createActiveKey(db, config, now.toISOString());
 }
 
 /** Retires the active key (it stays published so old checkpoints still verify) and makes a new one. */
-export async function rotateSigningKey(ctx: Pick<Ctx, 'db' | 'clock' | 'config'>): Promise<{ kid: string; retired: string[] }> {
+export async function rotateSigningKey(
+  ctx: Pick<Ctx, 'db' | 'clock' | 'config'>,
+): Promise<{ kid: string; retired: string[] }> {
   const at = ctx.clock.now().toISOString();
   return ctx.db.transaction().execute(async (tx) => {
     const active = await tx.selectFrom('audit_signing_keys').select('kid').where('status', '=', 'active').execute();
-    await tx.updateTable('audit_signing_keys').set({ status: 'retired', retired_at: at }).where('status', '=', 'active').execute();
+    await tx
+      .updateTable('audit_signing_keys')
+      .set({ status: 'retired', retired_at: at })
+      .where('status', '=', 'active')
+      .execute();
     const { kid } = await insertKey(tx, ctx.config, at);
     return { kid, retired: active.map((k) => k.kid) };
   });
@@ -172,7 +253,17 @@ export async function publishedKeys(db: Queryable): Promise<{ keys: PublishedKey
   return {
     keys: rows.map((r) => {
       const jwk = JSON.parse(r.public_jwk) as { x: string };
-      return { kty: 'OKP', crv: 'Ed25519', x: jwk.x, kid: r.kid, alg: 'EdDSA', use: 'sig', status: r.status, createdAt: r.created_at, retiredAt: r.retired_at };
+      return {
+        kty: 'OKP',
+        crv: 'Ed25519',
+        x: jwk.x,
+        kid: r.kid,
+        alg: 'EdDSA',
+        use: 'sig',
+        status: r.status,
+        createdAt: r.created_at,
+        retiredAt: r.retired_at,
+      };
     }),
   };
 }
@@ -191,9 +282,25 @@ export function checkpointSignatureProblem(cp: SignedCheckpoint, keys: Published
 }
 
 /** Signs the organization's current chain position. Run inside the transaction that changed it, or alone. */
-export async function createCheckpoint(db: Queryable, now: Date, orgId: string, kind: CheckpointPayload['kind'], at: { seq: number; hash: string } | undefined, config: PalisadeConfig): Promise<SignedCheckpoint> {
-  const head = at ?? (await db.selectFrom('audit_chain_heads').select(['seq', 'hash']).where('org_id', '=', orgId).executeTakeFirst()) ?? { seq: 0, hash: '0'.repeat(64) };
-  const anchor = await db.selectFrom('audit_anchors').select(['first_seq', 'prev_hash']).where('org_id', '=', orgId).executeTakeFirst();
+export async function createCheckpoint(
+  db: Queryable,
+  now: Date,
+  orgId: string,
+  kind: CheckpointPayload['kind'],
+  at: { seq: number; hash: string } | undefined,
+  config: PalisadeConfig,
+): Promise<SignedCheckpoint> {
+  const head = at ??
+    (await db
+      .selectFrom('audit_chain_heads')
+      .select(['seq', 'hash'])
+      .where('org_id', '=', orgId)
+      .executeTakeFirst()) ?? { seq: 0, hash: '0'.repeat(64) };
+  const anchor = await db
+    .selectFrom('audit_anchors')
+    .select(['first_seq', 'prev_hash'])
+    .where('org_id', '=', orgId)
+    .executeTakeFirst();
   const firstSeq = anchor ? Number(anchor.first_seq) : 1;
   const { kid, key } = await activeSigningKey(db, now, config);
   const payload: CheckpointPayload = {
@@ -211,12 +318,31 @@ export async function createCheckpoint(db: Queryable, now: Date, orgId: string, 
   };
   const signature = signPayload(payload, key);
   const id = newId('ckp', now);
-  await db.insertInto('audit_checkpoints').values({ id, org_id: orgId, seq: payload.seq, hash: payload.hash, kind, kid, payload: canonicalJson(payload), signature, created_at: payload.at }).execute();
+  await db
+    .insertInto('audit_checkpoints')
+    .values({
+      id,
+      org_id: orgId,
+      seq: payload.seq,
+      hash: payload.hash,
+      kind,
+      kid,
+      payload: canonicalJson(payload),
+      signature,
+      created_at: payload.at,
+    })
+    .execute();
   return { id, payload, signature };
 }
 
 export async function listCheckpoints(db: Queryable, orgId: string): Promise<SignedCheckpoint[]> {
-  const rows = await db.selectFrom('audit_checkpoints').select(['id', 'payload', 'signature']).where('org_id', '=', orgId).orderBy('seq').orderBy('created_at').execute();
+  const rows = await db
+    .selectFrom('audit_checkpoints')
+    .select(['id', 'payload', 'signature'])
+    .where('org_id', '=', orgId)
+    .orderBy('seq')
+    .orderBy('created_at')
+    .execute();
   return rows.map((r) => ({ id: r.id, payload: JSON.parse(r.payload) as CheckpointPayload, signature: r.signature }));
 }
 
@@ -225,9 +351,18 @@ export async function checkpointAll(ctx: Pick<Ctx, 'db' | 'clock' | 'config'>): 
   const heads = await ctx.db.selectFrom('audit_chain_heads').select(['org_id', 'seq', 'hash']).execute();
   let n = 0;
   for (const h of heads) {
-    const last = await ctx.db.selectFrom('audit_checkpoints').select('seq').where('org_id', '=', h.org_id).orderBy('seq', 'desc').executeTakeFirst();
+    const last = await ctx.db
+      .selectFrom('audit_checkpoints')
+      .select('seq')
+      .where('org_id', '=', h.org_id)
+      .orderBy('seq', 'desc')
+      .executeTakeFirst();
     if (last && Number(last.seq) >= Number(h.seq)) continue;
-    await ctx.db.transaction().execute((tx) => createCheckpoint(tx, ctx.clock.now(), h.org_id, 'periodic', { seq: Number(h.seq), hash: h.hash }, ctx.config));
+    await ctx.db
+      .transaction()
+      .execute((tx) =>
+        createCheckpoint(tx, ctx.clock.now(), h.org_id, 'periodic', { seq: Number(h.seq), hash: h.hash }, ctx.config),
+      );
     n++;
   }
   return { checkpoints: n };

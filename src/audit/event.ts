@@ -66,12 +66,17 @@ function fastCanonical(v: unknown, depth: number): string {
         let out = '[';
         for (let i = 0; i < v.length; i++) {
           const x: unknown = v[i];
-          out += (i ? ',' : '') + (x === undefined || typeof x === 'symbol' || typeof x === 'function' ? 'null' : fastCanonical(x, depth + 1));
+          out +=
+            (i ? ',' : '') +
+            (x === undefined || typeof x === 'symbol' || typeof x === 'function'
+              ? 'null'
+              : fastCanonical(x, depth + 1));
         }
         return `${out}]`;
       }
       const proto = Object.getPrototypeOf(v) as unknown;
-      if ((proto !== Object.prototype && proto !== null) || typeof (v as { toJSON?: unknown }).toJSON === 'function') throw FALLBACK;
+      if ((proto !== Object.prototype && proto !== null) || typeof (v as { toJSON?: unknown }).toJSON === 'function')
+        throw FALLBACK;
       const keys = Object.keys(v).sort();
       let out = '{';
       let first = true;
@@ -121,7 +126,11 @@ const str = (v: string | null): string => (v === null ? 'null' : JSON.stringify(
  * write path serializes those once for storage and reuses them here. Keys are in RFC 8785 order
  * (UTF-16 code units); a test holds this equal to the generic canonicalizer.
  */
-export function hashedContentFromParts(e: Omit<HashedFields, 'targets' | 'metadata'>, targetsJson: string, metadataJson: string): string {
+export function hashedContentFromParts(
+  e: Omit<HashedFields, 'targets' | 'metadata'>,
+  targetsJson: string,
+  metadataJson: string,
+): string {
   const a = e.actor;
   return (
     `{"action":${str(e.action)},"actor":{"email":${str(a.email)},"id":${str(a.id)},"ip":${str(a.ip)},"type":${str(a.type)},"userAgent":${str(a.userAgent)}}` +
@@ -150,7 +159,9 @@ export function chainHash(prevHash: string, content: string): string {
   // One pass over the joined string: the same bytes as prevHash, "\n", content. The one-shot
   // crypto.hash (Node 20.12+) skips the Hash object and halves the cost on the write path.
   const joined = `${prevHash}\n${content}`;
-  return typeof oneShotHash === 'function' ? oneShotHash('sha256', joined, 'hex') : createHash('sha256').update(joined).digest('hex');
+  return typeof oneShotHash === 'function'
+    ? oneShotHash('sha256', joined, 'hex')
+    : createHash('sha256').update(joined).digest('hex');
 }
 
 export function eventFromRow(row: AuditEventRow): AuditEvent {
@@ -159,7 +170,13 @@ export function eventFromRow(row: AuditEventRow): AuditEvent {
     orgId: row.org_id,
     seq: Number(row.seq),
     occurredAt: row.occurred_at,
-    actor: { type: row.actor_type as ActorType, id: row.actor_id, email: row.actor_email, ip: row.actor_ip, userAgent: row.actor_user_agent },
+    actor: {
+      type: row.actor_type as ActorType,
+      id: row.actor_id,
+      email: row.actor_email,
+      ip: row.actor_ip,
+      userAgent: row.actor_user_agent,
+    },
     action: row.action,
     targets: JSON.parse(row.targets) as AuditTarget[],
     outcome: row.outcome,
@@ -175,7 +192,9 @@ export function targetIdsOf(json: string): string[] {
   try {
     const parsed: unknown = JSON.parse(json);
     if (!Array.isArray(parsed)) return [];
-    const ids = parsed.map((t) => (t && typeof t === 'object' ? (t as { id?: unknown }).id : undefined)).filter((id): id is string => typeof id === 'string' && id.length > 0);
+    const ids = parsed
+      .map((t) => (t && typeof t === 'object' ? (t as { id?: unknown }).id : undefined))
+      .filter((id): id is string => typeof id === 'string' && id.length > 0);
     return [...new Set(ids)];
   } catch {
     return [];

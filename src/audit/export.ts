@@ -14,7 +14,15 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 const { limit: _l, cursor: _c, order: _o, ...filterProps } = AuditSearchQuery.properties;
 export const AuditExportQuery = Type.Object(
-  { ...filterProps, format: Type.Optional(Type.Union(EXPORT_FORMATS.map((f) => Type.Literal(f)), { description: 'ndjson (default), json (one array) or csv (RFC 4180).' })) },
+  {
+    ...filterProps,
+    format: Type.Optional(
+      Type.Union(
+        EXPORT_FORMATS.map((f) => Type.Literal(f)),
+        { description: 'ndjson (default), json (one array) or csv (RFC 4180).' },
+      ),
+    ),
+  },
   { additionalProperties: false },
 );
 export type AuditExportQuery = Static<typeof AuditExportQuery>;
@@ -26,7 +34,24 @@ export const CONTENT_TYPES: Record<ExportFormat, string> = {
 };
 
 /** CSV columns, in order. Nested values (targets, metadata) are canonical JSON in one cell. */
-export const CSV_COLUMNS = ['id', 'orgId', 'seq', 'occurredAt', 'actorType', 'actorId', 'actorEmail', 'actorIp', 'actorUserAgent', 'action', 'targets', 'outcome', 'metadata', 'requestId', 'prevHash', 'hash'] as const;
+export const CSV_COLUMNS = [
+  'id',
+  'orgId',
+  'seq',
+  'occurredAt',
+  'actorType',
+  'actorId',
+  'actorEmail',
+  'actorIp',
+  'actorUserAgent',
+  'action',
+  'targets',
+  'outcome',
+  'metadata',
+  'requestId',
+  'prevHash',
+  'hash',
+] as const;
 
 const PAGE = 1000;
 
@@ -49,8 +74,22 @@ function cell(v: string | null): string | null {
 
 export function eventToCsvRecord(e: AuditEvent): (string | null)[] {
   return [
-    e.id, e.orgId, String(e.seq), e.occurredAt, e.actor.type, e.actor.id, e.actor.email, e.actor.ip, e.actor.userAgent,
-    e.action, JSON.stringify(e.targets), e.outcome, JSON.stringify(e.metadata), e.requestId, e.prevHash, e.hash,
+    e.id,
+    e.orgId,
+    String(e.seq),
+    e.occurredAt,
+    e.actor.type,
+    e.actor.id,
+    e.actor.email,
+    e.actor.ip,
+    e.actor.userAgent,
+    e.action,
+    JSON.stringify(e.targets),
+    e.outcome,
+    JSON.stringify(e.metadata),
+    e.requestId,
+    e.prevHash,
+    e.hash,
   ].map(cell);
 }
 
@@ -69,7 +108,13 @@ export function eventFromCsvRecord(r: Record<string, string | null>): AuditEvent
     orgId: s('orgId'),
     seq: Number(s('seq')),
     occurredAt: s('occurredAt'),
-    actor: { type: s('actorType') as AuditActor['type'], id: n('actorId'), email: n('actorEmail'), ip: n('actorIp'), userAgent: n('actorUserAgent') },
+    actor: {
+      type: s('actorType') as AuditActor['type'],
+      id: n('actorId'),
+      email: n('actorEmail'),
+      ip: n('actorIp'),
+      userAgent: n('actorUserAgent'),
+    },
     action: s('action'),
     targets: JSON.parse(s('targets')) as AuditTarget[],
     outcome: s('outcome') as AuditOutcome,
@@ -96,7 +141,19 @@ export async function* exportEvents(db: Queryable, sel: ExportSelection): AsyncG
   const to = parseTime(sel.query.to, 'to');
   let after = 0;
   for (;;) {
-    const q = applyAuditFilters(db.selectFrom('audit_events').selectAll().where('org_id', '=', sel.orgId).where('seq', '>', after).where('seq', '<=', sel.upToSeq), sel.orgId, sel.query, from, to, sqliteHandleOf(db) !== undefined);
+    const q = applyAuditFilters(
+      db
+        .selectFrom('audit_events')
+        .selectAll()
+        .where('org_id', '=', sel.orgId)
+        .where('seq', '>', after)
+        .where('seq', '<=', sel.upToSeq),
+      sel.orgId,
+      sel.query,
+      from,
+      to,
+      sqliteHandleOf(db) !== undefined,
+    );
     const rows = await q.orderBy('seq').limit(PAGE).execute();
     for (const row of rows) yield eventFromRow(row);
     if (rows.length < PAGE) return;
@@ -142,7 +199,12 @@ export async function startExport(ctx: Ctx, orgId: string, query: AuditExportQue
   const upToSeq = await ctx.db.transaction().execute(async (tx) => {
     const head = await tx.selectFrom('audit_chain_heads').select('seq').where('org_id', '=', orgId).executeTakeFirst();
     const { format: _f, ...filters } = query;
-    await recordAudit(tx, ctx, { orgId, action: 'audit.exported', targets: [{ type: 'organization', id: orgId }], metadata: { format, filters, upToSeq: Number(head?.seq ?? 0) } });
+    await recordAudit(tx, ctx, {
+      orgId,
+      action: 'audit.exported',
+      targets: [{ type: 'organization', id: orgId }],
+      metadata: { format, filters, upToSeq: Number(head?.seq ?? 0) },
+    });
     return Number(head?.seq ?? 0);
   });
   const stamp = ctx.clock.now().toISOString().replace(/[:.]/g, '-');

@@ -4,7 +4,15 @@ import { newId } from '../ids.js';
 import { sqliteHandleOf } from '../db/connect.js';
 import type SQLite from 'better-sqlite3';
 import type { AuditAction } from './actions.js';
-import { type AuditActor, type AuditOutcome, type AuditTarget, GENESIS_HASH, canonicalJsonFast, chainHash, hashedContentFromParts } from './event.js';
+import {
+  type AuditActor,
+  type AuditOutcome,
+  type AuditTarget,
+  GENESIS_HASH,
+  canonicalJsonFast,
+  chainHash,
+  hashedContentFromParts,
+} from './event.js';
 
 export interface AuditEventInput {
   orgId: string;
@@ -26,7 +34,12 @@ export function actorOf(ctx: Pick<Ctx, 'caller' | 'meta'>): AuditActor {
   const net = { ip: meta.ip, userAgent: meta.userAgent };
   switch (caller.kind) {
     case 'user':
-      return { type: caller.via === 'api_token' ? 'api_token' : 'user', id: caller.userId, email: caller.email, ...net };
+      return {
+        type: caller.via === 'api_token' ? 'api_token' : 'user',
+        id: caller.userId,
+        email: caller.email,
+        ...net,
+      };
     case 'system':
       return { type: 'system', id: caller.name, email: null, ...net };
     case 'anonymous':
@@ -40,13 +53,21 @@ export function actorOf(ctx: Pick<Ctx, 'caller' | 'meta'>): AuditActor {
  * The one way an audit event is written. Call it inside the transaction that makes the change,
  * so the change and its record commit together or not at all.
  */
-export async function recordAudit(tx: Tx, ctx: Pick<Ctx, 'clock' | 'caller' | 'meta'> & { db?: Ctx['db'] }, input: AuditEventInput): Promise<string> {
+export async function recordAudit(
+  tx: Tx,
+  ctx: Pick<Ctx, 'clock' | 'caller' | 'meta'> & { db?: Ctx['db'] },
+  input: AuditEventInput,
+): Promise<string> {
   const [id] = await recordAuditBatch(tx, ctx, [input]);
   return id as string;
 }
 
 /** Same as recordAudit for many events at once (imports, bulk changes): one chain lock per organization. */
-export async function recordAuditBatch(tx: Tx, ctx: Pick<Ctx, 'clock' | 'caller' | 'meta'> & { db?: Ctx['db'] }, inputs: AuditEventInput[]): Promise<string[]> {
+export async function recordAuditBatch(
+  tx: Tx,
+  ctx: Pick<Ctx, 'clock' | 'caller' | 'meta'> & { db?: Ctx['db'] },
+  inputs: AuditEventInput[],
+): Promise<string[]> {
   const at = ctx.clock.now();
   const occurredAt = at.toISOString();
   const defaultActor = actorOf(ctx);
@@ -111,10 +132,16 @@ export async function recordAuditBatch(tx: Tx, ctx: Pick<Ctx, 'clock' | 'caller'
     return ids;
   }
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-    await tx.insertInto('audit_events').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+    await tx
+      .insertInto('audit_events')
+      .values(rows.slice(i, i + INSERT_CHUNK))
+      .execute();
   }
   for (let i = 0; i < targetRows.length; i += INSERT_CHUNK) {
-    await tx.insertInto('audit_event_targets').values(targetRows.slice(i, i + INSERT_CHUNK)).execute();
+    await tx
+      .insertInto('audit_event_targets')
+      .values(targetRows.slice(i, i + INSERT_CHUNK))
+      .execute();
   }
   return ids;
 }
@@ -122,7 +149,13 @@ export async function recordAuditBatch(tx: Tx, ctx: Pick<Ctx, 'clock' | 'caller'
 type TargetRow = { org_id: string; target_id: string; occurred_at: string; event_id: string };
 
 /** One index row per distinct target id the event names (an event naming one id twice is indexed once). */
-function pushTargetRows(out: TargetRow[], orgId: string, occurredAt: string, eventId: string, targets: AuditTarget[] | undefined): void {
+function pushTargetRows(
+  out: TargetRow[],
+  orgId: string,
+  occurredAt: string,
+  eventId: string,
+  targets: AuditTarget[] | undefined,
+): void {
   if (!targets?.length) return;
   for (let k = 0; k < targets.length; k++) {
     const id = (targets[k] as AuditTarget).id;
@@ -159,9 +192,29 @@ async function lockChainHead(tx: Tx, orgId: string): Promise<{ seq: number; hash
   return { seq: Number(head.seq), hash: head.hash };
 }
 
-const COLUMNS = ['id', 'org_id', 'seq', 'occurred_at', 'actor_type', 'actor_id', 'actor_email', 'actor_ip', 'actor_user_agent', 'action', 'targets', 'outcome', 'metadata', 'request_id', 'prev_hash', 'hash'] as const;
+const COLUMNS = [
+  'id',
+  'org_id',
+  'seq',
+  'occurred_at',
+  'actor_type',
+  'actor_id',
+  'actor_email',
+  'actor_ip',
+  'actor_user_agent',
+  'action',
+  'targets',
+  'outcome',
+  'metadata',
+  'request_id',
+  'prev_hash',
+  'hash',
+] as const;
 const ROWS_PER_STATEMENT = 50;
-const statements = new WeakMap<SQLite.Database, { one: SQLite.Statement; many: SQLite.Statement; target: SQLite.Statement }>();
+const statements = new WeakMap<
+  SQLite.Database,
+  { one: SQLite.Statement; many: SQLite.Statement; target: SQLite.Statement }
+>();
 
 function insertRowsSqlite(handle: SQLite.Database, rows: NewAuditEventRow[], targetRows: TargetRow[]): void {
   let st = statements.get(handle);
@@ -171,14 +224,32 @@ function insertRowsSqlite(handle: SQLite.Database, rows: NewAuditEventRow[], tar
     st = {
       one: handle.prepare(head + tuple),
       many: handle.prepare(head + Array(ROWS_PER_STATEMENT).fill(tuple).join(',')),
-      target: handle.prepare('insert into audit_event_targets (org_id, target_id, occurred_at, event_id) values (?, ?, ?, ?)'),
+      target: handle.prepare(
+        'insert into audit_event_targets (org_id, target_id, occurred_at, event_id) values (?, ?, ?, ?)',
+      ),
     };
     statements.set(handle, st);
   }
   // Values pushed in COLUMNS order straight into one flat array: no per-row arrays to collect.
   const push = (out: (string | number | null)[], r: NewAuditEventRow): void => {
-    out.push(r.id, r.org_id, r.seq, r.occurred_at, r.actor_type, r.actor_id ?? null, r.actor_email ?? null, r.actor_ip ?? null, r.actor_user_agent ?? null,
-      r.action, r.targets, r.outcome, r.metadata, r.request_id ?? null, r.prev_hash, r.hash);
+    out.push(
+      r.id,
+      r.org_id,
+      r.seq,
+      r.occurred_at,
+      r.actor_type,
+      r.actor_id ?? null,
+      r.actor_email ?? null,
+      r.actor_ip ?? null,
+      r.actor_user_agent ?? null,
+      r.action,
+      r.targets,
+      r.outcome,
+      r.metadata,
+      r.request_id ?? null,
+      r.prev_hash,
+      r.hash,
+    );
   };
   const params: (string | number | null)[] = [];
   let i = 0;

@@ -10,7 +10,12 @@ import { WELL_KNOWN_KEYS_PATH, createCheckpoint, listCheckpoints, publishedKeys 
 import { AuditExportQuery, startExport } from './export.js';
 import { AuditSettingsBody, getAuditSettings, updateAuditSettings } from './retention.js';
 import { verifyChain } from './verify.js';
-import { AuditContentSettingsInput, AuditContentSettingsView, getAuditContentSettings, updateAuditContentSettings } from './content-privacy.js';
+import {
+  AuditContentSettingsInput,
+  AuditContentSettingsView,
+  getAuditContentSettings,
+  updateAuditContentSettings,
+} from './content-privacy.js';
 
 const tags = ['Audit log'];
 const Nullable = (t: ReturnType<typeof Type.String>) => Type.Union([t, Type.Null()]);
@@ -20,7 +25,13 @@ export const AuditEventSchema = Type.Object({
   orgId: Type.String(),
   seq: Type.Integer(),
   occurredAt: Type.String(),
-  actor: Type.Object({ type: Type.String(), id: Nullable(Type.String()), email: Nullable(Type.String()), ip: Nullable(Type.String()), userAgent: Nullable(Type.String()) }),
+  actor: Type.Object({
+    type: Type.String(),
+    id: Nullable(Type.String()),
+    email: Nullable(Type.String()),
+    ip: Nullable(Type.String()),
+    userAgent: Nullable(Type.String()),
+  }),
   action: Type.String(),
   targets: Type.Array(Type.Object({ type: Type.String(), id: Type.String(), name: Type.Optional(Type.String()) })),
   outcome: Type.String(),
@@ -34,53 +45,158 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
     '/api/v1/orgs/:orgId/audit-events',
-    { schema: { tags, summary: 'Search the audit log (admins and owners)', params: OrgParams, querystring: AuditSearchQuery, response: { 200: pageSchema(AuditEventSchema), ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: 'Search the audit log (admins and owners)',
+        params: OrgParams,
+        querystring: AuditSearchQuery,
+        response: { 200: pageSchema(AuditEventSchema), ...errorResponses },
+      },
+    },
     async (request) => searchAuditEvents(request.ctx, request.params.orgId, request.query),
   );
-  app.get('/api/v1/orgs/:orgId/audit-events/verify', { schema: { tags, summary: "Verify the organization's audit hash chain", params: OrgParams, response: errorResponses } }, async (request) => {
-    await authorize(request.ctx, request.params.orgId, 'audit.read');
-    return verifyChain(request.ctx.db, request.params.orgId);
-  });
+  app.get(
+    '/api/v1/orgs/:orgId/audit-events/verify',
+    {
+      schema: {
+        tags,
+        summary: "Verify the organization's audit hash chain",
+        params: OrgParams,
+        response: errorResponses,
+      },
+    },
+    async (request) => {
+      await authorize(request.ctx, request.params.orgId, 'audit.read');
+      return verifyChain(request.ctx.db, request.params.orgId);
+    },
+  );
   app.get(
     '/api/v1/orgs/:orgId/audit-events/export',
-    { schema: { tags, summary: 'Export the audit log as NDJSON, a JSON array or CSV, streamed (same filters as search)', params: OrgParams, querystring: AuditExportQuery, response: errorResponses } },
+    {
+      schema: {
+        tags,
+        summary: 'Export the audit log as NDJSON, a JSON array or CSV, streamed (same filters as search)',
+        params: OrgParams,
+        querystring: AuditExportQuery,
+        response: errorResponses,
+      },
+    },
     async (request, reply) => {
       const out = await startExport(request.ctx, request.params.orgId, request.query);
-      reply.header('content-type', out.contentType).header('content-disposition', `attachment; filename="${out.filename}"`);
+      reply
+        .header('content-type', out.contentType)
+        .header('content-disposition', `attachment; filename="${out.filename}"`);
       return reply.send(Readable.from(out.body));
     },
   );
-  const SettingsSchema = Type.Object({ retentionDays: Type.Union([Type.Integer(), Type.Literal('forever')]), isDefault: Type.Boolean() });
-  app.get('/api/v1/orgs/:orgId/audit-settings', { schema: { tags, summary: 'Audit retention of the organization', params: OrgParams, response: { 200: SettingsSchema, ...errorResponses } } }, async (request) =>
-    getAuditSettings(request.ctx, request.params.orgId),
+  const SettingsSchema = Type.Object({
+    retentionDays: Type.Union([Type.Integer(), Type.Literal('forever')]),
+    isDefault: Type.Boolean(),
+  });
+  app.get(
+    '/api/v1/orgs/:orgId/audit-settings',
+    {
+      schema: {
+        tags,
+        summary: 'Audit retention of the organization',
+        params: OrgParams,
+        response: { 200: SettingsSchema, ...errorResponses },
+      },
+    },
+    async (request) => getAuditSettings(request.ctx, request.params.orgId),
   );
   app.put(
     '/api/v1/orgs/:orgId/audit-settings',
-    { schema: { tags, summary: 'Set audit retention in days, or "forever"', params: OrgParams, body: AuditSettingsBody, response: { 200: SettingsSchema, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: 'Set audit retention in days, or "forever"',
+        params: OrgParams,
+        body: AuditSettingsBody,
+        response: { 200: SettingsSchema, ...errorResponses },
+      },
+    },
     async (request) => updateAuditSettings(request.ctx, request.params.orgId, request.body),
   );
   app.get(
     '/api/v1/orgs/:orgId/audit-settings/content',
-    { schema: { tags, operationId: 'getAuditContentSettings', summary: 'Privacy tier for prompts in audit events: metadata only (default) or prompt excerpts', params: OrgParams, response: { 200: AuditContentSettingsView, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        operationId: 'getAuditContentSettings',
+        summary: 'Privacy tier for prompts in audit events: metadata only (default) or prompt excerpts',
+        params: OrgParams,
+        response: { 200: AuditContentSettingsView, ...errorResponses },
+      },
+    },
     async (request) => getAuditContentSettings(request.ctx, request.params.orgId),
   );
   app.put(
     '/api/v1/orgs/:orgId/audit-settings/content',
-    { schema: { tags, operationId: 'updateAuditContentSettings', summary: 'Opt in to prompt excerpts in audit events, or back to metadata only (primary owners)', params: OrgParams, body: AuditContentSettingsInput, response: { 200: AuditContentSettingsView, ...errorResponses } } },
-    async (request) => updateAuditContentSettings(request.ctx, request.params.orgId, request.body as AuditContentSettingsInput),
+    {
+      schema: {
+        tags,
+        operationId: 'updateAuditContentSettings',
+        summary: 'Opt in to prompt excerpts in audit events, or back to metadata only (primary owners)',
+        params: OrgParams,
+        body: AuditContentSettingsInput,
+        response: { 200: AuditContentSettingsView, ...errorResponses },
+      },
+    },
+    async (request) =>
+      updateAuditContentSettings(request.ctx, request.params.orgId, request.body as AuditContentSettingsInput),
   );
-  app.get('/api/v1/orgs/:orgId/audit-checkpoints', { schema: { tags, summary: 'Signed checkpoints of the chain, with the public keys, for offline verification', params: OrgParams, response: errorResponses } }, async (request) => {
-    await authorize(request.ctx, request.params.orgId, 'audit.read');
-    return { checkpoints: await listCheckpoints(request.ctx.db, request.params.orgId), keys: (await publishedKeys(request.ctx.db)).keys };
-  });
-  app.post('/api/v1/orgs/:orgId/audit-checkpoints', { schema: { tags, summary: 'Sign a checkpoint of the chain now', params: OrgParams, response: { 201: Type.Object({ id: Type.String(), payload: Type.Record(Type.String(), Type.Unknown()), signature: Type.String() }), ...errorResponses } } }, async (request, reply) => {
-    const { ctx } = request;
-    await authorize(ctx, request.params.orgId, 'audit.manage');
-    const cp = await ctx.db.transaction().execute((tx) => createCheckpoint(tx, ctx.clock.now(), request.params.orgId, 'manual', undefined, ctx.config));
-    return reply.status(201).send({ ...cp, payload: { ...cp.payload } });
-  });
-  app.get(WELL_KNOWN_KEYS_PATH, { schema: { tags, summary: 'Public Ed25519 keys that sign audit checkpoints (JWK set)' } }, async (_request, reply) => {
-    reply.header('cache-control', 'public, max-age=300');
-    return publishedKeys(_request.ctx.db);
-  });
+  app.get(
+    '/api/v1/orgs/:orgId/audit-checkpoints',
+    {
+      schema: {
+        tags,
+        summary: 'Signed checkpoints of the chain, with the public keys, for offline verification',
+        params: OrgParams,
+        response: errorResponses,
+      },
+    },
+    async (request) => {
+      await authorize(request.ctx, request.params.orgId, 'audit.read');
+      return {
+        checkpoints: await listCheckpoints(request.ctx.db, request.params.orgId),
+        keys: (await publishedKeys(request.ctx.db)).keys,
+      };
+    },
+  );
+  app.post(
+    '/api/v1/orgs/:orgId/audit-checkpoints',
+    {
+      schema: {
+        tags,
+        summary: 'Sign a checkpoint of the chain now',
+        params: OrgParams,
+        response: {
+          201: Type.Object({
+            id: Type.String(),
+            payload: Type.Record(Type.String(), Type.Unknown()),
+            signature: Type.String(),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { ctx } = request;
+      await authorize(ctx, request.params.orgId, 'audit.manage');
+      const cp = await ctx.db
+        .transaction()
+        .execute((tx) => createCheckpoint(tx, ctx.clock.now(), request.params.orgId, 'manual', undefined, ctx.config));
+      return reply.status(201).send({ ...cp, payload: { ...cp.payload } });
+    },
+  );
+  app.get(
+    WELL_KNOWN_KEYS_PATH,
+    { schema: { tags, summary: 'Public Ed25519 keys that sign audit checkpoints (JWK set)' } },
+    async (_request, reply) => {
+      reply.header('cache-control', 'public, max-age=300');
+      return publishedKeys(_request.ctx.db);
+    },
+  );
 }

@@ -5,7 +5,15 @@ import { type AuditEvent, GENESIS_HASH, chainHash, hashedContent } from './event
 import { type PublishedKey, type SignedCheckpoint, checkpointSignatureProblem } from './checkpoints.js';
 import { CSV_COLUMNS, CSV_PARSE_OPTIONS, eventFromCsvRecord } from './export.js';
 
-export type FileProblemKind = 'edited' | 'dropped' | 'inserted' | 'reordered' | 'truncated' | 'checkpoint_mismatch' | 'invalid_checkpoint' | 'unreadable';
+export type FileProblemKind =
+  | 'edited'
+  | 'dropped'
+  | 'inserted'
+  | 'reordered'
+  | 'truncated'
+  | 'checkpoint_mismatch'
+  | 'invalid_checkpoint'
+  | 'unreadable';
 
 export interface FileProblem {
   kind: FileProblemKind;
@@ -34,7 +42,13 @@ const EventShape = Type.Object({
   orgId: Type.String(),
   seq: Type.Integer({ minimum: 1 }),
   occurredAt: Type.String(),
-  actor: Type.Object({ type: Type.String(), id: NullableString, email: NullableString, ip: NullableString, userAgent: NullableString }),
+  actor: Type.Object({
+    type: Type.String(),
+    id: NullableString,
+    email: NullableString,
+    ip: NullableString,
+    userAgent: NullableString,
+  }),
   action: Type.String(),
   targets: Type.Array(Type.Object({ type: Type.String(), id: Type.String(), name: Type.Optional(Type.String()) })),
   outcome: Type.String(),
@@ -45,7 +59,15 @@ const EventShape = Type.Object({
 });
 const CheckpointShape = Type.Object({
   id: Type.String(),
-  payload: Type.Object({ orgId: Type.String(), seq: Type.Integer(), hash: Type.String(), firstSeq: Type.Integer(), anchorHash: Type.String(), at: Type.String(), kid: Type.String() }),
+  payload: Type.Object({
+    orgId: Type.String(),
+    seq: Type.Integer(),
+    hash: Type.String(),
+    firstSeq: Type.Integer(),
+    anchorHash: Type.String(),
+    at: Type.String(),
+    kid: Type.String(),
+  }),
   signature: Type.String(),
 });
 const KeyShape = Type.Object({ kid: Type.String(), x: Type.String() });
@@ -63,7 +85,8 @@ const messageOf = (err: unknown) => (err instanceof Error ? err.message : String
 /** Reads an export in any of its formats (NDJSON, JSON array, CSV), record by record, never throwing. */
 export function readExport(text: string): ReadExport {
   const out: ReadExport = { events: [], positions: [], problems: [] };
-  const unreadable = (position: number | null, explanation: string) => out.problems.push({ kind: 'unreadable', eventId: null, seq: null, position, explanation });
+  const unreadable = (position: number | null, explanation: string) =>
+    out.problems.push({ kind: 'unreadable', eventId: null, seq: null, position, explanation });
   const take = (value: unknown, position: number, what: string) => {
     if (Value.Check(EventShape, value)) {
       out.events.push(value as AuditEvent);
@@ -71,7 +94,10 @@ export function readExport(text: string): ReadExport {
       return;
     }
     const first = Value.Errors(EventShape, value).First();
-    unreadable(position, `${what} is not an audit event (${first ? `${first.path || 'the record'}: ${first.message}` : 'wrong shape'}); it was edited or is not from a Palisade export.`);
+    unreadable(
+      position,
+      `${what} is not an audit event (${first ? `${first.path || 'the record'}: ${first.message}` : 'wrong shape'}); it was edited or is not from a Palisade export.`,
+    );
   };
   const trimmed = text.trimStart();
   if (trimmed.startsWith('[')) {
@@ -79,7 +105,10 @@ export function readExport(text: string): ReadExport {
     try {
       parsed = JSON.parse(trimmed);
     } catch (err) {
-      unreadable(null, `The file starts as a JSON array but is not valid JSON (${messageOf(err)}): it was cut short or edited.`);
+      unreadable(
+        null,
+        `The file starts as a JSON array but is not valid JSON (${messageOf(err)}): it was cut short or edited.`,
+      );
       return out;
     }
     if (Array.isArray(parsed)) parsed.forEach((v, i) => take(v, i + 1, `Record ${i + 1}`));
@@ -149,19 +178,34 @@ export function verifyExportFile(text: string, checkpoints: unknown[] = [], keys
  * - reordered: chain events out of seq order in the file;
  * - truncated / checkpoint_mismatch: the file disagrees with a signed checkpoint (tail removed or history rewritten).
  */
-export function verifyExport(events: AuditEvent[], checkpoints: readonly unknown[] = [], keys: readonly unknown[] = [], positions?: number[]): FileVerification {
+export function verifyExport(
+  events: AuditEvent[],
+  checkpoints: readonly unknown[] = [],
+  keys: readonly unknown[] = [],
+  positions?: number[],
+): FileVerification {
   const problems: FileProblem[] = [];
   const pos = new Map<AuditEvent, number>();
   events.forEach((e, i) => pos.set(e, positions?.[i] ?? i + 1));
   const name = (kind: FileProblemKind, e: AuditEvent | null, explanation: string, seq?: number) =>
-    problems.push({ kind, eventId: e?.id ?? null, seq: e?.seq ?? seq ?? null, position: e ? (pos.get(e) ?? null) : null, explanation });
+    problems.push({
+      kind,
+      eventId: e?.id ?? null,
+      seq: e?.seq ?? seq ?? null,
+      position: e ? (pos.get(e) ?? null) : null,
+      explanation,
+    });
 
   const orgId = events[0]?.orgId ?? null;
   const valid: SignedCheckpoint[] = [];
   const publishedKeys = keys.filter((k) => Value.Check(KeyShape, k)) as PublishedKey[];
   for (const [i, raw] of checkpoints.entries()) {
     if (!Value.Check(CheckpointShape, raw)) {
-      name('invalid_checkpoint', null, `Checkpoint ${i + 1} of the checkpoints file is not a signed Palisade checkpoint (it lacks an id, a payload with seq, hash and kid, or a signature).`);
+      name(
+        'invalid_checkpoint',
+        null,
+        `Checkpoint ${i + 1} of the checkpoints file is not a signed Palisade checkpoint (it lacks an id, a payload with seq, hash and kid, or a signature).`,
+      );
       continue;
     }
     const cp = raw as SignedCheckpoint;
@@ -175,10 +219,19 @@ export function verifyExport(events: AuditEvent[], checkpoints: readonly unknown
     if (why) name('invalid_checkpoint', null, why, cp.payload.seq);
     else valid.push(cp);
   }
-  if (events.length === 0) return { ok: problems.length === 0, orgId, events: 0, coveredBySignedCheckpoint: 0, checkpointsUsed: valid.length, problems };
+  if (events.length === 0)
+    return {
+      ok: problems.length === 0,
+      orgId,
+      events: 0,
+      coveredBySignedCheckpoint: 0,
+      checkpointsUsed: valid.length,
+      problems,
+    };
 
   for (const e of events) {
-    if (e.orgId !== orgId) name('inserted', e, `Event ${e.id} belongs to organization ${e.orgId}, not ${orgId}: it was added to this file.`);
+    if (e.orgId !== orgId)
+      name('inserted', e, `Event ${e.id} belongs to organization ${e.orgId}, not ${orgId}: it was added to this file.`);
   }
   const byHash = new Map<string, AuditEvent>();
   for (const e of events) if (!byHash.has(e.hash)) byHash.set(e.hash, e);
@@ -204,22 +257,43 @@ export function verifyExport(events: AuditEvent[], checkpoints: readonly unknown
       continue;
     }
     // No predecessor in the file: fine only where the chain may start.
-    if (anchors.get(cur.seq) === cur.prevHash && !events.some((e) => e.seq < (cur as AuditEvent).seq && e.orgId === orgId)) break;
-    const below: AuditEvent | undefined = sorted.find((e) => e.seq < (cur as AuditEvent).seq && !onPath.has(e) && byHash.get(e.hash) === e);
+    if (
+      anchors.get(cur.seq) === cur.prevHash &&
+      !events.some((e) => e.seq < (cur as AuditEvent).seq && e.orgId === orgId)
+    )
+      break;
+    const below: AuditEvent | undefined = sorted.find(
+      (e) => e.seq < (cur as AuditEvent).seq && !onPath.has(e) && byHash.get(e.hash) === e,
+    );
     const c: AuditEvent = cur;
     if (below && below.seq === c.seq - 1) {
-      name('edited', below, `Event ${below.id} (seq ${below.seq}, ${below.action}) was changed and its hash recomputed: event ${c.id} (seq ${c.seq}) no longer links to it.`);
+      name(
+        'edited',
+        below,
+        `Event ${below.id} (seq ${below.seq}, ${below.action}) was changed and its hash recomputed: event ${c.id} (seq ${c.seq}) no longer links to it.`,
+      );
     } else {
       const from = below ? below.seq + 1 : 1;
       if (from <= c.seq - 1 || !below) {
-        name('dropped', c, from <= c.seq - 1 ? `Event(s) with seq ${from}${from < c.seq - 1 ? `–${c.seq - 1}` : ''} are missing before ${c.id} (seq ${c.seq}): they were removed from the file.` : `Event ${c.id} (seq ${c.seq}) links to an event that is not in the file and not a signed anchor.`);
+        name(
+          'dropped',
+          c,
+          from <= c.seq - 1
+            ? `Event(s) with seq ${from}${from < c.seq - 1 ? `–${c.seq - 1}` : ''} are missing before ${c.id} (seq ${c.seq}): they were removed from the file.`
+            : `Event ${c.id} (seq ${c.seq}) links to an event that is not in the file and not a signed anchor.`,
+        );
       }
     }
     cur = below;
   }
 
   for (const e of events) {
-    if (!onPath.has(e) && e.orgId === orgId) name('inserted', e, `Event ${e.id} (seq ${e.seq}, ${e.action}) is not part of the hash chain: no event links to it. It was added to the file.`);
+    if (!onPath.has(e) && e.orgId === orgId)
+      name(
+        'inserted',
+        e,
+        `Event ${e.id} (seq ${e.seq}, ${e.action}) is not part of the hash chain: no event links to it. It was added to the file.`,
+      );
   }
   const chain = path.reverse();
   for (const e of chain) {
@@ -229,12 +303,18 @@ export function verifyExport(events: AuditEvent[], checkpoints: readonly unknown
     } catch {
       // A value canonical JSON cannot represent (a number out of range, say) was not written by Palisade.
     }
-    if (hash !== e.hash) name('edited', e, `Event ${e.id} (seq ${e.seq}, ${e.action}) was modified: its fields no longer match its hash.`);
+    if (hash !== e.hash)
+      name('edited', e, `Event ${e.id} (seq ${e.seq}, ${e.action}) was modified: its fields no longer match its hash.`);
   }
   for (let i = 1; i < chain.length; i++) {
     const a = chain[i - 1] as AuditEvent;
     const b = chain[i] as AuditEvent;
-    if ((pos.get(b) ?? 0) < (pos.get(a) ?? 0)) name('reordered', b, `Event ${b.id} (seq ${b.seq}) appears in the file before event ${a.id} (seq ${a.seq}): the order was changed.`);
+    if ((pos.get(b) ?? 0) < (pos.get(a) ?? 0))
+      name(
+        'reordered',
+        b,
+        `Event ${b.id} (seq ${b.seq}) appears in the file before event ${a.id} (seq ${a.seq}): the order was changed.`,
+      );
   }
 
   // Signed checkpoints: every one the file reaches must match; one beyond its end means a cut tail.
@@ -244,11 +324,27 @@ export function verifyExport(events: AuditEvent[], checkpoints: readonly unknown
   for (const cp of valid) {
     const e = bySeq.get(cp.payload.seq);
     if (cp.payload.seq > last.seq) {
-      name('truncated', null, `A checkpoint signed at ${cp.payload.at} covers ${cp.payload.seq} events but the file ends at seq ${last.seq}: events ${last.seq + 1}–${cp.payload.seq} were removed (or the file was exported before that checkpoint).`, cp.payload.seq);
+      name(
+        'truncated',
+        null,
+        `A checkpoint signed at ${cp.payload.at} covers ${cp.payload.seq} events but the file ends at seq ${last.seq}: events ${last.seq + 1}–${cp.payload.seq} were removed (or the file was exported before that checkpoint).`,
+        cp.payload.seq,
+      );
     } else if (e && e.hash !== cp.payload.hash) {
-      name('checkpoint_mismatch', e, `Event ${e.id} (seq ${e.seq}) does not match the checkpoint signed at ${cp.payload.at}: the history up to it was rewritten.`);
+      name(
+        'checkpoint_mismatch',
+        e,
+        `Event ${e.id} (seq ${e.seq}) does not match the checkpoint signed at ${cp.payload.at}: the history up to it was rewritten.`,
+      );
     } else if (e) covered = Math.max(covered, chain.filter((x) => x.seq <= cp.payload.seq).length);
   }
   problems.sort((a, b) => (a.position ?? 0) - (b.position ?? 0));
-  return { ok: problems.length === 0, orgId, events: events.length, coveredBySignedCheckpoint: covered, checkpointsUsed: valid.length, problems };
+  return {
+    ok: problems.length === 0,
+    orgId,
+    events: events.length,
+    coveredBySignedCheckpoint: covered,
+    checkpointsUsed: valid.length,
+    problems,
+  };
 }

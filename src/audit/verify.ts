@@ -31,7 +31,13 @@ export async function verifyChain(db: Queryable, orgId: string, batchSize = 2000
   const anchor = await db.selectFrom('audit_anchors').selectAll().where('org_id', '=', orgId).executeTakeFirst();
   if (anchor) {
     const problem = await anchorProblem(db, orgId, Number(anchor.first_seq), anchor.prev_hash, anchor.checkpoint_id);
-    if (problem) return { orgId, ok: false, eventsChecked: 0, firstFailure: { eventId: null, seq: Number(anchor.first_seq), problem: 'anchor_invalid', explanation: problem } };
+    if (problem)
+      return {
+        orgId,
+        ok: false,
+        eventsChecked: 0,
+        firstFailure: { eventId: null, seq: Number(anchor.first_seq), problem: 'anchor_invalid', explanation: problem },
+      };
     expectedPrev = anchor.prev_hash;
     expectedSeq = Number(anchor.first_seq);
     lastSeq = expectedSeq - 1;
@@ -39,7 +45,11 @@ export async function verifyChain(db: Queryable, orgId: string, batchSize = 2000
   // The head is read first and events are checked up to it: a writer that commits meanwhile (a live
   // server) adds events and moves the head together, after it. Reading the head last reported
   // such a live chain as cut ("head_mismatch").
-  const head = await db.selectFrom('audit_chain_heads').select(['seq', 'hash']).where('org_id', '=', orgId).executeTakeFirst();
+  const head = await db
+    .selectFrom('audit_chain_heads')
+    .select(['seq', 'hash'])
+    .where('org_id', '=', orgId)
+    .executeTakeFirst();
   const headSeq = head ? Number(head.seq) : 0;
   for (;;) {
     const rows = await db
@@ -64,8 +74,20 @@ export async function verifyChain(db: Queryable, orgId: string, batchSize = 2000
   }
   // Events past the head the chain was read at: a concurrent writer's (the head has moved past them
   // since) or rows added without the head (it has not).
-  const beyond = await db.selectFrom('audit_events').select('seq').where('org_id', '=', orgId).where('seq', '>', headSeq).orderBy('seq', 'desc').limit(1).executeTakeFirst();
-  const headNow = beyond ? Number((await db.selectFrom('audit_chain_heads').select('seq').where('org_id', '=', orgId).executeTakeFirst())?.seq ?? 0) : headSeq;
+  const beyond = await db
+    .selectFrom('audit_events')
+    .select('seq')
+    .where('org_id', '=', orgId)
+    .where('seq', '>', headSeq)
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  const headNow = beyond
+    ? Number(
+        (await db.selectFrom('audit_chain_heads').select('seq').where('org_id', '=', orgId).executeTakeFirst())?.seq ??
+          0,
+      )
+    : headSeq;
   if (beyond && headNow < Number(beyond.seq)) lastSeq = Number(beyond.seq);
   if (headSeq !== lastSeq || (head && head.hash !== expectedPrev)) {
     return {
@@ -83,25 +105,56 @@ export async function verifyChain(db: Queryable, orgId: string, batchSize = 2000
   return { orgId, ok: true, eventsChecked: checked, firstSeq: anchor ? Number(anchor.first_seq) : 1 };
 }
 
-async function anchorProblem(db: Queryable, orgId: string, firstSeq: number, prevHash: string, checkpointId: string): Promise<string | undefined> {
-  const row = await db.selectFrom('audit_checkpoints').select(['id', 'payload', 'signature']).where('id', '=', checkpointId).where('org_id', '=', orgId).executeTakeFirst();
+async function anchorProblem(
+  db: Queryable,
+  orgId: string,
+  firstSeq: number,
+  prevHash: string,
+  checkpointId: string,
+): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('audit_checkpoints')
+    .select(['id', 'payload', 'signature'])
+    .where('id', '=', checkpointId)
+    .where('org_id', '=', orgId)
+    .executeTakeFirst();
   if (!row) return `The purge anchor names checkpoint ${checkpointId}, which does not exist: the anchor was rewritten.`;
-  const cp: SignedCheckpoint = { id: row.id, payload: JSON.parse(row.payload) as SignedCheckpoint['payload'], signature: row.signature };
+  const cp: SignedCheckpoint = {
+    id: row.id,
+    payload: JSON.parse(row.payload) as SignedCheckpoint['payload'],
+    signature: row.signature,
+  };
   const sig = checkpointSignatureProblem(cp, (await publishedKeys(db)).keys);
   if (sig) return `The purge anchor's ${sig}.`;
-  if (cp.payload.seq !== firstSeq - 1 || cp.payload.hash !== prevHash) return `The purge anchor (events before ${firstSeq}, hash ${prevHash.slice(0, 12)}…) does not match its signed checkpoint (seq ${cp.payload.seq}, hash ${cp.payload.hash.slice(0, 12)}…): the anchor was rewritten.`;
+  if (cp.payload.seq !== firstSeq - 1 || cp.payload.hash !== prevHash)
+    return `The purge anchor (events before ${firstSeq}, hash ${prevHash.slice(0, 12)}…) does not match its signed checkpoint (seq ${cp.payload.seq}, hash ${cp.payload.hash.slice(0, 12)}…): the anchor was rewritten.`;
   return undefined;
 }
 
 function checkEvent(e: AuditEvent, expectedSeq: number, expectedPrev: string): ChainVerification['firstFailure'] {
   if (e.seq !== expectedSeq) {
-    return { eventId: e.id, seq: e.seq, problem: 'sequence_gap', explanation: `Expected event number ${expectedSeq} but found ${e.seq}: events were deleted or inserted before ${e.id}.` };
+    return {
+      eventId: e.id,
+      seq: e.seq,
+      problem: 'sequence_gap',
+      explanation: `Expected event number ${expectedSeq} but found ${e.seq}: events were deleted or inserted before ${e.id}.`,
+    };
   }
   if (e.prevHash !== expectedPrev) {
-    return { eventId: e.id, seq: e.seq, problem: 'chain_broken', explanation: `Event ${e.id} does not link to the event before it: an event before it was removed, replaced or reordered.` };
+    return {
+      eventId: e.id,
+      seq: e.seq,
+      problem: 'chain_broken',
+      explanation: `Event ${e.id} does not link to the event before it: an event before it was removed, replaced or reordered.`,
+    };
   }
   if (chainHash(e.prevHash, hashedContent(e)) !== e.hash) {
-    return { eventId: e.id, seq: e.seq, problem: 'content_modified', explanation: `Event ${e.id} (${e.action}) was modified after it was written: its fields no longer match its hash.` };
+    return {
+      eventId: e.id,
+      seq: e.seq,
+      problem: 'content_modified',
+      explanation: `Event ${e.id} (${e.action}) was modified after it was written: its fields no longer match its hash.`,
+    };
   }
   return undefined;
 }

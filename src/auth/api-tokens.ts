@@ -15,7 +15,9 @@ import { unlessStorageFault } from '../db/faults.js';
 export const ApiTokenView = Type.Object({
   id: Type.String(),
   name: Type.String(),
-  prefix: Type.String({ description: 'First characters of the token, to recognise it; the rest is never shown again.' }),
+  prefix: Type.String({
+    description: 'First characters of the token, to recognise it; the rest is never shown again.',
+  }),
   createdAt: Type.String(),
   expiresAt: Type.Union([Type.String(), Type.Null()]),
   lastUsedAt: Type.Union([Type.String(), Type.Null()]),
@@ -32,12 +34,35 @@ export const CreateApiTokenInput = Type.Object(
 );
 export type CreateApiTokenInput = Static<typeof CreateApiTokenInput>;
 
-type TokenRow = { id: string; name: string; display_prefix: string; created_at: string; expires_at: string | null; last_used_at: string | null; revoked_at: string | null };
-const view = (r: TokenRow): ApiTokenView => ({ id: r.id, name: r.name, prefix: r.display_prefix, createdAt: r.created_at, expiresAt: r.expires_at, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at });
+type TokenRow = {
+  id: string;
+  name: string;
+  display_prefix: string;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+};
+const view = (r: TokenRow): ApiTokenView => ({
+  id: r.id,
+  name: r.name,
+  prefix: r.display_prefix,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  lastUsedAt: r.last_used_at,
+  revokedAt: r.revoked_at,
+});
 
-export async function createApiToken(ctx: Ctx, input: CreateApiTokenInput): Promise<{ token: string; apiToken: ApiTokenView }> {
+export async function createApiToken(
+  ctx: Ctx,
+  input: CreateApiTokenInput,
+): Promise<{ token: string; apiToken: ApiTokenView }> {
   const me = requireUser(ctx);
-  if (me.via === 'api_token') throw badRequest('token_cannot_mint_token', 'Create API tokens from a signed-in browser session, not with another API token.');
+  if (me.via === 'api_token')
+    throw badRequest(
+      'token_cannot_mint_token',
+      'Create API tokens from a signed-in browser session, not with another API token.',
+    );
   const now = ctx.clock.now();
   const secret = generateSecret('pat');
   const row = {
@@ -54,7 +79,12 @@ export async function createApiToken(ctx: Ctx, input: CreateApiTokenInput): Prom
   await ctx.db.transaction().execute(async (tx) => {
     await tx.insertInto('api_tokens').values(row).execute();
     for (const orgId of await auditOrgsOfUser(tx, me.userId)) {
-      await recordAudit(tx, ctx, { orgId, action: 'api_token.created', targets: [{ type: 'api_token', id: row.id, name: row.name }], metadata: { expiresAt: row.expires_at } });
+      await recordAudit(tx, ctx, {
+        orgId,
+        action: 'api_token.created',
+        targets: [{ type: 'api_token', id: row.id, name: row.name }],
+        metadata: { expiresAt: row.expires_at },
+      });
     }
   });
   return { token: secret, apiToken: view(row) };
@@ -62,40 +92,73 @@ export async function createApiToken(ctx: Ctx, input: CreateApiTokenInput): Prom
 
 export async function listApiTokens(ctx: Ctx, page: PageRequest): Promise<Page<ApiTokenView>> {
   const me = requireUser(ctx);
-  const rows = await pageQuery(ctx.db.selectFrom('api_tokens').selectAll().where('user_id', '=', me.userId), 'api_tokens.id', page).execute();
+  const rows = await pageQuery(
+    ctx.db.selectFrom('api_tokens').selectAll().where('user_id', '=', me.userId),
+    'api_tokens.id',
+    page,
+  ).execute();
   return pageOf(rows.map(view), page);
 }
 
 export async function revokeApiToken(ctx: Ctx, tokenId: string): Promise<ApiTokenView> {
   const me = requireUser(ctx);
   return ctx.db.transaction().execute(async (tx) => {
-    const row = await tx.selectFrom('api_tokens').selectAll().where('id', '=', tokenId).where('user_id', '=', me.userId).executeTakeFirst();
+    const row = await tx
+      .selectFrom('api_tokens')
+      .selectAll()
+      .where('id', '=', tokenId)
+      .where('user_id', '=', me.userId)
+      .executeTakeFirst();
     if (!row) throw notFound('API token');
     if (row.revoked_at) return view(row);
     const at = ctx.clock.now().toISOString();
     await tx.updateTable('api_tokens').set({ revoked_at: at }).where('id', '=', tokenId).execute();
     for (const orgId of await auditOrgsOfUser(tx, me.userId)) {
-      await recordAudit(tx, ctx, { orgId, action: 'api_token.revoked', targets: [{ type: 'api_token', id: row.id, name: row.name }] });
+      await recordAudit(tx, ctx, {
+        orgId,
+        action: 'api_token.revoked',
+        targets: [{ type: 'api_token', id: row.id, name: row.name }],
+      });
     }
     return view({ ...row, revoked_at: at });
   });
 }
 
-export async function resolveApiToken(db: Queryable, now: Date, secret: string): Promise<{ tokenId: string; user: User } | undefined> {
+export async function resolveApiToken(
+  db: Queryable,
+  now: Date,
+  secret: string,
+): Promise<{ tokenId: string; user: User } | undefined> {
   if (secretKind(secret) !== 'pat') return undefined;
   const row = await db
     .selectFrom('api_tokens')
     .innerJoin('users', 'users.id', 'api_tokens.user_id')
     .selectAll('users')
-    .select(['api_tokens.id as token_id', 'api_tokens.expires_at as token_expires_at', 'api_tokens.revoked_at as token_revoked_at', 'api_tokens.last_used_at as token_last_used_at'])
+    .select([
+      'api_tokens.id as token_id',
+      'api_tokens.expires_at as token_expires_at',
+      'api_tokens.revoked_at as token_revoked_at',
+      'api_tokens.last_used_at as token_last_used_at',
+    ])
     .where('api_tokens.token_hash', '=', hashSecret(secret))
     .executeTakeFirst();
   const at = now.toISOString();
-  if (!row || row.token_revoked_at !== null || (row.token_expires_at !== null && row.token_expires_at <= at) || row.status !== 'active') return undefined;
+  if (
+    !row ||
+    row.token_revoked_at !== null ||
+    (row.token_expires_at !== null && row.token_expires_at <= at) ||
+    row.status !== 'active'
+  )
+    return undefined;
   // Record use at most once a minute: a busy script should not turn every read into a write.
   if (!row.token_last_used_at || new Date(row.token_last_used_at).getTime() < now.getTime() - 60_000) {
     // Best effort: on a full disk the token still works for reads (src/db/faults.ts).
-    await db.updateTable('api_tokens').set({ last_used_at: at }).where('id', '=', row.token_id).execute().catch(unlessStorageFault);
+    await db
+      .updateTable('api_tokens')
+      .set({ last_used_at: at })
+      .where('id', '=', row.token_id)
+      .execute()
+      .catch(unlessStorageFault);
   }
   const { token_id, token_expires_at: _e, token_revoked_at: _r, token_last_used_at: _l, ...user } = row;
   return { tokenId: token_id, user };

@@ -15,11 +15,19 @@ import { clientNetworkKey, rateLimited, takeSlot } from '../http/rate-limit.js';
  */
 type Limits = Pick<PalisadeConfig, 'badTokenMaxPerIp' | 'badTokenWindowSeconds'>;
 
-const refusal = { code: 'too_many_invalid_tokens' as const, message: 'Too many invalid tokens or links were sent from your network address.' };
+const refusal = {
+  code: 'too_many_invalid_tokens' as const,
+  message: 'Too many invalid tokens or links were sent from your network address.',
+};
 
 /** After a token turned out bad: counts it; past the limit the answer is 429 instead of 401. */
 export async function recordBadToken(db: Queryable, clock: Clock, config: Limits, ip: string | null): Promise<void> {
-  const rl = { bucket: 'bad_token' as const, key: clientNetworkKey(ip), limit: config.badTokenMaxPerIp, windowSeconds: config.badTokenWindowSeconds };
+  const rl = {
+    bucket: 'bad_token' as const,
+    key: clientNetworkKey(ip),
+    limit: config.badTokenMaxPerIp,
+    windowSeconds: config.badTokenWindowSeconds,
+  };
   const r = await takeSlot(db, clock, rl);
   if (!r.ok) throw rateLimited(rl, refusal, r.retryAfter);
 }

@@ -16,18 +16,39 @@ export async function replacePassword(
   ctx: Ctx,
   user: User,
   hash: string,
-  how: { via: 'invite' | 'setup' | 'reset' | 'password_change'; verified: boolean; keepSessionId?: string; orgIds: string[] },
+  how: {
+    via: 'invite' | 'setup' | 'reset' | 'password_change';
+    verified: boolean;
+    keepSessionId?: string;
+    orgIds: string[];
+  },
 ): Promise<{ sessions: number; tokens: number; gatewayKeys: number; links: number }> {
   const now = ctx.clock.now();
   const at = now.toISOString();
   await tx
     .updateTable('users')
-    .set({ password_hash: hash, password_changed_at: at, updated_at: at, ...(how.verified && !user.email_verified_at ? { email_verified_at: at } : {}) })
+    .set({
+      password_hash: hash,
+      password_changed_at: at,
+      updated_at: at,
+      ...(how.verified && !user.email_verified_at ? { email_verified_at: at } : {}),
+    })
     .where('id', '=', user.id)
     .execute();
-  const revoked = await revokeAllCredentials(tx, now, user.id, how.via === 'password_change' ? { keepSessionId: how.keepSessionId, sessionsOnly: true } : {});
+  const revoked = await revokeAllCredentials(
+    tx,
+    now,
+    user.id,
+    how.via === 'password_change' ? { keepSessionId: how.keepSessionId, sessionsOnly: true } : {},
+  );
   const links = await voidCredentialLinks(tx, now, user.id);
-  const actor = { type: 'user' as const, id: user.id, email: user.email, ip: ctx.meta.ip, userAgent: ctx.meta.userAgent };
+  const actor = {
+    type: 'user' as const,
+    id: user.id,
+    email: user.email,
+    ip: ctx.meta.ip,
+    userAgent: ctx.meta.userAgent,
+  };
   for (const orgId of how.orgIds) {
     await recordAudit(tx, ctx, {
       orgId,

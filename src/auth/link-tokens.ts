@@ -17,12 +17,25 @@ import { generateSecret, hashSecret, secretKind } from './secrets.js';
  * the address (`email`), and shown (`shown`) only to the installation's operator (the CLI) or to an
  * admin of the organization that manages the address's domain (src/domains/authority.ts).
  */
-const PAGES: Record<LinkPurpose, string> = { setup: 'setup', invite: 'setup', reset: 'reset-password', verify_email: 'verify-email' };
+const PAGES: Record<LinkPurpose, string> = {
+  setup: 'setup',
+  invite: 'setup',
+  reset: 'reset-password',
+  verify_email: 'verify-email',
+};
 
 export async function createLinkToken(
   db: Queryable,
   ctx: Pick<Ctx, 'clock' | 'config'>,
-  input: { purpose: LinkPurpose; userId: string; orgId: string; membershipId: string | null; delivery: LinkDelivery; issuedBy?: string | null; ttlHours?: number },
+  input: {
+    purpose: LinkPurpose;
+    userId: string;
+    orgId: string;
+    membershipId: string | null;
+    delivery: LinkDelivery;
+    issuedBy?: string | null;
+    ttlHours?: number;
+  },
 ): Promise<{ id: string; secret: string; url: string; expiresAt: string }> {
   const now = ctx.clock.now();
   const secret = generateSecret('lnk');
@@ -48,29 +61,57 @@ export async function createLinkToken(
 }
 
 export type LinkRow = Awaited<ReturnType<typeof findLink>>;
-const findLink = (db: Queryable, secret: string) => db.selectFrom('link_tokens').selectAll().where('token_hash', '=', hashSecret(secret)).executeTakeFirst();
+const findLink = (db: Queryable, secret: string) =>
+  db.selectFrom('link_tokens').selectAll().where('token_hash', '=', hashSecret(secret)).executeTakeFirst();
 
 const invalidLink = () =>
-  new PalisadeError(400, 'invalid_or_expired_link', 'This link is invalid, has expired or was already used. Ask for a new one: an administrator can invite you again, and "Forgot password" on the sign-in page sends a new reset link.');
+  new PalisadeError(
+    400,
+    'invalid_or_expired_link',
+    'This link is invalid, has expired or was already used. Ask for a new one: an administrator can invite you again, and "Forgot password" on the sign-in page sends a new reset link.',
+  );
 
 const supersededLink = () =>
-  new PalisadeError(400, 'link_superseded', 'This link was issued before the account\'s password was last set, so it no longer works. Sign in with your password, or use "Forgot password" on the sign-in page.');
+  new PalisadeError(
+    400,
+    'link_superseded',
+    'This link was issued before the account\'s password was last set, so it no longer works. Sign in with your password, or use "Forgot password" on the sign-in page.',
+  );
 
-export type LinkRefusalReason = 'unknown' | 'already_used' | 'expired' | 'wrong_purpose' | 'password_changed_since' | 'domain_no_longer_managed' | 'managed_elsewhere';
+export type LinkRefusalReason =
+  | 'unknown'
+  | 'already_used'
+  | 'expired'
+  | 'wrong_purpose'
+  | 'password_changed_since'
+  | 'domain_no_longer_managed'
+  | 'managed_elsewhere';
 
 /**
  * Audits a refused link in its organization's log (or the installation's, for a token that matches
  * nothing) outside the caller's transaction, which is about to roll back.
  */
-export async function auditRefusedLink(ctx: Ctx, link: NonNullable<LinkRow> | undefined, reason: LinkRefusalReason): Promise<void> {
+export async function auditRefusedLink(
+  ctx: Ctx,
+  link: NonNullable<LinkRow> | undefined,
+  reason: LinkRefusalReason,
+): Promise<void> {
   await ctx.db.transaction().execute(async (tx) => {
     await recordAudit(tx, ctx, {
       orgId: link?.org_id ?? SYSTEM_CHAIN,
       action: 'auth.link_refused',
       outcome: 'denied',
       actor: { type: 'anonymous', id: null, email: null, ip: ctx.meta.ip, userAgent: ctx.meta.userAgent },
-      targets: link ? [{ type: 'user', id: link.user_id }, { type: 'link', id: link.id }] : [],
-      metadata: { reason, ...(link ? { purpose: link.purpose, delivery: link.delivery, issuedAt: link.created_at } : {}) },
+      targets: link
+        ? [
+            { type: 'user', id: link.user_id },
+            { type: 'link', id: link.id },
+          ]
+        : [],
+      metadata: {
+        reason,
+        ...(link ? { purpose: link.purpose, delivery: link.delivery, issuedAt: link.created_at } : {}),
+      },
     });
   });
 }
@@ -86,14 +127,16 @@ export async function checkLink(ctx: Ctx, secret: string, purposes: readonly Lin
   const row = secretKind(secret) === 'lnk' ? await findLink(ctx.db, secret) : undefined;
   const refuse = async (reason: LinkRefusalReason, error: PalisadeError = invalidLink()): Promise<never> => {
     await auditRefusedLink(ctx, row, reason);
-    if (reason === 'unknown' || reason === 'wrong_purpose') await recordBadToken(ctx.db, ctx.clock, ctx.config, ctx.meta.ip);
+    if (reason === 'unknown' || reason === 'wrong_purpose')
+      await recordBadToken(ctx.db, ctx.clock, ctx.config, ctx.meta.ip);
     throw error;
   };
   if (!row) return refuse('unknown');
   if (!purposes.includes(row.purpose)) return refuse('wrong_purpose');
   const user = await ctx.db.selectFrom('users').selectAll().where('id', '=', row.user_id).executeTakeFirstOrThrow();
   // Said first: a link from before the password was set was also voided then, and this is the reason.
-  if (user.password_changed_at !== null && row.created_at < user.password_changed_at && row.purpose !== 'verify_email') return refuse('password_changed_since', supersededLink());
+  if (user.password_changed_at !== null && row.created_at < user.password_changed_at && row.purpose !== 'verify_email')
+    return refuse('password_changed_since', supersededLink());
   if (row.used_at !== null) return refuse('already_used');
   if (row.expires_at <= now.toISOString()) return refuse('expired');
   return { link: row, user, refuse };
@@ -101,7 +144,13 @@ export async function checkLink(ctx: Ctx, secret: string, purposes: readonly Lin
 
 /** Marks a checked link used, inside the change's transaction; a concurrent redemption that won makes this one fail. */
 export async function claimLink(tx: Tx, now: Date, linkId: string): Promise<void> {
-  const claimed = await tx.updateTable('link_tokens').set({ used_at: now.toISOString() }).where('id', '=', linkId).where('used_at', 'is', null).where('expires_at', '>', now.toISOString()).executeTakeFirst();
+  const claimed = await tx
+    .updateTable('link_tokens')
+    .set({ used_at: now.toISOString() })
+    .where('id', '=', linkId)
+    .where('used_at', 'is', null)
+    .where('expires_at', '>', now.toISOString())
+    .executeTakeFirst();
   if (Number(claimed.numUpdatedRows) !== 1) throw invalidLink();
 }
 

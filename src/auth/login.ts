@@ -19,7 +19,11 @@ export const LoginInput = Type.Object(
 export type LoginInput = Static<typeof LoginInput>;
 
 const badCredentials = () =>
-  new PalisadeError(401, 'invalid_credentials', 'The email or password is not correct. Check both; if you have not set a password yet, use the link from your invitation, or "Forgot password" to get a new one by email.');
+  new PalisadeError(
+    401,
+    'invalid_credentials',
+    'The email or password is not correct. Check both; if you have not set a password yet, use the link from your invitation, or "Forgot password" to get a new one by email.',
+  );
 
 /**
  * Local (break-glass) sign-in. Every outcome is audited. A slot of the per-account and per-network
@@ -35,10 +39,18 @@ export async function login(ctx: Ctx, input: LoginInput): Promise<{ session: New
   }
   const attempt = await reserveLoginAttempt(ctx.db, ctx.clock, ctx.config, email, ctx.meta.ip);
   const user = await findUserByEmail(ctx.db, email);
-  const ok = user?.password_hash ? await verifyPassword(input.password, user.password_hash) : (await burnPasswordCheck(input.password, ctx.config.passwordScryptLogN), false);
+  const ok = user?.password_hash
+    ? await verifyPassword(input.password, user.password_hash)
+    : (await burnPasswordCheck(input.password, ctx.config.passwordScryptLogN), false);
   const usable = ok && user?.status === 'active';
   if (!usable || !user) {
-    const reason = !user ? 'unknown_email' : !user.password_hash ? 'no_password_set' : !ok ? 'wrong_password' : 'user_suspended';
+    const reason = !user
+      ? 'unknown_email'
+      : !user.password_hash
+        ? 'no_password_set'
+        : !ok
+          ? 'wrong_password'
+          : 'user_suspended';
     await ctx.db.transaction().execute(async (tx) => {
       const orgs = user ? await auditOrgsOfUser(tx, user.id) : [SYSTEM_CHAIN];
       for (const orgId of orgs) {
@@ -51,7 +63,12 @@ export async function login(ctx: Ctx, input: LoginInput): Promise<{ session: New
         });
       }
     });
-    if (user?.status === 'suspended' && ok) throw new PalisadeError(403, 'account_suspended', 'This account is suspended. Contact an administrator of your organization.');
+    if (user?.status === 'suspended' && ok)
+      throw new PalisadeError(
+        403,
+        'account_suspended',
+        'This account is suspended. Contact an administrator of your organization.',
+      );
     // An SSO-only account (no password) is told where it signs in, not that its password is wrong:
     // a lapsed domain must not leave SSO people at a password form they can never pass.
     if (reason === 'no_password_set' && user) {
@@ -87,7 +104,11 @@ export async function logout(ctx: Ctx): Promise<void> {
   await ctx.db.transaction().execute(async (tx) => {
     await revokeSession(tx, ctx.clock.now(), credentialId);
     for (const orgId of await auditOrgsOfUser(tx, userId)) {
-      await recordAudit(tx, ctx, { orgId, action: 'auth.logged_out', targets: [{ type: 'session', id: credentialId }] });
+      await recordAudit(tx, ctx, {
+        orgId,
+        action: 'auth.logged_out',
+        targets: [{ type: 'session', id: credentialId }],
+      });
     }
   });
 }

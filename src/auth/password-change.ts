@@ -25,23 +25,46 @@ export type ChangePasswordInput = Static<typeof ChangePasswordInput>;
  */
 export async function changePassword(ctx: Ctx, input: ChangePasswordInput): Promise<void> {
   const me = requireUser(ctx);
-  if (me.via !== 'session') throw new PalisadeError(403, 'session_required', 'Change your password from a signed-in browser session, not with an API token.');
+  if (me.via !== 'session')
+    throw new PalisadeError(
+      403,
+      'session_required',
+      'Change your password from a signed-in browser session, not with an API token.',
+    );
   const user = await findUserById(ctx.db, me.userId);
   if (!user) throw new PalisadeError(401, 'unauthenticated', 'Sign in first.');
-  if (!user.password_hash) throw conflict('no_password_set', 'Your account has no password to change. To set one, use "Forgot password" on the sign-in page: a link is sent to your address.');
+  if (!user.password_hash)
+    throw conflict(
+      'no_password_set',
+      'Your account has no password to change. To set one, use "Forgot password" on the sign-in page: a link is sent to your address.',
+    );
   checkPasswordPolicy(input.newPassword);
   const attempt = await reserveLoginAttempt(ctx.db, ctx.clock, ctx.config, user.email, ctx.meta.ip);
   if (!(await verifyPassword(input.currentPassword, user.password_hash))) {
-    throw new PalisadeError(403, 'current_password_incorrect', 'The current password is not correct. Type it again; if you forgot it, sign out and use "Forgot password".');
+    throw new PalisadeError(
+      403,
+      'current_password_incorrect',
+      'The current password is not correct. Type it again; if you forgot it, sign out and use "Forgot password".',
+    );
   }
   const hash = await hashPassword(input.newPassword, ctx.config.passwordScryptLogN);
   await ctx.db.transaction().execute(async (tx) => {
     await attempt.succeeded(tx);
     const orgIds = await auditOrgsOfUser(tx, user.id);
-    await replacePassword(tx, ctx, user, hash, { via: 'password_change', verified: false, keepSessionId: me.credentialId, orgIds });
+    await replacePassword(tx, ctx, user, hash, {
+      via: 'password_change',
+      verified: false,
+      keepSessionId: me.credentialId,
+      orgIds,
+    });
     if (emailConfigured(ctx.config)) {
       const now = ctx.clock.now();
-      await enqueueEmail(tx, ctx.config, now, { orgId: null, template: 'password_changed', to: user.email, content: passwordChangedEmail({ at: now.toISOString(), via: 'with the current password' }) });
+      await enqueueEmail(tx, ctx.config, now, {
+        orgId: null,
+        template: 'password_changed',
+        to: user.email,
+        content: passwordChangedEmail({ at: now.toISOString(), via: 'with the current password' }),
+      });
     }
   });
 }

@@ -13,7 +13,10 @@ import { findUserByEmail } from '../users/store.js';
 import { auditOrgsOfUser } from './audit-orgs.js';
 import { createLinkToken } from './link-tokens.js';
 
-export const PasswordResetRequestInput = Type.Object({ email: Type.String({ maxLength: 254 }) }, { additionalProperties: false });
+export const PasswordResetRequestInput = Type.Object(
+  { email: Type.String({ maxLength: 254 }) },
+  { additionalProperties: false },
+);
 export type PasswordResetRequestInput = Static<typeof PasswordResetRequestInput>;
 
 export const PasswordResetAccepted = Type.Object({ message: Type.String() });
@@ -22,7 +25,8 @@ export const PasswordResetAccepted = Type.Object({ message: Type.String() });
 const ANSWER_FLOOR_MS = 300;
 const HOUR = 3600;
 
-export const RESET_ANSWER = 'If an account exists for that address, a link to choose a new password is on its way. It works once and expires; check your inbox and spam folder.';
+export const RESET_ANSWER =
+  'If an account exists for that address, a link to choose a new password is on its way. It works once and expires; check your inbox and spam folder.';
 
 /** The organization a person's installation-level link is recorded under: their first organization. */
 export async function homeOrgOf(db: Queryable, userId: string): Promise<string | undefined> {
@@ -53,7 +57,12 @@ export async function requestPasswordReset(ctx: Ctx, input: PasswordResetRequest
     await consumeRateLimit(
       ctx.db,
       ctx.clock,
-      { bucket: 'password_reset_ip', key: clientNetworkKey(ctx.meta.ip), limit: ctx.config.passwordResetMaxPerIp, windowSeconds: HOUR },
+      {
+        bucket: 'password_reset_ip',
+        key: clientNetworkKey(ctx.meta.ip),
+        limit: ctx.config.passwordResetMaxPerIp,
+        windowSeconds: HOUR,
+      },
       { code: 'too_many_password_resets', message: 'Too many password reset requests from your network address.' },
     );
     let email: string | undefined;
@@ -64,10 +73,28 @@ export async function requestPasswordReset(ctx: Ctx, input: PasswordResetRequest
     }
     const user = email ? await findUserByEmail(ctx.db, email) : undefined;
     const orgId = user && user.status === 'active' ? await homeOrgOf(ctx.db, user.id) : undefined;
-    if (user && orgId && (await takeSlot(ctx.db, ctx.clock, { bucket: 'password_reset_address', key: user.email, limit: ctx.config.passwordResetMaxPerAddress, windowSeconds: HOUR })).ok) {
+    if (
+      user &&
+      orgId &&
+      (
+        await takeSlot(ctx.db, ctx.clock, {
+          bucket: 'password_reset_address',
+          key: user.email,
+          limit: ctx.config.passwordResetMaxPerAddress,
+          windowSeconds: HOUR,
+        })
+      ).ok
+    ) {
       const required = await ssoRequirementsFor(ctx.db, user.id);
-      const memberships = await ctx.db.selectFrom('memberships').select(['org_id', 'role']).where('user_id', '=', user.id).where('status', '=', 'active').execute();
-      const ssoOnly = memberships.length > 0 && memberships.every((m) => required.some((r) => r.orgId === m.org_id && r.role !== 'primary_owner'));
+      const memberships = await ctx.db
+        .selectFrom('memberships')
+        .select(['org_id', 'role'])
+        .where('user_id', '=', user.id)
+        .where('status', '=', 'active')
+        .execute();
+      const ssoOnly =
+        memberships.length > 0 &&
+        memberships.every((m) => required.some((r) => r.orgId === m.org_id && r.role !== 'primary_owner'));
       await ctx.db.transaction().execute(async (tx) => {
         const now = ctx.clock.now();
         if (ssoOnly) {
@@ -76,11 +103,24 @@ export async function requestPasswordReset(ctx: Ctx, input: PasswordResetRequest
             orgId,
             template: 'password_reset_sso_only',
             to: user.email,
-            content: passwordResetUnavailableEmail({ reason: `Your organization signs you in with single sign-on, so your account needs no password. Sign in at ${ctx.config.publicUrl}/sso/${first?.connectionId ?? ''}/start.` }),
+            content: passwordResetUnavailableEmail({
+              reason: `Your organization signs you in with single sign-on, so your account needs no password. Sign in at ${ctx.config.publicUrl}/sso/${first?.connectionId ?? ''}/start.`,
+            }),
           });
         } else {
-          const link = await createLinkToken(tx, ctx, { purpose: 'reset', userId: user.id, orgId, membershipId: null, delivery: 'email' });
-          await enqueueEmail(tx, ctx.config, now, { orgId, template: 'password_reset', to: user.email, content: passwordResetEmail({ url: link.url, expiresAt: link.expiresAt }) });
+          const link = await createLinkToken(tx, ctx, {
+            purpose: 'reset',
+            userId: user.id,
+            orgId,
+            membershipId: null,
+            delivery: 'email',
+          });
+          await enqueueEmail(tx, ctx.config, now, {
+            orgId,
+            template: 'password_reset',
+            to: user.email,
+            content: passwordResetEmail({ url: link.url, expiresAt: link.expiresAt }),
+          });
         }
         for (const o of await auditOrgsOfUser(tx, user.id)) {
           await recordAudit(tx, ctx, {

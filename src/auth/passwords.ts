@@ -8,7 +8,13 @@ const KEY_LENGTH = 32;
 function scrypt(password: string, salt: Buffer, logN: number, r: number, p: number): Promise<Buffer> {
   const N = 2 ** logN;
   return new Promise((resolve, reject) =>
-    scryptCb(password.normalize('NFKC'), salt, KEY_LENGTH, { N, r, p, maxmem: 256 * N * r + 16 * 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key))),
+    scryptCb(
+      password.normalize('NFKC'),
+      salt,
+      KEY_LENGTH,
+      { N, r, p, maxmem: 256 * N * r + 16 * 1024 * 1024 },
+      (err, key) => (err ? reject(err) : resolve(key)),
+    ),
   );
 }
 
@@ -16,8 +22,13 @@ export const PASSWORD_MIN = 12;
 export const PASSWORD_MAX = 1024;
 
 export function checkPasswordPolicy(password: string): void {
-  if (password.length < PASSWORD_MIN) throw badRequest('password_too_short', `Choose a password of at least ${PASSWORD_MIN} characters; a passphrase of several words works well.`);
-  if (password.length > PASSWORD_MAX) throw badRequest('password_too_long', `Passwords are limited to ${PASSWORD_MAX} characters.`);
+  if (password.length < PASSWORD_MIN)
+    throw badRequest(
+      'password_too_short',
+      `Choose a password of at least ${PASSWORD_MIN} characters; a passphrase of several words works well.`,
+    );
+  if (password.length > PASSWORD_MAX)
+    throw badRequest('password_too_long', `Passwords are limited to ${PASSWORD_MAX} characters.`);
 }
 
 export async function hashPassword(password: string, logN: number): Promise<string> {

@@ -18,37 +18,88 @@ import { csrfTokenFor } from './secrets.js';
 
 const tags = ['Authentication'];
 
-
 export async function authRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
 
-  app.post('/api/v1/auth/login', { schema: { tags, summary: 'Sign in with email and password (break-glass local credential)', body: LoginInput, response: errorResponses } }, async (request, reply) => {
-    const { session, user } = await login(request.ctx, request.body);
-    setSessionCookie(request, reply, session);
-    return { user, csrfToken: session.csrfToken, expiresAt: session.expiresAt };
-  });
+  app.post(
+    '/api/v1/auth/login',
+    {
+      schema: {
+        tags,
+        summary: 'Sign in with email and password (break-glass local credential)',
+        body: LoginInput,
+        response: errorResponses,
+      },
+    },
+    async (request, reply) => {
+      const { session, user } = await login(request.ctx, request.body);
+      setSessionCookie(request, reply, session);
+      return { user, csrfToken: session.csrfToken, expiresAt: session.expiresAt };
+    },
+  );
 
-  app.post('/api/v1/auth/setup-password', { schema: { tags, operationId: 'redeemPasswordLink', summary: 'Redeem a one-time setup, invitation or password-reset link: set a password and sign in (ends every other session, API token and gateway key)', body: SetPasswordInput, response: errorResponses } }, async (request, reply) => {
-    const { session, user } = await setPasswordWithLink(request.ctx, request.body);
-    setSessionCookie(request, reply, session);
-    return { user, csrfToken: session.csrfToken, expiresAt: session.expiresAt };
-  });
+  app.post(
+    '/api/v1/auth/setup-password',
+    {
+      schema: {
+        tags,
+        operationId: 'redeemPasswordLink',
+        summary:
+          'Redeem a one-time setup, invitation or password-reset link: set a password and sign in (ends every other session, API token and gateway key)',
+        body: SetPasswordInput,
+        response: errorResponses,
+      },
+    },
+    async (request, reply) => {
+      const { session, user } = await setPasswordWithLink(request.ctx, request.body);
+      setSessionCookie(request, reply, session);
+      return { user, csrfToken: session.csrfToken, expiresAt: session.expiresAt };
+    },
+  );
 
   app.post(
     '/api/v1/auth/password-reset',
-    { schema: { tags, operationId: 'requestPasswordReset', summary: 'Forgot password: mail a one-time reset link to the address (same answer whether or not an account exists)', body: PasswordResetRequestInput, response: { 202: PasswordResetAccepted, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        operationId: 'requestPasswordReset',
+        summary:
+          'Forgot password: mail a one-time reset link to the address (same answer whether or not an account exists)',
+        body: PasswordResetRequestInput,
+        response: { 202: PasswordResetAccepted, ...errorResponses },
+      },
+    },
     async (request, reply) => reply.status(202).send(await requestPasswordReset(request.ctx, request.body)),
   );
 
   app.post(
     '/api/v1/auth/verify-email',
-    { schema: { tags, operationId: 'verifyEmail', summary: 'Redeem an email verification link: the address is proven', body: VerifyEmailInput, response: { 200: Type.Object({ user: PublicUserSchema, joinedOrgId: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        operationId: 'verifyEmail',
+        summary: 'Redeem an email verification link: the address is proven',
+        body: VerifyEmailInput,
+        response: {
+          200: Type.Object({ user: PublicUserSchema, joinedOrgId: Type.Union([Type.String(), Type.Null()]) }),
+          ...errorResponses,
+        },
+      },
+    },
     async (request) => verifyEmailWithLink(request.ctx, request.body),
   );
 
   app.post(
     '/api/v1/me/password',
-    { schema: { tags, operationId: 'changePassword', summary: 'Change your password (current one required); your other sessions end', body: ChangePasswordInput, response: { ...noContent, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        operationId: 'changePassword',
+        summary: 'Change your password (current one required); your other sessions end',
+        body: ChangePasswordInput,
+        response: { ...noContent, ...errorResponses },
+      },
+    },
     async (request, reply) => {
       await changePassword(request.ctx, request.body);
       return reply.status(204).send();
@@ -57,36 +108,79 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
 
   app.post(
     '/api/v1/me/email-verification',
-    { schema: { tags, operationId: 'requestEmailVerification', summary: 'Mail yourself a link that proves your address', response: { 200: Type.Object({ alreadyVerified: Type.Boolean(), sentTo: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        operationId: 'requestEmailVerification',
+        summary: 'Mail yourself a link that proves your address',
+        response: {
+          200: Type.Object({ alreadyVerified: Type.Boolean(), sentTo: Type.Union([Type.String(), Type.Null()]) }),
+          ...errorResponses,
+        },
+      },
+    },
     async (request) => requestEmailVerification(request.ctx),
   );
 
-  app.post('/api/v1/auth/logout', { schema: { tags, summary: 'End the current browser session' } }, async (request, reply) => {
-    await logout(request.ctx);
-    reply.clearCookie(SESSION_COOKIE, { path: '/' });
-    return reply.status(204).send();
-  });
+  app.post(
+    '/api/v1/auth/logout',
+    { schema: { tags, summary: 'End the current browser session' } },
+    async (request, reply) => {
+      await logout(request.ctx);
+      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      return reply.status(204).send();
+    },
+  );
 
-  app.get('/api/v1/auth/session', { schema: { tags, summary: 'The signed-in person, their organizations and the CSRF token for state changes' } }, async (request) => {
-    const me = await getMe(request.ctx);
-    return { ...me, csrfToken: request.sessionSecret ? csrfTokenFor(request.sessionSecret) : null };
-  });
+  app.get(
+    '/api/v1/auth/session',
+    { schema: { tags, summary: 'The signed-in person, their organizations and the CSRF token for state changes' } },
+    async (request) => {
+      const me = await getMe(request.ctx);
+      return { ...me, csrfToken: request.sessionSecret ? csrfTokenFor(request.sessionSecret) : null };
+    },
+  );
 
-  app.get('/api/v1/me', { schema: { tags, summary: 'The caller and their memberships' } }, async (request) => getMe(request.ctx));
+  app.get('/api/v1/me', { schema: { tags, summary: 'The caller and their memberships' } }, async (request) =>
+    getMe(request.ctx),
+  );
 
   app.post(
     '/api/v1/me/tokens',
-    { schema: { tags, summary: 'Create a personal API token (shown once)', body: CreateApiTokenInput, response: { 201: Type.Object({ token: Type.String(), apiToken: ApiTokenView }), ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: 'Create a personal API token (shown once)',
+        body: CreateApiTokenInput,
+        response: { 201: Type.Object({ token: Type.String(), apiToken: ApiTokenView }), ...errorResponses },
+      },
+    },
     async (request, reply) => reply.status(201).send(await createApiToken(request.ctx, request.body)),
   );
 
-  app.get('/api/v1/me/tokens', { schema: { tags, summary: 'List your personal API tokens', querystring: Type.Object(PageQuerySchema), response: { 200: pageSchema(ApiTokenView), ...errorResponses } } }, async (request) =>
-    listApiTokens(request.ctx, pageRequest(request.query)),
+  app.get(
+    '/api/v1/me/tokens',
+    {
+      schema: {
+        tags,
+        summary: 'List your personal API tokens',
+        querystring: Type.Object(PageQuerySchema),
+        response: { 200: pageSchema(ApiTokenView), ...errorResponses },
+      },
+    },
+    async (request) => listApiTokens(request.ctx, pageRequest(request.query)),
   );
 
   app.delete(
     '/api/v1/me/tokens/:tokenId',
-    { schema: { tags, summary: 'Revoke one of your API tokens', params: Type.Object({ tokenId: Type.String({ maxLength: 64 }) }), response: { 200: ApiTokenView, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: 'Revoke one of your API tokens',
+        params: Type.Object({ tokenId: Type.String({ maxLength: 64 }) }),
+        response: { 200: ApiTokenView, ...errorResponses },
+      },
+    },
     async (request) => {
       requireUser(request.ctx);
       return revokeApiToken(request.ctx, request.params.tokenId);

@@ -11,7 +11,12 @@ export interface NewSession {
   expiresAt: string;
 }
 
-export async function createSession(db: Queryable, ctx: Pick<Ctx, 'clock' | 'config' | 'meta'>, userId: string, authMethod: SessionAuthMethod): Promise<NewSession> {
+export async function createSession(
+  db: Queryable,
+  ctx: Pick<Ctx, 'clock' | 'config' | 'meta'>,
+  userId: string,
+  authMethod: SessionAuthMethod,
+): Promise<NewSession> {
   const now = ctx.clock.now();
   const secret = generateSecret('ses');
   const id = newId('ses', now);
@@ -64,7 +69,8 @@ export async function resolveSession(db: Queryable, now: Date, secret: string): 
     )
     .where('sessions.token_hash', '=', hashSecret(secret))
     .executeTakeFirst();
-  if (!row || row.revoked_at !== null || row.expires_at <= now.toISOString() || row.status !== 'active') return undefined;
+  if (!row || row.revoked_at !== null || row.expires_at <= now.toISOString() || row.status !== 'active')
+    return undefined;
   const { session_id, expires_at: _e, revoked_at: _r, auth_method, sso_enforced, ...user } = row;
   // SQLite answers EXISTS with 0/1, PostgreSQL with a boolean.
   return { sessionId: session_id, authMethod: auth_method, ssoEnforced: Boolean(sso_enforced), user };
@@ -72,7 +78,12 @@ export async function resolveSession(db: Queryable, now: Date, secret: string): 
 
 /** Ends a session; false when it had ended already (a concurrent request, say). */
 export async function revokeSession(db: Queryable, now: Date, sessionId: string): Promise<boolean> {
-  const res = await db.updateTable('sessions').set({ revoked_at: now.toISOString() }).where('id', '=', sessionId).where('revoked_at', 'is', null).executeTakeFirst();
+  const res = await db
+    .updateTable('sessions')
+    .set({ revoked_at: now.toISOString() })
+    .where('id', '=', sessionId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
   return Number(res.numUpdatedRows) === 1;
 }
 
@@ -81,13 +92,36 @@ export async function revokeSession(db: Queryable, now: Date, sessionId: string)
  * and when their password is set through a link. `keepSessionId` spares the caller's own session;
  * `sessionsOnly` leaves tokens and keys (a password change by someone who knew the old one).
  */
-export async function revokeAllCredentials(db: Queryable, now: Date, userId: string, opts: { keepSessionId?: string | undefined; sessionsOnly?: boolean } = {}): Promise<{ sessions: number; tokens: number; gatewayKeys: number }> {
+export async function revokeAllCredentials(
+  db: Queryable,
+  now: Date,
+  userId: string,
+  opts: { keepSessionId?: string | undefined; sessionsOnly?: boolean } = {},
+): Promise<{ sessions: number; tokens: number; gatewayKeys: number }> {
   const at = now.toISOString();
-  let sessions = db.updateTable('sessions').set({ revoked_at: at }).where('user_id', '=', userId).where('revoked_at', 'is', null);
+  let sessions = db
+    .updateTable('sessions')
+    .set({ revoked_at: at })
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null);
   if (opts.keepSessionId) sessions = sessions.where('id', '!=', opts.keepSessionId);
   const s = await sessions.executeTakeFirst();
   if (opts.sessionsOnly) return { sessions: Number(s.numUpdatedRows), tokens: 0, gatewayKeys: 0 };
-  const t = await db.updateTable('api_tokens').set({ revoked_at: at }).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
-  const g = await db.updateTable('gateway_keys').set({ revoked_at: at }).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
-  return { sessions: Number(s.numUpdatedRows), tokens: Number(t.numUpdatedRows), gatewayKeys: Number(g.numUpdatedRows) };
+  const t = await db
+    .updateTable('api_tokens')
+    .set({ revoked_at: at })
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  const g = await db
+    .updateTable('gateway_keys')
+    .set({ revoked_at: at })
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return {
+    sessions: Number(s.numUpdatedRows),
+    tokens: Number(t.numUpdatedRows),
+    gatewayKeys: Number(g.numUpdatedRows),
+  };
 }

@@ -12,10 +12,23 @@ import { type RateLimit, clearCounter, clientNetworkKey, refundSlot, takeSlot } 
  * counter is cleared; the address's slot is refunded, so an office behind one NAT is not throttled by
  * its own successful sign-ins); a wrong one keeps them, as failures.
  */
-type Limits = Pick<PalisadeConfig, 'loginMaxFailuresPerAccount' | 'loginMaxFailuresPerIp' | 'loginThrottleWindowMinutes'>;
+type Limits = Pick<
+  PalisadeConfig,
+  'loginMaxFailuresPerAccount' | 'loginMaxFailuresPerIp' | 'loginThrottleWindowMinutes'
+>;
 
-const accountLimit = (limits: Limits, email: string): RateLimit => ({ bucket: 'login_account', key: email, limit: limits.loginMaxFailuresPerAccount, windowSeconds: limits.loginThrottleWindowMinutes * 60 });
-const addressLimit = (limits: Limits, ip: string | null): RateLimit => ({ bucket: 'login_ip', key: clientNetworkKey(ip), limit: limits.loginMaxFailuresPerIp, windowSeconds: limits.loginThrottleWindowMinutes * 60 });
+const accountLimit = (limits: Limits, email: string): RateLimit => ({
+  bucket: 'login_account',
+  key: email,
+  limit: limits.loginMaxFailuresPerAccount,
+  windowSeconds: limits.loginThrottleWindowMinutes * 60,
+});
+const addressLimit = (limits: Limits, ip: string | null): RateLimit => ({
+  bucket: 'login_ip',
+  key: clientNetworkKey(ip),
+  limit: limits.loginMaxFailuresPerIp,
+  windowSeconds: limits.loginThrottleWindowMinutes * 60,
+});
 
 const tooMany = (isAccount: boolean, retryAfter: number) =>
   new PalisadeError(
@@ -36,7 +49,13 @@ export interface LoginAttempt {
  * Reserves one attempt for the account and one for the client network, or refuses with 429
  * (nothing reserved). Call before checking a password; call `succeeded` when it was right.
  */
-export async function reserveLoginAttempt(db: Queryable, clock: Clock, limits: Limits, email: string, ip: string | null): Promise<LoginAttempt> {
+export async function reserveLoginAttempt(
+  db: Queryable,
+  clock: Clock,
+  limits: Limits,
+  email: string,
+  ip: string | null,
+): Promise<LoginAttempt> {
   const account = accountLimit(limits, email);
   const address = addressLimit(limits, ip);
   const byAddress = await takeSlot(db, clock, address);

@@ -6,7 +6,16 @@ import type { AuditEventRow, DB } from '../db/schema.js';
 import { toOcsf } from '../streams/formats.js';
 import { type ComplianceCall, organizationsOf } from './call.js';
 import { complianceError } from './errors.js';
-import { type TimeRange, arrayParam, cursorOf, cursorParams, limitParam, listOf, timeParams, timeRangeOf } from './query.js';
+import {
+  type TimeRange,
+  arrayParam,
+  cursorOf,
+  cursorParams,
+  limitParam,
+  listOf,
+  timeParams,
+  timeRangeOf,
+} from './query.js';
 import { aliasesMatchingPrefix, storedNamesOf } from '../audit/actions.js';
 
 /**
@@ -29,9 +38,20 @@ export const ActivitiesQuery = Type.Object(
     ...limitParam(MAX_ACTIVITY_LIMIT, DEFAULT_LIMIT),
     ...timeParams('created_at', 'Events that occurred'),
     ...arrayParam('organization_ids', 'Only events of these organizations (each must be visible to the key).'),
-    ...arrayParam('actor_ids', 'Only events by these actors: user ids (usr_…), compliance key ids (cmp_…) or email addresses.'),
-    ...arrayParam('activity_types', 'Only these types (audit actions, e.g. member.invited), or prefixes such as member.* .'),
-    format: Type.Optional(Type.Union([Type.Literal('palisade'), Type.Literal('ocsf')], { description: 'palisade (default): activities as below; ocsf: OCSF 1.1 events, the same mapping as the SIEM streams.' })),
+    ...arrayParam(
+      'actor_ids',
+      'Only events by these actors: user ids (usr_…), compliance key ids (cmp_…) or email addresses.',
+    ),
+    ...arrayParam(
+      'activity_types',
+      'Only these types (audit actions, e.g. member.invited), or prefixes such as member.* .',
+    ),
+    format: Type.Optional(
+      Type.Union([Type.Literal('palisade'), Type.Literal('ocsf')], {
+        description:
+          'palisade (default): activities as below; ocsf: OCSF 1.1 events, the same mapping as the SIEM streams.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -58,7 +78,24 @@ export const ActivityView = Type.Object({
   prev_hash: Type.String(),
 });
 
-const COLUMNS = ['id', 'org_id', 'seq', 'occurred_at', 'actor_type', 'actor_id', 'actor_email', 'actor_ip', 'actor_user_agent', 'action', 'targets', 'outcome', 'metadata', 'request_id', 'prev_hash', 'hash'] as const;
+const COLUMNS = [
+  'id',
+  'org_id',
+  'seq',
+  'occurred_at',
+  'actor_type',
+  'actor_id',
+  'actor_email',
+  'actor_ip',
+  'actor_user_agent',
+  'action',
+  'targets',
+  'outcome',
+  'metadata',
+  'request_id',
+  'prev_hash',
+  'hash',
+] as const;
 
 interface Filters {
   range: TimeRange;
@@ -73,8 +110,10 @@ interface Filters {
 type Q = SelectQueryBuilder<DB, 'audit_events', Pick<AuditEventRow, (typeof COLUMNS)[number]>>;
 
 type Bound = { at: string; strict: boolean };
-const lower = (a: Bound | undefined, b: Bound | undefined) => (!a ? b : !b ? a : a.at > b.at || (a.at === b.at && a.strict) ? a : b);
-const upper = (a: Bound | undefined, b: Bound | undefined) => (!a ? b : !b ? a : a.at < b.at || (a.at === b.at && a.strict) ? a : b);
+const lower = (a: Bound | undefined, b: Bound | undefined) =>
+  !a ? b : !b ? a : a.at > b.at || (a.at === b.at && a.strict) ? a : b;
+const upper = (a: Bound | undefined, b: Bound | undefined) =>
+  !a ? b : !b ? a : a.at < b.at || (a.at === b.at && a.strict) ? a : b;
 
 function narrowed(q0: Q, f: Filters, sqlite: boolean): Q {
   let q = q0;
@@ -82,8 +121,15 @@ function narrowed(q0: Q, f: Filters, sqlite: boolean): Q {
   // cursor: given several, SQLite may start the index range at a looser one and filter every row
   // from the head of the feed down to the cursor, on every page.
   const cursor = f.cursor ? { at: f.cursor.at, strict: false } : undefined;
-  let hi = upper({ at: f.horizon, strict: false }, f.range.lte ? { at: f.range.lte, strict: false } : f.range.lt ? { at: f.range.lt, strict: true } : undefined);
-  let lo: Bound | undefined = f.range.gte ? { at: f.range.gte, strict: false } : f.range.gt ? { at: f.range.gt, strict: true } : undefined;
+  let hi = upper(
+    { at: f.horizon, strict: false },
+    f.range.lte ? { at: f.range.lte, strict: false } : f.range.lt ? { at: f.range.lt, strict: true } : undefined,
+  );
+  let lo: Bound | undefined = f.range.gte
+    ? { at: f.range.gte, strict: false }
+    : f.range.gt
+      ? { at: f.range.gt, strict: true }
+      : undefined;
   if (f.cursor?.direction === 'after') hi = upper(hi, cursor);
   if (f.cursor?.direction === 'before') lo = lower(lo, cursor);
   if (hi) q = q.where('occurred_at', hi.strict ? '<' : '<=', hi.at);
@@ -99,7 +145,12 @@ function narrowed(q0: Q, f: Filters, sqlite: boolean): Q {
     );
   }
   if (f.actorIds.length || f.actorEmails.length) {
-    q = q.where((eb) => eb.or([...(f.actorIds.length ? [eb('actor_id', 'in', f.actorIds)] : []), ...(f.actorEmails.length ? [eb('actor_email', 'in', f.actorEmails)] : [])]));
+    q = q.where((eb) =>
+      eb.or([
+        ...(f.actorIds.length ? [eb('actor_id', 'in', f.actorIds)] : []),
+        ...(f.actorEmails.length ? [eb('actor_email', 'in', f.actorEmails)] : []),
+      ]),
+    );
   }
   if (f.cursor) {
     // Within the cursor's millisecond, the id decides (the plain bound above keeps the index range tight).
@@ -115,7 +166,11 @@ function typeFilters(values: string[] | undefined): { exact: string[]; prefixes:
   const prefixes: string[] = [];
   for (const v of values ?? []) {
     if (!/^[a-z0-9_.]*\*?$/.test(v) || (!v.endsWith('*') && !v)) {
-      throw complianceError('invalid_activity_type', `activity_types value "${v.slice(0, 80)}" is not an activity type; use a dotted name such as member.role_changed, or a prefix such as member.* (see docs/audit-log.md for the types).`, { value: v.slice(0, 80) });
+      throw complianceError(
+        'invalid_activity_type',
+        `activity_types value "${v.slice(0, 80)}" is not an activity type; use a dotted name such as member.role_changed, or a prefix such as member.* (see docs/audit-log.md for the types).`,
+        { value: v.slice(0, 80) },
+      );
     }
     // A renamed action matches the events stored under its former names too (and a prefix, them).
     if (v.endsWith('*')) {
@@ -146,25 +201,49 @@ export async function listActivities(call: ComplianceCall, query: ActivitiesQuer
   let cursor: Filters['cursor'];
   if (c) {
     // The cursor is an event the key can see (in any of its organizations: a filter may have changed).
-    const at = key.orgIds.length ? await ctx.db.selectFrom('audit_events').select(['occurred_at', 'id']).where('id', '=', c.id).where('org_id', 'in', key.orgIds).executeTakeFirst() : undefined;
+    const at = key.orgIds.length
+      ? await ctx.db
+          .selectFrom('audit_events')
+          .select(['occurred_at', 'id'])
+          .where('id', '=', c.id)
+          .where('org_id', 'in', key.orgIds)
+          .executeTakeFirst()
+      : undefined;
     if (!at) {
-      throw complianceError('invalid_cursor', `${c.direction}_id "${c.id.slice(0, 64)}" is not an activity this key can see: it may be mistyped, or removed by audit retention. Start again with created_at.gte set to the time you last processed.`, {
-        field: `${c.direction}_id`,
-      });
+      throw complianceError(
+        'invalid_cursor',
+        `${c.direction}_id "${c.id.slice(0, 64)}" is not an activity this key can see: it may be mistyped, or removed by audit retention. Start again with created_at.gte set to the time you last processed.`,
+        {
+          field: `${c.direction}_id`,
+        },
+      );
     }
     cursor = { at: at.occurred_at, id: at.id, direction: c.direction };
   }
-  const f: Filters = { range, horizon, exactTypes: types.exact, typePrefixes: types.prefixes, actorIds: actors.filter((a) => !a.includes('@')), actorEmails: actors.filter((a) => a.includes('@')).map((a) => a.toLowerCase()), cursor };
+  const f: Filters = {
+    range,
+    horizon,
+    exactTypes: types.exact,
+    typePrefixes: types.prefixes,
+    actorIds: actors.filter((a) => !a.includes('@')),
+    actorEmails: actors.filter((a) => a.includes('@')).map((a) => a.toLowerCase()),
+    cursor,
+  };
   const rows = orgIds.length ? await fetchRows(ctx.db, orgIds, f, limit + 1) : [];
   const hasMore = rows.length > limit;
   const page = rows.slice(0, limit);
   // before_id reads upwards (oldest first) to find the events right after the cursor; the page is still shown newest first.
   if (cursor?.direction === 'before') page.reverse();
   const ocsf = query.format === 'ocsf';
-  const items = page.map((r) => (ocsf ? JSON.stringify(toOcsf(eventFromRow(rowOf(r) as AuditEventRow))) : activityJson(r)));
+  const items = page.map((r) =>
+    ocsf ? JSON.stringify(toOcsf(eventFromRow(rowOf(r) as AuditEventRow))) : activityJson(r),
+  );
   const first = (page[0]?.[0] as string | undefined) ?? null;
   const last = (page[page.length - 1]?.[0] as string | undefined) ?? null;
-  return { json: `{"data":[${items.join(',')}],"has_more":${hasMore},"first_id":${JSON.stringify(first)},"last_id":${JSON.stringify(last)}}`, count: page.length };
+  return {
+    json: `{"data":[${items.join(',')}],"has_more":${hasMore},"first_id":${JSON.stringify(first)},"last_id":${JSON.stringify(last)}}`,
+    count: page.length,
+  };
 }
 
 type Cells = (string | number | null)[];
@@ -175,13 +254,18 @@ async function fetchRows(db: ComplianceCall['ctx']['db'], orgIds: string[], f: F
   const base = () => db.selectFrom('audit_events').select([...COLUMNS]);
   let query;
   if (orgIds.length === 1 || orgIds.length > MERGE_MAX_ORGS) {
-    const q = orgIds.length === 1 ? base().where('org_id', '=', orgIds[0] as string) : base().where('org_id', 'in', orgIds);
-    query = narrowed(q, f, handle !== undefined).orderBy('occurred_at', dir).orderBy('id', dir).limit(n);
+    const q =
+      orgIds.length === 1 ? base().where('org_id', '=', orgIds[0] as string) : base().where('org_id', 'in', orgIds);
+    query = narrowed(q, f, handle !== undefined)
+      .orderBy('occurred_at', dir)
+      .orderBy('id', dir)
+      .limit(n);
   } else {
     // One index range per organization, merged by the database (SQLite: a merge of co-routines;
     // PostgreSQL: Merge Append): each range is read only as far as the page needs.
     let compound = narrowed(base().where('org_id', '=', orgIds[0] as string), f, handle !== undefined);
-    for (const orgId of orgIds.slice(1)) compound = compound.unionAll(narrowed(base().where('org_id', '=', orgId), f, handle !== undefined));
+    for (const orgId of orgIds.slice(1))
+      compound = compound.unionAll(narrowed(base().where('org_id', '=', orgId), f, handle !== undefined));
     query = compound.orderBy('occurred_at', dir).orderBy('id', dir).limit(n);
   }
   if (handle) {
@@ -206,7 +290,8 @@ type SqliteHandle = NonNullable<ReturnType<typeof sqliteHandleOf>>;
 /** Prepared statements per database handle (a test run opens many databases). */
 const statementsOf = new WeakMap<SqliteHandle, Map<string, ReturnType<SqliteHandle['prepare']>>>();
 
-const rowOf = (c: Cells): Pick<AuditEventRow, (typeof COLUMNS)[number]> => Object.fromEntries(COLUMNS.map((k, i) => [k, c[i]])) as Pick<AuditEventRow, (typeof COLUMNS)[number]>;
+const rowOf = (c: Cells): Pick<AuditEventRow, (typeof COLUMNS)[number]> =>
+  Object.fromEntries(COLUMNS.map((k, i) => [k, c[i]])) as Pick<AuditEventRow, (typeof COLUMNS)[number]>;
 
 const s = (v: string | null) => (v === null ? 'null' : JSON.stringify(v));
 

@@ -15,16 +15,26 @@ export interface ComplianceCall {
 }
 
 /** The secret from `Authorization: Bearer pls_cmp_…` or `x-api-key: pls_cmp_…` (the original API's header). */
-export function keySecretOf(headers: { authorization?: string | undefined; 'x-api-key'?: string | string[] | undefined }): string {
+export function keySecretOf(headers: {
+  authorization?: string | undefined;
+  'x-api-key'?: string | string[] | undefined;
+}): string {
   const auth = headers.authorization;
   if (auth !== undefined) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-    if (!m) throw complianceError('invalid_authorization_header', 'Send the compliance key as "Authorization: Bearer pls_cmp_…" (or in the x-api-key header).');
+    if (!m)
+      throw complianceError(
+        'invalid_authorization_header',
+        'Send the compliance key as "Authorization: Bearer pls_cmp_…" (or in the x-api-key header).',
+      );
     return m[1] as string;
   }
   const apiKey = headers['x-api-key'];
   if (typeof apiKey === 'string' && apiKey.trim()) return apiKey.trim();
-  throw complianceError('authentication_required', 'The Compliance API needs a compliance key: send "Authorization: Bearer pls_cmp_…" (or x-api-key). A primary owner of the top-level organization creates keys under Settings → Compliance API.');
+  throw complianceError(
+    'authentication_required',
+    'The Compliance API needs a compliance key: send "Authorization: Bearer pls_cmp_…" (or x-api-key). A primary owner of the top-level organization creates keys under Settings → Compliance API.',
+  );
 }
 
 /**
@@ -37,12 +47,24 @@ export async function authenticateKey(ctx: Ctx, secret: string): Promise<LiveKey
   const key = await resolveComplianceKey(db, now, secret);
   if (!key) {
     await recordBadToken(db, clock, config, meta.ip);
-    throw complianceError('invalid_compliance_key', 'This compliance key is not valid: it may be mistyped, expired or revoked. Ask a primary owner of the organization for a new one.');
+    throw complianceError(
+      'invalid_compliance_key',
+      'This compliance key is not valid: it may be mistyped, expired or revoked. Ask a primary owner of the organization for a new one.',
+    );
   }
-  const rl: RateLimit = { bucket: 'compliance_key', key: key.id, limit: key.rateLimitPerMinute ?? config.complianceRateLimitPerMinute, windowSeconds: 60 };
-  await consumeRateLimit(db, clock, rl, { code: 'compliance_rate_limited', message: `Compliance key ${key.name} sent too many requests.` });
+  const rl: RateLimit = {
+    bucket: 'compliance_key',
+    key: key.id,
+    limit: key.rateLimitPerMinute ?? config.complianceRateLimitPerMinute,
+    windowSeconds: 60,
+  };
+  await consumeRateLimit(db, clock, rl, {
+    code: 'compliance_rate_limited',
+    message: `Compliance key ${key.name} sent too many requests.`,
+  });
   // Last use at minute granularity: polling does not turn every read into a key write.
-  if (!key.lastUsedAt || key.lastUsedAt.slice(0, 16) !== now.toISOString().slice(0, 16)) await touchKey(db, key.id, now.toISOString());
+  if (!key.lastUsedAt || key.lastUsedAt.slice(0, 16) !== now.toISOString().slice(0, 16))
+    await touchKey(db, key.id, now.toISOString());
   return key;
 }
 
@@ -50,7 +72,12 @@ export async function authenticateKey(ctx: Ctx, secret: string): Promise<LiveKey
  * The scope check every endpoint makes, and the one audit event per request: `compliance_key.used`
  * with the scope, in the key's organization; refused requests are recorded as denied.
  */
-export async function authorizeScope(base: Ctx, key: LiveKey, scope: Scope, route: { method: string; url: string }): Promise<ComplianceCall> {
+export async function authorizeScope(
+  base: Ctx,
+  key: LiveKey,
+  scope: Scope,
+  route: { method: string; url: string },
+): Promise<ComplianceCall> {
   const ctx: Ctx = { ...base, caller: { kind: 'compliance_key', keyId: key.id, orgId: key.rootOrgId } };
   const allowed = key.scopes.has(scope);
   await ctx.db.transaction().execute((tx) =>
@@ -59,14 +86,23 @@ export async function authorizeScope(base: Ctx, key: LiveKey, scope: Scope, rout
       action: 'compliance_key.used',
       outcome: allowed ? 'success' : 'denied',
       targets: [{ type: 'compliance_key', id: key.id, name: key.name }],
-      metadata: { scope, method: route.method, route: route.url, ...(allowed ? {} : { reason: 'missing_scope', keyScopes: [...key.scopes].sort() }) },
+      metadata: {
+        scope,
+        method: route.method,
+        route: route.url,
+        ...(allowed ? {} : { reason: 'missing_scope', keyScopes: [...key.scopes].sort() }),
+      },
     }),
   );
   if (!allowed) {
-    throw complianceError('missing_scope', `This endpoint needs the ${scope} scope (${SCOPES[scope]}), which compliance key ${key.name} does not have. Ask a primary owner for a key with ${scope}.`, {
-      requiredScope: scope,
-      keyScopes: [...key.scopes].sort(),
-    });
+    throw complianceError(
+      'missing_scope',
+      `This endpoint needs the ${scope} scope (${SCOPES[scope]}), which compliance key ${key.name} does not have. Ask a primary owner for a key with ${scope}.`,
+      {
+        requiredScope: scope,
+        keyScopes: [...key.scopes].sort(),
+      },
+    );
   }
   return { ctx, key, scope };
 }

@@ -1,6 +1,15 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { complianceError } from './errors.js';
-import { type TimeRange, arrayParam, cursorOf, cursorParams, limitParam, listOf, timeParams, timeRangeOf } from './query.js';
+import {
+  type TimeRange,
+  arrayParam,
+  cursorOf,
+  cursorParams,
+  limitParam,
+  listOf,
+  timeParams,
+  timeRangeOf,
+} from './query.js';
 
 /**
  * The filters chats and files are listed with: any number of users (or none: everyone), the
@@ -27,7 +36,17 @@ export const ContentListBody = Type.Object(
   {
     user_ids: Type.Optional(Ids),
     organization_ids: Type.Optional(Ids),
-    created_at: Type.Optional(Type.Object({ gte: Type.Optional(Type.String()), gt: Type.Optional(Type.String()), lte: Type.Optional(Type.String()), lt: Type.Optional(Type.String()) }, { additionalProperties: false })),
+    created_at: Type.Optional(
+      Type.Object(
+        {
+          gte: Type.Optional(Type.String()),
+          gt: Type.Optional(Type.String()),
+          lte: Type.Optional(Type.String()),
+          lt: Type.Optional(Type.String()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     after_id: Type.Optional(Type.String({ maxLength: 64 })),
     before_id: Type.Optional(Type.String({ maxLength: 64 })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_CONTENT_LIMIT })),
@@ -58,13 +77,32 @@ export interface ContentFilters {
 
 export function contentFilters(query: ContentListQuery): ContentFilters {
   const cursor = cursorOf(query);
-  if (cursor && !/^[a-z]{3}_[0-9a-z]{10,40}$/.test(cursor.id)) throw complianceError('invalid_cursor', `${cursor.direction}_id is not an id this list returned. Start again without it.`, { field: `${cursor.direction}_id` });
-  return { userIds: listOf(query, 'user_ids'), organizationIds: listOf(query, 'organization_ids'), range: timeRangeOf(query, 'created_at'), cursor, limit: query.limit ?? DEFAULT_LIMIT };
+  if (cursor && !/^[a-z]{3}_[0-9a-z]{10,40}$/.test(cursor.id))
+    throw complianceError(
+      'invalid_cursor',
+      `${cursor.direction}_id is not an id this list returned. Start again without it.`,
+      { field: `${cursor.direction}_id` },
+    );
+  return {
+    userIds: listOf(query, 'user_ids'),
+    organizationIds: listOf(query, 'organization_ids'),
+    range: timeRangeOf(query, 'created_at'),
+    cursor,
+    limit: query.limit ?? DEFAULT_LIMIT,
+  };
 }
 
 /** Cursor page envelope from rows fetched limit+1 in the cursor's reading direction. */
-export function cursorPage<T extends { id: string }>(rows: T[], f: ContentFilters): { data: T[]; has_more: boolean; first_id: string | null; last_id: string | null } {
+export function cursorPage<T extends { id: string }>(
+  rows: T[],
+  f: ContentFilters,
+): { data: T[]; has_more: boolean; first_id: string | null; last_id: string | null } {
   const data = rows.slice(0, f.limit);
   if (f.cursor?.direction === 'before') data.reverse();
-  return { data, has_more: rows.length > f.limit, first_id: data[0]?.id ?? null, last_id: data[data.length - 1]?.id ?? null };
+  return {
+    data,
+    has_more: rows.length > f.limit,
+    first_id: data[0]?.id ?? null,
+    last_id: data[data.length - 1]?.id ?? null,
+  };
 }

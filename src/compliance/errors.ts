@@ -32,10 +32,21 @@ export const COMPLIANCE_ERRORS = {
 
 export type ComplianceErrorCode = keyof typeof COMPLIANCE_ERRORS;
 
-export function complianceError(code: ComplianceErrorCode, message: string, details?: Record<string, unknown>, headers?: Record<string, string>): PalisadeError {
-  return new PalisadeError(COMPLIANCE_ERRORS[code], code, message, { ...(details ? { details } : {}), ...(headers ? { headers } : {}) });
+export function complianceError(
+  code: ComplianceErrorCode,
+  message: string,
+  details?: Record<string, unknown>,
+  headers?: Record<string, string>,
+): PalisadeError {
+  return new PalisadeError(COMPLIANCE_ERRORS[code], code, message, {
+    ...(details ? { details } : {}),
+    ...(headers ? { headers } : {}),
+  });
 }
 
 /** "Does not exist" and "exists outside what this key may see" answer alike, so ids never leak. */
 export const notVisible = (what: string) =>
-  complianceError('not_found', `No ${what} with that id exists, or this compliance key may not see it (it is limited to some organizations). Check the id and the key's organizations.`);
+  complianceError(
+    'not_found',
+    `No ${what} with that id exists, or this compliance key may not see it (it is limited to some organizations). Check the id and the key's organizations.`,
+  );

@@ -24,10 +24,21 @@ export const CreateComplianceKeyInput = Type.Object(
     name: Type.String({ minLength: 1, maxLength: 100 }),
     scopes: Type.Array(ScopeSchema, { minItems: 1, maxItems: ALL_SCOPES.length, uniqueItems: true }),
     organizationIds: Type.Optional(
-      Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: 500, uniqueItems: true, description: 'Organizations of this tree the key may see, each with its descendants. Omit for the whole tree.' }),
+      Type.Array(Type.String({ maxLength: 64 }), {
+        minItems: 1,
+        maxItems: 500,
+        uniqueItems: true,
+        description: 'Organizations of this tree the key may see, each with its descendants. Omit for the whole tree.',
+      }),
     ),
     expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
-    rateLimitPerMinute: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'Requests per minute for this key; default PALISADE_COMPLIANCE_RATE_LIMIT_PER_MINUTE.' })),
+    rateLimitPerMinute: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 100_000,
+        description: 'Requests per minute for this key; default PALISADE_COMPLIANCE_RATE_LIMIT_PER_MINUTE.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -38,7 +49,9 @@ export const ComplianceKeyView = Type.Object({
   name: Type.String(),
   prefix: Type.String({ description: 'First characters of the key, to recognise it; the rest is never shown again.' }),
   scopes: Type.Array(Type.String()),
-  organizationIds: Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'null: the whole tree of the organization.' }),
+  organizationIds: Type.Union([Type.Array(Type.String()), Type.Null()], {
+    description: 'null: the whole tree of the organization.',
+  }),
   rateLimitPerMinute: Type.Union([Type.Integer(), Type.Null()]),
   createdBy: Type.Union([Type.String(), Type.Null()]),
   createdAt: Type.String(),
@@ -66,27 +79,43 @@ export const keyView = (r: KeyRow): ComplianceKeyView => ({
 async function authorizeKeyAdmin(ctx: Ctx, orgId: string) {
   const auth = await authorize(ctx, orgId, 'compliance.keys.manage');
   if (auth.org.parent_id !== null) {
-    throw complianceError('compliance_keys_top_level_only', 'Compliance keys are created in the top-level organization, by one of its primary owners; a key can then be limited to this organization with "organizationIds".', {
-      topLevelRequired: true,
-    });
+    throw complianceError(
+      'compliance_keys_top_level_only',
+      'Compliance keys are created in the top-level organization, by one of its primary owners; a key can then be limited to this organization with "organizationIds".',
+      {
+        topLevelRequired: true,
+      },
+    );
   }
   return auth;
 }
 
-export async function createComplianceKey(ctx: Ctx, orgId: string, input: CreateComplianceKeyInput): Promise<{ key: string; complianceKey: ComplianceKeyView }> {
+export async function createComplianceKey(
+  ctx: Ctx,
+  orgId: string,
+  input: CreateComplianceKeyInput,
+): Promise<{ key: string; complianceKey: ComplianceKeyView }> {
   await authorizeKeyAdmin(ctx, orgId);
   const me = requireUser(ctx);
   // A key that reads every member's content is minted by a person at the console, not by a script.
-  if (me.via !== 'session') throw complianceError('compliance_key_needs_session', 'Create compliance keys while signed in to Palisade in a browser session, not with an API token.');
+  if (me.via !== 'session')
+    throw complianceError(
+      'compliance_key_needs_session',
+      'Create compliance keys while signed in to Palisade in a browser session, not with an API token.',
+    );
   let orgIds: string[] | null = null;
   if (input.organizationIds) {
     const tree = new Set((await subtreesOf(ctx.db, [orgId])).map((o) => o.id));
     const outside = input.organizationIds.filter((id) => !tree.has(id));
     if (outside.length) {
-      throw complianceError('invalid_organization_ids', `These organization ids are not in this organization's tree: ${outside.slice(0, 10).join(', ')}. List organizations of this tree (this one or its descendants), or omit organizationIds for the whole tree.`, {
-        field: 'organizationIds',
-        outside: outside.slice(0, 10),
-      });
+      throw complianceError(
+        'invalid_organization_ids',
+        `These organization ids are not in this organization's tree: ${outside.slice(0, 10).join(', ')}. List organizations of this tree (this one or its descendants), or omit organizationIds for the whole tree.`,
+        {
+          field: 'organizationIds',
+          outside: outside.slice(0, 10),
+        },
+      );
     }
     orgIds = [...input.organizationIds].sort();
   }
@@ -114,8 +143,16 @@ export async function createComplianceKey(ctx: Ctx, orgId: string, input: Create
     await recordAudit(tx, ctx, {
       orgId,
       action: 'compliance_key.created',
-      targets: [{ type: 'compliance_key', id: row.id, name: row.name }, ...(orgIds ?? []).map((id) => ({ type: 'organization', id }))],
-      metadata: { scopes, organizationIds: orgIds, expiresAt: row.expires_at, rateLimitPerMinute: row.rate_limit_per_minute },
+      targets: [
+        { type: 'compliance_key', id: row.id, name: row.name },
+        ...(orgIds ?? []).map((id) => ({ type: 'organization', id })),
+      ],
+      metadata: {
+        scopes,
+        organizationIds: orgIds,
+        expiresAt: row.expires_at,
+        rateLimitPerMinute: row.rate_limit_per_minute,
+      },
     });
   });
   return { key: secret, complianceKey: keyView(row) };
@@ -141,8 +178,17 @@ export async function revokeComplianceKey(ctx: Ctx, orgId: string, keyId: string
     if (!row) throw notVisible('compliance key');
     if (row.revoked_at) return keyView(row);
     const at = ctx.clock.now().toISOString();
-    await tx.updateTable('compliance_keys').set({ revoked_at: at, revoked_by: me.userId }).where('id', '=', keyId).execute();
-    await recordAudit(tx, ctx, { orgId, action: 'compliance_key.revoked', targets: [{ type: 'compliance_key', id: row.id, name: row.name }], metadata: { lastUsedAt: row.last_used_at } });
+    await tx
+      .updateTable('compliance_keys')
+      .set({ revoked_at: at, revoked_by: me.userId })
+      .where('id', '=', keyId)
+      .execute();
+    await recordAudit(tx, ctx, {
+      orgId,
+      action: 'compliance_key.revoked',
+      targets: [{ type: 'compliance_key', id: row.id, name: row.name }],
+      metadata: { lastUsedAt: row.last_used_at },
+    });
     return keyView({ ...row, revoked_at: at, revoked_by: me.userId });
   });
 }
@@ -163,15 +209,26 @@ export interface LiveKey {
 export async function resolveComplianceKey(db: Queryable, now: Date, secret: string): Promise<LiveKey | undefined> {
   if (secretKind(secret) !== 'cmp') return undefined;
   const row = await keyByHash(db, hashSecret(secret));
-  if (!row || row.revoked_at !== null || (row.expires_at !== null && row.expires_at <= now.toISOString())) return undefined;
-  const root = await db.selectFrom('organizations').select('id').where('id', '=', row.org_id).where('status', '=', 'active').executeTakeFirst();
+  if (!row || row.revoked_at !== null || (row.expires_at !== null && row.expires_at <= now.toISOString()))
+    return undefined;
+  const root = await db
+    .selectFrom('organizations')
+    .select('id')
+    .where('id', '=', row.org_id)
+    .where('status', '=', 'active')
+    .executeTakeFirst();
   if (!root) return undefined;
   const tree = (await subtreesOf(db, [row.org_id])).map((o) => o.id);
   let orgIds = tree;
   if (row.org_ids !== null) {
     // A listed organization moved out of the tree (or deleted) is simply no longer seen.
     const inTree = new Set(tree);
-    orgIds = (await subtreesOf(db, (JSON.parse(row.org_ids) as string[]).filter((id) => inTree.has(id)))).map((o) => o.id);
+    orgIds = (
+      await subtreesOf(
+        db,
+        (JSON.parse(row.org_ids) as string[]).filter((id) => inTree.has(id)),
+      )
+    ).map((o) => o.id);
   }
   return {
     id: row.id,

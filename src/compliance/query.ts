@@ -17,16 +17,38 @@ export function arrayParam(name: string, description: string): Record<string, TS
 }
 
 export function timeParams(field: string, what: string): Record<string, TSchema> {
-  const t = (op: string, words: string) => Type.Optional(Type.String({ maxLength: 40, description: `${what} ${words} this time (RFC 3339).` }));
-  return { [`${field}.gte`]: t('gte', 'at or after'), [`${field}.gt`]: t('gt', 'after'), [`${field}.lte`]: t('lte', 'at or before'), [`${field}.lt`]: t('lt', 'before') };
+  const t = (op: string, words: string) =>
+    Type.Optional(Type.String({ maxLength: 40, description: `${what} ${words} this time (RFC 3339).` }));
+  return {
+    [`${field}.gte`]: t('gte', 'at or after'),
+    [`${field}.gt`]: t('gt', 'after'),
+    [`${field}.lte`]: t('lte', 'at or before'),
+    [`${field}.lt`]: t('lt', 'before'),
+  };
 }
 
 export const cursorParams = {
-  after_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Return the items that come after this id in the list order (the next page: pass last_id).' })),
-  before_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Return the items that come before this id in the list order (the previous page: pass first_id).' })),
+  after_id: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 64,
+      description: 'Return the items that come after this id in the list order (the next page: pass last_id).',
+    }),
+  ),
+  before_id: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 64,
+      description: 'Return the items that come before this id in the list order (the previous page: pass first_id).',
+    }),
+  ),
 };
 
-export const limitParam = (max: number, dflt: number) => ({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: max, description: `Items per page (default ${dflt}, at most ${max}).` })) });
+export const limitParam = (max: number, dflt: number) => ({
+  limit: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: max, description: `Items per page (default ${dflt}, at most ${max}).` }),
+  ),
+});
 
 type Query = Record<string, unknown>;
 
@@ -36,7 +58,11 @@ export function listOf(query: Query, name: string): string[] | undefined {
   if (raw.length === 0) return undefined;
   const values = [...new Set(raw.map((v) => v.trim()).filter(Boolean))];
   if (values.length > MAX_FILTER_VALUES) {
-    throw complianceError('too_many_filter_values', `${name} has ${values.length} values; send at most ${MAX_FILTER_VALUES} per request and split larger lists over several requests.`, { field: name, max: MAX_FILTER_VALUES });
+    throw complianceError(
+      'too_many_filter_values',
+      `${name} has ${values.length} values; send at most ${MAX_FILTER_VALUES} per request and split larger lists over several requests.`,
+      { field: name, max: MAX_FILTER_VALUES },
+    );
   }
   return values;
 }
@@ -53,7 +79,11 @@ export interface TimeRange {
 function parseTime(raw: string, name: string): string {
   const d = new Date(raw);
   if (!/^\d{4}-\d{2}-\d{2}/.test(raw) || Number.isNaN(d.getTime())) {
-    throw complianceError('invalid_time', `${name}="${raw.slice(0, 40)}" is not a time; use RFC 3339 such as 2026-01-31T00:00:00Z.`, { field: name });
+    throw complianceError(
+      'invalid_time',
+      `${name}="${raw.slice(0, 40)}" is not a time; use RFC 3339 such as 2026-01-31T00:00:00Z.`,
+      { field: name },
+    );
   }
   return d.toISOString();
 }
@@ -66,16 +96,27 @@ export function timeRangeOf(query: Query, field: string): TimeRange {
   }
   const low = out.gt ?? out.gte;
   const high = out.lt ?? out.lte;
-  if ((out.gt && out.gte) || (out.lt && out.lte)) throw complianceError('invalid_time_range', `Give at most one lower bound (${field}.gt or .gte) and one upper bound (${field}.lt or .lte).`);
+  if ((out.gt && out.gte) || (out.lt && out.lte))
+    throw complianceError(
+      'invalid_time_range',
+      `Give at most one lower bound (${field}.gt or .gte) and one upper bound (${field}.lt or .lte).`,
+    );
   if (low && high && (low > high || (low === high && (out.gt || out.lt)))) {
-    throw complianceError('invalid_time_range', `The range is empty: its lower bound ${low} is not before its upper bound ${high}.`);
+    throw complianceError(
+      'invalid_time_range',
+      `The range is empty: its lower bound ${low} is not before its upper bound ${high}.`,
+    );
   }
   return out;
 }
 
 /** after_id or before_id, never both. */
-export function cursorOf(query: { after_id?: string | undefined; before_id?: string | undefined }): { id: string; direction: 'after' | 'before' } | undefined {
-  if (query.after_id && query.before_id) throw complianceError('conflicting_cursors', 'Send after_id (next page) or before_id (previous page), not both.');
+export function cursorOf(query: {
+  after_id?: string | undefined;
+  before_id?: string | undefined;
+}): { id: string; direction: 'after' | 'before' } | undefined {
+  if (query.after_id && query.before_id)
+    throw complianceError('conflicting_cursors', 'Send after_id (next page) or before_id (previous page), not both.');
   if (query.after_id) return { id: query.after_id, direction: 'after' };
   if (query.before_id) return { id: query.before_id, direction: 'before' };
   return undefined;
@@ -85,7 +126,10 @@ export function cursorOf(query: { after_id?: string | undefined; before_id?: str
 export function cursorPageSchema(item: TSchema) {
   return Type.Object({
     data: Type.Array(item),
-    has_more: Type.Boolean({ description: 'More items follow in the direction asked (after last_id for after_id or no cursor; before first_id for before_id).' }),
+    has_more: Type.Boolean({
+      description:
+        'More items follow in the direction asked (after last_id for after_id or no cursor; before first_id for before_id).',
+    }),
     first_id: Type.Union([Type.String(), Type.Null()]),
     last_id: Type.Union([Type.String(), Type.Null()]),
   });

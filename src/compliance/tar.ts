@@ -10,7 +10,8 @@ function octal(value: number, width: number): string {
 }
 
 function header(name: string, size: number, mtime: Date): Buffer {
-  if (!/^[\x21-\x7e][\x20-\x7e]{0,99}$/.test(name) || name.includes('..')) throw new Error(`tar entry name not allowed: ${name}`);
+  if (!/^[\x21-\x7e][\x20-\x7e]{0,99}$/.test(name) || name.includes('..'))
+    throw new Error(`tar entry name not allowed: ${name}`);
   const h = Buffer.alloc(BLOCK, 0);
   h.write(name, 0, 100, 'ascii');
   h.write(octal(0o644, 8), 100, 'ascii');

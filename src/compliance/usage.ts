@@ -19,14 +19,28 @@ const CSV_BATCH = 5000;
 
 export const UsageQuery = Type.Object(
   {
-    starting_at: Type.Optional(Type.String({ maxLength: 40, description: 'Start of the range (RFC 3339); default 30 days before ending_at.' })),
-    ending_at: Type.Optional(Type.String({ maxLength: 40, description: 'End of the range, exclusive (RFC 3339); default now.' })),
-    bucket_width: Type.Optional(Type.Union([Type.Literal('1d'), Type.Literal('1h')], { description: '1d (default): per UTC day; 1h: per UTC hour.' })),
+    starting_at: Type.Optional(
+      Type.String({ maxLength: 40, description: 'Start of the range (RFC 3339); default 30 days before ending_at.' }),
+    ),
+    ending_at: Type.Optional(
+      Type.String({ maxLength: 40, description: 'End of the range, exclusive (RFC 3339); default now.' }),
+    ),
+    bucket_width: Type.Optional(
+      Type.Union([Type.Literal('1d'), Type.Literal('1h')], {
+        description: '1d (default): per UTC day; 1h: per UTC hour.',
+      }),
+    ),
     ...arrayParam('organization_ids', 'Only these organizations (each must be visible to the key).'),
     ...arrayParam('user_ids', 'Only these people.'),
     ...arrayParam('models', 'Only these models.'),
-    format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')], { description: 'json (default, paged) or csv (the whole report, streamed).' })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIMIT, description: `JSON rows per page (default ${DEFAULT_LIMIT}).` })),
+    format: Type.Optional(
+      Type.Union([Type.Literal('json'), Type.Literal('csv')], {
+        description: 'json (default, paged) or csv (the whole report, streamed).',
+      }),
+    ),
+    limit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: MAX_LIMIT, description: `JSON rows per page (default ${DEFAULT_LIMIT}).` }),
+    ),
     page: Type.Optional(Type.String({ maxLength: 600, description: 'next_page from the previous JSON page.' })),
   },
   { additionalProperties: false },
@@ -58,19 +72,35 @@ interface Plan {
 
 function parseTime(raw: string, name: string): Date {
   const d = new Date(raw);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(raw) || Number.isNaN(d.getTime())) throw complianceError('invalid_time', `${name}="${raw.slice(0, 40)}" is not a time; use RFC 3339 such as 2026-01-31T00:00:00Z.`, { field: name });
+  if (!/^\d{4}-\d{2}-\d{2}/.test(raw) || Number.isNaN(d.getTime()))
+    throw complianceError(
+      'invalid_time',
+      `${name}="${raw.slice(0, 40)}" is not a time; use RFC 3339 such as 2026-01-31T00:00:00Z.`,
+      { field: name },
+    );
   return d;
 }
 
 function planOf(call: ComplianceCall, query: UsageQuery): Plan {
   const end = query.ending_at ? parseTime(query.ending_at, 'ending_at') : call.ctx.clock.now();
   const start = query.starting_at ? parseTime(query.starting_at, 'starting_at') : new Date(end.getTime() - 30 * DAY);
-  if (start >= end) throw complianceError('invalid_time_range', `starting_at (${start.toISOString()}) must be before ending_at (${end.toISOString()}).`);
+  if (start >= end)
+    throw complianceError(
+      'invalid_time_range',
+      `starting_at (${start.toISOString()}) must be before ending_at (${end.toISOString()}).`,
+    );
   const hourly = query.bucket_width === '1h';
   const width = hourly ? 13 : 10;
   // The last bucket that starts before the (exclusive) end.
   const last = new Date(end.getTime() - 1).toISOString().slice(0, width);
-  return { hourly, orgIds: organizationsOf(call, listOf(query, 'organization_ids')), userIds: listOf(query, 'user_ids'), models: listOf(query, 'models'), from: start.toISOString().slice(0, width), to: last };
+  return {
+    hourly,
+    orgIds: organizationsOf(call, listOf(query, 'organization_ids')),
+    userIds: listOf(query, 'user_ids'),
+    models: listOf(query, 'models'),
+    from: start.toISOString().slice(0, width),
+    to: last,
+  };
 }
 
 interface Row {
@@ -99,22 +129,50 @@ async function fetchRows(db: Queryable, p: Plan, after: Key | undefined, n: numb
 }
 
 async function fetchOrgRows(db: Queryable, p: Plan, orgId: string, after: Key | undefined, n: number): Promise<Row[]> {
-  const past = after ? sql<boolean>`(${sql.ref(p.hourly ? 'hour' : 'day')}, user_id, model) > (${after[1]}, ${after[2]}, ${after[3]})` : undefined;
-  let rows: { bucket: string; org_id: string; user_id: string; model: string; requests: number; input_tokens: number; output_tokens: number }[];
+  const past = after
+    ? sql<boolean>`(${sql.ref(p.hourly ? 'hour' : 'day')}, user_id, model) > (${after[1]}, ${after[2]}, ${after[3]})`
+    : undefined;
+  let rows: {
+    bucket: string;
+    org_id: string;
+    user_id: string;
+    model: string;
+    requests: number;
+    input_tokens: number;
+    output_tokens: number;
+  }[];
   if (p.hourly) {
-    let q = db.selectFrom('gateway_usage_hourly').select(['hour as bucket', 'org_id', 'user_id', 'model', 'requests', 'input_tokens', 'output_tokens']).where('org_id', '=', orgId).where('hour', '>=', after ? after[1] : p.from).where('hour', '<=', p.to);
+    let q = db
+      .selectFrom('gateway_usage_hourly')
+      .select(['hour as bucket', 'org_id', 'user_id', 'model', 'requests', 'input_tokens', 'output_tokens'])
+      .where('org_id', '=', orgId)
+      .where('hour', '>=', after ? after[1] : p.from)
+      .where('hour', '<=', p.to);
     if (p.userIds) q = q.where('user_id', 'in', p.userIds);
     if (p.models) q = q.where('model', 'in', p.models);
     if (past) q = q.where(past);
     rows = await q.orderBy('hour').orderBy('user_id').orderBy('model').limit(n).execute();
   } else {
-    let q = db.selectFrom('gateway_usage').select(['day as bucket', 'org_id', 'user_id', 'model', 'requests', 'input_tokens', 'output_tokens']).where('org_id', '=', orgId).where('day', '>=', after ? after[1] : p.from).where('day', '<=', p.to);
+    let q = db
+      .selectFrom('gateway_usage')
+      .select(['day as bucket', 'org_id', 'user_id', 'model', 'requests', 'input_tokens', 'output_tokens'])
+      .where('org_id', '=', orgId)
+      .where('day', '>=', after ? after[1] : p.from)
+      .where('day', '<=', p.to);
     if (p.userIds) q = q.where('user_id', 'in', p.userIds);
     if (p.models) q = q.where('model', 'in', p.models);
     if (past) q = q.where(past);
     rows = await q.orderBy('day').orderBy('user_id').orderBy('model').limit(n).execute();
   }
-  return rows.map((r) => ({ bucket: String(r.bucket), org_id: r.org_id, user_id: r.user_id, model: r.model, requests: Number(r.requests), input_tokens: Number(r.input_tokens), output_tokens: Number(r.output_tokens) }));
+  return rows.map((r) => ({
+    bucket: String(r.bucket),
+    org_id: r.org_id,
+    user_id: r.user_id,
+    model: r.model,
+    requests: Number(r.requests),
+    input_tokens: Number(r.input_tokens),
+    output_tokens: Number(r.output_tokens),
+  }));
 }
 
 function bucketBounds(bucket: string, hourly: boolean): [string, string] {
@@ -129,7 +187,17 @@ function viewsOf(rows: Row[], hourly: boolean, emails: Map<string, string>): Usa
     let b = bounds.get(r.bucket);
     if (!b) bounds.set(r.bucket, (b = bucketBounds(r.bucket, hourly)));
     const [starting_at, ending_at] = b;
-    return { starting_at, ending_at, organization_id: r.org_id, user_id: r.user_id, email_address: emails.get(r.user_id) ?? null, model: r.model, requests: r.requests, input_tokens: r.input_tokens, output_tokens: r.output_tokens };
+    return {
+      starting_at,
+      ending_at,
+      organization_id: r.org_id,
+      user_id: r.user_id,
+      email_address: emails.get(r.user_id) ?? null,
+      model: r.model,
+      requests: r.requests,
+      input_tokens: r.input_tokens,
+      output_tokens: r.output_tokens,
+    };
   });
 }
 
@@ -137,25 +205,51 @@ function decodePage(page: string | undefined): Key | undefined {
   if (!page) return undefined;
   try {
     const parsed: unknown = JSON.parse(Buffer.from(page, 'base64url').toString('utf8'));
-    if (Array.isArray(parsed) && parsed.length === 4 && parsed.every((x) => typeof x === 'string')) return parsed as Key;
+    if (Array.isArray(parsed) && parsed.length === 4 && parsed.every((x) => typeof x === 'string'))
+      return parsed as Key;
   } catch {
     // fall through
   }
-  throw complianceError('invalid_cursor', 'page is not a next_page this report returned. Start again without page.', { field: 'page' });
+  throw complianceError('invalid_cursor', 'page is not a next_page this report returned. Start again without page.', {
+    field: 'page',
+  });
 }
 
-export async function usageJson(call: ComplianceCall, query: UsageQuery): Promise<{ data: UsageRowView[]; has_more: boolean; next_page: string | null }> {
+export async function usageJson(
+  call: ComplianceCall,
+  query: UsageQuery,
+): Promise<{ data: UsageRowView[]; has_more: boolean; next_page: string | null }> {
   const p = planOf(call, query);
   const limit = query.limit ?? DEFAULT_LIMIT;
   const rows = await fetchRows(call.ctx.db, p, decodePage(query.page), limit + 1);
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   const hasMore = rows.length > limit;
-  const emails = await emailsOf(call.ctx.db, page.map((r) => r.user_id));
-  return { data: viewsOf(page, p.hourly, emails), has_more: hasMore, next_page: hasMore && last ? Buffer.from(JSON.stringify([last.org_id, last.bucket, last.user_id, last.model])).toString('base64url') : null };
+  const emails = await emailsOf(
+    call.ctx.db,
+    page.map((r) => r.user_id),
+  );
+  return {
+    data: viewsOf(page, p.hourly, emails),
+    has_more: hasMore,
+    next_page:
+      hasMore && last
+        ? Buffer.from(JSON.stringify([last.org_id, last.bucket, last.user_id, last.model])).toString('base64url')
+        : null,
+  };
 }
 
-export const CSV_COLUMNS = ['starting_at', 'ending_at', 'organization_id', 'user_id', 'email_address', 'model', 'requests', 'input_tokens', 'output_tokens'] as const;
+export const CSV_COLUMNS = [
+  'starting_at',
+  'ending_at',
+  'organization_id',
+  'user_id',
+  'email_address',
+  'model',
+  'requests',
+  'input_tokens',
+  'output_tokens',
+] as const;
 
 /** RFC 4180 field: quoted when it holds a comma, quote or line break; a leading = + - @ is defused for spreadsheets. */
 function csvField(v: string | number | null): string {
@@ -173,7 +267,10 @@ export async function* usageCsv(call: ComplianceCall, query: UsageQuery): AsyncG
   for (;;) {
     const rows = await fetchRows(call.ctx.db, p, after, CSV_BATCH);
     if (rows.length === 0) return;
-    const emails = await emailsOf(call.ctx.db, rows.map((r) => r.user_id));
+    const emails = await emailsOf(
+      call.ctx.db,
+      rows.map((r) => r.user_id),
+    );
     let out = '';
     for (const v of viewsOf(rows, p.hourly, emails)) out += `${CSV_COLUMNS.map((c) => csvField(v[c])).join(',')}\r\n`;
     yield out;

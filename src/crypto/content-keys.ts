@@ -26,16 +26,32 @@ export interface ContentKey {
   key: Buffer;
 }
 
-const wrapAad = (orgId: string, id: string, dkVersion: number) => Buffer.from(`palisade-ck|v1|${orgId}|${id}|${dkVersion}`);
-const contentAad = (ref: RecordRef, contentKeyId: string) => Buffer.from(`palisade|ck1|${ref.orgId}|${ref.table}|${ref.recordId}|${contentKeyId}`);
+const wrapAad = (orgId: string, id: string, dkVersion: number) =>
+  Buffer.from(`palisade-ck|v1|${orgId}|${id}|${dkVersion}`);
+const contentAad = (ref: RecordRef, contentKeyId: string) =>
+  Buffer.from(`palisade|ck1|${ref.orgId}|${ref.table}|${ref.recordId}|${contentKeyId}`);
 
 /** A new content key, wrapped and stored; call inside the transaction that writes its first record. */
-export async function createContentKey(db: Queryable, config: PalisadeConfig, now: Date, orgId: string): Promise<ContentKey> {
+export async function createContentKey(
+  db: Queryable,
+  config: PalisadeConfig,
+  now: Date,
+  orgId: string,
+): Promise<ContentKey> {
   const { version, key: dataKey } = await currentDataKey(db, config, orgId, now);
   const id = newId('cky', now);
   const key = randomBytes(32);
   const wrapped = seal(dataKey, key, wrapAad(orgId, id, version));
-  await db.insertInto('content_keys').values({ id, org_id: orgId, dk_version: version, wrapped_key: wrapped.toString('base64'), created_at: now.toISOString() }).execute();
+  await db
+    .insertInto('content_keys')
+    .values({
+      id,
+      org_id: orgId,
+      dk_version: version,
+      wrapped_key: wrapped.toString('base64'),
+      created_at: now.toISOString(),
+    })
+    .execute();
   return { id, orgId, dkVersion: version, key };
 }
 
@@ -45,15 +61,33 @@ export type LoadedContentKey = { ok: true; key: ContentKey } | { ok: false; reas
  * The content key, unwrapped. `erased`: its row is gone (the content was deleted and only a
  * leftover reference remains); `shredded`: the organization's data keys were destroyed.
  */
-export async function loadContentKey(db: Queryable, config: PalisadeConfig, orgId: string, id: string): Promise<LoadedContentKey> {
-  const row = await db.selectFrom('content_keys').selectAll().where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
+export async function loadContentKey(
+  db: Queryable,
+  config: PalisadeConfig,
+  orgId: string,
+  id: string,
+): Promise<LoadedContentKey> {
+  const row = await db
+    .selectFrom('content_keys')
+    .selectAll()
+    .where('id', '=', id)
+    .where('org_id', '=', orgId)
+    .executeTakeFirst();
   if (!row) return { ok: false, reason: 'erased' };
   const version = Number(row.dk_version);
   const dk = await dataKeyOf(db, config, orgId, version);
   if (!dk) throw integrityFailed({ orgId, table: 'content_keys', recordId: id });
   if (!dk.ok) return { ok: false, reason: 'shredded' };
   try {
-    return { ok: true, key: { id, orgId, dkVersion: version, key: open(dk.key, Buffer.from(row.wrapped_key, 'base64'), wrapAad(orgId, id, version)) } };
+    return {
+      ok: true,
+      key: {
+        id,
+        orgId,
+        dkVersion: version,
+        key: open(dk.key, Buffer.from(row.wrapped_key, 'base64'), wrapAad(orgId, id, version)),
+      },
+    };
   } catch {
     throw integrityFailed({ orgId, table: 'content_keys', recordId: id });
   }
@@ -83,7 +117,13 @@ export interface SealedRecord {
  * Opens either kind of record. Content keys already loaded for this read are reused through
  * `keys`, so a conversation of 200 messages unwraps its key once.
  */
-export async function openRecord(db: Queryable, config: PalisadeConfig, ref: RecordRef, rec: SealedRecord, keys: Map<string, LoadedContentKey> = new Map()): Promise<Opened> {
+export async function openRecord(
+  db: Queryable,
+  config: PalisadeConfig,
+  ref: RecordRef,
+  rec: SealedRecord,
+  keys: Map<string, LoadedContentKey> = new Map(),
+): Promise<Opened> {
   if (rec.contentKeyId === null) return openFor(db, config, ref, rec.ct, rec.keyVersion);
   let loaded = keys.get(rec.contentKeyId);
   if (!loaded) {
@@ -94,17 +134,31 @@ export async function openRecord(db: Queryable, config: PalisadeConfig, ref: Rec
   return { ok: true, data: openWithContentKey(loaded.key, ref, rec.ct) };
 }
 
-export async function openRecordText(db: Queryable, config: PalisadeConfig, ref: RecordRef, rec: SealedRecord, keys?: Map<string, LoadedContentKey>): Promise<string | null> {
+export async function openRecordText(
+  db: Queryable,
+  config: PalisadeConfig,
+  ref: RecordRef,
+  rec: SealedRecord,
+  keys?: Map<string, LoadedContentKey>,
+): Promise<string | null> {
   const r = await openRecord(db, config, ref, rec, keys);
   return r.ok ? r.data.toString('utf8') : null;
 }
 
 /** Destroys content keys (crypto-erasure of everything sealed under them). Same transaction as the records' deletion. */
-export async function destroyContentKeys(db: Queryable, orgId: string, ids: readonly (string | null)[]): Promise<number> {
+export async function destroyContentKeys(
+  db: Queryable,
+  orgId: string,
+  ids: readonly (string | null)[],
+): Promise<number> {
   const live = ids.filter((i): i is string => i !== null);
   let n = 0;
   for (let i = 0; i < live.length; i += 500) {
-    const r = await db.deleteFrom('content_keys').where('org_id', '=', orgId).where('id', 'in', live.slice(i, i + 500)).executeTakeFirst();
+    const r = await db
+      .deleteFrom('content_keys')
+      .where('org_id', '=', orgId)
+      .where('id', 'in', live.slice(i, i + 500))
+      .executeTakeFirst();
     n += Number(r.numDeletedRows);
   }
   return n;

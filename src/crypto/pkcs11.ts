@@ -36,13 +36,22 @@ export class Pkcs11Kek implements KekProvider {
     }
     this.p11.C_Initialize();
     try {
-      const slot = this.p11.C_GetSlotList(true).find((s) => this.p11.C_GetTokenInfo(s).label.trim() === opts.tokenLabel);
-      if (!slot) throw new KeyProviderError('PALISADE_PKCS11_TOKEN_LABEL', `no initialized token labelled "${opts.tokenLabel}" in ${opts.module}.`);
+      const slot = this.p11
+        .C_GetSlotList(true)
+        .find((s) => this.p11.C_GetTokenInfo(s).label.trim() === opts.tokenLabel);
+      if (!slot)
+        throw new KeyProviderError(
+          'PALISADE_PKCS11_TOKEN_LABEL',
+          `no initialized token labelled "${opts.tokenLabel}" in ${opts.module}.`,
+        );
       this.session = this.p11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
       try {
         this.p11.C_Login(this.session, pkcs11js.CKU_USER, opts.pin);
       } catch (err) {
-        throw new KeyProviderError('PALISADE_PKCS11_PIN', `login to token "${opts.tokenLabel}" failed (${(err as Error).message}).`);
+        throw new KeyProviderError(
+          'PALISADE_PKCS11_PIN',
+          `login to token "${opts.tokenLabel}" failed (${(err as Error).message}).`,
+        );
       }
       for (const label of opts.keyLabels) {
         this.p11.C_FindObjectsInit(this.session, [
@@ -51,7 +60,11 @@ export class Pkcs11Kek implements KekProvider {
         ]);
         const found = this.p11.C_FindObjects(this.session, 2);
         this.p11.C_FindObjectsFinal(this.session);
-        if (found.length !== 1) throw new KeyProviderError('PALISADE_PKCS11_KEY_LABEL', `expected exactly one secret key labelled "${label}" on token "${opts.tokenLabel}", found ${found.length}.`);
+        if (found.length !== 1)
+          throw new KeyProviderError(
+            'PALISADE_PKCS11_KEY_LABEL',
+            `expected exactly one secret key labelled "${label}" on token "${opts.tokenLabel}", found ${found.length}.`,
+          );
         this.handles.set(label, found[0] as Buffer);
       }
     } catch (err) {
@@ -95,8 +108,20 @@ export class Pkcs11Kek implements KekProvider {
   private crypt(op: 'encrypt' | 'decrypt', kekId: string, iv: Buffer, aad: Buffer, data: Buffer): Buffer {
     const pkcs11js = require('pkcs11js') as typeof Pkcs11Types;
     const key = this.handles.get(kekId.replace(/^pkcs11:/, ''));
-    if (!key) throw new Error(`HSM key ${kekId} is not configured; add its label to PALISADE_PKCS11_KEY_LABEL to read data wrapped with it`);
-    const mech = { mechanism: pkcs11js.CKM_AES_GCM, parameter: { type: pkcs11js.CK_PARAMS_AES_GCM, iv, aad: Buffer.concat([aad, Buffer.from(`|${kekId}`)]), ivBits: 96, tagBits: 128 } };
+    if (!key)
+      throw new Error(
+        `HSM key ${kekId} is not configured; add its label to PALISADE_PKCS11_KEY_LABEL to read data wrapped with it`,
+      );
+    const mech = {
+      mechanism: pkcs11js.CKM_AES_GCM,
+      parameter: {
+        type: pkcs11js.CK_PARAMS_AES_GCM,
+        iv,
+        aad: Buffer.concat([aad, Buffer.from(`|${kekId}`)]),
+        ivBits: 96,
+        tagBits: 128,
+      },
+    };
     const out = Buffer.alloc(data.length + 16);
     if (op === 'encrypt') {
       this.p11.C_EncryptInit(this.session, mech, key);

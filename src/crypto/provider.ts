@@ -15,7 +15,15 @@ export function initKeyProvider(config: PalisadeConfig, log?: (msg: string) => v
   if (existing) return existing;
   const provider: KekProvider =
     config.kekProvider === 'pkcs11'
-      ? new Pkcs11Kek({ module: config.pkcs11Module, tokenLabel: config.pkcs11TokenLabel, pin: config.pkcs11Pin, keyLabels: config.pkcs11KeyLabel.split(',').map((s) => s.trim()).filter(Boolean) })
+      ? new Pkcs11Kek({
+          module: config.pkcs11Module,
+          tokenLabel: config.pkcs11TokenLabel,
+          pin: config.pkcs11Pin,
+          keyLabels: config.pkcs11KeyLabel
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+        })
       : loadLocalKeyring(config, log);
   providers.set(config, provider);
   return provider;

@@ -18,12 +18,25 @@ import { type Database, sqliteHandleOf, sqlitePathOf } from './connect.js';
  * keeps serving (a write from another connection restarts the copy of the pages it changed), into
  * a temporary file renamed into place once complete, so a failed backup never leaves a half file.
  */
-export async function backupSqlite(database: Database, to: string, onProgress?: (done: number, total: number) => void): Promise<{ pages: number; bytes: number }> {
+export async function backupSqlite(
+  database: Database,
+  to: string,
+  onProgress?: (done: number, total: number) => void,
+): Promise<{ pages: number; bytes: number }> {
   const handle = sqliteHandleOf(database.db);
   if (database.dialect !== 'sqlite' || !handle) {
-    throw new PalisadeError(400, 'backup_not_sqlite', 'palisade backup copies the embedded SQLite database. For PostgreSQL use pg_dump --format=custom (see docs/operations.md), then palisade db check on the restored copy.');
+    throw new PalisadeError(
+      400,
+      'backup_not_sqlite',
+      'palisade backup copies the embedded SQLite database. For PostgreSQL use pg_dump --format=custom (see docs/operations.md), then palisade db check on the restored copy.',
+    );
   }
-  if (existsSync(to)) throw new PalisadeError(409, 'backup_exists', `${to} already exists; choose a new file name (backups are never overwritten).`);
+  if (existsSync(to))
+    throw new PalisadeError(
+      409,
+      'backup_exists',
+      `${to} already exists; choose a new file name (backups are never overwritten).`,
+    );
   mkdirSync(dirname(to), { recursive: true });
   const partial = `${to}.partial`;
   rmSync(partial, { force: true });
@@ -54,22 +67,48 @@ export async function backupSqlite(database: Database, to: string, onProgress?: 
  * is checked before it replaces anything; an existing database is replaced only with `force`, and
  * is kept beside it as `<name>.before-restore`.
  */
-export function restoreSqlite(config: PalisadeConfig, from: string, force: boolean): { path: string; keptPrevious: string | null } {
+export function restoreSqlite(
+  config: PalisadeConfig,
+  from: string,
+  force: boolean,
+): { path: string; keptPrevious: string | null } {
   const path = sqlitePathOf(config.databaseUrl);
-  if (!path || path === ':memory:') throw new PalisadeError(400, 'restore_not_sqlite', 'palisade restore restores the embedded SQLite database: set DATABASE_URL to the sqlite: file to restore into. For PostgreSQL use pg_restore (docs/operations.md), then palisade db check.');
+  if (!path || path === ':memory:')
+    throw new PalisadeError(
+      400,
+      'restore_not_sqlite',
+      'palisade restore restores the embedded SQLite database: set DATABASE_URL to the sqlite: file to restore into. For PostgreSQL use pg_restore (docs/operations.md), then palisade db check.',
+    );
   if (!existsSync(from)) throw new PalisadeError(404, 'backup_not_found', `There is no backup file at ${from}.`);
   const check = new SQLite(from, { readonly: true, fileMustExist: true });
   try {
     const ok = check.pragma('integrity_check', { simple: true });
-    if (ok !== 'ok') throw new PalisadeError(422, 'backup_damaged', `${from} failed SQLite's integrity check (${String(ok)}); restore another backup.`);
-    const tables = check.prepare("select count(*) as n from sqlite_master where type = 'table' and name = 'audit_events'").get() as { n: number };
-    if (Number(tables.n) !== 1) throw new PalisadeError(422, 'backup_not_palisade', `${from} is a SQLite database but not a Palisade one (it has no audit_events table).`);
+    if (ok !== 'ok')
+      throw new PalisadeError(
+        422,
+        'backup_damaged',
+        `${from} failed SQLite's integrity check (${String(ok)}); restore another backup.`,
+      );
+    const tables = check
+      .prepare("select count(*) as n from sqlite_master where type = 'table' and name = 'audit_events'")
+      .get() as { n: number };
+    if (Number(tables.n) !== 1)
+      throw new PalisadeError(
+        422,
+        'backup_not_palisade',
+        `${from} is a SQLite database but not a Palisade one (it has no audit_events table).`,
+      );
   } finally {
     check.close();
   }
   let keptPrevious: string | null = null;
   if (existsSync(path)) {
-    if (!force) throw new PalisadeError(409, 'restore_target_exists', `${path} exists. Stop Palisade, then run again with --force to replace it (the current file is kept as ${path}.before-restore).`);
+    if (!force)
+      throw new PalisadeError(
+        409,
+        'restore_target_exists',
+        `${path} exists. Stop Palisade, then run again with --force to replace it (the current file is kept as ${path}.before-restore).`,
+      );
     keptPrevious = `${path}.before-restore`;
     rmSync(keptPrevious, { force: true });
     renameSync(path, keptPrevious);
@@ -96,10 +135,24 @@ export async function checkInstallation(database: Database, config: PalisadeConf
   const chains: InstallationCheck['chains'] = [];
   for (const h of heads) {
     const v = await verifyChain(database.db, h.org_id);
-    chains.push({ orgId: h.org_id, events: v.eventsChecked, ok: v.ok, problem: v.ok ? null : (v.firstFailure?.explanation ?? 'does not verify') });
+    chains.push({
+      orgId: h.org_id,
+      events: v.eventsChecked,
+      ok: v.ok,
+      problem: v.ok ? null : (v.firstFailure?.explanation ?? 'does not verify'),
+    });
   }
-  const keys = await database.db.selectFrom('org_data_keys').select(['org_id', 'version', 'kek_id', 'wrapped_key', 'status']).where('status', '!=', 'destroyed').execute();
+  const keys = await database.db
+    .selectFrom('org_data_keys')
+    .select(['org_id', 'version', 'kek_id', 'wrapped_key', 'status'])
+    .where('status', '!=', 'destroyed')
+    .execute();
   const failed: { orgId: string; version: number }[] = [];
-  for (const k of keys) if (!(await dataKeyOpens(config, k))) failed.push({ orgId: k.org_id, version: Number(k.version) });
-  return { chains, dataKeys: { total: keys.length, opened: keys.length - failed.length, failed }, ok: chains.every((c) => c.ok) && failed.length === 0 };
+  for (const k of keys)
+    if (!(await dataKeyOpens(config, k))) failed.push({ orgId: k.org_id, version: Number(k.version) });
+  return {
+    chains,
+    dataKeys: { total: keys.length, opened: keys.length - failed.length, failed },
+    ok: chains.every((c) => c.ok) && failed.length === 0,
+  };
 }

@@ -161,7 +161,9 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Database
     // bigint columns (sequence numbers, counts) come back as numbers; they stay far below 2^53.
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+        oid === 20
+          ? (v: string) => Number(v)
+          : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
   });
   const db = new Kysely<DB>({ dialect: new SearchPathPostgresDialect({ pool }) });

@@ -46,8 +46,21 @@ type AnyDb = Kysely<any>;
 
 /** Tables of the source, parents before children. */
 function tablesInOrder(handle: NonNullable<ReturnType<typeof sqliteHandleOf>>): string[] {
-  const names = (handle.prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like 'kysely_%' order by name").all() as { name: string }[]).map((r) => r.name);
-  const deps = new Map(names.map((n) => [n, (handle.prepare(`pragma foreign_key_list("${n}")`).all() as { table: string }[]).map((f) => f.table).filter((t) => t !== n)]));
+  const names = (
+    handle
+      .prepare(
+        "select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like 'kysely_%' order by name",
+      )
+      .all() as { name: string }[]
+  ).map((r) => r.name);
+  const deps = new Map(
+    names.map((n) => [
+      n,
+      (handle.prepare(`pragma foreign_key_list("${n}")`).all() as { table: string }[])
+        .map((f) => f.table)
+        .filter((t) => t !== n),
+    ]),
+  );
   const ordered: string[] = [];
   const visiting = new Set<string>();
   const visit = (n: string) => {
@@ -69,7 +82,9 @@ function keyOf(handle: NonNullable<ReturnType<typeof sqliteHandleOf>>, table: st
     handle.prepare(`select rowid from "${table}" limit 0`).all();
     return ['rowid'];
   } catch {
-    const pk = (handle.prepare(`pragma table_info("${table}")`).all() as { name: string; pk: number }[]).filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk);
+    const pk = (handle.prepare(`pragma table_info("${table}")`).all() as { name: string; pk: number }[])
+      .filter((c) => c.pk > 0)
+      .sort((a, b) => a.pk - b.pk);
     if (!pk.length) throw new Error(`table ${table} has neither a rowid nor a primary key`);
     return pk.map((c) => c.name);
   }
@@ -87,7 +102,14 @@ function csvField(v: unknown): string {
  * Writes one batch with PostgreSQL's COPY (an order of magnitude faster than INSERT for bulk rows)
  * and the position it reached, in one transaction: after a crash, either both are there or neither.
  */
-async function copyBatch(pool: pg.Pool, table: string, columns: string[], rows: unknown[][], skip: number, position: { last_key: string; copied: number }): Promise<void> {
+async function copyBatch(
+  pool: pg.Pool,
+  table: string,
+  columns: string[],
+  rows: unknown[][],
+  skip: number,
+  position: { last_key: string; copied: number },
+): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('begin');
@@ -96,8 +118,16 @@ async function copyBatch(pool: pg.Pool, table: string, columns: string[], rows: 
       for (let i = skip; i < r.length; i++) csv += (i > skip ? ',' : '') + csvField(r[i]);
       csv += '\n';
     }
-    await pipeline(Readable.from([csv]), client.query(copyFrom(`copy "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) from stdin with (format csv)`)));
-    await client.query(`insert into ${PROGRESS_TABLE} (table_name, last_key, copied) values ($1, $2, $3) on conflict (table_name) do update set last_key = excluded.last_key, copied = excluded.copied`, [table, position.last_key, position.copied]);
+    await pipeline(
+      Readable.from([csv]),
+      client.query(
+        copyFrom(`copy "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) from stdin with (format csv)`),
+      ),
+    );
+    await client.query(
+      `insert into ${PROGRESS_TABLE} (table_name, last_key, copied) values ($1, $2, $3) on conflict (table_name) do update set last_key = excluded.last_key, copied = excluded.copied`,
+      [table, position.last_key, position.copied],
+    );
     await client.query('commit');
   } catch (err) {
     await client.query('rollback').catch(() => undefined);
@@ -117,37 +147,77 @@ async function appliedMigrations(db: AnyDb, schema: string | undefined): Promise
   }
 }
 
-export async function copyDatabase(source: Database, target: Database, opts: { batchRows?: number; onProgress?: (p: TableProgress) => void } = {}): Promise<CopyReport> {
+export async function copyDatabase(
+  source: Database,
+  target: Database,
+  opts: { batchRows?: number; onProgress?: (p: TableProgress) => void } = {},
+): Promise<CopyReport> {
   const started = Date.now();
   const handle = sqliteHandleOf(source.db);
-  if (source.dialect !== 'sqlite' || !handle) throw new PalisadeError(400, 'copy_source_not_sqlite', 'palisade db copy moves an embedded SQLite installation: set DATABASE_URL to the sqlite: database to copy from.');
-  if (target.dialect !== 'postgres') throw new PalisadeError(400, 'copy_target_not_postgres', 'Copy to a PostgreSQL database: --to postgres://user@host:5432/db.');
+  if (source.dialect !== 'sqlite' || !handle)
+    throw new PalisadeError(
+      400,
+      'copy_source_not_sqlite',
+      'palisade db copy moves an embedded SQLite installation: set DATABASE_URL to the sqlite: database to copy from.',
+    );
+  if (target.dialect !== 'postgres')
+    throw new PalisadeError(
+      400,
+      'copy_target_not_postgres',
+      'Copy to a PostgreSQL database: --to postgres://user@host:5432/db.',
+    );
   const sourceMigrations = await appliedMigrations(source.db as AnyDb, undefined);
   const missing = MIGRATION_NAMES.filter((m) => !sourceMigrations.includes(m));
-  if (missing.length) throw new PalisadeError(409, 'copy_source_not_migrated', `The SQLite database is not at the current version (missing ${missing.join(', ')}). Run \`palisade migrate\` on it first, then copy.`);
+  if (missing.length)
+    throw new PalisadeError(
+      409,
+      'copy_source_not_migrated',
+      `The SQLite database is not at the current version (missing ${missing.join(', ')}). Run \`palisade migrate\` on it first, then copy.`,
+    );
   await migrateToLatest(target);
   const phases = { migrate: Date.now() - started, load: 0, indexes: 0, verify: 0 };
   const t = target.db as AnyDb;
-  await sql`create table if not exists ${sql.table(PROGRESS_TABLE)} (table_name text primary key, last_key text not null, copied bigint not null)`.execute(t);
-  const progress = new Map((await t.selectFrom(PROGRESS_TABLE).selectAll().execute()).map((r) => [String(r.table_name), { lastKey: JSON.parse(String(r.last_key)) as unknown[], copied: Number(r.copied) }]));
+  await sql`create table if not exists ${sql.table(PROGRESS_TABLE)} (table_name text primary key, last_key text not null, copied bigint not null)`.execute(
+    t,
+  );
+  const progress = new Map(
+    (await t.selectFrom(PROGRESS_TABLE).selectAll().execute()).map((r) => [
+      String(r.table_name),
+      { lastKey: JSON.parse(String(r.last_key)) as unknown[], copied: Number(r.copied) },
+    ]),
+  );
   const tables = tablesInOrder(handle);
   if (progress.size === 0) {
     for (const table of tables) {
-      const row = await t.selectFrom(table).select(sql<number>`count(*)`.as('n')).executeTakeFirst();
-      if (Number(row?.n ?? 0) > 0) throw new PalisadeError(409, 'copy_target_not_empty', `The PostgreSQL database already holds data (${table} has rows) and no copy was started there. Copy into an empty database (or schema), so nothing of another installation is mixed in.`);
+      const row = await t
+        .selectFrom(table)
+        .select(sql<number>`count(*)`.as('n'))
+        .executeTakeFirst();
+      if (Number(row?.n ?? 0) > 0)
+        throw new PalisadeError(
+          409,
+          'copy_target_not_empty',
+          `The PostgreSQL database already holds data (${table} has rows) and no copy was started there. Copy into an empty database (or schema), so nothing of another installation is mixed in.`,
+        );
     }
   }
   // Like pg_restore: secondary indexes are dropped while the rows load and built once at the end
   // (maintaining six indexes row by row is most of the cost). Their definitions are kept in the
   // target, so a copy interrupted before the end still rebuilds them when it resumes.
-  await sql`create table if not exists ${sql.table(INDEX_TABLE)} (name text primary key, definition text not null)`.execute(t);
+  await sql`create table if not exists ${sql.table(INDEX_TABLE)} (name text primary key, definition text not null)`.execute(
+    t,
+  );
   if (progress.size === 0) {
     const indexes = await sql<{ indexname: string; indexdef: string }>`
       select i.indexname, i.indexdef from pg_indexes i
       where i.schemaname = current_schema() and i.tablename not in (${sql.lit(PROGRESS_TABLE)}, ${sql.lit(INDEX_TABLE)}, 'kysely_migration', 'kysely_migration_lock')
         and not exists (select 1 from pg_constraint c where c.conname = i.indexname)`.execute(t);
     for (const ix of indexes.rows) {
-      await t.insertInto(INDEX_TABLE).values({ name: ix.indexname, definition: ix.indexdef }).onConflict((oc) => oc.column('name').doNothing()).execute();
+      await t
+        .insertInto(INDEX_TABLE)
+        .values({ name: ix.indexname, definition: ix.indexdef })
+        .onConflict((oc) => oc.column('name').doNothing())
+        .execute();
       await sql`drop index if exists ${sql.id(ix.indexname)}`.execute(t);
     }
   }
@@ -168,13 +238,20 @@ export async function copyDatabase(source: Database, target: Database, opts: { b
     const order = ` order by ${keyColumns.map((k) => `"${k}"`).join(', ')} limit ?`;
     // Raw rows (arrays): the key columns first, then the table's columns in order.
     const first = handle.prepare(select + order).raw();
-    const next = handle.prepare(`${select} where (${keyColumns.map((k) => `"${k}"`).join(', ')}) > (${keyColumns.map(() => '?').join(', ')})${order}`).raw();
+    const next = handle
+      .prepare(
+        `${select} where (${keyColumns.map((k) => `"${k}"`).join(', ')}) > (${keyColumns.map(() => '?').join(', ')})${order}`,
+      )
+      .raw();
     const k = keyColumns.length;
     for (;;) {
       const batch = (last === null ? first.all(perStatement) : next.all(...last, perStatement)) as unknown[][];
       if (!batch.length) break;
       const lastKey = (batch[batch.length - 1] as unknown[]).slice(0, k);
-      await copyBatch(pool, table, columns, batch, k, { last_key: JSON.stringify(lastKey), copied: copied + batch.length });
+      await copyBatch(pool, table, columns, batch, k, {
+        last_key: JSON.stringify(lastKey),
+        copied: copied + batch.length,
+      });
       const values = batch;
       last = lastKey;
       copied += values.length;
@@ -186,7 +263,9 @@ export async function copyDatabase(source: Database, target: Database, opts: { b
   phases.load = Date.now() - mark;
   mark = Date.now();
   for (const ix of await t.selectFrom(INDEX_TABLE).selectAll().execute()) {
-    await sql.raw(String(ix.definition).replace(/^CREATE (UNIQUE )?INDEX /, 'CREATE $1INDEX IF NOT EXISTS ')).execute(t);
+    await sql
+      .raw(String(ix.definition).replace(/^CREATE (UNIQUE )?INDEX /, 'CREATE $1INDEX IF NOT EXISTS '))
+      .execute(t);
     await t.deleteFrom(INDEX_TABLE).where('name', '=', ix.name).execute();
   }
   phases.indexes = Date.now() - mark;

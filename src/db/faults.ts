@@ -29,14 +29,30 @@ const SQLITE_STORAGE: [RegExp, StorageCause][] = [
   [/^SQLITE_READONLY/, 'read_only'],
   [/^SQLITE_(IOERR|CANTOPEN|CORRUPT_VTAB)/, 'io_error'],
 ];
-const ERRNO_STORAGE: Record<string, StorageCause> = { ENOSPC: 'disk_full', EDQUOT: 'disk_full', EROFS: 'read_only', EIO: 'io_error' };
+const ERRNO_STORAGE: Record<string, StorageCause> = {
+  ENOSPC: 'disk_full',
+  EDQUOT: 'disk_full',
+  EROFS: 'read_only',
+  EIO: 'io_error',
+};
 /** PostgreSQL SQLSTATEs: 53100 disk_full, 25006 read_only_sql_transaction (a standby), 58030 io_error. */
 const PG_STORAGE: Record<string, StorageCause> = { '53100': 'disk_full', '25006': 'read_only', '58030': 'io_error' };
 /** Server going away or not accepting connections: admin/crash shutdown, starting up, too many connections. */
 const PG_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '57P05', '53300', '53000']);
-const NET_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);
+const NET_UNAVAILABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+]);
 /** What node-postgres and its pool say when a connection dies or cannot be had (no code attached). */
-const PG_CONNECTION_MESSAGES = /^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect|Client was closed|Connection terminated unexpectedly|terminating connection)/i;
+const PG_CONNECTION_MESSAGES =
+  /^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect|Client was closed|Connection terminated unexpectedly|terminating connection)/i;
 
 /** Classifies an error as a database or storage fault, or undefined for anything else. */
 export function databaseFaultOf(err: unknown): DatabaseFault | undefined {
@@ -44,8 +60,18 @@ export function databaseFaultOf(err: unknown): DatabaseFault | undefined {
   const e = err as Error & { code?: unknown };
   const code = typeof e.code === 'string' ? e.code : '';
   const message = e.message.slice(0, 300);
-  const storage = (cause: StorageCause): DatabaseFault => ({ code: 'storage_unavailable', cause, engineCode: code, engineMessage: message });
-  const unavailable = (cause: FaultCause = 'database_unreachable'): DatabaseFault => ({ code: 'database_unavailable', cause, engineCode: code || 'connection', engineMessage: message });
+  const storage = (cause: StorageCause): DatabaseFault => ({
+    code: 'storage_unavailable',
+    cause,
+    engineCode: code,
+    engineMessage: message,
+  });
+  const unavailable = (cause: FaultCause = 'database_unreachable'): DatabaseFault => ({
+    code: 'database_unavailable',
+    cause,
+    engineCode: code || 'connection',
+    engineMessage: message,
+  });
   if (code.startsWith('SQLITE_')) {
     for (const [re, cause] of SQLITE_STORAGE) if (re.test(code)) return storage(cause);
     if (/^SQLITE_(BUSY|LOCKED)/.test(code)) return unavailable('database_busy');
@@ -61,15 +87,20 @@ export function databaseFaultOf(err: unknown): DatabaseFault | undefined {
   if (PG_CONNECTION_MESSAGES.test(e.message)) return unavailable();
   // An error wrapping one of the above (AggregateError from a connect to several addresses, a cause).
   if (e.cause instanceof Error) return databaseFaultOf(e.cause);
-  if (err instanceof AggregateError) for (const inner of err.errors) if (databaseFaultOf(inner)) return databaseFaultOf(inner);
+  if (err instanceof AggregateError)
+    for (const inner of err.errors) if (databaseFaultOf(inner)) return databaseFaultOf(inner);
   return undefined;
 }
 
 const WHAT_TO_DO: Record<FaultCause, string> = {
-  disk_full: 'the disk holding the database is full. Free space on that volume (or grow it); writes resume by themselves, without a restart',
-  read_only: 'the database or its file system is read-only (a file system remounted read-only after an error, or a PostgreSQL standby after a failover). Make it writable again, or point DATABASE_URL at the primary; writes resume by themselves',
-  io_error: 'the disk holding the database reports I/O errors. Check the volume (kernel log, free space, health) before trusting it with more writes',
-  database_unreachable: 'the database does not answer (restarting, failing over, or unreachable). Palisade reconnects by itself',
+  disk_full:
+    'the disk holding the database is full. Free space on that volume (or grow it); writes resume by themselves, without a restart',
+  read_only:
+    'the database or its file system is read-only (a file system remounted read-only after an error, or a PostgreSQL standby after a failover). Make it writable again, or point DATABASE_URL at the primary; writes resume by themselves',
+  io_error:
+    'the disk holding the database reports I/O errors. Check the volume (kernel log, free space, health) before trusting it with more writes',
+  database_unreachable:
+    'the database does not answer (restarting, failing over, or unreachable). Palisade reconnects by itself',
   database_busy: 'the database stayed locked by other writers for too long. Retry shortly',
 };
 
@@ -106,7 +137,13 @@ export function storageHealthOf(db: Db): StorageHealth {
 /** Records a fault a write met (a request, a job, the probe). Reads that fail are recorded too: the database is then unreachable. */
 export function noteDatabaseFault(db: Db, fault: DatabaseFault, at: Date = new Date()): void {
   const prev = health.get(db) ?? healthy();
-  health.set(db, { writable: false, cause: fault.cause, detail: `${fault.engineCode ? `${fault.engineCode}: ` : ''}${fault.engineMessage}`, since: prev.writable ? at.toISOString() : prev.since, checkedAt: at.toISOString() });
+  health.set(db, {
+    writable: false,
+    cause: fault.cause,
+    detail: `${fault.engineCode ? `${fault.engineCode}: ` : ''}${fault.engineMessage}`,
+    since: prev.writable ? at.toISOString() : prev.since,
+    checkedAt: at.toISOString(),
+  });
 }
 
 export function noteWriteSucceeded(db: Db, at: Date = new Date()): void {
@@ -142,7 +179,16 @@ export async function probeStorage(db: Db, now: Date = new Date(), minIntervalMs
     noteWriteSucceeded(db, now);
   } catch (err) {
     const fault = databaseFaultOf(err);
-    noteDatabaseFault(db, fault ?? { code: 'storage_unavailable', cause: 'io_error', engineCode: '', engineMessage: err instanceof Error ? err.message.slice(0, 300) : String(err) }, now);
+    noteDatabaseFault(
+      db,
+      fault ?? {
+        code: 'storage_unavailable',
+        cause: 'io_error',
+        engineCode: '',
+        engineMessage: err instanceof Error ? err.message.slice(0, 300) : String(err),
+      },
+      now,
+    );
   }
   return storageHealthOf(db);
 }

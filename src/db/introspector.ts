@@ -38,7 +38,9 @@ export class SearchPathPostgresIntrospector extends PostgresIntrospector impleme
     this.#db = db;
   }
 
-  override async getTables(options: DatabaseMetadataOptions = { withInternalKyselyTables: false }): Promise<TableMetadata[]> {
+  override async getTables(
+    options: DatabaseMetadataOptions = { withInternalKyselyTables: false },
+  ): Promise<TableMetadata[]> {
     const { rows } = await sql<ColumnRow>`
       select ns.nspname as schema, c.relname as table, c.relkind as kind, a.attname as column,
              a.attnotnull as not_null, a.atthasdef as has_default,
@@ -53,7 +55,10 @@ export class SearchPathPostgresIntrospector extends PostgresIntrospector impleme
       where ns.nspname = any (current_schemas(false)) and c.relkind in ('r', 'v', 'p') and a.attnum > 0 and not a.attisdropped
       order by ns.nspname, c.relname, a.attnum`.execute(this.#db);
     const internal = new Set([DEFAULT_MIGRATION_TABLE, DEFAULT_MIGRATION_LOCK_TABLE]);
-    const tables = new Map<string, { name: string; schema: string; isView: boolean; columns: TableMetadata['columns'] }>();
+    const tables = new Map<
+      string,
+      { name: string; schema: string; isView: boolean; columns: TableMetadata['columns'] }
+    >();
     for (const r of rows) {
       if (!options.withInternalKyselyTables && internal.has(r.table)) continue;
       const key = `${r.schema}.${r.table}`;

@@ -65,7 +65,8 @@ const MIGRATIONS: Record<string, Migration | ((deps: MigrationDeps) => Migration
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);
 
 const providerFor = (deps: MigrationDeps): MigrationProvider => ({
-  getMigrations: async () => Object.fromEntries(Object.entries(MIGRATIONS).map(([name, m]) => [name, typeof m === 'function' ? m(deps) : m])),
+  getMigrations: async () =>
+    Object.fromEntries(Object.entries(MIGRATIONS).map(([name, m]) => [name, typeof m === 'function' ? m(deps) : m])),
 });
 
 export interface MigrationReport {
@@ -98,8 +99,10 @@ function report({ error, results }: MigrationResultSet): MigrationReport {
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
     const name = failed?.migrationName ?? 'unknown';
-    throw new Error(`Database migration ${name} failed: ${error instanceof Error ? error.message : String(error)}. The database was left at the last good migration; fix the cause and run \`palisade migrate\` again.`, { cause: error });
+    throw new Error(
+      `Database migration ${name} failed: ${error instanceof Error ? error.message : String(error)}. The database was left at the last good migration; fix the cause and run \`palisade migrate\` again.`,
+      { cause: error },
+    );
   }
   return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
 }
-

@@ -2,7 +2,12 @@ import { sql } from 'kysely';
 import type { Tx } from './schema.js';
 
 /** The tables whose rows are locked this way, each with the column the no-op UPDATE rewrites to itself. */
-const LOCK_COLUMN = { organizations: 'updated_at', domains: 'updated_at', scim_users: 'version', scim_groups: 'version' } as const;
+const LOCK_COLUMN = {
+  organizations: 'updated_at',
+  domains: 'updated_at',
+  scim_users: 'version',
+  scim_groups: 'version',
+} as const;
 
 /**
  * Locks the matching row until the transaction ends, so "check then change" rules on it apply in

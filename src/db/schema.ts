@@ -213,7 +213,19 @@ export interface CoreTables {
 }
 
 /** Every table Palisade has. A new domain adds `, XTables` (from src/<domain>/tables.ts) here. */
-export interface DB extends CoreTables, DomainTables, ScimTables, SsoTables, WorkspaceTables, AuditTables, EmailTables, ComplianceTables, GatewayTables, GithubTables, NotificationTables {}
+export interface DB
+  extends
+    CoreTables,
+    DomainTables,
+    ScimTables,
+    SsoTables,
+    WorkspaceTables,
+    AuditTables,
+    EmailTables,
+    ComplianceTables,
+    GatewayTables,
+    GithubTables,
+    NotificationTables {}
 
 export type Db = Kysely<DB>;
 export type Tx = Transaction<DB>;

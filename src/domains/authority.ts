@@ -17,7 +17,8 @@ import { type Capture, captureForEmail, sameCompany } from './capture.js';
  * - `nobody`: no one verified it. Only the mailbox's owner proves the account, by a link delivered
  *   to the address.
  */
-export type AddressAuthority = { kind: 'this_company'; capture: Capture } | { kind: 'other_company'; domain: string } | { kind: 'nobody' };
+export type AddressAuthority =
+  { kind: 'this_company'; capture: Capture } | { kind: 'other_company'; domain: string } | { kind: 'nobody' };
 
 export async function addressAuthority(db: Queryable, orgId: string | null, email: string): Promise<AddressAuthority> {
   const capture = await captureForEmail(db, email);

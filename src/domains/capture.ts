@@ -40,10 +40,20 @@ export async function loginMethodsForOrg(db: Queryable, orgId: string): Promise<
     .where('status', '=', 'active')
     .orderBy('id')
     .execute();
-  const enforced = await db.selectFrom('sso_enforcement').select('connection_id').where('org_id', '=', orgId).executeTakeFirst();
+  const enforced = await db
+    .selectFrom('sso_enforcement')
+    .select('connection_id')
+    .where('org_id', '=', orgId)
+    .executeTakeFirst();
   const sso: LoginMethod[] = connections
     .sort((a, b) => Number(b.id === enforced?.connection_id) - Number(a.id === enforced?.connection_id))
-    .map((c) => ({ type: 'sso', connectionId: c.id, name: c.name, protocol: c.protocol, startUrl: `/sso/${c.id}/start` }));
+    .map((c) => ({
+      type: 'sso',
+      connectionId: c.id,
+      name: c.name,
+      protocol: c.protocol,
+      startUrl: `/sso/${c.id}/start`,
+    }));
   return enforced ? sso : [...sso, { type: 'password' }];
 }
 
@@ -67,13 +77,30 @@ export async function captureForDomain(db: Queryable, name: string): Promise<Cap
   const rows = await db
     .selectFrom('domains')
     .innerJoin('organizations', 'organizations.id', 'domains.org_id')
-    .select(['domains.id', 'domains.name', 'domains.include_subdomains', 'domains.auto_join', 'domains.org_id', 'organizations.name as org_name'])
+    .select([
+      'domains.id',
+      'domains.name',
+      'domains.include_subdomains',
+      'domains.auto_join',
+      'domains.org_id',
+      'organizations.name as org_name',
+    ])
     .where('domains.name', 'in', names)
     .where('domains.status', 'in', CLAIMING)
     .where('organizations.status', '=', 'active')
     .execute();
-  const best = rows.filter((r) => r.name === name || Number(r.include_subdomains) === 1).sort((a, b) => b.name.length - a.name.length)[0];
-  return best && { orgId: best.org_id, orgName: best.org_name, domainId: best.id, domain: best.name, autoJoin: Number(best.auto_join) === 1 };
+  const best = rows
+    .filter((r) => r.name === name || Number(r.include_subdomains) === 1)
+    .sort((a, b) => b.name.length - a.name.length)[0];
+  return (
+    best && {
+      orgId: best.org_id,
+      orgName: best.org_name,
+      domainId: best.id,
+      domain: best.name,
+      autoJoin: Number(best.auto_join) === 1,
+    }
+  );
 }
 
 export async function captureForEmail(db: Queryable, email: string): Promise<Capture | undefined> {
@@ -97,7 +124,12 @@ export async function discoverLogin(ctx: Ctx, rawEmail: string): Promise<Discove
   await consumeRateLimit(
     ctx.db,
     ctx.clock,
-    { bucket: 'login_discover', key: clientNetworkKey(ctx.meta.ip), limit: ctx.config.discoverMaxRequestsPerIp, windowSeconds: ctx.config.discoverWindowSeconds },
+    {
+      bucket: 'login_discover',
+      key: clientNetworkKey(ctx.meta.ip),
+      limit: ctx.config.discoverMaxRequestsPerIp,
+      windowSeconds: ctx.config.discoverWindowSeconds,
+    },
     { code: 'too_many_discovery_requests', message: 'Too many sign-in lookups from your network address.' },
   );
   const email = normalizeEmail(rawEmail);
@@ -107,7 +139,8 @@ export async function discoverLogin(ctx: Ctx, rawEmail: string): Promise<Discove
   const account = await accountRouting(ctx.db, email);
   if (account) {
     const perOrg = await Promise.all(account.orgIds.map((id) => loginMethodsForOrg(ctx.db, id)));
-    const organization = capture && account.orgIds.includes(capture.orgId) ? { id: capture.orgId, name: capture.orgName } : null;
+    const organization =
+      capture && account.orgIds.includes(capture.orgId) ? { id: capture.orgId, name: capture.orgName } : null;
     const seen = new Set<string>();
     // Unless the domain names the organization anyway, the connection's name is left out: it would tell
     // anyone which organization holds an address at an uncaptured domain.
@@ -117,10 +150,15 @@ export async function discoverLogin(ctx: Ctx, rawEmail: string): Promise<Discove
       .map(({ name, ...m }) => (organization && name ? { ...m, name } : m));
     // Password sign-in only where every organization of theirs still offers it (none enforces SSO), and only with a password.
     const password = account.hasPassword && perOrg.every((methods) => methods.some((m) => m.type === 'password'));
-    if (sso.length || password) return { email, organization, methods: [...sso, ...(password ? [{ type: 'password' }] : [])] };
+    if (sso.length || password)
+      return { email, organization, methods: [...sso, ...(password ? [{ type: 'password' }] : [])] };
   }
   if (!capture) return { email, organization: null, methods: DEFAULT_LOGIN_METHODS };
-  return { email, organization: { id: capture.orgId, name: capture.orgName }, methods: await loginMethodsForOrg(ctx.db, capture.orgId) };
+  return {
+    email,
+    organization: { id: capture.orgId, name: capture.orgName },
+    methods: await loginMethodsForOrg(ctx.db, capture.orgId),
+  };
 }
 
 /** One company is one tree: two organizations with the same top-level organization. */
@@ -137,7 +175,12 @@ export async function sameCompany(db: Queryable, a: string, b: string): Promise<
  * top-level organization. Messages point to "your organization's administrators" and never name the
  * capturing organization.
  */
-export async function refuseCapturedEmail(db: Queryable, email: string, intoOrgId: string | null, who: 'self' | 'invitee'): Promise<void> {
+export async function refuseCapturedEmail(
+  db: Queryable,
+  email: string,
+  intoOrgId: string | null,
+  who: 'self' | 'invitee',
+): Promise<void> {
   const capture = await captureForEmail(db, email);
   if (!capture) return;
   // Any organization sharing the capturing organization's root may take them.
@@ -172,14 +215,30 @@ export async function refuseCapturedEmail(db: Queryable, email: string, intoOrgI
  *   anyone at that domain to its organization (that would let any tenant's IdP mint members at a
  *   domain someone else proved they own); people who were already members keep signing in.
  */
-export type SsoDomainCapture = { domain: string; capturedBy: 'this_organization' | 'same_company' | 'another_organization'; autoJoin: boolean; domainId: string | null };
+export type SsoDomainCapture = {
+  domain: string;
+  capturedBy: 'this_organization' | 'same_company' | 'another_organization';
+  autoJoin: boolean;
+  domainId: string | null;
+};
 
-export async function ssoDomainCapture(db: Queryable, connOrgId: string, email: string): Promise<SsoDomainCapture | null> {
+export async function ssoDomainCapture(
+  db: Queryable,
+  connOrgId: string,
+  email: string,
+): Promise<SsoDomainCapture | null> {
   const capture = await captureForEmail(db, email);
   if (!capture) return null;
-  if (capture.orgId === connOrgId) return { domain: capture.domain, capturedBy: 'this_organization', autoJoin: capture.autoJoin, domainId: capture.domainId };
+  if (capture.orgId === connOrgId)
+    return {
+      domain: capture.domain,
+      capturedBy: 'this_organization',
+      autoJoin: capture.autoJoin,
+      domainId: capture.domainId,
+    };
   // Another organization's domain id and settings are not this organization's business.
-  if (await sameCompany(db, connOrgId, capture.orgId)) return { domain: capture.domain, capturedBy: 'same_company', autoJoin: false, domainId: null };
+  if (await sameCompany(db, connOrgId, capture.orgId))
+    return { domain: capture.domain, capturedBy: 'same_company', autoJoin: false, domainId: null };
   return { domain: capture.domain, capturedBy: 'another_organization', autoJoin: false, domainId: null };
 }
 
@@ -188,20 +247,45 @@ export async function ssoDomainCapture(db: Queryable, connOrgId: string, email: 
  * when they sign in, unless they already belong to it (or are invited). Called inside the sign-in
  * transaction; SSO's just-in-time provisioning calls it too. Returns the organization joined.
  */
-export async function autoJoinCapturingOrg(tx: Tx, ctx: Pick<Ctx, 'clock' | 'caller' | 'meta'>, user: { id: string; email: string }): Promise<string | undefined> {
+export async function autoJoinCapturingOrg(
+  tx: Tx,
+  ctx: Pick<Ctx, 'clock' | 'caller' | 'meta'>,
+  user: { id: string; email: string },
+): Promise<string | undefined> {
   const capture = await captureForEmail(tx, user.email);
   if (!capture?.autoJoin) return undefined;
-  const existing = await tx.selectFrom('memberships').select('id').where('org_id', '=', capture.orgId).where('user_id', '=', user.id).executeTakeFirst();
+  const existing = await tx
+    .selectFrom('memberships')
+    .select('id')
+    .where('org_id', '=', capture.orgId)
+    .where('user_id', '=', user.id)
+    .executeTakeFirst();
   if (existing) return undefined;
   const now = ctx.clock.now();
   const at = now.toISOString();
   const id = newId('mem', now);
-  await tx.insertInto('memberships').values({ id, org_id: capture.orgId, user_id: user.id, role: 'member', status: 'active', invited_by: null, created_at: at, updated_at: at }).execute();
+  await tx
+    .insertInto('memberships')
+    .values({
+      id,
+      org_id: capture.orgId,
+      user_id: user.id,
+      role: 'member',
+      status: 'active',
+      invited_by: null,
+      created_at: at,
+      updated_at: at,
+    })
+    .execute();
   await recordAudit(tx, ctx, {
     orgId: capture.orgId,
     action: 'member.auto_joined',
     actor: { type: 'user', id: user.id, email: user.email, ip: ctx.meta.ip, userAgent: ctx.meta.userAgent },
-    targets: [{ type: 'user', id: user.id, name: user.email }, { type: 'membership', id }, { type: 'domain', id: capture.domainId, name: capture.domain }],
+    targets: [
+      { type: 'user', id: user.id, name: user.email },
+      { type: 'membership', id },
+      { type: 'domain', id: capture.domainId, name: capture.domain },
+    ],
     metadata: { role: 'member', reason: `The email domain is verified by this organization with auto-join on.` },
   });
   return capture.orgId;

@@ -93,9 +93,15 @@ const stripQuotes = (s: string) => {
 const ZONE_LINE = /(^|\s)(\d+\s+)?IN\s+TXT(\s|$)/i;
 
 /** Compares one published record with the expected value; a miss that is close gets named flags. */
-export async function judge(strings: string[], expected: string, domainName: string, owners: TokenLookup): Promise<{ match: boolean; found: FoundValue }> {
+export async function judge(
+  strings: string[],
+  expected: string,
+  domainName: string,
+  owners: TokenLookup,
+): Promise<{ match: boolean; found: FoundValue }> {
   const joined = strings.join('');
-  if (strings.length === 1 && joined === expected) return { match: true, found: { value: clip(joined), strings: strings.map(clip), nearMiss: [] } };
+  if (strings.length === 1 && joined === expected)
+    return { match: true, found: { value: clip(joined), strings: strings.map(clip), nearMiss: [] } };
   const flags: NearMiss[] = [];
   let candidate = joined;
   if (strings.length > 1) flags.push('split_across_strings');
@@ -105,18 +111,27 @@ export async function judge(strings: string[], expected: string, domainName: str
     candidate = unquoted;
   }
   const compact = candidate.replace(/\s+/g, '');
-  if (compact !== candidate && compact.toLowerCase().includes(expected.toLowerCase()) && compact.length === expected.length) {
+  if (
+    compact !== candidate &&
+    compact.toLowerCase().includes(expected.toLowerCase()) &&
+    compact.length === expected.length
+  ) {
     flags.push('whitespace');
     candidate = compact;
   }
   const near: NearMiss[] = [];
   if (candidate === expected) near.push(...flags);
   else if (candidate.toLowerCase() === expected.toLowerCase()) near.push(...flags, 'letter_case');
-  else if (candidate.includes(expected)) near.push(...flags, ZONE_LINE.test(candidate) ? 'zone_file_line' : 'extra_text');
+  else if (candidate.includes(expected))
+    near.push(...flags, ZONE_LINE.test(candidate) ? 'zone_file_line' : 'extra_text');
   else {
     const owner = await owners(candidate);
     if (owner) {
-      const who: NearMiss = !owner.sameOrg ? 'other_organization_token' : owner.domainName === domainName ? 'older_token' : 'token_for_other_domain';
+      const who: NearMiss = !owner.sameOrg
+        ? 'other_organization_token'
+        : owner.domainName === domainName
+          ? 'older_token'
+          : 'token_for_other_domain';
       near.push(...flags, who);
     }
   }
@@ -124,28 +139,36 @@ export async function judge(strings: string[], expected: string, domainName: str
 }
 
 const HINT: Record<NearMiss, string> = {
-  surrounding_quotes: 'it includes quote characters as part of the text (many DNS consoles add the quotes themselves; enter the value without them)',
+  surrounding_quotes:
+    'it includes quote characters as part of the text (many DNS consoles add the quotes themselves; enter the value without them)',
   whitespace: 'it contains spaces or line breaks; remove them',
   split_across_strings: 'it is split into several strings; put the whole value in one string',
   letter_case: 'it differs only in upper/lower case; copy the value exactly',
-  zone_file_line: 'it is a whole zone-file line (name, TTL, IN TXT and the value) pasted into the value field; enter only the value',
+  zone_file_line:
+    'it is a whole zone-file line (name, TTL, IN TXT and the value) pasted into the value field; enter only the value',
   extra_text: 'it contains the value with other text around it; the record must hold the value alone',
-  older_token: 'it is an older verification value of this organization for this domain (a new value was issued when the domain was added again); replace it with the current value',
-  token_for_other_domain: "it is this organization's verification value for a different domain; each domain has its own value",
-  other_organization_token: 'it is a verification value issued to a different Palisade organization; make sure you copied the value shown for this organization',
+  older_token:
+    'it is an older verification value of this organization for this domain (a new value was issued when the domain was added again); replace it with the current value',
+  token_for_other_domain:
+    "it is this organization's verification value for a different domain; each domain has its own value",
+  other_organization_token:
+    'it is a verification value issued to a different Palisade organization; make sure you copied the value shown for this organization',
 };
 
 const PLACE: Record<Misplacement, string> = {
   apex: 'at the domain itself (the zone apex, "@") instead of under the record name',
   missing_underscore: 'under the record name without its leading underscore',
   prefix_variant: 'under a misspelt record name',
-  doubled_zone: 'under the record name with the domain repeated (the DNS console appended the zone to a name that already ended with it)',
+  doubled_zone:
+    'under the record name with the domain repeated (the DNS console appended the zone to a name that already ended with it)',
   parent_domain: 'under the parent domain instead of this subdomain',
 };
 
 const RESPONSIBLE: Record<Responsibility, string> = {
-  palisade_resolver: "This is a problem with Palisade's DNS resolver, not with your domain: the Palisade operator should check PALISADE_DNS_SERVERS (the resolvers must be reachable from Palisade and resolve public names recursively). Palisade keeps its last verdict meanwhile.",
-  domain_name_servers: "Palisade's resolver works, but the domain's name servers did not give it an answer: whoever runs the DNS for this domain should check that every name server listed for it answers (and that DNSSEC, if used, validates). Palisade keeps its last verdict meanwhile; retry in a few minutes.",
+  palisade_resolver:
+    "This is a problem with Palisade's DNS resolver, not with your domain: the Palisade operator should check PALISADE_DNS_SERVERS (the resolvers must be reachable from Palisade and resolve public names recursively). Palisade keeps its last verdict meanwhile.",
+  domain_name_servers:
+    "Palisade's resolver works, but the domain's name servers did not give it an answer: whoever runs the DNS for this domain should check that every name server listed for it answers (and that DNSSEC, if used, validates). Palisade keeps its last verdict meanwhile; retry in a few minutes.",
 };
 
 const FAILED_HOW: Record<string, string> = {
@@ -170,17 +193,38 @@ export interface DiagnoseInput {
 export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
   const { domain, recordName, expected, lookup } = input;
   const chain = lookup.kind === 'dns_failure' ? [] : lookup.chain;
-  const base = { domain, recordType: 'TXT' as const, recordName, expectedValue: expected, checkedAt: input.checkedAt, cnameChain: chain, responsibility: null, resolvers: [], foundTotal: 0, elsewhere: [] as MisplacedValue[] };
+  const base = {
+    domain,
+    recordType: 'TXT' as const,
+    recordName,
+    expectedValue: expected,
+    checkedAt: input.checkedAt,
+    cnameChain: chain,
+    responsibility: null,
+    resolvers: [],
+    foundTotal: 0,
+    elsewhere: [] as MisplacedValue[],
+  };
   const add = `Add a TXT record named ${recordName} with the value ${quote(expected)}, wait for it to reach the DNS, then check again.`;
   const misplaced = async (): Promise<{ elsewhere: MisplacedValue[]; text: string }> => {
     const elsewhere = input.elsewhere ? await input.elsewhere() : [];
-    const text = elsewhere.map((e) => ` The expected value is published at ${e.name}, ${PLACE[e.kind]}${e.nearMiss.length ? ` (and ${e.nearMiss.map((n) => HINT[n]).join('; ')})` : ''}: move it to ${recordName}.`).join('');
+    const text = elsewhere
+      .map(
+        (e) =>
+          ` The expected value is published at ${e.name}, ${PLACE[e.kind]}${e.nearMiss.length ? ` (and ${e.nearMiss.map((n) => HINT[n]).join('; ')})` : ''}: move it to ${recordName}.`,
+      )
+      .join('');
     return { elsewhere, text };
   };
   switch (lookup.kind) {
     case 'dns_failure': {
       const who = lookup.resolvers.map((r) => `${r.server} ${FAILED_HOW[r.outcome] ?? r.outcome}`).join('; ');
-      const code: DiagnosisCode = lookup.responsibility === 'palisade_resolver' ? 'dns_resolver_failure' : lookup.failure === 'timeout' ? 'dns_timeout' : 'dns_server_failure';
+      const code: DiagnosisCode =
+        lookup.responsibility === 'palisade_resolver'
+          ? 'dns_resolver_failure'
+          : lookup.failure === 'timeout'
+            ? 'dns_timeout'
+            : 'dns_server_failure';
       return {
         ...base,
         code,
@@ -209,7 +253,16 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
       const target = chain[chain.length - 1];
       if (target) {
         const missing = lookup.kind === 'nxdomain' ? 'does not exist' : 'has no TXT record';
-        return { ...base, elsewhere: m.elsewhere, code: 'cname_elsewhere', ok: false, found: [], cnameTarget: chain[0] ?? null, dnsSide: false, message: `${domain} is not verified: ${recordName} is an alias (CNAME) for ${chain.join(' → ')}, which ${missing}, so the expected value ${quote(expected)} was not found. Remove the CNAME and add the TXT record at ${recordName} itself, or publish the value at ${target}.${m.text}` };
+        return {
+          ...base,
+          elsewhere: m.elsewhere,
+          code: 'cname_elsewhere',
+          ok: false,
+          found: [],
+          cnameTarget: chain[0] ?? null,
+          dnsSide: false,
+          message: `${domain} is not verified: ${recordName} is an alias (CNAME) for ${chain.join(' → ')}, which ${missing}, so the expected value ${quote(expected)} was not found. Remove the CNAME and add the TXT record at ${recordName} itself, or publish the value at ${target}.${m.text}`,
+        };
       }
       if (lookup.kind === 'nxdomain') {
         return {
@@ -223,7 +276,16 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
           message: `${domain} is not verified: the name ${recordName} does not exist in DNS (NXDOMAIN), so no TXT record was found. ${lookup.domainExists ? '' : `The domain ${domain} itself does not exist in DNS either: check its spelling, and that it is registered and its name servers are set. `}${m.text ? `${m.text.trim()} ` : ''}${add}`,
         };
       }
-      return { ...base, elsewhere: m.elsewhere, code: 'no_txt_records', ok: false, found: [], cnameTarget: null, dnsSide: false, message: `${domain} is not verified: the name ${recordName} exists but has no TXT records (only other record types). ${m.text ? `${m.text.trim()} ` : ''}${add}` };
+      return {
+        ...base,
+        elsewhere: m.elsewhere,
+        code: 'no_txt_records',
+        ok: false,
+        found: [],
+        cnameTarget: null,
+        dnsSide: false,
+        message: `${domain} is not verified: the name ${recordName} exists but has no TXT records (only other record types). ${m.text ? `${m.text.trim()} ` : ''}${add}`,
+      };
     }
     case 'records': {
       if (lookup.records.length === 0) return diagnose({ ...input, lookup: { kind: 'nodata', cname: null, chain } });
@@ -232,11 +294,23 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
       for (const strings of lookup.records) judged.push(await judge(strings, expected, domain, input.owners));
       const matched = judged.some((j) => j.match);
       // What is shown: the match or the near misses first, then the rest, up to MAX_SHOWN.
-      const shown = [...judged.filter((j) => j.match || j.found.nearMiss.length), ...judged.filter((j) => !j.match && !j.found.nearMiss.length)].slice(0, MAX_SHOWN).map((j) => j.found);
+      const shown = [
+        ...judged.filter((j) => j.match || j.found.nearMiss.length),
+        ...judged.filter((j) => !j.match && !j.found.nearMiss.length),
+      ]
+        .slice(0, MAX_SHOWN)
+        .map((j) => j.found);
       const counts = { ...base, found: shown, foundTotal: judged.length };
       if (matched) {
         const via = chain.length ? ` (through the alias ${chain.join(' → ')})` : '';
-        return { ...counts, code: 'verified', ok: true, cnameTarget: chain[0] ?? null, dnsSide: false, message: `${domain} is verified: ${recordName} has the TXT value ${quote(expected)}${via}.` };
+        return {
+          ...counts,
+          code: 'verified',
+          ok: true,
+          cnameTarget: chain[0] ?? null,
+          dnsSide: false,
+          message: `${domain} is verified: ${recordName} has the TXT value ${quote(expected)}${via}.`,
+        };
       }
       const m = await misplaced();
       const more = judged.length > shown.length ? ` and ${judged.length - shown.length} more` : '';
@@ -246,7 +320,15 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
         .map((f) => `The value ${quote(f.value)} is close: ${f.nearMiss.map((n) => HINT[n]).join('; ')}.`)
         .join(' ');
       if (chain.length) {
-        return { ...counts, elsewhere: m.elsewhere, code: 'cname_elsewhere', ok: false, cnameTarget: chain[0] ?? null, dnsSide: false, message: `${domain} is not verified: ${recordName} is an alias (CNAME) for ${chain.join(' → ')}, whose TXT records are ${list}, none of them the expected value ${quote(expected)}. Remove the CNAME and add the TXT record at ${recordName}, or publish the value at ${chain[chain.length - 1]}.${hints ? ` ${hints}` : ''}${m.text}` };
+        return {
+          ...counts,
+          elsewhere: m.elsewhere,
+          code: 'cname_elsewhere',
+          ok: false,
+          cnameTarget: chain[0] ?? null,
+          dnsSide: false,
+          message: `${domain} is not verified: ${recordName} is an alias (CNAME) for ${chain.join(' → ')}, whose TXT records are ${list}, none of them the expected value ${quote(expected)}. Remove the CNAME and add the TXT record at ${recordName}, or publish the value at ${chain[chain.length - 1]}.${hints ? ` ${hints}` : ''}${m.text}`,
+        };
       }
       return {
         ...counts,

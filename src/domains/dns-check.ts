@@ -36,7 +36,13 @@ export type TxtLookup =
   | { kind: 'nxdomain'; domainExists: boolean; chain: string[] }
   | { kind: 'nodata'; cname: string | null; chain: string[] }
   | { kind: 'cname_loop'; chain: string[] }
-  | { kind: 'dns_failure'; failure: ResolverFailureKind; responsibility: Responsibility; resolvers: ResolverOutcome[]; detail: string };
+  | {
+      kind: 'dns_failure';
+      failure: ResolverFailureKind;
+      responsibility: Responsibility;
+      resolvers: ResolverOutcome[];
+      detail: string;
+    };
 
 /** A resolver that stopped answering is tried last for this long. */
 const DOWN_FOR_MS = 60_000;
@@ -99,7 +105,13 @@ function ordered(client: DnsClient, now: number): string[] {
  */
 async function query<T>(client: DnsClient, ask: (r: Resolver) => Promise<T>): Promise<QueryResult<T>> {
   const servers = ordered(client, Date.now());
-  if (servers.length === 0) return { kind: 'failed', attempts: [{ server: '(none)', outcome: 'unreachable', detail: 'no DNS resolver is configured or known to the system' }] };
+  if (servers.length === 0)
+    return {
+      kind: 'failed',
+      attempts: [
+        { server: '(none)', outcome: 'unreachable', detail: 'no DNS resolver is configured or known to the system' },
+      ],
+    };
   const hedgeMs = Math.min(500, Math.max(50, Math.floor(client.timeoutMs / 4)));
   const attempts: ResolverOutcome[] = [];
   return new Promise((resolve) => {
@@ -168,7 +180,10 @@ const FAILURE_PRIORITY: ResolverFailureKind[] = ['servfail', 'timeout', 'refused
  * the name for Palisade) is Palisade's resolver; one that answers a control query (the root zone)
  * but failed or timed out on this name is waiting on the domain's name servers.
  */
-async function blame(client: DnsClient, attempts: ResolverOutcome[]): Promise<{ failure: ResolverFailureKind; responsibility: Responsibility; resolvers: ResolverOutcome[] }> {
+async function blame(
+  client: DnsClient,
+  attempts: ResolverOutcome[],
+): Promise<{ failure: ResolverFailureKind; responsibility: Responsibility; resolvers: ResolverOutcome[] }> {
   const perServer = new Map<string, ResolverOutcome>();
   for (const a of attempts) perServer.set(a.server, a);
   const resolvers = [...perServer.values()];
@@ -185,7 +200,14 @@ async function blame(client: DnsClient, attempts: ResolverOutcome[]): Promise<{ 
       } catch (err) {
         const code = errorCode(err);
         // Any DNS answer (even REFUSED for the root) proves the resolver is up; SERVFAIL on the root does not clear it.
-        if (r.outcome === 'timeout' && code !== 'ETIMEOUT' && code !== 'ECONNREFUSED' && code !== 'ECANCELLED' && code !== 'ESERVFAIL') domainSide = true;
+        if (
+          r.outcome === 'timeout' &&
+          code !== 'ETIMEOUT' &&
+          code !== 'ECONNREFUSED' &&
+          code !== 'ECANCELLED' &&
+          code !== 'ESERVFAIL'
+        )
+          domainSide = true;
       }
     }),
   );
@@ -194,14 +216,28 @@ async function blame(client: DnsClient, attempts: ResolverOutcome[]): Promise<{ 
 
 async function failed(client: DnsClient, attempts: ResolverOutcome[]): Promise<TxtLookup> {
   const b = await blame(client, attempts);
-  return { kind: 'dns_failure', ...b, detail: b.resolvers.map((r) => `${r.server}: ${r.outcome}${r.detail && r.detail !== r.outcome ? ` (${r.detail})` : ''}`).join(', ') };
+  return {
+    kind: 'dns_failure',
+    ...b,
+    detail: b.resolvers
+      .map((r) => `${r.server}: ${r.outcome}${r.detail && r.detail !== r.outcome ? ` (${r.detail})` : ''}`)
+      .join(', '),
+  };
 }
 
 /**
  * TXT records at `name` (and, when `wantAlias`, the CNAME the resolver chased to get them), else
  * its CNAME target, else why not.
  */
-async function txtOrCname(client: DnsClient, name: string, wantAlias: (records: string[][]) => boolean): Promise<{ kind: 'txt'; records: string[][]; cname: string | null } | { kind: 'nxdomain' | 'nodata'; cname: string | null } | { kind: 'failed'; attempts: ResolverOutcome[] }> {
+async function txtOrCname(
+  client: DnsClient,
+  name: string,
+  wantAlias: (records: string[][]) => boolean,
+): Promise<
+  | { kind: 'txt'; records: string[][]; cname: string | null }
+  | { kind: 'nxdomain' | 'nodata'; cname: string | null }
+  | { kind: 'failed'; attempts: ResolverOutcome[] }
+> {
   const txt = await query(client, (r) => r.resolveTxt(name));
   if (txt.kind === 'failed') return txt;
   const records = txt.kind === 'answer' ? txt.value : [];
@@ -224,10 +260,16 @@ async function nameExists(client: DnsClient, name: string): Promise<boolean> {
  * With `expected` (the scheduled re-check), an exact match asks nothing more; otherwise an alias
  * the resolver chased is reported too.
  */
-export async function lookupTxt(client: DnsClient, name: string, expected?: string, domain?: string): Promise<TxtLookup> {
+export async function lookupTxt(
+  client: DnsClient,
+  name: string,
+  expected?: string,
+  domain?: string,
+): Promise<TxtLookup> {
   const chain: string[] = [];
   let current = name;
-  const wantAlias = (records: string[][]) => chain.length === 0 && (expected === undefined || !records.some((r) => r.length === 1 && r[0] === expected));
+  const wantAlias = (records: string[][]) =>
+    chain.length === 0 && (expected === undefined || !records.some((r) => r.length === 1 && r[0] === expected));
   for (let hop = 0; hop <= MAX_CNAME_HOPS; hop++) {
     const r = await txtOrCname(client, current, wantAlias);
     if (r.kind === 'failed') return failed(client, r.attempts);
@@ -236,11 +278,17 @@ export async function lookupTxt(client: DnsClient, name: string, expected?: stri
       return { kind: 'records', records: r.records, cname: via[0] ?? null, chain: via };
     }
     if (!r.cname) {
-      if (r.kind === 'nxdomain') return { kind: 'nxdomain', domainExists: chain.length || domain === undefined ? true : await nameExists(client, domain), chain };
+      if (r.kind === 'nxdomain')
+        return {
+          kind: 'nxdomain',
+          domainExists: chain.length || domain === undefined ? true : await nameExists(client, domain),
+          chain,
+        };
       return { kind: 'nodata', cname: chain[0] ?? null, chain };
     }
     const target = r.cname.replace(/\.$/, '').toLowerCase();
-    if (target === name.toLowerCase() || chain.includes(target)) return { kind: 'cname_loop', chain: [...chain, target] };
+    if (target === name.toLowerCase() || chain.includes(target))
+      return { kind: 'cname_loop', chain: [...chain, target] };
     chain.push(target);
     current = target;
   }

@@ -14,14 +14,29 @@ export const DomainNotificationView = Type.Object({
 });
 export type DomainNotificationView = Static<typeof DomainNotificationView>;
 
-export async function listDomainNotifications(ctx: Ctx, orgId: string, page: PageRequest): Promise<Page<DomainNotificationView>> {
+export async function listDomainNotifications(
+  ctx: Ctx,
+  orgId: string,
+  page: PageRequest,
+): Promise<Page<DomainNotificationView>> {
   await authorize(ctx, orgId, 'domains.read');
   let q = ctx.db.selectFrom('domain_notifications').selectAll().where('org_id', '=', orgId);
   const after = page.after?.[0];
   if (after !== undefined) q = q.where('id', '>', after);
-  const rows = await q.orderBy('id').limit(page.limit + 1).execute();
+  const rows = await q
+    .orderBy('id')
+    .limit(page.limit + 1)
+    .execute();
   return pageOf(
-    rows.map((r) => ({ id: r.id, event: r.event, domainId: r.domain_id, domain: r.domain_name, createdAt: r.created_at, deliveredAt: r.delivered_at, payload: JSON.parse(r.payload) as Record<string, unknown> })),
+    rows.map((r) => ({
+      id: r.id,
+      event: r.event,
+      domainId: r.domain_id,
+      domain: r.domain_name,
+      createdAt: r.created_at,
+      deliveredAt: r.delivered_at,
+      payload: JSON.parse(r.payload) as Record<string, unknown>,
+    })),
     page,
   );
 }

@@ -14,11 +14,26 @@ export const RECHECK_JOB = 'domains.recheck';
 
 /** Checks every verified or failing domain once and applies the state machine (see applyCheck). */
 export async function recheckDomains(ctx: Ctx): Promise<Record<Transition | 'checked', number>> {
-  const counts: Record<Transition | 'checked', number> = { checked: 0, verified: 0, failing: 0, expired: 0, recovered: 0, unchanged: 0, conflict: 0 };
+  const counts: Record<Transition | 'checked', number> = {
+    checked: 0,
+    verified: 0,
+    failing: 0,
+    expired: 0,
+    recovered: 0,
+    unchanged: 0,
+    conflict: 0,
+  };
   const failures: string[] = [];
   let after = '';
   for (;;) {
-    const batch: Domain[] = await ctx.db.selectFrom('domains').selectAll().where('status', 'in', CLAIMING).where('id', '>', after).orderBy('id').limit(BATCH).execute();
+    const batch: Domain[] = await ctx.db
+      .selectFrom('domains')
+      .selectAll()
+      .where('status', 'in', CLAIMING)
+      .where('id', '>', after)
+      .orderBy('id')
+      .limit(BATCH)
+      .execute();
     if (batch.length === 0) break;
     after = (batch[batch.length - 1] as Domain).id;
     for (let i = 0; i < batch.length; i += PARALLEL) {
@@ -38,7 +53,10 @@ export async function recheckDomains(ctx: Ctx): Promise<Record<Transition | 'che
       );
     }
   }
-  if (failures.length) throw new Error(`${failures.length} domain check(s) failed (others were applied): ${failures.slice(0, 5).join('; ')}`);
+  if (failures.length)
+    throw new Error(
+      `${failures.length} domain check(s) failed (others were applied): ${failures.slice(0, 5).join('; ')}`,
+    );
   return counts;
 }
 

@@ -4,7 +4,16 @@ import type { FastifyInstance } from 'fastify';
 import { PageQuerySchema, pageRequest, pageSchema } from '../http/pagination.js';
 import { OrgParams, errorResponses, noContent } from '../http/schemas.js';
 import { DiscoverView, discoverLogin } from './capture.js';
-import { AddDomainInput, RemoveDomainQuery, UpdateDomainInput, addDomain, getDomain, listDomains, removeDomain, updateDomain } from './domains.js';
+import {
+  AddDomainInput,
+  RemoveDomainQuery,
+  UpdateDomainInput,
+  addDomain,
+  getDomain,
+  listDomains,
+  removeDomain,
+  updateDomain,
+} from './domains.js';
 import { DomainNotificationView, listDomainNotifications } from './notifications.js';
 import { verifyDomain } from './verify.js';
 import { DiagnosisView, DomainView } from './views.js';
@@ -18,24 +27,74 @@ export async function domainRoutes(root: FastifyInstance): Promise<void> {
 
   app.post(
     '/api/v1/orgs/:orgId/domains',
-    { schema: { tags, summary: 'Add a domain; returns the exact TXT record to publish', params: OrgParams, body: AddDomainInput, response: { 201: DomainView, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: 'Add a domain; returns the exact TXT record to publish',
+        params: OrgParams,
+        body: AddDomainInput,
+        response: { 201: DomainView, ...errorResponses },
+      },
+    },
     async (request, reply) => reply.status(201).send(await addDomain(request.ctx, request.params.orgId, request.body)),
   );
-  app.get('/api/v1/orgs/:orgId/domains', { schema: { tags, summary: 'List domains with their verification state', params: OrgParams, querystring: PageQuery, response: { 200: pageSchema(DomainView), ...errorResponses } } }, async (request) =>
-    listDomains(request.ctx, request.params.orgId, pageRequest(request.query)),
+  app.get(
+    '/api/v1/orgs/:orgId/domains',
+    {
+      schema: {
+        tags,
+        summary: 'List domains with their verification state',
+        params: OrgParams,
+        querystring: PageQuery,
+        response: { 200: pageSchema(DomainView), ...errorResponses },
+      },
+    },
+    async (request) => listDomains(request.ctx, request.params.orgId, pageRequest(request.query)),
   );
-  app.get('/api/v1/orgs/:orgId/domains/:domainId', { schema: { tags, summary: 'A domain: instructions, state, grace period and last diagnosis', params: DomainParams, response: { 200: DomainView, ...errorResponses } } }, async (request) =>
-    getDomain(request.ctx, request.params.orgId, request.params.domainId),
+  app.get(
+    '/api/v1/orgs/:orgId/domains/:domainId',
+    {
+      schema: {
+        tags,
+        summary: 'A domain: instructions, state, grace period and last diagnosis',
+        params: DomainParams,
+        response: { 200: DomainView, ...errorResponses },
+      },
+    },
+    async (request) => getDomain(request.ctx, request.params.orgId, request.params.domainId),
   );
   app.patch(
     '/api/v1/orgs/:orgId/domains/:domainId',
-    { schema: { operationId: 'updateDomain', tags, summary: 'Opt in or out of capturing subdomains, and of auto-join at sign-in (the lockout guard replays sign-ins first)', params: DomainParams, body: UpdateDomainInput, response: { 200: DomainView, ...errorResponses } } },
+    {
+      schema: {
+        operationId: 'updateDomain',
+        tags,
+        summary:
+          'Opt in or out of capturing subdomains, and of auto-join at sign-in (the lockout guard replays sign-ins first)',
+        params: DomainParams,
+        body: UpdateDomainInput,
+        response: { 200: DomainView, ...errorResponses },
+      },
+    },
     async (request) => updateDomain(request.ctx, request.params.orgId, request.params.domainId, request.body),
   );
-  app.delete('/api/v1/orgs/:orgId/domains/:domainId', { schema: { operationId: 'removeDomain', tags, summary: 'Remove a domain (capture stops at once); the lockout guard replays sign-ins first', params: DomainParams, querystring: RemoveDomainQuery, response: { ...noContent, ...errorResponses } } }, async (request, reply) => {
-    await removeDomain(request.ctx, request.params.orgId, request.params.domainId, request.query);
-    return reply.status(204).send();
-  });
+  app.delete(
+    '/api/v1/orgs/:orgId/domains/:domainId',
+    {
+      schema: {
+        operationId: 'removeDomain',
+        tags,
+        summary: 'Remove a domain (capture stops at once); the lockout guard replays sign-ins first',
+        params: DomainParams,
+        querystring: RemoveDomainQuery,
+        response: { ...noContent, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await removeDomain(request.ctx, request.params.orgId, request.params.domainId, request.query);
+      return reply.status(204).send();
+    },
+  );
   app.post(
     '/api/v1/orgs/:orgId/domains/:domainId/verify',
     {
@@ -43,14 +102,30 @@ export async function domainRoutes(root: FastifyInstance): Promise<void> {
         tags,
         summary: 'Check the TXT record now; answers with a diagnosis (200 whether or not the record is right)',
         params: DomainParams,
-        response: { 200: Type.Object({ verified: Type.Boolean(), summary: Type.String(), domain: DomainView, diagnosis: DiagnosisView }), ...errorResponses },
+        response: {
+          200: Type.Object({
+            verified: Type.Boolean(),
+            summary: Type.String(),
+            domain: DomainView,
+            diagnosis: DiagnosisView,
+          }),
+          ...errorResponses,
+        },
       },
     },
     async (request) => verifyDomain(request.ctx, request.params.orgId, request.params.domainId),
   );
   app.get(
     '/api/v1/orgs/:orgId/domain-notifications',
-    { schema: { tags, summary: 'Domain state transitions (verified, failing, expired, recovered) as webhook-ready records', params: OrgParams, querystring: PageQuery, response: { 200: pageSchema(DomainNotificationView), ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: 'Domain state transitions (verified, failing, expired, recovered) as webhook-ready records',
+        params: OrgParams,
+        querystring: PageQuery,
+        response: { 200: pageSchema(DomainNotificationView), ...errorResponses },
+      },
+    },
     async (request) => listDomainNotifications(request.ctx, request.params.orgId, pageRequest(request.query)),
   );
   app.get(
@@ -59,7 +134,8 @@ export async function domainRoutes(root: FastifyInstance): Promise<void> {
       schema: {
         tags: ['Sign-in'],
         operationId: 'discoverLogin',
-        summary: 'Where the login page sends a person: an existing account\'s own organizations\' sign-in methods, else the organization that manages their email domain',
+        summary:
+          "Where the login page sends a person: an existing account's own organizations' sign-in methods, else the organization that manages their email domain",
         security: [],
         querystring: Type.Object({ email: Type.String({ maxLength: 254 }) }),
         response: { 200: DiscoverView, ...errorResponses },

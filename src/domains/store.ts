@@ -25,7 +25,12 @@ export function suffixesOf(name: string): string[] {
  * Domains of other organizations that overlap `name` while claimed: the same name, a parent that
  * covers its subdomains, or (when `includeSubdomains`) a claimed name under it.
  */
-export async function overlappingClaims(db: Queryable, orgId: string, name: string, includeSubdomains: boolean): Promise<Domain[]> {
+export async function overlappingClaims(
+  db: Queryable,
+  orgId: string,
+  name: string,
+  includeSubdomains: boolean,
+): Promise<Domain[]> {
   const parents = suffixesOf(name);
   const rows = await db
     .selectFrom('domains')
@@ -39,11 +44,21 @@ export async function overlappingClaims(db: Queryable, orgId: string, name: stri
       return eb.or(ors);
     })
     .execute();
-  return rows.filter((r) => r.name === name || (parents.includes(r.name) && Number(r.include_subdomains) === 1) || (includeSubdomains && r.name.endsWith(`.${name}`)));
+  return rows.filter(
+    (r) =>
+      r.name === name ||
+      (parents.includes(r.name) && Number(r.include_subdomains) === 1) ||
+      (includeSubdomains && r.name.endsWith(`.${name}`)),
+  );
 }
 
 /** Who a published value was issued to, for near-miss diagnoses. Never returns the other organization. */
-export async function tokenOwner(db: Queryable, orgId: string, domainId: string, value: string): Promise<TokenOwner | undefined> {
+export async function tokenOwner(
+  db: Queryable,
+  orgId: string,
+  domainId: string,
+  value: string,
+): Promise<TokenOwner | undefined> {
   const row = await db.selectFrom('domain_challenges').selectAll().where('token', '=', value).executeTakeFirst();
   if (!row) return undefined;
   if (row.org_id !== orgId) return { sameOrg: false };

@@ -25,12 +25,18 @@ export function misplacedNames(prefix: string, domain: string): { name: string; 
   if (swapped !== prefix) out.push({ name: `${swapped}.${domain}`, kind: 'prefix_variant' });
   out.push({ name: `${prefix}.${domain}.${domain}`, kind: 'doubled_zone' });
   const registrable = parseDomain(domain, { allowPrivateDomains: true }).domain;
-  if (registrable && registrable !== domain) out.push({ name: `${prefix}.${domain.slice(domain.indexOf('.') + 1)}`, kind: 'parent_domain' });
+  if (registrable && registrable !== domain)
+    out.push({ name: `${prefix}.${domain.slice(domain.indexOf('.') + 1)}`, kind: 'parent_domain' });
   return out;
 }
 
 /** Which of the usual wrong places hold the expected value (exactly, or with a formatting slip). */
-async function findElsewhere(client: DnsClient, prefix: string, domain: string, expected: string): Promise<MisplacedValue[]> {
+async function findElsewhere(
+  client: DnsClient,
+  prefix: string,
+  domain: string,
+  expected: string,
+): Promise<MisplacedValue[]> {
   const places = misplacedNames(prefix, domain);
   const found = await Promise.all(
     places.map(async (p) => {
@@ -48,7 +54,11 @@ async function findElsewhere(client: DnsClient, prefix: string, domain: string, 
  * Asks the DNS now and explains the answer. No database writes. `fast` (the scheduled job) skips the
  * CNAME query when the value matches exactly; a manual check always reports an alias.
  */
-export async function checkDns(ctx: Pick<Ctx, 'db' | 'clock' | 'config'>, d: Pick<Domain, 'id' | 'org_id' | 'name' | 'token'>, opts: { fast?: boolean } = {}): Promise<Diagnosis> {
+export async function checkDns(
+  ctx: Pick<Ctx, 'db' | 'clock' | 'config'>,
+  d: Pick<Domain, 'id' | 'org_id' | 'name' | 'token'>,
+  opts: { fast?: boolean } = {},
+): Promise<Diagnosis> {
   const recordName = recordNameFor(ctx.config, d.name);
   const client = dnsClient(ctx.config);
   const lookup = await lookupTxt(client, recordName, opts.fast ? d.token : undefined, d.name);
@@ -70,22 +80,53 @@ export async function checkDns(ctx: Pick<Ctx, 'db' | 'clock' | 'config'>, d: Pic
 export function storedDiagnosis(previousJson: string | null, g: Diagnosis): Diagnosis {
   if (!g.dnsSide) return g;
   const previous = previousJson ? (JSON.parse(previousJson) as Diagnosis) : null;
-  const lastVerdict = previous ? (previous.dnsSide ? (previous.lastVerdict ?? null) : { ...previous, lastVerdict: undefined }) : null;
+  const lastVerdict = previous
+    ? previous.dnsSide
+      ? (previous.lastVerdict ?? null)
+      : { ...previous, lastVerdict: undefined }
+    : null;
   return { ...g, lastVerdict };
 }
 
 export type Transition = 'verified' | 'failing' | 'expired' | 'recovered' | 'unchanged' | 'conflict';
 
-async function notify(tx: Tx, ctx: Ctx, d: Domain, event: DomainNotificationsTable['event'], diagnosis: Diagnosis, extra: Record<string, unknown>): Promise<void> {
+async function notify(
+  tx: Tx,
+  ctx: Ctx,
+  d: Domain,
+  event: DomainNotificationsTable['event'],
+  diagnosis: Diagnosis,
+  extra: Record<string, unknown>,
+): Promise<void> {
   const now = ctx.clock.now();
   const id = newId('dnt', now);
   // Shaped as the body a webhook would POST, so a delivery worker can send it unchanged.
-  const payload = { id, type: event, occurredAt: now.toISOString(), organization: { id: d.org_id }, domain: { id: d.id, name: d.name, ...extra }, diagnosis };
-  await tx.insertInto('domain_notifications').values({ id, org_id: d.org_id, domain_id: d.id, domain_name: d.name, event, payload: JSON.stringify(payload), created_at: now.toISOString(), delivered_at: null }).execute();
+  const payload = {
+    id,
+    type: event,
+    occurredAt: now.toISOString(),
+    organization: { id: d.org_id },
+    domain: { id: d.id, name: d.name, ...extra },
+    diagnosis,
+  };
+  await tx
+    .insertInto('domain_notifications')
+    .values({
+      id,
+      org_id: d.org_id,
+      domain_id: d.id,
+      domain_name: d.name,
+      event,
+      payload: JSON.stringify(payload),
+      created_at: now.toISOString(),
+      delivered_at: null,
+    })
+    .execute();
 }
 
 /** Short public summary of what DNS held, for audit metadata (the published values are public DNS data). */
-const foundSummary = (g: Diagnosis) => g.found.slice(0, 5).map((f) => ({ value: f.value.slice(0, 120), nearMiss: f.nearMiss }));
+const foundSummary = (g: Diagnosis) =>
+  g.found.slice(0, 5).map((f) => ({ value: f.value.slice(0, 120), nearMiss: f.nearMiss }));
 
 /**
  * Applies one check result to a domain: the state machine
@@ -95,13 +136,26 @@ const foundSummary = (g: Diagnosis) => g.found.slice(0, 5).map((f) => ({ value: 
  * Each transition writes an audit event and a notification in the same transaction. Idempotent: the
  * row is locked and re-read, so a repeated or concurrent check sees the state the other one left.
  */
-export async function applyCheck(ctx: Ctx, orgId: string, domainId: string, g: Diagnosis, source: 'manual' | 'job'): Promise<{ domain: Domain; transition: Transition }> {
+export async function applyCheck(
+  ctx: Ctx,
+  orgId: string,
+  domainId: string,
+  g: Diagnosis,
+  source: 'manual' | 'job',
+): Promise<{ domain: Domain; transition: Transition }> {
   if (g.ok) {
     // The daily common case, a verified domain still verified, is one conditional UPDATE with no
     // transition; if the state changed meanwhile, zero rows match and the full path below decides.
     const at = ctx.clock.now().toISOString();
     const set = { last_checked_at: at, last_good_check_at: at, last_diagnosis: JSON.stringify(g), updated_at: at };
-    const domain = await ctx.db.updateTable('domains').set(set).where('id', '=', domainId).where('org_id', '=', orgId).where('status', '=', 'verified').returningAll().executeTakeFirst();
+    const domain = await ctx.db
+      .updateTable('domains')
+      .set(set)
+      .where('id', '=', domainId)
+      .where('org_id', '=', orgId)
+      .where('status', '=', 'verified')
+      .returningAll()
+      .executeTakeFirst();
     if (domain) return { domain, transition: 'unchanged' };
   }
   const out = await ctx.db.transaction().execute(async (tx) => {
@@ -119,23 +173,67 @@ export async function applyCheck(ctx: Ctx, orgId: string, domainId: string, g: D
     if (d.status === 'pending' || d.status === 'expired') {
       if (g.ok) {
         if ((await overlappingClaims(tx, orgId, d.name, Number(d.include_subdomains) === 1)).length > 0) {
-          await tx.updateTable('domains').set({ last_checked_at: at, last_diagnosis: diag, updated_at: at }).where('id', '=', d.id).execute();
-          await recordAudit(tx, ctx, { orgId, action: 'domain.verification_conflict', outcome: 'denied', targets: target, metadata: { recordName, reason: 'The DNS record is correct, but another organization already holds this domain (or one covering it).' } });
+          await tx
+            .updateTable('domains')
+            .set({ last_checked_at: at, last_diagnosis: diag, updated_at: at })
+            .where('id', '=', d.id)
+            .execute();
+          await recordAudit(tx, ctx, {
+            orgId,
+            action: 'domain.verification_conflict',
+            outcome: 'denied',
+            targets: target,
+            metadata: {
+              recordName,
+              reason:
+                'The DNS record is correct, but another organization already holds this domain (or one covering it).',
+            },
+          });
           return { domain: next, transition: 'conflict' as Transition };
         }
-        next = { ...next, status: 'verified', claim_key: d.name, verified_at: at, last_good_check_at: at, failing_since: null, grace_until: null, expired_at: null };
+        next = {
+          ...next,
+          status: 'verified',
+          claim_key: d.name,
+          verified_at: at,
+          last_good_check_at: at,
+          failing_since: null,
+          grace_until: null,
+          expired_at: null,
+        };
         transition = 'verified';
-        await recordAudit(tx, ctx, { orgId, action: 'domain.verified', targets: target, metadata: { recordName, source, previousStatus: d.status, includeSubdomains: Number(d.include_subdomains) === 1 } });
+        await recordAudit(tx, ctx, {
+          orgId,
+          action: 'domain.verified',
+          targets: target,
+          metadata: {
+            recordName,
+            source,
+            previousStatus: d.status,
+            includeSubdomains: Number(d.include_subdomains) === 1,
+          },
+        });
         await notify(tx, ctx, next, 'domain.verified', g, { status: 'verified' });
       } else if (source === 'manual') {
-        await recordAudit(tx, ctx, { orgId, action: 'domain.verification_failed', outcome: 'failure', targets: target, metadata: { recordName, diagnosisCode: g.code, found: foundSummary(g) } });
+        await recordAudit(tx, ctx, {
+          orgId,
+          action: 'domain.verification_failed',
+          outcome: 'failure',
+          targets: target,
+          metadata: { recordName, diagnosisCode: g.code, found: foundSummary(g) },
+        });
       }
     } else if (g.ok) {
       next = { ...next, last_good_check_at: at };
       if (d.status === 'failing') {
         next = { ...next, status: 'verified', failing_since: null, grace_until: null };
         transition = 'recovered';
-        await recordAudit(tx, ctx, { orgId, action: 'domain.recovered', targets: target, metadata: { recordName, source, failingSince: d.failing_since, lastGoodCheckAt: d.last_good_check_at } });
+        await recordAudit(tx, ctx, {
+          orgId,
+          action: 'domain.recovered',
+          targets: target,
+          metadata: { recordName, source, failingSince: d.failing_since, lastGoodCheckAt: d.last_good_check_at },
+        });
         await notify(tx, ctx, next, 'domain.recovered', g, { status: 'verified', failingSince: d.failing_since });
       }
     } else if (g.dnsSide && g.responsibility === 'palisade_resolver') {
@@ -154,9 +252,22 @@ export async function applyCheck(ctx: Ctx, orgId: string, domainId: string, g: D
         action: 'domain.failing',
         outcome: 'failure',
         targets: target,
-        metadata: { recordName, source, diagnosisCode: g.code, found: foundSummary(g), lastGoodCheckAt: d.last_good_check_at, graceUntil, capture: `People at ${d.name} are still routed to this organization until ${graceUntil}; fix the record before then.` },
+        metadata: {
+          recordName,
+          source,
+          diagnosisCode: g.code,
+          found: foundSummary(g),
+          lastGoodCheckAt: d.last_good_check_at,
+          graceUntil,
+          capture: `People at ${d.name} are still routed to this organization until ${graceUntil}; fix the record before then.`,
+        },
       });
-      await notify(tx, ctx, next, 'domain.failing', g, { status: 'failing', lastGoodCheckAt: d.last_good_check_at, failingSince: at, graceUntil });
+      await notify(tx, ctx, next, 'domain.failing', g, {
+        status: 'failing',
+        lastGoodCheckAt: d.last_good_check_at,
+        failingSince: at,
+        graceUntil,
+      });
     } else if (d.status === 'failing' && d.grace_until !== null && at >= d.grace_until) {
       next = { ...next, status: 'expired', claim_key: null, expired_at: at };
       transition = 'expired';
@@ -166,9 +277,24 @@ export async function applyCheck(ctx: Ctx, orgId: string, domainId: string, g: D
         action: 'domain.expired',
         outcome: 'failure',
         targets: target,
-        metadata: { reason, recordName, diagnosisCode: g.code, found: foundSummary(g), failingSince: d.failing_since, lastGoodCheckAt: d.last_good_check_at, graceUntil: d.grace_until, captureStopped: true },
+        metadata: {
+          reason,
+          recordName,
+          diagnosisCode: g.code,
+          found: foundSummary(g),
+          failingSince: d.failing_since,
+          lastGoodCheckAt: d.last_good_check_at,
+          graceUntil: d.grace_until,
+          captureStopped: true,
+        },
       });
-      await notify(tx, ctx, next, 'domain.expired', g, { status: 'expired', lastGoodCheckAt: d.last_good_check_at, failingSince: d.failing_since, graceUntil: d.grace_until, reason });
+      await notify(tx, ctx, next, 'domain.expired', g, {
+        status: 'expired',
+        lastGoodCheckAt: d.last_good_check_at,
+        failingSince: d.failing_since,
+        graceUntil: d.grace_until,
+        reason,
+      });
     }
 
     const write = () =>
@@ -191,7 +317,14 @@ export async function applyCheck(ctx: Ctx, orgId: string, domainId: string, g: D
     if (transition === 'verified' || transition === 'expired') {
       // Capture starts or stops. DNS decides, so the guard cannot refuse it: it records who is affected, if anyone.
       const { impact } = await replayChange(tx, ctx, orgId, write);
-      if (impact.warnings.length) await recordLockoutWarnings(tx, ctx, { orgId, change: 'domain', target: target[0] as AuditTarget }, impact, 'lockout_warning.recorded');
+      if (impact.warnings.length)
+        await recordLockoutWarnings(
+          tx,
+          ctx,
+          { orgId, change: 'domain', target: target[0] as AuditTarget },
+          impact,
+          'lockout_warning.recorded',
+        );
     } else await write();
     return { domain: next, transition };
   });
@@ -208,7 +341,6 @@ function dnsTroubleIsLasting(ctx: Pick<Ctx, 'config'>, d: Domain, now: Date): bo
   if (!lastGood) return true;
   return now.getTime() - new Date(lastGood).getTime() >= 2 * ctx.config.domainRecheckHours * 3600 * 1000;
 }
-
 
 export interface VerifyResult {
   verified: boolean;
@@ -227,8 +359,16 @@ export async function verifyDomain(ctx: Ctx, orgId: string, domainId: string): P
   await consumeRateLimit(
     ctx.db,
     ctx.clock,
-    { bucket: 'domain_verify', key: d.id, limit: ctx.config.domainVerifyMaxAttemptsPerDomain, windowSeconds: ctx.config.domainVerifyWindowSeconds },
-    { code: 'too_many_verification_attempts', message: `Too many verification checks for ${d.name}. DNS changes can take minutes to be visible; Palisade also re-checks verified domains on its own.` },
+    {
+      bucket: 'domain_verify',
+      key: d.id,
+      limit: ctx.config.domainVerifyMaxAttemptsPerDomain,
+      windowSeconds: ctx.config.domainVerifyWindowSeconds,
+    },
+    {
+      code: 'too_many_verification_attempts',
+      message: `Too many verification checks for ${d.name}. DNS changes can take minutes to be visible; Palisade also re-checks verified domains on its own.`,
+    },
   );
   // DNS first, claim check second: only someone who controls the record learns that another organization holds it.
   const checked = await checkDns(ctx, d);
@@ -242,7 +382,12 @@ export async function verifyDomain(ctx: Ctx, orgId: string, domainId: string): P
   if (result.transition === 'conflict') throw claimConflict(d.name);
   // The diagnosis as stored: during a DNS outage it carries the last real verdict.
   const diagnosis = result.domain.last_diagnosis ? (JSON.parse(result.domain.last_diagnosis) as Diagnosis) : checked;
-  return { verified: result.domain.status === 'verified', summary: stateSummary(result.domain, result.transition), domain: domainView(ctx.config, result.domain), diagnosis };
+  return {
+    verified: result.domain.status === 'verified',
+    summary: stateSummary(result.domain, result.transition),
+    domain: domainView(ctx.config, result.domain),
+    diagnosis,
+  };
 }
 
 function stateSummary(d: Domain, transition: Transition): string {
@@ -259,4 +404,3 @@ function stateSummary(d: Domain, transition: Transition): string {
       return `${d.name} is not verified yet; fix what the diagnosis says and verify again.`;
   }
 }
-

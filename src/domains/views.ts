@@ -15,34 +15,65 @@ export const InstructionsView = Type.Object({
 });
 export type InstructionsView = Static<typeof InstructionsView>;
 
-export const FoundValueView = Type.Object({ value: Type.String(), strings: Type.Array(Type.String()), nearMiss: Type.Array(Type.String()) });
+export const FoundValueView = Type.Object({
+  value: Type.String(),
+  strings: Type.Array(Type.String()),
+  nearMiss: Type.Array(Type.String()),
+});
 
 const DiagnosisFields = {
-  code: Type.String({ description: 'verified | record_name_not_found | no_txt_records | value_mismatch | cname_elsewhere | cname_loop | dns_timeout | dns_server_failure | dns_resolver_failure' }),
+  code: Type.String({
+    description:
+      'verified | record_name_not_found | no_txt_records | value_mismatch | cname_elsewhere | cname_loop | dns_timeout | dns_server_failure | dns_resolver_failure',
+  }),
   ok: Type.Boolean(),
   domain: Type.String(),
   recordType: Type.Literal('TXT'),
   recordName: Type.String(),
   expectedValue: Type.String(),
-  found: Type.Array(FoundValueView, { description: `The TXT records found (at most ${MAX_SHOWN} shown, near misses first); every record was compared.` }),
+  found: Type.Array(FoundValueView, {
+    description: `The TXT records found (at most ${MAX_SHOWN} shown, near misses first); every record was compared.`,
+  }),
   foundTotal: Type.Optional(Type.Integer({ description: 'How many TXT records the name has in all.' })),
   cnameTarget: Type.Union([Type.String(), Type.Null()]),
-  cnameChain: Type.Optional(Type.Array(Type.String(), { description: 'Aliases followed from the record name, in order.' })),
+  cnameChain: Type.Optional(
+    Type.Array(Type.String(), { description: 'Aliases followed from the record name, in order.' }),
+  ),
   elsewhere: Type.Optional(
-    Type.Array(Type.Object({ name: Type.String(), kind: Type.String({ description: 'apex | missing_underscore | prefix_variant | doubled_zone | parent_domain' }), nearMiss: Type.Array(Type.String()) }), {
-      description: 'The expected value found where it does not count (the zone apex, a mistyped record name, the domain doubled by a DNS console).',
-    }),
+    Type.Array(
+      Type.Object({
+        name: Type.String(),
+        kind: Type.String({ description: 'apex | missing_underscore | prefix_variant | doubled_zone | parent_domain' }),
+        nearMiss: Type.Array(Type.String()),
+      }),
+      {
+        description:
+          'The expected value found where it does not count (the zone apex, a mistyped record name, the domain doubled by a DNS console).',
+      },
+    ),
   ),
   dnsSide: Type.Boolean(),
-  responsibility: Type.Optional(Type.Union([Type.Literal('palisade_resolver'), Type.Literal('domain_name_servers'), Type.Null()], { description: "DNS-side failures: Palisade's resolver, or the domain's name servers." })),
-  resolvers: Type.Optional(Type.Array(Type.Object({ server: Type.String(), outcome: Type.String(), detail: Type.Optional(Type.String()) }), { description: 'DNS-side failures: each resolver asked and how it failed.' })),
+  responsibility: Type.Optional(
+    Type.Union([Type.Literal('palisade_resolver'), Type.Literal('domain_name_servers'), Type.Null()], {
+      description: "DNS-side failures: Palisade's resolver, or the domain's name servers.",
+    }),
+  ),
+  resolvers: Type.Optional(
+    Type.Array(Type.Object({ server: Type.String(), outcome: Type.String(), detail: Type.Optional(Type.String()) }), {
+      description: 'DNS-side failures: each resolver asked and how it failed.',
+    }),
+  ),
   message: Type.String(),
   checkedAt: Type.String(),
 };
 
 export const DiagnosisView = Type.Object({
   ...DiagnosisFields,
-  lastVerdict: Type.Optional(Type.Union([Type.Object(DiagnosisFields), Type.Null()], { description: 'With a DNS-side failure: the last real verdict before it, which still stands.' })),
+  lastVerdict: Type.Optional(
+    Type.Union([Type.Object(DiagnosisFields), Type.Null()], {
+      description: 'With a DNS-side failure: the last real verdict before it, which still stands.',
+    }),
+  ),
 });
 
 const NullableString = Type.Union([Type.String(), Type.Null()]);
@@ -52,10 +83,19 @@ export const DomainView = Type.Object({
   orgId: Type.String(),
   domain: Type.String({ description: 'ASCII (punycode) form.' }),
   unicodeDomain: Type.String(),
-  status: Type.Union([Type.Literal('pending'), Type.Literal('verified'), Type.Literal('failing'), Type.Literal('expired')]),
+  status: Type.Union([
+    Type.Literal('pending'),
+    Type.Literal('verified'),
+    Type.Literal('failing'),
+    Type.Literal('expired'),
+  ]),
   includeSubdomains: Type.Boolean(),
-  autoJoin: Type.Boolean({ description: 'People at this domain who sign in join the organization as members (while the domain captures).' }),
-  capturesLogins: Type.Boolean({ description: 'True while verified or failing: people with an email at this domain are routed to this organization.' }),
+  autoJoin: Type.Boolean({
+    description: 'People at this domain who sign in join the organization as members (while the domain captures).',
+  }),
+  capturesLogins: Type.Boolean({
+    description: 'True while verified or failing: people with an email at this domain are routed to this organization.',
+  }),
   instructions: InstructionsView,
   verifiedAt: NullableString,
   lastCheckedAt: NullableString,
@@ -73,7 +113,10 @@ export function recordNameFor(config: Pick<PalisadeConfig, 'domainRecordPrefix'>
   return `${config.domainRecordPrefix}.${domain}`;
 }
 
-export function instructionsFor(config: Pick<PalisadeConfig, 'domainRecordPrefix'>, d: Pick<Domain, 'name' | 'token'>): InstructionsView {
+export function instructionsFor(
+  config: Pick<PalisadeConfig, 'domainRecordPrefix'>,
+  d: Pick<Domain, 'name' | 'token'>,
+): InstructionsView {
   const recordName = recordNameFor(config, d.name);
   return {
     recordType: 'TXT',

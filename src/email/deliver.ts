@@ -28,7 +28,10 @@ export interface DeliverySummary {
   dead: number;
 }
 
-export async function deliverDueEmail(ctx: Pick<Ctx, 'db' | 'clock' | 'config'>, owner = processOwner): Promise<DeliverySummary> {
+export async function deliverDueEmail(
+  ctx: Pick<Ctx, 'db' | 'clock' | 'config'>,
+  owner = processOwner,
+): Promise<DeliverySummary> {
   const summary: DeliverySummary = { sent: 0, retried: 0, dead: 0 };
   if (!emailConfigured(ctx.config)) return summary;
   for (;;) {
@@ -37,7 +40,12 @@ export async function deliverDueEmail(ctx: Pick<Ctx, 'db' | 'clock' | 'config'>,
     const due = await ctx.db
       .selectFrom('email_outbox')
       .select('id')
-      .where((eb) => eb.or([eb.and([eb('status', '=', 'queued'), eb('next_attempt_at', '<=', at)]), eb.and([eb('status', '=', 'sending'), eb('lease_until', '<', at)])]))
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('status', '=', 'queued'), eb('next_attempt_at', '<=', at)]),
+          eb.and([eb('status', '=', 'sending'), eb('lease_until', '<', at)]),
+        ]),
+      )
       .orderBy('next_attempt_at')
       .limit(BATCH)
       .execute();
@@ -54,14 +62,30 @@ export async function deliverDueEmail(ctx: Pick<Ctx, 'db' | 'clock' | 'config'>,
   }
 }
 
-async function deliverOne(db: Db, config: PalisadeConfig, now: Date, id: string, owner: string): Promise<keyof DeliverySummary | null> {
+async function deliverOne(
+  db: Db,
+  config: PalisadeConfig,
+  now: Date,
+  id: string,
+  owner: string,
+): Promise<keyof DeliverySummary | null> {
   const at = now.toISOString();
   // Compare-and-set lease: another process that claimed it first wins.
   const claimed = await db
     .updateTable('email_outbox')
-    .set((eb) => ({ status: 'sending', lease_owner: owner, lease_until: new Date(now.getTime() + LEASE_MS).toISOString(), attempts: eb('attempts', '+', 1) }))
+    .set((eb) => ({
+      status: 'sending',
+      lease_owner: owner,
+      lease_until: new Date(now.getTime() + LEASE_MS).toISOString(),
+      attempts: eb('attempts', '+', 1),
+    }))
     .where('id', '=', id)
-    .where((eb) => eb.or([eb.and([eb('status', '=', 'queued'), eb('next_attempt_at', '<=', at)]), eb.and([eb('status', '=', 'sending'), eb('lease_until', '<', at)])]))
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('status', '=', 'queued'), eb('next_attempt_at', '<=', at)]),
+        eb.and([eb('status', '=', 'sending'), eb('lease_until', '<', at)]),
+      ]),
+    )
     .executeTakeFirst();
   if (Number(claimed.numUpdatedRows) !== 1) return null;
   const row = await db.selectFrom('email_outbox').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
@@ -69,7 +93,8 @@ async function deliverOne(db: Db, config: PalisadeConfig, now: Date, id: string,
   let error: string;
   let permanent = false;
   if (!content) {
-    error = 'The message body cannot be opened (its key-encryption key is no longer configured, or the row was modified); it cannot be sent.';
+    error =
+      'The message body cannot be opened (its key-encryption key is no longer configured, or the row was modified); it cannot be sent.';
     permanent = true;
   } else {
     try {
@@ -77,7 +102,15 @@ async function deliverOne(db: Db, config: PalisadeConfig, now: Date, id: string,
       if (r.accepted) {
         await db
           .updateTable('email_outbox')
-          .set({ status: 'sent', sent_at: at, lease_owner: null, lease_until: null, last_error: null, body_ct: null, body_key: null })
+          .set({
+            status: 'sent',
+            sent_at: at,
+            lease_owner: null,
+            lease_until: null,
+            last_error: null,
+            body_ct: null,
+            body_key: null,
+          })
           .where('id', '=', id)
           .where('lease_owner', '=', owner)
           .execute();
@@ -97,7 +130,13 @@ async function deliverOne(db: Db, config: PalisadeConfig, now: Date, id: string,
     .set(
       dead
         ? { status: 'dead', dead_at: at, lease_owner: null, lease_until: null, last_error: error.slice(0, 1000) }
-        : { status: 'queued', next_attempt_at: later, lease_owner: null, lease_until: null, last_error: error.slice(0, 1000) },
+        : {
+            status: 'queued',
+            next_attempt_at: later,
+            lease_owner: null,
+            lease_until: null,
+            last_error: error.slice(0, 1000),
+          },
     )
     .where('id', '=', id)
     .where('lease_owner', '=', owner)
@@ -123,8 +162,18 @@ export function emailCleanupJob(): JobDefinition {
       const now = ctx.clock.now();
       const cutoff = new Date(now.getTime() - 30 * 86_400_000).toISOString();
       const linkCutoff = new Date(now.getTime() - ctx.config.linkTtlHours * 3_600_000).toISOString();
-      const erased = await ctx.db.updateTable('email_outbox').set({ body_ct: null, body_key: null }).where('status', '=', 'dead').where('created_at', '<', linkCutoff).where('body_ct', 'is not', null).executeTakeFirst();
-      const deleted = await ctx.db.deleteFrom('email_outbox').where('status', 'in', ['sent', 'dead']).where('created_at', '<', cutoff).executeTakeFirst();
+      const erased = await ctx.db
+        .updateTable('email_outbox')
+        .set({ body_ct: null, body_key: null })
+        .where('status', '=', 'dead')
+        .where('created_at', '<', linkCutoff)
+        .where('body_ct', 'is not', null)
+        .executeTakeFirst();
+      const deleted = await ctx.db
+        .deleteFrom('email_outbox')
+        .where('status', 'in', ['sent', 'dead'])
+        .where('created_at', '<', cutoff)
+        .executeTakeFirst();
       return { erased: Number(erased.numUpdatedRows), deleted: Number(deleted.numDeletedRows) };
     },
   };

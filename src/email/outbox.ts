@@ -35,7 +35,12 @@ export interface OutgoingEmail {
   content: RenderedEmail;
 }
 
-export async function enqueueEmail(db: Queryable, config: PalisadeConfig, now: Date, m: OutgoingEmail): Promise<{ id: string }> {
+export async function enqueueEmail(
+  db: Queryable,
+  config: PalisadeConfig,
+  now: Date,
+  m: OutgoingEmail,
+): Promise<{ id: string }> {
   if (!emailConfigured(config)) throw emailNotConfigured('Sending this message');
   const id = newId('eml', now);
   const key = randomBytes(32);
@@ -68,7 +73,10 @@ export async function enqueueEmail(db: Queryable, config: PalisadeConfig, now: D
 }
 
 /** The rendered message, or null when it cannot be opened (erased, tampered with, or its KEK is gone). */
-export async function openEmailBody(config: PalisadeConfig, row: Pick<EmailOutboxTable, 'id' | 'body_ct' | 'body_key' | 'kek_id'>): Promise<RenderedEmail | null> {
+export async function openEmailBody(
+  config: PalisadeConfig,
+  row: Pick<EmailOutboxTable, 'id' | 'body_ct' | 'body_key' | 'kek_id'>,
+): Promise<RenderedEmail | null> {
   if (!row.body_ct || !row.body_key || !row.kek_id) return null;
   try {
     const key = await keyProviderFor(config).unwrap(row.kek_id, Buffer.from(row.body_key, 'base64'), aad(row.id));

@@ -10,12 +10,31 @@ export async function emailRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
     '/api/v1/orgs/:orgId/email-deliveries',
-    { schema: { tags, operationId: 'listEmailDeliveries', summary: "The organization's outgoing mail and its state; ?status=dead lists messages that failed every attempt", params: OrgParams, querystring: ListDeliveriesQuery, response: { 200: pageSchema(EmailDeliveryView), ...errorResponses } } },
-    async (request) => listDeliveries(request.ctx, request.params.orgId, pageRequest(request.query), request.query.status),
+    {
+      schema: {
+        tags,
+        operationId: 'listEmailDeliveries',
+        summary:
+          "The organization's outgoing mail and its state; ?status=dead lists messages that failed every attempt",
+        params: OrgParams,
+        querystring: ListDeliveriesQuery,
+        response: { 200: pageSchema(EmailDeliveryView), ...errorResponses },
+      },
+    },
+    async (request) =>
+      listDeliveries(request.ctx, request.params.orgId, pageRequest(request.query), request.query.status),
   );
   app.post(
     '/api/v1/orgs/:orgId/email-deliveries/:deliveryId/retry',
-    { schema: { tags, operationId: 'retryEmailDelivery', summary: 'Send a dead message again', params: DeliveryParams, response: { 200: EmailDeliveryView, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        operationId: 'retryEmailDelivery',
+        summary: 'Send a dead message again',
+        params: DeliveryParams,
+        response: { 200: EmailDeliveryView, ...errorResponses },
+      },
+    },
     async (request) => retryDelivery(request.ctx, request.params.orgId, request.params.deliveryId),
   );
 }

@@ -8,10 +8,15 @@ export interface RenderedEmail {
   html: string;
 }
 
-const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+const escapeHtml = (s: string): string =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 
 /** Header lines must not carry line breaks (a name with CR/LF would inject headers). */
-const oneLine = (s: string): string => s.replace(/[\r\n\t]+/g, ' ').trim().slice(0, 200);
+const oneLine = (s: string): string =>
+  s
+    .replace(/[\r\n\t]+/g, ' ')
+    .trim()
+    .slice(0, 200);
 
 interface Block {
   /** Paragraphs before the button. */
@@ -22,7 +27,9 @@ interface Block {
 }
 
 function render(subject: string, b: Block): RenderedEmail {
-  const text = [...b.intro, ...(b.action ? [`${b.action.label}: ${b.action.url}`] : []), ...b.outro, '— Palisade'].join('\n\n');
+  const text = [...b.intro, ...(b.action ? [`${b.action.label}: ${b.action.url}`] : []), ...b.outro, '— Palisade'].join(
+    '\n\n',
+  );
   const p = (s: string) => `<p style="margin:0 0 16px">${escapeHtml(s)}</p>`;
   const button = b.action
     ? `<p style="margin:24px 0"><a href="${escapeHtml(b.action.url)}" style="background:#1d4ed8;color:#ffffff;padding:10px 18px;border-radius:4px;text-decoration:none;display:inline-block">${escapeHtml(b.action.label)}</a></p><p style="margin:0 0 16px;font-size:13px;color:#555">Or open this address: ${escapeHtml(b.action.url)}</p>`
@@ -51,7 +58,10 @@ export function invitationEmail(f: InvitationFacts): RenderedEmail {
   const intro = [`${who} to join ${f.orgName} in Palisade as ${f.role.replace('_', ' ')}.`];
   if (f.joined) {
     return render(`You were added to ${f.orgName} in Palisade`, {
-      intro: [`${f.invitedBy ? `${f.invitedBy} added you` : 'You were added'} to ${f.orgName} in Palisade as ${f.role.replace('_', ' ')}.`, 'Sign in with your usual method to use it.'],
+      intro: [
+        `${f.invitedBy ? `${f.invitedBy} added you` : 'You were added'} to ${f.orgName} in Palisade as ${f.role.replace('_', ' ')}.`,
+        'Sign in with your usual method to use it.',
+      ],
       action: { label: 'Sign in', url: f.acceptUrl },
       outro: ['If you did not expect this, tell your administrator.'],
     });
@@ -67,7 +77,9 @@ export function invitationEmail(f: InvitationFacts): RenderedEmail {
     return render(`You are invited to ${f.orgName} in Palisade`, {
       intro: [...intro, 'Choose a password to accept the invitation and sign in.'],
       action: { label: 'Accept and set your password', url: f.setupUrl },
-      outro: [`This link works once${f.expiresAt ? ` and expires at ${f.expiresAt}` : ''}. If you did not expect this invitation, ignore this message: nothing happens until you open the link.`],
+      outro: [
+        `This link works once${f.expiresAt ? ` and expires at ${f.expiresAt}` : ''}. If you did not expect this invitation, ignore this message: nothing happens until you open the link.`,
+      ],
     });
   }
   return render(`You are invited to ${f.orgName} in Palisade`, {
@@ -79,9 +91,14 @@ export function invitationEmail(f: InvitationFacts): RenderedEmail {
 
 export function passwordResetEmail(f: { url: string; expiresAt: string }): RenderedEmail {
   return render('Reset your Palisade password', {
-    intro: ['Someone asked to reset the password of the Palisade account for this address. If it was you, choose a new password:'],
+    intro: [
+      'Someone asked to reset the password of the Palisade account for this address. If it was you, choose a new password:',
+    ],
     action: { label: 'Choose a new password', url: f.url },
-    outro: [`This link works once and expires at ${f.expiresAt}. Setting a new password signs you out everywhere else and revokes your API tokens and gateway keys.`, 'If you did not ask for this, ignore this message: your password stays as it is.'],
+    outro: [
+      `This link works once and expires at ${f.expiresAt}. Setting a new password signs you out everywhere else and revokes your API tokens and gateway keys.`,
+      'If you did not ask for this, ignore this message: your password stays as it is.',
+    ],
   });
 }
 
@@ -94,7 +111,9 @@ export function passwordResetUnavailableEmail(f: { reason: string }): RenderedEm
 
 export function verifyEmailEmail(f: { url: string; expiresAt: string }): RenderedEmail {
   return render('Confirm your email address for Palisade', {
-    intro: ['Confirm that this address is yours. Palisade needs it before you can accept invitations or join your company\'s organization automatically.'],
+    intro: [
+      "Confirm that this address is yours. Palisade needs it before you can accept invitations or join your company's organization automatically.",
+    ],
     action: { label: 'Confirm this address', url: f.url },
     outro: [`This link works once and expires at ${f.expiresAt}. If you did not ask for it, ignore this message.`],
   });
@@ -103,7 +122,9 @@ export function verifyEmailEmail(f: { url: string; expiresAt: string }): Rendere
 export function passwordChangedEmail(f: { at: string; via: string }): RenderedEmail {
   return render('Your Palisade password was changed', {
     intro: [`The password of your Palisade account was changed at ${f.at} (${f.via}). Your other sessions were ended.`],
-    outro: ['If this was not you, reset your password now with "Forgot password" on the sign-in page and tell your administrator.'],
+    outro: [
+      'If this was not you, reset your password now with "Forgot password" on the sign-in page and tell your administrator.',
+    ],
   });
 }
 
@@ -115,7 +136,14 @@ export function testEmail(f: { publicUrl: string }): RenderedEmail {
 }
 
 /** A notification (src/notifications/): the facts one per line, the fix, and every link shown in full. */
-export function notificationEmail(f: { subject: string; lead: string; facts: [string, string][]; fix: string; links: { label: string; url: string }[]; footer: string }): RenderedEmail {
+export function notificationEmail(f: {
+  subject: string;
+  lead: string;
+  facts: [string, string][];
+  fix: string;
+  links: { label: string; url: string }[];
+  footer: string;
+}): RenderedEmail {
   const [first, ...rest] = f.links;
   return render(f.subject, {
     intro: [f.lead, ...f.facts.map(([k, v]) => `${k}: ${v}`), `What to do: ${f.fix}`],

@@ -56,8 +56,18 @@ export interface Envelope {
 }
 
 export async function sendMail(config: PalisadeConfig, e: Envelope): Promise<{ accepted: boolean; response: string }> {
-  const info = await transportFor(config).sendMail({ from: config.smtpFrom, to: e.to, subject: e.content.subject, text: e.content.text, html: e.content.html, messageId: e.messageId });
-  return { accepted: info.accepted.length > 0 && info.rejected.length === 0, response: String(info.response ?? '').slice(0, 300) };
+  const info = await transportFor(config).sendMail({
+    from: config.smtpFrom,
+    to: e.to,
+    subject: e.content.subject,
+    text: e.content.text,
+    html: e.content.html,
+    messageId: e.messageId,
+  });
+  return {
+    accepted: info.accepted.length > 0 && info.rejected.length === 0,
+    response: String(info.response ?? '').slice(0, 300),
+  };
 }
 
 /** Turns an SMTP failure into a sentence that says where and what to check; never includes credentials. */
@@ -67,7 +77,8 @@ export function explainSmtpError(config: Pick<PalisadeConfig, 'smtpUrl'>, err: u
   // nodemailer reports socket failures as ESOCKET/ECONNECTION with the system error in the message.
   const system = /\b(ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ECONNRESET)\b/.exec(e.message ?? '')?.[1];
   const code = system === 'EAI_AGAIN' ? 'ENOTFOUND' : system === 'EHOSTUNREACH' ? 'ETIMEDOUT' : (system ?? e.code);
-  if (code === 'ECONNRESET') return `The SMTP server at ${target} closed the connection: check that the port speaks SMTP (465 is smtps://, 587 is smtp:// with STARTTLS).`;
+  if (code === 'ECONNRESET')
+    return `The SMTP server at ${target} closed the connection: check that the port speaks SMTP (465 is smtps://, 587 is smtp:// with STARTTLS).`;
   switch (code) {
     case 'ECONNREFUSED':
       return `No SMTP server accepted a connection at ${target}: check that the mail server runs and PALISADE_SMTP_URL names its host and port.`;
@@ -85,7 +96,8 @@ export function explainSmtpError(config: Pick<PalisadeConfig, 'smtpUrl'>, err: u
     case 'EENVELOPE':
       return `The SMTP server at ${target} refused the sender or recipient (${(e.response ?? e.message ?? '').slice(0, 160)}): check PALISADE_SMTP_FROM and the address.`;
     default:
-      if (e.responseCode) return `The SMTP server at ${target} answered ${e.responseCode}: ${(e.response ?? '').slice(0, 200)}`;
+      if (e.responseCode)
+        return `The SMTP server at ${target} answered ${e.responseCode}: ${(e.response ?? '').slice(0, 200)}`;
       return `Sending through ${target} failed: ${(e.message ?? String(err)).slice(0, 200)}`;
   }
 }

@@ -9,11 +9,29 @@ import { authorizeWorkspace } from '../workspace/network.js';
 import { effectivePolicy } from '../workspace/policy.js';
 import { resolveGatewayKey } from './keys.js';
 import { recordBadToken } from '../auth/bad-credentials.js';
-import { AnthropicToOpenAiStream, anthropicErrorToOpenai, anthropicToOpenaiResponse, openaiToAnthropicRequest } from './translate.js';
-import { OpenAiToAnthropicStream, anthropicToOpenaiRequest, openaiErrorToAnthropic, openaiToAnthropicResponse } from './translate-to-openai.js';
+import {
+  AnthropicToOpenAiStream,
+  anthropicErrorToOpenai,
+  anthropicToOpenaiResponse,
+  openaiToAnthropicRequest,
+} from './translate.js';
+import {
+  OpenAiToAnthropicStream,
+  anthropicToOpenaiRequest,
+  openaiErrorToAnthropic,
+  openaiToAnthropicResponse,
+} from './translate-to-openai.js';
 import { AnthropicSseTap, OpenAiSseTap, retainedAssistantText } from './sse-taps.js';
 import { recordUsage } from './usage.js';
-import { type UpstreamTarget, assertModelAllowed, loadUpstream, upstreamDenied, upstreamHeaders, upstreamSignals, upstreamUrl } from './upstream.js';
+import {
+  type UpstreamTarget,
+  assertModelAllowed,
+  loadUpstream,
+  upstreamDenied,
+  upstreamHeaders,
+  upstreamSignals,
+  upstreamUrl,
+} from './upstream.js';
 
 /** Where a streamed response goes: the raw HTTP response, without Fastify types here. */
 export interface Sink {
@@ -32,7 +50,8 @@ export interface GatewayCall {
 
 /** Why a presented key was refused, in words that lead to the fix: a provider's key, or a mistyped or revoked gateway key. */
 export function invalidGatewayKeyMessage(presented: string): string {
-  if (!presented.startsWith('pls_')) return "This is not a Palisade gateway key (they start with pls_gwk_): send your gateway key, not the model provider's key. Create one in your workspace settings.";
+  if (!presented.startsWith('pls_'))
+    return "This is not a Palisade gateway key (they start with pls_gwk_): send your gateway key, not the model provider's key. Create one in your workspace settings.";
   return 'This gateway key is not valid: it may be mistyped (a key is pls_gwk_ followed by 43 characters), incomplete or revoked. Copy it again, or create a new one in your workspace settings.';
 }
 
@@ -41,7 +60,10 @@ export function invalidGatewayKeyMessage(presented: string): string {
  * to its organization, or a signed-in member naming the organization in x-palisade-org (optional
  * when they belong to exactly one). Either way, the member must still be active there.
  */
-export async function identifyGatewayCaller(ctx: Ctx, headers: { apiKey?: string | undefined; bearer?: string | undefined; org?: string | undefined }): Promise<GatewayCall> {
+export async function identifyGatewayCaller(
+  ctx: Ctx,
+  headers: { apiKey?: string | undefined; bearer?: string | undefined; org?: string | undefined },
+): Promise<GatewayCall> {
   const secret = headers.apiKey ?? headers.bearer;
   // A key that looks like a gateway key, or anything sent as x-api-key, is judged as a gateway key:
   // a typo gets a message about gateway keys, not the generic API-token one.
@@ -50,15 +72,38 @@ export async function identifyGatewayCaller(ctx: Ctx, headers: { apiKey?: string
     if (!found) await recordBadToken(ctx.db, ctx.clock, ctx.config, ctx.meta.ip);
     if (!found) throw unauthenticated('invalid_gateway_key', invalidGatewayKeyMessage(secret));
     if (headers.org && headers.org !== found.orgId) throw notFound('organization');
-    const keyCtx: Ctx = { ...ctx, caller: { kind: 'user', userId: found.user.id, email: found.user.email, via: 'api_token', credentialId: found.keyId } };
+    const keyCtx: Ctx = {
+      ...ctx,
+      caller: {
+        kind: 'user',
+        userId: found.user.id,
+        email: found.user.email,
+        via: 'api_token',
+        credentialId: found.keyId,
+      },
+    };
     await authorizeWorkspace(keyCtx, found.orgId);
     return { ctx: keyCtx, orgId: found.orgId, keyId: found.keyId };
   }
-  if (ctx.caller.kind !== 'user') throw unauthenticated('authentication_required', 'Send a gateway key as x-api-key (or Authorization: Bearer pls_gwk_…), or sign in.');
+  if (ctx.caller.kind !== 'user')
+    throw unauthenticated(
+      'authentication_required',
+      'Send a gateway key as x-api-key (or Authorization: Bearer pls_gwk_…), or sign in.',
+    );
   let orgId = headers.org;
   if (!orgId) {
-    const ms = await ctx.db.selectFrom('memberships').select('org_id').where('user_id', '=', ctx.caller.userId).where('status', '=', 'active').execute();
-    if (ms.length !== 1) throw new PalisadeError(400, 'organization_required', 'You belong to several organizations: name one in the x-palisade-org header.');
+    const ms = await ctx.db
+      .selectFrom('memberships')
+      .select('org_id')
+      .where('user_id', '=', ctx.caller.userId)
+      .where('status', '=', 'active')
+      .execute();
+    if (ms.length !== 1)
+      throw new PalisadeError(
+        400,
+        'organization_required',
+        'You belong to several organizations: name one in the x-palisade-org header.',
+      );
     orgId = (ms[0] as { org_id: string }).org_id;
   }
   await authorizeWorkspace(ctx, orgId);
@@ -86,9 +131,12 @@ export interface ProxyRequest {
 }
 
 function validate(protocol: Protocol, body: Record<string, unknown>): { model: string; stream: boolean } {
-  if (typeof body.model !== 'string' || body.model.length === 0) throw new PalisadeError(400, 'invalid_request', 'model: Field required (a model name string).');
-  if (!Array.isArray(body.messages)) throw new PalisadeError(400, 'invalid_request', 'messages: Field required (an array of messages).');
-  if (protocol === 'anthropic' && typeof body.max_tokens !== 'number') throw new PalisadeError(400, 'invalid_request', 'max_tokens: Field required (a number).');
+  if (typeof body.model !== 'string' || body.model.length === 0)
+    throw new PalisadeError(400, 'invalid_request', 'model: Field required (a model name string).');
+  if (!Array.isArray(body.messages))
+    throw new PalisadeError(400, 'invalid_request', 'messages: Field required (an array of messages).');
+  if (protocol === 'anthropic' && typeof body.max_tokens !== 'number')
+    throw new PalisadeError(400, 'invalid_request', 'max_tokens: Field required (a number).');
   return { model: body.model, stream: body.stream === true };
 }
 
@@ -102,7 +150,13 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
   const { model, stream } = validate(req.protocol, req.body);
   const policy = await effectivePolicy(ctx.db, ctx.config, orgId);
   const target = await loadUpstream(ctx.db, ctx.config, orgId);
-  await assertModelAllowed(ctx, orgId, target, model, req.protocol === 'anthropic' ? '/v1/messages' : '/v1/chat/completions');
+  await assertModelAllowed(
+    ctx,
+    orgId,
+    target,
+    model,
+    req.protocol === 'anthropic' ? '/v1/messages' : '/v1/chat/completions',
+  );
   // A client of either shape in front of a provider of the other is translated, both ways.
   const translate = req.protocol !== target.kind;
   const toOpenai = req.protocol === 'anthropic' && target.kind === 'openai';
@@ -116,7 +170,13 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
     : translate
       ? openaiToAnthropicRequest(req.body)
       : req.protocol === 'openai'
-        ? { ...req.body, ...noTrainingBody, ...(askUsage ? { stream_options: { ...(req.body.stream_options as object | undefined), include_usage: true } } : {}) }
+        ? {
+            ...req.body,
+            ...noTrainingBody,
+            ...(askUsage
+              ? { stream_options: { ...(req.body.stream_options as object | undefined), include_usage: true } }
+              : {}),
+          }
         : req.body;
   const created = Math.floor(ctx.clock.now().getTime() / 1000);
   const requestJson = JSON.stringify(body);
@@ -130,14 +190,33 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
 
   let res: Response;
   try {
-    res = await outboundFetch(ctx.config)(upstreamUrl(target, path), { method: 'POST', headers: upstreamHeaders(target, policy.noTraining, req.passthroughHeaders), body: requestJson, signal: abort.signal });
+    res = await outboundFetch(ctx.config)(upstreamUrl(target, path), {
+      method: 'POST',
+      headers: upstreamHeaders(target, policy.noTraining, req.passthroughHeaders),
+      body: requestJson,
+      signal: abort.signal,
+    });
   } catch (err) {
     if (clientGone) return;
     if (err instanceof PalisadeError && err.code === DENIED_CODE) throw upstreamDenied(err);
-    throw new PalisadeError(502, 'upstream_unreachable', 'The model provider could not be reached. Try again; if it persists, an admin should check the provider URL.', { cause: err });
+    throw new PalisadeError(
+      502,
+      'upstream_unreachable',
+      'The model provider could not be reached. Try again; if it persists, an admin should check the provider URL.',
+      { cause: err },
+    );
   }
 
-  const outcome: Outcome = { status: res.status, model, text: '', inputTokens: 0, outputTokens: 0, cancelled: false, responseBytes: 0, streamError: null };
+  const outcome: Outcome = {
+    status: res.status,
+    model,
+    text: '',
+    inputTokens: 0,
+    outputTokens: 0,
+    cancelled: false,
+    responseBytes: 0,
+    streamError: null,
+  };
   // Retry-after, rate-limit headers and the provider's request id reach the client, so SDK retries follow the provider.
   const signals = upstreamSignals(res.headers);
   const isSse = (res.headers.get('content-type') ?? '').includes('text/event-stream');
@@ -152,7 +231,12 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
     const tap =
       target.kind === 'anthropic'
         ? new AnthropicSseTap(toOpenaiChunks ? (d) => emit(toOpenaiChunks.onEvent(d)) : undefined)
-        : new OpenAiSseTap(!askUsage, toAnthropicEvents ? { onData: (d) => emit(toAnthropicEvents.onData(d)), onDone: () => emit(toAnthropicEvents.onDone()) } : undefined);
+        : new OpenAiSseTap(
+            !askUsage,
+            toAnthropicEvents
+              ? { onData: (d) => emit(toAnthropicEvents.onData(d)), onDone: () => emit(toAnthropicEvents.onDone()) }
+              : undefined,
+          );
     if (askUsage) tap.forward = (event) => sink.write(encoder.encode(event));
     sink.start(200, { ...signals, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
     const reader = res.body.getReader();
@@ -170,8 +254,14 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
       if (!clientGone) outcome.streamError = 'upstream_connection_lost';
     }
     if (clientGone) outcome.cancelled = true;
-    if (!outcome.cancelled && outcome.streamError === null && (tap.error !== null || !tap.completed)) outcome.streamError = tap.error ?? 'incomplete_stream';
-    Object.assign(outcome, { text: retainedAssistantText(tap.text, tap.toolCalls), inputTokens: tap.inputTokens, outputTokens: tap.outputTokens, model: tap.model || model });
+    if (!outcome.cancelled && outcome.streamError === null && (tap.error !== null || !tap.completed))
+      outcome.streamError = tap.error ?? 'incomplete_stream';
+    Object.assign(outcome, {
+      text: retainedAssistantText(tap.text, tap.toolCalls),
+      inputTokens: tap.inputTokens,
+      outputTokens: tap.outputTokens,
+      model: tap.model || model,
+    });
   } else {
     let raw: Uint8Array;
     try {
@@ -191,27 +281,65 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
     }
     if (!outcome.cancelled) {
       // Upstream errors pass through in their own (compatible) shape and status; translated ones in the client's.
-      sink.start(res.status, { ...signals, 'content-type': translate ? 'application/json' : (res.headers.get('content-type') ?? 'application/json') });
+      sink.start(res.status, {
+        ...signals,
+        'content-type': translate ? 'application/json' : (res.headers.get('content-type') ?? 'application/json'),
+      });
       if (!translate) sink.write(raw);
-      else if (toOpenai) sink.write(Buffer.from(JSON.stringify(res.ok && parsed ? openaiToAnthropicResponse(parsed) : openaiErrorToAnthropic(res.status, raw))));
-      else sink.write(Buffer.from(JSON.stringify(res.ok && parsed ? anthropicToOpenaiResponse(parsed, created) : anthropicErrorToOpenai(res.status, raw))));
+      else if (toOpenai)
+        sink.write(
+          Buffer.from(
+            JSON.stringify(
+              res.ok && parsed ? openaiToAnthropicResponse(parsed) : openaiErrorToAnthropic(res.status, raw),
+            ),
+          ),
+        );
+      else
+        sink.write(
+          Buffer.from(
+            JSON.stringify(
+              res.ok && parsed ? anthropicToOpenaiResponse(parsed, created) : anthropicErrorToOpenai(res.status, raw),
+            ),
+          ),
+        );
     }
     if (res.ok) {
       try {
         const j = JSON.parse(Buffer.from(raw).toString('utf8')) as Record<string, unknown>;
         outcome.model = String(j.model ?? model);
         if (target.kind === 'anthropic') {
-          const blocks = (j.content as { type: string; text?: string; name?: string; input?: unknown }[] | undefined) ?? [];
+          const blocks =
+            (j.content as { type: string; text?: string; name?: string; input?: unknown }[] | undefined) ?? [];
           outcome.text = retainedAssistantText(
-            blocks.filter((c) => c.type === 'text').map((c) => c.text ?? '').join(''),
-            blocks.filter((c) => c.type === 'tool_use').map((c) => ({ name: String(c.name), args: JSON.stringify(c.input ?? {}) })),
+            blocks
+              .filter((c) => c.type === 'text')
+              .map((c) => c.text ?? '')
+              .join(''),
+            blocks
+              .filter((c) => c.type === 'tool_use')
+              .map((c) => ({ name: String(c.name), args: JSON.stringify(c.input ?? {}) })),
           );
           const u = (j.usage as { input_tokens?: number; output_tokens?: number } | undefined) ?? {};
           outcome.inputTokens = u.input_tokens ?? 0;
           outcome.outputTokens = u.output_tokens ?? 0;
         } else {
-          const message = (j.choices as { message?: { content?: string | null; tool_calls?: { function?: { name?: string; arguments?: string } }[] } }[] | undefined)?.[0]?.message;
-          outcome.text = retainedAssistantText(message?.content ?? '', (message?.tool_calls ?? []).map((c) => ({ name: String(c.function?.name ?? ''), args: c.function?.arguments ?? '' })));
+          const message = (
+            j.choices as
+              | {
+                  message?: {
+                    content?: string | null;
+                    tool_calls?: { function?: { name?: string; arguments?: string } }[];
+                  };
+                }[]
+              | undefined
+          )?.[0]?.message;
+          outcome.text = retainedAssistantText(
+            message?.content ?? '',
+            (message?.tool_calls ?? []).map((c) => ({
+              name: String(c.function?.name ?? ''),
+              args: c.function?.arguments ?? '',
+            })),
+          );
           const u = (j.usage as { prompt_tokens?: number; completion_tokens?: number } | undefined) ?? {};
           outcome.inputTokens = u.prompt_tokens ?? 0;
           outcome.outputTokens = u.completion_tokens ?? 0;
@@ -229,7 +357,14 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
   }
 }
 
-async function settle(call: GatewayCall, req: ProxyRequest, target: UpstreamTarget, policy: { retentionDays: number; noTraining: boolean }, o: Outcome, requestJson: string): Promise<void> {
+async function settle(
+  call: GatewayCall,
+  req: ProxyRequest,
+  target: UpstreamTarget,
+  policy: { retentionDays: number; noTraining: boolean },
+  o: Outcome,
+  requestJson: string,
+): Promise<void> {
   const { ctx, orgId } = call;
   const now = ctx.clock.now();
   const at = now.toISOString();
@@ -243,26 +378,70 @@ async function settle(call: GatewayCall, req: ProxyRequest, target: UpstreamTarg
       const key = await createContentKey(tx, ctx.config, now, orgId);
       await tx
         .insertInto('workspace_conversations')
-        .values({ id: conversationId, org_id: orgId, user_id: userId, source: 'gateway', title_ct: null, key_version: null, content_key_id: key.id, retention_days: null, created_at: at, updated_at: at, last_message_at: at })
+        .values({
+          id: conversationId,
+          org_id: orgId,
+          user_id: userId,
+          source: 'gateway',
+          title_ct: null,
+          key_version: null,
+          content_key_id: key.id,
+          retention_days: null,
+          created_at: at,
+          updated_at: at,
+          last_message_at: at,
+        })
         .execute();
       const turns = [
         { id: newId('msg', now), role: 'user' as const, text: requestJson, model: null, input: null, output: null },
-        { id: newId('msg', now), role: 'assistant' as const, text: o.text, model: o.model, input: o.inputTokens, output: o.outputTokens },
+        {
+          id: newId('msg', now),
+          role: 'assistant' as const,
+          text: o.text,
+          model: o.model,
+          input: o.inputTokens,
+          output: o.outputTokens,
+        },
       ];
       for (const t of turns) {
         const ct = sealWithContentKey(key, { orgId, table: 'workspace_messages', recordId: t.id }, t.text);
         await tx
           .insertInto('workspace_messages')
-          .values({ id: t.id, org_id: orgId, conversation_id: conversationId, role: t.role, content_ct: ct, key_version: key.dkVersion, content_key_id: key.id, size_bytes: Buffer.byteLength(t.text), model: t.model, input_tokens: t.input, output_tokens: t.output, created_at: at })
+          .values({
+            id: t.id,
+            org_id: orgId,
+            conversation_id: conversationId,
+            role: t.role,
+            content_ct: ct,
+            key_version: key.dkVersion,
+            content_key_id: key.id,
+            size_bytes: Buffer.byteLength(t.text),
+            model: t.model,
+            input_tokens: t.input,
+            output_tokens: t.output,
+            created_at: at,
+          })
           .execute();
       }
     }
-    if (o.status < 400) await recordUsage(tx, { orgId, userId, model: o.model, inputTokens: o.inputTokens, outputTokens: o.outputTokens, at: now });
+    if (o.status < 400)
+      await recordUsage(tx, {
+        orgId,
+        userId,
+        model: o.model,
+        inputTokens: o.inputTokens,
+        outputTokens: o.outputTokens,
+        at: now,
+      });
     await recordAudit(tx, ctx, {
       orgId,
       action: 'gateway.request_handled',
       outcome: succeeded ? 'success' : 'failure',
-      targets: [...(conversationId ? [{ type: 'conversation', id: conversationId }] : []), ...(call.keyId ? [{ type: 'gateway_key', id: call.keyId }] : []), { type: 'gateway_upstream', id: target.id }],
+      targets: [
+        ...(conversationId ? [{ type: 'conversation', id: conversationId }] : []),
+        ...(call.keyId ? [{ type: 'gateway_key', id: call.keyId }] : []),
+        { type: 'gateway_upstream', id: target.id },
+      ],
       metadata: {
         endpoint: req.protocol === 'anthropic' ? '/v1/messages' : '/v1/chat/completions',
         model: o.model,

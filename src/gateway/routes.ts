@@ -8,7 +8,13 @@ import { OrgParams, errorResponses } from '../http/schemas.js';
 import { anthropicError, openaiError } from './errors.js';
 import { CreateGatewayKeyInput, GatewayKeyView, createGatewayKey, listGatewayKeys, revokeGatewayKey } from './keys.js';
 import { countTokens, getModel, listModels, renderModel, renderModelList } from './models.js';
-import { type Protocol, type Sink, identifyGatewayCaller, invalidGatewayKeyMessage, proxyModelRequest } from './proxy.js';
+import {
+  type Protocol,
+  type Sink,
+  identifyGatewayCaller,
+  invalidGatewayKeyMessage,
+  proxyModelRequest,
+} from './proxy.js';
 import { UpstreamInput, UpstreamView, getUpstreamView, setUpstream } from './upstream.js';
 import { UsageRow, usageReport } from './usage.js';
 
@@ -33,7 +39,12 @@ function drainRefusedBody(raw: IncomingMessage): void {
 }
 
 const tooLarge = () =>
-  new PalisadeError(413, 'request_too_large', `Requests to the model gateway are limited to ${GATEWAY_BODY_LIMIT} bytes; this one is larger. Send smaller images or documents, or fewer of them.`, { details: { limitBytes: GATEWAY_BODY_LIMIT } });
+  new PalisadeError(
+    413,
+    'request_too_large',
+    `Requests to the model gateway are limited to ${GATEWAY_BODY_LIMIT} bytes; this one is larger. Send smaller images or documents, or fewer of them.`,
+    { details: { limitBytes: GATEWAY_BODY_LIMIT } },
+  );
 
 function sinkFor(request: FastifyRequest, reply: FastifyReply): Sink {
   let started = false;
@@ -41,7 +52,12 @@ function sinkFor(request: FastifyRequest, reply: FastifyReply): Sink {
     start(status, headers) {
       started = true;
       reply.hijack();
-      reply.raw.writeHead(status, { ...headers, 'request-id': request.id, 'x-request-id': request.id, 'x-content-type-options': 'nosniff' });
+      reply.raw.writeHead(status, {
+        ...headers,
+        'request-id': request.id,
+        'x-request-id': request.id,
+        'x-content-type-options': 'nosniff',
+      });
       reply.raw.flushHeaders();
     },
     write(chunk) {
@@ -66,24 +82,84 @@ export async function gatewayRoutes(root: FastifyInstance): Promise<void> {
   const tags = ['Gateway'];
   const KeyParams = Type.Object({ orgId: Type.String({ maxLength: 64 }), keyId: Type.String({ maxLength: 64 }) });
 
-  app.post('/api/v1/orgs/:orgId/gateway/keys', { schema: { tags, summary: 'Create your gateway key (shown once)', params: OrgParams, body: CreateGatewayKeyInput, response: { 201: Type.Object({ key: Type.String(), gatewayKey: GatewayKeyView }), ...errorResponses } } }, async (req, reply) =>
-    reply.status(201).send(await createGatewayKey(req.ctx, req.params.orgId, req.body)),
+  app.post(
+    '/api/v1/orgs/:orgId/gateway/keys',
+    {
+      schema: {
+        tags,
+        summary: 'Create your gateway key (shown once)',
+        params: OrgParams,
+        body: CreateGatewayKeyInput,
+        response: { 201: Type.Object({ key: Type.String(), gatewayKey: GatewayKeyView }), ...errorResponses },
+      },
+    },
+    async (req, reply) => reply.status(201).send(await createGatewayKey(req.ctx, req.params.orgId, req.body)),
   );
-  app.get('/api/v1/orgs/:orgId/gateway/keys', { schema: { tags, summary: "Gateway keys: admins see everyone's, members their own", params: OrgParams, response: { 200: Type.Object({ data: Type.Array(GatewayKeyView) }), ...errorResponses } } }, async (req) =>
-    listGatewayKeys(req.ctx, req.params.orgId),
+  app.get(
+    '/api/v1/orgs/:orgId/gateway/keys',
+    {
+      schema: {
+        tags,
+        summary: "Gateway keys: admins see everyone's, members their own",
+        params: OrgParams,
+        response: { 200: Type.Object({ data: Type.Array(GatewayKeyView) }), ...errorResponses },
+      },
+    },
+    async (req) => listGatewayKeys(req.ctx, req.params.orgId),
   );
-  app.delete('/api/v1/orgs/:orgId/gateway/keys/:keyId', { schema: { tags, summary: 'Revoke a gateway key (your own, or any as an admin)', params: KeyParams, response: { 200: GatewayKeyView, ...errorResponses } } }, async (req) =>
-    revokeGatewayKey(req.ctx, req.params.orgId, req.params.keyId),
+  app.delete(
+    '/api/v1/orgs/:orgId/gateway/keys/:keyId',
+    {
+      schema: {
+        tags,
+        summary: 'Revoke a gateway key (your own, or any as an admin)',
+        params: KeyParams,
+        response: { 200: GatewayKeyView, ...errorResponses },
+      },
+    },
+    async (req) => revokeGatewayKey(req.ctx, req.params.orgId, req.params.keyId),
   );
-  app.get('/api/v1/orgs/:orgId/gateway/upstream', { schema: { tags, summary: 'The model provider requests go to', params: OrgParams, response: { 200: Type.Object({ upstream: Type.Union([UpstreamView, Type.Null()]) }), ...errorResponses } } }, async (req) => ({
-    upstream: await getUpstreamView(req.ctx, req.params.orgId),
-  }));
-  app.put('/api/v1/orgs/:orgId/gateway/upstream', { schema: { tags, summary: 'Set the model provider (credential stored encrypted)', params: OrgParams, body: UpstreamInput, response: { 200: UpstreamView, ...errorResponses } } }, async (req) =>
-    setUpstream(req.ctx, req.params.orgId, req.body as UpstreamInput),
+  app.get(
+    '/api/v1/orgs/:orgId/gateway/upstream',
+    {
+      schema: {
+        tags,
+        summary: 'The model provider requests go to',
+        params: OrgParams,
+        response: { 200: Type.Object({ upstream: Type.Union([UpstreamView, Type.Null()]) }), ...errorResponses },
+      },
+    },
+    async (req) => ({
+      upstream: await getUpstreamView(req.ctx, req.params.orgId),
+    }),
+  );
+  app.put(
+    '/api/v1/orgs/:orgId/gateway/upstream',
+    {
+      schema: {
+        tags,
+        summary: 'Set the model provider (credential stored encrypted)',
+        params: OrgParams,
+        body: UpstreamInput,
+        response: { 200: UpstreamView, ...errorResponses },
+      },
+    },
+    async (req) => setUpstream(req.ctx, req.params.orgId, req.body as UpstreamInput),
   );
   app.get(
     '/api/v1/orgs/:orgId/gateway/usage',
-    { schema: { tags, summary: 'Token usage per user and model', params: OrgParams, querystring: Type.Object({ from: Type.Optional(Type.String({ maxLength: 30 })), to: Type.Optional(Type.String({ maxLength: 30 })) }), response: { 200: Type.Object({ data: Type.Array(UsageRow) }), ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: 'Token usage per user and model',
+        params: OrgParams,
+        querystring: Type.Object({
+          from: Type.Optional(Type.String({ maxLength: 30 })),
+          to: Type.Optional(Type.String({ maxLength: 30 })),
+        }),
+        response: { 200: Type.Object({ data: Type.Array(UsageRow) }), ...errorResponses },
+      },
+    },
     async (req) => usageReport(req.ctx, req.params.orgId, req.query.from, req.query.to),
   );
 }
@@ -92,12 +168,17 @@ export async function gatewayRoutes(root: FastifyInstance): Promise<void> {
 async function protocolRoutes(app: FastifyInstance): Promise<void> {
   // /v1/chat/… is OpenAI's; /v1/models answers in the shape of the SDK asking (Anthropic's sends anthropic-version).
   const protocolOf = (request: FastifyRequest): Protocol =>
-    request.url.startsWith('/v1/chat/') || (request.url.startsWith('/v1/models') && request.headers['anthropic-version'] === undefined) ? 'openai' : 'anthropic';
-  const render = (request: FastifyRequest, pe: PalisadeError) => (protocolOf(request) === 'openai' ? openaiError(pe) : anthropicError(pe, request.id));
+    request.url.startsWith('/v1/chat/') ||
+    (request.url.startsWith('/v1/models') && request.headers['anthropic-version'] === undefined)
+      ? 'openai'
+      : 'anthropic';
+  const render = (request: FastifyRequest, pe: PalisadeError) =>
+    protocolOf(request) === 'openai' ? openaiError(pe) : anthropicError(pe, request.id);
   app.setErrorHandler((err: unknown, request, reply) => {
     let pe = toPalisadeError(err);
     // The generic API-token refusal (a bearer that is no valid token), on the gateway, is about the gateway key.
-    if (pe.code === 'invalid_token') pe = invalidGatewayKey(/^Bearer\s+(\S+)/i.exec(request.headers.authorization ?? '')?.[1] ?? '');
+    if (pe.code === 'invalid_token')
+      pe = invalidGatewayKey(/^Bearer\s+(\S+)/i.exec(request.headers.authorization ?? '')?.[1] ?? '');
     if (pe.status === 413) {
       pe = tooLarge();
       // Fastify asks to close the connection after a body error; draining instead lets the client read this answer.
@@ -130,37 +211,93 @@ async function protocolRoutes(app: FastifyInstance): Promise<void> {
       org: typeof h['x-palisade-org'] === 'string' ? h['x-palisade-org'] : undefined,
     });
   };
-  const passthroughOf = (request: FastifyRequest) => ({ 'anthropic-version': request.headers['anthropic-version'] as string | undefined, 'anthropic-beta': request.headers['anthropic-beta'] as string | undefined });
+  const passthroughOf = (request: FastifyRequest) => ({
+    'anthropic-version': request.headers['anthropic-version'] as string | undefined,
+    'anthropic-beta': request.headers['anthropic-beta'] as string | undefined,
+  });
   const objectBody = (request: FastifyRequest): Record<string, unknown> => {
     const body = request.body;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw toPalisadeError({ statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' });
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw toPalisadeError({ statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' });
     return body as Record<string, unknown>;
   };
 
   const handle = (protocol: Protocol) => async (request: FastifyRequest, reply: FastifyReply) => {
     const call = await callerOf(request);
-    await proxyModelRequest(call, { protocol, body: objectBody(request), passthroughHeaders: passthroughOf(request) }, sinkFor(request, reply));
+    await proxyModelRequest(
+      call,
+      { protocol, body: objectBody(request), passthroughHeaders: passthroughOf(request) },
+      sinkFor(request, reply),
+    );
     return reply;
   };
   const schema = { tags: ['Gateway'], body: Type.Object({}, { additionalProperties: true }) };
-  app.post('/v1/messages', { bodyLimit: GATEWAY_BODY_LIMIT, schema: { ...schema, operationId: 'gatewayMessages', summary: 'Anthropic Messages API (JSON and SSE streaming) through the organization policies' } }, handle('anthropic'));
-  app.post('/v1/chat/completions', { bodyLimit: GATEWAY_BODY_LIMIT, schema: { ...schema, operationId: 'gatewayChatCompletions', summary: 'OpenAI chat completions through the organization policies' } }, handle('openai'));
+  app.post(
+    '/v1/messages',
+    {
+      bodyLimit: GATEWAY_BODY_LIMIT,
+      schema: {
+        ...schema,
+        operationId: 'gatewayMessages',
+        summary: 'Anthropic Messages API (JSON and SSE streaming) through the organization policies',
+      },
+    },
+    handle('anthropic'),
+  );
+  app.post(
+    '/v1/chat/completions',
+    {
+      bodyLimit: GATEWAY_BODY_LIMIT,
+      schema: {
+        ...schema,
+        operationId: 'gatewayChatCompletions',
+        summary: 'OpenAI chat completions through the organization policies',
+      },
+    },
+    handle('openai'),
+  );
   app.post(
     '/v1/messages/count_tokens',
-    { bodyLimit: GATEWAY_BODY_LIMIT, schema: { ...schema, operationId: 'gatewayCountTokens', summary: 'Anthropic token counting for a prompt, through the organization policies' } },
+    {
+      bodyLimit: GATEWAY_BODY_LIMIT,
+      schema: {
+        ...schema,
+        operationId: 'gatewayCountTokens',
+        summary: 'Anthropic token counting for a prompt, through the organization policies',
+      },
+    },
     async (request, reply) => {
       const call = await callerOf(request);
       await countTokens(call, objectBody(request), passthroughOf(request), sinkFor(request, reply));
       return reply;
     },
   );
-  app.get('/v1/models', { schema: { tags: ['Gateway'], operationId: 'gatewayListModels', summary: "Models the organization allows, from its provider's list (Anthropic or OpenAI shape)" } }, async (request) =>
-    renderModelList(await listModels(await callerOf(request)), protocolOf(request)),
+  app.get(
+    '/v1/models',
+    {
+      schema: {
+        tags: ['Gateway'],
+        operationId: 'gatewayListModels',
+        summary: "Models the organization allows, from its provider's list (Anthropic or OpenAI shape)",
+      },
+    },
+    async (request) => renderModelList(await listModels(await callerOf(request)), protocolOf(request)),
   );
   app.get(
     '/v1/models/:modelId',
-    { schema: { tags: ['Gateway'], operationId: 'gatewayGetModel', summary: 'One allowed model (Anthropic or OpenAI shape)', params: Type.Object({ modelId: Type.String({ maxLength: 200 }) }) } },
-    async (request) => renderModel(await getModel(await callerOf(request), (request.params as { modelId: string }).modelId), protocolOf(request)),
+    {
+      schema: {
+        tags: ['Gateway'],
+        operationId: 'gatewayGetModel',
+        summary: 'One allowed model (Anthropic or OpenAI shape)',
+        params: Type.Object({ modelId: Type.String({ maxLength: 200 }) }),
+      },
+    },
+    async (request) =>
+      renderModel(
+        await getModel(await callerOf(request), (request.params as { modelId: string }).modelId),
+        protocolOf(request),
+      ),
   );
 }
 

@@ -82,7 +82,8 @@ export class AnthropicSseTap extends SseTap {
       this.outputTokens = m.usage?.output_tokens ?? 0;
     } else if (d.type === 'content_block_start') {
       const b = d.content_block as { type?: string; name?: string };
-      if (b.type === 'tool_use') this.toolByIndex.set(Number(d.index), this.toolCalls.push({ name: String(b.name), args: '' }) - 1);
+      if (b.type === 'tool_use')
+        this.toolByIndex.set(Number(d.index), this.toolCalls.push({ name: String(b.name), args: '' }) - 1);
     } else if (d.type === 'content_block_delta') {
       const delta = d.delta as { type?: string; text?: string; partial_json?: string };
       if (delta.type === 'text_delta') this.text += delta.text ?? '';
@@ -128,7 +129,13 @@ export class OpenAiSseTap extends SseTap {
     const d = raw as {
       model?: string;
       error?: { type?: string; code?: string };
-      choices?: { delta?: { content?: string; tool_calls?: { index: number; function?: { name?: string; arguments?: string } }[] }; finish_reason?: string | null }[];
+      choices?: {
+        delta?: {
+          content?: string;
+          tool_calls?: { index: number; function?: { name?: string; arguments?: string } }[];
+        };
+        finish_reason?: string | null;
+      }[];
       usage?: { prompt_tokens?: number; completion_tokens?: number };
     };
     this.listener?.onData(raw);

@@ -9,16 +9,25 @@ import { PalisadeError } from '../errors.js';
  */
 type Json = Record<string, unknown>;
 
-const unsupported = (field: string, why: string) => new PalisadeError(400, 'unsupported_parameter', `${field}: ${why}`, { details: { field } });
+const unsupported = (field: string, why: string) =>
+  new PalisadeError(400, 'unsupported_parameter', `${field}: ${why}`, { details: { field } });
 
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** An image_url (data: URL or http(s) URL) as an Anthropic image source. */
 function imageSource(url: string, field: string): Json {
   const data = /^data:(image\/(?:png|jpeg|gif|webp));base64,([A-Za-z0-9+/=\s]+)$/i.exec(url);
-  if (data) return { type: 'base64', media_type: (data[1] as string).toLowerCase(), data: (data[2] as string).replace(/\s+/g, '') };
+  if (data)
+    return {
+      type: 'base64',
+      media_type: (data[1] as string).toLowerCase(),
+      data: (data[2] as string).replace(/\s+/g, ''),
+    };
   if (/^https?:\/\//i.test(url)) return { type: 'url', url };
-  throw unsupported(field, 'images must be a data: URL (image/png, image/jpeg, image/gif or image/webp, base64) or an http(s) URL.');
+  throw unsupported(
+    field,
+    'images must be a data: URL (image/png, image/jpeg, image/gif or image/webp, base64) or an http(s) URL.',
+  );
 }
 
 /** OpenAI content (a string or parts) as Anthropic content blocks. */
@@ -39,7 +48,10 @@ function contentBlocks(content: unknown, field: string): Json[] {
       const pdf = /^data:application\/pdf;base64,(.+)$/s.exec(p.file.file_data);
       if (pdf) return { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: pdf[1] } };
     }
-    throw unsupported(f, `content parts of type "${String(p.type)}" cannot be sent to this organization's Anthropic provider; send text, image_url or a PDF file.`);
+    throw unsupported(
+      f,
+      `content parts of type "${String(p.type)}" cannot be sent to this organization's Anthropic provider; send text, image_url or a PDF file.`,
+    );
   });
 }
 
@@ -69,12 +81,14 @@ function toolChoice(choice: unknown, parallel: unknown): Json | undefined {
   if (choice === 'auto') return { type: 'auto', ...disable };
   if (choice === 'none') return { type: 'none' };
   if (choice === 'required') return { type: 'any', ...disable };
-  if (isObj(choice) && choice.type === 'function' && isObj(choice.function) && typeof choice.function.name === 'string') return { type: 'tool', name: choice.function.name, ...disable };
+  if (isObj(choice) && choice.type === 'function' && isObj(choice.function) && typeof choice.function.name === 'string')
+    return { type: 'tool', name: choice.function.name, ...disable };
   throw unsupported('tool_choice', 'use "auto", "none", "required" or {"type":"function","function":{"name":"…"}}.');
 }
 
 export function openaiToAnthropicRequest(body: Json): Json {
-  if (typeof body.n === 'number' && body.n !== 1) throw unsupported('n', 'only one choice per request is available from this provider.');
+  if (typeof body.n === 'number' && body.n !== 1)
+    throw unsupported('n', 'only one choice per request is available from this provider.');
   const raw = Array.isArray(body.messages) ? (body.messages as unknown[]) : [];
   const system: string[] = [];
   const turns: { role: 'user' | 'assistant'; content: Json[] }[] = [];
@@ -94,29 +108,59 @@ export function openaiToAnthropicRequest(body: Json): Json {
       const calls = Array.isArray(m.tool_calls) ? (m.tool_calls as unknown[]) : [];
       calls.forEach((c, j) => {
         const cf = `${f}.tool_calls[${j}]`;
-        if (!isObj(c) || !isObj(c.function) || typeof c.id !== 'string') throw unsupported(cf, 'each tool call needs an id and a function with a name and arguments.');
-        blocks.push({ type: 'tool_use', id: c.id, name: String(c.function.name), input: toolInput(c.function.arguments, `${cf}.function.arguments`) });
+        if (!isObj(c) || !isObj(c.function) || typeof c.id !== 'string')
+          throw unsupported(cf, 'each tool call needs an id and a function with a name and arguments.');
+        blocks.push({
+          type: 'tool_use',
+          id: c.id,
+          name: String(c.function.name),
+          input: toolInput(c.function.arguments, `${cf}.function.arguments`),
+        });
       });
       push('assistant', blocks);
     } else if (m.role === 'tool') {
-      if (typeof m.tool_call_id !== 'string') throw unsupported(`${f}.tool_call_id`, 'a tool message must name the tool call it answers.');
+      if (typeof m.tool_call_id !== 'string')
+        throw unsupported(`${f}.tool_call_id`, 'a tool message must name the tool call it answers.');
       const content = typeof m.content === 'string' ? m.content : contentBlocks(m.content, `${f}.content`);
       push('user', [{ type: 'tool_result', tool_use_id: m.tool_call_id, content }]);
-    } else throw unsupported(`${f}.role`, `role "${String(m.role)}" is not supported; use system, developer, user, assistant or tool.`);
+    } else
+      throw unsupported(
+        `${f}.role`,
+        `role "${String(m.role)}" is not supported; use system, developer, user, assistant or tool.`,
+      );
   });
   const tools = Array.isArray(body.tools)
     ? (body.tools as unknown[]).map((t, i) => {
-        if (!isObj(t) || t.type !== 'function' || !isObj(t.function) || typeof t.function.name !== 'string') throw unsupported(`tools[${i}]`, 'only function tools ({"type":"function","function":{"name",…}}) are supported.');
+        if (!isObj(t) || t.type !== 'function' || !isObj(t.function) || typeof t.function.name !== 'string')
+          throw unsupported(
+            `tools[${i}]`,
+            'only function tools ({"type":"function","function":{"name",…}}) are supported.',
+          );
         const fn = t.function;
-        return { name: fn.name, ...(typeof fn.description === 'string' ? { description: fn.description } : {}), input_schema: isObj(fn.parameters) ? fn.parameters : { type: 'object', properties: {} } };
+        return {
+          name: fn.name,
+          ...(typeof fn.description === 'string' ? { description: fn.description } : {}),
+          input_schema: isObj(fn.parameters) ? fn.parameters : { type: 'object', properties: {} },
+        };
       })
     : undefined;
   const choice = tools?.length ? toolChoice(body.tool_choice, body.parallel_tool_calls) : undefined;
-  const stop = body.stop === undefined || body.stop === null ? undefined : Array.isArray(body.stop) ? body.stop : [body.stop];
-  const user = typeof body.user === 'string' ? body.user : typeof body.safety_identifier === 'string' ? body.safety_identifier : undefined;
+  const stop =
+    body.stop === undefined || body.stop === null ? undefined : Array.isArray(body.stop) ? body.stop : [body.stop];
+  const user =
+    typeof body.user === 'string'
+      ? body.user
+      : typeof body.safety_identifier === 'string'
+        ? body.safety_identifier
+        : undefined;
   return {
     model: body.model,
-    max_tokens: typeof body.max_completion_tokens === 'number' ? body.max_completion_tokens : typeof body.max_tokens === 'number' ? body.max_tokens : 1024,
+    max_tokens:
+      typeof body.max_completion_tokens === 'number'
+        ? body.max_completion_tokens
+        : typeof body.max_tokens === 'number'
+          ? body.max_tokens
+          : 1024,
     messages: turns,
     ...(system.length ? { system: system.join('\n\n') } : {}),
     ...(typeof body.temperature === 'number' ? { temperature: Math.min(1, body.temperature) } : {}),
@@ -129,23 +173,61 @@ export function openaiToAnthropicRequest(body: Json): Json {
   };
 }
 
-const FINISH: Record<string, string> = { end_turn: 'stop', stop_sequence: 'stop', max_tokens: 'length', tool_use: 'tool_calls', pause_turn: 'stop', refusal: 'content_filter' };
+const FINISH: Record<string, string> = {
+  end_turn: 'stop',
+  stop_sequence: 'stop',
+  max_tokens: 'length',
+  tool_use: 'tool_calls',
+  pause_turn: 'stop',
+  refusal: 'content_filter',
+};
 
-const usageOf = (u: { input_tokens?: number; output_tokens?: number; cache_read_input_tokens?: number; cache_creation_input_tokens?: number }) => {
+const usageOf = (u: {
+  input_tokens?: number;
+  output_tokens?: number;
+  cache_read_input_tokens?: number;
+  cache_creation_input_tokens?: number;
+}) => {
   const prompt = (u.input_tokens ?? 0) + (u.cache_read_input_tokens ?? 0) + (u.cache_creation_input_tokens ?? 0);
-  return { prompt_tokens: prompt, completion_tokens: u.output_tokens ?? 0, total_tokens: prompt + (u.output_tokens ?? 0), ...(u.cache_read_input_tokens ? { prompt_tokens_details: { cached_tokens: u.cache_read_input_tokens } } : {}) };
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: u.output_tokens ?? 0,
+    total_tokens: prompt + (u.output_tokens ?? 0),
+    ...(u.cache_read_input_tokens ? { prompt_tokens_details: { cached_tokens: u.cache_read_input_tokens } } : {}),
+  };
 };
 
 export function anthropicToOpenaiResponse(j: Json, created: number): Json {
   const blocks = (j.content as Json[] | undefined) ?? [];
-  const text = blocks.filter((c) => c.type === 'text').map((c) => String(c.text ?? '')).join('');
-  const calls = blocks.filter((c) => c.type === 'tool_use').map((c) => ({ id: String(c.id), type: 'function', function: { name: String(c.name), arguments: JSON.stringify(c.input ?? {}) } }));
+  const text = blocks
+    .filter((c) => c.type === 'text')
+    .map((c) => String(c.text ?? ''))
+    .join('');
+  const calls = blocks
+    .filter((c) => c.type === 'tool_use')
+    .map((c) => ({
+      id: String(c.id),
+      type: 'function',
+      function: { name: String(c.name), arguments: JSON.stringify(c.input ?? {}) },
+    }));
   return {
     id: `chatcmpl-${String(j.id ?? '')}`,
     object: 'chat.completion',
     created,
     model: j.model,
-    choices: [{ index: 0, message: { role: 'assistant', content: text === '' && calls.length ? null : text, refusal: null, ...(calls.length ? { tool_calls: calls } : {}) }, logprobs: null, finish_reason: FINISH[String(j.stop_reason)] ?? 'stop' }],
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: 'assistant',
+          content: text === '' && calls.length ? null : text,
+          refusal: null,
+          ...(calls.length ? { tool_calls: calls } : {}),
+        },
+        logprobs: null,
+        finish_reason: FINISH[String(j.stop_reason)] ?? 'stop',
+      },
+    ],
     usage: usageOf((j.usage as Parameters<typeof usageOf>[0] | undefined) ?? {}),
   };
 }
@@ -190,24 +272,40 @@ export class AnthropicToOpenAiStream {
       if (b.type !== 'tool_use') return '';
       const index = this.toolIndex.size;
       this.toolIndex.set(Number(d.index), index);
-      return this.chunk({ tool_calls: [{ index, id: String(b.id), type: 'function', function: { name: String(b.name), arguments: '' } }] }, null);
+      return this.chunk(
+        {
+          tool_calls: [
+            { index, id: String(b.id), type: 'function', function: { name: String(b.name), arguments: '' } },
+          ],
+        },
+        null,
+      );
     }
     if (d.type === 'content_block_delta') {
       const delta = d.delta as { type?: string; text?: string; partial_json?: string };
       if (delta.type === 'text_delta') return this.chunk({ content: delta.text ?? '' }, null);
       if (delta.type === 'input_json_delta') {
         const index = this.toolIndex.get(Number(d.index));
-        return index === undefined ? '' : this.chunk({ tool_calls: [{ index, function: { arguments: delta.partial_json ?? '' } }] }, null);
+        return index === undefined
+          ? ''
+          : this.chunk({ tool_calls: [{ index, function: { arguments: delta.partial_json ?? '' } }] }, null);
       }
       return '';
     }
     if (d.type === 'message_delta') {
-      Object.assign(this.usage, Object.fromEntries(Object.entries((d.usage as Json | undefined) ?? {}).filter(([, v]) => typeof v === 'number')));
+      Object.assign(
+        this.usage,
+        Object.fromEntries(
+          Object.entries((d.usage as Json | undefined) ?? {}).filter(([, v]) => typeof v === 'number'),
+        ),
+      );
       const stop = (d.delta as { stop_reason?: string } | undefined)?.stop_reason;
       return this.chunk({}, FINISH[String(stop)] ?? 'stop');
     }
     if (d.type === 'message_stop') {
-      const usage = this.includeUsage ? `data: ${JSON.stringify({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: usageOf(this.usage) })}\n\n` : '';
+      const usage = this.includeUsage
+        ? `data: ${JSON.stringify({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: usageOf(this.usage) })}\n\n`
+        : '';
       return `${usage}data: [DONE]\n\n`;
     }
     if (d.type === 'error') {

@@ -14,57 +14,126 @@ import { listTree, readFile, readPullRequestDiff, searchCode } from './tools.js'
  * as the HTTP routes.
  */
 export const RulesView = Type.Object({
-  rules: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), severity: Type.String(), cwe: Type.String(), description: Type.String(), help: Type.String(), languages: Type.Array(Type.String()) })),
+  rules: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      name: Type.String(),
+      severity: Type.String(),
+      cwe: Type.String(),
+      description: Type.String(),
+      help: Type.String(),
+      languages: Type.Array(Type.String()),
+    }),
+  ),
   defaultDenyRules: Type.Array(Type.String()),
 });
 
 export async function listRules(ctx: Ctx, orgId: string): Promise<Static<typeof RulesView>> {
   await authorize(ctx, orgId, 'github.use');
-  return { rules: RULES.map((r) => ({ id: r.id, name: r.name, severity: r.severity, cwe: r.cwe, description: r.short, help: r.help, languages: [...r.languages] })), defaultDenyRules: [...DEFAULT_DENY_RULES] };
+  return {
+    rules: RULES.map((r) => ({
+      id: r.id,
+      name: r.name,
+      severity: r.severity,
+      cwe: r.cwe,
+      description: r.short,
+      help: r.help,
+      languages: [...r.languages],
+    })),
+    defaultDenyRules: [...DEFAULT_DENY_RULES],
+  };
 }
 
-const ToolDefinition = Type.Object({ name: Type.String(), description: Type.String(), input_schema: Type.Record(Type.String(), Type.Unknown()) });
+const ToolDefinition = Type.Object({
+  name: Type.String(),
+  description: Type.String(),
+  input_schema: Type.Record(Type.String(), Type.Unknown()),
+});
 
 export const REPOSITORY_TOOLS: Static<typeof ToolDefinition>[] = [
   {
     name: 'github_list_tree',
-    description: 'List one directory of an allowlisted GitHub repository (files that may hold credentials are withheld).',
-    input_schema: { type: 'object', properties: { repository: { type: 'string', description: 'owner/name or the Palisade repository id' }, path: { type: 'string', description: 'Directory relative to the root; empty for the root.' } }, required: ['repository'] },
+    description:
+      'List one directory of an allowlisted GitHub repository (files that may hold credentials are withheld).',
+    input_schema: {
+      type: 'object',
+      properties: {
+        repository: { type: 'string', description: 'owner/name or the Palisade repository id' },
+        path: { type: 'string', description: 'Directory relative to the root; empty for the root.' },
+      },
+      required: ['repository'],
+    },
   },
   {
     name: 'github_read_file',
-    description: 'Read a text file of an allowlisted GitHub repository. Files matching a deny rule are refused with the rule named.',
-    input_schema: { type: 'object', properties: { repository: { type: 'string' }, path: { type: 'string' } }, required: ['repository', 'path'] },
+    description:
+      'Read a text file of an allowlisted GitHub repository. Files matching a deny rule are refused with the rule named.',
+    input_schema: {
+      type: 'object',
+      properties: { repository: { type: 'string' }, path: { type: 'string' } },
+      required: ['repository', 'path'],
+    },
   },
   {
     name: 'github_search_code',
     description: 'Search an allowlisted GitHub repository for a fixed string (case-insensitive).',
-    input_schema: { type: 'object', properties: { repository: { type: 'string' }, query: { type: 'string' }, path: { type: 'string' } }, required: ['repository', 'query'] },
+    input_schema: {
+      type: 'object',
+      properties: { repository: { type: 'string' }, query: { type: 'string' }, path: { type: 'string' } },
+      required: ['repository', 'query'],
+    },
   },
   {
     name: 'github_read_pull_request_diff',
     description: 'Read the diff of a pull request of an allowlisted GitHub repository.',
-    input_schema: { type: 'object', properties: { repository: { type: 'string' }, number: { type: 'integer' } }, required: ['repository', 'number'] },
+    input_schema: {
+      type: 'object',
+      properties: { repository: { type: 'string' }, number: { type: 'integer' } },
+      required: ['repository', 'number'],
+    },
   },
 ];
 
 export const AccessibleRepositoriesView = Type.Object({
-  repositories: Type.Array(Type.Object({ id: Type.String(), fullName: Type.String(), defaultBranch: Type.String(), commit: Type.String() })),
+  repositories: Type.Array(
+    Type.Object({ id: Type.String(), fullName: Type.String(), defaultBranch: Type.String(), commit: Type.String() }),
+  ),
   tools: Type.Array(ToolDefinition),
 });
 
-export async function accessibleRepositories(ctx: Ctx, orgId: string): Promise<Static<typeof AccessibleRepositoriesView>> {
+export async function accessibleRepositories(
+  ctx: Ctx,
+  orgId: string,
+): Promise<Static<typeof AccessibleRepositoriesView>> {
   const { role } = await authorize(ctx, orgId, 'github.use');
-  const rows = await ctx.db.selectFrom('github_repositories').selectAll().where('org_id', '=', orgId).where('status', '=', 'enabled').orderBy('full_name').execute();
+  const rows = await ctx.db
+    .selectFrom('github_repositories')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('status', '=', 'enabled')
+    .orderBy('full_name')
+    .execute();
   const out: Static<typeof AccessibleRepositoriesView>['repositories'] = [];
-  for (const r of rows) if (!(await accessRefusal(ctx.db, r, role, ctx.caller.kind === 'user' ? ctx.caller.userId : null))) out.push({ id: r.id, fullName: r.full_name, defaultBranch: r.default_branch, commit: r.scanned_sha ?? '' });
+  for (const r of rows)
+    if (!(await accessRefusal(ctx.db, r, role, ctx.caller.kind === 'user' ? ctx.caller.userId : null)))
+      out.push({ id: r.id, fullName: r.full_name, defaultBranch: r.default_branch, commit: r.scanned_sha ?? '' });
   return { repositories: out, tools: out.length ? REPOSITORY_TOOLS : [] };
 }
 
 /** Runs one tool call of a model (name + input as the model sent them). Errors are PalisadeErrors the caller turns into a tool_result with is_error. */
-export async function runRepositoryTool(ctx: Ctx, orgId: string, name: string, input: Record<string, unknown>): Promise<unknown> {
+export async function runRepositoryTool(
+  ctx: Ctx,
+  orgId: string,
+  name: string,
+  input: Record<string, unknown>,
+): Promise<unknown> {
   const repoRef = typeof input.repository === 'string' ? input.repository : '';
-  const repo = await ctx.db.selectFrom('github_repositories').select('id').where('org_id', '=', orgId).where((eb) => eb.or([eb('id', '=', repoRef), eb('full_name', '=', repoRef)])).executeTakeFirst();
+  const repo = await ctx.db
+    .selectFrom('github_repositories')
+    .select('id')
+    .where('org_id', '=', orgId)
+    .where((eb) => eb.or([eb('id', '=', repoRef), eb('full_name', '=', repoRef)]))
+    .executeTakeFirst();
   if (!repo) throw notFound('allowlisted repository');
   const str = (k: string) => (typeof input[k] === 'string' ? (input[k] as string) : undefined);
   switch (name) {

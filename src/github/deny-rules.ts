@@ -57,7 +57,11 @@ const MAX_RULES = 200;
 
 /** Validates an admin's additions: gitignore syntax, one pattern per entry, nothing that could never match a repository path. */
 export function validateDenyRules(rules: readonly string[]): string[] {
-  if (rules.length > MAX_RULES) throw githubError('invalid_deny_rule', `A repository may add at most ${MAX_RULES} deny rules; group paths with globs (secrets/**, *.pem).`);
+  if (rules.length > MAX_RULES)
+    throw githubError(
+      'invalid_deny_rule',
+      `A repository may add at most ${MAX_RULES} deny rules; group paths with globs (secrets/**, *.pem).`,
+    );
   const out: string[] = [];
   for (const raw of rules) {
     const rule = raw.trim();
@@ -72,7 +76,12 @@ export function validateDenyRules(rules: readonly string[]): string[] {
             : /(^|\/)\.\.(\/|$)/.test(rule)
               ? 'contains ".." (patterns are relative to the repository root)'
               : null;
-    if (problem) throw githubError('invalid_deny_rule', `The deny rule "${rule.slice(0, 100)}" ${problem}. Use gitignore syntax, e.g. "config/*.yml", "secrets/" or "!.env.example".`, { rule: rule.slice(0, 300) });
+    if (problem)
+      throw githubError(
+        'invalid_deny_rule',
+        `The deny rule "${rule.slice(0, 100)}" ${problem}. Use gitignore syntax, e.g. "config/*.yml", "secrets/" or "!.env.example".`,
+        { rule: rule.slice(0, 300) },
+      );
     if (!out.includes(rule)) out.push(rule);
   }
   return out;
@@ -80,14 +89,20 @@ export function validateDenyRules(rules: readonly string[]): string[] {
 
 /** The effective rules of a repository: the default set, then its additions (which may re-allow with "!"). */
 export function denyRulesFor(additions: readonly string[]): DenyRules {
-  const ig: Ignore = ignore({ ignorecase: true }).add([...DEFAULT_DENY_RULES.map((pattern) => ({ pattern, mark: 'default' })), ...additions.map((pattern) => ({ pattern, mark: 'repository' }))]);
+  const ig: Ignore = ignore({ ignorecase: true }).add([
+    ...DEFAULT_DENY_RULES.map((pattern) => ({ pattern, mark: 'default' })),
+    ...additions.map((pattern) => ({ pattern, mark: 'repository' })),
+  ]);
   const cache = new Map<string, DenyMatch | null>();
   return {
     match(path: string): DenyMatch | null {
       const hit = cache.get(path);
       if (hit !== undefined) return hit;
       const r = ig.test(path);
-      const out: DenyMatch | null = r.ignored && r.rule ? { rule: r.rule.pattern, source: r.rule.mark === 'repository' ? 'repository' : 'default' } : null;
+      const out: DenyMatch | null =
+        r.ignored && r.rule
+          ? { rule: r.rule.pattern, source: r.rule.mark === 'repository' ? 'repository' : 'default' }
+          : null;
       if (cache.size < 50_000) cache.set(path, out);
       return out;
     },

@@ -34,7 +34,11 @@ function unquote(raw: string): string {
     if (/[0-7]/.test(n)) {
       bytes.push(parseInt(body.slice(i, i + 3), 8));
       i += 2;
-    } else bytes.push(({ n: 10, t: 9, r: 13, '"': 34, '\\': 92, a: 7, b: 8, f: 12, v: 11 } as Record<string, number>)[n] ?? n.charCodeAt(0));
+    } else
+      bytes.push(
+        ({ n: 10, t: 9, r: 13, '"': 34, '\\': 92, a: 7, b: 8, f: 12, v: 11 } as Record<string, number>)[n] ??
+          n.charCodeAt(0),
+      );
   }
   return Buffer.from(bytes).toString('utf8');
 }
@@ -61,7 +65,15 @@ export function parseUnifiedDiff(text: string): DiffFile[] {
     if (line.startsWith('diff --git ')) {
       flush();
       const m = /^diff --git (\S+|"[^"]*") (\S+|"[^"]*")$/.exec(line);
-      cur = { oldPath: m ? stripSide(m[1] as string) : null, newPath: m ? stripSide(m[2] as string) : null, status: 'modified', binary: false, patch: '', added: new Set(), commentable: new Set() };
+      cur = {
+        oldPath: m ? stripSide(m[1] as string) : null,
+        newPath: m ? stripSide(m[2] as string) : null,
+        status: 'modified',
+        binary: false,
+        patch: '',
+        added: new Set(),
+        commentable: new Set(),
+      };
       continue;
     }
     if (!cur) continue;
@@ -98,10 +110,29 @@ export function parseUnifiedDiff(text: string): DiffFile[] {
 }
 
 /** The diff of a pull request as GitHub shows it (changes on head since the merge base), up to maxBytes. */
-export async function diffCommits(dir: string, base: string, head: string, maxBytes: number): Promise<{ text: string; truncated: boolean }> {
+export async function diffCommits(
+  dir: string,
+  base: string,
+  head: string,
+  maxBytes: number,
+): Promise<{ text: string; truncated: boolean }> {
   try {
-    const run = await git(['-C', dir, 'diff', '--no-color', '--no-ext-diff', '--no-textconv', '--find-renames', '--unified=3', `${base}...${head}`], { maxBytes });
-    if (run.code !== 0) throw githubError('github_git_failed', `Computing the diff failed: ${run.stderr.trim().slice(0, 200)}`);
+    const run = await git(
+      [
+        '-C',
+        dir,
+        'diff',
+        '--no-color',
+        '--no-ext-diff',
+        '--no-textconv',
+        '--find-renames',
+        '--unified=3',
+        `${base}...${head}`,
+      ],
+      { maxBytes },
+    );
+    if (run.code !== 0)
+      throw githubError('github_git_failed', `Computing the diff failed: ${run.stderr.trim().slice(0, 200)}`);
     return { text: run.stdout.toString('utf8'), truncated: false };
   } catch (err) {
     if ((err as { code?: string }).code === 'GIT_OUTPUT_LIMIT') return { text: '', truncated: true };

@@ -46,7 +46,12 @@ function gitEnv(extraConfig: [string, string][] = []): NodeJS.ProcessEnv {
     ['core.quotePath', 'false'],
   ];
   const all = [...base, ...extraConfig];
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent', ...SAFE_ENV, GIT_CONFIG_COUNT: String(all.length) };
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: '/nonexistent',
+    ...SAFE_ENV,
+    GIT_CONFIG_COUNT: String(all.length),
+  };
   all.forEach(([k, v], i) => {
     env[`GIT_CONFIG_KEY_${i}`] = k;
     env[`GIT_CONFIG_VALUE_${i}`] = v;
@@ -55,9 +60,16 @@ function gitEnv(extraConfig: [string, string][] = []): NodeJS.ProcessEnv {
 }
 
 /** Runs git with arguments (no shell); output is capped so a huge diff or blob cannot exhaust memory. */
-export function git(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; maxBytes?: number; input?: string; timeoutMs?: number } = {}): Promise<GitRun> {
+export function git(
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; maxBytes?: number; input?: string; timeoutMs?: number } = {},
+): Promise<GitRun> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn('git', args, { cwd: opts.cwd ?? process.cwd(), env: opts.env ?? gitEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('git', args, {
+      cwd: opts.cwd ?? process.cwd(),
+      env: opts.env ?? gitEnv(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     const max = opts.maxBytes ?? 64 * 1024 * 1024;
     const out: Buffer[] = [];
     let size = 0;
@@ -83,7 +95,8 @@ export function git(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEn
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      if (overflow) return reject(Object.assign(new Error('git output exceeded its limit'), { code: 'GIT_OUTPUT_LIMIT' }));
+      if (overflow)
+        return reject(Object.assign(new Error('git output exceeded its limit'), { code: 'GIT_OUTPUT_LIMIT' }));
       resolvePromise({ stdout: Buffer.concat(out), stderr: err, code: code ?? -1 });
     });
     child.stdin.on('error', () => undefined);
@@ -120,23 +133,47 @@ export interface FetchSpec {
 /** Creates the bare mirror when missing and fetches the given refs through the outbound policy. */
 export async function fetchInto(config: PalisadeConfig, dir: string, spec: FetchSpec): Promise<void> {
   const url = new URL(spec.url);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && config.githubAllowHttp)) throw githubError('github_git_failed', `Repositories are fetched over https:// only; ${url.protocol} was refused.`);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && config.githubAllowHttp))
+    throw githubError('github_git_failed', `Repositories are fetched over https:// only; ${url.protocol} was refused.`);
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const addresses = await resolveAllowed(outboundPolicy(config), host);
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
   const pinned = addresses.map((a) => (a.family === 6 ? `[${a.address}]` : a.address)).join(',');
-  const extra: [string, string][] = [['http.extraHeader', `Authorization: Basic ${Buffer.from(`x-access-token:${spec.token}`).toString('base64')}`]];
+  const extra: [string, string][] = [
+    ['http.extraHeader', `Authorization: Basic ${Buffer.from(`x-access-token:${spec.token}`).toString('base64')}`],
+  ];
   if (!isIP(host)) extra.push(['http.curloptResolve', `${host}:${port}:${pinned}`]);
   await withLock(dir, async () => {
     if (!existsSync(join(dir, 'HEAD'))) {
       await mkdir(dir, { recursive: true, mode: 0o700 });
       const init = await git(['init', '--bare', '--quiet', dir]);
-      if (init.code !== 0) throw githubError('github_git_failed', `Palisade could not create its copy of the repository (${init.stderr.trim().slice(0, 200)}). Check that PALISADE_GITHUB_CACHE_DIR is writable.`);
+      if (init.code !== 0)
+        throw githubError(
+          'github_git_failed',
+          `Palisade could not create its copy of the repository (${init.stderr.trim().slice(0, 200)}). Check that PALISADE_GITHUB_CACHE_DIR is writable.`,
+        );
     }
-    const run = await git(['-C', dir, 'fetch', '--quiet', '--no-tags', '--force', '--no-write-fetch-head', '--', spec.url, ...spec.refspecs], { env: gitEnv(extra), timeoutMs: 600_000 });
+    const run = await git(
+      [
+        '-C',
+        dir,
+        'fetch',
+        '--quiet',
+        '--no-tags',
+        '--force',
+        '--no-write-fetch-head',
+        '--',
+        spec.url,
+        ...spec.refspecs,
+      ],
+      { env: gitEnv(extra), timeoutMs: 600_000 },
+    );
     if (run.code !== 0) {
       const why = run.stderr.replaceAll(spec.token, '[token]').trim().split('\n').slice(-2).join(' ').slice(0, 300);
-      throw githubError('github_git_failed', `Fetching ${url.pathname.replace(/^\//, '')} failed: ${why || `git exited with ${run.code}`}. Check that the App installation can read the repository.`);
+      throw githubError(
+        'github_git_failed',
+        `Fetching ${url.pathname.replace(/^\//, '')} failed: ${why || `git exited with ${run.code}`}. Check that the App installation can read the repository.`,
+      );
     }
   });
 }
@@ -155,13 +192,24 @@ export async function lsTree(dir: string, commit: string, path: string, recursiv
   const args = ['-C', dir, 'ls-tree', '-z', '-l', ...(recursive ? ['-r'] : []), commit];
   if (path) args.push('--', recursive ? path : `${path}/`);
   const run = await git(args);
-  if (run.code !== 0) throw new PalisadeError(502, 'github_git_failed', 'Reading the repository tree failed; retry, and if it persists report the request id.');
+  if (run.code !== 0)
+    throw new PalisadeError(
+      502,
+      'github_git_failed',
+      'Reading the repository tree failed; retry, and if it persists report the request id.',
+    );
   const out: TreeEntry[] = [];
   for (const rec of run.stdout.toString('utf8').split('\0')) {
     if (!rec) continue;
     const tab = rec.indexOf('\t');
     const [mode = '', type = '', sha = '', size = '-'] = rec.slice(0, tab).split(/\s+/);
-    out.push({ mode, type: type as TreeEntry['type'], sha, size: size === '-' ? null : Number(size), path: rec.slice(tab + 1) });
+    out.push({
+      mode,
+      type: type as TreeEntry['type'],
+      sha,
+      size: size === '-' ? null : Number(size),
+      path: rec.slice(tab + 1),
+    });
   }
   return out;
 }
@@ -170,7 +218,10 @@ export async function lsTree(dir: string, commit: string, path: string, recursiv
 export async function entryAt(dir: string, commit: string, path: string): Promise<TreeEntry | null> {
   const run = await git(['-C', dir, 'ls-tree', '-z', '-l', commit, '--', path]);
   if (run.code !== 0) return null;
-  const rec = run.stdout.toString('utf8').split('\0').find((r) => r.endsWith(`\t${path}`));
+  const rec = run.stdout
+    .toString('utf8')
+    .split('\0')
+    .find((r) => r.endsWith(`\t${path}`));
   if (!rec) return null;
   const tab = rec.indexOf('\t');
   const [mode = '', type = '', sha = '', size = '-'] = rec.slice(0, tab).split(/\s+/);
@@ -179,14 +230,23 @@ export async function entryAt(dir: string, commit: string, path: string): Promis
 
 export async function readBlob(dir: string, sha: string, maxBytes: number): Promise<Buffer> {
   const run = await git(['-C', dir, 'cat-file', 'blob', sha], { maxBytes });
-  if (run.code !== 0) throw new PalisadeError(502, 'github_git_failed', 'Reading a file from the repository failed; retry, and if it persists report the request id.');
+  if (run.code !== 0)
+    throw new PalisadeError(
+      502,
+      'github_git_failed',
+      'Reading a file from the repository failed; retry, and if it persists report the request id.',
+    );
   return run.stdout;
 }
 
 /** Reads blobs through `git cat-file --batch`, one process per batch of about 32 MiB (sizes from ls-tree), whole batch at a time. */
-export async function* readBlobs(dir: string, shas: string[], sizes: ReadonlyMap<string, number> = new Map()): AsyncGenerator<{ sha: string; data: Buffer }> {
+export async function* readBlobs(
+  dir: string,
+  shas: string[],
+  sizes: ReadonlyMap<string, number> = new Map(),
+): AsyncGenerator<{ sha: string; data: Buffer }> {
   const BATCH_BYTES = 32 * 1024 * 1024;
-  for (let i = 0; i < shas.length; ) {
+  for (let i = 0; i < shas.length;) {
     const batch: string[] = [];
     let bytes = 0;
     while (i < shas.length && (batch.length === 0 || bytes + (sizes.get(shas[i] as string) ?? 0) <= BATCH_BYTES)) {
@@ -194,7 +254,10 @@ export async function* readBlobs(dir: string, shas: string[], sizes: ReadonlyMap
       batch.push(sha);
       bytes += sizes.get(sha) ?? 0;
     }
-    const run = await git(['-C', dir, 'cat-file', '--batch'], { input: `${batch.join('\n')}\n`, maxBytes: bytes + batch.length * 128 + 64 * 1024 * 1024 });
+    const run = await git(['-C', dir, 'cat-file', '--batch'], {
+      input: `${batch.join('\n')}\n`,
+      maxBytes: bytes + batch.length * 128 + 64 * 1024 * 1024,
+    });
     const out = run.stdout;
     let at = 0;
     while (at < out.length) {

@@ -16,11 +16,28 @@ export const MAX_ATTEMPTS = 3;
 const LEASE_MS = 5 * 60_000;
 export const DELIVERY_RETENTION_DAYS = 30;
 
-export async function enqueueGithubJob(db: Queryable, now: Date, job: { orgId: string; repositoryId: string; kind: GithubJobKind; payload: Record<string, unknown> }): Promise<string> {
+export async function enqueueGithubJob(
+  db: Queryable,
+  now: Date,
+  job: { orgId: string; repositoryId: string; kind: GithubJobKind; payload: Record<string, unknown> },
+): Promise<string> {
   const id = newId('ghj', now);
   await db
     .insertInto('github_jobs')
-    .values({ id, org_id: job.orgId, repository_id: job.repositoryId, kind: job.kind, payload: JSON.stringify(job.payload), status: 'queued', attempts: 0, lease_owner: null, lease_until: null, last_error: null, created_at: now.toISOString(), finished_at: null })
+    .values({
+      id,
+      org_id: job.orgId,
+      repository_id: job.repositoryId,
+      kind: job.kind,
+      payload: JSON.stringify(job.payload),
+      status: 'queued',
+      attempts: 0,
+      lease_owner: null,
+      lease_until: null,
+      last_error: null,
+      created_at: now.toISOString(),
+      finished_at: null,
+    })
     .execute();
   return id;
 }
@@ -40,14 +57,21 @@ async function claim(ctx: Ctx): Promise<GithubJobsTable | undefined> {
     const next = await ctx.db
       .selectFrom('github_jobs')
       .selectAll()
-      .where((eb) => eb.or([eb('status', '=', 'queued'), eb.and([eb('status', '=', 'running'), eb('lease_until', '<', at)])]))
+      .where((eb) =>
+        eb.or([eb('status', '=', 'queued'), eb.and([eb('status', '=', 'running'), eb('lease_until', '<', at)])]),
+      )
       .orderBy('id')
       .limit(1)
       .executeTakeFirst();
     if (!next) return undefined;
     const taken = await ctx.db
       .updateTable('github_jobs')
-      .set({ status: 'running', lease_owner: processOwner, lease_until: new Date(now.getTime() + LEASE_MS).toISOString(), attempts: next.attempts + 1 })
+      .set({
+        status: 'running',
+        lease_owner: processOwner,
+        lease_until: new Date(now.getTime() + LEASE_MS).toISOString(),
+        attempts: next.attempts + 1,
+      })
       .where('id', '=', next.id)
       .where('status', '=', next.status)
       .where('attempts', '=', next.attempts)
@@ -58,7 +82,10 @@ async function claim(ctx: Ctx): Promise<GithubJobsTable | undefined> {
 }
 
 /** Runs due jobs until none is left (or `limit` ran). Failures are retried up to MAX_ATTEMPTS, then kept as failed with the reason. */
-export async function runGithubJobs(base: Pick<Ctx, 'db' | 'clock' | 'config'>, limit = 50): Promise<{ ran: number; failed: number }> {
+export async function runGithubJobs(
+  base: Pick<Ctx, 'db' | 'clock' | 'config'>,
+  limit = 50,
+): Promise<{ ran: number; failed: number }> {
   const ctx = systemCtx(base, 'github');
   let ran = 0;
   let failed = 0;
@@ -70,14 +97,30 @@ export async function runGithubJobs(base: Pick<Ctx, 'db' | 'clock' | 'config'>, 
     try {
       if (!handler) throw new Error(`no handler for ${job.kind}`);
       await handler({ ...ctx, meta: { ...ctx.meta, requestId: job.id } }, job);
-      await ctx.db.updateTable('github_jobs').set({ status: 'done', finished_at: ctx.clock.now().toISOString(), lease_owner: null, lease_until: null, last_error: null }).where('id', '=', job.id).execute();
+      await ctx.db
+        .updateTable('github_jobs')
+        .set({
+          status: 'done',
+          finished_at: ctx.clock.now().toISOString(),
+          lease_owner: null,
+          lease_until: null,
+          last_error: null,
+        })
+        .where('id', '=', job.id)
+        .execute();
     } catch (err) {
       failed++;
       const message = (err instanceof Error ? err.message : String(err)).slice(0, 500);
       const final = job.attempts >= MAX_ATTEMPTS;
       await ctx.db
         .updateTable('github_jobs')
-        .set({ status: final ? 'failed' : 'queued', last_error: message, lease_owner: null, lease_until: null, ...(final ? { finished_at: ctx.clock.now().toISOString() } : {}) })
+        .set({
+          status: final ? 'failed' : 'queued',
+          last_error: message,
+          lease_owner: null,
+          lease_until: null,
+          ...(final ? { finished_at: ctx.clock.now().toISOString() } : {}),
+        })
         .where('id', '=', job.id)
         .execute();
     }
@@ -105,8 +148,15 @@ export function githubJobs(): JobDefinition[] {
       intervalMs: 6 * 3600_000,
       run: async (ctx) => {
         const now = ctx.clock.now().getTime();
-        const deliveries = await ctx.db.deleteFrom('github_webhook_deliveries').where('received_at', '<', new Date(now - DELIVERY_RETENTION_DAYS * 86_400_000).toISOString()).executeTakeFirst();
-        const jobs = await ctx.db.deleteFrom('github_jobs').where('status', 'in', ['done', 'failed']).where('finished_at', '<', new Date(now - 30 * 86_400_000).toISOString()).executeTakeFirst();
+        const deliveries = await ctx.db
+          .deleteFrom('github_webhook_deliveries')
+          .where('received_at', '<', new Date(now - DELIVERY_RETENTION_DAYS * 86_400_000).toISOString())
+          .executeTakeFirst();
+        const jobs = await ctx.db
+          .deleteFrom('github_jobs')
+          .where('status', 'in', ['done', 'failed'])
+          .where('finished_at', '<', new Date(now - 30 * 86_400_000).toISOString())
+          .executeTakeFirst();
         return { deliveriesPurged: Number(deliveries.numDeletedRows), jobsPurged: Number(jobs.numDeletedRows) };
       },
     },

@@ -16,7 +16,12 @@ import { scanText } from './secret-scan.js';
 const MAX_PROMPT_BYTES = 60_000;
 const MODEL = 'claude-sonnet-4-5';
 
-export async function modelReview(ctx: Ctx, orgId: string, fullName: string, files: DiffFile[]): Promise<{ findings: PrFinding[]; note: string }> {
+export async function modelReview(
+  ctx: Ctx,
+  orgId: string,
+  fullName: string,
+  files: DiffFile[],
+): Promise<{ findings: PrFinding[]; note: string }> {
   let target;
   try {
     target = await loadUpstream(ctx.db, ctx.config, orgId);
@@ -46,16 +51,29 @@ export async function modelReview(ctx: Ctx, orgId: string, fullName: string, fil
   ].join('\n\n');
   let text: string;
   try {
-    text = (await completeText(ctx.config, target, { model: MODEL, maxTokens: 1500, messages: [{ role: 'user', content: prompt }] }, true)).text;
+    text = (
+      await completeText(
+        ctx.config,
+        target,
+        { model: MODEL, maxTokens: 1500, messages: [{ role: 'user', content: prompt }] },
+        true,
+      )
+    ).text;
   } catch (err) {
-    return { findings: [], note: `Model-assisted review failed: ${err instanceof Error ? err.message.slice(0, 200) : 'unknown error'}` };
+    return {
+      findings: [],
+      note: `Model-assisted review failed: ${err instanceof Error ? err.message.slice(0, 200) : 'unknown error'}`,
+    };
   }
   const json = /\[[\s\S]*\]/.exec(text)?.[0];
   let items: unknown[] = [];
   try {
     items = json ? (JSON.parse(json) as unknown[]) : [];
   } catch {
-    return { findings: [], note: 'Model-assisted review: the model answered in an unexpected form; nothing was added.' };
+    return {
+      findings: [],
+      note: 'Model-assisted review: the model answered in an unexpected form; nothing was added.',
+    };
   }
   const findings: PrFinding[] = [];
   for (const it of items.slice(0, 50)) {
@@ -63,7 +81,24 @@ export async function modelReview(ctx: Ctx, orgId: string, fullName: string, fil
     if (typeof path !== 'string' || typeof line !== 'number' || typeof message !== 'string') continue;
     // Only notes about lines this change adds: the model may not point anywhere else.
     if (!added.get(path)?.has(line)) continue;
-    findings.push({ kind: 'model', ruleId: 'model/review', path, line, column: 1, endLine: line, endColumn: 2, confidence: 'low', message: `Model review: ${message.slice(0, 500)}`, suggestion: null, fingerprint: `model:${path}:${line}`, suppressed: null, published: false });
+    findings.push({
+      kind: 'model',
+      ruleId: 'model/review',
+      path,
+      line,
+      column: 1,
+      endLine: line,
+      endColumn: 2,
+      confidence: 'low',
+      message: `Model review: ${message.slice(0, 500)}`,
+      suggestion: null,
+      fingerprint: `model:${path}:${line}`,
+      suppressed: null,
+      published: false,
+    });
   }
-  return { findings, note: `Model-assisted review (through this organization's gateway upstream): ${findings.length} note${findings.length === 1 ? '' : 's'}.` };
+  return {
+    findings,
+    note: `Model-assisted review (through this organization's gateway upstream): ${findings.length} note${findings.length === 1 ? '' : 's'}.`,
+  };
 }

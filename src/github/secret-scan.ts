@@ -21,13 +21,37 @@ export interface SecretPattern {
 
 /** Formats with a distinctive prefix, so a match is a credential with very few false positives. */
 export const BUILTIN_PATTERNS: readonly SecretPattern[] = [
-  { id: 'palisade/aws-access-key-id', pattern: '\\b((?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16})\\b', description: 'AWS access key id' },
-  { id: 'palisade/stripe-secret-key', pattern: '\\b((?:sk|rk)_live_[0-9a-zA-Z]{20,99})\\b', description: 'Stripe live secret or restricted key' },
-  { id: 'palisade/google-api-key', pattern: '\\b(AIza[0-9A-Za-z_\\-]{35})(?![0-9A-Za-z_\\-])', description: 'Google API key' },
-  { id: 'palisade/private-key-block', pattern: '(-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----)', description: 'PEM or OpenSSH private key' },
-  { id: 'palisade/gitlab-token', pattern: '\\b(glpat-[0-9A-Za-z_\\-]{20})\\b', description: 'GitLab personal access token' },
+  {
+    id: 'palisade/aws-access-key-id',
+    pattern: '\\b((?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16})\\b',
+    description: 'AWS access key id',
+  },
+  {
+    id: 'palisade/stripe-secret-key',
+    pattern: '\\b((?:sk|rk)_live_[0-9a-zA-Z]{20,99})\\b',
+    description: 'Stripe live secret or restricted key',
+  },
+  {
+    id: 'palisade/google-api-key',
+    pattern: '\\b(AIza[0-9A-Za-z_\\-]{35})(?![0-9A-Za-z_\\-])',
+    description: 'Google API key',
+  },
+  {
+    id: 'palisade/private-key-block',
+    pattern: '(-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----)',
+    description: 'PEM or OpenSSH private key',
+  },
+  {
+    id: 'palisade/gitlab-token',
+    pattern: '\\b(glpat-[0-9A-Za-z_\\-]{20})\\b',
+    description: 'GitLab personal access token',
+  },
   { id: 'palisade/twilio-api-key', pattern: '\\b(SK[0-9a-fA-F]{32})\\b', description: 'Twilio API key' },
-  { id: 'palisade/palisade-token', pattern: '\\b(pls_(?:pat|gwk|scim|cmp)_[A-Za-z0-9_\\-]{20,})', description: 'Palisade API token, gateway key or SCIM token' },
+  {
+    id: 'palisade/palisade-token',
+    pattern: '\\b(pls_(?:pat|gwk|scim|cmp)_[A-Za-z0-9_\\-]{20,})',
+    description: 'Palisade API token, gateway key or SCIM token',
+  },
 ];
 
 /** Example values published in documentation: a match that contains one of these is not a credential. */
@@ -45,16 +69,25 @@ export function compilePatterns(patterns: readonly SecretPattern[]): CompiledPat
     try {
       regex = new RegExp(p.pattern, 'g');
     } catch (err) {
-      throw githubError('invalid_secret_pattern', `The secret pattern ${p.id} is not a valid regular expression (${(err as Error).message.slice(0, 100)}).`);
+      throw githubError(
+        'invalid_secret_pattern',
+        `The secret pattern ${p.id} is not a valid regular expression (${(err as Error).message.slice(0, 100)}).`,
+      );
     }
-    if (p.pattern.length > 500 || regex.test('')) throw githubError('invalid_secret_pattern', `The secret pattern ${p.id} must be at most 500 characters and must not match an empty string.`);
+    if (p.pattern.length > 500 || regex.test(''))
+      throw githubError(
+        'invalid_secret_pattern',
+        `The secret pattern ${p.id} must be at most 500 characters and must not match an empty string.`,
+      );
     regex.lastIndex = 0;
     return { id: p.id, regex };
   });
 }
 
 const BUILTIN = compilePatterns(BUILTIN_PATTERNS);
-const SECRETLINT_CONFIG: SecretLintCoreConfig = { rules: [{ id: '@secretlint/secretlint-rule-preset-recommend', rule: recommendedPreset }] };
+const SECRETLINT_CONFIG: SecretLintCoreConfig = {
+  rules: [{ id: '@secretlint/secretlint-rule-preset-recommend', rule: recommendedPreset }],
+};
 
 export interface SecretHit {
   ruleId: string;
@@ -72,7 +105,8 @@ export function redact(secret: string): string {
   return `${secret.slice(0, keep)}${'*'.repeat(Math.min(12, Math.max(4, secret.length - keep)))} (${secret.length} chars)`;
 }
 
-const fingerprintOf = (ruleId: string, path: string, secret: string) => createHash('sha256').update(`${ruleId}\0${path}\0${secret}`).digest('hex').slice(0, 40);
+const fingerprintOf = (ruleId: string, path: string, secret: string) =>
+  createHash('sha256').update(`${ruleId}\0${path}\0${secret}`).digest('hex').slice(0, 40);
 
 function lineStarts(text: string): number[] {
   const starts = [0];
@@ -107,7 +141,14 @@ function scanPatterns(path: string, text: string, patterns: readonly CompiledPat
         const secret = m[1] ?? m[0];
         if (EXAMPLE_MARKERS.test(secret)) continue;
         const column = (m.index ?? 0) + Math.max(0, m[0].indexOf(secret)) + 1;
-        out.push({ ruleId: p.id, path, line: i + 1, column, redacted: redact(secret), fingerprint: fingerprintOf(p.id, path, secret) });
+        out.push({
+          ruleId: p.id,
+          path,
+          line: i + 1,
+          column,
+          redacted: redact(secret),
+          fingerprint: fingerprintOf(p.id, path, secret),
+        });
       }
     }
   });
@@ -115,9 +156,22 @@ function scanPatterns(path: string, text: string, patterns: readonly CompiledPat
 }
 
 /** Every secret in one text file. `onlyLines` keeps hits on those lines (a pull request's added lines). */
-export async function scanText(path: string, text: string, custom: readonly CompiledPattern[] = [], onlyLines?: ReadonlySet<number>): Promise<SecretHit[]> {
+export async function scanText(
+  path: string,
+  text: string,
+  custom: readonly CompiledPattern[] = [],
+  onlyLines?: ReadonlySet<number>,
+): Promise<SecretHit[]> {
   const hits: SecretHit[] = [];
-  const result = await lintSource({ source: { filePath: path, content: text, contentType: 'text', ext: path.includes('.') ? path.slice(path.lastIndexOf('.')) : '' }, options: { config: SECRETLINT_CONFIG, noPhysicFilePath: true, maskSecrets: true } });
+  const result = await lintSource({
+    source: {
+      filePath: path,
+      content: text,
+      contentType: 'text',
+      ext: path.includes('.') ? path.slice(path.lastIndexOf('.')) : '',
+    },
+    options: { config: SECRETLINT_CONFIG, noPhysicFilePath: true, maskSecrets: true },
+  });
   let starts: number[] | null = null;
   for (const m of result.messages) {
     if (m.type !== 'message' || m.severity !== 'error') continue;
@@ -125,11 +179,19 @@ export async function scanText(path: string, text: string, custom: readonly Comp
     const secret = text.slice(m.range[0], m.range[1]);
     const at = position(starts, m.range[0]);
     const ruleId = m.ruleId.replace(/^@secretlint\/secretlint-rule-/, 'secretlint/');
-    hits.push({ ruleId, path, line: at.line, column: at.column, redacted: redact(secret), fingerprint: fingerprintOf(ruleId, path, secret) });
+    hits.push({
+      ruleId,
+      path,
+      line: at.line,
+      column: at.column,
+      redacted: redact(secret),
+      fingerprint: fingerprintOf(ruleId, path, secret),
+    });
   }
   const seenLines = new Set(hits.map((h) => `${h.line}:${h.column}`));
   // The built-in and admin patterns add what the preset does not report at the same place.
-  for (const h of scanPatterns(path, text, [...BUILTIN, ...custom])) if (!seenLines.has(`${h.line}:${h.column}`)) hits.push(h);
+  for (const h of scanPatterns(path, text, [...BUILTIN, ...custom]))
+    if (!seenLines.has(`${h.line}:${h.column}`)) hits.push(h);
   return onlyLines ? hits.filter((h) => onlyLines.has(h.line)) : hits;
 }
 
@@ -140,7 +202,11 @@ export interface TreeScan {
 }
 
 /** Scans every file of a commit: regular files only (symlinks are paths, submodules another repository), text only, up to maxFileBytes. */
-export async function scanTree(dir: string, commit: string, opts: { maxFileBytes: number; custom?: readonly CompiledPattern[] }): Promise<TreeScan> {
+export async function scanTree(
+  dir: string,
+  commit: string,
+  opts: { maxFileBytes: number; custom?: readonly CompiledPattern[] },
+): Promise<TreeScan> {
   const entries = await lsTree(dir, commit, '', true);
   const skipped = { binary: 0, tooLarge: 0, symlinks: 0, submodules: 0 };
   const files: TreeEntry[] = [];

@@ -41,14 +41,19 @@ export function parseSuppressionFile(text: string | null): FileSuppressions {
     return { rules: [], problems: [`${SUPPRESSION_FILE} is not valid JSON; it was ignored.`] };
   }
   const list = (doc as { suppressions?: unknown }).suppressions;
-  if (!Array.isArray(list)) return { rules: [], problems: [`${SUPPRESSION_FILE} has no "suppressions" array; it was ignored.`] };
+  if (!Array.isArray(list))
+    return { rules: [], problems: [`${SUPPRESSION_FILE} has no "suppressions" array; it was ignored.`] };
   const rules: SuppressionRule[] = [];
   const problems: string[] = [];
   list.slice(0, 500).forEach((entry: unknown, i) => {
     const e = entry as { rule?: unknown; paths?: unknown; reason?: unknown };
-    const paths = Array.isArray(e.paths) ? e.paths.filter((p): p is string => typeof p === 'string' && p.length > 0 && p.length <= 300) : [];
-    if (typeof e.rule !== 'string' || !paths.length) return problems.push(`${SUPPRESSION_FILE} entry ${i + 1} needs "rule" and "paths"; it was ignored.`);
-    if (typeof e.reason !== 'string' || e.reason.trim().length < MIN_REASON) return problems.push(`${SUPPRESSION_FILE} entry ${i + 1} (${e.rule}) has no reason; it was ignored.`);
+    const paths = Array.isArray(e.paths)
+      ? e.paths.filter((p): p is string => typeof p === 'string' && p.length > 0 && p.length <= 300)
+      : [];
+    if (typeof e.rule !== 'string' || !paths.length)
+      return problems.push(`${SUPPRESSION_FILE} entry ${i + 1} needs "rule" and "paths"; it was ignored.`);
+    if (typeof e.reason !== 'string' || e.reason.trim().length < MIN_REASON)
+      return problems.push(`${SUPPRESSION_FILE} entry ${i + 1} (${e.rule}) has no reason; it was ignored.`);
     rules.push({ rule: e.rule, paths, reason: e.reason.trim().slice(0, 500), source: 'repository_file' });
     return undefined;
   });
@@ -56,7 +61,14 @@ export function parseSuppressionFile(text: string | null): FileSuppressions {
 }
 
 /** The suppression covering a finding, if any. `lines` are the file's lines at the head commit. */
-export function suppressionFor(ruleId: string, path: string, line: number, lines: readonly string[], rules: readonly SuppressionRule[], problems: string[]): Suppression | null {
+export function suppressionFor(
+  ruleId: string,
+  path: string,
+  line: number,
+  lines: readonly string[],
+  rules: readonly SuppressionRule[],
+  problems: string[],
+): Suppression | null {
   for (const at of [line, line - 1]) {
     const m = INLINE.exec(lines[at - 1] ?? '');
     if (!m || m[1]?.toLowerCase() !== ruleId.toLowerCase()) continue;

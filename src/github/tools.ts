@@ -45,7 +45,12 @@ export function normalizeToolPath(raw: string, allowRoot = false): string {
             : path.split('/').some((s) => s === '' || s === '.' || s === '..')
               ? 'contains an empty, "." or ".." segment'
               : null;
-  if (bad) throw githubError('invalid_repository_path', `The path "${raw.slice(0, 200)}" ${bad}. Give a path relative to the repository root, such as src/index.ts.`, { path: raw.slice(0, 200) });
+  if (bad)
+    throw githubError(
+      'invalid_repository_path',
+      `The path "${raw.slice(0, 200)}" ${bad}. Give a path relative to the repository root, such as src/index.ts.`,
+      { path: raw.slice(0, 200) },
+    );
   return path;
 }
 
@@ -58,20 +63,38 @@ interface ToolTarget {
 
 type Audit = { action: GithubAuditAction; path: string; metadata?: Record<string, unknown> };
 
-async function audit(ctx: Ctx, repo: GithubRepositoriesTable, a: Audit, outcome: 'success' | 'denied' | 'failure', extra: Record<string, unknown> = {}): Promise<void> {
+async function audit(
+  ctx: Ctx,
+  repo: GithubRepositoriesTable,
+  a: Audit,
+  outcome: 'success' | 'denied' | 'failure',
+  extra: Record<string, unknown> = {},
+): Promise<void> {
   await ctx.db.transaction().execute((tx) =>
     recordGithubAudit(tx, ctx, {
       orgId: repo.org_id,
       action: a.action,
       outcome,
       targets: [{ type: 'github_repository', id: repo.id, name: repo.full_name }],
-      metadata: { repository: repo.full_name, path: a.path, allowed: outcome === 'success', ...(a.metadata ?? {}), ...extra },
+      metadata: {
+        repository: repo.full_name,
+        path: a.path,
+        allowed: outcome === 'success',
+        ...(a.metadata ?? {}),
+        ...extra,
+      },
     }),
   );
 }
 
 /** Refuses with `err` after auditing the refusal. */
-async function refuse(ctx: Ctx, repo: GithubRepositoriesTable, a: Audit, err: PalisadeError, outcome: 'denied' | 'failure' = 'denied'): Promise<never> {
+async function refuse(
+  ctx: Ctx,
+  repo: GithubRepositoriesTable,
+  a: Audit,
+  err: PalisadeError,
+  outcome: 'denied' | 'failure' = 'denied',
+): Promise<never> {
   await audit(ctx, repo, a, outcome, { reason: err.code, ...(err.details?.rule ? { rule: err.details.rule } : {}) });
   throw err;
 }
@@ -81,10 +104,20 @@ async function open(ctx: Ctx, orgId: string, repositoryId: string, a: Audit): Pr
   const repo = await repositoryById(ctx.db, orgId, repositoryId);
   const refusal = await accessRefusal(ctx.db, repo, role, ctx.caller.kind === 'user' ? ctx.caller.userId : null);
   if (refusal) await refuse(ctx, repo, a, refusal);
-  return { repo, dir: mirrorDir(ctx.config, orgId, repo.id), commit: repo.scanned_sha as string, rules: denyRulesFor(parseJsonList(repo.deny_rules) ?? []) };
+  return {
+    repo,
+    dir: mirrorDir(ctx.config, orgId, repo.id),
+    commit: repo.scanned_sha as string,
+    rules: denyRulesFor(parseJsonList(repo.deny_rules) ?? []),
+  };
 }
 
-function pathDenied(repo: GithubRepositoriesTable, path: string, rule: { rule: string; source: string }, via?: string): PalisadeError {
+function pathDenied(
+  repo: GithubRepositoriesTable,
+  path: string,
+  rule: { rule: string; source: string },
+  via?: string,
+): PalisadeError {
   return githubError(
     'path_denied',
     `${via ? `"${path}" leads to "${via}", which` : `"${path}"`} is denied by the rule "${rule.rule}" (${rule.source === 'default' ? "Palisade's default deny set" : "this repository's deny rules"}) of ${repo.full_name}. Files that may hold credentials are not readable by the assistant; an admin can change the repository's deny rules if this file is safe.`,
@@ -93,9 +126,19 @@ function pathDenied(repo: GithubRepositoriesTable, path: string, rule: { rule: s
 }
 
 /** The rule denying `path` itself or, for a directory, its contents. */
-const denyOf = (rules: DenyRules, path: string, isDir: boolean) => rules.match(path) ?? (isDir ? rules.match(`${path}/`) : null);
+const denyOf = (rules: DenyRules, path: string, isDir: boolean) =>
+  rules.match(path) ?? (isDir ? rules.match(`${path}/`) : null);
 
-export const TreeEntryView = Type.Object({ path: Type.String(), type: Type.Union([Type.Literal('file'), Type.Literal('directory'), Type.Literal('symlink'), Type.Literal('submodule')]), size: Type.Union([Type.Integer(), Type.Null()]) });
+export const TreeEntryView = Type.Object({
+  path: Type.String(),
+  type: Type.Union([
+    Type.Literal('file'),
+    Type.Literal('directory'),
+    Type.Literal('symlink'),
+    Type.Literal('submodule'),
+  ]),
+  size: Type.Union([Type.Integer(), Type.Null()]),
+});
 export const TreeView = Type.Object({
   repository: Type.String(),
   commit: Type.String(),
@@ -118,7 +161,17 @@ export async function listTree(ctx: Ctx, orgId: string, repositoryId: string, ra
     const denied = denyOf(t.rules, path, true);
     if (denied) await refuse(ctx, t.repo, a, pathDenied(t.repo, path, denied));
     const entry = await entryAt(t.dir, t.commit, path);
-    if (!entry || entry.type !== 'tree') await refuse(ctx, t.repo, a, githubError('file_not_found', `There is no directory "${path}" in ${t.repo.full_name} at ${t.commit.slice(0, 12)}.`), 'failure');
+    if (!entry || entry.type !== 'tree')
+      await refuse(
+        ctx,
+        t.repo,
+        a,
+        githubError(
+          'file_not_found',
+          `There is no directory "${path}" in ${t.repo.full_name} at ${t.commit.slice(0, 12)}.`,
+        ),
+        'failure',
+      );
   }
   const entries = await lsTree(t.dir, t.commit, path, false);
   const shown: TreeView['entries'] = [];
@@ -129,7 +182,11 @@ export async function listTree(ctx: Ctx, orgId: string, repositoryId: string, ra
       withheld++;
       continue;
     }
-    shown.push({ path: e.path, type: isDir ? 'directory' : e.type === 'commit' ? 'submodule' : e.mode === '120000' ? 'symlink' : 'file', size: e.size });
+    shown.push({
+      path: e.path,
+      type: isDir ? 'directory' : e.type === 'commit' ? 'submodule' : e.mode === '120000' ? 'symlink' : 'file',
+      size: e.size,
+    });
   }
   await audit(ctx, t.repo, { ...a, path }, 'success', { entries: shown.length, withheld });
   return { repository: t.repo.full_name, commit: t.commit, path, entries: shown, withheld };
@@ -139,7 +196,9 @@ export const FileView = Type.Object({
   repository: Type.String(),
   commit: Type.String(),
   path: Type.String(),
-  resolvedPath: Type.Union([Type.String(), Type.Null()], { description: 'The file a symlink led to, when path is a symlink inside the repository.' }),
+  resolvedPath: Type.Union([Type.String(), Type.Null()], {
+    description: 'The file a symlink led to, when path is a symlink inside the repository.',
+  }),
   size: Type.Integer(),
   content: Type.String(),
 });
@@ -163,28 +222,102 @@ export async function readFile(ctx: Ctx, orgId: string, repositoryId: string, ra
     const denied = denyOf(t.rules, current, false);
     if (denied) await refuse(ctx, t.repo, a, pathDenied(t.repo, path, denied, current === path ? undefined : current));
     entry = await entryAt(t.dir, t.commit, current);
-    if (!entry) await refuse(ctx, t.repo, a, githubError('file_not_found', `There is no file "${current}" in ${t.repo.full_name} at ${t.commit.slice(0, 12)}. List the directory to see what is there.`), 'failure');
+    if (!entry)
+      await refuse(
+        ctx,
+        t.repo,
+        a,
+        githubError(
+          'file_not_found',
+          `There is no file "${current}" in ${t.repo.full_name} at ${t.commit.slice(0, 12)}. List the directory to see what is there.`,
+        ),
+        'failure',
+      );
     if (entry?.mode !== '120000') break;
     // A symlink is a blob holding a path: follow it only while it stays inside the repository, and check the rules again where it leads.
     const target = (await readBlob(t.dir, entry.sha, 4096)).toString('utf8');
     const resolved = posix.normalize(posix.join(posix.dirname(current), target));
-    if (target.startsWith('/') || resolved === '..' || resolved.startsWith('../') || resolved === '.' || hop >= MAX_SYMLINK_HOPS) {
-      await refuse(ctx, t.repo, a, githubError('symlink_outside_repository', `"${path}" is a symbolic link to "${target.slice(0, 200)}", which is outside the repository (or a chain of links); Palisade does not follow it.`, { path, target: target.slice(0, 200) }));
+    if (
+      target.startsWith('/') ||
+      resolved === '..' ||
+      resolved.startsWith('../') ||
+      resolved === '.' ||
+      hop >= MAX_SYMLINK_HOPS
+    ) {
+      await refuse(
+        ctx,
+        t.repo,
+        a,
+        githubError(
+          'symlink_outside_repository',
+          `"${path}" is a symbolic link to "${target.slice(0, 200)}", which is outside the repository (or a chain of links); Palisade does not follow it.`,
+          { path, target: target.slice(0, 200) },
+        ),
+      );
     }
     current = resolved;
   }
   if (!entry) throw githubError('file_not_found', 'Not found.');
-  if (entry.type === 'tree') await refuse(ctx, t.repo, a, githubError('invalid_repository_path', `"${current}" is a directory; list it instead.`), 'failure');
-  if (entry.type !== 'blob') await refuse(ctx, t.repo, a, githubError('file_not_found', `"${current}" is a submodule (another repository), not a file.`), 'failure');
-  if ((entry.size ?? 0) > ctx.config.githubMaxFileBytes) await refuse(ctx, t.repo, a, githubError('file_too_large', `"${current}" is ${entry.size} bytes; the tools return files up to ${ctx.config.githubMaxFileBytes} bytes. Search it instead.`, { size: entry.size }), 'failure');
+  if (entry.type === 'tree')
+    await refuse(
+      ctx,
+      t.repo,
+      a,
+      githubError('invalid_repository_path', `"${current}" is a directory; list it instead.`),
+      'failure',
+    );
+  if (entry.type !== 'blob')
+    await refuse(
+      ctx,
+      t.repo,
+      a,
+      githubError('file_not_found', `"${current}" is a submodule (another repository), not a file.`),
+      'failure',
+    );
+  if ((entry.size ?? 0) > ctx.config.githubMaxFileBytes)
+    await refuse(
+      ctx,
+      t.repo,
+      a,
+      githubError(
+        'file_too_large',
+        `"${current}" is ${entry.size} bytes; the tools return files up to ${ctx.config.githubMaxFileBytes} bytes. Search it instead.`,
+        { size: entry.size },
+      ),
+      'failure',
+    );
   const data = await readBlob(t.dir, entry.sha, ctx.config.githubMaxFileBytes + 1);
-  if (isBinary(data)) await refuse(ctx, t.repo, a, githubError('binary_file', `"${current}" is a binary file (${data.length} bytes); the tools return text only.`, { size: data.length }), 'failure');
-  await audit(ctx, t.repo, a, 'success', { bytes: data.length, ...(current !== path ? { resolvedPath: current } : {}) });
-  return { repository: t.repo.full_name, commit: t.commit, path, resolvedPath: current === path ? null : current, size: data.length, content: data.toString('utf8') };
+  if (isBinary(data))
+    await refuse(
+      ctx,
+      t.repo,
+      a,
+      githubError('binary_file', `"${current}" is a binary file (${data.length} bytes); the tools return text only.`, {
+        size: data.length,
+      }),
+      'failure',
+    );
+  await audit(ctx, t.repo, a, 'success', {
+    bytes: data.length,
+    ...(current !== path ? { resolvedPath: current } : {}),
+  });
+  return {
+    repository: t.repo.full_name,
+    commit: t.commit,
+    path,
+    resolvedPath: current === path ? null : current,
+    size: data.length,
+    content: data.toString('utf8'),
+  };
 }
 
 export const SearchQuery = Type.Object({
-  q: Type.Optional(Type.String({ maxLength: 200, description: 'Text to find (fixed string, case-insensitive; 2 to 200 characters; required).' })),
+  q: Type.Optional(
+    Type.String({
+      maxLength: 200,
+      description: 'Text to find (fixed string, case-insensitive; 2 to 200 characters; required).',
+    }),
+  ),
   path: Type.Optional(Type.String({ maxLength: MAX_PATH, description: 'Limit to this directory.' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'Most matches returned (default 50).' })),
 });
@@ -197,8 +330,17 @@ export const SearchView = Type.Object({
 });
 export type SearchView = Static<typeof SearchView>;
 
-export async function searchCode(ctx: Ctx, orgId: string, repositoryId: string, query: Static<typeof SearchQuery>): Promise<SearchView> {
-  const a: Audit = { action: 'github_code.searched', path: (query.path ?? '').slice(0, MAX_PATH), metadata: { queryLength: query.q?.length ?? 0 } };
+export async function searchCode(
+  ctx: Ctx,
+  orgId: string,
+  repositoryId: string,
+  query: Static<typeof SearchQuery>,
+): Promise<SearchView> {
+  const a: Audit = {
+    action: 'github_code.searched',
+    path: (query.path ?? '').slice(0, MAX_PATH),
+    metadata: { queryLength: query.q?.length ?? 0 },
+  };
   const t = await open(ctx, orgId, repositoryId, a);
   let path: string;
   try {
@@ -211,9 +353,31 @@ export async function searchCode(ctx: Ctx, orgId: string, repositoryId: string, 
     if (denied) await refuse(ctx, t.repo, a, pathDenied(t.repo, path, denied));
   }
   const q = query.q ?? '';
-  if (q.length < 2) await refuse(ctx, t.repo, a, githubError('invalid_search_query', 'Give q, the text to find, of 2 to 200 characters.'), 'failure');
+  if (q.length < 2)
+    await refuse(
+      ctx,
+      t.repo,
+      a,
+      githubError('invalid_search_query', 'Give q, the text to find, of 2 to 200 characters.'),
+      'failure',
+    );
   const limit = query.limit ?? 50;
-  const args = ['-C', t.dir, 'grep', '-n', '-I', '-z', '-F', '-i', '--no-color', '--max-count=20', '-e', q, t.commit, '--'];
+  const args = [
+    '-C',
+    t.dir,
+    'grep',
+    '-n',
+    '-I',
+    '-z',
+    '-F',
+    '-i',
+    '--no-color',
+    '--max-count=20',
+    '-e',
+    q,
+    t.commit,
+    '--',
+  ];
   if (path) args.push(`:(literal)${path}`);
   const run = await git(args, { maxBytes: 8 * 1024 * 1024 }).catch((err: { code?: string }) => {
     if (err.code === 'GIT_OUTPUT_LIMIT') return { stdout: Buffer.alloc(0), stderr: '', code: 0, truncated: true };
@@ -252,8 +416,13 @@ export const PullDiffView = Type.Object({
       previousPath: Type.Union([Type.String(), Type.Null()]),
       status: Type.String(),
       binary: Type.Boolean(),
-      patch: Type.Union([Type.String(), Type.Null()], { description: 'null when withheld (deny rule, binary, or over the size budget).' }),
-      withheld: Type.Union([Type.Object({ reason: Type.String(), rule: Type.Union([Type.String(), Type.Null()]) }), Type.Null()]),
+      patch: Type.Union([Type.String(), Type.Null()], {
+        description: 'null when withheld (deny rule, binary, or over the size budget).',
+      }),
+      withheld: Type.Union([
+        Type.Object({ reason: Type.String(), rule: Type.Union([Type.String(), Type.Null()]) }),
+        Type.Null(),
+      ]),
       redactedLines: Type.Integer({ description: 'Added lines replaced because the secret scanner matched them.' }),
     }),
   ),
@@ -265,28 +434,57 @@ const MAX_DIFF_BYTES = 4 * 1024 * 1024;
 const MAX_TOOL_PATCH_BYTES = 512 * 1024;
 
 /** Head and base of a pull request, from GitHub, fetched into the repository's clone. */
-export async function fetchPullRequest(ctx: Ctx, repo: GithubRepositoriesTable, number: number): Promise<{ dir: string; base: string; head: string }> {
-  const conn = await ctx.db.selectFrom('github_connections').selectAll().where('id', '=', repo.connection_id).executeTakeFirstOrThrow();
+export async function fetchPullRequest(
+  ctx: Ctx,
+  repo: GithubRepositoriesTable,
+  number: number,
+): Promise<{ dir: string; base: string; head: string }> {
+  const conn = await ctx.db
+    .selectFrom('github_connections')
+    .selectAll()
+    .where('id', '=', repo.connection_id)
+    .executeTakeFirstOrThrow();
   const octokit = await installationOctokit(ctx.db, ctx.config, conn, repo.installation_id);
   const [owner = '', name = ''] = repo.full_name.split('/');
   let pr: { base: { sha: string; ref: string }; head: { sha: string } };
   try {
-    pr = (await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner, repo: name, pull_number: number })).data as typeof pr;
+    pr = (
+      await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner, repo: name, pull_number: number })
+    ).data as typeof pr;
   } catch (err) {
-    if ((err as { status?: number }).status === 404) throw githubError('pull_request_not_found', `${repo.full_name} has no pull request #${number}.`);
+    if ((err as { status?: number }).status === 404)
+      throw githubError('pull_request_not_found', `${repo.full_name} has no pull request #${number}.`);
     throw githubCallFailed(err, `reading pull request #${number}`);
   }
   const baseRef = assertSafeRef(pr.base.ref);
-  const dir = await syncMirror(ctx, conn, repo, [`+refs/pull/${number}/head:refs/palisade/pull/${number}/head`, `+refs/heads/${baseRef}:refs/palisade/pull/${number}/base`]);
+  const dir = await syncMirror(ctx, conn, repo, [
+    `+refs/pull/${number}/head:refs/palisade/pull/${number}/head`,
+    `+refs/heads/${baseRef}:refs/palisade/pull/${number}/base`,
+  ]);
   return { dir, base: pr.base.sha, head: pr.head.sha };
 }
 
-export async function readPullRequestDiff(ctx: Ctx, orgId: string, repositoryId: string, number: number): Promise<PullDiffView> {
+export async function readPullRequestDiff(
+  ctx: Ctx,
+  orgId: string,
+  repositoryId: string,
+  number: number,
+): Promise<PullDiffView> {
   const a: Audit = { action: 'github_pr_diff.read', path: '', metadata: { pullRequest: number } };
   const t = await open(ctx, orgId, repositoryId, a);
   const { dir, base, head } = await fetchPullRequest(ctx, t.repo, number);
   const diff = await diffCommits(dir, base, head, MAX_DIFF_BYTES);
-  if (diff.truncated) await refuse(ctx, t.repo, a, githubError('diff_too_large', `The diff of pull request #${number} is larger than ${MAX_DIFF_BYTES / 1024 / 1024} MiB; read the changed files one by one instead.`), 'failure');
+  if (diff.truncated)
+    await refuse(
+      ctx,
+      t.repo,
+      a,
+      githubError(
+        'diff_too_large',
+        `The diff of pull request #${number} is larger than ${MAX_DIFF_BYTES / 1024 / 1024} MiB; read the changed files one by one instead.`,
+      ),
+      'failure',
+    );
   let budget = MAX_TOOL_PATCH_BYTES;
   let truncated = false;
   let withheldCount = 0;
@@ -314,7 +512,11 @@ export async function readPullRequestDiff(ctx: Ctx, orgId: string, repositoryId:
     const lines = f.patch.split('\n');
     const hitLines = new Set(hits.map((h) => h.line - 1));
     let redactedLines = 0;
-    const patch = lines.map((l, i) => (hitLines.has(i) && l.startsWith('+') ? (redactedLines++, '+[redacted by Palisade: possible credential]') : l)).join('\n');
+    const patch = lines
+      .map((l, i) =>
+        hitLines.has(i) && l.startsWith('+') ? (redactedLines++, '+[redacted by Palisade: possible credential]') : l,
+      )
+      .join('\n');
     budget -= Buffer.byteLength(patch);
     files.push({ ...base, patch, withheld: null, redactedLines });
   }

@@ -2,7 +2,14 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { PalisadeConfig } from '../config.js';
 import { DEFAULT_DENY_RULES, denyRulesFor } from './deny-rules.js';
 import { parseJsonList } from './store.js';
-import type { GithubConnectionsTable, GithubFindingsTable, GithubInstallationsTable, GithubPrScansTable, GithubRepositoriesTable, GithubSuppressionsTable } from './tables.js';
+import type {
+  GithubConnectionsTable,
+  GithubFindingsTable,
+  GithubInstallationsTable,
+  GithubPrScansTable,
+  GithubRepositoriesTable,
+  GithubSuppressionsTable,
+} from './tables.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
@@ -11,36 +18,59 @@ export const ConnectionView = Type.Object({
   name: Type.String(),
   appId: Type.String(),
   apiBaseUrl: Type.String(),
-  webhookUrl: Type.String({ description: 'Set this as the App\'s webhook URL (content type application/json), with the same secret.' }),
-  installations: Type.Array(Type.Object({ installationId: Type.String(), accountLogin: Type.String(), addedAt: Type.String() })),
+  webhookUrl: Type.String({
+    description: "Set this as the App's webhook URL (content type application/json), with the same secret.",
+  }),
+  installations: Type.Array(
+    Type.Object({ installationId: Type.String(), accountLogin: Type.String(), addedAt: Type.String() }),
+  ),
   createdAt: Type.String(),
 });
 export type ConnectionView = Static<typeof ConnectionView>;
 
-export function connectionView(config: PalisadeConfig, r: GithubConnectionsTable, installs: GithubInstallationsTable[]): ConnectionView {
+export function connectionView(
+  config: PalisadeConfig,
+  r: GithubConnectionsTable,
+  installs: GithubInstallationsTable[],
+): ConnectionView {
   return {
     id: r.id,
     name: r.name,
     appId: r.app_id,
     apiBaseUrl: r.api_base_url,
     webhookUrl: `${config.publicUrl.replace(/\/+$/, '')}/github/webhooks/${r.id}`,
-    installations: installs.map((i) => ({ installationId: i.installation_id, accountLogin: i.account_login, addedAt: i.created_at })),
+    installations: installs.map((i) => ({
+      installationId: i.installation_id,
+      accountLogin: i.account_login,
+      addedAt: i.created_at,
+    })),
     createdAt: r.created_at,
   };
 }
 
 export const SecretPatternSchema = Type.Object(
   {
-    id: Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$', description: 'Your name for the pattern, e.g. acme-internal-token.' }),
-    pattern: Type.String({ minLength: 1, maxLength: 500, description: 'JavaScript regular expression; its first capture group (if any) is the secret.' }),
+    id: Type.String({
+      pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$',
+      description: 'Your name for the pattern, e.g. acme-internal-token.',
+    }),
+    pattern: Type.String({
+      minLength: 1,
+      maxLength: 500,
+      description: 'JavaScript regular expression; its first capture group (if any) is the secret.',
+    }),
     description: Type.String({ maxLength: 200 }),
   },
   { additionalProperties: false },
 );
 
-export const RepositoryStatusSchema = Type.Union([Type.Literal('pending_scan'), Type.Literal('blocked'), Type.Literal('enabled')], {
-  description: 'pending_scan: waiting for its first secret scan. blocked: open findings must be acknowledged or covered by a deny rule. enabled: readable through the repository tools.',
-});
+export const RepositoryStatusSchema = Type.Union(
+  [Type.Literal('pending_scan'), Type.Literal('blocked'), Type.Literal('enabled')],
+  {
+    description:
+      'pending_scan: waiting for its first secret scan. blocked: open findings must be acknowledged or covered by a deny rule. enabled: readable through the repository tools.',
+  },
+);
 
 export const RepositoryView = Type.Object({
   id: Type.String(),
@@ -96,10 +126,16 @@ export const FindingView = Type.Object({
   ruleId: Type.String(),
   path: Type.String(),
   line: Type.Integer(),
-  redactedMatch: Type.String({ description: 'The first characters and the length; the secret itself is never stored.' }),
-  status: Type.Union([Type.Literal('open'), Type.Literal('acknowledged'), Type.Literal('covered'), Type.Literal('resolved')], {
-    description: 'open: blocks the repository. acknowledged: an admin accepted it with a reason. covered: a deny rule keeps the file unreadable. resolved: no longer in the default branch.',
+  redactedMatch: Type.String({
+    description: 'The first characters and the length; the secret itself is never stored.',
   }),
+  status: Type.Union(
+    [Type.Literal('open'), Type.Literal('acknowledged'), Type.Literal('covered'), Type.Literal('resolved')],
+    {
+      description:
+        'open: blocks the repository. acknowledged: an admin accepted it with a reason. covered: a deny rule keeps the file unreadable. resolved: no longer in the default branch.',
+    },
+  ),
   coveredBy: Nullable(Type.String({ description: 'The deny rule that covers the file.' })),
   firstSeenSha: Type.String(),
   firstSeenAt: Type.String(),
@@ -122,13 +158,31 @@ export function findingView(f: GithubFindingsTable, denyAdditions: string[]): Fi
     firstSeenSha: f.first_seen_sha,
     firstSeenAt: f.first_seen_at,
     lastSeenAt: f.last_seen_at,
-    acknowledgement: f.acknowledged_at ? { by: f.acknowledged_by, at: f.acknowledged_at, reason: f.acknowledged_reason ?? '' } : null,
+    acknowledgement: f.acknowledged_at
+      ? { by: f.acknowledged_by, at: f.acknowledged_at, reason: f.acknowledged_reason ?? '' }
+      : null,
   };
 }
 
-export const SuppressionView = Type.Object({ id: Type.String(), repositoryId: Type.String(), ruleId: Type.String(), pathPattern: Type.String(), reason: Type.String(), createdBy: Nullable(Type.String()), createdAt: Type.String() });
+export const SuppressionView = Type.Object({
+  id: Type.String(),
+  repositoryId: Type.String(),
+  ruleId: Type.String(),
+  pathPattern: Type.String(),
+  reason: Type.String(),
+  createdBy: Nullable(Type.String()),
+  createdAt: Type.String(),
+});
 export type SuppressionView = Static<typeof SuppressionView>;
-export const suppressionView = (s: GithubSuppressionsTable): SuppressionView => ({ id: s.id, repositoryId: s.repository_id, ruleId: s.rule_id, pathPattern: s.path_pattern, reason: s.reason, createdBy: s.created_by, createdAt: s.created_at });
+export const suppressionView = (s: GithubSuppressionsTable): SuppressionView => ({
+  id: s.id,
+  repositoryId: s.repository_id,
+  ruleId: s.rule_id,
+  pathPattern: s.path_pattern,
+  reason: s.reason,
+  createdBy: s.created_by,
+  createdAt: s.created_at,
+});
 
 export const PrScanView = Type.Object({
   id: Type.String(),

@@ -2,7 +2,13 @@ import { sql } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { PalisadeConfig } from '../config.js';
 import type { Database } from '../db/connect.js';
-import { type DatabaseFault, type StorageHealth, databaseFaultOf, noteDatabaseFault, probeStorage } from '../db/faults.js';
+import {
+  type DatabaseFault,
+  type StorageHealth,
+  databaseFaultOf,
+  noteDatabaseFault,
+  probeStorage,
+} from '../db/faults.js';
 import { type JobHealth, jobHealth } from '../jobs/health.js';
 import { DELIVERY_JOB, type StreamStall, oldestPendingAt, streamStallOf } from '../streams/health.js';
 
@@ -51,8 +57,23 @@ async function readStreams(deps: HealthDeps, jobs: JobHealth[], now: Date): Prom
   for (const { head_seq, ...row } of rows) {
     const headSeq = Number(head_seq ?? 0);
     const lag = Math.max(0, headSeq - Number(row.cursor_seq));
-    const stalled = row.status === 'active' && lag > 0 ? streamStallOf({ row, headSeq, oldestPendingAt: await oldestPendingAt(db, row), job }, now, deps.config.auditStreamStallSeconds * 1000) : null;
-    out.push({ streamId: row.id, orgId: row.org_id, kind: row.kind, status: row.status, lag, consecutiveFailures: Number(row.failures), stalled });
+    const stalled =
+      row.status === 'active' && lag > 0
+        ? streamStallOf(
+            { row, headSeq, oldestPendingAt: await oldestPendingAt(db, row), job },
+            now,
+            deps.config.auditStreamStallSeconds * 1000,
+          )
+        : null;
+    out.push({
+      streamId: row.id,
+      orgId: row.org_id,
+      kind: row.kind,
+      status: row.status,
+      lag,
+      consecutiveFailures: Number(row.failures),
+      stalled,
+    });
   }
   return out;
 }
@@ -63,9 +84,27 @@ export async function readHealth(deps: HealthDeps): Promise<HealthReport> {
   try {
     await sql`select 1`.execute(db);
   } catch (err) {
-    const fault = databaseFaultOf(err) ?? { code: 'database_unavailable', cause: 'database_unreachable', engineCode: '', engineMessage: err instanceof Error ? err.message.slice(0, 300) : String(err) };
+    const fault = databaseFaultOf(err) ?? {
+      code: 'database_unavailable',
+      cause: 'database_unreachable',
+      engineCode: '',
+      engineMessage: err instanceof Error ? err.message.slice(0, 300) : String(err),
+    };
     noteDatabaseFault(db, fault, now);
-    return { at: now.toISOString(), databaseUp: false, databaseFault: fault, storage: { writable: false, cause: fault.cause, detail: fault.engineMessage, since: null, checkedAt: now.toISOString() }, jobs: [], streams: [] };
+    return {
+      at: now.toISOString(),
+      databaseUp: false,
+      databaseFault: fault,
+      storage: {
+        writable: false,
+        cause: fault.cause,
+        detail: fault.engineMessage,
+        since: null,
+        checkedAt: now.toISOString(),
+      },
+      jobs: [],
+      streams: [],
+    };
   }
   // Wall-clock time for the probe's rate limit: a test clock may stand still.
   const storage = await probeStorage(db, new Date());

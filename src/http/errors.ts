@@ -10,7 +10,9 @@ export interface ErrorBody {
 }
 
 export function errorBody(err: PalisadeError, requestId: string): ErrorBody {
-  return { error: { code: err.code, message: err.message, requestId, ...(err.details ? { details: err.details } : {}) } };
+  return {
+    error: { code: err.code, message: err.message, requestId, ...(err.details ? { details: err.details } : {}) },
+  };
 }
 
 interface ValidationIssue {
@@ -37,14 +39,17 @@ function validationMessage(issues: ValidationIssue[]): string {
   for (const i of same) {
     if (i.keyword === 'type' && literalBranches.has(branch(i))) continue;
     if (i.keyword === 'const') alternatives.push(JSON.stringify(i.params?.allowedValue));
-    else if (i.keyword === 'enum' && Array.isArray(i.params?.allowedValues)) alternatives.push(...(i.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)));
+    else if (i.keyword === 'enum' && Array.isArray(i.params?.allowedValues))
+      alternatives.push(...(i.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)));
     else if (i.keyword === 'type') {
       alternatives.push(String(i.params?.type));
       onlyValues = false;
     }
   }
-  if (!['const', 'enum', 'type'].includes(first.keyword ?? '') || alternatives.length === 0) return first.message ?? 'does not match the schema';
-  if (alternatives.length === 1) return onlyValues ? `must be ${alternatives[0]}` : (first.message ?? `must be ${alternatives[0]}`);
+  if (!['const', 'enum', 'type'].includes(first.keyword ?? '') || alternatives.length === 0)
+    return first.message ?? 'does not match the schema';
+  if (alternatives.length === 1)
+    return onlyValues ? `must be ${alternatives[0]}` : (first.message ?? `must be ${alternatives[0]}`);
   return onlyValues ? `must be one of ${alternatives.join(', ')}` : `must be ${alternatives.join(' or ')}`;
 }
 
@@ -56,43 +61,98 @@ export function toPalisadeError(err: unknown): PalisadeError {
     const first = fe.validation[0];
     const where = fe.validationContext ?? 'body';
     const path = first?.instancePath ? first.instancePath.replace(/^\//, '').replace(/\//g, '.') : '';
-    const extra = first?.params && 'additionalProperty' in first.params ? ` "${String(first.params.additionalProperty)}"` : '';
+    const extra =
+      first?.params && 'additionalProperty' in first.params ? ` "${String(first.params.additionalProperty)}"` : '';
     const field = path ? `${where}.${path}` : where;
-    return new PalisadeError(400, 'invalid_request', `Invalid ${field}: ${validationMessage(fe.validation)}${extra}. See /docs for the expected shape.`, {
-      details: { location: where, field: path || null },
-    });
+    return new PalisadeError(
+      400,
+      'invalid_request',
+      `Invalid ${field}: ${validationMessage(fe.validation)}${extra}. See /docs for the expected shape.`,
+      {
+        details: { location: where, field: path || null },
+      },
+    );
   }
   switch (fe.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new PalisadeError(415, 'unsupported_media_type', 'Send the body as JSON with Content-Type: application/json.');
+      return new PalisadeError(
+        415,
+        'unsupported_media_type',
+        'Send the body as JSON with Content-Type: application/json.',
+      );
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new PalisadeError(400, 'body_required', 'The request declares a JSON body but sent none; send a JSON object.');
+      return new PalisadeError(
+        400,
+        'body_required',
+        'The request declares a JSON body but sent none; send a JSON object.',
+      );
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return new PalisadeError(400, 'invalid_json', 'The body is not valid JSON. Check quotes and commas, and send Content-Type: application/json.');
+      return new PalisadeError(
+        400,
+        'invalid_json',
+        'The body is not valid JSON. Check quotes and commas, and send Content-Type: application/json.',
+      );
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new PalisadeError(400, 'invalid_content_length', 'The Content-Length header does not match the body that was sent; let your HTTP client set it.');
+      return new PalisadeError(
+        400,
+        'invalid_content_length',
+        'The Content-Length header does not match the body that was sent; let your HTTP client set it.',
+      );
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new PalisadeError(413, 'body_too_large', 'The request body is larger than this endpoint accepts; send less data per request.');
+      return new PalisadeError(
+        413,
+        'body_too_large',
+        'The request body is larger than this endpoint accepts; send less data per request.',
+      );
     case 'FST_ERR_CTP_INVALID_TYPE':
     case 'FST_ERR_CTP_EMPTY_TYPE':
-      return new PalisadeError(415, 'unsupported_media_type', 'The Content-Type header is missing or malformed; send the body as JSON with Content-Type: application/json.');
+      return new PalisadeError(
+        415,
+        'unsupported_media_type',
+        'The Content-Type header is missing or malformed; send the body as JSON with Content-Type: application/json.',
+      );
     case 'FST_ERR_BAD_URL':
-      return new PalisadeError(400, 'invalid_url', 'The URL is not valid: a percent-encoded sequence in it is not UTF-8. Encode the path with encodeURIComponent (or your HTTP library) and retry.');
+      return new PalisadeError(
+        400,
+        'invalid_url',
+        'The URL is not valid: a percent-encoded sequence in it is not UTF-8. Encode the path with encodeURIComponent (or your HTTP library) and retry.',
+      );
     case 'FST_ERR_MAX_PARAM_LENGTH':
-      return new PalisadeError(414, 'uri_too_long', `A part of the URL path is longer than ${MAX_PARAM_LENGTH} characters, longer than any id Palisade issues. Check the URL.`);
+      return new PalisadeError(
+        414,
+        'uri_too_long',
+        `A part of the URL path is longer than ${MAX_PARAM_LENGTH} characters, longer than any id Palisade issues. Check the URL.`,
+      );
   }
   // A full disk, a read-only database, a database restarting: 503 naming the cause (src/db/faults.ts).
   const fault = databaseFaultOf(err);
   if (fault) return faultError(fault);
   if (err instanceof SyntaxError && typeof fe.statusCode === 'number' && fe.statusCode === 400) {
-    return new PalisadeError(400, 'invalid_json', 'The body is not valid JSON. Check quotes and commas, and send Content-Type: application/json.');
+    return new PalisadeError(
+      400,
+      'invalid_json',
+      'The body is not valid JSON. Check quotes and commas, and send Content-Type: application/json.',
+    );
   }
   // A plugin's own 4xx (a multipart limit, a malformed part): too large stays 413, anything else is 400.
-  if (typeof fe.statusCode === 'number' && fe.statusCode === 413) return new PalisadeError(413, 'body_too_large', 'The request body is larger than this endpoint accepts; send less data per request.');
+  if (typeof fe.statusCode === 'number' && fe.statusCode === 413)
+    return new PalisadeError(
+      413,
+      'body_too_large',
+      'The request body is larger than this endpoint accepts; send less data per request.',
+    );
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return new PalisadeError(400, 'bad_request', 'The request could not be read. Check the method, headers and body against /docs.');
+    return new PalisadeError(
+      400,
+      'bad_request',
+      'The request could not be read. Check the method, headers and body against /docs.',
+    );
   }
-  return new PalisadeError(500, 'internal_error', 'Something went wrong on our side. Try again; if it persists, give your administrator this requestId.');
+  return new PalisadeError(
+    500,
+    'internal_error',
+    'Something went wrong on our side. Try again; if it persists, give your administrator this requestId.',
+  );
 }
 
 /** Longest path parameter routed (Fastify's maxParamLength); ids Palisade issues are far shorter. */
@@ -110,7 +170,9 @@ function patternOf(route: RoutePattern): RegExp {
   if (!re) {
     const body = route.url
       .split('/')
-      .map((part) => (part === '*' ? '.*' : part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .map((part) =>
+        part === '*' ? '.*' : part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+      )
       .join('/');
     re = new RegExp(`^${body}/?$`);
     patternCache.set(route, re);
@@ -127,13 +189,22 @@ export function allowedMethods(routes: readonly RoutePattern[], path: string): s
 }
 
 /** 405 for a path that exists with other methods, else undefined (a genuine 404). */
-export function methodNotAllowed(routes: readonly RoutePattern[], method: string, path: string): PalisadeError | undefined {
+export function methodNotAllowed(
+  routes: readonly RoutePattern[],
+  method: string,
+  path: string,
+): PalisadeError | undefined {
   const allowed = allowedMethods(routes, path);
   if (!allowed.length || allowed.includes(method)) return undefined;
-  return new PalisadeError(405, 'method_not_allowed', `${method} is not supported on ${path.slice(0, 200)}; this endpoint accepts ${allowed.join(', ')}. The API is documented at /docs.`, {
-    details: { allowed },
-    headers: { allow: allowed.join(', ') },
-  });
+  return new PalisadeError(
+    405,
+    'method_not_allowed',
+    `${method} is not supported on ${path.slice(0, 200)}; this endpoint accepts ${allowed.join(', ')}. The API is documented at /docs.`,
+    {
+      details: { allowed },
+      headers: { allow: allowed.join(', ') },
+    },
+  );
 }
 
 /**
@@ -141,7 +212,9 @@ export function methodNotAllowed(routes: readonly RoutePattern[], method: string
  * MAX_PARAM_LENGTH): rendered through the same handler as every other error, with a request id.
  * Protocol surfaces render them in their own shape (`onProtocolError` for `/scim/v2/…`).
  */
-export function frameworkErrorHandler(render: (request: FastifyRequest, reply: FastifyReply, err: PalisadeError) => unknown) {
+export function frameworkErrorHandler(
+  render: (request: FastifyRequest, reply: FastifyReply, err: PalisadeError) => unknown,
+) {
   return (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const pe = toPalisadeError(error);
     request.log.info({ code: pe.code, status: pe.status }, 'request refused before routing');
@@ -160,12 +233,35 @@ export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoExcep
   {
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
     let pe: PalisadeError;
-    if (err.code === 'HPE_HEADER_OVERFLOW') pe = new PalisadeError(431, 'headers_too_large', 'The request headers (or the URL) are larger than the server accepts (16 KiB in all). Send fewer or smaller headers and cookies, and a shorter URL.');
-    else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') pe = new PalisadeError(408, 'request_timeout', 'The request took too long to arrive. Retry; if it persists, check the network between you and Palisade.');
-    else if (err.code === 'HPE_URI_TOO_LONG') pe = new PalisadeError(414, 'uri_too_long', 'The URL is longer than the server accepts. Send the parameters in a body where the endpoint allows it.');
-    else pe = new PalisadeError(400, 'bad_request', 'The request is not valid HTTP/1.1 (request line, headers or framing). Check the client that sent it.');
+    if (err.code === 'HPE_HEADER_OVERFLOW')
+      pe = new PalisadeError(
+        431,
+        'headers_too_large',
+        'The request headers (or the URL) are larger than the server accepts (16 KiB in all). Send fewer or smaller headers and cookies, and a shorter URL.',
+      );
+    else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT')
+      pe = new PalisadeError(
+        408,
+        'request_timeout',
+        'The request took too long to arrive. Retry; if it persists, check the network between you and Palisade.',
+      );
+    else if (err.code === 'HPE_URI_TOO_LONG')
+      pe = new PalisadeError(
+        414,
+        'uri_too_long',
+        'The URL is longer than the server accepts. Send the parameters in a body where the endpoint allows it.',
+      );
+    else
+      pe = new PalisadeError(
+        400,
+        'bad_request',
+        'The request is not valid HTTP/1.1 (request line, headers or framing). Check the client that sent it.',
+      );
     const requestId = newId('req');
-    this.log.info({ requestId, code: pe.code, status: pe.status, parserError: err.code }, 'malformed HTTP request refused');
+    this.log.info(
+      { requestId, code: pe.code, status: pe.status, parserError: err.code },
+      'malformed HTTP request refused',
+    );
     if (socket.writable) {
       const body = JSON.stringify(errorBody(pe, requestId));
       socket.write(
@@ -197,7 +293,11 @@ export interface RenderableError {
  * is mapped (Fastify's and the database's errors through toPalisadeError), logged once (an error
  * when it is ours, a refusal otherwise), its headers set, then rendered in the surface's shape.
  */
-export function errorHandler<E extends RenderableError>(label: string, map: (err: unknown) => E, render: (request: FastifyRequest, reply: FastifyReply, e: E) => unknown) {
+export function errorHandler<E extends RenderableError>(
+  label: string,
+  map: (err: unknown) => E,
+  render: (request: FastifyRequest, reply: FastifyReply, e: E) => unknown,
+) {
   return (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const e = map(err);
     if (e.status >= 500) request.log.error({ err }, `unhandled ${label}error`);
@@ -208,11 +308,19 @@ export function errorHandler<E extends RenderableError>(label: string, map: (err
 }
 
 export function installErrorHandlers(app: FastifyInstance, shapes: ProtocolErrorShape[] = []): void {
-  app.setErrorHandler(errorHandler('', toPalisadeError, (request, reply, pe) => reply.status(pe.status).send(errorBody(pe, request.id))));
+  app.setErrorHandler(
+    errorHandler('', toPalisadeError, (request, reply, pe) => reply.status(pe.status).send(errorBody(pe, request.id))),
+  );
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? request.url;
     const refused = methodNotAllowed(request.server.routeTable, request.method, path);
-    const err = refused ?? new PalisadeError(404, 'route_not_found', `There is no ${request.method} ${path.slice(0, 200)} endpoint. The API is documented at /docs.`);
+    const err =
+      refused ??
+      new PalisadeError(
+        404,
+        'route_not_found',
+        `There is no ${request.method} ${path.slice(0, 200)} endpoint. The API is documented at /docs.`,
+      );
     const shape = shapes.find((s) => s.matches(path));
     if (refused) reply.headers(refused.headers ?? {});
     return reply.status(err.status).send(shape ? shape.body(path, err, request.id) : errorBody(err, request.id));

@@ -43,7 +43,11 @@ function assertSameOrigin(request: FastifyRequest, config: PalisadeConfig): void
   }
   allowed.add(`${request.protocol}://${request.host}`);
   if (!allowed.has(origin)) {
-    throw new PalisadeError(403, 'origin_not_allowed', `This change came from ${origin.slice(0, 100)}, not from Palisade's own pages (${config.publicUrl}). Make the change from Palisade, or with an API token. If Palisade is served at another address, set PALISADE_PUBLIC_URL to it.`);
+    throw new PalisadeError(
+      403,
+      'origin_not_allowed',
+      `This change came from ${origin.slice(0, 100)}, not from Palisade's own pages (${config.publicUrl}). Make the change from Palisade, or with an API token. If Palisade is served at another address, set PALISADE_PUBLIC_URL to it.`,
+    );
   }
 }
 
@@ -53,12 +57,20 @@ function assertSameOrigin(request: FastifyRequest, config: PalisadeConfig): void
  */
 export function identifyCaller(deps: { db: Db; clock: Clock; config: PalisadeConfig }) {
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
-    const meta = { requestId: request.id, ip: request.ip ?? null, userAgent: (request.headers['user-agent'] ?? '').slice(0, 512) || null };
+    const meta = {
+      requestId: request.id,
+      ip: request.ip ?? null,
+      userAgent: (request.headers['user-agent'] ?? '').slice(0, 512) || null,
+    };
     let caller: Caller = { kind: 'anonymous' };
     // SCIM endpoints authenticate with their directory's own token and answer in SCIM's error shape;
     // the Compliance API with its compliance keys (src/compliance/routes.ts); GitHub webhooks with
     // the delivery's signature.
-    if (request.url.startsWith('/scim/') || request.url.startsWith('/v1/compliance/') || request.url.startsWith('/github/webhooks/')) {
+    if (
+      request.url.startsWith('/scim/') ||
+      request.url.startsWith('/v1/compliance/') ||
+      request.url.startsWith('/github/webhooks/')
+    ) {
       request.ctx = { db: deps.db, clock: deps.clock, config: deps.config, caller, meta };
       return;
     }
@@ -66,7 +78,8 @@ export function identifyCaller(deps: { db: Db; clock: Clock; config: PalisadeCon
     const now = deps.clock.now();
     if (auth !== undefined) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-      if (!m) throw unauthenticated('invalid_authorization_header', 'Send the token as "Authorization: Bearer pls_pat_…".');
+      if (!m)
+        throw unauthenticated('invalid_authorization_header', 'Send the token as "Authorization: Bearer pls_pat_…".');
       if ((m[1] as string).startsWith('pls_gwk_')) {
         // Gateway keys work only on the model gateway, which resolves them itself; elsewhere the caller stays anonymous.
         request.ctx = { db: deps.db, clock: deps.clock, config: deps.config, caller, meta };
@@ -75,21 +88,40 @@ export function identifyCaller(deps: { db: Db; clock: Clock; config: PalisadeCon
       const found = await resolveApiToken(deps.db, now, m[1] as string);
       if (!found) {
         await recordBadToken(deps.db, deps.clock, deps.config, meta.ip);
-        throw unauthenticated('invalid_token', 'This API token is not valid: it may be mistyped, expired or revoked. Create a new one under your account.');
+        throw unauthenticated(
+          'invalid_token',
+          'This API token is not valid: it may be mistyped, expired or revoked. Create a new one under your account.',
+        );
       }
-      caller = { kind: 'user', userId: found.user.id, email: found.user.email, via: 'api_token', credentialId: found.tokenId };
+      caller = {
+        kind: 'user',
+        userId: found.user.id,
+        email: found.user.email,
+        via: 'api_token',
+        credentialId: found.tokenId,
+      };
     } else {
       const secret = request.cookies[SESSION_COOKIE];
       if (secret) {
         const found = await resolveSession(deps.db, now, secret);
         if (found && !(await endSessionIfSsoRequired({ db: deps.db, clock: deps.clock, meta }, found))) {
-          caller = { kind: 'user', userId: found.user.id, email: found.user.email, via: 'session', credentialId: found.sessionId };
+          caller = {
+            kind: 'user',
+            userId: found.user.id,
+            email: found.user.email,
+            via: 'session',
+            credentialId: found.sessionId,
+          };
           request.sessionSecret = secret;
           if (!SAFE_METHODS.has(request.method) && !CSRF_EXEMPT.test(request.url)) {
             assertSameOrigin(request, deps.config);
             const sent = request.headers[CSRF_HEADER];
             if (typeof sent !== 'string' || !constantTimeEqual(sent, csrfTokenFor(secret))) {
-              throw new PalisadeError(403, 'csrf_token_invalid', `Browser requests that change something must send the ${CSRF_HEADER} header with the csrfToken from sign-in or GET /api/v1/auth/session.`);
+              throw new PalisadeError(
+                403,
+                'csrf_token_invalid',
+                `Browser requests that change something must send the ${CSRF_HEADER} header with the csrfToken from sign-in or GET /api/v1/auth/session.`,
+              );
             }
           }
         }

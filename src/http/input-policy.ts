@@ -39,7 +39,11 @@ function textProblem(s: string): TextProblem | undefined {
 }
 
 /** Printable path: keys are shown safely even when they are the problem. */
-const show = (key: string) => key.replace(/[\uD800-\uDFFF]/g, '\uFFFD').replace(/\u0000/g, '\\u0000').slice(0, 60);
+const show = (key: string) =>
+  key
+    .replace(/[\uD800-\uDFFF]/g, '\uFFFD')
+    .replace(/\u0000/g, '\\u0000')
+    .slice(0, 60);
 
 export function findBadInput(value: unknown, maxDepth = MAX_JSON_DEPTH): BadInput | undefined {
   const stack: [unknown, string, number][] = [[value, '', 0]];
@@ -60,7 +64,11 @@ export function findBadInput(value: unknown, maxDepth = MAX_JSON_DEPTH): BadInpu
       const at = path ? `${path}.${show(k)}` : show(k);
       const p = textProblem(k);
       if (p) return { problem: p, field: at };
-      if (k === '__proto__' || (k === 'constructor' && child !== null && typeof child === 'object' && Object.hasOwn(child, 'prototype'))) return { problem: 'prototype_key', field: at };
+      if (
+        k === '__proto__' ||
+        (k === 'constructor' && child !== null && typeof child === 'object' && Object.hasOwn(child, 'prototype'))
+      )
+        return { problem: 'prototype_key', field: at };
       stack.push([child, at, depth + 1]);
     }
   }
@@ -68,13 +76,20 @@ export function findBadInput(value: unknown, maxDepth = MAX_JSON_DEPTH): BadInpu
 }
 
 const WHAT: Record<TextProblem, string> = {
-  lone_surrogate: 'contains a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape), which is not valid Unicode text; send well-formed UTF-8 text',
+  lone_surrogate:
+    'contains a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape), which is not valid Unicode text; send well-formed UTF-8 text',
   nul: 'contains the NUL character (\\u0000), which Palisade does not accept in text; remove it',
   too_deep: `nests values more than ${MAX_JSON_DEPTH} levels deep; send a flatter document`,
-  prototype_key: 'is a key Palisade refuses ("__proto__", or "constructor" with "prototype"), and no Palisade document has such a field; remove it',
+  prototype_key:
+    'is a key Palisade refuses ("__proto__", or "constructor" with "prototype"), and no Palisade document has such a field; remove it',
 };
 
-const CODE: Record<TextProblem, CodeWithStatus<400>> = { lone_surrogate: 'invalid_text', nul: 'invalid_text', too_deep: 'too_deep', prototype_key: 'forbidden_key' };
+const CODE: Record<TextProblem, CodeWithStatus<400>> = {
+  lone_surrogate: 'invalid_text',
+  nul: 'invalid_text',
+  too_deep: 'too_deep',
+  prototype_key: 'forbidden_key',
+};
 
 export function badInputError(location: 'body' | 'query' | 'params', bad: BadInput): PalisadeError {
   const where = bad.field ? `${location}.${bad.field}` : location;

@@ -7,11 +7,28 @@
  *   that slipped through an unknown path (a library logging a header object under another name):
  *   Palisade's prefixed secrets, bearer tokens and the session cookie.
  */
-const HEADER_NAMES = ['authorization', 'cookie', '"set-cookie"', '"x-csrf-token"', '"x-api-key"', '"proxy-authorization"'];
+const HEADER_NAMES = [
+  'authorization',
+  'cookie',
+  '"set-cookie"',
+  '"x-csrf-token"',
+  '"x-api-key"',
+  '"proxy-authorization"',
+];
 
 export const LOG_REDACT_PATHS: string[] = [
-  ...HEADER_NAMES.flatMap((h) => [`req.headers.${h}`, `res.headers.${h}`, `headers.${h}`, `*.headers.${h}`, `busboyOptions.headers.${h}`]).map((p) => p.replace(/\.\"/g, '["').replace(/\"$/, '"]')),
-  ...['password', 'currentPassword', 'newPassword', 'token', 'secret', 'clientSecret', 'client_secret'].flatMap((f) => [f, `*.${f}`, `body.${f}`]),
+  ...HEADER_NAMES.flatMap((h) => [
+    `req.headers.${h}`,
+    `res.headers.${h}`,
+    `headers.${h}`,
+    `*.headers.${h}`,
+    `busboyOptions.headers.${h}`,
+  ]).map((p) => p.replace(/\.\"/g, '["').replace(/\"$/, '"]')),
+  ...['password', 'currentPassword', 'newPassword', 'token', 'secret', 'clientSecret', 'client_secret'].flatMap((f) => [
+    f,
+    `*.${f}`,
+    `body.${f}`,
+  ]),
 ];
 
 const SECRET_PATTERNS: [RegExp, string][] = [

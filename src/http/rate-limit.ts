@@ -74,7 +74,11 @@ function estimate(row: { window_ms: number; hits: number; prev_hits: number }, w
 }
 
 /** Seconds until the estimate leaves room for one more hit. */
-function secondsUntilRoom(row: { window_ms: number; hits: number; prev_hits: number }, w: Window, limit: number): number {
+function secondsUntilRoom(
+  row: { window_ms: number; hits: number; prev_hits: number },
+  w: Window,
+  limit: number,
+): number {
   const room = limit - 1;
   const at = Number(row.window_ms);
   // Roll the stored counter to the current window first.
@@ -96,17 +100,26 @@ function secondsUntilRoom(row: { window_ms: number; hits: number; prev_hits: num
 
 /** The 429 for a limit that has no room, with Retry-After and the same figure in the message and details. */
 export function rateLimited(rl: RateLimit, refusal: RateLimitRefusal, retryAfter: number): PalisadeError {
-  return new PalisadeError(429, refusal.code, `${refusal.message} The limit is ${rl.limit} per ${rl.windowSeconds} seconds; wait ${retryAfter} seconds and try again.`, {
-    headers: { 'retry-after': String(retryAfter) },
-    details: { retryAfterSeconds: retryAfter, limit: rl.limit, windowSeconds: rl.windowSeconds },
-  });
+  return new PalisadeError(
+    429,
+    refusal.code,
+    `${refusal.message} The limit is ${rl.limit} per ${rl.windowSeconds} seconds; wait ${retryAfter} seconds and try again.`,
+    {
+      headers: { 'retry-after': String(retryAfter) },
+      details: { retryAfterSeconds: retryAfter, limit: rl.limit, windowSeconds: rl.windowSeconds },
+    },
+  );
 }
 
 /**
  * Takes one slot atomically, or returns how long to wait. Use `consumeRateLimit` unless the caller
  * must decide what the refusal looks like (the login throttle, which names account or address).
  */
-export async function takeSlot(db: Queryable, clock: Clock, rl: RateLimit): Promise<{ ok: true } | { ok: false; retryAfter: number }> {
+export async function takeSlot(
+  db: Queryable,
+  clock: Clock,
+  rl: RateLimit,
+): Promise<{ ok: true } | { ok: false; retryAfter: number }> {
   const w = windowAt(clock, rl.windowSeconds);
   const previous = w.current - w.windowMs;
   const t = sql.ref('throttle_counters');
@@ -129,20 +142,39 @@ export async function takeSlot(db: Queryable, clock: Clock, rl: RateLimit): Prom
     .returning('hits')
     .executeTakeFirst();
   if (row) return { ok: true };
-  const current = await db.selectFrom('throttle_counters').select(['window_ms', 'hits', 'prev_hits']).where('bucket', '=', rl.bucket).where('key', '=', rl.key).executeTakeFirst();
+  const current = await db
+    .selectFrom('throttle_counters')
+    .select(['window_ms', 'hits', 'prev_hits'])
+    .where('bucket', '=', rl.bucket)
+    .where('key', '=', rl.key)
+    .executeTakeFirst();
   return { ok: false, retryAfter: current ? secondsUntilRoom(current, w, rl.limit) : 1 };
 }
 
 /** Counts one request and refuses it with `429 code` when the sliding window has no room left. */
-export async function consumeRateLimit(db: Queryable, clock: Clock, rl: RateLimit, refusal: RateLimitRefusal): Promise<void> {
+export async function consumeRateLimit(
+  db: Queryable,
+  clock: Clock,
+  rl: RateLimit,
+  refusal: RateLimitRefusal,
+): Promise<void> {
   const r = await takeSlot(db, clock, rl);
   if (!r.ok) throw rateLimited(rl, refusal, r.retryAfter);
 }
 
 /** Whether the limit has room, without taking a slot; when it has none, how long to wait. */
-export async function peekRateLimit(db: Queryable, clock: Clock, rl: RateLimit): Promise<{ ok: true } | { ok: false; retryAfter: number }> {
+export async function peekRateLimit(
+  db: Queryable,
+  clock: Clock,
+  rl: RateLimit,
+): Promise<{ ok: true } | { ok: false; retryAfter: number }> {
   const w = windowAt(clock, rl.windowSeconds);
-  const row = await db.selectFrom('throttle_counters').select(['window_ms', 'hits', 'prev_hits']).where('bucket', '=', rl.bucket).where('key', '=', rl.key).executeTakeFirst();
+  const row = await db
+    .selectFrom('throttle_counters')
+    .select(['window_ms', 'hits', 'prev_hits'])
+    .where('bucket', '=', rl.bucket)
+    .where('key', '=', rl.key)
+    .executeTakeFirst();
   if (!row || estimate(row, w) <= rl.limit - 1) return { ok: true };
   return { ok: false, retryAfter: secondsUntilRoom(row, w, rl.limit) };
 }

@@ -24,4 +24,7 @@ export const errorResponses = {
 export const noContent = { 204: Type.Null({ description: 'Done; no body.' }) };
 
 export const OrgParams = Type.Object({ orgId: Type.String({ maxLength: 64 }) });
-export const OrgMemberParams = Type.Object({ orgId: Type.String({ maxLength: 64 }), memberId: Type.String({ maxLength: 64 }) });
+export const OrgMemberParams = Type.Object({
+  orgId: Type.String({ maxLength: 64 }),
+  memberId: Type.String({ maxLength: 64 }),
+});

@@ -20,14 +20,26 @@ export function createMetrics(): Metrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
-    httpErrors: new Counter({ name: 'palisade_http_errors_total', help: 'Error responses by error code.', labelNames: ['code'], registers: [registry] }),
+    httpErrors: new Counter({
+      name: 'palisade_http_errors_total',
+      help: 'Error responses by error code.',
+      labelNames: ['code'],
+      registers: [registry],
+    }),
   };
 }
 
 /** Liveness and the metrics endpoint; readiness (which reads jobs and streams) is src/health/routes.ts. */
-export async function systemRoutes(app: FastifyInstance, opts: { database: Database; metrics: Metrics; metricsEnabled: boolean }): Promise<void> {
-  app.get('/healthz', { schema: { tags: ['Operations'], summary: 'Liveness: the process is up' } }, async () => ({ status: 'ok' }));
+export async function systemRoutes(
+  app: FastifyInstance,
+  opts: { database: Database; metrics: Metrics; metricsEnabled: boolean },
+): Promise<void> {
+  app.get('/healthz', { schema: { tags: ['Operations'], summary: 'Liveness: the process is up' } }, async () => ({
+    status: 'ok',
+  }));
   if (opts.metricsEnabled) {
-    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => reply.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics()));
+    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+      reply.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics()),
+    );
   }
 }

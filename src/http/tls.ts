@@ -21,7 +21,10 @@ function readPair(config: Pick<PalisadeConfig, 'tlsCertFile' | 'tlsKeyFile'>): {
       throw new ConfigError(variable, `cannot read ${path} (${(err as Error).message}).`);
     }
   };
-  return { cert: read('PALISADE_TLS_CERT_FILE', config.tlsCertFile), key: read('PALISADE_TLS_KEY_FILE', config.tlsKeyFile) };
+  return {
+    cert: read('PALISADE_TLS_CERT_FILE', config.tlsCertFile),
+    key: read('PALISADE_TLS_KEY_FILE', config.tlsKeyFile),
+  };
 }
 
 export function reloadTls(server: HttpsServer, config: Pick<PalisadeConfig, 'tlsCertFile' | 'tlsKeyFile'>): void {

@@ -10,7 +10,13 @@ import type { FastifySchemaCompiler } from 'fastify';
  */
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
-const base: Options = { useDefaults: true, removeAdditional: false, allErrors: false, strict: false, addUsedSchema: false };
+const base: Options = {
+  useDefaults: true,
+  removeAdditional: false,
+  allErrors: false,
+  strict: false,
+  addUsedSchema: false,
+};
 
 function create(coerce: boolean): Ajv {
   const ajv = new Ajv({ ...base, coerceTypes: coerce ? 'array' : false });

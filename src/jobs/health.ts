@@ -35,14 +35,26 @@ export function jobStallOf(j: JobStatus, now: Date): JobStall | null {
   if (j.holder !== null && j.leaseUntil !== null && j.leaseUntil < at) {
     const expiredFor = now.getTime() - Date.parse(j.leaseUntil);
     if (expiredFor > overdueGraceMs(null)) {
-      return { code: 'holder_gone', since: j.leaseUntil, reason: `its lease expired at ${j.leaseUntil} (last heartbeat ${j.heartbeatAt ?? 'never'}) without being released and no process has taken it over: is a Palisade server running its scheduler?` };
+      return {
+        code: 'holder_gone',
+        since: j.leaseUntil,
+        reason: `its lease expired at ${j.leaseUntil} (last heartbeat ${j.heartbeatAt ?? 'never'}) without being released and no process has taken it over: is a Palisade server running its scheduler?`,
+      };
     }
   }
   if (!j.running && now.getTime() - Date.parse(j.nextRunAt) > overdueGraceMs(j.intervalMs)) {
-    return { code: 'overdue', since: j.nextRunAt, reason: `due since ${j.nextRunAt} and not started (last started ${j.lastStartedAt ?? 'never'}): no Palisade process is running the job scheduler, or none can reach the database` };
+    return {
+      code: 'overdue',
+      since: j.nextRunAt,
+      reason: `due since ${j.nextRunAt} and not started (last started ${j.lastStartedAt ?? 'never'}): no Palisade process is running the job scheduler, or none can reach the database`,
+    };
   }
   if (j.consecutiveFailures >= FAILING_RUNS) {
-    return { code: 'failing', since: j.lastFinishedAt ?? j.lastStartedAt ?? j.nextRunAt, reason: `its last ${j.consecutiveFailures} runs failed; the last error: ${j.lastError ?? 'unknown'}` };
+    return {
+      code: 'failing',
+      since: j.lastFinishedAt ?? j.lastStartedAt ?? j.nextRunAt,
+      reason: `its last ${j.consecutiveFailures} runs failed; the last error: ${j.lastError ?? 'unknown'}`,
+    };
   }
   return null;
 }

@@ -52,7 +52,13 @@ const ME = {
 /** A new holder name for this process (one per scheduler or delivery worker). */
 export function newHolderName(): string {
   const tag = randomBytes(3).toString('hex');
-  const facts = [ME.boot && `boot=${ME.boot}`, ME.pidNamespace && `ns=${ME.pidNamespace}`, ME.startTicks && `start=${ME.startTicks}`].filter(Boolean).join(',');
+  const facts = [
+    ME.boot && `boot=${ME.boot}`,
+    ME.pidNamespace && `ns=${ME.pidNamespace}`,
+    ME.startTicks && `start=${ME.startTicks}`,
+  ]
+    .filter(Boolean)
+    .join(',');
   return `${ME.host}:${ME.pid}:${tag}${facts ? `;${facts}` : ''}`;
 }
 
@@ -61,7 +67,14 @@ export function parseHolderName(name: string): HolderIdentity | undefined {
   const m = /^(.*):(\d+):([0-9a-f]+)$/.exec(who);
   if (!m) return undefined;
   const fact = (key: string) => new RegExp(`(?:^|,)${key}=([^,]+)`).exec(facts)?.[1] ?? null;
-  return { host: m[1] as string, pid: Number(m[2]), tag: m[3] as string, boot: fact('boot'), pidNamespace: fact('ns'), startTicks: fact('start') };
+  return {
+    host: m[1] as string,
+    pid: Number(m[2]),
+    tag: m[3] as string,
+    boot: fact('boot'),
+    pidNamespace: fact('ns'),
+    startTicks: fact('start'),
+  };
 }
 
 /**
@@ -105,7 +118,12 @@ export interface LeaseKeeper {
  * and once the lease may have expired unrenewed, the work is told to stop: another process may have
  * taken it over.
  */
-export function keepLeaseAlive(opts: { leaseMs: number; renew: () => Promise<boolean>; parent?: AbortSignal; onLost?: (reason: string) => void }): LeaseKeeper {
+export function keepLeaseAlive(opts: {
+  leaseMs: number;
+  renew: () => Promise<boolean>;
+  parent?: AbortSignal;
+  onLost?: (reason: string) => void;
+}): LeaseKeeper {
   const controller = new AbortController();
   const everyMs = Math.max(50, Math.floor(opts.leaseMs / 3));
   let lastRenewed = Date.now();
@@ -125,7 +143,10 @@ export function keepLeaseAlive(opts: { leaseMs: number; renew: () => Promise<boo
         else lose('the lease was taken over by another process');
       })
       .catch((err: unknown) => {
-        if (Date.now() - lastRenewed >= opts.leaseMs) lose(`the lease could not be renewed before it expired (${err instanceof Error ? err.message : String(err)})`);
+        if (Date.now() - lastRenewed >= opts.leaseMs)
+          lose(
+            `the lease could not be renewed before it expired (${err instanceof Error ? err.message : String(err)})`,
+          );
       })
       .finally(() => {
         renewing = false;

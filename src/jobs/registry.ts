@@ -22,7 +22,23 @@ import { type JobDefinition, Scheduler, type SchedulerDeps } from './scheduler.j
  * connection, so delivery resumes first after a restart.
  */
 export function allJobs(config: PalisadeConfig): JobDefinition[] {
-  return [...streamJobs(config), domainRecheckJob(config), scimSyncLogRetentionJob(config), ssoCleanupJob(), samlMetadataRefreshJob(), rewrapJob(), totpRewrapJob(), retentionPurgeJob(), resealLegacyContentJob(), ...auditJobs(config), rateLimitCleanupJob(), emailDeliveryJob(), emailCleanupJob(), ...githubJobs(), ...notificationJobs()];
+  return [
+    ...streamJobs(config),
+    domainRecheckJob(config),
+    scimSyncLogRetentionJob(config),
+    ssoCleanupJob(),
+    samlMetadataRefreshJob(),
+    rewrapJob(),
+    totpRewrapJob(),
+    retentionPurgeJob(),
+    resealLegacyContentJob(),
+    ...auditJobs(config),
+    rateLimitCleanupJob(),
+    emailDeliveryJob(),
+    emailCleanupJob(),
+    ...githubJobs(),
+    ...notificationJobs(),
+  ];
 }
 
 export function createScheduler(deps: SchedulerDeps, jobs: JobDefinition[] = allJobs(deps.config)): Scheduler {

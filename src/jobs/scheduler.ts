@@ -113,12 +113,20 @@ export class Scheduler {
     this.stopping.abort(new Error('Palisade is stopping'));
     const settled = Promise.allSettled([...this.running.values()]);
     let timeout: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([settled.then(() => false), new Promise<boolean>((r) => (timeout = setTimeout(() => r(true), graceMs)))]);
+    const timedOut = await Promise.race([
+      settled.then(() => false),
+      new Promise<boolean>((r) => (timeout = setTimeout(() => r(true), graceMs))),
+    ]);
     clearTimeout(timeout);
     while (this.polling) await new Promise((r) => setTimeout(r, 20));
-    if (timedOut) this.deps.log?.warn({ jobs: this.runningJobs() }, 'jobs did not stop in time; releasing their leases anyway');
+    if (timedOut)
+      this.deps.log?.warn({ jobs: this.runningJobs() }, 'jobs did not stop in time; releasing their leases anyway');
     try {
-      await this.deps.db.updateTable('job_leases').set({ owner: null, lease_until: null }).where('owner', '=', this.owner).execute();
+      await this.deps.db
+        .updateTable('job_leases')
+        .set({ owner: null, lease_until: null })
+        .where('owner', '=', this.owner)
+        .execute();
     } catch (err) {
       // The leases then expire by themselves (DEFAULT_LEASE_MS), or a restart here sees this process is gone.
       this.deps.log?.warn({ err }, 'could not release job leases at shutdown');
@@ -149,7 +157,9 @@ export class Scheduler {
       for (const job of this.jobs.values()) {
         if (this.stopping.signal.aborted) break;
         // Claiming is a quick query; the run itself goes on in the background.
-        void this.start1(job, false, tickAt).catch((err: unknown) => this.deps.log?.error({ err, job: job.name }, 'job scheduling failed'));
+        void this.start1(job, false, tickAt).catch((err: unknown) =>
+          this.deps.log?.error({ err, job: job.name }, 'job scheduling failed'),
+        );
       }
     } finally {
       this.polling = false;
@@ -157,7 +167,8 @@ export class Scheduler {
   }
 
   private start1(job: JobDefinition, force: boolean, tickAt?: Date): Promise<JobRunResult> {
-    if (this.running.has(job.name) || this.stopping.signal.aborted) return Promise.resolve({ name: job.name, ran: false });
+    if (this.running.has(job.name) || this.stopping.signal.aborted)
+      return Promise.resolve({ name: job.name, ran: false });
     const run = this.claimAndRun(job, force, tickAt).finally(() => this.running.delete(job.name));
     this.running.set(job.name, run);
     return run;
@@ -179,7 +190,13 @@ export class Scheduler {
     noteWriteSucceeded(db);
     if (this.stopping.signal.aborted) {
       // Stopped while claiming: hand the lease straight back.
-      await db.updateTable('job_leases').set({ owner: null, lease_until: null }).where('name', '=', job.name).where('owner', '=', this.owner).execute().catch(() => undefined);
+      await db
+        .updateTable('job_leases')
+        .set({ owner: null, lease_until: null })
+        .where('name', '=', job.name)
+        .where('owner', '=', this.owner)
+        .execute()
+        .catch(() => undefined);
       return { name: job.name, ran: false };
     }
 
@@ -214,7 +231,10 @@ export class Scheduler {
     const done = clock.now();
     // Fixed rate: due again one interval after this run's tick (less a little slack, as timers may
     // fire a millisecond early); a run that overran its interval is due at the next tick.
-    const nextRun = Math.max(done.getTime(), scheduledFrom.getTime() + job.intervalMs - Math.min(100, job.intervalMs / 10));
+    const nextRun = Math.max(
+      done.getTime(),
+      scheduledFrom.getTime() + job.intervalMs - Math.min(100, job.intervalMs / 10),
+    );
     try {
       await db
         .updateTable('job_leases')
@@ -251,10 +271,28 @@ export class Scheduler {
     const at = now.toISOString();
     await db
       .insertInto('job_leases')
-      .values({ name: job.name, owner: null, lease_until: null, next_run_at: at, last_started_at: null, last_finished_at: null, last_status: null, last_error: null, last_summary: null, runs: 0, heartbeat_at: null, interval_ms: job.intervalMs, consecutive_failures: 0 })
+      .values({
+        name: job.name,
+        owner: null,
+        lease_until: null,
+        next_run_at: at,
+        last_started_at: null,
+        last_finished_at: null,
+        last_status: null,
+        last_error: null,
+        last_summary: null,
+        runs: 0,
+        heartbeat_at: null,
+        interval_ms: job.intervalMs,
+        consecutive_failures: 0,
+      })
       .onConflict((oc) => oc.column('name').doNothing())
       .execute();
-    const row = await db.selectFrom('job_leases').select(['owner', 'lease_until', 'next_run_at']).where('name', '=', job.name).executeTakeFirst();
+    const row = await db
+      .selectFrom('job_leases')
+      .select(['owner', 'lease_until', 'next_run_at'])
+      .where('name', '=', job.name)
+      .executeTakeFirst();
     if (!row) return false;
     if (!force && row.next_run_at > at) return false;
     const held = row.owner !== null && row.lease_until !== null && row.lease_until >= at;
@@ -262,13 +300,23 @@ export class Scheduler {
     if (held && !takeOver) return false;
     let claim = db
       .updateTable('job_leases')
-      .set({ owner: this.owner, lease_until: new Date(now.getTime() + leaseMs).toISOString(), heartbeat_at: at, last_started_at: at, interval_ms: job.intervalMs })
+      .set({
+        owner: this.owner,
+        lease_until: new Date(now.getTime() + leaseMs).toISOString(),
+        heartbeat_at: at,
+        last_started_at: at,
+        interval_ms: job.intervalMs,
+      })
       .where('name', '=', job.name);
     // Compare-and-set on what was read: a concurrent claimant that got there first makes this match nothing.
-    claim = takeOver && row.owner !== null ? claim.where('owner', '=', row.owner).where('lease_until', '=', row.lease_until) : claim.where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', at)]));
+    claim =
+      takeOver && row.owner !== null
+        ? claim.where('owner', '=', row.owner).where('lease_until', '=', row.lease_until)
+        : claim.where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', at)]));
     if (!force) claim = claim.where('next_run_at', '<=', at);
     const won = Number((await claim.executeTakeFirst()).numUpdatedRows) === 1;
-    if (won && takeOver && row.owner !== this.owner) log?.info({ job: job.name, previousHolder: row.owner }, 'took over the lease of a process that is gone');
+    if (won && takeOver && row.owner !== this.owner)
+      log?.info({ job: job.name, previousHolder: row.owner }, 'took over the lease of a process that is gone');
     return won;
   }
 }

@@ -55,14 +55,19 @@ export interface ReplayBaseline {
   parsed: Map<string, StoredSignIn>;
 }
 
-export const certificatesOf = (conn: Pick<ConnectionRow, 'saml_idp_certs'>): string[] => (JSON.parse(conn.saml_idp_certs ?? '[]') as string[]).map(fingerprintOf);
+export const certificatesOf = (conn: Pick<ConnectionRow, 'saml_idp_certs'>): string[] =>
+  (JSON.parse(conn.saml_idp_certs ?? '[]') as string[]).map(fingerprintOf);
 
 export function replayBaseline(world: AccessWorld): ReplayBaseline {
-  return { certificates: new Map([...world.connections.values()].map((c) => [c.id, certificatesOf(c)])), parsed: new Map() };
+  return {
+    certificates: new Map([...world.connections.values()].map((c) => [c.id, certificatesOf(c)])),
+    parsed: new Map(),
+  };
 }
 
 const issuerOf = (subject: string) => subject.slice(0, Math.max(0, subject.indexOf('|'))).replace(/\/+$/, '');
-const configuredIssuer = (conn: ConnectionRow) => ((conn.protocol === 'saml' ? conn.saml_idp_entity_id : conn.oidc_issuer) ?? '').replace(/\/+$/, '');
+const configuredIssuer = (conn: ConnectionRow) =>
+  ((conn.protocol === 'saml' ? conn.saml_idp_entity_id : conn.oidc_issuer) ?? '').replace(/\/+$/, '');
 
 export interface StoredSignIn {
   identity: Identity;
@@ -76,26 +81,55 @@ interface Replayed {
 }
 
 /** The checks a stored sign-in meets before its claims are read: the connection, its issuer, its certificate. */
-function precheck(world: AccessWorld, r: SsoLoginsTable, stored: StoredSignIn, baseline: ReplayBaseline, trustedOf: (conn: ConnectionRow) => string[]): PathOutcome | ConnectionRow {
+function precheck(
+  world: AccessWorld,
+  r: SsoLoginsTable,
+  stored: StoredSignIn,
+  baseline: ReplayBaseline,
+  trustedOf: (conn: ConnectionRow) => string[],
+): PathOutcome | ConnectionRow {
   const conn = world.connections.get(r.connection_id);
-  if (!conn) return { ok: false, code: 'sso_connection_deleted', reason: 'the connection they signed in through would no longer exist' };
-  if (conn.status !== 'active') return { ok: false, code: 'sso_connection_disabled', reason: `"${conn.name}" would be disabled` };
+  if (!conn)
+    return {
+      ok: false,
+      code: 'sso_connection_deleted',
+      reason: 'the connection they signed in through would no longer exist',
+    };
+  if (conn.status !== 'active')
+    return { ok: false, code: 'sso_connection_disabled', reason: `"${conn.name}" would be disabled` };
   const recorded = issuerOf(stored.identity.subject);
   if (recorded && recorded !== configuredIssuer(conn)) {
-    return { ok: false, code: 'sso_issuer_changed', reason: `their identity provider (issuer ${recorded}) is not the one "${conn.name}" would expect (${configuredIssuer(conn) || 'none'}), so its responses would be refused` };
+    return {
+      ok: false,
+      code: 'sso_issuer_changed',
+      reason: `their identity provider (issuer ${recorded}) is not the one "${conn.name}" would expect (${configuredIssuer(conn) || 'none'}), so its responses would be refused`,
+    };
   }
   if (conn.protocol === 'saml') {
     const trusted = trustedOf(conn);
     if (r.signing_cert_sha256) {
-      if (!trusted.includes(r.signing_cert_sha256)) return { ok: false, code: 'saml_certificate_removed', reason: `their last sign-in was signed with certificate ${r.signing_cert_sha256}, which "${conn.name}" would no longer trust` };
+      if (!trusted.includes(r.signing_cert_sha256))
+        return {
+          ok: false,
+          code: 'saml_certificate_removed',
+          reason: `their last sign-in was signed with certificate ${r.signing_cert_sha256}, which "${conn.name}" would no longer trust`,
+        };
     } else if (!trusted.some((fp) => (baseline.certificates.get(conn.id) ?? trusted).includes(fp))) {
-      return { ok: false, code: 'saml_certificate_removed', reason: `none of the certificates "${conn.name}" would trust is one it trusted when they last signed in; keep the current certificate beside the new one until the identity provider has switched` };
+      return {
+        ok: false,
+        code: 'saml_certificate_removed',
+        reason: `none of the certificates "${conn.name}" would trust is one it trusted when they last signed in; keep the current certificate beside the new one until the identity provider has switched`,
+      };
     }
   }
   return conn;
 }
 
-export async function evaluateAccess(db: Queryable, world: AccessWorld, baseline: ReplayBaseline): Promise<Map<string, PersonAccess>> {
+export async function evaluateAccess(
+  db: Queryable,
+  world: AccessWorld,
+  baseline: ReplayBaseline,
+): Promise<Map<string, PersonAccess>> {
   const people = new Map<string, PersonAccess>();
   for (const m of world.members.values()) {
     people.set(m.userId, {
@@ -108,12 +142,19 @@ export async function evaluateAccess(db: Queryable, world: AccessWorld, baseline
       scim: NONE,
     });
   }
-  const byEmail = new Map<string, MatchedUser>([...world.members.values()].map((m) => [m.email, { id: m.userId, email: m.email, status: m.userStatus }]));
+  const byEmail = new Map<string, MatchedUser>(
+    [...world.members.values()].map((m) => [m.email, { id: m.userId, email: m.email, status: m.userStatus }]),
+  );
   const setPath = (r: SsoLoginsTable, conn: ConnectionRow | undefined, outcome: PathOutcome) => {
     const person = people.get(r.user_id);
     if (!person) return;
     const paths = person.sso === NONE ? new Map<string, SsoPath>() : (person.sso as Map<string, SsoPath>);
-    paths.set(r.connection_id, { connectionId: r.connection_id, connectionName: conn?.name ?? r.connection_id, lastLoginAt: r.occurred_at, outcome });
+    paths.set(r.connection_id, {
+      connectionId: r.connection_id,
+      connectionName: conn?.name ?? r.connection_id,
+      lastLoginAt: r.occurred_at,
+      outcome,
+    });
     person.sso = paths;
   };
 
@@ -148,14 +189,26 @@ export async function evaluateAccess(db: Queryable, world: AccessWorld, baseline
       if (!byEmail.has(identity.email)) unknownEmails.add(identity.email);
       replayed.push({ record: r, conn, identity });
     } catch (err) {
-      const message = err instanceof SsoFailure ? `${err.publicMessage} (${err.diagnosis.check}: expected ${JSON.stringify(err.diagnosis.expected ?? null)})` : String(err);
-      setPath(r, conn, { ok: false, code: err instanceof SsoFailure ? err.code : 'sso_replay_failed', reason: `with the connection's claim names, ${message}` });
+      const message =
+        err instanceof SsoFailure
+          ? `${err.publicMessage} (${err.diagnosis.check}: expected ${JSON.stringify(err.diagnosis.expected ?? null)})`
+          : String(err);
+      setPath(r, conn, {
+        ok: false,
+        code: err instanceof SsoFailure ? err.code : 'sso_replay_failed',
+        reason: `with the connection's claim names, ${message}`,
+      });
     }
   }
   // Accounts a changed email claim would point at, in chunks.
   const emails = [...unknownEmails];
   for (let i = 0; i < emails.length; i += 500) {
-    for (const u of await db.selectFrom('users').select(['id', 'email', 'status']).where('email', 'in', emails.slice(i, i + 500)).execute()) byEmail.set(u.email, u);
+    for (const u of await db
+      .selectFrom('users')
+      .select(['id', 'email', 'status'])
+      .where('email', 'in', emails.slice(i, i + 500))
+      .execute())
+      byEmail.set(u.email, u);
   }
   const captures = new Map<string, Promise<SsoDomainCapture | null>>();
   const captureOf = (email: string) => {
@@ -180,7 +233,11 @@ export async function evaluateAccess(db: Queryable, world: AccessWorld, baseline
     const member = linkedId ? world.members.get(linkedId) : undefined;
     const linked = member ? { id: member.userId, email: member.email, status: member.userStatus } : undefined;
     const found = byEmail.get(identity.email);
-    const account = matchAccount(identity, { linked, byEmail: found, subjectOfByEmail: found ? world.linkedSubject.get(`${conn.id}|${found.id}`) : undefined });
+    const account = matchAccount(identity, {
+      linked,
+      byEmail: found,
+      subjectOfByEmail: found ? world.linkedSubject.get(`${conn.id}|${found.id}`) : undefined,
+    });
     const own = world.members.get(r.user_id);
     if (account.user?.id !== r.user_id) {
       const reason = account.user
@@ -191,8 +248,25 @@ export async function evaluateAccess(db: Queryable, world: AccessWorld, baseline
     }
     const membership = own ? { id: own.membershipId, role: own.role, status: 'active' as const } : undefined;
     const capture = account.emailChange || !membership ? await captureOf(identity.email) : null;
-    const plan = decideLogin(conn, identity, { mapping: world.mapping, account, membership, memberElsewhere: world.memberElsewhere.has(r.user_id), capture, mappingResult: mappingOf(identity.groups) });
-    setPath(r, conn, plan.allowed && plan.role ? { ok: true, role: plan.role } : { ok: false, code: plan.refusal?.code ?? 'sso_refused', reason: plan.refusal?.message ?? 'the sign-in would be refused' });
+    const plan = decideLogin(conn, identity, {
+      mapping: world.mapping,
+      account,
+      membership,
+      memberElsewhere: world.memberElsewhere.has(r.user_id),
+      capture,
+      mappingResult: mappingOf(identity.groups),
+    });
+    setPath(
+      r,
+      conn,
+      plan.allowed && plan.role
+        ? { ok: true, role: plan.role }
+        : {
+            ok: false,
+            code: plan.refusal?.code ?? 'sso_refused',
+            reason: plan.refusal?.message ?? 'the sign-in would be refused',
+          },
+    );
   }
 
   // SCIM: the role a directory with group-driven roles would set at its next sync or apply-roles, decided
@@ -223,4 +297,5 @@ export async function evaluateAccess(db: Queryable, world: AccessWorld, baseline
 }
 
 /** Whether someone has at least one working way in. */
-export const canSignIn = (p: PersonAccess) => p.password || p.breakGlass || [...p.sso.values()].some((s) => s.outcome.ok);
+export const canSignIn = (p: PersonAccess) =>
+  p.password || p.breakGlass || [...p.sso.values()].some((s) => s.outcome.ok);

@@ -19,7 +19,8 @@ import { type AccessWorld, loadAccessWorld } from './world.js';
  * as degraded. Whoever would lose every way in, or a role, is a warning: the change is refused with
  * the list unless acknowledged, and an acknowledged change is audited with the people it affects.
  */
-export type GuardedChange = 'sso_connection' | 'sso_connection_deleted' | 'sso_enforcement' | 'sso_certificates' | 'role_mapping' | 'domain';
+export type GuardedChange =
+  'sso_connection' | 'sso_connection_deleted' | 'sso_enforcement' | 'sso_certificates' | 'role_mapping' | 'domain';
 
 export interface LockoutWarning {
   userId: string;
@@ -57,44 +58,96 @@ const rank = (r: Role | null) => (r ? ROLE_RANK[r] : 0);
 const MAX_LISTED = 1000;
 
 function remainingWays(p: PersonAccess): string {
-  const ways = [...p.sso.values()].filter((s) => s.outcome.ok).map((s) => `single sign-on through "${s.connectionName}"`);
+  const ways = [...p.sso.values()]
+    .filter((s) => s.outcome.ok)
+    .map((s) => `single sign-on through "${s.connectionName}"`);
   if (p.password) ways.push('their password');
   if (p.breakGlass) ways.push('break-glass');
   return ways.join(', ');
 }
 
 /** Compares each person's ways in before and after a change: only what the change takes away is a warning. */
-export function compareAccess(before: Map<string, PersonAccess>, after: Map<string, PersonAccess>, ssoSignIns: number, scimPeople: number): LockoutImpact {
-  const impact: LockoutImpact = { checked: { members: before.size, ssoSignIns, scimPeople }, warnings: [], degraded: [], preExisting: [] };
+export function compareAccess(
+  before: Map<string, PersonAccess>,
+  after: Map<string, PersonAccess>,
+  ssoSignIns: number,
+  scimPeople: number,
+): LockoutImpact {
+  const impact: LockoutImpact = {
+    checked: { members: before.size, ssoSignIns, scimPeople },
+    warnings: [],
+    degraded: [],
+    preExisting: [],
+  };
   for (const b of before.values()) {
     const a = after.get(b.userId);
     if (!a) continue; // no longer a member: not something a sign-in change does
     const base = { userId: b.userId, email: b.email };
     const stillIn = canSignIn(a);
     const lost: string[] = [];
-    let lostFrom: { connectionId: string | null; lastLoginAt: string | null } = { connectionId: null, lastLoginAt: null };
+    let lostFrom: { connectionId: string | null; lastLoginAt: string | null } = {
+      connectionId: null,
+      lastLoginAt: null,
+    };
     for (const pb of b.sso.values()) {
-      const pa = a.sso.get(pb.connectionId)?.outcome ?? { ok: false as const, code: 'sso_connection_deleted', reason: 'the connection they signed in through would no longer exist' };
+      const pa = a.sso.get(pb.connectionId)?.outcome ?? {
+        ok: false as const,
+        code: 'sso_connection_deleted',
+        reason: 'the connection they signed in through would no longer exist',
+      };
       const at = { connectionId: pb.connectionId, lastLoginAt: pb.lastLoginAt };
       if (!pb.outcome.ok) {
         // Failing already: reported, never blocking. A change that repairs it must not hand back less than the role they hold.
-        if (!pa.ok) impact.preExisting.push({ ...base, ...at, code: pb.outcome.code, explanation: `Already before this change, their last sign-in through "${pb.connectionName}" (${pb.lastLoginAt}) would be refused: ${pb.outcome.reason.replace(/\.+$/, '')}.` });
+        if (!pa.ok)
+          impact.preExisting.push({
+            ...base,
+            ...at,
+            code: pb.outcome.code,
+            explanation: `Already before this change, their last sign-in through "${pb.connectionName}" (${pb.lastLoginAt}) would be refused: ${pb.outcome.reason.replace(/\.+$/, '')}.`,
+          });
         else if (rank(pa.role) < rank(b.role)) {
-          impact.warnings.push({ ...base, source: 'sso', ...at, directoryId: null, problem: 'would_lose_role', before: b.role, after: pa.role, explanation: `Their sign-in through "${pb.connectionName}" fails today; after this change it would work again, but as ${pa.role} instead of their current ${b.role}.` });
+          impact.warnings.push({
+            ...base,
+            source: 'sso',
+            ...at,
+            directoryId: null,
+            problem: 'would_lose_role',
+            before: b.role,
+            after: pa.role,
+            explanation: `Their sign-in through "${pb.connectionName}" fails today; after this change it would work again, but as ${pa.role} instead of their current ${b.role}.`,
+          });
         }
         continue;
       }
       if (!pa.ok) {
-        if (stillIn) impact.degraded.push({ ...base, ...at, code: pa.code, explanation: `Single sign-on through "${pb.connectionName}" would fail (${pa.reason}); they can still sign in with ${remainingWays(a)}.` });
+        if (stillIn)
+          impact.degraded.push({
+            ...base,
+            ...at,
+            code: pa.code,
+            explanation: `Single sign-on through "${pb.connectionName}" would fail (${pa.reason}); they can still sign in with ${remainingWays(a)}.`,
+          });
         else {
           lost.push(`through "${pb.connectionName}", ${pa.reason.replace(/\.+$/, '')}`);
           if (!lostFrom.connectionId) lostFrom = at;
         }
       } else if (rank(pa.role) < rank(pb.outcome.role)) {
-        impact.warnings.push({ ...base, source: 'sso', ...at, directoryId: null, problem: 'would_lose_role', before: pb.outcome.role, after: pa.role, explanation: `At their next sign-in through "${pb.connectionName}" they would drop from ${pb.outcome.role} to ${pa.role}.` });
+        impact.warnings.push({
+          ...base,
+          source: 'sso',
+          ...at,
+          directoryId: null,
+          problem: 'would_lose_role',
+          before: pb.outcome.role,
+          after: pa.role,
+          explanation: `At their next sign-in through "${pb.connectionName}" they would drop from ${pb.outcome.role} to ${pa.role}.`,
+        });
       }
     }
-    if (b.password && !a.password && !stillIn) lost.push('password sign-in would no longer be allowed (single sign-on would be required) and they have no working single sign-on');
+    if (b.password && !a.password && !stillIn)
+      lost.push(
+        'password sign-in would no longer be allowed (single sign-on would be required) and they have no working single sign-on',
+      );
     if (canSignIn(b) && !stillIn) {
       impact.warnings.push({
         ...base,
@@ -110,7 +163,17 @@ export function compareAccess(before: Map<string, PersonAccess>, after: Map<stri
     for (const [dirId, sb] of b.scim) {
       const sa = a.scim.get(dirId);
       if (sa && rank(sa.role) < rank(sb.role)) {
-        impact.warnings.push({ ...base, source: 'scim', connectionId: null, directoryId: dirId, problem: 'would_lose_role', before: sb.role, after: sa.role, lastLoginAt: null, explanation: `Their groups in the SCIM directory "${sb.directoryName}" (${sb.groups.slice(0, 10).join(', ') || 'none'}) would give ${sa.role} instead of ${sb.role}, applied at the next SCIM sync or apply-roles.` });
+        impact.warnings.push({
+          ...base,
+          source: 'scim',
+          connectionId: null,
+          directoryId: dirId,
+          problem: 'would_lose_role',
+          before: sb.role,
+          after: sa.role,
+          lastLoginAt: null,
+          explanation: `Their groups in the SCIM directory "${sb.directoryName}" (${sb.groups.slice(0, 10).join(', ') || 'none'}) would give ${sa.role} instead of ${sb.role}, applied at the next SCIM sync or apply-roles.`,
+        });
       }
     }
   }
@@ -120,19 +183,32 @@ export function compareAccess(before: Map<string, PersonAccess>, after: Map<stri
   return impact;
 }
 
-async function accessNow(db: Queryable, orgId: string, now: Date, baseline?: ReplayBaseline & { logins: AccessWorld['logins'] }) {
+async function accessNow(
+  db: Queryable,
+  orgId: string,
+  now: Date,
+  baseline?: ReplayBaseline & { logins: AccessWorld['logins'] },
+) {
   const world = await loadAccessWorld(db, orgId, now, baseline);
   const base = baseline ?? replayBaseline(world);
   return { world, baseline: base, people: await evaluateAccess(db, world, base) };
 }
 
 /** Applies `apply` in `tx` between two readings of the organization's access, and compares them. Throws nothing of its own. */
-export async function replayChange<T>(tx: Tx, ctx: Pick<Ctx, 'clock'>, orgId: string, apply: () => Promise<T>): Promise<{ result: T; impact: LockoutImpact }> {
+export async function replayChange<T>(
+  tx: Tx,
+  ctx: Pick<Ctx, 'clock'>,
+  orgId: string,
+  apply: () => Promise<T>,
+): Promise<{ result: T; impact: LockoutImpact }> {
   const now = ctx.clock.now();
   const before = await accessNow(tx, orgId, now);
   const result = await apply();
   const after = await accessNow(tx, orgId, now, { ...before.baseline, logins: before.world.logins });
-  return { result, impact: compareAccess(before.people, after.people, before.world.logins.length, before.world.scim.length) };
+  return {
+    result,
+    impact: compareAccess(before.people, after.people, before.world.logins.length, before.world.scim.length),
+  };
 }
 
 class Rollback extends Error {
@@ -142,7 +218,11 @@ class Rollback extends Error {
 }
 
 /** What a change would do, without doing it: applied and measured in a transaction that is then rolled back. */
-export async function previewChange(ctx: Pick<Ctx, 'db' | 'clock'>, orgId: string, apply: (tx: Tx) => Promise<unknown>): Promise<LockoutImpact> {
+export async function previewChange(
+  ctx: Pick<Ctx, 'db' | 'clock'>,
+  orgId: string,
+  apply: (tx: Tx) => Promise<unknown>,
+): Promise<LockoutImpact> {
   try {
     await ctx.db.transaction().execute(async (tx) => {
       const { impact } = await replayChange(tx, ctx, orgId, () => apply(tx));
@@ -156,7 +236,9 @@ export async function previewChange(ctx: Pick<Ctx, 'db' | 'clock'>, orgId: strin
 }
 
 function describe(w: LockoutWarning): string {
-  return w.problem === 'would_fail' ? `${w.email} could no longer sign in` : `${w.email} would drop from ${w.before} to ${w.after}${w.source === 'scim' ? ' (SCIM)' : ''}`;
+  return w.problem === 'would_fail'
+    ? `${w.email} could no longer sign in`
+    : `${w.email} would drop from ${w.before} to ${w.after}${w.source === 'scim' ? ' (SCIM)' : ''}`;
 }
 
 export function lockoutRefusal(impact: LockoutImpact, change: GuardedChange): PalisadeError {
@@ -167,7 +249,15 @@ export function lockoutRefusal(impact: LockoutImpact, change: GuardedChange): Pa
     409,
     'sso_change_would_lock_out',
     `This change would take sign-in access or a role away from ${n} ${n === 1 ? 'person' : 'people'}: ${shown}${more}. Fix the change, or repeat it with "acknowledgeWarnings": true (CLI: --acknowledge-warnings) to apply it anyway.`,
-    { details: { change, warnings: impact.warnings, degraded: impact.degraded, preExisting: impact.preExisting, checked: impact.checked } },
+    {
+      details: {
+        change,
+        warnings: impact.warnings,
+        degraded: impact.degraded,
+        preExisting: impact.preExisting,
+        checked: impact.checked,
+      },
+    },
   );
 }
 
@@ -182,7 +272,12 @@ export interface GuardOptions {
  * The guard around a change made in `tx`: refuses (409, nothing applied) when it would take access
  * or a role away from anyone and is not acknowledged; audits an acknowledged one with who it affects.
  */
-export async function guardChange<T>(tx: Tx, ctx: Ctx, opts: GuardOptions, apply: () => Promise<T>): Promise<{ result: T; impact: LockoutImpact }> {
+export async function guardChange<T>(
+  tx: Tx,
+  ctx: Ctx,
+  opts: GuardOptions,
+  apply: () => Promise<T>,
+): Promise<{ result: T; impact: LockoutImpact }> {
   const out = await replayChange(tx, ctx, opts.orgId, apply);
   if (out.impact.warnings.length) {
     if (!opts.acknowledge) throw lockoutRefusal(out.impact, opts.change);
@@ -192,7 +287,13 @@ export async function guardChange<T>(tx: Tx, ctx: Ctx, opts: GuardOptions, apply
 }
 
 /** Writes who a change affected, for an acknowledged change or one a job had to apply (a domain whose DNS proof lapsed). */
-export async function recordLockoutWarnings(tx: Tx, ctx: Ctx, opts: Pick<GuardOptions, 'orgId' | 'change' | 'target'>, impact: LockoutImpact, action: 'lockout_warning.acknowledged' | 'lockout_warning.recorded'): Promise<void> {
+export async function recordLockoutWarnings(
+  tx: Tx,
+  ctx: Ctx,
+  opts: Pick<GuardOptions, 'orgId' | 'change' | 'target'>,
+  impact: LockoutImpact,
+  action: 'lockout_warning.acknowledged' | 'lockout_warning.recorded',
+): Promise<void> {
   await recordAudit(tx, ctx, {
     orgId: opts.orgId,
     action,
@@ -201,7 +302,9 @@ export async function recordLockoutWarnings(tx: Tx, ctx: Ctx, opts: Pick<GuardOp
     metadata: {
       change: opts.change,
       warnings: impact.warnings.length,
-      people: impact.warnings.slice(0, 50).map((w) => ({ email: w.email, problem: w.problem, source: w.source, before: w.before, after: w.after })),
+      people: impact.warnings
+        .slice(0, 50)
+        .map((w) => ({ email: w.email, problem: w.problem, source: w.source, before: w.before, after: w.after })),
       preExisting: impact.preExisting.length,
       degraded: impact.degraded.length,
     },

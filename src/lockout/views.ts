@@ -27,13 +27,25 @@ export const LockoutNoteView = Type.Object({
 });
 
 export const ImpactFields = {
-  warnings: Type.Array(LockoutWarningView, { description: 'People the change takes sign-in access or a role away from (a change with warnings needs "acknowledgeWarnings": true).' }),
-  degraded: Type.Array(LockoutNoteView, { description: 'People who lose one way in but keep another (a password where SSO is not enforced); not blocking.' }),
-  preExisting: Type.Array(LockoutNoteView, { description: 'Sign-ins that already fail before the change, for reasons of their own; not blocking.' }),
+  warnings: Type.Array(LockoutWarningView, {
+    description:
+      'People the change takes sign-in access or a role away from (a change with warnings needs "acknowledgeWarnings": true).',
+  }),
+  degraded: Type.Array(LockoutNoteView, {
+    description: 'People who lose one way in but keep another (a password where SSO is not enforced); not blocking.',
+  }),
+  preExisting: Type.Array(LockoutNoteView, {
+    description: 'Sign-ins that already fail before the change, for reasons of their own; not blocking.',
+  }),
   checked: Type.Object({ members: Type.Integer(), ssoSignIns: Type.Integer(), scimPeople: Type.Integer() }),
 };
 
 export const ImpactView = Type.Object(ImpactFields);
 export type ImpactView = Static<typeof ImpactView>;
 
-export const impactView = (impact: LockoutImpact): ImpactView => ({ warnings: impact.warnings, degraded: impact.degraded, preExisting: impact.preExisting, checked: impact.checked });
+export const impactView = (impact: LockoutImpact): ImpactView => ({
+  warnings: impact.warnings,
+  degraded: impact.degraded,
+  preExisting: impact.preExisting,
+  checked: impact.checked,
+});

@@ -50,26 +50,51 @@ export interface AccessWorld {
 }
 
 /** Sign-ins older than the login-record retention are not replayed (the records are purged). */
-export const recentCutoff = (now: Date) => new Date(now.getTime() - LOGIN_RECORD_RETENTION_DAYS * 86_400_000).toISOString();
+export const recentCutoff = (now: Date) =>
+  new Date(now.getTime() - LOGIN_RECORD_RETENTION_DAYS * 86_400_000).toISOString();
 
 /**
  * `reuse.logins`: the login records read before the change. They are append-only and no guarded change
  * writes them, so the reading after the change takes them as they are instead of reading them again
  * (the largest read by far: one row per person and connection, with the claims the IdP sent).
  */
-export async function loadAccessWorld(db: Queryable, orgId: string, now: Date, reuse?: { logins: SsoLoginsTable[] }): Promise<AccessWorld> {
+export async function loadAccessWorld(
+  db: Queryable,
+  orgId: string,
+  now: Date,
+  reuse?: { logins: SsoLoginsTable[] },
+): Promise<AccessWorld> {
   const connections = await db.selectFrom('sso_connections').selectAll().where('org_id', '=', orgId).execute();
-  const enforcement = await db.selectFrom('sso_enforcement').select('connection_id').where('org_id', '=', orgId).executeTakeFirst();
+  const enforcement = await db
+    .selectFrom('sso_enforcement')
+    .select('connection_id')
+    .where('org_id', '=', orgId)
+    .executeTakeFirst();
   const mapping = await loadRoleMapping(db, orgId);
   const memberRows = await db
     .selectFrom('memberships')
     .innerJoin('users', 'users.id', 'memberships.user_id')
-    .select((eb) => ['memberships.id', 'memberships.user_id', 'memberships.role', 'users.email', 'users.status', eb('users.password_hash', 'is not', null).as('has_password')])
+    .select((eb) => [
+      'memberships.id',
+      'memberships.user_id',
+      'memberships.role',
+      'users.email',
+      'users.status',
+      eb('users.password_hash', 'is not', null).as('has_password'),
+    ])
     .where('memberships.org_id', '=', orgId)
     .where('memberships.status', '=', 'active')
     .execute();
   const members = new Map<string, Member>();
-  for (const m of memberRows) members.set(m.user_id, { userId: m.user_id, membershipId: m.id, role: m.role, email: m.email, userStatus: m.status, hasPassword: Boolean(m.has_password) });
+  for (const m of memberRows)
+    members.set(m.user_id, {
+      userId: m.user_id,
+      membershipId: m.id,
+      role: m.role,
+      email: m.email,
+      userStatus: m.status,
+      hasPassword: Boolean(m.has_password),
+    });
 
   // The latest record per (connection, person): login ids are time-ordered (monotonic ULIDs).
   const latest = db
@@ -78,18 +103,26 @@ export async function loadAccessWorld(db: Queryable, orgId: string, now: Date, r
     .where('org_id', '=', orgId)
     .where('occurred_at', '>=', recentCutoff(now))
     .groupBy(['connection_id', 'user_id']);
-  const logins = (reuse?.logins ?? (await db.selectFrom('sso_logins').selectAll().where('id', 'in', latest).execute())).filter((l) => members.has(l.user_id));
+  const logins = (
+    reuse?.logins ?? (await db.selectFrom('sso_logins').selectAll().where('id', 'in', latest).execute())
+  ).filter((l) => members.has(l.user_id));
 
   const linkedUser = new Map<string, string>();
   const linkedSubject = new Map<string, string>();
-  for (const l of await db.selectFrom('sso_identities').select(['connection_id', 'subject', 'user_id']).where('org_id', '=', orgId).execute()) {
+  for (const l of await db
+    .selectFrom('sso_identities')
+    .select(['connection_id', 'subject', 'user_id'])
+    .where('org_id', '=', orgId)
+    .execute()) {
     linkedUser.set(`${l.connection_id}|${l.subject}`, l.user_id);
     linkedSubject.set(`${l.connection_id}|${l.user_id}`, l.subject);
   }
 
   const elsewhere = await db
     .selectFrom('memberships as here')
-    .innerJoin('memberships as other', (j) => j.onRef('other.user_id', '=', 'here.user_id').onRef('other.org_id', '!=', 'here.org_id'))
+    .innerJoin('memberships as other', (j) =>
+      j.onRef('other.user_id', '=', 'here.user_id').onRef('other.org_id', '!=', 'here.org_id'),
+    )
     .select('here.user_id')
     .distinct()
     .where('here.org_id', '=', orgId)
@@ -106,7 +139,12 @@ export async function loadAccessWorld(db: Queryable, orgId: string, now: Date, r
     .execute();
   const glass = await db
     .selectFrom('memberships as here')
-    .innerJoin('memberships as owned', (j) => j.onRef('owned.user_id', '=', 'here.user_id').on('owned.status', '=', 'active').on('owned.role', '=', 'primary_owner'))
+    .innerJoin('memberships as owned', (j) =>
+      j
+        .onRef('owned.user_id', '=', 'here.user_id')
+        .on('owned.status', '=', 'active')
+        .on('owned.role', '=', 'primary_owner'),
+    )
     .innerJoin('user_totp', 'user_totp.user_id', 'here.user_id')
     .innerJoin('users', 'users.id', 'here.user_id')
     .select('here.user_id')
@@ -117,13 +155,26 @@ export async function loadAccessWorld(db: Queryable, orgId: string, now: Date, r
     .where('users.password_hash', 'is not', null)
     .execute();
 
-  const directories = await db.selectFrom('scim_directories').select(['id', 'name']).where('org_id', '=', orgId).where('status', '=', 'active').where('role_sync', '=', 1).execute();
+  const directories = await db
+    .selectFrom('scim_directories')
+    .select(['id', 'name'])
+    .where('org_id', '=', orgId)
+    .where('status', '=', 'active')
+    .where('role_sync', '=', 1)
+    .execute();
   const scim: ScimPerson[] = [];
   if (directories.length) {
     const dirIds = directories.map((d) => d.id);
     const names = new Map(directories.map((d) => [d.id, d.name]));
     // In apply-roles' order, which decides which owner is the last one kept.
-    const scimUsers = await db.selectFrom('scim_users').select(['id', 'user_id', 'directory_id']).where('directory_id', 'in', dirIds).where('active', '=', 1).orderBy('directory_id').orderBy('user_name_key').execute();
+    const scimUsers = await db
+      .selectFrom('scim_users')
+      .select(['id', 'user_id', 'directory_id'])
+      .where('directory_id', 'in', dirIds)
+      .where('active', '=', 1)
+      .orderBy('directory_id')
+      .orderBy('user_name_key')
+      .execute();
     const groups = new Map<string, string[]>();
     const links = await db
       .selectFrom('scim_group_members')
@@ -136,7 +187,14 @@ export async function loadAccessWorld(db: Queryable, orgId: string, now: Date, r
       if (list) list.push(l.display_name);
       else groups.set(l.scim_user_id, [l.display_name]);
     }
-    for (const su of scimUsers) if (su.user_id !== null && members.has(su.user_id)) scim.push({ userId: su.user_id, directoryId: su.directory_id, directoryName: names.get(su.directory_id) ?? su.directory_id, groups: groups.get(su.id) ?? [] });
+    for (const su of scimUsers)
+      if (su.user_id !== null && members.has(su.user_id))
+        scim.push({
+          userId: su.user_id,
+          directoryId: su.directory_id,
+          directoryName: names.get(su.directory_id) ?? su.directory_id,
+          groups: groups.get(su.id) ?? [],
+        });
   }
 
   return {

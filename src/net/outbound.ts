@@ -34,7 +34,8 @@ export interface ResolvedAddress {
 /** Resolves a hostname to every address it has (the system resolver by default). */
 export type OutboundResolver = (hostname: string) => Promise<ResolvedAddress[]>;
 
-export type RangeKind = 'cloud_metadata' | 'unspecified' | 'loopback' | 'link_local' | 'multicast' | 'reserved' | 'private' | 'public';
+export type RangeKind =
+  'cloud_metadata' | 'unspecified' | 'loopback' | 'link_local' | 'multicast' | 'reserved' | 'private' | 'public';
 
 const DESCRIPTION: Record<Exclude<RangeKind, 'public'>, string> = {
   cloud_metadata: 'a cloud metadata service address',
@@ -91,7 +92,9 @@ function ipv6Groups(address: string): number[] | null {
   const [head = '', tail] = host.split('::');
   const h = head ? head.split(':') : [];
   const t = tail ? tail.split(':') : [];
-  const groups = [...h, ...Array<string>(tail === undefined ? 0 : 8 - h.length - t.length).fill('0'), ...t].map((g) => parseInt(g, 16));
+  const groups = [...h, ...Array<string>(tail === undefined ? 0 : 8 - h.length - t.length).fill('0'), ...t].map((g) =>
+    parseInt(g, 16),
+  );
   return groups.length === 8 && groups.every((g) => Number.isInteger(g)) ? groups : null;
 }
 
@@ -119,7 +122,10 @@ export interface OutboundPolicy {
 }
 
 const systemResolver: OutboundResolver = async (hostname) =>
-  (await systemLookup(hostname, { all: true, verbatim: true })).map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
+  (await systemLookup(hostname, { all: true, verbatim: true })).map((a) => ({
+    address: a.address,
+    family: a.family === 6 ? 6 : 4,
+  }));
 
 const policies = new WeakMap<object, OutboundPolicy>();
 
@@ -159,15 +165,30 @@ export function classifyAddress(address: string): { kind: RangeKind; effective: 
 export function assertAddressAllowed(policy: OutboundPolicy, host: string, address: string): void {
   const { kind, effective } = classifyAddress(address);
   const bare = address.replace(/%.*$/, '');
-  if (policy.allow.check(bare, familyName(bare)) || (effective !== bare && policy.allow.check(effective, familyName(effective)))) return;
+  if (
+    policy.allow.check(bare, familyName(bare)) ||
+    (effective !== bare && policy.allow.check(effective, familyName(effective)))
+  )
+    return;
   if (kind === 'public' || (kind === 'private' && !policy.denyPrivate)) return;
   const cidr = `${effective}/${isIP(effective) === 4 ? 32 : 128}`;
-  const what = effective !== bare ? `${address} (which stands for ${effective}), ${DESCRIPTION[kind]}` : `${address}, ${DESCRIPTION[kind]}`;
+  const what =
+    effective !== bare
+      ? `${address} (which stands for ${effective}), ${DESCRIPTION[kind]}`
+      : `${address}, ${DESCRIPTION[kind]}`;
   const subject = host === address ? `the address ${what}` : `${host}, which resolves to ${what}`;
-  const barrier = kind === 'private' ? `private networks (${DENY_PRIVATE_VARIABLE}=true on this installation)` : 'this machine or its internal services';
-  throw new PalisadeError(400, DENIED_CODE, `Palisade refused to connect to ${subject}: destinations set by organization admins may not reach ${barrier}. If it is intended, an installation operator can allow it with ${ALLOW_VARIABLE}=${cidr}.`, {
-    details: { host, address, range: kind, allowVariable: ALLOW_VARIABLE },
-  });
+  const barrier =
+    kind === 'private'
+      ? `private networks (${DENY_PRIVATE_VARIABLE}=true on this installation)`
+      : 'this machine or its internal services';
+  throw new PalisadeError(
+    400,
+    DENIED_CODE,
+    `Palisade refused to connect to ${subject}: destinations set by organization admins may not reach ${barrier}. If it is intended, an installation operator can allow it with ${ALLOW_VARIABLE}=${cidr}.`,
+    {
+      details: { host, address, range: kind, allowVariable: ALLOW_VARIABLE },
+    },
+  );
 }
 
 /**
@@ -176,12 +197,19 @@ export function assertAddressAllowed(policy: OutboundPolicy, host: string, addre
  */
 export function normalizeHost(raw: string): string {
   const h = raw.trim();
-  if (!h || /[\s/\\@?#%]/.test(h)) throw badRequest('invalid_host', `"${raw.slice(0, 100)}" is not a host name or IP address; give a name such as siem.example.com or an address such as 10.0.0.5.`);
+  if (!h || /[\s/\\@?#%]/.test(h))
+    throw badRequest(
+      'invalid_host',
+      `"${raw.slice(0, 100)}" is not a host name or IP address; give a name such as siem.example.com or an address such as 10.0.0.5.`,
+    );
   let hostname: string;
   try {
     hostname = new URL(`http://${h.includes(':') && !h.startsWith('[') ? `[${h}]` : h}/`).hostname;
   } catch {
-    throw badRequest('invalid_host', `"${raw.slice(0, 100)}" is not a host name or IP address; give a name such as siem.example.com or an address such as 10.0.0.5.`);
+    throw badRequest(
+      'invalid_host',
+      `"${raw.slice(0, 100)}" is not a host name or IP address; give a name such as siem.example.com or an address such as 10.0.0.5.`,
+    );
   }
   return hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
 }
@@ -190,7 +218,9 @@ export function normalizeHost(raw: string): string {
 export async function resolveAllowed(policy: OutboundPolicy, host: string): Promise<ResolvedAddress[]> {
   const name = normalizeHost(host);
   const family = isIP(name);
-  const addresses: ResolvedAddress[] = family ? [{ address: name, family: family === 4 ? 4 : 6 }] : await policy.resolver(name);
+  const addresses: ResolvedAddress[] = family
+    ? [{ address: name, family: family === 4 ? 4 : 6 }]
+    : await policy.resolver(name);
   if (!addresses.length) throw Object.assign(new Error(`${name} has no address`), { code: 'ENOTFOUND' });
   for (const a of addresses) assertAddressAllowed(policy, name, a.address);
   return addresses;
@@ -201,10 +231,20 @@ function guardedLookup(policy: OutboundPolicy): LookupFunction {
   return (hostname, options, callback) => {
     resolveAllowed(policy, hostname).then(
       (all) => {
-        const wanted = options.family === 4 || options.family === 'IPv4' ? 4 : options.family === 6 || options.family === 'IPv6' ? 6 : 0;
+        const wanted =
+          options.family === 4 || options.family === 'IPv4'
+            ? 4
+            : options.family === 6 || options.family === 'IPv6'
+              ? 6
+              : 0;
         const list = wanted ? all.filter((a) => a.family === wanted) : all;
         const first = list[0];
-        if (!first) return callback(Object.assign(new Error(`${hostname} has no IPv${wanted} address`), { code: 'ENOTFOUND' }), '', 0);
+        if (!first)
+          return callback(
+            Object.assign(new Error(`${hostname} has no IPv${wanted} address`), { code: 'ENOTFOUND' }),
+            '',
+            0,
+          );
         if (options.all) return callback(null, list);
         return callback(null, first.address, first.family);
       },
@@ -246,7 +286,8 @@ export interface OutboundRequestInit {
 /** Sends one request through the policy and returns the response head with its body as a stream. Never follows redirects. */
 function open(config: PolicyConfig, target: string | URL, init: OutboundRequestInit): Promise<http.IncomingMessage> {
   const url = typeof target === 'string' ? new URL(target) : target;
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw badRequest('unsupported_url_scheme', `${url.protocol} URLs are not supported; use https://.`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw badRequest('unsupported_url_scheme', `${url.protocol} URLs are not supported; use https://.`);
   const policy = outboundPolicy(config);
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   if (isIP(host)) assertAddressAllowed(policy, host, host);
@@ -256,14 +297,29 @@ function open(config: PolicyConfig, target: string | URL, init: OutboundRequestI
   const secure = url.protocol === 'https:';
   const headers = { ...(init.headers ?? {}) };
   // A known length, like fetch() sends, rather than chunked encoding, which some receivers refuse.
-  if (init.body != null && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-length')) headers['content-length'] = String(Buffer.byteLength(init.body));
+  if (init.body != null && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-length'))
+    headers['content-length'] = String(Buffer.byteLength(init.body));
   const attempt = (retry: boolean): Promise<http.IncomingMessage> =>
     new Promise((resolve, reject) => {
-      const req = (secure ? https : http).request(url, { method: init.method ?? 'GET', headers, agent: secure ? policy.httpsAgent : policy.httpAgent, lookup: policy.lookup, ...(signal ? { signal } : {}) }, resolve);
+      const req = (secure ? https : http).request(
+        url,
+        {
+          method: init.method ?? 'GET',
+          headers,
+          agent: secure ? policy.httpsAgent : policy.httpAgent,
+          lookup: policy.lookup,
+          ...(signal ? { signal } : {}),
+        },
+        resolve,
+      );
       req.on('error', (err: NodeJS.ErrnoException) => {
         // A kept-alive connection the server closed while idle: the request never reached it; once more on a new connection (Node's documented pattern).
         if (retry && req.reusedSocket && err.code === 'ECONNRESET' && !signal?.aborted) return resolve(attempt(false));
-        reject(timeout?.aborted && !init.signal?.aborted ? new Error(`${url.host} did not answer within ${(init.timeoutMs ?? 0) / 1000}s`, { cause: err }) : err);
+        reject(
+          timeout?.aborted && !init.signal?.aborted
+            ? new Error(`${url.host} did not answer within ${(init.timeoutMs ?? 0) / 1000}s`, { cause: err })
+            : err,
+        );
       });
       req.end(init.body ?? undefined);
     });
@@ -280,7 +336,11 @@ export interface OutboundResponse {
 }
 
 /** One request through the policy, body read up to `maxBytes`. */
-export async function outboundRequest(config: PolicyConfig, target: string | URL, init: OutboundRequestInit & { maxBytes?: number } = {}): Promise<OutboundResponse> {
+export async function outboundRequest(
+  config: PolicyConfig,
+  target: string | URL,
+  init: OutboundRequestInit & { maxBytes?: number } = {},
+): Promise<OutboundResponse> {
   const res = await open(config, target, { ...init, timeoutMs: init.timeoutMs ?? 10_000 });
   const max = init.maxBytes ?? 1024 * 1024;
   const chunks: Buffer[] = [];
@@ -308,13 +368,23 @@ const NULL_BODY = new Set([101, 103, 204, 205, 304]);
  * custom fetch (openid-client) and for streaming proxies. Redirects are returned, never followed.
  */
 export function outboundFetch(config: PolicyConfig) {
-  return async (input: string | URL, init: { method?: string; headers?: Record<string, string> | Headers; body?: unknown; signal?: AbortSignal | null } = {}): Promise<Response> => {
-    const headers = init.headers instanceof Headers ? Object.fromEntries(init.headers.entries()) : { ...(init.headers ?? {}) };
+  return async (
+    input: string | URL,
+    init: {
+      method?: string;
+      headers?: Record<string, string> | Headers;
+      body?: unknown;
+      signal?: AbortSignal | null;
+    } = {},
+  ): Promise<Response> => {
+    const headers =
+      init.headers instanceof Headers ? Object.fromEntries(init.headers.entries()) : { ...(init.headers ?? {}) };
     let body: string | Uint8Array | null = null;
     if (init.body instanceof URLSearchParams) body = init.body.toString();
     else if (typeof init.body === 'string' || init.body instanceof Uint8Array) body = init.body;
     else if (init.body instanceof ArrayBuffer) body = new Uint8Array(init.body);
-    else if (init.body !== undefined && init.body !== null) throw new TypeError('outboundFetch sends string, URLSearchParams or byte bodies only');
+    else if (init.body !== undefined && init.body !== null)
+      throw new TypeError('outboundFetch sends string, URLSearchParams or byte bodies only');
     const res = await open(config, input, { method: init.method ?? 'GET', headers, body, signal: init.signal ?? null });
     const status = res.statusCode ?? 0;
     if (status < 200 || status > 599) {

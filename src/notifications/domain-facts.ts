@@ -10,8 +10,21 @@ import type { Draft } from './draft.js';
  */
 export type DomainPhase = 'failing' | 'reminder' | 'warning' | 'expired' | 'resolved';
 
-export async function domainDraft(ctx: Pick<Ctx, 'db' | 'config'>, orgId: string, domainId: string, phase: DomainPhase, now: Date, extra: Record<string, unknown> = {}, warnDays?: number): Promise<Omit<Draft, 'dedupKey'> | null> {
-  const d = await ctx.db.selectFrom('domains').selectAll().where('id', '=', domainId).where('org_id', '=', orgId).executeTakeFirst();
+export async function domainDraft(
+  ctx: Pick<Ctx, 'db' | 'config'>,
+  orgId: string,
+  domainId: string,
+  phase: DomainPhase,
+  now: Date,
+  extra: Record<string, unknown> = {},
+  warnDays?: number,
+): Promise<Omit<Draft, 'dedupKey'> | null> {
+  const d = await ctx.db
+    .selectFrom('domains')
+    .selectAll()
+    .where('id', '=', domainId)
+    .where('org_id', '=', orgId)
+    .executeTakeFirst();
   if (!d) return null;
   const stored = d.last_diagnosis ? (JSON.parse(d.last_diagnosis) as Diagnosis) : null;
   // During a DNS outage the stored diagnosis carries the last real verdict beside it.
@@ -47,11 +60,38 @@ export async function domainDraft(ctx: Pick<Ctx, 'db' | 'config'>, orgId: string
         phase === 'warning'
           ? `${d.name} expires in ${warnDays} day${warnDays === 1 ? '' : 's'}: its verification record is still wrong`
           : `${phase === 'reminder' ? 'Still failing: ' : ''}${d.name} failed domain verification (${facts.diagnosisCode as string})`;
-      return { ...common, type: 'domain.verification_failing', phase: phase === 'failing' ? 'alert' : phase, severity: 'critical', remindEveryMs: DAY_MS, title, facts, fix: `${diagnosis} Until then ${when}; after that the domain expires and capture stops.` };
+      return {
+        ...common,
+        type: 'domain.verification_failing',
+        phase: phase === 'failing' ? 'alert' : phase,
+        severity: 'critical',
+        remindEveryMs: DAY_MS,
+        title,
+        facts,
+        fix: `${diagnosis} Until then ${when}; after that the domain expires and capture stops.`,
+      };
     }
     case 'expired':
-      return { ...common, type: 'domain.expired', phase: 'alert', stage: 2, severity: 'critical', remindEveryMs: 7 * DAY_MS, title: `${d.name} expired: sign-ins are no longer routed to this organization`, facts, fix: `${diagnosis} Then check again (POST ${links[1]!.url}): capture resumes once the record is correct.` };
+      return {
+        ...common,
+        type: 'domain.expired',
+        phase: 'alert',
+        stage: 2,
+        severity: 'critical',
+        remindEveryMs: 7 * DAY_MS,
+        title: `${d.name} expired: sign-ins are no longer routed to this organization`,
+        facts,
+        fix: `${diagnosis} Then check again (POST ${links[1]!.url}): capture resumes once the record is correct.`,
+      };
     case 'resolved':
-      return { ...common, type: 'domain.recovered', phase: 'resolved', severity: 'info', title: `${d.name} is verified again`, facts: { ...facts, resolvedAt: now.toISOString() }, fix: `Nothing to do: ${diagnosis} Keep the record in place; it is checked again regularly.` };
+      return {
+        ...common,
+        type: 'domain.recovered',
+        phase: 'resolved',
+        severity: 'info',
+        title: `${d.name} is verified again`,
+        facts: { ...facts, resolvedAt: now.toISOString() },
+        fix: `Nothing to do: ${diagnosis} Keep the record in place; it is checked again regularly.`,
+      };
   }
 }

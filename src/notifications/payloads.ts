@@ -32,7 +32,12 @@ const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…`
  * from names people chose is escaped as Slack documents (&, <, >), so it is shown, never obeyed.
  */
 const slackEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const PHASE_LABEL: Record<Phase, string> = { alert: 'Problem', reminder: 'Reminder', warning: 'Warning', resolved: 'Resolved' };
+const PHASE_LABEL: Record<Phase, string> = {
+  alert: 'Problem',
+  reminder: 'Reminder',
+  warning: 'Warning',
+  resolved: 'Resolved',
+};
 
 /** A fact's value as one line of text. */
 export function factText(v: unknown): string {
@@ -55,38 +60,92 @@ export function slackPayload(m: Message): Record<string, unknown> {
     .slice(0, 10)
     .map(([k, v]) => ({ type: 'mrkdwn', text: clip(`*${k}*\n${slackEscape(v)}`, 2000) }));
   const blocks: Record<string, unknown>[] = [
-    { type: 'header', text: { type: 'plain_text', text: clip(`${PHASE_LABEL[m.phase]}: ${m.title}`, 150), emoji: false } },
+    {
+      type: 'header',
+      text: { type: 'plain_text', text: clip(`${PHASE_LABEL[m.phase]}: ${m.title}`, 150), emoji: false },
+    },
     { type: 'section', text: { type: 'mrkdwn', text: clip(`*What to do:* ${slackEscape(m.fix)}`, 3000) } },
   ];
   if (fields.length) blocks.push({ type: 'section', fields });
-  if (m.links.length) blocks.push({ type: 'actions', elements: m.links.slice(0, 5).map((l) => ({ type: 'button', text: { type: 'plain_text', text: clip(l.label, 75) }, url: clip(l.url, 3000) })) });
-  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: clip(`${m.severity} · ${m.type} · ${m.createdAt} · ${m.id}`, 3000) }] });
+  if (m.links.length)
+    blocks.push({
+      type: 'actions',
+      elements: m.links
+        .slice(0, 5)
+        .map((l) => ({
+          type: 'button',
+          text: { type: 'plain_text', text: clip(l.label, 75) },
+          url: clip(l.url, 3000),
+        })),
+    });
+  blocks.push({
+    type: 'context',
+    elements: [{ type: 'mrkdwn', text: clip(`${m.severity} · ${m.type} · ${m.createdAt} · ${m.id}`, 3000) }],
+  });
   // `text` is the notification fallback (and what screen readers and the mobile push show).
   return { text: clip(`${PHASE_LABEL[m.phase]}: ${slackEscape(m.title)}`, 3000), blocks };
 }
 
 export function teamsPayload(m: Message): Record<string, unknown> {
   const body: Record<string, unknown>[] = [
-    { type: 'TextBlock', text: `${PHASE_LABEL[m.phase]}: ${m.title}`, weight: 'Bolder', size: 'Medium', wrap: true, color: m.phase === 'resolved' ? 'Good' : m.severity === 'critical' ? 'Attention' : m.severity === 'warning' ? 'Warning' : 'Default' },
+    {
+      type: 'TextBlock',
+      text: `${PHASE_LABEL[m.phase]}: ${m.title}`,
+      weight: 'Bolder',
+      size: 'Medium',
+      wrap: true,
+      color:
+        m.phase === 'resolved'
+          ? 'Good'
+          : m.severity === 'critical'
+            ? 'Attention'
+            : m.severity === 'warning'
+              ? 'Warning'
+              : 'Default',
+    },
     { type: 'TextBlock', text: `What to do: ${m.fix}`, wrap: true },
   ];
   const facts = shownFacts(m).map(([title, value]) => ({ title, value }));
   if (facts.length) body.push({ type: 'FactSet', facts });
-  body.push({ type: 'TextBlock', text: `${m.severity} · ${m.type} · ${m.createdAt} · ${m.id}`, isSubtle: true, size: 'Small', wrap: true });
+  body.push({
+    type: 'TextBlock',
+    text: `${m.severity} · ${m.type} · ${m.createdAt} · ${m.id}`,
+    isSubtle: true,
+    size: 'Small',
+    wrap: true,
+  });
   return {
     type: 'message',
     attachments: [
       {
         contentType: 'application/vnd.microsoft.card.adaptive',
         contentUrl: null,
-        content: { $schema: 'http://adaptivecards.io/schemas/adaptive-card.json', type: 'AdaptiveCard', version: '1.4', body, actions: m.links.map((l) => ({ type: 'Action.OpenUrl', title: l.label, url: l.url })) },
+        content: {
+          $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+          type: 'AdaptiveCard',
+          version: '1.4',
+          body,
+          actions: m.links.map((l) => ({ type: 'Action.OpenUrl', title: l.label, url: l.url })),
+        },
       },
     ],
   };
 }
 
 export function webhookPayload(m: Message): Record<string, unknown> {
-  return { id: m.id, type: m.type, phase: m.phase, severity: m.severity, organizationId: m.orgId, incidentId: m.incidentId, title: m.title, facts: m.facts, fix: m.fix, links: m.links, createdAt: m.createdAt };
+  return {
+    id: m.id,
+    type: m.type,
+    phase: m.phase,
+    severity: m.severity,
+    organizationId: m.orgId,
+    incidentId: m.incidentId,
+    title: m.title,
+    facts: m.facts,
+    fix: m.fix,
+    links: m.links,
+    createdAt: m.createdAt,
+  };
 }
 
 /**

@@ -13,10 +13,20 @@ type Sys = Pick<Ctx, 'db' | 'clock' | 'config'>;
  * reminder becomes an "expires in N days" warning on the days its grace period has 7 and 1 days
  * left, so nobody gets two messages on one day.
  */
-export async function sendReminders(ctx: Sys, signal?: AbortSignal): Promise<{ reminders: number; closed: number; resolved: number }> {
+export async function sendReminders(
+  ctx: Sys,
+  signal?: AbortSignal,
+): Promise<{ reminders: number; closed: number; resolved: number }> {
   const resolved = await resolveByState(ctx);
   const at = ctx.clock.now().toISOString();
-  const due = await ctx.db.selectFrom('notification_incidents').selectAll().where('status', '=', 'open').where('next_reminder_at', '<=', at).orderBy('next_reminder_at').limit(1000).execute();
+  const due = await ctx.db
+    .selectFrom('notification_incidents')
+    .selectAll()
+    .where('status', '=', 'open')
+    .where('next_reminder_at', '<=', at)
+    .orderBy('next_reminder_at')
+    .limit(1000)
+    .execute();
   let reminders = 0;
   let closed = 0;
   for (const inc of due) {
@@ -24,7 +34,12 @@ export async function sendReminders(ctx: Sys, signal?: AbortSignal): Promise<{ r
     const draft = await reminderDraft(ctx, inc);
     if (!draft) {
       // What the incident was about no longer exists (a domain removed, a stream deleted): close it without a message.
-      await ctx.db.updateTable('notification_incidents').set({ status: 'resolved', resolved_at: at, next_reminder_at: null }).where('id', '=', inc.id).where('status', '=', 'open').execute();
+      await ctx.db
+        .updateTable('notification_incidents')
+        .set({ status: 'resolved', resolved_at: at, next_reminder_at: null })
+        .where('id', '=', inc.id)
+        .where('status', '=', 'open')
+        .execute();
       closed++;
       continue;
     }
@@ -39,12 +54,27 @@ export async function sendReminders(ctx: Sys, signal?: AbortSignal): Promise<{ r
  * at every pass, and resolved (once) when the error is gone.
  */
 async function resolveByState(ctx: Sys): Promise<number> {
-  const open = await ctx.db.selectFrom('notification_incidents').selectAll().where('status', '=', 'open').where('cause_key', 'like', 'sso_metadata:%').execute();
+  const open = await ctx.db
+    .selectFrom('notification_incidents')
+    .selectAll()
+    .where('status', '=', 'open')
+    .where('cause_key', 'like', 'sso_metadata:%')
+    .execute();
   let resolved = 0;
   for (const inc of open) {
     const id = inc.cause_key.slice('sso_metadata:'.length);
-    const c = await ctx.db.selectFrom('sso_connections').select(['id', 'name', 'saml_metadata_error', 'saml_metadata_refreshed_at']).where('id', '=', id).executeTakeFirst();
-    if (!c || c.saml_metadata_error !== null || !c.saml_metadata_refreshed_at || c.saml_metadata_refreshed_at < inc.opened_at) continue;
+    const c = await ctx.db
+      .selectFrom('sso_connections')
+      .select(['id', 'name', 'saml_metadata_error', 'saml_metadata_refreshed_at'])
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (
+      !c ||
+      c.saml_metadata_error !== null ||
+      !c.saml_metadata_refreshed_at ||
+      c.saml_metadata_refreshed_at < inc.opened_at
+    )
+      continue;
     const draft: Draft = {
       orgId: inc.org_id,
       type: 'sso.metadata_refresh_failing',
@@ -52,7 +82,12 @@ async function resolveByState(ctx: Sys): Promise<number> {
       severity: 'info',
       causeKey: inc.cause_key,
       title: `Identity provider metadata for ${c.name} refreshes again`,
-      facts: { connection: c.name, connectionId: c.id, failingSince: inc.opened_at, resolvedAt: c.saml_metadata_refreshed_at },
+      facts: {
+        connection: c.name,
+        connectionId: c.id,
+        failingSince: inc.opened_at,
+        resolvedAt: c.saml_metadata_refreshed_at,
+      },
       fix: 'Nothing to do: the problem is over.',
       links: [],
       dedupKey: `${inc.id}:resolved`,
@@ -78,7 +113,11 @@ async function reminderDraft(ctx: Sys, inc: NotificationIncidentsTable): Promise
     const warnAt = left === null ? undefined : [...DOMAIN_WARN_DAYS].sort((a, b) => a - b).find((w) => left <= w);
     if (warnAt !== undefined) {
       const key = `${inc.id}:warn:${warnAt}`;
-      const sent = await ctx.db.selectFrom('notifications').select('id').where('dedup_key', '=', key).executeTakeFirst();
+      const sent = await ctx.db
+        .selectFrom('notifications')
+        .select('id')
+        .where('dedup_key', '=', key)
+        .executeTakeFirst();
       if (!sent) {
         const w = await domainDraft(ctx, inc.org_id, id, 'warning', now, {}, warnAt);
         if (w) return { ...w, dedupKey: key };
@@ -87,9 +126,23 @@ async function reminderDraft(ctx: Sys, inc: NotificationIncidentsTable): Promise
     return { ...probe, dedupKey: `${inc.id}:reminder:${n}` };
   }
   // Any other incident: the latest alert again, marked as a reminder.
-  if (kind === 'stream' && !(await ctx.db.selectFrom('audit_streams').select('id').where('id', '=', id).executeTakeFirst())) return null;
-  if (kind === 'sso_metadata' && !(await ctx.db.selectFrom('sso_connections').select('id').where('id', '=', id).executeTakeFirst())) return null;
-  const last = await ctx.db.selectFrom('notifications').selectAll().where('incident_id', '=', inc.id).where('phase', '=', 'alert').orderBy('id', 'desc').executeTakeFirst();
+  if (
+    kind === 'stream' &&
+    !(await ctx.db.selectFrom('audit_streams').select('id').where('id', '=', id).executeTakeFirst())
+  )
+    return null;
+  if (
+    kind === 'sso_metadata' &&
+    !(await ctx.db.selectFrom('sso_connections').select('id').where('id', '=', id).executeTakeFirst())
+  )
+    return null;
+  const last = await ctx.db
+    .selectFrom('notifications')
+    .selectAll()
+    .where('incident_id', '=', inc.id)
+    .where('phase', '=', 'alert')
+    .orderBy('id', 'desc')
+    .executeTakeFirst();
   if (!last) return null;
   return {
     orgId: inc.org_id,

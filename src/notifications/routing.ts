@@ -43,7 +43,14 @@ export async function targetsFor(db: Queryable, orgId: string, type: string, sev
   const routes = await db
     .selectFrom('notification_routes')
     .innerJoin('notification_channels', 'notification_channels.id', 'notification_routes.channel_id')
-    .select(['notification_channels.id as channelId', 'notification_channels.kind', 'notification_channels.recipients', 'notification_channels.digest', 'notification_routes.min_severity', 'notification_routes.type'])
+    .select([
+      'notification_channels.id as channelId',
+      'notification_channels.kind',
+      'notification_channels.recipients',
+      'notification_channels.digest',
+      'notification_routes.min_severity',
+      'notification_routes.type',
+    ])
     .where('notification_routes.org_id', 'in', lineage)
     .where('notification_routes.type', 'in', [type, '*'])
     .orderBy('notification_channels.id')
@@ -53,7 +60,12 @@ export async function targetsFor(db: Queryable, orgId: string, type: string, sev
   for (const r of routes) {
     if (SEVERITY_RANK[severity] < SEVERITY_RANK[r.min_severity] || seen.has(r.channelId)) continue;
     seen.add(r.channelId);
-    const recipients = r.kind === 'email' ? (r.recipients ? (JSON.parse(r.recipients) as string[]) : await defaultRecipients(db, orgId)) : [];
+    const recipients =
+      r.kind === 'email'
+        ? r.recipients
+          ? (JSON.parse(r.recipients) as string[])
+          : await defaultRecipients(db, orgId)
+        : [];
     out.push({ channelId: r.channelId, kind: r.kind, recipients, digest: Number(r.digest) === 1 });
   }
   if (out.length) return out;

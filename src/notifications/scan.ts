@@ -33,7 +33,12 @@ function parseCert(s: string): X509Certificate | null {
 
 export async function certificateDrafts(ctx: Sys): Promise<Draft[]> {
   const now = ctx.clock.now();
-  const rows = await ctx.db.selectFrom('sso_connections').select(['id', 'org_id', 'name', 'saml_idp_certs', 'sp_certificate']).where('protocol', '=', 'saml').where('status', '!=', 'draft').execute();
+  const rows = await ctx.db
+    .selectFrom('sso_connections')
+    .select(['id', 'org_id', 'name', 'saml_idp_certs', 'sp_certificate'])
+    .where('protocol', '=', 'saml')
+    .where('status', '!=', 'draft')
+    .execute();
   const out: Draft[] = [];
   for (const r of rows) {
     const certs: { role: 'idp' | 'sp'; cert: X509Certificate }[] = [];
@@ -50,7 +55,8 @@ export async function certificateDrafts(ctx: Sys): Promise<Draft[]> {
       // The nearest threshold reached: a certificate added with 5 days left gets the 7-day warning, then the 1-day one.
       const n = [...CERT_WARN_DAYS].sort((a, b) => a - b).find((w) => left <= w);
       if (n === undefined) continue;
-      const who = role === 'idp' ? "the identity provider's signing certificate" : "Palisade's service-provider certificate";
+      const who =
+        role === 'idp' ? "the identity provider's signing certificate" : "Palisade's service-provider certificate";
       const fix =
         role === 'idp'
           ? `Ask the identity provider's administrator to publish the next certificate now. If the connection uses a metadata URL, Palisade picks it up at its next refresh (every 6 hours) and keeps the old one while recent sign-ins need it; otherwise add the new certificate with PATCH …/sso/connections/${r.id} before ${notAfter.toISOString()}, or sign-ins through ${r.name} fail.`
@@ -62,9 +68,21 @@ export async function certificateDrafts(ctx: Sys): Promise<Draft[]> {
         severity: n === 1 ? 'critical' : 'warning',
         causeKey: null,
         title: `SAML certificate of ${r.name} expires in ${n} day${n === 1 ? '' : 's'} (${notAfter.toISOString()})`,
-        facts: { connection: r.name, connectionId: r.id, certificate: role === 'idp' ? 'idp_signing' : 'sp', description: who, subject: cert.subject, fingerprintSha256: cert.fingerprint256, notAfter: notAfter.toISOString(), daysLeft: left, threshold: n },
+        facts: {
+          connection: r.name,
+          connectionId: r.id,
+          certificate: role === 'idp' ? 'idp_signing' : 'sp',
+          description: who,
+          subject: cert.subject,
+          fingerprintSha256: cert.fingerprint256,
+          notAfter: notAfter.toISOString(),
+          daysLeft: left,
+          threshold: n,
+        },
         fix,
-        links: [{ label: 'Connection', url: `${ctx.config.publicUrl}/api/v1/orgs/${r.org_id}/sso/connections/${r.id}` }],
+        links: [
+          { label: 'Connection', url: `${ctx.config.publicUrl}/api/v1/orgs/${r.org_id}/sso/connections/${r.id}` },
+        ],
         dedupKey: `cert:${r.id}:${cert.fingerprint256}:${n}`,
       });
     }
@@ -78,11 +96,21 @@ export async function scimErrorDrafts(ctx: Sys): Promise<Draft[]> {
   const rows = await ctx.db
     .selectFrom('scim_sync_log')
     .innerJoin('scim_directories', 'scim_directories.id', 'scim_sync_log.directory_id')
-    .select(['scim_sync_log.directory_id as directoryId', 'scim_sync_log.org_id as orgId', 'scim_directories.name', 'scim_sync_log.cause', 'scim_sync_log.explanation', 'scim_sync_log.occurrences'])
+    .select([
+      'scim_sync_log.directory_id as directoryId',
+      'scim_sync_log.org_id as orgId',
+      'scim_directories.name',
+      'scim_sync_log.cause',
+      'scim_sync_log.explanation',
+      'scim_sync_log.occurrences',
+    ])
     .where('scim_sync_log.outcome', '=', 'failure')
     .where('scim_sync_log.occurred_at', '>', since)
     .execute();
-  const byDir = new Map<string, { orgId: string; name: string; total: number; causes: Map<string, { count: number; explanation: string | null }> }>();
+  const byDir = new Map<
+    string,
+    { orgId: string; name: string; total: number; causes: Map<string, { count: number; explanation: string | null }> }
+  >();
   for (const r of rows) {
     const e = byDir.get(r.directoryId) ?? { orgId: r.orgId, name: r.name, total: 0, causes: new Map() };
     const n = Number(r.occurrences ?? 1);
@@ -105,9 +133,18 @@ export async function scimErrorDrafts(ctx: Sys): Promise<Draft[]> {
       severity: 'warning',
       causeKey: null,
       title: `SCIM directory ${e.name}: ${e.total} failed requests in the last hour`,
-      facts: { directory: e.name, directoryId: dirId, failures: e.total, threshold: ctx.config.notificationScimErrorsPerHour, since, causes: causes.slice(0, 5).map(([cause, c]) => ({ cause, count: c.count, explanation: c.explanation })) },
+      facts: {
+        directory: e.name,
+        directoryId: dirId,
+        failures: e.total,
+        threshold: ctx.config.notificationScimErrorsPerHour,
+        since,
+        causes: causes.slice(0, 5).map(([cause, c]) => ({ cause, count: c.count, explanation: c.explanation })),
+      },
       fix: `Most failures (${top.count}) are ${topCause}: ${top.explanation ?? 'see the sync log'} The sync log (GET …/scim/directories/${dirId}/sync-log) lists each request.`,
-      links: [{ label: 'Sync log', url: `${ctx.config.publicUrl}/api/v1/orgs/${e.orgId}/scim/directories/${dirId}/sync-log` }],
+      links: [
+        { label: 'Sync log', url: `${ctx.config.publicUrl}/api/v1/orgs/${e.orgId}/scim/directories/${dirId}/sync-log` },
+      ],
       dedupKey: `scim_errors:${dirId}:${hour}`,
     });
   }
@@ -121,11 +158,24 @@ export async function scimTokenDrafts(ctx: Sys): Promise<Draft[]> {
   const rows = await ctx.db
     .selectFrom('scim_tokens')
     .innerJoin('scim_directories', 'scim_directories.id', 'scim_tokens.directory_id')
-    .select(['scim_tokens.id', 'scim_tokens.display_prefix', 'scim_tokens.created_at', 'scim_tokens.last_used_at', 'scim_directories.id as directoryId', 'scim_directories.org_id as orgId', 'scim_directories.name'])
+    .select([
+      'scim_tokens.id',
+      'scim_tokens.display_prefix',
+      'scim_tokens.created_at',
+      'scim_tokens.last_used_at',
+      'scim_directories.id as directoryId',
+      'scim_directories.org_id as orgId',
+      'scim_directories.name',
+    ])
     .where('scim_directories.status', '=', 'active')
     .where('scim_tokens.revoked_at', 'is', null)
     .where((eb) => eb.or([eb('scim_tokens.expires_at', 'is', null), eb('scim_tokens.expires_at', '>', at)]))
-    .where((eb) => eb.or([eb('scim_tokens.last_used_at', '<', cutoff), eb.and([eb('scim_tokens.last_used_at', 'is', null), eb('scim_tokens.created_at', '<', cutoff)])]))
+    .where((eb) =>
+      eb.or([
+        eb('scim_tokens.last_used_at', '<', cutoff),
+        eb.and([eb('scim_tokens.last_used_at', 'is', null), eb('scim_tokens.created_at', '<', cutoff)]),
+      ]),
+    )
     .execute();
   return rows.map((r) => ({
     orgId: r.orgId,
@@ -134,9 +184,17 @@ export async function scimTokenDrafts(ctx: Sys): Promise<Draft[]> {
     severity: 'info' as const,
     causeKey: null,
     title: `SCIM token ${r.display_prefix}… of ${r.name} has not been used for ${SCIM_TOKEN_UNUSED_DAYS} days`,
-    facts: { directory: r.name, directoryId: r.directoryId, tokenPrefix: r.display_prefix, createdAt: r.created_at, lastUsedAt: r.last_used_at },
+    facts: {
+      directory: r.name,
+      directoryId: r.directoryId,
+      tokenPrefix: r.display_prefix,
+      createdAt: r.created_at,
+      lastUsedAt: r.last_used_at,
+    },
     fix: `The identity provider has not called Palisade with this token since ${r.last_used_at ?? `it was created (${r.created_at})`}: check that provisioning is still turned on in the identity provider and that it uses this token; if the directory is no longer used, delete it.`,
-    links: [{ label: 'Directory', url: `${ctx.config.publicUrl}/api/v1/orgs/${r.orgId}/scim/directories/${r.directoryId}` }],
+    links: [
+      { label: 'Directory', url: `${ctx.config.publicUrl}/api/v1/orgs/${r.orgId}/scim/directories/${r.directoryId}` },
+    ],
     dedupKey: `scim_token_unused:${r.id}:${r.last_used_at ?? 'never'}`,
   }));
 }

@@ -12,8 +12,16 @@ export interface Authorized {
 }
 
 /** A caller's effective role in an organization, or undefined when they have none. */
-export async function effectiveRole(ctx: Pick<Ctx, 'db'>, userId: string, lineage: Organization[]): Promise<Role | undefined> {
-  const memberships = await activeMembershipsIn(ctx.db, userId, lineage.map((o) => o.id));
+export async function effectiveRole(
+  ctx: Pick<Ctx, 'db'>,
+  userId: string,
+  lineage: Organization[],
+): Promise<Role | undefined> {
+  const memberships = await activeMembershipsIn(
+    ctx.db,
+    userId,
+    lineage.map((o) => o.id),
+  );
   const orgId = lineage[0]?.id;
   const roles = memberships.filter((m) => m.org_id === orgId || INHERITED_ROLES.includes(m.role)).map((m) => m.role);
   return highestRole(roles);
@@ -30,7 +38,11 @@ export async function authorize(ctx: Ctx, orgId: string, permission: Permission)
     if (!org) throw notFound('organization');
     return { org, role: 'primary_owner' };
   }
-  if (ctx.caller.kind !== 'user') throw unauthenticated('authentication_required', 'Sign in, or send a personal API token as "Authorization: Bearer pls_pat_…".');
+  if (ctx.caller.kind !== 'user')
+    throw unauthenticated(
+      'authentication_required',
+      'Sign in, or send a personal API token as "Authorization: Bearer pls_pat_…".',
+    );
   if (!org) throw notFound('organization');
   const role = await effectiveRole(ctx, ctx.caller.userId, lineage);
   if (!role) throw notFound('organization');
@@ -39,10 +51,16 @@ export async function authorize(ctx: Ctx, orgId: string, permission: Permission)
 }
 
 /** `missing_permission_<permission with _ for .>`: each is declared in src/orgs/error-codes.ts (a test checks every permission). */
-export const missingPermissionCode = (permission: Permission) => `missing_permission_${permission.replace(/\./g, '_')}` as CodeWithStatus<403>;
+export const missingPermissionCode = (permission: Permission) =>
+  `missing_permission_${permission.replace(/\./g, '_')}` as CodeWithStatus<403>;
 
 export function missingPermission(permission: Permission, role: Role): PalisadeError {
-  return new PalisadeError(403, missingPermissionCode(permission), `This action requires ${PERMISSION_PURPOSE[permission]}; your role here is ${role}. Ask a primary owner if you need it.`, {
-    details: { permission, yourRole: role },
-  });
+  return new PalisadeError(
+    403,
+    missingPermissionCode(permission),
+    `This action requires ${PERMISSION_PURPOSE[permission]}; your role here is ${role}. Ask a primary owner if you need it.`,
+    {
+      details: { permission, yourRole: role },
+    },
+  );
 }

@@ -18,7 +18,9 @@ export const InvitationView = Type.Object({
   orgId: Type.String(),
   orgName: Type.String(),
   role: RoleSchema,
-  invitedBy: Type.Union([Type.String(), Type.Null()], { description: 'Email of the admin who invited you, when a person did.' }),
+  invitedBy: Type.Union([Type.String(), Type.Null()], {
+    description: 'Email of the admin who invited you, when a person did.',
+  }),
   invitedAt: Type.String(),
 });
 export type InvitationView = Static<typeof InvitationView>;
@@ -31,13 +33,27 @@ function pending(ctx: Ctx, userId: string) {
     .selectFrom('memberships')
     .innerJoin('organizations', 'organizations.id', 'memberships.org_id')
     .leftJoin('users as inviter', 'inviter.id', 'memberships.invited_by')
-    .select(['memberships.id', 'memberships.org_id', 'organizations.name as org_name', 'memberships.role', 'inviter.email as invited_by', 'memberships.created_at'])
+    .select([
+      'memberships.id',
+      'memberships.org_id',
+      'organizations.name as org_name',
+      'memberships.role',
+      'inviter.email as invited_by',
+      'memberships.created_at',
+    ])
     .where('memberships.user_id', '=', userId)
     .where('memberships.status', '=', 'invited')
     .where('organizations.status', '=', 'active');
 }
 
-const view = (r: { id: string; org_id: string; org_name: string; role: InvitationView['role']; invited_by: string | null; created_at: string }): InvitationView => ({
+const view = (r: {
+  id: string;
+  org_id: string;
+  org_name: string;
+  role: InvitationView['role'];
+  invited_by: string | null;
+  created_at: string;
+}): InvitationView => ({
   membershipId: r.id,
   orgId: r.org_id,
   orgName: r.org_name,
@@ -54,7 +70,12 @@ export async function listMyInvitations(ctx: Ctx): Promise<{ data: InvitationVie
 
 async function loadInvitation(ctx: Ctx, membershipId: string) {
   const me = requireUser(ctx);
-  if (me.via !== 'session') throw new PalisadeError(403, 'session_required', 'Accept or decline invitations from a signed-in browser session, not with an API token.');
+  if (me.via !== 'session')
+    throw new PalisadeError(
+      403,
+      'session_required',
+      'Accept or decline invitations from a signed-in browser session, not with an API token.',
+    );
   const row = await pending(ctx, me.userId).where('memberships.id', '=', membershipId).executeTakeFirst();
   if (!row) throw notFound('invitation');
   return { me, row };
@@ -72,9 +93,22 @@ export async function acceptInvitation(ctx: Ctx, membershipId: string): Promise<
   }
   await ctx.db.transaction().execute(async (tx) => {
     const at = ctx.clock.now().toISOString();
-    const r = await tx.updateTable('memberships').set({ status: 'active', updated_at: at }).where('id', '=', row.id).where('status', '=', 'invited').executeTakeFirst();
+    const r = await tx
+      .updateTable('memberships')
+      .set({ status: 'active', updated_at: at })
+      .where('id', '=', row.id)
+      .where('status', '=', 'invited')
+      .executeTakeFirst();
     if (Number(r.numUpdatedRows) !== 1) throw notFound('invitation');
-    await recordAudit(tx, ctx, { orgId: row.org_id, action: 'member.joined', targets: [{ type: 'membership', id: row.id }, { type: 'user', id: me.userId, name: me.email }], metadata: { via: 'invitation_accepted', role: row.role } });
+    await recordAudit(tx, ctx, {
+      orgId: row.org_id,
+      action: 'member.joined',
+      targets: [
+        { type: 'membership', id: row.id },
+        { type: 'user', id: me.userId, name: me.email },
+      ],
+      metadata: { via: 'invitation_accepted', role: row.role },
+    });
   });
   return view(row);
 }
@@ -83,9 +117,26 @@ export async function declineInvitation(ctx: Ctx, membershipId: string): Promise
   const { me, row } = await loadInvitation(ctx, membershipId);
   await ctx.db.transaction().execute(async (tx) => {
     const at = ctx.clock.now().toISOString();
-    const r = await tx.deleteFrom('memberships').where('id', '=', row.id).where('status', '=', 'invited').executeTakeFirst();
+    const r = await tx
+      .deleteFrom('memberships')
+      .where('id', '=', row.id)
+      .where('status', '=', 'invited')
+      .executeTakeFirst();
     if (Number(r.numDeletedRows) !== 1) throw notFound('invitation');
-    await tx.updateTable('link_tokens').set({ used_at: at }).where('membership_id', '=', row.id).where('used_at', 'is', null).execute();
-    await recordAudit(tx, ctx, { orgId: row.org_id, action: 'member.invitation_declined', targets: [{ type: 'membership', id: row.id }, { type: 'user', id: me.userId, name: me.email }], metadata: { role: row.role } });
+    await tx
+      .updateTable('link_tokens')
+      .set({ used_at: at })
+      .where('membership_id', '=', row.id)
+      .where('used_at', 'is', null)
+      .execute();
+    await recordAudit(tx, ctx, {
+      orgId: row.org_id,
+      action: 'member.invitation_declined',
+      targets: [
+        { type: 'membership', id: row.id },
+        { type: 'user', id: me.userId, name: me.email },
+      ],
+      metadata: { role: row.role },
+    });
   });
 }

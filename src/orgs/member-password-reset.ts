@@ -14,7 +14,10 @@ import { roleAllows } from './permissions.js';
 export const MemberPasswordResetInput = Type.Object(
   {
     delivery: Type.Optional(
-      Type.Union([Type.Literal('email'), Type.Literal('link')], { description: '`email` (default): the reset link goes to the member\'s address. `link`: it is returned to you, to pass on yourself.' }),
+      Type.Union([Type.Literal('email'), Type.Literal('link')], {
+        description:
+          "`email` (default): the reset link goes to the member's address. `link`: it is returned to you, to pass on yourself.",
+      }),
     ),
   },
   { additionalProperties: false },
@@ -34,7 +37,12 @@ export type MemberPasswordResetView = Static<typeof MemberPasswordResetView>;
  * the organization that manages the address's domain may do this (src/domains/authority.ts): any
  * other organization's admin would be setting a credential of someone it does not manage.
  */
-export async function resetMemberPassword(ctx: Ctx, orgId: string, memberId: string, input: MemberPasswordResetInput): Promise<MemberPasswordResetView> {
+export async function resetMemberPassword(
+  ctx: Ctx,
+  orgId: string,
+  memberId: string,
+  input: MemberPasswordResetInput,
+): Promise<MemberPasswordResetView> {
   const { role: myRole } = await authorize(ctx, orgId, 'members.manage');
   const m = await ctx.db
     .selectFrom('memberships')
@@ -44,7 +52,8 @@ export async function resetMemberPassword(ctx: Ctx, orgId: string, memberId: str
     .where('memberships.id', '=', memberId)
     .executeTakeFirst();
   if (!m) throw notFound('member');
-  if (m.role === 'primary_owner' && !roleAllows(myRole, 'owners.manage')) throw missingPermission('owners.manage', myRole);
+  if (m.role === 'primary_owner' && !roleAllows(myRole, 'owners.manage'))
+    throw missingPermission('owners.manage', myRole);
   const domain = m.email.slice(m.email.lastIndexOf('@') + 1);
   const authority = await addressAuthority(ctx.db, orgId, m.email);
   if (authority.kind !== 'this_company') {
@@ -56,21 +65,57 @@ export async function resetMemberPassword(ctx: Ctx, orgId: string, memberId: str
     );
   }
   const delivery = input.delivery ?? 'email';
-  if (delivery === 'email' && !emailConfigured(ctx.config)) throw emailNotConfigured(`Sending ${m.email} a reset link`, ' Or send "delivery": "link" to get the link yourself.');
+  if (delivery === 'email' && !emailConfigured(ctx.config))
+    throw emailNotConfigured(
+      `Sending ${m.email} a reset link`,
+      ' Or send "delivery": "link" to get the link yourself.',
+    );
   return ctx.db.transaction().execute(async (tx) => {
     const now = ctx.clock.now();
     const at = now.toISOString();
-    const user = await tx.selectFrom('users').select(['password_hash']).where('id', '=', m.user_id).executeTakeFirstOrThrow();
-    await tx.updateTable('users').set({ password_hash: null, password_changed_at: at, updated_at: at }).where('id', '=', m.user_id).execute();
+    const user = await tx
+      .selectFrom('users')
+      .select(['password_hash'])
+      .where('id', '=', m.user_id)
+      .executeTakeFirstOrThrow();
+    await tx
+      .updateTable('users')
+      .set({ password_hash: null, password_changed_at: at, updated_at: at })
+      .where('id', '=', m.user_id)
+      .execute();
     const revoked = await revokeAllCredentials(tx, now, m.user_id);
     const voided = await voidCredentialLinks(tx, now, m.user_id);
-    const link = await createLinkToken(tx, ctx, { purpose: 'reset', userId: m.user_id, orgId, membershipId: null, delivery: delivery === 'link' ? 'shown' : 'email', issuedBy: ctx.caller.kind === 'user' ? ctx.caller.userId : null });
-    if (delivery === 'email') await enqueueEmail(tx, ctx.config, now, { orgId, template: 'password_reset', to: m.email, content: passwordResetEmail({ url: link.url, expiresAt: link.expiresAt }) });
+    const link = await createLinkToken(tx, ctx, {
+      purpose: 'reset',
+      userId: m.user_id,
+      orgId,
+      membershipId: null,
+      delivery: delivery === 'link' ? 'shown' : 'email',
+      issuedBy: ctx.caller.kind === 'user' ? ctx.caller.userId : null,
+    });
+    if (delivery === 'email')
+      await enqueueEmail(tx, ctx.config, now, {
+        orgId,
+        template: 'password_reset',
+        to: m.email,
+        content: passwordResetEmail({ url: link.url, expiresAt: link.expiresAt }),
+      });
     await recordAudit(tx, ctx, {
       orgId,
       action: 'user.credentials_reset',
-      targets: [{ type: 'user', id: m.user_id, name: m.email }, { type: 'membership', id: m.id }],
-      metadata: { reason: 'admin_reset', delivery, passwordCleared: user.password_hash !== null, sessionsRevoked: revoked.sessions, apiTokensRevoked: revoked.tokens, gatewayKeysRevoked: revoked.gatewayKeys, linksVoided: voided },
+      targets: [
+        { type: 'user', id: m.user_id, name: m.email },
+        { type: 'membership', id: m.id },
+      ],
+      metadata: {
+        reason: 'admin_reset',
+        delivery,
+        passwordCleared: user.password_hash !== null,
+        sessionsRevoked: revoked.sessions,
+        apiTokensRevoked: revoked.tokens,
+        gatewayKeysRevoked: revoked.gatewayKeys,
+        linksVoided: voided,
+      },
     });
     return {
       resetLink: delivery === 'link' ? { url: link.url, expiresAt: link.expiresAt } : null,

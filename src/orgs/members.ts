@@ -15,7 +15,14 @@ import { findOrCreateUser, findUserByEmail } from '../users/store.js';
 import { authorize, missingPermission } from './authorize.js';
 import { roleAllows } from './permissions.js';
 import { countActiveOwners, countOwnersIncludingInvited, lockOrg } from './store.js';
-import { MemberStatusSchema, type MemberView, RoleSchema, type SuspendingDirectory, type Warning, memberView } from './views.js';
+import {
+  MemberStatusSchema,
+  type MemberView,
+  RoleSchema,
+  type SuspendingDirectory,
+  type Warning,
+  memberView,
+} from './views.js';
 
 export const InviteMemberInput = Type.Object(
   {
@@ -32,10 +39,17 @@ export const InviteMemberInput = Type.Object(
 );
 
 export const InvitationDelivery = Type.Object({
-  method: Type.Union([Type.Literal('email'), Type.Literal('link'), Type.Literal('none')], { description: 'How the invitation reached the person: by email, as a link returned to you, or not at all (they see it when they sign in).' }),
-  requires: Type.Union([Type.Literal('nothing'), Type.Literal('set_password'), Type.Literal('acceptance'), Type.Literal('sso_sign_in')], {
-    description: '`nothing`: joined at once (managed address, proven). `set_password`: opens the link. `acceptance`: an existing account accepts while signed in. `sso_sign_in`: joins at first SSO sign-in.',
+  method: Type.Union([Type.Literal('email'), Type.Literal('link'), Type.Literal('none')], {
+    description:
+      'How the invitation reached the person: by email, as a link returned to you, or not at all (they see it when they sign in).',
   }),
+  requires: Type.Union(
+    [Type.Literal('nothing'), Type.Literal('set_password'), Type.Literal('acceptance'), Type.Literal('sso_sign_in')],
+    {
+      description:
+        '`nothing`: joined at once (managed address, proven). `set_password`: opens the link. `acceptance`: an existing account accepts while signed in. `sso_sign_in`: joins at first SSO sign-in.',
+    },
+  ),
   message: Type.String(),
 });
 export type InvitationDelivery = Static<typeof InvitationDelivery>;
@@ -46,7 +60,8 @@ export const UpdateMemberInput = Type.Object(
     role: Type.Optional(RoleSchema),
     status: Type.Optional(
       Type.Literal('active', {
-        description: 'Lift a suspension. Only for a member whose suspending SCIM directory was deleted; otherwise reactivate the person in the identity provider.',
+        description:
+          'Lift a suspension. Only for a member whose suspending SCIM directory was deleted; otherwise reactivate the person in the identity provider.',
       }),
     ),
   },
@@ -63,7 +78,12 @@ export const OWNER_WARNING_THRESHOLD = 2;
 async function ownerWarnings(tx: Tx, orgId: string): Promise<Warning[]> {
   const owners = await countOwnersIncludingInvited(tx, orgId);
   return owners > OWNER_WARNING_THRESHOLD
-    ? [{ code: 'many_primary_owners', message: `This organization now has ${owners} primary owners. Each can delete the organization and change billing; consider making some of them admins instead.` }]
+    ? [
+        {
+          code: 'many_primary_owners',
+          message: `This organization now has ${owners} primary owners. Each can delete the organization and change billing; consider making some of them admins instead.`,
+        },
+      ]
     : [];
 }
 
@@ -73,24 +93,46 @@ function memberRows(db: Queryable, orgId: string) {
     .selectFrom('memberships')
     .innerJoin('users', 'users.id', 'memberships.user_id')
     .leftJoin('scim_directories', (j) =>
-      j.onRef('scim_directories.id', '=', 'memberships.suspended_by_directory_id').onRef('scim_directories.org_id', '=', 'memberships.org_id').on('scim_directories.status', '=', 'active'),
+      j
+        .onRef('scim_directories.id', '=', 'memberships.suspended_by_directory_id')
+        .onRef('scim_directories.org_id', '=', 'memberships.org_id')
+        .on('scim_directories.status', '=', 'active'),
     )
     .selectAll('memberships')
-    .select(['users.email', 'users.display_name', 'scim_directories.id as suspending_directory_id', 'scim_directories.name as suspending_directory_name'])
+    .select([
+      'users.email',
+      'users.display_name',
+      'scim_directories.id as suspending_directory_id',
+      'scim_directories.name as suspending_directory_name',
+    ])
     .where('memberships.org_id', '=', orgId);
 }
 
-const suspendingDirectory = (r: { suspending_directory_id: string | null; suspending_directory_name: string | null }): SuspendingDirectory =>
+const suspendingDirectory = (r: {
+  suspending_directory_id: string | null;
+  suspending_directory_name: string | null;
+}): SuspendingDirectory =>
   r.suspending_directory_id ? { id: r.suspending_directory_id, name: r.suspending_directory_name ?? '' } : null;
 
-export async function listMembers(ctx: Ctx, orgId: string, page: PageRequest, filter: { status?: Membership['status'] | undefined } = {}): Promise<Page<MemberView>> {
+export async function listMembers(
+  ctx: Ctx,
+  orgId: string,
+  page: PageRequest,
+  filter: { status?: Membership['status'] | undefined } = {},
+): Promise<Page<MemberView>> {
   await authorize(ctx, orgId, 'members.read');
   let q = memberRows(ctx.db, orgId);
   if (filter.status) q = q.where('memberships.status', '=', filter.status);
   const after = page.after?.[0];
   if (after !== undefined) q = q.where('memberships.id', '>', after);
-  const rows = await q.orderBy('memberships.id').limit(page.limit + 1).execute();
-  return pageOf(rows.map((r) => memberView(r, r, suspendingDirectory(r))), page);
+  const rows = await q
+    .orderBy('memberships.id')
+    .limit(page.limit + 1)
+    .execute();
+  return pageOf(
+    rows.map((r) => memberView(r, r, suspendingDirectory(r))),
+    page,
+  );
 }
 
 /**
@@ -107,32 +149,57 @@ export async function inviteMember(
   ctx: Ctx,
   orgId: string,
   input: InviteMemberInput,
-): Promise<{ member: MemberView; inviteLink: { url: string; expiresAt: string } | null; delivery: InvitationDelivery; warnings: Warning[] }> {
+): Promise<{
+  member: MemberView;
+  inviteLink: { url: string; expiresAt: string } | null;
+  delivery: InvitationDelivery;
+  warnings: Warning[];
+}> {
   const { org, role: myRole } = await authorize(ctx, orgId, 'members.manage');
   const role: Role = input.role ?? 'member';
-  if (role === 'primary_owner' && !roleAllows(myRole, 'owners.manage')) throw missingPermission('owners.manage', myRole);
+  if (role === 'primary_owner' && !roleAllows(myRole, 'owners.manage'))
+    throw missingPermission('owners.manage', myRole);
   const email = normalizeEmail(input.email);
   const domain = email.slice(email.lastIndexOf('@') + 1);
   const authority = await addressAuthority(ctx.db, orgId, email);
   const found = await findUserByEmail(ctx.db, email);
   // Refusals that protect someone else's account are security events: audited with the reason.
   const deny = async (reason: string, err: PalisadeError): Promise<never> => {
-    await ctx.db.transaction().execute((tx) =>
-      recordAudit(tx, ctx, { orgId, action: 'member.invited', outcome: 'denied', targets: found ? [{ type: 'user', id: found.id, name: email }] : [], metadata: { role, reason, email, delivery: input.delivery ?? 'email' } }),
-    );
+    await ctx.db
+      .transaction()
+      .execute((tx) =>
+        recordAudit(tx, ctx, {
+          orgId,
+          action: 'member.invited',
+          outcome: 'denied',
+          targets: found ? [{ type: 'user', id: found.id, name: email }] : [],
+          metadata: { role, reason, email, delivery: input.delivery ?? 'email' },
+        }),
+      );
     throw err;
   };
-  if (authority.kind === 'other_company' && !found) await deny('email_domain_captured', domainManagedElsewhere(email, authority.domain, 'inviting an address that has no account yet'));
+  if (authority.kind === 'other_company' && !found)
+    await deny(
+      'email_domain_captured',
+      domainManagedElsewhere(email, authority.domain, 'inviting an address that has no account yet'),
+    );
   const showLink = input.delivery === 'link';
   if (showLink && authority.kind !== 'this_company') {
-    await deny('invite_link_not_allowed', new PalisadeError(
-      403,
+    await deny(
       'invite_link_not_allowed',
-      `A link that sets a password is delivered to ${email} itself, never shown to an admin, unless ${domain} is a domain this organization verified (then it manages those accounts). Send the invitation by email (leave out "delivery"), or verify ${domain} under Domains first.`,
-      { details: { domain } },
-    ));
+      new PalisadeError(
+        403,
+        'invite_link_not_allowed',
+        `A link that sets a password is delivered to ${email} itself, never shown to an admin, unless ${domain} is a domain this organization verified (then it manages those accounts). Send the invitation by email (leave out "delivery"), or verify ${domain} under Domains first.`,
+        { details: { domain } },
+      ),
+    );
   }
-  const enforced = await ctx.db.selectFrom('sso_enforcement').select('connection_id').where('org_id', '=', orgId).executeTakeFirst();
+  const enforced = await ctx.db
+    .selectFrom('sso_enforcement')
+    .select('connection_id')
+    .where('org_id', '=', orgId)
+    .executeTakeFirst();
   const plan: InvitationPlan = !found
     ? 'credential'
     : authority.kind === 'this_company'
@@ -146,26 +213,63 @@ export async function inviteMember(
   const mail = emailConfigured(ctx.config);
   if ((effective === 'credential' && !showLink) || effective === 'sso') {
     if (!mail) {
-      const alternative = authority.kind === 'this_company' ? ` Or, since ${domain} is verified by this organization, send "delivery": "link" to get the link yourself and pass it on.` : '';
+      const alternative =
+        authority.kind === 'this_company'
+          ? ` Or, since ${domain} is verified by this organization, send "delivery": "link" to get the link yourself and pass it on.`
+          : '';
       throw emailNotConfigured(`Inviting ${email}, who has no Palisade password yet,`, alternative);
     }
   }
   return ctx.db.transaction().execute(async (tx) => {
     const now = ctx.clock.now();
     const { user } = await findOrCreateUser(tx, email, now);
-    const existing = await tx.selectFrom('memberships').select(['id', 'role', 'status']).where('org_id', '=', orgId).where('user_id', '=', user.id).executeTakeFirst();
+    const existing = await tx
+      .selectFrom('memberships')
+      .select(['id', 'role', 'status'])
+      .where('org_id', '=', orgId)
+      .where('user_id', '=', user.id)
+      .executeTakeFirst();
     if (existing?.status === 'suspended') {
-      throw conflict('member_suspended', `${email} is a member of this organization whose access is suspended by SCIM provisioning (deactivated in the identity provider). Reactivate them in the identity provider instead of inviting them again.`, { memberId: existing.id });
+      throw conflict(
+        'member_suspended',
+        `${email} is a member of this organization whose access is suspended by SCIM provisioning (deactivated in the identity provider). Reactivate them in the identity provider instead of inviting them again.`,
+        { memberId: existing.id },
+      );
     }
     if (existing) {
-      throw conflict('already_member', `${email} is already ${existing.status === 'invited' ? 'invited to' : 'a member of'} this organization as ${existing.role}. Change their role instead of inviting again.`, { memberId: existing.id });
+      throw conflict(
+        'already_member',
+        `${email} is already ${existing.status === 'invited' ? 'invited to' : 'a member of'} this organization as ${existing.role}. Change their role instead of inviting again.`,
+        { memberId: existing.id },
+      );
     }
     const status: Membership['status'] = effective === 'activate' ? 'active' : 'invited';
     const at = now.toISOString();
     const invitedBy = ctx.caller.kind === 'user' ? ctx.caller.userId : null;
-    const m: Membership = { id: newId('mem', now), org_id: orgId, user_id: user.id, role, status, invited_by: invitedBy, created_at: at, updated_at: at, suspended_at: null, suspended_by_directory_id: null };
+    const m: Membership = {
+      id: newId('mem', now),
+      org_id: orgId,
+      user_id: user.id,
+      role,
+      status,
+      invited_by: invitedBy,
+      created_at: at,
+      updated_at: at,
+      suspended_at: null,
+      suspended_by_directory_id: null,
+    };
     await tx.insertInto('memberships').values(m).execute();
-    const link = effective === 'credential' ? await createLinkToken(tx, ctx, { purpose: 'invite', userId: user.id, orgId, membershipId: m.id, delivery: showLink ? 'shown' : 'email', issuedBy: invitedBy }) : null;
+    const link =
+      effective === 'credential'
+        ? await createLinkToken(tx, ctx, {
+            purpose: 'invite',
+            userId: user.id,
+            orgId,
+            membershipId: m.id,
+            delivery: showLink ? 'shown' : 'email',
+            issuedBy: invitedBy,
+          })
+        : null;
     const sendMail = mail && !(effective === 'credential' && showLink);
     if (sendMail) {
       const ssoUrl = enforced ? `${ctx.config.publicUrl}/sso/${enforced.connection_id}/start` : null;
@@ -187,17 +291,38 @@ export async function inviteMember(
     }
     const delivery: InvitationDelivery = {
       method: effective === 'credential' && showLink ? 'link' : sendMail ? 'email' : 'none',
-      requires: effective === 'activate' ? 'nothing' : effective === 'credential' ? 'set_password' : effective === 'sso' ? 'sso_sign_in' : 'acceptance',
+      requires:
+        effective === 'activate'
+          ? 'nothing'
+          : effective === 'credential'
+            ? 'set_password'
+            : effective === 'sso'
+              ? 'sso_sign_in'
+              : 'acceptance',
       message: deliveryMessage(email, effective, showLink, sendMail),
     };
     await recordAudit(tx, ctx, {
       orgId,
       action: 'member.invited',
-      targets: [{ type: 'user', id: user.id, name: email }, { type: 'membership', id: m.id }],
-      metadata: { role, status, delivery: delivery.method, requires: delivery.requires, addressManagedBy: authority.kind },
+      targets: [
+        { type: 'user', id: user.id, name: email },
+        { type: 'membership', id: m.id },
+      ],
+      metadata: {
+        role,
+        status,
+        delivery: delivery.method,
+        requires: delivery.requires,
+        addressManagedBy: authority.kind,
+      },
     });
     const warnings = role === 'primary_owner' ? await ownerWarnings(tx, orgId) : [];
-    return { member: memberView(m, user), inviteLink: link && showLink ? { url: link.url, expiresAt: link.expiresAt } : null, delivery, warnings };
+    return {
+      member: memberView(m, user),
+      inviteLink: link && showLink ? { url: link.url, expiresAt: link.expiresAt } : null,
+      delivery,
+      warnings,
+    };
   });
 }
 
@@ -223,14 +348,22 @@ async function loadMember(tx: Tx, orgId: string, memberId: string) {
 }
 
 const lastOwner = () =>
-  conflict('last_primary_owner', 'This is the last active primary owner of the organization. Promote another member to primary owner first, then try again.');
+  conflict(
+    'last_primary_owner',
+    'This is the last active primary owner of the organization. Promote another member to primary owner first, then try again.',
+  );
 
 /**
  * Changes a member's role and/or lifts a suspension. A suspension made by a SCIM directory that
  * still exists is the identity provider's to lift (409 suspended_by_scim); once that directory is
  * deleted, admins may lift it here. Roles of suspended members may change (they apply on return).
  */
-export async function updateMember(ctx: Ctx, orgId: string, memberId: string, input: UpdateMemberInput): Promise<{ member: MemberView; warnings: Warning[] }> {
+export async function updateMember(
+  ctx: Ctx,
+  orgId: string,
+  memberId: string,
+  input: UpdateMemberInput,
+): Promise<{ member: MemberView; warnings: Warning[] }> {
   const { role: myRole } = await authorize(ctx, orgId, 'members.manage');
   return ctx.db.transaction().execute(async (tx) => {
     await lockOrg(tx, orgId);
@@ -239,9 +372,14 @@ export async function updateMember(ctx: Ctx, orgId: string, memberId: string, in
     const role = input.role ?? m.role;
     const reactivate = input.status === 'active' && m.status === 'suspended';
     if (input.status === 'active' && m.status === 'invited') {
-      throw conflict('invitation_pending', `${m.email} has not accepted the invitation yet; the membership becomes active when they do. Send a new invitation if the link expired.`, { memberId: m.id });
+      throw conflict(
+        'invitation_pending',
+        `${m.email} has not accepted the invitation yet; the membership becomes active when they do. Send a new invitation if the link expired.`,
+        { memberId: m.id },
+      );
     }
-    if (reactivate && m.role === 'primary_owner' && !roleAllows(myRole, 'owners.manage')) throw missingPermission('owners.manage', myRole);
+    if (reactivate && m.role === 'primary_owner' && !roleAllows(myRole, 'owners.manage'))
+      throw missingPermission('owners.manage', myRole);
     if (reactivate && dir) {
       throw conflict(
         'suspended_by_scim',
@@ -251,17 +389,51 @@ export async function updateMember(ctx: Ctx, orgId: string, memberId: string, in
     }
     if (role === m.role && !reactivate) return { member: memberView(m, m, dir), warnings: [] };
     if (role !== m.role) {
-      if ((m.role === 'primary_owner' || role === 'primary_owner') && !roleAllows(myRole, 'owners.manage')) throw missingPermission('owners.manage', myRole);
-      if (m.role === 'primary_owner' && m.status === 'active' && (await countActiveOwners(tx, orgId)) <= 1) throw lastOwner();
+      if ((m.role === 'primary_owner' || role === 'primary_owner') && !roleAllows(myRole, 'owners.manage'))
+        throw missingPermission('owners.manage', myRole);
+      if (m.role === 'primary_owner' && m.status === 'active' && (await countActiveOwners(tx, orgId)) <= 1)
+        throw lastOwner();
     }
     const at = ctx.clock.now().toISOString();
-    const next: Membership = reactivate ? { ...m, role, status: 'active', suspended_at: null, suspended_by_directory_id: null, updated_at: at } : { ...m, role, updated_at: at };
-    await tx.updateTable('memberships').set({ role: next.role, status: next.status, suspended_at: next.suspended_at, suspended_by_directory_id: next.suspended_by_directory_id, updated_at: at }).where('id', '=', m.id).execute();
-    const targets = [{ type: 'user', id: m.user_id, name: m.email }, { type: 'membership', id: m.id }];
+    const next: Membership = reactivate
+      ? { ...m, role, status: 'active', suspended_at: null, suspended_by_directory_id: null, updated_at: at }
+      : { ...m, role, updated_at: at };
+    await tx
+      .updateTable('memberships')
+      .set({
+        role: next.role,
+        status: next.status,
+        suspended_at: next.suspended_at,
+        suspended_by_directory_id: next.suspended_by_directory_id,
+        updated_at: at,
+      })
+      .where('id', '=', m.id)
+      .execute();
+    const targets = [
+      { type: 'user', id: m.user_id, name: m.email },
+      { type: 'membership', id: m.id },
+    ];
     if (reactivate) {
-      await recordAudit(tx, ctx, { orgId, action: 'member.reactivated', targets, metadata: { membershipId: m.id, role: next.role, suspendedAt: m.suspended_at, suspendedByDirectoryId: m.suspended_by_directory_id, reason: 'suspending_directory_deleted' } });
+      await recordAudit(tx, ctx, {
+        orgId,
+        action: 'member.reactivated',
+        targets,
+        metadata: {
+          membershipId: m.id,
+          role: next.role,
+          suspendedAt: m.suspended_at,
+          suspendedByDirectoryId: m.suspended_by_directory_id,
+          reason: 'suspending_directory_deleted',
+        },
+      });
     }
-    if (role !== m.role) await recordAudit(tx, ctx, { orgId, action: 'member.role_changed', targets, metadata: { from: m.role, to: role } });
+    if (role !== m.role)
+      await recordAudit(tx, ctx, {
+        orgId,
+        action: 'member.role_changed',
+        targets,
+        metadata: { from: m.role, to: role },
+      });
     const warnings = role === 'primary_owner' && role !== m.role ? await ownerWarnings(tx, orgId) : [];
     return { member: memberView(next, m, null), warnings };
   });
@@ -272,16 +444,32 @@ export async function removeMember(ctx: Ctx, orgId: string, memberId: string): P
   await ctx.db.transaction().execute(async (tx) => {
     await lockOrg(tx, orgId);
     const m = await loadMember(tx, orgId, memberId);
-    if (m.role === 'primary_owner' && !roleAllows(myRole, 'owners.manage')) throw missingPermission('owners.manage', myRole);
-    if (m.role === 'primary_owner' && m.status === 'active' && (await countActiveOwners(tx, orgId)) <= 1) throw lastOwner();
+    if (m.role === 'primary_owner' && !roleAllows(myRole, 'owners.manage'))
+      throw missingPermission('owners.manage', myRole);
+    if (m.role === 'primary_owner' && m.status === 'active' && (await countActiveOwners(tx, orgId)) <= 1)
+      throw lastOwner();
     await tx.deleteFrom('memberships').where('id', '=', m.id).execute();
-    await tx.updateTable('link_tokens').set({ used_at: ctx.clock.now().toISOString() }).where('membership_id', '=', m.id).where('used_at', 'is', null).execute();
+    await tx
+      .updateTable('link_tokens')
+      .set({ used_at: ctx.clock.now().toISOString() })
+      .where('membership_id', '=', m.id)
+      .where('used_at', 'is', null)
+      .execute();
     // Gateway keys are bound to this organization: removal revokes them, so a later re-invitation does not revive them.
-    await tx.updateTable('gateway_keys').set({ revoked_at: ctx.clock.now().toISOString() }).where('org_id', '=', orgId).where('user_id', '=', m.user_id).where('revoked_at', 'is', null).execute();
+    await tx
+      .updateTable('gateway_keys')
+      .set({ revoked_at: ctx.clock.now().toISOString() })
+      .where('org_id', '=', orgId)
+      .where('user_id', '=', m.user_id)
+      .where('revoked_at', 'is', null)
+      .execute();
     await recordAudit(tx, ctx, {
       orgId,
       action: 'member.removed',
-      targets: [{ type: 'user', id: m.user_id, name: m.email }, { type: 'membership', id: m.id }],
+      targets: [
+        { type: 'user', id: m.user_id, name: m.email },
+        { type: 'membership', id: m.id },
+      ],
       metadata: { role: m.role, status: m.status },
     });
   });

@@ -44,7 +44,12 @@ function cleanName(name: string): string {
   return n;
 }
 
-async function insertOrg(tx: Tx, ctx: Ctx, input: CreateOrganizationInput, parentId: string | null): Promise<Organization> {
+async function insertOrg(
+  tx: Tx,
+  ctx: Ctx,
+  input: CreateOrganizationInput,
+  parentId: string | null,
+): Promise<Organization> {
   const now = ctx.clock.now();
   const at = now.toISOString();
   const org: Organization = {
@@ -66,7 +71,16 @@ async function addOwnerMembership(tx: Tx, ctx: Ctx, orgId: string, userId: strin
   const id = newId('mem', now);
   await tx
     .insertInto('memberships')
-    .values({ id, org_id: orgId, user_id: userId, role: 'primary_owner', status, invited_by: null, created_at: now.toISOString(), updated_at: now.toISOString() })
+    .values({
+      id,
+      org_id: orgId,
+      user_id: userId,
+      role: 'primary_owner',
+      status,
+      invited_by: null,
+      created_at: now.toISOString(),
+      updated_at: now.toISOString(),
+    })
     .execute();
   return id;
 }
@@ -82,35 +96,79 @@ async function addOwnerMembership(tx: Tx, ctx: Ctx, orgId: string, userId: strin
 export async function createOrganization(
   ctx: Ctx,
   input: CreateOrganizationInput & { ownerEmail?: string },
-): Promise<{ organization: OrganizationView; setupLink: { url: string; expiresAt: string } | null; ownerStatus: 'active' | 'invited'; ownerHasAccount: boolean }> {
-  if (ctx.caller.kind === 'anonymous') throw unauthenticated('authentication_required', 'Sign in, or send a personal API token as "Authorization: Bearer pls_pat_…", to create an organization.');
+): Promise<{
+  organization: OrganizationView;
+  setupLink: { url: string; expiresAt: string } | null;
+  ownerStatus: 'active' | 'invited';
+  ownerHasAccount: boolean;
+}> {
+  if (ctx.caller.kind === 'anonymous')
+    throw unauthenticated(
+      'authentication_required',
+      'Sign in, or send a personal API token as "Authorization: Bearer pls_pat_…", to create an organization.',
+    );
   if (ctx.caller.kind === 'user' && ctx.config.orgCreation !== 'any_user') {
-    throw new PalisadeError(403, 'org_creation_disabled', 'Top-level organizations are created by the installation operator with `palisade org create`. To let signed-in people create them, set PALISADE_ORG_CREATION=any_user.');
+    throw new PalisadeError(
+      403,
+      'org_creation_disabled',
+      'Top-level organizations are created by the installation operator with `palisade org create`. To let signed-in people create them, set PALISADE_ORG_CREATION=any_user.',
+    );
   }
-  const ownerEmail = ctx.caller.kind === 'user' ? ctx.caller.email : input.ownerEmail ? normalizeEmail(input.ownerEmail) : undefined;
-  if (!ownerEmail) throw badRequest('owner_required', 'Name the first primary owner by email (for example --owner-email you@example.com).');
+  const ownerEmail =
+    ctx.caller.kind === 'user' ? ctx.caller.email : input.ownerEmail ? normalizeEmail(input.ownerEmail) : undefined;
+  if (!ownerEmail)
+    throw badRequest(
+      'owner_required',
+      'Name the first primary owner by email (for example --owner-email you@example.com).',
+    );
   requireUserOrSystem(ctx);
   // A person whose email domain an organization verified cannot start a separate one; nor can the
   // operator make them the owner of one (the organization that verified the domain manages them).
   if (ctx.caller.kind === 'user') await refuseCapturedEmail(ctx.db, ownerEmail, null, 'self');
   else {
     const authority = await addressAuthority(ctx.db, null, ownerEmail);
-    if (authority.kind === 'other_company') throw domainManagedElsewhere(ownerEmail, authority.domain, 'making it the owner of a new organization');
+    if (authority.kind === 'other_company')
+      throw domainManagedElsewhere(ownerEmail, authority.domain, 'making it the owner of a new organization');
   }
   return ctx.db.transaction().execute(async (tx) => {
     const org = await insertOrg(tx, ctx, input, null);
     const { user, created } = await findOrCreateUser(tx, ownerEmail, ctx.clock.now());
     const ownerStatus = ctx.caller.kind === 'user' ? 'active' : 'invited';
     const membershipId = await addOwnerMembership(tx, ctx, org.id, user.id, ownerStatus);
-    await recordAudit(tx, ctx, { orgId: org.id, action: 'org.created', targets: [{ type: 'organization', id: org.id, name: org.name }] });
+    await recordAudit(tx, ctx, {
+      orgId: org.id,
+      action: 'org.created',
+      targets: [{ type: 'organization', id: org.id, name: org.name }],
+    });
     await recordAudit(tx, ctx, {
       orgId: org.id,
       action: 'member.invited',
-      targets: [{ type: 'user', id: user.id, name: user.email }, { type: 'membership', id: membershipId }],
-      metadata: { role: 'primary_owner', status: ownerStatus, requires: ownerStatus === 'active' ? 'nothing' : created ? 'set_password' : 'acceptance' },
+      targets: [
+        { type: 'user', id: user.id, name: user.email },
+        { type: 'membership', id: membershipId },
+      ],
+      metadata: {
+        role: 'primary_owner',
+        status: ownerStatus,
+        requires: ownerStatus === 'active' ? 'nothing' : created ? 'set_password' : 'acceptance',
+      },
     });
-    const link = created && ctx.caller.kind === 'system' ? await createLinkToken(tx, ctx, { purpose: 'setup', userId: user.id, orgId: org.id, membershipId, delivery: 'shown' }) : null;
-    return { organization: organizationView(org, 'primary_owner'), setupLink: link && { url: link.url, expiresAt: link.expiresAt }, ownerStatus, ownerHasAccount: !created };
+    const link =
+      created && ctx.caller.kind === 'system'
+        ? await createLinkToken(tx, ctx, {
+            purpose: 'setup',
+            userId: user.id,
+            orgId: org.id,
+            membershipId,
+            delivery: 'shown',
+          })
+        : null;
+    return {
+      organization: organizationView(org, 'primary_owner'),
+      setupLink: link && { url: link.url, expiresAt: link.expiresAt },
+      ownerStatus,
+      ownerHasAccount: !created,
+    };
   });
 }
 
@@ -118,17 +176,34 @@ function requireUserOrSystem(ctx: Ctx): void {
   if (ctx.caller.kind !== 'system') requireUser(ctx);
 }
 
-export async function createChildOrganization(ctx: Ctx, parentId: string, input: CreateOrganizationInput): Promise<OrganizationView> {
+export async function createChildOrganization(
+  ctx: Ctx,
+  parentId: string,
+  input: CreateOrganizationInput,
+): Promise<OrganizationView> {
   const { org: parent, role } = await authorize(ctx, parentId, 'org.children.create');
-  if (input.billingEmail !== undefined && !roleAllows(role, 'org.billing.manage')) throw missingPermission('org.billing.manage', role);
+  if (input.billingEmail !== undefined && !roleAllows(role, 'org.billing.manage'))
+    throw missingPermission('org.billing.manage', role);
   const depth = (await orgLineage(ctx.db, parent.id)).length;
   if (depth >= MAX_ORG_DEPTH) {
-    throw badRequest('org_depth_exceeded', `Organizations nest at most ${MAX_ORG_DEPTH} levels deep; create this business unit under a higher-level organization.`);
+    throw badRequest(
+      'org_depth_exceeded',
+      `Organizations nest at most ${MAX_ORG_DEPTH} levels deep; create this business unit under a higher-level organization.`,
+    );
   }
   return ctx.db.transaction().execute(async (tx) => {
     const child = await insertOrg(tx, ctx, input, parent.id);
-    await recordAudit(tx, ctx, { orgId: child.id, action: 'org.created', targets: [{ type: 'organization', id: child.id, name: child.name }], metadata: { parentId: parent.id } });
-    await recordAudit(tx, ctx, { orgId: parent.id, action: 'org.child_created', targets: [{ type: 'organization', id: child.id, name: child.name }] });
+    await recordAudit(tx, ctx, {
+      orgId: child.id,
+      action: 'org.created',
+      targets: [{ type: 'organization', id: child.id, name: child.name }],
+      metadata: { parentId: parent.id },
+    });
+    await recordAudit(tx, ctx, {
+      orgId: parent.id,
+      action: 'org.child_created',
+      targets: [{ type: 'organization', id: child.id, name: child.name }],
+    });
     // The creator's parent-level role already administers the child; no direct membership is needed.
     return organizationView(child, role);
   });
@@ -153,12 +228,20 @@ export async function listMyOrganizations(ctx: Ctx, page: PageRequest): Promise<
   const visible = new Set(direct.map((r) => r.id));
   let frontier = [...visible];
   for (let depth = 1; depth < MAX_ORG_DEPTH && frontier.length; depth++) {
-    const children = await ctx.db.selectFrom('organizations').select('id').where('parent_id', 'in', frontier).where('status', '=', 'active').execute();
+    const children = await ctx.db
+      .selectFrom('organizations')
+      .select('id')
+      .where('parent_id', 'in', frontier)
+      .where('status', '=', 'active')
+      .execute();
     frontier = children.map((c) => c.id).filter((id) => !visible.has(id));
     frontier.forEach((id) => visible.add(id));
   }
   const after = page.after?.[0];
-  const ids = [...visible].sort().filter((id) => after === undefined || id > after).slice(0, page.limit + 1);
+  const ids = [...visible]
+    .sort()
+    .filter((id) => after === undefined || id > after)
+    .slice(0, page.limit + 1);
   const out: OrganizationView[] = [];
   for (const id of ids) {
     const lineage = await orgLineage(ctx.db, id);
@@ -168,29 +251,50 @@ export async function listMyOrganizations(ctx: Ctx, page: PageRequest): Promise<
   return pageOf(out, page);
 }
 
-export async function listChildOrganizations(ctx: Ctx, orgId: string, page: PageRequest): Promise<Page<OrganizationView>> {
+export async function listChildOrganizations(
+  ctx: Ctx,
+  orgId: string,
+  page: PageRequest,
+): Promise<Page<OrganizationView>> {
   const { role } = await authorize(ctx, orgId, 'org.read');
   const after = page.after?.[0];
   let q = ctx.db.selectFrom('organizations').selectAll().where('parent_id', '=', orgId).where('status', '=', 'active');
   if (after !== undefined) q = q.where('id', '>', after);
-  const rows = await q.orderBy('id').limit(page.limit + 1).execute();
+  const rows = await q
+    .orderBy('id')
+    .limit(page.limit + 1)
+    .execute();
   // Members of a parent are not members of its children: they see that children exist, not their settings.
   const childRole = role === 'member' ? undefined : role;
   return pageOf(
-    rows.map((o) => (childRole ? organizationView(o, childRole) : { id: o.id, parentId: o.parent_id, name: o.name, createdAt: o.created_at, updatedAt: o.updated_at })),
+    rows.map((o) =>
+      childRole
+        ? organizationView(o, childRole)
+        : { id: o.id, parentId: o.parent_id, name: o.name, createdAt: o.created_at, updatedAt: o.updated_at },
+    ),
     page,
   );
 }
 
-export async function updateOrganization(ctx: Ctx, orgId: string, input: UpdateOrganizationInput): Promise<OrganizationView> {
+export async function updateOrganization(
+  ctx: Ctx,
+  orgId: string,
+  input: UpdateOrganizationInput,
+): Promise<OrganizationView> {
   const auth: Authorized = await authorize(ctx, orgId, 'org.update');
-  if (input.billingEmail !== undefined && !roleAllows(auth.role, 'org.billing.manage')) throw missingPermission('org.billing.manage', auth.role);
+  if (input.billingEmail !== undefined && !roleAllows(auth.role, 'org.billing.manage'))
+    throw missingPermission('org.billing.manage', auth.role);
   const changes: Partial<Organization> = {};
   if (input.name !== undefined) changes.name = cleanName(input.name);
-  if (input.billingEmail !== undefined) changes.billing_email = input.billingEmail === null ? null : normalizeEmail(input.billingEmail);
+  if (input.billingEmail !== undefined)
+    changes.billing_email = input.billingEmail === null ? null : normalizeEmail(input.billingEmail);
   return ctx.db.transaction().execute(async (tx) => {
     const at = ctx.clock.now().toISOString();
-    await tx.updateTable('organizations').set({ ...changes, updated_at: at }).where('id', '=', orgId).execute();
+    await tx
+      .updateTable('organizations')
+      .set({ ...changes, updated_at: at })
+      .where('id', '=', orgId)
+      .execute();
     const changed = Object.keys(changes).map((k) => (k === 'billing_email' ? 'billingEmail' : k));
     const before: Record<string, unknown> = {};
     const after: Record<string, unknown> = {};
@@ -218,16 +322,37 @@ export async function deleteOrganization(ctx: Ctx, orgId: string): Promise<void>
     await lockOrg(tx, orgId);
     const children = await activeChildCount(tx, orgId);
     if (children > 0) {
-      throw conflict('org_has_children', `This organization still has ${children} child organization(s). Delete them first, then delete this one.`, { childCount: children });
+      throw conflict(
+        'org_has_children',
+        `This organization still has ${children} child organization(s). Delete them first, then delete this one.`,
+        { childCount: children },
+      );
     }
     const at = ctx.clock.now().toISOString();
     // Soft delete: the organization stops answering, its audit trail stays provable.
-    await tx.updateTable('organizations').set({ status: 'deleted', deleted_at: at, updated_at: at }).where('id', '=', orgId).execute();
+    await tx
+      .updateTable('organizations')
+      .set({ status: 'deleted', deleted_at: at, updated_at: at })
+      .where('id', '=', orgId)
+      .execute();
     await releaseOrgDomains(tx, ctx, orgId);
-    await tx.updateTable('link_tokens').set({ used_at: at }).where('org_id', '=', orgId).where('used_at', 'is', null).execute();
-    await recordAudit(tx, ctx, { orgId, action: 'org.deleted', targets: [{ type: 'organization', id: orgId, name: org.name }] });
+    await tx
+      .updateTable('link_tokens')
+      .set({ used_at: at })
+      .where('org_id', '=', orgId)
+      .where('used_at', 'is', null)
+      .execute();
+    await recordAudit(tx, ctx, {
+      orgId,
+      action: 'org.deleted',
+      targets: [{ type: 'organization', id: orgId, name: org.name }],
+    });
     if (org.parent_id) {
-      await recordAudit(tx, ctx, { orgId: org.parent_id, action: 'org.child_deleted', targets: [{ type: 'organization', id: orgId, name: org.name }] });
+      await recordAudit(tx, ctx, {
+        orgId: org.parent_id,
+        action: 'org.child_deleted',
+        targets: [{ type: 'organization', id: orgId, name: org.name }],
+      });
     }
   });
 }

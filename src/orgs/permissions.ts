@@ -48,11 +48,14 @@ export const PERMISSION_PURPOSE: Record<Permission, string> = {
   'scim.manage': 'an admin or primary owner to manage SCIM provisioning directories and read their sync log',
   'sso.manage': 'an admin or primary owner to manage single sign-on',
   'sso.recovery': 'a primary owner to let a member in without single sign-on (a recovery link)',
-  'compliance.keys.manage': 'a primary owner of the top-level organization to create, list or revoke Compliance API keys',
+  'compliance.keys.manage':
+    'a primary owner of the top-level organization to create, list or revoke Compliance API keys',
   'audit.content.manage': 'a primary owner to choose whether audit events of prompts carry prompt excerpts',
-  'github.manage': 'an admin or primary owner to connect GitHub, allowlist repositories, set deny rules and handle findings',
+  'github.manage':
+    'an admin or primary owner to connect GitHub, allowlist repositories, set deny rules and handle findings',
   'github.use': 'membership of the organization',
-  'notifications.manage': 'an admin or primary owner to manage notification channels and routing and to read notification history',
+  'notifications.manage':
+    'an admin or primary owner to manage notification channels and routing and to read notification history',
 };
 
 export const ROLE_RANK: Record<Role, number> = { member: 1, admin: 2, primary_owner: 3 };
@@ -65,5 +68,8 @@ export function roleAllows(role: Role, permission: Permission): boolean {
 export const INHERITED_ROLES: readonly Role[] = ['primary_owner', 'admin'];
 
 export function highestRole(roles: Role[]): Role | undefined {
-  return roles.reduce<Role | undefined>((best, r) => (best === undefined || ROLE_RANK[r] > ROLE_RANK[best] ? r : best), undefined);
+  return roles.reduce<Role | undefined>(
+    (best, r) => (best === undefined || ROLE_RANK[r] > ROLE_RANK[best] ? r : best),
+    undefined,
+  );
 }

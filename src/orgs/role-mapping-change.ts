@@ -4,13 +4,26 @@ import type { Ctx } from '../context.js';
 import { guardChange } from '../lockout/guard.js';
 import { ImpactFields, type ImpactView, impactView } from '../lockout/views.js';
 import { authorize } from './authorize.js';
-import { MappableRole, type RoleMapping, RoleMappingInput, loadRoleMapping, mappingForAudit, validateRoleMapping, writeRoleMapping } from './role-mapping.js';
+import {
+  MappableRole,
+  type RoleMapping,
+  RoleMappingInput,
+  loadRoleMapping,
+  mappingForAudit,
+  validateRoleMapping,
+  writeRoleMapping,
+} from './role-mapping.js';
 
 export const PutRoleMappingInput = Type.Composite(
   [
     RoleMappingInput,
     Type.Object({
-      acknowledgeWarnings: Type.Optional(Type.Boolean({ description: 'Apply the mapping even though the lockout guard lists people who would lose access or a role (SSO sign-ins and SCIM-derived roles are replayed first).' })),
+      acknowledgeWarnings: Type.Optional(
+        Type.Boolean({
+          description:
+            'Apply the mapping even though the lockout guard lists people who would lose access or a role (SSO sign-ins and SCIM-derived roles are replayed first).',
+        }),
+      ),
     }),
   ],
   { additionalProperties: false },
@@ -23,8 +36,17 @@ export const PutRoleMappingView = Type.Object({
   rules: Type.Array(Type.Object({ id: Type.String(), group: Type.String(), role: MappableRole })),
   ...ImpactFields,
   pendingRoleChanges: Type.Array(
-    Type.Object({ directoryId: Type.String(), name: Type.String(), roleSync: Type.Boolean(), wouldChange: Type.Integer(), applyWith: Type.String(), message: Type.String() }),
-    { description: 'Per SCIM directory: how many members the saved mapping would change, and the call that applies it.' },
+    Type.Object({
+      directoryId: Type.String(),
+      name: Type.String(),
+      roleSync: Type.Boolean(),
+      wouldChange: Type.Integer(),
+      applyWith: Type.String(),
+      message: Type.String(),
+    }),
+    {
+      description: 'Per SCIM directory: how many members the saved mapping would change, and the call that applies it.',
+    },
   ),
 });
 
@@ -34,18 +56,37 @@ export const PutRoleMappingView = Type.Object({
  * against the new mapping, and a mapping that would take access or a role away from anyone is
  * refused with the list unless acknowledged.
  */
-export async function putRoleMapping(ctx: Ctx, orgId: string, input: PutRoleMappingInput): Promise<RoleMapping & ImpactView> {
+export async function putRoleMapping(
+  ctx: Ctx,
+  orgId: string,
+  input: PutRoleMappingInput,
+): Promise<RoleMapping & ImpactView> {
   await authorize(ctx, orgId, 'members.manage');
   const { acknowledgeWarnings, ...mapping } = input;
   validateRoleMapping(mapping);
   return ctx.db.transaction().execute(async (tx) => {
     const before = await loadRoleMapping(tx, orgId);
-    const { result, impact } = await guardChange(tx, ctx, { orgId, change: 'role_mapping', target: { type: 'organization', id: orgId }, acknowledge: acknowledgeWarnings === true }, async () => {
-      await writeRoleMapping(tx, orgId, mapping, ctx.clock.now());
-      const after = await loadRoleMapping(tx, orgId);
-      await recordAudit(tx, ctx, { orgId, action: 'role_mapping.updated', targets: [{ type: 'organization', id: orgId }], metadata: { before: mappingForAudit(before), after: mappingForAudit(after) } });
-      return after;
-    });
+    const { result, impact } = await guardChange(
+      tx,
+      ctx,
+      {
+        orgId,
+        change: 'role_mapping',
+        target: { type: 'organization', id: orgId },
+        acknowledge: acknowledgeWarnings === true,
+      },
+      async () => {
+        await writeRoleMapping(tx, orgId, mapping, ctx.clock.now());
+        const after = await loadRoleMapping(tx, orgId);
+        await recordAudit(tx, ctx, {
+          orgId,
+          action: 'role_mapping.updated',
+          targets: [{ type: 'organization', id: orgId }],
+          metadata: { before: mappingForAudit(before), after: mappingForAudit(after) },
+        });
+        return after;
+      },
+    );
     return { ...result, ...impactView(impact) };
   });
 }

@@ -9,8 +9,17 @@ const tags = ['Role mapping'];
 
 export async function roleMappingRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
-  app.get('/api/v1/orgs/:orgId/role-mapping', { schema: { tags, summary: 'Group-to-role rules and the required group prefix', params: OrgParams, response: errorResponses } }, async (request) =>
-    getRoleMapping(request.ctx, request.params.orgId),
+  app.get(
+    '/api/v1/orgs/:orgId/role-mapping',
+    {
+      schema: {
+        tags,
+        summary: 'Group-to-role rules and the required group prefix',
+        params: OrgParams,
+        response: errorResponses,
+      },
+    },
+    async (request) => getRoleMapping(request.ctx, request.params.orgId),
   );
   app.put(
     '/api/v1/orgs/:orgId/role-mapping',
@@ -18,7 +27,8 @@ export async function roleMappingRoutes(root: FastifyInstance): Promise<void> {
       schema: {
         operationId: 'putRoleMapping',
         tags,
-        summary: 'Replace the group-to-role rules (used by SSO and SCIM). Recent sign-ins and SCIM roles are replayed first: a mapping that takes access or a role away is refused (409 sso_change_would_lock_out) unless acknowledged; pendingRoleChanges says, per SCIM directory, how many members would change and the apply-roles call that applies it',
+        summary:
+          'Replace the group-to-role rules (used by SSO and SCIM). Recent sign-ins and SCIM roles are replayed first: a mapping that takes access or a role away is refused (409 sso_change_would_lock_out) unless acknowledged; pendingRoleChanges says, per SCIM directory, how many members would change and the apply-roles call that applies it',
         params: OrgParams,
         body: PutRoleMappingInput,
         response: { 200: PutRoleMappingView, ...errorResponses },
@@ -32,7 +42,15 @@ export async function roleMappingRoutes(root: FastifyInstance): Promise<void> {
   );
   app.post(
     '/api/v1/orgs/:orgId/role-mapping/preview',
-    { schema: { tags, summary: 'Dry run: which role given groups or people would get, and why', params: OrgParams, body: PreviewInput, response: errorResponses } },
+    {
+      schema: {
+        tags,
+        summary: 'Dry run: which role given groups or people would get, and why',
+        params: OrgParams,
+        body: PreviewInput,
+        response: errorResponses,
+      },
+    },
     async (request) => previewRoleMapping(request.ctx, request.params.orgId, request.body),
   );
 }

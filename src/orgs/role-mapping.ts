@@ -21,8 +21,16 @@ export type MappableRole = Static<typeof MappableRole>;
 export const RoleMappingInput = Type.Object(
   {
     requiredPrefix: Type.Union([Type.String({ minLength: 1, maxLength: 100 }), Type.Null()]),
-    defaultRole: Type.Union([MappableRole, Type.Null()], { description: 'Role for a person whose groups match no rule; null means they get no access through mapping.' }),
-    rules: Type.Array(Type.Object({ group: Type.String({ minLength: 1, maxLength: 256 }), role: MappableRole }, { additionalProperties: false }), { maxItems: 500 }),
+    defaultRole: Type.Union([MappableRole, Type.Null()], {
+      description: 'Role for a person whose groups match no rule; null means they get no access through mapping.',
+    }),
+    rules: Type.Array(
+      Type.Object(
+        { group: Type.String({ minLength: 1, maxLength: 256 }), role: MappableRole },
+        { additionalProperties: false },
+      ),
+      { maxItems: 500 },
+    ),
   },
   { additionalProperties: false },
 );
@@ -78,7 +86,13 @@ export function evaluateGroups(mapping: RoleMapping, groups: readonly string[]):
       continue;
     }
     const rule = byKey.get(key(group));
-    if (rule) evaluations.push({ group, outcome: 'matched', role: rule.role, explanation: `Group "${group}" maps to ${rule.role}.` });
+    if (rule)
+      evaluations.push({
+        group,
+        outcome: 'matched',
+        role: rule.role,
+        explanation: `Group "${group}" maps to ${rule.role}.`,
+      });
     else
       evaluations.push({
         group,
@@ -91,12 +105,23 @@ export function evaluateGroups(mapping: RoleMapping, groups: readonly string[]):
     const role = matched.reduce((a, b) => (ROLE_RANK[b] > ROLE_RANK[a] ? b : a));
     return { role, source: 'rule', groups: evaluations };
   }
-  return mapping.defaultRole ? { role: mapping.defaultRole, source: 'default', groups: evaluations } : { role: null, source: 'none', groups: evaluations };
+  return mapping.defaultRole
+    ? { role: mapping.defaultRole, source: 'default', groups: evaluations }
+    : { role: null, source: 'none', groups: evaluations };
 }
 
 export async function loadRoleMapping(db: Queryable, orgId: string): Promise<RoleMapping> {
-  const settings = await db.selectFrom('role_mapping_settings').selectAll().where('org_id', '=', orgId).executeTakeFirst();
-  const rules = await db.selectFrom('role_mapping_rules').selectAll().where('org_id', '=', orgId).orderBy('group_key').execute();
+  const settings = await db
+    .selectFrom('role_mapping_settings')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .executeTakeFirst();
+  const rules = await db
+    .selectFrom('role_mapping_rules')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .orderBy('group_key')
+    .execute();
   return {
     requiredPrefix: settings?.required_prefix ?? null,
     defaultRole: (settings?.default_role as MappableRole | null | undefined) ?? null,
@@ -107,11 +132,16 @@ export async function loadRoleMapping(db: Queryable, orgId: string): Promise<Rol
 /** Checks a proposed mapping and says exactly how to fix each problem. */
 export function validateRoleMapping(input: RoleMappingInput): void {
   const prefix = input.requiredPrefix?.trim() ?? null;
-  if (input.requiredPrefix !== null && !prefix) throw badRequest('invalid_prefix', 'The required prefix cannot be only spaces; use null for no prefix.');
+  if (input.requiredPrefix !== null && !prefix)
+    throw badRequest('invalid_prefix', 'The required prefix cannot be only spaces; use null for no prefix.');
   const seen = new Map<string, string>();
   for (const rule of input.rules) {
     const group = rule.group.trim();
-    if (!group) throw badRequest('invalid_group_name', 'A rule has an empty group name; give the exact group name your identity provider sends.');
+    if (!group)
+      throw badRequest(
+        'invalid_group_name',
+        'A rule has an empty group name; give the exact group name your identity provider sends.',
+      );
     if (prefix && !key(group).startsWith(key(prefix))) {
       throw badRequest(
         'group_missing_prefix',
@@ -120,7 +150,12 @@ export function validateRoleMapping(input: RoleMappingInput): void {
       );
     }
     const previous = seen.get(key(group));
-    if (previous !== undefined) throw badRequest('duplicate_group_rule', `Group "${group}" has more than one rule (also "${previous}"; names match without regard to case). Keep one rule per group.`, { group });
+    if (previous !== undefined)
+      throw badRequest(
+        'duplicate_group_rule',
+        `Group "${group}" has more than one rule (also "${previous}"; names match without regard to case). Keep one rule per group.`,
+        { group },
+      );
     seen.set(key(group), group);
   }
 }
@@ -139,22 +174,46 @@ export async function writeRoleMapping(tx: Tx, orgId: string, input: RoleMapping
   const prefix = input.requiredPrefix?.trim() ?? null;
   await tx.deleteFrom('role_mapping_rules').where('org_id', '=', orgId).execute();
   await tx.deleteFrom('role_mapping_settings').where('org_id', '=', orgId).execute();
-  await tx.insertInto('role_mapping_settings').values({ org_id: orgId, required_prefix: prefix, default_role: input.defaultRole as Role | null, updated_at: at }).execute();
+  await tx
+    .insertInto('role_mapping_settings')
+    .values({ org_id: orgId, required_prefix: prefix, default_role: input.defaultRole as Role | null, updated_at: at })
+    .execute();
   if (input.rules.length) {
     await tx
       .insertInto('role_mapping_rules')
-      .values(input.rules.map((r) => ({ id: newId('rmr', now), org_id: orgId, group_key: key(r.group), group_name: r.group.trim(), role: r.role, created_at: at })))
+      .values(
+        input.rules.map((r) => ({
+          id: newId('rmr', now),
+          org_id: orgId,
+          group_key: key(r.group),
+          group_name: r.group.trim(),
+          role: r.role,
+          created_at: at,
+        })),
+      )
       .execute();
   }
 }
 
 /** A mapping as an audit event shows it. */
-export const mappingForAudit = (m: RoleMapping) => ({ requiredPrefix: m.requiredPrefix, defaultRole: m.defaultRole, rules: m.rules.map((r) => ({ group: r.group, role: r.role })) });
+export const mappingForAudit = (m: RoleMapping) => ({
+  requiredPrefix: m.requiredPrefix,
+  defaultRole: m.defaultRole,
+  rules: m.rules.map((r) => ({ group: r.group, role: r.role })),
+});
 
 export const PreviewInput = Type.Object(
   {
     groups: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 1000 })),
-    users: Type.Optional(Type.Array(Type.Object({ email: Type.String({ maxLength: 254 }), groups: Type.Array(Type.String({ maxLength: 256 }), { maxItems: 1000 }) }), { maxItems: 1000 })),
+    users: Type.Optional(
+      Type.Array(
+        Type.Object({
+          email: Type.String({ maxLength: 254 }),
+          groups: Type.Array(Type.String({ maxLength: 256 }), { maxItems: 1000 }),
+        }),
+        { maxItems: 1000 },
+      ),
+    ),
     mapping: Type.Optional(RoleMappingInput),
   },
   { additionalProperties: false },
@@ -167,11 +226,17 @@ export async function previewRoleMapping(ctx: Ctx, orgId: string, input: Preview
   let mapping: RoleMapping;
   if (input.mapping) {
     validateRoleMapping(input.mapping);
-    mapping = { requiredPrefix: input.mapping.requiredPrefix, defaultRole: input.mapping.defaultRole, rules: input.mapping.rules.map((r, i) => ({ id: `proposed_${i}`, ...r })) };
+    mapping = {
+      requiredPrefix: input.mapping.requiredPrefix,
+      defaultRole: input.mapping.defaultRole,
+      rules: input.mapping.rules.map((r, i) => ({ id: `proposed_${i}`, ...r })),
+    };
   } else mapping = await loadRoleMapping(ctx.db, orgId);
   return {
     mapping,
     ...(input.groups ? { result: evaluateGroups(mapping, input.groups) } : {}),
-    ...(input.users ? { users: input.users.map((u) => ({ email: u.email, ...evaluateGroups(mapping, u.groups) })) } : {}),
+    ...(input.users
+      ? { users: input.users.map((u) => ({ email: u.email, ...evaluateGroups(mapping, u.groups) })) }
+      : {}),
   };
 }

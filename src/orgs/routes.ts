@@ -3,8 +3,23 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { PageQuerySchema, pageRequest, pageSchema } from '../http/pagination.js';
 import { OrgMemberParams, OrgParams, errorResponses, noContent } from '../http/schemas.js';
-import { InvitationDelivery, InviteMemberInput, ListMembersQuery, UpdateMemberInput, inviteMember, listMembers, removeMember, updateMember } from './members.js';
-import { InvitationParams, InvitationView, acceptInvitation, declineInvitation, listMyInvitations } from './invitations.js';
+import {
+  InvitationDelivery,
+  InviteMemberInput,
+  ListMembersQuery,
+  UpdateMemberInput,
+  inviteMember,
+  listMembers,
+  removeMember,
+  updateMember,
+} from './members.js';
+import {
+  InvitationParams,
+  InvitationView,
+  acceptInvitation,
+  declineInvitation,
+  listMyInvitations,
+} from './invitations.js';
 import { MemberPasswordResetInput, MemberPasswordResetView, resetMemberPassword } from './member-password-reset.js';
 import {
   CreateOrganizationInput,
@@ -29,35 +44,96 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
 
   app.post(
     '/api/v1/orgs',
-    { schema: { tags: orgTags, summary: 'Create a top-level organization (when PALISADE_ORG_CREATION=any_user)', body: CreateOrganizationInput, response: { 201: Type.Object({ organization: OrganizationView }), ...errorResponses } } },
+    {
+      schema: {
+        tags: orgTags,
+        summary: 'Create a top-level organization (when PALISADE_ORG_CREATION=any_user)',
+        body: CreateOrganizationInput,
+        response: { 201: Type.Object({ organization: OrganizationView }), ...errorResponses },
+      },
+    },
     async (request, reply) => {
       const { organization } = await createOrganization(request.ctx, request.body);
       return reply.status(201).send({ organization });
     },
   );
-  app.get('/api/v1/orgs', { schema: { tags: orgTags, summary: 'Organizations you belong to or administer', querystring: PageQuery, response: { 200: pageSchema(OrganizationView), ...errorResponses } } }, async (request) =>
-    listMyOrganizations(request.ctx, pageRequest(request.query)),
+  app.get(
+    '/api/v1/orgs',
+    {
+      schema: {
+        tags: orgTags,
+        summary: 'Organizations you belong to or administer',
+        querystring: PageQuery,
+        response: { 200: pageSchema(OrganizationView), ...errorResponses },
+      },
+    },
+    async (request) => listMyOrganizations(request.ctx, pageRequest(request.query)),
   );
-  app.get('/api/v1/orgs/:orgId', { schema: { tags: orgTags, summary: 'Read an organization', params: OrgParams, response: { 200: OrganizationView, ...errorResponses } } }, async (request) =>
-    getOrganization(request.ctx, request.params.orgId),
+  app.get(
+    '/api/v1/orgs/:orgId',
+    {
+      schema: {
+        tags: orgTags,
+        summary: 'Read an organization',
+        params: OrgParams,
+        response: { 200: OrganizationView, ...errorResponses },
+      },
+    },
+    async (request) => getOrganization(request.ctx, request.params.orgId),
   );
   app.patch(
     '/api/v1/orgs/:orgId',
-    { schema: { tags: orgTags, summary: 'Rename an organization or change its billing contact (owners only)', params: OrgParams, body: UpdateOrganizationInput, response: { 200: OrganizationView, ...errorResponses } } },
+    {
+      schema: {
+        tags: orgTags,
+        summary: 'Rename an organization or change its billing contact (owners only)',
+        params: OrgParams,
+        body: UpdateOrganizationInput,
+        response: { 200: OrganizationView, ...errorResponses },
+      },
+    },
     async (request) => updateOrganization(request.ctx, request.params.orgId, request.body),
   );
-  app.delete('/api/v1/orgs/:orgId', { schema: { tags: orgTags, summary: 'Delete an organization (primary owners; children first)', params: OrgParams, response: { ...noContent, ...errorResponses } } }, async (request, reply) => {
-    await deleteOrganization(request.ctx, request.params.orgId);
-    return reply.status(204).send();
-  });
+  app.delete(
+    '/api/v1/orgs/:orgId',
+    {
+      schema: {
+        tags: orgTags,
+        summary: 'Delete an organization (primary owners; children first)',
+        params: OrgParams,
+        response: { ...noContent, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await deleteOrganization(request.ctx, request.params.orgId);
+      return reply.status(204).send();
+    },
+  );
   app.post(
     '/api/v1/orgs/:orgId/children',
-    { schema: { tags: orgTags, summary: 'Create a child organization (business unit)', params: OrgParams, body: CreateOrganizationInput, response: { 201: OrganizationView, ...errorResponses } } },
-    async (request, reply) => reply.status(201).send(await createChildOrganization(request.ctx, request.params.orgId, request.body)),
+    {
+      schema: {
+        tags: orgTags,
+        summary: 'Create a child organization (business unit)',
+        params: OrgParams,
+        body: CreateOrganizationInput,
+        response: { 201: OrganizationView, ...errorResponses },
+      },
+    },
+    async (request, reply) =>
+      reply.status(201).send(await createChildOrganization(request.ctx, request.params.orgId, request.body)),
   );
   app.get(
     '/api/v1/orgs/:orgId/children',
-    { schema: { tags: orgTags, summary: 'List child organizations', params: OrgParams, querystring: PageQuery, response: { 200: pageSchema(OrganizationView), ...errorResponses } } },
+    {
+      schema: {
+        tags: orgTags,
+        summary: 'List child organizations',
+        params: OrgParams,
+        querystring: PageQuery,
+        response: { 200: pageSchema(OrganizationView), ...errorResponses },
+      },
+    },
     async (request) => listChildOrganizations(request.ctx, request.params.orgId, pageRequest(request.query)),
   );
 
@@ -72,7 +148,8 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
         response: { 200: pageSchema(MemberView), ...errorResponses },
       },
     },
-    async (request) => listMembers(request.ctx, request.params.orgId, pageRequest(request.query), { status: request.query.status }),
+    async (request) =>
+      listMembers(request.ctx, request.params.orgId, pageRequest(request.query), { status: request.query.status }),
   );
   app.post(
     '/api/v1/orgs/:orgId/members',
@@ -80,13 +157,23 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
       schema: {
         tags: memberTags,
         operationId: 'inviteMember',
-        summary: 'Invite a person by email (the invitation goes to the address; an existing account accepts while signed in)',
+        summary:
+          'Invite a person by email (the invitation goes to the address; an existing account accepts while signed in)',
         params: OrgParams,
         body: InviteMemberInput,
-        response: { 201: Type.Object({ member: MemberView, inviteLink: Link, delivery: InvitationDelivery, warnings: Type.Array(Warning) }), ...errorResponses },
+        response: {
+          201: Type.Object({
+            member: MemberView,
+            inviteLink: Link,
+            delivery: InvitationDelivery,
+            warnings: Type.Array(Warning),
+          }),
+          ...errorResponses,
+        },
       },
     },
-    async (request, reply) => reply.status(201).send(await inviteMember(request.ctx, request.params.orgId, request.body)),
+    async (request, reply) =>
+      reply.status(201).send(await inviteMember(request.ctx, request.params.orgId, request.body)),
   );
   app.patch(
     '/api/v1/orgs/:orgId/members/:memberId',
@@ -107,35 +194,71 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
       schema: {
         tags: memberTags,
         operationId: 'resetMemberPassword',
-        summary: "Reset a member's password (only for addresses at a domain this organization verified): ends their credentials and sends a one-time link",
+        summary:
+          "Reset a member's password (only for addresses at a domain this organization verified): ends their credentials and sends a one-time link",
         params: OrgMemberParams,
         body: MemberPasswordResetInput,
         response: { 200: MemberPasswordResetView, ...errorResponses },
       },
     },
-    async (request) => resetMemberPassword(request.ctx, request.params.orgId, request.params.memberId, request.body ?? {}),
+    async (request) =>
+      resetMemberPassword(request.ctx, request.params.orgId, request.params.memberId, request.body ?? {}),
   );
 
   app.get(
     '/api/v1/me/invitations',
-    { schema: { tags: memberTags, operationId: 'listMyInvitations', summary: 'Your pending invitations to organizations', response: { 200: Type.Object({ data: Type.Array(InvitationView) }), ...errorResponses } } },
+    {
+      schema: {
+        tags: memberTags,
+        operationId: 'listMyInvitations',
+        summary: 'Your pending invitations to organizations',
+        response: { 200: Type.Object({ data: Type.Array(InvitationView) }), ...errorResponses },
+      },
+    },
     async (request) => listMyInvitations(request.ctx),
   );
   app.post(
     '/api/v1/me/invitations/:membershipId/accept',
-    { schema: { tags: memberTags, operationId: 'acceptInvitation', summary: 'Accept an invitation (signed-in session, proven address)', params: InvitationParams, response: { 200: InvitationView, ...errorResponses } } },
+    {
+      schema: {
+        tags: memberTags,
+        operationId: 'acceptInvitation',
+        summary: 'Accept an invitation (signed-in session, proven address)',
+        params: InvitationParams,
+        response: { 200: InvitationView, ...errorResponses },
+      },
+    },
     async (request) => acceptInvitation(request.ctx, request.params.membershipId),
   );
   app.post(
     '/api/v1/me/invitations/:membershipId/decline',
-    { schema: { tags: memberTags, operationId: 'declineInvitation', summary: 'Decline an invitation', params: InvitationParams, response: { ...noContent, ...errorResponses } } },
+    {
+      schema: {
+        tags: memberTags,
+        operationId: 'declineInvitation',
+        summary: 'Decline an invitation',
+        params: InvitationParams,
+        response: { ...noContent, ...errorResponses },
+      },
+    },
     async (request, reply) => {
       await declineInvitation(request.ctx, request.params.membershipId);
       return reply.status(204).send();
     },
   );
-  app.delete('/api/v1/orgs/:orgId/members/:memberId', { schema: { tags: memberTags, summary: 'Remove a member or cancel an invitation', params: OrgMemberParams, response: { ...noContent, ...errorResponses } } }, async (request, reply) => {
-    await removeMember(request.ctx, request.params.orgId, request.params.memberId);
-    return reply.status(204).send();
-  });
+  app.delete(
+    '/api/v1/orgs/:orgId/members/:memberId',
+    {
+      schema: {
+        tags: memberTags,
+        summary: 'Remove a member or cancel an invitation',
+        params: OrgMemberParams,
+        response: { ...noContent, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await removeMember(request.ctx, request.params.orgId, request.params.memberId);
+      return reply.status(204).send();
+    },
+  );
 }

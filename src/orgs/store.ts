@@ -2,7 +2,12 @@ import type { Membership, Organization, Queryable, Role, Tx } from '../db/schema
 import { lockRow } from '../db/row-lock.js';
 
 export function findActiveOrg(db: Queryable, orgId: string): Promise<Organization | undefined> {
-  return db.selectFrom('organizations').selectAll().where('id', '=', orgId).where('status', '=', 'active').executeTakeFirst();
+  return db
+    .selectFrom('organizations')
+    .selectAll()
+    .where('id', '=', orgId)
+    .where('status', '=', 'active')
+    .executeTakeFirst();
 }
 
 /** The organization and its ancestors, nearest first. */
@@ -20,7 +25,13 @@ export async function orgLineage(db: Queryable, orgId: string, maxDepth = 8): Pr
 
 export function activeMembershipsIn(db: Queryable, userId: string, orgIds: string[]): Promise<Membership[]> {
   if (orgIds.length === 0) return Promise.resolve([]);
-  return db.selectFrom('memberships').selectAll().where('user_id', '=', userId).where('org_id', 'in', orgIds).where('status', '=', 'active').execute();
+  return db
+    .selectFrom('memberships')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('org_id', 'in', orgIds)
+    .where('status', '=', 'active')
+    .execute();
 }
 
 export async function countActiveOwners(db: Queryable, orgId: string): Promise<number> {

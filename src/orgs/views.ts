@@ -28,9 +28,13 @@ export function organizationView(org: Organization, role?: Role): OrganizationVi
   };
 }
 
-export const MemberStatusSchema = Type.Union([Type.Literal('active'), Type.Literal('invited'), Type.Literal('suspended')], {
-  description: '`suspended`: deactivated by a SCIM directory (the identity provider); the membership keeps its role and grants nothing until the person is reactivated there.',
-});
+export const MemberStatusSchema = Type.Union(
+  [Type.Literal('active'), Type.Literal('invited'), Type.Literal('suspended')],
+  {
+    description:
+      '`suspended`: deactivated by a SCIM directory (the identity provider); the membership keeps its role and grants nothing until the person is reactivated there.',
+  },
+);
 
 export const MemberView = Type.Object({
   id: Type.String(),
@@ -44,7 +48,10 @@ export const MemberView = Type.Object({
       at: Type.String(),
       directoryId: Type.Union([Type.String(), Type.Null()]),
       directoryName: Type.Union([Type.String(), Type.Null()], { description: 'null once the directory is deleted' }),
-      liftedBy: Type.Union([Type.Literal('identity_provider'), Type.Literal('admin')], { description: '`identity_provider` while the suspending SCIM directory exists (reactivate the person there); `admin` once it is deleted (PATCH {"status":"active"}).' }),
+      liftedBy: Type.Union([Type.Literal('identity_provider'), Type.Literal('admin')], {
+        description:
+          '`identity_provider` while the suspending SCIM directory exists (reactivate the person there); `admin` once it is deleted (PATCH {"status":"active"}).',
+      }),
     }),
   ),
   createdAt: Type.String(),
@@ -55,8 +62,21 @@ export type MemberView = Static<typeof MemberView>;
 /** The suspending directory, when the caller looked it up: null when it no longer exists. */
 export type SuspendingDirectory = { id: string; name: string } | null;
 
-export function memberView(m: Membership, u: Pick<User, 'email' | 'display_name'>, suspendedBy?: SuspendingDirectory): MemberView {
-  const view: MemberView = { id: m.id, userId: m.user_id, email: u.email, displayName: u.display_name, role: m.role, status: m.status, createdAt: m.created_at, updatedAt: m.updated_at };
+export function memberView(
+  m: Membership,
+  u: Pick<User, 'email' | 'display_name'>,
+  suspendedBy?: SuspendingDirectory,
+): MemberView {
+  const view: MemberView = {
+    id: m.id,
+    userId: m.user_id,
+    email: u.email,
+    displayName: u.display_name,
+    role: m.role,
+    status: m.status,
+    createdAt: m.created_at,
+    updatedAt: m.updated_at,
+  };
   if (m.status === 'suspended') {
     view.suspension = {
       at: m.suspended_at ?? m.updated_at,

@@ -32,7 +32,11 @@ export function checkIfMatch(ifMatch: string | undefined, version: number): void
   if (ifMatch === undefined || ifMatch.trim() === '*' || ifMatch.trim() === '') return;
   const wanted = ifMatch.split(',').map((s) => s.trim());
   if (!wanted.includes(etagOf(version)) && !wanted.includes(`"${version}"`)) {
-    throw new ScimError(412, 'version_mismatch', `The resource changed since you read it (its version is now ${etagOf(version)}). Read it again and retry with the new ETag in If-Match.`);
+    throw new ScimError(
+      412,
+      'version_mismatch',
+      `The resource changed since you read it (its version is now ${etagOf(version)}). Read it again and retry with the new ETag in If-Match.`,
+    );
   }
 }
 
@@ -66,7 +70,11 @@ export const SEARCH_REQUEST_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Sear
 export function readListQuery(raw: unknown, where: 'query' | 'body'): ListQuery {
   if (raw === undefined || raw === null) return {};
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw scimBad('invalidSyntax', 'invalid_search_request', `A search body must be a JSON object (schemas: ["${SEARCH_REQUEST_SCHEMA}"]) with filter, startIndex, count, sortBy, sortOrder, attributes or excludedAttributes.`);
+    throw scimBad(
+      'invalidSyntax',
+      'invalid_search_request',
+      `A search body must be a JSON object (schemas: ["${SEARCH_REQUEST_SCHEMA}"]) with filter, startIndex, count, sortBy, sortOrder, attributes or excludedAttributes.`,
+    );
   }
   const src = raw as Record<string, unknown>;
   const get = (name: string): unknown => {
@@ -74,23 +82,35 @@ export function readListQuery(raw: unknown, where: 'query' | 'body'): ListQuery 
     return key === undefined ? undefined : src[key];
   };
   const out: ListQuery = {};
-  const twice = (name: string) => scimBad('invalidValue', 'invalid_value', `"${name}" was given more than once; give it once.`);
+  const twice = (name: string) =>
+    scimBad('invalidValue', 'invalid_value', `"${name}" was given more than once; give it once.`);
   for (const name of TEXT_PARAMS) {
     let v = get(name);
     if (v === undefined || v === null) continue;
     if (where === 'body' && (name === 'attributes' || name === 'excludedAttributes') && Array.isArray(v)) {
-      if (!v.every((x) => typeof x === 'string')) throw scimBad('invalidValue', 'invalid_value', `"${name}" must be a list of attribute paths (strings).`);
+      if (!v.every((x) => typeof x === 'string'))
+        throw scimBad('invalidValue', 'invalid_value', `"${name}" must be a list of attribute paths (strings).`);
       v = v.join(',');
     }
     if (Array.isArray(v) && where === 'query') throw twice(name);
-    if (typeof v !== 'string') throw scimBad('invalidValue', 'invalid_value', `"${name}" must be a string, not ${JSON.stringify(v).slice(0, 40)}.`);
+    if (typeof v !== 'string')
+      throw scimBad(
+        'invalidValue',
+        'invalid_value',
+        `"${name}" must be a string, not ${JSON.stringify(v).slice(0, 40)}.`,
+      );
     out[name] = v;
   }
   for (const name of NUMBER_PARAMS) {
     const v = get(name);
     if (v === undefined || v === null) continue;
     if (Array.isArray(v) && where === 'query') throw twice(name);
-    if (typeof v !== 'string' && typeof v !== 'number') throw scimBad('invalidValue', 'invalid_value', `"${name}" must be a whole number, not ${JSON.stringify(v).slice(0, 40)}.`);
+    if (typeof v !== 'string' && typeof v !== 'number')
+      throw scimBad(
+        'invalidValue',
+        'invalid_value',
+        `"${name}" must be a whole number, not ${JSON.stringify(v).slice(0, 40)}.`,
+      );
     out[name] = v;
   }
   return out;
@@ -103,7 +123,12 @@ const NUMERIC = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
 function int(raw: string | number | undefined, name: string, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const n = typeof raw === 'number' ? raw : NUMERIC.test(raw) ? Number(raw) : Number.NaN;
-  if (Number.isNaN(n)) throw scimBad('invalidValue', 'invalid_value', `"${name}" must be a whole number, not ${JSON.stringify(raw).slice(0, 40)}.`);
+  if (Number.isNaN(n))
+    throw scimBad(
+      'invalidValue',
+      'invalid_value',
+      `"${name}" must be a whole number, not ${JSON.stringify(raw).slice(0, 40)}.`,
+    );
   // 99999999999999999999, 1e30 and Infinity are simply past the end; -1e30 is before the start.
   return Math.max(-MAX_LIST_INDEX, Math.min(MAX_LIST_INDEX, Math.trunc(n)));
 }
@@ -115,20 +140,38 @@ export function listWindow(q: ListQuery): ListWindow {
   return { filter: q.filter !== undefined && q.filter !== '' ? parseFilter(q.filter) : undefined, startIndex, count };
 }
 
-export function listResponse(resources: Record<string, unknown>[], total: number, startIndex: number): Record<string, unknown> {
-  return { schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: total, startIndex, itemsPerPage: resources.length, Resources: resources };
+export function listResponse(
+  resources: Record<string, unknown>[],
+  total: number,
+  startIndex: number,
+): Record<string, unknown> {
+  return {
+    schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'],
+    totalResults: total,
+    startIndex,
+    itemsPerPage: resources.length,
+    Resources: resources,
+  };
 }
 
 /** Maps a unique-constraint violation (either dialect) to a SCIM 409 uniqueness. */
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
-  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed|duplicate key value/i.test(e?.message ?? '');
+  return (
+    e?.code === '23505' ||
+    e?.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    /UNIQUE constraint failed|duplicate key value/i.test(e?.message ?? '')
+  );
 }
 
 /** A row referenced by this request was deleted by a concurrent request (foreign key violation). */
 export function isForeignKeyViolation(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
-  return e?.code === '23503' || e?.code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || /FOREIGN KEY constraint failed|violates foreign key constraint/i.test(e?.message ?? '');
+  return (
+    e?.code === '23503' ||
+    e?.code === 'SQLITE_CONSTRAINT_FOREIGNKEY' ||
+    /FOREIGN KEY constraint failed|violates foreign key constraint/i.test(e?.message ?? '')
+  );
 }
 
 export const mappingFor = (tx: Tx, call: ScimCall): Promise<RoleMapping> => loadRoleMapping(tx, call.dir.org_id);
@@ -151,12 +194,35 @@ export function sortValue(resource: Record<string, unknown>, sortBy: string): st
  * externalId is not unique (RFC 7643 §3.1, uniqueness "none"): a shared one is stored, and the sync
  * log says plainly that it usually means a duplicated person in the identity provider.
  */
-export async function sharedExternalIdNotes(tx: Tx, call: ScimCall, table: 'scim_users' | 'scim_groups', externalId: string | null, selfId: string, name: string): Promise<SyncNote[]> {
+export async function sharedExternalIdNotes(
+  tx: Tx,
+  call: ScimCall,
+  table: 'scim_users' | 'scim_groups',
+  externalId: string | null,
+  selfId: string,
+  name: string,
+): Promise<SyncNote[]> {
   if (externalId === null) return [];
   const others =
     table === 'scim_users'
-      ? (await tx.selectFrom('scim_users').select(['id', 'user_name as name']).where('directory_id', '=', call.dir.id).where('external_id', '=', externalId).where('id', '!=', selfId).orderBy('id').limit(5).execute())
-      : (await tx.selectFrom('scim_groups').select(['id', 'display_name as name']).where('directory_id', '=', call.dir.id).where('external_id', '=', externalId).where('id', '!=', selfId).orderBy('id').limit(5).execute());
+      ? await tx
+          .selectFrom('scim_users')
+          .select(['id', 'user_name as name'])
+          .where('directory_id', '=', call.dir.id)
+          .where('external_id', '=', externalId)
+          .where('id', '!=', selfId)
+          .orderBy('id')
+          .limit(5)
+          .execute()
+      : await tx
+          .selectFrom('scim_groups')
+          .select(['id', 'display_name as name'])
+          .where('directory_id', '=', call.dir.id)
+          .where('external_id', '=', externalId)
+          .where('id', '!=', selfId)
+          .orderBy('id')
+          .limit(5)
+          .execute();
   if (!others.length) return [];
   const what = table === 'scim_users' ? 'user' : 'group';
   const list = others.map((o) => `"${o.name}" (${o.id})`).join(', ');

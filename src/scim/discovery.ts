@@ -29,7 +29,9 @@ function attributeDoc(d: AttrDef): Record<string, unknown> {
     multiValued: d.multiValued ?? false,
     description: d.description ?? DESCRIPTIONS[d.name] ?? `The ${d.name} attribute.`,
     required: d.required ?? false,
-    ...(d.type === 'string' || d.type === 'reference' || d.type === 'binary' ? { caseExact: d.caseExact ?? (d.type !== 'string') } : {}),
+    ...(d.type === 'string' || d.type === 'reference' || d.type === 'binary'
+      ? { caseExact: d.caseExact ?? d.type !== 'string' }
+      : {}),
     mutability: d.mutability ?? 'readWrite',
     returned: d.returned ?? 'default',
     uniqueness: d.uniqueness ?? 'none',
@@ -70,16 +72,26 @@ const DISCOVERY_SCHEMAS: SchemaDoc[] = [
     description: 'Service Provider Configuration',
     attributes: [
       ref('documentationUri', ['external'], { mutability: 'readOnly' }),
-      ...['patch', 'bulk', 'filter', 'changePassword', 'sort', 'etag'].map(
-        (n): AttrDef => ({ name: n, type: 'complex', required: true, mutability: 'readOnly', subAttributes: [{ name: 'supported', type: 'boolean', required: true, mutability: 'readOnly' }] }),
-      ),
+      ...['patch', 'bulk', 'filter', 'changePassword', 'sort', 'etag'].map((n): AttrDef => ({
+        name: n,
+        type: 'complex',
+        required: true,
+        mutability: 'readOnly',
+        subAttributes: [{ name: 'supported', type: 'boolean', required: true, mutability: 'readOnly' }],
+      })),
       {
         name: 'authenticationSchemes',
         type: 'complex',
         multiValued: true,
         required: true,
         mutability: 'readOnly',
-        subAttributes: [s('type', { required: true, mutability: 'readOnly' }), s('name', { required: true, mutability: 'readOnly' }), s('description', { required: true, mutability: 'readOnly' }), ref('specUri', ['external'], { mutability: 'readOnly' }), ref('documentationUri', ['external'], { mutability: 'readOnly' })],
+        subAttributes: [
+          s('type', { required: true, mutability: 'readOnly' }),
+          s('name', { required: true, mutability: 'readOnly' }),
+          s('description', { required: true, mutability: 'readOnly' }),
+          ref('specUri', ['external'], { mutability: 'readOnly' }),
+          ref('documentationUri', ['external'], { mutability: 'readOnly' }),
+        ],
       },
     ],
   },
@@ -93,7 +105,16 @@ const DISCOVERY_SCHEMAS: SchemaDoc[] = [
       s('description', { mutability: 'readOnly' }),
       ref('endpoint', ['uri'], { required: true, mutability: 'readOnly' }),
       ref('schema', ['uri'], { required: true, mutability: 'readOnly', caseExact: true }),
-      { name: 'schemaExtensions', type: 'complex', multiValued: true, mutability: 'readOnly', subAttributes: [ref('schema', ['uri'], { required: true, mutability: 'readOnly', caseExact: true }), { name: 'required', type: 'boolean', required: true, mutability: 'readOnly' }] },
+      {
+        name: 'schemaExtensions',
+        type: 'complex',
+        multiValued: true,
+        mutability: 'readOnly',
+        subAttributes: [
+          ref('schema', ['uri'], { required: true, mutability: 'readOnly', caseExact: true }),
+          { name: 'required', type: 'boolean', required: true, mutability: 'readOnly' },
+        ],
+      },
     ],
   },
   {
@@ -112,17 +133,33 @@ const DISCOVERY_SCHEMAS: SchemaDoc[] = [
         mutability: 'readOnly',
         subAttributes: [
           s('name', { required: true, mutability: 'readOnly', caseExact: true }),
-          s('type', { required: true, mutability: 'readOnly', canonicalValues: ['string', 'complex', 'boolean', 'decimal', 'integer', 'dateTime', 'reference', 'binary'] }),
+          s('type', {
+            required: true,
+            mutability: 'readOnly',
+            canonicalValues: ['string', 'complex', 'boolean', 'decimal', 'integer', 'dateTime', 'reference', 'binary'],
+          }),
           { name: 'multiValued', type: 'boolean', required: true, mutability: 'readOnly' },
           s('description', { mutability: 'readOnly' }),
           { name: 'required', type: 'boolean', mutability: 'readOnly' },
           s('canonicalValues', { multiValued: true, mutability: 'readOnly' }),
           { name: 'caseExact', type: 'boolean', mutability: 'readOnly' },
-          s('mutability', { mutability: 'readOnly', canonicalValues: ['readOnly', 'readWrite', 'immutable', 'writeOnly'] }),
+          s('mutability', {
+            mutability: 'readOnly',
+            canonicalValues: ['readOnly', 'readWrite', 'immutable', 'writeOnly'],
+          }),
           s('returned', { mutability: 'readOnly', canonicalValues: ['always', 'never', 'default', 'request'] }),
           s('uniqueness', { mutability: 'readOnly', canonicalValues: ['none', 'server', 'global'] }),
           s('referenceTypes', { multiValued: true, mutability: 'readOnly' }),
-          { name: 'subAttributes', type: 'complex', multiValued: true, mutability: 'readOnly', subAttributes: [s('name', { required: true, mutability: 'readOnly', caseExact: true }), s('type', { required: true, mutability: 'readOnly' })] },
+          {
+            name: 'subAttributes',
+            type: 'complex',
+            multiValued: true,
+            mutability: 'readOnly',
+            subAttributes: [
+              s('name', { required: true, mutability: 'readOnly', caseExact: true }),
+              s('type', { required: true, mutability: 'readOnly' }),
+            ],
+          },
         ],
       },
     ],
@@ -134,8 +171,19 @@ export const SCHEMA_DOCS: SchemaDoc[] = [
   { id: USER_SCHEMA, name: 'User', description: 'User Account', attributes: USER_ATTRIBUTES },
   { id: GROUP_SCHEMA, name: 'Group', description: 'Group', attributes: GROUP_ATTRIBUTES },
   { id: ENTERPRISE_SCHEMA, name: 'EnterpriseUser', description: 'Enterprise User', attributes: ENTERPRISE_ATTRIBUTES },
-  { id: ACCOUNT_SCHEMA, name: 'PalisadeAccount', description: 'Palisade account state of a user that cannot sign in yet (read-only, computed by Palisade)', attributes: ACCOUNT_ATTRIBUTES },
-  { id: MAPPING_SCHEMA, name: 'PalisadeRoleMapping', description: 'How the group maps to a Palisade role under the organization\'s mapping (read-only, computed by Palisade)', attributes: MAPPING_ATTRIBUTES },
+  {
+    id: ACCOUNT_SCHEMA,
+    name: 'PalisadeAccount',
+    description: 'Palisade account state of a user that cannot sign in yet (read-only, computed by Palisade)',
+    attributes: ACCOUNT_ATTRIBUTES,
+  },
+  {
+    id: MAPPING_SCHEMA,
+    name: 'PalisadeRoleMapping',
+    description:
+      "How the group maps to a Palisade role under the organization's mapping (read-only, computed by Palisade)",
+    attributes: MAPPING_ATTRIBUTES,
+  },
   ...DISCOVERY_SCHEMAS,
 ];
 
@@ -150,7 +198,8 @@ export function schemaDocs(base: string): Record<string, unknown>[] {
   }));
 }
 
-const extensionsOf = (kind: ResourceKind) => Object.keys(SCHEMA_SETS[kind].extensions).map((schema) => ({ schema, required: false }));
+const extensionsOf = (kind: ResourceKind) =>
+  Object.keys(SCHEMA_SETS[kind].extensions).map((schema) => ({ schema, required: false }));
 
 export function resourceTypeDocs(base: string): Record<string, unknown>[] {
   return [
@@ -188,7 +237,12 @@ export function serviceProviderConfig(base: string): Record<string, unknown> {
     sort: { supported: true },
     etag: { supported: true },
     authenticationSchemes: [
-      { type: 'oauthbearertoken', name: 'OAuth Bearer Token', description: 'The directory token shown once when the SCIM directory was created or rotated in Palisade.', primary: true },
+      {
+        type: 'oauthbearertoken',
+        name: 'OAuth Bearer Token',
+        description: 'The directory token shown once when the SCIM directory was created or rotated in Palisade.',
+        primary: true,
+      },
     ],
     meta: { resourceType: 'ServiceProviderConfig', location: `${base}/ServiceProviderConfig` },
   };

@@ -33,12 +33,26 @@ export class ScimError extends Error {
   }
 }
 
-export const scimBad = (scimType: ScimType, cause: string, detail: string) => new ScimError(400, cause, detail, scimType);
+export const scimBad = (scimType: ScimType, cause: string, detail: string) =>
+  new ScimError(400, cause, detail, scimType);
 export const scimNotFound = (what: 'User' | 'Group' | 'resource', id: string) =>
-  new ScimError(404, 'resource_not_found', `${what} ${JSON.stringify(id.slice(0, 100))} does not exist in this directory. It may have been deleted; the identity provider should create it again (POST) instead of updating it.`);
+  new ScimError(
+    404,
+    'resource_not_found',
+    `${what} ${JSON.stringify(id.slice(0, 100))} does not exist in this directory. It may have been deleted; the identity provider should create it again (POST) instead of updating it.`,
+  );
 export const scimUnauthorized = () =>
-  new ScimError(401, 'invalid_token', 'The bearer token is not valid for this SCIM directory: it may be mistyped, rotated past its overlap window, or belong to another directory. Copy the current token from the directory settings in Palisade into the identity provider.');
+  new ScimError(
+    401,
+    'invalid_token',
+    'The bearer token is not valid for this SCIM directory: it may be mistyped, rotated past its overlap window, or belong to another directory. Copy the current token from the directory settings in Palisade into the identity provider.',
+  );
 
 export function scimErrorBody(err: ScimError): Record<string, unknown> {
-  return { schemas: [SCIM_ERROR_SCHEMA], status: String(err.status), ...(err.scimType ? { scimType: err.scimType } : {}), detail: err.message };
+  return {
+    schemas: [SCIM_ERROR_SCHEMA],
+    status: String(err.status),
+    ...(err.scimType ? { scimType: err.scimType } : {}),
+    detail: err.message,
+  };
 }

@@ -45,8 +45,16 @@ type Tok =
 
 const invalid = (msg: string, kind: 'filter' | 'path'): ScimError =>
   kind === 'filter'
-    ? scimBad('invalidFilter', 'invalid_filter', `The filter is not valid SCIM filter syntax: ${msg}. Example of a valid filter: userName eq "jdoe@example.com".`)
-    : scimBad('invalidPath', 'invalid_path', `The PATCH path is not valid: ${msg}. Examples: "active", "name.givenName", "emails[type eq \\"work\\"].value", "members[value eq \\"<id>\\"]".`);
+    ? scimBad(
+        'invalidFilter',
+        'invalid_filter',
+        `The filter is not valid SCIM filter syntax: ${msg}. Example of a valid filter: userName eq "jdoe@example.com".`,
+      )
+    : scimBad(
+        'invalidPath',
+        'invalid_path',
+        `The PATCH path is not valid: ${msg}. Examples: "active", "name.givenName", "emails[type eq \\"work\\"].value", "members[value eq \\"<id>\\"]".`,
+      );
 
 function tokenize(src: string, kind: 'filter' | 'path'): Tok[] {
   const out: Tok[] = [];
@@ -111,7 +119,8 @@ function parseAttrPath(raw: string, kind: 'filter' | 'path'): AttrPath {
     if (!rest) throw invalid(`"${raw}" names a schema but no attribute`, kind);
   }
   const parts = rest.split('.');
-  if (parts.length > 2 || parts.some((p) => !/^[A-Za-z$][\w$-]*$/.test(p))) throw invalid(`"${raw}" is not an attribute path (attribute or attribute.subAttribute)`, kind);
+  if (parts.length > 2 || parts.some((p) => !/^[A-Za-z$][\w$-]*$/.test(p)))
+    throw invalid(`"${raw}" is not an attribute path (attribute or attribute.subAttribute)`, kind);
   return { ...(schema ? { schema } : {}), attr: parts[0] as string, ...(parts[1] ? { sub: parts[1] } : {}) };
 }
 
@@ -204,21 +213,32 @@ class Parser {
     const v = this.next();
     let value: Literal;
     if (v.t === 'string' || v.t === 'number') value = v.v;
-    else if (v.t === 'word' && ['true', 'false', 'null'].includes(v.v.toLowerCase())) value = v.v.toLowerCase() === 'null' ? null : v.v.toLowerCase() === 'true';
+    else if (v.t === 'word' && ['true', 'false', 'null'].includes(v.v.toLowerCase()))
+      value = v.v.toLowerCase() === 'null' ? null : v.v.toLowerCase() === 'true';
     else this.fail(`expected a value ("text", a number, true, false or null) ${this.where(v)}`);
-    if ((op === 'gt' || op === 'ge' || op === 'lt' || op === 'le') && (typeof value === 'boolean' || value === null)) this.fail(`"${op}" cannot compare with ${String(value)}`);
-    if ((op === 'co' || op === 'sw' || op === 'ew') && typeof value !== 'string') this.fail(`"${op}" needs a string value`);
+    if ((op === 'gt' || op === 'ge' || op === 'lt' || op === 'le') && (typeof value === 'boolean' || value === null))
+      this.fail(`"${op}" cannot compare with ${String(value)}`);
+    if ((op === 'co' || op === 'sw' || op === 'ew') && typeof value !== 'string')
+      this.fail(`"${op}" needs a string value`);
     return { op: op as CompareOp, path, value };
   }
 }
 
 export function parseFilter(src: string): Filter {
   if (typeof src !== 'string' || !src.trim()) throw invalid('it is empty', 'filter');
-  if (src.length > MAX_LENGTH) throw scimBad('invalidFilter', 'invalid_filter', `The filter is longer than ${MAX_LENGTH} characters; split the query.`);
+  if (src.length > MAX_LENGTH)
+    throw scimBad(
+      'invalidFilter',
+      'invalid_filter',
+      `The filter is longer than ${MAX_LENGTH} characters; split the query.`,
+    );
   const p = new Parser(tokenize(src, 'filter'), 'filter');
   const f = p.orExpr();
   const rest = p.peek();
-  if (rest.t !== 'eof') p.fail(`unexpected ${rest.t === 'word' ? `"${rest.v}"` : `"${rest.t}"`} ${p.where(rest)} (join conditions with "and" or "or")`);
+  if (rest.t !== 'eof')
+    p.fail(
+      `unexpected ${rest.t === 'word' ? `"${rest.v}"` : `"${rest.t}"`} ${p.where(rest)} (join conditions with "and" or "or")`,
+    );
   return f;
 }
 
@@ -257,17 +277,25 @@ function getCI(obj: Json, key: string): Json {
 }
 
 /** Where an attribute path lives in a resource, and its definition when Palisade knows it. */
-export function locate(set: SchemaSet | undefined, path: AttrPath): { container: 'core' | string; def: AttrDef | undefined } {
+export function locate(
+  set: SchemaSet | undefined,
+  path: AttrPath,
+): { container: 'core' | string; def: AttrDef | undefined } {
   if (!set) return { container: 'core', def: undefined };
   if (path.schema) {
-    if (path.schema.toLowerCase() === set.core.toLowerCase()) return { container: 'core', def: findAttr(set.attributes, path.attr) };
+    if (path.schema.toLowerCase() === set.core.toLowerCase())
+      return { container: 'core', def: findAttr(set.attributes, path.attr) };
     const ext = findExtension(set, path.schema);
     return { container: ext ?? path.schema, def: ext ? findAttr(set.extensions[ext], path.attr) : undefined };
   }
   return { container: 'core', def: findAttr(set.attributes, path.attr) };
 }
 
-function valuesAt(resource: Json, set: SchemaSet | undefined, path: AttrPath): { values: Json[]; def: AttrDef | undefined } {
+function valuesAt(
+  resource: Json,
+  set: SchemaSet | undefined,
+  path: AttrPath,
+): { values: Json[]; def: AttrDef | undefined } {
   const { container, def } = locate(set, path);
   const root = container === 'core' ? resource : getCI(resource, container);
   let v = getCI(root, path.attr);
@@ -278,7 +306,9 @@ function valuesAt(resource: Json, set: SchemaSet | undefined, path: AttrPath): {
     return { values: flat(v).flatMap((item) => flat(getCI(item, path.sub as string))), def: d };
   }
   // A complex multi-valued attribute compared directly compares its "value" sub-attribute.
-  const items = flat(v).map((item) => (item !== null && typeof item === 'object' && !Array.isArray(item) ? getCI(item, 'value') : item));
+  const items = flat(v).map((item) =>
+    item !== null && typeof item === 'object' && !Array.isArray(item) ? getCI(item, 'value') : item,
+  );
   v = undefined;
   return { values: items.filter((x) => x !== undefined), def: d };
 }
@@ -290,32 +320,59 @@ function compare(op: CompareOp, actual: Json, expected: Literal, caseExact: bool
     const e = Date.parse(expected);
     if (!Number.isNaN(a) && !Number.isNaN(e)) {
       switch (op) {
-        case 'eq': return a === e;
-        case 'ne': return a !== e;
-        case 'gt': return a > e;
-        case 'ge': return a >= e;
-        case 'lt': return a < e;
-        case 'le': return a <= e;
-        default: break;
+        case 'eq':
+          return a === e;
+        case 'ne':
+          return a !== e;
+        case 'gt':
+          return a > e;
+        case 'ge':
+          return a >= e;
+        case 'lt':
+          return a < e;
+        case 'le':
+          return a <= e;
+        default:
+          break;
       }
     }
   }
-  if (expected === null) return op === 'eq' ? actual === null || actual === undefined : op === 'ne' ? !(actual === null || actual === undefined) : false;
+  if (expected === null)
+    return op === 'eq'
+      ? actual === null || actual === undefined
+      : op === 'ne'
+        ? !(actual === null || actual === undefined)
+        : false;
   if (typeof expected === 'boolean') {
-    const a = typeof actual === 'string' ? actual.toLowerCase() === 'true' ? true : actual.toLowerCase() === 'false' ? false : actual : actual;
+    const a =
+      typeof actual === 'string'
+        ? actual.toLowerCase() === 'true'
+          ? true
+          : actual.toLowerCase() === 'false'
+            ? false
+            : actual
+        : actual;
     return op === 'eq' ? a === expected : op === 'ne' ? a !== expected : false;
   }
   if (typeof expected === 'number') {
-    const a = typeof actual === 'number' ? actual : typeof actual === 'string' && actual.trim() !== '' ? Number(actual) : NaN;
+    const a =
+      typeof actual === 'number' ? actual : typeof actual === 'string' && actual.trim() !== '' ? Number(actual) : NaN;
     if (Number.isNaN(a)) return op === 'ne';
     switch (op) {
-      case 'eq': return a === expected;
-      case 'ne': return a !== expected;
-      case 'gt': return a > expected;
-      case 'ge': return a >= expected;
-      case 'lt': return a < expected;
-      case 'le': return a <= expected;
-      default: return false;
+      case 'eq':
+        return a === expected;
+      case 'ne':
+        return a !== expected;
+      case 'gt':
+        return a > expected;
+      case 'ge':
+        return a >= expected;
+      case 'lt':
+        return a < expected;
+      case 'le':
+        return a <= expected;
+      default:
+        return false;
     }
   }
   if (typeof actual !== 'string' && typeof actual !== 'number' && typeof actual !== 'boolean') return op === 'ne';
@@ -326,15 +383,24 @@ function compare(op: CompareOp, actual: Json, expected: Literal, caseExact: bool
     e = e.toLowerCase();
   }
   switch (op) {
-    case 'eq': return a === e;
-    case 'ne': return a !== e;
-    case 'co': return a.includes(e);
-    case 'sw': return a.startsWith(e);
-    case 'ew': return a.endsWith(e);
-    case 'gt': return a > e;
-    case 'ge': return a >= e;
-    case 'lt': return a < e;
-    case 'le': return a <= e;
+    case 'eq':
+      return a === e;
+    case 'ne':
+      return a !== e;
+    case 'co':
+      return a.includes(e);
+    case 'sw':
+      return a.startsWith(e);
+    case 'ew':
+      return a.endsWith(e);
+    case 'gt':
+      return a > e;
+    case 'ge':
+      return a >= e;
+    case 'lt':
+      return a < e;
+    case 'le':
+      return a <= e;
   }
 }
 
@@ -349,19 +415,25 @@ export function matches(filter: Filter, resource: Json, set: SchemaSet | undefin
       return !matches(filter.filter, resource, set);
     case 'pr': {
       const { values } = valuesAt(resource, set, filter.path);
-      return values.some((v) => v !== null && v !== '' && !(typeof v === 'object' && Object.keys(v as object).length === 0));
+      return values.some(
+        (v) => v !== null && v !== '' && !(typeof v === 'object' && Object.keys(v as object).length === 0),
+      );
     }
     case 'valuePath': {
       const { container } = locate(set, filter.path);
       const root = container === 'core' ? resource : getCI(resource, container);
       const raw = getCI(root, filter.path.attr);
       const items = raw === undefined || raw === null ? [] : Array.isArray(raw) ? raw : [raw];
-      return items.some((item) => matches(filter.filter, item, undefined) && (!filter.then || matches(filter.then.test, item, undefined)));
+      return items.some(
+        (item) =>
+          matches(filter.filter, item, undefined) && (!filter.then || matches(filter.then.test, item, undefined)),
+      );
     }
     default: {
       const { values, def } = valuesAt(resource, set, filter.path);
       const caseExact = def?.caseExact ?? false;
-      if (values.length === 0) return filter.op === 'ne' ? filter.value !== null : filter.value === null && filter.op === 'eq';
+      if (values.length === 0)
+        return filter.op === 'ne' ? filter.value !== null : filter.value === null && filter.op === 'eq';
       if (filter.op === 'ne') return values.every((v) => compare('ne', v, filter.value, caseExact, def?.type));
       return values.some((v) => compare(filter.op as CompareOp, v, filter.value, caseExact, def?.type));
     }
@@ -374,6 +446,7 @@ export function matches(filter: Filter, resource: Json, set: SchemaSet | undefin
  */
 export function requiredEqualities(filter: Filter): { path: AttrPath; value: string }[] {
   if (filter.op === 'and') return [...requiredEqualities(filter.left), ...requiredEqualities(filter.right)];
-  if (filter.op === 'eq' && typeof filter.value === 'string' && !filter.path.sub) return [{ path: filter.path, value: filter.value }];
+  if (filter.op === 'eq' && typeof filter.value === 'string' && !filter.path.sub)
+    return [{ path: filter.path, value: filter.value }];
   return [];
 }

@@ -1,7 +1,15 @@
 import { scimBad } from './errors.js';
 import { type Filter, locate, matches, parsePatchPath } from './filter.js';
 import { type Json, type JsonObject, assertDepth, canonicalResource, isObj } from './resource.js';
-import { type AttrDef, MAX_PATCH_OPERATIONS, type ResourceKind, SCHEMA_SETS, findAttr, findExtension, schemaUrnOf } from './schemas.js';
+import {
+  type AttrDef,
+  MAX_PATCH_OPERATIONS,
+  type ResourceKind,
+  SCHEMA_SETS,
+  findAttr,
+  findExtension,
+  schemaUrnOf,
+} from './schemas.js';
 
 /**
  * PATCH (RFC 7644 §3.5.2), plus what Entra and Okta send: operations applied to a canonical
@@ -15,11 +23,22 @@ export interface PatchOp {
 
 /** Reads the PatchOp message; tolerates Entra's capitalised op names ("Replace"). */
 export function readPatchOps(body: unknown): PatchOp[] {
-  if (!isObj(body)) throw scimBad('invalidSyntax', 'invalid_patch', 'A PATCH body must be a JSON object with "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"] and "Operations": [...].');
+  if (!isObj(body))
+    throw scimBad(
+      'invalidSyntax',
+      'invalid_patch',
+      'A PATCH body must be a JSON object with "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"] and "Operations": [...].',
+    );
   const opsKey = Object.keys(body).find((k) => k.toLowerCase() === 'operations');
   const ops = opsKey ? body[opsKey] : undefined;
-  if (!Array.isArray(ops) || ops.length === 0) throw scimBad('invalidSyntax', 'invalid_patch', 'The PATCH body needs a non-empty "Operations" array.');
-  if (ops.length > MAX_PATCH_OPERATIONS) throw scimBad('tooMany', 'too_many_operations', `A PATCH may carry at most ${MAX_PATCH_OPERATIONS} operations; split it.`);
+  if (!Array.isArray(ops) || ops.length === 0)
+    throw scimBad('invalidSyntax', 'invalid_patch', 'The PATCH body needs a non-empty "Operations" array.');
+  if (ops.length > MAX_PATCH_OPERATIONS)
+    throw scimBad(
+      'tooMany',
+      'too_many_operations',
+      `A PATCH may carry at most ${MAX_PATCH_OPERATIONS} operations; split it.`,
+    );
   return ops.map((raw, i) => {
     if (!isObj(raw)) throw scimBad('invalidSyntax', 'invalid_patch', `Operation ${i + 1} is not an object.`);
     const get = (k: string) => {
@@ -28,21 +47,37 @@ export function readPatchOps(body: unknown): PatchOp[] {
     };
     const op = get('op');
     const kind = typeof op === 'string' ? op.trim().toLowerCase() : '';
-    if (kind !== 'add' && kind !== 'remove' && kind !== 'replace') throw scimBad('invalidSyntax', 'invalid_patch_op', `Operation ${i + 1} has op ${JSON.stringify(op ?? null).slice(0, 40)}; use "add", "remove" or "replace".`);
+    if (kind !== 'add' && kind !== 'remove' && kind !== 'replace')
+      throw scimBad(
+        'invalidSyntax',
+        'invalid_patch_op',
+        `Operation ${i + 1} has op ${JSON.stringify(op ?? null).slice(0, 40)}; use "add", "remove" or "replace".`,
+      );
     const path = get('path');
-    if (path !== undefined && path !== null && typeof path !== 'string') throw scimBad('invalidPath', 'invalid_path', `Operation ${i + 1} has a path that is not a string.`);
+    if (path !== undefined && path !== null && typeof path !== 'string')
+      throw scimBad('invalidPath', 'invalid_path', `Operation ${i + 1} has a path that is not a string.`);
     const value = get('value') as Json | undefined;
     assertDepth(value);
-    if (kind === 'remove' && (path === undefined || path === null || path === '')) throw scimBad('noTarget', 'missing_path', `Operation ${i + 1} is a "remove" without a path; say which attribute to remove.`);
-    if (kind !== 'remove' && value === undefined) throw scimBad('invalidValue', 'missing_value', `Operation ${i + 1} ("${kind}") has no value.`);
+    if (kind === 'remove' && (path === undefined || path === null || path === ''))
+      throw scimBad(
+        'noTarget',
+        'missing_path',
+        `Operation ${i + 1} is a "remove" without a path; say which attribute to remove.`,
+      );
+    if (kind !== 'remove' && value === undefined)
+      throw scimBad('invalidValue', 'missing_value', `Operation ${i + 1} ("${kind}") has no value.`);
     return { op: kind, path: typeof path === 'string' && path !== '' ? path : undefined, value };
   });
 }
 
-const READ_ONLY: Record<ResourceKind, Set<string>> = { User: new Set(['id', 'meta', 'groups']), Group: new Set(['id', 'meta']) };
+const READ_ONLY: Record<ResourceKind, Set<string>> = {
+  User: new Set(['id', 'meta', 'groups']),
+  Group: new Set(['id', 'meta']),
+};
 
 function sameItem(a: Json, b: Json): boolean {
-  if (isObj(a) && isObj(b) && a.value !== undefined && b.value !== undefined) return String(a.value) === String(b.value);
+  if (isObj(a) && isObj(b) && a.value !== undefined && b.value !== undefined)
+    return String(a.value) === String(b.value);
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
@@ -57,12 +92,24 @@ function itemFromFilter(filter: Filter): JsonObject | undefined {
   return undefined;
 }
 
-function applyOne(kind: ResourceKind, res: JsonObject, op: PatchOp['op'], rawPath: string, value: Json | undefined): void {
+function applyOne(
+  kind: ResourceKind,
+  res: JsonObject,
+  op: PatchOp['op'],
+  rawPath: string,
+  value: Json | undefined,
+): void {
   const set = SCHEMA_SETS[kind];
   const p = parsePatchPath(rawPath);
   const { container, def } = locate(set, p.path);
-  if (container === 'core' && def && READ_ONLY[kind].has(def.name)) throw scimBad('mutability', 'read_only_attribute', `"${def.name}" is read-only and cannot be changed with PATCH.`);
-  if (set.readOnlyExtensions.has(container)) throw scimBad('mutability', 'read_only_attribute', `"${container}" is computed by Palisade and read-only; it cannot be changed with PATCH.`);
+  if (container === 'core' && def && READ_ONLY[kind].has(def.name))
+    throw scimBad('mutability', 'read_only_attribute', `"${def.name}" is read-only and cannot be changed with PATCH.`);
+  if (set.readOnlyExtensions.has(container))
+    throw scimBad(
+      'mutability',
+      'read_only_attribute',
+      `"${container}" is computed by Palisade and read-only; it cannot be changed with PATCH.`,
+    );
   let root: JsonObject;
   if (container === 'core') root = res;
   else {
@@ -73,17 +120,23 @@ function applyOne(kind: ResourceKind, res: JsonObject, op: PatchOp['op'], rawPat
     }
     root = res[container] as JsonObject;
   }
-  const attrKey = Object.keys(root).find((k) => k.toLowerCase() === p.path.attr.toLowerCase()) ?? def?.name ?? p.path.attr;
+  const attrKey =
+    Object.keys(root).find((k) => k.toLowerCase() === p.path.attr.toLowerCase()) ?? def?.name ?? p.path.attr;
   const current = root[attrKey];
   const multi = def?.multiValued ?? Array.isArray(current);
 
   if (p.filter) {
-    const items: Json[] = Array.isArray(current) ? [...current] : current === undefined || current === null ? [] : [current];
+    const items: Json[] = Array.isArray(current)
+      ? [...current]
+      : current === undefined || current === null
+        ? []
+        : [current];
     const hits = items.map((item) => matches(p.filter as Filter, item, undefined));
     if (!hits.some(Boolean)) {
       if (op === 'remove') return; // removing what is not there is already done
       const seed = itemFromFilter(p.filter);
-      if (!seed) throw scimBad('noTarget', 'no_target', `No value of "${p.path.attr}" matches the filter in "${rawPath}".`);
+      if (!seed)
+        throw scimBad('noTarget', 'no_target', `No value of "${p.path.attr}" matches the filter in "${rawPath}".`);
       const item: Json = p.sub ? { ...seed, [p.sub]: value as Json } : isObj(value) ? { ...seed, ...value } : seed;
       root[attrKey] = [...items, item];
       return;
@@ -123,7 +176,10 @@ function applyOne(kind: ResourceKind, res: JsonObject, op: PatchOp['op'], rawPat
       return;
     }
     const obj: JsonObject = isObj(current) ? { ...current } : {};
-    const sk = Object.keys(obj).find((k) => k.toLowerCase() === (p.path.sub as string).toLowerCase()) ?? findAttr(def?.subAttributes, p.path.sub)?.name ?? p.path.sub;
+    const sk =
+      Object.keys(obj).find((k) => k.toLowerCase() === (p.path.sub as string).toLowerCase()) ??
+      findAttr(def?.subAttributes, p.path.sub)?.name ??
+      p.path.sub;
     if (op === 'remove') delete obj[sk];
     else obj[sk] = value as Json;
     root[attrKey] = obj;
@@ -153,14 +209,26 @@ function applyOne(kind: ResourceKind, res: JsonObject, op: PatchOp['op'], rawPat
     return;
   }
   // Complex single-valued attributes merge (RFC 7644 §3.5.2.1/.3); simple ones are set.
-  if ((def?.type === 'complex' || isObj(current)) && isObj(value) && isObj(current)) root[attrKey] = { ...current, ...value };
+  if ((def?.type === 'complex' || isObj(current)) && isObj(value) && isObj(current))
+    root[attrKey] = { ...current, ...value };
   else root[attrKey] = value as Json;
 }
 
 /** An add or replace without a path (or with a whole schema as its path): the value is an object of attributes. */
-function applyAttributes(kind: ResourceKind, res: JsonObject, op: 'add' | 'replace', value: Json | undefined, what: string): void {
+function applyAttributes(
+  kind: ResourceKind,
+  res: JsonObject,
+  op: 'add' | 'replace',
+  value: Json | undefined,
+  what: string,
+): void {
   const set = SCHEMA_SETS[kind];
-  if (!isObj(value)) throw scimBad('invalidValue', 'invalid_value', `An "${op}" ${what} needs an object value of attributes, e.g. {"active": false}.`);
+  if (!isObj(value))
+    throw scimBad(
+      'invalidValue',
+      'invalid_value',
+      `An "${op}" ${what} needs an object value of attributes, e.g. {"active": false}.`,
+    );
   for (const [key, v] of Object.entries(value)) {
     const low = key.toLowerCase();
     if (low === 'schemas' || low === 'id' || low === 'meta') continue;
@@ -180,11 +248,27 @@ function applyAttributes(kind: ResourceKind, res: JsonObject, op: 'add' | 'repla
  * enterprise:2.0:User"): add merges the attributes given, replace sets the extension to exactly
  * them, remove drops the extension. The core schema's URN as a path means the core attributes.
  */
-function applyToSchema(kind: ResourceKind, res: JsonObject, op: PatchOp['op'], urn: string, value: Json | undefined): void {
+function applyToSchema(
+  kind: ResourceKind,
+  res: JsonObject,
+  op: PatchOp['op'],
+  urn: string,
+  value: Json | undefined,
+): void {
   const set = SCHEMA_SETS[kind];
-  if (set.readOnlyExtensions.has(urn)) throw scimBad('mutability', 'read_only_attribute', `"${urn}" is computed by Palisade and read-only; it cannot be changed with PATCH.`);
+  if (set.readOnlyExtensions.has(urn))
+    throw scimBad(
+      'mutability',
+      'read_only_attribute',
+      `"${urn}" is computed by Palisade and read-only; it cannot be changed with PATCH.`,
+    );
   if (urn === set.core) {
-    if (op === 'remove') throw scimBad('mutability', 'invalid_path', `"${urn}" names the core schema; removing every core attribute is not allowed. Remove the attributes one by one.`);
+    if (op === 'remove')
+      throw scimBad(
+        'mutability',
+        'invalid_path',
+        `"${urn}" names the core schema; removing every core attribute is not allowed. Remove the attributes one by one.`,
+      );
     applyAttributes(kind, res, op, value, `with the path "${urn}"`);
     return;
   }
@@ -193,7 +277,12 @@ function applyToSchema(kind: ResourceKind, res: JsonObject, op: PatchOp['op'], u
     if (present) delete res[present];
     return;
   }
-  if (!isObj(value)) throw scimBad('invalidValue', 'invalid_value', `"${urn}" is an extension: the value must be an object of its attributes, e.g. {"department": "Sales"}.`);
+  if (!isObj(value))
+    throw scimBad(
+      'invalidValue',
+      'invalid_value',
+      `"${urn}" is an extension: the value must be an object of its attributes, e.g. {"department": "Sales"}.`,
+    );
   if (op === 'replace' && present) delete res[present];
   if (op === 'replace') res[urn] = {};
   for (const [sub, sv] of Object.entries(value)) applyOne(kind, res, 'add', `${urn}:${sub}`, sv);
@@ -208,11 +297,16 @@ function primaries(kind: ResourceKind, res: JsonObject): Map<string, string[]> {
       if (!def.multiValued || !def.subAttributes?.some((d) => d.name === 'primary')) continue;
       const key = Object.keys(root).find((k) => k.toLowerCase() === def.name.toLowerCase());
       const list = key === undefined ? undefined : root[key];
-      if (Array.isArray(list)) out.set(`${prefix}${def.name}`, list.filter((i) => isObj(i) && i.primary === true).map((i) => JSON.stringify(i)));
+      if (Array.isArray(list))
+        out.set(
+          `${prefix}${def.name}`,
+          list.filter((i) => isObj(i) && i.primary === true).map((i) => JSON.stringify(i)),
+        );
     }
   };
   scan(res, set.attributes, '');
-  for (const [urn, defs] of Object.entries(set.extensions)) if (isObj(res[urn])) scan(res[urn] as JsonObject, defs, `${urn}:`);
+  for (const [urn, defs] of Object.entries(set.extensions))
+    if (isObj(res[urn])) scan(res[urn] as JsonObject, defs, `${urn}:`);
   return out;
 }
 
@@ -234,11 +328,14 @@ export function onePrimary(kind: ResourceKind, res: JsonObject, before?: Map<str
       const earlier = new Set(before?.get(`${prefix}${def.name}`) ?? []);
       const fresh = before ? marked.filter((i) => !earlier.has(JSON.stringify(list[i]))) : [];
       const keep = fresh.length ? (fresh[fresh.length - 1] as number) : (marked[0] as number);
-      root[key as string] = list.map((item, i) => (isObj(item) && item.primary === true && i !== keep ? { ...item, primary: false } : item));
+      root[key as string] = list.map((item, i) =>
+        isObj(item) && item.primary === true && i !== keep ? { ...item, primary: false } : item,
+      );
     }
   };
   fix(res, set.attributes, '');
-  for (const [urn, defs] of Object.entries(set.extensions)) if (isObj(res[urn])) fix(res[urn] as JsonObject, defs, `${urn}:`);
+  for (const [urn, defs] of Object.entries(set.extensions))
+    if (isObj(res[urn])) fix(res[urn] as JsonObject, defs, `${urn}:`);
 }
 
 /** Applies PatchOp operations to a canonical resource; returns a new canonical resource. */

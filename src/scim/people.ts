@@ -12,7 +12,12 @@ import { loadDirectory } from './directories.js';
  */
 export const DirectoryUsersQuery = Type.Object({
   ...PageQuerySchema,
-  signIn: Type.Optional(Type.Union([Type.Literal('ready'), Type.Literal('awaiting_email'), Type.Literal('suspended'), Type.Literal('inactive')], { description: 'Only people in this state.' })),
+  signIn: Type.Optional(
+    Type.Union(
+      [Type.Literal('ready'), Type.Literal('awaiting_email'), Type.Literal('suspended'), Type.Literal('inactive')],
+      { description: 'Only people in this state.' },
+    ),
+  ),
 });
 export type DirectoryUsersQuery = Static<typeof DirectoryUsersQuery>;
 
@@ -21,11 +26,17 @@ export const DirectoryUserView = Type.Object({
   userName: Type.String(),
   externalId: Type.Union([Type.String(), Type.Null()]),
   active: Type.Boolean({ description: 'Access as Palisade applies it (false: deactivated in the identity provider).' }),
-  account: Type.Union([Type.Object({ userId: Type.String(), email: Type.String() }), Type.Null()], { description: 'null: no Palisade account yet (no usable email address).' }),
-  membership: Type.Union([Type.Object({ id: Type.String(), role: Type.String(), status: Type.String() }), Type.Null()]),
-  signIn: Type.Union([Type.Literal('ready'), Type.Literal('awaiting_email'), Type.Literal('suspended'), Type.Literal('inactive')], {
-    description: '`ready`: can sign in; `awaiting_email`: no account until the identity provider sends an address; `suspended`: the membership is suspended; `inactive`: deactivated in the identity provider before any membership existed.',
+  account: Type.Union([Type.Object({ userId: Type.String(), email: Type.String() }), Type.Null()], {
+    description: 'null: no Palisade account yet (no usable email address).',
   }),
+  membership: Type.Union([Type.Object({ id: Type.String(), role: Type.String(), status: Type.String() }), Type.Null()]),
+  signIn: Type.Union(
+    [Type.Literal('ready'), Type.Literal('awaiting_email'), Type.Literal('suspended'), Type.Literal('inactive')],
+    {
+      description:
+        '`ready`: can sign in; `awaiting_email`: no account until the identity provider sends an address; `suspended`: the membership is suspended; `inactive`: deactivated in the identity provider before any membership existed.',
+    },
+  ),
   explanation: Type.String(),
   updatedAt: Type.String(),
 });
@@ -46,7 +57,9 @@ type Row = {
 
 function view(r: Row): DirectoryUserView {
   const account = r.user_id && r.email ? { userId: r.user_id, email: r.email } : null;
-  const membership = r.membership_id ? { id: r.membership_id, role: r.role ?? 'member', status: r.status ?? 'active' } : null;
+  const membership = r.membership_id
+    ? { id: r.membership_id, role: r.role ?? 'member', status: r.status ?? 'active' }
+    : null;
   let signIn: DirectoryUserView['signIn'];
   let explanation: string;
   if (!account) {
@@ -62,17 +75,34 @@ function view(r: Row): DirectoryUserView {
     signIn = 'ready';
     explanation = `${account.email} can sign in as ${membership.role}.`;
   }
-  return { id: r.id, userName: r.user_name, externalId: r.external_id, active: r.active === 1, account, membership, signIn, explanation, updatedAt: r.updated_at };
+  return {
+    id: r.id,
+    userName: r.user_name,
+    externalId: r.external_id,
+    active: r.active === 1,
+    account,
+    membership,
+    signIn,
+    explanation,
+    updatedAt: r.updated_at,
+  };
 }
 
-export async function listDirectoryUsers(ctx: Ctx, orgId: string, directoryId: string, q: DirectoryUsersQuery): Promise<Page<DirectoryUserView>> {
+export async function listDirectoryUsers(
+  ctx: Ctx,
+  orgId: string,
+  directoryId: string,
+  q: DirectoryUsersQuery,
+): Promise<Page<DirectoryUserView>> {
   await authorize(ctx, orgId, 'scim.manage');
   const dir = await loadDirectory(ctx.db, orgId, directoryId);
   const page = pageRequest(q);
   let query = ctx.db
     .selectFrom('scim_users')
     .leftJoin('users', 'users.id', 'scim_users.user_id')
-    .leftJoin('memberships', (j) => j.onRef('memberships.user_id', '=', 'scim_users.user_id').on('memberships.org_id', '=', dir.org_id))
+    .leftJoin('memberships', (j) =>
+      j.onRef('memberships.user_id', '=', 'scim_users.user_id').on('memberships.org_id', '=', dir.org_id),
+    )
     .select([
       'scim_users.id',
       'scim_users.user_name',
@@ -88,7 +118,8 @@ export async function listDirectoryUsers(ctx: Ctx, orgId: string, directoryId: s
     .where('scim_users.directory_id', '=', dir.id);
   if (q.signIn === 'awaiting_email') query = query.where('scim_users.user_id', 'is', null);
   else if (q.signIn === 'suspended') query = query.where('memberships.status', '=', 'suspended');
-  else if (q.signIn === 'inactive') query = query.where('scim_users.user_id', 'is not', null).where('memberships.id', 'is', null);
+  else if (q.signIn === 'inactive')
+    query = query.where('scim_users.user_id', 'is not', null).where('memberships.id', 'is', null);
   else if (q.signIn === 'ready') query = query.where('memberships.status', 'in', ['active', 'invited']);
   const rows = (await pageQuery(query, 'scim_users.id', page).execute()) as Row[];
   return pageOf(rows.map(view), page);

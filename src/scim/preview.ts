@@ -4,12 +4,21 @@ import type { Queryable, Tx } from '../db/schema.js';
 import { conflict } from '../errors.js';
 import { authorize } from '../orgs/authorize.js';
 import { countActiveOwners } from '../orgs/store.js';
-import { type RoleMapping, RoleMappingInput, evaluateGroups, loadRoleMapping, validateRoleMapping } from '../orgs/role-mapping.js';
+import {
+  type RoleMapping,
+  RoleMappingInput,
+  evaluateGroups,
+  loadRoleMapping,
+  validateRoleMapping,
+} from '../orgs/role-mapping.js';
 import { type Directory, loadDirectory } from './directories.js';
 import { syncMembership, targetRole } from './lifecycle.js';
 import type { SyncNote } from './sync-log.js';
 
-export const RolePreviewInput = Type.Object({ mapping: Type.Optional(RoleMappingInput) }, { additionalProperties: false });
+export const RolePreviewInput = Type.Object(
+  { mapping: Type.Optional(RoleMappingInput) },
+  { additionalProperties: false },
+);
 export type RolePreviewInput = Static<typeof RolePreviewInput>;
 
 /**
@@ -23,8 +32,19 @@ async function planDirectoryRoles(db: Queryable, dir: Directory, mapping: RoleMa
   const users = await db
     .selectFrom('scim_users')
     .leftJoin('users', 'users.id', 'scim_users.user_id')
-    .leftJoin('memberships', (j) => j.onRef('memberships.user_id', '=', 'scim_users.user_id').on('memberships.org_id', '=', orgId))
-    .select(['scim_users.id', 'scim_users.user_name', 'scim_users.active', 'scim_users.user_id', 'users.email', 'memberships.role', 'memberships.status', 'memberships.suspended_by_directory_id'])
+    .leftJoin('memberships', (j) =>
+      j.onRef('memberships.user_id', '=', 'scim_users.user_id').on('memberships.org_id', '=', orgId),
+    )
+    .select([
+      'scim_users.id',
+      'scim_users.user_name',
+      'scim_users.active',
+      'scim_users.user_id',
+      'users.email',
+      'memberships.role',
+      'memberships.status',
+      'memberships.suspended_by_directory_id',
+    ])
     .where('scim_users.directory_id', '=', dir.id)
     .orderBy('scim_users.user_name_key')
     .execute();
@@ -36,16 +56,51 @@ async function planDirectoryRoles(db: Queryable, dir: Directory, mapping: RoleMa
     .execute();
   const groupsBy = new Map<string, string[]>();
   for (const l of links) groupsBy.set(l.scim_user_id, [...(groupsBy.get(l.scim_user_id) ?? []), l.display_name]);
-  const liveDirectories = new Set((await db.selectFrom('scim_directories').select('id').where('org_id', '=', orgId).where('status', '=', 'active').execute()).map((d) => d.id));
+  const liveDirectories = new Set(
+    (
+      await db
+        .selectFrom('scim_directories')
+        .select('id')
+        .where('org_id', '=', orgId)
+        .where('status', '=', 'active')
+        .execute()
+    ).map((d) => d.id),
+  );
   let activeOwners = await countActiveOwners(db, orgId);
   const planned = users.map((u) => {
     const result = evaluateGroups(mapping, groupsBy.get(u.id) ?? []);
     const current = u.role ?? null;
-    const base = { scimUserId: u.id, userName: u.user_name, email: u.email, active: u.active === 1, currentRole: current, membershipStatus: u.status ?? null, source: result.source, groups: result.groups };
-    const keep = (why: string | null = null) => ({ ...base, wouldGet: u.active === 1 ? current : null, changes: false, ...(why ? { note: why } : {}) });
-    if (u.active !== 1) return keep('Deactivated in the identity provider: applying roles leaves this person as they are.');
-    if (u.user_id === null) return { ...base, wouldGet: null, changes: false, note: 'No Palisade account yet: the identity provider sent no usable email address. The role applies once an address arrives.' };
-    if (u.status === 'suspended' && u.suspended_by_directory_id && u.suspended_by_directory_id !== dir.id && liveDirectories.has(u.suspended_by_directory_id)) {
+    const base = {
+      scimUserId: u.id,
+      userName: u.user_name,
+      email: u.email,
+      active: u.active === 1,
+      currentRole: current,
+      membershipStatus: u.status ?? null,
+      source: result.source,
+      groups: result.groups,
+    };
+    const keep = (why: string | null = null) => ({
+      ...base,
+      wouldGet: u.active === 1 ? current : null,
+      changes: false,
+      ...(why ? { note: why } : {}),
+    });
+    if (u.active !== 1)
+      return keep('Deactivated in the identity provider: applying roles leaves this person as they are.');
+    if (u.user_id === null)
+      return {
+        ...base,
+        wouldGet: null,
+        changes: false,
+        note: 'No Palisade account yet: the identity provider sent no usable email address. The role applies once an address arrives.',
+      };
+    if (
+      u.status === 'suspended' &&
+      u.suspended_by_directory_id &&
+      u.suspended_by_directory_id !== dir.id &&
+      liveDirectories.has(u.suspended_by_directory_id)
+    ) {
       return keep('Suspended by another SCIM directory: this directory does not change them.');
     }
     const wanted = targetRole(result);
@@ -64,7 +119,12 @@ async function planDirectoryRoles(db: Queryable, dir: Directory, mapping: RoleMa
 const people = (n: number) => `${n} member${n === 1 ? '' : 's'}`;
 
 /** The sentence an admin reads after a mapping change: how many would change, and the call that applies it. */
-function pendingMessage(orgId: string, dir: Directory, wouldChange: number, proposed: boolean): { applyWith: string; message: string } {
+function pendingMessage(
+  orgId: string,
+  dir: Directory,
+  wouldChange: number,
+  proposed: boolean,
+): { applyWith: string; message: string } {
   const path = `/api/v1/orgs/${orgId}/scim/directories/${dir.id}`;
   const applyWith = dir.role_sync === 1 ? `POST ${path}/apply-roles` : `PATCH ${path} {"roleSync":true}`;
   const under = proposed ? 'under the proposed mapping' : 'under the saved mapping';
@@ -74,7 +134,10 @@ function pendingMessage(orgId: string, dir: Directory, wouldChange: number, prop
     dir.role_sync === 1
       ? `${save}call ${applyWith} to apply it now; until then each person changes only at their next SCIM update.`
       : `${save}turn group-driven roles on with ${applyWith}, which applies them (apply-roles refuses while role sync is off).`;
-  return { applyWith, message: `${people(wouldChange)} of "${dir.name}" would change role ${under}. ${how.charAt(0).toUpperCase()}${how.slice(1)}` };
+  return {
+    applyWith,
+    message: `${people(wouldChange)} of "${dir.name}" would change role ${under}. ${how.charAt(0).toUpperCase()}${how.slice(1)}`,
+  };
 }
 
 /**
@@ -88,15 +151,31 @@ export async function previewDirectoryRoles(ctx: Ctx, orgId: string, directoryId
   let mapping: RoleMapping;
   if (input.mapping) {
     validateRoleMapping(input.mapping);
-    mapping = { requiredPrefix: input.mapping.requiredPrefix?.trim() ?? null, defaultRole: input.mapping.defaultRole, rules: input.mapping.rules.map((r, i) => ({ id: `proposed_${i}`, group: r.group, role: r.role })) };
+    mapping = {
+      requiredPrefix: input.mapping.requiredPrefix?.trim() ?? null,
+      defaultRole: input.mapping.defaultRole,
+      rules: input.mapping.rules.map((r, i) => ({ id: `proposed_${i}`, group: r.group, role: r.role })),
+    };
   } else mapping = await loadRoleMapping(ctx.db, orgId);
   const plan = await planDirectoryRoles(ctx.db, dir, mapping);
-  const groupNames = (await ctx.db.selectFrom('scim_groups').select('display_name').where('directory_id', '=', dir.id).orderBy('display_key').execute()).map((g) => g.display_name);
+  const groupNames = (
+    await ctx.db
+      .selectFrom('scim_groups')
+      .select('display_name')
+      .where('directory_id', '=', dir.id)
+      .orderBy('display_key')
+      .execute()
+  ).map((g) => g.display_name);
   return {
     mapping,
     groups: evaluateGroups(mapping, groupNames).groups,
     users: plan.users,
-    summary: { wouldChange: plan.wouldChange, mapping: input.mapping ? 'proposed' : 'saved', roleSync: dir.role_sync === 1, ...pendingMessage(orgId, dir, plan.wouldChange, !!input.mapping) },
+    summary: {
+      wouldChange: plan.wouldChange,
+      mapping: input.mapping ? 'proposed' : 'saved',
+      roleSync: dir.role_sync === 1,
+      ...pendingMessage(orgId, dir, plan.wouldChange, !!input.mapping),
+    },
   };
 }
 
@@ -106,11 +185,23 @@ export async function previewDirectoryRoles(ctx: Ctx, orgId: string, directoryId
  */
 export async function pendingScimRoleChanges(db: Queryable, orgId: string) {
   const mapping = await loadRoleMapping(db, orgId);
-  const dirs = await db.selectFrom('scim_directories').selectAll().where('org_id', '=', orgId).where('status', '=', 'active').orderBy('id').execute();
+  const dirs = await db
+    .selectFrom('scim_directories')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('status', '=', 'active')
+    .orderBy('id')
+    .execute();
   const out = [];
   for (const dir of dirs) {
     const { wouldChange } = await planDirectoryRoles(db, dir, mapping);
-    out.push({ directoryId: dir.id, name: dir.name, roleSync: dir.role_sync === 1, wouldChange, ...pendingMessage(orgId, dir, wouldChange, false) });
+    out.push({
+      directoryId: dir.id,
+      name: dir.name,
+      roleSync: dir.role_sync === 1,
+      wouldChange,
+      ...pendingMessage(orgId, dir, wouldChange, false),
+    });
   }
   return out;
 }
@@ -119,9 +210,24 @@ export async function pendingScimRoleChanges(db: Queryable, orgId: string) {
 export async function applyRolesInTx(tx: Tx, ctx: Ctx, dir: Directory) {
   const mapping = await loadRoleMapping(tx, dir.org_id);
   // People without an account yet (no email address) have no membership to set.
-  const rows = await tx.selectFrom('scim_users').select(['id', 'user_id', 'user_name', 'active']).where('directory_id', '=', dir.id).where('active', '=', 1).where('user_id', 'is not', null).orderBy('user_name_key').execute();
+  const rows = await tx
+    .selectFrom('scim_users')
+    .select(['id', 'user_id', 'user_name', 'active'])
+    .where('directory_id', '=', dir.id)
+    .where('active', '=', 1)
+    .where('user_id', 'is not', null)
+    .orderBy('user_name_key')
+    .execute();
   const users = rows.flatMap((r) => (r.user_id === null ? [] : [{ ...r, user_id: r.user_id }]));
-  const roleNow = async (userId: string) => (await tx.selectFrom('memberships').select('role').where('org_id', '=', dir.org_id).where('user_id', '=', userId).executeTakeFirst())?.role ?? null;
+  const roleNow = async (userId: string) =>
+    (
+      await tx
+        .selectFrom('memberships')
+        .select('role')
+        .where('org_id', '=', dir.org_id)
+        .where('user_id', '=', userId)
+        .executeTakeFirst()
+    )?.role ?? null;
   const changed: { userName: string; from: string | null; to: string | null }[] = [];
   const refused: SyncNote[] = [];
   for (const su of users) {
@@ -138,7 +244,11 @@ export async function applyDirectoryRoles(ctx: Ctx, orgId: string, directoryId: 
   await authorize(ctx, orgId, 'scim.manage');
   return ctx.db.transaction().execute(async (tx) => {
     const dir = await loadDirectory(tx, orgId, directoryId);
-    if (dir.role_sync !== 1) throw conflict('role_sync_off', 'Group-driven roles are off for this directory. Preview with POST …/role-preview, then turn them on with PATCH {"roleSync": true}, which applies them.');
+    if (dir.role_sync !== 1)
+      throw conflict(
+        'role_sync_off',
+        'Group-driven roles are off for this directory. Preview with POST …/role-preview, then turn them on with PATCH {"roleSync": true}, which applies them.',
+      );
     return applyRolesInTx(tx, ctx, dir);
   });
 }

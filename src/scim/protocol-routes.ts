@@ -33,7 +33,11 @@ type Params = { directoryId: string; id?: string; rid?: string };
 type Query = Record<string, unknown>;
 
 /** scimType for Palisade's own 400 codes (RFC 7644 §3.12): syntax problems vs values. */
-const SCIM_TYPE_OF: Record<string, ScimType> = { invalid_json: 'invalidSyntax', body_required: 'invalidSyntax', invalid_url: 'invalidSyntax' };
+const SCIM_TYPE_OF: Record<string, ScimType> = {
+  invalid_json: 'invalidSyntax',
+  body_required: 'invalidSyntax',
+  invalid_url: 'invalidSyntax',
+};
 
 /**
  * Any error as a SCIM error: Palisade's own refusals (text policy, framework errors) keep their code
@@ -43,7 +47,12 @@ const SCIM_TYPE_OF: Record<string, ScimType> = { invalid_json: 'invalidSyntax', 
 function toScimError(err: unknown): ScimError {
   if (err instanceof ScimError) return err;
   const pe = err instanceof PalisadeError ? err : toPalisadeError(err);
-  const se = new ScimError(pe.status, pe.code, pe.message, pe.status === 400 ? (SCIM_TYPE_OF[pe.code] ?? 'invalidValue') : undefined);
+  const se = new ScimError(
+    pe.status,
+    pe.code,
+    pe.message,
+    pe.status === 400 ? (SCIM_TYPE_OF[pe.code] ?? 'invalidValue') : undefined,
+  );
   if (pe.headers) se.headers = pe.headers;
   return se;
 }
@@ -90,17 +99,27 @@ export async function scimProtocolRoutes(app: FastifyInstance): Promise<void> {
 
       scim.addHook('onRequest', async (request, reply) => {
         // Unknown endpoints have no route params: take the directory from the URL.
-        const directoryId = (request.params as Partial<Params> | undefined)?.directoryId ?? /^\/scim\/v2\/([^/?]+)/.exec(request.url)?.[1] ?? '';
+        const directoryId =
+          (request.params as Partial<Params> | undefined)?.directoryId ??
+          /^\/scim\/v2\/([^/?]+)/.exec(request.url)?.[1] ??
+          '';
         const { db, clock, config } = request.ctx;
         let dir: Awaited<ReturnType<typeof authenticateDirectory>>;
         try {
           dir = await authenticateDirectory(db, clock.now(), directoryId, request.headers.authorization);
         } catch (err) {
-          if (err instanceof ScimError && err.status === 401) await throttledAsScim(reply, () => recordBadToken(db, clock, config, request.ip ?? null));
+          if (err instanceof ScimError && err.status === 401)
+            await throttledAsScim(reply, () => recordBadToken(db, clock, config, request.ip ?? null));
           throw err;
         }
         const ctx: Ctx = { ...request.ctx, caller: { kind: 'system', name: `scim:${dir.id}` } };
-        request.scim = { ctx, dir, base: scimBaseUrl(ctx, dir.id), notes: [], log: { operation: 'request', resourceType: null, resourceId: null, userName: null, groupName: null } };
+        request.scim = {
+          ctx,
+          dir,
+          base: scimBaseUrl(ctx, dir.id),
+          notes: [],
+          log: { operation: 'request', resourceType: null, resourceId: null, userName: null, groupName: null },
+        };
       });
 
       scim.addHook('onSend', async (request, reply) => {
@@ -114,7 +133,12 @@ export async function scimProtocolRoutes(app: FastifyInstance): Promise<void> {
           // A refused token is logged under the directory the URL names, so the admin sees "token rotated past its window".
           const id = (request.params as Partial<Params> | undefined)?.directoryId;
           if (!id || id.length > 64) return;
-          const d = await request.ctx.db.selectFrom('scim_directories').select(['id', 'org_id']).where('id', '=', id).where('status', '=', 'active').executeTakeFirst();
+          const d = await request.ctx.db
+            .selectFrom('scim_directories')
+            .select(['id', 'org_id'])
+            .where('id', '=', id)
+            .where('status', '=', 'active')
+            .executeTakeFirst();
           if (!d) return;
           directoryId = d.id;
           orgId = d.org_id;
@@ -141,16 +165,25 @@ export async function scimProtocolRoutes(app: FastifyInstance): Promise<void> {
         // Refusals that protect another organization's people are security events, not only sync-log lines.
         if (call && err?.code === 'email_domain_captured') {
           try {
-            await request.ctx.db.transaction().execute((tx) =>
-              recordAudit(tx, call.ctx, { orgId: call.dir.org_id, action: 'scim.user_refused', outcome: 'denied', targets: [{ type: 'scim_directory', id: call.dir.id }], metadata: { reason: err.code, userName: call.log.userName } }),
-            );
+            await request.ctx.db
+              .transaction()
+              .execute((tx) =>
+                recordAudit(tx, call.ctx, {
+                  orgId: call.dir.org_id,
+                  action: 'scim.user_refused',
+                  outcome: 'denied',
+                  targets: [{ type: 'scim_directory', id: call.dir.id }],
+                  metadata: { reason: err.code, userName: call.log.userName },
+                }),
+              );
           } catch (e) {
             request.log.error({ err: e }, 'could not audit a refused SCIM request');
           }
         }
         try {
           // A refused token is counted on one entry per directory per minute; everything else gets its own row.
-          if (!call && reply.statusCode === 401) await recordAuthFailure(request.ctx.db, request.ctx.clock.now(), entry, request.ip ?? null);
+          if (!call && reply.statusCode === 401)
+            await recordAuthFailure(request.ctx.db, request.ctx.clock.now(), entry, request.ip ?? null);
           else await recordSync(request.ctx.db, request.ctx.clock.now(), entry);
         } catch (e) {
           request.log.error({ err: e }, 'could not write the SCIM sync log');
@@ -170,8 +203,16 @@ export async function scimProtocolRoutes(app: FastifyInstance): Promise<void> {
         // A path that exists with other methods is a 405 naming them (RFC 7231 §6.5.5), as scim2-tester expects of discovery endpoints.
         const allowed = allowedMethods(request.server.routeTable, path);
         const se = allowed.length
-          ? new ScimError(405, 'method_not_allowed', `${request.method} is not supported on ${path.slice(0, 200)}; it accepts ${allowed.join(', ')}.`)
-          : new ScimError(404, 'endpoint_not_found', `There is no SCIM endpoint ${request.method} ${path.slice(0, 200)}. Endpoints: /Users, /Groups, /ServiceProviderConfig, /ResourceTypes, /Schemas.`);
+          ? new ScimError(
+              405,
+              'method_not_allowed',
+              `${request.method} is not supported on ${path.slice(0, 200)}; it accepts ${allowed.join(', ')}.`,
+            )
+          : new ScimError(
+              404,
+              'endpoint_not_found',
+              `There is no SCIM endpoint ${request.method} ${path.slice(0, 200)}. Endpoints: /Users, /Groups, /ServiceProviderConfig, /ResourceTypes, /Schemas.`,
+            );
         request.scimError = se;
         if (allowed.length) reply.header('allow', allowed.join(', '));
         return send(reply, se.status, scimErrorBody(se));
@@ -183,17 +224,27 @@ export async function scimProtocolRoutes(app: FastifyInstance): Promise<void> {
         c.log.resourceType = resourceType;
         return c;
       };
-      const ifMatch = (request: FastifyRequest) => (typeof request.headers['if-match'] === 'string' ? request.headers['if-match'] : undefined);
+      const ifMatch = (request: FastifyRequest) =>
+        typeof request.headers['if-match'] === 'string' ? request.headers['if-match'] : undefined;
       const hide = { schema: { hide: true } };
       // Documented in /openapi.json (tag "SCIM 2.0") for the reader; bodies are SCIM's own (RFC 7643),
       // validated by the operations, and responses are serialized as they are (the schemas below
       // describe, they do not filter: this plugin's serializer ignores them).
       scim.setSerializerCompiler(() => (data: unknown) => JSON.stringify(data));
       const ScimResource = Type.Object(
-        { schemas: Type.Array(Type.String(), { description: 'SCIM schema URNs of the resource, or of a ListResponse.' }) },
-        { additionalProperties: true, description: 'A SCIM resource, or a ListResponse of them (RFC 7643, RFC 7644 §3.4.2).' },
+        {
+          schemas: Type.Array(Type.String(), {
+            description: 'SCIM schema URNs of the resource, or of a ListResponse.',
+          }),
+        },
+        {
+          additionalProperties: true,
+          description: 'A SCIM resource, or a ListResponse of them (RFC 7643, RFC 7644 §3.4.2).',
+        },
       );
-      const DirParams = Type.Object({ directoryId: Type.String({ description: 'The SCIM directory (its base URL is /scim/v2/{directoryId}).' }) });
+      const DirParams = Type.Object({
+        directoryId: Type.String({ description: 'The SCIM directory (its base URL is /scim/v2/{directoryId}).' }),
+      });
       const withId = (name: 'id' | 'rid') => Type.Object({ directoryId: Type.String(), [name]: Type.String() });
       const doc = (operationId: string, summary: string, params: TSchema, response: Record<number, TSchema>) => ({
         schema: { tags: ['SCIM 2.0'], operationId, summary, security: [{ scimToken: [] }], params, response },
@@ -206,75 +257,206 @@ export async function scimProtocolRoutes(app: FastifyInstance): Promise<void> {
       const discovery = (request: FastifyRequest): ScimCall => {
         const c = call(request, 'discovery', null);
         const filter = (request.query as Query).filter;
-        if (filter !== undefined && filter !== '') throw new ScimError(403, 'discovery_filter_unsupported', 'Discovery endpoints (/ServiceProviderConfig, /ResourceTypes, /Schemas) do not filter (RFC 7644 §4); request them without "filter" and select what you need.');
+        if (filter !== undefined && filter !== '')
+          throw new ScimError(
+            403,
+            'discovery_filter_unsupported',
+            'Discovery endpoints (/ServiceProviderConfig, /ResourceTypes, /Schemas) do not filter (RFC 7644 §4); request them without "filter" and select what you need.',
+          );
         return c;
       };
-      scim.get('/:directoryId/ServiceProviderConfig', doc('scimGetServiceProviderConfig', 'What this SCIM service supports (RFC 7644 §5)', DirParams, ok), async (request, reply) => send(reply, 200, serviceProviderConfig(discovery(request).base)));
-      scim.get('/:directoryId/ResourceTypes', doc('scimListResourceTypes', 'The resource types served: User and Group', DirParams, ok), async (request, reply) => {
-        const docs = resourceTypeDocs(discovery(request).base);
-        return send(reply, 200, { schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: docs.length, startIndex: 1, itemsPerPage: docs.length, Resources: docs });
-      });
-      scim.get('/:directoryId/ResourceTypes/:rid', doc('scimGetResourceType', 'One resource type', withId('rid'), ok), async (request, reply) => {
-        const doc = resourceTypeDocs(discovery(request).base).find((d) => d.id === (request.params as Params).rid);
-        if (!doc) throw new ScimError(404, 'resource_not_found', 'Resource types are User and Group.');
-        return send(reply, 200, doc);
-      });
-      scim.get('/:directoryId/Schemas', doc('scimListSchemas', 'The schemas served, with their attributes', DirParams, ok), async (request, reply) => {
-        const docs = schemaDocs(discovery(request).base);
-        return send(reply, 200, { schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: docs.length, startIndex: 1, itemsPerPage: docs.length, Resources: docs });
-      });
-      scim.get('/:directoryId/Schemas/:rid', doc('scimGetSchema', 'One schema', withId('rid'), ok), async (request, reply) => {
-        const docs = schemaDocs(discovery(request).base);
-        const doc = docs.find((d) => String(d.id).toLowerCase() === String((request.params as Params).rid).toLowerCase());
-        if (!doc) throw new ScimError(404, 'resource_not_found', `No schema with that id. Schemas served: ${docs.map((d) => d.id).join(', ')}.`);
-        return send(reply, 200, doc);
-      });
+      scim.get(
+        '/:directoryId/ServiceProviderConfig',
+        doc('scimGetServiceProviderConfig', 'What this SCIM service supports (RFC 7644 §5)', DirParams, ok),
+        async (request, reply) => send(reply, 200, serviceProviderConfig(discovery(request).base)),
+      );
+      scim.get(
+        '/:directoryId/ResourceTypes',
+        doc('scimListResourceTypes', 'The resource types served: User and Group', DirParams, ok),
+        async (request, reply) => {
+          const docs = resourceTypeDocs(discovery(request).base);
+          return send(reply, 200, {
+            schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'],
+            totalResults: docs.length,
+            startIndex: 1,
+            itemsPerPage: docs.length,
+            Resources: docs,
+          });
+        },
+      );
+      scim.get(
+        '/:directoryId/ResourceTypes/:rid',
+        doc('scimGetResourceType', 'One resource type', withId('rid'), ok),
+        async (request, reply) => {
+          const doc = resourceTypeDocs(discovery(request).base).find((d) => d.id === (request.params as Params).rid);
+          if (!doc) throw new ScimError(404, 'resource_not_found', 'Resource types are User and Group.');
+          return send(reply, 200, doc);
+        },
+      );
+      scim.get(
+        '/:directoryId/Schemas',
+        doc('scimListSchemas', 'The schemas served, with their attributes', DirParams, ok),
+        async (request, reply) => {
+          const docs = schemaDocs(discovery(request).base);
+          return send(reply, 200, {
+            schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'],
+            totalResults: docs.length,
+            startIndex: 1,
+            itemsPerPage: docs.length,
+            Resources: docs,
+          });
+        },
+      );
+      scim.get(
+        '/:directoryId/Schemas/:rid',
+        doc('scimGetSchema', 'One schema', withId('rid'), ok),
+        async (request, reply) => {
+          const docs = schemaDocs(discovery(request).base);
+          const doc = docs.find(
+            (d) => String(d.id).toLowerCase() === String((request.params as Params).rid).toLowerCase(),
+          );
+          if (!doc)
+            throw new ScimError(
+              404,
+              'resource_not_found',
+              `No schema with that id. Schemas served: ${docs.map((d) => d.id).join(', ')}.`,
+            );
+          return send(reply, 200, doc);
+        },
+      );
       // RFC 7644 §3.11: a provider without /Me answers 501.
       scim.all('/:directoryId/Me', hide, async (request) => {
         call(request, 'me', null);
-        throw new ScimError(501, 'me_not_supported', 'The /Me endpoint is not supported: a directory token acts for the identity provider, not for a person.');
+        throw new ScimError(
+          501,
+          'me_not_supported',
+          'The /Me endpoint is not supported: a directory token acts for the identity provider, not for a person.',
+        );
       });
       scim.post('/:directoryId/Bulk', hide, async (request) => {
         call(request, 'bulk', null);
-        throw new ScimError(501, 'bulk_not_supported', 'Bulk operations are not supported (see /ServiceProviderConfig); send one request per resource.');
+        throw new ScimError(
+          501,
+          'bulk_not_supported',
+          'Bulk operations are not supported (see /ServiceProviderConfig); send one request per resource.',
+        );
       });
       // RFC 7644 §3.4.3: a search at the server root spans every resource type; Palisade searches one type at a time.
       scim.post('/:directoryId/.search', hide, async (request) => {
         call(request, 'search', null);
-        throw new ScimError(501, 'root_search_not_supported', 'Searching across resource types at the server root is not supported; POST the SearchRequest to /Users/.search or /Groups/.search instead.');
+        throw new ScimError(
+          501,
+          'root_search_not_supported',
+          'Searching across resource types at the server root is not supported; POST the SearchRequest to /Users/.search or /Groups/.search instead.',
+        );
       });
 
       // Users and Groups: the same seven routes over each resource type's operations.
       const resources = [
-        { path: 'Users', type: 'User', noun: 'user', list: listUsers, get: getUser, create: createUser, replace: replaceUser, patch: patchUser, remove: deleteUser },
-        { path: 'Groups', type: 'Group', noun: 'group', list: listGroups, get: getGroup, create: createGroup, replace: replaceGroup, patch: patchGroup, remove: deleteGroup },
+        {
+          path: 'Users',
+          type: 'User',
+          noun: 'user',
+          list: listUsers,
+          get: getUser,
+          create: createUser,
+          replace: replaceUser,
+          patch: patchUser,
+          remove: deleteUser,
+        },
+        {
+          path: 'Groups',
+          type: 'Group',
+          noun: 'group',
+          list: listGroups,
+          get: getGroup,
+          create: createGroup,
+          replace: replaceGroup,
+          patch: patchGroup,
+          remove: deleteGroup,
+        },
       ] as const;
       for (const r of resources) {
         const id = (request: FastifyRequest) => (request.params as Params).id as string;
-        scim.get(`/:directoryId/${r.path}`, doc(`scimList${r.path}`, `List or filter ${r.path} (filter, startIndex, count, attributes)`, DirParams, ok), async (request, reply) => send(reply, 200, await r.list(call(request, `list_${r.noun}s`, r.type), readListQuery(request.query, 'query'))));
-        scim.post(`/:directoryId/${r.path}/.search`, doc(`scimSearch${r.path}`, `Search ${r.path} with a SearchRequest body`, DirParams, ok), async (request, reply) => send(reply, 200, await r.list(call(request, `search_${r.noun}s`, r.type), readListQuery(request.body, 'body'))));
-        scim.get(`/:directoryId/${r.path}/:id`, doc(`scimGet${r.type}`, `One ${r.type} (ETag; If-None-Match answers 304)`, withId('id'), ok), async (request, reply) => {
-          const found = await r.get(call(request, `get_${r.noun}`, r.type), id(request), readListQuery(request.query, 'query'));
-          if (request.headers['if-none-match'] === found.etag) return reply.status(304).header('etag', found.etag).send();
-          return send(reply, 200, found.body, found.etag);
-        });
-        scim.post(`/:directoryId/${r.path}`, doc(`scimCreate${r.type}`, `Create a ${r.type}`, DirParams, { 201: ScimResource }), async (request, reply) => {
-          const created = await r.create(call(request, `create_${r.noun}`, r.type), request.body);
-          reply.header('location', (created.body.meta as { location: string }).location);
-          return send(reply, 201, created.body, created.etag);
-        });
-        scim.put(`/:directoryId/${r.path}/:id`, doc(`scimReplace${r.type}`, `Replace a ${r.type} (If-Match honoured)`, withId('id'), ok), async (request, reply) => {
-          const replaced = await r.replace(call(request, `replace_${r.noun}`, r.type), id(request), request.body, ifMatch(request));
-          return send(reply, 200, replaced.body, replaced.etag);
-        });
-        scim.patch(`/:directoryId/${r.path}/:id`, doc(`scimPatch${r.type}`, `Change a ${r.type} with PatchOp operations (If-Match honoured)`, withId('id'), ok), async (request, reply) => {
-          const patched = await r.patch(call(request, `patch_${r.noun}`, r.type), id(request), request.body, ifMatch(request));
-          return send(reply, 200, patched.body, patched.etag);
-        });
-        scim.delete(`/:directoryId/${r.path}/:id`, doc(`scimDelete${r.type}`, `Delete a ${r.type}`, withId('id'), { 204: Type.Null({ description: 'Deleted.' }) }), async (request, reply) => {
-          await r.remove(call(request, `delete_${r.noun}`, r.type), id(request), ifMatch(request));
-          return reply.status(204).send();
-        });
+        scim.get(
+          `/:directoryId/${r.path}`,
+          doc(`scimList${r.path}`, `List or filter ${r.path} (filter, startIndex, count, attributes)`, DirParams, ok),
+          async (request, reply) =>
+            send(
+              reply,
+              200,
+              await r.list(call(request, `list_${r.noun}s`, r.type), readListQuery(request.query, 'query')),
+            ),
+        );
+        scim.post(
+          `/:directoryId/${r.path}/.search`,
+          doc(`scimSearch${r.path}`, `Search ${r.path} with a SearchRequest body`, DirParams, ok),
+          async (request, reply) =>
+            send(
+              reply,
+              200,
+              await r.list(call(request, `search_${r.noun}s`, r.type), readListQuery(request.body, 'body')),
+            ),
+        );
+        scim.get(
+          `/:directoryId/${r.path}/:id`,
+          doc(`scimGet${r.type}`, `One ${r.type} (ETag; If-None-Match answers 304)`, withId('id'), ok),
+          async (request, reply) => {
+            const found = await r.get(
+              call(request, `get_${r.noun}`, r.type),
+              id(request),
+              readListQuery(request.query, 'query'),
+            );
+            if (request.headers['if-none-match'] === found.etag)
+              return reply.status(304).header('etag', found.etag).send();
+            return send(reply, 200, found.body, found.etag);
+          },
+        );
+        scim.post(
+          `/:directoryId/${r.path}`,
+          doc(`scimCreate${r.type}`, `Create a ${r.type}`, DirParams, { 201: ScimResource }),
+          async (request, reply) => {
+            const created = await r.create(call(request, `create_${r.noun}`, r.type), request.body);
+            reply.header('location', (created.body.meta as { location: string }).location);
+            return send(reply, 201, created.body, created.etag);
+          },
+        );
+        scim.put(
+          `/:directoryId/${r.path}/:id`,
+          doc(`scimReplace${r.type}`, `Replace a ${r.type} (If-Match honoured)`, withId('id'), ok),
+          async (request, reply) => {
+            const replaced = await r.replace(
+              call(request, `replace_${r.noun}`, r.type),
+              id(request),
+              request.body,
+              ifMatch(request),
+            );
+            return send(reply, 200, replaced.body, replaced.etag);
+          },
+        );
+        scim.patch(
+          `/:directoryId/${r.path}/:id`,
+          doc(`scimPatch${r.type}`, `Change a ${r.type} with PatchOp operations (If-Match honoured)`, withId('id'), ok),
+          async (request, reply) => {
+            const patched = await r.patch(
+              call(request, `patch_${r.noun}`, r.type),
+              id(request),
+              request.body,
+              ifMatch(request),
+            );
+            return send(reply, 200, patched.body, patched.etag);
+          },
+        );
+        scim.delete(
+          `/:directoryId/${r.path}/:id`,
+          doc(`scimDelete${r.type}`, `Delete a ${r.type}`, withId('id'), {
+            204: Type.Null({ description: 'Deleted.' }),
+          }),
+          async (request, reply) => {
+            await r.remove(call(request, `delete_${r.noun}`, r.type), id(request), ifMatch(request));
+            return reply.status(204).send();
+          },
+        );
       }
     },
     { prefix: '/scim/v2' },

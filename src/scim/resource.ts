@@ -1,6 +1,14 @@
 import { scimBad } from './errors.js';
 import { type PatchPath, locate, parsePatchPath } from './filter.js';
-import { type AttrDef, type ResourceKind, SCHEMA_SETS, type SchemaSet, findAttr, findExtension, schemaUrnOf } from './schemas.js';
+import {
+  type AttrDef,
+  type ResourceKind,
+  SCHEMA_SETS,
+  type SchemaSet,
+  findAttr,
+  findExtension,
+  schemaUrnOf,
+} from './schemas.js';
 
 /**
  * JSON resources in canonical form: attribute names in the schema's casing (clients may use any
@@ -14,7 +22,10 @@ export type JsonObject = { [k: string]: Json };
 export const isObj = (v: unknown): v is JsonObject => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** Never stored: id and meta are Palisade's, groups are derived, password is not kept (SSO signs people in). */
-const DROPPED: Record<ResourceKind, Set<string>> = { User: new Set(['id', 'meta', 'groups', 'password']), Group: new Set(['id', 'meta']) };
+const DROPPED: Record<ResourceKind, Set<string>> = {
+  User: new Set(['id', 'meta', 'groups', 'password']),
+  Group: new Set(['id', 'meta']),
+};
 
 function coerce(def: AttrDef, value: Json, where: string): Json {
   if (value === null) return null;
@@ -34,8 +45,13 @@ function coerceSingle(def: AttrDef, value: Json, where: string): Json {
   switch (def.type) {
     case 'boolean':
       if (typeof value === 'boolean') return value;
-      if (typeof value === 'string' && /^(true|false)$/i.test(value.trim())) return value.trim().toLowerCase() === 'true';
-      throw scimBad('invalidValue', 'invalid_value', `"${where}" must be true or false, not ${JSON.stringify(value).slice(0, 60)}.`);
+      if (typeof value === 'string' && /^(true|false)$/i.test(value.trim()))
+        return value.trim().toLowerCase() === 'true';
+      throw scimBad(
+        'invalidValue',
+        'invalid_value',
+        `"${where}" must be true or false, not ${JSON.stringify(value).slice(0, 60)}.`,
+      );
     case 'complex': {
       // Entra sends the manager as a bare id string; treat a scalar as the "value" sub-attribute.
       const obj: JsonObject = isObj(value) ? value : { value };
@@ -74,8 +90,14 @@ export function assertDepth(value: unknown): void {
   while (stack.length) {
     const [v, d] = stack.pop() as [unknown, number];
     if (v === null || typeof v !== 'object') continue;
-    if (d >= MAX_DEPTH) throw scimBad('invalidValue', 'too_deep', `The resource nests values more than ${MAX_DEPTH} levels deep; SCIM attributes are at most two levels deep.`);
-    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, d + 1]);
+    if (d >= MAX_DEPTH)
+      throw scimBad(
+        'invalidValue',
+        'too_deep',
+        `The resource nests values more than ${MAX_DEPTH} levels deep; SCIM attributes are at most two levels deep.`,
+      );
+    for (const child of Array.isArray(v) ? v : Object.values(v))
+      if (child !== null && typeof child === 'object') stack.push([child, d + 1]);
   }
 }
 
@@ -90,7 +112,8 @@ export function canonicalResource(kind: ResourceKind, body: JsonObject): JsonObj
     const ext = findExtension(set, key);
     if (ext && set.readOnlyExtensions.has(ext)) continue;
     if (ext) {
-      if (!isObj(value)) throw scimBad('invalidValue', 'invalid_value', `"${ext}" must be an object of extension attributes.`);
+      if (!isObj(value))
+        throw scimBad('invalidValue', 'invalid_value', `"${ext}" must be an object of extension attributes.`);
       out[ext] = canonicalObject(set.extensions[ext] ?? [], value, ext);
       continue;
     }
@@ -113,10 +136,16 @@ export function schemasOf(kind: ResourceKind, resource: JsonObject, extra: strin
 // ---- attributes / excludedAttributes (RFC 7644 §3.9) ---------------------------------------------
 
 function splitList(raw: string | undefined): string[] {
-  return (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
-function pathKey(set: SchemaSet, raw: string): { container: string; attr: string; sub: string | undefined } | { whole: string } {
+function pathKey(
+  set: SchemaSet,
+  raw: string,
+): { container: string; attr: string; sub: string | undefined } | { whole: string } {
   // "urn:…:enterprise:2.0:User" names the whole extension (and the core URN the core attributes).
   const urn = schemaUrnOf(set, raw);
   if (urn) return { whole: urn };
@@ -124,7 +153,11 @@ function pathKey(set: SchemaSet, raw: string): { container: string; attr: string
   try {
     p = parsePatchPath(raw);
   } catch {
-    throw scimBad('invalidValue', 'invalid_attributes', `"${raw.slice(0, 100)}" in attributes/excludedAttributes is not an attribute path.`);
+    throw scimBad(
+      'invalidValue',
+      'invalid_attributes',
+      `"${raw.slice(0, 100)}" in attributes/excludedAttributes is not an attribute path.`,
+    );
   }
   const { container, def } = locate(set, p.path);
   return { container, attr: def?.name ?? p.path.attr, sub: p.path.sub };
@@ -172,7 +205,9 @@ export function project(kind: ResourceKind, full: JsonObject, attributes?: strin
         (target as JsonObject)[hit[0]] = prev;
       } else {
         const s = pick(val, sub);
-        if (s) (((target as JsonObject)[hit[0]] as JsonObject | undefined) ?? ((target as JsonObject)[hit[0]] = {}))[s[0]] = s[1];
+        if (s)
+          (((target as JsonObject)[hit[0]] as JsonObject | undefined) ?? ((target as JsonObject)[hit[0]] = {}))[s[0]] =
+            s[1];
       }
     }
     return out;
@@ -190,7 +225,12 @@ export function project(kind: ResourceKind, full: JsonObject, attributes?: strin
     const hit = pick(root, attr);
     if (!hit || !isObj(root)) continue;
     if (!sub) delete root[hit[0]];
-    else for (const item of Array.isArray(hit[1]) ? hit[1] : [hit[1]]) if (isObj(item)) { const s = pick(item, sub); if (s) delete item[s[0]]; }
+    else
+      for (const item of Array.isArray(hit[1]) ? hit[1] : [hit[1]])
+        if (isObj(item)) {
+          const s = pick(item, sub);
+          if (s) delete item[s[0]];
+        }
   }
   return out;
 }

@@ -17,7 +17,9 @@ export function scimSyncLogRetentionJob(config: Pick<PalisadeConfig, 'scimSyncLo
       const cutoff = addMs(ctx.clock.now(), -config.scimSyncLogRetentionDays * 86_400_000).toISOString();
       let deleted = 0;
       for (;;) {
-        const ids = (await ctx.db.selectFrom('scim_sync_log').select('id').where('occurred_at', '<', cutoff).limit(CHUNK).execute()).map((r) => r.id);
+        const ids = (
+          await ctx.db.selectFrom('scim_sync_log').select('id').where('occurred_at', '<', cutoff).limit(CHUNK).execute()
+        ).map((r) => r.id);
         if (!ids.length) break;
         await ctx.db.deleteFrom('scim_sync_log').where('id', 'in', ids).execute();
         deleted += ids.length;

@@ -32,7 +32,12 @@ export interface AttrDef {
 
 export const s = (name: string, extra: Partial<AttrDef> = {}): AttrDef => ({ name, type: 'string', ...extra });
 const b = (name: string): AttrDef => ({ name, type: 'boolean' });
-export const ref = (name: string, referenceTypes: string[], extra: Partial<AttrDef> = {}): AttrDef => ({ name, type: 'reference', referenceTypes, ...extra });
+export const ref = (name: string, referenceTypes: string[], extra: Partial<AttrDef> = {}): AttrDef => ({
+  name,
+  type: 'reference',
+  referenceTypes,
+  ...extra,
+});
 const multi = (name: string, types: string[], value: AttrDef = s('value')): AttrDef => ({
   name,
   type: 'complex',
@@ -45,7 +50,14 @@ export const USER_ATTRIBUTES: AttrDef[] = [
   {
     name: 'name',
     type: 'complex',
-    subAttributes: [s('formatted'), s('familyName'), s('givenName'), s('middleName'), s('honorificPrefix'), s('honorificSuffix')],
+    subAttributes: [
+      s('formatted'),
+      s('familyName'),
+      s('givenName'),
+      s('middleName'),
+      s('honorificPrefix'),
+      s('honorificSuffix'),
+    ],
   },
   s('displayName'),
   s('nickName'),
@@ -65,7 +77,16 @@ export const USER_ATTRIBUTES: AttrDef[] = [
     name: 'addresses',
     type: 'complex',
     multiValued: true,
-    subAttributes: [s('formatted'), s('streetAddress'), s('locality'), s('region'), s('postalCode'), s('country'), s('type', { canonicalValues: ['work', 'home', 'other'] }), b('primary')],
+    subAttributes: [
+      s('formatted'),
+      s('streetAddress'),
+      s('locality'),
+      s('region'),
+      s('postalCode'),
+      s('country'),
+      s('type', { canonicalValues: ['work', 'home', 'other'] }),
+      b('primary'),
+    ],
   },
   {
     name: 'groups',
@@ -90,15 +111,24 @@ export const ENTERPRISE_ATTRIBUTES: AttrDef[] = [
   s('organization'),
   s('division'),
   s('department'),
-  { name: 'manager', type: 'complex', subAttributes: [s('value'), ref('$ref', ['User']), s('displayName', { mutability: 'readOnly' })] },
+  {
+    name: 'manager',
+    type: 'complex',
+    subAttributes: [s('value'), ref('$ref', ['User']), s('displayName', { mutability: 'readOnly' })],
+  },
 ];
 
-const readOnly = (name: string, description: string, extra: Partial<AttrDef> = {}): AttrDef => s(name, { mutability: 'readOnly', description, ...extra });
+const readOnly = (name: string, description: string, extra: Partial<AttrDef> = {}): AttrDef =>
+  s(name, { mutability: 'readOnly', description, ...extra });
 
 /** MAPPING_SCHEMA: computed by Palisade on every read, never written by a client. */
 export const MAPPING_ATTRIBUTES: AttrDef[] = [
-  readOnly('outcome', 'How the group name meets the organization\'s group-to-role mapping.', { canonicalValues: ['matched', 'no_rule', 'missing_prefix'] }),
-  readOnly('role', 'The Palisade role the group grants (null when it grants none).', { canonicalValues: ['primary_owner', 'admin', 'member'] }),
+  readOnly('outcome', "How the group name meets the organization's group-to-role mapping.", {
+    canonicalValues: ['matched', 'no_rule', 'missing_prefix'],
+  }),
+  readOnly('role', 'The Palisade role the group grants (null when it grants none).', {
+    canonicalValues: ['primary_owner', 'admin', 'member'],
+  }),
   readOnly('expectedName', 'The name the group should have to match a rule, when it misses only the required prefix.'),
   readOnly('explanation', 'The outcome in words, with the fix.'),
 ];
@@ -115,7 +145,12 @@ export const GROUP_ATTRIBUTES: AttrDef[] = [
     name: 'members',
     type: 'complex',
     multiValued: true,
-    subAttributes: [s('value', { mutability: 'immutable' }), ref('$ref', ['User', 'Group'], { mutability: 'immutable' }), s('display'), s('type', { canonicalValues: ['User', 'Group'] })],
+    subAttributes: [
+      s('value', { mutability: 'immutable' }),
+      ref('$ref', ['User', 'Group'], { mutability: 'immutable' }),
+      s('display'),
+      s('type', { canonicalValues: ['User', 'Group'] }),
+    ],
   },
 ];
 
@@ -154,7 +189,12 @@ export const SCHEMA_SETS: Record<ResourceKind, SchemaSet> = {
     extensions: { [ENTERPRISE_SCHEMA]: ENTERPRISE_ATTRIBUTES, [ACCOUNT_SCHEMA]: ACCOUNT_ATTRIBUTES },
     readOnlyExtensions: new Set([ACCOUNT_SCHEMA]),
   },
-  Group: { core: GROUP_SCHEMA, attributes: [...COMMON_ATTRIBUTES, ...GROUP_ATTRIBUTES], extensions: { [MAPPING_SCHEMA]: MAPPING_ATTRIBUTES }, readOnlyExtensions: new Set([MAPPING_SCHEMA]) },
+  Group: {
+    core: GROUP_SCHEMA,
+    attributes: [...COMMON_ATTRIBUTES, ...GROUP_ATTRIBUTES],
+    extensions: { [MAPPING_SCHEMA]: MAPPING_ATTRIBUTES },
+    readOnlyExtensions: new Set([MAPPING_SCHEMA]),
+  },
 };
 
 /** The schema URN a path or key names as a whole (core or an extension), in its canonical casing. */

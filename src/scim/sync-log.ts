@@ -92,8 +92,14 @@ export interface AuthFailureAggregate {
 
 function aggregateExplanation(detail: string | null, occurrences: number, a: AuthFailureAggregate): string {
   const addresses = a.sources.length + a.otherSources;
-  const top = a.sources.slice(0, 3).map((s) => `${s.ip} (${s.count})`).join(', ');
-  return `${detail ?? 'Authentication failed.'} ${occurrences} request${occurrences === 1 ? '' : 's'} with an invalid token between ${a.firstAt} and ${a.lastAt} from ${addresses} address${addresses === 1 ? '' : 'es'}${top ? `: ${top}` : ''}${addresses > 3 ? ', …' : ''}. Repeated failures are counted on this one entry per minute.`.slice(0, 4000);
+  const top = a.sources
+    .slice(0, 3)
+    .map((s) => `${s.ip} (${s.count})`)
+    .join(', ');
+  return `${detail ?? 'Authentication failed.'} ${occurrences} request${occurrences === 1 ? '' : 's'} with an invalid token between ${a.firstAt} and ${a.lastAt} from ${addresses} address${addresses === 1 ? '' : 'es'}${top ? `: ${top}` : ''}${addresses > 3 ? ', …' : ''}. Repeated failures are counted on this one entry per minute.`.slice(
+    0,
+    4000,
+  );
 }
 
 /**
@@ -104,22 +110,43 @@ function aggregateExplanation(detail: string | null, occurrences: number, a: Aut
  */
 export async function recordAuthFailure(db: Db, now: Date, e: SyncEntry, ip: string | null): Promise<void> {
   const at = now.toISOString();
-  const windowStart = new Date(Math.floor(now.getTime() / AUTH_FAILURE_WINDOW_MS) * AUTH_FAILURE_WINDOW_MS).toISOString();
+  const windowStart = new Date(
+    Math.floor(now.getTime() / AUTH_FAILURE_WINDOW_MS) * AUTH_FAILURE_WINDOW_MS,
+  ).toISOString();
   const key = `auth:${e.directoryId}:${windowStart}`;
   const source = (ip ?? 'unknown').slice(0, 64);
   await db.transaction().execute(async (tx) => {
-    const first: AuthFailureAggregate = { windowStart, firstAt: at, lastAt: at, sources: [{ ip: source, count: 1 }], otherSources: 0 };
+    const first: AuthFailureAggregate = {
+      windowStart,
+      firstAt: at,
+      lastAt: at,
+      sources: [{ ip: source, count: 1 }],
+      otherSources: 0,
+    };
     const row = rowOf(now, e);
     const inserted = await tx
       .insertInto('scim_sync_log')
-      .values({ ...row, aggregate_key: key, explanation: aggregateExplanation(e.errorDetail, 1, first), details: JSON.stringify({ notes: [], aggregate: first }) })
+      .values({
+        ...row,
+        aggregate_key: key,
+        explanation: aggregateExplanation(e.errorDetail, 1, first),
+        details: JSON.stringify({ notes: [], aggregate: first }),
+      })
       .onConflict((oc) => oc.column('aggregate_key').doNothing())
       .returning('id')
       .executeTakeFirst();
     if (inserted) return;
     // The counted update takes the row lock first, so the read-merge-write below is serialized too.
-    await tx.updateTable('scim_sync_log').set((eb) => ({ occurrences: eb('occurrences', '+', 1) })).where('aggregate_key', '=', key).execute();
-    const current = await tx.selectFrom('scim_sync_log').select(['occurrences', 'details']).where('aggregate_key', '=', key).executeTakeFirst();
+    await tx
+      .updateTable('scim_sync_log')
+      .set((eb) => ({ occurrences: eb('occurrences', '+', 1) }))
+      .where('aggregate_key', '=', key)
+      .execute();
+    const current = await tx
+      .selectFrom('scim_sync_log')
+      .select(['occurrences', 'details'])
+      .where('aggregate_key', '=', key)
+      .executeTakeFirst();
     if (!current) return;
     const parsed = JSON.parse(current.details) as { aggregate?: AuthFailureAggregate };
     const a: AuthFailureAggregate = parsed.aggregate ?? { ...first, sources: [], otherSources: 0 };
@@ -132,15 +159,22 @@ export async function recordAuthFailure(db: Db, now: Date, e: SyncEntry, ip: str
     const occurrences = Number(current.occurrences);
     await tx
       .updateTable('scim_sync_log')
-      .set({ details: JSON.stringify({ notes: [], aggregate: a }), explanation: aggregateExplanation(e.errorDetail, occurrences, a) })
+      .set({
+        details: JSON.stringify({ notes: [], aggregate: a }),
+        explanation: aggregateExplanation(e.errorDetail, occurrences, a),
+      })
       .where('aggregate_key', '=', key)
       .execute();
   });
 }
 
 export const SyncLogQuery = Type.Object({
-  user: Type.Optional(Type.String({ maxLength: 300, description: 'userName (substring, case-insensitive) or SCIM user id' })),
-  group: Type.Optional(Type.String({ maxLength: 300, description: 'group displayName (substring, case-insensitive) or SCIM group id' })),
+  user: Type.Optional(
+    Type.String({ maxLength: 300, description: 'userName (substring, case-insensitive) or SCIM user id' }),
+  ),
+  group: Type.Optional(
+    Type.String({ maxLength: 300, description: 'group displayName (substring, case-insensitive) or SCIM group id' }),
+  ),
   outcome: Type.Optional(Type.Union([Type.Literal('success'), Type.Literal('warning'), Type.Literal('failure')])),
   cause: Type.Optional(Type.String({ maxLength: 100 })),
   from: Type.Optional(Type.String({ format: 'date-time' })),
@@ -168,7 +202,9 @@ export const SyncLogEntryView = Type.Object({
   notes: Type.Array(Type.Record(Type.String(), Type.Unknown())),
   members: Type.Optional(Type.Object({ added: Type.Array(Type.String()), removed: Type.Array(Type.String()) })),
   requestId: Type.String(),
-  occurrences: Type.Integer({ description: 'Requests this entry stands for: 1, or the authentication failures of one directory in one minute.' }),
+  occurrences: Type.Integer({
+    description: 'Requests this entry stands for: 1, or the authentication failures of one directory in one minute.',
+  }),
   aggregate: Type.Optional(
     Type.Object({
       windowStart: Type.String(),
@@ -182,20 +218,37 @@ export const SyncLogEntryView = Type.Object({
 
 const iso = (v: string, name: string) => {
   const d = new Date(v);
-  if (Number.isNaN(d.getTime())) throw badRequest('invalid_time', `"${name}" must be an ISO 8601 time such as 2026-01-01T00:00:00Z.`);
+  if (Number.isNaN(d.getTime()))
+    throw badRequest('invalid_time', `"${name}" must be an ISO 8601 time such as 2026-01-01T00:00:00Z.`);
   return d.toISOString();
 };
 
-function details(raw: string): { notes: Record<string, unknown>[]; members?: { added: string[]; removed: string[] }; aggregate?: AuthFailureAggregate } {
-  const d = JSON.parse(raw) as { notes?: Record<string, unknown>[]; members?: { added: string[]; removed: string[] }; aggregate?: AuthFailureAggregate };
-  return { notes: d.notes ?? [], ...(d.members ? { members: d.members } : {}), ...(d.aggregate ? { aggregate: d.aggregate } : {}) };
+function details(raw: string): {
+  notes: Record<string, unknown>[];
+  members?: { added: string[]; removed: string[] };
+  aggregate?: AuthFailureAggregate;
+} {
+  const d = JSON.parse(raw) as {
+    notes?: Record<string, unknown>[];
+    members?: { added: string[]; removed: string[] };
+    aggregate?: AuthFailureAggregate;
+  };
+  return {
+    notes: d.notes ?? [],
+    ...(d.members ? { members: d.members } : {}),
+    ...(d.aggregate ? { aggregate: d.aggregate } : {}),
+  };
 }
 
 export async function searchSyncLog(ctx: Ctx, orgId: string, directoryId: string, q: SyncLogQuery) {
   await authorize(ctx, orgId, 'scim.manage');
   await loadDirectory(ctx.db, orgId, directoryId);
   const limit = q.limit ?? 50;
-  let query = ctx.db.selectFrom('scim_sync_log').selectAll().where('org_id', '=', orgId).where('directory_id', '=', directoryId);
+  let query = ctx.db
+    .selectFrom('scim_sync_log')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('directory_id', '=', directoryId);
   if (q.outcome) query = query.where('outcome', '=', q.outcome);
   if (q.cause) query = query.where('cause', '=', q.cause);
   if (q.from) query = query.where('occurred_at', '>=', iso(q.from, 'from'));
@@ -204,15 +257,26 @@ export async function searchSyncLog(ctx: Ctx, orgId: string, directoryId: string
   if (q.user) {
     const u = q.user;
     // Group changes list the people they added or removed in details; those match too.
-    query = query.where((eb) => eb.or([eb('resource_id', '=', u), eb(eb.fn('lower', ['user_name']), 'like', like(u)), eb(eb.fn('lower', ['details']), 'like', like(u))]));
+    query = query.where((eb) =>
+      eb.or([
+        eb('resource_id', '=', u),
+        eb(eb.fn('lower', ['user_name']), 'like', like(u)),
+        eb(eb.fn('lower', ['details']), 'like', like(u)),
+      ]),
+    );
   }
   if (q.group) {
     const g = q.group;
-    query = query.where((eb) => eb.or([eb('resource_id', '=', g), eb(eb.fn('lower', ['group_name']), 'like', like(g))]));
+    query = query.where((eb) =>
+      eb.or([eb('resource_id', '=', g), eb(eb.fn('lower', ['group_name']), 'like', like(g))]),
+    );
   }
   // Newest first.
   if (q.cursor) query = query.where('id', '<', decodeCursor(q.cursor, 1)[0] as string);
-  const rows = await query.orderBy('id', 'desc').limit(limit + 1).execute();
+  const rows = await query
+    .orderBy('id', 'desc')
+    .limit(limit + 1)
+    .execute();
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return {
@@ -243,17 +307,32 @@ export async function searchSyncLog(ctx: Ctx, orgId: string, directoryId: string
 export async function syncProblems(ctx: Ctx, orgId: string, directoryId: string, q: { from?: string | undefined }) {
   await authorize(ctx, orgId, 'scim.manage');
   await loadDirectory(ctx.db, orgId, directoryId);
-  let base = ctx.db.selectFrom('scim_sync_log').where('org_id', '=', orgId).where('directory_id', '=', directoryId).where('outcome', 'in', ['failure', 'warning']);
+  let base = ctx.db
+    .selectFrom('scim_sync_log')
+    .where('org_id', '=', orgId)
+    .where('directory_id', '=', directoryId)
+    .where('outcome', 'in', ['failure', 'warning']);
   if (q.from) base = base.where('occurred_at', '>=', iso(q.from, 'from'));
   const groups = await base
     // An aggregated row (repeated authentication failures) counts for every request it stands for.
-    .select((eb) => ['cause', 'outcome', eb.fn.sum<number>('occurrences').as('n'), eb.fn.countAll<number>().as('entries'), eb.fn.min('occurred_at').as('first_seen'), eb.fn.max('occurred_at').as('last_seen')])
+    .select((eb) => [
+      'cause',
+      'outcome',
+      eb.fn.sum<number>('occurrences').as('n'),
+      eb.fn.countAll<number>().as('entries'),
+      eb.fn.min('occurred_at').as('first_seen'),
+      eb.fn.max('occurred_at').as('last_seen'),
+    ])
     .groupBy(['cause', 'outcome'])
     .execute();
   const problems = [];
   for (const g of groups) {
     const cause = g.cause ?? 'unknown';
-    let sample = base.select(['explanation', 'user_name', 'group_name', 'scim_type', 'status']).where('outcome', '=', g.outcome).orderBy('id', 'desc').limit(200);
+    let sample = base
+      .select(['explanation', 'user_name', 'group_name', 'scim_type', 'status'])
+      .where('outcome', '=', g.outcome)
+      .orderBy('id', 'desc')
+      .limit(200);
     sample = g.cause === null ? sample.where('cause', 'is', null) : sample.where('cause', '=', g.cause);
     const rows = await sample.execute();
     const distinct = (xs: (string | null)[]) => [...new Set(xs.filter((x): x is string => !!x))].slice(0, 10);

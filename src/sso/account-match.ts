@@ -53,7 +53,12 @@ export function matchAccount(identity: Identity, found: AccountLookups): Account
     return { user, matchedBy: 'subject', emailChange, conflict: null };
   }
   const user = found.byEmail;
-  if (user && identity.stableSubject && found.subjectOfByEmail !== undefined && found.subjectOfByEmail !== identity.subject) {
+  if (
+    user &&
+    identity.stableSubject &&
+    found.subjectOfByEmail !== undefined &&
+    found.subjectOfByEmail !== identity.subject
+  ) {
     return {
       user,
       matchedBy: 'email',
@@ -68,25 +73,75 @@ export function matchAccount(identity: Identity, found: AccountLookups): Account
 }
 
 /** Looks up what matchAccount needs for one sign-in. */
-export async function lookupAccount(db: Queryable, conn: Pick<ConnectionRow, 'id'>, identity: Identity): Promise<AccountLookups> {
-  const link = identity.stableSubject ? await db.selectFrom('sso_identities').select('user_id').where('connection_id', '=', conn.id).where('subject', '=', identity.subject).executeTakeFirst() : undefined;
+export async function lookupAccount(
+  db: Queryable,
+  conn: Pick<ConnectionRow, 'id'>,
+  identity: Identity,
+): Promise<AccountLookups> {
+  const link = identity.stableSubject
+    ? await db
+        .selectFrom('sso_identities')
+        .select('user_id')
+        .where('connection_id', '=', conn.id)
+        .where('subject', '=', identity.subject)
+        .executeTakeFirst()
+    : undefined;
   const linked = link ? await findUserById(db, link.user_id) : undefined;
   const byEmail = await findUserByEmail(db, identity.email);
-  const subjectOfByEmail = byEmail && identity.stableSubject ? (await db.selectFrom('sso_identities').select('subject').where('connection_id', '=', conn.id).where('user_id', '=', byEmail.id).executeTakeFirst())?.subject : undefined;
+  const subjectOfByEmail =
+    byEmail && identity.stableSubject
+      ? (
+          await db
+            .selectFrom('sso_identities')
+            .select('subject')
+            .where('connection_id', '=', conn.id)
+            .where('user_id', '=', byEmail.id)
+            .executeTakeFirst()
+        )?.subject
+      : undefined;
   return { linked, byEmail, subjectOfByEmail };
 }
 
 /** Records (or refreshes) the link between the IdP's stable subject and the account it signed in. */
-export async function linkIdentity(tx: Tx, conn: ConnectionRow, identity: Identity, userId: string, now: Date): Promise<void> {
+export async function linkIdentity(
+  tx: Tx,
+  conn: ConnectionRow,
+  identity: Identity,
+  userId: string,
+  now: Date,
+): Promise<void> {
   if (!identity.stableSubject) return;
   const at = now.toISOString();
-  const updated = await tx.updateTable('sso_identities').set({ last_login_at: at }).where('connection_id', '=', conn.id).where('subject', '=', identity.subject).where('user_id', '=', userId).executeTakeFirst();
+  const updated = await tx
+    .updateTable('sso_identities')
+    .set({ last_login_at: at })
+    .where('connection_id', '=', conn.id)
+    .where('subject', '=', identity.subject)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
   if (Number(updated.numUpdatedRows) === 1) return;
   try {
-    await tx.insertInto('sso_identities').values({ id: newId('sid', now), org_id: conn.org_id, connection_id: conn.id, subject: identity.subject, user_id: userId, created_at: at, last_login_at: at }).execute();
+    await tx
+      .insertInto('sso_identities')
+      .values({
+        id: newId('sid', now),
+        org_id: conn.org_id,
+        connection_id: conn.id,
+        subject: identity.subject,
+        user_id: userId,
+        created_at: at,
+        last_login_at: at,
+      })
+      .execute();
   } catch (err) {
     // A concurrent first sign-in linked the subject or the account meanwhile: refused rather than guessed.
-    if (isUniqueViolation(err)) throw fail('sso_subject_mismatch', 'Your Palisade account is linked to a different identity at your identity provider, so you were not signed in. Ask your administrator.', 'one stable subject per account', { detail: 'The account or the subject was linked by a concurrent sign-in.' });
+    if (isUniqueViolation(err))
+      throw fail(
+        'sso_subject_mismatch',
+        'Your Palisade account is linked to a different identity at your identity provider, so you were not signed in. Ask your administrator.',
+        'one stable subject per account',
+        { detail: 'The account or the subject was linked by a concurrent sign-in.' },
+      );
     throw err;
   }
 }
@@ -96,19 +151,46 @@ export async function linkIdentity(tx: Tx, conn: ConnectionRow, identity: Identi
  * follows, audited in every organization the account belongs to (it is one organization: an IdP
  * never signs in an account that belongs to another one).
  */
-export async function applyEmailChange(tx: Tx, ctx: Ctx, conn: ConnectionRow, user: User, change: { from: string; to: string }, now: Date): Promise<User> {
+export async function applyEmailChange(
+  tx: Tx,
+  ctx: Ctx,
+  conn: ConnectionRow,
+  user: User,
+  change: { from: string; to: string },
+  now: Date,
+): Promise<User> {
   try {
-    await tx.updateTable('users').set({ email: change.to, updated_at: now.toISOString() }).where('id', '=', user.id).where('email', '=', change.from).execute();
+    await tx
+      .updateTable('users')
+      .set({ email: change.to, updated_at: now.toISOString() })
+      .where('id', '=', user.id)
+      .where('email', '=', change.from)
+      .execute();
   } catch (err) {
-    if (isUniqueViolation(err)) throw fail('sso_email_in_use', 'Your identity provider now sends an email address that another Palisade account already uses, so you were not signed in. Ask your administrator.', 'new email is free', { received: change.to });
+    if (isUniqueViolation(err))
+      throw fail(
+        'sso_email_in_use',
+        'Your identity provider now sends an email address that another Palisade account already uses, so you were not signed in. Ask your administrator.',
+        'new email is free',
+        { received: change.to },
+      );
     throw err;
   }
   await recordAudit(tx, ctx, {
     orgId: conn.org_id,
     action: 'user.email_changed',
     actor: { type: 'user', id: user.id, email: change.to, ip: ctx.meta.ip, userAgent: ctx.meta.userAgent },
-    targets: [{ type: 'user', id: user.id, name: change.to }, { type: 'sso_connection', id: conn.id }],
-    metadata: { from: change.from, to: change.to, via: 'sso_stable_subject', reason: 'The identity provider sent a new address for the same person (same stable subject); the account follows it instead of a second account being created.' },
+    targets: [
+      { type: 'user', id: user.id, name: change.to },
+      { type: 'sso_connection', id: conn.id },
+    ],
+    metadata: {
+      from: change.from,
+      to: change.to,
+      via: 'sso_stable_subject',
+      reason:
+        'The identity provider sent a new address for the same person (same stable subject); the account follows it instead of a second account being created.',
+    },
   });
   return { ...user, email: change.to };
 }

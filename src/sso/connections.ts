@@ -15,32 +15,83 @@ import type { SsoConnectionsTable } from './tables.js';
 
 export type ConnectionRow = SsoConnectionsTable;
 
-const Preset = Type.Union([Type.Literal('okta'), Type.Literal('entra'), Type.Literal('google'), Type.Literal('custom')]);
+const Preset = Type.Union([
+  Type.Literal('okta'),
+  Type.Literal('entra'),
+  Type.Literal('google'),
+  Type.Literal('custom'),
+]);
 const Claims = Type.Partial(
-  Type.Object({ email: Type.String({ minLength: 1, maxLength: 300 }), firstName: Type.String({ minLength: 1, maxLength: 300 }), lastName: Type.String({ minLength: 1, maxLength: 300 }), groups: Type.String({ minLength: 1, maxLength: 300 }) }, { additionalProperties: false }),
+  Type.Object(
+    {
+      email: Type.String({ minLength: 1, maxLength: 300 }),
+      firstName: Type.String({ minLength: 1, maxLength: 300 }),
+      lastName: Type.String({ minLength: 1, maxLength: 300 }),
+      groups: Type.String({ minLength: 1, maxLength: 300 }),
+    },
+    { additionalProperties: false },
+  ),
 );
-const TokenAuthMethod = Type.Union([Type.Literal('auto'), Type.Literal('client_secret_basic'), Type.Literal('client_secret_post'), Type.Literal('private_key_jwt')], {
-  description:
-    'How Palisade authenticates at the token endpoint. `auto` (default): the first of client_secret_basic, client_secret_post, private_key_jwt that discovery\'s token_endpoint_auth_methods_supported lists. private_key_jwt signs with the connection\'s own key, published at oidc.jwksUri.',
-});
+const TokenAuthMethod = Type.Union(
+  [
+    Type.Literal('auto'),
+    Type.Literal('client_secret_basic'),
+    Type.Literal('client_secret_post'),
+    Type.Literal('private_key_jwt'),
+  ],
+  {
+    description:
+      "How Palisade authenticates at the token endpoint. `auto` (default): the first of client_secret_basic, client_secret_post, private_key_jwt that discovery's token_endpoint_auth_methods_supported lists. private_key_jwt signs with the connection's own key, published at oidc.jwksUri.",
+  },
+);
 const OidcInput = Type.Object(
   {
     issuer: Type.String({ maxLength: 500 }),
     clientId: Type.String({ minLength: 1, maxLength: 300 }),
-    clientSecret: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: "Stored encrypted with the organization's data key; never returned. Not needed with private_key_jwt." })),
+    clientSecret: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 1000,
+        description:
+          "Stored encrypted with the organization's data key; never returned. Not needed with private_key_jwt.",
+      }),
+    ),
     tokenAuthMethod: Type.Optional(TokenAuthMethod),
   },
   { additionalProperties: false },
 );
 const SamlInput = Type.Object(
   {
-    metadataXml: Type.Optional(Type.String({ maxLength: 200_000, description: 'The IdP metadata document; fills entityId, ssoUrl and certificates.' })),
-    metadataUrl: Type.Optional(Type.Union([Type.String({ maxLength: 1000, description: 'Where the IdP publishes its metadata; Palisade downloads it now and refreshes it every 6 hours (certificate rollover).' }), Type.Null()])),
+    metadataXml: Type.Optional(
+      Type.String({
+        maxLength: 200_000,
+        description: 'The IdP metadata document; fills entityId, ssoUrl and certificates.',
+      }),
+    ),
+    metadataUrl: Type.Optional(
+      Type.Union([
+        Type.String({
+          maxLength: 1000,
+          description:
+            'Where the IdP publishes its metadata; Palisade downloads it now and refreshes it every 6 hours (certificate rollover).',
+        }),
+        Type.Null(),
+      ]),
+    ),
     entityId: Type.Optional(Type.String({ maxLength: 500 })),
     ssoUrl: Type.Optional(Type.String({ maxLength: 1000 })),
-    certificates: Type.Optional(Type.Array(Type.String({ maxLength: 10_000 }), { minItems: 1, maxItems: 2, description: 'One signing certificate, or two during a rollover.' })),
+    certificates: Type.Optional(
+      Type.Array(Type.String({ maxLength: 10_000 }), {
+        minItems: 1,
+        maxItems: 2,
+        description: 'One signing certificate, or two during a rollover.',
+      }),
+    ),
     allowSha1Signatures: Type.Optional(
-      Type.Boolean({ description: 'Accept SHA-1 signatures and digests from this IdP (refused by default as too weak; changing it is audited). Use only for an IdP that cannot sign with SHA-256.' }),
+      Type.Boolean({
+        description:
+          'Accept SHA-1 signatures and digests from this IdP (refused by default as too weak; changing it is audited). Use only for an IdP that cannot sign with SHA-256.',
+      }),
     ),
   },
   { additionalProperties: false },
@@ -51,9 +102,18 @@ export const CreateConnectionInput = Type.Object(
     protocol: Type.Union([Type.Literal('oidc'), Type.Literal('saml')]),
     name: Type.String({ minLength: 1, maxLength: 100 }),
     preset: Type.Optional(Preset),
-    jitEnabled: Type.Optional(Type.Boolean({ description: 'Create the user and membership on first login (default true).' })),
-    idpInitiated: Type.Optional(Type.Boolean({ description: 'SAML only: accept unsolicited responses (default false).' })),
-    signAuthnRequests: Type.Optional(Type.Boolean({ description: 'SAML only: sign AuthnRequests (HTTP-Redirect binding signature, RSA-SHA256) with the connection\'s SP key. Default: on when the IdP metadata says WantAuthnRequestsSigned="true", off otherwise.' })),
+    jitEnabled: Type.Optional(
+      Type.Boolean({ description: 'Create the user and membership on first login (default true).' }),
+    ),
+    idpInitiated: Type.Optional(
+      Type.Boolean({ description: 'SAML only: accept unsolicited responses (default false).' }),
+    ),
+    signAuthnRequests: Type.Optional(
+      Type.Boolean({
+        description:
+          'SAML only: sign AuthnRequests (HTTP-Redirect binding signature, RSA-SHA256) with the connection\'s SP key. Default: on when the IdP metadata says WantAuthnRequestsSigned="true", off otherwise.',
+      }),
+    ),
     claims: Type.Optional(Claims),
     oidc: Type.Optional(OidcInput),
     saml: Type.Optional(SamlInput),
@@ -68,11 +128,21 @@ export const UpdateConnectionInput = Type.Object(
     status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('disabled')])),
     jitEnabled: Type.Optional(Type.Boolean()),
     idpInitiated: Type.Optional(Type.Boolean()),
-    signAuthnRequests: Type.Optional(Type.Boolean({ description: 'SAML only: sign AuthnRequests; cannot be turned off while the IdP metadata requires signed requests.' })),
+    signAuthnRequests: Type.Optional(
+      Type.Boolean({
+        description:
+          'SAML only: sign AuthnRequests; cannot be turned off while the IdP metadata requires signed requests.',
+      }),
+    ),
     claims: Type.Optional(Claims),
     oidc: Type.Optional(Type.Partial(OidcInput)),
     saml: Type.Optional(SamlInput),
-    acknowledgeWarnings: Type.Optional(Type.Boolean({ description: 'Apply the change even though the lockout guard lists people who would lose sign-in access or a role (recent sign-ins are replayed against every change, enforced or not).' })),
+    acknowledgeWarnings: Type.Optional(
+      Type.Boolean({
+        description:
+          'Apply the change even though the lockout guard lists people who would lose sign-in access or a role (recent sign-ins are replayed against every change, enforced or not).',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -87,8 +157,16 @@ export const ConnectionView = Type.Object({
   status: Type.String(),
   jitEnabled: Type.Boolean(),
   idpInitiated: Type.Boolean(),
-  signAuthnRequests: Type.Boolean({ description: 'SAML: AuthnRequests are signed (the SP metadata says AuthnRequestsSigned="true" and publishes the signing certificate).' }),
-  claims: Type.Object({ email: Type.String(), firstName: Type.String(), lastName: Type.String(), groups: Type.String() }),
+  signAuthnRequests: Type.Boolean({
+    description:
+      'SAML: AuthnRequests are signed (the SP metadata says AuthnRequestsSigned="true" and publishes the signing certificate).',
+  }),
+  claims: Type.Object({
+    email: Type.String(),
+    firstName: Type.String(),
+    lastName: Type.String(),
+    groups: Type.String(),
+  }),
   loginUrl: Type.String(),
   oidc: Type.Union([
     Type.Object({
@@ -97,7 +175,13 @@ export const ConnectionView = Type.Object({
       clientSecretSet: Type.Boolean(),
       redirectUri: Type.String(),
       tokenAuthMethod: TokenAuthMethod,
-      jwksUri: Type.Union([Type.String({ description: 'Palisade\'s public key for private_key_jwt: register this URL (or the key it serves) at the provider.' }), Type.Null()]),
+      jwksUri: Type.Union([
+        Type.String({
+          description:
+            "Palisade's public key for private_key_jwt: register this URL (or the key it serves) at the provider.",
+        }),
+        Type.Null(),
+      ]),
     }),
     Type.Null(),
   ]),
@@ -105,10 +189,16 @@ export const ConnectionView = Type.Object({
     Type.Object({
       idpEntityId: Type.Union([Type.String(), Type.Null()]),
       idpSsoUrl: Type.Union([Type.String(), Type.Null()]),
-      idpCertificates: Type.Array(Type.Object({ fingerprintSha256: Type.String(), subject: Type.String(), notAfter: Type.String() })),
-      idpHeldCertificates: Type.Array(Type.Object({ fingerprintSha256: Type.String(), subject: Type.String(), notAfter: Type.String() }), {
-        description: 'Certificates the metadata refresh kept (also listed in idpCertificates) because recent sign-ins were signed with them and the IdP metadata no longer publishes them; released at the first sign-in signed with a new certificate.',
-      }),
+      idpCertificates: Type.Array(
+        Type.Object({ fingerprintSha256: Type.String(), subject: Type.String(), notAfter: Type.String() }),
+      ),
+      idpHeldCertificates: Type.Array(
+        Type.Object({ fingerprintSha256: Type.String(), subject: Type.String(), notAfter: Type.String() }),
+        {
+          description:
+            'Certificates the metadata refresh kept (also listed in idpCertificates) because recent sign-ins were signed with them and the IdP metadata no longer publishes them; released at the first sign-in signed with a new certificate.',
+        },
+      ),
       spEntityId: Type.String(),
       acsUrl: Type.String(),
       spMetadataUrl: Type.String(),
@@ -116,8 +206,12 @@ export const ConnectionView = Type.Object({
       idpMetadataRefreshedAt: Type.Union([Type.String(), Type.Null()]),
       idpMetadataError: Type.Union([Type.String(), Type.Null()]),
       spCertificate: Type.Union([Type.String(), Type.Null()]),
-      idpWantsAuthnRequestsSigned: Type.Union([Type.Boolean(), Type.Null()], { description: 'WantAuthnRequestsSigned from the IdP metadata; null when the IdP was configured field by field.' }),
-      allowSha1Signatures: Type.Boolean({ description: 'SHA-1 signatures and digests are accepted from this IdP (off by default).' }),
+      idpWantsAuthnRequestsSigned: Type.Union([Type.Boolean(), Type.Null()], {
+        description: 'WantAuthnRequestsSigned from the IdP metadata; null when the IdP was configured field by field.',
+      }),
+      allowSha1Signatures: Type.Boolean({
+        description: 'SHA-1 signatures and digests are accepted from this IdP (off by default).',
+      }),
     }),
     Type.Null(),
   ]),
@@ -137,10 +231,16 @@ export const oidcJwksUri = (ctx: Pick<Ctx, 'config'>, id: string) => `${ctx.conf
  * from discovery at each sign-in). private_key_jwt needs the connection's key; a client secret is
  * needed by the two client_secret methods, and by `auto` unless the provider then picks private_key_jwt.
  */
-function applyTokenAuth(next: ConnectionRow, requested: NonNullable<CreateConnectionInput['oidc']>['tokenAuthMethod'] | undefined): void {
+function applyTokenAuth(
+  next: ConnectionRow,
+  requested: NonNullable<CreateConnectionInput['oidc']>['tokenAuthMethod'] | undefined,
+): void {
   if (requested !== undefined) next.oidc_token_auth_method = requested === 'auto' ? null : requested;
   if (next.oidc_token_auth_method === 'private_key_jwt' && next.sp_certificate === null) {
-    throw badRequest('oidc_client_key_missing', 'This connection has no client key for private_key_jwt (it was created before Palisade generated one for OIDC connections). Create the connection again: it gets a key, published at oidc.jwksUri, to register at the provider.');
+    throw badRequest(
+      'oidc_client_key_missing',
+      'This connection has no client key for private_key_jwt (it was created before Palisade generated one for OIDC connections). Create the connection again: it gets a key, published at oidc.jwksUri, to register at the provider.',
+    );
   }
 }
 
@@ -179,7 +279,9 @@ export function connectionView(ctx: Pick<Ctx, 'config'>, row: ConnectionRow): Co
             idpEntityId: row.saml_idp_entity_id,
             idpSsoUrl: row.saml_idp_sso_url,
             idpCertificates: certs.map(certificateInfo),
-            idpHeldCertificates: (row.saml_held_certs ? (JSON.parse(row.saml_held_certs) as string[]) : []).map(certificateInfo),
+            idpHeldCertificates: (row.saml_held_certs ? (JSON.parse(row.saml_held_certs) as string[]) : []).map(
+              certificateInfo,
+            ),
             spEntityId: spEntityId(ctx, row.id),
             acsUrl: acsUrl(ctx, row.id),
             spMetadataUrl: `${ctx.config.publicUrl}/sso/saml/${row.id}/metadata`,
@@ -187,7 +289,8 @@ export function connectionView(ctx: Pick<Ctx, 'config'>, row: ConnectionRow): Co
             idpMetadataRefreshedAt: row.saml_metadata_refreshed_at,
             idpMetadataError: row.saml_metadata_error,
             spCertificate: row.sp_certificate,
-            idpWantsAuthnRequestsSigned: row.saml_idp_wants_signed_requests === null ? null : row.saml_idp_wants_signed_requests === 1,
+            idpWantsAuthnRequestsSigned:
+              row.saml_idp_wants_signed_requests === null ? null : row.saml_idp_wants_signed_requests === 1,
             allowSha1Signatures: row.saml_allow_sha1 === 1,
           }
         : null,
@@ -202,13 +305,18 @@ function checkUrl(value: string, field: string): string {
   try {
     u = new URL(value);
   } catch {
-    throw badRequest('invalid_url', `${field} "${value.slice(0, 100)}" is not a URL; use the full https:// address from your identity provider.`);
+    throw badRequest(
+      'invalid_url',
+      `${field} "${value.slice(0, 100)}" is not a URL; use the full https:// address from your identity provider.`,
+    );
   }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw badRequest('invalid_url', `${field} must be an https:// URL.`);
+  if (u.protocol !== 'https:' && u.protocol !== 'http:')
+    throw badRequest('invalid_url', `${field} must be an https:// URL.`);
   return value;
 }
 
-type SamlFields = Pick<ConnectionRow, 'saml_idp_entity_id' | 'saml_idp_sso_url' | 'saml_idp_certs'> & Partial<Pick<ConnectionRow, 'saml_idp_wants_signed_requests' | 'saml_allow_sha1'>>;
+type SamlFields = Pick<ConnectionRow, 'saml_idp_entity_id' | 'saml_idp_sso_url' | 'saml_idp_certs'> &
+  Partial<Pick<ConnectionRow, 'saml_idp_wants_signed_requests' | 'saml_allow_sha1'>>;
 
 /** Reads the SAML settings: from uploaded metadata, from metadata already fetched from a URL, or given field by field. */
 function samlFields(input: NonNullable<CreateConnectionInput['saml']>, fetched?: IdpMetadata): SamlFields {
@@ -217,8 +325,13 @@ function samlFields(input: NonNullable<CreateConnectionInput['saml']>, fetched?:
   const ssoUrl = input.ssoUrl ?? md?.ssoUrl;
   const certs = input.certificates ? input.certificates.map(normalizeCertificate) : md?.certificates;
   if (!entityId || !ssoUrl || !certs?.length) {
-    const missing = [!entityId && 'entityId', !ssoUrl && 'ssoUrl', !certs?.length && 'certificates'].filter(Boolean).join(', ');
-    throw badRequest('saml_config_incomplete', `The SAML connection is missing ${missing}. Upload the IdP metadata XML as saml.metadataXml, or give entityId, ssoUrl and certificates.`);
+    const missing = [!entityId && 'entityId', !ssoUrl && 'ssoUrl', !certs?.length && 'certificates']
+      .filter(Boolean)
+      .join(', ');
+    throw badRequest(
+      'saml_config_incomplete',
+      `The SAML connection is missing ${missing}. Upload the IdP metadata XML as saml.metadataXml, or give entityId, ssoUrl and certificates.`,
+    );
   }
   return {
     saml_idp_entity_id: entityId,
@@ -237,7 +350,11 @@ function samlFields(input: NonNullable<CreateConnectionInput['saml']>, fetched?:
  */
 function applySigning(next: ConnectionRow, requested: boolean | undefined): void {
   if (next.protocol !== 'saml') {
-    if (requested) throw badRequest('sign_authn_requests_not_supported', 'Signed AuthnRequests apply to SAML connections only; OIDC requests are protected by PKCE and the client secret.');
+    if (requested)
+      throw badRequest(
+        'sign_authn_requests_not_supported',
+        'Signed AuthnRequests apply to SAML connections only; OIDC requests are protected by PKCE and the client secret.',
+      );
     return;
   }
   const idpRequires = next.saml_idp_wants_signed_requests === 1;
@@ -250,12 +367,20 @@ function applySigning(next: ConnectionRow, requested: boolean | undefined): void
   if (requested !== undefined) next.saml_sign_authn_requests = requested ? 1 : 0;
   else if (idpRequires && next.sp_certificate !== null) next.saml_sign_authn_requests = 1;
   if (requested === true && next.sp_certificate === null) {
-    throw badRequest('sp_key_missing', 'This SAML connection has no service-provider key to sign requests with. Create the connection again (it gets a new SP key) and give the identity provider the new SP metadata.');
+    throw badRequest(
+      'sp_key_missing',
+      'This SAML connection has no service-provider key to sign requests with. Create the connection again (it gets a new SP key) and give the identity provider the new SP metadata.',
+    );
   }
 }
 
 export async function loadConnection(db: Queryable, orgId: string, id: string): Promise<ConnectionRow> {
-  const row = await db.selectFrom('sso_connections').selectAll().where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
+  const row = await db
+    .selectFrom('sso_connections')
+    .selectAll()
+    .where('id', '=', id)
+    .where('org_id', '=', orgId)
+    .executeTakeFirst();
   if (!row) throw notFound('SSO connection');
   return row;
 }
@@ -300,14 +425,23 @@ export async function createConnection(ctx: Ctx, orgId: string, input: CreateCon
     updated_at: at,
   };
   if (input.protocol === 'oidc') {
-    if (!input.oidc) throw badRequest('oidc_config_required', 'An OIDC connection needs oidc.issuer, oidc.clientId and oidc.clientSecret from the application you registered in your identity provider.');
-    if (input.saml) throw badRequest('wrong_protocol_settings', 'This is an OIDC connection; remove the saml settings.');
+    if (!input.oidc)
+      throw badRequest(
+        'oidc_config_required',
+        'An OIDC connection needs oidc.issuer, oidc.clientId and oidc.clientSecret from the application you registered in your identity provider.',
+      );
+    if (input.saml)
+      throw badRequest('wrong_protocol_settings', 'This is an OIDC connection; remove the saml settings.');
     row.oidc_issuer = checkUrl(input.oidc.issuer, 'oidc.issuer');
     await assertDestinationAllowed(ctx.config, new URL(row.oidc_issuer).hostname);
     row.oidc_client_id = input.oidc.clientId;
-    if (input.idpInitiated) throw badRequest('idp_initiated_not_supported', 'IdP-initiated login applies to SAML connections only.');
+    if (input.idpInitiated)
+      throw badRequest('idp_initiated_not_supported', 'IdP-initiated login applies to SAML connections only.');
     if (input.oidc.clientSecret === undefined && input.oidc.tokenAuthMethod !== 'private_key_jwt') {
-      throw badRequest('oidc_config_required', 'An OIDC connection needs oidc.clientSecret from the application you registered at the provider (or oidc.tokenAuthMethod "private_key_jwt", with the key Palisade publishes at oidc.jwksUri).');
+      throw badRequest(
+        'oidc_config_required',
+        'An OIDC connection needs oidc.clientSecret from the application you registered at the provider (or oidc.tokenAuthMethod "private_key_jwt", with the key Palisade publishes at oidc.jwksUri).',
+      );
     }
   }
   let spPrivateKeyPem: string | null = null;
@@ -324,7 +458,10 @@ export async function createConnection(ctx: Ctx, orgId: string, input: CreateCon
       // has them (and its SP metadata) at once; it signs nobody in until the IdP's side is added.
       row.status = 'draft';
     } else {
-      const fetched = input.saml.metadataUrl && !input.saml.metadataXml ? await fetchIdpMetadata(ctx.config, input.saml.metadataUrl) : undefined;
+      const fetched =
+        input.saml.metadataUrl && !input.saml.metadataXml
+          ? await fetchIdpMetadata(ctx.config, input.saml.metadataUrl)
+          : undefined;
       Object.assign(row, samlFields(input.saml, fetched));
       if (fetched) {
         row.saml_metadata_url = input.saml.metadataUrl ?? null;
@@ -361,7 +498,13 @@ export async function createConnection(ctx: Ctx, orgId: string, input: CreateCon
         idpInitiated: row.idp_initiated === 1,
         issuer: row.oidc_issuer,
         idpEntityId: row.saml_idp_entity_id,
-        ...(row.protocol === 'saml' ? { signAuthnRequests: row.saml_sign_authn_requests === 1, idpWantsAuthnRequestsSigned: row.saml_idp_wants_signed_requests === 1, allowSha1Signatures: row.saml_allow_sha1 === 1 } : {}),
+        ...(row.protocol === 'saml'
+          ? {
+              signAuthnRequests: row.saml_sign_authn_requests === 1,
+              idpWantsAuthnRequestsSigned: row.saml_idp_wants_signed_requests === 1,
+              allowSha1Signatures: row.saml_allow_sha1 === 1,
+            }
+          : {}),
         ...(row.protocol === 'oidc' ? { tokenAuthMethod: row.oidc_token_auth_method ?? 'auto' } : {}),
       },
     });
@@ -371,7 +514,12 @@ export async function createConnection(ctx: Ctx, orgId: string, input: CreateCon
 
 export async function listConnections(ctx: Ctx, orgId: string): Promise<{ data: ConnectionView[] }> {
   await authorize(ctx, orgId, 'sso.manage');
-  const rows = await ctx.db.selectFrom('sso_connections').selectAll().where('org_id', '=', orgId).orderBy('id').execute();
+  const rows = await ctx.db
+    .selectFrom('sso_connections')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .orderBy('id')
+    .execute();
   return { data: rows.map((r) => connectionView(ctx, r)) };
 }
 
@@ -385,44 +533,63 @@ export async function getConnection(ctx: Ctx, orgId: string, id: string): Promis
  * first. A new client secret is not part of it: sealing needs the data key, so `updateConnection`
  * seals `input.oidc.clientSecret` in its transaction.
  */
-export function applyUpdate(row: ConnectionRow, input: UpdateConnectionInput, at: string, fetched?: IdpMetadata): ConnectionRow {
+export function applyUpdate(
+  row: ConnectionRow,
+  input: UpdateConnectionInput,
+  at: string,
+  fetched?: IdpMetadata,
+): ConnectionRow {
   const next: ConnectionRow = { ...row, updated_at: at };
   if (input.name !== undefined) next.name = input.name.trim();
   if (input.status !== undefined) next.status = input.status;
   if (input.jitEnabled !== undefined) next.jit_enabled = input.jitEnabled ? 1 : 0;
   if (input.idpInitiated !== undefined) {
-    if (row.protocol !== 'saml' && input.idpInitiated) throw badRequest('idp_initiated_not_supported', 'IdP-initiated login applies to SAML connections only.');
+    if (row.protocol !== 'saml' && input.idpInitiated)
+      throw badRequest('idp_initiated_not_supported', 'IdP-initiated login applies to SAML connections only.');
     next.idp_initiated = input.idpInitiated ? 1 : 0;
   }
   if (input.claims) next.claims = JSON.stringify({ ...claimNames(row), ...input.claims });
   if (input.oidc) {
-    if (row.protocol !== 'oidc') throw badRequest('wrong_protocol_settings', 'This is a SAML connection; send saml settings.');
+    if (row.protocol !== 'oidc')
+      throw badRequest('wrong_protocol_settings', 'This is a SAML connection; send saml settings.');
     if (input.oidc.issuer !== undefined) next.oidc_issuer = checkUrl(input.oidc.issuer, 'oidc.issuer');
     if (input.oidc.clientId !== undefined) next.oidc_client_id = input.oidc.clientId;
     applyTokenAuth(next, input.oidc.tokenAuthMethod);
   }
   if (input.saml) {
-    if (row.protocol !== 'saml') throw badRequest('wrong_protocol_settings', 'This is an OIDC connection; send oidc settings.');
+    if (row.protocol !== 'saml')
+      throw badRequest('wrong_protocol_settings', 'This is an OIDC connection; send oidc settings.');
     if (input.saml.metadataUrl !== undefined) {
       next.saml_metadata_url = input.saml.metadataUrl;
       if (fetched) next.saml_metadata_refreshed_at = at;
       next.saml_metadata_error = null;
     }
     const merged = {
-      ...(input.saml.metadataXml || fetched ? {} : { entityId: row.saml_idp_entity_id ?? undefined, ssoUrl: row.saml_idp_sso_url ?? undefined, certificates: row.saml_idp_certs ? (JSON.parse(row.saml_idp_certs) as string[]) : undefined }),
+      ...(input.saml.metadataXml || fetched
+        ? {}
+        : {
+            entityId: row.saml_idp_entity_id ?? undefined,
+            ssoUrl: row.saml_idp_sso_url ?? undefined,
+            certificates: row.saml_idp_certs ? (JSON.parse(row.saml_idp_certs) as string[]) : undefined,
+          }),
       ...input.saml,
     };
     Object.assign(next, samlFields(merged, fetched));
     // Certificates the admin sets (by hand or by metadata) replace a hold the refresh job placed.
     if (input.saml.certificates || input.saml.metadataXml || fetched) next.saml_held_certs = null;
     // Another IdP entered by hand: what the old IdP's metadata said about signed requests no longer applies.
-    if (!input.saml.metadataXml && !fetched && next.saml_idp_entity_id !== row.saml_idp_entity_id) next.saml_idp_wants_signed_requests = null;
+    if (!input.saml.metadataXml && !fetched && next.saml_idp_entity_id !== row.saml_idp_entity_id)
+      next.saml_idp_wants_signed_requests = null;
   }
   if (row.status === 'draft') {
     // A draft becomes a working connection once the IdP's side is known (unless it is also disabled).
     const complete = next.saml_idp_entity_id !== null && next.saml_idp_sso_url !== null && next.saml_idp_certs !== null;
     if (complete) next.status = input.status ?? 'active';
-    else if (input.status === 'active') throw badRequest('saml_config_required', 'This draft connection has no IdP metadata yet: send saml.metadataXml or saml.metadataUrl (or entityId, ssoUrl and certificates) from your identity provider first.');
+    else if (input.status === 'active')
+      throw badRequest(
+        'saml_config_required',
+        'This draft connection has no IdP metadata yet: send saml.metadataXml or saml.metadataUrl (or entityId, ssoUrl and certificates) from your identity provider first.',
+      );
     else next.status = 'draft';
   }
   applySigning(next, input.signAuthnRequests);

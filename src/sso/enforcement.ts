@@ -14,7 +14,12 @@ import { openTotpSecret } from './totp-secret.js';
 export const EnforceInput = Type.Object(
   {
     connectionId: Type.String({ maxLength: 64 }),
-    acknowledgeWarnings: Type.Optional(Type.Boolean({ description: 'Enforce even though the lockout guard lists people who would lose access (members who sign in only with a password, or whose SSO sign-in fails).' })),
+    acknowledgeWarnings: Type.Optional(
+      Type.Boolean({
+        description:
+          'Enforce even though the lockout guard lists people who would lose access (members who sign in only with a password, or whose SSO sign-in fails).',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -38,7 +43,12 @@ export const EnforcedView = Type.Object({
 export async function getEnforcement(ctx: Ctx, orgId: string): Promise<EnforcementView> {
   await authorize(ctx, orgId, 'sso.manage');
   const row = await ctx.db.selectFrom('sso_enforcement').selectAll().where('org_id', '=', orgId).executeTakeFirst();
-  return { enforced: !!row, connectionId: row?.connection_id ?? null, enforcedAt: row?.enforced_at ?? null, loginUrl: row ? `${ctx.config.publicUrl}/sso/${row.connection_id}/start` : null };
+  return {
+    enforced: !!row,
+    connectionId: row?.connection_id ?? null,
+    enforcedAt: row?.enforced_at ?? null,
+    loginUrl: row ? `${ctx.config.publicUrl}/sso/${row.connection_id}/start` : null,
+  };
 }
 
 /**
@@ -51,11 +61,22 @@ export async function enforceSso(ctx: Ctx, orgId: string, input: EnforceInput): 
   const conn = await loadConnection(ctx.db, orgId, input.connectionId);
   const now = ctx.clock.now();
   const missing: string[] = [];
-  if (conn.status !== 'active') missing.push(conn.status === 'draft' ? 'the connection is a draft without IdP metadata; add it first' : 'the connection is disabled; enable it first');
+  if (conn.status !== 'active')
+    missing.push(
+      conn.status === 'draft'
+        ? 'the connection is a draft without IdP metadata; add it first'
+        : 'the connection is disabled; enable it first',
+    );
   const maxAge = ctx.config.ssoTestLoginMaxAgeDays;
   const cutoff = new Date(now.getTime() - maxAge * 86_400_000).toISOString();
-  if (!conn.last_test_login_at) missing.push(`no admin has completed a test login through "${conn.name}"; open ${ctx.config.publicUrl}/sso/${conn.id}/start?test=1 while signed in as an admin and finish signing in at the identity provider`);
-  else if (conn.last_test_login_at < cutoff) missing.push(`the last successful test login (${conn.last_test_login_at}) is older than ${maxAge} days; run a new test login at ${ctx.config.publicUrl}/sso/${conn.id}/start?test=1`);
+  if (!conn.last_test_login_at)
+    missing.push(
+      `no admin has completed a test login through "${conn.name}"; open ${ctx.config.publicUrl}/sso/${conn.id}/start?test=1 while signed in as an admin and finish signing in at the identity provider`,
+    );
+  else if (conn.last_test_login_at < cutoff)
+    missing.push(
+      `the last successful test login (${conn.last_test_login_at}) is older than ${maxAge} days; run a new test login at ${ctx.config.publicUrl}/sso/${conn.id}/start?test=1`,
+    );
   const candidates = await ctx.db
     .selectFrom('memberships')
     .innerJoin('user_totp', 'user_totp.user_id', 'memberships.user_id')
@@ -75,19 +96,44 @@ export async function enforceSso(ctx: Ctx, orgId: string, input: EnforceInput): 
       break;
     }
   }
-  if (!breakGlass) missing.push('no primary owner has break-glass access (a password and a confirmed authenticator app); a primary owner should enroll at POST /api/v1/me/totp');
+  if (!breakGlass)
+    missing.push(
+      'no primary owner has break-glass access (a password and a confirmed authenticator app); a primary owner should enroll at POST /api/v1/me/totp',
+    );
   if (missing.length) {
-    throw conflict('sso_enforcement_not_ready', `SSO cannot be enforced yet: ${missing.join('; ')}.`, { missing, connectionId: conn.id, lastTestLoginAt: conn.last_test_login_at });
+    throw conflict('sso_enforcement_not_ready', `SSO cannot be enforced yet: ${missing.join('; ')}.`, {
+      missing,
+      connectionId: conn.id,
+      lastTestLoginAt: conn.last_test_login_at,
+    });
   }
   const at = now.toISOString();
   // Password sign-in ends for members: the guard lists who would be left without a working way in.
   const target = { type: 'sso_connection', id: conn.id, name: conn.name };
   const { impact } = await ctx.db.transaction().execute(async (tx) =>
-    guardChange(tx, ctx, { orgId, change: 'sso_enforcement', target, acknowledge: input.acknowledgeWarnings === true }, async () => {
-      await tx.deleteFrom('sso_enforcement').where('org_id', '=', orgId).execute();
-      await tx.insertInto('sso_enforcement').values({ org_id: orgId, connection_id: conn.id, enforced_at: at, enforced_by: ctx.caller.kind === 'user' ? ctx.caller.userId : null }).execute();
-      await recordAudit(tx, ctx, { orgId, action: 'sso.enforcement_enabled', targets: [target], metadata: { lastTestLoginAt: conn.last_test_login_at } });
-    }),
+    guardChange(
+      tx,
+      ctx,
+      { orgId, change: 'sso_enforcement', target, acknowledge: input.acknowledgeWarnings === true },
+      async () => {
+        await tx.deleteFrom('sso_enforcement').where('org_id', '=', orgId).execute();
+        await tx
+          .insertInto('sso_enforcement')
+          .values({
+            org_id: orgId,
+            connection_id: conn.id,
+            enforced_at: at,
+            enforced_by: ctx.caller.kind === 'user' ? ctx.caller.userId : null,
+          })
+          .execute();
+        await recordAudit(tx, ctx, {
+          orgId,
+          action: 'sso.enforcement_enabled',
+          targets: [target],
+          metadata: { lastTestLoginAt: conn.last_test_login_at },
+        });
+      },
+    ),
   );
   return { ...(await getEnforcement(ctx, orgId)), ...impactView(impact) };
 }
@@ -98,13 +144,20 @@ export async function stopEnforcingSso(ctx: Ctx, orgId: string): Promise<Enforce
     const row = await tx.selectFrom('sso_enforcement').selectAll().where('org_id', '=', orgId).executeTakeFirst();
     if (!row) return;
     await tx.deleteFrom('sso_enforcement').where('org_id', '=', orgId).execute();
-    await recordAudit(tx, ctx, { orgId, action: 'sso.enforcement_disabled', targets: [{ type: 'sso_connection', id: row.connection_id }] });
+    await recordAudit(tx, ctx, {
+      orgId,
+      action: 'sso.enforcement_disabled',
+      targets: [{ type: 'sso_connection', id: row.connection_id }],
+    });
   });
   return getEnforcement(ctx, orgId);
 }
 
 /** Organizations that require SSO of this person, with where to sign in. Primary owners may still use break-glass. */
-export async function ssoRequirementsFor(db: Queryable, userId: string): Promise<{ orgId: string; role: Role; connectionId: string }[]> {
+export async function ssoRequirementsFor(
+  db: Queryable,
+  userId: string,
+): Promise<{ orgId: string; role: Role; connectionId: string }[]> {
   const rows = await db
     .selectFrom('memberships')
     .innerJoin('sso_enforcement', 'sso_enforcement.org_id', 'memberships.org_id')
@@ -121,22 +174,38 @@ export async function ssoRequirementsFor(db: Queryable, userId: string): Promise
  * per organization that requires SSO, and the request goes on as anonymous. SSO and break-glass
  * sessions are not affected. Returns whether the session was ended.
  */
-export async function endSessionIfSsoRequired(ctx: Pick<Ctx, 'db' | 'clock' | 'meta'>, session: ResolvedSession): Promise<boolean> {
+export async function endSessionIfSsoRequired(
+  ctx: Pick<Ctx, 'db' | 'clock' | 'meta'>,
+  session: ResolvedSession,
+): Promise<boolean> {
   if (!session.ssoEnforced || (session.authMethod !== 'password' && session.authMethod !== 'link')) return false;
   const required = await ssoRequirementsFor(ctx.db, session.user.id);
   if (!required.length) return false;
   const { user } = session;
   await ctx.db.transaction().execute(async (tx) => {
     if (!(await revokeSession(tx, ctx.clock.now(), session.sessionId))) return; // a concurrent request ended it already
-    const actor = { type: 'user' as const, id: user.id, email: user.email, ip: ctx.meta.ip, userAgent: ctx.meta.userAgent };
+    const actor = {
+      type: 'user' as const,
+      id: user.id,
+      email: user.email,
+      ip: ctx.meta.ip,
+      userAgent: ctx.meta.userAgent,
+    };
     for (const r of required) {
-      await recordAudit(tx, { ...ctx, caller: { kind: 'system', name: 'sso_enforcement' } }, {
-        orgId: r.orgId,
-        action: 'auth.session_revoked',
-        actor,
-        targets: [{ type: 'session', id: session.sessionId }, { type: 'user', id: user.id, name: user.email }],
-        metadata: { reason: 'sso_required', method: session.authMethod, connectionId: r.connectionId },
-      });
+      await recordAudit(
+        tx,
+        { ...ctx, caller: { kind: 'system', name: 'sso_enforcement' } },
+        {
+          orgId: r.orgId,
+          action: 'auth.session_revoked',
+          actor,
+          targets: [
+            { type: 'session', id: session.sessionId },
+            { type: 'user', id: user.id, name: user.email },
+          ],
+          metadata: { reason: 'sso_required', method: session.authMethod, connectionId: r.connectionId },
+        },
+      );
     }
   });
   return true;
@@ -178,7 +247,10 @@ export async function assertPasswordLoginAllowed(ctx: Ctx, user: { id: string; e
  * leave SSO people guessing). Undefined when the account has a password or no active SSO connection.
  * Call it after the failed attempt is counted and audited, as the other refusals are.
  */
-export async function passwordlessAccountError(ctx: Pick<Ctx, 'db' | 'config'>, user: { id: string; password_hash: string | null; status: string }): Promise<PalisadeError | undefined> {
+export async function passwordlessAccountError(
+  ctx: Pick<Ctx, 'db' | 'config'>,
+  user: { id: string; password_hash: string | null; status: string },
+): Promise<PalisadeError | undefined> {
   if (user.password_hash !== null || user.status !== 'active') return undefined;
   const rows = await ctx.db
     .selectFrom('memberships')
@@ -193,9 +265,14 @@ export async function passwordlessAccountError(ctx: Pick<Ctx, 'db' | 'config'>, 
   if (!rows.length) return undefined;
   const best = rows.find((r) => r.id === r.enforced) ?? (rows[0] as (typeof rows)[number]);
   const loginUrl = `${ctx.config.publicUrl}/sso/${best.id}/start`;
-  return new PalisadeError(403, 'sso_required', `This account signs in through single sign-on and has no password. Sign in at ${loginUrl}.`, {
-    details: { loginUrl, orgIds: [...new Set(rows.map((r) => r.org_id))], breakGlassAvailable: false },
-  });
+  return new PalisadeError(
+    403,
+    'sso_required',
+    `This account signs in through single sign-on and has no password. Sign in at ${loginUrl}.`,
+    {
+      details: { loginUrl, orgIds: [...new Set(rows.map((r) => r.org_id))], breakGlassAvailable: false },
+    },
+  );
 }
 
 /**
@@ -214,5 +291,10 @@ export async function assertLinkAllowed(ctx: Ctx, token: string): Promise<void> 
     .executeTakeFirst();
   if (!row || row.role === 'primary_owner') return;
   const loginUrl = `${ctx.config.publicUrl}/sso/${row.connection_id}/start`;
-  throw new PalisadeError(403, 'sso_required', `This organization requires single sign-on, so invitations are accepted by signing in at ${loginUrl}, not by setting a password.`, { details: { loginUrl, orgIds: [row.org_id], breakGlassAvailable: false } });
+  throw new PalisadeError(
+    403,
+    'sso_required',
+    `This organization requires single sign-on, so invitations are accepted by signing in at ${loginUrl}, not by setting a password.`,
+    { details: { loginUrl, orgIds: [row.org_id], breakGlassAvailable: false } },
+  );
 }

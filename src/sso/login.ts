@@ -15,7 +15,12 @@ export async function connectionById(ctx: Pick<Ctx, 'db'>, id: string): Promise<
  * admin's test login (signed in already, with SSO-management rights in the connection's organization):
  * a successful one is what allows enforcement.
  */
-export async function startLogin(ctx: Ctx, connectionId: string, test: boolean, binding: string): Promise<{ redirect: string; conn: ConnectionRow }> {
+export async function startLogin(
+  ctx: Ctx,
+  connectionId: string,
+  test: boolean,
+  binding: string,
+): Promise<{ redirect: string; conn: ConnectionRow }> {
   const conn = await connectionById(ctx, connectionId);
   if (!conn) throw notFound('SSO connection');
   let initiatedBy: string | null = null;
@@ -23,8 +28,19 @@ export async function startLogin(ctx: Ctx, connectionId: string, test: boolean, 
     await authorize(ctx, conn.org_id, 'sso.manage');
     initiatedBy = ctx.caller.kind === 'user' ? ctx.caller.userId : null;
   }
-  if (conn.status !== 'active') throw fail('sso_connection_disabled', conn.status === 'draft' ? 'This sign-in method is not set up yet: an administrator must add the identity provider\'s metadata.' : 'This sign-in method is turned off.', 'connection active', { expected: 'active', received: conn.status });
+  if (conn.status !== 'active')
+    throw fail(
+      'sso_connection_disabled',
+      conn.status === 'draft'
+        ? "This sign-in method is not set up yet: an administrator must add the identity provider's metadata."
+        : 'This sign-in method is turned off.',
+      'connection active',
+      { expected: 'active', received: conn.status },
+    );
   const purpose = test ? 'test' : 'login';
-  const redirect = conn.protocol === 'oidc' ? await startOidc(ctx, conn, purpose, initiatedBy, binding) : await startSaml(ctx, conn, purpose, initiatedBy, binding);
+  const redirect =
+    conn.protocol === 'oidc'
+      ? await startOidc(ctx, conn, purpose, initiatedBy, binding)
+      : await startSaml(ctx, conn, purpose, initiatedBy, binding);
   return { redirect, conn };
 }

@@ -31,8 +31,15 @@ export function samlMetadataRefreshJob(): JobDefinition {
   };
 }
 
-export async function refreshAllMetadata(ctx: Ctx): Promise<{ checked: number; changed: number; failed: number; held?: number }> {
-  const rows = await ctx.db.selectFrom('sso_connections').selectAll().where('protocol', '=', 'saml').where('saml_metadata_url', 'is not', null).execute();
+export async function refreshAllMetadata(
+  ctx: Ctx,
+): Promise<{ checked: number; changed: number; failed: number; held?: number }> {
+  const rows = await ctx.db
+    .selectFrom('sso_connections')
+    .selectAll()
+    .where('protocol', '=', 'saml')
+    .where('saml_metadata_url', 'is not', null)
+    .execute();
   let changed = 0;
   let failed = 0;
   let held = 0;
@@ -45,9 +52,18 @@ export async function refreshAllMetadata(ctx: Ctx): Promise<{ checked: number; c
   return { checked: rows.length, changed, failed, ...(held ? { held } : {}) };
 }
 
-type MetadataFields = Pick<ConnectionRow, 'saml_idp_certs' | 'saml_held_certs' | 'saml_idp_entity_id' | 'saml_idp_sso_url' | 'saml_idp_wants_signed_requests' | 'saml_sign_authn_requests'>;
+type MetadataFields = Pick<
+  ConnectionRow,
+  | 'saml_idp_certs'
+  | 'saml_held_certs'
+  | 'saml_idp_entity_id'
+  | 'saml_idp_sso_url'
+  | 'saml_idp_wants_signed_requests'
+  | 'saml_sign_authn_requests'
+>;
 
-const sameFields = (row: ConnectionRow, f: MetadataFields) => (Object.keys(f) as (keyof MetadataFields)[]).every((k) => row[k] === f[k]);
+const sameFields = (row: ConnectionRow, f: MetadataFields) =>
+  (Object.keys(f) as (keyof MetadataFields)[]).every((k) => row[k] === f[k]);
 
 async function refreshOne(ctx: Ctx, row: ConnectionRow): Promise<'changed' | 'unchanged' | 'failed' | 'held'> {
   const at = ctx.clock.now().toISOString();
@@ -60,7 +76,13 @@ async function refreshOne(ctx: Ctx, row: ConnectionRow): Promise<'changed' | 'un
       await tx.updateTable('sso_connections').set({ saml_metadata_error: message }).where('id', '=', row.id).execute();
       // Audited when a connection starts failing, not on every retry.
       if (row.saml_metadata_error === null) {
-        await recordAudit(tx, ctx, { orgId: row.org_id, action: 'sso.metadata_refresh_failed', outcome: 'failure', targets: [{ type: 'sso_connection', id: row.id, name: row.name }], metadata: { error: message } });
+        await recordAudit(tx, ctx, {
+          orgId: row.org_id,
+          action: 'sso.metadata_refresh_failed',
+          outcome: 'failure',
+          targets: [{ type: 'sso_connection', id: row.id, name: row.name }],
+          metadata: { error: message },
+        });
       }
     });
     return 'failed';
@@ -77,13 +99,24 @@ async function refreshOne(ctx: Ctx, row: ConnectionRow): Promise<'changed' | 'un
     saml_sign_authn_requests: startSigning ? 1 : row.saml_sign_authn_requests,
   };
   const target = { type: 'sso_connection', id: row.id, name: row.name };
-  const write = (tx: Tx, f: MetadataFields) => tx.updateTable('sso_connections').set({ ...f, saml_metadata_refreshed_at: at, saml_metadata_error: null, updated_at: at }).where('id', '=', row.id).execute();
-  const touch = () => ctx.db.updateTable('sso_connections').set({ saml_metadata_refreshed_at: at, saml_metadata_error: null }).where('id', '=', row.id).execute();
+  const write = (tx: Tx, f: MetadataFields) =>
+    tx
+      .updateTable('sso_connections')
+      .set({ ...f, saml_metadata_refreshed_at: at, saml_metadata_error: null, updated_at: at })
+      .where('id', '=', row.id)
+      .execute();
+  const touch = () =>
+    ctx.db
+      .updateTable('sso_connections')
+      .set({ saml_metadata_refreshed_at: at, saml_metadata_error: null })
+      .where('id', '=', row.id)
+      .execute();
   if (sameFields(row, full)) {
     await touch();
     return 'unchanged';
   }
-  const fingerprintsOf = (json: string | null) => (JSON.parse(json ?? '[]') as string[]).map((c) => certificateInfo(c).fingerprintSha256);
+  const fingerprintsOf = (json: string | null) =>
+    (JSON.parse(json ?? '[]') as string[]).map((c) => certificateInfo(c).fingerprintSha256);
   const changes = (f: MetadataFields) => {
     const before = fingerprintsOf(row.saml_idp_certs);
     const after = fingerprintsOf(f.saml_idp_certs);
@@ -93,7 +126,13 @@ async function refreshOne(ctx: Ctx, row: ConnectionRow): Promise<'changed' | 'un
       entityIdChanged: md.entityId !== row.saml_idp_entity_id,
       ssoUrlChanged: md.ssoUrl !== row.saml_idp_sso_url,
       idpWantsAuthnRequestsSigned: md.wantAuthnRequestsSigned,
-      ...(startSigning ? { signAuthnRequests: true, reason: 'The IdP metadata now says WantAuthnRequestsSigned="true"; AuthnRequests are signed from now on. Give the IdP the SP metadata (it names the signing certificate) if it does not have it.' } : {}),
+      ...(startSigning
+        ? {
+            signAuthnRequests: true,
+            reason:
+              'The IdP metadata now says WantAuthnRequestsSigned="true"; AuthnRequests are signed from now on. Give the IdP the SP metadata (it names the signing certificate) if it does not have it.',
+          }
+        : {}),
     };
   };
 
@@ -102,7 +141,12 @@ async function refreshOne(ctx: Ctx, row: ConnectionRow): Promise<'changed' | 'un
   if (!impact.warnings.length) {
     await ctx.db.transaction().execute(async (tx) => {
       await guardChange(tx, ctx, { orgId: row.org_id, change: 'sso_certificates', target }, () => write(tx, full));
-      await recordAudit(tx, ctx, { orgId: row.org_id, action: 'sso.metadata_refreshed', targets: [target], metadata: changes(full) });
+      await recordAudit(tx, ctx, {
+        orgId: row.org_id,
+        action: 'sso.metadata_refreshed',
+        targets: [target],
+        metadata: changes(full),
+      });
     });
     return 'changed';
   }
@@ -112,13 +156,30 @@ async function refreshOne(ctx: Ctx, row: ConnectionRow): Promise<'changed' | 'un
   const current = JSON.parse(row.saml_idp_certs ?? '[]') as string[];
   const dropped = current.filter((c) => !published.includes(c));
   // The certificate each person's latest recent sign-in was signed with.
-  const latest = ctx.db.selectFrom('sso_logins').select((eb) => eb.fn.max('id').as('id')).where('connection_id', '=', row.id).where('occurred_at', '>=', recentCutoff(ctx.clock.now())).groupBy('user_id');
-  const recent = await ctx.db.selectFrom('sso_logins').select('signing_cert_sha256').distinct().where('id', 'in', latest).where('signing_cert_sha256', 'is not', null).execute();
+  const latest = ctx.db
+    .selectFrom('sso_logins')
+    .select((eb) => eb.fn.max('id').as('id'))
+    .where('connection_id', '=', row.id)
+    .where('occurred_at', '>=', recentCutoff(ctx.clock.now()))
+    .groupBy('user_id');
+  const recent = await ctx.db
+    .selectFrom('sso_logins')
+    .select('signing_cert_sha256')
+    .distinct()
+    .where('id', 'in', latest)
+    .where('signing_cert_sha256', 'is not', null)
+    .execute();
   const inUse = new Set(recent.map((r) => r.signing_cert_sha256));
   // Sign-ins recorded before Palisade noted the certificate: every dropped one may be in use.
   const hold = inUse.size ? dropped.filter((c) => inUse.has(certificateInfo(c).fingerprintSha256)) : dropped;
-  const heldFields: MetadataFields = { ...full, saml_idp_certs: JSON.stringify([...published, ...hold]), saml_held_certs: hold.length ? JSON.stringify(hold) : null };
-  const people = impact.warnings.slice(0, 50).map((w) => ({ email: w.email, problem: w.problem, explanation: w.explanation }));
+  const heldFields: MetadataFields = {
+    ...full,
+    saml_idp_certs: JSON.stringify([...published, ...hold]),
+    saml_held_certs: hold.length ? JSON.stringify(hold) : null,
+  };
+  const people = impact.warnings
+    .slice(0, 50)
+    .map((w) => ({ email: w.email, problem: w.problem, explanation: w.explanation }));
   if (hold.length && sameFields(row, heldFields)) {
     await touch();
     return 'unchanged';
@@ -126,7 +187,9 @@ async function refreshOne(ctx: Ctx, row: ConnectionRow): Promise<'changed' | 'un
   if (hold.length) {
     try {
       await ctx.db.transaction().execute(async (tx) => {
-        await guardChange(tx, ctx, { orgId: row.org_id, change: 'sso_certificates', target }, () => write(tx, heldFields));
+        await guardChange(tx, ctx, { orgId: row.org_id, change: 'sso_certificates', target }, () =>
+          write(tx, heldFields),
+        );
         await recordAudit(tx, ctx, {
           orgId: row.org_id,
           action: 'sso.certificate_held',
@@ -146,11 +209,26 @@ async function refreshOne(ctx: Ctx, row: ConnectionRow): Promise<'changed' | 'un
     }
   }
   // Even with the old certificate kept, the new metadata would lock people out: nothing is applied.
-  const message = `Held back: applying the identity provider's new metadata would lock ${impact.warnings.length} people out (${impact.warnings.slice(0, 3).map((w) => w.email).join(', ')}). Check the metadata at the IdP, or apply it by hand with PATCH …/sso/connections/${row.id} and "acknowledgeWarnings": true.`;
+  const message = `Held back: applying the identity provider's new metadata would lock ${impact.warnings.length} people out (${impact.warnings
+    .slice(0, 3)
+    .map((w) => w.email)
+    .join(
+      ', ',
+    )}). Check the metadata at the IdP, or apply it by hand with PATCH …/sso/connections/${row.id} and "acknowledgeWarnings": true.`;
   await ctx.db.transaction().execute(async (tx) => {
-    await tx.updateTable('sso_connections').set({ saml_metadata_refreshed_at: at, saml_metadata_error: message }).where('id', '=', row.id).execute();
+    await tx
+      .updateTable('sso_connections')
+      .set({ saml_metadata_refreshed_at: at, saml_metadata_error: message })
+      .where('id', '=', row.id)
+      .execute();
     if (row.saml_metadata_error !== message) {
-      await recordAudit(tx, ctx, { orgId: row.org_id, action: 'sso.metadata_refreshed', outcome: 'denied', targets: [target], metadata: { ...changes(full), reason: 'would_lock_out', people } });
+      await recordAudit(tx, ctx, {
+        orgId: row.org_id,
+        action: 'sso.metadata_refreshed',
+        outcome: 'denied',
+        targets: [target],
+        metadata: { ...changes(full), reason: 'would_lock_out', people },
+      });
     }
   });
   return 'held';

@@ -21,7 +21,12 @@ export interface Preset {
   docsUrl: string | null;
 }
 
-const STANDARD_OIDC: ClaimNames = { email: 'email', firstName: 'given_name', lastName: 'family_name', groups: 'groups' };
+const STANDARD_OIDC: ClaimNames = {
+  email: 'email',
+  firstName: 'given_name',
+  lastName: 'family_name',
+  groups: 'groups',
+};
 
 export const PRESETS: Record<PresetId, Preset> = {
   okta: {
@@ -61,7 +66,8 @@ export const PRESETS: Record<PresetId, Preset> = {
     name: 'Other identity provider',
     oidc: STANDARD_OIDC,
     saml: { email: 'email', firstName: 'firstName', lastName: 'lastName', groups: 'groups' },
-    configure: 'Register Palisade as an application. OIDC: redirect URI = Palisade\'s callback URL, scopes openid email profile (and groups if offered). SAML: ACS URL and entity id from the SP metadata; send email, firstName, lastName and groups attributes; sign assertions.',
+    configure:
+      "Register Palisade as an application. OIDC: redirect URI = Palisade's callback URL, scopes openid email profile (and groups if offered). SAML: ACS URL and entity id from the SP metadata; send email, firstName, lastName and groups attributes; sign assertions.",
     docsUrl: null,
   },
 };

@@ -35,31 +35,48 @@ export interface Identity {
  * with a space in one AttributeValue stays one group.
  */
 export function groupsFrom(value: unknown): string[] {
-  if (typeof value === 'string') return (value.includes(',') ? value.split(',') : value.split(/\s+/)).map((g) => g.trim()).filter(Boolean);
+  if (typeof value === 'string')
+    return (value.includes(',') ? value.split(',') : value.split(/\s+/)).map((g) => g.trim()).filter(Boolean);
   if (!Array.isArray(value)) return [];
   return value.filter((g): g is string => typeof g === 'string' && g.trim() !== '').map((g) => g.trim());
 }
 
 /** Reads an identity from OIDC claims or SAML attributes using the connection's claim names. */
-export function identityFrom(raw: Record<string, unknown>, names: ClaimNames, subject: string, nameIdEmail?: string): Identity {
+export function identityFrom(
+  raw: Record<string, unknown>,
+  names: ClaimNames,
+  subject: string,
+  nameIdEmail?: string,
+): Identity {
   const first = (v: unknown): string | null => {
     const x = Array.isArray(v) ? v[0] : v;
     return typeof x === 'string' && x.trim() ? x.trim() : null;
   };
   const emailRaw = first(raw[names.email]) ?? (nameIdEmail && nameIdEmail.includes('@') ? nameIdEmail : null);
   if (!emailRaw) {
-    throw fail('sso_email_missing', 'Your identity provider did not send an email address for you.', 'email claim present', { expected: names.email, received: Object.keys(raw).slice(0, 30) });
+    throw fail(
+      'sso_email_missing',
+      'Your identity provider did not send an email address for you.',
+      'email claim present',
+      { expected: names.email, received: Object.keys(raw).slice(0, 30) },
+    );
   }
   let email: string;
   try {
     email = normalizeEmail(emailRaw);
   } catch {
-    throw fail('sso_email_invalid', 'Your identity provider sent an email address Palisade cannot use.', 'email claim is an address', { expected: 'name@example.com', received: emailRaw });
+    throw fail(
+      'sso_email_invalid',
+      'Your identity provider sent an email address Palisade cannot use.',
+      'email claim is an address',
+      { expected: 'name@example.com', received: emailRaw },
+    );
   }
   // A SAML identity is read with its NameID: each AttributeValue is one group, never a list to split
   // (also for login records stored before SAML values were kept as arrays, replayed by the impact check).
   const groupsRaw = raw[names.groups];
-  const groups = nameIdEmail !== undefined && typeof groupsRaw === 'string' ? groupsFrom([groupsRaw]) : groupsFrom(groupsRaw);
+  const groups =
+    nameIdEmail !== undefined && typeof groupsRaw === 'string' ? groupsFrom([groupsRaw]) : groupsFrom(groupsRaw);
   return { subject, email, firstName: first(raw[names.firstName]), lastName: first(raw[names.lastName]), groups };
 }
 
@@ -101,13 +118,39 @@ export interface LoginFacts {
   mappingResult?: MappingResult;
 }
 
-export async function loadLoginFacts(db: Queryable, conn: ConnectionRow, identity: Identity, proposedMapping?: RoleMapping): Promise<LoginFacts> {
+export async function loadLoginFacts(
+  db: Queryable,
+  conn: ConnectionRow,
+  identity: Identity,
+  proposedMapping?: RoleMapping,
+): Promise<LoginFacts> {
   const mapping = proposedMapping ?? (await loadRoleMapping(db, conn.org_id));
   const account = matchAccount(identity, await lookupAccount(db, conn, identity));
   const user = account.user;
-  const membership = user ? await db.selectFrom('memberships').select(['id', 'role', 'status']).where('org_id', '=', conn.org_id).where('user_id', '=', user.id).executeTakeFirst() : undefined;
-  const elsewhere = user ? await db.selectFrom('memberships').select('org_id').where('user_id', '=', user.id).where('org_id', '!=', conn.org_id).limit(1).executeTakeFirst() : undefined;
-  return { mapping, account, membership, memberElsewhere: !!elsewhere, capture: await ssoDomainCapture(db, conn.org_id, identity.email) };
+  const membership = user
+    ? await db
+        .selectFrom('memberships')
+        .select(['id', 'role', 'status'])
+        .where('org_id', '=', conn.org_id)
+        .where('user_id', '=', user.id)
+        .executeTakeFirst()
+    : undefined;
+  const elsewhere = user
+    ? await db
+        .selectFrom('memberships')
+        .select('org_id')
+        .where('user_id', '=', user.id)
+        .where('org_id', '!=', conn.org_id)
+        .limit(1)
+        .executeTakeFirst()
+    : undefined;
+  return {
+    mapping,
+    account,
+    membership,
+    memberElsewhere: !!elsewhere,
+    capture: await ssoDomainCapture(db, conn.org_id, identity.email),
+  };
 }
 
 /**
@@ -115,7 +158,12 @@ export async function loadLoginFacts(db: Queryable, conn: ConnectionRow, identit
  * Mapping never grants or removes primary owner; an unconfigured mapping keeps roles as they are
  * and makes new people members; a configured mapping that grants nothing refuses the login.
  */
-export async function planLogin(db: Queryable, conn: ConnectionRow, identity: Identity, proposedMapping?: RoleMapping): Promise<LoginPlan> {
+export async function planLogin(
+  db: Queryable,
+  conn: ConnectionRow,
+  identity: Identity,
+  proposedMapping?: RoleMapping,
+): Promise<LoginPlan> {
   return decideLogin(conn, identity, await loadLoginFacts(db, conn, identity, proposedMapping));
 }
 
@@ -148,15 +196,24 @@ export function decideLogin(conn: ConnectionRow, identity: Identity, facts: Logi
     explanation.push(message);
     return plan;
   };
-  if (conn.status !== 'active') return refuse('sso_connection_disabled', 'This SSO connection is disabled; an administrator must enable it.');
+  if (conn.status !== 'active')
+    return refuse('sso_connection_disabled', 'This SSO connection is disabled; an administrator must enable it.');
   if (account.conflict) return refuse(account.conflict.code, account.conflict.message);
   // An organization's IdP speaks only for that organization: it must not sign in an account that also
   // belongs elsewhere (that would let one tenant's IdP open another tenant's account). Verified email
   // domains would let this relax; until then such people use their own organization's sign-in.
-  if (user && facts.memberElsewhere) return refuse('sso_account_in_other_organization', `${user.email} also belongs to another organization, so this organization's identity provider cannot sign that account in.`);
+  if (user && facts.memberElsewhere)
+    return refuse(
+      'sso_account_in_other_organization',
+      `${user.email} also belongs to another organization, so this organization's identity provider cannot sign that account in.`,
+    );
   if (user?.status === 'suspended') return refuse('sso_user_suspended', `${user.email} is suspended in Palisade.`);
   // Deactivated by SCIM: only the identity provider's provisioning (active: true) gives the access back, never a login (nor JIT).
-  if (membership?.status === 'suspended') return refuse('sso_membership_suspended', `${identity.email} is suspended in this organization by SCIM provisioning (deactivated in the identity provider); reactivate them there.`);
+  if (membership?.status === 'suspended')
+    return refuse(
+      'sso_membership_suspended',
+      `${identity.email} is suspended in this organization by SCIM provisioning (deactivated in the identity provider); reactivate them there.`,
+    );
   // Domain capture, as at password sign-in: a verified domain decides who may add people at it.
   const capture = facts.capture;
   plan.domainCapture = capture;
@@ -164,9 +221,14 @@ export function decideLogin(conn: ConnectionRow, identity: Identity, facts: Logi
   if (account.emailChange) {
     // Moving an account to an address at a domain another organization verified would hand that organization's address to this IdP's account.
     if (capture?.capturedBy === 'another_organization') {
-      return refuse('sso_email_domain_captured', `The identity provider now sends ${identity.email} for ${account.emailChange.from}, but ${emailDomain} is a domain another organization verified in Palisade, so the account cannot take that address. Correct the address at the identity provider.`);
+      return refuse(
+        'sso_email_domain_captured',
+        `The identity provider now sends ${identity.email} for ${account.emailChange.from}, but ${emailDomain} is a domain another organization verified in Palisade, so the account cannot take that address. Correct the address at the identity provider.`,
+      );
     }
-    explanation.push(`The identity provider sends a new address for the same person (stable subject): the account ${account.emailChange.from} becomes ${account.emailChange.to}; no second account is created.`);
+    explanation.push(
+      `The identity provider sends a new address for the same person (stable subject): the account ${account.emailChange.from} becomes ${account.emailChange.to}; no second account is created.`,
+    );
   }
   if (!membership) {
     if (capture?.capturedBy === 'another_organization') {
@@ -176,7 +238,11 @@ export function decideLogin(conn: ConnectionRow, identity: Identity, facts: Logi
       );
     }
     const autoJoin = capture?.capturedBy === 'this_organization' && capture.autoJoin;
-    if (conn.jit_enabled !== 1 && !autoJoin) return refuse('sso_not_a_member', `${identity.email} is not a member of this organization and the connection does not create accounts on first login (JIT is off).`);
+    if (conn.jit_enabled !== 1 && !autoJoin)
+      return refuse(
+        'sso_not_a_member',
+        `${identity.email} is not a member of this organization and the connection does not create accounts on first login (JIT is off).`,
+      );
     plan.joinVia = conn.jit_enabled === 1 ? 'sso_jit' : 'domain_auto_join';
     if (capture?.capturedBy === 'this_organization') {
       explanation.push(
@@ -185,10 +251,14 @@ export function decideLogin(conn: ConnectionRow, identity: Identity, facts: Logi
           : `JIT is off, but ${capture.domain} is verified by this organization with auto-join on, so ${identity.email} joins it as they sign in.`,
       );
     } else if (capture?.capturedBy === 'same_company') {
-      explanation.push(`${capture.domain} is verified by another organization of the same company; like an invitation, ${identity.email} may join this organization.`);
+      explanation.push(
+        `${capture.domain} is verified by another organization of the same company; like an invitation, ${identity.email} may join this organization.`,
+      );
     }
   } else if (capture?.capturedBy === 'another_organization') {
-    explanation.push(`${emailDomain} is verified by another organization; ${identity.email} was already a member here, so the sign-in continues (no new members are added at that domain).`);
+    explanation.push(
+      `${emailDomain} is verified by another organization; ${identity.email} was already a member here, so the sign-in continues (no new members are added at that domain).`,
+    );
   }
 
   let role: Role | null;
@@ -197,13 +267,24 @@ export function decideLogin(conn: ConnectionRow, identity: Identity, facts: Logi
     explanation.push('Primary owners keep their role; group mapping never changes it.');
   } else if (result.role) {
     role = result.role;
-    explanation.push(result.source === 'rule' ? `Groups grant ${role} (highest matched rule).` : `No group matched a rule; the default role ${role} applies.`);
+    explanation.push(
+      result.source === 'rule'
+        ? `Groups grant ${role} (highest matched rule).`
+        : `No group matched a rule; the default role ${role} applies.`,
+    );
   } else if (!configured) {
     role = membership?.role ?? 'member';
-    explanation.push(membership ? `No group-to-role mapping is configured; the current role ${role} is kept.` : 'No group-to-role mapping is configured; new people join as member.');
+    explanation.push(
+      membership
+        ? `No group-to-role mapping is configured; the current role ${role} is kept.`
+        : 'No group-to-role mapping is configured; new people join as member.',
+    );
   } else {
     // The IdP is the source of truth once a mapping exists: losing every mapped group ends access.
-    return refuse('sso_no_role', `None of the groups sent for ${identity.email} grants a role in this organization, and there is no default role.`);
+    return refuse(
+      'sso_no_role',
+      `None of the groups sent for ${identity.email} grants a role in this organization, and there is no default role.`,
+    );
   }
   plan.role = role;
   plan.allowed = true;
@@ -223,12 +304,23 @@ export interface CompletedLogin {
  * `signingCertSha256`: the configured certificate that verified a SAML sign-in (kept with the login
  * record for the lockout guard; a first sign-in with a new certificate releases held ones).
  */
-export async function completeLogin(ctx: Ctx, conn: ConnectionRow, identity: Identity, raw: Record<string, unknown>, purpose: 'login' | 'test', initiatedBy: string | null, signingCertSha256: string | null = null): Promise<CompletedLogin> {
+export async function completeLogin(
+  ctx: Ctx,
+  conn: ConnectionRow,
+  identity: Identity,
+  raw: Record<string, unknown>,
+  purpose: 'login' | 'test',
+  initiatedBy: string | null,
+  signingCertSha256: string | null = null,
+): Promise<CompletedLogin> {
   return ctx.db.transaction().execute(async (tx) => {
     const plan = await planLogin(tx, conn, identity);
     if (!plan.allowed || !plan.role) {
       const r = plan.refusal ?? { code: 'sso_refused', message: 'Sign-in refused.' };
-      throw fail(r.code, plainRefusal(r.code), 'access decision', { detail: r.message, received: { groups: identity.groups, mapping: plan.mapping.groups } });
+      throw fail(r.code, plainRefusal(r.code), 'access decision', {
+        detail: r.message,
+        received: { groups: identity.groups, mapping: plan.mapping.groups },
+      });
     }
     const now = ctx.clock.now();
     const at = now.toISOString();
@@ -243,63 +335,153 @@ export async function completeLogin(ctx: Ctx, conn: ConnectionRow, identity: Ide
     }
     await linkIdentity(tx, conn, identity, user.id, now);
     // The IdP of the company that verified the address's domain vouches for the address.
-    if (!user.email_verified_at && (plan.domainCapture?.capturedBy === 'this_organization' || plan.domainCapture?.capturedBy === 'same_company')) {
+    if (
+      !user.email_verified_at &&
+      (plan.domainCapture?.capturedBy === 'this_organization' || plan.domainCapture?.capturedBy === 'same_company')
+    ) {
       await tx.updateTable('users').set({ email_verified_at: at }).where('id', '=', user.id).execute();
       user.email_verified_at = at;
     }
-    const actor = { type: 'user' as const, id: user.id, email: user.email, ip: ctx.meta.ip, userAgent: ctx.meta.userAgent };
-    let membership = await tx.selectFrom('memberships').selectAll().where('org_id', '=', conn.org_id).where('user_id', '=', user.id).executeTakeFirst();
+    const actor = {
+      type: 'user' as const,
+      id: user.id,
+      email: user.email,
+      ip: ctx.meta.ip,
+      userAgent: ctx.meta.userAgent,
+    };
+    let membership = await tx
+      .selectFrom('memberships')
+      .selectAll()
+      .where('org_id', '=', conn.org_id)
+      .where('user_id', '=', user.id)
+      .executeTakeFirst();
     if (!membership && !created) await endPriorCredentials(tx, ctx, conn, user, now);
     if (!membership && plan.joinVia === 'domain_auto_join') {
       // The same hook password sign-in uses (member.auto_joined, with the domain as target); the
       // plan allows it only for this organization's own domain, so it must join this organization.
       const joined = await autoJoinCapturingOrg(tx, ctx, user);
-      membership = await tx.selectFrom('memberships').selectAll().where('org_id', '=', conn.org_id).where('user_id', '=', user.id).executeTakeFirst();
-      if (joined !== conn.org_id || !membership) throw fail('sso_not_a_member', plainRefusal('sso_not_a_member'), 'access decision', { detail: 'The domain capture changed during sign-in; try again.' });
+      membership = await tx
+        .selectFrom('memberships')
+        .selectAll()
+        .where('org_id', '=', conn.org_id)
+        .where('user_id', '=', user.id)
+        .executeTakeFirst();
+      if (joined !== conn.org_id || !membership)
+        throw fail('sso_not_a_member', plainRefusal('sso_not_a_member'), 'access decision', {
+          detail: 'The domain capture changed during sign-in; try again.',
+        });
     }
     if (!membership) {
-      const m: Membership = { id: newId('mem', now), org_id: conn.org_id, user_id: user.id, role: plan.role, status: 'active', invited_by: null, created_at: at, updated_at: at, suspended_at: null, suspended_by_directory_id: null };
+      const m: Membership = {
+        id: newId('mem', now),
+        org_id: conn.org_id,
+        user_id: user.id,
+        role: plan.role,
+        status: 'active',
+        invited_by: null,
+        created_at: at,
+        updated_at: at,
+        suspended_at: null,
+        suspended_by_directory_id: null,
+      };
       await tx.insertInto('memberships').values(m).execute();
       membership = m;
       await recordAudit(tx, ctx, {
         orgId: conn.org_id,
         action: 'member.joined',
         actor,
-        targets: [{ type: 'membership', id: m.id }, { type: 'sso_connection', id: conn.id }, ...(plan.domainCapture?.domainId ? [{ type: 'domain', id: plan.domainCapture.domainId, name: plan.domainCapture.domain }] : [])],
-        metadata: { via: 'sso_jit', role: plan.role, groups: identity.groups.slice(0, 50), ...(plan.domainCapture ? { emailDomainCapturedBy: plan.domainCapture.capturedBy } : {}) },
+        targets: [
+          { type: 'membership', id: m.id },
+          { type: 'sso_connection', id: conn.id },
+          ...(plan.domainCapture?.domainId
+            ? [{ type: 'domain', id: plan.domainCapture.domainId, name: plan.domainCapture.domain }]
+            : []),
+        ],
+        metadata: {
+          via: 'sso_jit',
+          role: plan.role,
+          groups: identity.groups.slice(0, 50),
+          ...(plan.domainCapture ? { emailDomainCapturedBy: plan.domainCapture.capturedBy } : {}),
+        },
       });
     } else {
       if (membership.status === 'invited') {
-        await tx.updateTable('memberships').set({ status: 'active', updated_at: at }).where('id', '=', membership.id).execute();
-        await recordAudit(tx, ctx, { orgId: conn.org_id, action: 'member.joined', actor, targets: [{ type: 'membership', id: membership.id }], metadata: { via: 'sso' } });
+        await tx
+          .updateTable('memberships')
+          .set({ status: 'active', updated_at: at })
+          .where('id', '=', membership.id)
+          .execute();
+        await recordAudit(tx, ctx, {
+          orgId: conn.org_id,
+          action: 'member.joined',
+          actor,
+          targets: [{ type: 'membership', id: membership.id }],
+          metadata: { via: 'sso' },
+        });
       }
       if (membership.role !== plan.role) {
-        await tx.updateTable('memberships').set({ role: plan.role, updated_at: at }).where('id', '=', membership.id).execute();
+        await tx
+          .updateTable('memberships')
+          .set({ role: plan.role, updated_at: at })
+          .where('id', '=', membership.id)
+          .execute();
         await recordAudit(tx, ctx, {
           orgId: conn.org_id,
           action: 'member.role_changed',
           actor,
-          targets: [{ type: 'user', id: user.id, name: user.email }, { type: 'membership', id: membership.id }, { type: 'sso_connection', id: conn.id }],
-          metadata: { from: membership.role, to: plan.role, via: 'sso_group_mapping', groups: identity.groups.slice(0, 50) },
+          targets: [
+            { type: 'user', id: user.id, name: user.email },
+            { type: 'membership', id: membership.id },
+            { type: 'sso_connection', id: conn.id },
+          ],
+          metadata: {
+            from: membership.role,
+            to: plan.role,
+            via: 'sso_group_mapping',
+            groups: identity.groups.slice(0, 50),
+          },
         });
       }
     }
     await tx
       .insertInto('sso_logins')
-      .values({ id: newId('ssl', now), connection_id: conn.id, org_id: conn.org_id, user_id: user.id, email: identity.email, attributes: JSON.stringify({ identity, raw: rawForRecord(raw) }), role: plan.role, purpose, occurred_at: at, signing_cert_sha256: signingCertSha256 })
+      .values({
+        id: newId('ssl', now),
+        connection_id: conn.id,
+        org_id: conn.org_id,
+        user_id: user.id,
+        email: identity.email,
+        attributes: JSON.stringify({ identity, raw: rawForRecord(raw) }),
+        role: plan.role,
+        purpose,
+        occurred_at: at,
+        signing_cert_sha256: signingCertSha256,
+      })
       .execute();
     if (signingCertSha256) await releaseHeldCertificates(tx, ctx, conn.id, signingCertSha256);
     // A test login by an admin is what lets the organization turn enforcement on.
     if (purpose === 'test' && initiatedBy === user.id && (plan.role === 'admin' || plan.role === 'primary_owner')) {
-      await tx.updateTable('sso_connections').set({ last_test_login_at: at, last_test_login_by: user.id }).where('id', '=', conn.id).execute();
+      await tx
+        .updateTable('sso_connections')
+        .set({ last_test_login_at: at, last_test_login_by: user.id })
+        .where('id', '=', conn.id)
+        .execute();
     }
     const session = await createSession(tx, ctx, user.id, 'sso');
     await recordAudit(tx, ctx, {
       orgId: conn.org_id,
       action: purpose === 'test' ? 'sso.test_login_succeeded' : 'auth.login_succeeded',
       actor,
-      targets: [{ type: 'session', id: session.sessionId }, { type: 'sso_connection', id: conn.id }],
-      metadata: { method: `sso_${conn.protocol}`, role: plan.role, roleChanged: plan.roleChange !== null, ...(plan.emailChange ? { emailChanged: plan.emailChange } : {}) },
+      targets: [
+        { type: 'session', id: session.sessionId },
+        { type: 'sso_connection', id: conn.id },
+      ],
+      metadata: {
+        method: `sso_${conn.protocol}`,
+        role: plan.role,
+        roleChanged: plan.roleChange !== null,
+        ...(plan.emailChange ? { emailChanged: plan.emailChange } : {}),
+      },
     });
     return { session, user, plan };
   });
@@ -313,26 +495,66 @@ export async function completeLogin(ctx: Ctx, conn: ConnectionRow, identity: Ide
  */
 async function endPriorCredentials(tx: Tx, ctx: Ctx, conn: ConnectionRow, user: User, now: Date): Promise<void> {
   const passwordCleared = user.password_hash !== null;
-  if (passwordCleared) await tx.updateTable('users').set({ password_hash: null, updated_at: now.toISOString() }).where('id', '=', user.id).execute();
+  if (passwordCleared)
+    await tx
+      .updateTable('users')
+      .set({ password_hash: null, updated_at: now.toISOString() })
+      .where('id', '=', user.id)
+      .execute();
   const revoked = await revokeAllCredentials(tx, now, user.id);
   if (!passwordCleared && !revoked.sessions && !revoked.tokens && !revoked.gatewayKeys) return;
   user.password_hash = null;
   await recordAudit(tx, ctx, {
     orgId: conn.org_id,
     action: 'user.credentials_reset',
-    targets: [{ type: 'user', id: user.id, name: user.email }, { type: 'sso_connection', id: conn.id }],
-    metadata: { reason: 'joined_through_identity_provider', passwordCleared, sessionsRevoked: revoked.sessions, apiTokensRevoked: revoked.tokens, gatewayKeysRevoked: revoked.gatewayKeys },
+    targets: [
+      { type: 'user', id: user.id, name: user.email },
+      { type: 'sso_connection', id: conn.id },
+    ],
+    metadata: {
+      reason: 'joined_through_identity_provider',
+      passwordCleared,
+      sessionsRevoked: revoked.sessions,
+      apiTokensRevoked: revoked.tokens,
+      gatewayKeysRevoked: revoked.gatewayKeys,
+    },
   });
 }
 
-async function ensureUser(tx: Tx, ctx: Ctx, conn: ConnectionRow, identity: Identity, plan: LoginPlan, now: Date, via: 'sso_jit' | 'domain_auto_join'): Promise<{ user: User; created: boolean }> {
+async function ensureUser(
+  tx: Tx,
+  ctx: Ctx,
+  conn: ConnectionRow,
+  identity: Identity,
+  plan: LoginPlan,
+  now: Date,
+  via: 'sso_jit' | 'domain_auto_join',
+): Promise<{ user: User; created: boolean }> {
   const existing = plan.user.id ? await findUserById(tx, plan.user.id) : undefined;
   if (existing) return { user: existing, created: false };
   const at = now.toISOString();
   const display = [identity.firstName, identity.lastName].filter(Boolean).join(' ') || null;
-  const user: User = { id: newId('usr', now), email: identity.email, display_name: display, password_hash: null, status: 'active', created_at: at, updated_at: at, email_verified_at: null, password_changed_at: null };
+  const user: User = {
+    id: newId('usr', now),
+    email: identity.email,
+    display_name: display,
+    password_hash: null,
+    status: 'active',
+    created_at: at,
+    updated_at: at,
+    email_verified_at: null,
+    password_changed_at: null,
+  };
   await tx.insertInto('users').values(user).execute();
-  await recordAudit(tx, ctx, { orgId: conn.org_id, action: 'user.created', targets: [{ type: 'user', id: user.id, name: user.email }, { type: 'sso_connection', id: conn.id }], metadata: { via: via === 'sso_jit' ? 'sso_jit' : 'sso_domain_auto_join' } });
+  await recordAudit(tx, ctx, {
+    orgId: conn.org_id,
+    action: 'user.created',
+    targets: [
+      { type: 'user', id: user.id, name: user.email },
+      { type: 'sso_connection', id: conn.id },
+    ],
+    metadata: { via: via === 'sso_jit' ? 'sso_jit' : 'sso_domain_auto_join' },
+  });
   return { user, created: true };
 }
 
@@ -349,13 +571,13 @@ export function plainRefusal(code: string): string {
     case 'sso_connection_disabled':
       return 'This sign-in method is turned off.';
     case 'sso_email_domain_captured':
-      return 'Your email address is at a domain managed by another organization in Palisade, so this identity provider cannot give you access. Contact your organization\'s administrators.';
+      return "Your email address is at a domain managed by another organization in Palisade, so this identity provider cannot give you access. Contact your organization's administrators.";
     case 'sso_email_in_use':
       return 'Your identity provider now sends an email address that another Palisade account already uses, so you were not signed in. Ask your administrator to resolve it.';
     case 'sso_subject_mismatch':
       return 'This email address belongs to a Palisade account linked to a different person at your identity provider, so you were not signed in. Ask your administrator.';
     case 'sso_account_in_other_organization':
-      return 'Your Palisade account also belongs to another organization, so it cannot be signed in through this organization\'s identity provider. Sign in with your usual method.';
+      return "Your Palisade account also belongs to another organization, so it cannot be signed in through this organization's identity provider. Sign in with your usual method.";
     default:
       return 'Sign-in was refused.';
   }

@@ -7,8 +7,23 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { notFound } from '../errors.js';
 import { OrgParams, errorResponses, noContent } from '../http/schemas.js';
 import { PageQuerySchema, pageRequest, pageSchema } from '../http/pagination.js';
-import { ConnectionView, CreateConnectionInput, UpdateConnectionInput, createConnection, getConnection, listConnections } from './connections.js';
-import { DeleteConnectionQuery, ImpactInput, ImpactResponse, UpdatedConnectionView, connectionChangeImpact, deleteConnection, updateConnection } from './connection-changes.js';
+import {
+  ConnectionView,
+  CreateConnectionInput,
+  UpdateConnectionInput,
+  createConnection,
+  getConnection,
+  listConnections,
+} from './connections.js';
+import {
+  DeleteConnectionQuery,
+  ImpactInput,
+  ImpactResponse,
+  UpdatedConnectionView,
+  connectionChangeImpact,
+  deleteConnection,
+  updateConnection,
+} from './connection-changes.js';
 import { type FailureReport, SsoFailure, reportFailure } from './diagnosis.js';
 import { EnforceInput, EnforcedView, enforceSso, getEnforcement, stopEnforcingSso } from './enforcement.js';
 import { type FlowResult, oidcCallback, samlAcs } from './flow.js';
@@ -18,15 +33,29 @@ import { publicJwk } from './oidc-client.js';
 import { spMetadataXml } from './saml.js';
 import { SimulateInput, simulateLogin } from './simulate.js';
 import { IdentityLinkView, listIdentityLinks, releaseIdentityLink } from './identities.js';
-import { IssueRecoveryLinkInput, RecoveryLinkView, RedeemRecoveryInput, issueRecoveryLink, redeemRecoveryLink, revokeRecoveryLink } from './recovery.js';
-import { BreakGlassInput, TotpCodeInput, breakGlassLogin, confirmTotp, removeTotp, startTotpEnrollment, totpStatus } from './totp.js';
+import {
+  IssueRecoveryLinkInput,
+  RecoveryLinkView,
+  RedeemRecoveryInput,
+  issueRecoveryLink,
+  redeemRecoveryLink,
+  revokeRecoveryLink,
+} from './recovery.js';
+import {
+  BreakGlassInput,
+  TotpCodeInput,
+  breakGlassLogin,
+  confirmTotp,
+  removeTotp,
+  startTotpEnrollment,
+  totpStatus,
+} from './totp.js';
 
 const tags = ['Single sign-on'];
 /** Ties a sign-in to the browser that started it. */
 const BINDING_COOKIE = 'palisade_sso';
 const ConnParams = Type.Object({ orgId: Type.String({ maxLength: 64 }), connectionId: Type.String({ maxLength: 64 }) });
 const PublicConnParams = Type.Object({ connectionId: Type.String({ maxLength: 64 }) });
-
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -45,29 +74,65 @@ function finish(request: FastifyRequest, reply: FastifyReply, result: FlowResult
   if (!result.ok) return failurePage(reply, result.status, result.failure);
   setSessionCookie(request, reply, result.session);
   const notice = result.notice ? `sso_notice=${result.notice}` : '';
-  if (result.purpose === 'test') return reply.redirect(`/?sso_test=ok&org=${encodeURIComponent(result.orgId)}${notice ? `&${notice}` : ''}`, 303);
+  if (result.purpose === 'test')
+    return reply.redirect(`/?sso_test=ok&org=${encodeURIComponent(result.orgId)}${notice ? `&${notice}` : ''}`, 303);
   return reply.redirect(notice ? `/?${notice}` : '/', 303);
 }
 
 export async function ssoRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   // SAML responses arrive as an HTML form post; only this plugin's routes accept that encoding.
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 512 * 1024 }, (_req, body, done) => {
-    done(null, parseQuery(body as string));
-  });
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: 512 * 1024 },
+    (_req, body, done) => {
+      done(null, parseQuery(body as string));
+    },
+  );
 
-  app.get('/api/v1/sso/presets', { schema: { tags, summary: 'Identity-provider presets: claim/attribute names and what to configure there' } }, async () => ({ data: Object.values(PRESETS) }));
+  app.get(
+    '/api/v1/sso/presets',
+    { schema: { tags, summary: 'Identity-provider presets: claim/attribute names and what to configure there' } },
+    async () => ({ data: Object.values(PRESETS) }),
+  );
 
-  app.get('/api/v1/orgs/:orgId/sso/connections', { schema: { tags, summary: 'List SSO connections', params: OrgParams, response: { 200: Type.Object({ data: Type.Array(ConnectionView) }), ...errorResponses } } }, async (request) =>
-    listConnections(request.ctx, request.params.orgId),
+  app.get(
+    '/api/v1/orgs/:orgId/sso/connections',
+    {
+      schema: {
+        tags,
+        summary: 'List SSO connections',
+        params: OrgParams,
+        response: { 200: Type.Object({ data: Type.Array(ConnectionView) }), ...errorResponses },
+      },
+    },
+    async (request) => listConnections(request.ctx, request.params.orgId),
   );
   app.post(
     '/api/v1/orgs/:orgId/sso/connections',
-    { schema: { tags, summary: 'Create a SAML or OIDC connection (secrets are never returned)', params: OrgParams, body: CreateConnectionInput, response: { 201: ConnectionView, ...errorResponses } } },
-    async (request, reply) => reply.status(201).send(await createConnection(request.ctx, request.params.orgId, request.body)),
+    {
+      schema: {
+        tags,
+        summary: 'Create a SAML or OIDC connection (secrets are never returned)',
+        params: OrgParams,
+        body: CreateConnectionInput,
+        response: { 201: ConnectionView, ...errorResponses },
+      },
+    },
+    async (request, reply) =>
+      reply.status(201).send(await createConnection(request.ctx, request.params.orgId, request.body)),
   );
-  app.get('/api/v1/orgs/:orgId/sso/connections/:connectionId', { schema: { tags, summary: 'Read an SSO connection', params: ConnParams, response: { 200: ConnectionView, ...errorResponses } } }, async (request) =>
-    getConnection(request.ctx, request.params.orgId, request.params.connectionId),
+  app.get(
+    '/api/v1/orgs/:orgId/sso/connections/:connectionId',
+    {
+      schema: {
+        tags,
+        summary: 'Read an SSO connection',
+        params: ConnParams,
+        response: { 200: ConnectionView, ...errorResponses },
+      },
+    },
+    async (request) => getConnection(request.ctx, request.params.orgId, request.params.connectionId),
   );
   app.patch(
     '/api/v1/orgs/:orgId/sso/connections/:connectionId',
@@ -75,7 +140,8 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
       schema: {
         operationId: 'updateSsoConnection',
         tags,
-        summary: 'Change a connection. Recent sign-ins are replayed against the change first: one that takes sign-in access or a role away is refused (409 sso_change_would_lock_out, listing who and why) unless acknowledged',
+        summary:
+          'Change a connection. Recent sign-ins are replayed against the change first: one that takes sign-in access or a role away is refused (409 sso_change_would_lock_out, listing who and why) unless acknowledged',
         params: ConnParams,
         body: UpdateConnectionInput,
         response: { 200: UpdatedConnectionView, ...errorResponses },
@@ -85,39 +151,110 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
   );
   app.post(
     '/api/v1/orgs/:orgId/sso/connections/:connectionId/simulate',
-    { schema: { tags, summary: 'Dry run: the user, role and organization a login with these claims (or this SAML response) would produce, and why', params: ConnParams, body: SimulateInput, response: errorResponses } },
+    {
+      schema: {
+        tags,
+        summary:
+          'Dry run: the user, role and organization a login with these claims (or this SAML response) would produce, and why',
+        params: ConnParams,
+        body: SimulateInput,
+        response: errorResponses,
+      },
+    },
     async (request) => simulateLogin(request.ctx, request.params.orgId, request.params.connectionId, request.body),
   );
   app.post(
     '/api/v1/orgs/:orgId/sso/connections/:connectionId/impact',
-    { schema: { operationId: 'previewSsoChangeImpact', tags, summary: 'Before a change to this connection or to the group-to-role mapping: the lockout guard\'s answer (who would lose access or a role, who is degraded, what fails already); nothing is changed', params: ConnParams, body: ImpactInput, response: { 200: ImpactResponse, ...errorResponses } } },
-    async (request) => connectionChangeImpact(request.ctx, request.params.orgId, request.params.connectionId, request.body),
+    {
+      schema: {
+        operationId: 'previewSsoChangeImpact',
+        tags,
+        summary:
+          "Before a change to this connection or to the group-to-role mapping: the lockout guard's answer (who would lose access or a role, who is degraded, what fails already); nothing is changed",
+        params: ConnParams,
+        body: ImpactInput,
+        response: { 200: ImpactResponse, ...errorResponses },
+      },
+    },
+    async (request) =>
+      connectionChangeImpact(request.ctx, request.params.orgId, request.params.connectionId, request.body),
   );
-  app.get('/api/v1/orgs/:orgId/sso/enforcement', { schema: { tags, summary: 'Whether members must sign in with SSO', params: OrgParams, response: errorResponses } }, async (request) =>
-    getEnforcement(request.ctx, request.params.orgId),
+  app.get(
+    '/api/v1/orgs/:orgId/sso/enforcement',
+    { schema: { tags, summary: 'Whether members must sign in with SSO', params: OrgParams, response: errorResponses } },
+    async (request) => getEnforcement(request.ctx, request.params.orgId),
   );
   app.put(
     '/api/v1/orgs/:orgId/sso/enforcement',
-    { schema: { operationId: 'enforceSso', tags, summary: 'Require SSO for members (needs a recent admin test login and a break-glass owner; the lockout guard lists members who would be left without a way in, refused unless acknowledged)', params: OrgParams, body: EnforceInput, response: { 200: EnforcedView, ...errorResponses } } },
+    {
+      schema: {
+        operationId: 'enforceSso',
+        tags,
+        summary:
+          'Require SSO for members (needs a recent admin test login and a break-glass owner; the lockout guard lists members who would be left without a way in, refused unless acknowledged)',
+        params: OrgParams,
+        body: EnforceInput,
+        response: { 200: EnforcedView, ...errorResponses },
+      },
+    },
     async (request) => enforceSso(request.ctx, request.params.orgId, request.body),
   );
-  app.delete('/api/v1/orgs/:orgId/sso/enforcement', { schema: { tags, summary: 'Stop requiring SSO', params: OrgParams, response: errorResponses } }, async (request) =>
-    stopEnforcingSso(request.ctx, request.params.orgId),
+  app.delete(
+    '/api/v1/orgs/:orgId/sso/enforcement',
+    { schema: { tags, summary: 'Stop requiring SSO', params: OrgParams, response: errorResponses } },
+    async (request) => stopEnforcingSso(request.ctx, request.params.orgId),
   );
-  app.delete('/api/v1/orgs/:orgId/sso/connections/:connectionId', { schema: { operationId: 'deleteSsoConnection', tags, summary: 'Delete an SSO connection (refused while enforced, and by the lockout guard when people sign in only through it, unless ?acknowledgeWarnings=true)', params: ConnParams, querystring: DeleteConnectionQuery, response: { ...noContent, ...errorResponses } } }, async (request, reply) => {
-    await deleteConnection(request.ctx, request.params.orgId, request.params.connectionId, request.query);
-    return reply.status(204).send();
-  });
+  app.delete(
+    '/api/v1/orgs/:orgId/sso/connections/:connectionId',
+    {
+      schema: {
+        operationId: 'deleteSsoConnection',
+        tags,
+        summary:
+          'Delete an SSO connection (refused while enforced, and by the lockout guard when people sign in only through it, unless ?acknowledgeWarnings=true)',
+        params: ConnParams,
+        querystring: DeleteConnectionQuery,
+        response: { ...noContent, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await deleteConnection(request.ctx, request.params.orgId, request.params.connectionId, request.query);
+      return reply.status(204).send();
+    },
+  );
 
-  const IdentityParams = Type.Object({ orgId: Type.String({ maxLength: 64 }), connectionId: Type.String({ maxLength: 64 }), userId: Type.String({ maxLength: 64 }) });
+  const IdentityParams = Type.Object({
+    orgId: Type.String({ maxLength: 64 }),
+    connectionId: Type.String({ maxLength: 64 }),
+    userId: Type.String({ maxLength: 64 }),
+  });
   app.get(
     '/api/v1/orgs/:orgId/sso/connections/:connectionId/identities',
-    { schema: { operationId: 'listSsoIdentityLinks', tags, summary: 'Stable IdP subjects (OIDC sub, SAML persistent NameID) linked to accounts through this connection', params: ConnParams, querystring: Type.Object(PageQuerySchema), response: { 200: pageSchema(IdentityLinkView), ...errorResponses } } },
-    async (request) => listIdentityLinks(request.ctx, request.params.orgId, request.params.connectionId, pageRequest(request.query)),
+    {
+      schema: {
+        operationId: 'listSsoIdentityLinks',
+        tags,
+        summary: 'Stable IdP subjects (OIDC sub, SAML persistent NameID) linked to accounts through this connection',
+        params: ConnParams,
+        querystring: Type.Object(PageQuerySchema),
+        response: { 200: pageSchema(IdentityLinkView), ...errorResponses },
+      },
+    },
+    async (request) =>
+      listIdentityLinks(request.ctx, request.params.orgId, request.params.connectionId, pageRequest(request.query)),
   );
   app.delete(
     '/api/v1/orgs/:orgId/sso/connections/:connectionId/identities/:userId',
-    { schema: { operationId: 'releaseSsoIdentityLink', tags, summary: 'Release the link between an account and its IdP subject (after the address was given to someone new at the IdP); the next sign-in links again', params: IdentityParams, response: { ...noContent, ...errorResponses } } },
+    {
+      schema: {
+        operationId: 'releaseSsoIdentityLink',
+        tags,
+        summary:
+          'Release the link between an account and its IdP subject (after the address was given to someone new at the IdP); the next sign-in links again',
+        params: IdentityParams,
+        response: { ...noContent, ...errorResponses },
+      },
+    },
     async (request, reply) => {
       await releaseIdentityLink(request.ctx, request.params.orgId, request.params.connectionId, request.params.userId);
       return reply.status(204).send();
@@ -125,12 +262,31 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
   );
   app.post(
     '/api/v1/orgs/:orgId/sso/recovery-links',
-    { schema: { operationId: 'issueSsoRecoveryLink', tags, summary: 'Primary owners: a time-limited, single-use link that lets one member of this organization in without SSO (one short session, no password set; audited)', params: OrgParams, body: IssueRecoveryLinkInput, response: { 201: RecoveryLinkView, ...errorResponses } } },
-    async (request, reply) => reply.status(201).send(await issueRecoveryLink(request.ctx, request.params.orgId, request.body)),
+    {
+      schema: {
+        operationId: 'issueSsoRecoveryLink',
+        tags,
+        summary:
+          'Primary owners: a time-limited, single-use link that lets one member of this organization in without SSO (one short session, no password set; audited)',
+        params: OrgParams,
+        body: IssueRecoveryLinkInput,
+        response: { 201: RecoveryLinkView, ...errorResponses },
+      },
+    },
+    async (request, reply) =>
+      reply.status(201).send(await issueRecoveryLink(request.ctx, request.params.orgId, request.body)),
   );
   app.delete(
     '/api/v1/orgs/:orgId/sso/recovery-links/:linkId',
-    { schema: { operationId: 'revokeSsoRecoveryLink', tags, summary: 'Revoke a recovery link that was not used yet', params: Type.Object({ orgId: Type.String({ maxLength: 64 }), linkId: Type.String({ maxLength: 64 }) }), response: { ...noContent, ...errorResponses } } },
+    {
+      schema: {
+        operationId: 'revokeSsoRecoveryLink',
+        tags,
+        summary: 'Revoke a recovery link that was not used yet',
+        params: Type.Object({ orgId: Type.String({ maxLength: 64 }), linkId: Type.String({ maxLength: 64 }) }),
+        response: { ...noContent, ...errorResponses },
+      },
+    },
     async (request, reply) => {
       await revokeRecoveryLink(request.ctx, request.params.orgId, request.params.linkId);
       return reply.status(204).send();
@@ -147,46 +303,136 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
         summary: 'Sign in with a recovery link a primary owner issued: one short session, flagged in the audit log',
         security: [],
         body: RedeemRecoveryInput,
-        response: { 200: Type.Object({ user: Type.Object({ id: Type.String(), email: Type.String() }), orgId: Type.String(), csrfToken: Type.String(), expiresAt: Type.String() }), ...errorResponses },
+        response: {
+          200: Type.Object({
+            user: Type.Object({ id: Type.String(), email: Type.String() }),
+            orgId: Type.String(),
+            csrfToken: Type.String(),
+            expiresAt: Type.String(),
+          }),
+          ...errorResponses,
+        },
       },
     },
     async (request, reply) => {
       const { session, user, orgId } = await redeemRecoveryLink(request.ctx, request.body);
       setSessionCookie(request, reply, session);
-      return { user: { id: user.id, email: user.email }, orgId, csrfToken: session.csrfToken, expiresAt: session.expiresAt };
+      return {
+        user: { id: user.id, email: user.email },
+        orgId,
+        csrfToken: session.csrfToken,
+        expiresAt: session.expiresAt,
+      };
     },
   );
-  app.get('/api/v1/me/totp', { schema: { tags: authTags, summary: 'Whether you have an authenticator app enrolled (break-glass second factor)', response: errorResponses } }, async (request) => totpStatus(request.ctx));
-  app.post('/api/v1/me/totp', { schema: { tags: authTags, summary: 'Start enrolling an authenticator app: the secret is shown this once', response: { 201: Type.Object({ secret: Type.String(), otpauthUri: Type.String() }), ...errorResponses } } }, async (request, reply) =>
-    reply.status(201).send(await startTotpEnrollment(request.ctx)),
+  app.get(
+    '/api/v1/me/totp',
+    {
+      schema: {
+        tags: authTags,
+        summary: 'Whether you have an authenticator app enrolled (break-glass second factor)',
+        response: errorResponses,
+      },
+    },
+    async (request) => totpStatus(request.ctx),
   );
-  app.post('/api/v1/me/totp/confirm', { schema: { tags: authTags, summary: 'Confirm enrollment with a current code', body: TotpCodeInput, response: errorResponses } }, async (request) => confirmTotp(request.ctx, request.body));
-  app.delete('/api/v1/me/totp', { schema: { tags: authTags, summary: 'Remove your authenticator app', response: { ...noContent, ...errorResponses } } }, async (request, reply) => {
-    await removeTotp(request.ctx);
-    return reply.status(204).send();
-  });
-  app.post('/api/v1/auth/break-glass', { schema: { tags: authTags, summary: 'Primary owners: sign in with password + authenticator code while SSO is enforced or broken (audited and flagged)', body: BreakGlassInput, response: errorResponses } }, async (request, reply) => {
-    const { session, user } = await breakGlassLogin(request.ctx, request.body);
-    setSessionCookie(request, reply, session);
-    return { user, csrfToken: session.csrfToken, expiresAt: session.expiresAt };
-  });
+  app.post(
+    '/api/v1/me/totp',
+    {
+      schema: {
+        tags: authTags,
+        summary: 'Start enrolling an authenticator app: the secret is shown this once',
+        response: { 201: Type.Object({ secret: Type.String(), otpauthUri: Type.String() }), ...errorResponses },
+      },
+    },
+    async (request, reply) => reply.status(201).send(await startTotpEnrollment(request.ctx)),
+  );
+  app.post(
+    '/api/v1/me/totp/confirm',
+    {
+      schema: {
+        tags: authTags,
+        summary: 'Confirm enrollment with a current code',
+        body: TotpCodeInput,
+        response: errorResponses,
+      },
+    },
+    async (request) => confirmTotp(request.ctx, request.body),
+  );
+  app.delete(
+    '/api/v1/me/totp',
+    {
+      schema: {
+        tags: authTags,
+        summary: 'Remove your authenticator app',
+        response: { ...noContent, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await removeTotp(request.ctx);
+      return reply.status(204).send();
+    },
+  );
+  app.post(
+    '/api/v1/auth/break-glass',
+    {
+      schema: {
+        tags: authTags,
+        summary:
+          'Primary owners: sign in with password + authenticator code while SSO is enforced or broken (audited and flagged)',
+        body: BreakGlassInput,
+        response: errorResponses,
+      },
+    },
+    async (request, reply) => {
+      const { session, user } = await breakGlassLogin(request.ctx, request.body);
+      setSessionCookie(request, reply, session);
+      return { user, csrfToken: session.csrfToken, expiresAt: session.expiresAt };
+    },
+  );
 
   // Person-facing protocol routes: errors are pages with a reference, never JSON.
   app.get(
     '/sso/:connectionId/start',
-    { schema: { tags, summary: 'Start signing in through a connection (add ?test=1 as an admin for a test login)', params: PublicConnParams, querystring: Type.Object({ test: Type.Optional(Type.String({ maxLength: 5 })) }) } },
+    {
+      schema: {
+        tags,
+        summary: 'Start signing in through a connection (add ?test=1 as an admin for a test login)',
+        params: PublicConnParams,
+        querystring: Type.Object({ test: Type.Optional(Type.String({ maxLength: 5 })) }),
+      },
+    },
     async (request, reply) => {
       try {
         const binding = request.cookies[BINDING_COOKIE] ?? randomBytes(32).toString('base64url');
-        const { redirect } = await startLogin(request.ctx, request.params.connectionId, request.query.test === '1' || request.query.test === 'true', binding);
+        const { redirect } = await startLogin(
+          request.ctx,
+          request.params.connectionId,
+          request.query.test === '1' || request.query.test === 'true',
+          binding,
+        );
         const https = request.protocol === 'https' || request.ctx.config.publicUrl.startsWith('https://');
         // SAML answers arrive as a cross-site POST, which only carries a SameSite=None (hence Secure) cookie.
-        reply.setCookie(BINDING_COOKIE, binding, { path: '/sso', httpOnly: true, secure: https, sameSite: https ? 'none' : 'lax', maxAge: 600 });
+        reply.setCookie(BINDING_COOKIE, binding, {
+          path: '/sso',
+          httpOnly: true,
+          secure: https,
+          sameSite: https ? 'none' : 'lax',
+          maxAge: 600,
+        });
         return reply.redirect(redirect, 302);
       } catch (err) {
         if (!(err instanceof SsoFailure)) throw err;
         const conn = await connectionById(request.ctx, request.params.connectionId);
-        return failurePage(reply, err.status, await reportFailure(request.ctx, { orgId: conn?.org_id ?? null, connectionId: conn?.id ?? null, protocol: conn?.protocol ?? 'unknown' }, err));
+        return failurePage(
+          reply,
+          err.status,
+          await reportFailure(
+            request.ctx,
+            { orgId: conn?.org_id ?? null, connectionId: conn?.id ?? null, protocol: conn?.protocol ?? 'unknown' },
+            err,
+          ),
+        );
       }
     },
   );
@@ -194,19 +440,44 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     const current = new URL(request.url, request.ctx.config.publicUrl);
     return finish(request, reply, await oidcCallback(request.ctx, current, request.cookies[BINDING_COOKIE]));
   });
-  app.post('/sso/saml/:connectionId/acs', { schema: { tags, summary: 'SAML assertion consumer service (HTTP-POST binding)', params: PublicConnParams } }, async (request, reply) => {
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    const saml = typeof body.SAMLResponse === 'string' ? body.SAMLResponse : undefined;
-    return finish(request, reply, await samlAcs(request.ctx, request.params.connectionId, saml, request.cookies[BINDING_COOKIE]));
-  });
-  app.get('/sso/oidc/:connectionId/jwks.json', { schema: { tags, summary: 'Public key of an OIDC connection, for providers that authenticate Palisade with private_key_jwt', params: PublicConnParams } }, async (request, reply) => {
-    const conn = await connectionById(request.ctx, request.params.connectionId);
-    if (!conn || conn.protocol !== 'oidc' || conn.sp_certificate === null) throw notFound('OIDC connection');
-    return reply.type('application/jwk-set+json').header('cache-control', 'public, max-age=300').send({ keys: [await publicJwk(conn.sp_certificate)] });
-  });
-  app.get('/sso/saml/:connectionId/metadata', { schema: { tags, summary: 'SAML service-provider metadata of a connection', params: PublicConnParams } }, async (request, reply) => {
-    const conn = await connectionById(request.ctx, request.params.connectionId);
-    if (!conn || conn.protocol !== 'saml') throw notFound('SAML connection');
-    return reply.type('application/samlmetadata+xml').send(spMetadataXml(request.ctx, conn));
-  });
+  app.post(
+    '/sso/saml/:connectionId/acs',
+    { schema: { tags, summary: 'SAML assertion consumer service (HTTP-POST binding)', params: PublicConnParams } },
+    async (request, reply) => {
+      const body = (request.body ?? {}) as Record<string, unknown>;
+      const saml = typeof body.SAMLResponse === 'string' ? body.SAMLResponse : undefined;
+      return finish(
+        request,
+        reply,
+        await samlAcs(request.ctx, request.params.connectionId, saml, request.cookies[BINDING_COOKIE]),
+      );
+    },
+  );
+  app.get(
+    '/sso/oidc/:connectionId/jwks.json',
+    {
+      schema: {
+        tags,
+        summary: 'Public key of an OIDC connection, for providers that authenticate Palisade with private_key_jwt',
+        params: PublicConnParams,
+      },
+    },
+    async (request, reply) => {
+      const conn = await connectionById(request.ctx, request.params.connectionId);
+      if (!conn || conn.protocol !== 'oidc' || conn.sp_certificate === null) throw notFound('OIDC connection');
+      return reply
+        .type('application/jwk-set+json')
+        .header('cache-control', 'public, max-age=300')
+        .send({ keys: [await publicJwk(conn.sp_certificate)] });
+    },
+  );
+  app.get(
+    '/sso/saml/:connectionId/metadata',
+    { schema: { tags, summary: 'SAML service-provider metadata of a connection', params: PublicConnParams } },
+    async (request, reply) => {
+      const conn = await connectionById(request.ctx, request.params.connectionId);
+      if (!conn || conn.protocol !== 'saml') throw notFound('SAML connection');
+      return reply.type('application/samlmetadata+xml').send(spMetadataXml(request.ctx, conn));
+    },
+  );
 }

@@ -16,10 +16,17 @@ const plain = "Your identity provider's answer failed Palisade's security checks
 const SHA1_SIGNATURE = 'http://www.w3.org/2000/09/xmldsig#rsa-sha1';
 const SHA1_DIGEST = 'http://www.w3.org/2000/09/xmldsig#sha1';
 /** Signature algorithms the verifier implements, minus SHA-1 (allowed per connection only). */
-const SIGNATURE_OK = new Set(['http://www.w3.org/2001/04/xmldsig-more#rsa-sha256', 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512', 'http://www.w3.org/2007/05/xmldsig-more#sha256-rsa-MGF1']);
+const SIGNATURE_OK = new Set([
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512',
+  'http://www.w3.org/2007/05/xmldsig-more#sha256-rsa-MGF1',
+]);
 const DIGEST_OK = new Set(['http://www.w3.org/2001/04/xmlenc#sha256', 'http://www.w3.org/2001/04/xmlenc#sha512']);
 /** Encryption: RSA-OAEP key transport and AES content encryption. */
-const KEY_TRANSPORT_OK = new Set(['http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p', 'http://www.w3.org/2009/xmlenc11#rsa-oaep']);
+const KEY_TRANSPORT_OK = new Set([
+  'http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p',
+  'http://www.w3.org/2009/xmlenc11#rsa-oaep',
+]);
 const CONTENT_ENCRYPTION_OK = new Set([
   'http://www.w3.org/2001/04/xmlenc#aes128-cbc',
   'http://www.w3.org/2001/04/xmlenc#aes192-cbc',
@@ -29,7 +36,10 @@ const CONTENT_ENCRYPTION_OK = new Set([
   'http://www.w3.org/2009/xmlenc11#aes256-gcm',
 ]);
 /** Never acceptable, with or without a setting: PKCS#1 v1.5 key transport (Bleichenbacher) and 3DES. */
-const BROKEN_ENCRYPTION = new Set(['http://www.w3.org/2001/04/xmlenc#rsa-1_5', 'http://www.w3.org/2001/04/xmlenc#tripledes-cbc']);
+const BROKEN_ENCRYPTION = new Set([
+  'http://www.w3.org/2001/04/xmlenc#rsa-1_5',
+  'http://www.w3.org/2001/04/xmlenc#tripledes-cbc',
+]);
 
 /** Algorithm URIs of `localName` elements; `parent` restricts them to one context (a ds:DigestMethod inside RSA-OAEP's EncryptionMethod is OAEP's mask hash, not a signature digest). */
 const algorithmsIn = (root: Document | Element, ns: string, localName: string, parent?: string) =>
@@ -63,19 +73,28 @@ export function checkAlgorithms(root: Document | Element, allowSha1: boolean, wh
     });
   }
   const encryption = algorithmsIn(root, XENC_NS, 'EncryptionMethod');
-  const oaepDigests = algorithmsIn(root, DS_NS, 'DigestMethod', 'EncryptionMethod').filter((a) => ![SHA1_DIGEST, ...DIGEST_OK].includes(a));
-  if (oaepDigests.length) throw fail('saml_unsupported_algorithm', plain, 'RSA-OAEP with SHA-1 or SHA-2 mask hash', { received: [...new Set(oaepDigests)] });
+  const oaepDigests = algorithmsIn(root, DS_NS, 'DigestMethod', 'EncryptionMethod').filter(
+    (a) => ![SHA1_DIGEST, ...DIGEST_OK].includes(a),
+  );
+  if (oaepDigests.length)
+    throw fail('saml_unsupported_algorithm', plain, 'RSA-OAEP with SHA-1 or SHA-2 mask hash', {
+      received: [...new Set(oaepDigests)],
+    });
   const broken = encryption.filter((a) => BROKEN_ENCRYPTION.has(a));
   if (broken.length) {
     throw fail('saml_insecure_encryption', plain, 'assertion encryption uses RSA-OAEP and AES', {
       expected: [...KEY_TRANSPORT_OK, ...CONTENT_ENCRYPTION_OK],
       received: [...new Set(broken)],
-      detail: 'The identity provider encrypts the assertion with RSA PKCS#1 v1.5 key transport or 3DES, both broken for this use; Palisade refuses them whatever the settings. Configure RSA-OAEP and AES-256 (CBC or GCM) at the identity provider.',
+      detail:
+        'The identity provider encrypts the assertion with RSA PKCS#1 v1.5 key transport or 3DES, both broken for this use; Palisade refuses them whatever the settings. Configure RSA-OAEP and AES-256 (CBC or GCM) at the identity provider.',
     });
   }
   const unknownEncryption = encryption.filter((a) => !KEY_TRANSPORT_OK.has(a) && !CONTENT_ENCRYPTION_OK.has(a));
   if (unknownEncryption.length) {
-    throw fail('saml_unsupported_algorithm', plain, 'encryption algorithms Palisade accepts', { expected: [...KEY_TRANSPORT_OK, ...CONTENT_ENCRYPTION_OK], received: [...new Set(unknownEncryption)] });
+    throw fail('saml_unsupported_algorithm', plain, 'encryption algorithms Palisade accepts', {
+      expected: [...KEY_TRANSPORT_OK, ...CONTENT_ENCRYPTION_OK],
+      received: [...new Set(unknownEncryption)],
+    });
   }
 }
 
@@ -83,11 +102,23 @@ export function checkAlgorithms(root: Document | Element, allowSha1: boolean, wh
  * The signature algorithms inside an encrypted assertion are only visible once it is decrypted: the
  * same decryption the library performs, done again to check them (only for encrypted responses).
  */
-export async function checkEncryptedAssertionAlgorithms(envelope: Document, decryptionKey: string, allowSha1: boolean): Promise<void> {
+export async function checkEncryptedAssertionAlgorithms(
+  envelope: Document,
+  decryptionKey: string,
+  allowSha1: boolean,
+): Promise<void> {
   const encrypted = envelope.getElementsByTagNameNS(SAML_NS, 'EncryptedAssertion')[0];
   if (!encrypted) return;
-  const xml = await new Promise<string>((resolve, reject) => decrypt(encrypted.toString(), { key: decryptionKey, disallowDecryptionWithInsecureAlgorithm: true }, (err, out) => (err ? reject(err) : resolve(out))));
-  checkAlgorithms(new DOMParser().parseFromString(xml, 'text/xml') as unknown as Document, allowSha1, 'the encrypted assertion');
+  const xml = await new Promise<string>((resolve, reject) =>
+    decrypt(encrypted.toString(), { key: decryptionKey, disallowDecryptionWithInsecureAlgorithm: true }, (err, out) =>
+      err ? reject(err) : resolve(out),
+    ),
+  );
+  checkAlgorithms(
+    new DOMParser().parseFromString(xml, 'text/xml') as unknown as Document,
+    allowSha1,
+    'the encrypted assertion',
+  );
 }
 
 export interface IdpStatus {
@@ -98,9 +129,20 @@ export interface IdpStatus {
 
 /** The top-level status of a samlp:Response. */
 export function responseStatus(response: Element): IdpStatus {
-  const status = Array.from(response.childNodes).find((n): n is Element => n.nodeType === 1 && (n as Element).localName === 'Status' && (n as Element).namespaceURI === SAMLP_NS);
-  const code = status ? Array.from(status.childNodes).find((n): n is Element => n.nodeType === 1 && (n as Element).localName === 'StatusCode') : undefined;
-  const sub = code ? Array.from(code.childNodes).find((n): n is Element => n.nodeType === 1 && (n as Element).localName === 'StatusCode') : undefined;
+  const status = Array.from(response.childNodes).find(
+    (n): n is Element =>
+      n.nodeType === 1 && (n as Element).localName === 'Status' && (n as Element).namespaceURI === SAMLP_NS,
+  );
+  const code = status
+    ? Array.from(status.childNodes).find(
+        (n): n is Element => n.nodeType === 1 && (n as Element).localName === 'StatusCode',
+      )
+    : undefined;
+  const sub = code
+    ? Array.from(code.childNodes).find(
+        (n): n is Element => n.nodeType === 1 && (n as Element).localName === 'StatusCode',
+      )
+    : undefined;
   const message = status?.getElementsByTagNameNS(SAMLP_NS, 'StatusMessage')[0]?.textContent ?? null;
   return { code: code?.getAttribute('Value') ?? null, subcode: sub?.getAttribute('Value') ?? null, message };
 }
@@ -126,7 +168,10 @@ const ENTITY_FORMAT = 'urn:oasis:names:tc:SAML:2.0:nameid-format:entity';
 
 /** The direct child Issuer of an element (Response or Assertion), if any. */
 export function issuerOf(el: Element): Element | undefined {
-  return Array.from(el.childNodes).find((n): n is Element => n.nodeType === 1 && (n as Element).localName === 'Issuer' && (n as Element).namespaceURI === SAML_NS);
+  return Array.from(el.childNodes).find(
+    (n): n is Element =>
+      n.nodeType === 1 && (n as Element).localName === 'Issuer' && (n as Element).namespaceURI === SAML_NS,
+  );
 }
 
 /**
@@ -135,14 +180,27 @@ export function issuerOf(el: Element): Element | undefined {
  * and must name the same IdP whenever it names one. Without this, two connections that trust one
  * signing certificate would accept each other's assertions.
  */
-export function checkIssuer(issuer: Element | undefined, expected: string | null, where: 'Response' | 'Assertion', required: boolean): SsoFailure | undefined {
+export function checkIssuer(
+  issuer: Element | undefined,
+  expected: string | null,
+  where: 'Response' | 'Assertion',
+  required: boolean,
+): SsoFailure | undefined {
   if (!issuer) {
     if (!required) return undefined;
-    return fail('saml_issuer_missing', plain, `${where} names its Issuer`, { expected, received: null, detail: `The ${where} has no <saml:Issuer>; the identity provider must name itself (its entity id) in every assertion, and in the response when it is signed or its assertion encrypted.` });
+    return fail('saml_issuer_missing', plain, `${where} names its Issuer`, {
+      expected,
+      received: null,
+      detail: `The ${where} has no <saml:Issuer>; the identity provider must name itself (its entity id) in every assertion, and in the response when it is signed or its assertion encrypted.`,
+    });
   }
   const value = (issuer.textContent ?? '').trim();
   const format = issuer.getAttribute('Format');
-  if (format && format !== ENTITY_FORMAT) return fail('saml_wrong_issuer', plain, `${where} Issuer is an entity id`, { expected: ENTITY_FORMAT, received: format });
+  if (format && format !== ENTITY_FORMAT)
+    return fail('saml_wrong_issuer', plain, `${where} Issuer is an entity id`, {
+      expected: ENTITY_FORMAT,
+      received: format,
+    });
   if (!expected || value !== expected) {
     return fail('saml_wrong_issuer', plain, `${where} Issuer is this connection's IdP entity id`, {
       expected,
@@ -158,21 +216,43 @@ export function checkIssuer(issuer: Element | undefined, expected: string | null
  * (Conditions, bearer SubjectConfirmationData). Identity providers issue minutes to an hour; an
  * assertion valid for days is a stolen-assertion window, refused above the configured cap.
  */
-export function checkLifetime(assertion: Element, notOnOrAfter: string, now: number, skewMs: number, maxLifetimeMinutes: number): void {
+export function checkLifetime(
+  assertion: Element,
+  notOnOrAfter: string,
+  now: number,
+  skewMs: number,
+  maxLifetimeMinutes: number,
+): void {
   const issued = Date.parse(assertion.getAttribute('IssueInstant') ?? '');
-  if (Number.isNaN(issued)) throw fail('saml_issue_instant_invalid', plain, 'assertion IssueInstant is a time', { received: assertion.getAttribute('IssueInstant') });
-  if (issued - skewMs > now) throw fail('saml_issue_instant_invalid', plain, 'assertion IssueInstant is not in the future (with clock skew)', { expected: `before ${new Date(now + skewMs).toISOString()}`, received: new Date(issued).toISOString(), detail: "The identity provider's clock is ahead of Palisade's by more than the allowed skew; check NTP on both." });
+  if (Number.isNaN(issued))
+    throw fail('saml_issue_instant_invalid', plain, 'assertion IssueInstant is a time', {
+      received: assertion.getAttribute('IssueInstant'),
+    });
+  if (issued - skewMs > now)
+    throw fail('saml_issue_instant_invalid', plain, 'assertion IssueInstant is not in the future (with clock skew)', {
+      expected: `before ${new Date(now + skewMs).toISOString()}`,
+      received: new Date(issued).toISOString(),
+      detail: "The identity provider's clock is ahead of Palisade's by more than the allowed skew; check NTP on both.",
+    });
   const capMs = maxLifetimeMinutes * 60_000;
   const lifetime = Date.parse(notOnOrAfter) - issued;
   if (lifetime > capMs + skewMs) {
-    throw fail('saml_assertion_lifetime_too_long', plain, `assertion lifetime (IssueInstant to NotOnOrAfter) at most ${maxLifetimeMinutes} minutes`, {
-      expected: `NotOnOrAfter before ${new Date(issued + capMs).toISOString()}`,
-      received: notOnOrAfter,
-      detail: `The assertion claims to be valid for ${Math.round(lifetime / 60_000)} minutes. Shorten the assertion lifetime at the identity provider (5 to 60 minutes is usual), or raise PALISADE_SAML_MAX_ASSERTION_LIFETIME_MINUTES.`,
-    });
+    throw fail(
+      'saml_assertion_lifetime_too_long',
+      plain,
+      `assertion lifetime (IssueInstant to NotOnOrAfter) at most ${maxLifetimeMinutes} minutes`,
+      {
+        expected: `NotOnOrAfter before ${new Date(issued + capMs).toISOString()}`,
+        received: notOnOrAfter,
+        detail: `The assertion claims to be valid for ${Math.round(lifetime / 60_000)} minutes. Shorten the assertion lifetime at the identity provider (5 to 60 minutes is usual), or raise PALISADE_SAML_MAX_ASSERTION_LIFETIME_MINUTES.`,
+      },
+    );
   }
   if (now - issued > capMs + skewMs) {
-    throw fail('saml_assertion_expired', plain, `assertion issued at most ${maxLifetimeMinutes} minutes ago`, { expected: `issued after ${new Date(now - capMs).toISOString()}`, received: new Date(issued).toISOString() });
+    throw fail('saml_assertion_expired', plain, `assertion issued at most ${maxLifetimeMinutes} minutes ago`, {
+      expected: `issued after ${new Date(now - capMs).toISOString()}`,
+      received: new Date(issued).toISOString(),
+    });
   }
 }
 
@@ -184,19 +264,32 @@ const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
  * assertion minted for one request cannot be re-wrapped in a response to another.
  */
 export function checkBearerConfirmation(assertion: Element, envelopeInResponseTo: string | null): Element[] {
-  const confirmations = Array.from(assertion.getElementsByTagNameNS(SAML_NS, 'SubjectConfirmation')).filter((c) => c.getAttribute('Method') === BEARER);
+  const confirmations = Array.from(assertion.getElementsByTagNameNS(SAML_NS, 'SubjectConfirmation')).filter(
+    (c) => c.getAttribute('Method') === BEARER,
+  );
   if (!confirmations.length) {
-    const methods = Array.from(assertion.getElementsByTagNameNS(SAML_NS, 'SubjectConfirmation')).map((c) => c.getAttribute('Method'));
-    throw fail('saml_no_bearer_confirmation', plain, 'a bearer SubjectConfirmation', { expected: BEARER, received: methods });
+    const methods = Array.from(assertion.getElementsByTagNameNS(SAML_NS, 'SubjectConfirmation')).map((c) =>
+      c.getAttribute('Method'),
+    );
+    throw fail('saml_no_bearer_confirmation', plain, 'a bearer SubjectConfirmation', {
+      expected: BEARER,
+      received: methods,
+    });
   }
   const data = confirmations.flatMap((c) => Array.from(c.getElementsByTagNameNS(SAML_NS, 'SubjectConfirmationData')));
   const answered = data.map((d) => d.getAttribute('InResponseTo') || null);
   if (!answered.includes(envelopeInResponseTo)) {
-    throw fail('saml_in_response_to_invalid', plain, 'the signed SubjectConfirmationData InResponseTo equals the Response InResponseTo', {
-      expected: envelopeInResponseTo,
-      received: answered,
-      detail: 'The signed assertion answers a different request than the response that carries it (a re-wrapped assertion).',
-    });
+    throw fail(
+      'saml_in_response_to_invalid',
+      plain,
+      'the signed SubjectConfirmationData InResponseTo equals the Response InResponseTo',
+      {
+        expected: envelopeInResponseTo,
+        received: answered,
+        detail:
+          'The signed assertion answers a different request than the response that carries it (a re-wrapped assertion).',
+      },
+    );
   }
   return data;
 }

@@ -16,22 +16,38 @@ import type { SsoConnectionsTable } from './tables.js';
 export type ConnectionSecret = 'oidc_client_secret' | 'sp_private_key';
 
 type Owner = Pick<SsoConnectionsTable, 'id' | 'org_id'>;
-type SealedColumns = Pick<SsoConnectionsTable, 'oidc_client_secret_ct' | 'oidc_client_secret_key_version' | 'sp_private_key_ct' | 'sp_private_key_key_version'>;
+type SealedColumns = Pick<
+  SsoConnectionsTable,
+  'oidc_client_secret_ct' | 'oidc_client_secret_key_version' | 'sp_private_key_ct' | 'sp_private_key_key_version'
+>;
 
-export const connectionSecretRef = (conn: Owner, secret: ConnectionSecret): RecordRef => ({ orgId: conn.org_id, table: `sso_connections.${secret}`, recordId: conn.id });
+export const connectionSecretRef = (conn: Owner, secret: ConnectionSecret): RecordRef => ({
+  orgId: conn.org_id,
+  table: `sso_connections.${secret}`,
+  recordId: conn.id,
+});
 
-export async function sealConnectionSecret(db: Queryable, config: PalisadeConfig, now: Date, conn: Owner, secret: ConnectionSecret, plaintext: string): Promise<{ ct: string; keyVersion: number }> {
+export async function sealConnectionSecret(
+  db: Queryable,
+  config: PalisadeConfig,
+  now: Date,
+  conn: Owner,
+  secret: ConnectionSecret,
+  plaintext: string,
+): Promise<{ ct: string; keyVersion: number }> {
   return sealFor(db, config, now, connectionSecretRef(conn, secret), plaintext);
 }
 
 const WHAT: Record<ConnectionSecret, { label: string; remedy: (conn: Owner) => string }> = {
   oidc_client_secret: {
     label: 'OIDC client secret',
-    remedy: (c) => `enter the client secret again (PATCH /api/v1/orgs/${c.org_id}/sso/connections/${c.id} with {"oidc":{"clientSecret":"…"}})`,
+    remedy: (c) =>
+      `enter the client secret again (PATCH /api/v1/orgs/${c.org_id}/sso/connections/${c.id} with {"oidc":{"clientSecret":"…"}})`,
   },
   sp_private_key: {
     label: 'service-provider private key (SAML decryption and request signing, OIDC private_key_jwt)',
-    remedy: () => 'create the connection again (it gets a new SP key) and give the identity provider the new SP metadata',
+    remedy: () =>
+      'create the connection again (it gets a new SP key) and give the identity provider the new SP metadata',
   },
 };
 
@@ -41,9 +57,15 @@ const WHAT: Record<ConnectionSecret, { label: string; remedy: (conn: Owner) => s
  * sealed: `sso_secret_integrity_failed` (500). Both are SsoFailures, so a sign-in shows a page with
  * a reference and the admin finds what to do in the audit event; the secret itself never appears.
  */
-async function openConnectionSecret(db: Queryable, config: PalisadeConfig, conn: Owner & SealedColumns, secret: ConnectionSecret): Promise<string | null> {
+async function openConnectionSecret(
+  db: Queryable,
+  config: PalisadeConfig,
+  conn: Owner & SealedColumns,
+  secret: ConnectionSecret,
+): Promise<string | null> {
   const ct = secret === 'oidc_client_secret' ? conn.oidc_client_secret_ct : conn.sp_private_key_ct;
-  const version = secret === 'oidc_client_secret' ? conn.oidc_client_secret_key_version : conn.sp_private_key_key_version;
+  const version =
+    secret === 'oidc_client_secret' ? conn.oidc_client_secret_key_version : conn.sp_private_key_key_version;
   if (ct === null) return null;
   const label = WHAT[secret].label;
   const remedy = WHAT[secret].remedy(conn);
@@ -53,7 +75,11 @@ async function openConnectionSecret(db: Queryable, config: PalisadeConfig, conn:
       'sso_secret_integrity_failed',
       'This sign-in method is unavailable because its stored credentials failed an integrity check. Your administrator has been given the details.',
       check,
-      { expected: 'ciphertext sealed for this organization, connection and column', received: 'modified, moved or relabelled ciphertext', detail: `Palisade refused to use it. Restore it from a backup, or ${remedy}.` },
+      {
+        expected: 'ciphertext sealed for this organization, connection and column',
+        received: 'modified, moved or relabelled ciphertext',
+        detail: `Palisade refused to use it. Restore it from a backup, or ${remedy}.`,
+      },
       500,
     );
   if (version === null) throw integrity();
@@ -69,7 +95,11 @@ async function openConnectionSecret(db: Queryable, config: PalisadeConfig, conn:
       'sso_secret_shredded',
       "This sign-in method is unavailable: its stored credentials were destroyed together with this organization's encryption keys. Ask your administrator to set it up again.",
       check,
-      { expected: 'a live data key', received: 'crypto-shredded data key', detail: `The ${label} was sealed with a data key that was destroyed (crypto-shredding). An administrator must ${remedy}.` },
+      {
+        expected: 'a live data key',
+        received: 'crypto-shredded data key',
+        detail: `The ${label} was sealed with a data key that was destroyed (crypto-shredding). An administrator must ${remedy}.`,
+      },
       409,
     );
   }
@@ -77,12 +107,20 @@ async function openConnectionSecret(db: Queryable, config: PalisadeConfig, conn:
 }
 
 /** The OIDC client secret, for the discovery/token calls to the IdP ('' when none is stored). */
-export async function oidcClientSecret(db: Queryable, config: PalisadeConfig, conn: Owner & SealedColumns): Promise<string> {
+export async function oidcClientSecret(
+  db: Queryable,
+  config: PalisadeConfig,
+  conn: Owner & SealedColumns,
+): Promise<string> {
   return (await openConnectionSecret(db, config, conn, 'oidc_client_secret')) ?? '';
 }
 
 /** The connection's own private key (PEM): decrypts SAML assertions, signs AuthnRequests and private_key_jwt assertions; null when it has none. */
-export async function spPrivateKey(db: Queryable, config: PalisadeConfig, conn: Owner & SealedColumns): Promise<string | null> {
+export async function spPrivateKey(
+  db: Queryable,
+  config: PalisadeConfig,
+  conn: Owner & SealedColumns,
+): Promise<string | null> {
   return openConnectionSecret(db, config, conn, 'sp_private_key');
 }
 
@@ -90,18 +128,49 @@ export async function spPrivateKey(db: Queryable, config: PalisadeConfig, conn: 
  * Seals every connection secret still stored in clear (rows written before migration 0010, whose
  * key-version column is null). Idempotent; used by that migration.
  */
-export async function sealPlaintextConnectionSecrets(db: Queryable, config: PalisadeConfig, now: Date): Promise<{ sealed: number }> {
+export async function sealPlaintextConnectionSecrets(
+  db: Queryable,
+  config: PalisadeConfig,
+  now: Date,
+): Promise<{ sealed: number }> {
   let sealed = 0;
-  const clientSecrets = await db.selectFrom('sso_connections').select(['id', 'org_id', 'oidc_client_secret_ct']).where('oidc_client_secret_ct', 'is not', null).where('oidc_client_secret_key_version', 'is', null).execute();
+  const clientSecrets = await db
+    .selectFrom('sso_connections')
+    .select(['id', 'org_id', 'oidc_client_secret_ct'])
+    .where('oidc_client_secret_ct', 'is not', null)
+    .where('oidc_client_secret_key_version', 'is', null)
+    .execute();
   for (const row of clientSecrets) {
-    const s = await sealConnectionSecret(db, config, now, row, 'oidc_client_secret', row.oidc_client_secret_ct as string);
-    await db.updateTable('sso_connections').set({ oidc_client_secret_ct: s.ct, oidc_client_secret_key_version: s.keyVersion }).where('id', '=', row.id).where('oidc_client_secret_key_version', 'is', null).execute();
+    const s = await sealConnectionSecret(
+      db,
+      config,
+      now,
+      row,
+      'oidc_client_secret',
+      row.oidc_client_secret_ct as string,
+    );
+    await db
+      .updateTable('sso_connections')
+      .set({ oidc_client_secret_ct: s.ct, oidc_client_secret_key_version: s.keyVersion })
+      .where('id', '=', row.id)
+      .where('oidc_client_secret_key_version', 'is', null)
+      .execute();
     sealed++;
   }
-  const spKeys = await db.selectFrom('sso_connections').select(['id', 'org_id', 'sp_private_key_ct']).where('sp_private_key_ct', 'is not', null).where('sp_private_key_key_version', 'is', null).execute();
+  const spKeys = await db
+    .selectFrom('sso_connections')
+    .select(['id', 'org_id', 'sp_private_key_ct'])
+    .where('sp_private_key_ct', 'is not', null)
+    .where('sp_private_key_key_version', 'is', null)
+    .execute();
   for (const row of spKeys) {
     const s = await sealConnectionSecret(db, config, now, row, 'sp_private_key', row.sp_private_key_ct as string);
-    await db.updateTable('sso_connections').set({ sp_private_key_ct: s.ct, sp_private_key_key_version: s.keyVersion }).where('id', '=', row.id).where('sp_private_key_key_version', 'is', null).execute();
+    await db
+      .updateTable('sso_connections')
+      .set({ sp_private_key_ct: s.ct, sp_private_key_key_version: s.keyVersion })
+      .where('id', '=', row.id)
+      .where('sp_private_key_key_version', 'is', null)
+      .execute();
     sealed++;
   }
   return { sealed };

@@ -40,7 +40,10 @@ export interface SigningCertificate {
 function signatureElement(doc: Document): Element | undefined {
   const response = doc.documentElement;
   if (!response || response.localName !== 'Response' || response.namespaceURI !== SAMLP_NS) return undefined;
-  const direct = (parent: Element, ns: string, name: string) => Array.from(parent.childNodes).find((n): n is Element => n.nodeType === 1 && (n as Element).localName === name && (n as Element).namespaceURI === ns);
+  const direct = (parent: Element, ns: string, name: string) =>
+    Array.from(parent.childNodes).find(
+      (n): n is Element => n.nodeType === 1 && (n as Element).localName === name && (n as Element).namespaceURI === ns,
+    );
   const assertion = direct(response, SAML_NS, 'Assertion');
   return (assertion && direct(assertion, DS_NS, 'Signature')) ?? direct(response, DS_NS, 'Signature');
 }
@@ -69,9 +72,18 @@ function verifies(xml: string, signature: Element, body: string): boolean {
  * Reads a decoded SAMLResponse. `verify: false` only reports the embedded certificate (for a
  * failure's diagnosis); otherwise each configured certificate is tried against the signature.
  */
-export function signingCertificateOf(xml: string, configured: string[], opts: { verify?: boolean } = {}): SigningCertificate {
+export function signingCertificateOf(
+  xml: string,
+  configured: string[],
+  opts: { verify?: boolean } = {},
+): SigningCertificate {
   const configuredSha256 = configured.map(fingerprintOf);
-  const report: SigningCertificate = { embeddedSha256: null, embeddedIsConfigured: false, verifiedBySha256: null, configuredSha256 };
+  const report: SigningCertificate = {
+    embeddedSha256: null,
+    embeddedIsConfigured: false,
+    verifiedBySha256: null,
+    configuredSha256,
+  };
   let doc: Document;
   const normalized = xml.replace(/\r\n?/g, '\n');
   try {
@@ -107,7 +119,9 @@ export function verifyingCertificate(xml: string, configured: string[]): string 
 /** Plain words for a signature that did not verify: which certificate signed, and whether Palisade has it. */
 export function describeSigningCertificate(s: SigningCertificate): string {
   const configured = `the connection's certificate(s): ${s.configuredSha256.join(', ') || 'none'}`;
-  if (!s.embeddedSha256) return `The signature carries no certificate Palisade can read (or the assertion is encrypted), and it does not verify with ${configured}. If your identity provider changed its signing certificate, upload its new metadata.`;
-  if (s.embeddedIsConfigured) return `The response names certificate ${s.embeddedSha256}, which is configured, but the signature does not verify with it: the signed content was changed after signing, or signed with another key.`;
+  if (!s.embeddedSha256)
+    return `The signature carries no certificate Palisade can read (or the assertion is encrypted), and it does not verify with ${configured}. If your identity provider changed its signing certificate, upload its new metadata.`;
+  if (s.embeddedIsConfigured)
+    return `The response names certificate ${s.embeddedSha256}, which is configured, but the signature does not verify with it: the signed content was changed after signing, or signed with another key.`;
   return `The response was signed with certificate ${s.embeddedSha256}, which is not one of ${configured}. If your identity provider rolled over its signing certificate, upload its new metadata (or add the certificate) on this connection.`;
 }

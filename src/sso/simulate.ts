@@ -9,8 +9,18 @@ import { finishSaml } from './saml.js';
 
 export const SimulateInput = Type.Object(
   {
-    claims: Type.Optional(Type.Record(Type.String({ maxLength: 300 }), Type.Unknown(), { description: 'OIDC claims or SAML attributes as the IdP would send them, e.g. {"email":"a@x.com","groups":["acme-admins"]}.' })),
-    samlResponse: Type.Optional(Type.String({ maxLength: 500_000, description: 'A base64 SAMLResponse copied from a browser (SAML connections).' })),
+    claims: Type.Optional(
+      Type.Record(Type.String({ maxLength: 300 }), Type.Unknown(), {
+        description:
+          'OIDC claims or SAML attributes as the IdP would send them, e.g. {"email":"a@x.com","groups":["acme-admins"]}.',
+      }),
+    ),
+    samlResponse: Type.Optional(
+      Type.String({
+        maxLength: 500_000,
+        description: 'A base64 SAMLResponse copied from a browser (SAML connections).',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -35,11 +45,24 @@ export interface SimulationResult {
 }
 
 /** A dry run of a login through a connection: the same decisions as a real login, and nothing is written. */
-export async function simulateLogin(ctx: Ctx, orgId: string, connectionId: string, input: SimulateInput): Promise<SimulationResult> {
+export async function simulateLogin(
+  ctx: Ctx,
+  orgId: string,
+  connectionId: string,
+  input: SimulateInput,
+): Promise<SimulationResult> {
   const { org } = await authorize(ctx, orgId, 'sso.manage');
   const conn = await loadConnection(ctx.db, orgId, connectionId);
-  if ((input.claims ? 1 : 0) + (input.samlResponse ? 1 : 0) !== 1) throw badRequest('simulate_input_required', 'Send either "claims" (what the IdP would send) or "samlResponse" (a pasted base64 SAML response), not both.');
-  if (input.samlResponse && conn.protocol !== 'saml') throw badRequest('wrong_protocol_settings', 'A pasted SAML response can only be simulated on a SAML connection; send "claims" instead.');
+  if ((input.claims ? 1 : 0) + (input.samlResponse ? 1 : 0) !== 1)
+    throw badRequest(
+      'simulate_input_required',
+      'Send either "claims" (what the IdP would send) or "samlResponse" (a pasted base64 SAML response), not both.',
+    );
+  if (input.samlResponse && conn.protocol !== 'saml')
+    throw badRequest(
+      'wrong_protocol_settings',
+      'A pasted SAML response can only be simulated on a SAML connection; send "claims" instead.',
+    );
   const base = {
     organization: { id: org.id, name: org.name },
     connection: { id: conn.id, name: conn.name, protocol: conn.protocol },
@@ -48,11 +71,28 @@ export async function simulateLogin(ctx: Ctx, orgId: string, connectionId: strin
   try {
     if (input.samlResponse) {
       const got = await finishSaml(ctx, conn, input.samlResponse, { dryRun: true });
-      identity = { ...got.identity, stableSubject: got.nameIdFormat === 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent' };
+      identity = {
+        ...got.identity,
+        stableSubject: got.nameIdFormat === 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
+      };
     } else identity = identityFrom(input.claims ?? {}, claimNames(conn), 'simulated');
   } catch (err) {
     if (!(err instanceof SsoFailure)) throw err;
-    return { ...base, wouldSucceed: false, identity: null, user: null, matchedBy: null, emailChange: null, role: null, roleChange: null, willCreate: { user: false, membership: false }, mapping: null, domainCapture: null, failure: { code: err.code, ...err.diagnosis }, explanation: [err.publicMessage] };
+    return {
+      ...base,
+      wouldSucceed: false,
+      identity: null,
+      user: null,
+      matchedBy: null,
+      emailChange: null,
+      role: null,
+      roleChange: null,
+      willCreate: { user: false, membership: false },
+      mapping: null,
+      domainCapture: null,
+      failure: { code: err.code, ...err.diagnosis },
+      explanation: [err.publicMessage],
+    };
   }
   const plan = await planLogin(ctx.db, conn, identity);
   return {

@@ -20,16 +20,25 @@ import type { UserTotpTable } from './tables.js';
  */
 const aad = (userId: string) => Buffer.from(`palisade-totp|v1|user_totp|${userId}`);
 
-export async function sealTotpSecret(config: PalisadeConfig, userId: string, secret: string): Promise<{ secret_ct: string; kek_id: string }> {
+export async function sealTotpSecret(
+  config: PalisadeConfig,
+  userId: string,
+  secret: string,
+): Promise<{ secret_ct: string; kek_id: string }> {
   const { kekId, wrapped } = await keyProviderFor(config).wrap(Buffer.from(secret, 'utf8'), aad(userId));
   return { secret_ct: wrapped.toString('base64'), kek_id: kekId };
 }
 
 /** The base32 secret, or null when it cannot be opened (modified, moved, never sealed, or its KEK is gone): fail closed. */
-export async function openTotpSecret(config: PalisadeConfig, row: Pick<UserTotpTable, 'user_id' | 'secret_ct' | 'kek_id'>): Promise<string | null> {
+export async function openTotpSecret(
+  config: PalisadeConfig,
+  row: Pick<UserTotpTable, 'user_id' | 'secret_ct' | 'kek_id'>,
+): Promise<string | null> {
   if (!row.kek_id) return null;
   try {
-    return (await keyProviderFor(config).unwrap(row.kek_id, Buffer.from(row.secret_ct, 'base64'), aad(row.user_id))).toString('utf8');
+    return (
+      await keyProviderFor(config).unwrap(row.kek_id, Buffer.from(row.secret_ct, 'base64'), aad(row.user_id))
+    ).toString('utf8');
   } catch {
     return null;
   }
@@ -40,7 +49,12 @@ export async function sealPlaintextTotpSecrets(db: Queryable, config: PalisadeCo
   const rows = await db.selectFrom('user_totp').select(['user_id', 'secret_ct']).where('kek_id', 'is', null).execute();
   for (const row of rows) {
     const sealed = await sealTotpSecret(config, row.user_id, row.secret_ct);
-    await db.updateTable('user_totp').set(sealed).where('user_id', '=', row.user_id).where('kek_id', 'is', null).execute();
+    await db
+      .updateTable('user_totp')
+      .set(sealed)
+      .where('user_id', '=', row.user_id)
+      .where('kek_id', 'is', null)
+      .execute();
   }
   return { sealed: rows.length };
 }
@@ -49,13 +63,24 @@ export async function sealPlaintextTotpSecrets(db: Queryable, config: PalisadeCo
  * Re-seals TOTP secrets sealed by an older KEK with the current one, in batches; idempotent. A
  * secret that cannot be opened is counted and skipped, not fatal.
  */
-export async function rewrapTotpSecrets(db: Queryable, config: PalisadeConfig, batch = 200): Promise<{ rewrapped: number; failed: number; remaining: number }> {
+export async function rewrapTotpSecrets(
+  db: Queryable,
+  config: PalisadeConfig,
+  batch = 200,
+): Promise<{ rewrapped: number; failed: number; remaining: number }> {
   const current = keyProviderFor(config).currentKekId();
   let rewrapped = 0;
   let failed = 0;
   let after = '';
   for (;;) {
-    const rows = await db.selectFrom('user_totp').select(['user_id', 'secret_ct', 'kek_id']).where('kek_id', '!=', current).where('user_id', '>', after).orderBy('user_id').limit(batch).execute();
+    const rows = await db
+      .selectFrom('user_totp')
+      .select(['user_id', 'secret_ct', 'kek_id'])
+      .where('kek_id', '!=', current)
+      .where('user_id', '>', after)
+      .orderBy('user_id')
+      .limit(batch)
+      .execute();
     if (rows.length === 0) break;
     for (const row of rows) {
       after = row.user_id;
@@ -66,11 +91,20 @@ export async function rewrapTotpSecrets(db: Queryable, config: PalisadeConfig, b
       }
       const sealed = await sealTotpSecret(config, row.user_id, secret);
       // Compare-and-set: a concurrent re-enrollment or re-wrap wins and this one is a no-op.
-      const r = await db.updateTable('user_totp').set(sealed).where('user_id', '=', row.user_id).where('secret_ct', '=', row.secret_ct).executeTakeFirst();
+      const r = await db
+        .updateTable('user_totp')
+        .set(sealed)
+        .where('user_id', '=', row.user_id)
+        .where('secret_ct', '=', row.secret_ct)
+        .executeTakeFirst();
       rewrapped += Number(r.numUpdatedRows);
     }
   }
-  const left = await db.selectFrom('user_totp').select((eb) => eb.fn.countAll<number>().as('n')).where('kek_id', '!=', current).executeTakeFirstOrThrow();
+  const left = await db
+    .selectFrom('user_totp')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('kek_id', '!=', current)
+    .executeTakeFirstOrThrow();
   return { rewrapped, failed, remaining: Number(left.n) };
 }
 

@@ -8,7 +8,15 @@ import { recordAudit } from '../audit/record.js';
 import type { AuditStreamsTable } from '../audit/tables.js';
 import { firstEventAfter } from './backlog.js';
 import { openStreamSecret, sealLegacyStreamSecrets } from './secrets.js';
-import { type DeliverOptions, type DeliveryResult, type Destination, type PreparedBatch, type StreamSettings, deliver, prepareBatch } from './transports.js';
+import {
+  type DeliverOptions,
+  type DeliveryResult,
+  type Destination,
+  type PreparedBatch,
+  type StreamSettings,
+  deliver,
+  prepareBatch,
+} from './transports.js';
 
 /**
  * Delivery reads the audit table forward from each destination's cursor (the table is the outbox):
@@ -45,14 +53,32 @@ export function backoffMs(failures: number, random: () => number = Math.random):
 type Sys = Pick<Ctx, 'db' | 'clock' | 'caller' | 'meta' | 'config'>;
 
 /** The destination with its credential opened for this delivery, or the failure to record instead (shredded keys, tampered ciphertext). */
-export async function openDestination(ctx: Pick<Ctx, 'db' | 'config'>, row: AuditStreamsTable): Promise<{ ok: true; dest: Destination } | { ok: false; result: DeliveryResult }> {
+export async function openDestination(
+  ctx: Pick<Ctx, 'db' | 'config'>,
+  row: AuditStreamsTable,
+): Promise<{ ok: true; dest: Destination } | { ok: false; result: DeliveryResult }> {
   const opened = await openStreamSecret(ctx.db, ctx.config, row);
   if (!opened.ok) return { ok: false, result: { ok: false, permanent: opened.permanent, error: opened.error } };
-  return { ok: true, dest: { id: row.id, kind: row.kind, format: row.format, settings: JSON.parse(row.settings) as StreamSettings, secret: opened.secret } };
+  return {
+    ok: true,
+    dest: {
+      id: row.id,
+      kind: row.kind,
+      format: row.format,
+      settings: JSON.parse(row.settings) as StreamSettings,
+      secret: opened.secret,
+    },
+  };
 }
 
 /** Opens the credential and sends; any failure (including one to open the credential) is a failed result, never an exception. */
-export async function deliverRow(ctx: Pick<Ctx, 'db' | 'config'>, row: AuditStreamsTable, events: AuditEvent[], now: Date, options: DeliverOptions = {}): Promise<DeliveryResult> {
+export async function deliverRow(
+  ctx: Pick<Ctx, 'db' | 'config'>,
+  row: AuditStreamsTable,
+  events: AuditEvent[],
+  now: Date,
+  options: DeliverOptions = {},
+): Promise<DeliveryResult> {
   try {
     const opened = await openDestination(ctx, row);
     if (!opened.ok) return opened.result;
@@ -89,7 +115,11 @@ export interface DeliverStreamOptions {
 async function claimStream(ctx: Sys, streamId: string, holder: string): Promise<boolean> {
   const now = ctx.clock.now();
   const at = now.toISOString();
-  const row = await ctx.db.selectFrom('audit_streams').select(['lease_owner', 'lease_until', 'status']).where('id', '=', streamId).executeTakeFirst();
+  const row = await ctx.db
+    .selectFrom('audit_streams')
+    .select(['lease_owner', 'lease_until', 'status'])
+    .where('id', '=', streamId)
+    .executeTakeFirst();
   if (!row || row.status !== 'active') return false;
   const held = row.lease_owner !== null && row.lease_until !== null && row.lease_until >= at;
   if (held && !holderIsGone(row.lease_owner as string)) return false;
@@ -105,7 +135,11 @@ async function claimStream(ctx: Sys, streamId: string, holder: string): Promise<
 }
 
 /** Delivers whatever one destination has pending (within the run budget). Returns undefined when another process holds it. */
-export async function deliverStream(ctx: Sys, streamId: string, options: DeliverStreamOptions = {}): Promise<StreamRunSummary | undefined> {
+export async function deliverStream(
+  ctx: Sys,
+  streamId: string,
+  options: DeliverStreamOptions = {},
+): Promise<StreamRunSummary | undefined> {
   const holder = options.holder ?? OWNER;
   const batchSize = options.batchSize ?? BATCH_SIZE;
   const budgetMs = options.budgetMs ?? RUN_BUDGET_MS;
@@ -124,11 +158,16 @@ export async function deliverStream(ctx: Sys, streamId: string, options: Deliver
       return Number(r.numUpdatedRows) === 1;
     },
   });
-  const mine = (eb: ExpressionBuilder<DB, 'audit_streams'>) => eb.and([eb('id', '=', streamId), eb('lease_owner', '=', holder)]);
+  const mine = (eb: ExpressionBuilder<DB, 'audit_streams'>) =>
+    eb.and([eb('id', '=', streamId), eb('lease_owner', '=', holder)]);
   let delivered = 0;
   let redelivered = 0;
   try {
-    const row = await ctx.db.selectFrom('audit_streams').selectAll().where('id', '=', streamId).executeTakeFirstOrThrow();
+    const row = await ctx.db
+      .selectFrom('audit_streams')
+      .selectAll()
+      .where('id', '=', streamId)
+      .executeTakeFirstOrThrow();
     let cursor = Number(row.cursor_seq);
     let failures = Number(row.failures);
     // Events up to here were in flight when an earlier attempt stopped: the receiver may have them.
@@ -143,7 +182,14 @@ export async function deliverStream(ctx: Sys, streamId: string, options: Deliver
     const range = (after: number) => {
       // The possibly received range goes out as a batch of its own, so exactly those events are marked.
       const upTo = after < maybeReceivedThrough ? Math.min(after + batchSize, maybeReceivedThrough) : after + batchSize;
-      return ctx.db.selectFrom('audit_events').selectAll().where('org_id', '=', row.org_id).where('seq', '>', after).where('seq', '<=', upTo).orderBy('seq').execute();
+      return ctx.db
+        .selectFrom('audit_events')
+        .selectAll()
+        .where('org_id', '=', row.org_id)
+        .where('seq', '>', after)
+        .where('seq', '<=', upTo)
+        .orderBy('seq')
+        .execute();
     };
     const fetch = async (after: number) => {
       const rows = await range(after);
@@ -154,7 +200,10 @@ export async function deliverStream(ctx: Sys, streamId: string, options: Deliver
     const pending = await firstEventAfter(ctx.db, row.org_id, cursor);
     if (!pending) return { streamId, delivered, ok: true };
     // The credential is opened once per run (at most RUN_BUDGET_MS) and never stored.
-    const opened = await openDestination(ctx, row).catch((err: unknown) => ({ ok: false as const, result: { ok: false, error: err instanceof Error ? err.message.slice(0, 500) : String(err) } }));
+    const opened = await openDestination(ctx, row).catch((err: unknown) => ({
+      ok: false as const,
+      result: { ok: false, error: err instanceof Error ? err.message.slice(0, 500) : String(err) },
+    }));
     if (!opened.ok) {
       await recordFailure(ctx, row, failures, opened.result, pending.seq);
       return { streamId, delivered, ok: false, error: opened.result.error ?? 'the credential could not be opened' };
@@ -169,7 +218,11 @@ export async function deliverStream(ctx: Sys, streamId: string, options: Deliver
     const load = async (after: number): Promise<Loaded> => {
       const events = (await fetch(after)).map(eventFromRow);
       const redelivery = events.length > 0 && events[0]!.seq <= maybeReceivedThrough;
-      return { events, redelivery, prepared: events.length ? prepareBatch(ctx.config, dest, events, now(), { redelivery }) : undefined };
+      return {
+        events,
+        redelivery,
+        prepared: events.length ? prepareBatch(ctx.config, dest, events, now(), { redelivery }) : undefined,
+      };
     };
     const started = Date.now();
     let markedThrough = maybeReceivedThrough;
@@ -183,13 +236,18 @@ export async function deliverStream(ctx: Sys, streamId: string, options: Deliver
       prefetched = true;
       const { events, redelivery, prepared } = batch;
       if (!prepared) return { streamId, delivered, ok: true, ...(redelivered ? { redelivered } : {}) };
-      if (keeper.signal.aborted || Date.now() - started > budgetMs) return { streamId, delivered, ok: true, unfinished: true, ...(redelivered ? { redelivered } : {}) };
+      if (keeper.signal.aborted || Date.now() - started > budgetMs)
+        return { streamId, delivered, ok: true, unfinished: true, ...(redelivered ? { redelivered } : {}) };
       const firstSeq = events[0]!.seq;
       const lastSeq = events[events.length - 1]!.seq;
       // The in-flight mark covers this batch before it leaves (written with the previous batch's
       // cursor move when that one could see this one coming; otherwise here).
       if (!redelivery && markedThrough < lastSeq) {
-        const marked = await ctx.db.updateTable('audit_streams').set({ inflight_to_seq: lastSeq }).where(mine).executeTakeFirst();
+        const marked = await ctx.db
+          .updateTable('audit_streams')
+          .set({ inflight_to_seq: lastSeq })
+          .where(mine)
+          .executeTakeFirst();
         if (Number(marked.numUpdatedRows) !== 1) return { streamId, delivered, ok: true, unfinished: true };
         markedThrough = lastSeq;
       }
@@ -206,12 +264,23 @@ export async function deliverStream(ctx: Sys, streamId: string, options: Deliver
       // One UPDATE moves the cursor and marks the next batch in flight (read meanwhile), so a batch
       // costs one round trip to the database. Only a recovery (an audit event) needs a transaction.
       const upcoming = await ahead.catch(() => undefined);
-      const goesOn = upcoming?.prepared !== undefined && !upcoming.redelivery && !keeper.signal.aborted && Date.now() - started <= budgetMs;
+      const goesOn =
+        upcoming?.prepared !== undefined &&
+        !upcoming.redelivery &&
+        !keeper.signal.aborted &&
+        Date.now() - started <= budgetMs;
       const nextMark = goesOn ? upcoming.events[upcoming.events.length - 1]!.seq : null;
       const move = (q: Queryable) =>
         q
           .updateTable('audit_streams')
-          .set({ cursor_seq: lastSeq, inflight_to_seq: nextMark, failures: 0, next_attempt_at: null, last_success_at: now().toISOString(), updated_at: now().toISOString() })
+          .set({
+            cursor_seq: lastSeq,
+            inflight_to_seq: nextMark,
+            failures: 0,
+            next_attempt_at: null,
+            last_success_at: now().toISOString(),
+            updated_at: now().toISOString(),
+          })
           // The cursor only moves forward, and only for the holder of the lease.
           .where(mine)
           .where('cursor_seq', '=', cursor)
@@ -248,7 +317,13 @@ export async function deliverStream(ctx: Sys, streamId: string, options: Deliver
   }
 }
 
-async function recordFailure(ctx: Sys, row: AuditStreamsTable, failuresBefore: number, result: DeliveryResult, firstSeq: number): Promise<void> {
+async function recordFailure(
+  ctx: Sys,
+  row: AuditStreamsTable,
+  failuresBefore: number,
+  result: DeliveryResult,
+  firstSeq: number,
+): Promise<void> {
   const failures = failuresBefore + 1;
   const now = ctx.clock.now();
   const deadLetter = result.permanent === true || failures >= DEAD_LETTER_THRESHOLD;
@@ -269,16 +344,38 @@ async function recordFailure(ctx: Sys, row: AuditStreamsTable, failuresBefore: n
       .execute();
     // Audit the transitions, not every retry: the first failure, the circuit opening, the dead letter.
     const target = [{ type: 'audit_stream', id: row.id, name: row.name }];
-    const metadata = { kind: row.kind, failures, pendingFromSeq: firstSeq, status: result.status ?? null, error: error.slice(0, 300) };
-    if (deadLetter) await recordAudit(tx, ctx, { orgId: row.org_id, action: 'stream.dead_lettered', outcome: 'failure', targets: target, metadata });
+    const metadata = {
+      kind: row.kind,
+      failures,
+      pendingFromSeq: firstSeq,
+      status: result.status ?? null,
+      error: error.slice(0, 300),
+    };
+    if (deadLetter)
+      await recordAudit(tx, ctx, {
+        orgId: row.org_id,
+        action: 'stream.dead_lettered',
+        outcome: 'failure',
+        targets: target,
+        metadata,
+      });
     else if (failures === 1 || failures === CIRCUIT_THRESHOLD) {
-      await recordAudit(tx, ctx, { orgId: row.org_id, action: failures === 1 ? 'stream.delivery_failed' : 'stream.circuit_opened', outcome: 'failure', targets: target, metadata });
+      await recordAudit(tx, ctx, {
+        orgId: row.org_id,
+        action: failures === 1 ? 'stream.delivery_failed' : 'stream.circuit_opened',
+        outcome: 'failure',
+        targets: target,
+        metadata,
+      });
     }
   });
 }
 
 /** The delivery job: every active destination whose backoff has elapsed, several side by side. */
-export async function deliverDue(ctx: Sys, run?: Pick<JobRun, 'signal' | 'holder'>): Promise<{ streams: number; delivered: number; failed: number; unfinished: number }> {
+export async function deliverDue(
+  ctx: Sys,
+  run?: Pick<JobRun, 'signal' | 'holder'>,
+): Promise<{ streams: number; delivered: number; failed: number; unfinished: number }> {
   // Credentials stored in clear before they were sealed at rest (migration 0009) are sealed first.
   await sealLegacyStreamSecrets(ctx);
   const at = ctx.clock.now().toISOString();

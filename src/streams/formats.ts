@@ -50,7 +50,8 @@ const OCSF_STATUS = { success: [1, 'Success'], failure: [2, 'Failure'], denied: 
 export function toOcsf(e: AuditEvent): Record<string, unknown> {
   const c = ocsfClassOf(e.action);
   const [statusId, status] = OCSF_STATUS[e.outcome];
-  const userOf = (t: AuditEvent['targets'][number] | undefined) => (t ? { uid: t.id, name: t.name ?? null, type: t.type } : undefined);
+  const userOf = (t: AuditEvent['targets'][number] | undefined) =>
+    t ? { uid: t.id, name: t.name ?? null, type: t.type } : undefined;
   const targetUser = e.targets.find((t) => t.type === 'user' || t.type === 'member') ?? e.targets[0];
   const out: Record<string, unknown> = {
     class_uid: c.classUid,
@@ -83,7 +84,8 @@ export function toOcsf(e: AuditEvent): Record<string, unknown> {
     unmapped: { action: e.action, targets: e.targets, metadata: e.metadata, hash: e.hash, prev_hash: e.prevHash },
   };
   // Authentication and Account Change are about a user: the targeted one, else the actor.
-  if (c.classUid === 3002 || c.classUid === 3001) out.user = userOf(targetUser) ?? { uid: e.actor.id, email_addr: e.actor.email, type: e.actor.type };
+  if (c.classUid === 3002 || c.classUid === 3001)
+    out.user = userOf(targetUser) ?? { uid: e.actor.id, email_addr: e.actor.email, type: e.actor.type };
   if (c.classUid === 6003) {
     out.api = { operation: e.action, request: { uid: e.requestId }, service: { name: 'palisade' } };
     out.resources = e.targets.map((t) => ({ uid: t.id, type: t.type, name: t.name ?? null }));
@@ -92,8 +94,16 @@ export function toOcsf(e: AuditEvent): Record<string, unknown> {
 }
 
 // --- CEF (ArcSight Common Event Format, rev. 25) ---------------------------------------------
-const cefHeader = (v: string) => v.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ');
-const cefValue = (v: string) => v.replace(/\\/g, '\\\\').replace(/=/g, '\\=').replace(/\r?\n|\r/g, '\\n');
+const cefHeader = (v: string) =>
+  v
+    .replace(/\\/g, '\\\\')
+    .replace(/\|/g, '\\|')
+    .replace(/[\r\n]+/g, ' ');
+const cefValue = (v: string) =>
+  v
+    .replace(/\\/g, '\\\\')
+    .replace(/=/g, '\\=')
+    .replace(/\r?\n|\r/g, '\\n');
 
 export function toCef(e: AuditEvent): string {
   const severity = e.outcome === 'success' ? 3 : e.outcome === 'denied' ? 6 : 5;
@@ -123,7 +133,10 @@ export function toCef(e: AuditEvent): string {
     ['cn1Label', 'seq'],
     ['cn1', e.seq],
   ];
-  const extension = ext.filter(([, v]) => v !== null && v !== '').map(([k, v]) => `${k}=${cefValue(String(v))}`).join(' ');
+  const extension = ext
+    .filter(([, v]) => v !== null && v !== '')
+    .map(([k, v]) => `${k}=${cefValue(String(v))}`)
+    .join(' ');
   return `CEF:0|Palisade|Palisade|${cefHeader(VERSION)}|${cefHeader(e.action)}|${cefHeader(e.action)}|${severity}|${extension}`;
 }
 
@@ -136,7 +149,7 @@ export function formatBody(e: AuditEvent, format: StreamFormat): string {
 /** Private Enterprise Number 32473 is the one RFC 5612 reserves for documentation and examples. */
 export const SD_ID = 'palisade@32473';
 const sdParam = (v: string) => v.replace(/[\\"\]]/g, (c) => `\\${c}`);
-const printable = (v: string, max: number) => (v.replace(/[^\x21-\x7e]/g, '_').slice(0, max) || '-');
+const printable = (v: string, max: number) => v.replace(/[^\x21-\x7e]/g, '_').slice(0, max) || '-';
 
 /**
  * `redelivery`: the event belongs to a batch that was in flight when the process sending it stopped

@@ -16,7 +16,8 @@ import { CIRCUIT_THRESHOLD } from './deliver.js';
  * - `no_progress`: none of the above explains it (a run that never reaches this destination).
  * Paused and dead-lettered destinations are not stalled: their state already says why.
  */
-export type StreamStallCode = 'delivery_failing' | 'delivery_job_not_running' | 'delivery_job_failing' | 'destination_lease_held' | 'no_progress';
+export type StreamStallCode =
+  'delivery_failing' | 'delivery_job_not_running' | 'delivery_job_failing' | 'destination_lease_held' | 'no_progress';
 
 export interface StreamStall {
   code: StreamStallCode;
@@ -39,25 +40,57 @@ export function streamStallOf(f: StreamFacts, now: Date, stallAfterMs: number): 
   const { row } = f;
   const lag = f.headSeq - Number(row.cursor_seq);
   if (row.status !== 'active' || lag <= 0) return null;
-  const progressMarks = [row.last_success_at, f.oldestPendingAt ?? row.created_at].filter((v): v is string => v !== null);
+  const progressMarks = [row.last_success_at, f.oldestPendingAt ?? row.created_at].filter(
+    (v): v is string => v !== null,
+  );
   const since = progressMarks.reduce((a, b) => (a > b ? a : b));
   if (now.getTime() - Date.parse(since) < stallAfterMs) return null;
   const failures = Number(row.failures);
   if (failures > 0) {
     const circuit = failures >= CIRCUIT_THRESHOLD ? ' (circuit open: attempts are spaced up to 5 minutes apart)' : '';
-    return { code: 'delivery_failing', since, reason: `${lag} events wait and the last ${failures} attempts failed${circuit}: ${row.last_error ?? 'no error recorded'}` };
+    return {
+      code: 'delivery_failing',
+      since,
+      reason: `${lag} events wait and the last ${failures} attempts failed${circuit}: ${row.last_error ?? 'no error recorded'}`,
+    };
   }
-  if (!f.job) return { code: 'delivery_job_not_running', since, reason: `${lag} events wait and the ${DELIVERY_JOB} job has never run: no Palisade server with its job scheduler runs against this database` };
+  if (!f.job)
+    return {
+      code: 'delivery_job_not_running',
+      since,
+      reason: `${lag} events wait and the ${DELIVERY_JOB} job has never run: no Palisade server with its job scheduler runs against this database`,
+    };
   const jobStall = jobStallOf(f.job, now);
-  if (jobStall && jobStall.code !== 'failing') return { code: 'delivery_job_not_running', since, reason: `${lag} events wait and the ${DELIVERY_JOB} job ${jobStall.code === 'overdue' ? `has not started since it was due at ${jobStall.since}` : `lost its holder at ${jobStall.since}`}: no Palisade process is running the job scheduler, or none can reach the database` };
-  if (f.job.lastStatus === 'failed') return { code: 'delivery_job_failing', since, reason: `${lag} events wait and the ${DELIVERY_JOB} job fails: ${f.job.lastError ?? 'no error recorded'}` };
+  if (jobStall && jobStall.code !== 'failing')
+    return {
+      code: 'delivery_job_not_running',
+      since,
+      reason: `${lag} events wait and the ${DELIVERY_JOB} job ${jobStall.code === 'overdue' ? `has not started since it was due at ${jobStall.since}` : `lost its holder at ${jobStall.since}`}: no Palisade process is running the job scheduler, or none can reach the database`,
+    };
+  if (f.job.lastStatus === 'failed')
+    return {
+      code: 'delivery_job_failing',
+      since,
+      reason: `${lag} events wait and the ${DELIVERY_JOB} job fails: ${f.job.lastError ?? 'no error recorded'}`,
+    };
   if (row.lease_owner !== null && row.lease_until !== null && row.lease_until >= now.toISOString()) {
-    return { code: 'destination_lease_held', since, reason: `${lag} events wait and another Palisade process holds this destination (lease until ${row.lease_until}) without delivering` };
+    return {
+      code: 'destination_lease_held',
+      since,
+      reason: `${lag} events wait and another Palisade process holds this destination (lease until ${row.lease_until}) without delivering`,
+    };
   }
-  return { code: 'no_progress', since, reason: `${lag} events wait and nothing was delivered since ${since}, although delivery runs` };
+  return {
+    code: 'no_progress',
+    since,
+    reason: `${lag} events wait and nothing was delivered since ${since}, although delivery runs`,
+  };
 }
 
 /** When the oldest undelivered event of a destination was recorded (null when none waits). */
-export async function oldestPendingAt(db: Db, row: Pick<AuditStreamsTable, 'org_id' | 'cursor_seq'>): Promise<string | null> {
+export async function oldestPendingAt(
+  db: Db,
+  row: Pick<AuditStreamsTable, 'org_id' | 'cursor_seq'>,
+): Promise<string | null> {
   return (await firstEventAfter(db, row.org_id, Number(row.cursor_seq)))?.occurredAt ?? null;
 }

@@ -7,5 +7,11 @@ import { deliverDue } from './deliver.js';
  * destination is also leased (same holder), so several processes never send the same batch at once.
  */
 export function streamJobs(config: PalisadeConfig): JobDefinition[] {
-  return [{ name: 'streams.deliver', intervalMs: config.auditStreamIntervalSeconds * 1000, run: (ctx, run) => deliverDue(ctx, run) }];
+  return [
+    {
+      name: 'streams.deliver',
+      intervalMs: config.auditStreamIntervalSeconds * 1000,
+      run: (ctx, run) => deliverDue(ctx, run),
+    },
+  ];
 }

@@ -2,7 +2,17 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { OrgParams, errorResponses } from '../http/schemas.js';
-import { CreateStreamBody, UpdateStreamBody, createStream, deleteStream, getStream, listStreams, retryStream, sendTestEvent, updateStream } from './streams.js';
+import {
+  CreateStreamBody,
+  UpdateStreamBody,
+  createStream,
+  deleteStream,
+  getStream,
+  listStreams,
+  retryStream,
+  sendTestEvent,
+  updateStream,
+} from './streams.js';
 
 const tags = ['Audit streams (SIEM)'];
 const StreamParams = Type.Object({ orgId: Type.String({ maxLength: 64 }), streamId: Type.String({ maxLength: 64 }) });
@@ -10,24 +20,94 @@ const StreamParams = Type.Object({ orgId: Type.String({ maxLength: 64 }), stream
 export async function streamRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const base = '/api/v1/orgs/:orgId/audit-streams';
-  app.get(base, { schema: { tags, summary: 'SIEM destinations with their delivery health', params: OrgParams, response: errorResponses } }, async (request) => listStreams(request.ctx, request.params.orgId));
-  app.post(base, { schema: { tags, summary: 'Add a SIEM destination (the webhook secret is shown once)', params: OrgParams, body: CreateStreamBody, response: { 201: Type.Any(), ...errorResponses } } }, async (request, reply) =>
-    reply.status(201).send(await createStream(request.ctx, request.params.orgId, request.body)),
+  app.get(
+    base,
+    {
+      schema: {
+        tags,
+        summary: 'SIEM destinations with their delivery health',
+        params: OrgParams,
+        response: errorResponses,
+      },
+    },
+    async (request) => listStreams(request.ctx, request.params.orgId),
   );
-  app.get(`${base}/:streamId`, { schema: { tags, summary: 'One destination and its health (last success, lag, last error)', params: StreamParams, response: errorResponses } }, async (request) =>
-    getStream(request.ctx, request.params.orgId, request.params.streamId),
+  app.post(
+    base,
+    {
+      schema: {
+        tags,
+        summary: 'Add a SIEM destination (the webhook secret is shown once)',
+        params: OrgParams,
+        body: CreateStreamBody,
+        response: { 201: Type.Any(), ...errorResponses },
+      },
+    },
+    async (request, reply) =>
+      reply.status(201).send(await createStream(request.ctx, request.params.orgId, request.body)),
   );
-  app.patch(`${base}/:streamId`, { schema: { tags, summary: 'Rename, pause or resume a destination', params: StreamParams, body: UpdateStreamBody, response: errorResponses } }, async (request) =>
-    updateStream(request.ctx, request.params.orgId, request.params.streamId, request.body),
+  app.get(
+    `${base}/:streamId`,
+    {
+      schema: {
+        tags,
+        summary: 'One destination and its health (last success, lag, last error)',
+        params: StreamParams,
+        response: errorResponses,
+      },
+    },
+    async (request) => getStream(request.ctx, request.params.orgId, request.params.streamId),
   );
-  app.delete(`${base}/:streamId`, { schema: { tags, summary: 'Remove a destination', params: StreamParams, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
-    await deleteStream(request.ctx, request.params.orgId, request.params.streamId);
-    return reply.status(204).send(null);
-  });
-  app.post(`${base}/:streamId/test`, { schema: { tags, summary: "Send a test event and show the receiver's exact answer", params: StreamParams, response: errorResponses } }, async (request) =>
-    sendTestEvent(request.ctx, request.params.orgId, request.params.streamId),
+  app.patch(
+    `${base}/:streamId`,
+    {
+      schema: {
+        tags,
+        summary: 'Rename, pause or resume a destination',
+        params: StreamParams,
+        body: UpdateStreamBody,
+        response: errorResponses,
+      },
+    },
+    async (request) => updateStream(request.ctx, request.params.orgId, request.params.streamId, request.body),
   );
-  app.post(`${base}/:streamId/retry`, { schema: { tags, summary: 'Leave dead-letter state and resume delivery from the cursor', params: StreamParams, response: errorResponses } }, async (request) =>
-    retryStream(request.ctx, request.params.orgId, request.params.streamId),
+  app.delete(
+    `${base}/:streamId`,
+    {
+      schema: {
+        tags,
+        summary: 'Remove a destination',
+        params: StreamParams,
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await deleteStream(request.ctx, request.params.orgId, request.params.streamId);
+      return reply.status(204).send(null);
+    },
+  );
+  app.post(
+    `${base}/:streamId/test`,
+    {
+      schema: {
+        tags,
+        summary: "Send a test event and show the receiver's exact answer",
+        params: StreamParams,
+        response: errorResponses,
+      },
+    },
+    async (request) => sendTestEvent(request.ctx, request.params.orgId, request.params.streamId),
+  );
+  app.post(
+    `${base}/:streamId/retry`,
+    {
+      schema: {
+        tags,
+        summary: 'Leave dead-letter state and resume delivery from the cursor',
+        params: StreamParams,
+        response: errorResponses,
+      },
+    },
+    async (request) => retryStream(request.ctx, request.params.orgId, request.params.streamId),
   );
 }

@@ -13,14 +13,30 @@ import { PalisadeError } from '../errors.js';
  * the delivery path opens it, for one request. Crypto-shredding the organization makes it
  * unreadable: delivery then fails with a clear error instead of sending an empty credential.
  */
-export const streamSecretRef = (orgId: string, streamId: string): RecordRef => ({ orgId, table: 'audit_streams', recordId: streamId });
+export const streamSecretRef = (orgId: string, streamId: string): RecordRef => ({
+  orgId,
+  table: 'audit_streams',
+  recordId: streamId,
+});
 
 export type SealedSecret = Pick<AuditStreamsTable, 'secret' | 'secret_ct' | 'secret_key_version' | 'secret_hint'>;
 
 /** The column values for a new credential: sealed, the legacy plaintext column emptied, `…last4` as the only visible part. */
-export async function sealStreamSecret(db: Queryable, config: PalisadeConfig, now: Date, orgId: string, streamId: string, secret: string): Promise<SealedSecret> {
+export async function sealStreamSecret(
+  db: Queryable,
+  config: PalisadeConfig,
+  now: Date,
+  orgId: string,
+  streamId: string,
+  secret: string,
+): Promise<SealedSecret> {
   const sealed = await sealFor(db, config, now, streamSecretRef(orgId, streamId), secret);
-  return { secret: null, secret_ct: sealed.ct, secret_key_version: sealed.keyVersion, secret_hint: `…${secret.slice(-4)}` };
+  return {
+    secret: null,
+    secret_ct: sealed.ct,
+    secret_key_version: sealed.keyVersion,
+    secret_hint: `…${secret.slice(-4)}`,
+  };
 }
 
 export type OpenedSecret =
@@ -29,10 +45,16 @@ export type OpenedSecret =
   | { ok: false; permanent: boolean; code: string; error: string };
 
 const reenter = (row: Pick<AuditStreamsTable, 'kind'>) =>
-  row.kind === 'webhook' ? 'generate a new signing secret (PATCH the destination with {"rotateWebhookSecret": true}) and give it to the receiver' : 'enter the token again (PATCH the destination with {"token": "…"})';
+  row.kind === 'webhook'
+    ? 'generate a new signing secret (PATCH the destination with {"rotateWebhookSecret": true}) and give it to the receiver'
+    : 'enter the token again (PATCH the destination with {"token": "…"})';
 
 /** The destination's credential in clear, for one delivery; never throws. */
-export async function openStreamSecret(db: Queryable, config: PalisadeConfig, row: Pick<AuditStreamsTable, 'id' | 'org_id' | 'kind' | 'secret' | 'secret_ct' | 'secret_key_version'>): Promise<OpenedSecret> {
+export async function openStreamSecret(
+  db: Queryable,
+  config: PalisadeConfig,
+  row: Pick<AuditStreamsTable, 'id' | 'org_id' | 'kind' | 'secret' | 'secret_ct' | 'secret_key_version'>,
+): Promise<OpenedSecret> {
   if (row.secret_ct === null) {
     // No credential (syslog), or one written before sealing existed: sealLegacyStreamSecrets seals it at the next delivery run.
     return { ok: true, secret: row.secret };
@@ -45,7 +67,13 @@ export async function openStreamSecret(db: Queryable, config: PalisadeConfig, ro
   };
   if (row.secret_key_version === null) return integrity;
   try {
-    const secret = await openText(db, config, streamSecretRef(row.org_id, row.id), row.secret_ct, Number(row.secret_key_version));
+    const secret = await openText(
+      db,
+      config,
+      streamSecretRef(row.org_id, row.id),
+      row.secret_ct,
+      Number(row.secret_key_version),
+    );
     if (secret === null) {
       return {
         ok: false,
@@ -58,7 +86,12 @@ export async function openStreamSecret(db: Queryable, config: PalisadeConfig, ro
   } catch (err) {
     if (err instanceof PalisadeError && err.code === 'content_integrity_failed') return integrity;
     // The key-encryption key is unavailable (HSM down, master key missing): an installation problem; retry later.
-    return { ok: false, permanent: false, code: 'stream_credential_unavailable', error: `stream_credential_unavailable: The credential of this destination could not be decrypted (${err instanceof Error ? err.message.slice(0, 200) : 'key provider error'}). An operator should check the key-encryption key configuration; delivery is retried.` };
+    return {
+      ok: false,
+      permanent: false,
+      code: 'stream_credential_unavailable',
+      error: `stream_credential_unavailable: The credential of this destination could not be decrypted (${err instanceof Error ? err.message.slice(0, 200) : 'key provider error'}). An operator should check the key-encryption key configuration; delivery is retried.`,
+    };
   }
 }
 
@@ -68,8 +101,15 @@ export async function openStreamSecret(db: Queryable, config: PalisadeConfig, ro
  * (`stream.credentials_sealed`, without the value). A row that cannot be sealed now (key provider
  * down) keeps working from the legacy column and is tried again at the next run.
  */
-export async function sealLegacyStreamSecrets(ctx: Pick<Ctx, 'db' | 'clock' | 'caller' | 'meta' | 'config'>): Promise<{ sealed: number; failed: number }> {
-  const rows = await ctx.db.selectFrom('audit_streams').select(['id', 'org_id', 'name', 'secret']).where('secret', 'is not', null).orderBy('id').execute();
+export async function sealLegacyStreamSecrets(
+  ctx: Pick<Ctx, 'db' | 'clock' | 'caller' | 'meta' | 'config'>,
+): Promise<{ sealed: number; failed: number }> {
+  const rows = await ctx.db
+    .selectFrom('audit_streams')
+    .select(['id', 'org_id', 'name', 'secret'])
+    .where('secret', 'is not', null)
+    .orderBy('id')
+    .execute();
   let sealed = 0;
   let failed = 0;
   for (const row of rows) {
@@ -85,7 +125,12 @@ export async function sealLegacyStreamSecrets(ctx: Pick<Ctx, 'db' | 'clock' | 'c
           .where('secret', '=', plaintext)
           .executeTakeFirst();
         if (Number(r.numUpdatedRows) !== 1) return false; // another process sealed it, or an admin replaced it
-        await recordAudit(tx, ctx, { orgId: row.org_id, action: 'stream.credentials_sealed', targets: [{ type: 'audit_stream', id: row.id, name: row.name }], metadata: { keyVersion: s.keyVersion } });
+        await recordAudit(tx, ctx, {
+          orgId: row.org_id,
+          action: 'stream.credentials_sealed',
+          targets: [{ type: 'audit_stream', id: row.id, name: row.name }],
+          metadata: { keyVersion: s.keyVersion },
+        });
         return true;
       });
       if (done) sealed++;

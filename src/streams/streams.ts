@@ -21,18 +21,42 @@ export const CreateStreamBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 100 }),
     kind: Type.Union(STREAM_KINDS.map((k) => Type.Literal(k))),
-    format: Type.Optional(Type.Union(STREAM_FORMATS.map((f) => Type.Literal(f)), { description: 'palisade (default), ocsf, or cef (syslog only).' })),
-    url: Type.Optional(Type.String({ maxLength: 2000, description: 'HEC base URL, Datadog intake URL (…/api/v2/logs) or webhook URL. Must be allowed by the installation\'s outbound policy (no loopback, link-local or cloud metadata by default).' })),
-    host: Type.Optional(Type.String({ maxLength: 255, description: 'Syslog receiver name or address, checked against the installation\'s outbound policy.' })),
+    format: Type.Optional(
+      Type.Union(
+        STREAM_FORMATS.map((f) => Type.Literal(f)),
+        { description: 'palisade (default), ocsf, or cef (syslog only).' },
+      ),
+    ),
+    url: Type.Optional(
+      Type.String({
+        maxLength: 2000,
+        description:
+          "HEC base URL, Datadog intake URL (…/api/v2/logs) or webhook URL. Must be allowed by the installation's outbound policy (no loopback, link-local or cloud metadata by default).",
+      }),
+    ),
+    host: Type.Optional(
+      Type.String({
+        maxLength: 255,
+        description: "Syslog receiver name or address, checked against the installation's outbound policy.",
+      }),
+    ),
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
-    caPem: Type.Optional(Type.String({ maxLength: 20_000, description: 'syslog_tls: the CA that signs the receiver certificate.' })),
+    caPem: Type.Optional(
+      Type.String({ maxLength: 20_000, description: 'syslog_tls: the CA that signs the receiver certificate.' }),
+    ),
     serverName: Type.Optional(Type.String({ maxLength: 255 })),
     index: Type.Optional(Type.String({ maxLength: 100 })),
     sourcetype: Type.Optional(Type.String({ maxLength: 100 })),
     service: Type.Optional(Type.String({ maxLength: 100 })),
     tags: Type.Optional(Type.String({ maxLength: 500 })),
-    token: Type.Optional(Type.String({ minLength: 8, maxLength: 500, description: 'Splunk HEC token or Datadog API key (write-only).' })),
-    startFrom: Type.Optional(Type.Union([Type.Literal('now'), Type.Literal('beginning')], { description: 'Deliver only new events (now, default) or everything still retained.' })),
+    token: Type.Optional(
+      Type.String({ minLength: 8, maxLength: 500, description: 'Splunk HEC token or Datadog API key (write-only).' }),
+    ),
+    startFrom: Type.Optional(
+      Type.Union([Type.Literal('now'), Type.Literal('beginning')], {
+        description: 'Deliver only new events (now, default) or everything still retained.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -42,8 +66,16 @@ export const UpdateStreamBody = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
     paused: Type.Optional(Type.Boolean()),
-    token: Type.Optional(Type.String({ minLength: 8, maxLength: 500, description: 'New Splunk HEC token or Datadog API key (write-only).' })),
-    rotateWebhookSecret: Type.Optional(Type.Boolean({ description: 'Webhook: generate a new signing secret, returned once in this response.' })),
+    token: Type.Optional(
+      Type.String({
+        minLength: 8,
+        maxLength: 500,
+        description: 'New Splunk HEC token or Datadog API key (write-only).',
+      }),
+    ),
+    rotateWebhookSecret: Type.Optional(
+      Type.Boolean({ description: 'Webhook: generate a new signing secret, returned once in this response.' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -84,17 +116,43 @@ async function deliveryJob(db: Ctx['db'], now: Date): Promise<JobStatus | undefi
 export async function streamView(ctx: ViewCtx, row: AuditStreamsTable, job?: JobStatus | null): Promise<StreamView> {
   const { db } = ctx;
   const now = ctx.clock.now();
-  const head = await db.selectFrom('audit_chain_heads').select('seq').where('org_id', '=', row.org_id).executeTakeFirst();
+  const head = await db
+    .selectFrom('audit_chain_heads')
+    .select('seq')
+    .where('org_id', '=', row.org_id)
+    .executeTakeFirst();
   const headSeq = Number(head?.seq ?? 0);
   const cursorSeq = Number(row.cursor_seq);
   const { caPem, ...settings } = JSON.parse(row.settings) as StreamSettings;
   const failures = Number(row.failures);
   const lag = Math.max(0, headSeq - cursorSeq);
-  const stalled = row.status === 'active' && lag > 0
-    ? streamStallOf({ row, headSeq, oldestPendingAt: await oldestPendingAt(db, row), job: job === undefined ? await deliveryJob(db, now) : (job ?? undefined) }, now, ctx.config.auditStreamStallSeconds * 1000)
-    : null;
+  const stalled =
+    row.status === 'active' && lag > 0
+      ? streamStallOf(
+          {
+            row,
+            headSeq,
+            oldestPendingAt: await oldestPendingAt(db, row),
+            job: job === undefined ? await deliveryJob(db, now) : (job ?? undefined),
+          },
+          now,
+          ctx.config.auditStreamStallSeconds * 1000,
+        )
+      : null;
   const state: StreamView['health']['state'] =
-    row.status === 'dead_letter' ? 'dead_letter' : row.status === 'paused' ? 'paused' : failures >= CIRCUIT_THRESHOLD ? 'circuit_open' : failures > 0 ? 'retrying' : stalled ? 'stalled' : row.last_success_at ? 'healthy' : 'idle';
+    row.status === 'dead_letter'
+      ? 'dead_letter'
+      : row.status === 'paused'
+        ? 'paused'
+        : failures >= CIRCUIT_THRESHOLD
+          ? 'circuit_open'
+          : failures > 0
+            ? 'retrying'
+            : stalled
+              ? 'stalled'
+              : row.last_success_at
+                ? 'healthy'
+                : 'idle';
   return {
     id: row.id,
     name: row.name,
@@ -103,7 +161,18 @@ export async function streamView(ctx: ViewCtx, row: AuditStreamsTable, job?: Job
     settings: { ...settings, ...(caPem ? { caConfigured: true } : {}) },
     secretHint: row.secret_hint,
     status: row.status,
-    health: { state, cursorSeq, headSeq, lag, consecutiveFailures: failures, nextAttemptAt: row.next_attempt_at, lastSuccessAt: row.last_success_at, lastError: row.last_error, lastErrorAt: row.last_error_at, stalled },
+    health: {
+      state,
+      cursorSeq,
+      headSeq,
+      lag,
+      consecutiveFailures: failures,
+      nextAttemptAt: row.next_attempt_at,
+      lastSuccessAt: row.last_success_at,
+      lastError: row.last_error,
+      lastErrorAt: row.last_error_at,
+      stalled,
+    },
     createdAt: row.created_at,
   };
 }
@@ -115,13 +184,23 @@ export async function streamView(ctx: ViewCtx, row: AuditStreamsTable, job?: Job
  */
 async function validate(ctx: Ctx, body: CreateStreamBody): Promise<StreamSettings> {
   const syslog = body.kind === 'syslog_tcp' || body.kind === 'syslog_tls';
-  if (body.format === 'cef' && !syslog) throw badRequest('format_not_supported', 'CEF is a syslog format; use palisade or ocsf for HTTP destinations.');
+  if (body.format === 'cef' && !syslog)
+    throw badRequest('format_not_supported', 'CEF is a syslog format; use palisade or ocsf for HTTP destinations.');
   if (syslog) {
-    if (!body.host || !body.port) throw badRequest('syslog_address_required', 'A syslog destination needs host and port (e.g. siem.example.com and 6514).');
+    if (!body.host || !body.port)
+      throw badRequest(
+        'syslog_address_required',
+        'A syslog destination needs host and port (e.g. siem.example.com and 6514).',
+      );
     // Stored as a connection would read it: 2130706433 or 0177.0.0.1 become 127.0.0.1, [::1] becomes ::1.
     const host = normalizeHost(body.host);
     await assertDestinationAllowed(ctx.config, host);
-    return { host, port: body.port, ...(body.caPem ? { caPem: body.caPem } : {}), ...(body.serverName ? { serverName: body.serverName } : {}) };
+    return {
+      host,
+      port: body.port,
+      ...(body.caPem ? { caPem: body.caPem } : {}),
+      ...(body.serverName ? { serverName: body.serverName } : {}),
+    };
   }
   if (!body.url) throw badRequest('url_required', `A ${body.kind} destination needs url.`);
   let url: URL;
@@ -131,12 +210,23 @@ async function validate(ctx: Ctx, body: CreateStreamBody): Promise<StreamSetting
     throw badRequest('invalid_url', 'url is not a URL; use https://…');
   }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && ctx.config.auditStreamsAllowHttp)) {
-    throw badRequest('https_required', 'Audit events leave Palisade only over HTTPS; use an https:// URL (for a lab receiver on plain http://, start Palisade with PALISADE_AUDIT_STREAMS_ALLOW_HTTP=true).');
+    throw badRequest(
+      'https_required',
+      'Audit events leave Palisade only over HTTPS; use an https:// URL (for a lab receiver on plain http://, start Palisade with PALISADE_AUDIT_STREAMS_ALLOW_HTTP=true).',
+    );
   }
-  if (url.username || url.password) throw badRequest('credentials_in_url', 'Put the token in the token field, not in the URL.');
-  if ((body.kind === 'splunk_hec' || body.kind === 'datadog') && !body.token) throw badRequest('token_required', `A ${body.kind} destination needs its token (HEC token or Datadog API key).`);
+  if (url.username || url.password)
+    throw badRequest('credentials_in_url', 'Put the token in the token field, not in the URL.');
+  if ((body.kind === 'splunk_hec' || body.kind === 'datadog') && !body.token)
+    throw badRequest('token_required', `A ${body.kind} destination needs its token (HEC token or Datadog API key).`);
   await assertDestinationAllowed(ctx.config, url.hostname);
-  return { url: url.toString(), ...(body.index ? { index: body.index } : {}), ...(body.sourcetype ? { sourcetype: body.sourcetype } : {}), ...(body.service ? { service: body.service } : {}), ...(body.tags ? { tags: body.tags } : {}) };
+  return {
+    url: url.toString(),
+    ...(body.index ? { index: body.index } : {}),
+    ...(body.sourcetype ? { sourcetype: body.sourcetype } : {}),
+    ...(body.service ? { service: body.service } : {}),
+    ...(body.tags ? { tags: body.tags } : {}),
+  };
 }
 
 /** Scheme, host and path only: a query string may carry a token, and audit metadata never holds secrets. */
@@ -146,13 +236,22 @@ function redactUrl(u: string): string {
 }
 
 async function loadStream(ctx: Ctx, orgId: string, streamId: string): Promise<AuditStreamsTable> {
-  const row = await ctx.db.selectFrom('audit_streams').selectAll().where('id', '=', streamId).where('org_id', '=', orgId).executeTakeFirst();
+  const row = await ctx.db
+    .selectFrom('audit_streams')
+    .selectAll()
+    .where('id', '=', streamId)
+    .where('org_id', '=', orgId)
+    .executeTakeFirst();
   if (!row) throw notFound('audit stream');
   return row;
 }
 
 /** Creates a destination. The webhook signing secret is generated here and returned once; tokens are write-only and stored sealed. */
-export async function createStream(ctx: Ctx, orgId: string, body: CreateStreamBody): Promise<{ stream: StreamView; webhookSecret?: string }> {
+export async function createStream(
+  ctx: Ctx,
+  orgId: string,
+  body: CreateStreamBody,
+): Promise<{ stream: StreamView; webhookSecret?: string }> {
   await authorize(ctx, orgId, 'audit.manage');
   const settings = await validate(ctx, body);
   const webhookSecret = body.kind === 'webhook' ? `whsec_${randomBytes(32).toString('base64url')}` : undefined;
@@ -161,17 +260,49 @@ export async function createStream(ctx: Ctx, orgId: string, body: CreateStreamBo
   const id = newId('ast', ctx.clock.now());
   const row = await ctx.db.transaction().execute(async (tx) => {
     const head = await tx.selectFrom('audit_chain_heads').select('seq').where('org_id', '=', orgId).executeTakeFirst();
-    const anchor = await tx.selectFrom('audit_anchors').select('first_seq').where('org_id', '=', orgId).executeTakeFirst();
+    const anchor = await tx
+      .selectFrom('audit_anchors')
+      .select('first_seq')
+      .where('org_id', '=', orgId)
+      .executeTakeFirst();
     const cursor = body.startFrom === 'beginning' ? Number(anchor?.first_seq ?? 1) - 1 : Number(head?.seq ?? 0);
-    const sealed = secret ? await sealStreamSecret(tx, ctx.config, ctx.clock.now(), orgId, id, secret) : { secret: null, secret_ct: null, secret_key_version: null, secret_hint: null };
+    const sealed = secret
+      ? await sealStreamSecret(tx, ctx.config, ctx.clock.now(), orgId, id, secret)
+      : { secret: null, secret_ct: null, secret_key_version: null, secret_hint: null };
     const values: AuditStreamsTable = {
-      id, org_id: orgId, name: body.name.trim(), kind: body.kind, format: body.format ?? 'palisade', settings: JSON.stringify(settings),
-      ...sealed, status: 'active', cursor_seq: cursor, failures: 0, next_attempt_at: null,
-      last_success_at: null, last_error: null, last_error_at: null, lease_owner: null, lease_until: null, inflight_to_seq: null, created_at: at, updated_at: at,
+      id,
+      org_id: orgId,
+      name: body.name.trim(),
+      kind: body.kind,
+      format: body.format ?? 'palisade',
+      settings: JSON.stringify(settings),
+      ...sealed,
+      status: 'active',
+      cursor_seq: cursor,
+      failures: 0,
+      next_attempt_at: null,
+      last_success_at: null,
+      last_error: null,
+      last_error_at: null,
+      lease_owner: null,
+      lease_until: null,
+      inflight_to_seq: null,
+      created_at: at,
+      updated_at: at,
     };
     await tx.insertInto('audit_streams').values(values).execute();
     // The creation event itself is after the cursor, so it is the first thing the SIEM receives.
-    await recordAudit(tx, ctx, { orgId, action: 'stream.created', targets: [{ type: 'audit_stream', id, name: values.name }], metadata: { kind: body.kind, format: values.format, startFrom: body.startFrom ?? 'now', destination: settings.url ? redactUrl(settings.url) : `${settings.host}:${settings.port}` } });
+    await recordAudit(tx, ctx, {
+      orgId,
+      action: 'stream.created',
+      targets: [{ type: 'audit_stream', id, name: values.name }],
+      metadata: {
+        kind: body.kind,
+        format: values.format,
+        startFrom: body.startFrom ?? 'now',
+        destination: settings.url ? redactUrl(settings.url) : `${settings.host}:${settings.port}`,
+      },
+    });
     return values;
   });
   return { stream: await streamView(ctx, row), ...(webhookSecret ? { webhookSecret } : {}) };
@@ -189,7 +320,12 @@ export async function getStream(ctx: Ctx, orgId: string, streamId: string): Prom
   return streamView(ctx, await loadStream(ctx, orgId, streamId));
 }
 
-export async function updateStream(ctx: Ctx, orgId: string, streamId: string, body: UpdateStreamBody): Promise<StreamView & { webhookSecret?: string }> {
+export async function updateStream(
+  ctx: Ctx,
+  orgId: string,
+  streamId: string,
+  body: UpdateStreamBody,
+): Promise<StreamView & { webhookSecret?: string }> {
   await authorize(ctx, orgId, 'audit.manage');
   let webhookSecret: string | undefined;
   const row = await ctx.db.transaction().execute(async (tx) => {
@@ -200,18 +336,36 @@ export async function updateStream(ctx: Ctx, orgId: string, streamId: string, bo
     if (body.paused === true && current.status !== 'paused') next.status = 'paused';
     if (body.paused === false && current.status === 'paused') next.status = 'active';
     if (body.token !== undefined) {
-      if (current.kind !== 'splunk_hec' && current.kind !== 'datadog') throw badRequest('token_not_used', `A ${current.kind} destination has no token.`);
+      if (current.kind !== 'splunk_hec' && current.kind !== 'datadog')
+        throw badRequest('token_not_used', `A ${current.kind} destination has no token.`);
       newSecret = body.token;
     }
     if (body.rotateWebhookSecret) {
-      if (current.kind !== 'webhook') throw badRequest('not_a_webhook', 'Only webhook destinations have a signing secret.');
+      if (current.kind !== 'webhook')
+        throw badRequest('not_a_webhook', 'Only webhook destinations have a signing secret.');
       webhookSecret = `whsec_${randomBytes(32).toString('base64url')}`;
       newSecret = webhookSecret;
     }
-    if (newSecret !== undefined) Object.assign(next, await sealStreamSecret(tx, ctx.config, ctx.clock.now(), orgId, streamId, newSecret));
+    if (newSecret !== undefined)
+      Object.assign(next, await sealStreamSecret(tx, ctx.config, ctx.clock.now(), orgId, streamId, newSecret));
     await tx.updateTable('audit_streams').set(next).where('id', '=', streamId).execute();
-    const action = newSecret !== undefined ? 'stream.credentials_rotated' : body.paused === true ? 'stream.paused' : body.paused === false ? 'stream.resumed' : 'stream.updated';
-    await recordAudit(tx, ctx, { orgId, action, targets: [{ type: 'audit_stream', id: streamId, name: next.name ?? current.name }], metadata: { ...(body.name !== undefined ? { name: body.name } : {}), ...(body.paused !== undefined ? { paused: body.paused } : {}) } });
+    const action =
+      newSecret !== undefined
+        ? 'stream.credentials_rotated'
+        : body.paused === true
+          ? 'stream.paused'
+          : body.paused === false
+            ? 'stream.resumed'
+            : 'stream.updated';
+    await recordAudit(tx, ctx, {
+      orgId,
+      action,
+      targets: [{ type: 'audit_stream', id: streamId, name: next.name ?? current.name }],
+      metadata: {
+        ...(body.name !== undefined ? { name: body.name } : {}),
+        ...(body.paused !== undefined ? { paused: body.paused } : {}),
+      },
+    });
     return { ...current, ...next };
   });
   return { ...(await streamView(ctx, row)), ...(webhookSecret ? { webhookSecret } : {}) };
@@ -222,7 +376,12 @@ export async function deleteStream(ctx: Ctx, orgId: string, streamId: string): P
   await ctx.db.transaction().execute(async (tx) => {
     const current = await loadStream({ ...ctx, db: tx as unknown as Ctx['db'] }, orgId, streamId);
     await tx.deleteFrom('audit_streams').where('id', '=', streamId).execute();
-    await recordAudit(tx, ctx, { orgId, action: 'stream.deleted', targets: [{ type: 'audit_stream', id: streamId, name: current.name }], metadata: { kind: current.kind } });
+    await recordAudit(tx, ctx, {
+      orgId,
+      action: 'stream.deleted',
+      targets: [{ type: 'audit_stream', id: streamId, name: current.name }],
+      metadata: { kind: current.kind },
+    });
   });
 }
 
@@ -231,28 +390,57 @@ export async function retryStream(ctx: Ctx, orgId: string, streamId: string): Pr
   await authorize(ctx, orgId, 'audit.manage');
   const row = await ctx.db.transaction().execute(async (tx) => {
     const current = await loadStream({ ...ctx, db: tx as unknown as Ctx['db'] }, orgId, streamId);
-    const next = { status: current.status === 'paused' ? ('paused' as const) : ('active' as const), next_attempt_at: null, updated_at: ctx.clock.now().toISOString() };
+    const next = {
+      status: current.status === 'paused' ? ('paused' as const) : ('active' as const),
+      next_attempt_at: null,
+      updated_at: ctx.clock.now().toISOString(),
+    };
     await tx.updateTable('audit_streams').set(next).where('id', '=', streamId).execute();
-    await recordAudit(tx, ctx, { orgId, action: 'stream.retried', targets: [{ type: 'audit_stream', id: streamId, name: current.name }], metadata: { fromStatus: current.status, failures: current.failures } });
+    await recordAudit(tx, ctx, {
+      orgId,
+      action: 'stream.retried',
+      targets: [{ type: 'audit_stream', id: streamId, name: current.name }],
+      metadata: { fromStatus: current.status, failures: current.failures },
+    });
     return { ...current, ...next };
   });
   return streamView(ctx, row);
 }
 
 /** Sends one synthetic event (not in the chain, not moving the cursor) and shows the receiver's exact answer. */
-export async function sendTestEvent(ctx: Ctx, orgId: string, streamId: string): Promise<DeliveryResult & { eventId: string }> {
+export async function sendTestEvent(
+  ctx: Ctx,
+  orgId: string,
+  streamId: string,
+): Promise<DeliveryResult & { eventId: string }> {
   await authorize(ctx, orgId, 'audit.manage');
   const row = await loadStream(ctx, orgId, streamId);
   const now = ctx.clock.now();
   const event: AuditEvent = {
-    id: newId('evt', now), orgId, seq: 0, occurredAt: now.toISOString(),
+    id: newId('evt', now),
+    orgId,
+    seq: 0,
+    occurredAt: now.toISOString(),
     actor: { type: 'system', id: 'palisade', email: null, ip: null, userAgent: null },
-    action: 'stream.test_sent', targets: [{ type: 'audit_stream', id: row.id, name: row.name }], outcome: 'success',
-    metadata: { test: true }, requestId: ctx.meta.requestId, prevHash: '0'.repeat(64), hash: '0'.repeat(64),
+    action: 'stream.test_sent',
+    targets: [{ type: 'audit_stream', id: row.id, name: row.name }],
+    outcome: 'success',
+    metadata: { test: true },
+    requestId: ctx.meta.requestId,
+    prevHash: '0'.repeat(64),
+    hash: '0'.repeat(64),
   };
   const result = await deliverRow(ctx, row, [event], now);
-  await ctx.db.transaction().execute((tx) =>
-    recordAudit(tx, ctx, { orgId, action: 'stream.tested', outcome: result.ok ? 'success' : 'failure', targets: [{ type: 'audit_stream', id: row.id, name: row.name }], metadata: { status: result.status ?? null } }),
-  );
+  await ctx.db
+    .transaction()
+    .execute((tx) =>
+      recordAudit(tx, ctx, {
+        orgId,
+        action: 'stream.tested',
+        outcome: result.ok ? 'success' : 'failure',
+        targets: [{ type: 'audit_stream', id: row.id, name: row.name }],
+        metadata: { status: result.status ?? null },
+      }),
+    );
   return { ...result, eventId: event.id };
 }

@@ -82,14 +82,23 @@ export interface PreparedBatch {
  * Formats one batch for its destination (syslog frames, HEC objects, Datadog entries, webhook
  * events), split into requests within REQUEST_LIMITS. Throws only on a programming error.
  */
-export function prepareBatch(config: PalisadeConfig, dest: Destination, events: AuditEvent[], now: Date, options: DeliverOptions = {}): PreparedBatch {
+export function prepareBatch(
+  config: PalisadeConfig,
+  dest: Destination,
+  events: AuditEvent[],
+  now: Date,
+  options: DeliverOptions = {},
+): PreparedBatch {
   const redelivery = options.redelivery === true;
   const guarded = (send: () => Promise<DeliveryResult>) => async (): Promise<DeliveryResult> => {
     try {
       return await send();
     } catch (err) {
       // Palisade's own refusals (outbound policy, sealed credentials) already say what to do.
-      return { ok: false, error: err instanceof PalisadeError ? `${err.code}: ${err.message}` : explainError(dest, err) };
+      return {
+        ok: false,
+        error: err instanceof PalisadeError ? `${err.code}: ${err.message}` : explainError(dest, err),
+      };
     }
   };
   switch (dest.kind) {
@@ -110,24 +119,47 @@ export function prepareBatch(config: PalisadeConfig, dest: Destination, events: 
     case 'splunk_hec': {
       const url = new URL('/services/collector/event', dest.settings.url).toString();
       const headers = { authorization: `Splunk ${dest.secret ?? ''}`, 'content-type': 'application/json' };
-      const chunks = chunk(events.map((e) => hecEntry(dest, e, redelivery)), REQUEST_LIMITS.splunk_hec);
-      return { events: events.length, send: guarded(() => sendAll(chunks, (entries) => sendHttp(config, dest, url, entries.join('\n'), headers))) };
+      const chunks = chunk(
+        events.map((e) => hecEntry(dest, e, redelivery)),
+        REQUEST_LIMITS.splunk_hec,
+      );
+      return {
+        events: events.length,
+        send: guarded(() => sendAll(chunks, (entries) => sendHttp(config, dest, url, entries.join('\n'), headers))),
+      };
     }
     case 'datadog': {
       const headers = { 'dd-api-key': dest.secret ?? '', 'content-type': 'application/json' };
-      const chunks = chunk(datadogBody(dest, events, redelivery).map((e) => JSON.stringify(e)), REQUEST_LIMITS.datadog);
-      return { events: events.length, send: guarded(() => sendAll(chunks, (entries) => sendHttp(config, dest, dest.settings.url ?? '', `[${entries.join(',')}]`, headers))) };
+      const chunks = chunk(
+        datadogBody(dest, events, redelivery).map((e) => JSON.stringify(e)),
+        REQUEST_LIMITS.datadog,
+      );
+      return {
+        events: events.length,
+        send: guarded(() =>
+          sendAll(chunks, (entries) =>
+            sendHttp(config, dest, dest.settings.url ?? '', `[${entries.join(',')}]`, headers),
+          ),
+        ),
+      };
     }
     case 'webhook': {
       const format = dest.format === 'cef' ? 'palisade' : dest.format;
-      const chunks = chunk(events.map((e) => formatBody(e, format)), REQUEST_LIMITS.webhook);
+      const chunks = chunk(
+        events.map((e) => formatBody(e, format)),
+        REQUEST_LIMITS.webhook,
+      );
       return {
         events: events.length,
         send: guarded(() =>
           sendAll(chunks, (bodies) => {
             // {"events":[…]} (plus "redelivery":true): each element is the event exactly as formatBody wrote it.
             const body = `{${redelivery ? '"redelivery":true,' : ''}"events":[${bodies.join(',')}]}`;
-            return sendHttp(config, dest, dest.settings.url ?? '', body, { 'content-type': 'application/json', ...(redelivery ? { 'palisade-redelivery': 'true' } : {}), ...webhookSignatureHeaders(dest.secret ?? '', body, now) });
+            return sendHttp(config, dest, dest.settings.url ?? '', body, {
+              'content-type': 'application/json',
+              ...(redelivery ? { 'palisade-redelivery': 'true' } : {}),
+              ...webhookSignatureHeaders(dest.secret ?? '', body, now),
+            });
           }),
         ),
       };
@@ -140,7 +172,13 @@ export function prepareBatch(config: PalisadeConfig, dest: Destination, events: 
  * host is resolved once, checked, and connected to at the checked address; redirects are not
  * followed. Never throws: a refusal or network error is a failed DeliveryResult.
  */
-export async function deliver(config: PalisadeConfig, dest: Destination, events: AuditEvent[], now: Date, options: DeliverOptions = {}): Promise<DeliveryResult> {
+export async function deliver(
+  config: PalisadeConfig,
+  dest: Destination,
+  events: AuditEvent[],
+  now: Date,
+  options: DeliverOptions = {},
+): Promise<DeliveryResult> {
   try {
     return await prepareBatch(config, dest, events, now, options).send();
   } catch (err) {
@@ -168,7 +206,10 @@ function chunk(entries: string[], limits: { events: number; bytes: number }): st
 }
 
 /** Sends the requests of a batch one after another; stops at the first failure. */
-async function sendAll(chunks: string[][], send: (chunk: string[]) => Promise<DeliveryResult>): Promise<DeliveryResult> {
+async function sendAll(
+  chunks: string[][],
+  send: (chunk: string[]) => Promise<DeliveryResult>,
+): Promise<DeliveryResult> {
   let last: DeliveryResult = { ok: true };
   for (const c of chunks) {
     last = await send(c);
@@ -177,7 +218,14 @@ async function sendAll(chunks: string[][], send: (chunk: string[]) => Promise<De
   return last;
 }
 
-const CERT_NOT_TRUSTED = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_UNTRUSTED']);
+const CERT_NOT_TRUSTED = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+]);
 
 /**
  * What an admin reads in health.lastError and in "send test event": the receiver, the low-level
@@ -198,11 +246,16 @@ export function explainError(dest: Pick<Destination, 'kind' | 'settings'>, err: 
       where = '(invalid URL)';
     }
   }
-  if (e.name === 'TimeoutError' || inner.name === 'TimeoutError') return `${dest.kind} receiver ${where} did not answer within ${TIMEOUT_MS / 1000}s`;
+  if (e.name === 'TimeoutError' || inner.name === 'TimeoutError')
+    return `${dest.kind} receiver ${where} did not answer within ${TIMEOUT_MS / 1000}s`;
   let text = inner.message;
-  if (!syslog && (cause || inner.code) && !text.includes(where)) text = `${dest.kind} receiver ${where} could not be reached: ${text}`;
+  if (!syslog && (cause || inner.code) && !text.includes(where))
+    text = `${dest.kind} receiver ${where} could not be reached: ${text}`;
   if (inner.code && CERT_NOT_TRUSTED.has(inner.code)) {
-    text += dest.kind === 'syslog_tls' ? ". Set caPem to the CA that signed the receiver's certificate." : '. The receiver\'s certificate is not signed by a CA this server trusts (NODE_EXTRA_CA_CERTS adds one).';
+    text +=
+      dest.kind === 'syslog_tls'
+        ? ". Set caPem to the CA that signed the receiver's certificate."
+        : ". The receiver's certificate is not signed by a CA this server trusts (NODE_EXTRA_CA_CERTS adds one).";
   } else if (inner.code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
     text += dest.kind === 'syslog_tls' ? ". Set serverName (or host) to a name in the receiver's certificate." : '';
   } else if (inner.code === 'ECONNRESET' && dest.kind === 'syslog_tcp') {
@@ -230,7 +283,12 @@ export function hecBody(dest: Destination, events: AuditEvent[], redelivery = fa
 export function datadogBody(dest: Destination, events: AuditEvent[], redelivery = false): Record<string, unknown>[] {
   return events.map((e) => ({
     ddsource: 'palisade',
-    ddtags: [`org:${e.orgId}`, `outcome:${e.outcome}`, ...(redelivery ? ['palisade_redelivery:true'] : []), ...(dest.settings.tags ? [dest.settings.tags] : [])].join(','),
+    ddtags: [
+      `org:${e.orgId}`,
+      `outcome:${e.outcome}`,
+      ...(redelivery ? ['palisade_redelivery:true'] : []),
+      ...(dest.settings.tags ? [dest.settings.tags] : []),
+    ].join(','),
     hostname: LOCAL_HOST,
     service: dest.settings.service ?? 'palisade-audit',
     message: formatBody(e, dest.format),
@@ -249,18 +307,44 @@ export function webhookSignatureHeaders(secret: string, body: string, now: Date)
   return { 'palisade-signature': `t=${t},v1=${v1}` };
 }
 
-async function sendHttp(config: PalisadeConfig, dest: Destination, url: string, body: string, headers: Record<string, string>): Promise<DeliveryResult> {
-  const res = await outboundRequest(config, url, { method: 'POST', body, headers: { 'user-agent': 'Palisade-Audit-Stream/1', ...headers }, timeoutMs: TIMEOUT_MS, maxBytes: MAX_RESPONSE });
+async function sendHttp(
+  config: PalisadeConfig,
+  dest: Destination,
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<DeliveryResult> {
+  const res = await outboundRequest(config, url, {
+    method: 'POST',
+    body,
+    headers: { 'user-agent': 'Palisade-Audit-Stream/1', ...headers },
+    timeoutMs: TIMEOUT_MS,
+    maxBytes: MAX_RESPONSE,
+  });
   const status = res.status;
   const text = res.body.toString('utf8');
   if (status >= 200 && status < 300) return { ok: true, status, response: text };
   const permanent = status >= 400 && status < 500 && status !== 408 && status !== 429;
   // Redirects are never followed: the next hop could be an address the outbound policy refuses.
-  const redirect = status >= 300 && status < 400 ? ` (redirects are not followed; set the destination URL to the final address${res.headers.location ? `, not the one redirecting to ${String(res.headers.location).slice(0, 200)}` : ''})` : '';
-  return { ok: false, permanent, status, response: text, error: `${dest.kind} answered HTTP ${status}${redirect}: ${text.slice(0, 300)}` };
+  const redirect =
+    status >= 300 && status < 400
+      ? ` (redirects are not followed; set the destination URL to the final address${res.headers.location ? `, not the one redirecting to ${String(res.headers.location).slice(0, 200)}` : ''})`
+      : '';
+  return {
+    ok: false,
+    permanent,
+    status,
+    response: text,
+    error: `${dest.kind} answered HTTP ${status}${redirect}: ${text.slice(0, 300)}`,
+  };
 }
 
-async function sendSyslog(config: PalisadeConfig, dest: Destination, payload: Buffer, count: number): Promise<DeliveryResult> {
+async function sendSyslog(
+  config: PalisadeConfig,
+  dest: Destination,
+  payload: Buffer,
+  count: number,
+): Promise<DeliveryResult> {
   const { port = dest.kind === 'syslog_tls' ? 6514 : 514 } = dest.settings;
   // Refuses a denied IP literal here; a name is resolved and checked by the lookup hook at connect time.
   const target = guardedConnectOptions(config, dest.settings.host ?? '');
@@ -276,12 +360,24 @@ async function sendSyslog(config: PalisadeConfig, dest: Destination, payload: Bu
       socket.end(payload);
     };
     if (dest.kind === 'syslog_tls') {
-      socket = tlsConnect({ ...target, port, ...(dest.settings.serverName || !isIP(host) ? { servername: dest.settings.serverName ?? host } : {}), ...(dest.settings.caPem ? { ca: dest.settings.caPem } : {}) }, onReady);
+      socket = tlsConnect(
+        {
+          ...target,
+          port,
+          ...(dest.settings.serverName || !isIP(host) ? { servername: dest.settings.serverName ?? host } : {}),
+          ...(dest.settings.caPem ? { ca: dest.settings.caPem } : {}),
+        },
+        onReady,
+      );
     } else {
       socket = netConnect({ ...target, port }, onReady);
     }
     socket.setTimeout(TIMEOUT_MS, () =>
-      fail(new Error(`syslog receiver ${host}:${port} did not answer within ${TIMEOUT_MS / 1000}s${dest.kind === 'syslog_tls' ? ' (a plain-TCP syslog port never completes a TLS handshake: check that this port is the TLS listener, or use kind syslog_tcp)' : ''}`)),
+      fail(
+        new Error(
+          `syslog receiver ${host}:${port} did not answer within ${TIMEOUT_MS / 1000}s${dest.kind === 'syslog_tls' ? ' (a plain-TCP syslog port never completes a TLS handshake: check that this port is the TLS listener, or use kind syslog_tcp)' : ''}`,
+        ),
+      ),
     );
     socket.on('error', fail);
     socket.on('data', () => undefined);

@@ -11,11 +11,25 @@ export function findUserById(db: Queryable, id: string): Promise<User | undefine
 }
 
 /** Returns the existing user for an email, or creates one without a password (set later by a link). */
-export async function findOrCreateUser(db: Queryable, email: string, now: Date): Promise<{ user: User; created: boolean }> {
+export async function findOrCreateUser(
+  db: Queryable,
+  email: string,
+  now: Date,
+): Promise<{ user: User; created: boolean }> {
   const existing = await findUserByEmail(db, email);
   if (existing) return { user: existing, created: false };
   const at = now.toISOString();
-  const user: User = { id: newId('usr', now), email, display_name: null, password_hash: null, status: 'active', created_at: at, updated_at: at, email_verified_at: null, password_changed_at: null };
+  const user: User = {
+    id: newId('usr', now),
+    email,
+    display_name: null,
+    password_hash: null,
+    status: 'active',
+    created_at: at,
+    updated_at: at,
+    email_verified_at: null,
+    password_changed_at: null,
+  };
   await db.insertInto('users').values(user).execute();
   return { user, created: true };
 }
@@ -42,5 +56,13 @@ export const PublicUserSchema = Type.Object({
 });
 
 export function publicUser(u: User): PublicUser {
-  return { id: u.id, email: u.email, displayName: u.display_name, status: u.status, hasPassword: u.password_hash !== null, emailVerified: u.email_verified_at !== null, createdAt: u.created_at };
+  return {
+    id: u.id,
+    email: u.email,
+    displayName: u.display_name,
+    status: u.status,
+    hasPassword: u.password_hash !== null,
+    emailVerified: u.email_verified_at !== null,
+    createdAt: u.created_at,
+  };
 }

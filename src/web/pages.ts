@@ -36,7 +36,10 @@ msg('Password set. You are signed in as '+r.user.email+'; your other sessions we
   );
 
 const setupPage = passwordPage('Set your password', 'Choose a password for your Palisade account.');
-const resetPage = passwordPage('Choose a new password', 'Choose a new password for your Palisade account. Setting it signs you out everywhere else and revokes your API tokens and gateway keys.');
+const resetPage = passwordPage(
+  'Choose a new password',
+  'Choose a new password for your Palisade account. Setting it signs you out everywhere else and revokes your API tokens and gateway keys.',
+);
 
 const verifyPage = shell(
   'Confirm your email address',
@@ -110,7 +113,10 @@ export async function pageRoutes(app: FastifyInstance): Promise<void> {
   const send = (html: string) => async (_req: unknown, reply: import('fastify').FastifyReply) =>
     reply
       .type('text/html; charset=utf-8')
-      .header('content-security-policy', "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+      .header(
+        'content-security-policy',
+        "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+      )
       .header('referrer-policy', 'no-referrer')
       .send(html);
   app.get('/setup', { schema: { hide: true } }, send(setupPage));
@@ -121,5 +127,7 @@ export async function pageRoutes(app: FastifyInstance): Promise<void> {
   app.get('/login', { schema: { hide: true } }, send(loginPage));
   app.get('/sso/recover', { schema: { hide: true } }, send(recoverPage));
   // A notice from SSO (`?sso_notice=…`) travels on to the sign-in page, which shows it.
-  app.get('/', { schema: { hide: true } }, async (req, reply) => reply.redirect(`/login${req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : ''}`));
+  app.get('/', { schema: { hide: true } }, async (req, reply) =>
+    reply.redirect(`/login${req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : ''}`),
+  );
 }

@@ -2,7 +2,16 @@ import { Type, type Static } from '@sinclair/typebox';
 import { recordAudit } from '../audit/record.js';
 import { promptAuditFields } from '../audit/content-privacy.js';
 import type { Ctx } from '../context.js';
-import { type ContentKey, type LoadedContentKey, createContentKey, destroyContentKeys, flushErasedPages, loadContentKey, openRecordText, sealWithContentKey } from '../crypto/content-keys.js';
+import {
+  type ContentKey,
+  type LoadedContentKey,
+  createContentKey,
+  destroyContentKeys,
+  flushErasedPages,
+  loadContentKey,
+  openRecordText,
+  sealWithContentKey,
+} from '../crypto/content-keys.js';
 import type { Queryable } from '../db/schema.js';
 import { dataKeyOf } from '../crypto/data-keys.js';
 import { PalisadeError, notFound } from '../errors.js';
@@ -40,17 +49,38 @@ export const MessageView = Type.Object({
 });
 export type MessageView = Static<typeof MessageView>;
 
-export const CreateConversationInput = Type.Object({ title: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })) }, { additionalProperties: false });
-export const RenameConversationInput = Type.Object({ title: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false });
+export const CreateConversationInput = Type.Object(
+  { title: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })) },
+  { additionalProperties: false },
+);
+export const RenameConversationInput = Type.Object(
+  { title: Type.String({ minLength: 1, maxLength: 500 }) },
+  { additionalProperties: false },
+);
 export const SendMessageInput = Type.Object(
-  { content: Type.String({ minLength: 1, maxLength: 200_000 }), model: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), maxTokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 64_000 })) },
+  {
+    content: Type.String({ minLength: 1, maxLength: 200_000 }),
+    model: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    maxTokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 64_000 })),
+  },
   { additionalProperties: false },
 );
 export type SendMessageInput = Static<typeof SendMessageInput>;
 
 export const DEFAULT_MODEL = 'claude-sonnet-4-5';
 
-type ConvRow = { id: string; org_id: string; user_id: string; source: string; title_ct: string | null; key_version: number | null; content_key_id: string | null; created_at: string; updated_at: string; last_message_at: string };
+type ConvRow = {
+  id: string;
+  org_id: string;
+  user_id: string;
+  source: string;
+  title_ct: string | null;
+  key_version: number | null;
+  content_key_id: string | null;
+  created_at: string;
+  updated_at: string;
+  last_message_at: string;
+};
 const convRef = (orgId: string, id: string) => ({ orgId, table: 'workspace_conversations', recordId: id });
 const msgRef = (orgId: string, id: string) => ({ orgId, table: 'workspace_messages', recordId: id });
 
@@ -59,11 +89,22 @@ const msgRef = (orgId: string, id: string) => ({ orgId, table: 'workspace_messag
  * conversation has no title but its retained exchange is "available". Without a content key, a
  * conversation sealed before content keys existed is judged by its title or its messages.
  */
-async function view(db: Queryable, ctx: Ctx, r: ConvRow, keys: Map<string, LoadedContentKey> = new Map()): Promise<ConversationView> {
+async function view(
+  db: Queryable,
+  ctx: Ctx,
+  r: ConvRow,
+  keys: Map<string, LoadedContentKey> = new Map(),
+): Promise<ConversationView> {
   let title: string | null = null;
   let status: ConversationView['contentStatus'] = 'not_retained';
   if (r.title_ct !== null && r.key_version !== null) {
-    title = await openRecordText(db, ctx.config, convRef(r.org_id, r.id), { ct: r.title_ct, keyVersion: Number(r.key_version), contentKeyId: r.content_key_id }, keys);
+    title = await openRecordText(
+      db,
+      ctx.config,
+      convRef(r.org_id, r.id),
+      { ct: r.title_ct, keyVersion: Number(r.key_version), contentKeyId: r.content_key_id },
+      keys,
+    );
     status = title === null ? 'shredded' : 'available';
   } else if (r.content_key_id !== null) {
     let k = keys.get(r.content_key_id);
@@ -73,50 +114,116 @@ async function view(db: Queryable, ctx: Ctx, r: ConvRow, keys: Map<string, Loade
     }
     status = k.ok ? 'available' : 'shredded';
   } else {
-    const m = await db.selectFrom('workspace_messages').select('key_version').where('conversation_id', '=', r.id).where('org_id', '=', r.org_id).limit(1).executeTakeFirst();
-    if (m) status = (await dataKeyOf(db, ctx.config, r.org_id, Number(m.key_version)))?.ok === false ? 'shredded' : 'available';
+    const m = await db
+      .selectFrom('workspace_messages')
+      .select('key_version')
+      .where('conversation_id', '=', r.id)
+      .where('org_id', '=', r.org_id)
+      .limit(1)
+      .executeTakeFirst();
+    if (m)
+      status =
+        (await dataKeyOf(db, ctx.config, r.org_id, Number(m.key_version)))?.ok === false ? 'shredded' : 'available';
   }
-  return { id: r.id, title, source: r.source, contentStatus: status, createdAt: r.created_at, updatedAt: r.updated_at, lastMessageAt: r.last_message_at };
+  return {
+    id: r.id,
+    title,
+    source: r.source,
+    contentStatus: status,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    lastMessageAt: r.last_message_at,
+  };
 }
 
 /** The conversation's content key, created (and recorded on the conversation) on its first retained content. */
-async function contentKeyFor(tx: Queryable, ctx: Ctx, conv: { id: string; org_id: string; content_key_id: string | null }, now: Date): Promise<ContentKey> {
+async function contentKeyFor(
+  tx: Queryable,
+  ctx: Ctx,
+  conv: { id: string; org_id: string; content_key_id: string | null },
+  now: Date,
+): Promise<ContentKey> {
   if (conv.content_key_id !== null) {
     const k = await loadContentKey(tx, ctx.config, conv.org_id, conv.content_key_id);
     if (k.ok) return k.key;
-    if (k.reason === 'shredded') throw new PalisadeError(410, 'content_shredded', "This conversation was encrypted with the organization's destroyed keys (crypto-shredded); start a new conversation.");
+    if (k.reason === 'shredded')
+      throw new PalisadeError(
+        410,
+        'content_shredded',
+        "This conversation was encrypted with the organization's destroyed keys (crypto-shredded); start a new conversation.",
+      );
   }
   const key = await createContentKey(tx, ctx.config, now, conv.org_id);
-  await tx.updateTable('workspace_conversations').set({ content_key_id: key.id }).where('id', '=', conv.id).where('org_id', '=', conv.org_id).execute();
+  await tx
+    .updateTable('workspace_conversations')
+    .set({ content_key_id: key.id })
+    .where('id', '=', conv.id)
+    .where('org_id', '=', conv.org_id)
+    .execute();
   return key;
 }
 
 /** Legal holds freeze deletion: the conversation or file stays, with its key, until the hold is lifted. */
-export async function assertNotHeld(db: Queryable, orgId: string, userId: string, what: 'conversation' | 'file'): Promise<void> {
+export async function assertNotHeld(
+  db: Queryable,
+  orgId: string,
+  userId: string,
+  what: 'conversation' | 'file',
+): Promise<void> {
   const holds = await activeHolds(db, orgId);
   if (holds.orgHeld || holds.users.has(userId)) {
-    throw new PalisadeError(409, 'legal_hold_active', `This ${what} is under a legal hold and cannot be deleted until an admin lifts the hold. It stays readable to you meanwhile.`);
+    throw new PalisadeError(
+      409,
+      'legal_hold_active',
+      `This ${what} is under a legal hold and cannot be deleted until an admin lifts the hold. It stays readable to you meanwhile.`,
+    );
   }
 }
 
 /** The same check before a deletion, with the attempt audited as denied (a deletion tried under hold matters to a review). */
-export async function refuseDeletionUnderHold(ctx: Ctx, orgId: string, userId: string, what: 'conversation' | 'file', id: string): Promise<void> {
+export async function refuseDeletionUnderHold(
+  ctx: Ctx,
+  orgId: string,
+  userId: string,
+  what: 'conversation' | 'file',
+  id: string,
+): Promise<void> {
   try {
     await assertNotHeld(ctx.db, orgId, userId, what);
   } catch (err) {
-    await ctx.db.transaction().execute((tx) => recordAudit(tx, ctx, { orgId, action: `${what}.deleted`, outcome: 'denied', targets: [{ type: what, id }], metadata: { reason: 'legal_hold_active' } }));
+    await ctx.db
+      .transaction()
+      .execute((tx) =>
+        recordAudit(tx, ctx, {
+          orgId,
+          action: `${what}.deleted`,
+          outcome: 'denied',
+          targets: [{ type: what, id }],
+          metadata: { reason: 'legal_hold_active' },
+        }),
+      );
     throw err;
   }
 }
 
 /** A member's own conversation; anyone else's answers exactly like a missing one. */
 async function ownConversation(db: Queryable, orgId: string, userId: string, id: string): Promise<ConvRow> {
-  const r = await db.selectFrom('workspace_conversations').selectAll().where('id', '=', id).where('org_id', '=', orgId).where('user_id', '=', userId).executeTakeFirst();
+  const r = await db
+    .selectFrom('workspace_conversations')
+    .selectAll()
+    .where('id', '=', id)
+    .where('org_id', '=', orgId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
   if (!r) throw notFound('conversation');
   return r;
 }
 
-export async function createConversation(ctx: Ctx, orgId: string, input: Static<typeof CreateConversationInput>): Promise<ConversationView> {
+export async function createConversation(
+  ctx: Ctx,
+  orgId: string,
+  input: Static<typeof CreateConversationInput>,
+): Promise<ConversationView> {
   await authorizeWorkspace(ctx, orgId);
   const me = requireUser(ctx);
   const policy = await effectivePolicy(ctx.db, ctx.config, orgId);
@@ -127,9 +234,26 @@ export async function createConversation(ctx: Ctx, orgId: string, input: Static<
     // Under zero retention even the title is content, so it is not kept (nor a key made for it).
     const key = input.title && policy.retentionDays > 0 ? await createContentKey(tx, ctx.config, now, orgId) : null;
     const title_ct = key && input.title ? sealWithContentKey(key, convRef(orgId, id), input.title) : null;
-    const row = { id, org_id: orgId, user_id: me.userId, source: 'workspace' as const, title_ct, key_version: key?.dkVersion ?? null, content_key_id: key?.id ?? null, retention_days: null, created_at: at, updated_at: at, last_message_at: at };
+    const row = {
+      id,
+      org_id: orgId,
+      user_id: me.userId,
+      source: 'workspace' as const,
+      title_ct,
+      key_version: key?.dkVersion ?? null,
+      content_key_id: key?.id ?? null,
+      retention_days: null,
+      created_at: at,
+      updated_at: at,
+      last_message_at: at,
+    };
     await tx.insertInto('workspace_conversations').values(row).execute();
-    await recordAudit(tx, ctx, { orgId, action: 'conversation.created', targets: [{ type: 'conversation', id }], metadata: { titleBytes: input.title ? Buffer.byteLength(input.title) : 0 } });
+    await recordAudit(tx, ctx, {
+      orgId,
+      action: 'conversation.created',
+      targets: [{ type: 'conversation', id }],
+      metadata: { titleBytes: input.title ? Buffer.byteLength(input.title) : 0 },
+    });
     return view(tx, ctx, row);
   });
 }
@@ -137,22 +261,46 @@ export async function createConversation(ctx: Ctx, orgId: string, input: Static<
 export async function listConversations(ctx: Ctx, orgId: string, page: PageRequest): Promise<Page<ConversationView>> {
   await authorizeWorkspace(ctx, orgId);
   const me = requireUser(ctx);
-  const rows = await pageQuery(ctx.db.selectFrom('workspace_conversations').selectAll().where('org_id', '=', orgId).where('user_id', '=', me.userId), 'workspace_conversations.id', page).execute();
+  const rows = await pageQuery(
+    ctx.db
+      .selectFrom('workspace_conversations')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('user_id', '=', me.userId),
+    'workspace_conversations.id',
+    page,
+  ).execute();
   const views = [];
   const keys = new Map<string, LoadedContentKey>();
   for (const r of rows) views.push(await view(ctx.db, ctx, r, keys));
   return pageOf(views, page);
 }
 
-export async function getConversation(ctx: Ctx, orgId: string, id: string): Promise<{ conversation: ConversationView; messages: MessageView[] }> {
+export async function getConversation(
+  ctx: Ctx,
+  orgId: string,
+  id: string,
+): Promise<{ conversation: ConversationView; messages: MessageView[] }> {
   await authorizeWorkspace(ctx, orgId);
   const me = requireUser(ctx);
   const r = await ownConversation(ctx.db, orgId, me.userId, id);
-  const msgs = await ctx.db.selectFrom('workspace_messages').selectAll().where('conversation_id', '=', id).where('org_id', '=', orgId).orderBy('id').execute();
+  const msgs = await ctx.db
+    .selectFrom('workspace_messages')
+    .selectAll()
+    .where('conversation_id', '=', id)
+    .where('org_id', '=', orgId)
+    .orderBy('id')
+    .execute();
   const messages: MessageView[] = [];
   const keys = new Map<string, LoadedContentKey>();
   for (const m of msgs) {
-    const content = await openRecordText(ctx.db, ctx.config, msgRef(orgId, m.id), { ct: m.content_ct, keyVersion: Number(m.key_version), contentKeyId: m.content_key_id }, keys);
+    const content = await openRecordText(
+      ctx.db,
+      ctx.config,
+      msgRef(orgId, m.id),
+      { ct: m.content_ct, keyVersion: Number(m.key_version), contentKeyId: m.content_key_id },
+      keys,
+    );
     messages.push({
       id: m.id,
       role: m.role,
@@ -168,7 +316,12 @@ export async function getConversation(ctx: Ctx, orgId: string, id: string): Prom
   return { conversation: await view(ctx.db, ctx, r, keys), messages };
 }
 
-export async function renameConversation(ctx: Ctx, orgId: string, id: string, input: Static<typeof RenameConversationInput>): Promise<ConversationView> {
+export async function renameConversation(
+  ctx: Ctx,
+  orgId: string,
+  id: string,
+  input: Static<typeof RenameConversationInput>,
+): Promise<ConversationView> {
   await authorizeWorkspace(ctx, orgId);
   const me = requireUser(ctx);
   const policy = await effectivePolicy(ctx.db, ctx.config, orgId);
@@ -177,9 +330,24 @@ export async function renameConversation(ctx: Ctx, orgId: string, id: string, in
     const now = ctx.clock.now();
     const key = policy.retentionDays > 0 ? await contentKeyFor(tx, ctx, r, now) : null;
     const title_ct = key ? sealWithContentKey(key, convRef(orgId, id), input.title) : null;
-    const next = { ...r, title_ct, key_version: key?.dkVersion ?? null, content_key_id: key?.id ?? r.content_key_id, updated_at: now.toISOString() };
-    await tx.updateTable('workspace_conversations').set({ title_ct: next.title_ct, key_version: next.key_version, updated_at: next.updated_at }).where('id', '=', id).execute();
-    await recordAudit(tx, ctx, { orgId, action: 'conversation.renamed', targets: [{ type: 'conversation', id }], metadata: { titleBytes: Buffer.byteLength(input.title) } });
+    const next = {
+      ...r,
+      title_ct,
+      key_version: key?.dkVersion ?? null,
+      content_key_id: key?.id ?? r.content_key_id,
+      updated_at: now.toISOString(),
+    };
+    await tx
+      .updateTable('workspace_conversations')
+      .set({ title_ct: next.title_ct, key_version: next.key_version, updated_at: next.updated_at })
+      .where('id', '=', id)
+      .execute();
+    await recordAudit(tx, ctx, {
+      orgId,
+      action: 'conversation.renamed',
+      targets: [{ type: 'conversation', id }],
+      metadata: { titleBytes: Buffer.byteLength(input.title) },
+    });
     return view(tx, ctx, next);
   });
 }
@@ -193,12 +361,25 @@ export async function deleteConversation(ctx: Ctx, orgId: string, id: string): P
     const conv = await ownConversation(tx, orgId, me.userId, id);
     // Again inside the transaction: a hold placed a moment ago still wins.
     await assertNotHeld(tx, orgId, me.userId, 'conversation');
-    const msgKeys = await tx.selectFrom('workspace_messages').select('content_key_id').distinct().where('conversation_id', '=', id).where('content_key_id', 'is not', null).execute();
+    const msgKeys = await tx
+      .selectFrom('workspace_messages')
+      .select('content_key_id')
+      .distinct()
+      .where('conversation_id', '=', id)
+      .where('content_key_id', 'is not', null)
+      .execute();
     const m = await tx.deleteFrom('workspace_messages').where('conversation_id', '=', id).executeTakeFirst();
     await tx.deleteFrom('workspace_conversations').where('id', '=', id).execute();
     // The keys go with the conversation: any copy of its content left behind is now unreadable.
-    const keysDestroyed = await destroyContentKeys(tx, orgId, [...new Set([conv.content_key_id, ...msgKeys.map((k) => k.content_key_id)])]);
-    await recordAudit(tx, ctx, { orgId, action: 'conversation.deleted', targets: [{ type: 'conversation', id }], metadata: { messages: Number(m.numDeletedRows), keysDestroyed } });
+    const keysDestroyed = await destroyContentKeys(tx, orgId, [
+      ...new Set([conv.content_key_id, ...msgKeys.map((k) => k.content_key_id)]),
+    ]);
+    await recordAudit(tx, ctx, {
+      orgId,
+      action: 'conversation.deleted',
+      targets: [{ type: 'conversation', id }],
+      metadata: { messages: Number(m.numDeletedRows), keysDestroyed },
+    });
   });
   await flushErasedPages(ctx.db);
 }
@@ -207,21 +388,52 @@ export async function deleteConversation(ctx: Ctx, orgId: string, id: string): P
  * Sends a prompt to the organization's model and stores both turns encrypted. Under zero retention
  * the turns live only while the response is produced: the caller gets them, nothing is kept.
  */
-export async function sendMessage(ctx: Ctx, orgId: string, id: string, input: SendMessageInput, signal?: AbortSignal): Promise<{ messages: MessageView[]; retained: boolean }> {
+export async function sendMessage(
+  ctx: Ctx,
+  orgId: string,
+  id: string,
+  input: SendMessageInput,
+  signal?: AbortSignal,
+): Promise<{ messages: MessageView[]; retained: boolean }> {
   await authorizeWorkspace(ctx, orgId);
   const me = requireUser(ctx);
   const policy = await effectivePolicy(ctx.db, ctx.config, orgId);
   const conv = await ownConversation(ctx.db, orgId, me.userId, id);
-  const history = policy.retentionDays > 0 ? (await getConversation(ctx, orgId, id)).messages.filter((m) => m.content !== null).map((m) => ({ role: m.role as 'user' | 'assistant', content: m.content as string })) : [];
+  const history =
+    policy.retentionDays > 0
+      ? (await getConversation(ctx, orgId, id)).messages
+          .filter((m) => m.content !== null)
+          .map((m) => ({ role: m.role as 'user' | 'assistant', content: m.content as string }))
+      : [];
   const target = await loadUpstream(ctx.db, ctx.config, orgId);
   const model = input.model ?? DEFAULT_MODEL;
   await assertModelAllowed(ctx, orgId, target, model, 'workspace');
-  const completion = await completeText(ctx.config, target, { model, messages: [...history, { role: 'user', content: input.content }], maxTokens: input.maxTokens ?? 1024 }, policy.noTraining, signal);
+  const completion = await completeText(
+    ctx.config,
+    target,
+    { model, messages: [...history, { role: 'user', content: input.content }], maxTokens: input.maxTokens ?? 1024 },
+    policy.noTraining,
+    signal,
+  );
   const now = ctx.clock.now();
   const at = now.toISOString();
   const turns = [
-    { id: newId('msg', now), role: 'user' as const, text: input.content, model: null, inputTokens: null, outputTokens: null },
-    { id: newId('msg', now), role: 'assistant' as const, text: completion.text, model: completion.model, inputTokens: completion.inputTokens, outputTokens: completion.outputTokens },
+    {
+      id: newId('msg', now),
+      role: 'user' as const,
+      text: input.content,
+      model: null,
+      inputTokens: null,
+      outputTokens: null,
+    },
+    {
+      id: newId('msg', now),
+      role: 'assistant' as const,
+      text: completion.text,
+      model: completion.model,
+      inputTokens: completion.inputTokens,
+      outputTokens: completion.outputTokens,
+    },
   ];
   const retained = policy.retentionDays > 0;
   await ctx.db.transaction().execute(async (tx) => {
@@ -232,12 +444,36 @@ export async function sendMessage(ctx: Ctx, orgId: string, id: string, input: Se
         const ct = sealWithContentKey(key, msgRef(orgId, t.id), t.text);
         await tx
           .insertInto('workspace_messages')
-          .values({ id: t.id, org_id: orgId, conversation_id: conv.id, role: t.role, content_ct: ct, key_version: key.dkVersion, content_key_id: key.id, size_bytes: Buffer.byteLength(t.text), model: t.model, input_tokens: t.inputTokens, output_tokens: t.outputTokens, created_at: at })
+          .values({
+            id: t.id,
+            org_id: orgId,
+            conversation_id: conv.id,
+            role: t.role,
+            content_ct: ct,
+            key_version: key.dkVersion,
+            content_key_id: key.id,
+            size_bytes: Buffer.byteLength(t.text),
+            model: t.model,
+            input_tokens: t.inputTokens,
+            output_tokens: t.outputTokens,
+            created_at: at,
+          })
           .execute();
       }
     }
-    await tx.updateTable('workspace_conversations').set({ last_message_at: at, updated_at: at }).where('id', '=', conv.id).execute();
-    await recordUsage(tx, { orgId, userId: me.userId, model: completion.model, inputTokens: completion.inputTokens, outputTokens: completion.outputTokens, at: now });
+    await tx
+      .updateTable('workspace_conversations')
+      .set({ last_message_at: at, updated_at: at })
+      .where('id', '=', conv.id)
+      .execute();
+    await recordUsage(tx, {
+      orgId,
+      userId: me.userId,
+      model: completion.model,
+      inputTokens: completion.inputTokens,
+      outputTokens: completion.outputTokens,
+      at: now,
+    });
     await recordAudit(tx, ctx, {
       orgId,
       action: 'conversation.message_sent',
@@ -258,6 +494,16 @@ export async function sendMessage(ctx: Ctx, orgId: string, id: string, input: Se
   });
   return {
     retained,
-    messages: turns.map((t) => ({ id: t.id, role: t.role, content: t.text, contentStatus: 'available' as const, sizeBytes: Buffer.byteLength(t.text), model: t.model, inputTokens: t.inputTokens, outputTokens: t.outputTokens, createdAt: at })),
+    messages: turns.map((t) => ({
+      id: t.id,
+      role: t.role,
+      content: t.text,
+      contentStatus: 'available' as const,
+      sizeBytes: Buffer.byteLength(t.text),
+      model: t.model,
+      inputTokens: t.inputTokens,
+      outputTokens: t.outputTokens,
+      createdAt: at,
+    })),
   };
 }

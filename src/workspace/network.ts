@@ -13,7 +13,11 @@ export function parseCidr(entry: string): { network: string; prefix: number; typ
   const max = v === 4 ? 32 : 128;
   const prefix = prefixRaw === undefined ? max : /^\d{1,3}$/.test(prefixRaw) ? Number(prefixRaw) : NaN;
   if (v === 0 || extra !== undefined || !(prefix >= 0 && prefix <= max)) {
-    throw badRequest('invalid_cidr', `"${entry}" is not an IPv4 or IPv6 address or CIDR range; write it like 203.0.113.0/24 or 2001:db8::/32.`, { entry });
+    throw badRequest(
+      'invalid_cidr',
+      `"${entry}" is not an IPv4 or IPv6 address or CIDR range; write it like 203.0.113.0/24 or 2001:db8::/32.`,
+      { entry },
+    );
   }
   return { network: addr, prefix, type: v === 4 ? 'ipv4' : 'ipv6', cidr: `${addr}/${prefix}` };
 }
@@ -34,7 +38,11 @@ export function allowlistMatcher(cidrs: string[]): (ip: string) => boolean {
 }
 
 export async function orgAllowlist(db: Queryable, orgId: string): Promise<string[] | null> {
-  const r = await db.selectFrom('workspace_settings').select('ip_allowlist').where('org_id', '=', orgId).executeTakeFirst();
+  const r = await db
+    .selectFrom('workspace_settings')
+    .select('ip_allowlist')
+    .where('org_id', '=', orgId)
+    .executeTakeFirst();
   return r?.ip_allowlist ? (JSON.parse(r.ip_allowlist) as string[]) : null;
 }
 
@@ -45,10 +53,24 @@ export async function enforceIpAllowlist(ctx: Ctx, orgId: string): Promise<void>
   const ip = ctx.meta.ip ?? 'unknown';
   if (!allowlistMatcher(list)(ip)) {
     // Only authenticated members of the organization get this far, so the refusal is attributable and audited.
-    await ctx.db.transaction().execute((tx) => recordAudit(tx, ctx, { orgId, action: 'network.request_blocked', outcome: 'denied', metadata: { ip, allowlistEntries: list.length } }));
-    throw new PalisadeError(403, 'ip_not_allowed', `This organization accepts workspace and gateway requests only from its IP allowlist, and this request came from ${ip}. Connect from an allowed network, or ask an admin to add this address.`, {
-      details: { ip },
-    });
+    await ctx.db
+      .transaction()
+      .execute((tx) =>
+        recordAudit(tx, ctx, {
+          orgId,
+          action: 'network.request_blocked',
+          outcome: 'denied',
+          metadata: { ip, allowlistEntries: list.length },
+        }),
+      );
+    throw new PalisadeError(
+      403,
+      'ip_not_allowed',
+      `This organization accepts workspace and gateway requests only from its IP allowlist, and this request came from ${ip}. Connect from an allowed network, or ask an admin to add this address.`,
+      {
+        details: { ip },
+      },
+    );
   }
 }
 

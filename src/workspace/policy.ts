@@ -14,27 +14,46 @@ export interface WorkspacePolicy {
 export async function effectivePolicy(db: Queryable, config: PalisadeConfig, orgId: string): Promise<WorkspacePolicy> {
   const lineage = await orgLineage(db, orgId);
   const ids = lineage.map((o) => o.id);
-  const rows = ids.length ? await db.selectFrom('workspace_settings').selectAll().where('org_id', 'in', ids).execute() : [];
+  const rows = ids.length
+    ? await db.selectFrom('workspace_settings').selectAll().where('org_id', 'in', ids).execute()
+    : [];
   const byOrg = new Map(rows.map((r) => [r.org_id, r]));
-  let retention: WorkspacePolicy['retentionSource'] & { days: number } = { kind: 'default', orgId: null, days: config.defaultRetentionDays };
+  let retention: WorkspacePolicy['retentionSource'] & { days: number } = {
+    kind: 'default',
+    orgId: null,
+    days: config.defaultRetentionDays,
+  };
   let noTraining = true;
   let noTrainingFound = false;
   for (const id of ids) {
     const r = byOrg.get(id);
     if (!r) continue;
-    if (retention.kind === 'default' && r.retention_days !== null) retention = { kind: id === orgId ? 'organization' : 'inherited', orgId: id, days: Number(r.retention_days) };
+    if (retention.kind === 'default' && r.retention_days !== null)
+      retention = { kind: id === orgId ? 'organization' : 'inherited', orgId: id, days: Number(r.retention_days) };
     if (!noTrainingFound) {
       noTraining = Number(r.no_training) === 1;
       noTrainingFound = true;
     }
   }
-  return { retentionDays: retention.days, retentionSource: { kind: retention.kind, orgId: retention.orgId }, noTraining };
+  return {
+    retentionDays: retention.days,
+    retentionSource: { kind: retention.kind, orgId: retention.orgId },
+    noTraining,
+  };
 }
 
 /** Active legal holds of an organization: the whole organization, or the users named. */
 export async function activeHolds(db: Queryable, orgId: string): Promise<{ orgHeld: boolean; users: Set<string> }> {
   const lineage = await orgLineage(db, orgId);
-  const rows = await db.selectFrom('legal_holds').select(['org_id', 'user_id']).where('org_id', 'in', lineage.map((o) => o.id).concat(orgId)).where('lifted_at', 'is', null).execute();
+  const rows = await db
+    .selectFrom('legal_holds')
+    .select(['org_id', 'user_id'])
+    .where('org_id', 'in', lineage.map((o) => o.id).concat(orgId))
+    .where('lifted_at', 'is', null)
+    .execute();
   // A hold on an ancestor organization covers its children too.
-  return { orgHeld: rows.some((r) => r.user_id === null), users: new Set(rows.filter((r) => r.org_id === orgId && r.user_id !== null).map((r) => r.user_id as string)) };
+  return {
+    orgHeld: rows.some((r) => r.user_id === null),
+    users: new Set(rows.filter((r) => r.org_id === orgId && r.user_id !== null).map((r) => r.user_id as string)),
+  };
 }

@@ -14,7 +14,10 @@ const fileDataRef = (orgId: string, id: string) => ({ orgId, table: 'workspace_f
  * erases it like any other. Idempotent: each step re-selects what is still unconverted. Content of
  * a crypto-shredded organization cannot be opened and stays as it is (already unreadable).
  */
-export async function resealLegacyContent(ctx: Ctx, batch = 200): Promise<{ conversations: number; files: number; skipped: number }> {
+export async function resealLegacyContent(
+  ctx: Ctx,
+  batch = 200,
+): Promise<{ conversations: number; files: number; skipped: number }> {
   const out = { conversations: 0, files: 0, skipped: 0 };
   let after = '';
   for (;;) {
@@ -24,7 +27,17 @@ export async function resealLegacyContent(ctx: Ctx, batch = 200): Promise<{ conv
       .selectAll()
       .where('content_key_id', 'is', null)
       .where('id', '>', after)
-      .where((eb) => eb.or([eb('title_ct', 'is not', null), eb.exists(eb.selectFrom('workspace_messages').select('id').whereRef('workspace_messages.conversation_id', '=', 'workspace_conversations.id'))]))
+      .where((eb) =>
+        eb.or([
+          eb('title_ct', 'is not', null),
+          eb.exists(
+            eb
+              .selectFrom('workspace_messages')
+              .select('id')
+              .whereRef('workspace_messages.conversation_id', '=', 'workspace_conversations.id'),
+          ),
+        ]),
+      )
       .orderBy('id')
       .limit(batch)
       .execute();
@@ -32,19 +45,47 @@ export async function resealLegacyContent(ctx: Ctx, batch = 200): Promise<{ conv
     for (const c of convs) {
       after = c.id;
       const done = await ctx.db.transaction().execute(async (tx) => {
-        const fresh = await tx.selectFrom('workspace_conversations').selectAll().where('id', '=', c.id).executeTakeFirst();
+        const fresh = await tx
+          .selectFrom('workspace_conversations')
+          .selectAll()
+          .where('id', '=', c.id)
+          .executeTakeFirst();
         if (!fresh || fresh.content_key_id !== null) return true;
-        const msgs = await tx.selectFrom('workspace_messages').selectAll().where('conversation_id', '=', c.id).where('content_key_id', 'is', null).execute();
-        const title = fresh.title_ct !== null && fresh.key_version !== null ? await openFor(tx, ctx.config, convRef(fresh.org_id, fresh.id), fresh.title_ct, Number(fresh.key_version)) : null;
+        const msgs = await tx
+          .selectFrom('workspace_messages')
+          .selectAll()
+          .where('conversation_id', '=', c.id)
+          .where('content_key_id', 'is', null)
+          .execute();
+        const title =
+          fresh.title_ct !== null && fresh.key_version !== null
+            ? await openFor(tx, ctx.config, convRef(fresh.org_id, fresh.id), fresh.title_ct, Number(fresh.key_version))
+            : null;
         const opened = [];
-        for (const m of msgs) opened.push({ m, o: await openFor(tx, ctx.config, msgRef(m.org_id, m.id), m.content_ct, Number(m.key_version)) });
+        for (const m of msgs)
+          opened.push({
+            m,
+            o: await openFor(tx, ctx.config, msgRef(m.org_id, m.id), m.content_ct, Number(m.key_version)),
+          });
         if ((title && !title.ok) || opened.some((x) => !x.o.ok)) return false;
         const key = await createContentKey(tx, ctx.config, ctx.clock.now(), fresh.org_id);
         const title_ct = title?.ok ? sealWithContentKey(key, convRef(fresh.org_id, fresh.id), title.data) : null;
-        await tx.updateTable('workspace_conversations').set({ title_ct, key_version: title_ct ? key.dkVersion : null, content_key_id: key.id }).where('id', '=', fresh.id).execute();
+        await tx
+          .updateTable('workspace_conversations')
+          .set({ title_ct, key_version: title_ct ? key.dkVersion : null, content_key_id: key.id })
+          .where('id', '=', fresh.id)
+          .execute();
         for (const { m, o } of opened) {
           if (!o.ok) continue;
-          await tx.updateTable('workspace_messages').set({ content_ct: sealWithContentKey(key, msgRef(m.org_id, m.id), o.data), key_version: key.dkVersion, content_key_id: key.id }).where('id', '=', m.id).execute();
+          await tx
+            .updateTable('workspace_messages')
+            .set({
+              content_ct: sealWithContentKey(key, msgRef(m.org_id, m.id), o.data),
+              key_version: key.dkVersion,
+              content_key_id: key.id,
+            })
+            .where('id', '=', m.id)
+            .execute();
         }
         return true;
       });
@@ -54,7 +95,14 @@ export async function resealLegacyContent(ctx: Ctx, batch = 200): Promise<{ conv
   }
   after = '';
   for (;;) {
-    const files = await ctx.db.selectFrom('workspace_files').selectAll().where('content_key_id', 'is', null).where('id', '>', after).orderBy('id').limit(batch).execute();
+    const files = await ctx.db
+      .selectFrom('workspace_files')
+      .selectAll()
+      .where('content_key_id', 'is', null)
+      .where('id', '>', after)
+      .orderBy('id')
+      .limit(batch)
+      .execute();
     if (files.length === 0) break;
     for (const f of files) {
       after = f.id;
@@ -65,7 +113,12 @@ export async function resealLegacyContent(ctx: Ctx, batch = 200): Promise<{ conv
         const key = await createContentKey(tx, ctx.config, ctx.clock.now(), f.org_id);
         const r = await tx
           .updateTable('workspace_files')
-          .set({ name_ct: sealWithContentKey(key, fileNameRef(f.org_id, f.id), name.data), content_ct: sealWithContentKey(key, fileDataRef(f.org_id, f.id), data.data), key_version: key.dkVersion, content_key_id: key.id })
+          .set({
+            name_ct: sealWithContentKey(key, fileNameRef(f.org_id, f.id), name.data),
+            content_ct: sealWithContentKey(key, fileDataRef(f.org_id, f.id), data.data),
+            key_version: key.dkVersion,
+            content_key_id: key.id,
+          })
           .where('id', '=', f.id)
           .where('content_key_id', 'is', null)
           .executeTakeFirst();
@@ -82,5 +135,9 @@ export async function resealLegacyContent(ctx: Ctx, batch = 200): Promise<{ conv
 }
 
 export function resealLegacyContentJob(): JobDefinition {
-  return { name: 'workspace.reseal_legacy_content', intervalMs: 6 * 60 * 60_000, run: (ctx) => resealLegacyContent(ctx) };
+  return {
+    name: 'workspace.reseal_legacy_content',
+    intervalMs: 6 * 60 * 60_000,
+    run: (ctx) => resealLegacyContent(ctx),
+  };
 }

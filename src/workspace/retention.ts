@@ -13,11 +13,29 @@ import { activeHolds, effectivePolicy } from './policy.js';
 // Nullable fields use a JSON-schema type list, not a union: with coerceTypes an anyOf would coerce null → 0 (zero retention!) or 0 → null.
 export const SettingsInput = Type.Object(
   {
-    retentionDays: Type.Optional(Type.Unsafe<number | null>({ type: ['integer', 'null'], minimum: 0, maximum: 36500, description: '0 keeps nothing; N days counted from the last message; null inherits the parent organization.' })),
+    retentionDays: Type.Optional(
+      Type.Unsafe<number | null>({
+        type: ['integer', 'null'],
+        minimum: 0,
+        maximum: 36500,
+        description: '0 keeps nothing; N days counted from the last message; null inherits the parent organization.',
+      }),
+    ),
     noTraining: Type.Optional(Type.Boolean()),
-    confirm: Type.Optional(Type.Boolean({ description: 'Required when a shorter period would delete existing content.' })),
-    ipAllowlist: Type.Optional(Type.Unsafe<string[] | null>({ type: ['array', 'null'], items: { type: 'string', maxLength: 64 }, maxItems: 200, description: 'IPv4/IPv6 CIDRs allowed to use the workspace and gateway; null or [] allows any address.' })),
-    confirmExcludesMe: Type.Optional(Type.Boolean({ description: 'Required to save an allowlist that excludes your current address.' })),
+    confirm: Type.Optional(
+      Type.Boolean({ description: 'Required when a shorter period would delete existing content.' }),
+    ),
+    ipAllowlist: Type.Optional(
+      Type.Unsafe<string[] | null>({
+        type: ['array', 'null'],
+        items: { type: 'string', maxLength: 64 },
+        maxItems: 200,
+        description: 'IPv4/IPv6 CIDRs allowed to use the workspace and gateway; null or [] allows any address.',
+      }),
+    ),
+    confirmExcludesMe: Type.Optional(
+      Type.Boolean({ description: 'Required to save an allowlist that excludes your current address.' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -33,14 +51,24 @@ export const SettingsView = Type.Object({
 });
 export type SettingsView = Static<typeof SettingsView>;
 
-export const PurgePreview = Type.Object({ retentionDays: Type.Integer(), conversations: Type.Integer(), messages: Type.Integer(), files: Type.Integer(), heldByLegalHold: Type.Boolean() });
+export const PurgePreview = Type.Object({
+  retentionDays: Type.Integer(),
+  conversations: Type.Integer(),
+  messages: Type.Integer(),
+  files: Type.Integer(),
+  heldByLegalHold: Type.Boolean(),
+});
 export type PurgePreview = Static<typeof PurgePreview>;
 
 const DAY = 86_400_000;
 
 async function settingsView(ctx: Ctx, orgId: string): Promise<SettingsView> {
   const p = await effectivePolicy(ctx.db, ctx.config, orgId);
-  const own = await ctx.db.selectFrom('workspace_settings').select('retention_days').where('org_id', '=', orgId).executeTakeFirst();
+  const own = await ctx.db
+    .selectFrom('workspace_settings')
+    .select('retention_days')
+    .where('org_id', '=', orgId)
+    .executeTakeFirst();
   const holds = await activeHolds(ctx.db, orgId);
   return {
     retentionDays: p.retentionDays,
@@ -63,8 +91,16 @@ async function countExpired(db: Queryable, orgId: string, days: number, now: Dat
   const cutoff = new Date(now.getTime() - days * DAY).toISOString();
   if (holds.orgHeld) return { retentionDays: days, conversations: 0, messages: 0, files: 0, heldByLegalHold: true };
   const held = [...holds.users];
-  let c = db.selectFrom('workspace_conversations').select('id').where('org_id', '=', orgId).where('last_message_at', '<', cutoff);
-  let f = db.selectFrom('workspace_files').select((eb) => eb.fn.countAll<number>().as('n')).where('org_id', '=', orgId).where('created_at', '<', cutoff);
+  let c = db
+    .selectFrom('workspace_conversations')
+    .select('id')
+    .where('org_id', '=', orgId)
+    .where('last_message_at', '<', cutoff);
+  let f = db
+    .selectFrom('workspace_files')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('org_id', '=', orgId)
+    .where('created_at', '<', cutoff);
   if (held.length) {
     c = c.where('user_id', 'not in', held);
     f = f.where('user_id', 'not in', held);
@@ -72,10 +108,20 @@ async function countExpired(db: Queryable, orgId: string, days: number, now: Dat
   const convIds = (await c.execute()).map((r) => r.id);
   let messages = 0;
   for (let i = 0; i < convIds.length; i += 500) {
-    const m = await db.selectFrom('workspace_messages').select((eb) => eb.fn.countAll<number>().as('n')).where('conversation_id', 'in', convIds.slice(i, i + 500)).executeTakeFirstOrThrow();
+    const m = await db
+      .selectFrom('workspace_messages')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('conversation_id', 'in', convIds.slice(i, i + 500))
+      .executeTakeFirstOrThrow();
     messages += Number(m.n);
   }
-  return { retentionDays: days, conversations: convIds.length, messages, files: Number((await f.executeTakeFirstOrThrow()).n), heldByLegalHold: false };
+  return {
+    retentionDays: days,
+    conversations: convIds.length,
+    messages,
+    files: Number((await f.executeTakeFirstOrThrow()).n),
+    heldByLegalHold: false,
+  };
 }
 
 export async function previewRetention(ctx: Ctx, orgId: string, days: number): Promise<PurgePreview> {
@@ -88,39 +134,61 @@ export async function updateWorkspaceSettings(ctx: Ctx, orgId: string, input: Se
   const before = await effectivePolicy(ctx.db, ctx.config, orgId);
   let allowlist: string[] | null | undefined;
   if (input.ipAllowlist !== undefined) {
-    allowlist = input.ipAllowlist === null || input.ipAllowlist.length === 0 ? null : input.ipAllowlist.map((c) => parseCidr(c).cidr);
+    allowlist =
+      input.ipAllowlist === null || input.ipAllowlist.length === 0
+        ? null
+        : input.ipAllowlist.map((c) => parseCidr(c).cidr);
     const ip = ctx.meta.ip;
     // An admin does not lock themselves out by accident: saving a list without their address needs confirmation.
     if (allowlist && ctx.caller.kind === 'user' && ip && !allowlistMatcher(allowlist)(ip) && !input.confirmExcludesMe) {
-      throw new PalisadeError(409, 'allowlist_excludes_you', `This allowlist does not include your current address ${ip}: after saving, you could no longer use the workspace or gateway from here. Add it, or send "confirmExcludesMe": true. Settings stay reachable to admins from any address.`, {
-        details: { yourIp: ip },
-      });
+      throw new PalisadeError(
+        409,
+        'allowlist_excludes_you',
+        `This allowlist does not include your current address ${ip}: after saving, you could no longer use the workspace or gateway from here. Add it, or send "confirmExcludesMe": true. Settings stay reachable to admins from any address.`,
+        {
+          details: { yourIp: ip },
+        },
+      );
     }
   }
   if (input.retentionDays !== undefined) {
     // Shortening says, before saving, how much content the next purge will delete.
     let nextDays = input.retentionDays;
     if (nextDays === null) {
-      const parentId = (await ctx.db.selectFrom('organizations').select('parent_id').where('id', '=', orgId).executeTakeFirst())?.parent_id;
-      nextDays = parentId ? (await effectivePolicy(ctx.db, ctx.config, parentId)).retentionDays : ctx.config.defaultRetentionDays;
+      const parentId = (
+        await ctx.db.selectFrom('organizations').select('parent_id').where('id', '=', orgId).executeTakeFirst()
+      )?.parent_id;
+      nextDays = parentId
+        ? (await effectivePolicy(ctx.db, ctx.config, parentId)).retentionDays
+        : ctx.config.defaultRetentionDays;
     }
     if (nextDays < before.retentionDays && !input.confirm) {
       const preview = await countExpired(ctx.db, orgId, nextDays, ctx.clock.now());
       if (preview.conversations + preview.files > 0) {
-        throw new PalisadeError(409, 'retention_change_needs_confirmation', `Shortening retention from ${before.retentionDays} to ${nextDays} days will delete ${preview.conversations} conversation(s) (${preview.messages} message(s)) and ${preview.files} file(s) at the next purge. Send the same request with "confirm": true to proceed.`, {
-          details: { ...preview },
-        });
+        throw new PalisadeError(
+          409,
+          'retention_change_needs_confirmation',
+          `Shortening retention from ${before.retentionDays} to ${nextDays} days will delete ${preview.conversations} conversation(s) (${preview.messages} message(s)) and ${preview.files} file(s) at the next purge. Send the same request with "confirm": true to proceed.`,
+          {
+            details: { ...preview },
+          },
+        );
       }
     }
   }
   await ctx.db.transaction().execute(async (tx) => {
     const at = ctx.clock.now().toISOString();
-    const existing = await tx.selectFrom('workspace_settings').selectAll().where('org_id', '=', orgId).executeTakeFirst();
+    const existing = await tx
+      .selectFrom('workspace_settings')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .executeTakeFirst();
     const row = {
       org_id: orgId,
       retention_days: input.retentionDays !== undefined ? input.retentionDays : (existing?.retention_days ?? null),
       no_training: input.noTraining !== undefined ? (input.noTraining ? 1 : 0) : (existing?.no_training ?? 1),
-      ip_allowlist: allowlist !== undefined ? (allowlist ? JSON.stringify(allowlist) : null) : (existing?.ip_allowlist ?? null),
+      ip_allowlist:
+        allowlist !== undefined ? (allowlist ? JSON.stringify(allowlist) : null) : (existing?.ip_allowlist ?? null),
       updated_at: at,
     };
     if (existing) await tx.updateTable('workspace_settings').set(row).where('org_id', '=', orgId).execute();
@@ -131,7 +199,14 @@ export async function updateWorkspaceSettings(ctx: Ctx, orgId: string, input: Se
       metadata: {
         retentionDays: { from: existing?.retention_days ?? null, to: row.retention_days },
         noTraining: { from: before.noTraining, to: Number(row.no_training) === 1 },
-        ...(allowlist !== undefined ? { ipAllowlist: { from: existing?.ip_allowlist ? (JSON.parse(existing.ip_allowlist) as string[]) : null, to: allowlist } } : {}),
+        ...(allowlist !== undefined
+          ? {
+              ipAllowlist: {
+                from: existing?.ip_allowlist ? (JSON.parse(existing.ip_allowlist) as string[]) : null,
+                to: allowlist,
+              },
+            }
+          : {}),
         confirmed: input.confirm === true,
       },
     });
@@ -141,24 +216,61 @@ export async function updateWorkspaceSettings(ctx: Ctx, orgId: string, input: Se
 
 // ---- legal holds ----
 
-export const HoldInput = Type.Object({ userId: Type.Optional(Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength: 64 })), reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false });
-export const HoldView = Type.Object({ id: Type.String(), userId: Type.Union([Type.String(), Type.Null()]), reason: Type.String(), placedAt: Type.String(), liftedAt: Type.Union([Type.String(), Type.Null()]) });
+export const HoldInput = Type.Object(
+  {
+    userId: Type.Optional(Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength: 64 })),
+    reason: Type.String({ minLength: 1, maxLength: 500 }),
+  },
+  { additionalProperties: false },
+);
+export const HoldView = Type.Object({
+  id: Type.String(),
+  userId: Type.Union([Type.String(), Type.Null()]),
+  reason: Type.String(),
+  placedAt: Type.String(),
+  liftedAt: Type.Union([Type.String(), Type.Null()]),
+});
 export type HoldView = Static<typeof HoldView>;
 type HoldRow = { id: string; user_id: string | null; reason: string; placed_at: string; lifted_at: string | null };
-const holdView = (r: HoldRow): HoldView => ({ id: r.id, userId: r.user_id, reason: r.reason, placedAt: r.placed_at, liftedAt: r.lifted_at });
+const holdView = (r: HoldRow): HoldView => ({
+  id: r.id,
+  userId: r.user_id,
+  reason: r.reason,
+  placedAt: r.placed_at,
+  liftedAt: r.lifted_at,
+});
 
 export async function placeHold(ctx: Ctx, orgId: string, input: Static<typeof HoldInput>): Promise<HoldView> {
   await authorize(ctx, orgId, 'org.update');
   const userId = input.userId ?? null;
   if (userId) {
-    const m = await ctx.db.selectFrom('memberships').select('id').where('org_id', '=', orgId).where('user_id', '=', userId).executeTakeFirst();
+    const m = await ctx.db
+      .selectFrom('memberships')
+      .select('id')
+      .where('org_id', '=', orgId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
     if (!m) throw notFound('member');
   }
   const now = ctx.clock.now();
-  const row = { id: newId('hld', now), org_id: orgId, user_id: userId, reason: input.reason, placed_by: ctx.caller.kind === 'user' ? ctx.caller.userId : null, placed_at: now.toISOString(), lifted_by: null, lifted_at: null };
+  const row = {
+    id: newId('hld', now),
+    org_id: orgId,
+    user_id: userId,
+    reason: input.reason,
+    placed_by: ctx.caller.kind === 'user' ? ctx.caller.userId : null,
+    placed_at: now.toISOString(),
+    lifted_by: null,
+    lifted_at: null,
+  };
   await ctx.db.transaction().execute(async (tx) => {
     await tx.insertInto('legal_holds').values(row).execute();
-    await recordAudit(tx, ctx, { orgId, action: 'legal_hold.placed', targets: [{ type: 'legal_hold', id: row.id }, ...(userId ? [{ type: 'user', id: userId }] : [])], metadata: { scope: userId ? 'user' : 'organization', reason: input.reason } });
+    await recordAudit(tx, ctx, {
+      orgId,
+      action: 'legal_hold.placed',
+      targets: [{ type: 'legal_hold', id: row.id }, ...(userId ? [{ type: 'user', id: userId }] : [])],
+      metadata: { scope: userId ? 'user' : 'organization', reason: input.reason },
+    });
   });
   return holdView(row);
 }
@@ -172,12 +284,26 @@ export async function listHolds(ctx: Ctx, orgId: string): Promise<{ data: HoldVi
 export async function liftHold(ctx: Ctx, orgId: string, holdId: string): Promise<HoldView> {
   await authorize(ctx, orgId, 'org.update');
   return ctx.db.transaction().execute(async (tx) => {
-    const r = await tx.selectFrom('legal_holds').selectAll().where('id', '=', holdId).where('org_id', '=', orgId).executeTakeFirst();
+    const r = await tx
+      .selectFrom('legal_holds')
+      .selectAll()
+      .where('id', '=', holdId)
+      .where('org_id', '=', orgId)
+      .executeTakeFirst();
     if (!r) throw notFound('legal hold');
     if (r.lifted_at) return holdView(r);
     const at = ctx.clock.now().toISOString();
-    await tx.updateTable('legal_holds').set({ lifted_at: at, lifted_by: ctx.caller.kind === 'user' ? ctx.caller.userId : null }).where('id', '=', holdId).execute();
-    await recordAudit(tx, ctx, { orgId, action: 'legal_hold.lifted', targets: [{ type: 'legal_hold', id: holdId }, ...(r.user_id ? [{ type: 'user', id: r.user_id }] : [])], metadata: { scope: r.user_id ? 'user' : 'organization' } });
+    await tx
+      .updateTable('legal_holds')
+      .set({ lifted_at: at, lifted_by: ctx.caller.kind === 'user' ? ctx.caller.userId : null })
+      .where('id', '=', holdId)
+      .execute();
+    await recordAudit(tx, ctx, {
+      orgId,
+      action: 'legal_hold.lifted',
+      targets: [{ type: 'legal_hold', id: holdId }, ...(r.user_id ? [{ type: 'user', id: r.user_id }] : [])],
+      metadata: { scope: r.user_id ? 'user' : 'organization' },
+    });
     return holdView({ ...r, lifted_at: at });
   });
 }
@@ -189,7 +315,10 @@ export async function liftHold(ctx: Ctx, orgId: string, holdId: string): Promise
  * run twice or from two processes: each batch re-selects what is still expired, and deletes of
  * rows already gone are no-ops. One audit event per organization per run, with counts.
  */
-export async function purgeExpiredContent(ctx: Ctx, batchSize = 500): Promise<{ organizations: number; conversations: number; messages: number; files: number; keysDestroyed: number }> {
+export async function purgeExpiredContent(
+  ctx: Ctx,
+  batchSize = 500,
+): Promise<{ organizations: number; conversations: number; messages: number; files: number; keysDestroyed: number }> {
   const now = ctx.clock.now();
   const orgRows = await ctx.db
     .selectFrom('workspace_conversations')
@@ -208,32 +337,67 @@ export async function purgeExpiredContent(ctx: Ctx, batchSize = 500): Promise<{ 
     let files = 0;
     let keys = 0;
     for (;;) {
-      let q = ctx.db.selectFrom('workspace_conversations').select('id').where('org_id', '=', orgId).where('last_message_at', '<', cutoff);
+      let q = ctx.db
+        .selectFrom('workspace_conversations')
+        .select('id')
+        .where('org_id', '=', orgId)
+        .where('last_message_at', '<', cutoff);
       if (held.length) q = q.where('user_id', 'not in', held);
       const ids = (await q.orderBy('id').limit(batchSize).execute()).map((r) => r.id);
       if (ids.length === 0) break;
       await ctx.db.transaction().execute(async (tx) => {
         // Re-checked inside the transaction: a message that arrived meanwhile keeps its conversation (and key).
-        const expired = await tx.selectFrom('workspace_conversations').select(['id', 'content_key_id']).where('id', 'in', ids).where('last_message_at', '<', cutoff).execute();
+        const expired = await tx
+          .selectFrom('workspace_conversations')
+          .select(['id', 'content_key_id'])
+          .where('id', 'in', ids)
+          .where('last_message_at', '<', cutoff)
+          .execute();
         if (expired.length === 0) return;
         const expiredIds = expired.map((r) => r.id);
         // Keys of messages too: a legacy message, or one sealed under a key the conversation no longer names.
-        const msgKeys = await tx.selectFrom('workspace_messages').select('content_key_id').distinct().where('conversation_id', 'in', expiredIds).where('content_key_id', 'is not', null).execute();
-        const m = await tx.deleteFrom('workspace_messages').where('conversation_id', 'in', expiredIds).executeTakeFirst();
+        const msgKeys = await tx
+          .selectFrom('workspace_messages')
+          .select('content_key_id')
+          .distinct()
+          .where('conversation_id', 'in', expiredIds)
+          .where('content_key_id', 'is not', null)
+          .execute();
+        const m = await tx
+          .deleteFrom('workspace_messages')
+          .where('conversation_id', 'in', expiredIds)
+          .executeTakeFirst();
         const c = await tx.deleteFrom('workspace_conversations').where('id', 'in', expiredIds).executeTakeFirst();
-        keys += await destroyContentKeys(tx, orgId, [...new Set([...expired.map((r) => r.content_key_id), ...msgKeys.map((r) => r.content_key_id)])]);
+        keys += await destroyContentKeys(tx, orgId, [
+          ...new Set([...expired.map((r) => r.content_key_id), ...msgKeys.map((r) => r.content_key_id)]),
+        ]);
         messages += Number(m.numDeletedRows);
         conversations += Number(c.numDeletedRows);
       });
     }
     for (;;) {
-      let q = ctx.db.selectFrom('workspace_files').select('id').where('org_id', '=', orgId).where('created_at', '<', cutoff);
+      let q = ctx.db
+        .selectFrom('workspace_files')
+        .select('id')
+        .where('org_id', '=', orgId)
+        .where('created_at', '<', cutoff);
       if (held.length) q = q.where('user_id', 'not in', held);
       const rows = await q.select('content_key_id').orderBy('id').limit(batchSize).execute();
       if (rows.length === 0) break;
       await ctx.db.transaction().execute(async (tx) => {
-        const f = await tx.deleteFrom('workspace_files').where('id', 'in', rows.map((r) => r.id)).executeTakeFirst();
-        keys += await destroyContentKeys(tx, orgId, rows.map((r) => r.content_key_id));
+        const f = await tx
+          .deleteFrom('workspace_files')
+          .where(
+            'id',
+            'in',
+            rows.map((r) => r.id),
+          )
+          .executeTakeFirst();
+        keys += await destroyContentKeys(
+          tx,
+          orgId,
+          rows.map((r) => r.content_key_id),
+        );
         files += Number(f.numDeletedRows);
       });
     }
@@ -243,9 +407,23 @@ export async function purgeExpiredContent(ctx: Ctx, batchSize = 500): Promise<{ 
       totals.messages += messages;
       totals.files += files;
       totals.keysDestroyed += keys;
-      await ctx.db.transaction().execute((tx) =>
-        recordAudit(tx, ctx, { orgId, action: 'retention.purged', metadata: { retentionDays: policy.retentionDays, cutoff, conversations, messages, files, keysDestroyed: keys, usersOnHold: held.length } }),
-      );
+      await ctx.db
+        .transaction()
+        .execute((tx) =>
+          recordAudit(tx, ctx, {
+            orgId,
+            action: 'retention.purged',
+            metadata: {
+              retentionDays: policy.retentionDays,
+              cutoff,
+              conversations,
+              messages,
+              files,
+              keysDestroyed: keys,
+              usersOnHold: held.length,
+            },
+          }),
+        );
     }
   }
   // Old WAL frames still hold the pages as they were before the purge: fold them in and truncate.

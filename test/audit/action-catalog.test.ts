@@ -20,12 +20,13 @@ describe('audit action catalog', () => {
 
   test('recordAudit accepts only declared actions: an undeclared one is a compile error', () => {
     // Never run: type-checked only (tsc, part of the test command, fails if either line compiles).
-    const misspelt = (orgId: string) => t.db.database.db.transaction().execute(async (tx) => {
-      // @ts-expect-error 'member.role_chnaged' is not declared in any audit-actions.ts (tsc fails if this line compiles)
-      await recordAudit(tx, t.system, { orgId, action: 'member.role_chnaged' });
-      // @ts-expect-error a synthetic action (never stored) is not accepted either
-      await recordAudit(tx, t.system, { orgId, action: 'stream.test_sent' });
-    });
+    const misspelt = (orgId: string) =>
+      t.db.database.db.transaction().execute(async (tx) => {
+        // @ts-expect-error 'member.role_chnaged' is not declared in any audit-actions.ts (tsc fails if this line compiles)
+        await recordAudit(tx, t.system, { orgId, action: 'member.role_chnaged' });
+        // @ts-expect-error a synthetic action (never stored) is not accepted either
+        await recordAudit(tx, t.system, { orgId, action: 'stream.test_sent' });
+      });
     assert.equal(typeof misspelt, 'function');
   });
 
@@ -40,24 +41,47 @@ describe('audit action catalog', () => {
   });
 
   test("every domain's audit-actions.ts imports nothing at run time (only types), so gathering them creates no dependency", () => {
-    const files = readdirSync(src, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(src, d.name, 'audit-actions.ts'));
-    const found = files.filter((f) => { try { readFileSync(f); return true; } catch { return false; } });
+    const files = readdirSync(src, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => join(src, d.name, 'audit-actions.ts'));
+    const found = files.filter((f) => {
+      try {
+        readFileSync(f);
+        return true;
+      } catch {
+        return false;
+      }
+    });
     assert.ok(found.length >= 14, `found ${found.length} audit-actions.ts files`);
     for (const f of found) {
-      const imports = readFileSync(f, 'utf8').split('\n').filter((l) => l.startsWith('import '));
-      assert.deepEqual(imports.filter((l) => !l.startsWith('import type ')), [], f);
+      const imports = readFileSync(f, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('import '));
+      assert.deepEqual(
+        imports.filter((l) => !l.startsWith('import type ')),
+        [],
+        f,
+      );
     }
   });
 
   test('renamed actions keep their former names: both map to one declaration and one OCSF class', () => {
-    for (const [now, before] of [['gateway.request_handled', 'gateway.request'], ['domain.failing', 'domain.verification_failing'], ['auth.logged_out', 'auth.logout'], ['stream.test_sent', 'stream.test_event']] as const) {
+    for (const [now, before] of [
+      ['gateway.request_handled', 'gateway.request'],
+      ['domain.failing', 'domain.verification_failing'],
+      ['auth.logged_out', 'auth.logout'],
+      ['stream.test_sent', 'stream.test_event'],
+    ] as const) {
       assert.equal(auditActionSpec(before)?.action, now);
       assert.deepEqual(storedNamesOf(before).sort(), [before, now].sort());
       assert.deepEqual(storedNamesOf(now).sort(), [before, now].sort());
       assert.deepEqual(ocsfClassOf(before), ocsfClassOf(now));
     }
     assert.deepEqual(storedNamesOf('member.invited'), ['member.invited']);
-    assert.deepEqual([ocsfClassOf('auth.logged_out').classUid, ocsfClassOf('auth.logged_out').activityName], [3002, 'Logoff']);
+    assert.deepEqual(
+      [ocsfClassOf('auth.logged_out').classUid, ocsfClassOf('auth.logged_out').activityName],
+      [3002, 'Logoff'],
+    );
   });
 
   test('search and export find events stored under a former name with the new name, and the other way round', async () => {
@@ -70,9 +94,15 @@ describe('audit action catalog', () => {
     for (const filter of ['gateway.request', 'gateway.request_handled', 'gateway.*', 'gateway.request*']) {
       const res = await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=${filter}&order=asc`);
       assert.equal(res.status, 200, filter);
-      assert.deepEqual(res.body.data.map((e: { metadata: { when: string } }) => e.metadata.when), ['before', 'after'], filter);
+      assert.deepEqual(
+        res.body.data.map((e: { metadata: { when: string } }) => e.metadata.when),
+        ['before', 'after'],
+        filter,
+      );
     }
-    const exp = await owner.get(`/api/v1/orgs/${orgId}/audit-events/export?format=ndjson&action=gateway.request_handled`);
+    const exp = await owner.get(
+      `/api/v1/orgs/${orgId}/audit-events/export?format=ndjson&action=gateway.request_handled`,
+    );
     assert.equal(exp.raw.body.trim().split('\n').length, 2);
     const other = await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=gateway.upstream_configured`);
     assert.deepEqual(other.body.data, []);
@@ -98,6 +128,11 @@ describe('audit action catalog', () => {
     });
     const role = res.body.data.find((a: { action: string }) => a.action === 'member.role_changed');
     assert.equal(role.securityRelevant, true);
-    assert.deepEqual(role.ocsf, { classUid: 3001, className: 'Account Change', activityId: 7, activityName: 'Attach Policy' });
+    assert.deepEqual(role.ocsf, {
+      classUid: 3001,
+      className: 'Account Change',
+      activityId: 7,
+      activityName: 'Attach Policy',
+    });
   });
 });

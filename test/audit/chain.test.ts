@@ -31,7 +31,10 @@ describe('audit hash chain', () => {
 
   async function busyOrg(name: string) {
     const { orgId, owner } = await t.seedOrg(name, `owner@${name.toLowerCase()}.example`);
-    const inv = await owner.post(`/api/v1/orgs/${orgId}/members`, { email: `a@${name.toLowerCase()}.example`, role: 'admin' });
+    const inv = await owner.post(`/api/v1/orgs/${orgId}/members`, {
+      email: `a@${name.toLowerCase()}.example`,
+      role: 'admin',
+    });
     await owner.patch(`/api/v1/orgs/${orgId}/members/${inv.body.member.id}`, { role: 'member' });
     await owner.patch(`/api/v1/orgs/${orgId}`, { name: `${name} Inc` });
     await owner.delete(`/api/v1/orgs/${orgId}/members/${inv.body.member.id}`);
@@ -43,7 +46,17 @@ describe('audit hash chain', () => {
     const res = await owner.get(`/api/v1/orgs/${orgId}/audit-events?order=asc`);
     assert.deepEqual(
       res.body.data.map((e: { action: string }) => e.action),
-      ['org.created', 'member.invited', 'member.joined', 'auth.password_set', 'auth.login_succeeded', 'member.invited', 'member.role_changed', 'org.updated', 'member.removed'],
+      [
+        'org.created',
+        'member.invited',
+        'member.joined',
+        'auth.password_set',
+        'auth.login_succeeded',
+        'member.invited',
+        'member.role_changed',
+        'org.updated',
+        'member.removed',
+      ],
     );
     const change = res.body.data.find((e: { action: string }) => e.action === 'member.role_changed');
     assert.equal(change.actor.type, 'user');
@@ -67,8 +80,17 @@ describe('audit hash chain', () => {
 
   test('editing an audit row directly is caught, and the event is named', async () => {
     const { orgId } = await busyOrg('Edited');
-    const victim = await t.db.database.db.selectFrom('audit_events').select(['id', 'seq']).where('org_id', '=', orgId).where('action', '=', 'member.role_changed').executeTakeFirstOrThrow();
-    await t.db.database.db.updateTable('audit_events').set({ metadata: '{"from":"admin","to":"primary_owner"}' }).where('id', '=', victim.id).execute();
+    const victim = await t.db.database.db
+      .selectFrom('audit_events')
+      .select(['id', 'seq'])
+      .where('org_id', '=', orgId)
+      .where('action', '=', 'member.role_changed')
+      .executeTakeFirstOrThrow();
+    await t.db.database.db
+      .updateTable('audit_events')
+      .set({ metadata: '{"from":"admin","to":"primary_owner"}' })
+      .where('id', '=', victim.id)
+      .execute();
     const result = await verifyChain(t.db.database.db, orgId);
     assert.equal(result.ok, false);
     assert.equal(result.firstFailure?.eventId, victim.id);
@@ -83,7 +105,12 @@ describe('audit hash chain', () => {
   test('deleting, reordering or truncating events is caught', async () => {
     const db = t.db.database.db;
     const dropped = await busyOrg('Dropped');
-    const third = await db.selectFrom('audit_events').select(['id']).where('org_id', '=', dropped.orgId).where('seq', '=', 3).executeTakeFirstOrThrow();
+    const third = await db
+      .selectFrom('audit_events')
+      .select(['id'])
+      .where('org_id', '=', dropped.orgId)
+      .where('seq', '=', 3)
+      .executeTakeFirstOrThrow();
     await db.deleteFrom('audit_events').where('id', '=', third.id).execute();
     const r1 = await verifyChain(db, dropped.orgId);
     assert.equal(r1.firstFailure?.problem, 'sequence_gap');
@@ -92,7 +119,12 @@ describe('audit hash chain', () => {
     // Renumbering after a deletion hides the gap but not the broken link.
     const renumbered = await busyOrg('Renumbered');
     await db.deleteFrom('audit_events').where('org_id', '=', renumbered.orgId).where('seq', '=', 3).execute();
-    await db.updateTable('audit_events').set((eb) => ({ seq: eb('seq', '-', 1) })).where('org_id', '=', renumbered.orgId).where('seq', '>', 3).execute();
+    await db
+      .updateTable('audit_events')
+      .set((eb) => ({ seq: eb('seq', '-', 1) }))
+      .where('org_id', '=', renumbered.orgId)
+      .where('seq', '>', 3)
+      .execute();
     const r2 = await verifyChain(db, renumbered.orgId);
     assert.equal(r2.firstFailure?.problem, 'chain_broken');
     assert.equal(r2.firstFailure?.seq, 3);
@@ -106,7 +138,11 @@ describe('audit hash chain', () => {
   test('the event and the change commit together or not at all', async () => {
     const { orgId } = await t.seedOrg('Atomic', 'owner@atomic.example');
     const db = t.db.database.db;
-    const before = await db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n')).where('org_id', '=', orgId).executeTakeFirstOrThrow();
+    const before = await db
+      .selectFrom('audit_events')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('org_id', '=', orgId)
+      .executeTakeFirstOrThrow();
     await assert.rejects(
       db.transaction().execute(async (tx) => {
         await tx.updateTable('organizations').set({ name: 'Changed' }).where('id', '=', orgId).execute();
@@ -116,15 +152,26 @@ describe('audit hash chain', () => {
     );
     const org = await db.selectFrom('organizations').select('name').where('id', '=', orgId).executeTakeFirstOrThrow();
     assert.equal(org.name, 'Atomic');
-    const afterCount = await db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n')).where('org_id', '=', orgId).executeTakeFirstOrThrow();
+    const afterCount = await db
+      .selectFrom('audit_events')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('org_id', '=', orgId)
+      .executeTakeFirstOrThrow();
     assert.equal(Number(afterCount.n), Number(before.n));
     assert.equal((await verifyChain(db, orgId)).ok, true);
   });
 
   test('concurrent writers extend one unbroken chain', async () => {
     const { orgId, owner } = await t.seedOrg('Concurrent', 'owner@concurrent.example');
-    const results = await Promise.all(Array.from({ length: 25 }, (_, i) => owner.post(`/api/v1/orgs/${orgId}/members`, { email: `c${i}@concurrent.example` })));
-    assert.ok(results.every((r) => r.status === 201), JSON.stringify(results.map((r) => r.status)));
+    const results = await Promise.all(
+      Array.from({ length: 25 }, (_, i) =>
+        owner.post(`/api/v1/orgs/${orgId}/members`, { email: `c${i}@concurrent.example` }),
+      ),
+    );
+    assert.ok(
+      results.every((r) => r.status === 201),
+      JSON.stringify(results.map((r) => r.status)),
+    );
     const result = await verifyChain(t.db.database.db, orgId);
     assert.equal(result.ok, true, JSON.stringify(result.firstFailure));
     assert.equal(result.eventsChecked, 5 + 25);
@@ -135,15 +182,20 @@ describe('audit hash chain', () => {
     const start = t.clock.now().toISOString();
     t.clock.advance(60_000);
     const invites = [];
-    for (let i = 0; i < 5; i++) invites.push(await owner.post(`/api/v1/orgs/${orgId}/members`, { email: `s${i}@search.example` }));
+    for (let i = 0; i < 5; i++)
+      invites.push(await owner.post(`/api/v1/orgs/${orgId}/members`, { email: `s${i}@search.example` }));
     const members = await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=member.*`);
     assert.ok(members.body.data.every((e: { action: string }) => e.action.startsWith('member.')));
     assert.equal(members.body.data.length, 10);
     const exact = await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=member.removed`);
     assert.equal(exact.body.data.length, 1);
-    const byActor = await owner.get(`/api/v1/orgs/${orgId}/audit-events?actor=owner@search.example&action=member.invited`);
+    const byActor = await owner.get(
+      `/api/v1/orgs/${orgId}/audit-events?actor=owner@search.example&action=member.invited`,
+    );
     assert.equal(byActor.body.data.length, 6);
-    const since = await owner.get(`/api/v1/orgs/${orgId}/audit-events?from=${encodeURIComponent(new Date(Date.parse(start) + 1).toISOString())}`);
+    const since = await owner.get(
+      `/api/v1/orgs/${orgId}/audit-events?from=${encodeURIComponent(new Date(Date.parse(start) + 1).toISOString())}`,
+    );
     assert.equal(since.body.data.length, 5);
     const target = await owner.get(`/api/v1/orgs/${orgId}/audit-events?target=${invites[2]!.body.member.userId}`);
     assert.equal(target.body.data.length, 1);
@@ -154,7 +206,9 @@ describe('audit hash chain', () => {
     const pages: string[] = [];
     let cursor: string | null = null;
     do {
-      const res: { body: { data: { id: string }[]; nextCursor: string | null } } = await owner.get(`/api/v1/orgs/${orgId}/audit-events?limit=4${cursor ? `&cursor=${cursor}` : ''}`);
+      const res: { body: { data: { id: string }[]; nextCursor: string | null } } = await owner.get(
+        `/api/v1/orgs/${orgId}/audit-events?limit=4${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       pages.push(...res.body.data.map((e) => e.id));
       cursor = res.body.nextCursor;
     } while (cursor);
@@ -164,7 +218,9 @@ describe('audit hash chain', () => {
     const bad = await owner.get(`/api/v1/orgs/${orgId}/audit-events?from=yesterday`);
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.code, 'invalid_time');
-    const badRange = await owner.get(`/api/v1/orgs/${orgId}/audit-events?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z`);
+    const badRange = await owner.get(
+      `/api/v1/orgs/${orgId}/audit-events?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z`,
+    );
     assert.equal(badRange.body.error.code, 'invalid_time_range');
   });
 
@@ -173,7 +229,11 @@ describe('audit hash chain', () => {
     const events = await owner.get(`/api/v1/orgs/${orgId}/audit-events`);
     const id = events.body.data[0].id;
     for (const method of ['PATCH', 'PUT', 'DELETE'] as const) {
-      const res = await owner.request(method, `/api/v1/orgs/${orgId}/audit-events/${id}`, method === 'DELETE' ? undefined : {});
+      const res = await owner.request(
+        method,
+        `/api/v1/orgs/${orgId}/audit-events/${id}`,
+        method === 'DELETE' ? undefined : {},
+      );
       assert.equal(res.status, 404);
       assert.equal(res.body.error.code, 'route_not_found');
     }

@@ -24,15 +24,33 @@ describe('audit export', () => {
     ({ orgId, owner } = await t.seedOrg('Exporter', 'owner@exporter.example'));
     dir = mkdtempSync(join(tmpdir(), 'palisade-export-'));
     // Hostile values: formula starters, quotes, commas, newlines, unicode, empty strings and nulls.
-    const nasty = ['=HYPERLINK("http://evil.example","x")', '+1+2', '-3', '@SUM(A1)', '\tTab', '\rCR', "'quoted", 'a,b "c"\nnext line', 'ünïcødé ✓', ''];
+    const nasty = [
+      '=HYPERLINK("http://evil.example","x")',
+      '+1+2',
+      '-3',
+      '@SUM(A1)',
+      '\tTab',
+      '\rCR',
+      "'quoted",
+      'a,b "c"\nnext line',
+      'ünïcødé ✓',
+      '',
+    ];
     await t.db.database.db.transaction().execute((tx) =>
       recordAuditBatch(
         tx,
         { ...t.system, meta: { requestId: 'req_export', ip: '198.51.100.7', userAgent: '=cmd|calc' } },
-        nasty.map((v, i) => ({ orgId, action: testAction('test.nasty_value'), targets: [{ type: 'thing', id: `thg_${i}`, name: v }], metadata: { v, n: i, nested: { v } }, outcome: i % 2 ? 'failure' : 'success' })),
+        nasty.map((v, i) => ({
+          orgId,
+          action: testAction('test.nasty_value'),
+          targets: [{ type: 'thing', id: `thg_${i}`, name: v }],
+          metadata: { v, n: i, nested: { v } },
+          outcome: i % 2 ? 'failure' : 'success',
+        })),
       ),
     );
-    for (let i = 0; i < 1205; i++) if (i % 400 === 0) await owner.post(`/api/v1/orgs/${orgId}/members`, { email: `m${i}@exporter.example` });
+    for (let i = 0; i < 1205; i++)
+      if (i % 400 === 0) await owner.post(`/api/v1/orgs/${orgId}/members`, { email: `m${i}@exporter.example` });
   });
   after(async () => {
     rmSync(dir, { recursive: true, force: true });
@@ -43,7 +61,9 @@ describe('audit export', () => {
     const out: AuditEvent[] = [];
     let cursor: string | null = null;
     do {
-      const res: { body: { data: AuditEvent[]; nextCursor: string | null } } = await owner.get(`/api/v1/orgs/${orgId}/audit-events?order=asc&limit=200${cursor ? `&cursor=${cursor}` : ''}`);
+      const res: { body: { data: AuditEvent[]; nextCursor: string | null } } = await owner.get(
+        `/api/v1/orgs/${orgId}/audit-events?order=asc&limit=200${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       out.push(...res.body.data);
       cursor = res.body.nextCursor;
     } while (cursor);
@@ -56,7 +76,10 @@ describe('audit export', () => {
     assert.equal(res.status, 200);
     assert.match(String(res.headers['content-type']), /application\/x-ndjson/);
     assert.match(String(res.headers['content-disposition']), /attachment; filename="audit-org_.*\.ndjson"/);
-    const parsed = res.raw.body.trim().split('\n').map((l) => JSON.parse(l) as AuditEvent);
+    const parsed = res.raw.body
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as AuditEvent);
     assert.deepEqual(parsed, before);
     const exported = await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=audit.exported`);
     assert.equal(exported.body.data.length, 1);
@@ -73,7 +96,8 @@ describe('audit export', () => {
     const body = res.raw.body;
     // No cell may start with a formula character once a spreadsheet unquotes it.
     const raw = parse(body, { relax_quotes: false }) as string[][];
-    for (const row of raw) for (const c of row) assert.ok(!/^[=+\-@\t\r]/.test(c), `dangerous cell ${JSON.stringify(c)}`);
+    for (const row of raw)
+      for (const c of row) assert.ok(!/^[=+\-@\t\r]/.test(c), `dangerous cell ${JSON.stringify(c)}`);
     assert.ok(body.includes(`"'=cmd|calc"`), 'user agent formula is prefixed');
     const records = parse(body, CSV_PARSE_OPTIONS) as Record<string, string | null>[];
     const back = records.map((r) => eventFromCsvRecord(r));
@@ -94,13 +118,18 @@ describe('audit export', () => {
   });
 
   test('JSON array export and the same filters as search', async () => {
-    const res = await owner.get(`/api/v1/orgs/${orgId}/audit-events/export?format=json&action=member.*&outcome=success`);
+    const res = await owner.get(
+      `/api/v1/orgs/${orgId}/audit-events/export?format=json&action=member.*&outcome=success`,
+    );
     assert.equal(res.status, 200);
     const arr = JSON.parse(res.raw.body) as AuditEvent[];
     assert.ok(arr.length >= 4);
     assert.ok(arr.every((e) => e.action.startsWith('member.') && e.outcome === 'success'));
     const search = await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=member.*&outcome=success&order=asc`);
-    assert.deepEqual(arr.map((e) => e.id), search.body.data.map((e: AuditEvent) => e.id));
+    assert.deepEqual(
+      arr.map((e) => e.id),
+      search.body.data.map((e: AuditEvent) => e.id),
+    );
     const byIp = await owner.get(`/api/v1/orgs/${orgId}/audit-events/export?format=json&ip=198.51.100.7`);
     assert.equal((JSON.parse(byIp.raw.body) as AuditEvent[]).length, 10);
     const empty = await owner.get(`/api/v1/orgs/${orgId}/audit-events/export?format=json&action=nothing.here`);
@@ -116,21 +145,52 @@ describe('audit export', () => {
     const denied = await agent.get(`/api/v1/orgs/${orgId}/audit-events/export`);
     assert.equal(denied.status, 403);
     // Over two keyset pages of 1000.
-    await t.db.database.db.transaction().execute((tx) => recordAuditBatch(tx, t.system, Array.from({ length: 2100 }, (_, i) => ({ orgId, action: testAction('test.bulk'), metadata: { i } }))));
+    await t.db.database.db.transaction().execute((tx) =>
+      recordAuditBatch(
+        tx,
+        t.system,
+        Array.from({ length: 2100 }, (_, i) => ({ orgId, action: testAction('test.bulk'), metadata: { i } })),
+      ),
+    );
     const res = await owner.get(`/api/v1/orgs/${orgId}/audit-events/export?format=ndjson&action=test.bulk`);
-    const lines = res.raw.body.trim().split('\n').map((l) => JSON.parse(l) as AuditEvent);
+    const lines = res.raw.body
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as AuditEvent);
     assert.equal(lines.length, 2100);
-    assert.deepEqual(lines.map((e) => e.metadata.i), Array.from({ length: 2100 }, (_, i) => i));
+    assert.deepEqual(
+      lines.map((e) => e.metadata.i),
+      Array.from({ length: 2100 }, (_, i) => i),
+    );
   });
 
   test('palisade audit export writes the same file from the CLI', async () => {
     const file = join(dir, 'cli.ndjson');
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'audit', 'export', '--org', orgId, '--format', 'ndjson', '--action', 'test.nasty_value'], {
-      env: { ...process.env, DATABASE_URL: t.db.url, PALISADE_LOG_LEVEL: 'silent' },
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    const { stdout } = await run(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/cli.ts',
+        'audit',
+        'export',
+        '--org',
+        orgId,
+        '--format',
+        'ndjson',
+        '--action',
+        'test.nasty_value',
+      ],
+      {
+        env: { ...process.env, DATABASE_URL: t.db.url, PALISADE_LOG_LEVEL: 'silent' },
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
     writeFileSync(file, stdout);
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditEvent);
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as AuditEvent);
     assert.equal(lines.length, 10);
     assert.equal(lines[0]!.targets[0]!.name, '=HYPERLINK("http://evil.example","x")');
     const exported = await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=audit.exported&limit=1`);
@@ -140,13 +200,23 @@ describe('audit export', () => {
 
   test('run from the wrong directory, the CLI says there is no database there instead of creating an empty one', async () => {
     const missing = join(dir, 'elsewhere', 'data', 'palisade.db');
-    for (const args of [['audit', 'export', '--org', orgId, '--format', 'csv'], ['audit', 'verify', '--org', orgId], ['jobs', 'run', 'streams.deliver'], ['jobs', 'status']]) {
-      const res = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env: { ...process.env, DATABASE_URL: `sqlite:${missing}`, PALISADE_LOG_LEVEL: 'silent' } }).then(
+    for (const args of [
+      ['audit', 'export', '--org', orgId, '--format', 'csv'],
+      ['audit', 'verify', '--org', orgId],
+      ['jobs', 'run', 'streams.deliver'],
+      ['jobs', 'status'],
+    ]) {
+      const res = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+        env: { ...process.env, DATABASE_URL: `sqlite:${missing}`, PALISADE_LOG_LEVEL: 'silent' },
+      }).then(
         () => ({ code: 0, stderr: '' }),
         (err: { code: number; stderr: string }) => err,
       );
       assert.equal(res.code, 2, args.join(' '));
-      assert.match(res.stderr, /Configuration error in DATABASE_URL: there is no Palisade database at .*elsewhere.*palisade\.db/);
+      assert.match(
+        res.stderr,
+        /Configuration error in DATABASE_URL: there is no Palisade database at .*elsewhere.*palisade\.db/,
+      );
       assert.match(res.stderr, /palisade init/);
       assert.equal(existsSync(missing), false, `${args.join(' ')} created ${missing}`);
     }

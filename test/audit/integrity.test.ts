@@ -31,22 +31,51 @@ describe('retention, signed checkpoints and offline verification', () => {
 
   const scheduler = () => createScheduler({ db: t.db.database.db, clock: t.clock, config: t.config });
   const count = async (orgId: string) =>
-    Number((await t.db.database.db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n')).where('org_id', '=', orgId).executeTakeFirstOrThrow()).n);
+    Number(
+      (
+        await t.db.database.db
+          .selectFrom('audit_events')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('org_id', '=', orgId)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
   const addEvents = (orgId: string, n: number, action = 'test.happened') =>
-    t.db.database.db.transaction().execute((tx) => recordAuditBatch(tx, t.system, Array.from({ length: n }, (_, i) => ({ orgId, action: testAction(action), metadata: { i } }))));
+    t.db.database.db.transaction().execute((tx) =>
+      recordAuditBatch(
+        tx,
+        t.system,
+        Array.from({ length: n }, (_, i) => ({ orgId, action: testAction(action), metadata: { i } })),
+      ),
+    );
 
   test('retention defaults to 30 days and accepts a number of days or "forever"; members cannot change it', async () => {
     const { orgId, owner } = await t.seedOrg('Keeper', 'owner@keeper.example');
-    assert.deepEqual((await owner.get(`/api/v1/orgs/${orgId}/audit-settings`)).body, { retentionDays: 30, isDefault: true });
+    assert.deepEqual((await owner.get(`/api/v1/orgs/${orgId}/audit-settings`)).body, {
+      retentionDays: 30,
+      isDefault: true,
+    });
     const set = await owner.request('PUT', `/api/v1/orgs/${orgId}/audit-settings`, { retentionDays: 'forever' });
     assert.equal(set.status, 200);
-    assert.deepEqual((await owner.get(`/api/v1/orgs/${orgId}/audit-settings`)).body, { retentionDays: 'forever', isDefault: false });
-    assert.equal((await owner.request('PUT', `/api/v1/orgs/${orgId}/audit-settings`, { retentionDays: 0 })).status, 400);
-    assert.equal((await owner.request('PUT', `/api/v1/orgs/${orgId}/audit-settings`, { retentionDays: 'never' })).status, 400);
+    assert.deepEqual((await owner.get(`/api/v1/orgs/${orgId}/audit-settings`)).body, {
+      retentionDays: 'forever',
+      isDefault: false,
+    });
+    assert.equal(
+      (await owner.request('PUT', `/api/v1/orgs/${orgId}/audit-settings`, { retentionDays: 0 })).status,
+      400,
+    );
+    assert.equal(
+      (await owner.request('PUT', `/api/v1/orgs/${orgId}/audit-settings`, { retentionDays: 'never' })).status,
+      400,
+    );
     const changed = await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=audit.retention_changed`);
     assert.deepEqual(changed.body.data[0].metadata, { from: 30, to: 'forever' });
     const { agent } = await t.addMember(owner, orgId, 'm@keeper.example', 'member');
-    assert.equal((await agent.request('PUT', `/api/v1/orgs/${orgId}/audit-settings`, { retentionDays: 5 })).status, 403);
+    assert.equal(
+      (await agent.request('PUT', `/api/v1/orgs/${orgId}/audit-settings`, { retentionDays: 5 })).status,
+      403,
+    );
   });
 
   test('the purge job deletes expired events in batches, anchors the chain, and the rest still verifies', async () => {
@@ -69,7 +98,10 @@ describe('retention, signed checkpoints and offline verification', () => {
     // Only the 7 fresh events and the purge record remain.
     const left = await owner.get(`/api/v1/orgs/${orgId}/audit-events?order=asc&limit=200`);
     assert.equal(left.status, 200, JSON.stringify(left.body));
-    assert.deepEqual(left.body.data.map((e: AuditEvent) => e.action), [...Array(7).fill('test.fresh'), 'auth.login_succeeded', 'audit.purged']);
+    assert.deepEqual(
+      left.body.data.map((e: AuditEvent) => e.action),
+      [...Array(7).fill('test.fresh'), 'auth.login_succeeded', 'audit.purged'],
+    );
     assert.equal(left.body.data[8].metadata.deleted, oldCount);
     const v = await verifyChain(t.db.database.db, orgId);
     assert.equal(v.ok, true, JSON.stringify(v.firstFailure));
@@ -81,7 +113,11 @@ describe('retention, signed checkpoints and offline verification', () => {
     assert.equal(again.summary?.deleted, 0);
 
     // A rewritten anchor is caught.
-    await t.db.database.db.updateTable('audit_anchors').set({ prev_hash: 'f'.repeat(64) }).where('org_id', '=', orgId).execute();
+    await t.db.database.db
+      .updateTable('audit_anchors')
+      .set({ prev_hash: 'f'.repeat(64) })
+      .where('org_id', '=', orgId)
+      .execute();
     const bad = await verifyChain(t.db.database.db, orgId);
     assert.equal(bad.ok, false);
     assert.equal(bad.firstFailure?.problem, 'anchor_invalid');
@@ -95,8 +131,17 @@ describe('retention, signed checkpoints and offline verification', () => {
     const { purgeOrg } = await import('../../src/audit/retention.js');
     const deleted = await purgeOrg(t.system, orgId, 10);
     assert.equal(deleted, 53 + 5);
-    const cps = await t.db.database.db.selectFrom('audit_checkpoints').select('seq').where('org_id', '=', orgId).where('kind', '=', 'purge').orderBy('seq').execute();
-    assert.deepEqual(cps.map((c) => Number(c.seq)), [10, 20, 30, 40, 50, 58]);
+    const cps = await t.db.database.db
+      .selectFrom('audit_checkpoints')
+      .select('seq')
+      .where('org_id', '=', orgId)
+      .where('kind', '=', 'purge')
+      .orderBy('seq')
+      .execute();
+    assert.deepEqual(
+      cps.map((c) => Number(c.seq)),
+      [10, 20, 30, 40, 50, 58],
+    );
     assert.equal((await verifyChain(t.db.database.db, orgId)).ok, true);
     // An export of what is kept verifies offline from the signed purge anchor; dropping its first event does not.
     const owner = await t.login('owner@batches.example');
@@ -104,24 +149,60 @@ describe('retention, signed checkpoints and offline verification', () => {
     const cp = (await owner.get(`/api/v1/orgs/${orgId}/audit-checkpoints`)).body;
     assert.equal(file[0]!.seq, 59);
     assert.deepEqual(verifyExport(file, cp.checkpoints, cp.keys).problems, []);
-    assert.deepEqual(verifyExport(file.slice(1), cp.checkpoints, cp.keys).problems.map((p) => p.kind), ['dropped']);
+    assert.deepEqual(
+      verifyExport(file.slice(1), cp.checkpoints, cp.keys).problems.map((p) => p.kind),
+      ['dropped'],
+    );
   });
 
   test('events an active SIEM destination has not received yet are held back from the purge', async () => {
     const { orgId } = await t.seedOrg('Held', 'owner@held.example');
     await addEvents(orgId, 20);
-    const head = await t.db.database.db.selectFrom('audit_chain_heads').select('seq').where('org_id', '=', orgId).executeTakeFirstOrThrow();
+    const head = await t.db.database.db
+      .selectFrom('audit_chain_heads')
+      .select('seq')
+      .where('org_id', '=', orgId)
+      .executeTakeFirstOrThrow();
     const at = t.clock.now().toISOString();
     await t.db.database.db
       .insertInto('audit_streams')
-      .values({ id: 'ast_held', org_id: orgId, name: 'down SIEM', kind: 'webhook', format: 'palisade', settings: '{}', secret: null, secret_hint: null, status: 'active', cursor_seq: Number(head.seq) - 10, failures: 3, next_attempt_at: null, last_success_at: null, last_error: null, last_error_at: null, lease_owner: null, lease_until: null, created_at: at, updated_at: at })
+      .values({
+        id: 'ast_held',
+        org_id: orgId,
+        name: 'down SIEM',
+        kind: 'webhook',
+        format: 'palisade',
+        settings: '{}',
+        secret: null,
+        secret_hint: null,
+        status: 'active',
+        cursor_seq: Number(head.seq) - 10,
+        failures: 3,
+        next_attempt_at: null,
+        last_success_at: null,
+        last_error: null,
+        last_error_at: null,
+        lease_owner: null,
+        lease_until: null,
+        created_at: at,
+        updated_at: at,
+      })
       .execute();
     t.clock.advance(40 * DAY);
     const { purgeOrg } = await import('../../src/audit/retention.js');
     assert.equal(await purgeOrg(t.system, orgId), Number(head.seq) - 10);
-    const first = await t.db.database.db.selectFrom('audit_events').select('seq').where('org_id', '=', orgId).orderBy('seq').executeTakeFirstOrThrow();
+    const first = await t.db.database.db
+      .selectFrom('audit_events')
+      .select('seq')
+      .where('org_id', '=', orgId)
+      .orderBy('seq')
+      .executeTakeFirstOrThrow();
     assert.equal(Number(first.seq), Number(head.seq) - 9);
-    await t.db.database.db.updateTable('audit_streams').set({ status: 'dead_letter' }).where('id', '=', 'ast_held').execute();
+    await t.db.database.db
+      .updateTable('audit_streams')
+      .set({ status: 'dead_letter' })
+      .where('id', '=', 'ast_held')
+      .execute();
     assert.ok((await purgeOrg(t.system, orgId)) >= 10, 'a dead-lettered destination does not hold retention');
     assert.equal((await verifyChain(t.db.database.db, orgId)).ok, true);
   });
@@ -202,7 +283,12 @@ describe('retention, signed checkpoints and offline verification', () => {
 
   test('verify names an inserted event, even a well-formed one', () => {
     const events = structuredClone(exported);
-    const fake: AuditEvent = { ...structuredClone(events[4]!), id: 'evt_forged', action: 'member.role_changed', metadata: { to: 'primary_owner' } };
+    const fake: AuditEvent = {
+      ...structuredClone(events[4]!),
+      id: 'evt_forged',
+      action: 'member.role_changed',
+      metadata: { to: 'primary_owner' },
+    };
     fake.hash = chainHash(fake.prevHash, hashedContent(fake));
     events.splice(5, 0, fake);
     assert.deepEqual(kinds(check(events)), ['inserted:evt_forged']);
@@ -210,7 +296,10 @@ describe('retention, signed checkpoints and offline verification', () => {
 
   test('verify names a cut tail and a rewritten history against the signed checkpoints', () => {
     const cut = structuredClone(exported).slice(0, -3);
-    assert.deepEqual(check(cut).problems.map((p) => p.kind), ['truncated']);
+    assert.deepEqual(
+      check(cut).problems.map((p) => p.kind),
+      ['truncated'],
+    );
     // Rewriting everything consistently fools the chain but not the signature.
     const rewritten = structuredClone(exported);
     let prev = rewritten[0]!.prevHash;
@@ -221,7 +310,10 @@ describe('retention, signed checkpoints and offline verification', () => {
       prev = e.hash;
     }
     const r = check(rewritten);
-    assert.ok(r.problems.some((p) => p.kind === 'checkpoint_mismatch'), JSON.stringify(r.problems));
+    assert.ok(
+      r.problems.some((p) => p.kind === 'checkpoint_mismatch'),
+      JSON.stringify(r.problems),
+    );
   });
 
   test('palisade audit verify --file checks a CSV export offline and names the tampered event', async () => {
@@ -232,7 +324,9 @@ describe('retention, signed checkpoints and offline verification', () => {
     writeFileSync(good, csv.raw.body);
     const cli = async (...args: string[]) => {
       try {
-        const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'audit', 'verify', ...args], { env: { ...process.env, PALISADE_LOG_LEVEL: 'silent' } });
+        const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'audit', 'verify', ...args], {
+          env: { ...process.env, PALISADE_LOG_LEVEL: 'silent' },
+        });
         return { code: 0, stdout };
       } catch (err) {
         const e = err as { code: number; stdout: string };
@@ -256,7 +350,10 @@ describe('retention, signed checkpoints and offline verification', () => {
     const gone = await cli('--file', dropped, '--checkpoints', cpFile);
     assert.equal(gone.code, 1);
     const after = exported.find((e) => e.seq === victim.seq + 1)!;
-    assert.match(gone.stdout, new RegExp(`DROPPED before ${after.id} \\(record ${i + 1}\\): Event\\(s\\) with seq ${victim.seq} are missing`));
+    assert.match(
+      gone.stdout,
+      new RegExp(`DROPPED before ${after.id} \\(record ${i + 1}\\): Event\\(s\\) with seq ${victim.seq} are missing`),
+    );
     const swapped = [...rows];
     [swapped[i], swapped[i + 1]] = [swapped[i + 1]!, swapped[i]!];
     const reordered = join(dir, 'reordered.csv');
@@ -270,14 +367,19 @@ describe('retention, signed checkpoints and offline verification', () => {
     const { generateKeyPairSync } = await import('node:crypto');
     const keyFile = (name: string) => {
       const path = join(dir, name);
-      writeFileSync(path, generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
+      writeFileSync(
+        path,
+        generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+      );
       return path;
     };
     const first = keyFile('k1.pem');
     const t2 = await createTestApp({ auditSigningKeyFile: first });
     try {
       const { orgId: o, owner: own } = await t2.seedOrg('FileKey', 'owner@filekey.example');
-      const run1 = await createScheduler({ db: t2.db.database.db, clock: t2.clock, config: t2.config }).runNow('audit.checkpoint');
+      const run1 = await createScheduler({ db: t2.db.database.db, clock: t2.clock, config: t2.config }).runNow(
+        'audit.checkpoint',
+      );
       assert.equal(run1.status, 'succeeded', run1.error);
       const rows = await t2.db.database.db.selectFrom('audit_signing_keys').selectAll().execute();
       assert.equal(rows.length, 1);
@@ -285,7 +387,9 @@ describe('retention, signed checkpoints and offline verification', () => {
       assert.match(rows[0]!.kid, /^ack_file_[0-9a-f]{16}$/);
       await own.post(`/api/v1/orgs/${o}/members`, { email: 'x@filekey.example' });
       const t3Config = { ...t2.config, auditSigningKeyFile: keyFile('k2.pem') };
-      const run2 = await createScheduler({ db: t2.db.database.db, clock: t2.clock, config: t3Config }).runNow('audit.checkpoint');
+      const run2 = await createScheduler({ db: t2.db.database.db, clock: t2.clock, config: t3Config }).runNow(
+        'audit.checkpoint',
+      );
       assert.equal(run2.status, 'succeeded', run2.error);
       const keys = (await t2.anonymous().get('/.well-known/palisade-audit-keys.json')).body.keys;
       assert.deepEqual(keys.map((k: { status: string }) => k.status).sort(), ['active', 'retired']);

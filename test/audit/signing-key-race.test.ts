@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type SignedCheckpoint, checkpointSignatureProblem, createCheckpoint, publishedKeys } from '../../src/audit/checkpoints.js';
+import {
+  type SignedCheckpoint,
+  checkpointSignatureProblem,
+  createCheckpoint,
+  publishedKeys,
+} from '../../src/audit/checkpoints.js';
 import { type Database, openDatabase } from '../../src/db/connect.js';
 import { MIGRATION_NAMES, migrateTo, migrateToLatest } from '../../src/db/migrate.js';
 import { type TestApp, createTestApp } from '../helpers/harness.js';
@@ -36,7 +41,11 @@ describe('audit signing key: racing first checkpoints', () => {
       await t.db.database.db.deleteFrom('audit_signing_keys').execute();
       const now = t.clock.now();
       const made = await Promise.all(
-        orgs.map(({ orgId }, i) => (pools[i % pools.length] as Database).db.transaction().execute((tx) => createCheckpoint(tx, now, orgId, 'manual', undefined, t.config))),
+        orgs.map(({ orgId }, i) =>
+          (pools[i % pools.length] as Database).db
+            .transaction()
+            .execute((tx) => createCheckpoint(tx, now, orgId, 'manual', undefined, t.config)),
+        ),
       );
       const keys = await t.db.database.db.selectFrom('audit_signing_keys').select(['kid', 'status']).execute();
       const active = keys.filter((k) => k.status === 'active');
@@ -44,7 +53,11 @@ describe('audit signing key: racing first checkpoints', () => {
       assert.equal(keys.length, 1, `trial ${trial}: a loser's key is never stored: ${JSON.stringify(keys)}`);
       const published = (await publishedKeys(t.db.database.db)).keys;
       for (const cp of made) {
-        assert.equal(cp.payload.kid, active[0]!.kid, `trial ${trial}: every checkpoint is signed by the one active key`);
+        assert.equal(
+          cp.payload.kid,
+          active[0]!.kid,
+          `trial ${trial}: every checkpoint is signed by the one active key`,
+        );
         assert.equal(checkpointSignatureProblem(cp as SignedCheckpoint, published), undefined);
       }
     }
@@ -53,7 +66,17 @@ describe('audit signing key: racing first checkpoints', () => {
   test('the database refuses a second active key', async () => {
     const at = t.clock.now().toISOString();
     await assert.rejects(
-      t.db.database.db.insertInto('audit_signing_keys').values({ kid: 'ack_second', public_jwk: '{}', private_pkcs8: '', status: 'active', created_at: at, retired_at: null }).execute(),
+      t.db.database.db
+        .insertInto('audit_signing_keys')
+        .values({
+          kid: 'ack_second',
+          public_jwk: '{}',
+          private_pkcs8: '',
+          status: 'active',
+          created_at: at,
+          retired_at: null,
+        })
+        .execute(),
       /unique|UNIQUE/,
     );
   });
@@ -64,13 +87,29 @@ describe(`migration 0021 on a database that already holds duplicate active keys 
     const tdb = await openTestDatabase({ migrate: false });
     try {
       await migrateTo(tdb.database, MIGRATION_NAMES[MIGRATION_NAMES.indexOf('0021_concurrency') - 1] as string);
-      const row = (kid: string, created_at: string, status: 'active' | 'retired' = 'active') => ({ kid, public_jwk: '{}', private_pkcs8: 'kek:v1:x', status, created_at, retired_at: null });
+      const row = (kid: string, created_at: string, status: 'active' | 'retired' = 'active') => ({
+        kid,
+        public_jwk: '{}',
+        private_pkcs8: 'kek:v1:x',
+        status,
+        created_at,
+        retired_at: null,
+      });
       await tdb.database.db
         .insertInto('audit_signing_keys')
-        .values([row('ack_a', '2026-01-01T00:00:00.000Z'), row('ack_c', '2026-01-02T00:00:00.000Z'), row('ack_b', '2026-01-02T00:00:00.000Z'), row('ack_old', '2025-01-01T00:00:00.000Z', 'retired')])
+        .values([
+          row('ack_a', '2026-01-01T00:00:00.000Z'),
+          row('ack_c', '2026-01-02T00:00:00.000Z'),
+          row('ack_b', '2026-01-02T00:00:00.000Z'),
+          row('ack_old', '2025-01-01T00:00:00.000Z', 'retired'),
+        ])
         .execute();
       await migrateToLatest(tdb.database);
-      const keys = await tdb.database.db.selectFrom('audit_signing_keys').select(['kid', 'status', 'retired_at']).orderBy('kid').execute();
+      const keys = await tdb.database.db
+        .selectFrom('audit_signing_keys')
+        .select(['kid', 'status', 'retired_at'])
+        .orderBy('kid')
+        .execute();
       assert.deepEqual(keys, [
         { kid: 'ack_a', status: 'retired', retired_at: '2026-01-02T00:00:00.000Z' },
         { kid: 'ack_b', status: 'retired', retired_at: '2026-01-02T00:00:00.000Z' },

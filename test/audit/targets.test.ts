@@ -22,14 +22,26 @@ describe('audit target index', () => {
   after(() => t.close());
 
   const write = (orgId: string, targets: { type: string; id: string; name?: string }[][], action = 'test.targeted') =>
-    t.db.database.db.transaction().execute((tx) => recordAuditBatch(tx, t.system, targets.map((ts) => ({ orgId, action: testAction(action), targets: ts }))));
+    t.db.database.db.transaction().execute((tx) =>
+      recordAuditBatch(
+        tx,
+        t.system,
+        targets.map((ts) => ({ orgId, action: testAction(action), targets: ts })),
+      ),
+    );
 
   test('finds every event naming a target, whichever position it has, and nothing else', async () => {
     const { orgId, owner } = await t.seedOrg('Targets', 'owner@targets.example');
     await write(orgId, [
       [{ type: 'user', id: 'usr_a' }],
-      [{ type: 'group', id: 'grp_x' }, { type: 'user', id: 'usr_a' }],
-      [{ type: 'user', id: 'usr_a' }, { type: 'user', id: 'usr_a' }], // the same id twice: indexed once, found once
+      [
+        { type: 'group', id: 'grp_x' },
+        { type: 'user', id: 'usr_a' },
+      ],
+      [
+        { type: 'user', id: 'usr_a' },
+        { type: 'user', id: 'usr_a' },
+      ], // the same id twice: indexed once, found once
       [{ type: 'user', id: 'usr_ab' }], // a longer id sharing the prefix is another target
       [{ type: 'user', id: 'usr_%' }],
       [{ type: 'user', id: 'usr__' }],
@@ -37,26 +49,43 @@ describe('audit target index', () => {
       [],
     ]);
     const ids = async (target: string) => {
-      const res = await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=test.targeted&target=${encodeURIComponent(target)}`);
+      const res = await owner.get(
+        `/api/v1/orgs/${orgId}/audit-events?action=test.targeted&target=${encodeURIComponent(target)}`,
+      );
       assert.equal(res.status, 200, JSON.stringify(res.body));
       return res.body.data as { seq: number; targets: { id: string }[] }[];
     };
     const a = await ids('usr_a');
     assert.equal(a.length, 3);
     assert.ok(a.every((e) => e.targets.some((x) => x.id === 'usr_a')));
-    assert.deepEqual(a.map((e) => e.seq), [...a.map((e) => e.seq)].sort((x, y) => y - x), 'newest first');
+    assert.deepEqual(
+      a.map((e) => e.seq),
+      [...a.map((e) => e.seq)].sort((x, y) => y - x),
+      'newest first',
+    );
     assert.equal((await ids('usr_ab')).length, 1);
     // LIKE wildcards in an id are plain characters, not patterns.
-    assert.deepEqual((await ids('usr_%')).map((e) => e.targets[0]!.id), ['usr_%']);
-    assert.deepEqual((await ids('usr__')).map((e) => e.targets[0]!.id), ['usr__']);
+    assert.deepEqual(
+      (await ids('usr_%')).map((e) => e.targets[0]!.id),
+      ['usr_%'],
+    );
+    assert.deepEqual(
+      (await ids('usr__')).map((e) => e.targets[0]!.id),
+      ['usr__'],
+    );
     assert.equal((await ids('name with "quotes" and \\ back')).length, 1);
     assert.equal((await ids('usr_')).length, 0, 'no prefix matching');
     assert.equal((await ids('grp_x')).length, 1);
 
     // Combined with other filters and with the export, which shares them.
-    const exp = await owner.get(`/api/v1/orgs/${orgId}/audit-events/export?format=ndjson&action=test.targeted&target=usr_a`);
+    const exp = await owner.get(
+      `/api/v1/orgs/${orgId}/audit-events/export?format=ndjson&action=test.targeted&target=usr_a`,
+    );
     assert.equal(exp.status, 200);
-    const lines = exp.raw.body.trim().split('\n').map((l) => JSON.parse(l) as { targets: { id: string }[] });
+    const lines = exp.raw.body
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { targets: { id: string }[] });
     assert.equal(lines.length, 3);
   });
 
@@ -77,14 +106,23 @@ describe('audit target index', () => {
     const start = t.clock.now().toISOString();
     for (let i = 0; i < 7; i++) {
       t.clock.advance(1000);
-      await write(orgId, [[{ type: 'user', id: 'usr_paged' }], [{ type: 'user', id: 'usr_other' }]], i % 2 ? 'test.odd' : 'test.even');
+      await write(
+        orgId,
+        [[{ type: 'user', id: 'usr_paged' }], [{ type: 'user', id: 'usr_other' }]],
+        i % 2 ? 'test.odd' : 'test.even',
+      );
     }
     const all = async (qs: string) => {
       const seen: { id: string; seq: number; action: string }[] = [];
       let cursor: string | null = null;
       let pages = 0;
       do {
-        const res: { status: number; body: { data: { id: string; seq: number; action: string }[]; nextCursor: string | null } } = await owner.get(`/api/v1/orgs/${orgId}/audit-events?target=usr_paged&limit=3${qs}${cursor ? `&cursor=${cursor}` : ''}`);
+        const res: {
+          status: number;
+          body: { data: { id: string; seq: number; action: string }[]; nextCursor: string | null };
+        } = await owner.get(
+          `/api/v1/orgs/${orgId}/audit-events?target=usr_paged&limit=3${qs}${cursor ? `&cursor=${cursor}` : ''}`,
+        );
         assert.equal(res.status, 200);
         assert.ok(res.body.data.length <= 3);
         seen.push(...res.body.data);
@@ -94,17 +132,26 @@ describe('audit target index', () => {
       return seen;
     };
     const desc = await all('');
-    assert.deepEqual(desc.map((e) => e.seq), [...desc.map((e) => e.seq)].sort((a, b) => b - a));
+    assert.deepEqual(
+      desc.map((e) => e.seq),
+      [...desc.map((e) => e.seq)].sort((a, b) => b - a),
+    );
     assert.equal(new Set(desc.map((e) => e.id)).size, 7);
     const asc = await all('&order=asc');
-    assert.deepEqual(asc.map((e) => e.id), [...desc.map((e) => e.id)].reverse());
+    assert.deepEqual(
+      asc.map((e) => e.id),
+      [...desc.map((e) => e.id)].reverse(),
+    );
     const odd = await all('&action=test.odd');
     assert.equal(odd.length, 3);
     assert.ok(odd.every((e) => e.action === 'test.odd'));
     const from = new Date(Date.parse(start) + 3500).toISOString();
     const late = await all(`&from=${encodeURIComponent(from)}`);
     assert.equal(late.length, 4);
-    assert.deepEqual(late.map((e) => e.id), desc.slice(0, 4).map((e) => e.id));
+    assert.deepEqual(
+      late.map((e) => e.id),
+      desc.slice(0, 4).map((e) => e.id),
+    );
   });
 
   test('the retention purge removes the index rows of purged events', async () => {
@@ -113,7 +160,12 @@ describe('audit target index', () => {
     t.clock.advance(31 * DAY);
     await write(orgId, [[{ type: 'user', id: 'usr_old' }]]);
     assert.ok((await purgeOrg(t.system, orgId)) >= 2);
-    const left = await t.db.database.db.selectFrom('audit_event_targets').select('event_id').where('org_id', '=', orgId).where('target_id', '=', 'usr_old').execute();
+    const left = await t.db.database.db
+      .selectFrom('audit_event_targets')
+      .select('event_id')
+      .where('org_id', '=', orgId)
+      .where('target_id', '=', 'usr_old')
+      .execute();
     assert.equal(left.length, 1);
     const owner = await t.login('owner@target-purge.example'); // a month on, the first session has expired
     const res = await owner.get(`/api/v1/orgs/${orgId}/audit-events?target=usr_old`);
@@ -146,8 +198,22 @@ describe('migration 0008 backfills the target index from stored events', () => {
   test('events written before the index existed are found after migrating', async () => {
     await migrateTo(database, '0007_workspace');
     const row = (org: string, seq: number, targets: string) => ({
-      id: `evt_${org}_${seq}`, org_id: org, seq, occurred_at: new Date(1_700_000_000_000 + seq).toISOString(), actor_type: 'system' as const, actor_id: 'test', actor_email: null, actor_ip: null,
-      actor_user_agent: null, action: testAction('test.old'), targets, outcome: 'success' as const, metadata: '{}', request_id: null, prev_hash: '0'.repeat(64), hash: 'f'.repeat(64),
+      id: `evt_${org}_${seq}`,
+      org_id: org,
+      seq,
+      occurred_at: new Date(1_700_000_000_000 + seq).toISOString(),
+      actor_type: 'system' as const,
+      actor_id: 'test',
+      actor_email: null,
+      actor_ip: null,
+      actor_user_agent: null,
+      action: testAction('test.old'),
+      targets,
+      outcome: 'success' as const,
+      metadata: '{}',
+      request_id: null,
+      prev_hash: '0'.repeat(64),
+      hash: 'f'.repeat(64),
     });
     const rows = [];
     // More rows than one backfill batch, across two organizations, with odd targets JSON.
@@ -155,14 +221,37 @@ describe('migration 0008 backfills the target index from stored events', () => {
     rows.push(row('org_m2', 1, '[{"type":"user","id":"usr_1"},{"type":"user","id":"usr_1"},{"type":"x"}]'));
     rows.push(row('org_m2', 2, 'not json'));
     rows.push(row('org_m2', 3, '{"id":"usr_1"}'));
-    for (let i = 0; i < rows.length; i += 200) await database.db.insertInto('audit_events').values(rows.slice(i, i + 200)).execute();
+    for (let i = 0; i < rows.length; i += 200)
+      await database.db
+        .insertInto('audit_events')
+        .values(rows.slice(i, i + 200))
+        .execute();
 
     await migrateToLatest(database);
     const count = async (org: string, target: string) =>
-      Number((await database.db.selectFrom('audit_event_targets').select((eb) => eb.fn.countAll().as('n')).where('org_id', '=', org).where('target_id', '=', target).executeTakeFirstOrThrow()).n);
-    assert.equal(await count('org_m1', 'usr_3'), Array.from({ length: 5200 }, (_, k) => k + 1).filter((i) => i % 7 === 3).length);
+      Number(
+        (
+          await database.db
+            .selectFrom('audit_event_targets')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .where('org_id', '=', org)
+            .where('target_id', '=', target)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    assert.equal(
+      await count('org_m1', 'usr_3'),
+      Array.from({ length: 5200 }, (_, k) => k + 1).filter((i) => i % 7 === 3).length,
+    );
     assert.equal(await count('org_m2', 'usr_1'), 1, 'duplicates collapse; malformed JSON is skipped, not fatal');
-    const total = Number((await database.db.selectFrom('audit_event_targets').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    const total = Number(
+      (
+        await database.db
+          .selectFrom('audit_event_targets')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
     assert.equal(total, 5201);
   });
 });

@@ -13,7 +13,16 @@ import { type TestApp, createTestApp } from '../helpers/harness.js';
 import { testAction } from '../helpers/audit-actions.js';
 
 const run = promisify(execFile);
-const KINDS = new Set(['edited', 'dropped', 'inserted', 'reordered', 'truncated', 'checkpoint_mismatch', 'invalid_checkpoint', 'unreadable']);
+const KINDS = new Set([
+  'edited',
+  'dropped',
+  'inserted',
+  'reordered',
+  'truncated',
+  'checkpoint_mismatch',
+  'invalid_checkpoint',
+  'unreadable',
+]);
 
 /** Exports that were cut, hand-edited or are not exports at all: every record is named, nothing throws. */
 describe('offline verification of damaged or foreign files', () => {
@@ -28,11 +37,21 @@ describe('offline verification of damaged or foreign files', () => {
     dir = mkdtempSync(join(tmpdir(), 'palisade-verify-file-'));
     const { orgId, owner } = await t.seedOrg('Damaged', 'owner@damaged.example');
     await t.db.database.db.transaction().execute((tx) =>
-      recordAuditBatch(tx, t.system, Array.from({ length: 12 }, (_, i) => ({ orgId, action: testAction('test.happened'), targets: [{ type: 'user', id: `usr_${i}`, name: `=cmd|' /C calc'!A${i}` }], metadata: { i, note: 'comma, "quote"\nnewline' } }))),
+      recordAuditBatch(
+        tx,
+        t.system,
+        Array.from({ length: 12 }, (_, i) => ({
+          orgId,
+          action: testAction('test.happened'),
+          targets: [{ type: 'user', id: `usr_${i}`, name: `=cmd|' /C calc'!A${i}` }],
+          metadata: { i, note: 'comma, "quote"\nnewline' },
+        })),
+      ),
     );
     await createScheduler({ db: t.db.database.db, clock: t.clock, config: t.config }).runNow('audit.checkpoint');
     files = { ndjson: '', json: '', csv: '' };
-    for (const format of ['ndjson', 'json', 'csv'] as const) files[format] = (await owner.get(`/api/v1/orgs/${orgId}/audit-events/export?format=${format}`)).raw.body;
+    for (const format of ['ndjson', 'json', 'csv'] as const)
+      files[format] = (await owner.get(`/api/v1/orgs/${orgId}/audit-events/export?format=${format}`)).raw.body;
     checkpoints = (await owner.get(`/api/v1/orgs/${orgId}/audit-checkpoints`)).body;
     events = readExport(files.ndjson).events;
     assert.ok(events.length >= 13);
@@ -42,7 +61,8 @@ describe('offline verification of damaged or foreign files', () => {
     await t.close();
   });
 
-  const verify = (text: string, cps: unknown[] = checkpoints.checkpoints): FileVerification => verifyExportFile(text, cps, checkpoints.keys);
+  const verify = (text: string, cps: unknown[] = checkpoints.checkpoints): FileVerification =>
+    verifyExportFile(text, cps, checkpoints.keys);
   const summary = (r: FileVerification) => r.problems.map((p) => `${p.kind}@${p.position}`);
 
   test('every intact format verifies', () => {
@@ -83,9 +103,19 @@ describe('offline verification of damaged or foreign files', () => {
 
   test('malformed checkpoints are invalid_checkpoint problems, not crashes', () => {
     const [good] = checkpoints.checkpoints as { id: string; payload: Record<string, unknown>; signature: string }[];
-    const r = verify(files.ndjson, [{}, null, { ...good, payload: { ...good!.payload, kid: 'not-a-key' } }, { ...good, signature: '%%%' }]);
-    assert.deepEqual(r.problems.map((p) => p.kind), ['invalid_checkpoint', 'invalid_checkpoint', 'invalid_checkpoint', 'invalid_checkpoint']);
-    const badKey = verifyExportFile(files.ndjson, checkpoints.checkpoints, [{ kid: (good!.payload as { kid: string }).kid, x: '!' }]);
+    const r = verify(files.ndjson, [
+      {},
+      null,
+      { ...good, payload: { ...good!.payload, kid: 'not-a-key' } },
+      { ...good, signature: '%%%' },
+    ]);
+    assert.deepEqual(
+      r.problems.map((p) => p.kind),
+      ['invalid_checkpoint', 'invalid_checkpoint', 'invalid_checkpoint', 'invalid_checkpoint'],
+    );
+    const badKey = verifyExportFile(files.ndjson, checkpoints.checkpoints, [
+      { kid: (good!.payload as { kid: string }).kid, x: '!' },
+    ]);
     assert.equal(badKey.ok, false);
     assert.match(badKey.problems[0]!.explanation, /could not be checked|invalid signature/);
   });
@@ -113,7 +143,8 @@ describe('offline verification of damaged or foreign files', () => {
         assert.fail(`damage #${i} (${format}) threw ${String(err)}:\n${text.slice(0, 300)}`);
       }
       for (const p of r.problems) assert.ok(KINDS.has(p.kind) && p.explanation.length > 10, JSON.stringify(p));
-      if (r.ok) assert.deepEqual(readExport(text).events, events, `damage #${i} (${format}) verified but changed the events`);
+      if (r.ok)
+        assert.deepEqual(readExport(text).events, events, `damage #${i} (${format}) verified but changed the events`);
       else caught++;
     }
     assert.ok(caught > 1300, `most damages are caught (${caught})`);
@@ -121,7 +152,9 @@ describe('offline verification of damaged or foreign files', () => {
 
   test('the CLI names an unreadable line and a checkpoints file that is not JSON', async () => {
     const cli = async (...args: string[]) =>
-      run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'audit', 'verify', ...args], { env: { ...process.env, PALISADE_LOG_LEVEL: 'silent' } }).then(
+      run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'audit', 'verify', ...args], {
+        env: { ...process.env, PALISADE_LOG_LEVEL: 'silent' },
+      }).then(
         ({ stdout, stderr }) => ({ code: 0, out: stdout + stderr }),
         (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, out: err.stdout + err.stderr }),
       );
@@ -138,6 +171,9 @@ describe('offline verification of damaged or foreign files', () => {
     writeFileSync(notJson, 'checkpoints: yes');
     const refused = await cli('--file', file, '--checkpoints', notJson);
     assert.equal(refused.code, 2);
-    assert.match(refused.out, /--checkpoints .*not\.json cannot be read as JSON .*it should be the JSON of GET \/api\/v1\/orgs\/ID\/audit-checkpoints/);
+    assert.match(
+      refused.out,
+      /--checkpoints .*not\.json cannot be read as JSON .*it should be the JSON of GET \/api\/v1\/orgs\/ID\/audit-checkpoints/,
+    );
   });
 });

@@ -37,7 +37,9 @@ describe('local sign-in, sessions, CSRF and API tokens', () => {
   test('an expired link is refused', async () => {
     const { setupLink } = await createOrganization(t.system, { name: 'Old', ownerEmail: 'old@old.example' });
     t.clock.advance((t.config.linkTtlHours + 1) * 3_600_000);
-    const res = await t.anonymous().post('/api/v1/auth/setup-password', { token: new URL(setupLink!.url).hash.slice(7), password: TEST_PASSWORD });
+    const res = await t
+      .anonymous()
+      .post('/api/v1/auth/setup-password', { token: new URL(setupLink!.url).hash.slice(7), password: TEST_PASSWORD });
     assert.equal(res.status, 400);
     assert.equal(res.body.error.code, 'invalid_or_expired_link');
   });
@@ -46,7 +48,9 @@ describe('local sign-in, sessions, CSRF and API tokens', () => {
     const tls = await createTestApp({ publicUrl: 'https://palisade.example' });
     try {
       const { setupLink } = await createOrganization(tls.system, { name: 'Tls', ownerEmail: 'tls@tls.example' });
-      const res = await tls.anonymous().post('/api/v1/auth/setup-password', { token: new URL(setupLink!.url).hash.slice(7), password: TEST_PASSWORD });
+      const res = await tls
+        .anonymous()
+        .post('/api/v1/auth/setup-password', { token: new URL(setupLink!.url).hash.slice(7), password: TEST_PASSWORD });
       assert.equal(res.raw.cookies.find((c) => c.name === 'palisade_session')?.secure, true);
     } finally {
       await tls.close();
@@ -55,8 +59,12 @@ describe('local sign-in, sessions, CSRF and API tokens', () => {
 
   test('wrong password and unknown email give the same answer and are audited', async () => {
     const { orgId, owner } = await t.seedOrg('Fail', 'fail@fail.example');
-    const wrong = await t.anonymous().post('/api/v1/auth/login', { email: 'fail@fail.example', password: 'wrong password!!' });
-    const unknown = await t.anonymous().post('/api/v1/auth/login', { email: 'nobody@fail.example', password: 'wrong password!!' });
+    const wrong = await t
+      .anonymous()
+      .post('/api/v1/auth/login', { email: 'fail@fail.example', password: 'wrong password!!' });
+    const unknown = await t
+      .anonymous()
+      .post('/api/v1/auth/login', { email: 'nobody@fail.example', password: 'wrong password!!' });
     assert.equal(wrong.status, 401);
     assert.equal(unknown.status, 401);
     assert.equal(wrong.body.error.code, 'invalid_credentials');
@@ -72,41 +80,70 @@ describe('local sign-in, sessions, CSRF and API tokens', () => {
   test('failed logins are throttled per account, then allowed again once they aged out of the sliding window', async () => {
     await t.seedOrg('Throttle', 'th@throttle.example');
     for (let i = 0; i < t.config.loginMaxFailuresPerAccount; i++) {
-      const r = await new Agent(t.app, 'x', `198.51.100.${i + 1}`).post('/api/v1/auth/login', { email: 'th@throttle.example', password: 'nope nope nope' });
+      const r = await new Agent(t.app, 'x', `198.51.100.${i + 1}`).post('/api/v1/auth/login', {
+        email: 'th@throttle.example',
+        password: 'nope nope nope',
+      });
       assert.equal(r.status, 401);
     }
     // Even the right password is refused while throttled, from any address.
-    const blocked = await new Agent(t.app, 'x', '198.51.100.99').post('/api/v1/auth/login', { email: 'th@throttle.example', password: TEST_PASSWORD });
+    const blocked = await new Agent(t.app, 'x', '198.51.100.99').post('/api/v1/auth/login', {
+      email: 'th@throttle.example',
+      password: TEST_PASSWORD,
+    });
     assert.equal(blocked.status, 429);
     assert.equal(blocked.body.error.code, 'too_many_login_attempts');
     assert.ok(Number(blocked.headers['retry-after']) > 0);
     // Sliding window: failures age out gradually over the next window (test/auth/throttles.test.ts
     // measures it); two windows later they weigh nothing, wherever in its window the clock started.
     t.clock.advance(2 * t.config.loginThrottleWindowMinutes * 60_000);
-    const ok = await new Agent(t.app, 'x', '198.51.100.99').post('/api/v1/auth/login', { email: 'th@throttle.example', password: TEST_PASSWORD });
+    const ok = await new Agent(t.app, 'x', '198.51.100.99').post('/api/v1/auth/login', {
+      email: 'th@throttle.example',
+      password: TEST_PASSWORD,
+    });
     assert.equal(ok.status, 200);
   });
 
   test('failed logins are throttled per network address across accounts', async () => {
     const ip = '192.0.2.77';
     for (let i = 0; i < t.config.loginMaxFailuresPerIp; i++) {
-      await new Agent(t.app, 'x', ip).post('/api/v1/auth/login', { email: `spray${i}@spray.example`, password: 'password123456' });
+      await new Agent(t.app, 'x', ip).post('/api/v1/auth/login', {
+        email: `spray${i}@spray.example`,
+        password: 'password123456',
+      });
     }
-    const res = await new Agent(t.app, 'x', ip).post('/api/v1/auth/login', { email: 'another@spray.example', password: 'password123456' });
+    const res = await new Agent(t.app, 'x', ip).post('/api/v1/auth/login', {
+      email: 'another@spray.example',
+      password: 'password123456',
+    });
     assert.equal(res.status, 429);
     assert.match(res.body.error.message, /network address/);
   });
 
   test('cookie-authenticated changes need the CSRF token', async () => {
     const { orgId, owner } = await t.seedOrg('Csrf', 'c@csrf.example');
-    const noToken = await t.app.inject({ method: 'PATCH', url: `/api/v1/orgs/${orgId}`, headers: { cookie: owner.cookie! }, payload: { name: 'Hijacked' } });
+    const noToken = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/orgs/${orgId}`,
+      headers: { cookie: owner.cookie! },
+      payload: { name: 'Hijacked' },
+    });
     assert.equal(noToken.statusCode, 403);
     assert.equal(noToken.json().error.code, 'csrf_token_invalid');
-    const wrongToken = await t.app.inject({ method: 'PATCH', url: `/api/v1/orgs/${orgId}`, headers: { cookie: owner.cookie!, 'x-csrf-token': 'x'.repeat(43) }, payload: { name: 'Hijacked' } });
+    const wrongToken = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/orgs/${orgId}`,
+      headers: { cookie: owner.cookie!, 'x-csrf-token': 'x'.repeat(43) },
+      payload: { name: 'Hijacked' },
+    });
     assert.equal(wrongToken.statusCode, 403);
     assert.equal((await owner.get(`/api/v1/orgs/${orgId}`)).body.name, 'Csrf');
     // Reads need no token.
-    const read = await t.app.inject({ method: 'GET', url: `/api/v1/orgs/${orgId}`, headers: { cookie: owner.cookie! } });
+    const read = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/orgs/${orgId}`,
+      headers: { cookie: owner.cookie! },
+    });
     assert.equal(read.statusCode, 200);
   });
 
@@ -137,7 +174,11 @@ describe('local sign-in, sessions, CSRF and API tokens', () => {
     assert.equal(created.status, 201);
     const secret: string = created.body.token;
     assert.match(secret, /^pls_pat_[A-Za-z0-9_-]{43}$/);
-    const stored = await t.db.database.db.selectFrom('api_tokens').selectAll().where('id', '=', created.body.apiToken.id).executeTakeFirstOrThrow();
+    const stored = await t.db.database.db
+      .selectFrom('api_tokens')
+      .selectAll()
+      .where('id', '=', created.body.apiToken.id)
+      .executeTakeFirstOrThrow();
     assert.notEqual(stored.token_hash, secret);
     assert.ok(!JSON.stringify(stored).includes(secret.slice(12)));
 
@@ -163,7 +204,10 @@ describe('local sign-in, sessions, CSRF and API tokens', () => {
     assert.equal(after.body.error.code, 'invalid_token');
 
     const events = await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=api_token.*`);
-    assert.deepEqual(events.body.data.map((e: { action: string }) => e.action), ['api_token.revoked', 'api_token.created']);
+    assert.deepEqual(
+      events.body.data.map((e: { action: string }) => e.action),
+      ['api_token.revoked', 'api_token.created'],
+    );
     assert.ok(!JSON.stringify(events.body).includes(secret.slice(12)), 'token never in the audit log');
   });
 
@@ -179,10 +223,18 @@ describe('local sign-in, sessions, CSRF and API tokens', () => {
   });
 
   test('malformed Authorization headers are refused, not treated as anonymous', async () => {
-    const res = await t.app.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization: 'Basic Zm9vOmJhcg==' } });
+    const res = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/me',
+      headers: { authorization: 'Basic Zm9vOmJhcg==' },
+    });
     assert.equal(res.statusCode, 401);
     assert.equal(res.json().error.code, 'invalid_authorization_header');
-    const fake = await t.app.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization: `Bearer pls_pat_${'A'.repeat(43)}` } });
+    const fake = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/me',
+      headers: { authorization: `Bearer pls_pat_${'A'.repeat(43)}` },
+    });
     assert.equal(fake.statusCode, 401);
     assert.equal(fake.json().error.code, 'invalid_token');
   });
@@ -192,7 +244,12 @@ describe('local sign-in, sessions, CSRF and API tokens', () => {
     const { buildApp } = await import('../../src/app.js');
     const { Writable } = await import('node:stream');
     const logStream = new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) });
-    const app = await buildApp({ database: t.db.database, config: { ...t.config, logLevel: 'trace' }, clock: t.clock, logStream });
+    const app = await buildApp({
+      database: t.db.database,
+      config: { ...t.config, logLevel: 'trace' },
+      clock: t.clock,
+      logStream,
+    });
     try {
       const { setupLink } = await createOrganization(t.system, { name: 'Logs', ownerEmail: 'logs@logs.example' });
       const token = new URL(setupLink!.url).hash.slice(7);
@@ -211,7 +268,13 @@ describe('local sign-in, sessions, CSRF and API tokens', () => {
       assert.ok(!all.includes('private.person'), 'emails in query strings are not logged');
       assert.ok(all.includes('/sso/oidc/callback'), 'the path itself is logged');
       assert.ok(lines.length > 5, 'requests were logged');
-      for (const secret of [token, 'a very secret passphrase', 'wrong secret passphrase', pat.body.token, agent.cookie!.split('=')[1]!]) {
+      for (const secret of [
+        token,
+        'a very secret passphrase',
+        'wrong secret passphrase',
+        pat.body.token,
+        agent.cookie!.split('=')[1]!,
+      ]) {
         assert.ok(!all.includes(secret), `log contains a secret: ${secret.slice(0, 12)}…`);
       }
     } finally {

@@ -12,7 +12,14 @@ describe('throttles: atomic, sliding, and for every kind of bad token', () => {
   let t: TestApp;
   let acme: { orgId: string; owner: Agent };
   const failedLogins = async (email: string) =>
-    (await t.db.database.db.selectFrom('audit_events').select('id').where('action', '=', 'auth.login_failed').where('actor_email', '=', email).execute()).length;
+    (
+      await t.db.database.db
+        .selectFrom('audit_events')
+        .select('id')
+        .where('action', '=', 'auth.login_failed')
+        .where('actor_email', '=', email)
+        .execute()
+    ).length;
 
   before(async () => {
     t = await createTestApp({ badTokenMaxPerIp: 5, badTokenWindowSeconds: 60 });
@@ -22,7 +29,13 @@ describe('throttles: atomic, sliding, and for every kind of bad token', () => {
   after(() => t.close());
 
   test('a burst of 60 simultaneous wrong passwords for one account gets at most 5 password checks; the rest are 429', async () => {
-    const results = await Promise.all(Array.from({ length: 60 }, (_, i) => t.anonymous(`192.0.2.${(i % 50) + 1}`).post('/api/v1/auth/login', { email: 'burst@acme.test', password: `wrong guess ${i}` })));
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        t
+          .anonymous(`192.0.2.${(i % 50) + 1}`)
+          .post('/api/v1/auth/login', { email: 'burst@acme.test', password: `wrong guess ${i}` }),
+      ),
+    );
     const statuses = results.map((r) => r.status);
     assert.equal(statuses.filter((s) => s === 401).length, 5, `statuses: ${statuses.join(',')}`);
     assert.equal(statuses.filter((s) => s === 429).length, 55);
@@ -31,7 +44,14 @@ describe('throttles: atomic, sliding, and for every kind of bad token', () => {
     assert.equal(refused.body.error.code, 'too_many_login_attempts');
     assert.ok(Number(refused.headers['retry-after']) > 0);
     // The right password is refused too while the account is locked: guessing it in the burst is pointless.
-    assert.equal((await t.anonymous('192.0.2.99').post('/api/v1/auth/login', { email: 'burst@acme.test', password: TEST_PASSWORD })).status, 429);
+    assert.equal(
+      (
+        await t
+          .anonymous('192.0.2.99')
+          .post('/api/v1/auth/login', { email: 'burst@acme.test', password: TEST_PASSWORD })
+      ).status,
+      429,
+    );
   });
 
   test('the lock slides: failures just before a window boundary still count just after it', async () => {
@@ -39,17 +59,43 @@ describe('throttles: atomic, sliding, and for every kind of bad token', () => {
     // Move to 10 seconds before a boundary, fail 5 times, then step over the boundary.
     const now = t.clock.now().getTime();
     t.clock.set(new Date((Math.floor(now / windowMs) + 3) * windowMs - 10_000));
-    for (let i = 0; i < 5; i++) assert.equal((await t.anonymous('198.51.100.40').post('/api/v1/auth/login', { email: 'owner@acme.test', password: `nope ${i}` })).status, 401);
+    for (let i = 0; i < 5; i++)
+      assert.equal(
+        (
+          await t
+            .anonymous('198.51.100.40')
+            .post('/api/v1/auth/login', { email: 'owner@acme.test', password: `nope ${i}` })
+        ).status,
+        401,
+      );
     t.clock.advance(20_000);
-    const after = await t.anonymous('198.51.100.40').post('/api/v1/auth/login', { email: 'owner@acme.test', password: TEST_PASSWORD });
+    const after = await t
+      .anonymous('198.51.100.40')
+      .post('/api/v1/auth/login', { email: 'owner@acme.test', password: TEST_PASSWORD });
     assert.equal(after.status, 429, 'a fixed window would have unlocked the account 10 seconds after it was locked');
     // One failure ages out after a fifth of a window (the oldest fifth of the previous window's weight).
     t.clock.advance(windowMs / 5);
-    assert.equal((await t.anonymous('198.51.100.40').post('/api/v1/auth/login', { email: 'owner@acme.test', password: TEST_PASSWORD })).status, 200);
+    assert.equal(
+      (
+        await t
+          .anonymous('198.51.100.40')
+          .post('/api/v1/auth/login', { email: 'owner@acme.test', password: TEST_PASSWORD })
+      ).status,
+      200,
+    );
   });
 
   test('a correct password gives its slots back: many people behind one address sign in freely', async () => {
-    for (let i = 0; i < 30; i++) assert.equal((await t.anonymous('203.0.113.200').post('/api/v1/auth/login', { email: 'owner@acme.test', password: TEST_PASSWORD })).status, 200, `sign-in ${i + 1}`);
+    for (let i = 0; i < 30; i++)
+      assert.equal(
+        (
+          await t
+            .anonymous('203.0.113.200')
+            .post('/api/v1/auth/login', { email: 'owner@acme.test', password: TEST_PASSWORD })
+        ).status,
+        200,
+        `sign-in ${i + 1}`,
+      );
   });
 
   test('bad personal API tokens from one network: 429 with Retry-After past the limit; valid tokens and other networks are unaffected', async () => {
@@ -88,19 +134,37 @@ describe('throttles: atomic, sliding, and for every kind of bad token', () => {
     assert.deepEqual(scimStatuses, [401, 401, 401, 401, 401, 429]);
     const scimRefused = await scim('198.51.100.60');
     const body = JSON.parse(scimRefused.raw.body) as { schemas: string[]; status: string };
-    assert.deepEqual([body.schemas[0], body.status], ['urn:ietf:params:scim:api:messages:2.0:Error', '429'], 'in SCIM\'s own error shape');
+    assert.deepEqual(
+      [body.schemas[0], body.status],
+      ['urn:ietf:params:scim:api:messages:2.0:Error', '429'],
+      "in SCIM's own error shape",
+    );
     assert.ok(Number(scimRefused.headers['retry-after']) > 0);
 
-    const gateway = (ip: string) => t.app.inject({ method: 'POST', url: '/v1/messages', remoteAddress: ip, headers: { 'x-api-key': `pls_gwk_${'C'.repeat(43)}`, 'content-type': 'application/json' }, payload: { model: 'm', max_tokens: 1, messages: [] } });
+    const gateway = (ip: string) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/v1/messages',
+        remoteAddress: ip,
+        headers: { 'x-api-key': `pls_gwk_${'C'.repeat(43)}`, 'content-type': 'application/json' },
+        payload: { model: 'm', max_tokens: 1, messages: [] },
+      });
     const gwStatuses: number[] = [];
     for (let i = 0; i < 6; i++) gwStatuses.push((await gateway('198.51.100.70')).statusCode);
     assert.deepEqual(gwStatuses, [401, 401, 401, 401, 401, 429]);
 
-    const link = (ip: string) => t.anonymous(ip).post('/api/v1/auth/setup-password', { token: `pls_lnk_${'D'.repeat(43)}`, password: 'whatever passphrase' });
+    const link = (ip: string) =>
+      t
+        .anonymous(ip)
+        .post('/api/v1/auth/setup-password', { token: `pls_lnk_${'D'.repeat(43)}`, password: 'whatever passphrase' });
     const linkStatuses: number[] = [];
     for (let i = 0; i < 6; i++) linkStatuses.push((await link('198.51.100.80')).status);
     assert.deepEqual(linkStatuses, [400, 400, 400, 400, 400, 429]);
-    const refusals = await t.db.database.db.selectFrom('audit_events').select('metadata').where('action', '=', 'auth.link_refused').execute();
+    const refusals = await t.db.database.db
+      .selectFrom('audit_events')
+      .select('metadata')
+      .where('action', '=', 'auth.link_refused')
+      .execute();
     assert.ok(refusals.length >= 5, 'each bad link is audited');
   });
 });

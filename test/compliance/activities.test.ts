@@ -8,24 +8,54 @@ import type { Agent } from '../helpers/harness.js';
 import { type World, buildWorld, createKey, keyClient } from './world.js';
 import { testAction } from '../helpers/audit-actions.js';
 
-type Activity = { id: string; created_at: string; type: string; organization_id: string; actor: { id: string | null; type: string; email_address: string | null } };
+type Activity = {
+  id: string;
+  created_at: string;
+  type: string;
+  organization_id: string;
+  actor: { id: string | null; type: string; email_address: string | null };
+};
 type Page = { data: Activity[]; has_more: boolean; first_id: string | null; last_id: string | null };
 
 /** Writes one audit event through the real write path, as a person of the tree would cause it. */
 async function write(w: World, orgId: string, action: string, actor = w.ann): Promise<void> {
-  const ctx: Ctx = { ...w.t.system, caller: { kind: 'user', userId: actor.userId, email: actor.email, via: 'session', credentialId: 'ses_test' } };
-  await w.t.db.database.db.transaction().execute((tx) => recordAudit(tx, ctx, { orgId, action: testAction(action), targets: [{ type: 'organization', id: orgId }] }));
+  const ctx: Ctx = {
+    ...w.t.system,
+    caller: { kind: 'user', userId: actor.userId, email: actor.email, via: 'session', credentialId: 'ses_test' },
+  };
+  await w.t.db.database.db
+    .transaction()
+    .execute((tx) =>
+      recordAudit(tx, ctx, { orgId, action: testAction(action), targets: [{ type: 'organization', id: orgId }] }),
+    );
 }
 
 const treeEventIds = async (w: World) =>
-  (await w.t.db.database.db.selectFrom('audit_events').select('id').where('org_id', 'in', [w.root.orgId, w.alpha.orgId, w.beta.orgId]).execute()).map((r) => r.id).sort();
+  (
+    await w.t.db.database.db
+      .selectFrom('audit_events')
+      .select('id')
+      .where('org_id', 'in', [w.root.orgId, w.alpha.orgId, w.beta.orgId])
+      .execute()
+  )
+    .map((r) => r.id)
+    .sort();
 
 describe('the activity feed', () => {
   let w: World;
   let feed: Agent;
   before(async () => {
     w = await buildWorld();
-    feed = keyClient(w.t, (await createKey(w.root.owner, w.root.orgId, { name: 'SIEM', scopes: ['read:compliance_activities'], rateLimitPerMinute: 100_000 })).secret);
+    feed = keyClient(
+      w.t,
+      (
+        await createKey(w.root.owner, w.root.orgId, {
+          name: 'SIEM',
+          scopes: ['read:compliance_activities'],
+          rateLimitPerMinute: 100_000,
+        })
+      ).secret,
+    );
   });
   after(() => w.close());
 
@@ -45,9 +75,16 @@ describe('the activity feed', () => {
     const stored = await treeEventIds(w);
     // Every event of the tree up to this request (this request's own use is written before it reads).
     assert.deepEqual(page.data.map((a) => a.id).sort(), stored.filter((id) => id <= (page.first_id as string)).sort());
-    const other = (await w.t.db.database.db.selectFrom('audit_events').select('id').where('org_id', '=', w.other.orgId).execute()).map((r) => r.id);
-    assert.ok(other.length > 0 && other.every((id) => !page.data.some((a) => a.id === id)), 'nothing of another customer');
-    const message = page.data.find((a) => a.type === 'conversation.message_sent' && a.actor.id === w.ann.userId) as Activity & { metadata: Record<string, unknown>; targets: unknown[]; sequence: number; hash: string };
+    const other = (
+      await w.t.db.database.db.selectFrom('audit_events').select('id').where('org_id', '=', w.other.orgId).execute()
+    ).map((r) => r.id);
+    assert.ok(
+      other.length > 0 && other.every((id) => !page.data.some((a) => a.id === id)),
+      'nothing of another customer',
+    );
+    const message = page.data.find(
+      (a) => a.type === 'conversation.message_sent' && a.actor.id === w.ann.userId,
+    ) as Activity & { metadata: Record<string, unknown>; targets: unknown[]; sequence: number; hash: string };
     assert.equal(message.organization_id, w.alpha.orgId);
     assert.equal(message.actor.email_address, 'ann@root.example');
     assert.equal(message.metadata.promptBytes, Buffer.byteLength('Ann asks about the merger'));
@@ -61,7 +98,11 @@ describe('the activity feed', () => {
     const invited = await get('activity_types[]=member.invited');
     assert.ok(invited.data.length >= 3 && invited.data.every((a) => a.type === 'member.invited'));
     const prefixed = await get('activity_types[]=conversation.*&activity_types[]=file.uploaded');
-    assert.deepEqual([...new Set(prefixed.data.map((a) => a.type))].sort(), ['conversation.created', 'conversation.message_sent', 'file.uploaded']);
+    assert.deepEqual([...new Set(prefixed.data.map((a) => a.type))].sort(), [
+      'conversation.created',
+      'conversation.message_sent',
+      'file.uploaded',
+    ]);
     const byAnn = await get(`actor_ids[]=${w.ann.userId}`);
     assert.ok(byAnn.data.length >= 3 && byAnn.data.every((a) => a.actor.id === w.ann.userId));
     const byEmail = await get('actor_ids=cid@root.example');
@@ -88,7 +129,8 @@ describe('the activity feed', () => {
 
   test('format=ocsf returns each event through the same OCSF mapping as the SIEM streams', async () => {
     const plain = (await feed.get('/v1/compliance/activities?limit=50')).body as Page;
-    const ocsf = (await feed.get(`/v1/compliance/activities?limit=50&format=ocsf&after_id=${plain.data[0]?.id}`)).body as { data: Record<string, unknown>[]; first_id: string };
+    const ocsf = (await feed.get(`/v1/compliance/activities?limit=50&format=ocsf&after_id=${plain.data[0]?.id}`))
+      .body as { data: Record<string, unknown>[]; first_id: string };
     const ids = ocsf.data.map((e) => (e.metadata as { uid: string }).uid);
     assert.equal(ocsf.first_id, ids[0]);
     const rows = await w.t.db.database.db.selectFrom('audit_events').selectAll().where('id', 'in', ids).execute();
@@ -99,8 +141,14 @@ describe('the activity feed', () => {
       assert.ok(row);
       assert.deepEqual(e, JSON.parse(JSON.stringify(toOcsf(eventFromRow(row)))));
     }
-    assert.ok(ocsf.data.some((e) => e.class_uid === 3001), 'account changes are Account Change (3001)');
-    assert.ok(ocsf.data.some((e) => e.class_uid === 6003), 'administration is API Activity (6003)');
+    assert.ok(
+      ocsf.data.some((e) => e.class_uid === 3001),
+      'account changes are Account Change (3001)',
+    );
+    assert.ok(
+      ocsf.data.some((e) => e.class_uid === 6003),
+      'administration is API Activity (6003)',
+    );
   });
 
   test('paging back with after_id and forward with before_id while events are written: no duplicates, no gaps', async () => {
@@ -116,7 +164,7 @@ describe('the activity feed', () => {
     for (;;) {
       seen.push(...page.data.map((a) => a.id));
       // Meanwhile the tree keeps working: new events land at the head of the feed.
-      for (let k = 0; k < 4; k++) await write(w, [w.alpha.orgId, w.beta.orgId][(writes++) % 2] as string, 'live.event');
+      for (let k = 0; k < 4; k++) await write(w, [w.alpha.orgId, w.beta.orgId][writes++ % 2] as string, 'live.event');
       if (!page.has_more) break;
       page = (await feed.get(`/v1/compliance/activities?limit=37&after_id=${page.last_id}`)).body as Page;
     }
@@ -126,7 +174,11 @@ describe('the activity feed', () => {
       const next = (await feed.get(`/v1/compliance/activities?limit=37&before_id=${cursor}`)).body as Page;
       if (next.data.length) cursor = next.first_id as string;
       // Shown newest first, like every page.
-      for (let i = 1; i < next.data.length; i++) assert.ok((next.data[i - 1] as Activity).id > (next.data[i] as Activity).id || (next.data[i - 1] as Activity).created_at > (next.data[i] as Activity).created_at);
+      for (let i = 1; i < next.data.length; i++)
+        assert.ok(
+          (next.data[i - 1] as Activity).id > (next.data[i] as Activity).id ||
+            (next.data[i - 1] as Activity).created_at > (next.data[i] as Activity).created_at,
+        );
       seen.push(...next.data.map((a) => a.id));
       if (!next.has_more) break;
     }
@@ -155,7 +207,11 @@ describe('the activity feed', () => {
       assert.equal(res.body.error.code, code, `${q}: ${res.body.error.message}`);
     }
     // An event of another customer is not a cursor this key can use.
-    const foreign = await w.t.db.database.db.selectFrom('audit_events').select('id').where('org_id', '=', w.other.orgId).executeTakeFirstOrThrow();
+    const foreign = await w.t.db.database.db
+      .selectFrom('audit_events')
+      .select('id')
+      .where('org_id', '=', w.other.orgId)
+      .executeTakeFirstOrThrow();
     const res = await feed.get(`/v1/compliance/activities?after_id=${foreign.id}`);
     assert.equal(res.body.error.code, 'invalid_cursor');
   });
@@ -167,7 +223,10 @@ describe('the activity feed serves only settled events', () => {
   after(() => w.close());
 
   test('an event stamped before the reader passed, but committed after, is still delivered by the next poll', async () => {
-    const feed = keyClient(w.t, (await createKey(w.root.owner, w.root.orgId, { scopes: ['read:compliance_activities'] })).secret);
+    const feed = keyClient(
+      w.t,
+      (await createKey(w.root.owner, w.root.orgId, { scopes: ['read:compliance_activities'] })).secret,
+    );
     w.t.clock.advance(60_000);
     const first = (await feed.get('/v1/compliance/activities?limit=10')).body as Page;
     // Nothing younger than 10 seconds is served: the key's own creation a minute ago is, this request's use is not yet.
@@ -179,6 +238,9 @@ describe('the activity feed serves only settled events', () => {
     await write(w, w.beta.orgId, 'slow.commit', w.bea);
     w.t.clock.set(new Date(now + 11_000));
     const next = (await feed.get(`/v1/compliance/activities?limit=100&before_id=${first.first_id}`)).body as Page;
-    assert.ok(next.data.some((a) => a.type === 'slow.commit'), 'the late event is after the cursor, not skipped');
+    assert.ok(
+      next.data.some((a) => a.type === 'slow.commit'),
+      'the late event is after the cursor, not skipped',
+    );
   });
 });

@@ -20,12 +20,19 @@ describe('prompt content in audit events', () => {
     assert.equal(e?.metadata.promptExcerpt, undefined);
     assert.ok(!JSON.stringify(e).includes('budget'));
     const settings = await w.root.owner.get(`/api/v1/orgs/${w.alpha.orgId}/audit-settings/content`);
-    assert.deepEqual(settings.body, { tier: 'metadata', promptExcerptChars: null, source: 'default', sourceOrgId: null });
+    assert.deepEqual(settings.body, {
+      tier: 'metadata',
+      promptExcerptChars: null,
+      source: 'default',
+      sourceOrgId: null,
+    });
   });
 
   test('only a primary owner opts in; the refusal changes nothing', async () => {
     const admin = await w.t.addMember(w.root.owner, w.root.orgId, 'admin2@root.example', 'admin');
-    const res = await admin.agent.request('PUT', `/api/v1/orgs/${w.root.orgId}/audit-settings/content`, { promptExcerptChars: 20 });
+    const res = await admin.agent.request('PUT', `/api/v1/orgs/${w.root.orgId}/audit-settings/content`, {
+      promptExcerptChars: 20,
+    });
     assert.equal(res.status, 403);
     assert.equal(res.body.error.code, 'missing_permission_audit_content_manage');
     assert.equal((await w.root.owner.get(`/api/v1/orgs/${w.root.orgId}/audit-settings/content`)).body.tier, 'metadata');
@@ -36,12 +43,28 @@ describe('prompt content in audit events', () => {
   });
 
   test('an opt-in on the parent gives excerpts in its units, for workspace prompts and gateway requests; a unit may go back to metadata', async () => {
-    const set = await w.root.owner.request('PUT', `/api/v1/orgs/${w.root.orgId}/audit-settings/content`, { promptExcerptChars: 12 });
+    const set = await w.root.owner.request('PUT', `/api/v1/orgs/${w.root.orgId}/audit-settings/content`, {
+      promptExcerptChars: 12,
+    });
     assert.equal(set.status, 200);
-    assert.deepEqual(set.body, { tier: 'excerpts', promptExcerptChars: 12, source: 'organization', sourceOrgId: w.root.orgId });
+    assert.deepEqual(set.body, {
+      tier: 'excerpts',
+      promptExcerptChars: 12,
+      source: 'organization',
+      sourceOrgId: w.root.orgId,
+    });
     const changed = (await eventsOf(w.t, w.root.orgId, 'audit.content_tier_changed')).pop();
-    assert.deepEqual(changed?.metadata, { from: { tier: 'metadata', promptExcerptChars: null }, to: { tier: 'excerpts', promptExcerptChars: 12 }, source: 'organization' });
-    assert.deepEqual((await w.root.owner.get(`/api/v1/orgs/${w.alpha.orgId}/audit-settings/content`)).body, { tier: 'excerpts', promptExcerptChars: 12, source: 'inherited', sourceOrgId: w.root.orgId });
+    assert.deepEqual(changed?.metadata, {
+      from: { tier: 'metadata', promptExcerptChars: null },
+      to: { tier: 'excerpts', promptExcerptChars: 12 },
+      source: 'organization',
+    });
+    assert.deepEqual((await w.root.owner.get(`/api/v1/orgs/${w.alpha.orgId}/audit-settings/content`)).body, {
+      tier: 'excerpts',
+      promptExcerptChars: 12,
+      source: 'inherited',
+      sourceOrgId: w.root.orgId,
+    });
 
     await chat(w.ann.agent, w.alpha.orgId, 'x', ['Quarterly numbers are 🎉 great and secret']);
     const e = await lastMessageEvent(w.alpha.orgId);
@@ -49,23 +72,34 @@ describe('prompt content in audit events', () => {
     assert.equal(e?.metadata.promptExcerptTruncated, true);
 
     const gk = (await w.bea.agent.post(`/api/v1/orgs/${w.beta.orgId}/gateway/keys`, { name: 'k' })).body.key as string;
-    const r = await w.t.app.inject({ method: 'POST', url: '/v1/messages', headers: { 'x-api-key': gk, 'content-type': 'application/json' }, payload: { model: 'm', max_tokens: 10, messages: [{ role: 'user', content: [{ type: 'text', text: 'short' }] }] } });
+    const r = await w.t.app.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: { 'x-api-key': gk, 'content-type': 'application/json' },
+      payload: { model: 'm', max_tokens: 10, messages: [{ role: 'user', content: [{ type: 'text', text: 'short' }] }] },
+    });
     assert.equal(r.statusCode, 200);
     const g = (await eventsOf(w.t, w.beta.orgId, 'gateway.request_handled')).pop();
     assert.deepEqual([g?.metadata.promptExcerpt, g?.metadata.promptExcerptTruncated], ['short', false]);
 
     // Excerpts count characters, not bytes: an emoji is never cut in half.
-    await w.root.owner.request('PUT', `/api/v1/orgs/${w.alpha.orgId}/audit-settings/content`, { promptExcerptChars: 3 });
+    await w.root.owner.request('PUT', `/api/v1/orgs/${w.alpha.orgId}/audit-settings/content`, {
+      promptExcerptChars: 3,
+    });
     await chat(w.ann.agent, w.alpha.orgId, 'y', ['🎉🎉🎉🎉']);
     assert.equal((await lastMessageEvent(w.alpha.orgId))?.metadata.promptExcerpt, '🎉🎉🎉');
 
     // Alpha goes back to metadata only while the parent keeps excerpts.
-    await w.root.owner.request('PUT', `/api/v1/orgs/${w.alpha.orgId}/audit-settings/content`, { promptExcerptChars: null });
+    await w.root.owner.request('PUT', `/api/v1/orgs/${w.alpha.orgId}/audit-settings/content`, {
+      promptExcerptChars: null,
+    });
     await chat(w.ann.agent, w.alpha.orgId, 'z', ['back to private']);
     const last = await lastMessageEvent(w.alpha.orgId);
     assert.equal(last?.metadata.promptExcerpt, undefined);
     assert.ok(!JSON.stringify(last).includes('private'));
-    const inherit = await w.root.owner.request('PUT', `/api/v1/orgs/${w.alpha.orgId}/audit-settings/content`, { inherit: true });
+    const inherit = await w.root.owner.request('PUT', `/api/v1/orgs/${w.alpha.orgId}/audit-settings/content`, {
+      inherit: true,
+    });
     assert.equal(inherit.body.source, 'inherited');
     // Uploads stay metadata only in every tier.
     const up = (await eventsOf(w.t, w.alpha.orgId, 'file.uploaded')).pop();

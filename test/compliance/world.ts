@@ -35,7 +35,9 @@ export async function upload(agent: Agent, orgId: string, name: string, content:
   const fd = new FormData();
   fd.append('file', new Blob([typeof content === 'string' ? content : new Uint8Array(content)]), name);
   const req = new Request('http://x/', { method: 'POST', body: fd });
-  const res = await agent.request('POST', `/api/v1/orgs/${orgId}/files`, Buffer.from(await req.arrayBuffer()), { 'content-type': req.headers.get('content-type') as string });
+  const res = await agent.request('POST', `/api/v1/orgs/${orgId}/files`, Buffer.from(await req.arrayBuffer()), {
+    'content-type': req.headers.get('content-type') as string,
+  });
   if (res.status !== 201) throw new Error(`upload failed: ${res.status} ${res.raw.body}`);
   return res.body.id as string;
 }
@@ -51,7 +53,8 @@ export async function chat(agent: Agent, orgId: string, title: string, prompts: 
 }
 
 export async function userIdOf(t: TestApp, email: string): Promise<string> {
-  return (await t.db.database.db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirstOrThrow()).id;
+  return (await t.db.database.db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirstOrThrow())
+    .id;
 }
 
 export async function buildWorld(overrides: Partial<PalisadeConfig> = {}): Promise<World> {
@@ -63,17 +66,39 @@ export async function buildWorld(overrides: Partial<PalisadeConfig> = {}): Promi
   const other = await t.seedOrg('Other Corp', 'owner@other.example');
   for (const orgId of [alpha.body.id, beta.body.id, other.orgId]) {
     const owner = orgId === other.orgId ? other.owner : root.owner;
-    const r = await owner.request('PUT', `/api/v1/orgs/${orgId}/gateway/upstream`, { name: 'loop', kind: 'anthropic', baseUrl: up.url });
+    const r = await owner.request('PUT', `/api/v1/orgs/${orgId}/gateway/upstream`, {
+      name: 'loop',
+      kind: 'anthropic',
+      baseUrl: up.url,
+    });
     if (r.status !== 200) throw new Error(`upstream failed: ${r.status} ${r.raw.body}`);
   }
-  const person = async (orgId: string, email: string, title: string, prompt: string, fileText: string): Promise<Person> => {
+  const person = async (
+    orgId: string,
+    email: string,
+    title: string,
+    prompt: string,
+    fileText: string,
+  ): Promise<Person> => {
     const { agent } = await t.addMember(root.owner, orgId, email, 'member');
     const conversationId = await chat(agent, orgId, title, [prompt]);
     const fileId = await upload(agent, orgId, `${email.split('@')[0]}-notes.txt`, fileText);
     return { agent, email, orgId, userId: await userIdOf(t, email), conversationId, fileId };
   };
-  const ann = await person(alpha.body.id, 'ann@root.example', 'Ann merger plans', 'Ann asks about the merger', 'ann file body');
-  const cid = await person(alpha.body.id, 'cid@root.example', 'Cid budget', 'Cid asks about the budget', 'cid file body');
+  const ann = await person(
+    alpha.body.id,
+    'ann@root.example',
+    'Ann merger plans',
+    'Ann asks about the merger',
+    'ann file body',
+  );
+  const cid = await person(
+    alpha.body.id,
+    'cid@root.example',
+    'Cid budget',
+    'Cid asks about the budget',
+    'cid file body',
+  );
   const bea = await person(beta.body.id, 'bea@root.example', 'Bea hiring', 'Bea asks about hiring', 'bea file body');
   return {
     t,
@@ -92,8 +117,22 @@ export async function buildWorld(overrides: Partial<PalisadeConfig> = {}): Promi
   };
 }
 
-export async function createKey(owner: Agent, orgId: string, input: Record<string, unknown> = {}): Promise<{ secret: string; id: string }> {
-  const res = await owner.post(`/api/v1/orgs/${orgId}/compliance/keys`, { name: 'SIEM', scopes: ['read:compliance_activities', 'read:compliance_directory', 'read:compliance_user_data', 'delete:compliance_user_data', 'read:compliance_usage'], ...input });
+export async function createKey(
+  owner: Agent,
+  orgId: string,
+  input: Record<string, unknown> = {},
+): Promise<{ secret: string; id: string }> {
+  const res = await owner.post(`/api/v1/orgs/${orgId}/compliance/keys`, {
+    name: 'SIEM',
+    scopes: [
+      'read:compliance_activities',
+      'read:compliance_directory',
+      'read:compliance_user_data',
+      'delete:compliance_user_data',
+      'read:compliance_usage',
+    ],
+    ...input,
+  });
   if (res.status !== 201) throw new Error(`key creation failed: ${res.status} ${res.raw.body}`);
   return { secret: res.body.key as string, id: res.body.complianceKey.id as string };
 }
@@ -107,6 +146,16 @@ export function keyClient(t: TestApp, secret: string, ip = '198.51.100.7'): Agen
 
 /** Audit events of an organization with an action, oldest first. */
 export async function eventsOf(t: TestApp, orgId: string, action: string) {
-  const rows = await t.db.database.db.selectFrom('audit_events').selectAll().where('org_id', '=', orgId).where('action', '=', action).orderBy('seq').execute();
-  return rows.map((r) => ({ ...r, targets: JSON.parse(r.targets) as { type: string; id: string; name?: string }[], metadata: JSON.parse(r.metadata) as Record<string, unknown> }));
+  const rows = await t.db.database.db
+    .selectFrom('audit_events')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('action', '=', action)
+    .orderBy('seq')
+    .execute();
+  return rows.map((r) => ({
+    ...r,
+    targets: JSON.parse(r.targets) as { type: string; id: string; name?: string }[],
+    metadata: JSON.parse(r.metadata) as Record<string, unknown>,
+  }));
 }

@@ -18,10 +18,22 @@ const key = () => randomBytes(32).toString('base64');
 describe('local keyring configuration', () => {
   test('missing or malformed master keys stop start-up naming the variable', () => {
     const pg = loadConfig({ DATABASE_URL: 'postgres://x@127.0.0.1/db' });
-    assert.throws(() => loadLocalKeyring(pg), (e: unknown) => e instanceof KeyProviderError && /PALISADE_MASTER_KEY/.test(e.message) && /openssl rand -base64 32/.test(e.message));
-    assert.throws(() => new LocalKeyring(Buffer.alloc(16).toString('base64'), 'PALISADE_MASTER_KEY'), /16 bytes.*exactly 32/);
+    assert.throws(
+      () => loadLocalKeyring(pg),
+      (e: unknown) =>
+        e instanceof KeyProviderError &&
+        /PALISADE_MASTER_KEY/.test(e.message) &&
+        /openssl rand -base64 32/.test(e.message),
+    );
+    assert.throws(
+      () => new LocalKeyring(Buffer.alloc(16).toString('base64'), 'PALISADE_MASTER_KEY'),
+      /16 bytes.*exactly 32/,
+    );
     assert.throws(() => new LocalKeyring(`${key()},${key()}`, 'PALISADE_MASTER_KEY'), /id:base64/);
-    assert.throws(() => loadLocalKeyring(loadConfig({ PALISADE_MASTER_KEY_FILE: '/nonexistent/master.key' })), (e: unknown) => e instanceof KeyProviderError && e.variable === 'PALISADE_MASTER_KEY_FILE');
+    assert.throws(
+      () => loadLocalKeyring(loadConfig({ PALISADE_MASTER_KEY_FILE: '/nonexistent/master.key' })),
+      (e: unknown) => e instanceof KeyProviderError && e.variable === 'PALISADE_MASTER_KEY_FILE',
+    );
     const ring = new LocalKeyring(`k2:${key()},k1:${key()}`, 'PALISADE_MASTER_KEY');
     assert.equal(ring.currentKekId(), 'local:k2');
     assert.deepEqual(ring.knownKekIds(), ['local:k2', 'local:k1']);
@@ -67,7 +79,11 @@ describe('envelope encryption per organization', () => {
     const ok = await openFor(db(), t.config, ref, s.ct, s.keyVersion);
     assert.ok(ok.ok && ok.data.toString() === 'the quarterly numbers');
 
-    const fails = async (r: typeof ref, ct: string, v: number) => assert.rejects(openFor(db(), t.config, r, ct, v), (e: { code?: string }) => e.code === 'content_integrity_failed');
+    const fails = async (r: typeof ref, ct: string, v: number) =>
+      assert.rejects(
+        openFor(db(), t.config, r, ct, v),
+        (e: { code?: string }) => e.code === 'content_integrity_failed',
+      );
     const flipped = Buffer.from(s.ct, 'base64');
     flipped[flipped.length - 1]! ^= 1;
     await fails(ref, flipped.toString('base64'), s.keyVersion);
@@ -83,7 +99,11 @@ describe('envelope encryption per organization', () => {
     const row = await db().selectFrom('org_data_keys').selectAll().where('org_id', '=', orgB).executeTakeFirstOrThrow();
     const w = Buffer.from(row.wrapped_key, 'base64');
     w[20]! ^= 1;
-    await db().updateTable('org_data_keys').set({ wrapped_key: w.toString('base64') }).where('id', '=', row.id).execute();
+    await db()
+      .updateTable('org_data_keys')
+      .set({ wrapped_key: w.toString('base64') })
+      .where('id', '=', row.id)
+      .execute();
     await assert.rejects(sealFor(db(), t.config, t.clock.now(), { orgId: orgB, table: 'x', recordId: 'z' }, 'b'));
   });
 
@@ -114,7 +134,12 @@ describe('envelope encryption per organization', () => {
     assert.equal(first.summary?.remaining, 1);
     const again = await scheduler.runNow('crypto.rewrap_data_keys');
     assert.equal(again.summary?.rewrapped, 0, 'idempotent');
-    const kekIds = await db().selectFrom('org_data_keys').select('kek_id').where('status', '!=', 'destroyed').where('org_id', '=', orgA).execute();
+    const kekIds = await db()
+      .selectFrom('org_data_keys')
+      .select('kek_id')
+      .where('status', '!=', 'destroyed')
+      .where('org_id', '=', orgA)
+      .execute();
     assert.ok(kekIds.every((k) => k.kek_id === 'local:k2'));
     await replaceKeyProvider(t.config, new LocalKeyring(`k2:${newKey}`, 'PALISADE_MASTER_KEY'));
     const o = await openFor(db(), t.config, ref, sealed.ct, sealed.keyVersion);
@@ -126,7 +151,10 @@ describe('envelope encryption per organization', () => {
     const sealed = await sealFor(db(), t.config, t.clock.now(), ref, 'to be shredded');
     const { destroyed } = await destroyOrgKeys(db(), orgA, t.clock.now(), 'test');
     assert.ok(destroyed >= 1);
-    assert.deepEqual(await openFor(db(), t.config, ref, sealed.ct, sealed.keyVersion), { ok: false, reason: 'shredded' });
+    assert.deepEqual(await openFor(db(), t.config, ref, sealed.ct, sealed.keyVersion), {
+      ok: false,
+      reason: 'shredded',
+    });
     const rows = await db().selectFrom('org_data_keys').select('wrapped_key').where('org_id', '=', orgA).execute();
     assert.ok(rows.every((r) => r.wrapped_key === ''));
     // New content after the shred gets a fresh key with a new version number.

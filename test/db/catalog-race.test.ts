@@ -18,7 +18,9 @@ describe('PostgreSQL catalog reads while other schemas are dropped', { skip: TES
     const churn = (async () => {
       for (let i = 0; !stop; i++) {
         const s = `${tag}_${i % 4}`;
-        await admin.query(`create schema if not exists ${s}; create table if not exists ${s}.a (x serial, y int); create table if not exists ${s}.b (x int)`);
+        await admin.query(
+          `create schema if not exists ${s}; create table if not exists ${s}.a (x serial, y int); create table if not exists ${s}.b (x int)`,
+        );
         await admin.query(`drop schema ${s} cascade`);
         churned++;
       }
@@ -37,17 +39,28 @@ describe('PostgreSQL catalog reads while other schemas are dropped', { skip: TES
 
   test("the tables of Palisade's own schema are described as Kysely describes them, and no other schema's", async () => {
     const test = await openTestDatabase();
-    const kysely = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: PG_URL, max: 1 }) }) });
+    const kysely = new Kysely<unknown>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: PG_URL, max: 1 }) }),
+    });
     try {
       const ours = await test.database.db.introspection.getTables({ withInternalKyselyTables: true });
-      const theirs = (await new PostgresIntrospector(kysely).getTables({ withInternalKyselyTables: true })).filter((t) => t.schema === test.database.schema);
+      const theirs = (await new PostgresIntrospector(kysely).getTables({ withInternalKyselyTables: true })).filter(
+        (t) => t.schema === test.database.schema,
+      );
       assert.ok(ours.length > 20, `found ${ours.length} tables`);
-      assert.ok(ours.every((t) => t.schema === test.database.schema), 'only the search-path schema');
+      assert.ok(
+        ours.every((t) => t.schema === test.database.schema),
+        'only the search-path schema',
+      );
       // Through JSON: Kysely writes `comment: undefined` where Palisade's leaves the key out.
       const plain = (x: unknown) => JSON.parse(JSON.stringify(x)) as unknown;
       assert.deepEqual(plain(ours), plain(theirs));
       const withoutInternal = await test.database.db.introspection.getTables();
-      assert.equal(withoutInternal.length, ours.length - 2, 'kysely_migration and its lock table are left out by default');
+      assert.equal(
+        withoutInternal.length,
+        ours.length - 2,
+        'kysely_migration and its lock table are left out by default',
+      );
     } finally {
       await kysely.destroy();
       await test.cleanup();

@@ -30,13 +30,29 @@ describe('palisade db copy: SQLite to PostgreSQL', () => {
   const sqliteUrl = `sqlite:${join(dir, 'source.db')}`;
   const schemas: string[] = [];
   const clock = new ManualClock(new Date());
-  const config = loadConfig({}, { databaseUrl: sqliteUrl, logLevel: 'silent', passwordScryptLogN: 10, publicUrl: 'http://palisade.test', masterKey: randomBytes(32).toString('base64'), ...TEST_SMTP });
+  const config = loadConfig(
+    {},
+    {
+      databaseUrl: sqliteUrl,
+      logLevel: 'silent',
+      passwordScryptLogN: 10,
+      publicUrl: 'http://palisade.test',
+      masterKey: randomBytes(32).toString('base64'),
+      ...TEST_SMTP,
+    },
+  );
   let source: Database;
   let orgId: string;
   let fileId: string;
 
   const indexNames = async (d: Database) =>
-    (await sql<{ indexname: string }>`select indexname from pg_indexes where schemaname = current_schema() and tablename not like 'palisade_db_copy%' order by indexname`.execute(d.db)).rows.map((r) => r.indexname);
+    (
+      await sql<{
+        indexname: string;
+      }>`select indexname from pg_indexes where schemaname = current_schema() and tablename not like 'palisade_db_copy%' order by indexname`.execute(
+        d.db,
+      )
+    ).rows.map((r) => r.indexname);
   const newSchema = async () => {
     const tag = `copy_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
     schemas.push(tag);
@@ -51,13 +67,24 @@ describe('palisade db copy: SQLite to PostgreSQL', () => {
     const { organization, setupLink } = await createOrganization(sys, { name: 'Acme', ownerEmail: 'owner@acme.test' });
     orgId = organization.id;
     const owner = new Agent(app, 'owner@acme.test');
-    await owner.post('/api/v1/auth/setup-password', { token: new URL(setupLink!.url).hash.slice(7), password: TEST_PASSWORD });
-    for (let i = 0; i < 30; i++) await owner.post(`/api/v1/orgs/${orgId}/children`, { name: `Unit ${i}` }).then((r) => assert.equal(r.status, 201));
-    for (let i = 0; i < 20; i++) await owner.post(`/api/v1/orgs/${orgId}/members`, { email: `person${i}@example.test` }).then((r) => assert.equal(r.status, 201));
+    await owner.post('/api/v1/auth/setup-password', {
+      token: new URL(setupLink!.url).hash.slice(7),
+      password: TEST_PASSWORD,
+    });
+    for (let i = 0; i < 30; i++)
+      await owner
+        .post(`/api/v1/orgs/${orgId}/children`, { name: `Unit ${i}` })
+        .then((r) => assert.equal(r.status, 201));
+    for (let i = 0; i < 20; i++)
+      await owner
+        .post(`/api/v1/orgs/${orgId}/members`, { email: `person${i}@example.test` })
+        .then((r) => assert.equal(r.status, 201));
     const fd = new FormData();
     fd.append('file', new Blob(['the secret quarterly plan']), 'plan.txt');
     const req = new Request('http://x/', { method: 'POST', body: fd });
-    const up = await owner.request('POST', `/api/v1/orgs/${orgId}/files`, Buffer.from(await req.arrayBuffer()), { 'content-type': req.headers.get('content-type') as string });
+    const up = await owner.request('POST', `/api/v1/orgs/${orgId}/files`, Buffer.from(await req.arrayBuffer()), {
+      'content-type': req.headers.get('content-type') as string,
+    });
     assert.equal(up.status, 201, up.raw.body);
     fileId = up.body.id;
     await app.close();
@@ -82,8 +109,14 @@ describe('palisade db copy: SQLite to PostgreSQL', () => {
       const app = await buildApp({ database: target, config: { ...config, databaseUrl: PG_URL }, clock });
       try {
         const owner = new Agent(app, 'owner@acme.test');
-        assert.equal((await owner.post('/api/v1/auth/login', { email: 'owner@acme.test', password: TEST_PASSWORD })).status, 200);
-        assert.equal((await owner.get(`/api/v1/orgs/${orgId}/files/${fileId}/content`)).raw.body, 'the secret quarterly plan');
+        assert.equal(
+          (await owner.post('/api/v1/auth/login', { email: 'owner@acme.test', password: TEST_PASSWORD })).status,
+          200,
+        );
+        assert.equal(
+          (await owner.get(`/api/v1/orgs/${orgId}/files/${fileId}/content`)).raw.body,
+          'the secret quarterly plan',
+        );
         const verify = await owner.get(`/api/v1/orgs/${orgId}/audit-events/verify`);
         assert.equal(verify.body.ok, true, verify.raw.body);
         assert.equal((await owner.get(`/api/v1/orgs/${orgId}/members?limit=100`)).body.data.length, 21);
@@ -115,8 +148,14 @@ describe('palisade db copy: SQLite to PostgreSQL', () => {
       const r = await copyDatabase(source, target, { batchRows: 5 });
       assert.equal(r.resumed, true);
       for (const tp of r.tables) assert.equal(tp.copied, tp.total, `${tp.table}: ${tp.copied}/${tp.total}`);
-      const events = await target.db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-      const sourceEvents = await source.db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const events = await target.db
+        .selectFrom('audit_events')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      const sourceEvents = await source.db
+        .selectFrom('audit_events')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
       assert.equal(Number(events.n), Number(sourceEvents.n));
       assert.ok(r.chains.every((c) => c.ok));
       targetIndexes = await indexNames(target);
@@ -128,8 +167,23 @@ describe('palisade db copy: SQLite to PostgreSQL', () => {
       await migrateToLatest(occupied);
       // The indexes dropped for the load were all rebuilt, although the first run died midway.
       assert.deepEqual(targetIndexes, await indexNames(occupied));
-      await occupied.db.insertInto('organizations').values({ id: 'org_other', parent_id: null, name: 'Someone else', billing_email: null, status: 'active', created_at: 'x', updated_at: 'x', deleted_at: null }).execute();
-      await assert.rejects(copyDatabase(source, occupied), (err: { code?: string }) => err.code === 'copy_target_not_empty');
+      await occupied.db
+        .insertInto('organizations')
+        .values({
+          id: 'org_other',
+          parent_id: null,
+          name: 'Someone else',
+          billing_email: null,
+          status: 'active',
+          created_at: 'x',
+          updated_at: 'x',
+          deleted_at: null,
+        })
+        .execute();
+      await assert.rejects(
+        copyDatabase(source, occupied),
+        (err: { code?: string }) => err.code === 'copy_target_not_empty',
+      );
     } finally {
       await occupied.close();
     }
@@ -138,9 +192,14 @@ describe('palisade db copy: SQLite to PostgreSQL', () => {
   test('the CLI copies with progress and says to move the master key', async () => {
     const { tag } = await newSchema();
     const to = `${PG_URL}?options=${encodeURIComponent(`-c search_path=${tag}`)}`;
-    const out = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'db', 'copy', '--to', to], { env: { ...process.env, DATABASE_URL: sqliteUrl, PALISADE_LOG_LEVEL: 'silent' } });
+    const out = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'db', 'copy', '--to', to], {
+      env: { ...process.env, DATABASE_URL: sqliteUrl, PALISADE_LOG_LEVEL: 'silent' },
+    });
     assert.match(out.stdout, /audit_events: \d+\/\d+/);
-    assert.match(out.stdout, /Copied \d+ rows of \d+ tables in [\d.]+ s; (\d+) of \1 audit chains verify on PostgreSQL/);
+    assert.match(
+      out.stdout,
+      /Copied \d+ rows of \d+ tables in [\d.]+ s; (\d+) of \1 audit chains verify on PostgreSQL/,
+    );
     assert.match(out.stdout, /SAME master key/);
   });
 });

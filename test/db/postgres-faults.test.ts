@@ -21,7 +21,12 @@ import { type PostgresInstance, startPostgresInstance } from '../peers/postgres-
  * PostgreSQL faults on a PRIVATE server (test/peers/postgres-instance.ts): restarts under a write
  * load, a failover to a read-only server, a full disk. The shared server on 5432 is never touched.
  */
-const runnable = TEST_DIALECT !== 'postgres' ? 'PostgreSQL only' : process.getuid?.() !== 0 ? 'needs root (runs a private PostgreSQL as the postgres user)' : false;
+const runnable =
+  TEST_DIALECT !== 'postgres'
+    ? 'PostgreSQL only'
+    : process.getuid?.() !== 0
+      ? 'needs root (runs a private PostgreSQL as the postgres user)'
+      : false;
 
 interface Outcome {
   status: number;
@@ -34,17 +39,28 @@ async function seed(url: string): Promise<{ database: Database; orgId: string; s
   await migrateToLatest(database);
   const config = loadConfig({}, { masterKey: randomBytes(32).toString('base64') });
   const sys = systemCtx({ db: database.db, clock: systemClock, config }, 'test');
-  const { organization, setupLink } = await createOrganization(sys, { name: 'Restart', ownerEmail: 'owner@restart.example' });
+  const { organization, setupLink } = await createOrganization(sys, {
+    name: 'Restart',
+    ownerEmail: 'owner@restart.example',
+  });
   return { database, orgId: organization.id, setupToken: new URL(setupLink!.url).hash.replace('#token=', '') };
 }
 
 /** The owner redeems the setup link and creates an API token, through the running server (the real flow). */
 async function apiTokenFrom(base: string, setupToken: string): Promise<string> {
-  const setup = await fetch(`${base}/api/v1/auth/setup-password`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: setupToken, password: 'correct horse battery staple' }) });
+  const setup = await fetch(`${base}/api/v1/auth/setup-password`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token: setupToken, password: 'correct horse battery staple' }),
+  });
   assert.equal(setup.status, 200, await setup.clone().text());
   const cookie = (setup.headers.get('set-cookie') ?? '').split(';')[0] as string;
   const { csrfToken } = (await setup.json()) as { csrfToken: string };
-  const created = await fetch(`${base}/api/v1/me/tokens`, { method: 'POST', headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrfToken }, body: JSON.stringify({ name: 'load' }) });
+  const created = await fetch(`${base}/api/v1/me/tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrfToken },
+    body: JSON.stringify({ name: 'load' }),
+  });
   assert.equal(created.status, 201, await created.clone().text());
   return ((await created.json()) as { token: string }).token;
 }
@@ -63,7 +79,14 @@ describe('PostgreSQL restart, failover and disk full on a private server', { ski
     let server: ChildProcess | undefined;
     try {
       server = spawn(...palisadeCommand('serve', '--port', '0'), {
-        env: { ...process.env, DATABASE_URL: pgi.url('restart'), PALISADE_MASTER_KEY: masterKey, PALISADE_AUDIT_STREAMS_ALLOW_HTTP: 'true', PALISADE_OUTBOUND_ALLOW_CIDRS: '127.0.0.1/32', PALISADE_LOG_LEVEL: 'info' },
+        env: {
+          ...process.env,
+          DATABASE_URL: pgi.url('restart'),
+          PALISADE_MASTER_KEY: masterKey,
+          PALISADE_AUDIT_STREAMS_ALLOW_HTTP: 'true',
+          PALISADE_OUTBOUND_ALLOW_CIDRS: '127.0.0.1/32',
+          PALISADE_LOG_LEVEL: 'info',
+        },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       const base = await new Promise<string>((resolve, reject) => {
@@ -81,9 +104,18 @@ describe('PostgreSQL restart, failover and disk full on a private server', { ski
       const write = async (): Promise<Outcome> => {
         const name = `dest ${++n}`;
         try {
-          const res = await fetch(`${base}/api/v1/orgs/${orgId}/audit-streams`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name, kind: 'webhook', url: `http://127.0.0.1:9/${n}` }), signal: AbortSignal.timeout(20_000) });
+          const res = await fetch(`${base}/api/v1/orgs/${orgId}/audit-streams`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ name, kind: 'webhook', url: `http://127.0.0.1:9/${n}` }),
+            signal: AbortSignal.timeout(20_000),
+          });
           const body = (await res.json()) as { stream?: { id: string }; error?: { code: string } };
-          return { status: res.status, ...(body.error ? { code: body.error.code } : {}), ...(body.stream ? { id: body.stream.id } : {}) };
+          return {
+            status: res.status,
+            ...(body.error ? { code: body.error.code } : {}),
+            ...(body.stream ? { id: body.stream.id } : {}),
+          };
         } catch (err) {
           return { status: 0, code: (err as Error).message };
         }
@@ -104,7 +136,9 @@ describe('PostgreSQL restart, failover and disk full on a private server', { ski
 
       const acknowledged = outcomes.filter((o) => o.status === 201).map((o) => o.id as string);
       const failed = outcomes.filter((o) => o.status !== 201);
-      t.diagnostic(`${outcomes.length} writes: ${acknowledged.length} acknowledged, ${failed.length} refused (${[...new Set(failed.map((f) => `${f.status} ${f.code}`))].join(', ')})`);
+      t.diagnostic(
+        `${outcomes.length} writes: ${acknowledged.length} acknowledged, ${failed.length} refused (${[...new Set(failed.map((f) => `${f.status} ${f.code}`))].join(', ')})`,
+      );
       for (const f of failed) {
         assert.equal(f.status, 503, `a request in flight during the restart fails cleanly: ${JSON.stringify(f)}`);
         assert.equal(f.code, 'database_unavailable');
@@ -113,17 +147,33 @@ describe('PostgreSQL restart, failover and disk full on a private server', { ski
       assert.equal(server.exitCode, null);
       assert.equal(server.pid, serverPid);
       const afterwards = await Promise.all([write(), write(), write()]);
-      assert.deepEqual(afterwards.map((o) => o.status), [201, 201, 201], 'writes succeed after the restarts');
+      assert.deepEqual(
+        afterwards.map((o) => o.status),
+        [201, 201, 201],
+        'writes succeed after the restarts',
+      );
       acknowledged.push(...afterwards.map((o) => o.id as string));
-      const ready = await (await fetch(`${base}/readyz`)).json() as { status: string; checks: { database: { up: boolean } } };
+      const ready = (await (await fetch(`${base}/readyz`)).json()) as {
+        status: string;
+        checks: { database: { up: boolean } };
+      };
       assert.equal(ready.checks.database.up, true);
 
       // Nothing acknowledged was lost; no change without its audit event and no audit event without its change.
       const rows = await database.db.selectFrom('audit_streams').select('id').where('org_id', '=', orgId).execute();
       const stored = new Set(rows.map((r) => r.id));
       for (const id of acknowledged) assert.ok(stored.has(id), `acknowledged ${id} is stored`);
-      const created = await database.db.selectFrom('audit_events').select('targets').where('org_id', '=', orgId).where('action', '=', 'stream.created').execute();
-      assert.deepEqual(new Set(created.map((e) => (JSON.parse(e.targets) as { id: string }[])[0]?.id)), stored, 'each stored destination has exactly its audit event');
+      const created = await database.db
+        .selectFrom('audit_events')
+        .select('targets')
+        .where('org_id', '=', orgId)
+        .where('action', '=', 'stream.created')
+        .execute();
+      assert.deepEqual(
+        new Set(created.map((e) => (JSON.parse(e.targets) as { id: string }[])[0]?.id)),
+        stored,
+        'each stored destination has exactly its audit event',
+      );
       assert.equal(created.length, stored.size);
       const chain = await verifyChain(database.db, orgId);
       assert.equal(chain.ok, true, JSON.stringify(chain));
@@ -138,10 +188,14 @@ describe('PostgreSQL restart, failover and disk full on a private server', { ski
     await pgi.sql('postgres', 'create database failover');
     const database = await openDatabase(pgi.url('failover'));
     await migrateToLatest(database);
-    const app: TestApp = await createTestApp({ auditStreamsAllowHttp: true }, { database: { database, url: pgi.url('failover'), cleanup: () => database.close() } });
+    const app: TestApp = await createTestApp(
+      { auditStreamsAllowHttp: true },
+      { database: { database, url: pgi.url('failover'), cleanup: () => database.close() } },
+    );
     try {
       const { orgId, owner } = await app.seedOrg('Failover', 'owner@failover.example');
-      const mk = (name: string) => owner.post(`/api/v1/orgs/${orgId}/audit-streams`, { name, kind: 'webhook', url: 'http://127.0.0.1:9/x' });
+      const mk = (name: string) =>
+        owner.post(`/api/v1/orgs/${orgId}/audit-streams`, { name, kind: 'webhook', url: 'http://127.0.0.1:9/x' });
       assert.equal((await mk('before')).status, 201);
       // What a promoted-the-wrong-way failover looks like to Palisade: a server that accepts only reads.
       const dropSessions = `select pg_terminate_backend(pid) from pg_stat_activity where datname = 'failover' and pid <> pg_backend_pid()`;
@@ -156,7 +210,10 @@ describe('PostgreSQL restart, failover and disk full on a private server', { ski
       assert.match(refused.body.error.message, /read-only.*PostgreSQL standby after a failover.*25006/);
       assert.equal((await owner.get(`/api/v1/orgs/${orgId}/audit-streams`)).status, 200, 'reads keep working');
       const ready = await app.anonymous().get('/readyz');
-      assert.deepEqual([ready.status, ready.body.status, ready.body.checks.storage.cause], [200, 'degraded', 'read_only']);
+      assert.deepEqual(
+        [ready.status, ready.body.status, ready.body.checks.storage.cause],
+        [200, 'degraded', 'read_only'],
+      );
 
       await pgi.sql('postgres', `alter database failover set default_transaction_read_only = off`);
       await pgi.sql('postgres', dropSessions);
@@ -183,11 +240,20 @@ describe('PostgreSQL restart, failover and disk full on a private server', { ski
       await pgi.sql('postgres', 'create database full_disk tablespace smalldisk');
       const database = await openDatabase(pgi.url('full_disk'));
       await migrateToLatest(database);
-      app = await createTestApp({ auditStreamsAllowHttp: true }, { database: { database, url: pgi.url('full_disk'), cleanup: () => database.close() } });
+      app = await createTestApp(
+        { auditStreamsAllowHttp: true },
+        { database: { database, url: pgi.url('full_disk'), cleanup: () => database.close() } },
+      );
       const { orgId, owner } = await app.seedOrg('Full', 'owner@pgfull.example');
       const acknowledged: string[] = [];
       let n = 0;
-      const mk = () => owner.post(`/api/v1/orgs/${orgId}/audit-streams`, { name: `dest ${++n}`, kind: 'webhook', url: 'http://127.0.0.1:9/x', ...(n % 2 ? {} : {}) });
+      const mk = () =>
+        owner.post(`/api/v1/orgs/${orgId}/audit-streams`, {
+          name: `dest ${++n}`,
+          kind: 'webhook',
+          url: 'http://127.0.0.1:9/x',
+          ...(n % 2 ? {} : {}),
+        });
       for (let i = 0; i < 10; i++) acknowledged.push((await mk()).body.stream.id);
       // Fill the tablespace's file system.
       const fd = openSync(join(mnt, 'filler'), 'w');

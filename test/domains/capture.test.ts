@@ -35,12 +35,20 @@ describe('domain capture', () => {
   test('discover routes an email at a verified domain to its organization, case-insensitively', async () => {
     const res = await discover('Bob@ACME.Test');
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body, { email: 'bob@acme.test', organization: { id: a.orgId, name: ORG_A }, methods: [{ type: 'password' }] });
+    assert.deepEqual(res.body, {
+      email: 'bob@acme.test',
+      organization: { id: a.orgId, name: ORG_A },
+      methods: [{ type: 'password' }],
+    });
     assert.deepEqual(await loginMethodsForOrg(t.db.database.db, a.orgId), [{ type: 'password' }]);
   });
 
   test('discover answers "no organization" for other domains, and refuses what is not an email', async () => {
-    assert.deepEqual((await discover('someone@elsewhere.test')).body, { email: 'someone@elsewhere.test', organization: null, methods: [{ type: 'password' }] });
+    assert.deepEqual((await discover('someone@elsewhere.test')).body, {
+      email: 'someone@elsewhere.test',
+      organization: null,
+      methods: [{ type: 'password' }],
+    });
     const bad = await discover('not-an-email');
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.code, 'invalid_email');
@@ -54,7 +62,10 @@ describe('domain capture', () => {
 
   test('subdomains are captured only after the admin opts in', async () => {
     assert.equal((await discover('x@eu.acme.test')).body.organization, null);
-    assert.equal((await a.owner.patch(`/api/v1/orgs/${a.orgId}/domains/${domainId}`, { includeSubdomains: true })).status, 200);
+    assert.equal(
+      (await a.owner.patch(`/api/v1/orgs/${a.orgId}/domains/${domainId}`, { includeSubdomains: true })).status,
+      200,
+    );
     assert.equal((await discover('x@eu.acme.test')).body.organization?.id, a.orgId);
     assert.equal((await discover('x@deep.eu.acme.test')).body.organization?.id, a.orgId);
     assert.equal((await discover('x@notacme.test')).body.organization, null, 'suffix match is by label, not by string');
@@ -83,21 +94,42 @@ describe('domain capture', () => {
   });
 
   test('the capturing organization and the rest of its tree can invite them', async () => {
-    assert.equal((await a.owner.post(`/api/v1/orgs/${a.orgId}/members`, { email: 'new@acme.test', role: 'member' })).status, 201);
+    assert.equal(
+      (await a.owner.post(`/api/v1/orgs/${a.orgId}/members`, { email: 'new@acme.test', role: 'member' })).status,
+      201,
+    );
     const child = await a.owner.post(`/api/v1/orgs/${a.orgId}/children`, { name: 'Acme EU' });
-    assert.equal((await a.owner.post(`/api/v1/orgs/${child.body.id}/members`, { email: 'eu@acme.test', role: 'member' })).status, 201);
+    assert.equal(
+      (await a.owner.post(`/api/v1/orgs/${child.body.id}/members`, { email: 'eu@acme.test', role: 'member' })).status,
+      201,
+    );
     // A business unit that holds its own domain: its parent (same company) may invite, outsiders may not.
     const unit = await a.owner.post(`/api/v1/orgs/${child.body.id}/domains`, { domain: 'unit.test' });
     const acmeValue = (await a.owner.get(`/api/v1/orgs/${a.orgId}/domains/${domainId}`)).body.instructions.value;
-    await dns.serve([`txt-record=_palisade-challenge.acme.test,"${acmeValue}"`, `txt-record=_palisade-challenge.unit.test,"${unit.body.instructions.value}"`]);
-    assert.equal((await a.owner.post(`/api/v1/orgs/${child.body.id}/domains/${unit.body.id}/verify`)).body.verified, true);
+    await dns.serve([
+      `txt-record=_palisade-challenge.acme.test,"${acmeValue}"`,
+      `txt-record=_palisade-challenge.unit.test,"${unit.body.instructions.value}"`,
+    ]);
+    assert.equal(
+      (await a.owner.post(`/api/v1/orgs/${child.body.id}/domains/${unit.body.id}/verify`)).body.verified,
+      true,
+    );
     assert.equal((await discover('x@unit.test')).body.organization.id, child.body.id);
-    assert.equal((await a.owner.post(`/api/v1/orgs/${a.orgId}/members`, { email: 'hq@unit.test', role: 'member' })).status, 201);
-    assert.equal((await b.owner.post(`/api/v1/orgs/${b.orgId}/members`, { email: 'out@unit.test', role: 'member' })).status, 403);
+    assert.equal(
+      (await a.owner.post(`/api/v1/orgs/${a.orgId}/members`, { email: 'hq@unit.test', role: 'member' })).status,
+      201,
+    );
+    assert.equal(
+      (await b.owner.post(`/api/v1/orgs/${b.orgId}/members`, { email: 'out@unit.test', role: 'member' })).status,
+      403,
+    );
   });
 
   test('auto-join: with it on, a person at the domain becomes a member as they sign in, once', async () => {
-    const membersOfA = async () => (await a.owner.get(`/api/v1/orgs/${a.orgId}/members?limit=200`)).body.data.map((m: { email: string }) => m.email) as string[];
+    const membersOfA = async () =>
+      (await a.owner.get(`/api/v1/orgs/${a.orgId}/members?limit=200`)).body.data.map(
+        (m: { email: string }) => m.email,
+      ) as string[];
     await t.login('early@acme.test');
     assert.ok(!(await membersOfA()).includes('early@acme.test'), 'off by default');
     const on = await a.owner.patch(`/api/v1/orgs/${a.orgId}/domains/${domainId}`, { autoJoin: true });
@@ -115,13 +147,20 @@ describe('domain capture', () => {
     assert.equal(ev[0].actor.email, 'early@acme.test');
     // Their other membership is untouched.
     assert.equal((await agent.get(`/api/v1/orgs/${b.orgId}`)).status, 200);
-    assert.equal((await a.owner.patch(`/api/v1/orgs/${a.orgId}/domains/${domainId}`, {})).status, 400, 'an empty change is refused');
+    assert.equal(
+      (await a.owner.patch(`/api/v1/orgs/${a.orgId}/domains/${domainId}`, {})).status,
+      400,
+      'an empty change is refused',
+    );
   });
 
   test('removing the domain stops capture at once', async () => {
     assert.equal((await a.owner.delete(`/api/v1/orgs/${a.orgId}/domains/${domainId}`)).status, 204);
     assert.equal((await discover('bob@acme.test')).body.organization, null);
-    assert.equal((await b.owner.post(`/api/v1/orgs/${b.orgId}/members`, { email: 'later@acme.test', role: 'member' })).status, 201);
+    assert.equal(
+      (await b.owner.post(`/api/v1/orgs/${b.orgId}/members`, { email: 'later@acme.test', role: 'member' })).status,
+      201,
+    );
     const [ev] = (await a.owner.get(`/api/v1/orgs/${a.orgId}/audit-events?action=domain.removed`)).body.data;
     assert.equal(ev.metadata.capturedLogins, true);
   });

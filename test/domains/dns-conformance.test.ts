@@ -17,7 +17,21 @@ describe('DNS verification against tricky zones and failing resolvers', () => {
   const dnsmasq = new Dnsmasq();
   const ids: Record<string, string> = {};
   const tokens: Record<string, string> = {};
-  const DOMAINS = ['cname-out.test', 'chain.test', 'loop.test', 'long.test', 'many.test', 'many-miss.test', 'zoneline.test', 'extra.test', 'apex.test', 'nounder.test', 'doubled.test', 'variant.test', 'eu.parent.test'];
+  const DOMAINS = [
+    'cname-out.test',
+    'chain.test',
+    'loop.test',
+    'long.test',
+    'many.test',
+    'many-miss.test',
+    'zoneline.test',
+    'extra.test',
+    'apex.test',
+    'nounder.test',
+    'doubled.test',
+    'variant.test',
+    'eu.parent.test',
+  ];
   const verify = async (domain: string) => {
     const res = await a.owner.post(`/api/v1/orgs/${a.orgId}/domains/${ids[domain]}/verify`);
     assert.equal(res.status, 200, JSON.stringify(res.body));
@@ -38,7 +52,10 @@ describe('DNS verification against tricky zones and failing resolvers', () => {
     many.splice(34, 0, `_palisade-challenge TXT "${tok('many.test')}"`);
     // Ten hops alternating between two zones: an authoritative server follows a CNAME only inside its zone, so Palisade follows each hop.
     const zoneOf = (i: number) => (i % 2 ? 'pong.test' : 'ping.test');
-    const hops = (zone: string) => Array.from({ length: 10 }, (_, i) => i).filter((i) => zoneOf(i) === zone).map((i) => `hop${i} CNAME hop${i + 1}.${zoneOf(i + 1)}.`);
+    const hops = (zone: string) =>
+      Array.from({ length: 10 }, (_, i) => i)
+        .filter((i) => zoneOf(i) === zone)
+        .map((i) => `hop${i} CNAME hop${i + 1}.${zoneOf(i + 1)}.`);
     await knot.serve({
       'cname-out.test': '_palisade-challenge CNAME verify.provider.test.',
       'chain.test': '_palisade-challenge CNAME a.provider.test.',
@@ -46,7 +63,11 @@ describe('DNS verification against tricky zones and failing resolvers', () => {
       'long.test': '_palisade-challenge CNAME hop0.ping.test.',
       'ping.test': [...hops('ping.test'), `hop10 TXT "${tok('long.test')}"`].join('\n'),
       'pong.test': hops('pong.test').join('\n'),
-      'provider.test': [`verify TXT "${tok('cname-out.test')}"`, 'a CNAME b.other.test.', 'x CNAME _palisade-challenge.loop.test.'].join('\n'),
+      'provider.test': [
+        `verify TXT "${tok('cname-out.test')}"`,
+        'a CNAME b.other.test.',
+        'x CNAME _palisade-challenge.loop.test.',
+      ].join('\n'),
       'other.test': `b TXT "${tok('chain.test')}"`,
       'many.test': many.join('\n'),
       'many-miss.test': Array.from({ length: 40 }, (_, i) => `_palisade-challenge TXT "unrelated-${i}"`).join('\n'),
@@ -84,7 +105,10 @@ describe('DNS verification against tricky zones and failing resolvers', () => {
     test('a loop, and a chain longer than 8 hops, are diagnosed as such', async () => {
       const loop = await verify('loop.test');
       assert.equal(loop.diagnosis.code, 'cname_loop');
-      assert.match(loop.diagnosis.message, /loops back on itself \(_palisade-challenge\.loop\.test → x\.provider\.test → _palisade-challenge\.loop\.test\)/);
+      assert.match(
+        loop.diagnosis.message,
+        /loops back on itself \(_palisade-challenge\.loop\.test → x\.provider\.test → _palisade-challenge\.loop\.test\)/,
+      );
       const long = await verify('long.test');
       assert.equal(long.diagnosis.code, 'cname_loop');
       assert.equal(long.verified, false);
@@ -173,7 +197,10 @@ describe('DNS verification against tricky zones and failing resolvers', () => {
         const g = (await verify('outside.example')).diagnosis;
         assert.equal(g.code, 'dns_resolver_failure');
         assert.equal(g.responsibility, 'palisade_resolver');
-        assert.deepEqual(new Set(g.resolvers.map((x: { server: string; outcome: string }) => `${x.server} ${x.outcome}`)), new Set([`${dead.server} timeout`, `${knot.server} refused`]));
+        assert.deepEqual(
+          new Set(g.resolvers.map((x: { server: string; outcome: string }) => `${x.server} ${x.outcome}`)),
+          new Set([`${dead.server} timeout`, `${knot.server} refused`]),
+        );
         assert.ok(g.message.includes(`${knot.server} refused the query (REFUSED)`), g.message);
         assert.ok(g.message.includes(`${dead.server} did not answer in time`), g.message);
       } finally {

@@ -48,9 +48,24 @@ export class Dnsmasq {
     for (let attempt = 0; attempt < 5; attempt++) {
       if (!this.port || attempt > 0) this.port = await freePort();
       this.log = '';
-      const proc = spawn(DNSMASQ, ['-k', `--port=${this.port}`, '--listen-address=127.0.0.1', '--bind-interfaces', '--no-resolv', '--no-hosts', '--pid-file=', '--local=/test/', `--conf-file=${conf}`, '--log-facility=-'], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const proc = spawn(
+        DNSMASQ,
+        [
+          '-k',
+          `--port=${this.port}`,
+          '--listen-address=127.0.0.1',
+          '--bind-interfaces',
+          '--no-resolv',
+          '--no-hosts',
+          '--pid-file=',
+          '--local=/test/',
+          `--conf-file=${conf}`,
+          '--log-facility=-',
+        ],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       proc.stdout?.on('data', (b: Buffer) => (this.log += b.toString()));
       proc.stderr?.on('data', (b: Buffer) => (this.log += b.toString()));
       this.proc = proc;
@@ -146,7 +161,10 @@ export class Knot {
     const zoneConf: string[] = [];
     for (const [origin, body] of Object.entries(zones)) {
       const file = join(this.dir, `${origin}.zone`);
-      writeFileSync(file, `$ORIGIN ${origin}.\n$TTL 300\n@ SOA ns.${origin}. admin.${origin}. 1 3600 600 86400 300\n@ NS ns.${origin}.\nns A 127.0.0.1\n${body}\n`);
+      writeFileSync(
+        file,
+        `$ORIGIN ${origin}.\n$TTL 300\n@ SOA ns.${origin}. admin.${origin}. 1 3600 600 86400 300\n@ NS ns.${origin}.\nns A 127.0.0.1\n${body}\n`,
+      );
       zoneConf.push(`  - domain: ${origin}\n    file: "${file}"`);
     }
     for (let attempt = 0; attempt < 5; attempt++) {
@@ -154,7 +172,23 @@ export class Knot {
       const conf = join(this.dir, 'knot.conf');
       writeFileSync(
         conf,
-        [`server:`, `    rundir: "${this.dir}"`, `    listen: 127.0.0.1@${this.port}`, `log:`, `  - target: stderr`, `    any: warning`, `database:`, `    storage: "${this.dir}"`, `template:`, `  - id: default`, `    storage: "${this.dir}"`, `    semantic-checks: off`, `zone:`, ...zoneConf, ''].join('\n'),
+        [
+          `server:`,
+          `    rundir: "${this.dir}"`,
+          `    listen: 127.0.0.1@${this.port}`,
+          `log:`,
+          `  - target: stderr`,
+          `    any: warning`,
+          `database:`,
+          `    storage: "${this.dir}"`,
+          `template:`,
+          `  - id: default`,
+          `    storage: "${this.dir}"`,
+          `    semantic-checks: off`,
+          `zone:`,
+          ...zoneConf,
+          '',
+        ].join('\n'),
       );
       this.log = '';
       const proc = spawn(KNOTD, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -199,10 +233,18 @@ export class Knot {
 }
 
 /** A UDP socket that never answers and counts the queries it got: a dead resolver that shows whether it is still asked. */
-export async function countingSilentResolver(): Promise<{ server: string; queries: () => number; close(): Promise<void> }> {
+export async function countingSilentResolver(): Promise<{
+  server: string;
+  queries: () => number;
+  close(): Promise<void>;
+}> {
   const sock = dgram.createSocket('udp4');
   let n = 0;
   sock.on('message', () => void n++);
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
-  return { server: `127.0.0.1:${sock.address().port}`, queries: () => n, close: () => new Promise<void>((r) => sock.close(() => r())) };
+  return {
+    server: `127.0.0.1:${sock.address().port}`,
+    queries: () => n,
+    close: () => new Promise<void>((r) => sock.close(() => r())),
+  };
 }

@@ -34,8 +34,13 @@ describe('staying verified: the re-check job and the grace period', () => {
     return r.body;
   };
   const discover = async () => (await t.anonymous().get('/api/v1/login/discover?email=someone@lifecycle.test')).body;
-  const events = async (action: string) => (await a.owner.get(`/api/v1/orgs/${a.orgId}/audit-events?action=${action}`)).body.data;
-  const notifications = async () => (await a.owner.get(`/api/v1/orgs/${a.orgId}/domain-notifications`)).body.data as { event: string; payload: Record<string, any> }[];
+  const events = async (action: string) =>
+    (await a.owner.get(`/api/v1/orgs/${a.orgId}/audit-events?action=${action}`)).body.data;
+  const notifications = async () =>
+    (await a.owner.get(`/api/v1/orgs/${a.orgId}/domain-notifications`)).body.data as {
+      event: string;
+      payload: Record<string, any>;
+    }[];
 
   before(async () => {
     t = await createTestApp();
@@ -58,7 +63,10 @@ describe('staying verified: the re-check job and the grace period', () => {
   test('the job is registered with the configured interval (default daily)', () => {
     const job = allJobs(t.config).find((j) => j.name === RECHECK_JOB);
     assert.equal(job?.intervalMs, DAY);
-    assert.equal(allJobs({ ...t.config, domainRecheckHours: 6 }).find((j) => j.name === RECHECK_JOB)?.intervalMs, 6 * 3600 * 1000);
+    assert.equal(
+      allJobs({ ...t.config, domainRecheckHours: 6 }).find((j) => j.name === RECHECK_JOB)?.intervalMs,
+      6 * 3600 * 1000,
+    );
   });
 
   test('a verified domain with its record in place stays verified; pending domains are left alone', async () => {
@@ -95,7 +103,10 @@ describe('staying verified: the re-check job and the grace period', () => {
     assert.equal(ev.metadata.lastGoodCheckAt, lastGood);
     assert.equal(ev.actor.type, 'system');
     const n = await notifications();
-    assert.deepEqual(n.map((x) => x.event), ['domain.verified', 'domain.failing']);
+    assert.deepEqual(
+      n.map((x) => x.event),
+      ['domain.verified', 'domain.failing'],
+    );
     assert.equal(n[1]!.payload.type, 'domain.failing');
     assert.equal(n[1]!.payload.domain.graceUntil, s.graceUntil);
     assert.equal(n[1]!.payload.diagnosis.code, 'value_mismatch');
@@ -141,9 +152,20 @@ describe('staying verified: the re-check job and the grace period', () => {
     assert.equal((await discover()).organization, null, 'capture stopped');
     const [ev] = await events('domain.expired');
     assert.equal(ev.metadata.captureStopped, true);
-    for (const part of ['lifecycle.test', RECORD, failingSince, graceUntil, '14-day grace period', 'record_name_not_found']) assert.ok(ev.metadata.reason.includes(part), `${part} in ${ev.metadata.reason}`);
+    for (const part of [
+      'lifecycle.test',
+      RECORD,
+      failingSince,
+      graceUntil,
+      '14-day grace period',
+      'record_name_not_found',
+    ])
+      assert.ok(ev.metadata.reason.includes(part), `${part} in ${ev.metadata.reason}`);
     const n = await notifications();
-    assert.deepEqual(n.map((x) => x.event), ['domain.verified', 'domain.failing', 'domain.recovered', 'domain.failing', 'domain.expired']);
+    assert.deepEqual(
+      n.map((x) => x.event),
+      ['domain.verified', 'domain.failing', 'domain.recovered', 'domain.failing', 'domain.expired'],
+    );
     assert.equal(n.at(-1)!.payload.domain.reason, ev.metadata.reason);
   });
 
@@ -170,7 +192,11 @@ describe('staying verified: the re-check job and the grace period', () => {
       for (let i = 0; i < 4; i++) {
         await day();
         const s = await state();
-        assert.equal(s.status, 'verified', `day ${i + 1}: an outage of Palisade's resolver is not a verdict on the domain`);
+        assert.equal(
+          s.status,
+          'verified',
+          `day ${i + 1}: an outage of Palisade's resolver is not a verdict on the domain`,
+        );
         assert.equal(s.lastDiagnosis.code, 'dns_resolver_failure');
         assert.equal(s.lastDiagnosis.responsibility, 'palisade_resolver');
         assert.equal(s.lastDiagnosis.lastVerdict?.code, 'verified', 'the last real verdict stays beside the outage');

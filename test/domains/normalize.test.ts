@@ -64,8 +64,39 @@ describe('domain input normalization', () => {
 
   test('fuzz: arbitrary input either normalizes to a valid name or is refused with a 400', () => {
     let seed = 0x5eed;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-    const alphabet = ['a', 'z', '0', '9', '-', '.', '.', '_', '*', '/', ':', '@', '[', ']', ' ', '\t', '\u0000', '\u200b', 'ü', 'ß', '日本', '💩', 'ＡＢ', 'xn--', '%', '"', '\\', 'İ', '\ud800', '。'];
+    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const alphabet = [
+      'a',
+      'z',
+      '0',
+      '9',
+      '-',
+      '.',
+      '.',
+      '_',
+      '*',
+      '/',
+      ':',
+      '@',
+      '[',
+      ']',
+      ' ',
+      '\t',
+      '\u0000',
+      '\u200b',
+      'ü',
+      'ß',
+      '日本',
+      '💩',
+      'ＡＢ',
+      'xn--',
+      '%',
+      '"',
+      '\\',
+      'İ',
+      '\ud800',
+      '。',
+    ];
     for (let i = 0; i < 3000; i++) {
       const len = Math.floor(rnd() * 40);
       let s = '';
@@ -109,7 +140,7 @@ describe('domain input over HTTP never answers 500', () => {
       'a.com',
     ];
     let seed = 42;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     for (let i = 0; i < 60; i++) {
       let s = '';
       for (let j = 0; j < 1 + Math.floor(rnd() * 30); j++) s += String.fromCharCode(Math.floor(rnd() * 0x3000));

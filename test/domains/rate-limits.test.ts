@@ -20,8 +20,10 @@ describe('rate limits: login discovery and domain verification', () => {
   let b: { orgId: string; owner: Agent };
   const ids: Record<string, string> = {};
   const dns = new Dnsmasq();
-  const discover = (ip: string, email = 'someone@example.test') => t.anonymous(ip).get(`/api/v1/login/discover?email=${encodeURIComponent(email)}`);
-  const verify = (who: { orgId: string; owner: Agent }, orgId: string, id: string) => who.owner.post(`/api/v1/orgs/${orgId}/domains/${id}/verify`);
+  const discover = (ip: string, email = 'someone@example.test') =>
+    t.anonymous(ip).get(`/api/v1/login/discover?email=${encodeURIComponent(email)}`);
+  const verify = (who: { orgId: string; owner: Agent }, orgId: string, id: string) =>
+    who.owner.post(`/api/v1/orgs/${orgId}/domains/${id}/verify`);
   /**
    * Moves the manual clock to the start of the window after next, so each test starts with fresh
    * counters (a sliding window still weighs the previous window's hits).
@@ -48,16 +50,35 @@ describe('rate limits: login discovery and domain verification', () => {
 
   test('the defaults are 30 discovery lookups per address and 10 checks per domain, per 60 seconds; bad values name the variable', () => {
     const c = loadConfig({});
-    assert.deepEqual([c.discoverMaxRequestsPerIp, c.discoverWindowSeconds, c.domainVerifyMaxAttemptsPerDomain, c.domainVerifyWindowSeconds], [30, 60, 10, 60]);
-    assert.equal(loadConfig({ PALISADE_DISCOVER_MAX_REQUESTS_PER_IP: '100', PALISADE_DOMAIN_VERIFY_WINDOW_SECONDS: '300' }).discoverMaxRequestsPerIp, 100);
-    assert.throws(() => loadConfig({ PALISADE_DISCOVER_MAX_REQUESTS_PER_IP: '0' }), /PALISADE_DISCOVER_MAX_REQUESTS_PER_IP/);
-    assert.throws(() => loadConfig({ PALISADE_DOMAIN_VERIFY_WINDOW_SECONDS: 'soon' }), /PALISADE_DOMAIN_VERIFY_WINDOW_SECONDS/);
+    assert.deepEqual(
+      [
+        c.discoverMaxRequestsPerIp,
+        c.discoverWindowSeconds,
+        c.domainVerifyMaxAttemptsPerDomain,
+        c.domainVerifyWindowSeconds,
+      ],
+      [30, 60, 10, 60],
+    );
+    assert.equal(
+      loadConfig({ PALISADE_DISCOVER_MAX_REQUESTS_PER_IP: '100', PALISADE_DOMAIN_VERIFY_WINDOW_SECONDS: '300' })
+        .discoverMaxRequestsPerIp,
+      100,
+    );
+    assert.throws(
+      () => loadConfig({ PALISADE_DISCOVER_MAX_REQUESTS_PER_IP: '0' }),
+      /PALISADE_DISCOVER_MAX_REQUESTS_PER_IP/,
+    );
+    assert.throws(
+      () => loadConfig({ PALISADE_DOMAIN_VERIFY_WINDOW_SECONDS: 'soon' }),
+      /PALISADE_DOMAIN_VERIFY_WINDOW_SECONDS/,
+    );
   });
 
   test('discover: the 31st lookup from one address in a minute is a 429 with Retry-After; other addresses are not affected', async () => {
     nextWindow();
     t.clock.advance(15_000);
-    for (let i = 0; i < 30; i++) assert.equal((await discover('198.51.100.7', `person${i}@example.test`)).status, 200, `lookup ${i + 1}`);
+    for (let i = 0; i < 30; i++)
+      assert.equal((await discover('198.51.100.7', `person${i}@example.test`)).status, 200, `lookup ${i + 1}`);
     const refused = await discover('198.51.100.7');
     assert.equal(refused.status, 429);
     assert.equal(refused.body.error.code, 'too_many_discovery_requests');
@@ -72,9 +93,17 @@ describe('rate limits: login discovery and domain verification', () => {
     const garbage = await t.anonymous('198.51.100.7').get('/api/v1/login/discover?email=not-an-email');
     assert.equal(garbage.status, 429);
     t.clock.advance(45_000);
-    assert.equal((await discover('198.51.100.7')).status, 429, 'a fixed window would unlock here; the sliding window does not');
+    assert.equal(
+      (await discover('198.51.100.7')).status,
+      429,
+      'a fixed window would unlock here; the sliding window does not',
+    );
     t.clock.advance(2_000);
-    assert.equal((await discover('198.51.100.7')).status, 200, 'once a lookup has aged out of the window, one more is allowed');
+    assert.equal(
+      (await discover('198.51.100.7')).status,
+      200,
+      'once a lookup has aged out of the window, one more is allowed',
+    );
     assert.equal((await discover('198.51.100.7')).status, 429, 'and only one');
   });
 
@@ -94,7 +123,9 @@ describe('rate limits: login discovery and domain verification', () => {
 
   test('discover: concurrent lookups cannot overshoot the limit (one atomic count per request)', async () => {
     nextWindow();
-    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => discover('203.0.113.99', `c${i}@example.test`)));
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => discover('203.0.113.99', `c${i}@example.test`)),
+    );
     assert.equal(results.filter((r) => r.status === 200).length, 30);
     assert.equal(results.filter((r) => r.status === 429).length, 10);
   });
@@ -105,8 +136,16 @@ describe('rate limits: login discovery and domain verification', () => {
     const other = await buildApp({ database: second, config: t.config, clock: t.clock });
     try {
       for (let i = 0; i < 20; i++) assert.equal((await discover('192.0.2.50')).status, 200);
-      const viaOther = (n: number) => Promise.all(Array.from({ length: n }, () => new Agent(other, 'anonymous', '192.0.2.50').get('/api/v1/login/discover?email=x%40example.test')));
-      assert.deepEqual((await viaOther(10)).map((r) => r.status), Array(10).fill(200));
+      const viaOther = (n: number) =>
+        Promise.all(
+          Array.from({ length: n }, () =>
+            new Agent(other, 'anonymous', '192.0.2.50').get('/api/v1/login/discover?email=x%40example.test'),
+          ),
+        );
+      assert.deepEqual(
+        (await viaOther(10)).map((r) => r.status),
+        Array(10).fill(200),
+      );
       const refused = (await viaOther(1))[0]!;
       assert.equal(refused.status, 429);
       assert.equal(refused.body.error.code, 'too_many_discovery_requests');
@@ -137,16 +176,25 @@ describe('rate limits: login discovery and domain verification', () => {
     assert.equal((await verify(a, a.orgId, ids['two.test']!)).status, 429);
     assert.equal((await a.owner.get(`/api/v1/orgs/${a.orgId}/domains/${ids['two.test']}`)).body.lastCheckedAt, checked);
     t.clock.advance(5_000);
-    assert.equal((await verify(a, a.orgId, ids['two.test']!)).status, 429, 'just past the minute the earlier checks still count');
+    assert.equal(
+      (await verify(a, a.orgId, ids['two.test']!)).status,
+      429,
+      'just past the minute the earlier checks still count',
+    );
     t.clock.advance(6_000);
-    assert.equal((await verify(a, a.orgId, ids['two.test']!)).status, 200, 'one check has aged out of the sliding window');
+    assert.equal(
+      (await verify(a, a.orgId, ids['two.test']!)).status,
+      200,
+      'one check has aged out of the sliding window',
+    );
   });
 
   test('attack: another organization hammering a domain id gets 404s and uses up none of its checks', async () => {
     nextWindow();
     for (let i = 0; i < 15; i++) assert.equal((await verify(b, a.orgId, ids['two.test']!)).status, 404);
     for (let i = 0; i < 15; i++) assert.equal((await verify(b, b.orgId, ids['two.test']!)).status, 404);
-    for (let i = 0; i < 10; i++) assert.equal((await verify(a, a.orgId, ids['two.test']!)).status, 200, `owner check ${i + 1}`);
+    for (let i = 0; i < 10; i++)
+      assert.equal((await verify(a, a.orgId, ids['two.test']!)).status, 200, `owner check ${i + 1}`);
     assert.equal((await verify(a, a.orgId, ids['two.test']!)).status, 429);
   });
 
@@ -155,13 +203,22 @@ describe('rate limits: login discovery and domain verification', () => {
     t.clock.advance(1000);
     const scheduler = createScheduler({ db: t.db.database.db, clock: t.clock, config: t.config });
     for (let i = 0; i < 12; i++) await scheduler.runNow('domains.recheck');
-    for (let i = 0; i < 10; i++) assert.equal((await verify(a, a.orgId, ids['one.test']!)).status, 200, `manual check ${i + 1}`);
+    for (let i = 0; i < 10; i++)
+      assert.equal((await verify(a, a.orgId, ids['one.test']!)).status, 200, `manual check ${i + 1}`);
   });
 
   test('old counters are purged by the rate_limits.cleanup job, sign-in counters included', async () => {
     const db = t.db.database.db;
     await reserveLoginAttempt(db, t.clock, t.config, 'old@one.test', '203.0.113.7');
-    const count = async () => Number((await db.selectFrom('throttle_counters').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    const count = async () =>
+      Number(
+        (
+          await db
+            .selectFrom('throttle_counters')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     const before = await count();
     assert.ok(before >= 2, 'discovery, verification and sign-in counters exist');
     assert.deepEqual(await purgeThrottleCounters(db, t.clock.now()), { deleted: 0 }, 'current windows are kept');
@@ -170,6 +227,9 @@ describe('rate limits: login discovery and domain verification', () => {
     assert.equal(rateLimitCleanupJob().name, 'rate_limits.cleanup');
     assert.deepEqual(await rateLimitCleanupJob().run(t.system), { deleted: before });
     const left = await db.selectFrom('throttle_counters').select(['bucket', 'key']).orderBy('bucket').execute();
-    assert.deepEqual(left.map((r) => `${r.bucket}:${r.key}`), ['login_account:new@one.test', 'login_ip:unknown']);
+    assert.deepEqual(
+      left.map((r) => `${r.bucket}:${r.key}`),
+      ['login_account:new@one.test', 'login_ip:unknown'],
+    );
   });
 });

@@ -16,11 +16,19 @@ describe('domain verification against a real DNS server', () => {
   let bGoodId = '';
 
   const add = async (who: { orgId: string; owner: Agent }, domain: string, includeSubdomains?: boolean) => {
-    const res = await who.owner.post(`/api/v1/orgs/${who.orgId}/domains`, includeSubdomains === undefined ? { domain } : { domain, includeSubdomains });
+    const res = await who.owner.post(
+      `/api/v1/orgs/${who.orgId}/domains`,
+      includeSubdomains === undefined ? { domain } : { domain, includeSubdomains },
+    );
     assert.equal(res.status, 201, JSON.stringify(res.body));
-    return res.body as { id: string; domain: string; instructions: { value: string; recordName: string; zoneFileLine: string } };
+    return res.body as {
+      id: string;
+      domain: string;
+      instructions: { value: string; recordName: string; zoneFileLine: string };
+    };
   };
-  const verify = (who: { orgId: string; owner: Agent }, id: string) => who.owner.post(`/api/v1/orgs/${who.orgId}/domains/${id}/verify`);
+  const verify = (who: { orgId: string; owner: Agent }, id: string) =>
+    who.owner.post(`/api/v1/orgs/${who.orgId}/domains/${id}/verify`);
   const rec = (domain: string) => `_palisade-challenge.${domain}`;
   const useDns = (server: string) => {
     t.config.dnsServers = [server];
@@ -30,7 +38,23 @@ describe('domain verification against a real DNS server', () => {
     t = await createTestApp({ dnsTimeoutMs: 2000 });
     a = await t.seedOrg('Acme Secret Holdings', 'owner@acme.test');
     b = await t.seedOrg('Beta', 'owner@beta.test');
-    for (const d of ['good.test', 'nx.test', 'apex.test', 'nodata.test', 'quoted.test', 'ws.test', 'split.test', 'wrong.test', 'case.test', 'cname.test', 'cname-wrong.test', 'alias-ok.test', 'foreign.test', 'otherdom.test', 'refused.example']) {
+    for (const d of [
+      'good.test',
+      'nx.test',
+      'apex.test',
+      'nodata.test',
+      'quoted.test',
+      'ws.test',
+      'split.test',
+      'wrong.test',
+      'case.test',
+      'cname.test',
+      'cname-wrong.test',
+      'alias-ok.test',
+      'foreign.test',
+      'otherdom.test',
+      'refused.example',
+    ]) {
       const r = await add(a, d);
       ids[d] = r.id;
       tokens[d] = r.instructions.value;
@@ -129,11 +153,23 @@ describe('domain verification against a real DNS server', () => {
     assert.equal(res.body.verified, false);
     assert.equal(g.code, 'record_name_not_found');
     assert.equal(g.dnsSide, false);
-    for (const s of ['nx.test', '_palisade-challenge.nx.test', tokens['nx.test'], 'NXDOMAIN', 'The domain nx.test itself does not exist']) assert.ok(g.message.includes(s), `${s} in ${g.message}`);
+    for (const s of [
+      'nx.test',
+      '_palisade-challenge.nx.test',
+      tokens['nx.test'],
+      'NXDOMAIN',
+      'The domain nx.test itself does not exist',
+    ])
+      assert.ok(g.message.includes(s), `${s} in ${g.message}`);
     assert.equal(res.body.domain.status, 'pending');
     assert.equal(res.body.domain.lastDiagnosis.code, 'record_name_not_found');
     const audit = await a.owner.get(`/api/v1/orgs/${a.orgId}/audit-events?action=domain.verification_failed`);
-    assert.ok(audit.body.data.some((e: { outcome: string; metadata: { diagnosisCode: string } }) => e.outcome === 'failure' && e.metadata.diagnosisCode === 'record_name_not_found'));
+    assert.ok(
+      audit.body.data.some(
+        (e: { outcome: string; metadata: { diagnosisCode: string } }) =>
+          e.outcome === 'failure' && e.metadata.diagnosisCode === 'record_name_not_found',
+      ),
+    );
   });
 
   test('NXDOMAIN for the record of a domain that does exist: no spelling hint', async () => {
@@ -158,7 +194,8 @@ describe('domain verification against a real DNS server', () => {
     assert.equal(g.found.length, 1);
     assert.deepEqual(g.found[0].nearMiss, flags, `${domain}: ${JSON.stringify(g.found)}`);
     if (foundValue !== undefined) assert.equal(g.found[0].value, foundValue);
-    for (const s of [domain, `_palisade-challenge.${domain}`, tokens[domain], 'is close']) assert.ok(g.message.includes(s as string), `${s} in ${g.message}`);
+    for (const s of [domain, `_palisade-challenge.${domain}`, tokens[domain], 'is close'])
+      assert.ok(g.message.includes(s as string), `${s} in ${g.message}`);
     return g;
   };
 
@@ -206,7 +243,10 @@ describe('domain verification against a real DNS server', () => {
     const g2 = (await verify(a, ids['cname-wrong.test']!)).body.diagnosis;
     assert.equal(g2.code, 'cname_elsewhere');
     assert.equal(g2.cnameTarget, 'records.dns-host.test');
-    assert.deepEqual(g2.found.map((f: { value: string }) => f.value), ['unrelated-value']);
+    assert.deepEqual(
+      g2.found.map((f: { value: string }) => f.value),
+      ['unrelated-value'],
+    );
   });
 
   test('a CNAME that leads to the right value verifies (delegated challenge)', async () => {
@@ -285,7 +325,10 @@ describe('domain verification against a real DNS server', () => {
 
   test('subdomains are covered only when the admin opts in', async () => {
     const eu = await add(b, 'eu.good.test');
-    await dns.serve([`txt-record=${rec('good.test')},"${tokens['good.test']}"`, `txt-record=${rec('eu.good.test')},"${eu.instructions.value}"`]);
+    await dns.serve([
+      `txt-record=${rec('good.test')},"${tokens['good.test']}"`,
+      `txt-record=${rec('eu.good.test')},"${eu.instructions.value}"`,
+    ]);
     // A has not opted in: B may verify a name under A's domain.
     assert.equal((await verify(b, eu.id)).body.verified, true);
     // Now A cannot opt in while B holds a name under it.
@@ -293,16 +336,24 @@ describe('domain verification against a real DNS server', () => {
     assert.equal(opt.status, 409);
     assert.equal(opt.body.error.code, 'domain_claimed_by_another_organization');
     assert.equal((await b.owner.delete(`/api/v1/orgs/${b.orgId}/domains/${eu.id}`)).status, 204);
-    const opt2 = await a.owner.patch(`/api/v1/orgs/${a.orgId}/domains/${ids['good.test']}`, { includeSubdomains: true });
+    const opt2 = await a.owner.patch(`/api/v1/orgs/${a.orgId}/domains/${ids['good.test']}`, {
+      includeSubdomains: true,
+    });
     assert.equal(opt2.status, 200);
     assert.equal(opt2.body.includeSubdomains, true);
     // With A opted in, B can no longer verify a name under it.
     const eu2 = await add(b, 'eu.good.test');
-    await dns.serve([`txt-record=${rec('good.test')},"${tokens['good.test']}"`, `txt-record=${rec('eu.good.test')},"${eu2.instructions.value}"`]);
+    await dns.serve([
+      `txt-record=${rec('good.test')},"${tokens['good.test']}"`,
+      `txt-record=${rec('eu.good.test')},"${eu2.instructions.value}"`,
+    ]);
     const res = await verify(b, eu2.id);
     assert.equal(res.status, 409);
     assert.equal(res.body.error.code, 'domain_claimed_by_another_organization');
-    assert.equal((await a.owner.patch(`/api/v1/orgs/${a.orgId}/domains/${ids['good.test']}`, { includeSubdomains: false })).status, 200);
+    assert.equal(
+      (await a.owner.patch(`/api/v1/orgs/${a.orgId}/domains/${ids['good.test']}`, { includeSubdomains: false })).status,
+      200,
+    );
   });
 
   test('members can neither see nor manage domains; admins can', async () => {

@@ -35,7 +35,10 @@ describe('email delivery through a real MTA', () => {
   });
 
   test('an invitation arrives at the address with its one-time link, and the stored copy is erased once sent', async () => {
-    const res = await acme.owner.post(`/api/v1/orgs/${acme.orgId}/members`, { email: 'ann@example.test', role: 'admin' });
+    const res = await acme.owner.post(`/api/v1/orgs/${acme.orgId}/members`, {
+      email: 'ann@example.test',
+      role: 'admin',
+    });
     assert.equal(res.status, 201, res.raw.body);
     const [queued] = await outbox();
     assert.equal(queued?.status, 'queued');
@@ -51,19 +54,30 @@ describe('email delivery through a real MTA', () => {
     assert.ok(link, mail!.text);
     assert.ok(String(mail!.html).includes(link), 'the HTML part carries the same link');
     const sent = (await outbox())[0]!;
-    assert.deepEqual([sent.status, sent.body_ct, sent.body_key], ['sent', null, null], 'nothing left to steal from the database');
+    assert.deepEqual(
+      [sent.status, sent.body_ct, sent.body_key],
+      ['sent', null, null],
+      'nothing left to steal from the database',
+    );
     const ann = await t.redeem(link, 'ann@example.test');
     assert.equal((await ann.get(`/api/v1/orgs/${acme.orgId}`)).status, 200);
   });
 
   test('an MTA outage loses no mail and sends none twice', async () => {
     await smtp.stop();
-    for (const who of ['bea', 'cal', 'dee']) assert.equal((await acme.owner.post(`/api/v1/orgs/${acme.orgId}/members`, { email: `${who}@example.test` })).status, 201);
+    for (const who of ['bea', 'cal', 'dee'])
+      assert.equal(
+        (await acme.owner.post(`/api/v1/orgs/${acme.orgId}/members`, { email: `${who}@example.test` })).status,
+        201,
+      );
     const failed = await deliverDueEmail(t.system);
     assert.deepEqual(failed, { sent: 0, retried: 3, dead: 0 });
     const waiting = (await outbox()).filter((r) => r.status === 'queued');
     assert.equal(waiting.length, 3);
-    assert.match(waiting[0]!.last_error!, new RegExp(`No SMTP server accepted a connection at smtp://127\\.0\\.0\\.1:${smtp.port}`));
+    assert.match(
+      waiting[0]!.last_error!,
+      new RegExp(`No SMTP server accepted a connection at smtp://127\\.0\\.0\\.1:${smtp.port}`),
+    );
     // Nothing is due again before the backoff: a second run right away sends nothing.
     assert.deepEqual(await deliverDueEmail(t.system), { sent: 0, retried: 0, dead: 0 });
     await smtp.start();
@@ -74,7 +88,11 @@ describe('email delivery through a real MTA', () => {
     const all = await smtp.waitFor(4);
     await new Promise((r) => setTimeout(r, 500));
     const received = (await smtp.messages()).map((m) => (m.to && 'text' in m.to ? m.to.text : ''));
-    assert.deepEqual(received.sort(), ['ann@example.test', 'bea@example.test', 'cal@example.test', 'dee@example.test'], `each once: ${received.join(', ')} (${all.length})`);
+    assert.deepEqual(
+      received.sort(),
+      ['ann@example.test', 'bea@example.test', 'cal@example.test', 'dee@example.test'],
+      `each once: ${received.join(', ')} (${all.length})`,
+    );
     assert.deepEqual(await deliverDueEmail(t.system), { sent: 0, retried: 0, dead: 0 });
   });
 
@@ -93,7 +111,12 @@ describe('email delivery through a real MTA', () => {
     assert.match(d.lastError, /No SMTP server accepted a connection/);
     assert.ok(!JSON.stringify(dead.body).includes('pls_lnk_'), 'admins never see the body');
     // The operator sees the same list.
-    const env = { ...process.env, DATABASE_URL: t.db.url, PALISADE_MASTER_KEY: t.config.masterKey, PALISADE_LOG_LEVEL: 'silent' };
+    const env = {
+      ...process.env,
+      DATABASE_URL: t.db.url,
+      PALISADE_MASTER_KEY: t.config.masterKey,
+      PALISADE_LOG_LEVEL: 'silent',
+    };
     const cli = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'email', 'dead-letters'], { env });
     assert.match(cli.stdout, /invitation to eve@example\.test after 3 attempt\(s\): No SMTP server/);
     // Another organization cannot see or retry it.
@@ -119,21 +142,39 @@ describe('email delivery through a real MTA', () => {
   });
 
   test('palisade email test --to sends through the configured server, and names the server when it cannot', async () => {
-    const env = { ...process.env, DATABASE_URL: t.db.url, PALISADE_SMTP_URL: smtp.url, PALISADE_SMTP_FROM: 'palisade@palisade.test', PALISADE_LOG_LEVEL: 'silent' };
+    const env = {
+      ...process.env,
+      DATABASE_URL: t.db.url,
+      PALISADE_SMTP_URL: smtp.url,
+      PALISADE_SMTP_FROM: 'palisade@palisade.test',
+      PALISADE_LOG_LEVEL: 'silent',
+    };
     const before = (await smtp.messages()).length;
-    const ok = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'email', 'test', '--to', 'ops@example.test'], { env });
+    const ok = await run(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli.ts', 'email', 'test', '--to', 'ops@example.test'],
+      { env },
+    );
     assert.match(ok.stdout, /Sent to ops@example\.test through smtp:\/\/127\.0\.0\.1:\d+/);
     const msgs = await smtp.waitFor(before + 1);
     assert.equal(msgs.at(-1)?.subject, 'Palisade test message');
     await smtp.stop();
-    const down = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'email', 'test', '--to', 'ops@example.test'], { env }).then(
+    const down = await run(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli.ts', 'email', 'test', '--to', 'ops@example.test'],
+      { env },
+    ).then(
       () => assert.fail('the command should fail while the server is down'),
       (err: { code: number; stderr: string }) => err,
     );
     assert.equal(down.code, 1);
     assert.match(down.stderr, /email_delivery_failed.*No SMTP server accepted a connection at smtp:\/\/127\.0\.0\.1/);
     await smtp.start();
-    const unset = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'email', 'test', '--to', 'ops@example.test'], { env: { ...env, PALISADE_SMTP_URL: '' } }).catch((err: { code: number; stderr: string }) => err);
+    const unset = await run(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli.ts', 'email', 'test', '--to', 'ops@example.test'],
+      { env: { ...env, PALISADE_SMTP_URL: '' } },
+    ).catch((err: { code: number; stderr: string }) => err);
     assert.match((unset as { stderr: string }).stderr, /email_not_configured.*PALISADE_SMTP_URL/);
   });
 });

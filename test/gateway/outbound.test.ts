@@ -36,9 +36,20 @@ describe('model gateway upstream and the outbound policy (SSRF)', () => {
     await t?.close();
   });
 
-  const setUpstream = (baseUrl: string) => owner.request('PUT', `/api/v1/orgs/${orgId}/gateway/upstream`, { name: 'Model', kind: 'anthropic', baseUrl, apiKey: 'sk-upstream-secret' });
+  const setUpstream = (baseUrl: string) =>
+    owner.request('PUT', `/api/v1/orgs/${orgId}/gateway/upstream`, {
+      name: 'Model',
+      kind: 'anthropic',
+      baseUrl,
+      apiKey: 'sk-upstream-secret',
+    });
   const ask = () =>
-    t.app.inject({ method: 'POST', url: '/v1/messages', headers: { 'x-api-key': key, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' }, payload: { model: 'm', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] } });
+    t.app.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: { 'x-api-key': key, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      payload: { model: 'm', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] },
+    });
 
   test('a provider URL on a denied address is refused when saved; a private one is accepted', async () => {
     for (const [baseUrl, address] of [
@@ -53,7 +64,11 @@ describe('model gateway upstream and the outbound policy (SSRF)', () => {
       assert.match(res.body.error.message, address);
       assert.match(res.body.error.message, /PALISADE_OUTBOUND_ALLOW_CIDRS=/);
     }
-    assert.equal((await setUpstream('http://10.11.12.13:8000')).status, 200, 'private networks (a vLLM box) are allowed by default');
+    assert.equal(
+      (await setUpstream('http://10.11.12.13:8000')).status,
+      200,
+      'private networks (a vLLM box) are allowed by default',
+    );
     assert.equal(witness.connections, 0);
   });
 

@@ -24,7 +24,9 @@ export interface RuleScore {
 
 function files(dir: string): string[] {
   try {
-    return readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
+    return readdirSync(dir).flatMap((f) =>
+      statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)],
+    );
   } catch {
     return [];
   }
@@ -34,12 +36,14 @@ export function evaluateCorpus(dir = CORPUS_DIR): { scores: RuleScore[]; otherRu
   const scores: RuleScore[] = [];
   const otherRuleAlarmsOnSafe: string[] = [];
   for (const rule of RULES) {
-    const hits = (file: string) => scanSource(file, readFileSync(file, 'utf8')).filter((f) => PUBLISHED_CONFIDENCE.includes(f.confidence));
+    const hits = (file: string) =>
+      scanSource(file, readFileSync(file, 'utf8')).filter((f) => PUBLISHED_CONFIDENCE.includes(f.confidence));
     const vulnerable = files(join(dir, rule.id, 'vulnerable'));
     const safe = files(join(dir, rule.id, 'safe'));
     const missed = vulnerable.filter((f) => !hits(f).some((h) => h.ruleId === rule.id));
     const falseAlarms = safe.filter((f) => hits(f).some((h) => h.ruleId === rule.id));
-    for (const f of safe) for (const h of hits(f)) if (h.ruleId !== rule.id) otherRuleAlarmsOnSafe.push(`${relative(dir, f)}: ${h.ruleId}`);
+    for (const f of safe)
+      for (const h of hits(f)) if (h.ruleId !== rule.id) otherRuleAlarmsOnSafe.push(`${relative(dir, f)}: ${h.ruleId}`);
     scores.push({
       rule: rule.id,
       vulnerable: vulnerable.length,
@@ -57,6 +61,9 @@ export function evaluateCorpus(dir = CORPUS_DIR): { scores: RuleScore[]; otherRu
 
 export function scoreTable(scores: RuleScore[]): string {
   const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
-  const rows = scores.map((s) => `| \`${s.rule}\` | ${s.detected}/${s.vulnerable} | ${pct(s.tpr)} | ${s.falsePositives}/${s.safe} | ${pct(s.fpr)} |`);
+  const rows = scores.map(
+    (s) =>
+      `| \`${s.rule}\` | ${s.detected}/${s.vulnerable} | ${pct(s.tpr)} | ${s.falsePositives}/${s.safe} | ${pct(s.fpr)} |`,
+  );
   return ['| Rule | Detected | TPR | False alarms | FPR |', '| --- | --- | --- | --- | --- |', ...rows].join('\n');
 }

@@ -13,7 +13,10 @@ test('every rule detects at least 90 % of its vulnerable snippets and flags at m
   const { scores } = evaluateCorpus();
   assert.equal(scores.length, RULES.length);
   for (const s of scores) {
-    assert.ok(s.vulnerable >= 8 && s.safe >= 8, `${s.rule} needs at least 8 vulnerable and 8 safe snippets (has ${s.vulnerable}/${s.safe})`);
+    assert.ok(
+      s.vulnerable >= 8 && s.safe >= 8,
+      `${s.rule} needs at least 8 vulnerable and 8 safe snippets (has ${s.vulnerable}/${s.safe})`,
+    );
     assert.ok(s.tpr >= 0.9, `${s.rule}: TPR ${s.tpr.toFixed(2)}; missed ${s.missed.join(', ')}`);
     assert.ok(s.fpr <= 0.05, `${s.rule}: FPR ${s.fpr.toFixed(2)}; false alarms ${s.falseAlarms.join(', ')}`);
   }
@@ -24,7 +27,11 @@ test('every rule covers TypeScript/JavaScript, Python, Go and Java in the corpus
   const { join } = await import('node:path');
   const { CORPUS_DIR } = await import('./corpus-eval.js');
   for (const r of RULES) {
-    const exts = new Set(['vulnerable', 'safe'].flatMap((k) => readdirSync(join(CORPUS_DIR, r.id, k)).map((f) => f.slice(f.lastIndexOf('.') + 1))));
+    const exts = new Set(
+      ['vulnerable', 'safe'].flatMap((k) =>
+        readdirSync(join(CORPUS_DIR, r.id, k)).map((f) => f.slice(f.lastIndexOf('.') + 1)),
+      ),
+    );
     const langs = ['js|ts|tsx', 'py', 'go', 'java'].filter((l) => l.split('|').some((e) => exts.has(e)));
     assert.equal(langs.length, 4, `${r.id} has snippets in ${[...exts].join(', ')}`);
   }

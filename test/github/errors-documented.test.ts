@@ -16,5 +16,8 @@ test('every GitHub error code is documented with its status in docs/github.md', 
 });
 
 test('every GitHub audit action is documented', () => {
-  assert.deepEqual(Object.keys(GITHUB_AUDIT_ACTIONS).filter((a) => !doc.includes(`\`${a}\``)), []);
+  assert.deepEqual(
+    Object.keys(GITHUB_AUDIT_ACTIONS).filter((a) => !doc.includes(`\`${a}\``)),
+    [],
+  );
 });

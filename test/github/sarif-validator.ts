@@ -24,9 +24,19 @@ export async function validateSarif(log: unknown): Promise<SarifValidation> {
     const output = join(dir, 'validation.sarif');
     writeFileSync(input, JSON.stringify(log, null, 2));
     await new Promise<void>((resolve, reject) =>
-      execFile(BINARY, ['validate', input, '-o', output, '--quiet', '--level', 'Error;Warning'], { env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_SYSTEM_GLOBALIZATION_INVARIANT: '1' }, timeout: 120_000 }, (err) => (err ? reject(err) : resolve())),
+      execFile(
+        BINARY,
+        ['validate', input, '-o', output, '--quiet', '--level', 'Error;Warning'],
+        {
+          env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_SYSTEM_GLOBALIZATION_INVARIANT: '1' },
+          timeout: 120_000,
+        },
+        (err) => (err ? reject(err) : resolve()),
+      ),
     );
-    const result = JSON.parse(readFileSync(output, 'utf8')) as { runs: { results?: { level?: string; ruleId?: string; message?: { text?: string; arguments?: string[] } }[] }[] };
+    const result = JSON.parse(readFileSync(output, 'utf8')) as {
+      runs: { results?: { level?: string; ruleId?: string; message?: { text?: string; arguments?: string[] } }[] }[];
+    };
     const out: SarifValidation = { errors: [], warnings: [] };
     for (const r of result.runs[0]?.results ?? []) {
       const text = `${r.ruleId}: ${r.message?.text ?? (r.message?.arguments ?? []).join(' | ')}`;

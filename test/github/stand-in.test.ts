@@ -12,13 +12,21 @@ import { GitHubStandIn, exampleOf } from './stand-in.js';
  */
 const require = createRequire(import.meta.url);
 type Fixture = { method: string; path: string; status: number; response: unknown; headers: Record<string, string> };
-const fixture = (name: string) => require(`@octokit/fixtures/scenarios/api.github.com/${name}/normalized-fixture.json`) as Fixture[];
+const fixture = (name: string) =>
+  require(`@octokit/fixtures/scenarios/api.github.com/${name}/normalized-fixture.json`) as Fixture[];
 
 /** The shape of a JSON value: object keys with the shape of each value, array element shape, or the JSON type. */
 function shape(v: unknown, depth = 0): unknown {
   if (v === null) return 'null';
   if (Array.isArray(v)) return depth > 3 ? 'array' : v.length ? [shape(v[0], depth + 1)] : [];
-  if (typeof v === 'object') return depth > 3 ? 'object' : Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, shape((v as Record<string, unknown>)[k], depth + 1)]));
+  if (typeof v === 'object')
+    return depth > 3
+      ? 'object'
+      : Object.fromEntries(
+          Object.keys(v as object)
+            .sort()
+            .map((k) => [k, shape((v as Record<string, unknown>)[k], depth + 1)]),
+        );
   return typeof v;
 }
 
@@ -26,13 +34,18 @@ function shape(v: unknown, depth = 0): unknown {
 const nullable = (a: unknown, b: unknown) => a === 'null' || b === 'null';
 function sameShape(actual: unknown, expected: unknown, path = '$'): string[] {
   if (nullable(actual, expected)) return [];
-  if (typeof expected !== 'object' || expected === null) return actual === expected ? [] : [`${path}: ${JSON.stringify(actual)} instead of ${JSON.stringify(expected)}`];
-  if (Array.isArray(expected)) return Array.isArray(actual) && expected[0] && actual[0] ? sameShape(actual[0], expected[0], `${path}[0]`) : [];
+  if (typeof expected !== 'object' || expected === null)
+    return actual === expected ? [] : [`${path}: ${JSON.stringify(actual)} instead of ${JSON.stringify(expected)}`];
+  if (Array.isArray(expected))
+    return Array.isArray(actual) && expected[0] && actual[0] ? sameShape(actual[0], expected[0], `${path}[0]`) : [];
   if (typeof actual !== 'object' || actual === null || Array.isArray(actual)) return [`${path}: not an object`];
   const out: string[] = [];
   for (const k of Object.keys(expected)) {
     if (!(k in actual)) out.push(`${path}.${k}: missing`);
-    else out.push(...sameShape((actual as Record<string, unknown>)[k], (expected as Record<string, unknown>)[k], `${path}.${k}`));
+    else
+      out.push(
+        ...sameShape((actual as Record<string, unknown>)[k], (expected as Record<string, unknown>)[k], `${path}.${k}`),
+      );
   }
   for (const k of Object.keys(actual)) if (!(k in expected)) out.push(`${path}.${k}: not in the recording`);
   return out;
@@ -45,21 +58,30 @@ describe('the GitHub stand-in answers like GitHub', () => {
     gh = await new GitHubStandIn().start();
     const inst = gh.addInstallation('octokit-fixture-org');
     gh.createRepo('octokit-fixture-org/hello-world', inst, { 'README.md': '# hello-world' });
-    const app = new App({ appId: gh.appId, privateKey: gh.privateKey, Octokit: Octokit.defaults({ baseUrl: gh.apiBase }) });
+    const app = new App({
+      appId: gh.appId,
+      privateKey: gh.privateKey,
+      Octokit: Octokit.defaults({ baseUrl: gh.apiBase }),
+    });
     octokit = await app.getInstallationOctokit(inst);
   });
   after(() => gh.close());
 
   test('a repository has exactly the keys and value types of the recorded GET /repos/{owner}/{repo}', async () => {
     const recorded = fixture('get-repository')[0] as Fixture;
-    const { data, status } = await octokit.request('GET /repos/{owner}/{repo}', { owner: 'octokit-fixture-org', repo: 'hello-world' });
+    const { data, status } = await octokit.request('GET /repos/{owner}/{repo}', {
+      owner: 'octokit-fixture-org',
+      repo: 'hello-world',
+    });
     assert.equal(status, recorded.status);
     assert.deepEqual(sameShape(shape(data), shape(recorded.response)), []);
   });
 
   test('an unknown repository answers 404 with the message and documentation_url keys GitHub sends', async () => {
     const recorded = fixture('errors')[0] as Fixture;
-    const err = await octokit.request('GET /repos/{owner}/{repo}', { owner: 'octokit-fixture-org', repo: 'missing' }).catch((e: { status: number; response: { data: unknown } }) => e);
+    const err = await octokit
+      .request('GET /repos/{owner}/{repo}', { owner: 'octokit-fixture-org', repo: 'missing' })
+      .catch((e: { status: number; response: { data: unknown } }) => e);
     assert.equal((err as { status: number }).status, 404);
     const keys = Object.keys((err as { response: { data: Record<string, unknown> } }).response.data).sort();
     for (const k of keys) assert.ok(k in (recorded.response as object), `${k} is not a key of GitHub's error bodies`);
@@ -94,7 +116,12 @@ describe('the GitHub stand-in answers like GitHub', () => {
   test('repositories are served for clone over smart HTTP by git itself, only with an installation token', async () => {
     const { execFile } = await import('node:child_process');
     // Asynchronous: the stand-in runs in this process, so a synchronous git would wait for a server that cannot answer.
-    const run = (args: string[]) => new Promise<{ status: number; stderr: string }>((r) => execFile('git', args, { env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } }, (err, _o, stderr) => r({ status: err ? 1 : 0, stderr })));
+    const run = (args: string[]) =>
+      new Promise<{ status: number; stderr: string }>((r) =>
+        execFile('git', args, { env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } }, (err, _o, stderr) =>
+          r({ status: err ? 1 : 0, stderr }),
+        ),
+      );
     const { mkdtempSync, rmSync, readFileSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');

@@ -27,8 +27,15 @@ import { createRequire } from 'node:module';
 import { jwtVerify } from 'jose';
 
 const require = createRequire(import.meta.url);
-const REPO_FIXTURE = (require('@octokit/fixtures/scenarios/api.github.com/get-repository/normalized-fixture.json') as { response: Record<string, unknown> }[])[0]!.response;
-const EXAMPLES = require('@octokit/webhooks-examples/api.github.com/index.json') as { name: string; examples: Record<string, unknown>[] }[];
+const REPO_FIXTURE = (
+  require('@octokit/fixtures/scenarios/api.github.com/get-repository/normalized-fixture.json') as {
+    response: Record<string, unknown>;
+  }[]
+)[0]!.response;
+const EXAMPLES = require('@octokit/webhooks-examples/api.github.com/index.json') as {
+  name: string;
+  examples: Record<string, unknown>[];
+}[];
 export const exampleOf = (event: string, action?: string): Record<string, unknown> => {
   const list = EXAMPLES.find((e) => e.name === event)?.examples ?? [];
   const ex = action ? list.find((x) => x.action === action) : list[0];
@@ -63,7 +70,15 @@ export interface RecordedRequest {
   body: unknown;
 }
 
-const GIT_ENV = { GIT_AUTHOR_NAME: 'Stand-in', GIT_AUTHOR_EMAIL: 'stand-in@example.test', GIT_COMMITTER_NAME: 'Stand-in', GIT_COMMITTER_EMAIL: 'stand-in@example.test', GIT_CONFIG_NOSYSTEM: '1', HOME: '/nonexistent', PATH: process.env.PATH ?? '/usr/bin:/bin' };
+const GIT_ENV = {
+  GIT_AUTHOR_NAME: 'Stand-in',
+  GIT_AUTHOR_EMAIL: 'stand-in@example.test',
+  GIT_COMMITTER_NAME: 'Stand-in',
+  GIT_COMMITTER_EMAIL: 'stand-in@example.test',
+  GIT_CONFIG_NOSYSTEM: '1',
+  HOME: '/nonexistent',
+  PATH: process.env.PATH ?? '/usr/bin:/bin',
+};
 
 function gitIn(dir: string, args: string[]): string {
   const r = spawnSync('git', args, { cwd: dir, env: GIT_ENV, encoding: 'utf8' });
@@ -90,7 +105,11 @@ export class GitHubStandIn {
   private nextId = 5000;
 
   constructor() {
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    const { privateKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
     this.privateKey = privateKey;
   }
 
@@ -117,14 +136,27 @@ export class GitHubStandIn {
   }
 
   /** A real git repository with one commit of `files` on `main`. */
-  createRepo(fullName: string, installationId: number, files: Record<string, FileSpec>, opts: { defaultBranch?: string } = {}): string {
+  createRepo(
+    fullName: string,
+    installationId: number,
+    files: Record<string, FileSpec>,
+    opts: { defaultBranch?: string } = {},
+  ): string {
     const [owner = '', name = ''] = fullName.split('/');
     const dir = join(this.root, 'repos', owner, `${name}.git`);
     mkdirSync(dir, { recursive: true });
     const branch = opts.defaultBranch ?? 'main';
     gitIn(dir, ['init', '-q', '-b', branch]);
     gitIn(dir, ['config', 'uploadpack.allowReachableSHA1InWant', 'true']);
-    this.repos.set(fullName, { id: this.nextId++, owner, name, dir, defaultBranch: branch, installationId, private: true });
+    this.repos.set(fullName, {
+      id: this.nextId++,
+      owner,
+      name,
+      dir,
+      defaultBranch: branch,
+      installationId,
+      private: true,
+    });
     return this.commit(fullName, files, { branch, message: 'initial commit' });
   }
 
@@ -135,12 +167,23 @@ export class GitHubStandIn {
   }
 
   /** Commits `files` (null deletes, { symlink } links) on `branch` (created from `from` when new). Returns the commit id. */
-  commit(fullName: string, files: Record<string, FileSpec>, opts: { branch?: string; from?: string; message?: string } = {}): string {
+  commit(
+    fullName: string,
+    files: Record<string, FileSpec>,
+    opts: { branch?: string; from?: string; message?: string } = {},
+  ): string {
     const r = this.repo(fullName);
     const branch = opts.branch ?? r.defaultBranch;
-    const exists = spawnSync('git', ['rev-parse', '--verify', '-q', `refs/heads/${branch}`], { cwd: r.dir, env: GIT_ENV }).status === 0;
-    const hasHead = spawnSync('git', ['rev-parse', '--verify', '-q', 'HEAD'], { cwd: r.dir, env: GIT_ENV }).status === 0;
-    if (hasHead) gitIn(r.dir, exists ? ['checkout', '-q', branch] : ['checkout', '-q', '-b', branch, opts.from ?? r.defaultBranch]);
+    const exists =
+      spawnSync('git', ['rev-parse', '--verify', '-q', `refs/heads/${branch}`], { cwd: r.dir, env: GIT_ENV }).status ===
+      0;
+    const hasHead =
+      spawnSync('git', ['rev-parse', '--verify', '-q', 'HEAD'], { cwd: r.dir, env: GIT_ENV }).status === 0;
+    if (hasHead)
+      gitIn(
+        r.dir,
+        exists ? ['checkout', '-q', branch] : ['checkout', '-q', '-b', branch, opts.from ?? r.defaultBranch],
+      );
     for (const [path, spec] of Object.entries(files)) {
       const full = join(r.dir, path);
       mkdirSync(dirname(full), { recursive: true });
@@ -164,23 +207,52 @@ export class GitHubStandIn {
   openPullRequest(fullName: string, head: string, number?: number): Pull {
     const r = this.repo(fullName);
     const n = number ?? this.nextId++;
-    const pr: Pull = { number: n, headRef: head, baseRef: r.defaultBranch, headSha: gitIn(r.dir, ['rev-parse', `refs/heads/${head}`]), baseSha: gitIn(r.dir, ['rev-parse', `refs/heads/${r.defaultBranch}`]) };
+    const pr: Pull = {
+      number: n,
+      headRef: head,
+      baseRef: r.defaultBranch,
+      headSha: gitIn(r.dir, ['rev-parse', `refs/heads/${head}`]),
+      baseSha: gitIn(r.dir, ['rev-parse', `refs/heads/${r.defaultBranch}`]),
+    };
     gitIn(r.dir, ['update-ref', `refs/pull/${n}/head`, pr.headSha]);
     this.pulls.set(`${fullName}#${n}`, pr);
     return pr;
   }
 
   /** A real pull_request payload (webhooks-examples) with this repository, pull request and installation in it. */
-  pullRequestPayload(fullName: string, number: number, action: 'opened' | 'synchronize' | 'reopened' | 'closed'): Record<string, unknown> {
+  pullRequestPayload(
+    fullName: string,
+    number: number,
+    action: 'opened' | 'synchronize' | 'reopened' | 'closed',
+  ): Record<string, unknown> {
     const pr = this.pulls.get(`${fullName}#${number}`);
     if (!pr) throw new Error('no such pull request');
     const p = exampleOf('pull_request', action);
     const repository = this.webhookRepository(fullName, p.repository as Record<string, unknown>);
-    const pull = p.pull_request as Record<string, unknown> & { head: Record<string, unknown>; base: Record<string, unknown> };
+    const pull = p.pull_request as Record<string, unknown> & {
+      head: Record<string, unknown>;
+      base: Record<string, unknown>;
+    };
     Object.assign(pull, { number, state: 'open', url: `${this.apiBase}/repos/${fullName}/pulls/${number}` });
-    Object.assign(pull.head, { sha: pr.headSha, ref: pr.headRef, label: `${fullName.split('/')[0]}:${pr.headRef}`, repo: this.webhookRepository(fullName, pull.head.repo as Record<string, unknown>) });
-    Object.assign(pull.base, { sha: pr.baseSha, ref: pr.baseRef, label: `${fullName.split('/')[0]}:${pr.baseRef}`, repo: this.webhookRepository(fullName, pull.base.repo as Record<string, unknown>) });
-    return { ...p, number, pull_request: pull, repository, installation: { id: this.repo(fullName).installationId, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ==' } };
+    Object.assign(pull.head, {
+      sha: pr.headSha,
+      ref: pr.headRef,
+      label: `${fullName.split('/')[0]}:${pr.headRef}`,
+      repo: this.webhookRepository(fullName, pull.head.repo as Record<string, unknown>),
+    });
+    Object.assign(pull.base, {
+      sha: pr.baseSha,
+      ref: pr.baseRef,
+      label: `${fullName.split('/')[0]}:${pr.baseRef}`,
+      repo: this.webhookRepository(fullName, pull.base.repo as Record<string, unknown>),
+    });
+    return {
+      ...p,
+      number,
+      pull_request: pull,
+      repository,
+      installation: { id: this.repo(fullName).installationId, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ==' },
+    };
   }
 
   /** A real push payload (webhooks-examples) for the current tip of `branch`. */
@@ -188,31 +260,74 @@ export class GitHubStandIn {
     const r = this.repo(fullName);
     const p = exampleOf('push');
     const after = gitIn(r.dir, ['rev-parse', `refs/heads/${branch}`]);
-    return { ...p, ref: `refs/heads/${branch}`, before, after, repository: this.webhookRepository(fullName, p.repository as Record<string, unknown>), installation: { id: r.installationId, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ==' } };
+    return {
+      ...p,
+      ref: `refs/heads/${branch}`,
+      before,
+      after,
+      repository: this.webhookRepository(fullName, p.repository as Record<string, unknown>),
+      installation: { id: r.installationId, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ==' },
+    };
   }
 
   private webhookRepository(fullName: string, template: Record<string, unknown>): Record<string, unknown> {
     const r = this.repo(fullName);
-    return { ...template, id: r.id, name: r.name, full_name: fullName, default_branch: r.defaultBranch, private: r.private, owner: { ...(template.owner as object), login: r.owner } };
+    return {
+      ...template,
+      id: r.id,
+      name: r.name,
+      full_name: fullName,
+      default_branch: r.defaultBranch,
+      private: r.private,
+      owner: { ...(template.owner as object), login: r.owner },
+    };
   }
 
   /** Signs a delivery the way GitHub does: X-Hub-Signature-256 = sha256=HMAC-SHA256(secret, body). */
-  signedDelivery(event: string, payload: unknown, opts: { deliveryId?: string; secret?: string } = {}): { headers: Record<string, string>; body: string } {
+  signedDelivery(
+    event: string,
+    payload: unknown,
+    opts: { deliveryId?: string; secret?: string } = {},
+  ): { headers: Record<string, string>; body: string } {
     const body = JSON.stringify(payload);
-    const sig = createHmac('sha256', opts.secret ?? this.webhookSecret).update(body).digest('hex');
-    return { body, headers: { 'content-type': 'application/json', 'x-github-event': event, 'x-github-delivery': opts.deliveryId ?? crypto.randomUUID(), 'x-hub-signature-256': `sha256=${sig}`, 'user-agent': 'GitHub-Hookshot/stand-in' } };
+    const sig = createHmac('sha256', opts.secret ?? this.webhookSecret)
+      .update(body)
+      .digest('hex');
+    return {
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': event,
+        'x-github-delivery': opts.deliveryId ?? crypto.randomUUID(),
+        'x-hub-signature-256': `sha256=${sig}`,
+        'user-agent': 'GitHub-Hookshot/stand-in',
+      },
+    };
   }
 
   /** The repository object as GET /repos/:o/:r answers: the recorded fixture with this repository's values. */
   repositoryJson(r: Repo): Record<string, unknown> {
     const full = `${r.owner}/${r.name}`;
-    return { ...structuredClone(REPO_FIXTURE), id: r.id, name: r.name, full_name: full, private: r.private, default_branch: r.defaultBranch, clone_url: `${this.url}/${full}.git`, url: `${this.apiBase}/repos/${full}`, owner: { ...(REPO_FIXTURE.owner as object), login: r.owner } };
+    return {
+      ...structuredClone(REPO_FIXTURE),
+      id: r.id,
+      name: r.name,
+      full_name: full,
+      private: r.private,
+      default_branch: r.defaultBranch,
+      clone_url: `${this.url}/${full}.git`,
+      url: `${this.apiBase}/repos/${full}`,
+      owner: { ...(REPO_FIXTURE.owner as object), login: r.owner },
+    };
   }
 
   // --- HTTP -------------------------------------------------------------------------------------
 
   private send(res: ServerResponse, status: number, body: unknown): void {
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'x-github-media-type': 'github.v3; format=json' });
+    res.writeHead(status, {
+      'content-type': 'application/json; charset=utf-8',
+      'x-github-media-type': 'github.v3; format=json',
+    });
     res.end(body === undefined ? '' : JSON.stringify(body));
   }
 
@@ -254,28 +369,62 @@ export class GitHubStandIn {
     } catch {
       return this.error(res, 400, 'Problems parsing JSON');
     }
-    this.requests.push({ method: req.method ?? '', path, auth: (req.headers.authorization ?? '').split(' ')[0] ?? '', body });
+    this.requests.push({
+      method: req.method ?? '',
+      path,
+      auth: (req.headers.authorization ?? '').split(' ')[0] ?? '',
+      body,
+    });
     const method = req.method ?? 'GET';
     if (path.startsWith('/app')) {
       if (!(await this.appAuth(req))) return this.error(res, 401, 'A JSON web token could not be decoded');
-      if (method === 'GET' && path === '/app') return this.send(res, 200, { id: Number(this.appId), slug: 'palisade-test-app', name: 'Palisade test app', owner: { login: 'stand-in' } });
-      if (method === 'GET' && path === '/app/installations') return this.send(res, 200, [...this.installations].map(([id, a]) => ({ id, account: { login: a.login, type: a.type }, app_id: Number(this.appId), target_type: a.type })));
+      if (method === 'GET' && path === '/app')
+        return this.send(res, 200, {
+          id: Number(this.appId),
+          slug: 'palisade-test-app',
+          name: 'Palisade test app',
+          owner: { login: 'stand-in' },
+        });
+      if (method === 'GET' && path === '/app/installations')
+        return this.send(
+          res,
+          200,
+          [...this.installations].map(([id, a]) => ({
+            id,
+            account: { login: a.login, type: a.type },
+            app_id: Number(this.appId),
+            target_type: a.type,
+          })),
+        );
       const inst = /^\/app\/installations\/(\d+)(\/access_tokens)?$/.exec(path);
       const account = inst ? this.installations.get(Number(inst[1])) : undefined;
       if (!inst || !account) return this.error(res, 404, 'Not Found');
-      if (!inst[2] && method === 'GET') return this.send(res, 200, { id: Number(inst[1]), account: { login: account.login, type: account.type }, app_id: Number(this.appId), target_type: account.type });
+      if (!inst[2] && method === 'GET')
+        return this.send(res, 200, {
+          id: Number(inst[1]),
+          account: { login: account.login, type: account.type },
+          app_id: Number(this.appId),
+          target_type: account.type,
+        });
       if (inst[2] && method === 'POST') {
         const token = `ghs_${randomBytes(18).toString('hex')}`;
         const expires = Date.now() + 3600_000;
         this.tokens.set(token, { installationId: Number(inst[1]), expires });
-        return this.send(res, 201, { token, expires_at: new Date(expires).toISOString().replace(/\.\d+Z$/, 'Z'), permissions: { contents: 'read', checks: 'write', pull_requests: 'write', security_events: 'write' }, repository_selection: 'selected' });
+        return this.send(res, 201, {
+          token,
+          expires_at: new Date(expires).toISOString().replace(/\.\d+Z$/, 'Z'),
+          permissions: { contents: 'read', checks: 'write', pull_requests: 'write', security_events: 'write' },
+          repository_selection: 'selected',
+        });
       }
       return this.error(res, 404, 'Not Found');
     }
     const installationId = this.tokenAuth(req.headers.authorization);
     if (installationId === null) return this.error(res, 401, 'Bad credentials');
     if (method === 'GET' && path === '/installation/repositories') {
-      const repos = [...this.repos.values()].filter((r) => r.installationId === installationId).map((r) => this.repositoryJson(r));
+      const repos = [...this.repos.values()]
+        .filter((r) => r.installationId === installationId)
+        .map((r) => this.repositoryJson(r));
       return this.send(res, 200, { total_count: repos.length, repository_selection: 'selected', repositories: repos });
     }
     const m = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(path);
@@ -288,24 +437,53 @@ export class GitHubStandIn {
     if (pull) {
       const pr = this.pulls.get(`${full}#${pull[1]}`);
       if (!pr) return this.error(res, 404, 'Not Found');
-      if (method === 'GET' && !pull[2]) return this.send(res, 200, (this.pullRequestPayload(full, pr.number, 'opened') as { pull_request: unknown }).pull_request);
+      if (method === 'GET' && !pull[2])
+        return this.send(
+          res,
+          200,
+          (this.pullRequestPayload(full, pr.number, 'opened') as { pull_request: unknown }).pull_request,
+        );
       if (method === 'POST' && pull[2]) {
         // Like GitHub: every comment must sit on a line of the pull request's diff (right side).
         const lines = this.diffLines(repo.dir, pr);
         for (const c of (body.comments as { path: string; line: number; side?: string }[] | undefined) ?? []) {
-          if (!lines.get(c.path)?.has(c.line)) return this.send(res, 422, { message: 'Unprocessable Entity', errors: ['Line could not be resolved'], documentation_url: 'https://docs.github.com/rest/pulls/reviews#create-a-review-for-a-pull-request' });
+          if (!lines.get(c.path)?.has(c.line))
+            return this.send(res, 422, {
+              message: 'Unprocessable Entity',
+              errors: ['Line could not be resolved'],
+              documentation_url: 'https://docs.github.com/rest/pulls/reviews#create-a-review-for-a-pull-request',
+            });
         }
         this.reviews.push({ repo: full, number: pr.number, body });
-        return this.send(res, 200, { id: this.nextId++, state: 'COMMENTED', commit_id: body.commit_id, body: body.body });
+        return this.send(res, 200, {
+          id: this.nextId++,
+          state: 'COMMENTED',
+          commit_id: body.commit_id,
+          body: body.body,
+        });
       }
     }
     if (method === 'POST' && rest === '/check-runs') {
       const output = body.output as { annotations?: { annotation_level: string }[] } | undefined;
-      if (typeof body.name !== 'string' || typeof body.head_sha !== 'string') return this.send(res, 422, { message: 'Invalid request.', documentation_url: 'https://docs.github.com/rest/checks/runs' });
-      if ((output?.annotations?.length ?? 0) > 50 || output?.annotations?.some((a) => !['notice', 'warning', 'failure'].includes(a.annotation_level))) return this.send(res, 422, { message: 'Invalid request.\n\nOnly 50 annotations are allowed per request.' });
+      if (typeof body.name !== 'string' || typeof body.head_sha !== 'string')
+        return this.send(res, 422, {
+          message: 'Invalid request.',
+          documentation_url: 'https://docs.github.com/rest/checks/runs',
+        });
+      if (
+        (output?.annotations?.length ?? 0) > 50 ||
+        output?.annotations?.some((a) => !['notice', 'warning', 'failure'].includes(a.annotation_level))
+      )
+        return this.send(res, 422, { message: 'Invalid request.\n\nOnly 50 annotations are allowed per request.' });
       const run = { id: this.nextId++, ...body, annotations: [...(output?.annotations ?? [])] };
       this.checkRuns.push(run);
-      return this.send(res, 201, { id: run.id, head_sha: body.head_sha, status: body.status ?? 'queued', conclusion: body.conclusion ?? null, name: body.name });
+      return this.send(res, 201, {
+        id: run.id,
+        head_sha: body.head_sha,
+        status: body.status ?? 'queued',
+        conclusion: body.conclusion ?? null,
+        name: body.name,
+      });
     }
     const patch = /^\/check-runs\/(\d+)$/.exec(rest);
     if (method === 'PATCH' && patch) {
@@ -319,11 +497,15 @@ export class GitHubStandIn {
     if (method === 'POST' && rest === '/code-scanning/sarifs') {
       let sarif: Record<string, unknown>;
       try {
-        sarif = JSON.parse(gunzipSync(Buffer.from(String(body.sarif), 'base64')).toString('utf8')) as Record<string, unknown>;
+        sarif = JSON.parse(gunzipSync(Buffer.from(String(body.sarif), 'base64')).toString('utf8')) as Record<
+          string,
+          unknown
+        >;
       } catch {
         return this.send(res, 400, { message: 'Invalid SARIF: not gzip-compressed and base64-encoded JSON' });
       }
-      if (sarif.version !== '2.1.0' || !/^[0-9a-f]{40}$/.test(String(body.commit_sha)) || typeof body.ref !== 'string') return this.send(res, 400, { message: 'Invalid request' });
+      if (sarif.version !== '2.1.0' || !/^[0-9a-f]{40}$/.test(String(body.commit_sha)) || typeof body.ref !== 'string')
+        return this.send(res, 400, { message: 'Invalid request' });
       const id = randomBytes(16).toString('hex');
       this.sarifs.push({ repo: full, body, sarif });
       return this.send(res, 202, { id, url: `${this.apiBase}/repos/${full}/code-scanning/sarifs/${id}` });
@@ -334,7 +516,12 @@ export class GitHubStandIn {
   /** New-side line numbers shown in the diff of a pull request, per file (what GitHub lets a review comment on). */
   diffLines(dir: string, pr: Pull): Map<string, Set<number>> {
     const out = new Map<string, Set<number>>();
-    const diff = spawnSync('git', ['diff', '--no-color', '--unified=3', `${pr.baseSha}...${pr.headSha}`], { cwd: dir, env: GIT_ENV, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }).stdout;
+    const diff = spawnSync('git', ['diff', '--no-color', '--unified=3', `${pr.baseSha}...${pr.headSha}`], {
+      cwd: dir,
+      env: GIT_ENV,
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+    }).stdout;
     let file = '';
     let line = 0;
     for (const l of diff.split('\n')) {
@@ -353,7 +540,11 @@ export class GitHubStandIn {
     const m = /^\/([^/]+)\/([^/]+?)\.git(\/.*)$/.exec(url.pathname);
     const repo = m ? this.repos.get(`${m[1]}/${m[2]}`) : undefined;
     const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '');
-    const [user, token] = basic ? Buffer.from(basic[1] as string, 'base64').toString('utf8').split(':') : [];
+    const [user, token] = basic
+      ? Buffer.from(basic[1] as string, 'base64')
+          .toString('utf8')
+          .split(':')
+      : [];
     const installation = user === 'x-access-token' ? this.tokenAuth(`token ${token}`) : null;
     this.gitFetches.push({ repo: m ? `${m[1]}/${m[2]}` : url.pathname, auth: installation !== null });
     if (!m || !repo) {

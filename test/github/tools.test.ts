@@ -25,7 +25,14 @@ describe('repository tools: every read checked against allowlist and deny rules,
   let repositoryId: string;
   let base: string;
   let member: Agent;
-  const audit = (action: string) => w.t.db.database.db.selectFrom('audit_events').selectAll().where('org_id', '=', w.orgId).where('action', '=', action).orderBy('seq', 'desc').execute();
+  const audit = (action: string) =>
+    w.t.db.database.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('org_id', '=', w.orgId)
+      .where('action', '=', action)
+      .orderBy('seq', 'desc')
+      .execute();
   before(async () => {
     w = await githubWorld({ githubMaxFileBytes: 4096 });
     ({ repositoryId } = await w.allowlist('acme/widgets', FILES, { denyRules: ['config/prod.yml', '!.env.example'] }));
@@ -57,8 +64,18 @@ describe('repository tools: every read checked against allowlist and deny rules,
     assert.ok(!res.raw.body.includes('super-secret-value'));
     const [ev] = await audit('github_file.read');
     assert.equal(ev?.outcome, 'denied');
-    assert.deepEqual(JSON.parse(ev?.metadata ?? '{}'), { repository: 'acme/widgets', path: '.env', allowed: false, reason: 'path_denied', rule: '.env*' });
-    for (const [path, rule] of [['secrets/prod.json', 'secrets/'], ['config/prod.yml', 'config/prod.yml'], ['SECRETS/prod.json', 'secrets/']] as const) {
+    assert.deepEqual(JSON.parse(ev?.metadata ?? '{}'), {
+      repository: 'acme/widgets',
+      path: '.env',
+      allowed: false,
+      reason: 'path_denied',
+      rule: '.env*',
+    });
+    for (const [path, rule] of [
+      ['secrets/prod.json', 'secrets/'],
+      ['config/prod.yml', 'config/prod.yml'],
+      ['SECRETS/prod.json', 'secrets/'],
+    ] as const) {
       const r = await member.get(`${base}/file?path=${encodeURIComponent(path)}`);
       assert.equal(r.status, 403, path);
       assert.equal(r.body.error.details.rule, rule, path);
@@ -98,7 +115,17 @@ describe('repository tools: every read checked against allowlist and deny rules,
   });
 
   test('path traversal and malformed paths are refused before anything is read, and audited', async () => {
-    for (const path of ['../../etc/passwd', '/etc/passwd', 'src/../.env', './.env', 'src//index.ts', 'src\\..\\.env', 'src/\u0000.env', '..', '%2e%2e/.env']) {
+    for (const path of [
+      '../../etc/passwd',
+      '/etc/passwd',
+      'src/../.env',
+      './.env',
+      'src//index.ts',
+      'src\\..\\.env',
+      'src/\u0000.env',
+      '..',
+      '%2e%2e/.env',
+    ]) {
       const res = await member.get(`${base}/file?path=${encodeURIComponent(path)}`);
       if (path.includes('\u0000')) {
         // NUL never reaches a route: Palisade's input policy refuses it in every request.
@@ -117,10 +144,14 @@ describe('repository tools: every read checked against allowlist and deny rules,
       assert.match(res.body.error.message, /relative to the repository root/);
     }
     const events = await audit('github_file.read');
-    assert.ok(events.slice(1, 8).every((e) => e.outcome === 'denied' && JSON.parse(e.metadata).reason === 'invalid_repository_path'));
+    assert.ok(
+      events
+        .slice(1, 8)
+        .every((e) => e.outcome === 'denied' && JSON.parse(e.metadata).reason === 'invalid_repository_path'),
+    );
   });
 
-  test('a symlink out of the repository is refused; one to a denied file is denied by that file\'s rule; one inside is followed', async () => {
+  test("a symlink out of the repository is refused; one to a denied file is denied by that file's rule; one inside is followed", async () => {
     const out = await member.get(`${base}/file?path=link-out`);
     assert.equal(out.status, 403);
     assert.equal(out.body.error.code, 'symlink_outside_repository');
@@ -157,12 +188,20 @@ describe('repository tools: every read checked against allowlist and deny rules,
 
   test('a repository that is not allowlisted is unreachable, like one that does not exist', async () => {
     w.gh.createRepo('acme/hidden', w.installationId, { 'a.ts': 'x' });
-    const res = await member.get(`/api/v1/orgs/${w.orgId}/github/repositories/ghr_01doesnotexist0000000000/file?path=a.ts`);
+    const res = await member.get(
+      `/api/v1/orgs/${w.orgId}/github/repositories/ghr_01doesnotexist0000000000/file?path=a.ts`,
+    );
     assert.equal(res.status, 404);
     assert.equal(res.body.error.code, 'not_found');
     const list = await member.get(`/api/v1/orgs/${w.orgId}/github/accessible-repositories`);
-    assert.deepEqual(list.body.repositories.map((r: { fullName: string }) => r.fullName), ['acme/widgets']);
-    assert.deepEqual(list.body.tools.map((t: { name: string }) => t.name), ['github_list_tree', 'github_read_file', 'github_search_code', 'github_read_pull_request_diff']);
+    assert.deepEqual(
+      list.body.repositories.map((r: { fullName: string }) => r.fullName),
+      ['acme/widgets'],
+    );
+    assert.deepEqual(
+      list.body.tools.map((t: { name: string }) => t.name),
+      ['github_list_tree', 'github_read_file', 'github_search_code', 'github_read_pull_request_diff'],
+    );
   });
 
   test('access narrowed to a role refuses other members with the reason, audited, and changes nothing', async () => {
@@ -176,7 +215,10 @@ describe('repository tools: every read checked against allowlist and deny rules,
     assert.equal(ev?.outcome, 'denied');
     assert.equal(JSON.parse(ev?.metadata ?? '{}').reason, 'repository_access_denied');
     assert.equal((await w.owner.get(`${base}/file?path=src/index.ts`)).status, 200);
-    assert.deepEqual((await member.get(`/api/v1/orgs/${w.orgId}/github/accessible-repositories`)).body.repositories, []);
+    assert.deepEqual(
+      (await member.get(`/api/v1/orgs/${w.orgId}/github/accessible-repositories`)).body.repositories,
+      [],
+    );
     await w.owner.patch(base, { access: { roles: null } });
   });
 
@@ -185,8 +227,25 @@ describe('repository tools: every read checked against allowlist and deny rules,
     const refused = await member.get(`${base}/file?path=src/index.ts`);
     assert.equal(refused.status, 403);
     assert.match(refused.body.error.message, /widgets-readers/);
-    const user = await w.t.db.database.db.selectFrom('users').select('id').where('email', '=', 'dev@acme.example').executeTakeFirstOrThrow();
-    await w.t.db.database.db.insertInto('sso_logins').values({ id: 'ssl_01test000000000000000000', connection_id: 'sso_x', org_id: w.orgId, user_id: user.id, email: 'dev@acme.example', attributes: JSON.stringify({ email: 'dev@acme.example', groups: ['widgets-readers'] }), role: 'member', purpose: 'login', occurred_at: new Date().toISOString() }).execute();
+    const user = await w.t.db.database.db
+      .selectFrom('users')
+      .select('id')
+      .where('email', '=', 'dev@acme.example')
+      .executeTakeFirstOrThrow();
+    await w.t.db.database.db
+      .insertInto('sso_logins')
+      .values({
+        id: 'ssl_01test000000000000000000',
+        connection_id: 'sso_x',
+        org_id: w.orgId,
+        user_id: user.id,
+        email: 'dev@acme.example',
+        attributes: JSON.stringify({ email: 'dev@acme.example', groups: ['widgets-readers'] }),
+        role: 'member',
+        purpose: 'login',
+        occurred_at: new Date().toISOString(),
+      })
+      .execute();
     assert.equal((await member.get(`${base}/file?path=src/index.ts`)).status, 200);
     await w.owner.patch(base, { access: { groups: null } });
   });
@@ -209,7 +268,10 @@ describe('the secret scan gates a repository', () => {
   after(() => w.close());
 
   test('findings block reads until acknowledged with a reason; the finding shows a redacted match only', async () => {
-    const { repositoryId, repo } = await w.allowlist('acme/leaky', { 'src/app.ts': `const token = "${GH_TOKEN}";\nexport default token;\n`, 'README.md': 'hi\n' });
+    const { repositoryId, repo } = await w.allowlist('acme/leaky', {
+      'src/app.ts': `const token = "${GH_TOKEN}";\nexport default token;\n`,
+      'README.md': 'hi\n',
+    });
     assert.equal(repo.body.status, 'blocked');
     assert.equal(repo.body.readable, false);
     const base = `/api/v1/orgs/${w.orgId}/github/repositories/${repositoryId}`;
@@ -222,24 +284,39 @@ describe('the secret scan gates a repository', () => {
     assert.deepEqual([f.path, f.line, f.ruleId, f.status], ['src/app.ts', 1, 'secretlint/github', 'open']);
     assert.match(f.redactedMatch, /^ghp_\*+ \(40 chars\)$/);
     assert.ok(!findings.raw.body.includes(GH_TOKEN));
-    const detected = await w.t.db.database.db.selectFrom('audit_events').selectAll().where('action', '=', 'github_finding.detected').execute();
+    const detected = await w.t.db.database.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('action', '=', 'github_finding.detected')
+      .execute();
     assert.equal(detected.length, 1);
     assert.ok(!detected[0]?.metadata.includes(GH_TOKEN));
     const short = await w.owner.post(`${base}/findings/${f.id}/acknowledge`, { reason: 'ok' });
     assert.equal(short.status, 400);
-    const ack = await w.owner.post(`${base}/findings/${f.id}/acknowledge`, { reason: 'Revoked on GitHub; test fixture only.' });
+    const ack = await w.owner.post(`${base}/findings/${f.id}/acknowledge`, {
+      reason: 'Revoked on GitHub; test fixture only.',
+    });
     assert.equal(ack.status, 200);
     assert.equal(ack.body.repositoryStatus, 'enabled');
     assert.equal((await w.owner.get(`${base}/file?path=README.md`)).status, 200);
-    const again = await w.owner.post(`${base}/findings/${f.id}/acknowledge`, { reason: 'Revoked on GitHub; test fixture only.' });
+    const again = await w.owner.post(`${base}/findings/${f.id}/acknowledge`, {
+      reason: 'Revoked on GitHub; test fixture only.',
+    });
     assert.equal(again.status, 409);
     assert.equal(again.body.error.code, 'finding_not_open');
-    const [ackEvent] = await w.t.db.database.db.selectFrom('audit_events').selectAll().where('action', '=', 'github_finding.acknowledged').execute();
+    const [ackEvent] = await w.t.db.database.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('action', '=', 'github_finding.acknowledged')
+      .execute();
     assert.equal(JSON.parse(ackEvent?.metadata ?? '{}').reason, 'Revoked on GitHub; test fixture only.');
   });
 
   test('a deny rule that covers the file with the finding makes the repository readable, the file stays unreadable', async () => {
-    const { repositoryId, repo } = await w.allowlist('acme/deploy', { 'deploy/creds.txt': `token=${GH_TOKEN}\n`, 'src/a.ts': 'export {};\n' });
+    const { repositoryId, repo } = await w.allowlist('acme/deploy', {
+      'deploy/creds.txt': `token=${GH_TOKEN}\n`,
+      'src/a.ts': 'export {};\n',
+    });
     assert.equal(repo.body.status, 'blocked');
     const base = `/api/v1/orgs/${w.orgId}/github/repositories/${repositoryId}`;
     const patched = await w.owner.patch(base, { denyRules: ['deploy/'] });
@@ -252,11 +329,21 @@ describe('the secret scan gates a repository', () => {
   });
 
   test('custom secret patterns find what the preset does not', async () => {
-    const { repositoryId, repo } = await w.allowlist('acme/custom', { 'src/cfg.ts': 'export const internal = "acme_live_0123456789abcdef01234567";\n' }, { secretPatterns: [{ id: 'acme-internal', pattern: '(acme_live_[0-9a-f]{24})', description: 'Acme internal API token' }] });
+    const { repositoryId, repo } = await w.allowlist(
+      'acme/custom',
+      { 'src/cfg.ts': 'export const internal = "acme_live_0123456789abcdef01234567";\n' },
+      {
+        secretPatterns: [
+          { id: 'acme-internal', pattern: '(acme_live_[0-9a-f]{24})', description: 'Acme internal API token' },
+        ],
+      },
+    );
     assert.equal(repo.body.status, 'blocked');
     const findings = await w.owner.get(`/api/v1/orgs/${w.orgId}/github/repositories/${repositoryId}/findings`);
     assert.equal(findings.body.data[0].ruleId, 'acme-internal');
-    const bad = await w.owner.patch(`/api/v1/orgs/${w.orgId}/github/repositories/${repositoryId}`, { secretPatterns: [{ id: 'empty', pattern: 'x*', description: 'matches nothing useful' }] });
+    const bad = await w.owner.patch(`/api/v1/orgs/${w.orgId}/github/repositories/${repositoryId}`, {
+      secretPatterns: [{ id: 'empty', pattern: 'x*', description: 'matches nothing useful' }],
+    });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.code, 'invalid_secret_pattern');
   });

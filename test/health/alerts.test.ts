@@ -40,20 +40,38 @@ interface Series {
 function scrape(metrics: string): Series[] {
   return metrics
     .split('\n')
-    .filter((l) => l.startsWith('palisade_') && !l.startsWith('palisade_http') && !l.startsWith('palisade_process') && !l.startsWith('palisade_nodejs'))
+    .filter(
+      (l) =>
+        l.startsWith('palisade_') &&
+        !l.startsWith('palisade_http') &&
+        !l.startsWith('palisade_process') &&
+        !l.startsWith('palisade_nodejs'),
+    )
     .map((l) => {
       const m = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(l)!;
-      const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1] as string, x[2] as string]));
+      const labels = Object.fromEntries(
+        [...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1] as string, x[2] as string]),
+      );
       return { name: m[1] as string, labels: { ...labels, ...TARGET }, value: Number(m[3]) };
     });
 }
 
-const selector = (s: Series) => `${s.name}{${Object.entries(s.labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`;
+const selector = (s: Series) =>
+  `${s.name}{${Object.entries(s.labels)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(',')}}`;
 
 /** Prometheus's template for the annotations this test's rules use: {{ $labels.x }} and {{ $value }}. */
-const render = (text: string, labels: Record<string, string>, value: number) => text.replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, k: string) => labels[k] ?? '').replace(/\{\{ \$value \}\}/g, String(value));
+const render = (text: string, labels: Record<string, string>, value: number) =>
+  text
+    .replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, k: string) => labels[k] ?? '')
+    .replace(/\{\{ \$value \}\}/g, String(value));
 
-function promtool(series: Series[], growing: (s: Series) => boolean, expected: { alert: string; series: Series; value: number }[]): { ok: boolean; out: string } {
+function promtool(
+  series: Series[],
+  growing: (s: Series) => boolean,
+  expected: { alert: string; series: Series; value: number }[],
+): { ok: boolean; out: string } {
   const dir = mkdtempSync(join(tmpdir(), 'palisade-promtool-'));
   try {
     const alertTests = rules.map((r) => ({
@@ -64,16 +82,33 @@ function promtool(series: Series[], growing: (s: Series) => boolean, expected: {
         .map((e) => {
           const labels = { ...e.series.labels, ...r.labels };
           delete (labels as Record<string, string>).__name__;
-          return { exp_labels: labels, exp_annotations: Object.fromEntries(Object.entries(r.annotations).map(([k, v]) => [k, render(v, labels, e.value)])) };
+          return {
+            exp_labels: labels,
+            exp_annotations: Object.fromEntries(
+              Object.entries(r.annotations).map(([k, v]) => [k, render(v, labels, e.value)]),
+            ),
+          };
         }),
     }));
     // YAML is a superset of JSON: the test file is written as JSON.
     const file = join(dir, 'test.yml');
-    writeFileSync(file, JSON.stringify({
-      rule_files: [RULES],
-      evaluation_interval: '1m',
-      tests: [{ interval: '1m', input_series: series.map((s) => ({ series: selector(s), values: growing(s) ? `${s.value}+500x20` : `${s.value}x20` })), alert_rule_test: alertTests }],
-    }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        rule_files: [RULES],
+        evaluation_interval: '1m',
+        tests: [
+          {
+            interval: '1m',
+            input_series: series.map((s) => ({
+              series: selector(s),
+              values: growing(s) ? `${s.value}+500x20` : `${s.value}x20`,
+            })),
+            alert_rule_test: alertTests,
+          },
+        ],
+      }),
+    );
     const r = spawnSync('promtool', ['test', 'rules', file], { encoding: 'utf8' });
     return { ok: r.status === 0, out: `${r.stdout}${r.stderr}` };
   } finally {
@@ -89,7 +124,12 @@ describe('Prometheus alert rules fire on what Palisade really exposes', () => {
   let secret: string | null = null;
   before(async () => {
     t = await createTestApp({ auditStreamsAllowHttp: true });
-    siem = await startFakeSiem({ hecToken: 'the-right-hec-token', ddApiKey: 'x', webhookSecret: () => secret, now: () => t.clock.now() });
+    siem = await startFakeSiem({
+      hecToken: 'the-right-hec-token',
+      ddApiKey: 'x',
+      webhookSecret: () => secret,
+      now: () => t.clock.now(),
+    });
     ({ orgId, owner } = await t.seedOrg('Alerts', 'owner@alerts.example'));
   });
   after(async () => {
@@ -100,17 +140,47 @@ describe('Prometheus alert rules fire on what Palisade really exposes', () => {
   test('the rule file is valid for promtool', () => {
     const out = execFileSync('promtool', ['check', 'rules', RULES], { encoding: 'utf8' });
     assert.match(out, new RegExp(`SUCCESS: ${rules.length} rules found`));
-    assert.deepEqual(rules.map((r) => r.alert).sort(), ['PalisadeAuditStreamDeadLetter', 'PalisadeAuditStreamLagGrowing', 'PalisadeAuditStreamStalled', 'PalisadeDatabaseDown', 'PalisadeJobStalled', 'PalisadeStorageUnwritable']);
+    assert.deepEqual(rules.map((r) => r.alert).sort(), [
+      'PalisadeAuditStreamDeadLetter',
+      'PalisadeAuditStreamLagGrowing',
+      'PalisadeAuditStreamStalled',
+      'PalisadeDatabaseDown',
+      'PalisadeJobStalled',
+      'PalisadeStorageUnwritable',
+    ]);
   });
 
   test('failing: a stalled stream falling behind, a stalled job, a dead-lettered stream (and on SQLite a read-only database) each raise their alert', async () => {
-    const hook = await owner.post(`/api/v1/orgs/${orgId}/audit-streams`, { name: 'hook', kind: 'webhook', url: `${siem.url}/hook` });
+    const hook = await owner.post(`/api/v1/orgs/${orgId}/audit-streams`, {
+      name: 'hook',
+      kind: 'webhook',
+      url: `${siem.url}/hook`,
+    });
     secret = hook.body.webhookSecret;
-    const wrongToken = await owner.post(`/api/v1/orgs/${orgId}/audit-streams`, { name: 'splunk', kind: 'splunk_hec', url: siem.url, token: 'not-the-right-token' });
+    const wrongToken = await owner.post(`/api/v1/orgs/${orgId}/audit-streams`, {
+      name: 'splunk',
+      kind: 'splunk_hec',
+      url: siem.url,
+      token: 'not-the-right-token',
+    });
     // A permanent refusal (403) dead-letters the Splunk destination; then the delivery job's holder dies.
-    assert.equal((await createScheduler({ db: t.db.database.db, clock: t.clock, config: t.config }).runNow('streams.deliver')).status, 'succeeded');
-    await t.db.database.db.updateTable('job_leases').set({ owner: 'other-host:7:abcdef', lease_until: new Date(t.clock.now().getTime() + 15_000).toISOString() }).where('name', '=', 'streams.deliver').execute();
-    await t.db.database.db.transaction().execute((tx) => recordAuditBatch(tx, t.system, Array.from({ length: 12_000 }, (_, i) => ({ orgId, action: testAction('test.activity'), metadata: { i } }))));
+    assert.equal(
+      (await createScheduler({ db: t.db.database.db, clock: t.clock, config: t.config }).runNow('streams.deliver'))
+        .status,
+      'succeeded',
+    );
+    await t.db.database.db
+      .updateTable('job_leases')
+      .set({ owner: 'other-host:7:abcdef', lease_until: new Date(t.clock.now().getTime() + 15_000).toISOString() })
+      .where('name', '=', 'streams.deliver')
+      .execute();
+    await t.db.database.db.transaction().execute((tx) =>
+      recordAuditBatch(
+        tx,
+        t.system,
+        Array.from({ length: 12_000 }, (_, i) => ({ orgId, action: testAction('test.activity'), metadata: { i } })),
+      ),
+    );
     t.clock.advance(5 * 60_000);
     const sqlite = TEST_DIALECT === 'sqlite' ? sqliteHandleOf(t.db.database.db) : undefined;
     // A real engine refusal: SQLite's query_only makes every write fail with SQLITE_READONLY.
@@ -124,10 +194,19 @@ describe('Prometheus alert rules fire on what Palisade really exposes', () => {
     const series = scrape(metrics);
     const find = (name: string, labels: Record<string, string>) => {
       const s = series.find((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v));
-      assert.ok(s, `${name} ${JSON.stringify(labels)} in ${metrics.split('\n').filter((l) => l.startsWith(name)).join('\n')}`);
+      assert.ok(
+        s,
+        `${name} ${JSON.stringify(labels)} in ${metrics
+          .split('\n')
+          .filter((l) => l.startsWith(name))
+          .join('\n')}`,
+      );
       return s;
     };
-    const stalled = find('palisade_audit_stream_stalled', { stream_id: hook.body.stream.id, code: 'delivery_job_not_running' });
+    const stalled = find('palisade_audit_stream_stalled', {
+      stream_id: hook.body.stream.id,
+      code: 'delivery_job_not_running',
+    });
     const lag = find('palisade_audit_stream_lag_events', { stream_id: hook.body.stream.id });
     const job = find('palisade_job_stalled', { job_name: 'streams.deliver', code: 'holder_gone' });
     const dead = find('palisade_audit_stream_dead_letter', { stream_id: wrongToken.body.stream.id });
@@ -149,11 +228,20 @@ describe('Prometheus alert rules fire on what Palisade really exposes', () => {
 
   test('recovered: the same series after delivery caught up raise no alert', async () => {
     t.clock.advance(60_000);
-    const r0 = await createScheduler({ db: t.db.database.db, clock: t.clock, config: t.config }).runNow('streams.deliver');
+    const r0 = await createScheduler({ db: t.db.database.db, clock: t.clock, config: t.config }).runNow(
+      'streams.deliver',
+    );
     assert.equal(r0.status, 'succeeded');
-    await t.db.database.db.updateTable('audit_streams').set({ status: 'paused' }).where('status', '=', 'dead_letter').execute();
+    await t.db.database.db
+      .updateTable('audit_streams')
+      .set({ status: 'paused' })
+      .where('status', '=', 'dead_letter')
+      .execute();
     const series = scrape((await t.app.inject({ method: 'GET', url: '/metrics' })).body);
-    assert.ok(series.some((s) => s.name === 'palisade_audit_stream_stalled'), 'the stream gauges are still exposed');
+    assert.ok(
+      series.some((s) => s.name === 'palisade_audit_stream_stalled'),
+      'the stream gauges are still exposed',
+    );
     const r = promtool(series, () => false, []);
     assert.ok(r.ok, r.out);
   });

@@ -31,7 +31,12 @@ export class Agent {
     readonly ip = '203.0.113.10',
   ) {}
 
-  async request<T = any>(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply<T>> {
+  async request<T = any>(
+    method: string,
+    url: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Reply<T>> {
     const h: Record<string, string> = { ...headers };
     if (this.bearer) h.authorization = `Bearer ${this.bearer}`;
     else if (this.cookie) {
@@ -39,10 +44,17 @@ export class Agent {
       if (this.csrf && !['GET', 'HEAD'].includes(method)) h['x-csrf-token'] = this.csrf;
     }
     if (this.ssoCookie && url.startsWith('/sso/')) h.cookie = [h.cookie, this.ssoCookie].filter(Boolean).join('; ');
-    const res = await this.app.inject({ method: method as 'GET', url, headers: h, remoteAddress: this.ip, ...(body !== undefined ? { payload: body as object } : {}) });
+    const res = await this.app.inject({
+      method: method as 'GET',
+      url,
+      headers: h,
+      remoteAddress: this.ip,
+      ...(body !== undefined ? { payload: body as object } : {}),
+    });
     this.absorb(res);
     let parsed: unknown = undefined;
-    if (res.body && (res.headers['content-type'] ?? '').toString().includes('application/json')) parsed = JSON.parse(res.body);
+    if (res.body && (res.headers['content-type'] ?? '').toString().includes('application/json'))
+      parsed = JSON.parse(res.body);
     return { status: res.statusCode, body: parsed as T, headers: res.headers, raw: res };
   }
 
@@ -51,7 +63,11 @@ export class Agent {
     if (sso) this.ssoCookie = `palisade_sso=${sso.value}`;
     const setCookie = res.cookies.find((c) => c.name === 'palisade_session');
     if (setCookie) this.cookie = setCookie.value ? `palisade_session=${setCookie.value}` : undefined;
-    if (res.statusCode < 300 && res.body && (res.headers['content-type'] ?? '').toString().includes('application/json')) {
+    if (
+      res.statusCode < 300 &&
+      res.body &&
+      (res.headers['content-type'] ?? '').toString().includes('application/json')
+    ) {
       const body = JSON.parse(res.body) as { csrfToken?: string };
       if (typeof body?.csrfToken === 'string') this.csrf = body.csrfToken;
     }
@@ -77,7 +93,12 @@ export interface TestApp {
   /** A top-level organization with a signed-in primary owner. */
   seedOrg(name: string, ownerEmail: string): Promise<{ orgId: string; owner: Agent }>;
   /** Invites someone with a role and returns them signed in (through the emailed link, or by accepting while signed in). */
-  addMember(by: Agent, orgId: string, email: string, role: 'primary_owner' | 'admin' | 'member'): Promise<{ agent: Agent; memberId: string }>;
+  addMember(
+    by: Agent,
+    orgId: string,
+    email: string,
+    role: 'primary_owner' | 'admin' | 'member',
+  ): Promise<{ agent: Agent; memberId: string }>;
   /** The newest message queued for an address, opened as the recipient would read it, with the links it carries. */
   lastEmail(to: string, template?: string): Promise<QueuedEmail | undefined>;
   /** Signs in and accepts every pending invitation of an account. */
@@ -109,16 +130,37 @@ export const TEST_SMTP = { smtpUrl: 'smtp://127.0.0.1:9', smtpFrom: 'Palisade <p
 export const TEST_OUTBOUND_ALLOW_CIDRS = ['127.0.0.0/8', '::1/128'];
 
 /** `options.database`: a database the test prepared itself (one on a small tmpfs, a private PostgreSQL), closed with the app. */
-export async function createTestApp(overrides: Partial<PalisadeConfig> = {}, options: { database?: TestDatabase } = {}): Promise<TestApp> {
+export async function createTestApp(
+  overrides: Partial<PalisadeConfig> = {},
+  options: { database?: TestDatabase } = {},
+): Promise<TestApp> {
   const db = options.database ?? (await openTestDatabase());
   const clock = new ManualClock(new Date());
-  const config = loadConfig({}, { databaseUrl: db.url, logLevel: 'silent', passwordScryptLogN: 10, publicUrl: 'http://palisade.test', masterKey: randomBytes(32).toString('base64'), outboundAllowCidrs: TEST_OUTBOUND_ALLOW_CIDRS, ...TEST_SMTP, badTokenMaxPerIp: 10_000, ...overrides });
+  const config = loadConfig(
+    {},
+    {
+      databaseUrl: db.url,
+      logLevel: 'silent',
+      passwordScryptLogN: 10,
+      publicUrl: 'http://palisade.test',
+      masterKey: randomBytes(32).toString('base64'),
+      outboundAllowCidrs: TEST_OUTBOUND_ALLOW_CIDRS,
+      ...TEST_SMTP,
+      badTokenMaxPerIp: 10_000,
+      ...overrides,
+    },
+  );
   // PALISADE_TEST_LOG_FILE: every test app logs at trace into one file, which scripts/test.sh
   // greps for secrets after the whole run (no credential may reach a log line at any level).
   const logFile = process.env.PALISADE_TEST_LOG_FILE;
   // (The same config object: tests change settings on t.config after the app is built.)
   if (logFile) config.logLevel = 'trace';
-  const app = await buildApp({ database: db.database, config, clock, ...(logFile ? { logStream: createWriteStream(logFile, { flags: 'a' }) } : {}) });
+  const app = await buildApp({
+    database: db.database,
+    config,
+    clock,
+    ...(logFile ? { logStream: createWriteStream(logFile, { flags: 'a' }) } : {}),
+  });
   const system = systemCtx({ db: db.database.db, clock, config }, 'test');
 
   const redeem = async (url: string, email: string, password = TEST_PASSWORD) => {
@@ -141,7 +183,12 @@ export async function createTestApp(overrides: Partial<PalisadeConfig> = {}, opt
     if (!row) return undefined;
     const content = await openEmailBody(config, row);
     if (!content) throw new Error(`the queued message ${row.id} cannot be opened`);
-    return { id: row.id, template: row.template, ...content, links: [...content.text.matchAll(/https?:\/\/\S+/g)].map((m) => m[0]) };
+    return {
+      id: row.id,
+      template: row.template,
+      ...content,
+      links: [...content.text.matchAll(/https?:\/\/\S+/g)].map((m) => m[0]),
+    };
   };
   const acceptInvitations = async (agent: Agent) => {
     const pending = await agent.get('/api/v1/me/invitations');

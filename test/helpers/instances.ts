@@ -24,7 +24,10 @@ export const children: ChildProcess[] = [];
 
 export function startServe(env: Record<string, string>, port: number, args: string[] = []): Instance {
   const [cmd, cmdArgs] = palisadeCommand('serve', ...args);
-  const child = spawn(cmd, cmdArgs, { env: { ...process.env, ...env, PALISADE_PORT: String(port), PALISADE_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, cmdArgs, {
+    env: { ...process.env, ...env, PALISADE_PORT: String(port), PALISADE_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let output = '';
   child.stdout?.on('data', (b: Buffer) => (output += b.toString()));
@@ -33,7 +36,11 @@ export function startServe(env: Record<string, string>, port: number, args: stri
   return { child, port, url: `http://127.0.0.1:${port}`, output: () => output, exited };
 }
 
-export async function waitFor(what: string | (() => string), check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+export async function waitFor(
+  what: string | (() => string),
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (await check()) return;
@@ -42,28 +49,45 @@ export async function waitFor(what: string | (() => string), check: () => boolea
   throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
 }
 
-export const ready = (i: Instance) => waitFor(`${i.url} to listen`, () => /Palisade is listening/.test(i.output()), 120_000);
+export const ready = (i: Instance) =>
+  waitFor(`${i.url} to listen`, () => /Palisade is listening/.test(i.output()), 120_000);
 
 /** One request on a connection of its own (no keep-alive), so a dead instance shows as a failed request. */
-export function call(base: string, method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<{ status: number; body: Record<string, unknown>; headers: Record<string, string | string[] | undefined> }> {
+export function call(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: unknown,
+): Promise<{ status: number; body: Record<string, unknown>; headers: Record<string, string | string[] | undefined> }> {
   return new Promise((resolve, reject) => {
     const url = new URL(path, base);
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname + url.search, method, agent: false, headers: { ...headers, ...(payload ? { 'content-type': 'application/json' } : {}) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: Record<string, unknown> = {};
-        try {
-          parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-        } catch {
-          parsed = { text };
-        }
-        resolve({ status: res.statusCode ?? 0, body: parsed, headers: res.headers });
-      });
-      res.on('error', reject);
-    });
+    const req = httpRequest(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname + url.search,
+        method,
+        agent: false,
+        headers: { ...headers, ...(payload ? { 'content-type': 'application/json' } : {}) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: Record<string, unknown> = {};
+          try {
+            parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+          } catch {
+            parsed = { text };
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed, headers: res.headers });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(payload);
   });
@@ -75,22 +99,54 @@ export async function provision(env: Record<string, string>, base: string, upstr
   const init = execFileSync(cmd, args, { env: { ...process.env, ...env }, encoding: 'utf8' });
   const link = /pls_lnk_[A-Za-z0-9_-]+/.exec(init)?.[0];
   assert.ok(link, init);
-  const setup = await fetch(`${base}/api/v1/auth/setup-password`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: link, password: 'a long first passphrase' }) });
+  const setup = await fetch(`${base}/api/v1/auth/setup-password`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token: link, password: 'a long first passphrase' }),
+  });
   assert.equal(setup.status, 200, await setup.clone().text());
-  const cookie = setup.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-  const session = (await (await fetch(`${base}/api/v1/auth/session`, { headers: { cookie } })).json()) as { csrfToken: string };
-  const made = await fetch(`${base}/api/v1/me/tokens`, { method: 'POST', headers: { cookie, 'x-csrf-token': session.csrfToken, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'scale test' }) });
+  const cookie = setup.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
+  const session = (await (await fetch(`${base}/api/v1/auth/session`, { headers: { cookie } })).json()) as {
+    csrfToken: string;
+  };
+  const made = await fetch(`${base}/api/v1/me/tokens`, {
+    method: 'POST',
+    headers: { cookie, 'x-csrf-token': session.csrfToken, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'scale test' }),
+  });
   const pat = ((await made.json()) as { token: string }).token;
   const auth = { authorization: `Bearer ${pat}` };
   const orgs = await call(base, 'GET', '/api/v1/orgs', auth);
   const orgId = String((orgs.body.data as { id: string }[])[0]?.id);
-  assert.equal((await call(base, 'PUT', `/api/v1/orgs/${orgId}/gateway/upstream`, auth, { name: 'loopback', kind: 'anthropic', baseUrl: upstream.url, apiKey: 'sk-up' })).status, 200);
+  assert.equal(
+    (
+      await call(base, 'PUT', `/api/v1/orgs/${orgId}/gateway/upstream`, auth, {
+        name: 'loopback',
+        kind: 'anthropic',
+        baseUrl: upstream.url,
+        apiKey: 'sk-up',
+      })
+    ).status,
+    200,
+  );
   const key = await call(base, 'POST', `/api/v1/orgs/${orgId}/gateway/keys`, auth, { name: 'load' });
   assert.equal(key.status, 201, JSON.stringify(key.body));
-  return { orgId, auth, gatewayKey: String(key.body.key), gatewayKeyId: String((key.body.gatewayKey as { id: string }).id) };
+  return {
+    orgId,
+    auth,
+    gatewayKey: String(key.body.key),
+    gatewayKeyId: String((key.body.gatewayKey as { id: string }).id),
+  };
 }
 
-export const message = (model = 'claude-test', text = 'hello') => ({ model, max_tokens: 5, messages: [{ role: 'user', content: text }] });
+export const message = (model = 'claude-test', text = 'hello') => ({
+  model,
+  max_tokens: 5,
+  messages: [{ role: 'user', content: text }],
+});
 
 export async function newSchema(): Promise<{ schema: string; url: string }> {
   const schema = `scale_${randomBytes(4).toString('hex')}`;
@@ -100,4 +156,3 @@ export async function newSchema(): Promise<{ schema: string; url: string }> {
   await admin.end();
   return { schema, url: `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}` };
 }
-

@@ -25,7 +25,10 @@ export function createSoftHsm(keyLabels: string[]): SoftHsm {
   const env = { ...process.env, SOFTHSM2_CONF: conf };
   const tokenLabel = 'palisade-cmk';
   const pin = '1234';
-  execFileSync('softhsm2-util', ['--init-token', '--free', '--label', tokenLabel, '--so-pin', '0000', '--pin', pin], { env, stdio: 'pipe' });
+  execFileSync('softhsm2-util', ['--init-token', '--free', '--label', tokenLabel, '--so-pin', '0000', '--pin', pin], {
+    env,
+    stdio: 'pipe',
+  });
   const script = `
     const p = require('pkcs11js'); const m = new p.PKCS11(); m.load(${JSON.stringify(SOFTHSM_MODULE)}); m.C_Initialize();
     const slot = m.C_GetSlotList(true).find((s) => m.C_GetTokenInfo(s).label.trim() === ${JSON.stringify(tokenLabel)});
@@ -42,7 +45,9 @@ export function createSoftHsm(keyLabels: string[]): SoftHsm {
     }
     m.C_Logout(s); m.C_CloseSession(s); m.C_Finalize();
     process.stdout.write(JSON.stringify(out));`;
-  const extractable = JSON.parse(execFileSync(process.execPath, ['-e', script], { env, cwd: process.cwd() }).toString()) as number[];
+  const extractable = JSON.parse(
+    execFileSync(process.execPath, ['-e', script], { env, cwd: process.cwd() }).toString(),
+  ) as number[];
   if (extractable.some((e) => e !== 0)) throw new Error('SoftHSM generated an extractable key');
   return { conf, tokenLabel, pin, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

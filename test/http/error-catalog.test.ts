@@ -36,15 +36,25 @@ describe('error code catalog', () => {
   });
 
   test('every permission has its declared missing_permission code, 403', () => {
-    for (const p of Object.keys(PERMISSIONS) as Permission[]) assert.equal(errorCodeSpec(missingPermissionCode(p))?.status, 403, p);
+    for (const p of Object.keys(PERMISSIONS) as Permission[])
+      assert.equal(errorCodeSpec(missingPermissionCode(p))?.status, 403, p);
   });
 
   test("every domain's error-codes.ts imports nothing at run time (only types)", () => {
-    const files = readdirSync(src, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(src, d.name, 'error-codes.ts')).filter(existsSync);
+    const files = readdirSync(src, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => join(src, d.name, 'error-codes.ts'))
+      .filter(existsSync);
     assert.ok(files.length >= 15, `found ${files.length}`);
     for (const f of files) {
-      const imports = readFileSync(f, 'utf8').split('\n').filter((l) => l.startsWith('import '));
-      assert.deepEqual(imports.filter((l) => !l.startsWith('import type ')), [], f);
+      const imports = readFileSync(f, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('import '));
+      assert.deepEqual(
+        imports.filter((l) => !l.startsWith('import type ')),
+        [],
+        f,
+      );
     }
   });
 });

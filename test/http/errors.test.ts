@@ -26,11 +26,36 @@ describe('errors and hostile input', () => {
     const owner = await t.login('owner@errors.example');
     const cases = [
       { res: await owner.get('/api/v1/nope'), code: 'route_not_found', status: 404 },
-      { res: await owner.request('POST', `/api/v1/orgs/${orgId}/members`, '{"email":', { 'content-type': 'application/json' }), code: 'invalid_json', status: 400 },
-      { res: await owner.request('POST', `/api/v1/orgs/${orgId}/members`, 'email=x', { 'content-type': 'application/x-www-form-urlencoded' }), code: 'unsupported_media_type', status: 415 },
-      { res: await owner.post(`/api/v1/orgs/${orgId}/members`, { email: 'a@b.example', admin: true }), code: 'invalid_request', status: 400 },
+      {
+        res: await owner.request('POST', `/api/v1/orgs/${orgId}/members`, '{"email":', {
+          'content-type': 'application/json',
+        }),
+        code: 'invalid_json',
+        status: 400,
+      },
+      {
+        res: await owner.request('POST', `/api/v1/orgs/${orgId}/members`, 'email=x', {
+          'content-type': 'application/x-www-form-urlencoded',
+        }),
+        code: 'unsupported_media_type',
+        status: 415,
+      },
+      {
+        res: await owner.post(`/api/v1/orgs/${orgId}/members`, { email: 'a@b.example', admin: true }),
+        code: 'invalid_request',
+        status: 400,
+      },
       { res: await owner.get(`/api/v1/orgs/${orgId}/members?limit=100000`), code: 'invalid_request', status: 400 },
-      { res: await owner.request('POST', `/api/v1/orgs/${orgId}/members`, JSON.stringify({ email: 'x'.repeat(2 * 1024 * 1024) }), { 'content-type': 'application/json' }), code: 'body_too_large', status: 413 },
+      {
+        res: await owner.request(
+          'POST',
+          `/api/v1/orgs/${orgId}/members`,
+          JSON.stringify({ email: 'x'.repeat(2 * 1024 * 1024) }),
+          { 'content-type': 'application/json' },
+        ),
+        code: 'body_too_large',
+        status: 413,
+      },
     ];
     for (const { res, code, status } of cases) {
       assert.equal(res.status, status, `${code}: ${res.raw.body.slice(0, 200)}`);
@@ -42,19 +67,38 @@ describe('errors and hostile input', () => {
 
   test('a value outside a list of choices names the accepted values, not "must be equal to constant"', async () => {
     const owner = await t.login('owner@errors.example');
-    const role = await owner.post(`/api/v1/orgs/${orgId}/members`, { email: 'choice@errors.example', role: 'superuser' });
+    const role = await owner.post(`/api/v1/orgs/${orgId}/members`, {
+      email: 'choice@errors.example',
+      role: 'superuser',
+    });
     assert.equal(role.status, 400);
     assert.equal(role.body.error.code, 'invalid_request');
-    assert.equal(role.body.error.message, 'Invalid body.role: must be one of "primary_owner", "admin", "member". See /docs for the expected shape.');
+    assert.equal(
+      role.body.error.message,
+      'Invalid body.role: must be one of "primary_owner", "admin", "member". See /docs for the expected shape.',
+    );
     assert.deepEqual(role.body.error.details, { location: 'body', field: 'role' });
-    const kind = await owner.post(`/api/v1/orgs/${orgId}/audit-streams`, { name: 'x', kind: 'syslog', host: '127.0.0.1', port: 514 });
-    assert.match(kind.body.error.message, /^Invalid body\.kind: must be one of "syslog_tcp", "syslog_tls", "splunk_hec", "datadog", "webhook"\./);
+    const kind = await owner.post(`/api/v1/orgs/${orgId}/audit-streams`, {
+      name: 'x',
+      kind: 'syslog',
+      host: '127.0.0.1',
+      port: 514,
+    });
+    assert.match(
+      kind.body.error.message,
+      /^Invalid body\.kind: must be one of "syslog_tcp", "syslog_tls", "splunk_hec", "datadog", "webhook"\./,
+    );
     // A number or a word: both alternatives are named.
     const days = await owner.request('PUT', `/api/v1/orgs/${orgId}/audit-settings`, { retentionDays: true });
     assert.equal(days.status, 400);
     assert.match(days.body.error.message, /^Invalid body\.retentionDays: must be integer or "forever"\./);
     // A plain type error keeps AJV's own words.
-    const port = await owner.post(`/api/v1/orgs/${orgId}/audit-streams`, { name: 'x', kind: 'syslog_tcp', host: '127.0.0.1', port: '514' });
+    const port = await owner.post(`/api/v1/orgs/${orgId}/audit-streams`, {
+      name: 'x',
+      kind: 'syslog_tcp',
+      host: '127.0.0.1',
+      port: '514',
+    });
     assert.match(port.body.error.message, /^Invalid body\.port: must be integer\./);
   });
 
@@ -88,23 +132,41 @@ describe('errors and hostile input', () => {
     for (const r of routes) {
       const url = r.url.replace(':orgId', orgId).replace(':memberId', memberId).replace(':tokenId', 'tok_x');
       for (const body of ['GET', 'DELETE'].includes(r.method) ? [undefined] : shapes()) {
-        for (const qs of ['', '?limit=abc', '?cursor=%00%ff', '?from=2026-13-45&action=%27%3B--', '?action=*&target=%25', '?order=sideways']) {
+        for (const qs of [
+          '',
+          '?limit=abc',
+          '?cursor=%00%ff',
+          '?from=2026-13-45&action=%27%3B--',
+          '?action=*&target=%25',
+          '?order=sideways',
+        ]) {
           const payload = typeof body === 'string' ? body : body === undefined ? undefined : JSON.stringify(body);
           const res = await t.app.inject({
             method: r.method as 'GET',
             url: url + qs,
-            headers: { cookie: owner.cookie!, 'x-csrf-token': owner.csrf!, ...(payload !== undefined ? { 'content-type': 'application/json' } : {}) },
+            headers: {
+              cookie: owner.cookie!,
+              'x-csrf-token': owner.csrf!,
+              ...(payload !== undefined ? { 'content-type': 'application/json' } : {}),
+            },
             ...(payload !== undefined ? { payload } : {}),
           });
           calls++;
-          assert.ok(res.statusCode < 500, `${r.method} ${url}${qs} body=${String(payload).slice(0, 60)} → ${res.statusCode} ${res.body.slice(0, 200)}`);
+          assert.ok(
+            res.statusCode < 500,
+            `${r.method} ${url}${qs} body=${String(payload).slice(0, 60)} → ${res.statusCode} ${res.body.slice(0, 200)}`,
+          );
           if (res.statusCode >= 400) assertErrorShape(res.json(), res.statusCode, `${r.method} ${url}${qs}`);
         }
       }
     }
     assert.ok(calls > 500);
     // The owner is still the owner afterwards (fuzzing may have logged out or changed roles: check the org survives).
-    const org = await t.system.db.selectFrom('organizations').select('status').where('id', '=', orgId).executeTakeFirstOrThrow();
+    const org = await t.system.db
+      .selectFrom('organizations')
+      .select('status')
+      .where('id', '=', orgId)
+      .executeTakeFirstOrThrow();
     assert.ok(['active', 'deleted'].includes(org.status));
   });
 
@@ -135,11 +197,18 @@ describe('JSON bodies are validated as sent, never coerced', () => {
 
   test('null clears a nullable field instead of becoming "" or 0; wrong types are refused', async () => {
     const { orgId, owner } = await t.seedOrg('Nulls', 'owner@nulls.example');
-    assert.equal((await owner.patch(`/api/v1/orgs/${orgId}`, { billingEmail: 'pay@nulls.example' })).body.billingEmail, 'pay@nulls.example');
+    assert.equal(
+      (await owner.patch(`/api/v1/orgs/${orgId}`, { billingEmail: 'pay@nulls.example' })).body.billingEmail,
+      'pay@nulls.example',
+    );
     const cleared = await owner.patch(`/api/v1/orgs/${orgId}`, { billingEmail: null });
     assert.equal(cleared.status, 200, JSON.stringify(cleared.body));
     assert.equal(cleared.body.billingEmail, null);
-    const mapping = await owner.request('PUT', `/api/v1/orgs/${orgId}/role-mapping`, { requiredPrefix: null, defaultRole: null, rules: [] });
+    const mapping = await owner.request('PUT', `/api/v1/orgs/${orgId}/role-mapping`, {
+      requiredPrefix: null,
+      defaultRole: null,
+      rules: [],
+    });
     assert.equal(mapping.status, 200);
     assert.equal(mapping.body.requiredPrefix, null);
     assert.equal(mapping.body.defaultRole, null);

@@ -37,7 +37,9 @@ describe('framework-level errors use the one error shape', () => {
       socket.on('close', () => {
         const [head = '', body = ''] = data.split('\r\n\r\n');
         const [statusLine = '', ...lines] = head.split('\r\n');
-        const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+        const headers = Object.fromEntries(
+          lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+        );
         resolve({ status: Number(statusLine.split(' ')[1]), headers, body });
       });
       socket.write(request);
@@ -91,10 +93,20 @@ describe('framework-level errors use the one error shape', () => {
 
   test('413, malformed JSON, a JSON body that is empty, and a prototype key', async () => {
     const headers = { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' };
-    const big = await t.app.inject({ method: 'POST', url: `/api/v1/orgs/${orgId}/members`, headers, payload: `{"email":"${'a'.repeat(1_100_000)}"}` });
+    const big = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/orgs/${orgId}/members`,
+      headers,
+      payload: `{"email":"${'a'.repeat(1_100_000)}"}`,
+    });
     assert.equal(big.statusCode, 413);
     assertShape(big.body, big.statusCode, 'body_too_large', '413');
-    const broken = await t.app.inject({ method: 'POST', url: `/api/v1/orgs/${orgId}/members`, headers, payload: '{"email": "a@b.example",}' });
+    const broken = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/orgs/${orgId}/members`,
+      headers,
+      payload: '{"email": "a@b.example",}',
+    });
     assert.equal(broken.statusCode, 400);
     assertShape(broken.body, broken.statusCode, 'invalid_json', 'malformed');
     assert.match(broken.json().error.message, /at character 25/);
@@ -102,24 +114,46 @@ describe('framework-level errors use the one error shape', () => {
     const empty = await t.app.inject({ method: 'POST', url: `/api/v1/orgs/${orgId}/members`, headers, payload: '' });
     assert.equal(empty.statusCode, 400);
     assertShape(empty.body, empty.statusCode, 'invalid_request', 'empty');
-    const proto = await t.app.inject({ method: 'POST', url: `/api/v1/orgs/${orgId}/members`, headers, payload: '{"email":"p@shapes.example","__proto__":{"role":"primary_owner"}}' });
+    const proto = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/orgs/${orgId}/members`,
+      headers,
+      payload: '{"email":"p@shapes.example","__proto__":{"role":"primary_owner"}}',
+    });
     assert.equal(proto.statusCode, 400);
     assertShape(proto.body, proto.statusCode, 'forbidden_key', 'proto');
     const members = await t.app.inject({ method: 'GET', url: `/api/v1/orgs/${orgId}/members`, headers: { cookie } });
-    assert.ok(!members.json().data.some((m: { email: string }) => m.email === 'p@shapes.example'), 'nothing was created');
+    assert.ok(
+      !members.json().data.some((m: { email: string }) => m.email === 'p@shapes.example'),
+      'nothing was created',
+    );
   });
 
   test('a DELETE with Content-Type: application/json and no body is a DELETE', async () => {
-    const token = await t.app.inject({ method: 'POST', url: '/api/v1/me/tokens', headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' }, payload: { name: 'tmp' } });
+    const token = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/me/tokens',
+      headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' },
+      payload: { name: 'tmp' },
+    });
     assert.equal(token.statusCode, 201, token.body);
     const id = token.json().apiToken.id as string;
-    const del = await t.app.inject({ method: 'DELETE', url: `/api/v1/me/tokens/${id}`, headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' }, payload: '' });
+    const del = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/me/tokens/${id}`,
+      headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' },
+      payload: '',
+    });
     assert.equal(del.statusCode, 200, del.body);
     assert.notEqual(del.json().revokedAt, null);
   });
 
   test('405 with Allow for a path that exists with other methods; 404 for one that does not', async () => {
-    const res = await t.app.inject({ method: 'PUT', url: `/api/v1/orgs/${orgId}/members`, headers: { cookie, 'x-csrf-token': csrf } });
+    const res = await t.app.inject({
+      method: 'PUT',
+      url: `/api/v1/orgs/${orgId}/members`,
+      headers: { cookie, 'x-csrf-token': csrf },
+    });
     assert.equal(res.statusCode, 405);
     assertShape(res.body, res.statusCode, 'method_not_allowed', '405');
     assert.equal(res.headers.allow, 'GET, HEAD, POST');
@@ -131,15 +165,29 @@ describe('framework-level errors use the one error shape', () => {
 
   test('NUL and lone surrogates are refused at validation on the JSON API, naming the field', async () => {
     const headers = { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' };
-    const lone = await t.app.inject({ method: 'PATCH', url: `/api/v1/orgs/${orgId}`, headers, payload: '{"name":"Shapes \\ud800"}' });
+    const lone = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/orgs/${orgId}`,
+      headers,
+      payload: '{"name":"Shapes \\ud800"}',
+    });
     assert.equal(lone.statusCode, 400);
     assertShape(lone.body, lone.statusCode, 'invalid_text', 'lone');
     assert.deepEqual(lone.json().error.details, { location: 'body', field: 'name', problem: 'lone_surrogate' });
-    const nul = await t.app.inject({ method: 'GET', url: `/api/v1/orgs/${orgId}/audit-events?action=a%00b`, headers: { cookie } });
+    const nul = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/orgs/${orgId}/audit-events?action=a%00b`,
+      headers: { cookie },
+    });
     assert.equal(nul.statusCode, 400);
     assertShape(nul.body, nul.statusCode, 'invalid_text', 'nul');
     assert.equal(nul.json().error.details.location, 'query');
-    const deep = await t.app.inject({ method: 'PATCH', url: `/api/v1/orgs/${orgId}`, headers, payload: `${'['.repeat(5000)}${']'.repeat(5000)}` });
+    const deep = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/orgs/${orgId}`,
+      headers,
+      payload: `${'['.repeat(5000)}${']'.repeat(5000)}`,
+    });
     assert.equal(deep.statusCode, 400);
     assertShape(deep.body, deep.statusCode, 'too_deep', 'deep');
     const org = await t.app.inject({ method: 'GET', url: `/api/v1/orgs/${orgId}`, headers: { cookie } });

@@ -57,7 +57,13 @@ const NO_SUCCESS_SCHEMA_YET = new Set([
   'GET /v1/models/{modelId}',
 ]);
 
-type Op = { operationId?: string; summary?: string; tags?: string[]; parameters?: { in: string; name: string }[]; responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> };
+type Op = {
+  operationId?: string;
+  summary?: string;
+  tags?: string[];
+  parameters?: { in: string; name: string }[];
+  responses?: Record<string, { content?: Record<string, { schema?: unknown }> }>;
+};
 
 describe('the HTTP contract (/openapi.json)', () => {
   let t: TestApp;
@@ -67,34 +73,78 @@ describe('the HTTP contract (/openapi.json)', () => {
     t = await createTestApp();
     await t.app.ready();
     doc = t.app.swagger() as typeof doc;
-    ops = Object.entries(doc.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ key: `${method.toUpperCase()} ${path}`, path, op })));
+    ops = Object.entries(doc.paths).flatMap(([path, item]) =>
+      Object.entries(item).map(([method, op]) => ({ key: `${method.toUpperCase()} ${path}`, path, op })),
+    );
   });
   after(() => t.close());
 
   test('every operation has a unique operationId, a summary and a tag', () => {
     assert.ok(ops.length > 150, `${ops.length} operations`);
     const ids = ops.map((o) => o.op.operationId);
-    assert.deepEqual(ops.filter((o) => !o.op.operationId).map((o) => o.key), []);
-    assert.deepEqual(ids.filter((id, i) => ids.indexOf(id) !== i), [], 'duplicate operationIds');
-    assert.deepEqual(ops.filter((o) => !o.op.summary || !o.op.tags?.length).map((o) => o.key), []);
+    assert.deepEqual(
+      ops.filter((o) => !o.op.operationId).map((o) => o.key),
+      [],
+    );
+    assert.deepEqual(
+      ids.filter((id, i) => ids.indexOf(id) !== i),
+      [],
+      'duplicate operationIds',
+    );
+    assert.deepEqual(
+      ops.filter((o) => !o.op.summary || !o.op.tags?.length).map((o) => o.key),
+      [],
+    );
   });
 
   test('every path parameter is declared', () => {
-    const missing = ops.flatMap((o) => [...o.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string).filter((name) => !o.op.parameters?.some((p) => p.in === 'path' && p.name === name)).map((name) => `${o.key}: ${name}`));
+    const missing = ops.flatMap((o) =>
+      [...o.path.matchAll(/\{(\w+)\}/g)]
+        .map((m) => m[1] as string)
+        .filter((name) => !o.op.parameters?.some((p) => p.in === 'path' && p.name === name))
+        .map((name) => `${o.key}: ${name}`),
+    );
     assert.deepEqual(missing, []);
   });
 
   test('every operation declares its success response with a schema (the list of those still missing only shrinks)', () => {
-    const gaps = ops.filter((o) => !Object.entries(o.op.responses ?? {}).some(([status, r]) => /^[23]/.test(status) && (status === '204' || status === '304' || Object.values(r.content ?? {}).some((c) => c.schema !== undefined)))).map((o) => o.key);
-    assert.deepEqual(gaps.filter((k) => !NO_SUCCESS_SCHEMA_YET.has(k)), [], 'new operations without a success response schema');
-    assert.deepEqual([...NO_SUCCESS_SCHEMA_YET].filter((k) => !gaps.includes(k)), [], 'these now have a schema: remove them from NO_SUCCESS_SCHEMA_YET');
+    const gaps = ops
+      .filter(
+        (o) =>
+          !Object.entries(o.op.responses ?? {}).some(
+            ([status, r]) =>
+              /^[23]/.test(status) &&
+              (status === '204' ||
+                status === '304' ||
+                Object.values(r.content ?? {}).some((c) => c.schema !== undefined)),
+          ),
+      )
+      .map((o) => o.key);
+    assert.deepEqual(
+      gaps.filter((k) => !NO_SUCCESS_SCHEMA_YET.has(k)),
+      [],
+      'new operations without a success response schema',
+    );
+    assert.deepEqual(
+      [...NO_SUCCESS_SCHEMA_YET].filter((k) => !gaps.includes(k)),
+      [],
+      'these now have a schema: remove them from NO_SUCCESS_SCHEMA_YET',
+    );
   });
 
   test('shared schemas are named components (no def-0) and every $ref resolves', () => {
     const names = Object.keys(doc.components?.schemas ?? {});
-    assert.deepEqual(names.filter((n) => /^def-\d+$/.test(n)), []);
-    const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)].map((m) => m[1] as string);
-    assert.deepEqual([...new Set(refs)].filter((r) => !names.includes(r)), []);
+    assert.deepEqual(
+      names.filter((n) => /^def-\d+$/.test(n)),
+      [],
+    );
+    const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)].map(
+      (m) => m[1] as string,
+    );
+    assert.deepEqual(
+      [...new Set(refs)].filter((r) => !names.includes(r)),
+      [],
+    );
   });
 
   test('SCIM endpoints are documented', () => {
@@ -108,9 +158,16 @@ describe('the HTTP contract (/openapi.json)', () => {
     try {
       const file = join(dir, 'openapi.json');
       writeFileSync(file, JSON.stringify(doc));
-      const run = await promisify(execFile)(join(root, 'node_modules/.bin/redocly'), ['lint', file, '--config', join(root, 'redocly.yaml'), '--format', 'summary'], { cwd: root, timeout: 120_000 }).then(
+      const run = await promisify(execFile)(
+        join(root, 'node_modules/.bin/redocly'),
+        ['lint', file, '--config', join(root, 'redocly.yaml'), '--format', 'summary'],
+        { cwd: root, timeout: 120_000 },
+      ).then(
         (r) => ({ code: 0, out: r.stdout + r.stderr }),
-        (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code ?? 1, out: `${err.stdout ?? ''}${err.stderr ?? ''}` }),
+        (err: { code?: number; stdout?: string; stderr?: string }) => ({
+          code: err.code ?? 1,
+          out: `${err.stdout ?? ''}${err.stderr ?? ''}`,
+        }),
       );
       assert.equal(run.code, 0, run.out);
       assert.doesNotMatch(run.out, /^error\s/m, run.out);

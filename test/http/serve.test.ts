@@ -27,12 +27,35 @@ describe('palisade serve: TLS and workers', () => {
   });
 
   const makeCert = (name: string) => {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.pem`), '-days', '2', '-subj', `/CN=${name}`, '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'pipe' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(dir, `${name}.key`),
+        '-out',
+        join(dir, `${name}.pem`),
+        '-days',
+        '2',
+        '-subj',
+        `/CN=${name}`,
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'pipe' },
+    );
     return { cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`) };
   };
 
   const start = (args: string[], env: Record<string, string>) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', ...args], { env: { ...process.env, PALISADE_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', ...args], {
+      env: { ...process.env, PALISADE_LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.push(child);
     let output = '';
     child.stdout?.on('data', (b: Buffer) => (output += b.toString()));
@@ -55,11 +78,19 @@ describe('palisade serve: TLS and workers', () => {
   /** The certificate a new TLS connection is served, and whether it completed. */
   const peerCert = (port: number, ca: string, opts: { maxVersion?: 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3' } = {}) =>
     new Promise<{ cn: string } | { error: string }>((resolve) => {
-      const s = connect({ host: '127.0.0.1', port, ca: readFileSync(ca), ...(opts.maxVersion ? { maxVersion: opts.maxVersion, minVersion: 'TLSv1' } : {}) }, () => {
-        const cn = String(s.getPeerCertificate().subject?.CN);
-        s.end();
-        resolve({ cn });
-      });
+      const s = connect(
+        {
+          host: '127.0.0.1',
+          port,
+          ca: readFileSync(ca),
+          ...(opts.maxVersion ? { maxVersion: opts.maxVersion, minVersion: 'TLSv1' } : {}),
+        },
+        () => {
+          const cn = String(s.getPeerCertificate().subject?.CN);
+          s.end();
+          resolve({ cn });
+        },
+      );
       s.on('error', (e) => resolve({ error: e.message }));
     });
 
@@ -70,7 +101,13 @@ describe('palisade serve: TLS and workers', () => {
     copyFileSync(first.cert, live.cert);
     copyFileSync(first.key, live.key);
     const port = await freePort();
-    const srv = start([], { DATABASE_URL: `sqlite:${join(dir, 'tls.db')}`, PALISADE_PORT: String(port), PALISADE_TLS_CERT_FILE: live.cert, PALISADE_TLS_KEY_FILE: live.key, PALISADE_MASTER_KEY: randomBytes(32).toString('base64') });
+    const srv = start([], {
+      DATABASE_URL: `sqlite:${join(dir, 'tls.db')}`,
+      PALISADE_PORT: String(port),
+      PALISADE_TLS_CERT_FILE: live.cert,
+      PALISADE_TLS_KEY_FILE: live.key,
+      PALISADE_MASTER_KEY: randomBytes(32).toString('base64'),
+    });
     await srv.listening;
     const get = (path: string, ca: string) =>
       new Promise<{ status: number; headers: Record<string, unknown> }>((resolve, reject) => {
@@ -97,7 +134,8 @@ describe('palisade serve: TLS and workers', () => {
     copyFileSync(second.cert, live.cert);
     copyFileSync(second.key, live.key);
     srv.child.kill('SIGHUP');
-    for (let i = 0; i < 50 && !/TLS certificate reloaded/.test(srv.output()); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 50 && !/TLS certificate reloaded/.test(srv.output()); i++)
+      await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(await peerCert(port, second.cert), { cn: 'second' }, 'new connections get the new certificate');
     open.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     const answer = await new Promise<string>((resolve) => {
@@ -115,7 +153,10 @@ describe('palisade serve: TLS and workers', () => {
   });
 
   test('--workers on SQLite is refused with the reason and what to do', async () => {
-    const srv = start(['--workers', '2'], { DATABASE_URL: `sqlite:${join(dir, 'w.db')}`, PALISADE_PORT: String(await freePort()) });
+    const srv = start(['--workers', '2'], {
+      DATABASE_URL: `sqlite:${join(dir, 'w.db')}`,
+      PALISADE_PORT: String(await freePort()),
+    });
     await assert.rejects(srv.listening, /workers_need_postgres.*palisade db copy/s);
   });
 
@@ -128,11 +169,19 @@ describe('palisade serve: TLS and workers', () => {
     await admin.query(`create schema "${schema}"`);
     await admin.end();
     const port = await freePort();
-    const srv = start(['--workers', '2'], { DATABASE_URL: `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`, PALISADE_PORT: String(port), PALISADE_MASTER_KEY: randomBytes(32).toString('base64') });
+    const srv = start(['--workers', '2'], {
+      DATABASE_URL: `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+      PALISADE_PORT: String(port),
+      PALISADE_MASTER_KEY: randomBytes(32).toString('base64'),
+    });
     await srv.listening;
-    for (let i = 0; i < 50 && (srv.output().match(/Palisade is listening/g) ?? []).length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 50 && (srv.output().match(/Palisade is listening/g) ?? []).length < 2; i++)
+      await new Promise((r) => setTimeout(r, 100));
     assert.equal((srv.output().match(/Palisade is listening/g) ?? []).length, 2, srv.output());
-    const workers = execFileSync('pgrep', ['-P', String(srv.child.pid)]).toString().trim().split('\n');
+    const workers = execFileSync('pgrep', ['-P', String(srv.child.pid)])
+      .toString()
+      .trim()
+      .split('\n');
     assert.equal(workers.length, 2);
     for (let i = 0; i < 10; i++) assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
     const exited = new Promise((r) => srv.child.once('exit', r));

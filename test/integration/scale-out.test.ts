@@ -6,7 +6,17 @@ import pg from 'pg';
 import { dropPostgresSchema } from '../../src/db/connect.js';
 import { palisadeCommand } from '../helpers/cli.js';
 import { PG_URL, TEST_DIALECT } from '../helpers/db.js';
-import { type Instance, call, children, message, newSchema, provision, ready, startServe, waitFor } from '../helpers/instances.js';
+import {
+  type Instance,
+  call,
+  children,
+  message,
+  newSchema,
+  provision,
+  ready,
+  startServe,
+  waitFor,
+} from '../helpers/instances.js';
 import { type ModelUpstream, startModelUpstream } from '../helpers/model-upstream.js';
 import { freePort } from '../peers/rsyslog.js';
 
@@ -42,7 +52,12 @@ describe('three Palisade instances on one PostgreSQL', { skip }, () => {
     const s = await newSchema();
     schemas.push(s.schema);
     dbUrl = s.url;
-    env = { DATABASE_URL: s.url, PALISADE_MASTER_KEY: randomBytes(32).toString('base64'), PALISADE_OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8', PALISADE_PUBLIC_URL: 'http://127.0.0.1' };
+    env = {
+      DATABASE_URL: s.url,
+      PALISADE_MASTER_KEY: randomBytes(32).toString('base64'),
+      PALISADE_OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8',
+      PALISADE_PUBLIC_URL: 'http://127.0.0.1',
+    };
     // Migrate and create the first organization before the instances start, as an operator would.
     const [cmd, args] = palisadeCommand('migrate');
     execFileSync(cmd, args, { env: { ...process.env, ...env }, stdio: 'pipe' });
@@ -60,20 +75,46 @@ describe('three Palisade instances on one PostgreSQL', { skip }, () => {
 
   test('a job due once ran once across the three instances (job leases)', async () => {
     // Every hourly (or rarer) job is due at start-up; three instances raced for each.
-    await waitFor('the start-up jobs to finish', async () => (await sql<{ n: string }>(`select count(*) as n from job_leases where interval_ms >= 3600000 and last_finished_at is null`))[0]?.n === '0', 30_000);
-    const jobs = await sql<{ name: string; runs: number; last_started_at: string }>(`select name, runs, last_started_at from job_leases where interval_ms >= 3600000 order by name`);
+    await waitFor(
+      'the start-up jobs to finish',
+      async () =>
+        (
+          await sql<{ n: string }>(
+            `select count(*) as n from job_leases where interval_ms >= 3600000 and last_finished_at is null`,
+          )
+        )[0]?.n === '0',
+      30_000,
+    );
+    const jobs = await sql<{ name: string; runs: number; last_started_at: string }>(
+      `select name, runs, last_started_at from job_leases where interval_ms >= 3600000 order by name`,
+    );
     assert.ok(jobs.length >= 5, `hourly jobs registered: ${jobs.map((j) => j.name).join(', ')}`);
     for (const j of jobs) {
       assert.equal(Number(j.runs), 1, `${j.name} ran ${j.runs} times`);
-      assert.ok(new Date(j.last_started_at) >= new Date(startedAt.getTime() - 1000), `${j.name} ran after the instances started`);
+      assert.ok(
+        new Date(j.last_started_at) >= new Date(startedAt.getTime() - 1000),
+        `${j.name} ran after the instances started`,
+      );
     }
   });
 
   test('a gateway key revoked on one instance is refused by all three within 1 s', async () => {
-    const key = await call(instances[0]!.url, 'POST', `/api/v1/orgs/${org.orgId}/gateway/keys`, org.auth, { name: 'to revoke' });
+    const key = await call(instances[0]!.url, 'POST', `/api/v1/orgs/${org.orgId}/gateway/keys`, org.auth, {
+      name: 'to revoke',
+    });
     const secret = String(key.body.key);
-    for (const i of instances) assert.equal((await call(i.url, 'POST', '/v1/messages', { 'x-api-key': secret }, message())).status, 200, `${i.url} serves the key`);
-    const revoked = await call(instances[1]!.url, 'DELETE', `/api/v1/orgs/${org.orgId}/gateway/keys/${String((key.body.gatewayKey as { id: string }).id)}`, org.auth);
+    for (const i of instances)
+      assert.equal(
+        (await call(i.url, 'POST', '/v1/messages', { 'x-api-key': secret }, message())).status,
+        200,
+        `${i.url} serves the key`,
+      );
+    const revoked = await call(
+      instances[1]!.url,
+      'DELETE',
+      `/api/v1/orgs/${org.orgId}/gateway/keys/${String((key.body.gatewayKey as { id: string }).id)}`,
+      org.auth,
+    );
     assert.equal(revoked.status, 200);
     const at = Date.now();
     const refusedAfter = await Promise.all(
@@ -85,7 +126,8 @@ describe('three Palisade instances on one PostgreSQL', { skip }, () => {
         }
       }),
     );
-    for (const [n, ms] of refusedAfter.entries()) assert.ok(ms <= 1000, `instance ${n + 1} refused the revoked key after ${ms} ms`);
+    for (const [n, ms] of refusedAfter.entries())
+      assert.ok(ms <= 1000, `instance ${n + 1} refused the revoked key after ${ms} ms`);
   });
 
   test('kill -9 of one instance during a mixed load: every acknowledged change and its audit event is there, the chain verifies, a restarted instance joins in', async () => {
@@ -99,14 +141,22 @@ describe('three Palisade instances on one PostgreSQL', { skip }, () => {
         const target = instances[(n + k) % instances.length]!;
         try {
           if (k % 3 === 0) {
-            const r = await call(target.url, 'POST', '/v1/messages', { 'x-api-key': org.gatewayKey }, message('claude-test', `load ${n}.${k}`));
+            const r = await call(
+              target.url,
+              'POST',
+              '/v1/messages',
+              { 'x-api-key': org.gatewayKey },
+              message('claude-test', `load ${n}.${k}`),
+            );
             if (r.status === 200) gatewayOk += 1;
             else {
               failed += 1;
               reasons.push(`${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
             }
           } else if (k % 3 === 1) {
-            const r = await call(target.url, 'POST', `/api/v1/orgs/${org.orgId}/gateway/keys`, org.auth, { name: `load ${n}.${k}` });
+            const r = await call(target.url, 'POST', `/api/v1/orgs/${org.orgId}/gateway/keys`, org.auth, {
+              name: `load ${n}.${k}`,
+            });
             if (r.status === 201) acknowledged.push(String((r.body.gatewayKey as { id: string } | undefined)?.id));
             else {
               failed += 1;
@@ -122,7 +172,10 @@ describe('three Palisade instances on one PostgreSQL', { skip }, () => {
       }
     };
     const load = Promise.all([0, 1, 2, 3, 4, 5].map(worker));
-    await waitFor(() => `some load (${reasons.slice(0, 3).join('; ')})`, () => acknowledged.length >= 20);
+    await waitFor(
+      () => `some load (${reasons.slice(0, 3).join('; ')})`,
+      () => acknowledged.length >= 20,
+    );
     const victim = instances[1]!;
     victim.child.kill('SIGKILL');
     await victim.exited;
@@ -142,7 +195,10 @@ describe('three Palisade instances on one PostgreSQL', { skip }, () => {
     const rows = await sql<{ id: string }>(`select id from gateway_keys where id = any($1)`, [ids]);
     assert.equal(rows.length, ids.length, `${ids.length - rows.length} acknowledged keys are missing`);
     const audited = new Set<string>();
-    for (const e of await sql<{ targets: string }>(`select targets from audit_events where org_id = $1 and action = 'gateway_key.created'`, [org.orgId])) {
+    for (const e of await sql<{ targets: string }>(
+      `select targets from audit_events where org_id = $1 and action = 'gateway_key.created'`,
+      [org.orgId],
+    )) {
       for (const t of JSON.parse(e.targets) as { id: string }[]) audited.add(t.id);
     }
     const unaudited = ids.filter((id) => !audited.has(id));
@@ -151,10 +207,16 @@ describe('three Palisade instances on one PostgreSQL', { skip }, () => {
     const [cmd, args] = palisadeCommand('audit', 'verify', '--org', org.orgId, '--json');
     let verified: { ok: boolean } | undefined;
     // An event committed an instant ago may still be sealing: verification is retried for a second.
-    await waitFor('the chain to verify', () => {
-      verified = JSON.parse(execFileSync(cmd, args, { env: { ...process.env, ...env }, encoding: 'utf8' })) as { ok: boolean };
-      return verified.ok;
-    }, 10_000).catch(() => undefined);
+    await waitFor(
+      'the chain to verify',
+      () => {
+        verified = JSON.parse(execFileSync(cmd, args, { env: { ...process.env, ...env }, encoding: 'utf8' })) as {
+          ok: boolean;
+        };
+        return verified.ok;
+      },
+      10_000,
+    ).catch(() => undefined);
     assert.equal(verified?.ok, true, JSON.stringify(verified));
   });
 
@@ -162,8 +224,16 @@ describe('three Palisade instances on one PostgreSQL', { skip }, () => {
     const port = await freePort();
     const leaving = startServe({ ...env, PALISADE_SHUTDOWN_DRAIN_DELAY_SECONDS: '1' }, port);
     await ready(leaving);
-    const inFlight = call(leaving.url, 'POST', '/v1/messages', { 'x-api-key': org.gatewayKey }, message('slow-2500', 'in flight'));
-    await waitFor('the model call to reach the upstream', () => upstream.seen.some((s) => (s.body.model as string) === 'slow-2500'));
+    const inFlight = call(
+      leaving.url,
+      'POST',
+      '/v1/messages',
+      { 'x-api-key': org.gatewayKey },
+      message('slow-2500', 'in flight'),
+    );
+    await waitFor('the model call to reach the upstream', () =>
+      upstream.seen.some((s) => (s.body.model as string) === 'slow-2500'),
+    );
     leaving.child.kill('SIGTERM');
     await waitFor('draining', () => /shutting down/.test(leaving.output()), 10_000);
     const readiness = await call(leaving.url, 'GET', '/readyz', {});
@@ -172,14 +242,18 @@ describe('three Palisade instances on one PostgreSQL', { skip }, () => {
     const answer = await inFlight;
     assert.equal(answer.status, 200, 'the call in flight was answered');
     assert.equal(answer.headers.connection, 'close', 'and its connection closed so the client moves on');
-    await waitFor('the listener to close', async () => {
-      try {
-        await call(leaving.url, 'GET', '/healthz', {});
-        return false;
-      } catch (err) {
-        return /ECONNREFUSED/.test(String(err));
-      }
-    }, 10_000);
+    await waitFor(
+      'the listener to close',
+      async () => {
+        try {
+          await call(leaving.url, 'GET', '/healthz', {});
+          return false;
+        } catch (err) {
+          return /ECONNREFUSED/.test(String(err));
+        }
+      },
+      10_000,
+    );
     assert.equal(await leaving.exited, 0);
   });
 });
@@ -197,13 +271,22 @@ describe('palisade serve --workers 3: SIGUSR2 restarts the workers one by one un
     upstream = await startModelUpstream();
     const s = await newSchema();
     schema = s.schema;
-    const env = { DATABASE_URL: s.url, PALISADE_MASTER_KEY: randomBytes(32).toString('base64'), PALISADE_OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8', PALISADE_PUBLIC_URL: 'http://127.0.0.1' };
+    const env = {
+      DATABASE_URL: s.url,
+      PALISADE_MASTER_KEY: randomBytes(32).toString('base64'),
+      PALISADE_OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8',
+      PALISADE_PUBLIC_URL: 'http://127.0.0.1',
+    };
     const [cmd, args] = palisadeCommand('migrate');
     execFileSync(cmd, args, { env: { ...process.env, ...env }, stdio: 'pipe' });
     const cluster = startServe(env, await freePort(), ['--workers', '3']);
     await waitFor('three workers', () => (cluster.output().match(/Palisade is listening/g) ?? []).length >= 3, 120_000);
     const org = await provision(env, cluster.url, upstream);
-    const before = execFileSync('pgrep', ['-P', String(cluster.child.pid)]).toString().trim().split('\n').sort();
+    const before = execFileSync('pgrep', ['-P', String(cluster.child.pid)])
+      .toString()
+      .trim()
+      .split('\n')
+      .sort();
     assert.equal(before.length, 3);
 
     const failures: string[] = [];
@@ -212,7 +295,16 @@ describe('palisade serve --workers 3: SIGUSR2 restarts the workers one by one un
     const worker = async (n: number) => {
       for (let k = 0; !stop; k++) {
         try {
-          const r = k % 2 === 0 ? await call(cluster.url, 'POST', '/v1/messages', { 'x-api-key': org.gatewayKey }, message('slow-50', `roll ${n}.${k}`)) : await call(cluster.url, 'GET', `/api/v1/orgs/${org.orgId}`, org.auth);
+          const r =
+            k % 2 === 0
+              ? await call(
+                  cluster.url,
+                  'POST',
+                  '/v1/messages',
+                  { 'x-api-key': org.gatewayKey },
+                  message('slow-50', `roll ${n}.${k}`),
+                )
+              : await call(cluster.url, 'GET', `/api/v1/orgs/${org.orgId}`, org.auth);
           if (r.status === 200) answered += 1;
           else failures.push(`${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
         } catch (err) {
@@ -221,17 +313,39 @@ describe('palisade serve --workers 3: SIGUSR2 restarts the workers one by one un
       }
     };
     const load = Promise.all([0, 1, 2, 3].map(worker));
-    await waitFor(() => `load (${failures.slice(0, 3).join('; ')})`, () => answered >= 20);
+    await waitFor(
+      () => `load (${failures.slice(0, 3).join('; ')})`,
+      () => answered >= 20,
+    );
     cluster.child.kill('SIGUSR2');
-    await waitFor(() => `the rolling restart: ${cluster.output().slice(-3000)}`, () => /rolling restart done/.test(cluster.output()), 120_000);
+    await waitFor(
+      () => `the rolling restart: ${cluster.output().slice(-3000)}`,
+      () => /rolling restart done/.test(cluster.output()),
+      120_000,
+    );
     const atEnd = answered;
-    await waitFor(() => `load after the roll (${failures.slice(0, 3).join('; ')})`, () => answered >= atEnd + 20);
+    await waitFor(
+      () => `load after the roll (${failures.slice(0, 3).join('; ')})`,
+      () => answered >= atEnd + 20,
+    );
     stop = true;
     await load;
-    assert.deepEqual(failures, [], `${failures.length} of ${answered + failures.length} requests failed during the rolling restart`);
-    const afterPids = execFileSync('pgrep', ['-P', String(cluster.child.pid)]).toString().trim().split('\n').sort();
+    assert.deepEqual(
+      failures,
+      [],
+      `${failures.length} of ${answered + failures.length} requests failed during the rolling restart`,
+    );
+    const afterPids = execFileSync('pgrep', ['-P', String(cluster.child.pid)])
+      .toString()
+      .trim()
+      .split('\n')
+      .sort();
     assert.equal(afterPids.length, 3);
-    assert.deepEqual(afterPids.filter((p) => before.includes(p)), [], 'every worker was replaced');
+    assert.deepEqual(
+      afterPids.filter((p) => before.includes(p)),
+      [],
+      'every worker was replaced',
+    );
     cluster.child.kill('SIGTERM');
     assert.equal(await cluster.exited, 0);
   });

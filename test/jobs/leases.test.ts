@@ -18,7 +18,8 @@ function holderNameOf(pid: number): string {
   return mine.replace(`:${process.pid}:`, `:${pid}:`).replace(/start=\d+/, `start=${start}`);
 }
 
-const exited = (child: ChildProcess) => new Promise((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', r)));
+const exited = (child: ChildProcess) =>
+  new Promise((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', r)));
 
 describe('leases that follow their holder', () => {
   let tdb: TestDatabase;
@@ -48,7 +49,11 @@ describe('leases that follow their holder', () => {
       sleeper.kill('SIGKILL');
       await exited(sleeper);
     }
-    assert.equal(holderIsGone(holderNameOf(process.pid).replace(`:${process.pid}:`, `:${sleeper.pid}:`)), true, 'an exited process is gone');
+    assert.equal(
+      holderIsGone(holderNameOf(process.pid).replace(`:${process.pid}:`, `:${sleeper.pid}:`)),
+      true,
+      'an exited process is gone',
+    );
     // Another host, or a name from before holder names carried facts: nothing can be told, the lease must expire.
     assert.equal(holderIsGone(mine.replace(/^[^:]+/, 'another-host')), false);
     assert.equal(holderIsGone(`${parsed?.host}:${sleeper.pid}:abc`), false);
@@ -64,7 +69,21 @@ describe('leases that follow their holder', () => {
     await exited(predecessor);
     await tdb.database.db
       .insertInto('job_leases')
-      .values({ name: 'deliver', owner: holder, lease_until: new Date(clock.now().getTime() + 15_000).toISOString(), next_run_at: clock.now().toISOString(), last_started_at: clock.now().toISOString(), last_finished_at: null, last_status: null, last_error: null, last_summary: null, runs: 3, heartbeat_at: clock.now().toISOString(), interval_ms: 5_000, consecutive_failures: 0 })
+      .values({
+        name: 'deliver',
+        owner: holder,
+        lease_until: new Date(clock.now().getTime() + 15_000).toISOString(),
+        next_run_at: clock.now().toISOString(),
+        last_started_at: clock.now().toISOString(),
+        last_finished_at: null,
+        last_status: null,
+        last_error: null,
+        last_summary: null,
+        runs: 3,
+        heartbeat_at: clock.now().toISOString(),
+        interval_ms: 5_000,
+        consecutive_failures: 0,
+      })
       .execute();
     let runs = 0;
     const restarted = new Scheduler({ db: tdb.database.db, clock, config });
@@ -77,10 +96,18 @@ describe('leases that follow their holder', () => {
     const alive = spawn('sleep', ['30'], { stdio: 'ignore' });
     try {
       clock.advance(5_000);
-      await tdb.database.db.updateTable('job_leases').set({ owner: holderNameOf(alive.pid!), lease_until: new Date(clock.now().getTime() + 15_000).toISOString() }).where('name', '=', 'deliver').execute();
+      await tdb.database.db
+        .updateTable('job_leases')
+        .set({ owner: holderNameOf(alive.pid!), lease_until: new Date(clock.now().getTime() + 15_000).toISOString() })
+        .where('name', '=', 'deliver')
+        .execute();
       assert.equal((await restarted.tick())[0]?.ran, false, 'a live holder keeps its lease');
       clock.advance(15_001);
-      assert.equal((await restarted.tick())[0]?.ran, true, 'an expired lease is taken over (the holder stopped renewing it)');
+      assert.equal(
+        (await restarted.tick())[0]?.ran,
+        true,
+        'an expired lease is taken over (the holder stopped renewing it)',
+      );
     } finally {
       alive.kill('SIGKILL');
       await exited(alive);
@@ -98,7 +125,11 @@ describe('leases that follow their holder', () => {
     const running = a.runNow('long');
     await new Promise((r) => setTimeout(r, 1_000));
     assert.equal((await b.runNow('long')).ran, false, 'after three lease lengths the heartbeat still holds it');
-    const row = await tdb.database.db.selectFrom('job_leases').select(['owner', 'heartbeat_at', 'lease_until']).where('name', '=', 'long').executeTakeFirstOrThrow();
+    const row = await tdb.database.db
+      .selectFrom('job_leases')
+      .select(['owner', 'heartbeat_at', 'lease_until'])
+      .where('name', '=', 'long')
+      .executeTakeFirstOrThrow();
     assert.equal(row.owner, a.owner);
     assert.ok(Date.now() - Date.parse(row.heartbeat_at!) < 400, 'renewed within the last beat');
     release();
@@ -116,14 +147,22 @@ describe('leases that follow their holder', () => {
       leaseMs: 300,
       run: async (_ctx, run) => {
         // Another process takes the lease over (as after a stall long enough for it to expire).
-        await tdb.database.db.updateTable('job_leases').set({ owner: 'other-host:1:abcdef', lease_until: new Date(Date.now() + 60_000).toISOString() }).where('name', '=', 'stolen').execute();
+        await tdb.database.db
+          .updateTable('job_leases')
+          .set({ owner: 'other-host:1:abcdef', lease_until: new Date(Date.now() + 60_000).toISOString() })
+          .where('name', '=', 'stolen')
+          .execute();
         await new Promise<void>((resolve) => run?.signal.addEventListener('abort', () => resolve(), { once: true }));
         sawAbort = run?.signal.aborted ?? false;
       },
     });
     await a.runNow('stolen');
     assert.equal(sawAbort, true);
-    const row = await tdb.database.db.selectFrom('job_leases').select(['owner', 'runs']).where('name', '=', 'stolen').executeTakeFirstOrThrow();
+    const row = await tdb.database.db
+      .selectFrom('job_leases')
+      .select(['owner', 'runs'])
+      .where('name', '=', 'stolen')
+      .executeTakeFirstOrThrow();
     assert.equal(row.owner, 'other-host:1:abcdef', 'the new holder keeps the lease');
     assert.equal(Number(row.runs), 0, 'the old holder did not record its run over the new one');
   });
@@ -147,7 +186,11 @@ describe('leases that follow their holder', () => {
     assert.equal(a.runningJobs().includes('graceful'), true);
     await a.stop();
     assert.equal(stopped, true);
-    const row = await tdb.database.db.selectFrom('job_leases').select(['owner', 'lease_until']).where('name', '=', 'graceful').executeTakeFirstOrThrow();
+    const row = await tdb.database.db
+      .selectFrom('job_leases')
+      .select(['owner', 'lease_until'])
+      .where('name', '=', 'graceful')
+      .executeTakeFirstOrThrow();
     assert.equal(row.owner, null);
     assert.equal(row.lease_until, null);
     const next = new Scheduler({ db: second.db, clock: systemClock, config });
@@ -191,7 +234,13 @@ describe('leases that follow their holder', () => {
     // A job whose runs keep failing is reported as stalled (failing), with its last error.
     const clock = new ManualClock('2026-04-01T00:00:00Z');
     const f = new Scheduler({ db: tdb.database.db, clock, config });
-    f.register({ name: 'always-fails', intervalMs: 1_000, run: async () => { throw new Error('the key provider is unavailable'); } });
+    f.register({
+      name: 'always-fails',
+      intervalMs: 1_000,
+      run: async () => {
+        throw new Error('the key provider is unavailable');
+      },
+    });
     for (let i = 0; i < 3; i++) {
       await f.tick();
       clock.advance(1_000);

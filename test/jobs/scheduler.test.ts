@@ -44,7 +44,14 @@ describe('job scheduler', () => {
     let runs = 0;
     // A delivery-like job: every 5 s, and each run (with the jobs before it) takes 1.2 s.
     const s = new Scheduler({ db: tdb.database.db, clock, config });
-    s.register({ name: 'fixed-rate', intervalMs: 5_000, run: async () => { runs++; clock.advance(1_200); } });
+    s.register({
+      name: 'fixed-rate',
+      intervalMs: 5_000,
+      run: async () => {
+        runs++;
+        clock.advance(1_200);
+      },
+    });
     assert.equal((await s.tick())[0]?.ran, true);
     clock.advance(5_000 - 1_200 - 150);
     assert.equal((await s.tick())[0]?.ran, false, 'not before its interval');
@@ -52,7 +59,13 @@ describe('job scheduler', () => {
     assert.equal((await s.tick())[0]?.ran, true, 'the next tick, one interval later, runs it');
     // A run that overran its interval is due at the following tick, not one more interval later.
     const slow = new Scheduler({ db: tdb.database.db, clock, config });
-    slow.register({ name: 'overrun', intervalMs: 1_000, run: async () => { clock.advance(3_000); } });
+    slow.register({
+      name: 'overrun',
+      intervalMs: 1_000,
+      run: async () => {
+        clock.advance(3_000);
+      },
+    });
     assert.equal((await slow.tick())[0]?.ran, true);
     assert.equal((await slow.tick())[0]?.ran, true);
     assert.equal(runs, 2);
@@ -70,7 +83,13 @@ describe('job scheduler', () => {
     // With real time: a job due every 300 ms runs several times in 1.4 s (with a fixed 5 s poll it ran once).
     let runs = 0;
     const real = new Scheduler({ db: tdb.database.db, clock: systemClock, config });
-    real.register({ name: 'often', intervalMs: 300, run: async () => { runs++; } });
+    real.register({
+      name: 'often',
+      intervalMs: 300,
+      run: async () => {
+        runs++;
+      },
+    });
     real.start();
     await new Promise((r) => setTimeout(r, 1_400));
     await real.stop();
@@ -108,14 +127,25 @@ describe('job scheduler', () => {
   test('a failing job records its error and is retried at the next interval; a crashed lease expires', async () => {
     let attempt = 0;
     const s = new Scheduler({ db: tdb.database.db, clock, config });
-    s.register({ name: 'flaky', intervalMs: 10_000, leaseMs: 5_000, run: async () => { if (++attempt === 1) throw new Error('upstream down'); } });
+    s.register({
+      name: 'flaky',
+      intervalMs: 10_000,
+      leaseMs: 5_000,
+      run: async () => {
+        if (++attempt === 1) throw new Error('upstream down');
+      },
+    });
     const first = await s.runNow('flaky');
     assert.equal(first.status, 'failed');
     assert.equal(first.error, 'upstream down');
     const status = (await jobStatuses(tdb.database.db, clock.now())).find((j) => j.name === 'flaky');
     assert.equal(status?.lastError, 'upstream down');
     // Simulate a process that died holding the lease.
-    await tdb.database.db.updateTable('job_leases').set({ owner: 'dead', lease_until: new Date(clock.now().getTime() + 5_000).toISOString() }).where('name', '=', 'flaky').execute();
+    await tdb.database.db
+      .updateTable('job_leases')
+      .set({ owner: 'dead', lease_until: new Date(clock.now().getTime() + 5_000).toISOString() })
+      .where('name', '=', 'flaky')
+      .execute();
     assert.equal((await s.runNow('flaky')).ran, false, 'the lease is respected');
     clock.advance(10_001);
     const retried = await s.tick();

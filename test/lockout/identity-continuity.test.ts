@@ -10,16 +10,33 @@ import { PUBLIC, type Person, SamlOrg } from './saml-org.js';
  * at the IdP updates her account (audited, and she is told), instead of creating a second one that
  * starts with nothing while the old one keeps the roles. A collision is refused with its own code.
  */
-describe('identity continuity: the IdP\'s stable subject', () => {
+describe("identity continuity: the IdP's stable subject", () => {
   let t: TestApp;
   let org: SamlOrg;
   let erinId: string;
   const erin: Person = { email: 'erin@acme.example', groups: ['acme-admins'], persistentId: 'idp-7f3a9c01' };
-  const users = async (like: string) => (await t.db.database.db.selectFrom('users').select(['id', 'email']).where('email', 'like', like).orderBy('email').execute()).map((u) => u.email);
+  const users = async (like: string) =>
+    (
+      await t.db.database.db
+        .selectFrom('users')
+        .select(['id', 'email'])
+        .where('email', 'like', like)
+        .orderBy('email')
+        .execute()
+    ).map((u) => u.email);
 
   before(async () => {
     t = await createTestApp({ publicUrl: PUBLIC });
-    org = await SamlOrg.create(t, 'Acme', 'owner@acme.example', { mapping: { requiredPrefix: 'acme-', defaultRole: null, rules: [{ group: 'acme-admins', role: 'admin' }, { group: 'acme-staff', role: 'member' }] } });
+    org = await SamlOrg.create(t, 'Acme', 'owner@acme.example', {
+      mapping: {
+        requiredPrefix: 'acme-',
+        defaultRole: null,
+        rules: [
+          { group: 'acme-admins', role: 'admin' },
+          { group: 'acme-staff', role: 'member' },
+        ],
+      },
+    });
     await org.signedIn(erin);
     await org.signedIn({ email: 'frank@acme.example', groups: ['acme-staff'], persistentId: 'idp-0b11f2e4' });
     const links = await org.owner.get(`/api/v1/orgs/${org.orgId}/sso/connections/${org.conn.id}/identities`);
@@ -40,12 +57,19 @@ describe('identity continuity: the IdP\'s stable subject', () => {
     assert.deepEqual(await users('erin%'), ['erin.smith@acme.example'], 'one account, under the new address');
     assert.equal(await org.roleOf('erin.smith@acme.example'), 'admin');
     const [changed] = await org.events('user.email_changed');
-    assert.deepEqual([changed.metadata.from, changed.metadata.to, changed.metadata.via], ['erin@acme.example', 'erin.smith@acme.example', 'sso_stable_subject']);
+    assert.deepEqual(
+      [changed.metadata.from, changed.metadata.to, changed.metadata.via],
+      ['erin@acme.example', 'erin.smith@acme.example', 'sso_stable_subject'],
+    );
     assert.equal(changed.targets[0].id, erinId);
     const logins = await org.events('auth.login_succeeded');
     assert.deepEqual(logins[0].metadata.emailChanged, { from: 'erin@acme.example', to: 'erin.smith@acme.example' });
     const page = await t.anonymous().get('/?sso_notice=email_changed');
-    assert.equal(page.headers.location, '/login?sso_notice=email_changed', 'the sign-in page gets the notice and shows it');
+    assert.equal(
+      page.headers.location,
+      '/login?sso_notice=email_changed',
+      'the sign-in page gets the notice and shows it',
+    );
     // Signing in again is ordinary: nothing changes twice.
     const again = await org.signIn(renamed);
     assert.equal(again.res.headers.location, '/');
@@ -54,7 +78,9 @@ describe('identity continuity: the IdP\'s stable subject', () => {
 
   test('the simulator shows the same decision: found by subject, with the address change it would make', async () => {
     await org.signedIn({ ...erin, email: 'erin.smith@acme.example' });
-    const res = await org.owner.post(`/api/v1/orgs/${org.orgId}/sso/connections/${org.conn.id}/simulate`, { claims: { email: 'someone.new@acme.example', groups: ['acme-staff'] } });
+    const res = await org.owner.post(`/api/v1/orgs/${org.orgId}/sso/connections/${org.conn.id}/simulate`, {
+      claims: { email: 'someone.new@acme.example', groups: ['acme-staff'] },
+    });
     assert.equal(res.body.matchedBy, null, 'claims alone carry no stable subject');
     assert.equal(res.body.willCreate.user, true);
   });
@@ -62,7 +88,11 @@ describe('identity continuity: the IdP\'s stable subject', () => {
   test('an address another account already uses is refused with sso_email_in_use, and nothing changes', async () => {
     const meta = await org.refused({ ...erin, email: 'frank@acme.example' }, 'sso_email_in_use');
     assert.match(meta.detail, /another Palisade account already uses frank@acme\.example/);
-    assert.deepEqual(await users('%@acme.example'), ['erin.smith@acme.example', 'frank@acme.example', 'owner@acme.example']);
+    assert.deepEqual(await users('%@acme.example'), [
+      'erin.smith@acme.example',
+      'frank@acme.example',
+      'owner@acme.example',
+    ]);
     assert.equal((await org.events('user.email_changed')).length, 1);
     assert.equal(await org.roleOf('frank@acme.example'), 'member');
   });
@@ -73,14 +103,25 @@ describe('identity continuity: the IdP\'s stable subject', () => {
     assert.match(meta.detail, /linked to a different person at the identity provider/);
     assert.equal(await org.roleOf('erin.smith@acme.example'), 'admin', 'the account is untouched');
     const other = await t.seedOrg('Globex', 'owner@globex.example');
-    assert.equal((await other.owner.delete(`/api/v1/orgs/${org.orgId}/sso/connections/${org.conn.id}/identities/${erinId}`)).status, 404, 'another organization cannot release it');
-    const released = await org.owner.delete(`/api/v1/orgs/${org.orgId}/sso/connections/${org.conn.id}/identities/${erinId}`);
+    assert.equal(
+      (await other.owner.delete(`/api/v1/orgs/${org.orgId}/sso/connections/${org.conn.id}/identities/${erinId}`))
+        .status,
+      404,
+      'another organization cannot release it',
+    );
+    const released = await org.owner.delete(
+      `/api/v1/orgs/${org.orgId}/sso/connections/${org.conn.id}/identities/${erinId}`,
+    );
     assert.equal(released.status, 204);
     const [unlinked] = await org.events('sso.identity_unlinked');
     assert.equal(unlinked.metadata.subject, 'urn:test:idp|idp-7f3a9c01');
     const agent = await org.signedIn(newcomer);
-    assert.equal((await agent.get('/api/v1/auth/session')).body.user.id, erinId, 'the admin decided: the account now follows the new subject');
-    assert.equal(await org.roleOf('erin.smith@acme.example'), 'member', 'with the role the new person\'s groups give');
+    assert.equal(
+      (await agent.get('/api/v1/auth/session')).body.user.id,
+      erinId,
+      'the admin decided: the account now follows the new subject',
+    );
+    assert.equal(await org.roleOf('erin.smith@acme.example'), 'member', "with the role the new person's groups give");
   });
 
   test('an email NameID is not a stable subject: such sign-ins are matched by email and not linked', async () => {
@@ -96,7 +137,10 @@ describe('identity continuity: OIDC sub', () => {
   let owner: Agent;
   let orgId: string;
   let connectionId: string;
-  const accounts: Record<string, PeerAccount> = { 'sub-erin': { email: 'erin@beta.example', groups: ['beta-admins'] }, 'sub-hal': { email: 'hal@beta.example', groups: ['beta-admins'] } };
+  const accounts: Record<string, PeerAccount> = {
+    'sub-erin': { email: 'erin@beta.example', groups: ['beta-admins'] },
+    'sub-hal': { email: 'hal@beta.example', groups: ['beta-admins'] },
+  };
   const signIn = async (login: string) => {
     const agent = t.anonymous();
     const start = await agent.get(`/sso/${connectionId}/start`);
@@ -109,8 +153,21 @@ describe('identity continuity: OIDC sub', () => {
     t = await createTestApp({ publicUrl: PUBLIC });
     peer = await startOidcPeer(`${PUBLIC}/sso/oidc/callback`, accounts);
     ({ orgId, owner } = await t.seedOrg('Beta', 'owner@beta.example'));
-    assert.equal((await owner.request('PUT', `/api/v1/orgs/${orgId}/role-mapping`, { requiredPrefix: 'beta-', defaultRole: 'member', rules: [{ group: 'beta-admins', role: 'admin' }] })).status, 200);
-    const created = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'oidc', name: 'Okta', oidc: { issuer: peer.issuer, clientId: peer.clientId, clientSecret: peer.clientSecret } });
+    assert.equal(
+      (
+        await owner.request('PUT', `/api/v1/orgs/${orgId}/role-mapping`, {
+          requiredPrefix: 'beta-',
+          defaultRole: 'member',
+          rules: [{ group: 'beta-admins', role: 'admin' }],
+        })
+      ).status,
+      200,
+    );
+    const created = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, {
+      protocol: 'oidc',
+      name: 'Okta',
+      oidc: { issuer: peer.issuer, clientId: peer.clientId, clientSecret: peer.clientSecret },
+    });
     connectionId = created.body.id;
   });
   after(async () => {
@@ -129,7 +186,10 @@ describe('identity continuity: OIDC sub', () => {
     const me = (await second.agent.get('/api/v1/auth/session')).body.user;
     assert.deepEqual([me.id, me.email], [erinId, 'erin.smith@beta.example']);
     const members = await owner.get(`/api/v1/orgs/${orgId}/members`);
-    assert.deepEqual(members.body.data.map((m: { email: string; role: string }) => [m.email, m.role]).sort(), [['erin.smith@beta.example', 'admin'], ['owner@beta.example', 'primary_owner']]);
+    assert.deepEqual(members.body.data.map((m: { email: string; role: string }) => [m.email, m.role]).sort(), [
+      ['erin.smith@beta.example', 'admin'],
+      ['owner@beta.example', 'primary_owner'],
+    ]);
     assert.equal((await signIn('sub-hal')).res.status, 303);
     accounts['sub-erin']!.email = 'hal@beta.example';
     const clash = await signIn('sub-erin');

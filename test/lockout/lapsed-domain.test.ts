@@ -28,7 +28,12 @@ describe('lockout guard: a lapsed domain', () => {
   const RECORD = '_palisade-challenge.acme.test';
   const alice: Person = { email: 'alice@acme.test', groups: ['acme-admins'] };
   const bob: Person = { email: 'bob@acme.test', groups: ['acme-staff'] };
-  const discover = async (email: string) => (await t.anonymous(`198.51.100.${Math.floor(Math.random() * 200) + 1}`).get(`/api/v1/login/discover?email=${encodeURIComponent(email)}`)).body;
+  const discover = async (email: string) =>
+    (
+      await t
+        .anonymous(`198.51.100.${Math.floor(Math.random() * 200) + 1}`)
+        .get(`/api/v1/login/discover?email=${encodeURIComponent(email)}`)
+    ).body;
   const day = async () => {
     t.clock.advance(DAY);
     const r = (await sched.tick()).find((x) => x.name === RECHECK_JOB);
@@ -37,7 +42,16 @@ describe('lockout guard: a lapsed domain', () => {
 
   before(async () => {
     t = await createTestApp({ publicUrl: PUBLIC, domainGraceDays: 2 });
-    org = await SamlOrg.create(t, 'Acme', 'owner@acme.test', { mapping: { requiredPrefix: 'acme-', defaultRole: null, rules: [{ group: 'acme-admins', role: 'admin' }, { group: 'acme-staff', role: 'member' }] } });
+    org = await SamlOrg.create(t, 'Acme', 'owner@acme.test', {
+      mapping: {
+        requiredPrefix: 'acme-',
+        defaultRole: null,
+        rules: [
+          { group: 'acme-admins', role: 'admin' },
+          { group: 'acme-staff', role: 'member' },
+        ],
+      },
+    });
     const added = await org.owner.post(`/api/v1/orgs/${org.orgId}/domains`, { domain: 'acme.test' });
     domainId = added.body.id;
     token = added.body.instructions.value;
@@ -55,10 +69,13 @@ describe('lockout guard: a lapsed domain', () => {
     await t.close();
   });
 
-  test('while the domain is verified, discovery sends its people to the organization\'s SSO only', async () => {
+  test("while the domain is verified, discovery sends its people to the organization's SSO only", async () => {
     const d = await discover('alice@acme.test');
     assert.equal(d.organization?.id, org.orgId);
-    assert.deepEqual(d.methods.map((m: { type: string }) => m.type), ['sso']);
+    assert.deepEqual(
+      d.methods.map((m: { type: string }) => m.type),
+      ['sso'],
+    );
   });
 
   test('the record disappears and the domain expires: existing accounts are still routed to SSO, never to a password', async () => {
@@ -68,13 +85,25 @@ describe('lockout guard: a lapsed domain', () => {
     assert.equal(domain.body.status, 'expired');
     for (const email of ['alice@acme.test', 'bob@acme.test', 'owner@acme.test']) {
       const d = await discover(email);
-      assert.deepEqual(d.methods.map((m: { type: string }) => m.type), ['sso'], `${email} is still sent to single sign-on`);
+      assert.deepEqual(
+        d.methods.map((m: { type: string }) => m.type),
+        ['sso'],
+        `${email} is still sent to single sign-on`,
+      );
       assert.equal(d.methods[0].startUrl, `/sso/${org.conn.id}/start`);
       assert.equal(d.organization, null, 'the domain no longer names the organization');
-      assert.equal(d.methods[0].name, undefined, 'nor does the connection\'s name, for an address at a domain nobody captures');
+      assert.equal(
+        d.methods[0].name,
+        undefined,
+        "nor does the connection's name, for an address at a domain nobody captures",
+      );
     }
     const newcomer = await discover('newcomer@acme.test');
-    assert.deepEqual([newcomer.organization, newcomer.methods], [null, [{ type: 'password' }]], 'capture stopped for people without an account');
+    assert.deepEqual(
+      [newcomer.organization, newcomer.methods],
+      [null, [{ type: 'password' }]],
+      'capture stopped for people without an account',
+    );
   });
 
   test('they still sign in through SSO with their roles; the guard found nobody locked out by the expiry', async () => {
@@ -90,22 +119,45 @@ describe('lockout guard: a lapsed domain', () => {
     assert.equal(plain.status, 403);
     assert.equal(plain.body.error.code, 'sso_required');
     assert.equal(plain.body.error.details.loginUrl, `${PUBLIC}/sso/${org.conn.id}/start`);
-    const failed = await t.db.database.db.selectFrom('audit_events').select('metadata').where('action', '=', 'auth.login_failed').where('actor_email', '=', 'alice@acme.test').execute();
-    assert.ok(failed.some((e) => e.metadata.includes('no_password_set')), 'the attempt is still audited as a failure');
-    const user = await t.db.database.db.selectFrom('users').selectAll().where('email', '=', 'alice@acme.test').executeTakeFirstOrThrow();
+    const failed = await t.db.database.db
+      .selectFrom('audit_events')
+      .select('metadata')
+      .where('action', '=', 'auth.login_failed')
+      .where('actor_email', '=', 'alice@acme.test')
+      .execute();
+    assert.ok(
+      failed.some((e) => e.metadata.includes('no_password_set')),
+      'the attempt is still audited as a failure',
+    );
+    const user = await t.db.database.db
+      .selectFrom('users')
+      .selectAll()
+      .where('email', '=', 'alice@acme.test')
+      .executeTakeFirstOrThrow();
     const err = await passwordlessAccountError(t.system, user);
     assert.equal(err?.code, 'sso_required');
     assert.equal(err?.status, 403);
     assert.equal(err?.details?.loginUrl, `${PUBLIC}/sso/${org.conn.id}/start`);
     assert.match(err?.message ?? '', /signs in through single sign-on and has no password/);
-    const owner = await t.db.database.db.selectFrom('users').selectAll().where('email', '=', 'owner@acme.test').executeTakeFirstOrThrow();
-    assert.equal(await passwordlessAccountError(t.system, owner), undefined, 'an account with a password is answered as before');
+    const owner = await t.db.database.db
+      .selectFrom('users')
+      .selectAll()
+      .where('email', '=', 'owner@acme.test')
+      .executeTakeFirstOrThrow();
+    assert.equal(
+      await passwordlessAccountError(t.system, owner),
+      undefined,
+      'an account with a password is answered as before',
+    );
   });
 
   test('removing the domain goes through the same guard: nobody loses access, so it applies', async () => {
     const res = await org.owner.delete(`/api/v1/orgs/${org.orgId}/domains/${domainId}`);
     assert.equal(res.status, 204, res.raw.body);
-    assert.deepEqual((await discover('bob@acme.test')).methods.map((m: { type: string }) => m.type), ['sso']);
+    assert.deepEqual(
+      (await discover('bob@acme.test')).methods.map((m: { type: string }) => m.type),
+      ['sso'],
+    );
     await org.signedIn(bob);
   });
 });

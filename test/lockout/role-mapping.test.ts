@@ -34,10 +34,26 @@ describe('lockout guard: the role mapping', () => {
     dan: { email: 'dan@acme.example', groups: ['acme-staff'] },
     erin: { email: 'erin@acme.example', groups: ['acme-staff'] },
   };
-  const good = { requiredPrefix: 'acme-', defaultRole: null, rules: [{ group: 'acme-admins', role: 'admin' }, { group: 'acme-staff', role: 'member' }] };
-  const typo = { requiredPrefix: 'acme-', defaultRole: null, rules: [{ group: 'acme-admnis', role: 'admin' }, { group: 'acme-staff', role: 'member' }] };
+  const good = {
+    requiredPrefix: 'acme-',
+    defaultRole: null,
+    rules: [
+      { group: 'acme-admins', role: 'admin' },
+      { group: 'acme-staff', role: 'member' },
+    ],
+  };
+  const typo = {
+    requiredPrefix: 'acme-',
+    defaultRole: null,
+    rules: [
+      { group: 'acme-admnis', role: 'admin' },
+      { group: 'acme-staff', role: 'member' },
+    ],
+  };
   const cli = (args: string[]) =>
-    run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env: { ...process.env, DATABASE_URL: t.db.url, PALISADE_LOG_LEVEL: 'silent' } }).then(
+    run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+      env: { ...process.env, DATABASE_URL: t.db.url, PALISADE_LOG_LEVEL: 'silent' },
+    }).then(
       (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
       (err: { code: number; stdout: string; stderr: string }) => err,
     );
@@ -47,8 +63,14 @@ describe('lockout guard: the role mapping', () => {
     org = await SamlOrg.create(t, 'Acme', 'owner@acme.example', { mapping: good });
     for (const p of ['alice', 'bob', 'carol', 'dan', 'erin']) await org.signedIn(people[p]!);
     // Olga signs in through a second connection of the same organization: a real OpenID Provider.
-    peer = await startOidcPeer(`${PUBLIC}/sso/oidc/callback`, { olga: { email: 'olga@acme.example', groups: ['acme-admins'] } });
-    const oidc = await org.owner.post(`/api/v1/orgs/${org.orgId}/sso/connections`, { protocol: 'oidc', name: 'Okta OIDC', oidc: { issuer: peer.issuer, clientId: peer.clientId, clientSecret: peer.clientSecret } });
+    peer = await startOidcPeer(`${PUBLIC}/sso/oidc/callback`, {
+      olga: { email: 'olga@acme.example', groups: ['acme-admins'] },
+    });
+    const oidc = await org.owner.post(`/api/v1/orgs/${org.orgId}/sso/connections`, {
+      protocol: 'oidc',
+      name: 'Okta OIDC',
+      oidc: { issuer: peer.issuer, clientId: peer.clientId, clientSecret: peer.clientSecret },
+    });
     assert.equal(oidc.status, 201, oidc.raw.body);
     oidcConnectionId = oidc.body.id;
     const browser = t.anonymous();
@@ -59,7 +81,10 @@ describe('lockout guard: the role mapping', () => {
     ({ scim } = await newDirectory(t, org.owner, org.orgId, 'Okta SCIM'));
     const frank = await scim.post('/Users', user('frank@acme.example'));
     assert.equal(frank.status, 201);
-    assert.equal((await scim.post('/Groups', { displayName: 'acme-admins', members: [{ value: frank.body.id }] })).status, 201);
+    assert.equal(
+      (await scim.post('/Groups', { displayName: 'acme-admins', members: [{ value: frank.body.id }] })).status,
+      201,
+    );
     assert.equal(await org.roleOf('frank@acme.example'), 'admin');
     await org.enforce(people.owner!);
   });
@@ -69,7 +94,7 @@ describe('lockout guard: the role mapping', () => {
     await t.close();
   });
 
-  test('the admins\' rule misspelt while SSO is enforced is refused, listing both admins (and the OIDC admin), and nothing changes', async () => {
+  test("the admins' rule misspelt while SSO is enforced is refused, listing both admins (and the OIDC admin), and nothing changes", async () => {
     const before = await org.mapping();
     const auditBefore = (await org.events('role_mapping.updated')).length;
     const res = await org.owner.request('PUT', `/api/v1/orgs/${org.orgId}/role-mapping`, typo);
@@ -77,38 +102,67 @@ describe('lockout guard: the role mapping', () => {
     assert.equal(res.body.error.code, 'sso_change_would_lock_out');
     assert.match(res.body.error.message, /alice@acme\.example could no longer sign in/);
     assert.match(res.body.error.message, /acknowledgeWarnings/);
-    const warnings = res.body.error.details.warnings as { email: string; problem: string; source: string; connectionId: string; explanation: string }[];
+    const warnings = res.body.error.details.warnings as {
+      email: string;
+      problem: string;
+      source: string;
+      connectionId: string;
+      explanation: string;
+    }[];
     assert.deepEqual(emails(warnings), ['alice@acme.example', 'bob@acme.example', 'olga@acme.example']);
     assert.ok(warnings.every((w) => w.problem === 'would_fail' && w.source === 'sso'));
     assert.equal(warnings.find((w) => w.email === 'olga@acme.example')?.connectionId, oidcConnectionId);
-    assert.match(warnings.find((w) => w.email === 'alice@acme.example')!.explanation, /None of the groups sent for alice@acme\.example grants a role/);
-    assert.ok(!warnings.some((w) => w.email === 'owner@acme.example'), 'the primary owner keeps the role and break-glass');
-    assert.equal(res.body.error.details.checked.ssoSignIns, 7, 'five people, the owner\'s test login and the OIDC admin were replayed');
+    assert.match(
+      warnings.find((w) => w.email === 'alice@acme.example')!.explanation,
+      /None of the groups sent for alice@acme\.example grants a role/,
+    );
+    assert.ok(
+      !warnings.some((w) => w.email === 'owner@acme.example'),
+      'the primary owner keeps the role and break-glass',
+    );
+    assert.equal(
+      res.body.error.details.checked.ssoSignIns,
+      7,
+      "five people, the owner's test login and the OIDC admin were replayed",
+    );
     assert.deepEqual(await org.mapping(), before, 'the mapping is unchanged');
-    assert.equal((await org.events('role_mapping.updated')).length, auditBefore, 'no audit event for a change that did not happen');
+    assert.equal(
+      (await org.events('role_mapping.updated')).length,
+      auditBefore,
+      'no audit event for a change that did not happen',
+    );
     assert.equal((await org.events('lockout_warning.acknowledged')).length, 0);
     await org.signedIn(people.alice!); // still an admin
     assert.equal(await org.roleOf('alice@acme.example'), 'admin');
   });
 
   test('a mapping that demotes instead lists the SSO admins and the SCIM-derived admin as losing their role', async () => {
-    const res = await org.owner.request('PUT', `/api/v1/orgs/${org.orgId}/role-mapping`, { ...typo, defaultRole: 'member' });
+    const res = await org.owner.request('PUT', `/api/v1/orgs/${org.orgId}/role-mapping`, {
+      ...typo,
+      defaultRole: 'member',
+    });
     assert.equal(res.status, 409);
-    const warnings = res.body.error.details.warnings as { email: string; problem: string; source: string; before: string; after: string }[];
-    assert.deepEqual(
-      warnings.map((w) => [w.email, w.source, w.problem, w.before, w.after]).sort(),
-      [
-        ['alice@acme.example', 'sso', 'would_lose_role', 'admin', 'member'],
-        ['bob@acme.example', 'sso', 'would_lose_role', 'admin', 'member'],
-        ['frank@acme.example', 'scim', 'would_lose_role', 'admin', 'member'],
-        ['olga@acme.example', 'sso', 'would_lose_role', 'admin', 'member'],
-      ],
-    );
+    const warnings = res.body.error.details.warnings as {
+      email: string;
+      problem: string;
+      source: string;
+      before: string;
+      after: string;
+    }[];
+    assert.deepEqual(warnings.map((w) => [w.email, w.source, w.problem, w.before, w.after]).sort(), [
+      ['alice@acme.example', 'sso', 'would_lose_role', 'admin', 'member'],
+      ['bob@acme.example', 'sso', 'would_lose_role', 'admin', 'member'],
+      ['frank@acme.example', 'scim', 'would_lose_role', 'admin', 'member'],
+      ['olga@acme.example', 'sso', 'would_lose_role', 'admin', 'member'],
+    ]);
     assert.equal(res.body.error.details.checked.scimPeople, 1);
   });
 
   test('a mapping that takes nothing away applies at once, without acknowledgement', async () => {
-    const res = await org.owner.request('PUT', `/api/v1/orgs/${org.orgId}/role-mapping`, { ...good, rules: [...good.rules, { group: 'acme-contractors', role: 'member' }] });
+    const res = await org.owner.request('PUT', `/api/v1/orgs/${org.orgId}/role-mapping`, {
+      ...good,
+      rules: [...good.rules, { group: 'acme-contractors', role: 'member' }],
+    });
     assert.equal(res.status, 200, res.raw.body);
     assert.deepEqual(res.body.warnings, []);
     assert.equal(res.body.rules.length, 3);
@@ -122,7 +176,7 @@ describe('lockout guard: the role mapping', () => {
     assert.match(refused.stderr, /error \[sso_change_would_lock_out\]/);
     assert.match(refused.stderr, /LOSES ACCESS {2}alice@acme\.example/);
     assert.match(refused.stderr, /LOSES ACCESS {2}bob@acme\.example/);
-    assert.equal((await org.mapping() as { rules: unknown[] }).rules.length, 3, 'unchanged');
+    assert.equal(((await org.mapping()) as { rules: unknown[] }).rules.length, 3, 'unchanged');
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ requiredPrefix: 'acme-', rules: 'all' }));
     const invalid = await cli(['role-mapping', 'set', '--org', org.orgId, '--file', bad]);
@@ -134,7 +188,11 @@ describe('lockout guard: the role mapping', () => {
     const [ack] = await org.events('lockout_warning.acknowledged');
     assert.equal(ack.actor.type, 'system');
     assert.equal(ack.actor.id, 'cli');
-    assert.deepEqual(ack.metadata.people.map((p: { email: string }) => p.email).sort(), ['alice@acme.example', 'bob@acme.example', 'olga@acme.example']);
+    assert.deepEqual(ack.metadata.people.map((p: { email: string }) => p.email).sort(), [
+      'alice@acme.example',
+      'bob@acme.example',
+      'olga@acme.example',
+    ]);
   });
 
   test('acknowledged through the API it applies, and exactly the listed people lose access; nobody else changes', async () => {
@@ -142,7 +200,10 @@ describe('lockout guard: the role mapping', () => {
     assert.equal((await org.owner.request('PUT', `/api/v1/orgs/${org.orgId}/role-mapping`, good)).status, 200);
     await org.signedIn(people.alice!);
     await org.signedIn(people.bob!);
-    const res = await org.owner.request('PUT', `/api/v1/orgs/${org.orgId}/role-mapping`, { ...typo, acknowledgeWarnings: true });
+    const res = await org.owner.request('PUT', `/api/v1/orgs/${org.orgId}/role-mapping`, {
+      ...typo,
+      acknowledgeWarnings: true,
+    });
     assert.equal(res.status, 200, res.raw.body);
     assert.deepEqual(emails(res.body.warnings), ['alice@acme.example', 'bob@acme.example', 'olga@acme.example']);
     const byOwner = (await org.events('lockout_warning.acknowledged')).filter((e) => e.actor.type === 'user');

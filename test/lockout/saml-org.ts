@@ -35,12 +35,22 @@ export class SamlOrg {
     public key: KeyPair,
   ) {}
 
-  static async create(t: TestApp, name: string, ownerEmail: string, opts: { mapping?: unknown; metadataUrl?: string; key?: KeyPair } = {}): Promise<SamlOrg> {
+  static async create(
+    t: TestApp,
+    name: string,
+    ownerEmail: string,
+    opts: { mapping?: unknown; metadataUrl?: string; key?: KeyPair } = {},
+  ): Promise<SamlOrg> {
     const { orgId, owner } = await t.seedOrg(name, ownerEmail);
     const org = new SamlOrg(t, orgId, owner, opts.key ?? makeKeyPair(`${name.toLowerCase()}-idp`));
-    if (opts.mapping) assert.equal((await owner.request('PUT', `/api/v1/orgs/${orgId}/role-mapping`, opts.mapping)).status, 200);
+    if (opts.mapping)
+      assert.equal((await owner.request('PUT', `/api/v1/orgs/${orgId}/role-mapping`, opts.mapping)).status, 200);
     const saml = opts.metadataUrl ? { metadataUrl: opts.metadataUrl } : { metadataXml: idpMetadata([org.key.cert]) };
-    const created = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'saml', name: `${name} IdP`, saml });
+    const created = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, {
+      protocol: 'saml',
+      name: `${name} IdP`,
+      saml,
+    });
     assert.equal(created.status, 201, created.raw.body);
     org.conn = created.body;
     org.spMetadata = (await t.anonymous().get(`/sso/saml/${org.conn.id}/metadata`)).raw.body;
@@ -48,7 +58,10 @@ export class SamlOrg {
   }
 
   /** A full SP-initiated sign-in: Palisade's redirect, samlify reading its AuthnRequest, a signed answer posted to the ACS. */
-  async signIn(person: Person, opts: { key?: KeyPair; agent?: Agent; test?: boolean; mutate?: (xml: string) => string } = {}): Promise<{ res: Reply; agent: Agent }> {
+  async signIn(
+    person: Person,
+    opts: { key?: KeyPair; agent?: Agent; test?: boolean; mutate?: (xml: string) => string } = {},
+  ): Promise<{ res: Reply; agent: Agent }> {
     const agent = opts.agent ?? this.t.anonymous();
     const start = await agent.get(`/sso/${this.conn.id}/start${opts.test ? '?test=1' : ''}`);
     assert.equal(start.status, 302, start.raw.body);
@@ -74,7 +87,12 @@ export class SamlOrg {
       },
       opts.mutate,
     );
-    const res = await agent.request('POST', `/sso/saml/${this.conn.id}/acs`, `SAMLResponse=${encodeURIComponent(samlResponse)}`, { 'content-type': 'application/x-www-form-urlencoded' });
+    const res = await agent.request(
+      'POST',
+      `/sso/saml/${this.conn.id}/acs`,
+      `SAMLResponse=${encodeURIComponent(samlResponse)}`,
+      { 'content-type': 'application/x-www-form-urlencoded' },
+    );
     if (res.status === 303) await agent.get('/api/v1/auth/session'); // the new session's CSRF token
     return { res, agent };
   }
@@ -97,7 +115,9 @@ export class SamlOrg {
   }
 
   code(at = this.t.clock.now()): string {
-    return new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(this.totpSecret), digits: 6, period: 30 }).generate({ timestamp: at.getTime() });
+    return new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(this.totpSecret), digits: 6, period: 30 }).generate({
+      timestamp: at.getTime(),
+    });
   }
 
   /** The owner enrolls an authenticator, completes a test login through the IdP, and enforces SSO. */
@@ -108,7 +128,9 @@ export class SamlOrg {
     assert.equal((await this.owner.post('/api/v1/me/totp/confirm', { code: this.code() })).status, 200);
     const { res } = await this.signIn(ownerPerson, { agent: this.owner, test: true });
     assert.equal(res.status, 303, res.raw.body);
-    const enforced = await this.owner.request('PUT', `/api/v1/orgs/${this.orgId}/sso/enforcement`, { connectionId: this.conn.id });
+    const enforced = await this.owner.request('PUT', `/api/v1/orgs/${this.orgId}/sso/enforcement`, {
+      connectionId: this.conn.id,
+    });
     assert.equal(enforced.status, 200, enforced.raw.body);
   }
 

@@ -3,11 +3,21 @@ import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { PalisadeError } from '../../src/errors.js';
-import { assertAddressAllowed, guardedConnectOptions, outboundFetch, outboundPolicy, outboundRequest, setOutboundResolver } from '../../src/net/outbound.js';
+import {
+  assertAddressAllowed,
+  guardedConnectOptions,
+  outboundFetch,
+  outboundPolicy,
+  outboundRequest,
+  setOutboundResolver,
+} from '../../src/net/outbound.js';
 import { Dnsmasq } from '../domains/dns-peers.js';
 import { type WitnessServer, dnsmasqResolver, startWitness } from '../helpers/outbound.js';
 
-const policyOf = (allow: string[] = [], denyPrivate = false) => ({ outboundAllowCidrs: allow, outboundDenyPrivate: denyPrivate });
+const policyOf = (allow: string[] = [], denyPrivate = false) => ({
+  outboundAllowCidrs: allow,
+  outboundDenyPrivate: denyPrivate,
+});
 
 const refusal = (fn: () => unknown): PalisadeError | undefined => {
   try {
@@ -18,7 +28,9 @@ const refusal = (fn: () => unknown): PalisadeError | undefined => {
   }
 };
 
-const isDenied = (address: string, allow: string[] = [], denyPrivate = false) => refusal(() => assertAddressAllowed(outboundPolicy(policyOf(allow, denyPrivate)), address, address))?.code === 'destination_address_denied';
+const isDenied = (address: string, allow: string[] = [], denyPrivate = false) =>
+  refusal(() => assertAddressAllowed(outboundPolicy(policyOf(allow, denyPrivate)), address, address))?.code ===
+  'destination_address_denied';
 
 async function deniedRequest(config: object, url: string): Promise<PalisadeError> {
   const err = await outboundRequest(config as ReturnType<typeof policyOf>, url).then(
@@ -32,28 +44,61 @@ async function deniedRequest(config: object, url: string): Promise<PalisadeError
 
 describe('outbound policy (SSRF guard): configuration and address classes', () => {
   test('PALISADE_OUTBOUND_ALLOW_CIDRS and PALISADE_OUTBOUND_DENY_PRIVATE are parsed; bad values name the variable', () => {
-    const c = loadConfig({ PALISADE_OUTBOUND_ALLOW_CIDRS: ' 127.0.0.1/32, 10.20.0.0/16 ,::1, FE80::/10', PALISADE_OUTBOUND_DENY_PRIVATE: 'true' });
+    const c = loadConfig({
+      PALISADE_OUTBOUND_ALLOW_CIDRS: ' 127.0.0.1/32, 10.20.0.0/16 ,::1, FE80::/10',
+      PALISADE_OUTBOUND_DENY_PRIVATE: 'true',
+    });
     assert.deepEqual(c.outboundAllowCidrs, ['127.0.0.1/32', '10.20.0.0/16', '::1/128', 'fe80::/10']);
     assert.equal(c.outboundDenyPrivate, true);
     const d = loadConfig({});
-    assert.deepEqual(d.outboundAllowCidrs, [], 'nothing is allowed beyond the default policy unless the operator says so');
+    assert.deepEqual(
+      d.outboundAllowCidrs,
+      [],
+      'nothing is allowed beyond the default policy unless the operator says so',
+    );
     assert.equal(d.outboundDenyPrivate, false);
     for (const bad of ['localhost', '127.0.0.1/33', '10.0.0.0/8/1', '::1/129', '300.1.1.1', '10.0.0.0/x']) {
       assert.throws(
         () => loadConfig({ PALISADE_OUTBOUND_ALLOW_CIDRS: bad }),
-        (e: unknown) => e instanceof ConfigError && e.variable === 'PALISADE_OUTBOUND_ALLOW_CIDRS' && e.message.includes('127.0.0.1/32'),
+        (e: unknown) =>
+          e instanceof ConfigError &&
+          e.variable === 'PALISADE_OUTBOUND_ALLOW_CIDRS' &&
+          e.message.includes('127.0.0.1/32'),
         bad,
       );
     }
-    assert.throws(() => loadConfig({ PALISADE_OUTBOUND_DENY_PRIVATE: 'sometimes' }), (e: unknown) => e instanceof ConfigError && e.variable === 'PALISADE_OUTBOUND_DENY_PRIVATE');
+    assert.throws(
+      () => loadConfig({ PALISADE_OUTBOUND_DENY_PRIVATE: 'sometimes' }),
+      (e: unknown) => e instanceof ConfigError && e.variable === 'PALISADE_OUTBOUND_DENY_PRIVATE',
+    );
   });
 
   test('denied by default: loopback, unspecified, link-local, cloud metadata, multicast, reserved, and their IPv6-embedded forms', () => {
     const denied = [
-      '127.0.0.1', '127.1.2.3', '::1', '0.0.0.0', '0.1.2.3', '::',
-      '169.254.169.254', '169.254.10.10', 'fe80::1', 'febf:ffff::1', 'fd00:ec2::254', '100.100.100.200',
-      '224.0.0.1', 'ff02::1', '255.255.255.255', '240.0.0.1',
-      '::ffff:127.0.0.1', '::ffff:7f00:1', '0:0:0:0:0:ffff:7f00:0001', '::ffff:169.254.169.254', '::ffff:0.0.0.0', '::127.0.0.1', '64:ff9b::7f00:1', '64:ff9b::a9fe:a9fe',
+      '127.0.0.1',
+      '127.1.2.3',
+      '::1',
+      '0.0.0.0',
+      '0.1.2.3',
+      '::',
+      '169.254.169.254',
+      '169.254.10.10',
+      'fe80::1',
+      'febf:ffff::1',
+      'fd00:ec2::254',
+      '100.100.100.200',
+      '224.0.0.1',
+      'ff02::1',
+      '255.255.255.255',
+      '240.0.0.1',
+      '::ffff:127.0.0.1',
+      '::ffff:7f00:1',
+      '0:0:0:0:0:ffff:7f00:0001',
+      '::ffff:169.254.169.254',
+      '::ffff:0.0.0.0',
+      '::127.0.0.1',
+      '64:ff9b::7f00:1',
+      '64:ff9b::a9fe:a9fe',
     ];
     for (const a of denied) assert.ok(isDenied(a), `${a} must be denied by default`);
     const publicAddresses = ['8.8.8.8', '93.184.216.34', '2606:4700:4700::1111', '::ffff:8.8.8.8', '64:ff9b::808:808'];
@@ -61,13 +106,23 @@ describe('outbound policy (SSRF guard): configuration and address classes', () =
   });
 
   test('private ranges are allowed by default (self-hosted SIEMs live there) and denied with PALISADE_OUTBOUND_DENY_PRIVATE', () => {
-    const privateAddresses = ['10.0.0.5', '172.16.3.4', '172.31.255.255', '192.168.1.10', '100.64.0.1', 'fd12:3456::1', '::ffff:10.0.0.5'];
+    const privateAddresses = [
+      '10.0.0.5',
+      '172.16.3.4',
+      '172.31.255.255',
+      '192.168.1.10',
+      '100.64.0.1',
+      'fd12:3456::1',
+      '::ffff:10.0.0.5',
+    ];
     for (const a of privateAddresses) {
       assert.ok(!isDenied(a), `${a} allowed by default`);
       assert.ok(isDenied(a, [], true), `${a} denied with deny-private`);
     }
     assert.ok(!isDenied('172.32.0.1', [], true), '172.32/16 is not private');
-    const err = refusal(() => assertAddressAllowed(outboundPolicy(policyOf([], true)), 'siem.corp.example', '10.0.0.5'))!;
+    const err = refusal(() =>
+      assertAddressAllowed(outboundPolicy(policyOf([], true)), 'siem.corp.example', '10.0.0.5'),
+    )!;
     assert.match(err.message, /PALISADE_OUTBOUND_DENY_PRIVATE=true/);
     assert.match(err.message, /PALISADE_OUTBOUND_ALLOW_CIDRS=10\.0\.0\.5\/32/);
   });
@@ -84,7 +139,9 @@ describe('outbound policy (SSRF guard): configuration and address classes', () =
   });
 
   test('the refusal is a 400 with a stable code that names the host, the resolved address and the variable that would allow it', () => {
-    const err = refusal(() => assertAddressAllowed(outboundPolicy(policyOf()), 'metadata.evil.example', '169.254.169.254'))!;
+    const err = refusal(() =>
+      assertAddressAllowed(outboundPolicy(policyOf()), 'metadata.evil.example', '169.254.169.254'),
+    )!;
     assert.ok(err instanceof PalisadeError);
     assert.equal(err.status, 400);
     assert.equal(err.code, 'destination_address_denied');
@@ -92,8 +149,15 @@ describe('outbound policy (SSRF guard): configuration and address classes', () =
     assert.match(err.message, /169\.254\.169\.254/);
     assert.match(err.message, /cloud metadata/);
     assert.match(err.message, /PALISADE_OUTBOUND_ALLOW_CIDRS=169\.254\.169\.254\/32/);
-    assert.deepEqual(err.details, { host: 'metadata.evil.example', address: '169.254.169.254', range: 'cloud_metadata', allowVariable: 'PALISADE_OUTBOUND_ALLOW_CIDRS' });
-    const mapped = refusal(() => assertAddressAllowed(outboundPolicy(policyOf()), '::ffff:127.0.0.1', '::ffff:127.0.0.1'))!;
+    assert.deepEqual(err.details, {
+      host: 'metadata.evil.example',
+      address: '169.254.169.254',
+      range: 'cloud_metadata',
+      allowVariable: 'PALISADE_OUTBOUND_ALLOW_CIDRS',
+    });
+    const mapped = refusal(() =>
+      assertAddressAllowed(outboundPolicy(policyOf()), '::ffff:127.0.0.1', '::ffff:127.0.0.1'),
+    )!;
     assert.match(mapped.message, /stands for 127\.0\.0\.1.*loopback/);
     assert.match(mapped.message, /PALISADE_OUTBOUND_ALLOW_CIDRS=127\.0\.0\.1\/32/);
   });
@@ -108,7 +172,11 @@ describe('outbound policy on real connections: nothing denied is ever contacted'
     witness = await startWitness('127.0.0.1');
     witness6 = await startWitness('::1', witness.port).catch(() => startWitness('::1'));
     witnessOther = await startWitness('127.0.0.2', witness.port);
-    await dns.serve(['host-record=siem.palisade.test,127.0.0.1', 'host-record=v6.palisade.test,::1', 'host-record=mixed.palisade.test,93.184.216.34,127.0.0.1']);
+    await dns.serve([
+      'host-record=siem.palisade.test,127.0.0.1',
+      'host-record=v6.palisade.test,::1',
+      'host-record=mixed.palisade.test,93.184.216.34,127.0.0.1',
+    ]);
   });
   after(async () => {
     await Promise.all([witness.close(), witness6.close(), witnessOther.close(), dns.close()]);
@@ -118,9 +186,19 @@ describe('outbound policy on real connections: nothing denied is ever contacted'
     const strict = policyOf();
     const p = witness.port;
     const urls = [
-      `http://127.0.0.1:${p}/`, `http://localhost:${p}/`, `http://[::1]:${witness6.port}/`, `http://[::ffff:127.0.0.1]:${p}/`, `http://[::ffff:7f00:1]:${p}/`,
-      `http://2130706433:${p}/`, `http://0177.0.0.1:${p}/`, `http://0x7f.1:${p}/`, `http://127.1:${p}/`, `http://0.0.0.0:${p}/`, `https://127.0.0.1:${p}/`,
-      `http://169.254.169.254/latest/meta-data/`, `http://[fe80::1]/`,
+      `http://127.0.0.1:${p}/`,
+      `http://localhost:${p}/`,
+      `http://[::1]:${witness6.port}/`,
+      `http://[::ffff:127.0.0.1]:${p}/`,
+      `http://[::ffff:7f00:1]:${p}/`,
+      `http://2130706433:${p}/`,
+      `http://0177.0.0.1:${p}/`,
+      `http://0x7f.1:${p}/`,
+      `http://127.1:${p}/`,
+      `http://0.0.0.0:${p}/`,
+      `https://127.0.0.1:${p}/`,
+      `http://169.254.169.254/latest/meta-data/`,
+      `http://[fe80::1]/`,
     ];
     for (const url of urls) await deniedRequest(strict, url);
     const viaLocalhost = await deniedRequest(strict, `http://localhost:${p}/`);
@@ -128,7 +206,10 @@ describe('outbound policy on real connections: nothing denied is ever contacted'
     const decimal = await deniedRequest(strict, `http://2130706433:${p}/`);
     assert.match(decimal.message, /127\.0\.0\.1/);
     // fetch()-shaped entry point (openid-client, the model gateway) and raw sockets (syslog) too.
-    await assert.rejects(outboundFetch(strict)(`http://localhost:${p}/`), (e: unknown) => (e as PalisadeError).code === 'destination_address_denied');
+    await assert.rejects(
+      outboundFetch(strict)(`http://localhost:${p}/`),
+      (e: unknown) => (e as PalisadeError).code === 'destination_address_denied',
+    );
     for (const host of ['localhost', '2130706433', '127.0.0.1', '::1', '0177.0.0.1']) {
       const code = await new Promise<string>((resolve) => {
         try {
@@ -150,7 +231,11 @@ describe('outbound policy on real connections: nothing denied is ever contacted'
     assert.equal(r.status, 200);
     assert.equal(r.body.toString(), 'ok');
     assert.equal(witness.requests.at(-1)?.host, `localhost:${witness.port}`);
-    const f = await outboundFetch(allowed)(`http://2130706433:${witness.port}/y`, { method: 'POST', body: 'hello', headers: { 'content-type': 'text/plain' } });
+    const f = await outboundFetch(allowed)(`http://2130706433:${witness.port}/y`, {
+      method: 'POST',
+      body: 'hello',
+      headers: { 'content-type': 'text/plain' },
+    });
     assert.equal(f.status, 200);
     assert.equal(await f.text(), 'ok');
     await deniedRequest(allowed, `http://[::1]:${witness6.port}/`);
@@ -190,7 +275,10 @@ describe('outbound policy on real connections: nothing denied is ever contacted'
   test('redirects are returned, never followed, so a 302 to a denied address goes nowhere', async () => {
     const cfg = policyOf(['127.0.0.1/32']);
     const hop = await startWitness('127.0.0.1');
-    hop.handle = (_req, res) => res.writeHead(302, { location: `http://127.0.0.2:${witnessOther.port}/latest/meta-data`, connection: 'close' }).end();
+    hop.handle = (_req, res) =>
+      res
+        .writeHead(302, { location: `http://127.0.0.2:${witnessOther.port}/latest/meta-data`, connection: 'close' })
+        .end();
     try {
       const r = await outboundRequest(cfg, `${hop.url}/hook`, { method: 'POST', body: '{}' });
       assert.equal(r.status, 302);

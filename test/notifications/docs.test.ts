@@ -11,9 +11,15 @@ const page = readFileSync(new URL('../../docs/notifications.md', import.meta.url
 describe('docs/notifications.md documents everything notifications expose', () => {
   test('every notification type, error code (with its status), audit action and setting', () => {
     for (const type of Object.keys(NOTIFICATION_TYPES)) assert.ok(page.includes(`| \`${type}\` |`), `type ${type}`);
-    for (const [code, { status }] of Object.entries(NOTIFICATIONS_ERROR_CODES)) assert.ok(page.includes(`| \`${code}\` | ${status} |`), `error ${code} (${status})`);
-    for (const action of Object.keys(NOTIFICATIONS_AUDIT_ACTIONS)) assert.ok(page.includes(`| \`${action}\` |`), `audit action ${action}`);
-    for (const key of ['notificationMaxAttempts', 'notificationWebhooksAllowHttp', 'notificationScimErrorsPerHour'] as const) {
+    for (const [code, { status }] of Object.entries(NOTIFICATIONS_ERROR_CODES))
+      assert.ok(page.includes(`| \`${code}\` | ${status} |`), `error ${code} (${status})`);
+    for (const action of Object.keys(NOTIFICATIONS_AUDIT_ACTIONS))
+      assert.ok(page.includes(`| \`${action}\` |`), `audit action ${action}`);
+    for (const key of [
+      'notificationMaxAttempts',
+      'notificationWebhooksAllowHttp',
+      'notificationScimErrorsPerHour',
+    ] as const) {
       const spec = CONFIG_SPEC[key];
       assert.ok(page.includes(`| \`${spec.variable}\` | ${String(spec.default)} |`), `setting ${spec.variable}`);
     }

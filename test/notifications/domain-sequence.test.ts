@@ -28,7 +28,14 @@ describe('a domain whose record vanishes: the notification sequence over 30 days
   let token = '';
   const RECORD = '_palisade-challenge.seq.test';
   const seen: string[] = [];
-  const domainNotifications = () => t.db.database.db.selectFrom('notifications').selectAll().where('org_id', '=', org.orgId).where('type', 'like', 'domain.%').orderBy('id').execute();
+  const domainNotifications = () =>
+    t.db.database.db
+      .selectFrom('notifications')
+      .selectAll()
+      .where('org_id', '=', org.orgId)
+      .where('type', 'like', 'domain.%')
+      .orderBy('id')
+      .execute();
   /** The MTA writes to the Maildir a moment after accepting: wait until `n` messages are there. */
   const palisadeMail = async (n = 0) => {
     for (let i = 0; i < 100; i++) {
@@ -38,7 +45,10 @@ describe('a domain whose record vanishes: the notification sequence over 30 days
     }
     return domainMail();
   };
-  const domainMail = async () => (await smtp.messages()).filter((m) => /^\[Palisade\] .*seq\.test (failed|expires|expired|is verified)/.test(m.subject ?? ''));
+  const domainMail = async () =>
+    (await smtp.messages()).filter((m) =>
+      /^\[Palisade\] .*seq\.test (failed|expires|expired|is verified)/.test(m.subject ?? ''),
+    );
 
   /** One simulated day: the re-check job, then a notification pass, then the mail queue. */
   const day = async (n: number) => {
@@ -96,36 +106,64 @@ describe('a domain whose record vanishes: the notification sequence over 30 days
     assert.deepEqual(seen, expected);
     const incidents = await org.owner.get(`/api/v1/orgs/${org.orgId}/notifications/incidents?status=open`);
     assert.equal(incidents.status, 200, incidents.raw.body);
-    assert.deepEqual(incidents.body.data.map((i: { causeKey: string; type: string }) => [i.causeKey, i.type]), [[`domain:${domainId}`, 'domain.expired']], 'one open incident for the cause');
+    assert.deepEqual(
+      incidents.body.data.map((i: { causeKey: string; type: string }) => [i.causeKey, i.type]),
+      [[`domain:${domainId}`, 'domain.expired']],
+      'one open incident for the cause',
+    );
   });
 
   test('each notification reached every primary owner and admin through the real MTA, with subject, facts, fix and links', async () => {
     const mail = await palisadeMail(2 * seen.length);
     assert.equal(mail.length, 2 * seen.length, `${mail.length} messages for ${seen.length} notifications`);
-    const first = mail.filter((m) => m.subject?.startsWith('[Palisade] Action needed: seq.test failed domain verification'));
-    assert.deepEqual(first.map((m) => (m.to && 'text' in m.to ? m.to.text : '')).sort(), ['admin@seq.test', 'owner@seq.test']);
+    const first = mail.filter((m) =>
+      m.subject?.startsWith('[Palisade] Action needed: seq.test failed domain verification'),
+    );
+    assert.deepEqual(first.map((m) => (m.to && 'text' in m.to ? m.to.text : '')).sort(), [
+      'admin@seq.test',
+      'owner@seq.test',
+    ]);
     const text = first[0]!.text ?? '';
-    const stored = (await org.owner.get(`/api/v1/orgs/${org.orgId}/notifications?type=domain.verification_failing`)).body.data.at(-1);
+    const stored = (
+      await org.owner.get(`/api/v1/orgs/${org.orgId}/notifications?type=domain.verification_failing`)
+    ).body.data.at(-1);
     assert.equal(stored.phase, 'alert');
     // The fix is the diagnosis word for word, as the domain page shows it.
-    assert.match(stored.fix, /^seq\.test is not verified: the name _palisade-challenge\.seq\.test does not exist in DNS \(NXDOMAIN\)/);
+    assert.match(
+      stored.fix,
+      /^seq\.test is not verified: the name _palisade-challenge\.seq\.test does not exist in DNS \(NXDOMAIN\)/,
+    );
     assert.ok(text.includes(`What to do: ${stored.fix}`), text);
     assert.ok(text.includes(`recordName: ${RECORD}`), text);
     assert.ok(text.includes(`expectedValue: ${token}`), text);
     assert.ok(text.includes('diagnosisCode: record_name_not_found'), text);
     assert.match(text, /graceUntil: \d{4}-\d\d-\d\dT/);
-    assert.ok(text.includes(`http://palisade.test/api/v1/orgs/${org.orgId}/domains/${domainId}`), 'the link to the domain');
-    assert.ok(String(first[0]!.html).includes(`http://palisade.test/api/v1/orgs/${org.orgId}/domains/${domainId}/verify`));
+    assert.ok(
+      text.includes(`http://palisade.test/api/v1/orgs/${org.orgId}/domains/${domainId}`),
+      'the link to the domain',
+    );
+    assert.ok(
+      String(first[0]!.html).includes(`http://palisade.test/api/v1/orgs/${org.orgId}/domains/${domainId}/verify`),
+    );
     const subjects = mail.map((m) => m.subject ?? '');
     assert.equal(subjects.filter((s) => s.startsWith('[Palisade] Warning: seq.test expires in 7 days')).length, 2);
     assert.equal(subjects.filter((s) => s.startsWith('[Palisade] Warning: seq.test expires in 1 day:')).length, 2);
     assert.equal(subjects.filter((s) => s.startsWith('[Palisade] Action needed: seq.test expired')).length, 2);
-    assert.equal(subjects.filter((s) => s.startsWith('[Palisade] Reminder: Still expired: seq.test expired')).length, 4);
+    assert.equal(
+      subjects.filter((s) => s.startsWith('[Palisade] Reminder: Still expired: seq.test expired')).length,
+      4,
+    );
     // The history shows who was told, through which channel, and the result.
     const history = await org.owner.get(`/api/v1/orgs/${org.orgId}/notifications?type=domain.expired&limit=1`);
     const d = history.body.data[0].deliveries[0];
-    assert.deepEqual([d.channelId, d.channelKind, d.recipients, d.status, d.attempts], [null, 'email', ['admin@seq.test', 'owner@seq.test'], 'sent', 1]);
-    assert.deepEqual(d.emails.map((e: { status: string }) => e.status), ['sent', 'sent']);
+    assert.deepEqual(
+      [d.channelId, d.channelKind, d.recipients, d.status, d.attempts],
+      [null, 'email', ['admin@seq.test', 'owner@seq.test'], 'sent', 1],
+    );
+    assert.deepEqual(
+      d.emails.map((e: { status: string }) => e.status),
+      ['sent', 'sent'],
+    );
   });
 
   test('when the record returns and the domain is verified again, exactly one "resolved" is sent', async () => {
@@ -138,9 +176,16 @@ describe('a domain whose record vanishes: the notification sequence over 30 days
     await deliverDueEmail(t.system);
     for (let n = 31; n <= 33; n++) await day(n);
     const after = (await domainNotifications()).slice(before);
-    assert.deepEqual(after.map((n) => `${n.type} ${n.phase}`), ['domain.recovered resolved'], 'one message, and no reminder after it');
+    assert.deepEqual(
+      after.map((n) => `${n.type} ${n.phase}`),
+      ['domain.recovered resolved'],
+      'one message, and no reminder after it',
+    );
     const mail = await palisadeMail(2 * seen.length + 2);
-    assert.equal(mail.filter((m) => m.subject?.startsWith('[Palisade] Resolved: seq.test is verified again')).length, 2);
+    assert.equal(
+      mail.filter((m) => m.subject?.startsWith('[Palisade] Resolved: seq.test is verified again')).length,
+      2,
+    );
     const open = await org.owner.get(`/api/v1/orgs/${org.orgId}/notifications/incidents?status=open`);
     assert.deepEqual(open.body.data, []);
   });

@@ -38,7 +38,8 @@ export class Receiver {
         } catch {
           json = undefined;
         }
-        if (this.status >= 200 && this.status < 300) this.received.push({ path: req.url ?? '', headers: req.headers, raw, json });
+        if (this.status >= 200 && this.status < 300)
+          this.received.push({ path: req.url ?? '', headers: req.headers, raw, json });
         res.writeHead(this.status, { 'content-type': 'text/plain', connection: 'close' }).end(this.answer);
       });
     });
@@ -57,7 +58,12 @@ export class Receiver {
 }
 
 /** Verifies Palisade-Signature as the documented receiver snippet does (docs/notifications.md). */
-export function verifySignature(secret: string, header: string | undefined, rawBody: string, nowSeconds: number): boolean {
+export function verifySignature(
+  secret: string,
+  header: string | undefined,
+  rawBody: string,
+  nowSeconds: number,
+): boolean {
   const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(header ?? '');
   if (!m) return false;
   const [, t, v1] = m as unknown as [string, string, string];

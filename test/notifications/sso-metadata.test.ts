@@ -19,11 +19,19 @@ describe('IdP metadata refresh failing', () => {
   before(async () => {
     idp = await startWitness('127.0.0.1');
     idp.handle = (_req, res) =>
-      failing ? void res.writeHead(503, { 'content-type': 'text/plain', connection: 'close' }).end('maintenance') : void res.writeHead(200, { 'content-type': 'application/samlmetadata+xml', connection: 'close' }).end(metadataXml);
+      failing
+        ? void res.writeHead(503, { 'content-type': 'text/plain', connection: 'close' }).end('maintenance')
+        : void res
+            .writeHead(200, { 'content-type': 'application/samlmetadata+xml', connection: 'close' })
+            .end(metadataXml);
     t = await createTestApp();
     org = await t.seedOrg('Meta Co', 'owner@meta.test');
     org.owner.bearer = (await org.owner.post('/api/v1/me/tokens', { name: 'meta script' })).body.token;
-    const c = await org.owner.post(`/api/v1/orgs/${org.orgId}/sso/connections`, { protocol: 'saml', name: 'Okta by URL', saml: { metadataUrl: `${idp.url}/metadata` } });
+    const c = await org.owner.post(`/api/v1/orgs/${org.orgId}/sso/connections`, {
+      protocol: 'saml',
+      name: 'Okta by URL',
+      saml: { metadataUrl: `${idp.url}/metadata` },
+    });
     assert.equal(c.status, 201, c.raw.body);
     await notificationPass(t.system);
   });
@@ -33,7 +41,14 @@ describe('IdP metadata refresh failing', () => {
   });
 
   test('the first failure is announced with the error, reminded daily, and resolved once when the URL works again', async () => {
-    const of = async () => (await t.db.database.db.selectFrom('notifications').select(['phase', 'title', 'fix']).where('org_id', '=', org.orgId).where('type', '=', 'sso.metadata_refresh_failing').orderBy('id').execute());
+    const of = async () =>
+      await t.db.database.db
+        .selectFrom('notifications')
+        .select(['phase', 'title', 'fix'])
+        .where('org_id', '=', org.orgId)
+        .where('type', '=', 'sso.metadata_refresh_failing')
+        .orderBy('id')
+        .execute();
     failing = true;
     assert.equal((await refreshAllMetadata(t.system)).failed, 1);
     await notificationPass(t.system);
@@ -43,7 +58,11 @@ describe('IdP metadata refresh failing', () => {
       await notificationPass(t.system);
     }
     let got = await of();
-    assert.deepEqual(got.map((n) => n.phase), ['alert'], 'failing again is the same problem');
+    assert.deepEqual(
+      got.map((n) => n.phase),
+      ['alert'],
+      'failing again is the same problem',
+    );
     assert.equal(got[0]!.title, 'Identity provider metadata for Okta by URL cannot be refreshed');
     assert.match(got[0]!.fix, /503/);
     t.clock.advance(6 * 3_600_000);
@@ -56,7 +75,10 @@ describe('IdP metadata refresh failing', () => {
     t.clock.advance(2 * DAY);
     await notificationPass(t.system);
     got = await of();
-    assert.deepEqual(got.map((n) => n.phase), ['alert', 'reminder', 'resolved']);
+    assert.deepEqual(
+      got.map((n) => n.phase),
+      ['alert', 'reminder', 'resolved'],
+    );
     assert.equal(got[2]!.title, 'Identity provider metadata for Okta by URL refreshes again');
   });
 });

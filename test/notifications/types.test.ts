@@ -13,7 +13,14 @@ describe('notification types from the detectors', () => {
   let t: TestApp;
   let org: { orgId: string; owner: Agent };
   const siem = new Receiver();
-  const of = async (type: string) => (await org.owner.get(`/api/v1/orgs/${org.orgId}/notifications?type=${type}`)).body.data.reverse() as { phase: string; severity: string; title: string; facts: Record<string, any>; fix: string }[];
+  const of = async (type: string) =>
+    (await org.owner.get(`/api/v1/orgs/${org.orgId}/notifications?type=${type}`)).body.data.reverse() as {
+      phase: string;
+      severity: string;
+      title: string;
+      facts: Record<string, any>;
+      fix: string;
+    }[];
 
   before(async () => {
     await siem.start();
@@ -29,7 +36,11 @@ describe('notification types from the detectors', () => {
 
   test('a SIEM stream that fails opens one incident, is reminded daily, and is resolved once when it delivers again', async () => {
     await siem.stop();
-    const s = await org.owner.post(`/api/v1/orgs/${org.orgId}/audit-streams`, { name: 'Lab SIEM', kind: 'webhook', url: `${siem.url}/in` });
+    const s = await org.owner.post(`/api/v1/orgs/${org.orgId}/audit-streams`, {
+      name: 'Lab SIEM',
+      kind: 'webhook',
+      url: `${siem.url}/in`,
+    });
     assert.equal(s.status, 201, s.raw.body);
     await deliverDue(t.system);
     await notificationPass(t.system);
@@ -40,10 +51,16 @@ describe('notification types from the detectors', () => {
       await notificationPass(t.system);
     }
     let got = await of('stream.failing');
-    assert.deepEqual(got.map((n) => n.phase), ['alert']);
+    assert.deepEqual(
+      got.map((n) => n.phase),
+      ['alert'],
+    );
     assert.equal(got[0]!.severity, 'warning');
     assert.equal(got[0]!.facts.stream, 'Lab SIEM');
-    assert.match(got[0]!.fix, /could not be reached.*Nothing is lost: delivery resumes from the first undelivered event/);
+    assert.match(
+      got[0]!.fix,
+      /could not be reached.*Nothing is lost: delivery resumes from the first undelivered event/,
+    );
     t.clock.advance(DAY);
     await notificationPass(t.system);
     await siem.start();
@@ -51,14 +68,20 @@ describe('notification types from the detectors', () => {
     await notificationPass(t.system);
     await notificationPass(t.system);
     got = await of('stream.failing');
-    assert.deepEqual(got.map((n) => n.phase), ['alert', 'reminder', 'resolved']);
+    assert.deepEqual(
+      got.map((n) => n.phase),
+      ['alert', 'reminder', 'resolved'],
+    );
     assert.match(got[1]!.title, /^Still failing since .*: SIEM stream Lab SIEM failed to deliver$/);
     assert.equal(got[2]!.title, 'SIEM stream Lab SIEM delivers again');
   });
 
   test('a new primary owner is announced with who did it', async () => {
     const { memberId } = await t.addMember(org.owner, org.orgId, 'second@types.test', 'admin');
-    assert.equal((await org.owner.patch(`/api/v1/orgs/${org.orgId}/members/${memberId}`, { role: 'primary_owner' })).status, 200);
+    assert.equal(
+      (await org.owner.patch(`/api/v1/orgs/${org.orgId}/members/${memberId}`, { role: 'primary_owner' })).status,
+      200,
+    );
     await notificationPass(t.system);
     const [n] = await of('member.primary_owner_added');
     assert.equal(n!.title, 'second@types.test is now a primary owner');
@@ -79,7 +102,12 @@ describe('notification types from the detectors', () => {
     const idp = t.anonymous();
     idp.bearer = dir.body.token;
     for (let i = 0; i < 10; i++) {
-      const r = await idp.request('POST', `/scim/v2/${dir.body.directory.id}/Users`, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'] }, { 'content-type': 'application/scim+json' });
+      const r = await idp.request(
+        'POST',
+        `/scim/v2/${dir.body.directory.id}/Users`,
+        { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'] },
+        { 'content-type': 'application/scim+json' },
+      );
       assert.equal(r.status, 400);
     }
     assert.deepEqual(await scanAll(t.system), { certificates: 0, scimErrors: 1, scimTokens: 0 });
@@ -87,7 +115,10 @@ describe('notification types from the detectors', () => {
     const [errors] = await of('scim.sync_errors');
     assert.equal(errors!.facts.failures, 10);
     assert.equal(errors!.facts.directory, 'Okta');
-    assert.ok(errors!.fix.includes(errors!.facts.causes[0].explanation ?? 'see the sync log'), 'the fix is the sync log explanation');
+    assert.ok(
+      errors!.fix.includes(errors!.facts.causes[0].explanation ?? 'see the sync log'),
+      'the fix is the sync log explanation',
+    );
     t.clock.advance(31 * DAY);
     assert.deepEqual(await scanAll(t.system), { certificates: 0, scimErrors: 0, scimTokens: 1 });
     assert.deepEqual(await scanAll(t.system), { certificates: 0, scimErrors: 0, scimTokens: 0 });

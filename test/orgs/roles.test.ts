@@ -39,13 +39,22 @@ describe('organizations and roles', () => {
 
   test('with a second owner, the first may step down; a third owner comes with a warning', async () => {
     const { orgId, owner } = await t.seedOrg('Duo', 'one@duo.example');
-    const second = await owner.post(`/api/v1/orgs/${orgId}/members`, { email: 'two@duo.example', role: 'primary_owner' });
+    const second = await owner.post(`/api/v1/orgs/${orgId}/members`, {
+      email: 'two@duo.example',
+      role: 'primary_owner',
+    });
     assert.equal(second.status, 201);
     assert.deepEqual(second.body.warnings, []);
     assert.equal(second.body.inviteLink, null, 'the link that sets a password goes to the address, not to the inviter');
     const mailed = await t.lastEmail('two@duo.example');
-    await t.redeem(mailed!.links.find((l) => l.includes('#token='))!, 'two@duo.example');
-    const third = await owner.post(`/api/v1/orgs/${orgId}/members`, { email: 'three@duo.example', role: 'primary_owner' });
+    await t.redeem(
+      mailed!.links.find((l) => l.includes('#token='))!,
+      'two@duo.example',
+    );
+    const third = await owner.post(`/api/v1/orgs/${orgId}/members`, {
+      email: 'three@duo.example',
+      role: 'primary_owner',
+    });
     assert.equal(third.status, 201);
     assert.equal(third.body.warnings.length, 1);
     assert.equal(third.body.warnings[0].code, 'many_primary_owners');
@@ -59,7 +68,10 @@ describe('organizations and roles', () => {
 
   test('an invited (not yet active) owner does not count as the last owner', async () => {
     const { orgId, owner } = await t.seedOrg('Pending', 'p1@pending.example');
-    const inv = await owner.post(`/api/v1/orgs/${orgId}/members`, { email: 'p2@pending.example', role: 'primary_owner' });
+    const inv = await owner.post(`/api/v1/orgs/${orgId}/members`, {
+      email: 'p2@pending.example',
+      role: 'primary_owner',
+    });
     assert.equal(inv.body.member.status, 'invited');
     const list = await owner.get(`/api/v1/orgs/${orgId}/members`);
     const mine = list.body.data.find((m: { email: string }) => m.email === 'p1@pending.example');
@@ -71,7 +83,9 @@ describe('organizations and roles', () => {
   test('admins manage members and settings but not deletion, billing or owners', async () => {
     const { orgId, owner } = await t.seedOrg('Admins', 'owner@admins.example');
     const { agent: admin } = await t.addMember(owner, orgId, 'admin@admins.example', 'admin');
-    const ownerMemberId = (await owner.get(`/api/v1/orgs/${orgId}/members`)).body.data.find((m: { role: string }) => m.role === 'primary_owner').id;
+    const ownerMemberId = (await owner.get(`/api/v1/orgs/${orgId}/members`)).body.data.find(
+      (m: { role: string }) => m.role === 'primary_owner',
+    ).id;
 
     const invite = await admin.post(`/api/v1/orgs/${orgId}/members`, { email: 'm@admins.example', role: 'member' });
     assert.equal(invite.status, 201);
@@ -81,11 +95,31 @@ describe('organizations and roles', () => {
 
     const cases: [string, Promise<{ status: number; body: any }>, string][] = [
       ['delete org', admin.delete(`/api/v1/orgs/${orgId}`), 'missing_permission_org_delete'],
-      ['billing', admin.patch(`/api/v1/orgs/${orgId}`, { billingEmail: 'billing@admins.example' }), 'missing_permission_org_billing_manage'],
-      ['invite owner', admin.post(`/api/v1/orgs/${orgId}/members`, { email: 'o2@admins.example', role: 'primary_owner' }), 'missing_permission_owners_manage'],
-      ['demote owner', admin.patch(`/api/v1/orgs/${orgId}/members/${ownerMemberId}`, { role: 'member' }), 'missing_permission_owners_manage'],
-      ['remove owner', admin.delete(`/api/v1/orgs/${orgId}/members/${ownerMemberId}`), 'missing_permission_owners_manage'],
-      ['promote to owner', admin.patch(`/api/v1/orgs/${orgId}/members/${invite.body.member.id}`, { role: 'primary_owner' }), 'missing_permission_owners_manage'],
+      [
+        'billing',
+        admin.patch(`/api/v1/orgs/${orgId}`, { billingEmail: 'billing@admins.example' }),
+        'missing_permission_org_billing_manage',
+      ],
+      [
+        'invite owner',
+        admin.post(`/api/v1/orgs/${orgId}/members`, { email: 'o2@admins.example', role: 'primary_owner' }),
+        'missing_permission_owners_manage',
+      ],
+      [
+        'demote owner',
+        admin.patch(`/api/v1/orgs/${orgId}/members/${ownerMemberId}`, { role: 'member' }),
+        'missing_permission_owners_manage',
+      ],
+      [
+        'remove owner',
+        admin.delete(`/api/v1/orgs/${orgId}/members/${ownerMemberId}`),
+        'missing_permission_owners_manage',
+      ],
+      [
+        'promote to owner',
+        admin.patch(`/api/v1/orgs/${orgId}/members/${invite.body.member.id}`, { role: 'primary_owner' }),
+        'missing_permission_owners_manage',
+      ],
     ];
     for (const [what, pending, code] of cases) {
       const res = await pending;
@@ -112,7 +146,10 @@ describe('organizations and roles', () => {
       [member.get(`/api/v1/orgs/${orgId}/members`), 'missing_permission_members_read'],
       [member.get(`/api/v1/orgs/${orgId}/audit-events`), 'missing_permission_audit_read'],
       [member.patch(`/api/v1/orgs/${orgId}`, { name: 'x' }), 'missing_permission_org_update'],
-      [member.post(`/api/v1/orgs/${orgId}/members`, { email: 'x@members.example' }), 'missing_permission_members_manage'],
+      [
+        member.post(`/api/v1/orgs/${orgId}/members`, { email: 'x@members.example' }),
+        'missing_permission_members_manage',
+      ],
       [member.post(`/api/v1/orgs/${orgId}/children`, { name: 'Sub' }), 'missing_permission_org_children_create'],
       [member.delete(`/api/v1/orgs/${orgId}`), 'missing_permission_org_delete'],
     ];
@@ -203,7 +240,9 @@ describe('organizations and roles', () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const res: { body: { data: { id: string }[]; nextCursor: string | null } } = await owner.get(`/api/v1/orgs/${orgId}/members?limit=3${cursor ? `&cursor=${cursor}` : ''}`);
+      const res: { body: { data: { id: string }[]; nextCursor: string | null } } = await owner.get(
+        `/api/v1/orgs/${orgId}/members?limit=3${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       seen.push(...res.body.data.map((m) => m.id));
       cursor = res.body.nextCursor;
       pages++;

@@ -53,7 +53,13 @@ function parseConcatenatedJson(body: string): unknown[] {
   return out;
 }
 
-export async function startFakeSiem(opts: { hecToken: string; ddApiKey: string; webhookSecret: () => string | null; port?: number; now?: () => Date }): Promise<FakeSiem> {
+export async function startFakeSiem(opts: {
+  hecToken: string;
+  ddApiKey: string;
+  webhookSecret: () => string | null;
+  port?: number;
+  now?: () => Date;
+}): Promise<FakeSiem> {
   let server: Server | undefined;
   const read = (req: IncomingMessage) =>
     new Promise<string>((resolve) => {
@@ -74,7 +80,8 @@ export async function startFakeSiem(opts: { hecToken: string; ddApiKey: string; 
       server = createServer(async (req, res) => {
         const body = await read(req);
         const answer = (status: number, json: unknown, reason?: string) => {
-          if (status >= 300) siem.rejected.push({ path: req.url ?? '', status, reason: reason ?? JSON.stringify(json) });
+          if (status >= 300)
+            siem.rejected.push({ path: req.url ?? '', status, reason: reason ?? JSON.stringify(json) });
           res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
         };
         if (siem.failWith) return answer(siem.failWith, { text: 'Server is busy', code: 9 }, 'forced failure');
@@ -89,9 +96,16 @@ export async function startFakeSiem(opts: { hecToken: string; ddApiKey: string; 
             if (!events.length) throw new Error('no data');
             for (const e of events as Record<string, unknown>[]) {
               if (!('event' in e) || e.event === null || e.event === '') throw new Error('event field is required');
-              if ('time' in e && !(typeof e.time === 'number' || (typeof e.time === 'string' && /^\d+(\.\d+)?$/.test(e.time)))) throw new Error('time must be epoch seconds');
-              for (const k of ['host', 'source', 'sourcetype', 'index']) if (k in e && typeof e[k] !== 'string') throw new Error(`${k} must be a string`);
-              const extra = Object.keys(e).filter((k) => !['time', 'host', 'source', 'sourcetype', 'index', 'event', 'fields'].includes(k));
+              if (
+                'time' in e &&
+                !(typeof e.time === 'number' || (typeof e.time === 'string' && /^\d+(\.\d+)?$/.test(e.time)))
+              )
+                throw new Error('time must be epoch seconds');
+              for (const k of ['host', 'source', 'sourcetype', 'index'])
+                if (k in e && typeof e[k] !== 'string') throw new Error(`${k} must be a string`);
+              const extra = Object.keys(e).filter(
+                (k) => !['time', 'host', 'source', 'sourcetype', 'index', 'event', 'fields'].includes(k),
+              );
               if (extra.length) throw new Error(`unknown keys ${extra.join(',')}`);
             }
             siem.hec.push(...events);
@@ -102,10 +116,18 @@ export async function startFakeSiem(opts: { hecToken: string; ddApiKey: string; 
         }
         if (path === '/api/v2/logs') {
           if (req.headers['dd-api-key'] !== opts.ddApiKey) return answer(403, { errors: ['Forbidden'] });
-          if (!String(req.headers['content-type']).startsWith('application/json')) return answer(400, { errors: ['content-type'] });
+          if (!String(req.headers['content-type']).startsWith('application/json'))
+            return answer(400, { errors: ['content-type'] });
           if (Buffer.byteLength(body) > MAX_DD_BYTES) return answer(413, { errors: ['Payload too large'] });
           const arr = JSON.parse(body) as Record<string, unknown>[];
-          if (!Array.isArray(arr) || arr.length > 1000 || arr.some((e) => typeof e.message !== 'string' || typeof e.ddsource !== 'string' || typeof e.service !== 'string')) return answer(400, { errors: ['bad entries'] });
+          if (
+            !Array.isArray(arr) ||
+            arr.length > 1000 ||
+            arr.some(
+              (e) => typeof e.message !== 'string' || typeof e.ddsource !== 'string' || typeof e.service !== 'string',
+            )
+          )
+            return answer(400, { errors: ['bad entries'] });
           siem.datadog.push(...arr);
           return answer(202, {});
         }
@@ -117,7 +139,8 @@ export async function startFakeSiem(opts: { hecToken: string; ddApiKey: string; 
           const t = Number(m[1]);
           const expected = createHmac('sha256', secret).update(`${t}.${body}`).digest();
           if (!timingSafeEqual(expected, Buffer.from(m[2]!, 'hex'))) return answer(401, { error: 'bad signature' });
-          if (Math.abs((opts.now?.() ?? new Date()).getTime() / 1000 - t) > 300) return answer(401, { error: 'stale timestamp' });
+          if (Math.abs((opts.now?.() ?? new Date()).getTime() / 1000 - t) > 300)
+            return answer(401, { error: 'stale timestamp' });
           siem.webhook.push(JSON.parse(body) as { events: Record<string, unknown>[] });
           if (siem.hangWebhookAfter !== null && siem.webhook.length > siem.hangWebhookAfter) return;
           res.writeHead(204).end();

@@ -1,5 +1,14 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,7 +75,8 @@ async function listening(port: number, want: boolean, timeoutMs = 10_000): Promi
 }
 
 export async function startSmtpPeer(): Promise<SmtpPeer> {
-  if (!existsSync('/usr/sbin/smtpd')) throw new Error('OpenSMTPD is not installed: scripts/test.sh installs the Debian package opensmtpd');
+  if (!existsSync('/usr/sbin/smtpd'))
+    throw new Error('OpenSMTPD is not installed: scripts/test.sh installs the Debian package opensmtpd');
   await acquireLock();
   const dir = mkdtempSync(join(tmpdir(), 'palisade-smtpd-'));
   const maildir = join(dir, 'Maildir');
@@ -74,7 +84,10 @@ export async function startSmtpPeer(): Promise<SmtpPeer> {
   for (const d of [dir, maildir, join(maildir, 'new')]) chownSync(d, 65534, 65534);
   const port = await freePort();
   const conf = join(dir, 'smtpd.conf');
-  writeFileSync(conf, `table catchall { "@" = "nobody" }\nlisten on 127.0.0.1 port ${port}\naction "box" maildir "${maildir}" virtual <catchall>\nmatch from any for any action "box"\n`);
+  writeFileSync(
+    conf,
+    `table catchall { "@" = "nobody" }\nlisten on 127.0.0.1 port ${port}\naction "box" maildir "${maildir}" virtual <catchall>\nmatch from any for any action "box"\n`,
+  );
   execFileSync('smtpd', ['-n', '-f', conf], { stdio: 'pipe' });
   let child: ChildProcess | undefined;
   const start = async () => {

@@ -34,10 +34,18 @@ export async function startPostgresInstance(): Promise<PostgresInstance> {
   chownSync(dir, uid, gid);
   const data = join(dir, 'data');
   const port = await freePort();
-  const asPostgres = (cmd: string, args: string[]) => execFileSync(join(BIN, cmd), args, { uid, gid, cwd: dir, stdio: 'pipe', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' } });
+  const asPostgres = (cmd: string, args: string[]) =>
+    execFileSync(join(BIN, cmd), args, {
+      uid,
+      gid,
+      cwd: dir,
+      stdio: 'pipe',
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
+    });
   asPostgres('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
   const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c shared_buffers=16MB -c max_connections=50`;
-  const ctl = (...args: string[]) => asPostgres('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '60', ...args]);
+  const ctl = (...args: string[]) =>
+    asPostgres('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '60', ...args]);
   ctl('-o', opts, 'start');
   const instance: PostgresInstance = {
     port,

@@ -46,10 +46,40 @@ export async function freePort(): Promise<number> {
 
 function makeCa(dir: string): void {
   const o = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  o('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Palisade Test CA');
+  o(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'ca-key.pem',
+    '-out',
+    'ca.pem',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=Palisade Test CA',
+  );
   o('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-out', 'req.pem', '-subj', '/CN=localhost');
   writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  o('x509', '-req', '-in', 'req.pem', '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-out', 'cert.pem', '-days', '2', '-extfile', 'ext.cnf');
+  o(
+    'x509',
+    '-req',
+    '-in',
+    'req.pem',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca-key.pem',
+    '-CAcreateserial',
+    '-out',
+    'cert.pem',
+    '-days',
+    '2',
+    '-extfile',
+    'ext.cnf',
+  );
 }
 
 async function waitListening(port: number, timeoutMs = 10_000): Promise<void> {
@@ -94,7 +124,9 @@ export async function startRsyslog(opts: { tls?: boolean; template?: string } = 
     port,
     caPem: opts.tls ? readFileSync(join(dir, 'ca.pem'), 'utf8') : null,
     async start() {
-      proc = spawn('rsyslogd', ['-n', '-f', join(dir, 'rsyslog.conf'), '-i', join(dir, 'rsyslogd.pid')], { stdio: 'ignore' });
+      proc = spawn('rsyslogd', ['-n', '-f', join(dir, 'rsyslog.conf'), '-i', join(dir, 'rsyslogd.pid')], {
+        stdio: 'ignore',
+      });
       await waitListening(port);
     },
     async stop() {
@@ -113,7 +145,14 @@ export async function startRsyslog(opts: { tls?: boolean; template?: string } = 
         .filter(Boolean)
         .map((line) => {
           const [pri = '', version = '', msgid = '', structuredData = '', sd = '{}', ...rest] = line.split('\t');
-          return { pri, version, msgid, structuredData, sd: JSON.parse(sd) as SyslogRecord['sd'], msg: rest.join('\t').replace(/^\uFEFF/, '') };
+          return {
+            pri,
+            version,
+            msgid,
+            structuredData,
+            sd: JSON.parse(sd) as SyslogRecord['sd'],
+            msg: rest.join('\t').replace(/^\uFEFF/, ''),
+          };
         });
     },
     async waitFor(n, timeoutMs = 10_000) {

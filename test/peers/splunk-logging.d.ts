@@ -6,7 +6,10 @@ declare module 'splunk-logging' {
   }
   class Logger {
     constructor(config: { token: string; url: string; maxBatchCount?: number });
-    send(context: SendContext, callback: (err: Error | null, resp: { statusCode: number }, body: unknown) => void): void;
+    send(
+      context: SendContext,
+      callback: (err: Error | null, resp: { statusCode: number }, body: unknown) => void,
+    ): void;
   }
   const splunk: { Logger: typeof Logger };
   export default splunk;

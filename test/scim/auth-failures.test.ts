@@ -19,11 +19,24 @@ describe('SCIM sync log: repeated authentication failures are one counted entry 
   const BAD = 'pls_scim_this-token-is-wrong-0000000000000000000000';
 
   const bad = async (ip: string, path = '/Users', token = BAD) => {
-    const res = await t.app.inject({ method: 'GET', url: `${base}${path}`, headers: { authorization: `Bearer ${token}`, accept: 'application/scim+json' }, remoteAddress: ip });
+    const res = await t.app.inject({
+      method: 'GET',
+      url: `${base}${path}`,
+      headers: { authorization: `Bearer ${token}`, accept: 'application/scim+json' },
+      remoteAddress: ip,
+    });
     return { status: res.statusCode, body: JSON.parse(res.body) as Record<string, unknown>, headers: res.headers };
   };
-  const logRows = async () => t.db.database.db.selectFrom('scim_sync_log').selectAll().where('directory_id', '=', directoryId).orderBy('id').execute();
-  const failures = async () => (await owner.get(`/api/v1/orgs/${orgId}/scim/directories/${directoryId}/sync-log?outcome=failure`)).body.data as Record<string, any>[];
+  const logRows = async () =>
+    t.db.database.db
+      .selectFrom('scim_sync_log')
+      .selectAll()
+      .where('directory_id', '=', directoryId)
+      .orderBy('id')
+      .execute();
+  const failures = async () =>
+    (await owner.get(`/api/v1/orgs/${orgId}/scim/directories/${directoryId}/sync-log?outcome=failure`)).body
+      .data as Record<string, any>[];
 
   before(async () => {
     t = await createTestApp();
@@ -44,7 +57,8 @@ describe('SCIM sync log: repeated authentication failures are one counted entry 
     assert.deepEqual(res.body, {
       schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'],
       status: '401',
-      detail: 'The bearer token is not valid for this SCIM directory: it may be mistyped, rotated past its overlap window, or belong to another directory. Copy the current token from the directory settings in Palisade into the identity provider.',
+      detail:
+        'The bearer token is not valid for this SCIM directory: it may be mistyped, rotated past its overlap window, or belong to another directory. Copy the current token from the directory settings in Palisade into the identity provider.',
     });
     const missing = await t.app.inject({ method: 'GET', url: `${base}/Users`, remoteAddress: '198.51.100.1' });
     assert.equal(missing.statusCode, 401, 'no token at all: the same answer');
@@ -66,7 +80,11 @@ describe('SCIM sync log: repeated authentication failures are one counted entry 
       { ip: '2001:db8::7', count: 2 },
     ]);
     assert.equal(entry?.aggregate.otherSources, 0);
-    assert.match(entry?.explanation, /^The bearer token is not valid for this SCIM directory/, 'the fix is still there');
+    assert.match(
+      entry?.explanation,
+      /^The bearer token is not valid for this SCIM directory/,
+      'the fix is still there',
+    );
     assert.match(entry?.explanation, /19 requests with an invalid token .* from 3 addresses: 198\.51\.100\.1 \(12\)/);
     const problems = await owner.get(`/api/v1/orgs/${orgId}/scim/directories/${directoryId}/sync-log/problems`);
     const p = problems.body.problems.find((x: { cause: string }) => x.cause === 'invalid_token');
@@ -80,7 +98,9 @@ describe('SCIM sync log: repeated authentication failures are one counted entry 
     assert.equal(rows.length, 1);
     assert.equal(Number(rows[0]?.occurrences), 39);
     const [entry] = await failures();
-    const counted = (entry?.aggregate.sources as { count: number }[]).reduce((n, s) => n + s.count, 0) + Number(entry?.aggregate.otherSources);
+    const counted =
+      (entry?.aggregate.sources as { count: number }[]).reduce((n, s) => n + s.count, 0) +
+      Number(entry?.aggregate.otherSources);
     assert.equal(counted, 39, 'per-address counts add up');
   });
 
@@ -104,8 +124,13 @@ describe('SCIM sync log: repeated authentication failures are one counted entry 
     const rows = await logRows();
     assert.equal(rows.length, 3, 'two minutes of failures and one real request');
     const entries = await failures();
-    assert.deepEqual(entries.map((e) => e.occurrences), [2, 79], 'newest first');
-    const success = (await owner.get(`/api/v1/orgs/${orgId}/scim/directories/${directoryId}/sync-log?outcome=success`)).body.data;
+    assert.deepEqual(
+      entries.map((e) => e.occurrences),
+      [2, 79],
+      'newest first',
+    );
+    const success = (await owner.get(`/api/v1/orgs/${orgId}/scim/directories/${directoryId}/sync-log?outcome=success`))
+      .body.data;
     assert.equal(success.length, 1);
     assert.equal(success[0].occurrences, 1);
     assert.equal(success[0].aggregate, undefined);
@@ -116,12 +141,25 @@ describe('SCIM sync log: repeated authentication failures are one counted entry 
     const before = (await logRows()).length;
     assert.equal((await bad('198.51.100.9', '/Users', other.token)).status, 401);
     assert.equal((await bad('198.51.100.9', '/Users', other.token)).status, 401);
-    assert.equal((await logRows()).length, before, 'counted on this minute\'s entry');
-    const res = await t.app.inject({ method: 'GET', url: '/scim/v2/scd_does_not_exist/Users', headers: { authorization: `Bearer ${BAD}` }, remoteAddress: '198.51.100.9' });
+    assert.equal((await logRows()).length, before, "counted on this minute's entry");
+    const res = await t.app.inject({
+      method: 'GET',
+      url: '/scim/v2/scd_does_not_exist/Users',
+      headers: { authorization: `Bearer ${BAD}` },
+      remoteAddress: '198.51.100.9',
+    });
     assert.equal(res.statusCode, 401);
-    const total = await t.db.database.db.selectFrom('scim_sync_log').select((eb) => eb.fn.countAll<number>().as('n')).where('directory_id', '=', 'scd_does_not_exist').executeTakeFirstOrThrow();
+    const total = await t.db.database.db
+      .selectFrom('scim_sync_log')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('directory_id', '=', 'scd_does_not_exist')
+      .executeTakeFirstOrThrow();
     assert.equal(Number(total.n), 0);
-    const otherRows = await t.db.database.db.selectFrom('scim_sync_log').select('id').where('directory_id', '=', other.directoryId).execute();
-    assert.equal(otherRows.length, 0, 'the token\'s own directory is not written to by requests for another URL');
+    const otherRows = await t.db.database.db
+      .selectFrom('scim_sync_log')
+      .select('id')
+      .where('directory_id', '=', other.directoryId)
+      .execute();
+    assert.equal(otherRows.length, 0, "the token's own directory is not written to by requests for another URL");
   });
 });

@@ -23,19 +23,34 @@ describe(`SCIM concurrency (${TEST_DIALECT})`, () => {
 
   test('30 simultaneous PATCHes adding one member each to one group lose no member', async () => {
     const g = await scim.post('/Groups', { displayName: 'everyone' });
-    const results = await Promise.all(ids.map((id) => scim.patch(`/Groups/${g.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: id }] }] })));
-    assert.deepEqual(results.map((r) => r.status), ids.map(() => 200));
+    const results = await Promise.all(
+      ids.map((id) =>
+        scim.patch(`/Groups/${g.body.id}`, {
+          schemas: [PATCH_OP],
+          Operations: [{ op: 'add', path: 'members', value: [{ value: id }] }],
+        }),
+      ),
+    );
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ids.map(() => 200),
+    );
     const got = await scim.get(`/Groups/${g.body.id}`);
     assert.equal(got.body.members.length, 30);
     assert.equal(got.body.meta.version, 'W/"31"', 'every PATCH applied once, in turn');
   });
 
   test('simultaneous adds and removes on one group: each applied exactly once', async () => {
-    const g = await scim.post('/Groups', { displayName: 'half', members: ids.slice(0, 15).map((value) => ({ value })) });
+    const g = await scim.post('/Groups', {
+      displayName: 'half',
+      members: ids.slice(0, 15).map((value) => ({ value })),
+    });
     const removes = ids.slice(0, 10).map((id) => ({ op: 'remove', path: `members[value eq "${id}"]` }));
     const adds = ids.slice(15).map((id) => ({ op: 'add', path: 'members', value: [{ value: id }] }));
     const all = [...removes, ...adds].sort(() => 0.5 - Math.random());
-    const results = await Promise.all(all.map((op) => scim.patch(`/Groups/${g.body.id}`, { schemas: [PATCH_OP], Operations: [op] })));
+    const results = await Promise.all(
+      all.map((op) => scim.patch(`/Groups/${g.body.id}`, { schemas: [PATCH_OP], Operations: [op] })),
+    );
     assert.ok(results.every((r) => r.status === 200));
     const got = await scim.get(`/Groups/${g.body.id}`);
     assert.deepEqual(got.body.members.map((m: { value: string }) => m.value).sort(), [...ids.slice(10)].sort());

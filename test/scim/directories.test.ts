@@ -36,7 +36,9 @@ describe('SCIM directories and tokens', () => {
 
   test('rotation: the old token keeps working for the overlap window, then stops; overlap 0 ends it at once', async () => {
     const { scim, directoryId, token: old } = await newDirectory(t, a.owner, a.orgId, 'Rotating');
-    const rot = await a.owner.post(`/api/v1/orgs/${a.orgId}/scim/directories/${directoryId}/rotate-token`, { overlapHours: 2 });
+    const rot = await a.owner.post(`/api/v1/orgs/${a.orgId}/scim/directories/${directoryId}/rotate-token`, {
+      overlapHours: 2,
+    });
     assert.equal(rot.status, 200);
     assert.notEqual(rot.body.token, old);
     const fresh = new ScimClient(t.app, scim.base, rot.body.token);
@@ -51,7 +53,9 @@ describe('SCIM directories and tokens', () => {
     const log = await a.owner.get(`/api/v1/orgs/${a.orgId}/scim/directories/${directoryId}/sync-log?outcome=failure`);
     assert.equal(log.body.data[0].cause, 'invalid_token');
     assert.match(log.body.data[0].explanation, /Copy the current token/);
-    const now = await a.owner.post(`/api/v1/orgs/${a.orgId}/scim/directories/${directoryId}/rotate-token`, { overlapHours: 0 });
+    const now = await a.owner.post(`/api/v1/orgs/${a.orgId}/scim/directories/${directoryId}/rotate-token`, {
+      overlapHours: 0,
+    });
     assert.equal((await fresh.get('/Users')).status, 401);
     assert.equal((await new ScimClient(t.app, scim.base, now.body.token).get('/Users')).status, 200);
   });
@@ -63,7 +67,7 @@ describe('SCIM directories and tokens', () => {
     assert.equal((await a.owner.get(`/api/v1/orgs/${a.orgId}/scim/directories/${directoryId}`)).status, 404);
   });
 
-  test('isolation: one directory\'s token never reads or writes another directory\'s or organization\'s data, on every SCIM endpoint', async () => {
+  test("isolation: one directory's token never reads or writes another directory's or organization's data, on every SCIM endpoint", async () => {
     const dirA = await newDirectory(t, a.owner, a.orgId, 'A-IdP');
     const dirA2 = await newDirectory(t, a.owner, a.orgId, 'A-second-IdP');
     const dirB = await newDirectory(t, b.owner, b.orgId, 'B-IdP');
@@ -78,14 +82,22 @@ describe('SCIM directories and tokens', () => {
       ['POST', '/Users/.search', { filter: 'userName pr' }],
       ['GET', `/Users/${ua.body.id}`],
       ['PUT', `/Users/${ua.body.id}`, user('secret.person@alpha.example', { active: false })],
-      ['PATCH', `/Users/${ua.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] }],
+      [
+        'PATCH',
+        `/Users/${ua.body.id}`,
+        { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] },
+      ],
       ['DELETE', `/Users/${ua.body.id}`],
       ['GET', '/Groups'],
       ['POST', '/Groups', { displayName: 'intruders' }],
       ['POST', '/Groups/.search', {}],
       ['GET', `/Groups/${ga.body.id}`],
       ['PUT', `/Groups/${ga.body.id}`, { displayName: 'taken', members: [] }],
-      ['PATCH', `/Groups/${ga.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'members', value: [] }] }],
+      [
+        'PATCH',
+        `/Groups/${ga.body.id}`,
+        { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'members', value: [] }] },
+      ],
       ['DELETE', `/Groups/${ga.body.id}`],
       ['GET', '/ServiceProviderConfig'],
       ['GET', '/ResourceTypes'],
@@ -113,9 +125,11 @@ describe('SCIM directories and tokens', () => {
     for (const [method, path, body] of endpoints) {
       const res = await dirB.scim.request(method, path, body);
       assert.notEqual(res.status, 500, `${method} ${path}`);
-      if (path.includes(ua.body.id) || path.includes(ga.body.id)) assert.equal(res.status, 404, `${method} ${path} answered ${res.status}`);
+      if (path.includes(ua.body.id) || path.includes(ga.body.id))
+        assert.equal(res.status, 404, `${method} ${path} answered ${res.status}`);
       // (A 404 repeats the id the caller sent; it must not add anything of A's.)
-      for (const s of secrets.slice(0, 2)) assert.ok(!JSON.stringify(res.body ?? '').includes(s), `${method} ${path} leaked ${s}`);
+      for (const s of secrets.slice(0, 2))
+        assert.ok(!JSON.stringify(res.body ?? '').includes(s), `${method} ${path} leaked ${s}`);
     }
     // 3. A2 (same organization, other directory) does not see A's resources either.
     const listA2 = await dirA2.scim.get('/Users');
@@ -137,7 +151,12 @@ describe('SCIM directories and tokens', () => {
     const lines: string[] = [];
     const { Writable } = await import('node:stream');
     const { buildApp } = await import('../../src/app.js');
-    const app = await buildApp({ database: t.db.database, config: { ...t.config, logLevel: 'trace' }, clock: t.clock, logStream: new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }) });
+    const app = await buildApp({
+      database: t.db.database,
+      config: { ...t.config, logLevel: 'trace' },
+      clock: t.clock,
+      logStream: new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }),
+    });
     try {
       const res = await a.owner.post(`/api/v1/orgs/${a.orgId}/scim/directories`, { name: 'Logged' });
       const client = new ScimClient(app, new URL(res.body.directory.baseUrl).pathname, res.body.token);
@@ -155,22 +174,48 @@ describe('SCIM directories and tokens', () => {
   test('deprovisioning in a business unit signs the person out when their other memberships are in the same company', async () => {
     const child = await a.owner.post(`/api/v1/orgs/${a.orgId}/children`, { name: 'Alpha EU' });
     const { agent } = await t.addMember(a.owner, a.orgId, 'eu.person@alpha.example', 'member');
-    assert.equal((await a.owner.post(`/api/v1/orgs/${child.body.id}/members`, { email: 'eu.person@alpha.example', role: 'member' })).status, 201);
+    assert.equal(
+      (
+        await a.owner.post(`/api/v1/orgs/${child.body.id}/members`, {
+          email: 'eu.person@alpha.example',
+          role: 'member',
+        })
+      ).status,
+      201,
+    );
     const dir = await newDirectory(t, a.owner, child.body.id, 'EU IdP');
     const u = await dir.scim.post('/Users', user('eu.person@alpha.example'));
-    const off = await dir.scim.patch(`/Users/${u.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] });
+    const off = await dir.scim.patch(`/Users/${u.body.id}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'replace', path: 'active', value: false }],
+    });
     assert.equal(off.status, 200);
-    assert.equal((await agent.get('/api/v1/auth/session')).status, 401, 'signed out: the parent organization is the same company');
-    assert.equal((await memberOf(a.owner, child.body.id, 'eu.person@alpha.example'))?.status, 'suspended', 'the business-unit membership is suspended');
-    assert.equal((await memberOf(a.owner, a.orgId, 'eu.person@alpha.example'))?.status, 'active', 'the parent membership is not the directory\'s to touch');
+    assert.equal(
+      (await agent.get('/api/v1/auth/session')).status,
+      401,
+      'signed out: the parent organization is the same company',
+    );
+    assert.equal(
+      (await memberOf(a.owner, child.body.id, 'eu.person@alpha.example'))?.status,
+      'suspended',
+      'the business-unit membership is suspended',
+    );
+    assert.equal(
+      (await memberOf(a.owner, a.orgId, 'eu.person@alpha.example'))?.status,
+      'active',
+      "the parent membership is not the directory's to touch",
+    );
   });
 
-  test('a directory of B provisioning an email that belongs to A cannot take A\'s access away', async () => {
+  test("a directory of B provisioning an email that belongs to A cannot take A's access away", async () => {
     const { agent } = await t.addMember(a.owner, a.orgId, 'shared@alpha.example', 'member');
     const dirB = await newDirectory(t, b.owner, b.orgId, 'B-hostile');
     const u = await dirB.scim.post('/Users', user('shared@alpha.example'));
     assert.equal(u.status, 201);
-    const off = await dirB.scim.patch(`/Users/${u.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] });
+    const off = await dirB.scim.patch(`/Users/${u.body.id}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'replace', path: 'active', value: false }],
+    });
     assert.equal(off.status, 200);
     assert.equal((await agent.get('/api/v1/auth/session')).status, 200, 'still signed in: B does not manage A');
     const members = await a.owner.get(`/api/v1/orgs/${a.orgId}/members`);

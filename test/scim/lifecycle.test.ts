@@ -40,7 +40,7 @@ describe('SCIM lifecycle: links, roles from groups, deprovisioning, sync log', (
   });
   after(() => t.close());
 
-  test('creating a SCIM user creates the Palisade user and an active membership in the directory\'s organization', async () => {
+  test("creating a SCIM user creates the Palisade user and an active membership in the directory's organization", async () => {
     const res = await scim.post('/Users', user('ann@acme.example', { externalId: 'okta-ann' }));
     assert.equal(res.status, 201);
     assert.equal(res.headers['content-type'], 'application/scim+json; charset=utf-8');
@@ -60,25 +60,37 @@ describe('SCIM lifecycle: links, roles from groups, deprovisioning, sync log', (
   });
 
   test('roles follow the groups: mapped group grants admin, the highest role wins, leaving the group takes it back', async () => {
-    const ann = (await scim.get(`/Users?filter=${encodeURIComponent('userName eq "ann@acme.example"')}`)).body.Resources[0];
+    const ann = (await scim.get(`/Users?filter=${encodeURIComponent('userName eq "ann@acme.example"')}`)).body
+      .Resources[0];
     const eng = await scim.post('/Groups', { displayName: 'acme-engineering', members: [{ value: ann.id }] });
     assert.equal(eng.status, 201);
     assert.equal(eng.body['urn:palisade:scim:schemas:extension:mapping:1.0:Group'].role, 'member');
     const admins = await scim.post('/Groups', { displayName: 'acme-admins', members: [] });
     assert.equal(await roleOf('ann@acme.example'), 'member');
-    const add = await scim.patch(`/Groups/${admins.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: ann.id }] }] });
+    const add = await scim.patch(`/Groups/${admins.body.id}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'add', path: 'members', value: [{ value: ann.id }] }],
+    });
     assert.equal(add.status, 200);
-    assert.equal(await roleOf('ann@acme.example'), 'admin', 'member of acme-engineering and acme-admins gets the higher role');
+    assert.equal(
+      await roleOf('ann@acme.example'),
+      'admin',
+      'member of acme-engineering and acme-admins gets the higher role',
+    );
     const why = await owner.get(`${dirUrl()}/sync-log?group=acme-admins&outcome=success&limit=1`);
     assert.equal(why.body.data[0].operation, 'patch_group');
     assert.equal(why.body.data[0].explanation, 'ann@acme.example: member → admin (group "acme-admins" maps to admin).');
-    const remove = await scim.patch(`/Groups/${admins.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'remove', path: `members[value eq "${ann.id}"]` }] });
+    const remove = await scim.patch(`/Groups/${admins.body.id}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'remove', path: `members[value eq "${ann.id}"]` }],
+    });
     assert.equal(remove.status, 200);
     assert.equal(await roleOf('ann@acme.example'), 'member');
   });
 
   test('a group outside the required prefix is stored, maps to nothing, and the response and sync log name the expected group', async () => {
-    const ann = (await scim.get(`/Users?filter=${encodeURIComponent('userName eq "ann@acme.example"')}`)).body.Resources[0];
+    const ann = (await scim.get(`/Users?filter=${encodeURIComponent('userName eq "ann@acme.example"')}`)).body
+      .Resources[0];
     const res = await scim.post('/Groups', { displayName: 'engineering-admins', members: [{ value: ann.id }] });
     assert.equal(res.status, 201, 'the group is accepted, not refused');
     const ext = res.body['urn:palisade:scim:schemas:extension:mapping:1.0:Group'];
@@ -108,21 +120,33 @@ describe('SCIM lifecycle: links, roles from groups, deprovisioning, sync log', (
     assert.equal(tok.status, 201);
     const created = await scim.post('/Users', user('carol@acme.example'));
     assert.equal((await agent.get('/api/v1/auth/session')).status, 200);
-    const res = await scim.patch(`/Users/${created.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { active: false } }] });
+    const res = await scim.patch(`/Users/${created.body.id}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'replace', value: { active: false } }],
+    });
     assert.equal(res.status, 200);
     assert.equal(res.body.active, false);
     assert.equal((await agent.get('/api/v1/auth/session')).status, 401, 'the browser session is dead');
-    const viaToken = await t.anonymous().request('GET', '/api/v1/auth/session', undefined, { authorization: `Bearer ${tok.body.token}` });
+    const viaToken = await t
+      .anonymous()
+      .request('GET', '/api/v1/auth/session', undefined, { authorization: `Bearer ${tok.body.token}` });
     assert.equal(viaToken.status, 401, 'the API token is dead');
     const suspended = await memberOf(owner, orgId, 'carol@acme.example');
-    assert.deepEqual([suspended?.status, suspended?.role], ['suspended', 'member'], 'the membership is kept, suspended');
+    assert.deepEqual(
+      [suspended?.status, suspended?.role],
+      ['suspended', 'member'],
+      'the membership is kept, suspended',
+    );
     const audit = await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=scim.user_deactivated`);
     assert.equal(audit.body.data.length, 1);
     assert.equal(audit.body.data[0].metadata.membershipId, suspended?.id);
     assert.equal(audit.body.data[0].metadata.sessionsRevoked, 1);
     assert.equal(audit.body.data[0].metadata.tokensRevoked, 1);
     // Reactivation gives the same membership back.
-    const back = await scim.patch(`/Users/${created.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: true }] });
+    const back = await scim.patch(`/Users/${created.body.id}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'replace', path: 'active', value: true }],
+    });
     assert.equal(back.status, 200);
     const active = await memberOf(owner, orgId, 'carol@acme.example');
     assert.deepEqual([active?.id, active?.status, active?.role], [suspended?.id, 'active', 'member']);
@@ -141,33 +165,58 @@ describe('SCIM lifecycle: links, roles from groups, deprovisioning, sync log', (
   test('the last primary owner is never demoted or deprovisioned by SCIM; the request succeeds and the refusal is logged', async () => {
     const own = await scim.post('/Users', user('owner@acme.example'));
     assert.equal(own.status, 201);
-    const eng = (await scim.get(`/Groups?filter=${encodeURIComponent('displayName eq "acme-engineering"')}`)).body.Resources[0];
-    const add = await scim.patch(`/Groups/${eng.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: own.body.id }] }] });
+    const eng = (await scim.get(`/Groups?filter=${encodeURIComponent('displayName eq "acme-engineering"')}`)).body
+      .Resources[0];
+    const add = await scim.patch(`/Groups/${eng.id}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'add', path: 'members', value: [{ value: own.body.id }] }],
+    });
     assert.equal(add.status, 200, 'the group change succeeds for everyone else');
     assert.ok(add.body.members.some((m: { value: string }) => m.value === own.body.id));
     assert.equal(await roleOf('owner@acme.example'), 'primary_owner');
-    const off = await scim.patch(`/Users/${own.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] });
+    const off = await scim.patch(`/Users/${own.body.id}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'replace', path: 'active', value: false }],
+    });
     assert.equal(off.status, 200);
     assert.equal(await roleOf('owner@acme.example'), 'primary_owner');
     assert.equal((await owner.get('/api/v1/auth/session')).status, 200, 'the owner is still signed in');
     const log = await owner.get(`${dirUrl()}/sync-log?cause=last_primary_owner`);
     assert.ok(log.body.data.length >= 2);
-    assert.ok(log.body.data.every((e: { outcome: string; explanation: string }) => e.outcome === 'warning' && /last active primary owner/.test(e.explanation)));
+    assert.ok(
+      log.body.data.every(
+        (e: { outcome: string; explanation: string }) =>
+          e.outcome === 'warning' && /last active primary owner/.test(e.explanation),
+      ),
+    );
     const refused = await owner.get(`/api/v1/orgs/${orgId}/audit-events?outcome=denied`);
-    assert.ok(refused.body.data.some((e: { action: string }) => e.action === 'scim.role_change_refused' || e.action === 'scim.deprovision_refused'));
+    assert.ok(
+      refused.body.data.some(
+        (e: { action: string }) => e.action === 'scim.role_change_refused' || e.action === 'scim.deprovision_refused',
+      ),
+    );
   });
 
   test('role preview shows who would get which role under a proposed mapping, and changes nothing', async () => {
     const before = await roleOf('ann@acme.example');
     const res = await owner.post(`${dirUrl()}/role-preview`, {
-      mapping: { requiredPrefix: 'acme-', defaultRole: 'member', rules: [{ group: 'acme-engineering', role: 'admin' }] },
+      mapping: {
+        requiredPrefix: 'acme-',
+        defaultRole: 'member',
+        rules: [{ group: 'acme-engineering', role: 'admin' }],
+      },
     });
     assert.equal(res.status, 200);
     const ann = res.body.users.find((u: { userName: string }) => u.userName === 'ann@acme.example');
     assert.equal(ann.currentRole, 'member');
     assert.equal(ann.wouldGet, 'admin');
     assert.equal(ann.changes, true);
-    assert.ok(res.body.groups.some((g: { group: string; outcome: string; expected?: string }) => g.group === 'sales' && g.outcome === 'missing_prefix' && g.expected === 'acme-sales'));
+    assert.ok(
+      res.body.groups.some(
+        (g: { group: string; outcome: string; expected?: string }) =>
+          g.group === 'sales' && g.outcome === 'missing_prefix' && g.expected === 'acme-sales',
+      ),
+    );
     assert.equal(await roleOf('ann@acme.example'), before);
   });
 
@@ -189,13 +238,32 @@ describe('SCIM lifecycle: links, roles from groups, deprovisioning, sync log', (
 
   test('apply-roles applies a changed mapping to everyone provisioned', async () => {
     assert.equal(await roleOf('ann@acme.example'), 'member');
-    await owner.request('PUT', `/api/v1/orgs/${orgId}/role-mapping`, { requiredPrefix: 'acme-', defaultRole: null, rules: [{ group: 'acme-admins', role: 'admin' }, { group: 'acme-engineering', role: 'admin' }] });
-    const own = (await scim.get(`/Users?filter=${encodeURIComponent('userName eq "owner@acme.example"')}`)).body.Resources[0];
-    await scim.patch(`/Users/${own.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: true }] });
+    await owner.request('PUT', `/api/v1/orgs/${orgId}/role-mapping`, {
+      requiredPrefix: 'acme-',
+      defaultRole: null,
+      rules: [
+        { group: 'acme-admins', role: 'admin' },
+        { group: 'acme-engineering', role: 'admin' },
+      ],
+    });
+    const own = (await scim.get(`/Users?filter=${encodeURIComponent('userName eq "owner@acme.example"')}`)).body
+      .Resources[0];
+    await scim.patch(`/Users/${own.id}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'replace', path: 'active', value: true }],
+    });
     const res = await owner.post(`${dirUrl()}/apply-roles`, {});
     assert.equal(res.status, 200);
-    assert.ok(res.body.changed.some((c: { userName: string; from: string; to: string }) => c.userName === 'ann@acme.example' && c.from === 'member' && c.to === 'admin'));
-    assert.ok(res.body.refused.some((n: { cause: string }) => n.cause === 'last_primary_owner'), 'the last owner is still not demoted');
+    assert.ok(
+      res.body.changed.some(
+        (c: { userName: string; from: string; to: string }) =>
+          c.userName === 'ann@acme.example' && c.from === 'member' && c.to === 'admin',
+      ),
+    );
+    assert.ok(
+      res.body.refused.some((n: { cause: string }) => n.cause === 'last_primary_owner'),
+      'the last owner is still not demoted',
+    );
     assert.equal(await roleOf('ann@acme.example'), 'admin');
     assert.equal(await roleOf('owner@acme.example'), 'primary_owner');
   });
@@ -204,9 +272,18 @@ describe('SCIM lifecycle: links, roles from groups, deprovisioning, sync log', (
     const byUser = await owner.get(`${dirUrl()}/sync-log?user=ann@acme`);
     assert.ok(byUser.body.data.length >= 1);
     type E = { userName: string | null; operation: string; members?: { added: string[]; removed: string[] } };
-    assert.ok(byUser.body.data.every((e: E) => (e.userName ?? '').includes('ann@acme') || [...(e.members?.added ?? []), ...(e.members?.removed ?? [])].includes('ann@acme.example')));
+    assert.ok(
+      byUser.body.data.every(
+        (e: E) =>
+          (e.userName ?? '').includes('ann@acme') ||
+          [...(e.members?.added ?? []), ...(e.members?.removed ?? [])].includes('ann@acme.example'),
+      ),
+    );
     const groupChanges = byUser.body.data.filter((e: E) => e.operation === 'patch_group');
-    assert.ok(groupChanges.some((e: E) => e.members?.added.includes('ann@acme.example')), 'group PATCHes that added Ann are found by her name');
+    assert.ok(
+      groupChanges.some((e: E) => e.members?.added.includes('ann@acme.example')),
+      'group PATCHes that added Ann are found by her name',
+    );
     assert.ok(groupChanges.some((e: E) => e.members?.removed.includes('ann@acme.example')));
     const byGroup = await owner.get(`${dirUrl()}/sync-log?group=acme-admins`);
     assert.ok(byGroup.body.data.length >= 3);
@@ -237,7 +314,10 @@ describe('SCIM sync-log retention job', () => {
       assert.deepEqual((await job.run(t.system))?.deleted, 1);
       assert.deepEqual((await job.run(t.system))?.deleted, 0);
       const left = await t.system.db.selectFrom('scim_sync_log').select('operation').execute();
-      assert.deepEqual(left.map((r) => r.operation), ['list_groups']);
+      assert.deepEqual(
+        left.map((r) => r.operation),
+        ['list_groups'],
+      );
     } finally {
       await t.close();
     }

@@ -20,12 +20,19 @@ describe('Okta provisioning replay', () => {
   let orgId: string;
   let directoryId: string;
   const filter = (f: string) => `filter=${encodeURIComponent(f)}`;
-  const roleOf = async (email: string) => (await owner.get(`/api/v1/orgs/${orgId}/members?limit=200`)).body.data.find((m: { email: string }) => m.email === email)?.role ?? null;
+  const roleOf = async (email: string) =>
+    (await owner.get(`/api/v1/orgs/${orgId}/members?limit=200`)).body.data.find(
+      (m: { email: string }) => m.email === email,
+    )?.role ?? null;
 
   before(async () => {
     t = await createTestApp();
     ({ orgId, owner } = await t.seedOrg('Acme', 'owner@acme.example'));
-    await owner.request('PUT', `/api/v1/orgs/${orgId}/role-mapping`, { requiredPrefix: 'acme-', defaultRole: 'member', rules: [{ group: 'acme-admins', role: 'admin' }] });
+    await owner.request('PUT', `/api/v1/orgs/${orgId}/role-mapping`, {
+      requiredPrefix: 'acme-',
+      defaultRole: 'member',
+      rules: [{ group: 'acme-admins', role: 'admin' }],
+    });
     ({ scim: okta, directoryId } = await newDirectory(t, owner, orgId, 'Okta'));
   });
   after(() => t.close());
@@ -85,7 +92,10 @@ describe('Okta provisioning replay', () => {
   });
 
   test('deactivate and reactivate by path-less PATCH', async () => {
-    const off = await okta.patch(`/Users/${userId}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { active: false } }] });
+    const off = await okta.patch(`/Users/${userId}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'replace', value: { active: false } }],
+    });
     assert.equal(off.status, 200);
     assert.equal(off.body.active, false);
     const suspended = await memberOf(owner, orgId, 'test.user@acme.example');
@@ -93,7 +103,10 @@ describe('Okta provisioning replay', () => {
     assert.equal(suspended?.role, 'member');
     const list = await okta.get(`/Users?${filter('userName eq "test.user@acme.example"')}`);
     assert.equal(list.body.Resources[0].active, false);
-    const on = await okta.patch(`/Users/${userId}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { active: true } }] });
+    const on = await okta.patch(`/Users/${userId}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'replace', value: { active: true } }],
+    });
     assert.equal(on.body.active, true);
     const back = await memberOf(owner, orgId, 'test.user@acme.example');
     assert.equal(back?.status, 'active');
@@ -102,7 +115,13 @@ describe('Okta provisioning replay', () => {
   });
 
   test('paging through an import', async () => {
-    for (let i = 0; i < 4; i++) await okta.post('/Users', { ...oktaUser(), userName: `p${i}@acme.example`, emails: [{ primary: true, value: `p${i}@acme.example`, type: 'work' }], externalId: `ext-p${i}` });
+    for (let i = 0; i < 4; i++)
+      await okta.post('/Users', {
+        ...oktaUser(),
+        userName: `p${i}@acme.example`,
+        emails: [{ primary: true, value: `p${i}@acme.example`, type: 'work' }],
+        externalId: `ext-p${i}`,
+      });
     const seen = new Set<string>();
     for (let start = 1; ; start += 2) {
       const page = await okta.get(`/Users?startIndex=${start}&count=2`);
@@ -120,23 +139,42 @@ describe('Okta provisioning replay', () => {
     groupId = created.body.id;
     const found = await okta.get(`/Groups?${filter('displayName eq "acme-admins"')}&startIndex=1&count=100`);
     assert.equal(found.body.Resources[0].id, groupId);
-    const add = await okta.patch(`/Groups/${groupId}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: userId, display: 'test.user@acme.example' }] }] });
+    const add = await okta.patch(`/Groups/${groupId}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'add', path: 'members', value: [{ value: userId, display: 'test.user@acme.example' }] }],
+    });
     assert.equal(add.status, 200);
     assert.equal(await roleOf('test.user@acme.example'), 'admin');
-    const others = (await okta.get(`/Users?${filter('userName sw "p"')}`)).body.Resources.map((r: { id: string }) => r.id) as string[];
-    const replace = await okta.patch(`/Groups/${groupId}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'members', value: others.map((value) => ({ value })) }] });
+    const others = (await okta.get(`/Users?${filter('userName sw "p"')}`)).body.Resources.map(
+      (r: { id: string }) => r.id,
+    ) as string[];
+    const replace = await okta.patch(`/Groups/${groupId}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'replace', path: 'members', value: others.map((value) => ({ value })) }],
+    });
     assert.equal(replace.status, 200);
     assert.equal(replace.body.members.length, others.length);
     assert.equal(await roleOf('test.user@acme.example'), 'member', 'dropped from the list, back to the default role');
     assert.equal(await roleOf('p0@acme.example'), 'admin');
-    const remove = await okta.patch(`/Groups/${groupId}`, { schemas: [PATCH_OP], Operations: [{ op: 'remove', path: `members[value eq "${others[0]}"]` }] });
+    const remove = await okta.patch(`/Groups/${groupId}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'remove', path: `members[value eq "${others[0]}"]` }],
+    });
     assert.equal(remove.body.members.length, others.length - 1);
-    const rename = await okta.patch(`/Groups/${groupId}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { id: groupId, displayName: 'admins' } }] });
+    const rename = await okta.patch(`/Groups/${groupId}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'replace', value: { id: groupId, displayName: 'admins' } }],
+    });
     assert.equal(rename.status, 200);
     assert.equal(rename.body.displayName, 'admins');
     assert.equal(rename.body['urn:palisade:scim:schemas:extension:mapping:1.0:Group'].expectedName, 'acme-admins');
     assert.equal(await roleOf('p1@acme.example'), 'member', 'a renamed group outside the prefix grants nothing');
-    const put = await okta.put(`/Groups/${groupId}`, { schemas: [GROUP], id: groupId, displayName: 'acme-admins', members: [{ value: userId }] });
+    const put = await okta.put(`/Groups/${groupId}`, {
+      schemas: [GROUP],
+      id: groupId,
+      displayName: 'acme-admins',
+      members: [{ value: userId }],
+    });
     assert.equal(put.status, 200);
     assert.equal(await roleOf('test.user@acme.example'), 'admin');
     assert.equal((await okta.delete(`/Groups/${groupId}`)).status, 204);

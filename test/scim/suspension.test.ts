@@ -39,15 +39,32 @@ describe('SCIM deactivation suspends the membership; reactivation restores it', 
   let carolScimId: string;
   let carolToken: string;
   let carolKey: string;
-  const audit = async (query: string) => (await owner.get(`/api/v1/orgs/${orgId}/audit-events?${query}`)).body.data as { action: string; metadata: Record<string, any>; targets: { type: string; id: string }[] }[];
+  const audit = async (query: string) =>
+    (await owner.get(`/api/v1/orgs/${orgId}/audit-events?${query}`)).body.data as {
+      action: string;
+      metadata: Record<string, any>;
+      targets: { type: string; id: string }[];
+    }[];
 
   before(async () => {
     up = await startModelUpstream();
     t = await createTestApp();
     ({ orgId, owner } = await t.seedOrg('Acme', 'owner@acme.example'));
-    const mapping = await owner.request('PUT', `/api/v1/orgs/${orgId}/role-mapping`, { requiredPrefix: 'acme-', defaultRole: null, rules: [{ group: 'acme-admins', role: 'admin' }, { group: 'acme-engineering', role: 'member' }] });
+    const mapping = await owner.request('PUT', `/api/v1/orgs/${orgId}/role-mapping`, {
+      requiredPrefix: 'acme-',
+      defaultRole: null,
+      rules: [
+        { group: 'acme-admins', role: 'admin' },
+        { group: 'acme-engineering', role: 'member' },
+      ],
+    });
     assert.equal(mapping.status, 200);
-    const upstream = await owner.request('PUT', `/api/v1/orgs/${orgId}/gateway/upstream`, { name: 'Loopback', kind: 'anthropic', baseUrl: up.url, apiKey: 'sk-upstream-test' });
+    const upstream = await owner.request('PUT', `/api/v1/orgs/${orgId}/gateway/upstream`, {
+      name: 'Loopback',
+      kind: 'anthropic',
+      baseUrl: up.url,
+      apiKey: 'sk-upstream-test',
+    });
     assert.equal(upstream.status, 200, upstream.raw.body);
     ({ scim, directoryId } = await newDirectory(t, owner, orgId, 'Okta'));
     // Carol was made admin by hand; the IdP's groups say nothing about her role.
@@ -78,12 +95,27 @@ describe('SCIM deactivation suspends the membership; reactivation restores it', 
     assert.equal(m?.id, carolMemberId, 'the same membership, not a new one');
     assert.equal(m?.status, 'suspended');
     assert.equal(m?.role, 'admin', 'the role is kept for reactivation');
-    assert.deepEqual({ ...m?.suspension, at: undefined }, { at: undefined, directoryId, directoryName: 'Okta', liftedBy: 'identity_provider' });
+    assert.deepEqual(
+      { ...m?.suspension, at: undefined },
+      { at: undefined, directoryId, directoryName: 'Okta', liftedBy: 'identity_provider' },
+    );
     const suspendedOnly = await owner.get(`/api/v1/orgs/${orgId}/members?status=suspended`);
-    assert.deepEqual(suspendedOnly.body.data.map((x: { email: string }) => x.email), ['carol@acme.example']);
-    assert.ok(!(await owner.get(`/api/v1/orgs/${orgId}/members?status=active`)).body.data.some((x: { email: string }) => x.email === 'carol@acme.example'));
+    assert.deepEqual(
+      suspendedOnly.body.data.map((x: { email: string }) => x.email),
+      ['carol@acme.example'],
+    );
+    assert.ok(
+      !(await owner.get(`/api/v1/orgs/${orgId}/members?status=active`)).body.data.some(
+        (x: { email: string }) => x.email === 'carol@acme.example',
+      ),
+    );
     assert.equal((await carol.get('/api/v1/auth/session')).status, 401, 'browser session revoked');
-    assert.equal((await t.anonymous().request('GET', '/api/v1/auth/session', undefined, { authorization: `Bearer ${carolToken}` })).status, 401, 'API token revoked');
+    assert.equal(
+      (await t.anonymous().request('GET', '/api/v1/auth/session', undefined, { authorization: `Bearer ${carolToken}` }))
+        .status,
+      401,
+      'API token revoked',
+    );
     const gw = await modelCall(t, { 'x-api-key': carolKey });
     assert.equal(gw.status, 401, 'gateway key revoked');
     assert.equal(up.seen.length, 1, 'the upstream saw only the call made before');
@@ -93,7 +125,10 @@ describe('SCIM deactivation suspends the membership; reactivation restores it', 
     assert.ok(ev.targets.some((x) => x.type === 'membership' && x.id === carolMemberId));
     assert.equal(ev.metadata.membershipSuspended, true);
     assert.equal(ev.metadata.membershipRemoved, false);
-    assert.deepEqual([ev.metadata.sessionsRevoked, ev.metadata.tokensRevoked, ev.metadata.gatewayKeysRevoked], [1, 1, 1]);
+    assert.deepEqual(
+      [ev.metadata.sessionsRevoked, ev.metadata.tokensRevoked, ev.metadata.gatewayKeysRevoked],
+      [1, 1, 1],
+    );
     const log = await owner.get(`/api/v1/orgs/${orgId}/scim/directories/${directoryId}/sync-log?user=carol&limit=1`);
     assert.equal(log.body.data[0].outcome, 'success');
     assert.match(log.body.data[0].explanation, /suspended \(role admin kept for reactivation\)/);
@@ -101,16 +136,33 @@ describe('SCIM deactivation suspends the membership; reactivation restores it', 
 
   test('a suspended person who signs in again gets nothing in the organization: API, workspace, gateway', async () => {
     const again = await t.login('carol@acme.example');
-    assert.equal((await again.get(`/api/v1/orgs/${orgId}`)).status, 404, 'the organization answers like one that does not exist');
+    assert.equal(
+      (await again.get(`/api/v1/orgs/${orgId}`)).status,
+      404,
+      'the organization answers like one that does not exist',
+    );
     assert.equal((await again.get(`/api/v1/orgs/${orgId}/members`)).status, 404, 'the admin role is not usable');
     assert.equal((await again.get(`/api/v1/orgs/${orgId}/conversations`)).status, 404);
-    assert.equal((await again.post(`/api/v1/orgs/${orgId}/gateway/keys`, { name: 'new' })).status, 404, 'no new gateway key');
-    const viaSession = await again.request('POST', '/v1/messages', { model: 'claude-test', max_tokens: 16, messages: [{ role: 'user', content: 'x' }] }, { 'x-palisade-org': orgId, 'anthropic-version': '2023-06-01' });
+    assert.equal(
+      (await again.post(`/api/v1/orgs/${orgId}/gateway/keys`, { name: 'new' })).status,
+      404,
+      'no new gateway key',
+    );
+    const viaSession = await again.request(
+      'POST',
+      '/v1/messages',
+      { model: 'claude-test', max_tokens: 16, messages: [{ role: 'user', content: 'x' }] },
+      { 'x-palisade-org': orgId, 'anthropic-version': '2023-06-01' },
+    );
     assert.equal(viaSession.status, 404);
     const orgs = await again.get('/api/v1/orgs');
     assert.deepEqual(orgs.body.data, [], 'not listed among her organizations');
     const me = await again.get('/api/v1/me');
-    assert.deepEqual(me.body.memberships.map((x: { orgId: string; status: string }) => [x.orgId, x.status]), [[orgId, 'suspended']], 'she can see why');
+    assert.deepEqual(
+      me.body.memberships.map((x: { orgId: string; status: string }) => [x.orgId, x.status]),
+      [[orgId, 'suspended']],
+      'she can see why',
+    );
   });
 
   test('admins see the suspension but cannot lift it while the directory exists; re-inviting is refused too', async () => {
@@ -125,7 +177,11 @@ describe('SCIM deactivation suspends the membership; reactivation restores it', 
     assert.equal(invite.body.error.code, 'member_suspended');
     const unknown = await owner.patch(`/api/v1/orgs/${orgId}/members/${carolMemberId}`, { status: 'suspended' });
     assert.equal(unknown.status, 400, 'admins cannot set other statuses through this call');
-    assert.equal((await owner.patch(`/api/v1/orgs/${orgId}/members/${carolMemberId}`, {})).status, 400, 'an empty change is refused');
+    assert.equal(
+      (await owner.patch(`/api/v1/orgs/${orgId}/members/${carolMemberId}`, {})).status,
+      400,
+      'an empty change is refused',
+    );
   });
 
   test('active:true restores the same membership with the previous role when no mapping applies', async () => {
@@ -141,7 +197,10 @@ describe('SCIM deactivation suspends the membership; reactivation restores it', 
     assert.equal(ev.metadata.membershipId, carolMemberId);
     assert.deepEqual([ev.metadata.previousRole, ev.metadata.role], ['admin', 'admin']);
     const history = (await audit(`target=${carolMemberId}`)).map((e) => e.action);
-    assert.ok(history.includes('scim.user_deactivated') && history.includes('scim.user_reactivated'), 'one membership, one history');
+    assert.ok(
+      history.includes('scim.user_deactivated') && history.includes('scim.user_reactivated'),
+      'one membership, one history',
+    );
     const back = await t.login('carol@acme.example');
     assert.equal((await back.get(`/api/v1/orgs/${orgId}`)).body.yourRole, 'admin');
     assert.equal((await modelCall(t, { 'x-api-key': carolKey })).status, 401, 'revoked keys stay revoked');
@@ -156,7 +215,11 @@ describe('SCIM deactivation suspends the membership; reactivation restores it', 
     const admins = await scim.post('/Groups', { displayName: 'acme-admins', members: [{ value: dan.body.id }] });
     assert.equal(admins.status, 201);
     const still = await memberOf(owner, orgId, 'dan@acme.example');
-    assert.deepEqual([still?.status, still?.role], ['suspended', 'member'], 'a group change does not reactivate nor re-role a suspended person');
+    assert.deepEqual(
+      [still?.status, still?.role],
+      ['suspended', 'member'],
+      'a group change does not reactivate nor re-role a suspended person',
+    );
     assert.equal((await scim.patch(`/Users/${dan.body.id}`, on)).status, 200);
     const back = await memberOf(owner, orgId, 'dan@acme.example');
     assert.deepEqual([back?.status, back?.role], ['active', 'admin']);
@@ -165,13 +228,20 @@ describe('SCIM deactivation suspends the membership; reactivation restores it', 
   });
 
   test('another directory of the organization does not lift the suspension; once the suspending directory is deleted, an admin can', async () => {
-    const dan = (await scim.get(`/Users?filter=${encodeURIComponent('userName eq "dan@acme.example"')}`)).body.Resources[0];
+    const dan = (await scim.get(`/Users?filter=${encodeURIComponent('userName eq "dan@acme.example"')}`)).body
+      .Resources[0];
     assert.equal((await scim.patch(`/Users/${dan.id}`, off)).status, 200);
     const other = await newDirectory(t, owner, orgId, 'Entra');
     const linked = await other.scim.post('/Users', user('dan@acme.example'));
     assert.equal(linked.status, 201);
-    assert.equal((await memberOf(owner, orgId, 'dan@acme.example'))?.status, 'suspended', 'the second directory does not undo the first one\'s deactivation');
-    const log = await owner.get(`/api/v1/orgs/${orgId}/scim/directories/${other.directoryId}/sync-log?cause=suspended_by_other_directory`);
+    assert.equal(
+      (await memberOf(owner, orgId, 'dan@acme.example'))?.status,
+      'suspended',
+      "the second directory does not undo the first one's deactivation",
+    );
+    const log = await owner.get(
+      `/api/v1/orgs/${orgId}/scim/directories/${other.directoryId}/sync-log?cause=suspended_by_other_directory`,
+    );
     assert.equal(log.body.data.length, 1);
     assert.match(log.body.data[0].explanation, /suspended in this organization by the SCIM directory "Okta"/);
 
@@ -180,7 +250,11 @@ describe('SCIM deactivation suspends the membership; reactivation restores it', 
     assert.equal(orphan?.status, 'suspended', 'deleting the directory keeps the suspension');
     assert.deepEqual([orphan?.suspension?.directoryName, orphan?.suspension?.liftedBy], [null, 'admin']);
     const { agent: helper } = await t.addMember(owner, orgId, 'helper@acme.example', 'member');
-    assert.equal((await helper.patch(`/api/v1/orgs/${orgId}/members/${orphan?.id}`, { status: 'active' })).status, 403, 'members cannot');
+    assert.equal(
+      (await helper.patch(`/api/v1/orgs/${orgId}/members/${orphan?.id}`, { status: 'active' })).status,
+      403,
+      'members cannot',
+    );
     const lift = await owner.patch(`/api/v1/orgs/${orgId}/members/${orphan?.id}`, { status: 'active' });
     assert.equal(lift.status, 200, lift.raw.body);
     assert.deepEqual([lift.body.member.status, lift.body.member.role], ['active', 'admin']);
@@ -211,14 +285,22 @@ describe('a suspension survives the ways back in: auto-join and SSO just-in-time
   let owner: Agent;
   let scim: ScimClient;
   let connectionId: string;
-  const accounts: Record<string, PeerAccount> = { frank: { email: 'frank@acme.example', groups: [] }, gina: { email: 'gina@acme.example', groups: [] } };
+  const accounts: Record<string, PeerAccount> = {
+    frank: { email: 'frank@acme.example', groups: [] },
+    gina: { email: 'gina@acme.example', groups: [] },
+  };
 
   before(async () => {
     t = await createTestApp({ publicUrl: PUBLIC });
     peer = await startOidcPeer(`${PUBLIC}/sso/oidc/callback`, accounts);
     ({ orgId, owner } = await t.seedOrg('Acme', 'owner@acme.example'));
     ({ scim } = await newDirectory(t, owner, orgId));
-    const conn = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'oidc', name: 'Okta', preset: 'okta', oidc: { issuer: peer.issuer, clientId: peer.clientId, clientSecret: peer.clientSecret } });
+    const conn = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, {
+      protocol: 'oidc',
+      name: 'Okta',
+      preset: 'okta',
+      oidc: { issuer: peer.issuer, clientId: peer.clientId, clientSecret: peer.clientSecret },
+    });
     assert.equal(conn.status, 201, conn.raw.body);
     connectionId = conn.body.id;
     assert.equal(conn.body.jitEnabled, true, 'just-in-time provisioning is on');
@@ -241,14 +323,20 @@ describe('a suspension survives the ways back in: auto-join and SSO just-in-time
     const first = await ssoLogin('frank');
     assert.equal(first.res.status, 303, first.res.raw.body);
     assert.equal((await scim.patch(`/Users/${frank.body.id}`, off)).status, 200);
-    assert.equal((await first.agent.get('/api/v1/auth/session')).status, 401, 'the SSO session died with the deactivation');
+    assert.equal(
+      (await first.agent.get('/api/v1/auth/session')).status,
+      401,
+      'the SSO session died with the deactivation',
+    );
     const again = await ssoLogin('frank');
     assert.equal(again.res.status, 403);
     assert.equal(again.res.headers['x-sso-error'], 'sso_membership_suspended');
     assert.match(again.res.raw.body, /identity provider deactivated you/);
     assert.equal(again.agent.cookie, undefined, 'no session');
     assert.equal((await memberOf(owner, orgId, 'frank@acme.example'))?.status, 'suspended');
-    const sim = await owner.post(`/api/v1/orgs/${orgId}/sso/connections/${connectionId}/simulate`, { claims: { email: 'frank@acme.example', sub: 'frank' } });
+    const sim = await owner.post(`/api/v1/orgs/${orgId}/sso/connections/${connectionId}/simulate`, {
+      claims: { email: 'frank@acme.example', sub: 'frank' },
+    });
     assert.equal(sim.body.wouldSucceed, false);
     assert.equal(sim.body.failure.code, 'sso_membership_suspended');
     assert.equal((await scim.patch(`/Users/${frank.body.id}`, on)).status, 200);
@@ -260,14 +348,38 @@ describe('a suspension survives the ways back in: auto-join and SSO just-in-time
     const at = t.clock.now().toISOString();
     await t.db.database.db
       .insertInto('domains')
-      .values({ id: 'dom_suspensiontest0000000000', org_id: orgId, name: 'acme.example', unicode_name: 'acme.example', status: 'verified', include_subdomains: 0, auto_join: 1, token: 'palisade-verification=x', claim_key: 'acme.example', created_by: null, created_at: at, updated_at: at, verified_at: at, last_checked_at: at, last_good_check_at: at, failing_since: null, grace_until: null, expired_at: null, last_diagnosis: null })
+      .values({
+        id: 'dom_suspensiontest0000000000',
+        org_id: orgId,
+        name: 'acme.example',
+        unicode_name: 'acme.example',
+        status: 'verified',
+        include_subdomains: 0,
+        auto_join: 1,
+        token: 'palisade-verification=x',
+        claim_key: 'acme.example',
+        created_by: null,
+        created_at: at,
+        updated_at: at,
+        verified_at: at,
+        last_checked_at: at,
+        last_good_check_at: at,
+        failing_since: null,
+        grace_until: null,
+        expired_at: null,
+        last_diagnosis: null,
+      })
       .execute();
     const { agent: gina } = await t.addMember(owner, orgId, 'gina@acme.example', 'member');
     const g = await scim.post('/Users', user('gina@acme.example'));
     assert.equal((await scim.patch(`/Users/${g.body.id}`, off)).status, 200);
     assert.equal((await gina.get('/api/v1/auth/session')).status, 401);
     const back = await t.login('gina@acme.example');
-    assert.equal((await memberOf(owner, orgId, 'gina@acme.example'))?.status, 'suspended', 'still suspended after a password sign-in at the auto-join domain');
+    assert.equal(
+      (await memberOf(owner, orgId, 'gina@acme.example'))?.status,
+      'suspended',
+      'still suspended after a password sign-in at the auto-join domain',
+    );
     assert.equal((await back.get(`/api/v1/orgs/${orgId}`)).status, 404);
     const joined = (await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=member.auto_joined`)).body.data;
     assert.equal(joined.length, 0);
@@ -293,12 +405,24 @@ describe('the last active primary owner: a suspended owner does not count', () =
     const first = await scim.post('/Users', user('owner@acme.example'));
     const second = await scim.post('/Users', user('second@acme.example'));
     assert.equal((await scim.patch(`/Users/${second.body.id}`, off)).status, 200);
-    assert.deepEqual([(await memberOf(owner, orgId, 'second@acme.example'))?.status, (await memberOf(owner, orgId, 'second@acme.example'))?.role], ['suspended', 'primary_owner']);
+    assert.deepEqual(
+      [
+        (await memberOf(owner, orgId, 'second@acme.example'))?.status,
+        (await memberOf(owner, orgId, 'second@acme.example'))?.role,
+      ],
+      ['suspended', 'primary_owner'],
+    );
     const refused = await scim.patch(`/Users/${first.body.id}`, off);
     assert.equal(refused.status, 200, 'the request succeeds for the IdP');
-    assert.equal((await memberOf(owner, orgId, 'owner@acme.example'))?.status, 'active', 'but the last active owner keeps access');
+    assert.equal(
+      (await memberOf(owner, orgId, 'owner@acme.example'))?.status,
+      'active',
+      'but the last active owner keeps access',
+    );
     assert.equal((await owner.get('/api/v1/auth/session')).status, 200);
-    const log = await owner.get(`/api/v1/orgs/${orgId}/scim/directories/${directoryId}/sync-log?cause=last_primary_owner`);
+    const log = await owner.get(
+      `/api/v1/orgs/${orgId}/scim/directories/${directoryId}/sync-log?cause=last_primary_owner`,
+    );
     assert.equal(log.body.data.length, 1);
     const me = (await memberOf(owner, orgId, 'owner@acme.example'))!;
     const demote = await owner.patch(`/api/v1/orgs/${orgId}/members/${me.id}`, { role: 'admin' });
@@ -312,7 +436,13 @@ describe('the last active primary owner: a suspended owner does not count', () =
     const second = users.find((u) => u.userName === 'second@acme.example')!;
     const first = users.find((u) => u.userName === 'owner@acme.example')!;
     assert.equal((await scim.patch(`/Users/${second.id}`, on)).status, 200);
-    assert.deepEqual([(await memberOf(owner, orgId, 'second@acme.example'))?.status, (await memberOf(owner, orgId, 'second@acme.example'))?.role], ['active', 'primary_owner']);
+    assert.deepEqual(
+      [
+        (await memberOf(owner, orgId, 'second@acme.example'))?.status,
+        (await memberOf(owner, orgId, 'second@acme.example'))?.role,
+      ],
+      ['active', 'primary_owner'],
+    );
     // The first owner's SCIM user is already inactive (the refused request stored it): send it active, then inactive again.
     assert.equal((await scim.patch(`/Users/${first.id}`, on)).status, 200);
     assert.equal((await scim.patch(`/Users/${first.id}`, off)).status, 200);
@@ -331,17 +461,29 @@ describe('migration 0012 on this dialect: reverting it falls back to the old sem
     const { scim } = await newDirectory(t, owner, orgId);
     const u = await scim.post('/Users', user('hal@acme.example'));
     assert.equal((await scim.patch(`/Users/${u.body.id}`, off)).status, 200);
-    await t.app.inject({ method: 'GET', url: `${scim.base}/Users`, headers: { authorization: 'Bearer pls_scim_wrong' } });
+    await t.app.inject({
+      method: 'GET',
+      url: `${scim.base}/Users`,
+      headers: { authorization: 'Bearer pls_scim_wrong' },
+    });
     const db = t.db.database.db;
     const previous = MIGRATION_NAMES[MIGRATION_NAMES.indexOf('0012_scim_suspension') - 1] as string;
     await migrateTo(t.db.database, previous);
     const rows = await db.selectFrom('memberships').select('status').where('org_id', '=', orgId).execute();
-    assert.deepEqual(rows.map((r) => r.status), ['active'], 'only the owner is left');
+    assert.deepEqual(
+      rows.map((r) => r.status),
+      ['active'],
+      'only the owner is left',
+    );
     await assert.rejects(db.selectFrom('memberships').select('suspended_at').execute(), 'the column is gone');
     await assert.rejects(db.selectFrom('scim_sync_log').select('occurrences').execute());
     await migrateToLatest(t.db.database);
     assert.equal((await owner.get(`/api/v1/orgs/${orgId}/members`)).status, 200);
-    assert.equal((await scim.patch(`/Users/${u.body.id}`, on)).status, 200, 'reactivation provisions the membership again');
+    assert.equal(
+      (await scim.patch(`/Users/${u.body.id}`, on)).status,
+      200,
+      'reactivation provisions the membership again',
+    );
     assert.equal((await memberOf(owner, orgId, 'hal@acme.example'))?.status, 'active');
   });
 });

@@ -35,7 +35,11 @@ describe('OIDC against provider configurations Palisade has not seen', () => {
     return p;
   };
   const connect = async (p: OidcPeer, oidc: Record<string, unknown> = {}) => {
-    const res = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'oidc', name: `OIDC ${peers.length}`, oidc: { issuer: p.issuer, clientId: p.clientId, clientSecret: p.clientSecret, ...oidc } });
+    const res = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, {
+      protocol: 'oidc',
+      name: `OIDC ${peers.length}`,
+      oidc: { issuer: p.issuer, clientId: p.clientId, clientSecret: p.clientSecret, ...oidc },
+    });
     assert.equal(res.status, 201, res.raw.body);
     return res.body as { id: string; oidc: { tokenAuthMethod: string; jwksUri: string | null } };
   };
@@ -50,14 +54,31 @@ describe('OIDC against provider configurations Palisade has not seen', () => {
     const reference = String(res.headers['x-sso-reference']);
     const events = await owner.get(`/api/v1/orgs/${orgId}/audit-events?target=${reference}`);
     assert.equal(events.body.data.length, 1);
-    return events.body.data[0].metadata as { code: string; check: string; received?: Record<string, unknown>; detail?: string };
+    return events.body.data[0].metadata as {
+      code: string;
+      check: string;
+      received?: Record<string, unknown>;
+      detail?: string;
+    };
   };
   const tokenRequests = (p: OidcPeer) => p.seen.filter((r) => r.method === 'POST' && r.path === '/token');
 
   before(async () => {
     t = await createTestApp({ publicUrl: PUBLIC, oidcRediscoverMinSeconds: 60 });
     ({ orgId, owner } = await t.seedOrg('Acme', 'owner@acme.example'));
-    assert.equal((await owner.request('PUT', `/api/v1/orgs/${orgId}/role-mapping`, { requiredPrefix: 'acme-', defaultRole: null, rules: [{ group: 'acme-admins', role: 'admin' }, { group: 'acme-staff', role: 'member' }] })).status, 200);
+    assert.equal(
+      (
+        await owner.request('PUT', `/api/v1/orgs/${orgId}/role-mapping`, {
+          requiredPrefix: 'acme-',
+          defaultRole: null,
+          rules: [
+            { group: 'acme-admins', role: 'admin' },
+            { group: 'acme-staff', role: 'member' },
+          ],
+        })
+      ).status,
+      200,
+    );
   });
   after(async () => {
     await t.close();
@@ -67,7 +88,10 @@ describe('OIDC against provider configurations Palisade has not seen', () => {
 
   describe('client authentication at the token endpoint', () => {
     test('a provider that allows only client_secret_basic: discovery decides, the secret travels in the Authorization header', async () => {
-      const p = await peer({ clientAuthMethods: ['client_secret_basic'], client: { token_endpoint_auth_method: 'client_secret_basic' } });
+      const p = await peer({
+        clientAuthMethods: ['client_secret_basic'],
+        client: { token_endpoint_auth_method: 'client_secret_basic' },
+      });
       const conn = await connect(p);
       assert.equal(conn.oidc.tokenAuthMethod, 'auto');
       const { res } = await login(conn.id, 'ann');
@@ -78,7 +102,10 @@ describe('OIDC against provider configurations Palisade has not seen', () => {
     });
 
     test('a provider that allows only client_secret_post: the secret travels in the body', async () => {
-      const p = await peer({ clientAuthMethods: ['client_secret_post'], client: { token_endpoint_auth_method: 'client_secret_post' } });
+      const p = await peer({
+        clientAuthMethods: ['client_secret_post'],
+        client: { token_endpoint_auth_method: 'client_secret_post' },
+      });
       const conn = await connect(p);
       const { res } = await login(conn.id, 'ann');
       assert.equal(res.status, 303, res.raw.body);
@@ -88,7 +115,11 @@ describe('OIDC against provider configurations Palisade has not seen', () => {
     });
 
     test('a provider listing both secret methods that accepts only the one its application is registered with (Auth0 apps default to post): auto finds it and remembers', async () => {
-      const p = await peer({ clientAuthMethods: ['client_secret_basic', 'client_secret_post'], client: { token_endpoint_auth_method: 'client_secret_post' }, strictSecretMethod: 'client_secret_post' });
+      const p = await peer({
+        clientAuthMethods: ['client_secret_basic', 'client_secret_post'],
+        client: { token_endpoint_auth_method: 'client_secret_post' },
+        strictSecretMethod: 'client_secret_post',
+      });
       const conn = await connect(p);
       const first = await login(conn.id, 'ann');
       assert.equal(first.res.status, 303, first.res.raw.body);
@@ -101,8 +132,12 @@ describe('OIDC against provider configurations Palisade has not seen', () => {
       assert.match(tokenRequests(p)[2]?.body ?? '', /client_secret=/);
     });
 
-    test('private_key_jwt: the provider verifies Palisade\'s assertion with the key Palisade publishes; no secret exists', async () => {
-      const res = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'oidc', name: 'Key only', oidc: { issuer: 'http://127.0.0.1:1/', clientId: 'palisade-test', tokenAuthMethod: 'private_key_jwt' } });
+    test("private_key_jwt: the provider verifies Palisade's assertion with the key Palisade publishes; no secret exists", async () => {
+      const res = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, {
+        protocol: 'oidc',
+        name: 'Key only',
+        oidc: { issuer: 'http://127.0.0.1:1/', clientId: 'palisade-test', tokenAuthMethod: 'private_key_jwt' },
+      });
       assert.equal(res.status, 201, res.raw.body);
       assert.equal(res.body.oidc.clientSecretSet, false);
       assert.equal(res.body.oidc.jwksUri, `${PUBLIC}/sso/oidc/${res.body.id}/jwks.json`);
@@ -112,18 +147,40 @@ describe('OIDC against provider configurations Palisade has not seen', () => {
       assert.equal(published.keys.length, 1);
       assert.ok(!('d' in (published.keys[0] as object)), 'only the public part is published');
       // The provider registers that public key for the client, and allows nothing else.
-      const p = await peer({ clientAuthMethods: ['private_key_jwt'], client: { token_endpoint_auth_method: 'private_key_jwt', token_endpoint_auth_signing_alg: 'RS256', jwks: published, client_secret: undefined } });
-      assert.equal((await owner.patch(`/api/v1/orgs/${orgId}/sso/connections/${res.body.id}`, { oidc: { issuer: p.issuer } })).status, 200);
+      const p = await peer({
+        clientAuthMethods: ['private_key_jwt'],
+        client: {
+          token_endpoint_auth_method: 'private_key_jwt',
+          token_endpoint_auth_signing_alg: 'RS256',
+          jwks: published,
+          client_secret: undefined,
+        },
+      });
+      assert.equal(
+        (await owner.patch(`/api/v1/orgs/${orgId}/sso/connections/${res.body.id}`, { oidc: { issuer: p.issuer } }))
+          .status,
+        200,
+      );
       const { res: done } = await login(res.body.id, 'ann');
       assert.equal(done.status, 303, done.raw.body);
       const [token] = tokenRequests(p);
-      assert.match(token?.body ?? '', /client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer/);
+      assert.match(
+        token?.body ?? '',
+        /client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer/,
+      );
       const audit = await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=sso.connection_created&limit=50`);
-      assert.ok(audit.body.data.some((e: { metadata: { tokenAuthMethod?: string } }) => e.metadata.tokenAuthMethod === 'private_key_jwt'));
+      assert.ok(
+        audit.body.data.some(
+          (e: { metadata: { tokenAuthMethod?: string } }) => e.metadata.tokenAuthMethod === 'private_key_jwt',
+        ),
+      );
     });
 
-    test('the provider\'s own error reaches the admin: invalid_client, with the method Palisade used', async () => {
-      const p = await peer({ clientAuthMethods: ['client_secret_basic'], client: { token_endpoint_auth_method: 'client_secret_basic' } });
+    test("the provider's own error reaches the admin: invalid_client, with the method Palisade used", async () => {
+      const p = await peer({
+        clientAuthMethods: ['client_secret_basic'],
+        client: { token_endpoint_auth_method: 'client_secret_basic' },
+      });
       const conn = await connect(p, { clientSecret: 'not-the-secret' });
       const { res } = await login(conn.id, 'ann');
       assert.equal(res.headers['x-sso-error'], 'oidc_invalid_client');
@@ -132,7 +189,10 @@ describe('OIDC against provider configurations Palisade has not seen', () => {
       assert.equal(meta.code, 'oidc_invalid_client');
       assert.equal(meta.received?.error, 'invalid_client');
       assert.equal(meta.received?.tokenAuthMethod, 'client_secret_basic');
-      assert.match(meta.detail ?? '', /check the client id and secret, and that the token endpoint authentication method/);
+      assert.match(
+        meta.detail ?? '',
+        /check the client id and secret, and that the token endpoint authentication method/,
+      );
       assert.doesNotMatch(JSON.stringify(meta), /not-the-secret/);
     });
 
@@ -144,7 +204,9 @@ describe('OIDC against provider configurations Palisade has not seen', () => {
       assert.equal(res.headers['x-sso-error'], 'oidc_client_auth_unsupported');
       const meta = await refusal(res);
       assert.deepEqual(meta.received, ['client_secret_jwt']);
-      const changed = await owner.patch(`/api/v1/orgs/${orgId}/sso/connections/${conn.id}`, { oidc: { tokenAuthMethod: 'client_secret_post' } });
+      const changed = await owner.patch(`/api/v1/orgs/${orgId}/sso/connections/${conn.id}`, {
+        oidc: { tokenAuthMethod: 'client_secret_post' },
+      });
       assert.equal(changed.body.oidc.tokenAuthMethod, 'client_secret_post');
       const audit = await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=sso.connection_updated&limit=5`);
       assert.equal(audit.body.data[0].metadata.tokenAuthMethod, 'client_secret_post');
@@ -163,7 +225,10 @@ describe('OIDC against provider configurations Palisade has not seen', () => {
     });
 
     test('an ID token signed with a new key id makes Palisade fetch the JWKS again, and the sign-in succeeds', async () => {
-      await p.reconfigure({ jwks: { keys: [await signingKey('RS256', 'key-b'), await keyA] }, idTokenSigningAlgValues: ['RS256'] });
+      await p.reconfigure({
+        jwks: { keys: [await signingKey('RS256', 'key-b'), await keyA] },
+        idTokenSigningAlgValues: ['RS256'],
+      });
       const jwksBefore = p.seen.filter((r) => r.path === '/jwks').length;
       const { res } = await login(conn.id, 'ann');
       assert.equal(res.status, 303, res.raw.body);
@@ -171,7 +236,11 @@ describe('OIDC against provider configurations Palisade has not seen', () => {
     });
 
     test('a newly advertised algorithm: within the rate limit the sign-in asks to retry (not "bad alg"); after it, discovery is fetched again and it succeeds', async () => {
-      await p.reconfigure({ jwks: { keys: [await signingKey('ES256', 'key-ec')] }, idTokenSigningAlgValues: ['ES256'], client: { id_token_signed_response_alg: 'ES256' } });
+      await p.reconfigure({
+        jwks: { keys: [await signingKey('ES256', 'key-ec')] },
+        idTokenSigningAlgValues: ['ES256'],
+        client: { id_token_signed_response_alg: 'ES256' },
+      });
       const first = await login(conn.id, 'ann');
       assert.equal(first.res.headers['x-sso-error'], 'oidc_signing_key_unknown');
       assert.match(first.res.raw.body, /changed its signing keys\. Wait a minute and sign in again/);
@@ -189,17 +258,26 @@ describe('OIDC against provider configurations Palisade has not seen', () => {
       const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
       p.tamperNextIdToken((idToken) => {
         assert.equal(decodeProtectedHeader(idToken).alg, 'ES256');
-        const header = Buffer.from(JSON.stringify({ alg: 'ES256', kid: 'attacker-key', typ: 'JWT' })).toString('base64url');
+        const header = Buffer.from(JSON.stringify({ alg: 'ES256', kid: 'attacker-key', typ: 'JWT' })).toString(
+          'base64url',
+        );
         const input = `${header}.${idToken.split('.')[1]}`;
         return `${input}.${sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
       });
       const jwksBefore = p.seen.filter((r) => r.path === '/jwks').length;
       const { res } = await login(conn.id, 'ann');
       assert.equal(res.headers['x-sso-error'], 'oidc_signing_key_unknown');
-      assert.equal(p.seen.filter((r) => r.path === '/jwks').length, jwksBefore + 1, 'exactly one fresh look at the JWKS');
+      assert.equal(
+        p.seen.filter((r) => r.path === '/jwks').length,
+        jwksBefore + 1,
+        'exactly one fresh look at the JWKS',
+      );
       const meta = await refusal(res);
       assert.equal(meta.received?.kid, 'attacker-key', JSON.stringify(meta));
-      assert.match(meta.detail ?? '', /fetched the provider's discovery document and JWKS again, and they still do not publish key "attacker-key"/);
+      assert.match(
+        meta.detail ?? '',
+        /fetched the provider's discovery document and JWKS again, and they still do not publish key "attacker-key"/,
+      );
       assert.equal((await owner.get('/api/v1/auth/session')).status, 200);
     });
   });
@@ -215,7 +293,10 @@ describe('OIDC against provider configurations Palisade has not seen', () => {
     test('a groups claim sent as one comma- or space-separated string is read as a list', async () => {
       assert.equal((await login(conn.id, 'commas')).res.status, 303);
       assert.equal((await login(conn.id, 'spaces')).res.status, 303);
-      const members = (await owner.get(`/api/v1/orgs/${orgId}/members?limit=100`)).body.data as { email: string; role: string }[];
+      const members = (await owner.get(`/api/v1/orgs/${orgId}/members?limit=100`)).body.data as {
+        email: string;
+        role: string;
+      }[];
       assert.equal(members.find((m) => m.email === 'commas@acme.example')?.role, 'admin');
       assert.equal(members.find((m) => m.email === 'spaces@acme.example')?.role, 'member');
     });

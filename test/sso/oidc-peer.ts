@@ -1,4 +1,10 @@
-import { type IncomingMessage, type Server, type ServerResponse, createServer, request as httpRequest } from 'node:http';
+import {
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  createServer,
+  request as httpRequest,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
 
@@ -46,9 +52,16 @@ export interface PeerAccount {
   groups?: string[] | string;
 }
 
-const listen = (server: Server) => new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+const listen = (server: Server) =>
+  new Promise<number>((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
+  );
 
-export async function startOidcPeer(redirectUri: string, accounts: Record<string, PeerAccount>, initial: PeerOptions = {}): Promise<OidcPeer> {
+export async function startOidcPeer(
+  redirectUri: string,
+  accounts: Record<string, PeerAccount>,
+  initial: PeerOptions = {},
+): Promise<OidcPeer> {
   let strict = initial.strictSecretMethod;
   let tamper: ((idToken: string) => string) | null = null;
   let tamperUserinfo: ((claims: Record<string, unknown>) => Record<string, unknown>) | null = null;
@@ -59,38 +72,53 @@ export async function startOidcPeer(redirectUri: string, accounts: Record<string
     req.on('data', (c: Buffer) => reqChunks.push(c));
     req.on('end', () => {
       const reqBody = Buffer.concat(reqChunks);
-      seen.push({ method: req.method ?? '', path: (req.url ?? '').split('?')[0] ?? '', authorization: req.headers.authorization, body: reqBody.toString('utf8') });
+      seen.push({
+        method: req.method ?? '',
+        path: (req.url ?? '').split('?')[0] ?? '',
+        authorization: req.headers.authorization,
+        body: reqBody.toString('utf8'),
+      });
       const isTokenRequest = req.method === 'POST' && (req.url ?? '').startsWith('/token');
       const usedBasic = /^Basic /i.test(req.headers.authorization ?? '');
       const usedPost = /(^|&)client_secret=/.test(reqBody.toString('utf8'));
-      if (isTokenRequest && ((strict === 'client_secret_post' && usedBasic) || (strict === 'client_secret_basic' && usedPost))) {
-        res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid_client', error_description: `client authentication must use ${strict}` }));
+      if (
+        isTokenRequest &&
+        ((strict === 'client_secret_post' && usedBasic) || (strict === 'client_secret_basic' && usedPost))
+      ) {
+        res
+          .writeHead(401, { 'content-type': 'application/json' })
+          .end(
+            JSON.stringify({ error: 'invalid_client', error_description: `client authentication must use ${strict}` }),
+          );
         return;
       }
-      const up = httpRequest({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers }, (ur) => {
-        const isToken = req.method === 'POST' && (req.url ?? '').startsWith('/token') && tamper;
-        const isUserinfo = (req.url ?? '').startsWith('/me') && tamperUserinfo;
-        if (!isToken && !isUserinfo) {
-          res.writeHead(ur.statusCode ?? 502, ur.headers);
-          ur.pipe(res);
-          return;
-        }
-        const chunks: Buffer[] = [];
-        ur.on('data', (c: Buffer) => chunks.push(c));
-        ur.on('end', () => {
-          let body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-          if (isToken && typeof body.id_token === 'string' && tamper) body.id_token = tamper(body.id_token);
-          if (isToken) tamper = null;
-          if (isUserinfo && tamperUserinfo) {
-            body = tamperUserinfo(body);
-            tamperUserinfo = null;
+      const up = httpRequest(
+        { host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers },
+        (ur) => {
+          const isToken = req.method === 'POST' && (req.url ?? '').startsWith('/token') && tamper;
+          const isUserinfo = (req.url ?? '').startsWith('/me') && tamperUserinfo;
+          if (!isToken && !isUserinfo) {
+            res.writeHead(ur.statusCode ?? 502, ur.headers);
+            ur.pipe(res);
+            return;
           }
-          const out = JSON.stringify(body);
-          const headers = { ...ur.headers, 'content-length': String(Buffer.byteLength(out)) };
-          res.writeHead(ur.statusCode ?? 200, headers);
-          res.end(out);
-        });
-      });
+          const chunks: Buffer[] = [];
+          ur.on('data', (c: Buffer) => chunks.push(c));
+          ur.on('end', () => {
+            let body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+            if (isToken && typeof body.id_token === 'string' && tamper) body.id_token = tamper(body.id_token);
+            if (isToken) tamper = null;
+            if (isUserinfo && tamperUserinfo) {
+              body = tamperUserinfo(body);
+              tamperUserinfo = null;
+            }
+            const out = JSON.stringify(body);
+            const headers = { ...ur.headers, 'content-length': String(Buffer.byteLength(out)) };
+            res.writeHead(ur.statusCode ?? 200, headers);
+            res.end(out);
+          });
+        },
+      );
       up.end(reqBody);
     });
   });
@@ -100,12 +128,23 @@ export async function startOidcPeer(redirectUri: string, accounts: Record<string
   const clientSecret = 'a-long-random-client-secret-for-tests-only-0123456789';
   const startProvider = async (options: PeerOptions) => {
     const provider = new Provider(issuer, {
-      clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: [redirectUri], grant_types: ['authorization_code'], response_types: ['code'], ...(options.client ?? {}) }],
+      clients: [
+        {
+          client_id: clientId,
+          client_secret: clientSecret,
+          redirect_uris: [redirectUri],
+          grant_types: ['authorization_code'],
+          response_types: ['code'],
+          ...(options.client ?? {}),
+        },
+      ],
       features: { devInteractions: { enabled: true } },
       claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['given_name', 'family_name', 'groups'] },
       cookies: { keys: ['test-cookie-key-0123456789abcdef'] },
       ...(options.jwks ? { jwks: options.jwks } : {}),
-      ...(options.idTokenSigningAlgValues ? { enabledJWA: { idTokenSigningAlgValues: options.idTokenSigningAlgValues } } : {}),
+      ...(options.idTokenSigningAlgValues
+        ? { enabledJWA: { idTokenSigningAlgValues: options.idTokenSigningAlgValues } }
+        : {}),
       ...(options.clientAuthMethods ? { clientAuthMethods: options.clientAuthMethods } : {}),
       async findAccount(_ctx: unknown, id: string) {
         const account = accounts[id];
@@ -155,7 +194,12 @@ export async function driveOidcLogin(authorizeUrl: string, login: string, return
   let body: string | undefined;
   for (let hop = 0; hop < 20; hop++) {
     if (url.startsWith(returnPrefix)) return url;
-    const res = await fetch(url, { method, redirect: 'manual', headers: { cookie: cookieHeader(), ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) }, ...(body ? { body } : {}) });
+    const res = await fetch(url, {
+      method,
+      redirect: 'manual',
+      headers: { cookie: cookieHeader(), ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+      ...(body ? { body } : {}),
+    });
     for (const c of res.headers.getSetCookie()) {
       const [pair] = c.split(';');
       const i = (pair ?? '').indexOf('=');

@@ -7,7 +7,13 @@ import { type OidcPeer, type PeerAccount, driveOidcLogin, startOidcPeer } from '
 const PUBLIC = 'http://palisade.test';
 
 /** Signs in through the real OIDC provider as `login` and returns the Palisade reply to the callback. */
-export async function oidcLogin(t: TestApp, agent: Agent, connectionId: string, login: string, opts: { test?: boolean; beforeCallback?: (callbackUrl: string) => Promise<void> } = {}) {
+export async function oidcLogin(
+  t: TestApp,
+  agent: Agent,
+  connectionId: string,
+  login: string,
+  opts: { test?: boolean; beforeCallback?: (callbackUrl: string) => Promise<void> } = {},
+) {
   const start = await agent.get(`/sso/${connectionId}/start${opts.test ? '?test=1' : ''}`);
   assert.equal(start.status, 302, start.raw.body);
   const callback = await driveOidcLogin(String(start.headers.location), login, PUBLIC);
@@ -30,7 +36,12 @@ describe('OIDC single sign-on against a real oidc-provider', () => {
   let owner: Agent;
   let connectionId: string;
   const accounts: Record<string, PeerAccount> = {
-    alice: { email: 'Alice@Acme.example', given_name: 'Alice', family_name: 'Liddell', groups: ['acme-admins', 'engineering'] },
+    alice: {
+      email: 'Alice@Acme.example',
+      given_name: 'Alice',
+      family_name: 'Liddell',
+      groups: ['acme-admins', 'engineering'],
+    },
     bob: { email: 'bob@acme.example', groups: ['acme-staff'] },
     owner: { email: 'owner@acme.example', groups: [] },
     nogroups: { email: 'carol@acme.example', groups: ['marketing'] },
@@ -42,7 +53,14 @@ describe('OIDC single sign-on against a real oidc-provider', () => {
     t = await createTestApp({ publicUrl: PUBLIC });
     peer = await startOidcPeer(`${PUBLIC}/sso/oidc/callback`, accounts);
     ({ orgId, owner } = await t.seedOrg('Acme', 'owner@acme.example'));
-    const mapping = await owner.request('PUT', `/api/v1/orgs/${orgId}/role-mapping`, { requiredPrefix: 'acme-', defaultRole: null, rules: [{ group: 'acme-admins', role: 'admin' }, { group: 'acme-staff', role: 'member' }] });
+    const mapping = await owner.request('PUT', `/api/v1/orgs/${orgId}/role-mapping`, {
+      requiredPrefix: 'acme-',
+      defaultRole: null,
+      rules: [
+        { group: 'acme-admins', role: 'admin' },
+        { group: 'acme-staff', role: 'member' },
+      ],
+    });
     assert.equal(mapping.status, 200, mapping.raw.body);
   });
   after(async () => {
@@ -60,7 +78,12 @@ describe('OIDC single sign-on against a real oidc-provider', () => {
   });
 
   test('an admin creates an OIDC connection; the client secret is never returned', async () => {
-    const res = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'oidc', name: 'Okta', preset: 'okta', oidc: { issuer: peer.issuer, clientId: peer.clientId, clientSecret: peer.clientSecret } });
+    const res = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, {
+      protocol: 'oidc',
+      name: 'Okta',
+      preset: 'okta',
+      oidc: { issuer: peer.issuer, clientId: peer.clientId, clientSecret: peer.clientSecret },
+    });
     assert.equal(res.status, 201, res.raw.body);
     connectionId = res.body.id;
     assert.equal(res.body.oidc.clientSecretSet, true);
@@ -119,17 +142,28 @@ describe('OIDC single sign-on against a real oidc-provider', () => {
 
     assert.equal((await attacker.get('/api/v1/auth/session')).status, 401, 'the password session ended');
     assert.equal((await script.get('/api/v1/auth/session')).status, 401, 'the API token ended');
-    const again = await t.anonymous().post('/api/v1/auth/login', { email: 'squatted@acme.example', password: TEST_PASSWORD });
+    const again = await t
+      .anonymous()
+      .post('/api/v1/auth/login', { email: 'squatted@acme.example', password: TEST_PASSWORD });
     assert.equal(again.status, 403, 'the password set through the other organization no longer works');
     assert.equal(again.body.error.code, 'sso_required', 'the account now has no password: it is sent to its SSO');
     const reset = await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=user.credentials_reset`);
     assert.equal(reset.body.data.length, 1);
     // Two sessions: the one the redeemed invitation opened, and the password sign-in.
-    assert.deepEqual(reset.body.data[0].metadata, { reason: 'joined_through_identity_provider', passwordCleared: true, sessionsRevoked: 2, apiTokensRevoked: 1, gatewayKeysRevoked: 0 });
+    assert.deepEqual(reset.body.data[0].metadata, {
+      reason: 'joined_through_identity_provider',
+      passwordCleared: true,
+      sessionsRevoked: 2,
+      apiTokensRevoked: 1,
+      gatewayKeysRevoked: 0,
+    });
     // Signing in again through the IdP does not reset anything (already a member).
     assert.equal((await oidcLogin(t, t.anonymous(), connectionId, 'squatted')).res.status, 303);
     assert.equal((await victim.get('/api/v1/auth/session')).status, 200);
-    assert.equal((await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=user.credentials_reset`)).body.data.length, 1);
+    assert.equal(
+      (await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=user.credentials_reset`)).body.data.length,
+      1,
+    );
   });
 
   test('a role change at login is applied and audited', async () => {
@@ -156,11 +190,17 @@ describe('OIDC single sign-on against a real oidc-provider', () => {
   });
 
   test('with JIT off, only existing members get in', async () => {
-    assert.equal((await owner.patch(`/api/v1/orgs/${orgId}/sso/connections/${connectionId}`, { jitEnabled: false })).status, 200);
+    assert.equal(
+      (await owner.patch(`/api/v1/orgs/${orgId}/sso/connections/${connectionId}`, { jitEnabled: false })).status,
+      200,
+    );
     const { res } = await oidcLogin(t, t.anonymous(), connectionId, 'newbie');
     assert.equal(res.headers['x-sso-error'], 'sso_not_a_member');
     assert.equal((await oidcLogin(t, t.anonymous(), connectionId, 'alice')).res.status, 303);
-    assert.equal((await owner.patch(`/api/v1/orgs/${orgId}/sso/connections/${connectionId}`, { jitEnabled: true })).status, 200);
+    assert.equal(
+      (await owner.patch(`/api/v1/orgs/${orgId}/sso/connections/${connectionId}`, { jitEnabled: true })).status,
+      200,
+    );
     assert.equal((await oidcLogin(t, t.anonymous(), connectionId, 'newbie')).res.status, 303);
   });
 
@@ -173,7 +213,7 @@ describe('OIDC single sign-on against a real oidc-provider', () => {
     assert.equal(again.headers['x-sso-error'], 'sso_state_reused');
   });
 
-  test('attack: a callback for the attacker\'s own sign-in, opened in the victim\'s browser, is refused (login CSRF)', async () => {
+  test("attack: a callback for the attacker's own sign-in, opened in the victim's browser, is refused (login CSRF)", async () => {
     const attacker = t.anonymous();
     const start = await attacker.get(`/sso/${connectionId}/start`);
     const callback = await driveOidcLogin(String(start.headers.location), 'bob', PUBLIC);
@@ -217,7 +257,12 @@ describe('OIDC single sign-on against a real oidc-provider', () => {
     const { res } = await oidcLogin(t, t.anonymous(), connectionId, 'bob', {
       beforeCallback: async () => {
         // The state row stands for the browser's sign-in; a token minted for another sign-in carries another nonce.
-        await t.db.database.db.updateTable('sso_login_states').set({ nonce: 'a-nonce-from-another-sign-in' }).where('used_at', 'is', null).where('connection_id', '=', connectionId).execute();
+        await t.db.database.db
+          .updateTable('sso_login_states')
+          .set({ nonce: 'a-nonce-from-another-sign-in' })
+          .where('used_at', 'is', null)
+          .where('connection_id', '=', connectionId)
+          .execute();
       },
     });
     assert.equal(res.status, 403, res.raw.body);
@@ -227,7 +272,11 @@ describe('OIDC single sign-on against a real oidc-provider', () => {
   });
 
   test('an unreachable IdP or a disabled connection gives a page with a reference, not a server error', async () => {
-    const broken = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'oidc', name: 'Down', oidc: { issuer: 'http://127.0.0.1:9/', clientId: 'x', clientSecret: 'y' } });
+    const broken = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, {
+      protocol: 'oidc',
+      name: 'Down',
+      oidc: { issuer: 'http://127.0.0.1:9/', clientId: 'x', clientSecret: 'y' },
+    });
     const down = await t.anonymous().get(`/sso/${broken.body.id}/start`);
     assert.equal(down.status, 502);
     assert.equal(down.headers['x-sso-error'], 'oidc_discovery_failed');
@@ -244,7 +293,15 @@ describe('OIDC single sign-on against a real oidc-provider', () => {
 
   test('the sso.cleanup job purges spent and expired login states, idempotently', async () => {
     const db = t.db.database.db;
-    const count = async () => Number((await db.selectFrom('sso_login_states').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    const count = async () =>
+      Number(
+        (
+          await db
+            .selectFrom('sso_login_states')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     await t.anonymous().get(`/sso/${connectionId}/start`);
     assert.ok((await count()) > 0);
     const job = ssoCleanupJob();

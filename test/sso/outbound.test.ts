@@ -27,7 +27,10 @@ describe('SSO fetches and the outbound policy (SSRF)', () => {
     ({ orgId, owner } = await t.seedOrg('Acme', 'owner@acme.example'));
     metadataXml = idpMetadata([makeKeyPair('idp-outbound').cert]);
     const serveMetadata = (w: WitnessServer) => {
-      w.handle = (_req, res) => void res.writeHead(200, { 'content-type': 'application/samlmetadata+xml', connection: 'close' }).end(metadataXml);
+      w.handle = (_req, res) =>
+        void res
+          .writeHead(200, { 'content-type': 'application/samlmetadata+xml', connection: 'close' })
+          .end(metadataXml);
     };
     good = await startWitness('127.0.0.1');
     serveMetadata(good);
@@ -41,7 +44,10 @@ describe('SSO fetches and the outbound policy (SSRF)', () => {
     await t?.close();
   });
 
-  const expectDenied = (res: { status: number; body: { error: { code: string; message: string } }; raw: { body: string } }, address: RegExp) => {
+  const expectDenied = (
+    res: { status: number; body: { error: { code: string; message: string } }; raw: { body: string } },
+    address: RegExp,
+  ) => {
     assert.equal(res.status, 400, res.raw.body);
     assert.equal(res.body.error.code, 'destination_address_denied');
     assert.match(res.body.error.message, address);
@@ -57,14 +63,35 @@ describe('SSO fetches and the outbound policy (SSRF)', () => {
       [`http://[::1]:${p}/metadata`, /::1, a loopback/],
       [`http://[::ffff:127.0.0.2]:${p}/metadata`, /stands for 127\.0\.0\.2/],
     ] as const) {
-      expectDenied(await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'saml', name: 'By URL', saml: { metadataUrl: url } }), address);
+      expectDenied(
+        await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, {
+          protocol: 'saml',
+          name: 'By URL',
+          saml: { metadataUrl: url },
+        }),
+        address,
+      );
     }
     // The allowed address works: the policy is not simply closed.
-    const ok = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'saml', name: 'Allowed', saml: { metadataUrl: `${good.url}/metadata` } });
+    const ok = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, {
+      protocol: 'saml',
+      name: 'Allowed',
+      saml: { metadataUrl: `${good.url}/metadata` },
+    });
     assert.equal(ok.status, 201, ok.raw.body);
     // Changing the URL of an existing connection, or previewing that change, is checked the same way.
-    expectDenied(await owner.patch(`/api/v1/orgs/${orgId}/sso/connections/${ok.body.id}`, { saml: { metadataUrl: 'http://169.254.169.254/' } }), /169\.254\.169\.254/);
-    expectDenied(await owner.post(`/api/v1/orgs/${orgId}/sso/connections/${ok.body.id}/impact`, { changes: { saml: { metadataUrl: `http://127.0.0.2:${p}/m` } } }), /127\.0\.0\.2/);
+    expectDenied(
+      await owner.patch(`/api/v1/orgs/${orgId}/sso/connections/${ok.body.id}`, {
+        saml: { metadataUrl: 'http://169.254.169.254/' },
+      }),
+      /169\.254\.169\.254/,
+    );
+    expectDenied(
+      await owner.post(`/api/v1/orgs/${orgId}/sso/connections/${ok.body.id}/impact`, {
+        changes: { saml: { metadataUrl: `http://127.0.0.2:${p}/m` } },
+      }),
+      /127\.0\.0\.2/,
+    );
     assert.equal(denied.connections, 0, 'the denied listener was never contacted');
     assert.equal((await owner.delete(`/api/v1/orgs/${orgId}/sso/connections/${ok.body.id}`)).status, 204);
   });
@@ -75,18 +102,40 @@ describe('SSO fetches and the outbound policy (SSRF)', () => {
     hop.handle = (_req, res) => void res.writeHead(302, { location, connection: 'close' }).end();
     try {
       location = `http://127.0.0.2:${denied.port}/metadata`;
-      expectDenied(await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'saml', name: 'Redirected', saml: { metadataUrl: `${hop.url}/metadata` } }), /127\.0\.0\.2/);
+      expectDenied(
+        await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, {
+          protocol: 'saml',
+          name: 'Redirected',
+          saml: { metadataUrl: `${hop.url}/metadata` },
+        }),
+        /127\.0\.0\.2/,
+      );
       location = 'http://169.254.169.254/latest/meta-data/';
-      expectDenied(await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'saml', name: 'Redirected', saml: { metadataUrl: `${hop.url}/metadata` } }), /169\.254\.169\.254/);
+      expectDenied(
+        await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, {
+          protocol: 'saml',
+          name: 'Redirected',
+          saml: { metadataUrl: `${hop.url}/metadata` },
+        }),
+        /169\.254\.169\.254/,
+      );
       assert.equal(denied.connections, 0);
       // A redirect to an allowed address is followed.
       location = `${good.url}/metadata`;
-      const ok = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'saml', name: 'Redirected ok', saml: { metadataUrl: `${hop.url}/metadata` } });
+      const ok = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, {
+        protocol: 'saml',
+        name: 'Redirected ok',
+        saml: { metadataUrl: `${hop.url}/metadata` },
+      });
       assert.equal(ok.status, 201, ok.raw.body);
       await owner.delete(`/api/v1/orgs/${orgId}/sso/connections/${ok.body.id}`);
       // A redirect loop ends.
       location = `${hop.url}/metadata`;
-      const loop = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'saml', name: 'Loop', saml: { metadataUrl: `${hop.url}/metadata` } });
+      const loop = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, {
+        protocol: 'saml',
+        name: 'Loop',
+        saml: { metadataUrl: `${hop.url}/metadata` },
+      });
       assert.equal(loop.status, 502);
       assert.match(loop.body.error.message, /redirected more than 5 times/);
     } finally {
@@ -95,14 +144,21 @@ describe('SSO fetches and the outbound policy (SSRF)', () => {
   });
 
   test('the refresh job checks the address again: a metadata host rebound to a denied address fails with a clear error', async () => {
-    const created = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'saml', name: 'By name', saml: { metadataUrl: `http://idp.palisade.test:${good.port}/metadata` } });
+    const created = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, {
+      protocol: 'saml',
+      name: 'By name',
+      saml: { metadataUrl: `http://idp.palisade.test:${good.port}/metadata` },
+    });
     assert.equal(created.status, 201, created.raw.body);
     const job = samlMetadataRefreshJob();
     assert.deepEqual(await job.run(t.system), { checked: 1, changed: 0, failed: 0 });
     await dns.serve(['host-record=idp.palisade.test,127.0.0.2']);
     assert.deepEqual(await job.run(t.system), { checked: 1, changed: 0, failed: 1 });
     const after = await owner.get(`/api/v1/orgs/${orgId}/sso/connections/${created.body.id}`);
-    assert.match(after.body.saml.idpMetadataError, /Palisade refused to connect to idp\.palisade\.test, which resolves to 127\.0\.0\.2.*PALISADE_OUTBOUND_ALLOW_CIDRS=127\.0\.0\.2\/32/);
+    assert.match(
+      after.body.saml.idpMetadataError,
+      /Palisade refused to connect to idp\.palisade\.test, which resolves to 127\.0\.0\.2.*PALISADE_OUTBOUND_ALLOW_CIDRS=127\.0\.0\.2\/32/,
+    );
     assert.equal(after.body.saml.idpCertificates.length, 1, 'the last good settings stay');
     const failures = await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=sso.metadata_refresh_failed`);
     assert.match(failures.body.data[0].metadata.error, /127\.0\.0\.2/);
@@ -112,13 +168,31 @@ describe('SSO fetches and the outbound policy (SSRF)', () => {
   });
 
   test('an OIDC issuer on a denied address is refused when saved, and at sign-in when its name was rebound since', async () => {
-    const oidc = (issuer: string) => ({ protocol: 'oidc', name: 'OIDC', oidc: { issuer, clientId: 'palisade', clientSecret: 'client-secret-1' } });
-    expectDenied(await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, oidc('http://169.254.169.254/')), /169\.254\.169\.254/);
+    const oidc = (issuer: string) => ({
+      protocol: 'oidc',
+      name: 'OIDC',
+      oidc: { issuer, clientId: 'palisade', clientSecret: 'client-secret-1' },
+    });
+    expectDenied(
+      await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, oidc('http://169.254.169.254/')),
+      /169\.254\.169\.254/,
+    );
     expectDenied(await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, oidc(`http://[::1]:${good.port}/`)), /::1/);
-    expectDenied(await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, oidc(`http://0177.0.0.2:${good.port}/`)), /127\.0\.0\.2/);
-    const conn = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, oidc(`http://idp.palisade.test:${denied.port}/`));
+    expectDenied(
+      await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, oidc(`http://0177.0.0.2:${good.port}/`)),
+      /127\.0\.0\.2/,
+    );
+    const conn = await owner.post(
+      `/api/v1/orgs/${orgId}/sso/connections`,
+      oidc(`http://idp.palisade.test:${denied.port}/`),
+    );
     assert.equal(conn.status, 201, conn.raw.body);
-    expectDenied(await owner.patch(`/api/v1/orgs/${orgId}/sso/connections/${conn.body.id}`, { oidc: { issuer: `http://[::1]:${good.port}/` } }), /::1/);
+    expectDenied(
+      await owner.patch(`/api/v1/orgs/${orgId}/sso/connections/${conn.body.id}`, {
+        oidc: { issuer: `http://[::1]:${good.port}/` },
+      }),
+      /::1/,
+    );
 
     // Allowed address, nothing listening there: an ordinary discovery failure (the guard let it through).
     const reachable = await t.anonymous().get(`/sso/${conn.body.id}/start`);
@@ -131,19 +205,25 @@ describe('SSO fetches and the outbound policy (SSRF)', () => {
     assert.equal(refused.headers['x-sso-error'], 'destination_address_denied');
     const reference = String(refused.headers['x-sso-reference']);
     const events = await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=sso.login_failed&limit=20`);
-    const event = events.body.data.find((e: { targets: { id: string }[] }) => e.targets.some((x) => x.id === reference));
+    const event = events.body.data.find((e: { targets: { id: string }[] }) =>
+      e.targets.some((x) => x.id === reference),
+    );
     assert.equal(event.metadata.code, 'destination_address_denied');
-    assert.match(event.metadata.detail, /idp\.palisade\.test, which resolves to 127\.0\.0\.2.*PALISADE_OUTBOUND_ALLOW_CIDRS/);
+    assert.match(
+      event.metadata.detail,
+      /idp\.palisade\.test, which resolves to 127\.0\.0\.2.*PALISADE_OUTBOUND_ALLOW_CIDRS/,
+    );
     assert.equal(denied.connections, 0);
     await dns.serve(['host-record=idp.palisade.test,127.0.0.1']);
     await owner.delete(`/api/v1/orgs/${orgId}/sso/connections/${conn.body.id}`);
   });
 
-  test('endpoints named by an allowed issuer\'s discovery document (token, JWKS) are checked too', async () => {
+  test("endpoints named by an allowed issuer's discovery document (token, JWKS) are checked too", async () => {
     const issuerHost = await startWitness('127.0.0.1');
     const issuer = issuerHost.url;
     issuerHost.handle = (req, res) => {
-      if (req.url !== '/.well-known/openid-configuration') return void res.writeHead(404, { connection: 'close' }).end();
+      if (req.url !== '/.well-known/openid-configuration')
+        return void res.writeHead(404, { connection: 'close' }).end();
       res.writeHead(200, { 'content-type': 'application/json', connection: 'close' }).end(
         JSON.stringify({
           issuer,
@@ -159,7 +239,11 @@ describe('SSO fetches and the outbound policy (SSRF)', () => {
       );
     };
     try {
-      const conn = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'oidc', name: 'Evil discovery', oidc: { issuer, clientId: 'palisade', clientSecret: 'client-secret-2' } });
+      const conn = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, {
+        protocol: 'oidc',
+        name: 'Evil discovery',
+        oidc: { issuer, clientId: 'palisade', clientSecret: 'client-secret-2' },
+      });
       assert.equal(conn.status, 201, conn.raw.body);
       const browser = t.anonymous();
       const start = await browser.get(`/sso/${conn.body.id}/start`);

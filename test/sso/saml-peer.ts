@@ -22,7 +22,25 @@ export interface KeyPair {
 export function makeKeyPair(cn: string): KeyPair {
   const dir = mkdtempSync(join(tmpdir(), 'palisade-saml-'));
   try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${cn}`, '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        `/CN=${cn}`,
+        '-keyout',
+        join(dir, 'k.pem'),
+        '-out',
+        join(dir, 'c.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     return { key: readFileSync(join(dir, 'k.pem'), 'utf8'), cert: readFileSync(join(dir, 'c.pem'), 'utf8') };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -35,7 +53,12 @@ export const IDP_SSO_URL = 'http://idp.test/sso';
 /** `wantAuthnRequestsSigned` sets the IDPSSODescriptor attribute of that name (the IdP refuses unsigned requests). */
 export function idpMetadata(certs: string[], opts: { wantAuthnRequestsSigned?: boolean } = {}): string {
   const body = (pem: string) => pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
-  const kds = certs.map((c) => `<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>${body(c)}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`).join('');
+  const kds = certs
+    .map(
+      (c) =>
+        `<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>${body(c)}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`,
+    )
+    .join('');
   return `<?xml version="1.0"?><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="${IDP_ENTITY}"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"${opts.wantAuthnRequestsSigned !== undefined ? ` WantAuthnRequestsSigned="${opts.wantAuthnRequestsSigned}"` : ''}>${kds}<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${IDP_SSO_URL}"/></md:IDPSSODescriptor></md:EntityDescriptor>`;
 }
 
@@ -69,7 +92,10 @@ export function redirectSignedOctets(redirectUrl: string): string {
     const name = eq < 0 ? pair : pair.slice(0, eq);
     if (!raw.has(name)) raw.set(name, eq < 0 ? '' : pair.slice(eq + 1));
   }
-  return ['SAMLRequest', 'RelayState', 'SigAlg'].filter((n) => raw.has(n)).map((n) => `${n}=${raw.get(n)}`).join('&');
+  return ['SAMLRequest', 'RelayState', 'SigAlg']
+    .filter((n) => raw.has(n))
+    .map((n) => `${n}=${raw.get(n)}`)
+    .join('&');
 }
 
 export class TestIdp {
@@ -89,7 +115,10 @@ export class TestIdp {
     const url = new URL(redirectUrl);
     const idp = this.idp();
     const sp = samlify.ServiceProvider({ metadata: spMetadata });
-    const parsed = await idp.parseLoginRequest(sp, 'redirect', { query: Object.fromEntries(url.searchParams), octetString: redirectSignedOctets(redirectUrl) } as never);
+    const parsed = await idp.parseLoginRequest(sp, 'redirect', {
+      query: Object.fromEntries(url.searchParams),
+      octetString: redirectSignedOctets(redirectUrl),
+    } as never);
     return (parsed.extract as { request: { id: string } }).request.id;
   }
 
@@ -99,14 +128,20 @@ export class TestIdp {
       privateKey: this.keys.key,
       signingCert: this.keys.cert,
       singleSignOnService: [{ Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', Location: IDP_SSO_URL }],
-      singleLogoutService: [{ Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', Location: `${IDP_SSO_URL}/logout` }],
+      singleLogoutService: [
+        { Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', Location: `${IDP_SSO_URL}/logout` },
+      ],
       wantAuthnRequestsSigned: this.wantAuthnRequestsSigned,
       isAssertionEncrypted: this.encrypt,
     });
   }
 
   /** A signed SAMLResponse (base64), assertion signed by samlify with this IdP's key. `mutate` edits the XML before signing. */
-  async response(spMetadata: string, f: ResponseFields, mutate?: (xml: string) => string): Promise<{ samlResponse: string; assertionId: string }> {
+  async response(
+    spMetadata: string,
+    f: ResponseFields,
+    mutate?: (xml: string) => string,
+  ): Promise<{ samlResponse: string; assertionId: string }> {
     const now = f.issueInstant ?? new Date();
     const nb = (f.notBefore ?? new Date(now.getTime() - 60_000)).toISOString();
     const noa = (f.notOnOrAfter ?? new Date(now.getTime() + 5 * 60_000)).toISOString();
@@ -114,7 +149,10 @@ export class TestIdp {
     const assertionId = `_a${randomUUID()}`;
     const irt = f.inResponseTo ? ` InResponseTo="${esc(f.inResponseTo)}"` : '';
     const attrs = Object.entries(f.attributes)
-      .map(([name, values]) => `<saml:Attribute Name="${esc(name)}">${values.map((v) => `<saml:AttributeValue>${esc(v)}</saml:AttributeValue>`).join('')}</saml:Attribute>`)
+      .map(
+        ([name, values]) =>
+          `<saml:Attribute Name="${esc(name)}">${values.map((v) => `<saml:AttributeValue>${esc(v)}</saml:AttributeValue>`).join('')}</saml:Attribute>`,
+      )
       .join('');
     let xml =
       `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${id}" Version="2.0" IssueInstant="${now.toISOString()}"${f.destination ? ` Destination="${esc(f.destination)}"` : ''}${irt}>` +
@@ -127,7 +165,13 @@ export class TestIdp {
       `<saml:AttributeStatement>${attrs}</saml:AttributeStatement></saml:Assertion></samlp:Response>`;
     if (mutate) xml = mutate(xml);
     const sp = samlify.ServiceProvider({ metadata: spMetadata });
-    const out = await this.idp().createLoginResponse(sp, { extract: { request: { id: f.inResponseTo ?? '' } } }, 'post', { email: f.nameId }, () => ({ id, context: xml }));
+    const out = await this.idp().createLoginResponse(
+      sp,
+      { extract: { request: { id: f.inResponseTo ?? '' } } },
+      'post',
+      { email: f.nameId },
+      () => ({ id, context: xml }),
+    );
     return { samlResponse: (out as { context: string }).context, assertionId };
   }
 }

@@ -4,7 +4,18 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
 import { samlMetadataRefreshJob } from '../../src/sso/metadata-refresh.js';
-import { IDP_SSO_URL, type KeyPair, type ResponseFields, TestIdp, decode, encode, idpMetadata, makeKeyPair, parse, serialize } from './saml-peer.js';
+import {
+  IDP_SSO_URL,
+  type KeyPair,
+  type ResponseFields,
+  TestIdp,
+  decode,
+  encode,
+  idpMetadata,
+  makeKeyPair,
+  parse,
+  serialize,
+} from './saml-peer.js';
 
 const PUBLIC = 'http://palisade.test';
 const ASSERTION_NS = 'urn:oasis:names:tc:SAML:2.0:assertion';
@@ -36,7 +47,9 @@ describe('SAML single sign-on with a samlify identity provider', () => {
     return idp.requestIdFrom(location, spMetadata);
   }
   const post = (agent: Agent, samlResponse: string, connectionId = conn.id) =>
-    agent.request('POST', `/sso/saml/${connectionId}/acs`, `SAMLResponse=${encodeURIComponent(samlResponse)}`, { 'content-type': 'application/x-www-form-urlencoded' });
+    agent.request('POST', `/sso/saml/${connectionId}/acs`, `SAMLResponse=${encodeURIComponent(samlResponse)}`, {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
 
   async function expectRefused(res: Awaited<ReturnType<typeof post>>, code: string) {
     assert.equal(res.headers['x-sso-error'], code, res.raw.body);
@@ -54,12 +67,21 @@ describe('SAML single sign-on with a samlify identity provider', () => {
     ({ orgId, owner } = await t.seedOrg('Acme', 'owner@acme.example'));
     [oldKey, newKey, attackerKey] = [makeKeyPair('idp-2025'), makeKeyPair('idp-2026'), makeKeyPair('attacker')];
     idp = new TestIdp(oldKey);
-    await owner.request('PUT', `/api/v1/orgs/${orgId}/role-mapping`, { requiredPrefix: 'acme-', defaultRole: 'member', rules: [{ group: 'acme-admins', role: 'admin' }] });
+    await owner.request('PUT', `/api/v1/orgs/${orgId}/role-mapping`, {
+      requiredPrefix: 'acme-',
+      defaultRole: 'member',
+      rules: [{ group: 'acme-admins', role: 'admin' }],
+    });
   });
   after(() => t.close());
 
   test('a connection is configured by uploading IdP metadata; SP metadata names entity id and ACS URL', async () => {
-    const res = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'saml', name: 'Entra', preset: 'okta', saml: { metadataXml: idpMetadata([oldKey.cert]) } });
+    const res = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, {
+      protocol: 'saml',
+      name: 'Entra',
+      preset: 'okta',
+      saml: { metadataXml: idpMetadata([oldKey.cert]) },
+    });
     assert.equal(res.status, 201, res.raw.body);
     conn = res.body;
     assert.equal(res.body.saml.idpEntityId, 'urn:test:idp');
@@ -71,7 +93,11 @@ describe('SAML single sign-on with a samlify identity provider', () => {
     spMetadata = md.raw.body;
     assert.ok(spMetadata.includes(`entityID="${conn.saml.spEntityId}"`));
     assert.ok(spMetadata.includes(`Location="${conn.saml.acsUrl}"`));
-    const bad = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'saml', name: 'x', saml: { metadataXml: '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="e"/>' } });
+    const bad = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, {
+      protocol: 'saml',
+      name: 'x',
+      saml: { metadataXml: '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="e"/>' },
+    });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.code, 'invalid_idp_metadata');
   });
@@ -100,17 +126,31 @@ describe('SAML single sign-on with a samlify identity provider', () => {
     assert.equal(other.body.error.code, 'csrf_token_invalid', 'other routes still need the header');
   });
 
-  test('encrypted assertions: the IdP encrypts to the SP certificate from Palisade\'s metadata, Palisade decrypts', async () => {
+  test("encrypted assertions: the IdP encrypts to the SP certificate from Palisade's metadata, Palisade decrypts", async () => {
     assert.match(spMetadata, /use="encryption"/);
-    assert.ok(!JSON.stringify((await owner.get(`/api/v1/orgs/${orgId}/sso/connections/${conn.id}`)).body).includes('PRIVATE KEY'), 'the SP private key is never returned');
+    assert.ok(
+      !JSON.stringify((await owner.get(`/api/v1/orgs/${orgId}/sso/connections/${conn.id}`)).body).includes(
+        'PRIVATE KEY',
+      ),
+      'the SP private key is never returned',
+    );
     const agent = t.anonymous();
-    const { samlResponse } = await new TestIdp(oldKey, true).response(spMetadata, { ...base(), inResponseTo: await start(agent) });
+    const { samlResponse } = await new TestIdp(oldKey, true).response(spMetadata, {
+      ...base(),
+      inResponseTo: await start(agent),
+    });
     const xml = decode(samlResponse);
-    assert.ok(xml.includes('EncryptedAssertion') && !xml.includes('dana@acme.example'), 'the assertion travels encrypted');
+    assert.ok(
+      xml.includes('EncryptedAssertion') && !xml.includes('dana@acme.example'),
+      'the assertion travels encrypted',
+    );
     const res = await post(agent, samlResponse);
     assert.equal(res.status, 303, res.raw.body);
     assert.equal((await agent.get('/api/v1/auth/session')).body.user.email, 'dana@acme.example');
-    const foreign = await new TestIdp(attackerKey, true).response(spMetadata, { ...base(), inResponseTo: await start(t.anonymous()) });
+    const foreign = await new TestIdp(attackerKey, true).response(spMetadata, {
+      ...base(),
+      inResponseTo: await start(t.anonymous()),
+    });
     await expectRefused(await post(t.anonymous(), foreign.samlResponse), 'saml_bad_signature');
   });
 
@@ -139,21 +179,31 @@ describe('SAML single sign-on with a samlify identity provider', () => {
 
   test('attack: a response signed by another key is refused', async () => {
     const requestId = await start(t.anonymous());
-    const { samlResponse } = await new TestIdp(attackerKey).response(spMetadata, { ...base(), inResponseTo: requestId });
+    const { samlResponse } = await new TestIdp(attackerKey).response(spMetadata, {
+      ...base(),
+      inResponseTo: requestId,
+    });
     await expectRefused(await post(t.anonymous(), samlResponse), 'saml_bad_signature');
   });
 
   async function wrapped(form: 'sibling' | 'nested') {
     const requestId = await start(t.anonymous());
-    const { samlResponse } = await idp.response(spMetadata, { ...base(), nameId: 'eve@acme.example', attributes: { email: ['eve@acme.example'], groups: ['acme-staff'] }, inResponseTo: requestId });
+    const { samlResponse } = await idp.response(spMetadata, {
+      ...base(),
+      nameId: 'eve@acme.example',
+      attributes: { email: ['eve@acme.example'], groups: ['acme-staff'] },
+      inResponseTo: requestId,
+    });
     const doc = parse(decode(samlResponse));
     const signed = doc.getElementsByTagNameNS(ASSERTION_NS, 'Assertion')[0]!;
     const evil = signed.cloneNode(true) as Element;
     evil.setAttribute('ID', '_evil');
     const evilSig = evil.getElementsByTagNameNS('http://www.w3.org/2000/09/xmldsig#', 'Signature')[0]!;
     evil.removeChild(evilSig);
-    for (const v of Array.from(evil.getElementsByTagNameNS(ASSERTION_NS, 'NameID'))) v.textContent = 'owner@acme.example';
-    for (const v of Array.from(evil.getElementsByTagNameNS(ASSERTION_NS, 'AttributeValue'))) if (v.textContent === 'eve@acme.example') v.textContent = 'owner@acme.example';
+    for (const v of Array.from(evil.getElementsByTagNameNS(ASSERTION_NS, 'NameID')))
+      v.textContent = 'owner@acme.example';
+    for (const v of Array.from(evil.getElementsByTagNameNS(ASSERTION_NS, 'AttributeValue')))
+      if (v.textContent === 'eve@acme.example') v.textContent = 'owner@acme.example';
     if (form === 'sibling') signed.parentNode!.insertBefore(evil, signed);
     else {
       // The evil assertion takes the signed one's place and carries it inside, where a naive verifier still finds it.
@@ -176,31 +226,53 @@ describe('SAML single sign-on with a samlify identity provider', () => {
   });
 
   test('attack: an XML comment inside NameID is refused', async () => {
-    const { samlResponse } = await idp.response(spMetadata, { ...base(), nameId: 'owner@acme.example<!---->.evil.example', attributes: { groups: ['acme-admins'] }, inResponseTo: await start(t.anonymous()) });
+    const { samlResponse } = await idp.response(spMetadata, {
+      ...base(),
+      nameId: 'owner@acme.example<!---->.evil.example',
+      attributes: { groups: ['acme-admins'] },
+      inResponseTo: await start(t.anonymous()),
+    });
     const meta = await expectRefused(await post(t.anonymous(), samlResponse), 'saml_comment_in_identity');
     assert.equal(meta.received, 'owner@acme.example.evil.example');
   });
 
   test('attack: wrong audience', async () => {
-    const { samlResponse } = await idp.response(spMetadata, { ...base(), audience: 'urn:some-other-sp', inResponseTo: await start(t.anonymous()) });
+    const { samlResponse } = await idp.response(spMetadata, {
+      ...base(),
+      audience: 'urn:some-other-sp',
+      inResponseTo: await start(t.anonymous()),
+    });
     const meta = await expectRefused(await post(t.anonymous(), samlResponse), 'saml_wrong_audience');
     assert.equal(meta.expected, conn.saml.spEntityId);
   });
 
   test('attack: wrong recipient', async () => {
-    const { samlResponse } = await idp.response(spMetadata, { ...base(), recipient: 'https://evil.example/acs', inResponseTo: await start(t.anonymous()) });
+    const { samlResponse } = await idp.response(spMetadata, {
+      ...base(),
+      recipient: 'https://evil.example/acs',
+      inResponseTo: await start(t.anonymous()),
+    });
     const meta = await expectRefused(await post(t.anonymous(), samlResponse), 'saml_wrong_recipient');
     assert.deepEqual(meta.received, ['https://evil.example/acs']);
   });
 
   test('attack: wrong destination', async () => {
-    const { samlResponse } = await idp.response(spMetadata, { ...base(), destination: 'https://evil.example/acs', inResponseTo: await start(t.anonymous()) });
+    const { samlResponse } = await idp.response(spMetadata, {
+      ...base(),
+      destination: 'https://evil.example/acs',
+      inResponseTo: await start(t.anonymous()),
+    });
     await expectRefused(await post(t.anonymous(), samlResponse), 'saml_wrong_destination');
   });
 
   test('attack: an expired assertion (beyond the clock skew) is refused', async () => {
     const past = Date.now() - 60 * 60_000;
-    const { samlResponse } = await idp.response(spMetadata, { ...base(), notBefore: new Date(past - 60_000), notOnOrAfter: new Date(past), inResponseTo: await start(t.anonymous()) });
+    const { samlResponse } = await idp.response(spMetadata, {
+      ...base(),
+      notBefore: new Date(past - 60_000),
+      notOnOrAfter: new Date(past),
+      inResponseTo: await start(t.anonymous()),
+    });
     await expectRefused(await post(t.anonymous(), samlResponse), 'saml_assertion_expired');
   });
 
@@ -215,9 +287,13 @@ describe('SAML single sign-on with a samlify identity provider', () => {
     await expectRefused(await post(t.anonymous(), samlResponse), 'saml_in_response_to_invalid');
   });
 
-  test('attack: a response for another organization\'s connection cannot be posted to this one', async () => {
+  test("attack: a response for another organization's connection cannot be posted to this one", async () => {
     const other = await t.seedOrg('Other', 'owner@other.example');
-    const created = await other.owner.post(`/api/v1/orgs/${other.orgId}/sso/connections`, { protocol: 'saml', name: 'Other IdP', saml: { metadataXml: idpMetadata([oldKey.cert]) } });
+    const created = await other.owner.post(`/api/v1/orgs/${other.orgId}/sso/connections`, {
+      protocol: 'saml',
+      name: 'Other IdP',
+      saml: { metadataXml: idpMetadata([oldKey.cert]) },
+    });
     assert.equal(created.status, 201);
     // A request started at the other organization's connection, answered to ours.
     const otherMd = (await t.anonymous().get(`/sso/saml/${created.body.id}/metadata`)).raw.body;
@@ -230,7 +306,14 @@ describe('SAML single sign-on with a samlify identity provider', () => {
     const attacker = t.anonymous();
     const hijack = await attacker.get(`/sso/${otherConn.id}/start`);
     const hijackRequest = await idp.requestIdFrom(String(hijack.headers.location), otherMd);
-    const forged = await idp.response(otherMd, { nameId: 'owner@acme.example', attributes: { email: ['owner@acme.example'] }, destination: otherConn.saml.acsUrl, recipient: otherConn.saml.acsUrl, audience: otherConn.saml.spEntityId, inResponseTo: hijackRequest });
+    const forged = await idp.response(otherMd, {
+      nameId: 'owner@acme.example',
+      attributes: { email: ['owner@acme.example'] },
+      destination: otherConn.saml.acsUrl,
+      recipient: otherConn.saml.acsUrl,
+      audience: otherConn.saml.spEntityId,
+      inResponseTo: hijackRequest,
+    });
     const takeover = await post(attacker, forged.samlResponse, otherConn.id);
     assert.equal(takeover.headers['x-sso-error'], 'sso_account_in_other_organization');
     assert.equal(takeover.status, 403);
@@ -250,19 +333,26 @@ describe('SAML single sign-on with a samlify identity provider', () => {
     assert.equal(sim.body.organization.id, orgId);
     assert.equal(sim.body.mapping.groups[0].outcome, 'matched');
     assert.equal((await post(agent, samlResponse)).status, 303, 'the real login still works after the dry run');
-    const wrappedSim = await owner.post(`/api/v1/orgs/${orgId}/sso/connections/${conn.id}/simulate`, { samlResponse: await wrapped('sibling') });
+    const wrappedSim = await owner.post(`/api/v1/orgs/${orgId}/sso/connections/${conn.id}/simulate`, {
+      samlResponse: await wrapped('sibling'),
+    });
     assert.equal(wrappedSim.body.wouldSucceed, false);
     assert.equal(wrappedSim.body.failure.code, 'saml_signature_wrapping');
   });
 
   test('a connection change is replayed against recent logins: who would lose their role, and nothing changes', async () => {
-    const impact = (changes: Record<string, unknown>) => owner.post(`/api/v1/orgs/${orgId}/sso/connections/${conn.id}/impact`, { changes });
+    const impact = (changes: Record<string, unknown>) =>
+      owner.post(`/api/v1/orgs/${orgId}/sso/connections/${conn.id}/impact`, { changes });
     const res = await impact({ claims: { groups: 'memberOf' } });
     assert.equal(res.status, 200, res.raw.body);
     const dana = res.body.warnings.find((w: { email: string }) => w.email === 'dana@acme.example');
     assert.deepEqual([dana?.problem, dana?.before, dana?.after], ['would_lose_role', 'admin', 'member']);
     const rotated = await impact({ saml: { certificates: [attackerKey.cert] } });
-    assert.ok(rotated.body.warnings.length >= 1 && rotated.body.warnings.every((w: { problem: string }) => w.problem === 'would_fail'), rotated.raw.body);
+    assert.ok(
+      rotated.body.warnings.length >= 1 &&
+        rotated.body.warnings.every((w: { problem: string }) => w.problem === 'would_fail'),
+      rotated.raw.body,
+    );
     assert.match(rotated.body.warnings[0].explanation, /no longer trust/);
     const after = await owner.get(`/api/v1/orgs/${orgId}/sso/connections/${conn.id}`);
     assert.equal(after.body.claims.groups, 'groups', 'the preview changed nothing');
@@ -270,23 +360,34 @@ describe('SAML single sign-on with a samlify identity provider', () => {
   });
 
   test('certificate rollover: with two certificates both keys are accepted', async () => {
-    const upd = await owner.patch(`/api/v1/orgs/${orgId}/sso/connections/${conn.id}`, { saml: { metadataXml: idpMetadata([oldKey.cert, newKey.cert]) } });
+    const upd = await owner.patch(`/api/v1/orgs/${orgId}/sso/connections/${conn.id}`, {
+      saml: { metadataXml: idpMetadata([oldKey.cert, newKey.cert]) },
+    });
     assert.equal(upd.status, 200, upd.raw.body);
     assert.equal(upd.body.saml.idpCertificates.length, 2);
     for (const key of [oldKey, newKey]) {
       const agent = t.anonymous();
-      const { samlResponse } = await new TestIdp(key).response(spMetadata, { ...base(), inResponseTo: await start(agent) });
+      const { samlResponse } = await new TestIdp(key).response(spMetadata, {
+        ...base(),
+        inResponseTo: await start(agent),
+      });
       assert.equal((await post(agent, samlResponse)).status, 303);
     }
   });
 
   test('metadata by URL: downloaded at creation, refreshed by the job, a published next certificate is picked up', async () => {
     let served = idpMetadata([oldKey.cert]);
-    const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/samlmetadata+xml' }).end(served));
+    const server = createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/samlmetadata+xml' }).end(served),
+    );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metadata`;
     try {
-      const created = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'saml', name: 'By URL', saml: { metadataUrl: url } });
+      const created = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, {
+        protocol: 'saml',
+        name: 'By URL',
+        saml: { metadataUrl: url },
+      });
       assert.equal(created.status, 201, created.raw.body);
       assert.equal(created.body.saml.idpMetadataUrl, url);
       assert.equal(created.body.saml.idpCertificates.length, 1);
@@ -306,7 +407,11 @@ describe('SAML single sign-on with a samlify identity provider', () => {
       const kept = await owner.get(`/api/v1/orgs/${orgId}/sso/connections/${created.body.id}`);
       assert.equal(kept.body.saml.idpCertificates.length, 2, 'bad metadata never replaces good settings');
       assert.match(kept.body.saml.idpMetadataError, /metadata/);
-      const unreachable = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'saml', name: 'Nowhere', saml: { metadataUrl: 'http://127.0.0.1:9/metadata' } });
+      const unreachable = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, {
+        protocol: 'saml',
+        name: 'Nowhere',
+        saml: { metadataUrl: 'http://127.0.0.1:9/metadata' },
+      });
       assert.equal(unreachable.status, 502);
       assert.equal(unreachable.body.error.code, 'idp_metadata_unreachable');
       assert.equal((await owner.delete(`/api/v1/orgs/${orgId}/sso/connections/${created.body.id}`)).status, 204);

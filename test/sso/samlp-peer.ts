@@ -25,7 +25,11 @@ export interface SamlpOptions {
   encryptionAlgorithm?: string;
 }
 
-type GetSamlResponse = (config: Record<string, unknown>, user: Record<string, unknown>, cb: (err: Error | null, xml: string) => void) => void;
+type GetSamlResponse = (
+  config: Record<string, unknown>,
+  user: Record<string, unknown>,
+  cb: (err: Error | null, xml: string) => void,
+) => void;
 
 export async function samlpResponse(o: SamlpOptions): Promise<string> {
   const get = promisify(samlp.getSamlResponse as GetSamlResponse);
@@ -43,12 +47,26 @@ export async function samlpResponse(o: SamlpOptions): Promise<string> {
       lifetimeInSeconds: o.lifetimeInSeconds ?? 300,
       ...(o.samlStatusCode ? { samlStatusCode: o.samlStatusCode } : {}),
       ...(o.signResponse ? { signResponse: true } : {}),
-      ...(o.encryptionCert ? { encryptionCert: o.encryptionCert, encryptionPublicKey: publicKeyOf(o.encryptionCert), encryptionAlgorithm: o.encryptionAlgorithm ?? 'http://www.w3.org/2001/04/xmlenc#aes256-cbc', disallowEncryptionWithInsecureAlgorithm: false } : {}),
+      ...(o.encryptionCert
+        ? {
+            encryptionCert: o.encryptionCert,
+            encryptionPublicKey: publicKeyOf(o.encryptionCert),
+            encryptionAlgorithm: o.encryptionAlgorithm ?? 'http://www.w3.org/2001/04/xmlenc#aes256-cbc',
+            disallowEncryptionWithInsecureAlgorithm: false,
+          }
+        : {}),
     },
-    { id: o.user.id, emails: [{ value: o.user.email }], displayName: o.user.email, name: { givenName: o.user.givenName ?? 'Test', familyName: o.user.familyName ?? 'Person' }, ...(o.user.groups ? { groups: o.user.groups } : {}) },
+    {
+      id: o.user.id,
+      emails: [{ value: o.user.email }],
+      displayName: o.user.email,
+      name: { givenName: o.user.givenName ?? 'Test', familyName: o.user.familyName ?? 'Person' },
+      ...(o.user.groups ? { groups: o.user.groups } : {}),
+    },
   );
   return Buffer.from(xml, 'utf8').toString('base64');
 }
 
 /** samlp wants the RSA public key beside the certificate for encryption. */
-const publicKeyOf = (certPem: string): string => new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+const publicKeyOf = (certPem: string): string =>
+  new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'pem' }).toString();

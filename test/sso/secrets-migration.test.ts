@@ -48,14 +48,28 @@ describe('migration 0010 seals SSO secrets stored in clear', () => {
   // Migrations describe the schema at their point in history, so this test talks to it untyped.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const raw = () => tdb.database.db as unknown as Kysely<any>;
-  const applied = async () => (await raw().selectFrom('kysely_migration').select('name').execute()).map((r) => r.name as string);
-  const code = () => new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(totpSecret), digits: 6, period: 30 }).generate({ timestamp: clock.now().getTime() });
+  const applied = async () =>
+    (await raw().selectFrom('kysely_migration').select('name').execute()).map((r) => r.name as string);
+  const code = () =>
+    new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(totpSecret), digits: 6, period: 30 }).generate({
+      timestamp: clock.now().getTime(),
+    });
 
   before(async () => {
     tdb = await openTestDatabase({ migrate: false });
     await migrateTo(tdb.database, PREVIOUS);
     assert.ok(!(await applied()).includes(SEALING));
-    config = loadConfig({}, { databaseUrl: tdb.url, logLevel: 'silent', passwordScryptLogN: 10, publicUrl: PUBLIC, masterKey: randomBytes(32).toString('base64'), outboundAllowCidrs: TEST_OUTBOUND_ALLOW_CIDRS });
+    config = loadConfig(
+      {},
+      {
+        databaseUrl: tdb.url,
+        logLevel: 'silent',
+        passwordScryptLogN: 10,
+        publicUrl: PUBLIC,
+        masterKey: randomBytes(32).toString('base64'),
+        outboundAllowCidrs: TEST_OUTBOUND_ALLOW_CIDRS,
+      },
+    );
     peer = await startOidcPeer(`${PUBLIC}/sso/oidc/callback`, { legacy: { email: 'legacy@acme.example' } });
     idpKey = makeKeyPair('legacy-idp');
 
@@ -67,12 +81,57 @@ describe('migration 0010 seals SSO secrets stored in clear', () => {
       userId = newId('usr', clock.now());
       const membershipId = newId('mem', clock.now());
       const secret = generateSecret('lnk');
-      await raw().insertInto('organizations').values({ id: orgId, parent_id: null, name: 'Acme', billing_email: null, status: 'active', created_at: at, updated_at: at, deleted_at: null }).execute();
-      await raw().insertInto('users').values({ id: userId, email: 'owner@acme.example', display_name: null, password_hash: null, status: 'active', created_at: at, updated_at: at }).execute();
-      await raw().insertInto('memberships').values({ id: membershipId, org_id: orgId, user_id: userId, role: 'primary_owner', status: 'invited', invited_by: null, created_at: at, updated_at: at }).execute();
+      await raw()
+        .insertInto('organizations')
+        .values({
+          id: orgId,
+          parent_id: null,
+          name: 'Acme',
+          billing_email: null,
+          status: 'active',
+          created_at: at,
+          updated_at: at,
+          deleted_at: null,
+        })
+        .execute();
+      await raw()
+        .insertInto('users')
+        .values({
+          id: userId,
+          email: 'owner@acme.example',
+          display_name: null,
+          password_hash: null,
+          status: 'active',
+          created_at: at,
+          updated_at: at,
+        })
+        .execute();
+      await raw()
+        .insertInto('memberships')
+        .values({
+          id: membershipId,
+          org_id: orgId,
+          user_id: userId,
+          role: 'primary_owner',
+          status: 'invited',
+          invited_by: null,
+          created_at: at,
+          updated_at: at,
+        })
+        .execute();
       await raw()
         .insertInto('link_tokens')
-        .values({ id: newId('lnk', clock.now()), purpose: 'setup', token_hash: hashSecret(secret), user_id: userId, org_id: orgId, membership_id: membershipId, created_at: at, expires_at: new Date(clock.now().getTime() + 86_400_000).toISOString(), used_at: null })
+        .values({
+          id: newId('lnk', clock.now()),
+          purpose: 'setup',
+          token_hash: hashSecret(secret),
+          user_id: userId,
+          org_id: orgId,
+          membership_id: membershipId,
+          created_at: at,
+          expires_at: new Date(clock.now().getTime() + 86_400_000).toISOString(),
+          used_at: null,
+        })
         .execute();
       setupUrl = `${PUBLIC}/setup#token=${secret}`;
     }
@@ -81,11 +140,28 @@ describe('migration 0010 seals SSO secrets stored in clear', () => {
     spKeyPem = sp.privateKeyPem;
     spCertPem = sp.certificatePem;
     const at = clock.now().toISOString();
-    const base = { org_id: orgId, preset: 'custom', status: 'active', jit_enabled: 1, idp_initiated: 0, claims: JSON.stringify({ email: 'email', firstName: 'given_name', lastName: 'family_name', groups: 'groups' }), created_at: at, updated_at: at };
+    const base = {
+      org_id: orgId,
+      preset: 'custom',
+      status: 'active',
+      jit_enabled: 1,
+      idp_initiated: 0,
+      claims: JSON.stringify({ email: 'email', firstName: 'given_name', lastName: 'family_name', groups: 'groups' }),
+      created_at: at,
+      updated_at: at,
+    };
     await raw()
       .insertInto('sso_connections')
       .values([
-        { ...base, id: oidcId, protocol: 'oidc', name: 'Legacy OIDC', oidc_issuer: peer.issuer, oidc_client_id: peer.clientId, oidc_client_secret: peer.clientSecret },
+        {
+          ...base,
+          id: oidcId,
+          protocol: 'oidc',
+          name: 'Legacy OIDC',
+          oidc_issuer: peer.issuer,
+          oidc_client_id: peer.clientId,
+          oidc_client_secret: peer.clientSecret,
+        },
         {
           ...base,
           id: samlId,
@@ -100,7 +176,10 @@ describe('migration 0010 seals SSO secrets stored in clear', () => {
         },
       ])
       .execute();
-    await raw().insertInto('user_totp').values({ user_id: userId, secret: totpSecret, confirmed_at: at, last_step: null, created_at: at }).execute();
+    await raw()
+      .insertInto('user_totp')
+      .values({ user_id: userId, secret: totpSecret, confirmed_at: at, last_step: null, created_at: at })
+      .execute();
   });
   after(async () => {
     await app?.close();
@@ -109,11 +188,26 @@ describe('migration 0010 seals SSO secrets stored in clear', () => {
   });
 
   test('with secrets to seal and no key configuration, the migration stops and changes nothing', async () => {
-    await assert.rejects(migrateToLatest(tdb.database), (e: Error) => /0010_sso_secrets_sealed/.test(e.message) && /PALISADE_MASTER_KEY/.test(e.message));
+    await assert.rejects(
+      migrateToLatest(tdb.database),
+      (e: Error) => /0010_sso_secrets_sealed/.test(e.message) && /PALISADE_MASTER_KEY/.test(e.message),
+    );
     assert.ok(!(await applied()).includes(SEALING));
-    const row = await raw().selectFrom('sso_connections').select(['oidc_client_secret', 'sp_private_key']).where('id', '=', oidcId).executeTakeFirstOrThrow();
-    assert.equal(row.oidc_client_secret, peer.clientSecret, 'still the previous schema: nothing half-renamed or half-sealed');
-    const totp = await raw().selectFrom('user_totp').select('secret').where('user_id', '=', userId).executeTakeFirstOrThrow();
+    const row = await raw()
+      .selectFrom('sso_connections')
+      .select(['oidc_client_secret', 'sp_private_key'])
+      .where('id', '=', oidcId)
+      .executeTakeFirstOrThrow();
+    assert.equal(
+      row.oidc_client_secret,
+      peer.clientSecret,
+      'still the previous schema: nothing half-renamed or half-sealed',
+    );
+    const totp = await raw()
+      .selectFrom('user_totp')
+      .select('secret')
+      .where('user_id', '=', userId)
+      .executeTakeFirstOrThrow();
     assert.equal(totp.secret, totpSecret);
   });
 
@@ -125,15 +219,34 @@ describe('migration 0010 seals SSO secrets stored in clear', () => {
     const saml = await db.selectFrom('sso_connections').selectAll().where('id', '=', samlId).executeTakeFirstOrThrow();
     const totp = await db.selectFrom('user_totp').selectAll().where('user_id', '=', userId).executeTakeFirstOrThrow();
     const spBody = spKeyPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
-    assert.ok(oidc.oidc_client_secret_ct && !oidc.oidc_client_secret_ct.includes(peer.clientSecret) && !Buffer.from(oidc.oidc_client_secret_ct, 'base64').toString('latin1').includes(peer.clientSecret));
-    assert.ok(saml.sp_private_key_ct && !saml.sp_private_key_ct.includes('PRIVATE KEY') && !saml.sp_private_key_ct.includes(spBody.slice(0, 40)));
-    assert.ok(!totp.secret_ct.includes(totpSecret) && !Buffer.from(totp.secret_ct, 'base64').toString('latin1').includes(totpSecret));
+    assert.ok(
+      oidc.oidc_client_secret_ct &&
+        !oidc.oidc_client_secret_ct.includes(peer.clientSecret) &&
+        !Buffer.from(oidc.oidc_client_secret_ct, 'base64').toString('latin1').includes(peer.clientSecret),
+    );
+    assert.ok(
+      saml.sp_private_key_ct &&
+        !saml.sp_private_key_ct.includes('PRIVATE KEY') &&
+        !saml.sp_private_key_ct.includes(spBody.slice(0, 40)),
+    );
+    assert.ok(
+      !totp.secret_ct.includes(totpSecret) &&
+        !Buffer.from(totp.secret_ct, 'base64').toString('latin1').includes(totpSecret),
+    );
     assert.equal(oidc.oidc_client_secret_key_version, 1);
     assert.equal(saml.sp_private_key_key_version, 1);
     assert.equal(oidc.sp_private_key_key_version, null, 'an absent secret stays absent');
     assert.equal(totp.kek_id, 'local:1');
-    const keys = await db.selectFrom('org_data_keys').select(['version', 'status']).where('org_id', '=', orgId).execute();
-    assert.deepEqual(keys.map((k) => [Number(k.version), k.status]), [[1, 'active']], "sealed with the organization's own data key, created for it");
+    const keys = await db
+      .selectFrom('org_data_keys')
+      .select(['version', 'status'])
+      .where('org_id', '=', orgId)
+      .execute();
+    assert.deepEqual(
+      keys.map((k) => [Number(k.version), k.status]),
+      [[1, 'active']],
+      "sealed with the organization's own data key, created for it",
+    );
     // Each opens, in the one place that opens it, to exactly what was stored before.
     assert.equal(await oidcClientSecret(db, config, oidc), peer.clientSecret);
     assert.equal(await spPrivateKey(db, config, saml), spKeyPem);
@@ -157,29 +270,60 @@ describe('migration 0010 seals SSO secrets stored in clear', () => {
     assert.equal(go.status, 302, go.raw.body);
     const requestId = await new TestIdp(idpKey).requestIdFrom(String(go.headers.location), md);
     const acsUrl = `${PUBLIC}/sso/saml/${samlId}/acs`;
-    const { samlResponse } = await new TestIdp(idpKey, true).response(md, { nameId: 'dana@acme.example', attributes: { email: ['dana@acme.example'] }, destination: acsUrl, recipient: acsUrl, audience: `${PUBLIC}/sso/saml/${samlId}`, inResponseTo: requestId });
+    const { samlResponse } = await new TestIdp(idpKey, true).response(md, {
+      nameId: 'dana@acme.example',
+      attributes: { email: ['dana@acme.example'] },
+      destination: acsUrl,
+      recipient: acsUrl,
+      audience: `${PUBLIC}/sso/saml/${samlId}`,
+      inResponseTo: requestId,
+    });
     assert.ok(Buffer.from(samlResponse, 'base64').toString().includes('EncryptedAssertion'));
-    const posted = await samlAgent.request('POST', `/sso/saml/${samlId}/acs`, `SAMLResponse=${encodeURIComponent(samlResponse)}`, { 'content-type': 'application/x-www-form-urlencoded' });
+    const posted = await samlAgent.request(
+      'POST',
+      `/sso/saml/${samlId}/acs`,
+      `SAMLResponse=${encodeURIComponent(samlResponse)}`,
+      { 'content-type': 'application/x-www-form-urlencoded' },
+    );
     assert.equal(posted.status, 303, posted.raw.body);
     assert.equal((await samlAgent.get('/api/v1/auth/session')).body.user.email, 'dana@acme.example');
 
     const owner = new Agent(app, 'owner@acme.example');
-    const setup = await owner.post('/api/v1/auth/setup-password', { token: new URL(setupUrl).hash.replace('#token=', ''), password: TEST_PASSWORD });
+    const setup = await owner.post('/api/v1/auth/setup-password', {
+      token: new URL(setupUrl).hash.replace('#token=', ''),
+      password: TEST_PASSWORD,
+    });
     assert.equal(setup.status, 200, setup.raw.body);
     clock.advance(60_000);
-    const bg = await new Agent(app, 'bg').post('/api/v1/auth/break-glass', { email: 'owner@acme.example', password: TEST_PASSWORD, code: code() });
+    const bg = await new Agent(app, 'bg').post('/api/v1/auth/break-glass', {
+      email: 'owner@acme.example',
+      password: TEST_PASSWORD,
+      code: code(),
+    });
     assert.equal(bg.status, 200, bg.raw.body);
   });
 
   test('the data migration is idempotent, and a database with no rows migrates without any key', async () => {
-    assert.deepEqual(await sealExistingSsoSecrets(tdb.database.db, { config }), { connectionSecrets: 0, totpSecrets: 0 });
+    assert.deepEqual(await sealExistingSsoSecrets(tdb.database.db, { config }), {
+      connectionSecrets: 0,
+      totpSecrets: 0,
+    });
     const empty = await openTestDatabase({ migrate: false });
     try {
       await migrateTo(empty.database, PREVIOUS);
       const report = await migrateToLatest(empty.database);
       assert.ok(report.applied.includes(SEALING));
-      const cols = (await empty.database.db.introspection.getTables()).find((tb) => tb.name === 'sso_connections' && (!empty.database.schema || tb.schema === empty.database.schema))?.columns.map((c) => c.name) ?? [];
-      assert.ok(cols.includes('oidc_client_secret_ct') && cols.includes('sp_private_key_key_version') && !cols.includes('oidc_client_secret'));
+      const cols =
+        (await empty.database.db.introspection.getTables())
+          .find(
+            (tb) => tb.name === 'sso_connections' && (!empty.database.schema || tb.schema === empty.database.schema),
+          )
+          ?.columns.map((c) => c.name) ?? [];
+      assert.ok(
+        cols.includes('oidc_client_secret_ct') &&
+          cols.includes('sp_private_key_key_version') &&
+          !cols.includes('oidc_client_secret'),
+      );
     } finally {
       await empty.cleanup();
     }
@@ -190,11 +334,29 @@ describe('migration 0010 seals SSO secrets stored in clear', () => {
     app = undefined;
     await migrateTo(tdb.database, PREVIOUS, { config });
     assert.ok(!(await applied()).includes(SEALING));
-    const conn = await raw().selectFrom('sso_connections').select(['id', 'oidc_client_secret', 'sp_private_key']).orderBy('id').execute();
-    assert.deepEqual(conn.map((r) => [r.id, r.oidc_client_secret, r.sp_private_key]), [[oidcId, peer.clientSecret, null], [samlId, null, spKeyPem]]);
-    assert.equal((await raw().selectFrom('user_totp').select('secret').where('user_id', '=', userId).executeTakeFirstOrThrow()).secret, totpSecret);
+    const conn = await raw()
+      .selectFrom('sso_connections')
+      .select(['id', 'oidc_client_secret', 'sp_private_key'])
+      .orderBy('id')
+      .execute();
+    assert.deepEqual(
+      conn.map((r) => [r.id, r.oidc_client_secret, r.sp_private_key]),
+      [
+        [oidcId, peer.clientSecret, null],
+        [samlId, null, spKeyPem],
+      ],
+    );
+    assert.equal(
+      (await raw().selectFrom('user_totp').select('secret').where('user_id', '=', userId).executeTakeFirstOrThrow())
+        .secret,
+      totpSecret,
+    );
     await migrateToLatest(tdb.database, { config });
-    const again = await tdb.database.db.selectFrom('sso_connections').selectAll().where('id', '=', oidcId).executeTakeFirstOrThrow();
+    const again = await tdb.database.db
+      .selectFrom('sso_connections')
+      .selectAll()
+      .where('id', '=', oidcId)
+      .executeTakeFirstOrThrow();
     assert.ok(again.oidc_client_secret_ct !== peer.clientSecret && again.oidc_client_secret_key_version === 1);
     assert.equal(await oidcClientSecret(tdb.database.db, config, again), peer.clientSecret);
   });

@@ -26,7 +26,11 @@ function spSigning(xml: string): { authnRequestsSigned: string | null; signingCe
   const sp = doc.getElementsByTagNameNS(MD_NS, 'SPSSODescriptor')[0]!;
   const signingCerts = Array.from(sp.getElementsByTagNameNS(MD_NS, 'KeyDescriptor'))
     .filter((k) => k.getAttribute('use') === 'signing')
-    .flatMap((k) => Array.from(k.getElementsByTagNameNS(DS_NS, 'X509Certificate')).map((c) => (c.textContent ?? '').replace(/\s+/g, '')));
+    .flatMap((k) =>
+      Array.from(k.getElementsByTagNameNS(DS_NS, 'X509Certificate')).map((c) =>
+        (c.textContent ?? '').replace(/\s+/g, ''),
+      ),
+    );
   return { authnRequestsSigned: sp.getAttribute('AuthnRequestsSigned'), signingCerts };
 }
 
@@ -58,7 +62,8 @@ describe('signed SAML AuthnRequests with a samlify IdP that requires them', () =
     assert.ok(location.startsWith(`${IDP_SSO_URL}?SAMLRequest=`), location);
     return location;
   };
-  const lastEvent = async (action: string) => (await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=${action}`)).body.data[0];
+  const lastEvent = async (action: string) =>
+    (await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=${action}`)).body.data[0];
 
   before(async () => {
     t = await createTestApp({ publicUrl: PUBLIC });
@@ -69,14 +74,22 @@ describe('signed SAML AuthnRequests with a samlify IdP that requires them', () =
   after(() => t.close());
 
   test('IdP metadata with WantAuthnRequestsSigned="true": the connection signs by default, and its SP metadata says so', async () => {
-    const res = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'saml', name: 'Strict IdP', saml: { metadataXml: idpMetadata([idpKey.cert], { wantAuthnRequestsSigned: true }) } });
+    const res = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, {
+      protocol: 'saml',
+      name: 'Strict IdP',
+      saml: { metadataXml: idpMetadata([idpKey.cert], { wantAuthnRequestsSigned: true }) },
+    });
     assert.equal(res.status, 201, res.raw.body);
     signing = res.body;
     assert.equal(signing.signAuthnRequests, true);
     assert.equal(signing.saml.idpWantsAuthnRequestsSigned, true);
     const md = spSigning(await spMetadataOf(signing.id));
     assert.equal(md.authnRequestsSigned, 'true');
-    assert.deepEqual(md.signingCerts, [pemBody(signing.saml.spCertificate)], 'the signing certificate published is the connection\'s own SP certificate');
+    assert.deepEqual(
+      md.signingCerts,
+      [pemBody(signing.saml.spCertificate)],
+      "the signing certificate published is the connection's own SP certificate",
+    );
     const created = await lastEvent('sso.connection_created');
     assert.equal(created.metadata.signAuthnRequests, true);
     assert.equal(created.metadata.idpWantsAuthnRequestsSigned, true);
@@ -93,7 +106,15 @@ describe('signed SAML AuthnRequests with a samlify IdP that requires them', () =
     assert.ok(!requestXml.includes('Signature'), requestXml);
     // An independent check besides samlify's: node:crypto over the raw query octets with the certificate from the SP metadata.
     const cert = new X509Certificate(Buffer.from(spSigning(await spMetadataOf(signing.id)).signingCerts[0]!, 'base64'));
-    assert.equal(verify('sha256', Buffer.from(redirectSignedOctets(location)), cert.publicKey, Buffer.from(url.searchParams.get('Signature')!, 'base64')), true);
+    assert.equal(
+      verify(
+        'sha256',
+        Buffer.from(redirectSignedOctets(location)),
+        cert.publicKey,
+        Buffer.from(url.searchParams.get('Signature')!, 'base64'),
+      ),
+      true,
+    );
 
     const spMetadata = await spMetadataOf(signing.id);
     const requestId = await strictIdp.requestIdFrom(location, spMetadata);
@@ -106,7 +127,12 @@ describe('signed SAML AuthnRequests with a samlify IdP that requires them', () =
       recipient: signing.saml.acsUrl,
       audience: signing.saml.spEntityId,
     });
-    const res = await agent.request('POST', `/sso/saml/${signing.id}/acs`, `SAMLResponse=${encodeURIComponent(samlResponse)}`, { 'content-type': 'application/x-www-form-urlencoded' });
+    const res = await agent.request(
+      'POST',
+      `/sso/saml/${signing.id}/acs`,
+      `SAMLResponse=${encodeURIComponent(samlResponse)}`,
+      { 'content-type': 'application/x-www-form-urlencoded' },
+    );
     assert.equal(res.status, 303, res.raw.body);
     assert.equal((await agent.get('/api/v1/auth/session')).body.user.email, 'signer@signing.example');
   });
@@ -118,17 +144,27 @@ describe('signed SAML AuthnRequests with a samlify IdP that requires them', () =
     const evil = xml.replace(signing.saml.acsUrl, 'https://attacker.example/acs');
     assert.notEqual(evil, xml);
     url.searchParams.set('SAMLRequest', deflateRawSync(Buffer.from(evil, 'utf8')).toString('base64'));
-    await assert.rejects(strictIdp.requestIdFrom(url.toString(), await spMetadataOf(signing.id)), /ERR_FAILED_MESSAGE_SIGNATURE_VERIFICATION/);
+    await assert.rejects(
+      strictIdp.requestIdFrom(url.toString(), await spMetadataOf(signing.id)),
+      /ERR_FAILED_MESSAGE_SIGNATURE_VERIFICATION/,
+    );
   });
 
-  test('attack: a request signed with another connection\'s key does not verify as this connection\'s', async () => {
-    const other = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'saml', name: 'Other strict', saml: { metadataXml: idpMetadata([idpKey.cert], { wantAuthnRequestsSigned: true }) } });
+  test("attack: a request signed with another connection's key does not verify as this connection's", async () => {
+    const other = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, {
+      protocol: 'saml',
+      name: 'Other strict',
+      saml: { metadataXml: idpMetadata([idpKey.cert], { wantAuthnRequestsSigned: true }) },
+    });
     assert.equal(other.status, 201, other.raw.body);
     const foreignSigned = await startUrl(t.anonymous(), other.body.id);
     // Genuine for its own connection…
     assert.ok(await strictIdp.requestIdFrom(foreignSigned, await spMetadataOf(other.body.id)));
     // …refused when checked against this connection's SP certificate.
-    await assert.rejects(strictIdp.requestIdFrom(foreignSigned, await spMetadataOf(signing.id)), /ERR_FAILED_MESSAGE_SIGNATURE_VERIFICATION/);
+    await assert.rejects(
+      strictIdp.requestIdFrom(foreignSigned, await spMetadataOf(signing.id)),
+      /ERR_FAILED_MESSAGE_SIGNATURE_VERIFICATION/,
+    );
     assert.equal((await owner.delete(`/api/v1/orgs/${orgId}/sso/connections/${other.body.id}`)).status, 204);
   });
 
@@ -137,14 +173,27 @@ describe('signed SAML AuthnRequests with a samlify IdP that requires them', () =
     assert.equal(off.status, 400);
     assert.equal(off.body.error.code, 'idp_requires_signed_authn_requests');
     assert.match(off.body.error.message, /WantAuthnRequestsSigned/);
-    assert.equal((await owner.get(`/api/v1/orgs/${orgId}/sso/connections/${signing.id}`)).body.signAuthnRequests, true, 'unchanged');
-    const create = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'saml', name: 'x', signAuthnRequests: false, saml: { metadataXml: idpMetadata([idpKey.cert], { wantAuthnRequestsSigned: true }) } });
+    assert.equal(
+      (await owner.get(`/api/v1/orgs/${orgId}/sso/connections/${signing.id}`)).body.signAuthnRequests,
+      true,
+      'unchanged',
+    );
+    const create = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, {
+      protocol: 'saml',
+      name: 'x',
+      signAuthnRequests: false,
+      saml: { metadataXml: idpMetadata([idpKey.cert], { wantAuthnRequestsSigned: true }) },
+    });
     assert.equal(create.status, 400);
     assert.equal(create.body.error.code, 'idp_requires_signed_authn_requests');
   });
 
   test('without WantAuthnRequestsSigned: unsigned by default, and a strict IdP refuses the unsigned request', async () => {
-    const res = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'saml', name: 'Lenient IdP', saml: { metadataXml: idpMetadata([idpKey.cert]) } });
+    const res = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, {
+      protocol: 'saml',
+      name: 'Lenient IdP',
+      saml: { metadataXml: idpMetadata([idpKey.cert]) },
+    });
     assert.equal(res.status, 201, res.raw.body);
     plain = res.body;
     assert.equal(plain.signAuthnRequests, false);
@@ -168,25 +217,45 @@ describe('signed SAML AuthnRequests with a samlify IdP that requires them', () =
     assert.equal(updated.targets.find((x: { type: string }) => x.type === 'sso_connection').id, plain.id);
     const spMetadata = await spMetadataOf(plain.id);
     assert.equal(spSigning(spMetadata).authnRequestsSigned, 'true');
-    assert.ok(await strictIdp.requestIdFrom(await startUrl(t.anonymous(), plain.id), spMetadata), 'the strict IdP now accepts it');
+    assert.ok(
+      await strictIdp.requestIdFrom(await startUrl(t.anonymous(), plain.id), spMetadata),
+      'the strict IdP now accepts it',
+    );
 
     const off = await owner.patch(`/api/v1/orgs/${orgId}/sso/connections/${plain.id}`, { signAuthnRequests: false });
     assert.equal(off.status, 200, off.raw.body);
     assert.equal((await lastEvent('sso.connection_updated')).metadata.signAuthnRequests, false);
     assert.equal(spSigning(await spMetadataOf(plain.id)).authnRequestsSigned, 'false');
-    await assert.rejects(strictIdp.requestIdFrom(await startUrl(t.anonymous(), plain.id), spMetadata), /ERR_MISSING_SIG_ALG/);
+    await assert.rejects(
+      strictIdp.requestIdFrom(await startUrl(t.anonymous(), plain.id), spMetadata),
+      /ERR_MISSING_SIG_ALG/,
+    );
 
     const member = (await t.addMember(owner, orgId, 'member@signing.example', 'member')).agent;
-    assert.equal((await member.patch(`/api/v1/orgs/${orgId}/sso/connections/${plain.id}`, { signAuthnRequests: true })).status, 403);
-    const wrongType = await owner.patch(`/api/v1/orgs/${orgId}/sso/connections/${plain.id}`, { signAuthnRequests: 'yes' });
+    assert.equal(
+      (await member.patch(`/api/v1/orgs/${orgId}/sso/connections/${plain.id}`, { signAuthnRequests: true })).status,
+      403,
+    );
+    const wrongType = await owner.patch(`/api/v1/orgs/${orgId}/sso/connections/${plain.id}`, {
+      signAuthnRequests: 'yes',
+    });
     assert.equal(wrongType.status, 400);
   });
 
   test('OIDC connections refuse the setting', async () => {
-    const create = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'oidc', name: 'OIDC', signAuthnRequests: true, oidc: { issuer: 'http://127.0.0.1:9', clientId: 'c', clientSecret: 's' } });
+    const create = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, {
+      protocol: 'oidc',
+      name: 'OIDC',
+      signAuthnRequests: true,
+      oidc: { issuer: 'http://127.0.0.1:9', clientId: 'c', clientSecret: 's' },
+    });
     assert.equal(create.status, 400);
     assert.equal(create.body.error.code, 'sign_authn_requests_not_supported');
-    const ok = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'oidc', name: 'OIDC', oidc: { issuer: 'http://127.0.0.1:9', clientId: 'c', clientSecret: 's' } });
+    const ok = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, {
+      protocol: 'oidc',
+      name: 'OIDC',
+      oidc: { issuer: 'http://127.0.0.1:9', clientId: 'c', clientSecret: 's' },
+    });
     assert.equal(ok.status, 201, ok.raw.body);
     assert.equal(ok.body.signAuthnRequests, false);
     const patch = await owner.patch(`/api/v1/orgs/${orgId}/sso/connections/${ok.body.id}`, { signAuthnRequests: true });
@@ -196,11 +265,17 @@ describe('signed SAML AuthnRequests with a samlify IdP that requires them', () =
 
   test('metadata refresh: an IdP that starts requiring signed requests turns signing on, audited', async () => {
     let served = idpMetadata([idpKey.cert]);
-    const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/samlmetadata+xml' }).end(served));
+    const server = createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/samlmetadata+xml' }).end(served),
+    );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metadata`;
     try {
-      const created = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, { protocol: 'saml', name: 'Refreshing', saml: { metadataUrl: url } });
+      const created = await owner.post(`/api/v1/orgs/${orgId}/sso/connections`, {
+        protocol: 'saml',
+        name: 'Refreshing',
+        saml: { metadataUrl: url },
+      });
       assert.equal(created.status, 201, created.raw.body);
       assert.equal(created.body.signAuthnRequests, false);
       const job = samlMetadataRefreshJob();
@@ -217,7 +292,7 @@ describe('signed SAML AuthnRequests with a samlify IdP that requires them', () =
       assert.match(ev.metadata.reason, /WantAuthnRequestsSigned/);
       const spMetadata = await spMetadataOf(created.body.id);
       assert.ok(await strictIdp.requestIdFrom(await startUrl(t.anonymous(), created.body.id), spMetadata));
-      assert.equal((await job.run(t.system) as { changed: number }).changed, 0, 'idempotent');
+      assert.equal(((await job.run(t.system)) as { changed: number }).changed, 0, 'idempotent');
     } finally {
       await new Promise((r) => server.close(r));
     }

@@ -18,11 +18,28 @@ function withFiles<T>(files: Record<string, string>, run: (dir: string) => T): T
   }
 }
 
-const ID_ATTRS = ['--id-attr:ID', 'urn:oasis:names:tc:SAML:2.0:assertion:Assertion', '--id-attr:ID', 'urn:oasis:names:tc:SAML:2.0:protocol:Response'];
+const ID_ATTRS = [
+  '--id-attr:ID',
+  'urn:oasis:names:tc:SAML:2.0:assertion:Assertion',
+  '--id-attr:ID',
+  'urn:oasis:names:tc:SAML:2.0:protocol:Response',
+];
 
 export function xmlsecSign(xml: string, keys: KeyPair): string {
   return withFiles({ 'in.xml': xml, 'k.pem': keys.key, 'c.pem': keys.cert }, (dir) => {
-    execFileSync('xmlsec1', ['--sign', '--privkey-pem', `${join(dir, 'k.pem')},${join(dir, 'c.pem')}`, ...ID_ATTRS, '--output', join(dir, 'out.xml'), join(dir, 'in.xml')], { stdio: 'pipe' });
+    execFileSync(
+      'xmlsec1',
+      [
+        '--sign',
+        '--privkey-pem',
+        `${join(dir, 'k.pem')},${join(dir, 'c.pem')}`,
+        ...ID_ATTRS,
+        '--output',
+        join(dir, 'out.xml'),
+        join(dir, 'in.xml'),
+      ],
+      { stdio: 'pipe' },
+    );
     return readFileSync(join(dir, 'out.xml'), 'utf8');
   });
 }
@@ -30,7 +47,9 @@ export function xmlsecSign(xml: string, keys: KeyPair): string {
 /** Throws unless xmlsec1 verifies the document's signature with the certificate. */
 export function xmlsecVerify(xml: string, cert: string): void {
   withFiles({ 'r.xml': xml, 'c.pem': cert }, (dir) => {
-    execFileSync('xmlsec1', ['--verify', '--pubkey-cert-pem', join(dir, 'c.pem'), ...ID_ATTRS, join(dir, 'r.xml')], { stdio: 'pipe' });
+    execFileSync('xmlsec1', ['--verify', '--pubkey-cert-pem', join(dir, 'c.pem'), ...ID_ATTRS, join(dir, 'r.xml')], {
+      stdio: 'pipe',
+    });
   });
 }
 

@@ -16,7 +16,8 @@ import { testAction } from '../helpers/audit-actions.js';
 
 const BACKLOG = 60_000;
 /** What rsyslog writes per message: seq, event id and the redelivery mark, from the parsed structured data. */
-const TEMPLATE = '%$!rfc5424-sd!palisade@32473!seq%\\t%$!rfc5424-sd!palisade@32473!eventid%\\t%$!rfc5424-sd!palisade@32473!redelivery%\\n';
+const TEMPLATE =
+  '%$!rfc5424-sd!palisade@32473!seq%\\t%$!rfc5424-sd!palisade@32473!eventid%\\t%$!rfc5424-sd!palisade@32473!redelivery%\\n';
 
 interface Received {
   seq: number;
@@ -44,7 +45,14 @@ describe('a Palisade server killed with SIGKILL during stream delivery (real rsy
   /** A real server; `schedulerStarted` resolves when it logs that its job scheduler runs (start-up done). */
   const serve = () => {
     const child = spawn(...palisadeCommand('serve', '--port', '0'), {
-      env: { ...process.env, DATABASE_URL: tdb.url, PALISADE_MASTER_KEY: masterKey, PALISADE_OUTBOUND_ALLOW_CIDRS: '127.0.0.1/32', PALISADE_AUDIT_STREAM_INTERVAL_SECONDS: '1', PALISADE_LOG_LEVEL: 'info' },
+      env: {
+        ...process.env,
+        DATABASE_URL: tdb.url,
+        PALISADE_MASTER_KEY: masterKey,
+        PALISADE_OUTBOUND_ALLOW_CIDRS: '127.0.0.1/32',
+        PALISADE_AUDIT_STREAM_INTERVAL_SECONDS: '1',
+        PALISADE_LOG_LEVEL: 'info',
+      },
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     const schedulerStarted = new Promise<number>((resolve) => {
@@ -66,18 +74,43 @@ describe('a Palisade server killed with SIGKILL during stream delivery (real rsy
             return { seq: Number(seq), eventId, redelivery: redelivery === 'true' };
           })
       : [];
-  const streamRow = (id: string) => tdb.database.db.selectFrom('audit_streams').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const streamRow = (id: string) =>
+    tdb.database.db.selectFrom('audit_streams').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 
   test('delivery resumes within 10 s of the restart; nothing is lost; only the batch in flight is sent twice, marked as a redelivery', async (t) => {
     const sys = systemCtx({ db: tdb.database.db, clock: systemClock, config }, 'test');
     const { organization } = await createOrganization(sys, { name: 'Crashy', ownerEmail: 'owner@crashy.example' });
     const orgId = organization.id;
-    const { stream } = await createStream(sys, orgId, { name: 'rsyslog', kind: 'syslog_tcp', format: 'palisade', host: '127.0.0.1', port: rsyslog.port });
+    const { stream } = await createStream(sys, orgId, {
+      name: 'rsyslog',
+      kind: 'syslog_tcp',
+      format: 'palisade',
+      host: '127.0.0.1',
+      port: rsyslog.port,
+    });
     const from = stream.health.cursorSeq;
     for (let i = 0; i < BACKLOG; i += 5_000) {
-      await tdb.database.db.transaction().execute((tx) => recordAuditBatch(tx, sys, Array.from({ length: 5_000 }, (_, k) => ({ orgId, action: testAction('test.activity'), metadata: { i: i + k } }))));
+      await tdb.database.db.transaction().execute((tx) =>
+        recordAuditBatch(
+          tx,
+          sys,
+          Array.from({ length: 5_000 }, (_, k) => ({
+            orgId,
+            action: testAction('test.activity'),
+            metadata: { i: i + k },
+          })),
+        ),
+      );
     }
-    const head = Number((await tdb.database.db.selectFrom('audit_chain_heads').select('seq').where('org_id', '=', orgId).executeTakeFirstOrThrow()).seq);
+    const head = Number(
+      (
+        await tdb.database.db
+          .selectFrom('audit_chain_heads')
+          .select('seq')
+          .where('org_id', '=', orgId)
+          .executeTakeFirstOrThrow()
+      ).seq,
+    );
 
     // The first server starts delivering the backlog; it is killed as soon as rsyslog has part of it.
     server = serve();
@@ -90,8 +123,15 @@ describe('a Palisade server killed with SIGKILL during stream delivery (real rsy
     const cursorAtKill = Number(atKill.cursor_seq);
     assert.ok(cursorAtKill < head, `killed mid-delivery (cursor ${cursorAtKill} of ${head})`);
     assert.ok(atKill.lease_owner, 'the killed process still holds the destination lease');
-    const jobAtKill = await tdb.database.db.selectFrom('job_leases').selectAll().where('name', '=', 'streams.deliver').executeTakeFirstOrThrow();
-    assert.ok(jobAtKill.owner && jobAtKill.lease_until! > new Date().toISOString(), 'and the delivery job lease, unexpired');
+    const jobAtKill = await tdb.database.db
+      .selectFrom('job_leases')
+      .selectAll()
+      .where('name', '=', 'streams.deliver')
+      .executeTakeFirstOrThrow();
+    assert.ok(
+      jobAtKill.owner && jobAtKill.lease_until! > new Date().toISOString(),
+      'and the delivery job lease, unexpired',
+    );
     // What may have reached rsyslog beyond the cursor: the batch that was in flight.
     const inflightAtKill = atKill.inflight_to_seq === null ? cursorAtKill : Number(atKill.inflight_to_seq);
 
@@ -112,8 +152,12 @@ describe('a Palisade server killed with SIGKILL during stream delivery (real rsy
     const startedAt = await server.schedulerStarted;
     const afterStartMs = restartedAt + resumedAfterMs - startedAt;
     assert.ok(resumedAfterMs >= 0, 'delivery resumed');
-    assert.ok(afterStartMs < 10_000, `delivery resumed ${afterStartMs} ms after the restarted scheduler started (${resumedAfterMs} ms after the restart)`);
-    while (Number((await streamRow(stream.id)).cursor_seq) < head && Date.now() - restartedAt < 120_000) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(
+      afterStartMs < 10_000,
+      `delivery resumed ${afterStartMs} ms after the restarted scheduler started (${resumedAfterMs} ms after the restart)`,
+    );
+    while (Number((await streamRow(stream.id)).cursor_seq) < head && Date.now() - restartedAt < 120_000)
+      await new Promise((r) => setTimeout(r, 100));
     const end = await streamRow(stream.id);
     assert.equal(Number(end.cursor_seq), head, 'the restarted server delivered the whole backlog');
     assert.equal(end.inflight_to_seq, null);
@@ -125,7 +169,13 @@ describe('a Palisade server killed with SIGKILL during stream delivery (real rsy
       await new Promise((r) => setTimeout(r, 100));
       got = received();
     }
-    const events = await tdb.database.db.selectFrom('audit_events').select(['id', 'seq']).where('org_id', '=', orgId).where('seq', '>', from).orderBy('seq').execute();
+    const events = await tdb.database.db
+      .selectFrom('audit_events')
+      .select(['id', 'seq'])
+      .where('org_id', '=', orgId)
+      .where('seq', '>', from)
+      .orderBy('seq')
+      .execute();
     const idOf = new Map(events.map((e) => [Number(e.seq), e.id]));
     const firstSeen: number[] = [];
     const seen = new Set<number>();
@@ -138,20 +188,37 @@ describe('a Palisade server killed with SIGKILL during stream delivery (real rsy
         firstSeen.push(r.seq);
       }
     }
-    assert.deepEqual(firstSeen, events.map((e) => Number(e.seq)), '0 lost, each first received in seq order');
+    assert.deepEqual(
+      firstSeen,
+      events.map((e) => Number(e.seq)),
+      '0 lost, each first received in seq order',
+    );
     for (const d of duplicates) {
-      assert.ok(d.seq > cursorAtKill && d.seq <= inflightAtKill, `duplicate seq ${d.seq} is in the batch that was in flight (${cursorAtKill}, ${inflightAtKill}]`);
+      assert.ok(
+        d.seq > cursorAtKill && d.seq <= inflightAtKill,
+        `duplicate seq ${d.seq} is in the batch that was in flight (${cursorAtKill}, ${inflightAtKill}]`,
+      );
       assert.equal(d.redelivery, true, `duplicate seq ${d.seq} is marked as a redelivery`);
     }
     const marked = got.filter((r) => r.redelivery);
-    assert.deepEqual(marked.map((r) => r.seq), Array.from({ length: inflightAtKill - cursorAtKill }, (_, i) => cursorAtKill + 1 + i), 'exactly the in-flight range is re-sent, marked');
-    t.diagnostic(`killed at cursor ${cursorAtKill - from}/${head - from} with (${cursorAtKill}, ${inflightAtKill}] in flight; resumed ${resumedAfterMs} ms after the restart (${afterStartMs} ms after its scheduler started); ${duplicates.length} duplicates, ${marked.length} marked`);
+    assert.deepEqual(
+      marked.map((r) => r.seq),
+      Array.from({ length: inflightAtKill - cursorAtKill }, (_, i) => cursorAtKill + 1 + i),
+      'exactly the in-flight range is re-sent, marked',
+    );
+    t.diagnostic(
+      `killed at cursor ${cursorAtKill - from}/${head - from} with (${cursorAtKill}, ${inflightAtKill}] in flight; resumed ${resumedAfterMs} ms after the restart (${afterStartMs} ms after its scheduler started); ${duplicates.length} duplicates, ${marked.length} marked`,
+    );
     // A graceful stop (SIGTERM) hands every lease back: the next process starts without waiting.
     server.kill('SIGTERM');
     const code = await new Promise((r) => server!.once('exit', r));
     server = undefined;
     assert.equal(code, 0);
-    const leases = await tdb.database.db.selectFrom('job_leases').select(['name', 'owner']).where('owner', 'is not', null).execute();
+    const leases = await tdb.database.db
+      .selectFrom('job_leases')
+      .select(['name', 'owner'])
+      .where('owner', 'is not', null)
+      .execute();
     assert.deepEqual(leases, [], 'no job lease is left behind');
     assert.equal((await streamRow(stream.id)).lease_owner, null);
   });

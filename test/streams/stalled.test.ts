@@ -27,9 +27,18 @@ describe('health that tells the truth: a stream whose lag grows while nothing is
   let streamId: string;
   before(async () => {
     t = await createTestApp({ auditStreamsAllowHttp: true, auditStreamStallSeconds: 60 });
-    siem = await startFakeSiem({ hecToken: 'x-unused-token', ddApiKey: 'x', webhookSecret: () => secret, now: () => t.clock.now() });
+    siem = await startFakeSiem({
+      hecToken: 'x-unused-token',
+      ddApiKey: 'x',
+      webhookSecret: () => secret,
+      now: () => t.clock.now(),
+    });
     ({ orgId, owner } = await t.seedOrg('Stall', 'owner@stall.example'));
-    const created = await owner.post(`/api/v1/orgs/${orgId}/audit-streams`, { name: 'hook', kind: 'webhook', url: `${siem.url}/hook` });
+    const created = await owner.post(`/api/v1/orgs/${orgId}/audit-streams`, {
+      name: 'hook',
+      kind: 'webhook',
+      url: `${siem.url}/hook`,
+    });
     secret = created.body.webhookSecret;
     streamId = created.body.stream.id;
   });
@@ -38,9 +47,17 @@ describe('health that tells the truth: a stream whose lag grows while nothing is
     await t?.close();
   });
 
-  const activity = (n: number) => t.db.database.db.transaction().execute((tx) => recordAuditBatch(tx, t.system, Array.from({ length: n }, (_, i) => ({ orgId, action: testAction('test.activity'), metadata: { i } }))));
+  const activity = (n: number) =>
+    t.db.database.db.transaction().execute((tx) =>
+      recordAuditBatch(
+        tx,
+        t.system,
+        Array.from({ length: n }, (_, i) => ({ orgId, action: testAction('test.activity'), metadata: { i } })),
+      ),
+    );
   const health = async () => (await owner.get(`/api/v1/orgs/${orgId}/audit-streams/${streamId}`)).body.health;
-  const deliver = () => createScheduler({ db: t.db.database.db, clock: t.clock, config: t.config }).runNow('streams.deliver');
+  const deliver = () =>
+    createScheduler({ db: t.db.database.db, clock: t.clock, config: t.config }).runNow('streams.deliver');
 
   test('no process runs the delivery job: stalled since the oldest waiting event, and why', async () => {
     await activity(5);
@@ -64,7 +81,15 @@ describe('health that tells the truth: a stream whose lag grows while nothing is
 
   test('the job lease held by a process that died on another host (the reported 5-minute stall): stalled, degraded readiness, metrics and alerts', async () => {
     // What a crashed process on another host leaves: the lease row says it runs the job.
-    await t.db.database.db.updateTable('job_leases').set({ owner: 'other-host:4242:abcdef;boot=0,ns=1,start=2', lease_until: new Date(t.clock.now().getTime() + 15_000).toISOString(), next_run_at: t.clock.now().toISOString() }).where('name', '=', 'streams.deliver').execute();
+    await t.db.database.db
+      .updateTable('job_leases')
+      .set({
+        owner: 'other-host:4242:abcdef;boot=0,ns=1,start=2',
+        lease_until: new Date(t.clock.now().getTime() + 15_000).toISOString(),
+        next_run_at: t.clock.now().toISOString(),
+      })
+      .where('name', '=', 'streams.deliver')
+      .execute();
     await activity(9_774);
     t.clock.advance(90_000);
     const h = await health();
@@ -77,8 +102,16 @@ describe('health that tells the truth: a stream whose lag grows while nothing is
     assert.equal(ready.body.status, 'degraded');
     assert.deepEqual(ready.body.checks.streams, { active: 1, stalled: 1, maxLag: 9774, totalLag: 9774 });
     assert.equal(ready.body.checks.storage.writable, true);
-    assert.ok(ready.body.checks.jobs.stalled.some((j: { name: string; code: string }) => j.name === 'streams.deliver' && j.code === 'holder_gone'), JSON.stringify(ready.body.checks.jobs));
-    assert.ok(!ready.raw.body.includes(orgId) && !ready.raw.body.includes(streamId), 'the unauthenticated readiness shows no organization data');
+    assert.ok(
+      ready.body.checks.jobs.stalled.some(
+        (j: { name: string; code: string }) => j.name === 'streams.deliver' && j.code === 'holder_gone',
+      ),
+      JSON.stringify(ready.body.checks.jobs),
+    );
+    assert.ok(
+      !ready.raw.body.includes(orgId) && !ready.raw.body.includes(streamId),
+      'the unauthenticated readiness shows no organization data',
+    );
 
     const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
     const lag = series(metrics, 'palisade_audit_stream_lag_events').find((s) => s.labels.stream_id === streamId);
@@ -86,8 +119,14 @@ describe('health that tells the truth: a stream whose lag grows while nothing is
     assert.equal(lag?.labels.org_id, orgId);
     const stalled = series(metrics, 'palisade_audit_stream_stalled').find((s) => s.labels.stream_id === streamId);
     assert.deepEqual([stalled?.value, stalled?.labels.code], [1, 'delivery_job_not_running']);
-    assert.ok((series(metrics, 'palisade_audit_stream_stalled_seconds').find((s) => s.labels.stream_id === streamId)?.value ?? 0) >= 60);
-    assert.deepEqual(series(metrics, 'palisade_job_stalled').find((s) => s.labels.job_name === 'streams.deliver'), { labels: { job_name: 'streams.deliver', code: 'holder_gone' }, value: 1 });
+    assert.ok(
+      (series(metrics, 'palisade_audit_stream_stalled_seconds').find((s) => s.labels.stream_id === streamId)?.value ??
+        0) >= 60,
+    );
+    assert.deepEqual(
+      series(metrics, 'palisade_job_stalled').find((s) => s.labels.job_name === 'streams.deliver'),
+      { labels: { job_name: 'streams.deliver', code: 'holder_gone' }, value: 1 },
+    );
     assert.equal(series(metrics, 'palisade_storage_writable')[0]?.value, 1);
     assert.equal(series(metrics, 'palisade_database_up')[0]?.value, 1);
 
@@ -99,7 +138,7 @@ describe('health that tells the truth: a stream whose lag grows while nothing is
     assert.deepEqual(readyAgain.body.checks.jobs.stalled, []);
   });
 
-  test('a receiver that keeps failing: retrying, and stalled with the receiver\'s error as the reason', async () => {
+  test("a receiver that keeps failing: retrying, and stalled with the receiver's error as the reason", async () => {
     siem.failWith = 503;
     try {
       await activity(3);
@@ -112,7 +151,10 @@ describe('health that tells the truth: a stream whose lag grows while nothing is
       assert.equal(h.stalled.code, 'delivery_failing');
       assert.match(h.stalled.reason, /\d+ events wait and the last \d+ attempts failed: webhook answered HTTP 503/);
       const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
-      assert.equal(series(metrics, 'palisade_audit_stream_stalled').find((s) => s.labels.stream_id === streamId)?.labels.code, 'delivery_failing');
+      assert.equal(
+        series(metrics, 'palisade_audit_stream_stalled').find((s) => s.labels.stream_id === streamId)?.labels.code,
+        'delivery_failing',
+      );
     } finally {
       siem.failWith = null;
     }

@@ -69,8 +69,20 @@ describe(`retention and deletion erase content (forensic scan, ${TEST_DIALECT})`
     base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
     const seeded = await t.seedOrg('Acme', 'owner@acme.example');
     orgId = seeded.orgId;
-    assert.equal((await seeded.owner.request('PUT', `/api/v1/orgs/${orgId}/gateway/upstream`, { name: 'loop', kind: 'anthropic', baseUrl: up.url })).status, 200);
-    assert.equal((await seeded.owner.patch(`/api/v1/orgs/${orgId}/workspace/settings`, { retentionDays: 30 })).status, 200);
+    assert.equal(
+      (
+        await seeded.owner.request('PUT', `/api/v1/orgs/${orgId}/gateway/upstream`, {
+          name: 'loop',
+          kind: 'anthropic',
+          baseUrl: up.url,
+        })
+      ).status,
+      200,
+    );
+    assert.equal(
+      (await seeded.owner.patch(`/api/v1/orgs/${orgId}/workspace/settings`, { retentionDays: 30 })).status,
+      200,
+    );
     alice = (await t.addMember(seeded.owner, orgId, 'alice@acme.example', 'member')).agent;
     bob = (await t.addMember(seeded.owner, orgId, 'bob@acme.example', 'member')).agent;
     carol = (await t.addMember(seeded.owner, orgId, 'carol@acme.example', 'member')).agent;
@@ -85,15 +97,48 @@ describe(`retention and deletion erase content (forensic scan, ${TEST_DIALECT})`
 
   async function captureAll(): Promise<Captured[]> {
     const out: Captured[] = [];
-    for (const c of await db().selectFrom('workspace_conversations').selectAll().where('org_id', '=', orgId).execute()) {
-      if (c.title_ct) out.push({ orgId, table: 'workspace_conversations', recordId: c.id, ct: c.title_ct, contentKeyId: c.content_key_id, keyVersion: Number(c.key_version) });
+    for (const c of await db()
+      .selectFrom('workspace_conversations')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .execute()) {
+      if (c.title_ct)
+        out.push({
+          orgId,
+          table: 'workspace_conversations',
+          recordId: c.id,
+          ct: c.title_ct,
+          contentKeyId: c.content_key_id,
+          keyVersion: Number(c.key_version),
+        });
     }
     for (const m of await db().selectFrom('workspace_messages').selectAll().where('org_id', '=', orgId).execute()) {
-      out.push({ orgId, table: 'workspace_messages', recordId: m.id, ct: m.content_ct, contentKeyId: m.content_key_id, keyVersion: Number(m.key_version) });
+      out.push({
+        orgId,
+        table: 'workspace_messages',
+        recordId: m.id,
+        ct: m.content_ct,
+        contentKeyId: m.content_key_id,
+        keyVersion: Number(m.key_version),
+      });
     }
     for (const f of await db().selectFrom('workspace_files').selectAll().where('org_id', '=', orgId).execute()) {
-      out.push({ orgId, table: 'workspace_files', recordId: f.id, ct: f.content_ct, contentKeyId: f.content_key_id, keyVersion: Number(f.key_version) });
-      out.push({ orgId, table: 'workspace_files.name', recordId: f.id, ct: f.name_ct, contentKeyId: f.content_key_id, keyVersion: Number(f.key_version) });
+      out.push({
+        orgId,
+        table: 'workspace_files',
+        recordId: f.id,
+        ct: f.content_ct,
+        contentKeyId: f.content_key_id,
+        keyVersion: Number(f.key_version),
+      });
+      out.push({
+        orgId,
+        table: 'workspace_files.name',
+        recordId: f.id,
+        ct: f.name_ct,
+        contentKeyId: f.content_key_id,
+        keyVersion: Number(f.key_version),
+      });
     }
     return out;
   }
@@ -102,10 +147,16 @@ describe(`retention and deletion erase content (forensic scan, ${TEST_DIALECT})`
   function rawCopies(): string {
     if (TEST_DIALECT === 'postgres') {
       const schema = t.db.database.schema as string;
-      return execFileSync('pg_dump', ['--no-owner', '-n', schema, PG_URL], { encoding: 'latin1', maxBuffer: 256 * 1024 * 1024 });
+      return execFileSync('pg_dump', ['--no-owner', '-n', schema, PG_URL], {
+        encoding: 'latin1',
+        maxBuffer: 256 * 1024 * 1024,
+      });
     }
     const path = sqlitePathOf(t.db.url) as string;
-    return [path, `${path}-wal`, `${path}-shm`, `${path}-journal`].filter((p) => existsSync(p)).map((p) => readFileSync(p).toString('latin1')).join('\n');
+    return [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]
+      .filter((p) => existsSync(p))
+      .map((p) => readFileSync(p).toString('latin1'))
+      .join('\n');
   }
 
   /**
@@ -114,12 +165,23 @@ describe(`retention and deletion erase content (forensic scan, ${TEST_DIALECT})`
    * content key id. Records: every stored ciphertext found in the copies is opened with every data
    * key (as content was sealed before content keys) and every recovered content key.
    */
-  async function attack(raw: string, knownRecords: Captured[], knownKeyIds: string[]): Promise<{ recoveredKeys: string[]; found: string[]; opened: { recordId: string; text: string }[] }> {
+  async function attack(
+    raw: string,
+    knownRecords: Captured[],
+    knownKeyIds: string[],
+  ): Promise<{ recoveredKeys: string[]; found: string[]; opened: { recordId: string; text: string }[] }> {
     const provider = keyProviderFor(t.config);
     const dataKeys: { version: number; key: Buffer }[] = [];
     for (const r of await db().selectFrom('org_data_keys').selectAll().where('org_id', '=', orgId).execute()) {
       if (r.status === 'destroyed') continue;
-      dataKeys.push({ version: Number(r.version), key: await provider.unwrap(r.kek_id, Buffer.from(r.wrapped_key, 'base64'), Buffer.from(`palisade-dk|v1|${orgId}|${r.version}`)) });
+      dataKeys.push({
+        version: Number(r.version),
+        key: await provider.unwrap(
+          r.kek_id,
+          Buffer.from(r.wrapped_key, 'base64'),
+          Buffer.from(`palisade-dk|v1|${orgId}|${r.version}`),
+        ),
+      });
     }
     assert.ok(dataKeys.length > 0, 'the organization data key is still active: the attacker has it');
     const contentKeys = new Map<string, Buffer>();
@@ -153,31 +215,63 @@ describe(`retention and deletion erase content (forensic scan, ${TEST_DIALECT})`
 
   test('after the purge and a deletion, no copy of the marker content can be found or decrypted; live content still can', async () => {
     // Content that retention will purge: a titled conversation, messages, a file, a gateway exchange.
-    const conv = await alice.post(`/api/v1/orgs/${orgId}/conversations`, { title: 'MARKER-TITLE-7f3a Project Nightjar' });
+    const conv = await alice.post(`/api/v1/orgs/${orgId}/conversations`, {
+      title: 'MARKER-TITLE-7f3a Project Nightjar',
+    });
     assert.equal(conv.status, 201);
     for (let i = 0; i < 4; i++) {
-      const sent = await alice.post(`/api/v1/orgs/${orgId}/conversations/${conv.body.id}/messages`, { content: `MARKER-PROMPT-7f3a-${i} the Nightjar acquisition price is 41${i} million`, model: 'claude-test' });
+      const sent = await alice.post(`/api/v1/orgs/${orgId}/conversations/${conv.body.id}/messages`, {
+        content: `MARKER-PROMPT-7f3a-${i} the Nightjar acquisition price is 41${i} million`,
+        model: 'claude-test',
+      });
       assert.equal(sent.status, 201, sent.raw.body);
     }
     const fd = new FormData();
-    fd.append('file', new Blob(['MARKER-FILE-7f3a board minutes: Nightjar closes in May'], { type: 'text/plain' }), 'MARKER-FILENAME-7f3a.txt');
+    fd.append(
+      'file',
+      new Blob(['MARKER-FILE-7f3a board minutes: Nightjar closes in May'], { type: 'text/plain' }),
+      'MARKER-FILENAME-7f3a.txt',
+    );
     const req = new Request('http://x/', { method: 'POST', body: fd });
-    const file = await alice.request('POST', `/api/v1/orgs/${orgId}/files`, Buffer.from(await req.arrayBuffer()), { 'content-type': req.headers.get('content-type') as string });
+    const file = await alice.request('POST', `/api/v1/orgs/${orgId}/files`, Buffer.from(await req.arrayBuffer()), {
+      'content-type': req.headers.get('content-type') as string,
+    });
     assert.equal(file.status, 201, file.raw.body);
     const sdk = new Anthropic({ apiKey: gatewayKey, baseURL: base, maxRetries: 0 });
-    await sdk.messages.create({ model: 'claude-test', max_tokens: 50, messages: [{ role: 'user', content: 'MARKER-GATEWAY-7f3a what did Nightjar cost?' }] });
-    await sdk.messages.stream({ model: 'claude-test', max_tokens: 50, messages: [{ role: 'user', content: 'MARKER-STREAM-7f3a stream the Nightjar terms' }] }).finalMessage();
+    await sdk.messages.create({
+      model: 'claude-test',
+      max_tokens: 50,
+      messages: [{ role: 'user', content: 'MARKER-GATEWAY-7f3a what did Nightjar cost?' }],
+    });
+    await sdk.messages
+      .stream({
+        model: 'claude-test',
+        max_tokens: 50,
+        messages: [{ role: 'user', content: 'MARKER-STREAM-7f3a stream the Nightjar terms' }],
+      })
+      .finalMessage();
     // A conversation its owner deletes right away: erased without waiting for retention.
     const gone = await bob.post(`/api/v1/orgs/${orgId}/conversations`, { title: 'MARKER-DELETED-7f3a' });
-    await bob.post(`/api/v1/orgs/${orgId}/conversations/${gone.body.id}/messages`, { content: 'MARKER-DELETED-7f3a prompt', model: 'claude-test' });
+    await bob.post(`/api/v1/orgs/${orgId}/conversations/${gone.body.id}/messages`, {
+      content: 'MARKER-DELETED-7f3a prompt',
+      model: 'claude-test',
+    });
     const fd2 = new FormData();
-    fd2.append('file', new Blob(['MARKER-DELFILE-7f3a deleted right away'], { type: 'text/plain' }), 'MARKER-DELFILE-7f3a.txt');
+    fd2.append(
+      'file',
+      new Blob(['MARKER-DELFILE-7f3a deleted right away'], { type: 'text/plain' }),
+      'MARKER-DELFILE-7f3a.txt',
+    );
     const req2 = new Request('http://x/', { method: 'POST', body: fd2 });
-    const goneFile = await bob.request('POST', `/api/v1/orgs/${orgId}/files`, Buffer.from(await req2.arrayBuffer()), { 'content-type': req2.headers.get('content-type') as string });
+    const goneFile = await bob.request('POST', `/api/v1/orgs/${orgId}/files`, Buffer.from(await req2.arrayBuffer()), {
+      'content-type': req2.headers.get('content-type') as string,
+    });
     assert.equal(goneFile.status, 201);
 
     const doomed = await captureAll();
-    const doomedKeys = (await db().selectFrom('content_keys').select('id').where('org_id', '=', orgId).execute()).map((r) => r.id);
+    const doomedKeys = (await db().selectFrom('content_keys').select('id').where('org_id', '=', orgId).execute()).map(
+      (r) => r.id,
+    );
     assert.equal(doomedKeys.length, 6, 'one key per conversation, file and gateway exchange');
     assert.ok(doomed.length >= 16);
 
@@ -188,9 +282,19 @@ describe(`retention and deletion erase content (forensic scan, ${TEST_DIALECT})`
     t.clock.advance(31 * DAY);
     [alice, bob] = [await t.login('alice@acme.example'), await t.login('bob@acme.example')];
     const control = await bob.post(`/api/v1/orgs/${orgId}/conversations`, { title: 'CONTROL-TITLE-91c2' });
-    assert.equal((await bob.post(`/api/v1/orgs/${orgId}/conversations/${control.body.id}/messages`, { content: 'CONTROL-PROMPT-91c2 still here', model: 'claude-test' })).status, 201);
+    assert.equal(
+      (
+        await bob.post(`/api/v1/orgs/${orgId}/conversations/${control.body.id}/messages`, {
+          content: 'CONTROL-PROMPT-91c2 still here',
+          model: 'claude-test',
+        })
+      ).status,
+      201,
+    );
     const live = (await captureAll()).filter((c) => !doomed.some((d) => d.recordId === c.recordId));
-    const liveKeys = (await db().selectFrom('content_keys').select('id').where('org_id', '=', orgId).execute()).map((r) => r.id).filter((id) => !doomedKeys.includes(id));
+    const liveKeys = (await db().selectFrom('content_keys').select('id').where('org_id', '=', orgId).execute())
+      .map((r) => r.id)
+      .filter((id) => !doomedKeys.includes(id));
 
     const purged = await purgeExpiredContent(t.system);
     assert.equal(purged.conversations, 3);
@@ -198,55 +302,108 @@ describe(`retention and deletion erase content (forensic scan, ${TEST_DIALECT})`
     assert.equal(purged.keysDestroyed, 4, 'the deleted conversation and file took their keys with them already');
 
     const raw = rawCopies();
-    for (const marker of ['MARKER-', 'Nightjar']) assert.ok(!raw.includes(marker), `no plaintext "${marker}" in the copies`);
+    for (const marker of ['MARKER-', 'Nightjar'])
+      assert.ok(!raw.includes(marker), `no plaintext "${marker}" in the copies`);
     const { recoveredKeys, found, opened } = await attack(raw, [...doomed, ...live], [...doomedKeys, ...liveKeys]);
     const leftovers = doomed.filter((d) => found.includes(d.recordId));
     const doomedOpened = opened.filter((o) => doomed.some((d) => d.recordId === o.recordId));
     assert.deepEqual(doomedOpened, [], 'no purged or deleted record decrypts');
-    assert.deepEqual(recoveredKeys.filter((k) => doomedKeys.includes(k)), [], 'no destroyed content key can be recovered from the copies');
+    assert.deepEqual(
+      recoveredKeys.filter((k) => doomedKeys.includes(k)),
+      [],
+      'no destroyed content key can be recovered from the copies',
+    );
     // On SQLite secure_delete and the WAL checkpoint leave not even the ciphertext; a pg_dump holds live rows only.
-    assert.deepEqual(leftovers.map((l) => l.recordId), []);
-    assert.ok(live.every((l) => found.includes(l.recordId)), 'live ciphertext is found in the copies');
+    assert.deepEqual(
+      leftovers.map((l) => l.recordId),
+      [],
+    );
+    assert.ok(
+      live.every((l) => found.includes(l.recordId)),
+      'live ciphertext is found in the copies',
+    );
     // The control: the same scan finds the live conversation's key and opens its content.
-    assert.ok(opened.some((o) => o.text.includes('CONTROL-PROMPT-91c2')), 'the scanner does open live content');
+    assert.ok(
+      opened.some((o) => o.text.includes('CONTROL-PROMPT-91c2')),
+      'the scanner does open live content',
+    );
     assert.ok(recoveredKeys.some((k) => liveKeys.includes(k)));
     if (TEST_DIALECT === 'sqlite') {
       const wal = `${sqlitePathOf(t.db.url)}-wal`;
-      assert.ok(!existsSync(wal) || readFileSync(wal).length === 0, 'the WAL was checkpointed and truncated after the purge');
+      assert.ok(
+        !existsSync(wal) || readFileSync(wal).length === 0,
+        'the WAL was checkpointed and truncated after the purge',
+      );
     }
   });
 
   test('a legal hold keeps its content and keys through the purge; once lifted, the next purge erases them', async () => {
     carol = await t.login('carol@acme.example');
     const conv = await carol.post(`/api/v1/orgs/${orgId}/conversations`, { title: 'HELD-TITLE' });
-    await carol.post(`/api/v1/orgs/${orgId}/conversations/${conv.body.id}/messages`, { content: 'HELD-PROMPT', model: 'claude-test' });
+    await carol.post(`/api/v1/orgs/${orgId}/conversations/${conv.body.id}/messages`, {
+      content: 'HELD-PROMPT',
+      model: 'claude-test',
+    });
     const owner = await t.login('owner@acme.example');
-    const hold = await owner.post(`/api/v1/orgs/${orgId}/legal-holds`, { userId: carolId, reason: 'Litigation 2026-17' });
+    const hold = await owner.post(`/api/v1/orgs/${orgId}/legal-holds`, {
+      userId: carolId,
+      reason: 'Litigation 2026-17',
+    });
     assert.equal(hold.status, 201);
     // The member cannot delete held content either, and nothing changes.
     const refused = await carol.delete(`/api/v1/orgs/${orgId}/conversations/${conv.body.id}`);
     assert.equal(refused.status, 409);
     assert.equal(refused.body.error.code, 'legal_hold_active');
     assert.match(refused.body.error.message, /legal hold/);
-    const denied = await db().selectFrom('audit_events').selectAll().where('org_id', '=', orgId).where('action', '=', 'conversation.deleted').orderBy('seq', 'desc').executeTakeFirstOrThrow();
+    const denied = await db()
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('action', '=', 'conversation.deleted')
+      .orderBy('seq', 'desc')
+      .executeTakeFirstOrThrow();
     assert.equal(denied.outcome, 'denied');
     assert.equal(JSON.parse(denied.metadata).reason, 'legal_hold_active');
-    const held = await db().selectFrom('workspace_conversations').select('content_key_id').where('id', '=', conv.body.id).executeTakeFirstOrThrow();
+    const held = await db()
+      .selectFrom('workspace_conversations')
+      .select('content_key_id')
+      .where('id', '=', conv.body.id)
+      .executeTakeFirstOrThrow();
     t.clock.advance(31 * DAY);
     await purgeExpiredContent(t.system);
-    assert.ok(await db().selectFrom('workspace_conversations').select('id').where('id', '=', conv.body.id).executeTakeFirst(), 'the held conversation survived the purge');
+    assert.ok(
+      await db().selectFrom('workspace_conversations').select('id').where('id', '=', conv.body.id).executeTakeFirst(),
+      'the held conversation survived the purge',
+    );
     carol = await t.login('carol@acme.example');
     const read = await carol.get(`/api/v1/orgs/${orgId}/conversations/${conv.body.id}`);
     assert.equal(read.status, 200);
-    assert.deepEqual(read.body.messages.map((m: { content: string }) => m.content), ['HELD-PROMPT', 'echo: HELD-PROMPT']);
-    assert.ok(await db().selectFrom('content_keys').select('id').where('id', '=', held.content_key_id as string).executeTakeFirst(), 'the key of held content is kept');
+    assert.deepEqual(
+      read.body.messages.map((m: { content: string }) => m.content),
+      ['HELD-PROMPT', 'echo: HELD-PROMPT'],
+    );
+    assert.ok(
+      await db()
+        .selectFrom('content_keys')
+        .select('id')
+        .where('id', '=', held.content_key_id as string)
+        .executeTakeFirst(),
+      'the key of held content is kept',
+    );
 
     const owner2 = await t.login('owner@acme.example');
     assert.equal((await owner2.delete(`/api/v1/orgs/${orgId}/legal-holds/${hold.body.id}`)).status, 200);
     const second = await purgeExpiredContent(t.system);
     assert.equal(second.conversations, 1);
     assert.equal(second.keysDestroyed, 1);
-    assert.equal(await db().selectFrom('content_keys').select('id').where('id', '=', held.content_key_id as string).executeTakeFirst(), undefined);
+    assert.equal(
+      await db()
+        .selectFrom('content_keys')
+        .select('id')
+        .where('id', '=', held.content_key_id as string)
+        .executeTakeFirst(),
+      undefined,
+    );
     assert.ok(!rawCopies().includes('HELD-'));
   });
 });

@@ -7,13 +7,23 @@ import { type ModelUpstream, startModelUpstream } from '../helpers/model-upstrea
 
 const DAY = 86_400_000;
 // The smallest valid PNG: its signature is what file-type sniffs.
-const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex');
+const PNG = Buffer.from(
+  '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082',
+  'hex',
+);
 
-async function multipart(file: Buffer, name: string, type: string): Promise<{ payload: Buffer; headers: Record<string, string> }> {
+async function multipart(
+  file: Buffer,
+  name: string,
+  type: string,
+): Promise<{ payload: Buffer; headers: Record<string, string> }> {
   const fd = new FormData();
   fd.append('file', new Blob([new Uint8Array(file)], { type }), name);
   const req = new Request('http://x/', { method: 'POST', body: fd });
-  return { payload: Buffer.from(await req.arrayBuffer()), headers: { 'content-type': req.headers.get('content-type') as string } };
+  return {
+    payload: Buffer.from(await req.arrayBuffer()),
+    headers: { 'content-type': req.headers.get('content-type') as string },
+  };
 }
 
 describe('protected workspace', () => {
@@ -30,7 +40,13 @@ describe('protected workspace', () => {
     return who.request('POST', `/api/v1/orgs/${org}/files`, m.payload, m.headers);
   };
   const lastAudit = async (action: string) => {
-    const e = await db().selectFrom('audit_events').selectAll().where('org_id', '=', orgId).where('action', '=', action).orderBy('seq', 'desc').executeTakeFirst();
+    const e = await db()
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('action', '=', action)
+      .orderBy('seq', 'desc')
+      .executeTakeFirst();
     return e ? { ...e, meta: JSON.parse(e.metadata) as Record<string, unknown> } : undefined;
   };
   // Sessions expire when the clock jumps days ahead: sign everyone in again.
@@ -46,7 +62,16 @@ describe('protected workspace', () => {
     alice = (await t.addMember(owner, orgId, 'alice@acme.example', 'member')).agent;
     bob = (await t.addMember(owner, orgId, 'bob@acme.example', 'member')).agent;
     aliceId = (await alice.get('/api/v1/auth/session')).body.user.id;
-    assert.equal((await owner.request('PUT', `/api/v1/orgs/${orgId}/gateway/upstream`, { name: 'loop', kind: 'anthropic', baseUrl: up.url })).status, 200);
+    assert.equal(
+      (
+        await owner.request('PUT', `/api/v1/orgs/${orgId}/gateway/upstream`, {
+          name: 'loop',
+          kind: 'anthropic',
+          baseUrl: up.url,
+        })
+      ).status,
+      200,
+    );
   });
   after(async () => {
     await t.close();
@@ -57,12 +82,18 @@ describe('protected workspace', () => {
     const c = await alice.post(`/api/v1/orgs/${orgId}/conversations`, { title: 'Merger plans' });
     assert.equal(c.status, 201);
     assert.equal(c.body.title, 'Merger plans');
-    const sent = await alice.post(`/api/v1/orgs/${orgId}/conversations/${c.body.id}/messages`, { content: 'Draft the acquisition memo', model: 'claude-test' });
+    const sent = await alice.post(`/api/v1/orgs/${orgId}/conversations/${c.body.id}/messages`, {
+      content: 'Draft the acquisition memo',
+      model: 'claude-test',
+    });
     assert.equal(sent.status, 201, sent.raw.body);
     assert.equal(sent.body.messages[1].content, 'echo: Draft the acquisition memo');
     assert.equal(up.seen.at(-1)!.headers['palisade-no-training'], 'true');
     const read = await alice.get(`/api/v1/orgs/${orgId}/conversations/${c.body.id}`);
-    assert.deepEqual(read.body.messages.map((m: { role: string }) => m.role), ['user', 'assistant']);
+    assert.deepEqual(
+      read.body.messages.map((m: { role: string }) => m.role),
+      ['user', 'assistant'],
+    );
     assert.equal(read.body.messages[0].content, 'Draft the acquisition memo');
     // Bob (same org) and the owner see a 404, and Bob's list is empty.
     assert.equal((await bob.get(`/api/v1/orgs/${orgId}/conversations/${c.body.id}`)).status, 404);
@@ -73,10 +104,18 @@ describe('protected workspace', () => {
     const renamed = await alice.patch(`/api/v1/orgs/${orgId}/conversations/${c.body.id}`, { title: 'Renamed' });
     assert.equal(renamed.body.title, 'Renamed');
     // Nothing readable at rest, nothing in the audit log.
-    const rows = await db().selectFrom('workspace_messages').selectAll().where('conversation_id', '=', c.body.id).execute();
+    const rows = await db()
+      .selectFrom('workspace_messages')
+      .selectAll()
+      .where('conversation_id', '=', c.body.id)
+      .execute();
     assert.equal(rows.length, 2);
     for (const r of rows) assert.ok(!Buffer.from(r.content_ct, 'base64').toString('latin1').includes('acquisition'));
-    const conv = await db().selectFrom('workspace_conversations').selectAll().where('id', '=', c.body.id).executeTakeFirstOrThrow();
+    const conv = await db()
+      .selectFrom('workspace_conversations')
+      .selectAll()
+      .where('id', '=', c.body.id)
+      .executeTakeFirstOrThrow();
     assert.ok(!JSON.stringify(conv).includes('Renamed'));
     const ev = await lastAudit('conversation.message_sent');
     assert.equal(ev?.meta.model, 'claude-test');
@@ -86,7 +125,11 @@ describe('protected workspace', () => {
     for (const e of all) assert.ok(!/acquisition|Merger|Renamed|echo:/.test(JSON.stringify(e)), e.action);
     const del = await alice.delete(`/api/v1/orgs/${orgId}/conversations/${c.body.id}`);
     assert.equal(del.status, 204);
-    assert.equal((await db().selectFrom('workspace_messages').selectAll().where('conversation_id', '=', c.body.id).execute()).length, 0);
+    assert.equal(
+      (await db().selectFrom('workspace_messages').selectAll().where('conversation_id', '=', c.body.id).execute())
+        .length,
+      0,
+    );
   });
 
   test('files: streamed upload with a size limit, content type sniffed from the bytes, owner-only download', async () => {
@@ -110,7 +153,11 @@ describe('protected workspace', () => {
     assert.equal((await bob.get(`/api/v1/orgs/${orgId}/files/${txt.body.id}`)).status, 404);
     assert.equal((await bob.get(`/api/v1/orgs/${orgId}/files`)).body.data.length, 0);
     assert.equal((await alice.get(`/api/v1/orgs/${orgId}/files`)).body.data.length, 3);
-    const row = await db().selectFrom('workspace_files').selectAll().where('id', '=', txt.body.id).executeTakeFirstOrThrow();
+    const row = await db()
+      .selectFrom('workspace_files')
+      .selectAll()
+      .where('id', '=', txt.body.id)
+      .executeTakeFirstOrThrow();
     assert.ok(!Buffer.from(row.content_ct, 'base64').toString('latin1').includes('quarterly'));
     const ev = await lastAudit('file.uploaded');
     assert.equal(ev?.meta.sizeBytes, 5);
@@ -131,7 +178,10 @@ describe('protected workspace', () => {
     // Shortening to 7 days first says how much will go, then needs confirmation.
     const preview = await owner.post(`/api/v1/orgs/${orgId}/workspace/retention-preview`, { retentionDays: 7 });
     assert.ok(preview.body.conversations >= 2);
-    assert.equal((await alice.post(`/api/v1/orgs/${orgId}/workspace/retention-preview`, { retentionDays: 7 })).status, 403);
+    assert.equal(
+      (await alice.post(`/api/v1/orgs/${orgId}/workspace/retention-preview`, { retentionDays: 7 })).status,
+      403,
+    );
     const refused = await owner.patch(`/api/v1/orgs/${orgId}/workspace/settings`, { retentionDays: 7 });
     assert.equal(refused.status, 409);
     assert.equal(refused.body.error.code, 'retention_change_needs_confirmation');
@@ -154,7 +204,10 @@ describe('protected workspace', () => {
     assert.ok(Number(purged?.meta.messages) >= 2);
     assert.equal((await scheduler.runNow('workspace.retention_purge')).summary?.conversations, 0, 'idempotent');
     // Lifting the hold (audited) lets the next run delete.
-    assert.equal((await owner.delete(`/api/v1/orgs/${orgId}/legal-holds/${hold.body.id}`)).body.liftedAt !== null, true);
+    assert.equal(
+      (await owner.delete(`/api/v1/orgs/${orgId}/legal-holds/${hold.body.id}`)).body.liftedAt !== null,
+      true,
+    );
     assert.ok(await lastAudit('legal_hold.placed'));
     assert.ok(await lastAudit('legal_hold.lifted'));
     const orgHold = await owner.post(`/api/v1/orgs/${orgId}/legal-holds`, { reason: 'Regulator' });
@@ -184,18 +237,33 @@ describe('protected workspace', () => {
   });
 
   test('zero retention: the response is produced, then nothing is stored; uploads are refused', async () => {
-    assert.equal((await owner.patch(`/api/v1/orgs/${orgId}/workspace/settings`, { retentionDays: 0, confirm: true })).status, 200);
-    const before = await db().selectFrom('workspace_messages').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    assert.equal(
+      (await owner.patch(`/api/v1/orgs/${orgId}/workspace/settings`, { retentionDays: 0, confirm: true })).status,
+      200,
+    );
+    const before = await db()
+      .selectFrom('workspace_messages')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     const c = await alice.post(`/api/v1/orgs/${orgId}/conversations`, { title: 'ephemeral title' });
     assert.equal(c.body.title, null);
     assert.equal(c.body.contentStatus, 'not_retained');
-    const sent = await alice.post(`/api/v1/orgs/${orgId}/conversations/${c.body.id}/messages`, { content: 'forget me' });
+    const sent = await alice.post(`/api/v1/orgs/${orgId}/conversations/${c.body.id}/messages`, {
+      content: 'forget me',
+    });
     assert.equal(sent.status, 201);
     assert.equal(sent.body.retained, false);
     assert.equal(sent.body.messages[1].content, 'echo: forget me');
-    const afterCount = await db().selectFrom('workspace_messages').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const afterCount = await db()
+      .selectFrom('workspace_messages')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     assert.equal(Number(afterCount.n), Number(before.n));
-    const row = await db().selectFrom('workspace_conversations').selectAll().where('id', '=', c.body.id).executeTakeFirstOrThrow();
+    const row = await db()
+      .selectFrom('workspace_conversations')
+      .selectAll()
+      .where('id', '=', c.body.id)
+      .executeTakeFirstOrThrow();
     assert.equal(row.title_ct, null);
     const up0 = await upload(alice, orgId, Buffer.from('x'), 'x.txt');
     assert.equal(up0.status, 409);
@@ -214,7 +282,11 @@ describe('protected workspace', () => {
     assert.ok(rot.body.keys.length >= 2);
     assert.equal(rot.body.keys.at(-1).status, 'active');
     const c2 = (await alice.post(`/api/v1/orgs/${orgId}/conversations`, { title: 'after rotation' })).body.id;
-    const rows = await db().selectFrom('workspace_conversations').select(['id', 'key_version']).where('id', 'in', [c, c2]).execute();
+    const rows = await db()
+      .selectFrom('workspace_conversations')
+      .select(['id', 'key_version'])
+      .where('id', 'in', [c, c2])
+      .execute();
     assert.notEqual(rows.find((r) => r.id === c)?.key_version, rows.find((r) => r.id === c2)?.key_version);
     assert.equal((await alice.get(`/api/v1/orgs/${orgId}/conversations/${c}`)).body.messages[0].content, 'old words');
 
@@ -237,6 +309,9 @@ describe('protected workspace', () => {
     assert.equal(more.status, 410);
     assert.equal(more.body.error.code, 'content_shredded');
     assert.match(more.body.error.message, /start a new conversation/);
-    assert.equal((await db().selectFrom('workspace_messages').select('id').where('conversation_id', '=', c).execute()).length, 2);
+    assert.equal(
+      (await db().selectFrom('workspace_messages').select('id').where('conversation_id', '=', c).execute()).length,
+      2,
+    );
   });
 });

@@ -113,9 +113,21 @@ export async function up(db: AnyDb): Promise<void> {
     .addUniqueConstraint('audit_events_org_seq', ['org_id', 'seq'])
     .execute();
   // Indexes that match the search filters: time range, action prefix, actor.
-  await db.schema.createIndex('audit_events_org_time').on('audit_events').columns(['org_id', 'occurred_at', 'id']).execute();
-  await db.schema.createIndex('audit_events_org_action').on('audit_events').columns(['org_id', 'action', 'occurred_at']).execute();
-  await db.schema.createIndex('audit_events_org_actor').on('audit_events').columns(['org_id', 'actor_id', 'occurred_at']).execute();
+  await db.schema
+    .createIndex('audit_events_org_time')
+    .on('audit_events')
+    .columns(['org_id', 'occurred_at', 'id'])
+    .execute();
+  await db.schema
+    .createIndex('audit_events_org_action')
+    .on('audit_events')
+    .columns(['org_id', 'action', 'occurred_at'])
+    .execute();
+  await db.schema
+    .createIndex('audit_events_org_actor')
+    .on('audit_events')
+    .columns(['org_id', 'actor_id', 'occurred_at'])
+    .execute();
 
   await db.schema
     .createTable('audit_chain_heads')
@@ -128,7 +140,17 @@ export async function up(db: AnyDb): Promise<void> {
 }
 
 export async function down(db: AnyDb): Promise<void> {
-  for (const t of ['audit_chain_heads', 'audit_events', 'login_throttle', 'link_tokens', 'api_tokens', 'sessions', 'memberships', 'users', 'organizations']) {
+  for (const t of [
+    'audit_chain_heads',
+    'audit_events',
+    'login_throttle',
+    'link_tokens',
+    'api_tokens',
+    'sessions',
+    'memberships',
+    'users',
+    'organizations',
+  ]) {
     await db.schema.dropTable(t).ifExists().execute();
   }
 }

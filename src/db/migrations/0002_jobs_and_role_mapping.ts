@@ -40,5 +40,6 @@ export async function up(db: AnyDb): Promise<void> {
 }
 
 export async function down(db: AnyDb): Promise<void> {
-  for (const t of ['role_mapping_rules', 'role_mapping_settings', 'job_leases']) await db.schema.dropTable(t).ifExists().execute();
+  for (const t of ['role_mapping_rules', 'role_mapping_settings', 'job_leases'])
+    await db.schema.dropTable(t).ifExists().execute();
 }

@@ -56,9 +56,14 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addColumn('delivered_at', 'text')
     .execute();
-  await db.schema.createIndex('domain_notifications_org').on('domain_notifications').columns(['org_id', 'id']).execute();
+  await db.schema
+    .createIndex('domain_notifications_org')
+    .on('domain_notifications')
+    .columns(['org_id', 'id'])
+    .execute();
 }
 
 export async function down(db: AnyDb): Promise<void> {
-  for (const t of ['domain_notifications', 'domain_challenges', 'domains']) await db.schema.dropTable(t).ifExists().execute();
+  for (const t of ['domain_notifications', 'domain_challenges', 'domains'])
+    await db.schema.dropTable(t).ifExists().execute();
 }

@@ -94,5 +94,13 @@ export async function up(db: AnyDb): Promise<void> {
 }
 
 export async function down(db: AnyDb): Promise<void> {
-  for (const t of ['user_totp', 'sso_enforcement', 'sso_logins', 'sso_assertion_ids', 'sso_login_states', 'sso_connections']) await db.schema.dropTable(t).ifExists().execute();
+  for (const t of [
+    'user_totp',
+    'sso_enforcement',
+    'sso_logins',
+    'sso_assertion_ids',
+    'sso_login_states',
+    'sso_connections',
+  ])
+    await db.schema.dropTable(t).ifExists().execute();
 }

@@ -95,10 +95,26 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('details', 'text', (c) => c.notNull())
     .addColumn('request_id', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('scim_sync_log_org_time').on('scim_sync_log').columns(['org_id', 'occurred_at', 'id']).execute();
-  await db.schema.createIndex('scim_sync_log_org_outcome').on('scim_sync_log').columns(['org_id', 'outcome', 'cause']).execute();
+  await db.schema
+    .createIndex('scim_sync_log_org_time')
+    .on('scim_sync_log')
+    .columns(['org_id', 'occurred_at', 'id'])
+    .execute();
+  await db.schema
+    .createIndex('scim_sync_log_org_outcome')
+    .on('scim_sync_log')
+    .columns(['org_id', 'outcome', 'cause'])
+    .execute();
 }
 
 export async function down(db: AnyDb): Promise<void> {
-  for (const t of ['scim_sync_log', 'scim_group_members', 'scim_groups', 'scim_users', 'scim_tokens', 'scim_directories']) await db.schema.dropTable(t).ifExists().execute();
+  for (const t of [
+    'scim_sync_log',
+    'scim_group_members',
+    'scim_groups',
+    'scim_users',
+    'scim_tokens',
+    'scim_directories',
+  ])
+    await db.schema.dropTable(t).ifExists().execute();
 }

@@ -8,10 +8,26 @@ export async function up(db: AnyDb): Promise<void> {
   // index order instead of sorting every match; actor email and IP get their own.
   await db.schema.dropIndex('audit_events_org_action').execute();
   await db.schema.dropIndex('audit_events_org_actor').execute();
-  await db.schema.createIndex('audit_events_org_action_time').on('audit_events').columns(['org_id', 'action', 'occurred_at', 'id']).execute();
-  await db.schema.createIndex('audit_events_org_actor_time').on('audit_events').columns(['org_id', 'actor_id', 'occurred_at', 'id']).execute();
-  await db.schema.createIndex('audit_events_org_email_time').on('audit_events').columns(['org_id', 'actor_email', 'occurred_at', 'id']).execute();
-  await db.schema.createIndex('audit_events_org_ip_time').on('audit_events').columns(['org_id', 'actor_ip', 'occurred_at', 'id']).execute();
+  await db.schema
+    .createIndex('audit_events_org_action_time')
+    .on('audit_events')
+    .columns(['org_id', 'action', 'occurred_at', 'id'])
+    .execute();
+  await db.schema
+    .createIndex('audit_events_org_actor_time')
+    .on('audit_events')
+    .columns(['org_id', 'actor_id', 'occurred_at', 'id'])
+    .execute();
+  await db.schema
+    .createIndex('audit_events_org_email_time')
+    .on('audit_events')
+    .columns(['org_id', 'actor_email', 'occurred_at', 'id'])
+    .execute();
+  await db.schema
+    .createIndex('audit_events_org_ip_time')
+    .on('audit_events')
+    .columns(['org_id', 'actor_ip', 'occurred_at', 'id'])
+    .execute();
   // Per-organization audit settings: retention in days, null meaning "keep forever".
   await db.schema
     .createTable('audit_settings')
@@ -82,8 +98,23 @@ export async function up(db: AnyDb): Promise<void> {
 }
 
 export async function down(db: AnyDb): Promise<void> {
-  for (const i of ['audit_events_org_action_time', 'audit_events_org_actor_time', 'audit_events_org_email_time', 'audit_events_org_ip_time']) await db.schema.dropIndex(i).ifExists().execute();
-  await db.schema.createIndex('audit_events_org_action').on('audit_events').columns(['org_id', 'action', 'occurred_at']).execute();
-  await db.schema.createIndex('audit_events_org_actor').on('audit_events').columns(['org_id', 'actor_id', 'occurred_at']).execute();
-  for (const t of ['audit_streams', 'audit_checkpoints', 'audit_signing_keys', 'audit_anchors', 'audit_settings']) await db.schema.dropTable(t).ifExists().execute();
+  for (const i of [
+    'audit_events_org_action_time',
+    'audit_events_org_actor_time',
+    'audit_events_org_email_time',
+    'audit_events_org_ip_time',
+  ])
+    await db.schema.dropIndex(i).ifExists().execute();
+  await db.schema
+    .createIndex('audit_events_org_action')
+    .on('audit_events')
+    .columns(['org_id', 'action', 'occurred_at'])
+    .execute();
+  await db.schema
+    .createIndex('audit_events_org_actor')
+    .on('audit_events')
+    .columns(['org_id', 'actor_id', 'occurred_at'])
+    .execute();
+  for (const t of ['audit_streams', 'audit_checkpoints', 'audit_signing_keys', 'audit_anchors', 'audit_settings'])
+    await db.schema.dropTable(t).ifExists().execute();
 }

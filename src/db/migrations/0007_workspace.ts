@@ -47,8 +47,16 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('updated_at', 'text', (c) => c.notNull())
     .addColumn('last_message_at', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('workspace_conversations_owner').on('workspace_conversations').columns(['org_id', 'user_id', 'id']).execute();
-  await db.schema.createIndex('workspace_conversations_age').on('workspace_conversations').columns(['org_id', 'last_message_at']).execute();
+  await db.schema
+    .createIndex('workspace_conversations_owner')
+    .on('workspace_conversations')
+    .columns(['org_id', 'user_id', 'id'])
+    .execute();
+  await db.schema
+    .createIndex('workspace_conversations_age')
+    .on('workspace_conversations')
+    .columns(['org_id', 'last_message_at'])
+    .execute();
 
   await db.schema
     .createTable('workspace_messages')
@@ -64,7 +72,11 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('output_tokens', 'integer')
     .addColumn('created_at', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('workspace_messages_conversation').on('workspace_messages').columns(['conversation_id', 'id']).execute();
+  await db.schema
+    .createIndex('workspace_messages_conversation')
+    .on('workspace_messages')
+    .columns(['conversation_id', 'id'])
+    .execute();
 
   await db.schema
     .createTable('workspace_files')
@@ -80,7 +92,11 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('retention_days', 'integer')
     .addColumn('created_at', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('workspace_files_owner').on('workspace_files').columns(['org_id', 'user_id', 'id']).execute();
+  await db.schema
+    .createIndex('workspace_files_owner')
+    .on('workspace_files')
+    .columns(['org_id', 'user_id', 'id'])
+    .execute();
 
   await db.schema
     .createTable('legal_holds')
@@ -136,7 +152,18 @@ export async function up(db: AnyDb): Promise<void> {
 }
 
 export async function down(db: AnyDb): Promise<void> {
-  for (const t of ['gateway_usage', 'gateway_upstreams', 'gateway_keys', 'legal_holds', 'workspace_files', 'workspace_messages', 'workspace_conversations', 'workspace_settings', 'org_key_shreds', 'org_data_keys']) {
+  for (const t of [
+    'gateway_usage',
+    'gateway_upstreams',
+    'gateway_keys',
+    'legal_holds',
+    'workspace_files',
+    'workspace_messages',
+    'workspace_conversations',
+    'workspace_settings',
+    'org_key_shreds',
+    'org_data_keys',
+  ]) {
     await db.schema.dropTable(t).ifExists().execute();
   }
 }

@@ -38,8 +38,19 @@ export async function up(db: AnyDb): Promise<void> {
         .limit(BACKFILL_BATCH)
         .execute()) as { seq: number | string; id: string; occurred_at: string; targets: string }[];
       if (rows.length === 0) break;
-      const values = rows.flatMap((r) => targetIdsOf(r.targets).map((id) => ({ org_id: orgId, target_id: id, occurred_at: r.occurred_at, event_id: r.id })));
-      for (let i = 0; i < values.length; i += 500) await db.insertInto('audit_event_targets').values(values.slice(i, i + 500)).execute();
+      const values = rows.flatMap((r) =>
+        targetIdsOf(r.targets).map((id) => ({
+          org_id: orgId,
+          target_id: id,
+          occurred_at: r.occurred_at,
+          event_id: r.id,
+        })),
+      );
+      for (let i = 0; i < values.length; i += 500)
+        await db
+          .insertInto('audit_event_targets')
+          .values(values.slice(i, i + 500))
+          .execute();
       after = Number((rows[rows.length - 1] as { seq: number | string }).seq);
     }
   }

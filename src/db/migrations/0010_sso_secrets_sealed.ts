@@ -10,7 +10,6 @@ import type { Queryable } from '../schema.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyDb = Kysely<any>;
 
-
 /**
  * Seals the SSO secrets that were stored in clear:
  * - `sso_connections.oidc_client_secret` → `oidc_client_secret_ct` + `oidc_client_secret_key_version`
@@ -27,7 +26,10 @@ export function migration(deps: MigrationDeps): Migration {
   return {
     async up(db: AnyDb) {
       await atomically(db, async (tx) => {
-        await tx.schema.alterTable('sso_connections').renameColumn('oidc_client_secret', 'oidc_client_secret_ct').execute();
+        await tx.schema
+          .alterTable('sso_connections')
+          .renameColumn('oidc_client_secret', 'oidc_client_secret_ct')
+          .execute();
         await tx.schema.alterTable('sso_connections').addColumn('oidc_client_secret_key_version', 'integer').execute();
         await tx.schema.alterTable('sso_connections').renameColumn('sp_private_key', 'sp_private_key_ct').execute();
         await tx.schema.alterTable('sso_connections').addColumn('sp_private_key_key_version', 'integer').execute();
@@ -44,7 +46,10 @@ export function migration(deps: MigrationDeps): Migration {
         await tx.schema.alterTable('sso_connections').dropColumn('sp_private_key_key_version').execute();
         await tx.schema.alterTable('sso_connections').renameColumn('sp_private_key_ct', 'sp_private_key').execute();
         await tx.schema.alterTable('sso_connections').dropColumn('oidc_client_secret_key_version').execute();
-        await tx.schema.alterTable('sso_connections').renameColumn('oidc_client_secret_ct', 'oidc_client_secret').execute();
+        await tx.schema
+          .alterTable('sso_connections')
+          .renameColumn('oidc_client_secret_ct', 'oidc_client_secret')
+          .execute();
       });
     },
   };
@@ -57,21 +62,33 @@ async function atomically(db: AnyDb, fn: (tx: AnyDb) => Promise<void>): Promise<
 }
 
 async function pending(db: Queryable): Promise<number> {
-  const c = await db.selectFrom('sso_connections').select((eb) => eb.fn.countAll<number>().as('n')).where((eb) => eb.or([eb('oidc_client_secret_ct', 'is not', null), eb('sp_private_key_ct', 'is not', null)])).executeTakeFirstOrThrow();
-  const t = await db.selectFrom('user_totp').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const c = await db
+    .selectFrom('sso_connections')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where((eb) => eb.or([eb('oidc_client_secret_ct', 'is not', null), eb('sp_private_key_ct', 'is not', null)]))
+    .executeTakeFirstOrThrow();
+  const t = await db
+    .selectFrom('user_totp')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(c.n) + Number(t.n);
 }
 
 function requireConfig(deps: MigrationDeps, n: number, doing: string): PalisadeConfig {
   if (!deps.config) {
-    throw new Error(`Migration 0010 ${doing} ${n} stored SSO secret(s) and needs the key-encryption key, but was run without configuration. Run \`palisade migrate\` (or \`palisade serve\`) with PALISADE_MASTER_KEY / PALISADE_MASTER_KEY_FILE (or the PKCS#11 settings) set.`);
+    throw new Error(
+      `Migration 0010 ${doing} ${n} stored SSO secret(s) and needs the key-encryption key, but was run without configuration. Run \`palisade migrate\` (or \`palisade serve\`) with PALISADE_MASTER_KEY / PALISADE_MASTER_KEY_FILE (or the PKCS#11 settings) set.`,
+    );
   }
   // Started here with a logger, so an embedded install that generates its master key now says so.
   initKeyProvider(deps.config, deps.log);
   return deps.config;
 }
 
-export async function sealExistingSsoSecrets(db: Queryable, deps: MigrationDeps): Promise<{ connectionSecrets: number; totpSecrets: number }> {
+export async function sealExistingSsoSecrets(
+  db: Queryable,
+  deps: MigrationDeps,
+): Promise<{ connectionSecrets: number; totpSecrets: number }> {
   const n = await pending(db);
   if (n === 0) return { connectionSecrets: 0, totpSecrets: 0 };
   const config = requireConfig(deps, n, 'seals');
@@ -91,7 +108,12 @@ async function unsealSsoSecrets(db: Queryable, deps: MigrationDeps): Promise<voi
   if (n === 0) return;
   const config = requireConfig(deps, n, 'reverts (decrypts)');
   const rows = await db.selectFrom('sso_connections').selectAll().execute();
-  const open = async (row: (typeof rows)[number], secret: 'oidc_client_secret' | 'sp_private_key', ct: string | null, version: number | null) => {
+  const open = async (
+    row: (typeof rows)[number],
+    secret: 'oidc_client_secret' | 'sp_private_key',
+    ct: string | null,
+    version: number | null,
+  ) => {
     if (ct === null || version === null) return null;
     try {
       return await openText(db, config, connectionSecretRef(row, secret), ct, Number(version));
@@ -100,9 +122,18 @@ async function unsealSsoSecrets(db: Queryable, deps: MigrationDeps): Promise<voi
     }
   };
   for (const row of rows) {
-    const clientSecret = await open(row, 'oidc_client_secret', row.oidc_client_secret_ct, row.oidc_client_secret_key_version);
+    const clientSecret = await open(
+      row,
+      'oidc_client_secret',
+      row.oidc_client_secret_ct,
+      row.oidc_client_secret_key_version,
+    );
     const spKey = await open(row, 'sp_private_key', row.sp_private_key_ct, row.sp_private_key_key_version);
-    await db.updateTable('sso_connections').set({ oidc_client_secret_ct: clientSecret, sp_private_key_ct: spKey }).where('id', '=', row.id).execute();
+    await db
+      .updateTable('sso_connections')
+      .set({ oidc_client_secret_ct: clientSecret, sp_private_key_ct: spKey })
+      .where('id', '=', row.id)
+      .execute();
   }
   const totps = await db.selectFrom('user_totp').selectAll().execute();
   for (const row of totps) {

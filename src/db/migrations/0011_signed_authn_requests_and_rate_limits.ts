@@ -14,7 +14,10 @@ type AnyDb = Kysely<any>;
  *   (login discovery per client address, manual domain verification per domain).
  */
 export async function up(db: AnyDb): Promise<void> {
-  await db.schema.alterTable('sso_connections').addColumn('saml_sign_authn_requests', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+  await db.schema
+    .alterTable('sso_connections')
+    .addColumn('saml_sign_authn_requests', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
   await db.schema.alterTable('sso_connections').addColumn('saml_idp_wants_signed_requests', 'integer').execute();
   await db.schema
     .createTable('rate_limit_counters')

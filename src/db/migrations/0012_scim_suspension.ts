@@ -17,9 +17,17 @@ type AnyDb = Kysely<any>;
 export async function up(db: AnyDb): Promise<void> {
   await db.schema.alterTable('memberships').addColumn('suspended_at', 'text').execute();
   await db.schema.alterTable('memberships').addColumn('suspended_by_directory_id', 'text').execute();
-  await db.schema.alterTable('scim_sync_log').addColumn('occurrences', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+  await db.schema
+    .alterTable('scim_sync_log')
+    .addColumn('occurrences', 'integer', (c) => c.notNull().defaultTo(1))
+    .execute();
   await db.schema.alterTable('scim_sync_log').addColumn('aggregate_key', 'text').execute();
-  await db.schema.createIndex('scim_sync_log_aggregate_key').on('scim_sync_log').column('aggregate_key').unique().execute();
+  await db.schema
+    .createIndex('scim_sync_log_aggregate_key')
+    .on('scim_sync_log')
+    .column('aggregate_key')
+    .unique()
+    .execute();
 }
 
 export async function down(db: AnyDb): Promise<void> {

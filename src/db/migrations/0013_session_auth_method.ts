@@ -10,7 +10,10 @@ type AnyDb = Kysely<any>;
  * organization that enforces SSO their holders sign in again once, through SSO.
  */
 export async function up(db: AnyDb): Promise<void> {
-  await db.schema.alterTable('sessions').addColumn('auth_method', 'text', (c) => c.notNull().defaultTo('password')).execute();
+  await db.schema
+    .alterTable('sessions')
+    .addColumn('auth_method', 'text', (c) => c.notNull().defaultTo('password'))
+    .execute();
 }
 
 export async function down(db: AnyDb): Promise<void> {

@@ -21,7 +21,10 @@ type AnyDb = Kysely<any>;
 export async function up(db: AnyDb): Promise<void> {
   await db.schema.alterTable('users').addColumn('email_verified_at', 'text').execute();
   await db.schema.alterTable('users').addColumn('password_changed_at', 'text').execute();
-  await db.schema.alterTable('link_tokens').addColumn('delivery', 'text', (c) => c.notNull().defaultTo('shown')).execute();
+  await db.schema
+    .alterTable('link_tokens')
+    .addColumn('delivery', 'text', (c) => c.notNull().defaultTo('shown'))
+    .execute();
   await db.schema.alterTable('link_tokens').addColumn('issued_by', 'text').execute();
   await db.schema.createIndex('link_tokens_user').on('link_tokens').columns(['user_id', 'used_at']).execute();
 

@@ -28,9 +28,19 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addColumn('last_login_at', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('sso_identities_subject').on('sso_identities').columns(['connection_id', 'subject']).unique().execute();
+  await db.schema
+    .createIndex('sso_identities_subject')
+    .on('sso_identities')
+    .columns(['connection_id', 'subject'])
+    .unique()
+    .execute();
   // One subject per account and connection: a second subject claiming the account is a collision.
-  await db.schema.createIndex('sso_identities_user').on('sso_identities').columns(['connection_id', 'user_id']).unique().execute();
+  await db.schema
+    .createIndex('sso_identities_user')
+    .on('sso_identities')
+    .columns(['connection_id', 'user_id'])
+    .unique()
+    .execute();
 
   await db.schema.alterTable('sso_logins').addColumn('signing_cert_sha256', 'text').execute();
   await db.schema.createIndex('sso_logins_org').on('sso_logins').columns(['org_id', 'occurred_at']).execute();
@@ -51,7 +61,11 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('revoked_at', 'text')
     .addColumn('session_id', 'text')
     .execute();
-  await db.schema.createIndex('sso_recovery_links_user').on('sso_recovery_links').columns(['org_id', 'user_id']).execute();
+  await db.schema
+    .createIndex('sso_recovery_links_user')
+    .on('sso_recovery_links')
+    .columns(['org_id', 'user_id'])
+    .execute();
 }
 
 export async function down(db: AnyDb): Promise<void> {

@@ -25,10 +25,21 @@ export async function up(db: AnyDb): Promise<void> {
     await sql`alter table scim_users alter column user_id drop not null`.execute(db);
     await sql`alter table scim_users drop constraint scim_users_dir_external`.execute(db);
     await sql`alter table scim_groups drop constraint scim_groups_dir_external`.execute(db);
-    await db.schema.createIndex('scim_users_dir_external').on('scim_users').columns(['directory_id', 'external_id']).execute();
-    await db.schema.createIndex('scim_groups_dir_external').on('scim_groups').columns(['directory_id', 'external_id']).execute();
+    await db.schema
+      .createIndex('scim_users_dir_external')
+      .on('scim_users')
+      .columns(['directory_id', 'external_id'])
+      .execute();
+    await db.schema
+      .createIndex('scim_groups_dir_external')
+      .on('scim_groups')
+      .columns(['directory_id', 'external_id'])
+      .execute();
   }
-  await db.schema.alterTable('sso_connections').addColumn('saml_allow_sha1', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+  await db.schema
+    .alterTable('sso_connections')
+    .addColumn('saml_allow_sha1', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
   await db.schema.alterTable('sso_connections').addColumn('oidc_token_auth_method', 'text').execute();
 }
 
@@ -40,7 +51,9 @@ export async function down(db: AnyDb): Promise<void> {
   await db.deleteFrom('scim_users').where('user_id', 'is', null).execute();
   for (const table of ['scim_users', 'scim_groups'] as const) {
     await sql`update ${sql.table(table)} set external_id = null where external_id is not null and id not in (
-      select min(id) from ${sql.table(table)} where external_id is not null group by directory_id, external_id)`.execute(db);
+      select min(id) from ${sql.table(table)} where external_id is not null group by directory_id, external_id)`.execute(
+      db,
+    );
   }
   const sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
   if (sqlite) await rebuildSqlite(db, 'down');
@@ -48,8 +61,12 @@ export async function down(db: AnyDb): Promise<void> {
     await db.schema.dropIndex('scim_users_dir_external').execute();
     await db.schema.dropIndex('scim_groups_dir_external').execute();
     await sql`alter table scim_users alter column user_id set not null`.execute(db);
-    await sql`alter table scim_users add constraint scim_users_dir_external unique (directory_id, external_id)`.execute(db);
-    await sql`alter table scim_groups add constraint scim_groups_dir_external unique (directory_id, external_id)`.execute(db);
+    await sql`alter table scim_users add constraint scim_users_dir_external unique (directory_id, external_id)`.execute(
+      db,
+    );
+    await sql`alter table scim_groups add constraint scim_groups_dir_external unique (directory_id, external_id)`.execute(
+      db,
+    );
   }
 }
 
@@ -76,11 +93,14 @@ async function rebuildSqlite(db: AnyDb, direction: 'up' | 'down'): Promise<void>
         ${relaxed ? sql`` : sql`, constraint scim_users_dir_external unique (directory_id, external_id)`}
       )`.execute(tx);
       await sql`insert into scim_users_rebuilt (id, directory_id, org_id, user_id, user_name, user_name_key, external_id, active, resource, version, created_at, updated_at)
-        select id, directory_id, org_id, user_id, user_name, user_name_key, external_id, active, resource, version, created_at, updated_at from scim_users`.execute(tx);
+        select id, directory_id, org_id, user_id, user_name, user_name_key, external_id, active, resource, version, created_at, updated_at from scim_users`.execute(
+        tx,
+      );
       await sql`drop table scim_users`.execute(tx);
       await sql`alter table scim_users_rebuilt rename to scim_users`.execute(tx);
       await sql`create index scim_users_user on scim_users (user_id)`.execute(tx);
-      if (relaxed) await sql`create index scim_users_dir_external on scim_users (directory_id, external_id)`.execute(tx);
+      if (relaxed)
+        await sql`create index scim_users_dir_external on scim_users (directory_id, external_id)`.execute(tx);
 
       await sql`create table scim_groups_rebuilt (
         id text primary key,
@@ -97,14 +117,20 @@ async function rebuildSqlite(db: AnyDb, direction: 'up' | 'down'): Promise<void>
         ${relaxed ? sql`` : sql`, constraint scim_groups_dir_external unique (directory_id, external_id)`}
       )`.execute(tx);
       await sql`insert into scim_groups_rebuilt (id, directory_id, org_id, display_name, display_key, external_id, resource, version, created_at, updated_at)
-        select id, directory_id, org_id, display_name, display_key, external_id, resource, version, created_at, updated_at from scim_groups`.execute(tx);
+        select id, directory_id, org_id, display_name, display_key, external_id, resource, version, created_at, updated_at from scim_groups`.execute(
+        tx,
+      );
       await sql`drop table scim_groups`.execute(tx);
       await sql`alter table scim_groups_rebuilt rename to scim_groups`.execute(tx);
-      if (relaxed) await sql`create index scim_groups_dir_external on scim_groups (directory_id, external_id)`.execute(tx);
+      if (relaxed)
+        await sql`create index scim_groups_dir_external on scim_groups (directory_id, external_id)`.execute(tx);
 
       // The group memberships still point at the same ids: prove it before committing.
       const broken = await sql<{ table: string }>`pragma foreign_key_check`.execute(tx);
-      if (broken.rows.length) throw new Error(`rebuilding the SCIM tables left ${broken.rows.length} dangling reference(s), first in ${broken.rows[0]?.table}`);
+      if (broken.rows.length)
+        throw new Error(
+          `rebuilding the SCIM tables left ${broken.rows.length} dangling reference(s), first in ${broken.rows[0]?.table}`,
+        );
     });
   } finally {
     await sql`pragma foreign_keys = on`.execute(db);

@@ -18,7 +18,10 @@ type AnyDb = Kysely<any>;
 export async function up(db: AnyDb): Promise<void> {
   await db.schema.alterTable('job_leases').addColumn('heartbeat_at', 'text').execute();
   await db.schema.alterTable('job_leases').addColumn('interval_ms', 'bigint').execute();
-  await db.schema.alterTable('job_leases').addColumn('consecutive_failures', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+  await db.schema
+    .alterTable('job_leases')
+    .addColumn('consecutive_failures', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
   await db.schema.alterTable('audit_streams').addColumn('inflight_to_seq', 'bigint').execute();
   await db.schema
     .createTable('storage_probes')
@@ -30,5 +33,6 @@ export async function up(db: AnyDb): Promise<void> {
 export async function down(db: AnyDb): Promise<void> {
   await db.schema.dropTable('storage_probes').ifExists().execute();
   await db.schema.alterTable('audit_streams').dropColumn('inflight_to_seq').execute();
-  for (const c of ['consecutive_failures', 'interval_ms', 'heartbeat_at']) await db.schema.alterTable('job_leases').dropColumn(c).execute();
+  for (const c of ['consecutive_failures', 'interval_ms', 'heartbeat_at'])
+    await db.schema.alterTable('job_leases').dropColumn(c).execute();
 }

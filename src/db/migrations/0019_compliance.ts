@@ -50,7 +50,11 @@ export async function up(db: AnyDb): Promise<void> {
     .addPrimaryKeyConstraint('gateway_usage_hourly_pk', ['org_id', 'hour', 'user_id', 'model'])
     .execute();
   // The daily table's key starts (org, user, day): a report over a time range for every user reads it by day.
-  await db.schema.createIndex('gateway_usage_org_day').on('gateway_usage').columns(['org_id', 'day', 'user_id', 'model']).execute();
+  await db.schema
+    .createIndex('gateway_usage_org_day')
+    .on('gateway_usage')
+    .columns(['org_id', 'day', 'user_id', 'model'])
+    .execute();
 
   await db.schema
     .createTable('audit_content_settings')
@@ -60,7 +64,11 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('updated_by', 'text')
     .execute();
 
-  await db.schema.createIndex('workspace_conversations_org_id').on('workspace_conversations').columns(['org_id', 'id']).execute();
+  await db.schema
+    .createIndex('workspace_conversations_org_id')
+    .on('workspace_conversations')
+    .columns(['org_id', 'id'])
+    .execute();
   await db.schema.createIndex('workspace_files_org_id').on('workspace_files').columns(['org_id', 'id']).execute();
 
   await backfillHourlyUsage(db);
@@ -71,10 +79,28 @@ export async function up(db: AnyDb): Promise<void> {
  * counted (gateway requests the provider answered below 400, and every workspace message).
  */
 async function backfillHourlyUsage(db: AnyDb): Promise<void> {
-  const totals = new Map<string, { org_id: string; user_id: string; hour: string; model: string; requests: number; input_tokens: number; output_tokens: number }>();
+  const totals = new Map<
+    string,
+    {
+      org_id: string;
+      user_id: string;
+      hour: string;
+      model: string;
+      requests: number;
+      input_tokens: number;
+      output_tokens: number;
+    }
+  >();
   let after = '';
   for (;;) {
-    const rows: { id: string; org_id: string; actor_id: string | null; occurred_at: string; action: string; metadata: string }[] = await db
+    const rows: {
+      id: string;
+      org_id: string;
+      actor_id: string | null;
+      occurred_at: string;
+      action: string;
+      metadata: string;
+    }[] = await db
       .selectFrom('audit_events')
       .select(['id', 'org_id', 'actor_id', 'occurred_at', 'action', 'metadata'])
       .where('action', 'in', ['gateway.request', 'conversation.message_sent'])
@@ -94,7 +120,15 @@ async function backfillHourlyUsage(db: AnyDb): Promise<void> {
       if (r.action === 'gateway.request' && !(typeof m.upstreamStatus === 'number' && m.upstreamStatus < 400)) continue;
       const model = typeof m.model === 'string' ? m.model.slice(0, 200) : '';
       const key = `${r.org_id}|${r.occurred_at.slice(0, 13)}|${r.actor_id ?? ''}|${model}`;
-      const t = totals.get(key) ?? { org_id: r.org_id, user_id: r.actor_id ?? '', hour: r.occurred_at.slice(0, 13), model, requests: 0, input_tokens: 0, output_tokens: 0 };
+      const t = totals.get(key) ?? {
+        org_id: r.org_id,
+        user_id: r.actor_id ?? '',
+        hour: r.occurred_at.slice(0, 13),
+        model,
+        requests: 0,
+        input_tokens: 0,
+        output_tokens: 0,
+      };
       t.requests += 1;
       t.input_tokens += Number(m.inputTokens) || 0;
       t.output_tokens += Number(m.outputTokens) || 0;
@@ -102,7 +136,11 @@ async function backfillHourlyUsage(db: AnyDb): Promise<void> {
     }
   }
   const values = [...totals.values()];
-  for (let i = 0; i < values.length; i += 500) await db.insertInto('gateway_usage_hourly').values(values.slice(i, i + 500)).execute();
+  for (let i = 0; i < values.length; i += 500)
+    await db
+      .insertInto('gateway_usage_hourly')
+      .values(values.slice(i, i + 500))
+      .execute();
   await sql`select 1`.execute(db);
 }
 
@@ -110,5 +148,6 @@ export async function down(db: AnyDb): Promise<void> {
   await db.schema.dropIndex('workspace_files_org_id').ifExists().execute();
   await db.schema.dropIndex('workspace_conversations_org_id').ifExists().execute();
   await db.schema.dropIndex('gateway_usage_org_day').ifExists().execute();
-  for (const t of ['audit_content_settings', 'gateway_usage_hourly', 'compliance_keys']) await db.schema.dropTable(t).ifExists().execute();
+  for (const t of ['audit_content_settings', 'gateway_usage_hourly', 'compliance_keys'])
+    await db.schema.dropTable(t).ifExists().execute();
 }

@@ -47,7 +47,12 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('account_login', 'text', (c) => c.notNull())
     .addColumn('created_at', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('github_installations_unique').on('github_installations').columns(['connection_id', 'installation_id']).unique().execute();
+  await db.schema
+    .createIndex('github_installations_unique')
+    .on('github_installations')
+    .columns(['connection_id', 'installation_id'])
+    .unique()
+    .execute();
 
   await db.schema
     .createTable('github_repositories')
@@ -78,8 +83,17 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addColumn('updated_at', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('github_repositories_unique').on('github_repositories').columns(['org_id', 'connection_id', 'github_id']).unique().execute();
-  await db.schema.createIndex('github_repositories_name').on('github_repositories').columns(['connection_id', 'full_name']).execute();
+  await db.schema
+    .createIndex('github_repositories_unique')
+    .on('github_repositories')
+    .columns(['org_id', 'connection_id', 'github_id'])
+    .unique()
+    .execute();
+  await db.schema
+    .createIndex('github_repositories_name')
+    .on('github_repositories')
+    .columns(['connection_id', 'full_name'])
+    .execute();
 
   await db.schema
     .createTable('github_findings')
@@ -100,8 +114,17 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('acknowledged_at', 'text')
     .addColumn('acknowledged_reason', 'text')
     .execute();
-  await db.schema.createIndex('github_findings_unique').on('github_findings').columns(['repository_id', 'fingerprint']).unique().execute();
-  await db.schema.createIndex('github_findings_org').on('github_findings').columns(['org_id', 'repository_id', 'status', 'id']).execute();
+  await db.schema
+    .createIndex('github_findings_unique')
+    .on('github_findings')
+    .columns(['repository_id', 'fingerprint'])
+    .unique()
+    .execute();
+  await db.schema
+    .createIndex('github_findings_org')
+    .on('github_findings')
+    .columns(['org_id', 'repository_id', 'status', 'id'])
+    .execute();
 
   await db.schema
     .createTable('github_suppressions')
@@ -115,7 +138,11 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('created_by', 'text')
     .addColumn('created_at', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('github_suppressions_repo').on('github_suppressions').columns(['org_id', 'repository_id', 'id']).execute();
+  await db.schema
+    .createIndex('github_suppressions_repo')
+    .on('github_suppressions')
+    .columns(['org_id', 'repository_id', 'id'])
+    .execute();
 
   await db.schema
     .createTable('github_webhook_deliveries')
@@ -125,7 +152,11 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('received_at', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('github_webhook_deliveries_pk', ['connection_id', 'delivery_id'])
     .execute();
-  await db.schema.createIndex('github_webhook_deliveries_age').on('github_webhook_deliveries').column('received_at').execute();
+  await db.schema
+    .createIndex('github_webhook_deliveries_age')
+    .on('github_webhook_deliveries')
+    .column('received_at')
+    .execute();
 
   await db.schema
     .createTable('github_jobs')
@@ -162,9 +193,23 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('sarif_id', 'text')
     .addColumn('created_at', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('github_pr_scans_repo').on('github_pr_scans').columns(['org_id', 'repository_id', 'id']).execute();
+  await db.schema
+    .createIndex('github_pr_scans_repo')
+    .on('github_pr_scans')
+    .columns(['org_id', 'repository_id', 'id'])
+    .execute();
 }
 
 export async function down(db: AnyDb): Promise<void> {
-  for (const t of ['github_pr_scans', 'github_jobs', 'github_webhook_deliveries', 'github_suppressions', 'github_findings', 'github_repositories', 'github_installations', 'github_connections']) await db.schema.dropTable(t).execute();
+  for (const t of [
+    'github_pr_scans',
+    'github_jobs',
+    'github_webhook_deliveries',
+    'github_suppressions',
+    'github_findings',
+    'github_repositories',
+    'github_installations',
+    'github_connections',
+  ])
+    await db.schema.dropTable(t).execute();
 }

@@ -13,8 +13,12 @@ type AnyDb = Kysely<any>;
 export async function up(db: AnyDb): Promise<void> {
   const newest = sql`(select k.kid from audit_signing_keys k where k.status = 'active' order by k.created_at desc, k.kid desc limit 1)`;
   const newestAt = sql`(select k.created_at from audit_signing_keys k where k.status = 'active' order by k.created_at desc, k.kid desc limit 1)`;
-  await sql`update audit_signing_keys set status = 'retired', retired_at = ${newestAt} where status = 'active' and kid <> ${newest}`.execute(db);
-  await sql`create unique index audit_signing_keys_one_active on audit_signing_keys (status) where status = 'active'`.execute(db);
+  await sql`update audit_signing_keys set status = 'retired', retired_at = ${newestAt} where status = 'active' and kid <> ${newest}`.execute(
+    db,
+  );
+  await sql`create unique index audit_signing_keys_one_active on audit_signing_keys (status) where status = 'active'`.execute(
+    db,
+  );
 }
 
 export async function down(db: AnyDb): Promise<void> {

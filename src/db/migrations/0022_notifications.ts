@@ -35,7 +35,11 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addColumn('updated_at', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('notification_channels_org').on('notification_channels').columns(['org_id', 'id']).execute();
+  await db.schema
+    .createIndex('notification_channels_org')
+    .on('notification_channels')
+    .columns(['org_id', 'id'])
+    .execute();
 
   await db.schema
     .createTable('notification_routes')
@@ -46,7 +50,11 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('min_severity', 'text', (c) => c.notNull())
     .addColumn('created_at', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('notification_routes_org').on('notification_routes').columns(['org_id', 'type']).execute();
+  await db.schema
+    .createIndex('notification_routes_org')
+    .on('notification_routes')
+    .columns(['org_id', 'type'])
+    .execute();
 
   await db.schema
     .createTable('notification_cursors')
@@ -57,7 +65,9 @@ export async function up(db: AnyDb): Promise<void> {
   // Organizations that exist now start at their current audit head: notifications begin with what
   // happens after the upgrade, not with a replay of years of history. New organizations start at 0.
   const at = new Date().toISOString();
-  await sql`insert into notification_cursors (org_id, cursor_seq, updated_at) select org_id, seq, ${at} from audit_chain_heads`.execute(db);
+  await sql`insert into notification_cursors (org_id, cursor_seq, updated_at) select org_id, seq, ${at} from audit_chain_heads`.execute(
+    db,
+  );
 
   await db.schema
     .createTable('notification_incidents')
@@ -73,8 +83,17 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('resolved_at', 'text')
     .addColumn('facts', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('notification_incidents_cause').on('notification_incidents').columns(['org_id', 'cause_key', 'opened_at']).unique().execute();
-  await db.schema.createIndex('notification_incidents_due').on('notification_incidents').columns(['status', 'next_reminder_at']).execute();
+  await db.schema
+    .createIndex('notification_incidents_cause')
+    .on('notification_incidents')
+    .columns(['org_id', 'cause_key', 'opened_at'])
+    .unique()
+    .execute();
+  await db.schema
+    .createIndex('notification_incidents_due')
+    .on('notification_incidents')
+    .columns(['status', 'next_reminder_at'])
+    .execute();
 
   await db.schema
     .createTable('notifications')
@@ -116,11 +135,31 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('sent_at', 'text')
     .addColumn('dead_at', 'text')
     .execute();
-  await db.schema.createIndex('notification_deliveries_due').on('notification_deliveries').columns(['status', 'next_attempt_at']).execute();
-  await db.schema.createIndex('notification_deliveries_notification').on('notification_deliveries').columns(['notification_id']).execute();
-  await db.schema.createIndex('notification_deliveries_org').on('notification_deliveries').columns(['org_id', 'status', 'id']).execute();
+  await db.schema
+    .createIndex('notification_deliveries_due')
+    .on('notification_deliveries')
+    .columns(['status', 'next_attempt_at'])
+    .execute();
+  await db.schema
+    .createIndex('notification_deliveries_notification')
+    .on('notification_deliveries')
+    .columns(['notification_id'])
+    .execute();
+  await db.schema
+    .createIndex('notification_deliveries_org')
+    .on('notification_deliveries')
+    .columns(['org_id', 'status', 'id'])
+    .execute();
 }
 
 export async function down(db: AnyDb): Promise<void> {
-  for (const t of ['notification_deliveries', 'notifications', 'notification_incidents', 'notification_cursors', 'notification_routes', 'notification_channels']) await db.schema.dropTable(t).ifExists().execute();
+  for (const t of [
+    'notification_deliveries',
+    'notifications',
+    'notification_incidents',
+    'notification_cursors',
+    'notification_routes',
+    'notification_channels',
+  ])
+    await db.schema.dropTable(t).ifExists().execute();
 }

@@ -9,14 +9,37 @@ import { Lang, type SgNode, parse, registerDynamicLanguage } from '@ast-grep/nap
  * general case (vocabularies of intent, not the names in a corpus).
  */
 const require = createRequire(import.meta.url);
-registerDynamicLanguage({ python: require('@ast-grep/lang-python'), go: require('@ast-grep/lang-go'), java: require('@ast-grep/lang-java') });
+registerDynamicLanguage({
+  python: require('@ast-grep/lang-python'),
+  go: require('@ast-grep/lang-go'),
+  java: require('@ast-grep/lang-java'),
+});
 
 export type Language = 'javascript' | 'typescript' | 'tsx' | 'python' | 'go' | 'java';
 export type Confidence = 'high' | 'medium' | 'low';
 export type Severity = 'error' | 'warning' | 'note';
 
-const EXT: Record<string, Language> = { js: 'javascript', mjs: 'javascript', cjs: 'javascript', jsx: 'tsx', ts: 'typescript', mts: 'typescript', cts: 'typescript', tsx: 'tsx', py: 'python', go: 'go', java: 'java' };
-const PARSER: Record<Language, Lang | string> = { javascript: Lang.JavaScript, typescript: Lang.TypeScript, tsx: Lang.Tsx, python: 'python', go: 'go', java: 'java' };
+const EXT: Record<string, Language> = {
+  js: 'javascript',
+  mjs: 'javascript',
+  cjs: 'javascript',
+  jsx: 'tsx',
+  ts: 'typescript',
+  mts: 'typescript',
+  cts: 'typescript',
+  tsx: 'tsx',
+  py: 'python',
+  go: 'go',
+  java: 'java',
+};
+const PARSER: Record<Language, Lang | string> = {
+  javascript: Lang.JavaScript,
+  typescript: Lang.TypeScript,
+  tsx: Lang.Tsx,
+  python: 'python',
+  go: 'go',
+  java: 'java',
+};
 
 export function languageOf(path: string): Language | null {
   const dot = path.lastIndexOf('.');
@@ -133,7 +156,10 @@ export function parseFile(path: string, text: string): FileContext | null {
     text,
     lines: text.split('\n'),
     calls() {
-      calls ??= CALL_KINDS[lang].flatMap((k) => root.findAll({ rule: { kind: k } })).map((n) => toCall(lang, n)).filter((c): c is Call => c !== null);
+      calls ??= CALL_KINDS[lang]
+        .flatMap((k) => root.findAll({ rule: { kind: k } }))
+        .map((n) => toCall(lang, n))
+        .filter((c): c is Call => c !== null);
       return calls;
     },
   };
@@ -143,12 +169,29 @@ export function parseFile(path: string, text: string): FileContext | null {
 
 /** Splits identifiers into words (camelCase, snake_case, kebab, dots) and lower-cases: "hashUserPassword" → "hash user password". */
 export function words(text: string): string {
-  return ` ${text.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2').replace(/[^A-Za-z0-9]+/g, ' ').toLowerCase()} `;
+  return ` ${text
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+    .replace(/[^A-Za-z0-9]+/g, ' ')
+    .toLowerCase()} `;
 }
 
 const JS_LIKE = new Set<Language>(['javascript', 'typescript', 'tsx']);
-const STATEMENT = /(^|_)(statement|declaration|declarator|assignment|field_definition|pair|keyword_argument|return_statement|decorated_definition)$/;
-const FUNCTION = new Set(['function_declaration', 'function_definition', 'method_definition', 'method_declaration', 'constructor_declaration', 'arrow_function', 'function_expression', 'function', 'func_literal', 'lambda_expression', 'generator_function_declaration']);
+const STATEMENT =
+  /(^|_)(statement|declaration|declarator|assignment|field_definition|pair|keyword_argument|return_statement|decorated_definition)$/;
+const FUNCTION = new Set([
+  'function_declaration',
+  'function_definition',
+  'method_definition',
+  'method_declaration',
+  'constructor_declaration',
+  'arrow_function',
+  'function_expression',
+  'function',
+  'func_literal',
+  'lambda_expression',
+  'generator_function_declaration',
+]);
 
 /** The smallest statement (or declaration) around a node. */
 export function statementOf(node: SgNode): SgNode {
@@ -157,7 +200,11 @@ export function statementOf(node: SgNode): SgNode {
     const p = cur.parent();
     if (!p) return cur;
     cur = p;
-    if (/(statement|declaration|assignment|field_definition)$/.test(String(cur.kind())) && !/^(variable_declarator|pair)$/.test(String(cur.kind()))) return cur;
+    if (
+      /(statement|declaration|assignment|field_definition)$/.test(String(cur.kind())) &&
+      !/^(variable_declarator|pair)$/.test(String(cur.kind()))
+    )
+      return cur;
   }
   return cur;
 }
@@ -173,13 +220,17 @@ export function functionName(fn: SgNode | null): string {
   const own = fn.field('name')?.text();
   if (own) return own;
   const p = fn.parent();
-  if (p && /variable_declarator|pair|assignment|public_field_definition/.test(String(p.kind()))) return (p.field('name') ?? p.field('key') ?? p.field('left'))?.text() ?? '';
+  if (p && /variable_declarator|pair|assignment|public_field_definition/.test(String(p.kind())))
+    return (p.field('name') ?? p.field('key') ?? p.field('left'))?.text() ?? '';
   return '';
 }
 
 /** The variable a statement assigns (`const x = …`, `x = …`, `x := …`, `Type x = …`), if any. */
 export function assignedName(stmt: string): string | null {
-  const m = /^\s*(?:(?:export\s+)?(?:const|let|var|val|final|private|public|protected|static|readonly|\s)*(?:[\w<>[\],.?]+\s+)?)?([A-Za-z_$][\w$]*)\s*(?::[^=]+)?(?::=|=)(?!=)/.exec(stmt);
+  const m =
+    /^\s*(?:(?:export\s+)?(?:const|let|var|val|final|private|public|protected|static|readonly|\s)*(?:[\w<>[\],.?]+\s+)?)?([A-Za-z_$][\w$]*)\s*(?::[^=]+)?(?::=|=)(?!=)/.exec(
+      stmt,
+    );
   return m ? (m[1] ?? null) : null;
 }
 
@@ -217,13 +268,23 @@ export function intentOf(ctx: FileContext, node: SgNode): Intent {
     if (!fn && assigned.length > 2) {
       useSites = ctx.root
         .findAll({ rule: { kind: 'identifier', regex: `^${esc}$` } })
-        .concat(ctx.lang === 'java' || JS_LIKE.has(ctx.lang) ? ctx.root.findAll({ rule: { kind: ctx.lang === 'java' ? 'identifier' : 'property_identifier', regex: `^${esc}$` } }) : [])
+        .concat(
+          ctx.lang === 'java' || JS_LIKE.has(ctx.lang)
+            ? ctx.root.findAll({
+                rule: { kind: ctx.lang === 'java' ? 'identifier' : 'property_identifier', regex: `^${esc}$` },
+              })
+            : [],
+        )
         .slice(0, 30)
         .map((n) => functionName(functionOf(n)))
         .join(' ');
     }
   }
-  return { statement: words(stmt), all: words(`${stmt}\n${fname}\n${uses}\n${useSites}`), names: words(`${assigned ?? ''} ${fname} ${useSites}`) };
+  return {
+    statement: words(stmt),
+    all: words(`${stmt}\n${fname}\n${uses}\n${useSites}`),
+    names: words(`${assigned ?? ''} ${fname} ${useSites}`),
+  };
 }
 
 /** A string literal's value (quotes removed), or null when the node is not a plain literal. */
@@ -247,5 +308,15 @@ export function toFinding(ctx: FileContext, ruleId: string, severity: Severity, 
       if (candidate !== line) suggestion = { line: fr.start.line + 1, text: candidate };
     }
   }
-  return { ruleId, severity, confidence: raw.confidence, message: raw.message, line: r.start.line + 1, column: r.start.column + 1, endLine: r.end.line + 1, endColumn: r.end.column + 1, suggestion };
+  return {
+    ruleId,
+    severity,
+    confidence: raw.confidence,
+    message: raw.message,
+    line: r.start.line + 1,
+    column: r.start.column + 1,
+    endLine: r.end.line + 1,
+    endColumn: r.end.column + 1,
+    suggestion,
+  };
 }

@@ -28,7 +28,8 @@ export function scanSource(path: string, text: string): Finding[] {
     try {
       raws = rule.check(ctx);
     } catch (err) {
-      if (ruleFailures.length < 100) ruleFailures.push({ ruleId: rule.id, path, message: err instanceof Error ? err.message : String(err) });
+      if (ruleFailures.length < 100)
+        ruleFailures.push({ ruleId: rule.id, path, message: err instanceof Error ? err.message : String(err) });
       continue;
     }
     const seen = new Set<string>();

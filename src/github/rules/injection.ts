@@ -22,23 +22,70 @@ function dynamicString(ctx: FileContext, node: SgNode | undefined, depth = 0): b
   const t = node.text().trim();
   if (JS.has(ctx.lang)) {
     if (kind === 'template_string') return t.includes('${');
-    if (kind === 'binary_expression' && t.includes('+')) return node.children().some((c) => c.isNamed() && literal(c) === null && !/^\d+$/.test(c.text()) && (c.kind() !== 'binary_expression' || dynamicString(ctx, c, depth)));
-    if (kind === 'parenthesized_expression') return dynamicString(ctx, node.children().find((c) => c.isNamed()), depth);
+    if (kind === 'binary_expression' && t.includes('+'))
+      return node
+        .children()
+        .some(
+          (c) =>
+            c.isNamed() &&
+            literal(c) === null &&
+            !/^\d+$/.test(c.text()) &&
+            (c.kind() !== 'binary_expression' || dynamicString(ctx, c, depth)),
+        );
+    if (kind === 'parenthesized_expression')
+      return dynamicString(
+        ctx,
+        node.children().find((c) => c.isNamed()),
+        depth,
+      );
   } else if (ctx.lang === 'python') {
     if (kind === 'string') return /^[rRbB]?[fF]/.test(t) && /\{[^}]+\}/.test(t);
     if (kind === 'binary_operator') {
       const op = node.field('operator')?.text();
       const left = node.field('left');
       if (op === '%' && left?.kind() === 'string') return true;
-      if (op === '+') return [left, node.field('right')].some((c) => c && literal(c) === null && (c.kind() !== 'binary_operator' || dynamicString(ctx, c, depth)));
+      if (op === '+')
+        return [left, node.field('right')].some(
+          (c) => c && literal(c) === null && (c.kind() !== 'binary_operator' || dynamicString(ctx, c, depth)),
+        );
     }
     if (kind === 'call' && /^["'].*["']\.format$/s.test(node.field('function')?.text() ?? '')) return true;
   } else if (ctx.lang === 'go') {
-    if (kind === 'call_expression' && /^fmt\.Sprintf$/.test(node.field('function')?.text() ?? '')) return (node.field('arguments')?.children().filter((c) => c.isNamed()).length ?? 0) > 1;
-    if (kind === 'binary_expression' && t.includes('+')) return node.children().some((c) => c.isNamed() && literal(c) === null && (c.kind() !== 'binary_expression' || dynamicString(ctx, c, depth)));
+    if (kind === 'call_expression' && /^fmt\.Sprintf$/.test(node.field('function')?.text() ?? ''))
+      return (
+        (node
+          .field('arguments')
+          ?.children()
+          .filter((c) => c.isNamed()).length ?? 0) > 1
+      );
+    if (kind === 'binary_expression' && t.includes('+'))
+      return node
+        .children()
+        .some(
+          (c) =>
+            c.isNamed() && literal(c) === null && (c.kind() !== 'binary_expression' || dynamicString(ctx, c, depth)),
+        );
   } else if (ctx.lang === 'java') {
-    if (kind === 'binary_expression' && t.includes('+')) return node.children().some((c) => c.isNamed() && literal(c) === null && !/^\d+$/.test(c.text()) && (c.kind() !== 'binary_expression' || dynamicString(ctx, c, depth)));
-    if (kind === 'method_invocation' && /^String\.format$/.test(`${node.field('object')?.text()}.${node.field('name')?.text()}`)) return (node.field('arguments')?.children().filter((c) => c.isNamed()).length ?? 0) > 1;
+    if (kind === 'binary_expression' && t.includes('+'))
+      return node
+        .children()
+        .some(
+          (c) =>
+            c.isNamed() &&
+            literal(c) === null &&
+            !/^\d+$/.test(c.text()) &&
+            (c.kind() !== 'binary_expression' || dynamicString(ctx, c, depth)),
+        );
+    if (
+      kind === 'method_invocation' &&
+      /^String\.format$/.test(`${node.field('object')?.text()}.${node.field('name')?.text()}`)
+    )
+      return (
+        (node
+          .field('arguments')
+          ?.children()
+          .filter((c) => c.isNamed()).length ?? 0) > 1
+      );
   }
   // A variable: judged by what it was assigned in the same function (one level).
   if (depth === 0 && /^(identifier)$/.test(kind)) {
@@ -56,16 +103,34 @@ function dynamicString(ctx: FileContext, node: SgNode | undefined, depth = 0): b
   return false;
 }
 
-const SQLISH = /\b(select\s[\s\S]*\bfrom|insert\s+into|update\s+\w+\s+set|delete\s+from|where\s|order\s+by|drop\s+table|create\s+table)\b/i;
+const SQLISH =
+  /\b(select\s[\s\S]*\bfrom|insert\s+into|update\s+\w+\s+set|delete\s+from|where\s|order\s+by|drop\s+table|create\s+table)\b/i;
 
 function sqlSink(ctx: FileContext, c: Call): SgNode | undefined {
-  if (JS.has(ctx.lang)) return /\.(query|execute|raw|unsafe|\$queryRawUnsafe|\$executeRawUnsafe|queryRaw)$/.test(c.callee) && !/^(document|window|\$|jQuery|router|url|searchParams|req|request|ctx)\./.test(c.callee) ? c.args[0] : undefined;
-  if (ctx.lang === 'python') return /\.(execute|executemany|executescript|raw|mogrify)$/.test(c.callee) || /(^|\.)(text)$/.test(c.callee) ? c.args[0] : undefined;
+  if (JS.has(ctx.lang))
+    return /\.(query|execute|raw|unsafe|\$queryRawUnsafe|\$executeRawUnsafe|queryRaw)$/.test(c.callee) &&
+      !/^(document|window|\$|jQuery|router|url|searchParams|req|request|ctx)\./.test(c.callee)
+      ? c.args[0]
+      : undefined;
+  if (ctx.lang === 'python')
+    return /\.(execute|executemany|executescript|raw|mogrify)$/.test(c.callee) || /(^|\.)(text)$/.test(c.callee)
+      ? c.args[0]
+      : undefined;
   if (ctx.lang === 'go') {
-    if (!/\.(Query|QueryRow|Exec|QueryContext|QueryRowContext|ExecContext|Prepare|PrepareContext|Raw|Select|Get)$/.test(c.callee)) return undefined;
+    if (
+      !/\.(Query|QueryRow|Exec|QueryContext|QueryRowContext|ExecContext|Prepare|PrepareContext|Raw|Select|Get)$/.test(
+        c.callee,
+      )
+    )
+      return undefined;
     return /Context$/.test(c.callee) ? c.args[1] : c.args[0];
   }
-  if (ctx.lang === 'java') return /(^|\.)(executeQuery|executeUpdate|execute|addBatch|prepareStatement|prepareCall|createQuery|createNativeQuery|createSQLQuery|queryForObject|queryForList|query|update|batchUpdate)$/.test(c.callee) ? c.args[0] : undefined;
+  if (ctx.lang === 'java')
+    return /(^|\.)(executeQuery|executeUpdate|execute|addBatch|prepareStatement|prepareCall|createQuery|createNativeQuery|createSQLQuery|queryForObject|queryForList|query|update|batchUpdate)$/.test(
+      c.callee,
+    )
+      ? c.args[0]
+      : undefined;
   return undefined;
 }
 
@@ -74,7 +139,8 @@ export const sqlInjection: RuleDefinition = {
   name: 'SQL built from strings',
   severity: 'error',
   cwe: 'CWE-89',
-  short: 'A SQL statement is built by interpolation or concatenation and sent to the database: input can change the query.',
+  short:
+    'A SQL statement is built by interpolation or concatenation and sent to the database: input can change the query.',
   help: 'Pass values as parameters (placeholders such as ?, $1 or %s with a separate argument list), or use the query builder; never format them into the SQL text.',
   languages: ALL,
   check(ctx) {
@@ -84,8 +150,18 @@ export const sqlInjection: RuleDefinition = {
       if (!q || !dynamicString(ctx, q)) continue;
       const direct = q.kind() !== 'identifier';
       const looksSql = SQLISH.test(q.text()) || SQLISH.test(functionOf(q)?.text() ?? '');
-      if (!looksSql && !/\b(cursor|cur|conn|connection|db|pool|client|knex|sequelize|prisma|stmt|statement|jdbc\w*|session|em|entityManager|tx)\b/i.test(c.callee)) continue;
-      out.push({ node: c.node, confidence: direct && looksSql ? 'high' : 'medium', message: `${c.callee}() runs SQL built from run-time values.` });
+      if (
+        !looksSql &&
+        !/\b(cursor|cur|conn|connection|db|pool|client|knex|sequelize|prisma|stmt|statement|jdbc\w*|session|em|entityManager|tx)\b/i.test(
+          c.callee,
+        )
+      )
+        continue;
+      out.push({
+        node: c.node,
+        confidence: direct && looksSql ? 'high' : 'medium',
+        message: `${c.callee}() runs SQL built from run-time values.`,
+      });
     }
     return out;
   },
@@ -94,8 +170,13 @@ export const sqlInjection: RuleDefinition = {
 function commandSink(ctx: FileContext, c: Call): SgNode | undefined {
   if (JS.has(ctx.lang)) {
     if (!/child_process|execa|shelljs/.test(ctx.text)) return undefined;
-    if (/^((child_process|childProcess|cp|proc)\.)?(exec|execSync)$/.test(c.callee) || /^shell\.exec$/.test(c.callee)) return c.args[0];
-    if (/^((child_process|childProcess|cp)\.)?(spawn|spawnSync|execFile|execFileSync)$/.test(c.callee) && c.args.some((a) => /shell\s*:\s*true/.test(a.text()))) return c.args[0];
+    if (/^((child_process|childProcess|cp|proc)\.)?(exec|execSync)$/.test(c.callee) || /^shell\.exec$/.test(c.callee))
+      return c.args[0];
+    if (
+      /^((child_process|childProcess|cp)\.)?(spawn|spawnSync|execFile|execFileSync)$/.test(c.callee) &&
+      c.args.some((a) => /shell\s*:\s*true/.test(a.text()))
+    )
+      return c.args[0];
     return undefined;
   }
   if (ctx.lang === 'python') {
@@ -106,13 +187,22 @@ function commandSink(ctx: FileContext, c: Call): SgNode | undefined {
   if (ctx.lang === 'go') {
     if (/^exec\.Command(Context)?$/.test(c.callee)) {
       const args = c.callee.endsWith('Context') ? c.args.slice(1) : c.args;
-      if (/^"(\/bin\/|\/usr\/bin\/)?(sh|bash|zsh|cmd|cmd\.exe|powershell)"$/.test(args[0]?.text() ?? '') && /^"(-c|\/c|-Command)"$/.test(args[1]?.text() ?? '')) return args[2];
+      if (
+        /^"(\/bin\/|\/usr\/bin\/)?(sh|bash|zsh|cmd|cmd\.exe|powershell)"$/.test(args[0]?.text() ?? '') &&
+        /^"(-c|\/c|-Command)"$/.test(args[1]?.text() ?? '')
+      )
+        return args[2];
     }
     return undefined;
   }
   if (ctx.lang === 'java') {
     if (/(^|\.)exec$/.test(c.callee) && /Runtime/.test(c.callee)) return c.args[0];
-    if (c.callee === 'new ProcessBuilder' && /^"(\/bin\/)?(sh|bash|cmd|cmd\.exe)"$/.test(c.args[0]?.text() ?? '') && /^"(-c|\/c)"$/.test(c.args[1]?.text() ?? '')) return c.args[2];
+    if (
+      c.callee === 'new ProcessBuilder' &&
+      /^"(\/bin\/)?(sh|bash|cmd|cmd\.exe)"$/.test(c.args[0]?.text() ?? '') &&
+      /^"(-c|\/c)"$/.test(c.args[1]?.text() ?? '')
+    )
+      return c.args[2];
   }
   return undefined;
 }
@@ -130,7 +220,11 @@ export const commandInjection: RuleDefinition = {
     for (const c of ctx.calls()) {
       const cmd = commandSink(ctx, c);
       if (!cmd || !dynamicString(ctx, cmd)) continue;
-      out.push({ node: c.node, confidence: cmd.kind() === 'identifier' ? 'medium' : 'high', message: `${c.callee}() runs a shell command built from run-time values.` });
+      out.push({
+        node: c.node,
+        confidence: cmd.kind() === 'identifier' ? 'medium' : 'high',
+        message: `${c.callee}() runs a shell command built from run-time values.`,
+      });
     }
     return out;
   },
