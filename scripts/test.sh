@@ -60,6 +60,9 @@ fi
 log "build and type-check"
 npx tsc -p tsconfig.json
 
+log "formatting (Prettier; npm run format fixes it)"
+npm run --silent format:check >/dev/null || { npm run --silent format:check 2>&1 | tail -n 20; echo "some files are not formatted: run npm run format" >&2; exit 1; }
+
 log "docs site (VitePress; a broken internal link fails the build)"
 npx vitepress build docs >/dev/null
 
