@@ -86,11 +86,17 @@ export async function serve(overrides: Partial<PalisadeConfig>, workers: number)
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    await drainAndClose(app, rt.config, signal, async () => {
-      await scheduler.stop();
-      await rt.close();
-    });
-    process.exit(0);
+    try {
+      await drainAndClose(app, rt.config, signal, async () => {
+        await scheduler.stop();
+        await rt.close();
+      });
+      process.exit(0);
+    } catch (err) {
+      // A stop that fails half-way (the database gone meanwhile) still ends the process, and says so.
+      app.log.error({ err }, 'shutdown did not finish cleanly');
+      process.exit(1);
+    }
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
