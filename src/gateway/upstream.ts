@@ -76,17 +76,15 @@ export async function assertModelAllowed(
   endpoint: string,
 ): Promise<void> {
   if (modelAllowed(target.allowedModels, model)) return;
-  await ctx.db
-    .transaction()
-    .execute((tx) =>
-      recordAudit(tx, ctx, {
-        orgId,
-        action: 'gateway.request_handled',
-        outcome: 'denied',
-        targets: [{ type: 'gateway_upstream', id: target.id }],
-        metadata: { endpoint, model, reason: 'model_not_allowed' },
-      }),
-    );
+  await ctx.db.transaction().execute((tx) =>
+    recordAudit(tx, ctx, {
+      orgId,
+      action: 'gateway.request_handled',
+      outcome: 'denied',
+      targets: [{ type: 'gateway_upstream', id: target.id }],
+      metadata: { endpoint, model, reason: 'model_not_allowed' },
+    }),
+  );
   throw new PalisadeError(
     403,
     'model_not_allowed',

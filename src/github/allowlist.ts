@@ -319,16 +319,14 @@ export async function removeRepository(ctx: Ctx, orgId: string, repositoryId: st
 export async function rescanRepository(ctx: Ctx, orgId: string, repositoryId: string): Promise<{ queued: boolean }> {
   await authorize(ctx, orgId, 'github.manage');
   const repo = await repositoryById(ctx.db, orgId, repositoryId);
-  await ctx.db
-    .transaction()
-    .execute((tx) =>
-      enqueueGithubJob(tx, ctx.clock.now(), {
-        orgId,
-        repositoryId: repo.id,
-        kind: 'repository_scan',
-        payload: { reason: 'requested' },
-      }),
-    );
+  await ctx.db.transaction().execute((tx) =>
+    enqueueGithubJob(tx, ctx.clock.now(), {
+      orgId,
+      repositoryId: repo.id,
+      kind: 'repository_scan',
+      payload: { reason: 'requested' },
+    }),
+  );
   return { queued: true };
 }
 

@@ -48,21 +48,19 @@ export async function receiveWebhook(
     d.signature.startsWith('sha256=') && (await app.webhooks.verify(d.body, d.signature).catch(() => false));
   if (!valid) {
     await recordBadToken(ctx.db, ctx.clock, ctx.config, ctx.meta.ip);
-    await ctx.db
-      .transaction()
-      .execute((tx) =>
-        recordGithubAudit(tx, sys, {
-          orgId: conn.org_id,
-          action: 'github_webhook.rejected',
-          outcome: 'denied',
-          targets: [{ type: 'github_connection', id: conn.id, name: conn.name }],
-          metadata: {
-            reason: 'webhook_signature_invalid',
-            event: d.event.slice(0, 64),
-            deliveryId: d.deliveryId.slice(0, 100),
-          },
-        }),
-      );
+    await ctx.db.transaction().execute((tx) =>
+      recordGithubAudit(tx, sys, {
+        orgId: conn.org_id,
+        action: 'github_webhook.rejected',
+        outcome: 'denied',
+        targets: [{ type: 'github_connection', id: conn.id, name: conn.name }],
+        metadata: {
+          reason: 'webhook_signature_invalid',
+          event: d.event.slice(0, 64),
+          deliveryId: d.deliveryId.slice(0, 100),
+        },
+      }),
+    );
     throw githubError(
       'webhook_signature_invalid',
       "The X-Hub-Signature-256 header does not match the body under this connection's webhook secret. Set the same secret in the GitHub App and in Palisade.",
@@ -268,15 +266,13 @@ export async function githubWebhookRoutes(app: FastifyInstance): Promise<void> {
           .then(done, done);
       });
       hooks.setNotFoundHandler((request, reply) =>
-        reply
-          .status(404)
-          .send({
-            error: {
-              code: 'not_found',
-              message: 'POST deliveries to /github/webhooks/{connectionId}.',
-              requestId: request.id,
-            },
-          }),
+        reply.status(404).send({
+          error: {
+            code: 'not_found',
+            message: 'POST deliveries to /github/webhooks/{connectionId}.',
+            requestId: request.id,
+          },
+        }),
       );
       hooks.post(
         '/:githubConnectionId',

@@ -70,13 +70,11 @@ export function slackPayload(m: Message): Record<string, unknown> {
   if (m.links.length)
     blocks.push({
       type: 'actions',
-      elements: m.links
-        .slice(0, 5)
-        .map((l) => ({
-          type: 'button',
-          text: { type: 'plain_text', text: clip(l.label, 75) },
-          url: clip(l.url, 3000),
-        })),
+      elements: m.links.slice(0, 5).map((l) => ({
+        type: 'button',
+        text: { type: 'plain_text', text: clip(l.label, 75) },
+        url: clip(l.url, 3000),
+      })),
     });
   blocks.push({
     type: 'context',

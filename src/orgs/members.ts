@@ -165,17 +165,15 @@ export async function inviteMember(
   const found = await findUserByEmail(ctx.db, email);
   // Refusals that protect someone else's account are security events: audited with the reason.
   const deny = async (reason: string, err: PalisadeError): Promise<never> => {
-    await ctx.db
-      .transaction()
-      .execute((tx) =>
-        recordAudit(tx, ctx, {
-          orgId,
-          action: 'member.invited',
-          outcome: 'denied',
-          targets: found ? [{ type: 'user', id: found.id, name: email }] : [],
-          metadata: { role, reason, email, delivery: input.delivery ?? 'email' },
-        }),
-      );
+    await ctx.db.transaction().execute((tx) =>
+      recordAudit(tx, ctx, {
+        orgId,
+        action: 'member.invited',
+        outcome: 'denied',
+        targets: found ? [{ type: 'user', id: found.id, name: email }] : [],
+        metadata: { role, reason, email, delivery: input.delivery ?? 'email' },
+      }),
+    );
     throw err;
   };
   if (authority.kind === 'other_company' && !found)

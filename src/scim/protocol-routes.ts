@@ -165,17 +165,15 @@ export async function scimProtocolRoutes(app: FastifyInstance): Promise<void> {
         // Refusals that protect another organization's people are security events, not only sync-log lines.
         if (call && err?.code === 'email_domain_captured') {
           try {
-            await request.ctx.db
-              .transaction()
-              .execute((tx) =>
-                recordAudit(tx, call.ctx, {
-                  orgId: call.dir.org_id,
-                  action: 'scim.user_refused',
-                  outcome: 'denied',
-                  targets: [{ type: 'scim_directory', id: call.dir.id }],
-                  metadata: { reason: err.code, userName: call.log.userName },
-                }),
-              );
+            await request.ctx.db.transaction().execute((tx) =>
+              recordAudit(tx, call.ctx, {
+                orgId: call.dir.org_id,
+                action: 'scim.user_refused',
+                outcome: 'denied',
+                targets: [{ type: 'scim_directory', id: call.dir.id }],
+                metadata: { reason: err.code, userName: call.log.userName },
+              }),
+            );
           } catch (e) {
             request.log.error({ err: e }, 'could not audit a refused SCIM request');
           }

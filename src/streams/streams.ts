@@ -431,16 +431,14 @@ export async function sendTestEvent(
     hash: '0'.repeat(64),
   };
   const result = await deliverRow(ctx, row, [event], now);
-  await ctx.db
-    .transaction()
-    .execute((tx) =>
-      recordAudit(tx, ctx, {
-        orgId,
-        action: 'stream.tested',
-        outcome: result.ok ? 'success' : 'failure',
-        targets: [{ type: 'audit_stream', id: row.id, name: row.name }],
-        metadata: { status: result.status ?? null },
-      }),
-    );
+  await ctx.db.transaction().execute((tx) =>
+    recordAudit(tx, ctx, {
+      orgId,
+      action: 'stream.tested',
+      outcome: result.ok ? 'success' : 'failure',
+      targets: [{ type: 'audit_stream', id: row.id, name: row.name }],
+      metadata: { status: result.status ?? null },
+    }),
+  );
   return { ...result, eventId: event.id };
 }

@@ -191,17 +191,15 @@ export async function refuseDeletionUnderHold(
   try {
     await assertNotHeld(ctx.db, orgId, userId, what);
   } catch (err) {
-    await ctx.db
-      .transaction()
-      .execute((tx) =>
-        recordAudit(tx, ctx, {
-          orgId,
-          action: `${what}.deleted`,
-          outcome: 'denied',
-          targets: [{ type: what, id }],
-          metadata: { reason: 'legal_hold_active' },
-        }),
-      );
+    await ctx.db.transaction().execute((tx) =>
+      recordAudit(tx, ctx, {
+        orgId,
+        action: `${what}.deleted`,
+        outcome: 'denied',
+        targets: [{ type: what, id }],
+        metadata: { reason: 'legal_hold_active' },
+      }),
+    );
     throw err;
   }
 }

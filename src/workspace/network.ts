@@ -53,16 +53,14 @@ export async function enforceIpAllowlist(ctx: Ctx, orgId: string): Promise<void>
   const ip = ctx.meta.ip ?? 'unknown';
   if (!allowlistMatcher(list)(ip)) {
     // Only authenticated members of the organization get this far, so the refusal is attributable and audited.
-    await ctx.db
-      .transaction()
-      .execute((tx) =>
-        recordAudit(tx, ctx, {
-          orgId,
-          action: 'network.request_blocked',
-          outcome: 'denied',
-          metadata: { ip, allowlistEntries: list.length },
-        }),
-      );
+    await ctx.db.transaction().execute((tx) =>
+      recordAudit(tx, ctx, {
+        orgId,
+        action: 'network.request_blocked',
+        outcome: 'denied',
+        metadata: { ip, allowlistEntries: list.length },
+      }),
+    );
     throw new PalisadeError(
       403,
       'ip_not_allowed',

@@ -407,23 +407,21 @@ export async function purgeExpiredContent(
       totals.messages += messages;
       totals.files += files;
       totals.keysDestroyed += keys;
-      await ctx.db
-        .transaction()
-        .execute((tx) =>
-          recordAudit(tx, ctx, {
-            orgId,
-            action: 'retention.purged',
-            metadata: {
-              retentionDays: policy.retentionDays,
-              cutoff,
-              conversations,
-              messages,
-              files,
-              keysDestroyed: keys,
-              usersOnHold: held.length,
-            },
-          }),
-        );
+      await ctx.db.transaction().execute((tx) =>
+        recordAudit(tx, ctx, {
+          orgId,
+          action: 'retention.purged',
+          metadata: {
+            retentionDays: policy.retentionDays,
+            cutoff,
+            conversations,
+            messages,
+            files,
+            keysDestroyed: keys,
+            usersOnHold: held.length,
+          },
+        }),
+      );
     }
   }
   // Old WAL frames still hold the pages as they were before the purge: fold them in and truncate.

@@ -184,15 +184,13 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
           { details: { limitBytes: limit } },
         );
       }
-      return reply
-        .status(201)
-        .send(
-          await storeFile(req.ctx, req.params.orgId, {
-            filename: part.filename || 'upload',
-            declaredType: part.mimetype || undefined,
-            data: Buffer.concat(chunks),
-          }),
-        );
+      return reply.status(201).send(
+        await storeFile(req.ctx, req.params.orgId, {
+          filename: part.filename || 'upload',
+          declaredType: part.mimetype || undefined,
+          data: Buffer.concat(chunks),
+        }),
+      );
     },
   );
   app.get(

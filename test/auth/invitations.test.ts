@@ -196,12 +196,10 @@ describe('invitations and consent: only whoever controls an address sets its cre
     assert.notEqual(acmeLink, globexLink);
     t.clock.advance(1000);
     await t.redeem(globexLink, 'erin@freemail.test');
-    const late = await t
-      .anonymous()
-      .post('/api/v1/auth/setup-password', {
-        token: new URL(acmeLink).hash.replace('#token=', ''),
-        password: 'another password entirely',
-      });
+    const late = await t.anonymous().post('/api/v1/auth/setup-password', {
+      token: new URL(acmeLink).hash.replace('#token=', ''),
+      password: 'another password entirely',
+    });
     assert.equal(late.status, 400);
     assert.equal(late.body.error.code, 'link_superseded');
     assert.match(late.body.error.message, /Forgot password/);

@@ -87,12 +87,10 @@ describe('passwords: reset, change, admin reset, verification', () => {
     );
     assert.equal((await events(globex, 'auth.password_reset_requested')).length, 1);
     // The link works once.
-    const again = await t
-      .anonymous()
-      .post('/api/v1/auth/setup-password', {
-        token: tokenOf(await resetLink('carol@freemail.test')),
-        password: 'yet another passphrase',
-      });
+    const again = await t.anonymous().post('/api/v1/auth/setup-password', {
+      token: tokenOf(await resetLink('carol@freemail.test')),
+      password: 'yet another passphrase',
+    });
     assert.equal(again.status, 400);
     assert.equal(again.body.error.code, 'invalid_or_expired_link');
     assert.equal((await events(globex, 'auth.link_refused'))[0]?.metadata.reason, 'already_used');

@@ -67,13 +67,11 @@ describe('recovery links for members locked out of SSO', () => {
 
   test('the locked-out admin gets sso_no_role, and break-glass is not theirs', async () => {
     await org.refused(alice, 'sso_no_role');
-    const glass = await t
-      .anonymous()
-      .post('/api/v1/auth/break-glass', {
-        email: 'alice@acme.example',
-        password: 'anything at all here',
-        code: '123456',
-      });
+    const glass = await t.anonymous().post('/api/v1/auth/break-glass', {
+      email: 'alice@acme.example',
+      password: 'anything at all here',
+      code: '123456',
+    });
     assert.equal(glass.status, 401);
     assert.equal(glass.body.error.code, 'break_glass_refused');
   });
