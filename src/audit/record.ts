@@ -192,7 +192,8 @@ async function lockChainHead(tx: Tx, orgId: string): Promise<{ seq: number; hash
   return { seq: Number(head.seq), hash: head.hash };
 }
 
-const COLUMNS = [
+/** Every column of an audit event row, in one order: the batched insert and row-as-array readers use it. */
+export const AUDIT_EVENT_COLUMNS = [
   'id',
   'org_id',
   'seq',
@@ -219,8 +220,8 @@ const statements = new WeakMap<
 function insertRowsSqlite(handle: SQLite.Database, rows: NewAuditEventRow[], targetRows: TargetRow[]): void {
   let st = statements.get(handle);
   if (!st) {
-    const tuple = `(${COLUMNS.map(() => '?').join(',')})`;
-    const head = `insert into audit_events (${COLUMNS.join(',')}) values `;
+    const tuple = `(${AUDIT_EVENT_COLUMNS.map(() => '?').join(',')})`;
+    const head = `insert into audit_events (${AUDIT_EVENT_COLUMNS.join(',')}) values `;
     st = {
       one: handle.prepare(head + tuple),
       many: handle.prepare(head + Array(ROWS_PER_STATEMENT).fill(tuple).join(',')),
@@ -230,7 +231,7 @@ function insertRowsSqlite(handle: SQLite.Database, rows: NewAuditEventRow[], tar
     };
     statements.set(handle, st);
   }
-  // Values pushed in COLUMNS order straight into one flat array: no per-row arrays to collect.
+  // Values pushed in AUDIT_EVENT_COLUMNS order straight into one flat array: no per-row arrays to collect.
   const push = (out: (string | number | null)[], r: NewAuditEventRow): void => {
     out.push(
       r.id,

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { type SelectQueryBuilder, sql } from 'kysely';
 import { eventFromRow } from '../audit/event.js';
+import { AUDIT_EVENT_COLUMNS } from '../audit/record.js';
 import { sqliteHandleOf } from '../db/connect.js';
 import type { AuditEventRow, DB } from '../db/schema.js';
 import { toOcsf } from '../streams/formats.js';
@@ -78,24 +79,7 @@ export const ActivityView = Type.Object({
   prev_hash: Type.String(),
 });
 
-const COLUMNS = [
-  'id',
-  'org_id',
-  'seq',
-  'occurred_at',
-  'actor_type',
-  'actor_id',
-  'actor_email',
-  'actor_ip',
-  'actor_user_agent',
-  'action',
-  'targets',
-  'outcome',
-  'metadata',
-  'request_id',
-  'prev_hash',
-  'hash',
-] as const;
+const COLUMNS = AUDIT_EVENT_COLUMNS;
 
 interface Filters {
   range: TimeRange;
