@@ -75,11 +75,13 @@ program
     const config = loadConfig();
     const database = await openDatabase(config.databaseUrl);
     try {
-      const { applied } = await migrateToLatest(database, { config, log: (msg) => console.warn(msg) });
+      const { applied, newerSchema } = await migrateToLatest(database, { config, log: (msg) => console.warn(msg) });
       console.log(
         applied.length
           ? `Applied ${applied.length} migration(s): ${applied.join(', ')}`
-          : 'The database is already up to date.',
+          : newerSchema
+            ? 'Nothing to apply: a newer release has already migrated this database.'
+            : 'The database is already up to date.',
       );
     } finally {
       await database.close();

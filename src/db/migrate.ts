@@ -1,4 +1,4 @@
-import { type Migration, type MigrationProvider, type MigrationResultSet, Migrator } from 'kysely';
+import { type Migration, type MigrationProvider, type MigrationResultSet, Migrator, sql } from 'kysely';
 import type { PalisadeConfig } from '../config.js';
 import type { Database } from './connect.js';
 import * as m0001 from './migrations/0001_foundation.js';
@@ -71,6 +71,8 @@ const providerFor = (deps: MigrationDeps): MigrationProvider => ({
 
 export interface MigrationReport {
   applied: string[];
+  /** Migrations of a newer release found in the database (a rolling upgrade in progress); nothing was applied. */
+  newerSchema?: string[];
 }
 
 function migratorFor(database: Database, deps: MigrationDeps): Migrator {
@@ -86,7 +88,39 @@ function migratorFor(database: Database, deps: MigrationDeps): Migrator {
  * to encrypt (0010 seals SSO secrets); a fresh database migrates without it.
  */
 export async function migrateToLatest(database: Database, deps: MigrationDeps = {}): Promise<MigrationReport> {
+  const newer = await migrationsFromANewerRelease(database);
+  if (newer.length) {
+    const executed = new Set(await executedMigrations(database));
+    const pending = MIGRATION_NAMES.filter((m) => !executed.has(m));
+    if (pending.length)
+      throw new Error(
+        `The database holds migrations of a newer Palisade release (${newer.join(', ')}) but not this release's ${pending.join(', ')}. It was not migrated in order; restore it from a backup, or run the newest release's \`palisade migrate\`.`,
+      );
+    // A rolling upgrade: a newer release migrated the schema while this one still runs (or restarts).
+    // Every migration is expand-only within a release (docs/operations.md, "Upgrades"), so this
+    // release keeps working on it; refusing to start would turn one upgrade into an outage.
+    deps.log?.(
+      `The database schema is from a newer Palisade release (it also has ${newer.join(', ')}). This release runs on it unchanged during a rolling upgrade; finish the upgrade so every instance runs the newer release.`,
+    );
+    return { applied: [], newerSchema: newer };
+  }
   return report(await migratorFor(database, deps).migrateToLatest());
+}
+
+/** Names of the migrations the database has run, in order; none on a fresh database. */
+export async function executedMigrations(database: Database): Promise<string[]> {
+  const table = database.schema ? sql.table(`${database.schema}.kysely_migration`) : sql.table('kysely_migration');
+  try {
+    const rows = await sql<{ name: string }>`select name from ${table} order by name`.execute(database.db);
+    return rows.rows.map((r) => r.name);
+  } catch {
+    return []; // no migration table yet
+  }
+}
+
+/** Migrations the database has run that this release does not know: a newer release applied them. */
+export async function migrationsFromANewerRelease(database: Database): Promise<string[]> {
+  return (await executedMigrations(database)).filter((m) => !MIGRATION_NAMES.includes(m));
 }
 
 /** Migrates up or down to exactly `name` (tests of data migrations start from an older schema). */
