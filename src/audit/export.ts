@@ -1,10 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { stringify } from 'csv-stringify/sync';
 import type { Ctx } from '../context.js';
 import type { Queryable } from '../db/schema.js';
 import { sqliteHandleOf } from '../db/connect.js';
 import { badRequest } from '../errors.js';
 import { authorize } from '../orgs/authorize.js';
+import type { AuditEventRow } from '../db/schema.js';
 import { type AuditActor, type AuditEvent, type AuditOutcome, type AuditTarget, eventFromRow } from './event.js';
 import { recordAudit } from './record.js';
 import { AuditSearchQuery, applyAuditFilters, parseTime } from './search.js';
@@ -52,8 +52,6 @@ export const CSV_COLUMNS = [
   'prevHash',
   'hash',
 ] as const;
-
-const PAGE = 1000;
 
 /**
  * Spreadsheet formula injection (CWE-1236): a cell starting with = + - @ tab or CR is prefixed with
@@ -132,11 +130,14 @@ export interface ExportSelection {
   upToSeq: number;
 }
 
+/** Rows per page read from the database, and per chunk written to the response. */
+const EXPORT_PAGE = 5000;
+
 /**
- * Events in chain order (seq ascending), one keyset page at a time: memory stays constant whatever
- * the size of the export.
+ * Stored rows in chain order (seq ascending), one keyset page at a time: memory stays constant
+ * whatever the size of the export.
  */
-export async function* exportEvents(db: Queryable, sel: ExportSelection): AsyncGenerator<AuditEvent> {
+export async function* exportPages(db: Queryable, sel: ExportSelection): AsyncGenerator<AuditEventRow[]> {
   const from = parseTime(sel.query.from, 'from');
   const to = parseTime(sel.query.to, 'to');
   let after = 0;
@@ -154,32 +155,70 @@ export async function* exportEvents(db: Queryable, sel: ExportSelection): AsyncG
       to,
       sqliteHandleOf(db) !== undefined,
     );
-    const rows = await q.orderBy('seq').limit(PAGE).execute();
-    for (const row of rows) yield eventFromRow(row);
-    if (rows.length < PAGE) return;
+    const rows = await q.orderBy('seq').limit(EXPORT_PAGE).execute();
+    if (rows.length) yield rows;
+    if (rows.length < EXPORT_PAGE) return;
     after = Number(rows[rows.length - 1]!.seq);
   }
 }
 
-/** Serializes events as the chosen format, in chunks of about one page. */
-export async function* serialize(events: AsyncIterable<AuditEvent>, format: ExportFormat): AsyncGenerator<string> {
-  let buf = '';
+/** Events in chain order, for callers that want objects rather than a file. */
+export async function* exportEvents(db: Queryable, sel: ExportSelection): AsyncGenerator<AuditEvent> {
+  for await (const page of exportPages(db, sel)) for (const row of page) yield eventFromRow(row);
+}
+
+/*
+ * The encoders below write a stored row straight to its line. Targets and metadata are stored as
+ * canonical JSON (RFC 8785, written by recordAudit), which is already the JSON text the export
+ * carries, so they are copied rather than parsed and re-serialized (that round trip was most of the
+ * export's cost). Every other value goes through JSON.stringify or the CSV quoting rule. The line
+ * is the same as serializing `eventFromRow(row)` with JSON.stringify or csv-stringify, except that
+ * an object whose keys look like integers keeps its canonical key order (JavaScript objects move
+ * such keys first); both verify (test/audit/export-encoding.test.ts).
+ */
+const js = JSON.stringify;
+const jsOrNull = (v: string | null): string => (v === null ? 'null' : js(v));
+
+/** One event as a JSON object, the fields in AuditEvent's order. */
+export function rowToJson(r: AuditEventRow): string {
+  return `{"id":${js(r.id)},"orgId":${js(r.org_id)},"seq":${Number(r.seq)},"occurredAt":${js(r.occurred_at)},"actor":{"type":${js(r.actor_type)},"id":${jsOrNull(r.actor_id)},"email":${jsOrNull(r.actor_email)},"ip":${jsOrNull(r.actor_ip)},"userAgent":${jsOrNull(r.actor_user_agent)}},"action":${js(r.action)},"targets":${r.targets},"outcome":${js(r.outcome)},"metadata":${r.metadata},"requestId":${jsOrNull(r.request_id)},"prevHash":${js(r.prev_hash)},"hash":${js(r.hash)}}`;
+}
+
+/** RFC 4180: every string quoted (quotes doubled), null a bare empty cell; formula prefixes escaped. */
+const q = (v: string | null): string => {
+  if (v === null) return '';
+  // csvEscapeCell's rule, by character code: this runs for 16 cells of every exported event.
+  const c = v.charCodeAt(0);
+  const cell = c === 61 || c === 43 || c === 45 || c === 64 || c === 9 || c === 13 || c === 39 ? `'${v}` : v;
+  return `"${cell.includes('"') ? cell.replace(/"/g, '""') : cell}"`;
+};
+
+/** One event as a CSV line in CSV_COLUMNS order. */
+export function rowToCsvLine(r: AuditEventRow): string {
+  return `${q(r.id)},${q(r.org_id)},${q(String(r.seq))},${q(r.occurred_at)},${q(r.actor_type)},${q(r.actor_id)},${q(r.actor_email)},${q(r.actor_ip)},${q(r.actor_user_agent)},${q(r.action)},${q(r.targets)},${q(r.outcome)},${q(r.metadata)},${q(r.request_id)},${q(r.prev_hash)},${q(r.hash)}\n`;
+}
+
+const CSV_HEADER = `${CSV_COLUMNS.map((c) => `"${c}"`).join(',')}\n`;
+
+/** Serializes pages of rows as the chosen format, one chunk per page. */
+export async function* serializePages(
+  pages: AsyncIterable<AuditEventRow[]>,
+  format: ExportFormat,
+): AsyncGenerator<string> {
   let first = true;
-  if (format === 'json') buf = '[';
-  if (format === 'csv') buf = stringify([[...CSV_COLUMNS]], { quoted_string: true });
-  let n = 0;
-  for await (const e of events) {
-    if (format === 'ndjson') buf += `${JSON.stringify(e)}\n`;
-    else if (format === 'json') buf += `${first ? '\n' : ',\n'}${JSON.stringify(e)}`;
-    else buf += stringify([eventToCsvRecord(e)], { quoted_string: true });
-    first = false;
-    if (++n % PAGE === 0) {
-      yield buf;
-      buf = '';
-    }
+  yield format === 'json' ? '[' : format === 'csv' ? CSV_HEADER : '';
+  for await (const page of pages) {
+    let buf = '';
+    if (format === 'ndjson') for (const r of page) buf += `${rowToJson(r)}\n`;
+    else if (format === 'csv') for (const r of page) buf += rowToCsvLine(r);
+    else
+      for (const r of page) {
+        buf += `${first ? '\n' : ',\n'}${rowToJson(r)}`;
+        first = false;
+      }
+    yield buf;
   }
-  if (format === 'json') buf += first ? ']\n' : '\n]\n';
-  if (buf) yield buf;
+  if (format === 'json') yield first ? ']\n' : '\n]\n';
 }
 
 export interface StartedExport {
@@ -212,6 +251,6 @@ export async function startExport(ctx: Ctx, orgId: string, query: AuditExportQue
     format,
     filename: `audit-${orgId}-${stamp}.${format === 'ndjson' ? 'ndjson' : format}`,
     contentType: CONTENT_TYPES[format],
-    body: serialize(exportEvents(ctx.db, { orgId, query, upToSeq }), format),
+    body: serializePages(exportPages(ctx.db, { orgId, query, upToSeq }), format),
   };
 }

@@ -87,7 +87,9 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
       reply
         .header('content-type', out.contentType)
         .header('content-disposition', `attachment; filename="${out.filename}"`);
-      return reply.send(Readable.from(out.body));
+      // A byte stream (not object mode): it asks for the next page only once the socket has taken
+      // the last, so a slow client holds one page in memory, not the whole export.
+      return reply.send(Readable.from(out.body, { objectMode: false }));
     },
   );
   const SettingsSchema = Type.Object({
