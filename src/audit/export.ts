@@ -130,8 +130,12 @@ export interface ExportSelection {
   upToSeq: number;
 }
 
-/** Rows per page read from the database, and per chunk written to the response. */
-const EXPORT_PAGE = 5000;
+/**
+ * Rows per page read from the database, and per chunk written to the response. Larger pages were
+ * measured slower (5,000: half the rate): their rows and text outlive V8's young generation and
+ * every page then costs a full garbage collection.
+ */
+const EXPORT_PAGE = 1000;
 
 /**
  * Stored rows in chain order (seq ascending), one keyset page at a time: memory stays constant
