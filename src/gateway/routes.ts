@@ -87,6 +87,7 @@ export async function gatewayRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'createGatewayKey',
         summary: 'Create your gateway key (shown once)',
         params: OrgParams,
         body: CreateGatewayKeyInput,
@@ -100,6 +101,7 @@ export async function gatewayRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'listGatewayKeys',
         summary: "Gateway keys: admins see everyone's, members their own",
         params: OrgParams,
         response: { 200: Type.Object({ data: Type.Array(GatewayKeyView) }), ...errorResponses },
@@ -112,6 +114,7 @@ export async function gatewayRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'revokeGatewayKey',
         summary: 'Revoke a gateway key (your own, or any as an admin)',
         params: KeyParams,
         response: { 200: GatewayKeyView, ...errorResponses },
@@ -124,6 +127,7 @@ export async function gatewayRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'getGatewayUpstream',
         summary: 'The model provider requests go to',
         params: OrgParams,
         response: { 200: Type.Object({ upstream: Type.Union([UpstreamView, Type.Null()]) }), ...errorResponses },
@@ -138,6 +142,7 @@ export async function gatewayRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'setGatewayUpstream',
         summary: 'Set the model provider (credential stored encrypted)',
         params: OrgParams,
         body: UpstreamInput,
@@ -151,6 +156,7 @@ export async function gatewayRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'getGatewayUsage',
         summary: 'Token usage per user and model',
         params: OrgParams,
         querystring: Type.Object({
