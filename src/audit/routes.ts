@@ -48,6 +48,7 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'searchAuditEvents',
         summary: 'Search the audit log (admins and owners)',
         params: OrgParams,
         querystring: AuditSearchQuery,
@@ -61,6 +62,7 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'verifyAuditChain',
         summary: "Verify the organization's audit hash chain",
         params: OrgParams,
         response: errorResponses,
@@ -76,6 +78,7 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'exportAuditEvents',
         summary: 'Export the audit log as NDJSON, a JSON array or CSV, streamed (same filters as search)',
         params: OrgParams,
         querystring: AuditExportQuery,
@@ -99,6 +102,7 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'getAuditSettings',
         summary: 'Audit retention of the organization',
         params: OrgParams,
         response: { 200: SettingsSchema, ...errorResponses },
@@ -111,6 +115,7 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'updateAuditSettings',
         summary: 'Set audit retention in days, or "forever"',
         params: OrgParams,
         body: AuditSettingsBody,
@@ -152,6 +157,7 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'listAuditCheckpoints',
         summary: 'Signed checkpoints of the chain, with the public keys, for offline verification',
         params: OrgParams,
         response: errorResponses,
@@ -170,6 +176,7 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'createAuditCheckpoint',
         summary: 'Sign a checkpoint of the chain now',
         params: OrgParams,
         response: {
@@ -193,7 +200,13 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
   );
   app.get(
     WELL_KNOWN_KEYS_PATH,
-    { schema: { tags, summary: 'Public Ed25519 keys that sign audit checkpoints (JWK set)' } },
+    {
+      schema: {
+        tags,
+        operationId: 'getAuditSigningKeys',
+        summary: 'Public Ed25519 keys that sign audit checkpoints (JWK set)',
+      },
+    },
     async (_request, reply) => {
       reply.header('cache-control', 'public, max-age=300');
       return publishedKeys(_request.ctx.db);

@@ -26,6 +26,7 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'login',
         summary: 'Sign in with email and password (break-glass local credential)',
         body: LoginInput,
         response: errorResponses,
@@ -124,7 +125,7 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
 
   app.post(
     '/api/v1/auth/logout',
-    { schema: { tags, summary: 'End the current browser session' } },
+    { schema: { tags, operationId: 'logout', summary: 'End the current browser session' } },
     async (request, reply) => {
       await logout(request.ctx);
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
@@ -134,15 +135,23 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
 
   app.get(
     '/api/v1/auth/session',
-    { schema: { tags, summary: 'The signed-in person, their organizations and the CSRF token for state changes' } },
+    {
+      schema: {
+        tags,
+        operationId: 'getSession',
+        summary: 'The signed-in person, their organizations and the CSRF token for state changes',
+      },
+    },
     async (request) => {
       const me = await getMe(request.ctx);
       return { ...me, csrfToken: request.sessionSecret ? csrfTokenFor(request.sessionSecret) : null };
     },
   );
 
-  app.get('/api/v1/me', { schema: { tags, summary: 'The caller and their memberships' } }, async (request) =>
-    getMe(request.ctx),
+  app.get(
+    '/api/v1/me',
+    { schema: { tags, operationId: 'getMe', summary: 'The caller and their memberships' } },
+    async (request) => getMe(request.ctx),
   );
 
   app.post(
@@ -150,6 +159,7 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'createApiToken',
         summary: 'Create a personal API token (shown once)',
         body: CreateApiTokenInput,
         response: { 201: Type.Object({ token: Type.String(), apiToken: ApiTokenView }), ...errorResponses },
@@ -163,6 +173,7 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'listApiTokens',
         summary: 'List your personal API tokens',
         querystring: Type.Object(PageQuerySchema),
         response: { 200: pageSchema(ApiTokenView), ...errorResponses },
@@ -176,6 +187,7 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'revokeApiToken',
         summary: 'Revoke one of your API tokens',
         params: Type.Object({ tokenId: Type.String({ maxLength: 64 }) }),
         response: { 200: ApiTokenView, ...errorResponses },

@@ -34,9 +34,13 @@ export async function systemRoutes(
   app: FastifyInstance,
   opts: { database: Database; metrics: Metrics; metricsEnabled: boolean },
 ): Promise<void> {
-  app.get('/healthz', { schema: { tags: ['Operations'], summary: 'Liveness: the process is up' } }, async () => ({
-    status: 'ok',
-  }));
+  app.get(
+    '/healthz',
+    { schema: { tags: ['Operations'], operationId: 'getLiveness', summary: 'Liveness: the process is up' } },
+    async () => ({
+      status: 'ok',
+    }),
+  );
   if (opts.metricsEnabled) {
     app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
       reply.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics()),

@@ -14,6 +14,7 @@ export async function roleMappingRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'getRoleMapping',
         summary: 'Group-to-role rules and the required group prefix',
         params: OrgParams,
         response: errorResponses,
@@ -45,6 +46,7 @@ export async function roleMappingRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'previewRoleMapping',
         summary: 'Dry run: which role given groups or people would get, and why',
         params: OrgParams,
         body: PreviewInput,

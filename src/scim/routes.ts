@@ -34,6 +34,7 @@ export async function scimRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'createScimDirectory',
         summary: 'Create a SCIM directory: returns its base URL and a bearer token (shown once)',
         params: OrgParams,
         body: CreateDirectoryInput,
@@ -48,6 +49,7 @@ export async function scimRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'listScimDirectories',
         summary: 'List SCIM directories',
         params: OrgParams,
         response: { 200: Type.Object({ data: Type.Array(DirectoryView) }), ...errorResponses },
@@ -60,6 +62,7 @@ export async function scimRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'getScimDirectory',
         summary: 'Read a SCIM directory',
         params: DirParams,
         response: { 200: DirectoryView, ...errorResponses },
@@ -72,6 +75,7 @@ export async function scimRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'updateScimDirectory',
         summary: 'Rename a directory or turn group-driven roles on/off',
         params: DirParams,
         body: UpdateDirectoryInput,
@@ -86,6 +90,7 @@ export async function scimRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'rotateScimDirectoryToken',
         summary: 'New bearer token; the previous one keeps working for overlapHours (default 24)',
         params: DirParams,
         body: RotateTokenInput,
@@ -100,6 +105,7 @@ export async function scimRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'deleteScimDirectory',
         summary: 'Delete a directory and end its tokens',
         params: DirParams,
         response: { ...noContent, ...errorResponses },
@@ -115,6 +121,7 @@ export async function scimRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'listScimSyncLog',
         summary: 'Every SCIM request: what it did, how it ended, and the fix when it failed (newest first)',
         params: DirParams,
         querystring: SyncLogQuery,
@@ -134,6 +141,7 @@ export async function scimRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'listScimDirectoryUsers',
         summary:
           'People this directory provisioned: their Palisade account (or why there is none yet, such as no email address), membership and whether they can sign in',
         params: DirParams,
@@ -154,6 +162,7 @@ export async function scimRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'listScimSyncProblems',
         summary: 'Failures and warnings grouped by cause, with the fix and the people/groups affected',
         params: DirParams,
         querystring: Type.Object({ from: Type.Optional(Type.String({ format: 'date-time' })) }),
@@ -167,6 +176,7 @@ export async function scimRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'previewScimRoles',
         summary: 'Dry run: which role each provisioned person would get from their groups (saved or proposed mapping)',
         params: DirParams,
         body: RolePreviewInput,
@@ -181,6 +191,7 @@ export async function scimRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'applyScimRoles',
         summary: 'Apply the saved group-to-role mapping to every provisioned person now (after changing the mapping)',
         params: DirParams,
         body: Type.Optional(Type.Object({}, { additionalProperties: false })),

@@ -92,7 +92,13 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
 
   app.get(
     '/api/v1/sso/presets',
-    { schema: { tags, summary: 'Identity-provider presets: claim/attribute names and what to configure there' } },
+    {
+      schema: {
+        tags,
+        operationId: 'listSsoPresets',
+        summary: 'Identity-provider presets: claim/attribute names and what to configure there',
+      },
+    },
     async () => ({ data: Object.values(PRESETS) }),
   );
 
@@ -101,6 +107,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'listSsoConnections',
         summary: 'List SSO connections',
         params: OrgParams,
         response: { 200: Type.Object({ data: Type.Array(ConnectionView) }), ...errorResponses },
@@ -113,6 +120,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'createSsoConnection',
         summary: 'Create a SAML or OIDC connection (secrets are never returned)',
         params: OrgParams,
         body: CreateConnectionInput,
@@ -127,6 +135,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'getSsoConnection',
         summary: 'Read an SSO connection',
         params: ConnParams,
         response: { 200: ConnectionView, ...errorResponses },
@@ -154,6 +163,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'simulateSsoLogin',
         summary:
           'Dry run: the user, role and organization a login with these claims (or this SAML response) would produce, and why',
         params: ConnParams,
@@ -181,7 +191,15 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
   );
   app.get(
     '/api/v1/orgs/:orgId/sso/enforcement',
-    { schema: { tags, summary: 'Whether members must sign in with SSO', params: OrgParams, response: errorResponses } },
+    {
+      schema: {
+        tags,
+        operationId: 'getSsoEnforcement',
+        summary: 'Whether members must sign in with SSO',
+        params: OrgParams,
+        response: errorResponses,
+      },
+    },
     async (request) => getEnforcement(request.ctx, request.params.orgId),
   );
   app.put(
@@ -201,7 +219,15 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
   );
   app.delete(
     '/api/v1/orgs/:orgId/sso/enforcement',
-    { schema: { tags, summary: 'Stop requiring SSO', params: OrgParams, response: errorResponses } },
+    {
+      schema: {
+        tags,
+        operationId: 'disableSsoEnforcement',
+        summary: 'Stop requiring SSO',
+        params: OrgParams,
+        response: errorResponses,
+      },
+    },
     async (request) => stopEnforcingSso(request.ctx, request.params.orgId),
   );
   app.delete(
@@ -330,6 +356,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: authTags,
+        operationId: 'getTotpEnrollment',
         summary: 'Whether you have an authenticator app enrolled (break-glass second factor)',
         response: errorResponses,
       },
@@ -341,6 +368,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: authTags,
+        operationId: 'startTotpEnrollment',
         summary: 'Start enrolling an authenticator app: the secret is shown this once',
         response: { 201: Type.Object({ secret: Type.String(), otpauthUri: Type.String() }), ...errorResponses },
       },
@@ -352,6 +380,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: authTags,
+        operationId: 'confirmTotpEnrollment',
         summary: 'Confirm enrollment with a current code',
         body: TotpCodeInput,
         response: errorResponses,
@@ -364,6 +393,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: authTags,
+        operationId: 'removeTotpEnrollment',
         summary: 'Remove your authenticator app',
         response: { ...noContent, ...errorResponses },
       },
@@ -378,6 +408,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: authTags,
+        operationId: 'breakGlassLogin',
         summary:
           'Primary owners: sign in with password + authenticator code while SSO is enforced or broken (audited and flagged)',
         body: BreakGlassInput,
@@ -397,6 +428,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'startSsoLogin',
         summary: 'Start signing in through a connection (add ?test=1 as an admin for a test login)',
         params: PublicConnParams,
         querystring: Type.Object({ test: Type.Optional(Type.String({ maxLength: 5 })) }),
@@ -436,13 +468,24 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
       }
     },
   );
-  app.get('/sso/oidc/callback', { schema: { tags, summary: 'OIDC redirect URI' } }, async (request, reply) => {
-    const current = new URL(request.url, request.ctx.config.publicUrl);
-    return finish(request, reply, await oidcCallback(request.ctx, current, request.cookies[BINDING_COOKIE]));
-  });
+  app.get(
+    '/sso/oidc/callback',
+    { schema: { tags, operationId: 'completeOidcLogin', summary: 'OIDC redirect URI' } },
+    async (request, reply) => {
+      const current = new URL(request.url, request.ctx.config.publicUrl);
+      return finish(request, reply, await oidcCallback(request.ctx, current, request.cookies[BINDING_COOKIE]));
+    },
+  );
   app.post(
     '/sso/saml/:connectionId/acs',
-    { schema: { tags, summary: 'SAML assertion consumer service (HTTP-POST binding)', params: PublicConnParams } },
+    {
+      schema: {
+        tags,
+        operationId: 'completeSamlLogin',
+        summary: 'SAML assertion consumer service (HTTP-POST binding)',
+        params: PublicConnParams,
+      },
+    },
     async (request, reply) => {
       const body = (request.body ?? {}) as Record<string, unknown>;
       const saml = typeof body.SAMLResponse === 'string' ? body.SAMLResponse : undefined;
@@ -458,6 +501,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'getOidcClientJwks',
         summary: 'Public key of an OIDC connection, for providers that authenticate Palisade with private_key_jwt',
         params: PublicConnParams,
       },
@@ -473,7 +517,14 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
   );
   app.get(
     '/sso/saml/:connectionId/metadata',
-    { schema: { tags, summary: 'SAML service-provider metadata of a connection', params: PublicConnParams } },
+    {
+      schema: {
+        tags,
+        operationId: 'getSamlServiceProviderMetadata',
+        summary: 'SAML service-provider metadata of a connection',
+        params: PublicConnParams,
+      },
+    },
     async (request, reply) => {
       const conn = await connectionById(request.ctx, request.params.connectionId);
       if (!conn || conn.protocol !== 'saml') throw notFound('SAML connection');

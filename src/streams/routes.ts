@@ -25,6 +25,7 @@ export async function streamRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'listAuditStreams',
         summary: 'SIEM destinations with their delivery health',
         params: OrgParams,
         response: errorResponses,
@@ -37,6 +38,7 @@ export async function streamRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'createAuditStream',
         summary: 'Add a SIEM destination (the webhook secret is shown once)',
         params: OrgParams,
         body: CreateStreamBody,
@@ -51,6 +53,7 @@ export async function streamRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'getAuditStream',
         summary: 'One destination and its health (last success, lag, last error)',
         params: StreamParams,
         response: errorResponses,
@@ -63,6 +66,7 @@ export async function streamRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'updateAuditStream',
         summary: 'Rename, pause or resume a destination',
         params: StreamParams,
         body: UpdateStreamBody,
@@ -76,6 +80,7 @@ export async function streamRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'deleteAuditStream',
         summary: 'Remove a destination',
         params: StreamParams,
         response: { 204: Type.Null(), ...errorResponses },
@@ -91,6 +96,7 @@ export async function streamRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'testAuditStream',
         summary: "Send a test event and show the receiver's exact answer",
         params: StreamParams,
         response: errorResponses,
@@ -103,6 +109,7 @@ export async function streamRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'retryAuditStream',
         summary: 'Leave dead-letter state and resume delivery from the cursor',
         params: StreamParams,
         response: errorResponses,

@@ -97,6 +97,26 @@ describe('the HTTP contract (/openapi.json)', () => {
     );
   });
 
+  test('every operationId is chosen, not derived from the path (camelCase, a verb first, no path spelled out)', () => {
+    // Generated clients and the console's queries are named after operationIds: `listMembers`, not
+    // `getOrgsMembers`. Nothing derives one any more, so a route without its own has none and fails
+    // above; this catches a hand-written one that copies the path.
+    assert.deepEqual(
+      ops.filter((o) => !/^[a-z][a-zA-Z0-9]*$/.test(o.op.operationId ?? '')).map((o) => o.key),
+      [],
+      'operationIds are camelCase',
+    );
+    assert.deepEqual(
+      ops
+        .filter((o) =>
+          /^(get|post|put|patch|delete)(Orgs|Me[A-Z]|Auth[A-Z])|By[A-Z]\w*Id$/.test(o.op.operationId ?? ''),
+        )
+        .map((o) => o.key),
+      [],
+      'operationIds that spell out the path (getOrgsMembers, …ByStreamId)',
+    );
+  });
+
   test('every path parameter is declared', () => {
     const missing = ops.flatMap((o) =>
       [...o.path.matchAll(/\{(\w+)\}/g)]
