@@ -17,6 +17,14 @@ import {
 } from './proxy.js';
 import { UpstreamInput, UpstreamView, getUpstreamView, setUpstream } from './upstream.js';
 import { UsageRow, usageReport } from './usage.js';
+import {
+  GatewayChatCompletion,
+  GatewayMessage,
+  GatewayModel,
+  GatewayModelList,
+  GatewayTokenCount,
+  completionResponse,
+} from './schemas.js';
 
 const GATEWAY_BODY_LIMIT = 32 * 1024 * 1024;
 /** How much of a refused upload is read and discarded so the client sees the 413 instead of a reset. */
@@ -237,6 +245,8 @@ async function protocolRoutes(app: FastifyInstance): Promise<void> {
     );
     return reply;
   };
+  for (const s of [GatewayMessage, GatewayChatCompletion, GatewayTokenCount, GatewayModel, GatewayModelList])
+    app.addSchema(s);
   const schema = { tags: ['Gateway'], body: Type.Object({}, { additionalProperties: true }) };
   app.post(
     '/v1/messages',
@@ -246,6 +256,7 @@ async function protocolRoutes(app: FastifyInstance): Promise<void> {
         ...schema,
         operationId: 'gatewayMessages',
         summary: 'Anthropic Messages API (JSON and SSE streaming) through the organization policies',
+        response: completionResponse(GatewayMessage),
       },
     },
     handle('anthropic'),
@@ -258,6 +269,7 @@ async function protocolRoutes(app: FastifyInstance): Promise<void> {
         ...schema,
         operationId: 'gatewayChatCompletions',
         summary: 'OpenAI chat completions through the organization policies',
+        response: completionResponse(GatewayChatCompletion),
       },
     },
     handle('openai'),
@@ -270,6 +282,7 @@ async function protocolRoutes(app: FastifyInstance): Promise<void> {
         ...schema,
         operationId: 'gatewayCountTokens',
         summary: 'Anthropic token counting for a prompt, through the organization policies',
+        response: { 200: Type.Ref('GatewayTokenCount') },
       },
     },
     async (request, reply) => {
@@ -285,6 +298,7 @@ async function protocolRoutes(app: FastifyInstance): Promise<void> {
         tags: ['Gateway'],
         operationId: 'gatewayListModels',
         summary: "Models the organization allows, from its provider's list (Anthropic or OpenAI shape)",
+        response: { 200: Type.Ref('GatewayModelList') },
       },
     },
     async (request) => renderModelList(await listModels(await callerOf(request)), protocolOf(request)),
@@ -296,6 +310,7 @@ async function protocolRoutes(app: FastifyInstance): Promise<void> {
         tags: ['Gateway'],
         operationId: 'gatewayGetModel',
         summary: 'One allowed model (Anthropic or OpenAI shape)',
+        response: { 200: Type.Ref('GatewayModel') },
         params: Type.Object({ modelId: Type.String({ maxLength: 200 }) }),
       },
     },
