@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Database } from '../db/connect.js';
@@ -29,14 +30,25 @@ export function createMetrics(): Metrics {
   };
 }
 
+const LivenessView = Type.Object({ status: Type.Literal('ok') }, { $id: 'LivenessView' });
+
 /** Liveness and the metrics endpoint; readiness (which reads jobs and streams) is src/health/routes.ts. */
 export async function systemRoutes(
   app: FastifyInstance,
   opts: { database: Database; metrics: Metrics; metricsEnabled: boolean },
 ): Promise<void> {
+  app.addSchema(LivenessView);
   app.get(
     '/healthz',
-    { schema: { tags: ['Operations'], operationId: 'getLiveness', summary: 'Liveness: the process is up' } },
+    {
+      schema: {
+        tags: ['Operations'],
+        operationId: 'getLiveness',
+        summary: 'Liveness: the process is up',
+        security: [],
+        response: { 200: Type.Ref('LivenessView') },
+      },
+    },
     async () => ({
       status: 'ok',
     }),

@@ -1,14 +1,22 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { OrgParams, errorResponses } from '../http/schemas.js';
+import { OrgParams, errorResponses, ref } from '../http/schemas.js';
 import { pendingScimRoleChanges } from '../scim/preview.js';
-import { PreviewInput, getRoleMapping, previewRoleMapping } from './role-mapping.js';
+import {
+  PreviewInput,
+  RoleMappingPreviewView,
+  RoleMappingView,
+  getRoleMapping,
+  previewRoleMapping,
+} from './role-mapping.js';
 import { PutRoleMappingInput, PutRoleMappingView, putRoleMapping } from './role-mapping-change.js';
 
 const tags = ['Role mapping'];
 
 export async function roleMappingRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
+  app.addSchema(RoleMappingView);
+  app.addSchema(RoleMappingPreviewView);
   app.get(
     '/api/v1/orgs/:orgId/role-mapping',
     {
@@ -17,7 +25,7 @@ export async function roleMappingRoutes(root: FastifyInstance): Promise<void> {
         operationId: 'getRoleMapping',
         summary: 'Group-to-role rules and the required group prefix',
         params: OrgParams,
-        response: errorResponses,
+        response: { 200: ref(RoleMappingView), ...errorResponses },
       },
     },
     async (request) => getRoleMapping(request.ctx, request.params.orgId),
@@ -50,7 +58,7 @@ export async function roleMappingRoutes(root: FastifyInstance): Promise<void> {
         summary: 'Dry run: which role given groups or people would get, and why',
         params: OrgParams,
         body: PreviewInput,
-        response: errorResponses,
+        response: { 200: ref(RoleMappingPreviewView), ...errorResponses },
       },
     },
     async (request) => previewRoleMapping(request.ctx, request.params.orgId, request.body),

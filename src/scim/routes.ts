@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { OrgParams, errorResponses, noContent } from '../http/schemas.js';
+import { OrgParams, errorResponses, noContent, ref } from '../http/schemas.js';
 import {
   CreateDirectoryInput,
   DirectoryView,
@@ -15,8 +15,15 @@ import {
   updateDirectory,
 } from './directories.js';
 import { DirectoryUserView, DirectoryUsersQuery, listDirectoryUsers } from './people.js';
-import { RolePreviewInput, applyDirectoryRoles, applyRolesInTx, previewDirectoryRoles } from './preview.js';
-import { SyncLogEntryView, SyncLogQuery, searchSyncLog, syncProblems } from './sync-log.js';
+import {
+  RolePreviewInput,
+  ScimRoleApplicationView,
+  ScimRolePreviewView,
+  applyDirectoryRoles,
+  applyRolesInTx,
+  previewDirectoryRoles,
+} from './preview.js';
+import { ScimSyncProblemsView, SyncLogEntryView, SyncLogQuery, searchSyncLog, syncProblems } from './sync-log.js';
 
 const tags = ['SCIM provisioning'];
 const DirParams = Type.Object({ orgId: Type.String({ maxLength: 64 }), directoryId: Type.String({ maxLength: 64 }) });
@@ -28,6 +35,7 @@ const WithToken = Type.Object({
 /** Admin API for SCIM directories: tokens, sync log, role preview. The SCIM protocol itself is in protocol-routes.ts. */
 export async function scimRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
+  for (const schema of [ScimSyncProblemsView, ScimRolePreviewView, ScimRoleApplicationView]) app.addSchema(schema);
   const base = '/api/v1/orgs/:orgId/scim/directories';
   app.post(
     base,
@@ -166,7 +174,7 @@ export async function scimRoutes(root: FastifyInstance): Promise<void> {
         summary: 'Failures and warnings grouped by cause, with the fix and the people/groups affected',
         params: DirParams,
         querystring: Type.Object({ from: Type.Optional(Type.String({ format: 'date-time' })) }),
-        response: errorResponses,
+        response: { 200: ref(ScimSyncProblemsView), ...errorResponses },
       },
     },
     async (request) => syncProblems(request.ctx, request.params.orgId, request.params.directoryId, request.query),
@@ -180,7 +188,7 @@ export async function scimRoutes(root: FastifyInstance): Promise<void> {
         summary: 'Dry run: which role each provisioned person would get from their groups (saved or proposed mapping)',
         params: DirParams,
         body: RolePreviewInput,
-        response: errorResponses,
+        response: { 200: ref(ScimRolePreviewView), ...errorResponses },
       },
     },
     async (request) =>
@@ -195,7 +203,7 @@ export async function scimRoutes(root: FastifyInstance): Promise<void> {
         summary: 'Apply the saved group-to-role mapping to every provisioned person now (after changing the mapping)',
         params: DirParams,
         body: Type.Optional(Type.Object({}, { additionalProperties: false })),
-        response: errorResponses,
+        response: { 200: ref(ScimRoleApplicationView), ...errorResponses },
       },
     },
     async (request) => applyDirectoryRoles(request.ctx, request.params.orgId, request.params.directoryId),

@@ -1,8 +1,13 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { OrgParams, errorResponses } from '../http/schemas.js';
+import { OrgParams, errorResponses, ref } from '../http/schemas.js';
 import {
+  AuditStreamCreatedView,
+  AuditStreamList,
+  AuditStreamTestResult,
+  AuditStreamUpdatedView,
+  AuditStreamView,
   CreateStreamBody,
   UpdateStreamBody,
   createStream,
@@ -19,6 +24,14 @@ const StreamParams = Type.Object({ orgId: Type.String({ maxLength: 64 }), stream
 
 export async function streamRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
+  for (const schema of [
+    AuditStreamView,
+    AuditStreamList,
+    AuditStreamCreatedView,
+    AuditStreamUpdatedView,
+    AuditStreamTestResult,
+  ])
+    app.addSchema(schema);
   const base = '/api/v1/orgs/:orgId/audit-streams';
   app.get(
     base,
@@ -28,7 +41,7 @@ export async function streamRoutes(root: FastifyInstance): Promise<void> {
         operationId: 'listAuditStreams',
         summary: 'SIEM destinations with their delivery health',
         params: OrgParams,
-        response: errorResponses,
+        response: { 200: ref(AuditStreamList), ...errorResponses },
       },
     },
     async (request) => listStreams(request.ctx, request.params.orgId),
@@ -42,7 +55,7 @@ export async function streamRoutes(root: FastifyInstance): Promise<void> {
         summary: 'Add a SIEM destination (the webhook secret is shown once)',
         params: OrgParams,
         body: CreateStreamBody,
-        response: { 201: Type.Any(), ...errorResponses },
+        response: { 201: ref(AuditStreamCreatedView), ...errorResponses },
       },
     },
     async (request, reply) =>
@@ -56,7 +69,7 @@ export async function streamRoutes(root: FastifyInstance): Promise<void> {
         operationId: 'getAuditStream',
         summary: 'One destination and its health (last success, lag, last error)',
         params: StreamParams,
-        response: errorResponses,
+        response: { 200: ref(AuditStreamView), ...errorResponses },
       },
     },
     async (request) => getStream(request.ctx, request.params.orgId, request.params.streamId),
@@ -70,7 +83,7 @@ export async function streamRoutes(root: FastifyInstance): Promise<void> {
         summary: 'Rename, pause or resume a destination',
         params: StreamParams,
         body: UpdateStreamBody,
-        response: errorResponses,
+        response: { 200: ref(AuditStreamUpdatedView), ...errorResponses },
       },
     },
     async (request) => updateStream(request.ctx, request.params.orgId, request.params.streamId, request.body),
@@ -99,7 +112,7 @@ export async function streamRoutes(root: FastifyInstance): Promise<void> {
         operationId: 'testAuditStream',
         summary: "Send a test event and show the receiver's exact answer",
         params: StreamParams,
-        response: errorResponses,
+        response: { 200: ref(AuditStreamTestResult), ...errorResponses },
       },
     },
     async (request) => sendTestEvent(request.ctx, request.params.orgId, request.params.streamId),
@@ -112,7 +125,7 @@ export async function streamRoutes(root: FastifyInstance): Promise<void> {
         operationId: 'retryAuditStream',
         summary: 'Leave dead-letter state and resume delivery from the cursor',
         params: StreamParams,
-        response: errorResponses,
+        response: { 200: ref(AuditStreamView), ...errorResponses },
       },
     },
     async (request) => retryStream(request.ctx, request.params.orgId, request.params.streamId),

@@ -229,7 +229,21 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
   );
   app.get(
     '/api/v1/orgs/:orgId/files/:fileId/content',
-    { schema: { tags, operationId: 'downloadFile', summary: 'Download a file', params: FileParams } },
+    {
+      schema: {
+        tags,
+        operationId: 'downloadFile',
+        summary: 'Download a file',
+        params: FileParams,
+        response: {
+          200: {
+            description: 'The file as uploaded, as an attachment; Content-Type is the type sniffed from its bytes.',
+            content: { '*/*': { schema: Type.String({ format: 'binary' }) } },
+          },
+          ...errorResponses,
+        },
+      },
+    },
     async (req, reply) => {
       const f = await downloadFile(req.ctx, req.params.orgId, req.params.fileId);
       // Served as an attachment with the sniffed type, never rendered inline.
