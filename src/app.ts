@@ -158,13 +158,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   installJsonParser(app);
   app.addSchema(ErrorSchema);
   await app.register(fastifyCookie);
-  // Every documented route has an operationId, the name generated clients and the console's
-  // queries key on: the route's own, else one derived from method and path (getOrgsAuditEvents).
-  app.addHook('onRoute', (route) => {
-    const schema = route.schema as { operationId?: string; hide?: boolean } | undefined;
-    if (schema?.hide || schema?.operationId || route.method === 'HEAD') return;
-    route.schema = { ...schema, operationId: operationIdOf(String(route.method), route.url ?? route.path) };
-  });
   await app.register(fastifySwagger, {
     // Shared schemas become named components (#/components/schemas/Error), not def-0, def-1, …
     refResolver: {
@@ -243,17 +236,4 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   ])
     await app.register(routes);
   return app;
-}
-
-/** `GET /api/v1/orgs/:orgId/audit-streams/:streamId` → `getOrgsAuditStreamsByStreamId`. */
-export function operationIdOf(method: string, url: string): string {
-  const words = url
-    .replace(/^\/api\/v1\//, '/')
-    .split('/')
-    .filter(Boolean)
-    // A parameter names the route only at the end (…ByStreamId); inside the path the nouns say enough.
-    .map((part, i, all) => (!part.startsWith(':') ? part : i === all.length - 1 ? `by-${part.slice(1)}` : ''))
-    .flatMap((part) => part.split(/[^A-Za-z0-9]+/))
-    .filter(Boolean);
-  return method.toLowerCase() + words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
 }

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { authorize } from '../orgs/authorize.js';
 import { pageSchema } from '../http/pagination.js';
-import { OrgParams, errorResponses } from '../http/schemas.js';
+import { OrgParams, errorResponses, ref } from '../http/schemas.js';
 import { AuditSearchQuery, searchAuditEvents } from './search.js';
 import { Readable } from 'node:stream';
 import { WELL_KNOWN_KEYS_PATH, createCheckpoint, listCheckpoints, publishedKeys } from './checkpoints.js';
@@ -41,13 +41,73 @@ export const AuditEventSchema = Type.Object({
   hash: Type.String(),
 });
 
+export const AuditChainVerification = Type.Object(
+  {
+    orgId: Type.String(),
+    ok: Type.Boolean(),
+    eventsChecked: Type.Integer(),
+    firstSeq: Type.Optional(
+      Type.Integer({ description: 'Seq the chain starts from: 1, or the first event kept after a retention purge.' }),
+    ),
+    firstFailure: Type.Optional(
+      Type.Object(
+        {
+          eventId: Nullable(Type.String()),
+          seq: Type.Integer(),
+          problem: Type.Union([
+            Type.Literal('content_modified'),
+            Type.Literal('chain_broken'),
+            Type.Literal('sequence_gap'),
+            Type.Literal('head_mismatch'),
+            Type.Literal('anchor_invalid'),
+          ]),
+          explanation: Type.String(),
+        },
+        { description: 'The first event that does not verify; everything before it is proven intact.' },
+      ),
+    ),
+  },
+  { $id: 'AuditChainVerification' },
+);
+
+/** A checkpoint exactly as signed: its payload is served as stored, so the signature still verifies. */
+const SignedCheckpointSchema = Type.Object({
+  id: Type.String(),
+  payload: Type.Record(Type.String(), Type.Unknown(), {
+    description:
+      'Signed as its RFC 8785 canonical JSON (v, type, orgId, seq, hash, firstSeq, count, anchorHash, kind, at, kid).',
+  }),
+  signature: Type.String({ description: 'Base64url Ed25519 signature over the canonical JSON of payload.' }),
+});
+
+const AuditSigningKey = Type.Object({
+  kty: Type.Literal('OKP'),
+  crv: Type.Literal('Ed25519'),
+  x: Type.String(),
+  kid: Type.String(),
+  alg: Type.Literal('EdDSA'),
+  use: Type.Literal('sig'),
+  status: Type.Union([Type.Literal('active'), Type.Literal('retired')]),
+  createdAt: Type.String(),
+  retiredAt: Nullable(Type.String()),
+});
+
+export const AuditSigningKeySet = Type.Object({ keys: Type.Array(AuditSigningKey) }, { $id: 'AuditSigningKeySet' });
+
+export const AuditCheckpointList = Type.Object(
+  { checkpoints: Type.Array(SignedCheckpointSchema), keys: Type.Array(AuditSigningKey) },
+  { $id: 'AuditCheckpointList' },
+);
+
 export async function auditRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
+  for (const schema of [AuditChainVerification, AuditSigningKeySet, AuditCheckpointList]) app.addSchema(schema);
   app.get(
     '/api/v1/orgs/:orgId/audit-events',
     {
       schema: {
         tags,
+        operationId: 'searchAuditEvents',
         summary: 'Search the audit log (admins and owners)',
         params: OrgParams,
         querystring: AuditSearchQuery,
@@ -61,9 +121,10 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'verifyAuditChain',
         summary: "Verify the organization's audit hash chain",
         params: OrgParams,
-        response: errorResponses,
+        response: { 200: ref(AuditChainVerification), ...errorResponses },
       },
     },
     async (request) => {
@@ -76,10 +137,21 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'exportAuditEvents',
         summary: 'Export the audit log as NDJSON, a JSON array or CSV, streamed (same filters as search)',
         params: OrgParams,
         querystring: AuditExportQuery,
-        response: errorResponses,
+        response: {
+          200: {
+            description: 'The events, oldest first, streamed in the format asked for (an attachment).',
+            content: {
+              'application/x-ndjson': { schema: Type.String({ description: 'One audit event (JSON) per line.' }) },
+              'application/json': { schema: Type.Array(AuditEventSchema) },
+              'text/csv': { schema: Type.String({ description: 'One event per row, with a header row.' }) },
+            },
+          },
+          ...errorResponses,
+        },
       },
     },
     async (request, reply) => {
@@ -101,6 +173,7 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'getAuditSettings',
         summary: 'Audit retention of the organization',
         params: OrgParams,
         response: { 200: SettingsSchema, ...errorResponses },
@@ -113,6 +186,7 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'updateAuditSettings',
         summary: 'Set audit retention in days, or "forever"',
         params: OrgParams,
         body: AuditSettingsBody,
@@ -154,9 +228,10 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'listAuditCheckpoints',
         summary: 'Signed checkpoints of the chain, with the public keys, for offline verification',
         params: OrgParams,
-        response: errorResponses,
+        response: { 200: ref(AuditCheckpointList), ...errorResponses },
       },
     },
     async (request) => {
@@ -172,6 +247,7 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'createAuditCheckpoint',
         summary: 'Sign a checkpoint of the chain now',
         params: OrgParams,
         response: {
@@ -195,7 +271,15 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
   );
   app.get(
     WELL_KNOWN_KEYS_PATH,
-    { schema: { tags, summary: 'Public Ed25519 keys that sign audit checkpoints (JWK set)' } },
+    {
+      schema: {
+        tags,
+        operationId: 'getAuditSigningKeys',
+        summary: 'Public Ed25519 keys that sign audit checkpoints (JWK set)',
+        security: [],
+        response: { 200: ref(AuditSigningKeySet) },
+      },
+    },
     async (_request, reply) => {
       reply.header('cache-control', 'public, max-age=300');
       return publishedKeys(_request.ctx.db);

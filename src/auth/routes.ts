@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { SESSION_COOKIE } from '../http/identify.js';
 import { PageQuerySchema, pageRequest, pageSchema } from '../http/pagination.js';
-import { errorResponses, noContent } from '../http/schemas.js';
+import { errorResponses, noContent, ref } from '../http/schemas.js';
 import { ApiTokenView, CreateApiTokenInput, createApiToken, listApiTokens, revokeApiToken } from './api-tokens.js';
 import { ChangePasswordInput, changePassword } from './password-change.js';
 import { requestEmailVerification } from './email-verification.js';
@@ -15,20 +15,23 @@ import { PublicUserSchema } from '../users/store.js';
 import { getMe } from './me.js';
 import { requireUser } from './require-user.js';
 import { csrfTokenFor } from './secrets.js';
+import { MeView, SessionView, SignInView } from './views.js';
 
 const tags = ['Authentication'];
 
 export async function authRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
+  for (const schema of [SignInView, MeView, SessionView]) app.addSchema(schema);
 
   app.post(
     '/api/v1/auth/login',
     {
       schema: {
         tags,
+        operationId: 'login',
         summary: 'Sign in with email and password (break-glass local credential)',
         body: LoginInput,
-        response: errorResponses,
+        response: { 200: ref(SignInView), ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -47,7 +50,7 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
         summary:
           'Redeem a one-time setup, invitation or password-reset link: set a password and sign in (ends every other session, API token and gateway key)',
         body: SetPasswordInput,
-        response: errorResponses,
+        response: { 200: ref(SignInView), ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -124,7 +127,14 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
 
   app.post(
     '/api/v1/auth/logout',
-    { schema: { tags, summary: 'End the current browser session' } },
+    {
+      schema: {
+        tags,
+        operationId: 'logout',
+        summary: 'End the current browser session',
+        response: { ...noContent, ...errorResponses },
+      },
+    },
     async (request, reply) => {
       await logout(request.ctx);
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
@@ -134,15 +144,31 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
 
   app.get(
     '/api/v1/auth/session',
-    { schema: { tags, summary: 'The signed-in person, their organizations and the CSRF token for state changes' } },
+    {
+      schema: {
+        tags,
+        operationId: 'getSession',
+        summary: 'The signed-in person, their organizations and the CSRF token for state changes',
+        response: { 200: ref(SessionView), ...errorResponses },
+      },
+    },
     async (request) => {
       const me = await getMe(request.ctx);
       return { ...me, csrfToken: request.sessionSecret ? csrfTokenFor(request.sessionSecret) : null };
     },
   );
 
-  app.get('/api/v1/me', { schema: { tags, summary: 'The caller and their memberships' } }, async (request) =>
-    getMe(request.ctx),
+  app.get(
+    '/api/v1/me',
+    {
+      schema: {
+        tags,
+        operationId: 'getMe',
+        summary: 'The caller and their memberships',
+        response: { 200: ref(MeView), ...errorResponses },
+      },
+    },
+    async (request) => getMe(request.ctx),
   );
 
   app.post(
@@ -150,6 +176,7 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'createApiToken',
         summary: 'Create a personal API token (shown once)',
         body: CreateApiTokenInput,
         response: { 201: Type.Object({ token: Type.String(), apiToken: ApiTokenView }), ...errorResponses },
@@ -163,6 +190,7 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'listApiTokens',
         summary: 'List your personal API tokens',
         querystring: Type.Object(PageQuerySchema),
         response: { 200: pageSchema(ApiTokenView), ...errorResponses },
@@ -176,6 +204,7 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'revokeApiToken',
         summary: 'Revoke one of your API tokens',
         params: Type.Object({ tokenId: Type.String({ maxLength: 64 }) }),
         response: { 200: ApiTokenView, ...errorResponses },

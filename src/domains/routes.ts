@@ -30,6 +30,7 @@ export async function domainRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'createDomain',
         summary: 'Add a domain; returns the exact TXT record to publish',
         params: OrgParams,
         body: AddDomainInput,
@@ -43,6 +44,7 @@ export async function domainRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'listDomains',
         summary: 'List domains with their verification state',
         params: OrgParams,
         querystring: PageQuery,
@@ -56,6 +58,7 @@ export async function domainRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'getDomain',
         summary: 'A domain: instructions, state, grace period and last diagnosis',
         params: DomainParams,
         response: { 200: DomainView, ...errorResponses },
@@ -100,6 +103,7 @@ export async function domainRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'verifyDomain',
         summary: 'Check the TXT record now; answers with a diagnosis (200 whether or not the record is right)',
         params: DomainParams,
         response: {
@@ -120,6 +124,7 @@ export async function domainRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'listDomainNotifications',
         summary: 'Domain state transitions (verified, failing, expired, recovered) as webhook-ready records',
         params: OrgParams,
         querystring: PageQuery,

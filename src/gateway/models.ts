@@ -97,7 +97,13 @@ export function renderModelList(entries: ModelEntry[], shape: ModelShape): Recor
 
 export function renderModel(m: ModelEntry, shape: ModelShape): Record<string, unknown> {
   return shape === 'openai'
-    ? { id: m.id, object: 'model', created: Math.floor(Date.parse(m.createdAt) / 1000), owned_by: 'organization' }
+    ? {
+        id: m.id,
+        object: 'model',
+        // null, not NaN, for a date the provider sent unreadable (JSON had no NaN either way: the answer is unchanged).
+        created: Number.isFinite(Date.parse(m.createdAt)) ? Math.floor(Date.parse(m.createdAt) / 1000) : null,
+        owned_by: 'organization',
+      }
     : { type: 'model', id: m.id, display_name: m.displayName, created_at: m.createdAt };
 }
 

@@ -17,6 +17,14 @@ import {
 } from './proxy.js';
 import { UpstreamInput, UpstreamView, getUpstreamView, setUpstream } from './upstream.js';
 import { UsageRow, usageReport } from './usage.js';
+import {
+  GatewayChatCompletion,
+  GatewayMessage,
+  GatewayModel,
+  GatewayModelList,
+  GatewayTokenCount,
+  completionResponse,
+} from './schemas.js';
 
 const GATEWAY_BODY_LIMIT = 32 * 1024 * 1024;
 /** How much of a refused upload is read and discarded so the client sees the 413 instead of a reset. */
@@ -87,6 +95,7 @@ export async function gatewayRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'createGatewayKey',
         summary: 'Create your gateway key (shown once)',
         params: OrgParams,
         body: CreateGatewayKeyInput,
@@ -100,6 +109,7 @@ export async function gatewayRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'listGatewayKeys',
         summary: "Gateway keys: admins see everyone's, members their own",
         params: OrgParams,
         response: { 200: Type.Object({ data: Type.Array(GatewayKeyView) }), ...errorResponses },
@@ -112,6 +122,7 @@ export async function gatewayRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'revokeGatewayKey',
         summary: 'Revoke a gateway key (your own, or any as an admin)',
         params: KeyParams,
         response: { 200: GatewayKeyView, ...errorResponses },
@@ -124,6 +135,7 @@ export async function gatewayRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'getGatewayUpstream',
         summary: 'The model provider requests go to',
         params: OrgParams,
         response: { 200: Type.Object({ upstream: Type.Union([UpstreamView, Type.Null()]) }), ...errorResponses },
@@ -138,6 +150,7 @@ export async function gatewayRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'setGatewayUpstream',
         summary: 'Set the model provider (credential stored encrypted)',
         params: OrgParams,
         body: UpstreamInput,
@@ -151,6 +164,7 @@ export async function gatewayRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'getGatewayUsage',
         summary: 'Token usage per user and model',
         params: OrgParams,
         querystring: Type.Object({
@@ -231,6 +245,8 @@ async function protocolRoutes(app: FastifyInstance): Promise<void> {
     );
     return reply;
   };
+  for (const s of [GatewayMessage, GatewayChatCompletion, GatewayTokenCount, GatewayModel, GatewayModelList])
+    app.addSchema(s);
   const schema = { tags: ['Gateway'], body: Type.Object({}, { additionalProperties: true }) };
   app.post(
     '/v1/messages',
@@ -240,6 +256,7 @@ async function protocolRoutes(app: FastifyInstance): Promise<void> {
         ...schema,
         operationId: 'gatewayMessages',
         summary: 'Anthropic Messages API (JSON and SSE streaming) through the organization policies',
+        response: completionResponse(GatewayMessage),
       },
     },
     handle('anthropic'),
@@ -252,6 +269,7 @@ async function protocolRoutes(app: FastifyInstance): Promise<void> {
         ...schema,
         operationId: 'gatewayChatCompletions',
         summary: 'OpenAI chat completions through the organization policies',
+        response: completionResponse(GatewayChatCompletion),
       },
     },
     handle('openai'),
@@ -264,6 +282,7 @@ async function protocolRoutes(app: FastifyInstance): Promise<void> {
         ...schema,
         operationId: 'gatewayCountTokens',
         summary: 'Anthropic token counting for a prompt, through the organization policies',
+        response: { 200: Type.Ref('GatewayTokenCount') },
       },
     },
     async (request, reply) => {
@@ -279,6 +298,7 @@ async function protocolRoutes(app: FastifyInstance): Promise<void> {
         tags: ['Gateway'],
         operationId: 'gatewayListModels',
         summary: "Models the organization allows, from its provider's list (Anthropic or OpenAI shape)",
+        response: { 200: Type.Ref('GatewayModelList') },
       },
     },
     async (request) => renderModelList(await listModels(await callerOf(request)), protocolOf(request)),
@@ -290,6 +310,7 @@ async function protocolRoutes(app: FastifyInstance): Promise<void> {
         tags: ['Gateway'],
         operationId: 'gatewayGetModel',
         summary: 'One allowed model (Anthropic or OpenAI shape)',
+        response: { 200: Type.Ref('GatewayModel') },
         params: Type.Object({ modelId: Type.String({ maxLength: 200 }) }),
       },
     },

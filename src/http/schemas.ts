@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 
 export const ErrorSchema = Type.Object(
   {
@@ -28,3 +28,13 @@ export const OrgMemberParams = Type.Object({
   orgId: Type.String({ maxLength: 64 }),
   memberId: Type.String({ maxLength: 64 }),
 });
+
+/**
+ * A reference to a schema published as a named component (`#/components/schemas/<$id>`, registered
+ * with `app.addSchema` in the plugin that serves it), typed as the schema so handlers are checked
+ * against it. Generated clients name their types after these components.
+ */
+export function ref<T extends TSchema>(schema: T) {
+  if (!schema.$id) throw new Error('ref() needs a schema with an $id');
+  return Type.Unsafe<Static<T>>(Type.Ref(schema.$id));
+}

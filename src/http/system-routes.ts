@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Database } from '../db/connect.js';
@@ -29,14 +30,29 @@ export function createMetrics(): Metrics {
   };
 }
 
+const LivenessView = Type.Object({ status: Type.Literal('ok') }, { $id: 'LivenessView' });
+
 /** Liveness and the metrics endpoint; readiness (which reads jobs and streams) is src/health/routes.ts. */
 export async function systemRoutes(
   app: FastifyInstance,
   opts: { database: Database; metrics: Metrics; metricsEnabled: boolean },
 ): Promise<void> {
-  app.get('/healthz', { schema: { tags: ['Operations'], summary: 'Liveness: the process is up' } }, async () => ({
-    status: 'ok',
-  }));
+  app.addSchema(LivenessView);
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        tags: ['Operations'],
+        operationId: 'getLiveness',
+        summary: 'Liveness: the process is up',
+        security: [],
+        response: { 200: Type.Ref('LivenessView') },
+      },
+    },
+    async () => ({
+      status: 'ok',
+    }),
+  );
   if (opts.metricsEnabled) {
     app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
       reply.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics()),

@@ -1,22 +1,31 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { OrgParams, errorResponses } from '../http/schemas.js';
+import { OrgParams, errorResponses, ref } from '../http/schemas.js';
 import { pendingScimRoleChanges } from '../scim/preview.js';
-import { PreviewInput, getRoleMapping, previewRoleMapping } from './role-mapping.js';
+import {
+  PreviewInput,
+  RoleMappingPreviewView,
+  RoleMappingView,
+  getRoleMapping,
+  previewRoleMapping,
+} from './role-mapping.js';
 import { PutRoleMappingInput, PutRoleMappingView, putRoleMapping } from './role-mapping-change.js';
 
 const tags = ['Role mapping'];
 
 export async function roleMappingRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
+  app.addSchema(RoleMappingView);
+  app.addSchema(RoleMappingPreviewView);
   app.get(
     '/api/v1/orgs/:orgId/role-mapping',
     {
       schema: {
         tags,
+        operationId: 'getRoleMapping',
         summary: 'Group-to-role rules and the required group prefix',
         params: OrgParams,
-        response: errorResponses,
+        response: { 200: ref(RoleMappingView), ...errorResponses },
       },
     },
     async (request) => getRoleMapping(request.ctx, request.params.orgId),
@@ -45,10 +54,11 @@ export async function roleMappingRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'previewRoleMapping',
         summary: 'Dry run: which role given groups or people would get, and why',
         params: OrgParams,
         body: PreviewInput,
-        response: errorResponses,
+        response: { 200: ref(RoleMappingPreviewView), ...errorResponses },
       },
     },
     async (request) => previewRoleMapping(request.ctx, request.params.orgId, request.body),

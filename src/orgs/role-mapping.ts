@@ -44,6 +44,40 @@ export interface RoleMapping {
 
 export type GroupOutcome = 'matched' | 'missing_prefix' | 'no_rule';
 
+export const RoleMappingFields = {
+  requiredPrefix: Type.Union([Type.String(), Type.Null()]),
+  defaultRole: Type.Union([MappableRole, Type.Null()]),
+  rules: Type.Array(Type.Object({ id: Type.String(), group: Type.String(), role: MappableRole })),
+};
+export const RoleMappingView = Type.Object(RoleMappingFields, { $id: 'RoleMappingView' });
+
+export const GroupEvaluationSchema = Type.Object({
+  group: Type.String(),
+  outcome: Type.Union([Type.Literal('matched'), Type.Literal('missing_prefix'), Type.Literal('no_rule')]),
+  role: Type.Optional(MappableRole),
+  expected: Type.Optional(Type.String({ description: 'For missing_prefix: the name the group should have.' })),
+  explanation: Type.String(),
+});
+
+const MappingResultFields = {
+  role: Type.Union([MappableRole, Type.Null()]),
+  source: Type.Union([Type.Literal('rule'), Type.Literal('default'), Type.Literal('none')]),
+  groups: Type.Array(GroupEvaluationSchema),
+};
+/** How a person's groups map to a role (`evaluateGroups`), as dry runs show it. */
+export const MappingResultSchema = Type.Object(MappingResultFields);
+
+export const RoleMappingPreviewView = Type.Object(
+  {
+    mapping: Type.Object(RoleMappingFields, {
+      description: 'The mapping evaluated: the saved one, or the one proposed.',
+    }),
+    result: Type.Optional(MappingResultSchema),
+    users: Type.Optional(Type.Array(Type.Object({ email: Type.String(), ...MappingResultFields }))),
+  },
+  { $id: 'RoleMappingPreviewView' },
+);
+
 export interface GroupEvaluation {
   group: string;
   outcome: GroupOutcome;

@@ -47,6 +47,7 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: orgTags,
+        operationId: 'createOrganization',
         summary: 'Create a top-level organization (when PALISADE_ORG_CREATION=any_user)',
         body: CreateOrganizationInput,
         response: { 201: Type.Object({ organization: OrganizationView }), ...errorResponses },
@@ -62,6 +63,7 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: orgTags,
+        operationId: 'listOrganizations',
         summary: 'Organizations you belong to or administer',
         querystring: PageQuery,
         response: { 200: pageSchema(OrganizationView), ...errorResponses },
@@ -74,6 +76,7 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: orgTags,
+        operationId: 'getOrganization',
         summary: 'Read an organization',
         params: OrgParams,
         response: { 200: OrganizationView, ...errorResponses },
@@ -86,6 +89,7 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: orgTags,
+        operationId: 'updateOrganization',
         summary: 'Rename an organization or change its billing contact (owners only)',
         params: OrgParams,
         body: UpdateOrganizationInput,
@@ -99,6 +103,7 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: orgTags,
+        operationId: 'deleteOrganization',
         summary: 'Delete an organization (primary owners; children first)',
         params: OrgParams,
         response: { ...noContent, ...errorResponses },
@@ -114,6 +119,7 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: orgTags,
+        operationId: 'createChildOrganization',
         summary: 'Create a child organization (business unit)',
         params: OrgParams,
         body: CreateOrganizationInput,
@@ -128,6 +134,7 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: orgTags,
+        operationId: 'listChildOrganizations',
         summary: 'List child organizations',
         params: OrgParams,
         querystring: PageQuery,
@@ -142,6 +149,7 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: memberTags,
+        operationId: 'listMembers',
         summary: 'List members, pending invitations and suspended (SCIM-deactivated) members; ?status= filters',
         params: OrgParams,
         querystring: ListMembersQuery,
@@ -180,6 +188,7 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: memberTags,
+        operationId: 'updateMember',
         summary: "Change a member's role, or lift a suspension whose SCIM directory was deleted",
         params: OrgMemberParams,
         body: UpdateMemberInput,
@@ -251,6 +260,7 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: memberTags,
+        operationId: 'removeMember',
         summary: 'Remove a member or cancel an invitation',
         params: OrgMemberParams,
         response: { ...noContent, ...errorResponses },

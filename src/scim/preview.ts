@@ -1,11 +1,13 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { Ctx } from '../context.js';
 import type { Queryable, Tx } from '../db/schema.js';
 import { conflict } from '../errors.js';
 import { authorize } from '../orgs/authorize.js';
 import { countActiveOwners } from '../orgs/store.js';
 import {
+  GroupEvaluationSchema,
   type RoleMapping,
+  RoleMappingFields,
   RoleMappingInput,
   evaluateGroups,
   loadRoleMapping,
@@ -20,6 +22,67 @@ export const RolePreviewInput = Type.Object(
   { additionalProperties: false },
 );
 export type RolePreviewInput = Static<typeof RolePreviewInput>;
+
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+const RoleSchema = Type.Union([Type.Literal('primary_owner'), Type.Literal('admin'), Type.Literal('member')]);
+
+export const ScimRolePreviewView = Type.Object(
+  {
+    mapping: Type.Object(RoleMappingFields, {
+      description: 'The mapping evaluated: the saved one, or the one proposed.',
+    }),
+    groups: Type.Array(GroupEvaluationSchema, { description: "The directory's groups and what each maps to." }),
+    users: Type.Array(
+      Type.Object({
+        scimUserId: Type.String(),
+        userName: Type.String(),
+        email: Nullable(Type.String()),
+        active: Type.Boolean(),
+        currentRole: Nullable(RoleSchema),
+        membershipStatus: Nullable(
+          Type.Union([Type.Literal('active'), Type.Literal('invited'), Type.Literal('suspended')]),
+        ),
+        source: Type.Union([Type.Literal('rule'), Type.Literal('default'), Type.Literal('none')]),
+        groups: Type.Array(GroupEvaluationSchema),
+        wouldGet: Nullable(RoleSchema),
+        changes: Type.Boolean(),
+        note: Type.Optional(Type.String({ description: 'Why this person is left as they are.' })),
+      }),
+    ),
+    summary: Type.Object({
+      wouldChange: Type.Integer(),
+      mapping: Type.Union([Type.Literal('proposed'), Type.Literal('saved')]),
+      roleSync: Type.Boolean(),
+      applyWith: Type.String({ description: 'The call that applies the mapping.' }),
+      message: Type.String(),
+    }),
+  },
+  { $id: 'ScimRolePreviewView' },
+);
+
+/** A refusal or warning of the sync (as in the sync log's notes). */
+export const SyncNoteSchema = Type.Object(
+  {
+    level: Type.Optional(Type.Literal('info')),
+    cause: Type.String(),
+    explanation: Type.String(),
+    group: Type.Optional(Type.String()),
+    expected: Type.Optional(Type.String()),
+    user: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+);
+
+export const ScimRoleApplicationView = Type.Object(
+  {
+    users: Type.Integer({ description: 'Active provisioned people with an account the mapping was applied to.' }),
+    changed: Type.Array(
+      Type.Object({ userName: Type.String(), from: Nullable(Type.String()), to: Nullable(Type.String()) }),
+    ),
+    refused: Type.Array(SyncNoteSchema, { description: 'Changes refused, with the reason and the fix.' }),
+  },
+  { $id: 'ScimRoleApplicationView' },
+);
 
 /**
  * What applying a mapping to a directory's people would do, person by person, deciding exactly as

@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { OrgParams, errorResponses, noContent } from '../http/schemas.js';
+import { OrgParams, errorResponses, noContent, ref } from '../http/schemas.js';
 import {
   CreateDirectoryInput,
   DirectoryView,
@@ -15,8 +15,15 @@ import {
   updateDirectory,
 } from './directories.js';
 import { DirectoryUserView, DirectoryUsersQuery, listDirectoryUsers } from './people.js';
-import { RolePreviewInput, applyDirectoryRoles, applyRolesInTx, previewDirectoryRoles } from './preview.js';
-import { SyncLogEntryView, SyncLogQuery, searchSyncLog, syncProblems } from './sync-log.js';
+import {
+  RolePreviewInput,
+  ScimRoleApplicationView,
+  ScimRolePreviewView,
+  applyDirectoryRoles,
+  applyRolesInTx,
+  previewDirectoryRoles,
+} from './preview.js';
+import { ScimSyncProblemsView, SyncLogEntryView, SyncLogQuery, searchSyncLog, syncProblems } from './sync-log.js';
 
 const tags = ['SCIM provisioning'];
 const DirParams = Type.Object({ orgId: Type.String({ maxLength: 64 }), directoryId: Type.String({ maxLength: 64 }) });
@@ -28,12 +35,14 @@ const WithToken = Type.Object({
 /** Admin API for SCIM directories: tokens, sync log, role preview. The SCIM protocol itself is in protocol-routes.ts. */
 export async function scimRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
+  for (const schema of [ScimSyncProblemsView, ScimRolePreviewView, ScimRoleApplicationView]) app.addSchema(schema);
   const base = '/api/v1/orgs/:orgId/scim/directories';
   app.post(
     base,
     {
       schema: {
         tags,
+        operationId: 'createScimDirectory',
         summary: 'Create a SCIM directory: returns its base URL and a bearer token (shown once)',
         params: OrgParams,
         body: CreateDirectoryInput,
@@ -48,6 +57,7 @@ export async function scimRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'listScimDirectories',
         summary: 'List SCIM directories',
         params: OrgParams,
         response: { 200: Type.Object({ data: Type.Array(DirectoryView) }), ...errorResponses },
@@ -60,6 +70,7 @@ export async function scimRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'getScimDirectory',
         summary: 'Read a SCIM directory',
         params: DirParams,
         response: { 200: DirectoryView, ...errorResponses },
@@ -72,6 +83,7 @@ export async function scimRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'updateScimDirectory',
         summary: 'Rename a directory or turn group-driven roles on/off',
         params: DirParams,
         body: UpdateDirectoryInput,
@@ -86,6 +98,7 @@ export async function scimRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'rotateScimDirectoryToken',
         summary: 'New bearer token; the previous one keeps working for overlapHours (default 24)',
         params: DirParams,
         body: RotateTokenInput,
@@ -100,6 +113,7 @@ export async function scimRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'deleteScimDirectory',
         summary: 'Delete a directory and end its tokens',
         params: DirParams,
         response: { ...noContent, ...errorResponses },
@@ -115,6 +129,7 @@ export async function scimRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'listScimSyncLog',
         summary: 'Every SCIM request: what it did, how it ended, and the fix when it failed (newest first)',
         params: DirParams,
         querystring: SyncLogQuery,
@@ -134,6 +149,7 @@ export async function scimRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'listScimDirectoryUsers',
         summary:
           'People this directory provisioned: their Palisade account (or why there is none yet, such as no email address), membership and whether they can sign in',
         params: DirParams,
@@ -154,10 +170,11 @@ export async function scimRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'listScimSyncProblems',
         summary: 'Failures and warnings grouped by cause, with the fix and the people/groups affected',
         params: DirParams,
         querystring: Type.Object({ from: Type.Optional(Type.String({ format: 'date-time' })) }),
-        response: errorResponses,
+        response: { 200: ref(ScimSyncProblemsView), ...errorResponses },
       },
     },
     async (request) => syncProblems(request.ctx, request.params.orgId, request.params.directoryId, request.query),
@@ -167,10 +184,11 @@ export async function scimRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'previewScimRoles',
         summary: 'Dry run: which role each provisioned person would get from their groups (saved or proposed mapping)',
         params: DirParams,
         body: RolePreviewInput,
-        response: errorResponses,
+        response: { 200: ref(ScimRolePreviewView), ...errorResponses },
       },
     },
     async (request) =>
@@ -181,10 +199,11 @@ export async function scimRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'applyScimRoles',
         summary: 'Apply the saved group-to-role mapping to every provisioned person now (after changing the mapping)',
         params: DirParams,
         body: Type.Optional(Type.Object({}, { additionalProperties: false })),
-        response: errorResponses,
+        response: { 200: ref(ScimRoleApplicationView), ...errorResponses },
       },
     },
     async (request) => applyDirectoryRoles(request.ctx, request.params.orgId, request.params.directoryId),

@@ -303,6 +303,27 @@ export async function searchSyncLog(ctx: Ctx, orgId: string, directoryId: string
   };
 }
 
+export const ScimSyncProblemsView = Type.Object(
+  {
+    problems: Type.Array(
+      Type.Object({
+        cause: Type.String({ description: "Stable key: the error code or the mapping outcome ('unknown' when none)." }),
+        outcome: Type.String({ description: 'failure or warning' }),
+        count: Type.Integer({ description: 'Requests, counting every one an aggregated row stands for.' }),
+        entries: Type.Integer({ description: 'Sync log rows.' }),
+        firstSeen: Type.String(),
+        lastSeen: Type.String(),
+        status: Type.Union([Type.Integer(), Type.Null()]),
+        scimType: Type.Union([Type.String(), Type.Null()]),
+        explanation: Type.Union([Type.String(), Type.Null()], { description: 'The newest explanation, with the fix.' }),
+        users: Type.Array(Type.String(), { description: 'Up to 10 user names affected.' }),
+        groups: Type.Array(Type.String(), { description: 'Up to 10 group names affected.' }),
+      }),
+    ),
+  },
+  { $id: 'ScimSyncProblemsView' },
+);
+
 /** Failures and warnings grouped by cause: 47 failures with one cause are one problem. */
 export async function syncProblems(ctx: Ctx, orgId: string, directoryId: string, q: { from?: string | undefined }) {
   await authorize(ctx, orgId, 'scim.manage');

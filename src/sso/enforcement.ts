@@ -25,6 +25,15 @@ export const EnforceInput = Type.Object(
 );
 export type EnforceInput = Static<typeof EnforceInput>;
 
+export const EnforcementView = Type.Object(
+  {
+    enforced: Type.Boolean(),
+    connectionId: Type.Union([Type.String(), Type.Null()]),
+    enforcedAt: Type.Union([Type.String(), Type.Null()]),
+    loginUrl: Type.Union([Type.String(), Type.Null()], { description: 'Where members sign in while enforced.' }),
+  },
+  { $id: 'SsoEnforcementView' },
+);
 export interface EnforcementView {
   enforced: boolean;
   connectionId: string | null;

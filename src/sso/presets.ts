@@ -1,3 +1,5 @@
+import { Type } from '@sinclair/typebox';
+
 /**
  * Identity-provider presets: the claim (OIDC) or attribute (SAML) names each IdP sends for email,
  * names and groups, and what the admin must configure on the IdP's side.
@@ -20,6 +22,28 @@ export interface Preset {
   configure: string;
   docsUrl: string | null;
 }
+
+const ClaimNamesSchema = Type.Object({
+  email: Type.String(),
+  firstName: Type.String(),
+  lastName: Type.String(),
+  groups: Type.String(),
+});
+export const PresetList = Type.Object(
+  {
+    data: Type.Array(
+      Type.Object({
+        id: Type.Union([Type.Literal('okta'), Type.Literal('entra'), Type.Literal('google'), Type.Literal('custom')]),
+        name: Type.String(),
+        oidc: ClaimNamesSchema,
+        saml: ClaimNamesSchema,
+        configure: Type.String({ description: "What to set up in the IdP's admin console, in plain words." }),
+        docsUrl: Type.Union([Type.String(), Type.Null()]),
+      }),
+    ),
+  },
+  { $id: 'SsoPresetList' },
+);
 
 const STANDARD_OIDC: ClaimNames = {
   email: 'email',

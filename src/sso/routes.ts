@@ -5,7 +5,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { notFound } from '../errors.js';
-import { OrgParams, errorResponses, noContent } from '../http/schemas.js';
+import { OrgParams, errorResponses, noContent, ref } from '../http/schemas.js';
+import { SignInView } from '../auth/views.js';
 import { PageQuerySchema, pageRequest, pageSchema } from '../http/pagination.js';
 import {
   ConnectionView,
@@ -25,13 +26,20 @@ import {
   updateConnection,
 } from './connection-changes.js';
 import { type FailureReport, SsoFailure, reportFailure } from './diagnosis.js';
-import { EnforceInput, EnforcedView, enforceSso, getEnforcement, stopEnforcingSso } from './enforcement.js';
+import {
+  EnforceInput,
+  EnforcedView,
+  EnforcementView,
+  enforceSso,
+  getEnforcement,
+  stopEnforcingSso,
+} from './enforcement.js';
 import { type FlowResult, oidcCallback, samlAcs } from './flow.js';
 import { connectionById, startLogin } from './login.js';
-import { PRESETS } from './presets.js';
+import { PRESETS, PresetList } from './presets.js';
 import { publicJwk } from './oidc-client.js';
 import { spMetadataXml } from './saml.js';
-import { SimulateInput, simulateLogin } from './simulate.js';
+import { SimulateInput, SimulationView, simulateLogin } from './simulate.js';
 import { IdentityLinkView, listIdentityLinks, releaseIdentityLink } from './identities.js';
 import {
   IssueRecoveryLinkInput,
@@ -44,6 +52,7 @@ import {
 import {
   BreakGlassInput,
   TotpCodeInput,
+  TotpEnrollmentView,
   breakGlassLogin,
   confirmTotp,
   removeTotp,
@@ -56,6 +65,25 @@ const tags = ['Single sign-on'];
 const BINDING_COOKIE = 'palisade_sso';
 const ConnParams = Type.Object({ orgId: Type.String({ maxLength: 64 }), connectionId: Type.String({ maxLength: 64 }) });
 const PublicConnParams = Type.Object({ connectionId: Type.String({ maxLength: 64 }) });
+/** Sign-in ends in a redirect to the app; a failure is an HTML page with a reference (never JSON). */
+const redirect = (description: string) =>
+  Type.Null({ description, headers: { location: Type.String({ description: 'Where the browser goes next.' }) } });
+const signedInRedirect = { 303: redirect('Signed in: the session cookie is set and the browser goes to the app.') };
+const OidcClientJwks = Type.Object(
+  {
+    keys: Type.Array(
+      Type.Object({
+        kty: Type.String(),
+        kid: Type.String(),
+        use: Type.Literal('sig'),
+        alg: Type.Literal('RS256'),
+        n: Type.Optional(Type.String()),
+        e: Type.Optional(Type.String()),
+      }),
+    ),
+  },
+  { $id: 'OidcClientJwks' },
+);
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -81,6 +109,8 @@ function finish(request: FastifyRequest, reply: FastifyReply, result: FlowResult
 
 export async function ssoRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
+  for (const schema of [PresetList, SimulationView, EnforcementView, TotpEnrollmentView, OidcClientJwks, SignInView])
+    app.addSchema(schema);
   // SAML responses arrive as an HTML form post; only this plugin's routes accept that encoding.
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
@@ -92,7 +122,14 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
 
   app.get(
     '/api/v1/sso/presets',
-    { schema: { tags, summary: 'Identity-provider presets: claim/attribute names and what to configure there' } },
+    {
+      schema: {
+        tags,
+        operationId: 'listSsoPresets',
+        summary: 'Identity-provider presets: claim/attribute names and what to configure there',
+        response: { 200: ref(PresetList), ...errorResponses },
+      },
+    },
     async () => ({ data: Object.values(PRESETS) }),
   );
 
@@ -101,6 +138,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'listSsoConnections',
         summary: 'List SSO connections',
         params: OrgParams,
         response: { 200: Type.Object({ data: Type.Array(ConnectionView) }), ...errorResponses },
@@ -113,6 +151,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'createSsoConnection',
         summary: 'Create a SAML or OIDC connection (secrets are never returned)',
         params: OrgParams,
         body: CreateConnectionInput,
@@ -127,6 +166,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'getSsoConnection',
         summary: 'Read an SSO connection',
         params: ConnParams,
         response: { 200: ConnectionView, ...errorResponses },
@@ -154,11 +194,12 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'simulateSsoLogin',
         summary:
           'Dry run: the user, role and organization a login with these claims (or this SAML response) would produce, and why',
         params: ConnParams,
         body: SimulateInput,
-        response: errorResponses,
+        response: { 200: ref(SimulationView), ...errorResponses },
       },
     },
     async (request) => simulateLogin(request.ctx, request.params.orgId, request.params.connectionId, request.body),
@@ -181,7 +222,15 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
   );
   app.get(
     '/api/v1/orgs/:orgId/sso/enforcement',
-    { schema: { tags, summary: 'Whether members must sign in with SSO', params: OrgParams, response: errorResponses } },
+    {
+      schema: {
+        tags,
+        operationId: 'getSsoEnforcement',
+        summary: 'Whether members must sign in with SSO',
+        params: OrgParams,
+        response: { 200: ref(EnforcementView), ...errorResponses },
+      },
+    },
     async (request) => getEnforcement(request.ctx, request.params.orgId),
   );
   app.put(
@@ -201,7 +250,15 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
   );
   app.delete(
     '/api/v1/orgs/:orgId/sso/enforcement',
-    { schema: { tags, summary: 'Stop requiring SSO', params: OrgParams, response: errorResponses } },
+    {
+      schema: {
+        tags,
+        operationId: 'disableSsoEnforcement',
+        summary: 'Stop requiring SSO',
+        params: OrgParams,
+        response: { 200: ref(EnforcementView), ...errorResponses },
+      },
+    },
     async (request) => stopEnforcingSso(request.ctx, request.params.orgId),
   );
   app.delete(
@@ -330,8 +387,9 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: authTags,
+        operationId: 'getTotpEnrollment',
         summary: 'Whether you have an authenticator app enrolled (break-glass second factor)',
-        response: errorResponses,
+        response: { 200: ref(TotpEnrollmentView), ...errorResponses },
       },
     },
     async (request) => totpStatus(request.ctx),
@@ -341,6 +399,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: authTags,
+        operationId: 'startTotpEnrollment',
         summary: 'Start enrolling an authenticator app: the secret is shown this once',
         response: { 201: Type.Object({ secret: Type.String(), otpauthUri: Type.String() }), ...errorResponses },
       },
@@ -352,9 +411,10 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: authTags,
+        operationId: 'confirmTotpEnrollment',
         summary: 'Confirm enrollment with a current code',
         body: TotpCodeInput,
-        response: errorResponses,
+        response: { 200: ref(TotpEnrollmentView), ...errorResponses },
       },
     },
     async (request) => confirmTotp(request.ctx, request.body),
@@ -364,6 +424,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: authTags,
+        operationId: 'removeTotpEnrollment',
         summary: 'Remove your authenticator app',
         response: { ...noContent, ...errorResponses },
       },
@@ -378,10 +439,11 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: authTags,
+        operationId: 'breakGlassLogin',
         summary:
           'Primary owners: sign in with password + authenticator code while SSO is enforced or broken (audited and flagged)',
         body: BreakGlassInput,
-        response: errorResponses,
+        response: { 200: ref(SignInView), ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -397,9 +459,13 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'startSsoLogin',
         summary: 'Start signing in through a connection (add ?test=1 as an admin for a test login)',
         params: PublicConnParams,
         querystring: Type.Object({ test: Type.Optional(Type.String({ maxLength: 5 })) }),
+        response: {
+          302: redirect("To the identity provider's sign-in."),
+        },
       },
     },
     async (request, reply) => {
@@ -436,13 +502,25 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
       }
     },
   );
-  app.get('/sso/oidc/callback', { schema: { tags, summary: 'OIDC redirect URI' } }, async (request, reply) => {
-    const current = new URL(request.url, request.ctx.config.publicUrl);
-    return finish(request, reply, await oidcCallback(request.ctx, current, request.cookies[BINDING_COOKIE]));
-  });
+  app.get(
+    '/sso/oidc/callback',
+    { schema: { tags, operationId: 'completeOidcLogin', summary: 'OIDC redirect URI', response: signedInRedirect } },
+    async (request, reply) => {
+      const current = new URL(request.url, request.ctx.config.publicUrl);
+      return finish(request, reply, await oidcCallback(request.ctx, current, request.cookies[BINDING_COOKIE]));
+    },
+  );
   app.post(
     '/sso/saml/:connectionId/acs',
-    { schema: { tags, summary: 'SAML assertion consumer service (HTTP-POST binding)', params: PublicConnParams } },
+    {
+      schema: {
+        tags,
+        operationId: 'completeSamlLogin',
+        summary: 'SAML assertion consumer service (HTTP-POST binding)',
+        params: PublicConnParams,
+        response: signedInRedirect,
+      },
+    },
     async (request, reply) => {
       const body = (request.body ?? {}) as Record<string, unknown>;
       const saml = typeof body.SAMLResponse === 'string' ? body.SAMLResponse : undefined;
@@ -458,8 +536,15 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'getOidcClientJwks',
         summary: 'Public key of an OIDC connection, for providers that authenticate Palisade with private_key_jwt',
         params: PublicConnParams,
+        response: {
+          200: {
+            description: "The connection's public signing key (JWK set).",
+            content: { 'application/jwk-set+json': { schema: ref(OidcClientJwks) } },
+          },
+        },
       },
     },
     async (request, reply) => {
@@ -473,7 +558,24 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
   );
   app.get(
     '/sso/saml/:connectionId/metadata',
-    { schema: { tags, summary: 'SAML service-provider metadata of a connection', params: PublicConnParams } },
+    {
+      schema: {
+        tags,
+        operationId: 'getSamlServiceProviderMetadata',
+        summary: 'SAML service-provider metadata of a connection',
+        params: PublicConnParams,
+        response: {
+          200: {
+            description: 'Paste into the identity provider, or give it this URL.',
+            content: {
+              'application/samlmetadata+xml': {
+                schema: Type.String({ description: 'The SAML 2.0 EntityDescriptor of the service provider.' }),
+              },
+            },
+          },
+        },
+      },
+    },
     async (request, reply) => {
       const conn = await connectionById(request.ctx, request.params.connectionId);
       if (!conn || conn.protocol !== 'saml') throw notFound('SAML connection');

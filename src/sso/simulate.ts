@@ -1,7 +1,8 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { type SchemaOptions, Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { Ctx } from '../context.js';
 import { badRequest } from '../errors.js';
 import { authorize } from '../orgs/authorize.js';
+import { MappingResultSchema } from '../orgs/role-mapping.js';
 import { claimNames, loadConnection } from './connections.js';
 import { SsoFailure } from './diagnosis.js';
 import { type Identity, type LoginPlan, identityFrom, planLogin } from './provision.js';
@@ -25,6 +26,70 @@ export const SimulateInput = Type.Object(
   { additionalProperties: false },
 );
 export type SimulateInput = Static<typeof SimulateInput>;
+
+const Nullable = <T extends TSchema>(t: T, options?: SchemaOptions) => Type.Union([t, Type.Null()], options);
+const RoleSchema = Type.Union([Type.Literal('primary_owner'), Type.Literal('admin'), Type.Literal('member')]);
+
+export const SimulationView = Type.Object(
+  {
+    wouldSucceed: Type.Boolean(),
+    organization: Type.Object({ id: Type.String(), name: Type.String() }),
+    connection: Type.Object({ id: Type.String(), name: Type.String(), protocol: Type.String() }),
+    identity: Nullable(
+      Type.Object({
+        subject: Type.String(),
+        email: Type.String(),
+        firstName: Nullable(Type.String()),
+        lastName: Nullable(Type.String()),
+        groups: Type.Array(Type.String()),
+        stableSubject: Type.Optional(Type.Boolean()),
+      }),
+    ),
+    user: Nullable(
+      Type.Object({
+        id: Nullable(Type.String()),
+        exists: Type.Boolean(),
+        status: Nullable(Type.Union([Type.Literal('active'), Type.Literal('suspended')])),
+      }),
+    ),
+    matchedBy: Nullable(Type.Union([Type.Literal('subject'), Type.Literal('email')]), {
+      description: "How the account was found: by the IdP's stable subject, by email, or not at all (JIT creates it).",
+    }),
+    emailChange: Nullable(Type.Object({ from: Type.String(), to: Type.String() })),
+    role: Nullable(RoleSchema),
+    roleChange: Nullable(Type.Object({ from: Nullable(RoleSchema), to: RoleSchema })),
+    willCreate: Type.Object({ user: Type.Boolean(), membership: Type.Boolean() }),
+    mapping: Nullable(
+      Type.Composite([
+        MappingResultSchema,
+        Type.Object({ configured: Type.Boolean(), requiredPrefix: Nullable(Type.String()) }),
+      ]),
+    ),
+    domainCapture: Nullable(
+      Type.Object({
+        domain: Type.String(),
+        capturedBy: Type.Union([
+          Type.Literal('this_organization'),
+          Type.Literal('same_company'),
+          Type.Literal('another_organization'),
+        ]),
+        autoJoin: Type.Boolean(),
+        domainId: Nullable(Type.String()),
+      }),
+    ),
+    failure: Nullable(
+      Type.Object({
+        code: Type.String(),
+        check: Type.String(),
+        expected: Type.Optional(Type.Unknown()),
+        received: Type.Optional(Type.Unknown()),
+        detail: Type.Optional(Type.String()),
+      }),
+    ),
+    explanation: Type.Array(Type.String()),
+  },
+  { $id: 'SsoSimulationView' },
+);
 
 export interface SimulationResult {
   wouldSucceed: boolean;

@@ -43,6 +43,11 @@ function matchStep(secret: string, code: string, now: Date): number | null {
 export const TotpCodeInput = Type.Object({ code: Type.String({ maxLength: 10 }) }, { additionalProperties: false });
 export type TotpCodeInput = Static<typeof TotpCodeInput>;
 
+export const TotpEnrollmentView = Type.Object(
+  { enrolled: Type.Boolean(), confirmedAt: Type.Union([Type.String(), Type.Null()]) },
+  { $id: 'TotpEnrollmentView' },
+);
+
 export async function totpStatus(ctx: Ctx): Promise<{ enrolled: boolean; confirmedAt: string | null }> {
   const me = requireUser(ctx);
   const row = await ctx.db

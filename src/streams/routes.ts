@@ -1,8 +1,13 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { OrgParams, errorResponses } from '../http/schemas.js';
+import { OrgParams, errorResponses, ref } from '../http/schemas.js';
 import {
+  AuditStreamCreatedView,
+  AuditStreamList,
+  AuditStreamTestResult,
+  AuditStreamUpdatedView,
+  AuditStreamView,
   CreateStreamBody,
   UpdateStreamBody,
   createStream,
@@ -19,15 +24,24 @@ const StreamParams = Type.Object({ orgId: Type.String({ maxLength: 64 }), stream
 
 export async function streamRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
+  for (const schema of [
+    AuditStreamView,
+    AuditStreamList,
+    AuditStreamCreatedView,
+    AuditStreamUpdatedView,
+    AuditStreamTestResult,
+  ])
+    app.addSchema(schema);
   const base = '/api/v1/orgs/:orgId/audit-streams';
   app.get(
     base,
     {
       schema: {
         tags,
+        operationId: 'listAuditStreams',
         summary: 'SIEM destinations with their delivery health',
         params: OrgParams,
-        response: errorResponses,
+        response: { 200: ref(AuditStreamList), ...errorResponses },
       },
     },
     async (request) => listStreams(request.ctx, request.params.orgId),
@@ -37,10 +51,11 @@ export async function streamRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'createAuditStream',
         summary: 'Add a SIEM destination (the webhook secret is shown once)',
         params: OrgParams,
         body: CreateStreamBody,
-        response: { 201: Type.Any(), ...errorResponses },
+        response: { 201: ref(AuditStreamCreatedView), ...errorResponses },
       },
     },
     async (request, reply) =>
@@ -51,9 +66,10 @@ export async function streamRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'getAuditStream',
         summary: 'One destination and its health (last success, lag, last error)',
         params: StreamParams,
-        response: errorResponses,
+        response: { 200: ref(AuditStreamView), ...errorResponses },
       },
     },
     async (request) => getStream(request.ctx, request.params.orgId, request.params.streamId),
@@ -63,10 +79,11 @@ export async function streamRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'updateAuditStream',
         summary: 'Rename, pause or resume a destination',
         params: StreamParams,
         body: UpdateStreamBody,
-        response: errorResponses,
+        response: { 200: ref(AuditStreamUpdatedView), ...errorResponses },
       },
     },
     async (request) => updateStream(request.ctx, request.params.orgId, request.params.streamId, request.body),
@@ -76,6 +93,7 @@ export async function streamRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'deleteAuditStream',
         summary: 'Remove a destination',
         params: StreamParams,
         response: { 204: Type.Null(), ...errorResponses },
@@ -91,9 +109,10 @@ export async function streamRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'testAuditStream',
         summary: "Send a test event and show the receiver's exact answer",
         params: StreamParams,
-        response: errorResponses,
+        response: { 200: ref(AuditStreamTestResult), ...errorResponses },
       },
     },
     async (request) => sendTestEvent(request.ctx, request.params.orgId, request.params.streamId),
@@ -103,9 +122,10 @@ export async function streamRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'retryAuditStream',
         summary: 'Leave dead-letter state and resume delivery from the cursor',
         params: StreamParams,
-        response: errorResponses,
+        response: { 200: ref(AuditStreamView), ...errorResponses },
       },
     },
     async (request) => retryStream(request.ctx, request.params.orgId, request.params.streamId),

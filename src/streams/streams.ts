@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { Ctx } from '../context.js';
 import type { AuditEvent } from '../audit/event.js';
 import { recordAudit } from '../audit/record.js';
@@ -80,6 +80,96 @@ export const UpdateStreamBody = Type.Object(
   { additionalProperties: false },
 );
 export type UpdateStreamBody = Static<typeof UpdateStreamBody>;
+
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+const StreamViewFields = {
+  id: Type.String(),
+  name: Type.String(),
+  kind: Type.Union(STREAM_KINDS.map((k) => Type.Literal(k))),
+  format: Type.String(),
+  settings: Type.Object(
+    {
+      url: Type.Optional(Type.String()),
+      host: Type.Optional(Type.String()),
+      port: Type.Optional(Type.Integer()),
+      serverName: Type.Optional(Type.String()),
+      index: Type.Optional(Type.String()),
+      sourcetype: Type.Optional(Type.String()),
+      service: Type.Optional(Type.String()),
+      tags: Type.Optional(Type.String()),
+      caConfigured: Type.Optional(
+        Type.Boolean({ description: 'syslog_tls: a CA certificate is set (never returned).' }),
+      ),
+    },
+    { description: 'Where events go; tokens and secrets are write-only.' },
+  ),
+  secretHint: Nullable(Type.String()),
+  status: Type.Union([Type.Literal('active'), Type.Literal('paused'), Type.Literal('dead_letter')]),
+  health: Type.Object({
+    state: Type.Union(
+      (['healthy', 'retrying', 'circuit_open', 'stalled', 'dead_letter', 'paused', 'idle'] as const).map((s) =>
+        Type.Literal(s),
+      ),
+    ),
+    cursorSeq: Type.Integer(),
+    headSeq: Type.Integer(),
+    lag: Type.Integer({ description: 'head − cursor: events not yet delivered.' }),
+    consecutiveFailures: Type.Integer(),
+    nextAttemptAt: Nullable(Type.String()),
+    lastSuccessAt: Nullable(Type.String()),
+    lastError: Nullable(Type.String()),
+    lastErrorAt: Nullable(Type.String()),
+    stalled: Nullable(
+      Type.Object(
+        {
+          code: Type.Union(
+            (
+              [
+                'delivery_failing',
+                'delivery_job_not_running',
+                'delivery_job_failing',
+                'destination_lease_held',
+                'no_progress',
+              ] as const
+            ).map((c) => Type.Literal(c)),
+          ),
+          since: Type.String(),
+          reason: Type.String(),
+        },
+        { description: 'Set when events wait and nothing has been delivered for a while: since when, and why.' },
+      ),
+    ),
+  }),
+  createdAt: Type.String(),
+};
+const WebhookSecret = Type.String({ description: 'The webhook signing secret: shown this once.' });
+
+export const AuditStreamView = Type.Object(StreamViewFields, { $id: 'AuditStreamView' });
+export const AuditStreamList = Type.Object(
+  { data: Type.Array(Type.Ref('AuditStreamView')) },
+  { $id: 'AuditStreamList' },
+);
+export const AuditStreamCreatedView = Type.Object(
+  { stream: Type.Ref('AuditStreamView'), webhookSecret: Type.Optional(WebhookSecret) },
+  { $id: 'AuditStreamCreatedView' },
+);
+export const AuditStreamUpdatedView = Type.Object(
+  { ...StreamViewFields, webhookSecret: Type.Optional(WebhookSecret) },
+  { $id: 'AuditStreamUpdatedView' },
+);
+export const AuditStreamTestResult = Type.Object(
+  {
+    ok: Type.Boolean(),
+    permanent: Type.Optional(
+      Type.Boolean({ description: 'A permanent refusal (4xx other than 408/429): retrying cannot succeed.' }),
+    ),
+    status: Type.Optional(Type.Integer({ description: "The receiver's HTTP status." })),
+    response: Type.Optional(Type.String({ description: "The receiver's answer, as it sent it (truncated)." })),
+    error: Type.Optional(Type.String()),
+    eventId: Type.String(),
+  },
+  { $id: 'AuditStreamTestResult' },
+);
 
 export interface StreamView {
   id: string;

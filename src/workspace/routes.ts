@@ -54,6 +54,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'listConversations',
         summary: 'Your conversations in this organization',
         params: OrgParams,
         querystring: PageQuery,
@@ -67,6 +68,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'createConversation',
         summary: 'Start a conversation',
         params: OrgParams,
         body: CreateConversationInput,
@@ -80,6 +82,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'getConversation',
         summary: 'Read one of your conversations with its messages',
         params: ConvParams,
         response: {
@@ -95,6 +98,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'renameConversation',
         summary: 'Rename a conversation',
         params: ConvParams,
         body: RenameConversationInput,
@@ -108,6 +112,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'deleteConversation',
         summary: 'Delete a conversation and its messages',
         params: ConvParams,
         response: { ...noContent, ...errorResponses },
@@ -123,6 +128,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'sendConversationMessage',
         summary: "Send a prompt to the organization's model; both turns are stored encrypted per retention",
         params: ConvParams,
         body: SendMessageInput,
@@ -150,6 +156,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'uploadFile',
         summary: 'Upload a file (multipart/form-data, field "file")',
         params: OrgParams,
         consumes: ['multipart/form-data'],
@@ -198,6 +205,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'listFiles',
         summary: 'Your uploaded files',
         params: OrgParams,
         querystring: PageQuery,
@@ -211,6 +219,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'getFile',
         summary: "A file's metadata",
         params: FileParams,
         response: { 200: FileView, ...errorResponses },
@@ -220,7 +229,21 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
   );
   app.get(
     '/api/v1/orgs/:orgId/files/:fileId/content',
-    { schema: { tags, summary: 'Download a file', params: FileParams } },
+    {
+      schema: {
+        tags,
+        operationId: 'downloadFile',
+        summary: 'Download a file',
+        params: FileParams,
+        response: {
+          200: {
+            description: 'The file as uploaded, as an attachment; Content-Type is the type sniffed from its bytes.',
+            content: { '*/*': { schema: Type.String({ format: 'binary' }) } },
+          },
+          ...errorResponses,
+        },
+      },
+    },
     async (req, reply) => {
       const f = await downloadFile(req.ctx, req.params.orgId, req.params.fileId);
       // Served as an attachment with the sniffed type, never rendered inline.
@@ -229,7 +252,15 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
   );
   app.delete(
     '/api/v1/orgs/:orgId/files/:fileId',
-    { schema: { tags, summary: 'Delete a file', params: FileParams, response: { ...noContent, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        operationId: 'deleteFile',
+        summary: 'Delete a file',
+        params: FileParams,
+        response: { ...noContent, ...errorResponses },
+      },
+    },
     async (req, reply) => {
       await deleteFile(req.ctx, req.params.orgId, req.params.fileId);
       return reply.status(204).send();
@@ -241,6 +272,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'getWorkspaceSettings',
         summary: 'Retention and no-training policy in effect',
         params: OrgParams,
         response: { 200: SettingsView, ...errorResponses },
@@ -253,6 +285,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'updateWorkspaceSettings',
         summary: 'Change retention or the no-training policy (shortening asks for confirmation)',
         params: OrgParams,
         body: SettingsInput,
@@ -266,6 +299,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'previewWorkspaceRetention',
         summary: 'How much content a retention period would delete now',
         params: OrgParams,
         body: Type.Object(
@@ -282,6 +316,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'listLegalHolds',
         summary: 'Legal holds',
         params: OrgParams,
         response: { 200: Type.Object({ data: Type.Array(HoldView) }), ...errorResponses },
@@ -294,6 +329,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'placeLegalHold',
         summary: 'Place a legal hold on the organization or one user',
         params: OrgParams,
         body: HoldInput,
@@ -308,6 +344,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'liftLegalHold',
         summary: 'Lift a legal hold',
         params: HoldParams,
         response: { 200: HoldView, ...errorResponses },
@@ -321,6 +358,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'getEncryption',
         summary: 'Data key versions and the key-encryption key in use',
         params: OrgParams,
         response: { 200: EncryptionView, ...errorResponses },
@@ -333,6 +371,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'rotateDataKey',
         summary: 'New data key version for new writes; old data stays readable',
         params: OrgParams,
         response: { 200: EncryptionView, ...errorResponses },
@@ -345,6 +384,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'shredDataKeys',
         summary: "Crypto-shred: destroy the organization's data keys (irreversible)",
         params: OrgParams,
         body: ShredInput,
