@@ -10,18 +10,20 @@
  *   BENCH_SEARCH_DB (SQLite) / BENCH_SEARCH_PG_SCHEMA (PostgreSQL): a file or schema to keep the
  *   generated events in and reuse on the next run (drop the schema by hand when done).
  * Prints p50/p95 per common filter (searchAuditEvents, first page of 50), then exports up to
- * 1,000,000 events as NDJSON through the streamed exporter: events/s and peak RSS above the baseline.
+ * 1,000,000 events as CSV and NDJSON through the streamed exporter, each in a process of its own
+ * (bench/audit-export-child.ts): events/s beside a bare reader + CSV writer, and peak RSS.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { type AuditEventInput, recordAuditBatch } from '../src/audit/record.js';
-import { exportPages, serializePages } from '../src/audit/export.js';
 import { searchAuditEvents } from '../src/audit/search.js';
 import { ManualClock } from '../src/clock.js';
 import { loadConfig } from '../src/config.js';
 import { type Ctx, systemCtx } from '../src/context.js';
-import { type Database, dropPostgresSchema, openDatabase, pgPoolOf, sqliteHandleOf } from '../src/db/connect.js';
+import { type Database, dropPostgresSchema, openDatabase } from '../src/db/connect.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { runDbOptimize } from '../src/audit/jobs.js';
 import { sql } from 'kysely';
@@ -164,90 +166,75 @@ async function searches(database: Database): Promise<void> {
   }
 }
 
-async function exportRun(database: Database): Promise<void> {
+async function exportRun(database: Database, url: string): Promise<void> {
   const head = await database.db
     .selectFrom('audit_chain_heads')
     .select('seq')
     .where('org_id', '=', ORG)
     .executeTakeFirstOrThrow();
   const upToSeq = Math.min(Number(head.seq), EXPORT_N);
-  // The reference: the same rows read in the same pages straight from the driver and written as
-  // quoted CSV with no per-value work beyond quoting (the bare writer Palisade's encoder is held to).
-  const bare = await bareExport(database, upToSeq);
+  // Each export runs in a process of its own (bench/audit-export-child.ts), so its peak RSS is the
+  // export's alone. The reference is a bare reader + CSV writer of the same rows in the same pages.
+  const child = (mode: 'bare' | 'csv' | 'ndjson') => {
+    const out = execFileSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(dirname(fileURLToPath(import.meta.url)), 'audit-export-child.ts'),
+        url,
+        ORG,
+        String(upToSeq),
+        mode,
+      ],
+      { encoding: 'utf8', maxBuffer: 1 << 20 },
+    );
+    return JSON.parse(out.trim().split('\n').pop()!) as {
+      events: number;
+      seconds: number;
+      bytes: number;
+      maxRssMb: number;
+    };
+  };
+  const bare = child('bare');
+  const bareRate = bare.events / bare.seconds;
   console.log(
-    `  bare reader + CSV writer of the same rows: ${bare.n.toLocaleString()} rows in ${bare.s.toFixed(1)} s = ${Math.round(bare.n / bare.s).toLocaleString()} rows/s`,
+    `  bare reader + CSV writer of the same rows: ${bare.events.toLocaleString()} rows in ${bare.seconds.toFixed(1)} s = ${Math.round(bareRate).toLocaleString()} rows/s; peak RSS ${bare.maxRssMb.toFixed(0)} MB`,
   );
   for (const format of ['csv', 'ndjson'] as const) {
-    global.gc?.();
-    const base = process.memoryUsage().rss;
-    let peak = base;
-    const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
-    const t0 = process.hrtime.bigint();
-    let bytes = 0;
-    let n = 0;
-    // Peak RSS after the first tenth, beside the peak over the whole export: memory that stays flat
-    // from there on is what "constant memory" means; a leak would grow with the events.
-    let peakAtTenth = 0;
-    async function* counted() {
-      for await (const page of exportPages(database.db, { orgId: ORG, query: {}, upToSeq })) {
-        n += page.length;
-        if (!peakAtTenth && n >= EXPORT_N / 10) peakAtTenth = peak;
-        yield page;
-      }
-    }
-    for await (const chunk of serializePages(counted(), format)) bytes += Buffer.byteLength(chunk);
-    const s = Number(process.hrtime.bigint() - t0) / 1e9;
-    clearInterval(timer);
-    peak = Math.max(peak, process.memoryUsage().rss);
-    const rate = n / s;
+    const r = child(format);
+    const rate = r.events / r.seconds;
     console.log(
-      `  export ${format.toUpperCase()}: ${n.toLocaleString()} events, ${(bytes / 1e6).toFixed(0)} MB in ${s.toFixed(1)} s = ${Math.round(rate).toLocaleString()} events/s (${(rate / (bare.n / bare.s)).toFixed(2)}× the bare writer; goal ≥ 200,000/s); RSS ${(base / 1e6).toFixed(0)} MB before, peak ${(peak / 1e6).toFixed(0)} MB (+${((peakAtTenth - base) / 1e6).toFixed(0)} MB after the first tenth; goal < 200 MB)`,
+      `  export ${format.toUpperCase()}: ${r.events.toLocaleString()} events, ${(r.bytes / 1e6).toFixed(0)} MB in ${r.seconds.toFixed(1)} s = ${Math.round(rate).toLocaleString()} events/s (${(rate / bareRate).toFixed(2)}× the bare writer; goal ≥ 200,000/s); peak RSS of the exporting process ${r.maxRssMb.toFixed(0)} MB (goal < 200 MB)`,
     );
   }
 }
 
-async function bareExport(database: Database, upToSeq: number): Promise<{ n: number; s: number }> {
-  const quote = (v: unknown) => (v === null ? '' : `"${String(v).replace(/"/g, '""')}"`);
-  const t0 = process.hrtime.bigint();
-  let n = 0;
-  let bytes = 0;
-  const handle = sqliteHandleOf(database.db);
-  let after = 0;
-  const sqlText = 'select * from audit_events where org_id = $1 and seq > $2 and seq <= $3 order by seq limit 5000';
-  const stmt = handle?.prepare(sqlText.replace(/\$\d/g, '?')).raw();
-  const pool = pgPoolOf(database.db);
-  for (;;) {
-    const rows: unknown[][] = stmt
-      ? (stmt.all(ORG, after, upToSeq) as unknown[][])
-      : (await pool!.query({ text: sqlText, values: [ORG, after, upToSeq], rowMode: 'array' })).rows;
-    let buf = '';
-    for (const r of rows) buf += `${r.map(quote).join(',')}\n`;
-    bytes += Buffer.byteLength(buf);
-    n += rows.length;
-    if (rows.length < 5000) break;
-    after = Number((rows[rows.length - 1] as unknown[])[2]);
-  }
-  if (bytes === 0 && n > 0) throw new Error('nothing written');
-  return { n, s: Number(process.hrtime.bigint() - t0) / 1e9 };
-}
+/** A DATABASE_URL another process can open on the same schema. */
+const pgUrlFor = (schema: string) => `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
 
 async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
   let database: Database;
   let cleanup: () => Promise<void>;
+  let url: string;
   const keep = name === 'sqlite' ? process.env.BENCH_SEARCH_DB : process.env.BENCH_SEARCH_PG_SCHEMA;
   if (keep && name === 'postgres') {
     database = await openDatabase(PG_URL, { pgSchema: keep });
+    url = pgUrlFor(keep);
     cleanup = async () => {};
   } else if (keep) {
     database = await openDatabase(`sqlite:${keep}`);
+    url = `sqlite:${keep}`;
     cleanup = async () => {};
   } else if (name === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'palisade-bench-search-'));
-    database = await openDatabase(`sqlite:${join(dir, 'bench.db')}`);
+    url = `sqlite:${join(dir, 'bench.db')}`;
+    database = await openDatabase(url);
     cleanup = async () => rmSync(dir, { recursive: true, force: true });
   } else {
     const schema = `bench_s_${Date.now().toString(36)}`;
     database = await openDatabase(PG_URL, { pgSchema: schema });
+    url = pgUrlFor(schema);
     cleanup = () => dropPostgresSchema(PG_URL, schema);
   }
   await migrateToLatest(database);
@@ -295,7 +282,7 @@ async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
       `  after the audit.db_optimize job (${database.dialect === 'sqlite' ? 'PRAGMA optimize' : 'ANALYZE'}: ${((Date.now() - t0) / 1000).toFixed(1)} s):`,
     );
     await searches(database);
-    await exportRun(database);
+    await exportRun(database, url);
   } finally {
     await database.close();
     await cleanup();
