@@ -1,7 +1,8 @@
 /**
  * One export in a process of its own, so its peak RSS is the export's and not the benchmark's
  * (which holds the generated events): `node --import tsx bench/audit-export-child.ts <DATABASE_URL>
- * <orgId> <upToSeq> <csv|ndjson|bare>`. Prints one JSON line: events, seconds, bytes, maxRssMb.
+ * <orgId> <upToSeq> <csv|ndjson|bare>`. Prints one JSON line: events, seconds, bytes, the RSS at rest
+ * before the export (restMb: Node, the tsx loader, the modules) and the peak (maxRssMb).
  * `bare` is the reference: the same rows in the same pages straight from the driver, written as
  * quoted CSV with nothing but quoting per value.
  */
@@ -11,6 +12,7 @@ import { openDatabase, pgPoolOf, sqliteHandleOf } from '../src/db/connect.js';
 const [url, orgId, upTo, mode] = process.argv.slice(2) as [string, string, string, 'csv' | 'ndjson' | 'bare'];
 const upToSeq = Number(upTo);
 const database = await openDatabase(url);
+const restMb = process.memoryUsage().rss / 1048576;
 const t0 = process.hrtime.bigint();
 let n = 0;
 let bytes = 0;
@@ -42,4 +44,4 @@ if (mode === 'bare') {
 }
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
 await database.close();
-console.log(JSON.stringify({ events: n, seconds, bytes, maxRssMb: process.resourceUsage().maxRSS / 1024 }));
+console.log(JSON.stringify({ events: n, seconds, bytes, restMb, maxRssMb: process.resourceUsage().maxRSS / 1024 }));

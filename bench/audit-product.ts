@@ -193,6 +193,7 @@ async function exportRun(database: Database, url: string): Promise<void> {
       events: number;
       seconds: number;
       bytes: number;
+      restMb: number;
       maxRssMb: number;
     };
   };
@@ -205,7 +206,7 @@ async function exportRun(database: Database, url: string): Promise<void> {
     const r = child(format);
     const rate = r.events / r.seconds;
     console.log(
-      `  export ${format.toUpperCase()}: ${r.events.toLocaleString()} events, ${(r.bytes / 1e6).toFixed(0)} MB in ${r.seconds.toFixed(1)} s = ${Math.round(rate).toLocaleString()} events/s (${(rate / bareRate).toFixed(2)}× the bare writer; goal ≥ 200,000/s); peak RSS of the exporting process ${r.maxRssMb.toFixed(0)} MB (goal < 200 MB)`,
+      `  export ${format.toUpperCase()}: ${r.events.toLocaleString()} events, ${(r.bytes / 1e6).toFixed(0)} MB in ${r.seconds.toFixed(1)} s = ${Math.round(rate).toLocaleString()} events/s (${(rate / bareRate).toFixed(2)}× the bare writer; goal ≥ 200,000/s); peak RSS of the exporting process ${r.maxRssMb.toFixed(0)} MB, ${r.restMb.toFixed(0)} MB of it before the export began (goal < 200 MB)`,
     );
   }
 }
