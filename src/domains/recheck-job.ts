@@ -1,7 +1,5 @@
-import type { PalisadeConfig } from '../config.js';
 import type { Ctx } from '../context.js';
 import { PalisadeError } from '../errors.js';
-import type { JobDefinition } from '../jobs/scheduler.js';
 import { CLAIMING } from './store.js';
 import type { Domain } from './tables.js';
 import { type Transition, applyCheck, checkDns } from './verify.js';
@@ -58,8 +56,4 @@ export async function recheckDomains(ctx: Ctx): Promise<Record<Transition | 'che
       `${failures.length} domain check(s) failed (others were applied): ${failures.slice(0, 5).join('; ')}`,
     );
   return counts;
-}
-
-export function domainRecheckJob(config: PalisadeConfig): JobDefinition {
-  return { name: RECHECK_JOB, intervalMs: config.domainRecheckHours * 3600 * 1000, run: recheckDomains };
 }

@@ -4,7 +4,6 @@ import { sql } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Queryable } from '../db/schema.js';
 import { PalisadeError } from '../errors.js';
-import type { JobDefinition } from '../jobs/scheduler.js';
 
 /**
  * Every limiter in Palisade (sign-in failures, login discovery, domain verification, bad tokens,
@@ -238,12 +237,4 @@ export async function purgeThrottleCounters(db: Queryable, now: Date): Promise<{
   const cutoff = now.getTime() - 2 * 86_400_000;
   const res = await db.deleteFrom('throttle_counters').where('window_ms', '<', cutoff).executeTakeFirst();
   return { deleted: Number(res.numDeletedRows) };
-}
-
-export function rateLimitCleanupJob(): JobDefinition {
-  return {
-    name: 'rate_limits.cleanup',
-    intervalMs: 3_600_000,
-    run: async (ctx) => purgeThrottleCounters(ctx.db, ctx.clock.now()),
-  };
 }

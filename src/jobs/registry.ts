@@ -2,18 +2,15 @@ import { streamJobs } from '../streams/jobs.js';
 import { auditJobs } from '../audit/jobs.js';
 import type { PalisadeConfig } from '../config.js';
 import { rewrapJob } from '../crypto/jobs.js';
-import { domainRecheckJob } from '../domains/recheck-job.js';
-import { rateLimitCleanupJob } from '../http/rate-limit.js';
-import { emailCleanupJob, emailDeliveryJob } from '../email/deliver.js';
+import { domainRecheckJob } from '../domains/jobs.js';
+import { rateLimitCleanupJob } from '../http/jobs.js';
+import { emailCleanupJob, emailDeliveryJob } from '../email/jobs.js';
 import { githubJobs } from '../github/jobs.js';
 import { notificationJobs } from '../notifications/jobs.js';
 import '../github/webhooks.js';
-import { scimSyncLogRetentionJob } from '../scim/retention.js';
-import { samlMetadataRefreshJob } from '../sso/metadata-refresh.js';
-import { ssoCleanupJob } from '../sso/store.js';
-import { totpRewrapJob } from '../sso/totp-secret.js';
-import { resealLegacyContentJob } from '../workspace/reseal.js';
-import { retentionPurgeJob } from '../workspace/retention.js';
+import { scimSyncLogRetentionJob } from '../scim/jobs.js';
+import { samlMetadataRefreshJob, ssoCleanupJob, totpRewrapJob } from '../sso/jobs.js';
+import { resealLegacyContentJob, retentionPurgeJob } from '../workspace/jobs.js';
 import { type JobDefinition, Scheduler, type SchedulerDeps } from './scheduler.js';
 
 /**

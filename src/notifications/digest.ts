@@ -2,7 +2,6 @@ import type { Ctx } from '../context.js';
 import { enqueueEmail } from '../email/outbox.js';
 import { notificationDigestEmail } from '../email/templates.js';
 import { emailConfigured } from '../email/transport.js';
-import type { JobDefinition } from '../jobs/scheduler.js';
 import { defaultRecipients } from './routing.js';
 
 type Sys = Pick<Ctx, 'db' | 'clock' | 'config'>;
@@ -89,8 +88,4 @@ export async function sendDigests(ctx: Sys): Promise<{ digests: number; notifica
     }
   }
   return { digests, notifications };
-}
-
-export function notificationDigestJob(): JobDefinition {
-  return { name: 'notifications.digest', intervalMs: 24 * 3_600_000, run: async (ctx) => sendDigests(ctx) };
 }

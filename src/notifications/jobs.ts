@@ -1,7 +1,7 @@
 import type { Ctx } from '../context.js';
 import type { JobDefinition } from '../jobs/scheduler.js';
 import { deliverDueNotifications } from './deliver.js';
-import { notificationDigestJob } from './digest.js';
+import { sendDigests } from './digest.js';
 import { dispatchAuditEvents } from './engine.js';
 import { sendReminders } from './remind.js';
 import { scanAll } from './scan.js';
@@ -27,4 +27,8 @@ export function notificationJobs(): JobDefinition[] {
     { name: 'notifications.scan', intervalMs: 3_600_000, run: async (ctx) => scanAll(ctx) },
     notificationDigestJob(),
   ];
+}
+
+export function notificationDigestJob(): JobDefinition {
+  return { name: 'notifications.digest', intervalMs: 24 * 3_600_000, run: async (ctx) => sendDigests(ctx) };
 }

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import type { CacheItem, CacheProvider } from '@node-saml/node-saml';
 import type { Ctx } from '../context.js';
 import type { Queryable } from '../db/schema.js';
-import type { JobDefinition } from '../jobs/scheduler.js';
 import { fail } from './diagnosis.js';
 import type { SsoLoginStatesTable } from './tables.js';
 
@@ -129,15 +128,6 @@ export async function purgeExpiredSsoState(
     states: Number(s.numDeletedRows),
     assertions: Number(a.numDeletedRows),
     loginRecords: Number(l.numDeletedRows),
-  };
-}
-
-/** Deletes spent and expired login states and remembered assertion ids past their expiry. Idempotent. */
-export function ssoCleanupJob(): JobDefinition {
-  return {
-    name: 'sso.cleanup',
-    intervalMs: 15 * 60_000,
-    run: async (ctx) => purgeExpiredSsoState(ctx.db, ctx.clock.now()),
   };
 }
 

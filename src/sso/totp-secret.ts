@@ -1,7 +1,6 @@
 import type { PalisadeConfig } from '../config.js';
 import { keyProviderFor } from '../crypto/provider.js';
 import type { Queryable } from '../db/schema.js';
-import type { JobDefinition } from '../jobs/scheduler.js';
 import type { UserTotpTable } from './tables.js';
 
 /**
@@ -106,12 +105,4 @@ export async function rewrapTotpSecrets(
     .where('kek_id', '!=', current)
     .executeTakeFirstOrThrow();
   return { rewrapped, failed, remaining: Number(left.n) };
-}
-
-export function totpRewrapJob(): JobDefinition {
-  return {
-    name: 'sso.rewrap_totp_secrets',
-    intervalMs: 60 * 60_000,
-    run: async (ctx) => rewrapTotpSecrets(ctx.db, ctx.config),
-  };
 }

@@ -1,7 +1,6 @@
 import type { Ctx } from '../context.js';
 import { createContentKey, flushErasedPages, sealWithContentKey } from '../crypto/content-keys.js';
 import { openFor } from '../crypto/data-keys.js';
-import type { JobDefinition } from '../jobs/scheduler.js';
 
 const convRef = (orgId: string, id: string) => ({ orgId, table: 'workspace_conversations', recordId: id });
 const msgRef = (orgId: string, id: string) => ({ orgId, table: 'workspace_messages', recordId: id });
@@ -132,12 +131,4 @@ export async function resealLegacyContent(
   // The data-key ciphertexts just replaced are zeroed in their pages (secure_delete); drop old WAL frames too.
   if (out.conversations + out.files > 0) await flushErasedPages(ctx.db);
   return out;
-}
-
-export function resealLegacyContentJob(): JobDefinition {
-  return {
-    name: 'workspace.reseal_legacy_content',
-    intervalMs: 6 * 60 * 60_000,
-    run: (ctx) => resealLegacyContent(ctx),
-  };
 }

@@ -20,19 +20,9 @@ import {
   sendMessage,
 } from './conversations.js';
 import { FileView, authorizeUpload, deleteFile, downloadFile, getFile, listFiles, storeFile } from './files.js';
-import {
-  HoldInput,
-  HoldView,
-  PurgePreview,
-  SettingsInput,
-  SettingsView,
-  getWorkspaceSettings,
-  liftHold,
-  listHolds,
-  placeHold,
-  previewRetention,
-  updateWorkspaceSettings,
-} from './retention.js';
+import { HoldInput, HoldView, liftHold, listHolds, placeHold } from './legal-holds.js';
+import { PurgePreview, previewRetention } from './retention.js';
+import { SettingsInput, SettingsView, getWorkspaceSettings, updateWorkspaceSettings } from './settings.js';
 
 const tags = ['Workspace'];
 const PageQuery = Type.Object(PageQuerySchema);

@@ -5,7 +5,8 @@ import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/connect.js';
 import { createScheduler } from '../../src/jobs/registry.js';
 import { reserveLoginAttempt } from '../../src/auth/throttle.js';
-import { clientNetworkKey, purgeThrottleCounters, rateLimitCleanupJob } from '../../src/http/rate-limit.js';
+import { clientNetworkKey, purgeThrottleCounters } from '../../src/http/rate-limit.js';
+import { rateLimitCleanupJob } from '../../src/http/jobs.js';
 import { Agent, type TestApp, createTestApp } from '../helpers/harness.js';
 import { Dnsmasq } from './dns-peers.js';
 

@@ -3,7 +3,7 @@ import { X509Certificate } from 'node:crypto';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { samlMetadataRefreshJob } from '../../src/sso/metadata-refresh.js';
+import { samlMetadataRefreshJob } from '../../src/sso/jobs.js';
 import { type TestApp, createTestApp } from '../helpers/harness.js';
 import { type KeyPair, TestIdp, decode, encode, idpMetadata, makeKeyPair } from '../sso/saml-peer.js';
 import { PUBLIC, type Person, SamlOrg, emails } from './saml-org.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { domainRecheckJob } from '../../src/domains/recheck-job.js';
+import { domainRecheckJob } from '../../src/domains/jobs.js';
 import { deliverDueEmail } from '../../src/email/deliver.js';
 import { closeTransport } from '../../src/email/transport.js';
 import { createScheduler } from '../../src/jobs/registry.js';

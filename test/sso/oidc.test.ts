@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ssoCleanupJob } from '../../src/sso/store.js';
+import { ssoCleanupJob } from '../../src/sso/jobs.js';
 import { type Agent, TEST_PASSWORD, type TestApp, createTestApp } from '../helpers/harness.js';
 import { type OidcPeer, type PeerAccount, driveOidcLogin, startOidcPeer } from './oidc-peer.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setOutboundResolver } from '../../src/net/outbound.js';
-import { samlMetadataRefreshJob } from '../../src/sso/metadata-refresh.js';
+import { samlMetadataRefreshJob } from '../../src/sso/jobs.js';
 import { Dnsmasq } from '../domains/dns-peers.js';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
 import { type WitnessServer, dnsmasqResolver, startWitness } from '../helpers/outbound.js';

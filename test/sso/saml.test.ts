@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
-import { samlMetadataRefreshJob } from '../../src/sso/metadata-refresh.js';
+import { samlMetadataRefreshJob } from '../../src/sso/jobs.js';
 import {
   IDP_SSO_URL,
   type KeyPair,

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { DOMParser } from '@xmldom/xmldom';
-import { samlMetadataRefreshJob } from '../../src/sso/metadata-refresh.js';
+import { samlMetadataRefreshJob } from '../../src/sso/jobs.js';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
 import { IDP_SSO_URL, type KeyPair, TestIdp, idpMetadata, makeKeyPair, redirectSignedOctets } from './saml-peer.js';
 
