@@ -8,6 +8,7 @@ import { authRoutes } from './auth/routes.js';
 import { type Clock, systemClock } from './clock.js';
 import type { PalisadeConfig } from './config.js';
 import { closeKeyProvider, initKeyProvider } from './crypto/provider.js';
+import { acquireRedis } from './http/rate-limit-redis.js';
 import type { Database } from './db/connect.js';
 import { domainRoutes } from './domains/routes.js';
 import { LOG_REDACT_PATHS, scrubSecrets } from './http/log-redaction.js';
@@ -153,6 +154,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // The key-encryption key is loaded now, so a missing or malformed master key stops start-up.
   initKeyProvider(config, (msg) => app.log.warn(msg));
   app.addHook('onClose', async () => closeKeyProvider(config));
+  // Limits in Redis (PALISADE_REDIS_URL): one client per process, held while this app runs.
+  if (config.redisUrl) {
+    const release = acquireRedis(config.redisUrl, config.redisKeyPrefix);
+    app.addHook('onClose', release);
+  }
   app.setValidatorCompiler(validatorCompiler);
   installErrorHandlers(app, [{ matches: isGatewayPath, body: gatewayErrorBody }]);
   installJsonParser(app);

@@ -11,6 +11,10 @@ export interface PalisadeConfig {
   port: number;
   publicUrl: string;
   databaseUrl: string;
+  /** Redis for the limits (throttles, rate limits) instead of the database; empty: the database holds them. */
+  redisUrl: string;
+  /** Prefix of every key Palisade writes in Redis (several installations can share one server). */
+  redisKeyPrefix: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   trustProxy: boolean;
   sessionTtlHours: number;
@@ -159,6 +163,23 @@ const url = (raw: string, variable: string): string => {
   return raw.replace(/\/+$/, '');
 };
 
+const redisUrl = (raw: string, variable: string): string => {
+  const v = raw.trim();
+  if (v === '') return '';
+  let parsed: URL;
+  try {
+    parsed = new URL(v);
+  } catch {
+    throw new ConfigError(
+      variable,
+      'is not a URL; use redis://host:6379, redis://:password@host:6379/0 or rediss://host:6380 (TLS).',
+    );
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
+    throw new ConfigError(variable, `use a redis:// or rediss:// URL, not ${parsed.protocol}`);
+  return v;
+};
+
 const databaseUrl = (raw: string, variable: string): string => {
   const v = raw.trim();
   if (/^postgres(ql)?:\/\//.test(v) || v.startsWith('sqlite:') || v === ':memory:') return v;
@@ -270,6 +291,19 @@ export const CONFIG_SPEC = {
     default: 'sqlite:./data/palisade.db',
     parse: databaseUrl,
     describe: 'sqlite:PATH (embedded default) or postgres://… for scale.',
+  },
+  redisUrl: {
+    variable: 'PALISADE_REDIS_URL',
+    default: '',
+    parse: redisUrl,
+    describe:
+      'Optional. redis://host:6379 (or rediss:// for TLS): every limit — sign-in throttles, login discovery, domain checks, bad tokens, password resets, Compliance API keys — counts in Redis instead of the database, shared by every instance that uses the same server and prefix. Empty: the database holds them (shared across instances too). If Redis cannot be reached, limited requests are refused with 503 limits_unavailable rather than let through unlimited.',
+  },
+  redisKeyPrefix: {
+    variable: 'PALISADE_REDIS_KEY_PREFIX',
+    default: 'palisade:',
+    parse: (raw: string) => raw,
+    describe: 'Prefix of the keys Palisade writes in Redis, so several installations can share one server.',
   },
   logLevel: {
     variable: 'PALISADE_LOG_LEVEL',

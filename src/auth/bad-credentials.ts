@@ -13,7 +13,7 @@ import { clientNetworkKey, rateLimited, takeSlot } from '../http/rate-limit.js';
  * misconfigured script (a rotated SCIM token, a revoked key) lock everyone behind the same address
  * out of Palisade.
  */
-type Limits = Pick<PalisadeConfig, 'badTokenMaxPerIp' | 'badTokenWindowSeconds'>;
+type Limits = Pick<PalisadeConfig, 'badTokenMaxPerIp' | 'badTokenWindowSeconds' | 'redisUrl' | 'redisKeyPrefix'>;
 
 const refusal = {
   code: 'too_many_invalid_tokens' as const,
@@ -28,6 +28,6 @@ export async function recordBadToken(db: Queryable, clock: Clock, config: Limits
     limit: config.badTokenMaxPerIp,
     windowSeconds: config.badTokenWindowSeconds,
   };
-  const r = await takeSlot(db, clock, rl);
+  const r = await takeSlot({ db, clock, config }, rl);
   if (!r.ok) throw rateLimited(rl, refusal, r.retryAfter);
 }

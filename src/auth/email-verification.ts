@@ -28,8 +28,7 @@ export async function requestEmailVerification(ctx: Ctx): Promise<{ alreadyVerif
       'Your account belongs to no organization yet; ask an administrator to invite you.',
     );
   await consumeRateLimit(
-    ctx.db,
-    ctx.clock,
+    ctx,
     { bucket: 'email_verification_address', key: user.email, limit: 5, windowSeconds: 3600 },
     {
       code: 'too_many_verification_emails',

@@ -55,8 +55,7 @@ export async function requestPasswordReset(ctx: Ctx, input: PasswordResetRequest
   try {
     if (!emailConfigured(ctx.config)) throw emailNotConfigured('Resetting a password');
     await consumeRateLimit(
-      ctx.db,
-      ctx.clock,
+      ctx,
       {
         bucket: 'password_reset_ip',
         key: clientNetworkKey(ctx.meta.ip),
@@ -77,7 +76,7 @@ export async function requestPasswordReset(ctx: Ctx, input: PasswordResetRequest
       user &&
       orgId &&
       (
-        await takeSlot(ctx.db, ctx.clock, {
+        await takeSlot(ctx, {
           bucket: 'password_reset_address',
           key: user.email,
           limit: ctx.config.passwordResetMaxPerAddress,

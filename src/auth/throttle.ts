@@ -14,7 +14,7 @@ import { type RateLimit, clearCounter, clientNetworkKey, refundSlot, takeSlot } 
  */
 type Limits = Pick<
   PalisadeConfig,
-  'loginMaxFailuresPerAccount' | 'loginMaxFailuresPerIp' | 'loginThrottleWindowMinutes'
+  'loginMaxFailuresPerAccount' | 'loginMaxFailuresPerIp' | 'loginThrottleWindowMinutes' | 'redisUrl' | 'redisKeyPrefix'
 >;
 
 const accountLimit = (limits: Limits, email: string): RateLimit => ({
@@ -58,17 +58,20 @@ export async function reserveLoginAttempt(
 ): Promise<LoginAttempt> {
   const account = accountLimit(limits, email);
   const address = addressLimit(limits, ip);
-  const byAddress = await takeSlot(db, clock, address);
+  const scope = { db, clock, config: limits };
+  const byAddress = await takeSlot(scope, address);
   if (!byAddress.ok) throw tooMany(false, byAddress.retryAfter);
-  const byAccount = await takeSlot(db, clock, account);
+  const byAccount = await takeSlot(scope, account);
   if (!byAccount.ok) {
-    await refundSlot(db, address);
+    await refundSlot(scope, address);
     throw tooMany(true, byAccount.retryAfter);
   }
   return {
     succeeded: async (tx) => {
-      await clearCounter(tx, account);
-      await refundSlot(tx, address);
+      // In the sign-in's transaction when the database holds the limits; Redis is not transactional
+      // with it, so a failure after this point leaves the slots given back (the password was right).
+      await clearCounter({ ...scope, db: tx }, account);
+      await refundSlot({ ...scope, db: tx }, address);
     },
   };
 }

@@ -58,7 +58,7 @@ export async function authenticateKey(ctx: Ctx, secret: string): Promise<LiveKey
     limit: key.rateLimitPerMinute ?? config.complianceRateLimitPerMinute,
     windowSeconds: 60,
   };
-  await consumeRateLimit(db, clock, rl, {
+  await consumeRateLimit(ctx, rl, {
     code: 'compliance_rate_limited',
     message: `Compliance key ${key.name} sent too many requests.`,
   });

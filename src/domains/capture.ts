@@ -122,8 +122,7 @@ export type DiscoverView = Static<typeof DiscoverView>;
  */
 export async function discoverLogin(ctx: Ctx, rawEmail: string): Promise<DiscoverView> {
   await consumeRateLimit(
-    ctx.db,
-    ctx.clock,
+    ctx,
     {
       bucket: 'login_discover',
       key: clientNetworkKey(ctx.meta.ip),

@@ -357,8 +357,7 @@ export async function verifyDomain(ctx: Ctx, orgId: string, domainId: string): P
   if (!d) throw notFound('domain');
   // Counted only once the caller may manage this domain: someone else's 404s cannot use up its checks.
   await consumeRateLimit(
-    ctx.db,
-    ctx.clock,
+    ctx,
     {
       bucket: 'domain_verify',
       key: d.id,

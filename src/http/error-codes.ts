@@ -29,6 +29,11 @@ export const HTTP_ERROR_CODES = {
     status: 500,
     message: 'Something went wrong on our side. Try again; if it persists, give your administrator this requestId.',
   },
+  limits_unavailable: {
+    status: 503,
+    message:
+      'The Redis server that holds the rate limits (PALISADE_REDIS_URL) cannot be reached, so requests that must be limited are refused rather than let through. Try again shortly; an operator checks Redis.',
+  },
   invalid_authorization_header: { status: 401, message: 'Send the token as "Authorization: Bearer pls_pat_…".' },
   invalid_content_length: {
     status: 400,

@@ -2,6 +2,8 @@ import type { CodeWithStatus } from '../error-catalog.js';
 import { isIP } from 'node:net';
 import { sql } from 'kysely';
 import type { Clock } from '../clock.js';
+import type { PalisadeConfig } from '../config.js';
+import { redisClearCounter, redisCounter, redisRefundSlot, redisTakeSlot } from './rate-limit-redis.js';
 import type { Queryable } from '../db/schema.js';
 import { PalisadeError } from '../errors.js';
 
@@ -46,6 +48,16 @@ export interface RateLimitRefusal {
   code: CodeWithStatus<429>;
   /** Says what was limited; the wait and the limit are appended. */
   message: string;
+}
+
+/**
+ * Where a limit counts: the database (`throttle_counters`, the default), or Redis when
+ * PALISADE_REDIS_URL is set (src/http/rate-limit-redis.ts). A request context (`Ctx`) is one.
+ */
+export interface LimitScope {
+  db: Queryable;
+  clock: Clock;
+  config: Pick<PalisadeConfig, 'redisUrl' | 'redisKeyPrefix'>;
 }
 
 interface Window {
@@ -115,14 +127,20 @@ export function rateLimited(rl: RateLimit, refusal: RateLimitRefusal, retryAfter
  * must decide what the refusal looks like (the login throttle, which names account or address).
  */
 export async function takeSlot(
-  db: Queryable,
-  clock: Clock,
+  scope: LimitScope,
   rl: RateLimit,
 ): Promise<{ ok: true } | { ok: false; retryAfter: number }> {
+  const { db, clock, config } = scope;
   const w = windowAt(clock, rl.windowSeconds);
+  if (config.redisUrl) {
+    const r = await redisTakeSlot(config.redisUrl, config.redisKeyPrefix, rl.bucket, rl.key, w, rl.limit);
+    return r.ok ? r : { ok: false, retryAfter: secondsUntilRoom(r.state, w, rl.limit) };
+  }
   const previous = w.current - w.windowMs;
   const t = sql.ref('throttle_counters');
-  const weight = sql`cast(${w.prevWeight} as real)`;
+  // Double precision on both engines (PostgreSQL's `real` is 4 bytes: at a weight like 2/3 it decided a
+  // boundary case differently from SQLite and from the Redis store).
+  const weight = sql`cast(${w.prevWeight} as double precision)`;
   const row = await db
     .insertInto('throttle_counters')
     .values({ bucket: rl.bucket, key: rl.key, window_ms: w.current, hits: 1, prev_hits: 0 })
@@ -151,35 +169,34 @@ export async function takeSlot(
 }
 
 /** Counts one request and refuses it with `429 code` when the sliding window has no room left. */
-export async function consumeRateLimit(
-  db: Queryable,
-  clock: Clock,
-  rl: RateLimit,
-  refusal: RateLimitRefusal,
-): Promise<void> {
-  const r = await takeSlot(db, clock, rl);
+export async function consumeRateLimit(scope: LimitScope, rl: RateLimit, refusal: RateLimitRefusal): Promise<void> {
+  const r = await takeSlot(scope, rl);
   if (!r.ok) throw rateLimited(rl, refusal, r.retryAfter);
 }
 
 /** Whether the limit has room, without taking a slot; when it has none, how long to wait. */
 export async function peekRateLimit(
-  db: Queryable,
-  clock: Clock,
+  scope: LimitScope,
   rl: RateLimit,
 ): Promise<{ ok: true } | { ok: false; retryAfter: number }> {
+  const { db, clock, config } = scope;
   const w = windowAt(clock, rl.windowSeconds);
-  const row = await db
-    .selectFrom('throttle_counters')
-    .select(['window_ms', 'hits', 'prev_hits'])
-    .where('bucket', '=', rl.bucket)
-    .where('key', '=', rl.key)
-    .executeTakeFirst();
+  const row = config.redisUrl
+    ? await redisCounter(config.redisUrl, config.redisKeyPrefix, rl.bucket, rl.key)
+    : await db
+        .selectFrom('throttle_counters')
+        .select(['window_ms', 'hits', 'prev_hits'])
+        .where('bucket', '=', rl.bucket)
+        .where('key', '=', rl.key)
+        .executeTakeFirst();
   if (!row || estimate(row, w) <= rl.limit - 1) return { ok: true };
   return { ok: false, retryAfter: secondsUntilRoom(row, w, rl.limit) };
 }
 
 /** Gives back a slot taken for an attempt that turned out fine (a correct password from a shared address). */
-export async function refundSlot(db: Queryable, rl: Pick<RateLimit, 'bucket' | 'key'>): Promise<void> {
+export async function refundSlot(scope: LimitScope, rl: Pick<RateLimit, 'bucket' | 'key'>): Promise<void> {
+  const { db, config } = scope;
+  if (config.redisUrl) return redisRefundSlot(config.redisUrl, config.redisKeyPrefix, rl.bucket, rl.key);
   await db
     .updateTable('throttle_counters')
     .set((eb) => ({ hits: eb('hits', '-', 1) }))
@@ -190,7 +207,9 @@ export async function refundSlot(db: Queryable, rl: Pick<RateLimit, 'bucket' | '
 }
 
 /** Forgets a counter (an account's failures after a successful sign-in). */
-export async function clearCounter(db: Queryable, rl: Pick<RateLimit, 'bucket' | 'key'>): Promise<void> {
+export async function clearCounter(scope: LimitScope, rl: Pick<RateLimit, 'bucket' | 'key'>): Promise<void> {
+  const { db, config } = scope;
+  if (config.redisUrl) return redisClearCounter(config.redisUrl, config.redisKeyPrefix, rl.bucket, rl.key);
   await db.deleteFrom('throttle_counters').where('bucket', '=', rl.bucket).where('key', '=', rl.key).execute();
 }
 
