@@ -1,12 +1,11 @@
 import { recordAudit } from '../audit/record.js';
-import { lastUserText, promptAuditFields } from '../audit/content-privacy.js';
+import { lastUserText, promptExcerptFields } from '../audit/content-privacy.js';
 import type { Ctx } from '../context.js';
 import { createContentKey, sealWithContentKey } from '../crypto/content-keys.js';
 import { PalisadeError, notFound, unauthenticated } from '../errors.js';
 import { DENIED_CODE, outboundFetch } from '../net/outbound.js';
 import { newId } from '../ids.js';
-import { authorizeWorkspace } from '../workspace/network.js';
-import { effectivePolicy } from '../workspace/policy.js';
+import { authorizeGatewayCaller, gatewayExcerptChars, gatewayPolicy, gatewayUpstream } from './hot-path.js';
 import { resolveGatewayKey } from './keys.js';
 import { recordBadToken } from '../auth/bad-credentials.js';
 import {
@@ -22,11 +21,10 @@ import {
   openaiToAnthropicResponse,
 } from './translate-to-openai.js';
 import { AnthropicSseTap, OpenAiSseTap, retainedAssistantText } from './sse-taps.js';
-import { recordUsage } from './usage.js';
+import { queueUsage } from './write-behind.js';
 import {
   type UpstreamTarget,
   assertModelAllowed,
-  loadUpstream,
   upstreamDenied,
   upstreamHeaders,
   upstreamSignals,
@@ -82,7 +80,7 @@ export async function identifyGatewayCaller(
         credentialId: found.keyId,
       },
     };
-    await authorizeWorkspace(keyCtx, found.orgId);
+    await authorizeGatewayCaller(keyCtx, found.orgId);
     return { ctx: keyCtx, orgId: found.orgId, keyId: found.keyId };
   }
   if (ctx.caller.kind !== 'user')
@@ -106,7 +104,7 @@ export async function identifyGatewayCaller(
       );
     orgId = (ms[0] as { org_id: string }).org_id;
   }
-  await authorizeWorkspace(ctx, orgId);
+  await authorizeGatewayCaller(ctx, orgId);
   return { ctx, orgId, keyId: null };
 }
 
@@ -148,8 +146,8 @@ function validate(protocol: Protocol, body: Record<string, unknown>): { model: s
 export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, sink: Sink): Promise<void> {
   const { ctx, orgId } = call;
   const { model, stream } = validate(req.protocol, req.body);
-  const policy = await effectivePolicy(ctx.db, ctx.config, orgId);
-  const target = await loadUpstream(ctx.db, ctx.config, orgId);
+  const policy = await gatewayPolicy(ctx, orgId);
+  const target = await gatewayUpstream(ctx, orgId);
   await assertModelAllowed(
     ctx,
     orgId,
@@ -372,6 +370,10 @@ async function settle(
   const succeeded = o.status < 400 && !o.cancelled && o.streamError === null;
   const retained = policy.retentionDays > 0 && succeeded;
   const conversationId = retained ? newId('cnv', now) : null;
+  // Metadata only, unless the organization opted in to prompt excerpts (src/audit/content-privacy.ts).
+  const excerpt = promptExcerptFields(await gatewayExcerptChars(ctx, orgId), () => lastUserText(req.body.messages));
+  // The audit event and the stored exchange commit before the response ends (one transaction);
+  // usage counters are batched after it (src/gateway/write-behind.ts).
   await ctx.db.transaction().execute(async (tx) => {
     if (conversationId) {
       // The exchange's own key: its purge or deletion erases it, whatever else the organization keeps.
@@ -424,15 +426,6 @@ async function settle(
           .execute();
       }
     }
-    if (o.status < 400)
-      await recordUsage(tx, {
-        orgId,
-        userId,
-        model: o.model,
-        inputTokens: o.inputTokens,
-        outputTokens: o.outputTokens,
-        at: now,
-      });
     await recordAudit(tx, ctx, {
       orgId,
       action: 'gateway.request_handled',
@@ -459,9 +452,17 @@ async function settle(
         retained,
         cancelled: o.cancelled,
         credential: call.keyId ? 'gateway_key' : ctx.caller.kind === 'user' ? ctx.caller.via : 'none',
-        // Metadata only, unless the organization opted in to prompt excerpts (src/audit/content-privacy.ts).
-        ...(await promptAuditFields(tx, orgId, () => lastUserText(req.body.messages))),
+        ...excerpt,
       },
     });
   });
+  if (o.status < 400)
+    queueUsage(ctx.db, {
+      orgId,
+      userId,
+      model: o.model,
+      inputTokens: o.inputTokens,
+      outputTokens: o.outputTokens,
+      at: now,
+    });
 }
