@@ -230,7 +230,8 @@ const RAW_WRITE = new RegExp(
 
 function tableName(node: OperationNode | undefined): string | undefined {
   if (!node) return undefined;
-  if (node.kind === 'TableNode') return (node as unknown as { table: { identifier: { name: string } } }).table.identifier.name;
+  if (node.kind === 'TableNode')
+    return (node as unknown as { table: { identifier: { name: string } } }).table.identifier.name;
   if (node.kind === 'AliasNode') return tableName((node as unknown as { node: OperationNode }).node);
   return undefined;
 }
