@@ -405,16 +405,16 @@ async function settle(
           output: o.outputTokens,
         },
       ];
-      for (const t of turns) {
-        const ct = sealWithContentKey(key, { orgId, table: 'workspace_messages', recordId: t.id }, t.text);
-        await tx
-          .insertInto('workspace_messages')
-          .values({
+      // Both turns in one statement: one round trip fewer inside the request's transaction.
+      await tx
+        .insertInto('workspace_messages')
+        .values(
+          turns.map((t) => ({
             id: t.id,
             org_id: orgId,
             conversation_id: conversationId,
             role: t.role,
-            content_ct: ct,
+            content_ct: sealWithContentKey(key, { orgId, table: 'workspace_messages', recordId: t.id }, t.text),
             key_version: key.dkVersion,
             content_key_id: key.id,
             size_bytes: Buffer.byteLength(t.text),
@@ -422,9 +422,9 @@ async function settle(
             input_tokens: t.input,
             output_tokens: t.output,
             created_at: at,
-          })
-          .execute();
-      }
+          })),
+        )
+        .execute();
     }
     await recordAudit(tx, ctx, {
       orgId,
