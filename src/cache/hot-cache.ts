@@ -26,16 +26,26 @@ interface Entry {
 export class HotCache {
   private readonly entries = new Map<string, Entry>();
   private lastToken: number | null = null;
+  private readonly scopes = new WeakMap<object, number | null>();
 
   constructor(private readonly source: InvalidationSource) {}
 
-  /** The cached value for `key`, or `load()` (stored when nothing changed while it ran). */
-  async through<T>(key: string, load: () => Promise<T>): Promise<T> {
-    const token = this.current();
+  /**
+   * The cached value for `key`, or `load()` (stored when nothing changed while it ran). `scope`
+   * (one request's metadata object): the token is read once per scope, so a request's lookups cost
+   * one epoch read on SQLite, and all see the cache as it was when the request began.
+   */
+  async through<T>(key: string, load: () => Promise<T>, scope?: object): Promise<T> {
+    let token: number | null;
+    if (scope && this.scopes.has(scope)) token = this.scopes.get(scope) as number | null;
+    else {
+      token = this.current();
+      if (scope) this.scopes.set(scope, token);
+    }
     if (token === null) return load();
     const now = Date.now();
     const hit = this.entries.get(key);
-    if (hit && hit.token === token && hit.expires > now) return hit.value as T;
+    if (hit && hit.token === token && hit.token === this.lastToken && hit.expires > now) return hit.value as T;
     const value = await load();
     // `undefined` (not found) is never stored: an unknown key or a missing row is asked again.
     if (value !== undefined && this.current() === token) {
@@ -76,7 +86,7 @@ export function hotCacheOf(db: object): HotCache | undefined {
 }
 
 /** Through the database's cache when it has one, else straight to `load`. */
-export function cachedLookup<T>(db: object, key: string, load: () => Promise<T>): Promise<T> {
+export function cachedLookup<T>(db: object, key: string, load: () => Promise<T>, scope?: object): Promise<T> {
   const cache = hotCacheOf(db);
-  return cache ? cache.through(key, load) : load();
+  return cache ? cache.through(key, load, scope) : load();
 }

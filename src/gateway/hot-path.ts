@@ -11,7 +11,8 @@ import { type UpstreamTarget, loadUpstream } from './upstream.js';
  * what rarely changes is read once and kept until the database reports a change (migration 0023,
  * src/cache/invalidation.ts). Each answers exactly what its uncached counterpart answers; a refusal
  * (a stranger, an address outside the allowlist, no provider) is decided afresh every time.
- * Cached values are shared between requests: callers must not modify them.
+ * Cached values are shared between requests: callers must not modify them. Each lookup is scoped
+ * to its request (`ctx.meta`): one invalidation check per request (src/cache/hot-cache.ts).
  */
 
 /** authorizeWorkspace for the gateway: membership and role per (user, organization), the allowlist per organization. */
@@ -20,25 +21,40 @@ export async function authorizeGatewayCaller(ctx: Ctx, orgId: string): Promise<v
     await authorizeWorkspace(ctx, orgId);
     return;
   }
-  await cachedLookup(ctx.db, `access\n${ctx.caller.userId}\n${orgId}`, () => authorize(ctx, orgId, 'workspace.use'));
+  await cachedLookup(
+    ctx.db,
+    `access\n${ctx.caller.userId}\n${orgId}`,
+    () => authorize(ctx, orgId, 'workspace.use'),
+    ctx.meta,
+  );
   // The list, not the verdict, is cached: the verdict depends on each request's address.
-  const allowlist = await cachedLookup(ctx.db, `allowlist\n${orgId}`, async () => ({
-    compiled: compileAllowlist(await orgAllowlist(ctx.db, orgId)),
-  }));
+  const allowlist = await cachedLookup(
+    ctx.db,
+    `allowlist\n${orgId}`,
+    async () => ({
+      compiled: compileAllowlist(await orgAllowlist(ctx.db, orgId)),
+    }),
+    ctx.meta,
+  );
   await enforceCompiledAllowlist(ctx, orgId, allowlist.compiled);
 }
 
 export function gatewayPolicy(ctx: Ctx, orgId: string): Promise<WorkspacePolicy> {
-  return cachedLookup(ctx.db, `policy\n${orgId}`, () => effectivePolicy(ctx.db, ctx.config, orgId));
+  return cachedLookup(ctx.db, `policy\n${orgId}`, () => effectivePolicy(ctx.db, ctx.config, orgId), ctx.meta);
 }
 
 /** The provider with its credential decrypted: held in memory at most HOT_CACHE_TTL_MS (and until any change). */
 export function gatewayUpstream(ctx: Ctx, orgId: string): Promise<UpstreamTarget> {
-  return cachedLookup(ctx.db, `upstream\n${orgId}`, () => loadUpstream(ctx.db, ctx.config, orgId));
+  return cachedLookup(ctx.db, `upstream\n${orgId}`, () => loadUpstream(ctx.db, ctx.config, orgId), ctx.meta);
 }
 
 /** How many characters of a prompt the audit event carries (null: metadata only). */
 export async function gatewayExcerptChars(ctx: Ctx, orgId: string): Promise<number | null> {
-  const tier = await cachedLookup(ctx.db, `content-tier\n${orgId}`, () => effectiveContentTier(ctx.db, orgId));
+  const tier = await cachedLookup(
+    ctx.db,
+    `content-tier\n${orgId}`,
+    () => effectiveContentTier(ctx.db, orgId),
+    ctx.meta,
+  );
   return tier.promptExcerptChars;
 }

@@ -127,11 +127,17 @@ export interface LiveGatewayKey {
 }
 
 /** A live gateway key with its active user and organization, or undefined (unknown, revoked, suspended look alike). */
-export async function resolveGatewayKey(db: Db, now: Date, secret: string): Promise<LiveGatewayKey | undefined> {
+export async function resolveGatewayKey(
+  db: Db,
+  now: Date,
+  secret: string,
+  /** The request (its metadata object), so its lookups share one invalidation check. */
+  scope?: object,
+): Promise<LiveGatewayKey | undefined> {
   if (secretKind(secret) !== 'gwk') return undefined;
   const hash = hashSecret(secret);
   // Cached by hash until the key, its user or anything else watched changes (src/cache/); unknown keys are not.
-  const found = await cachedLookup(db, `gateway-key\n${hash}`, () => loadLiveKey(db, hash));
+  const found = await cachedLookup(db, `gateway-key\n${hash}`, () => loadLiveKey(db, hash), scope);
   if (!found) return undefined;
   // last_used_at at minute granularity, written after the response (src/gateway/write-behind.ts).
   const at = now.toISOString();

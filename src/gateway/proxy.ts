@@ -66,7 +66,9 @@ export async function identifyGatewayCaller(
   // A key that looks like a gateway key, or anything sent as x-api-key, is judged as a gateway key:
   // a typo gets a message about gateway keys, not the generic API-token one.
   if (secret && (secret.startsWith('pls_gwk_') || headers.apiKey !== undefined)) {
-    const found = secret.startsWith('pls_gwk_') ? await resolveGatewayKey(ctx.db, ctx.clock.now(), secret) : undefined;
+    const found = secret.startsWith('pls_gwk_')
+      ? await resolveGatewayKey(ctx.db, ctx.clock.now(), secret, ctx.meta)
+      : undefined;
     if (!found) await recordBadToken(ctx.db, ctx.clock, ctx.config, ctx.meta.ip);
     if (!found) throw unauthenticated('invalid_gateway_key', invalidGatewayKeyMessage(secret));
     if (headers.org && headers.org !== found.orgId) throw notFound('organization');
