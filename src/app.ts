@@ -40,6 +40,7 @@ import { ssoRoutes } from './sso/routes.js';
 import { workspaceRoutes } from './workspace/routes.js';
 import { gatewayRoutes } from './gateway/routes.js';
 import { gatewayErrorBody, isGatewayPath } from './gateway/errors.js';
+import { flushGatewayWrites } from './gateway/write-behind.js';
 import { emailRoutes } from './email/routes.js';
 import { complianceAdminRoutes } from './compliance/admin-routes.js';
 import { complianceRoutes } from './compliance/routes.js';
@@ -159,6 +160,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const release = acquireRedis(config.redisUrl, config.redisKeyPrefix);
     app.addHook('onClose', release);
   }
+  // Batched gateway bookkeeping (usage counters, last-used times) is written before the app stops.
+  app.addHook('onClose', async () => {
+    await flushGatewayWrites(database.db).catch((err: unknown) =>
+      app.log.error({ err }, 'gateway usage counters could not be written at shutdown'),
+    );
+  });
   app.setValidatorCompiler(validatorCompiler);
   installErrorHandlers(app, [{ matches: isGatewayPath, body: gatewayErrorBody }]);
   installJsonParser(app);

@@ -74,6 +74,14 @@ export async function promptAuditFields(
   prompt: string | (() => string),
 ): Promise<{ promptExcerpt?: string; promptExcerptTruncated?: boolean }> {
   const { promptExcerptChars } = await effectiveContentTier(db, orgId);
+  return promptExcerptFields(promptExcerptChars, prompt);
+}
+
+/** The excerpt fields for a tier already read (the gateway caches it, src/gateway/hot-path.ts). */
+export function promptExcerptFields(
+  promptExcerptChars: number | null,
+  prompt: string | (() => string),
+): { promptExcerpt?: string; promptExcerptTruncated?: boolean } {
   if (!promptExcerptChars) return {};
   const text = typeof prompt === 'function' ? prompt() : prompt;
   // Code points, not UTF-16 units: an excerpt never ends in half a character.

@@ -4,6 +4,7 @@ import type { ComplianceCall } from './call.js';
 import { openConversationTitle, openFileData, openFileName, openMessage } from './content.js';
 import { notVisible } from './errors.js';
 import { TAR_END, tarEntry } from './tar.js';
+import { flushGatewayWrites } from '../gateway/write-behind.js';
 
 /**
  * Data-subject access requests: everything Palisade holds about one person in the organizations
@@ -108,6 +109,8 @@ export async function startUserExport(
 ): Promise<{ filename: string; body: AsyncGenerator<Buffer> }> {
   const { ctx } = call;
   const subject = await subjectOf(call, userId);
+  // Usage counters and key last-used times this process has not written yet belong in the export.
+  await flushGatewayWrites(ctx.db);
   const counts = await countsOf(ctx.db, subject);
   await ctx.db.transaction().execute((tx) =>
     recordAudit(tx, ctx, {

@@ -5,6 +5,7 @@ import { type ComplianceCall, organizationsOf } from './call.js';
 import { complianceError } from './errors.js';
 import { arrayParam, listOf } from './query.js';
 import { emailsOf } from './store.js';
+import { flushGatewayWrites } from '../gateway/write-behind.js';
 
 /**
  * Token usage per organization, user, model and UTC day (or hour), for any range, read from the
@@ -221,6 +222,8 @@ export async function usageJson(
 ): Promise<{ data: UsageRowView[]; has_more: boolean; next_page: string | null }> {
   const p = planOf(call, query);
   const limit = query.limit ?? DEFAULT_LIMIT;
+  // Counters this process has not written yet (src/gateway/write-behind.ts) are part of the report.
+  await flushGatewayWrites(call.ctx.db);
   const rows = await fetchRows(call.ctx.db, p, decodePage(query.page), limit + 1);
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
@@ -263,6 +266,7 @@ function csvField(v: string | number | null): string {
 export async function* usageCsv(call: ComplianceCall, query: UsageQuery): AsyncGenerator<string> {
   const p = planOf(call, query);
   yield `${CSV_COLUMNS.join(',')}\r\n`;
+  await flushGatewayWrites(call.ctx.db);
   let after: Key | undefined;
   for (;;) {
     const rows = await fetchRows(call.ctx.db, p, after, CSV_BATCH);

@@ -6,6 +6,7 @@ import { SearchPathPostgresDialect } from './introspector.js';
 import pg from 'pg';
 import type { DB } from './schema.js';
 import { noteIfFault } from './faults.js';
+import { PgNotifySource, SqliteEpochSource, registerInvalidationSource } from '../cache/invalidation.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -71,7 +72,17 @@ function openSqlite(url: string): Database {
   handle.pragma('busy_timeout = 5000');
   const db = new Kysely<DB>({ dialect: new FaultTolerantSqliteDialect(handle) });
   SQLITE_HANDLES.set(db, handle);
-  return { db, dialect: 'sqlite', schema: undefined, close: () => db.destroy() };
+  const invalidation = new SqliteEpochSource(handle);
+  registerInvalidationSource(db, invalidation);
+  return {
+    db,
+    dialect: 'sqlite',
+    schema: undefined,
+    close: async () => {
+      await invalidation.close();
+      await db.destroy();
+    },
+  };
 }
 
 /**
@@ -166,8 +177,11 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Database
           : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
   });
-  const db = new Kysely<DB>({ dialect: new SearchPathPostgresDialect({ pool }) });
+  // The gateway's caches hear of changes through LISTEN/NOTIFY and this process's own writes (src/cache/invalidation.ts).
+  const invalidation = new PgNotifySource(url, schema);
+  const db = new Kysely<DB>({ dialect: new SearchPathPostgresDialect({ pool }), plugins: [invalidation.plugin()] });
   PG_POOLS.set(db, pool);
+  registerInvalidationSource(db, invalidation);
   // An idle connection the server closes (a restart, a failover, a network cut) is reported here; the
   // pool has already dropped it and the next query opens a new one. Without a listener the pool's
   // 'error' event would end the process.
@@ -175,7 +189,15 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Database
   // The same for a connection in use (checked out between two statements of a transaction): the
   // statement that uses it next fails (503 database_unavailable) and the pool drops it on release.
   pool.on('connect', (client) => client.on('error', (err) => noteIfFault(db, err)));
-  return { db, dialect: 'postgres', schema, close: () => db.destroy() };
+  return {
+    db,
+    dialect: 'postgres',
+    schema,
+    close: async () => {
+      await invalidation.close();
+      await db.destroy();
+    },
+  };
 }
 
 /** Drops a PostgreSQL schema created for a test run. */

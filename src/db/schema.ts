@@ -195,6 +195,15 @@ export interface RoleMappingRulesTable {
   created_at: string;
 }
 
+/**
+ * SQLite only in use (PostgreSQL notifies instead): one row, bumped by triggers whenever something the
+ * gateway caches changes (migration 0023, src/cache/invalidation.ts). Empty until the first change.
+ */
+export interface CacheEpochTable {
+  id: number;
+  epoch: number;
+}
+
 /** Tables of the foundation. Each domain declares its own `…Tables` interface and DB extends it below. */
 export interface CoreTables {
   organizations: OrganizationsTable;
@@ -210,6 +219,7 @@ export interface CoreTables {
   storage_probes: StorageProbesTable;
   role_mapping_settings: RoleMappingSettingsTable;
   role_mapping_rules: RoleMappingRulesTable;
+  cache_epoch: CacheEpochTable;
 }
 
 /** Every table Palisade has. A new domain adds `, XTables` (from src/<domain>/tables.ts) here. */

@@ -3,12 +3,13 @@ import { recordAudit } from '../audit/record.js';
 import { requireUser } from '../auth/require-user.js';
 import { displayPrefix, generateSecret, hashSecret, secretKind } from '../auth/secrets.js';
 import type { Ctx } from '../context.js';
-import type { Queryable, User } from '../db/schema.js';
+import type { Db, Queryable } from '../db/schema.js';
+import { cachedLookup } from '../cache/hot-cache.js';
 import { badRequest, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import { authorizeWorkspace } from '../workspace/network.js';
 import { roleAllows } from '../orgs/permissions.js';
-import { unlessStorageFault } from '../db/faults.js';
+import { flushGatewayWrites, queueKeyUse } from './write-behind.js';
 
 /**
  * Gateway keys (`pls_gwk_…`): a member's credential for model calls through the gateway, bound
@@ -86,6 +87,8 @@ export async function createGatewayKey(
 export async function listGatewayKeys(ctx: Ctx, orgId: string): Promise<{ data: GatewayKeyView[] }> {
   const { role } = await authorizeWorkspace(ctx, orgId);
   const me = requireUser(ctx);
+  // Last-used times this process has queued (src/gateway/write-behind.ts) show in the list.
+  await flushGatewayWrites(ctx.db);
   let q = ctx.db.selectFrom('gateway_keys').selectAll().where('org_id', '=', orgId);
   if (!roleAllows(role, 'members.manage')) q = q.where('user_id', '=', me.userId);
   return { data: (await q.orderBy('id').execute()).map(view) };
@@ -114,35 +117,57 @@ export async function revokeGatewayKey(ctx: Ctx, orgId: string, keyId: string): 
   });
 }
 
+/** What a live gateway key stands for: the key, its organization and its (active) user. */
+export interface LiveGatewayKey {
+  keyId: string;
+  orgId: string;
+  user: { id: string; email: string };
+  /** Last-used time as last written or queued (ISO); updated in place (it is no part of any check). */
+  lastUsedAt: string | null;
+}
+
 /** A live gateway key with its active user and organization, or undefined (unknown, revoked, suspended look alike). */
 export async function resolveGatewayKey(
-  db: Queryable,
+  db: Db,
   now: Date,
   secret: string,
-): Promise<{ keyId: string; orgId: string; user: User } | undefined> {
+  /** The request (its metadata object), so its lookups share one invalidation check. */
+  scope?: object,
+): Promise<LiveGatewayKey | undefined> {
   if (secretKind(secret) !== 'gwk') return undefined;
+  const hash = hashSecret(secret);
+  // Cached by hash until the key, its user or anything else watched changes (src/cache/); unknown keys are not.
+  const found = await cachedLookup(db, `gateway-key\n${hash}`, () => loadLiveKey(db, hash), scope);
+  if (!found) return undefined;
+  // last_used_at at minute granularity, written after the response (src/gateway/write-behind.ts).
+  const at = now.toISOString();
+  if (!found.lastUsedAt || found.lastUsedAt.slice(0, 16) !== at.slice(0, 16)) {
+    found.lastUsedAt = at;
+    queueKeyUse(db, found.keyId, at);
+  }
+  return found;
+}
+
+async function loadLiveKey(db: Queryable, hash: string): Promise<LiveGatewayKey | undefined> {
   const row = await db
     .selectFrom('gateway_keys')
     .innerJoin('users', 'users.id', 'gateway_keys.user_id')
-    .selectAll('users')
     .select([
+      'users.id as user_id',
+      'users.email',
+      'users.status',
       'gateway_keys.id as key_id',
       'gateway_keys.org_id',
       'gateway_keys.revoked_at',
       'gateway_keys.last_used_at',
     ])
-    .where('gateway_keys.token_hash', '=', hashSecret(secret))
+    .where('gateway_keys.token_hash', '=', hash)
     .executeTakeFirst();
   if (!row || row.revoked_at !== null || row.status !== 'active') return undefined;
-  // last_used_at at minute granularity: no write per request.
-  const at = now.toISOString();
-  if (!row.last_used_at || row.last_used_at.slice(0, 16) !== at.slice(0, 16))
-    await db
-      .updateTable('gateway_keys')
-      .set({ last_used_at: at })
-      .where('id', '=', row.key_id)
-      .execute()
-      .catch(unlessStorageFault);
-  const { key_id, org_id, revoked_at: _r, last_used_at: _l, ...user } = row;
-  return { keyId: key_id, orgId: org_id, user };
+  return {
+    keyId: row.key_id,
+    orgId: row.org_id,
+    user: { id: row.user_id, email: row.email },
+    lastUsedAt: row.last_used_at,
+  };
 }

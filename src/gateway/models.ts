@@ -1,12 +1,11 @@
 import { recordAudit } from '../audit/record.js';
 import { PalisadeError } from '../errors.js';
 import { DENIED_CODE, outboundFetch } from '../net/outbound.js';
-import { effectivePolicy } from '../workspace/policy.js';
+import { gatewayPolicy, gatewayUpstream } from './hot-path.js';
 import { gatewayError } from './errors.js';
 import type { GatewayCall, Sink } from './proxy.js';
 import {
   assertModelAllowed,
-  loadUpstream,
   modelAllowed,
   upstreamDenied,
   upstreamHeaders,
@@ -40,8 +39,8 @@ const unreachable = (err: unknown) =>
  */
 export async function listModels(call: GatewayCall): Promise<ModelEntry[]> {
   const { ctx, orgId } = call;
-  const target = await loadUpstream(ctx.db, ctx.config, orgId);
-  const policy = await effectivePolicy(ctx.db, ctx.config, orgId);
+  const target = await gatewayUpstream(ctx, orgId);
+  const policy = await gatewayPolicy(ctx, orgId);
   let res: Response;
   try {
     const headers = upstreamHeaders(target, policy.noTraining);
@@ -134,7 +133,7 @@ export async function countTokens(
     throw new PalisadeError(400, 'invalid_request', 'model: Field required (a model name string).');
   if (!Array.isArray(body.messages))
     throw new PalisadeError(400, 'invalid_request', 'messages: Field required (an array of messages).');
-  const target = await loadUpstream(ctx.db, ctx.config, orgId);
+  const target = await gatewayUpstream(ctx, orgId);
   await assertModelAllowed(ctx, orgId, target, body.model, '/v1/messages/count_tokens');
   if (target.kind !== 'anthropic')
     throw gatewayError(
@@ -142,7 +141,7 @@ export async function countTokens(
       'upstream_protocol_mismatch',
       "This organization's model provider speaks the OpenAI API, which has no token-counting endpoint; count with your tokenizer, or use the usage of a response.",
     );
-  const policy = await effectivePolicy(ctx.db, ctx.config, orgId);
+  const policy = await gatewayPolicy(ctx, orgId);
   const requestJson = JSON.stringify(body);
   let res: Response;
   try {

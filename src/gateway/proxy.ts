@@ -1,12 +1,11 @@
 import { recordAudit } from '../audit/record.js';
-import { lastUserText, promptAuditFields } from '../audit/content-privacy.js';
+import { lastUserText, promptExcerptFields } from '../audit/content-privacy.js';
 import type { Ctx } from '../context.js';
 import { createContentKey, sealWithContentKey } from '../crypto/content-keys.js';
 import { PalisadeError, notFound, unauthenticated } from '../errors.js';
 import { DENIED_CODE, outboundFetch } from '../net/outbound.js';
 import { newId } from '../ids.js';
-import { authorizeWorkspace } from '../workspace/network.js';
-import { effectivePolicy } from '../workspace/policy.js';
+import { authorizeGatewayCaller, gatewayExcerptChars, gatewayPolicy, gatewayUpstream } from './hot-path.js';
 import { resolveGatewayKey } from './keys.js';
 import { recordBadToken } from '../auth/bad-credentials.js';
 import {
@@ -22,11 +21,10 @@ import {
   openaiToAnthropicResponse,
 } from './translate-to-openai.js';
 import { AnthropicSseTap, OpenAiSseTap, retainedAssistantText } from './sse-taps.js';
-import { recordUsage } from './usage.js';
+import { queueUsage } from './write-behind.js';
 import {
   type UpstreamTarget,
   assertModelAllowed,
-  loadUpstream,
   upstreamDenied,
   upstreamHeaders,
   upstreamSignals,
@@ -68,7 +66,9 @@ export async function identifyGatewayCaller(
   // A key that looks like a gateway key, or anything sent as x-api-key, is judged as a gateway key:
   // a typo gets a message about gateway keys, not the generic API-token one.
   if (secret && (secret.startsWith('pls_gwk_') || headers.apiKey !== undefined)) {
-    const found = secret.startsWith('pls_gwk_') ? await resolveGatewayKey(ctx.db, ctx.clock.now(), secret) : undefined;
+    const found = secret.startsWith('pls_gwk_')
+      ? await resolveGatewayKey(ctx.db, ctx.clock.now(), secret, ctx.meta)
+      : undefined;
     if (!found) await recordBadToken(ctx.db, ctx.clock, ctx.config, ctx.meta.ip);
     if (!found) throw unauthenticated('invalid_gateway_key', invalidGatewayKeyMessage(secret));
     if (headers.org && headers.org !== found.orgId) throw notFound('organization');
@@ -82,7 +82,7 @@ export async function identifyGatewayCaller(
         credentialId: found.keyId,
       },
     };
-    await authorizeWorkspace(keyCtx, found.orgId);
+    await authorizeGatewayCaller(keyCtx, found.orgId);
     return { ctx: keyCtx, orgId: found.orgId, keyId: found.keyId };
   }
   if (ctx.caller.kind !== 'user')
@@ -106,7 +106,7 @@ export async function identifyGatewayCaller(
       );
     orgId = (ms[0] as { org_id: string }).org_id;
   }
-  await authorizeWorkspace(ctx, orgId);
+  await authorizeGatewayCaller(ctx, orgId);
   return { ctx, orgId, keyId: null };
 }
 
@@ -148,8 +148,8 @@ function validate(protocol: Protocol, body: Record<string, unknown>): { model: s
 export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, sink: Sink): Promise<void> {
   const { ctx, orgId } = call;
   const { model, stream } = validate(req.protocol, req.body);
-  const policy = await effectivePolicy(ctx.db, ctx.config, orgId);
-  const target = await loadUpstream(ctx.db, ctx.config, orgId);
+  const policy = await gatewayPolicy(ctx, orgId);
+  const target = await gatewayUpstream(ctx, orgId);
   await assertModelAllowed(
     ctx,
     orgId,
@@ -372,6 +372,10 @@ async function settle(
   const succeeded = o.status < 400 && !o.cancelled && o.streamError === null;
   const retained = policy.retentionDays > 0 && succeeded;
   const conversationId = retained ? newId('cnv', now) : null;
+  // Metadata only, unless the organization opted in to prompt excerpts (src/audit/content-privacy.ts).
+  const excerpt = promptExcerptFields(await gatewayExcerptChars(ctx, orgId), () => lastUserText(req.body.messages));
+  // The audit event and the stored exchange commit before the response ends (one transaction);
+  // usage counters are batched after it (src/gateway/write-behind.ts).
   await ctx.db.transaction().execute(async (tx) => {
     if (conversationId) {
       // The exchange's own key: its purge or deletion erases it, whatever else the organization keeps.
@@ -403,16 +407,16 @@ async function settle(
           output: o.outputTokens,
         },
       ];
-      for (const t of turns) {
-        const ct = sealWithContentKey(key, { orgId, table: 'workspace_messages', recordId: t.id }, t.text);
-        await tx
-          .insertInto('workspace_messages')
-          .values({
+      // Both turns in one statement: one round trip fewer inside the request's transaction.
+      await tx
+        .insertInto('workspace_messages')
+        .values(
+          turns.map((t) => ({
             id: t.id,
             org_id: orgId,
             conversation_id: conversationId,
             role: t.role,
-            content_ct: ct,
+            content_ct: sealWithContentKey(key, { orgId, table: 'workspace_messages', recordId: t.id }, t.text),
             key_version: key.dkVersion,
             content_key_id: key.id,
             size_bytes: Buffer.byteLength(t.text),
@@ -420,19 +424,10 @@ async function settle(
             input_tokens: t.input,
             output_tokens: t.output,
             created_at: at,
-          })
-          .execute();
-      }
+          })),
+        )
+        .execute();
     }
-    if (o.status < 400)
-      await recordUsage(tx, {
-        orgId,
-        userId,
-        model: o.model,
-        inputTokens: o.inputTokens,
-        outputTokens: o.outputTokens,
-        at: now,
-      });
     await recordAudit(tx, ctx, {
       orgId,
       action: 'gateway.request_handled',
@@ -459,9 +454,17 @@ async function settle(
         retained,
         cancelled: o.cancelled,
         credential: call.keyId ? 'gateway_key' : ctx.caller.kind === 'user' ? ctx.caller.via : 'none',
-        // Metadata only, unless the organization opted in to prompt excerpts (src/audit/content-privacy.ts).
-        ...(await promptAuditFields(tx, orgId, () => lastUserText(req.body.messages))),
+        ...excerpt,
       },
     });
   });
+  if (o.status < 400)
+    queueUsage(ctx.db, {
+      orgId,
+      userId,
+      model: o.model,
+      inputTokens: o.inputTokens,
+      outputTokens: o.outputTokens,
+      at: now,
+    });
 }

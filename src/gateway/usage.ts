@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { Ctx } from '../context.js';
 import type { Queryable } from '../db/schema.js';
 import { authorize } from '../orgs/authorize.js';
+import { flushGatewayWrites } from './write-behind.js';
 
 /** Token usage counted per organization, user, model and UTC day, for usage reports. */
 export async function recordUsage(
@@ -67,6 +68,8 @@ export async function usageReport(
   to: string | undefined,
 ): Promise<{ data: UsageRow[] }> {
   await authorize(ctx, orgId, 'members.read');
+  // Counters this process has queued (src/gateway/write-behind.ts) are part of the report.
+  await flushGatewayWrites(ctx.db);
   let q = ctx.db
     .selectFrom('gateway_usage')
     .leftJoin('users', 'users.id', 'gateway_usage.user_id')

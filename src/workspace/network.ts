@@ -46,19 +46,37 @@ export async function orgAllowlist(db: Queryable, orgId: string): Promise<string
   return r?.ip_allowlist ? (JSON.parse(r.ip_allowlist) as string[]) : null;
 }
 
+/** An organization's allowlist ready to check addresses against: null when it has none (every address is allowed). */
+export interface CompiledAllowlist {
+  entries: number;
+  allows: (ip: string) => boolean;
+}
+
+export function compileAllowlist(list: string[] | null): CompiledAllowlist | null {
+  return list && list.length > 0 ? { entries: list.length, allows: allowlistMatcher(list) } : null;
+}
+
 export async function enforceIpAllowlist(ctx: Ctx, orgId: string): Promise<void> {
   if (ctx.caller.kind === 'system') return;
-  const list = await orgAllowlist(ctx.db, orgId);
-  if (!list || list.length === 0) return;
+  await enforceCompiledAllowlist(ctx, orgId, compileAllowlist(await orgAllowlist(ctx.db, orgId)));
+}
+
+/** The allowlist check with the list already read (the gateway keeps it in its cache, src/gateway/hot-path.ts). */
+export async function enforceCompiledAllowlist(
+  ctx: Ctx,
+  orgId: string,
+  allowlist: CompiledAllowlist | null,
+): Promise<void> {
+  if (ctx.caller.kind === 'system' || !allowlist) return;
   const ip = ctx.meta.ip ?? 'unknown';
-  if (!allowlistMatcher(list)(ip)) {
+  if (!allowlist.allows(ip)) {
     // Only authenticated members of the organization get this far, so the refusal is attributable and audited.
     await ctx.db.transaction().execute((tx) =>
       recordAudit(tx, ctx, {
         orgId,
         action: 'network.request_blocked',
         outcome: 'denied',
-        metadata: { ip, allowlistEntries: list.length },
+        metadata: { ip, allowlistEntries: allowlist.entries },
       }),
     );
     throw new PalisadeError(
