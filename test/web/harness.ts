@@ -115,6 +115,10 @@ export async function startConsoleWorld(extraEnv: Record<string, string> = {}): 
     PALISADE_PUBLIC_URL: url,
     PALISADE_PASSWORD_SCRYPT_LOG_N: '10',
     PALISADE_OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8',
+    // Invitations are mailed: queued for a mail server that is not there (the discard port), as the
+    // API tests do; what the console shows is the API's answer, not the delivery.
+    PALISADE_SMTP_URL: 'smtp://127.0.0.1:9',
+    PALISADE_SMTP_FROM: 'Palisade <palisade@acme.example>',
     ...extraEnv,
   };
   // The README's first session: init prints the setup link, which sets the first owner's password.
@@ -153,7 +157,11 @@ export async function startConsoleWorld(extraEnv: Record<string, string> = {}): 
     ownerToken,
     api: ownerApi,
     async newPage() {
-      const context = await browser.newContext({ baseURL: url, viewport: { width: 1280, height: 800 } });
+      const context = await browser.newContext({
+        baseURL: url,
+        viewport: { width: 1280, height: 800 },
+        reducedMotion: 'reduce',
+      });
       contexts.push(context);
       const page = await context.newPage();
       return { page, context, problems: watch(page) };
@@ -199,7 +207,7 @@ interface AxeViolation {
   id: string;
   impact: string | null;
   help: string;
-  nodes: { target: unknown[] }[];
+  nodes: { target: unknown[]; failureSummary?: string }[];
 }
 
 /**
@@ -217,7 +225,7 @@ export async function checkAccessibility(page: Page, what: string): Promise<void
       id: v.id,
       impact: v.impact,
       help: v.help,
-      nodes: v.nodes.map((n) => n.target),
+      nodes: v.nodes.map((n) => `${String(n.target)}: ${n.failureSummary ?? ''}`),
     }));
   });
   const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');

@@ -33,7 +33,7 @@ describe('console: sign-in', { skip: E2E_SKIP }, () => {
     await signIn(page);
     await page.waitForURL(`**/orgs/${w.orgId}/members?status=active`);
     await page.getByRole('heading', { name: 'Members' }).waitFor();
-    await page.getByRole('cell', { name: OWNER_EMAIL }).waitFor();
+    await page.getByRole('cell', { name: OWNER_EMAIL, exact: true }).waitFor();
     await checkAccessibility(page, 'the members page');
 
     // The session the console holds is a real one: the API answers as this person.

@@ -1,4 +1,12 @@
-import { type CSSVariablesResolver, Loader, MantineProvider, createTheme } from '@mantine/core';
+import {
+  Alert,
+  type CSSVariablesResolver,
+  Loader,
+  MantineProvider,
+  Modal,
+  Notification,
+  createTheme,
+} from '@mantine/core';
 import { Suspense } from 'react';
 import { Notifications } from '@mantine/notifications';
 import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from '@tanstack/react-query';
@@ -18,6 +26,19 @@ import { Shell } from './Shell';
 const theme = createTheme({
   primaryColor: 'indigo',
   primaryShade: { light: 8, dark: 8 },
+  // People who ask their system for less motion get no transitions (the e2e tests ask, too, so
+  // axe-core never measures a dialog half faded in).
+  respectReducedMotion: true,
+  // Mantine's icon-only close button has no name of its own.
+  components: {
+    // A light alert's title is in its colour on a pale tint of it (2.7:1 for yellow): the text of
+    // every alert is the body colour, the tint and the border say which kind it is.
+    Alert: Alert.extend({
+      styles: { title: { color: 'var(--mantine-color-text)' }, message: { color: 'var(--mantine-color-text)' } },
+    }),
+    Modal: Modal.extend({ defaultProps: { closeButtonProps: { 'aria-label': 'Close' } } }),
+    Notification: Notification.extend({ defaultProps: { closeButtonProps: { 'aria-label': 'Close' } } }),
+  },
   fontFamily: 'system-ui, -apple-system, "Segoe UI", Roboto, "Liberation Sans", sans-serif',
 });
 
