@@ -16,11 +16,10 @@ import { useNavigate, useSearchParams } from 'react-router';
 import { type Ok, api, data } from '../api/client';
 import type { SignedIn } from '../api/pending';
 import { ApiErrorAlert } from '../app/errors';
+import { SSO_NEXT_KEY } from '../app/Home';
 import { safeNext, useSession, useSignedIn } from '../app/session';
 
 type Discovery = Ok<'discoverLogin'>;
-/** Where an SSO sign-in should land: the IdP returns to / (the server's redirect), which reads this. */
-export const SSO_NEXT_KEY = 'palisade.sso.next';
 
 const NOTICES: Record<string, string> = {
   email_changed:
