@@ -34,7 +34,7 @@ function OrgSwitcher({ orgId }: { orgId: string | undefined }) {
   }));
   return (
     <Select
-      aria-label="Organization"
+      aria-label="Switch organization"
       data-testid="org-switcher"
       data={options}
       value={orgId ?? null}
@@ -120,7 +120,7 @@ export function Shell() {
         </Group>
       </AppShell.Header>
       {orgId ? (
-        <AppShell.Navbar p="xs" aria-label="Organization">
+        <AppShell.Navbar p="xs" aria-label="Organization sections">
           <Stack gap={2}>
             {navEntries.map((n) => (
               <NavLink
