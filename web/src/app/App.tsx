@@ -7,19 +7,21 @@ import {
   Notification,
   createTheme,
 } from '@mantine/core';
-import { Suspense } from 'react';
+import { Suspense, lazy } from 'react';
 import { Notifications } from '@mantine/notifications';
 import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { RouterProvider, createBrowserRouter } from 'react-router';
 import { ApiError, onUnauthorized } from '../api/client';
-import { Home } from './Home';
-import { NotFound } from './NotFound';
-import { OrgLayout } from './OrgLayout';
-import { RequireSession } from './RequireSession';
 import { RouteError } from './errors';
 import { accountRoutes, orgRoutes, publicRoutes } from './routes';
 import { SESSION_KEY } from './session';
-import { Shell } from './Shell';
+
+// Everything behind sign-in is its own chunk: the sign-in page, the first page of most visits, loads
+// only the framework and its form.
+const SignedIn = lazy(() => import('./SignedIn'));
+const Home = lazy(() => import('./Home').then((m) => ({ default: m.Home })));
+const NotFound = lazy(() => import('./NotFound').then((m) => ({ default: m.NotFound })));
+const OrgLayout = lazy(() => import('./OrgLayout').then((m) => ({ default: m.OrgLayout })));
 
 // Contrast (WCAG AA, checked by axe-core in the e2e tests): Mantine's default primary shade (6) and
 // its dimmed grey are below 4.5:1 on white; shade 8 and grey 7 pass.
@@ -69,9 +71,9 @@ const router = createBrowserRouter([
   })),
   {
     element: (
-      <RequireSession>
-        <Shell />
-      </RequireSession>
+      <Suspense fallback={<Loader aria-label="Loading" />}>
+        <SignedIn />
+      </Suspense>
     ),
     errorElement: <RouteError />,
     children: [
