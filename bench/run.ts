@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark, each printing Palisade beside the raw limit measured in the same run.
- *   npm run bench [audit|domains|scim|sso|gateway|audit-product|drain|db-copy|lockout|content-keys|compliance|github|mixed|audit-designs|audit-concurrency|notifications]   one benchmark
+ *   npm run bench [audit|domains|scim|sso|gateway|audit-product|drain|db-copy|lockout|content-keys|compliance|github|mixed|audit-designs|audit-concurrency|notifications|console]   one benchmark
  *   BENCH_SMOKE=1 npm run bench                                          every benchmark with tiny sizes (CI: it keeps them runnable)
  * Each exits non-zero on failure, so a broken benchmark stops CI instead of silently ending the run.
  */
@@ -27,6 +27,7 @@ const SMOKE_SIZES: Record<string, string> = {
   BENCH_MIXED_SECONDS: '2',
   BENCH_DESIGN_SECONDS: '1',
   BENCH_CONCURRENCY_SECONDS: '1',
+  BENCH_CONSOLE_RUNS: '1',
 };
 if (process.env.BENCH_SMOKE === '1') for (const [k, v] of Object.entries(SMOKE_SIZES)) process.env[k] ??= v;
 
@@ -66,4 +67,6 @@ if (!only || only === 'audit-designs') await (await import('./audit-designs.js')
 if (!only || only === 'audit-concurrency')
   await (await import('./audit-concurrency.js')).benchAuditConcurrency(dialects);
 if (!only || only === 'notifications') await (await import('./notifications.js')).benchNotifications(dialects);
+// The console is a browser against one server: it runs once, on SQLite, whatever the dialects.
+if ((!only && dialects.includes('sqlite')) || only === 'console') await (await import('./console.js')).benchConsole();
 console.log('\nEvery benchmark ran to the end.');

@@ -25,6 +25,8 @@ need_pkg rsyslog-gnutls
 need_pkg opensmtpd        # test/email: a real MTA delivering into a Maildir
 need_pkg git              # test/github: repositories served by git http-backend and fetched with git
 need_pkg jq               # test/docs: the runnable blocks of the guides read JSON answers with jq
+need_pkg chromium         # test/web: the admin console driven by playwright-core in a real browser
+need_pkg fonts-liberation # test/web: text in the console's screenshots and axe-core's contrast checks
 if [ "${#APT_PACKAGES[@]}" -gt 0 ]; then
   log "installing Debian packages: ${APT_PACKAGES[*]}"
   apt-get update -qq && apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
@@ -57,8 +59,10 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 
-log "build and type-check"
+log "build and type-check (server, then the admin console: web/ -> dist/web)"
 npx tsc -p tsconfig.json
+npx tsc -p web/tsconfig.json
+npx vite build --config web/vite.config.ts --logLevel warn
 
 log "formatting (Prettier; npm run format fixes it)"
 npm run --silent format:check >/dev/null || { npm run --silent format:check 2>&1 | tail -n 20; echo "some files are not formatted: run npm run format" >&2; exit 1; }

@@ -36,6 +36,7 @@ import { scimProtocolRoutes } from './scim/protocol-routes.js';
 import { scimRoutes } from './scim/routes.js';
 import { streamRoutes } from './streams/routes.js';
 import { pageRoutes } from './web/pages.js';
+import { consoleRoutes } from './web/console.js';
 import { ssoRoutes } from './sso/routes.js';
 import { workspaceRoutes } from './workspace/routes.js';
 import { gatewayRoutes } from './gateway/routes.js';
@@ -226,6 +227,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   if (config.metricsEnabled) registerNotificationMetrics(metrics.registry, database.db);
   installStorageFaultHooks(app, database.db);
   await app.register(pageRoutes);
+  await app.register(consoleRoutes);
   // Each domain's routes, one line each.
   for (const routes of [
     authRoutes,

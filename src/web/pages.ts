@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 
 /**
  * Minimal pages for the first minutes with Palisade: redeeming the setup or invitation link and
- * signing in. The full admin console is its own Vite build; these work without it.
+ * signing in. The full admin console is its own Vite build (src/web/console.ts); these work without it.
  */
 const shell = (title: string, body: string, script: string) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -77,7 +77,7 @@ v.addEventListener('click',async()=>{try{const r=await post('/api/v1/me/email-ve
 load();`,
 );
 
-const loginPage = shell(
+export const loginPage = shell(
   'Sign in',
   `<form id="f"><label for="e">Email</label><input id="e" type="email" autocomplete="username" required>
 <div id="sso"></div>
@@ -126,8 +126,4 @@ export async function pageRoutes(app: FastifyInstance): Promise<void> {
   app.get('/invitations', { schema: { hide: true } }, send(invitationsPage));
   app.get('/login', { schema: { hide: true } }, send(loginPage));
   app.get('/sso/recover', { schema: { hide: true } }, send(recoverPage));
-  // A notice from SSO (`?sso_notice=…`) travels on to the sign-in page, which shows it.
-  app.get('/', { schema: { hide: true } }, async (req, reply) =>
-    reply.redirect(`/login${req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : ''}`),
-  );
 }

@@ -67,7 +67,7 @@ describe("identity continuity: the IdP's stable subject", () => {
     const page = await t.anonymous().get('/?sso_notice=email_changed');
     assert.equal(
       page.headers.location,
-      '/login?sso_notice=email_changed',
+      '/sign-in?sso_notice=email_changed',
       'the sign-in page gets the notice and shows it',
     );
     // Signing in again is ordinary: nothing changes twice.
