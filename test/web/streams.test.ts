@@ -142,6 +142,16 @@ describe('console: SIEM streams', { skip: E2E_SKIP }, () => {
     await page.getByRole('button', { name: 'Resume delivery' }).click();
     await page.getByRole('button', { name: 'Pause delivery' }).waitFor();
     assert.equal((await streams())[0]!.status, 'active');
+
+    // A new signing secret, after confirming, shown once; the stored one changes with it.
+    await page.getByRole('button', { name: 'Rotate the signing secret…' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Rotate secret' }).click();
+    const rotated = (await page.getByTestId('new-webhook-secret').locator('code').innerText()).trim();
+    assert.match(rotated, /^whsec_/);
+    assert.notEqual(rotated, secret);
+    const hint = (await w.api<{ secretHint: string }>('GET', `/api/v1/orgs/${w.orgId}/audit-streams/${made!.id}`)).body
+      .secretHint;
+    assert.equal(hint, `…${rotated.slice(-4)}`);
     assert.deepEqual(problems.list, []);
   });
 
@@ -164,6 +174,16 @@ describe('console: SIEM streams', { skip: E2E_SKIP }, () => {
     await page.getByLabel(/^HEC token/).fill('short');
     await page.getByRole('button', { name: 'Add destination' }).click();
     await page.getByText('The HEC token (8 to 500 characters).').waitFor();
+
+    // What only the server knows (its outbound policy) comes back as its message and request id.
+    await page.getByRole('radio', { name: 'Webhook' }).check();
+    await page.getByLabel(/^Name/).fill('Metadata');
+    await page.getByLabel(/^URL/).fill('http://169.254.169.254/latest');
+    await page.getByRole('button', { name: 'Add destination' }).click();
+    const refusal = page.getByTestId('api-error');
+    await refusal.getByText(/Palisade refused to connect to .*169\.254\.169\.254/).waitFor();
+    await refusal.getByText('destination_address_denied').waitFor();
+    assert.ok((await refusal.getByTestId('request-id').innerText()).length > 0, 'with its request id');
 
     await add('Splunk HEC', {
       Name: 'Splunk',
@@ -192,6 +212,17 @@ describe('console: SIEM streams', { skip: E2E_SKIP }, () => {
     assert.deepEqual(by('Datadog').settings, { url: `${receiver.url}/api/v2/logs`, service: 'palisade' });
     assert.deepEqual(by('Rsyslog').settings, { host: '127.0.0.1', port: syslogPort });
     assert.deepEqual([by('Syslog TLS').kind, by('Syslog TLS').settings.serverName], ['syslog_tls', 'siem.example']);
+
+    // Splunk: a new HEC token replaces the stored one (write-only: only its hint shows).
+    await page.goto(`/orgs/${w.orgId}/streams/${by('Splunk').id}`);
+    await page.getByLabel(/^New HEC token/).fill('hec-rotated-99887766');
+    await page.getByRole('button', { name: 'Replace' }).click();
+    await page.getByText('Credential replaced').waitFor();
+    const splunk = await w.api<{ secretHint: string }>(
+      'GET',
+      `/api/v1/orgs/${w.orgId}/audit-streams/${by('Splunk').id}`,
+    );
+    assert.equal(splunk.body.secretHint, '…7766');
 
     // Syslog: the test event arrives at the TCP listener.
     await page.goto(`/orgs/${w.orgId}/streams/${by('Rsyslog').id}`);
