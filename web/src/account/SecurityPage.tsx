@@ -20,7 +20,7 @@ import type { TotpStatus } from '../api/pending';
 import { ApiErrorAlert, notifyDone } from '../app/errors';
 import { useSession } from '../app/session';
 
-type Enrollment = Created<'postMeTotp'>;
+type Enrollment = Created<'startTotpEnrollment'>;
 const TOTP_KEY = ['me', 'totp'];
 
 /** The otpauth:// URI as a QR code image (a data: URL, which the console's CSP allows for images). */

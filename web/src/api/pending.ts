@@ -9,7 +9,7 @@ import type { Ok } from './client';
 
 /** A person as the API shows them (the same schema verifyEmail answers with). */
 export type PublicUser = Ok<'verifyEmail'>['user'];
-type Member = Ok<'getOrgsMembers'>['data'][number];
+type Member = Ok<'listMembers'>['data'][number];
 
 /** GET /api/v1/auth/session (getAuthSession): src/auth/me.ts MeView plus the CSRF token. */
 export interface SessionView {

@@ -8,7 +8,7 @@
 export interface paths {
   "/healthz": {
     /** Liveness: the process is up */
-    get: operations["getHealthz"];
+    get: operations["getLiveness"];
   };
   "/readyz": {
     /** Readiness: the database answers; degraded when writes fail or a job or SIEM stream is stalled */
@@ -16,7 +16,7 @@ export interface paths {
   };
   "/api/v1/auth/login": {
     /** Sign in with email and password (break-glass local credential) */
-    post: operations["postAuthLogin"];
+    post: operations["login"];
   };
   "/api/v1/auth/setup-password": {
     /** Redeem a one-time setup, invitation or password-reset link: set a password and sign in (ends every other session, API token and gateway key) */
@@ -40,11 +40,11 @@ export interface paths {
   };
   "/api/v1/auth/logout": {
     /** End the current browser session */
-    post: operations["postAuthLogout"];
+    post: operations["logout"];
   };
   "/api/v1/auth/session": {
     /** The signed-in person, their organizations and the CSRF token for state changes */
-    get: operations["getAuthSession"];
+    get: operations["getSession"];
   };
   "/api/v1/me": {
     /** The caller and their memberships */
@@ -52,45 +52,45 @@ export interface paths {
   };
   "/api/v1/me/tokens": {
     /** List your personal API tokens */
-    get: operations["getMeTokens"];
+    get: operations["listApiTokens"];
     /** Create a personal API token (shown once) */
-    post: operations["postMeTokens"];
+    post: operations["createApiToken"];
   };
   "/api/v1/me/tokens/{tokenId}": {
     /** Revoke one of your API tokens */
-    delete: operations["deleteMeTokensByTokenId"];
+    delete: operations["revokeApiToken"];
   };
   "/api/v1/orgs": {
     /** Organizations you belong to or administer */
-    get: operations["getOrgs"];
+    get: operations["listOrganizations"];
     /** Create a top-level organization (when PALISADE_ORG_CREATION=any_user) */
-    post: operations["postOrgs"];
+    post: operations["createOrganization"];
   };
   "/api/v1/orgs/{orgId}": {
     /** Read an organization */
-    get: operations["getOrgsByOrgId"];
+    get: operations["getOrganization"];
     /** Delete an organization (primary owners; children first) */
-    delete: operations["deleteOrgsByOrgId"];
+    delete: operations["deleteOrganization"];
     /** Rename an organization or change its billing contact (owners only) */
-    patch: operations["patchOrgsByOrgId"];
+    patch: operations["updateOrganization"];
   };
   "/api/v1/orgs/{orgId}/children": {
     /** List child organizations */
-    get: operations["getOrgsChildren"];
+    get: operations["listChildOrganizations"];
     /** Create a child organization (business unit) */
-    post: operations["postOrgsChildren"];
+    post: operations["createChildOrganization"];
   };
   "/api/v1/orgs/{orgId}/members": {
     /** List members, pending invitations and suspended (SCIM-deactivated) members; ?status= filters */
-    get: operations["getOrgsMembers"];
+    get: operations["listMembers"];
     /** Invite a person by email (the invitation goes to the address; an existing account accepts while signed in) */
     post: operations["inviteMember"];
   };
   "/api/v1/orgs/{orgId}/members/{memberId}": {
     /** Remove a member or cancel an invitation */
-    delete: operations["deleteOrgsMembersByMemberId"];
+    delete: operations["removeMember"];
     /** Change a member's role, or lift a suspension whose SCIM directory was deleted */
-    patch: operations["patchOrgsMembersByMemberId"];
+    patch: operations["updateMember"];
   };
   "/api/v1/orgs/{orgId}/members/{memberId}/password-reset": {
     /** Reset a member's password (only for addresses at a domain this organization verified): ends their credentials and sends a one-time link */
@@ -110,31 +110,31 @@ export interface paths {
   };
   "/api/v1/orgs/{orgId}/role-mapping": {
     /** Group-to-role rules and the required group prefix */
-    get: operations["getOrgsRoleMapping"];
+    get: operations["getRoleMapping"];
     /** Replace the group-to-role rules (used by SSO and SCIM). Recent sign-ins and SCIM roles are replayed first: a mapping that takes access or a role away is refused (409 sso_change_would_lock_out) unless acknowledged; pendingRoleChanges says, per SCIM directory, how many members would change and the apply-roles call that applies it */
     put: operations["putRoleMapping"];
   };
   "/api/v1/orgs/{orgId}/role-mapping/preview": {
     /** Dry run: which role given groups or people would get, and why */
-    post: operations["postOrgsRoleMappingPreview"];
+    post: operations["previewRoleMapping"];
   };
   "/api/v1/orgs/{orgId}/audit-events": {
     /** Search the audit log (admins and owners) */
-    get: operations["getOrgsAuditEvents"];
+    get: operations["searchAuditEvents"];
   };
   "/api/v1/orgs/{orgId}/audit-events/verify": {
     /** Verify the organization's audit hash chain */
-    get: operations["getOrgsAuditEventsVerify"];
+    get: operations["verifyAuditChain"];
   };
   "/api/v1/orgs/{orgId}/audit-events/export": {
     /** Export the audit log as NDJSON, a JSON array or CSV, streamed (same filters as search) */
-    get: operations["getOrgsAuditEventsExport"];
+    get: operations["exportAuditEvents"];
   };
   "/api/v1/orgs/{orgId}/audit-settings": {
     /** Audit retention of the organization */
-    get: operations["getOrgsAuditSettings"];
+    get: operations["getAuditSettings"];
     /** Set audit retention in days, or "forever" */
-    put: operations["putOrgsAuditSettings"];
+    put: operations["updateAuditSettings"];
   };
   "/api/v1/orgs/{orgId}/audit-settings/content": {
     /** Privacy tier for prompts in audit events: metadata only (default) or prompt excerpts */
@@ -144,13 +144,13 @@ export interface paths {
   };
   "/api/v1/orgs/{orgId}/audit-checkpoints": {
     /** Signed checkpoints of the chain, with the public keys, for offline verification */
-    get: operations["getOrgsAuditCheckpoints"];
+    get: operations["listAuditCheckpoints"];
     /** Sign a checkpoint of the chain now */
-    post: operations["postOrgsAuditCheckpoints"];
+    post: operations["createAuditCheckpoint"];
   };
   "/.well-known/palisade-audit-keys.json": {
     /** Public Ed25519 keys that sign audit checkpoints (JWK set) */
-    get: operations["getWellKnownPalisadeAuditKeysJson"];
+    get: operations["getAuditSigningKeys"];
   };
   "/api/v1/audit-actions": {
     /** Every audit action Palisade writes, with its OCSF class, whether it is security-relevant and its former names */
@@ -158,13 +158,13 @@ export interface paths {
   };
   "/api/v1/orgs/{orgId}/domains": {
     /** List domains with their verification state */
-    get: operations["getOrgsDomains"];
+    get: operations["listDomains"];
     /** Add a domain; returns the exact TXT record to publish */
-    post: operations["postOrgsDomains"];
+    post: operations["createDomain"];
   };
   "/api/v1/orgs/{orgId}/domains/{domainId}": {
     /** A domain: instructions, state, grace period and last diagnosis */
-    get: operations["getOrgsDomainsByDomainId"];
+    get: operations["getDomain"];
     /** Remove a domain (capture stops at once); the lockout guard replays sign-ins first */
     delete: operations["removeDomain"];
     /** Opt in or out of capturing subdomains, and of auto-join at sign-in (the lockout guard replays sign-ins first) */
@@ -172,11 +172,11 @@ export interface paths {
   };
   "/api/v1/orgs/{orgId}/domains/{domainId}/verify": {
     /** Check the TXT record now; answers with a diagnosis (200 whether or not the record is right) */
-    post: operations["postOrgsDomainsVerify"];
+    post: operations["verifyDomain"];
   };
   "/api/v1/orgs/{orgId}/domain-notifications": {
     /** Domain state transitions (verified, failing, expired, recovered) as webhook-ready records */
-    get: operations["getOrgsDomainNotifications"];
+    get: operations["listDomainNotifications"];
   };
   "/api/v1/login/discover": {
     /** Where the login page sends a person: an existing account's own organizations' sign-in methods, else the organization that manages their email domain */
@@ -184,41 +184,41 @@ export interface paths {
   };
   "/api/v1/orgs/{orgId}/scim/directories": {
     /** List SCIM directories */
-    get: operations["getOrgsScimDirectories"];
+    get: operations["listScimDirectories"];
     /** Create a SCIM directory: returns its base URL and a bearer token (shown once) */
-    post: operations["postOrgsScimDirectories"];
+    post: operations["createScimDirectory"];
   };
   "/api/v1/orgs/{orgId}/scim/directories/{directoryId}": {
     /** Read a SCIM directory */
-    get: operations["getOrgsScimDirectoriesByDirectoryId"];
+    get: operations["getScimDirectory"];
     /** Delete a directory and end its tokens */
-    delete: operations["deleteOrgsScimDirectoriesByDirectoryId"];
+    delete: operations["deleteScimDirectory"];
     /** Rename a directory or turn group-driven roles on/off */
-    patch: operations["patchOrgsScimDirectoriesByDirectoryId"];
+    patch: operations["updateScimDirectory"];
   };
   "/api/v1/orgs/{orgId}/scim/directories/{directoryId}/rotate-token": {
     /** New bearer token; the previous one keeps working for overlapHours (default 24) */
-    post: operations["postOrgsScimDirectoriesRotateToken"];
+    post: operations["rotateScimDirectoryToken"];
   };
   "/api/v1/orgs/{orgId}/scim/directories/{directoryId}/sync-log": {
     /** Every SCIM request: what it did, how it ended, and the fix when it failed (newest first) */
-    get: operations["getOrgsScimDirectoriesSyncLog"];
+    get: operations["listScimSyncLog"];
   };
   "/api/v1/orgs/{orgId}/scim/directories/{directoryId}/users": {
     /** People this directory provisioned: their Palisade account (or why there is none yet, such as no email address), membership and whether they can sign in */
-    get: operations["getOrgsScimDirectoriesUsers"];
+    get: operations["listScimDirectoryUsers"];
   };
   "/api/v1/orgs/{orgId}/scim/directories/{directoryId}/sync-log/problems": {
     /** Failures and warnings grouped by cause, with the fix and the people/groups affected */
-    get: operations["getOrgsScimDirectoriesSyncLogProblems"];
+    get: operations["listScimSyncProblems"];
   };
   "/api/v1/orgs/{orgId}/scim/directories/{directoryId}/role-preview": {
     /** Dry run: which role each provisioned person would get from their groups (saved or proposed mapping) */
-    post: operations["postOrgsScimDirectoriesRolePreview"];
+    post: operations["previewScimRoles"];
   };
   "/api/v1/orgs/{orgId}/scim/directories/{directoryId}/apply-roles": {
     /** Apply the saved group-to-role mapping to every provisioned person now (after changing the mapping) */
-    post: operations["postOrgsScimDirectoriesApplyRoles"];
+    post: operations["applyScimRoles"];
   };
   "/scim/v2/{directoryId}/ServiceProviderConfig": {
     /** What this SCIM service supports (RFC 7644 §5) */
@@ -282,17 +282,17 @@ export interface paths {
   };
   "/api/v1/sso/presets": {
     /** Identity-provider presets: claim/attribute names and what to configure there */
-    get: operations["getSsoPresets"];
+    get: operations["listSsoPresets"];
   };
   "/api/v1/orgs/{orgId}/sso/connections": {
     /** List SSO connections */
-    get: operations["getOrgsSsoConnections"];
+    get: operations["listSsoConnections"];
     /** Create a SAML or OIDC connection (secrets are never returned) */
-    post: operations["postOrgsSsoConnections"];
+    post: operations["createSsoConnection"];
   };
   "/api/v1/orgs/{orgId}/sso/connections/{connectionId}": {
     /** Read an SSO connection */
-    get: operations["getOrgsSsoConnectionsByConnectionId"];
+    get: operations["getSsoConnection"];
     /** Delete an SSO connection (refused while enforced, and by the lockout guard when people sign in only through it, unless ?acknowledgeWarnings=true) */
     delete: operations["deleteSsoConnection"];
     /** Change a connection. Recent sign-ins are replayed against the change first: one that takes sign-in access or a role away is refused (409 sso_change_would_lock_out, listing who and why) unless acknowledged */
@@ -300,7 +300,7 @@ export interface paths {
   };
   "/api/v1/orgs/{orgId}/sso/connections/{connectionId}/simulate": {
     /** Dry run: the user, role and organization a login with these claims (or this SAML response) would produce, and why */
-    post: operations["postOrgsSsoConnectionsSimulate"];
+    post: operations["simulateSsoLogin"];
   };
   "/api/v1/orgs/{orgId}/sso/connections/{connectionId}/impact": {
     /** Before a change to this connection or to the group-to-role mapping: the lockout guard's answer (who would lose access or a role, who is degraded, what fails already); nothing is changed */
@@ -308,11 +308,11 @@ export interface paths {
   };
   "/api/v1/orgs/{orgId}/sso/enforcement": {
     /** Whether members must sign in with SSO */
-    get: operations["getOrgsSsoEnforcement"];
+    get: operations["getSsoEnforcement"];
     /** Require SSO for members (needs a recent admin test login and a break-glass owner; the lockout guard lists members who would be left without a way in, refused unless acknowledged) */
     put: operations["enforceSso"];
     /** Stop requiring SSO */
-    delete: operations["deleteOrgsSsoEnforcement"];
+    delete: operations["disableSsoEnforcement"];
   };
   "/api/v1/orgs/{orgId}/sso/connections/{connectionId}/identities": {
     /** Stable IdP subjects (OIDC sub, SAML persistent NameID) linked to accounts through this connection */
@@ -336,105 +336,105 @@ export interface paths {
   };
   "/api/v1/me/totp": {
     /** Whether you have an authenticator app enrolled (break-glass second factor) */
-    get: operations["getMeTotp"];
+    get: operations["getTotpEnrollment"];
     /** Start enrolling an authenticator app: the secret is shown this once */
-    post: operations["postMeTotp"];
+    post: operations["startTotpEnrollment"];
     /** Remove your authenticator app */
-    delete: operations["deleteMeTotp"];
+    delete: operations["removeTotpEnrollment"];
   };
   "/api/v1/me/totp/confirm": {
     /** Confirm enrollment with a current code */
-    post: operations["postMeTotpConfirm"];
+    post: operations["confirmTotpEnrollment"];
   };
   "/api/v1/auth/break-glass": {
     /** Primary owners: sign in with password + authenticator code while SSO is enforced or broken (audited and flagged) */
-    post: operations["postAuthBreakGlass"];
+    post: operations["breakGlassLogin"];
   };
   "/sso/{connectionId}/start": {
     /** Start signing in through a connection (add ?test=1 as an admin for a test login) */
-    get: operations["getSsoStart"];
+    get: operations["startSsoLogin"];
   };
   "/sso/oidc/callback": {
     /** OIDC redirect URI */
-    get: operations["getSsoOidcCallback"];
+    get: operations["completeOidcLogin"];
   };
   "/sso/saml/{connectionId}/acs": {
     /** SAML assertion consumer service (HTTP-POST binding) */
-    post: operations["postSsoSamlAcs"];
+    post: operations["completeSamlLogin"];
   };
   "/sso/oidc/{connectionId}/jwks.json": {
     /** Public key of an OIDC connection, for providers that authenticate Palisade with private_key_jwt */
-    get: operations["getSsoOidcJwksJson"];
+    get: operations["getOidcClientJwks"];
   };
   "/sso/saml/{connectionId}/metadata": {
     /** SAML service-provider metadata of a connection */
-    get: operations["getSsoSamlMetadata"];
+    get: operations["getSamlServiceProviderMetadata"];
   };
   "/api/v1/orgs/{orgId}/conversations": {
     /** Your conversations in this organization */
-    get: operations["getOrgsConversations"];
+    get: operations["listConversations"];
     /** Start a conversation */
-    post: operations["postOrgsConversations"];
+    post: operations["createConversation"];
   };
   "/api/v1/orgs/{orgId}/conversations/{conversationId}": {
     /** Read one of your conversations with its messages */
-    get: operations["getOrgsConversationsByConversationId"];
+    get: operations["getConversation"];
     /** Delete a conversation and its messages */
-    delete: operations["deleteOrgsConversationsByConversationId"];
+    delete: operations["deleteConversation"];
     /** Rename a conversation */
-    patch: operations["patchOrgsConversationsByConversationId"];
+    patch: operations["renameConversation"];
   };
   "/api/v1/orgs/{orgId}/conversations/{conversationId}/messages": {
     /** Send a prompt to the organization's model; both turns are stored encrypted per retention */
-    post: operations["postOrgsConversationsMessages"];
+    post: operations["sendConversationMessage"];
   };
   "/api/v1/orgs/{orgId}/files": {
     /** Your uploaded files */
-    get: operations["getOrgsFiles"];
+    get: operations["listFiles"];
     /** Upload a file (multipart/form-data, field "file") */
-    post: operations["postOrgsFiles"];
+    post: operations["uploadFile"];
   };
   "/api/v1/orgs/{orgId}/files/{fileId}": {
     /** A file's metadata */
-    get: operations["getOrgsFilesByFileId"];
+    get: operations["getFile"];
     /** Delete a file */
-    delete: operations["deleteOrgsFilesByFileId"];
+    delete: operations["deleteFile"];
   };
   "/api/v1/orgs/{orgId}/files/{fileId}/content": {
     /** Download a file */
-    get: operations["getOrgsFilesContent"];
+    get: operations["downloadFile"];
   };
   "/api/v1/orgs/{orgId}/workspace/settings": {
     /** Retention and no-training policy in effect */
-    get: operations["getOrgsWorkspaceSettings"];
+    get: operations["getWorkspaceSettings"];
     /** Change retention or the no-training policy (shortening asks for confirmation) */
-    patch: operations["patchOrgsWorkspaceSettings"];
+    patch: operations["updateWorkspaceSettings"];
   };
   "/api/v1/orgs/{orgId}/workspace/retention-preview": {
     /** How much content a retention period would delete now */
-    post: operations["postOrgsWorkspaceRetentionPreview"];
+    post: operations["previewWorkspaceRetention"];
   };
   "/api/v1/orgs/{orgId}/legal-holds": {
     /** Legal holds */
-    get: operations["getOrgsLegalHolds"];
+    get: operations["listLegalHolds"];
     /** Place a legal hold on the organization or one user */
-    post: operations["postOrgsLegalHolds"];
+    post: operations["placeLegalHold"];
   };
   "/api/v1/orgs/{orgId}/legal-holds/{holdId}": {
     /** Lift a legal hold */
-    delete: operations["deleteOrgsLegalHoldsByHoldId"];
+    delete: operations["liftLegalHold"];
   };
   "/api/v1/orgs/{orgId}/encryption": {
     /** Data key versions and the key-encryption key in use */
-    get: operations["getOrgsEncryption"];
+    get: operations["getEncryption"];
   };
   "/api/v1/orgs/{orgId}/encryption/rotate": {
     /** New data key version for new writes; old data stays readable */
-    post: operations["postOrgsEncryptionRotate"];
+    post: operations["rotateDataKey"];
   };
   "/api/v1/orgs/{orgId}/encryption/shred": {
     /** Crypto-shred: destroy the organization's data keys (irreversible) */
-    post: operations["postOrgsEncryptionShred"];
+    post: operations["shredDataKeys"];
   };
   "/v1/messages": {
     /** Anthropic Messages API (JSON and SSE streaming) through the organization policies */
@@ -458,45 +458,45 @@ export interface paths {
   };
   "/api/v1/orgs/{orgId}/gateway/keys": {
     /** Gateway keys: admins see everyone's, members their own */
-    get: operations["getOrgsGatewayKeys"];
+    get: operations["listGatewayKeys"];
     /** Create your gateway key (shown once) */
-    post: operations["postOrgsGatewayKeys"];
+    post: operations["createGatewayKey"];
   };
   "/api/v1/orgs/{orgId}/gateway/keys/{keyId}": {
     /** Revoke a gateway key (your own, or any as an admin) */
-    delete: operations["deleteOrgsGatewayKeysByKeyId"];
+    delete: operations["revokeGatewayKey"];
   };
   "/api/v1/orgs/{orgId}/gateway/upstream": {
     /** The model provider requests go to */
-    get: operations["getOrgsGatewayUpstream"];
+    get: operations["getGatewayUpstream"];
     /** Set the model provider (credential stored encrypted) */
-    put: operations["putOrgsGatewayUpstream"];
+    put: operations["setGatewayUpstream"];
   };
   "/api/v1/orgs/{orgId}/gateway/usage": {
     /** Token usage per user and model */
-    get: operations["getOrgsGatewayUsage"];
+    get: operations["getGatewayUsage"];
   };
   "/api/v1/orgs/{orgId}/audit-streams": {
     /** SIEM destinations with their delivery health */
-    get: operations["getOrgsAuditStreams"];
+    get: operations["listAuditStreams"];
     /** Add a SIEM destination (the webhook secret is shown once) */
-    post: operations["postOrgsAuditStreams"];
+    post: operations["createAuditStream"];
   };
   "/api/v1/orgs/{orgId}/audit-streams/{streamId}": {
     /** One destination and its health (last success, lag, last error) */
-    get: operations["getOrgsAuditStreamsByStreamId"];
+    get: operations["getAuditStream"];
     /** Remove a destination */
-    delete: operations["deleteOrgsAuditStreamsByStreamId"];
+    delete: operations["deleteAuditStream"];
     /** Rename, pause or resume a destination */
-    patch: operations["patchOrgsAuditStreamsByStreamId"];
+    patch: operations["updateAuditStream"];
   };
   "/api/v1/orgs/{orgId}/audit-streams/{streamId}/test": {
     /** Send a test event and show the receiver's exact answer */
-    post: operations["postOrgsAuditStreamsTest"];
+    post: operations["testAuditStream"];
   };
   "/api/v1/orgs/{orgId}/audit-streams/{streamId}/retry": {
     /** Leave dead-letter state and resume delivery from the cursor */
-    post: operations["postOrgsAuditStreamsRetry"];
+    post: operations["retryAuditStream"];
   };
   "/api/v1/orgs/{orgId}/email-deliveries": {
     /** The organization's outgoing mail and its state; ?status=dead lists messages that failed every attempt */
@@ -740,6 +740,167 @@ export interface components {
         };
       };
     };
+    LivenessView: {
+      /** @enum {string} */
+      status: "ok";
+    };
+    SignInView: {
+      user: {
+        id: string;
+        email: string;
+        displayName: string | null;
+        status: "active" | "suspended";
+        hasPassword: boolean;
+        emailVerified: boolean;
+        createdAt: string;
+      };
+      /** @description Send as X-CSRF-Token with every state change made with the session cookie. */
+      csrfToken: string;
+      expiresAt: string;
+    };
+    MeView: {
+      user: {
+        id: string;
+        email: string;
+        displayName: string | null;
+        status: "active" | "suspended";
+        hasPassword: boolean;
+        emailVerified: boolean;
+        createdAt: string;
+      };
+      /** @description How the caller authenticated: the browser session cookie or a personal API token. */
+      via: "session" | "api_token";
+      memberships: ({
+          orgId: string;
+          orgName: string;
+          role: "primary_owner" | "admin" | "member";
+          status: "active" | "invited" | "suspended";
+        })[];
+    };
+    SessionView: {
+      user: {
+        id: string;
+        email: string;
+        displayName: string | null;
+        status: "active" | "suspended";
+        hasPassword: boolean;
+        emailVerified: boolean;
+        createdAt: string;
+      };
+      /** @description How the caller authenticated: the browser session cookie or a personal API token. */
+      via: "session" | "api_token";
+      memberships: ({
+          orgId: string;
+          orgName: string;
+          role: "primary_owner" | "admin" | "member";
+          status: "active" | "invited" | "suspended";
+        })[];
+      /** @description For X-CSRF-Token; null when the caller uses an API token (bearer calls need none). */
+      csrfToken: string | null;
+    };
+    RoleMappingView: {
+      requiredPrefix: string | null;
+      defaultRole: ("admin" | "member") | null;
+      rules: ({
+          id: string;
+          group: string;
+          role: "admin" | "member";
+        })[];
+    };
+    RoleMappingPreviewView: {
+      /** @description The mapping evaluated: the saved one, or the one proposed. */
+      mapping: {
+        requiredPrefix: string | null;
+        defaultRole: ("admin" | "member") | null;
+        rules: ({
+            id: string;
+            group: string;
+            role: "admin" | "member";
+          })[];
+      };
+      result?: {
+        role: ("admin" | "member") | null;
+        source: "rule" | "default" | "none";
+        groups: ({
+            group: string;
+            outcome: "matched" | "missing_prefix" | "no_rule";
+            role?: "admin" | "member";
+            /** @description For missing_prefix: the name the group should have. */
+            expected?: string;
+            explanation: string;
+          })[];
+      };
+      users?: ({
+          email: string;
+          role: ("admin" | "member") | null;
+          source: "rule" | "default" | "none";
+          groups: ({
+              group: string;
+              outcome: "matched" | "missing_prefix" | "no_rule";
+              role?: "admin" | "member";
+              /** @description For missing_prefix: the name the group should have. */
+              expected?: string;
+              explanation: string;
+            })[];
+        })[];
+    };
+    AuditChainVerification: {
+      orgId: string;
+      ok: boolean;
+      eventsChecked: number;
+      /** @description Seq the chain starts from: 1, or the first event kept after a retention purge. */
+      firstSeq?: number;
+      /** @description The first event that does not verify; everything before it is proven intact. */
+      firstFailure?: {
+        eventId: string | null;
+        seq: number;
+        problem: "content_modified" | "chain_broken" | "sequence_gap" | "head_mismatch" | "anchor_invalid";
+        explanation: string;
+      };
+    };
+    AuditSigningKeySet: {
+      keys: ({
+          /** @enum {string} */
+          kty: "OKP";
+          /** @enum {string} */
+          crv: "Ed25519";
+          x: string;
+          kid: string;
+          /** @enum {string} */
+          alg: "EdDSA";
+          /** @enum {string} */
+          use: "sig";
+          status: "active" | "retired";
+          createdAt: string;
+          retiredAt: string | null;
+        })[];
+    };
+    AuditCheckpointList: {
+      checkpoints: {
+          id: string;
+          /** @description Signed as its RFC 8785 canonical JSON (v, type, orgId, seq, hash, firstSeq, count, anchorHash, kind, at, kid). */
+          payload: {
+            [key: string]: unknown;
+          };
+          /** @description Base64url Ed25519 signature over the canonical JSON of payload. */
+          signature: string;
+        }[];
+      keys: ({
+          /** @enum {string} */
+          kty: "OKP";
+          /** @enum {string} */
+          crv: "Ed25519";
+          x: string;
+          kid: string;
+          /** @enum {string} */
+          alg: "EdDSA";
+          /** @enum {string} */
+          use: "sig";
+          status: "active" | "retired";
+          createdAt: string;
+          retiredAt: string | null;
+        })[];
+    };
     AuditActionView: {
       /** @description The name events carry, e.g. member.role_changed. */
       action: string;
@@ -762,6 +923,391 @@ export interface components {
     AuditActionList: {
       data: components["schemas"]["AuditActionView"][];
     };
+    ScimSyncProblemsView: {
+      problems: ({
+          /** @description Stable key: the error code or the mapping outcome ('unknown' when none). */
+          cause: string;
+          /** @description failure or warning */
+          outcome: string;
+          /** @description Requests, counting every one an aggregated row stands for. */
+          count: number;
+          /** @description Sync log rows. */
+          entries: number;
+          firstSeen: string;
+          lastSeen: string;
+          status: number | null;
+          scimType: string | null;
+          /** @description The newest explanation, with the fix. */
+          explanation: string | null;
+          /** @description Up to 10 user names affected. */
+          users: string[];
+          /** @description Up to 10 group names affected. */
+          groups: string[];
+        })[];
+    };
+    ScimRolePreviewView: {
+      /** @description The mapping evaluated: the saved one, or the one proposed. */
+      mapping: {
+        requiredPrefix: string | null;
+        defaultRole: ("admin" | "member") | null;
+        rules: ({
+            id: string;
+            group: string;
+            role: "admin" | "member";
+          })[];
+      };
+      /** @description The directory's groups and what each maps to. */
+      groups: ({
+          group: string;
+          outcome: "matched" | "missing_prefix" | "no_rule";
+          role?: "admin" | "member";
+          /** @description For missing_prefix: the name the group should have. */
+          expected?: string;
+          explanation: string;
+        })[];
+      users: ({
+          scimUserId: string;
+          userName: string;
+          email: string | null;
+          active: boolean;
+          currentRole: ("primary_owner" | "admin" | "member") | null;
+          membershipStatus: ("active" | "invited" | "suspended") | null;
+          source: "rule" | "default" | "none";
+          groups: ({
+              group: string;
+              outcome: "matched" | "missing_prefix" | "no_rule";
+              role?: "admin" | "member";
+              /** @description For missing_prefix: the name the group should have. */
+              expected?: string;
+              explanation: string;
+            })[];
+          wouldGet: ("primary_owner" | "admin" | "member") | null;
+          changes: boolean;
+          /** @description Why this person is left as they are. */
+          note?: string;
+        })[];
+      summary: {
+        wouldChange: number;
+        mapping: "proposed" | "saved";
+        roleSync: boolean;
+        /** @description The call that applies the mapping. */
+        applyWith: string;
+        message: string;
+      };
+    };
+    ScimRoleApplicationView: {
+      /** @description Active provisioned people with an account the mapping was applied to. */
+      users: number;
+      changed: ({
+          userName: string;
+          from: string | null;
+          to: string | null;
+        })[];
+      /** @description Changes refused, with the reason and the fix. */
+      refused: {
+          /** @enum {string} */
+          level?: "info";
+          cause: string;
+          explanation: string;
+          group?: string;
+          expected?: string;
+          user?: string;
+          [key: string]: unknown;
+        }[];
+    };
+    SsoPresetList: {
+      data: ({
+          id: "okta" | "entra" | "google" | "custom";
+          name: string;
+          oidc: {
+            email: string;
+            firstName: string;
+            lastName: string;
+            groups: string;
+          };
+          saml: {
+            email: string;
+            firstName: string;
+            lastName: string;
+            groups: string;
+          };
+          /** @description What to set up in the IdP's admin console, in plain words. */
+          configure: string;
+          docsUrl: string | null;
+        })[];
+    };
+    SsoSimulationView: {
+      wouldSucceed: boolean;
+      organization: {
+        id: string;
+        name: string;
+      };
+      connection: {
+        id: string;
+        name: string;
+        protocol: string;
+      };
+      identity: ({
+        subject: string;
+        email: string;
+        firstName: string | null;
+        lastName: string | null;
+        groups: string[];
+        stableSubject?: boolean;
+      }) | null;
+      user: ({
+        id: string | null;
+        exists: boolean;
+        status: ("active" | "suspended") | null;
+      }) | null;
+      /** @description How the account was found: by the IdP's stable subject, by email, or not at all (JIT creates it). */
+      matchedBy: ("subject" | "email") | null;
+      emailChange: {
+        from: string;
+        to: string;
+      } | null;
+      role: ("primary_owner" | "admin" | "member") | null;
+      roleChange: ({
+        from: ("primary_owner" | "admin" | "member") | null;
+        to: "primary_owner" | "admin" | "member";
+      }) | null;
+      willCreate: {
+        user: boolean;
+        membership: boolean;
+      };
+      mapping: ({
+        role: ("admin" | "member") | null;
+        source: "rule" | "default" | "none";
+        groups: ({
+            group: string;
+            outcome: "matched" | "missing_prefix" | "no_rule";
+            role?: "admin" | "member";
+            /** @description For missing_prefix: the name the group should have. */
+            expected?: string;
+            explanation: string;
+          })[];
+        configured: boolean;
+        requiredPrefix: string | null;
+      }) | null;
+      domainCapture: ({
+        domain: string;
+        capturedBy: "this_organization" | "same_company" | "another_organization";
+        autoJoin: boolean;
+        domainId: string | null;
+      }) | null;
+      failure: {
+        code: string;
+        check: string;
+        expected?: unknown;
+        received?: unknown;
+        detail?: string;
+      } | null;
+      explanation: string[];
+    };
+    SsoEnforcementView: {
+      enforced: boolean;
+      connectionId: string | null;
+      enforcedAt: string | null;
+      /** @description Where members sign in while enforced. */
+      loginUrl: string | null;
+    };
+    TotpEnrollmentView: {
+      enrolled: boolean;
+      confirmedAt: string | null;
+    };
+    OidcClientJwks: {
+      keys: {
+          kty: string;
+          kid: string;
+          /** @enum {string} */
+          use: "sig";
+          /** @enum {string} */
+          alg: "RS256";
+          n?: string;
+          e?: string;
+        }[];
+    };
+    GatewayMessage: {
+      id: string;
+      /** @enum {string} */
+      type: "message";
+      /** @enum {string} */
+      role: "assistant";
+      model: string;
+      content: {
+          type: string;
+          [key: string]: unknown;
+        }[];
+      stop_reason: string | null;
+      usage: {
+        input_tokens: number;
+        output_tokens: number;
+        [key: string]: unknown;
+      };
+      [key: string]: unknown;
+    };
+    GatewayChatCompletion: {
+      id: string;
+      /** @enum {string} */
+      object: "chat.completion";
+      created: number;
+      model: string;
+      choices: ({
+          index: number;
+          message: {
+            role: string;
+            content: string | null;
+            [key: string]: unknown;
+          };
+          finish_reason: string | null;
+          [key: string]: unknown;
+        })[];
+      usage?: {
+        prompt_tokens: number;
+        completion_tokens: number;
+        total_tokens: number;
+        [key: string]: unknown;
+      };
+      [key: string]: unknown;
+    };
+    GatewayTokenCount: {
+      input_tokens: number;
+      [key: string]: unknown;
+    };
+    GatewayModel: {
+      /** @enum {string} */
+      type: "model";
+      id: string;
+      display_name: string;
+      created_at: string;
+    } | ({
+      id: string;
+      /** @enum {string} */
+      object: "model";
+      created: number | null;
+      owned_by: string;
+    });
+    GatewayModelList: ({
+      data: {
+          /** @enum {string} */
+          type: "model";
+          id: string;
+          display_name: string;
+          created_at: string;
+        }[];
+      has_more: boolean;
+      first_id: string | null;
+      last_id: string | null;
+    }) | ({
+      /** @enum {string} */
+      object: "list";
+      data: ({
+          id: string;
+          /** @enum {string} */
+          object: "model";
+          created: number | null;
+          owned_by: string;
+        })[];
+    });
+    AuditStreamView: {
+      id: string;
+      name: string;
+      kind: "syslog_tcp" | "syslog_tls" | "splunk_hec" | "datadog" | "webhook";
+      format: string;
+      /** @description Where events go; tokens and secrets are write-only. */
+      settings: {
+        url?: string;
+        host?: string;
+        port?: number;
+        serverName?: string;
+        index?: string;
+        sourcetype?: string;
+        service?: string;
+        tags?: string;
+        /** @description syslog_tls: a CA certificate is set (never returned). */
+        caConfigured?: boolean;
+      };
+      secretHint: string | null;
+      status: "active" | "paused" | "dead_letter";
+      health: {
+        state: "healthy" | "retrying" | "circuit_open" | "stalled" | "dead_letter" | "paused" | "idle";
+        cursorSeq: number;
+        headSeq: number;
+        /** @description head − cursor: events not yet delivered. */
+        lag: number;
+        consecutiveFailures: number;
+        nextAttemptAt: string | null;
+        lastSuccessAt: string | null;
+        lastError: string | null;
+        lastErrorAt: string | null;
+        stalled: ({
+          code: "delivery_failing" | "delivery_job_not_running" | "delivery_job_failing" | "destination_lease_held" | "no_progress";
+          since: string;
+          reason: string;
+        }) | null;
+      };
+      createdAt: string;
+    };
+    AuditStreamList: {
+      data: components["schemas"]["AuditStreamView"][];
+    };
+    AuditStreamCreatedView: {
+      stream: components["schemas"]["AuditStreamView"];
+      /** @description The webhook signing secret: shown this once. */
+      webhookSecret?: string;
+    };
+    AuditStreamUpdatedView: {
+      id: string;
+      name: string;
+      kind: "syslog_tcp" | "syslog_tls" | "splunk_hec" | "datadog" | "webhook";
+      format: string;
+      /** @description Where events go; tokens and secrets are write-only. */
+      settings: {
+        url?: string;
+        host?: string;
+        port?: number;
+        serverName?: string;
+        index?: string;
+        sourcetype?: string;
+        service?: string;
+        tags?: string;
+        /** @description syslog_tls: a CA certificate is set (never returned). */
+        caConfigured?: boolean;
+      };
+      secretHint: string | null;
+      status: "active" | "paused" | "dead_letter";
+      health: {
+        state: "healthy" | "retrying" | "circuit_open" | "stalled" | "dead_letter" | "paused" | "idle";
+        cursorSeq: number;
+        headSeq: number;
+        /** @description head − cursor: events not yet delivered. */
+        lag: number;
+        consecutiveFailures: number;
+        nextAttemptAt: string | null;
+        lastSuccessAt: string | null;
+        lastError: string | null;
+        lastErrorAt: string | null;
+        stalled: ({
+          code: "delivery_failing" | "delivery_job_not_running" | "delivery_job_failing" | "destination_lease_held" | "no_progress";
+          since: string;
+          reason: string;
+        }) | null;
+      };
+      createdAt: string;
+      /** @description The webhook signing secret: shown this once. */
+      webhookSecret?: string;
+    };
+    AuditStreamTestResult: {
+      ok: boolean;
+      /** @description A permanent refusal (4xx other than 408/429): retrying cannot succeed. */
+      permanent?: boolean;
+      /** @description The receiver's HTTP status. */
+      status?: number;
+      /** @description The receiver's answer, as it sent it (truncated). */
+      response?: string;
+      error?: string;
+      eventId: string;
+    };
   };
   responses: never;
   parameters: never;
@@ -777,11 +1323,13 @@ export type external = Record<string, never>;
 export interface operations {
 
   /** Liveness: the process is up */
-  getHealthz: {
+  getLiveness: {
     responses: {
       /** @description Default Response */
       200: {
-        content: never;
+        content: {
+          "application/json": components["schemas"]["LivenessView"];
+        };
       };
     };
   };
@@ -833,7 +1381,7 @@ export interface operations {
     };
   };
   /** Sign in with email and password (break-glass local credential) */
-  postAuthLogin: {
+  login: {
     requestBody: {
       content: {
         "application/json": {
@@ -843,6 +1391,12 @@ export interface operations {
       };
     };
     responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["SignInView"];
+        };
+      };
       /** @description Default Response */
       400: {
         content: {
@@ -893,6 +1447,12 @@ export interface operations {
       };
     };
     responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["SignInView"];
+        };
+      };
       /** @description Default Response */
       400: {
         content: {
@@ -1157,20 +1717,94 @@ export interface operations {
     };
   };
   /** End the current browser session */
-  postAuthLogout: {
+  logout: {
     responses: {
-      /** @description Default Response */
-      200: {
+      /** @description Done; no body. */
+      204: {
         content: never;
+      };
+      /** @description Default Response */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
       };
     };
   };
   /** The signed-in person, their organizations and the CSRF token for state changes */
-  getAuthSession: {
+  getSession: {
     responses: {
       /** @description Default Response */
       200: {
-        content: never;
+        content: {
+          "application/json": components["schemas"]["SessionView"];
+        };
+      };
+      /** @description Default Response */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
       };
     };
   };
@@ -1179,12 +1813,50 @@ export interface operations {
     responses: {
       /** @description Default Response */
       200: {
-        content: never;
+        content: {
+          "application/json": components["schemas"]["MeView"];
+        };
+      };
+      /** @description Default Response */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
       };
     };
   };
   /** List your personal API tokens */
-  getMeTokens: {
+  listApiTokens: {
     parameters: {
       query?: {
         /** @description Items per page (default 50). */
@@ -1251,7 +1923,7 @@ export interface operations {
     };
   };
   /** Create a personal API token (shown once) */
-  postMeTokens: {
+  createApiToken: {
     requestBody: {
       content: {
         "application/json": {
@@ -1318,7 +1990,7 @@ export interface operations {
     };
   };
   /** Revoke one of your API tokens */
-  deleteMeTokensByTokenId: {
+  revokeApiToken: {
     parameters: {
       path: {
         tokenId: string;
@@ -1379,7 +2051,7 @@ export interface operations {
     };
   };
   /** Organizations you belong to or administer */
-  getOrgs: {
+  listOrganizations: {
     parameters: {
       query?: {
         /** @description Items per page (default 50). */
@@ -1445,7 +2117,7 @@ export interface operations {
     };
   };
   /** Create a top-level organization (when PALISADE_ORG_CREATION=any_user) */
-  postOrgs: {
+  createOrganization: {
     requestBody: {
       content: {
         "application/json": {
@@ -1510,7 +2182,7 @@ export interface operations {
     };
   };
   /** Read an organization */
-  getOrgsByOrgId: {
+  getOrganization: {
     parameters: {
       path: {
         orgId: string;
@@ -1570,7 +2242,7 @@ export interface operations {
     };
   };
   /** Delete an organization (primary owners; children first) */
-  deleteOrgsByOrgId: {
+  deleteOrganization: {
     parameters: {
       path: {
         orgId: string;
@@ -1620,7 +2292,7 @@ export interface operations {
     };
   };
   /** Rename an organization or change its billing contact (owners only) */
-  patchOrgsByOrgId: {
+  updateOrganization: {
     parameters: {
       path: {
         orgId: string;
@@ -1688,7 +2360,7 @@ export interface operations {
     };
   };
   /** List child organizations */
-  getOrgsChildren: {
+  listChildOrganizations: {
     parameters: {
       query?: {
         /** @description Items per page (default 50). */
@@ -1757,7 +2429,7 @@ export interface operations {
     };
   };
   /** Create a child organization (business unit) */
-  postOrgsChildren: {
+  createChildOrganization: {
     parameters: {
       path: {
         orgId: string;
@@ -1825,7 +2497,7 @@ export interface operations {
     };
   };
   /** List members, pending invitations and suspended (SCIM-deactivated) members; ?status= filters */
-  getOrgsMembers: {
+  listMembers: {
     parameters: {
       query?: {
         /** @description Items per page (default 50). */
@@ -2003,7 +2675,7 @@ export interface operations {
     };
   };
   /** Remove a member or cancel an invitation */
-  deleteOrgsMembersByMemberId: {
+  removeMember: {
     parameters: {
       path: {
         orgId: string;
@@ -2054,7 +2726,7 @@ export interface operations {
     };
   };
   /** Change a member's role, or lift a suspension whose SCIM directory was deleted */
-  patchOrgsMembersByMemberId: {
+  updateMember: {
     parameters: {
       path: {
         orgId: string;
@@ -2378,13 +3050,19 @@ export interface operations {
     };
   };
   /** Group-to-role rules and the required group prefix */
-  getOrgsRoleMapping: {
+  getRoleMapping: {
     parameters: {
       path: {
         orgId: string;
       };
     };
     responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["RoleMappingView"];
+        };
+      };
       /** @description Default Response */
       400: {
         content: {
@@ -2544,7 +3222,7 @@ export interface operations {
     };
   };
   /** Dry run: which role given groups or people would get, and why */
-  postOrgsRoleMappingPreview: {
+  previewRoleMapping: {
     parameters: {
       path: {
         orgId: string;
@@ -2571,6 +3249,12 @@ export interface operations {
       };
     };
     responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["RoleMappingPreviewView"];
+        };
+      };
       /** @description Default Response */
       400: {
         content: {
@@ -2610,7 +3294,7 @@ export interface operations {
     };
   };
   /** Search the audit log (admins and owners) */
-  getOrgsAuditEvents: {
+  searchAuditEvents: {
     parameters: {
       query?: {
         /** @description Earliest time, ISO 8601 (inclusive). */
@@ -2711,13 +3395,19 @@ export interface operations {
     };
   };
   /** Verify the organization's audit hash chain */
-  getOrgsAuditEventsVerify: {
+  verifyAuditChain: {
     parameters: {
       path: {
         orgId: string;
       };
     };
     responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["AuditChainVerification"];
+        };
+      };
       /** @description Default Response */
       400: {
         content: {
@@ -2757,7 +3447,7 @@ export interface operations {
     };
   };
   /** Export the audit log as NDJSON, a JSON array or CSV, streamed (same filters as search) */
-  getOrgsAuditEventsExport: {
+  exportAuditEvents: {
     parameters: {
       query?: {
         /** @description Earliest time, ISO 8601 (inclusive). */
@@ -2781,6 +3471,39 @@ export interface operations {
       };
     };
     responses: {
+      /** @description The events, oldest first, streamed in the format asked for (an attachment). */
+      200: {
+        content: {
+          "application/x-ndjson": string;
+          "application/json": ({
+              id: string;
+              orgId: string;
+              seq: number;
+              occurredAt: string;
+              actor: {
+                type: string;
+                id: string | null;
+                email: string | null;
+                ip: string | null;
+                userAgent: string | null;
+              };
+              action: string;
+              targets: {
+                  type: string;
+                  id: string;
+                  name?: string;
+                }[];
+              outcome: string;
+              metadata: {
+                [key: string]: unknown;
+              };
+              requestId: string | null;
+              prevHash: string;
+              hash: string;
+            })[];
+          "text/csv": string;
+        };
+      };
       /** @description Default Response */
       400: {
         content: {
@@ -2820,7 +3543,7 @@ export interface operations {
     };
   };
   /** Audit retention of the organization */
-  getOrgsAuditSettings: {
+  getAuditSettings: {
     parameters: {
       path: {
         orgId: string;
@@ -2875,7 +3598,7 @@ export interface operations {
     };
   };
   /** Set audit retention in days, or "forever" */
-  putOrgsAuditSettings: {
+  updateAuditSettings: {
     parameters: {
       path: {
         orgId: string;
@@ -3062,13 +3785,19 @@ export interface operations {
     };
   };
   /** Signed checkpoints of the chain, with the public keys, for offline verification */
-  getOrgsAuditCheckpoints: {
+  listAuditCheckpoints: {
     parameters: {
       path: {
         orgId: string;
       };
     };
     responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["AuditCheckpointList"];
+        };
+      };
       /** @description Default Response */
       400: {
         content: {
@@ -3108,7 +3837,7 @@ export interface operations {
     };
   };
   /** Sign a checkpoint of the chain now */
-  postOrgsAuditCheckpoints: {
+  createAuditCheckpoint: {
     parameters: {
       path: {
         orgId: string;
@@ -3166,11 +3895,13 @@ export interface operations {
     };
   };
   /** Public Ed25519 keys that sign audit checkpoints (JWK set) */
-  getWellKnownPalisadeAuditKeysJson: {
+  getAuditSigningKeys: {
     responses: {
       /** @description Default Response */
       200: {
-        content: never;
+        content: {
+          "application/json": components["schemas"]["AuditSigningKeySet"];
+        };
       };
     };
   };
@@ -3222,7 +3953,7 @@ export interface operations {
     };
   };
   /** List domains with their verification state */
-  getOrgsDomains: {
+  listDomains: {
     parameters: {
       query?: {
         /** @description Items per page (default 50). */
@@ -3394,7 +4125,7 @@ export interface operations {
     };
   };
   /** Add a domain; returns the exact TXT record to publish */
-  postOrgsDomains: {
+  createDomain: {
     parameters: {
       path: {
         orgId: string;
@@ -3569,7 +4300,7 @@ export interface operations {
     };
   };
   /** A domain: instructions, state, grace period and last diagnosis */
-  getOrgsDomainsByDomainId: {
+  getDomain: {
     parameters: {
       path: {
         orgId: string;
@@ -3962,7 +4693,7 @@ export interface operations {
     };
   };
   /** Check the TXT record now; answers with a diagnosis (200 whether or not the record is right) */
-  postOrgsDomainsVerify: {
+  verifyDomain: {
     parameters: {
       path: {
         orgId: string;
@@ -4209,7 +4940,7 @@ export interface operations {
     };
   };
   /** Domain state transitions (verified, failing, expired, recovered) as webhook-ready records */
-  getOrgsDomainNotifications: {
+  listDomainNotifications: {
     parameters: {
       query?: {
         /** @description Items per page (default 50). */
@@ -4349,7 +5080,7 @@ export interface operations {
     };
   };
   /** List SCIM directories */
-  getOrgsScimDirectories: {
+  listScimDirectories: {
     parameters: {
       path: {
         orgId: string;
@@ -4419,7 +5150,7 @@ export interface operations {
     };
   };
   /** Create a SCIM directory: returns its base URL and a bearer token (shown once) */
-  postOrgsScimDirectories: {
+  createScimDirectory: {
     parameters: {
       path: {
         orgId: string;
@@ -4499,7 +5230,7 @@ export interface operations {
     };
   };
   /** Read a SCIM directory */
-  getOrgsScimDirectoriesByDirectoryId: {
+  getScimDirectory: {
     parameters: {
       path: {
         orgId: string;
@@ -4568,7 +5299,7 @@ export interface operations {
     };
   };
   /** Delete a directory and end its tokens */
-  deleteOrgsScimDirectoriesByDirectoryId: {
+  deleteScimDirectory: {
     parameters: {
       path: {
         orgId: string;
@@ -4619,7 +5350,7 @@ export interface operations {
     };
   };
   /** Rename a directory or turn group-driven roles on/off */
-  patchOrgsScimDirectoriesByDirectoryId: {
+  updateScimDirectory: {
     parameters: {
       path: {
         orgId: string;
@@ -4696,7 +5427,7 @@ export interface operations {
     };
   };
   /** New bearer token; the previous one keeps working for overlapHours (default 24) */
-  postOrgsScimDirectoriesRotateToken: {
+  rotateScimDirectoryToken: {
     parameters: {
       path: {
         orgId: string;
@@ -4777,7 +5508,7 @@ export interface operations {
     };
   };
   /** Every SCIM request: what it did, how it ended, and the fix when it failed (newest first) */
-  getOrgsScimDirectoriesSyncLog: {
+  listScimSyncLog: {
     parameters: {
       query?: {
         /** @description userName (substring, case-insensitive) or SCIM user id */
@@ -4881,7 +5612,7 @@ export interface operations {
     };
   };
   /** People this directory provisioned: their Palisade account (or why there is none yet, such as no email address), membership and whether they can sign in */
-  getOrgsScimDirectoriesUsers: {
+  listScimDirectoryUsers: {
     parameters: {
       query?: {
         /** @description Items per page (default 50). */
@@ -4966,7 +5697,7 @@ export interface operations {
     };
   };
   /** Failures and warnings grouped by cause, with the fix and the people/groups affected */
-  getOrgsScimDirectoriesSyncLogProblems: {
+  listScimSyncProblems: {
     parameters: {
       query?: {
         from?: string;
@@ -4977,6 +5708,12 @@ export interface operations {
       };
     };
     responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["ScimSyncProblemsView"];
+        };
+      };
       /** @description Default Response */
       400: {
         content: {
@@ -5016,7 +5753,7 @@ export interface operations {
     };
   };
   /** Dry run: which role each provisioned person would get from their groups (saved or proposed mapping) */
-  postOrgsScimDirectoriesRolePreview: {
+  previewScimRoles: {
     parameters: {
       path: {
         orgId: string;
@@ -5039,6 +5776,12 @@ export interface operations {
       };
     };
     responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["ScimRolePreviewView"];
+        };
+      };
       /** @description Default Response */
       400: {
         content: {
@@ -5078,7 +5821,7 @@ export interface operations {
     };
   };
   /** Apply the saved group-to-role mapping to every provisioned person now (after changing the mapping) */
-  postOrgsScimDirectoriesApplyRoles: {
+  applyScimRoles: {
     parameters: {
       path: {
         orgId: string;
@@ -5091,6 +5834,12 @@ export interface operations {
       };
     };
     responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["ScimRoleApplicationView"];
+        };
+      };
       /** @description Default Response */
       400: {
         content: {
@@ -5517,16 +6266,54 @@ export interface operations {
     };
   };
   /** Identity-provider presets: claim/attribute names and what to configure there */
-  getSsoPresets: {
+  listSsoPresets: {
     responses: {
       /** @description Default Response */
       200: {
-        content: never;
+        content: {
+          "application/json": components["schemas"]["SsoPresetList"];
+        };
+      };
+      /** @description Default Response */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
       };
     };
   };
   /** List SSO connections */
-  getOrgsSsoConnections: {
+  listSsoConnections: {
     parameters: {
       path: {
         orgId: string;
@@ -5636,7 +6423,7 @@ export interface operations {
     };
   };
   /** Create a SAML or OIDC connection (secrets are never returned) */
-  postOrgsSsoConnections: {
+  createSsoConnection: {
     parameters: {
       path: {
         orgId: string;
@@ -5784,7 +6571,7 @@ export interface operations {
     };
   };
   /** Read an SSO connection */
-  getOrgsSsoConnectionsByConnectionId: {
+  getSsoConnection: {
     parameters: {
       path: {
         orgId: string;
@@ -6132,7 +6919,7 @@ export interface operations {
     };
   };
   /** Dry run: the user, role and organization a login with these claims (or this SAML response) would produce, and why */
-  postOrgsSsoConnectionsSimulate: {
+  simulateSsoLogin: {
     parameters: {
       path: {
         orgId: string;
@@ -6152,6 +6939,12 @@ export interface operations {
       };
     };
     responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["SsoSimulationView"];
+        };
+      };
       /** @description Default Response */
       400: {
         content: {
@@ -6331,13 +7124,19 @@ export interface operations {
     };
   };
   /** Whether members must sign in with SSO */
-  getOrgsSsoEnforcement: {
+  getSsoEnforcement: {
     parameters: {
       path: {
         orgId: string;
       };
     };
     responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["SsoEnforcementView"];
+        };
+      };
       /** @description Default Response */
       400: {
         content: {
@@ -6479,13 +7278,19 @@ export interface operations {
     };
   };
   /** Stop requiring SSO */
-  deleteOrgsSsoEnforcement: {
+  disableSsoEnforcement: {
     parameters: {
       path: {
         orgId: string;
       };
     };
     responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["SsoEnforcementView"];
+        };
+      };
       /** @description Default Response */
       400: {
         content: {
@@ -6833,8 +7638,14 @@ export interface operations {
     };
   };
   /** Whether you have an authenticator app enrolled (break-glass second factor) */
-  getMeTotp: {
+  getTotpEnrollment: {
     responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["TotpEnrollmentView"];
+        };
+      };
       /** @description Default Response */
       400: {
         content: {
@@ -6874,7 +7685,7 @@ export interface operations {
     };
   };
   /** Start enrolling an authenticator app: the secret is shown this once */
-  postMeTotp: {
+  startTotpEnrollment: {
     responses: {
       /** @description Default Response */
       201: {
@@ -6924,7 +7735,7 @@ export interface operations {
     };
   };
   /** Remove your authenticator app */
-  deleteMeTotp: {
+  removeTotpEnrollment: {
     responses: {
       /** @description Done; no body. */
       204: {
@@ -6969,7 +7780,7 @@ export interface operations {
     };
   };
   /** Confirm enrollment with a current code */
-  postMeTotpConfirm: {
+  confirmTotpEnrollment: {
     requestBody: {
       content: {
         "application/json": {
@@ -6978,6 +7789,12 @@ export interface operations {
       };
     };
     responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["TotpEnrollmentView"];
+        };
+      };
       /** @description Default Response */
       400: {
         content: {
@@ -7017,7 +7834,7 @@ export interface operations {
     };
   };
   /** Primary owners: sign in with password + authenticator code while SSO is enforced or broken (audited and flagged) */
-  postAuthBreakGlass: {
+  breakGlassLogin: {
     requestBody: {
       content: {
         "application/json": {
@@ -7028,6 +7845,12 @@ export interface operations {
       };
     };
     responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["SignInView"];
+        };
+      };
       /** @description Default Response */
       400: {
         content: {
@@ -7067,7 +7890,7 @@ export interface operations {
     };
   };
   /** Start signing in through a connection (add ?test=1 as an admin for a test login) */
-  getSsoStart: {
+  startSsoLogin: {
     parameters: {
       query?: {
         test?: string;
@@ -7077,65 +7900,81 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Default Response */
-      200: {
+      /** @description To the identity provider's sign-in. */
+      302: {
+        headers: {
+          /** @description Where the browser goes next. */
+          location?: string;
+        };
         content: never;
       };
     };
   };
   /** OIDC redirect URI */
-  getSsoOidcCallback: {
+  completeOidcLogin: {
     responses: {
-      /** @description Default Response */
-      200: {
+      /** @description Signed in: the session cookie is set and the browser goes to the app. */
+      303: {
+        headers: {
+          /** @description Where the browser goes next. */
+          location?: string;
+        };
         content: never;
       };
     };
   };
   /** SAML assertion consumer service (HTTP-POST binding) */
-  postSsoSamlAcs: {
+  completeSamlLogin: {
     parameters: {
       path: {
         connectionId: string;
       };
     };
     responses: {
-      /** @description Default Response */
-      200: {
+      /** @description Signed in: the session cookie is set and the browser goes to the app. */
+      303: {
+        headers: {
+          /** @description Where the browser goes next. */
+          location?: string;
+        };
         content: never;
       };
     };
   };
   /** Public key of an OIDC connection, for providers that authenticate Palisade with private_key_jwt */
-  getSsoOidcJwksJson: {
+  getOidcClientJwks: {
     parameters: {
       path: {
         connectionId: string;
       };
     };
     responses: {
-      /** @description Default Response */
+      /** @description The connection's public signing key (JWK set). */
       200: {
-        content: never;
+        content: {
+          "application/jwk-set+json": components["schemas"]["OidcClientJwks"];
+        };
       };
     };
   };
   /** SAML service-provider metadata of a connection */
-  getSsoSamlMetadata: {
+  getSamlServiceProviderMetadata: {
     parameters: {
       path: {
         connectionId: string;
       };
     };
     responses: {
-      /** @description Default Response */
+      /** @description Paste into the identity provider, or give it this URL. */
       200: {
-        content: never;
+        content: {
+          "application/samlmetadata+xml": string;
+        };
       };
     };
   };
   /** Your conversations in this organization */
-  getOrgsConversations: {
+  listConversations: {
     parameters: {
       query?: {
         /** @description Items per page (default 50). */
@@ -7204,7 +8043,7 @@ export interface operations {
     };
   };
   /** Start a conversation */
-  postOrgsConversations: {
+  createConversation: {
     parameters: {
       path: {
         orgId: string;
@@ -7271,7 +8110,7 @@ export interface operations {
     };
   };
   /** Read one of your conversations with its messages */
-  getOrgsConversationsByConversationId: {
+  getConversation: {
     parameters: {
       path: {
         orgId: string;
@@ -7345,7 +8184,7 @@ export interface operations {
     };
   };
   /** Delete a conversation and its messages */
-  deleteOrgsConversationsByConversationId: {
+  deleteConversation: {
     parameters: {
       path: {
         orgId: string;
@@ -7396,7 +8235,7 @@ export interface operations {
     };
   };
   /** Rename a conversation */
-  patchOrgsConversationsByConversationId: {
+  renameConversation: {
     parameters: {
       path: {
         orgId: string;
@@ -7464,7 +8303,7 @@ export interface operations {
     };
   };
   /** Send a prompt to the organization's model; both turns are stored encrypted per retention */
-  postOrgsConversationsMessages: {
+  sendConversationMessage: {
     parameters: {
       path: {
         orgId: string;
@@ -7539,7 +8378,7 @@ export interface operations {
     };
   };
   /** Your uploaded files */
-  getOrgsFiles: {
+  listFiles: {
     parameters: {
       query?: {
         /** @description Items per page (default 50). */
@@ -7610,7 +8449,7 @@ export interface operations {
     };
   };
   /** Upload a file (multipart/form-data, field "file") */
-  postOrgsFiles: {
+  uploadFile: {
     parameters: {
       path: {
         orgId: string;
@@ -7672,7 +8511,7 @@ export interface operations {
     };
   };
   /** A file's metadata */
-  getOrgsFilesByFileId: {
+  getFile: {
     parameters: {
       path: {
         orgId: string;
@@ -7735,7 +8574,7 @@ export interface operations {
     };
   };
   /** Delete a file */
-  deleteOrgsFilesByFileId: {
+  deleteFile: {
     parameters: {
       path: {
         orgId: string;
@@ -7786,7 +8625,7 @@ export interface operations {
     };
   };
   /** Download a file */
-  getOrgsFilesContent: {
+  downloadFile: {
     parameters: {
       path: {
         orgId: string;
@@ -7794,14 +8633,52 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Default Response */
+      /** @description The file as uploaded, as an attachment; Content-Type is the type sniffed from its bytes. */
       200: {
-        content: never;
+        content: {
+          "*/*": string;
+        };
+      };
+      /** @description Default Response */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
       };
     };
   };
   /** Retention and no-training policy in effect */
-  getOrgsWorkspaceSettings: {
+  getWorkspaceSettings: {
     parameters: {
       path: {
         orgId: string;
@@ -7863,7 +8740,7 @@ export interface operations {
     };
   };
   /** Change retention or the no-training policy (shortening asks for confirmation) */
-  patchOrgsWorkspaceSettings: {
+  updateWorkspaceSettings: {
     parameters: {
       path: {
         orgId: string;
@@ -7940,7 +8817,7 @@ export interface operations {
     };
   };
   /** How much content a retention period would delete now */
-  postOrgsWorkspaceRetentionPreview: {
+  previewWorkspaceRetention: {
     parameters: {
       path: {
         orgId: string;
@@ -8005,7 +8882,7 @@ export interface operations {
     };
   };
   /** Legal holds */
-  getOrgsLegalHolds: {
+  listLegalHolds: {
     parameters: {
       path: {
         orgId: string;
@@ -8065,7 +8942,7 @@ export interface operations {
     };
   };
   /** Place a legal hold on the organization or one user */
-  postOrgsLegalHolds: {
+  placeLegalHold: {
     parameters: {
       path: {
         orgId: string;
@@ -8131,7 +9008,7 @@ export interface operations {
     };
   };
   /** Lift a legal hold */
-  deleteOrgsLegalHoldsByHoldId: {
+  liftLegalHold: {
     parameters: {
       path: {
         orgId: string;
@@ -8190,7 +9067,7 @@ export interface operations {
     };
   };
   /** Data key versions and the key-encryption key in use */
-  getOrgsEncryption: {
+  getEncryption: {
     parameters: {
       path: {
         orgId: string;
@@ -8253,7 +9130,7 @@ export interface operations {
     };
   };
   /** New data key version for new writes; old data stays readable */
-  postOrgsEncryptionRotate: {
+  rotateDataKey: {
     parameters: {
       path: {
         orgId: string;
@@ -8316,7 +9193,7 @@ export interface operations {
     };
   };
   /** Crypto-shred: destroy the organization's data keys (irreversible) */
-  postOrgsEncryptionShred: {
+  shredDataKeys: {
     parameters: {
       path: {
         orgId: string;
@@ -8396,9 +9273,12 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Default Response */
+      /** @description The provider's answer, in its own shape. */
       200: {
-        content: never;
+        content: {
+          "application/json": components["schemas"]["GatewayMessage"];
+          "text/event-stream": string;
+        };
       };
     };
   };
@@ -8412,9 +9292,12 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Default Response */
+      /** @description The provider's answer, in its own shape. */
       200: {
-        content: never;
+        content: {
+          "application/json": components["schemas"]["GatewayChatCompletion"];
+          "text/event-stream": string;
+        };
       };
     };
   };
@@ -8430,7 +9313,9 @@ export interface operations {
     responses: {
       /** @description Default Response */
       200: {
-        content: never;
+        content: {
+          "application/json": components["schemas"]["GatewayTokenCount"];
+        };
       };
     };
   };
@@ -8439,7 +9324,9 @@ export interface operations {
     responses: {
       /** @description Default Response */
       200: {
-        content: never;
+        content: {
+          "application/json": components["schemas"]["GatewayModelList"];
+        };
       };
     };
   };
@@ -8453,12 +9340,14 @@ export interface operations {
     responses: {
       /** @description Default Response */
       200: {
-        content: never;
+        content: {
+          "application/json": components["schemas"]["GatewayModel"];
+        };
       };
     };
   };
   /** Gateway keys: admins see everyone's, members their own */
-  getOrgsGatewayKeys: {
+  listGatewayKeys: {
     parameters: {
       path: {
         orgId: string;
@@ -8520,7 +9409,7 @@ export interface operations {
     };
   };
   /** Create your gateway key (shown once) */
-  postOrgsGatewayKeys: {
+  createGatewayKey: {
     parameters: {
       path: {
         orgId: string;
@@ -8590,7 +9479,7 @@ export interface operations {
     };
   };
   /** Revoke a gateway key (your own, or any as an admin) */
-  deleteOrgsGatewayKeysByKeyId: {
+  revokeGatewayKey: {
     parameters: {
       path: {
         orgId: string;
@@ -8651,7 +9540,7 @@ export interface operations {
     };
   };
   /** The model provider requests go to */
-  getOrgsGatewayUpstream: {
+  getGatewayUpstream: {
     parameters: {
       path: {
         orgId: string;
@@ -8713,7 +9602,7 @@ export interface operations {
     };
   };
   /** Set the model provider (credential stored encrypted) */
-  putOrgsGatewayUpstream: {
+  setGatewayUpstream: {
     parameters: {
       path: {
         orgId: string;
@@ -8788,7 +9677,7 @@ export interface operations {
     };
   };
   /** Token usage per user and model */
-  getOrgsGatewayUsage: {
+  getGatewayUsage: {
     parameters: {
       query?: {
         from?: string;
@@ -8853,13 +9742,19 @@ export interface operations {
     };
   };
   /** SIEM destinations with their delivery health */
-  getOrgsAuditStreams: {
+  listAuditStreams: {
     parameters: {
       path: {
         orgId: string;
       };
     };
     responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["AuditStreamList"];
+        };
+      };
       /** @description Default Response */
       400: {
         content: {
@@ -8899,7 +9794,7 @@ export interface operations {
     };
   };
   /** Add a SIEM destination (the webhook secret is shown once) */
-  postOrgsAuditStreams: {
+  createAuditStream: {
     parameters: {
       path: {
         orgId: string;
@@ -8935,7 +9830,7 @@ export interface operations {
       /** @description Default Response */
       201: {
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["AuditStreamCreatedView"];
         };
       };
       /** @description Default Response */
@@ -8977,7 +9872,7 @@ export interface operations {
     };
   };
   /** One destination and its health (last success, lag, last error) */
-  getOrgsAuditStreamsByStreamId: {
+  getAuditStream: {
     parameters: {
       path: {
         orgId: string;
@@ -8985,6 +9880,12 @@ export interface operations {
       };
     };
     responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["AuditStreamView"];
+        };
+      };
       /** @description Default Response */
       400: {
         content: {
@@ -9024,7 +9925,7 @@ export interface operations {
     };
   };
   /** Remove a destination */
-  deleteOrgsAuditStreamsByStreamId: {
+  deleteAuditStream: {
     parameters: {
       path: {
         orgId: string;
@@ -9075,7 +9976,7 @@ export interface operations {
     };
   };
   /** Rename, pause or resume a destination */
-  patchOrgsAuditStreamsByStreamId: {
+  updateAuditStream: {
     parameters: {
       path: {
         orgId: string;
@@ -9095,6 +9996,12 @@ export interface operations {
       };
     };
     responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["AuditStreamUpdatedView"];
+        };
+      };
       /** @description Default Response */
       400: {
         content: {
@@ -9134,7 +10041,7 @@ export interface operations {
     };
   };
   /** Send a test event and show the receiver's exact answer */
-  postOrgsAuditStreamsTest: {
+  testAuditStream: {
     parameters: {
       path: {
         orgId: string;
@@ -9142,6 +10049,12 @@ export interface operations {
       };
     };
     responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["AuditStreamTestResult"];
+        };
+      };
       /** @description Default Response */
       400: {
         content: {
@@ -9181,7 +10094,7 @@ export interface operations {
     };
   };
   /** Leave dead-letter state and resume delivery from the cursor */
-  postOrgsAuditStreamsRetry: {
+  retryAuditStream: {
     parameters: {
       path: {
         orgId: string;
@@ -9189,6 +10102,12 @@ export interface operations {
       };
     };
     responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["AuditStreamView"];
+        };
+      };
       /** @description Default Response */
       400: {
         content: {

@@ -2,7 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useParams } from 'react-router';
 import { type Ok, api, data } from '../api/client';
 
-export type Organization = Ok<'getOrgs'>['data'][number];
+export type Organization = Ok<'listOrganizations'>['data'][number];
 
 /** Every organization the person belongs to or administers (children included), all pages of it. */
 export function useMyOrgs() {

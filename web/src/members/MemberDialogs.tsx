@@ -7,7 +7,7 @@ import { type Member, ROLES, type Role, type ownerRules, roleName } from './owne
 
 type Rules = ReturnType<typeof ownerRules>;
 type Invited = Created<'inviteMember'>;
-type Warning = Ok<'patchOrgsMembersByMemberId'>['warnings'][number];
+type Warning = Ok<'updateMember'>['warnings'][number];
 
 function useRefreshMembers(orgId: string) {
   const qc = useQueryClient();

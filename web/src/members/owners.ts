@@ -1,6 +1,6 @@
 import type { Ok } from '../api/client';
 
-export type Member = Ok<'getOrgsMembers'>['data'][number];
+export type Member = Ok<'listMembers'>['data'][number];
 export type Role = Member['role'];
 
 export const ROLES: { value: Role; label: string; description: string }[] = [
