@@ -1,12 +1,13 @@
 import type { RouteObject } from 'react-router';
 import type { Area, NavEntry } from './area';
 import account from '../account/routes';
+import domains from '../domains/routes';
 import members from '../members/routes';
 import orgs from '../orgs/routes';
 import signin from '../signin/routes';
 // Each area of the console adds one import here and one entry in AREAS (order = navigation order).
 
-export const AREAS: Area[] = [orgs, members, signin, account];
+export const AREAS: Area[] = [orgs, members, domains, signin, account];
 
 export const publicRoutes: RouteObject[] = AREAS.flatMap((a) => a.publicRoutes ?? []);
 export const accountRoutes: RouteObject[] = AREAS.flatMap((a) => a.routes ?? []);
