@@ -4,10 +4,11 @@ import account from '../account/routes';
 import domains from '../domains/routes';
 import members from '../members/routes';
 import orgs from '../orgs/routes';
+import scim from '../scim/routes';
 import signin from '../signin/routes';
 // Each area of the console adds one import here and one entry in AREAS (order = navigation order).
 
-export const AREAS: Area[] = [orgs, members, domains, signin, account];
+export const AREAS: Area[] = [orgs, members, domains, scim, signin, account];
 
 export const publicRoutes: RouteObject[] = AREAS.flatMap((a) => a.publicRoutes ?? []);
 export const accountRoutes: RouteObject[] = AREAS.flatMap((a) => a.routes ?? []);

@@ -18,7 +18,7 @@ export function CopyValue({ label, value, testId }: { label: string; value: stri
               <Button
                 size="xs"
                 variant={copied ? 'filled' : 'light'}
-                color={copied ? 'teal.9' : undefined}
+                color={copied ? '#0b5e4a' : undefined}
                 onClick={copy}
                 aria-label={`${copied ? 'Copied' : 'Copy'} ${label.toLowerCase()}`}
               >
