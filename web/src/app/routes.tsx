@@ -6,9 +6,10 @@ import members from '../members/routes';
 import orgs from '../orgs/routes';
 import scim from '../scim/routes';
 import signin from '../signin/routes';
+import sso from '../sso/routes';
 // Each area of the console adds one import here and one entry in AREAS (order = navigation order).
 
-export const AREAS: Area[] = [orgs, members, domains, scim, signin, account];
+export const AREAS: Area[] = [orgs, members, domains, sso, scim, signin, account];
 
 export const publicRoutes: RouteObject[] = AREAS.flatMap((a) => a.publicRoutes ?? []);
 export const accountRoutes: RouteObject[] = AREAS.flatMap((a) => a.routes ?? []);

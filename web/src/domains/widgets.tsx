@@ -17,7 +17,7 @@ export function CopyValue({ label, value, testId }: { label: string; value: stri
             <Tooltip label={copied ? 'Copied' : `Copy ${label.toLowerCase()}`} withArrow>
               <Button
                 size="xs"
-                variant={copied ? 'filled' : 'light'}
+                variant={copied ? 'filled' : 'default'}
                 color={copied ? '#0b5e4a' : undefined}
                 onClick={copy}
                 aria-label={`${copied ? 'Copied' : 'Copy'} ${label.toLowerCase()}`}
