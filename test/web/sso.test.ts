@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import * as OTPAuth from 'otpauth';
 import { IDP_SSO_URL, TestIdp, idpMetadata, makeKeyPair } from '../sso/saml-peer.js';
 import {
   type ConsoleWorld,
   E2E_SKIP,
   OWNER_EMAIL,
+  api,
   checkAccessibility,
   screenshot,
   signIn,
@@ -159,6 +161,38 @@ describe('console: single sign-on', { skip: E2E_SKIP }, () => {
     assert.equal(await page.getByRole('button', { name: 'Require SSO…' }).isDisabled(), true);
     const enforcement = await w.api<{ enforced: boolean }>('GET', `/api/v1/orgs/${w.orgId}/sso/enforcement`);
     assert.equal(enforcement.body.enforced, false);
+
+    // The owner enrolls an authenticator app (the account area's page; here through the API as this
+    // browser's session): every item passes, the button is enabled, and enforcing works.
+    const asOwner = await api(w.url, context);
+    const started = await asOwner<{ secret: string }>('POST', '/api/v1/me/totp');
+    assert.equal(started.status, 201);
+    const code = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(started.body.secret), digits: 6, period: 30 });
+    assert.equal((await asOwner('POST', '/api/v1/me/totp/confirm', { code: code.generate() })).status, 200);
+    await page.reload();
+    await page
+      .getByTestId('enforcement')
+      .getByText(/break-glass access works/)
+      .waitFor();
+    await page.getByRole('button', { name: 'Preview impact' }).click();
+    await page.getByTestId('impact').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Require SSO…' }).isDisabled(), false);
+    await page.getByRole('button', { name: 'Require SSO…' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Require SSO' }).click();
+    await page.getByTestId('enforced').waitFor();
+    const enforced = await w.api<{ enforced: boolean; connectionId: string }>(
+      'GET',
+      `/api/v1/orgs/${w.orgId}/sso/enforcement`,
+    );
+    assert.deepEqual([enforced.body.enforced, enforced.body.connectionId], [true, connectionId]);
+    await checkAccessibility(page, 'enforced single sign-on');
+    await page.getByRole('button', { name: 'Stop requiring SSO…' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Stop requiring SSO' }).click();
+    await page.getByTestId('enforcement').waitFor();
+    assert.equal(
+      (await w.api<{ enforced: boolean }>('GET', `/api/v1/orgs/${w.orgId}/sso/enforcement`)).body.enforced,
+      false,
+    );
     assert.deepEqual(problems.list, [], 'no CSP violation, console error or exception');
   });
 });
