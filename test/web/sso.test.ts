@@ -195,4 +195,45 @@ describe('console: single sign-on', { skip: E2E_SKIP }, () => {
     );
     assert.deepEqual(problems.list, [], 'no CSP violation, console error or exception');
   });
+
+  test('generic OIDC wizard: the redirect URI first, the form checked before sending, the API refusal with its request id', async () => {
+    const { page, context, problems } = await w.newPage();
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: w.url });
+    await page.goto(`/orgs/${w.orgId}/sso/new/oidc`);
+    await signIn(page);
+    await page.getByRole('heading', { name: /Connect Other OpenID Connect provider/ }).waitFor();
+    await page.getByRole('button', { name: 'Copy redirect uri' }).click();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), `${w.url}/sso/oidc/callback`);
+    await page.getByRole('button', { name: 'Create connection' }).click();
+    await page.getByText('Enter the issuer URL.').waitFor();
+    await page.getByText('Enter the client ID the provider gave the application.').waitFor();
+    await checkAccessibility(page, 'the OIDC wizard with form errors');
+    const none = await w.api<{ data: unknown[] }>('GET', `/api/v1/orgs/${w.orgId}/sso/connections`);
+    const before = none.body.data.length;
+
+    // The cloud metadata address, which the outbound policy never allows: the API's refusal, with its request id.
+    await page.getByLabel(/^Issuer URL/).fill('http://169.254.169.254/oauth');
+    await page.getByLabel(/^Client ID/).fill('palisade-console');
+    await page.getByLabel(/^Client secret/).fill('a client secret');
+    await page.getByRole('button', { name: 'Create connection' }).click();
+    const alert = page.getByTestId('api-error');
+    await alert.waitFor();
+    assert.match(await alert.getByTestId('request-id').innerText(), /\S/);
+    await checkAccessibility(page, 'the OIDC wizard with an API error');
+    const after = await w.api<{ data: unknown[] }>('GET', `/api/v1/orgs/${w.orgId}/sso/connections`);
+    assert.equal(after.body.data.length, before, 'nothing was created');
+
+    await page.getByLabel(/^Issuer URL/).fill('http://127.0.0.1:1/issuer');
+    await page.getByRole('button', { name: 'Create connection' }).click();
+    await page.waitForURL(/\/sso\/connections\/sso_/);
+    const id = page.url().split('/').pop()!;
+    const made = await w.api<{ protocol: string; oidc: { issuer: string; redirectUri: string } }>(
+      'GET',
+      `/api/v1/orgs/${w.orgId}/sso/connections/${id}`,
+    );
+    assert.equal(made.body.protocol, 'oidc');
+    assert.equal(made.body.oidc.issuer, 'http://127.0.0.1:1/issuer');
+    assert.equal(await page.getByTestId('redirect-uri').innerText(), made.body.oidc.redirectUri);
+    assert.deepEqual(problems.list, [], 'no CSP violation, console error or exception');
+  });
 });
