@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Dnsmasq } from '../domains/dns-peers.js';
-import { type ConsoleWorld, E2E_SKIP, checkAccessibility, screenshot, signIn, startConsoleWorld } from './harness.js';
+import {
+  type ConsoleWorld,
+  E2E_SKIP,
+  checkAccessibility,
+  screenshot,
+  signIn,
+  startConsoleWorld,
+  tabUntil,
+} from './harness.js';
 
 interface DomainBody {
   id: string;
@@ -69,6 +77,10 @@ describe('console: domains', { skip: E2E_SKIP }, () => {
       await page.locator(`[data-testid="diagnosis"][data-code="${code}"]`).first().waitFor();
     };
 
+    // "Check now" is reachable from the keyboard.
+    await page.getByRole('link', { name: /All domains/ }).focus();
+    assert.equal(await tabUntil(page, (l) => l === 'Check now'), 'Check now');
+
     // 1. Nothing published yet.
     await checkNow('record_name_not_found');
     await page.getByText('The record name does not exist in DNS (NXDOMAIN).').waitFor();
@@ -106,6 +118,14 @@ describe('console: domains', { skip: E2E_SKIP }, () => {
     assert.equal(failing.body.status, 'failing');
     assert.ok(failing.body.graceUntil);
     await page.getByTestId('grace-deadline').waitFor();
+    await page
+      .getByTestId('transitions')
+      .getByText(/Started failing/)
+      .waitFor();
+    await page
+      .getByTestId('transitions')
+      .getByText(/Verified$/)
+      .waitFor();
     await checkAccessibility(page, 'a failing domain');
     await screenshot(page, 'domain');
 

@@ -36,9 +36,39 @@ function RecordToPublish({ d }: { d: Domain }) {
   );
 }
 
+const EVENT_WORDS: Record<string, string> = {
+  'domain.verified': 'Verified',
+  'domain.failing': 'Started failing (grace period began)',
+  'domain.expired': 'Expired (capture stopped)',
+  'domain.recovered': 'Recovered (verified again)',
+};
+
+/** This domain's state changes as the API recorded them (the webhook-ready notifications), newest first. */
+function useTransitions(orgId: string, domainId: string, updatedAt: string) {
+  return useQuery({
+    // Read again whenever the domain changed.
+    queryKey: ['org', orgId, 'domain-notifications', domainId, updatedAt],
+    queryFn: async () => {
+      const mine: { id: string; event: string; createdAt: string }[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await data(
+          api.GET('/api/v1/orgs/{orgId}/domain-notifications', {
+            params: { path: { orgId }, query: { limit: 200, cursor } },
+          }),
+        );
+        mine.push(...page.data.filter((n) => n.domainId === domainId));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      return mine.reverse();
+    },
+  });
+}
+
 /** verified → failing → expired, with the dates this domain went through and the grace deadline. */
-function StateTimeline({ d }: { d: Domain }) {
+function StateTimeline({ d, orgId }: { d: Domain; orgId: string }) {
   const active = { pending: 0, verified: 1, failing: 2, expired: 3 }[d.status];
+  const transitions = useTransitions(orgId, d.id, d.updatedAt);
   return (
     <Card withBorder>
       <Stack gap="sm">
@@ -82,6 +112,19 @@ function StateTimeline({ d }: { d: Domain }) {
             </Text>
           </Timeline.Item>
         </Timeline>
+        {transitions.data?.length ? (
+          <Stack gap={2} data-testid="transitions">
+            <Text size="sm" fw={600}>
+              History
+            </Text>
+            {transitions.data.map((t) => (
+              <Text size="sm" key={t.id}>
+                {when(t.createdAt)}: {EVENT_WORDS[t.event] ?? t.event}
+              </Text>
+            ))}
+          </Stack>
+        ) : null}
+        <ApiErrorAlert error={transitions.error} title="The history could not be loaded" />
       </Stack>
     </Card>
   );
@@ -219,7 +262,7 @@ export default function DomainPage() {
           )}
         </Stack>
       </Card>
-      <StateTimeline d={d} />
+      <StateTimeline d={d} orgId={orgId} />
       <DomainSettings d={d} orgId={orgId} />
       <Card withBorder>
         <Stack gap="sm">
