@@ -19,7 +19,7 @@ export default defineConfig({
       { text: 'Reference', link: '/reference/api' },
     ],
     sidebar: [
-      { text: 'Start', items: [{ text: 'Overview', link: '/' }, { text: 'Getting started', link: '/getting-started' }, { text: 'Concepts', link: '/concepts' }] },
+      { text: 'Start', items: [{ text: 'Overview', link: '/' }, { text: 'Getting started', link: '/getting-started' }, { text: 'Concepts', link: '/concepts' }, { text: 'Admin console', link: '/console' }] },
       {
         text: 'Task guides',
         items: [

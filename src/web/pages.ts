@@ -32,7 +32,7 @@ document.getElementById('f').addEventListener('submit',async e=>{e.preventDefaul
 const p1=document.getElementById('p1').value,p2=document.getElementById('p2').value;
 if(p1!==p2)return msg('The two passwords differ; type the same password twice.','err');
 try{const r=await call('/api/v1/auth/setup-password',{token,password:p1});history.replaceState(null,'',location.pathname);
-msg('Password set. You are signed in as '+r.user.email+'; your other sessions were ended. Pending invitations: /invitations. The API is documented at /docs.','ok')}catch(err){msg(err.message,'err')}});`,
+msg('Password set. You are signed in as '+r.user.email+'; your other sessions were ended. The admin console is at / (pending invitations: /invitations; the API is documented at /docs).','ok')}catch(err){msg(err.message,'err')}});`,
   );
 
 const setupPage = passwordPage('Set your password', 'Choose a password for your Palisade account.');
