@@ -25,7 +25,7 @@ import { isScimPath, renderScimFrameworkError } from './scim/protocol-routes.js'
 import { installStorageFaultHooks } from './http/storage-faults.js';
 import { healthRoutes } from './health/routes.js';
 import { validatorCompiler } from './http/validation.js';
-import { identifyCaller } from './http/identify.js';
+import { identifyCaller } from './auth/identify.js';
 import { ErrorSchema } from './http/schemas.js';
 import { type Metrics, createMetrics, systemRoutes } from './http/system-routes.js';
 import { newId } from './ids.js';

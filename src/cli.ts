@@ -17,7 +17,7 @@ import { copyDatabase } from './db/copy.js';
 import { backupSqlite, checkInstallation, restoreSqlite } from './db/backup.js';
 import { migrateToLatest } from './db/migrate.js';
 import { PalisadeError } from './errors.js';
-import { createScheduler } from './jobs/registry.js';
+import { createScheduler } from './scheduled-jobs.js';
 import { jobHealth } from './jobs/health.js';
 import { createChildOrganization, createOrganization } from './orgs/organizations.js';
 import { RoleMappingInput } from './orgs/role-mapping.js';
