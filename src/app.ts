@@ -29,7 +29,7 @@ import { identifyCaller } from './auth/identify.js';
 import { ErrorSchema } from './http/schemas.js';
 import { type Metrics, createMetrics, systemRoutes } from './http/system-routes.js';
 import { newId } from './ids.js';
-import { roleMappingRoutes } from './orgs/role-mapping-routes.js';
+import { roleMappingRoutes } from './role-mapping/routes.js';
 import { orgRoutes } from './orgs/routes.js';
 import { scimProtocolRoutes } from './scim/protocol-routes.js';
 import { scimRoutes } from './scim/routes.js';

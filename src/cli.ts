@@ -21,7 +21,7 @@ import { createScheduler } from './scheduled-jobs.js';
 import { jobHealth } from './jobs/health.js';
 import { createChildOrganization, createOrganization } from './orgs/organizations.js';
 import { RoleMappingInput } from './orgs/role-mapping.js';
-import { putRoleMapping } from './orgs/role-mapping-change.js';
+import { putRoleMapping } from './role-mapping/change.js';
 import { updateConnection } from './sso/connection-changes.js';
 import { UpdateConnectionInput } from './sso/connections.js';
 import { enforceSso } from './sso/enforcement.js';

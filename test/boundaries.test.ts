@@ -17,7 +17,7 @@ const DECLARATIONS = /\/(audit-actions|error-codes)\.ts$/;
 /**
  * Today's cycles (strongly connected folders) and two-way imports, recorded so that none is added
  * and each one broken is struck off: both lists only shrink (issue 20 broke auth↔sso, http↔auth,
- * http↔sso, audit↔crypto and jobs↔streams).
+ * http↔sso, audit↔crypto, jobs↔streams, lockout↔orgs and orgs↔scim).
  */
 const KNOWN_CYCLES = new Set<string>([
   'audit ↔ auth ↔ crypto ↔ db ↔ domains ↔ email ↔ http ↔ lockout ↔ orgs ↔ scim ↔ sso',
@@ -32,9 +32,7 @@ const KNOWN_TWO_WAY = new Set<string>([
   'domains ↔ orgs',
   'email ↔ orgs',
   'gateway ↔ workspace',
-  'lockout ↔ orgs',
   'lockout ↔ sso',
-  'orgs ↔ scim',
 ]);
 
 function files(dir: string): string[] {
