@@ -6,7 +6,7 @@ import type { Ctx } from '../context.js';
 import type { Queryable, User } from '../db/schema.js';
 import { badRequest, notFound } from '../errors.js';
 import { newId } from '../ids.js';
-import { authorizeWorkspace } from '../workspace/network.js';
+import { authorizeWorkspace } from '../policy/network.js';
 import { roleAllows } from '../orgs/permissions.js';
 import { unlessStorageFault } from '../db/faults.js';
 

@@ -1,7 +1,7 @@
 import { recordAudit } from '../audit/record.js';
 import { PalisadeError } from '../errors.js';
 import { DENIED_CODE, outboundFetch } from '../net/outbound.js';
-import { effectivePolicy } from '../workspace/policy.js';
+import { effectivePolicy } from '../policy/policy.js';
 import { gatewayError } from './errors.js';
 import type { GatewayCall, Sink } from './proxy.js';
 import {

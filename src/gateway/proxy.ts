@@ -5,8 +5,8 @@ import { createContentKey, sealWithContentKey } from '../crypto/content-keys.js'
 import { PalisadeError, notFound, unauthenticated } from '../errors.js';
 import { DENIED_CODE, outboundFetch } from '../net/outbound.js';
 import { newId } from '../ids.js';
-import { authorizeWorkspace } from '../workspace/network.js';
-import { effectivePolicy } from '../workspace/policy.js';
+import { authorizeWorkspace } from '../policy/network.js';
+import { effectivePolicy } from '../policy/policy.js';
 import { resolveGatewayKey } from './keys.js';
 import { recordBadToken } from '../auth/bad-credentials.js';
 import {
