@@ -19,9 +19,11 @@ import { MeView, SessionView, SignInView } from './views.js';
 
 const tags = ['Authentication'];
 
+/** Named response components of these routes, registered at the root by app.ts (see sharedSchemas there). */
+export const authSchemas = [SignInView, MeView, SessionView];
+
 export async function authRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
-  for (const schema of [SignInView, MeView, SessionView]) app.addSchema(schema);
 
   app.post(
     '/api/v1/auth/login',

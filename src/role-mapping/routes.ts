@@ -18,10 +18,11 @@ import { PutRoleMappingInput, PutRoleMappingView, putRoleMapping } from './chang
  */
 const tags = ['Role mapping'];
 
+/** Named response components of these routes, registered at the root by app.ts (see sharedSchemas there). */
+export const roleMappingSchemas = [RoleMappingView, RoleMappingPreviewView];
+
 export async function roleMappingRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
-  app.addSchema(RoleMappingView);
-  app.addSchema(RoleMappingPreviewView);
   app.get(
     '/api/v1/orgs/:orgId/role-mapping',
     {
