@@ -21,7 +21,7 @@ import { type Database, dropPostgresSchema, openDatabase } from '../src/db/conne
 import { migrateToLatest } from '../src/db/migrate.js';
 import { newId } from '../src/ids.js';
 import { createOrganization } from '../src/orgs/organizations.js';
-import { putRoleMapping } from '../src/orgs/role-mapping-change.js';
+import { putRoleMapping } from '../src/role-mapping/change.js';
 import { createDirectory } from '../src/scim/directories.js';
 
 const PG_URL = process.env.PALISADE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';

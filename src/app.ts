@@ -2,9 +2,9 @@ import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { auditCatalogRoutes } from './audit/catalog-routes.js';
-import { auditRoutes } from './audit/routes.js';
-import { authRoutes } from './auth/routes.js';
+import { AuditActionList, AuditActionView, auditCatalogRoutes } from './audit/catalog-routes.js';
+import { auditRoutes, auditSchemas } from './audit/routes.js';
+import { authRoutes, authSchemas } from './auth/routes.js';
 import { type Clock, systemClock } from './clock.js';
 import type { PalisadeConfig } from './config.js';
 import { closeKeyProvider, initKeyProvider } from './crypto/provider.js';
@@ -26,20 +26,20 @@ import { isScimPath, renderScimFrameworkError } from './scim/protocol-routes.js'
 import { installStorageFaultHooks } from './http/storage-faults.js';
 import { healthRoutes } from './health/routes.js';
 import { validatorCompiler } from './http/validation.js';
-import { identifyCaller } from './http/identify.js';
+import { identifyCaller } from './auth/identify.js';
 import { ErrorSchema } from './http/schemas.js';
-import { type Metrics, createMetrics, systemRoutes } from './http/system-routes.js';
+import { LivenessView, type Metrics, createMetrics, systemRoutes } from './http/system-routes.js';
 import { newId } from './ids.js';
-import { roleMappingRoutes } from './orgs/role-mapping-routes.js';
+import { roleMappingRoutes, roleMappingSchemas } from './role-mapping/routes.js';
 import { orgRoutes } from './orgs/routes.js';
 import { scimProtocolRoutes } from './scim/protocol-routes.js';
-import { scimRoutes } from './scim/routes.js';
-import { streamRoutes } from './streams/routes.js';
+import { scimRoutes, scimSchemas } from './scim/routes.js';
+import { streamRoutes, streamSchemas } from './streams/routes.js';
 import { pageRoutes } from './web/pages.js';
 import { consoleRoutes } from './web/console.js';
-import { ssoRoutes } from './sso/routes.js';
+import { ssoRoutes, ssoSchemas } from './sso/routes.js';
 import { workspaceRoutes } from './workspace/routes.js';
-import { gatewayRoutes } from './gateway/routes.js';
+import { gatewayRoutes, gatewaySchemas } from './gateway/routes.js';
 import { gatewayErrorBody, isGatewayPath } from './gateway/errors.js';
 import { flushGatewayWrites } from './gateway/write-behind.js';
 import { emailRoutes } from './email/routes.js';
@@ -78,6 +78,20 @@ declare module 'fastify' {
     lifecycle: { draining: boolean };
   }
 }
+
+const sharedSchemas = [
+  ErrorSchema,
+  LivenessView,
+  AuditActionView,
+  AuditActionList,
+  ...authSchemas,
+  ...auditSchemas,
+  ...roleMappingSchemas,
+  ...scimSchemas,
+  ...ssoSchemas,
+  ...streamSchemas,
+  ...gatewaySchemas,
+];
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { database, config } = opts;
@@ -170,7 +184,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   installErrorHandlers(app, [{ matches: isGatewayPath, body: gatewayErrorBody }]);
   installJsonParser(app);
-  app.addSchema(ErrorSchema);
+  // Named components (#/components/schemas/…) are added here, at the root, and never inside a route
+  // plugin: a plugin that adds a schema gets Fastify's default validator instead of the one set
+  // above (which does not coerce JSON bodies), so its requests would be validated differently.
+  for (const schema of sharedSchemas) app.addSchema(schema);
   await app.register(fastifyCookie);
   await app.register(fastifySwagger, {
     // Shared schemas become named components (#/components/schemas/Error), not def-0, def-1, …

@@ -9,7 +9,7 @@ import { type PalisadeConfig, loadConfig } from './config.js';
 import { sqlitePathOf } from './db/connect.js';
 import { PalisadeError } from './errors.js';
 import { reloadTls } from './http/tls.js';
-import { createScheduler } from './jobs/registry.js';
+import { createScheduler } from './scheduled-jobs.js';
 import { startRuntime } from './runtime.js';
 
 /**

@@ -53,8 +53,6 @@ const view = (): AuditActionView[] =>
 /** The audit action catalog, for the console's filters, Compliance API event types and notification rules. */
 export async function auditCatalogRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
-  app.addSchema(AuditActionView);
-  app.addSchema(AuditActionList);
   const list = { data: view() };
   app.get(
     '/api/v1/audit-actions',

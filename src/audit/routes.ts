@@ -99,9 +99,11 @@ export const AuditCheckpointList = Type.Object(
   { $id: 'AuditCheckpointList' },
 );
 
+/** Named response components of these routes, registered at the root by app.ts (see sharedSchemas there). */
+export const auditSchemas = [AuditChainVerification, AuditSigningKeySet, AuditCheckpointList];
+
 export async function auditRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
-  for (const schema of [AuditChainVerification, AuditSigningKeySet, AuditCheckpointList]) app.addSchema(schema);
   app.get(
     '/api/v1/orgs/:orgId/audit-events',
     {

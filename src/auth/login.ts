@@ -4,7 +4,7 @@ import { recordAudit } from '../audit/record.js';
 import type { Ctx } from '../context.js';
 import { autoJoinCapturingOrg } from '../domains/capture.js';
 import { PalisadeError } from '../errors.js';
-import { assertPasswordLoginAllowed, passwordlessAccountError } from '../sso/enforcement.js';
+import { assertPasswordLoginAllowed, passwordlessAccountError } from './sso-policy.js';
 import { normalizeEmail } from '../users/email.js';
 import { type PublicUser, findUserByEmail, publicUser } from '../users/store.js';
 import { auditOrgsOfUser } from './audit-orgs.js';

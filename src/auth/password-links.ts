@@ -4,7 +4,7 @@ import type { Ctx } from '../context.js';
 import { addressAuthority } from '../domains/authority.js';
 import { autoJoinCapturingOrg } from '../domains/capture.js';
 import { PalisadeError } from '../errors.js';
-import { assertLinkAllowed } from '../sso/enforcement.js';
+import { assertLinkAllowed } from './sso-policy.js';
 import { type PublicUser, publicUser } from '../users/store.js';
 import { auditOrgsOfUser } from './audit-orgs.js';
 import { replacePassword } from './credentials.js';

@@ -7,7 +7,7 @@ import { emailNotConfigured, enqueueEmail } from '../email/outbox.js';
 import { passwordResetEmail, passwordResetUnavailableEmail } from '../email/templates.js';
 import { emailConfigured } from '../email/transport.js';
 import { clientNetworkKey, consumeRateLimit, takeSlot } from '../http/rate-limit.js';
-import { ssoRequirementsFor } from '../sso/enforcement.js';
+import { ssoRequirementsFor } from './sso-policy.js';
 import { normalizeEmail } from '../users/email.js';
 import { findUserByEmail } from '../users/store.js';
 import { auditOrgsOfUser } from './audit-orgs.js';

@@ -2,7 +2,7 @@ import { setSessionCookie } from '../http/session-cookie.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { SESSION_COOKIE } from '../http/identify.js';
+import { SESSION_COOKIE } from '../http/session-cookie.js';
 import { PageQuerySchema, pageRequest, pageSchema } from '../http/pagination.js';
 import { errorResponses, noContent, ref } from '../http/schemas.js';
 import { ApiTokenView, CreateApiTokenInput, createApiToken, listApiTokens, revokeApiToken } from './api-tokens.js';
@@ -19,9 +19,11 @@ import { MeView, SessionView, SignInView } from './views.js';
 
 const tags = ['Authentication'];
 
+/** Named response components of these routes, registered at the root by app.ts (see sharedSchemas there). */
+export const authSchemas = [SignInView, MeView, SessionView];
+
 export async function authRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
-  for (const schema of [SignInView, MeView, SessionView]) app.addSchema(schema);
 
   app.post(
     '/api/v1/auth/login',

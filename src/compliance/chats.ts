@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { recordAudit } from '../audit/record.js';
 import type { Ctx } from '../context.js';
 import type { Queryable } from '../db/schema.js';
-import { activeHolds } from '../workspace/policy.js';
+import { activeHolds } from '../policy/policy.js';
 import { type ComplianceCall, organizationsOf } from './call.js';
 import { eraseConversation, flushErasedPages, openConversationTitle, openMessage } from './content.js';
 import { type ContentFilters, type ContentListQuery, contentFilters, cursorPage } from './content-lists.js';

@@ -2,8 +2,8 @@ import { effectiveContentTier } from '../audit/content-privacy.js';
 import { cachedLookup } from '../cache/hot-cache.js';
 import type { Ctx } from '../context.js';
 import { authorize } from '../orgs/authorize.js';
-import { authorizeWorkspace, compileAllowlist, enforceCompiledAllowlist, orgAllowlist } from '../workspace/network.js';
-import { type WorkspacePolicy, effectivePolicy } from '../workspace/policy.js';
+import { authorizeWorkspace, compileAllowlist, enforceCompiledAllowlist, orgAllowlist } from '../policy/network.js';
+import { type WorkspacePolicy, effectivePolicy } from '../policy/policy.js';
 import { type UpstreamTarget, loadUpstream } from './upstream.js';
 
 /**

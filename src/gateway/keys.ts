@@ -7,7 +7,7 @@ import type { Db, Queryable } from '../db/schema.js';
 import { cachedLookup } from '../cache/hot-cache.js';
 import { badRequest, notFound } from '../errors.js';
 import { newId } from '../ids.js';
-import { authorizeWorkspace } from '../workspace/network.js';
+import { authorizeWorkspace } from '../policy/network.js';
 import { roleAllows } from '../orgs/permissions.js';
 import { flushGatewayWrites, queueKeyUse } from './write-behind.js';
 

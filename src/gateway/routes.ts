@@ -83,6 +83,15 @@ function sinkFor(request: FastifyRequest, reply: FastifyReply): Sink {
   };
 }
 
+/** Named response components of the model API, registered at the root by app.ts. */
+export const gatewaySchemas = [
+  GatewayMessage,
+  GatewayChatCompletion,
+  GatewayTokenCount,
+  GatewayModel,
+  GatewayModelList,
+];
+
 /** The model gateway (Anthropic- and OpenAI-compatible) and its key, provider and usage administration. */
 export async function gatewayRoutes(root: FastifyInstance): Promise<void> {
   await root.register(protocolRoutes);
@@ -245,8 +254,6 @@ async function protocolRoutes(app: FastifyInstance): Promise<void> {
     );
     return reply;
   };
-  for (const s of [GatewayMessage, GatewayChatCompletion, GatewayTokenCount, GatewayModel, GatewayModelList])
-    app.addSchema(s);
   const schema = { tags: ['Gateway'], body: Type.Object({}, { additionalProperties: true }) };
   app.post(
     '/v1/messages',

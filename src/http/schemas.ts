@@ -31,7 +31,7 @@ export const OrgMemberParams = Type.Object({
 
 /**
  * A reference to a schema published as a named component (`#/components/schemas/<$id>`, registered
- * with `app.addSchema` in the plugin that serves it), typed as the schema so handlers are checked
+ * with `app.addSchema` at the root: see sharedSchemas in src/app.ts), typed as the schema so handlers are checked
  * against it. Generated clients name their types after these components.
  */
 export function ref<T extends TSchema>(schema: T) {

@@ -1,6 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { NewSession } from '../auth/sessions.js';
-import { SESSION_COOKIE } from './identify.js';
+
+export const SESSION_COOKIE = 'palisade_session';
+export const CSRF_HEADER = 'x-csrf-token';
 
 /** The one place the session cookie is set: password, setup link, break-glass and SSO sign-ins alike. */
 export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, session: NewSession): void {

@@ -30,14 +30,13 @@ export function createMetrics(): Metrics {
   };
 }
 
-const LivenessView = Type.Object({ status: Type.Literal('ok') }, { $id: 'LivenessView' });
+export const LivenessView = Type.Object({ status: Type.Literal('ok') }, { $id: 'LivenessView' });
 
 /** Liveness and the metrics endpoint; readiness (which reads jobs and streams) is src/health/routes.ts. */
 export async function systemRoutes(
   app: FastifyInstance,
   opts: { database: Database; metrics: Metrics; metricsEnabled: boolean },
 ): Promise<void> {
-  app.addSchema(LivenessView);
   app.get(
     '/healthz',
     {

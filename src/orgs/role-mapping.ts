@@ -201,7 +201,7 @@ export async function getRoleMapping(ctx: Ctx, orgId: string): Promise<RoleMappi
 
 /**
  * Replaces the organization's mapping rows (no authorization, no audit): the write itself, used
- * inside the guarded change (src/orgs/role-mapping-change.ts) and by the lockout preview.
+ * inside the guarded change (src/role-mapping/change.ts) and by the lockout preview.
  */
 export async function writeRoleMapping(tx: Tx, orgId: string, input: RoleMappingInput, now: Date): Promise<void> {
   const at = now.toISOString();

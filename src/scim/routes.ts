@@ -32,10 +32,12 @@ const WithToken = Type.Object({
   token: Type.String({ description: 'Bearer token for the identity provider. Shown once.' }),
 });
 
+/** Named response components of these routes, registered at the root by app.ts (see sharedSchemas there). */
+export const scimSchemas = [ScimSyncProblemsView, ScimRolePreviewView, ScimRoleApplicationView];
+
 /** Admin API for SCIM directories: tokens, sync log, role preview. The SCIM protocol itself is in protocol-routes.ts. */
 export async function scimRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
-  for (const schema of [ScimSyncProblemsView, ScimRolePreviewView, ScimRoleApplicationView]) app.addSchema(schema);
   const base = '/api/v1/orgs/:orgId/scim/directories';
   app.post(
     base,

@@ -107,10 +107,11 @@ function finish(request: FastifyRequest, reply: FastifyReply, result: FlowResult
   return reply.redirect(notice ? `/?${notice}` : '/', 303);
 }
 
+/** Named response components of these routes, registered at the root by app.ts (see sharedSchemas there). */
+export const ssoSchemas = [PresetList, SimulationView, EnforcementView, TotpEnrollmentView, OidcClientJwks];
+
 export async function ssoRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
-  for (const schema of [PresetList, SimulationView, EnforcementView, TotpEnrollmentView, OidcClientJwks, SignInView])
-    app.addSchema(schema);
   // SAML responses arrive as an HTML form post; only this plugin's routes accept that encoding.
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',

@@ -22,16 +22,17 @@ import {
 const tags = ['Audit streams (SIEM)'];
 const StreamParams = Type.Object({ orgId: Type.String({ maxLength: 64 }), streamId: Type.String({ maxLength: 64 }) });
 
+/** Named response components of these routes, registered at the root by app.ts (see sharedSchemas there). */
+export const streamSchemas = [
+  AuditStreamView,
+  AuditStreamList,
+  AuditStreamCreatedView,
+  AuditStreamUpdatedView,
+  AuditStreamTestResult,
+];
+
 export async function streamRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
-  for (const schema of [
-    AuditStreamView,
-    AuditStreamList,
-    AuditStreamCreatedView,
-    AuditStreamUpdatedView,
-    AuditStreamTestResult,
-  ])
-    app.addSchema(schema);
   const base = '/api/v1/orgs/:orgId/audit-streams';
   app.get(
     base,

@@ -20,9 +20,9 @@ import { recordUsage } from '../gateway/usage.js';
 import { assertModelAllowed, loadUpstream } from '../gateway/upstream.js';
 import { type Page, type PageRequest, pageOf, pageQuery } from '../http/pagination.js';
 import { newId } from '../ids.js';
-import { authorizeWorkspace } from './network.js';
+import { authorizeWorkspace } from '../policy/network.js';
 import { requireUser } from '../auth/require-user.js';
-import { activeHolds, effectivePolicy } from './policy.js';
+import { activeHolds, effectivePolicy } from '../policy/policy.js';
 
 export const ConversationView = Type.Object({
   id: Type.String(),

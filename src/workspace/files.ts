@@ -17,8 +17,8 @@ import { assertNotHeld, refuseDeletionUnderHold } from './conversations.js';
 import { PalisadeError, notFound } from '../errors.js';
 import { type Page, type PageRequest, pageOf, pageQuery } from '../http/pagination.js';
 import { newId } from '../ids.js';
-import { authorizeWorkspace } from './network.js';
-import { effectivePolicy } from './policy.js';
+import { authorizeWorkspace } from '../policy/network.js';
+import { effectivePolicy } from '../policy/policy.js';
 
 export const FileView = Type.Object({
   id: Type.String(),

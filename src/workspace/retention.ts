@@ -4,7 +4,7 @@ import type { Ctx } from '../context.js';
 import { destroyContentKeys, flushErasedPages } from '../crypto/content-keys.js';
 import type { Queryable } from '../db/schema.js';
 import { authorize } from '../orgs/authorize.js';
-import { activeHolds, effectivePolicy } from './policy.js';
+import { activeHolds, effectivePolicy } from '../policy/policy.js';
 
 /** Retention: what a period would delete, and the purge that deletes it (outside legal holds). */
 

@@ -2,7 +2,7 @@ import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { EncryptionView, ShredInput, encryptionStatus, rotateOrgKey, shredOrgKeys } from '../crypto/admin.js';
+import { EncryptionView, ShredInput, encryptionStatus, rotateOrgKey, shredOrgKeys } from './encryption.js';
 import { PalisadeError, badRequest } from '../errors.js';
 import { PageQuerySchema, pageRequest, pageSchema } from '../http/pagination.js';
 import { OrgParams, errorResponses, noContent } from '../http/schemas.js';

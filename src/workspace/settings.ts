@@ -3,8 +3,8 @@ import { recordAudit } from '../audit/record.js';
 import type { Ctx } from '../context.js';
 import { PalisadeError } from '../errors.js';
 import { authorize } from '../orgs/authorize.js';
-import { allowlistMatcher, orgAllowlist, parseCidr } from './network.js';
-import { activeHolds, effectivePolicy } from './policy.js';
+import { allowlistMatcher, orgAllowlist, parseCidr } from '../policy/network.js';
+import { activeHolds, effectivePolicy } from '../policy/policy.js';
 import { countExpired } from './retention.js';
 
 /** The workspace settings of an organization: retention, the no-training policy and the IP allowlist. */

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { recordAuditBatch } from '../../src/audit/record.js';
 import { sqliteHandleOf } from '../../src/db/connect.js';
-import { createScheduler } from '../../src/jobs/registry.js';
+import { createScheduler } from '../../src/scheduled-jobs.js';
 import { type TestApp, createTestApp } from '../helpers/harness.js';
 import { testAction } from '../helpers/audit-actions.js';
 

@@ -10,7 +10,7 @@ import { type AuditEvent, chainHash, hashedContent } from '../../src/audit/event
 import { recordAuditBatch } from '../../src/audit/record.js';
 import { parseExport, verifyExport } from '../../src/audit/verify-file.js';
 import { verifyChain } from '../../src/audit/verify.js';
-import { createScheduler } from '../../src/jobs/registry.js';
+import { createScheduler } from '../../src/scheduled-jobs.js';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
 import { testAction } from '../helpers/audit-actions.js';
 

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import type { AuditEvent } from '../../src/audit/event.js';
 import { recordAuditBatch } from '../../src/audit/record.js';
 import { type FileVerification, readExport, verifyExportFile } from '../../src/audit/verify-file.js';
-import { createScheduler } from '../../src/jobs/registry.js';
+import { createScheduler } from '../../src/scheduled-jobs.js';
 import { type TestApp, createTestApp } from '../helpers/harness.js';
 import { testAction } from '../helpers/audit-actions.js';
 

@@ -10,7 +10,7 @@ import { rewrapJob } from '../../src/crypto/jobs.js';
 import { KeyProviderError } from '../../src/crypto/kek.js';
 import { LocalKeyring, loadLocalKeyring } from '../../src/crypto/local-keyring.js';
 import { replaceKeyProvider } from '../../src/crypto/provider.js';
-import { createScheduler } from '../../src/jobs/registry.js';
+import { createScheduler } from '../../src/scheduled-jobs.js';
 import { createTestApp, type TestApp } from '../helpers/harness.js';
 
 const key = () => randomBytes(32).toString('base64');

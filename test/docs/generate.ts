@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { program } from '../../src/cli.js';
 import { CONFIG_SPEC, loadConfig } from '../../src/config.js';
-import { allJobs } from '../../src/jobs/registry.js';
+import { allJobs } from '../../src/scheduled-jobs.js';
 import { createTestApp } from '../helpers/harness.js';
 import { INHERITED_ROLES, PERMISSIONS, PERMISSION_PURPOSE, type Permission } from '../../src/orgs/permissions.js';
 import { AUDIT_ACTIONS } from '../../src/audit/actions.js';

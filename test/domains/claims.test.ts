@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/connect.js';
 import { RECHECK_JOB } from '../../src/domains/recheck-job.js';
 import { applyCheck, checkDns } from '../../src/domains/verify.js';
-import { createScheduler } from '../../src/jobs/registry.js';
+import { createScheduler } from '../../src/scheduled-jobs.js';
 import { TEST_DIALECT } from '../helpers/db.js';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
 import { Dnsmasq } from './dns-peers.js';

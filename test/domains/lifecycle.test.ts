@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { RECHECK_JOB } from '../../src/domains/recheck-job.js';
-import { allJobs, createScheduler } from '../../src/jobs/registry.js';
+import { allJobs, createScheduler } from '../../src/scheduled-jobs.js';
 import type { Scheduler } from '../../src/jobs/scheduler.js';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
 import { Dnsmasq, silentResolver } from './dns-peers.js';

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/connect.js';
-import { createScheduler } from '../../src/jobs/registry.js';
+import { createScheduler } from '../../src/scheduled-jobs.js';
 import { reserveLoginAttempt } from '../../src/auth/throttle.js';
 import { clientNetworkKey, purgeThrottleCounters } from '../../src/http/rate-limit.js';
 import { rateLimitCleanupJob } from '../../src/http/jobs.js';

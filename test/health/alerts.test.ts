@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { recordAuditBatch } from '../../src/audit/record.js';
 import { sqliteHandleOf } from '../../src/db/connect.js';
-import { createScheduler } from '../../src/jobs/registry.js';
+import { createScheduler } from '../../src/scheduled-jobs.js';
 import { TEST_DIALECT } from '../helpers/db.js';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
 import { type FakeSiem, startFakeSiem } from '../peers/fake-siem.js';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { RECHECK_JOB } from '../../src/domains/recheck-job.js';
-import { createScheduler } from '../../src/jobs/registry.js';
+import { createScheduler } from '../../src/scheduled-jobs.js';
 import type { Scheduler } from '../../src/jobs/scheduler.js';
-import { passwordlessAccountError } from '../../src/sso/enforcement.js';
+import { passwordlessAccountError } from '../../src/auth/sso-policy.js';
 import { Dnsmasq } from '../domains/dns-peers.js';
 import { type TestApp, TEST_PASSWORD, createTestApp } from '../helpers/harness.js';
 import { PUBLIC, type Person, SamlOrg } from './saml-org.js';

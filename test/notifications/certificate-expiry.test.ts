@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { webcrypto } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import * as x509 from '@peculiar/x509';
-import { createScheduler } from '../../src/jobs/registry.js';
+import { createScheduler } from '../../src/scheduled-jobs.js';
 import { notificationJobs } from '../../src/notifications/jobs.js';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
 

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { domainRecheckJob } from '../../src/domains/jobs.js';
 import { deliverDueEmail } from '../../src/email/deliver.js';
 import { closeTransport } from '../../src/email/transport.js';
-import { createScheduler } from '../../src/jobs/registry.js';
+import { createScheduler } from '../../src/scheduled-jobs.js';
 import type { Scheduler } from '../../src/jobs/scheduler.js';
 import { notificationPass } from '../../src/notifications/jobs.js';
 import { Dnsmasq } from '../domains/dns-peers.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { allJobs } from '../../src/jobs/registry.js';
+import { allJobs } from '../../src/scheduled-jobs.js';
 import { scimSyncLogRetentionJob } from '../../src/scim/jobs.js';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
 import { PATCH_OP, ScimClient, memberOf, newDirectory, user } from './helpers.js';

@@ -9,7 +9,7 @@ import type { PalisadeConfig } from '../../src/config.js';
 import { rewrapJob } from '../../src/crypto/jobs.js';
 import { LocalKeyring } from '../../src/crypto/local-keyring.js';
 import { replaceKeyProvider } from '../../src/crypto/provider.js';
-import { createScheduler } from '../../src/jobs/registry.js';
+import { createScheduler } from '../../src/scheduled-jobs.js';
 import { createOrganization } from '../../src/orgs/organizations.js';
 import { oidcClientSecret, spPrivateKey } from '../../src/sso/secrets.js';
 import { openTotpSecret } from '../../src/sso/totp-secret.js';

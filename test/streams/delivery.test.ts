@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import splunk from 'splunk-logging';
 import { recordAuditBatch } from '../../src/audit/record.js';
 import { deliverStream } from '../../src/streams/deliver.js';
-import { createScheduler } from '../../src/jobs/registry.js';
+import { createScheduler } from '../../src/scheduled-jobs.js';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
 import { type FakeSiem, startFakeSiem } from '../peers/fake-siem.js';
 import { type RsyslogPeer, startRsyslog } from '../peers/rsyslog.js';

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { buildApp } from '../../src/app.js';
 import { recordAuditBatch } from '../../src/audit/record.js';
-import { createScheduler } from '../../src/jobs/registry.js';
+import { createScheduler } from '../../src/scheduled-jobs.js';
 import { setOutboundResolver } from '../../src/net/outbound.js';
 import { sealLegacyStreamSecrets } from '../../src/streams/secrets.js';
 import { Dnsmasq } from '../domains/dns-peers.js';

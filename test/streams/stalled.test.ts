@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { recordAuditBatch } from '../../src/audit/record.js';
-import { createScheduler } from '../../src/jobs/registry.js';
+import { createScheduler } from '../../src/scheduled-jobs.js';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
 import { type FakeSiem, startFakeSiem } from '../peers/fake-siem.js';
 import { testAction } from '../helpers/audit-actions.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { allowlistMatcher, parseCidr } from '../../src/workspace/network.js';
+import { allowlistMatcher, parseCidr } from '../../src/policy/network.js';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
 
 describe('per-organization IP allowlist for the workspace and gateway', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createScheduler } from '../../src/jobs/registry.js';
+import { createScheduler } from '../../src/scheduled-jobs.js';
 import { retentionPurgeJob } from '../../src/workspace/jobs.js';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
 import { type ModelUpstream, startModelUpstream } from '../helpers/model-upstream.js';

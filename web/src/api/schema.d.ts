@@ -744,6 +744,28 @@ export interface components {
       /** @enum {string} */
       status: "ok";
     };
+    AuditActionView: {
+      /** @description The name events carry, e.g. member.role_changed. */
+      action: string;
+      /** @description The part of Palisade that writes it. */
+      domain: string;
+      description: string;
+      /** @description A change to who signs in with which rights, to security settings, keys or the audit trail, or a refusal of one. */
+      securityRelevant: boolean;
+      ocsf: {
+        classUid: number;
+        className: string;
+        activityId: number;
+        activityName: string;
+      };
+      /** @description Names older events of this action were stored under; filters match them too. */
+      formerNames: string[];
+      /** @description Never stored: sent only to SIEM destinations (a test event). */
+      synthetic: boolean;
+    };
+    AuditActionList: {
+      data: components["schemas"]["AuditActionView"][];
+    };
     SignInView: {
       user: {
         id: string;
@@ -797,52 +819,6 @@ export interface components {
         })[];
       /** @description For X-CSRF-Token; null when the caller uses an API token (bearer calls need none). */
       csrfToken: string | null;
-    };
-    RoleMappingView: {
-      requiredPrefix: string | null;
-      defaultRole: ("admin" | "member") | null;
-      rules: ({
-          id: string;
-          group: string;
-          role: "admin" | "member";
-        })[];
-    };
-    RoleMappingPreviewView: {
-      /** @description The mapping evaluated: the saved one, or the one proposed. */
-      mapping: {
-        requiredPrefix: string | null;
-        defaultRole: ("admin" | "member") | null;
-        rules: ({
-            id: string;
-            group: string;
-            role: "admin" | "member";
-          })[];
-      };
-      result?: {
-        role: ("admin" | "member") | null;
-        source: "rule" | "default" | "none";
-        groups: ({
-            group: string;
-            outcome: "matched" | "missing_prefix" | "no_rule";
-            role?: "admin" | "member";
-            /** @description For missing_prefix: the name the group should have. */
-            expected?: string;
-            explanation: string;
-          })[];
-      };
-      users?: ({
-          email: string;
-          role: ("admin" | "member") | null;
-          source: "rule" | "default" | "none";
-          groups: ({
-              group: string;
-              outcome: "matched" | "missing_prefix" | "no_rule";
-              role?: "admin" | "member";
-              /** @description For missing_prefix: the name the group should have. */
-              expected?: string;
-              explanation: string;
-            })[];
-        })[];
     };
     AuditChainVerification: {
       orgId: string;
@@ -901,27 +877,51 @@ export interface components {
           retiredAt: string | null;
         })[];
     };
-    AuditActionView: {
-      /** @description The name events carry, e.g. member.role_changed. */
-      action: string;
-      /** @description The part of Palisade that writes it. */
-      domain: string;
-      description: string;
-      /** @description A change to who signs in with which rights, to security settings, keys or the audit trail, or a refusal of one. */
-      securityRelevant: boolean;
-      ocsf: {
-        classUid: number;
-        className: string;
-        activityId: number;
-        activityName: string;
-      };
-      /** @description Names older events of this action were stored under; filters match them too. */
-      formerNames: string[];
-      /** @description Never stored: sent only to SIEM destinations (a test event). */
-      synthetic: boolean;
+    RoleMappingView: {
+      requiredPrefix: string | null;
+      defaultRole: ("admin" | "member") | null;
+      rules: ({
+          id: string;
+          group: string;
+          role: "admin" | "member";
+        })[];
     };
-    AuditActionList: {
-      data: components["schemas"]["AuditActionView"][];
+    RoleMappingPreviewView: {
+      /** @description The mapping evaluated: the saved one, or the one proposed. */
+      mapping: {
+        requiredPrefix: string | null;
+        defaultRole: ("admin" | "member") | null;
+        rules: ({
+            id: string;
+            group: string;
+            role: "admin" | "member";
+          })[];
+      };
+      result?: {
+        role: ("admin" | "member") | null;
+        source: "rule" | "default" | "none";
+        groups: ({
+            group: string;
+            outcome: "matched" | "missing_prefix" | "no_rule";
+            role?: "admin" | "member";
+            /** @description For missing_prefix: the name the group should have. */
+            expected?: string;
+            explanation: string;
+          })[];
+      };
+      users?: ({
+          email: string;
+          role: ("admin" | "member") | null;
+          source: "rule" | "default" | "none";
+          groups: ({
+              group: string;
+              outcome: "matched" | "missing_prefix" | "no_rule";
+              role?: "admin" | "member";
+              /** @description For missing_prefix: the name the group should have. */
+              expected?: string;
+              explanation: string;
+            })[];
+        })[];
     };
     ScimSyncProblemsView: {
       problems: ({
@@ -1127,88 +1127,6 @@ export interface components {
           e?: string;
         }[];
     };
-    GatewayMessage: {
-      id: string;
-      /** @enum {string} */
-      type: "message";
-      /** @enum {string} */
-      role: "assistant";
-      model: string;
-      content: {
-          type: string;
-          [key: string]: unknown;
-        }[];
-      stop_reason: string | null;
-      usage: {
-        input_tokens: number;
-        output_tokens: number;
-        [key: string]: unknown;
-      };
-      [key: string]: unknown;
-    };
-    GatewayChatCompletion: {
-      id: string;
-      /** @enum {string} */
-      object: "chat.completion";
-      created: number;
-      model: string;
-      choices: ({
-          index: number;
-          message: {
-            role: string;
-            content: string | null;
-            [key: string]: unknown;
-          };
-          finish_reason: string | null;
-          [key: string]: unknown;
-        })[];
-      usage?: {
-        prompt_tokens: number;
-        completion_tokens: number;
-        total_tokens: number;
-        [key: string]: unknown;
-      };
-      [key: string]: unknown;
-    };
-    GatewayTokenCount: {
-      input_tokens: number;
-      [key: string]: unknown;
-    };
-    GatewayModel: {
-      /** @enum {string} */
-      type: "model";
-      id: string;
-      display_name: string;
-      created_at: string;
-    } | ({
-      id: string;
-      /** @enum {string} */
-      object: "model";
-      created: number | null;
-      owned_by: string;
-    });
-    GatewayModelList: ({
-      data: {
-          /** @enum {string} */
-          type: "model";
-          id: string;
-          display_name: string;
-          created_at: string;
-        }[];
-      has_more: boolean;
-      first_id: string | null;
-      last_id: string | null;
-    }) | ({
-      /** @enum {string} */
-      object: "list";
-      data: ({
-          id: string;
-          /** @enum {string} */
-          object: "model";
-          created: number | null;
-          owned_by: string;
-        })[];
-    });
     AuditStreamView: {
       id: string;
       name: string;
@@ -1308,6 +1226,88 @@ export interface components {
       error?: string;
       eventId: string;
     };
+    GatewayMessage: {
+      id: string;
+      /** @enum {string} */
+      type: "message";
+      /** @enum {string} */
+      role: "assistant";
+      model: string;
+      content: {
+          type: string;
+          [key: string]: unknown;
+        }[];
+      stop_reason: string | null;
+      usage: {
+        input_tokens: number;
+        output_tokens: number;
+        [key: string]: unknown;
+      };
+      [key: string]: unknown;
+    };
+    GatewayChatCompletion: {
+      id: string;
+      /** @enum {string} */
+      object: "chat.completion";
+      created: number;
+      model: string;
+      choices: ({
+          index: number;
+          message: {
+            role: string;
+            content: string | null;
+            [key: string]: unknown;
+          };
+          finish_reason: string | null;
+          [key: string]: unknown;
+        })[];
+      usage?: {
+        prompt_tokens: number;
+        completion_tokens: number;
+        total_tokens: number;
+        [key: string]: unknown;
+      };
+      [key: string]: unknown;
+    };
+    GatewayTokenCount: {
+      input_tokens: number;
+      [key: string]: unknown;
+    };
+    GatewayModel: {
+      /** @enum {string} */
+      type: "model";
+      id: string;
+      display_name: string;
+      created_at: string;
+    } | ({
+      id: string;
+      /** @enum {string} */
+      object: "model";
+      created: number | null;
+      owned_by: string;
+    });
+    GatewayModelList: ({
+      data: {
+          /** @enum {string} */
+          type: "model";
+          id: string;
+          display_name: string;
+          created_at: string;
+        }[];
+      has_more: boolean;
+      first_id: string | null;
+      last_id: string | null;
+    }) | ({
+      /** @enum {string} */
+      object: "list";
+      data: ({
+          id: string;
+          /** @enum {string} */
+          object: "model";
+          created: number | null;
+          owned_by: string;
+        })[];
+    });
   };
   responses: never;
   parameters: never;

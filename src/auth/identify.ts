@@ -1,17 +1,15 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { resolveApiToken } from '../auth/api-tokens.js';
-import { constantTimeEqual, csrfTokenFor, secretKind } from '../auth/secrets.js';
-import { resolveSession } from '../auth/sessions.js';
-import { recordBadToken } from '../auth/bad-credentials.js';
+import { resolveApiToken } from './api-tokens.js';
+import { constantTimeEqual, csrfTokenFor, secretKind } from './secrets.js';
+import { resolveSession } from './sessions.js';
+import { recordBadToken } from './bad-credentials.js';
 import type { Clock } from '../clock.js';
 import type { PalisadeConfig } from '../config.js';
 import type { Caller, Ctx } from '../context.js';
 import type { Db } from '../db/schema.js';
-import { endSessionIfSsoRequired } from '../sso/enforcement.js';
+import { CSRF_HEADER, SESSION_COOKIE } from '../http/session-cookie.js';
+import { endSessionIfSsoRequired } from './sso-policy.js';
 import { PalisadeError, unauthenticated } from '../errors.js';
-
-export const SESSION_COOKIE = 'palisade_session';
-export const CSRF_HEADER = 'x-csrf-token';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** The SAML POST binding is a cross-site form post from the IdP, authenticated by the signed response itself. */

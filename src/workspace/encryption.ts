@@ -4,8 +4,8 @@ import type { Ctx } from '../context.js';
 import { badRequest } from '../errors.js';
 import { authorize } from '../orgs/authorize.js';
 import { lockOrg } from '../orgs/store.js';
-import { destroyOrgKeys, rotateDataKey } from './data-keys.js';
-import { keyProviderFor } from './provider.js';
+import { destroyOrgKeys, rotateDataKey } from '../crypto/data-keys.js';
+import { keyProviderFor } from '../crypto/provider.js';
 
 export const EncryptionView = Type.Object({
   provider: Type.String(),

@@ -8,15 +8,21 @@ import {
   RoleMappingView,
   getRoleMapping,
   previewRoleMapping,
-} from './role-mapping.js';
-import { PutRoleMappingInput, PutRoleMappingView, putRoleMapping } from './role-mapping-change.js';
+} from '../orgs/role-mapping.js';
+import { PutRoleMappingInput, PutRoleMappingView, putRoleMapping } from './change.js';
 
+/**
+ * The group-to-role mapping's API. The mapping itself (rules, evaluation) is in orgs/role-mapping.ts,
+ * where SSO, SCIM and the lockout guard read it; replacing it passes the lockout guard and reports
+ * pending SCIM role changes, so this sits above orgs, lockout and scim rather than inside orgs.
+ */
 const tags = ['Role mapping'];
+
+/** Named response components of these routes, registered at the root by app.ts (see sharedSchemas there). */
+export const roleMappingSchemas = [RoleMappingView, RoleMappingPreviewView];
 
 export async function roleMappingRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
-  app.addSchema(RoleMappingView);
-  app.addSchema(RoleMappingPreviewView);
   app.get(
     '/api/v1/orgs/:orgId/role-mapping',
     {

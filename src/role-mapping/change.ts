@@ -3,7 +3,7 @@ import { recordAudit } from '../audit/record.js';
 import type { Ctx } from '../context.js';
 import { guardChange } from '../lockout/guard.js';
 import { ImpactFields, type ImpactView, impactView } from '../lockout/views.js';
-import { authorize } from './authorize.js';
+import { authorize } from '../orgs/authorize.js';
 import {
   MappableRole,
   type RoleMapping,
@@ -12,7 +12,7 @@ import {
   mappingForAudit,
   validateRoleMapping,
   writeRoleMapping,
-} from './role-mapping.js';
+} from '../orgs/role-mapping.js';
 
 export const PutRoleMappingInput = Type.Composite(
   [
