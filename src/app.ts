@@ -9,6 +9,7 @@ import { type Clock, systemClock } from './clock.js';
 import type { PalisadeConfig } from './config.js';
 import { closeKeyProvider, initKeyProvider } from './crypto/provider.js';
 import { acquireRedis } from './http/rate-limit-redis.js';
+import { VERSION } from './version.js';
 import type { Database } from './db/connect.js';
 import { domainRoutes } from './domains/routes.js';
 import { LOG_REDACT_PATHS, scrubSecrets } from './http/log-redaction.js';
@@ -59,7 +60,7 @@ export interface AppOptions {
   logStream?: NodeJS.WritableStream;
 }
 
-export const VERSION = '0.1.0';
+export { VERSION };
 
 export interface RouteEntry {
   method: string;

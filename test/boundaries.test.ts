@@ -126,3 +126,23 @@ test('no new import cycle between domain folders under src/', () => {
     'a known cycle is gone: remove it from KNOWN_CYCLES',
   );
 });
+
+/**
+ * The composition roots at the top of src/ (app.ts builds the app from every domain's routes;
+ * cli.ts, serve.ts and scheduled-jobs.ts start it) import the domains, never the other way round.
+ * A domain module importing one of them closes a loop through every route module: whichever module
+ * is imported first then meets the others half-initialized (a test importing src/streams/streams.ts
+ * first found `AuditStreamView` "before initialization" when formats.ts imported VERSION from app.ts).
+ */
+test('no domain module imports a composition root (app, cli, serve, scheduled-jobs)', () => {
+  const ROOTS = /from '\.\.\/(app|cli|serve|scheduled-jobs)\.js'/;
+  const offenders = files(src)
+    .filter((f) => folderOf(f) !== undefined)
+    .filter((f) =>
+      readFileSync(f, 'utf8')
+        .split('\n')
+        .some((line) => ROOTS.test(line) && !/^\s*import type /.test(line)),
+    )
+    .map((f) => relative(src, f));
+  assert.deepEqual(offenders, []);
+});

@@ -1,4 +1,4 @@
-import { VERSION } from '../app.js';
+import { VERSION } from '../version.js';
 import { RULES } from './rules/index.js';
 import type { PrFinding } from './pr-analysis.js';
 

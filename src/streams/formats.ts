@@ -1,4 +1,4 @@
-import { VERSION } from '../app.js';
+import { VERSION } from '../version.js';
 import { OCSF_ACTIVITIES } from '../audit/action-spec.js';
 import { auditActionSpec } from '../audit/actions.js';
 import type { AuditEvent } from '../audit/event.js';
