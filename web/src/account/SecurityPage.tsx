@@ -16,7 +16,6 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import QRCode from 'qrcode';
 import { type FormEvent, useEffect, useState } from 'react';
 import { type Created, api, data } from '../api/client';
-import type { TotpStatus } from '../api/pending';
 import { ApiErrorAlert, notifyDone } from '../app/errors';
 import { useSession } from '../app/session';
 
@@ -111,7 +110,7 @@ export default function SecurityPage() {
   const qc = useQueryClient();
   const status = useQuery({
     queryKey: TOTP_KEY,
-    queryFn: async () => (await data(api.GET('/api/v1/me/totp'))) as unknown as TotpStatus,
+    queryFn: async () => await data(api.GET('/api/v1/me/totp')),
   });
   const [enrollment, setEnrollment] = useState<Enrollment | null>(null);
   const [confirmRemove, setConfirmRemove] = useState(false);

@@ -7,7 +7,7 @@ export const SESSION_KEY = ['session'] as const;
 /** Who is signed in (null: no one). The CSRF token for state changes comes with it. */
 async function fetchSession(): Promise<SessionView | null> {
   try {
-    const s = (await data(api.GET('/api/v1/auth/session'))) as unknown as SessionView;
+    const s = await data(api.GET('/api/v1/auth/session'));
     setCsrfToken(s.csrfToken);
     return s;
   } catch (err) {

@@ -16,11 +16,10 @@ import {
 import { useDebouncedValue } from '@mantine/hooks';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
-import { api, data } from '../api/client';
+import { type Ok, api, data } from '../api/client';
 import { ApiErrorAlert, asApiError, notifyDone } from '../app/errors';
 import { ConfirmButton, Loading } from '../domains/widgets';
 import { WARN_COLOR } from '../domains/words';
-import type { AppliedRoles, RolePreview } from './pending';
 import type { Directory, MappableRole, RoleMapping, RoleMappingInput } from './types';
 import { hasProblems, mappingProblems } from './validate';
 
@@ -55,10 +54,7 @@ export function RoleMappingEditor({ orgId, directory }: { orgId: string; directo
   const qc = useQueryClient();
   const saved = useQuery({
     queryKey: ['org', orgId, 'role-mapping'],
-    queryFn: async () =>
-      (await data(
-        api.GET('/api/v1/orgs/{orgId}/role-mapping', { params: { path: { orgId } } }),
-      )) as unknown as RoleMapping,
+    queryFn: async () => await data(api.GET('/api/v1/orgs/{orgId}/role-mapping', { params: { path: { orgId } } })),
   });
   const [draft, setDraft] = useState<Draft | null>(null);
   useEffect(() => {
@@ -74,26 +70,26 @@ export function RoleMappingEditor({ orgId, directory }: { orgId: string; directo
     enabled: debounced !== null,
     placeholderData: (prev) => prev,
     queryFn: async () =>
-      (await data(
+      await data(
         api.POST('/api/v1/orgs/{orgId}/scim/directories/{directoryId}/role-preview', {
           params: { path: { orgId, directoryId: directory.id } },
           body: { mapping: debounced! },
         }),
-      )) as unknown as RolePreview,
+      ),
   });
 
-  const [applied, setApplied] = useState<AppliedRoles | null>(null);
+  const [applied, setApplied] = useState<Ok<'applyScimRoles'> | null>(null);
   const apply = useMutation({
     mutationFn: async (acknowledge: boolean) => {
       const body = { ...input!, ...(acknowledge ? { acknowledgeWarnings: true } : {}) };
       await data(api.PUT('/api/v1/orgs/{orgId}/role-mapping', { params: { path: { orgId } }, body }));
       if (!directory.roleSync) return null;
-      return (await data(
+      return await data(
         api.POST('/api/v1/orgs/{orgId}/scim/directories/{directoryId}/apply-roles', {
           params: { path: { orgId, directoryId: directory.id } },
           body: {},
         }),
-      )) as unknown as AppliedRoles;
+      );
     },
     onSuccess: async (r) => {
       setApplied(r);

@@ -5,7 +5,6 @@ import { api, data } from '../api/client';
 import { ApiErrorAlert } from '../app/errors';
 import { Loading } from '../domains/widgets';
 import { WARN_COLOR, when } from '../domains/words';
-import type { SyncProblems } from './pending';
 import type { SyncEntry } from './types';
 
 const OUTCOMES = ['all', 'failure', 'warning', 'success'] as const;
@@ -17,11 +16,11 @@ function Problems({ orgId, directoryId }: { orgId: string; directoryId: string }
   const q = useQuery({
     queryKey: ['org', orgId, 'scim', directoryId, 'problems'],
     queryFn: async () =>
-      (await data(
+      await data(
         api.GET('/api/v1/orgs/{orgId}/scim/directories/{directoryId}/sync-log/problems', {
           params: { path: { orgId, directoryId }, query: {} },
         }),
-      )) as unknown as SyncProblems,
+      ),
   });
   if (q.isError) return <ApiErrorAlert error={q.error} title="The problems could not be loaded" />;
   if (!q.data) return <Loading label="Loading problems" />;

@@ -14,7 +14,6 @@ import {
 import { type FormEvent, useEffect, useState } from 'react';
 import { useNavigate, useSearchParams } from 'react-router';
 import { type Ok, api, data } from '../api/client';
-import type { SignedIn } from '../api/pending';
 import { ApiErrorAlert } from '../app/errors';
 import { SSO_NEXT_KEY } from '../app/Home';
 import { safeNext, useSession, useSignedIn } from '../app/session';
@@ -66,7 +65,7 @@ export default function SignInPage() {
       const answer = breakGlass
         ? await data(api.POST('/api/v1/auth/break-glass', { body: { email, password, code } }))
         : await data(api.POST('/api/v1/auth/login', { body: { email, password } }));
-      await signedIn(answer as unknown as SignedIn);
+      await signedIn(answer);
       navigate(next, { replace: true });
     } catch (err) {
       setError(err);

@@ -24,7 +24,6 @@ import { useOrgId } from '../app/orgs';
 import { ConfirmButton, CopyValue, Loading } from '../domains/widgets';
 import { WARN_COLOR, when } from '../domains/words';
 import { urlProblem } from './NewConnectionPage';
-import type { Simulation } from './pending';
 import { STATUS_COLOR } from './SsoPage';
 import type { Connection, UpdateConnection } from './types';
 
@@ -304,12 +303,12 @@ function Simulate({ orgId, c }: { orgId: string; c: Connection }) {
   const [problem, setProblem] = useState<string | null>(null);
   const run = useMutation({
     mutationFn: async (body: { claims: Record<string, unknown> } | { samlResponse: string }) =>
-      (await data(
+      await data(
         api.POST('/api/v1/orgs/{orgId}/sso/connections/{connectionId}/simulate', {
           params: { path: { orgId, connectionId: c.id } },
           body,
         }),
-      )) as unknown as Simulation,
+      ),
   });
   const submit = () => {
     if (mode === 'claims') {

@@ -17,7 +17,6 @@ import { api, data } from '../api/client';
 import { ApiErrorAlert } from '../app/errors';
 import { useOrgId } from '../app/orgs';
 import { CopyValue } from '../domains/widgets';
-import type { Preset } from './pending';
 import { WIZARDS } from './presets';
 import type { CreateConnection } from './types';
 
@@ -25,7 +24,7 @@ export function usePresets() {
   return useQuery({
     queryKey: ['sso', 'presets'],
     staleTime: Infinity,
-    queryFn: async () => (await data(api.GET('/api/v1/sso/presets'))) as unknown as { data: Preset[] },
+    queryFn: async () => await data(api.GET('/api/v1/sso/presets')),
   });
 }
 

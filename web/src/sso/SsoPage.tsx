@@ -22,7 +22,6 @@ import { useOrgId } from '../app/orgs';
 import { useSession } from '../app/session';
 import { ConfirmButton, Loading } from '../domains/widgets';
 import { WARN_COLOR, when } from '../domains/words';
-import type { Enforcement, MyTotp } from './pending';
 import { WIZARDS } from './presets';
 import type { Connection, Impact } from './types';
 
@@ -58,14 +57,11 @@ function EnforcementCard({ orgId, connections }: { orgId: string; connections: C
   const session = useSession();
   const enforcement = useQuery({
     queryKey: ['org', orgId, 'sso', 'enforcement'],
-    queryFn: async () =>
-      (await data(
-        api.GET('/api/v1/orgs/{orgId}/sso/enforcement', { params: { path: { orgId } } }),
-      )) as unknown as Enforcement,
+    queryFn: async () => await data(api.GET('/api/v1/orgs/{orgId}/sso/enforcement', { params: { path: { orgId } } })),
   });
   const totp = useQuery({
     queryKey: ['me', 'totp'],
-    queryFn: async () => (await data(api.GET('/api/v1/me/totp'))) as unknown as MyTotp,
+    queryFn: async () => await data(api.GET('/api/v1/me/totp')),
   });
   const active = connections.filter((c) => c.status === 'active');
   const [chosen, setChosen] = useState<string>('');

@@ -1,13 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, data } from '../api/client';
-import type {
-  CreateStreamInput,
-  CreatedStream,
-  StreamView,
-  TestResult,
-  UpdateStreamInput,
-  UpdatedStream,
-} from './types';
+import type { CreateStreamInput, StreamView, UpdateStreamInput } from './types';
 
 const listKey = (orgId: string) => ['org', orgId, 'audit-streams'];
 // Health moves on its own (the delivery job runs every few seconds): pages poll while open.
@@ -29,9 +22,7 @@ export function useStream(orgId: string, streamId: string) {
     queryKey: [...listKey(orgId), streamId],
     refetchInterval: POLL_MS,
     queryFn: async () =>
-      (await data(
-        api.GET('/api/v1/orgs/{orgId}/audit-streams/{streamId}', { params: { path: { orgId, streamId } } }),
-      )) as unknown as StreamView,
+      await data(api.GET('/api/v1/orgs/{orgId}/audit-streams/{streamId}', { params: { path: { orgId, streamId } } })),
   });
 }
 
@@ -39,9 +30,7 @@ export function useCreateStream(orgId: string) {
   const qc = useQueryClient();
   return useMutation({
     mutationFn: async (body: CreateStreamInput) =>
-      (await data(
-        api.POST('/api/v1/orgs/{orgId}/audit-streams', { params: { path: { orgId } }, body }),
-      )) as unknown as CreatedStream,
+      await data(api.POST('/api/v1/orgs/{orgId}/audit-streams', { params: { path: { orgId } }, body })),
     onSuccess: () => qc.invalidateQueries({ queryKey: listKey(orgId) }),
   });
 }
@@ -50,9 +39,9 @@ export function useUpdateStream(orgId: string, streamId: string) {
   const qc = useQueryClient();
   return useMutation({
     mutationFn: async (body: UpdateStreamInput) =>
-      (await data(
+      await data(
         api.PATCH('/api/v1/orgs/{orgId}/audit-streams/{streamId}', { params: { path: { orgId, streamId } }, body }),
-      )) as unknown as UpdatedStream,
+      ),
     onSuccess: (view) => {
       qc.setQueryData([...listKey(orgId), streamId], view);
       return qc.invalidateQueries({ queryKey: listKey(orgId) });
@@ -77,9 +66,9 @@ export function useTestStream(orgId: string, streamId: string) {
   const qc = useQueryClient();
   return useMutation({
     mutationFn: async () =>
-      (await data(
+      await data(
         api.POST('/api/v1/orgs/{orgId}/audit-streams/{streamId}/test', { params: { path: { orgId, streamId } } }),
-      )) as unknown as TestResult,
+      ),
     onSettled: () => qc.invalidateQueries({ queryKey: listKey(orgId) }),
   });
 }
@@ -88,9 +77,9 @@ export function useRetryStream(orgId: string, streamId: string) {
   const qc = useQueryClient();
   return useMutation({
     mutationFn: async () =>
-      (await data(
+      await data(
         api.POST('/api/v1/orgs/{orgId}/audit-streams/{streamId}/retry', { params: { path: { orgId, streamId } } }),
-      )) as unknown as StreamView,
+      ),
     onSuccess: (view) => {
       qc.setQueryData([...listKey(orgId), streamId], view);
       return qc.invalidateQueries({ queryKey: listKey(orgId) });
