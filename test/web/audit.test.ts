@@ -111,8 +111,16 @@ describe('console: audit log', { skip: E2E_SKIP }, () => {
     await detail.getByRole('button', { name: `Events naming it: ${holdId}` }).click();
     await page.waitForURL((u) => u.searchParams.get('target') === holdId);
     await page.keyboard.press('Escape');
+    // The narrowed list replaces the 60 rows once its answer arrives: wait for that, not for the end
+    // marker, which the previous list also shows (CI caught the check running in between).
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-testid=audit-events] tbody tr').length === 1,
+      undefined,
+      { timeout: 15_000 },
+    );
     await page.getByTestId('audit-end').waitFor();
     assert.equal(await rows.count(), 1);
+    assert.equal(await rows.first().getAttribute('data-event'), newest.id);
     assert.deepEqual(problems.list, [], 'no CSP violation, console error or exception');
   });
 
