@@ -22,9 +22,14 @@ export default function AuditLogPage() {
   const openId = params.get('event');
   const open = openId ? events.find((e) => e.id === openId) : undefined;
 
-  const apply = (f: Filters) => setParams(paramsFromFilters(f, params));
+  // Both read the address bar as it is now, not the params of the last render: react-router's
+  // updater gets the latter, so closing the event right after narrowing the search (before the
+  // re-render) used to put the old filters back.
+  const current = () => new URLSearchParams(window.location.search);
+  const apply = (f: Filters) => setParams(paramsFromFilters(f, current()));
   const setEvent = (id: string | null) =>
-    setParams((p) => {
+    setParams(() => {
+      const p = current();
       if (id) p.set('event', id);
       else p.delete('event');
       return p;
