@@ -53,8 +53,10 @@ interface Shared {
 /** One client per URL and prefix in a process, shared by every app that uses it (tests run several). */
 const clients = new Map<string, Shared>();
 
+const idOf = (url: string, prefix: string) => `${prefix}\n${url}`;
+
 function clientFor(url: string, prefix: string): Redis {
-  const id = `${prefix}\n${url}`;
+  const id = idOf(url, prefix);
   let shared = clients.get(id);
   if (!shared) {
     const client = new Redis(url, {
@@ -78,7 +80,7 @@ function clientFor(url: string, prefix: string): Redis {
 /** An app that uses Redis holds its client from start to close, so the last one to close quits it. */
 export function acquireRedis(url: string, prefix: string): () => Promise<void> {
   clientFor(url, prefix);
-  const id = `${prefix}\n${url}`;
+  const id = idOf(url, prefix);
   clients.get(id)!.users++;
   return async () => {
     const shared = clients.get(id);
@@ -96,12 +98,21 @@ const unavailable = (err: unknown) =>
     { cause: err },
   );
 
-const keyOf = (bucket: string, key: string) => `limit:${bucket}:${key}`;
-
 type Scripted = Redis & {
   palisadeTakeSlot(key: string, ...args: (string | number)[]): Promise<[number, number, number, number]>;
   palisadeRefundSlot(key: string): Promise<number>;
 };
+
+const keyOf = (bucket: string, key: string) => `limit:${bucket}:${key}`;
+
+/** Runs one command on the shared client; any failure to reach Redis is limits_unavailable. */
+async function withRedis<T>(url: string, prefix: string, run: (client: Scripted) => Promise<T>): Promise<T> {
+  try {
+    return await run(clientFor(url, prefix) as Scripted);
+  } catch (err) {
+    throw unavailable(err);
+  }
+}
 
 /** Takes a slot; when there is no room, returns the stored state the wait is computed from. */
 export async function redisTakeSlot(
@@ -112,19 +123,10 @@ export async function redisTakeSlot(
   window: { current: number; windowMs: number; prevWeight: number },
   limit: number,
 ): Promise<{ ok: true } | { ok: false; state: CounterState }> {
-  try {
-    const client = clientFor(url, prefix) as Scripted;
-    const [ok, w, hits, prev] = await client.palisadeTakeSlot(
-      keyOf(bucket, key),
-      window.current,
-      window.windowMs,
-      window.prevWeight,
-      limit,
-    );
-    return ok === 1 ? { ok: true } : { ok: false, state: { window_ms: w, hits, prev_hits: prev } };
-  } catch (err) {
-    throw unavailable(err);
-  }
+  const [ok, w, hits, prev] = await withRedis(url, prefix, (client) =>
+    client.palisadeTakeSlot(keyOf(bucket, key), window.current, window.windowMs, window.prevWeight, limit),
+  );
+  return ok === 1 ? { ok: true } : { ok: false, state: { window_ms: w, hits, prev_hits: prev } };
 }
 
 export async function redisCounter(
@@ -133,27 +135,17 @@ export async function redisCounter(
   bucket: string,
   key: string,
 ): Promise<CounterState | undefined> {
-  try {
-    const [w, hits, prev] = await clientFor(url, prefix).hmget(keyOf(bucket, key), 'w', 'hits', 'prev');
-    if (w === null) return undefined;
-    return { window_ms: Number(w), hits: Number(hits ?? 0), prev_hits: Number(prev ?? 0) };
-  } catch (err) {
-    throw unavailable(err);
-  }
+  const [w, hits, prev] = await withRedis(url, prefix, (client) =>
+    client.hmget(keyOf(bucket, key), 'w', 'hits', 'prev'),
+  );
+  if (w === null || w === undefined) return undefined;
+  return { window_ms: Number(w), hits: Number(hits ?? 0), prev_hits: Number(prev ?? 0) };
 }
 
 export async function redisRefundSlot(url: string, prefix: string, bucket: string, key: string): Promise<void> {
-  try {
-    await (clientFor(url, prefix) as Scripted).palisadeRefundSlot(keyOf(bucket, key));
-  } catch (err) {
-    throw unavailable(err);
-  }
+  await withRedis(url, prefix, (client) => client.palisadeRefundSlot(keyOf(bucket, key)));
 }
 
 export async function redisClearCounter(url: string, prefix: string, bucket: string, key: string): Promise<void> {
-  try {
-    await clientFor(url, prefix).del(keyOf(bucket, key));
-  } catch (err) {
-    throw unavailable(err);
-  }
+  await withRedis(url, prefix, (client) => client.del(keyOf(bucket, key)));
 }
