@@ -43,6 +43,7 @@ import { workspaceRoutes } from './workspace/routes.js';
 import { gatewayRoutes, gatewaySchemas } from './gateway/routes.js';
 import { gatewayErrorBody, isGatewayPath } from './gateway/errors.js';
 import { flushGatewayWrites } from './gateway/write-behind.js';
+import { startAuditSealer, stopAuditSealer } from './audit/seal.js';
 import { emailRoutes } from './email/routes.js';
 import { complianceAdminRoutes } from './compliance/admin-routes.js';
 import { complianceRoutes } from './compliance/routes.js';
@@ -143,6 +144,25 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.decorate('lifecycle', { draining: false });
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) if (method !== 'HEAD') routeTable.push({ method, url: route.url });
+  });
+
+  // Audit events appended by a request are sealed into their chains before its response is sent
+  // (PALISADE_AUDIT_SEALING; src/audit/seal.ts): what a client saw acknowledged is verifiable at once.
+  const sealer = startAuditSealer(database.db, config.auditSealing, (err) =>
+    app.log.error({ err }, 'audit events could not be sealed yet; they stay pending and are retried'),
+  );
+  if (sealer.mode === 'batched') {
+    app.addHook('onSend', async (request) => {
+      // A failed seal does not fail a request whose change (and event) committed: the event is
+      // durable in audit_pending and the sweep seals it.
+      await sealer.settleRequest(request.id).catch((err: unknown) => app.log.error({ err }, 'audit seal failed'));
+    });
+    app.addHook('onResponse', async (request) => sealer.forgetRequest(request.id));
+  }
+  app.addHook('onClose', async () => {
+    await stopAuditSealer(database.db).catch((err: unknown) =>
+      app.log.error({ err }, 'pending audit events could not be sealed at shutdown; the next start seals them'),
+    );
   });
 
   const hsts = tls !== undefined || config.publicUrl.startsWith('https://');

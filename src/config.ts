@@ -15,6 +15,12 @@ export interface PalisadeConfig {
   redisUrl: string;
   /** Prefix of every key Palisade writes in Redis (several installations can share one server). */
   redisKeyPrefix: string;
+  /**
+   * How audit events join their organization's hash chain: `inline` in the writing transaction (under
+   * the chain-head row lock), `batched` appended and sealed by a group sealer (src/audit/seal.ts);
+   * `auto` is batched on PostgreSQL and inline on SQLite.
+   */
+  auditSealing: 'auto' | 'inline' | 'batched';
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   trustProxy: boolean;
   sessionTtlHours: number;
@@ -304,6 +310,13 @@ export const CONFIG_SPEC = {
     default: 'palisade:',
     parse: (raw: string) => raw,
     describe: 'Prefix of the keys Palisade writes in Redis, so several installations can share one server.',
+  },
+  auditSealing: {
+    variable: 'PALISADE_AUDIT_SEALING',
+    default: 'auto',
+    parse: oneOf('auto', 'inline', 'batched'),
+    describe:
+      'How audit events are linked into their organization\'s tamper-evident chain. `batched`: a request appends its events in its own transaction and a sealer links them in order, many at a time, before the response is sent — writers of one organization no longer wait on each other\'s transactions (docs/audit-log.md, "Sealing"). `inline`: each transaction links its own events, holding the organization\'s chain head until it commits. `auto` (default): batched on PostgreSQL, inline on SQLite (where a write transaction holds the whole database anyway, so batching gains nothing).',
   },
   logLevel: {
     variable: 'PALISADE_LOG_LEVEL',

@@ -16,6 +16,7 @@ import type { Queryable } from '../db/schema.js';
 import { newId } from '../ids.js';
 import { canonicalJson } from './event.js';
 import type { AuditCheckpointsTable, AuditSigningKeysTable } from './tables.js';
+import { sealAllPendingAudit } from './seal.js';
 
 /**
  * Signed checkpoints: an Ed25519 signature over an organization's chain position (latest seq, its
@@ -348,6 +349,8 @@ export async function listCheckpoints(db: Queryable, orgId: string): Promise<Sig
 
 /** The periodic job: one checkpoint per organization whose chain grew since its last checkpoint. */
 export async function checkpointAll(ctx: Pick<Ctx, 'db' | 'clock' | 'config'>): Promise<{ checkpoints: number }> {
+  // Checkpoints sign what is acknowledged: events appended and not yet sealed are sealed first.
+  await sealAllPendingAudit(ctx.db);
   const heads = await ctx.db.selectFrom('audit_chain_heads').select(['org_id', 'seq', 'hash']).execute();
   let n = 0;
   for (const h of heads) {

@@ -8,6 +8,7 @@ import type { AuditEventRow } from '../db/schema.js';
 import { type AuditActor, type AuditEvent, type AuditOutcome, type AuditTarget, eventFromRow } from './event.js';
 import { recordAudit } from './record.js';
 import { AuditSearchQuery, applyAuditFilters, parseTime } from './search.js';
+import { sealPendingAudit } from './seal.js';
 
 export const EXPORT_FORMATS = ['ndjson', 'json', 'csv'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -239,6 +240,7 @@ export async function startExport(ctx: Ctx, orgId: string, query: AuditExportQue
   const from = parseTime(query.from, 'from');
   const to = parseTime(query.to, 'to');
   if (from && to && from >= to) throw badRequest('invalid_time_range', '`from` must be earlier than `to`.');
+  await sealPendingAudit(ctx.db, orgId);
   const upToSeq = await ctx.db.transaction().execute(async (tx) => {
     const head = await tx.selectFrom('audit_chain_heads').select('seq').where('org_id', '=', orgId).executeTakeFirst();
     const { format: _f, ...filters } = query;

@@ -1,5 +1,8 @@
 import type { Ctx } from '../context.js';
 import type { NewAuditEventRow, Tx } from '../db/schema.js';
+import type { Insertable } from 'kysely';
+import type { AuditPendingTable } from './tables.js';
+import { auditSealerOf } from './sealer-registry.js';
 import { newId } from '../ids.js';
 import { sqliteHandleOf } from '../db/connect.js';
 import type SQLite from 'better-sqlite3';
@@ -25,6 +28,8 @@ export interface AuditEventInput {
   /** Defaults to the caller of the context. */
   actor?: AuditActor;
 }
+
+type NewAuditPendingRow = Insertable<AuditPendingTable>;
 
 const ACTION = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 const INSERT_CHUNK = 500;
@@ -80,6 +85,43 @@ export async function recordAuditBatch(
   });
 
   const ids: string[] = new Array(inputs.length);
+  const sealer = ctx.db ? auditSealerOf(ctx.db) : undefined;
+  if (sealer?.mode === 'batched') {
+    // Appended beside the change, in its transaction; linked into the chain by the sealer
+    // (src/audit/seal.ts) before the response that acknowledges the change is sent.
+    const pending: NewAuditPendingRow[] = [];
+    for (const [orgId, indexes] of byOrg) {
+      for (const i of indexes) {
+        const input = inputs[i] as AuditEventInput;
+        const actor = input.actor ?? defaultActor;
+        const id = newId('evt', at);
+        pending.push({
+          id,
+          org_id: orgId,
+          occurred_at: occurredAt,
+          actor_type: actor.type,
+          actor_id: actor.id,
+          actor_email: actor.email,
+          actor_ip: actor.ip,
+          actor_user_agent: actor.userAgent,
+          action: input.action,
+          targets: canonicalJsonFast(input.targets ?? []),
+          outcome: input.outcome ?? 'success',
+          metadata: canonicalJsonFast(input.metadata ?? {}),
+          request_id: ctx.meta.requestId,
+        });
+        ids[i] = id;
+      }
+      sealer.noteAppended(orgId, ctx.meta.requestId);
+    }
+    for (let i = 0; i < pending.length; i += INSERT_CHUNK)
+      await tx
+        .insertInto('audit_pending')
+        .values(pending.slice(i, i + INSERT_CHUNK))
+        .execute();
+    return ids;
+  }
+
   const rows: NewAuditEventRow[] = [];
   const targetRows: TargetRow[] = [];
   for (const [orgId, indexes] of byOrg) {
@@ -125,11 +167,25 @@ export async function recordAuditBatch(
     }
     await tx.updateTable('audit_chain_heads').set({ seq, hash }).where('org_id', '=', orgId).execute();
   }
-  const raw = ctx.db ? sqliteHandleOf(ctx.db) : undefined;
+  await insertChainedRows(tx, ctx.db, rows, targetRows);
+  return ids;
+}
+
+/**
+ * Inserts events that already carry their chain links, and their target index rows. The caller holds
+ * the chain head of every organization involved (inline writes and the sealer both do).
+ */
+export async function insertChainedRows(
+  tx: Tx,
+  db: Ctx['db'] | undefined,
+  rows: NewAuditEventRow[],
+  targetRows: TargetRow[],
+): Promise<void> {
+  const raw = db ? sqliteHandleOf(db) : undefined;
   if (raw?.inTransaction) {
     // SQLite fast path: the same rows through one cached prepared statement (same table, same values).
     insertRowsSqlite(raw, rows, targetRows);
-    return ids;
+    return;
   }
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
     await tx
@@ -143,10 +199,9 @@ export async function recordAuditBatch(
       .values(targetRows.slice(i, i + INSERT_CHUNK))
       .execute();
   }
-  return ids;
 }
 
-type TargetRow = { org_id: string; target_id: string; occurred_at: string; event_id: string };
+export type TargetRow = { org_id: string; target_id: string; occurred_at: string; event_id: string };
 
 /** One index row per distinct target id the event names (an event naming one id twice is indexed once). */
 function pushTargetRows(
@@ -170,7 +225,7 @@ function pushTargetRows(
  * Takes the organization's chain head under a row lock (the no-op UPDATE locks the row on
  * PostgreSQL; SQLite runs one writer at a time), so concurrent writers extend one chain in order.
  */
-async function lockChainHead(tx: Tx, orgId: string): Promise<{ seq: number; hash: string }> {
+export async function lockChainHead(tx: Tx, orgId: string): Promise<{ seq: number; hash: string }> {
   const take = () =>
     tx
       .updateTable('audit_chain_heads')

@@ -6,6 +6,7 @@ import type { Tx } from '../db/schema.js';
 import { SYSTEM_CHAIN, targetIdsOf } from './event.js';
 import { createCheckpoint } from './checkpoints.js';
 import { recordAudit } from './record.js';
+import { sealAllPendingAudit, sealPendingAudit } from './seal.js';
 
 export const DEFAULT_RETENTION_DAYS = 30;
 const DAY = 86_400_000;
@@ -76,6 +77,8 @@ export async function purgeOrg(
 ): Promise<number> {
   const { retentionDays } = await retentionOf(ctx.db, orgId, ctx.config.auditRetentionDays);
   if (retentionDays === 'forever') return 0;
+  // The purge cuts the sealed chain: events still pending are sealed first, so none is left behind it.
+  await sealPendingAudit(ctx.db, orgId);
   const cutoff = new Date(ctx.clock.now().getTime() - retentionDays * DAY).toISOString();
   // The first event inside the window bounds the purge: nothing at or after it is removed.
   const keep = await ctx.db
@@ -170,6 +173,7 @@ export async function purgeAll(
   ctx: Pick<Ctx, 'db' | 'clock' | 'caller' | 'meta' | 'config'>,
   batchSize?: number,
 ): Promise<{ orgs: number; deleted: number }> {
+  await sealAllPendingAudit(ctx.db);
   const heads = await ctx.db.selectFrom('audit_chain_heads').select('org_id').execute();
   let deleted = 0;
   let orgs = 0;

@@ -16,6 +16,7 @@ import {
   getAuditContentSettings,
   updateAuditContentSettings,
 } from './content-privacy.js';
+import { sealPendingAudit } from './seal.js';
 
 const tags = ['Audit log'];
 const Nullable = (t: ReturnType<typeof Type.String>) => Type.Union([t, Type.Null()]);
@@ -66,6 +67,10 @@ export const AuditChainVerification = Type.Object(
         { description: 'The first event that does not verify; everything before it is proven intact.' },
       ),
     ),
+    unsealedEvents: Type.Integer({
+      description:
+        'Events appended (committed with their changes) and not yet linked into the chain when verification ended: they were written while it ran. Sealed within a second; not part of this verification.',
+    }),
   },
   { $id: 'AuditChainVerification' },
 );
@@ -131,6 +136,8 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
     },
     async (request) => {
       await authorize(request.ctx, request.params.orgId, 'audit.read');
+      // Everything acknowledged before this request is sealed, then verified.
+      await sealPendingAudit(request.ctx.db, request.params.orgId);
       return verifyChain(request.ctx.db, request.params.orgId);
     },
   );
@@ -265,6 +272,7 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
     async (request, reply) => {
       const { ctx } = request;
       await authorize(ctx, request.params.orgId, 'audit.manage');
+      await sealPendingAudit(ctx.db, request.params.orgId);
       const cp = await ctx.db
         .transaction()
         .execute((tx) => createCheckpoint(tx, ctx.clock.now(), request.params.orgId, 'manual', undefined, ctx.config));

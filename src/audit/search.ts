@@ -8,6 +8,7 @@ import { type Page, PageQuerySchema, pageOf, pageRequest } from '../http/paginat
 import { authorize } from '../orgs/authorize.js';
 import { aliasesMatchingPrefix, storedNamesOf } from './actions.js';
 import { type AuditEvent, eventFromRow } from './event.js';
+import { sealPendingAudit } from './seal.js';
 
 export const AuditSearchQuery = Type.Object(
   {
@@ -120,6 +121,8 @@ function pastCursor(atColumn: string, idColumn: string, [at, id]: [string, strin
 
 export async function searchAuditEvents(ctx: Ctx, orgId: string, query: AuditSearchQuery): Promise<Page<AuditEvent>> {
   await authorize(ctx, orgId, 'audit.read');
+  // The log shows sealed events: what was acknowledged before this search is sealed first.
+  await sealPendingAudit(ctx.db, orgId);
   const page = pageRequest(query, 2);
   const from = parseTime(query.from, 'from');
   const to = parseTime(query.to, 'to');

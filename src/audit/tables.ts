@@ -88,7 +88,30 @@ export interface AuditContentSettingsTable {
   updated_by: string | null;
 }
 
+/**
+ * Events appended by request transactions and not yet linked into their organization's chain
+ * (PALISADE_AUDIT_SEALING=batched, src/audit/seal.ts). The sealer moves them into audit_events in
+ * order, with seq and hashes, and deletes them here, in one transaction per batch. The columns are
+ * audit_events' own, less what sealing assigns (seq, prev_hash, hash).
+ */
+export interface AuditPendingTable {
+  id: string;
+  org_id: string;
+  occurred_at: string;
+  actor_type: string;
+  actor_id: string | null;
+  actor_email: string | null;
+  actor_ip: string | null;
+  actor_user_agent: string | null;
+  action: string;
+  targets: string;
+  outcome: 'success' | 'failure' | 'denied';
+  metadata: string;
+  request_id: string | null;
+}
+
 export interface AuditTables {
+  audit_pending: AuditPendingTable;
   audit_content_settings: AuditContentSettingsTable;
   audit_event_targets: AuditEventTargetsTable;
   audit_settings: AuditSettingsTable;

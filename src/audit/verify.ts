@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/schema.js';
+import { countPendingAudit } from './seal.js';
 import { type SignedCheckpoint, checkpointSignatureProblem, publishedKeys } from './checkpoints.js';
 import { type AuditEvent, GENESIS_HASH, chainHash, eventFromRow, hashedContent } from './event.js';
 
@@ -15,6 +16,8 @@ export interface ChainVerification {
   eventsChecked: number;
   /** Seq the chain starts from: 1, or the first event kept after a retention purge. */
   firstSeq?: number;
+  /** Events appended and not yet sealed into the chain (PALISADE_AUDIT_SEALING=batched): not verified here. */
+  unsealedEvents: number;
   firstFailure?: { eventId: string | null; seq: number; problem: ChainProblem; explanation: string };
 }
 
@@ -36,6 +39,7 @@ export async function verifyChain(db: Queryable, orgId: string, batchSize = 2000
         orgId,
         ok: false,
         eventsChecked: 0,
+        unsealedEvents: await countPendingAudit(db, orgId),
         firstFailure: { eventId: null, seq: Number(anchor.first_seq), problem: 'anchor_invalid', explanation: problem },
       };
     expectedPrev = anchor.prev_hash;
@@ -64,7 +68,14 @@ export async function verifyChain(db: Queryable, orgId: string, batchSize = 2000
     for (const row of rows) {
       const e = eventFromRow(row);
       const failure = checkEvent(e, expectedSeq, expectedPrev);
-      if (failure) return { orgId, ok: false, eventsChecked: checked, firstFailure: failure };
+      if (failure)
+        return {
+          orgId,
+          ok: false,
+          eventsChecked: checked,
+          firstFailure: failure,
+          unsealedEvents: await countPendingAudit(db, orgId),
+        };
       expectedPrev = e.hash;
       expectedSeq = e.seq + 1;
       lastSeq = e.seq;
@@ -94,6 +105,7 @@ export async function verifyChain(db: Queryable, orgId: string, batchSize = 2000
       orgId,
       ok: false,
       eventsChecked: checked,
+      unsealedEvents: await countPendingAudit(db, orgId),
       firstFailure: {
         eventId: null,
         seq: headSeq,
@@ -102,7 +114,13 @@ export async function verifyChain(db: Queryable, orgId: string, batchSize = 2000
       },
     };
   }
-  return { orgId, ok: true, eventsChecked: checked, firstSeq: anchor ? Number(anchor.first_seq) : 1 };
+  return {
+    orgId,
+    ok: true,
+    eventsChecked: checked,
+    firstSeq: anchor ? Number(anchor.first_seq) : 1,
+    unsealedEvents: await countPendingAudit(db, orgId),
+  };
 }
 
 async function anchorProblem(

@@ -18,6 +18,7 @@ import {
   timeRangeOf,
 } from './query.js';
 import { aliasesMatchingPrefix, storedNamesOf } from '../audit/actions.js';
+import { sealPendingAudit } from '../audit/seal.js';
 
 /**
  * The activity feed: the audit events of the key's organizations, newest first, with the whole
@@ -176,6 +177,7 @@ export interface ActivityPage {
 export async function listActivities(call: ComplianceCall, query: ActivitiesQuery): Promise<ActivityPage> {
   const { ctx, key } = call;
   const orgIds = organizationsOf(call, listOf(query, 'organization_ids'));
+  for (const orgId of orgIds) await sealPendingAudit(ctx.db, orgId);
   const limit = query.limit ?? DEFAULT_LIMIT;
   const types = typeFilters(listOf(query, 'activity_types'));
   const actors = listOf(query, 'actor_ids') ?? [];

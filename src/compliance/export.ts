@@ -5,6 +5,7 @@ import { openConversationTitle, openFileData, openFileName, openMessage } from '
 import { notVisible } from './errors.js';
 import { TAR_END, tarEntry } from './tar.js';
 import { flushGatewayWrites } from '../gateway/write-behind.js';
+import { sealPendingAudit } from '../audit/seal.js';
 
 /**
  * Data-subject access requests: everything Palisade holds about one person in the organizations
@@ -111,6 +112,7 @@ export async function startUserExport(
   const subject = await subjectOf(call, userId);
   // Usage counters and key last-used times this process has not written yet belong in the export.
   await flushGatewayWrites(ctx.db);
+  for (const orgId of subject.orgIds) await sealPendingAudit(ctx.db, orgId);
   const counts = await countsOf(ctx.db, subject);
   await ctx.db.transaction().execute((tx) =>
     recordAudit(tx, ctx, {

@@ -17,6 +17,7 @@ import {
   deliver,
   prepareBatch,
 } from './transports.js';
+import { sealPendingAudit } from '../audit/seal.js';
 
 /**
  * Delivery reads the audit table forward from each destination's cursor (the table is the outbox):
@@ -168,6 +169,8 @@ export async function deliverStream(
       .selectAll()
       .where('id', '=', streamId)
       .executeTakeFirstOrThrow();
+    // Destinations receive the chain in order: what is pending for the organization is sealed first.
+    await sealPendingAudit(ctx.db, row.org_id);
     let cursor = Number(row.cursor_seq);
     let failures = Number(row.failures);
     // Events up to here were in flight when an earlier attempt stopped: the receiver may have them.

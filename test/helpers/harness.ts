@@ -1,3 +1,4 @@
+import { sealAllPendingAudit } from '../../src/audit/seal.js';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
@@ -103,6 +104,13 @@ export interface TestApp {
   lastEmail(to: string, template?: string): Promise<QueuedEmail | undefined>;
   /** Signs in and accepts every pending invitation of an account. */
   acceptInvitations(agent: Agent): Promise<void>;
+  /**
+   * Seals every audit event appended and not yet linked into its chain (PALISADE_AUDIT_SEALING=batched,
+   * the default on PostgreSQL). HTTP responses are sent after their events are sealed; a test that
+   * writes events itself (recordAudit in its own transaction, a job) and then reads the chain tables
+   * directly seals first, as Palisade's own readers do.
+   */
+  sealAudit(): Promise<number>;
 }
 
 export interface QueuedEmail {
@@ -207,6 +215,7 @@ export async function createTestApp(
     login,
     lastEmail,
     acceptInvitations,
+    sealAudit: () => sealAllPendingAudit(db.database.db),
     anonymous: (ip?: string) => new Agent(app, 'anonymous', ip),
     async seedOrg(name, ownerEmail) {
       const { organization, setupLink } = await createOrganization(system, { name, ownerEmail });

@@ -1,0 +1,331 @@
+import { sql } from 'kysely';
+import { pgPoolOf } from '../db/connect.js';
+import type { Db, NewAuditEventRow, Tx } from '../db/schema.js';
+import { type ActorType, chainHash, hashedContentFromParts, targetIdsOf } from './event.js';
+import { type TargetRow, insertChainedRows, lockChainHead } from './record.js';
+import { type AuditSealerHandle, type AuditSealingMode, auditSealerOf, setAuditSealer } from './sealer-registry.js';
+
+/**
+ * Append-then-seal (PALISADE_AUDIT_SEALING=batched, the default on PostgreSQL).
+ *
+ * A request transaction appends its events to `audit_pending`, beside the change they record, and
+ * commits without touching the organization's chain head. A sealer then links the pending events of
+ * an organization into its hash chain in one transaction: it takes the chain head's row lock, reads
+ * up to SEAL_BATCH pending rows in (occurred_at, id) order, gives them the next sequence numbers and
+ * hashes, inserts them into audit_events (with their target index rows), deletes them from
+ * audit_pending and moves the head. One such transaction seals every event appended since the last
+ * one — a group commit — so 24 writers of one organization cost one chain-head lock per batch instead
+ * of queueing, one by one, for the whole of each other's transactions.
+ *
+ * Guarantees (docs/audit-log.md, "Sealing"):
+ * - Durable with the change: an event commits with the change it records, or neither does (unchanged).
+ * - Sealed before acknowledgement: an HTTP response whose request appended events is sent after they
+ *   are sealed (app.ts, onSend), so whoever saw the response can verify its event in the chain.
+ * - Sealed within a second otherwise (scheduled jobs, streamed gateway responses, a sealer that failed,
+ *   an instance that died between commit and seal): every instance sweeps audit_pending every
+ *   SWEEP_INTERVAL_MS, skipping organizations another sealer holds.
+ * - Readers that depend on the chain (verification, checkpoints, retention purges, stream delivery,
+ *   search and export) seal the organization's pending events first (`sealPendingAudit`).
+ * - The order of the chain is the order of sealing. Several sealers (instances) serialize on the
+ *   chain-head row lock, which inline writers (a previous release during a rolling upgrade, a CLI
+ *   command) take too, so every writer extends one chain.
+ */
+export const SEAL_BATCH = 1000;
+export const SWEEP_INTERVAL_MS = 200;
+/** After an append, how soon the sweep looks again (an appended event's transaction is about to commit). */
+const SOON_MS = 5;
+/** A request that appended but never reached onSend (hijacked replies, aborted connections) is forgotten after this. */
+const REQUEST_TTL_MS = 60_000;
+
+/**
+ * Seals the pending events of one organization. `skipIfBusy`: give up at once when another sealer
+ * holds the chain head (PostgreSQL; sweeps use it), otherwise wait for it. Returns the events sealed.
+ */
+export async function sealOrganization(db: Db, orgId: string, options: { skipIfBusy?: boolean } = {}): Promise<number> {
+  const postgres = pgPoolOf(db) !== undefined;
+  let total = 0;
+  for (;;) {
+    const sealed = await db.transaction().execute(async (tx) => {
+      const head = postgres && options.skipIfBusy ? await tryLockHead(tx, orgId) : await lockChainHead(tx, orgId);
+      if (!head) return -1;
+      const pending = await tx
+        .selectFrom('audit_pending')
+        .selectAll()
+        .where('org_id', '=', orgId)
+        .orderBy('occurred_at')
+        .orderBy('id')
+        .limit(SEAL_BATCH)
+        .execute();
+      if (pending.length === 0) return 0;
+      let { seq, hash } = head;
+      const rows: NewAuditEventRow[] = [];
+      const targetRows: TargetRow[] = [];
+      for (const p of pending) {
+        seq += 1;
+        const actor = {
+          type: p.actor_type as ActorType,
+          id: p.actor_id,
+          email: p.actor_email,
+          ip: p.actor_ip,
+          userAgent: p.actor_user_agent,
+        };
+        const content = hashedContentFromParts(
+          {
+            id: p.id,
+            orgId,
+            seq,
+            occurredAt: p.occurred_at,
+            actor,
+            action: p.action,
+            outcome: p.outcome,
+            requestId: p.request_id,
+          },
+          p.targets,
+          p.metadata,
+        );
+        const next = chainHash(hash, content);
+        rows.push({ ...p, seq, prev_hash: hash, hash: next });
+        for (const targetId of targetIdsOf(p.targets))
+          targetRows.push({ org_id: orgId, target_id: targetId, occurred_at: p.occurred_at, event_id: p.id });
+        hash = next;
+      }
+      await insertChainedRows(tx, db, rows, targetRows);
+      for (let i = 0; i < pending.length; i += 500)
+        await tx
+          .deleteFrom('audit_pending')
+          .where(
+            'id',
+            'in',
+            pending.slice(i, i + 500).map((p) => p.id),
+          )
+          .execute();
+      await tx.updateTable('audit_chain_heads').set({ seq, hash }).where('org_id', '=', orgId).execute();
+      return pending.length;
+    });
+    if (sealed <= 0) return total;
+    total += sealed;
+    if (sealed < SEAL_BATCH) return total;
+  }
+}
+
+/** The chain head under its row lock, or undefined when another transaction holds it (PostgreSQL). */
+async function tryLockHead(tx: Tx, orgId: string): Promise<{ seq: number; hash: string } | undefined> {
+  const row = await tx
+    .selectFrom('audit_chain_heads')
+    .select(['seq', 'hash'])
+    .where('org_id', '=', orgId)
+    .forUpdate()
+    .skipLocked()
+    .executeTakeFirst();
+  if (row) return { seq: Number(row.seq), hash: row.hash };
+  const exists = await tx.selectFrom('audit_chain_heads').select('org_id').where('org_id', '=', orgId).executeTakeFirst();
+  // Held by another sealer or writer: it will seal what is pending, or the next sweep will.
+  if (exists) return undefined;
+  return lockChainHead(tx, orgId); // the organization's first events: creates the head
+}
+
+/** Organizations with pending events, oldest first. */
+async function organizationsWithPending(db: Db, limit = 200): Promise<string[]> {
+  const rows = await sql<{ org_id: string }>`select org_id from audit_pending group by org_id order by min(occurred_at) limit ${limit}`.execute(db);
+  return rows.rows.map((r) => r.org_id);
+}
+
+/**
+ * Seals what is pending for `orgId` before a reader that depends on the chain reads it. Through the
+ * app's sealer when there is one (its batches are shared with the requests it is sealing for), else
+ * directly (a CLI command). Cheap when nothing is pending: one indexed lookup.
+ */
+export async function sealPendingAudit(db: Db, orgId: string): Promise<void> {
+  // Never call it inside a transaction: the seal takes the chain head in a transaction of its own.
+  // Rows a pass of this process is sealing stay in audit_pending until it commits, so this lookup
+  // finds them and waits for that pass too.
+  const any = await db.selectFrom('audit_pending').select('id').where('org_id', '=', orgId).limit(1).executeTakeFirst();
+  if (!any) return;
+  const sealer = auditSealerOf(db);
+  if (sealer instanceof AuditSealer) return sealer.sealNow(orgId);
+  await sealOrganization(db, orgId);
+}
+
+/** Seals everything pending, for every organization (a graceful stop, `palisade audit verify`). */
+export async function sealAllPendingAudit(db: Db): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const orgs = await organizationsWithPending(db);
+    if (orgs.length === 0) return total;
+    let round = 0;
+    for (const orgId of orgs) round += await sealOrganization(db, orgId);
+    total += round;
+    if (round === 0) return total; // appended but not committed yet: nothing more to do now
+  }
+}
+
+/** Events appended and not yet sealed, for one organization: `audit verify` reports them apart. */
+export async function countPendingAudit(db: Pick<Db, 'selectFrom'>, orgId: string): Promise<number> {
+  const row = await db
+    .selectFrom('audit_pending')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('org_id', '=', orgId)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+interface OrgQueue {
+  running: Promise<void> | null;
+  /** Callers that arrived while a pass ran: served together by the next pass, which starts after it. */
+  waiting: { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void } | null;
+}
+
+/**
+ * One per app (per database object): group-commits the seals of its requests and sweeps what other
+ * paths left pending. In `inline` mode it only exists so readers find it; nothing is ever pending.
+ */
+export class AuditSealer implements AuditSealerHandle {
+  private readonly queues = new Map<string, OrgQueue>();
+  private readonly byRequest = new Map<string, { orgs: Set<string>; at: number }>();
+  private timer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<void> | null = null;
+  private stopped = false;
+  /** Apps sharing this database object (tests start several on one pool); the last to close stops it. */
+  users = 1;
+
+  constructor(
+    private readonly db: Db,
+    readonly mode: AuditSealingMode,
+    private readonly onError: (err: unknown) => void,
+  ) {
+    if (mode === 'batched') this.schedule(SWEEP_INTERVAL_MS);
+  }
+
+  noteAppended(orgId: string, requestId: string): void {
+    const entry = this.byRequest.get(requestId);
+    if (entry) entry.orgs.add(orgId);
+    else this.byRequest.set(requestId, { orgs: new Set([orgId]), at: Date.now() });
+    this.schedule(SOON_MS);
+  }
+
+  /** For the HTTP layer: waits until the events this request appended are sealed (no-op when it appended none). */
+  async settleRequest(requestId: string): Promise<void> {
+    const entry = this.byRequest.get(requestId);
+    if (!entry) return;
+    this.byRequest.delete(requestId);
+    await Promise.all([...entry.orgs].map((orgId) => this.sealNow(orgId)));
+  }
+
+  /** Forgets a request without waiting (its reply never reached onSend). */
+  forgetRequest(requestId: string): void {
+    this.byRequest.delete(requestId);
+  }
+
+  /**
+   * Resolves after a sealing pass for `orgId` that started after this call has finished: everything
+   * committed before the call is sealed then. Callers arriving during a pass share the next one.
+   */
+  sealNow(orgId: string): Promise<void> {
+    let q = this.queues.get(orgId);
+    if (!q) {
+      q = { running: null, waiting: null };
+      this.queues.set(orgId, q);
+    }
+    if (!q.running) {
+      q.running = this.pass(orgId, q);
+      return q.running;
+    }
+    if (!q.waiting) {
+      let resolve!: () => void;
+      let reject!: (err: unknown) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      q.waiting = { promise, resolve, reject };
+    }
+    return q.waiting.promise;
+  }
+
+  private pass(orgId: string, q: OrgQueue): Promise<void> {
+    return sealOrganization(this.db, orgId)
+      .then(() => undefined)
+      .finally(() => {
+        q.running = null;
+        const waiting = q.waiting;
+        q.waiting = null;
+        if (waiting) {
+          q.running = this.pass(orgId, q);
+          q.running.then(waiting.resolve, waiting.reject);
+        } else this.queues.delete(orgId);
+      });
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped || this.mode !== 'batched') return;
+    if (this.timer) {
+      // Only ever brought forward.
+      if (delayMs >= SWEEP_INTERVAL_MS) return;
+      clearTimeout(this.timer);
+    }
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.sweep()
+        .catch(this.onError)
+        .finally(() => this.schedule(SWEEP_INTERVAL_MS));
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  /** Seals what is pending for organizations no pass of this process is sealing; skips those another holds. */
+  private sweep(): Promise<void> {
+    if (this.sweeping) return this.sweeping;
+    const now = Date.now();
+    for (const [id, entry] of this.byRequest) if (now - entry.at > REQUEST_TTL_MS) this.byRequest.delete(id);
+    this.sweeping = (async () => {
+      const orgs = await organizationsWithPending(this.db);
+      for (const orgId of orgs) {
+        if (this.queues.get(orgId)?.running) continue;
+        await sealOrganization(this.db, orgId, { skipIfBusy: true });
+      }
+    })().finally(() => {
+      this.sweeping = null;
+    });
+    return this.sweeping;
+  }
+
+  /** Stops sweeping and seals everything pending (a graceful stop). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.sweeping?.catch(() => undefined);
+    await Promise.all([...this.queues.values()].map((q) => q.running?.catch(() => undefined)));
+    if (this.mode === 'batched') await sealAllPendingAudit(this.db);
+  }
+}
+
+/**
+ * Starts the sealer for an app's database. `auto` is batched on PostgreSQL (writers of one
+ * organization run in parallel there) and inline on SQLite (one write transaction at a time holds
+ * the whole database, so batching would only write each event twice).
+ */
+export function startAuditSealer(
+  db: Db,
+  setting: 'auto' | AuditSealingMode,
+  onError: (err: unknown) => void,
+): AuditSealer {
+  const existing = auditSealerOf(db);
+  if (existing instanceof AuditSealer) {
+    existing.users += 1;
+    return existing;
+  }
+  const mode: AuditSealingMode = setting === 'auto' ? (pgPoolOf(db) ? 'batched' : 'inline') : setting;
+  const sealer = new AuditSealer(db, mode, onError);
+  setAuditSealer(db, sealer);
+  return sealer;
+}
+
+export async function stopAuditSealer(db: Db): Promise<void> {
+  const sealer = auditSealerOf(db);
+  if (!(sealer instanceof AuditSealer)) return;
+  sealer.users -= 1;
+  if (sealer.users > 0) return;
+  setAuditSealer(db, undefined);
+  await sealer.stop();
+}
