@@ -316,7 +316,7 @@ export const CONFIG_SPEC = {
     default: 'auto',
     parse: oneOf('auto', 'inline', 'batched'),
     describe:
-      'How audit events are linked into their organization\'s tamper-evident chain. `batched`: a request appends its events in its own transaction and a sealer links them in order, many at a time, before the response is sent — writers of one organization no longer wait on each other\'s transactions (docs/audit-log.md, "Sealing"). `inline`: each transaction links its own events, holding the organization\'s chain head until it commits. `auto` (default): batched on PostgreSQL, inline on SQLite (where a write transaction holds the whole database anyway, so batching gains nothing).',
+      "How audit events are linked into their organization's tamper-evident chain. `batched`: a request appends its events in its own transaction and a sealer links them in order, many at a time, before the response is sent — writers of one organization no longer wait on each other's transactions (docs/audit-log.md, \"Sealing\"). `inline`: each transaction links its own events, holding the organization's chain head until it commits. `auto` (default): batched on PostgreSQL, inline on SQLite (where a write transaction holds the whole database anyway, so batching gains nothing).",
   },
   logLevel: {
     variable: 'PALISADE_LOG_LEVEL',

@@ -118,7 +118,11 @@ async function tryLockHead(tx: Tx, orgId: string): Promise<{ seq: number; hash: 
     .skipLocked()
     .executeTakeFirst();
   if (row) return { seq: Number(row.seq), hash: row.hash };
-  const exists = await tx.selectFrom('audit_chain_heads').select('org_id').where('org_id', '=', orgId).executeTakeFirst();
+  const exists = await tx
+    .selectFrom('audit_chain_heads')
+    .select('org_id')
+    .where('org_id', '=', orgId)
+    .executeTakeFirst();
   // Held by another sealer or writer: it will seal what is pending, or the next sweep will.
   if (exists) return undefined;
   return lockChainHead(tx, orgId); // the organization's first events: creates the head
@@ -126,7 +130,9 @@ async function tryLockHead(tx: Tx, orgId: string): Promise<{ seq: number; hash: 
 
 /** Organizations with pending events, oldest first. */
 async function organizationsWithPending(db: Db, limit = 200): Promise<string[]> {
-  const rows = await sql<{ org_id: string }>`select org_id from audit_pending group by org_id order by min(occurred_at) limit ${limit}`.execute(db);
+  const rows = await sql<{
+    org_id: string;
+  }>`select org_id from audit_pending group by org_id order by min(occurred_at) limit ${limit}`.execute(db);
   return rows.rows.map((r) => r.org_id);
 }
 
@@ -144,6 +150,15 @@ export async function sealPendingAudit(db: Db, orgId: string): Promise<void> {
   const sealer = auditSealerOf(db);
   if (sealer instanceof AuditSealer) return sealer.sealNow(orgId);
   await sealOrganization(db, orgId);
+}
+
+/**
+ * For a response the HTTP layer does not send (the gateway writes hijacked replies itself): waits
+ * until the events this request appended are sealed, as onSend does for every other response.
+ */
+export async function settleRequestSeal(db: Db, requestId: string): Promise<void> {
+  const sealer = auditSealerOf(db);
+  if (sealer instanceof AuditSealer) await sealer.settleRequest(requestId);
 }
 
 /** Seals everything pending, for every organization (a graceful stop, `palisade audit verify`). */

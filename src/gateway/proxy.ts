@@ -1,4 +1,5 @@
 import { recordAudit } from '../audit/record.js';
+import { settleRequestSeal } from '../audit/seal.js';
 import { lastUserText, promptExcerptFields } from '../audit/content-privacy.js';
 import type { Ctx } from '../context.js';
 import { createContentKey, sealWithContentKey } from '../crypto/content-keys.js';
@@ -458,6 +459,10 @@ async function settle(
       },
     });
   });
+  // The reply is written by the gateway itself (no onSend): its event is sealed into the chain here,
+  // before the response ends, as for every other response (src/audit/seal.ts). A failed seal leaves
+  // the event pending (durable) for the sweep; it does not fail the exchange.
+  await settleRequestSeal(ctx.db, ctx.meta.requestId).catch(() => undefined);
   if (o.status < 400)
     queueUsage(ctx.db, {
       orgId,

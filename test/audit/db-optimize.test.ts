@@ -28,6 +28,7 @@ describe('audit.db_optimize job', () => {
         })),
       ),
     );
+    await t.sealAudit();
     const scheduler = createScheduler({ db, clock: t.clock, config: t.config });
     const handle = sqliteHandleOf(db);
     const analyzed = async (): Promise<Record<string, number>> => {
@@ -59,6 +60,7 @@ describe('audit.db_optimize job', () => {
       await db
         .transaction()
         .execute((tx) => recordAuditBatch(tx, t.system, [{ orgId, action: testAction('test.optimized') }]));
+      await t.sealAudit();
       t.clock.advance(2 * 3_600_000);
       await scheduler.runNow('audit.db_optimize');
       assert.deepEqual(await analyzed(), stats);

@@ -63,6 +63,7 @@ describe('audit export encoders', () => {
         })),
       ),
     );
+    await t.sealAudit();
     rows = await t.db.database.db
       .selectFrom('audit_events')
       .selectAll()
@@ -94,6 +95,7 @@ describe('audit export encoders', () => {
           { orgId, action: testAction('test.encoded'), metadata: { '10': 'ten', '2': 'two', a: 'x' } },
         ]),
       );
+    await t.sealAudit();
     const row = await t.db.database.db
       .selectFrom('audit_events')
       .selectAll()

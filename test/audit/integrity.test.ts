@@ -40,14 +40,18 @@ describe('retention, signed checkpoints and offline verification', () => {
           .executeTakeFirstOrThrow()
       ).n,
     );
-  const addEvents = (orgId: string, n: number, action = 'test.happened') =>
-    t.db.database.db.transaction().execute((tx) =>
+  const addEvents = async (orgId: string, n: number, action = 'test.happened') => {
+    const ids = await t.db.database.db.transaction().execute((tx) =>
       recordAuditBatch(
         tx,
         t.system,
         Array.from({ length: n }, (_, i) => ({ orgId, action: testAction(action), metadata: { i } })),
       ),
     );
+    // Written outside a request: sealed into the chain before the test reads the tables.
+    await t.sealAudit();
+    return ids;
+  };
 
   test('retention defaults to 30 days and accepts a number of days or "forever"; members cannot change it', async () => {
     const { orgId, owner } = await t.seedOrg('Keeper', 'owner@keeper.example');

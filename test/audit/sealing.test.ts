@@ -78,7 +78,8 @@ describe('audit sealing (batched)', () => {
     const until = Date.now() + 1000;
     let sealed = false;
     while (Date.now() < until && !sealed) {
-      sealed = (await db().selectFrom('audit_events').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
+      sealed =
+        (await db().selectFrom('audit_events').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
       if (!sealed) await new Promise((r) => setTimeout(r, 20));
     }
     assert.ok(sealed, 'sealed by the sweep within 1 s');
@@ -99,8 +100,14 @@ describe('audit sealing (batched)', () => {
     );
     await sealOrganization(db(), orgId);
     assert.ok(appended.startsWith('evt_'));
-    assert.equal(await db().selectFrom('audit_events').select('id').where('id', '=', appended).executeTakeFirst(), undefined);
-    assert.equal(await db().selectFrom('audit_pending').select('id').where('id', '=', appended).executeTakeFirst(), undefined);
+    assert.equal(
+      await db().selectFrom('audit_events').select('id').where('id', '=', appended).executeTakeFirst(),
+      undefined,
+    );
+    assert.equal(
+      await db().selectFrom('audit_pending').select('id').where('id', '=', appended).executeTakeFirst(),
+      undefined,
+    );
   });
 
   test('inline writers (a previous release, a CLI command) and the sealer extend one chain', async () => {
@@ -157,7 +164,12 @@ describe('audit sealing (batched)', () => {
     const until = Date.now() + 1000;
     while (Date.now() < until && (await pendingCount()) > 0) await new Promise((r) => setTimeout(r, 20));
     assert.equal(await pendingCount(), 0, 'sealed within 1 s');
-    const rows = await db().selectFrom('audit_events').select(['id', 'seq']).where('id', 'in', ids).orderBy('seq').execute();
+    const rows = await db()
+      .selectFrom('audit_events')
+      .select(['id', 'seq'])
+      .where('id', 'in', ids)
+      .orderBy('seq')
+      .execute();
     assert.deepEqual(
       rows.map((r) => r.id),
       ids,

@@ -21,14 +21,22 @@ describe('audit target index', () => {
   });
   after(() => t.close());
 
-  const write = (orgId: string, targets: { type: string; id: string; name?: string }[][], action = 'test.targeted') =>
-    t.db.database.db.transaction().execute((tx) =>
+  const write = async (
+    orgId: string,
+    targets: { type: string; id: string; name?: string }[][],
+    action = 'test.targeted',
+  ) => {
+    const ids = await t.db.database.db.transaction().execute((tx) =>
       recordAuditBatch(
         tx,
         t.system,
         targets.map((ts) => ({ orgId, action: testAction(action), targets: ts })),
       ),
     );
+    // Target index rows are written when events are sealed: seal before reading the tables.
+    await t.sealAudit();
+    return ids;
+  };
 
   test('finds every event naming a target, whichever position it has, and nothing else', async () => {
     const { orgId, owner } = await t.seedOrg('Targets', 'owner@targets.example');

@@ -31,7 +31,11 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('metadata', 'text', (c) => c.notNull())
     .addColumn('request_id', 'text')
     .execute();
-  await db.schema.createIndex('audit_pending_org').on('audit_pending').columns(['org_id', 'occurred_at', 'id']).execute();
+  await db.schema
+    .createIndex('audit_pending_org')
+    .on('audit_pending')
+    .columns(['org_id', 'occurred_at', 'id'])
+    .execute();
 }
 
 export async function down(db: AnyDb): Promise<void> {

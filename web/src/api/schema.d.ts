@@ -833,6 +833,8 @@ export interface components {
         problem: "content_modified" | "chain_broken" | "sequence_gap" | "head_mismatch" | "anchor_invalid";
         explanation: string;
       };
+      /** @description Events appended (committed with their changes) and not yet linked into the chain when verification ended: they were written while it ran. Sealed within a second; not part of this verification. */
+      unsealedEvents: number;
     };
     AuditSigningKeySet: {
       keys: ({
