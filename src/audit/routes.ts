@@ -76,14 +76,37 @@ export const AuditChainVerification = Type.Object(
 );
 
 /** A checkpoint exactly as signed: its payload is served as stored, so the signature still verifies. */
-const SignedCheckpointSchema = Type.Object({
-  id: Type.String(),
-  payload: Type.Record(Type.String(), Type.Unknown(), {
-    description:
-      'Signed as its RFC 8785 canonical JSON (v, type, orgId, seq, hash, firstSeq, count, anchorHash, kind, at, kid).',
-  }),
-  signature: Type.String({ description: 'Base64url Ed25519 signature over the canonical JSON of payload.' }),
-});
+const SignedCheckpointSchema = Type.Object(
+  {
+    id: Type.String(),
+    payload: Type.Object(
+      {
+        v: Type.Literal(1),
+        type: Type.Literal('palisade.audit.checkpoint'),
+        orgId: Type.String(),
+        seq: Type.Integer({ description: 'Seq of the newest event covered.' }),
+        hash: Type.String({ description: 'Hash of that event.' }),
+        firstSeq: Type.Integer({
+          description: 'First seq the log still keeps (1 unless a retention purge removed older events).',
+        }),
+        count: Type.Integer({ description: 'Events from firstSeq to seq.' }),
+        anchorHash: Type.String({
+          description: 'Hash the event firstSeq links to: the genesis hash, or the anchor a purge left.',
+        }),
+        kind: Type.Union([Type.Literal('periodic'), Type.Literal('purge'), Type.Literal('manual')]),
+        at: Type.String({ format: 'date-time' }),
+        kid: Type.String({ description: 'Signing key id, published at /.well-known/palisade-audit-keys.json.' }),
+      },
+      {
+        // A later payload version may carry more fields: they are served as stored, so the signature still verifies.
+        additionalProperties: true,
+        description: 'Signed as its RFC 8785 canonical JSON.',
+      },
+    ),
+    signature: Type.String({ description: 'Base64url Ed25519 signature over the canonical JSON of payload.' }),
+  },
+  { $id: 'AuditCheckpoint' },
+);
 
 const AuditSigningKey = Type.Object({
   kty: Type.Literal('OKP'),
@@ -100,12 +123,12 @@ const AuditSigningKey = Type.Object({
 export const AuditSigningKeySet = Type.Object({ keys: Type.Array(AuditSigningKey) }, { $id: 'AuditSigningKeySet' });
 
 export const AuditCheckpointList = Type.Object(
-  { checkpoints: Type.Array(SignedCheckpointSchema), keys: Type.Array(AuditSigningKey) },
+  { checkpoints: Type.Array(ref(SignedCheckpointSchema)), keys: Type.Array(AuditSigningKey) },
   { $id: 'AuditCheckpointList' },
 );
 
 /** Named response components of these routes, registered at the root by app.ts (see sharedSchemas there). */
-export const auditSchemas = [AuditChainVerification, AuditSigningKeySet, AuditCheckpointList];
+export const auditSchemas = [AuditChainVerification, AuditSigningKeySet, SignedCheckpointSchema, AuditCheckpointList];
 
 export async function auditRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
@@ -260,11 +283,7 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
         summary: 'Sign a checkpoint of the chain now',
         params: OrgParams,
         response: {
-          201: Type.Object({
-            id: Type.String(),
-            payload: Type.Record(Type.String(), Type.Unknown()),
-            signature: Type.String(),
-          }),
+          201: ref(SignedCheckpointSchema),
           ...errorResponses,
         },
       },

@@ -853,16 +853,37 @@ export interface components {
           retiredAt: string | null;
         })[];
     };
+    AuditCheckpoint: {
+      id: string;
+      /** @description Signed as its RFC 8785 canonical JSON. */
+      payload: {
+        /** @enum {number} */
+        v: 1;
+        /** @enum {string} */
+        type: "palisade.audit.checkpoint";
+        orgId: string;
+        /** @description Seq of the newest event covered. */
+        seq: number;
+        /** @description Hash of that event. */
+        hash: string;
+        /** @description First seq the log still keeps (1 unless a retention purge removed older events). */
+        firstSeq: number;
+        /** @description Events from firstSeq to seq. */
+        count: number;
+        /** @description Hash the event firstSeq links to: the genesis hash, or the anchor a purge left. */
+        anchorHash: string;
+        kind: "periodic" | "purge" | "manual";
+        /** Format: date-time */
+        at: string;
+        /** @description Signing key id, published at /.well-known/palisade-audit-keys.json. */
+        kid: string;
+        [key: string]: unknown;
+      };
+      /** @description Base64url Ed25519 signature over the canonical JSON of payload. */
+      signature: string;
+    };
     AuditCheckpointList: {
-      checkpoints: {
-          id: string;
-          /** @description Signed as its RFC 8785 canonical JSON (v, type, orgId, seq, hash, firstSeq, count, anchorHash, kind, at, kid). */
-          payload: {
-            [key: string]: unknown;
-          };
-          /** @description Base64url Ed25519 signature over the canonical JSON of payload. */
-          signature: string;
-        }[];
+      checkpoints: components["schemas"]["AuditCheckpoint"][];
       keys: ({
           /** @enum {string} */
           kty: "OKP";
@@ -3849,13 +3870,7 @@ export interface operations {
       /** @description Default Response */
       201: {
         content: {
-          "application/json": {
-            id: string;
-            payload: {
-              [key: string]: unknown;
-            };
-            signature: string;
-          };
+          "application/json": components["schemas"]["AuditCheckpoint"];
         };
       };
       /** @description Default Response */

@@ -74,6 +74,13 @@ export default function IntegrityPage() {
                 <Text size="sm">{r.eventsChecked} events before it verify.</Text>
               </>
             )}
+            {r.unsealedEvents > 0 ? (
+              <Text size="sm" c="dimmed">
+                {r.unsealedEvents} more {r.unsealedEvents === 1 ? 'event was' : 'events were'} written while this ran
+                and {r.unsealedEvents === 1 ? 'is' : 'are'} not sealed into the chain yet (within a second); verify
+                again to include {r.unsealedEvents === 1 ? 'it' : 'them'}.
+              </Text>
+            ) : null}
           </Stack>
         </Paper>
       ) : null}

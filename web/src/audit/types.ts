@@ -15,43 +15,7 @@ export type ExportFormat = NonNullable<
   NonNullable<paths['/api/v1/orgs/{orgId}/audit-events/export']['get']['parameters']['query']>['format']
 >;
 
-/*
- * Answers the OpenAPI document does not describe yet (no success-response schema on main; branch
- * `boundaries` adds AuditChainVerification and AuditCheckpointList). Mirrors src/audit/verify.ts and
- * src/audit/checkpoints.ts; replace with OkOf<…> when the schema has them.
- */
-export interface ChainVerification {
-  orgId: string;
-  ok: boolean;
-  eventsChecked: number;
-  firstSeq?: number;
-  firstFailure?: {
-    eventId: string | null;
-    seq: number;
-    problem: 'content_modified' | 'chain_broken' | 'sequence_gap' | 'head_mismatch' | 'anchor_invalid';
-    explanation: string;
-  };
-}
-export interface Checkpoint {
-  id: string;
-  payload: {
-    seq: number;
-    hash: string;
-    firstSeq: number;
-    count: number;
-    kind: string;
-    at: string;
-    kid: string;
-  };
-  signature: string;
-}
-export interface SigningKey {
-  kid: string;
-  status: 'active' | 'retired';
-  createdAt: string;
-  retiredAt: string | null;
-}
-export interface CheckpointList {
-  checkpoints: Checkpoint[];
-  keys: SigningKey[];
-}
+export type ChainVerification = OkOf<'/api/v1/orgs/{orgId}/audit-events/verify', 'get'>;
+export type CheckpointList = OkOf<'/api/v1/orgs/{orgId}/audit-checkpoints', 'get'>;
+export type Checkpoint = CheckpointList['checkpoints'][number];
+export type SigningKey = CheckpointList['keys'][number];
