@@ -1,4 +1,5 @@
 import { recordAudit } from '../audit/record.js';
+import { settleRequestSeal } from '../audit/seal.js';
 import { PalisadeError } from '../errors.js';
 import { DENIED_CODE, outboundFetch } from '../net/outbound.js';
 import { gatewayPolicy, gatewayUpstream } from './hot-path.js';
@@ -182,6 +183,8 @@ export async function countTokens(
       },
     }),
   );
+  // Written by the gateway itself (no onSend): the event is sealed before the answer, as elsewhere.
+  await settleRequestSeal(ctx.db, ctx.meta.requestId).catch(() => undefined);
   sink.start(res.status, {
     ...upstreamSignals(res.headers),
     'content-type': res.headers.get('content-type') ?? 'application/json',
