@@ -10,7 +10,7 @@ import { buildApp } from '../../src/app.js';
 import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { systemCtx } from '../../src/context.js';
-import { checkInstallation } from '../../src/db/backup.js';
+import { checkInstallation } from '../../src/operations/backup.js';
 import { type Database, openDatabase } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { createOrganization } from '../../src/orgs/organizations.js';
