@@ -14,10 +14,10 @@ import { systemCtx } from '../src/context.js';
 import {
   createContentKey,
   destroyContentKeys,
-  flushErasedPages,
   openRecordText,
   sealWithContentKey,
 } from '../src/crypto/content-keys.js';
+import { flushErasedPages } from '../src/db/wal.js';
 import { openText, sealFor } from '../src/crypto/data-keys.js';
 import { type Database, dropPostgresSchema, openDatabase, sqliteHandleOf } from '../src/db/connect.js';
 import { migrateToLatest } from '../src/db/migrate.js';

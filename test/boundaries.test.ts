@@ -21,13 +21,10 @@ const DECLARATIONS = /\/(audit-actions|error-codes)\.ts$/;
  * gateway↔workspace).
  */
 const KNOWN_CYCLES = new Set<string>([
-  'audit ↔ auth ↔ crypto ↔ db ↔ domains ↔ email ↔ http ↔ lockout ↔ orgs ↔ scim ↔ sso',
+  'audit ↔ auth ↔ domains ↔ email ↔ lockout ↔ orgs ↔ scim ↔ sso',
 ]);
 const KNOWN_TWO_WAY = new Set<string>([
-  'audit ↔ db',
   'audit ↔ orgs',
-  'crypto ↔ db',
-  'db ↔ sso',
   'domains ↔ lockout',
   'domains ↔ orgs',
   'email ↔ orgs',
