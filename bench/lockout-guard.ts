@@ -22,7 +22,7 @@ import { newId } from '../src/ids.js';
 import { previewChange } from '../src/lockout/guard.js';
 import { writeRoleMapping } from '../src/orgs/role-mapping.js';
 import { putRoleMapping } from '../src/role-mapping/change.js';
-import { createOrganization } from '../src/orgs/organizations.js';
+import { createOrganization } from '../src/membership/organizations.js';
 import { fingerprintOf } from '../src/sso/signing-certificate.js';
 import { makeKeyPair } from '../test/sso/saml-peer.js';
 

@@ -19,7 +19,7 @@ import { migrateToLatest } from './db/migrate.js';
 import { PalisadeError } from './errors.js';
 import { createScheduler } from './scheduled-jobs.js';
 import { jobHealth } from './jobs/health.js';
-import { createChildOrganization, createOrganization } from './orgs/organizations.js';
+import { createChildOrganization, createOrganization } from './membership/organizations.js';
 import { RoleMappingInput } from './orgs/role-mapping.js';
 import { putRoleMapping } from './role-mapping/change.js';
 import { updateConnection } from './sso/connection-changes.js';
