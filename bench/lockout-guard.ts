@@ -19,6 +19,7 @@ import { systemCtx } from '../src/context.js';
 import { type Database, dropPostgresSchema, openDatabase } from '../src/db/connect.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { newId } from '../src/ids.js';
+import '../src/access-replay/reader.js';
 import { previewChange } from '../src/lockout/guard.js';
 import { writeRoleMapping } from '../src/orgs/role-mapping.js';
 import { putRoleMapping } from '../src/role-mapping/change.js';

@@ -2,6 +2,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
+import './access-replay/reader.js'; // registers the lockout guard's access reader (src/lockout/guard.ts)
 import { AuditActionList, AuditActionView, auditCatalogRoutes } from './audit/catalog-routes.js';
 import { auditRoutes, auditSchemas } from './audit/routes.js';
 import { authRoutes, authSchemas } from './auth/routes.js';
