@@ -121,6 +121,25 @@ test('the cycle finder reports a loop through several folders, and nothing for a
 });
 
 /**
+ * Migrations are history: one that imported live domain code would change what it does when that
+ * code changes (and run it against an older schema). A migration copies what it needs; the only
+ * code outside src/db/ it may run is the key management of src/crypto/ (0010 seals SSO secrets
+ * with the KEK provider and the organizations' data keys, whose format every release keeps).
+ */
+test('migrations import no domain code at run time', () => {
+  const dir = join(src, 'db', 'migrations');
+  const allowed = /^(db\/|crypto\/(provider|data-keys|aead)\.ts$)/;
+  const offenders = files(dir).flatMap((file) =>
+    [...readFileSync(file, 'utf8').matchAll(/^(?:import|export)\s+(type\s+)?[^'"]*?from\s+'(\.[^']+)'/gm)]
+      .filter((m) => !m[1])
+      .map((m) => relative(src, resolve(dirname(file), (m[2] as string).replace(/\.js$/, '.ts'))))
+      .filter((target) => !allowed.test(target))
+      .map((target) => `${relative(src, file)} → ${target}`),
+  );
+  assert.deepEqual(offenders, []);
+});
+
+/**
  * The composition roots at the top of src/ (app.ts builds the app from every domain's routes;
  * cli.ts, serve.ts and scheduled-jobs.ts start it) import the domains, never the other way round.
  * A domain module importing one of them closes a loop through every route module: whichever module
