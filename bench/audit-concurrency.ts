@@ -19,7 +19,7 @@ import { loadConfig } from '../src/config.js';
 import { systemCtx, withCaller } from '../src/context.js';
 import { dropPostgresSchema, openDatabase } from '../src/db/connect.js';
 import { migrateToLatest } from '../src/db/migrate.js';
-import { createOrganization } from '../src/orgs/organizations.js';
+import { createOrganization } from '../src/membership/organizations.js';
 
 const PG_URL = process.env.PALISADE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SECONDS = Number(process.env.BENCH_CONCURRENCY_SECONDS ?? 10);

@@ -14,15 +14,15 @@ import { systemCtx } from '../src/context.js';
 import {
   createContentKey,
   destroyContentKeys,
-  flushErasedPages,
   openRecordText,
   sealWithContentKey,
 } from '../src/crypto/content-keys.js';
+import { flushErasedPages } from '../src/db/wal.js';
 import { openText, sealFor } from '../src/crypto/data-keys.js';
 import { type Database, dropPostgresSchema, openDatabase, sqliteHandleOf } from '../src/db/connect.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { newId } from '../src/ids.js';
-import { createOrganization } from '../src/orgs/organizations.js';
+import { createOrganization } from '../src/membership/organizations.js';
 
 const PG_URL = process.env.PALISADE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const N = Number(process.env.BENCH_CONTENT_KEY_CONVERSATIONS ?? 2000);

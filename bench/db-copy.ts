@@ -16,7 +16,7 @@ import { systemClock } from '../src/clock.js';
 import { loadConfig } from '../src/config.js';
 import type { Ctx } from '../src/context.js';
 import { dropPostgresSchema, openDatabase, sqliteHandleOf } from '../src/db/connect.js';
-import { copyDatabase } from '../src/db/copy.js';
+import { copyDatabase } from '../src/operations/copy.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { testAction } from '../test/helpers/audit-actions.js';
 

@@ -15,7 +15,7 @@ import { type Database, dropPostgresSchema, openDatabase } from '../src/db/conne
 import { migrateToLatest } from '../src/db/migrate.js';
 import { captureForEmail } from '../src/domains/capture.js';
 import { recheckDomains } from '../src/domains/recheck-job.js';
-import { createOrganization } from '../src/orgs/organizations.js';
+import { createOrganization } from '../src/membership/organizations.js';
 import { Dnsmasq, countingSilentResolver } from '../test/domains/dns-peers.js';
 import { forgetResolverHealth } from '../src/domains/dns-check.js';
 

@@ -17,7 +17,7 @@ import { type Database, dropPostgresSchema, openDatabase } from '../src/db/conne
 import { migrateToLatest } from '../src/db/migrate.js';
 import { createGatewayKey } from '../src/gateway/keys.js';
 import { setUpstream } from '../src/gateway/upstream.js';
-import { createOrganization } from '../src/orgs/organizations.js';
+import { createOrganization } from '../src/membership/organizations.js';
 import { startModelUpstream } from '../test/helpers/model-upstream.js';
 
 const PG_URL = process.env.PALISADE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';

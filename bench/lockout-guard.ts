@@ -19,10 +19,11 @@ import { systemCtx } from '../src/context.js';
 import { type Database, dropPostgresSchema, openDatabase } from '../src/db/connect.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { newId } from '../src/ids.js';
+import '../src/access-replay/reader.js';
 import { previewChange } from '../src/lockout/guard.js';
 import { writeRoleMapping } from '../src/orgs/role-mapping.js';
 import { putRoleMapping } from '../src/role-mapping/change.js';
-import { createOrganization } from '../src/orgs/organizations.js';
+import { createOrganization } from '../src/membership/organizations.js';
 import { fingerprintOf } from '../src/sso/signing-certificate.js';
 import { makeKeyPair } from '../test/sso/saml-peer.js';
 

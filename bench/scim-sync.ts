@@ -20,7 +20,7 @@ import { systemCtx } from '../src/context.js';
 import { type Database, dropPostgresSchema, openDatabase } from '../src/db/connect.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { newId } from '../src/ids.js';
-import { createOrganization } from '../src/orgs/organizations.js';
+import { createOrganization } from '../src/membership/organizations.js';
 import { putRoleMapping } from '../src/role-mapping/change.js';
 import { createDirectory } from '../src/scim/directories.js';
 

@@ -23,7 +23,7 @@ import { loadConfig } from '../src/config.js';
 import { systemCtx } from '../src/context.js';
 import { type Database, dropPostgresSchema, openDatabase } from '../src/db/connect.js';
 import { migrateToLatest } from '../src/db/migrate.js';
-import { createOrganization } from '../src/orgs/organizations.js';
+import { createOrganization } from '../src/membership/organizations.js';
 import { deliverDue } from '../src/streams/deliver.js';
 import { formatBody, frameOctetCounted, toSyslog } from '../src/streams/formats.js';
 import { createStream } from '../src/streams/streams.js';

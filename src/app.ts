@@ -2,6 +2,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
+import './access-replay/reader.js'; // registers the lockout guard's access reader (src/lockout/guard.ts)
 import { AuditActionList, AuditActionView, auditCatalogRoutes } from './audit/catalog-routes.js';
 import { auditRoutes, auditSchemas } from './audit/routes.js';
 import { authRoutes, authSchemas } from './auth/routes.js';
@@ -32,7 +33,7 @@ import { ErrorSchema } from './http/schemas.js';
 import { LivenessView, type Metrics, createMetrics, systemRoutes } from './http/system-routes.js';
 import { newId } from './ids.js';
 import { roleMappingRoutes, roleMappingSchemas } from './role-mapping/routes.js';
-import { orgRoutes } from './orgs/routes.js';
+import { orgRoutes } from './membership/routes.js';
 import { scimProtocolRoutes } from './scim/protocol-routes.js';
 import { scimRoutes, scimSchemas } from './scim/routes.js';
 import { streamRoutes, streamSchemas } from './streams/routes.js';

@@ -8,6 +8,7 @@ import { emailCleanupJob, emailDeliveryJob } from './email/jobs.js';
 import { githubJobs } from './github/jobs.js';
 import { notificationJobs } from './notifications/jobs.js';
 import './github/webhooks.js';
+import './access-replay/reader.js'; // the lockout guard's access reader: the metadata refresh and the domain re-check pass the guard
 import { scimSyncLogRetentionJob } from './scim/jobs.js';
 import { samlMetadataRefreshJob, ssoCleanupJob, totpRewrapJob } from './sso/jobs.js';
 import { resealLegacyContentJob, retentionPurgeJob } from './workspace/jobs.js';

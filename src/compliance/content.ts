@@ -1,11 +1,6 @@
 import type { PalisadeConfig } from '../config.js';
-import {
-  type LoadedContentKey,
-  destroyContentKeys,
-  flushErasedPages,
-  openRecord,
-  openRecordText,
-} from '../crypto/content-keys.js';
+import { type LoadedContentKey, destroyContentKeys, openRecord, openRecordText } from '../crypto/content-keys.js';
+import { flushErasedPages } from '../db/wal.js';
 import type { Queryable } from '../db/schema.js';
 
 /**

@@ -3,7 +3,7 @@ import type { ComplianceKeysTable } from './tables.js';
 
 /** Named queries of the Compliance API that are not the activity feed's (see activities.ts). */
 
-/** Levels below a top-level organization (organizations nest at most 3 deep: src/orgs/organizations.ts). */
+/** Levels below a top-level organization (organizations nest at most 3 deep: src/membership/organizations.ts). */
 const MAX_DESCENDANT_LEVELS = 4;
 
 /** The active organizations under each of `roots` (the roots included), breadth first. */

@@ -1,6 +1,6 @@
 import type { ErrorCodeCatalog } from '../errors.js';
 
-/** The database, backups and copies: each code once, with its one HTTP status and what it means and what to do (src/errors.ts). */
+/** The database, and the backups and copies of src/operations/: each code once, with its one HTTP status and what it means and what to do (src/errors.ts). */
 export const DB_ERROR_CODES = {
   backup_damaged: { status: 422, message: "… failed SQLite's integrity check (…); restore another backup." },
   backup_exists: { status: 409, message: '… already exists; choose a new file name (backups are never overwritten).' },

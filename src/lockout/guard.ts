@@ -4,8 +4,8 @@ import type { Ctx } from '../context.js';
 import type { Queryable, Role, Tx } from '../db/schema.js';
 import { PalisadeError } from '../errors.js';
 import { ROLE_RANK } from '../orgs/permissions.js';
-import { type PersonAccess, type ReplayBaseline, canSignIn, evaluateAccess, replayBaseline } from './evaluate.js';
-import { type AccessWorld, loadAccessWorld } from './world.js';
+import type { PersonAccess, ReplayBaseline } from '../access-replay/evaluate.js';
+import type { AccessWorld } from '../access-replay/world.js';
 
 /**
  * The lockout guard: one check for every change that can alter who signs in to an organization or
@@ -55,6 +55,8 @@ export interface LockoutImpact {
 }
 
 const rank = (r: Role | null) => (r ? ROLE_RANK[r] : 0);
+/** Whether someone has at least one working way in. */
+const canSignIn = (p: PersonAccess) => p.password || p.breakGlass || [...p.sso.values()].some((s) => s.outcome.ok);
 const MAX_LISTED = 1000;
 
 function remainingWays(p: PersonAccess): string {
@@ -183,16 +185,30 @@ export function compareAccess(
   return impact;
 }
 
-async function accessNow(
+/**
+ * Each member's ways in to an organization now. Reading them replays recent sign-ins through sso/,
+ * scim/ and domains/ (src/access-replay/), the very folders whose changes pass this guard: that
+ * reader sits above them and registers itself here when loaded (app.ts and scheduled-jobs.ts load
+ * it), so the guard they call does not import them back.
+ */
+export type AccessReader = (
   db: Queryable,
   orgId: string,
   now: Date,
   baseline?: ReplayBaseline & { logins: AccessWorld['logins'] },
-) {
-  const world = await loadAccessWorld(db, orgId, now, baseline);
-  const base = baseline ?? replayBaseline(world);
-  return { world, baseline: base, people: await evaluateAccess(db, world, base) };
+) => Promise<{ world: AccessWorld; baseline: ReplayBaseline; people: Map<string, PersonAccess> }>;
+
+let reader: AccessReader | undefined;
+
+export function registerAccessReader(read: AccessReader): void {
+  reader = read;
 }
+
+const accessNow: AccessReader = (db, orgId, now, baseline) => {
+  if (!reader)
+    throw new Error('The lockout guard has no access reader: import src/access-replay/reader.ts (app.ts does).');
+  return reader(db, orgId, now, baseline);
+};
 
 /** Applies `apply` in `tx` between two readings of the organization's access, and compares them. Throws nothing of its own. */
 export async function replayChange<T>(

@@ -1,6 +1,6 @@
 import type { AuditActionCatalog } from '../audit/action-spec.js';
 
-/** Organizations, members and roles. See src/audit/action-spec.ts for the fields. */
+/** Organizations, members and roles (recorded by the operations in src/membership/). See src/audit/action-spec.ts for the fields. */
 export const ORGS_AUDIT_ACTIONS = {
   'org.created': {
     ocsf: 'API Activity: Create',

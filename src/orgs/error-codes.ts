@@ -1,6 +1,6 @@
 import type { ErrorCodeCatalog } from '../errors.js';
 
-/** Organizations, members and roles: each code once, with its one HTTP status and what it means and what to do (src/errors.ts). */
+/** Organizations, members and roles (authorization here, the operations in src/membership/): each code once, with its one HTTP status and what it means and what to do (src/errors.ts). */
 export const ORGS_ERROR_CODES = {
   account_not_managed: {
     status: 403,

@@ -3,10 +3,10 @@ import type { Ctx } from '../context.js';
 import type { Tx } from '../db/schema.js';
 import { PalisadeError } from '../errors.js';
 import { guardChange, previewChange } from '../lockout/guard.js';
-import { recentCutoff } from '../lockout/world.js';
 import type { ConnectionRow } from './connections.js';
 import { type IdpMetadata, certificateInfo } from './idp-metadata.js';
 import { fetchIdpMetadata } from './metadata-fetch.js';
+import { recentCutoff } from './store.js';
 
 export async function refreshAllMetadata(
   ctx: Ctx,

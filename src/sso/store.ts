@@ -115,6 +115,10 @@ export function samlRequestCache(
 /** Login records older than this are no longer replayed when a connection changes. */
 export const LOGIN_RECORD_RETENTION_DAYS = 180;
 
+/** Sign-ins older than the login-record retention are not replayed (the records are purged). */
+export const recentCutoff = (now: Date) =>
+  new Date(now.getTime() - LOGIN_RECORD_RETENTION_DAYS * 86_400_000).toISOString();
+
 export async function purgeExpiredSsoState(
   db: Queryable,
   now: Date,

@@ -43,21 +43,6 @@ export async function openTotpSecret(
   }
 }
 
-/** Seals every TOTP secret still stored in clear (rows from before migration 0010: kek_id is null). Idempotent. */
-export async function sealPlaintextTotpSecrets(db: Queryable, config: PalisadeConfig): Promise<{ sealed: number }> {
-  const rows = await db.selectFrom('user_totp').select(['user_id', 'secret_ct']).where('kek_id', 'is', null).execute();
-  for (const row of rows) {
-    const sealed = await sealTotpSecret(config, row.user_id, row.secret_ct);
-    await db
-      .updateTable('user_totp')
-      .set(sealed)
-      .where('user_id', '=', row.user_id)
-      .where('kek_id', 'is', null)
-      .execute();
-  }
-  return { sealed: rows.length };
-}
-
 /**
  * Re-seals TOTP secrets sealed by an older KEK with the current one, in batches; idempotent. A
  * secret that cannot be opened is counted and skipped, not fatal.

@@ -7,11 +7,11 @@ import {
   type LoadedContentKey,
   createContentKey,
   destroyContentKeys,
-  flushErasedPages,
   loadContentKey,
   openRecordText,
   sealWithContentKey,
 } from '../crypto/content-keys.js';
+import { flushErasedPages } from '../db/wal.js';
 import type { Queryable } from '../db/schema.js';
 import { dataKeyOf } from '../crypto/data-keys.js';
 import { PalisadeError, notFound } from '../errors.js';

@@ -8,11 +8,11 @@ import {
   type LoadedContentKey,
   createContentKey,
   destroyContentKeys,
-  flushErasedPages,
   openRecord,
   openRecordText,
   sealWithContentKey,
 } from '../crypto/content-keys.js';
+import { flushErasedPages } from '../db/wal.js';
 import { assertNotHeld, refuseDeletionUnderHold } from './conversations.js';
 import { PalisadeError, notFound } from '../errors.js';
 import { type Page, type PageRequest, pageOf, pageQuery } from '../http/pagination.js';

@@ -1,5 +1,6 @@
 import type { Ctx } from '../context.js';
-import { createContentKey, flushErasedPages, sealWithContentKey } from '../crypto/content-keys.js';
+import { createContentKey, sealWithContentKey } from '../crypto/content-keys.js';
+import { flushErasedPages } from '../db/wal.js';
 import { openFor } from '../crypto/data-keys.js';
 
 const convRef = (orgId: string, id: string) => ({ orgId, table: 'workspace_conversations', recordId: id });

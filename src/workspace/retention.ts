@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { recordAudit } from '../audit/record.js';
 import type { Ctx } from '../context.js';
-import { destroyContentKeys, flushErasedPages } from '../crypto/content-keys.js';
+import { destroyContentKeys } from '../crypto/content-keys.js';
+import { flushErasedPages } from '../db/wal.js';
 import type { Queryable } from '../db/schema.js';
 import { authorize } from '../orgs/authorize.js';
 import { activeHolds, effectivePolicy } from '../policy/policy.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createOrganization } from '../../src/orgs/organizations.js';
+import { createOrganization } from '../../src/membership/organizations.js';
 import { Agent, TEST_PASSWORD, type TestApp, createTestApp } from '../helpers/harness.js';
 
 describe('local sign-in, sessions, CSRF and API tokens', () => {

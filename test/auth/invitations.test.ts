@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { generateSecret, hashSecret } from '../../src/auth/secrets.js';
 import { hashPassword } from '../../src/auth/passwords.js';
 import { newId } from '../../src/ids.js';
-import { createOrganization } from '../../src/orgs/organizations.js';
+import { createOrganization } from '../../src/membership/organizations.js';
 import { Dnsmasq } from '../domains/dns-peers.js';
 import { Agent, TEST_PASSWORD, type TestApp, createTestApp } from '../helpers/harness.js';
 

@@ -274,7 +274,7 @@ describe('passwords: reset, change, admin reset, verification', () => {
 
   test('a proven address at the verified domain auto-joins at sign-in', async () => {
     const { organization, setupLink } = await (
-      await import('../../src/orgs/organizations.js')
+      await import('../../src/membership/organizations.js')
     )
       .createOrganization(t.system, { name: 'Hobby', ownerEmail: 'hal@acme.test' })
       .catch(() => ({ organization: null, setupLink: null }));

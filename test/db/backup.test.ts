@@ -10,10 +10,10 @@ import { buildApp } from '../../src/app.js';
 import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { systemCtx } from '../../src/context.js';
-import { checkInstallation } from '../../src/db/backup.js';
+import { checkInstallation } from '../../src/operations/backup.js';
 import { type Database, openDatabase } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
-import { createOrganization } from '../../src/orgs/organizations.js';
+import { createOrganization } from '../../src/membership/organizations.js';
 import { Agent, TEST_PASSWORD, TEST_SMTP, type TestApp, createTestApp } from '../helpers/harness.js';
 
 const run = promisify(execFile);

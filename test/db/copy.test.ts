@@ -12,9 +12,9 @@ import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { systemCtx } from '../../src/context.js';
 import { type Database, dropPostgresSchema, openDatabase } from '../../src/db/connect.js';
-import { copyDatabase } from '../../src/db/copy.js';
+import { copyDatabase } from '../../src/operations/copy.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
-import { createOrganization } from '../../src/orgs/organizations.js';
+import { createOrganization } from '../../src/membership/organizations.js';
 import { PG_URL } from '../helpers/db.js';
 import { Agent, TEST_PASSWORD, TEST_SMTP } from '../helpers/harness.js';
 

@@ -11,7 +11,7 @@ import { loadConfig } from '../../src/config.js';
 import { systemCtx } from '../../src/context.js';
 import { type Database, openDatabase } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
-import { createOrganization } from '../../src/orgs/organizations.js';
+import { createOrganization } from '../../src/membership/organizations.js';
 import { palisadeCommand } from '../helpers/cli.js';
 import { TEST_DIALECT } from '../helpers/db.js';
 import { type TestApp, createTestApp } from '../helpers/harness.js';

@@ -6,7 +6,7 @@ import { buildApp } from '../../src/app.js';
 import { ManualClock } from '../../src/clock.js';
 import { type PalisadeConfig, loadConfig } from '../../src/config.js';
 import { type Ctx, systemCtx } from '../../src/context.js';
-import { createOrganization } from '../../src/orgs/organizations.js';
+import { createOrganization } from '../../src/membership/organizations.js';
 import { openEmailBody } from '../../src/email/outbox.js';
 import { type TestDatabase, openTestDatabase } from './db.js';
 

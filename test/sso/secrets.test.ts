@@ -10,7 +10,7 @@ import { rewrapJob } from '../../src/crypto/jobs.js';
 import { LocalKeyring } from '../../src/crypto/local-keyring.js';
 import { replaceKeyProvider } from '../../src/crypto/provider.js';
 import { createScheduler } from '../../src/scheduled-jobs.js';
-import { createOrganization } from '../../src/orgs/organizations.js';
+import { createOrganization } from '../../src/membership/organizations.js';
 import { oidcClientSecret, spPrivateKey } from '../../src/sso/secrets.js';
 import { openTotpSecret } from '../../src/sso/totp-secret.js';
 import { totpRewrapJob } from '../../src/sso/jobs.js';

@@ -7,7 +7,7 @@ import { recordAuditBatch } from '../../src/audit/record.js';
 import { systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { systemCtx } from '../../src/context.js';
-import { createOrganization } from '../../src/orgs/organizations.js';
+import { createOrganization } from '../../src/membership/organizations.js';
 import { createStream } from '../../src/streams/streams.js';
 import { palisadeCommand } from '../helpers/cli.js';
 import { type TestDatabase, openTestDatabase } from '../helpers/db.js';

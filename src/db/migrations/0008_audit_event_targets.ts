@@ -1,10 +1,27 @@
 import { type Kysely, SqliteAdapter, sql } from 'kysely';
-import { targetIdsOf } from '../../audit/event.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyDb = Kysely<any>;
 
 const BACKFILL_BATCH = 5000;
+
+/**
+ * The distinct target ids in stored targets JSON; malformed JSON names none (it is never fatal).
+ * A copy of `targetIdsOf` (src/audit/event.ts) as it was when this migration was written: a
+ * migration is history and must backfill the same rows whatever the live code becomes.
+ */
+function targetIdsOf(json: string): string[] {
+  try {
+    const parsed: unknown = JSON.parse(json);
+    if (!Array.isArray(parsed)) return [];
+    const ids = parsed
+      .map((t) => (t && typeof t === 'object' ? (t as { id?: unknown }).id : undefined))
+      .filter((id): id is string => typeof id === 'string' && id.length > 0);
+    return [...new Set(ids)];
+  } catch {
+    return [];
+  }
+}
 
 /**
  * The ids each audit event names as a target, one row per (event, target id): the target filter of

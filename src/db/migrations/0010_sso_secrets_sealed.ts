@@ -1,9 +1,7 @@
 import type { Kysely, Migration } from 'kysely';
 import type { PalisadeConfig } from '../../config.js';
-import { initKeyProvider } from '../../crypto/provider.js';
-import { openText } from '../../crypto/data-keys.js';
-import { connectionSecretRef, sealPlaintextConnectionSecrets } from '../../sso/secrets.js';
-import { openTotpSecret, sealPlaintextTotpSecrets } from '../../sso/totp-secret.js';
+import { type RecordRef, openText, sealFor } from '../../crypto/data-keys.js';
+import { initKeyProvider, keyProviderFor } from '../../crypto/provider.js';
 import type { MigrationDeps } from '../migrate.js';
 import type { Queryable } from '../schema.js';
 
@@ -14,13 +12,18 @@ type AnyDb = Kysely<any>;
  * Seals the SSO secrets that were stored in clear:
  * - `sso_connections.oidc_client_secret` → `oidc_client_secret_ct` + `oidc_client_secret_key_version`
  * - `sso_connections.sp_private_key` → `sp_private_key_ct` + `sp_private_key_key_version`
- *   (both with the organization's data key, src/sso/secrets.ts)
- * - `user_totp.secret` → `secret_ct` + `kek_id` (with the installation KEK, src/sso/totp-secret.ts)
+ *   (both with the organization's data key, as src/sso/secrets.ts opens them)
+ * - `user_totp.secret` → `secret_ct` + `kek_id` (with the installation KEK, as src/sso/totp-secret.ts opens them)
  *
  * Columns are renamed rather than reused, so code still reading the old names fails to compile
  * instead of handing ciphertext to an IdP. Existing rows are sealed in the same migration; on
  * PostgreSQL Kysely runs it in a transaction, on SQLite this migration opens its own, so a failure
  * leaves the database at the previous migration with nothing half-sealed. An empty database needs no key.
+ *
+ * A migration is history: what it writes must not change when the SSO code does, so the record
+ * bindings and the sealing loops it needs are copied here (below) from the SSO code of its time,
+ * and it uses only the key-management primitives of src/crypto/ (the KEK provider and the
+ * organization data keys, whose format every release must keep opening anyway).
  */
 export function migration(deps: MigrationDeps): Migration {
   return {
@@ -140,5 +143,107 @@ async function unsealSsoSecrets(db: Queryable, deps: MigrationDeps): Promise<voi
     const secret = await openTotpSecret(config, row);
     if (secret === null) await db.deleteFrom('user_totp').where('user_id', '=', row.user_id).execute();
     else await db.updateTable('user_totp').set({ secret_ct: secret }).where('user_id', '=', row.user_id).execute();
+  }
+}
+
+type ConnectionSecret = 'oidc_client_secret' | 'sp_private_key';
+
+/** The record a connection secret is bound to (`connectionSecretRef`, src/sso/secrets.ts). */
+const connectionSecretRef = (conn: { id: string; org_id: string }, secret: ConnectionSecret): RecordRef => ({
+  orgId: conn.org_id,
+  table: `sso_connections.${secret}`,
+  recordId: conn.id,
+});
+
+/**
+ * Seals every connection secret still stored in clear (key-version column null). Idempotent.
+ * Formerly `sealPlaintextConnectionSecrets` in src/sso/secrets.ts, used only by this migration.
+ */
+async function sealPlaintextConnectionSecrets(
+  db: Queryable,
+  config: PalisadeConfig,
+  now: Date,
+): Promise<{ sealed: number }> {
+  let sealed = 0;
+  const clientSecrets = await db
+    .selectFrom('sso_connections')
+    .select(['id', 'org_id', 'oidc_client_secret_ct'])
+    .where('oidc_client_secret_ct', 'is not', null)
+    .where('oidc_client_secret_key_version', 'is', null)
+    .execute();
+  for (const row of clientSecrets) {
+    const s = await sealFor(
+      db,
+      config,
+      now,
+      connectionSecretRef(row, 'oidc_client_secret'),
+      row.oidc_client_secret_ct as string,
+    );
+    await db
+      .updateTable('sso_connections')
+      .set({ oidc_client_secret_ct: s.ct, oidc_client_secret_key_version: s.keyVersion })
+      .where('id', '=', row.id)
+      .where('oidc_client_secret_key_version', 'is', null)
+      .execute();
+    sealed++;
+  }
+  const spKeys = await db
+    .selectFrom('sso_connections')
+    .select(['id', 'org_id', 'sp_private_key_ct'])
+    .where('sp_private_key_ct', 'is not', null)
+    .where('sp_private_key_key_version', 'is', null)
+    .execute();
+  for (const row of spKeys) {
+    const s = await sealFor(
+      db,
+      config,
+      now,
+      connectionSecretRef(row, 'sp_private_key'),
+      row.sp_private_key_ct as string,
+    );
+    await db
+      .updateTable('sso_connections')
+      .set({ sp_private_key_ct: s.ct, sp_private_key_key_version: s.keyVersion })
+      .where('id', '=', row.id)
+      .where('sp_private_key_key_version', 'is', null)
+      .execute();
+    sealed++;
+  }
+  return { sealed };
+}
+
+/** The associated data binding a TOTP secret to its person (src/sso/totp-secret.ts). */
+const totpAad = (userId: string) => Buffer.from(`palisade-totp|v1|user_totp|${userId}`);
+
+/** Seals every TOTP secret still stored in clear (kek_id null) with the installation KEK. Idempotent. */
+async function sealPlaintextTotpSecrets(db: Queryable, config: PalisadeConfig): Promise<{ sealed: number }> {
+  const rows = await db.selectFrom('user_totp').select(['user_id', 'secret_ct']).where('kek_id', 'is', null).execute();
+  for (const row of rows) {
+    const { kekId, wrapped } = await keyProviderFor(config).wrap(
+      Buffer.from(row.secret_ct, 'utf8'),
+      totpAad(row.user_id),
+    );
+    await db
+      .updateTable('user_totp')
+      .set({ secret_ct: wrapped.toString('base64'), kek_id: kekId })
+      .where('user_id', '=', row.user_id)
+      .where('kek_id', 'is', null)
+      .execute();
+  }
+  return { sealed: rows.length };
+}
+
+/** The base32 secret, or null when it cannot be opened (modified, moved, never sealed, or its KEK is gone). */
+async function openTotpSecret(
+  config: PalisadeConfig,
+  row: { user_id: string; secret_ct: string; kek_id: string | null },
+): Promise<string | null> {
+  if (!row.kek_id) return null;
+  try {
+    return (
+      await keyProviderFor(config).unwrap(row.kek_id, Buffer.from(row.secret_ct, 'base64'), totpAad(row.user_id))
+    ).toString('utf8');
+  } catch {
+    return null;
   }
 }

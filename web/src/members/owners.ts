@@ -14,11 +14,11 @@ export const ROLES: { value: Role; label: string; description: string }[] = [
 ];
 export const roleName = (r: Role) => ROLES.find((x) => x.value === r)?.label ?? r;
 
-/** Past this many primary owners (active or invited) the API warns; the console warns before. Same as src/orgs/members.ts. */
+/** Past this many primary owners (active or invited) the API warns; the console warns before. Same as src/membership/members.ts. */
 export const OWNER_WARNING_THRESHOLD = 2;
 
 /**
- * The owner rules the API enforces (src/orgs/members.ts), worked out ahead so the page can say why
+ * The owner rules the API enforces (src/membership/members.ts), worked out ahead so the page can say why
  * an action is not offered instead of letting the person run into a 409.
  */
 export function ownerRules(all: Member[]) {

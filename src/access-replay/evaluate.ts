@@ -295,7 +295,3 @@ export async function evaluateAccess(
   }
   return people;
 }
-
-/** Whether someone has at least one working way in. */
-export const canSignIn = (p: PersonAccess) =>
-  p.password || p.breakGlass || [...p.sso.values()].some((s) => s.outcome.ok);

@@ -8,8 +8,8 @@ import { emailNotConfigured, enqueueEmail } from '../email/outbox.js';
 import { passwordResetEmail } from '../email/templates.js';
 import { emailConfigured } from '../email/transport.js';
 import { PalisadeError, notFound } from '../errors.js';
-import { authorize, missingPermission } from './authorize.js';
-import { roleAllows } from './permissions.js';
+import { authorize, missingPermission } from '../orgs/authorize.js';
+import { roleAllows } from '../orgs/permissions.js';
 
 export const MemberPasswordResetInput = Type.Object(
   {

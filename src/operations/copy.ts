@@ -2,14 +2,14 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { verifyChain } from '../audit/verify.js';
 import { PalisadeError } from '../errors.js';
-import { pgPoolOf, sqliteHandleOf } from './connect.js';
+import { pgPoolOf, sqliteHandleOf } from '../db/connect.js';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { from as copyFrom } from 'pg-copy-streams';
 import type pg from 'pg';
-import type { Database } from './connect.js';
-import { MIGRATION_NAMES, executedMigrations, migrateToLatest } from './migrate.js';
-import type { DB } from './schema.js';
+import type { Database } from '../db/connect.js';
+import { MIGRATION_NAMES, executedMigrations, migrateToLatest } from '../db/migrate.js';
+import type { DB } from '../db/schema.js';
 
 /**
  * `palisade db copy --to postgres://…`: moves an installation from embedded SQLite to PostgreSQL.

@@ -2,7 +2,7 @@ import type { Queryable, Role } from '../db/schema.js';
 import { type RoleMapping, loadRoleMapping } from '../orgs/role-mapping.js';
 import type { MatchedUser } from '../sso/account-match.js';
 import type { ConnectionRow } from '../sso/connections.js';
-import { LOGIN_RECORD_RETENTION_DAYS } from '../sso/store.js';
+import { recentCutoff } from '../sso/store.js';
 import type { SsoLoginsTable } from '../sso/tables.js';
 
 /**
@@ -48,10 +48,6 @@ export interface AccessWorld {
   scim: ScimPerson[];
   activeOwners: number;
 }
-
-/** Sign-ins older than the login-record retention are not replayed (the records are purged). */
-export const recentCutoff = (now: Date) =>
-  new Date(now.getTime() - LOGIN_RECORD_RETENTION_DAYS * 86_400_000).toISOString();
 
 /**
  * `reuse.logins`: the login records read before the change. They are append-only and no guarded change

@@ -32,7 +32,7 @@ import {
   listMyOrganizations,
   updateOrganization,
 } from './organizations.js';
-import { MemberView, OrganizationView, Warning } from './views.js';
+import { MemberView, OrganizationView, Warning } from '../orgs/views.js';
 
 const orgTags = ['Organizations'];
 const memberTags = ['Members'];

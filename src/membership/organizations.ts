@@ -12,10 +12,10 @@ import { type Page, type PageRequest, pageOf } from '../http/pagination.js';
 import { newId } from '../ids.js';
 import { normalizeEmail } from '../users/email.js';
 import { findOrCreateUser } from '../users/store.js';
-import { type Authorized, authorize, effectiveRole, missingPermission } from './authorize.js';
-import { roleAllows } from './permissions.js';
-import { activeChildCount, lockOrg, orgLineage } from './store.js';
-import { type OrganizationView, organizationView } from './views.js';
+import { type Authorized, authorize, effectiveRole, missingPermission } from '../orgs/authorize.js';
+import { roleAllows } from '../orgs/permissions.js';
+import { activeChildCount, lockOrg, orgLineage } from '../orgs/store.js';
+import { type OrganizationView, organizationView } from '../orgs/views.js';
 
 /** Root plus two levels of business units: deep enough for divisions, shallow enough to reason about. */
 export const MAX_ORG_DEPTH = 3;

@@ -12,9 +12,9 @@ import { type Page, type PageRequest, PageQuerySchema, pageOf } from '../http/pa
 import { newId } from '../ids.js';
 import { normalizeEmail } from '../users/email.js';
 import { findOrCreateUser, findUserByEmail } from '../users/store.js';
-import { authorize, missingPermission } from './authorize.js';
-import { roleAllows } from './permissions.js';
-import { countActiveOwners, countOwnersIncludingInvited, lockOrg } from './store.js';
+import { authorize, missingPermission } from '../orgs/authorize.js';
+import { roleAllows } from '../orgs/permissions.js';
+import { countActiveOwners, countOwnersIncludingInvited, lockOrg } from '../orgs/store.js';
 import {
   MemberStatusSchema,
   type MemberView,
@@ -22,7 +22,7 @@ import {
   type SuspendingDirectory,
   type Warning,
   memberView,
-} from './views.js';
+} from '../orgs/views.js';
 
 export const InviteMemberInput = Type.Object(
   {

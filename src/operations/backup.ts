@@ -5,7 +5,7 @@ import { verifyChain } from '../audit/verify.js';
 import type { PalisadeConfig } from '../config.js';
 import { dataKeyOpens } from '../crypto/data-keys.js';
 import { PalisadeError } from '../errors.js';
-import { type Database, sqliteHandleOf, sqlitePathOf } from './connect.js';
+import { type Database, sqliteHandleOf, sqlitePathOf } from '../db/connect.js';
 
 /**
  * Backups of the embedded SQLite database, and the check that a restored installation (either

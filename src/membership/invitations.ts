@@ -4,7 +4,7 @@ import { requireUser } from '../auth/require-user.js';
 import type { Ctx } from '../context.js';
 import { PalisadeError, notFound } from '../errors.js';
 import { findUserById } from '../users/store.js';
-import { RoleSchema } from './views.js';
+import { RoleSchema } from '../orgs/views.js';
 
 /**
  * Invitations of an existing account wait for its owner (consent): nobody else activates a
