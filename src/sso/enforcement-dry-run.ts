@@ -46,7 +46,10 @@ export const EnforcementDryRunView = Type.Object(
     losePasswordSignIn: Type.Array(
       Type.Object({
         ...PersonBase,
-        hasSsoIdentity: Type.Boolean({ description: 'Has signed in through this connection before.' }),
+        hasSsoIdentity: Type.Boolean({
+          description:
+            'Has signed in through this connection before (a linked IdP subject, or a recorded SSO sign-in).',
+        }),
         keepsBreakGlass: Type.Boolean({ description: 'A primary owner with working break-glass (password and code).' }),
       }),
       { description: 'Active members with a password: enforcement ends their password sign-in and password sessions.' },
@@ -89,15 +92,27 @@ export async function dryRunEnforcement(
       'users.email',
       'users.password_hash',
       'memberships.role',
+      // An SSO identity: a linked IdP subject (OIDC sub, SAML persistent NameID), or a recorded
+      // sign-in through the connection (a SAML emailAddress NameID links no subject).
       eb
-        .exists(
-          eb
-            .selectFrom('sso_identities')
-            .select('sso_identities.id')
-            .whereRef('sso_identities.user_id', '=', 'users.id')
-            .where('sso_identities.org_id', '=', orgId)
-            .where('sso_identities.connection_id', '=', conn.id),
-        )
+        .or([
+          eb.exists(
+            eb
+              .selectFrom('sso_identities')
+              .select('sso_identities.id')
+              .whereRef('sso_identities.user_id', '=', 'users.id')
+              .where('sso_identities.org_id', '=', orgId)
+              .where('sso_identities.connection_id', '=', conn.id),
+          ),
+          eb.exists(
+            eb
+              .selectFrom('sso_logins')
+              .select('sso_logins.id')
+              .whereRef('sso_logins.user_id', '=', 'users.id')
+              .where('sso_logins.org_id', '=', orgId)
+              .where('sso_logins.connection_id', '=', conn.id),
+          ),
+        ])
         .as('has_identity'),
     ])
     .where('memberships.org_id', '=', orgId)

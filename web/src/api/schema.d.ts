@@ -1151,7 +1151,7 @@ export interface components {
           userId: string;
           email: string;
           role: "primary_owner" | "admin" | "member";
-          /** @description Has signed in through this connection before. */
+          /** @description Has signed in through this connection before (a linked IdP subject, or a recorded SSO sign-in). */
           hasSsoIdentity: boolean;
           /** @description A primary owner with working break-glass (password and code). */
           keepsBreakGlass: boolean;
