@@ -125,6 +125,7 @@ const SAMPLE_BODIES: Record<string, unknown> = {
     mapping: { requiredPrefix: null, defaultRole: null, rules: [] },
   },
   'PUT /api/v1/orgs/:orgId/sso/enforcement': { connectionId: 'sso_00000000000000000000000000' },
+  'POST /api/v1/orgs/:orgId/sso/enforcement/dry-run': { connectionId: 'sso_00000000000000000000000000' },
   'POST /api/v1/orgs/:orgId/sso/recovery-links': { memberId: 'mem_00000000000000000000000000', reason: 'take over' },
   'POST /api/v1/orgs/:orgId/conversations': { title: 'Rogue' },
   'PATCH /api/v1/orgs/:orgId/conversations/:conversationId': { title: 'Taken over' },

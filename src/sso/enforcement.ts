@@ -5,8 +5,9 @@ import { conflict } from '../errors.js';
 import { guardChange } from '../lockout/guard.js';
 import { ImpactFields, type ImpactView, impactView } from '../lockout/views.js';
 import { authorize } from '../orgs/authorize.js';
-import { loadConnection } from './connections.js';
-import { openTotpSecret } from './totp-secret.js';
+import type { Tx } from '../db/schema.js';
+import { type BreakGlassOwnerView, breakGlassOwners } from './break-glass.js';
+import { type ConnectionRow, loadConnection } from './connections.js';
 
 export const EnforceInput = Type.Object(
   {
@@ -57,14 +58,24 @@ export async function getEnforcement(ctx: Ctx, orgId: string): Promise<Enforceme
   };
 }
 
+export interface EnforcementReadiness {
+  /** What is missing, in the words of the refusal (empty: the preconditions hold). */
+  missing: string[];
+  testLogin: { lastAt: string | null; maxAgeDays: number; recent: boolean };
+  owners: BreakGlassOwnerView[];
+}
+
 /**
- * Turns on "members must use SSO". Refused, saying what is missing, unless: the connection is
- * active, an admin completed a test login through it recently, and a primary owner has a working
- * break-glass second factor. Together these mean enforcement cannot lock the organization out.
+ * The preconditions of enforcement, all listed at once: the connection is active, an admin completed
+ * a test login through it recently, and a primary owner has a working break-glass second factor.
+ * Together these mean enforcement cannot lock the organization out. Read by enforceSso (which
+ * refuses with `missing`) and by the dry run (which reports it).
  */
-export async function enforceSso(ctx: Ctx, orgId: string, input: EnforceInput): Promise<EnforcementView & ImpactView> {
-  await authorize(ctx, orgId, 'sso.manage');
-  const conn = await loadConnection(ctx.db, orgId, input.connectionId);
+export async function enforcementReadiness(
+  ctx: Ctx,
+  orgId: string,
+  conn: ConnectionRow,
+): Promise<EnforcementReadiness> {
   const now = ctx.clock.now();
   const missing: string[] = [];
   if (conn.status !== 'active')
@@ -83,29 +94,50 @@ export async function enforceSso(ctx: Ctx, orgId: string, input: EnforceInput): 
     missing.push(
       `the last successful test login (${conn.last_test_login_at}) is older than ${maxAge} days; run a new test login at ${ctx.config.publicUrl}/sso/${conn.id}/start?test=1`,
     );
-  const candidates = await ctx.db
-    .selectFrom('memberships')
-    .innerJoin('user_totp', 'user_totp.user_id', 'memberships.user_id')
-    .innerJoin('users', 'users.id', 'memberships.user_id')
-    .select(['user_totp.user_id', 'user_totp.secret_ct', 'user_totp.kek_id'])
-    .where('memberships.org_id', '=', orgId)
-    .where('memberships.role', '=', 'primary_owner')
-    .where('memberships.status', '=', 'active')
-    .where('users.password_hash', 'is not', null)
-    .where('user_totp.confirmed_at', 'is not', null)
-    .execute();
-  // "Working" means the sealed secret still opens (not modified, its master key still configured).
-  let breakGlass = false;
-  for (const c of candidates) {
-    if ((await openTotpSecret(ctx.config, c)) !== null) {
-      breakGlass = true;
-      break;
-    }
-  }
-  if (!breakGlass)
+  const owners = await breakGlassOwners(ctx.db, ctx, orgId);
+  if (!owners.some((o) => o.ready))
     missing.push(
       'no primary owner has break-glass access (a password and a confirmed authenticator app); a primary owner should enroll at POST /api/v1/me/totp',
     );
+  return {
+    missing,
+    testLogin: {
+      lastAt: conn.last_test_login_at,
+      maxAgeDays: maxAge,
+      recent: conn.last_test_login_at !== null && conn.last_test_login_at >= cutoff,
+    },
+    owners,
+  };
+}
+
+/** The change enforcement makes (one row), applied for real by enforceSso and in a rolled-back transaction by the dry run. */
+export async function writeEnforcement(
+  tx: Tx,
+  ctx: Pick<Ctx, 'caller'>,
+  orgId: string,
+  connectionId: string,
+  at: string,
+): Promise<void> {
+  await tx.deleteFrom('sso_enforcement').where('org_id', '=', orgId).execute();
+  await tx
+    .insertInto('sso_enforcement')
+    .values({
+      org_id: orgId,
+      connection_id: connectionId,
+      enforced_at: at,
+      enforced_by: ctx.caller.kind === 'user' ? ctx.caller.userId : null,
+    })
+    .execute();
+}
+
+/**
+ * Turns on "members must use SSO". Refused, saying what is missing, unless the preconditions of
+ * enforcementReadiness hold; then the lockout guard lists who would be left without a way in.
+ */
+export async function enforceSso(ctx: Ctx, orgId: string, input: EnforceInput): Promise<EnforcementView & ImpactView> {
+  await authorize(ctx, orgId, 'sso.manage');
+  const conn = await loadConnection(ctx.db, orgId, input.connectionId);
+  const { missing } = await enforcementReadiness(ctx, orgId, conn);
   if (missing.length) {
     throw conflict('sso_enforcement_not_ready', `SSO cannot be enforced yet: ${missing.join('; ')}.`, {
       missing,
@@ -113,8 +145,8 @@ export async function enforceSso(ctx: Ctx, orgId: string, input: EnforceInput): 
       lastTestLoginAt: conn.last_test_login_at,
     });
   }
-  const at = now.toISOString();
-  // Password sign-in ends for members: the guard lists who would be left without a working way in.
+  const at = ctx.clock.now().toISOString();
+  // Password sign-in ends for members: the guard lists who would be left without a way in.
   const target = { type: 'sso_connection', id: conn.id, name: conn.name };
   const { impact } = await ctx.db.transaction().execute(async (tx) =>
     guardChange(
@@ -122,16 +154,7 @@ export async function enforceSso(ctx: Ctx, orgId: string, input: EnforceInput): 
       ctx,
       { orgId, change: 'sso_enforcement', target, acknowledge: input.acknowledgeWarnings === true },
       async () => {
-        await tx.deleteFrom('sso_enforcement').where('org_id', '=', orgId).execute();
-        await tx
-          .insertInto('sso_enforcement')
-          .values({
-            org_id: orgId,
-            connection_id: conn.id,
-            enforced_at: at,
-            enforced_by: ctx.caller.kind === 'user' ? ctx.caller.userId : null,
-          })
-          .execute();
+        await writeEnforcement(tx, ctx, orgId, conn.id, at);
         await recordAudit(tx, ctx, {
           orgId,
           action: 'sso.enforcement_enabled',

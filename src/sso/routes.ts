@@ -40,6 +40,8 @@ import { PRESETS, PresetList } from './presets.js';
 import { publicJwk } from './oidc-client.js';
 import { spMetadataXml } from './saml.js';
 import { SimulateInput, SimulationView, simulateLogin } from './simulate.js';
+import { BreakGlassOwnersView, listBreakGlassOwners } from './break-glass.js';
+import { EnforcementDryRunInput, EnforcementDryRunView, dryRunEnforcement } from './enforcement-dry-run.js';
 import { IdentityLinkView, listIdentityLinks, releaseIdentityLink } from './identities.js';
 import {
   IssueRecoveryLinkInput,
@@ -108,7 +110,15 @@ function finish(request: FastifyRequest, reply: FastifyReply, result: FlowResult
 }
 
 /** Named response components of these routes, registered at the root by app.ts (see sharedSchemas there). */
-export const ssoSchemas = [PresetList, SimulationView, EnforcementView, TotpEnrollmentView, OidcClientJwks];
+export const ssoSchemas = [
+  PresetList,
+  SimulationView,
+  EnforcementView,
+  EnforcementDryRunView,
+  BreakGlassOwnersView,
+  TotpEnrollmentView,
+  OidcClientJwks,
+];
 
 export async function ssoRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
@@ -233,6 +243,35 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
       },
     },
     async (request) => getEnforcement(request.ctx, request.params.orgId),
+  );
+  app.post(
+    '/api/v1/orgs/:orgId/sso/enforcement/dry-run',
+    {
+      schema: {
+        tags,
+        operationId: 'dryRunSsoEnforcement',
+        summary:
+          "Dry run of requiring SSO through a connection: what is missing, who would lose password sign-in, who has no SSO identity yet, the primary owners' break-glass status and the lockout guard's answer; nothing is changed",
+        params: OrgParams,
+        body: EnforcementDryRunInput,
+        response: { 200: ref(EnforcementDryRunView), ...errorResponses },
+      },
+    },
+    async (request) => dryRunEnforcement(request.ctx, request.params.orgId, request.body),
+  );
+  app.get(
+    '/api/v1/orgs/:orgId/sso/break-glass',
+    {
+      schema: {
+        tags,
+        operationId: 'listSsoBreakGlassOwners',
+        summary:
+          "Each primary owner's break-glass status (password and confirmed authenticator app), which SSO enforcement needs for at least one",
+        params: OrgParams,
+        response: { 200: ref(BreakGlassOwnersView), ...errorResponses },
+      },
+    },
+    async (request) => listBreakGlassOwners(request.ctx, request.params.orgId),
   );
   app.put(
     '/api/v1/orgs/:orgId/sso/enforcement',

@@ -11,7 +11,21 @@ import { loginPage } from './pages.js';
  * app. Its own URLs are listed here, not caught by a wildcard, so an unknown /api/… path still
  * answers the API's 404 and the routes of the API and the SSO protocol never meet the console.
  */
-export const CONSOLE_PATHS = ['/', '/sign-in', '/orgs', '/orgs/*', '/account', '/account/*'];
+export const CONSOLE_PATHS = [
+  '/',
+  '/sign-in',
+  '/orgs',
+  '/orgs/*',
+  '/account',
+  '/account/*',
+  // The pages links open (web/src/links/): the paths src/auth/link-tokens.ts and the invitation
+  // emails write, so every link mailed or printed by `palisade init` opens the console.
+  '/setup',
+  '/reset-password',
+  '/verify-email',
+  '/forgot-password',
+  '/invitations',
+];
 
 /** dist/web beside the compiled server (dist/src/web/console.js) or under the repository (tsx from src/). */
 export function consoleDir(): string {
@@ -49,7 +63,10 @@ const notBuilt = `<!doctype html><html lang="en"><head><meta charset="utf-8"><ti
 <body><main><h1>The admin console is not built</h1>
 <p>This server has no <code>dist/web</code>. Build it with <code>npm run build</code> (the server and the console)
 or <code>npm run web:build</code> (the console only), then restart <code>palisade serve</code>.</p>
-<p>The API works without it: its reference is at <a href="/docs">/docs</a>, and you can <a href="/login">sign in</a>.</p></main></body></html>`;
+<p>The API works without it: its reference is at <a href="/docs">/docs</a>, and you can <a href="/login">sign in</a>.
+A one-time link (<code>/setup#token=pls_lnk_…</code>, <code>/reset-password#token=…</code>) is redeemed with
+<code>POST /api/v1/auth/setup-password</code> and <code>{"token":"pls_lnk_…","password":"…"}</code>, as the README's
+first session does.</p></main></body></html>`;
 
 export async function consoleRoutes(app: FastifyInstance, opts: { dir?: string } = {}): Promise<void> {
   const dir = opts.dir ?? consoleDir();

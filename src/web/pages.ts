@@ -1,8 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 
 /**
- * Minimal pages for the first minutes with Palisade: redeeming the setup or invitation link and
- * signing in. The full admin console is its own Vite build (src/web/console.ts); these work without it.
+ * Two minimal pages that work without the console's build: the password sign-in (/login, and /sign-in
+ * when dist/web is missing) and the SSO recovery link (/sso/recover). The pages links in emails and
+ * `palisade init` open (/setup, /reset-password, /verify-email, /invitations, /forgot-password) are
+ * console pages (web/src/links/): one implementation under the console's strict CSP, not a second
+ * one here that needs 'unsafe-inline' scripts. `npm run build` always builds the console; without it
+ * those paths answer the "console not built" page, which names the API call that redeems a link.
  */
 const shell = (title: string, body: string, script: string) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -18,64 +22,6 @@ async function call(path,body){const r=await fetch(path,{method:'POST',headers:{
 const j=r.status===204?{}:await r.json();if(!r.ok)throw new Error(j.error?j.error.message+' (reference '+j.error.requestId+')':'HTTP '+r.status);return j}
 ${script}
 </script></body></html>`;
-
-const passwordPage = (title: string, intro: string) =>
-  shell(
-    title,
-    `<p>${intro} It must have at least 12 characters.</p>
-<form id="f"><label for="p1">New password</label><input id="p1" type="password" autocomplete="new-password" minlength="12" required>
-<label for="p2">Repeat it</label><input id="p2" type="password" autocomplete="new-password" minlength="12" required>
-<button type="submit">Set password and sign in</button></form>`,
-    `const token=new URLSearchParams(location.hash.slice(1)).get('token');
-if(!token)msg('This page needs the link from your email (or from palisade init); the link looks like '+location.pathname+'#token=pls_lnk_…','err');
-document.getElementById('f').addEventListener('submit',async e=>{e.preventDefault();
-const p1=document.getElementById('p1').value,p2=document.getElementById('p2').value;
-if(p1!==p2)return msg('The two passwords differ; type the same password twice.','err');
-try{const r=await call('/api/v1/auth/setup-password',{token,password:p1});history.replaceState(null,'',location.pathname);
-msg('Password set. You are signed in as '+r.user.email+'; your other sessions were ended. The admin console is at / (pending invitations: /invitations; the API is documented at /docs).','ok')}catch(err){msg(err.message,'err')}});`,
-  );
-
-const setupPage = passwordPage('Set your password', 'Choose a password for your Palisade account.');
-const resetPage = passwordPage(
-  'Choose a new password',
-  'Choose a new password for your Palisade account. Setting it signs you out everywhere else and revokes your API tokens and gateway keys.',
-);
-
-const verifyPage = shell(
-  'Confirm your email address',
-  `<p>Confirming proves this address is yours.</p><button id="b" type="button">Confirm</button>`,
-  `const token=new URLSearchParams(location.hash.slice(1)).get('token');
-if(!token)msg('This page needs the link from your verification email.','err');
-document.getElementById('b').addEventListener('click',async()=>{try{const r=await call('/api/v1/auth/verify-email',{token});history.replaceState(null,'',location.pathname);
-msg('Confirmed: '+r.user.email+' is yours.'+(r.joinedOrgId?' You joined your company\'s organization.':'')+' You can now accept invitations at /invitations.','ok')}catch(err){msg(err.message,'err')}});`,
-);
-
-const forgotPage = shell(
-  'Forgot your password?',
-  `<p>Enter your email address. If it has a Palisade account, a link to choose a new password is sent there.</p>
-<form id="f"><label for="e">Email</label><input id="e" type="email" autocomplete="username" required><button type="submit">Send the link</button></form>`,
-  `document.getElementById('f').addEventListener('submit',async e=>{e.preventDefault();
-try{const r=await call('/api/v1/auth/password-reset',{email:document.getElementById('e').value});msg(r.message,'ok')}catch(err){msg(err.message,'err')}});`,
-);
-
-const invitationsPage = shell(
-  'Invitations',
-  `<p>Organizations that invited you. You join only the ones you accept.</p><ul id="list"></ul><p><button id="v" type="button" hidden>Send verification email</button></p>`,
-  `const list=document.getElementById('list'),v=document.getElementById('v');
-let csrf=null;
-async function post(path,body){const r=await fetch(path,{method:'POST',headers:{'content-type':'application/json','x-csrf-token':csrf||''},body:JSON.stringify(body||{}),credentials:'same-origin'});
-const j=r.status===204?{}:await r.json();if(!r.ok){const e=new Error(j.error?j.error.message+' (reference '+j.error.requestId+')':'HTTP '+r.status);e.code=j.error&&j.error.code;throw e}return j}
-async function load(){const s=await fetch('/api/v1/auth/session',{credentials:'same-origin'});if(!s.ok){msg('Sign in first at /login, then come back to this page.','err');return}
-const me=await s.json();csrf=me.csrfToken;v.hidden=me.user.emailVerified;
-const r=await fetch('/api/v1/me/invitations',{credentials:'same-origin'});const d=await r.json();list.textContent='';
-if(!d.data.length){msg('You have no pending invitations.','ok');return}
-for(const i of d.data){const li=document.createElement('li');li.textContent=i.orgName+' as '+i.role.replace('_',' ')+(i.invitedBy?' (invited by '+i.invitedBy+')':'')+' ';
-for(const [label,action] of [['Accept','accept'],['Decline','decline']]){const b=document.createElement('button');b.type='button';b.textContent=label;
-b.addEventListener('click',async()=>{try{await post('/api/v1/me/invitations/'+encodeURIComponent(i.membershipId)+'/'+action);msg((action==='accept'?'You joined ':'You declined ')+i.orgName+'.','ok');load()}catch(err){msg(err.message,'err');if(err.code==='email_unverified')v.hidden=false}});li.appendChild(b)}
-list.appendChild(li)}}
-v.addEventListener('click',async()=>{try{const r=await post('/api/v1/me/email-verification');msg(r.alreadyVerified?'Your address is already confirmed.':'A confirmation link was sent to '+r.sentTo+'.','ok')}catch(err){msg(err.message,'err')}});
-load();`,
-);
 
 export const loginPage = shell(
   'Sign in',
@@ -119,11 +65,6 @@ export async function pageRoutes(app: FastifyInstance): Promise<void> {
       )
       .header('referrer-policy', 'no-referrer')
       .send(html);
-  app.get('/setup', { schema: { hide: true } }, send(setupPage));
-  app.get('/reset-password', { schema: { hide: true } }, send(resetPage));
-  app.get('/verify-email', { schema: { hide: true } }, send(verifyPage));
-  app.get('/forgot-password', { schema: { hide: true } }, send(forgotPage));
-  app.get('/invitations', { schema: { hide: true } }, send(invitationsPage));
   app.get('/login', { schema: { hide: true } }, send(loginPage));
   app.get('/sso/recover', { schema: { hide: true } }, send(recoverPage));
 }

@@ -106,8 +106,22 @@ describe('console: single sign-on', { skip: E2E_SKIP }, () => {
     await page.goto(`/orgs/${w.orgId}/sso`);
     await page.getByTestId('enforcement').waitFor();
     assert.equal(await page.getByRole('button', { name: 'Require SSO…' }).isDisabled(), true);
+    // Each primary owner's break-glass status (listSsoBreakGlassOwners): none enrolled yet.
+    await page
+      .getByTestId('break-glass-owners')
+      .getByText(/no authenticator app/)
+      .waitFor();
     await page.getByRole('button', { name: 'Preview impact' }).click();
     await page.getByTestId('impact').waitFor();
+    // The dry run (dryRunSsoEnforcement): who loses password sign-in, and what is still missing.
+    await page
+      .getByTestId('dry-run-people')
+      .getByText(/\d+ of \d+ members would lose password sign-in/)
+      .waitFor();
+    await page
+      .getByTestId('dry-run-missing')
+      .getByText(/no admin has completed a test login/)
+      .waitFor();
     assert.equal(await page.getByRole('button', { name: 'Require SSO…' }).isDisabled(), true);
     await checkAccessibility(page, 'the enforcement checklist');
     await screenshot(page, 'sso-enforcement');
@@ -174,8 +188,16 @@ describe('console: single sign-on', { skip: E2E_SKIP }, () => {
       .getByTestId('enforcement')
       .getByText(/break-glass access works/)
       .waitFor();
+    await page.getByTestId('break-glass-owners').getByText('ready', { exact: true }).waitFor();
     await page.getByRole('button', { name: 'Preview impact' }).click();
     await page.getByTestId('impact').waitFor();
+    // The owner signed in through SAML in the test login (a recorded sign-in counts as an SSO
+    // identity even where the NameID links no subject) and keeps break-glass.
+    const ownerRow = await page
+      .getByTestId('dry-run-people')
+      .locator('tr', { hasText: 'owner@acme.example' })
+      .innerText();
+    assert.match(ownerRow, /primary owner\s+Yes\s+Yes/);
     assert.equal(await page.getByRole('button', { name: 'Require SSO…' }).isDisabled(), false);
     await page.getByRole('button', { name: 'Require SSO…' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Require SSO' }).click();

@@ -314,6 +314,14 @@ export interface paths {
     /** Stop requiring SSO */
     delete: operations["disableSsoEnforcement"];
   };
+  "/api/v1/orgs/{orgId}/sso/enforcement/dry-run": {
+    /** Dry run of requiring SSO through a connection: what is missing, who would lose password sign-in, who has no SSO identity yet, the primary owners' break-glass status and the lockout guard's answer; nothing is changed */
+    post: operations["dryRunSsoEnforcement"];
+  };
+  "/api/v1/orgs/{orgId}/sso/break-glass": {
+    /** Each primary owner's break-glass status (password and confirmed authenticator app), which SSO enforcement needs for at least one */
+    get: operations["listSsoBreakGlassOwners"];
+  };
   "/api/v1/orgs/{orgId}/sso/connections/{connectionId}/identities": {
     /** Stable IdP subjects (OIDC sub, SAML persistent NameID) linked to accounts through this connection */
     get: operations["listSsoIdentityLinks"];
@@ -1133,6 +1141,106 @@ export interface components {
       enforcedAt: string | null;
       /** @description Where members sign in while enforced. */
       loginUrl: string | null;
+    };
+    SsoEnforcementDryRunView: {
+      connection: {
+        id: string;
+        name: string;
+        status: "draft" | "active" | "disabled";
+      };
+      /** @description The preconditions hold: PUT …/sso/enforcement would not be refused with sso_enforcement_not_ready. */
+      ready: boolean;
+      /** @description What is missing, in the words of that refusal. */
+      missing: string[];
+      testLogin: {
+        /** @description When an admin last completed a test login through the connection. */
+        lastAt: string | null;
+        /** @description How recent it must be (PALISADE_SSO_TEST_LOGIN_MAX_AGE_DAYS). */
+        maxAgeDays: number;
+        recent: boolean;
+      };
+      /** @description Every active primary owner and whether break-glass works for them; at least one must be ready. */
+      breakGlassOwners: ({
+          userId: string;
+          membershipId: string;
+          email: string;
+          /** @description ready: password and a confirmed authenticator app that opens. no_authenticator: no confirmed app (enroll at POST /api/v1/me/totp). no_password: the account has no password (it signs in only through SSO). authenticator_unreadable: the stored secret no longer opens (its master key is gone or it was modified): enroll again. account_suspended: the account cannot sign in at all. */
+          status: "ready" | "no_authenticator" | "no_password" | "authenticator_unreadable" | "account_suspended";
+          /** @description Break-glass works for this primary owner (status "ready"). */
+          ready: boolean;
+        })[];
+      /** @description Active members with a password: enforcement ends their password sign-in and password sessions. */
+      losePasswordSignIn: ({
+          userId: string;
+          email: string;
+          role: "primary_owner" | "admin" | "member";
+          /** @description Has signed in through this connection before (a linked IdP subject, or a recorded SSO sign-in). */
+          hasSsoIdentity: boolean;
+          /** @description A primary owner with working break-glass (password and code). */
+          keepsBreakGlass: boolean;
+        })[];
+      /** @description Active members who never signed in through this connection (their first SSO sign-in links them). */
+      withoutSsoIdentity: ({
+          userId: string;
+          email: string;
+          role: "primary_owner" | "admin" | "member";
+          hasPassword: boolean;
+        })[];
+      totals: {
+        members: number;
+        losePasswordSignIn: number;
+        withoutSsoIdentity: number;
+      };
+      /** @description People the change takes sign-in access or a role away from (a change with warnings needs "acknowledgeWarnings": true). */
+      warnings: ({
+          userId: string;
+          email: string;
+          source: "sso" | "scim" | "password";
+          connectionId: string | null;
+          directoryId: string | null;
+          problem: "would_fail" | "would_lose_role";
+          before: "primary_owner" | "admin" | "member" | null;
+          after: "primary_owner" | "admin" | "member" | null;
+          lastLoginAt: string | null;
+          explanation: string;
+        })[];
+      /** @description People who lose one way in but keep another (a password where SSO is not enforced); not blocking. */
+      degraded: ({
+          userId: string;
+          email: string;
+          connectionId: string | null;
+          lastLoginAt: string | null;
+          code: string;
+          explanation: string;
+        })[];
+      /** @description Sign-ins that already fail before the change, for reasons of their own; not blocking. */
+      preExisting: ({
+          userId: string;
+          email: string;
+          connectionId: string | null;
+          lastLoginAt: string | null;
+          code: string;
+          explanation: string;
+        })[];
+      checked: {
+        members: number;
+        ssoSignIns: number;
+        scimPeople: number;
+      };
+    };
+    SsoBreakGlassOwnersView: {
+      /** @description Every active primary owner of the organization. */
+      owners: ({
+          userId: string;
+          membershipId: string;
+          email: string;
+          /** @description ready: password and a confirmed authenticator app that opens. no_authenticator: no confirmed app (enroll at POST /api/v1/me/totp). no_password: the account has no password (it signs in only through SSO). authenticator_unreadable: the stored secret no longer opens (its master key is gone or it was modified): enroll again. account_suspended: the account cannot sign in at all. */
+          status: "ready" | "no_authenticator" | "no_password" | "authenticator_unreadable" | "account_suspended";
+          /** @description Break-glass works for this primary owner (status "ready"). */
+          ready: boolean;
+        })[];
+      /** @description At least one primary owner has working break-glass (SSO can be enforced). */
+      anyReady: boolean;
     };
     TotpEnrollmentView: {
       enrolled: boolean;
@@ -7306,6 +7414,118 @@ export interface operations {
       200: {
         content: {
           "application/json": components["schemas"]["SsoEnforcementView"];
+        };
+      };
+      /** @description Default Response */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Dry run of requiring SSO through a connection: what is missing, who would lose password sign-in, who has no SSO identity yet, the primary owners' break-glass status and the lockout guard's answer; nothing is changed */
+  dryRunSsoEnforcement: {
+    parameters: {
+      path: {
+        orgId: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @description The connection members would have to use. */
+          connectionId: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["SsoEnforcementDryRunView"];
+        };
+      };
+      /** @description Default Response */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Each primary owner's break-glass status (password and confirmed authenticator app), which SSO enforcement needs for at least one */
+  listSsoBreakGlassOwners: {
+    parameters: {
+      path: {
+        orgId: string;
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["SsoBreakGlassOwnersView"];
         };
       };
       /** @description Default Response */

@@ -78,9 +78,7 @@ function AccountMenu() {
       </Menu.Target>
       <Menu.Dropdown>
         <Menu.Item onClick={() => navigate('/account/security')}>Account security</Menu.Item>
-        <Menu.Item component="a" href="/invitations">
-          Invitations
-        </Menu.Item>
+        <Menu.Item onClick={() => navigate('/invitations')}>Invitations</Menu.Item>
         <Menu.Item component="a" href="/docs">
           API reference
         </Menu.Item>

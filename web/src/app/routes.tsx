@@ -3,6 +3,7 @@ import type { Area, NavEntry } from './area';
 import account from '../account/routes';
 import audit from '../audit/routes';
 import domains from '../domains/routes';
+import links from '../links/routes';
 import members from '../members/routes';
 import orgs from '../orgs/routes';
 import scim from '../scim/routes';
@@ -12,7 +13,7 @@ import streams from '../streams/routes';
 import workspace from '../workspace/routes';
 // Each area of the console adds one import here and one entry in AREAS (order = navigation order).
 
-export const AREAS: Area[] = [orgs, members, domains, sso, scim, audit, streams, workspace, signin, account];
+export const AREAS: Area[] = [orgs, members, domains, sso, scim, audit, streams, workspace, signin, links, account];
 
 export const publicRoutes: RouteObject[] = AREAS.flatMap((a) => a.publicRoutes ?? []);
 export const accountRoutes: RouteObject[] = AREAS.flatMap((a) => a.routes ?? []);

@@ -19,11 +19,10 @@ import { Link } from 'react-router';
 import { api, data } from '../api/client';
 import { ApiErrorAlert, asApiError, notifyDone } from '../app/errors';
 import { useOrgId } from '../app/orgs';
-import { useSession } from '../app/session';
 import { ConfirmButton, Loading } from '../domains/widgets';
 import { WARN_COLOR, when } from '../domains/words';
 import { WIZARDS } from './presets';
-import type { Connection, Impact } from './types';
+import type { BreakGlassOwners, Connection, EnforcementDryRun } from './types';
 
 export const STATUS_COLOR: Record<string, string> = { active: 'teal.9', draft: 'gray.8', disabled: WARN_COLOR };
 
@@ -47,38 +46,111 @@ function Check({ ok, children }: { ok: boolean; children: React.ReactNode }) {
   );
 }
 
+const BREAK_GLASS_WORDS: Record<string, string> = {
+  ready: 'ready',
+  no_authenticator: 'no authenticator app',
+  no_password: 'no password',
+  authenticator_unreadable: 'authenticator unreadable: enroll again',
+  account_suspended: 'account suspended',
+};
+
+/** Each primary owner's break-glass status (listSsoBreakGlassOwners): at least one must be ready. */
+function BreakGlassList({ owners }: { owners: BreakGlassOwners['owners'] }) {
+  return (
+    <List size="sm" data-testid="break-glass-owners">
+      {owners.map((o) => (
+        <List.Item key={o.userId}>
+          {o.email}:{' '}
+          <Badge variant="light" color={o.ready ? 'teal.9' : 'red.9'} size="sm">
+            {BREAK_GLASS_WORDS[o.status] ?? o.status}
+          </Badge>
+        </List.Item>
+      ))}
+    </List>
+  );
+}
+
+/** The dry run's people: who loses password sign-in, and who never signed in through the connection. */
+function DryRunPeople({ run }: { run: EnforcementDryRun }) {
+  return (
+    <Stack gap={4} data-testid="dry-run-people">
+      <Text size="sm">
+        {run.totals.losePasswordSignIn} of {run.totals.members} members would lose password sign-in;{' '}
+        {run.totals.withoutSsoIdentity} have never signed in through “{run.connection.name}”.
+      </Text>
+      {run.losePasswordSignIn.length > 0 ? (
+        <Table withTableBorder fz="sm">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>Loses password sign-in</Table.Th>
+              <Table.Th>Role</Table.Th>
+              <Table.Th>Signed in through SSO before</Table.Th>
+              <Table.Th>Keeps break-glass</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {run.losePasswordSignIn.map((p) => (
+              <Table.Tr key={p.userId}>
+                <Table.Td>{p.email}</Table.Td>
+                <Table.Td>{p.role.replace('_', ' ')}</Table.Td>
+                <Table.Td>{p.hasSsoIdentity ? 'Yes' : 'No'}</Table.Td>
+                <Table.Td>{p.keepsBreakGlass ? 'Yes' : 'No'}</Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      ) : null}
+      {run.withoutSsoIdentity.some((p) => !p.hasPassword) ? (
+        <Text size="sm">
+          Without a password and without an SSO identity yet:{' '}
+          {run.withoutSsoIdentity
+            .filter((p) => !p.hasPassword)
+            .map((p) => p.email)
+            .join(', ')}
+          .
+        </Text>
+      ) : null}
+    </Stack>
+  );
+}
+
 /**
  * "Members must use SSO" as a checklist: a test login through the connection, a primary owner with
- * break-glass access, and the impact preview read. The button is enabled only when all three pass;
- * the API checks the same conditions again and runs the lockout guard.
+ * break-glass access (each owner's status listed), and the dry run read (dryRunSsoEnforcement: who
+ * loses password sign-in, who has no SSO identity yet, the lockout guard's answer). The button is
+ * enabled only when all three pass; the API checks the same conditions again and runs the guard.
  */
 function EnforcementCard({ orgId, connections }: { orgId: string; connections: Connection[] }) {
   const qc = useQueryClient();
-  const session = useSession();
   const enforcement = useQuery({
     queryKey: ['org', orgId, 'sso', 'enforcement'],
     queryFn: async () => await data(api.GET('/api/v1/orgs/{orgId}/sso/enforcement', { params: { path: { orgId } } })),
   });
-  const totp = useQuery({
-    queryKey: ['me', 'totp'],
-    queryFn: async () => await data(api.GET('/api/v1/me/totp')),
+  const owners = useQuery({
+    queryKey: ['listSsoBreakGlassOwners', orgId],
+    queryFn: async () => await data(api.GET('/api/v1/orgs/{orgId}/sso/break-glass', { params: { path: { orgId } } })),
   });
   const active = connections.filter((c) => c.status === 'active');
   const [chosen, setChosen] = useState<string>('');
   const conn = active.find((c) => c.id === chosen) ?? active[0];
-  const [impact, setImpact] = useState<{ connectionId: string; impact: Impact } | null>(null);
+  const [run, setRun] = useState<EnforcementDryRun | null>(null);
   const [acknowledged, setAcknowledged] = useState(false);
   const preview = useMutation({
     mutationFn: (connectionId: string) =>
       data(
-        api.POST('/api/v1/orgs/{orgId}/sso/connections/{connectionId}/impact', {
-          params: { path: { orgId, connectionId } },
-          body: {},
+        api.POST('/api/v1/orgs/{orgId}/sso/enforcement/dry-run', {
+          params: { path: { orgId } },
+          body: { connectionId },
         }),
       ),
-    onSuccess: (r, connectionId) => {
-      setImpact({ connectionId, impact: r });
+    onSuccess: (r) => {
+      setRun(r);
       setAcknowledged(false);
+      // The dry run read the owners' status too: the list above shows the same answer.
+      qc.setQueryData(['listSsoBreakGlassOwners', orgId], {
+        owners: r.breakGlassOwners,
+        anyReady: r.breakGlassOwners.some((o) => o.ready),
+      });
     },
   });
   const enforce = useMutation({
@@ -117,6 +189,7 @@ function EnforcementCard({ orgId, connections }: { orgId: string; connections: C
             Since {when(e.enforcedAt)}, members sign in through “{by?.name ?? e.connectionId}”. Primary owners keep
             break-glass access (password and authenticator code).
           </Text>
+          {owners.data ? <BreakGlassList owners={owners.data.owners} /> : null}
           <Group>
             <ConfirmButton
               title="Stop requiring single sign-on?"
@@ -133,13 +206,12 @@ function EnforcementCard({ orgId, connections }: { orgId: string; connections: C
       </Card>
     );
   }
-  const me = session.data;
-  const myRole = me?.memberships.find((m) => m.orgId === orgId)?.role;
-  const breakGlass = myRole === 'primary_owner' && !!totp.data?.enrolled;
-  const tested = !!conn?.lastTestLoginAt;
-  const shown = impact && conn && impact.connectionId === conn.id ? impact.impact : null;
+  const shown = run && conn && run.connection.id === conn.id ? run : null;
+  // The dry run's answer when there is one (it is the API's own reading), else what the lists say.
+  const tested = shown ? shown.testLogin.recent : !!conn?.lastTestLoginAt;
+  const breakGlass = !!owners.data?.anyReady;
   const impactOk = !!shown && (shown.warnings.length === 0 || acknowledged);
-  const ready = !!conn && tested && breakGlass && impactOk;
+  const ready = !!conn && tested && breakGlass && impactOk && (!shown || shown.ready);
   return (
     <Card withBorder>
       <Stack gap="sm" data-testid="enforcement">
@@ -160,25 +232,35 @@ function EnforcementCard({ orgId, connections }: { orgId: string; connections: C
             <List spacing="xs" listStyleType="none">
               <Check ok={tested}>
                 <Text size="sm">
-                  {tested
+                  {conn!.lastTestLoginAt
                     ? `A test login through “${conn!.name}” succeeded on ${when(conn!.lastTestLoginAt)}.`
-                    : `No test login through “${conn!.name}” yet: run one from the connection's page.`}{' '}
+                    : `No test login through “${conn!.name}” yet: run one from the connection's page.`}
+                  {shown && shown.testLogin.lastAt && !shown.testLogin.recent
+                    ? ` It is older than ${shown.testLogin.maxAgeDays} days: run a new one.`
+                    : ''}{' '}
                   <Anchor component={Link} to={`connections/${conn!.id}`} size="sm">
                     Open the connection
                   </Anchor>
                 </Text>
               </Check>
               <Check ok={breakGlass}>
-                <Text size="sm">
-                  {breakGlass
-                    ? 'You are a primary owner with an authenticator app: break-glass access works if SSO breaks.'
-                    : 'A primary owner needs a password and a confirmed authenticator app (break-glass). Enroll under Account security; the API also accepts another primary owner who has.'}
-                </Text>
+                <Stack gap={4}>
+                  <Text size="sm">
+                    {breakGlass
+                      ? 'If SSO breaks, break-glass access works: a primary owner has a password and an authenticator app.'
+                      : 'A primary owner needs a password and a confirmed authenticator app (break-glass), enrolled under Account security.'}
+                  </Text>
+                  {owners.data ? <BreakGlassList owners={owners.data.owners} /> : null}
+                  <ApiErrorAlert error={owners.error} title="The owners' break-glass status could not be read" />
+                </Stack>
               </Check>
               <Check ok={impactOk}>
                 <Stack gap={4}>
                   <Group gap="xs">
-                    <Text size="sm">Read the impact: who signs in through this connection and what fails already.</Text>
+                    <Text size="sm">
+                      Read the dry run: who loses password sign-in, who never signed in through SSO, who would be locked
+                      out.
+                    </Text>
                     <Button
                       size="xs"
                       variant="default"
@@ -189,12 +271,21 @@ function EnforcementCard({ orgId, connections }: { orgId: string; connections: C
                     </Button>
                   </Group>
                   {shown ? (
-                    <Text size="sm" data-testid="impact">
-                      {shown.checked.members} members checked, {shown.checkedLogins} recent SSO sign-ins replayed:{' '}
-                      {shown.warnings.length} would lose access or a role, {shown.degraded.length} degraded,{' '}
-                      {shown.preExisting.length} failing already. Members who sign in only with a password will have to
-                      use SSO; the API lists anyone left without a way in when you enforce.
-                    </Text>
+                    <Stack gap={4} data-testid="impact">
+                      <Text size="sm">
+                        {shown.checked.members} members checked, {shown.checked.ssoSignIns} recent SSO sign-ins
+                        replayed: {shown.warnings.length} would lose access or a role, {shown.degraded.length} degraded,{' '}
+                        {shown.preExisting.length} failing already.
+                      </Text>
+                      <DryRunPeople run={shown} />
+                      {shown.missing.length ? (
+                        <List size="sm" data-testid="dry-run-missing">
+                          {shown.missing.map((m) => (
+                            <List.Item key={m}>Missing: {m}</List.Item>
+                          ))}
+                        </List>
+                      ) : null}
+                    </Stack>
                   ) : null}
                   {shown?.warnings.length ? (
                     <>
@@ -210,7 +301,7 @@ function EnforcementCard({ orgId, connections }: { orgId: string; connections: C
                       />
                     </>
                   ) : null}
-                  <ApiErrorAlert error={preview.error} title="The impact preview failed" />
+                  <ApiErrorAlert error={preview.error} title="The dry run failed" />
                 </Stack>
               </Check>
             </List>

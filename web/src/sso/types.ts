@@ -9,3 +9,5 @@ export type CreateConnection = Json<NonNullable<paths['/api/v1/orgs/{orgId}/sso/
 export type UpdateConnection = Json<NonNullable<paths[Conn]['patch']['requestBody']>>;
 export type Impact = Json<paths[`${Conn}/impact`]['post']['responses'][200]>;
 export type PresetId = NonNullable<CreateConnection['preset']>;
+export type EnforcementDryRun = Json<paths['/api/v1/orgs/{orgId}/sso/enforcement/dry-run']['post']['responses'][200]>;
+export type BreakGlassOwners = Json<paths['/api/v1/orgs/{orgId}/sso/break-glass']['get']['responses'][200]>;
