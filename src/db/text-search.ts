@@ -17,7 +17,11 @@ export const containsPattern = (s: string): string => `%${s.replace(/[\\%_]/g, (
  * therefore different letters on both. The escape character is named because SQLite has none by
  * default (PostgreSQL's is `\`).
  */
-export function containsIgnoringAsciiCase(db: Queryable, column: Expression<unknown>, needle: string): RawBuilder<SqlBool> {
+export function containsIgnoringAsciiCase(
+  db: Queryable,
+  column: Expression<unknown>,
+  needle: string,
+): RawBuilder<SqlBool> {
   const pattern = containsPattern(foldAsciiCase(needle));
   const sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
   const folded = sqlite ? sql`lower(${column})` : sql`translate(${column}, ${UPPER}, ${LOWER})`;

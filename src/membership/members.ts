@@ -367,8 +367,7 @@ export async function updateMember(
     const next: Membership = reactivate
       ? await liftSuspension(tx, ctx, orgId, myRole, m, role)
       : { ...m, role, updated_at: at };
-    if (!reactivate)
-      await tx.updateTable('memberships').set({ role, updated_at: at }).where('id', '=', m.id).execute();
+    if (!reactivate) await tx.updateTable('memberships').set({ role, updated_at: at }).where('id', '=', m.id).execute();
     if (role !== m.role)
       await recordAudit(tx, ctx, {
         orgId,

@@ -210,14 +210,13 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
         tags: memberTags,
         operationId: 'suspendMember',
         summary:
-          "Suspend a member: their membership keeps its role and grants nothing here until reactivated (their other organizations are untouched)",
+          'Suspend a member: their membership keeps its role and grants nothing here until reactivated (their other organizations are untouched)',
         params: OrgMemberParams,
         body: SuspendMemberInput,
         response: { 200: ref(MemberSuspensionView), ...errorResponses },
       },
     },
-    async (request) =>
-      suspendMember(request.ctx, request.params.orgId, request.params.memberId, request.body ?? {}),
+    async (request) => suspendMember(request.ctx, request.params.orgId, request.params.memberId, request.body ?? {}),
   );
   app.post(
     '/api/v1/orgs/:orgId/members/:memberId/reactivate',

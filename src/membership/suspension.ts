@@ -194,11 +194,7 @@ export async function liftSuspension(
   };
 }
 
-export async function reactivateMember(
-  ctx: Ctx,
-  orgId: string,
-  memberId: string,
-): Promise<MemberSuspensionView> {
+export async function reactivateMember(ctx: Ctx, orgId: string, memberId: string): Promise<MemberSuspensionView> {
   const { role: myRole } = await authorize(ctx, orgId, 'members.manage');
   return ctx.db.transaction().execute(async (tx) => {
     await lockOrg(tx, orgId);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
+import { type Agent, type Reply, type TestApp, createTestApp } from '../helpers/harness.js';
 import { TEST_DIALECT } from '../helpers/db.js';
 import { newDirectory, user } from '../scim/helpers.js';
 
@@ -76,7 +76,7 @@ describe(`member search (${TEST_DIALECT})`, () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     for (let i = 0; i < 10; i++) {
-      const res = await owner.get(
+      const res: Reply = await owner.get(
         `/api/v1/orgs/${orgId}/members?q=search.example&status=active&limit=3${cursor ? `&cursor=${cursor}` : ''}`,
       );
       assert.equal(res.status, 200);
@@ -98,7 +98,7 @@ describe(`member search (${TEST_DIALECT})`, () => {
     assert.match(JSON.stringify(bad.body.error), /status/);
   });
 
-  test('members may not search, and another organization\'s admin gets a 404', async () => {
+  test("members may not search, and another organization's admin gets a 404", async () => {
     const { agent: member } = await t.addMember(owner, orgId, 'm@search.example', 'member');
     const res = await member.get(`/api/v1/orgs/${orgId}/members?q=ann`);
     assert.equal(res.status, 403);

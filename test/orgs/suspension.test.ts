@@ -246,7 +246,7 @@ describe(`admin suspension of a member (${TEST_DIALECT})`, () => {
     assert.equal(beta.body.data.length, 0);
   });
 
-  test('a SCIM suspension is the identity provider\'s to lift; an admin suspension on top outlasts the IdP\'s reactivation', async () => {
+  test("a SCIM suspension is the identity provider's to lift; an admin suspension on top outlasts the IdP's reactivation", async () => {
     const { scim, directoryId } = await newDirectory(t, owner, orgId, 'Okta');
     const linked = await scim.post('/Users', user('dave@acme.example', { displayName: 'Dave' }));
     assert.equal(linked.status, 201, JSON.stringify(linked.body));
@@ -274,7 +274,9 @@ describe(`admin suspension of a member (${TEST_DIALECT})`, () => {
       (after as any).suspension.suspendedBy.map((s: { kind: string }) => s.kind),
       ['admin'],
     );
-    const log = await owner.get(`/api/v1/orgs/${orgId}/scim/directories/${directoryId}/sync-log?cause=suspended_by_admin`);
+    const log = await owner.get(
+      `/api/v1/orgs/${orgId}/scim/directories/${directoryId}/sync-log?cause=suspended_by_admin`,
+    );
     assert.equal(log.status, 200, log.raw.body);
     assert.equal(log.body.data.length, 1);
     const back = await admin.post(`/api/v1/orgs/${orgId}/members/${dave!.id}/reactivate`);

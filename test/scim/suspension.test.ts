@@ -331,7 +331,7 @@ describe('a suspension survives the ways back in: auto-join and SSO just-in-time
     const again = await ssoLogin('frank');
     assert.equal(again.res.status, 403);
     assert.equal(again.res.headers['x-sso-error'], 'sso_membership_suspended');
-    assert.match(again.res.raw.body, /identity provider deactivated you/);
+    assert.match(again.res.raw.body, /suspended \(by your identity provider or by an administrator\)/);
     assert.equal(again.agent.cookie, undefined, 'no session');
     assert.equal((await memberOf(owner, orgId, 'frank@acme.example'))?.status, 'suspended');
     const sim = await owner.post(`/api/v1/orgs/${orgId}/sso/connections/${connectionId}/simulate`, {
