@@ -33,7 +33,7 @@ import { ErrorSchema } from './http/schemas.js';
 import { LivenessView, type Metrics, createMetrics, systemRoutes } from './http/system-routes.js';
 import { newId } from './ids.js';
 import { roleMappingRoutes, roleMappingSchemas } from './role-mapping/routes.js';
-import { orgRoutes } from './membership/routes.js';
+import { orgRoutes, orgSchemas } from './membership/routes.js';
 import { scimProtocolRoutes } from './scim/protocol-routes.js';
 import { scimRoutes, scimSchemas } from './scim/routes.js';
 import { streamRoutes, streamSchemas } from './streams/routes.js';
@@ -94,6 +94,7 @@ const sharedSchemas = [
   ...ssoSchemas,
   ...streamSchemas,
   ...gatewaySchemas,
+  ...orgSchemas,
 ];
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {

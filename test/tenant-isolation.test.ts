@@ -149,6 +149,8 @@ const SAMPLE_BODIES: Record<string, unknown> = {
   'POST /api/v1/orgs/:orgId/audit-streams/:streamId/test': {},
   'POST /api/v1/orgs/:orgId/audit-streams/:streamId/retry': {},
   'POST /api/v1/orgs/:orgId/members/:memberId/password-reset': { delivery: 'link' },
+  'POST /api/v1/orgs/:orgId/members/:memberId/suspend': { reason: 'rogue suspension' },
+  'POST /api/v1/orgs/:orgId/members/:memberId/reactivate': {},
   'POST /api/v1/me/invitations/:membershipId/accept': {},
   'POST /api/v1/me/invitations/:membershipId/decline': {},
   'POST /api/v1/orgs/:orgId/email-deliveries/:deliveryId/retry': {},
@@ -463,6 +465,10 @@ describe('tenant isolation on every route', () => {
     const members = await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/members`);
     assert.equal(members.body.data.length, 2);
     assert.ok(members.body.data.every((m: { email: string }) => m.email.endsWith('@alpha.example')));
+    assert.ok(
+      members.body.data.every((m: { status: string }) => m.status === 'active'),
+      'nobody of A was suspended',
+    );
     assert.equal((await w.a.owner.get(`/api/v1/orgs/${w.a.childId}`)).status, 200);
     const domains = await w.a.owner.get(`/api/v1/orgs/${w.a.orgId}/domains`);
     assert.deepEqual(

@@ -25,6 +25,7 @@ import * as m0021 from './migrations/0021_concurrency.js';
 import * as m0022 from './migrations/0022_notifications.js';
 import * as m0023 from './migrations/0023_cache_invalidation.js';
 import * as m0024 from './migrations/0024_audit_pending.js';
+import * as m0025 from './migrations/0025_admin_suspension.js';
 
 /** What a migration that encrypts existing data needs besides the database. */
 export interface MigrationDeps {
@@ -64,6 +65,7 @@ const MIGRATIONS: Record<string, Migration | ((deps: MigrationDeps) => Migration
   '0022_notifications': m0022,
   '0023_cache_invalidation': m0023,
   '0024_audit_pending': m0024,
+  '0025_admin_suspension': m0025,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);

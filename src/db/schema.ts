@@ -1,6 +1,6 @@
 import type { AuditTables } from '../audit/tables.js';
 import type { WorkspaceTables } from '../workspace/tables.js';
-import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
+import type { ColumnType, Insertable, Kysely, Selectable, Transaction } from 'kysely';
 import type { DomainTables } from '../domains/tables.js';
 import type { ScimTables } from '../scim/tables.js';
 import type { SsoTables } from '../sso/tables.js';
@@ -51,7 +51,7 @@ export interface MembershipsTable {
   org_id: string;
   user_id: string;
   role: Role;
-  /** suspended: deactivated by SCIM; the role is kept for reactivation, and the membership grants nothing. */
+  /** suspended: by an admin or by SCIM; the role is kept for reactivation, and the membership grants nothing. */
   status: 'active' | 'invited' | 'suspended';
   invited_by: string | null;
   created_at: string;
@@ -59,6 +59,8 @@ export interface MembershipsTable {
   suspended_at: string | null;
   /** The SCIM directory that suspended the membership; only it lifts the suspension while it exists. */
   suspended_by_directory_id: string | null;
+  /** The admin or owner who suspended the membership (migration 0025); only an admin lifts that part. */
+  suspended_by_user_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface SessionsTable {

@@ -7,7 +7,8 @@ import { emailNotConfigured, enqueueEmail } from '../email/outbox.js';
 import { invitationEmail } from '../email/templates.js';
 import { emailConfigured } from '../email/transport.js';
 import type { Membership, Queryable, Role, Tx } from '../db/schema.js';
-import { PalisadeError, conflict, notFound } from '../errors.js';
+import { PalisadeError, conflict } from '../errors.js';
+import { containsIgnoringAsciiCase } from '../db/text-search.js';
 import { type Page, type PageRequest, PageQuerySchema, pageOf } from '../http/pagination.js';
 import { newId } from '../ids.js';
 import { normalizeEmail } from '../users/email.js';
@@ -15,14 +16,9 @@ import { findOrCreateUser, findUserByEmail } from '../users/store.js';
 import { authorize, missingPermission } from '../orgs/authorize.js';
 import { roleAllows } from '../orgs/permissions.js';
 import { countActiveOwners, countOwnersIncludingInvited, lockOrg } from '../orgs/store.js';
-import {
-  MemberStatusSchema,
-  type MemberView,
-  RoleSchema,
-  type SuspendingDirectory,
-  type Warning,
-  memberView,
-} from '../orgs/views.js';
+import { MemberStatusSchema, type MemberView, RoleSchema, type Warning, memberView } from '../orgs/views.js';
+import { lastOwner, loadMember, memberRows, suspensionFacts } from './member-rows.js';
+import { liftSuspension } from './suspension.js';
 
 export const InviteMemberInput = Type.Object(
   {
@@ -61,7 +57,7 @@ export const UpdateMemberInput = Type.Object(
     status: Type.Optional(
       Type.Literal('active', {
         description:
-          'Lift a suspension. Only for a member whose suspending SCIM directory was deleted; otherwise reactivate the person in the identity provider.',
+          'Lift a suspension, as POST …/reactivate does: one an admin made, or one whose suspending SCIM directory was deleted; otherwise reactivate the person in the identity provider.',
       }),
     ),
   },
@@ -69,8 +65,20 @@ export const UpdateMemberInput = Type.Object(
 );
 export type UpdateMemberInput = Static<typeof UpdateMemberInput>;
 
-export const ListMembersQuery = Type.Object({ ...PageQuerySchema, status: Type.Optional(MemberStatusSchema) });
+export const ListMembersQuery = Type.Object({
+  ...PageQuerySchema,
+  status: Type.Optional(MemberStatusSchema),
+  role: Type.Optional(RoleSchema),
+  q: Type.Optional(
+    Type.String({
+      maxLength: 200,
+      description:
+        'Members whose address or name contains this text. Letters A–Z match either case; other letters (é, ß, …) match only as written, the same on SQLite and PostgreSQL. % and _ are plain characters.',
+    }),
+  ),
+});
 export type ListMembersQuery = Static<typeof ListMembersQuery>;
+export type MemberFilter = Partial<Pick<ListMembersQuery, 'status' | 'role' | 'q'>>;
 
 /** Past two primary owners the organization still works; the owner is told why fewer is safer. */
 export const OWNER_WARNING_THRESHOLD = 2;
@@ -87,42 +95,24 @@ async function ownerWarnings(tx: Tx, orgId: string): Promise<Warning[]> {
     : [];
 }
 
-/** Members with their user and, for suspended ones, the SCIM directory that suspended them (when it still exists). */
-function memberRows(db: Queryable, orgId: string) {
-  return db
-    .selectFrom('memberships')
-    .innerJoin('users', 'users.id', 'memberships.user_id')
-    .leftJoin('scim_directories', (j) =>
-      j
-        .onRef('scim_directories.id', '=', 'memberships.suspended_by_directory_id')
-        .onRef('scim_directories.org_id', '=', 'memberships.org_id')
-        .on('scim_directories.status', '=', 'active'),
-    )
-    .selectAll('memberships')
-    .select([
-      'users.email',
-      'users.display_name',
-      'scim_directories.id as suspending_directory_id',
-      'scim_directories.name as suspending_directory_name',
-    ])
-    .where('memberships.org_id', '=', orgId);
-}
-
-const suspendingDirectory = (r: {
-  suspending_directory_id: string | null;
-  suspending_directory_name: string | null;
-}): SuspendingDirectory =>
-  r.suspending_directory_id ? { id: r.suspending_directory_id, name: r.suspending_directory_name ?? '' } : null;
-
 export async function listMembers(
   ctx: Ctx,
   orgId: string,
   page: PageRequest,
-  filter: { status?: Membership['status'] | undefined } = {},
+  filter: MemberFilter = {},
 ): Promise<Page<MemberView>> {
   await authorize(ctx, orgId, 'members.read');
   let q = memberRows(ctx.db, orgId);
   if (filter.status) q = q.where('memberships.status', '=', filter.status);
+  if (filter.role) q = q.where('memberships.role', '=', filter.role);
+  const text = filter.q?.trim();
+  if (text)
+    q = q.where((eb) =>
+      eb.or([
+        containsIgnoringAsciiCase(ctx.db, eb.ref('users.email'), text),
+        containsIgnoringAsciiCase(ctx.db, eb.ref('users.display_name'), text),
+      ]),
+    );
   const after = page.after?.[0];
   if (after !== undefined) q = q.where('memberships.id', '>', after);
   const rows = await q
@@ -130,7 +120,7 @@ export async function listMembers(
     .limit(page.limit + 1)
     .execute();
   return pageOf(
-    rows.map((r) => memberView(r, r, suspendingDirectory(r))),
+    rows.map((r) => memberView(r, r, suspensionFacts(r))),
     page,
   );
 }
@@ -255,6 +245,7 @@ export async function inviteMember(
       updated_at: at,
       suspended_at: null,
       suspended_by_directory_id: null,
+      suspended_by_user_id: null,
     };
     await tx.insertInto('memberships').values(m).execute();
     const link =
@@ -339,18 +330,6 @@ function deliveryMessage(email: string, plan: InvitationPlan, showLink: boolean,
   }
 }
 
-async function loadMember(tx: Tx, orgId: string, memberId: string) {
-  const row = await memberRows(tx, orgId).where('memberships.id', '=', memberId).executeTakeFirst();
-  if (!row) throw notFound('member');
-  return row;
-}
-
-const lastOwner = () =>
-  conflict(
-    'last_primary_owner',
-    'This is the last active primary owner of the organization. Promote another member to primary owner first, then try again.',
-  );
-
 /**
  * Changes a member's role and/or lifts a suspension. A suspension made by a SCIM directory that
  * still exists is the identity provider's to lift (409 suspended_by_scim); once that directory is
@@ -366,7 +345,7 @@ export async function updateMember(
   return ctx.db.transaction().execute(async (tx) => {
     await lockOrg(tx, orgId);
     const m = await loadMember(tx, orgId, memberId);
-    const dir = suspendingDirectory(m);
+    const facts = suspensionFacts(m);
     const role = input.role ?? m.role;
     const reactivate = input.status === 'active' && m.status === 'suspended';
     if (input.status === 'active' && m.status === 'invited') {
@@ -376,16 +355,7 @@ export async function updateMember(
         { memberId: m.id },
       );
     }
-    if (reactivate && m.role === 'primary_owner' && !roleAllows(myRole, 'owners.manage'))
-      throw missingPermission('owners.manage', myRole);
-    if (reactivate && dir) {
-      throw conflict(
-        'suspended_by_scim',
-        `${m.email} was deactivated in the identity provider and is suspended by the SCIM directory "${dir.name}" (${dir.id}). Reactivate them there (assign them to the application again, or set them active): Palisade restores their access when the identity provider says so. To take their access away for good, remove the member instead.`,
-        { memberId: m.id, directoryId: dir.id, directoryName: dir.name },
-      );
-    }
-    if (role === m.role && !reactivate) return { member: memberView(m, m, dir), warnings: [] };
+    if (role === m.role && !reactivate) return { member: memberView(m, m, facts), warnings: [] };
     if (role !== m.role) {
       if ((m.role === 'primary_owner' || role === 'primary_owner') && !roleAllows(myRole, 'owners.manage'))
         throw missingPermission('owners.manage', myRole);
@@ -393,47 +363,23 @@ export async function updateMember(
         throw lastOwner();
     }
     const at = ctx.clock.now().toISOString();
+    // Lifting goes through the same checks as POST …/reactivate (a live SCIM directory's suspension is the IdP's).
     const next: Membership = reactivate
-      ? { ...m, role, status: 'active', suspended_at: null, suspended_by_directory_id: null, updated_at: at }
+      ? await liftSuspension(tx, ctx, orgId, myRole, m, role)
       : { ...m, role, updated_at: at };
-    await tx
-      .updateTable('memberships')
-      .set({
-        role: next.role,
-        status: next.status,
-        suspended_at: next.suspended_at,
-        suspended_by_directory_id: next.suspended_by_directory_id,
-        updated_at: at,
-      })
-      .where('id', '=', m.id)
-      .execute();
-    const targets = [
-      { type: 'user', id: m.user_id, name: m.email },
-      { type: 'membership', id: m.id },
-    ];
-    if (reactivate) {
-      await recordAudit(tx, ctx, {
-        orgId,
-        action: 'member.reactivated',
-        targets,
-        metadata: {
-          membershipId: m.id,
-          role: next.role,
-          suspendedAt: m.suspended_at,
-          suspendedByDirectoryId: m.suspended_by_directory_id,
-          reason: 'suspending_directory_deleted',
-        },
-      });
-    }
+    if (!reactivate) await tx.updateTable('memberships').set({ role, updated_at: at }).where('id', '=', m.id).execute();
     if (role !== m.role)
       await recordAudit(tx, ctx, {
         orgId,
         action: 'member.role_changed',
-        targets,
+        targets: [
+          { type: 'user', id: m.user_id, name: m.email },
+          { type: 'membership', id: m.id },
+        ],
         metadata: { from: m.role, to: role },
       });
     const warnings = role === 'primary_owner' && role !== m.role ? await ownerWarnings(tx, orgId) : [];
-    return { member: memberView(next, m, null), warnings };
+    return { member: memberView(next, m), warnings };
   });
 }
 

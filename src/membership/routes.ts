@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { PageQuerySchema, pageRequest, pageSchema } from '../http/pagination.js';
-import { OrgMemberParams, OrgParams, errorResponses, noContent } from '../http/schemas.js';
+import { OrgMemberParams, OrgParams, errorResponses, noContent, ref } from '../http/schemas.js';
 import {
   InvitationDelivery,
   InviteMemberInput,
@@ -32,7 +32,10 @@ import {
   listMyOrganizations,
   updateOrganization,
 } from './organizations.js';
+import { MemberSuspensionView, SuspendMemberInput, reactivateMember, suspendMember } from './suspension.js';
 import { MemberView, OrganizationView, Warning } from '../orgs/views.js';
+
+export const orgSchemas = [MemberSuspensionView];
 
 const orgTags = ['Organizations'];
 const memberTags = ['Members'];
@@ -150,14 +153,17 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
       schema: {
         tags: memberTags,
         operationId: 'listMembers',
-        summary: 'List members, pending invitations and suspended (SCIM-deactivated) members; ?status= filters',
+        summary:
+          'List members, pending invitations and suspended members; ?q= searches address and name, ?status= and ?role= filter',
         params: OrgParams,
         querystring: ListMembersQuery,
         response: { 200: pageSchema(MemberView), ...errorResponses },
       },
     },
-    async (request) =>
-      listMembers(request.ctx, request.params.orgId, pageRequest(request.query), { status: request.query.status }),
+    async (request) => {
+      const { status, role, q } = request.query;
+      return listMembers(request.ctx, request.params.orgId, pageRequest(request.query), { status, role, q });
+    },
   );
   app.post(
     '/api/v1/orgs/:orgId/members',
@@ -196,6 +202,35 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
       },
     },
     async (request) => updateMember(request.ctx, request.params.orgId, request.params.memberId, request.body),
+  );
+  app.post(
+    '/api/v1/orgs/:orgId/members/:memberId/suspend',
+    {
+      schema: {
+        tags: memberTags,
+        operationId: 'suspendMember',
+        summary:
+          'Suspend a member: their membership keeps its role and grants nothing here until reactivated (their other organizations are untouched)',
+        params: OrgMemberParams,
+        body: SuspendMemberInput,
+        response: { 200: ref(MemberSuspensionView), ...errorResponses },
+      },
+    },
+    async (request) => suspendMember(request.ctx, request.params.orgId, request.params.memberId, request.body ?? {}),
+  );
+  app.post(
+    '/api/v1/orgs/:orgId/members/:memberId/reactivate',
+    {
+      schema: {
+        tags: memberTags,
+        operationId: 'reactivateMember',
+        summary:
+          'Reactivate a suspended member (one an admin suspended, or whose suspending SCIM directory was deleted)',
+        params: OrgMemberParams,
+        response: { 200: ref(MemberSuspensionView), ...errorResponses },
+      },
+    },
+    async (request) => reactivateMember(request.ctx, request.params.orgId, request.params.memberId),
   );
   app.post(
     '/api/v1/orgs/:orgId/members/:memberId/password-reset',

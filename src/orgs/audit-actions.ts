@@ -54,10 +54,17 @@ export const ORGS_AUDIT_ACTIONS = {
     security: true,
     description: 'A member was removed; their sessions in the organization end.',
   },
+  'member.suspended': {
+    ocsf: 'Account Change: Disable',
+    security: true,
+    description:
+      "An admin suspended a member: the membership keeps its role and grants nothing in this organization until reactivated (the person's other organizations are untouched).",
+  },
   'member.reactivated': {
     ocsf: 'Account Change: Enable',
     security: true,
-    description: 'A suspended member was reactivated.',
+    description:
+      'A suspended member was reactivated by an admin (their own suspension, or one whose SCIM directory was deleted).',
   },
   'role_mapping.updated': {
     ocsf: 'API Activity: Update',

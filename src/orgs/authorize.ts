@@ -45,10 +45,32 @@ export async function authorize(ctx: Ctx, orgId: string, permission: Permission)
     );
   if (!org) throw notFound('organization');
   const role = await effectiveRole(ctx, ctx.caller.userId, lineage);
-  if (!role) throw notFound('organization');
+  if (!role) {
+    // The person knows the organization (they are its member): say why, rather than that it does not exist.
+    if (await isSuspendedIn(ctx, ctx.caller.userId, org.id)) throw membershipSuspended();
+    throw notFound('organization');
+  }
   if (!roleAllows(role, permission)) throw missingPermission(permission, role);
   return { org, role };
 }
+
+async function isSuspendedIn(ctx: Ctx, userId: string, orgId: string): Promise<boolean> {
+  const row = await ctx.db
+    .selectFrom('memberships')
+    .select('id')
+    .where('org_id', '=', orgId)
+    .where('user_id', '=', userId)
+    .where('status', '=', 'suspended')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export const membershipSuspended = () =>
+  new PalisadeError(
+    403,
+    'membership_suspended',
+    'Your membership in this organization is suspended, so it grants nothing here until it is reactivated. Ask an administrator of the organization (if your identity provider deactivated you, it is reactivated there).',
+  );
 
 /** `missing_permission_<permission with _ for .>`: each is declared in src/orgs/error-codes.ts (a test checks every permission). */
 export const missingPermissionCode = (permission: Permission) =>

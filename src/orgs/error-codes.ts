@@ -56,6 +56,29 @@ export const ORGS_ERROR_CODES = {
     message:
       '… is a member of this organization whose access is suspended by SCIM provisioning (deactivated in the identity provider). Reactivate them in the identity provider instead of inviting them again.',
   },
+  membership_suspended: {
+    status: 403,
+    message:
+      'Your membership in this organization is suspended, so it grants nothing here until it is reactivated. Ask an administrator of the organization (if your identity provider deactivated you, it is reactivated there).',
+  },
+  member_not_suspended: {
+    status: 409,
+    message: '… is not suspended (their membership is …); there is nothing to reactivate.',
+  },
+  already_suspended: {
+    status: 409,
+    message: '… is already suspended by …. Reactivate them first if you meant to change who holds the suspension.',
+  },
+  cannot_suspend_self: {
+    status: 409,
+    message:
+      'You cannot suspend your own membership: you would lose access at once with nobody having decided it. Ask another admin or primary owner, or leave the organization instead.',
+  },
+  invitation_not_suspendable: {
+    status: 409,
+    message:
+      '… has not accepted the invitation yet, so there is no access to suspend. Remove the invitation instead (DELETE the member).',
+  },
   org_creation_disabled: {
     status: 403,
     message:

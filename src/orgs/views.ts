@@ -32,9 +32,26 @@ export const MemberStatusSchema = Type.Union(
   [Type.Literal('active'), Type.Literal('invited'), Type.Literal('suspended')],
   {
     description:
-      '`suspended`: deactivated by a SCIM directory (the identity provider); the membership keeps its role and grants nothing until the person is reactivated there.',
+      '`suspended`: by an admin (POST …/suspend) or by a SCIM directory (deactivated in the identity provider); the membership keeps its role and grants nothing until it is reactivated.',
   },
 );
+
+export const SuspendedBy = Type.Union(
+  [
+    Type.Object({
+      kind: Type.Literal('admin'),
+      userId: Type.String(),
+      email: Type.Union([Type.String(), Type.Null()], { description: 'null once that account is gone' }),
+    }),
+    Type.Object({
+      kind: Type.Literal('scim'),
+      directoryId: Type.String(),
+      directoryName: Type.Union([Type.String(), Type.Null()], { description: 'null once the directory is deleted' }),
+    }),
+  ],
+  { description: 'Who holds the suspension: an admin (lifted with POST …/reactivate) or a SCIM directory.' },
+);
+export type SuspendedBy = Static<typeof SuspendedBy>;
 
 export const MemberView = Type.Object({
   id: Type.String(),
@@ -46,11 +63,17 @@ export const MemberView = Type.Object({
   suspension: Type.Optional(
     Type.Object({
       at: Type.String(),
-      directoryId: Type.Union([Type.String(), Type.Null()]),
+      directoryId: Type.Union([Type.String(), Type.Null()], {
+        description: 'The SCIM directory that suspended the member; null when an admin did alone.',
+      }),
       directoryName: Type.Union([Type.String(), Type.Null()], { description: 'null once the directory is deleted' }),
       liftedBy: Type.Union([Type.Literal('identity_provider'), Type.Literal('admin')], {
         description:
-          '`identity_provider` while the suspending SCIM directory exists (reactivate the person there); `admin` once it is deleted (PATCH {"status":"active"}).',
+          '`identity_provider` while the suspending SCIM directory exists (reactivate the person there); `admin` when an admin suspended them or the directory is deleted (POST …/reactivate).',
+      }),
+      suspendedBy: Type.Array(SuspendedBy, {
+        description:
+          'Everyone holding the suspension, each of whom must lift their part: an admin, a SCIM directory, or both (an admin suspended the person and the identity provider then deactivated them).',
       }),
     }),
   ),
@@ -62,10 +85,18 @@ export type MemberView = Static<typeof MemberView>;
 /** The suspending directory, when the caller looked it up: null when it no longer exists. */
 export type SuspendingDirectory = { id: string; name: string } | null;
 
+/** What memberView needs beyond the row to describe a suspension. */
+export interface SuspensionFacts {
+  /** The suspending SCIM directory if it still exists (null: deleted, or none). */
+  directory?: SuspendingDirectory;
+  /** The address of the admin who suspended the member, when they were looked up. */
+  suspenderEmail?: string | null;
+}
+
 export function memberView(
   m: Membership,
   u: Pick<User, 'email' | 'display_name'>,
-  suspendedBy?: SuspendingDirectory,
+  facts: SuspensionFacts = {},
 ): MemberView {
   const view: MemberView = {
     id: m.id,
@@ -78,11 +109,18 @@ export function memberView(
     updatedAt: m.updated_at,
   };
   if (m.status === 'suspended') {
+    const dir = facts.directory ?? null;
+    const by: SuspendedBy[] = [];
+    if (m.suspended_by_user_id)
+      by.push({ kind: 'admin', userId: m.suspended_by_user_id, email: facts.suspenderEmail ?? null });
+    if (m.suspended_by_directory_id)
+      by.push({ kind: 'scim', directoryId: m.suspended_by_directory_id, directoryName: dir?.name ?? null });
     view.suspension = {
       at: m.suspended_at ?? m.updated_at,
       directoryId: m.suspended_by_directory_id,
-      directoryName: suspendedBy?.name ?? null,
-      liftedBy: suspendedBy ? 'identity_provider' : 'admin',
+      directoryName: dir?.name ?? null,
+      liftedBy: dir ? 'identity_provider' : 'admin',
+      suspendedBy: by,
     };
   }
   return view;

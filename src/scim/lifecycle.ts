@@ -329,6 +329,23 @@ export async function syncMembership(
       ];
     }
   }
+  if (reactivating && m.suspended_by_user_id !== null) {
+    // An admin's suspension (src/orgs/suspension.ts) is the admin's to lift: the identity provider lifts only its own part.
+    if (m.suspended_by_directory_id !== null)
+      await tx
+        .updateTable('memberships')
+        .set({ suspended_by_directory_id: null, updated_at: at })
+        .where('id', '=', m.id)
+        .execute();
+    return [
+      ...notes,
+      {
+        cause: 'suspended_by_admin',
+        user: su.user_name,
+        explanation: `${su.user_name} is active in the identity provider, but an administrator suspended them in this organization; SCIM does not lift that. An admin reactivates them under Members.`,
+      },
+    ];
+  }
   if (m.status === 'invited') {
     const consent = await needsConsent(tx, dir, su);
     if (consent) {
@@ -504,6 +521,14 @@ export async function deprovision(
       .where('used_at', 'is', null)
       .execute();
     suspended = true;
+  } else if (m && m.suspended_by_directory_id === null) {
+    // Already suspended by an admin: the identity provider's deactivation joins it, so an admin's
+    // reactivation alone does not let in someone the identity provider says is gone.
+    await tx
+      .updateTable('memberships')
+      .set({ suspended_by_directory_id: dir.id, updated_at: at })
+      .where('id', '=', m.id)
+      .execute();
   }
   const others = await outsideMemberships(tx, dir.org_id, su.user_id);
   const revoked =

@@ -208,11 +208,11 @@ export function decideLogin(conn: ConnectionRow, identity: Identity, facts: Logi
       `${user.email} also belongs to another organization, so this organization's identity provider cannot sign that account in.`,
     );
   if (user?.status === 'suspended') return refuse('sso_user_suspended', `${user.email} is suspended in Palisade.`);
-  // Deactivated by SCIM: only the identity provider's provisioning (active: true) gives the access back, never a login (nor JIT).
+  // Suspended by SCIM or by an admin: only whoever suspended them gives the access back, never a login (nor JIT).
   if (membership?.status === 'suspended')
     return refuse(
       'sso_membership_suspended',
-      `${identity.email} is suspended in this organization by SCIM provisioning (deactivated in the identity provider); reactivate them there.`,
+      `${identity.email} is suspended in this organization (by SCIM provisioning or by an administrator, as the member list shows); whoever suspended them reactivates them.`,
     );
   // Domain capture, as at password sign-in: a verified domain decides who may add people at it.
   const capture = facts.capture;
@@ -383,6 +383,7 @@ export async function completeLogin(
         updated_at: at,
         suspended_at: null,
         suspended_by_directory_id: null,
+        suspended_by_user_id: null,
       };
       await tx.insertInto('memberships').values(m).execute();
       membership = m;
@@ -567,7 +568,7 @@ export function plainRefusal(code: string): string {
     case 'sso_user_suspended':
       return 'Your Palisade account is suspended.';
     case 'sso_membership_suspended':
-      return 'Your access to this organization is suspended: your identity provider deactivated you. Ask your administrator to reactivate you there.';
+      return 'Your access to this organization is suspended (by your identity provider or by an administrator). Ask your administrator to reactivate you.';
     case 'sso_connection_disabled':
       return 'This sign-in method is turned off.';
     case 'sso_email_domain_captured':

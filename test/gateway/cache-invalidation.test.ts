@@ -95,7 +95,8 @@ describe(`gateway cache invalidation (${TEST_DIALECT})`, () => {
       .where('user_id', '=', memberUserId)
       .execute();
     const refused = await send(base, k.key);
-    assert.equal(refused.status, 404, JSON.stringify(refused.body));
+    assert.equal(refused.status, 403, JSON.stringify(refused.body));
+    assert.match(refused.body.error?.message ?? '', /membership_suspended/);
     await t.db.database.db
       .updateTable('memberships')
       .set({ status: 'active' })

@@ -97,7 +97,13 @@ describe('SCIM deactivation suspends the membership; reactivation restores it', 
     assert.equal(m?.role, 'admin', 'the role is kept for reactivation');
     assert.deepEqual(
       { ...m?.suspension, at: undefined },
-      { at: undefined, directoryId, directoryName: 'Okta', liftedBy: 'identity_provider' },
+      {
+        at: undefined,
+        directoryId,
+        directoryName: 'Okta',
+        liftedBy: 'identity_provider',
+        suspendedBy: [{ kind: 'scim', directoryId, directoryName: 'Okta' }],
+      },
     );
     const suspendedOnly = await owner.get(`/api/v1/orgs/${orgId}/members?status=suspended`);
     assert.deepEqual(
@@ -136,25 +142,24 @@ describe('SCIM deactivation suspends the membership; reactivation restores it', 
 
   test('a suspended person who signs in again gets nothing in the organization: API, workspace, gateway', async () => {
     const again = await t.login('carol@acme.example');
-    assert.equal(
-      (await again.get(`/api/v1/orgs/${orgId}`)).status,
-      404,
-      'the organization answers like one that does not exist',
-    );
-    assert.equal((await again.get(`/api/v1/orgs/${orgId}/members`)).status, 404, 'the admin role is not usable');
-    assert.equal((await again.get(`/api/v1/orgs/${orgId}/conversations`)).status, 404);
-    assert.equal(
-      (await again.post(`/api/v1/orgs/${orgId}/gateway/keys`, { name: 'new' })).status,
-      404,
-      'no new gateway key',
-    );
+    // She knows the organization (it is listed under her memberships), so she is told why: membership_suspended.
+    const refusals = [
+      await again.get(`/api/v1/orgs/${orgId}`),
+      await again.get(`/api/v1/orgs/${orgId}/members`),
+      await again.get(`/api/v1/orgs/${orgId}/conversations`),
+      await again.post(`/api/v1/orgs/${orgId}/gateway/keys`, { name: 'new' }),
+    ];
+    for (const r of refusals) {
+      assert.equal(r.status, 403, r.raw.body);
+      assert.equal(r.body.error.code, 'membership_suspended');
+    }
     const viaSession = await again.request(
       'POST',
       '/v1/messages',
       { model: 'claude-test', max_tokens: 16, messages: [{ role: 'user', content: 'x' }] },
       { 'x-palisade-org': orgId, 'anthropic-version': '2023-06-01' },
     );
-    assert.equal(viaSession.status, 404);
+    assert.equal(viaSession.status, 403);
     const orgs = await again.get('/api/v1/orgs');
     assert.deepEqual(orgs.body.data, [], 'not listed among her organizations');
     const me = await again.get('/api/v1/me');
@@ -331,7 +336,7 @@ describe('a suspension survives the ways back in: auto-join and SSO just-in-time
     const again = await ssoLogin('frank');
     assert.equal(again.res.status, 403);
     assert.equal(again.res.headers['x-sso-error'], 'sso_membership_suspended');
-    assert.match(again.res.raw.body, /identity provider deactivated you/);
+    assert.match(again.res.raw.body, /suspended \(by your identity provider or by an administrator\)/);
     assert.equal(again.agent.cookie, undefined, 'no session');
     assert.equal((await memberOf(owner, orgId, 'frank@acme.example'))?.status, 'suspended');
     const sim = await owner.post(`/api/v1/orgs/${orgId}/sso/connections/${connectionId}/simulate`, {
@@ -380,7 +385,9 @@ describe('a suspension survives the ways back in: auto-join and SSO just-in-time
       'suspended',
       'still suspended after a password sign-in at the auto-join domain',
     );
-    assert.equal((await back.get(`/api/v1/orgs/${orgId}`)).status, 404);
+    const refused = await back.get(`/api/v1/orgs/${orgId}`);
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.error.code, 'membership_suspended');
     const joined = (await owner.get(`/api/v1/orgs/${orgId}/audit-events?action=member.auto_joined`)).body.data;
     assert.equal(joined.length, 0);
   });

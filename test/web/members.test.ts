@@ -16,6 +16,31 @@ interface MemberRow {
   email: string;
   role: string;
   status: string;
+  suspension?: { suspendedBy: { kind: string; email?: string | null }[] };
+}
+
+/** The identity provider's side: people provisioned over SCIM arrive active, with their names. */
+async function provision(w: ConsoleWorld, people: [string, string][]): Promise<void> {
+  const dir = await w.api<{ token: string; directory: { baseUrl: string } }>(
+    'POST',
+    `/api/v1/orgs/${w.orgId}/scim/directories`,
+    { name: 'Okta' },
+  );
+  assert.equal(dir.status, 201, JSON.stringify(dir.body));
+  for (const [email, displayName] of people) {
+    const res = await fetch(`${dir.body.directory.baseUrl}/Users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${dir.body.token}`, 'content-type': 'application/scim+json' },
+      body: JSON.stringify({
+        schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+        userName: email,
+        displayName,
+        emails: [{ primary: true, value: email, type: 'work' }],
+        active: true,
+      }),
+    });
+    assert.equal(res.status, 201, await res.text());
+  }
 }
 
 describe('console: members', { skip: E2E_SKIP }, () => {
@@ -38,7 +63,7 @@ describe('console: members', { skip: E2E_SKIP }, () => {
     await page.getByTestId('owner-rule').getByText('is the only active primary owner').waitFor();
     await page.getByRole('button', { name: `Actions for ${OWNER_EMAIL}` }).click();
     assert.equal(await page.getByRole('menuitem', { name: 'Change role' }).isDisabled(), true);
-    await page.getByText('The last primary owner cannot be demoted or removed.').waitFor();
+    await page.getByText('The last primary owner cannot be demoted, suspended or removed.').waitFor();
     await page.keyboard.press('Escape');
 
     // Keyboard: the invite button is reachable with Tab from the top of the page.
@@ -129,6 +154,94 @@ describe('console: members', { skip: E2E_SKIP }, () => {
 
     await checkAccessibility(page, 'the members page');
     await screenshot(page, 'members');
+    assert.deepEqual(problems.list, [], 'no CSP violation, console error or exception');
+  });
+
+  test('search on the server (in the URL, debounced), suspend and reactivate with confirmation', async () => {
+    await provision(w, [
+      ['sam@acme.example', 'Sam 50% Lee'],
+      ['sal@acme.example', 'Sal 500 Lee'],
+    ]);
+    const { page, problems } = await w.newPage();
+    await page.goto(`/orgs/${w.orgId}/members`);
+    await signIn(page);
+    await page.getByRole('heading', { name: 'Members' }).waitFor();
+
+    // A search is a link: % is a plain character, so "50%" finds Sam and not Sal.
+    await page.goto(`/orgs/${w.orgId}/members?q=${encodeURIComponent('50%')}`);
+    await page.getByRole('cell', { name: 'sam@acme.example', exact: true }).waitFor();
+    assert.equal(await page.getByLabel('Search').inputValue(), '50%');
+    assert.equal(await page.getByRole('cell', { name: 'sal@acme.example', exact: true }).count(), 0);
+
+    // Typing is debounced: one search goes to the server when typing pauses, not one per key.
+    const searches: string[] = [];
+    page.on('request', (r) => {
+      const u = new URL(r.url());
+      if (u.pathname.endsWith('/members') && u.searchParams.has('q')) searches.push(u.searchParams.get('q')!);
+    });
+    await page.getByLabel('Search').fill('');
+    await page.getByLabel('Search').pressSequentially('SAL 500', { delay: 30 });
+    await page.waitForURL(/q=SAL(\+|%20)500/);
+    await page.getByRole('cell', { name: 'sal@acme.example', exact: true }).waitFor();
+    await page.getByRole('cell', { name: 'sam@acme.example', exact: true }).waitFor({ state: 'detached' });
+    assert.ok(searches.length <= 2, `typing 7 characters sent ${searches.length} searches: ${searches.join(', ')}`);
+    assert.equal(searches.at(-1), 'SAL 500');
+
+    // You cannot suspend yourself (nor the last primary owner): the action says so instead of failing.
+    await page.getByLabel('Search').fill('');
+    await page.waitForURL((u) => !u.searchParams.has('q'));
+    await page.getByRole('button', { name: `Actions for ${OWNER_EMAIL}` }).click();
+    assert.equal(await page.getByRole('menuitem', { name: 'Suspend' }).isDisabled(), true);
+    await page.getByText('You cannot suspend yourself.').waitFor();
+    await page.keyboard.press('Escape');
+
+    // Suspend asks first: "Keep access" changes nothing.
+    await page.getByRole('button', { name: 'Actions for sal@acme.example' }).click();
+    await page.getByRole('menuitem', { name: 'Suspend' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Suspend sal@acme.example?' });
+    await confirm.getByText('loses access to Acme at once').waitFor();
+    await confirm.getByRole('button', { name: 'Keep access' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    const sal = async () => (await members()).find((m) => m.email === 'sal@acme.example');
+    assert.equal((await sal())?.status, 'active', 'Keep access suspended nobody');
+    await page.getByRole('button', { name: 'Actions for sal@acme.example' }).click();
+    await page.getByRole('menuitem', { name: 'Suspend' }).click();
+    await confirm.getByLabel('Reason (for the audit log)').fill('left the project');
+    await checkAccessibility(page, 'the suspend dialog');
+    await confirm.getByRole('button', { name: 'Suspend', exact: true }).click();
+    await confirm.waitFor({ state: 'detached' });
+    const suspended = await sal();
+    assert.equal(suspended?.status, 'suspended');
+    assert.deepEqual(
+      suspended?.suspension?.suspendedBy.map((b) => [b.kind, b.email]),
+      [['admin', OWNER_EMAIL]],
+    );
+    await page
+      .locator('tr[data-member="sal@acme.example"]')
+      .getByTestId('suspended-by')
+      .getByText(`by ${OWNER_EMAIL}`)
+      .waitFor();
+    const events = await w.api<{ data: { metadata: { reason: string } }[] }>(
+      'GET',
+      `/api/v1/orgs/${w.orgId}/audit-events?action=member.suspended`,
+    );
+    assert.equal(events.body.data[0]?.metadata.reason, 'left the project');
+
+    // The status filter goes to the server too, and into the URL.
+    await page.getByText('Suspended', { exact: true }).click();
+    await page.waitForURL(/status=suspended/);
+    await page.getByRole('cell', { name: 'sam@acme.example', exact: true }).waitFor({ state: 'detached' });
+    await page.getByRole('cell', { name: 'sal@acme.example', exact: true }).waitFor();
+
+    await page.getByRole('button', { name: 'Actions for sal@acme.example' }).click();
+    await page.getByRole('menuitem', { name: 'Reactivate' }).click();
+    const back = page.getByRole('dialog', { name: 'Reactivate sal@acme.example?' });
+    await back.getByText(`was suspended by ${OWNER_EMAIL}`).waitFor();
+    await back.getByRole('button', { name: 'Reactivate' }).click();
+    await back.waitFor({ state: 'detached' });
+    await page.getByText('No members match.').waitFor();
+    assert.equal((await sal())?.status, 'active');
+    assert.equal(await page.url().includes('status=suspended'), true, 'the filter stayed');
     assert.deepEqual(problems.list, [], 'no CSP violation, console error or exception');
   });
 

@@ -81,7 +81,7 @@ export interface paths {
     post: operations["createChildOrganization"];
   };
   "/api/v1/orgs/{orgId}/members": {
-    /** List members, pending invitations and suspended (SCIM-deactivated) members; ?status= filters */
+    /** List members, pending invitations and suspended members; ?q= searches address and name, ?status= and ?role= filter */
     get: operations["listMembers"];
     /** Invite a person by email (the invitation goes to the address; an existing account accepts while signed in) */
     post: operations["inviteMember"];
@@ -91,6 +91,14 @@ export interface paths {
     delete: operations["removeMember"];
     /** Change a member's role, or lift a suspension whose SCIM directory was deleted */
     patch: operations["updateMember"];
+  };
+  "/api/v1/orgs/{orgId}/members/{memberId}/suspend": {
+    /** Suspend a member: their membership keeps its role and grants nothing here until reactivated (their other organizations are untouched) */
+    post: operations["suspendMember"];
+  };
+  "/api/v1/orgs/{orgId}/members/{memberId}/reactivate": {
+    /** Reactivate a suspended member (one an admin suspended, or whose suspending SCIM directory was deleted) */
+    post: operations["reactivateMember"];
   };
   "/api/v1/orgs/{orgId}/members/{memberId}/password-reset": {
     /** Reset a member's password (only for addresses at a domain this organization verified): ends their credentials and sends a one-time link */
@@ -1439,6 +1447,46 @@ export interface components {
           owned_by: string;
         })[];
     });
+    MemberSuspensionView: {
+      member: {
+        id: string;
+        userId: string;
+        email: string;
+        displayName: string | null;
+        role: "primary_owner" | "admin" | "member";
+        /** @description `suspended`: by an admin (POST …/suspend) or by a SCIM directory (deactivated in the identity provider); the membership keeps its role and grants nothing until it is reactivated. */
+        status: "active" | "invited" | "suspended";
+        suspension?: {
+          at: string;
+          /** @description The SCIM directory that suspended the member; null when an admin did alone. */
+          directoryId: string | null;
+          /** @description null once the directory is deleted */
+          directoryName: string | null;
+          /** @description `identity_provider` while the suspending SCIM directory exists (reactivate the person there); `admin` when an admin suspended them or the directory is deleted (POST …/reactivate). */
+          liftedBy: "identity_provider" | "admin";
+          /** @description Everyone holding the suspension, each of whom must lift their part: an admin, a SCIM directory, or both (an admin suspended the person and the identity provider then deactivated them). */
+          suspendedBy: (({
+              /** @enum {string} */
+              kind: "admin";
+              userId: string;
+              /** @description null once that account is gone */
+              email: string | null;
+            }) | ({
+              /** @enum {string} */
+              kind: "scim";
+              directoryId: string;
+              /** @description null once the directory is deleted */
+              directoryName: string | null;
+            }))[];
+        };
+        createdAt: string;
+        updatedAt: string;
+      };
+      warnings: {
+          code: string;
+          message: string;
+        }[];
+    };
   };
   responses: never;
   parameters: never;
@@ -2627,7 +2675,7 @@ export interface operations {
       };
     };
   };
-  /** List members, pending invitations and suspended (SCIM-deactivated) members; ?status= filters */
+  /** List members, pending invitations and suspended members; ?q= searches address and name, ?status= and ?role= filter */
   listMembers: {
     parameters: {
       query?: {
@@ -2635,8 +2683,11 @@ export interface operations {
         limit?: number;
         /** @description nextCursor from the previous page. */
         cursor?: string;
-        /** @description `suspended`: deactivated by a SCIM directory (the identity provider); the membership keeps its role and grants nothing until the person is reactivated there. */
+        /** @description `suspended`: by an admin (POST …/suspend) or by a SCIM directory (deactivated in the identity provider); the membership keeps its role and grants nothing until it is reactivated. */
         status?: "active" | "invited" | "suspended";
+        role?: "primary_owner" | "admin" | "member";
+        /** @description Members whose address or name contains this text. Letters A–Z match either case; other letters (é, ß, …) match only as written, the same on SQLite and PostgreSQL. % and _ are plain characters. */
+        q?: string;
       };
       path: {
         orgId: string;
@@ -2653,15 +2704,30 @@ export interface operations {
                 email: string;
                 displayName: string | null;
                 role: "primary_owner" | "admin" | "member";
-                /** @description `suspended`: deactivated by a SCIM directory (the identity provider); the membership keeps its role and grants nothing until the person is reactivated there. */
+                /** @description `suspended`: by an admin (POST …/suspend) or by a SCIM directory (deactivated in the identity provider); the membership keeps its role and grants nothing until it is reactivated. */
                 status: "active" | "invited" | "suspended";
                 suspension?: {
                   at: string;
+                  /** @description The SCIM directory that suspended the member; null when an admin did alone. */
                   directoryId: string | null;
                   /** @description null once the directory is deleted */
                   directoryName: string | null;
-                  /** @description `identity_provider` while the suspending SCIM directory exists (reactivate the person there); `admin` once it is deleted (PATCH {"status":"active"}). */
+                  /** @description `identity_provider` while the suspending SCIM directory exists (reactivate the person there); `admin` when an admin suspended them or the directory is deleted (POST …/reactivate). */
                   liftedBy: "identity_provider" | "admin";
+                  /** @description Everyone holding the suspension, each of whom must lift their part: an admin, a SCIM directory, or both (an admin suspended the person and the identity provider then deactivated them). */
+                  suspendedBy: (({
+                      /** @enum {string} */
+                      kind: "admin";
+                      userId: string;
+                      /** @description null once that account is gone */
+                      email: string | null;
+                    }) | ({
+                      /** @enum {string} */
+                      kind: "scim";
+                      directoryId: string;
+                      /** @description null once the directory is deleted */
+                      directoryName: string | null;
+                    }))[];
                 };
                 createdAt: string;
                 updatedAt: string;
@@ -2736,15 +2802,30 @@ export interface operations {
               email: string;
               displayName: string | null;
               role: "primary_owner" | "admin" | "member";
-              /** @description `suspended`: deactivated by a SCIM directory (the identity provider); the membership keeps its role and grants nothing until the person is reactivated there. */
+              /** @description `suspended`: by an admin (POST …/suspend) or by a SCIM directory (deactivated in the identity provider); the membership keeps its role and grants nothing until it is reactivated. */
               status: "active" | "invited" | "suspended";
               suspension?: {
                 at: string;
+                /** @description The SCIM directory that suspended the member; null when an admin did alone. */
                 directoryId: string | null;
                 /** @description null once the directory is deleted */
                 directoryName: string | null;
-                /** @description `identity_provider` while the suspending SCIM directory exists (reactivate the person there); `admin` once it is deleted (PATCH {"status":"active"}). */
+                /** @description `identity_provider` while the suspending SCIM directory exists (reactivate the person there); `admin` when an admin suspended them or the directory is deleted (POST …/reactivate). */
                 liftedBy: "identity_provider" | "admin";
+                /** @description Everyone holding the suspension, each of whom must lift their part: an admin, a SCIM directory, or both (an admin suspended the person and the identity provider then deactivated them). */
+                suspendedBy: (({
+                    /** @enum {string} */
+                    kind: "admin";
+                    userId: string;
+                    /** @description null once that account is gone */
+                    email: string | null;
+                  }) | ({
+                    /** @enum {string} */
+                    kind: "scim";
+                    directoryId: string;
+                    /** @description null once the directory is deleted */
+                    directoryName: string | null;
+                  }))[];
               };
               createdAt: string;
               updatedAt: string;
@@ -2869,7 +2950,7 @@ export interface operations {
         "application/json": {
           role?: "primary_owner" | "admin" | "member";
           /**
-           * @description Lift a suspension. Only for a member whose suspending SCIM directory was deleted; otherwise reactivate the person in the identity provider.
+           * @description Lift a suspension, as POST …/reactivate does: one an admin made, or one whose suspending SCIM directory was deleted; otherwise reactivate the person in the identity provider.
            * @enum {string}
            */
           status?: "active";
@@ -2887,15 +2968,30 @@ export interface operations {
               email: string;
               displayName: string | null;
               role: "primary_owner" | "admin" | "member";
-              /** @description `suspended`: deactivated by a SCIM directory (the identity provider); the membership keeps its role and grants nothing until the person is reactivated there. */
+              /** @description `suspended`: by an admin (POST …/suspend) or by a SCIM directory (deactivated in the identity provider); the membership keeps its role and grants nothing until it is reactivated. */
               status: "active" | "invited" | "suspended";
               suspension?: {
                 at: string;
+                /** @description The SCIM directory that suspended the member; null when an admin did alone. */
                 directoryId: string | null;
                 /** @description null once the directory is deleted */
                 directoryName: string | null;
-                /** @description `identity_provider` while the suspending SCIM directory exists (reactivate the person there); `admin` once it is deleted (PATCH {"status":"active"}). */
+                /** @description `identity_provider` while the suspending SCIM directory exists (reactivate the person there); `admin` when an admin suspended them or the directory is deleted (POST …/reactivate). */
                 liftedBy: "identity_provider" | "admin";
+                /** @description Everyone holding the suspension, each of whom must lift their part: an admin, a SCIM directory, or both (an admin suspended the person and the identity provider then deactivated them). */
+                suspendedBy: (({
+                    /** @enum {string} */
+                    kind: "admin";
+                    userId: string;
+                    /** @description null once that account is gone */
+                    email: string | null;
+                  }) | ({
+                    /** @enum {string} */
+                    kind: "scim";
+                    directoryId: string;
+                    /** @description null once the directory is deleted */
+                    directoryName: string | null;
+                  }))[];
               };
               createdAt: string;
               updatedAt: string;
@@ -2905,6 +3001,120 @@ export interface operations {
                 message: string;
               }[];
           };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Suspend a member: their membership keeps its role and grants nothing here until reactivated (their other organizations are untouched) */
+  suspendMember: {
+    parameters: {
+      path: {
+        orgId: string;
+        memberId: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @description Why, for the audit log (not shown to the member). */
+          reason?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["MemberSuspensionView"];
+        };
+      };
+      /** @description Default Response */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Reactivate a suspended member (one an admin suspended, or whose suspending SCIM directory was deleted) */
+  reactivateMember: {
+    parameters: {
+      path: {
+        orgId: string;
+        memberId: string;
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["MemberSuspensionView"];
         };
       };
       /** @description Default Response */

@@ -283,22 +283,98 @@ export function RemoveModal({
   );
 }
 
-export function LiftSuspensionModal({
+/** Who holds a suspension, in words: "by admin@acme.example", "by SCIM directory Okta". */
+export function suspendedByText(member: Member): string {
+  const by = member.suspension?.suspendedBy ?? [];
+  if (by.length === 0) return '';
+  return by
+    .map((s) =>
+      s.kind === 'admin'
+        ? `by ${s.email ?? 'an admin'}`
+        : s.directoryName !== null
+          ? `by SCIM directory ${s.directoryName}: reactivate them in the identity provider`
+          : 'by a SCIM directory since deleted',
+    )
+    .join('; ');
+}
+
+export function SuspendModal({
   orgId,
+  orgName,
   member,
   onClose,
 }: {
   orgId: string;
+  orgName: string;
   member: Member;
   onClose: () => void;
 }) {
   const refresh = useRefreshMembers(orgId);
-  const lift = useMutation({
+  const [reason, setReason] = useState('');
+  const [warnings, setWarnings] = useState<Warning[] | null>(null);
+  const suspend = useMutation({
     mutationFn: () =>
       data(
-        api.PATCH('/api/v1/orgs/{orgId}/members/{memberId}', {
+        api.POST('/api/v1/orgs/{orgId}/members/{memberId}/suspend', {
           params: { path: { orgId, memberId: member.id } },
-          body: { status: 'active' },
+          body: reason.trim() ? { reason: reason.trim() } : {},
+        }),
+      ),
+    onSuccess: (r) => {
+      void refresh();
+      if (r.warnings.length) setWarnings(r.warnings);
+      else {
+        notifyDone(`${member.email} is suspended.`);
+        onClose();
+      }
+    },
+  });
+  return (
+    <Modal opened onClose={onClose} title={`Suspend ${member.email}?`}>
+      {warnings ? (
+        <Stack>
+          <Text>{member.email} is suspended.</Text>
+          <Warnings warnings={warnings} />
+          <Group justify="end">
+            <Button onClick={onClose}>Done</Button>
+          </Group>
+        </Stack>
+      ) : (
+        <Stack>
+          <Text>
+            {member.email} loses access to {orgName} at once: the console, the API and their gateway keys here are
+            refused until an admin reactivates them. Their role ({roleName(member.role)}) is kept; their account, their
+            sign-in and their other organizations are not affected.
+          </Text>
+          <TextInput
+            label="Reason (for the audit log)"
+            maxLength={500}
+            value={reason}
+            onChange={(e) => setReason(e.currentTarget.value)}
+          />
+          <ApiErrorAlert error={suspend.error} title="Nobody was suspended" />
+          <Group justify="end">
+            <Button variant="default" onClick={onClose} data-autofocus>
+              Keep access
+            </Button>
+            <Button color="red" onClick={() => suspend.mutate()} loading={suspend.isPending}>
+              Suspend
+            </Button>
+          </Group>
+        </Stack>
+      )}
+    </Modal>
+  );
+}
+
+export function ReactivateModal({ orgId, member, onClose }: { orgId: string; member: Member; onClose: () => void }) {
+  const refresh = useRefreshMembers(orgId);
+  const byAdmin = member.suspension?.suspendedBy.some((s) => s.kind === 'admin') ?? false;
+  const reactivate = useMutation({
+    mutationFn: () =>
+      data(
+        api.POST('/api/v1/orgs/{orgId}/members/{memberId}/reactivate', {
+          params: { path: { orgId, memberId: member.id } },
         }),
       ),
     onSuccess: () => {
@@ -308,19 +384,22 @@ export function LiftSuspensionModal({
     },
   });
   return (
-    <Modal opened onClose={onClose} title={`Lift the suspension of ${member.email}?`}>
+    <Modal opened onClose={onClose} title={`Reactivate ${member.email}?`}>
       <Stack>
         <Text>
-          The SCIM directory that suspended {member.email} was deleted, so no identity provider can reactivate them.
-          Lifting the suspension gives them their role ({roleName(member.role)}) back at once.
+          {byAdmin
+            ? `${member.email} was suspended ${suspendedByText(member)}.`
+            : `The SCIM directory that suspended ${member.email} was deleted, so no identity provider can reactivate them.`}{' '}
+          Reactivating gives them their role ({roleName(member.role)}) back at once, with the gateway keys they had
+          here.
         </Text>
-        <ApiErrorAlert error={lift.error} title="The suspension was not lifted" />
+        <ApiErrorAlert error={reactivate.error} title="Nobody was reactivated" />
         <Group justify="end">
           <Button variant="default" onClick={onClose}>
             Cancel
           </Button>
-          <Button onClick={() => lift.mutate()} loading={lift.isPending}>
-            Lift suspension
+          <Button onClick={() => reactivate.mutate()} loading={reactivate.isPending}>
+            Reactivate
           </Button>
         </Group>
       </Stack>

@@ -5,6 +5,7 @@ import {
   Group,
   Loader,
   Menu,
+  NativeSelect,
   SegmentedControl,
   Stack,
   Table,
@@ -12,14 +13,23 @@ import {
   TextInput,
   Title,
 } from '@mantine/core';
+import { useDebouncedValue } from '@mantine/hooks';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useSearchParams } from 'react-router';
 import { api, data } from '../api/client';
 import { ApiErrorAlert } from '../app/errors';
 import { useOrg, useOrgId } from '../app/orgs';
-import { ChangeRoleModal, InviteModal, LiftSuspensionModal, RemoveModal } from './MemberDialogs';
-import { type Member, OWNER_WARNING_THRESHOLD, ownerRules, roleName } from './owners';
+import { useSession } from '../app/session';
+import {
+  ChangeRoleModal,
+  InviteModal,
+  ReactivateModal,
+  RemoveModal,
+  SuspendModal,
+  suspendedByText,
+} from './MemberDialogs';
+import { type Member, OWNER_WARNING_THRESHOLD, ROLES, type Role, ownerRules, roleName } from './owners';
 
 const STATUSES = ['all', 'active', 'invited', 'suspended'] as const;
 type StatusFilter = (typeof STATUSES)[number];
@@ -30,8 +40,12 @@ type Dialog =
   | { kind: 'invite' }
   | { kind: 'role'; member: Member }
   | { kind: 'remove'; member: Member }
-  | { kind: 'lift'; member: Member }
+  | { kind: 'suspend'; member: Member }
+  | { kind: 'reactivate'; member: Member }
   | null;
+
+/** How long typing pauses before the search goes to the server (and into the URL). */
+const SEARCH_DEBOUNCE_MS = 300;
 
 /** Every member of the organization (all pages), for the owner rules. */
 function useAllMembers(orgId: string) {
@@ -58,16 +72,22 @@ export default function MembersPage() {
   const myRole = org.data?.yourRole;
   const canManage = myRole === 'admin' || myRole === 'primary_owner';
   const canManageOwners = myRole === 'primary_owner';
+  const myUserId = useSession().data?.user.id;
   const [dialog, setDialog] = useState<Dialog>(null);
-  // The filter and the search are in the URL, so a filtered list is a link to paste to a colleague.
+  // The filters and the search are in the URL, so a filtered list is a link to paste to a colleague.
   const [params, setParams] = useSearchParams();
   const status = (STATUSES as readonly string[]).includes(params.get('status') ?? '')
     ? (params.get('status') as StatusFilter)
     : 'all';
+  const role = ROLES.some((r) => r.value === params.get('role')) ? (params.get('role') as Role) : 'all';
   const q = params.get('q') ?? '';
+  // The address bar as it is now, not the params of the last render (react-router's updater gets
+  // those): a debounced search landing right after a filter click must not put the old filter back.
+  const current = () => new URLSearchParams(window.location.search);
   const set = (key: string, value: string) =>
     setParams(
-      (p) => {
+      () => {
+        const p = current();
         if (value && value !== 'all') p.set(key, value);
         else p.delete(key);
         return p;
@@ -75,16 +95,31 @@ export default function MembersPage() {
       { replace: true },
     );
 
+  // What is typed goes to the URL (and the server) once typing pauses; a URL changed from outside
+  // (back, a pasted link) comes back into the box.
+  const [typed, setTyped] = useState(q);
+  const [debounced] = useDebouncedValue(typed.trim(), SEARCH_DEBOUNCE_MS);
+  const pushed = useRef(q);
+  useEffect(() => {
+    if (debounced === (current().get('q') ?? '')) return;
+    pushed.current = debounced;
+    set('q', debounced);
+  }, [debounced]);
+  useEffect(() => {
+    if (q !== pushed.current) {
+      pushed.current = q;
+      setTyped(q);
+    }
+  }, [q]);
+
+  const filters = { ...(status === 'all' ? {} : { status }), ...(role === 'all' ? {} : { role }), ...(q ? { q } : {}) };
   const members = useInfiniteQuery({
-    queryKey: ['org', orgId, 'members', status],
+    queryKey: ['org', orgId, 'members', 'list', filters],
     initialPageParam: undefined as string | undefined,
     queryFn: ({ pageParam }) =>
       data(
         api.GET('/api/v1/orgs/{orgId}/members', {
-          params: {
-            path: { orgId },
-            query: { limit: 200, cursor: pageParam, ...(status === 'all' ? {} : { status }) },
-          },
+          params: { path: { orgId }, query: { limit: 200, cursor: pageParam, ...filters } },
         }),
       ),
     getNextPageParam: (last) => last.nextCursor ?? undefined,
@@ -92,12 +127,7 @@ export default function MembersPage() {
   const everyone = useAllMembers(orgId);
   const rules = ownerRules(everyone.data ?? []);
 
-  const all: Member[] = members.data?.pages.flatMap((p) => p.data) ?? [];
-  const needle = q.trim().toLowerCase();
-  // The API filters by status; the search runs over the loaded pages (email and name).
-  const shown = needle
-    ? all.filter((m) => m.email.toLowerCase().includes(needle) || (m.displayName ?? '').toLowerCase().includes(needle))
-    : all;
+  const shown: Member[] = members.data?.pages.flatMap((p) => p.data) ?? [];
 
   return (
     <Stack maw={1100}>
@@ -121,9 +151,16 @@ export default function MembersPage() {
         <TextInput
           label="Search"
           placeholder="Email or name"
-          value={q}
-          onChange={(e) => set('q', e.currentTarget.value)}
+          value={typed}
+          maxLength={200}
+          onChange={(e) => setTyped(e.currentTarget.value)}
           w={280}
+        />
+        <NativeSelect
+          label="Role"
+          value={role}
+          onChange={(e) => set('role', e.currentTarget.value)}
+          data={[{ value: 'all', label: 'All roles' }, ...ROLES.map((r) => ({ value: r.value, label: r.label }))]}
         />
         <div>
           <Text size="sm" fw={500} id="status-filter-label" mb={4}>
@@ -155,6 +192,8 @@ export default function MembersPage() {
               const touchesOwners = m.role === 'primary_owner';
               const ownerLocked = touchesOwners && !canManageOwners;
               const last = rules.isLastOwner(m);
+              const isMe = m.userId === myUserId;
+              const suspendedByAdmin = m.suspension?.suspendedBy.some((b) => b.kind === 'admin') ?? false;
               return (
                 <Table.Tr key={m.id} data-member={m.email}>
                   <Table.Td>{m.email}</Table.Td>
@@ -165,10 +204,8 @@ export default function MembersPage() {
                       {m.status}
                     </Badge>
                     {m.suspension ? (
-                      <Text size="xs" c="dimmed">
-                        {m.suspension.liftedBy === 'identity_provider'
-                          ? `by SCIM directory ${m.suspension.directoryName ?? ''}: reactivate them in the identity provider`
-                          : 'its SCIM directory was deleted: an admin may lift it'}
+                      <Text size="xs" c="dimmed" data-testid="suspended-by">
+                        {suspendedByText(m)}
                       </Text>
                     ) : null}
                   </Table.Td>
@@ -188,8 +225,20 @@ export default function MembersPage() {
                             Change role
                           </Menu.Item>
                           {m.status === 'suspended' && m.suspension?.liftedBy === 'admin' ? (
-                            <Menu.Item disabled={ownerLocked} onClick={() => setDialog({ kind: 'lift', member: m })}>
-                              Lift suspension
+                            <Menu.Item
+                              disabled={ownerLocked}
+                              onClick={() => setDialog({ kind: 'reactivate', member: m })}
+                            >
+                              Reactivate
+                            </Menu.Item>
+                          ) : null}
+                          {m.status !== 'invited' && !suspendedByAdmin ? (
+                            <Menu.Item
+                              color="red"
+                              disabled={ownerLocked || last || isMe}
+                              onClick={() => setDialog({ kind: 'suspend', member: m })}
+                            >
+                              Suspend
                             </Menu.Item>
                           ) : null}
                           <Menu.Item
@@ -199,8 +248,9 @@ export default function MembersPage() {
                           >
                             {m.status === 'invited' ? 'Cancel invitation' : 'Remove from organization'}
                           </Menu.Item>
+                          {isMe ? <Menu.Label>You cannot suspend yourself.</Menu.Label> : null}
                           {last ? (
-                            <Menu.Label>The last primary owner cannot be demoted or removed.</Menu.Label>
+                            <Menu.Label>The last primary owner cannot be demoted, suspended or removed.</Menu.Label>
                           ) : ownerLocked ? (
                             <Menu.Label>Only a primary owner may change another primary owner.</Menu.Label>
                           ) : null}
@@ -240,8 +290,16 @@ export default function MembersPage() {
           onClose={() => setDialog(null)}
         />
       ) : null}
-      {dialog?.kind === 'lift' ? (
-        <LiftSuspensionModal orgId={orgId} member={dialog.member} onClose={() => setDialog(null)} />
+      {dialog?.kind === 'suspend' ? (
+        <SuspendModal
+          orgId={orgId}
+          orgName={org.data?.name ?? ''}
+          member={dialog.member}
+          onClose={() => setDialog(null)}
+        />
+      ) : null}
+      {dialog?.kind === 'reactivate' ? (
+        <ReactivateModal orgId={orgId} member={dialog.member} onClose={() => setDialog(null)} />
       ) : null}
     </Stack>
   );
