@@ -1,5 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { sql } from 'kysely';
 import type { Ctx } from '../context.js';
+import { containsIgnoringAsciiCase } from '../db/text-search.js';
 import type { Db, Queryable } from '../db/schema.js';
 import { badRequest } from '../errors.js';
 import { decodeCursor, encodeCursor } from '../http/pagination.js';
@@ -253,23 +255,16 @@ export async function searchSyncLog(ctx: Ctx, orgId: string, directoryId: string
   if (q.cause) query = query.where('cause', '=', q.cause);
   if (q.from) query = query.where('occurred_at', '>=', iso(q.from, 'from'));
   if (q.to) query = query.where('occurred_at', '<', iso(q.to, 'to'));
-  const like = (s: string) => `%${s.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  // Substring matches that take `%`, `_` and `\` literally and fold A–Z only, alike on both engines.
+  const contains = (column: string, needle: string) => containsIgnoringAsciiCase(ctx.db, sql.ref(column), needle);
   if (q.user) {
     const u = q.user;
     // Group changes list the people they added or removed in details; those match too.
-    query = query.where((eb) =>
-      eb.or([
-        eb('resource_id', '=', u),
-        eb(eb.fn('lower', ['user_name']), 'like', like(u)),
-        eb(eb.fn('lower', ['details']), 'like', like(u)),
-      ]),
-    );
+    query = query.where((eb) => eb.or([eb('resource_id', '=', u), contains('user_name', u), contains('details', u)]));
   }
   if (q.group) {
     const g = q.group;
-    query = query.where((eb) =>
-      eb.or([eb('resource_id', '=', g), eb(eb.fn('lower', ['group_name']), 'like', like(g))]),
-    );
+    query = query.where((eb) => eb.or([eb('resource_id', '=', g), contains('group_name', g)]));
   }
   // Newest first.
   if (q.cursor) query = query.where('id', '<', decodeCursor(q.cursor, 1)[0] as string);

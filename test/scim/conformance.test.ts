@@ -22,6 +22,7 @@ describe('SCIM conformance (RFC 7643/7644)', () => {
   let directoryId: string;
   const syncLog = async (query: string) =>
     (await owner.get(`/api/v1/orgs/${orgId}/scim/directories/${directoryId}/sync-log?${query}`)).body.data as {
+      id: string;
       cause: string | null;
       outcome: string;
       explanation: string | null;
@@ -105,6 +106,10 @@ describe('SCIM conformance (RFC 7643/7644)', () => {
       const [entry] = await syncLog('user=jdoe');
       assert.equal(entry?.outcome, 'warning');
       assert.equal(entry?.cause, 'no_email');
+      // The search folds A–Z and takes LIKE's wildcards literally, on both engines.
+      assert.equal((await syncLog('user=JDOE'))[0]?.id, entry?.id);
+      assert.equal((await syncLog('user=j_oe')).length, 0, '_ is a literal underscore, not any character');
+      assert.equal((await syncLog('user=j%25e')).length, 0, '% is a literal percent sign, not any text');
       assert.match(entry?.explanation ?? '', /jdoe has no Palisade account yet.*Received: no email was sent/);
       const listed = (await people('?signIn=awaiting_email')).find((p) => p.userName === 'jdoe');
       assert.equal(listed?.account, null);
