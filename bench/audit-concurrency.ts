@@ -34,7 +34,7 @@ const freePort = () =>
   });
 
 async function waitUp(url: string, proc: ChildProcess): Promise<void> {
-  const until = Date.now() + 120_000;
+  const until = Date.now() + 300_000;
   while (Date.now() < until) {
     if (proc.exitCode !== null) throw new Error(`palisade serve exited with ${proc.exitCode}`);
     try {
@@ -45,7 +45,7 @@ async function waitUp(url: string, proc: ChildProcess): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error('palisade serve did not start within 120 s');
+  throw new Error('palisade serve did not start within 300 s');
 }
 
 async function run(
