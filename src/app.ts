@@ -1,10 +1,10 @@
 import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import './access-replay/reader.js'; // registers the lockout guard's access reader (src/lockout/guard.ts)
 import { AuditActionList, AuditActionView, auditCatalogRoutes } from './audit/catalog-routes.js';
-import { auditRoutes, auditSchemas } from './audit/routes.js';
+import { auditKeyRoutes, auditRoutes, auditSchemas } from './audit/routes.js';
 import { authRoutes, authSchemas } from './auth/routes.js';
 import { type Clock, systemClock } from './clock.js';
 import type { PalisadeConfig } from './config.js';
@@ -268,27 +268,31 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   installStorageFaultHooks(app, database.db);
   await app.register(pageRoutes);
   await app.register(consoleRoutes);
-  // Each domain's routes, one line each.
-  for (const routes of [
-    authRoutes,
-    orgRoutes,
-    roleMappingRoutes,
-    auditRoutes,
-    auditCatalogRoutes,
-    domainRoutes,
-    scimRoutes,
-    scimProtocolRoutes,
-    ssoRoutes,
-    workspaceRoutes,
-    gatewayRoutes,
-    streamRoutes,
-    emailRoutes,
-    complianceAdminRoutes,
-    complianceRoutes,
-    githubRoutes,
-    githubWebhookRoutes,
-    notificationRoutes,
-  ])
-    await app.register(routes);
+  // Each domain's routes, one line each, under the prefix of the surface they belong to. Domains
+  // with more than one surface (the gateway: /v1 and /api/v1; SSO: /api/v1 and /sso) and those
+  // whose routes share a longer prefix (SCIM, compliance, GitHub, notifications) place their own.
+  const API = '/api/v1';
+  const domainPlugins: [FastifyPluginAsync, string][] = [
+    [authRoutes, API],
+    [orgRoutes, API],
+    [roleMappingRoutes, API],
+    [auditRoutes, API],
+    [auditKeyRoutes, ''],
+    [auditCatalogRoutes, API],
+    [domainRoutes, API],
+    [scimRoutes, API],
+    [scimProtocolRoutes, ''],
+    [ssoRoutes, ''],
+    [workspaceRoutes, API],
+    [gatewayRoutes, ''],
+    [streamRoutes, API],
+    [emailRoutes, API],
+    [complianceAdminRoutes, ''],
+    [complianceRoutes, ''],
+    [githubRoutes, ''],
+    [githubWebhookRoutes, ''],
+    [notificationRoutes, ''],
+  ];
+  for (const [routes, prefix] of domainPlugins) await app.register(routes, prefix ? { prefix } : {});
   return app;
 }

@@ -55,7 +55,7 @@ export async function auditCatalogRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const list = { data: view() };
   app.get(
-    '/api/v1/audit-actions',
+    '/audit-actions',
     {
       schema: {
         tags: ['Audit log'],

@@ -133,7 +133,7 @@ export const auditSchemas = [AuditChainVerification, AuditSigningKeySet, SignedC
 export async function auditRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
-    '/api/v1/orgs/:orgId/audit-events',
+    '/orgs/:orgId/audit-events',
     {
       schema: {
         tags,
@@ -147,7 +147,7 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
     async (request) => searchAuditEvents(request.ctx, request.params.orgId, request.query),
   );
   app.get(
-    '/api/v1/orgs/:orgId/audit-events/verify',
+    '/orgs/:orgId/audit-events/verify',
     {
       schema: {
         tags,
@@ -165,7 +165,7 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
     },
   );
   app.get(
-    '/api/v1/orgs/:orgId/audit-events/export',
+    '/orgs/:orgId/audit-events/export',
     {
       schema: {
         tags,
@@ -201,7 +201,7 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
     isDefault: Type.Boolean(),
   });
   app.get(
-    '/api/v1/orgs/:orgId/audit-settings',
+    '/orgs/:orgId/audit-settings',
     {
       schema: {
         tags,
@@ -214,7 +214,7 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
     async (request) => getAuditSettings(request.ctx, request.params.orgId),
   );
   app.put(
-    '/api/v1/orgs/:orgId/audit-settings',
+    '/orgs/:orgId/audit-settings',
     {
       schema: {
         tags,
@@ -228,7 +228,7 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
     async (request) => updateAuditSettings(request.ctx, request.params.orgId, request.body),
   );
   app.get(
-    '/api/v1/orgs/:orgId/audit-settings/content',
+    '/orgs/:orgId/audit-settings/content',
     {
       schema: {
         tags,
@@ -241,7 +241,7 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
     async (request) => getAuditContentSettings(request.ctx, request.params.orgId),
   );
   app.put(
-    '/api/v1/orgs/:orgId/audit-settings/content',
+    '/orgs/:orgId/audit-settings/content',
     {
       schema: {
         tags,
@@ -256,7 +256,7 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
       updateAuditContentSettings(request.ctx, request.params.orgId, request.body as AuditContentSettingsInput),
   );
   app.get(
-    '/api/v1/orgs/:orgId/audit-checkpoints',
+    '/orgs/:orgId/audit-checkpoints',
     {
       schema: {
         tags,
@@ -275,7 +275,7 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
     },
   );
   app.post(
-    '/api/v1/orgs/:orgId/audit-checkpoints',
+    '/orgs/:orgId/audit-checkpoints',
     {
       schema: {
         tags,
@@ -298,6 +298,11 @@ export async function auditRoutes(root: FastifyInstance): Promise<void> {
       return reply.status(201).send({ ...cp, payload: { ...cp.payload } });
     },
   );
+}
+
+/** Installation-level and public: the keys anyone verifying an export needs, at a well-known path. */
+export async function auditKeyRoutes(root: FastifyInstance): Promise<void> {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
     WELL_KNOWN_KEYS_PATH,
     {

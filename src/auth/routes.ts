@@ -26,7 +26,7 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
 
   app.post(
-    '/api/v1/auth/login',
+    '/auth/login',
     {
       schema: {
         tags,
@@ -44,7 +44,7 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
   );
 
   app.post(
-    '/api/v1/auth/setup-password',
+    '/auth/setup-password',
     {
       schema: {
         tags,
@@ -63,7 +63,7 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
   );
 
   app.post(
-    '/api/v1/auth/password-reset',
+    '/auth/password-reset',
     {
       schema: {
         tags,
@@ -78,7 +78,7 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
   );
 
   app.post(
-    '/api/v1/auth/verify-email',
+    '/auth/verify-email',
     {
       schema: {
         tags,
@@ -95,7 +95,7 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
   );
 
   app.post(
-    '/api/v1/me/password',
+    '/me/password',
     {
       schema: {
         tags,
@@ -112,7 +112,7 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
   );
 
   app.post(
-    '/api/v1/me/email-verification',
+    '/me/email-verification',
     {
       schema: {
         tags,
@@ -128,7 +128,7 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
   );
 
   app.post(
-    '/api/v1/auth/logout',
+    '/auth/logout',
     {
       schema: {
         tags,
@@ -145,7 +145,7 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
   );
 
   app.get(
-    '/api/v1/auth/session',
+    '/auth/session',
     {
       schema: {
         tags,
@@ -161,7 +161,7 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
   );
 
   app.get(
-    '/api/v1/me',
+    '/me',
     {
       schema: {
         tags,
@@ -174,7 +174,7 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
   );
 
   app.post(
-    '/api/v1/me/tokens',
+    '/me/tokens',
     {
       schema: {
         tags,
@@ -188,7 +188,7 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
   );
 
   app.get(
-    '/api/v1/me/tokens',
+    '/me/tokens',
     {
       schema: {
         tags,
@@ -202,7 +202,7 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
   );
 
   app.delete(
-    '/api/v1/me/tokens/:tokenId',
+    '/me/tokens/:tokenId',
     {
       schema: {
         tags,

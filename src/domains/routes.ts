@@ -26,7 +26,7 @@ export async function domainRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
 
   app.post(
-    '/api/v1/orgs/:orgId/domains',
+    '/orgs/:orgId/domains',
     {
       schema: {
         tags,
@@ -40,7 +40,7 @@ export async function domainRoutes(root: FastifyInstance): Promise<void> {
     async (request, reply) => reply.status(201).send(await addDomain(request.ctx, request.params.orgId, request.body)),
   );
   app.get(
-    '/api/v1/orgs/:orgId/domains',
+    '/orgs/:orgId/domains',
     {
       schema: {
         tags,
@@ -54,7 +54,7 @@ export async function domainRoutes(root: FastifyInstance): Promise<void> {
     async (request) => listDomains(request.ctx, request.params.orgId, pageRequest(request.query)),
   );
   app.get(
-    '/api/v1/orgs/:orgId/domains/:domainId',
+    '/orgs/:orgId/domains/:domainId',
     {
       schema: {
         tags,
@@ -67,7 +67,7 @@ export async function domainRoutes(root: FastifyInstance): Promise<void> {
     async (request) => getDomain(request.ctx, request.params.orgId, request.params.domainId),
   );
   app.patch(
-    '/api/v1/orgs/:orgId/domains/:domainId',
+    '/orgs/:orgId/domains/:domainId',
     {
       schema: {
         operationId: 'updateDomain',
@@ -82,7 +82,7 @@ export async function domainRoutes(root: FastifyInstance): Promise<void> {
     async (request) => updateDomain(request.ctx, request.params.orgId, request.params.domainId, request.body),
   );
   app.delete(
-    '/api/v1/orgs/:orgId/domains/:domainId',
+    '/orgs/:orgId/domains/:domainId',
     {
       schema: {
         operationId: 'removeDomain',
@@ -99,7 +99,7 @@ export async function domainRoutes(root: FastifyInstance): Promise<void> {
     },
   );
   app.post(
-    '/api/v1/orgs/:orgId/domains/:domainId/verify',
+    '/orgs/:orgId/domains/:domainId/verify',
     {
       schema: {
         tags,
@@ -120,7 +120,7 @@ export async function domainRoutes(root: FastifyInstance): Promise<void> {
     async (request) => verifyDomain(request.ctx, request.params.orgId, request.params.domainId),
   );
   app.get(
-    '/api/v1/orgs/:orgId/domain-notifications',
+    '/orgs/:orgId/domain-notifications',
     {
       schema: {
         tags,
@@ -134,7 +134,7 @@ export async function domainRoutes(root: FastifyInstance): Promise<void> {
     async (request) => listDomainNotifications(request.ctx, request.params.orgId, pageRequest(request.query)),
   );
   app.get(
-    '/api/v1/login/discover',
+    '/login/discover',
     {
       schema: {
         tags: ['Sign-in'],

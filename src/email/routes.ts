@@ -9,7 +9,7 @@ const tags = ['Email'];
 export async function emailRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
-    '/api/v1/orgs/:orgId/email-deliveries',
+    '/orgs/:orgId/email-deliveries',
     {
       schema: {
         tags,
@@ -25,7 +25,7 @@ export async function emailRoutes(root: FastifyInstance): Promise<void> {
       listDeliveries(request.ctx, request.params.orgId, pageRequest(request.query), request.query.status),
   );
   app.post(
-    '/api/v1/orgs/:orgId/email-deliveries/:deliveryId/retry',
+    '/orgs/:orgId/email-deliveries/:deliveryId/retry',
     {
       schema: {
         tags,

@@ -94,13 +94,19 @@ export const gatewaySchemas = [
 
 /** The model gateway (Anthropic- and OpenAI-compatible) and its key, provider and usage administration. */
 export async function gatewayRoutes(root: FastifyInstance): Promise<void> {
-  await root.register(protocolRoutes);
+  // Two surfaces, two prefixes: the model API under /v1 (gateway keys, its own error shape and
+  // hooks) and its administration under /api/v1 with the rest of the API.
+  await root.register(protocolRoutes, { prefix: '/v1' });
+  await root.register(adminRoutes, { prefix: '/api/v1' });
+}
+
+async function adminRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['Gateway'];
   const KeyParams = Type.Object({ orgId: Type.String({ maxLength: 64 }), keyId: Type.String({ maxLength: 64 }) });
 
   app.post(
-    '/api/v1/orgs/:orgId/gateway/keys',
+    '/orgs/:orgId/gateway/keys',
     {
       schema: {
         tags,
@@ -114,7 +120,7 @@ export async function gatewayRoutes(root: FastifyInstance): Promise<void> {
     async (req, reply) => reply.status(201).send(await createGatewayKey(req.ctx, req.params.orgId, req.body)),
   );
   app.get(
-    '/api/v1/orgs/:orgId/gateway/keys',
+    '/orgs/:orgId/gateway/keys',
     {
       schema: {
         tags,
@@ -127,7 +133,7 @@ export async function gatewayRoutes(root: FastifyInstance): Promise<void> {
     async (req) => listGatewayKeys(req.ctx, req.params.orgId),
   );
   app.delete(
-    '/api/v1/orgs/:orgId/gateway/keys/:keyId',
+    '/orgs/:orgId/gateway/keys/:keyId',
     {
       schema: {
         tags,
@@ -140,7 +146,7 @@ export async function gatewayRoutes(root: FastifyInstance): Promise<void> {
     async (req) => revokeGatewayKey(req.ctx, req.params.orgId, req.params.keyId),
   );
   app.get(
-    '/api/v1/orgs/:orgId/gateway/upstream',
+    '/orgs/:orgId/gateway/upstream',
     {
       schema: {
         tags,
@@ -155,7 +161,7 @@ export async function gatewayRoutes(root: FastifyInstance): Promise<void> {
     }),
   );
   app.put(
-    '/api/v1/orgs/:orgId/gateway/upstream',
+    '/orgs/:orgId/gateway/upstream',
     {
       schema: {
         tags,
@@ -169,7 +175,7 @@ export async function gatewayRoutes(root: FastifyInstance): Promise<void> {
     async (req) => setUpstream(req.ctx, req.params.orgId, req.body as UpstreamInput),
   );
   app.get(
-    '/api/v1/orgs/:orgId/gateway/usage',
+    '/orgs/:orgId/gateway/usage',
     {
       schema: {
         tags,
@@ -256,7 +262,7 @@ async function protocolRoutes(app: FastifyInstance): Promise<void> {
   };
   const schema = { tags: ['Gateway'], body: Type.Object({}, { additionalProperties: true }) };
   app.post(
-    '/v1/messages',
+    '/messages',
     {
       bodyLimit: GATEWAY_BODY_LIMIT,
       schema: {
@@ -269,7 +275,7 @@ async function protocolRoutes(app: FastifyInstance): Promise<void> {
     handle('anthropic'),
   );
   app.post(
-    '/v1/chat/completions',
+    '/chat/completions',
     {
       bodyLimit: GATEWAY_BODY_LIMIT,
       schema: {
@@ -282,7 +288,7 @@ async function protocolRoutes(app: FastifyInstance): Promise<void> {
     handle('openai'),
   );
   app.post(
-    '/v1/messages/count_tokens',
+    '/messages/count_tokens',
     {
       bodyLimit: GATEWAY_BODY_LIMIT,
       schema: {
@@ -299,7 +305,7 @@ async function protocolRoutes(app: FastifyInstance): Promise<void> {
     },
   );
   app.get(
-    '/v1/models',
+    '/models',
     {
       schema: {
         tags: ['Gateway'],
@@ -311,7 +317,7 @@ async function protocolRoutes(app: FastifyInstance): Promise<void> {
     async (request) => renderModelList(await listModels(await callerOf(request)), protocolOf(request)),
   );
   app.get(
-    '/v1/models/:modelId',
+    '/models/:modelId',
     {
       schema: {
         tags: ['Gateway'],

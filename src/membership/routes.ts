@@ -46,7 +46,7 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
 
   app.post(
-    '/api/v1/orgs',
+    '/orgs',
     {
       schema: {
         tags: orgTags,
@@ -62,7 +62,7 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
     },
   );
   app.get(
-    '/api/v1/orgs',
+    '/orgs',
     {
       schema: {
         tags: orgTags,
@@ -75,7 +75,7 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
     async (request) => listMyOrganizations(request.ctx, pageRequest(request.query)),
   );
   app.get(
-    '/api/v1/orgs/:orgId',
+    '/orgs/:orgId',
     {
       schema: {
         tags: orgTags,
@@ -88,7 +88,7 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
     async (request) => getOrganization(request.ctx, request.params.orgId),
   );
   app.patch(
-    '/api/v1/orgs/:orgId',
+    '/orgs/:orgId',
     {
       schema: {
         tags: orgTags,
@@ -102,7 +102,7 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
     async (request) => updateOrganization(request.ctx, request.params.orgId, request.body),
   );
   app.delete(
-    '/api/v1/orgs/:orgId',
+    '/orgs/:orgId',
     {
       schema: {
         tags: orgTags,
@@ -118,7 +118,7 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
     },
   );
   app.post(
-    '/api/v1/orgs/:orgId/children',
+    '/orgs/:orgId/children',
     {
       schema: {
         tags: orgTags,
@@ -133,7 +133,7 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
       reply.status(201).send(await createChildOrganization(request.ctx, request.params.orgId, request.body)),
   );
   app.get(
-    '/api/v1/orgs/:orgId/children',
+    '/orgs/:orgId/children',
     {
       schema: {
         tags: orgTags,
@@ -148,7 +148,7 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
   );
 
   app.get(
-    '/api/v1/orgs/:orgId/members',
+    '/orgs/:orgId/members',
     {
       schema: {
         tags: memberTags,
@@ -166,7 +166,7 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
     },
   );
   app.post(
-    '/api/v1/orgs/:orgId/members',
+    '/orgs/:orgId/members',
     {
       schema: {
         tags: memberTags,
@@ -190,7 +190,7 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
       reply.status(201).send(await inviteMember(request.ctx, request.params.orgId, request.body)),
   );
   app.patch(
-    '/api/v1/orgs/:orgId/members/:memberId',
+    '/orgs/:orgId/members/:memberId',
     {
       schema: {
         tags: memberTags,
@@ -204,7 +204,7 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
     async (request) => updateMember(request.ctx, request.params.orgId, request.params.memberId, request.body),
   );
   app.post(
-    '/api/v1/orgs/:orgId/members/:memberId/suspend',
+    '/orgs/:orgId/members/:memberId/suspend',
     {
       schema: {
         tags: memberTags,
@@ -219,7 +219,7 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
     async (request) => suspendMember(request.ctx, request.params.orgId, request.params.memberId, request.body ?? {}),
   );
   app.post(
-    '/api/v1/orgs/:orgId/members/:memberId/reactivate',
+    '/orgs/:orgId/members/:memberId/reactivate',
     {
       schema: {
         tags: memberTags,
@@ -233,7 +233,7 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
     async (request) => reactivateMember(request.ctx, request.params.orgId, request.params.memberId),
   );
   app.post(
-    '/api/v1/orgs/:orgId/members/:memberId/password-reset',
+    '/orgs/:orgId/members/:memberId/password-reset',
     {
       schema: {
         tags: memberTags,
@@ -250,7 +250,7 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
   );
 
   app.get(
-    '/api/v1/me/invitations',
+    '/me/invitations',
     {
       schema: {
         tags: memberTags,
@@ -262,7 +262,7 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
     async (request) => listMyInvitations(request.ctx),
   );
   app.post(
-    '/api/v1/me/invitations/:membershipId/accept',
+    '/me/invitations/:membershipId/accept',
     {
       schema: {
         tags: memberTags,
@@ -275,7 +275,7 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
     async (request) => acceptInvitation(request.ctx, request.params.membershipId),
   );
   app.post(
-    '/api/v1/me/invitations/:membershipId/decline',
+    '/me/invitations/:membershipId/decline',
     {
       schema: {
         tags: memberTags,
@@ -291,7 +291,7 @@ export async function orgRoutes(root: FastifyInstance): Promise<void> {
     },
   );
   app.delete(
-    '/api/v1/orgs/:orgId/members/:memberId',
+    '/orgs/:orgId/members/:memberId',
     {
       schema: {
         tags: memberTags,

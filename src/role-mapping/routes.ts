@@ -24,7 +24,7 @@ export const roleMappingSchemas = [RoleMappingView, RoleMappingPreviewView];
 export async function roleMappingRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
-    '/api/v1/orgs/:orgId/role-mapping',
+    '/orgs/:orgId/role-mapping',
     {
       schema: {
         tags,
@@ -37,7 +37,7 @@ export async function roleMappingRoutes(root: FastifyInstance): Promise<void> {
     async (request) => getRoleMapping(request.ctx, request.params.orgId),
   );
   app.put(
-    '/api/v1/orgs/:orgId/role-mapping',
+    '/orgs/:orgId/role-mapping',
     {
       schema: {
         operationId: 'putRoleMapping',
@@ -56,7 +56,7 @@ export async function roleMappingRoutes(root: FastifyInstance): Promise<void> {
     },
   );
   app.post(
-    '/api/v1/orgs/:orgId/role-mapping/preview',
+    '/orgs/:orgId/role-mapping/preview',
     {
       schema: {
         tags,

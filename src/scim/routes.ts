@@ -38,7 +38,7 @@ export const scimSchemas = [ScimSyncProblemsView, ScimRolePreviewView, ScimRoleA
 /** Admin API for SCIM directories: tokens, sync log, role preview. The SCIM protocol itself is in protocol-routes.ts. */
 export async function scimRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
-  const base = '/api/v1/orgs/:orgId/scim/directories';
+  const base = '/orgs/:orgId/scim/directories';
   app.post(
     base,
     {

@@ -33,7 +33,7 @@ export const streamSchemas = [
 
 export async function streamRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
-  const base = '/api/v1/orgs/:orgId/audit-streams';
+  const base = '/orgs/:orgId/audit-streams';
   app.get(
     base,
     {

@@ -40,7 +40,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
   await app.register(multipart, { limits: { files: 1, fields: 5, parts: 6 } });
 
   app.get(
-    '/api/v1/orgs/:orgId/conversations',
+    '/orgs/:orgId/conversations',
     {
       schema: {
         tags,
@@ -54,7 +54,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     async (req) => listConversations(req.ctx, req.params.orgId, pageRequest(req.query)),
   );
   app.post(
-    '/api/v1/orgs/:orgId/conversations',
+    '/orgs/:orgId/conversations',
     {
       schema: {
         tags,
@@ -68,7 +68,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     async (req, reply) => reply.status(201).send(await createConversation(req.ctx, req.params.orgId, req.body)),
   );
   app.get(
-    '/api/v1/orgs/:orgId/conversations/:conversationId',
+    '/orgs/:orgId/conversations/:conversationId',
     {
       schema: {
         tags,
@@ -84,7 +84,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     async (req) => getConversation(req.ctx, req.params.orgId, req.params.conversationId),
   );
   app.patch(
-    '/api/v1/orgs/:orgId/conversations/:conversationId',
+    '/orgs/:orgId/conversations/:conversationId',
     {
       schema: {
         tags,
@@ -98,7 +98,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     async (req) => renameConversation(req.ctx, req.params.orgId, req.params.conversationId, req.body),
   );
   app.delete(
-    '/api/v1/orgs/:orgId/conversations/:conversationId',
+    '/orgs/:orgId/conversations/:conversationId',
     {
       schema: {
         tags,
@@ -114,7 +114,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     },
   );
   app.post(
-    '/api/v1/orgs/:orgId/conversations/:conversationId/messages',
+    '/orgs/:orgId/conversations/:conversationId/messages',
     {
       schema: {
         tags,
@@ -142,7 +142,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
   );
 
   app.post(
-    '/api/v1/orgs/:orgId/files',
+    '/orgs/:orgId/files',
     {
       schema: {
         tags,
@@ -191,7 +191,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     },
   );
   app.get(
-    '/api/v1/orgs/:orgId/files',
+    '/orgs/:orgId/files',
     {
       schema: {
         tags,
@@ -205,7 +205,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     async (req) => listFiles(req.ctx, req.params.orgId, pageRequest(req.query)),
   );
   app.get(
-    '/api/v1/orgs/:orgId/files/:fileId',
+    '/orgs/:orgId/files/:fileId',
     {
       schema: {
         tags,
@@ -218,7 +218,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     async (req) => getFile(req.ctx, req.params.orgId, req.params.fileId),
   );
   app.get(
-    '/api/v1/orgs/:orgId/files/:fileId/content',
+    '/orgs/:orgId/files/:fileId/content',
     {
       schema: {
         tags,
@@ -241,7 +241,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     },
   );
   app.delete(
-    '/api/v1/orgs/:orgId/files/:fileId',
+    '/orgs/:orgId/files/:fileId',
     {
       schema: {
         tags,
@@ -258,7 +258,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
   );
 
   app.get(
-    '/api/v1/orgs/:orgId/workspace/settings',
+    '/orgs/:orgId/workspace/settings',
     {
       schema: {
         tags,
@@ -271,7 +271,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     async (req) => getWorkspaceSettings(req.ctx, req.params.orgId),
   );
   app.patch(
-    '/api/v1/orgs/:orgId/workspace/settings',
+    '/orgs/:orgId/workspace/settings',
     {
       schema: {
         tags,
@@ -285,7 +285,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     async (req) => updateWorkspaceSettings(req.ctx, req.params.orgId, req.body as SettingsInput),
   );
   app.post(
-    '/api/v1/orgs/:orgId/workspace/retention-preview',
+    '/orgs/:orgId/workspace/retention-preview',
     {
       schema: {
         tags,
@@ -302,7 +302,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     async (req) => previewRetention(req.ctx, req.params.orgId, req.body.retentionDays),
   );
   app.get(
-    '/api/v1/orgs/:orgId/legal-holds',
+    '/orgs/:orgId/legal-holds',
     {
       schema: {
         tags,
@@ -315,7 +315,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     async (req) => listHolds(req.ctx, req.params.orgId),
   );
   app.post(
-    '/api/v1/orgs/:orgId/legal-holds',
+    '/orgs/:orgId/legal-holds',
     {
       schema: {
         tags,
@@ -330,7 +330,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
       reply.status(201).send(await placeHold(req.ctx, req.params.orgId, req.body as Static<typeof HoldInput>)),
   );
   app.delete(
-    '/api/v1/orgs/:orgId/legal-holds/:holdId',
+    '/orgs/:orgId/legal-holds/:holdId',
     {
       schema: {
         tags,
@@ -344,7 +344,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
   );
 
   app.get(
-    '/api/v1/orgs/:orgId/encryption',
+    '/orgs/:orgId/encryption',
     {
       schema: {
         tags,
@@ -357,7 +357,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     async (req) => encryptionStatus(req.ctx, req.params.orgId),
   );
   app.post(
-    '/api/v1/orgs/:orgId/encryption/rotate',
+    '/orgs/:orgId/encryption/rotate',
     {
       schema: {
         tags,
@@ -370,7 +370,7 @@ export async function workspaceRoutes(root: FastifyInstance): Promise<void> {
     async (req) => rotateOrgKey(req.ctx, req.params.orgId),
   );
   app.post(
-    '/api/v1/orgs/:orgId/encryption/shred',
+    '/orgs/:orgId/encryption/shred',
     {
       schema: {
         tags,
