@@ -67,7 +67,9 @@ export function identifyCaller(deps: { db: Db; clock: Clock; config: PalisadeCon
     if (
       request.url.startsWith('/scim/') ||
       request.url.startsWith('/v1/compliance/') ||
-      request.url.startsWith('/github/webhooks/')
+      request.url.startsWith('/github/webhooks/') ||
+      // The built-in test IdP is another party: its forms are not Palisade's, and never see a Palisade session.
+      request.url.startsWith('/test-idp/')
     ) {
       request.ctx = { db: deps.db, clock: deps.clock, config: deps.config, caller, meta };
       return;

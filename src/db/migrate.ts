@@ -24,6 +24,7 @@ import * as m0020 from './migrations/0020_github.js';
 import * as m0021 from './migrations/0021_concurrency.js';
 import * as m0022 from './migrations/0022_notifications.js';
 import * as m0023 from './migrations/0023_cache_invalidation.js';
+import * as m0026 from './migrations/0026_test_idp.js';
 
 /** What a migration that encrypts existing data needs besides the database. */
 export interface MigrationDeps {
@@ -62,6 +63,7 @@ const MIGRATIONS: Record<string, Migration | ((deps: MigrationDeps) => Migration
   '0021_concurrency': m0021,
   '0022_notifications': m0022,
   '0023_cache_invalidation': m0023,
+  '0026_test_idp': m0026,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);

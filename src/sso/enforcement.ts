@@ -7,6 +7,7 @@ import { ImpactFields, type ImpactView, impactView } from '../lockout/views.js';
 import { authorize } from '../orgs/authorize.js';
 import { loadConnection } from './connections.js';
 import { openTotpSecret } from './totp-secret.js';
+import { isTestIdpConnection } from './test-idp-policy.js';
 
 export const EnforceInput = Type.Object(
   {
@@ -72,6 +73,11 @@ export async function enforceSso(ctx: Ctx, orgId: string, input: EnforceInput): 
       conn.status === 'draft'
         ? 'the connection is a draft without IdP metadata; add it first'
         : 'the connection is disabled; enable it first',
+    );
+  // Anyone who reaches the test IdP can type any address into it: never the only way in while it is off.
+  if (isTestIdpConnection(conn) && !ctx.config.testIdp)
+    missing.push(
+      "the connection uses Palisade's built-in test identity provider, which is turned off on this installation (PALISADE_TEST_IDP); enforce a connection to a real identity provider",
     );
   const maxAge = ctx.config.ssoTestLoginMaxAgeDays;
   const cutoff = new Date(now.getTime() - maxAge * 86_400_000).toISOString();
