@@ -550,7 +550,10 @@ export function applyUpdate(
   at: string,
   fetched?: IdpMetadata,
 ): ConnectionRow {
-  if (isTestIdpConnection(row) && (input.saml || input.oidc?.issuer !== undefined || input.oidc?.clientId !== undefined))
+  if (
+    isTestIdpConnection(row) &&
+    (input.saml || input.oidc?.issuer !== undefined || input.oidc?.clientId !== undefined)
+  )
     throw badRequest(
       'test_idp_connection_fixed',
       "This connection points at Palisade's built-in test identity provider, whose settings Palisade fills in. To use another identity provider, create a new connection.",

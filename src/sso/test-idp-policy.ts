@@ -31,7 +31,10 @@ export const TEST_IDP_DISABLED_DETAIL =
   "This connection uses Palisade's built-in test identity provider, which is turned off on this installation (PALISADE_TEST_IDP). It signs nobody in while off. Connect a real identity provider, or ask the operator to turn the test IdP on for a trial installation.";
 
 /** Refuses a sign-in (start or finish) through a test-IdP connection while the test IdP is off. */
-export function assertTestIdpUsable(config: Pick<PalisadeConfig, 'testIdp'>, conn: Pick<ConnectionRow, 'preset'>): void {
+export function assertTestIdpUsable(
+  config: Pick<PalisadeConfig, 'testIdp'>,
+  conn: Pick<ConnectionRow, 'preset'>,
+): void {
   if (isTestIdpConnection(conn) && !config.testIdp)
     throw fail(
       'sso_test_idp_disabled',
@@ -75,7 +78,10 @@ const selfPolicies = new WeakMap<PalisadeConfig, PalisadeConfig>();
  * installation's own test IdP: a destination Palisade chose, not one an admin typed. A public URL
  * with a hostname that resolves to loopback still needs PALISADE_OUTBOUND_ALLOW_CIDRS.
  */
-export function outboundConfigFor(conn: Pick<ConnectionRow, 'preset' | 'oidc_issuer'>, config: PalisadeConfig): PalisadeConfig {
+export function outboundConfigFor(
+  conn: Pick<ConnectionRow, 'preset' | 'oidc_issuer'>,
+  config: PalisadeConfig,
+): PalisadeConfig {
   if (!isTestIdpConnection(conn) || conn.oidc_issuer !== testIdpOidcIssuer(config)) return config;
   let derived = selfPolicies.get(config);
   if (!derived) {

@@ -19,10 +19,15 @@ const BANNER = 'Palisade test identity provider — not for production';
 
 /** Reads what the person typed; the address must look like one (Palisade's sign-in checks the rest). */
 export function identityFromForm(body: Record<string, unknown>): TestIdentity {
-  const text = (k: string, max: number) => (typeof body[k] === 'string' ? (body[k] as string).trim().slice(0, max) : '');
+  const text = (k: string, max: number) =>
+    typeof body[k] === 'string' ? (body[k] as string).trim().slice(0, max) : '';
   const email = text('email', 254);
   if (!/^[^\s@<>"']+@[^\s@<>"']+\.[^\s@<>"']+$/.test(email))
-    throw new PalisadeError(400, 'test_idp_request_invalid', 'Type an email address (name@example.com) into the test identity provider form.');
+    throw new PalisadeError(
+      400,
+      'test_idp_request_invalid',
+      'Type an email address (name@example.com) into the test identity provider form.',
+    );
   const groups = text('groups', 2000)
     .split(',')
     .map((g) => g.trim())
@@ -49,7 +54,13 @@ function page(reply: FastifyReply, title: string, body: string, nonce: string, f
 /** The sign-in form: hidden fields carry the request being answered back to the test IdP. */
 export function loginForm(
   reply: FastifyReply,
-  p: { action: string; hidden: Record<string, string>; prefill: TestIdentity; protocol: 'SAML' | 'OpenID Connect'; origin: string },
+  p: {
+    action: string;
+    hidden: Record<string, string>;
+    prefill: TestIdentity;
+    protocol: 'SAML' | 'OpenID Connect';
+    origin: string;
+  },
 ) {
   const hidden = Object.entries(p.hidden)
     .map(([k, v]) => `<input type="hidden" name="${esc(k)}" value="${esc(v)}">`)

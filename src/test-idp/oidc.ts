@@ -72,11 +72,14 @@ export interface AuthorizeRequest {
 /** Checks an authorization request before the form is shown; a bad client or redirect URI is never redirected to. */
 export async function checkAuthorize(ctx: Ctx, q: Record<string, string | undefined>): Promise<AuthorizeRequest> {
   const client = await clientById(ctx, q.client_id ?? '');
-  if (!client) throw new OAuthError('invalid_client', 'Unknown client_id: it must be a connection to the test identity provider.');
+  if (!client)
+    throw new OAuthError('invalid_client', 'Unknown client_id: it must be a connection to the test identity provider.');
   if (q.redirect_uri !== oidcRedirectUri(ctx))
     throw new OAuthError('invalid_request', "redirect_uri must be Palisade's OIDC callback URL.");
-  if (q.response_type !== 'code') throw new OAuthError('unsupported_response_type', 'Only response_type=code is supported.');
-  if (!(q.scope ?? '').split(' ').includes('openid')) throw new OAuthError('invalid_scope', 'The scope must include openid.');
+  if (q.response_type !== 'code')
+    throw new OAuthError('unsupported_response_type', 'Only response_type=code is supported.');
+  if (!(q.scope ?? '').split(' ').includes('openid'))
+    throw new OAuthError('invalid_scope', 'The scope must include openid.');
   if (q.code_challenge !== undefined && q.code_challenge_method !== 'S256')
     throw new OAuthError('invalid_request', 'Only the S256 PKCE method is supported.');
   if (q.code_challenge !== undefined && !/^[A-Za-z0-9_-]{43,128}$/.test(q.code_challenge))
@@ -137,7 +140,11 @@ function clientCredentials(authorization: string | undefined, body: Record<strin
 }
 
 /** The token endpoint: code → ID token and access token. */
-export async function exchangeCode(ctx: Ctx, authorization: string | undefined, body: Record<string, string | undefined>) {
+export async function exchangeCode(
+  ctx: Ctx,
+  authorization: string | undefined,
+  body: Record<string, string | undefined>,
+) {
   if (body.grant_type !== 'authorization_code')
     throw new OAuthError('unsupported_grant_type', 'Only the authorization_code grant is supported.');
   const creds = clientCredentials(authorization, body);
@@ -146,16 +153,24 @@ export async function exchangeCode(ctx: Ctx, authorization: string | undefined, 
     throw new OAuthError('invalid_client', 'Client authentication failed.', 401);
   const code = body.code ?? '';
   // Single use: the row is deleted by whoever presents the code first, valid or not.
-  const row = await ctx.db.deleteFrom('test_idp_codes').where('code_hash', '=', hash(code)).returningAll().executeTakeFirst();
+  const row = await ctx.db
+    .deleteFrom('test_idp_codes')
+    .where('code_hash', '=', hash(code))
+    .returningAll()
+    .executeTakeFirst();
   const now = ctx.clock.now();
   if (!row || row.expires_at <= now.toISOString())
     throw new OAuthError('invalid_grant', 'The authorization code is unknown, expired or already used.');
-  if (row.connection_id !== client.id) throw new OAuthError('invalid_grant', 'The authorization code was issued to another client.');
+  if (row.connection_id !== client.id)
+    throw new OAuthError('invalid_grant', 'The authorization code was issued to another client.');
   if (body.redirect_uri !== row.redirect_uri)
     throw new OAuthError('invalid_grant', 'redirect_uri differs from the one of the authorization request.');
   if (row.code_challenge !== null) {
     const verifier = body.code_verifier ?? '';
-    if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier) || createHash('sha256').update(verifier).digest('base64url') !== row.code_challenge)
+    if (
+      !/^[A-Za-z0-9._~-]{43,128}$/.test(verifier) ||
+      createHash('sha256').update(verifier).digest('base64url') !== row.code_challenge
+    )
       throw new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge.');
   } else if (body.code_verifier !== undefined) {
     throw new OAuthError('invalid_grant', 'code_verifier sent for an authorization request without a code_challenge.');
@@ -182,11 +197,18 @@ export async function exchangeCode(ctx: Ctx, authorization: string | undefined, 
     .setIssuedAt(iat)
     .setExpirationTime(iat + TOKEN_TTL_S)
     .sign(key.signingKey);
-  return { access_token: accessToken, token_type: 'Bearer', expires_in: TOKEN_TTL_S, id_token: idToken, scope: 'openid email profile' };
+  return {
+    access_token: accessToken,
+    token_type: 'Bearer',
+    expires_in: TOKEN_TTL_S,
+    id_token: idToken,
+    scope: 'openid email profile',
+  };
 }
 
 /** The same address is the same subject, so Palisade links the account by it like with any IdP. */
-const subjectOf = (email: string) => `test-${createHash('sha256').update(email.toLowerCase()).digest('base64url').slice(0, 32)}`;
+const subjectOf = (email: string) =>
+  `test-${createHash('sha256').update(email.toLowerCase()).digest('base64url').slice(0, 32)}`;
 
 function userClaims(identity: TestIdentity) {
   const name = [identity.firstName, identity.lastName].filter(Boolean).join(' ');
@@ -217,4 +239,3 @@ export async function userinfo(ctx: Ctx, authorization: string | undefined) {
     throw new OAuthError('invalid_token', 'The access token is invalid or expired.', 401);
   }
 }
-

@@ -156,7 +156,12 @@ async function protocolRoutes(root: FastifyInstance): Promise<void> {
     summary: `Test IdP SAML single sign-on service (${binding} binding): shows the test sign-in form`,
     response: { 200: html('The test sign-in form.'), ...errorResponses },
   });
-  const showSamlForm = async (request: { ctx: Ctx }, reply: FastifyReply, fields: Record<string, unknown>, binding: 'redirect' | 'post') => {
+  const showSamlForm = async (
+    request: { ctx: Ctx },
+    reply: FastifyReply,
+    fields: Record<string, unknown>,
+    binding: 'redirect' | 'post',
+  ) => {
     const ctx = request.ctx;
     const encoded = typeof fields.SAMLRequest === 'string' ? fields.SAMLRequest : '';
     const req = parseAuthnRequest(encoded, binding);
@@ -164,7 +169,11 @@ async function protocolRoutes(root: FastifyInstance): Promise<void> {
     const connectionId = req.issuer.startsWith(prefix) ? req.issuer.slice(prefix.length) : '';
     const conn = await samlConnection(ctx, connectionId);
     if (req.issuer !== spEntityId(ctx, conn.id) || (req.acsUrl !== null && req.acsUrl !== acsUrl(ctx, conn.id)))
-      throw new PalisadeError(400, 'test_idp_request_invalid', "The request's issuer or ACS URL is not the connection's. Start signing in again from Palisade.");
+      throw new PalisadeError(
+        400,
+        'test_idp_request_invalid',
+        "The request's issuer or ACS URL is not the connection's. Start signing in again from Palisade.",
+      );
     const relay = typeof fields.RelayState === 'string' ? fields.RelayState.slice(0, 1000) : '';
     return loginForm(reply, {
       action: `${ctx.config.publicUrl}${TEST_IDP_PREFIX}/saml/login`,
@@ -189,10 +198,8 @@ async function protocolRoutes(root: FastifyInstance): Promise<void> {
     },
     async (request, reply) => showSamlForm(request, reply, request.query, 'redirect'),
   );
-  app.post(
-    '/saml/sso',
-    { schema: ssoSchema('postTestIdpSamlLogin', 'HTTP-POST') },
-    async (request, reply) => showSamlForm(request, reply, (request.body ?? {}) as Record<string, unknown>, 'post'),
+  app.post('/saml/sso', { schema: ssoSchema('postTestIdpSamlLogin', 'HTTP-POST') }, async (request, reply) =>
+    showSamlForm(request, reply, (request.body ?? {}) as Record<string, unknown>, 'post'),
   );
   app.post(
     '/saml/login',
@@ -210,7 +217,11 @@ async function protocolRoutes(root: FastifyInstance): Promise<void> {
       const conn = await samlConnection(ctx, typeof body.connectionId === 'string' ? body.connectionId : '');
       const requestId = typeof body.requestId === 'string' ? body.requestId : '';
       if (!/^[A-Za-z_][\w.-]{0,199}$/.test(requestId))
-        throw new PalisadeError(400, 'test_idp_request_invalid', 'The sign-in request id is missing. Start signing in again from Palisade.');
+        throw new PalisadeError(
+          400,
+          'test_idp_request_invalid',
+          'The sign-in request id is missing. Start signing in again from Palisade.',
+        );
       const key = await testIdpKey(ctx.db, ctx.config, ctx.clock);
       const acs = acsUrl(ctx, conn.id);
       const samlResponse = mintResponse(ctx.config, key, {
@@ -308,7 +319,10 @@ async function protocolRoutes(root: FastifyInstance): Promise<void> {
         summary: "Test IdP: issues an authorization code for what was typed and returns to Palisade's callback",
         response: {
           ...errorResponses,
-          303: Type.Null({ description: "Back to Palisade's callback with the code.", headers: { location: Type.String() } }),
+          303: Type.Null({
+            description: "Back to Palisade's callback with the code.",
+            headers: { location: Type.String() },
+          }),
           400: html('The request was refused.'),
         },
       },
@@ -375,7 +389,9 @@ async function protocolRoutes(root: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       try {
-        return reply.header('cache-control', 'no-store').send(await userinfo(request.ctx, request.headers.authorization));
+        return reply
+          .header('cache-control', 'no-store')
+          .send(await userinfo(request.ctx, request.headers.authorization));
       } catch (err) {
         if (!(err instanceof OAuthError)) throw err;
         return reply

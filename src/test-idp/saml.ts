@@ -43,7 +43,11 @@ export interface AuthnRequest {
 }
 
 const invalid = (why: string) =>
-  new PalisadeError(400, 'test_idp_request_invalid', `The test identity provider could not use this sign-in request: ${why}. Start signing in again from Palisade.`);
+  new PalisadeError(
+    400,
+    'test_idp_request_invalid',
+    `The test identity provider could not use this sign-in request: ${why}. Start signing in again from Palisade.`,
+  );
 
 /** Reads an AuthnRequest: deflated (HTTP-Redirect) or not (HTTP-POST), base64. Nothing in it is trusted beyond naming the connection. */
 export function parseAuthnRequest(encoded: string, binding: 'redirect' | 'post'): AuthnRequest {
@@ -62,12 +66,14 @@ export function parseAuthnRequest(encoded: string, binding: 'redirect' | 'post')
     throw invalid('SAMLRequest is not XML');
   }
   const root = doc.documentElement;
-  if (!root || root.localName !== 'AuthnRequest' || root.namespaceURI !== SAMLP) throw invalid('it is not a samlp:AuthnRequest');
+  if (!root || root.localName !== 'AuthnRequest' || root.namespaceURI !== SAMLP)
+    throw invalid('it is not a samlp:AuthnRequest');
   const id = root.getAttribute('ID') ?? '';
   // It comes back as InResponseTo: an XML ID (NCName), short.
   if (!/^[A-Za-z_][\w.-]{0,199}$/.test(id)) throw invalid('the request ID is not an XML ID');
   const issuer = Array.from(root.childNodes).find(
-    (n): n is Element => n.nodeType === 1 && (n as Element).localName === 'Issuer' && (n as Element).namespaceURI === SAML,
+    (n): n is Element =>
+      n.nodeType === 1 && (n as Element).localName === 'Issuer' && (n as Element).namespaceURI === SAML,
   );
   const issuerValue = (issuer?.textContent ?? '').trim();
   if (!issuerValue) throw invalid('the request names no Issuer');
@@ -90,7 +96,10 @@ export function mintResponse(
   const attr = (name: string, values: string[]) =>
     values.length
       ? `<saml:Attribute Name="${name}" NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:basic">${values
-          .map((v) => `<saml:AttributeValue xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="xs:string">${xmlEscape(v)}</saml:AttributeValue>`)
+          .map(
+            (v) =>
+              `<saml:AttributeValue xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="xs:string">${xmlEscape(v)}</saml:AttributeValue>`,
+          )
           .join('')}</saml:Attribute>`
       : '';
   const id = p.identity;

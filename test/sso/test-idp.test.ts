@@ -232,12 +232,16 @@ describe('the built-in test identity provider', () => {
     const forged = (s: string) => encodeURIComponent(deflateRawSync(Buffer.from(s)).toString('base64'));
     const foreign = await t
       .anonymous()
-      .get(`/test-idp/saml/sso?SAMLRequest=${forged(xml.replaceAll(`/sso/saml/${saml.id}`, `/sso/saml/${other.body.id}`))}`);
+      .get(
+        `/test-idp/saml/sso?SAMLRequest=${forged(xml.replaceAll(`/sso/saml/${saml.id}`, `/sso/saml/${other.body.id}`))}`,
+      );
     assert.equal(foreign.status, 400);
     assert.equal(foreign.body.error.code, 'test_idp_request_invalid');
     const wrongAcs = await t
       .anonymous()
-      .get(`/test-idp/saml/sso?SAMLRequest=${forged(xml.replace(/AssertionConsumerServiceURL="[^"]*"/, 'AssertionConsumerServiceURL="https://evil.example/acs"'))}`);
+      .get(
+        `/test-idp/saml/sso?SAMLRequest=${forged(xml.replace(/AssertionConsumerServiceURL="[^"]*"/, 'AssertionConsumerServiceURL="https://evil.example/acs"'))}`,
+      );
     assert.equal(wrongAcs.status, 400);
     assert.equal(wrongAcs.body.error.code, 'test_idp_request_invalid');
   });
@@ -245,7 +249,9 @@ describe('the built-in test identity provider', () => {
   for (const protocol of ['saml', 'oidc'] as const) {
     test(`attack (${protocol}): the test IdP asserts an address at a domain Acme has not verified: refused, nobody created`, async () => {
       const agent = t.anonymous();
-      const res = await signIn(agent, protocol === 'saml' ? saml.id : oidc.id, { email: `someone-${protocol}@gmail.test` });
+      const res = await signIn(agent, protocol === 'saml' ? saml.id : oidc.id, {
+        email: `someone-${protocol}@gmail.test`,
+      });
       assert.equal(res.status, 403, res.raw.body);
       assert.equal(res.headers['x-sso-error'], 'sso_test_idp_domain_unverified');
       assert.equal((await agent.get('/api/v1/auth/session')).status, 401);
@@ -324,7 +330,11 @@ describe('the built-in test identity provider', () => {
     acme.owner = ssoOwner;
     t.config.testIdp = false;
     try {
-      for (const url of ['/test-idp/saml/metadata', '/test-idp/oidc/.well-known/openid-configuration', '/test-idp/oidc/jwks']) {
+      for (const url of [
+        '/test-idp/saml/metadata',
+        '/test-idp/oidc/.well-known/openid-configuration',
+        '/test-idp/oidc/jwks',
+      ]) {
         const res = await t.anonymous().get(url);
         assert.equal(res.status, 404, url);
         assert.equal(res.body.error.code, 'test_idp_disabled');

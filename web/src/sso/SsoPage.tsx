@@ -22,7 +22,7 @@ import { useOrgId } from '../app/orgs';
 import { useSession } from '../app/session';
 import { ConfirmButton, Loading } from '../domains/widgets';
 import { WARN_COLOR, when } from '../domains/words';
-import { WIZARDS } from './presets';
+import { TEST_IDP_PRESET, WIZARDS, usePresets } from './presets';
 import type { Connection, Impact } from './types';
 
 export const STATUS_COLOR: Record<string, string> = { active: 'teal.9', draft: 'gray.8', disabled: WARN_COLOR };
@@ -253,6 +253,7 @@ function EnforcementCard({ orgId, connections }: { orgId: string; connections: C
 export default function SsoPage() {
   const orgId = useOrgId();
   const conns = useConnections(orgId);
+  const presets = usePresets();
   return (
     <Stack maw={1100}>
       <Title order={1}>Single sign-on</Title>
@@ -265,6 +266,11 @@ export default function SsoPage() {
             {w.label}
           </Button>
         ))}
+        {presets.data?.testIdpEnabled ? (
+          <Button component={Link} to="new/test-idp" variant="light" color="orange" h={56}>
+            Palisade test IdP (not for production)
+          </Button>
+        ) : null}
       </SimpleGrid>
       {conns.isError ? <ApiErrorAlert error={conns.error} /> : null}
       {conns.isPending ? <Loading label="Loading connections" /> : null}
@@ -285,6 +291,11 @@ export default function SsoPage() {
                   <Anchor component={Link} to={`connections/${c.id}`}>
                     {c.name}
                   </Anchor>
+                  {c.preset === TEST_IDP_PRESET ? (
+                    <Badge ml="xs" variant="light" color="orange">
+                      Test IdP
+                    </Badge>
+                  ) : null}
                 </Table.Td>
                 <Table.Td>{c.protocol.toUpperCase()}</Table.Td>
                 <Table.Td>
