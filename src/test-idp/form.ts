@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { Type } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
+import type { Ctx } from '../context.js';
 import { PalisadeError } from '../errors.js';
 
 /**
@@ -97,3 +99,21 @@ export function postToAcs(reply: FastifyReply, p: { acsUrl: string; samlResponse
     origin,
   );
 }
+
+/** The sign-in form's prefill: an address at one of the organization's verified domains, if it has one. */
+export async function prefill(ctx: Ctx, orgId: string): Promise<TestIdentity> {
+  const domain = await ctx.db
+    .selectFrom('domains')
+    .select('name')
+    .where('org_id', '=', orgId)
+    .where('status', '=', 'verified')
+    .orderBy('name')
+    .executeTakeFirst();
+  return { email: domain ? `test.user@${domain.name}` : '', firstName: 'Test', lastName: 'User', groups: [] };
+}
+
+/** An HTML page as a route's response (OpenAPI). */
+export const htmlResponse = (description: string) => ({
+  description,
+  content: { 'text/html': { schema: Type.String({ description: 'An HTML page.' }) } },
+});

@@ -230,6 +230,12 @@ describe('the built-in test identity provider', () => {
     const { inflateRawSync, deflateRawSync } = await import('node:zlib');
     const xml = inflateRawSync(Buffer.from(request, 'base64')).toString('utf8');
     const forged = (s: string) => encodeURIComponent(deflateRawSync(Buffer.from(s)).toString('base64'));
+    // The HTTP-POST binding carries the same request, base64 without deflate.
+    const posted = await t
+      .anonymous()
+      .request('POST', '/test-idp/saml/sso', form({ SAMLRequest: Buffer.from(xml).toString('base64') }), FORM);
+    assert.equal(posted.status, 200, posted.raw.body);
+    assert.equal(hiddenFields(posted.raw.body).connectionId, saml.id);
     const foreign = await t
       .anonymous()
       .get(

@@ -1,0 +1,141 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Ctx } from '../context.js';
+import { PalisadeError } from '../errors.js';
+import { errorResponses } from '../http/schemas.js';
+import { acsUrl, spEntityId } from '../sso/connections.js';
+import { connectionById } from '../sso/login.js';
+import { TEST_IDP_PREFIX, isTestIdpConnection } from '../sso/test-idp-policy.js';
+import { htmlResponse as html, identityFromForm, loginForm, postToAcs, prefill } from './form.js';
+import { testIdpKey } from './keys.js';
+import { metadataXml, mintResponse, parseAuthnRequest } from './saml.js';
+
+const tags = ['Test identity provider'];
+
+/** The SAML connection an AuthnRequest comes from: only Palisade's own connections to this test IdP are answered. */
+async function samlConnection(ctx: Ctx, connectionId: string) {
+  const conn = await connectionById(ctx, connectionId);
+  if (!conn || conn.protocol !== 'saml' || !isTestIdpConnection(conn))
+    throw new PalisadeError(
+      400,
+      'test_idp_request_invalid',
+      'This sign-in request does not come from a Palisade connection to the test identity provider. Start signing in again from Palisade.',
+    );
+  return conn;
+}
+
+/** The test IdP's SAML routes (metadata, single sign-on service, the form's answer), inside its plugin (./routes.ts). */
+export function samlRoutes(root: FastifyInstance): void {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
+  app.get(
+    '/saml/metadata',
+    {
+      schema: {
+        tags,
+        operationId: 'getTestIdpSamlMetadata',
+        summary: 'SAML metadata of the built-in test identity provider (off unless PALISADE_TEST_IDP is on)',
+        response: {
+          200: {
+            description: 'The IdP metadata: entity id, SSO URL, signing certificate.',
+            content: { 'application/samlmetadata+xml': { schema: Type.String() } },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) =>
+      reply
+        .type('application/samlmetadata+xml')
+        .send(metadataXml(request.ctx.config, await testIdpKey(request.ctx.db, request.ctx.config, request.ctx.clock))),
+  );
+
+  const ssoSchema = (operationId: string, binding: string) => ({
+    tags,
+    operationId,
+    summary: `Test IdP SAML single sign-on service (${binding} binding): shows the test sign-in form`,
+    response: { 200: html('The test sign-in form.'), ...errorResponses },
+  });
+  const showSamlForm = async (
+    request: { ctx: Ctx },
+    reply: FastifyReply,
+    fields: Record<string, unknown>,
+    binding: 'redirect' | 'post',
+  ) => {
+    const ctx = request.ctx;
+    const encoded = typeof fields.SAMLRequest === 'string' ? fields.SAMLRequest : '';
+    const req = parseAuthnRequest(encoded, binding);
+    const prefix = `${ctx.config.publicUrl}/sso/saml/`;
+    const connectionId = req.issuer.startsWith(prefix) ? req.issuer.slice(prefix.length) : '';
+    const conn = await samlConnection(ctx, connectionId);
+    if (req.issuer !== spEntityId(ctx, conn.id) || (req.acsUrl !== null && req.acsUrl !== acsUrl(ctx, conn.id)))
+      throw new PalisadeError(
+        400,
+        'test_idp_request_invalid',
+        "The request's issuer or ACS URL is not the connection's. Start signing in again from Palisade.",
+      );
+    const relay = typeof fields.RelayState === 'string' ? fields.RelayState.slice(0, 1000) : '';
+    return loginForm(reply, {
+      action: `${ctx.config.publicUrl}${TEST_IDP_PREFIX}/saml/login`,
+      hidden: { connectionId: conn.id, requestId: req.id, ...(relay ? { RelayState: relay } : {}) },
+      prefill: await prefill(ctx, conn.org_id),
+      protocol: 'SAML',
+      origin: new URL(ctx.config.publicUrl).origin,
+    });
+  };
+  app.get(
+    '/saml/sso',
+    {
+      schema: {
+        ...ssoSchema('startTestIdpSamlLogin', 'HTTP-Redirect'),
+        querystring: Type.Object({
+          SAMLRequest: Type.String({ maxLength: 64_000 }),
+          RelayState: Type.Optional(Type.String({ maxLength: 1000 })),
+          SigAlg: Type.Optional(Type.String({ maxLength: 200 })),
+          Signature: Type.Optional(Type.String({ maxLength: 2000 })),
+        }),
+      },
+    },
+    async (request, reply) => showSamlForm(request, reply, request.query, 'redirect'),
+  );
+  app.post('/saml/sso', { schema: ssoSchema('postTestIdpSamlLogin', 'HTTP-POST') }, async (request, reply) =>
+    showSamlForm(request, reply, (request.body ?? {}) as Record<string, unknown>, 'post'),
+  );
+  app.post(
+    '/saml/login',
+    {
+      schema: {
+        tags,
+        operationId: 'completeTestIdpSamlLogin',
+        summary: "Test IdP: signs a SAML response for what was typed and posts it to the connection's ACS URL",
+        response: { 200: html('A page that posts the signed SAMLResponse to Palisade.'), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const ctx = request.ctx;
+      const body = (request.body ?? {}) as Record<string, unknown>;
+      const conn = await samlConnection(ctx, typeof body.connectionId === 'string' ? body.connectionId : '');
+      const requestId = typeof body.requestId === 'string' ? body.requestId : '';
+      if (!/^[A-Za-z_][\w.-]{0,199}$/.test(requestId))
+        throw new PalisadeError(
+          400,
+          'test_idp_request_invalid',
+          'The sign-in request id is missing. Start signing in again from Palisade.',
+        );
+      const key = await testIdpKey(ctx.db, ctx.config, ctx.clock);
+      const acs = acsUrl(ctx, conn.id);
+      const samlResponse = mintResponse(ctx.config, key, {
+        inResponseTo: requestId,
+        audience: spEntityId(ctx, conn.id),
+        acsUrl: acs,
+        identity: identityFromForm(body),
+        now: ctx.clock.now(),
+      });
+      return postToAcs(reply, {
+        acsUrl: acs,
+        samlResponse,
+        relayState: typeof body.RelayState === 'string' ? body.RelayState.slice(0, 1000) : null,
+      });
+    },
+  );
+}
