@@ -86,7 +86,7 @@ describe('console: the built-in test identity provider', { skip: E2E_SKIP }, () 
     assert.ok((await get()).lastTestLoginAt, 'the API records the test login');
     await tab.close();
     await page.goto(`/orgs/${w.orgId}/sso`);
-    await page.getByTestId('connections').getByText('Test IdP').waitFor();
+    await page.getByTestId('connections').getByText('Test IdP', { exact: true }).waitFor();
     assert.deepEqual(problems.list, [], 'no CSP violation, console error or exception');
   });
 });
