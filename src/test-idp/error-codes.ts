@@ -12,4 +12,24 @@ export const TEST_IDP_ERROR_CODES = {
     message:
       'The test identity provider could not read this sign-in request, or it does not come from a Palisade connection to the test identity provider. Start signing in again from Palisade.',
   },
+  test_idp_sign_in_required: {
+    status: 401,
+    message:
+      'The test identity provider signs in only for a signed-in admin. Sign in to Palisade as an admin of … first, then come back to this page.',
+  },
+  test_idp_admin_required: {
+    status: 403,
+    message:
+      'You are signed in to Palisade as …, who is not an admin of …. The test identity provider signs in only for an admin of the organization that owns the connection: sign in as one.',
+  },
+  test_idp_form_token_invalid: {
+    status: 403,
+    message:
+      "This answer to the test identity provider's form does not carry the token of the form shown to you for this sign-in. Start signing in again from Palisade.",
+  },
+  test_idp_impersonation_refused: {
+    status: 403,
+    message:
+      '… already has a Palisade account, and it is not yours: the test identity provider never signs in as another person. Sign in as yourself (…), or use a new address at … to try a new person. Reference: ….',
+  },
 } as const satisfies ErrorCodeCatalog;

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
-import type { Ctx } from '../context.js';
 import { PalisadeError } from '../errors.js';
 
 /**
@@ -62,6 +61,8 @@ export function loginForm(
     prefill: TestIdentity;
     protocol: 'SAML' | 'OpenID Connect';
     origin: string;
+    /** The signed-in admin the form answers for, and the organization. */
+    admin: { email: string; orgName: string };
   },
 ) {
   const hidden = Object.entries(p.hidden)
@@ -72,7 +73,7 @@ export function loginForm(
   return page(
     reply,
     `Sign in — ${BANNER}`,
-    `<h1>Test sign-in (${p.protocol})</h1><p>Type who you want to be. Nothing is checked here: Palisade signs in only addresses at domains your organization verified.</p>` +
+    `<h1>Test sign-in (${p.protocol})</h1><p>Signed in to Palisade as ${esc(p.admin.email)}, an admin of ${esc(p.admin.orgName)}. Sign in as yourself, or type a new address at a domain ${esc(p.admin.orgName)} verified to try a new person (created on first sign-in). Other people's accounts are refused.</p>` +
       `<form method="post" action="${esc(p.action)}">${hidden}` +
       field('email', 'Email', p.prefill.email, 'email') +
       field('firstName', 'First name', p.prefill.firstName) +
@@ -81,6 +82,27 @@ export function loginForm(
       `<button type="submit">Sign in</button></form>`,
     randomBytes(16).toString('base64'),
     `'self' ${p.origin}`,
+  );
+}
+
+/**
+ * A refusal of the test IdP's form, as a page (the person is in a browser): what to do, and for a
+ * missing or wrong session a link to Palisade's sign-in that comes back here (`returnTo`, a path on
+ * Palisade). `x-test-idp-error` names the code, as `x-sso-error` does for sign-in refusals.
+ */
+export function refusalPage(reply: FastifyReply, err: PalisadeError, returnTo: string | null) {
+  const signIn =
+    err.code === 'test_idp_sign_in_required' || err.code === 'test_idp_admin_required'
+      ? `/sign-in${returnTo ? `?next=${encodeURIComponent(returnTo)}` : ''}`
+      : null;
+  return page(
+    reply.status(err.status).header('x-test-idp-error', err.code),
+    'Test sign-in refused',
+    `<h1>${err.code === 'test_idp_sign_in_required' ? 'Sign in to Palisade first' : 'Test sign-in refused'}</h1><p>${esc(err.message)}</p>` +
+      (signIn ? `<p><a id="sign-in" href="${esc(signIn)}">Sign in to Palisade</a></p>` : '') +
+      `<p><small>${esc(err.code)}</small></p>`,
+    randomBytes(16).toString('base64'),
+    "'none'",
   );
 }
 
@@ -100,17 +122,13 @@ export function postToAcs(reply: FastifyReply, p: { acsUrl: string; samlResponse
   );
 }
 
-/** The sign-in form's prefill: an address at one of the organization's verified domains, if it has one. */
-export async function prefill(ctx: Ctx, orgId: string): Promise<TestIdentity> {
-  const domain = await ctx.db
-    .selectFrom('domains')
-    .select('name')
-    .where('org_id', '=', orgId)
-    .where('status', '=', 'verified')
-    .orderBy('name')
-    .executeTakeFirst();
-  return { email: domain ? `test.user@${domain.name}` : '', firstName: 'Test', lastName: 'User', groups: [] };
-}
+/** The sign-in form's prefill: the signed-in admin themself (the other choice is a new address). */
+export const prefill = (admin: { email: string }): TestIdentity => ({
+  email: admin.email,
+  firstName: '',
+  lastName: '',
+  groups: [],
+});
 
 /** An HTML page as a route's response (OpenAPI). */
 export const htmlResponse = (description: string) => ({

@@ -4,9 +4,20 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { PalisadeError } from '../errors.js';
 import { errorResponses, ref } from '../http/schemas.js';
 import { TEST_IDP_PREFIX, testIdpOidcIssuer } from '../sso/test-idp-policy.js';
-import { type TestIdentity, htmlResponse as html, identityFromForm, loginForm, prefill } from './form.js';
+import { assertFormToken, assertMayAssert, formToken, testIdpAdmin } from './admin-gate.js';
+import { type TestIdentity, htmlResponse as html, identityFromForm, loginForm, prefill, refusalPage } from './form.js';
 import { testIdpKey } from './keys.js';
-import { OAuthError, checkAuthorize, clientById, discovery, exchangeCode, issueCode, userinfo } from './oidc.js';
+import {
+  type AuthorizeRequest,
+  OAuthError,
+  checkAuthorize,
+  clientById,
+  discovery,
+  exchangeCode,
+  issueCode,
+  subjectOf,
+  userinfo,
+} from './oidc.js';
 
 const tags = ['Test identity provider'];
 
@@ -83,6 +94,16 @@ const errorPage = (reply: FastifyReply, err: OAuthError) =>
       `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Test identity provider</title></head><body><p>Palisade test identity provider — not for production</p><h1>Request refused</h1><p>${err.error}: ${err.description.replace(/[&<>"']/g, '')}</p></body></html>`,
     );
 
+/** What the OIDC form's token is bound to: the authorization request answered. */
+const oidcPending = (r: AuthorizeRequest) => [
+  'oidc',
+  r.clientId,
+  r.redirectUri,
+  r.state,
+  r.nonce ?? '',
+  r.codeChallenge ?? '',
+];
+
 /** The test IdP's OpenID Connect routes, inside its plugin (./routes.ts). */
 export function oidcRoutes(root: FastifyInstance): void {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
@@ -136,6 +157,14 @@ export function oidcRoutes(root: FastifyInstance): void {
       try {
         const req = await checkAuthorize(ctx, request.query);
         const conn = await clientById(ctx, req.clientId);
+        if (!conn) throw new OAuthError('invalid_client', 'Unknown client_id.');
+        let admin;
+        try {
+          admin = await testIdpAdmin(ctx, request, conn);
+        } catch (err) {
+          if (!(err instanceof PalisadeError)) throw err;
+          return refusalPage(reply, err, request.url);
+        }
         return loginForm(reply, {
           action: `${ctx.config.publicUrl}${TEST_IDP_PREFIX}/oidc/login`,
           hidden: {
@@ -146,10 +175,12 @@ export function oidcRoutes(root: FastifyInstance): void {
             state: req.state,
             ...(req.nonce !== null ? { nonce: req.nonce } : {}),
             ...(req.codeChallenge !== null ? { code_challenge: req.codeChallenge, code_challenge_method: 'S256' } : {}),
+            formToken: formToken(admin, oidcPending(req)),
           },
-          prefill: await prefill(ctx, conn?.org_id ?? ''),
+          prefill: prefill(admin),
           protocol: 'OpenID Connect',
           origin: new URL(ctx.config.publicUrl).origin,
+          admin,
         });
       } catch (err) {
         if (err instanceof OAuthError) return errorPage(reply, err);
@@ -179,11 +210,26 @@ export function oidcRoutes(root: FastifyInstance): void {
       const body = (request.body ?? {}) as Record<string, string | undefined>;
       try {
         const req = await checkAuthorize(ctx, body);
+        const conn = await clientById(ctx, req.clientId);
+        if (!conn) throw new OAuthError('invalid_client', 'Unknown client_id.');
         let identity: TestIdentity;
         try {
           identity = identityFromForm(body);
         } catch (err) {
           throw err instanceof PalisadeError ? new OAuthError('invalid_request', err.message) : err;
+        }
+        try {
+          const admin = await testIdpAdmin(ctx, request, conn);
+          assertFormToken(ctx, request, admin, oidcPending(req), body.formToken);
+          // The subject the ID token will carry: Palisade matches the account by it first.
+          await assertMayAssert(ctx, conn, admin, {
+            email: identity.email,
+            subject: subjectOf(identity.email),
+            stableSubject: true,
+          });
+        } catch (err) {
+          if (!(err instanceof PalisadeError)) throw err;
+          return refusalPage(reply, err, null);
         }
         const code = await issueCode(ctx, req, identity);
         const to = new URL(req.redirectUri);

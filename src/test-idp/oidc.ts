@@ -207,7 +207,7 @@ export async function exchangeCode(
 }
 
 /** The same address is the same subject, so Palisade links the account by it like with any IdP. */
-const subjectOf = (email: string) =>
+export const subjectOf = (email: string) =>
   `test-${createHash('sha256').update(email.toLowerCase()).digest('base64url').slice(0, 32)}`;
 
 function userClaims(identity: TestIdentity) {

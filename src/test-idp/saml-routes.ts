@@ -1,13 +1,15 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import { deflateRawSync } from 'node:zlib';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Ctx } from '../context.js';
 import { PalisadeError } from '../errors.js';
 import { errorResponses } from '../http/schemas.js';
 import { acsUrl, spEntityId } from '../sso/connections.js';
 import { connectionById } from '../sso/login.js';
 import { TEST_IDP_PREFIX, isTestIdpConnection } from '../sso/test-idp-policy.js';
-import { htmlResponse as html, identityFromForm, loginForm, postToAcs, prefill } from './form.js';
+import { assertFormToken, assertMayAssert, formToken, testIdpAdmin } from './admin-gate.js';
+import { htmlResponse as html, identityFromForm, loginForm, postToAcs, prefill, refusalPage } from './form.js';
 import { testIdpKey } from './keys.js';
 import { metadataXml, mintResponse, parseAuthnRequest } from './saml.js';
 
@@ -23,6 +25,21 @@ async function samlConnection(ctx: Ctx, connectionId: string) {
       'This sign-in request does not come from a Palisade connection to the test identity provider. Start signing in again from Palisade.',
     );
   return conn;
+}
+
+/** What the SAML form's token is bound to: the connection, the AuthnRequest answered and its RelayState. */
+const samlPending = (connectionId: string, requestId: string, relay: string) => [
+  'saml',
+  connectionId,
+  requestId,
+  relay,
+];
+
+/** This request as an HTTP-Redirect binding URL on Palisade, to come back to after signing in (a POST cannot be replayed by a link). */
+function redirectBindingPath(encoded: string, binding: 'redirect' | 'post', relay: string): string {
+  const request = binding === 'redirect' ? encoded : deflateRawSync(Buffer.from(encoded, 'base64')).toString('base64');
+  const q = new URLSearchParams({ SAMLRequest: request, ...(relay ? { RelayState: relay } : {}) });
+  return `${TEST_IDP_PREFIX}/saml/sso?${q.toString()}`;
 }
 
 /** The test IdP's SAML routes (metadata, single sign-on service, the form's answer), inside its plugin (./routes.ts). */
@@ -57,7 +74,7 @@ export function samlRoutes(root: FastifyInstance): void {
     response: { 200: html('The test sign-in form.'), ...errorResponses },
   });
   const showSamlForm = async (
-    request: { ctx: Ctx },
+    request: FastifyRequest,
     reply: FastifyReply,
     fields: Record<string, unknown>,
     binding: 'redirect' | 'post',
@@ -75,12 +92,25 @@ export function samlRoutes(root: FastifyInstance): void {
         "The request's issuer or ACS URL is not the connection's. Start signing in again from Palisade.",
       );
     const relay = typeof fields.RelayState === 'string' ? fields.RelayState.slice(0, 1000) : '';
+    let admin;
+    try {
+      admin = await testIdpAdmin(ctx, request, conn);
+    } catch (err) {
+      if (!(err instanceof PalisadeError)) throw err;
+      return refusalPage(reply, err, redirectBindingPath(encoded, binding, relay));
+    }
     return loginForm(reply, {
       action: `${ctx.config.publicUrl}${TEST_IDP_PREFIX}/saml/login`,
-      hidden: { connectionId: conn.id, requestId: req.id, ...(relay ? { RelayState: relay } : {}) },
-      prefill: await prefill(ctx, conn.org_id),
+      hidden: {
+        connectionId: conn.id,
+        requestId: req.id,
+        ...(relay ? { RelayState: relay } : {}),
+        formToken: formToken(admin, samlPending(conn.id, req.id, relay)),
+      },
+      prefill: prefill(admin),
       protocol: 'SAML',
       origin: new URL(ctx.config.publicUrl).origin,
+      admin,
     });
   };
   app.get(
@@ -122,20 +152,31 @@ export function samlRoutes(root: FastifyInstance): void {
           'test_idp_request_invalid',
           'The sign-in request id is missing. Start signing in again from Palisade.',
         );
+      const relay = typeof body.RelayState === 'string' ? body.RelayState.slice(0, 1000) : null;
+      const identity = identityFromForm(body);
+      try {
+        const admin = await testIdpAdmin(ctx, request, conn);
+        assertFormToken(ctx, request, admin, samlPending(conn.id, requestId, relay ?? ''), body.formToken);
+        // An email NameID (not persistent): Palisade matches the account by the address.
+        await assertMayAssert(ctx, conn, admin, {
+          email: identity.email,
+          subject: identity.email,
+          stableSubject: false,
+        });
+      } catch (err) {
+        if (!(err instanceof PalisadeError)) throw err;
+        return refusalPage(reply, err, null);
+      }
       const key = await testIdpKey(ctx.db, ctx.config, ctx.clock);
       const acs = acsUrl(ctx, conn.id);
       const samlResponse = mintResponse(ctx.config, key, {
         inResponseTo: requestId,
         audience: spEntityId(ctx, conn.id),
         acsUrl: acs,
-        identity: identityFromForm(body),
+        identity,
         now: ctx.clock.now(),
       });
-      return postToAcs(reply, {
-        acsUrl: acs,
-        samlResponse,
-        relayState: typeof body.RelayState === 'string' ? body.RelayState.slice(0, 1000) : null,
-      });
+      return postToAcs(reply, { acsUrl: acs, samlResponse, relayState: relay });
     },
   );
 }

@@ -31,12 +31,19 @@ describe('the built-in test identity provider', () => {
   let saml: { id: string; saml: { acsUrl: string; spEntityId: string; idpEntityId: string } };
   let oidc: { id: string; oidc: { issuer: string; clientId: string } };
   let totpSecret: string;
+  let admin: Agent;
+  let member: Agent;
+  /** The owner's SSO session (from the test login), which SSO enforcement does not end. */
+  let ownerSso: Agent;
   const path = (url: string) => {
     assert.ok(url.startsWith(publicUrl), `${url} is on Palisade`);
     return url.slice(publicUrl.length);
   };
 
-  /** A browser signing in through a connection to the test IdP as whoever it types; returns Palisade's last answer. */
+  /**
+   * A browser signing in through a connection to the test IdP as whoever it types; returns Palisade's
+   * last answer, or the test IdP's refusal (its page, or its answer to the form).
+   */
   async function signIn(
     agent: Agent,
     connectionId: string,
@@ -47,19 +54,19 @@ describe('the built-in test identity provider', () => {
     if (start.status !== 302) return start;
     const location = String(start.headers.location);
     const page = await agent.get(path(location));
-    assert.equal(page.status, 200, page.raw.body);
     assert.match(page.raw.body, /Palisade test identity provider — not for production/);
+    if (page.status !== 200) return page;
     const fields = { ...hiddenFields(page.raw.body), email: who.email, groups: who.groups ?? '' };
     if (location.includes('/test-idp/saml/')) {
       const posted = await agent.request('POST', '/test-idp/saml/login', form(fields), FORM);
-      assert.equal(posted.status, 200, posted.raw.body);
+      if (posted.status !== 200) return posted;
       const acs = hiddenFields(posted.raw.body);
       const action = /<form id="acs" method="post" action="([^"]*)"/.exec(posted.raw.body)?.[1] ?? '';
       assert.equal(decode(action), `${publicUrl}/sso/saml/${connectionId}/acs`);
       return settle(agent, await agent.request('POST', path(decode(action)), form(acs), FORM));
     }
     const back = await agent.request('POST', '/test-idp/oidc/login', form(fields), FORM);
-    assert.equal(back.status, 303, back.raw.body);
+    if (back.status !== 303) return back;
     return settle(agent, await agent.get(path(String(back.headers.location))));
   }
   /** A sign-in replaces the session: the browser reads the new one's CSRF token, as the console does. */
@@ -67,6 +74,18 @@ describe('the built-in test identity provider', () => {
     if (res.status === 303) await agent.get('/api/v1/auth/session');
     return res;
   }
+  /** Another browser tab of a signed-in person: same session, but a sign-in there does not replace the agent's own. */
+  const tab = (agent: Agent): Agent => {
+    const copy = t.anonymous();
+    copy.cookie = agent.cookie;
+    copy.csrf = agent.csrf;
+    return copy;
+  };
+  /** Who a browser is signed in as, if anyone. */
+  const whoami = async (agent: Agent) => {
+    const me = await agent.get('/api/v1/auth/session');
+    return me.status === 200 ? (me.body.user.email as string) : null;
+  };
   const userId = async (email: string) =>
     (await t.db.database.db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst())?.id;
 
@@ -91,6 +110,8 @@ describe('the built-in test identity provider', () => {
     await dns.serve(records);
     t.config.dnsServers = [dns.server];
     for (const [owner, url, domain] of ids) assert.equal((await owner.post(url)).body.verified, true, domain);
+    admin = (await t.addMember(acme.owner, acme.orgId, 'admin@acme.test', 'admin')).agent;
+    member = (await t.addMember(acme.owner, acme.orgId, 'member@acme.test', 'member')).agent;
   });
   after(async () => {
     await dns.close();
@@ -123,7 +144,6 @@ describe('the built-in test identity provider', () => {
     const fingerprint = s.body.saml.idpCertificates[0].fingerprintSha256 as string;
     assert.match(fingerprint, /^[0-9A-F:]+$/);
     // Members cannot create one.
-    const { agent: member } = await t.addMember(acme.owner, acme.orgId, 'member@acme.test', 'member');
     const refused = await member.post(`/api/v1/orgs/${acme.orgId}/sso/test-idp-connections`, { protocol: 'saml' });
     assert.equal(refused.status, 403);
     // Its settings are Palisade's: pointing it elsewhere is refused.
@@ -135,7 +155,7 @@ describe('the built-in test identity provider', () => {
   });
 
   test('an admin test login through SAML signs the admin in and records the test login', async () => {
-    const res = await signIn(acme.owner, saml.id, { email: 'owner@acme.test' }, { test: true });
+    const res = await signIn(tab(acme.owner), saml.id, { email: 'owner@acme.test' }, { test: true });
     assert.equal(res.status, 303, res.raw.body);
     assert.match(String(res.headers.location), /sso_test=ok/);
     const conn = await acme.owner.get(`/api/v1/orgs/${acme.orgId}/sso/connections/${saml.id}`);
@@ -146,7 +166,7 @@ describe('the built-in test identity provider', () => {
   });
 
   test('a new person at a verified domain signs in through SAML (JIT) with the groups typed in', async () => {
-    const agent = t.anonymous();
+    const agent = tab(admin);
     const res = await signIn(agent, saml.id, { email: 'new.saml@acme.test', groups: 'eng, ops' });
     assert.equal(res.status, 303, res.raw.body);
     const me = await agent.get('/api/v1/auth/session');
@@ -162,7 +182,7 @@ describe('the built-in test identity provider', () => {
   });
 
   test('a full OIDC login: discovery, code with PKCE, ID token and userinfo over HTTP', async () => {
-    const agent = t.anonymous();
+    const agent = tab(admin);
     const res = await signIn(agent, oidc.id, { email: 'new.oidc@acme.test', groups: 'eng' });
     assert.equal(res.status, 303, res.raw.body);
     const me = await agent.get('/api/v1/auth/session');
@@ -174,7 +194,7 @@ describe('the built-in test identity provider', () => {
   });
 
   test('the OIDC test IdP: codes are single use and bound to the PKCE verifier; unknown clients are refused', async () => {
-    const agent = t.anonymous();
+    const agent = tab(admin);
     const start = await agent.get(`/sso/${oidc.id}/start`);
     const authorize = new URL(String(start.headers.location));
     assert.equal(authorize.searchParams.get('code_challenge_method'), 'S256');
@@ -231,9 +251,12 @@ describe('the built-in test identity provider', () => {
     const xml = inflateRawSync(Buffer.from(request, 'base64')).toString('utf8');
     const forged = (s: string) => encodeURIComponent(deflateRawSync(Buffer.from(s)).toString('base64'));
     // The HTTP-POST binding carries the same request, base64 without deflate.
-    const posted = await t
-      .anonymous()
-      .request('POST', '/test-idp/saml/sso', form({ SAMLRequest: Buffer.from(xml).toString('base64') }), FORM);
+    const posted = await tab(admin).request(
+      'POST',
+      '/test-idp/saml/sso',
+      form({ SAMLRequest: Buffer.from(xml).toString('base64') }),
+      FORM,
+    );
     assert.equal(posted.status, 200, posted.raw.body);
     assert.equal(hiddenFields(posted.raw.body).connectionId, saml.id);
     const foreign = await t
@@ -254,40 +277,180 @@ describe('the built-in test identity provider', () => {
 
   for (const protocol of ['saml', 'oidc'] as const) {
     test(`attack (${protocol}): the test IdP asserts an address at a domain Acme has not verified: refused, nobody created`, async () => {
-      const agent = t.anonymous();
+      const agent = tab(admin);
       const res = await signIn(agent, protocol === 'saml' ? saml.id : oidc.id, {
         email: `someone-${protocol}@gmail.test`,
       });
       assert.equal(res.status, 403, res.raw.body);
       assert.equal(res.headers['x-sso-error'], 'sso_test_idp_domain_unverified');
-      assert.equal((await agent.get('/api/v1/auth/session')).status, 401);
+      assert.equal(await whoami(agent), 'admin@acme.test');
       assert.equal(await userId(`someone-${protocol}@gmail.test`), undefined);
     });
 
-    test(`attack (${protocol}): the test IdP asserts Beta's owner, and a new person at Beta's domain: refused`, async () => {
+    test(`attack (${protocol}): Acme's admin has the test IdP assert Beta's owner, and a new person at Beta's domain: refused`, async () => {
       const betaOwner = await userId('owner@beta.test');
       const sessionsBefore = await t.db.database.db
         .selectFrom('sessions')
         .select('id')
         .where('user_id', '=', betaOwner ?? '')
         .execute();
-      const agent = t.anonymous();
+      const agent = tab(admin);
       const res = await signIn(agent, protocol === 'saml' ? saml.id : oidc.id, { email: 'owner@beta.test' });
       assert.equal(res.status, 403, res.raw.body);
-      assert.equal(res.headers['x-sso-error'], 'sso_account_in_other_organization');
-      assert.equal((await agent.get('/api/v1/auth/session')).status, 401);
+      assert.equal(res.headers['x-test-idp-error'], 'test_idp_impersonation_refused');
+      assert.equal(await whoami(agent), 'admin@acme.test');
       const sessionsAfter = await t.db.database.db
         .selectFrom('sessions')
         .select('id')
         .where('user_id', '=', betaOwner ?? '')
         .execute();
       assert.equal(sessionsAfter.length, sessionsBefore.length, 'no session for the other organization’s account');
-      const fresh = await signIn(t.anonymous(), protocol === 'saml' ? saml.id : oidc.id, {
+      const fresh = await signIn(tab(admin), protocol === 'saml' ? saml.id : oidc.id, {
         email: `new-${protocol}@beta.test`,
       });
       assert.equal(fresh.status, 403, fresh.raw.body);
       assert.equal(fresh.headers['x-sso-error'], 'sso_email_domain_captured');
       assert.equal(await userId(`new-${protocol}@beta.test`), undefined);
+    });
+  }
+
+  for (const protocol of ['saml', 'oidc'] as const) {
+    const connId = () => (protocol === 'saml' ? saml.id : oidc.id);
+    const loginPath = `/test-idp/${protocol}/login`;
+    /** The test IdP's form as `agent` sees it for a fresh sign-in through the connection. */
+    async function formPage(agent: Agent) {
+      const start = await agent.get(`/sso/${connId()}/start`);
+      assert.equal(start.status, 302, start.raw.body);
+      return agent.get(path(String(start.headers.location)));
+    }
+    const sessionsOf = async (email: string) =>
+      (
+        await t.db.database.db
+          .selectFrom('sessions')
+          .select('id')
+          .where('user_id', '=', (await userId(email)) ?? '')
+          .execute()
+      ).length;
+
+    test(`attack (${protocol}): without a Palisade session the form is not shown, and its answer issues nothing`, async () => {
+      const page = await formPage(t.anonymous());
+      assert.equal(page.status, 401);
+      assert.equal(page.headers['x-test-idp-error'], 'test_idp_sign_in_required');
+      assert.match(page.raw.body, /Sign in to Palisade as an admin of Acme first/);
+      assert.doesNotMatch(page.raw.body, /<form/);
+      // The link signs in to the console and comes back to this very page.
+      const href = decode(/<a id="sign-in" href="([^"]*)"/.exec(page.raw.body)?.[1] ?? '');
+      const next = new URL(href, publicUrl).searchParams.get('next') ?? '';
+      assert.ok(href.startsWith('/sign-in?next='), href);
+      assert.match(next, new RegExp(`^/test-idp/${protocol}/`));
+      const back = await tab(admin).get(next);
+      assert.equal(back.status, 200, back.raw.body);
+      assert.match(back.raw.body, /Signed in to Palisade as admin@acme\.test, an admin of Acme/);
+      // An anonymous answer with the fields of an admin's form: refused, no assertion, no code.
+      const fields = { ...hiddenFields((await formPage(tab(admin))).raw.body), email: 'anon@acme.test' };
+      const res = await t.anonymous().request('POST', loginPath, form(fields), FORM);
+      assert.equal(res.status, 401, res.raw.body);
+      assert.equal(res.headers['x-test-idp-error'], 'test_idp_sign_in_required');
+      assert.doesNotMatch(res.raw.body, /SAMLResponse/);
+      assert.equal(res.headers.location, undefined);
+    });
+
+    test(`attack (${protocol}): a member's session, and an admin of another organization, are refused`, async () => {
+      for (const [agent, who] of [
+        [member, 'member@acme.test'],
+        [beta.owner, 'owner@beta.test'],
+      ] as const) {
+        const page = await formPage(tab(agent));
+        assert.equal(page.status, 403, who);
+        assert.equal(page.headers['x-test-idp-error'], 'test_idp_admin_required');
+        assert.match(page.raw.body, new RegExp(`signed in to Palisade as ${who.replace('.', '\\.')}`));
+        assert.doesNotMatch(page.raw.body, /<form/);
+        const fields = { ...hiddenFields((await formPage(tab(admin))).raw.body), email: 'new-by-member@acme.test' };
+        const res = await tab(agent).request('POST', loginPath, form(fields), FORM);
+        assert.equal(res.status, 403, who);
+        assert.equal(res.headers['x-test-idp-error'], 'test_idp_admin_required');
+      }
+      assert.equal(await userId('new-by-member@acme.test'), undefined);
+    });
+
+    test(`attack (${protocol}): an admin asserting the primary owner, or another member, is refused and audited`, async () => {
+      for (const victim of ['owner@acme.test', 'member@acme.test']) {
+        const before = await sessionsOf(victim);
+        const agent = tab(admin);
+        const res = await signIn(agent, connId(), { email: victim.toUpperCase() });
+        assert.equal(res.status, 403, res.raw.body);
+        assert.equal(res.headers['x-test-idp-error'], 'test_idp_impersonation_refused');
+        assert.match(res.raw.body, /Sign in as yourself \(admin@acme\.test\), or use a new address at acme\.test/);
+        assert.doesNotMatch(res.raw.body, /SAMLResponse/);
+        assert.equal(res.headers.location, undefined, 'no code issued');
+        assert.equal(await sessionsOf(victim), before, `no session for ${victim}`);
+        assert.equal(await whoami(agent), 'admin@acme.test');
+        const reference = /Reference: (ssr_[A-Za-z0-9_]+)/.exec(res.raw.body)?.[1];
+        assert.ok(reference, res.raw.body);
+        const audit = await admin.get(`/api/v1/orgs/${acme.orgId}/audit-events?action=sso.login_failed`);
+        const event = audit.body.data.find((e: { targets: { id: string }[] }) =>
+          e.targets.some((x) => x.id === reference),
+        );
+        assert.ok(event, 'the refusal is in the audit log under its reference');
+        assert.equal(event.metadata.code, 'test_idp_impersonation_refused');
+        assert.equal(event.outcome, 'failure');
+        assert.equal(event.actor.email, 'admin@acme.test');
+      }
+      const role = await t.db.database.db
+        .selectFrom('memberships')
+        .select('role')
+        .where('user_id', '=', (await userId('admin@acme.test')) ?? '')
+        .executeTakeFirstOrThrow();
+      assert.equal(role.role, 'admin');
+    });
+
+    test(`the admin signs in as themself (${protocol}), and a new address at the verified domain joins (JIT)`, async () => {
+      const self = tab(admin);
+      const res = await signIn(self, connId(), { email: 'admin@acme.test' });
+      assert.equal(res.status, 303, res.raw.body);
+      assert.equal(await whoami(self), 'admin@acme.test');
+      const fresh = tab(admin);
+      const jit = await signIn(fresh, connId(), { email: `jit-${protocol}@acme.test` });
+      assert.equal(jit.status, 303, jit.raw.body);
+      assert.equal(await whoami(fresh), `jit-${protocol}@acme.test`);
+      // Once it exists, that account is someone else's: the admin cannot sign in as it again.
+      const again = await signIn(tab(admin), connId(), { email: `jit-${protocol}@acme.test` });
+      assert.equal(again.status, 403);
+      assert.equal(again.headers['x-test-idp-error'], 'test_idp_impersonation_refused');
+    });
+
+    test(`attack (${protocol}): the form's answer without its token, with a wrong one, or another request's, is refused`, async () => {
+      const agent = tab(admin);
+      const fields: Record<string, string> = {
+        ...hiddenFields((await formPage(agent)).raw.body),
+        email: 'csrf@acme.test',
+      };
+      assert.ok(fields.formToken);
+      const other = hiddenFields((await formPage(agent)).raw.body);
+      const { formToken: _omit, ...without } = fields;
+      for (const body of [
+        without,
+        { ...fields, formToken: 'x'.repeat(43) },
+        { ...fields, formToken: other.formToken },
+      ]) {
+        const res = await agent.request('POST', loginPath, form(body as Record<string, string>), FORM);
+        assert.equal(res.status, 403, res.raw.body);
+        assert.equal(res.headers['x-test-idp-error'], 'test_idp_form_token_invalid');
+      }
+      // Another member's session cannot use an admin's token either (it is bound to the session).
+      const stolen = await tab(member).request('POST', loginPath, form(fields), FORM);
+      assert.equal(stolen.status, 403);
+      // A cross-site post, even with the right token, is refused by its Origin.
+      const crossSite = await agent.request('POST', loginPath, form(fields), {
+        ...FORM,
+        origin: 'https://evil.example',
+      });
+      assert.equal(crossSite.status, 403);
+      assert.equal(crossSite.headers['x-test-idp-error'], 'origin_not_allowed');
+      assert.equal(await userId('csrf@acme.test'), undefined);
+      // The genuine answer still works.
+      const ok = await agent.request('POST', loginPath, form(fields), FORM);
+      assert.equal(ok.status, protocol === 'saml' ? 200 : 303, ok.raw.body);
     });
   }
 
@@ -302,7 +465,8 @@ describe('the built-in test identity provider', () => {
       timestamp: t.clock.now().getTime(),
     });
     assert.equal((await owner.post('/api/v1/me/totp/confirm', { code })).status, 200);
-    const testLogin = await signIn(owner, oidc.id, { email: 'owner@acme.test' }, { test: true });
+    ownerSso = tab(owner);
+    const testLogin = await signIn(ownerSso, oidc.id, { email: 'owner@acme.test' }, { test: true });
     assert.equal(testLogin.status, 303, testLogin.raw.body);
     const signedIn = await t.login('owner@acme.test');
     acme.owner = signedIn;
@@ -312,14 +476,15 @@ describe('the built-in test identity provider', () => {
     });
     assert.equal(enforced.status, 200, enforced.raw.body);
     assert.equal(enforced.body.enforced, true);
-    // Members sign in through the test IdP while it is on.
-    const member = await signIn(t.anonymous(), oidc.id, { email: 'new.oidc@acme.test' });
-    assert.equal(member.status, 303, member.raw.body);
+    // The owner's SSO session still opens the test IdP's form (a password session would end now), and
+    // new test people sign in through it while it is on.
+    const fresh = await signIn(tab(ownerSso), oidc.id, { email: 'after.enforcement@acme.test' });
+    assert.equal(fresh.status, 303, fresh.raw.body);
   });
 
   test('turned off: its pages answer 404 test_idp_disabled, its connections sign nobody in and cannot be enforced', async () => {
     // A response minted while on, delivered after the operator turned the test IdP off.
-    const agent = t.anonymous();
+    const agent = tab(ownerSso);
     const start = await agent.get(`/sso/${saml.id}/start`);
     const page = await agent.get(path(String(start.headers.location)));
     const posted = await agent.request(
@@ -328,12 +493,12 @@ describe('the built-in test identity provider', () => {
       form({ ...hiddenFields(page.raw.body), email: 'late@acme.test' }),
       FORM,
     );
+    assert.equal(posted.status, 200, posted.raw.body);
     const minted = hiddenFields(posted.raw.body);
-    // SSO is enforced (previous test): the owner's password session ended; they sign in through SSO.
+    // SSO is enforced (previous test): the owner's password session ended; their SSO session goes on.
     assert.equal((await acme.owner.get('/api/v1/auth/session')).status, 401);
-    const ssoOwner = t.anonymous();
-    assert.equal((await signIn(ssoOwner, oidc.id, { email: 'owner@acme.test' })).status, 303);
-    acme.owner = ssoOwner;
+    assert.equal(await whoami(ownerSso), 'owner@acme.test');
+    acme.owner = ownerSso;
     t.config.testIdp = false;
     try {
       for (const url of [
