@@ -37,6 +37,10 @@ export function identityFromForm(body: Record<string, unknown>): TestIdentity {
   return { email, firstName: text('firstName', 100), lastName: text('lastName', 100), groups };
 }
 
+/**
+ * A page of the test IdP. Its referrer policy is same-origin (the app's no-referrer would make the
+ * browser send `Origin: null` with the form's answer, which ./admin-gate.ts checks is Palisade's).
+ */
 function page(reply: FastifyReply, title: string, body: string, nonce: string, formAction: string) {
   return reply
     .type('text/html; charset=utf-8')
@@ -46,7 +50,7 @@ function page(reply: FastifyReply, title: string, body: string, nonce: string, f
       `default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-${nonce}'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
     )
     .send(
-      `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex"><title>${esc(title)}</title>` +
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex"><meta name="referrer" content="same-origin"><title>${esc(title)}</title>` +
         `<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem}.banner{background:#fff3bf;border:2px solid #e67700;padding:.75rem;font-weight:600}label{display:block;margin-top:.75rem}input{width:100%;padding:.4rem;box-sizing:border-box}button{margin-top:1rem;padding:.5rem 1rem}</style></head>` +
         `<body><p class="banner" role="note">${esc(BANNER)}</p>${body}</body></html>`,
     );

@@ -17,6 +17,7 @@ interface ConnectionBody {
  */
 describe('console: the built-in test identity provider', { skip: E2E_SKIP }, () => {
   let w: ConsoleWorld;
+  let connectionId: string;
   const dns = new Dnsmasq();
   before(async () => {
     await dns.serve([]);
@@ -53,7 +54,7 @@ describe('console: the built-in test identity provider', { skip: E2E_SKIP }, () 
     await checkAccessibility(page, 'the test IdP wizard');
     await page.getByRole('button', { name: 'Create test connection' }).click();
     await page.waitForURL(/\/sso\/connections\/sso_/);
-    const connectionId = page.url().split('/').pop()!;
+    connectionId = page.url().split('/').pop()!;
     const get = () =>
       w.api<ConnectionBody>('GET', `/api/v1/orgs/${w.orgId}/sso/connections/${connectionId}`).then((r) => r.body);
     assert.equal((await get()).preset, 'palisade_test');
@@ -64,14 +65,11 @@ describe('console: the built-in test identity provider', { skip: E2E_SKIP }, () 
       page.getByRole('link', { name: 'Test login' }).click(),
     ]);
     await tab.getByText('Palisade test identity provider — not for production').waitFor();
-    assert.equal(
-      await tab.getByLabel('Email').inputValue(),
-      'test.user@acme.example',
-      'prefilled at the verified domain',
-    );
-    await tab.getByLabel('Email').fill(OWNER_EMAIL);
+    await tab.getByText(`Signed in to Palisade as ${OWNER_EMAIL}`).waitFor();
+    assert.equal(await tab.getByLabel('Email').inputValue(), OWNER_EMAIL, 'prefilled with the admin themself');
     await tab.getByRole('button', { name: 'Sign in' }).click();
-    await tab.waitForURL(/sso_test=ok|\/acs$/);
+    await tab.waitForURL(/sso_test=ok|\/acs$|\/test-idp\/saml\/login/);
+    if (tab.url().includes('/test-idp/')) assert.fail(await tab.content());
     if (/\/acs$/.test(tab.url()))
       assert.fail(
         `the test login failed: ${await tab
@@ -87,6 +85,22 @@ describe('console: the built-in test identity provider', { skip: E2E_SKIP }, () 
     await tab.close();
     await page.goto(`/orgs/${w.orgId}/sso`);
     await page.getByTestId('connections').getByText('Test IdP', { exact: true }).waitFor();
+    assert.deepEqual(problems.list, [], 'no CSP violation, console error or exception');
+  });
+
+  test('without a Palisade session the test IdP sends the admin to sign in first, and back to its form', async () => {
+    const { page, problems } = await w.newPage();
+    await page.goto(`/sso/${connectionId}/start`);
+    await page.getByText(/Sign in to Palisade as an admin of .* first/).waitFor();
+    assert.equal(await page.getByLabel('Email').count(), 0, 'no form without a session');
+    await page.getByRole('link', { name: 'Sign in to Palisade' }).click();
+    await page.waitForURL(/\/sign-in\?next=%2Ftest-idp%2Fsaml%2Fsso/);
+    await signIn(page);
+    await page.waitForURL(/\/test-idp\/saml\/sso\?SAMLRequest=/);
+    await page.getByText(`Signed in to Palisade as ${OWNER_EMAIL}`).waitFor();
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL((url) => !url.pathname.startsWith('/test-idp/'));
+    assert.doesNotMatch(page.url(), /\/acs$/, await page.locator('body').innerText());
     assert.deepEqual(problems.list, [], 'no CSP violation, console error or exception');
   });
 });
