@@ -89,7 +89,8 @@ export function identifyCaller(deps: { db: Db; clock: Clock; config: PalisadeCon
       request.url.startsWith('/scim/') ||
       request.url.startsWith('/v1/compliance/') ||
       request.url.startsWith('/github/webhooks/') ||
-      // The built-in test IdP is another party: its forms are not Palisade's, and never see a Palisade session.
+      // The built-in test IdP is another party: it answers Palisade's SP and RP, not the API; its sign-in
+      // form identifies the admin with the same session lookup (sessionCaller), with its own form token.
       request.url.startsWith('/test-idp/')
     ) {
       request.ctx = { db: deps.db, clock: deps.clock, config: deps.config, caller, meta };

@@ -4,9 +4,9 @@ import type { FastifyReply } from 'fastify';
 import { PalisadeError } from '../errors.js';
 
 /**
- * The test IdP's pages: the sign-in form (the person types who they are; nothing is checked, which
- * is why Palisade limits what it may sign in: src/sso/test-idp-policy.ts) and the self-submitting
- * form that carries a SAML response to the service provider.
+ * The test IdP's pages: the sign-in form (a signed-in admin types who signs in: themself or a new
+ * person, ./admin-gate.ts; Palisade's sign-in adds its own limits, src/sso/test-idp-policy.ts), the
+ * refusals, and the self-submitting form that carries a SAML response to the service provider.
  */
 export interface TestIdentity {
   email: string;
@@ -139,3 +139,13 @@ export const htmlResponse = (description: string) => ({
   description,
   content: { 'text/html': { schema: Type.String({ description: 'An HTML page.' }) } },
 });
+
+/** The refusals of the form (./admin-gate.ts), as pages: no admin session, not an admin, bad token, another person's account. */
+export const refusalResponses = {
+  401: htmlResponse(
+    'Not signed in to Palisade (test_idp_sign_in_required): a page with a link to sign in and come back.',
+  ),
+  403: htmlResponse(
+    'Refused (test_idp_admin_required, test_idp_form_token_invalid, test_idp_impersonation_refused, origin_not_allowed).',
+  ),
+};

@@ -5,7 +5,15 @@ import { PalisadeError } from '../errors.js';
 import { errorResponses, ref } from '../http/schemas.js';
 import { TEST_IDP_PREFIX, testIdpOidcIssuer } from '../sso/test-idp-policy.js';
 import { assertFormToken, assertMayAssert, formToken, testIdpAdmin } from './admin-gate.js';
-import { type TestIdentity, htmlResponse as html, identityFromForm, loginForm, prefill, refusalPage } from './form.js';
+import {
+  type TestIdentity,
+  htmlResponse as html,
+  identityFromForm,
+  loginForm,
+  prefill,
+  refusalPage,
+  refusalResponses,
+} from './form.js';
 import { testIdpKey } from './keys.js';
 import {
   type AuthorizeRequest,
@@ -149,7 +157,12 @@ export function oidcRoutes(root: FastifyInstance): void {
         operationId: 'startTestIdpOidcLogin',
         summary: 'Test IdP OIDC authorization endpoint: shows the test sign-in form',
         querystring: AuthorizeQuery,
-        response: { ...errorResponses, 200: html('The test sign-in form.'), 400: html('The request was refused.') },
+        response: {
+          ...errorResponses,
+          ...refusalResponses,
+          200: html('The test sign-in form.'),
+          400: html('The request was refused.'),
+        },
       },
     },
     async (request, reply) => {
@@ -202,6 +215,7 @@ export function oidcRoutes(root: FastifyInstance): void {
             headers: { location: Type.String() },
           }),
           400: html('The request was refused.'),
+          ...refusalResponses,
         },
       },
     },

@@ -12,8 +12,9 @@ import { samlRoutes } from './saml-routes.js';
 export const testIdpSchemas = testIdpOidcSchemas;
 
 /**
- * The test IdP itself: its own plugin under /test-idp (its own form parser; no Palisade session: see
- * src/auth/identify.ts), answering 404 test_idp_disabled for everything while the installation has it off.
+ * The test IdP itself: its own plugin under /test-idp (its own form parser; src/auth/identify.ts does
+ * not identify its callers: its form identifies the admin itself, ./admin-gate.ts), answering 404
+ * test_idp_disabled for everything while the installation has it off.
  */
 async function protocolRoutes(app: FastifyInstance): Promise<void> {
   app.addContentTypeParser(

@@ -9,7 +9,15 @@ import { acsUrl, spEntityId } from '../sso/connections.js';
 import { connectionById } from '../sso/login.js';
 import { TEST_IDP_PREFIX, isTestIdpConnection } from '../sso/test-idp-policy.js';
 import { assertFormToken, assertMayAssert, formToken, testIdpAdmin } from './admin-gate.js';
-import { htmlResponse as html, identityFromForm, loginForm, postToAcs, prefill, refusalPage } from './form.js';
+import {
+  htmlResponse as html,
+  identityFromForm,
+  loginForm,
+  postToAcs,
+  prefill,
+  refusalPage,
+  refusalResponses,
+} from './form.js';
 import { testIdpKey } from './keys.js';
 import { metadataXml, mintResponse, parseAuthnRequest } from './saml.js';
 
@@ -71,7 +79,7 @@ export function samlRoutes(root: FastifyInstance): void {
     tags,
     operationId,
     summary: `Test IdP SAML single sign-on service (${binding} binding): shows the test sign-in form`,
-    response: { 200: html('The test sign-in form.'), ...errorResponses },
+    response: { 200: html('The test sign-in form.'), ...errorResponses, ...refusalResponses },
   });
   const showSamlForm = async (
     request: FastifyRequest,
@@ -138,7 +146,11 @@ export function samlRoutes(root: FastifyInstance): void {
         tags,
         operationId: 'completeTestIdpSamlLogin',
         summary: "Test IdP: signs a SAML response for what was typed and posts it to the connection's ACS URL",
-        response: { 200: html('A page that posts the signed SAMLResponse to Palisade.'), ...errorResponses },
+        response: {
+          200: html('A page that posts the signed SAMLResponse to Palisade.'),
+          ...errorResponses,
+          ...refusalResponses,
+        },
       },
     },
     async (request, reply) => {

@@ -8251,16 +8251,16 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description Default Response */
+      /** @description Not signed in to Palisade (test_idp_sign_in_required): a page with a link to sign in and come back. */
       401: {
         content: {
-          "application/json": components["schemas"]["Error"];
+          "text/html": string;
         };
       };
-      /** @description Default Response */
+      /** @description Refused (test_idp_admin_required, test_idp_form_token_invalid, test_idp_impersonation_refused, origin_not_allowed). */
       403: {
         content: {
-          "application/json": components["schemas"]["Error"];
+          "text/html": string;
         };
       };
       /** @description Default Response */
@@ -8298,16 +8298,16 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description Default Response */
+      /** @description Not signed in to Palisade (test_idp_sign_in_required): a page with a link to sign in and come back. */
       401: {
         content: {
-          "application/json": components["schemas"]["Error"];
+          "text/html": string;
         };
       };
-      /** @description Default Response */
+      /** @description Refused (test_idp_admin_required, test_idp_form_token_invalid, test_idp_impersonation_refused, origin_not_allowed). */
       403: {
         content: {
-          "application/json": components["schemas"]["Error"];
+          "text/html": string;
         };
       };
       /** @description Default Response */
@@ -8345,16 +8345,16 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description Default Response */
+      /** @description Not signed in to Palisade (test_idp_sign_in_required): a page with a link to sign in and come back. */
       401: {
         content: {
-          "application/json": components["schemas"]["Error"];
+          "text/html": string;
         };
       };
-      /** @description Default Response */
+      /** @description Refused (test_idp_admin_required, test_idp_form_token_invalid, test_idp_impersonation_refused, origin_not_allowed). */
       403: {
         content: {
-          "application/json": components["schemas"]["Error"];
+          "text/html": string;
         };
       };
       /** @description Default Response */
@@ -8498,16 +8498,16 @@ export interface operations {
           "text/html": string;
         };
       };
-      /** @description Default Response */
+      /** @description Not signed in to Palisade (test_idp_sign_in_required): a page with a link to sign in and come back. */
       401: {
         content: {
-          "application/json": components["schemas"]["Error"];
+          "text/html": string;
         };
       };
-      /** @description Default Response */
+      /** @description Refused (test_idp_admin_required, test_idp_form_token_invalid, test_idp_impersonation_refused, origin_not_allowed). */
       403: {
         content: {
-          "application/json": components["schemas"]["Error"];
+          "text/html": string;
         };
       };
       /** @description Default Response */
@@ -8546,16 +8546,16 @@ export interface operations {
           "text/html": string;
         };
       };
-      /** @description Default Response */
+      /** @description Not signed in to Palisade (test_idp_sign_in_required): a page with a link to sign in and come back. */
       401: {
         content: {
-          "application/json": components["schemas"]["Error"];
+          "text/html": string;
         };
       };
-      /** @description Default Response */
+      /** @description Refused (test_idp_admin_required, test_idp_form_token_invalid, test_idp_impersonation_refused, origin_not_allowed). */
       403: {
         content: {
-          "application/json": components["schemas"]["Error"];
+          "text/html": string;
         };
       };
       /** @description Default Response */
