@@ -40,6 +40,7 @@ import { streamRoutes, streamSchemas } from './streams/routes.js';
 import { pageRoutes } from './web/pages.js';
 import { consoleRoutes } from './web/console.js';
 import { ssoRoutes, ssoSchemas } from './sso/routes.js';
+import { testIdpRoutes, testIdpSchemas } from './test-idp/routes.js';
 import { workspaceRoutes } from './workspace/routes.js';
 import { gatewayRoutes, gatewaySchemas } from './gateway/routes.js';
 import { gatewayErrorBody, isGatewayPath } from './gateway/errors.js';
@@ -92,6 +93,7 @@ const sharedSchemas = [
   ...roleMappingSchemas,
   ...scimSchemas,
   ...ssoSchemas,
+  ...testIdpSchemas,
   ...streamSchemas,
   ...gatewaySchemas,
   ...orgSchemas,
@@ -283,6 +285,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     [scimRoutes, API],
     [scimProtocolRoutes, ''],
     [ssoRoutes, ''],
+    [testIdpRoutes, ''],
     [workspaceRoutes, API],
     [gatewayRoutes, ''],
     [streamRoutes, API],

@@ -49,6 +49,8 @@ export interface PalisadeConfig {
   samlMaxAssertionLifetimeMinutes: number;
   /** Least time between two unscheduled re-discoveries of an OIDC provider (unknown signing key, new algorithm). */
   oidcRediscoverMinSeconds: number;
+  /** Serve the built-in test identity provider (src/test-idp/): anyone who reaches it can assert any address, so off unless turned on. */
+  testIdp: boolean;
   masterKey: string;
   masterKeyFile: string;
   kekProvider: 'local' | 'pkcs11';
@@ -454,6 +456,13 @@ export const CONFIG_SPEC = {
     parse: integer(1, 24 * 60),
     describe:
       'Longest lifetime (IssueInstant to NotOnOrAfter) of a SAML assertion Palisade accepts; identity providers issue them for minutes to an hour. Longer-lived ones are refused (saml_assertion_lifetime_too_long).',
+  },
+  testIdp: {
+    variable: 'PALISADE_TEST_IDP',
+    default: false,
+    parse: bool,
+    describe:
+      'Serve the built-in test identity provider (SAML and OIDC, under /test-idp/) so admins can try single sign-on, test logins and enforcement without a real IdP. Its sign-in form accepts any address typed into it, so it is off unless turned on; never turn it on for an installation people rely on. While off, its pages answer 404 test_idp_disabled and connections to it neither sign anyone in nor can be enforced (see docs/sso-test-idp.md).',
   },
   oidcRediscoverMinSeconds: {
     variable: 'PALISADE_OIDC_REDISCOVER_MIN_SECONDS',

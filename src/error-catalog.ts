@@ -17,6 +17,7 @@ import { ORGS_ERROR_CODES } from './orgs/error-codes.js';
 import { SCIM_ERROR_CODES } from './scim/error-codes.js';
 import { SSO_ERROR_CODES } from './sso/error-codes.js';
 import { STREAMS_ERROR_CODES } from './streams/error-codes.js';
+import { TEST_IDP_ERROR_CODES } from './test-idp/error-codes.js';
 import { USERS_ERROR_CODES } from './users/error-codes.js';
 import { WORKSPACE_ERROR_CODES } from './workspace/error-codes.js';
 
@@ -44,6 +45,7 @@ export const ERROR_CODE_DOMAINS = {
   scim: SCIM_ERROR_CODES,
   sso: SSO_ERROR_CODES,
   streams: STREAMS_ERROR_CODES,
+  'test-idp': TEST_IDP_ERROR_CODES,
   users: USERS_ERROR_CODES,
   workspace: WORKSPACE_ERROR_CODES,
 } as const;

@@ -117,6 +117,7 @@ const SAMPLE_BODIES: Record<string, unknown> = {
     name: 'Rogue IdP',
     oidc: { issuer: 'https://idp.beta.example', clientId: 'rogue', clientSecret: 'rogue-secret' },
   },
+  'POST /api/v1/orgs/:orgId/sso/test-idp-connections': { protocol: 'saml', name: 'Rogue test IdP' },
   'PATCH /api/v1/orgs/:orgId/sso/connections/:connectionId': { name: 'Taken over', idpInitiated: false },
   'POST /api/v1/orgs/:orgId/sso/connections/:connectionId/simulate': {
     claims: { email: 'intruder@b.example', groups: ['alpha-admins'] },
@@ -301,7 +302,8 @@ describe('tenant isolation on every route', () => {
   let t: TestApp;
   let w: World;
   before(async () => {
-    t = await createTestApp();
+    // The test IdP on: its one-click route must then refuse for tenancy, not because it is off.
+    t = await createTestApp({ testIdp: true });
     const a = await t.seedOrg('Alpha Secret Corp', 'owner@alpha.example');
     const child = await a.owner.post(`/api/v1/orgs/${a.orgId}/children`, { name: 'Alpha Hidden Unit' });
     const { memberId } = await t.addMember(a.owner, a.orgId, 'member@alpha.example', 'admin');

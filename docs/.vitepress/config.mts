@@ -28,6 +28,7 @@ export default defineConfig({
           { text: 'SSO with Entra ID', link: '/guides/sso-entra' },
           { text: 'SSO with Google Workspace', link: '/guides/sso-google' },
           { text: 'SSO: other SAML or OIDC', link: '/guides/sso-generic' },
+          { text: 'Try SSO with the test IdP', link: '/sso-test-idp' },
           { text: 'Map roles, enforce SSO safely', link: '/guides/enforce-sso' },
           { text: 'SCIM with Okta', link: '/guides/scim-okta' },
           { text: 'SCIM with Entra ID', link: '/guides/scim-entra' },

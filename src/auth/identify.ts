@@ -30,7 +30,7 @@ declare module 'fastify' {
  * covers a leaked CSRF token. Requests without `Origin` (older browsers, same-origin GETs) rely on
  * the CSRF token alone.
  */
-function assertSameOrigin(request: FastifyRequest, config: PalisadeConfig): void {
+export function assertSameOrigin(request: FastifyRequest, config: PalisadeConfig): void {
   const origin = request.headers.origin;
   if (origin === undefined) return;
   const allowed = new Set<string>();
@@ -47,6 +47,27 @@ function assertSameOrigin(request: FastifyRequest, config: PalisadeConfig): void
       `This change came from ${origin.slice(0, 100)}, not from Palisade's own pages (${config.publicUrl}). Make the change from Palisade, or with an API token. If Palisade is served at another address, set PALISADE_PUBLIC_URL to it.`,
     );
   }
+}
+
+/**
+ * The caller a session cookie's secret stands for, or undefined: unknown, expired, revoked, suspended,
+ * or a password/link session that SSO enforcement ends now. The one session lookup of cookie
+ * callers: every request's (below) and the built-in test IdP's, which identifies its admin itself
+ * (src/test-idp/admin-gate.ts). It checks no CSRF token: each caller protects its own changes.
+ */
+export async function sessionCaller(
+  ctx: Pick<Ctx, 'db' | 'clock' | 'meta'>,
+  secret: string,
+): Promise<(Caller & { kind: 'user' }) | undefined> {
+  const found = await resolveSession(ctx.db, ctx.clock.now(), secret);
+  if (!found || (await endSessionIfSsoRequired(ctx, found))) return undefined;
+  return {
+    kind: 'user',
+    userId: found.user.id,
+    email: found.user.email,
+    via: 'session',
+    credentialId: found.sessionId,
+  };
 }
 
 /**
@@ -67,7 +88,10 @@ export function identifyCaller(deps: { db: Db; clock: Clock; config: PalisadeCon
     if (
       request.url.startsWith('/scim/') ||
       request.url.startsWith('/v1/compliance/') ||
-      request.url.startsWith('/github/webhooks/')
+      request.url.startsWith('/github/webhooks/') ||
+      // The built-in test IdP is another party: it answers Palisade's SP and RP, not the API; its sign-in
+      // form identifies the admin with the same session lookup (sessionCaller), with its own form token.
+      request.url.startsWith('/test-idp/')
     ) {
       request.ctx = { db: deps.db, clock: deps.clock, config: deps.config, caller, meta };
       return;
@@ -101,15 +125,9 @@ export function identifyCaller(deps: { db: Db; clock: Clock; config: PalisadeCon
     } else {
       const secret = request.cookies[SESSION_COOKIE];
       if (secret) {
-        const found = await resolveSession(deps.db, now, secret);
-        if (found && !(await endSessionIfSsoRequired({ db: deps.db, clock: deps.clock, meta }, found))) {
-          caller = {
-            kind: 'user',
-            userId: found.user.id,
-            email: found.user.email,
-            via: 'session',
-            credentialId: found.sessionId,
-          };
+        const found = await sessionCaller({ db: deps.db, clock: deps.clock, meta }, secret);
+        if (found) {
+          caller = found;
           request.sessionSecret = secret;
           if (!SAFE_METHODS.has(request.method) && !CSRF_EXEMPT.test(request.url)) {
             assertSameOrigin(request, deps.config);

@@ -26,6 +26,7 @@ import * as m0022 from './migrations/0022_notifications.js';
 import * as m0023 from './migrations/0023_cache_invalidation.js';
 import * as m0024 from './migrations/0024_audit_pending.js';
 import * as m0025 from './migrations/0025_admin_suspension.js';
+import * as m0026 from './migrations/0026_test_idp.js';
 
 /** What a migration that encrypts existing data needs besides the database. */
 export interface MigrationDeps {
@@ -66,6 +67,7 @@ const MIGRATIONS: Record<string, Migration | ((deps: MigrationDeps) => Migration
   '0023_cache_invalidation': m0023,
   '0024_audit_pending': m0024,
   '0025_admin_suspension': m0025,
+  '0026_test_idp': m0026,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);

@@ -9,6 +9,7 @@ import type { ComplianceTables } from '../compliance/tables.js';
 import type { GatewayTables } from '../gateway/tables.js';
 import type { GithubTables } from '../github/tables.js';
 import type { NotificationTables } from '../notifications/tables.js';
+import type { TestIdpTables } from '../test-idp/tables.js';
 
 /**
  * Table types shared by both dialects. Times are ISO-8601 UTC strings with milliseconds
@@ -237,7 +238,8 @@ export interface DB
     ComplianceTables,
     GatewayTables,
     GithubTables,
-    NotificationTables {}
+    NotificationTables,
+    TestIdpTables {}
 
 export type Db = Kysely<DB>;
 export type Tx = Transaction<DB>;

@@ -12,6 +12,7 @@ import { sealConnectionSecret } from './secrets.js';
 import { generateSpKeyPair } from './sp-keys.js';
 import { type ClaimNames, PRESETS, type PresetId } from './presets.js';
 import type { SsoConnectionsTable } from './tables.js';
+import { TEST_IDP_PRESET, isTestIdpConnection } from './test-idp-policy.js';
 
 export type ConnectionRow = SsoConnectionsTable;
 
@@ -385,7 +386,17 @@ export async function loadConnection(db: Queryable, orgId: string, id: string): 
   return row;
 }
 
-export async function createConnection(ctx: Ctx, orgId: string, input: CreateConnectionInput): Promise<ConnectionView> {
+/**
+ * `internal.testIdp`: the connection points at Palisade's built-in test IdP (src/test-idp/, which
+ * fills the settings itself): stored with the test-IdP preset, and its issuer — Palisade's own URL,
+ * not one an admin chose — is not put through the outbound policy here (./test-idp-policy.ts).
+ */
+export async function createConnection(
+  ctx: Ctx,
+  orgId: string,
+  input: CreateConnectionInput,
+  internal: { testIdp?: boolean } = {},
+): Promise<ConnectionView> {
   await authorize(ctx, orgId, 'sso.manage');
   const preset = PRESETS[(input.preset ?? 'custom') as PresetId];
   const claims: ClaimNames = { ...(input.protocol === 'oidc' ? preset.oidc : preset.saml), ...(input.claims ?? {}) };
@@ -396,7 +407,7 @@ export async function createConnection(ctx: Ctx, orgId: string, input: CreateCon
     org_id: orgId,
     protocol: input.protocol,
     name: input.name.trim(),
-    preset: preset.id,
+    preset: internal.testIdp ? TEST_IDP_PRESET : preset.id,
     status: 'active',
     jit_enabled: input.jitEnabled === false ? 0 : 1,
     idp_initiated: input.idpInitiated ? 1 : 0,
@@ -433,7 +444,7 @@ export async function createConnection(ctx: Ctx, orgId: string, input: CreateCon
     if (input.saml)
       throw badRequest('wrong_protocol_settings', 'This is an OIDC connection; remove the saml settings.');
     row.oidc_issuer = checkUrl(input.oidc.issuer, 'oidc.issuer');
-    await assertDestinationAllowed(ctx.config, new URL(row.oidc_issuer).hostname);
+    if (!internal.testIdp) await assertDestinationAllowed(ctx.config, new URL(row.oidc_issuer).hostname);
     row.oidc_client_id = input.oidc.clientId;
     if (input.idpInitiated)
       throw badRequest('idp_initiated_not_supported', 'IdP-initiated login applies to SAML connections only.');
@@ -539,6 +550,14 @@ export function applyUpdate(
   at: string,
   fetched?: IdpMetadata,
 ): ConnectionRow {
+  if (
+    isTestIdpConnection(row) &&
+    (input.saml || input.oidc?.issuer !== undefined || input.oidc?.clientId !== undefined)
+  )
+    throw badRequest(
+      'test_idp_connection_fixed',
+      "This connection points at Palisade's built-in test identity provider, whose settings Palisade fills in. To use another identity provider, create a new connection.",
+    );
   const next: ConnectionRow = { ...row, updated_at: at };
   if (input.name !== undefined) next.name = input.name.trim();
   if (input.status !== undefined) next.status = input.status;

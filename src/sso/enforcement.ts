@@ -8,6 +8,7 @@ import { authorize } from '../orgs/authorize.js';
 import type { Tx } from '../db/schema.js';
 import { type BreakGlassOwnerView, breakGlassOwners } from './break-glass.js';
 import { type ConnectionRow, loadConnection } from './connections.js';
+import { isTestIdpConnection } from './test-idp-policy.js';
 
 export const EnforceInput = Type.Object(
   {
@@ -83,6 +84,11 @@ export async function enforcementReadiness(
       conn.status === 'draft'
         ? 'the connection is a draft without IdP metadata; add it first'
         : 'the connection is disabled; enable it first',
+    );
+  // Anyone who reaches the test IdP can type any address into it: never the only way in while it is off.
+  if (isTestIdpConnection(conn) && !ctx.config.testIdp)
+    missing.push(
+      "the connection uses Palisade's built-in test identity provider, which is turned off on this installation (PALISADE_TEST_IDP); enforce a connection to a real identity provider",
     );
   const maxAge = ctx.config.ssoTestLoginMaxAgeDays;
   const cutoff = new Date(now.getTime() - maxAge * 86_400_000).toISOString();

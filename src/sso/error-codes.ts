@@ -94,6 +94,11 @@ export const SSO_ERROR_CODES = {
     status: 403,
     message: 'This account signs in through single sign-on and has no password. Sign in at ….',
   },
+  test_idp_connection_fixed: {
+    status: 400,
+    message:
+      "This connection points at Palisade's built-in test identity provider, whose settings Palisade fills in. To use another identity provider, create a new connection.",
+  },
   totp_already_enrolled: {
     status: 409,
     message: 'This account already has a confirmed authenticator. Remove it first to enroll another.',

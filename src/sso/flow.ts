@@ -6,6 +6,7 @@ import { connectionById } from './login.js';
 import { finishOidc, peekOidcState } from './oidc.js';
 import { completeLogin } from './provision.js';
 import { finishSaml } from './saml.js';
+import { assertTestIdpUsable } from './test-idp-policy.js';
 
 /** `notice`: something the person should be told on arrival (their address changed at the IdP, and the account followed). */
 export type FlowResult =
@@ -35,6 +36,7 @@ async function run(
         {},
         404,
       );
+    assertTestIdpUsable(ctx.config, conn);
     const got = await body(conn);
     // OIDC's `sub` is stable by definition; a SAML NameID only in the persistent format (an email NameID is the address itself).
     const identity = {

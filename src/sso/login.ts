@@ -5,6 +5,7 @@ import type { ConnectionRow } from './connections.js';
 import { fail } from './diagnosis.js';
 import { startOidc } from './oidc.js';
 import { startSaml } from './saml.js';
+import { assertTestIdpUsable } from './test-idp-policy.js';
 
 export async function connectionById(ctx: Pick<Ctx, 'db'>, id: string): Promise<ConnectionRow | undefined> {
   return ctx.db.selectFrom('sso_connections').selectAll().where('id', '=', id).executeTakeFirst();
@@ -37,6 +38,7 @@ export async function startLogin(
       'connection active',
       { expected: 'active', received: conn.status },
     );
+  assertTestIdpUsable(ctx.config, conn);
   const purpose = test ? 'test' : 'login';
   const redirect =
     conn.protocol === 'oidc'

@@ -7,6 +7,7 @@ import { outboundFetch } from '../net/outbound.js';
 import type { ConnectionRow } from './connections.js';
 import { fail } from './diagnosis.js';
 import type { OidcTokenAuthMethod } from './tables.js';
+import { outboundConfigFor } from './test-idp-policy.js';
 
 /**
  * The relying party's view of one OIDC provider: its discovery document, how Palisade authenticates
@@ -125,7 +126,7 @@ async function build(
 ): Promise<{ config: client.Configuration; method: OidcTokenAuthMethod }> {
   const issuer = new URL(conn.oidc_issuer ?? '');
   const options = {
-    [client.customFetch]: fetcherFor(palisade),
+    [client.customFetch]: fetcherFor(outboundConfigFor(conn, palisade)),
     ...(issuer.protocol === 'http:' ? { execute: [client.allowInsecureRequests] } : {}),
   };
   const discovered = await client.discovery(issuer, conn.oidc_client_id ?? '', undefined, client.None(), options);

@@ -41,6 +41,10 @@ export const PresetList = Type.Object(
         docsUrl: Type.Union([Type.String(), Type.Null()]),
       }),
     ),
+    testIdpEnabled: Type.Boolean({
+      description:
+        "Whether this installation serves Palisade's built-in test identity provider (PALISADE_TEST_IDP): then POST /api/v1/orgs/{orgId}/sso/test-idp-connections creates a connection to it.",
+    }),
   },
   { $id: 'SsoPresetList' },
 );

@@ -5,6 +5,7 @@ import type { Membership, Queryable, Role, Tx, User } from '../db/schema.js';
 import { newId } from '../ids.js';
 import { type MappingResult, type RoleMapping, evaluateGroups, loadRoleMapping } from '../orgs/role-mapping.js';
 import { type SsoDomainCapture, autoJoinCapturingOrg, ssoDomainCapture } from '../domains/capture.js';
+import { testIdpRefusal } from './test-idp-policy.js';
 import { normalizeEmail } from '../users/email.js';
 import { findUserById } from '../users/store.js';
 import { revokeAllCredentials } from '../auth/sessions.js';
@@ -217,6 +218,9 @@ export function decideLogin(conn: ConnectionRow, identity: Identity, facts: Logi
   // Domain capture, as at password sign-in: a verified domain decides who may add people at it.
   const capture = facts.capture;
   plan.domainCapture = capture;
+  // The built-in test IdP signs any typed address: only this organization's verified domains (./test-idp-policy.ts).
+  const testIdp = testIdpRefusal(conn, identity.email, capture);
+  if (testIdp) return refuse(testIdp.code, testIdp.message);
   const emailDomain = identity.email.slice(identity.email.lastIndexOf('@') + 1);
   if (account.emailChange) {
     // Moving an account to an address at a domain another organization verified would hand that organization's address to this IdP's account.
@@ -577,6 +581,8 @@ export function plainRefusal(code: string): string {
       return 'Your identity provider now sends an email address that another Palisade account already uses, so you were not signed in. Ask your administrator to resolve it.';
     case 'sso_subject_mismatch':
       return 'This email address belongs to a Palisade account linked to a different person at your identity provider, so you were not signed in. Ask your administrator.';
+    case 'sso_test_idp_domain_unverified':
+      return "Palisade's built-in test identity provider signs in only addresses at domains this organization verified. Use an address at one of them.";
     case 'sso_account_in_other_organization':
       return "Your Palisade account also belongs to another organization, so it cannot be signed in through this organization's identity provider. Sign in with your usual method.";
     default:

@@ -141,7 +141,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
         response: { 200: ref(PresetList), ...errorResponses },
       },
     },
-    async () => ({ data: Object.values(PRESETS) }),
+    async (request) => ({ data: Object.values(PRESETS), testIdpEnabled: request.ctx.config.testIdp }),
   );
 
   app.get(

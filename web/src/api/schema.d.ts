@@ -386,6 +386,48 @@ export interface paths {
     /** SAML service-provider metadata of a connection */
     get: operations["getSamlServiceProviderMetadata"];
   };
+  "/api/v1/orgs/{orgId}/sso/test-idp-connections": {
+    /** Create a connection to Palisade's built-in test identity provider (only while the installation turns it on; it signs in only addresses at this organization's verified domains) */
+    post: operations["createTestIdpConnection"];
+  };
+  "/test-idp/saml/metadata": {
+    /** SAML metadata of the built-in test identity provider (off unless PALISADE_TEST_IDP is on) */
+    get: operations["getTestIdpSamlMetadata"];
+  };
+  "/test-idp/saml/sso": {
+    /** Test IdP SAML single sign-on service (HTTP-Redirect binding): shows the test sign-in form */
+    get: operations["startTestIdpSamlLogin"];
+    /** Test IdP SAML single sign-on service (HTTP-POST binding): shows the test sign-in form */
+    post: operations["postTestIdpSamlLogin"];
+  };
+  "/test-idp/saml/login": {
+    /** Test IdP: signs a SAML response for what was typed and posts it to the connection's ACS URL */
+    post: operations["completeTestIdpSamlLogin"];
+  };
+  "/test-idp/oidc/.well-known/openid-configuration": {
+    /** OpenID Connect discovery document of the built-in test identity provider */
+    get: operations["getTestIdpOidcDiscovery"];
+  };
+  "/test-idp/oidc/jwks": {
+    /** The test identity provider's public signing key (JWK set) */
+    get: operations["getTestIdpJwks"];
+  };
+  "/test-idp/oidc/authorize": {
+    /** Test IdP OIDC authorization endpoint: shows the test sign-in form */
+    get: operations["startTestIdpOidcLogin"];
+  };
+  "/test-idp/oidc/login": {
+    /** Test IdP: issues an authorization code for what was typed and returns to Palisade's callback */
+    post: operations["completeTestIdpOidcLogin"];
+  };
+  "/test-idp/oidc/token": {
+    /** Test IdP OIDC token endpoint: authorization code (single use, 60 s, PKCE) for an ID token */
+    post: operations["exchangeTestIdpCode"];
+  };
+  "/test-idp/oidc/userinfo": {
+    /** Test IdP OIDC userinfo endpoint */
+    get: operations["getTestIdpUserinfo"];
+  };
   "/api/v1/orgs/{orgId}/conversations": {
     /** Your conversations in this organization */
     get: operations["listConversations"];
@@ -1074,6 +1116,8 @@ export interface components {
           configure: string;
           docsUrl: string | null;
         })[];
+      /** @description Whether this installation serves Palisade's built-in test identity provider (PALISADE_TEST_IDP): then POST /api/v1/orgs/{orgId}/sso/test-idp-connections creates a connection to it. */
+      testIdpEnabled: boolean;
     };
     SsoSimulationView: {
       wouldSucceed: boolean;
@@ -1265,6 +1309,54 @@ export interface components {
           n?: string;
           e?: string;
         }[];
+    };
+    /** @description An OAuth 2.0 error (RFC 6749 §5.2). */
+    TestIdpOAuthError: {
+      error: string;
+      error_description: string;
+    };
+    TestIdpDiscovery: {
+      issuer: string;
+      authorization_endpoint: string;
+      token_endpoint: string;
+      userinfo_endpoint: string;
+      jwks_uri: string;
+      response_types_supported: string[];
+      grant_types_supported: string[];
+      subject_types_supported: string[];
+      id_token_signing_alg_values_supported: string[];
+      scopes_supported: string[];
+      token_endpoint_auth_methods_supported: string[];
+      code_challenge_methods_supported: string[];
+      claims_supported: string[];
+    };
+    TestIdpJwks: {
+      keys: {
+          kty: string;
+          kid: string;
+          /** @enum {string} */
+          use: "sig";
+          /** @enum {string} */
+          alg: "RS256";
+          n?: string;
+          e?: string;
+        }[];
+    };
+    TestIdpTokens: {
+      access_token: string;
+      token_type: string;
+      expires_in: number;
+      id_token: string;
+      scope: string;
+    };
+    TestIdpUserinfo: {
+      sub: string;
+      email: string;
+      email_verified: boolean;
+      name?: string;
+      given_name?: string;
+      family_name?: string;
+      groups: string[];
     };
     AuditStreamView: {
       id: string;
@@ -8416,6 +8508,613 @@ export interface operations {
       200: {
         content: {
           "application/samlmetadata+xml": string;
+        };
+      };
+    };
+  };
+  /** Create a connection to Palisade's built-in test identity provider (only while the installation turns it on; it signs in only addresses at this organization's verified domains) */
+  createTestIdpConnection: {
+    parameters: {
+      path: {
+        orgId: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          protocol: "saml" | "oidc";
+          name?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      201: {
+        content: {
+          "application/json": {
+            id: string;
+            orgId: string;
+            protocol: string;
+            name: string;
+            preset: string;
+            status: string;
+            jitEnabled: boolean;
+            idpInitiated: boolean;
+            /** @description SAML: AuthnRequests are signed (the SP metadata says AuthnRequestsSigned="true" and publishes the signing certificate). */
+            signAuthnRequests: boolean;
+            claims: {
+              email: string;
+              firstName: string;
+              lastName: string;
+              groups: string;
+            };
+            loginUrl: string;
+            oidc: ({
+              issuer: string;
+              clientId: string;
+              clientSecretSet: boolean;
+              redirectUri: string;
+              /** @description How Palisade authenticates at the token endpoint. `auto` (default): the first of client_secret_basic, client_secret_post, private_key_jwt that discovery's token_endpoint_auth_methods_supported lists. private_key_jwt signs with the connection's own key, published at oidc.jwksUri. */
+              tokenAuthMethod: "auto" | "client_secret_basic" | "client_secret_post" | "private_key_jwt";
+              jwksUri: string | null;
+            }) | null;
+            saml: ({
+              idpEntityId: string | null;
+              idpSsoUrl: string | null;
+              idpCertificates: {
+                  fingerprintSha256: string;
+                  subject: string;
+                  notAfter: string;
+                }[];
+              /** @description Certificates the metadata refresh kept (also listed in idpCertificates) because recent sign-ins were signed with them and the IdP metadata no longer publishes them; released at the first sign-in signed with a new certificate. */
+              idpHeldCertificates: {
+                  fingerprintSha256: string;
+                  subject: string;
+                  notAfter: string;
+                }[];
+              spEntityId: string;
+              acsUrl: string;
+              spMetadataUrl: string;
+              idpMetadataUrl: string | null;
+              idpMetadataRefreshedAt: string | null;
+              idpMetadataError: string | null;
+              spCertificate: string | null;
+              /** @description WantAuthnRequestsSigned from the IdP metadata; null when the IdP was configured field by field. */
+              idpWantsAuthnRequestsSigned: boolean | null;
+              /** @description SHA-1 signatures and digests are accepted from this IdP (off by default). */
+              allowSha1Signatures: boolean;
+            }) | null;
+            lastTestLoginAt: string | null;
+            createdAt: string;
+            updatedAt: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** SAML metadata of the built-in test identity provider (off unless PALISADE_TEST_IDP is on) */
+  getTestIdpSamlMetadata: {
+    responses: {
+      /** @description The IdP metadata: entity id, SSO URL, signing certificate. */
+      200: {
+        content: {
+          "application/samlmetadata+xml": string;
+        };
+      };
+      /** @description Default Response */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Test IdP SAML single sign-on service (HTTP-Redirect binding): shows the test sign-in form */
+  startTestIdpSamlLogin: {
+    parameters: {
+      query: {
+        SAMLRequest: string;
+        RelayState?: string;
+        SigAlg?: string;
+        Signature?: string;
+      };
+    };
+    responses: {
+      /** @description The test sign-in form. */
+      200: {
+        content: {
+          "text/html": string;
+        };
+      };
+      /** @description Default Response */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not signed in to Palisade (test_idp_sign_in_required): a page with a link to sign in and come back. */
+      401: {
+        content: {
+          "text/html": string;
+        };
+      };
+      /** @description Refused (test_idp_admin_required, test_idp_form_token_invalid, test_idp_impersonation_refused, origin_not_allowed). */
+      403: {
+        content: {
+          "text/html": string;
+        };
+      };
+      /** @description Default Response */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Test IdP SAML single sign-on service (HTTP-POST binding): shows the test sign-in form */
+  postTestIdpSamlLogin: {
+    responses: {
+      /** @description The test sign-in form. */
+      200: {
+        content: {
+          "text/html": string;
+        };
+      };
+      /** @description Default Response */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not signed in to Palisade (test_idp_sign_in_required): a page with a link to sign in and come back. */
+      401: {
+        content: {
+          "text/html": string;
+        };
+      };
+      /** @description Refused (test_idp_admin_required, test_idp_form_token_invalid, test_idp_impersonation_refused, origin_not_allowed). */
+      403: {
+        content: {
+          "text/html": string;
+        };
+      };
+      /** @description Default Response */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Test IdP: signs a SAML response for what was typed and posts it to the connection's ACS URL */
+  completeTestIdpSamlLogin: {
+    responses: {
+      /** @description A page that posts the signed SAMLResponse to Palisade. */
+      200: {
+        content: {
+          "text/html": string;
+        };
+      };
+      /** @description Default Response */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not signed in to Palisade (test_idp_sign_in_required): a page with a link to sign in and come back. */
+      401: {
+        content: {
+          "text/html": string;
+        };
+      };
+      /** @description Refused (test_idp_admin_required, test_idp_form_token_invalid, test_idp_impersonation_refused, origin_not_allowed). */
+      403: {
+        content: {
+          "text/html": string;
+        };
+      };
+      /** @description Default Response */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** OpenID Connect discovery document of the built-in test identity provider */
+  getTestIdpOidcDiscovery: {
+    responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["TestIdpDiscovery"];
+        };
+      };
+      /** @description Default Response */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** The test identity provider's public signing key (JWK set) */
+  getTestIdpJwks: {
+    responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["TestIdpJwks"];
+        };
+      };
+      /** @description Default Response */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Test IdP OIDC authorization endpoint: shows the test sign-in form */
+  startTestIdpOidcLogin: {
+    parameters: {
+      query?: {
+        client_id?: string;
+        redirect_uri?: string;
+        response_type?: string;
+        scope?: string;
+        state?: string;
+        nonce?: string;
+        code_challenge?: string;
+        code_challenge_method?: string;
+      };
+    };
+    responses: {
+      /** @description The test sign-in form. */
+      200: {
+        content: {
+          "text/html": string;
+        };
+      };
+      /** @description The request was refused. */
+      400: {
+        content: {
+          "text/html": string;
+        };
+      };
+      /** @description Not signed in to Palisade (test_idp_sign_in_required): a page with a link to sign in and come back. */
+      401: {
+        content: {
+          "text/html": string;
+        };
+      };
+      /** @description Refused (test_idp_admin_required, test_idp_form_token_invalid, test_idp_impersonation_refused, origin_not_allowed). */
+      403: {
+        content: {
+          "text/html": string;
+        };
+      };
+      /** @description Default Response */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Test IdP: issues an authorization code for what was typed and returns to Palisade's callback */
+  completeTestIdpOidcLogin: {
+    responses: {
+      /** @description Back to Palisade's callback with the code. */
+      303: {
+        headers: {
+          location?: string;
+        };
+        content: never;
+      };
+      /** @description The request was refused. */
+      400: {
+        content: {
+          "text/html": string;
+        };
+      };
+      /** @description Not signed in to Palisade (test_idp_sign_in_required): a page with a link to sign in and come back. */
+      401: {
+        content: {
+          "text/html": string;
+        };
+      };
+      /** @description Refused (test_idp_admin_required, test_idp_form_token_invalid, test_idp_impersonation_refused, origin_not_allowed). */
+      403: {
+        content: {
+          "text/html": string;
+        };
+      };
+      /** @description Default Response */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Test IdP OIDC token endpoint: authorization code (single use, 60 s, PKCE) for an ID token */
+  exchangeTestIdpCode: {
+    responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["TestIdpTokens"];
+        };
+      };
+      /** @description An OAuth 2.0 error (RFC 6749 §5.2). */
+      400: {
+        content: {
+          "application/json": components["schemas"]["TestIdpOAuthError"];
+        };
+      };
+      /** @description An OAuth 2.0 error (RFC 6749 §5.2). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["TestIdpOAuthError"];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Test IdP OIDC userinfo endpoint */
+  getTestIdpUserinfo: {
+    responses: {
+      /** @description Default Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["TestIdpUserinfo"];
+        };
+      };
+      /** @description An OAuth 2.0 error (RFC 6749 §5.2). */
+      400: {
+        content: {
+          "application/json": components["schemas"]["TestIdpOAuthError"];
+        };
+      };
+      /** @description An OAuth 2.0 error (RFC 6749 §5.2). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["TestIdpOAuthError"];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Default Response */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
         };
       };
     };

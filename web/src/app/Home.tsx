@@ -4,7 +4,7 @@ import { useEffect } from 'react';
 import { Navigate, useNavigate, useSearchParams } from 'react-router';
 import { ApiErrorAlert } from './errors';
 import { useMyOrgs } from './orgs';
-import { safeNext } from './session';
+import { goNext, safeNext } from './session';
 
 /** Where an SSO sign-in should land: the identity provider returns to / (the server's redirect). */
 export const SSO_NEXT_KEY = 'palisade.sso.next';
@@ -36,7 +36,7 @@ export function Home() {
     const next = sessionStorage.getItem(SSO_NEXT_KEY);
     if (next) {
       sessionStorage.removeItem(SSO_NEXT_KEY);
-      if (safeNext(next) !== '/') navigate(safeNext(next), { replace: true });
+      if (safeNext(next) !== '/') goNext(navigate, safeNext(next));
     }
   }, [params, navigate]);
 

@@ -43,6 +43,16 @@ export function safeNext(next: string | null | undefined): string {
   return next;
 }
 
+/**
+ * Goes to `next` (a safeNext path) after signing in: inside the console, or with a full page load for
+ * a page the server renders, not the console (the built-in test IdP's form sends admins here to sign
+ * in first, and back).
+ */
+export function goNext(navigate: (to: string, opts: { replace: boolean }) => void, next: string): void {
+  if (next.startsWith('/test-idp/')) window.location.assign(next);
+  else navigate(next, { replace: true });
+}
+
 export function signInPath(next: string): string {
   return next === '/' ? '/sign-in' : `/sign-in?next=${encodeURIComponent(next)}`;
 }

@@ -16,7 +16,7 @@ import { useNavigate, useSearchParams } from 'react-router';
 import { type Ok, api, data } from '../api/client';
 import { ApiErrorAlert } from '../app/errors';
 import { SSO_NEXT_KEY } from '../app/Home';
-import { safeNext, useSession, useSignedIn } from '../app/session';
+import { goNext, safeNext, useSession, useSignedIn } from '../app/session';
 
 type Discovery = Ok<'discoverLogin'>;
 
@@ -41,7 +41,7 @@ export default function SignInPage() {
 
   // Already signed in (another tab, or a stale link): go on.
   useEffect(() => {
-    if (session.data) navigate(next, { replace: true });
+    if (session.data) goNext(navigate, next);
   }, [session.data, next, navigate]);
 
   const discover = async (e: FormEvent) => {
@@ -66,7 +66,7 @@ export default function SignInPage() {
         ? await data(api.POST('/api/v1/auth/break-glass', { body: { email, password, code } }))
         : await data(api.POST('/api/v1/auth/login', { body: { email, password } }));
       await signedIn(answer);
-      navigate(next, { replace: true });
+      goNext(navigate, next);
     } catch (err) {
       setError(err);
       setBusy(false);

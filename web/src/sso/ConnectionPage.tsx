@@ -1,4 +1,5 @@
 import {
+  Alert,
   Anchor,
   Badge,
   Button,
@@ -24,6 +25,7 @@ import { useOrgId } from '../app/orgs';
 import { ConfirmButton, CopyValue, Loading } from '../domains/widgets';
 import { WARN_COLOR, when } from '../domains/words';
 import { urlProblem } from './NewConnectionPage';
+import { TEST_IDP_PRESET } from './presets';
 import { STATUS_COLOR } from './SsoPage';
 import type { Connection, UpdateConnection } from './types';
 
@@ -450,8 +452,16 @@ export default function ConnectionPage() {
         </Badge>
         <Text size="sm">{c.protocol.toUpperCase()}</Text>
       </Group>
-      <ValuesForIdp c={c} />
-      {c.saml ? <IdpMetadata orgId={orgId} c={c} /> : null}
+      {c.preset === TEST_IDP_PRESET ? (
+        <Alert color="orange" variant="light" title="Palisade test identity provider — not for production">
+          Palisade filled in this connection's settings. Its sign-in page accepts any address typed into it; Palisade
+          signs in through it only addresses at domains this organization verified, and stops signing anyone in through
+          it if the operator turns the test identity provider off.
+        </Alert>
+      ) : (
+        <ValuesForIdp c={c} />
+      )}
+      {c.saml && c.preset !== TEST_IDP_PRESET ? <IdpMetadata orgId={orgId} c={c} /> : null}
       {c.oidc ? (
         <Card withBorder>
           <Stack gap={4}>

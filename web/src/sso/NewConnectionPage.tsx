@@ -10,23 +10,15 @@ import {
   TextInput,
   Title,
 } from '@mantine/core';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { api, data } from '../api/client';
 import { ApiErrorAlert } from '../app/errors';
 import { useOrgId } from '../app/orgs';
 import { CopyValue } from '../domains/widgets';
-import { WIZARDS } from './presets';
+import { WIZARDS, usePresets } from './presets';
 import type { CreateConnection } from './types';
-
-export function usePresets() {
-  return useQuery({
-    queryKey: ['sso', 'presets'],
-    staleTime: Infinity,
-    queryFn: async () => await data(api.GET('/api/v1/sso/presets')),
-  });
-}
 
 /** The API's URL rule for issuers and metadata URLs (src/sso/connections.ts checkUrl). */
 export function urlProblem(value: string, what: string): string | null {

@@ -21,7 +21,7 @@ import { ApiErrorAlert, asApiError, notifyDone } from '../app/errors';
 import { useOrgId } from '../app/orgs';
 import { ConfirmButton, Loading } from '../domains/widgets';
 import { WARN_COLOR, when } from '../domains/words';
-import { WIZARDS } from './presets';
+import { TEST_IDP_PRESET, WIZARDS, usePresets } from './presets';
 import type { BreakGlassOwners, Connection, EnforcementDryRun } from './types';
 
 export const STATUS_COLOR: Record<string, string> = { active: 'teal.9', draft: 'gray.8', disabled: WARN_COLOR };
@@ -344,6 +344,7 @@ function EnforcementCard({ orgId, connections }: { orgId: string; connections: C
 export default function SsoPage() {
   const orgId = useOrgId();
   const conns = useConnections(orgId);
+  const presets = usePresets();
   return (
     <Stack maw={1100}>
       <Title order={1}>Single sign-on</Title>
@@ -356,6 +357,11 @@ export default function SsoPage() {
             {w.label}
           </Button>
         ))}
+        {presets.data?.testIdpEnabled ? (
+          <Button component={Link} to="new/test-idp" variant="light" color="orange" h={56}>
+            Palisade test IdP (not for production)
+          </Button>
+        ) : null}
       </SimpleGrid>
       {conns.isError ? <ApiErrorAlert error={conns.error} /> : null}
       {conns.isPending ? <Loading label="Loading connections" /> : null}
@@ -376,6 +382,11 @@ export default function SsoPage() {
                   <Anchor component={Link} to={`connections/${c.id}`}>
                     {c.name}
                   </Anchor>
+                  {c.preset === TEST_IDP_PRESET ? (
+                    <Badge ml="xs" variant="light" color="orange">
+                      Test IdP
+                    </Badge>
+                  ) : null}
                 </Table.Td>
                 <Table.Td>{c.protocol.toUpperCase()}</Table.Td>
                 <Table.Td>

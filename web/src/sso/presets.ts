@@ -1,3 +1,5 @@
+import { useQuery } from '@tanstack/react-query';
+import { api, data } from '../api/client';
 import type { PresetId } from './types';
 
 /** The wizards offered: the API's presets, with the protocols each identity provider is set up with. */
@@ -9,3 +11,15 @@ export const WIZARDS: { key: string; label: string; preset: PresetId; protocols:
   { key: 'saml', label: 'Other SAML identity provider', preset: 'custom', protocols: ['saml'] },
   { key: 'oidc', label: 'Other OpenID Connect provider', preset: 'custom', protocols: ['oidc'] },
 ];
+
+/** Connections to Palisade's built-in test identity provider carry this preset (src/sso/test-idp-policy.ts). */
+export const TEST_IDP_PRESET = 'palisade_test';
+
+/** The API's presets, and whether the installation serves the built-in test identity provider. */
+export function usePresets() {
+  return useQuery({
+    queryKey: ['sso', 'presets'],
+    staleTime: Infinity,
+    queryFn: async () => await data(api.GET('/api/v1/sso/presets')),
+  });
+}
