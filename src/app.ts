@@ -271,8 +271,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(pageRoutes);
   await app.register(consoleRoutes);
   // Each domain's routes, one line each, under the prefix of the surface they belong to. Domains
-  // with more than one surface (the gateway: /v1 and /api/v1; SSO: /api/v1 and /sso) and those
-  // whose routes share a longer prefix (SCIM, compliance, GitHub, notifications) place their own.
+  // with more than one surface (the gateway: /v1 and /api/v1; SSO: /api/v1 and /sso; the test IdP:
+  // /api/v1 and /test-idp) and those whose routes share a longer prefix (SCIM protocol, compliance,
+  // GitHub, notifications) place their own, each under a prefix too.
   const API = '/api/v1';
   const domainPlugins: [FastifyPluginAsync, string][] = [
     [authRoutes, API],

@@ -121,18 +121,16 @@ export const ssoSchemas = [
 ];
 
 export async function ssoRoutes(root: FastifyInstance): Promise<void> {
-  const app = root.withTypeProvider<TypeBoxTypeProvider>();
-  // SAML responses arrive as an HTML form post; only this plugin's routes accept that encoding.
-  app.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'string', bodyLimit: 512 * 1024 },
-    (_req, body, done) => {
-      done(null, parseQuery(body as string));
-    },
-  );
+  // Two surfaces: the administration and account API under /api/v1, and the person-facing sign-in
+  // protocol under /sso (pages, redirects, SAML form posts).
+  await root.register(ssoApiRoutes, { prefix: '/api/v1' });
+  await root.register(ssoFlowRoutes, { prefix: '/sso' });
+}
 
+async function ssoApiRoutes(root: FastifyInstance): Promise<void> {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
-    '/api/v1/sso/presets',
+    '/sso/presets',
     {
       schema: {
         tags,
@@ -145,7 +143,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
   );
 
   app.get(
-    '/api/v1/orgs/:orgId/sso/connections',
+    '/orgs/:orgId/sso/connections',
     {
       schema: {
         tags,
@@ -158,7 +156,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     async (request) => listConnections(request.ctx, request.params.orgId),
   );
   app.post(
-    '/api/v1/orgs/:orgId/sso/connections',
+    '/orgs/:orgId/sso/connections',
     {
       schema: {
         tags,
@@ -173,7 +171,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
       reply.status(201).send(await createConnection(request.ctx, request.params.orgId, request.body)),
   );
   app.get(
-    '/api/v1/orgs/:orgId/sso/connections/:connectionId',
+    '/orgs/:orgId/sso/connections/:connectionId',
     {
       schema: {
         tags,
@@ -186,7 +184,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     async (request) => getConnection(request.ctx, request.params.orgId, request.params.connectionId),
   );
   app.patch(
-    '/api/v1/orgs/:orgId/sso/connections/:connectionId',
+    '/orgs/:orgId/sso/connections/:connectionId',
     {
       schema: {
         operationId: 'updateSsoConnection',
@@ -201,7 +199,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     async (request) => updateConnection(request.ctx, request.params.orgId, request.params.connectionId, request.body),
   );
   app.post(
-    '/api/v1/orgs/:orgId/sso/connections/:connectionId/simulate',
+    '/orgs/:orgId/sso/connections/:connectionId/simulate',
     {
       schema: {
         tags,
@@ -216,7 +214,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     async (request) => simulateLogin(request.ctx, request.params.orgId, request.params.connectionId, request.body),
   );
   app.post(
-    '/api/v1/orgs/:orgId/sso/connections/:connectionId/impact',
+    '/orgs/:orgId/sso/connections/:connectionId/impact',
     {
       schema: {
         operationId: 'previewSsoChangeImpact',
@@ -232,7 +230,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
       connectionChangeImpact(request.ctx, request.params.orgId, request.params.connectionId, request.body),
   );
   app.get(
-    '/api/v1/orgs/:orgId/sso/enforcement',
+    '/orgs/:orgId/sso/enforcement',
     {
       schema: {
         tags,
@@ -245,7 +243,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     async (request) => getEnforcement(request.ctx, request.params.orgId),
   );
   app.post(
-    '/api/v1/orgs/:orgId/sso/enforcement/dry-run',
+    '/orgs/:orgId/sso/enforcement/dry-run',
     {
       schema: {
         tags,
@@ -260,7 +258,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     async (request) => dryRunEnforcement(request.ctx, request.params.orgId, request.body),
   );
   app.get(
-    '/api/v1/orgs/:orgId/sso/break-glass',
+    '/orgs/:orgId/sso/break-glass',
     {
       schema: {
         tags,
@@ -274,7 +272,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     async (request) => listBreakGlassOwners(request.ctx, request.params.orgId),
   );
   app.put(
-    '/api/v1/orgs/:orgId/sso/enforcement',
+    '/orgs/:orgId/sso/enforcement',
     {
       schema: {
         operationId: 'enforceSso',
@@ -289,7 +287,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     async (request) => enforceSso(request.ctx, request.params.orgId, request.body),
   );
   app.delete(
-    '/api/v1/orgs/:orgId/sso/enforcement',
+    '/orgs/:orgId/sso/enforcement',
     {
       schema: {
         tags,
@@ -302,7 +300,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     async (request) => stopEnforcingSso(request.ctx, request.params.orgId),
   );
   app.delete(
-    '/api/v1/orgs/:orgId/sso/connections/:connectionId',
+    '/orgs/:orgId/sso/connections/:connectionId',
     {
       schema: {
         operationId: 'deleteSsoConnection',
@@ -326,7 +324,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     userId: Type.String({ maxLength: 64 }),
   });
   app.get(
-    '/api/v1/orgs/:orgId/sso/connections/:connectionId/identities',
+    '/orgs/:orgId/sso/connections/:connectionId/identities',
     {
       schema: {
         operationId: 'listSsoIdentityLinks',
@@ -341,7 +339,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
       listIdentityLinks(request.ctx, request.params.orgId, request.params.connectionId, pageRequest(request.query)),
   );
   app.delete(
-    '/api/v1/orgs/:orgId/sso/connections/:connectionId/identities/:userId',
+    '/orgs/:orgId/sso/connections/:connectionId/identities/:userId',
     {
       schema: {
         operationId: 'releaseSsoIdentityLink',
@@ -358,7 +356,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     },
   );
   app.post(
-    '/api/v1/orgs/:orgId/sso/recovery-links',
+    '/orgs/:orgId/sso/recovery-links',
     {
       schema: {
         operationId: 'issueSsoRecoveryLink',
@@ -374,7 +372,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
       reply.status(201).send(await issueRecoveryLink(request.ctx, request.params.orgId, request.body)),
   );
   app.delete(
-    '/api/v1/orgs/:orgId/sso/recovery-links/:linkId',
+    '/orgs/:orgId/sso/recovery-links/:linkId',
     {
       schema: {
         operationId: 'revokeSsoRecoveryLink',
@@ -392,7 +390,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
 
   const authTags = ['Authentication'];
   app.post(
-    '/api/v1/sso/recovery',
+    '/sso/recovery',
     {
       schema: {
         operationId: 'redeemSsoRecoveryLink',
@@ -423,7 +421,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     },
   );
   app.get(
-    '/api/v1/me/totp',
+    '/me/totp',
     {
       schema: {
         tags: authTags,
@@ -435,7 +433,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     async (request) => totpStatus(request.ctx),
   );
   app.post(
-    '/api/v1/me/totp',
+    '/me/totp',
     {
       schema: {
         tags: authTags,
@@ -447,7 +445,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     async (request, reply) => reply.status(201).send(await startTotpEnrollment(request.ctx)),
   );
   app.post(
-    '/api/v1/me/totp/confirm',
+    '/me/totp/confirm',
     {
       schema: {
         tags: authTags,
@@ -460,7 +458,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     async (request) => confirmTotp(request.ctx, request.body),
   );
   app.delete(
-    '/api/v1/me/totp',
+    '/me/totp',
     {
       schema: {
         tags: authTags,
@@ -475,7 +473,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     },
   );
   app.post(
-    '/api/v1/auth/break-glass',
+    '/auth/break-glass',
     {
       schema: {
         tags: authTags,
@@ -492,10 +490,22 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
       return { user, csrfToken: session.csrfToken, expiresAt: session.expiresAt };
     },
   );
+}
+
+async function ssoFlowRoutes(root: FastifyInstance): Promise<void> {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
+  // SAML responses arrive as an HTML form post; only these routes accept that encoding.
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: 512 * 1024 },
+    (_req, body, done) => {
+      done(null, parseQuery(body as string));
+    },
+  );
 
   // Person-facing protocol routes: errors are pages with a reference, never JSON.
   app.get(
-    '/sso/:connectionId/start',
+    '/:connectionId/start',
     {
       schema: {
         tags,
@@ -543,7 +553,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     },
   );
   app.get(
-    '/sso/oidc/callback',
+    '/oidc/callback',
     { schema: { tags, operationId: 'completeOidcLogin', summary: 'OIDC redirect URI', response: signedInRedirect } },
     async (request, reply) => {
       const current = new URL(request.url, request.ctx.config.publicUrl);
@@ -551,7 +561,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     },
   );
   app.post(
-    '/sso/saml/:connectionId/acs',
+    '/saml/:connectionId/acs',
     {
       schema: {
         tags,
@@ -572,7 +582,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     },
   );
   app.get(
-    '/sso/oidc/:connectionId/jwks.json',
+    '/oidc/:connectionId/jwks.json',
     {
       schema: {
         tags,
@@ -597,7 +607,7 @@ export async function ssoRoutes(root: FastifyInstance): Promise<void> {
     },
   );
   app.get(
-    '/sso/saml/:connectionId/metadata',
+    '/saml/:connectionId/metadata',
     {
       schema: {
         tags,

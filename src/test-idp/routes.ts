@@ -28,9 +28,15 @@ async function protocolRoutes(app: FastifyInstance): Promise<void> {
 }
 
 export async function testIdpRoutes(root: FastifyInstance): Promise<void> {
+  // Two surfaces: creating a test-IdP connection (the API, /api/v1) and the IdP itself (/test-idp).
+  await root.register(adminRoutes, { prefix: '/api/v1' });
+  await root.register(protocolRoutes, { prefix: TEST_IDP_PREFIX });
+}
+
+async function adminRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.post(
-    '/api/v1/orgs/:orgId/sso/test-idp-connections',
+    '/orgs/:orgId/sso/test-idp-connections',
     {
       schema: {
         tags: ['Single sign-on'],
@@ -45,5 +51,4 @@ export async function testIdpRoutes(root: FastifyInstance): Promise<void> {
     async (request, reply) =>
       reply.status(201).send(await createTestIdpConnection(request.ctx, request.params.orgId, request.body)),
   );
-  await root.register(protocolRoutes, { prefix: TEST_IDP_PREFIX });
 }
