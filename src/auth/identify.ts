@@ -7,7 +7,7 @@ import type { Clock } from '../clock.js';
 import type { PalisadeConfig } from '../config.js';
 import type { Caller, Ctx } from '../context.js';
 import type { Db } from '../db/schema.js';
-import { CSRF_HEADER, SESSION_COOKIE } from '../http/session-cookie.js';
+import { CSRF_HEADER, SESSION_COOKIE } from './session-cookie.js';
 import { endSessionIfSsoRequired } from './sso-policy.js';
 import { PalisadeError, unauthenticated } from '../errors.js';
 

@@ -1,8 +1,8 @@
-import { setSessionCookie } from '../http/session-cookie.js';
+import { setSessionCookie } from './session-cookie.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { SESSION_COOKIE } from '../http/session-cookie.js';
+import { SESSION_COOKIE } from './session-cookie.js';
 import { PageQuerySchema, pageRequest, pageSchema } from '../http/pagination.js';
 import { errorResponses, noContent, ref } from '../http/schemas.js';
 import { ApiTokenView, CreateApiTokenInput, createApiToken, listApiTokens, revokeApiToken } from './api-tokens.js';

@@ -1,4 +1,4 @@
-import { setSessionCookie } from '../http/session-cookie.js';
+import { setSessionCookie } from '../auth/session-cookie.js';
 import { randomBytes } from 'node:crypto';
 import { parse as parseQuery } from 'node:querystring';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';

@@ -4,7 +4,7 @@ import { assertSameOrigin, sessionCaller } from '../auth/identify.js';
 import { constantTimeEqual } from '../auth/secrets.js';
 import type { Ctx } from '../context.js';
 import { PalisadeError } from '../errors.js';
-import { SESSION_COOKIE } from '../http/session-cookie.js';
+import { SESSION_COOKIE } from '../auth/session-cookie.js';
 import { effectiveRole } from '../orgs/authorize.js';
 import { orgLineage } from '../orgs/store.js';
 import { lookupAccount, matchAccount } from '../sso/account-match.js';

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { NewSession } from '../auth/sessions.js';
+import type { NewSession } from './sessions.js';
 
 export const SESSION_COOKIE = 'palisade_session';
 export const CSRF_HEADER = 'x-csrf-token';
