@@ -9,6 +9,7 @@ import { anthropicError, openaiError } from './errors.js';
 import { CreateGatewayKeyInput, GatewayKeyView, createGatewayKey, listGatewayKeys, revokeGatewayKey } from './keys.js';
 import { countTokens, getModel, listModels, renderModel, renderModelList } from './models.js';
 import {
+  type GatewayCall,
   type Protocol,
   type Sink,
   identifyGatewayCaller,
@@ -53,6 +54,19 @@ const tooLarge = () =>
     `Requests to the model gateway are limited to ${GATEWAY_BODY_LIMIT} bytes; this one is larger. Send smaller images or documents, or fewer of them.`,
     { details: { limitBytes: GATEWAY_BODY_LIMIT } },
   );
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The gateway caller (key or member, organization, policies), set by the model API's auth hook. */
+    gatewayCall?: GatewayCall;
+  }
+}
+
+/** The caller the model API's auth hook identified; a route without it was registered outside that plugin. */
+function gatewayCallOf(request: FastifyRequest): GatewayCall {
+  if (!request.gatewayCall) throw new Error('gateway route reached without its auth hook');
+  return request.gatewayCall;
+}
 
 function sinkFor(request: FastifyRequest, reply: FastifyReply): Sink {
   let started = false;
@@ -240,6 +254,11 @@ async function protocolRoutes(app: FastifyInstance): Promise<void> {
       org: typeof h['x-palisade-org'] === 'string' ? h['x-palisade-org'] : undefined,
     });
   };
+  // The model API's own credential (gateway key, or a member's token with X-Palisade-Org), checked
+  // once per request by this plugin's hook — after the body is parsed and validated, as before.
+  app.addHook('preHandler', async (request) => {
+    request.gatewayCall = await callerOf(request);
+  });
   const passthroughOf = (request: FastifyRequest) => ({
     'anthropic-version': request.headers['anthropic-version'] as string | undefined,
     'anthropic-beta': request.headers['anthropic-beta'] as string | undefined,
@@ -252,7 +271,7 @@ async function protocolRoutes(app: FastifyInstance): Promise<void> {
   };
 
   const handle = (protocol: Protocol) => async (request: FastifyRequest, reply: FastifyReply) => {
-    const call = await callerOf(request);
+    const call = gatewayCallOf(request);
     await proxyModelRequest(
       call,
       { protocol, body: objectBody(request), passthroughHeaders: passthroughOf(request) },
@@ -299,7 +318,7 @@ async function protocolRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request, reply) => {
-      const call = await callerOf(request);
+      const call = gatewayCallOf(request);
       await countTokens(call, objectBody(request), passthroughOf(request), sinkFor(request, reply));
       return reply;
     },
@@ -314,7 +333,7 @@ async function protocolRoutes(app: FastifyInstance): Promise<void> {
         response: { 200: Type.Ref('GatewayModelList') },
       },
     },
-    async (request) => renderModelList(await listModels(await callerOf(request)), protocolOf(request)),
+    async (request) => renderModelList(await listModels(gatewayCallOf(request)), protocolOf(request)),
   );
   app.get(
     '/models/:modelId',
@@ -329,7 +348,7 @@ async function protocolRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request) =>
       renderModel(
-        await getModel(await callerOf(request), (request.params as { modelId: string }).modelId),
+        await getModel(gatewayCallOf(request), (request.params as { modelId: string }).modelId),
         protocolOf(request),
       ),
   );
