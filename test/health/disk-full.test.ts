@@ -103,6 +103,21 @@ describe(
       );
       assert.equal(refused.body.error.details.cause, 'disk_full');
       assert.equal(refused.headers['retry-after'], '30');
+      // Space SQLite already holds (pages its WAL reuses after a checkpoint) may still take a write
+      // smaller than the refused one — the readiness probe's one row would land, and health would
+      // rightly say "writable". Use that slack up too, so that no write of any size fits.
+      const raw = sqliteHandleOf(t.db.database.db)!;
+      const slack = raw.prepare('insert into storage_probes (node, written_at) values (?, ?)');
+      let slackRefused = false;
+      for (let i = 0; i < 100_000 && !slackRefused; i++) {
+        try {
+          slack.run(`filler-${i}-${'x'.repeat(200)}`, new Date().toISOString());
+        } catch (err) {
+          assert.match((err as Error).message, /full/i);
+          slackRefused = true;
+        }
+      }
+      assert.ok(slackRefused, 'the WAL slack filled up');
 
       // Refused: nothing changed (no row, no audit event for the refused destination).
       const refusedName = `dest ${n}`;
