@@ -39,7 +39,7 @@ describe('console: organizations', { skip: E2E_SKIP }, () => {
     await page.waitForURL(`**/orgs/${w.orgId}/members`);
     await page.getByRole('combobox', { name: 'Switch organization' }).click();
     await page.getByRole('option', { name: /Europe/ }).waitFor();
-    const options = await page.getByRole('option').allInnerTexts();
+    const options = await page.getByRole('listbox').getByRole('option').allInnerTexts();
     assert.deepEqual(
       options.map((o) => o.trim()),
       ['Acme', '↳ Europe'],

@@ -32,7 +32,7 @@ function QrCode({ uri }: { uri: string }) {
       live = false;
     };
   }, [uri]);
-  if (!src) return <Loader aria-label="Drawing the QR code" />;
+  if (!src) return <Loader role="status" aria-label="Drawing the QR code" />;
   return (
     <Image
       src={src}
@@ -137,7 +137,7 @@ export default function SecurityPage() {
         A primary owner with an authenticator app can still sign in with password and code when single sign-on is
         enforced or the identity provider is down. Every such sign-in is recorded and flagged in the audit log.
       </Text>
-      {status.isPending ? <Loader aria-label="Loading" /> : null}
+      {status.isPending ? <Loader role="status" aria-label="Loading" /> : null}
       <ApiErrorAlert error={status.error} />
       {status.data?.enrolled && !enrollment ? (
         <Stack>

@@ -71,12 +71,12 @@ onUnauthorized(() => queryClient.setQueryData(SESSION_KEY, null));
 const router = createBrowserRouter([
   ...publicRoutes.map((r) => ({
     ...r,
-    element: <Suspense fallback={<Loader aria-label="Loading" />}>{r.element}</Suspense>,
+    element: <Suspense fallback={<Loader role="status" aria-label="Loading" />}>{r.element}</Suspense>,
     errorElement: <RouteError />,
   })),
   {
     element: (
-      <Suspense fallback={<Loader aria-label="Loading" />}>
+      <Suspense fallback={<Loader role="status" aria-label="Loading" />}>
         <SignedIn />
       </Suspense>
     ),

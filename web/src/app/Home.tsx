@@ -40,7 +40,7 @@ export function Home() {
     }
   }, [params, navigate]);
 
-  if (orgs.isPending) return <Loader aria-label="Loading" />;
+  if (orgs.isPending) return <Loader role="status" aria-label="Loading" />;
   if (orgs.isError) return <ApiErrorAlert error={orgs.error} />;
   const top = orgs.data.find((o) => !o.parentId || !orgs.data.some((p) => p.id === o.parentId)) ?? orgs.data[0];
   if (top && !sessionStorage.getItem(SSO_NEXT_KEY)) return <Navigate to={`/orgs/${top.id}/`} replace />;

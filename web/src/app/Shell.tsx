@@ -133,7 +133,7 @@ export function Shell() {
         </AppShell.Navbar>
       ) : null}
       <AppShell.Main id="main" tabIndex={-1}>
-        <Suspense fallback={<Loader aria-label="Loading the page" />}>
+        <Suspense fallback={<Loader role="status" aria-label="Loading the page" />}>
           <Outlet />
         </Suspense>
       </AppShell.Main>

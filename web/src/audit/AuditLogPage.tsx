@@ -64,7 +64,7 @@ export default function AuditLogPage() {
         </Text>
       ) : null}
       {search.isError ? <ApiErrorAlert error={search.error} title="The search failed" /> : null}
-      {search.isPending && !invalid ? <Loader aria-label="Loading events" /> : null}
+      {search.isPending && !invalid ? <Loader role="status" aria-label="Loading events" /> : null}
       {search.data ? (
         <Table striped highlightOnHover data-testid="audit-events" aria-label="Audit events">
           <Table.Thead>

@@ -106,7 +106,7 @@ export default function IntegrityPage() {
         check an export against it offline (<Code>palisade audit verify</Code>).
       </Text>
       <ApiErrorAlert error={checkpoints.error} title="Checkpoints could not be loaded" />
-      {checkpoints.isPending ? <Loader aria-label="Loading checkpoints" /> : null}
+      {checkpoints.isPending ? <Loader role="status" aria-label="Loading checkpoints" /> : null}
       {checkpoints.data ? (
         <>
           <Table striped aria-label="Checkpoints" data-testid="checkpoints">

@@ -70,7 +70,7 @@ export default function InvitationsPage() {
     <Stack maw={720}>
       <Title order={1}>Invitations</Title>
       <Text>Organizations that invited you. You join only the ones you accept.</Text>
-      {invitations.isPending ? <Loader aria-label="Loading invitations" /> : null}
+      {invitations.isPending ? <Loader role="status" aria-label="Loading invitations" /> : null}
       <ApiErrorAlert error={invitations.error} />
       {invitations.data && invitations.data.data.length === 0 ? (
         <Alert color="gray" role="status" data-testid="no-invitations">

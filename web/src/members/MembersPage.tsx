@@ -175,7 +175,7 @@ export default function MembersPage() {
         </div>
       </Group>
       {members.isError ? <ApiErrorAlert error={members.error} /> : null}
-      {members.isPending ? <Loader aria-label="Loading members" /> : null}
+      {members.isPending ? <Loader role="status" aria-label="Loading members" /> : null}
       {members.data ? (
         <Table striped data-testid="members">
           <Table.Thead>

@@ -65,7 +65,7 @@ export default function OrgOverviewPage() {
     queryFn: () =>
       data(api.GET('/api/v1/orgs/{orgId}/children', { params: { path: { orgId }, query: { limit: 200 } } })),
   });
-  if (org.isPending) return <Loader aria-label="Loading" />;
+  if (org.isPending) return <Loader role="status" aria-label="Loading" />;
   if (org.isError) return <ApiErrorAlert error={org.error} />;
   return (
     <Stack maw={900}>

@@ -90,7 +90,7 @@ export default function StreamPage() {
   }, [savedName]);
 
   if (stream.isError) return <ApiErrorAlert error={stream.error} title="This destination could not be opened" />;
-  if (!s) return <Loader aria-label="Loading the destination" />;
+  if (!s) return <Loader role="status" aria-label="Loading the destination" />;
 
   const rename = (e: FormEvent) => {
     e.preventDefault();

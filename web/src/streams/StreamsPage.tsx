@@ -22,7 +22,7 @@ export default function StreamsPage() {
         delivered; a destination that keeps refusing moves to dead letter until you retry it.
       </Text>
       <ApiErrorAlert error={streams.error} />
-      {streams.isPending ? <Loader aria-label="Loading destinations" /> : null}
+      {streams.isPending ? <Loader role="status" aria-label="Loading destinations" /> : null}
       {streams.data && streams.data.data.length === 0 ? (
         <Text size="sm">No destination yet: add your SIEM to receive the audit log as it is written.</Text>
       ) : null}

@@ -17,7 +17,7 @@ export function EncryptionSection({ orgId }: { orgId: string }) {
       <Stack>
         <Title order={2}>Encryption</Title>
         <ApiErrorAlert error={enc.error} />
-        {enc.isPending ? <Loader aria-label="Loading encryption status" /> : null}
+        {enc.isPending ? <Loader role="status" aria-label="Loading encryption status" /> : null}
         {e ? (
           <>
             <Text size="sm" data-testid="encryption-status">

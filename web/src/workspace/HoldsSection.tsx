@@ -50,7 +50,7 @@ export function HoldsSection({ orgId }: { orgId: string }) {
           A hold keeps content from retention and deletion: the whole organization&apos;s, or one member&apos;s.
         </Text>
         <ApiErrorAlert error={holds.error} />
-        {holds.isPending ? <Loader aria-label="Loading legal holds" /> : null}
+        {holds.isPending ? <Loader role="status" aria-label="Loading legal holds" /> : null}
         {holds.data && holds.data.data.length > 0 ? (
           <Table aria-label="Legal holds" data-testid="legal-holds">
             <Table.Thead>

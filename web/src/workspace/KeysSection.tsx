@@ -89,7 +89,7 @@ export function KeysSection({ orgId }: { orgId: string }) {
           </Paper>
         ) : null}
         <ApiErrorAlert error={keys.error} />
-        {keys.isPending ? <Loader aria-label="Loading gateway keys" /> : null}
+        {keys.isPending ? <Loader role="status" aria-label="Loading gateway keys" /> : null}
         {keys.data ? (
           <Table aria-label="Gateway keys" data-testid="gateway-keys">
             <Table.Thead>

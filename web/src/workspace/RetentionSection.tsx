@@ -77,7 +77,7 @@ export function RetentionSection({ orgId }: { orgId: string }) {
       <Stack>
         <Title order={2}>Retention</Title>
         <ApiErrorAlert error={settings.error} />
-        {settings.isPending ? <Loader aria-label="Loading retention" /> : null}
+        {settings.isPending ? <Loader role="status" aria-label="Loading retention" /> : null}
         {s ? (
           <>
             <Text size="sm" data-testid="retention-current">
@@ -119,7 +119,9 @@ export function RetentionSection({ orgId }: { orgId: string }) {
               </Button>
             </Group>
             {shorter && preview.data && preview.data.retentionDays === days ? <PreviewText p={preview.data} /> : null}
-            {shorter && preview.isPending ? <Loader size="xs" aria-label="Counting what it deletes" /> : null}
+            {shorter && preview.isPending ? (
+              <Loader size="xs" role="status" aria-label="Counting what it deletes" />
+            ) : null}
             <ApiErrorAlert error={preview.error} title="The preview failed" />
             <Switch
               label="Never use workspace content for model training"

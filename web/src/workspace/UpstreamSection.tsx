@@ -79,7 +79,7 @@ export function UpstreamSection({ orgId }: { orgId: string }) {
       <Stack>
         <Title order={2}>Model provider</Title>
         <ApiErrorAlert error={upstream.error} />
-        {upstream.isPending ? <Loader aria-label="Loading the model provider" /> : null}
+        {upstream.isPending ? <Loader role="status" aria-label="Loading the model provider" /> : null}
         <Text size="sm" data-testid="upstream-current">
           {u
             ? `Requests go to ${u.name} (${u.kind}) at ${u.baseUrl}; ${u.hasCredential ? 'a credential is stored' : 'no credential is stored'}; ${u.allowedModels ? `models allowed: ${u.allowedModels.join(', ')}` : 'every model the provider offers is allowed'}.`

@@ -65,11 +65,11 @@ export function UsageSection({ orgId }: { orgId: string }) {
           </Group>
         </form>
         <ApiErrorAlert error={usage.error} />
-        {usage.isPending ? <Loader aria-label="Loading usage" /> : null}
+        {usage.isPending ? <Loader role="status" aria-label="Loading usage" /> : null}
         {usage.data && rows.length === 0 ? <Text size="sm">No gateway usage in this period.</Text> : null}
         {rows.length > 0 ? (
           <>
-            <Suspense fallback={<Loader aria-label="Loading the chart" />}>
+            <Suspense fallback={<Loader role="status" aria-label="Loading the chart" />}>
               <UsageChart rows={rows} />
             </Suspense>
             <Table aria-label="Usage per member and model" data-testid="usage-table">
