@@ -6,6 +6,7 @@ import type { Draft } from './draft.js';
 import { draftsForEvent } from './from-audit.js';
 import { targetsFor } from './routing.js';
 import type { NotificationIncidentsTable } from './tables.js';
+import { sealAllPendingAudit } from '../audit/seal.js';
 
 /**
  * Turns drafts into notifications, one incident per cause:
@@ -173,6 +174,9 @@ export async function dispatchAuditEvents(
 ): Promise<{ events: number; notifications: number }> {
   let events = 0;
   let notifications = 0;
+  // Notifications follow the sealed chain: events appended and not yet sealed (a job's, a moment
+  // ago) are sealed first, so none waits for the next run.
+  await sealAllPendingAudit(ctx.db);
   const heads = await ctx.db
     .selectFrom('audit_chain_heads')
     .leftJoin('notification_cursors', 'notification_cursors.org_id', 'audit_chain_heads.org_id')
