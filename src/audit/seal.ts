@@ -161,17 +161,17 @@ export async function settleRequestSeal(db: Db, requestId: string): Promise<void
   if (sealer instanceof AuditSealer) await sealer.settleRequest(requestId);
 }
 
-/** Seals everything pending, for every organization (a graceful stop, `palisade audit verify`). */
+/**
+ * Seals what is pending now, for every organization (a graceful stop, the checkpoint and retention
+ * jobs, notifications). One round over the organizations found pending when it starts: under
+ * continuous load other instances keep appending, and waiting for an empty table would never end
+ * (a stopping worker would never exit). What arrives meanwhile is sealed by its own request or the
+ * sweep.
+ */
 export async function sealAllPendingAudit(db: Db): Promise<number> {
   let total = 0;
-  for (;;) {
-    const orgs = await organizationsWithPending(db);
-    if (orgs.length === 0) return total;
-    let round = 0;
-    for (const orgId of orgs) round += await sealOrganization(db, orgId);
-    total += round;
-    if (round === 0) return total; // appended but not committed yet: nothing more to do now
-  }
+  for (const orgId of await organizationsWithPending(db, 10_000)) total += await sealOrganization(db, orgId);
+  return total;
 }
 
 /** Events appended and not yet sealed, for one organization: `audit verify` reports them apart. */
