@@ -96,8 +96,10 @@ describe('console: the built-in test identity provider', { skip: E2E_SKIP }, () 
     await page.getByRole('link', { name: 'Sign in to Palisade' }).click();
     await page.waitForURL(/\/sign-in\?next=%2Ftest-idp%2Fsaml%2Fsso/);
     await signIn(page);
-    await page.waitForURL(/\/test-idp\/saml\/sso\?SAMLRequest=/);
-    await page.getByText(`Signed in to Palisade as ${OWNER_EMAIL}`).waitFor();
+    // The console leaves for the IdP's page with a full load; waiting for that page's content (not a
+    // navigation event, which an earlier in-app navigation to the same address may abort) is exact.
+    await page.getByText(`Signed in to Palisade as ${OWNER_EMAIL}`).waitFor({ timeout: 30_000 });
+    assert.match(page.url(), /\/test-idp\/saml\/sso\?SAMLRequest=/);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL((url) => !url.pathname.startsWith('/test-idp/'));
     assert.doesNotMatch(page.url(), /\/acs$/, await page.locator('body').innerText());
