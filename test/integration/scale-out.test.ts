@@ -321,7 +321,9 @@ describe('palisade serve --workers 3: SIGUSR2 restarts the workers one by one un
     await waitFor(
       () => `the rolling restart: ${cluster.output().slice(-3000)}`,
       () => /rolling restart done/.test(cluster.output()),
-      120_000,
+      // Three workers start one after another, each listening before its predecessor drains; on a
+      // loaded 2-core machine one start (tsx, 250 routes' schemas) took over 40 s.
+      300_000,
     );
     const atEnd = answered;
     await waitFor(
