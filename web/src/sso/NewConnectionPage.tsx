@@ -1,15 +1,5 @@
-import {
-  Anchor,
-  Button,
-  Card,
-  Group,
-  PasswordInput,
-  SegmentedControl,
-  Stack,
-  Text,
-  TextInput,
-  Title,
-} from '@mantine/core';
+import { ProtocolPicker } from './ProtocolPicker';
+import { Anchor, Button, Card, Group, PasswordInput, Stack, Text, TextInput, Title } from '@mantine/core';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
@@ -116,21 +106,7 @@ export default function NewConnectionPage() {
       >
         <Stack>
           {wizard.protocols.length > 1 ? (
-            <Stack gap={4}>
-              <Text size="sm" fw={600} id="protocol-label">
-                Protocol
-              </Text>
-              <SegmentedControl
-                aria-labelledby="protocol-label"
-                value={protocol}
-                onChange={(v) => setProtocol(v as 'saml' | 'oidc')}
-                data={[
-                  { value: 'saml', label: 'SAML 2.0' },
-                  { value: 'oidc', label: 'OpenID Connect' },
-                ]}
-                w={320}
-              />
-            </Stack>
+            <ProtocolPicker labelId="protocol-label" value={protocol} onChange={setProtocol} />
           ) : null}
           <TextInput
             label="Connection name"

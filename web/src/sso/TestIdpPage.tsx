@@ -1,4 +1,5 @@
-import { Alert, Anchor, Button, Group, SegmentedControl, Stack, Text, TextInput, Title } from '@mantine/core';
+import { ProtocolPicker } from './ProtocolPicker';
+import { Alert, Anchor, Button, Group, Stack, Text, TextInput, Title } from '@mantine/core';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
@@ -67,21 +68,7 @@ export default function TestIdpPage() {
         }}
       >
         <Stack>
-          <Stack gap={4}>
-            <Text size="sm" fw={600} id="test-protocol-label">
-              Protocol
-            </Text>
-            <SegmentedControl
-              aria-labelledby="test-protocol-label"
-              value={protocol}
-              onChange={(v) => setProtocol(v as 'saml' | 'oidc')}
-              data={[
-                { value: 'saml', label: 'SAML 2.0' },
-                { value: 'oidc', label: 'OpenID Connect' },
-              ]}
-              w={320}
-            />
-          </Stack>
+          <ProtocolPicker labelId="test-protocol-label" value={protocol} onChange={setProtocol} />
           <TextInput
             label="Connection name"
             description="Optional; Palisade names it after the protocol otherwise"
