@@ -10,7 +10,14 @@ import {
   probeStorage,
 } from '../db/faults.js';
 import { type JobHealth, jobHealth } from '../jobs/health.js';
-import { DELIVERY_JOB, type StreamStall, oldestPendingAt, streamStallOf } from '../streams/health.js';
+import {
+  DELIVERY_JOB,
+  NOTHING_UNSEALED,
+  type StreamStall,
+  streamStallOf,
+  unsealedByOrg,
+  waitingEvents,
+} from '../streams/health.js';
 
 /**
  * One reading of everything an operator watches: does the database answer, can it be written,
@@ -53,17 +60,18 @@ async function readStreams(deps: HealthDeps, jobs: JobHealth[], now: Date): Prom
     .orderBy('audit_streams.id')
     .execute();
   const job = jobs.find((j) => j.name === DELIVERY_JOB);
+  const unsealed = rows.length ? await unsealedByOrg(db) : new Map<string, never>();
   const out: StreamHealthRow[] = [];
   for (const { head_seq, ...row } of rows) {
-    const headSeq = Number(head_seq ?? 0);
-    const lag = Math.max(0, headSeq - Number(row.cursor_seq));
+    const { lag, oldestPendingAt } = await waitingEvents(
+      db,
+      row,
+      Number(head_seq ?? 0),
+      unsealed.get(row.org_id) ?? NOTHING_UNSEALED,
+    );
     const stalled =
       row.status === 'active' && lag > 0
-        ? streamStallOf(
-            { row, headSeq, oldestPendingAt: await oldestPendingAt(db, row), job },
-            now,
-            deps.config.auditStreamStallSeconds * 1000,
-          )
+        ? streamStallOf({ row, lag, oldestPendingAt, job }, now, deps.config.auditStreamStallSeconds * 1000)
         : null;
     out.push({
       streamId: row.id,

@@ -234,8 +234,12 @@ export async function deliverStream(
     while (next) {
       let batch = await next;
       next = undefined;
-      // Read ahead before the last cursor commit: events written since (stream.recovered among them) are read again.
-      if (!batch.prepared && prefetched) batch = await load(cursor);
+      // Read ahead before the last cursor commit: events written since (stream.recovered among them)
+      // are read again, sealed first (with batched sealing they are pending until a sealer runs).
+      if (!batch.prepared && prefetched) {
+        await sealPendingAudit(ctx.db, row.org_id);
+        batch = await load(cursor);
+      }
       prefetched = true;
       const { events, redelivery, prepared } = batch;
       if (!prepared) return { streamId, delivered, ok: true, ...(redelivered ? { redelivered } : {}) };

@@ -29,7 +29,8 @@ export const DELIVERY_JOB = 'streams.deliver';
 
 export interface StreamFacts {
   row: AuditStreamsTable;
-  headSeq: number;
+  /** Events not yet delivered (see {@link waitingEvents}). */
+  lag: number;
   /** When the oldest event not yet delivered was recorded; null when none waits (or it was purged). */
   oldestPendingAt: string | null;
   /** The delivery job's lease row; undefined when it never ran. */
@@ -37,8 +38,7 @@ export interface StreamFacts {
 }
 
 export function streamStallOf(f: StreamFacts, now: Date, stallAfterMs: number): StreamStall | null {
-  const { row } = f;
-  const lag = f.headSeq - Number(row.cursor_seq);
+  const { row, lag } = f;
   if (row.status !== 'active' || lag <= 0) return null;
   const progressMarks = [row.last_success_at, f.oldestPendingAt ?? row.created_at].filter(
     (v): v is string => v !== null,
@@ -87,10 +87,46 @@ export function streamStallOf(f: StreamFacts, now: Date, stallAfterMs: number): 
   };
 }
 
-/** When the oldest undelivered event of a destination was recorded (null when none waits). */
-export async function oldestPendingAt(
+export interface WaitingEvents {
+  /** Sealed events after the cursor, plus events recorded but not yet sealed into the chain. */
+  lag: number;
+  /** When the oldest of them was recorded (null when none waits). */
+  oldestPendingAt: string | null;
+}
+
+/**
+ * What waits for a destination. With batched sealing (docs/audit-log.md "Sealing") an event is
+ * recorded before it has a seq: for up to a sweep interval it sits in audit_pending. It is waiting
+ * all the same, so health, /metrics and the alerts count it: a backlog written by background work
+ * must not read as "caught up" until a sealer runs.
+ */
+export async function waitingEvents(
   db: Db,
   row: Pick<AuditStreamsTable, 'org_id' | 'cursor_seq'>,
-): Promise<string | null> {
-  return (await firstEventAfter(db, row.org_id, Number(row.cursor_seq)))?.occurredAt ?? null;
+  headSeq: number,
+  unsealed: { count: number; oldestAt: string | null },
+): Promise<WaitingEvents> {
+  const sealedLag = Math.max(0, headSeq - Number(row.cursor_seq));
+  const lag = sealedLag + unsealed.count;
+  if (lag === 0) return { lag, oldestPendingAt: null };
+  const oldestSealed =
+    sealedLag > 0 ? ((await firstEventAfter(db, row.org_id, Number(row.cursor_seq)))?.occurredAt ?? null) : null;
+  return { lag, oldestPendingAt: oldestSealed ?? unsealed.oldestAt };
 }
+
+/** Per organization: how many events wait to be sealed and when the oldest was recorded. */
+export async function unsealedByOrg(
+  db: Db,
+  orgIds?: readonly string[],
+): Promise<Map<string, { count: number; oldestAt: string | null }>> {
+  if (orgIds && orgIds.length === 0) return new Map();
+  let q = db
+    .selectFrom('audit_pending')
+    .select((eb) => ['org_id', eb.fn.countAll<number | string>().as('n'), eb.fn.min('occurred_at').as('oldest')])
+    .groupBy('org_id');
+  if (orgIds) q = q.where('org_id', 'in', orgIds);
+  const rows = await q.execute();
+  return new Map(rows.map((r) => [r.org_id, { count: Number(r.n), oldestAt: r.oldest ?? null }]));
+}
+
+export const NOTHING_UNSEALED = { count: 0, oldestAt: null } as const;

@@ -10,7 +10,14 @@ import { authorize } from '../orgs/authorize.js';
 import { assertDestinationAllowed, normalizeHost } from '../net/outbound.js';
 import { type JobStatus, jobStatuses } from '../jobs/scheduler.js';
 import { CIRCUIT_THRESHOLD, deliverRow } from './deliver.js';
-import { DELIVERY_JOB, type StreamStall, oldestPendingAt, streamStallOf } from './health.js';
+import {
+  DELIVERY_JOB,
+  NOTHING_UNSEALED,
+  type StreamStall,
+  streamStallOf,
+  unsealedByOrg,
+  waitingEvents,
+} from './health.js';
 import { sealStreamSecret } from './secrets.js';
 import type { DeliveryResult, StreamKind, StreamSettings } from './transports.js';
 
@@ -113,7 +120,10 @@ const StreamViewFields = {
     ),
     cursorSeq: Type.Integer(),
     headSeq: Type.Integer(),
-    lag: Type.Integer({ description: 'head − cursor: events not yet delivered.' }),
+    lag: Type.Integer({
+      description:
+        'Events not yet delivered: head − cursor, plus events recorded but not yet sealed into the chain (batched sealing).',
+    }),
     consecutiveFailures: Type.Integer(),
     nextAttemptAt: Nullable(Type.String()),
     lastSuccessAt: Nullable(Type.String()),
@@ -215,14 +225,15 @@ export async function streamView(ctx: ViewCtx, row: AuditStreamsTable, job?: Job
   const cursorSeq = Number(row.cursor_seq);
   const { caPem, ...settings } = JSON.parse(row.settings) as StreamSettings;
   const failures = Number(row.failures);
-  const lag = Math.max(0, headSeq - cursorSeq);
+  const unsealed = (await unsealedByOrg(db, [row.org_id])).get(row.org_id) ?? NOTHING_UNSEALED;
+  const { lag, oldestPendingAt } = await waitingEvents(db, row, headSeq, unsealed);
   const stalled =
     row.status === 'active' && lag > 0
       ? streamStallOf(
           {
             row,
-            headSeq,
-            oldestPendingAt: await oldestPendingAt(db, row),
+            lag,
+            oldestPendingAt,
             job: job === undefined ? await deliveryJob(db, now) : (job ?? undefined),
           },
           now,

@@ -51,7 +51,11 @@ export async function githubWorld(overrides: Partial<PalisadeConfig> = {}): Prom
   if (inst.status !== 201) throw new Error(`installation failed: ${inst.status} ${inst.raw.body}`);
   const runJobs = async () => {
     await githubJobsSettled();
-    return runGithubJobs({ db: t.db.database.db, clock: t.clock, config: t.config });
+    const ran = await runGithubJobs({ db: t.db.database.db, clock: t.clock, config: t.config });
+    // Jobs run outside a request: with batched sealing their audit events are pending until a
+    // sweep (at most 200 ms in a server). Tests read audit_events right after, so seal now.
+    await t.sealAudit();
+    return ran;
   };
   return {
     t,

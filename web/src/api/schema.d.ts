@@ -1382,7 +1382,7 @@ export interface components {
         state: "healthy" | "retrying" | "circuit_open" | "stalled" | "dead_letter" | "paused" | "idle";
         cursorSeq: number;
         headSeq: number;
-        /** @description head − cursor: events not yet delivered. */
+        /** @description Events not yet delivered: head − cursor, plus events recorded but not yet sealed into the chain (batched sealing). */
         lag: number;
         consecutiveFailures: number;
         nextAttemptAt: string | null;
@@ -1429,7 +1429,7 @@ export interface components {
         state: "healthy" | "retrying" | "circuit_open" | "stalled" | "dead_letter" | "paused" | "idle";
         cursorSeq: number;
         headSeq: number;
-        /** @description head − cursor: events not yet delivered. */
+        /** @description Events not yet delivered: head − cursor, plus events recorded but not yet sealed into the chain (batched sealing). */
         lag: number;
         consecutiveFailures: number;
         nextAttemptAt: string | null;
