@@ -1,3 +1,4 @@
+import { serializerFactory } from './http/serializers.js';
 import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -124,6 +125,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
     genReqId: () => newId('req'),
     requestIdHeader: false,
+    // Response serializers built from the shared schemas each route reaches, once per distinct schema.
+    schemaController: { compilersFactory: { buildSerializer: serializerFactory } },
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
