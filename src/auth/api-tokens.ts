@@ -1,3 +1,4 @@
+import { cachedLookup } from '../cache/hot-cache.js';
 import { Type, type Static } from '@sinclair/typebox';
 import { recordAudit } from '../audit/record.js';
 import { addMs } from '../clock.js';
@@ -124,24 +125,38 @@ export async function revokeApiToken(ctx: Ctx, tokenId: string): Promise<ApiToke
   });
 }
 
+/** When this process last wrote a token's last_used_at (by token id). */
+const useRecorded = new Map<string, number>();
+
 export async function resolveApiToken(
   db: Queryable,
   now: Date,
   secret: string,
+  scope?: object,
 ): Promise<{ tokenId: string; user: User } | undefined> {
   if (secretKind(secret) !== 'pat') return undefined;
-  const row = await db
-    .selectFrom('api_tokens')
-    .innerJoin('users', 'users.id', 'api_tokens.user_id')
-    .selectAll('users')
-    .select([
-      'api_tokens.id as token_id',
-      'api_tokens.expires_at as token_expires_at',
-      'api_tokens.revoked_at as token_revoked_at',
-      'api_tokens.last_used_at as token_last_used_at',
-    ])
-    .where('api_tokens.token_hash', '=', hashSecret(secret))
-    .executeTakeFirst();
+  const tokenHash = hashSecret(secret);
+  // Through the per-process cache (src/cache/hot-cache.ts): creating or revoking a token, or a change
+  // of its owner's status or email, empties it (migrations 0023 and 0027), so a revocation takes
+  // effect on the next request. An unknown hash is never cached. The checks below run every time.
+  const row = await cachedLookup(
+    db,
+    `api-token\n${tokenHash}`,
+    () =>
+      db
+        .selectFrom('api_tokens')
+        .innerJoin('users', 'users.id', 'api_tokens.user_id')
+        .selectAll('users')
+        .select([
+          'api_tokens.id as token_id',
+          'api_tokens.expires_at as token_expires_at',
+          'api_tokens.revoked_at as token_revoked_at',
+          'api_tokens.last_used_at as token_last_used_at',
+        ])
+        .where('api_tokens.token_hash', '=', tokenHash)
+        .executeTakeFirst(),
+    scope,
+  );
   const at = now.toISOString();
   if (
     !row ||
@@ -150,8 +165,15 @@ export async function resolveApiToken(
     row.status !== 'active'
   )
     return undefined;
-  // Record use at most once a minute: a busy script should not turn every read into a write.
-  if (!row.token_last_used_at || new Date(row.token_last_used_at).getTime() < now.getTime() - 60_000) {
+  // Record use at most once a minute: a busy script should not turn every read into a write. The
+  // cached row keeps the time it was read with, so this process remembers what it wrote since.
+  const lastUsed = Math.max(
+    row.token_last_used_at ? new Date(row.token_last_used_at).getTime() : 0,
+    useRecorded.get(row.token_id) ?? 0,
+  );
+  if (lastUsed < now.getTime() - 60_000) {
+    if (useRecorded.size >= 10_000) useRecorded.clear();
+    useRecorded.set(row.token_id, now.getTime());
     // Best effort: on a full disk the token still works for reads (src/db/faults.ts).
     await db
       .updateTable('api_tokens')

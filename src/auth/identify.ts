@@ -107,7 +107,7 @@ export function identifyCaller(deps: { db: Db; clock: Clock; config: PalisadeCon
         request.ctx = { db: deps.db, clock: deps.clock, config: deps.config, caller, meta };
         return;
       }
-      const found = await resolveApiToken(deps.db, now, m[1] as string);
+      const found = await resolveApiToken(deps.db, now, m[1] as string, meta);
       if (!found) {
         await recordBadToken(deps.db, deps.clock, deps.config, meta.ip);
         throw unauthenticated(

@@ -34,6 +34,7 @@ export const CACHE_CHANNEL = 'palisade_cache';
 /** The tables whose changes empty the caches (the triggers of migration 0023 watch the same). */
 export const WATCHED_TABLES = [
   'gateway_keys',
+  'api_tokens',
   'users',
   'memberships',
   'organizations',
@@ -221,6 +222,7 @@ const WATCHED = new Set<string>(WATCHED_TABLES);
 /** Updates of only other columns (last_used_at, sign-in bookkeeping) change nothing cached: the triggers skip them too. */
 const UPDATE_OF: Partial<Record<WatchedTable, Set<string>>> = {
   gateway_keys: new Set(['revoked_at', 'token_hash', 'org_id', 'user_id']),
+  api_tokens: new Set(['revoked_at', 'token_hash', 'user_id', 'expires_at']),
   users: new Set(['status', 'email']),
 };
 const RAW_WRITE = new RegExp(

@@ -1,8 +1,7 @@
 import { effectiveContentTier } from '../audit/content-privacy.js';
 import { cachedLookup } from '../cache/hot-cache.js';
 import type { Ctx } from '../context.js';
-import { authorize } from '../orgs/authorize.js';
-import { authorizeWorkspace, compileAllowlist, enforceCompiledAllowlist, orgAllowlist } from '../policy/network.js';
+import { authorizeWorkspace } from '../policy/network.js';
 import { type WorkspacePolicy, effectivePolicy } from '../policy/policy.js';
 import { type UpstreamTarget, loadUpstream } from './upstream.js';
 
@@ -15,28 +14,9 @@ import { type UpstreamTarget, loadUpstream } from './upstream.js';
  * to its request (`ctx.meta`): one invalidation check per request (src/cache/hot-cache.ts).
  */
 
-/** authorizeWorkspace for the gateway: membership and role per (user, organization), the allowlist per organization. */
+/** authorizeWorkspace for the gateway: membership, role and allowlist come from the per-process cache. */
 export async function authorizeGatewayCaller(ctx: Ctx, orgId: string): Promise<void> {
-  if (ctx.caller.kind !== 'user') {
-    await authorizeWorkspace(ctx, orgId);
-    return;
-  }
-  await cachedLookup(
-    ctx.db,
-    `access\n${ctx.caller.userId}\n${orgId}`,
-    () => authorize(ctx, orgId, 'workspace.use'),
-    ctx.meta,
-  );
-  // The list, not the verdict, is cached: the verdict depends on each request's address.
-  const allowlist = await cachedLookup(
-    ctx.db,
-    `allowlist\n${orgId}`,
-    async () => ({
-      compiled: compileAllowlist(await orgAllowlist(ctx.db, orgId)),
-    }),
-    ctx.meta,
-  );
-  await enforceCompiledAllowlist(ctx, orgId, allowlist.compiled);
+  await authorizeWorkspace(ctx, orgId);
 }
 
 export function gatewayPolicy(ctx: Ctx, orgId: string): Promise<WorkspacePolicy> {

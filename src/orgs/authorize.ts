@@ -7,6 +7,8 @@ import { activeMembershipsIn, orgLineage } from './store.js';
 
 export interface Authorized {
   org: Organization;
+  /** The organization, then its ancestors (nearest first), as read for this check. */
+  lineage: Organization[];
   /** The caller's effective role: direct, or inherited as admin/owner from a parent organization. */
   role: Role;
 }
@@ -36,7 +38,7 @@ export async function authorize(ctx: Ctx, orgId: string, permission: Permission)
   const org = lineage[0];
   if (ctx.caller.kind === 'system') {
     if (!org) throw notFound('organization');
-    return { org, role: 'primary_owner' };
+    return { org, lineage, role: 'primary_owner' };
   }
   if (ctx.caller.kind !== 'user')
     throw unauthenticated(
@@ -51,7 +53,7 @@ export async function authorize(ctx: Ctx, orgId: string, permission: Permission)
     throw notFound('organization');
   }
   if (!roleAllows(role, permission)) throw missingPermission(permission, role);
-  return { org, role };
+  return { org, lineage, role };
 }
 
 async function isSuspendedIn(ctx: Ctx, userId: string, orgId: string): Promise<boolean> {

@@ -4,6 +4,8 @@ import type { Ctx } from '../context.js';
 import type { Queryable } from '../db/schema.js';
 import { PalisadeError, badRequest } from '../errors.js';
 import { type Authorized, authorize } from '../orgs/authorize.js';
+import { type WorkspacePolicy, lineageSettings, policyOf } from './policy.js';
+import { cachedLookup } from '../cache/hot-cache.js';
 
 /** Normalizes "1.2.3.4", "10.0.0.0/8", "2001:db8::/32" to CIDR form; throws a 400 naming the bad entry. */
 export function parseCidr(entry: string): { network: string; prefix: number; type: 'ipv4' | 'ipv6'; cidr: string } {
@@ -56,11 +58,6 @@ export function compileAllowlist(list: string[] | null): CompiledAllowlist | nul
   return list && list.length > 0 ? { entries: list.length, allows: allowlistMatcher(list) } : null;
 }
 
-export async function enforceIpAllowlist(ctx: Ctx, orgId: string): Promise<void> {
-  if (ctx.caller.kind === 'system') return;
-  await enforceCompiledAllowlist(ctx, orgId, compileAllowlist(await orgAllowlist(ctx.db, orgId)));
-}
-
 /** The allowlist check with the list already read (the gateway keeps it in its cache, src/gateway/hot-path.ts). */
 export async function enforceCompiledAllowlist(
   ctx: Ctx,
@@ -90,9 +87,42 @@ export async function enforceCompiledAllowlist(
   }
 }
 
-/** The check every workspace and gateway operation makes: membership (404 for strangers), then network policy. */
-export async function authorizeWorkspace(ctx: Ctx, orgId: string): Promise<Authorized> {
-  const a = await authorize(ctx, orgId, 'workspace.use');
-  await enforceIpAllowlist(ctx, orgId);
-  return a;
+/** What a workspace operation may rely on once the caller is let in: who, where, and the policy that applies. */
+export interface WorkspaceAccess extends Authorized {
+  policy: WorkspacePolicy;
+}
+
+interface MemberAccess extends WorkspaceAccess {
+  allowlist: CompiledAllowlist | null;
+}
+
+/**
+ * The check every workspace and gateway operation makes: membership (404 for strangers), then network
+ * policy. The organization's settings and its ancestors' are read once, for the allowlist and the
+ * effective policy the operation then uses (retention, training opt-out).
+ *
+ * A member's access (role, lineage, settings) goes through the per-process cache
+ * (src/cache/hot-cache.ts), which every change to memberships, users, organizations or workspace
+ * settings empties, in this process at once and in the others when PostgreSQL's notification
+ * arrives: a removal or a suspension still takes effect on the next request. Refusals are never
+ * cached, and the allowlist verdict is made afresh for each request's address. The value is shared
+ * between requests: callers must not modify it.
+ */
+export async function authorizeWorkspace(ctx: Ctx, orgId: string): Promise<WorkspaceAccess> {
+  const load = async (): Promise<MemberAccess> => {
+    const a = await authorize(ctx, orgId, 'workspace.use');
+    const settings = await lineageSettings(ctx.db, a.lineage);
+    const own = settings.get(a.org.id)?.ip_allowlist;
+    return {
+      ...a,
+      policy: policyOf(ctx.config, a.lineage, settings),
+      allowlist: compileAllowlist(own ? (JSON.parse(own) as string[]) : null),
+    };
+  };
+  const access =
+    ctx.caller.kind === 'user'
+      ? await cachedLookup(ctx.db, `workspace-access\n${ctx.caller.userId}\n${orgId}`, load, ctx.meta)
+      : await load();
+  await enforceCompiledAllowlist(ctx, orgId, access.allowlist);
+  return access;
 }

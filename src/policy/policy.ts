@@ -1,5 +1,7 @@
 import type { PalisadeConfig } from '../config.js';
-import type { Queryable } from '../db/schema.js';
+import type { DB, Organization, Queryable } from '../db/schema.js';
+
+type WorkspaceSettingsTable = DB['workspace_settings'];
 import { orgLineage } from '../orgs/store.js';
 
 export interface WorkspacePolicy {
@@ -13,11 +15,29 @@ export interface WorkspacePolicy {
 /** The organization's effective policy: its own settings, else the nearest ancestor's, else the defaults. */
 export async function effectivePolicy(db: Queryable, config: PalisadeConfig, orgId: string): Promise<WorkspacePolicy> {
   const lineage = await orgLineage(db, orgId);
+  return policyOf(config, lineage, await lineageSettings(db, lineage));
+}
+
+/** The workspace settings rows of an organization and its ancestors, by organization (one query). */
+export async function lineageSettings(
+  db: Queryable,
+  lineage: readonly Pick<Organization, 'id'>[],
+): Promise<Map<string, WorkspaceSettingsTable>> {
   const ids = lineage.map((o) => o.id);
   const rows = ids.length
     ? await db.selectFrom('workspace_settings').selectAll().where('org_id', 'in', ids).execute()
     : [];
-  const byOrg = new Map(rows.map((r) => [r.org_id, r]));
+  return new Map(rows.map((r) => [r.org_id, r]));
+}
+
+/** The policy from settings already read: the organization's own, else the nearest ancestor's, else the defaults. */
+export function policyOf(
+  config: PalisadeConfig,
+  lineage: readonly Pick<Organization, 'id'>[],
+  byOrg: ReadonlyMap<string, WorkspaceSettingsTable>,
+): WorkspacePolicy {
+  const orgId = lineage[0]?.id;
+  const ids = lineage.map((o) => o.id);
   let retention: WorkspacePolicy['retentionSource'] & { days: number } = {
     kind: 'default',
     orgId: null,

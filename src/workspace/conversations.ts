@@ -22,7 +22,7 @@ import { type Page, type PageRequest, pageOf, pageQuery } from '../http/paginati
 import { newId } from '../ids.js';
 import { authorizeWorkspace } from '../policy/network.js';
 import { requireUser } from '../auth/require-user.js';
-import { activeHolds, effectivePolicy } from '../policy/policy.js';
+import { activeHolds } from '../policy/policy.js';
 
 export const ConversationView = Type.Object({
   id: Type.String(),
@@ -222,9 +222,8 @@ export async function createConversation(
   orgId: string,
   input: Static<typeof CreateConversationInput>,
 ): Promise<ConversationView> {
-  await authorizeWorkspace(ctx, orgId);
+  const { policy } = await authorizeWorkspace(ctx, orgId);
   const me = requireUser(ctx);
-  const policy = await effectivePolicy(ctx.db, ctx.config, orgId);
   const now = ctx.clock.now();
   const at = now.toISOString();
   const id = newId('cnv', now);
@@ -252,7 +251,16 @@ export async function createConversation(
       targets: [{ type: 'conversation', id }],
       metadata: { titleBytes: input.title ? Buffer.byteLength(input.title) : 0 },
     });
-    return view(tx, ctx, row);
+    // What view() would read back: the title just sealed, and no messages yet.
+    return {
+      id,
+      title: title_ct !== null ? (input.title ?? null) : null,
+      source: row.source,
+      contentStatus: title_ct !== null ? 'available' : 'not_retained',
+      createdAt: at,
+      updatedAt: at,
+      lastMessageAt: at,
+    };
   });
 }
 
@@ -320,9 +328,8 @@ export async function renameConversation(
   id: string,
   input: Static<typeof RenameConversationInput>,
 ): Promise<ConversationView> {
-  await authorizeWorkspace(ctx, orgId);
+  const { policy } = await authorizeWorkspace(ctx, orgId);
   const me = requireUser(ctx);
-  const policy = await effectivePolicy(ctx.db, ctx.config, orgId);
   return ctx.db.transaction().execute(async (tx) => {
     const r = await ownConversation(tx, orgId, me.userId, id);
     const now = ctx.clock.now();
@@ -393,9 +400,8 @@ export async function sendMessage(
   input: SendMessageInput,
   signal?: AbortSignal,
 ): Promise<{ messages: MessageView[]; retained: boolean }> {
-  await authorizeWorkspace(ctx, orgId);
+  const { policy } = await authorizeWorkspace(ctx, orgId);
   const me = requireUser(ctx);
-  const policy = await effectivePolicy(ctx.db, ctx.config, orgId);
   const conv = await ownConversation(ctx.db, orgId, me.userId, id);
   const history =
     policy.retentionDays > 0

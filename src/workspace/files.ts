@@ -18,7 +18,6 @@ import { PalisadeError, notFound } from '../errors.js';
 import { type Page, type PageRequest, pageOf, pageQuery } from '../http/pagination.js';
 import { newId } from '../ids.js';
 import { authorizeWorkspace } from '../policy/network.js';
-import { effectivePolicy } from '../policy/policy.js';
 
 export const FileView = Type.Object({
   id: Type.String(),
@@ -88,9 +87,8 @@ export async function storeFile(
   orgId: string,
   input: { filename: string; declaredType: string | undefined; data: Buffer },
 ): Promise<FileView> {
-  await authorizeWorkspace(ctx, orgId);
+  const { policy } = await authorizeWorkspace(ctx, orgId);
   const me = requireUser(ctx);
-  const policy = await effectivePolicy(ctx.db, ctx.config, orgId);
   if (policy.retentionDays === 0) {
     throw new PalisadeError(
       409,
