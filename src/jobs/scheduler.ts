@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { PalisadeConfig } from '../config.js';
 import { type Ctx, systemCtx } from '../context.js';
+import { sealAllPendingAudit } from '../audit/seal.js';
 import { noteIfFault, noteWriteSucceeded } from '../db/faults.js';
 import type { Db } from '../db/schema.js';
 import { holderIsGone, keepLeaseAlive, newHolderName } from './lease.js';
@@ -228,6 +229,10 @@ export class Scheduler {
     } finally {
       keeper.stop();
     }
+    // Like a request, a run is done once its audit events are in the chain: with batched sealing
+    // (docs/audit-log.md "Sealing") they are pending until now. A failure here loses nothing: the
+    // events are committed and the sweep seals them.
+    if (result.ran) await sealAllPendingAudit(db).catch((err: unknown) => noteIfFault(db, err));
     const done = clock.now();
     // Fixed rate: due again one interval after this run's tick (less a little slack, as timers may
     // fire a millisecond early); a run that overran its interval is due at the next tick.
