@@ -35,6 +35,8 @@ export const CACHE_CHANNEL = 'palisade_cache';
 export const WATCHED_TABLES = [
   'gateway_keys',
   'api_tokens',
+  'scim_tokens',
+  'scim_directories',
   'users',
   'memberships',
   'organizations',
@@ -223,6 +225,7 @@ const WATCHED = new Set<string>(WATCHED_TABLES);
 const UPDATE_OF: Partial<Record<WatchedTable, Set<string>>> = {
   gateway_keys: new Set(['revoked_at', 'token_hash', 'org_id', 'user_id']),
   api_tokens: new Set(['revoked_at', 'token_hash', 'user_id', 'expires_at']),
+  scim_tokens: new Set(['revoked_at', 'token_hash', 'directory_id', 'expires_at']),
   users: new Set(['status', 'email']),
 };
 const RAW_WRITE = new RegExp(

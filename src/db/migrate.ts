@@ -27,7 +27,7 @@ import * as m0023 from './migrations/0023_cache_invalidation.js';
 import * as m0024 from './migrations/0024_audit_pending.js';
 import * as m0025 from './migrations/0025_admin_suspension.js';
 import * as m0026 from './migrations/0026_test_idp.js';
-import * as m0027 from './migrations/0027_cache_api_tokens.js';
+import * as m0027 from './migrations/0027_cache_credentials.js';
 
 /** What a migration that encrypts existing data needs besides the database. */
 export interface MigrationDeps {
@@ -69,7 +69,7 @@ const MIGRATIONS: Record<string, Migration | ((deps: MigrationDeps) => Migration
   '0024_audit_pending': m0024,
   '0025_admin_suspension': m0025,
   '0026_test_idp': m0026,
-  '0027_cache_api_tokens': m0027,
+  '0027_cache_credentials': m0027,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);

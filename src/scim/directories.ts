@@ -1,3 +1,4 @@
+import { cachedLookup } from '../cache/hot-cache.js';
 import { Type, type Static } from '@sinclair/typebox';
 import { recordAudit } from '../audit/record.js';
 import { addMs } from '../clock.js';
@@ -272,30 +273,44 @@ export async function deleteDirectory(ctx: Ctx, orgId: string, directoryId: stri
   });
 }
 
+/** When this process last wrote a SCIM token's last_used_at (by token id). */
+const useRecorded = new Map<string, number>();
+
 /** The SCIM endpoints' only authentication: a live token of exactly the directory named in the URL. */
 export async function authenticateDirectory(
   db: Queryable,
   now: Date,
   directoryId: string,
   authorization: string | undefined,
+  scope?: object,
 ): Promise<Directory> {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
   const secret = m?.[1];
   if (!secret || secretKind(secret) !== 'scim') throw scimUnauthorized();
-  const row = await db
-    .selectFrom('scim_tokens')
-    .innerJoin('scim_directories', 'scim_directories.id', 'scim_tokens.directory_id')
-    .innerJoin('organizations', 'organizations.id', 'scim_directories.org_id')
-    .selectAll('scim_directories')
-    .select('organizations.status as org_status')
-    .select([
-      'scim_tokens.id as token_id',
-      'scim_tokens.expires_at as token_expires_at',
-      'scim_tokens.revoked_at as token_revoked_at',
-      'scim_tokens.last_used_at as token_last_used_at',
-    ])
-    .where('scim_tokens.token_hash', '=', hashSecret(secret))
-    .executeTakeFirst();
+  const tokenHash = hashSecret(secret);
+  // Through the per-process cache (src/cache/hot-cache.ts): a token's creation, rotation or
+  // revocation, any change to its directory or organization empties it (migrations 0023, 0027), so
+  // a revoked token is refused on the next request. The checks below run every time.
+  const row = await cachedLookup(
+    db,
+    `scim-token\n${tokenHash}`,
+    () =>
+      db
+        .selectFrom('scim_tokens')
+        .innerJoin('scim_directories', 'scim_directories.id', 'scim_tokens.directory_id')
+        .innerJoin('organizations', 'organizations.id', 'scim_directories.org_id')
+        .selectAll('scim_directories')
+        .select('organizations.status as org_status')
+        .select([
+          'scim_tokens.id as token_id',
+          'scim_tokens.expires_at as token_expires_at',
+          'scim_tokens.revoked_at as token_revoked_at',
+          'scim_tokens.last_used_at as token_last_used_at',
+        ])
+        .where('scim_tokens.token_hash', '=', tokenHash)
+        .executeTakeFirst(),
+    scope,
+  );
   const at = now.toISOString();
   if (
     !row ||
@@ -306,7 +321,15 @@ export async function authenticateDirectory(
     (row.token_expires_at !== null && row.token_expires_at <= at)
   )
     throw scimUnauthorized();
-  if (!row.token_last_used_at || new Date(row.token_last_used_at).getTime() < now.getTime() - 60_000) {
+  // At most once a minute; the cached row keeps the time it was read with, so this process
+  // remembers what it wrote since.
+  const lastUsed = Math.max(
+    row.token_last_used_at ? new Date(row.token_last_used_at).getTime() : 0,
+    useRecorded.get(row.token_id) ?? 0,
+  );
+  if (lastUsed < now.getTime() - 60_000) {
+    if (useRecorded.size >= 10_000) useRecorded.clear();
+    useRecorded.set(row.token_id, now.getTime());
     await db.updateTable('scim_tokens').set({ last_used_at: at }).where('id', '=', row.token_id).execute();
   }
   const {

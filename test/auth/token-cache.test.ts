@@ -119,4 +119,32 @@ describe(`API tokens and workspace access through the cache (${TEST_DIALECT})`, 
       await second.close();
     }
   });
+
+  test('SCIM: a token rotated with no overlap, or a deleted directory, is refused on the next request', async () => {
+    const created = await owner.post(`/api/v1/orgs/${orgId}/scim/directories`, { name: 'Okta' });
+    assert.equal(created.status, 201, created.raw.body);
+    const dirId: string = created.body.directory.id;
+    const scim = (token: string) =>
+      t.app.inject({ method: 'GET', url: `/scim/v2/${dirId}/Users`, headers: { authorization: `Bearer ${token}` } });
+    const cache = hotCacheOf(t.db.database.db)!;
+    const warmScim = async (token: string) => {
+      const deadline = Date.now() + 6_000;
+      for (;;) {
+        const r = await scim(token);
+        assert.equal(r.statusCode, 200, r.body);
+        if (cache.size >= 1) return;
+        assert.ok(Date.now() < deadline, 'the cache stays empty');
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    };
+    await warmScim(created.body.token);
+    const rotated = await owner.post(`/api/v1/orgs/${orgId}/scim/directories/${dirId}/rotate-token`, {
+      overlapHours: 0,
+    });
+    assert.equal(rotated.status, 200, rotated.raw.body);
+    assert.equal((await scim(created.body.token)).statusCode, 401, 'the old token, at once');
+    await warmScim(rotated.body.token);
+    assert.equal((await owner.request('DELETE', `/api/v1/orgs/${orgId}/scim/directories/${dirId}`)).status, 204);
+    assert.equal((await scim(rotated.body.token)).statusCode, 401, 'the directory is gone');
+  });
 });
