@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { PalisadeConfig } from '../config.js';
@@ -75,6 +76,9 @@ export class Scheduler {
   register(job: JobDefinition): void {
     if (this.jobs.has(job.name)) throw new Error(`job ${job.name} registered twice`);
     this.jobs.set(job.name, job);
+    // Each running job's lease keeper listens on the stop signal (and removes its listener when the
+    // run ends): as many listeners as jobs is expected, not a leak, so Node need not warn past 10.
+    setMaxListeners(this.jobs.size + 10, this.stopping.signal);
   }
 
   registered(): string[] {
