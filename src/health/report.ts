@@ -10,14 +10,7 @@ import {
   probeStorage,
 } from '../db/faults.js';
 import { type JobHealth, jobHealth } from '../jobs/health.js';
-import {
-  DELIVERY_JOB,
-  NOTHING_UNSEALED,
-  type StreamStall,
-  streamStallOf,
-  unsealedByOrg,
-  waitingEvents,
-} from '../streams/health.js';
+import { DELIVERY_JOB, type StreamStall, streamStallOf, waitingEvents } from '../streams/health.js';
 
 /**
  * One reading of everything an operator watches: does the database answer, can it be written,
@@ -52,23 +45,37 @@ export interface HealthDeps {
 
 async function readStreams(deps: HealthDeps, jobs: JobHealth[], now: Date): Promise<StreamHealthRow[]> {
   const { db } = deps.database;
+  // Each stream with its chain head and what waits to be sealed, in one statement (one snapshot):
+  // see waitingEvents.
   const rows = await db
     .selectFrom('audit_streams')
-    .leftJoin('audit_chain_heads', 'audit_chain_heads.org_id', 'audit_streams.org_id')
     .selectAll('audit_streams')
-    .select('audit_chain_heads.seq as head_seq')
+    .select((eb) => [
+      eb
+        .selectFrom('audit_chain_heads')
+        .select('seq')
+        .whereRef('audit_chain_heads.org_id', '=', 'audit_streams.org_id')
+        .as('head_seq'),
+      eb
+        .selectFrom('audit_pending')
+        .select((p) => p.fn.countAll<number | string>().as('n'))
+        .whereRef('audit_pending.org_id', '=', 'audit_streams.org_id')
+        .as('pending_count'),
+      eb
+        .selectFrom('audit_pending')
+        .select((p) => p.fn.min('occurred_at').as('m'))
+        .whereRef('audit_pending.org_id', '=', 'audit_streams.org_id')
+        .as('pending_oldest'),
+    ])
     .orderBy('audit_streams.id')
     .execute();
   const job = jobs.find((j) => j.name === DELIVERY_JOB);
-  const unsealed = rows.length ? await unsealedByOrg(db) : new Map<string, never>();
   const out: StreamHealthRow[] = [];
-  for (const { head_seq, ...row } of rows) {
-    const { lag, oldestPendingAt } = await waitingEvents(
-      db,
-      row,
-      Number(head_seq ?? 0),
-      unsealed.get(row.org_id) ?? NOTHING_UNSEALED,
-    );
+  for (const { head_seq, pending_count, pending_oldest, ...row } of rows) {
+    const { lag, oldestPendingAt } = await waitingEvents(db, row, Number(head_seq ?? 0), {
+      count: Number(pending_count ?? 0),
+      oldestAt: pending_oldest ?? null,
+    });
     const stalled =
       row.status === 'active' && lag > 0
         ? streamStallOf({ row, lag, oldestPendingAt, job }, now, deps.config.auditStreamStallSeconds * 1000)

@@ -98,7 +98,10 @@ export interface WaitingEvents {
  * What waits for a destination. With batched sealing (docs/audit-log.md "Sealing") an event is
  * recorded before it has a seq: for up to a sweep interval it sits in audit_pending. It is waiting
  * all the same, so health, /metrics and the alerts count it: a backlog written by background work
- * must not read as "caught up" until a sealer runs.
+ * must not read as "caught up" until a sealer runs. `headSeq` and `unsealed` must come from ONE
+ * statement: a seal commits moving events from pending to the chain and the head forward together,
+ * and two separate reads around it counted those events in neither (a stalled destination then read
+ * as caught up).
  */
 export async function waitingEvents(
   db: Db,
@@ -113,20 +116,3 @@ export async function waitingEvents(
     sealedLag > 0 ? ((await firstEventAfter(db, row.org_id, Number(row.cursor_seq)))?.occurredAt ?? null) : null;
   return { lag, oldestPendingAt: oldestSealed ?? unsealed.oldestAt };
 }
-
-/** Per organization: how many events wait to be sealed and when the oldest was recorded. */
-export async function unsealedByOrg(
-  db: Db,
-  orgIds?: readonly string[],
-): Promise<Map<string, { count: number; oldestAt: string | null }>> {
-  if (orgIds && orgIds.length === 0) return new Map();
-  let q = db
-    .selectFrom('audit_pending')
-    .select((eb) => ['org_id', eb.fn.countAll<number | string>().as('n'), eb.fn.min('occurred_at').as('oldest')])
-    .groupBy('org_id');
-  if (orgIds) q = q.where('org_id', 'in', orgIds);
-  const rows = await q.execute();
-  return new Map(rows.map((r) => [r.org_id, { count: Number(r.n), oldestAt: r.oldest ?? null }]));
-}
-
-export const NOTHING_UNSEALED = { count: 0, oldestAt: null } as const;

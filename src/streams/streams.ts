@@ -10,14 +10,7 @@ import { authorize } from '../orgs/authorize.js';
 import { assertDestinationAllowed, normalizeHost } from '../net/outbound.js';
 import { type JobStatus, jobStatuses } from '../jobs/scheduler.js';
 import { CIRCUIT_THRESHOLD, deliverRow } from './deliver.js';
-import {
-  DELIVERY_JOB,
-  NOTHING_UNSEALED,
-  type StreamStall,
-  streamStallOf,
-  unsealedByOrg,
-  waitingEvents,
-} from './health.js';
+import { DELIVERY_JOB, type StreamStall, streamStallOf, waitingEvents } from './health.js';
 import { sealStreamSecret } from './secrets.js';
 import type { DeliveryResult, StreamKind, StreamSettings } from './transports.js';
 
@@ -216,16 +209,27 @@ async function deliveryJob(db: Ctx['db'], now: Date): Promise<JobStatus | undefi
 export async function streamView(ctx: ViewCtx, row: AuditStreamsTable, job?: JobStatus | null): Promise<StreamView> {
   const { db } = ctx;
   const now = ctx.clock.now();
-  const head = await db
-    .selectFrom('audit_chain_heads')
-    .select('seq')
-    .where('org_id', '=', row.org_id)
-    .executeTakeFirst();
-  const headSeq = Number(head?.seq ?? 0);
+  // The head and what waits to be sealed in one statement (one snapshot): see waitingEvents.
+  const snap = await db
+    .selectNoFrom((eb) => [
+      eb.selectFrom('audit_chain_heads').select('seq').where('org_id', '=', row.org_id).as('head_seq'),
+      eb
+        .selectFrom('audit_pending')
+        .select((p) => p.fn.countAll<number | string>().as('n'))
+        .where('org_id', '=', row.org_id)
+        .as('pending_count'),
+      eb
+        .selectFrom('audit_pending')
+        .select((p) => p.fn.min('occurred_at').as('m'))
+        .where('org_id', '=', row.org_id)
+        .as('pending_oldest'),
+    ])
+    .executeTakeFirstOrThrow();
+  const headSeq = Number(snap.head_seq ?? 0);
   const cursorSeq = Number(row.cursor_seq);
   const { caPem, ...settings } = JSON.parse(row.settings) as StreamSettings;
   const failures = Number(row.failures);
-  const unsealed = (await unsealedByOrg(db, [row.org_id])).get(row.org_id) ?? NOTHING_UNSEALED;
+  const unsealed = { count: Number(snap.pending_count ?? 0), oldestAt: snap.pending_oldest ?? null };
   const { lag, oldestPendingAt } = await waitingEvents(db, row, headSeq, unsealed);
   const stalled =
     row.status === 'active' && lag > 0
