@@ -1,4 +1,5 @@
 import { cachedLookup } from '../cache/hot-cache.js';
+import { LastUseRecorder } from '../cache/last-use.js';
 import { Type, type Static } from '@sinclair/typebox';
 import { recordAudit } from '../audit/record.js';
 import { addMs } from '../clock.js';
@@ -125,8 +126,7 @@ export async function revokeApiToken(ctx: Ctx, tokenId: string): Promise<ApiToke
   });
 }
 
-/** When this process last wrote a token's last_used_at (by token id). */
-const useRecorded = new Map<string, number>();
+const lastUse = new LastUseRecorder();
 
 export async function resolveApiToken(
   db: Queryable,
@@ -165,15 +165,8 @@ export async function resolveApiToken(
     row.status !== 'active'
   )
     return undefined;
-  // Record use at most once a minute: a busy script should not turn every read into a write. The
-  // cached row keeps the time it was read with, so this process remembers what it wrote since.
-  const lastUsed = Math.max(
-    row.token_last_used_at ? new Date(row.token_last_used_at).getTime() : 0,
-    useRecorded.get(row.token_id) ?? 0,
-  );
-  if (lastUsed < now.getTime() - 60_000) {
-    if (useRecorded.size >= 10_000) useRecorded.clear();
-    useRecorded.set(row.token_id, now.getTime());
+  // Record use at most once a minute: a busy script should not turn every read into a write.
+  if (lastUse.due(row.token_id, row.token_last_used_at, now)) {
     // Best effort: on a full disk the token still works for reads (src/db/faults.ts).
     await db
       .updateTable('api_tokens')

@@ -1,4 +1,5 @@
 import { cachedLookup } from '../cache/hot-cache.js';
+import { LastUseRecorder } from '../cache/last-use.js';
 import { Type, type Static } from '@sinclair/typebox';
 import { recordAudit } from '../audit/record.js';
 import { addMs } from '../clock.js';
@@ -273,8 +274,7 @@ export async function deleteDirectory(ctx: Ctx, orgId: string, directoryId: stri
   });
 }
 
-/** When this process last wrote a SCIM token's last_used_at (by token id). */
-const useRecorded = new Map<string, number>();
+const lastUse = new LastUseRecorder();
 
 /** The SCIM endpoints' only authentication: a live token of exactly the directory named in the URL. */
 export async function authenticateDirectory(
@@ -321,15 +321,7 @@ export async function authenticateDirectory(
     (row.token_expires_at !== null && row.token_expires_at <= at)
   )
     throw scimUnauthorized();
-  // At most once a minute; the cached row keeps the time it was read with, so this process
-  // remembers what it wrote since.
-  const lastUsed = Math.max(
-    row.token_last_used_at ? new Date(row.token_last_used_at).getTime() : 0,
-    useRecorded.get(row.token_id) ?? 0,
-  );
-  if (lastUsed < now.getTime() - 60_000) {
-    if (useRecorded.size >= 10_000) useRecorded.clear();
-    useRecorded.set(row.token_id, now.getTime());
+  if (lastUse.due(row.token_id, row.token_last_used_at, now)) {
     await db.updateTable('scim_tokens').set({ last_used_at: at }).where('id', '=', row.token_id).execute();
   }
   const {
