@@ -1,9 +1,7 @@
-import { DOMParser } from '@xmldom/xmldom';
-import { decrypt } from 'xml-encryption';
 import { type SsoFailure, fail } from './diagnosis.js';
 
 /**
- * What Palisade requires of a SAML response beyond what @node-saml/node-saml checks: the algorithms
+ * What Palisade requires of a SAML response beyond its signature (./saml-signature.ts): the algorithms
  * (an allowlist, so an algorithm nobody reviewed is refused, not tried), who issued it, what the
  * IdP's status says, and how long the assertion claims to be valid.
  */
@@ -96,29 +94,6 @@ export function checkAlgorithms(root: Document | Element, allowSha1: boolean, wh
       received: [...new Set(unknownEncryption)],
     });
   }
-}
-
-/**
- * The signature algorithms inside an encrypted assertion are only visible once it is decrypted: the
- * same decryption the library performs, done again to check them (only for encrypted responses).
- */
-export async function checkEncryptedAssertionAlgorithms(
-  envelope: Document,
-  decryptionKey: string,
-  allowSha1: boolean,
-): Promise<void> {
-  const encrypted = envelope.getElementsByTagNameNS(SAML_NS, 'EncryptedAssertion')[0];
-  if (!encrypted) return;
-  const xml = await new Promise<string>((resolve, reject) =>
-    decrypt(encrypted.toString(), { key: decryptionKey, disallowDecryptionWithInsecureAlgorithm: true }, (err, out) =>
-      err ? reject(err) : resolve(out),
-    ),
-  );
-  checkAlgorithms(
-    new DOMParser().parseFromString(xml, 'text/xml') as unknown as Document,
-    allowSha1,
-    'the encrypted assertion',
-  );
 }
 
 export interface IdpStatus {

@@ -1,4 +1,4 @@
-import { type Profile, SAML, ValidateInResponseTo } from '@node-saml/node-saml';
+import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
 import { DOMParser } from '@xmldom/xmldom';
 import type { Ctx } from '../context.js';
 import { acsUrl, claimNames, type ConnectionRow, spEntityId } from './connections.js';
@@ -8,7 +8,6 @@ import { type Identity, identityFrom } from './provision.js';
 import {
   checkAlgorithms,
   checkBearerConfirmation,
-  checkEncryptedAssertionAlgorithms,
   checkIssuer,
   checkLifetime,
   checkStatus,
@@ -16,7 +15,15 @@ import {
   responseStatus,
 } from './saml-policy.js';
 import { spPrivateKey } from './secrets.js';
-import { describeSigningCertificate, signingCertificateOf, verifyingCertificate } from './signing-certificate.js';
+import { checkAudience, profileOf } from './saml-assertion.js';
+import {
+  SignatureNotVerified,
+  decryptElement,
+  directChildren,
+  signedAssertion,
+  verifiedElement,
+} from './saml-signature.js';
+import { describeSigningCertificate, fingerprintOf, signingCertificateOf } from './signing-certificate.js';
 import { assertSameBrowser, consumeLoginState, samlRequestCache, stateKey } from './store.js';
 import type { SsoLoginStatesTable } from './tables.js';
 
@@ -135,6 +142,8 @@ interface Shape {
   destination: string | null;
   assertionId: string | null;
   encrypted: boolean;
+  /** The one plain Assertion (a direct child of the Response), or the one EncryptedAssertion. */
+  assertion: Element;
 }
 
 /** Reads the unsigned envelope to decide policy before the library runs; nothing here is trusted for identity. */
@@ -202,6 +211,7 @@ function inspect(xml: string, conn: ConnectionRow): Shape {
       destination: response.getAttribute('Destination') || null,
       assertionId: null,
       encrypted: true,
+      assertion: encrypted[0] as Element,
     };
   }
   if (assertions.length === 0)
@@ -244,7 +254,25 @@ function inspect(xml: string, conn: ConnectionRow): Shape {
       expected: 'ds:Signature inside the Assertion',
       received: 'only the Response is signed',
     });
-  // A comment inside a signed value changes what a naive reader sees without breaking the signature.
+  refuseCommentsInIdentity(assertion);
+  // Checked on the envelope here (optional unless signed), and on the signed assertion after validation.
+  const wrongIssuer = checkIssuer(issuerOf(response), conn.saml_idp_entity_id, 'Response', responseSigned);
+  if (wrongIssuer) throw wrongIssuer;
+  return {
+    doc,
+    inResponseTo: response.getAttribute('InResponseTo') || null,
+    destination: response.getAttribute('Destination') || null,
+    assertionId,
+    encrypted: false,
+    assertion,
+  };
+}
+
+/**
+ * A comment inside a signed value changes what a naive reader sees without breaking the signature
+ * (canonicalization drops comments), so none is accepted in NameID or an attribute value.
+ */
+function refuseCommentsInIdentity(assertion: Element): void {
   for (const el of [
     ...Array.from(assertion.getElementsByTagNameNS(SAML_NS, 'NameID')),
     ...Array.from(assertion.getElementsByTagNameNS(SAML_NS, 'AttributeValue')),
@@ -256,16 +284,71 @@ function inspect(xml: string, conn: ConnectionRow): Shape {
       });
     }
   }
-  // Checked on the envelope here (optional unless signed), and on the signed assertion after validation.
-  const wrongIssuer = checkIssuer(issuerOf(response), conn.saml_idp_entity_id, 'Response', responseSigned);
-  if (wrongIssuer) throw wrongIssuer;
-  return {
-    doc,
-    inResponseTo: response.getAttribute('InResponseTo') || null,
-    destination: response.getAttribute('Destination') || null,
-    assertionId,
-    encrypted: false,
-  };
+}
+
+interface VerifiedAssertion {
+  /** The assertion as its signature covers it (verified octets, parsed again). */
+  assertion: Element;
+  /** Which configured IdP certificate verified it. */
+  certificateIndex: number;
+}
+
+/**
+ * Verifies the signatures: the Response's when it carries one (it must then verify too: the envelope
+ * holds Destination and InResponseTo), and always the assertion's, decrypting it first when it is
+ * encrypted. One parse of the response (inspect) serves every check; see ./saml-signature.ts.
+ */
+async function verifiedAssertion(
+  ctx: Ctx,
+  conn: ConnectionRow,
+  shape: Shape,
+  xml: string,
+  certificates: string[],
+): Promise<VerifiedAssertion> {
+  const normalized = xml.replace(/\r\n?/g, '\n');
+  try {
+    const response = shape.doc.documentElement as Element;
+    verifiedElement(normalized, response, certificates);
+    if (!shape.encrypted) {
+      const signed = verifiedElement(normalized, shape.assertion, certificates);
+      if (!signed) throw new SignatureNotVerified('the assertion carries no signature');
+      return { assertion: signedAssertion(signed.xml), certificateIndex: signed.certificateIndex };
+    }
+    // The SP key is opened only for what is encrypted (unsealing it costs a key lookup).
+    const decryptionKey = await spPrivateKey(ctx.db, ctx.config, conn);
+    if (decryptionKey === null)
+      throw fail('saml_validation_failed', plain, 'an SP key to decrypt the assertion', {
+        detail:
+          'The identity provider encrypted the assertion, but this connection has no SP private key: create the connection again and give the IdP its new SP metadata, or switch encryption off at the IdP.',
+      });
+    let decrypted: string;
+    try {
+      decrypted = (await decryptElement(shape.assertion, decryptionKey)).replace(/\r\n?/g, '\n');
+    } catch (err) {
+      const message = String((err as Error).message ?? err).slice(0, 200);
+      throw /insecure|not secure|algorithm/i.test(message)
+        ? fail('saml_insecure_encryption', plain, 'assertion encryption uses RSA-OAEP and AES', { detail: message })
+        : fail('saml_validation_failed', plain, "the assertion decrypts with this connection's SP key", {
+            detail: `${message}. The identity provider may hold an old SP certificate: give it Palisade's current SP metadata.`,
+          });
+    }
+    const inner = new DOMParser({ onError: () => undefined }).parseFromString(
+      decrypted,
+      'text/xml',
+    ) as unknown as Document;
+    const root = inner.documentElement;
+    if (!root || root.localName !== 'Assertion' || root.namespaceURI !== SAML_NS)
+      throw fail('saml_malformed', plain, 'the EncryptedAssertion holds one Assertion', {
+        received: root?.localName ?? null,
+      });
+    checkAlgorithms(inner, conn.saml_allow_sha1 === 1, 'the encrypted assertion');
+    refuseCommentsInIdentity(root);
+    const signed = verifiedElement(decrypted, root, certificates);
+    if (!signed) throw new SignatureNotVerified('the encrypted assertion carries no signature');
+    return { assertion: signedAssertion(signed.xml), certificateIndex: signed.certificateIndex };
+  } catch (err) {
+    throw diagnoseSaml(err, ctx, conn, xml);
+  }
 }
 
 export interface FinishedSaml {
@@ -355,43 +438,11 @@ export async function finishSaml(
     stateRow = row;
   }
 
-  const pvk = await spPrivateKey(ctx.db, ctx.config, conn);
-  let profile: Profile | null;
-  try {
-    const saml = samlFor(ctx, conn, purpose, initiatedBy, null, pvk);
-    if (opts.dryRun) saml.options.validateInResponseTo = ValidateInResponseTo.never;
-    ({ profile } = await saml.validatePostResponseAsync({ SAMLResponse: samlResponse }));
-  } catch (err) {
-    throw diagnoseSaml(err, ctx, conn, xml);
-  }
-  if (!profile) throw fail('saml_no_profile', plain, 'response carries a login');
-  if (shape.encrypted && pvk !== null) {
-    try {
-      await checkEncryptedAssertionAlgorithms(shape.doc, pvk, conn.saml_allow_sha1 === 1);
-    } catch (err) {
-      throw err instanceof SsoFailure
-        ? err
-        : fail('saml_insecure_encryption', plain, 'assertion encryption uses RSA-OAEP and AES', {
-            detail: String((err as Error).message ?? err).slice(0, 200),
-          });
-    }
-  }
-
-  // Checks on the signed assertion the library returned (not the envelope).
-  const signed = new DOMParser().parseFromString(profile.getAssertionXml?.() ?? '', 'text/xml') as unknown as Document;
-  const assertion = signed.documentElement as Element;
+  // Checks on the signed assertion only: the octets the signature covers, parsed again (not the envelope).
+  const certificates = JSON.parse(conn.saml_idp_certs ?? '[]') as string[];
+  const { assertion, certificateIndex } = await verifiedAssertion(ctx, conn, shape, xml, certificates);
   const wrongIssuer = checkIssuer(issuerOf(assertion), conn.saml_idp_entity_id, 'Assertion', true);
   if (wrongIssuer) throw wrongIssuer;
-  for (const el of [
-    ...Array.from(assertion.getElementsByTagNameNS(SAML_NS, 'NameID')),
-    ...Array.from(assertion.getElementsByTagNameNS(SAML_NS, 'AttributeValue')),
-  ]) {
-    if (Array.from(el.childNodes).some((n) => n.nodeType === 8))
-      throw fail('saml_comment_in_identity', plain, 'no XML comment inside NameID or attribute values', {
-        received: (el.textContent ?? '').slice(0, 200),
-        detail: `in ${el.localName}`,
-      });
-  }
   const confirmations = checkBearerConfirmation(
     assertion,
     opts.dryRun
@@ -404,9 +455,20 @@ export async function finishSaml(
       expected: acs,
       received: recipients,
     });
+  const conditionsList = directChildren(assertion, SAML_NS, 'Conditions');
+  if (conditionsList.length > 1)
+    throw fail('saml_validation_failed', plain, 'one Conditions element', {
+      expected: 1,
+      received: conditionsList.length,
+    });
+  const conditions = conditionsList[0];
+  checkAudience(conditions, spEntityId(ctx, conn.id));
   const now = ctx.clock.now().getTime();
-  const conditions = assertion.getElementsByTagNameNS(SAML_NS, 'Conditions')[0];
-  const notBefore = conditions?.getAttribute('NotBefore');
+  // The latest start of validity stated (Conditions or the bearer confirmation) is the one that counts.
+  const notBefore =
+    [conditions?.getAttribute('NotBefore'), ...confirmations.map((c) => c.getAttribute('NotBefore'))]
+      .filter((v): v is string => !!v && !Number.isNaN(Date.parse(v)))
+      .sort((a, b) => Date.parse(b) - Date.parse(a))[0] ?? null;
   // The earliest end of validity the assertion states (Conditions or the bearer confirmation) is the one that counts.
   const ends = [
     conditions?.getAttribute('NotOnOrAfter'),
@@ -429,22 +491,16 @@ export async function finishSaml(
   // Checked once the IdP's answer is proven valid, so attacks on it get their own diagnosis first.
   if (stateRow) assertSameBrowser(stateRow, opts.binding);
   const assertionId = assertion.getAttribute('ID') ?? '';
-  // Every attribute as its list of AttributeValues (node-saml gives a lone value as a string): a value is never split.
-  const attributes = Object.fromEntries(
-    Object.entries((profile.attributes ?? {}) as Record<string, unknown>).map(([k, v]) => [
-      k,
-      Array.isArray(v) || typeof v !== 'string' ? v : [v],
-    ]),
-  );
-  const nameId = profile.nameID ?? '';
+  const profile = await profileOf(assertion, () => spPrivateKey(ctx.db, ctx.config, conn));
+  const { attributes, nameId } = profile;
   const raw = { ...attributes, nameID: nameId };
   const proof = {
-    nameIdFormat: profile.nameIDFormat || null,
-    signingCertSha256: verifyingCertificate(xml, JSON.parse(conn.saml_idp_certs ?? '[]') as string[]),
+    nameIdFormat: profile.nameIdFormat,
+    signingCertSha256: fingerprintOf(certificates[certificateIndex] as string),
   };
   if (opts.dryRun)
     return {
-      identity: identityFrom(attributes, claimNames(conn), `${profile.issuer ?? ''}|${nameId}`, nameId),
+      identity: identityFrom(attributes, claimNames(conn), `${profile.issuer}|${nameId}`, nameId),
       raw,
       purpose,
       initiatedBy,
@@ -467,7 +523,7 @@ export async function finishSaml(
     });
 
   return {
-    identity: identityFrom(attributes, claimNames(conn), `${profile.issuer ?? ''}|${nameId}`, nameId),
+    identity: identityFrom(attributes, claimNames(conn), `${profile.issuer}|${nameId}`, nameId),
     raw,
     purpose,
     initiatedBy,
@@ -478,6 +534,20 @@ export async function finishSaml(
 function diagnoseSaml(err: unknown, ctx: Ctx, conn: ConnectionRow, xml: string): SsoFailure {
   if (err instanceof SsoFailure) return err;
   const message = err instanceof Error ? err.message : String(err);
+  // A signature shaped to make the verifier look at one element while Palisade reads another.
+  if (
+    /more than one element|does not name the signed element|too many signatures|exactly one reference|only one signed reference|too many transforms/i.test(
+      message,
+    )
+  )
+    return fail(
+      'saml_signature_wrapping',
+      plain,
+      'one enveloped signature whose reference names the signed element only (signature wrapping)',
+      {
+        detail: message.slice(0, 200),
+      },
+    );
   if (/No valid subject confirmation/i.test(message))
     return fail('saml_assertion_expired', plain, 'SubjectConfirmationData NotBefore/NotOnOrAfter (with clock skew)', {
       detail: message.slice(0, 200),

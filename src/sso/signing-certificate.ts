@@ -105,17 +105,6 @@ export function signingCertificateOf(
   return report;
 }
 
-/**
- * The configured certificate that verified a sign-in node-saml accepted: the only one when a
- * single certificate is configured (no work), else the one whose key verifies the signature.
- * Null for an encrypted assertion with several certificates configured (the signature is inside
- * the encryption).
- */
-export function verifyingCertificate(xml: string, configured: string[]): string | null {
-  if (configured.length === 1) return fingerprintOf(configured[0] as string);
-  return signingCertificateOf(xml, configured).verifiedBySha256;
-}
-
 /** Plain words for a signature that did not verify: which certificate signed, and whether Palisade has it. */
 export function describeSigningCertificate(s: SigningCertificate): string {
   const configured = `the connection's certificate(s): ${s.configuredSha256.join(', ') || 'none'}`;
