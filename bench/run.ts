@@ -12,6 +12,7 @@ const SMOKE_SIZES: Record<string, string> = {
   BENCH_DOMAINS: '50',
   BENCH_SCIM_USERS: '60',
   BENCH_SAML_LOGINS: '10',
+  BENCH_OIDC_LOGINS: '10',
   BENCH_GATEWAY_REQUESTS: '20',
   BENCH_SEARCH_EVENTS: '3000',
   BENCH_EXPORT_EVENTS: '3000',
@@ -53,6 +54,7 @@ if (!only || only === 'audit') await benchAuditIngest(dialects);
 if (!only || only === 'domains') await benchDomainRecheck(dialects);
 if (!only || only === 'scim') await benchScimSync(dialects);
 if (!only || only === 'sso') await benchSsoSaml(dialects);
+if (!only || only === 'sso') await (await import('./sso-oidc.js')).benchSsoOidc(dialects);
 if (!only || only === 'gateway') await (await import('./gateway-overhead.js')).benchGatewayOverhead(dialects);
 if (!only || only === 'audit-product') await benchAuditProduct(dialects);
 if ((!only && dialects.includes('postgres')) || only === 'db-copy') await (await import('./db-copy.js')).benchDbCopy();

@@ -28,13 +28,14 @@ import { assertSameBrowser, consumeLoginState, samlRequestCache, stateKey } from
 import type { SsoLoginStatesTable } from './tables.js';
 
 /**
- * SAML 2.0 service provider on @node-saml/node-saml (signature verification, audience, time
- * conditions). Palisade adds, around it, the checks the library leaves to the caller or reports too
- * vaguely to diagnose: no DTDs, structure (one assertion, the signature covers it), the IdP's status,
- * the algorithms (./saml-policy.ts), the Issuer of response and assertion (the library checks it
- * only on logout), comments inside identity values, IdP-initiated policy, InResponseTo single use
- * and its match in the signed assertion, recipient and destination, time against Palisade's clock,
- * a cap on the assertion's lifetime, and assertion replay.
+ * SAML 2.0 service provider. @node-saml/node-saml builds AuthnRequests (signed when configured) and
+ * SP metadata; responses are verified by Palisade on the one parse it makes of them: the signature by
+ * xml-crypto (./saml-signature.ts), the identity read from the verified octets (./saml-assertion.ts).
+ * The checks: no DTDs, structure (one assertion, the signature covers it, a signed Response verifies
+ * too), the IdP's status, the algorithms (./saml-policy.ts), the Issuer of response and assertion,
+ * comments inside identity values, IdP-initiated policy, InResponseTo single use and its match in the
+ * signed assertion, recipient and destination, audience, time against Palisade's clock, a cap on the
+ * assertion's lifetime, and assertion replay.
  */
 const SAML_NS = 'urn:oasis:names:tc:SAML:2.0:assertion';
 const SAMLP_NS = 'urn:oasis:names:tc:SAML:2.0:protocol';

@@ -5,7 +5,7 @@ import { certificateInfo, normalizeCertificate, toPem } from './idp-metadata.js'
 /**
  * Which certificate signed a SAML response: the fingerprint of the certificate the signature carries
  * (its KeyInfo, as the IdP sent it: a hint, never trusted for verification) and which configured
- * certificate's key actually verifies it. node-saml says only "invalid signature" and never which of
+ * certificate's key actually verifies it. A verifier says only "invalid signature" and never which of
  * several configured certificates verified a good one; a certificate rollover needs both answers.
  */
 const SAML_NS = 'urn:oasis:names:tc:SAML:2.0:assertion';

@@ -10,7 +10,7 @@ import type { TestIdentity } from './form.js';
 
 /**
  * The test IdP's SAML side: its metadata, reading the service provider's AuthnRequest, and minting
- * the signed response Palisade's own service provider (src/sso/saml.ts, node-saml) accepts as from
+ * the signed response Palisade's own service provider (src/sso/saml.ts) accepts as from
  * any other IdP: the assertion signed (RSA-SHA256, exclusive c14n), answering the request
  * (InResponseTo on the response and the bearer confirmation), for Palisade's entity id (audience)
  * and ACS URL (Destination, Recipient), valid five minutes.
