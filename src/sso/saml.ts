@@ -1,5 +1,5 @@
 import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
-import { DOMParser } from '@xmldom/xmldom';
+import { DOMParser, onErrorStopParsing } from '@xmldom/xmldom';
 import type { Ctx } from '../context.js';
 import { acsUrl, claimNames, type ConnectionRow, spEntityId } from './connections.js';
 import { SsoFailure, fail } from './diagnosis.js';
@@ -162,12 +162,15 @@ function inspect(xml: string, conn: ConnectionRow): Shape {
     );
   let doc: Document;
   try {
-    doc = new DOMParser({ onError: () => undefined }).parseFromString(xml, 'text/xml') as unknown as Document;
-  } catch {
+    // Not well-formed is refused here: a document the parser had to repair is read differently by
+    // each XML reader (the verifier parses it again), and no IdP sends one.
+    doc = new DOMParser({ onError: onErrorStopParsing }).parseFromString(xml, 'text/xml') as unknown as Document;
+  } catch (err) {
     throw fail(
       'saml_malformed',
       'Palisade could not read the answer from your identity provider.',
-      'SAMLResponse is XML',
+      'SAMLResponse is well-formed XML',
+      { detail: String((err as Error).message ?? err).slice(0, 200) },
     );
   }
   const response = doc.documentElement;
@@ -333,7 +336,7 @@ async function verifiedAssertion(
             detail: `${message}. The identity provider may hold an old SP certificate: give it Palisade's current SP metadata.`,
           });
     }
-    const inner = new DOMParser({ onError: () => undefined }).parseFromString(
+    const inner = new DOMParser({ onError: onErrorStopParsing }).parseFromString(
       decrypted,
       'text/xml',
     ) as unknown as Document;
