@@ -39,7 +39,7 @@ async function runDialect(dialect: 'sqlite' | 'postgres'): Promise<void> {
     for (let i = 0; i < N; i++) {
       const agent = t.anonymous();
       const start = await agent.get(`/sso/${connectionId}/start`);
-      if (start.status !== 302) throw new Error(`start answered ${start.status}`);
+      if (start.status !== 302) throw new Error(`start answered ${start.status} ${start.raw.body.slice(0, 300)}`);
       const callback = await driveOidcLogin(String(start.headers.location), `user${i % 20}`, PUBLIC);
       logins.push({ agent, path: callback.slice(PUBLIC.length) });
     }
