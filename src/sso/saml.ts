@@ -192,9 +192,7 @@ function inspect(xml: string, conn: ConnectionRow): Shape {
   // The IdP's own verdict first: an error status is a refusal whatever else the response carries.
   checkStatus(responseStatus(response));
   checkAlgorithms(doc, conn.saml_allow_sha1 === 1, 'this response');
-  const responseSigned = Array.from(response.childNodes).some(
-    (n) => n.nodeType === 1 && (n as Element).localName === 'Signature' && (n as Element).namespaceURI === DS_NS,
-  );
+  const responseSigned = directChildren(response, DS_NS, 'Signature').length > 0;
   const encrypted = Array.from(doc.getElementsByTagNameNS(SAML_NS, 'EncryptedAssertion'));
   const assertions = Array.from(doc.getElementsByTagNameNS(SAML_NS, 'Assertion'));
   if (encrypted.length) {

@@ -1,6 +1,7 @@
 import { DOMParser } from '@xmldom/xmldom';
 import { SignedXml } from 'xml-crypto';
 import { certificateInfo, normalizeCertificate, toPem } from './idp-metadata.js';
+import { directChildren } from './saml-signature.js';
 
 /**
  * Which certificate signed a SAML response: the fingerprint of the certificate the signature carries
@@ -40,10 +41,7 @@ export interface SigningCertificate {
 function signatureElement(doc: Document): Element | undefined {
   const response = doc.documentElement;
   if (!response || response.localName !== 'Response' || response.namespaceURI !== SAMLP_NS) return undefined;
-  const direct = (parent: Element, ns: string, name: string) =>
-    Array.from(parent.childNodes).find(
-      (n): n is Element => n.nodeType === 1 && (n as Element).localName === name && (n as Element).namespaceURI === ns,
-    );
+  const direct = (parent: Element, ns: string, name: string) => directChildren(parent, ns, name)[0];
   const assertion = direct(response, SAML_NS, 'Assertion');
   return (assertion && direct(assertion, DS_NS, 'Signature')) ?? direct(response, DS_NS, 'Signature');
 }
