@@ -40,6 +40,17 @@ export class SignatureNotVerified extends Error {
   }
 }
 
+/**
+ * A signature shaped to make the verifier look at one element while Palisade reads another (several
+ * signatures, references or transforms; a reference naming another element, or an ID two elements
+ * carry): refused as signature wrapping whatever the keys say.
+ */
+export class SignatureWrapping extends Error {
+  constructor(what: string) {
+    super(`Invalid signature: ${what}`);
+  }
+}
+
 export function directChildren(parent: Element, ns: string, name: string): Element[] {
   const out: Element[] = [];
   for (let n = parent.firstChild; n; n = n.nextSibling)
@@ -76,16 +87,16 @@ export interface VerifiedElement {
 /**
  * The signed octets of `element` (which must carry an enveloped ds:Signature as a direct child), or
  * null when it carries none. Throws SignatureNotVerified when no configured certificate verifies it,
- * and an Error naming the rule for a signature shaped to confuse (wrapping, several references).
+ * and SignatureWrapping naming the rule for a signature shaped to confuse.
  * @param fullXml the document text `element` was parsed from, line endings normalized to \n.
  */
 export function verifiedElement(fullXml: string, element: Element, certificates: string[]): VerifiedElement | null {
   const signatures = directChildren(element, DS_NS, 'Signature');
   if (signatures.length === 0) return null;
-  if (signatures.length > 1) throw new Error('Invalid signature: too many signatures found for this element');
+  if (signatures.length > 1) throw new SignatureWrapping('too many signatures found for this element');
   const signature = signatures[0] as Element;
   if (signature.getElementsByTagNameNS(DS_NS, 'Transform').length > 2)
-    throw new Error('Invalid signature: too many transforms');
+    throw new SignatureWrapping('too many transforms');
   const id = element.getAttribute('ID') ?? '';
   for (const [index, body] of certificates.entries()) {
     const sig = new SignedXml({ publicCert: publicKeyOf(body), getCertFromKeyInfo: () => null });
@@ -94,14 +105,14 @@ export function verifiedElement(fullXml: string, element: Element, certificates:
     sig.idAttributes = ['ID'];
     sig.loadSignature(signature);
     const refs = sig.getReferences();
-    if (refs.length !== 1) throw new Error('Invalid signature: exactly one reference is allowed');
+    if (refs.length !== 1) throw new SignatureWrapping('exactly one reference is allowed');
     const uri = refs[0]?.uri ?? '';
     const refId = uri.startsWith('#') ? uri.slice(1) : uri;
-    if (!refId || refId !== id) throw new Error('Invalid signature: the reference does not name the signed element');
-    if (refId.includes("'") || refId.includes('"')) throw new Error('Invalid signature: quote in the reference');
+    if (!refId || refId !== id) throw new SignatureWrapping('the reference does not name the signed element');
+    if (refId.includes("'") || refId.includes('"')) throw new SignatureWrapping('quote in the reference');
     const named = elementsWithId(element.ownerDocument, refId);
     if (named.length !== 1 || named[0] !== element)
-      throw new Error('Invalid signature: ID cannot refer to more than one element');
+      throw new SignatureWrapping('ID cannot refer to more than one element');
     let ok = false;
     try {
       ok = sig.checkSignature(fullXml);
@@ -110,7 +121,7 @@ export function verifiedElement(fullXml: string, element: Element, certificates:
     }
     if (!ok) continue;
     const signed = sig.getSignedReferences();
-    if (signed.length !== 1) throw new Error('Invalid signature: only one signed reference may be present');
+    if (signed.length !== 1) throw new SignatureWrapping('only one signed reference may be present');
     return { xml: signed[0] as string, certificateIndex: index };
   }
   throw new SignatureNotVerified("no configured certificate verifies the element's signature");

@@ -18,6 +18,7 @@ import { spPrivateKey } from './secrets.js';
 import { checkAudience, profileOf } from './saml-assertion.js';
 import {
   SignatureNotVerified,
+  SignatureWrapping,
   decryptElement,
   directChildren,
   signedAssertion,
@@ -349,7 +350,7 @@ async function verifiedAssertion(
     if (!signed) throw new SignatureNotVerified('the encrypted assertion carries no signature');
     return { assertion: signedAssertion(signed.xml), certificateIndex: signed.certificateIndex };
   } catch (err) {
-    throw diagnoseSaml(err, ctx, conn, xml);
+    throw diagnoseSaml(err, ctx, conn, shape.doc);
   }
 }
 
@@ -533,22 +534,15 @@ export async function finishSaml(
   };
 }
 
-function diagnoseSaml(err: unknown, ctx: Ctx, conn: ConnectionRow, xml: string): SsoFailure {
+function diagnoseSaml(err: unknown, ctx: Ctx, conn: ConnectionRow, doc: Document): SsoFailure {
   if (err instanceof SsoFailure) return err;
   const message = err instanceof Error ? err.message : String(err);
-  // A signature shaped to make the verifier look at one element while Palisade reads another.
-  if (
-    /more than one element|does not name the signed element|too many signatures|exactly one reference|only one signed reference|too many transforms/i.test(
-      message,
-    )
-  )
+  if (err instanceof SignatureWrapping)
     return fail(
       'saml_signature_wrapping',
       plain,
       'one enveloped signature whose reference names the signed element only (signature wrapping)',
-      {
-        detail: message.slice(0, 200),
-      },
+      { detail: message.slice(0, 200) },
     );
   if (/No valid subject confirmation/i.test(message))
     return fail('saml_assertion_expired', plain, 'SubjectConfirmationData NotBefore/NotOnOrAfter (with clock skew)', {
@@ -556,7 +550,7 @@ function diagnoseSaml(err: unknown, ctx: Ctx, conn: ConnectionRow, xml: string):
     });
   if (/Invalid signature|invalid document signature|signature/i.test(message)) {
     // Which certificate signed, and whether Palisade has it: the first question after an IdP's certificate rollover.
-    const signer = signingCertificateOf(xml, JSON.parse(conn.saml_idp_certs ?? '[]') as string[], { verify: false });
+    const signer = signingCertificateOf(doc, JSON.parse(conn.saml_idp_certs ?? '[]') as string[]);
     return fail('saml_bad_signature', plain, "signature verifies with the connection's IdP certificate(s)", {
       expected: signer.configuredSha256,
       received: { signingCertificateSha256: signer.embeddedSha256, matchesConfigured: signer.embeddedIsConfigured },

@@ -1,13 +1,11 @@
-import { DOMParser } from '@xmldom/xmldom';
-import { SignedXml } from 'xml-crypto';
-import { certificateInfo, normalizeCertificate, toPem } from './idp-metadata.js';
+import { certificateInfo, normalizeCertificate } from './idp-metadata.js';
 import { directChildren } from './saml-signature.js';
 
 /**
- * Which certificate signed a SAML response: the fingerprint of the certificate the signature carries
- * (its KeyInfo, as the IdP sent it: a hint, never trusted for verification) and which configured
- * certificate's key actually verifies it. A verifier says only "invalid signature" and never which of
- * several configured certificates verified a good one; a certificate rollover needs both answers.
+ * Which certificate signed a SAML response that did not verify: the fingerprint of the certificate
+ * the signature carries (its KeyInfo, as the IdP sent it: a hint, never trusted for verification) and
+ * whether the connection has it; a certificate rollover needs that answer. Which configured
+ * certificate verified a good response is told by the verification itself (./saml-signature.ts).
  */
 const SAML_NS = 'urn:oasis:names:tc:SAML:2.0:assertion';
 const SAMLP_NS = 'urn:oasis:names:tc:SAML:2.0:protocol';
@@ -31,8 +29,6 @@ export interface SigningCertificate {
   embeddedSha256: string | null;
   /** Whether that embedded certificate is one of the connection's configured certificates. */
   embeddedIsConfigured: boolean;
-  /** Fingerprint of the configured certificate whose key verifies the assertion's signature; null when none does, or when it cannot be told (encrypted assertion). */
-  verifiedBySha256: string | null;
   /** Fingerprints of the connection's configured certificates. */
   configuredSha256: string[];
 }
@@ -56,49 +52,16 @@ function embeddedCertificate(signature: Element): string | null {
   }
 }
 
-function verifies(xml: string, signature: Element, body: string): boolean {
-  try {
-    const sig = new SignedXml({ publicCert: toPem(body), getCertFromKeyInfo: () => null });
-    sig.loadSignature(signature);
-    return sig.checkSignature(xml);
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Reads a decoded SAMLResponse. `verify: false` only reports the embedded certificate (for a
- * failure's diagnosis); otherwise each configured certificate is tried against the signature.
- */
-export function signingCertificateOf(
-  xml: string,
-  configured: string[],
-  opts: { verify?: boolean } = {},
-): SigningCertificate {
+/** Reads the signature of a parsed SAMLResponse (for a failure's diagnosis: nothing here verifies). */
+export function signingCertificateOf(doc: Document, configured: string[]): SigningCertificate {
   const configuredSha256 = configured.map(fingerprintOf);
-  const report: SigningCertificate = {
-    embeddedSha256: null,
-    embeddedIsConfigured: false,
-    verifiedBySha256: null,
-    configuredSha256,
-  };
-  let doc: Document;
-  const normalized = xml.replace(/\r\n?/g, '\n');
-  try {
-    doc = new DOMParser({ onError: () => undefined }).parseFromString(normalized, 'text/xml') as unknown as Document;
-  } catch {
-    return report;
-  }
+  const report: SigningCertificate = { embeddedSha256: null, embeddedIsConfigured: false, configuredSha256 };
   const signature = signatureElement(doc);
   if (!signature) return report;
   const embedded = embeddedCertificate(signature);
   if (embedded) {
     report.embeddedSha256 = fingerprintOf(embedded);
     report.embeddedIsConfigured = configuredSha256.includes(report.embeddedSha256);
-  }
-  if (opts.verify !== false) {
-    const index = configured.findIndex((body) => verifies(normalized, signature, body));
-    report.verifiedBySha256 = index >= 0 ? (configuredSha256[index] as string) : null;
   }
   return report;
 }
