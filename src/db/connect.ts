@@ -158,9 +158,10 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Database
       await admin.end();
     }
   }
+  const maxConnections = options.pgPoolSize ?? 10;
   const pool = new pg.Pool({
     connectionString: url,
-    max: options.pgPoolSize ?? 10,
+    max: maxConnections,
     // While the server restarts or fails over, a request waits at most this long for a connection
     // and then fails cleanly (503 database_unavailable) instead of hanging.
     connectionTimeoutMillis: 5_000,
@@ -179,7 +180,10 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Database
   });
   // The gateway's caches hear of changes through LISTEN/NOTIFY and this process's own writes (src/cache/invalidation.ts).
   const invalidation = new PgNotifySource(url, schema);
-  const db = new Kysely<DB>({ dialect: new SearchPathPostgresDialect({ pool }), plugins: [invalidation.plugin()] });
+  const db = new Kysely<DB>({
+    dialect: new SearchPathPostgresDialect({ pool, maxConnections }),
+    plugins: [invalidation.plugin()],
+  });
   PG_POOLS.set(db, pool);
   registerInvalidationSource(db, invalidation);
   // An idle connection the server closes (a restart, a failover, a network cut) is reported here; the

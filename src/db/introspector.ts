@@ -3,12 +3,15 @@ import {
   DEFAULT_MIGRATION_TABLE,
   type DatabaseIntrospector,
   type DatabaseMetadataOptions,
+  type Driver,
   type Kysely,
   PostgresDialect,
   PostgresIntrospector,
   type TableMetadata,
   sql,
 } from 'kysely';
+import type pg from 'pg';
+import { ReplacingPostgresDriver } from './pg-driver.js';
 
 interface ColumnRow {
   schema: string;
@@ -82,6 +85,19 @@ export class SearchPathPostgresIntrospector extends PostgresIntrospector impleme
 }
 
 export class SearchPathPostgresDialect extends PostgresDialect {
+  readonly #pool: pg.Pool;
+  readonly #maxConnections: number;
+
+  constructor(options: { pool: pg.Pool; maxConnections: number }) {
+    super({ pool: options.pool });
+    this.#pool = options.pool;
+    this.#maxConnections = options.maxConnections;
+  }
+
+  override createDriver(): Driver {
+    return new ReplacingPostgresDriver(this.#pool, this.#maxConnections);
+  }
+
   override createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
     return new SearchPathPostgresIntrospector(db);
   }
