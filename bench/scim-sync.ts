@@ -28,6 +28,18 @@ const PG_URL = process.env.PALISADE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.
 const USERS = Number(process.env.BENCH_SCIM_USERS ?? 2_000);
 const GROUPS = Number(process.env.BENCH_SCIM_GROUPS ?? Math.max(1, Math.round(USERS / 50)));
 const PER_PATCH = 50;
+/** Requests in flight at once, as an identity provider's provisioning workers send them (the issue's figure: 4). */
+const CONCURRENCY = Math.max(1, Number(process.env.BENCH_SCIM_CONCURRENCY ?? 4));
+
+/** Runs work(0..count-1) with at most CONCURRENCY in flight, in order of index. */
+async function inParallel(count: number, work: (index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(CONCURRENCY, count) }, async () => {
+      while (next < count) await work(next++);
+    }),
+  );
+}
 const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
@@ -100,8 +112,8 @@ async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
   };
 
   const ids: string[] = [];
-  const usersTime = await timed(async () => {
-    for (let i = 0; i < USERS; i++) {
+  const usersTime = await timed(() =>
+    inParallel(USERS, async (i) => {
       const userName = `user${i}@bench.example`;
       const found = await call('GET', `/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`);
       if (found.totalResults !== 0) throw new Error('unexpected existing user');
@@ -113,28 +125,35 @@ async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
         emails: [{ primary: true, type: 'work', value: userName }],
         active: true,
       });
-      ids.push(u.id);
-    }
-  });
+      ids[i] = u.id;
+    }),
+  );
   const groupIds: string[] = [];
-  const groupsTime = await timed(async () => {
-    for (let g = 0; g < GROUPS; g++)
-      groupIds.push((await call('POST', '/Groups', { displayName: `bench-g${g}`, members: [] })).id);
-  });
-  let patches = 0;
-  const membersTime = await timed(async () => {
-    // N memberships spread over the groups, pushed 50 per PATCH as Okta's Group Push does.
-    for (let g = 0; g < GROUPS; g++) {
-      const mine = ids.filter((_, i) => i % GROUPS === g);
-      for (let k = 0; k < mine.length; k += PER_PATCH) {
-        await call('PATCH', `/Groups/${groupIds[g]}`, {
+  const groupsTime = await timed(() =>
+    inParallel(GROUPS, async (g) => {
+      groupIds[g] = (await call('POST', '/Groups', { displayName: `bench-g${g}`, members: [] })).id;
+    }),
+  );
+  // N memberships spread over the groups, pushed 50 per PATCH as Okta's Group Push does; the
+  // PATCHes of one group in order, groups side by side.
+  const byGroup: { group: string; members: string[] }[][] = [];
+  for (let g = 0; g < GROUPS; g++) {
+    const mine = ids.filter((_, i) => i % GROUPS === g);
+    const list: { group: string; members: string[] }[] = [];
+    for (let k = 0; k < mine.length; k += PER_PATCH)
+      list.push({ group: groupIds[g] as string, members: mine.slice(k, k + PER_PATCH) });
+    byGroup.push(list);
+  }
+  const patches = byGroup.reduce((n, list) => n + list.length, 0);
+  const membersTime = await timed(() =>
+    inParallel(byGroup.length, async (g) => {
+      for (const p of byGroup[g] ?? [])
+        await call('PATCH', `/Groups/${p.group}`, {
           schemas: [PATCH_OP],
-          Operations: [{ op: 'add', path: 'members', value: mine.slice(k, k + PER_PATCH).map((value) => ({ value })) }],
+          Operations: [{ op: 'add', path: 'members', value: p.members.map((value) => ({ value })) }],
         });
-        patches++;
-      }
-    }
-  });
+    }),
+  );
   const memberships = Number(
     (
       await database.db
@@ -217,7 +236,7 @@ async function runDialect(name: 'sqlite' | 'postgres'): Promise<void> {
 
   const r = (n: number, s: number) => Math.round(n / s).toLocaleString();
   console.log(
-    `\nSCIM initial sync on ${name} (${USERS.toLocaleString()} users, ${GROUPS} groups, ${memberships.toLocaleString()} memberships in ${patches} PATCHes; ${admins} admins by mapping)`,
+    `\nSCIM initial sync on ${name} (${USERS.toLocaleString()} users, ${GROUPS} groups, ${memberships.toLocaleString()} memberships in ${patches} PATCHes; ${admins} admins by mapping; ${CONCURRENCY} requests in flight)`,
   );
   console.log(
     `  users (lookup + POST /Users)         : ${r(USERS, usersTime).padStart(9)} users/s   (${usersTime.toFixed(1)} s)`,
