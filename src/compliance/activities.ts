@@ -3,6 +3,7 @@ import { type SelectQueryBuilder, sql } from 'kysely';
 import { eventFromRow } from '../audit/event.js';
 import { AUDIT_EVENT_COLUMNS } from '../audit/record.js';
 import { sqliteHandleOf } from '../db/connect.js';
+import { type Cells, sqliteCells } from '../db/raw-rows.js';
 import type { AuditEventRow, DB } from '../db/schema.js';
 import { toOcsf } from '../streams/formats.js';
 import { type ComplianceCall, organizationsOf } from './call.js';
@@ -232,8 +233,6 @@ export async function listActivities(call: ComplianceCall, query: ActivitiesQuer
   };
 }
 
-type Cells = (string | number | null)[];
-
 async function fetchRows(db: ComplianceCall['ctx']['db'], orgIds: string[], f: Filters, n: number): Promise<Cells[]> {
   const handle = sqliteHandleOf(db);
   const dir = f.cursor?.direction === 'before' ? 'asc' : 'desc';
@@ -255,26 +254,13 @@ async function fetchRows(db: ComplianceCall['ctx']['db'], orgIds: string[], f: F
     query = compound.orderBy('occurred_at', dir).orderBy('id', dir).limit(n);
   }
   if (handle) {
-    // SQLite: rows as arrays in COLUMNS order from a cached prepared statement; a page is a
-    // thousand rows of sixteen columns, and objects per row would cost more than the read.
-    const { sql: text, parameters } = query.compile();
-    let cache = statementsOf.get(handle);
-    if (!cache) statementsOf.set(handle, (cache = new Map()));
-    let st = cache.get(text);
-    if (!st) {
-      st = handle.prepare(text).raw(true);
-      if (cache.size >= 200) cache.delete(cache.keys().next().value as string);
-      cache.set(text, st);
-    }
-    return st.all(parameters as unknown[]) as Cells[];
+    // SQLite: rows as arrays in COLUMNS order; a page is a thousand rows of sixteen columns, and
+    // objects per row would cost more than the read.
+    return sqliteCells(handle, query.compile());
   }
   const rows = await query.execute();
   return rows.map((r) => COLUMNS.map((c) => r[c] as string | number | null));
 }
-
-type SqliteHandle = NonNullable<ReturnType<typeof sqliteHandleOf>>;
-/** Prepared statements per database handle (a test run opens many databases). */
-const statementsOf = new WeakMap<SqliteHandle, Map<string, ReturnType<SqliteHandle['prepare']>>>();
 
 const rowOf = (c: Cells): Pick<AuditEventRow, (typeof COLUMNS)[number]> =>
   Object.fromEntries(COLUMNS.map((k, i) => [k, c[i]])) as Pick<AuditEventRow, (typeof COLUMNS)[number]>;
