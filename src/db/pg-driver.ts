@@ -1,4 +1,5 @@
 import {
+  AbortedTransactionError,
   CompiledQuery,
   type DatabaseConnection,
   type Driver,
@@ -54,7 +55,8 @@ export class ReplacingPostgresDriver implements Driver {
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
     const { rows } = await connection.executeQuery<{ command?: string }>(CompiledQuery.raw('commit'));
     // PostgreSQL completes COMMIT with a ROLLBACK tag when an earlier error left the transaction aborted.
-    if (rows[0]?.command === 'ROLLBACK') throw new Error('the transaction was rolled back by the server at COMMIT');
+    // Kysely's own error, which its controlled transactions recognize (they release the connection).
+    if (rows[0]?.command === 'ROLLBACK') throw new AbortedTransactionError();
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
