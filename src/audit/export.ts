@@ -1,13 +1,13 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { Ctx } from '../context.js';
 import type { Queryable } from '../db/schema.js';
-import { pgPoolOf, sqliteHandleOf } from '../db/connect.js';
-import { type Cells, pgCells, sqliteCells } from '../db/raw-rows.js';
+import { sqliteHandleOf } from '../db/connect.js';
+import { cellsOf } from '../db/raw-rows.js';
 import { badRequest } from '../errors.js';
 import { authorize } from '../orgs/authorize.js';
 import type { AuditEventRow } from '../db/schema.js';
 import { type AuditActor, type AuditEvent, type AuditOutcome, type AuditTarget, eventFromRow } from './event.js';
-import { AUDIT_EVENT_COLUMNS, recordAudit } from './record.js';
+import { AUDIT_EVENT_COLUMNS, auditRowFromCells, recordAudit } from './record.js';
 import { AuditSearchQuery, applyAuditFilters, parseTime } from './search.js';
 import { sealPendingAudit } from './seal.js';
 
@@ -146,8 +146,7 @@ const EXPORT_PAGE = 1000;
 export async function* exportPages(db: Queryable, sel: ExportSelection): AsyncGenerator<AuditEventRow[]> {
   const from = parseTime(sel.query.from, 'from');
   const to = parseTime(sel.query.to, 'to');
-  const handle = sqliteHandleOf(db);
-  const pool = pgPoolOf(db);
+  const sqlite = sqliteHandleOf(db) !== undefined;
   let after = 0;
   for (;;) {
     const q = applyAuditFilters(
@@ -161,42 +160,17 @@ export async function* exportPages(db: Queryable, sel: ExportSelection): AsyncGe
       sel.query,
       from,
       to,
-      handle !== undefined,
+      sqlite,
     ).orderBy('seq');
     // The page as arrays, then one object of a fixed shape per row, built here: the drivers building
-    // the objects themselves was a third of an export's time (SQLite).
+    // the objects themselves was a third of an export's time.
     const page = q.limit(EXPORT_PAGE);
-    const rows = handle
-      ? sqliteCells(handle, page.compile()).map(auditRowFromCells)
-      : pool
-        ? (await pgCells(pool, page.compile())).map(auditRowFromCells)
-        : await page.execute();
+    const cells = await cellsOf(db, page.compile());
+    const rows = cells ? cells.map(auditRowFromCells) : await page.execute();
     if (rows.length) yield rows;
     if (rows.length < EXPORT_PAGE) return;
     after = Number(rows[rows.length - 1]!.seq);
   }
-}
-
-/** A row read as cells in AUDIT_EVENT_COLUMNS order. */
-function auditRowFromCells(c: Cells): AuditEventRow {
-  return {
-    id: c[0] as string,
-    org_id: c[1] as string,
-    seq: c[2] as number,
-    occurred_at: c[3] as string,
-    actor_type: c[4] as string,
-    actor_id: c[5] as string | null,
-    actor_email: c[6] as string | null,
-    actor_ip: c[7] as string | null,
-    actor_user_agent: c[8] as string | null,
-    action: c[9] as string,
-    targets: c[10] as string,
-    outcome: c[11] as AuditEventRow['outcome'],
-    metadata: c[12] as string,
-    request_id: c[13] as string | null,
-    prev_hash: c[14] as string,
-    hash: c[15] as string,
-  };
 }
 
 /** Events in chain order, for callers that want objects rather than a file. */

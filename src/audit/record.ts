@@ -1,5 +1,6 @@
 import type { Ctx } from '../context.js';
-import type { NewAuditEventRow, Tx } from '../db/schema.js';
+import type { AuditEventRow, NewAuditEventRow, Tx } from '../db/schema.js';
+import type { Cells } from '../db/raw-rows.js';
 import type { Insertable } from 'kysely';
 import type { AuditPendingTable } from './tables.js';
 import { auditSealerOf } from './sealer-registry.js';
@@ -266,6 +267,28 @@ export const AUDIT_EVENT_COLUMNS = [
   'prev_hash',
   'hash',
 ] as const;
+
+/** A stored row read as cells in AUDIT_EVENT_COLUMNS order (src/db/raw-rows.ts). */
+export function auditRowFromCells(c: Cells): AuditEventRow {
+  return {
+    id: c[0] as string,
+    org_id: c[1] as string,
+    seq: c[2] as number,
+    occurred_at: c[3] as string,
+    actor_type: c[4] as string,
+    actor_id: c[5] as string | null,
+    actor_email: c[6] as string | null,
+    actor_ip: c[7] as string | null,
+    actor_user_agent: c[8] as string | null,
+    action: c[9] as string,
+    targets: c[10] as string,
+    outcome: c[11] as AuditEventRow['outcome'],
+    metadata: c[12] as string,
+    request_id: c[13] as string | null,
+    prev_hash: c[14] as string,
+    hash: c[15] as string,
+  };
+}
 const ROWS_PER_STATEMENT = 50;
 const statements = new WeakMap<
   SQLite.Database,

@@ -1,9 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { type SelectQueryBuilder, sql } from 'kysely';
 import { eventFromRow } from '../audit/event.js';
-import { AUDIT_EVENT_COLUMNS } from '../audit/record.js';
+import { AUDIT_EVENT_COLUMNS, auditRowFromCells } from '../audit/record.js';
 import { sqliteHandleOf } from '../db/connect.js';
-import { type Cells, sqliteCells } from '../db/raw-rows.js';
+import { type Cells, cellsOf } from '../db/raw-rows.js';
 import type { AuditEventRow, DB } from '../db/schema.js';
 import { toOcsf } from '../streams/formats.js';
 import { type ComplianceCall, organizationsOf } from './call.js';
@@ -222,9 +222,7 @@ export async function listActivities(call: ComplianceCall, query: ActivitiesQuer
   // before_id reads upwards (oldest first) to find the events right after the cursor; the page is still shown newest first.
   if (cursor?.direction === 'before') page.reverse();
   const ocsf = query.format === 'ocsf';
-  const items = page.map((r) =>
-    ocsf ? JSON.stringify(toOcsf(eventFromRow(rowOf(r) as AuditEventRow))) : activityJson(r),
-  );
+  const items = page.map((r) => (ocsf ? JSON.stringify(toOcsf(eventFromRow(auditRowFromCells(r)))) : activityJson(r)));
   const first = (page[0]?.[0] as string | undefined) ?? null;
   const last = (page[page.length - 1]?.[0] as string | undefined) ?? null;
   return {
@@ -234,36 +232,29 @@ export async function listActivities(call: ComplianceCall, query: ActivitiesQuer
 }
 
 async function fetchRows(db: ComplianceCall['ctx']['db'], orgIds: string[], f: Filters, n: number): Promise<Cells[]> {
-  const handle = sqliteHandleOf(db);
+  const sqlite = sqliteHandleOf(db) !== undefined;
   const dir = f.cursor?.direction === 'before' ? 'asc' : 'desc';
   const base = () => db.selectFrom('audit_events').select([...COLUMNS]);
   let query;
   if (orgIds.length === 1 || orgIds.length > MERGE_MAX_ORGS) {
     const q =
       orgIds.length === 1 ? base().where('org_id', '=', orgIds[0] as string) : base().where('org_id', 'in', orgIds);
-    query = narrowed(q, f, handle !== undefined)
-      .orderBy('occurred_at', dir)
-      .orderBy('id', dir)
-      .limit(n);
+    query = narrowed(q, f, sqlite).orderBy('occurred_at', dir).orderBy('id', dir).limit(n);
   } else {
     // One index range per organization, merged by the database (SQLite: a merge of co-routines;
     // PostgreSQL: Merge Append): each range is read only as far as the page needs.
-    let compound = narrowed(base().where('org_id', '=', orgIds[0] as string), f, handle !== undefined);
+    let compound = narrowed(base().where('org_id', '=', orgIds[0] as string), f, sqlite);
     for (const orgId of orgIds.slice(1))
-      compound = compound.unionAll(narrowed(base().where('org_id', '=', orgId), f, handle !== undefined));
+      compound = compound.unionAll(narrowed(base().where('org_id', '=', orgId), f, sqlite));
     query = compound.orderBy('occurred_at', dir).orderBy('id', dir).limit(n);
   }
-  if (handle) {
-    // SQLite: rows as arrays in COLUMNS order; a page is a thousand rows of sixteen columns, and
-    // objects per row would cost more than the read.
-    return sqliteCells(handle, query.compile());
-  }
+  // Rows as arrays in COLUMNS order; a page is a thousand rows of sixteen columns, and objects per
+  // row would cost more than the read.
+  const cells = await cellsOf(db, query.compile());
+  if (cells) return cells;
   const rows = await query.execute();
   return rows.map((r) => COLUMNS.map((c) => r[c] as string | number | null));
 }
-
-const rowOf = (c: Cells): Pick<AuditEventRow, (typeof COLUMNS)[number]> =>
-  Object.fromEntries(COLUMNS.map((k, i) => [k, c[i]])) as Pick<AuditEventRow, (typeof COLUMNS)[number]>;
 
 const s = (v: string | null) => (v === null ? 'null' : JSON.stringify(v));
 

@@ -1,6 +1,7 @@
 import type { CompiledQuery } from 'kysely';
 import type SQLite from 'better-sqlite3';
 import type pg from 'pg';
+import { pgPoolOf, sqliteHandleOf } from './connect.js';
 
 /** One row as its cells, in the order of the query's select list. */
 export type Cells = (string | number | null)[];
@@ -9,11 +10,20 @@ export type Cells = (string | number | null)[];
 const statementsOf = new WeakMap<SQLite.Database, Map<string, SQLite.Statement>>();
 
 /**
- * SQLite: runs a compiled query from a cached prepared statement and returns its rows as arrays.
- * For pages of thousands of wide rows (audit export, the Compliance feed), where better-sqlite3
- * building one object per row costs more than reading the rows (a third of an export's time).
+ * A compiled query's rows as arrays, straight from the driver of `db` (a cached prepared statement
+ * on SQLite, the pool on PostgreSQL); undefined when `db` is not a database opened by
+ * src/db/connect.ts (a transaction), and the caller reads through Kysely. For pages of thousands of
+ * wide rows (audit export, the Compliance feed), where the driver building one object per row costs
+ * more than reading the rows (a third of an export's time).
  */
-export function sqliteCells(handle: SQLite.Database, query: CompiledQuery): Cells[] {
+export async function cellsOf(db: object, query: CompiledQuery): Promise<Cells[] | undefined> {
+  const handle = sqliteHandleOf(db);
+  if (handle) return sqliteCells(handle, query);
+  const pool = pgPoolOf(db);
+  return pool ? pgCells(pool, query) : undefined;
+}
+
+function sqliteCells(handle: SQLite.Database, query: CompiledQuery): Cells[] {
   let cache = statementsOf.get(handle);
   if (!cache) statementsOf.set(handle, (cache = new Map()));
   let st = cache.get(query.sql);
@@ -25,11 +35,8 @@ export function sqliteCells(handle: SQLite.Database, query: CompiledQuery): Cell
   return st.all(query.parameters as unknown[]) as Cells[];
 }
 
-/**
- * PostgreSQL: the same, on a connection of the pool (outside any transaction: a reader that needs
- * one uses Kysely). bigint columns arrive as numbers through the pool's type parser.
- */
-export async function pgCells(pool: pg.Pool, query: CompiledQuery): Promise<Cells[]> {
+/** bigint columns arrive as numbers through the pool's type parser (src/db/connect.ts). */
+async function pgCells(pool: pg.Pool, query: CompiledQuery): Promise<Cells[]> {
   const result = await pool.query<Cells>({ text: query.sql, values: [...query.parameters], rowMode: 'array' });
   return result.rows;
 }
