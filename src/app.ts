@@ -153,8 +153,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     for (const method of [route.method].flat()) if (method !== 'HEAD') routeTable.push({ method, url: route.url });
   });
 
-  // Audit events appended by a request are sealed into their chains before its response is sent
-  // (PALISADE_AUDIT_SEALING; src/audit/seal.ts): what a client saw acknowledged is verifiable at once.
+  // Audit events appended by a request are sealed into their chains within a second, and before
+  // any reader of the chain reads them; with PALISADE_AUDIT_SEALING=batched, before its response is
+  // sent (src/audit/seal.ts).
   const sealer = startAuditSealer(database.db, config.auditSealing, (err) =>
     app.log.error({ err }, 'audit events could not be sealed yet; they stay pending and are retried'),
   );

@@ -3,7 +3,7 @@ import type { AuditEventRow, NewAuditEventRow, Tx } from '../db/schema.js';
 import type { Cells } from '../db/raw-rows.js';
 import type { Insertable } from 'kysely';
 import type { AuditPendingTable } from './tables.js';
-import { auditSealerOf } from './sealer-registry.js';
+import { appendsPending, auditSealerOf } from './sealer-registry.js';
 import { newId } from '../ids.js';
 import { sqliteHandleOf } from '../db/connect.js';
 import type SQLite from 'better-sqlite3';
@@ -87,9 +87,9 @@ export async function recordAuditBatch(
 
   const ids: string[] = new Array(inputs.length);
   const sealer = ctx.db ? auditSealerOf(ctx.db) : undefined;
-  if (sealer?.mode === 'batched') {
+  if (sealer && appendsPending(sealer.mode)) {
     // Appended beside the change, in its transaction; linked into the chain by the sealer
-    // (src/audit/seal.ts) before the response that acknowledges the change is sent.
+    // (src/audit/seal.ts): before the response is sent (batched) or within a second (background).
     const pending: NewAuditPendingRow[] = [];
     for (const [orgId, indexes] of byOrg) {
       for (const i of indexes) {

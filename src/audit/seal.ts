@@ -3,10 +3,16 @@ import { pgPoolOf } from '../db/connect.js';
 import type { Db, NewAuditEventRow, Tx } from '../db/schema.js';
 import { type ActorType, chainHash, hashedContentFromParts, targetIdsOf } from './event.js';
 import { type TargetRow, insertChainedRows, lockChainHead } from './record.js';
-import { type AuditSealerHandle, type AuditSealingMode, auditSealerOf, setAuditSealer } from './sealer-registry.js';
+import {
+  type AuditSealerHandle,
+  type AuditSealingMode,
+  appendsPending,
+  auditSealerOf,
+  setAuditSealer,
+} from './sealer-registry.js';
 
 /**
- * Append-then-seal (PALISADE_AUDIT_SEALING=batched, the default on PostgreSQL).
+ * Append-then-seal (PALISADE_AUDIT_SEALING=background, the default on PostgreSQL, or batched).
  *
  * A request transaction appends its events to `audit_pending`, beside the change they record, and
  * commits without touching the organization's chain head. A sealer then links the pending events of
@@ -19,11 +25,16 @@ import { type AuditSealerHandle, type AuditSealingMode, auditSealerOf, setAuditS
  *
  * Guarantees (docs/audit-log.md, "Sealing"):
  * - Durable with the change: an event commits with the change it records, or neither does (unchanged).
- * - Sealed before acknowledgement: an HTTP response whose request appended events is sent after they
- *   are sealed (app.ts, onSend), so whoever saw the response can verify its event in the chain.
- * - Sealed within a second otherwise (scheduled jobs, streamed gateway responses, a sealer that failed,
- *   an instance that died between commit and seal): every instance sweeps audit_pending every
- *   SWEEP_INTERVAL_MS, skipping organizations another sealer holds.
+ * - Sealed within a second: every instance sweeps audit_pending every SWEEP_INTERVAL_MS, and SOON_MS
+ *   after each append, skipping organizations another instance's sealer holds (the chain-head row
+ *   lock, taken with SKIP LOCKED, is the lease: one sealer per organization at a time, across
+ *   instances, and any instance takes over from one that died).
+ * - `background`: a request is acknowledged when its transaction commits; nobody waits for a seal,
+ *   so 24 writers of one organization on 3 instances cost what they cost on 1.
+ * - `batched`: an HTTP response whose request appended events is sent after they are sealed (app.ts,
+ *   onSend), so whoever saw the response finds its event in the chain tables themselves. Requests
+ *   then wait for their instance's sealing pass, and passes of several instances queue on the
+ *   organization's chain head (measured: docs/audit-log.md).
  * - Readers that depend on the chain (verification, checkpoints, retention purges, stream delivery,
  *   search and export) seal the organization's pending events first (`sealPendingAudit`).
  * - The order of the chain is the order of sealing. Several sealers (instances) serialize on the
@@ -34,6 +45,12 @@ export const SEAL_BATCH = 1000;
 export const SWEEP_INTERVAL_MS = 200;
 /** After an append, how soon the sweep looks again (an appended event's transaction is about to commit). */
 const SOON_MS = 5;
+/**
+ * In `background` mode nobody waits for a seal, so appends are grouped for this long before a pass
+ * seals them: fewer, larger passes (one chain-head lock and one multi-row insert per organization
+ * per cadence, whatever the request rate), well inside the one-second guarantee.
+ */
+export const BACKGROUND_CADENCE_MS = 25;
 /** A request that appended but never reached onSend (hijacked replies, aborted connections) is forgotten after this. */
 const REQUEST_TTL_MS = 60_000;
 
@@ -198,6 +215,11 @@ export class AuditSealer implements AuditSealerHandle {
   private readonly queues = new Map<string, OrgQueue>();
   private readonly byRequest = new Map<string, { orgs: Set<string>; at: number }>();
   private timer: NodeJS.Timeout | null = null;
+  private timerDue = 0;
+  /** Organizations this process appended events for since its last sweep. */
+  private readonly appendedFor = new Set<string>();
+  private lastScanAt = 0;
+  private sweepAgain = false;
   private sweeping: Promise<void> | null = null;
   private stopped = false;
   /** Apps sharing this database object (tests start several on one pool); the last to close stops it. */
@@ -208,10 +230,16 @@ export class AuditSealer implements AuditSealerHandle {
     readonly mode: AuditSealingMode,
     private readonly onError: (err: unknown) => void,
   ) {
-    if (mode === 'batched') this.schedule(SWEEP_INTERVAL_MS);
+    if (appendsPending(mode)) this.schedule(SWEEP_INTERVAL_MS);
   }
 
   noteAppended(orgId: string, requestId: string): void {
+    this.appendedFor.add(orgId);
+    if (this.mode === 'background') {
+      // Nobody waits for this event: the next sweep seals it, BACKGROUND_CADENCE_MS from now at most.
+      this.schedule(BACKGROUND_CADENCE_MS);
+      return;
+    }
     const entry = this.byRequest.get(requestId);
     if (entry) entry.orgs.add(orgId);
     else this.byRequest.set(requestId, { orgs: new Set([orgId]), at: Date.now() });
@@ -272,28 +300,47 @@ export class AuditSealer implements AuditSealerHandle {
   }
 
   private schedule(delayMs: number): void {
-    if (this.stopped || this.mode !== 'batched') return;
+    if (this.stopped || !appendsPending(this.mode)) return;
+    const due = Date.now() + delayMs;
     if (this.timer) {
-      // Only ever brought forward.
-      if (delayMs >= SWEEP_INTERVAL_MS) return;
+      // Only ever brought forward: appends arriving every millisecond must not keep pushing the
+      // next sweep back.
+      if (this.timerDue <= due) return;
       clearTimeout(this.timer);
     }
+    this.timerDue = due;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.sweep()
         .catch(this.onError)
-        .finally(() => this.schedule(SWEEP_INTERVAL_MS));
+        .finally(() =>
+          this.schedule(
+            !this.sweepAgain ? SWEEP_INTERVAL_MS : this.mode === 'background' ? BACKGROUND_CADENCE_MS : SOON_MS,
+          ),
+        );
     }, delayMs);
     this.timer.unref();
   }
 
   /** Seals what is pending for organizations no pass of this process is sealing; skips those another holds. */
   private sweep(): Promise<void> {
-    if (this.sweeping) return this.sweeping;
+    if (this.sweeping) {
+      // Events appended after the running sweep read the pending organizations: look again soon
+      // after it, rather than a whole interval later.
+      this.sweepAgain = true;
+      return this.sweeping;
+    }
+    this.sweepAgain = false;
     const now = Date.now();
     for (const [id, entry] of this.byRequest) if (now - entry.at > REQUEST_TTL_MS) this.byRequest.delete(id);
+    // The organizations this process appended for are sealed without looking; the whole table is
+    // scanned (for what other paths, or an instance that died, left) once per interval.
+    const orgs = new Set(this.appendedFor);
+    this.appendedFor.clear();
+    const scan = now - this.lastScanAt >= SWEEP_INTERVAL_MS;
+    if (scan) this.lastScanAt = now;
     this.sweeping = (async () => {
-      const orgs = await organizationsWithPending(this.db);
+      if (scan) for (const orgId of await organizationsWithPending(this.db)) orgs.add(orgId);
       for (const orgId of orgs) {
         if (this.queues.get(orgId)?.running) continue;
         await sealOrganization(this.db, orgId, { skipIfBusy: true });
@@ -311,12 +358,12 @@ export class AuditSealer implements AuditSealerHandle {
     this.timer = null;
     await this.sweeping?.catch(() => undefined);
     await Promise.all([...this.queues.values()].map((q) => q.running?.catch(() => undefined)));
-    if (this.mode === 'batched') await sealAllPendingAudit(this.db);
+    if (appendsPending(this.mode)) await sealAllPendingAudit(this.db);
   }
 }
 
 /**
- * Starts the sealer for an app's database. `auto` is batched on PostgreSQL (writers of one
+ * Starts the sealer for an app's database. `auto` is background on PostgreSQL (writers of one
  * organization run in parallel there) and inline on SQLite (one write transaction at a time holds
  * the whole database, so batching would only write each event twice).
  */
@@ -330,7 +377,7 @@ export function startAuditSealer(
     existing.users += 1;
     return existing;
   }
-  const mode: AuditSealingMode = setting === 'auto' ? (pgPoolOf(db) ? 'batched' : 'inline') : setting;
+  const mode: AuditSealingMode = setting === 'auto' ? (pgPoolOf(db) ? 'background' : 'inline') : setting;
   const sealer = new AuditSealer(db, mode, onError);
   setAuditSealer(db, sealer);
   return sealer;

@@ -2,7 +2,16 @@
  * Which sealer (src/audit/seal.ts) serves a database object. Kept apart from seal.ts so the write path
  * (record.ts) can find the sealer without importing the sealer's own dependencies on the write path.
  */
-export type AuditSealingMode = 'inline' | 'batched';
+/**
+ * - `inline`: each transaction links its own events into the chain, under the chain-head lock.
+ * - `batched`: a transaction appends its events; a group sealer links them before the response is sent.
+ * - `background`: a transaction appends its events and is acknowledged at its commit; a sealer links
+ *   them within a second (and before any reader of the chain reads them).
+ */
+export type AuditSealingMode = 'inline' | 'batched' | 'background';
+
+/** The modes in which a transaction appends its events to audit_pending instead of linking them itself. */
+export const appendsPending = (mode: AuditSealingMode | undefined): boolean => mode === 'batched' || mode === 'background';
 
 export interface AuditSealerHandle {
   readonly mode: AuditSealingMode;

@@ -106,7 +106,7 @@ export interface TestApp {
   acceptInvitations(agent: Agent): Promise<void>;
   /**
    * Seals every audit event appended and not yet linked into its chain (PALISADE_AUDIT_SEALING=batched,
-   * the default on PostgreSQL). HTTP responses are sent after their events are sealed; a test that
+   * the harness's setting on PostgreSQL). HTTP responses are sent after their events are sealed; a test that
    * writes events itself (recordAudit in its own transaction, a job) and then reads the chain tables
    * directly seals first, as Palisade's own readers do.
    */
@@ -155,6 +155,11 @@ export async function createTestApp(
       outboundAllowCidrs: TEST_OUTBOUND_ALLOW_CIDRS,
       ...TEST_SMTP,
       badTokenMaxPerIp: 10_000,
+      // Tests read the chain tables themselves right after a response, so on PostgreSQL the harness
+      // has responses wait for their events' seal (`batched`) instead of the default `background`
+      // (sealed within a second). test/audit/sealing.test.ts and the three-process tests of
+      // test/integration/scale-out.test.ts (real `palisade serve`, default settings) cover the default.
+      auditSealing: db.url.startsWith('postgres') ? 'batched' : 'auto',
       ...overrides,
     },
   );

@@ -194,6 +194,14 @@ describe('three Palisade instances on one PostgreSQL', { skip }, () => {
     assert.equal(ids.length, acknowledged.length, 'every 201 named its key');
     const rows = await sql<{ id: string }>(`select id from gateway_keys where id = any($1)`, [ids]);
     assert.equal(rows.length, ids.length, `${ids.length - rows.length} acknowledged keys are missing`);
+    // The instances run the default sealing (background): an event is durable at its change's commit
+    // and sealed within a second by whichever instance's sweep holds the chain head — the survivors
+    // seal what the killed instance appended. Nothing here seals; it waits for theirs.
+    await waitFor(
+      'every appended event to be sealed by the instances',
+      async () => (await sql(`select 1 from audit_pending where org_id = $1 limit 1`, [org.orgId])).length === 0,
+      10_000,
+    );
     const audited = new Set<string>();
     for (const e of await sql<{ targets: string }>(
       `select targets from audit_events where org_id = $1 and action = 'gateway_key.created'`,
