@@ -318,7 +318,7 @@ export const CONFIG_SPEC = {
     default: 'auto',
     parse: oneOf('auto', 'inline', 'batched', 'background'),
     describe:
-      "How audit events are linked into their organization's tamper-evident chain. `background`: a request appends its events in its own transaction (durable with its change) and is answered at commit; a sealer links them in order, many at a time, within a second — and before any search, export, verification or stream reads them; writers of one organization never wait on each other, on one instance or several (docs/audit-log.md, \"Sealing\"). `batched`: the same, but the response waits until its events are sealed. `inline`: each transaction links its own events, holding the organization's chain head until it commits. `auto` (default): background on PostgreSQL, inline on SQLite (where a write transaction holds the whole database anyway, so batching gains nothing).",
+      'How audit events are linked into their organization\'s tamper-evident chain. `background`: a request appends its events in its own transaction (durable with its change) and is answered at commit; a sealer links them in order, many at a time, within a second — and before any search, export, verification or stream reads them; writers of one organization never wait on each other, on one instance or several (docs/audit-log.md, "Sealing"). `batched`: the same, but the response waits until its events are sealed. `inline`: each transaction links its own events, holding the organization\'s chain head until it commits. `auto` (default): background on PostgreSQL, inline on SQLite (where a write transaction holds the whole database anyway, so batching gains nothing).',
   },
   logLevel: {
     variable: 'PALISADE_LOG_LEVEL',

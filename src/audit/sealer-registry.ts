@@ -11,7 +11,8 @@
 export type AuditSealingMode = 'inline' | 'batched' | 'background';
 
 /** The modes in which a transaction appends its events to audit_pending instead of linking them itself. */
-export const appendsPending = (mode: AuditSealingMode | undefined): boolean => mode === 'batched' || mode === 'background';
+export const appendsPending = (mode: AuditSealingMode | undefined): boolean =>
+  mode === 'batched' || mode === 'background';
 
 export interface AuditSealerHandle {
   readonly mode: AuditSealingMode;
