@@ -74,7 +74,7 @@ program
   .description('Apply database migrations and exit.')
   .action(async () => {
     const config = loadConfig();
-    const database = await openDatabase(config.databaseUrl);
+    const database = await openDatabase(config.databaseUrl, { pgPreparedStatements: config.pgPreparedStatements });
     try {
       const { applied, newerSchema } = await migrateToLatest(database, { config, log: (msg) => console.warn(msg) });
       console.log(
@@ -493,8 +493,8 @@ dbCommand
   })
   .action(async (opts: { to: string; batch?: number }) => {
     const config = loadConfig();
-    const source = await openDatabase(config.databaseUrl);
-    const target = await openDatabase(opts.to);
+    const source = await openDatabase(config.databaseUrl, { pgPreparedStatements: config.pgPreparedStatements });
+    const target = await openDatabase(opts.to, { pgPreparedStatements: config.pgPreparedStatements });
     let lastLine = 0;
     try {
       const r = await copyDatabase(source, target, {

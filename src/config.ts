@@ -17,10 +17,13 @@ export interface PalisadeConfig {
   redisKeyPrefix: string;
   /**
    * How audit events join their organization's hash chain: `inline` in the writing transaction (under
-   * the chain-head row lock), `batched` appended and sealed by a group sealer (src/audit/seal.ts);
-   * `auto` is batched on PostgreSQL and inline on SQLite.
+   * the chain-head row lock), `batched` appended and sealed by a group sealer before the response,
+   * `background` appended and sealed within a second (src/audit/seal.ts); `auto` is background on
+   * PostgreSQL and inline on SQLite.
    */
   auditSealing: 'auto' | 'inline' | 'batched' | 'background';
+  /** PostgreSQL: prepare Palisade's write statements once per connection (src/db/pg-driver.ts). */
+  pgPreparedStatements: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   trustProxy: boolean;
   sessionTtlHours: number;
@@ -319,6 +322,13 @@ export const CONFIG_SPEC = {
     parse: oneOf('auto', 'inline', 'batched', 'background'),
     describe:
       'How audit events are linked into their organization\'s tamper-evident chain. `background`: a request appends its events in its own transaction (durable with its change) and is answered at commit; a sealer links them in order, many at a time, within a second — and before any search, export, verification or stream reads them; writers of one organization never wait on each other, on one instance or several (docs/audit-log.md, "Sealing"). `batched`: the same, but the response waits until its events are sealed. `inline`: each transaction links its own events, holding the organization\'s chain head until it commits. `auto` (default): background on PostgreSQL, inline on SQLite (where a write transaction holds the whole database anyway, so batching gains nothing).',
+  },
+  pgPreparedStatements: {
+    variable: 'PALISADE_PG_PREPARED_STATEMENTS',
+    default: true,
+    parse: bool,
+    describe:
+      'PostgreSQL only. `true` (default): each connection prepares the INSERT, UPDATE and DELETE statements Palisade sends (without RETURNING) once and then only executes them, which saves the server parsing and planning them again on every request. Set `false` behind a pooler that hands one server connection to several clients between transactions and does not track prepared statements (PgBouncer in transaction mode before 1.21, or with max_prepared_statements = 0).',
   },
   logLevel: {
     variable: 'PALISADE_LOG_LEVEL',

@@ -34,7 +34,7 @@ export async function startRuntime(
       `there is no Palisade database at ${file} (from ${config.databaseUrl}; a relative path starts at the current directory). Run this command in the directory where you ran \`palisade init\`, or set DATABASE_URL to the server's database, e.g. sqlite:/srv/palisade/data/palisade.db.`,
     );
   }
-  const database = await openDatabase(config.databaseUrl);
+  const database = await openDatabase(config.databaseUrl, { pgPreparedStatements: config.pgPreparedStatements });
   try {
     // The config names the key provider: migrations that seal existing secrets need it.
     await migrateToLatest(database, { config, log: (msg) => console.warn(msg) });

@@ -22,6 +22,8 @@ export interface OpenOptions {
   /** PostgreSQL only: pin every connection to this schema (created if missing). Tests use one per run. */
   pgSchema?: string;
   pgPoolSize?: number;
+  /** PostgreSQL only: name (prepare once per connection) the write statements without RETURNING. Default true. */
+  pgPreparedStatements?: boolean;
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -181,7 +183,11 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Database
   // The gateway's caches hear of changes through LISTEN/NOTIFY and this process's own writes (src/cache/invalidation.ts).
   const invalidation = new PgNotifySource(url, schema);
   const db = new Kysely<DB>({
-    dialect: new SearchPathPostgresDialect({ pool, maxConnections }),
+    dialect: new SearchPathPostgresDialect({
+      pool,
+      maxConnections,
+      preparedStatements: options.pgPreparedStatements ?? true,
+    }),
     plugins: [invalidation.plugin()],
   });
   PG_POOLS.set(db, pool);

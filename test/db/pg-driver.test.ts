@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
-import { TEST_DIALECT, type TestDatabase, openTestDatabase } from '../helpers/db.js';
+import { type Database, dropPostgresSchema, openDatabase } from '../../src/db/connect.js';
+import { PG_URL, TEST_DIALECT, type TestDatabase, openTestDatabase } from '../helpers/db.js';
 
 /**
  * Palisade's PostgreSQL driver (src/db/pg-driver.ts) stands in for Kysely's: the transaction
@@ -80,5 +82,108 @@ describe('PostgreSQL driver: transactions', { skip: TEST_DIALECT !== 'postgres' 
       (err: Error & { code?: string }) => err.code === '23505',
     );
     assert.equal(await count(), 0);
+  });
+});
+
+/**
+ * Write statements prepared once per connection (PALISADE_PG_PREPARED_STATEMENTS, default true):
+ * what is prepared, what never is, and that schema changes under prepared statements (an expand
+ * migration during a rolling upgrade) do not break them.
+ */
+describe('PostgreSQL driver: prepared writes', { skip: TEST_DIALECT !== 'postgres' && 'PostgreSQL only' }, () => {
+  const schema = `t_prep_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  let prepared: Database;
+  let unprepared: Database;
+  before(async () => {
+    prepared = await openDatabase(PG_URL, { pgSchema: schema, pgPoolSize: 1 });
+    unprepared = await openDatabase(PG_URL, { pgSchema: schema, pgPoolSize: 1, pgPreparedStatements: false });
+    await sql`create table prep_probe (n integer primary key, label text)`.execute(prepared.db);
+  });
+  after(async () => {
+    await prepared.close();
+    await unprepared.close();
+    await dropPostgresSchema(PG_URL, schema);
+  });
+
+  /** The statements prepared on the connection a transaction runs on (the pool has one). */
+  const preparedOn = async (db: Database) =>
+    (
+      await sql<{ statement: string }>`select statement from pg_prepared_statements order by prepare_time`.execute(
+        db.db,
+      )
+    ).rows.map((r) => r.statement);
+
+  test('an insert, update or delete is prepared once and executed again; selects and RETURNING never are', async () => {
+    const db = prepared.db;
+    for (let n = 1; n <= 3; n++)
+      await db
+        .insertInto('prep_probe' as never)
+        .values({ n, label: 'a' } as never)
+        .execute();
+    await db
+      .updateTable('prep_probe' as never)
+      .set({ label: 'b' } as never)
+      .where('n' as never, '=', 1 as never)
+      .execute();
+    await db
+      .deleteFrom('prep_probe' as never)
+      .where('n' as never, '=', 3 as never)
+      .execute();
+    await db
+      .insertInto('prep_probe' as never)
+      .values({ n: 9, label: 'r' } as never)
+      .returning('n' as never)
+      .execute();
+    await db
+      .selectFrom('prep_probe' as never)
+      .selectAll()
+      .where('n' as never, '=', 1 as never)
+      .execute();
+    const statements = await preparedOn(prepared);
+    assert.equal(statements.filter((s) => s.startsWith('insert into "prep_probe"')).length, 1, statements.join('\n'));
+    assert.equal(statements.filter((s) => s.startsWith('update "prep_probe"')).length, 1);
+    assert.equal(statements.filter((s) => s.startsWith('delete from "prep_probe"')).length, 1);
+    assert.ok(!statements.some((s) => /returning|^select/i.test(s)), statements.join('\n'));
+    const { rows } = await sql<{ n: number; label: string }>`select n, label from prep_probe order by n`.execute(db);
+    assert.deepEqual(rows, [
+      { n: 1, label: 'b' },
+      { n: 2, label: 'a' },
+      { n: 9, label: 'r' },
+    ]);
+  });
+
+  test('a column added and a column type changed under a prepared insert: it is re-planned, not broken', async () => {
+    const db = prepared.db;
+    const insert = (n: number) =>
+      db
+        .insertInto('prep_probe' as never)
+        .values({ n, label: 'x' } as never)
+        .execute();
+    await insert(20);
+    await sql`alter table prep_probe add column extra text default 'new'`.execute(db);
+    await insert(21);
+    await sql`alter table prep_probe alter column label type varchar(40)`.execute(db);
+    await insert(22);
+    const { rows } = await sql<{
+      n: number;
+      extra: string;
+    }>`select n, extra from prep_probe where n >= 20 order by n`.execute(db);
+    assert.deepEqual(rows, [
+      { n: 20, extra: 'new' },
+      { n: 21, extra: 'new' },
+      { n: 22, extra: 'new' },
+    ]);
+  });
+
+  test('PALISADE_PG_PREPARED_STATEMENTS=false: nothing is prepared on the server', async () => {
+    await unprepared.db
+      .insertInto('prep_probe' as never)
+      .values({ n: 30, label: 'u' } as never)
+      .execute();
+    await unprepared.db
+      .insertInto('prep_probe' as never)
+      .values({ n: 31, label: 'u' } as never)
+      .execute();
+    assert.deepEqual(await preparedOn(unprepared), []);
   });
 });
