@@ -10,6 +10,7 @@ import {
   auditSealerOf,
   setAuditSealer,
 } from './sealer-registry.js';
+import { SealerLease } from './sealer-lease.js';
 
 /**
  * Append-then-seal (PALISADE_AUDIT_SEALING=background, the default on PostgreSQL, or batched).
@@ -56,7 +57,8 @@ const REQUEST_TTL_MS = 60_000;
 
 /**
  * Seals the pending events of one organization. `skipIfBusy`: give up at once when another sealer
- * holds the chain head (PostgreSQL; sweeps use it), otherwise wait for it. Returns the events sealed.
+ * holds the chain head (PostgreSQL; sweeps use it), otherwise wait for it. Returns the events sealed,
+ * or -1 when it gave up at once because another sealer held the chain head.
  */
 export async function sealOrganization(db: Db, orgId: string, options: { skipIfBusy?: boolean } = {}): Promise<number> {
   const postgres = pgPoolOf(db) !== undefined;
@@ -119,7 +121,9 @@ export async function sealOrganization(db: Db, orgId: string, options: { skipIfB
       await tx.updateTable('audit_chain_heads').set({ seq, hash }).where('org_id', '=', orgId).execute();
       return pending.length;
     });
-    if (sealed <= 0) return total;
+    // -1: another sealer holds the chain head (skipIfBusy); the caller may want to come back.
+    if (sealed < 0) return total > 0 ? total : -1;
+    if (sealed === 0) return total;
     total += sealed;
     if (sealed < SEAL_BATCH) return total;
   }
@@ -220,6 +224,8 @@ export class AuditSealer implements AuditSealerHandle {
   private readonly appendedFor = new Set<string>();
   private lastScanAt = 0;
   private sweepAgain = false;
+  /** background on PostgreSQL: one sealer across instances, the holder of this lease. */
+  private readonly lease: SealerLease | undefined;
   private sweeping: Promise<void> | null = null;
   private stopped = false;
   /** Apps sharing this database object (tests start several on one pool); the last to close stops it. */
@@ -230,20 +236,35 @@ export class AuditSealer implements AuditSealerHandle {
     readonly mode: AuditSealingMode,
     private readonly onError: (err: unknown) => void,
   ) {
+    const pool = pgPoolOf(db);
+    this.lease = mode === 'background' && pool ? new SealerLease(pool) : undefined;
     if (appendsPending(mode)) this.schedule(SWEEP_INTERVAL_MS);
   }
 
+  /** background on PostgreSQL: whether this process is the one sealing (undefined in other modes). */
+  get leaseHeld(): boolean | undefined {
+    return this.lease?.held;
+  }
+
   noteAppended(orgId: string, requestId: string): void {
-    this.appendedFor.add(orgId);
     if (this.mode === 'background') {
-      // Nobody waits for this event: the next sweep seals it, BACKGROUND_CADENCE_MS from now at most.
+      // Nobody waits for this event: the next sweep of the lease holder seals it, within
+      // BACKGROUND_CADENCE_MS when that is this process, within a sweep interval otherwise.
+      if (this.lease && !this.lease.held) return;
+      this.appendedFor.add(orgId);
       this.schedule(BACKGROUND_CADENCE_MS);
       return;
     }
+    this.appendedFor.add(orgId);
     const entry = this.byRequest.get(requestId);
     if (entry) entry.orgs.add(orgId);
     else this.byRequest.set(requestId, { orgs: new Set([orgId]), at: Date.now() });
     this.schedule(SOON_MS);
+  }
+
+  private noteBusy(orgId: string): void {
+    this.appendedFor.add(orgId);
+    this.sweepAgain = true;
   }
 
   /** For the HTTP layer: waits until the events this request appended are sealed (no-op when it appended none). */
@@ -340,11 +361,24 @@ export class AuditSealer implements AuditSealerHandle {
     const scan = now - this.lastScanAt >= SWEEP_INTERVAL_MS;
     if (scan) this.lastScanAt = now;
     this.sweeping = (async () => {
-      if (scan) for (const orgId of await organizationsWithPending(this.db)) orgs.add(orgId);
+      if (this.lease) {
+        // One background sealer across instances: the others only try for the lease, each interval.
+        if (!(await this.lease.acquire())) return;
+        // The holder cannot hear of other instances' appends: it scans at every sweep (a small
+        // table, kept small by the sealing itself) and keeps the short cadence while it finds work.
+        for (const orgId of await organizationsWithPending(this.db)) orgs.add(orgId);
+      } else if (scan) for (const orgId of await organizationsWithPending(this.db)) orgs.add(orgId);
+      let sealedAny = false;
       for (const orgId of orgs) {
         if (this.queues.get(orgId)?.running) continue;
-        await sealOrganization(this.db, orgId, { skipIfBusy: true });
+        const sealed = await sealOrganization(this.db, orgId, { skipIfBusy: true });
+        if (sealed > 0) sealedAny = true;
+        // Another sealer holds it (a reader sealing first, an inline writer, another instance): its
+        // pass may have read the pending rows before ours committed, so look again after a cadence
+        // rather than at the next full scan.
+        if (sealed < 0) this.noteBusy(orgId);
       }
+      if (this.lease && sealedAny) this.sweepAgain = true;
     })().finally(() => {
       this.sweeping = null;
     });
@@ -359,6 +393,7 @@ export class AuditSealer implements AuditSealerHandle {
     await this.sweeping?.catch(() => undefined);
     await Promise.all([...this.queues.values()].map((q) => q.running?.catch(() => undefined)));
     if (appendsPending(this.mode)) await sealAllPendingAudit(this.db);
+    await this.lease?.release();
   }
 }
 
