@@ -10,7 +10,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'node:http';
 import autocannon from 'autocannon';
@@ -27,6 +29,7 @@ import { createOrganization } from '../src/membership/organizations.js';
 const PG_URL = process.env.PALISADE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SECONDS = Number(process.env.BENCH_CONCURRENCY_SECONDS ?? 10);
 const WRITERS = 24;
+const WARMUP_SECONDS = Number(process.env.BENCH_CONCURRENCY_WARMUP_SECONDS ?? 5);
 const INSTANCE_COUNTS = (process.env.BENCH_CONCURRENCY_INSTANCES ?? '1 3').split(/\s+/).filter(Boolean).map(Number);
 type Sealing = 'inline' | 'batched' | 'background';
 
@@ -53,6 +56,46 @@ async function waitUp(url: string, proc: ChildProcess): Promise<void> {
   throw new Error('palisade serve did not start within 300 s');
 }
 
+/**
+ * CPU seconds used so far by every process on the machine, grouped into Palisade (the `serve`
+ * processes), PostgreSQL and the rest (this process: the load generator), from /proc (Linux; empty
+ * elsewhere). Where the two cores go during a run is what decides how 1 and 3 instances compare.
+ */
+function cpuByProgram(): Map<string, number> {
+  const out = new Map<string, number>();
+  let pids: string[] = [];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return out;
+  }
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const program = cmd.includes('cli.ts\0serve')
+        ? 'palisade'
+        : stat.includes('(postgres)')
+          ? 'postgresql'
+          : Number(pid) === process.pid
+            ? 'load generator'
+            : 'other';
+      out.set(program, (out.get(program) ?? 0) + seconds);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return out;
+}
+
+function cpuDelta(before: Map<string, number>, after: Map<string, number>): Map<string, number> {
+  const d = new Map<string, number>();
+  for (const [k, v] of after) d.set(k, v - (before.get(k) ?? 0));
+  return d;
+}
+
 /** Waits until the instances have sealed every event of the organization; the milliseconds it took. */
 async function sealedByInstances(db: Db, orgId: string): Promise<number> {
   const from = Date.now();
@@ -72,7 +115,15 @@ async function sealedByInstances(db: Db, orgId: string): Promise<number> {
 async function run(
   instances: number,
   sealing: Sealing,
-): Promise<{ rps: number; ok: number; failed: number; events: number; sealedAfterMs: number }> {
+): Promise<{
+  rps: number;
+  ok: number;
+  failed: number;
+  events: number;
+  sealedAfterMs: number;
+  cpu: Map<string, number>;
+  secs: number;
+}> {
   const schema = `bench_conc_${Date.now().toString(36)}`;
   const database = await openDatabase(PG_URL, { pgSchema: schema });
   const masterKey = randomBytes(32).toString('base64');
@@ -158,10 +209,28 @@ async function run(
         req.on('error', reject);
         req.end('{}');
       });
-    // Warm-up: connections, JIT, pools in every worker.
+    const load = (seconds: number) =>
+      new Promise<autocannon.Result>((resolve, reject) =>
+        autocannon(
+          {
+            url: `${url}/api/v1/orgs/${orgId}/conversations`,
+            connections: WRITERS,
+            duration: seconds,
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            body: '{}',
+          },
+          (err, r) => (err ? reject(err) : resolve(r)),
+        ),
+      );
+    // Warm-up: connections and pools in every worker, then the same load for WARMUP_SECONDS so that
+    // every worker's JIT has optimized the request path (each of 3 workers sees a third of the
+    // requests, so it takes them three times as long as one instance to get there).
     await Promise.all(Array.from({ length: WRITERS * 4 }, create));
     agent.destroy();
     if (firstFailure) throw new Error(`warm-up request failed: ${firstFailure}`);
+    const warmup = await load(WARMUP_SECONDS);
+    if (warmup.non2xx + warmup.errors > 0) throw new Error('warm-up requests failed');
     await sealedByInstances(database.db, orgId);
     const warm = Number(
       (await database.db.selectFrom('audit_chain_heads').select('seq').where('org_id', '=', orgId).executeTakeFirst())
@@ -169,19 +238,9 @@ async function run(
     );
     // The timed run: autocannon (a load generator that costs the shared cores less than a Node
     // HTTP client loop), WRITERS connections each with one request in flight.
-    const result = await new Promise<autocannon.Result>((resolve, reject) =>
-      autocannon(
-        {
-          url: `${url}/api/v1/orgs/${orgId}/conversations`,
-          connections: WRITERS,
-          duration: SECONDS,
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: '{}',
-        },
-        (err, r) => (err ? reject(err) : resolve(r)),
-      ),
-    );
+    const cpuBefore = cpuByProgram();
+    const result = await load(SECONDS);
+    const cpu = cpuDelta(cpuBefore, cpuByProgram());
     const ok = result['2xx'];
     const failed = result.non2xx + result.errors + result.timeouts;
     const secs = result.duration;
@@ -197,7 +256,7 @@ async function run(
     if (v.eventsChecked < warm + ok)
       throw new Error(`${ok} acknowledged requests but only ${v.eventsChecked - warm} events in the chain`);
     if (before > warm) throw new Error('head moved backwards');
-    return { rps: ok / secs, ok, failed, events: v.eventsChecked - warm, sealedAfterMs };
+    return { rps: ok / secs, ok, failed, events: v.eventsChecked - warm, sealedAfterMs, cpu, secs };
   } finally {
     if (proc && proc.exitCode === null) {
       proc.kill('SIGTERM');
@@ -226,6 +285,13 @@ export async function benchAuditConcurrency(dialects: string[]): Promise<void> {
       console.log(
         `  ${sealing.padEnd(7)} ${instances} instance(s) (serve --workers ${instances}): ${Math.round(r.rps).toLocaleString().padStart(6)} requests/s · ${r.ok.toLocaleString()} acknowledged, ${r.failed} failed · chain verifies with every acknowledged event, all sealed ${r.sealedAfterMs} ms after the last answer`,
       );
+      if (r.cpu.size > 0) {
+        const perRequest = (k: string) => (((r.cpu.get(k) ?? 0) / r.ok) * 1000).toFixed(2);
+        const busy = [...r.cpu.values()].reduce((n, v) => n + v, 0) / r.secs;
+        console.log(
+          `          CPU per request: Palisade ${perRequest('palisade')} ms, PostgreSQL ${perRequest('postgresql')} ms, load generator ${perRequest('load generator')} ms, other ${perRequest('other')} ms · ${busy.toFixed(2)} of ${cpus().length} cores busy`,
+        );
+      }
     }
   for (const sealing of modes) {
     const one = results.get(`${sealing}/1`) ?? 0;

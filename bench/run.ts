@@ -28,6 +28,7 @@ const SMOKE_SIZES: Record<string, string> = {
   BENCH_MIXED_SECONDS: '2',
   BENCH_DESIGN_SECONDS: '1',
   BENCH_CONCURRENCY_SECONDS: '1',
+  BENCH_CONCURRENCY_WARMUP_SECONDS: '1',
   BENCH_CONSOLE_RUNS: '1',
 };
 if (process.env.BENCH_SMOKE === '1') for (const [k, v] of Object.entries(SMOKE_SIZES)) process.env[k] ??= v;
