@@ -13,7 +13,7 @@ import { verifyChain } from './audit/verify.js';
 import { ConfigError, loadConfig } from './config.js';
 import { systemCtx } from './context.js';
 import { closeKeyProvider } from './crypto/provider.js';
-import { openDatabase } from './db/connect.js';
+import { openDatabase, openOptionsFrom } from './db/connect.js';
 import { copyDatabase } from './operations/copy.js';
 import { backupSqlite, checkInstallation, restoreSqlite } from './operations/backup.js';
 import { migrateToLatest } from './db/migrate.js';
@@ -74,7 +74,7 @@ program
   .description('Apply database migrations and exit.')
   .action(async () => {
     const config = loadConfig();
-    const database = await openDatabase(config.databaseUrl, { pgPreparedStatements: config.pgPreparedStatements });
+    const database = await openDatabase(config.databaseUrl, openOptionsFrom(config));
     try {
       const { applied, newerSchema } = await migrateToLatest(database, { config, log: (msg) => console.warn(msg) });
       console.log(
@@ -493,8 +493,8 @@ dbCommand
   })
   .action(async (opts: { to: string; batch?: number }) => {
     const config = loadConfig();
-    const source = await openDatabase(config.databaseUrl, { pgPreparedStatements: config.pgPreparedStatements });
-    const target = await openDatabase(opts.to, { pgPreparedStatements: config.pgPreparedStatements });
+    const source = await openDatabase(config.databaseUrl, openOptionsFrom(config));
+    const target = await openDatabase(opts.to, openOptionsFrom(config));
     let lastLine = 0;
     try {
       const r = await copyDatabase(source, target, {

@@ -24,6 +24,8 @@ export interface PalisadeConfig {
   auditSealing: 'auto' | 'inline' | 'batched' | 'background';
   /** PostgreSQL: prepare Palisade's write statements once per connection (src/db/pg-driver.ts). */
   pgPreparedStatements: boolean;
+  /** PostgreSQL: connections each process keeps at most. */
+  pgPoolSize: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   trustProxy: boolean;
   sessionTtlHours: number;
@@ -329,6 +331,13 @@ export const CONFIG_SPEC = {
     parse: bool,
     describe:
       'PostgreSQL only. `true` (default): each connection prepares the INSERT, UPDATE and DELETE statements Palisade sends (without RETURNING) once and then only executes them, which saves the server parsing and planning them again on every request. Set `false` behind a pooler that hands one server connection to several clients between transactions and does not track prepared statements (PgBouncer in transaction mode before 1.21, or with max_prepared_statements = 0).',
+  },
+  pgPoolSize: {
+    variable: 'PALISADE_PG_POOL_SIZE',
+    default: 10,
+    parse: integer(1, 500),
+    describe:
+      'PostgreSQL only. Connections each Palisade process keeps at most (`serve --workers N` runs N processes, each with its own pool; the sealer lease and the cache listener take one more each). Size it so that processes × (pool + 2) stays under the server\'s max_connections with room for administration; on a small machine fewer connections per process can be faster (docs/operations.md, "Sizing").',
   },
   logLevel: {
     variable: 'PALISADE_LOG_LEVEL',

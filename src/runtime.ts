@@ -2,7 +2,7 @@ import { type Clock, systemClock } from './clock.js';
 import { existsSync } from 'node:fs';
 import { ConfigError, type PalisadeConfig, loadConfig } from './config.js';
 import { closeKeyProvider } from './crypto/provider.js';
-import { type Database, openDatabase, sqlitePathOf } from './db/connect.js';
+import { type Database, openDatabase, openOptionsFrom, sqlitePathOf } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
 
 /** What every entry point needs: validated config and a migrated database. */
@@ -34,7 +34,7 @@ export async function startRuntime(
       `there is no Palisade database at ${file} (from ${config.databaseUrl}; a relative path starts at the current directory). Run this command in the directory where you ran \`palisade init\`, or set DATABASE_URL to the server's database, e.g. sqlite:/srv/palisade/data/palisade.db.`,
     );
   }
-  const database = await openDatabase(config.databaseUrl, { pgPreparedStatements: config.pgPreparedStatements });
+  const database = await openDatabase(config.databaseUrl, openOptionsFrom(config));
   try {
     // The config names the key provider: migrations that seal existing secrets need it.
     await migrateToLatest(database, { config, log: (msg) => console.warn(msg) });

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { type DatabaseConnection, type Driver, Kysely, SqliteDialect, SqliteDriver, sql } from 'kysely';
+import type { PalisadeConfig } from '../config.js';
 import { SearchPathPostgresDialect } from './introspector.js';
 import pg from 'pg';
 import type { DB } from './schema.js';
@@ -24,6 +25,11 @@ export interface OpenOptions {
   pgPoolSize?: number;
   /** PostgreSQL only: name (prepare once per connection) the write statements without RETURNING. Default true. */
   pgPreparedStatements?: boolean;
+}
+
+/** The options an installation's configuration sets for its database connections. */
+export function openOptionsFrom(config: Pick<PalisadeConfig, 'pgPreparedStatements' | 'pgPoolSize'>): OpenOptions {
+  return { pgPreparedStatements: config.pgPreparedStatements, pgPoolSize: config.pgPoolSize };
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
