@@ -35,6 +35,8 @@ export interface HealthReport {
   storage: StorageHealth;
   jobs: JobHealth[];
   streams: StreamHealthRow[];
+  /** Audit events appended and not yet sealed into their chains (src/audit/seal.ts): normally sealed within a second. */
+  auditSealing: { unsealedEvents: number; oldestUnsealedAt: string | null };
 }
 
 export interface HealthDeps {
@@ -119,13 +121,26 @@ export async function readHealth(deps: HealthDeps): Promise<HealthReport> {
       },
       jobs: [],
       streams: [],
+      auditSealing: { unsealedEvents: 0, oldestUnsealedAt: null },
     };
   }
   // Wall-clock time for the probe's rate limit: a test clock may stand still.
   const storage = await probeStorage(db, new Date());
   const jobs = await jobHealth(db, now);
   const streams = await readStreams(deps, jobs, now);
-  return { at: now.toISOString(), databaseUp: true, databaseFault: null, storage, jobs, streams };
+  const unsealed = await db
+    .selectFrom('audit_pending')
+    .select((eb) => [eb.fn.countAll<number | string>().as('n'), eb.fn.min('occurred_at').as('oldest')])
+    .executeTakeFirst();
+  return {
+    at: now.toISOString(),
+    databaseUp: true,
+    databaseFault: null,
+    storage,
+    jobs,
+    streams,
+    auditSealing: { unsealedEvents: Number(unsealed?.n ?? 0), oldestUnsealedAt: unsealed?.oldest ?? null },
+  };
 }
 
 /**

@@ -177,6 +177,23 @@ export function registerHealthMetrics(registry: Registry, health: () => Promise<
       for (const j of r.jobs) if (j.lastFinishedAt) g.set({ job_name: j.name }, Date.parse(j.lastFinishedAt) / 1000);
     },
   );
+  gauge(
+    'palisade_audit_unsealed_events',
+    'Audit events appended (durable) and not yet sealed into their organization\'s hash chain; sealed within a second normally.',
+    [],
+    (g, r) => g.set(r.auditSealing.unsealedEvents),
+  );
+  gauge(
+    'palisade_audit_unsealed_oldest_seconds',
+    'Age of the oldest audit event not yet sealed into its chain (0 when none).',
+    [],
+    (g, r) =>
+      g.set(
+        r.auditSealing.oldestUnsealedAt
+          ? Math.max(0, (Date.parse(r.at) - Date.parse(r.auditSealing.oldestUnsealedAt)) / 1000)
+          : 0,
+      ),
+  );
   const streamLabels = ['stream_id', 'org_id', 'kind'] as const;
   const labelsOf = (s: HealthReport['streams'][number]) => ({ stream_id: s.streamId, org_id: s.orgId, kind: s.kind });
   gauge(

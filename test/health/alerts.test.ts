@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { recordAuditBatch } from '../../src/audit/record.js';
+import { sealOrganization } from '../../src/audit/seal.js';
 import { sqliteHandleOf } from '../../src/db/connect.js';
 import { createScheduler } from '../../src/scheduled-jobs.js';
 import { TEST_DIALECT } from '../helpers/db.js';
@@ -122,8 +123,10 @@ describe('Prometheus alert rules fire on what Palisade really exposes', () => {
   let owner: Agent;
   let orgId: string;
   let secret: string | null = null;
+  let lagOrgId: string;
   before(async () => {
-    t = await createTestApp({ auditStreamsAllowHttp: true });
+    // inline sealing: no sweep runs, so an event left pending below stays pending until the test seals it.
+    t = await createTestApp({ auditStreamsAllowHttp: true, auditSealing: 'inline' });
     siem = await startFakeSiem({
       hecToken: 'the-right-hec-token',
       ddApiKey: 'x',
@@ -131,6 +134,7 @@ describe('Prometheus alert rules fire on what Palisade really exposes', () => {
       now: () => t.clock.now(),
     });
     ({ orgId, owner } = await t.seedOrg('Alerts', 'owner@alerts.example'));
+    ({ orgId: lagOrgId } = await t.seedOrg('Sealing lag', 'owner@sealing-lag.example'));
   });
   after(async () => {
     await siem?.stop();
@@ -141,6 +145,7 @@ describe('Prometheus alert rules fire on what Palisade really exposes', () => {
     const out = execFileSync('promtool', ['check', 'rules', RULES], { encoding: 'utf8' });
     assert.match(out, new RegExp(`SUCCESS: ${rules.length} rules found`));
     assert.deepEqual(rules.map((r) => r.alert).sort(), [
+      'PalisadeAuditSealingBehind',
       'PalisadeAuditStreamDeadLetter',
       'PalisadeAuditStreamLagGrowing',
       'PalisadeAuditStreamStalled',
@@ -150,7 +155,7 @@ describe('Prometheus alert rules fire on what Palisade really exposes', () => {
     ]);
   });
 
-  test('failing: a stalled stream falling behind, a stalled job, a dead-lettered stream (and on SQLite a read-only database) each raise their alert', async () => {
+  test('failing: a stalled stream falling behind, a stalled job, a dead-lettered stream, an event left unsealed (and on SQLite a read-only database) each raise their alert', async () => {
     const hook = await owner.post(`/api/v1/orgs/${orgId}/audit-streams`, {
       name: 'hook',
       kind: 'webhook',
@@ -181,6 +186,25 @@ describe('Prometheus alert rules fire on what Palisade really exposes', () => {
         Array.from({ length: 12_000 }, (_, i) => ({ orgId, action: testAction('test.activity'), metadata: { i } })),
       ),
     );
+    // An event appended and never sealed (what a sealer that keeps failing leaves), 5 minutes old.
+    await t.db.database.db
+      .insertInto('audit_pending')
+      .values({
+        id: 'evt_never_sealed',
+        org_id: lagOrgId,
+        occurred_at: t.clock.now().toISOString(),
+        actor_type: 'system',
+        actor_id: 'test',
+        actor_email: null,
+        actor_ip: null,
+        actor_user_agent: null,
+        action: 'org.updated',
+        targets: '[]',
+        outcome: 'success',
+        metadata: '{}',
+        request_id: null,
+      })
+      .execute();
     t.clock.advance(5 * 60_000);
     const sqlite = TEST_DIALECT === 'sqlite' ? sqliteHandleOf(t.db.database.db) : undefined;
     // A real engine refusal: SQLite's query_only makes every write fail with SQLITE_READONLY.
@@ -210,11 +234,15 @@ describe('Prometheus alert rules fire on what Palisade really exposes', () => {
     const lag = find('palisade_audit_stream_lag_events', { stream_id: hook.body.stream.id });
     const job = find('palisade_job_stalled', { job_name: 'streams.deliver', code: 'holder_gone' });
     const dead = find('palisade_audit_stream_dead_letter', { stream_id: wrongToken.body.stream.id });
+    const unsealed = find('palisade_audit_unsealed_oldest_seconds', {});
+    assert.equal(unsealed.value, 300, 'the oldest unsealed event is 5 minutes old');
+    assert.equal(find('palisade_audit_unsealed_events', {}).value, 1);
     const expected = [
       { alert: 'PalisadeAuditStreamStalled', series: stalled, value: 1 },
       { alert: 'PalisadeAuditStreamLagGrowing', series: lag, value: lag.value + 500 * 15 },
       { alert: 'PalisadeJobStalled', series: job, value: 1 },
       { alert: 'PalisadeAuditStreamDeadLetter', series: dead, value: 1 },
+      { alert: 'PalisadeAuditSealingBehind', series: unsealed, value: 300 },
     ];
     if (sqlite) {
       const writable = find('palisade_storage_writable', {});
@@ -226,8 +254,9 @@ describe('Prometheus alert rules fire on what Palisade really exposes', () => {
     assert.ok(r.ok, r.out);
   });
 
-  test('recovered: the same series after delivery caught up raise no alert', async () => {
+  test('recovered: the same series after delivery caught up and the event was sealed raise no alert', async () => {
     t.clock.advance(60_000);
+    assert.equal(await sealOrganization(t.db.database.db, lagOrgId), 1);
     const r0 = await createScheduler({ db: t.db.database.db, clock: t.clock, config: t.config }).runNow(
       'streams.deliver',
     );
@@ -242,6 +271,7 @@ describe('Prometheus alert rules fire on what Palisade really exposes', () => {
       series.some((s) => s.name === 'palisade_audit_stream_stalled'),
       'the stream gauges are still exposed',
     );
+    assert.equal(series.find((s) => s.name === 'palisade_audit_unsealed_oldest_seconds')?.value, 0);
     const r = promtool(series, () => false, []);
     assert.ok(r.ok, r.out);
   });
