@@ -179,7 +179,7 @@ export function registerHealthMetrics(registry: Registry, health: () => Promise<
   );
   gauge(
     'palisade_audit_unsealed_events',
-    'Audit events appended (durable) and not yet sealed into their organization\'s hash chain; sealed within a second normally.',
+    "Audit events appended (durable) and not yet sealed into their organization's hash chain; sealed within a second normally.",
     [],
     (g, r) => g.set(r.auditSealing.unsealedEvents),
   );
