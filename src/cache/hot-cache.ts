@@ -1,4 +1,11 @@
-import { type InvalidationSource, invalidationSourceOf } from './invalidation.js';
+import {
+  type Dependencies,
+  type InvalidationSource,
+  type Snapshot,
+  type WatchedTable,
+  invalidationSourceOf,
+  loadReads,
+} from './invalidation.js';
 
 /**
  * A per-process, per-database cache of what the gateway reads on every request and what changes
@@ -19,38 +26,54 @@ const MAX_ENTRIES = 10_000;
 
 interface Entry {
   value: unknown;
-  token: number;
+  /** What the value depends on, and the version of that when its load began. */
+  dependencies: Dependencies;
+  version: number;
   expires: number;
 }
 
 export class HotCache {
   private readonly entries = new Map<string, Entry>();
-  private lastToken: number | null = null;
-  private readonly scopes = new WeakMap<object, number | null>();
+  private readonly scopes = new WeakMap<object, Snapshot | null>();
 
   constructor(private readonly source: InvalidationSource) {}
 
   /**
-   * The cached value for `key`, or `load()` (stored when nothing changed while it ran). `scope`
-   * (one request's metadata object): the token is read once per scope, so a request's lookups cost
-   * one epoch read on SQLite, and all see the cache as it was when the request began.
+   * The cached value for `key`, or `load()` (stored when nothing it read changed while it ran).
+   * `scope` (one request's metadata object): the counters are read once per scope, so a request's
+   * lookups cost one epoch read on SQLite, and all see the cache as it was when the request began.
+   *
+   * What a value depends on is what its load read: on PostgreSQL the statements of the load are
+   * watched as they are sent (src/cache/invalidation.ts, loadReads), so a change to a table the load
+   * did not read (a SCIM sync creating users does not touch the organization's policy) leaves it
+   * cached. A lookup made inside another's load adds its own dependencies to the outer one's, hit or
+   * miss, so a value built from cached parts is invalidated with them.
    */
   async through<T>(key: string, load: () => Promise<T>, scope?: object): Promise<T> {
-    let token: number | null;
-    if (scope && this.scopes.has(scope)) token = this.scopes.get(scope) as number | null;
+    let before: Snapshot | null;
+    if (scope && this.scopes.has(scope)) before = this.scopes.get(scope) as Snapshot | null;
     else {
-      token = this.current();
-      if (scope) this.scopes.set(scope, token);
+      before = this.source.snapshot();
+      if (scope) this.scopes.set(scope, before);
     }
-    if (token === null) return load();
+    const outer = loadReads.getStore();
     const now = Date.now();
     const hit = this.entries.get(key);
-    if (hit && hit.token === token && hit.token === this.lastToken && hit.expires > now) return hit.value as T;
-    const value = await load();
+    if (before && hit && hit.expires > now && before.versionOf(hit.dependencies) === hit.version) {
+      if (outer) addDependencies(outer, hit.dependencies);
+      return hit.value as T;
+    }
+    const reads = { tables: new Set<WatchedTable>(), all: false };
+    const value = await loadReads.run(reads, load);
+    // A copy: work the load left running (a timer, a queued write) must not change it later.
+    const dependencies: Dependencies = reads.all ? 'all' : new Set(reads.tables);
+    if (outer) addDependencies(outer, dependencies);
+    if (!before) return value;
     // `undefined` (not found) is never stored: an unknown key or a missing row is asked again.
-    if (value !== undefined && this.current() === token) {
+    const version = before.versionOf(dependencies);
+    if (value !== undefined && version !== null && this.source.snapshot()?.versionOf(dependencies) === version) {
       this.entries.delete(key);
-      this.entries.set(key, { value, token, expires: now + HOT_CACHE_TTL_MS });
+      this.entries.set(key, { value, dependencies, version, expires: now + HOT_CACHE_TTL_MS });
       if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
     }
     return value;
@@ -60,16 +83,11 @@ export class HotCache {
   get size(): number {
     return this.entries.size;
   }
+}
 
-  private current(): number | null {
-    const token = this.source.token();
-    // A new token makes every entry stale: drop them now rather than one by one.
-    if (token !== this.lastToken) {
-      this.entries.clear();
-      this.lastToken = token;
-    }
-    return token;
-  }
+function addDependencies(into: { tables: Set<WatchedTable>; all: boolean }, dependencies: Dependencies): void {
+  if (dependencies === 'all') into.all = true;
+  else for (const t of dependencies) into.tables.add(t);
 }
 
 const CACHES = new WeakMap<object, HotCache>();

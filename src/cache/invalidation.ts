@@ -7,6 +7,7 @@ import type {
   RootOperationNode,
   UnknownRow,
 } from 'kysely';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type SQLite from 'better-sqlite3';
 import pg from 'pg';
 
@@ -19,15 +20,18 @@ import pg from 'pg';
  *   (JSON text) per statement that changed a watched table. PostgreSQL delivers it only when the
  *   transaction commits, to every listening connection; each process keeps ONE listener connection
  *   (opened on first use, reopened after a loss). While it is not listening, nothing is cached.
- *   Writes made by this process are also seen as they are sent (a Kysely plugin): the cache is
- *   emptied at once and nothing is stored for {@link LOCAL_WRITE_QUIET_MS}, so a request that
- *   follows a revocation in the same process never reads an entry loaded before the commit, even
- *   if this process's own notification has not arrived yet.
+ *   A counter per table: a notification moves its table's. Writes made by this process are also
+ *   seen as they are sent (a Kysely plugin): the table's counter moves at once and nothing that
+ *   depends on it is stored for {@link LOCAL_WRITE_QUIET_MS}, so a request that follows a
+ *   revocation in the same process never reads an entry loaded before the commit, even if this
+ *   process's own notification has not arrived yet. The same plugin records which watched tables
+ *   a cache load reads ({@link loadReads}): an entry depends on those only.
  * - SQLite: the triggers bump `cache_epoch`; the epoch is read (one prepared statement) before an
- *   entry is trusted, so a change is seen by the next lookup, whoever made it.
+ *   entry is trusted, so a change is seen by the next lookup, whoever made it. One epoch for every
+ *   table: any change empties everything (one process writes; the caches there save less).
  *
- * Either way a source hands out a token: entries are stored with the token current when their
- * read began and trusted only while it is unchanged (src/cache/hot-cache.ts).
+ * Either way a source hands out snapshots: entries are stored with the version of what they depend
+ * on when their read began and trusted only while it is unchanged (src/cache/hot-cache.ts).
  */
 export const CACHE_CHANNEL = 'palisade_cache';
 
@@ -50,7 +54,7 @@ export type WatchedTable = (typeof WATCHED_TABLES)[number];
 /**
  * The payload of a notification on {@link CACHE_CHANNEL}: the schema and table a committed
  * statement changed. A process ignores other schemas (test runs share one database, one schema
- * each); any table it watches empties its caches (changes are rare next to the reads they save).
+ * each); a table it watches invalidates the entries that read it, anything else every entry.
  */
 export interface CacheNotification {
   schema: string;
@@ -60,11 +64,30 @@ export interface CacheNotification {
 /** After a write by this process to a watched table, nothing is cached for this long (PostgreSQL). */
 export const LOCAL_WRITE_QUIET_MS = 2_000;
 
+/**
+ * What a cached value depends on: the watched tables its load read (recorded as the load ran,
+ * PostgreSQL), or 'all' when they are not known (SQLite, or a load that sent raw SQL).
+ */
+export type Dependencies = ReadonlySet<WatchedTable> | 'all';
+
+/** The state of the invalidation counters at one moment (immutable). */
+export interface Snapshot {
+  /** The version of what `dependencies` covers; null: not cacheable now (a local write in flight). */
+  versionOf(dependencies: Dependencies): number | null;
+}
+
 export interface InvalidationSource {
-  /** Changes whenever cached data may have changed; null: do not cache now (read the database). */
-  token(): number | null;
+  /** The counters now; null: do not cache now (read the database). */
+  snapshot(): Snapshot | null;
   close(): Promise<void>;
 }
+
+/**
+ * The watched tables the statements of a cache load read (PostgreSQL): the load runs inside this
+ * storage with a set of its own, and the plugin below adds every table a statement names. 'all'
+ * once a statement's tables cannot be told (raw SQL).
+ */
+export const loadReads = new AsyncLocalStorage<{ tables: Set<WatchedTable>; all: boolean }>();
 
 const SOURCES = new WeakMap<object, InvalidationSource>();
 
@@ -83,10 +106,12 @@ export class SqliteEpochSource implements InvalidationSource {
 
   constructor(private readonly handle: SQLite.Database) {}
 
-  token(): number | null {
+  snapshot(): Snapshot | null {
     try {
       this.stmt ??= this.handle.prepare('select epoch from cache_epoch where id = 1').pluck();
-      return Number(this.stmt.get() ?? 0);
+      const epoch = Number(this.stmt.get() ?? 0);
+      // One epoch for every table: whatever a value depends on, any change is a new version.
+      return { versionOf: () => epoch };
     } catch {
       // Not migrated yet (or closed): no caching rather than a cache nothing invalidates.
       return null;
@@ -100,9 +125,13 @@ export class SqliteEpochSource implements InvalidationSource {
 
 /** PostgreSQL: one LISTEN connection per process, plus this process's own writes seen as they go out. */
 export class PgNotifySource implements InvalidationSource {
+  /** Bumped when anything may have changed unseen (a lost listener, an unreadable notification). */
   private generation = 0;
+  /** Bumped by a change to one table (a notification, or this process's own write). */
+  private readonly tableGenerations = new Map<WatchedTable, number>();
   private listening = false;
-  private quietUntil = 0;
+  /** After this process writes a table, values depending on it are not cached until then. */
+  private readonly quietUntil = new Map<WatchedTable, number>();
   private client: pg.Client | null = null;
   private starting = false;
   private closed = false;
@@ -116,19 +145,36 @@ export class PgNotifySource implements InvalidationSource {
     readonly seen: CacheNotification[] = [],
   ) {}
 
-  token(): number | null {
+  snapshot(): Snapshot | null {
     if (!this.listening) {
       this.start();
       return null;
     }
-    if (Date.now() < this.quietUntil) return null;
-    return this.generation;
+    const at = Date.now();
+    const global = this.generation;
+    const generations = new Map(this.tableGenerations);
+    const quiet = new Set<WatchedTable>();
+    for (const [table, until] of this.quietUntil) if (at < until) quiet.add(table);
+    return {
+      versionOf: (dependencies) => {
+        // A sum of counters that only grow changes whenever one of them does.
+        let version = global;
+        for (const table of dependencies === 'all' ? WATCHED_TABLES : dependencies) {
+          if (quiet.has(table)) return null;
+          version += generations.get(table) ?? 0;
+        }
+        return version;
+      },
+    };
   }
 
   /** Called (by the plugin) as this process sends a statement that writes a watched table. */
-  localWrite(): void {
-    this.generation++;
-    this.quietUntil = Date.now() + LOCAL_WRITE_QUIET_MS;
+  localWrite(table: WatchedTable | 'unknown'): void {
+    const until = Date.now() + LOCAL_WRITE_QUIET_MS;
+    for (const t of table === 'unknown' ? WATCHED_TABLES : [table]) {
+      this.tableGenerations.set(t, (this.tableGenerations.get(t) ?? 0) + 1);
+      this.quietUntil.set(t, until);
+    }
   }
 
   /** Whether this process listens now (tests wait for it before relying on the caches). */
@@ -181,7 +227,11 @@ export class PgNotifySource implements InvalidationSource {
     if (n.schema !== undefined && this.schema !== null && n.schema !== this.schema) return;
     this.seen.push({ schema: String(n.schema), table: n.table as WatchedTable });
     if (this.seen.length > 100) this.seen.shift();
-    this.generation++;
+    const table = n.table as WatchedTable | undefined;
+    // A table it names changes the values that read it; anything else, every value.
+    if (table !== undefined && WATCHED.has(table))
+      this.tableGenerations.set(table, (this.tableGenerations.get(table) ?? 0) + 1);
+    else this.generation++;
   }
 
   private lost(client: pg.Client): void {
@@ -211,7 +261,10 @@ export class PgNotifySource implements InvalidationSource {
   plugin(): KyselyPlugin {
     return {
       transformQuery: (args: PluginTransformQueryArgs): RootOperationNode => {
-        if (writesWatchedTable(args.node)) this.localWrite();
+        const written = writtenWatchedTable(args.node);
+        if (written) this.localWrite(written);
+        const reads = loadReads.getStore();
+        if (reads) recordReads(args.node, reads);
         return args.node;
       },
       transformResult: (args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> =>
@@ -243,26 +296,64 @@ function tableName(node: OperationNode | undefined): string | undefined {
 
 /** Whether a statement writes one of the watched tables (raw SQL: by a conservative pattern). */
 export function writesWatchedTable(node: RootOperationNode): boolean {
+  return writtenWatchedTable(node) !== undefined;
+}
+
+/** The watched table a statement writes, if any ('unknown': raw SQL naming one, by a conservative pattern). */
+function writtenWatchedTable(node: RootOperationNode): WatchedTable | 'unknown' | undefined {
+  const watched = (name: string | undefined) =>
+    name !== undefined && WATCHED.has(name) ? (name as WatchedTable) : undefined;
   switch (node.kind) {
     case 'InsertQueryNode':
-      return WATCHED.has(tableName(node.into) ?? '');
+      return watched(tableName(node.into));
     case 'UpdateQueryNode': {
-      const table = tableName(node.table) ?? '';
-      if (!WATCHED.has(table)) return false;
-      const only = UPDATE_OF[table as WatchedTable];
-      return (
+      const table = watched(tableName(node.table));
+      if (!table) return undefined;
+      const only = UPDATE_OF[table];
+      const relevant =
         !only ||
         (node.updates ?? []).some((u) => {
           const col = u.column as unknown as { kind: string; column?: { name?: string } };
           return col.kind !== 'ColumnNode' || only.has(col.column?.name ?? '');
-        })
-      );
+        });
+      return relevant ? table : undefined;
     }
     case 'DeleteQueryNode':
-      return node.from.froms.some((f) => WATCHED.has(tableName(f) ?? ''));
+      for (const f of node.from.froms) {
+        const table = watched(tableName(f));
+        if (table) return table;
+      }
+      return undefined;
     case 'RawNode':
-      return RAW_WRITE.test(node.sqlFragments.join(' '));
+      return RAW_WRITE.test(node.sqlFragments.join(' ')) ? 'unknown' : undefined;
     default:
-      return false;
+      return undefined;
   }
+}
+
+/**
+ * Adds the watched tables a statement names anywhere (FROM, JOIN, subqueries) to a cache load's
+ * reads. A raw statement's tables cannot be told: the load then depends on every table.
+ */
+function recordReads(node: OperationNode, reads: { tables: Set<WatchedTable>; all: boolean }): void {
+  if (node.kind === 'RawNode') {
+    reads.all = true;
+    return;
+  }
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      for (const v of value) visit(v);
+      return;
+    }
+    if (value === null || typeof value !== 'object') return;
+    const n = value as { kind?: unknown };
+    if (n.kind === 'TableNode') {
+      const name = tableName(n as OperationNode);
+      if (name !== undefined && WATCHED.has(name)) reads.tables.add(name as WatchedTable);
+      return;
+    }
+    if (n.kind === 'RawNode') reads.all = true;
+    for (const v of Object.values(value)) visit(v);
+  };
+  visit(node);
 }
