@@ -4,6 +4,7 @@ import { recordAudit } from '../../src/audit/record.js';
 import { sealOrganization } from '../../src/audit/seal.js';
 import { auditSealerOf } from '../../src/audit/sealer-registry.js';
 import { verifyChain } from '../../src/audit/verify.js';
+import { pendingAuditRow } from '../helpers/audit-pending.js';
 import { TEST_DIALECT } from '../helpers/db.js';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
 
@@ -196,21 +197,16 @@ for (const mode of ['batched', 'background'] as const)
       await db()
         .insertInto('audit_pending')
         .values(
-          ids.map((id) => ({
-            id,
-            org_id: orgId,
-            occurred_at: now,
-            actor_type: 'system',
-            actor_id: 'crashed-instance',
-            actor_email: null,
-            actor_ip: null,
-            actor_user_agent: null,
-            action: 'org.updated',
-            targets: '[{"id":"usr_orphan","type":"user"}]',
-            outcome: 'success',
-            metadata: '{}',
-            request_id: 'req_orphan',
-          })),
+          ids.map((id) =>
+            pendingAuditRow({
+              id,
+              org_id: orgId,
+              occurred_at: now,
+              actor_id: 'crashed-instance',
+              targets: '[{"id":"usr_orphan","type":"user"}]',
+              request_id: 'req_orphan',
+            }),
+          ),
         )
         .execute();
       const until = Date.now() + 1000;
@@ -239,21 +235,7 @@ for (const mode of ['batched', 'background'] as const)
         .execute(async (tx) => {
           await tx
             .insertInto('audit_pending')
-            .values({
-              id: 'evt_unsealed_1',
-              org_id: orgId,
-              occurred_at: new Date().toISOString(),
-              actor_type: 'system',
-              actor_id: 'x',
-              actor_email: null,
-              actor_ip: null,
-              actor_user_agent: null,
-              action: 'org.updated',
-              targets: '[]',
-              outcome: 'success',
-              metadata: '{}',
-              request_id: null,
-            })
+            .values(pendingAuditRow({ id: 'evt_unsealed_1', org_id: orgId, occurred_at: new Date().toISOString() }))
             .execute();
           const v = await verifyChain(tx, orgId);
           assert.equal(v.ok, true);

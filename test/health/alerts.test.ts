@@ -9,6 +9,7 @@ import { recordAuditBatch } from '../../src/audit/record.js';
 import { sealOrganization } from '../../src/audit/seal.js';
 import { sqliteHandleOf } from '../../src/db/connect.js';
 import { createScheduler } from '../../src/scheduled-jobs.js';
+import { pendingAuditRow } from '../helpers/audit-pending.js';
 import { TEST_DIALECT } from '../helpers/db.js';
 import { type Agent, type TestApp, createTestApp } from '../helpers/harness.js';
 import { type FakeSiem, startFakeSiem } from '../peers/fake-siem.js';
@@ -189,21 +190,7 @@ describe('Prometheus alert rules fire on what Palisade really exposes', () => {
     // An event appended and never sealed (what a sealer that keeps failing leaves), 5 minutes old.
     await t.db.database.db
       .insertInto('audit_pending')
-      .values({
-        id: 'evt_never_sealed',
-        org_id: lagOrgId,
-        occurred_at: t.clock.now().toISOString(),
-        actor_type: 'system',
-        actor_id: 'test',
-        actor_email: null,
-        actor_ip: null,
-        actor_user_agent: null,
-        action: 'org.updated',
-        targets: '[]',
-        outcome: 'success',
-        metadata: '{}',
-        request_id: null,
-      })
+      .values(pendingAuditRow({ id: 'evt_never_sealed', org_id: lagOrgId, occurred_at: t.clock.now().toISOString() }))
       .execute();
     t.clock.advance(5 * 60_000);
     const sqlite = TEST_DIALECT === 'sqlite' ? sqliteHandleOf(t.db.database.db) : undefined;
