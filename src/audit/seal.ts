@@ -26,10 +26,13 @@ import { SealerLease } from './sealer-lease.js';
  *
  * Guarantees (docs/audit-log.md, "Sealing"):
  * - Durable with the change: an event commits with the change it records, or neither does (unchanged).
- * - Sealed within a second: every instance sweeps audit_pending every SWEEP_INTERVAL_MS, and SOON_MS
- *   after each append, skipping organizations another instance's sealer holds (the chain-head row
- *   lock, taken with SKIP LOCKED, is the lease: one sealer per organization at a time, across
- *   instances, and any instance takes over from one that died).
+ * - Sealed within a second. `background` on PostgreSQL: one instance seals for all, the holder of the
+ *   sealer lease (src/audit/sealer-lease.ts), scanning audit_pending every BACKGROUND_CADENCE_MS
+ *   while it finds work and every SWEEP_INTERVAL_MS otherwise; the others try for the lease each
+ *   interval and take over from a holder that died. Otherwise (batched, or SQLite): every instance
+ *   sweeps what it appended SOON_MS after the append and the whole table every SWEEP_INTERVAL_MS.
+ *   Either way an organization's chain-head row lock, taken with SKIP LOCKED, keeps one pass per
+ *   organization at a time, and a pass that finds it taken comes back after a cadence.
  * - `background`: a request is acknowledged when its transaction commits; nobody waits for a seal,
  *   so 24 writers of one organization on 3 instances cost what they cost on 1.
  * - `batched`: an HTTP response whose request appended events is sent after they are sealed (app.ts,
