@@ -54,7 +54,10 @@ describe('usage reports', () => {
   let key: Agent;
   let day0: string;
   before(async () => {
-    w = await buildWorld();
+    // 12:30 today (UTC), whatever time the test runs: the hour later below stays on the same day
+    // (from 23:00 UTC it crossed midnight, and days then split as finely as hours), and no request
+    // falls on the first instant of an hour, where the current bucket would be empty.
+    w = await buildWorld({}, `${new Date().toISOString().slice(0, 10)}T12:30:00.000Z`);
     key = keyClient(w.t, (await createKey(w.root.owner, w.root.orgId, { scopes: ['read:compliance_usage'] })).secret);
     day0 = w.t.clock.now().toISOString().slice(0, 10);
     // Ann chats an hour later; Bea calls the gateway with a key, twice in one hour, and the next day.

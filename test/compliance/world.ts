@@ -57,8 +57,13 @@ export async function userIdOf(t: TestApp, email: string): Promise<string> {
     .id;
 }
 
-export async function buildWorld(overrides: Partial<PalisadeConfig> = {}): Promise<World> {
+/**
+ * `startAt`: the test clock's time before anything is created, for a test whose buckets depend on
+ * the time of day (otherwise the clock starts at the real time, as in every test app).
+ */
+export async function buildWorld(overrides: Partial<PalisadeConfig> = {}, startAt?: string): Promise<World> {
   const t = await createTestApp({ complianceFeedDelaySeconds: 0, ...overrides });
+  if (startAt) t.clock.set(startAt);
   const up = await startModelUpstream();
   const root = await t.seedOrg('Root Holdings', 'owner@root.example');
   const alpha = await root.owner.post(`/api/v1/orgs/${root.orgId}/children`, { name: 'Alpha Unit' });
