@@ -1,6 +1,7 @@
 import {
   type Dependencies,
   type InvalidationSource,
+  type LoadReads,
   type Snapshot,
   type WatchedTable,
   invalidationSourceOf,
@@ -63,7 +64,7 @@ export class HotCache {
       if (outer) addDependencies(outer, hit.dependencies);
       return hit.value as T;
     }
-    const reads = { tables: new Set<WatchedTable>(), all: false };
+    const reads: LoadReads = { tables: new Set<WatchedTable>(), all: false };
     const value = await loadReads.run(reads, load);
     // A copy: work the load left running (a timer, a queued write) must not change it later.
     const dependencies: Dependencies = reads.all ? 'all' : new Set(reads.tables);
@@ -85,7 +86,7 @@ export class HotCache {
   }
 }
 
-function addDependencies(into: { tables: Set<WatchedTable>; all: boolean }, dependencies: Dependencies): void {
+function addDependencies(into: LoadReads, dependencies: Dependencies): void {
   if (dependencies === 'all') into.all = true;
   else for (const t of dependencies) into.tables.add(t);
 }

@@ -61,7 +61,7 @@ export interface CacheNotification {
   table: WatchedTable;
 }
 
-/** After a write by this process to a watched table, nothing is cached for this long (PostgreSQL). */
+/** After a write by this process to a watched table, nothing that read the table is cached for this long (PostgreSQL). */
 export const LOCAL_WRITE_QUIET_MS = 2_000;
 
 /**
@@ -87,7 +87,11 @@ export interface InvalidationSource {
  * storage with a set of its own, and the plugin below adds every table a statement names. 'all'
  * once a statement's tables cannot be told (raw SQL).
  */
-export const loadReads = new AsyncLocalStorage<{ tables: Set<WatchedTable>; all: boolean }>();
+export const loadReads = new AsyncLocalStorage<LoadReads>();
+export interface LoadReads {
+  tables: Set<WatchedTable>;
+  all: boolean;
+}
 
 const SOURCES = new WeakMap<object, InvalidationSource>();
 
@@ -172,9 +176,13 @@ export class PgNotifySource implements InvalidationSource {
   localWrite(table: WatchedTable | 'unknown'): void {
     const until = Date.now() + LOCAL_WRITE_QUIET_MS;
     for (const t of table === 'unknown' ? WATCHED_TABLES : [table]) {
-      this.tableGenerations.set(t, (this.tableGenerations.get(t) ?? 0) + 1);
+      this.changed(t);
       this.quietUntil.set(t, until);
     }
+  }
+
+  private changed(table: WatchedTable): void {
+    this.tableGenerations.set(table, (this.tableGenerations.get(table) ?? 0) + 1);
   }
 
   /** Whether this process listens now (tests wait for it before relying on the caches). */
@@ -229,8 +237,7 @@ export class PgNotifySource implements InvalidationSource {
     if (this.seen.length > 100) this.seen.shift();
     const table = n.table as WatchedTable | undefined;
     // A table it names changes the values that read it; anything else, every value.
-    if (table !== undefined && WATCHED.has(table))
-      this.tableGenerations.set(table, (this.tableGenerations.get(table) ?? 0) + 1);
+    if (table !== undefined && WATCHED.has(table)) this.changed(table);
     else this.generation++;
   }
 
@@ -294,11 +301,6 @@ function tableName(node: OperationNode | undefined): string | undefined {
   return undefined;
 }
 
-/** Whether a statement writes one of the watched tables (raw SQL: by a conservative pattern). */
-export function writesWatchedTable(node: RootOperationNode): boolean {
-  return writtenWatchedTable(node) !== undefined;
-}
-
 /** The watched table a statement writes, if any ('unknown': raw SQL naming one, by a conservative pattern). */
 function writtenWatchedTable(node: RootOperationNode): WatchedTable | 'unknown' | undefined {
   const watched = (name: string | undefined) =>
@@ -335,11 +337,7 @@ function writtenWatchedTable(node: RootOperationNode): WatchedTable | 'unknown' 
  * Adds the watched tables a statement names anywhere (FROM, JOIN, subqueries) to a cache load's
  * reads. A raw statement's tables cannot be told: the load then depends on every table.
  */
-function recordReads(node: OperationNode, reads: { tables: Set<WatchedTable>; all: boolean }): void {
-  if (node.kind === 'RawNode') {
-    reads.all = true;
-    return;
-  }
+function recordReads(node: OperationNode, reads: LoadReads): void {
   const visit = (value: unknown): void => {
     if (Array.isArray(value)) {
       for (const v of value) visit(v);
