@@ -3,7 +3,7 @@ import type { AuditEventRow, NewAuditEventRow, Tx } from '../db/schema.js';
 import type { Cells } from '../db/raw-rows.js';
 import type { Insertable } from 'kysely';
 import type { AuditPendingTable } from './tables.js';
-import { appendsPending, auditSealerOf } from './sealer-registry.js';
+import { type AuditSealerHandle, appendsPending, auditSealerOf } from './sealer-registry.js';
 import { newId } from '../ids.js';
 import { sqliteHandleOf } from '../db/connect.js';
 import type SQLite from 'better-sqlite3';
@@ -30,7 +30,7 @@ export interface AuditEventInput {
   actor?: AuditActor;
 }
 
-type NewAuditPendingRow = Insertable<AuditPendingTable>;
+export type NewAuditPendingRow = Insertable<AuditPendingTable>;
 
 const ACTION = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 const INSERT_CHUNK = 500;
@@ -55,6 +55,60 @@ export function actorOf(ctx: Pick<Ctx, 'caller' | 'meta'>): AuditActor {
   }
 }
 
+/** Indexes of the inputs per organization, in order; a malformed action is a programming error. */
+function groupByOrg(inputs: AuditEventInput[]): Map<string, number[]> {
+  const byOrg = new Map<string, number[]>();
+  inputs.forEach((input, i) => {
+    if (!ACTION.test(input.action)) throw new Error(`audit action "${input.action}" must be dotted lower_snake words`);
+    const list = byOrg.get(input.orgId);
+    if (list) list.push(i);
+    else byOrg.set(input.orgId, [i]);
+  });
+  return byOrg;
+}
+
+/**
+ * The audit_pending rows of `inputs` (ids in input order), and the sealer told that they are on
+ * their way. The caller inserts them in the statement or transaction that makes the change.
+ */
+export function pendingRowsOf(
+  sealer: AuditSealerHandle,
+  ctx: Pick<Ctx, 'clock' | 'caller' | 'meta'>,
+  inputs: AuditEventInput[],
+  byOrg: Map<string, number[]> = groupByOrg(inputs),
+): { ids: string[]; pending: NewAuditPendingRow[] } {
+  const at = ctx.clock.now();
+  const occurredAt = at.toISOString();
+  const defaultActor = actorOf(ctx);
+  const ids: string[] = new Array(inputs.length);
+  const pending: NewAuditPendingRow[] = [];
+  for (const [orgId, indexes] of byOrg) {
+    for (const i of indexes) {
+      const input = inputs[i] as AuditEventInput;
+      const actor = input.actor ?? defaultActor;
+      const id = newId('evt', at);
+      pending.push({
+        id,
+        org_id: orgId,
+        occurred_at: occurredAt,
+        actor_type: actor.type,
+        actor_id: actor.id,
+        actor_email: actor.email,
+        actor_ip: actor.ip,
+        actor_user_agent: actor.userAgent,
+        action: input.action,
+        targets: canonicalJsonFast(input.targets ?? []),
+        outcome: input.outcome ?? 'success',
+        metadata: canonicalJsonFast(input.metadata ?? {}),
+        request_id: ctx.meta.requestId,
+      });
+      ids[i] = id;
+    }
+    sealer.noteAppended(orgId, ctx.meta.requestId);
+  }
+  return { ids, pending };
+}
+
 /**
  * The one way an audit event is written. Call it inside the transaction that makes the change,
  * so the change and its record commit together or not at all.
@@ -77,44 +131,13 @@ export async function recordAuditBatch(
   const at = ctx.clock.now();
   const occurredAt = at.toISOString();
   const defaultActor = actorOf(ctx);
-  const byOrg = new Map<string, number[]>();
-  inputs.forEach((input, i) => {
-    if (!ACTION.test(input.action)) throw new Error(`audit action "${input.action}" must be dotted lower_snake words`);
-    const list = byOrg.get(input.orgId);
-    if (list) list.push(i);
-    else byOrg.set(input.orgId, [i]);
-  });
+  const byOrg = groupByOrg(inputs);
 
-  const ids: string[] = new Array(inputs.length);
   const sealer = ctx.db ? auditSealerOf(ctx.db) : undefined;
   if (sealer && appendsPending(sealer.mode)) {
     // Appended beside the change, in its transaction; linked into the chain by the sealer
     // (src/audit/seal.ts): before the response is sent (batched) or within a second (background).
-    const pending: NewAuditPendingRow[] = [];
-    for (const [orgId, indexes] of byOrg) {
-      for (const i of indexes) {
-        const input = inputs[i] as AuditEventInput;
-        const actor = input.actor ?? defaultActor;
-        const id = newId('evt', at);
-        pending.push({
-          id,
-          org_id: orgId,
-          occurred_at: occurredAt,
-          actor_type: actor.type,
-          actor_id: actor.id,
-          actor_email: actor.email,
-          actor_ip: actor.ip,
-          actor_user_agent: actor.userAgent,
-          action: input.action,
-          targets: canonicalJsonFast(input.targets ?? []),
-          outcome: input.outcome ?? 'success',
-          metadata: canonicalJsonFast(input.metadata ?? {}),
-          request_id: ctx.meta.requestId,
-        });
-        ids[i] = id;
-      }
-      sealer.noteAppended(orgId, ctx.meta.requestId);
-    }
+    const { ids, pending } = pendingRowsOf(sealer, ctx, inputs, byOrg);
     for (let i = 0; i < pending.length; i += INSERT_CHUNK)
       await tx
         .insertInto('audit_pending')
@@ -123,6 +146,7 @@ export async function recordAuditBatch(
     return ids;
   }
 
+  const ids: string[] = new Array(inputs.length);
   const rows: NewAuditEventRow[] = [];
   const targetRows: TargetRow[] = [];
   for (const [orgId, indexes] of byOrg) {

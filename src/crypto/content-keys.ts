@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { PalisadeConfig } from '../config.js';
+import type { Insertable } from 'kysely';
 import type { Queryable } from '../db/schema.js';
+import type { ContentKeysTable } from '../workspace/tables.js';
 import { newId } from '../ids.js';
 import { open, seal } from './aead.js';
 import { type Opened, type RecordRef, currentDataKey, dataKeyOf, integrityFailed, openFor } from './data-keys.js';
@@ -36,21 +38,34 @@ export async function createContentKey(
   now: Date,
   orgId: string,
 ): Promise<ContentKey> {
-  const { version, key: dataKey } = await currentDataKey(db, config, orgId, now);
+  const { key, row } = newContentKey(await currentDataKey(db, config, orgId, now), orgId, now);
+  await db.insertInto('content_keys').values(row).execute();
+  return key;
+}
+
+/**
+ * A new content key wrapped by `dataKey` (the organization's current one), and the row that stores
+ * it, for a caller that inserts the row in the statement that writes its first record
+ * (src/audit/insert-with-audit.ts).
+ */
+export function newContentKey(
+  dataKey: { version: number; key: Buffer },
+  orgId: string,
+  now: Date,
+): { key: ContentKey; row: Insertable<ContentKeysTable> } {
   const id = newId('cky', now);
   const key = randomBytes(32);
-  const wrapped = seal(dataKey, key, wrapAad(orgId, id, version));
-  await db
-    .insertInto('content_keys')
-    .values({
+  const wrapped = seal(dataKey.key, key, wrapAad(orgId, id, dataKey.version));
+  return {
+    key: { id, orgId, dkVersion: dataKey.version, key },
+    row: {
       id,
       org_id: orgId,
-      dk_version: version,
+      dk_version: dataKey.version,
       wrapped_key: wrapped.toString('base64'),
       created_at: now.toISOString(),
-    })
-    .execute();
-  return { id, orgId, dkVersion: version, key };
+    },
+  };
 }
 
 export type LoadedContentKey = { ok: true; key: ContentKey } | { ok: false; reason: 'shredded' | 'erased' };

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { PalisadeConfig } from '../config.js';
-import type { Queryable } from '../db/schema.js';
+import { cachedLookup } from '../cache/hot-cache.js';
+import type { Db, Queryable } from '../db/schema.js';
 import { PalisadeError } from '../errors.js';
 import { newId } from '../ids.js';
 import { open, seal } from './aead.js';
@@ -128,6 +129,22 @@ export async function currentDataKey(
   }
   if (!row || row.status === 'destroyed') throw new Error(`no data key for ${orgId}`);
   return { version: Number(row.version), key: await unwrapRow(config, row) };
+}
+
+/**
+ * currentDataKey through the per-process cache (src/cache/hot-cache.ts), for hot write paths that
+ * wrap a new content key per record: read once, kept until org_data_keys changes (a rotation, a
+ * shred) or HOT_CACHE_TTL_MS. A write that overlaps a rotation by the notification's delay uses
+ * the previous version, which stays readable.
+ */
+export function currentDataKeyCached(
+  db: Db,
+  config: PalisadeConfig,
+  orgId: string,
+  now: Date,
+  scope?: object,
+): Promise<{ version: number; key: Buffer }> {
+  return cachedLookup(db, `data-key\n${orgId}`, () => currentDataKey(db, config, orgId, now), scope);
 }
 
 export async function sealFor(

@@ -1,8 +1,9 @@
-import { recordAudit } from '../audit/record.js';
+import { type ChangeInsert, insertWithAudit } from '../audit/insert-with-audit.js';
 import { settleRequestSeal } from '../audit/seal.js';
 import { lastUserText, promptExcerptFields } from '../audit/content-privacy.js';
 import type { Ctx } from '../context.js';
-import { createContentKey, sealWithContentKey } from '../crypto/content-keys.js';
+import { newContentKey, sealWithContentKey } from '../crypto/content-keys.js';
+import { currentDataKeyCached } from '../crypto/data-keys.js';
 import { PalisadeError, notFound, unauthenticated } from '../errors.js';
 import { DENIED_CODE, outboundFetch } from '../net/outbound.js';
 import { newId } from '../ids.js';
@@ -37,6 +38,8 @@ export interface Sink {
   start(status: number, headers: Record<string, string>): void;
   write(chunk: Uint8Array): void;
   end(): void;
+  /** A whole response at once (status, headers, body and its length in one write), instead of start/write/end. */
+  respond(status: number, headers: Record<string, string>, body: Uint8Array): void;
   /** Called when the client went away before the end. */
   onAbort(cb: () => void): void;
 }
@@ -221,6 +224,8 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
   // Retry-after, rate-limit headers and the provider's request id reach the client, so SDK retries follow the provider.
   const signals = upstreamSignals(res.headers);
   const isSse = (res.headers.get('content-type') ?? '').includes('text/event-stream');
+  /** A JSON (not streamed) answer, held until the exchange is recorded. */
+  let whole: { status: number; headers: Record<string, string>; body: Uint8Array } | null = null;
   if (res.ok && stream && isSse && res.body) {
     const encoder = new TextEncoder();
     const emit = (out: string) => {
@@ -282,27 +287,26 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
     }
     if (!outcome.cancelled) {
       // Upstream errors pass through in their own (compatible) shape and status; translated ones in the client's.
-      sink.start(res.status, {
-        ...signals,
-        'content-type': translate ? 'application/json' : (res.headers.get('content-type') ?? 'application/json'),
-      });
-      if (!translate) sink.write(raw);
-      else if (toOpenai)
-        sink.write(
-          Buffer.from(
-            JSON.stringify(
-              res.ok && parsed ? openaiToAnthropicResponse(parsed) : openaiErrorToAnthropic(res.status, raw),
+      whole = {
+        status: res.status,
+        headers: {
+          ...signals,
+          'content-type': translate ? 'application/json' : (res.headers.get('content-type') ?? 'application/json'),
+        },
+        body: !translate
+          ? raw
+          : Buffer.from(
+              JSON.stringify(
+                toOpenai
+                  ? res.ok && parsed
+                    ? openaiToAnthropicResponse(parsed)
+                    : openaiErrorToAnthropic(res.status, raw)
+                  : res.ok && parsed
+                    ? anthropicToOpenaiResponse(parsed, created)
+                    : anthropicErrorToOpenai(res.status, raw),
+              ),
             ),
-          ),
-        );
-      else
-        sink.write(
-          Buffer.from(
-            JSON.stringify(
-              res.ok && parsed ? anthropicToOpenaiResponse(parsed, created) : anthropicErrorToOpenai(res.status, raw),
-            ),
-          ),
-        );
+      };
     }
     if (res.ok) {
       try {
@@ -350,12 +354,19 @@ export async function proxyModelRequest(call: GatewayCall, req: ProxyRequest, si
       }
     }
   }
-  // Recorded before the response ends, so a client that saw the end can rely on the audit event and usage.
-  try {
-    await settle(call, req, target, policy, outcome, requestJson);
-  } finally {
-    sink.end();
+  // Recorded before the response ends, so a client that saw the end can rely on the audit event and
+  // usage. A JSON answer is sent only then, whole (one write, with its length): had recording failed,
+  // the client gets the error instead of an answer nobody recorded.
+  if (!whole) {
+    try {
+      await settle(call, req, target, policy, outcome, requestJson);
+    } finally {
+      sink.end();
+    }
+    return;
   }
+  await settle(call, req, target, policy, outcome, requestJson);
+  sink.respond(whole.status, whole.headers, whole.body);
 }
 
 async function settle(
@@ -375,61 +386,65 @@ async function settle(
   const conversationId = retained ? newId('cnv', now) : null;
   // Metadata only, unless the organization opted in to prompt excerpts (src/audit/content-privacy.ts).
   const excerpt = promptExcerptFields(await gatewayExcerptChars(ctx, orgId), () => lastUserText(req.body.messages));
-  // The audit event and the stored exchange commit before the response ends (one transaction);
-  // usage counters are batched after it (src/gateway/write-behind.ts).
-  await ctx.db.transaction().execute(async (tx) => {
-    if (conversationId) {
-      // The exchange's own key: its purge or deletion erases it, whatever else the organization keeps.
-      const key = await createContentKey(tx, ctx.config, now, orgId);
-      await tx
-        .insertInto('workspace_conversations')
-        .values({
-          id: conversationId,
+  // The audit event and the stored exchange commit before the response ends, together (one
+  // statement on PostgreSQL, src/audit/insert-with-audit.ts); usage counters are batched after it
+  // (src/gateway/write-behind.ts).
+  const inserts: ChangeInsert[] = [];
+  if (conversationId) {
+    // The exchange's own key: its purge or deletion erases it, whatever else the organization keeps.
+    const { key, row } = newContentKey(
+      await currentDataKeyCached(ctx.db, ctx.config, orgId, now, ctx.meta),
+      orgId,
+      now,
+    );
+    inserts.push(ctx.db.insertInto('content_keys').values(row));
+    inserts.push(
+      ctx.db.insertInto('workspace_conversations').values({
+        id: conversationId,
+        org_id: orgId,
+        user_id: userId,
+        source: 'gateway',
+        title_ct: null,
+        key_version: null,
+        content_key_id: key.id,
+        retention_days: null,
+        created_at: at,
+        updated_at: at,
+        last_message_at: at,
+      }),
+    );
+    const turns = [
+      { id: newId('msg', now), role: 'user' as const, text: requestJson, model: null, input: null, output: null },
+      {
+        id: newId('msg', now),
+        role: 'assistant' as const,
+        text: o.text,
+        model: o.model,
+        input: o.inputTokens,
+        output: o.outputTokens,
+      },
+    ];
+    inserts.push(
+      ctx.db.insertInto('workspace_messages').values(
+        turns.map((t) => ({
+          id: t.id,
           org_id: orgId,
-          user_id: userId,
-          source: 'gateway',
-          title_ct: null,
-          key_version: null,
+          conversation_id: conversationId,
+          role: t.role,
+          content_ct: sealWithContentKey(key, { orgId, table: 'workspace_messages', recordId: t.id }, t.text),
+          key_version: key.dkVersion,
           content_key_id: key.id,
-          retention_days: null,
+          size_bytes: Buffer.byteLength(t.text),
+          model: t.model,
+          input_tokens: t.input,
+          output_tokens: t.output,
           created_at: at,
-          updated_at: at,
-          last_message_at: at,
-        })
-        .execute();
-      const turns = [
-        { id: newId('msg', now), role: 'user' as const, text: requestJson, model: null, input: null, output: null },
-        {
-          id: newId('msg', now),
-          role: 'assistant' as const,
-          text: o.text,
-          model: o.model,
-          input: o.inputTokens,
-          output: o.outputTokens,
-        },
-      ];
-      // Both turns in one statement: one round trip fewer inside the request's transaction.
-      await tx
-        .insertInto('workspace_messages')
-        .values(
-          turns.map((t) => ({
-            id: t.id,
-            org_id: orgId,
-            conversation_id: conversationId,
-            role: t.role,
-            content_ct: sealWithContentKey(key, { orgId, table: 'workspace_messages', recordId: t.id }, t.text),
-            key_version: key.dkVersion,
-            content_key_id: key.id,
-            size_bytes: Buffer.byteLength(t.text),
-            model: t.model,
-            input_tokens: t.input,
-            output_tokens: t.output,
-            created_at: at,
-          })),
-        )
-        .execute();
-    }
-    await recordAudit(tx, ctx, {
+        })),
+      ),
+    );
+  }
+  await insertWithAudit(ctx, inserts, [
+    {
       orgId,
       action: 'gateway.request_handled',
       outcome: succeeded ? 'success' : 'failure',
@@ -457,8 +472,8 @@ async function settle(
         credential: call.keyId ? 'gateway_key' : ctx.caller.kind === 'user' ? ctx.caller.via : 'none',
         ...excerpt,
       },
-    });
-  });
+    },
+  ]);
   // The reply is written by the gateway itself (no onSend): its event is sealed into the chain here,
   // before the response ends, as for every other response (src/audit/seal.ts). A failed seal leaves
   // the event pending (durable) for the sweep; it does not fail the exchange.

@@ -70,17 +70,23 @@ function gatewayCallOf(request: FastifyRequest): GatewayCall {
 
 function sinkFor(request: FastifyRequest, reply: FastifyReply): Sink {
   let started = false;
+  const head = (headers: Record<string, string>) => ({
+    ...headers,
+    'request-id': request.id,
+    'x-request-id': request.id,
+    'x-content-type-options': 'nosniff',
+  });
   return {
     start(status, headers) {
       started = true;
       reply.hijack();
-      reply.raw.writeHead(status, {
-        ...headers,
-        'request-id': request.id,
-        'x-request-id': request.id,
-        'x-content-type-options': 'nosniff',
-      });
+      reply.raw.writeHead(status, head(headers));
       reply.raw.flushHeaders();
+    },
+    respond(status, headers, body) {
+      reply.hijack();
+      reply.raw.writeHead(status, { ...head(headers), 'content-length': String(body.byteLength) });
+      reply.raw.end(body);
     },
     write(chunk) {
       if (started) reply.raw.write(chunk);

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { insertWithAudit } from '../audit/insert-with-audit.js';
 import { recordAudit } from '../audit/record.js';
 import { promptAuditFields } from '../audit/content-privacy.js';
 import type { Ctx } from '../context.js';
@@ -6,6 +7,7 @@ import {
   type ContentKey,
   type LoadedContentKey,
   createContentKey,
+  newContentKey,
   destroyContentKeys,
   loadContentKey,
   openRecordText,
@@ -13,7 +15,7 @@ import {
 } from '../crypto/content-keys.js';
 import { flushErasedPages } from '../db/wal.js';
 import type { Queryable } from '../db/schema.js';
-import { dataKeyOf } from '../crypto/data-keys.js';
+import { currentDataKeyCached, dataKeyOf } from '../crypto/data-keys.js';
 import { PalisadeError, notFound } from '../errors.js';
 import { completeText } from '../gateway/complete.js';
 import { recordUsage } from '../gateway/usage.js';
@@ -227,41 +229,51 @@ export async function createConversation(
   const now = ctx.clock.now();
   const at = now.toISOString();
   const id = newId('cnv', now);
-  return ctx.db.transaction().execute(async (tx) => {
-    // Under zero retention even the title is content, so it is not kept (nor a key made for it).
-    const key = input.title && policy.retentionDays > 0 ? await createContentKey(tx, ctx.config, now, orgId) : null;
-    const title_ct = key && input.title ? sealWithContentKey(key, convRef(orgId, id), input.title) : null;
-    const row = {
-      id,
-      org_id: orgId,
-      user_id: me.userId,
-      source: 'workspace' as const,
-      title_ct,
-      key_version: key?.dkVersion ?? null,
-      content_key_id: key?.id ?? null,
-      retention_days: null,
-      created_at: at,
-      updated_at: at,
-      last_message_at: at,
-    };
-    await tx.insertInto('workspace_conversations').values(row).execute();
-    await recordAudit(tx, ctx, {
-      orgId,
-      action: 'conversation.created',
-      targets: [{ type: 'conversation', id }],
-      metadata: { titleBytes: input.title ? Buffer.byteLength(input.title) : 0 },
-    });
-    // What view() would read back: the title just sealed, and no messages yet.
-    return {
-      id,
-      title: title_ct !== null ? (input.title ?? null) : null,
-      source: row.source,
-      contentStatus: title_ct !== null ? 'available' : 'not_retained',
-      createdAt: at,
-      updatedAt: at,
-      lastMessageAt: at,
-    };
-  });
+  // Under zero retention even the title is content, so it is not kept (nor a key made for it).
+  const key =
+    input.title && policy.retentionDays > 0
+      ? newContentKey(await currentDataKeyCached(ctx.db, ctx.config, orgId, now, ctx.meta), orgId, now)
+      : null;
+  const title_ct = key && input.title ? sealWithContentKey(key.key, convRef(orgId, id), input.title) : null;
+  const row = {
+    id,
+    org_id: orgId,
+    user_id: me.userId,
+    source: 'workspace' as const,
+    title_ct,
+    key_version: key?.key.dkVersion ?? null,
+    content_key_id: key?.key.id ?? null,
+    retention_days: null,
+    created_at: at,
+    updated_at: at,
+    last_message_at: at,
+  };
+  // The conversation, its key and its audit event commit together (src/audit/insert-with-audit.ts).
+  await insertWithAudit(
+    ctx,
+    [
+      ...(key ? [ctx.db.insertInto('content_keys').values(key.row)] : []),
+      ctx.db.insertInto('workspace_conversations').values(row),
+    ],
+    [
+      {
+        orgId,
+        action: 'conversation.created',
+        targets: [{ type: 'conversation', id }],
+        metadata: { titleBytes: input.title ? Buffer.byteLength(input.title) : 0 },
+      },
+    ],
+  );
+  // What view() would read back: the title just sealed, and no messages yet.
+  return {
+    id,
+    title: title_ct !== null ? (input.title ?? null) : null,
+    source: row.source,
+    contentStatus: title_ct !== null ? 'available' : 'not_retained',
+    createdAt: at,
+    updatedAt: at,
+    lastMessageAt: at,
+  };
 }
 
 export async function listConversations(ctx: Ctx, orgId: string, page: PageRequest): Promise<Page<ConversationView>> {

@@ -137,4 +137,23 @@ describe('hot cache: dependencies per table', { skip: TEST_DIALECT !== 'postgres
     await settings();
     assert.equal(loads.settings, s, 'a value that did not read users is still served from the cache');
   });
+
+  test("this process's write inside a WITH clause counts as a write of that table", async () => {
+    await settings();
+    await settings();
+    const s = loads.settings;
+    // The shape src/audit/insert-with-audit.ts sends: the change's inserts as WITH clauses of another
+    // insert. Each clause's builder passes through the plugin as Kysely turns it into the statement.
+    await db()
+      .with('change_0', () =>
+        db().updateTable('workspace_settings').set({ org_id: 'org_none' }).where('org_id', '=', 'org_none'),
+      )
+      .insertInto('cache_epoch')
+      .values({ id: 99, epoch: 0 })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+    await settings();
+    await settings();
+    assert.equal(loads.settings, s + 2, 'values that read workspace_settings are read again');
+  });
 });

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { randomBytes } from 'node:crypto';
-import { type AddressInfo, type Socket, connect, createServer } from 'node:net';
 import { type Database, dropPostgresSchema, openDatabase } from '../../src/db/connect.js';
 import { databaseFaultOf } from '../../src/db/faults.js';
 import { PG_URL, TEST_DIALECT } from '../helpers/db.js';
+import { type Relay, startRelay } from '../helpers/pg-relay.js';
 
 /**
  * Connections the server ends while they sit idle in the pool (a restart, a failover,
@@ -13,64 +13,8 @@ import { PG_URL, TEST_DIALECT } from '../helpers/db.js';
  * the first statement of a checkout, when it changes nothing, moves to a new connection. A write on
  * its own is never sent twice.
  *
- * The pool reaches the shared server through a TCP relay on loopback (a test tool, not a fake
- * server: every byte goes to the real PostgreSQL). `sever()` ends the relay's server side of every
- * open connection and keeps the client side open until the client next writes: exactly what the pool
- * meets when the server's goodbye has not been read yet when a connection is handed out, which is
- * the window a restart under load leaves open.
+ * The pool reaches the shared server through a TCP relay on loopback (test/helpers/pg-relay.ts).
  */
-interface Relay {
-  port: number;
-  sever(): number;
-  close(): Promise<void>;
-}
-
-async function startRelay(target: URL): Promise<Relay> {
-  const pairs = new Set<{ client: Socket; server: Socket; severed: boolean }>();
-  const relay = createServer((client) => {
-    const server = connect(Number(target.port || 5432), target.hostname);
-    const pair = { client, server, severed: false };
-    pairs.add(pair);
-    client.on('data', (chunk) => {
-      if (pair.severed) client.destroy();
-      else server.write(chunk);
-    });
-    server.on('data', (chunk) => {
-      if (!pair.severed) client.write(chunk);
-    });
-    const drop = () => {
-      pairs.delete(pair);
-      if (!pair.severed) client.destroy();
-      server.destroy();
-    };
-    client.on('close', () => {
-      pairs.delete(pair);
-      server.destroy();
-    });
-    client.on('error', () => undefined);
-    server.on('close', drop);
-    server.on('error', () => undefined);
-  });
-  await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
-  return {
-    port: (relay.address() as AddressInfo).port,
-    sever() {
-      let n = 0;
-      for (const pair of pairs) {
-        pair.severed = true;
-        pair.server.destroy();
-        n++;
-      }
-      return n;
-    },
-    close: () =>
-      new Promise<void>((r) => {
-        for (const pair of pairs) pair.client.destroy();
-        relay.close(() => r());
-      }),
-  };
-}
-
 describe('PostgreSQL connections ended while idle', { skip: TEST_DIALECT !== 'postgres' && 'PostgreSQL only' }, () => {
   const schema = `t_idle_${randomBytes(4).toString('hex')}`;
   let relay: Relay;
