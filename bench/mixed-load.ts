@@ -1,12 +1,13 @@
 /**
  * Mixed load against real `palisade serve` processes on PostgreSQL: 1 instance, then 3 on the same
- * database, driven by autocannon over real sockets. Four operations run at once, each with its own
- * connections so each gets its own throughput and latency: gateway calls to a local upstream (80 %
- * of the offered rate), SCIM user creations (10 %), audit searches (10 %), and password sign-ins at
- * a fixed rate of their own (2/s: a sign-in is 280 ms of scrypt by design, and people sign in once
- * a day, not once per request). Each offered rate is held for the run (autocannon overallRate);
- * every answer's latency is recorded, so the p99 is that of all requests of the mix. Beside them,
- * GET /healthz alone (the ceiling of the HTTP stack on this machine in this run).
+ * database, over real sockets. Four operations run at once, each with its own connections so each
+ * gets its own throughput and latency: gateway calls to a local upstream (80 % of the offered rate),
+ * SCIM user creations (10 %), audit searches (10 %), and password sign-ins at a fixed rate of their
+ * own (2/s: a sign-in is 280 ms of scrypt by design, and people sign in once a day, not once per
+ * request). Each offered rate is an open-loop steady rate (bench/paced-load.ts: request k is due at
+ * k / rate, latency counted from when it was due); every answer's latency is recorded, so the p99 is
+ * that of all requests of the mix. Beside them, GET /healthz alone with autocannon (the ceiling of
+ * the HTTP stack on this machine in this run).
  *   BENCH_MIXED_SECONDS (default 10), BENCH_MIXED_INSTANCES (default "1 3"),
  *   BENCH_MIXED_RATES (default "250 500 1000 1500"), BENCH_MIXED_SIGNINS (default 2 per second)
  * Goal (issue 19): ≥ 1,500 mixed requests/s at p99 < 50 ms on this 2-core machine.
@@ -21,6 +22,7 @@ import { PG_URL } from '../test/helpers/db.js';
 import { type Instance, call, children, newSchema, provision, ready, startServe } from '../test/helpers/instances.js';
 import { startModelUpstream } from '../test/helpers/model-upstream.js';
 import { freePort } from '../test/peers/rsyslog.js';
+import { type PacedRequest, pacedLoad } from './paced-load.js';
 
 const SECONDS = Number(process.env.BENCH_MIXED_SECONDS ?? 10);
 const INSTANCE_COUNTS = (process.env.BENCH_MIXED_INSTANCES ?? '1 3').split(/\s+/).filter(Boolean).map(Number);
@@ -33,8 +35,8 @@ interface Operation {
   share?: number;
   fixedRate?: number;
   connections: number;
-  /** One autocannon request description per instance (autocannon drives one origin at a time). */
-  request: (n: number) => autocannon.Request;
+  /** The next request for instance n (a SCIM creation has a new user each time). */
+  next: (n: number) => PacedRequest;
 }
 
 interface Measured {
@@ -42,35 +44,19 @@ interface Measured {
   latencies: number[];
   errors: number;
   non2xx: number;
+  firstFailure: string;
+  answeredInTime: number;
 }
 
 const percentile = (sorted: number[], p: number): number =>
   sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0);
 
-/** Runs autocannon and records every response's latency (ms) into `into`. */
-const drive = (
-  url: string,
-  connections: number,
-  requests: autocannon.Request[],
-  options: { duration: number; overallRate?: number; into?: number[] },
-): Promise<autocannon.Result> =>
+/** GET /healthz alone with autocannon, closed loop: the ceiling of the HTTP stack in this run. */
+const ceilingOf = (url: string): Promise<autocannon.Result> =>
   new Promise((resolve, reject) => {
-    const instance = autocannon(
-      {
-        url,
-        connections,
-        duration: options.duration,
-        requests,
-        ...(options.overallRate ? { overallRate: options.overallRate } : {}),
-      },
-      (err, result) => (err ? reject(err) : resolve(result)),
+    autocannon({ url: `${url}/healthz`, connections: 8, duration: SECONDS }, (err, result) =>
+      err ? reject(err) : resolve(result),
     );
-    if (options.into) {
-      const into = options.into;
-      instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) =>
-        into.push(responseTime),
-      );
-    }
   });
 
 export async function benchMixedLoad(): Promise<void> {
@@ -87,7 +73,7 @@ export async function benchMixedLoad(): Promise<void> {
   const [cmd, args] = palisadeCommand('migrate');
   execFileSync(cmd, args, { env: { ...process.env, ...env }, stdio: 'pipe' });
   console.log(
-    `\nMixed load on PostgreSQL (autocannon, ${SECONDS} s per run; ${cpus().length} cores): sign-ins, SCIM user writes, gateway calls (local upstream), audit searches at once`,
+    `\nMixed load on PostgreSQL (open loop at steady offered rates, ${SECONDS} s per run; ${cpus().length} cores): sign-ins, SCIM user writes, gateway calls (local upstream), audit searches at once`,
   );
   let instances: Instance[] = [];
   try {
@@ -102,12 +88,17 @@ export async function benchMixedLoad(): Promise<void> {
     // Sign-ins use the owner's password: a failed one would be throttled, a correct one never is.
     const login = JSON.stringify({ email: 'owner@scale.example', password: 'a long first passphrase' });
     let scimSeq = 0;
+    const gatewayBody = JSON.stringify({
+      model: 'claude-test',
+      max_tokens: 5,
+      messages: [{ role: 'user', content: 'hello' }],
+    });
     const operations: Operation[] = [
       {
         name: 'sign-in (password)',
         fixedRate: SIGNINS_PER_SECOND,
         connections: 2,
-        request: () => ({
+        next: () => ({
           method: 'POST',
           path: '/api/v1/auth/login',
           headers: { 'content-type': 'application/json' },
@@ -118,30 +109,27 @@ export async function benchMixedLoad(): Promise<void> {
         name: 'SCIM user create',
         share: 0.1,
         connections: 6,
-        request: (n) => ({
-          method: 'POST',
-          path: `${scimBase}/Users`,
-          headers: { authorization: `Bearer ${scimToken}`, 'content-type': 'application/scim+json' },
-          setupRequest: (req) => {
-            scimSeq += 1;
-            const userName = `u${n}-${scimSeq}-${randomBytes(3).toString('hex')}@people.example`;
-            return {
-              ...req,
-              body: JSON.stringify({
-                schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
-                userName,
-                active: true,
-                emails: [{ value: userName, primary: true }],
-              }),
-            };
-          },
-        }),
+        next: (n) => {
+          scimSeq += 1;
+          const userName = `u${n}-${scimSeq}-${randomBytes(3).toString('hex')}@people.example`;
+          return {
+            method: 'POST',
+            path: `${scimBase}/Users`,
+            headers: { authorization: `Bearer ${scimToken}`, 'content-type': 'application/scim+json' },
+            body: JSON.stringify({
+              schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+              userName,
+              active: true,
+              emails: [{ value: userName, primary: true }],
+            }),
+          };
+        },
       },
       {
         name: 'gateway call',
         share: 0.8,
         connections: 32,
-        request: () => ({
+        next: () => ({
           method: 'POST',
           path: '/v1/messages',
           headers: {
@@ -149,14 +137,14 @@ export async function benchMixedLoad(): Promise<void> {
             'content-type': 'application/json',
             'anthropic-version': '2023-06-01',
           },
-          body: JSON.stringify({ model: 'claude-test', max_tokens: 5, messages: [{ role: 'user', content: 'hello' }] }),
+          body: gatewayBody,
         }),
       },
       {
         name: 'audit search',
         share: 0.1,
         connections: 6,
-        request: () => ({
+        next: () => ({
           method: 'GET',
           path: `/api/v1/orgs/${org.orgId}/audit-events?limit=50&action=gateway.*`,
           headers: org.auth,
@@ -175,13 +163,35 @@ export async function benchMixedLoad(): Promise<void> {
         await ready(i);
       }
       const active = instances.slice(0, count);
-      // Warm-up (JIT, connection pools, statement caches): the same mix for 2 s, not counted.
-      await Promise.all(
-        operations.flatMap((op) => active.map((i, n) => drive(i.url, 1, [op.request(n)], { duration: 2 }))),
-      );
-      const ceiling = await Promise.all(
-        active.map((i) => drive(i.url, 8, [{ method: 'GET', path: '/healthz' }], { duration: SECONDS })),
-      );
+      // Warm-up (JIT, connection pools, statement caches): the mix at the lowest rate for 3 s, not counted.
+      const run = (rate: number, seconds: number) =>
+        Promise.all(
+          operations.map(async (op) => {
+            const opRate = op.fixedRate ?? rate * (op.share ?? 0);
+            const per = Math.max(1, Math.round(op.connections / count));
+            const rs = await Promise.all(
+              (opRate > 0 ? active : []).map((i, n) =>
+                pacedLoad({
+                  url: i.url,
+                  connections: per,
+                  rate: Math.max(0.5, opRate / count),
+                  seconds,
+                  next: () => op.next(n),
+                }),
+              ),
+            );
+            return {
+              name: op.name,
+              latencies: rs.flatMap((r) => r.latencies).sort((x, y) => x - y),
+              errors: rs.reduce((n, r) => n + r.errors, 0),
+              non2xx: rs.reduce((n, r) => n + r.non2xx, 0),
+              firstFailure: rs.map((r) => r.firstFailure).find(Boolean) ?? '',
+              answeredInTime: rs.reduce((n, r) => n + r.answeredInTime, 0),
+            } satisfies Measured;
+          }),
+        );
+      await run(RATES[0] ?? 250, 3);
+      const ceiling = await Promise.all(active.map((i) => ceilingOf(i.url)));
       const ceilingRps = ceiling.reduce((n, r) => n + r.requests.average, 0);
       console.log(
         `  ${count} instance${count > 1 ? 's' : ''} · ceiling of the HTTP stack (GET /healthz alone, 8 connections): ${ceilingRps.toFixed(0)} req/s`,
@@ -189,30 +199,9 @@ export async function benchMixedLoad(): Promise<void> {
       let best = 0;
       for (const rate of RATES) {
         // Each operation's rate and connections are split over the instances (at least one connection each).
-        const results = await Promise.all(
-          operations.map(async (op) => {
-            const opRate = op.fixedRate ?? rate * (op.share ?? 0);
-            const per = Math.max(1, Math.round(op.connections / count));
-            const latencies: number[] = [];
-            const rs = await Promise.all(
-              active.map((i, n) =>
-                drive(i.url, per, [op.request(n)], {
-                  duration: SECONDS,
-                  overallRate: Math.max(1, Math.round(opRate / count)),
-                  into: latencies,
-                }),
-              ),
-            );
-            return {
-              name: op.name,
-              latencies: latencies.sort((x, y) => x - y),
-              errors: rs.reduce((n, r) => n + r.errors + r.timeouts, 0),
-              non2xx: rs.reduce((n, r) => n + r.non2xx, 0),
-            } satisfies Measured;
-          }),
-        );
+        const results = await run(rate, SECONDS);
         const all = results.flatMap((m) => m.latencies).sort((x, y) => x - y);
-        const achieved = all.length / SECONDS;
+        const achieved = results.reduce((n, m) => n + m.answeredInTime, 0) / SECONDS;
         const p99 = percentile(all, 99);
         const met = achieved >= rate * 0.97 && p99 < 50;
         if (met) best = Math.max(best, rate);
@@ -221,10 +210,12 @@ export async function benchMixedLoad(): Promise<void> {
         );
         for (const m of results) {
           console.log(
-            `      ${m.name.padEnd(20)} ${(m.latencies.length / SECONDS).toFixed(0).padStart(6)} req/s  p50 ${percentile(m.latencies, 50).toFixed(1).padStart(6)} ms  p99 ${percentile(m.latencies, 99).toFixed(1).padStart(7)} ms${m.errors ? `  ${m.errors} errors` : ''}${m.non2xx ? `  ${m.non2xx} non-2xx` : ''}`,
+            `      ${m.name.padEnd(20)} ${(m.answeredInTime / SECONDS).toFixed(0).padStart(6)} req/s  p50 ${percentile(m.latencies, 50).toFixed(1).padStart(6)} ms  p99 ${percentile(m.latencies, 99).toFixed(1).padStart(7)} ms${m.errors ? `  ${m.errors} errors` : ''}${m.non2xx ? `  ${m.non2xx} non-2xx` : ''}`,
           );
           if (m.errors > 0 || m.non2xx > 0)
-            throw new Error(`mixed load: ${m.name} had ${m.errors} errors and ${m.non2xx} non-2xx answers`);
+            throw new Error(
+              `mixed load: ${m.name} had ${m.errors} errors and ${m.non2xx} non-2xx answers${m.firstFailure ? ` (first: ${m.firstFailure})` : ''}`,
+            );
         }
       }
       console.log(
