@@ -14,6 +14,7 @@ import { acquireRedis } from './http/rate-limit-redis.js';
 import { VERSION } from './version.js';
 import type { Database } from './db/connect.js';
 import { domainRoutes } from './domains/routes.js';
+import { AccessLogController } from './http/access-log.js';
 import { LOG_REDACT_PATHS, scrubSecrets } from './http/log-redaction.js';
 import { tlsOptions } from './http/tls.js';
 import {
@@ -123,8 +124,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       },
       ...(opts.logStream ? { stream: opts.logStream } : {}),
     },
-    // One access line per request, written with the response (below), instead of Fastify's two.
-    disableRequestLogging: true,
+    // One access line per request, written with the response, instead of Fastify's two.
+    logController: new AccessLogController(),
     genReqId: () => newId('req'),
     requestIdHeader: false,
     // Response serializers built from the shared schemas each route reaches, once per distinct schema.
@@ -191,22 +192,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
     }
   });
-  // The access log: one line per request at info, with what Fastify's "incoming request" and "request
-  // completed" lines carried (method, path, host, address; status, duration; the request id). Two
-  // lines per request were a tenth of the CPU of a loaded process (redaction and serialization of
-  // each line; docs/performance.md); the arrival alone is still logged at debug.
-  if (config.logLevel === 'debug' || config.logLevel === 'trace')
-    app.addHook('onRequest', (request, _reply, done) => {
-      request.log.debug({ req: request }, 'incoming request');
-      done();
-    });
-  app.addHook('onResponse', (request, reply, done) => {
+  app.addHook('onResponse', async (request, reply) => {
     metrics.httpDuration.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
-    request.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
-    done();
   });
 
   // The key-encryption key is loaded now, so a missing or malformed master key stops start-up.

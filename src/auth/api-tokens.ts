@@ -156,6 +156,8 @@ export async function resolveApiToken(
         .where('api_tokens.token_hash', '=', tokenHash)
         .executeTakeFirst(),
     scope,
+    // About the token's owner: a new user or membership of someone else leaves it cached (migration 0028).
+    (found) => found?.id,
   );
   const at = now.toISOString();
   if (

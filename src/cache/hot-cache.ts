@@ -3,6 +3,7 @@ import {
   type InvalidationSource,
   type LoadReads,
   type Snapshot,
+  PER_PERSON_TABLES,
   type WatchedTable,
   invalidationSourceOf,
   loadReads,
@@ -29,6 +30,8 @@ interface Entry {
   value: unknown;
   /** What the value depends on, and the version of that when its load began. */
   dependencies: Dependencies;
+  /** Whom it is about, for the tables whose new rows concern only their people (PER_PERSON_TABLES). */
+  person: string | undefined;
   version: number;
   expires: number;
 }
@@ -49,8 +52,18 @@ export class HotCache {
    * did not read (a SCIM sync creating users does not touch the organization's policy) leaves it
    * cached. A lookup made inside another's load adds its own dependencies to the outer one's, hit or
    * miss, so a value built from cached parts is invalidated with them.
+   *
+   * `about`: the person a value is about, when the load reads users and memberships only for that
+   * person (a key's owner, a member's own memberships): a new user or membership of someone else then
+   * leaves it cached (migration 0028). Without it, or when a lookup inside the load was about someone
+   * else, any new row in those tables reloads it.
    */
-  async through<T>(key: string, load: () => Promise<T>, scope?: object): Promise<T> {
+  async through<T>(
+    key: string,
+    load: () => Promise<T>,
+    scope?: object,
+    about?: (value: T) => string | undefined,
+  ): Promise<T> {
     let before: Snapshot | null;
     if (scope && this.scopes.has(scope)) before = this.scopes.get(scope) as Snapshot | null;
     else {
@@ -60,21 +73,30 @@ export class HotCache {
     const outer = loadReads.getStore();
     const now = Date.now();
     const hit = this.entries.get(key);
-    if (before && hit && hit.expires > now && before.versionOf(hit.dependencies) === hit.version) {
-      if (outer) addDependencies(outer, hit.dependencies);
+    if (before && hit && hit.expires > now && before.versionOf(hit.dependencies, hit.person) === hit.version) {
+      if (outer) addDependencies(outer, hit.dependencies, hit.person);
       return hit.value as T;
     }
-    const reads: LoadReads = { tables: new Set<WatchedTable>(), all: false };
+    const reads: LoadReads = { tables: new Set<WatchedTable>(), all: false, persons: new Set() };
     const value = await loadReads.run(reads, load);
     // A copy: work the load left running (a timer, a queued write) must not change it later.
     const dependencies: Dependencies = reads.all ? 'all' : new Set(reads.tables);
-    if (outer) addDependencies(outer, dependencies);
+    let person = value !== undefined && about ? about(value) : undefined;
+    for (const inner of reads.persons) if (inner !== person) person = undefined;
+    if (outer) addDependencies(outer, dependencies, person);
     if (!before) return value;
     // `undefined` (not found) is never stored: an unknown key or a missing row is asked again.
-    const version = before.versionOf(dependencies);
-    if (value !== undefined && version !== null && this.source.snapshot()?.versionOf(dependencies) === version) {
+    const version = before.versionOf(dependencies, person);
+    const after = this.source.snapshot();
+    if (
+      value !== undefined &&
+      version !== null &&
+      after?.versionOf(dependencies, person) === version &&
+      // A person's counters are read live: none may have moved while the value was read.
+      (person === undefined || after.personEvents === before.personEvents)
+    ) {
       this.entries.delete(key);
-      this.entries.set(key, { value, dependencies, version, expires: now + HOT_CACHE_TTL_MS });
+      this.entries.set(key, { value, dependencies, person, version, expires: now + HOT_CACHE_TTL_MS });
       if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
     }
     return value;
@@ -86,9 +108,10 @@ export class HotCache {
   }
 }
 
-function addDependencies(into: LoadReads, dependencies: Dependencies): void {
+function addDependencies(into: LoadReads, dependencies: Dependencies, person: string | undefined): void {
   if (dependencies === 'all') into.all = true;
   else for (const t of dependencies) into.tables.add(t);
+  if (dependencies === 'all' || [...dependencies].some((t) => PER_PERSON_TABLES.has(t))) into.persons.add(person);
 }
 
 const CACHES = new WeakMap<object, HotCache>();
@@ -104,8 +127,14 @@ export function hotCacheOf(db: object): HotCache | undefined {
   return cache;
 }
 
-/** Through the database's cache when it has one, else straight to `load`. */
-export function cachedLookup<T>(db: object, key: string, load: () => Promise<T>, scope?: object): Promise<T> {
+/** Through the database's cache when it has one, else straight to `load` (`about`: see HotCache.through). */
+export function cachedLookup<T>(
+  db: object,
+  key: string,
+  load: () => Promise<T>,
+  scope?: object,
+  about?: (value: T) => string | undefined,
+): Promise<T> {
   const cache = hotCacheOf(db);
-  return cache ? cache.through(key, load, scope) : load();
+  return cache ? cache.through(key, load, scope, about) : load();
 }

@@ -6,6 +6,8 @@ import type {
   QueryResult,
   RootOperationNode,
   UnknownRow,
+  ValueNode,
+  ValuesNode,
 } from 'kysely';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type SQLite from 'better-sqlite3';
@@ -59,7 +61,16 @@ export type WatchedTable = (typeof WATCHED_TABLES)[number];
 export interface CacheNotification {
   schema: string;
   table: WatchedTable;
+  /** An insert into users or memberships: the people it is about (migration 0028); absent or null: the whole table. */
+  users?: string[] | null;
 }
+
+/**
+ * Tables whose new rows concern only the people they name (migration 0028): an insert changes only
+ * the cached values about those people. A value declares whom it is about (HotCache.through's
+ * `about`); a value that does not is treated as about everyone.
+ */
+export const PER_PERSON_TABLES: ReadonlySet<WatchedTable> = new Set<WatchedTable>(['users', 'memberships']);
 
 /** After a write by this process to a watched table, nothing that read the table is cached for this long (PostgreSQL). */
 export const LOCAL_WRITE_QUIET_MS = 2_000;
@@ -72,8 +83,16 @@ export type Dependencies = ReadonlySet<WatchedTable> | 'all';
 
 /** The state of the invalidation counters at one moment (immutable). */
 export interface Snapshot {
-  /** The version of what `dependencies` covers; null: not cacheable now (a local write in flight). */
-  versionOf(dependencies: Dependencies): number | null;
+  /**
+   * The version of what `dependencies` covers, for a value about `person` (undefined: about anyone
+   * the tables hold); null: not cacheable now (a local write in flight).
+   */
+  versionOf(dependencies: Dependencies, person?: string): number | null;
+  /**
+   * Counts new rows about people seen so far: a value about a person is stored only when it did not
+   * move while the value was read (the per-person counters are read live, not copied per snapshot).
+   */
+  readonly personEvents: number;
 }
 
 export interface InvalidationSource {
@@ -91,6 +110,8 @@ export const loadReads = new AsyncLocalStorage<LoadReads>();
 export interface LoadReads {
   tables: Set<WatchedTable>;
   all: boolean;
+  /** Whom the cached lookups made inside this load were about (undefined: anyone), for the outer value's own. */
+  persons: Set<string | undefined>;
 }
 
 const SOURCES = new WeakMap<object, InvalidationSource>();
@@ -115,7 +136,7 @@ export class SqliteEpochSource implements InvalidationSource {
       this.stmt ??= this.handle.prepare('select epoch from cache_epoch where id = 1').pluck();
       const epoch = Number(this.stmt.get() ?? 0);
       // One epoch for every table: whatever a value depends on, any change is a new version.
-      return { versionOf: () => epoch };
+      return { versionOf: () => epoch, personEvents: 0 };
     } catch {
       // Not migrated yet (or closed): no caching rather than a cache nothing invalidates.
       return null;
@@ -136,6 +157,16 @@ export class PgNotifySource implements InvalidationSource {
   private listening = false;
   /** After this process writes a table, values depending on it are not cached until then. */
   private readonly quietUntil = new Map<WatchedTable, number>();
+  /**
+   * New rows about people (PER_PERSON_TABLES): one counter per bucket of person ids (a bounded
+   * array; two people sharing a bucket only cost each other a reload), a per-table counter for
+   * values about anyone, and the quiet time after this process's own insert, per bucket and table.
+   */
+  private readonly personGenerations = new Uint32Array(PERSON_BUCKETS);
+  private readonly personQuietUntil = new Float64Array(PERSON_BUCKETS);
+  private readonly insertGenerations = new Map<WatchedTable, number>();
+  private readonly insertQuietUntil = new Map<WatchedTable, number>();
+  private personEvents = 0;
   private client: pg.Client | null = null;
   private starting = false;
   private closed = false;
@@ -157,24 +188,48 @@ export class PgNotifySource implements InvalidationSource {
     const at = Date.now();
     const global = this.generation;
     const generations = new Map(this.tableGenerations);
+    const inserts = new Map(this.insertGenerations);
     const quiet = new Set<WatchedTable>();
     for (const [table, until] of this.quietUntil) if (at < until) quiet.add(table);
+    const insertQuiet = new Set<WatchedTable>();
+    for (const [table, until] of this.insertQuietUntil) if (at < until) insertQuiet.add(table);
+    const persons = this.personGenerations;
+    const personQuiet = this.personQuietUntil;
     return {
-      versionOf: (dependencies) => {
+      personEvents: this.personEvents,
+      versionOf: (dependencies, person) => {
         // A sum of counters that only grow changes whenever one of them does.
         let version = global;
         for (const table of dependencies === 'all' ? WATCHED_TABLES : dependencies) {
           if (quiet.has(table)) return null;
           version += generations.get(table) ?? 0;
+          if (!PER_PERSON_TABLES.has(table)) continue;
+          if (person === undefined) {
+            if (insertQuiet.has(table)) return null;
+            version += inserts.get(table) ?? 0;
+          } else {
+            const bucket = personBucket(person);
+            if (at < (personQuiet[bucket] ?? 0)) return null;
+            version += persons[bucket] ?? 0;
+          }
         }
         return version;
       },
     };
   }
 
-  /** Called (by the plugin) as this process sends a statement that writes a watched table. */
-  localWrite(table: WatchedTable | 'unknown'): void {
+  /**
+   * Called (by the plugin) as this process sends a statement that writes a watched table; `persons`:
+   * an insert into a PER_PERSON_TABLES table whose people are known (values about others stay cached).
+   */
+  localWrite(table: WatchedTable | 'unknown', persons?: readonly string[]): void {
     const until = Date.now() + LOCAL_WRITE_QUIET_MS;
+    if (table !== 'unknown' && persons && PER_PERSON_TABLES.has(table)) {
+      this.inserted(table, persons);
+      for (const person of persons) this.personQuietUntil[personBucket(person)] = until;
+      this.insertQuietUntil.set(table, until);
+      return;
+    }
     for (const t of table === 'unknown' ? WATCHED_TABLES : [table]) {
       this.changed(t);
       this.quietUntil.set(t, until);
@@ -183,6 +238,16 @@ export class PgNotifySource implements InvalidationSource {
 
   private changed(table: WatchedTable): void {
     this.tableGenerations.set(table, (this.tableGenerations.get(table) ?? 0) + 1);
+  }
+
+  /** New rows about `persons` in a PER_PERSON_TABLES table. */
+  private inserted(table: WatchedTable, persons: readonly string[]): void {
+    for (const person of persons) {
+      const bucket = personBucket(person);
+      this.personGenerations[bucket] = (this.personGenerations[bucket] ?? 0) + 1;
+    }
+    this.insertGenerations.set(table, (this.insertGenerations.get(table) ?? 0) + 1);
+    this.personEvents++;
   }
 
   /** Whether this process listens now (tests wait for it before relying on the caches). */
@@ -236,8 +301,16 @@ export class PgNotifySource implements InvalidationSource {
     this.seen.push({ schema: String(n.schema), table: n.table as WatchedTable });
     if (this.seen.length > 100) this.seen.shift();
     const table = n.table as WatchedTable | undefined;
-    // A table it names changes the values that read it; anything else, every value.
-    if (table !== undefined && WATCHED.has(table)) this.changed(table);
+    // New rows about named people change the values about them; a table it names otherwise, the
+    // values that read it; anything else, every value.
+    if (
+      table !== undefined &&
+      PER_PERSON_TABLES.has(table) &&
+      Array.isArray(n.users) &&
+      n.users.every((u) => typeof u === 'string')
+    )
+      this.inserted(table, n.users);
+    else if (table !== undefined && WATCHED.has(table)) this.changed(table);
     else this.generation++;
   }
 
@@ -269,7 +342,7 @@ export class PgNotifySource implements InvalidationSource {
     return {
       transformQuery: (args: PluginTransformQueryArgs): RootOperationNode => {
         const written = writtenWatchedTable(args.node);
-        if (written) this.localWrite(written);
+        if (written) this.localWrite(written, insertedPersons(args.node, written));
         const reads = loadReads.getStore();
         if (reads) recordReads(args.node, reads);
         return args.node;
@@ -281,6 +354,42 @@ export class PgNotifySource implements InvalidationSource {
 }
 
 const WATCHED = new Set<string>(WATCHED_TABLES);
+
+const PERSON_BUCKETS = 4096;
+/** A person's bucket of counters (FNV-1a of the id). */
+function personBucket(person: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < person.length; i++) h = Math.imul(h ^ person.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % PERSON_BUCKETS;
+}
+
+/** The column of a PER_PERSON_TABLES row that names its person (the same as migration 0028's triggers). */
+const PERSON_COLUMN: Partial<Record<WatchedTable, string>> = { users: 'id', memberships: 'user_id' };
+
+/**
+ * The people a plain insert (VALUES of literal parameters, no upsert) into a PER_PERSON_TABLES table
+ * is about; undefined when they cannot be told, and the write then counts for the whole table.
+ */
+function insertedPersons(node: RootOperationNode, table: WatchedTable | 'unknown'): string[] | undefined {
+  if (table === 'unknown' || node.kind !== 'InsertQueryNode') return undefined;
+  const column = PERSON_COLUMN[table];
+  if (!column || node.onConflict || node.onDuplicateKey || node.replace) return undefined;
+  const index = (node.columns ?? []).findIndex((c) => c.column.name === column);
+  const values = node.values;
+  if (index < 0 || values?.kind !== 'ValuesNode') return undefined;
+  const persons: string[] = [];
+  for (const row of (values as ValuesNode).values) {
+    const value =
+      row.kind === 'PrimitiveValueListNode'
+        ? row.values[index]
+        : row.values[index]?.kind === 'ValueNode'
+          ? (row.values[index] as ValueNode).value
+          : undefined;
+    if (typeof value !== 'string') return undefined;
+    persons.push(value);
+  }
+  return persons;
+}
 /** Updates of only other columns (last_used_at, sign-in bookkeeping) change nothing cached: the triggers skip them too. */
 const UPDATE_OF: Partial<Record<WatchedTable, Set<string>>> = {
   gateway_keys: new Set(['revoked_at', 'token_hash', 'org_id', 'user_id']),

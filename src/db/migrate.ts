@@ -28,6 +28,7 @@ import * as m0024 from './migrations/0024_audit_pending.js';
 import * as m0025 from './migrations/0025_admin_suspension.js';
 import * as m0026 from './migrations/0026_test_idp.js';
 import * as m0027 from './migrations/0027_cache_credentials.js';
+import * as m0028 from './migrations/0028_cache_inserts_by_user.js';
 
 /** What a migration that encrypts existing data needs besides the database. */
 export interface MigrationDeps {
@@ -70,6 +71,7 @@ const MIGRATIONS: Record<string, Migration | ((deps: MigrationDeps) => Migration
   '0025_admin_suspension': m0025,
   '0026_test_idp': m0026,
   '0027_cache_credentials': m0027,
+  '0028_cache_inserts_by_user': m0028,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);

@@ -137,7 +137,14 @@ export async function resolveGatewayKey(
   if (secretKind(secret) !== 'gwk') return undefined;
   const hash = hashSecret(secret);
   // Cached by hash until the key, its user or anything else watched changes (src/cache/); unknown keys are not.
-  const found = await cachedLookup(db, `gateway-key\n${hash}`, () => loadLiveKey(db, hash), scope);
+  // About the key's owner: a new user or membership of someone else leaves it cached (migration 0028).
+  const found = await cachedLookup(
+    db,
+    `gateway-key\n${hash}`,
+    () => loadLiveKey(db, hash),
+    scope,
+    (key) => key?.user.id,
+  );
   if (!found) return undefined;
   // last_used_at at minute granularity, written after the response (src/gateway/write-behind.ts).
   const at = now.toISOString();

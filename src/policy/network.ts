@@ -103,8 +103,8 @@ interface MemberAccess extends WorkspaceAccess {
  *
  * A member's access (role, lineage, settings) goes through the per-process cache
  * (src/cache/hot-cache.ts), which every change to memberships, users, organizations or workspace
- * settings empties, in this process at once and in the others when PostgreSQL's notification
- * arrives: a removal or a suspension still takes effect on the next request. Refusals are never
+ * settings empties (a new user or membership only when it is the caller's: migration 0028), in this
+ * process at once and in the others when PostgreSQL's notification arrives: a removal or a suspension still takes effect on the next request. Refusals are never
  * cached, and the allowlist verdict is made afresh for each request's address. The value is shared
  * between requests: callers must not modify it.
  */
@@ -121,7 +121,14 @@ export async function authorizeWorkspace(ctx: Ctx, orgId: string): Promise<Works
   };
   const access =
     ctx.caller.kind === 'user'
-      ? await cachedLookup(ctx.db, `workspace-access\n${ctx.caller.userId}\n${orgId}`, load, ctx.meta)
+      ? await cachedLookup(
+          ctx.db,
+          `workspace-access\n${ctx.caller.userId}\n${orgId}`,
+          load,
+          ctx.meta,
+          // About the caller: their memberships in the lineage are all it reads of memberships and users.
+          () => (ctx.caller.kind === 'user' ? ctx.caller.userId : undefined),
+        )
       : await load();
   await enforceCompiledAllowlist(ctx, orgId, access.allowlist);
   return access;

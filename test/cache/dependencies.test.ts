@@ -156,4 +156,141 @@ describe('hot cache: dependencies per table', { skip: TEST_DIALECT !== 'postgres
     await settings();
     assert.equal(loads.settings, s + 2, 'values that read workspace_settings are read again');
   });
+
+  // New rows about people (migration 0028): a value about one person ignores other people's new users
+  // and memberships; a value about anyone does not.
+  const people = { a: 0, anyone: 0 };
+  const aboutA = () =>
+    cache().through(
+      'about-a',
+      async () => {
+        people.a++;
+        await db().selectFrom('memberships').select('id').where('user_id', '=', 'usr_a').execute();
+        await db().selectFrom('users').select('id').where('id', '=', 'usr_a').execute();
+        return { n: people.a };
+      },
+      undefined,
+      () => 'usr_a',
+    );
+  const anyone = () =>
+    cache().through('anyone', async () => {
+      people.anyone++;
+      await db().selectFrom('memberships').select('id').where('org_id', '=', 'org_people').execute();
+      return { n: people.anyone };
+    });
+  const at = new Date().toISOString();
+  const newUser = (by: Database, id: string) =>
+    by.db
+      .insertInto('users')
+      .values({
+        id,
+        email: `${id}@people.example`,
+        display_name: null,
+        password_hash: null,
+        status: 'active',
+        created_at: at,
+        updated_at: at,
+        email_verified_at: null,
+        password_changed_at: null,
+      })
+      .execute();
+  const newMembership = (by: Database, userId: string) =>
+    by.db
+      .insertInto('memberships')
+      .values({
+        id: `mem_${userId}_${Math.random().toString(36).slice(2)}`,
+        org_id: 'org_people',
+        user_id: userId,
+        role: 'member',
+        status: 'active',
+        invited_by: null,
+        created_at: at,
+        updated_at: at,
+        suspended_at: null,
+        suspended_by_directory_id: null,
+      })
+      .execute();
+  /** Calls `lookup` until two calls in a row load nothing (it is cached), at most 3 s. */
+  const settled = async (lookup: () => Promise<unknown>, counter: () => number) => {
+    const until = Date.now() + 3000;
+    for (;;) {
+      const n = counter();
+      await lookup();
+      await lookup();
+      if (counter() === n) return;
+      assert.ok(Date.now() < until, 'the value never stayed cached');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  test('a new user or membership of someone else, made by another process, leaves a value about a person cached', async () => {
+    await other.db
+      .insertInto('organizations')
+      .values({
+        id: 'org_people',
+        parent_id: null,
+        name: 'People',
+        billing_email: null,
+        status: 'active',
+        created_at: at,
+        updated_at: at,
+        deleted_at: null,
+      })
+      .execute();
+    await newUser(other, 'usr_a');
+    await settled(aboutA, () => people.a);
+    await settled(anyone, () => people.anyone);
+    const a = people.a;
+    const n = people.anyone;
+    await newUser(other, 'usr_b');
+    await newMembership(other, 'usr_b');
+    assert.ok(await reloadedWithin(anyone, () => people.anyone, n, 1000), 'a value about anyone is read again');
+    await aboutA();
+    assert.equal(people.a, a, "usr_b's new rows leave the value about usr_a cached");
+    await newMembership(other, 'usr_a');
+    assert.ok(await reloadedWithin(aboutA, () => people.a, a, 1000), "usr_a's new membership is seen within a second");
+  });
+
+  test("this process's own insert about someone else leaves it cached; about the person, it is read again", async () => {
+    // (The membership test 7 made goes, so that usr_a can be made a member again below.)
+    await other.db.deleteFrom('memberships').where('user_id', '=', 'usr_a').execute();
+    await new Promise((r) => setTimeout(r, 100));
+    await settled(aboutA, () => people.a);
+    const a = people.a;
+    const n = people.anyone;
+    await newUser(t.database, 'usr_c');
+    await newMembership(t.database, 'usr_c');
+    await aboutA();
+    await anyone();
+    await anyone();
+    assert.equal(people.a, a, 'cached: the rows are about usr_c');
+    assert.equal(people.anyone, n + 2, 'a value about anyone is not cached while the insert may be uncommitted');
+    await newMembership(t.database, 'usr_a');
+    await aboutA();
+    await aboutA();
+    assert.equal(people.a, a + 2, 'about usr_a: read from the database while its own insert may be uncommitted');
+  });
+
+  test('more people in one statement than a notification names: every value that read the table is read again', async () => {
+    await settled(aboutA, () => people.a);
+    const a = people.a;
+    const ids = Array.from({ length: 60 }, (_, i) => `usr_bulk_${i}`);
+    await other.db
+      .insertInto('users')
+      .values(
+        ids.map((id) => ({
+          id,
+          email: `${id}@people.example`,
+          display_name: null,
+          password_hash: null,
+          status: 'active' as const,
+          created_at: at,
+          updated_at: at,
+          email_verified_at: null,
+          password_changed_at: null,
+        })),
+      )
+      .execute();
+    assert.ok(await reloadedWithin(aboutA, () => people.a, a, 1000));
+  });
 });

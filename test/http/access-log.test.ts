@@ -6,7 +6,7 @@ import type { PalisadeConfig } from '../../src/config.js';
 import { type TestApp, createTestApp } from '../helpers/harness.js';
 
 /**
- * The access log (src/app.ts): one line per request at info, written with the response, carrying
+ * The access log (src/http/access-log.ts): one line per request at info, written with the response, carrying
  * the request id, method, path without its query, status and duration; the arrival is logged apart
  * only at debug and below.
  */
