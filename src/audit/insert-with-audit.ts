@@ -1,4 +1,4 @@
-import type { InsertQueryBuilder, InsertResult, QueryCreator } from 'kysely';
+import type { Compilable, InsertQueryBuilder, InsertQueryNode, InsertResult, QueryCreator } from 'kysely';
 import type { Ctx } from '../context.js';
 import { sqliteHandleOf } from '../db/connect.js';
 import { databaseFaultOf } from '../db/faults.js';
@@ -8,10 +8,12 @@ import { type AuditEventInput, pendingRowsOf, recordAuditBatch } from './record.
 import { appendsPending, auditSealerOf } from './sealer-registry.js';
 
 /**
- * One insert of a change, built on `ctx.db` and not executed: `ctx.db.insertInto(table).values(rows)`.
- * Any table (Kysely's own type for a WITH clause's insert leaves the table open the same way).
+ * One insert of a change into any table, built on `ctx.db` and not executed:
+ * `ctx.db.insertInto(table).values(rows)` (what such a builder has that is used here).
  */
-export type ChangeInsert = InsertQueryBuilder<DB, any, InsertResult>;
+export interface ChangeInsert extends Compilable<InsertResult> {
+  toOperationNode(): InsertQueryNode;
+}
 
 /**
  * A change made only of new rows (inserts of fresh ids, no RETURNING) committed together with the
@@ -48,7 +50,9 @@ export async function insertWithAudit(
   // The WITH clauses change the query creator's type (each adds a table name); none is read back.
   let creator = ctx.db as unknown as QueryCreator<DB>;
   inserts.forEach((insert, i) => {
-    creator = creator.with(`change_${i}`, () => insert) as unknown as QueryCreator<DB>;
+    // Kysely types a WITH clause's insert by its table; any table's insert is the same node to it.
+    const clause = insert as unknown as InsertQueryBuilder<DB, 'audit_pending', InsertResult>;
+    creator = creator.with(`change_${i}`, () => clause) as unknown as QueryCreator<DB>;
   });
   const statement = creator.insertInto('audit_pending').values(pending);
   const firstId = ids[0] as string;
