@@ -128,11 +128,7 @@ export async function recordAuditBatch(
   ctx: Pick<Ctx, 'clock' | 'caller' | 'meta'> & { db?: Ctx['db'] },
   inputs: AuditEventInput[],
 ): Promise<string[]> {
-  const at = ctx.clock.now();
-  const occurredAt = at.toISOString();
-  const defaultActor = actorOf(ctx);
   const byOrg = groupByOrg(inputs);
-
   const sealer = ctx.db ? auditSealerOf(ctx.db) : undefined;
   if (sealer && appendsPending(sealer.mode)) {
     // Appended beside the change, in its transaction; linked into the chain by the sealer
@@ -146,6 +142,9 @@ export async function recordAuditBatch(
     return ids;
   }
 
+  const at = ctx.clock.now();
+  const occurredAt = at.toISOString();
+  const defaultActor = actorOf(ctx);
   const ids: string[] = new Array(inputs.length);
   const rows: NewAuditEventRow[] = [];
   const targetRows: TargetRow[] = [];

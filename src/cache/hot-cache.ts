@@ -109,9 +109,14 @@ export class HotCache {
 }
 
 function addDependencies(into: LoadReads, dependencies: Dependencies, person: string | undefined): void {
+  let aboutPeople = dependencies === 'all';
   if (dependencies === 'all') into.all = true;
-  else for (const t of dependencies) into.tables.add(t);
-  if (dependencies === 'all' || [...dependencies].some((t) => PER_PERSON_TABLES.has(t))) into.persons.add(person);
+  else
+    for (const t of dependencies) {
+      into.tables.add(t);
+      if (PER_PERSON_TABLES.has(t)) aboutPeople = true;
+    }
+  if (aboutPeople) into.persons.add(person);
 }
 
 const CACHES = new WeakMap<object, HotCache>();
