@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import { recordAudit } from '../../src/audit/record.js';
 import { sealOrganization } from '../../src/audit/seal.js';
 import { auditSealerOf } from '../../src/audit/sealer-registry.js';
@@ -120,6 +121,62 @@ for (const mode of ['batched', 'background'] as const)
           await holder;
         }
         assert.ok(await sealedWithin(1000), 'sealed within 1 s of the lock being released');
+        assert.equal((await verifyChain(db(), orgId)).ok, true);
+      },
+    );
+
+    test(
+      'background: a reader of the chain never queues on the chain head: while another transaction holds it, an audit search waits without a lock wait, then answers with every event appended before it',
+      {
+        skip:
+          mode !== 'background' || TEST_DIALECT === 'sqlite'
+            ? 'background mode on PostgreSQL (a SQLite write transaction holds the whole database)'
+            : false,
+      },
+      async () => {
+        const created = await owner.post(`/api/v1/orgs/${orgId}/conversations`, {});
+        assert.equal(created.status, 201, JSON.stringify(created.body));
+        const conversationId = String((created.body as { id: string }).id);
+        let release!: () => void;
+        const released = new Promise<void>((r) => (release = r));
+        let locked!: () => void;
+        const isLocked = new Promise<void>((r) => (locked = r));
+        const holder = db()
+          .transaction()
+          .execute(async (tx) => {
+            await tx.selectFrom('audit_chain_heads').select('seq').where('org_id', '=', orgId).forUpdate().execute();
+            locked();
+            await released;
+          });
+        await isLocked;
+        let answered = false;
+        const search = owner.get(`/api/v1/orgs/${orgId}/audit-events?limit=200`).then((r) => {
+          answered = true;
+          return r;
+        });
+        try {
+          // Several looks while the head is held: the search is waiting, and no backend waits on a row lock.
+          for (let i = 0; i < 5; i++) {
+            await new Promise((r) => setTimeout(r, 60));
+            const waiting = await sql<{ n: number | string }>`
+              select count(*) as n from pg_stat_activity
+              where datname = current_database() and wait_event_type = 'Lock' and query like '%audit_chain_heads%'`.execute(
+              db(),
+            );
+            assert.equal(Number(waiting.rows[0]?.n), 0, 'nobody queues on the chain head');
+            assert.equal(answered, false, 'the search waits for the events appended before it to be sealed');
+          }
+        } finally {
+          release();
+          await holder;
+        }
+        const answer = await search;
+        assert.equal(answer.status, 200, JSON.stringify(answer.body));
+        const events = (answer.body as { data: { action: string; targets?: { id: string }[] }[] }).data;
+        assert.ok(
+          events.some((e) => e.action === 'conversation.created' && e.targets?.some((x) => x.id === conversationId)),
+          'the event appended before the search is in its answer',
+        );
         assert.equal((await verifyChain(db(), orgId)).ok, true);
       },
     );
