@@ -397,6 +397,8 @@ const UPDATE_OF: Partial<Record<WatchedTable, Set<string>>> = {
   scim_tokens: new Set(['revoked_at', 'token_hash', 'directory_id', 'expires_at']),
   users: new Set(['status', 'email']),
 };
+/** A watched table's name anywhere in a raw fragment (quoted, qualified or bare). */
+const WATCHED_NAME = new RegExp(`\\b(${WATCHED_TABLES.join('|')})\\b`, 'gi');
 const RAW_WRITE = new RegExp(
   `\\b(?:update|insert\\s+into|delete\\s+from|truncate(?:\\s+table)?)\\s+(?:"?\\w+"?\\.)?"?(${WATCHED_TABLES.join('|')})\\b`,
   'i',
@@ -444,9 +446,19 @@ function writtenWatchedTable(node: RootOperationNode): WatchedTable | 'unknown' 
 
 /**
  * Adds the watched tables a statement names anywhere (FROM, JOIN, subqueries) to a cache load's
- * reads. A raw statement's tables cannot be told: the load then depends on every table.
+ * reads. A whole statement in raw SQL may read anything (a function, a view): the load then depends
+ * on every table. A raw fragment inside a built statement is not a source of rows unless it names
+ * one (Kysely writes an order direction, `orderBy('version', 'desc')`, as a raw fragment; before this
+ * was told apart, every load that sorted descending — an organization's current data key — depended
+ * on every table and was never kept through a SCIM sync): it adds the watched tables its text names,
+ * and the nodes it embeds are walked like any other. Palisade defines no SQL function or view that
+ * reads a watched table, so a fragment cannot read one without naming it.
  */
 function recordReads(node: OperationNode, reads: LoadReads): void {
+  if (node.kind === 'RawNode') {
+    reads.all = true;
+    return;
+  }
   const visit = (value: unknown): void => {
     if (Array.isArray(value)) {
       for (const v of value) visit(v);
@@ -459,7 +471,9 @@ function recordReads(node: OperationNode, reads: LoadReads): void {
       if (name !== undefined && WATCHED.has(name)) reads.tables.add(name as WatchedTable);
       return;
     }
-    if (n.kind === 'RawNode') reads.all = true;
+    if (n.kind === 'RawNode')
+      for (const fragment of (n as unknown as { sqlFragments: readonly string[] }).sqlFragments)
+        for (const m of fragment.matchAll(WATCHED_NAME)) reads.tables.add((m[1] ?? '').toLowerCase() as WatchedTable);
     for (const v of Object.values(value)) visit(v);
   };
   visit(node);

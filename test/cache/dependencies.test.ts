@@ -125,6 +125,50 @@ describe('hot cache: dependencies per table', { skip: TEST_DIALECT !== 'postgres
     assert.ok(await reloadedWithin(raw, () => loads.raw, n, 1000));
   });
 
+  test('a raw fragment inside a built statement (a descending order) adds only the tables it names', async () => {
+    let sorted = 0;
+    let fragment = 0;
+    // Kysely writes the direction of orderBy(…, 'desc') as a raw fragment naming no table.
+    const sortedLoad = () =>
+      cache().through('sorted', async () => {
+        sorted++;
+        await db()
+          .selectFrom('workspace_settings')
+          .select('org_id')
+          .where('org_id', '=', 'org_none')
+          .orderBy('org_id', 'desc')
+          .execute();
+        return { n: sorted };
+      });
+    // A raw fragment that reads a table names it.
+    const fragmentLoad = () =>
+      cache().through('fragment', async () => {
+        fragment++;
+        await db()
+          .selectFrom('organizations')
+          .select('id')
+          .where(sql<boolean>`exists (select 1 from "users" where "id" = 'usr_none')`)
+          .execute();
+        return { n: fragment };
+      });
+    await sortedLoad();
+    await fragmentLoad();
+    const s = sorted;
+    const f = fragment;
+    await sortedLoad();
+    await fragmentLoad();
+    assert.deepEqual([sorted, fragment], [s, f], 'both cached');
+    await elsewhere('users');
+    assert.ok(
+      await reloadedWithin(fragmentLoad, () => fragment, f, 1000),
+      'the fragment that names users is read again',
+    );
+    await sortedLoad();
+    assert.equal(sorted, s, 'a change to users leaves the sorted workspace_settings value cached');
+    await elsewhere('workspace_settings');
+    assert.ok(await reloadedWithin(sortedLoad, () => sorted, s, 1000), 'a change to the table it read is seen');
+  });
+
   test("this process's own write: values that read the table are not cached for a while, the others stay", async () => {
     await settings();
     const s = loads.settings;
