@@ -10,13 +10,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'node:http';
 import autocannon from 'autocannon';
 import { createApiToken } from '../src/auth/api-tokens.js';
+import { cpuByProgram, cpuDelta } from './cpu.js';
 import { verifyChain } from '../src/audit/verify.js';
 import { systemClock } from '../src/clock.js';
 import { loadConfig } from '../src/config.js';
@@ -54,46 +54,6 @@ async function waitUp(url: string, proc: ChildProcess): Promise<void> {
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error('palisade serve did not start within 300 s');
-}
-
-/**
- * CPU seconds used so far by every process on the machine, grouped into Palisade (the `serve`
- * processes), PostgreSQL and the rest (this process: the load generator), from /proc (Linux; empty
- * elsewhere). Where the two cores go during a run is what decides how 1 and 3 instances compare.
- */
-function cpuByProgram(): Map<string, number> {
-  const out = new Map<string, number>();
-  let pids: string[] = [];
-  try {
-    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
-  } catch {
-    return out;
-  }
-  for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      const program = cmd.includes('cli.ts\0serve')
-        ? 'palisade'
-        : stat.includes('(postgres)')
-          ? 'postgresql'
-          : Number(pid) === process.pid
-            ? 'load generator'
-            : 'other';
-      out.set(program, (out.get(program) ?? 0) + seconds);
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return out;
-}
-
-function cpuDelta(before: Map<string, number>, after: Map<string, number>): Map<string, number> {
-  const d = new Map<string, number>();
-  for (const [k, v] of after) d.set(k, v - (before.get(k) ?? 0));
-  return d;
 }
 
 /** Waits until the instances have sealed every event of the organization; the milliseconds it took. */

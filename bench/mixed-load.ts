@@ -22,6 +22,7 @@ import { PG_URL } from '../test/helpers/db.js';
 import { type Instance, call, children, newSchema, provision, ready, startServe } from '../test/helpers/instances.js';
 import { startModelUpstream } from '../test/helpers/model-upstream.js';
 import { freePort } from '../test/peers/rsyslog.js';
+import { cpuByProgram, cpuDelta } from './cpu.js';
 import { type PacedRequest, pacedLoad } from './paced-load.js';
 
 const SECONDS = Number(process.env.BENCH_MIXED_SECONDS ?? 10);
@@ -199,7 +200,11 @@ export async function benchMixedLoad(): Promise<void> {
       let best = 0;
       for (const rate of RATES) {
         // Each operation's rate and connections are split over the instances (at least one connection each).
+        const cpuBefore = cpuByProgram();
+        const started = performance.now();
         const results = await run(rate, SECONDS);
+        const cpu = cpuDelta(cpuBefore, cpuByProgram());
+        const elapsed = (performance.now() - started) / 1000;
         const all = results.flatMap((m) => m.latencies).sort((x, y) => x - y);
         const achieved = results.reduce((n, m) => n + m.answeredInTime, 0) / SECONDS;
         const p99 = percentile(all, 99);
@@ -208,6 +213,14 @@ export async function benchMixedLoad(): Promise<void> {
         console.log(
           `    offered ${String(rate).padStart(5)} req/s + ${SIGNINS_PER_SECOND} sign-ins/s · answered ${achieved.toFixed(0).padStart(5)} req/s · all requests p50 ${percentile(all, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms ${met ? '(p99 < 50 ms ✓)' : '(✗)'} · ${(achieved / Math.min(count, cpus().length)).toFixed(0)} req/s per busy core`,
         );
+        // Where the cores went: per answered request, by program (the upstream runs in the load generator's process).
+        const answered = results.reduce((n, m) => n + m.latencies.length, 0);
+        const perRequest = (k: string) => (((cpu.get(k) ?? 0) / Math.max(1, answered)) * 1000).toFixed(2);
+        const busy = [...cpu.values()].reduce((n, v) => n + v, 0) / elapsed;
+        if (cpu.size > 0)
+          console.log(
+            `      CPU per request: Palisade ${perRequest('palisade')} ms, PostgreSQL ${perRequest('postgresql')} ms, load generator and upstream ${perRequest('load generator')} ms, other ${perRequest('other')} ms · ${busy.toFixed(2)} of ${cpus().length} cores busy`,
+          );
         for (const m of results) {
           console.log(
             `      ${m.name.padEnd(20)} ${(m.answeredInTime / SECONDS).toFixed(0).padStart(6)} req/s  p50 ${percentile(m.latencies, 50).toFixed(1).padStart(6)} ms  p99 ${percentile(m.latencies, 99).toFixed(1).padStart(7)} ms${m.errors ? `  ${m.errors} errors` : ''}${m.non2xx ? `  ${m.non2xx} non-2xx` : ''}`,

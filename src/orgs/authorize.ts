@@ -1,3 +1,4 @@
+import { cachedLookup } from '../cache/hot-cache.js';
 import type { CodeWithStatus } from '../error-catalog.js';
 import type { Ctx } from '../context.js';
 import type { Organization, Role } from '../db/schema.js';
@@ -34,6 +35,25 @@ export async function effectiveRole(
  * no role in answers exactly like one that does not exist.
  */
 export async function authorize(ctx: Ctx, orgId: string, permission: Permission): Promise<Authorized> {
+  if (ctx.caller.kind === 'user') {
+    // Every API request asks this first: a member's role in an organization comes from the
+    // per-process cache (src/cache/hot-cache.ts), kept until an organization or this person's
+    // memberships change (this process: at once; another instance: when its notification arrives).
+    // Only a role is cached; the permission is checked afresh, and a refusal is decided below,
+    // uncached, every time.
+    const userId = ctx.caller.userId;
+    const found = await cachedLookup(
+      ctx.db,
+      `org-role\n${userId}\n${orgId}`,
+      () => roleIn(ctx, userId, orgId),
+      ctx.meta,
+      () => userId,
+    );
+    if (found) {
+      if (!roleAllows(found.role, permission)) throw missingPermission(permission, found.role);
+      return found;
+    }
+  }
   const lineage = await orgLineage(ctx.db, orgId);
   const org = lineage[0];
   if (ctx.caller.kind === 'system') {
@@ -54,6 +74,16 @@ export async function authorize(ctx: Ctx, orgId: string, permission: Permission)
   }
   if (!roleAllows(role, permission)) throw missingPermission(permission, role);
   return { org, lineage, role };
+}
+
+/** The caller's organization, lineage and effective role, frozen (cached values are shared), or undefined when they have none. */
+async function roleIn(ctx: Ctx, userId: string, orgId: string): Promise<Authorized | undefined> {
+  const lineage = await orgLineage(ctx.db, orgId);
+  if (!lineage[0]) return undefined;
+  const role = await effectiveRole(ctx, userId, lineage);
+  if (!role) return undefined;
+  for (const org of lineage) Object.freeze(org);
+  return Object.freeze({ org: lineage[0], lineage: Object.freeze(lineage) as Organization[], role });
 }
 
 async function isSuspendedIn(ctx: Ctx, userId: string, orgId: string): Promise<boolean> {
