@@ -158,11 +158,13 @@ for (const mode of ['batched', 'background'] as const)
           // Several looks while the head is held: the search is waiting, and no backend waits on a row lock.
           for (let i = 0; i < 5; i++) {
             await new Promise((r) => setTimeout(r, 60));
+            // Lock requests not granted, of the backends that hold a lock on this schema's chain-head table
+            // (a waiter for its row holds the table's row-exclusive lock and waits on the holder's
+            // transaction id); other test files' schemas are other tables.
             const waiting = await sql<{ n: number | string }>`
-              select count(*) as n from pg_stat_activity
-              where datname = current_database() and wait_event_type = 'Lock' and query like '%audit_chain_heads%'`.execute(
-              db(),
-            );
+              select count(*) as n from pg_locks w
+              where not w.granted
+                and w.pid in (select pid from pg_locks where relation = 'audit_chain_heads'::regclass)`.execute(db());
             assert.equal(Number(waiting.rows[0]?.n), 0, 'nobody queues on the chain head');
             assert.equal(answered, false, 'the search waits for the events appended before it to be sealed');
           }
