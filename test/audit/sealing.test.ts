@@ -53,6 +53,23 @@ for (const mode of ['batched', 'background'] as const)
       return true;
     };
 
+    /** Holds the organization's chain head in a transaction of the test's own until `release()`; `holder` settles when it has ended. */
+    const holdChainHead = async (): Promise<{ release: () => void; holder: Promise<void> }> => {
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      let locked!: () => void;
+      const isLocked = new Promise<void>((r) => (locked = r));
+      const holder = db()
+        .transaction()
+        .execute(async (tx) => {
+          await tx.selectFrom('audit_chain_heads').select('seq').where('org_id', '=', orgId).forUpdate().execute();
+          locked();
+          await released;
+        });
+      await isLocked;
+      return { release, holder };
+    };
+
     test(`the app runs the ${mode} sealer`, () => {
       assert.equal(auditSealerOf(db())?.mode, mode);
     });
@@ -98,18 +115,7 @@ for (const mode of ['batched', 'background'] as const)
       async () => {
         // The organization-wide lock a sealer (of any instance) or an inline writer takes. Held here by
         // a transaction of the test's own: a request must not wait for it.
-        let release!: () => void;
-        const released = new Promise<void>((r) => (release = r));
-        let locked!: () => void;
-        const isLocked = new Promise<void>((r) => (locked = r));
-        const holder = db()
-          .transaction()
-          .execute(async (tx) => {
-            await tx.selectFrom('audit_chain_heads').select('seq').where('org_id', '=', orgId).forUpdate().execute();
-            locked();
-            await released;
-          });
-        await isLocked;
+        const { release, holder } = await holdChainHead();
         try {
           const answers = await Promise.all(
             Array.from({ length: 8 }, () => owner.post(`/api/v1/orgs/${orgId}/conversations`, {})),
@@ -134,27 +140,20 @@ for (const mode of ['batched', 'background'] as const)
             : false,
       },
       async () => {
-        const created = await owner.post(`/api/v1/orgs/${orgId}/conversations`, {});
-        assert.equal(created.status, 201, JSON.stringify(created.body));
-        const conversationId = String((created.body as { id: string }).id);
-        let release!: () => void;
-        const released = new Promise<void>((r) => (release = r));
-        let locked!: () => void;
-        const isLocked = new Promise<void>((r) => (locked = r));
-        const holder = db()
-          .transaction()
-          .execute(async (tx) => {
-            await tx.selectFrom('audit_chain_heads').select('seq').where('org_id', '=', orgId).forUpdate().execute();
-            locked();
-            await released;
-          });
-        await isLocked;
+        // The head is taken first, so the new event stays pending (no sealer can take it) until released.
+        const { release, holder } = await holdChainHead();
+        let conversationId = '';
         let answered = false;
-        const search = owner.get(`/api/v1/orgs/${orgId}/audit-events?limit=200`).then((r) => {
-          answered = true;
-          return r;
-        });
+        let search: ReturnType<Agent['get']> | undefined;
         try {
+          const created = await owner.post(`/api/v1/orgs/${orgId}/conversations`, {});
+          assert.equal(created.status, 201, JSON.stringify(created.body));
+          conversationId = String((created.body as { id: string }).id);
+          assert.ok((await pendingCount()) >= 1, 'the event is appended, not sealed');
+          search = owner.get(`/api/v1/orgs/${orgId}/audit-events?limit=200`).then((r) => {
+            answered = true;
+            return r;
+          });
           // Several looks while the head is held: the search is waiting, and no backend waits on a row lock.
           for (let i = 0; i < 5; i++) {
             await new Promise((r) => setTimeout(r, 60));
@@ -172,6 +171,7 @@ for (const mode of ['batched', 'background'] as const)
           release();
           await holder;
         }
+        assert.ok(search);
         const answer = await search;
         assert.equal(answer.status, 200, JSON.stringify(answer.body));
         const events = (answer.body as { data: { action: string; targets?: { id: string }[] }[] }).data;
