@@ -58,12 +58,25 @@ async function ownerId(t: TestApp, email: string): Promise<string> {
     .id;
 }
 
-/** Where an event is: pending, sealed, or both (which must never be). */
+/**
+ * Where an event is: pending, sealed, or both (which must never be). One statement, so one snapshot of both
+ * tables: the background sealer moves a row from one to the other in one transaction, and two
+ * separate reads could see it in both (CI did once).
+ */
 async function placesOf(t: TestApp, eventId: string): Promise<string[]> {
   const db = t.db.database.db;
-  const pending = await db.selectFrom('audit_pending').select('id').where('id', '=', eventId).execute();
-  const sealed = await db.selectFrom('audit_events').select('id').where('id', '=', eventId).execute();
-  return [...pending.map(() => 'pending'), ...sealed.map(() => 'sealed')];
+  const rows = await db
+    .selectFrom('audit_pending')
+    .select(sql<string>`'pending'`.as('place'))
+    .where('id', '=', eventId)
+    .unionAll(
+      db
+        .selectFrom('audit_events')
+        .select(sql<string>`'sealed'`.as('place'))
+        .where('id', '=', eventId),
+    )
+    .execute();
+  return rows.map((r) => r.place).sort();
 }
 
 const MODES =
