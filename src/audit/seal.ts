@@ -152,7 +152,7 @@ async function tryLockHead(tx: Tx, orgId: string): Promise<{ seq: number; hash: 
   return lockChainHead(tx, orgId); // the organization's first events: creates the head
 }
 
-/** Between two looks at whether another sealer has sealed what a reader waits for: doubling from the first, up to the last. */
+/** The pauses between a reader's looks at whether another sealer has sealed what it waits for: growing, then the last repeated. */
 const AWAIT_SEALER_DELAYS_MS = [2, 4, 8, 16, 25] as const;
 
 /**

@@ -53,6 +53,13 @@ for (const mode of ['batched', 'background'] as const)
       return true;
     };
 
+    /** The chain-head tests: background mode on PostgreSQL only. */
+    const backgroundOnPostgres = {
+      skip:
+        mode !== 'background' || TEST_DIALECT === 'sqlite'
+          ? 'background mode on PostgreSQL (a SQLite write transaction holds the whole database)'
+          : false,
+    };
     /** Holds the organization's chain head in a transaction of the test's own until `release()`; `holder` settles when it has ended. */
     const holdChainHead = async (): Promise<{ release: () => void; holder: Promise<void> }> => {
       let release!: () => void;
@@ -106,12 +113,7 @@ for (const mode of ['batched', 'background'] as const)
 
     test(
       'background: a request is answered while another transaction holds the chain head, and its event is sealed once it is released',
-      {
-        skip:
-          mode !== 'background' || TEST_DIALECT === 'sqlite'
-            ? 'background mode on PostgreSQL (a SQLite write transaction holds the whole database)'
-            : false,
-      },
+      backgroundOnPostgres,
       async () => {
         // The organization-wide lock a sealer (of any instance) or an inline writer takes. Held here by
         // a transaction of the test's own: a request must not wait for it.
@@ -133,12 +135,7 @@ for (const mode of ['batched', 'background'] as const)
 
     test(
       'background: a reader of the chain never queues on the chain head: while another transaction holds it, an audit search waits without a lock wait, then answers with every event appended before it',
-      {
-        skip:
-          mode !== 'background' || TEST_DIALECT === 'sqlite'
-            ? 'background mode on PostgreSQL (a SQLite write transaction holds the whole database)'
-            : false,
-      },
+      backgroundOnPostgres,
       async () => {
         // The head is taken first, so the new event stays pending (no sealer can take it) until released.
         const { release, holder } = await holdChainHead();
